@@ -1,0 +1,3 @@
+export * from "./camelid-error.js";
+export * from "./classes.js";
+export * from "./http.js";

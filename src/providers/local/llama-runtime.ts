@@ -1,0 +1,34 @@
+// The single place that imports node-llama-cpp. It is loaded lazily so that commands which never
+// touch a local model (inspect, formats, remote chat) start fast and work without the native addon.
+import type { Llama } from "node-llama-cpp";
+
+export type NodeLlamaCpp = typeof import("node-llama-cpp");
+
+let modulePromise: Promise<NodeLlamaCpp> | undefined;
+let llamaPromise: Promise<Llama> | undefined;
+
+export function loadNodeLlamaCpp(): Promise<NodeLlamaCpp> {
+  modulePromise ??= import("node-llama-cpp");
+  return modulePromise;
+}
+
+export interface RuntimeOptions {
+  /** "auto" tries CUDA/Vulkan/Metal builds shipped in the npm packages; false forces CPU. */
+  gpu?: false | "auto" | "cuda" | "vulkan" | "metal";
+}
+
+/**
+ * The shared llama.cpp runtime. `build: "never"`: use only the prebuilt binaries shipped in the npm
+ * packages; never download or compile llama.cpp on a user's machine.
+ */
+export function getLlamaRuntime(options: RuntimeOptions = {}): Promise<Llama> {
+  llamaPromise ??= loadNodeLlamaCpp().then(({ getLlama, LlamaLogLevel }) =>
+    getLlama({
+      build: "never",
+      gpu: options.gpu ?? (process.env.CAMELID_GPU === "auto" ? "auto" : false),
+      logLevel: LlamaLogLevel.error,
+      progressLogs: false,
+    }),
+  );
+  return llamaPromise;
+}

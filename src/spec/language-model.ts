@@ -1,0 +1,51 @@
+import type { CallOptions } from "./call-options.js";
+import type { RenderedPrompt } from "./prompt.js";
+import type { GenerateResult } from "./results.js";
+import type { StreamResult } from "./stream-parts.js";
+
+export interface LogLikelihoodRequest {
+  /** Conditioning text (rendered as is; BOS added as the tokenizer says). */
+  context: string;
+  /** Text whose log-probability given the context is wanted. */
+  continuation: string;
+}
+
+export interface LogLikelihoodResult {
+  /** Sum of natural-log probabilities of the continuation's tokens. */
+  logprob: number;
+  tokenCount: number;
+  /** Whether greedy decoding would have produced exactly these tokens. */
+  isGreedy: boolean;
+}
+
+export interface ModelDescription {
+  modelId: string;
+  provider: string;
+  contextSize?: number;
+  /** The prompt format this model uses for messages when none is forced. */
+  promptFormat?: { name: string; source: string; reason: string };
+}
+
+/**
+ * The one interface every model sits behind, local or remote. Callers never learn which:
+ * same finish reasons, same usage fields, same stream parts. Modeled on the Vercel AI SDK's
+ * LanguageModel spec (`do*` methods are the raw, unretried backend calls).
+ */
+export interface LanguageModel {
+  readonly specificationVersion: "camelid-v1";
+  readonly provider: string;
+  readonly modelId: string;
+
+  doGenerate(options: CallOptions): Promise<GenerateResult>;
+  doStream(options: CallOptions): Promise<StreamResult>;
+
+  /** Render the exact prompt (and tokens, where possible) without generating. */
+  renderPrompt(options: CallOptions): Promise<RenderedPrompt>;
+
+  /** Optional capabilities; a backend that lacks one leaves it undefined. */
+  tokenize?(text: string, options?: { addBos?: boolean; parseSpecial?: boolean }): Promise<number[]>;
+  detokenize?(tokens: number[]): Promise<string>;
+  logLikelihood?(requests: LogLikelihoodRequest[], options?: { abortSignal?: AbortSignal }): Promise<LogLikelihoodResult[]>;
+  describe?(): Promise<ModelDescription>;
+  dispose?(): Promise<void>;
+}
