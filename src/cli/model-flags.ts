@@ -1,0 +1,156 @@
+import { readFileSync } from "node:fs";
+import { InvalidArgumentError } from "../errors/index.js";
+import type { CallOptions, LanguageModel, WindowStrategy } from "../spec/index.js";
+import { numberFlag } from "./args.js";
+
+/** Flags that pick a model: a local GGUF (`--model`) or a remote OpenAI-compatible server (`--base-url`). */
+export const modelFlagOptions = {
+  model: { type: "string", short: "m" },
+  "base-url": { type: "string" },
+  "remote-model": { type: "string" },
+  "api-key-env": { type: "string" },
+  api: { type: "string" },
+  flavor: { type: "string" },
+  format: { type: "string" },
+  "ctx-size": { type: "string", short: "c" },
+  threads: { type: "string", short: "t" },
+  "batch-size": { type: "string" },
+  lora: { type: "string", multiple: true },
+} as const;
+
+/** Sampling and output flags shared by generate and chat. */
+export const generationFlagOptions = {
+  "max-tokens": { type: "string", short: "n" },
+  temperature: { type: "string" },
+  "top-p": { type: "string" },
+  "top-k": { type: "string" },
+  "min-p": { type: "string" },
+  "repeat-penalty": { type: "string" },
+  "repeat-last-n": { type: "string" },
+  "frequency-penalty": { type: "string" },
+  "presence-penalty": { type: "string" },
+  seed: { type: "string" },
+  stop: { type: "string", multiple: true },
+  "json-schema": { type: "string" },
+  window: { type: "string" },
+} as const;
+
+type FlagValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+export interface ModelSelection {
+  describe: string;
+  create(): Promise<LanguageModel>;
+}
+
+/** Turn model flags into a LanguageModel factory; only this composition code knows the providers. */
+export function selectModel(values: FlagValues, env: NodeJS.ProcessEnv): ModelSelection {
+  const modelPath = values.model as string | undefined;
+  const baseURL = values["base-url"] as string | undefined;
+  if (modelPath && baseURL) throw new InvalidArgumentError("model", "give either --model <file.gguf> or --base-url <url>, not both");
+  const promptFormat = values.format as string | undefined;
+  if (baseURL) {
+    const remoteModel = values["remote-model"] as string | undefined;
+    if (!remoteModel) throw new InvalidArgumentError("remote-model", "--base-url needs --remote-model <id>");
+    const api = (values.api as string | undefined) ?? "chat";
+    if (api !== "chat" && api !== "completions") throw new InvalidArgumentError("api", `--api must be "chat" or "completions", got "${api}"`);
+    const keyVariable = (values["api-key-env"] as string | undefined) ?? "OPENAI_API_KEY";
+    const flavor = values.flavor as string | undefined;
+    return {
+      describe: `${remoteModel} at ${baseURL}`,
+      async create() {
+        const { createOpenAICompatibleModel } = await import("../providers/openai/index.js");
+        return createOpenAICompatibleModel({
+          baseURL,
+          apiKey: env[keyVariable],
+          model: remoteModel,
+          api,
+          ...(flavor ? { flavor: flavor as never } : {}),
+          ...(promptFormat ? { promptFormat } : {}),
+        });
+      },
+    };
+  }
+  if (!modelPath) throw new InvalidArgumentError("model", "no model given: use --model <file.gguf> (or --base-url with --remote-model)");
+  const contextSize = numberFlag(values["ctx-size"], "ctx-size", { min: 16, integer: true });
+  const threads = numberFlag(values.threads, "threads", { min: 1, integer: true });
+  const batchSize = numberFlag(values["batch-size"], "batch-size", { min: 1, integer: true });
+  const lora = ((values.lora as string[] | undefined) ?? []).map(parseLoraFlag);
+  return {
+    describe: modelPath,
+    async create() {
+      const { createLocalModel } = await import("../providers/local/index.js");
+      return createLocalModel({
+        modelPath,
+        ...(contextSize ? { contextSize } : {}),
+        ...(threads ? { threads } : {}),
+        ...(batchSize ? { batchSize } : {}),
+        ...(lora.length ? { lora } : {}),
+        ...(promptFormat ? { promptFormat } : {}),
+      });
+    },
+  };
+}
+
+/** `--lora path.gguf` or `--lora path.gguf:0.5` (scale after the last colon). */
+export function parseLoraFlag(value: string): { path: string; scale: number } {
+  const match = /^(.*):([-+]?\d*\.?\d+)$/.exec(value);
+  if (!match) return { path: value, scale: 1 };
+  return { path: match[1], scale: Number(match[2]) };
+}
+
+/** Generation flags → CallOptions (without messages/prompt). */
+export function generationOptions(values: FlagValues): Omit<CallOptions, "messages" | "prompt"> {
+  const options: Omit<CallOptions, "messages" | "prompt"> = {};
+  const set = <K extends keyof CallOptions>(key: K, value: CallOptions[K] | undefined) => {
+    if (value !== undefined) (options as CallOptions)[key] = value;
+  };
+  set("maxTokens", numberFlag(values["max-tokens"], "max-tokens", { min: 0, integer: true }));
+  set("temperature", numberFlag(values.temperature, "temperature", { min: 0, max: 100 }));
+  set("topP", numberFlag(values["top-p"], "top-p", { min: 0, max: 1 }));
+  set("topK", numberFlag(values["top-k"], "top-k", { min: 0, integer: true }));
+  set("minP", numberFlag(values["min-p"], "min-p", { min: 0, max: 1 }));
+  set("repeatPenalty", numberFlag(values["repeat-penalty"], "repeat-penalty", { min: 0 }));
+  set("repeatLastN", numberFlag(values["repeat-last-n"], "repeat-last-n", { min: 0, integer: true }));
+  set("frequencyPenalty", numberFlag(values["frequency-penalty"], "frequency-penalty", { min: -2, max: 2 }));
+  set("presencePenalty", numberFlag(values["presence-penalty"], "presence-penalty", { min: -2, max: 2 }));
+  set("seed", numberFlag(values.seed, "seed", { integer: true }));
+  const stop = values.stop as string[] | undefined;
+  if (stop?.length) set("stop", stop.map(unescapeFlag));
+  const schemaFile = values["json-schema"] as string | undefined;
+  if (schemaFile) set("responseFormat", { type: "json", schema: readJsonSchema(schemaFile) });
+  const window = values.window as string | undefined;
+  if (window) set("windowStrategy", parseWindowFlag(window));
+  if (values.format) set("promptFormat", values.format as string);
+  return options;
+}
+
+/** `--stop '\n\n'` should mean two newlines, as users of llama.cpp's `-r` expect. */
+export function unescapeFlag(value: string): string {
+  return value.replace(/\\(n|t|r|\\)/g, (_, c: string) => ({ n: "\n", t: "\t", r: "\r", "\\": "\\" })[c] ?? c);
+}
+
+function readJsonSchema(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new InvalidArgumentError("json-schema", `cannot read --json-schema file ${file}: ${(error as Error).message}`);
+  }
+  try {
+    const schema = JSON.parse(text) as unknown;
+    if (typeof schema !== "object" || schema === null || Array.isArray(schema)) throw new Error("not a JSON object");
+    return schema as Record<string, unknown>;
+  } catch (error) {
+    throw new InvalidArgumentError("json-schema", `--json-schema file ${file} is not a JSON schema object: ${(error as Error).message}`);
+  }
+}
+
+/** `keep-all`, `last:N` (turns) or `budget[:TOKENS]` (system prompt pinned). */
+export function parseWindowFlag(value: string): WindowStrategy {
+  if (value === "keep-all") return { type: "keep-all" };
+  const last = /^last:(\d+)$/.exec(value);
+  if (last) return { type: "last-turns", turns: Number(last[1]) };
+  const budget = /^budget(?::(\d+))?$/.exec(value);
+  if (budget) return budget[1] ? { type: "token-budget", maxPromptTokens: Number(budget[1]) } : { type: "token-budget" };
+  throw new InvalidArgumentError("window", `--window must be keep-all, last:N or budget[:TOKENS], got "${value}"`);
+}
