@@ -36,15 +36,28 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   if (positionals.length) throw new InvalidArgumentError("arguments", `unexpected argument "${positionals[0]}"`);
   const baseOptions = generationOptions(values);
   const model = await selectModel(values, io.env).create();
-  const session = new ChatSession(model, baseOptions, values.system as string | undefined);
   try {
-    const intro = await model.renderPrompt(session.callOptions([{ role: "user", content: "" }]));
-    io.stdout(`camelid chat · ${model.modelId} · prompt format: ${intro.format.name} (${intro.format.source}: ${intro.format.reason})\n`);
-    io.stdout(`type /help for commands, /exit to leave\n`);
-    return await repl(session, io, Boolean(values["show-prompt"]));
+    return await chatWithModel(model, io, {
+      options: baseOptions,
+      system: values.system as string | undefined,
+      showPrompt: Boolean(values["show-prompt"]),
+    });
   } finally {
     await model.dispose?.();
   }
+}
+
+/** The interactive loop on any LanguageModel (tests drive it with a scripted model and piped input). */
+export async function chatWithModel(
+  model: LanguageModel,
+  io: CliIo,
+  settings: { options?: Omit<CallOptions, "messages" | "prompt">; system?: string; showPrompt?: boolean } = {},
+): Promise<number> {
+  const session = new ChatSession(model, settings.options ?? {}, settings.system);
+  const intro = await model.renderPrompt(session.callOptions([{ role: "user", content: "" }]));
+  io.stdout(`camelid chat · ${model.modelId} · prompt format: ${intro.format.name} (${intro.format.source}: ${intro.format.reason})\n`);
+  io.stdout(`type /help for commands, /exit to leave\n`);
+  return await repl(session, io, Boolean(settings.showPrompt));
 }
 
 /** The conversation state; separate from the terminal so the logic stays testable. */

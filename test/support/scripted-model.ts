@@ -1,0 +1,78 @@
+import type { CallOptions, GenerateResult, LanguageModel, RenderedPrompt, StreamPart, StreamResult } from "../../src/spec/index.js";
+
+/**
+ * A LanguageModel double for tests of code that only sees the interface: it answers
+ * "echo: <last user message>" (or `reply(options)`), streamed in small pieces, and renders
+ * prompts as "role: content" lines so tests can assert what was sent.
+ */
+export function scriptedModel(settings: { modelId?: string; reply?: (options: CallOptions) => string; delayMs?: number } = {}) {
+  const calls: CallOptions[] = [];
+  const render = (options: CallOptions): RenderedPrompt => {
+    const text = options.prompt ?? (options.messages ?? []).map((m) => `${m.role}: ${m.content}`).join("\n") + "\nassistant:";
+    const known = ["scripted", "chatml", "vicuna-v1.1"];
+    if (options.promptFormat && !known.includes(options.promptFormat)) throw new Error(`unknown prompt format "${options.promptFormat}"`);
+    return {
+      text,
+      tokens: [...text].map((c) => c.codePointAt(0)!),
+      format: options.prompt !== undefined
+        ? { name: "raw", source: "raw", reason: "raw prompt" }
+        : { name: options.promptFormat ?? "scripted", source: options.promptFormat ? "explicit" : "heuristic", reason: "test double" },
+      formatStops: [],
+      ...(options.messages ? { messages: options.messages } : {}),
+    };
+  };
+  const replyFor = (options: CallOptions) =>
+    settings.reply?.(options) ?? `echo: ${options.messages?.filter((m) => m.role === "user").at(-1)?.content ?? options.prompt ?? ""}`;
+
+  const model: LanguageModel & { calls: CallOptions[] } = {
+    specificationVersion: "camelid-v1",
+    provider: "scripted",
+    modelId: settings.modelId ?? "scripted",
+    calls,
+    async renderPrompt(options) {
+      return render(options);
+    },
+    async doGenerate(options): Promise<GenerateResult> {
+      calls.push(options);
+      const prompt = render(options);
+      const text = replyFor(options);
+      return {
+        modelId: model.modelId,
+        choices: [{ index: 0, text, finishReason: "stop", completionTokens: text.length }],
+        usage: { promptTokens: prompt.tokens!.length, completionTokens: text.length, totalTokens: prompt.tokens!.length + text.length },
+        timings: { timeToFirstTokenMs: 1, totalMs: 1, tokensPerSecond: 1000 },
+        warnings: [],
+        prompt,
+      };
+    },
+    async doStream(options): Promise<StreamResult> {
+      calls.push(options);
+      const prompt = render(options);
+      const text = replyFor(options);
+      const pieces = text.match(/.{1,3}/gsu) ?? [];
+      const stream = new ReadableStream<StreamPart>({
+        async start(controller) {
+          controller.enqueue({ type: "stream-start", warnings: [], prompt });
+          let emitted = 0;
+          for (const piece of pieces) {
+            if (options.abortSignal?.aborted) break;
+            if (settings.delayMs) await new Promise((r) => setTimeout(r, settings.delayMs));
+            controller.enqueue({ type: "text-delta", choiceIndex: 0, delta: piece });
+            emitted += piece.length;
+          }
+          const finishReason = options.abortSignal?.aborted ? "abort" : "stop";
+          controller.enqueue({ type: "choice-finish", choiceIndex: 0, finishReason, completionTokens: emitted });
+          controller.enqueue({
+            type: "finish",
+            finishReason,
+            usage: { promptTokens: prompt.tokens!.length, completionTokens: emitted, totalTokens: prompt.tokens!.length + emitted },
+            timings: { timeToFirstTokenMs: 1, totalMs: 1, tokensPerSecond: 1000 },
+          });
+          controller.close();
+        },
+      });
+      return { stream, warnings: [], prompt };
+    },
+  };
+  return model;
+}
