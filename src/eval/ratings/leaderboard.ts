@@ -1,0 +1,85 @@
+import type { Battle } from "./battles.js";
+import { modelsIn } from "./battles.js";
+import type { RatingInterval } from "./bootstrap.js";
+import { bootstrapBradleyTerry } from "./bootstrap.js";
+import type { BradleyTerryOptions } from "./bradley-terry.js";
+import { fitBradleyTerry } from "./bradley-terry.js";
+import type { EloParameters } from "./online-elo.js";
+import { computeOnlineElo } from "./online-elo.js";
+import type { WinRateMatrix } from "./win-rates.js";
+import { computeWinRateMatrix } from "./win-rates.js";
+
+export interface LeaderboardOptions {
+  elo?: Partial<EloParameters>;
+  bradleyTerry?: BradleyTerryOptions;
+  /** 0 disables the bootstrap (no intervals, ranks from point ratings only). */
+  bootstrapRounds?: number;
+  seed?: number;
+}
+
+export interface LeaderboardRow {
+  model: string;
+  /** 1 = best, by Bradley-Terry rating. */
+  rank: number;
+  /**
+   * LMSYS-style rank: 1 + number of models whose interval lies entirely above this one's. Models
+   * whose intervals overlap share a rank, so the table does not claim a precision it lacks.
+   */
+  statisticalRank: number;
+  bradleyTerry: number;
+  interval?: RatingInterval;
+  onlineElo: number;
+  battles: number;
+  wins: number;
+  ties: number;
+  losses: number;
+}
+
+export interface Leaderboard {
+  rows: LeaderboardRow[];
+  winRates: WinRateMatrix;
+  battles: number;
+  bootstrapRounds: number;
+  seed: number;
+  warnings: string[];
+}
+
+/** Everything the ratings table needs from one battles list: BT with intervals, Elo, ranks, win rates. */
+export function buildLeaderboard(battles: readonly Battle[], options: LeaderboardOptions = {}): Leaderboard {
+  const models = modelsIn(battles);
+  const seed = options.seed ?? 0;
+  const bootstrapRounds = options.bootstrapRounds ?? 1000;
+  const fit = fitBradleyTerry(battles, options.bradleyTerry);
+  const elo = computeOnlineElo(battles, options.elo);
+  const intervals = bootstrapRounds > 0 ? bootstrapBradleyTerry(battles, { rounds: bootstrapRounds, seed, bradleyTerry: options.bradleyTerry }) : undefined;
+  const winRates = computeWinRateMatrix(battles, models);
+
+  const ordered = [...models].sort((a, b) => fit.ratings.get(b)! - fit.ratings.get(a)! || a.localeCompare(b));
+  const rows = ordered.map((model, position): LeaderboardRow => {
+    const i = models.indexOf(model);
+    const totals = winRates.cells[i].reduce(
+      (sum, cell) => ({ games: sum.games + cell.games, wins: sum.wins + cell.wins, ties: sum.ties + cell.ties, losses: sum.losses + cell.losses }),
+      { games: 0, wins: 0, ties: 0, losses: 0 },
+    );
+    const interval = intervals?.get(model);
+    const upper = interval?.upper ?? fit.ratings.get(model)!;
+    const clearlyBetter = models.filter((other) => {
+      if (other === model) return false;
+      const otherLower = intervals?.get(other)?.lower ?? fit.ratings.get(other)!;
+      return otherLower > upper;
+    }).length;
+    return {
+      model,
+      rank: position + 1,
+      statisticalRank: clearlyBetter + 1,
+      bradleyTerry: fit.ratings.get(model)!,
+      ...(interval ? { interval } : {}),
+      onlineElo: elo.get(model)!,
+      battles: totals.games,
+      wins: totals.wins,
+      ties: totals.ties,
+      losses: totals.losses,
+    };
+  });
+  return { rows, winRates, battles: battles.length, bootstrapRounds, seed, warnings: fit.warnings };
+}

@@ -1,0 +1,35 @@
+import type { Battle } from "./battles.js";
+import { scoreForModelA } from "./battles.js";
+
+export interface EloParameters {
+  /** Step size per battle (FastChat: 4). */
+  k: number;
+  /** Rating difference that multiplies the odds by `base` (400). */
+  scale: number;
+  base: number;
+  /** Rating every model starts from (1000). */
+  initialRating: number;
+}
+
+export const defaultEloParameters: EloParameters = { k: 4, scale: 400, base: 10, initialRating: 1000 };
+
+/**
+ * Online Elo exactly as FastChat's `compute_elo`: battles are applied in order, both expectations
+ * computed from the ratings before the update. Order matters by construction; that is why the
+ * Bradley-Terry fit exists beside it.
+ */
+export function computeOnlineElo(battles: readonly Battle[], parameters: Partial<EloParameters> = {}): Map<string, number> {
+  const { k, scale, base, initialRating } = { ...defaultEloParameters, ...parameters };
+  const ratings = new Map<string, number>();
+  const ratingOf = (model: string) => ratings.get(model) ?? initialRating;
+  for (const battle of battles) {
+    const ratingA = ratingOf(battle.modelA);
+    const ratingB = ratingOf(battle.modelB);
+    const expectedA = 1 / (1 + base ** ((ratingB - ratingA) / scale));
+    const expectedB = 1 / (1 + base ** ((ratingA - ratingB) / scale));
+    const scoreA = scoreForModelA(battle.winner);
+    ratings.set(battle.modelA, ratingA + k * (scoreA - expectedA));
+    ratings.set(battle.modelB, ratingB + k * (1 - scoreA - expectedB));
+  }
+  return ratings;
+}
