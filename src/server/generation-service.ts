@@ -1,0 +1,280 @@
+// Runs one generation request against a served model: admission (scheduler), lazy load, the call
+// with a cancellable signal, the request log and metrics. HTTP shapes live in routes/.
+import { AbortError, QueueFullError, UpstreamError, toHttpError } from "../errors/index.js";
+import type { CallOptions, GenerateResult, RenderedPrompt, StreamPart, CallWarning, LanguageModel } from "../spec/index.js";
+import type { ServerMetrics } from "./metrics.js";
+import type { ModelEntry } from "./model-registry.js";
+import type { Lease } from "./scheduling/scheduler.js";
+import type { RequestLog, RequestOutcome } from "./store/request-log.js";
+
+export type GenerationEndpoint = "chat.completions" | "completions";
+
+export interface GenerationRequest {
+  id: string;
+  endpoint: GenerationEndpoint;
+  entry: ModelEntry;
+  options: CallOptions;
+  /** Who is asking, for fair queueing and the log: an API key's name, the `user` field, or the peer. */
+  client: string;
+  /** Fires when the client goes away; the model call is aborted and its sequences freed. */
+  signal: AbortSignal;
+  /** What the request log keeps of the request as received. */
+  logged: { messages?: unknown; parameters: Record<string, unknown> };
+}
+
+/** A stream that has produced its first real part, so setup errors were already thrown as HTTP errors. */
+export interface ServedStream {
+  prompt?: RenderedPrompt;
+  warnings: CallWarning[];
+  /** Parts after stream-start; ending the iteration early (client gone) cancels the model call. */
+  parts: AsyncGenerator<StreamPart, void, undefined>;
+}
+
+interface Admitted {
+  lease: Lease;
+  model: LanguageModel;
+  controller: AbortController;
+  unlink: () => void;
+  startedAt: number;
+}
+
+export class GenerationService {
+  constructor(
+    private readonly metrics: ServerMetrics,
+    private readonly requestLog?: RequestLog,
+  ) {}
+
+  async generate(request: GenerationRequest): Promise<GenerateResult> {
+    const admitted = await this.admit(request, false);
+    try {
+      const result = await admitted.model.doGenerate({ ...request.options, abortSignal: admitted.controller.signal });
+      const elapsedMs = performance.now() - admitted.startedAt;
+      this.finishLog(request, {
+        status: "completed",
+        httpStatus: 200,
+        prompt: result.prompt?.text ?? request.options.prompt,
+        output: result.choices.map((choice) => choice.text),
+        finishReasons: result.choices.map((choice) => choice.finishReason),
+        promptTokens: result.usage.promptTokens,
+        completionTokens: result.usage.completionTokens,
+        timeToFirstTokenMs: result.timings.timeToFirstTokenMs,
+        totalMs: elapsedMs,
+        tokensPerSecond: result.timings.tokensPerSecond,
+      });
+      this.countSuccess(request, result.usage.promptTokens, result.usage.completionTokens, result.timings.timeToFirstTokenMs, result.timings.tokensPerSecond, elapsedMs);
+      return result;
+    } catch (error) {
+      this.recordFailure(request, error, admitted.startedAt);
+      throw request.signal.aborted && !(error instanceof AbortError) ? new AbortError() : error;
+    } finally {
+      admitted.unlink();
+      admitted.lease.release();
+    }
+  }
+
+  async openStream(request: GenerationRequest): Promise<ServedStream> {
+    const admitted = await this.admit(request, true);
+    let reader: ReadableStreamDefaultReader<StreamPart>;
+    let result;
+    try {
+      result = await admitted.model.doStream({ ...request.options, abortSignal: admitted.controller.signal });
+      reader = result.stream.getReader();
+    } catch (error) {
+      this.recordFailure(request, error, admitted.startedAt);
+      admitted.unlink();
+      admitted.lease.release();
+      throw error;
+    }
+    let prompt = result.prompt;
+    let warnings = result.warnings;
+    // Read until the first real part: an error there (context too long, bad grammar) still becomes a
+    // proper HTTP status instead of an error event inside a 200 stream.
+    let first: StreamPart | undefined;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (value.type === "stream-start") {
+          prompt = value.prompt ?? prompt;
+          warnings = value.warnings.length > 0 ? value.warnings : warnings;
+          continue;
+        }
+        first = value;
+        break;
+      }
+      if (!first) throw new UpstreamError("the model's stream ended before producing anything");
+      if (first.type === "error") throw first.error;
+    } catch (error) {
+      await reader.cancel().catch(() => undefined);
+      this.recordFailure(request, error, admitted.startedAt, prompt?.text ?? request.options.prompt);
+      admitted.unlink();
+      admitted.lease.release();
+      throw error;
+    }
+    return { prompt, warnings, parts: this.followStream(request, admitted, reader, first, prompt) };
+  }
+
+  private async *followStream(
+    request: GenerationRequest,
+    admitted: Admitted,
+    reader: ReadableStreamDefaultReader<StreamPart>,
+    first: StreamPart,
+    prompt: RenderedPrompt | undefined,
+  ): AsyncGenerator<StreamPart, void, undefined> {
+    const texts: string[] = [];
+    const finishReasons: string[] = [];
+    let completionTokens = 0;
+    let firstTokenMs: number | undefined;
+    let ended = false;
+    const observe = (part: StreamPart) => {
+      if (part.type === "text-delta") {
+        firstTokenMs ??= performance.now() - admitted.startedAt;
+        texts[part.choiceIndex] = (texts[part.choiceIndex] ?? "") + part.delta;
+      } else if (part.type === "choice-finish") {
+        finishReasons[part.choiceIndex] = part.finishReason;
+        completionTokens += part.completionTokens;
+      }
+    };
+    try {
+      let part: StreamPart | undefined = first;
+      while (part) {
+        observe(part);
+        if (part.type === "finish") {
+          const finish = part;
+          ended = true;
+          const totalMs = performance.now() - admitted.startedAt;
+          // Logged before the client sees the finish: "completed" on the client means on disk here.
+          this.finishLog(request, {
+            status: part.finishReason === "abort" ? "aborted" : "completed",
+            httpStatus: 200,
+            prompt: prompt?.text ?? request.options.prompt,
+            output: Array.from(texts, (text) => text ?? ""),
+            finishReasons: Array.from(finishReasons, (reason) => reason ?? finish.finishReason),
+            promptTokens: part.usage.promptTokens,
+            completionTokens: part.usage.completionTokens || completionTokens,
+            timeToFirstTokenMs: firstTokenMs ?? part.timings.timeToFirstTokenMs,
+            totalMs,
+            tokensPerSecond: part.timings.tokensPerSecond,
+          });
+          this.countSuccess(request, part.usage.promptTokens, part.usage.completionTokens, firstTokenMs, part.timings.tokensPerSecond, totalMs);
+          yield part;
+          return;
+        }
+        if (part.type === "error") {
+          ended = true;
+          this.recordFailure(request, part.error, admitted.startedAt, prompt?.text ?? request.options.prompt);
+          yield part;
+          return;
+        }
+        yield part;
+        const next = await reader.read();
+        part = next.done ? undefined : next.value;
+      }
+      ended = true;
+      const error = new UpstreamError("the model's stream ended without a finish");
+      this.recordFailure(request, error, admitted.startedAt, prompt?.text ?? request.options.prompt);
+      yield { type: "error", error };
+    } finally {
+      if (!ended) {
+        // The consumer stopped early: the client disconnected. Abort the call and wait for the model
+        // to let go of its sequences before the lease goes back to the scheduler.
+        admitted.controller.abort();
+        await reader.cancel().catch(() => undefined);
+        this.finishLog(request, {
+          status: "aborted",
+          httpStatus: 499,
+          prompt: prompt?.text ?? request.options.prompt,
+          output: Array.from(texts, (text) => text ?? ""),
+          completionTokens,
+          timeToFirstTokenMs: firstTokenMs,
+          totalMs: performance.now() - admitted.startedAt,
+          error: "client disconnected",
+        });
+        this.metrics.requests.inc({ model: request.entry.id, endpoint: request.endpoint, status: "499" });
+      }
+      reader.releaseLock();
+      admitted.unlink();
+      admitted.lease.release();
+    }
+  }
+
+  /** Waits for sequences, loads the model, writes the log's "running" row. */
+  private async admit(request: GenerationRequest, stream: boolean): Promise<Admitted> {
+    const startedAt = performance.now();
+    const weight = request.options.n ?? 1;
+    let lease: Lease;
+    try {
+      lease = await request.entry.scheduler.acquire(request.client, weight, request.signal);
+    } catch (error) {
+      if (error instanceof QueueFullError) this.metrics.rejected.inc({ model: request.entry.id });
+      this.countFailure(request, error);
+      throw error;
+    }
+    let model: LanguageModel;
+    try {
+      model = await request.entry.model();
+    } catch (error) {
+      lease.release();
+      this.countFailure(request, error);
+      throw error;
+    }
+    const controller = new AbortController();
+    const onAbort = () => controller.abort();
+    request.signal.addEventListener("abort", onAbort, { once: true });
+    if (request.signal.aborted) controller.abort();
+    try {
+      this.requestLog?.start({
+        id: request.id,
+        endpoint: request.endpoint,
+        model: request.entry.id,
+        client: request.client,
+        stream,
+        messages: request.logged.messages,
+        parameters: request.logged.parameters,
+      });
+    } catch (error) {
+      request.signal.removeEventListener("abort", onAbort);
+      lease.release();
+      throw error;
+    }
+    return { lease, model, controller, unlink: () => request.signal.removeEventListener("abort", onAbort), startedAt };
+  }
+
+  private finishLog(request: GenerationRequest, outcome: RequestOutcome): void {
+    this.requestLog?.complete(request.id, outcome);
+  }
+
+  private recordFailure(request: GenerationRequest, error: unknown, startedAt: number, prompt?: string): void {
+    const aborted = request.signal.aborted || error instanceof AbortError;
+    const status = aborted ? 499 : toHttpError(error).status;
+    this.finishLog(request, {
+      status: aborted ? "aborted" : "error",
+      httpStatus: status,
+      prompt,
+      totalMs: performance.now() - startedAt,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    this.metrics.requests.inc({ model: request.entry.id, endpoint: request.endpoint, status: String(status) });
+  }
+
+  private countFailure(request: GenerationRequest, error: unknown): void {
+    this.metrics.requests.inc({ model: request.entry.id, endpoint: request.endpoint, status: String(toHttpError(error).status) });
+  }
+
+  private countSuccess(
+    request: GenerationRequest,
+    promptTokens: number,
+    completionTokens: number,
+    timeToFirstTokenMs: number | undefined,
+    tokensPerSecond: number | undefined,
+    totalMs: number,
+  ): void {
+    const model = request.entry.id;
+    this.metrics.requests.inc({ model, endpoint: request.endpoint, status: "200" });
+    this.metrics.promptTokens.inc({ model }, promptTokens);
+    this.metrics.completionTokens.inc({ model }, completionTokens);
+    if (timeToFirstTokenMs !== undefined) this.metrics.timeToFirstToken.observe({ model }, timeToFirstTokenMs / 1000);
+    if (tokensPerSecond !== undefined && tokensPerSecond > 0) this.metrics.tokensPerSecond.observe({ model }, tokensPerSecond);
+    this.metrics.requestDuration.observe({ model }, totalMs / 1000);
+  }
+}

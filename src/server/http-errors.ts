@@ -1,0 +1,34 @@
+import { CamelidError, toHttpError, type HttpError } from "../errors/index.js";
+
+/** A resource other than a model is missing (a route, a conversation); 404 like OpenAI's. */
+export class ResourceNotFoundError extends CamelidError {
+  readonly code = "not_found";
+  constructor(
+    readonly resource: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The body is over the configured size limit. */
+export class RequestTooLargeError extends CamelidError {
+  readonly code = "request_too_large";
+  constructor(readonly limitBytes: number) {
+    super(`the request body is larger than the server's limit of ${limitBytes} bytes`);
+  }
+}
+
+/**
+ * toHttpError (src/errors/http.ts) for everything it knows; the two server-only cases above keep
+ * their own status here rather than growing the shared table with HTTP-layer details.
+ */
+export function serverHttpError(error: unknown): HttpError {
+  if (error instanceof ResourceNotFoundError) {
+    return { status: 404, body: { error: { message: error.message, type: "not_found_error", param: null, code: error.code } }, headers: {} };
+  }
+  if (error instanceof RequestTooLargeError) {
+    return { status: 413, body: { error: { message: error.message, type: "invalid_request_error", param: null, code: error.code } }, headers: {} };
+  }
+  return toHttpError(error);
+}

@@ -1,0 +1,126 @@
+import { CamelidError, ModelLoadError, ModelNotFoundError } from "../errors/index.js";
+import type { LanguageModel } from "../spec/index.js";
+import { RequestScheduler, type SchedulerStats } from "./scheduling/scheduler.js";
+
+/** How the server learns about one model; the composition root (cli/serve) supplies `load`. */
+export interface ModelSpec {
+  /** The name clients send as `model`. */
+  id: string;
+  kind: "local" | "remote";
+  /** `owned_by` in /v1/models (e.g. "camelid" or the upstream's name). */
+  ownedBy: string;
+  /** Concurrent requests: a local model's sequences, a remote upstream's allowed parallelism. */
+  capacity: number;
+  maxQueue: number;
+  load(): Promise<LanguageModel>;
+}
+
+export type ModelState = "unloaded" | "loading" | "ready" | "failed";
+
+export interface ModelStatus extends SchedulerStats {
+  id: string;
+  kind: ModelSpec["kind"];
+  state: ModelState;
+  error?: string;
+}
+
+/** One served model: its loader (single-flight, retried after a failure) and its scheduler. */
+export class ModelEntry {
+  readonly scheduler: RequestScheduler;
+  private state: ModelState = "unloaded";
+  private loading: Promise<LanguageModel> | undefined;
+  private loaded: LanguageModel | undefined;
+  private lastError: string | undefined;
+
+  constructor(
+    readonly spec: ModelSpec,
+    retryAfterSeconds: number,
+  ) {
+    this.scheduler = new RequestScheduler({ capacity: spec.capacity, maxQueue: spec.maxQueue, retryAfterSeconds });
+  }
+
+  get id(): string {
+    return this.spec.id;
+  }
+
+  status(): ModelStatus {
+    return {
+      id: this.spec.id,
+      kind: this.spec.kind,
+      state: this.state,
+      ...(this.lastError ? { error: this.lastError } : {}),
+      ...this.scheduler.stats(),
+    };
+  }
+
+  /** The model, loading it on first use; concurrent callers share one load. */
+  model(): Promise<LanguageModel> {
+    if (this.loaded) return Promise.resolve(this.loaded);
+    this.loading ??= this.startLoad();
+    return this.loading;
+  }
+
+  private async startLoad(): Promise<LanguageModel> {
+    this.state = "loading";
+    try {
+      const model = await this.spec.load();
+      this.loaded = model;
+      this.state = "ready";
+      this.lastError = undefined;
+      return model;
+    } catch (error) {
+      // Forget the failed attempt so a later request (after the file is fixed) tries again.
+      this.loading = undefined;
+      this.state = "failed";
+      const wrapped =
+        error instanceof CamelidError
+          ? error
+          : new ModelLoadError(this.spec.id, `model "${this.spec.id}" failed to load: ${error instanceof Error ? error.message : String(error)}`, {
+              cause: error,
+            });
+      this.lastError = wrapped.message;
+      throw wrapped;
+    }
+  }
+
+  async dispose(): Promise<void> {
+    const model = this.loaded;
+    this.loaded = undefined;
+    this.loading = undefined;
+    this.state = "unloaded";
+    await model?.dispose?.();
+  }
+}
+
+/** The models a server offers, by id. */
+export class ModelRegistry {
+  private readonly entries = new Map<string, ModelEntry>();
+
+  constructor(specs: ModelSpec[], options: { retryAfterSeconds?: number } = {}) {
+    for (const spec of specs) {
+      if (this.entries.has(spec.id)) throw new ModelLoadError(spec.id, `two models are named "${spec.id}"; model ids must be unique`);
+      this.entries.set(spec.id, new ModelEntry(spec, options.retryAfterSeconds ?? 1));
+    }
+  }
+
+  list(): ModelEntry[] {
+    return [...this.entries.values()];
+  }
+
+  get(id: string): ModelEntry {
+    const entry = this.entries.get(id);
+    if (!entry) throw new ModelNotFoundError(id, `model "${id}" not found; available: ${[...this.entries.keys()].join(", ") || "(none)"}`);
+    return entry;
+  }
+
+  /** Eager loading: load every model now; the first failure is thrown after all have been tried. */
+  async loadAll(): Promise<void> {
+    const results = await Promise.allSettled(this.list().map((entry) => entry.model()));
+    const failure = results.find((result): result is PromiseRejectedResult => result.status === "rejected");
+    if (failure) throw failure.reason;
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.allSettled(this.list().map((entry) => entry.dispose()));
+  }
+}

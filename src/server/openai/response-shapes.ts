@@ -1,0 +1,133 @@
+// Our results → OpenAI response bodies and stream chunks (chat.completion, text_completion).
+import type { Choice, FinishReason, TokenLogprob, TopLogprob, Usage } from "../../spec/index.js";
+
+export interface ResponseIdentity {
+  id: string;
+  created: number;
+  model: string;
+}
+
+const encoder = new TextEncoder();
+
+/** OpenAI has no "abort"/"error" finish reason; an aborted choice never reaches a client anyway. */
+export function openAIFinishReason(reason: FinishReason): string {
+  return reason === "abort" ? "stop" : reason;
+}
+
+export function usageBody(usage: Usage) {
+  return { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.totalTokens };
+}
+
+function topEntry(top: TopLogprob) {
+  return { token: top.token, logprob: top.logprob, bytes: top.bytes ?? [...encoder.encode(top.token)] };
+}
+
+/** Chat API logprobs: `{content: [{token, logprob, bytes, top_logprobs}]}`. */
+export function chatLogprobs(logprobs: TokenLogprob[] | undefined) {
+  if (!logprobs) return null;
+  return {
+    content: logprobs.map((entry) => ({ ...topEntry(entry), top_logprobs: (entry.topLogprobs ?? []).map(topEntry) })),
+    refusal: null,
+  };
+}
+
+/** Completions API logprobs: parallel arrays, with `text_offset` counted from `startOffset`. */
+export function completionLogprobs(logprobs: TokenLogprob[] | undefined, startOffset = 0) {
+  if (!logprobs) return null;
+  let offset = startOffset;
+  const textOffset: number[] = [];
+  for (const entry of logprobs) {
+    textOffset.push(offset);
+    offset += entry.token.length;
+  }
+  return {
+    tokens: logprobs.map((entry) => entry.token),
+    token_logprobs: logprobs.map((entry) => entry.logprob),
+    top_logprobs: logprobs.map((entry) => Object.fromEntries((entry.topLogprobs ?? []).map((top) => [top.token, top.logprob]))),
+    text_offset: textOffset,
+  };
+}
+
+export function chatCompletionBody(identity: ResponseIdentity, choices: Choice[], usage: Usage) {
+  return {
+    id: identity.id,
+    object: "chat.completion" as const,
+    created: identity.created,
+    model: identity.model,
+    system_fingerprint: null,
+    choices: choices.map((choice) => ({
+      index: choice.index,
+      message: { role: "assistant" as const, content: choice.text, refusal: null },
+      logprobs: chatLogprobs(choice.logprobs),
+      finish_reason: openAIFinishReason(choice.finishReason),
+    })),
+    usage: usageBody(usage),
+  };
+}
+
+export function completionBody(identity: ResponseIdentity, choices: Choice[], usage: Usage) {
+  return {
+    id: identity.id,
+    object: "text_completion" as const,
+    created: identity.created,
+    model: identity.model,
+    system_fingerprint: null,
+    choices: choices.map((choice) => ({
+      index: choice.index,
+      text: choice.text,
+      logprobs: completionLogprobs(choice.logprobs),
+      finish_reason: openAIFinishReason(choice.finishReason),
+    })),
+    usage: usageBody(usage),
+  };
+}
+
+export function chatChunk(
+  identity: ResponseIdentity,
+  choice: { index: number; delta: { role?: "assistant"; content?: string }; logprobs?: TokenLogprob[]; finishReason?: FinishReason } | null,
+  usage?: Usage,
+) {
+  return {
+    id: identity.id,
+    object: "chat.completion.chunk" as const,
+    created: identity.created,
+    model: identity.model,
+    system_fingerprint: null,
+    choices: choice
+      ? [
+          {
+            index: choice.index,
+            delta: choice.delta,
+            logprobs: chatLogprobs(choice.logprobs),
+            finish_reason: choice.finishReason ? openAIFinishReason(choice.finishReason) : null,
+          },
+        ]
+      : [],
+    ...(usage ? { usage: usageBody(usage) } : {}),
+  };
+}
+
+export function completionChunk(
+  identity: ResponseIdentity,
+  choice: { index: number; text: string; logprobs?: TokenLogprob[]; textOffset?: number; finishReason?: FinishReason } | null,
+  usage?: Usage,
+) {
+  return {
+    id: identity.id,
+    object: "text_completion" as const,
+    created: identity.created,
+    model: identity.model,
+    system_fingerprint: null,
+    choices: choice
+      ? [
+          {
+            index: choice.index,
+            text: choice.text,
+            logprobs: completionLogprobs(choice.logprobs, choice.textOffset),
+            finish_reason: choice.finishReason ? openAIFinishReason(choice.finishReason) : null,
+          },
+        ]
+      : [],
+    ...(usage ? { usage: usageBody(usage) } : {}),
+  };
+}

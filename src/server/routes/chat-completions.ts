@@ -1,0 +1,54 @@
+import { randomUUID } from "node:crypto";
+import { streamSSE } from "hono/streaming";
+import { toHttpError } from "../../errors/index.js";
+import { clientIdentity, type ServerApp, type ServerContext } from "../context.js";
+import { parseRequestBody } from "../openai/parse-body.js";
+import { chatCompletionRequestSchema } from "../openai/request-schemas.js";
+import { chatChunk, chatCompletionBody, type ResponseIdentity } from "../openai/response-shapes.js";
+import { chatRequestToCallOptions } from "../openai/to-call-options.js";
+import { loggedParameters } from "./logged-parameters.js";
+
+export function registerChatCompletionRoutes(app: ServerApp, context: ServerContext): void {
+  app.post("/v1/chat/completions", async (c) => {
+    const body = parseRequestBody(await c.req.text(), chatCompletionRequestSchema);
+    const entry = context.registry.get(body.model);
+    const options = chatRequestToCallOptions(body);
+    const identity: ResponseIdentity = { id: `chatcmpl-${randomUUID().replace(/-/g, "")}`, created: Math.floor(Date.now() / 1000), model: body.model };
+    const request = {
+      id: identity.id,
+      endpoint: "chat.completions" as const,
+      entry,
+      options,
+      client: clientIdentity(c, body.user),
+      signal: c.req.raw.signal,
+      logged: { messages: body.messages, parameters: loggedParameters(body) },
+    };
+
+    if (!body.stream) {
+      const result = await context.service.generate(request);
+      return c.json(chatCompletionBody(identity, result.choices, result.usage));
+    }
+
+    const served = await context.service.openStream(request);
+    const choiceCount = options.n ?? 1;
+    const includeUsage = body.stream_options?.include_usage === true;
+    return streamSSE(c, async (sse) => {
+      const send = (data: unknown) => sse.writeSSE({ data: JSON.stringify(data) });
+      const gone = () => sse.aborted || c.req.raw.signal.aborted;
+      for (let index = 0; index < choiceCount; index++) await send(chatChunk(identity, { index, delta: { role: "assistant", content: "" } }));
+      for await (const part of served.parts) {
+        if (gone()) break;
+        if (part.type === "text-delta") {
+          await send(chatChunk(identity, { index: part.choiceIndex, delta: { content: part.delta }, logprobs: part.logprobs }));
+        } else if (part.type === "choice-finish") {
+          await send(chatChunk(identity, { index: part.choiceIndex, delta: {}, finishReason: part.finishReason }));
+        } else if (part.type === "finish") {
+          if (includeUsage) await send(chatChunk(identity, null, part.usage));
+          await sse.writeSSE({ data: "[DONE]" });
+        } else if (part.type === "error") {
+          await send(toHttpError(part.error).body);
+        }
+      }
+    });
+  });
+}

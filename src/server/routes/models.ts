@@ -1,0 +1,13 @@
+import type { ServerApp, ServerContext } from "../context.js";
+
+const startedAt = Math.floor(Date.now() / 1000);
+
+export function registerModelRoutes(app: ServerApp, context: ServerContext): void {
+  const describe = (id: string) => {
+    const entry = context.registry.get(id);
+    return { id: entry.id, object: "model" as const, created: startedAt, owned_by: entry.spec.ownedBy };
+  };
+  app.get("/v1/models", (c) => c.json({ object: "list", data: context.registry.list().map((entry) => describe(entry.id)) }));
+  // Model ids may contain slashes ("org/model"), so the id is the whole rest of the path.
+  app.get("/v1/models/:id{.+}", (c) => c.json(describe(decodeURIComponent(c.req.param("id")))));
+}

@@ -1,0 +1,44 @@
+// Dry run (the exact prompt and tokens a chat request would evaluate) and tokenize/detokenize.
+import { UnsupportedFeatureError } from "../../errors/index.js";
+import type { ServerApp, ServerContext } from "../context.js";
+import { parseRequestBody } from "../openai/parse-body.js";
+import { chatCompletionRequestSchema, detokenizeRequestSchema, tokenizeRequestSchema } from "../openai/request-schemas.js";
+import { chatRequestToCallOptions } from "../openai/to-call-options.js";
+
+
+export function registerPromptToolRoutes(app: ServerApp, context: ServerContext): void {
+  app.post("/v1/chat/completions/render", async (c) => {
+    const body = parseRequestBody(await c.req.text(), chatCompletionRequestSchema);
+    const entry = context.registry.get(body.model);
+    const model = await entry.model();
+    const rendered = await model.renderPrompt(chatRequestToCallOptions(body));
+    return c.json({
+      object: "chat.completion.rendered_prompt",
+      model: entry.id,
+      prompt: rendered.text,
+      tokens: rendered.tokens ?? null,
+      token_count: rendered.tokens?.length ?? null,
+      format: rendered.format,
+      format_stops: rendered.formatStops,
+      messages: rendered.messages ?? null,
+      window: rendered.window ?? null,
+    });
+  });
+
+  app.post("/v1/tokenize", async (c) => {
+    const body = parseRequestBody(await c.req.text(), tokenizeRequestSchema);
+    const entry = context.registry.get(body.model);
+    const model = await entry.model();
+    if (!model.tokenize) throw new UnsupportedFeatureError(`model "${entry.id}" cannot tokenize (its backend does not expose a tokenizer)`);
+    const tokens = await model.tokenize(body.text, { addBos: body.add_bos, parseSpecial: body.parse_special });
+    return c.json({ object: "tokens", model: entry.id, tokens, count: tokens.length });
+  });
+
+  app.post("/v1/detokenize", async (c) => {
+    const body = parseRequestBody(await c.req.text(), detokenizeRequestSchema);
+    const entry = context.registry.get(body.model);
+    const model = await entry.model();
+    if (!model.detokenize) throw new UnsupportedFeatureError(`model "${entry.id}" cannot detokenize (its backend does not expose a tokenizer)`);
+    return c.json({ object: "text", model: entry.id, text: await model.detokenize(body.tokens) });
+  });
+}

@@ -1,0 +1,154 @@
+import { randomUUID } from "node:crypto";
+import type { ChatRole } from "../../spec/index.js";
+import type { ServerDatabase } from "./database.js";
+
+export interface ConversationMessage {
+  id: number;
+  role: ChatRole;
+  content: string;
+  model: string | null;
+  requestId: string | null;
+  createdAt: number;
+}
+
+export interface Conversation {
+  id: string;
+  title: string;
+  model: string | null;
+  systemPrompt: string | null;
+  settings: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ConversationWithMessages extends Conversation {
+  messages: ConversationMessage[];
+}
+
+export interface ConversationFields {
+  title?: string;
+  model?: string | null;
+  systemPrompt?: string | null;
+  settings?: Record<string, unknown>;
+}
+
+export interface NewMessage {
+  role: ChatRole;
+  content: string;
+  model?: string | null;
+  requestId?: string | null;
+}
+
+interface ConversationRow {
+  id: string;
+  title: string;
+  model: string | null;
+  system_prompt: string | null;
+  settings: string;
+  created_at: number;
+  updated_at: number;
+}
+
+interface MessageRow {
+  id: number;
+  role: ChatRole;
+  content: string;
+  model: string | null;
+  request_id: string | null;
+  created_at: number;
+}
+
+function toConversation(row: ConversationRow): Conversation {
+  return {
+    id: row.id,
+    title: row.title,
+    model: row.model,
+    systemPrompt: row.system_prompt,
+    settings: JSON.parse(row.settings) as Record<string, unknown>,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toMessage(row: MessageRow): ConversationMessage {
+  return { id: row.id, role: row.role, content: row.content, model: row.model, requestId: row.request_id, createdAt: row.created_at };
+}
+
+/** Conversations the playground keeps (CRUD over /api/conversations). */
+export class ConversationStore {
+  constructor(
+    private readonly db: ServerDatabase,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  create(fields: ConversationFields & { messages?: NewMessage[] }): ConversationWithMessages {
+    const id = randomUUID();
+    const time = this.now();
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO conversations (id, title, model, system_prompt, settings, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(id, fields.title ?? "New conversation", fields.model ?? null, fields.systemPrompt ?? null, JSON.stringify(fields.settings ?? {}), time, time);
+      for (const message of fields.messages ?? []) this.insertMessage(id, message, time);
+    })();
+    return this.get(id)!;
+  }
+
+  list(limit = 100, offset = 0): Conversation[] {
+    const rows = this.db
+      .prepare(`SELECT * FROM conversations ORDER BY updated_at DESC, rowid DESC LIMIT ? OFFSET ?`)
+      .all(Math.max(1, Math.min(500, limit)), Math.max(0, offset)) as ConversationRow[];
+    return rows.map(toConversation);
+  }
+
+  get(id: string): ConversationWithMessages | undefined {
+    const row = this.db.prepare(`SELECT * FROM conversations WHERE id = ?`).get(id) as ConversationRow | undefined;
+    if (!row) return undefined;
+    const messages = this.db
+      .prepare(`SELECT id, role, content, model, request_id, created_at FROM conversation_messages WHERE conversation_id = ? ORDER BY id`)
+      .all(id) as MessageRow[];
+    return { ...toConversation(row), messages: messages.map(toMessage) };
+  }
+
+  update(id: string, fields: ConversationFields): ConversationWithMessages | undefined {
+    const existing = this.get(id);
+    if (!existing) return undefined;
+    this.db
+      .prepare(`UPDATE conversations SET title = ?, model = ?, system_prompt = ?, settings = ?, updated_at = ? WHERE id = ?`)
+      .run(
+        fields.title ?? existing.title,
+        fields.model === undefined ? existing.model : fields.model,
+        fields.systemPrompt === undefined ? existing.systemPrompt : fields.systemPrompt,
+        JSON.stringify(fields.settings ?? existing.settings),
+        this.now(),
+        id,
+      );
+    return this.get(id);
+  }
+
+  delete(id: string): boolean {
+    return this.db.prepare(`DELETE FROM conversations WHERE id = ?`).run(id).changes > 0;
+  }
+
+  /** Appends messages in order; returns undefined when the conversation does not exist. */
+  appendMessages(id: string, messages: NewMessage[]): ConversationWithMessages | undefined {
+    const found = this.db.prepare(`SELECT 1 FROM conversations WHERE id = ?`).get(id);
+    if (!found) return undefined;
+    const time = this.now();
+    this.db.transaction(() => {
+      for (const message of messages) this.insertMessage(id, message, time);
+      this.db.prepare(`UPDATE conversations SET updated_at = ? WHERE id = ?`).run(time, id);
+    })();
+    return this.get(id);
+  }
+
+  private insertMessage(conversationId: string, message: NewMessage, time: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO conversation_messages (conversation_id, role, content, model, request_id, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+      )
+      .run(conversationId, message.role, message.content, message.model ?? null, message.requestId ?? null, time);
+  }
+}

@@ -1,0 +1,153 @@
+import type { ServerDatabase } from "./database.js";
+
+export interface RequestStart {
+  id: string;
+  endpoint: string;
+  model: string;
+  client: string;
+  stream: boolean;
+  messages?: unknown;
+  parameters: Record<string, unknown>;
+}
+
+export interface RequestOutcome {
+  status: "completed" | "error" | "aborted";
+  httpStatus: number;
+  prompt?: string;
+  output?: string[];
+  finishReasons?: string[];
+  promptTokens?: number;
+  completionTokens?: number;
+  timeToFirstTokenMs?: number;
+  totalMs?: number;
+  tokensPerSecond?: number;
+  error?: string;
+}
+
+export interface RequestLogRow {
+  id: string;
+  created_at: number;
+  completed_at: number | null;
+  endpoint: string;
+  model: string;
+  client: string | null;
+  stream: number;
+  status: string;
+  http_status: number | null;
+  prompt: string | null;
+  messages: string | null;
+  parameters: string;
+  output: string | null;
+  finish_reasons: string | null;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  time_to_first_token_ms: number | null;
+  total_ms: number | null;
+  tokens_per_second: number | null;
+  error: string | null;
+}
+
+export interface RetentionPolicy {
+  /** Rows older than this are deleted; undefined keeps them forever. */
+  maxAgeDays?: number;
+  /** Only the newest rows are kept; undefined means no limit. */
+  maxRows?: number;
+}
+
+/**
+ * The request log. A row is written when a request starts ("running") and finished when it ends,
+ * before the client receives its last byte, so a completed request is on disk when the client
+ * learns it completed. Rows still "running" at startup belonged to a killed process.
+ */
+export class RequestLog {
+  private readonly insert;
+  private readonly finish;
+
+  constructor(
+    private readonly db: ServerDatabase,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.insert = db.prepare(
+      `INSERT INTO request_log (id, created_at, endpoint, model, client, stream, status, messages, parameters)
+       VALUES (@id, @created_at, @endpoint, @model, @client, @stream, 'running', @messages, @parameters)`,
+    );
+    this.finish = db.prepare(
+      `UPDATE request_log SET completed_at = @completed_at, status = @status, http_status = @http_status,
+         prompt = @prompt, output = @output, finish_reasons = @finish_reasons, prompt_tokens = @prompt_tokens,
+         completion_tokens = @completion_tokens, time_to_first_token_ms = @time_to_first_token_ms,
+         total_ms = @total_ms, tokens_per_second = @tokens_per_second, error = @error
+       WHERE id = @id`,
+    );
+  }
+
+  start(request: RequestStart): void {
+    this.insert.run({
+      id: request.id,
+      created_at: this.now(),
+      endpoint: request.endpoint,
+      model: request.model,
+      client: request.client,
+      stream: request.stream ? 1 : 0,
+      messages: request.messages === undefined ? null : JSON.stringify(request.messages),
+      parameters: JSON.stringify(request.parameters),
+    });
+  }
+
+  complete(id: string, outcome: RequestOutcome): void {
+    this.finish.run({
+      id,
+      completed_at: this.now(),
+      status: outcome.status,
+      http_status: outcome.httpStatus,
+      prompt: outcome.prompt ?? null,
+      output: outcome.output ? JSON.stringify(outcome.output) : null,
+      finish_reasons: outcome.finishReasons ? JSON.stringify(outcome.finishReasons) : null,
+      prompt_tokens: outcome.promptTokens ?? null,
+      completion_tokens: outcome.completionTokens ?? null,
+      time_to_first_token_ms: outcome.timeToFirstTokenMs ?? null,
+      total_ms: outcome.totalMs ?? null,
+      tokens_per_second: outcome.tokensPerSecond ?? null,
+      error: outcome.error ?? null,
+    });
+  }
+
+  /** Marks rows left "running" by a previous process as "interrupted"; returns how many. */
+  markInterrupted(): number {
+    return this.db.prepare(`UPDATE request_log SET status = 'interrupted' WHERE status = 'running'`).run().changes;
+  }
+
+  get(id: string): RequestLogRow | undefined {
+    return this.db.prepare(`SELECT * FROM request_log WHERE id = ?`).get(id) as RequestLogRow | undefined;
+  }
+
+  recent(limit: number, model?: string): RequestLogRow[] {
+    const bounded = Math.max(1, Math.min(1000, Math.floor(limit)));
+    return (
+      model
+        ? this.db.prepare(`SELECT * FROM request_log WHERE model = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`).all(model, bounded)
+        : this.db.prepare(`SELECT * FROM request_log ORDER BY created_at DESC, rowid DESC LIMIT ?`).all(bounded)
+    ) as RequestLogRow[];
+  }
+
+  count(): number {
+    return (this.db.prepare(`SELECT count(*) AS n FROM request_log`).get() as { n: number }).n;
+  }
+
+  /** Applies the retention policy; returns the number of rows deleted. */
+  prune(policy: RetentionPolicy): number {
+    let deleted = 0;
+    if (policy.maxAgeDays !== undefined) {
+      const cutoff = this.now() - policy.maxAgeDays * 86_400_000;
+      deleted += this.db.prepare(`DELETE FROM request_log WHERE created_at < ? AND status != 'running'`).run(cutoff).changes;
+    }
+    if (policy.maxRows !== undefined) {
+      deleted += this.db
+        .prepare(
+          `DELETE FROM request_log WHERE status != 'running' AND rowid NOT IN
+             (SELECT rowid FROM request_log ORDER BY created_at DESC, rowid DESC LIMIT ?)`,
+        )
+        .run(policy.maxRows).changes;
+    }
+    return deleted;
+  }
+}
