@@ -1,0 +1,5 @@
+export * from "./jsonl.js";
+export * from "./questions.js";
+export * from "./answers.js";
+export * from "./judge-prompts.js";
+export * from "./vicuna-review-prompts.js";

@@ -1,0 +1,301 @@
+import { z } from "zod";
+import { InvalidArgumentError } from "../../errors/index.js";
+import type { LanguageModel } from "../../spec/language-model.js";
+import type { Answer } from "../data/answers.js";
+import type { JudgePrompt } from "../data/judge-prompts.js";
+import { referenceCategories, selectJudgePrompt } from "../data/judge-prompts.js";
+import { JsonlAppender, readJsonlIfExists } from "../data/jsonl.js";
+import type { Question } from "../data/questions.js";
+import type { VicunaReviewSetup } from "../data/vicuna-review-prompts.js";
+import { reviewerFor } from "../data/vicuna-review-prompts.js";
+import type { JudgeCallOptions } from "../run/judge-call.js";
+import { callJudge } from "../run/judge-call.js";
+import type { ProgressListener } from "../run/progress.js";
+import { createProgressTracker } from "../run/progress.js";
+import { runWithConcurrency } from "../run/worker-pool.js";
+import { parsePairwiseVerdict, type PositionVerdict } from "../verdicts/pairwise-verdict.js";
+import { JUDGE_ERROR_OUTPUT, parseSingleRating } from "../verdicts/single-rating.js";
+import { parseVicunaScores } from "../verdicts/vicuna-scores.js";
+import { pairwiseMessages, singleGradingMessages, vicunaReviewMessages } from "./judge-messages.js";
+import type { PairwiseJudgmentRow, SingleJudgmentRow, VicunaReviewRow } from "./judgment-rows.js";
+
+export type JudgeMode =
+  | { kind: "single" }
+  | { kind: "pairwise-baseline"; baseline: string }
+  | { kind: "pairwise-all" }
+  /** The original Vicuna review format, pairs against a baseline (or all pairs without one). */
+  | { kind: "vicuna-review"; setup: VicunaReviewSetup; baseline?: string };
+
+export interface JudgeRunOptions {
+  judge: LanguageModel;
+  /** Name recorded in the rows (default: the judge's modelId). */
+  judgeName?: string;
+  questions: Question[];
+  /** model → question id → answer. */
+  answers: Map<string, Map<string, Answer>>;
+  mode: JudgeMode;
+  /** MT-bench judge prompts; required for single and pairwise modes. */
+  judgePrompts?: Map<string, JudgePrompt>;
+  /** question id → reference answer, for math/reasoning/coding. */
+  references?: Map<string, Answer>;
+  outputPath: string;
+  /** Judge every item K times (judges vary between runs even at temperature 0). */
+  repeat?: number;
+  concurrency?: number;
+  call?: JudgeCallOptions;
+  onProgress?: ProgressListener;
+  now?: () => number;
+}
+
+export interface JudgeRunSummary {
+  outputPath: string;
+  /** Judge items (rows) in the plan. */
+  total: number;
+  /** Already in the output file from an earlier run. */
+  resumed: number;
+  written: number;
+  /** Judge calls that failed after all retries ($ERROR$). */
+  judgeErrors: number;
+  /** Rows whose judgment held no readable verdict or score. */
+  noVerdict: number;
+  /** (model, question) pairs skipped because the answer file lacks them. */
+  missingAnswers: string[];
+}
+
+interface JudgeTask {
+  key: string;
+  execute(): Promise<{ row: SingleJudgmentRow | PairwiseJudgmentRow | VicunaReviewRow; judgeErrors: number; noVerdict: boolean }>;
+}
+
+/** Enough of any row to know which item it is; the row's own schema is checked when it is read for a report. */
+const keyFieldsSchema = z
+  .object({
+    question_id: z.union([z.number(), z.string()]),
+    model: z.string().optional(),
+    model_1: z.string().optional(),
+    model_2: z.string().optional(),
+    turn: z.number().optional(),
+    repeat: z.number().optional(),
+    judge: z.tuple([z.string(), z.string()]).optional(),
+    judgment: z.string().optional(),
+    g1_judgment: z.string().optional(),
+    g2_judgment: z.string().optional(),
+    text: z.string().optional(),
+    swapped_text: z.string().optional(),
+  })
+  .passthrough();
+
+function rowKey(row: z.infer<typeof keyFieldsSchema>): string {
+  const models = row.model !== undefined ? row.model : `${row.model_1}|${row.model_2}`;
+  return `${row.judge?.[0] ?? ""}|${models}|${row.question_id}|${row.turn ?? 1}|${row.repeat ?? 0}`;
+}
+
+function rowHasJudgeError(row: z.infer<typeof keyFieldsSchema>): boolean {
+  return [row.judgment, row.g1_judgment, row.g2_judgment, row.text, row.swapped_text].some((text) => text === JUDGE_ERROR_OUTPUT);
+}
+
+function modelPairs(models: string[], mode: JudgeMode): Array<[string, string]> {
+  const baseline = mode.kind === "pairwise-baseline" ? mode.baseline : mode.kind === "vicuna-review" ? mode.baseline : undefined;
+  if (baseline !== undefined) {
+    if (!models.includes(baseline)) throw new InvalidArgumentError("baseline", `baseline model "${baseline}" has no answers (have: ${models.join(", ")})`);
+    return models.filter((model) => model !== baseline).map((model) => [model, baseline]);
+  }
+  const pairs: Array<[string, string]> = [];
+  for (let i = 0; i < models.length; i++) for (let j = i + 1; j < models.length; j++) pairs.push([models[i], models[j]]);
+  return pairs;
+}
+
+/**
+ * The judge stage (FastChat's gen_judgment): one JSONL row per judged item, appended as soon as it is
+ * done. A rerun skips the items already in the file, except $ERROR$ rows, which it tries again (the
+ * report reads the last row of each item). Pairwise items are always judged in both orders.
+ */
+export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunSummary> {
+  const judgeName = options.judgeName ?? options.judge.modelId;
+  const repeat = options.repeat ?? 1;
+  if (!Number.isInteger(repeat) || repeat < 1) throw new InvalidArgumentError("repeat", `--repeat must be a positive integer, got ${repeat}`);
+  const now = options.now ?? (() => Date.now() / 1000);
+  const models = [...options.answers.keys()];
+  const missingAnswers: string[] = [];
+  const tasks: JudgeTask[] = [];
+  const call = { temperature: 0, ...options.call };
+
+  const answerOf = (model: string, question: Question): Answer | undefined => {
+    const answer = options.answers.get(model)?.get(String(question.questionId));
+    if (!answer) missingAnswers.push(`${model}:${question.questionId}`);
+    return answer;
+  };
+  const referenceOf = (question: Question): string[] | undefined => {
+    if (options.mode.kind === "vicuna-review" || !referenceCategories.has(question.category)) return undefined;
+    const reference = question.reference ?? options.references?.get(String(question.questionId))?.turns;
+    if (!reference) {
+      throw new InvalidArgumentError("reference", `question ${question.questionId} (${question.category}) is graded against a reference answer, but none was given (--reference)`);
+    }
+    return reference;
+  };
+  const promptsFor = (kind: "single" | "pairwise", question: Question, turn: number) => {
+    if (!options.judgePrompts) throw new InvalidArgumentError("judge prompts", "judge prompts are required for single and pairwise judging");
+    return selectJudgePrompt(options.judgePrompts, kind, question.category, turn > 1);
+  };
+
+  for (const question of options.questions) {
+    const reference = referenceOf(question);
+    const turns = options.mode.kind === "vicuna-review" ? 1 : question.turns.length;
+    for (let turn = 1; turn <= turns; turn++) {
+      for (let round = 0; round < repeat; round++) {
+        if (options.mode.kind === "single") {
+          const prompt = promptsFor("single", question, turn);
+          for (const model of models) {
+            const answer = answerOf(model, question);
+            if (!answer) continue;
+            tasks.push({
+              key: `${judgeName}|${model}|${question.questionId}|${turn}|${round}`,
+              execute: async () => {
+                const { messages, userPrompt } = singleGradingMessages(prompt, question, answer, turn, reference);
+                const result = await callJudge(options.judge, messages, call);
+                const parsed = parseSingleRating(result.text);
+                const row: SingleJudgmentRow = {
+                  question_id: question.questionId,
+                  model,
+                  judge: [judgeName, prompt.name],
+                  user_prompt: userPrompt,
+                  judgment: result.text,
+                  score: parsed.kind === "score" ? parsed.score : -1,
+                  turn,
+                  repeat: round,
+                  category: question.category,
+                  ...(parsed.kind !== "score" ? { no_score_reason: parsed.reason } : {}),
+                  ...(result.error ? { error: result.error } : {}),
+                  tstamp: now(),
+                };
+                return { row, judgeErrors: result.error !== undefined ? 1 : 0, noVerdict: parsed.kind !== "score" };
+              },
+            });
+          }
+        } else {
+          const mode = options.mode;
+          for (const [model1, model2] of modelPairs(models, mode)) {
+            const answer1 = answerOf(model1, question);
+            const answer2 = answerOf(model2, question);
+            if (!answer1 || !answer2) continue;
+            const key = `${judgeName}|${model1}|${model2}|${question.questionId}|${turn}|${round}`;
+            if (mode.kind === "vicuna-review") {
+              tasks.push({ key, execute: () => reviewVicunaPair(options, mode.setup, judgeName, question, model1, model2, answer1, answer2, round, call) });
+              continue;
+            }
+            const prompt = promptsFor("pairwise", question, turn);
+            tasks.push({
+              key,
+              execute: async () => {
+                const game1 = pairwiseMessages(prompt, question, answer1, answer2, turn, reference);
+                const game2 = pairwiseMessages(prompt, question, answer2, answer1, turn, reference);
+                const [result1, result2] = await Promise.all([callJudge(options.judge, game1.messages, call), callJudge(options.judge, game2.messages, call)]);
+                const verdict1 = parsePairwiseVerdict(result1.text);
+                const verdict2 = parsePairwiseVerdict(result2.text);
+                const row: PairwiseJudgmentRow = {
+                  question_id: question.questionId,
+                  model_1: model1,
+                  model_2: model2,
+                  g1_winner: positionToModel(verdict1.verdict, "game1"),
+                  g2_winner: positionToModel(verdict2.verdict, "game2"),
+                  judge: [judgeName, prompt.name],
+                  g1_user_prompt: game1.userPrompt,
+                  g1_judgment: result1.text,
+                  g2_user_prompt: game2.userPrompt,
+                  g2_judgment: result2.text,
+                  turn,
+                  repeat: round,
+                  category: question.category,
+                  answer_1_length: judgedLength(answer1, turn),
+                  answer_2_length: judgedLength(answer2, turn),
+                  ...(verdict1.reason ? { g1_error_reason: result1.error ?? verdict1.reason } : {}),
+                  ...(verdict2.reason ? { g2_error_reason: result2.error ?? verdict2.reason } : {}),
+                  tstamp: now(),
+                };
+                const judgeErrors = (result1.error !== undefined ? 1 : 0) + (result2.error !== undefined ? 1 : 0);
+                return { row, judgeErrors, noVerdict: verdict1.verdict === "error" || verdict2.verdict === "error" };
+              },
+            });
+          }
+        }
+      }
+    }
+  }
+
+  const existing = readJsonlIfExists(options.outputPath, keyFieldsSchema);
+  const finished = new Set<string>();
+  for (const row of existing) {
+    const key = rowKey(row);
+    if (rowHasJudgeError(row)) finished.delete(key);
+    else finished.add(key);
+  }
+  const pending = tasks.filter((task) => !finished.has(task.key));
+  const resumed = tasks.length - pending.length;
+  const progress = createProgressTracker("judge", tasks.length, resumed, options.onProgress);
+  const appender = new JsonlAppender(options.outputPath);
+  const summary: JudgeRunSummary = { outputPath: options.outputPath, total: tasks.length, resumed, written: 0, judgeErrors: 0, noVerdict: 0, missingAnswers };
+  await runWithConcurrency(pending, options.concurrency ?? 1, async (task) => {
+    const { row, judgeErrors, noVerdict } = await task.execute();
+    await appender.append(row);
+    summary.written++;
+    summary.judgeErrors += judgeErrors;
+    if (noVerdict) summary.noVerdict++;
+    progress.itemDone();
+  });
+  await appender.flush();
+  return summary;
+}
+
+/** Game 1 shows model_1 as A; game 2 shows model_2 as A. */
+function positionToModel(verdict: PositionVerdict, game: "game1" | "game2"): PairwiseJudgmentRow["g1_winner"] {
+  if (verdict === "tie" || verdict === "error") return verdict;
+  const first = game === "game1" ? "model_1" : "model_2";
+  const second = game === "game1" ? "model_2" : "model_1";
+  return verdict === "A" ? first : second;
+}
+
+/** Length of what the judge compared: the turn's answer (the whole conversation for multi-turn prompts). */
+function judgedLength(answer: Answer, turn: number): number {
+  return turn > 1 ? answer.turns.slice(0, turn).join("").length : (answer.turns[0] ?? "").length;
+}
+
+async function reviewVicunaPair(
+  options: JudgeRunOptions,
+  setup: VicunaReviewSetup,
+  judgeName: string,
+  question: Question,
+  model1: string,
+  model2: string,
+  answer1: Answer,
+  answer2: Answer,
+  round: number,
+  call: JudgeCallOptions,
+) {
+  const { reviewer, prompt } = reviewerFor(setup, question.category);
+  // The original reviewers sampled at 0.2; we keep the judge at 0 unless the caller overrides it.
+  const callOptions = { maxTokens: reviewer.maxTokens, ...call };
+  const forward = vicunaReviewMessages(prompt, question, answer1, answer2);
+  const backward = vicunaReviewMessages(prompt, question, answer2, answer1);
+  const [result1, result2] = await Promise.all([callJudge(options.judge, forward.messages, callOptions), callJudge(options.judge, backward.messages, callOptions)]);
+  const parsed1 = parseVicunaScores(result1.text);
+  const parsed2 = parseVicunaScores(result2.text);
+  const row: VicunaReviewRow = {
+    question_id: question.questionId,
+    ...(answer1.answerId ? { answer1_id: answer1.answerId } : {}),
+    ...(answer2.answerId ? { answer2_id: answer2.answerId } : {}),
+    model_1: model1,
+    model_2: model2,
+    reviewer_id: reviewer.reviewerId,
+    judge: [judgeName, `vicuna-review-${prompt.promptId}`],
+    category: question.category,
+    text: result1.text,
+    score: parsed1.kind === "scores" ? parsed1.scores : [-1, -1],
+    swapped_text: result2.text,
+    // Stored in model order (model_1's score first), so both orders read the same way.
+    swapped_score: parsed2.kind === "scores" ? [parsed2.scores[1], parsed2.scores[0]] : [-1, -1],
+    repeat: round,
+    ...(result1.error || result2.error ? { metadata: { error: result1.error ?? result2.error } } : {}),
+  };
+  const judgeErrors = (result1.error !== undefined ? 1 : 0) + (result2.error !== undefined ? 1 : 0);
+  return { row, judgeErrors, noVerdict: parsed1.kind !== "scores" || parsed2.kind !== "scores" };
+}

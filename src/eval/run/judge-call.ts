@@ -1,0 +1,59 @@
+import { AbortError, AuthenticationError, ContextLengthExceededError, InvalidArgumentError, PermissionDeniedError } from "../../errors/index.js";
+import type { ChatMessage } from "../../spec/messages.js";
+import type { LanguageModel } from "../../spec/language-model.js";
+import { JUDGE_ERROR_OUTPUT } from "../verdicts/single-rating.js";
+
+export interface JudgeCallOptions {
+  /** Judges run at temperature 0 (FastChat); sampling noise is measured with --repeat instead. */
+  temperature?: number;
+  maxTokens?: number;
+  /** Further attempts after the first failure. */
+  retries?: number;
+  /** Wait before retry n is retryDelayMs · 2^(n-1). */
+  retryDelayMs?: number;
+  abortSignal?: AbortSignal;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface JudgeCallResult {
+  text: string;
+  /** Attempts made (1 = first try worked). */
+  attempts: number;
+  /** The last failure's message when `text` is $ERROR$. */
+  error?: string;
+}
+
+/** Errors no retry can fix; they end the whole run instead of filling a file with $ERROR$ rows. */
+function isFatal(error: unknown): boolean {
+  return error instanceof AuthenticationError || error instanceof PermissionDeniedError || error instanceof AbortError || error instanceof InvalidArgumentError;
+}
+
+/**
+ * One judge generation with retries. Transient failures (network, rate limits, server errors) are
+ * retried with backoff; when retries run out the judgment is FastChat's "$ERROR$" so the run goes
+ * on and the row is counted, never scored. A prompt too long for the judge is an $ERROR$ at once.
+ */
+export async function callJudge(judge: LanguageModel, messages: ChatMessage[], options: JudgeCallOptions = {}): Promise<JudgeCallResult> {
+  const retries = options.retries ?? 3;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  let lastError = "";
+  for (let attempt = 1; attempt <= retries + 1; attempt++) {
+    try {
+      const result = await judge.doGenerate({
+        messages,
+        temperature: options.temperature ?? 0,
+        maxTokens: options.maxTokens ?? 2048,
+        ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
+      });
+      const choice = result.choices[0];
+      if (!choice) throw new Error("the judge returned no choices");
+      return { text: choice.text, attempts: attempt };
+    } catch (error) {
+      if (isFatal(error)) throw error;
+      lastError = error instanceof Error ? error.message : String(error);
+      if (error instanceof ContextLengthExceededError) return { text: JUDGE_ERROR_OUTPUT, attempts: attempt, error: lastError };
+      if (attempt <= retries) await sleep((options.retryDelayMs ?? 1000) * 2 ** (attempt - 1));
+    }
+  }
+  return { text: JUDGE_ERROR_OUTPUT, attempts: retries + 1, error: lastError };
+}
