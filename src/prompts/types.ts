@@ -22,6 +22,11 @@ export interface RenderOptions {
   /** Token strings from the model's vocabulary, for formats and Jinja templates that need them. */
   bosToken?: string;
   eosToken?: string;
+  /**
+   * Strings the tokenizer treats as special (control) tokens, e.g. a GGUF vocabulary's control tokens.
+   * Used by Jinja templates: where the template itself emits one of them it becomes a special segment.
+   */
+  specialTokens?: string[];
 }
 
 export interface RenderedFormat {
@@ -41,5 +46,10 @@ export interface PromptFormat {
   /** Where the definition comes from (paper, repository file), for users who want to check it. */
   reference: string;
   supportsSystem: boolean;
+  /**
+   * The stop strings every render of this format returns with default BOS/EOS tokens (rendering with a
+   * model's own EOS token puts that token in `RenderedFormat.stops` instead). Listed without rendering.
+   */
+  stops?: string[];
   render(messages: ChatMessage[], options?: RenderOptions): RenderedFormat;
 }
