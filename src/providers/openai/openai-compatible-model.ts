@@ -1,0 +1,184 @@
+import { UpstreamError } from "../../errors/index.js";
+import { getPromptFormat } from "../../prompts/registry.js";
+import type { CallOptions } from "../../spec/call-options.js";
+import type { LanguageModel, ModelDescription } from "../../spec/language-model.js";
+import type { RenderedPrompt } from "../../spec/prompt.js";
+import type { CallWarning, Choice, GenerateResult } from "../../spec/results.js";
+import type { StreamPart, StreamResult } from "../../spec/stream-parts.js";
+import { openResponse, readJsonBody, type TransportSettings } from "./http-transport.js";
+import { describeRemoteModel } from "./model-description.js";
+import { type PreparedPrompt, preparePrompt } from "./prompt-preparation.js";
+import { applyServerTemplate, createServerTokenizer } from "./server-tokenizer.js";
+import { buildRequestBody } from "./request-body.js";
+import { mapFinishReason, mapLogprobs, mapStopReason, mapUsage, measureTimings, splitCompletionTokens } from "./response-mapping.js";
+import { chatResponseSchema, completionResponseSchema } from "./response-schemas.js";
+import { type OpenAICompatibleSettings, type ResolvedSettings, resolveSettings } from "./settings.js";
+import { StreamAssembler } from "./stream-assembly.js";
+import { partStreamFromResponse } from "./stream-reader.js";
+
+export const OPENAI_COMPATIBLE_PROVIDER = "openai-compatible";
+
+/**
+ * A model behind any OpenAI-compatible server (OpenAI, vLLM, llama-server, Ollama), spoken to with
+ * fetch and SSE. Results have the same shape as a local model's; what the server cannot honour is a warning.
+ */
+export function createOpenAICompatibleModel(input: OpenAICompatibleSettings): LanguageModel {
+  const settings = resolveSettings(input);
+  const transport: TransportSettings = {
+    fetch: settings.fetch,
+    headers: settings.headers,
+    timeoutMs: settings.timeoutMs,
+    retry: settings.retry,
+    modelId: settings.model,
+  };
+  const endpoint = `${settings.baseURL}/${settings.api === "chat" ? "chat/completions" : "completions"}`;
+  const tokenizer = createServerTokenizer(settings, transport);
+
+  const prepare = (options: CallOptions): PreparedPrompt => preparePrompt(settings, options, getPromptFormat);
+
+  const model: LanguageModel = {
+    specificationVersion: "camelid-v1",
+    provider: OPENAI_COMPATIBLE_PROVIDER,
+    modelId: settings.model,
+
+    async doGenerate(options) {
+      const startedAt = performance.now();
+      const prepared = prepare(options);
+      const { body, warnings } = buildBody(settings, options, prepared, false);
+      const open = await openResponse(transport, { method: "POST", url: endpoint, body, abortSignal: options.abortSignal });
+      const payload = await readJsonBody(open, endpoint);
+      const finishedAt = performance.now();
+      return generateResultFrom(payload, { settings, options, prepared, warnings, startedAt, finishedAt, endpoint });
+    },
+
+    async doStream(options) {
+      const startedAt = performance.now();
+      const prepared = prepare(options);
+      const { body, warnings } = buildBody(settings, options, prepared, true);
+      const open = await openResponse(transport, { method: "POST", url: endpoint, body, abortSignal: options.abortSignal });
+      const assembler = new StreamAssembler({
+        api: settings.api,
+        requestedChoices: body.n === undefined ? 1 : Number(body.n),
+        keepAlternatives: (options.topLogprobs ?? 0) > 0,
+        startedAt,
+        url: endpoint,
+        modelId: settings.model,
+        warnings,
+      });
+      const start: StreamPart = { type: "stream-start", warnings, prompt: prepared.rendered };
+      const stream = partStreamFromResponse(open, assembler, [start], endpoint);
+      const result: StreamResult = { stream, warnings, prompt: prepared.rendered };
+      return result;
+    },
+
+    async renderPrompt(options): Promise<RenderedPrompt> {
+      const prepared = prepare(options);
+      if (settings.api === "chat" && settings.flavor === "llama-server" && prepared.messages) {
+        return applyServerTemplate(settings, transport, prepared, options.abortSignal);
+      }
+      if (tokenizer && prepared.prompt !== undefined) {
+        return { ...prepared.rendered, tokens: await tokenizer.tokenize(prepared.prompt, { addBos: true, parseSpecial: true }) };
+      }
+      return prepared.rendered;
+    },
+
+    describe(): Promise<ModelDescription> {
+      return describeRemoteModel(settings, transport);
+    },
+  };
+  if (tokenizer) {
+    model.tokenize = tokenizer.tokenize;
+    model.detokenize = tokenizer.detokenize;
+  }
+  return model;
+}
+
+function buildBody(settings: ResolvedSettings, options: CallOptions, prepared: PreparedPrompt, stream: boolean) {
+  return buildRequestBody({
+    model: settings.model,
+    api: settings.api,
+    flavor: settings.flavor,
+    options,
+    stream,
+    messages: prepared.messages,
+    prompt: prepared.prompt,
+    formatStops: prepared.formatStops,
+  });
+}
+
+interface GenerateContext {
+  settings: ResolvedSettings;
+  options: CallOptions;
+  prepared: PreparedPrompt;
+  warnings: CallWarning[];
+  startedAt: number;
+  finishedAt: number;
+  endpoint: string;
+}
+
+/** Map a whole (non-streamed) chat or completions response to our GenerateResult. */
+function generateResultFrom(payload: unknown, context: GenerateContext): GenerateResult {
+  const { settings, options, warnings } = context;
+  const schema = settings.api === "chat" ? chatResponseSchema : completionResponseSchema;
+  const parsed = schema.safeParse(payload);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UpstreamError(
+      `${context.endpoint} returned a malformed response (${issue.path.join(".") || "body"}: ${issue.message})`,
+      200,
+      payload,
+    );
+  }
+  const response = parsed.data;
+  if (response.choices.length === 0) throw new UpstreamError(`${context.endpoint} returned no choices`, 200, payload);
+  const keepAlternatives = (options.topLogprobs ?? 0) > 0;
+  const wire = [...response.choices]
+    .sort((a, b) => a.index - b.index)
+    .map((choice) => {
+      const text = "message" in choice ? (choice.message.content ?? "") : (choice.text ?? "");
+      const logprobs = mapLogprobs(choice.logprobs, keepAlternatives);
+      return { choice, text, logprobs, countedTokens: logprobs?.length };
+    });
+  const counted = wire.reduce((sum, entry) => sum + (entry.countedTokens ?? 0), 0);
+  const usage = mapUsage(response.usage, counted);
+  if (!response.usage) warnings.push({ type: "other", message: "the server reported no usage; token counts are what we could count" });
+  const split = splitCompletionTokens(usage.completionTokens, wire);
+  if (split.estimated) {
+    warnings.push({ type: "other", message: "per-choice completion tokens are estimated from text length (the server reports only a total)" });
+  }
+  const choices: Choice[] = wire.map((entry, position) => {
+    const mapped = mapFinishReason(entry.choice.finish_reason, entry.choice.index);
+    if (mapped.warning) warnings.push(mapped.warning);
+    const choice: Choice = {
+      index: entry.choice.index,
+      text: entry.text,
+      finishReason: mapped.finishReason,
+      completionTokens: split.perChoice[position],
+    };
+    const stopReason = mapStopReason(entry.choice.stop_reason);
+    if (stopReason !== undefined) choice.stopReason = stopReason;
+    if (entry.logprobs) choice.logprobs = entry.logprobs;
+    return choice;
+  });
+  if ((options.logprobs || (options.topLogprobs ?? 0) > 0) && choices.every((choice) => !choice.logprobs)) {
+    warnings.push({ type: "unsupported-setting", setting: "logprobs", message: "logprobs were requested but the server returned none" });
+  }
+  const requested = options.n ?? 1;
+  if (requested > 1 && choices.length !== requested && settings.flavor !== "ollama") {
+    warnings.push({ type: "other", message: `${requested} choices requested, the server returned ${choices.length}` });
+  }
+  return {
+    modelId: settings.model,
+    choices,
+    usage,
+    timings: measureTimings({
+      startedAt: context.startedAt,
+      finishedAt: context.finishedAt,
+      completionTokens: usage.completionTokens,
+      choicesStarted: choices.length,
+      server: response.timings,
+    }),
+    warnings,
+    prompt: context.prepared.rendered,
+  };
+}

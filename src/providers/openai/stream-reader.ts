@@ -1,0 +1,76 @@
+import { AbortError, type CamelidError, ConnectionError, isCamelidError, UpstreamError } from "../../errors/index.js";
+import type { StreamPart } from "../../spec/stream-parts.js";
+import type { OpenResponse } from "./http-transport.js";
+import { ServerSentEventParser } from "./sse-parser.js";
+import type { StreamAssembler } from "./stream-assembly.js";
+
+/**
+ * The part stream of one streamed response. It owns the HTTP body: the caller's AbortSignal, the idle
+ * timeout and `cancel()` (a consumer's `break`) all abort the request. Once any byte has arrived
+ * nothing is retried: a failure becomes an error part (or "abort") and the stream closes.
+ */
+export function partStreamFromResponse(
+  open: OpenResponse,
+  assembler: StreamAssembler,
+  firstParts: StreamPart[],
+  url: string,
+): ReadableStream<StreamPart> {
+  const body = open.response.body;
+  const reader = body?.getReader();
+  const parser = new ServerSentEventParser();
+
+  const release = () => {
+    open.lifetime.dispose();
+    reader?.cancel().catch(() => undefined);
+  };
+
+  let closed = false;
+  return new ReadableStream<StreamPart>({
+    start(controller) {
+      for (const part of firstParts) controller.enqueue(part);
+    },
+    async pull(controller) {
+      const emit = (parts: StreamPart[]) => {
+        if (closed) return;
+        for (const part of parts) controller.enqueue(part);
+        if (assembler.isFinished) {
+          closed = true;
+          release();
+          controller.close();
+        }
+      };
+      const failWith = (error: CamelidError) => emit(assembler.fail(error));
+      if (!reader) {
+        failWith(new UpstreamError(`${url} answered without a body`));
+        return;
+      }
+      try {
+        const { done, value } = await reader.read();
+        open.lifetime.restartTimeout();
+        if (done) {
+          const end = parser.finish();
+          for (const event of end.events) emit(assembler.handleEvent(event));
+          if (!assembler.isFinished) {
+            const how = end.unterminatedEvent ? "in the middle of an event" : "without [DONE]";
+            failWith(new ConnectionError(`the stream from ${url} ended ${how}`));
+          }
+          return;
+        }
+        for (const event of parser.push(value)) {
+          emit(assembler.handleEvent(event));
+          if (assembler.isFinished) return;
+        }
+      } catch (failure) {
+        if (assembler.isFinished) return;
+        const error = isCamelidError(failure) && open.lifetime.cause === undefined ? failure : open.lifetime.errorFor(failure, `reading the stream from ${url}`);
+        // An error payload or malformed chunk: stop the server's work too.
+        if (!open.lifetime.cause) open.lifetime.abort(error);
+        failWith(error);
+      }
+    },
+    cancel() {
+      open.lifetime.abort(new AbortError("the stream was cancelled by its consumer"));
+      release();
+    },
+  });
+}
