@@ -1,0 +1,42 @@
+import { attentionBackward, attentionForward, type AttentionShape } from "./attention.js";
+import { attentionBackwardFast, attentionForwardFast } from "./attention-fast.js";
+import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from "./matmul.js";
+import { matmulBackwardInputFast, matmulBackwardWeightFast, matmulForwardFast } from "./matmul-fast.js";
+
+/**
+ * The kernels whose speed matters, behind one interface so the model runs on the reference (oracle)
+ * set or the fast set unchanged; the tests run both and compare.
+ */
+export interface KernelSet {
+  name: string;
+  /** out[N, OC] = inp[N, C] @ weight[OC, C]^T (+= when accumulate). */
+  matmulForward(out: Float32Array, inp: Float32Array, weight: Float32Array, N: number, C: number, OC: number, accumulate?: boolean): void;
+  /** dinp[N, C] += dout[N, OC] @ weight[OC, C] for a frozen weight whose transpose weightT [C, OC] is kept. */
+  matmulBackwardInputFrozen(dinp: Float32Array, dout: Float32Array, weight: Float32Array, weightT: Float32Array, N: number, C: number, OC: number): void;
+  /** dinp[N, C] += dout[N, OC] @ weight[OC, C] for a small, changing weight (a LoRA A). */
+  matmulBackwardInput(dinp: Float32Array, dout: Float32Array, weight: Float32Array, N: number, C: number, OC: number): void;
+  /** dweight[OC, C] += dout[N, OC]^T @ inp[N, C]. */
+  matmulBackwardWeight(dweight: Float32Array, dout: Float32Array, inp: Float32Array, N: number, C: number, OC: number): void;
+  attentionForward(out: Float32Array, att: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, shape: AttentionShape): void;
+  attentionBackward(dq: Float32Array, dk: Float32Array, dv: Float32Array, scratch: Float32Array, dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, att: Float32Array, shape: AttentionShape): void;
+}
+
+export const referenceKernels: KernelSet = {
+  name: "reference",
+  matmulForward,
+  matmulBackwardInputFrozen: (dinp, dout, weight, _weightT, N, C, OC) => matmulBackwardInput(dinp, dout, weight, N, C, OC),
+  matmulBackwardInput,
+  matmulBackwardWeight,
+  attentionForward,
+  attentionBackward,
+};
+
+export const fastKernels: KernelSet = {
+  name: "fast",
+  matmulForward: matmulForwardFast,
+  matmulBackwardInputFrozen: (dinp, dout, _weight, weightT, N, C, OC) => matmulForwardFast(dinp, dout, weightT, N, OC, C, true),
+  matmulBackwardInput: matmulBackwardInputFast,
+  matmulBackwardWeight: matmulBackwardWeightFast,
+  attentionForward: attentionForwardFast,
+  attentionBackward: attentionBackwardFast,
+};

@@ -1,0 +1,233 @@
+import { InvalidArgumentError } from "../../errors/index.js";
+import { headSizeOf, kvDimOf, type LlamaConfig } from "../config.js";
+import type { AttentionShape } from "../kernels/attention.js";
+import { crossEntropyBackward, crossEntropyForward } from "../kernels/cross-entropy.js";
+import { embeddingForward } from "../kernels/embedding.js";
+import { fastKernels, type KernelSet } from "../kernels/kernel-set.js";
+import { rmsnormBackward, rmsnormForward } from "../kernels/rmsnorm.js";
+import { ropeBackward, ropeForward, ropeTables } from "../kernels/rope.js";
+import { swigluBackward, swigluForward } from "../kernels/swiglu.js";
+import { sampleDropoutMask } from "../lora/dropout.js";
+import type { LoraConfig, LoraTarget } from "../lora/lora-config.js";
+import { loraBackward, loraForward } from "../lora/lora-linear.js";
+import { allocateLoraWeights, initLoraWeights, type LoraWeights } from "../lora/lora-weights.js";
+import { SeededRandom } from "../random.js";
+import { allocateActivations, allocateGradientScratch, type Activations, type GradientScratch } from "./activations.js";
+import type { BaseWeights, LayerMatrix } from "./base-weights.js";
+
+export interface LlamaModelOptions {
+  /** Defaults to the fast kernels; tests pass referenceKernels to run the oracle. */
+  kernels?: KernelSet;
+  /** Adds trainable LoRA branches (A random, B = 0) to the frozen base weights. */
+  lora?: LoraConfig;
+  /** Seeds LoRA init and dropout masks. */
+  seed?: number;
+}
+
+export interface Batch {
+  /** [B, T] token ids. */
+  tokens: Int32Array;
+  /** [B, T] next-token ids; omit for logits only. */
+  targets?: Int32Array;
+  /** [B, T] 1 where the target counts toward the loss; omit to count every position. */
+  lossMask?: Uint8Array;
+}
+
+const loraInputs: Record<LoraTarget, LayerMatrix> = { q: "wq", k: "wk", v: "wv", o: "wo", gate: "wGate", up: "wUp", down: "wDown" };
+
+/**
+ * A LLaMA-1/2 decoder written out layer by layer, llm.c style: forward keeps what backward needs in
+ * one activation buffer; backward propagates through the frozen base weights and accumulates
+ * gradients only for the LoRA parameters.
+ */
+export class LlamaModel {
+  readonly kernels: KernelSet;
+  readonly lora: LoraWeights | null;
+  readonly random: SeededRandom;
+  /** Dropout is applied only while training. */
+  training = true;
+  private acts: Activations | null = null;
+  private scratch: GradientScratch | null = null;
+  private batch: { targets: Int32Array; mask: Uint8Array } | null = null;
+  private allOnes = new Uint8Array(0);
+
+  constructor(
+    readonly config: LlamaConfig,
+    readonly weights: BaseWeights,
+    options: LlamaModelOptions = {},
+  ) {
+    this.kernels = options.kernels ?? fastKernels;
+    this.random = new SeededRandom(options.seed ?? 1337);
+    this.lora = options.lora ? allocateLoraWeights(config, options.lora) : null;
+    if (this.lora) initLoraWeights(this.lora, this.random);
+  }
+
+  /** Logits [B*T, V] of the last forward pass without targets (with targets they become probabilities). */
+  get logits(): Float32Array {
+    if (!this.acts) throw new InvalidArgumentError("forward", "logits are available only after a forward pass");
+    return this.acts.logits.subarray(0, this.acts.B * this.acts.T * this.config.vocabSize);
+  }
+
+  get activations(): Activations | null {
+    return this.acts;
+  }
+
+  /** Runs the model; with targets returns the mean cross-entropy over unmasked positions, else NaN. */
+  forward(batch: Batch, B: number, T: number): number {
+    this.validateBatch(batch, B, T);
+    const { config, kernels } = this;
+    const acts = this.ensureActivations(B, T);
+    const N = B * T, C = config.dim, H = config.hiddenDim, KVC = kvDimOf(config), HS = headSizeOf(config);
+    const shape: AttentionShape = { B, T, NH: config.nHeads, NKV: config.nKvHeads, HS };
+
+    embeddingForward(acts.residual[0], batch.tokens, this.weights.tokenEmbedding, N, C);
+    for (let l = 0; l < config.nLayers; l++) {
+      const w = this.weights.layers[l];
+      const a = acts.layers[l];
+      const input = acts.residual[l];
+      rmsnormForward(a.attnNormOut, a.attnRstd, input, w.attnNorm, N, C, config.normEps);
+      this.linear(l, "q", a.q, a.attnNormOut, N, C, C);
+      this.linear(l, "k", a.k, a.attnNormOut, N, C, KVC);
+      this.linear(l, "v", a.v, a.attnNormOut, N, C, KVC);
+      ropeForward(a.q, a.q, acts.ropeCos, acts.ropeSin, B, T, config.nHeads, HS, config.ropeDim);
+      ropeForward(a.k, a.k, acts.ropeCos, acts.ropeSin, B, T, config.nKvHeads, HS, config.ropeDim);
+      kernels.attentionForward(a.attnOut, a.att, a.q, a.k, a.v, shape);
+      // resid2 = input + attnOut @ wo^T: copy the residual, then accumulate the projection into it
+      a.resid2.set(input);
+      this.linear(l, "o", a.resid2, a.attnOut, N, C, C, true);
+      rmsnormForward(a.ffnNormOut, a.ffnRstd, a.resid2, w.ffnNorm, N, C, config.normEps);
+      this.linear(l, "gate", a.gate, a.ffnNormOut, N, C, H);
+      this.linear(l, "up", a.up, a.ffnNormOut, N, C, H);
+      swigluForward(a.hidden, a.gate, a.up, N * H);
+      const output = acts.residual[l + 1];
+      output.set(a.resid2);
+      this.linear(l, "down", output, a.hidden, N, H, C, true);
+    }
+    rmsnormForward(acts.finalNormOut, acts.finalRstd, acts.residual[config.nLayers], this.weights.finalNorm, N, C, config.normEps);
+    kernels.matmulForward(acts.logits, acts.finalNormOut, this.weights.output, N, C, config.vocabSize);
+
+    if (!batch.targets) {
+      this.batch = null;
+      return Number.NaN;
+    }
+    const mask = batch.lossMask ?? this.onesMask(N);
+    this.batch = { targets: batch.targets, mask };
+    return crossEntropyForward(acts.losses, acts.logits, acts.logits, batch.targets, mask, N, config.vocabSize);
+  }
+
+  /** Sets the LoRA gradients to zero; backward() accumulates, which is what gradient accumulation needs. */
+  zeroGradients(): void {
+    this.lora?.grads.fill(0);
+  }
+
+  /** Accumulates dLoss/dLoRA of the last forward pass (which must have had targets). */
+  backward(): void {
+    const acts = this.acts;
+    if (!acts || !this.batch) throw new InvalidArgumentError("backward", "backward() needs a forward pass with targets first");
+    const scratch = this.ensureScratch(acts.B, acts.T);
+    const { config, kernels, weights } = this;
+    const { B, T } = acts;
+    const N = B * T, C = config.dim, H = config.hiddenDim, KVC = kvDimOf(config), HS = headSizeOf(config);
+    const shape: AttentionShape = { B, T, NH: config.nHeads, NKV: config.nKvHeads, HS };
+    const V = config.vocabSize;
+
+    crossEntropyBackward(acts.logits, acts.logits, this.batch.targets, this.batch.mask, N, V);
+    const dResidual = scratch.residual;
+    const dNorm = scratch.normOut;
+    dNorm.fill(0, 0, N * C);
+    kernels.matmulBackwardInputFrozen(dNorm, acts.logits, weights.output, weights.transposed.output, N, C, V);
+    dResidual.fill(0, 0, N * C);
+    rmsnormBackward(dResidual, null, dNorm, acts.residual[config.nLayers], weights.finalNorm, acts.finalRstd, N, C);
+
+    for (let l = config.nLayers - 1; l >= 0; l--) {
+      const w = weights.layers[l];
+      const a = acts.layers[l];
+      // residual[l+1] = resid2 + down(hidden): dResidual already is dL/d(resid2) from the skip path
+      scratch.hidden.fill(0, 0, N * H);
+      this.linearBackward(l, "down", scratch.hidden, dResidual, a.hidden, N, H, C);
+      scratch.gate.fill(0, 0, N * H);
+      scratch.up.fill(0, 0, N * H);
+      swigluBackward(scratch.gate, scratch.up, scratch.hidden, a.gate, a.up, N * H);
+      dNorm.fill(0, 0, N * C);
+      this.linearBackward(l, "gate", dNorm, scratch.gate, a.ffnNormOut, N, C, H);
+      this.linearBackward(l, "up", dNorm, scratch.up, a.ffnNormOut, N, C, H);
+      rmsnormBackward(dResidual, null, dNorm, a.resid2, w.ffnNorm, a.ffnRstd, N, C);
+      // resid2 = residual[l] + o(attnOut)
+      scratch.attnOut.fill(0, 0, N * C);
+      this.linearBackward(l, "o", scratch.attnOut, dResidual, a.attnOut, N, C, C);
+      scratch.q.fill(0, 0, N * C);
+      scratch.k.fill(0, 0, N * KVC);
+      scratch.v.fill(0, 0, N * KVC);
+      kernels.attentionBackward(scratch.q, scratch.k, scratch.v, scratch.attentionRow, scratch.attnOut, a.q, a.k, a.v, a.att, shape);
+      ropeBackward(scratch.q, scratch.q, acts.ropeCos, acts.ropeSin, B, T, config.nHeads, HS, config.ropeDim);
+      ropeBackward(scratch.k, scratch.k, acts.ropeCos, acts.ropeSin, B, T, config.nKvHeads, HS, config.ropeDim);
+      dNorm.fill(0, 0, N * C);
+      this.linearBackward(l, "q", dNorm, scratch.q, a.attnNormOut, N, C, C);
+      this.linearBackward(l, "k", dNorm, scratch.k, a.attnNormOut, N, C, KVC);
+      this.linearBackward(l, "v", dNorm, scratch.v, a.attnNormOut, N, C, KVC);
+      rmsnormBackward(dResidual, null, dNorm, acts.residual[l], w.attnNorm, a.attnRstd, N, C);
+    }
+    // the embedding is frozen: dResidual stops here
+  }
+
+  /** y = x @ W^T (+ the LoRA branch when this projection is adapted). */
+  private linear(l: number, target: LoraTarget, y: Float32Array, x: Float32Array, N: number, C: number, OC: number, accumulate = false): void {
+    this.kernels.matmulForward(y, x, this.weights.layers[l][loraInputs[target]], N, C, OC, accumulate);
+    const pair = this.lora?.layers[l].get(target);
+    if (!pair || !this.lora) return;
+    const branch = this.acts!.layers[l].lora.get(target)!;
+    const { rank, dropout } = this.lora.config;
+    if (branch.keep) {
+      if (this.training) sampleDropoutMask(branch.keep, N * C, dropout, this.random);
+      else branch.keep.fill(1, 0, N * C);
+    }
+    loraForward(this.kernels, y, x, pair, branch, N, rank, this.lora.scale, dropout);
+  }
+
+  /** dx += dy @ W (frozen) and the LoRA branch's gradients. */
+  private linearBackward(l: number, target: LoraTarget, dx: Float32Array, dy: Float32Array, x: Float32Array, N: number, C: number, OC: number): void {
+    const matrix = loraInputs[target];
+    this.kernels.matmulBackwardInputFrozen(dx, dy, this.weights.layers[l][matrix], this.weights.transposed.layers[l][matrix], N, C, OC);
+    const pair = this.lora?.layers[l].get(target);
+    if (!pair || !this.lora) return;
+    const branch = this.acts!.layers[l].lora.get(target)!;
+    loraBackward(this.kernels, dx, dy, x, pair, branch, this.scratch!.lora, N, this.lora.config.rank, this.lora.scale, this.lora.config.dropout);
+  }
+
+  private ensureActivations(B: number, T: number): Activations {
+    if (!this.acts || this.acts.B !== B || this.acts.T !== T) {
+      this.acts = allocateActivations(this.config, this.lora?.config ?? null, B, T);
+      this.scratch = null;
+      const { ropeDim, ropeTheta, ropeFreqScale } = this.config;
+      ropeTables(this.acts.ropeCos, this.acts.ropeSin, T, ropeDim, ropeTheta, ropeFreqScale);
+    }
+    return this.acts;
+  }
+
+  private ensureScratch(B: number, T: number): GradientScratch {
+    this.scratch ??= allocateGradientScratch(this.config, this.lora?.config ?? null, B, T);
+    return this.scratch;
+  }
+
+  private onesMask(N: number): Uint8Array {
+    if (this.allOnes.length < N) this.allOnes = new Uint8Array(N).fill(1);
+    return this.allOnes;
+  }
+
+  private validateBatch(batch: Batch, B: number, T: number): void {
+    if (!Number.isInteger(B) || B < 1) throw new InvalidArgumentError("B", `batch size must be a positive integer, got ${B}`);
+    if (!Number.isInteger(T) || T < 1) throw new InvalidArgumentError("T", `sequence length must be a positive integer, got ${T}`);
+    const N = B * T;
+    const V = this.config.vocabSize;
+    const check = (name: string, ids: Int32Array | undefined) => {
+      if (!ids) return;
+      if (ids.length !== N) throw new InvalidArgumentError(name, `${name} has ${ids.length} entries, expected B*T = ${N}`);
+      for (let i = 0; i < N; i++) {
+        if (ids[i] < 0 || ids[i] >= V) throw new InvalidArgumentError(`${name}[${i}]`, `${name}[${i}] = ${ids[i]} is outside the vocabulary [0, ${V})`);
+      }
+    };
+    check("tokens", batch.tokens);
+    check("targets", batch.targets);
+    if (batch.lossMask && batch.lossMask.length !== N) throw new InvalidArgumentError("lossMask", `lossMask has ${batch.lossMask.length} entries, expected B*T = ${N}`);
+  }
+}

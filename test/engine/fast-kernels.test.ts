@@ -1,0 +1,66 @@
+import { describe, expect, it } from "vitest";
+import { attentionBackward, attentionForward } from "../../src/engine/kernels/attention.js";
+import { attentionBackwardFast, attentionForwardFast } from "../../src/engine/kernels/attention-fast.js";
+import { matmulBackwardInput, matmulBackwardWeight, matmulForward, transposeInto } from "../../src/engine/kernels/matmul.js";
+import { matmulBackwardInputFast, matmulBackwardWeightFast, matmulForwardFast } from "../../src/engine/kernels/matmul-fast.js";
+import { fastKernels } from "../../src/engine/kernels/kernel-set.js";
+import { SeededRandom } from "../../src/engine/random.js";
+import { relativeError } from "./gradient-check.js";
+
+const randomF32 = (size: number, random: SeededRandom) => Float32Array.from({ length: size }, () => random.uniform(-1, 1));
+
+// Shapes that are not multiples of the 4x4 blocks exercise the remainder loops too.
+const shapes = [
+  { N: 8, C: 16, OC: 12 },
+  { N: 7, C: 13, OC: 10 },
+  { N: 1, C: 3, OC: 5 },
+  { N: 9, C: 64, OC: 3 },
+];
+
+describe("fast kernels equal the reference kernels", () => {
+  for (const { N, C, OC } of shapes) {
+    it(`matmul forward/backward at N=${N} C=${C} OC=${OC}`, () => {
+      const random = new SeededRandom(N * 100 + C);
+      const inp = randomF32(N * C, random), weight = randomF32(OC * C, random), dout = randomF32(N * OC, random);
+      for (const accumulate of [false, true]) {
+        const expected = randomF32(N * OC, random), actual = expected.slice();
+        matmulForward(expected, inp, weight, N, C, OC, accumulate);
+        matmulForwardFast(actual, inp, weight, N, C, OC, accumulate);
+        expect(relativeError(actual, expected)).toBeLessThan(1e-6);
+      }
+      const dinpRef = new Float32Array(N * C).fill(0.5), dinpFast = dinpRef.slice(), dinpTransposed = dinpRef.slice();
+      matmulBackwardInput(dinpRef, dout, weight, N, C, OC);
+      matmulBackwardInputFast(dinpFast, dout, weight, N, C, OC);
+      const weightT = new Float32Array(C * OC);
+      transposeInto(weightT, weight, OC, C);
+      fastKernels.matmulBackwardInputFrozen(dinpTransposed, dout, weight, weightT, N, C, OC);
+      expect(relativeError(dinpFast, dinpRef)).toBeLessThan(1e-6);
+      expect(relativeError(dinpTransposed, dinpRef)).toBeLessThan(1e-6);
+      const dwRef = new Float32Array(OC * C).fill(-0.25), dwFast = dwRef.slice();
+      matmulBackwardWeight(dwRef, dout, inp, N, C, OC);
+      matmulBackwardWeightFast(dwFast, dout, inp, N, C, OC);
+      expect(relativeError(dwFast, dwRef)).toBeLessThan(1e-6);
+    });
+  }
+
+  it("attention forward/backward with grouped-query heads", () => {
+    const random = new SeededRandom(11);
+    const shape = { B: 2, T: 9, NH: 6, NKV: 2, HS: 5 };
+    const { B, T, NH, NKV, HS } = shape;
+    const q = randomF32(B * T * NH * HS, random), k = randomF32(B * T * NKV * HS, random), v = randomF32(k.length, random);
+    const dout = randomF32(q.length, random);
+    const outRef = new Float32Array(q.length), outFast = new Float32Array(q.length);
+    const attRef = new Float32Array(B * NH * T * T), attFast = new Float32Array(attRef.length);
+    attentionForward(outRef, attRef, q, k, v, shape);
+    attentionForwardFast(outFast, attFast, q, k, v, shape);
+    expect(relativeError(outFast, outRef)).toBeLessThan(1e-6);
+    const grads = () => [new Float32Array(q.length), new Float32Array(k.length), new Float32Array(v.length)] as const;
+    const [dqRef, dkRef, dvRef] = grads();
+    const [dqFast, dkFast, dvFast] = grads();
+    attentionBackward(dqRef, dkRef, dvRef, new Float32Array(T), dout, q, k, v, attRef, shape);
+    attentionBackwardFast(dqFast, dkFast, dvFast, new Float32Array(T), dout, q, k, v, attFast, shape);
+    expect(relativeError(dqFast, dqRef)).toBeLessThan(1e-6);
+    expect(relativeError(dkFast, dkRef)).toBeLessThan(1e-6);
+    expect(relativeError(dvFast, dvRef)).toBeLessThan(1e-6);
+  });
+});

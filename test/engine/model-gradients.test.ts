@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import { fastKernels, referenceKernels } from "../../src/engine/kernels/kernel-set.js";
+import { allocateBaseWeights } from "../../src/engine/model/base-weights.js";
+import { LlamaModel } from "../../src/engine/model/llama-model.js";
+import { parseLoraConfig } from "../../src/engine/lora/lora-config.js";
+import { InvalidArgumentError } from "../../src/errors/index.js";
+import { relativeError } from "./gradient-check.js";
+import { tinyBatch, tinyConfig, tinyModel } from "./tiny-model.js";
+
+const allTargets = parseLoraConfig({ rank: 2, alpha: 4, dropout: 0, targets: ["q", "k", "v", "o", "gate", "up", "down"] });
+const B = 2, T = 5;
+
+describe("whole model: LoRA gradients", () => {
+  for (const tiedOutput of [false, true]) {
+    it(`match finite differences on every LoRA parameter (${tiedOutput ? "tied" : "separate"} output head)`, () => {
+      const config = tinyConfig({ tiedOutput });
+      const model = tinyModel(config, referenceKernels, allTargets);
+      const batch = tinyBatch(B, T, config.vocabSize);
+      model.zeroGradients();
+      model.forward(batch, B, T);
+      model.backward();
+      const lora = model.lora!;
+      const analytic = lora.grads.slice();
+      // float32 storage: a step of 1e-2 keeps rounding noise ~1e-5 and truncation error ~1e-4
+      const h = 1e-2;
+      const numeric = new Float64Array(lora.params.length);
+      for (let i = 0; i < lora.params.length; i++) {
+        const saved = lora.params[i];
+        lora.params[i] = saved + h;
+        const plus = model.forward(batch, B, T);
+        lora.params[i] = saved - h;
+        const minus = model.forward(batch, B, T);
+        lora.params[i] = saved;
+        numeric[i] = (plus - minus) / (2 * h);
+      }
+      expect(relativeError(analytic, numeric)).toBeLessThan(3e-3);
+      expect(analytic.some((g) => g !== 0)).toBe(true);
+    });
+  }
+
+  it("fast kernels give the reference model's loss, logits and gradients", () => {
+    const config = tinyConfig();
+    const reference = tinyModel(config, referenceKernels, allTargets);
+    const fast = tinyModel(config, fastKernels, allTargets);
+    const batch = tinyBatch(3, 7, config.vocabSize);
+    const noTargets = { tokens: batch.tokens };
+    reference.forward(noTargets, 3, 7);
+    fast.forward(noTargets, 3, 7);
+    expect(relativeError(fast.logits, reference.logits)).toBeLessThan(1e-5);
+    for (const model of [reference, fast]) {
+      model.zeroGradients();
+      model.forward(batch, 3, 7);
+      model.backward();
+    }
+    expect(fast.forward(batch, 3, 7)).toBeCloseTo(reference.forward(batch, 3, 7), 5);
+    expect(relativeError(fast.lora!.grads, reference.lora!.grads)).toBeLessThan(1e-5);
+  });
+
+  it("a fresh adapter (B = 0) leaves the base model's logits unchanged", () => {
+    const config = tinyConfig();
+    const base = tinyModel(config, fastKernels);
+    const weights = base.weights;
+    const adapted = new LlamaModel(config, weights, { lora: allTargets, seed: 3 });
+    const { tokens } = tinyBatch(B, T, config.vocabSize);
+    base.forward({ tokens }, B, T);
+    const expected = base.logits.slice();
+    adapted.forward({ tokens }, B, T);
+    expect(Array.from(adapted.logits)).toEqual(Array.from(expected));
+    // and A really was initialised: kaiming-uniform bound 1/sqrt(in)
+    const pair = adapted.lora!.layers[0].get("q")!;
+    expect(pair.a.some((x) => x !== 0)).toBe(true);
+    expect(Math.max(...pair.a.map(Math.abs))).toBeLessThanOrEqual(1 / Math.sqrt(config.dim));
+  });
+
+  it("gradient accumulation: two backward passes give twice the gradient", () => {
+    const config = tinyConfig();
+    const model = tinyModel(config, fastKernels, allTargets);
+    const batch = tinyBatch(B, T, config.vocabSize);
+    model.zeroGradients();
+    model.forward(batch, B, T);
+    model.backward();
+    const once = model.lora!.grads.slice();
+    model.forward(batch, B, T);
+    model.backward();
+    expect(relativeError(model.lora!.grads, once.map((g) => 2 * g))).toBeLessThan(1e-6);
+  });
+
+  it("rejects bad batches with errors that name the problem", () => {
+    const config = tinyConfig();
+    const model = new LlamaModel(config, allocateBaseWeights(config));
+    expect(() => model.forward({ tokens: Int32Array.from([1, 2, 99]) }, 1, 3)).toThrow(/tokens\[2\] = 99 is outside the vocabulary/);
+    expect(() => model.forward({ tokens: new Int32Array(4) }, 1, 3)).toThrow(/expected B\*T = 3/);
+    expect(() => model.forward({ tokens: new Int32Array(0) }, 0, 3)).toThrow(InvalidArgumentError);
+    expect(() => model.backward()).toThrow(/needs a forward pass with targets/);
+    expect(() => parseLoraConfig({ rank: 0, alpha: 1, dropout: 0, targets: ["q"] })).toThrow(/rank/);
+    expect(() => parseLoraConfig({ rank: 4, alpha: 1, dropout: 0, targets: ["qkv"] })).toThrow(/targets/);
+  });
+});
