@@ -1,0 +1,304 @@
+// `camelid serve` configuration: a JSON file validated with zod, then flags on top. Every problem is a
+// ConfigError naming the key (`models[0].sequences`) or the flag.
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { basename, dirname, isAbsolute, resolve } from "node:path";
+import { z } from "zod";
+import { ConfigError } from "../errors/index.js";
+import { hashApiKey, type ApiKeyRecord } from "./auth.js";
+import { formatParameterPath } from "./openai/parse-body.js";
+
+const positiveInt = z.number().int().min(1);
+
+const loraSchema = z.strictObject({ path: z.string().min(1), scale: z.number().min(-10).max(10).default(1) });
+
+const localModelSchema = z.strictObject({
+  /** The name clients send as `model`. */
+  id: z.string().min(1),
+  path: z.string().min(1),
+  contextSize: positiveInt.optional(),
+  /** Parallel sequences = requests decoded together. */
+  sequences: positiveInt.max(256).optional(),
+  threads: positiveInt.optional(),
+  lora: z.array(loraSchema).default([]),
+  promptFormat: z.string().min(1).optional(),
+  maxQueue: z.number().int().min(0).optional(),
+});
+
+const remoteModelSchema = z.union([
+  z.string().min(1),
+  z.strictObject({ id: z.string().min(1), upstreamId: z.string().min(1).optional() }),
+]);
+
+const remoteSchema = z.strictObject({
+  name: z.string().min(1),
+  baseURL: z.url({ protocol: /^https?$/ }),
+  /** Name of the environment variable holding the upstream's key; the key itself never sits in config. */
+  apiKeyEnv: z.string().min(1).optional(),
+  api: z.enum(["chat", "completions"]).default("chat"),
+  flavor: z.enum(["openai", "vllm", "llama-server", "ollama"]).optional(),
+  concurrency: positiveInt.max(1024).default(16),
+  maxQueue: z.number().int().min(0).optional(),
+  timeoutMs: positiveInt.optional(),
+  models: z.array(remoteModelSchema).min(1),
+});
+
+const apiKeySchema = z
+  .strictObject({
+    name: z.string().min(1),
+    key: z.string().min(8).optional(),
+    keyEnv: z.string().min(1).optional(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex digits").optional(),
+    revoked: z.boolean().default(false),
+  })
+  .refine((key) => [key.key, key.keyEnv, key.sha256].filter((v) => v !== undefined).length === 1, {
+    message: "give exactly one of key, keyEnv or sha256",
+  });
+
+export const serveConfigFileSchema = z.strictObject({
+  host: z.string().min(1).default("127.0.0.1"),
+  port: z.number().int().min(0).max(65535).default(8080),
+  dataDir: z.string().min(1).default(".camelid"),
+  modelsDir: z.string().min(1).optional(),
+  loading: z.enum(["lazy", "eager"]).default("lazy"),
+  /** Defaults for local models that do not set their own (and for models found in modelsDir). */
+  defaults: z
+    .strictObject({ contextSize: positiveInt.optional(), sequences: positiveInt.max(256).default(4), threads: positiveInt.optional() })
+    .default({ sequences: 4 }),
+  models: z.array(localModelSchema).default([]),
+  remotes: z.array(remoteSchema).default([]),
+  apiKeys: z.array(apiKeySchema).default([]),
+  maxBodyBytes: positiveInt.default(1024 * 1024),
+  maxQueue: z.number().int().min(0).default(64),
+  retryAfterSeconds: positiveInt.default(1),
+  cors: z.strictObject({ origins: z.array(z.string().min(1)).default([]) }).default({ origins: [] }),
+  requestLog: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** null keeps rows forever. */
+      retentionDays: z.number().positive().nullable().default(30),
+      maxRows: positiveInt.optional(),
+    })
+    .default({ enabled: true, retentionDays: 30 }),
+});
+export type ServeConfigFile = z.infer<typeof serveConfigFileSchema>;
+
+export interface LocalModelConfig {
+  id: string;
+  path: string;
+  contextSize?: number;
+  sequences: number;
+  threads?: number;
+  lora: { path: string; scale: number }[];
+  promptFormat?: string;
+  maxQueue: number;
+}
+
+export interface RemoteModelConfig {
+  id: string;
+  upstreamId: string;
+  upstream: string;
+  baseURL: string;
+  apiKey?: string;
+  api: "chat" | "completions";
+  flavor?: "openai" | "vllm" | "llama-server" | "ollama";
+  timeoutMs?: number;
+  concurrency: number;
+  maxQueue: number;
+}
+
+/** Everything `serve` needs, with paths absolute and secrets resolved (keys hashed). */
+export interface ServeConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  loading: "lazy" | "eager";
+  localModels: LocalModelConfig[];
+  remoteModels: RemoteModelConfig[];
+  apiKeys: ApiKeyRecord[];
+  maxBodyBytes: number;
+  retryAfterSeconds: number;
+  corsOrigins: string[];
+  requestLog: { enabled: boolean; retentionDays: number | null; maxRows?: number };
+}
+
+/** Flag values, already typed; each overrides its config key. */
+export interface ServeFlags {
+  config?: string;
+  host?: string;
+  port?: number;
+  dataDir?: string;
+  modelsDir?: string;
+  /** "path.gguf" or "alias=path.gguf" */
+  models?: string[];
+  sequences?: number;
+  contextSize?: number;
+  threads?: number;
+  loading?: "lazy" | "eager";
+  /** Environment variables that each hold one API key. */
+  apiKeyEnvs?: string[];
+  corsOrigins?: string[];
+  maxQueue?: number;
+  maxBodyBytes?: number;
+  logRetentionDays?: number;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === "unrecognized_keys") {
+    const where = issue.path.length ? ` in ${formatParameterPath(issue.path)}` : "";
+    return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}${where}`;
+  }
+  return `"${formatParameterPath(issue.path)}": ${issue.message}`;
+}
+
+/** Reads and validates a config file; errors name the file and the key. */
+export function readServeConfigFile(path: string): ServeConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return parseServeConfig(json, path);
+}
+
+export function parseServeConfig(json: unknown, source = "config"): ServeConfigFile {
+  const result = serveConfigFileSchema.safeParse(json);
+  if (!result.success) throw new ConfigError(`${source}: ${describeIssue(result.error.issues[0])}`);
+  return result.data;
+}
+
+function envValue(env: NodeJS.ProcessEnv, name: string, what: string): string {
+  const value = env[name];
+  if (!value) throw new ConfigError(`${what}: environment variable ${name} is not set`);
+  return value;
+}
+
+function discoverGgufFiles(dir: string, origin: string): string[] {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ConfigError(`${origin}: models directory ${dir} does not exist`);
+  return readdirSync(dir)
+    .filter((name) => name.toLowerCase().endsWith(".gguf"))
+    .sort()
+    .map((name) => resolve(dir, name));
+}
+
+function modelIdFromPath(path: string): string {
+  return basename(path).replace(/\.gguf$/i, "");
+}
+
+/**
+ * Merges the config file (if any) with flags into a ServeConfig. With no models anywhere, the
+ * `.gguf` files of the models directory (default ./models) are served.
+ */
+export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cwd: string): ServeConfig {
+  const configPath = flags.config ? resolve(cwd, flags.config) : undefined;
+  const file = configPath ? readServeConfigFile(configPath) : parseServeConfig({});
+  // Paths in the file are relative to the file; paths in flags to the working directory.
+  const fileBase = configPath ? dirname(configPath) : cwd;
+  const fromFile = (path: string) => (isAbsolute(path) ? path : resolve(fileBase, path));
+
+  const sequences = flags.sequences ?? file.defaults.sequences;
+  const contextSize = flags.contextSize ?? file.defaults.contextSize;
+  const threads = flags.threads ?? file.defaults.threads;
+  const maxQueue = flags.maxQueue ?? file.maxQueue;
+
+  const localModels: LocalModelConfig[] = file.models.map((model) => ({
+    id: model.id,
+    path: fromFile(model.path),
+    contextSize: model.contextSize ?? contextSize,
+    sequences: model.sequences ?? sequences,
+    threads: model.threads ?? threads,
+    lora: model.lora.map((adapter) => ({ path: fromFile(adapter.path), scale: adapter.scale })),
+    promptFormat: model.promptFormat,
+    maxQueue: model.maxQueue ?? maxQueue,
+  }));
+  const fromDefaults = (id: string, path: string): LocalModelConfig => ({ id, path, contextSize, sequences, threads, lora: [], maxQueue });
+  for (const spec of flags.models ?? []) {
+    const separator = spec.indexOf("=");
+    const path = resolve(cwd, separator > 0 ? spec.slice(separator + 1) : spec);
+    const id = separator > 0 ? spec.slice(0, separator) : modelIdFromPath(path);
+    if (!id) throw new ConfigError(`--model "${spec}": the alias before "=" is empty`);
+    localModels.push(fromDefaults(id, path));
+  }
+  const modelsDir = flags.modelsDir ? resolve(cwd, flags.modelsDir) : file.modelsDir ? fromFile(file.modelsDir) : undefined;
+  if (modelsDir) {
+    for (const path of discoverGgufFiles(modelsDir, flags.modelsDir ? "--models-dir" : '"modelsDir"')) localModels.push(fromDefaults(modelIdFromPath(path), path));
+  }
+
+  const remoteModels: RemoteModelConfig[] = file.remotes.flatMap((remote, index) => {
+    const apiKey = remote.apiKeyEnv ? envValue(env, remote.apiKeyEnv, `"remotes[${index}].apiKeyEnv"`) : undefined;
+    return remote.models.map((model) => {
+      const id = typeof model === "string" ? model : model.id;
+      const upstreamId = typeof model === "string" ? model : (model.upstreamId ?? model.id);
+      return {
+        id,
+        upstreamId,
+        upstream: remote.name,
+        baseURL: remote.baseURL,
+        apiKey,
+        api: remote.api,
+        flavor: remote.flavor,
+        timeoutMs: remote.timeoutMs,
+        concurrency: remote.concurrency,
+        maxQueue: remote.maxQueue ?? maxQueue,
+      };
+    });
+  });
+
+  if (localModels.length === 0 && remoteModels.length === 0) {
+    const fallback = resolve(cwd, "models");
+    if (!existsSync(fallback)) {
+      throw new ConfigError('no models to serve: pass --model PATH, --models-dir DIR or --config FILE (or put .gguf files in ./models)');
+    }
+    for (const path of discoverGgufFiles(fallback, "./models")) localModels.push(fromDefaults(modelIdFromPath(path), path));
+    if (localModels.length === 0) throw new ConfigError(`no models to serve: ${fallback} has no .gguf files`);
+  }
+  for (const model of localModels) {
+    if (!existsSync(model.path)) throw new ConfigError(`model "${model.id}": file ${model.path} does not exist`);
+    for (const adapter of model.lora) {
+      if (!existsSync(adapter.path)) throw new ConfigError(`model "${model.id}": LoRA adapter ${adapter.path} does not exist`);
+    }
+  }
+  const ids = new Set<string>();
+  for (const { id } of [...localModels, ...remoteModels]) {
+    if (ids.has(id)) throw new ConfigError(`two models are named "${id}": give one an alias ("id" in config, alias=path on --model)`);
+    ids.add(id);
+  }
+
+  const apiKeys: ApiKeyRecord[] = file.apiKeys.map((key, index) => ({
+    name: key.name,
+    sha256: key.sha256 ?? hashApiKey(key.key ?? envValue(env, key.keyEnv!, `"apiKeys[${index}].keyEnv"`)),
+    revoked: key.revoked,
+  }));
+  for (const name of flags.apiKeyEnvs ?? []) {
+    apiKeys.push({ name: name.toLowerCase(), sha256: hashApiKey(envValue(env, name, "--api-key-env")), revoked: false });
+  }
+
+  return {
+    host: flags.host ?? file.host,
+    port: flags.port ?? file.port,
+    dataDir: flags.dataDir ? resolve(cwd, flags.dataDir) : fromFile(file.dataDir),
+    loading: flags.loading ?? file.loading,
+    localModels,
+    remoteModels,
+    apiKeys,
+    maxBodyBytes: flags.maxBodyBytes ?? file.maxBodyBytes,
+    retryAfterSeconds: file.retryAfterSeconds,
+    corsOrigins: flags.corsOrigins ?? file.cors.origins,
+    requestLog: {
+      enabled: file.requestLog.enabled,
+      retentionDays: flags.logRetentionDays ?? file.requestLog.retentionDays,
+      ...(file.requestLog.maxRows !== undefined ? { maxRows: file.requestLog.maxRows } : {}),
+    },
+  };
+}
+
+/** Loopback addresses; anything else exposes the server to the network. */
+export function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\./.test(host);
+}
