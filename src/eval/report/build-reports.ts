@@ -1,0 +1,144 @@
+import type { PairwiseResults, WinTieLoss } from "./pairwise-results.js";
+import type { SingleResults } from "./single-results.js";
+import type { Report, ReportTable } from "./tables.js";
+import { formatNumber, formatPercent } from "./tables.js";
+import type { VicunaResults, VicunaTotals } from "./vicuna-results.js";
+
+const numericAfterFirst = (columns: number) => Array.from({ length: columns }, (_, i) => i > 0);
+
+/** A judge none of whose outputs could be read has produced no evaluation; say so first. */
+function unreadableJudgeWarning(total: number, unreadable: number, what: string): string[] {
+  if (total > 0 && unreadable === total) {
+    return [`no ${what} could be read from any of the ${total} judgments: this judge cannot follow the format, and the tables below carry no information`];
+  }
+  if (unreadable > 0 && unreadable / total >= 0.2) return [`${unreadable} of ${total} judgments (${formatPercent(unreadable / total)}) held no readable ${what}; they are excluded`];
+  return [];
+}
+
+export function singleReport(results: SingleResults): Report {
+  const unreadable = results.noScore + results.judgeErrors;
+  const tables: ReportTable[] = [];
+  const turnHeaders = results.turns.map((t) => `turn ${t}`);
+  tables.push({
+    title: "Score per model (1-10)",
+    headers: ["model", "score", ...turnHeaders, "scored", "no score", "judge errors", ...(results.models.some((m) => m.spread) ? ["repeats: median [min, max] ± sd"] : [])],
+    rows: results.models.map((m) => [
+      m.model,
+      formatNumber(m.overall.mean),
+      ...results.turns.map((t) => formatNumber(m.byTurn[t]?.mean)),
+      String(m.overall.scored),
+      String(m.noScore),
+      String(m.judgeErrors),
+      ...(results.models.some((x) => x.spread)
+        ? [m.spread ? `${formatNumber(m.spread.median)} [${formatNumber(m.spread.min)}, ${formatNumber(m.spread.max)}] ± ${formatNumber(m.spread.standardDeviation)} (K=${m.spread.repeats})` : "–"]
+        : []),
+    ]),
+    numeric: numericAfterFirst(6 + results.turns.length),
+  });
+  tables.push({
+    title: "Score per category",
+    headers: ["model", ...results.categories],
+    rows: results.models.map((m) => [m.model, ...results.categories.map((c) => formatNumber(m.byCategory[c]?.mean))]),
+    numeric: numericAfterFirst(1 + results.categories.length),
+  });
+  return {
+    title: `Single-answer grading${results.judges.length ? ` (judge: ${results.judges.join(", ")})` : ""}`,
+    warnings: unreadableJudgeWarning(results.rows, unreadable, "rating"),
+    notes: [
+      `${results.rows} judgments; ${results.noScore} without a rating and ${results.judgeErrors} failed judge calls ($ERROR$) are excluded from the means`,
+    ],
+    tables,
+  };
+}
+
+function winTieLossCells(result: WinTieLoss): string[] {
+  return [String(result.win), String(result.tie), String(result.loss), String(result.inconsistent), String(result.error), formatPercent(result.winRate), formatPercent(result.adjustedWinRate)];
+}
+
+export function pairwiseReport(results: PairwiseResults): Report {
+  const d = results.diagnostics;
+  const errors = results.models.reduce((sum, m) => sum + m.error, 0);
+  const rowsPerModel = results.baseline ? 1 : 2; // all-pairs: each row appears under both models
+  const tables: ReportTable[] = [
+    {
+      title: results.baseline ? `Against ${results.baseline}` : "Win/tie/loss (all pairs)",
+      headers: ["model", "win", "tie", "loss", "inconsistent", "no verdict", "win rate", "adjusted win rate", ...(results.models.some((m) => m.spread) ? ["adjusted over repeats: median [min, max]"] : [])],
+      rows: results.models.map((m) => [
+        m.model,
+        ...winTieLossCells(m),
+        ...(results.models.some((x) => x.spread) ? [m.spread ? `${formatPercent(m.spread.median)} [${formatPercent(m.spread.min)}, ${formatPercent(m.spread.max)}] (K=${m.spread.repeats})` : "–"] : []),
+      ]),
+      numeric: numericAfterFirst(9),
+    },
+    {
+      title: "Adjusted win rate per category",
+      headers: ["model", ...results.categories],
+      rows: results.models.map((m) => [m.model, ...results.categories.map((c) => formatPercent(m.byCategory[c]?.adjustedWinRate))]),
+      numeric: numericAfterFirst(1 + results.categories.length),
+    },
+    {
+      title: "Adjusted win rate per turn",
+      headers: ["model", ...results.turns.map((t) => `turn ${t}`)],
+      rows: results.models.map((m) => [m.model, ...results.turns.map((t) => formatPercent(m.byTurn[t]?.adjustedWinRate))]),
+      numeric: numericAfterFirst(1 + results.turns.length),
+    },
+    {
+      title: "Judge diagnostics",
+      headers: ["measure", "value", "over"],
+      rows: [
+        ["position consistency (both orders agree)", formatPercent(d.positionConsistency), `${d.pairsWithBothVerdicts} pairs`],
+        ["first-position win rate (50% = no bias)", formatPercent(d.firstPositionWinRate), `${d.decisiveGames} decisive games`],
+        ["longer answer wins", formatPercent(d.longerAnswerWinRate), `${d.decisivePairsWithLengths} decisive pairs`],
+      ],
+      numeric: [false, true, true],
+    },
+  ];
+  return {
+    title: `Pairwise comparison${results.judges.length ? ` (judge: ${results.judges.join(", ")})` : ""}`,
+    warnings: unreadableJudgeWarning(results.rows, errors / rowsPerModel, "verdict"),
+    notes: [
+      "every pair is judged in both orders; disagreement is \"inconsistent\" and counts as a tie; a pair without a verdict in either order is excluded",
+      `${results.rows} pairs, ${errors / rowsPerModel} without a verdict`,
+    ],
+    tables,
+  };
+}
+
+function vicunaRow(label: string, t: VicunaTotals): string[] {
+  return [label, String(t.scored), formatNumber(t.total1, 1), formatNumber(t.total2, 1), formatPercent(t.relativeScore), String(t.win), String(t.tie), String(t.loss)];
+}
+
+export function vicunaReport(results: VicunaResults): Report {
+  const { model1, model2 } = results;
+  const headers = ["", "scored", `total ${model1}`, `total ${model2}`, `${model1} as % of ${model2}`, `${model1} wins`, "ties", `${model2} wins`];
+  const tables: ReportTable[] = [
+    { title: "Totals", headers, rows: [vicunaRow("all", results.overall)], numeric: numericAfterFirst(headers.length) },
+    {
+      title: "Per category",
+      headers: ["category", ...headers.slice(1)],
+      rows: Object.entries(results.byCategory)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([category, totals]) => vicunaRow(category, totals)),
+      numeric: numericAfterFirst(headers.length),
+    },
+  ];
+  const diagnostics: string[][] = [];
+  if (results.positionDiagnostics) {
+    diagnostics.push(["position consistency (both orders agree)", formatPercent(results.positionDiagnostics.positionConsistency), `${results.positionDiagnostics.pairs} pairs`]);
+    diagnostics.push(["first-position win rate (50% = no bias)", formatPercent(results.positionDiagnostics.firstPositionWinRate), "decisive reviews"]);
+  }
+  if (results.longerAnswer) diagnostics.push(["longer answer wins", formatPercent(results.longerAnswer.longerAnswerWinRate), `${results.longerAnswer.decisive} decisive reviews`]);
+  if (diagnostics.length) tables.push({ title: "Judge diagnostics", headers: ["measure", "value", "over"], rows: diagnostics, numeric: [false, true, true] });
+  const notes = [
+    `scores read from the review text: ${Object.entries(results.parseMethods).map(([method, count]) => `${count} ${method}`).join(", ") || "none"}`,
+  ];
+  if (results.noScore.length) notes.push(`${results.noScore.length} reviews without scores (excluded): questions ${results.noScore.map((n) => n.questionId).join(", ")}`);
+  if (results.storedScoreDisagreements.length) notes.push(`the stored "score" field disagrees with the text for questions ${results.storedScoreDisagreements.join(", ")} (the text is used)`);
+  if (!results.positionDiagnostics) notes.push("reviews were run in one order only: position bias cannot be measured from this file");
+  return {
+    title: `Vicuna review: ${model1} vs ${model2}`,
+    warnings: unreadableJudgeWarning(results.overall.reviews, results.noScore.length, "scores"),
+    notes,
+    tables,
+  };
+}
