@@ -17,7 +17,7 @@ const localModelSchema = z.strictObject({
   path: z.string().min(1),
   contextSize: positiveInt.optional(),
   /** Parallel sequences = requests decoded together. */
-  sequences: positiveInt.max(256).optional(),
+  sequences: positiveInt.max(64).optional(),
   threads: positiveInt.optional(),
   lora: z.array(loraSchema).default([]),
   promptFormat: z.string().min(1).optional(),
@@ -62,7 +62,7 @@ export const serveConfigFileSchema = z.strictObject({
   loading: z.enum(["lazy", "eager"]).default("lazy"),
   /** Defaults for local models that do not set their own (and for models found in modelsDir). */
   defaults: z
-    .strictObject({ contextSize: positiveInt.optional(), sequences: positiveInt.max(256).default(4), threads: positiveInt.optional() })
+    .strictObject({ contextSize: positiveInt.optional(), sequences: positiveInt.max(64).default(4), threads: positiveInt.optional() })
     .default({ sequences: 4 }),
   models: z.array(localModelSchema).default([]),
   remotes: z.array(remoteSchema).default([]),

@@ -1,0 +1,101 @@
+// Starts a configured server: database, registry, app, socket. Providers arrive through `factories`
+// (the CLI's composition root builds them), so this module never imports a provider.
+import { join } from "node:path";
+import type { LanguageModel } from "../spec/index.js";
+import { createServerApp, type ServerAppHandle } from "./app.js";
+import { isLoopbackHost, type LocalModelConfig, type RemoteModelConfig, type ServeConfig } from "./config.js";
+import { listen, nodePeerAddress } from "./listen.js";
+import { ModelRegistry, type ModelSpec } from "./model-registry.js";
+import { ConversationStore } from "./store/conversations.js";
+import { openServerDatabase, type ServerDatabase } from "./store/database.js";
+import { RequestLog } from "./store/request-log.js";
+
+export interface ModelFactories {
+  local(config: LocalModelConfig): LanguageModel | Promise<LanguageModel>;
+  remote(config: RemoteModelConfig): LanguageModel | Promise<LanguageModel>;
+}
+
+export interface RunningServer extends ServerAppHandle {
+  url: string;
+  registry: ModelRegistry;
+  database: ServerDatabase;
+  close(): Promise<void>;
+}
+
+const pruneIntervalMs = 60 * 60 * 1000;
+
+export function modelSpecs(config: ServeConfig, factories: ModelFactories): ModelSpec[] {
+  return [
+    ...config.localModels.map<ModelSpec>((model) => ({
+      id: model.id,
+      kind: "local",
+      ownedBy: "camelid",
+      capacity: model.sequences,
+      maxQueue: model.maxQueue,
+      load: async () => factories.local(model),
+    })),
+    ...config.remoteModels.map<ModelSpec>((model) => ({
+      id: model.id,
+      kind: "remote",
+      ownedBy: model.upstream,
+      capacity: model.concurrency,
+      maxQueue: model.maxQueue,
+      load: async () => factories.remote(model),
+    })),
+  ];
+}
+
+export async function startServer(config: ServeConfig, factories: ModelFactories, log: (line: string) => void = () => undefined): Promise<RunningServer> {
+  const database = openServerDatabase(join(config.dataDir, "camelid.sqlite"));
+  const registry = new ModelRegistry(modelSpecs(config, factories), { retryAfterSeconds: config.retryAfterSeconds });
+  let pruneTimer: NodeJS.Timeout | undefined;
+  try {
+    const requestLog = config.requestLog.enabled ? new RequestLog(database) : undefined;
+    if (requestLog) {
+      const interrupted = requestLog.markInterrupted();
+      if (interrupted > 0) log(`request log: ${interrupted} request(s) were interrupted by the previous shutdown`);
+      const policy = { maxAgeDays: config.requestLog.retentionDays ?? undefined, maxRows: config.requestLog.maxRows };
+      requestLog.prune(policy);
+      pruneTimer = setInterval(() => requestLog.prune(policy), pruneIntervalMs);
+      pruneTimer.unref();
+    }
+    const handle = createServerApp({
+      registry,
+      requestLog,
+      conversations: new ConversationStore(database),
+      apiKeys: config.apiKeys,
+      bodyLimitBytes: config.maxBodyBytes,
+      corsOrigins: config.corsOrigins,
+      peerAddress: nodePeerAddress,
+    });
+    if (config.loading === "eager") {
+      const started = performance.now();
+      await registry.loadAll();
+      log(`loaded ${registry.list().length} model(s) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    }
+    const server = await listen(handle.app, { host: config.host, port: config.port });
+    if (!isLoopbackHost(config.host) && config.apiKeys.filter((key) => !key.revoked).length === 0) {
+      log(`warning: listening on ${config.host} without API keys: anyone who can reach this address can use the models`);
+    }
+    let closed = false;
+    return {
+      ...handle,
+      url: server.url,
+      registry,
+      database,
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        clearInterval(pruneTimer);
+        await server.close();
+        await registry.dispose();
+        database.close();
+      },
+    };
+  } catch (error) {
+    clearInterval(pruneTimer);
+    await registry.dispose();
+    database.close();
+    throw error;
+  }
+}
