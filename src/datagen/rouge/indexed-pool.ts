@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "../../errors/index.js";
-import { BitParallelLcs } from "./lcs.js";
+import { BitParallelLcs, popcount32 } from "./lcs.js";
 import type { RougePool, SimilarityHit } from "./pool.js";
 import { rougeLFromLcs } from "./rouge-l.js";
 
@@ -13,8 +13,8 @@ import { rougeLFromLcs } from "./rouge-l.js";
  * token as the element (token, k): multiset overlap becomes set overlap, and the classic prefix-filter
  * lemma applies — order all elements by one fixed global order; if |x ∩ y| ≥ τ then the first
  * |x| − τ + 1 elements of x and the first |y| − τ + 1 elements of y share an element. Each pool entry is
- * indexed by its prefix for τ(n); a query probes its prefix for τ(m). Candidates then pass two cheap
- * bounds (length, overlap) and only survivors get a (bit-parallel) LCS. The bounds use θ minus a margin
+ * indexed by its prefix for τ(n); a query probes its prefix for τ(m). Candidates then pass a length
+ * bound and PPJoin's positional bound on the overlap, and only survivors get a bit-parallel LCS. The bounds use θ minus a margin
  * far above floating-point error, and the final test is rouge_score's own F1 arithmetic, so nothing
  * that the reference rejects can be missed and nothing extra is rejected.
  *
@@ -25,6 +25,7 @@ import { rougeLFromLcs } from "./rouge-l.js";
 const BOUND_MARGIN = 1e-9;
 /** Occurrence numbers are capped in the key; merging high occurrences only adds candidates, never loses one. */
 const OCCURRENCE_SLOTS = 4096;
+const ORDER_FREQUENCY_SCALE = 2 ** 24;
 
 export interface IndexedPoolStatistics {
   queries: number;
@@ -36,15 +37,20 @@ export interface IndexedPoolStatistics {
 export class IndexedRougePool implements RougePool {
   private readonly ids = new Map<string, number>();
   private entries: Int32Array[] = [];
+  /** Element key → flat (entry index, position of the element in that entry's ordered elements) pairs. */
   private postings = new Map<number, number[]>();
-  /** Document frequency of each token id at the last rebuild (undefined → 0). */
-  private frozenFrequency: number[] = [];
+  /**
+   * Global order key per token id: document frequency at the last rebuild × 2^24 + id (ids seen since
+   * then count as frequency 0), so sorting by it puts the rarest tokens first, ties by id.
+   */
+  private orderKey = new Float64Array(1024);
   private sizeAtRebuild = 0;
-  /** Scratch arrays indexed by token id / entry index, reset by epoch stamps instead of clearing. */
-  private queryCount = new Int32Array(1024);
-  private usedCount = new Int32Array(1024);
-  private usedEpoch = new Int32Array(1024);
+  /** Per-token match masks of the current query (zeroed after each query). */
+  private singleMasks = new Int32Array(1024);
+  /** Per-entry "already a candidate" stamps, reset by bumping the epoch instead of clearing. */
   private seenEpoch = new Int32Array(1024);
+  /** Matches counted so far per candidate entry in the current probe; −1 once the positional filter drops it. */
+  private partialOverlap = new Int32Array(1024);
   private epoch = 0;
   readonly statistics: IndexedPoolStatistics = { queries: 0, candidates: 0, lcsComputed: 0, rebuilds: 0 };
 
@@ -84,21 +90,19 @@ export class IndexedRougePool implements RougePool {
     if (candidates.length === 0) return undefined;
 
     const bound = threshold - BOUND_MARGIN;
-    this.nextEpoch();
-    for (const id of queryIds) if (id >= 0) this.queryCount[id] = 0;
-    for (const id of queryIds) if (id >= 0) this.queryCount[id]++;
-    let lcs: BitParallelLcs | undefined;
+    const lcs = m <= 32 ? this.singleWordLcs(queryIds) : this.multiWordLcs(queryIds);
     let best: SimilarityHit | undefined;
-    for (const index of candidates) {
-      const other = this.entries[index];
-      const n = other.length;
-      if ((2 * Math.min(m, n)) / (m + n) <= bound) continue;
-      const overlap = this.multisetOverlap(other);
-      if ((2 * overlap) / (m + n) <= bound) continue;
-      lcs ??= new BitParallelLcs(queryIds);
-      this.statistics.lcsComputed++;
-      const score = rougeLFromLcs(lcs.lengthWith(other), m, n).fmeasure;
-      if (score > threshold && (!best || score > best.score)) best = { index, score };
+    try {
+      for (const index of candidates) {
+        const other = this.entries[index];
+        const n = other.length;
+        if ((2 * Math.min(m, n)) / (m + n) <= bound) continue;
+        this.statistics.lcsComputed++;
+        const score = rougeLFromLcs(lcs.lengthWith(other), m, n).fmeasure;
+        if (score > threshold && (!best || score > best.score)) best = { index, score };
+      }
+    } finally {
+      lcs.release();
     }
     return best;
   }
@@ -114,52 +118,96 @@ export class IndexedRougePool implements RougePool {
     return scores;
   }
 
+  /**
+   * Probes the query's prefix. Postings hold (entry, position) pairs so PPJoin's positional filter
+   * applies: elements are visited in the global order in both sequences, so after a match at query
+   * position i and entry position j the overlap can grow by at most min(m−i−1, n−j−1) more; an entry
+   * whose best possible overlap falls below the pair's required overlap is dropped for this query.
+   */
   private candidatesFor(queryIds: number[], threshold: number): number[] {
     const elements = this.orderedElements(queryIds);
-    const prefix = prefixLength(elements.length, threshold);
+    const m = elements.length;
+    const prefix = prefixLength(m, threshold);
+    const bound = threshold - BOUND_MARGIN;
     this.ensureEntryScratch();
     const epoch = ++this.epoch;
+    const seen = this.seenEpoch;
+    const overlap = this.partialOverlap;
     const candidates: number[] = [];
     for (let i = 0; i < prefix; i++) {
       const posting = this.postings.get(elements[i]);
       if (!posting) continue;
-      for (const index of posting) {
-        if (this.seenEpoch[index] === epoch) continue;
-        this.seenEpoch[index] = epoch;
-        candidates.push(index);
+      for (let p = 0; p < posting.length; p += 2) {
+        const index = posting[p];
+        const n = this.entries[index].length;
+        const required = this.requiredOverlapBySum(m + n, bound);
+        if (required > (m < n ? m : n)) continue; // length filter: even full overlap is not enough
+        if (seen[index] !== epoch) {
+          seen[index] = epoch;
+          overlap[index] = 0;
+          candidates.push(index);
+        } else if (overlap[index] < 0) continue;
+        const reachable = overlap[index] + 1 + Math.min(m - i - 1, n - posting[p + 1] - 1);
+        overlap[index] = reachable >= required ? overlap[index] + 1 : -1;
       }
     }
+    let kept = 0;
+    for (const index of candidates) if (overlap[index] > 0) candidates[kept++] = index;
+    candidates.length = kept;
     this.statistics.candidates += candidates.length;
     return candidates;
   }
 
-  /** Multiset overlap of the current query (in queryCount) with `other`. */
-  private multisetOverlap(other: Int32Array): number {
-    const epoch = ++this.epoch;
-    let overlap = 0;
-    for (let i = 0; i < other.length; i++) {
-      const id = other[i];
-      if (id >= this.queryCount.length) continue;
-      if (this.usedEpoch[id] !== epoch) {
-        this.usedEpoch[id] = epoch;
-        this.usedCount[id] = 0;
-      }
-      if (this.usedCount[id] < this.queryCount[id]) {
-        this.usedCount[id]++;
-        overlap++;
-      }
-    }
-    return overlap;
+  /**
+   * Queries of at most 32 tokens (nearly every instruction) run the bit-parallel LCS in one machine
+   * word with match masks in a dense array indexed by token id: a candidate then costs one array read,
+   * two additions and a few bit operations per token — cheaper than even counting its token overlap,
+   * so no separate overlap bound is computed.
+   */
+  private singleWordLcs(queryIds: number[]): { lengthWith(other: Int32Array): number; release(): void } {
+    if (this.singleMasks.length < this.ids.size) this.singleMasks = new Int32Array(Math.max(this.ids.size, this.singleMasks.length * 2));
+    const masks = this.singleMasks;
+    queryIds.forEach((id, position) => {
+      if (id >= 0) masks[id] |= 1 << position;
+    });
+    const m = queryIds.length;
+    const valid = m === 32 ? 0xffffffff : ((1 << m) >>> 0) - 1;
+    return {
+      lengthWith(other: Int32Array): number {
+        let v = 0xffffffff;
+        for (let j = 0; j < other.length; j++) {
+          const mask = masks[other[j]];
+          if (mask === 0) continue;
+          v = (((v + ((v & mask) >>> 0)) >>> 0) | (v & ~mask)) >>> 0;
+        }
+        return popcount32(~v & valid);
+      },
+      release(): void {
+        for (const id of queryIds) if (id >= 0) masks[id] = 0;
+      },
+    };
   }
 
-  private nextEpoch(): void {
-    const vocabulary = this.ids.size;
-    if (this.queryCount.length < vocabulary) {
-      const length = Math.max(vocabulary, this.queryCount.length * 2);
-      this.queryCount = new Int32Array(length);
-      this.usedCount = new Int32Array(length);
-      this.usedEpoch = new Int32Array(length);
+  private multiWordLcs(queryIds: number[]): { lengthWith(other: Int32Array): number; release(): void } {
+    const lcs = new BitParallelLcs(queryIds);
+    return { lengthWith: (other) => lcs.lengthWith(other), release: () => {} };
+  }
+
+  private requiredBySum: number[] = [];
+  private requiredBound = Number.NaN;
+
+  /** requiredOverlap depends only on m + n: memoised per sum for the probe's inner loop. */
+  private requiredOverlapBySum(sum: number, bound: number): number {
+    if (bound !== this.requiredBound) {
+      this.requiredBySum = [];
+      this.requiredBound = bound;
     }
+    let required = this.requiredBySum[sum];
+    if (required === undefined) {
+      required = requiredOverlap(sum, bound);
+      this.requiredBySum[sum] = required;
+    }
+    return required;
   }
 
   private ensureEntryScratch(): void {
@@ -167,19 +215,25 @@ export class IndexedRougePool implements RougePool {
       const grown = new Int32Array(Math.max(this.entries.length, this.seenEpoch.length * 2));
       grown.set(this.seenEpoch);
       this.seenEpoch = grown;
+      this.partialOverlap = new Int32Array(grown.length);
     }
   }
 
   /** Element keys (token, occurrence) sorted by the frozen global order: rarest token first. */
   private orderedElements(tokenIds: ArrayLike<number>): number[] {
-    const frequency = this.frozenFrequency;
-    const sorted = Array.from(tokenIds).sort((a, b) => (frequency[a] ?? 0) - (frequency[b] ?? 0) || a - b);
+    const orderKey = this.orderKey;
     const keys: number[] = [];
+    // Unknown query tokens (id −1) match no entry; they rank first and still count towards the prefix length.
+    let known = 0;
+    for (let i = 0; i < tokenIds.length; i++) if (tokenIds[i] < 0) keys.push(-1);
+    else known++;
+    const sorted = new Int32Array(known);
+    for (let i = 0, k = 0; i < tokenIds.length; i++) if (tokenIds[i] >= 0) sorted[k++] = tokenIds[i];
+    sorted.sort((a, b) => orderKey[a] - orderKey[b] || a - b);
     let occurrence = 0;
     for (let i = 0; i < sorted.length; i++) {
       occurrence = i > 0 && sorted[i] === sorted[i - 1] ? occurrence + 1 : 0;
-      // Unknown query tokens (id −1) match no entry; they still count towards the prefix length.
-      keys.push(sorted[i] < 0 ? -1 : sorted[i] * OCCURRENCE_SLOTS + Math.min(occurrence, OCCURRENCE_SLOTS - 1));
+      keys.push(sorted[i] * OCCURRENCE_SLOTS + Math.min(occurrence, OCCURRENCE_SLOTS - 1));
     }
     return keys;
   }
@@ -193,7 +247,7 @@ export class IndexedRougePool implements RougePool {
         posting = [];
         this.postings.set(elements[i], posting);
       }
-      posting.push(index);
+      posting.push(index, i);
     }
   }
 
@@ -208,7 +262,7 @@ export class IndexedRougePool implements RougePool {
         }
       }
     });
-    this.frozenFrequency = frequency;
+    for (let id = 0; id < frequency.length; id++) this.orderKey[id] = frequency[id] * ORDER_FREQUENCY_SCALE + id;
     this.postings = new Map();
     for (let i = 0; i < this.entries.length; i++) this.indexEntry(i, this.indexThreshold);
     this.sizeAtRebuild = this.entries.length;
@@ -220,6 +274,12 @@ export class IndexedRougePool implements RougePool {
     if (id === undefined) {
       id = this.ids.size;
       this.ids.set(token, id);
+      if (id >= this.orderKey.length) {
+        const grown = new Float64Array(this.orderKey.length * 2);
+        grown.set(this.orderKey);
+        this.orderKey = grown;
+      }
+      this.orderKey[id] = id;
     }
     return id;
   }
@@ -236,4 +296,12 @@ export function prefixLength(length: number, threshold: number): number {
     if ((2 * overlap) / (length + overlap) > bound) return length - overlap + 1;
   }
   return 0; // threshold ≥ 1: nothing can exceed it
+}
+
+/** The least overlap o with 2o/sum > bound (sum = m + n): below it, even a perfect LCS cannot exceed the threshold. */
+function requiredOverlap(sum: number, bound: number): number {
+  let overlap = Math.floor((bound * sum) / 2);
+  while (overlap > 0 && (2 * (overlap - 1)) / sum > bound) overlap--;
+  while (!((2 * overlap) / sum > bound)) overlap++;
+  return overlap;
 }
