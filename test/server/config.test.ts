@@ -1,0 +1,86 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { parseServeFlags } from "../../src/cli/commands/serve.js";
+import { ConfigError, InvalidArgumentError } from "../../src/errors/index.js";
+import { hashApiKey } from "../../src/server/auth.js";
+import { isLoopbackHost, parseServeConfig, resolveServeConfig } from "../../src/server/config.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+function workspace(files: Record<string, string>) {
+  const dir = mkdtempSync(join(tmpdir(), "camelid-config-"));
+  dirs.push(dir);
+  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+  return dir;
+}
+
+describe("serve config", () => {
+  it("names the key of an invalid value or an unknown key", () => {
+    expect(() => parseServeConfig({ models: [{ id: "a", path: "a.gguf", sequences: 0 }] })).toThrow(/"models\[0\]\.sequences"/);
+    expect(() => parseServeConfig({ models: [{ id: "a", path: "a.gguf", sequence: 2 }] })).toThrow(/unknown key "sequence" in models\[0\]/);
+    expect(() => parseServeConfig({ port: "80" })).toThrow(ConfigError);
+    expect(() => parseServeConfig({ apiKeys: [{ name: "x" }] })).toThrow(/exactly one of key, keyEnv or sha256/);
+  });
+
+  it("reads a config file with paths relative to it, applies defaults and lets flags win", () => {
+    const dir = workspace({
+      "a.gguf": "",
+      "lora.gguf": "",
+      "camelid.json": JSON.stringify({
+        port: 9000,
+        defaults: { sequences: 2 },
+        models: [{ id: "alpha", path: "a.gguf", lora: [{ path: "lora.gguf", scale: 0.5 }] }],
+        remotes: [{ name: "up", baseURL: "http://127.0.0.1:1/v1", apiKeyEnv: "UP_KEY", models: ["gpt-x", { id: "local-name", upstreamId: "remote-name" }] }],
+        apiKeys: [{ name: "alice", keyEnv: "ALICE_KEY" }, { name: "old", key: "sk-old-key", revoked: true }],
+      }),
+    });
+    const config = resolveServeConfig({ config: "camelid.json", port: 9100 }, { UP_KEY: "up-secret", ALICE_KEY: "sk-alice-key" }, dir);
+    expect(config.port).toBe(9100);
+    expect(config.host).toBe("127.0.0.1");
+    expect(config.localModels).toEqual([
+      expect.objectContaining({ id: "alpha", path: join(dir, "a.gguf"), sequences: 2, lora: [{ path: join(dir, "lora.gguf"), scale: 0.5 }] }),
+    ]);
+    expect(config.remoteModels.map((m) => [m.id, m.upstreamId, m.apiKey])).toEqual([
+      ["gpt-x", "gpt-x", "up-secret"],
+      ["local-name", "remote-name", "up-secret"],
+    ]);
+    expect(config.apiKeys).toEqual([
+      { name: "alice", sha256: hashApiKey("sk-alice-key"), revoked: false },
+      { name: "old", sha256: hashApiKey("sk-old-key"), revoked: true },
+    ]);
+    expect(JSON.stringify(config)).not.toContain("sk-alice-key");
+    expect(config.dataDir).toBe(join(dir, ".camelid"));
+  });
+
+  it("serves the .gguf files of ./models when nothing else is configured, and explains what is missing", () => {
+    const dir = workspace({});
+    expect(() => resolveServeConfig({}, {}, dir)).toThrow(/no models to serve/);
+    const withModels = workspace({ "x.gguf": "", "notes.txt": "" });
+    const config = resolveServeConfig({ modelsDir: "." }, {}, withModels);
+    expect(config.localModels.map((m) => m.id)).toEqual(["x"]);
+    expect(() => resolveServeConfig({ models: ["missing.gguf"] }, {}, dir)).toThrow(/file .*missing\.gguf does not exist/);
+    expect(() => resolveServeConfig({ models: ["x.gguf", "x=x.gguf"] }, {}, withModels)).toThrow(/two models are named "x"/);
+    const fileDir = workspace({ "c.json": JSON.stringify({ remotes: [{ name: "u", baseURL: "http://h/v1", apiKeyEnv: "NOPE", models: ["m"] }] }) });
+    expect(() => resolveServeConfig({ config: "c.json" }, {}, fileDir)).toThrow(/remotes\[0\]\.apiKeyEnv.*NOPE is not set/);
+    expect(() => resolveServeConfig({ config: "absent.json" }, {}, fileDir)).toThrow(/cannot read config file/);
+  });
+
+  it("parses flags with errors naming the flag", () => {
+    const flags = parseServeFlags(["--model", "a=x.gguf", "--model", "y.gguf", "--port", "0", "--eager", "--cors", "*"]);
+    expect(flags).toMatchObject({ models: ["a=x.gguf", "y.gguf"], port: 0, loading: "eager", corsOrigins: ["*"] });
+    expect(() => parseServeFlags(["--port", "http"])).toThrow(InvalidArgumentError);
+    expect(() => parseServeFlags(["--sequences", "0"])).toThrow(/--sequences must be an integer from 1 to 64/);
+    expect(() => parseServeFlags(["--bogus"])).toThrow(/--bogus/);
+    expect(() => parseServeFlags(["--eager", "--lazy"])).toThrow(/contradict/);
+  });
+
+  it("knows loopback hosts", () => {
+    expect(isLoopbackHost("127.0.0.1")).toBe(true);
+    expect(isLoopbackHost("::1")).toBe(true);
+    expect(isLoopbackHost("0.0.0.0")).toBe(false);
+  });
+});
