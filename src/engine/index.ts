@@ -10,3 +10,4 @@ export * from "./lora/lora-config.js";
 export * from "./lora/lora-weights.js";
 export * from "./optim/adamw.js";
 export * from "./optim/clip.js";
+export * from "./model/load-weights.js";

@@ -1,0 +1,59 @@
+import { ModelLoadError } from "../../errors/index.js";
+import type { LlamaConfig } from "../config.js";
+import type { LoraWeights } from "../lora/lora-weights.js";
+import { targetMatrix, type LoraTarget } from "../lora/lora-config.js";
+import { allocateBaseWeights, layerMatrices, refreshTransposes, type BaseWeights, type LayerMatrix } from "./base-weights.js";
+
+// Tensor names as llama.cpp's GGUF files spell them; the loaders take any lookup by name so the same
+// mapping serves GGUF files, golden files and adapters.
+
+/** Returns the tensor's values as float32 (dequantised if needed), or undefined when absent. */
+export type TensorLookup = (name: string) => Float32Array | undefined;
+
+export const ggufMatrixNames: Record<LayerMatrix, string> = {
+  wq: "attn_q",
+  wk: "attn_k",
+  wv: "attn_v",
+  wo: "attn_output",
+  wGate: "ffn_gate",
+  wUp: "ffn_up",
+  wDown: "ffn_down",
+};
+
+export const loraTensorName = (layer: number, target: LoraTarget, part: "a" | "b") =>
+  `blk.${layer}.${ggufMatrixNames[targetMatrix[target]]}.weight.lora_${part}`;
+
+function copyTensor(source: string, lookup: TensorLookup, name: string, into: Float32Array): void {
+  const values = lookup(name);
+  if (!values) throw new ModelLoadError(source, `${source}: tensor ${name} is missing`);
+  if (values.length !== into.length) {
+    throw new ModelLoadError(source, `${source}: tensor ${name} has ${values.length} values, the config expects ${into.length}`);
+  }
+  into.set(values);
+}
+
+/** Allocates the base weights and fills them from GGUF-named tensors. */
+export function loadBaseWeights(config: LlamaConfig, lookup: TensorLookup, source: string): BaseWeights {
+  const weights = allocateBaseWeights(config);
+  copyTensor(source, lookup, "token_embd.weight", weights.tokenEmbedding);
+  for (let l = 0; l < config.nLayers; l++) {
+    const layer = weights.layers[l];
+    copyTensor(source, lookup, `blk.${l}.attn_norm.weight`, layer.attnNorm);
+    copyTensor(source, lookup, `blk.${l}.ffn_norm.weight`, layer.ffnNorm);
+    for (const matrix of layerMatrices) copyTensor(source, lookup, `blk.${l}.${ggufMatrixNames[matrix]}.weight`, layer[matrix]);
+  }
+  copyTensor(source, lookup, "output_norm.weight", weights.finalNorm);
+  if (!config.tiedOutput) copyTensor(source, lookup, "output.weight", weights.output);
+  refreshTransposes(config, weights);
+  return weights;
+}
+
+/** Fills LoRA A/B from tensors named as in llama.cpp adapters (`blk.N.attn_q.weight.lora_a`). */
+export function loadLoraWeights(lora: LoraWeights, lookup: TensorLookup, source: string): void {
+  lora.layers.forEach((pairs, l) => {
+    for (const [target, pair] of pairs) {
+      copyTensor(source, lookup, loraTensorName(l, target, "a"), pair.a);
+      copyTensor(source, lookup, loraTensorName(l, target, "b"), pair.b);
+    }
+  });
+}
