@@ -1,0 +1,121 @@
+import { randomUUID } from "node:crypto";
+import { z } from "zod";
+import type { ChatMessage } from "../../spec/messages.js";
+import type { LanguageModel } from "../../spec/language-model.js";
+import type { PromptFormatChoice } from "../../spec/prompt.js";
+import { JsonlAppender, readJsonlIfExists } from "../data/jsonl.js";
+import type { Question } from "../data/questions.js";
+import type { ProgressListener } from "../run/progress.js";
+import { createProgressTracker } from "../run/progress.js";
+import { runWithConcurrency } from "../run/worker-pool.js";
+import { temperatureForCategory } from "./temperatures.js";
+
+export interface AnswerRunOptions {
+  model: LanguageModel;
+  /** Name written as model_id and used for the file name by the CLI (default: the model's id). */
+  modelName?: string;
+  questions: Question[];
+  outputPath: string;
+  /** MT-bench: 1024. */
+  maxTokens?: number;
+  /** Overrides the per-category temperature for every question. */
+  temperature?: number;
+  /** Force a prompt format (registry name); default: the model's own choice, which is recorded. */
+  promptFormat?: string;
+  concurrency?: number;
+  seed?: number;
+  onProgress?: ProgressListener;
+  now?: () => number;
+}
+
+export interface AnswerRunSummary {
+  outputPath: string;
+  total: number;
+  resumed: number;
+  written: number;
+  /** The prompt format(s) the model used, as the model reported them. */
+  promptFormats: PromptFormatChoice[];
+  /** Turns that ended because of maxTokens (answers cut short). */
+  truncatedTurns: number;
+  warnings: string[];
+}
+
+/** An answer row: FastChat's llm_judge answer shape, plus the prompt format and finish reasons. */
+export interface AnswerRow {
+  question_id: number | string;
+  answer_id: string;
+  model_id: string;
+  choices: Array<{ index: number; turns: string[] }>;
+  prompt_format?: PromptFormatChoice;
+  finish_reasons: string[];
+  temperature: number;
+  tstamp: number;
+}
+
+const existingAnswerSchema = z.object({ question_id: z.union([z.number(), z.string()]) }).passthrough();
+
+/**
+ * The answer stage (FastChat's gen_model_answer): every turn of every question, the conversation
+ * carried across turns, MT-bench's per-category temperature, one row per question appended when done.
+ * A rerun skips questions already answered.
+ */
+export async function generateAnswers(options: AnswerRunOptions): Promise<AnswerRunSummary> {
+  const modelName = options.modelName ?? options.model.modelId;
+  const now = options.now ?? (() => Date.now() / 1000);
+  const done = new Set(readJsonlIfExists(options.outputPath, existingAnswerSchema).map((row) => String(row.question_id)));
+  const pending = options.questions.filter((q) => !done.has(String(q.questionId)));
+  const resumed = options.questions.length - pending.length;
+  const progress = createProgressTracker("answer", options.questions.length, resumed, options.onProgress);
+  const appender = new JsonlAppender(options.outputPath);
+  const formats = new Map<string, PromptFormatChoice>();
+  const warnings = new Set<string>();
+  const summary: AnswerRunSummary = { outputPath: options.outputPath, total: options.questions.length, resumed, written: 0, promptFormats: [], truncatedTurns: 0, warnings: [] };
+
+  await runWithConcurrency(pending, options.concurrency ?? 1, async (question) => {
+    const temperature = temperatureForCategory(question.category, options.temperature);
+    const messages: ChatMessage[] = [];
+    const turns: string[] = [];
+    const finishReasons: string[] = [];
+    let format: PromptFormatChoice | undefined;
+    for (const turn of question.turns) {
+      messages.push({ role: "user", content: turn });
+      const result = await options.model.doGenerate({
+        messages: [...messages],
+        temperature,
+        maxTokens: options.maxTokens ?? 1024,
+        ...(options.promptFormat ? { promptFormat: options.promptFormat } : {}),
+        ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      });
+      const choice = result.choices[0];
+      const text = choice?.text.trim() ?? "";
+      for (const warning of result.warnings) warnings.add(warning.message);
+      format ??= result.prompt?.format;
+      finishReasons.push(choice?.finishReason ?? "error");
+      if (choice?.finishReason === "length") summary.truncatedTurns++;
+      turns.push(text);
+      messages.push({ role: "assistant", content: text });
+    }
+    if (format) formats.set(`${format.name}|${format.source}`, format);
+    const row: AnswerRow = {
+      question_id: question.questionId,
+      answer_id: randomUUID(),
+      model_id: modelName,
+      choices: [{ index: 0, turns }],
+      ...(format ? { prompt_format: format } : {}),
+      finish_reasons: finishReasons,
+      temperature,
+      tstamp: now(),
+    };
+    await appender.append(row);
+    summary.written++;
+    progress.itemDone();
+  });
+  await appender.flush();
+  if (formats.size === 0 && options.model.describe) {
+    const description = await options.model.describe();
+    if (description.promptFormat) formats.set("described", { name: description.promptFormat.name, source: description.promptFormat.source as PromptFormatChoice["source"], reason: description.promptFormat.reason });
+  }
+  summary.promptFormats = [...formats.values()];
+  summary.warnings = [...warnings];
+  return summary;
+}

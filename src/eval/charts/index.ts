@@ -1,0 +1,2 @@
+export * from "./radar-chart.js";
+export * from "./win-rate-bars.js";
