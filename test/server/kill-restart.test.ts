@@ -1,0 +1,76 @@
+// A completed request must survive `kill -9` right after the client got its answer. The real serve
+// command runs in a child process; its one model is a remote upstream (a fake model served by this
+// test process), so the test needs no model file.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listen, type ListeningServer } from "../../src/server/listen.js";
+import { spawnServe, type ChildServer } from "./support/child-server.js";
+import { FakeModel } from "./support/fake-model.js";
+import { createTestServer } from "./support/test-server.js";
+
+let upstream: ListeningServer;
+let dir: string;
+const children: ChildServer[] = [];
+
+beforeAll(async () => {
+  const { app } = createTestServer({ models: { fake: new FakeModel(), slow: new FakeModel({ tokenDelayMs: 40 }) } });
+  upstream = await listen(app, { host: "127.0.0.1", port: 0 });
+  dir = mkdtempSync(join(tmpdir(), "camelid-kill-"));
+  writeFileSync(
+    join(dir, "camelid.json"),
+    JSON.stringify({ port: 0, dataDir: "data", remotes: [{ name: "test-upstream", baseURL: `${upstream.url}/v1`, models: ["fake", "slow"] }] }),
+  );
+});
+afterAll(async () => {
+  for (const child of children) await child.stop("SIGKILL");
+  await upstream?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const post = (url: string, body: unknown) =>
+  fetch(`${url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+describe("request log across kill -9", () => {
+  it("keeps every completed request and marks the in-flight one interrupted after a restart", async () => {
+    const first = await spawnServe(["--config", join(dir, "camelid.json")]);
+    children.push(first);
+    // A slow stream that will be cut by the kill: wait for its first chunk so it is really running.
+    const inFlight = await post(first.url, { model: "slow", messages: [{ role: "user", content: "long" }], max_tokens: 200, stream: true });
+    const reader = inFlight.body!.getReader();
+    await reader.read();
+
+    const completedIds: string[] = [];
+    for (let index = 0; index < 3; index++) {
+      const response = await post(first.url, { model: "fake", messages: [{ role: "user", content: `question ${index}` }], max_tokens: 3 });
+      completedIds.push((await response.json()).id);
+    }
+    const streamed = await post(first.url, { model: "fake", messages: [{ role: "user", content: "stream" }], max_tokens: 3, stream: true });
+    const streamText = await streamed.text();
+    expect(streamText.trim().endsWith("data: [DONE]")).toBe(true);
+    completedIds.push(JSON.parse(streamText.split("\n\n")[0].slice(6)).id);
+    // No grace period: the answer is in hand, the process dies at once.
+    await first.stop("SIGKILL");
+    await reader.cancel().catch(() => undefined);
+
+    const db = new Database(join(dir, "data", "camelid.sqlite"), { readonly: true });
+    const rows = db.prepare("SELECT id, status, output, completion_tokens FROM request_log").all() as { id: string; status: string; output: string; completion_tokens: number }[];
+    db.close();
+    for (const id of completedIds) {
+      const row = rows.find((r) => r.id === id);
+      expect(row, `request ${id} lost`).toMatchObject({ status: "completed", completion_tokens: 3 });
+      expect(JSON.parse(row!.output)).toEqual(["Once upon a"]);
+    }
+    expect(rows.filter((r) => r.status === "running")).toHaveLength(1);
+
+    const second = await spawnServe(["--config", join(dir, "camelid.json")]);
+    children.push(second);
+    expect(second.stderr()).toContain("1 request(s) were interrupted");
+    const log = (await (await fetch(`${second.url}/api/requests?limit=100`)).json()).data as { id: string; status: string }[];
+    expect(log.filter((r) => r.status === "completed").map((r) => r.id).sort()).toEqual([...completedIds].sort());
+    expect(log.filter((r) => r.status === "interrupted")).toHaveLength(1);
+    expect(await second.stop("SIGTERM")).toBe(0);
+  });
+});
