@@ -1,0 +1,391 @@
+import { basename } from "node:path";
+import { AbortError, ContextLengthExceededError, InvalidArgumentError, ModelLoadError } from "../../errors/index.js";
+import type {
+  CallOptions,
+  CallWarning,
+  Choice,
+  FinishReason,
+  GenerateResult,
+  LanguageModel,
+  LogLikelihoodRequest,
+  LogLikelihoodResult,
+  ModelDescription,
+  RenderedPrompt,
+  StreamPart,
+  StreamResult,
+  TokenLogprob,
+} from "../../spec/index.js";
+import { runChoice, type ChoiceOutcome } from "./choice-runner.js";
+import { getLlamaRuntime, loadNodeLlamaCpp, type LlamaContext, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type NodeLlamaCpp, type Token } from "./llama-runtime.js";
+import { scoreContinuation } from "./log-likelihood.js";
+import { acquireModel, type ModelHandle } from "./model-cache.js";
+import { DEFAULT_FLASH_ATTENTION, DEFAULT_MAX_CONTEXT, DEFAULT_SEQUENCES, DEFAULT_THREADS, type ResolvedLocalModelOptions } from "./options.js";
+import { buildPrompt, resolveFormatFor, withBos, type BuiltPrompt, type ModelPromptInfo } from "./prompt-tokens.js";
+import { randomSeed, resolveSampling, validateCallOptions } from "./sampling.js";
+import { SlotPool } from "./sequence-pool.js";
+import { buildTokenBytesTable, decodeTokenBytes, type TokenBytesTable } from "./token-bytes.js";
+import { collectWarnings, localProviderOptions } from "./warnings.js";
+
+export const LOCAL_PROVIDER = "local";
+
+/** Everything a loaded model needs at call time; created once, on first use. */
+interface LoadedState {
+  library: NodeLlamaCpp;
+  handle: ModelHandle;
+  model: LlamaModel;
+  context: LlamaContext;
+  slots: SlotPool<LlamaContextSequence>;
+  tokenTable: TokenBytesTable;
+  promptInfo: ModelPromptInfo;
+  grammars: Map<string, Promise<LlamaGrammar>>;
+}
+
+export class LocalLanguageModel implements LanguageModel {
+  readonly specificationVersion = "camelid-v1" as const;
+  readonly provider = LOCAL_PROVIDER;
+  readonly modelId: string;
+  private state?: Promise<LoadedState>;
+  private disposed = false;
+
+  constructor(private readonly options: ResolvedLocalModelOptions) {
+    this.modelId = options.modelId ?? options.alias ?? basename(options.modelPath).replace(/\.gguf$/i, "");
+  }
+
+  /** Loads the model and creates its context (shared model cache; one context per LanguageModel). */
+  load(): Promise<LoadedState> {
+    if (this.disposed) return Promise.reject(new ModelLoadError(this.options.modelPath, `model "${this.modelId}" was disposed`));
+    this.state ??= this.createState();
+    this.state.catch(() => (this.state = undefined));
+    return this.state;
+  }
+
+  private async createState(): Promise<LoadedState> {
+    const { options } = this;
+    const library = await loadNodeLlamaCpp();
+    await getLlamaRuntime({ gpu: options.gpu ?? false });
+    const handle = await acquireModel(options.modelPath, options.gpu ?? false);
+    const { model } = handle;
+    try {
+      const sequences = options.sequences ?? DEFAULT_SEQUENCES;
+      const contextSize = options.contextSize ?? Math.min(model.trainContextSize || DEFAULT_MAX_CONTEXT, DEFAULT_MAX_CONTEXT);
+      const context = await model.createContext({
+        contextSize,
+        sequences,
+        threads: options.threads ?? DEFAULT_THREADS,
+        flashAttention: options.flashAttention ?? DEFAULT_FLASH_ATTENTION,
+        ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+        ...(options.lora?.length
+          ? { lora: { adapters: options.lora.map((adapter) => ({ filePath: adapter.path, scale: adapter.scale ?? 1 })) } }
+          : {}),
+        // A fixed size: "length" when it fills, never a silent context shift.
+        failedCreationRemedy: false,
+      });
+      const slots = Array.from({ length: sequences }, () => context.getSequence());
+      const metadata = model.fileInfo.metadata as unknown as {
+        general?: { name?: string; architecture?: string };
+        tokenizer?: { chat_template?: string; ggml?: { model?: string; tokens?: string[]; token_type?: number[] } };
+      };
+      const vocabulary = metadata.tokenizer?.ggml;
+      const tokenTable = buildTokenBytesTable({
+        model: vocabulary?.model ?? "llama",
+        tokens: vocabulary?.tokens ?? [...model.iterateAllTokens()].map((token) => model.detokenize([token], true)),
+        tokenTypes: vocabulary?.token_type,
+      });
+      return {
+        library,
+        handle,
+        model,
+        context,
+        slots: new SlotPool(slots),
+        tokenTable,
+        promptInfo: {
+          model,
+          modelName: metadata.general?.name ?? this.modelId,
+          architecture: metadata.general?.architecture,
+          chatTemplate: metadata.tokenizer?.chat_template,
+          defaultPromptFormat: options.promptFormat,
+        },
+        grammars: new Map(),
+      };
+    } catch (error) {
+      await handle.release();
+      throw new ModelLoadError(options.modelPath, `cannot create a context for ${options.modelPath}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  async renderPrompt(options: CallOptions): Promise<RenderedPrompt> {
+    validateCallOptions(options);
+    const state = await this.load();
+    return (await buildPrompt(state.promptInfo, options, state.context.contextSize)).rendered;
+  }
+
+  async doGenerate(options: CallOptions): Promise<GenerateResult> {
+    const { stream, warnings, prompt } = await this.doStream(options);
+    const n = options.n ?? 1;
+    const choices: Choice[] = Array.from({ length: n }, (_, index) => ({ index, text: "", finishReason: "stop", completionTokens: 0 }));
+    const wantLogprobs = options.logprobs === true || options.topLogprobs !== undefined;
+    const reader = stream.getReader();
+    let finish: Extract<StreamPart, { type: "finish" }> | undefined;
+    for (;;) {
+      const { done, value: part } = await reader.read();
+      if (done) break;
+      if (part.type === "text-delta") {
+        const choice = choices[part.choiceIndex];
+        choice.text += part.delta;
+        if (wantLogprobs && part.logprobs) (choice.logprobs ??= []).push(...part.logprobs);
+      } else if (part.type === "choice-finish") {
+        const choice = choices[part.choiceIndex];
+        choice.finishReason = part.finishReason;
+        choice.completionTokens = part.completionTokens;
+        if (part.stopReason !== undefined) choice.stopReason = part.stopReason;
+      } else if (part.type === "finish") {
+        finish = part;
+      } else if (part.type === "error") {
+        throw part.error;
+      }
+    }
+    if (!finish) throw new Error("the stream ended without a finish part");
+    if (wantLogprobs) for (const choice of choices) choice.logprobs ??= [];
+    return { modelId: this.modelId, choices, usage: finish.usage, timings: finish.timings, warnings, ...(prompt ? { prompt } : {}) };
+  }
+
+  async doStream(options: CallOptions): Promise<StreamResult> {
+    validateCallOptions(options);
+    const state = await this.load();
+    const contextSize = state.context.contextSize;
+    const built = await buildPrompt(state.promptInfo, options, contextSize);
+    const promptTokens = built.tokens;
+    if (promptTokens.length >= contextSize) throw new ContextLengthExceededError(promptTokens.length, contextSize);
+    const warnings = collectWarnings(options);
+    const wantLogprobs = options.logprobs === true || options.topLogprobs !== undefined;
+    const grammar = await this.grammarFor(state, options);
+    if (grammar && wantLogprobs) {
+      warnings.push({
+        type: "unsupported-setting",
+        setting: "logprobs",
+        message: "logprobs are not available together with a JSON response format locally; they are omitted",
+      });
+    }
+    const topLogprobs = wantLogprobs && !grammar ? (options.topLogprobs ?? 0) : undefined;
+    const room = contextSize - promptTokens.length;
+    const maxTokens = Math.min(options.maxTokens ?? room, room);
+    const stops = [...(options.stop ?? []), ...built.rendered.formatStops];
+    const n = options.n ?? 1;
+    const baseSeed = options.seed ?? randomSeed();
+    const reusePrefix = localProviderOptions(options).cachePrompt !== false;
+
+    // Our own controller: cancelling the stream (a consumer's `break`) stops generation too.
+    const abort = new AbortController();
+    const onCallerAbort = () => abort.abort();
+    options.abortSignal?.addEventListener("abort", onCallerAbort, { once: true });
+    if (options.abortSignal?.aborted) abort.abort();
+    const calledAt = performance.now();
+
+    let open = true;
+    const stream = new ReadableStream<StreamPart>({
+      start: (controller) => {
+        const emit = (part: StreamPart) => {
+          if (open) controller.enqueue(part);
+        };
+        emit({ type: "stream-start", warnings, prompt: built.rendered });
+        const runOne = async (choiceIndex: number): Promise<ChoiceOutcome> => {
+          let sequence: LlamaContextSequence;
+          try {
+            sequence = await state.slots.acquire(abort.signal);
+          } catch {
+            const now = performance.now();
+            return { finishReason: "abort", completionTokens: 0, evaluatedPromptTokens: 0, startedAt: now, endedAt: now };
+          }
+          try {
+            return await runChoice({
+              library: state.library,
+              model: state.model,
+              sequence,
+              tokenTable: state.tokenTable,
+              promptTokens,
+              maxTokens,
+              sampling: resolveSampling(options, choiceIndex, baseSeed),
+              stops,
+              ...(grammar ? { grammar } : {}),
+              ...(topLogprobs !== undefined ? { topLogprobs } : {}),
+              reusePrefix,
+              signal: abort.signal,
+              onText: (delta: string, logprobs: TokenLogprob[] | undefined) =>
+                emit({ type: "text-delta", choiceIndex, delta, ...(logprobs ? { logprobs } : {}) }),
+            });
+          } catch (error) {
+            // A failed sequence may hold a half-evaluated state: clear it before reuse.
+            await sequence.clearHistory().catch(() => undefined);
+            throw error;
+          } finally {
+            state.slots.release(sequence);
+          }
+        };
+        const finishChoice = (choiceIndex: number, outcome: ChoiceOutcome) => {
+          emit({
+            type: "choice-finish",
+            choiceIndex,
+            finishReason: outcome.finishReason,
+            ...(outcome.stopReason !== undefined ? { stopReason: outcome.stopReason } : {}),
+            completionTokens: outcome.completionTokens,
+          });
+          return outcome;
+        };
+        void Promise.allSettled(Array.from({ length: n }, (_, index) => runOne(index).then((outcome) => finishChoice(index, outcome))))
+          .then((settled) => {
+            options.abortSignal?.removeEventListener("abort", onCallerAbort);
+            const failure = settled.find((result) => result.status === "rejected");
+            const outcomes = settled.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
+            if (failure) {
+              settled.forEach((result, index) => {
+                if (result.status === "rejected") emit({ type: "choice-finish", choiceIndex: index, finishReason: "error", completionTokens: 0 });
+              });
+              emit({ type: "error", error: failure.reason instanceof Error ? failure.reason : new Error(String(failure.reason)) });
+            }
+            const finishReason: FinishReason = failure
+              ? "error"
+              : abort.signal.aborted
+                ? "abort"
+                : (outcomes[0]?.finishReason ?? "stop");
+            const completionTokens = outcomes.reduce((sum, outcome) => sum + outcome.completionTokens, 0);
+            emit({
+              type: "finish",
+              finishReason,
+              usage: { promptTokens: promptTokens.length, completionTokens, totalTokens: promptTokens.length + completionTokens },
+              timings: summarizeTimings(calledAt, outcomes),
+            });
+            if (open) controller.close();
+            open = false;
+          });
+      },
+      cancel: () => {
+        open = false;
+        abort.abort();
+      },
+    });
+    return { stream, warnings, prompt: built.rendered };
+  }
+
+  private async grammarFor(state: LoadedState, options: CallOptions): Promise<LlamaGrammar | undefined> {
+    const format = options.responseFormat;
+    if (!format || format.type !== "json") return undefined;
+    const key = format.schema ? JSON.stringify(format.schema) : "";
+    let grammar = state.grammars.get(key);
+    if (!grammar) {
+      const llama = state.model.llama;
+      grammar = format.schema
+        ? llama.createGrammarForJsonSchema(format.schema as never)
+        : llama.getGrammarFor("json");
+      state.grammars.set(key, grammar);
+      grammar.catch(() => state.grammars.delete(key));
+    }
+    try {
+      return await grammar;
+    } catch (error) {
+      throw new InvalidArgumentError(
+        "responseFormat.schema",
+        `the JSON schema cannot be turned into a grammar: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+
+  async tokenize(text: string, options: { addBos?: boolean; parseSpecial?: boolean } = {}): Promise<number[]> {
+    if (typeof text !== "string") throw new InvalidArgumentError("text", "text to tokenize must be a string");
+    const { model } = await this.load();
+    const tokens = model.tokenize(text, options.parseSpecial ?? false);
+    return withBos(model, tokens, options.addBos ?? model.tokens.shouldPrependBosToken);
+  }
+
+  async detokenize(tokens: number[]): Promise<string> {
+    const state = await this.load();
+    checkTokenIds(tokens, state.tokenTable.length, "tokens");
+    return state.model.detokenize(tokens as Token[], false);
+  }
+
+  /** Text of generated tokens exactly as a stream would show it (no dummy-prefix stripping). */
+  async decodeGenerated(tokens: number[]): Promise<string> {
+    const state = await this.load();
+    checkTokenIds(tokens, state.tokenTable.length, "tokens");
+    return decodeTokenBytes(state.tokenTable, tokens);
+  }
+
+  async logLikelihood(requests: LogLikelihoodRequest[], options: { abortSignal?: AbortSignal } = {}): Promise<LogLikelihoodResult[]> {
+    if (!Array.isArray(requests)) throw new InvalidArgumentError("requests", "requests must be an array");
+    const state = await this.load();
+    const sequence = await state.slots.acquire(options.abortSignal);
+    try {
+      const results: LogLikelihoodResult[] = [];
+      for (const [index, request] of requests.entries()) {
+        if (options.abortSignal?.aborted) throw new AbortError();
+        if (typeof request?.context !== "string" || typeof request?.continuation !== "string") {
+          throw new InvalidArgumentError(`requests[${index}]`, `requests[${index}] needs string context and continuation`);
+        }
+        results.push(await scoreContinuation(state.model, sequence, request, state.context.contextSize));
+      }
+      return results;
+    } finally {
+      state.slots.release(sequence);
+    }
+  }
+
+  async describe(): Promise<ModelDescription> {
+    const state = await this.load();
+    const resolved = (() => {
+      try {
+        return resolveFormatFor(state.promptInfo, undefined).choice;
+      } catch {
+        return undefined;
+      }
+    })();
+    return {
+      modelId: this.modelId,
+      provider: LOCAL_PROVIDER,
+      contextSize: state.context.contextSize,
+      ...(resolved ? { promptFormat: { name: resolved.name, source: resolved.source, reason: resolved.reason } } : {}),
+    };
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    const state = await this.state?.catch(() => undefined);
+    this.state = undefined;
+    if (!state) return;
+    state.slots.close();
+    await state.context.dispose();
+    await state.handle.release();
+  }
+}
+
+function checkTokenIds(tokens: unknown, vocabularySize: number, parameter: string): void {
+  if (!Array.isArray(tokens)) throw new InvalidArgumentError(parameter, `${parameter} must be an array of token ids`);
+  tokens.forEach((token, index) => {
+    if (!Number.isInteger(token) || token < 0 || token >= vocabularySize) {
+      throw new InvalidArgumentError(`${parameter}[${index}]`, `${parameter}[${index}] = ${String(token)} is not a token id (vocabulary size ${vocabularySize})`);
+    }
+  });
+}
+
+function summarizeTimings(calledAt: number, outcomes: ChoiceOutcome[]) {
+  const endedAt = Math.max(performance.now(), ...outcomes.map((o) => o.endedAt));
+  const firsts = outcomes.flatMap((o) => (o.firstTokenAt !== undefined ? [o.firstTokenAt] : []));
+  const firstTokenAt = firsts.length ? Math.min(...firsts) : endedAt;
+  const evaluated = outcomes.reduce((sum, o) => sum + o.evaluatedPromptTokens, 0);
+  const prefillEnd = firsts.length ? Math.max(...firsts) : endedAt;
+  const prefillStart = outcomes.length ? Math.min(...outcomes.map((o) => o.startedAt)) : calledAt;
+  // Tokens after each choice's first one were produced in the decode phase.
+  const decodeTokens = outcomes.reduce((sum, o) => sum + Math.max(0, o.completionTokens - 1), 0);
+  const decodeMs = endedAt - firstTokenAt;
+  const prefillMs = prefillEnd - prefillStart;
+  return {
+    timeToFirstTokenMs: firstTokenAt - calledAt,
+    totalMs: endedAt - calledAt,
+    ...(evaluated > 0 && prefillMs > 0 ? { promptTokensPerSecond: (evaluated / prefillMs) * 1000 } : {}),
+    tokensPerSecond: decodeTokens > 0 && decodeMs > 0 ? (decodeTokens / decodeMs) * 1000 : 0,
+  };
+}
+
+export type { BuiltPrompt };
