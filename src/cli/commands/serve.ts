@@ -1,0 +1,155 @@
+// `camelid serve`: the composition root of the server. It is the only place that turns config into
+// providers; the server itself receives LanguageModels through ModelFactories.
+import { parseArgs } from "node:util";
+import { InvalidArgumentError } from "../../errors/index.js";
+import { resolveServeConfig, type ServeFlags } from "../../server/config.js";
+import { startServer, type ModelFactories } from "../../server/server.js";
+import type { CliIo } from "../io.js";
+
+const help = `usage: camelid serve [options]
+
+Serves local GGUF models and remote OpenAI-compatible upstreams behind one OpenAI-compatible API.
+With no --config, --model or --models-dir, serves the .gguf files in ./models.
+
+options:
+  --config FILE            JSON config (see docs); flags override its keys
+  --model [ALIAS=]PATH     a local .gguf model (repeatable)
+  --models-dir DIR         serve every .gguf file in DIR
+  --host HOST              bind address (default 127.0.0.1: loopback only)
+  --port N                 port (default 8080; 0 picks a free one)
+  --data-dir DIR           SQLite request log and conversations (default .camelid)
+  --sequences N            parallel sequences per local model (default 4)
+  --context-size N         tokens per sequence
+  --threads N              CPU threads per local model
+  --eager                  load every model at startup (default: on first request)
+  --api-key-env NAME       require the API key held in environment variable NAME (repeatable)
+  --cors ORIGIN            allow browser requests from ORIGIN, or "*" (repeatable)
+  --max-queue N            waiting requests per model before 429 (default 64)
+  --max-body-bytes N       largest request body (default 1048576)
+  --log-retention-days N   delete request-log rows older than N days (default 30)
+`;
+
+const flagOptions = {
+  config: { type: "string" },
+  model: { type: "string", multiple: true },
+  "models-dir": { type: "string" },
+  host: { type: "string" },
+  port: { type: "string" },
+  "data-dir": { type: "string" },
+  sequences: { type: "string" },
+  "context-size": { type: "string" },
+  threads: { type: "string" },
+  eager: { type: "boolean" },
+  lazy: { type: "boolean" },
+  "api-key-env": { type: "string", multiple: true },
+  cors: { type: "string", multiple: true },
+  "max-queue": { type: "string" },
+  "max-body-bytes": { type: "string" },
+  "log-retention-days": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+function integerFlag(value: string | undefined, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (value.trim() === "" || !Number.isInteger(number) || number < min || number > max) {
+    throw new InvalidArgumentError(flag, `--${flag} must be an integer from ${min} to ${max}, got "${value}"`);
+  }
+  return number;
+}
+
+export function parseServeFlags(argv: string[]): ServeFlags & { help: boolean } {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: flagOptions, allowPositionals: false, strict: true });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new InvalidArgumentError(/'(-{1,2}[^' ]+)/.exec(message)?.[1] ?? "arguments", message.replace(/\. To specify a positional argument.*$/s, ""));
+  }
+  const v = parsed.values;
+  if (v.eager && v.lazy) throw new InvalidArgumentError("--eager", "--eager and --lazy contradict each other");
+  const retention = v["log-retention-days"];
+  if (retention !== undefined && !(Number(retention) > 0)) {
+    throw new InvalidArgumentError("log-retention-days", `--log-retention-days must be a positive number, got "${retention}"`);
+  }
+  return {
+    help: v.help === true,
+    config: v.config,
+    models: v.model,
+    modelsDir: v["models-dir"],
+    host: v.host,
+    port: integerFlag(v.port, "port", 0, 65535),
+    dataDir: v["data-dir"],
+    sequences: integerFlag(v.sequences, "sequences", 1, 64),
+    contextSize: integerFlag(v["context-size"], "context-size", 16),
+    threads: integerFlag(v.threads, "threads", 1, 512),
+    loading: v.eager ? "eager" : v.lazy ? "lazy" : undefined,
+    apiKeyEnvs: v["api-key-env"],
+    corsOrigins: v.cors,
+    maxQueue: integerFlag(v["max-queue"], "max-queue", 0),
+    maxBodyBytes: integerFlag(v["max-body-bytes"], "max-body-bytes", 1),
+    logRetentionDays: retention === undefined ? undefined : Number(retention),
+  };
+}
+
+/** Providers load lazily: a server with only remote models never loads llama.cpp. */
+const factories: ModelFactories = {
+  async local(model) {
+    const { createLocalModel } = await import("../../providers/local/index.js");
+    const local = createLocalModel({
+      modelPath: model.path,
+      modelId: model.id,
+      contextSize: model.contextSize,
+      sequences: model.sequences,
+      threads: model.threads,
+      lora: model.lora,
+      promptFormat: model.promptFormat,
+    });
+    // The provider defers loading to its first call; the registry calls this factory exactly when the
+    // model should be resident (at startup when eager, on the first request when lazy).
+    await local.load();
+    return local;
+  },
+  async remote(model) {
+    const { createOpenAICompatibleModel } = await import("../../providers/openai/index.js");
+    return createOpenAICompatibleModel({
+      baseURL: model.baseURL,
+      apiKey: model.apiKey,
+      model: model.upstreamId,
+      api: model.api,
+      flavor: model.flavor,
+      timeoutMs: model.timeoutMs,
+    });
+  },
+};
+
+/** Resolves when SIGINT/SIGTERM arrives. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      resolve(signal);
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  });
+}
+
+export async function run(argv: string[], io: CliIo, stop: Promise<unknown> = untilSignal()): Promise<number> {
+  const flags = parseServeFlags(argv);
+  if (flags.help) {
+    io.stdout(help);
+    return 0;
+  }
+  const config = resolveServeConfig(flags, io.env, io.cwd);
+  const log = (line: string) => io.stderr(`camelid serve: ${line}\n`);
+  const server = await startServer(config, factories, log);
+  const ids = server.registry.list().map((entry) => `${entry.id} (${entry.spec.kind})`);
+  io.stdout(`camelid serve: listening on ${server.url}\n`);
+  log(`models: ${ids.join(", ")}; loading ${config.loading}; data in ${config.dataDir}${config.apiKeys.length ? `; ${config.apiKeys.length} API key(s)` : ""}`);
+  await stop;
+  log("shutting down");
+  await server.close();
+  return 0;
+}
