@@ -1,0 +1,468 @@
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { InvalidArgumentError } from "../../errors/index.js";
+import { generateAnswers } from "../../eval/answer/generate-answers.js";
+import { loadAnswerDirectory, loadAnswerFile, type Answer } from "../../eval/data/answers.js";
+import { loadJudgePrompts } from "../../eval/data/judge-prompts.js";
+import { loadQuestions } from "../../eval/data/questions.js";
+import { loadVicunaReviewSetup } from "../../eval/data/vicuna-review-prompts.js";
+import { runJudge, type JudgeMode } from "../../eval/judge/run-judge.js";
+import { computePerplexity } from "../../eval/likelihood/perplexity.js";
+import { evaluateMultipleChoice, loadMultipleChoiceItems } from "../../eval/likelihood/multiple-choice.js";
+import { parseBattleRows, type Battle } from "../../eval/ratings/battles.js";
+import { buildLeaderboard, type Leaderboard } from "../../eval/ratings/leaderboard.js";
+import { pairwiseReport, singleReport, vicunaReport } from "../../eval/report/build-reports.js";
+import { loadJudgmentFile } from "../../eval/report/load-judgments.js";
+import { battlesFromPairwiseJudgments, summarizePairwiseJudgments } from "../../eval/report/pairwise-results.js";
+import { pairwiseCharts, singleCharts, vicunaCharts, type ChartFile } from "../../eval/report/report-charts.js";
+import { summarizeSingleJudgments } from "../../eval/report/single-results.js";
+import { formatNumber, formatPercent, renderMarkdown, renderTerminal, type Report } from "../../eval/report/tables.js";
+import { summarizeVicunaReviews } from "../../eval/report/vicuna-results.js";
+import { formatProgress, type ProgressUpdate } from "../../eval/run/progress.js";
+import type { LanguageModel } from "../../spec/language-model.js";
+import { numberFlag, parseCommandArgs } from "../args.js";
+import type { CliIo } from "../io.js";
+import { modelFlagOptions, selectModel } from "../model-flags.js";
+
+const help = `usage: camelid eval <answer|judge|show|ratings|perplexity|mc> [options]
+
+  answer      generate answers to a question set (MT-bench two-turn or Vicuna-80 JSONL)
+  judge       grade answers with a judge model: single, pairwise (both orders) or Vicuna review
+  show        tables, diagnostics and charts from a judgment or review file
+  ratings     online Elo, Bradley-Terry with bootstrap intervals, ranks, win-rate matrix
+  perplexity  llama.cpp-compatible perplexity of a text file
+  mc          log-likelihood multiple choice (HellaSwag/ARC/MMLU-style JSONL)
+
+Every stage writes JSONL and resumes where a killed run stopped. "camelid eval <sub> --help" for options.
+`;
+
+const helps: Record<string, string> = {
+  answer: `usage: camelid eval answer --questions <file.jsonl> --out <answers.jsonl> (--model <file.gguf> | --base-url <url> --remote-model <id>)
+  --model-name <name>   name recorded in the rows (default: the model id)
+  --max-tokens <n>      new tokens per turn (default 1024, as MT-bench)
+  --temperature <t>     one temperature for all (default: MT-bench per category; 0.7 elsewhere)
+  --format <name>       force a prompt format (the one used is always reported)
+  --concurrency <n>     questions in flight (default 1)    --seed <n>
+`,
+  judge: `usage: camelid eval judge --mode single|pairwise|vicuna --questions <file> --answers <dir> --out <judgments.jsonl> <judge model>
+judge model: --judge-model <file.gguf> | --judge-base-url <url> --judge-remote-model <id> [--judge-api chat|completions]
+             [--judge-api-key-env VAR] [--judge-flavor F] [--judge-format F] [--judge-ctx-size N]
+  --answers <dir>           answer files (<model>.jsonl or answer_<model>.jsonl); or --answer <file> (repeatable)
+  --models a,b              judge only these models
+  --judge-prompts <file>    MT-bench judge prompts (judge_prompts.jsonl; single and pairwise)
+  --reference <file>        reference answers for math/reasoning/coding
+  --baseline <model>        pairwise/vicuna: compare every model with this one (default: all pairs)
+  --review-prompts <file> --reviewers <file>   vicuna mode: prompt.jsonl and reviewer.jsonl
+  --repeat <K>              judge everything K times (median and spread in "show")
+  --concurrency <n> (default 1)  --retries <n> (default 3)  --max-tokens <n> (default 2048)
+`,
+  show: `usage: camelid eval show (--judgments <file.jsonl> | --vicuna-review <file.jsonl>) [options]
+  --questions <file>       question file (categories for published Vicuna reviews)
+  --answers <dir>          answer files (model names and answer lengths for Vicuna reviews)
+  --output-format terminal|markdown|json   (default: terminal on a TTY, else markdown)
+  --charts <dir>           write SVG charts (radar per category, win-rate bars)
+`,
+  ratings: `usage: camelid eval ratings --battles <file> [options]
+  battles: JSONL or a JSON array of {model_a, model_b, winner: model_a|model_b|tie|tie (bothbad)},
+  or a pairwise judgment file (agreeing orders → winner, inconsistent → tie)
+  --rounds <n>  bootstrap rounds (default 1000; 0 = none)   --seed <n> (default 0)
+  --anchor <model>=<rating>   shift BT ratings so this model has this rating
+  --output-format terminal|markdown|json
+`,
+  perplexity: `usage: camelid eval perplexity <model.gguf> <text file> [--ctx-size N (default 512)] [--chunks N] [--json]
+  llama-perplexity chunking: n_ctx chunks, BOS at each chunk start, second half of each chunk scored.
+`,
+  mc: `usage: camelid eval mc --benchmark <file.jsonl> (--model <file.gguf> ...) [--limit N] [--json]
+  rows: {context, choices, answer} | HellaSwag {ctx, endings, label} | ARC {question, choices:{text,label}, answerKey} | MMLU {question, choices, answer}
+`,
+};
+
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  const [subcommand, ...rest] = argv;
+  if (!subcommand || subcommand === "--help" || subcommand === "-h") {
+    io.stdout(help);
+    return subcommand ? 0 : 2;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    if (!helps[subcommand]) throw new InvalidArgumentError("subcommand", `unknown eval subcommand "${subcommand}" (answer, judge, show, ratings, perplexity, mc)`);
+    io.stdout(helps[subcommand]);
+    return 0;
+  }
+  switch (subcommand) {
+    case "answer":
+      return answerCommand(rest, io);
+    case "judge":
+      return judgeCommand(rest, io);
+    case "show":
+      return showCommand(rest, io);
+    case "ratings":
+      return ratingsCommand(rest, io);
+    case "perplexity":
+      return perplexityCommand(rest, io);
+    case "mc":
+      return multipleChoiceCommand(rest, io);
+    default:
+      throw new InvalidArgumentError("subcommand", `unknown eval subcommand "${subcommand}" (answer, judge, show, ratings, perplexity, mc)`);
+  }
+}
+
+function required(value: string | boolean | undefined | (string | boolean)[], flag: string): string {
+  if (typeof value !== "string" || value === "") throw new InvalidArgumentError(flag, `--${flag} is required`);
+  return value;
+}
+
+function noPositionals(positionals: string[]): void {
+  if (positionals.length) throw new InvalidArgumentError("arguments", `unexpected argument "${positionals[0]}"`);
+}
+
+/** Progress on stderr: rewritten in place on a terminal, one line per ~5% otherwise. */
+function progressPrinter(io: CliIo) {
+  let lastPrintedPercent = -Infinity;
+  return (update: ProgressUpdate) => {
+    const percent = (100 * update.done) / Math.max(1, update.total);
+    if (io.isTTY) io.stderr(`\r${formatProgress(update)}   ${update.done === update.total ? "\n" : ""}`);
+    else if (percent - lastPrintedPercent >= 5 || update.done === update.total) {
+      lastPrintedPercent = percent;
+      io.stderr(`${formatProgress(update)}\n`);
+    }
+  };
+}
+
+async function withModel<T>(create: () => Promise<LanguageModel>, use: (model: LanguageModel) => Promise<T>): Promise<T> {
+  const model = await create();
+  try {
+    return await use(model);
+  } finally {
+    await model.dispose?.();
+  }
+}
+
+async function answerCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, {
+    ...modelFlagOptions,
+    questions: { type: "string" },
+    out: { type: "string", short: "o" },
+    "model-name": { type: "string" },
+    "max-tokens": { type: "string" },
+    temperature: { type: "string" },
+    concurrency: { type: "string" },
+    seed: { type: "string" },
+  });
+  noPositionals(positionals);
+  const questions = loadQuestions(required(values.questions, "questions"));
+  const outputPath = required(values.out, "out");
+  const selection = selectModel(values, io.env);
+  const maxTokens = numberFlag(values["max-tokens"], "max-tokens", { min: 1, integer: true }) ?? 1024;
+  const temperature = numberFlag(values.temperature, "temperature", { min: 0, max: 2 });
+  const concurrency = numberFlag(values.concurrency, "concurrency", { min: 1, max: 64, integer: true }) ?? 1;
+  const seed = numberFlag(values.seed, "seed", { integer: true });
+  const summary = await withModel(selection.create, (model) =>
+    generateAnswers({
+      model,
+      ...(values["model-name"] ? { modelName: values["model-name"] } : {}),
+      questions,
+      outputPath,
+      maxTokens,
+      ...(temperature !== undefined ? { temperature } : {}),
+      ...(values.format ? { promptFormat: values.format } : {}),
+      concurrency,
+      ...(seed !== undefined ? { seed } : {}),
+      onProgress: progressPrinter(io),
+    }),
+  );
+  const formats = summary.promptFormats.map((f) => `${f.name} (${f.source}: ${f.reason})`).join("; ") || "not reported by the model";
+  io.stdout(
+    `answers: ${summary.written} written, ${summary.resumed} already done, ${summary.total} questions → ${summary.outputPath}\n` +
+      `prompt format: ${formats}\n` +
+      (summary.truncatedTurns ? `${summary.truncatedTurns} turns hit --max-tokens ${maxTokens} and were cut short\n` : "") +
+      summary.warnings.map((w) => `warning: ${w}\n`).join(""),
+  );
+  return 0;
+}
+
+/** Judge model flags are the model flags with a "judge-" prefix. */
+const judgeModelFlagOptions = Object.fromEntries(
+  Object.entries(modelFlagOptions).map(([name, option]) => [`judge-${name}`, { type: option.type, ...("multiple" in option ? { multiple: option.multiple } : {}) }]),
+) as { [K in keyof typeof modelFlagOptions as `judge-${K}`]: { type: (typeof modelFlagOptions)[K]["type"] } };
+
+function loadAnswers(values: { answers?: string; answer?: string[]; models?: string }): Map<string, Map<string, Answer>> {
+  let answers: Map<string, Map<string, Answer>>;
+  if (values.answers) answers = loadAnswerDirectory(values.answers);
+  else if (values.answer?.length) answers = new Map(values.answer.map((path) => { const { model, answers: rows } = loadAnswerFile(path); return [model, rows] as const; }));
+  else throw new InvalidArgumentError("answers", "--answers <dir> or --answer <file> is required");
+  if (values.models) {
+    const wanted = values.models.split(",").map((m) => m.trim()).filter(Boolean);
+    const unknown = wanted.filter((m) => !answers.has(m));
+    if (unknown.length) throw new InvalidArgumentError("models", `no answers for ${unknown.join(", ")} (have: ${[...answers.keys()].join(", ")})`);
+    answers = new Map(wanted.map((m) => [m, answers.get(m)!]));
+  }
+  return answers;
+}
+
+async function judgeCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, {
+    ...judgeModelFlagOptions,
+    mode: { type: "string" },
+    questions: { type: "string" },
+    answers: { type: "string" },
+    answer: { type: "string", multiple: true },
+    models: { type: "string" },
+    out: { type: "string", short: "o" },
+    "judge-prompts": { type: "string" },
+    reference: { type: "string" },
+    baseline: { type: "string" },
+    "review-prompts": { type: "string" },
+    reviewers: { type: "string" },
+    repeat: { type: "string" },
+    concurrency: { type: "string" },
+    retries: { type: "string" },
+    "max-tokens": { type: "string" },
+  });
+  noPositionals(positionals);
+  const modeName = required(values.mode, "mode");
+  const questions = loadQuestions(required(values.questions, "questions"));
+  const answers = loadAnswers(values);
+  const outputPath = required(values.out, "out");
+  let mode: JudgeMode;
+  if (modeName === "single") mode = { kind: "single" };
+  else if (modeName === "pairwise") mode = values.baseline ? { kind: "pairwise-baseline", baseline: values.baseline } : { kind: "pairwise-all" };
+  else if (modeName === "vicuna") {
+    const setup = loadVicunaReviewSetup(required(values["review-prompts"], "review-prompts"), required(values.reviewers, "reviewers"));
+    mode = { kind: "vicuna-review", setup, ...(values.baseline ? { baseline: values.baseline } : {}) };
+  } else throw new InvalidArgumentError("mode", `--mode must be single, pairwise or vicuna, got "${modeName}"`);
+  if (mode.kind !== "vicuna-review" && !values["judge-prompts"]) throw new InvalidArgumentError("judge-prompts", "--judge-prompts <judge_prompts.jsonl> is required for single and pairwise judging");
+  const judgePrompts = values["judge-prompts"] ? loadJudgePrompts(values["judge-prompts"]) : undefined;
+  const references = values.reference ? loadAnswerFile(values.reference).answers : undefined;
+  const repeat = numberFlag(values.repeat, "repeat", { min: 1, max: 100, integer: true }) ?? 1;
+  const concurrency = numberFlag(values.concurrency, "concurrency", { min: 1, max: 64, integer: true }) ?? 1;
+  const retries = numberFlag(values.retries, "retries", { min: 0, max: 20, integer: true }) ?? 3;
+  const maxTokens = numberFlag(values["max-tokens"], "max-tokens", { min: 1, integer: true }) ?? 2048;
+  const judgeValues = Object.fromEntries(Object.entries(values).filter(([key]) => key.startsWith("judge-") && key !== "judge-prompts").map(([key, value]) => [key.slice(6), value]));
+  if (!judgeValues.model && !judgeValues["base-url"]) throw new InvalidArgumentError("judge-model", "no judge given: use --judge-model <file.gguf> or --judge-base-url <url> --judge-remote-model <id>");
+  const selection = selectModel(judgeValues, io.env);
+  const summary = await withModel(selection.create, (judge) =>
+    runJudge({
+      judge,
+      questions,
+      answers,
+      mode,
+      ...(judgePrompts ? { judgePrompts } : {}),
+      ...(references ? { references } : {}),
+      outputPath,
+      repeat,
+      concurrency,
+      call: { retries, maxTokens },
+      onProgress: progressPrinter(io),
+    }),
+  );
+  io.stdout(
+    `judgments: ${summary.written} written, ${summary.resumed} already done, ${summary.total} planned → ${summary.outputPath}\n` +
+      `${summary.noVerdict} without a readable verdict, ${summary.judgeErrors} judge calls failed after retries ($ERROR$)\n` +
+      (summary.missingAnswers.length ? `skipped for missing answers: ${summary.missingAnswers.slice(0, 10).join(", ")}${summary.missingAnswers.length > 10 ? ", …" : ""}\n` : "") +
+      (summary.written > 0 && summary.noVerdict === summary.written ? "warning: no judgment held a readable verdict; this judge cannot follow the format\n" : ""),
+  );
+  return 0;
+}
+
+type OutputFormat = "terminal" | "markdown" | "json";
+
+function outputFormat(value: string | undefined, io: CliIo): OutputFormat {
+  const format = value ?? (io.isTTY ? "terminal" : "markdown");
+  if (format !== "terminal" && format !== "markdown" && format !== "json") throw new InvalidArgumentError("output-format", `--output-format must be terminal, markdown or json, got "${format}"`);
+  return format;
+}
+
+function printReport(io: CliIo, format: OutputFormat, report: Report, data: unknown): void {
+  if (format === "json") io.stdout(`${JSON.stringify({ title: report.title, warnings: report.warnings, notes: report.notes, results: data }, replacer, 2)}\n`);
+  else io.stdout(format === "markdown" ? renderMarkdown(report) : renderTerminal(report));
+}
+
+/** Maps become objects in JSON output. */
+function replacer(_key: string, value: unknown): unknown {
+  return value instanceof Map ? Object.fromEntries(value) : value;
+}
+
+function writeCharts(io: CliIo, directory: string | undefined, charts: ChartFile[]): void {
+  if (!directory) return;
+  mkdirSync(directory, { recursive: true });
+  for (const chart of charts) {
+    writeFileSync(join(directory, chart.fileName), chart.svg);
+    io.stderr(`chart: ${join(directory, chart.fileName)}\n`);
+  }
+  // PNG needs a rasterizer (e.g. @resvg/resvg-js), which is not a dependency yet.
+  if (charts.length) io.stderr("charts are SVG; PNG output is not available in this build\n");
+}
+
+async function showCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, {
+    judgments: { type: "string" },
+    "vicuna-review": { type: "string" },
+    questions: { type: "string" },
+    answers: { type: "string" },
+    "output-format": { type: "string" },
+    charts: { type: "string" },
+  });
+  noPositionals(positionals);
+  const format = outputFormat(values["output-format"], io);
+  const path = values["vicuna-review"] ?? values.judgments;
+  if (!path) throw new InvalidArgumentError("judgments", "--judgments <file> or --vicuna-review <file> is required");
+  const file = loadJudgmentFile(path);
+  if (values["vicuna-review"] && file.kind !== "vicuna-review") throw new InvalidArgumentError("vicuna-review", `${path} is a ${file.kind} judgment file, not a Vicuna review file`);
+  if (file.kind === "single") {
+    const results = summarizeSingleJudgments(file.rows);
+    printReport(io, format, singleReport(results), results);
+    writeCharts(io, values.charts, singleCharts(results));
+  } else if (file.kind === "pairwise") {
+    const results = summarizePairwiseJudgments(file.rows);
+    printReport(io, format, pairwiseReport(results), results);
+    writeCharts(io, values.charts, pairwiseCharts(results));
+  } else {
+    const results = summarizeVicunaReviews(file.rows, {
+      ...(values.questions ? { questions: loadQuestions(values.questions) } : {}),
+      ...(values.answers ? { answers: loadAnswerDirectory(values.answers) } : {}),
+    });
+    printReport(io, format, vicunaReport(results), results);
+    writeCharts(io, values.charts, vicunaCharts(results));
+  }
+  return 0;
+}
+
+/** Battles from JSONL or a JSON array, or from a pairwise judgment file. */
+function loadBattles(path: string): Battle[] {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new InvalidArgumentError("battles", `file not found: ${path}`);
+  }
+  const trimmed = text.trim();
+  if (trimmed === "") throw new InvalidArgumentError("battles", `${path} is empty`);
+  if (trimmed.startsWith("[")) {
+    let rows: unknown;
+    try {
+      rows = JSON.parse(trimmed);
+    } catch (error) {
+      throw new InvalidArgumentError("battles", `${path}: not valid JSON (${(error as Error).message})`);
+    }
+    return parseBattleRows(z.array(z.unknown()).parse(rows), path);
+  }
+  const file = trimmed.split("\n")[0].includes('"g1_winner"') ? loadJudgmentFile(path) : undefined;
+  if (file?.kind === "pairwise") return battlesFromPairwiseJudgments(file.rows);
+  const rows = trimmed.split("\n").filter((line) => line.trim() !== "").map((line, index) => {
+    try {
+      return JSON.parse(line) as unknown;
+    } catch {
+      throw new InvalidArgumentError("battles", `${path}:${index + 1}: not valid JSON`);
+    }
+  });
+  return parseBattleRows(rows, path);
+}
+
+function leaderboardReport(board: Leaderboard): Report {
+  const models = board.winRates.models;
+  return {
+    title: `Ratings from ${board.battles} battles`,
+    warnings: board.warnings,
+    notes: [
+      "Bradley-Terry: maximum likelihood, ties as half wins, FastChat scale (400 points = 10× odds, mean 1000)",
+      board.bootstrapRounds > 0 ? `95% intervals from ${board.bootstrapRounds} bootstrap rounds, seed ${board.seed}` : "no bootstrap (--rounds 0)",
+      "online Elo: K=4, in file order (it depends on the order; Bradley-Terry does not)",
+    ],
+    tables: [
+      {
+        title: "Leaderboard",
+        headers: ["rank", "model", "Bradley-Terry", "95% interval", "online Elo", "battles", "wins", "ties", "losses"],
+        rows: board.rows.map((row) => [
+          String(row.statisticalRank),
+          row.model,
+          formatNumber(row.bradleyTerry, 1),
+          row.interval ? `${formatNumber(row.interval.lower, 1)} – ${formatNumber(row.interval.upper, 1)}` : "–",
+          formatNumber(row.onlineElo, 1),
+          String(row.battles),
+          String(row.wins),
+          String(row.ties),
+          String(row.losses),
+        ]),
+        numeric: [true, false, true, true, true, true, true, true, true],
+      },
+      {
+        title: "Win rate of row against column (ties as half)",
+        headers: ["", ...models],
+        rows: models.map((model, i) => [model, ...board.winRates.cells[i].map((cell) => formatPercent(cell.winRate, 0))]),
+        numeric: [false, ...models.map(() => true)],
+      },
+    ],
+  };
+}
+
+async function ratingsCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, {
+    battles: { type: "string" },
+    rounds: { type: "string" },
+    seed: { type: "string" },
+    anchor: { type: "string" },
+    "output-format": { type: "string" },
+  });
+  const path = values.battles ?? positionals[0];
+  if (!path) throw new InvalidArgumentError("battles", "--battles <file> is required");
+  const format = outputFormat(values["output-format"], io);
+  const battles = loadBattles(path);
+  if (battles.length === 0) throw new InvalidArgumentError("battles", `${path} holds no battles with a verdict`);
+  let anchor: { model: string; rating: number } | undefined;
+  if (values.anchor) {
+    const match = /^(.+)=(-?\d+(?:\.\d+)?)$/.exec(values.anchor);
+    if (!match) throw new InvalidArgumentError("anchor", `--anchor must be <model>=<rating>, got "${values.anchor}"`);
+    anchor = { model: match[1], rating: Number(match[2]) };
+  }
+  const board = buildLeaderboard(battles, {
+    bootstrapRounds: numberFlag(values.rounds, "rounds", { min: 0, max: 100_000, integer: true }) ?? 1000,
+    seed: numberFlag(values.seed, "seed", { integer: true }) ?? 0,
+    ...(anchor ? { bradleyTerry: { anchor } } : {}),
+  });
+  printReport(io, format, leaderboardReport(board), board);
+  return 0;
+}
+
+async function perplexityCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, { ...modelFlagOptions, chunks: { type: "string" }, json: { type: "boolean" } });
+  const modelValues: Record<string, unknown> = { ...values };
+  let textPath: string | undefined;
+  if (positionals.length === 2) [modelValues.model, textPath] = positionals;
+  else if (positionals.length === 1) textPath = positionals[0];
+  if (!textPath) throw new InvalidArgumentError("text", "usage: camelid eval perplexity <model.gguf> <text file>");
+  let text: string;
+  try {
+    text = readFileSync(textPath, "utf8");
+  } catch {
+    throw new InvalidArgumentError("text", `file not found: ${textPath}`);
+  }
+  const contextSize = numberFlag(values["ctx-size"], "ctx-size", { min: 4, integer: true }) ?? 512;
+  const maxChunks = numberFlag(values.chunks, "chunks", { min: 1, integer: true });
+  // The model needs a context of at least n_ctx tokens.
+  const selection = selectModel({ ...(modelValues as Record<string, string>), "ctx-size": String(contextSize) }, io.env);
+  const result = await withModel(selection.create, (model) =>
+    computePerplexity(model, text, { contextSize, ...(maxChunks ? { maxChunks } : {}), onProgress: progressPrinter(io) }),
+  );
+  if (values.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+  else
+    io.stdout(
+      `${result.runningPerplexity.map((p, i) => `[${i + 1}]${p.toFixed(4)}`).join(",")}\n` +
+        `perplexity: ${result.perplexity.toFixed(4)} over ${result.scoredTokens} tokens (${result.textTokens} in the text)\n` +
+        `method: ${result.method}\n` +
+        (result.retokenizationMismatches ? `warning: ${result.retokenizationMismatches} chunks re-tokenized to a different length\n` : ""),
+    );
+  return 0;
+}
+
+async function multipleChoiceCommand(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, { ...modelFlagOptions, benchmark: { type: "string" }, limit: { type: "string" }, json: { type: "boolean" } });
+  noPositionals(positionals);
+  const items = loadMultipleChoiceItems(required(values.benchmark, "benchmark"));
+  const limit = numberFlag(values.limit, "limit", { min: 1, integer: true });
+  const selection = selectModel(values, io.env);
+  const result = await withModel(selection.create, (model) => evaluateMultipleChoice(model, items, { ...(limit ? { limit } : {}), onProgress: progressPrinter(io) }));
+  if (values.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+  else io.stdout(`items: ${result.items}\naccuracy: ${formatPercent(result.accuracy, 2)}\nnormalized accuracy: ${formatPercent(result.normalizedAccuracy, 2)}\nmethod: ${result.method}\n`);
+  return 0;
+}
