@@ -3,3 +3,7 @@ import { registerCommand } from "../main.js";
 
 registerCommand("generate", "generate a completion from a prompt or a chat message", () => import("./generate.js"));
 registerCommand("chat", "interactive chat with streaming replies, /system /reset /prompt /format", () => import("./chat.js"));
+registerCommand("serve", "OpenAI-compatible server for local GGUF and remote models", () => import("./serve.js"));
+registerCommand("inspect", "describe a GGUF file: architecture, sizes, RoPE, tokenizer, template", () => import("./inspect.js"));
+registerCommand("formats", "list prompt formats or render a conversation exactly", () => import("./formats.js"));
+registerCommand("eval", "answer, judge, show, ratings, perplexity, multiple choice", () => import("./eval.js"));
