@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { appendFile, mkdir } from "node:fs/promises";
+import { appendFile, mkdir, truncate } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { z } from "zod";
 import { InvalidArgumentError } from "../../errors/index.js";
@@ -43,7 +43,8 @@ export function readJsonlIfExists<T>(path: string, schema: z.ZodType<T>): T[] {
 
 /**
  * Appends rows one whole line at a time; each call is one write so a kill leaves at most one torn
- * line, which `readJsonl` with `allowTornTail` drops. A torn line already at the end is closed off first.
+ * line, which `readJsonl` with `allowTornTail` skips. Before the first append a torn line left at the
+ * end by a killed run is cut off, so it never ends up in the middle of the file.
  */
 export class JsonlAppender {
   private pending: Promise<void> = Promise.resolve();
@@ -57,7 +58,7 @@ export class JsonlAppender {
         await mkdir(dirname(this.path), { recursive: true });
         if (existsSync(this.path)) {
           const text = readFileSync(this.path, "utf8");
-          if (text.length > 0 && !text.endsWith("\n")) await appendFile(this.path, "\n");
+          if (text.length > 0 && !text.endsWith("\n")) await truncate(this.path, Buffer.byteLength(text.slice(0, text.lastIndexOf("\n") + 1)));
         }
         this.prepared = true;
       }
