@@ -1,0 +1,269 @@
+import { writeFileSync } from "node:fs";
+import { z } from "zod";
+import type { LanguageModel } from "../../spec/index.js";
+import { parseAlpacaCompletion, type ParseProblem } from "../alpaca/parse.js";
+import { alpacaDecoding, encodeAlpacaPrompt, type InstructionExample } from "../alpaca/prompt.js";
+import type { SeedTask } from "../alpaca/seed-tasks.js";
+import { InstructionFilter, type InstructionFilterOptions, type SimilarityDetails } from "../filter/instruction-filter.js";
+import { randomFor, sampleWithoutReplacement } from "../random.js";
+import { runOrdered } from "../run/ordered-runner.js";
+import { ProgressReporter } from "../run/progress.js";
+import { RunStore } from "../run/run-store.js";
+import { errorMessage, isFatalForRun } from "../teacher/failures.js";
+import type { RetryPolicy } from "../teacher/retry.js";
+import { Teacher, type TeacherCompletion } from "../teacher/teacher.js";
+import { emptyUsage, UsageMeter, type PriceTable, type UsageTotals } from "../teacher/usage-meter.js";
+
+export interface AlpacaGenerationSettings {
+  /** Instructions to keep (Alpaca: num_instructions_to_generate). */
+  target: number;
+  examplesPerPrompt: number;
+  promptsPerBatch: number;
+  temperature: number;
+  topP: number;
+  maxTokens: number;
+  stop: string[];
+  /** Seed of the example sampling; prompts are a function of (seed, batch, slot). */
+  seed: number;
+  promptStyle: "completion" | "chat";
+  filter: Pick<InstructionFilterOptions, "similarityThreshold" | "details" | "rules">;
+  /** Stop (and say why) after this many consecutive batches that produced no parseable instruction. */
+  giveUpAfterEmptyBatches: number;
+  /** Hard cap on request batches (0 = none). */
+  maxBatches: number;
+}
+
+export const defaultAlpacaSettings: AlpacaGenerationSettings = {
+  target: 100,
+  examplesPerPrompt: alpacaDecoding.examplesPerPrompt,
+  promptsPerBatch: alpacaDecoding.promptsPerBatch,
+  temperature: alpacaDecoding.temperature,
+  topP: alpacaDecoding.topP,
+  maxTokens: alpacaDecoding.maxTokens,
+  stop: [...alpacaDecoding.stop],
+  seed: 42,
+  promptStyle: "completion",
+  filter: {},
+  giveUpAfterEmptyBatches: 5,
+  maxBatches: 0,
+};
+
+export interface KeptInstruction extends InstructionExample, Partial<SimilarityDetails> {
+  batch: number;
+}
+
+export interface RejectedRow {
+  batch: number;
+  reason: string;
+  detail: string;
+  instruction?: string;
+  raw?: string;
+}
+
+export type StopReason = "target-reached" | "teacher-output-unparseable" | "max-batches" | "aborted";
+
+export interface RunSummary {
+  method: string;
+  teacher: string;
+  stopReason: StopReason;
+  message: string;
+  kept: number;
+  target: number;
+  batches: number;
+  completions: number;
+  parsed: number;
+  counts: Record<string, number>;
+  usage: UsageTotals;
+  elapsedSeconds: number;
+  resumed: boolean;
+  outputDirectory: string;
+}
+
+const stateSchema = z.object({
+  nextBatch: z.number().int().nonnegative(),
+  kept: z.number().int().nonnegative(),
+  completions: z.number().int().nonnegative(),
+  parsed: z.number().int().nonnegative(),
+  emptyBatchStreak: z.number().int().nonnegative(),
+  counts: z.record(z.string(), z.number()),
+  usage: z.object({
+    requests: z.number(),
+    failedRequests: z.number(),
+    retries: z.number(),
+    rateLimited: z.number(),
+    promptTokens: z.number(),
+    completionTokens: z.number(),
+    estimatedCostUsd: z.number().optional(),
+  }),
+});
+type GenerationState = z.infer<typeof stateSchema>;
+
+export interface AlpacaGenerationRun {
+  teacher: LanguageModel;
+  seeds: SeedTask[];
+  /** The prompt.txt text. */
+  template: string;
+  settings: AlpacaGenerationSettings;
+  outputDirectory: string;
+  concurrency?: number;
+  prices?: PriceTable;
+  retry?: RetryPolicy;
+  progress?: { write(text: string): void; isTTY: boolean; intervalMs?: number };
+  signal?: AbortSignal;
+}
+
+export const alpacaRunFiles = { kept: "instructions.jsonl", rejected: "rejected.jsonl" } as const;
+
+/** The prompts of one request batch: each samples `examplesPerPrompt` seed tasks. */
+export function batchPrompts(run: Pick<AlpacaGenerationRun, "seeds" | "template" | "settings">, batch: number): string[] {
+  return Array.from({ length: run.settings.promptsPerBatch }, (_, slot) => {
+    const examples = sampleWithoutReplacement(run.seeds, run.settings.examplesPerPrompt, randomFor(run.settings.seed, batch, slot));
+    return encodeAlpacaPrompt(run.template, examples);
+  });
+}
+
+type BatchOutcome = ({ ok: true; completion: TeacherCompletion } | { ok: false; error: string })[];
+
+/**
+ * Alpaca's generate_instruction.py as a resumable, concurrent run: batches of prompts (3 sampled seed
+ * tasks each) go to the teacher, completions are parsed and filtered in batch order, kept rows grow
+ * the ROUGE pool, until `target` instructions are kept.
+ */
+export async function runAlpacaGeneration(run: AlpacaGenerationRun): Promise<RunSummary> {
+  const started = Date.now();
+  const settings = run.settings;
+  const store = RunStore.open<GenerationState>(
+    run.outputDirectory,
+    Object.values(alpacaRunFiles),
+    // target and maxBatches only say when to stop: a finished run may be extended by raising them.
+    { method: "alpaca", teacher: run.teacher.modelId, ...settings, target: undefined, maxBatches: undefined, seedCount: run.seeds.length },
+    { nextBatch: 0, kept: 0, completions: 0, parsed: 0, emptyBatchStreak: 0, counts: {}, usage: emptyUsage() },
+    stateSchema,
+  );
+  const meter = new UsageMeter(run.prices, store.state.usage);
+  const teacher = new Teacher(run.teacher, meter, { promptStyle: settings.promptStyle, retry: run.retry });
+  const filter = new InstructionFilter(
+    run.seeds.map((s) => s.instruction),
+    { ...settings.filter },
+  );
+  const keptSoFar = store.readRows(alpacaRunFiles.kept) as KeptInstruction[];
+  for (const row of keptSoFar) filter.addToPool(row.instruction);
+
+  let state = store.state;
+  const reporter = run.progress ? new ProgressReporter(run.progress.write, { isTTY: run.progress.isTTY, intervalMs: run.progress.intervalMs }) : undefined;
+  const snapshot = () => ({ label: "self-instruct", done: state.kept, total: settings.target, counts: state.counts, usage: meter.totals });
+  let stopReason: StopReason | undefined;
+  const continuing = () => {
+    if (stopReason) return false;
+    if (state.kept >= settings.target) stopReason = "target-reached";
+    else if (state.emptyBatchStreak >= settings.giveUpAfterEmptyBatches) stopReason = "teacher-output-unparseable";
+    else if (settings.maxBatches > 0 && state.nextBatch >= settings.maxBatches) stopReason = "max-batches";
+    return !stopReason;
+  };
+
+  await runOrdered<BatchOutcome>({
+    startIndex: state.nextBatch,
+    concurrency: Math.max(1, Math.ceil((run.concurrency ?? settings.promptsPerBatch) / settings.promptsPerBatch)),
+    signal: run.signal,
+    hasItem: (batch) => settings.maxBatches === 0 || batch < settings.maxBatches,
+    shouldContinue: continuing,
+    execute: async (batch, signal) =>
+      Promise.all(
+        batchPrompts(run, batch).map(async (prompt) => {
+          try {
+            const completion = await teacher.complete(prompt, { temperature: settings.temperature, topP: settings.topP, maxTokens: settings.maxTokens, stop: settings.stop }, signal);
+            return { ok: true as const, completion };
+          } catch (error) {
+            if (isFatalForRun(error) || signal.aborted) throw error;
+            return { ok: false as const, error: errorMessage(error) };
+          }
+        }),
+      ),
+    commit: (batch, outcomes) => {
+      const kept: KeptInstruction[] = [];
+      const rejected: RejectedRow[] = [];
+      const counts = { ...state.counts };
+      const count = (reason: string) => (counts[reason] = (counts[reason] ?? 0) + 1);
+      let parsedInBatch = 0;
+      let completions = state.completions;
+      for (const outcome of outcomes) {
+        if (!outcome.ok) {
+          count("request-failed");
+          rejected.push({ batch, reason: "request-failed", detail: outcome.error });
+          continue;
+        }
+        completions++;
+        for (const piece of parseAlpacaCompletion(outcome.completion.text, settings.examplesPerPrompt, outcome.completion.finishReason)) {
+          if (piece.problem) {
+            count(piece.problem satisfies ParseProblem);
+            rejected.push({ batch, reason: piece.problem, detail: `piece ${piece.number}`, raw: piece.raw });
+            continue;
+          }
+          parsedInBatch++;
+          const example = piece.example!;
+          if (state.kept + kept.length >= settings.target) break; // the target is exact
+          const decision = filter.consider(example.instruction);
+          if (decision.kept) {
+            count("kept");
+            kept.push({ ...example, ...decision.details, batch });
+          } else {
+            count(decision.rejection.reason);
+            rejected.push({ batch, reason: decision.rejection.reason, detail: decision.rejection.detail, instruction: example.instruction });
+          }
+        }
+      }
+      state = {
+        nextBatch: batch + 1,
+        kept: state.kept + kept.length,
+        completions,
+        parsed: state.parsed + parsedInBatch,
+        emptyBatchStreak: parsedInBatch === 0 ? state.emptyBatchStreak + 1 : 0,
+        counts,
+        usage: { ...meter.totals },
+      };
+      store.commit({ [alpacaRunFiles.kept]: kept, [alpacaRunFiles.rejected]: rejected }, state);
+      reporter?.update(snapshot());
+    },
+  });
+  continuing();
+  reporter?.finish(snapshot());
+
+  const summary: RunSummary = {
+    method: "alpaca",
+    teacher: run.teacher.modelId,
+    stopReason: stopReason ?? "aborted",
+    message: summaryMessage(stopReason ?? "aborted", state, settings),
+    kept: state.kept,
+    target: settings.target,
+    batches: state.nextBatch,
+    completions: state.completions,
+    parsed: state.parsed,
+    counts: state.counts,
+    usage: meter.totals,
+    elapsedSeconds: (Date.now() - started) / 1000,
+    resumed: store.resumed,
+    outputDirectory: run.outputDirectory,
+  };
+  // Alpaca's own output shape (regen.json) beside the JSONL, and the summary.
+  const rows = (store.readRows(alpacaRunFiles.kept) as KeptInstruction[]).map(({ batch: _batch, ...row }) => row);
+  writeFileSync(store.path("regen.json"), JSON.stringify(rows, null, 4));
+  writeFileSync(store.path("summary.json"), JSON.stringify(summary, null, 2));
+  return summary;
+}
+
+function summaryMessage(stopReason: StopReason, state: GenerationState, settings: AlpacaGenerationSettings): string {
+  switch (stopReason) {
+    case "target-reached":
+      return `kept ${state.kept} instructions from ${state.parsed} parsed (${state.completions} completions)`;
+    case "teacher-output-unparseable": {
+      const failed = state.counts["request-failed"] ?? 0;
+      return failed > 0 && state.completions === 0
+        ? `stopped: all ${failed} requests failed (see rejected.jsonl for the errors)`
+        : `stopped: the teacher's output did not parse — ${settings.giveUpAfterEmptyBatches} batches in a row yielded no numbered "Instruction/Input/Output" task (${state.completions} completions, ${state.parsed} parsed in total; see rejected.jsonl for the raw text)`;
+    }
+    case "max-batches":
+      return `stopped after the --max-batches limit (${settings.maxBatches}) with ${state.kept} of ${settings.target} kept`;
+    case "aborted":
+      return `interrupted with ${state.kept} of ${settings.target} kept; run again with the same flags to resume`;
+  }
+}

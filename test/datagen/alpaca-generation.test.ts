@@ -1,0 +1,185 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { loadSeedTasks } from "../../src/datagen/alpaca/seed-tasks.js";
+import { defaultAlpacaSettings, runAlpacaGeneration } from "../../src/datagen/self-instruct/alpaca-generation.js";
+import { createOpenAICompatibleModel } from "../../src/providers/openai/index.js";
+import { errorBody, jsonReply, startFakeOpenAIServer } from "../support/fake-openai-server.js";
+import { repoRoot, sharedPath } from "../support/shared-data.js";
+import { alpacaCompletionText, deterministicAlpacaTeacher } from "./support/alpaca-teacher.js";
+import { killTestSettings } from "./support/generation-settings.js";
+
+const directories: string[] = [];
+const temporaryDirectory = () => {
+  const directory = mkdtempSync(join(tmpdir(), "camelid-datagen-"));
+  directories.push(directory);
+  return directory;
+};
+afterAll(() => directories.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+const seedsPath = () => sharedPath("data", "alpaca", "seed_tasks.jsonl");
+const templatePath = () => sharedPath("data", "alpaca", "prompt.txt");
+const readJsonl = (path: string) => readFileSync(path, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line));
+
+function completionsBody(text: string, finishReason: string) {
+  return { id: "cmpl-1", object: "text_completion", created: 1, model: "teacher", choices: [{ index: 0, text, finish_reason: finishReason, logprobs: null }], usage: { prompt_tokens: 900, completion_tokens: 300, total_tokens: 1200 } };
+}
+
+describe("Alpaca self-instruct against a scripted OpenAI-compatible teacher (loopback HTTP)", () => {
+  it("sends Alpaca's prompt and settings, parses, filters with reasons, retries a 429 and accounts usage and cost", async () => {
+    const server = await startFakeOpenAIServer();
+    try {
+      let call = 0;
+      server.enqueue(jsonReply(errorBody("slow down", "rate_limit_error", null, "rate_limit_exceeded"), 429, { "retry-after": "0" }));
+      server.route("POST", "/v1/completions", () => {
+        call++;
+        // good (3 tasks) | truncated tail | malformed | duplicates of call 1
+        const variants = [
+          [alpacaCompletionText(0, 3), "stop"],
+          [`${alpacaCompletionText(3, 2)}###\n6. Instruction: Explain how rainbows form after a`, "length"],
+          [" just some chatter with no fields at all", "stop"],
+          [alpacaCompletionText(0, 3), "stop"],
+          [alpacaCompletionText(5, 4), "stop"],
+        ] as const;
+        const [text, finish] = variants[(call - 1) % variants.length];
+        return jsonReply(completionsBody(text, finish));
+      });
+      const teacher = createOpenAICompatibleModel({ baseURL: server.baseURL, apiKey: "k", model: "teacher", api: "completions", maxRetries: 0 });
+      const output = temporaryDirectory();
+      const summary = await runAlpacaGeneration({
+        teacher,
+        seeds: await loadSeedTasks(seedsPath()),
+        template: readFileSync(templatePath(), "utf8"),
+        settings: { ...defaultAlpacaSettings, target: 7 },
+        outputDirectory: output,
+        prices: { teacher: { promptPerMillion: 20, completionPerMillion: 20 } },
+        retry: { maxRetries: 3, baseDelayMs: 1, maxDelayMs: 5 },
+      });
+
+      const first = server.requests.find((r) => r.path === "/v1/completions")!.body as Record<string, unknown>;
+      // Alpaca lists "20." twice; the provider sends each stop string once.
+      expect(first).toMatchObject({ model: "teacher", temperature: 1, top_p: 1, max_tokens: 3072, stop: ["\n20", "20."] });
+      expect(String(first.prompt)).toMatch(/List of 20 tasks:\n###\n1\. Instruction: [^]*\n###\n4\. Instruction:$/);
+
+      expect(summary.stopReason).toBe("target-reached");
+      expect(summary.kept).toBe(7);
+      const kept = readJsonl(join(output, "instructions.jsonl"));
+      expect(kept).toHaveLength(7);
+      expect(new Set(kept.map((r) => r.instruction)).size).toBe(7);
+      expect(kept[0]).toMatchObject({ instruction: "Suggest a name for a small bakery that sells sourdough bread.", input: "", output: "Rise & Crumb." });
+      expect(Object.keys(kept[0].most_similar_instructions)).toHaveLength(10);
+      expect(typeof kept[0].avg_similarity_score).toBe("number");
+      expect(summary.counts).toMatchObject({ truncated: expect.any(Number), malformed: expect.any(Number), "too-similar": expect.any(Number) });
+      const rejected = readJsonl(join(output, "rejected.jsonl"));
+      expect(rejected.some((r) => r.reason === "too-similar" && r.instruction === "Suggest a name for a small bakery that sells sourdough bread.")).toBe(true);
+      expect(rejected.find((r) => r.reason === "truncated").raw).toContain("Explain how rainbows form");
+      expect(summary.usage.retries).toBe(1);
+      expect(summary.usage.rateLimited).toBe(1);
+      expect(summary.usage.promptTokens).toBe(900 * summary.usage.requests);
+      expect(summary.usage.estimatedCostUsd).toBeCloseTo((summary.usage.requests * 1200 * 20) / 1e6, 10);
+      expect(JSON.parse(readFileSync(join(output, "summary.json"), "utf8")).kept).toBe(7);
+      expect(JSON.parse(readFileSync(join(output, "regen.json"), "utf8"))).toHaveLength(7);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("a chat-only teacher gets the prompt as one user message", async () => {
+    const server = await startFakeOpenAIServer();
+    try {
+      server.route("POST", "/v1/chat/completions", jsonReply({ id: "c", object: "chat.completion", created: 1, model: "m", choices: [{ index: 0, message: { role: "assistant", content: alpacaCompletionText(0, 2) }, finish_reason: "stop" }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } }));
+      const summary = await runAlpacaGeneration({
+        teacher: createOpenAICompatibleModel({ baseURL: server.baseURL, model: "m", api: "chat", maxRetries: 0 }),
+        seeds: await loadSeedTasks(seedsPath()),
+        template: readFileSync(templatePath(), "utf8"),
+        settings: { ...defaultAlpacaSettings, target: 2, promptStyle: "chat", promptsPerBatch: 1 },
+        outputDirectory: temporaryDirectory(),
+      });
+      expect(summary.kept).toBe(2);
+      const body = server.requests[0].body as { messages: { role: string; content: string }[] };
+      expect(body.messages).toHaveLength(1);
+      expect(body.messages[0].role).toBe("user");
+      expect(body.messages[0].content.endsWith("4. Instruction:")).toBe(true);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("stops with a clear reason when nothing the teacher writes parses, and when every request fails", async () => {
+    const seeds = await loadSeedTasks(seedsPath());
+    const template = readFileSync(templatePath(), "utf8");
+    const chatty = deterministicAlpacaTeacher();
+    chatty.doGenerate = async () => ({ modelId: "x", choices: [{ index: 0, text: " Once upon a time there was a dog.", finishReason: "length", completionTokens: 9 }], usage: { promptTokens: 1, completionTokens: 9, totalTokens: 10 }, timings: { timeToFirstTokenMs: 1, totalMs: 1, tokensPerSecond: 1 }, warnings: [] });
+    const unparsed = await runAlpacaGeneration({ teacher: chatty, seeds, template, settings: { ...defaultAlpacaSettings, target: 5, giveUpAfterEmptyBatches: 2 }, outputDirectory: temporaryDirectory() });
+    expect(unparsed.stopReason).toBe("teacher-output-unparseable");
+    expect(unparsed.message).toMatch(/did not parse/);
+    expect(unparsed.kept).toBe(0);
+    expect(unparsed.counts.truncated).toBe(10);
+
+    const server = await startFakeOpenAIServer();
+    try {
+      server.route("POST", "/v1/completions", jsonReply(errorBody("context too long", "invalid_request_error", "prompt", "context_length_exceeded"), 400));
+      const failing = await runAlpacaGeneration({
+        teacher: createOpenAICompatibleModel({ baseURL: server.baseURL, model: "m", api: "completions", maxRetries: 0 }),
+        seeds, template, settings: { ...defaultAlpacaSettings, target: 5, giveUpAfterEmptyBatches: 1 }, outputDirectory: temporaryDirectory(),
+      });
+      expect(failing.stopReason).toBe("teacher-output-unparseable");
+      expect(failing.message).toMatch(/all 5 requests failed/);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("kill and resume", () => {
+  it("a run killed with SIGKILL mid-way and resumed equals an uninterrupted run: no row lost, none duplicated", async () => {
+    const seeds = await loadSeedTasks(seedsPath());
+    const template = readFileSync(templatePath(), "utf8");
+    const reference = temporaryDirectory();
+    await runAlpacaGeneration({ teacher: deterministicAlpacaTeacher(), seeds, template, settings: killTestSettings, outputDirectory: reference, concurrency: 10 });
+
+    const killed = temporaryDirectory();
+    const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "test/datagen/support/generation-child.ts"), killed, seedsPath(), templatePath()], { stdio: "ignore", cwd: repoRoot });
+    const progressPath = join(killed, "progress.json");
+    // Kill once a few batches are committed (bounded wait).
+    for (let waited = 0; waited < 20_000; waited += 25) {
+      if (existsSync(progressPath)) {
+        try {
+          const next = JSON.parse(readFileSync(progressPath, "utf8")).state.nextBatch;
+          if (next >= 12) break;
+        } catch {
+          /* being replaced right now */
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    child.kill("SIGKILL");
+    await new Promise((resolve) => child.once("exit", resolve));
+    const committedAtKill = JSON.parse(readFileSync(progressPath, "utf8")).state.nextBatch;
+    expect(committedAtKill).toBeGreaterThanOrEqual(12);
+    expect(committedAtKill).toBeLessThan(killTestSettings.maxBatches);
+
+    const resumed = await runAlpacaGeneration({ teacher: deterministicAlpacaTeacher(), seeds, template, settings: killTestSettings, outputDirectory: killed, concurrency: 10 });
+    expect(resumed.resumed).toBe(true);
+    expect(resumed.batches).toBe(killTestSettings.maxBatches);
+    for (const file of ["instructions.jsonl", "rejected.jsonl", "regen.json"]) {
+      expect(readFileSync(join(killed, file), "utf8"), file).toBe(readFileSync(join(reference, file), "utf8"));
+    }
+    const reference_summary = JSON.parse(readFileSync(join(reference, "summary.json"), "utf8"));
+    expect(resumed.counts).toEqual(reference_summary.counts);
+  });
+
+  it("refuses to resume with different settings, naming them", async () => {
+    const seeds = await loadSeedTasks(seedsPath());
+    const template = readFileSync(templatePath(), "utf8");
+    const directory = temporaryDirectory();
+    await runAlpacaGeneration({ teacher: deterministicAlpacaTeacher(), seeds, template, settings: { ...defaultAlpacaSettings, target: 2 }, outputDirectory: directory });
+    await expect(runAlpacaGeneration({ teacher: deterministicAlpacaTeacher(), seeds, template, settings: { ...defaultAlpacaSettings, target: 2, temperature: 0.5 }, outputDirectory: directory })).rejects.toThrow(/temperature: 1 → 0.5/);
+    // Raising the target extends the finished run instead.
+    const extended = await runAlpacaGeneration({ teacher: deterministicAlpacaTeacher(), seeds, template, settings: { ...defaultAlpacaSettings, target: 4 }, outputDirectory: directory });
+    expect(extended.kept).toBe(4);
+    expect(readJsonl(join(directory, "instructions.jsonl"))).toHaveLength(4);
+  });
+});
