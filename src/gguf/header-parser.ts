@@ -29,13 +29,16 @@ export interface GgufLimits {
   maxArrayDepth: number;
 }
 
-/** Generous for real models (a 256k vocabulary, 10k tensors), small enough that a lie cannot hurt. */
+/**
+ * Generous for real models (a 256k vocabulary, 300k merges, 10k tensors) yet small enough that a lying
+ * count in a multi-GB file cannot make us allocate more than ~128 MB for one metadata value.
+ */
 export const DEFAULT_GGUF_LIMITS: GgufLimits = {
   maxKeyValueCount: 1 << 20,
   maxTensorCount: 1 << 20,
   maxKeyBytes: 1 << 16,
-  maxStringBytes: 64 << 20,
-  maxArrayLength: 1 << 28,
+  maxStringBytes: 16 << 20,
+  maxArrayLength: 1 << 24,
   maxArrayDepth: 8,
 };
 
@@ -161,7 +164,7 @@ class HeaderParser {
     if (raw > BigInt(cap)) throw c.error(offset, `${what} ${raw} exceeds the limit of ${cap}`);
     const value = Number(raw);
     const room = c.remaining - bytesAfter;
-    if (value * minItemBytes > room) {
+    if (value > 0 && value * minItemBytes > room) {
       throw c.error(offset, `${what} ${value} cannot fit in the ${Math.max(0, c.remaining)} bytes left in the file`);
     }
     return value;
