@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { PromptFormatError } from "../../src/errors/index.js";
 import {
@@ -9,6 +10,7 @@ import {
   type RenderedFormat,
 } from "../../src/prompts/index.js";
 import type { ChatMessage } from "../../src/spec/index.js";
+import { sharedPath } from "../support/shared-data.js";
 
 // Chat templates as published in each model's tokenizer_config.json ("chat_template", JSON-decoded:
 // the `\n` below are Jinja string escapes, exactly as the JSON value holds them).
@@ -165,6 +167,25 @@ describe("special tokens come only from the template, never from content", () =>
       ["[/INST]", true],
     ]);
     expect(rendered.startsWithBos).toBe(true);
+  });
+});
+
+describe("with a real vocabulary's special tokens (SmolLM2 tokenizer.json)", () => {
+  const tokenizer = JSON.parse(readFileSync(sharedPath("tokenizers", "smollm2", "tokenizer.json"), "utf8")) as {
+    added_tokens: { content: string; special: boolean }[];
+  };
+  const specialTokens = tokenizer.added_tokens.filter((token) => token.special).map((token) => token.content);
+
+  it("marks exactly the template's ChatML tokens and nothing in content", () => {
+    const format = createChatTemplateFormat(CHATML_TEMPLATE, { bosToken: "<|im_start|>", eosToken: "<|im_end|>", specialTokens });
+    const rendered = format.render([{ role: "user", content: "see <file_sep> and <|endoftext|>" }]);
+    expect(specialTokens).toContain("<file_sep>");
+    expect(rendered.segments.filter((segment) => segment.special).map((segment) => segment.text)).toEqual([
+      "<|im_start|>",
+      "<|im_end|>",
+      "<|im_start|>",
+    ]);
+    expect(rendered.text).toBe(chatmlFormat.render([{ role: "user", content: "see <file_sep> and <|endoftext|>" }]).text);
   });
 });
 
