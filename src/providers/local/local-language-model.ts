@@ -24,6 +24,7 @@ import { buildPrompt, resolveFormatFor, withBos, type BuiltPrompt, type ModelPro
 import { randomSeed, resolveSampling, validateCallOptions } from "./sampling.js";
 import { SlotPool } from "./sequence-pool.js";
 import { buildTokenBytesTable, decodeTokenBytes, type TokenBytesTable } from "./token-bytes.js";
+import { checkJsonSchema, grammarStops } from "./json-schema-support.js";
 import { collectWarnings, localProviderOptions } from "./warnings.js";
 
 export const LOCAL_PROVIDER = "local";
@@ -159,6 +160,9 @@ export class LocalLanguageModel implements LanguageModel {
     const promptTokens = built.tokens;
     if (promptTokens.length >= contextSize) throw new ContextLengthExceededError(promptTokens.length, contextSize);
     const warnings = collectWarnings(options);
+    if (options.responseFormat?.type === "json" && options.responseFormat.schema !== undefined) {
+      warnings.push(...checkJsonSchema(options.responseFormat.schema));
+    }
     const wantLogprobs = options.logprobs === true || options.topLogprobs !== undefined;
     const grammar = await this.grammarFor(state, options);
     if (grammar && wantLogprobs) {
@@ -171,7 +175,7 @@ export class LocalLanguageModel implements LanguageModel {
     const topLogprobs = wantLogprobs && !grammar ? (options.topLogprobs ?? 0) : undefined;
     const room = contextSize - promptTokens.length;
     const maxTokens = Math.min(options.maxTokens ?? room, room);
-    const stops = [...(options.stop ?? []), ...built.rendered.formatStops];
+    const stops = [...(options.stop ?? []), ...built.rendered.formatStops, ...(grammar ? grammarStops(grammar) : [])];
     const n = options.n ?? 1;
     const baseSeed = options.seed ?? randomSeed();
     const reusePrefix = localProviderOptions(options).cachePrompt !== false;
@@ -302,7 +306,9 @@ export class LocalLanguageModel implements LanguageModel {
   async detokenize(tokens: number[]): Promise<string> {
     const state = await this.load();
     checkTokenIds(tokens, state.tokenTable.length, "tokens");
-    return state.model.detokenize(tokens as Token[], false);
+    // Without BOS/EOS in front, llama.cpp strips SentencePiece's dummy-prefix space as it should.
+    const visible = (tokens as Token[]).filter((token) => !state.model.isSpecialToken(token));
+    return state.model.detokenize(visible, false);
   }
 
   /** Text of generated tokens exactly as a stream would show it (no dummy-prefix stripping). */

@@ -1,0 +1,297 @@
+// Model-dependent tests on ../shared/models/stories260K.gguf (a real 260K-parameter LLaMA).
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { ContextLengthExceededError, InvalidArgumentError } from "../../../src/errors/index.js";
+import { createLocalModel, loadedModelCount, type LocalLanguageModel } from "../../../src/providers/local/index.js";
+import type { CallOptions, StreamPart } from "../../../src/spec/index.js";
+import { sharedPath, stories260KPath } from "../../support/shared-data.js";
+
+/** The greedy continuation published in ../shared/README.md (markdown `\n` is a newline). */
+function readmeGreedyText(): string {
+  const readme = readFileSync(sharedPath("README.md"), "utf8");
+  const match = /for the first 80 tokens:\s*\n`([^`]+)`/.exec(readme);
+  if (!match) throw new Error("../shared/README.md no longer has the greedy reference text");
+  return match[1].replaceAll("\\n", "\n");
+}
+
+async function collect(stream: ReadableStream<StreamPart>): Promise<StreamPart[]> {
+  const parts: StreamPart[] = [];
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return parts;
+    parts.push(value);
+  }
+}
+
+const PROMPT = "Once upon a time";
+let model: LocalLanguageModel;
+
+beforeAll(async () => {
+  model = createLocalModel({ modelPath: stories260KPath(), contextSize: 256, sequences: 4 });
+  await model.load();
+});
+afterAll(async () => {
+  await model?.dispose();
+});
+
+describe("stories260K greedy reference", () => {
+  it("reproduces the README text byte for byte for 80 tokens without BOS", async () => {
+    const result = await model.doGenerate({ prompt: PROMPT, maxTokens: 80, temperature: 0, addBos: false });
+    expect(result.prompt?.tokens).toEqual([403, 407, 261, 378]);
+    expect(PROMPT + result.choices[0].text).toBe(readmeGreedyText());
+    expect(result.choices[0]).toMatchObject({ finishReason: "length", completionTokens: 80 });
+    expect(result.usage).toEqual({ promptTokens: 4, completionTokens: 80, totalTokens: 84 });
+  });
+
+  it("adds BOS by default (the tokenizer asks for it) and then continues differently", async () => {
+    const rendered = await model.renderPrompt({ prompt: PROMPT });
+    expect(rendered.tokens).toEqual([1, 403, 407, 261, 378]);
+    expect(rendered.format.source).toBe("raw");
+    const result = await model.doGenerate({ prompt: PROMPT, maxTokens: 24, temperature: 0 });
+    expect(result.choices[0].text).toMatch(/^, there was a little girl named Lily\. She loved to play outside/);
+  });
+
+  it("streams the same text as doGenerate, with timings", async () => {
+    const { stream } = await model.doStream({ prompt: PROMPT, maxTokens: 40, temperature: 0, addBos: false });
+    const parts = await collect(stream);
+    expect(parts[0].type).toBe("stream-start");
+    const text = parts.flatMap((p) => (p.type === "text-delta" ? [p.delta] : [])).join("");
+    expect(PROMPT + text).toBe(readmeGreedyText().slice(0, (PROMPT + text).length));
+    const finish = parts.at(-1);
+    expect(finish?.type).toBe("finish");
+    if (finish?.type !== "finish") return;
+    expect(finish.timings.timeToFirstTokenMs).toBeGreaterThan(0);
+    expect(finish.timings.tokensPerSecond).toBeGreaterThan(0);
+  });
+});
+
+describe("sampling", () => {
+  const sampled: CallOptions = { prompt: PROMPT, maxTokens: 30, temperature: 1.5, topK: 0, topP: 1, minP: 0 };
+
+  it("is deterministic for a fixed seed and varies with the seed", async () => {
+    const a = await model.doGenerate({ ...sampled, seed: 42 });
+    const b = await model.doGenerate({ ...sampled, seed: 42 });
+    const c = await model.doGenerate({ ...sampled, seed: 43 });
+    expect(b.choices[0].text).toBe(a.choices[0].text);
+    expect(c.choices[0].text).not.toBe(a.choices[0].text);
+  });
+
+  it("runs n choices in parallel; choice i uses seed+i", async () => {
+    const result = await model.doGenerate({ ...sampled, seed: 100, n: 3 });
+    expect(result.choices.map((c) => c.index)).toEqual([0, 1, 2]);
+    expect(result.usage.completionTokens).toBe(result.choices.reduce((sum, c) => sum + c.completionTokens, 0));
+    const single = await model.doGenerate({ ...sampled, seed: 102 });
+    expect(result.choices[2].text).toBe(single.choices[0].text);
+    expect(new Set(result.choices.map((c) => c.text)).size).toBeGreaterThan(1);
+  });
+
+  it("applies the repeat penalty", async () => {
+    const plain = await model.doGenerate({ prompt: PROMPT, maxTokens: 60, temperature: 0 });
+    const penalized = await model.doGenerate({ prompt: PROMPT, maxTokens: 60, temperature: 0, repeatPenalty: 1.5, repeatLastN: 64 });
+    expect(penalized.choices[0].text).not.toBe(plain.choices[0].text);
+  });
+});
+
+describe("stop strings and limits", () => {
+  it("stops at a string spanning several tokens, trims it, and never streams its beginning", async () => {
+    // Greedy text: ", there was a little girl named Lily." ("girl named" is several tokens).
+    const { stream } = await model.doStream({ prompt: PROMPT, maxTokens: 40, temperature: 0, addBos: false, stop: ["irl nam"] });
+    const parts = await collect(stream);
+    const deltas = parts.flatMap((p) => (p.type === "text-delta" ? [p.delta] : []));
+    expect(deltas.join("")).toBe(", there was a little g");
+    const end = parts.find((p) => p.type === "choice-finish");
+    expect(end).toMatchObject({ finishReason: "stop", stopReason: "irl nam" });
+  });
+
+  it("rejects a prompt that does not fit the context", async () => {
+    const long = "Once upon a time there was a cat. ".repeat(40);
+    await expect(model.doGenerate({ prompt: long, maxTokens: 5 })).rejects.toBeInstanceOf(ContextLengthExceededError);
+  });
+
+  it("caps maxTokens by the room left in the context and reports length", async () => {
+    const prompt = "Once upon a time there was a cat. ".repeat(20);
+    const promptTokens = (await model.renderPrompt({ prompt })).tokens!.length;
+    expect(promptTokens).toBeLessThan(256);
+    const result = await model.doGenerate({ prompt, maxTokens: 1000, temperature: 0 });
+    expect(result.choices[0]).toMatchObject({ finishReason: "length", completionTokens: 256 - promptTokens });
+  });
+});
+
+describe("abort and concurrency", () => {
+  it("aborts a stream mid-way with finishReason abort and frees the sequence", async () => {
+    const controller = new AbortController();
+    const { stream } = await model.doStream({ prompt: PROMPT, maxTokens: 200, temperature: 0, abortSignal: controller.signal });
+    const reader = stream.getReader();
+    const parts: StreamPart[] = [];
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      parts.push(value);
+      if (value.type === "text-delta") controller.abort();
+    }
+    const finish = parts.at(-1);
+    expect(finish).toMatchObject({ type: "finish", finishReason: "abort" });
+    if (finish?.type === "finish") expect(finish.usage.completionTokens).toBeLessThan(200);
+    const after = await model.doGenerate({ prompt: PROMPT, maxTokens: 5, temperature: 0 });
+    expect(after.choices[0].finishReason).toBe("length");
+  });
+
+  it("decodes concurrent streams together on one context, each as it would alone", async () => {
+    const prompts = ["Once upon a time", "The little dog", "Tom and Lily were"];
+    const alone = [];
+    for (const prompt of prompts) alone.push((await model.doGenerate({ prompt, maxTokens: 40, temperature: 0 })).choices[0].text);
+    const firstTokenAt: number[] = [];
+    const endedAt: number[] = [];
+    const together = await Promise.all(
+      prompts.map(async (prompt, index) => {
+        const { stream } = await model.doStream({ prompt, maxTokens: 40, temperature: 0 });
+        let text = "";
+        for (const part of await collectWithTimes(stream, index)) if (part.type === "text-delta") text += part.delta;
+        return text;
+      }),
+    );
+    async function collectWithTimes(stream: ReadableStream<StreamPart>, index: number) {
+      const reader = stream.getReader();
+      const parts: StreamPart[] = [];
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (value.type === "text-delta") firstTokenAt[index] ??= performance.now();
+        parts.push(value);
+      }
+      endedAt[index] = performance.now();
+      return parts;
+    }
+    expect(together).toEqual(alone);
+    // All three were generating at the same time: each started before any finished.
+    expect(Math.max(...firstTokenAt)).toBeLessThan(Math.min(...endedAt));
+  });
+
+  it("queues a request while every sequence is busy, and an abort while queued ends it at once", async () => {
+    const single = createLocalModel({ modelPath: stories260KPath(), contextSize: 256, sequences: 1 });
+    try {
+      const busy = single.doGenerate({ prompt: PROMPT, maxTokens: 150, temperature: 0 });
+      const controller = new AbortController();
+      const queued = single.doGenerate({ prompt: PROMPT, maxTokens: 10, abortSignal: controller.signal });
+      setTimeout(() => controller.abort(), 5);
+      const result = await queued;
+      expect(result.choices[0]).toMatchObject({ finishReason: "abort", completionTokens: 0 });
+      expect((await busy).choices[0].completionTokens).toBe(150);
+      // Same file, same settings: one loaded model shared by both LanguageModels.
+      expect(loadedModelCount()).toBe(1);
+    } finally {
+      await single.dispose();
+    }
+  });
+});
+
+describe("logprobs and log-likelihood", () => {
+  it("returns natural-log probabilities of the raw distribution", async () => {
+    const result = await model.doGenerate({ prompt: PROMPT, maxTokens: 12, temperature: 0, topLogprobs: 5 });
+    const logprobs = result.choices[0].logprobs!;
+    expect(logprobs).toHaveLength(12);
+    for (const entry of logprobs) {
+      expect(entry.logprob).toBeLessThanOrEqual(0);
+      expect(entry.topLogprobs).toHaveLength(5);
+      // Greedy: the chosen token is the most likely one.
+      expect(entry.topLogprobs![0].logprob).toBeCloseTo(entry.logprob, 9);
+      const mass = entry.topLogprobs!.reduce((sum, top) => sum + Math.exp(top.logprob), 0);
+      expect(mass).toBeLessThanOrEqual(1 + 1e-9);
+      expect(mass).toBeGreaterThan(0.3);
+    }
+    expect(logprobs.map((entry) => entry.token).join("")).toBe(result.choices[0].text);
+    // The same numbers from the log-likelihood path (prefill logits, not sampling).
+    const [scored] = await model.logLikelihood([{ context: PROMPT, continuation: result.choices[0].text }]);
+    expect(scored.isGreedy).toBe(true);
+    expect(scored.tokenCount).toBe(12);
+    expect(scored.logprob).toBeCloseTo(logprobs.reduce((sum, entry) => sum + entry.logprob, 0), 3);
+  });
+
+  it("scores an unlikely continuation lower and not greedy", async () => {
+    const [likely, unlikely] = await model.logLikelihood([
+      { context: PROMPT, continuation: ", there was a little girl" },
+      { context: PROMPT, continuation: " zebra quantum rocket" },
+    ]);
+    expect(unlikely.logprob).toBeLessThan(likely.logprob);
+    expect(unlikely.isGreedy).toBe(false);
+  });
+});
+
+describe("JSON output and UTF-8", () => {
+  it("follows a JSON schema through the grammar", async () => {
+    const schema = {
+      type: "object",
+      properties: { mood: { enum: ["happy", "sad"] }, friends: { type: "array", items: { enum: ["Lily", "Tom"] }, maxItems: 3 } },
+      required: ["mood", "friends"],
+      additionalProperties: false,
+    };
+    const result = await model.doGenerate({ prompt: PROMPT, maxTokens: 120, temperature: 0.7, seed: 5, responseFormat: { type: "json", schema } });
+    const parsed = z
+      .object({ mood: z.enum(["happy", "sad"]), friends: z.array(z.enum(["Lily", "Tom"])).max(3) })
+      .strict()
+      .parse(JSON.parse(result.choices[0].text));
+    expect(parsed.mood).toMatch(/happy|sad/);
+    expect(result.choices[0].finishReason).toBe("stop");
+    expect(result.choices[0].text.endsWith("}")).toBe(true);
+  });
+
+  it("streams Korean and emoji made of byte-fallback tokens as whole characters", async () => {
+    const text = "안녕 세계 😀";
+    const tokens = await model.tokenize(text, { addBos: false });
+    expect(tokens.length).toBeGreaterThan([...text].length); // split into byte tokens
+    const { stream } = await model.doStream({
+      prompt: PROMPT,
+      maxTokens: 60,
+      temperature: 0,
+      responseFormat: { type: "json", schema: { type: "object", properties: { greeting: { const: text } }, required: ["greeting"] } },
+    });
+    const deltas = (await collect(stream)).flatMap((p) => (p.type === "text-delta" ? [p.delta] : []));
+    expect(deltas.some((delta) => delta.includes("\uFFFD"))).toBe(false);
+    for (const delta of deltas) expect(Buffer.from(delta, "utf8").toString("utf8")).toBe(delta);
+    expect(JSON.parse(deltas.join(""))).toEqual({ greeting: text });
+  });
+
+  it("rejects a schema llama.cpp grammars cannot express, naming the option", async () => {
+    const error = await model
+      .doGenerate({ prompt: PROMPT, maxTokens: 5, responseFormat: { type: "json", schema: { type: "object", properties: { a: { type: "weird" } } } } })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as InvalidArgumentError).parameter).toBe("responseFormat.schema");
+  });
+});
+
+describe("tokens, messages and description", () => {
+  it("tokenizes and detokenizes, rejecting ids outside the vocabulary", async () => {
+    const tokens = await model.tokenize(PROMPT);
+    expect(tokens).toEqual([1, 403, 407, 261, 378]);
+    expect(await model.detokenize(tokens)).toBe(PROMPT);
+    await expect(model.detokenize([1, 99999])).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+
+  it("renders messages with a reported prompt format, explicit or chosen", async () => {
+    const messages = [{ role: "user" as const, content: "Tell me a story" }];
+    const fallback = await model.renderPrompt({ messages });
+    expect(fallback.format.source).toBe("heuristic");
+    const alpaca = await model.renderPrompt({ messages, promptFormat: "alpaca" });
+    expect(alpaca.format).toMatchObject({ name: "alpaca", source: "explicit" });
+    expect(alpaca.text).toContain("### Instruction:\nTell me a story");
+    expect(alpaca.tokens?.[0]).toBe(1);
+    const result = await model.doGenerate({ messages, promptFormat: "alpaca", maxTokens: 8, temperature: 0 });
+    expect(result.prompt?.text).toBe(alpaca.text);
+    expect((await model.describe()).contextSize).toBe(256);
+  });
+
+  it("warns about settings it cannot honour", async () => {
+    const json = await model.doGenerate({
+      prompt: PROMPT,
+      maxTokens: 30,
+      temperature: 0,
+      responseFormat: { type: "json", schema: { type: "string", pattern: "^[a-z]+$" } },
+    });
+    expect(json.warnings.map((w) => w.setting)).toContain("responseFormat.schema.pattern");
+    const result = await model.doGenerate({ prompt: PROMPT, maxTokens: 2, promptFormat: "alpaca", providerOptions: { local: { nonsense: 1 } } });
+    expect(result.warnings.map((w) => w.setting)).toEqual(expect.arrayContaining(["promptFormat", "providerOptions.local.nonsense"]));
+  });
+});
