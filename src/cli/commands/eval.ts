@@ -407,17 +407,19 @@ async function ratingsCommand(argv: string[], io: CliIo): Promise<number> {
   const path = values.battles ?? positionals[0];
   if (!path) throw new InvalidArgumentError("battles", "--battles <file> is required");
   const format = outputFormat(values["output-format"], io);
-  const battles = loadBattles(path);
-  if (battles.length === 0) throw new InvalidArgumentError("battles", `${path} holds no battles with a verdict`);
+  const bootstrapRounds = numberFlag(values.rounds, "rounds", { min: 0, max: 100_000, integer: true }) ?? 1000;
+  const seed = numberFlag(values.seed, "seed", { integer: true }) ?? 0;
   let anchor: { model: string; rating: number } | undefined;
   if (values.anchor) {
     const match = /^(.+)=(-?\d+(?:\.\d+)?)$/.exec(values.anchor);
     if (!match) throw new InvalidArgumentError("anchor", `--anchor must be <model>=<rating>, got "${values.anchor}"`);
     anchor = { model: match[1], rating: Number(match[2]) };
   }
+  const battles = loadBattles(path);
+  if (battles.length === 0) throw new InvalidArgumentError("battles", `${path} holds no battles with a verdict`);
   const board = buildLeaderboard(battles, {
-    bootstrapRounds: numberFlag(values.rounds, "rounds", { min: 0, max: 100_000, integer: true }) ?? 1000,
-    seed: numberFlag(values.seed, "seed", { integer: true }) ?? 0,
+    bootstrapRounds,
+    seed,
     ...(anchor ? { bradleyTerry: { anchor } } : {}),
   });
   printReport(io, format, leaderboardReport(board), board);

@@ -1,4 +1,4 @@
-import { AbortError, AuthenticationError, ContextLengthExceededError, InvalidArgumentError, PermissionDeniedError } from "../../errors/index.js";
+import { AbortError, AuthenticationError, ContextLengthExceededError, InvalidArgumentError, PermissionDeniedError, UnsupportedFeatureError } from "../../errors/index.js";
 import type { ChatMessage } from "../../spec/messages.js";
 import type { LanguageModel } from "../../spec/language-model.js";
 import { JUDGE_ERROR_OUTPUT } from "../verdicts/single-rating.js";
@@ -23,15 +23,21 @@ export interface JudgeCallResult {
   error?: string;
 }
 
-/** Errors no retry can fix; they end the whole run instead of filling a file with $ERROR$ rows. */
+/** Errors that would fail every call alike; they end the whole run instead of filling a file with $ERROR$ rows. */
 function isFatal(error: unknown): boolean {
-  return error instanceof AuthenticationError || error instanceof PermissionDeniedError || error instanceof AbortError || error instanceof InvalidArgumentError;
+  return error instanceof AuthenticationError || error instanceof PermissionDeniedError || error instanceof AbortError;
+}
+
+/** Errors about this one request (too long, rejected as invalid): retrying cannot help, so $ERROR$ at once. */
+function isPermanentForThisRequest(error: unknown): boolean {
+  return error instanceof ContextLengthExceededError || error instanceof InvalidArgumentError || error instanceof UnsupportedFeatureError;
 }
 
 /**
  * One judge generation with retries. Transient failures (network, rate limits, server errors) are
  * retried with backoff; when retries run out the judgment is FastChat's "$ERROR$" so the run goes
- * on and the row is counted, never scored. A prompt too long for the judge is an $ERROR$ at once.
+ * on and the row is counted, never scored. A request the judge rejects (too long, invalid) is an
+ * $ERROR$ at once; authentication failures stop the run.
  */
 export async function callJudge(judge: LanguageModel, messages: ChatMessage[], options: JudgeCallOptions = {}): Promise<JudgeCallResult> {
   const retries = options.retries ?? 3;
@@ -51,7 +57,7 @@ export async function callJudge(judge: LanguageModel, messages: ChatMessage[], o
     } catch (error) {
       if (isFatal(error)) throw error;
       lastError = error instanceof Error ? error.message : String(error);
-      if (error instanceof ContextLengthExceededError) return { text: JUDGE_ERROR_OUTPUT, attempts: attempt, error: lastError };
+      if (isPermanentForThisRequest(error)) return { text: JUDGE_ERROR_OUTPUT, attempts: attempt, error: lastError };
       if (attempt <= retries) await sleep((options.retryDelayMs ?? 1000) * 2 ** (attempt - 1));
     }
   }
