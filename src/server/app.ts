@@ -62,6 +62,7 @@ export function createServerApp(options: ServerAppOptions): ServerAppHandle {
   const app = new Hono<ServerEnv>();
   app.onError((error, c) => {
     const http = serverHttpError(error);
+    metrics.errors.inc({ status: String(http.status) });
     return c.json(http.body, http.status as 400, http.headers);
   });
   app.notFound((c) => {

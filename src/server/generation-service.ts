@@ -49,9 +49,10 @@ export class GenerationService {
     try {
       const result = await admitted.model.doGenerate({ ...request.options, abortSignal: admitted.controller.signal });
       const elapsedMs = performance.now() - admitted.startedAt;
+      const aborted = request.signal.aborted || result.choices.some((choice) => choice.finishReason === "abort");
       this.finishLog(request, {
-        status: "completed",
-        httpStatus: 200,
+        status: aborted ? "aborted" : "completed",
+        httpStatus: aborted ? 499 : 200,
         prompt: result.prompt?.text ?? request.options.prompt,
         output: result.choices.map((choice) => choice.text),
         finishReasons: result.choices.map((choice) => choice.finishReason),

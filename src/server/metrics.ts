@@ -78,6 +78,7 @@ export class ServerMetrics {
   readonly promptTokens = new Counter("camelid_prompt_tokens_total", "Prompt tokens evaluated.");
   readonly completionTokens = new Counter("camelid_completion_tokens_total", "Tokens generated.");
   readonly rejected = new Counter("camelid_queue_rejections_total", "Requests refused because the model's queue was full.");
+  readonly errors = new Counter("camelid_http_errors_total", "Error responses by status code (validation, auth, unknown model, queue full, upstream).");
   readonly timeToFirstToken = new Histogram(
     "camelid_time_to_first_token_seconds",
     "From request arrival to the first generated token.",
@@ -110,6 +111,7 @@ export class ServerMetrics {
         this.promptTokens.render(),
         this.completionTokens.render(),
         this.rejected.render(),
+        this.errors.render(),
         this.timeToFirstToken.render(),
         this.tokensPerSecond.render(),
         this.requestDuration.render(),

@@ -1,0 +1,172 @@
+/**
+ * `camelid serve` under load, every figure a ratio against its reference measured in this same run:
+ *
+ *   npx tsx bench/serve-throughput.ts [--model random-24m|stories260K] [--tokens 128] [--repeats 3] [--streams 8]
+ *
+ * 1. Serving overhead: one stream through HTTP+SSE vs calling the same local provider directly
+ *    (goal ≥ 0.9x decode tokens/s).
+ * 2. Batching: N concurrent HTTP streams (one per sequence, decoded together) vs one stream
+ *    (goal ≥ 2.5x aggregate tokens/s at N = 8).
+ * 3. Latency: p50/p99 time to first token and inter-token latency, for 1 and N streams.
+ *
+ * Same seeds for every variant, so each run decodes the same number of tokens.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { writeRandomLlama24M } from "../src/gguf/random-llama.js";
+import { createLocalModel } from "../src/providers/local/index.js";
+import { createServerApp } from "../src/server/app.js";
+import { listen } from "../src/server/listen.js";
+import { ModelRegistry } from "../src/server/model-registry.js";
+import type { LanguageModel } from "../src/spec/index.js";
+
+function flag(name: string, fallback: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 && process.argv[index + 1] ? process.argv[index + 1] : fallback;
+}
+
+const modelName = flag("model", "random-24m");
+const tokens = Number(flag("tokens", "128"));
+const repeats = Number(flag("repeats", "3"));
+const streams = Number(flag("streams", "8"));
+const shared = resolve(import.meta.dirname, "../../shared");
+const prompt = "Once upon a time";
+
+interface StreamSample {
+  tokens: number;
+  /** ms from the request to the first token */
+  ttftMs: number;
+  /** ms between consecutive tokens */
+  gapsMs: number[];
+  /** ms from the first to the last token */
+  decodeMs: number;
+  startedAt: number;
+  endedAt: number;
+}
+
+const percentile = (values: number[], p: number) => {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+};
+const median = (values: number[]) => percentile(values, 50);
+
+async function directStream(model: LanguageModel, seed: number): Promise<StreamSample> {
+  const startedAt = performance.now();
+  const { stream } = await model.doStream({ prompt, maxTokens: tokens, temperature: 0.8, seed });
+  const times: number[] = [];
+  let completionTokens = 0;
+  for await (const part of stream as unknown as AsyncIterable<import("../src/spec/index.js").StreamPart>) {
+    if (part.type === "text-delta") times.push(performance.now());
+    if (part.type === "finish") completionTokens = part.usage.completionTokens;
+  }
+  return sample(startedAt, times, completionTokens);
+}
+
+async function httpStream(url: string, seed: number): Promise<StreamSample> {
+  const startedAt = performance.now();
+  const response = await fetch(`${url}/v1/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: "bench", prompt, max_tokens: tokens, temperature: 0.8, seed, stream: true, stream_options: { include_usage: true } }),
+  });
+  if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}: ${await response.text()}`);
+  const times: number[] = [];
+  let completionTokens = 0;
+  let buffer = "";
+  const decoder = new TextDecoder();
+  for await (const bytes of response.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(bytes, { stream: true });
+    let end: number;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const event = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = event.slice(6);
+      if (data === "[DONE]") continue;
+      const chunk = JSON.parse(data);
+      if (chunk.choices[0]?.text) times.push(performance.now());
+      if (chunk.usage) completionTokens = chunk.usage.completion_tokens;
+    }
+  }
+  return sample(startedAt, times, completionTokens);
+}
+
+function sample(startedAt: number, times: number[], completionTokens: number): StreamSample {
+  const endedAt = times.at(-1) ?? performance.now();
+  return {
+    tokens: completionTokens,
+    ttftMs: (times[0] ?? endedAt) - startedAt,
+    gapsMs: times.slice(1).map((time, index) => time - times[index]),
+    decodeMs: endedAt - (times[0] ?? endedAt),
+    startedAt,
+    endedAt,
+  };
+}
+
+/** Decode speed of one stream: tokens after the first over the time they took. */
+const decodeRate = (s: StreamSample) => (s.tokens - 1) / (s.decodeMs / 1000);
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), "camelid-bench-serve-"));
+  let modelPath: string;
+  if (modelName === "stories260K") modelPath = join(shared, "models/stories260K.gguf");
+  else {
+    modelPath = join(dir, "random-24m.gguf");
+    await writeRandomLlama24M(modelPath, join(shared, "tokenizers/ggml-vocab-llama-spm.gguf"));
+  }
+  const contextSize = Math.max(256, tokens + 64);
+  const model = createLocalModel({ modelPath, modelId: "bench", contextSize, sequences: streams });
+  await model.load();
+  const registry = new ModelRegistry([{ id: "bench", kind: "local", ownedBy: "camelid", capacity: streams, maxQueue: 64, load: async () => model }]);
+  const server = await listen(createServerApp({ registry }).app, { host: "127.0.0.1", port: 0 });
+
+  console.log(`# camelid serve benchmark: ${modelName}, ${tokens} tokens per stream, ${streams} sequences, ${repeats} repeats (median), ${cpus().length} CPU cores`);
+  // Warm-up: first-call costs (grammar-free sampler set-up, JIT, sockets) out of the timings.
+  await directStream(model, 999);
+  await httpStream(server.url, 999);
+
+  const direct: StreamSample[] = [];
+  const single: StreamSample[] = [];
+  const batched: { samples: StreamSample[]; wallMs: number }[] = [];
+  for (let repeat = 0; repeat < repeats; repeat++) {
+    // Interleaved so that drift in machine load hits every variant alike.
+    direct.push(await directStream(model, repeat));
+    single.push(await httpStream(server.url, repeat));
+    const started = performance.now();
+    const samples = await Promise.all(Array.from({ length: streams }, (_, index) => httpStream(server.url, repeat * 100 + index)));
+    batched.push({ samples, wallMs: performance.now() - started });
+  }
+
+  const directRate = median(direct.map(decodeRate));
+  const singleRate = median(single.map(decodeRate));
+  const singleEndToEnd = median(single.map((s) => s.tokens / ((s.endedAt - s.startedAt) / 1000)));
+  const batchedAggregate = median(batched.map((run) => run.samples.reduce((sum, s) => sum + s.tokens, 0) / (run.wallMs / 1000)));
+  const fmt = (value: number, digits = 1) => value.toFixed(digits);
+
+  console.log("\n## Serving overhead (1 stream, decode tokens/s)");
+  console.log(`direct provider doStream : ${fmt(directRate)} tok/s`);
+  console.log(`HTTP + SSE               : ${fmt(singleRate)} tok/s  → ${fmt(singleRate / directRate, 2)}x of direct (goal ≥ 0.9x)`);
+
+  console.log(`\n## Batching (${streams} concurrent streams vs 1, end-to-end tokens/s through HTTP)`);
+  console.log(`1 stream                 : ${fmt(singleEndToEnd)} tok/s`);
+  console.log(`${streams} streams aggregate       : ${fmt(batchedAggregate)} tok/s  → ${fmt(batchedAggregate / singleEndToEnd, 2)}x of 1 stream (goal ≥ 2.5x)`);
+
+  const latency = (label: string, samples: StreamSample[]) => {
+    const ttft = samples.map((s) => s.ttftMs);
+    const gaps = samples.flatMap((s) => s.gapsMs);
+    console.log(
+      `${label.padEnd(25)}: TTFT p50 ${fmt(percentile(ttft, 50))} ms, p99 ${fmt(percentile(ttft, 99))} ms; inter-token p50 ${fmt(percentile(gaps, 50), 2)} ms, p99 ${fmt(percentile(gaps, 99), 2)} ms`,
+    );
+  };
+  console.log("\n## Latency");
+  latency("1 stream (HTTP)", single);
+  latency(`${streams} streams (HTTP)`, batched.flatMap((run) => run.samples));
+  console.log(`\ntokens per stream (median): direct ${median(direct.map((s) => s.tokens))}, HTTP ${median(single.map((s) => s.tokens))}`);
+
+  await server.close();
+  await registry.dispose();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+await main();
