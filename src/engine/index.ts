@@ -11,3 +11,4 @@ export * from "./lora/lora-weights.js";
 export * from "./optim/adamw.js";
 export * from "./optim/clip.js";
 export * from "./model/load-weights.js";
+export * from "./model/gguf-model.js";

@@ -32,18 +32,23 @@ function copyTensor(source: string, lookup: TensorLookup, name: string, into: Fl
   into.set(values);
 }
 
+/** Every base tensor's GGUF name with the view it is loaded into (the output head only when untied). */
+export function baseWeightTensors(config: LlamaConfig, weights: BaseWeights): [string, Float32Array][] {
+  const list: [string, Float32Array][] = [["token_embd.weight", weights.tokenEmbedding]];
+  for (let l = 0; l < config.nLayers; l++) {
+    const layer = weights.layers[l];
+    list.push([`blk.${l}.attn_norm.weight`, layer.attnNorm], [`blk.${l}.ffn_norm.weight`, layer.ffnNorm]);
+    for (const matrix of layerMatrices) list.push([`blk.${l}.${ggufMatrixNames[matrix]}.weight`, layer[matrix]]);
+  }
+  list.push(["output_norm.weight", weights.finalNorm]);
+  if (!config.tiedOutput) list.push(["output.weight", weights.output]);
+  return list;
+}
+
 /** Allocates the base weights and fills them from GGUF-named tensors. */
 export function loadBaseWeights(config: LlamaConfig, lookup: TensorLookup, source: string): BaseWeights {
   const weights = allocateBaseWeights(config);
-  copyTensor(source, lookup, "token_embd.weight", weights.tokenEmbedding);
-  for (let l = 0; l < config.nLayers; l++) {
-    const layer = weights.layers[l];
-    copyTensor(source, lookup, `blk.${l}.attn_norm.weight`, layer.attnNorm);
-    copyTensor(source, lookup, `blk.${l}.ffn_norm.weight`, layer.ffnNorm);
-    for (const matrix of layerMatrices) copyTensor(source, lookup, `blk.${l}.${ggufMatrixNames[matrix]}.weight`, layer[matrix]);
-  }
-  copyTensor(source, lookup, "output_norm.weight", weights.finalNorm);
-  if (!config.tiedOutput) copyTensor(source, lookup, "output.weight", weights.output);
+  for (const [name, view] of baseWeightTensors(config, weights)) copyTensor(source, lookup, name, view);
   refreshTransposes(config, weights);
   return weights;
 }
