@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { run } from "../../src/cli/commands/formats.js";
 import { InvalidArgumentError, PromptFormatError } from "../../src/errors/index.js";
+import { writeGguf, type GgufValue } from "../../src/gguf/index.js";
 import { captureIo } from "../support/capture-io.js";
+import { stories260KPath } from "../support/shared-data.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "camelid-formats-cli-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -88,12 +90,59 @@ describe("camelid formats render", () => {
     expect(stdout()).toBe("<B>[system]S<E>[user]U<E>[assistant]A<E>[user]U2<E>");
   });
 
+  it("--model picks the format as camelid would for that GGUF: its template, BOS/EOS and control tokens", async () => {
+    const vocabulary = ["<unk>", "<|begin_of_text|>", "<|eot_id|>", "<|start_header_id|>", "<|end_header_id|>", "<|custom|>", "Hi"];
+    const metadata = new Map<string, GgufValue>([
+      ["general.architecture", { type: "string", value: "llama" }],
+      ["general.name", { type: "string", value: "Tiny Chat" }],
+      ["tokenizer.ggml.model", { type: "string", value: "gpt2" }],
+      ["tokenizer.ggml.tokens", { type: "array", value: { elementType: "string", values: vocabulary } }],
+      ["tokenizer.ggml.token_type", { type: "array", value: { elementType: "int32", values: Int32Array.from([2, 3, 3, 3, 3, 4, 1]) } }],
+      ["tokenizer.ggml.bos_token_id", { type: "uint32", value: 1 }],
+      ["tokenizer.ggml.eos_token_id", { type: "uint32", value: 2 }],
+      [
+        "tokenizer.chat_template",
+        {
+          type: "string",
+          value: "{{ bos_token }}{% for m in messages %}<|start_header_id|>{{ m.role }}<|end_header_id|>\n\n{{ m.content }}<|custom|><|eot_id|>{% endfor %}",
+        },
+      ],
+    ]);
+    await writeGguf(join(scratch, "tiny-chat.gguf"), { metadata });
+    const { io, stdout } = ioIn();
+    expect(await run(["render", "--model", "tiny-chat.gguf", "--user", "Hi <|custom|>", "--json"], io)).toBe(0);
+    const result = JSON.parse(stdout());
+    expect(result.format).toMatchObject({ name: "gguf-jinja", source: "model-template" });
+    expect(result.text).toBe("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi <|custom|><|custom|><|eot_id|>");
+    expect(result.segments.filter((segment: { special: boolean }) => segment.special).map((segment: { text: string }) => segment.text)).toEqual([
+      "<|begin_of_text|>",
+      "<|start_header_id|>",
+      "<|end_header_id|>",
+      "<|custom|>",
+      "<|eot_id|>",
+    ]);
+    expect(result.stops).toEqual(["<|eot_id|>"]);
+
+    const forced = ioIn();
+    expect(await run(["render", "--model", "tiny-chat.gguf", "--format", "vicuna-v1.1", "--user", "Hi"], forced.io)).toBe(0);
+    expect(forced.stdout()).toContain('chosen: explicit: prompt format "vicuna-v1.1" was requested');
+    expect(forced.stdout()).toContain('stops: "<|eot_id|>" "USER:"');
+  });
+
+  it("--model on a base model without a template reports the fallback and why", async () => {
+    const { io, stdout } = ioIn();
+    expect(await run(["render", "--model", stories260KPath(), "--user", "Hi"], io)).toBe(0);
+    expect(stdout()).toContain('chosen: heuristic: the model has no chat template and the name "llama" matches no known family: fallback format');
+  });
+
   it("rejects bad input with one clear typed error naming it", async () => {
     const { io } = ioIn();
     await expect(run(["render", "--format", "nope", "--user", "x"], io)).rejects.toThrow(/unknown prompt format "nope"; known formats: alpaca/);
     await expect(run(["render", "--format", "nope", "--user", "x"], io)).rejects.toBeInstanceOf(PromptFormatError);
     await expect(run(["render", "--format", "chatml"], io)).rejects.toThrow(/no messages/);
-    await expect(run(["render", "--user", "x"], io)).rejects.toThrow(/--format <name> or --template <file> is required/);
+    await expect(run(["render", "--user", "x"], io)).rejects.toThrow(/--format <name>, --template <file> or --model <file.gguf> is required/);
+    await expect(run(["render", "--template", "t.jinja", "--format", "chatml", "--user", "x"], io)).rejects.toThrow(/cannot be combined/);
+    await expect(run(["detect"], io)).rejects.toThrow(/--model <file.gguf> is required/);
     await expect(run(["render", "--format", "chatml", "--usr", "x"], io)).rejects.toThrow(/--usr/);
     await expect(run(["render", "--format", "chatml", "--user", "x", "--messages", "missing.json"], io)).rejects.toThrow(
       /cannot read --messages file missing.json \(ENOENT\)/,
@@ -111,5 +160,25 @@ describe("camelid formats render", () => {
     expect(await run(["--help"], io)).toBe(0);
     expect(stdout()).toContain("camelid formats render");
     expect(await run([], ioIn().io)).toBe(2);
+  });
+});
+
+describe("camelid formats detect", () => {
+  it("ranks every registry format on a real model (stories260K) and says what would be used", async () => {
+    const { io, stdout } = ioIn();
+    expect(await run(["detect", "--model", stories260KPath(), "--json"], io)).toBe(0);
+    const result = JSON.parse(stdout()) as {
+      ranking: { name: string; meanLogprob: number; tokenCount: number }[];
+      skipped: unknown[];
+      selected: { name: string; source: string };
+    };
+    expect(result.ranking.map((score) => score.name).sort()).toEqual(["alpaca", "chatml", "koala", "llama-2-chat", "llama-3", "vicuna-v0", "vicuna-v1.1"]);
+    expect(result.skipped).toEqual([]);
+    for (const [index, score] of result.ranking.entries()) {
+      expect(Number.isFinite(score.meanLogprob) && score.meanLogprob < 0).toBe(true);
+      expect(score.tokenCount).toBeGreaterThan(0);
+      if (index > 0) expect(score.meanLogprob).toBeLessThanOrEqual(result.ranking[index - 1].meanLogprob);
+    }
+    expect(result.selected).toMatchObject({ name: "chatml", source: "heuristic" });
   });
 });
