@@ -36,6 +36,12 @@ export class RequestLifetime {
     this.timer = setTimeout(() => this.abort(new TimeoutError(this.timeoutMs)), this.timeoutMs);
   }
 
+  /** Stop the countdown while nobody waits on the server (a stream whose consumer is busy elsewhere). */
+  pauseTimeout(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
   abort(cause: CamelidError): void {
     if (this.abortCause) return;
     this.abortCause = cause;

@@ -59,11 +59,13 @@ export class StreamAssembler {
     if (payload === undefined) {
       throw new UpstreamError(`${this.options.url} streamed an event that is not JSON: ${event.data.slice(0, 200)}`, undefined, event.data);
     }
-    const errorDetails = extractErrorDetails(payload);
+    // llama-server's `error:` line carries the bare error object ({code, message, type, n_ctx...}).
+    const body = event.event === "error" && extractErrorDetails(payload) === undefined ? { error: payload } : payload;
+    const errorDetails = extractErrorDetails(body);
     if (event.event === "error" || errorDetails) {
       throw errorFromResponse({
         status: statusOfStreamError(errorDetails),
-        body: payload,
+        body,
         bodyText: event.data,
         url: this.options.url,
         modelId: this.options.modelId,

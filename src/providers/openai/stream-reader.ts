@@ -18,6 +18,7 @@ export function partStreamFromResponse(
   const body = open.response.body;
   const reader = body?.getReader();
   const parser = new ServerSentEventParser();
+  open.lifetime.pauseTimeout(); // until the consumer first reads: see pull
 
   const release = () => {
     open.lifetime.dispose();
@@ -30,9 +31,11 @@ export function partStreamFromResponse(
       for (const part of firstParts) controller.enqueue(part);
     },
     async pull(controller) {
+      let emitted = 0;
       const emit = (parts: StreamPart[]) => {
         if (closed) return;
         for (const part of parts) controller.enqueue(part);
+        emitted += parts.length;
         if (assembler.isFinished) {
           closed = true;
           release();
@@ -44,28 +47,39 @@ export function partStreamFromResponse(
         failWith(new UpstreamError(`${url} answered without a body`));
         return;
       }
+      // The idle timeout measures the server's silence, not the consumer's: it runs only inside pull.
+      open.lifetime.restartTimeout();
       try {
-        const { done, value } = await reader.read();
-        open.lifetime.restartTimeout();
-        if (done) {
-          const end = parser.finish();
-          for (const event of end.events) emit(assembler.handleEvent(event));
-          if (!assembler.isFinished) {
-            const how = end.unterminatedEvent ? "in the middle of an event" : "without [DONE]";
-            failWith(new ConnectionError(`the stream from ${url} ended ${how}`));
+        // Many chunks complete no part (role-only, finish and usage chunks, keep-alive comments), and
+        // the stream calls pull again only when its reader asks: keep reading until a part is out.
+        while (emitted === 0 && !closed) {
+          const { done, value } = await reader.read();
+          open.lifetime.restartTimeout();
+          if (done) {
+            const end = parser.finish();
+            for (const event of end.events) emit(assembler.handleEvent(event));
+            if (!assembler.isFinished) {
+              const how = end.unterminatedEvent ? "in the middle of an event" : "without [DONE]";
+              failWith(new ConnectionError(`the stream from ${url} ended ${how}`));
+            }
+            return;
           }
-          return;
-        }
-        for (const event of parser.push(value)) {
-          emit(assembler.handleEvent(event));
-          if (assembler.isFinished) return;
+          for (const event of parser.push(value)) {
+            emit(assembler.handleEvent(event));
+            if (closed) return;
+          }
         }
       } catch (failure) {
-        if (assembler.isFinished) return;
-        const error = isCamelidError(failure) && open.lifetime.cause === undefined ? failure : open.lifetime.errorFor(failure, `reading the stream from ${url}`);
-        // An error payload or malformed chunk: stop the server's work too.
+        if (closed) return;
+        const error =
+          isCamelidError(failure) && open.lifetime.cause === undefined
+            ? failure
+            : open.lifetime.errorFor(failure, `reading the stream from ${url}`);
+        // An error payload or a malformed chunk: stop the server's work too.
         if (!open.lifetime.cause) open.lifetime.abort(error);
         failWith(error);
+      } finally {
+        if (!closed) open.lifetime.pauseTimeout();
       }
     },
     cancel() {
