@@ -14,6 +14,10 @@ import { sharedPath, stories260KPath } from "../support/shared-data.js";
 const workDir = mkdtempSync(join(tmpdir(), "camelid-engine-logits-"));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
+// node-llama-cpp's branded token type, derived so that only llama-runtime.ts imports the package
+type LoadedModel = Awaited<ReturnType<Awaited<ReturnType<typeof getLlamaRuntime>>["loadModel"]>>;
+type Token = ReturnType<LoadedModel["tokenize"]>[number];
+
 async function llamaCppLogits(modelPath: string, tokens: number[], vocabSize: number): Promise<Float32Array[]> {
   const llama = await getLlamaRuntime();
   const model = await llama.loadModel({ modelPath });
@@ -22,7 +26,8 @@ async function llamaCppLogits(modelPath: string, tokens: number[], vocabSize: nu
     const context = await model.createContext({ contextSize: 64, sequences: 1, flashAttention: false, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" });
     try {
       const sequence = context.getSequence();
-      const results = await sequence.controlledEvaluate(tokens.map((token) => [token, { generateNext: { logits: true } }] as const));
+      const input = tokens.map((token) => [token as Token, { generateNext: { logits: true } }] as [Token, { generateNext: { logits: true } }]);
+      const results = await sequence.controlledEvaluate(input);
       return results.map((result, position) => {
         const logits = result?.next?.logits;
         if (!logits) throw new Error(`llama.cpp returned no logits at position ${position}`);
