@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { InvalidArgumentError } from "../../errors/index.js";
+import { InvalidArgumentError, isCamelidError } from "../../errors/index.js";
 import {
   CHAT_TEMPLATE_FORMAT_NAME,
   chatMessagesSchema,
@@ -154,7 +154,13 @@ async function promptRequestFromGguf(file: string, cwd: string): Promise<PromptF
   // Loaded only here, so "formats list" never reads GGUF code.
   const { readGgufHeader, describeGgufHeader } = await import("../../gguf/index.js");
   const path = resolve(cwd, file);
-  const header = await readGgufHeader(path);
+  const header = await readGgufHeader(path).catch((error: unknown) => {
+    // A malformed file keeps its own typed error (it names the byte); an unreadable one is the flag's fault.
+    if (isCamelidError(error)) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (typeof code === "string") throw new InvalidArgumentError("model", `cannot read --model file ${file} (${code})`);
+    throw error;
+  });
   const description = describeGgufHeader(header, path);
   const request: PromptFormatRequest = { modelName: description.name ?? basename(file).replace(/\.gguf$/i, "") };
   if (description.architecture) request.architecture = description.architecture;
