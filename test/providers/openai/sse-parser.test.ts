@@ -39,10 +39,11 @@ describe("ServerSentEventParser", () => {
   });
 
   it("gives identical events for every possible split point, including inside UTF-8 characters and \\r\\n", () => {
-    const text = 'data: {"text":"안녕하세요 👋🏽 세계"}\r\n\r\n: comment\r\nevent: error\r\ndata: {"error":{"message":"x"}}\r\n\r\ndata: [DONE]\r\n\r\n';
+    const text = 'data: {"text":"안녕하세요 👋🏽 세계"}\r\n\r\n: comment\r\nevent: error\r\ndata: {"error":{"message":"x"}}\r\n\r\ndata: two\r\ndata: lines\r\n\r\ndata: [DONE]\r\n\r\n';
     const bytes = encoder.encode(text);
     const whole = parseSplit(bytes, []).events;
-    expect(whole).toHaveLength(3);
+    expect(whole).toHaveLength(4);
+    expect(whole[2].data).toBe("two\nlines");
     expect(JSON.parse(whole[0].data).text).toBe("안녕하세요 👋🏽 세계");
     for (let cut = 1; cut < bytes.length; cut++) {
       expect(parseSplit(bytes, [cut]).events).toEqual(whole);
