@@ -28,6 +28,8 @@ export interface ServedStream {
   warnings: CallWarning[];
   /** Parts after stream-start; ending the iteration early (client gone) cancels the model call. */
   parts: AsyncGenerator<StreamPart, void, undefined>;
+  /** For a consumer that will never iterate `parts`: aborts the call and frees its sequences. */
+  cancel(): Promise<void> | undefined;
 }
 
 interface Admitted {
@@ -112,21 +114,25 @@ export class GenerationService {
       admitted.lease.release();
       throw error;
     }
-    return { prompt, warnings, parts: this.followStream(request, admitted, reader, first, prompt) };
+    return this.followStream(request, admitted, reader, first, prompt, warnings);
   }
 
-  private async *followStream(
+  private followStream(
     request: GenerationRequest,
     admitted: Admitted,
     reader: ReadableStreamDefaultReader<StreamPart>,
     first: StreamPart,
     prompt: RenderedPrompt | undefined,
-  ): AsyncGenerator<StreamPart, void, undefined> {
+    warnings: CallWarning[],
+  ): ServedStream {
     const texts: string[] = [];
     const finishReasons: string[] = [];
+    const promptText = prompt?.text ?? request.options.prompt;
     let completionTokens = 0;
     let firstTokenMs: number | undefined;
-    let ended = false;
+    let settled = false;
+    let started = false;
+
     const observe = (part: StreamPart) => {
       if (part.type === "text-delta") {
         firstTokenMs ??= performance.now() - admitted.startedAt;
@@ -136,67 +142,92 @@ export class GenerationService {
         completionTokens += part.completionTokens;
       }
     };
-    try {
-      let part: StreamPart | undefined = first;
-      while (part) {
-        observe(part);
-        if (part.type === "finish") {
-          const finish = part;
-          ended = true;
-          const totalMs = performance.now() - admitted.startedAt;
-          // Logged before the client sees the finish: "completed" on the client means on disk here.
-          this.finishLog(request, {
-            status: part.finishReason === "abort" ? "aborted" : "completed",
-            httpStatus: 200,
-            prompt: prompt?.text ?? request.options.prompt,
-            output: Array.from(texts, (text) => text ?? ""),
-            finishReasons: Array.from(finishReasons, (reason) => reason ?? finish.finishReason),
-            promptTokens: part.usage.promptTokens,
-            completionTokens: part.usage.completionTokens || completionTokens,
-            timeToFirstTokenMs: firstTokenMs ?? part.timings.timeToFirstTokenMs,
-            totalMs,
-            tokensPerSecond: part.timings.tokensPerSecond,
-          });
-          this.countSuccess(request, part.usage.promptTokens, part.usage.completionTokens, firstTokenMs, part.timings.tokensPerSecond, totalMs);
-          yield part;
-          return;
-        }
-        if (part.type === "error") {
-          ended = true;
-          this.recordFailure(request, part.error, admitted.startedAt, prompt?.text ?? request.options.prompt);
-          yield part;
-          return;
-        }
-        yield part;
-        const next = await reader.read();
-        part = next.done ? undefined : next.value;
-      }
-      ended = true;
-      const error = new UpstreamError("the model's stream ended without a finish");
-      this.recordFailure(request, error, admitted.startedAt, prompt?.text ?? request.options.prompt);
-      yield { type: "error", error };
-    } finally {
-      if (!ended) {
-        // The consumer stopped early: the client disconnected. Abort the call and wait for the model
-        // to let go of its sequences before the lease goes back to the scheduler.
-        admitted.controller.abort();
-        await reader.cancel().catch(() => undefined);
-        this.finishLog(request, {
-          status: "aborted",
-          httpStatus: 499,
-          prompt: prompt?.text ?? request.options.prompt,
-          output: Array.from(texts, (text) => text ?? ""),
-          completionTokens,
-          timeToFirstTokenMs: firstTokenMs,
-          totalMs: performance.now() - admitted.startedAt,
-          error: "client disconnected",
-        });
-        this.metrics.requests.inc({ model: request.entry.id, endpoint: request.endpoint, status: "499" });
-      }
-      reader.releaseLock();
+    /** The model is done with its sequences: give them back now, not when the client reads the end. */
+    const release = () => {
+      request.signal.removeEventListener("abort", onClientGone);
       admitted.unlink();
       admitted.lease.release();
+    };
+    /** The client went away (or stopped reading) before the end: abort, log, free the sequences. */
+    const abandon = async () => {
+      if (settled) return;
+      settled = true;
+      admitted.controller.abort();
+      await reader.cancel().catch(() => undefined);
+      this.finishLog(request, {
+        status: "aborted",
+        httpStatus: 499,
+        prompt: promptText,
+        output: Array.from(texts, (text) => text ?? ""),
+        completionTokens,
+        timeToFirstTokenMs: firstTokenMs,
+        totalMs: performance.now() - admitted.startedAt,
+        error: "client disconnected",
+      });
+      this.metrics.requests.inc({ model: request.entry.id, endpoint: request.endpoint, status: "499" });
+      release();
+    };
+    // A client can leave before the consumer ever starts iterating; a generator that never started
+    // runs no finally, so the disconnect itself must clean up.
+    const onClientGone = () => {
+      if (!started) void abandon();
+    };
+    request.signal.addEventListener("abort", onClientGone, { once: true });
+
+    const service = this;
+    async function* parts(): AsyncGenerator<StreamPart, void, undefined> {
+      started = true;
+      if (settled) return;
+      try {
+        let part: StreamPart | undefined = first;
+        while (part) {
+          observe(part);
+          if (part.type === "finish") {
+            const finish = part;
+            settled = true;
+            const totalMs = performance.now() - admitted.startedAt;
+            // Logged before the client sees the finish: "completed" on the client means on disk here.
+            service.finishLog(request, {
+              status: finish.finishReason === "abort" ? "aborted" : "completed",
+              httpStatus: 200,
+              prompt: promptText,
+              output: Array.from(texts, (text) => text ?? ""),
+              finishReasons: Array.from(finishReasons, (reason) => reason ?? finish.finishReason),
+              promptTokens: finish.usage.promptTokens,
+              completionTokens: finish.usage.completionTokens || completionTokens,
+              timeToFirstTokenMs: firstTokenMs ?? finish.timings.timeToFirstTokenMs,
+              totalMs,
+              tokensPerSecond: finish.timings.tokensPerSecond,
+            });
+            service.countSuccess(request, finish.usage.promptTokens, finish.usage.completionTokens, firstTokenMs, finish.timings.tokensPerSecond, totalMs);
+            release();
+            yield finish;
+            return;
+          }
+          if (part.type === "error") {
+            settled = true;
+            service.recordFailure(request, part.error, admitted.startedAt, promptText);
+            await reader.cancel().catch(() => undefined);
+            release();
+            yield part;
+            return;
+          }
+          yield part;
+          const next = await reader.read();
+          part = next.done ? undefined : next.value;
+        }
+        settled = true;
+        const error = new UpstreamError("the model's stream ended without a finish");
+        service.recordFailure(request, error, admitted.startedAt, promptText);
+        release();
+        yield { type: "error", error };
+      } finally {
+        // Stopped early (the consumer returned): the client disconnected mid-stream.
+        if (!settled) await abandon();
+      }
     }
+
+    return { prompt, warnings, parts: parts(), cancel: () => (started ? undefined : abandon()) };
   }
 
   /** Waits for sequences, loads the model, writes the log's "running" row. */

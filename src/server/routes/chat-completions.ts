@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { streamSSE } from "hono/streaming";
 import { toHttpError } from "../../errors/index.js";
 import { clientIdentity, type ServerApp, type ServerContext } from "../context.js";
 import { parseRequestBody } from "../openai/parse-body.js";
 import { chatCompletionRequestSchema } from "../openai/request-schemas.js";
 import { chatChunk, chatCompletionBody, type ResponseIdentity } from "../openai/response-shapes.js";
+import { sseResponse } from "../openai/sse-response.js";
 import { chatRequestToCallOptions } from "../openai/to-call-options.js";
 import { loggedParameters } from "./logged-parameters.js";
 
@@ -32,23 +32,21 @@ export function registerChatCompletionRoutes(app: ServerApp, context: ServerCont
     const served = await context.service.openStream(request);
     const choiceCount = options.n ?? 1;
     const includeUsage = body.stream_options?.include_usage === true;
-    return streamSSE(c, async (sse) => {
-      const send = (data: unknown) => sse.writeSSE({ data: JSON.stringify(data) });
-      const gone = () => sse.aborted || c.req.raw.signal.aborted;
-      for (let index = 0; index < choiceCount; index++) await send(chatChunk(identity, { index, delta: { role: "assistant", content: "" } }));
+    async function* events(): AsyncGenerator<string, void, undefined> {
+      for (let index = 0; index < choiceCount; index++) yield JSON.stringify(chatChunk(identity, { index, delta: { role: "assistant", content: "" } }));
       for await (const part of served.parts) {
-        if (gone()) break;
         if (part.type === "text-delta") {
-          await send(chatChunk(identity, { index: part.choiceIndex, delta: { content: part.delta }, logprobs: part.logprobs }));
+          yield JSON.stringify(chatChunk(identity, { index: part.choiceIndex, delta: { content: part.delta }, logprobs: part.logprobs }));
         } else if (part.type === "choice-finish") {
-          await send(chatChunk(identity, { index: part.choiceIndex, delta: {}, finishReason: part.finishReason }));
+          yield JSON.stringify(chatChunk(identity, { index: part.choiceIndex, delta: {}, finishReason: part.finishReason }));
         } else if (part.type === "finish") {
-          if (includeUsage) await send(chatChunk(identity, null, part.usage));
-          await sse.writeSSE({ data: "[DONE]" });
+          if (includeUsage) yield JSON.stringify(chatChunk(identity, null, part.usage));
+          yield "[DONE]";
         } else if (part.type === "error") {
-          await send(toHttpError(part.error).body);
+          yield JSON.stringify(toHttpError(part.error).body);
         }
       }
-    });
+    }
+    return sseResponse(events(), () => served.cancel());
   });
 }

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { streamSSE } from "hono/streaming";
 import { toHttpError } from "../../errors/index.js";
 import { clientIdentity, type ServerApp, type ServerContext } from "../context.js";
 import { parseRequestBody } from "../openai/parse-body.js";
 import { completionRequestSchema } from "../openai/request-schemas.js";
 import { completionBody, completionChunk, type ResponseIdentity } from "../openai/response-shapes.js";
+import { sseResponse } from "../openai/sse-response.js";
 import { completionRequestToCallOptions } from "../openai/to-call-options.js";
 import { loggedParameters } from "./logged-parameters.js";
 
@@ -33,23 +33,22 @@ export function registerCompletionRoutes(app: ServerApp, context: ServerContext)
     const includeUsage = body.stream_options?.include_usage === true;
     // text_offset continues across chunks, per choice, as in OpenAI's completions stream.
     const offsets: number[] = [];
-    return streamSSE(c, async (sse) => {
-      const send = (data: unknown) => sse.writeSSE({ data: JSON.stringify(data) });
+    async function* events(): AsyncGenerator<string, void, undefined> {
       for await (const part of served.parts) {
-        if (sse.aborted || c.req.raw.signal.aborted) break;
         if (part.type === "text-delta") {
           const textOffset = offsets[part.choiceIndex] ?? 0;
           offsets[part.choiceIndex] = textOffset + part.delta.length;
-          await send(completionChunk(identity, { index: part.choiceIndex, text: part.delta, logprobs: part.logprobs, textOffset }));
+          yield JSON.stringify(completionChunk(identity, { index: part.choiceIndex, text: part.delta, logprobs: part.logprobs, textOffset }));
         } else if (part.type === "choice-finish") {
-          await send(completionChunk(identity, { index: part.choiceIndex, text: "", finishReason: part.finishReason }));
+          yield JSON.stringify(completionChunk(identity, { index: part.choiceIndex, text: "", finishReason: part.finishReason }));
         } else if (part.type === "finish") {
-          if (includeUsage) await send(completionChunk(identity, null, part.usage));
-          await sse.writeSSE({ data: "[DONE]" });
+          if (includeUsage) yield JSON.stringify(completionChunk(identity, null, part.usage));
+          yield "[DONE]";
         } else if (part.type === "error") {
-          await send(toHttpError(part.error).body);
+          yield JSON.stringify(toHttpError(part.error).body);
         }
       }
-    });
+    }
+    return sseResponse(events(), () => served.cancel());
   });
 }
