@@ -1,0 +1,113 @@
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { run } from "../../src/cli/commands/eval.js";
+import { describeError } from "../../src/cli/main.js";
+import { captureIo } from "../support/capture-io.js";
+import { chatCompletionBody, jsonReply, startFakeOpenAIServer, type FakeOpenAIServer } from "../support/fake-openai-server.js";
+import { sharedPath } from "../support/shared-data.js";
+import { temporaryDirectory } from "./fixtures.js";
+
+let directory = temporaryDirectory();
+afterEach(() => {
+  directory.remove();
+  directory = temporaryDirectory();
+});
+let server: FakeOpenAIServer;
+beforeAll(async () => {
+  server = await startFakeOpenAIServer();
+});
+afterAll(async () => {
+  await server.close();
+});
+
+async function evalCli(argv: string[]) {
+  const capture = captureIo("", { OPENAI_API_KEY: "test" });
+  let code: number;
+  try {
+    code = await run(argv, capture.io);
+  } catch (error) {
+    capture.io.stderr(`camelid eval: ${describeError(error)}\n`);
+    code = 1;
+  }
+  return { code, stdout: capture.stdout(), stderr: capture.stderr() };
+}
+
+const remote = (model: string) => ["--base-url", server.baseURL, "--remote-model", model];
+const judgeFlags = () => ["--judge-base-url", server.baseURL, "--judge-remote-model", "judge-4"];
+type Body = { model: string; messages: Array<{ role: string; content: string }>; temperature?: number; max_tokens?: number; max_completion_tokens?: number };
+
+describe("MT-bench end to end against a loopback OpenAI-compatible server", () => {
+  it("answers two turns, judges pairwise in both orders with malformed verdicts, shows and rates", async () => {
+    const questionFile = join(directory.path, "questions.jsonl");
+    const all = readFileSync(sharedPath("eval", "mt_bench", "question.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const picked = ["writing", "roleplay", "stem"].map((category) => all.find((q: { category: string }) => q.category === category));
+    writeFileSync(questionFile, picked.map((q) => JSON.stringify(q)).join("\n"));
+
+    // The two contestants: "strong" answers at length, "weak" in one word.
+    server.route("POST", "/v1/chat/completions", (request) => {
+      const body = request.body as Body;
+      if (body.model === "strong") return jsonReply(chatCompletionBody({ content: `A thorough answer to: ${body.messages.at(-1)!.content.slice(0, 30)}` }));
+      if (body.model === "weak") return jsonReply(chatCompletionBody({ content: "Dunno." }));
+      // The judge: prefers the thorough answer, except on stem turn 2 where it always says [[A]]
+      // (position bias), and on roleplay turn 1 where it names both verdicts (ambiguous).
+      const prompt = body.messages.find((m) => m.role === "user")!.content;
+      const firstShown = /Assistant A(?:'s Answer\]|:)\n([\s\S]*?)\n/.exec(prompt)![1];
+      if (prompt.includes(picked[1].turns[0]) && !prompt.includes("### User")) return jsonReply(chatCompletionBody({ content: "Between [[A]] and [[B]] I cannot choose." }));
+      if (prompt.includes(picked[2].turns[1])) return jsonReply(chatCompletionBody({ content: "Assistant A. [[A]]" }));
+      return jsonReply(chatCompletionBody({ content: firstShown.startsWith("A thorough") ? "A is better. [[A]]" : "B is better. [[B]]" }));
+    });
+
+    const answers = join(directory.path, "answers");
+    for (const model of ["strong", "weak"]) {
+      const answered = await evalCli(["answer", "--questions", questionFile, "--out", join(answers, `${model}.jsonl`), ...remote(model), "--concurrency", "2"]);
+      expect(answered.stderr).not.toMatch(/camelid eval:/);
+      expect(answered.stdout).toMatch(/3 written, 0 already done, 3 questions/);
+      expect(answered.stdout).toMatch(/prompt format: /);
+    }
+    const answerRequests = server.requests.map((r) => r.body as Body);
+    expect(answerRequests).toHaveLength(12);
+    const temperatures = Object.fromEntries(answerRequests.filter((b) => b.model === "strong" && b.messages.length === 1).map((b) => [b.messages[0].content, b.temperature]));
+    expect([temperatures[picked[0].turns[0]], temperatures[picked[1].turns[0]], temperatures[picked[2].turns[0]]]).toEqual([0.7, 0.7, 0.1]);
+    expect(answerRequests.find((b) => b.messages.length === 3)!.messages[1].role).toBe("assistant");
+
+    const judgments = join(directory.path, "pairwise.jsonl");
+    const judged = await evalCli(["judge", "--mode", "pairwise", "--questions", questionFile, "--answers", answers, "--judge-prompts", sharedPath("eval", "judge_prompts.jsonl"), "--out", judgments, ...judgeFlags(), "--concurrency", "3"]);
+    expect(judged.stderr).not.toMatch(/camelid eval:/);
+    expect(judged.stdout).toMatch(/6 written, 0 already done, 6 planned/);
+    expect(judged.stdout).toMatch(/1 without a readable verdict/);
+    expect(server.requests.filter((r) => (r.body as Body).model === "judge-4")).toHaveLength(12);
+
+    const shown = await evalCli(["show", "--judgments", judgments, "--output-format", "markdown", "--charts", join(directory.path, "charts")]);
+    expect(shown.code).toBe(0);
+    // strong vs weak: 4 consistent wins, 1 inconsistent (stem turn 2), 1 without a verdict (roleplay turn 1).
+    expect(shown.stdout).toContain("| strong | 4 | 0 | 0 | 1 | 1 | 80.0% | 90.0% |");
+    expect(shown.stdout).toContain("| weak | 0 | 0 | 4 | 1 | 1 | 0.0% | 10.0% |");
+    expect(shown.stdout).toContain("| position consistency (both orders agree) | 80.0% | 5 pairs |");
+    expect(shown.stdout).toContain("| longer answer wins | 100.0% | 4 decisive pairs |");
+    expect(readFileSync(join(directory.path, "charts", "category-radar.svg"), "utf8")).toContain("roleplay");
+
+    const rated = await evalCli(["ratings", "--battles", judgments, "--rounds", "20", "--output-format", "json"]);
+    expect(rated.stderr).toBe("");
+    const board = JSON.parse(rated.stdout).results;
+    expect(board.battles).toBe(5);
+    expect(board.rows[0].model).toBe("strong");
+    expect(board.rows[0].bradleyTerry - board.rows[1].bradleyTerry).toBeCloseTo(400 * Math.log10(4.5 / 0.5), 6);
+  });
+
+  it("single grading with --repeat 3 reports median and spread", async () => {
+    const questionFile = join(directory.path, "q.jsonl");
+    writeFileSync(questionFile, JSON.stringify({ question_id: 1, category: "writing", turns: ["Write a line."] }));
+    const answers = join(directory.path, "answers");
+    mkdirSync(answers);
+    writeFileSync(join(answers, "m.jsonl"), JSON.stringify({ question_id: 1, model_id: "m", choices: [{ index: 0, turns: ["A line."] }] }));
+    const scores = [5, 7, 6];
+    let call = 0;
+    server.route("POST", "/v1/chat/completions", () => jsonReply(chatCompletionBody({ content: `Fine. Rating: [[${scores[call++ % 3]}]]` })));
+    const out = join(directory.path, "single.jsonl");
+    const judged = await evalCli(["judge", "--mode", "single", "--questions", questionFile, "--answers", answers, "--judge-prompts", sharedPath("eval", "judge_prompts.jsonl"), "--out", out, "--repeat", "3", ...judgeFlags()]);
+    expect(judged.stdout).toMatch(/3 written/);
+    const shown = await evalCli(["show", "--judgments", out, "--output-format", "markdown"]);
+    expect(shown.stdout).toContain("| m | 6.00 | 6.00 | 1 | 0 | 0 | 6.00 [5.00, 7.00] ± 1.00 (K=3) |");
+  });
+});
