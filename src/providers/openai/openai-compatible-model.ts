@@ -5,7 +5,8 @@ import type { LanguageModel, ModelDescription } from "../../spec/language-model.
 import type { RenderedPrompt } from "../../spec/prompt.js";
 import type { CallWarning, Choice, GenerateResult } from "../../spec/results.js";
 import type { StreamPart, StreamResult } from "../../spec/stream-parts.js";
-import { openResponse, readJsonBody, type TransportSettings } from "./http-transport.js";
+import { errorFromResponse, extractErrorDetails, statusOfStreamError } from "./error-mapping.js";
+import { type OpenResponse, openResponse, readJsonBody, type TransportSettings } from "./http-transport.js";
 import { describeRemoteModel } from "./model-description.js";
 import { type PreparedPrompt, preparePrompt } from "./prompt-preparation.js";
 import { applyServerTemplate, createServerTokenizer } from "./server-tokenizer.js";
@@ -56,6 +57,7 @@ export function createOpenAICompatibleModel(input: OpenAICompatibleSettings): La
       const prepared = prepare(options);
       const { body, warnings } = buildBody(settings, options, prepared, true);
       const open = await openResponse(transport, { method: "POST", url: endpoint, body, abortSignal: options.abortSignal });
+      await rejectNonStreamAnswer(open, endpoint, settings.model);
       const assembler = new StreamAssembler({
         api: settings.api,
         requestedChoices: body.n === undefined ? 1 : Number(body.n),
@@ -65,6 +67,8 @@ export function createOpenAICompatibleModel(input: OpenAICompatibleSettings): La
         modelId: settings.model,
         warnings,
       });
+      // One warnings array: stream-start and StreamResult share it, and warnings found mid-stream
+      // (odd finish reasons, missing usage) are appended to it as the stream runs.
       const start: StreamPart = { type: "stream-start", warnings, prompt: prepared.rendered };
       const stream = partStreamFromResponse(open, assembler, [start], endpoint);
       const result: StreamResult = { stream, warnings, prompt: prepared.rendered };
@@ -91,6 +95,20 @@ export function createOpenAICompatibleModel(input: OpenAICompatibleSettings): La
     model.detokenize = tokenizer.detokenize;
   }
   return model;
+}
+
+/**
+ * A server that cannot stream (or fails before streaming) may answer a stream request with plain
+ * JSON and status 200; reading that as SSE would only report a confusing "ended without [DONE]".
+ */
+async function rejectNonStreamAnswer(open: OpenResponse, url: string, modelId: string): Promise<void> {
+  const contentType = open.response.headers.get("content-type") ?? "";
+  if (!contentType.includes("application/json")) return;
+  const payload = await readJsonBody(open, url);
+  if (extractErrorDetails(payload)) {
+    throw errorFromResponse({ status: statusOfStreamError(extractErrorDetails(payload)), body: payload, url, modelId });
+  }
+  throw new UpstreamError(`${url} answered a stream request with JSON instead of server-sent events (does it support "stream": true?)`, 200, payload);
 }
 
 function buildBody(settings: ResolvedSettings, options: CallOptions, prepared: PreparedPrompt, stream: boolean) {

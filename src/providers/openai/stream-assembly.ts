@@ -150,6 +150,9 @@ export class StreamAssembler {
     if (error && !aborted) parts.push({ type: "error", error });
     const counted = [...this.choices.values()].reduce((sum, progress) => sum + this.countedTokens(progress), 0);
     const usage = mapUsage(this.usage, counted);
+    if (!this.usage && !error) {
+      this.options.warnings.push({ type: "other", message: "the server reported no usage; completion tokens were counted from the stream, prompt tokens are unknown (0)" });
+    }
     const timings = measureTimings({
       startedAt: this.options.startedAt,
       firstTokenAt: this.firstTokenAt,

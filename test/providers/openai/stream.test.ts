@@ -129,13 +129,15 @@ describe("doStream against each server's wire format", () => {
     const event = (token: string, logprob: number) =>
       sseEvent({ choices: [{ index: 0, delta: { content: token }, logprobs: { content: [{ token, logprob, bytes: [...Buffer.from(token)], top_logprobs: [] }] }, finish_reason: null }] });
     server.enqueue(sseReply([event("Hi", -0.1), event(" you", -0.4), sseEvent({ choices: [{ index: 0, delta: {}, finish_reason: "stop" }] }), sseDone]));
-    const parts = await collectParts((await modelFor(server).doStream({ messages, logprobs: true })).stream);
+    const result = await modelFor(server).doStream({ messages, logprobs: true });
+    const parts = await collectParts(result.stream);
     expect(partsOfType(parts, "text-delta").map((part) => part.logprobs)).toEqual([
       [{ token: "Hi", logprob: -0.1, bytes: [72, 105] }],
       [{ token: " you", logprob: -0.4, bytes: [32, 121, 111, 117] }],
     ]);
-    // No usage chunk from this server: completion tokens are counted from the logprobs.
+    // No usage chunk from this server: completion tokens are counted from the logprobs, and we say so.
     expect(finishOf(parts).usage).toEqual({ promptTokens: 0, completionTokens: 2, totalTokens: 2 });
+    expect(result.warnings.map((warning) => warning.message).join()).toContain("no usage");
   });
 
   it("completions streams (vLLM legacy logprob arrays) work the same way", async () => {
@@ -210,6 +212,14 @@ describe("stream failures", () => {
     server.enqueue(sseReply(["data: {not json\n\n", sseDone]));
     const garbage = await collectParts((await modelFor(server).doStream({ messages })).stream);
     expect(partsOfType(garbage, "error")[0].error).toBeInstanceOf(UpstreamError);
+  });
+
+  it("a JSON answer to a stream request is an error, not an empty stream", async () => {
+    server.enqueue(jsonReply({ error: { message: "streaming is disabled", type: "invalid_request_error", param: "stream", code: null } }));
+    const error = await modelFor(server).doStream({ messages }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ parameter: "stream" });
+    server.enqueue(jsonReply({ choices: [{ index: 0, message: { content: "whole" }, finish_reason: "stop" }] }));
+    await expect(modelFor(server).doStream({ messages })).rejects.toThrow(/instead of server-sent events/);
   });
 
   it("an HTTP error before the stream starts rejects doStream, after retries for 5xx", async () => {
