@@ -21,7 +21,8 @@ export class ByteCursor {
     private readonly source: ByteSource,
     private readonly chunkBytes = DEFAULT_CHUNK_BYTES,
   ) {
-    this.buffer = Buffer.alloc(chunkBytes);
+    // Small files (and fuzz mutants) get a buffer of their own size, not a full chunk.
+    this.buffer = Buffer.alloc(Math.max(16, Math.min(chunkBytes, source.size)));
     this.view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength);
   }
 
