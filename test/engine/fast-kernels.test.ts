@@ -43,10 +43,10 @@ describe("fast kernels equal the reference kernels", () => {
     });
   }
 
-  it("attention forward/backward with grouped-query heads", () => {
+  it.each([8, 12, 5])("attention forward/backward with grouped-query heads, head size %i", (HS) => {
     const random = new SeededRandom(11);
-    const shape = { B: 2, T: 9, NH: 6, NKV: 2, HS: 5 };
-    const { B, T, NH, NKV, HS } = shape;
+    const shape = { B: 2, T: 9, NH: 6, NKV: 2, HS };
+    const { B, T, NH, NKV } = shape;
     const q = randomF32(B * T * NH * HS, random), k = randomF32(B * T * NKV * HS, random), v = randomF32(k.length, random);
     const dout = randomF32(q.length, random);
     const outRef = new Float32Array(q.length), outFast = new Float32Array(q.length);
@@ -62,5 +62,21 @@ describe("fast kernels equal the reference kernels", () => {
     expect(relativeError(dqFast, dqRef)).toBeLessThan(1e-6);
     expect(relativeError(dkFast, dkRef)).toBeLessThan(1e-6);
     expect(relativeError(dvFast, dvRef)).toBeLessThan(1e-6);
+  });
+});
+
+describe("table exp", () => {
+  it("matches Math.exp on (-88, 0] to 1e-10 relative and keeps NaN", async () => {
+    const { expNonPositive } = await import("../../src/engine/kernels/fast-exp.js");
+    const random = new SeededRandom(12);
+    let worst = 0;
+    for (let i = 0; i < 20000; i++) {
+      const x = -random.next() * 87.5;
+      worst = Math.max(worst, Math.abs(expNonPositive(x) - Math.exp(x)) / Math.exp(x));
+    }
+    expect(worst).toBeLessThan(1e-10);
+    expect(expNonPositive(0)).toBe(1);
+    expect(expNonPositive(-1000)).toBe(0);
+    expect(expNonPositive(Number.NaN)).toBeNaN();
   });
 });
