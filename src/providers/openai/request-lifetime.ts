@@ -52,6 +52,12 @@ export class RequestLifetime {
   /** The typed error for a failure seen while this attempt was live. */
   errorFor(failure: unknown, doing: string): CamelidError {
     if (this.abortCause) return this.abortCause;
+    const undiciTimeout = undiciTimeoutCode(failure);
+    if (undiciTimeout) {
+      // Node's built-in fetch gives up on its own after 300 s without headers (or between body
+      // chunks): a timeout like ours, so it is reported, and not retried, as one.
+      return new TimeoutError(300_000, `${doing}: Node's fetch stopped waiting after its built-in 300 s limit (${undiciTimeout})`);
+    }
     const detail = describeNetworkFailure(failure);
     return new ConnectionError(`${doing}: ${detail}`, { cause: failure });
   }
@@ -72,4 +78,10 @@ function describeNetworkFailure(failure: unknown): string {
     return `${failure.message} (${typeof code === "string" ? `${code}: ` : ""}${cause.message})`;
   }
   return failure.message;
+}
+
+function undiciTimeoutCode(failure: unknown): string | undefined {
+  const cause = failure instanceof Error ? failure.cause : undefined;
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  return code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT" ? code : undefined;
 }

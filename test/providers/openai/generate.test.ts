@@ -311,6 +311,20 @@ describe("errors, retries and timeouts", () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it("Node fetch's own 300 s header timeout is a TimeoutError too, and the injected fetch is what gets called", async () => {
+    let calls = 0;
+    const fetchThatTimesOut = async () => {
+      calls++;
+      const cause = Object.assign(new Error("Headers Timeout Error"), { code: "UND_ERR_HEADERS_TIMEOUT" });
+      throw new TypeError("fetch failed", { cause });
+    };
+    const model = createOpenAICompatibleModel({ baseURL: "http://127.0.0.1:1/v1", model: "m", api: "chat", fetch: fetchThatTimesOut, maxRetries: 3 });
+    const error = await rejection(model.doGenerate({ messages }));
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect((error as Error).message).toContain("UND_ERR_HEADERS_TIMEOUT");
+    expect(calls).toBe(1);
+  });
+
   it("the caller's AbortSignal rejects with AbortError, also during a retry wait", async () => {
     server.enqueue({ type: "hang" });
     const controller = new AbortController();
