@@ -1,0 +1,72 @@
+import type { LanguageModel } from "../../spec/index.js";
+import type { Conversation } from "../formats/records.js";
+import { runItemStage, type ItemStageSummary } from "../run/item-stage.js";
+import type { RetryPolicy } from "../teacher/retry.js";
+import { Teacher, type SamplingSettings } from "../teacher/teacher.js";
+import type { PriceTable } from "../teacher/usage-meter.js";
+
+/** MiniGPT-4's second-stage fixing prompt (Zhu et al., 2023, section 3.2). */
+export const miniGpt4FixPrompt =
+  "Fix the error in the given paragraph. Remove any repeating sentences, meaningless characters, not English sentences, and so on. Remove unnecessary repetition. Rewrite any incomplete sentences. Return directly the results without explanation. Return directly the input paragraph if it is already correct without explanation.";
+
+export interface RefineSettings {
+  fixPrompt: string;
+  sampling: SamplingSettings;
+  /** Which turns to fix (MiniGPT-4 fixed the model's descriptions: the assistant's). */
+  roles: ("user" | "assistant")[];
+}
+
+export const defaultRefineSettings: RefineSettings = { fixPrompt: miniGpt4FixPrompt, sampling: { temperature: 0, maxTokens: 1024 }, roles: ["assistant"] };
+
+/**
+ * A post-processing pass: every selected turn goes to the fixer with the fixing prompt; rows keep both
+ * versions (ShareGPT messages with `value` = fixed text and `original` = what was there). A fixer that
+ * returns nothing leaves the original in place and is counted.
+ */
+export async function runRefine(run: {
+  fixer: LanguageModel;
+  records: Conversation[];
+  settings: RefineSettings;
+  outputDirectory: string;
+  concurrency?: number;
+  prices?: PriceTable;
+  retry?: RetryPolicy;
+  progress?: { write(text: string): void; isTTY: boolean; intervalMs?: number };
+  signal?: AbortSignal;
+}): Promise<ItemStageSummary> {
+  return runItemStage<Conversation, Record<string, unknown>>({
+    label: "refine",
+    outputDirectory: run.outputDirectory,
+    outputFile: "refined.jsonl",
+    settings: { method: "refine", ...run.settings },
+    items: run.records,
+    models: [run.fixer],
+    concurrency: run.concurrency ?? 4,
+    prices: run.prices,
+    retry: run.retry,
+    progress: run.progress,
+    signal: run.signal,
+    async process(record, index, meter, signal) {
+      const fixer = new Teacher(run.fixer, meter, { retry: run.retry });
+      let changed = 0;
+      let empty = 0;
+      const messages: Record<string, unknown>[] = record.system ? [{ from: "system", value: record.system }] : [];
+      for (const turn of record.turns) {
+        const from = turn.role === "user" ? "human" : "gpt";
+        if (!run.settings.roles.includes(turn.role)) {
+          messages.push({ from, value: turn.content });
+          continue;
+        }
+        const reply = await fixer.chat([{ role: "system", content: run.settings.fixPrompt }, { role: "user", content: turn.content }], run.settings.sampling, signal);
+        const fixed = reply.text.trim();
+        if (fixed === "") empty++;
+        else if (fixed !== turn.content.trim()) changed++;
+        messages.push({ from, value: fixed === "" ? turn.content : fixed, original: turn.content });
+      }
+      return {
+        rows: [{ id: record.id ?? String(index), conversations: messages, refined_by: run.fixer.modelId }],
+        outcome: empty > 0 ? "fixer-returned-nothing" : changed > 0 ? "changed" : "unchanged",
+      };
+    },
+  });
+}
