@@ -50,4 +50,42 @@ export const migrations: string[] = [
   );
   CREATE INDEX conversation_messages_by_conversation ON conversation_messages (conversation_id, id);
   `,
+  // 2: the playground arena. A battle owns its hidden model names; a vote row exists only for a
+  // battle voted on while its names were still hidden (the routes enforce that).
+  `
+  CREATE TABLE arena_battles (
+    id TEXT PRIMARY KEY,
+    client TEXT NOT NULL,              -- who started it (API key name or peer address): owner and vote cap
+    model_a TEXT NOT NULL,             -- the model shown at position A
+    model_b TEXT NOT NULL,
+    settings TEXT NOT NULL DEFAULT '{}', -- JSON: system prompt and sampling settings for both sides
+    revealed_before_vote INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX arena_battles_by_created_at ON arena_battles (created_at);
+
+  CREATE TABLE arena_turns (
+    battle_id TEXT NOT NULL REFERENCES arena_battles (id) ON DELETE CASCADE,
+    turn INTEGER NOT NULL,
+    user_message TEXT NOT NULL,
+    answer_a TEXT NOT NULL DEFAULT '',
+    status_a TEXT NOT NULL DEFAULT 'pending' CHECK (status_a IN ('pending', 'done', 'failed')),
+    finish_a TEXT,
+    answer_b TEXT NOT NULL DEFAULT '',
+    status_b TEXT NOT NULL DEFAULT 'pending' CHECK (status_b IN ('pending', 'done', 'failed')),
+    finish_b TEXT,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (battle_id, turn)
+  );
+
+  CREATE TABLE arena_votes (
+    battle_id TEXT PRIMARY KEY REFERENCES arena_battles (id) ON DELETE CASCADE,
+    client TEXT NOT NULL,
+    winner TEXT NOT NULL CHECK (winner IN ('model_a', 'model_b', 'tie', 'tie (bothbad)')),
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX arena_votes_by_client ON arena_votes (client, created_at);
+  CREATE INDEX arena_votes_by_created_at ON arena_votes (created_at);
+  `,
 ];
