@@ -28,6 +28,8 @@ export interface ServerAppOptions {
   corsOrigins?: string[];
   /** Reports the peer address of a request (supplied by the socket listener; tests have none). */
   peerAddress?: (request: Request, env: unknown) => string | undefined;
+  /** Where operational warnings go (a failed request-log write); default stderr. */
+  log?: (line: string) => void;
 }
 
 /** Paths anyone may call without a key: liveness probes must work before a key is handed out. */
@@ -52,7 +54,9 @@ export function createServerApp(options: ServerAppOptions): ServerAppHandle {
   const context: ServerContext = {
     registry,
     metrics,
-    service: new GenerationService(metrics, options.requestLog),
+    service: new GenerationService(metrics, options.requestLog, (error) =>
+      (options.log ?? ((line: string) => console.error(`camelid serve: ${line}`)))(`request log write failed: ${error instanceof Error ? error.message : String(error)}`),
+    ),
     requestLog: options.requestLog,
     conversations: options.conversations,
   };

@@ -44,6 +44,7 @@ export class GenerationService {
   constructor(
     private readonly metrics: ServerMetrics,
     private readonly requestLog?: RequestLog,
+    private readonly onLogError: (error: unknown) => void = () => undefined,
   ) {}
 
   async generate(request: GenerationRequest): Promise<GenerateResult> {
@@ -265,15 +266,20 @@ export class GenerationService {
         parameters: request.logged.parameters,
       });
     } catch (error) {
-      request.signal.removeEventListener("abort", onAbort);
-      lease.release();
-      throw error;
+      this.metrics.logFailures.inc({});
+      this.onLogError(error);
     }
     return { lease, model, controller, unlink: () => request.signal.removeEventListener("abort", onAbort), startedAt };
   }
 
   private finishLog(request: GenerationRequest, outcome: RequestOutcome): void {
-    this.requestLog?.complete(request.id, outcome);
+    try {
+      this.requestLog?.complete(request.id, outcome);
+    } catch (error) {
+      // A full or broken disk must not take serving down with it (nor leak the request's sequences).
+      this.metrics.logFailures.inc({});
+      this.onLogError(error);
+    }
   }
 
   private recordFailure(request: GenerationRequest, error: unknown, startedAt: number, prompt?: string): void {

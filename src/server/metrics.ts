@@ -8,6 +8,8 @@ function labelKey(labels: Labels): string {
     .join(",");
 }
 
+const braces = (key: string) => (key ? `{${key}}` : "");
+
 function formatValue(value: number): string {
   if (value === Infinity) return "+Inf";
   return Number.isInteger(value) ? String(value) : value.toPrecision(6).replace(/\.?0+$/, "");
@@ -28,7 +30,7 @@ class Counter {
   }
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
-    for (const [key, value] of this.values) lines.push(`${this.name}{${key}} ${formatValue(value)}`);
+    for (const [key, value] of this.values) lines.push(`${this.name}${braces(key)} ${formatValue(value)}`);
     return lines.join("\n");
   }
 }
@@ -60,8 +62,8 @@ class Histogram {
       const prefix = key ? `${key},` : "";
       this.buckets.forEach((bound, index) => lines.push(`${this.name}_bucket{${prefix}le="${formatValue(bound)}"} ${entry.counts[index]}`));
       lines.push(`${this.name}_bucket{${prefix}le="+Inf"} ${entry.count}`);
-      lines.push(`${this.name}_sum{${key}} ${formatValue(entry.sum)}`);
-      lines.push(`${this.name}_count{${key}} ${entry.count}`);
+      lines.push(`${this.name}_sum${braces(key)} ${formatValue(entry.sum)}`);
+      lines.push(`${this.name}_count${braces(key)} ${entry.count}`);
     }
     return lines.join("\n");
   }
@@ -78,6 +80,7 @@ export class ServerMetrics {
   readonly promptTokens = new Counter("camelid_prompt_tokens_total", "Prompt tokens evaluated.");
   readonly completionTokens = new Counter("camelid_completion_tokens_total", "Tokens generated.");
   readonly rejected = new Counter("camelid_queue_rejections_total", "Requests refused because the model's queue was full.");
+  readonly logFailures = new Counter("camelid_request_log_failures_total", "Request-log writes that failed (the request itself was still served).");
   readonly errors = new Counter("camelid_http_errors_total", "Error responses by status code (validation, auth, unknown model, queue full, upstream).");
   readonly timeToFirstToken = new Histogram(
     "camelid_time_to_first_token_seconds",
@@ -104,7 +107,7 @@ export class ServerMetrics {
   render(): string {
     const gauges = this.gauges();
     const gauge = (name: string, help: string, samples: GaugeSample[]) =>
-      [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, ...samples.map((s) => `${name}{${labelKey(s.labels)}} ${formatValue(s.value)}`)].join("\n");
+      [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, ...samples.map((s) => `${name}${braces(labelKey(s.labels))} ${formatValue(s.value)}`)].join("\n");
     return (
       [
         this.requests.render(),
@@ -112,6 +115,7 @@ export class ServerMetrics {
         this.completionTokens.render(),
         this.rejected.render(),
         this.errors.render(),
+        this.logFailures.render(),
         this.timeToFirstToken.render(),
         this.tokensPerSecond.render(),
         this.requestDuration.render(),

@@ -1,4 +1,4 @@
-import { CamelidError, ModelLoadError, ModelNotFoundError } from "../errors/index.js";
+import { GgufFormatError, ModelLoadError, ModelNotFoundError } from "../errors/index.js";
 import type { LanguageModel } from "../spec/index.js";
 import { RequestScheduler, type SchedulerStats } from "./scheduling/scheduler.js";
 
@@ -72,8 +72,10 @@ export class ModelEntry {
       // Forget the failed attempt so a later request (after the file is fixed) tries again.
       this.loading = undefined;
       this.state = "failed";
+      // Whatever went wrong (a bad option, a missing file) is the server's problem, not the
+      // client's: always a ModelLoadError (503), never e.g. a 400 from an option validator.
       const wrapped =
-        error instanceof CamelidError
+        error instanceof ModelLoadError || error instanceof GgufFormatError
           ? error
           : new ModelLoadError(this.spec.id, `model "${this.spec.id}" failed to load: ${error instanceof Error ? error.message : String(error)}`, {
               cause: error,

@@ -67,6 +67,7 @@ export async function startServer(config: ServeConfig, factories: ModelFactories
       bodyLimitBytes: config.maxBodyBytes,
       corsOrigins: config.corsOrigins,
       peerAddress: nodePeerAddress,
+      log,
     });
     if (config.loading === "eager") {
       const started = performance.now();

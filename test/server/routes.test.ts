@@ -197,6 +197,19 @@ describe("models, health, metrics, dry run, tokenize", () => {
   });
 });
 
+describe("request log failures", () => {
+  it("keep serving (and free the sequences) when the log cannot be written, and say so", async () => {
+    const warnings: string[] = [];
+    const { app, db, context } = createTestServer({ log: (line) => warnings.push(line) });
+    db.close();
+    expect((await postJson(app, "/v1/chat/completions", chat())).status).toBe(200);
+    expect(await readSse(await postJson(app, "/v1/chat/completions", chat({ stream: true })))).toContain("[DONE]");
+    expect(context.registry.get("fake").scheduler.stats().active).toBe(0);
+    expect(warnings[0]).toMatch(/request log write failed/);
+    expect(await (await app.request("/metrics")).text()).toContain("camelid_request_log_failures_total 4");
+  });
+});
+
 describe("CORS", () => {
   it("answers preflight only for configured origins", async () => {
     const { app } = createTestServer({ corsOrigins: ["http://localhost:5173"] });
