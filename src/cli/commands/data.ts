@@ -1,0 +1,563 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { z } from "zod";
+import { ConfigError, InvalidArgumentError } from "../../errors/index.js";
+import { loadSeedTasks } from "../../datagen/alpaca/seed-tasks.js";
+import { defaultDistillSettings, runDistill, type DistillPrompt } from "../../datagen/distill/distill.js";
+import { defaultRefineSettings, runRefine } from "../../datagen/distill/refine.js";
+import { InstructionFilter } from "../../datagen/filter/instruction-filter.js";
+import { cleanConversations, supportedScripts, type TokenCounter } from "../../datagen/formats/clean.js";
+import { readJsonRows } from "../../datagen/formats/json-rows.js";
+import { encodeDataset, readDataset, serializeRows, writeDataset } from "../../datagen/formats/dataset-io.js";
+import { datasetFormats, type Dataset, type DatasetFormat } from "../../datagen/formats/records.js";
+import { conversationGroup, splitRecords } from "../../datagen/formats/split.js";
+import { computeStats, formatStats } from "../../datagen/formats/stats.js";
+import { defaultAlpacaSettings, runAlpacaGeneration, type RunSummary } from "../../datagen/self-instruct/alpaca-generation.js";
+import { defaultSelfInstructSettings, runSelfInstruct } from "../../datagen/self-instruct/self-instruct-pipeline.js";
+import { priceTableSchema, type PriceTable } from "../../datagen/teacher/usage-meter.js";
+import type { LanguageModel } from "../../spec/index.js";
+import { numberFlag, parseCommandArgs } from "../args.js";
+import type { CliIo } from "../io.js";
+import { unescapeFlag } from "../model-flags.js";
+
+const help = `usage: camelid data <subcommand> [options]
+
+  self-instruct  generate instruction data from seed tasks with a teacher (Alpaca, or --method self-instruct)
+  filter         run Alpaca's filters (length, blacklist, prefix, punctuation, ROUGE-L) on an existing file
+  distill        ask a teacher for answers to prompts; --turns K adds follow-ups from a simulated user
+  refine         fix generated texts with MiniGPT-4's fixing prompt, keeping both versions
+  convert        between alpaca, sharegpt, openai, dolly and dpo files (JSON or JSONL)
+  clean          FastChat-style cleaning: HTML→Markdown, roles, empties, duplicates, token-budget splits
+  stats          counts, token length distributions and a histogram
+  split          seeded train/validation/test split
+
+Teacher (self-instruct, distill, refine): --model <file.gguf> [--ctx-size N --threads N]
+  or --base-url <url> --remote-model <id> [--api completions|chat] [--api-key-env VAR] [--flavor F]
+Long runs show progress with an ETA, write append-only JSONL with atomic progress records, and resume
+when run again with the same --out and flags. "camelid data <subcommand> --help" for its options.
+`;
+
+const teacherFlags = {
+  model: { type: "string", short: "m" },
+  "base-url": { type: "string" },
+  "remote-model": { type: "string" },
+  "api-key-env": { type: "string" },
+  api: { type: "string" },
+  flavor: { type: "string" },
+  "ctx-size": { type: "string" },
+  threads: { type: "string" },
+  concurrency: { type: "string" },
+  retries: { type: "string" },
+  prices: { type: "string" },
+  "price-prompt": { type: "string" },
+  "price-completion": { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+const helps: Record<string, string> = {
+  "self-instruct": `usage: camelid data self-instruct --out <dir> <teacher> [options]
+  --method alpaca|self-instruct   Alpaca's generate_instruction.py (default) or Self-Instruct's 4 steps
+  --num <n>                 instructions to keep (default 100)
+  --seed-tasks <file>       seed_tasks.jsonl (default ../shared/data/alpaca/seed_tasks.jsonl)
+  --prompt-file <file>      Alpaca's prompt.txt (default beside the seed tasks)
+  --examples <n>            seed tasks per prompt (alpaca 3; self-instruct 8 with --machine-examples 2)
+  --batch <n>               prompts per request batch (5)
+  --temperature <t> (1.0)  --top-p <p> (1.0)  --max-tokens <n> (3072)  --stop <s> (repeatable; "\\n20" "20.")
+  --seed <n>                example sampling seed (42)      --prompt-style completion|chat
+  --similarity <f>          ROUGE-L rejection threshold (0.7)   --details full|none (similarity details on kept rows)
+  --give-up-after <n>       stop after n batches in a row with nothing parseable (5)   --max-batches <n>
+  --concurrency <n>         requests in flight (default: one batch)   --retries <n> (5)
+  --prices <file.json>      {"model-id": {"promptPerMillion": x, "completionPerMillion": y}}
+  --price-prompt <usd/M> --price-completion <usd/M>   prices for this teacher
+`,
+  filter: `usage: camelid data filter --in <file> --out <kept.json> [--rejected <file.jsonl>] [--seed-tasks <file> | --no-seeds]
+  --similarity <f> (0.7)  --details full|none  --max-words <n> (150)  --min-words <n> (3: rejects ≤ 3)
+`,
+  distill: `usage: camelid data distill --prompts <file> --out <dir> <teacher> [options]
+  --prompts: JSON/JSONL rows with prompt|instruction|question|text (Alpaca input appended), or any dataset
+  --turns <k>               follow-up turns written by a simulated user (default 0)
+  --user-model <file.gguf> | --user-base-url <url> --user-remote-model <id>   the simulated user (default: the teacher)
+  --system <text>  --max-tokens <n> (1024)  --temperature <t> (0.7)  --limit <n>  --concurrency <n> (4)
+`,
+  refine: `usage: camelid data refine --in <file> --out <dir> <teacher> [--fix-prompt <text> | --fix-prompt-file <file>] [--roles assistant,user]
+`,
+  convert: `usage: camelid data convert --in <file> --out <file> --to ${datasetFormats.join("|")} [--from <format>] [--strict]
+  .jsonl output writes one row per line; anything else a JSON array.
+`,
+  clean: `usage: camelid data clean --in <file> --out <file> [--from <format>] [--to <format> (sharegpt)] [--strict]
+  --no-html                 keep HTML as is        --keep-duplicates      skip exact de-duplication
+  --near-duplicates <f>     drop conversations with ROUGE-L F1 > f against a kept one (e.g. 0.9)
+  --script ${supportedScripts.join("|")}   keep conversations whose letters are mostly in this script (--script-share 0.8)
+  --max-tokens <n> --tokenizer <file.gguf>   split longer conversations at turn pairs (the model's tokenizer)
+`,
+  stats: `usage: camelid data stats --in <file> [--from <format>] [--tokenizer <file.gguf>] [--json] [--strict]
+  Without --tokenizer, token counts are an estimate (characters / 4) and labelled so.
+`,
+  split: `usage: camelid data split --in <file> --out-dir <dir> [--ratios train=0.9,validation=0.05,test=0.05] [--seed 0] [--to <format>] [--strict]
+`,
+};
+
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  const [subcommand, ...rest] = argv;
+  if (!subcommand || subcommand === "--help" || subcommand === "-h") {
+    io.stdout(help);
+    return subcommand ? 0 : 2;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    const text = helps[subcommand];
+    if (!text) throw new InvalidArgumentError("subcommand", `unknown data subcommand "${subcommand}"\n${help}`);
+    io.stdout(text);
+    return 0;
+  }
+  switch (subcommand) {
+    case "self-instruct":
+      return selfInstruct(rest, io);
+    case "filter":
+      return filter(rest, io);
+    case "distill":
+      return distill(rest, io);
+    case "refine":
+      return refine(rest, io);
+    case "convert":
+      return convert(rest, io);
+    case "clean":
+      return clean(rest, io);
+    case "stats":
+      return stats(rest, io);
+    case "split":
+      return split(rest, io);
+    default:
+      throw new InvalidArgumentError("subcommand", `unknown data subcommand "${subcommand}"; one of self-instruct, filter, distill, refine, convert, clean, stats, split`);
+  }
+}
+
+type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+function requireString(values: Values, flag: string): string {
+  const value = values[flag];
+  if (typeof value !== "string" || value === "") throw new InvalidArgumentError(flag, `--${flag} is required`);
+  return value;
+}
+
+/** The composition root's one job here: flags → a LanguageModel (datagen never builds providers). */
+async function createModel(values: Values, io: CliIo, prefix = ""): Promise<LanguageModel> {
+  const modelPath = values[`${prefix}model`] as string | undefined;
+  const baseURL = values[`${prefix}base-url`] as string | undefined;
+  if (modelPath && baseURL) throw new InvalidArgumentError(`${prefix}model`, `give either --${prefix}model or --${prefix}base-url, not both`);
+  if (baseURL) {
+    const remoteModel = values[`${prefix}remote-model`] as string | undefined;
+    if (!remoteModel) throw new InvalidArgumentError(`${prefix}remote-model`, `--${prefix}base-url needs --${prefix}remote-model <id>`);
+    const api = (values[`${prefix}api`] as string | undefined) ?? (prefix ? "chat" : "completions");
+    if (api !== "chat" && api !== "completions") throw new InvalidArgumentError(`${prefix}api`, `--${prefix}api must be chat or completions, got "${api}"`);
+    const keyVariable = (values[`${prefix}api-key-env`] as string | undefined) ?? "OPENAI_API_KEY";
+    const flavor = values[`${prefix}flavor`] as string | undefined;
+    const { createOpenAICompatibleModel } = await import("../../providers/openai/index.js");
+    // Retries belong to the datagen run (it counts them and honours Retry-After), not the provider.
+    return createOpenAICompatibleModel({ baseURL, apiKey: io.env[keyVariable], model: remoteModel, api, maxRetries: 0, ...(flavor ? { flavor: flavor as never } : {}) });
+  }
+  if (!modelPath) throw new InvalidArgumentError(`${prefix}model`, `no teacher: use --${prefix}model <file.gguf> or --${prefix}base-url <url> --${prefix}remote-model <id>`);
+  const contextSize = numberFlag(values[`${prefix}ctx-size`], `${prefix}ctx-size`, { min: 16, integer: true });
+  const threads = numberFlag(values[`${prefix}threads`], `${prefix}threads`, { min: 1, integer: true });
+  const { createLocalModel } = await import("../../providers/local/index.js");
+  return createLocalModel({ modelPath: resolve(io.cwd, modelPath), ...(contextSize ? { contextSize } : {}), ...(threads ? { threads } : {}) });
+}
+
+function loadPrices(values: Values, io: CliIo, modelId: () => string): PriceTable {
+  let prices: PriceTable = {};
+  const file = values.prices as string | undefined;
+  if (file) {
+    try {
+      prices = priceTableSchema.parse(JSON.parse(readFileSync(resolve(io.cwd, file), "utf8")));
+    } catch (error) {
+      const detail = error instanceof z.ZodError ? `${error.issues[0].path.join(".")}: ${error.issues[0].message}` : (error as Error).message;
+      throw new ConfigError(`--prices ${file}: ${detail}`);
+    }
+  }
+  const prompt = numberFlag(values["price-prompt"], "price-prompt", { min: 0 });
+  const completion = numberFlag(values["price-completion"], "price-completion", { min: 0 });
+  if (prompt !== undefined || completion !== undefined) prices = { ...prices, [modelId()]: { promptPerMillion: prompt ?? 0, completionPerMillion: completion ?? 0 } };
+  return prices;
+}
+
+function runOptions(values: Values, io: CliIo) {
+  const retries = numberFlag(values.retries, "retries", { min: 0, max: 20, integer: true });
+  return {
+    concurrency: numberFlag(values.concurrency, "concurrency", { min: 1, max: 256, integer: true }),
+    retry: { maxRetries: retries ?? 5, baseDelayMs: 1000, maxDelayMs: 60_000 },
+    progress: values.json ? undefined : { write: io.stderr, isTTY: io.isTTY },
+  };
+}
+
+function defaultSharedFile(io: CliIo, name: string): string {
+  for (const base of [io.cwd, resolve(io.cwd, "..")]) {
+    const candidate = join(base, "..", "shared", "data", "alpaca", name);
+    if (existsSync(candidate)) return candidate;
+  }
+  return resolve(io.cwd, "../shared/data/alpaca", name);
+}
+
+function reportSummary(summary: object & { message?: string }, values: Values, io: CliIo): void {
+  if (values.json) io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
+  else io.stdout(`${summary.message ?? ""}\n${JSON.stringify(summary, null, 2)}\n`);
+}
+
+async function selfInstruct(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandArgs(argv, {
+    ...teacherFlags,
+    out: { type: "string", short: "o" },
+    method: { type: "string" },
+    num: { type: "string" },
+    "seed-tasks": { type: "string" },
+    "prompt-file": { type: "string" },
+    examples: { type: "string" },
+    "machine-examples": { type: "string" },
+    batch: { type: "string" },
+    temperature: { type: "string" },
+    "top-p": { type: "string" },
+    "max-tokens": { type: "string" },
+    stop: { type: "string", multiple: true },
+    seed: { type: "string" },
+    "prompt-style": { type: "string" },
+    similarity: { type: "string" },
+    details: { type: "string" },
+    "give-up-after": { type: "string" },
+    "max-batches": { type: "string" },
+  }, false);
+  const out = resolve(io.cwd, requireString(values, "out"));
+  const method = (values.method as string | undefined) ?? "alpaca";
+  if (method !== "alpaca" && method !== "self-instruct") throw new InvalidArgumentError("method", `--method must be alpaca or self-instruct, got "${method}"`);
+  const promptStyle = (values["prompt-style"] as string | undefined) ?? "completion";
+  if (promptStyle !== "completion" && promptStyle !== "chat") throw new InvalidArgumentError("prompt-style", `--prompt-style must be completion or chat`);
+  const details = (values.details as string | undefined) ?? "full";
+  if (details !== "full" && details !== "none") throw new InvalidArgumentError("details", "--details must be full or none");
+  const seedsPath = values["seed-tasks"] ? resolve(io.cwd, values["seed-tasks"] as string) : defaultSharedFile(io, "seed_tasks.jsonl");
+  if (!existsSync(seedsPath)) throw new InvalidArgumentError("seed-tasks", `seed tasks not found at ${seedsPath}: pass --seed-tasks <file>`);
+  const seeds = await loadSeedTasks(seedsPath);
+  const num = numberFlag(values.num, "num", { min: 1, integer: true }) ?? 100;
+  const similarity = numberFlag(values.similarity, "similarity", { min: 0.01, max: 1 }) ?? 0.7;
+  const giveUp = numberFlag(values["give-up-after"], "give-up-after", { min: 1, integer: true }) ?? 5;
+  const batch = numberFlag(values.batch, "batch", { min: 1, max: 100, integer: true });
+  const seed = numberFlag(values.seed, "seed", { integer: true }) ?? 42;
+  const teacher = await createModel(values, io);
+  const prices = loadPrices(values, io, () => teacher.modelId);
+  const options = runOptions(values, io);
+  try {
+    let summary: RunSummary;
+    if (method === "alpaca") {
+      const promptPath = values["prompt-file"] ? resolve(io.cwd, values["prompt-file"] as string) : join(seedsPath, "..", "prompt.txt");
+      if (!existsSync(promptPath)) throw new InvalidArgumentError("prompt-file", `prompt template not found at ${promptPath}: pass --prompt-file <prompt.txt>`);
+      const examples = numberFlag(values.examples, "examples", { min: 1, max: seeds.length, integer: true }) ?? defaultAlpacaSettings.examplesPerPrompt;
+      summary = await runAlpacaGeneration({
+        teacher,
+        seeds,
+        template: readFileSync(promptPath, "utf8"),
+        settings: {
+          ...defaultAlpacaSettings,
+          target: num,
+          examplesPerPrompt: examples,
+          promptsPerBatch: batch ?? defaultAlpacaSettings.promptsPerBatch,
+          temperature: numberFlag(values.temperature, "temperature", { min: 0, max: 2 }) ?? defaultAlpacaSettings.temperature,
+          topP: numberFlag(values["top-p"], "top-p", { min: 0, max: 1 }) ?? defaultAlpacaSettings.topP,
+          maxTokens: numberFlag(values["max-tokens"], "max-tokens", { min: 1, integer: true }) ?? defaultAlpacaSettings.maxTokens,
+          stop: (values.stop as string[] | undefined)?.map(unescapeFlag) ?? defaultAlpacaSettings.stop,
+          seed,
+          promptStyle,
+          filter: { similarityThreshold: similarity, details },
+          giveUpAfterEmptyBatches: giveUp,
+          maxBatches: numberFlag(values["max-batches"], "max-batches", { min: 1, integer: true }) ?? 0,
+        },
+        outputDirectory: out,
+        prices,
+        ...options,
+      });
+    } else {
+      summary = await runSelfInstruct({
+        teacher,
+        seeds,
+        settings: {
+          ...defaultSelfInstructSettings,
+          target: num,
+          promptInstructions: numberFlag(values.examples, "examples", { min: 1, integer: true }) ?? defaultSelfInstructSettings.promptInstructions,
+          machineInstructions: numberFlag(values["machine-examples"], "machine-examples", { min: 0, integer: true }) ?? defaultSelfInstructSettings.machineInstructions,
+          promptsPerBatch: batch ?? defaultSelfInstructSettings.promptsPerBatch,
+          seed,
+          similarityThreshold: similarity,
+          promptStyle,
+          giveUpAfterEmptyBatches: giveUp,
+        },
+        outputDirectory: out,
+        prices,
+        ...options,
+      });
+    }
+    reportSummary(summary, values, io);
+    return summary.stopReason === "target-reached" ? 0 : 1;
+  } finally {
+    await teacher.dispose?.();
+  }
+}
+
+async function filter(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandArgs(argv, {
+    in: { type: "string", short: "i" },
+    out: { type: "string", short: "o" },
+    rejected: { type: "string" },
+    "seed-tasks": { type: "string" },
+    "no-seeds": { type: "boolean" },
+    similarity: { type: "string" },
+    details: { type: "string" },
+    "max-words": { type: "string" },
+    "min-words": { type: "string" },
+    json: { type: "boolean" },
+  }, false);
+  const input = resolve(io.cwd, requireString(values, "in"));
+  const out = resolve(io.cwd, requireString(values, "out"));
+  const details = (values.details as string | undefined) ?? "full";
+  if (details !== "full" && details !== "none") throw new InvalidArgumentError("details", "--details must be full or none");
+  let seeds: string[] = [];
+  if (!values["no-seeds"]) {
+    const seedsPath = values["seed-tasks"] ? resolve(io.cwd, values["seed-tasks"] as string) : defaultSharedFile(io, "seed_tasks.jsonl");
+    if (!existsSync(seedsPath)) throw new InvalidArgumentError("seed-tasks", `seed tasks not found at ${seedsPath}: pass --seed-tasks <file> or --no-seeds`);
+    seeds = (await loadSeedTasks(seedsPath)).map((s) => s.instruction);
+  }
+  const { rows } = readJsonRows(readFileSync(input, "utf8"), input);
+  const instructionFilter = new InstructionFilter(seeds, {
+    similarityThreshold: numberFlag(values.similarity, "similarity", { min: 0.01, max: 1 }) ?? 0.7,
+    details,
+    rules: {
+      minWordsExclusive: numberFlag(values["min-words"], "min-words", { min: 0, integer: true }) ?? 3,
+      maxWords: numberFlag(values["max-words"], "max-words", { min: 1, integer: true }) ?? 150,
+      blacklist: (await import("../../datagen/filter/rules.js")).alpacaBlacklist,
+      forbiddenPrefixes: ["Write a program"],
+    },
+  });
+  const kept: unknown[] = [];
+  const rejected: unknown[] = [];
+  const counts: Record<string, number> = {};
+  const started = performance.now();
+  for (const row of rows) {
+    const instruction = (row.value as { instruction?: unknown } | undefined)?.instruction;
+    if (typeof instruction !== "string") {
+      counts.malformed = (counts.malformed ?? 0) + 1;
+      rejected.push({ line: row.line, reason: "malformed", detail: row.error ?? "no string field \"instruction\"" });
+      continue;
+    }
+    const decision = instructionFilter.consider(instruction);
+    const key = decision.kept ? "kept" : decision.rejection.reason;
+    counts[key] = (counts[key] ?? 0) + 1;
+    if (decision.kept) kept.push({ ...(row.value as object), ...decision.details });
+    else rejected.push({ line: row.line, instruction, reason: decision.rejection.reason, detail: decision.rejection.detail });
+  }
+  writeFileSync(out, serializeRows(kept, out));
+  if (values.rejected) writeFileSync(resolve(io.cwd, values.rejected as string), serializeRows(rejected, ".jsonl"));
+  const summary = { input: rows.length, kept: kept.length, counts, seconds: (performance.now() - started) / 1000 };
+  io.stdout(values.json ? `${JSON.stringify(summary, null, 2)}\n` : `kept ${kept.length} of ${rows.length} in ${summary.seconds.toFixed(2)} s: ${JSON.stringify(counts)}\n`);
+  return 0;
+}
+
+/** Prompts from any JSON/JSONL rows: prompt/instruction/question/text fields, or a dataset's first user turn. */
+export function promptsFromFile(path: string): DistillPrompt[] {
+  const { rows } = readJsonRows(readFileSync(path, "utf8"), path);
+  const prompts: DistillPrompt[] = [];
+  const problems: string[] = [];
+  rows.forEach((row, index) => {
+    const value = row.value as Record<string, unknown> | undefined;
+    if (!value || typeof value !== "object") return void problems.push(`${path}:${row.line}: ${row.error ?? "not an object"}`);
+    const id = String(value.id ?? value.question_id ?? index);
+    const turns = value.turns;
+    let text: unknown = value.prompt ?? value.question ?? value.text ?? (Array.isArray(turns) ? turns[0] : undefined);
+    if (text === undefined && typeof value.instruction === "string") text = value.input ? `${value.instruction}\n\n${value.input}` : value.instruction;
+    if (text === undefined && Array.isArray(value.conversations)) text = (value.conversations as { from?: string; value?: string }[]).find((m) => m.from === "human" || m.from === "user")?.value;
+    if (text === undefined && Array.isArray(value.messages)) text = (value.messages as { role?: string; content?: string }[]).find((m) => m.role === "user")?.content;
+    if (typeof text !== "string" || text.trim() === "") return void problems.push(`${path}:${row.line}: no prompt (prompt, instruction, question, text, turns[0] or a first user message)`);
+    prompts.push({ id, prompt: text });
+  });
+  if (prompts.length === 0) throw new InvalidArgumentError("prompts", problems[0] ?? `${path}: no prompts`);
+  return prompts;
+}
+
+async function distill(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandArgs(argv, {
+    ...teacherFlags,
+    prompts: { type: "string" },
+    out: { type: "string", short: "o" },
+    turns: { type: "string" },
+    system: { type: "string" },
+    "max-tokens": { type: "string" },
+    temperature: { type: "string" },
+    limit: { type: "string" },
+    "user-model": { type: "string" },
+    "user-base-url": { type: "string" },
+    "user-remote-model": { type: "string" },
+    "user-api": { type: "string" },
+    "user-api-key-env": { type: "string" },
+  }, false);
+  const prompts = promptsFromFile(resolve(io.cwd, requireString(values, "prompts")));
+  const limit = numberFlag(values.limit, "limit", { min: 1, integer: true });
+  const out = resolve(io.cwd, requireString(values, "out"));
+  const teacher = await createModel(values, io);
+  const user = values["user-model"] || values["user-base-url"] ? await createModel(values, io, "user-") : undefined;
+  try {
+    const summary = await runDistill({
+      teacher,
+      user,
+      prompts: limit ? prompts.slice(0, limit) : prompts,
+      settings: {
+        ...defaultDistillSettings,
+        followUps: numberFlag(values.turns, "turns", { min: 0, max: 50, integer: true }) ?? 0,
+        ...(values.system ? { system: values.system as string } : {}),
+        teacherSampling: {
+          maxTokens: numberFlag(values["max-tokens"], "max-tokens", { min: 1, integer: true }) ?? 1024,
+          temperature: numberFlag(values.temperature, "temperature", { min: 0, max: 2 }) ?? 0.7,
+        },
+      },
+      outputDirectory: out,
+      prices: loadPrices(values, io, () => teacher.modelId),
+      ...runOptions(values, io),
+    });
+    writeFileSync(join(out, "summary.json"), JSON.stringify(summary, null, 2));
+    reportSummary({ message: `distilled ${summary.done} of ${summary.total} prompts into ${join(out, "conversations.jsonl")}`, ...summary }, values, io);
+    return summary.counts["request-failed"] ? 1 : 0;
+  } finally {
+    await teacher.dispose?.();
+    await user?.dispose?.();
+  }
+}
+
+async function refine(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandArgs(argv, {
+    ...teacherFlags,
+    in: { type: "string", short: "i" },
+    from: { type: "string" },
+    out: { type: "string", short: "o" },
+    "fix-prompt": { type: "string" },
+    "fix-prompt-file": { type: "string" },
+    roles: { type: "string" },
+    strict: { type: "boolean" },
+  }, false);
+  const dataset = readInput(values, io);
+  if (dataset.kind !== "conversations") throw new InvalidArgumentError("in", "refine works on conversations and instruction data, not preference pairs");
+  const roles = ((values.roles as string | undefined) ?? "assistant").split(",").map((r) => r.trim());
+  if (roles.some((r) => r !== "user" && r !== "assistant")) throw new InvalidArgumentError("roles", `--roles takes user and/or assistant, got "${values.roles}"`);
+  const fixPrompt = values["fix-prompt-file"] ? readFileSync(resolve(io.cwd, values["fix-prompt-file"] as string), "utf8").trim() : ((values["fix-prompt"] as string | undefined) ?? defaultRefineSettings.fixPrompt);
+  const out = resolve(io.cwd, requireString(values, "out"));
+  const fixer = await createModel(values, io);
+  try {
+    const summary = await runRefine({ fixer, records: dataset.records, settings: { ...defaultRefineSettings, fixPrompt, roles: roles as ("user" | "assistant")[] }, outputDirectory: out, prices: loadPrices(values, io, () => fixer.modelId), ...runOptions(values, io) });
+    writeFileSync(join(out, "summary.json"), JSON.stringify(summary, null, 2));
+    reportSummary({ message: `refined ${summary.done} of ${summary.total} records into ${join(out, "refined.jsonl")}`, ...summary }, values, io);
+    return summary.counts["request-failed"] ? 1 : 0;
+  } finally {
+    await fixer.dispose?.();
+  }
+}
+
+function formatFlag(values: Values, flag: string): DatasetFormat | undefined {
+  const value = values[flag] as string | undefined;
+  if (value === undefined) return undefined;
+  if (!datasetFormats.includes(value as DatasetFormat)) throw new InvalidArgumentError(flag, `--${flag} must be one of ${datasetFormats.join(", ")}, got "${value}"`);
+  return value as DatasetFormat;
+}
+
+function readInput(values: Values, io: CliIo): Dataset {
+  const input = resolve(io.cwd, requireString(values, "in"));
+  const dataset = readDataset(input, { format: formatFlag(values, "from"), strict: Boolean(values.strict) });
+  for (const problem of dataset.problems.slice(0, 20)) io.stderr(`skipped ${problem.file}:${problem.line}: ${problem.message}\n`);
+  if (dataset.problems.length > 20) io.stderr(`… and ${dataset.problems.length - 20} more malformed rows\n`);
+  return dataset;
+}
+
+async function convert(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandArgs(argv, { in: { type: "string", short: "i" }, out: { type: "string", short: "o" }, from: { type: "string" }, to: { type: "string" }, strict: { type: "boolean" } }, false);
+  const to = formatFlag(values, "to");
+  if (!to) throw new InvalidArgumentError("to", `--to is required (${datasetFormats.join(", ")})`);
+  const dataset = readInput(values, io);
+  const out = resolve(io.cwd, requireString(values, "out"));
+  const result = writeDataset(out, dataset, to);
+  for (const skip of result.skipped.slice(0, 20)) io.stderr(`not converted: record ${skip.index}: ${skip.message}\n`);
+  if (values.strict && result.skipped.length > 0) throw new InvalidArgumentError("to", `${result.skipped.length} records cannot be written as ${to} (first: record ${result.skipped[0].index}: ${result.skipped[0].message})`);
+  io.stdout(`${dataset.format} → ${to}: wrote ${result.written} records to ${out} (${dataset.problems.length} malformed rows skipped, ${result.skipped.length} not representable)\n`);
+  return 0;
+}
+
+async function tokenCounter(values: Values, io: CliIo): Promise<{ count: TokenCounter; name: string; dispose(): Promise<void> }> {
+  const path = values.tokenizer as string | undefined;
+  if (!path) return { count: (text) => Math.ceil(text.length / 4), name: "estimate: characters / 4", dispose: async () => {} };
+  const { createLocalModel } = await import("../../providers/local/index.js");
+  const model = createLocalModel({ modelPath: resolve(io.cwd, path) });
+  if (!model.tokenize) throw new InvalidArgumentError("tokenizer", `${path}: this model cannot tokenize`);
+  return { count: async (text) => (await model.tokenize!(text, { addBos: false })).length, name: path, dispose: async () => model.dispose?.() };
+}
+
+async function clean(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandArgs(argv, {
+    in: { type: "string", short: "i" }, out: { type: "string", short: "o" }, from: { type: "string" }, to: { type: "string" }, strict: { type: "boolean" },
+    "no-html": { type: "boolean" }, "keep-duplicates": { type: "boolean" }, "near-duplicates": { type: "string" }, script: { type: "string" }, "script-share": { type: "string" },
+    "max-tokens": { type: "string" }, tokenizer: { type: "string" }, json: { type: "boolean" },
+  }, false);
+  const dataset = readInput(values, io);
+  if (dataset.kind !== "conversations") throw new InvalidArgumentError("in", "clean works on conversations; DPO pairs are kept as they are");
+  const script = values.script as string | undefined;
+  if (script && !supportedScripts.includes(script)) throw new InvalidArgumentError("script", `--script must be one of ${supportedScripts.join(", ")}`);
+  const maxTokens = numberFlag(values["max-tokens"], "max-tokens", { min: 1, integer: true });
+  const tokens = maxTokens ? await tokenCounter(values, io) : undefined;
+  try {
+    const { records, report } = await cleanConversations(dataset.records, {
+      htmlToMarkdown: !values["no-html"],
+      removeExactDuplicates: !values["keep-duplicates"],
+      nearDuplicateThreshold: numberFlag(values["near-duplicates"], "near-duplicates", { min: 0.01, max: 1 }),
+      script,
+      scriptShare: numberFlag(values["script-share"], "script-share", { min: 0, max: 1 }),
+      maxTokens,
+      countTokens: tokens?.count,
+    });
+    const to = formatFlag(values, "to") ?? "sharegpt";
+    const out = resolve(io.cwd, requireString(values, "out"));
+    const result = writeDataset(out, { ...dataset, records }, to);
+    const summary = { ...report, malformedRows: dataset.problems.length, written: result.written, notRepresentable: result.skipped.length, tokenizer: tokens?.name };
+    io.stdout(values.json ? `${JSON.stringify(summary, null, 2)}\n` : `cleaned ${report.input} → ${result.written} records (${report.converted} HTML messages converted, ${report.split} extra pieces from splits); dropped ${JSON.stringify(report.dropped)}\n`);
+    return 0;
+  } finally {
+    await tokens?.dispose();
+  }
+}
+
+async function stats(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandArgs(argv, { in: { type: "string", short: "i" }, from: { type: "string" }, tokenizer: { type: "string" }, json: { type: "boolean" }, strict: { type: "boolean" } }, false);
+  const dataset = readInput(values, io);
+  const tokens = await tokenCounter(values, io);
+  try {
+    const result = await computeStats(dataset, tokens.count, tokens.name);
+    io.stdout(values.json ? `${JSON.stringify(result, null, 2)}\n` : formatStats(result));
+    return 0;
+  } finally {
+    await tokens.dispose();
+  }
+}
+
+async function split(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandArgs(argv, { in: { type: "string", short: "i" }, "out-dir": { type: "string" }, from: { type: "string" }, to: { type: "string" }, ratios: { type: "string" }, seed: { type: "string" }, strict: { type: "boolean" } }, false);
+  const dataset = readInput(values, io);
+  const ratioText = (values.ratios as string | undefined) ?? "train=0.9,validation=0.05,test=0.05";
+  const ratios: Record<string, number> = {};
+  for (const part of ratioText.split(",")) {
+    const match = /^([\w-]+)=(\d*\.?\d+)$/.exec(part.trim());
+    if (!match) throw new InvalidArgumentError("ratios", `--ratios must look like train=0.9,test=0.1; "${part}" does not`);
+    ratios[match[1]] = Number(match[2]);
+  }
+  const directory = resolve(io.cwd, requireString(values, "out-dir"));
+  mkdirSync(directory, { recursive: true });
+  const to = formatFlag(values, "to") ?? dataset.format;
+  const records = dataset.records as { id?: string }[];
+  const parts = splitRecords(records, ratios, { seed: numberFlag(values.seed, "seed", { integer: true }) ?? 0, groupOf: (record, index) => conversationGroup(record.id, index) });
+  const lines: string[] = [];
+  for (const [name, partRecords] of Object.entries(parts)) {
+    const path = join(directory, `${name}.${to === "openai" || to === "dolly" ? "jsonl" : "json"}`);
+    const { rows, skipped } = encodeDataset({ ...dataset, records: partRecords } as Dataset, to);
+    writeFileSync(path, serializeRows(rows, path));
+    lines.push(`${name}: ${rows.length} records → ${path}${skipped.length ? ` (${skipped.length} not representable as ${to})` : ""}`);
+  }
+  io.stdout(`${lines.join("\n")}\n`);
+  return 0;
+}
