@@ -78,8 +78,9 @@ describe("MT-bench end to end against a loopback OpenAI-compatible server", () =
     expect(judged.stdout).toMatch(/1 without a readable verdict/);
     expect(server.requests.filter((r) => (r.body as Body).model === "judge-4")).toHaveLength(12);
 
-    const shown = await evalCli(["show", "--judgments", judgments, "--output-format", "markdown", "--charts", join(directory.path, "charts")]);
+    const shown = await evalCli(["show", "--judgments", judgments, "--answers", answers, "--output-format", "markdown", "--charts", join(directory.path, "charts")]);
     expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/- strong answered with prompt format: \S+/);
     // strong vs weak: 4 consistent wins, 1 inconsistent (stem turn 2), 1 without a verdict (roleplay turn 1).
     expect(shown.stdout).toContain("| strong | 4 | 0 | 0 | 1 | 1 | 80.0% | 90.0% |");
     expect(shown.stdout).toContain("| weak | 0 | 0 | 4 | 1 | 1 | 0.0% | 10.0% |");

@@ -309,23 +309,34 @@ async function showCommand(argv: string[], io: CliIo): Promise<number> {
   if (!path) throw new InvalidArgumentError("judgments", "--judgments <file> or --vicuna-review <file> is required");
   const file = loadJudgmentFile(path);
   if (values["vicuna-review"] && file.kind !== "vicuna-review") throw new InvalidArgumentError("vicuna-review", `${path} is a ${file.kind} judgment file, not a Vicuna review file`);
+  const answers = values.answers ? loadAnswerDirectory(values.answers) : undefined;
+  const withFormats = (report: Report) => ({ ...report, notes: [...report.notes, ...promptFormatNotes(answers)] });
   if (file.kind === "single") {
     const results = summarizeSingleJudgments(file.rows);
-    printReport(io, format, singleReport(results), results);
+    printReport(io, format, withFormats(singleReport(results)), results);
     writeCharts(io, values.charts, singleCharts(results));
   } else if (file.kind === "pairwise") {
     const results = summarizePairwiseJudgments(file.rows);
-    printReport(io, format, pairwiseReport(results), results);
+    printReport(io, format, withFormats(pairwiseReport(results)), results);
     writeCharts(io, values.charts, pairwiseCharts(results));
   } else {
     const results = summarizeVicunaReviews(file.rows, {
       ...(values.questions ? { questions: loadQuestions(values.questions) } : {}),
-      ...(values.answers ? { answers: loadAnswerDirectory(values.answers) } : {}),
+      ...(answers ? { answers } : {}),
     });
-    printReport(io, format, vicunaReport(results), results);
+    printReport(io, format, withFormats(vicunaReport(results)), results);
     writeCharts(io, values.charts, vicunaCharts(results));
   }
   return 0;
+}
+
+/** A wrong chat template skews a whole evaluation, so the report says which one each model answered with. */
+function promptFormatNotes(answers: Map<string, Map<string, Answer>> | undefined): string[] {
+  if (!answers) return [];
+  return [...answers].map(([model, byQuestion]) => {
+    const formats = [...new Set([...byQuestion.values()].map((answer) => answer.promptFormat ?? "not recorded"))];
+    return `${model} answered with prompt format: ${formats.join(", ")}`;
+  });
 }
 
 /** Battles from JSONL or a JSON array, or from a pairwise judgment file. */
