@@ -39,6 +39,18 @@ describe("chat and completions over app.request()", () => {
     expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { completion_tokens: 8 } });
   });
 
+  it("reports settings the model could not honour in x-camelid-warnings, streaming or not", async () => {
+    const { app } = createTestServer();
+    for (const stream of [false, true]) {
+      const response = await postJson(app, "/v1/chat/completions", chat({ top_k: 5, stream }));
+      expect(JSON.parse(response.headers.get("x-camelid-warnings")!)).toEqual([
+        { type: "unsupported-setting", setting: "topK", message: "the fake model ignores topK — ß" },
+      ]);
+      await response.text();
+    }
+    expect((await postJson(app, "/v1/chat/completions", chat())).headers.get("x-camelid-warnings")).toBeNull();
+  });
+
   it("returns completions logprobs as parallel arrays", async () => {
     const { app } = createTestServer();
     const response = await postJson(app, "/v1/completions", { model: "fake", prompt: "Once", max_tokens: 2, logprobs: 2 });

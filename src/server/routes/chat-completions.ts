@@ -5,6 +5,7 @@ import { parseRequestBody } from "../openai/parse-body.js";
 import { chatCompletionRequestSchema } from "../openai/request-schemas.js";
 import { chatChunk, chatCompletionBody, type ResponseIdentity } from "../openai/response-shapes.js";
 import { sseResponse } from "../openai/sse-response.js";
+import { warningsHeader } from "../openai/warnings-header.js";
 import { chatRequestToCallOptions } from "../openai/to-call-options.js";
 import { loggedParameters } from "./logged-parameters.js";
 
@@ -26,7 +27,7 @@ export function registerChatCompletionRoutes(app: ServerApp, context: ServerCont
 
     if (!body.stream) {
       const result = await context.service.generate(request);
-      return c.json(chatCompletionBody(identity, result.choices, result.usage));
+      return c.json(chatCompletionBody(identity, result.choices, result.usage), 200, warningsHeader(result.warnings));
     }
 
     const served = await context.service.openStream(request);
@@ -47,6 +48,6 @@ export function registerChatCompletionRoutes(app: ServerApp, context: ServerCont
         }
       }
     }
-    return sseResponse(events(), () => served.cancel());
+    return sseResponse(events(), () => served.cancel(), warningsHeader(served.warnings));
   });
 }

@@ -5,6 +5,7 @@ import { parseRequestBody } from "../openai/parse-body.js";
 import { completionRequestSchema } from "../openai/request-schemas.js";
 import { completionBody, completionChunk, type ResponseIdentity } from "../openai/response-shapes.js";
 import { sseResponse } from "../openai/sse-response.js";
+import { warningsHeader } from "../openai/warnings-header.js";
 import { completionRequestToCallOptions } from "../openai/to-call-options.js";
 import { loggedParameters } from "./logged-parameters.js";
 
@@ -26,7 +27,7 @@ export function registerCompletionRoutes(app: ServerApp, context: ServerContext)
 
     if (!body.stream) {
       const result = await context.service.generate(request);
-      return c.json(completionBody(identity, result.choices, result.usage));
+      return c.json(completionBody(identity, result.choices, result.usage), 200, warningsHeader(result.warnings));
     }
 
     const served = await context.service.openStream(request);
@@ -49,6 +50,6 @@ export function registerCompletionRoutes(app: ServerApp, context: ServerContext)
         }
       }
     }
-    return sseResponse(events(), () => served.cancel());
+    return sseResponse(events(), () => served.cancel(), warningsHeader(served.warnings));
   });
 }

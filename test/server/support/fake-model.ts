@@ -3,6 +3,7 @@
 import { AbortError, ContextLengthExceededError } from "../../../src/errors/index.js";
 import type {
   CallOptions,
+  CallWarning,
   Choice,
   GenerateResult,
   LanguageModel,
@@ -62,7 +63,7 @@ export class FakeModel implements LanguageModel {
   }
 
   async doGenerate(options: CallOptions): Promise<GenerateResult> {
-    const { stream, prompt } = await this.doStream(options);
+    const { stream, prompt, warnings } = await this.doStream(options);
     const choices: Choice[] = [];
     const reader = stream.getReader();
     for (;;) {
@@ -80,7 +81,7 @@ export class FakeModel implements LanguageModel {
         throw value.error;
       } else if (value.type === "finish") {
         if (value.finishReason === "abort") throw new AbortError();
-        return { modelId: this.modelId, choices, usage: value.usage, timings: value.timings, warnings: [], prompt };
+        return { modelId: this.modelId, choices, usage: value.usage, timings: value.timings, warnings, prompt };
       }
     }
   }
@@ -90,6 +91,8 @@ export class FakeModel implements LanguageModel {
     const prompt = await this.renderPrompt(options);
     const promptTokens = prompt.tokens!.length;
     if (promptTokens > this.contextSize && !this.options.overflowAsErrorPart) throw new ContextLengthExceededError(promptTokens, this.contextSize);
+    const warnings: CallWarning[] =
+      options.topK !== undefined ? [{ type: "unsupported-setting", setting: "topK", message: "the fake model ignores topK — ß" }] : [];
     const n = options.n ?? 1;
     const maxTokens = Math.min(options.maxTokens ?? 16, this.contextSize);
     const stops = options.stop ?? [];
@@ -104,7 +107,7 @@ export class FakeModel implements LanguageModel {
     };
     const stream = new ReadableStream<StreamPart>({
       async start(controller) {
-        controller.enqueue({ type: "stream-start", warnings: [], prompt });
+        controller.enqueue({ type: "stream-start", warnings, prompt });
         if (promptTokens > model.contextSize) {
           controller.enqueue({ type: "error", error: new ContextLengthExceededError(promptTokens, model.contextSize) });
           controller.close();
@@ -148,7 +151,7 @@ export class FakeModel implements LanguageModel {
         releaseSequences();
       },
     });
-    return { stream, warnings: [], prompt };
+    return { stream, warnings, prompt };
   }
 }
 

@@ -1,0 +1,297 @@
+// /api/arena: anonymous battles (the server draws the models and keeps their names), streamed
+// answers, votes, the leaderboard and exports. The browser only ever sees positions A and B.
+import { randomInt } from "node:crypto";
+import type { Context } from "hono";
+import { z } from "zod";
+import { buildLeaderboard } from "../../eval/ratings/index.js";
+import { InvalidArgumentError, toHttpError } from "../../errors/index.js";
+import { clientIdentity, type ServerApp, type ServerContext, type ServerEnv } from "../context.js";
+import { ResourceNotFoundError } from "../http-errors.js";
+import { parseRequestBody } from "../openai/parse-body.js";
+import { chatCompletionRequestSchema } from "../openai/request-schemas.js";
+import { sseResponse } from "../openai/sse-response.js";
+import { chatRequestToCallOptions } from "../openai/to-call-options.js";
+import { arenaHttpError, BattleStateError } from "./arena-errors.js";
+import { toBattleRows, toPreferencePairs, toRatingBattles } from "./arena-exports.js";
+import type { ArenaStore, BattleRecord, BattleSettings, BattleSide } from "./arena-store.js";
+import { assertCanAddTurn, assertCanAnswer, assertCanVote, assertOwner, drawBattleModels, publicBattleView, voteChoices } from "./battle-rules.js";
+
+export interface ArenaOptions {
+  store: ArenaStore;
+  /** Votes one client (API key name, else peer address) may cast per UTC day (default 100). */
+  votesPerClientPerDay?: number;
+  /** Uniform [0, 1); injected so tests can check the draw. Default: crypto-strong. */
+  random?: () => number;
+  /** Bootstrap rounds for the leaderboard's 95% intervals when the query does not say (default 200). */
+  bootstrapRounds?: number;
+}
+
+const settingsSchema = z
+  .object({
+    system_prompt: z.string().max(100_000).optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    top_p: z.number().min(0).max(1).optional(),
+    top_k: z.number().int().min(0).optional(),
+    max_tokens: z.number().int().min(1).max(32_768).optional(),
+    seed: z.number().int().optional(),
+    stop: z.array(z.string().min(1)).max(16).optional(),
+  })
+  .strict();
+const createSchema = z.object({
+  message: z.string().trim().min(1, "the first message must not be empty").max(100_000),
+  settings: settingsSchema.optional(),
+  /** Restrict the draw to these models (default: every served model). */
+  models: z.array(z.string().min(1)).min(2).max(100).optional(),
+});
+const turnSchema = z.object({ message: z.string().trim().min(1, "the message must not be empty").max(100_000) });
+const answerSchema = z.object({ turn: z.number().int().min(0).optional() });
+const voteSchema = z.object({ winner: z.enum(["a", "b", "tie", "bothbad"]) });
+
+/** A path parameter the route pattern guarantees; typed as string for handlers built outside app.post(). */
+const param = (c: Context<ServerEnv>, name: string): string => c.req.param(name) ?? "";
+
+const toSettings = (raw: z.infer<typeof settingsSchema> = {}): BattleSettings =>
+  Object.fromEntries(
+    Object.entries({
+      systemPrompt: raw.system_prompt || undefined,
+      temperature: raw.temperature,
+      topP: raw.top_p,
+      topK: raw.top_k,
+      maxTokens: raw.max_tokens,
+      seed: raw.seed,
+      stop: raw.stop,
+    }).filter(([, value]) => value !== undefined),
+  ) as BattleSettings;
+
+/** The chat request one side sends: its own earlier answers, the shared user turns, shared settings. */
+function chatRequestFor(battle: BattleRecord, side: BattleSide, turn: number) {
+  const messages: { role: "system" | "user" | "assistant"; content: string }[] = [];
+  if (battle.settings.systemPrompt) messages.push({ role: "system", content: battle.settings.systemPrompt });
+  for (const past of battle.turns) {
+    messages.push({ role: "user", content: past.userMessage });
+    if (past.turn === turn) break;
+    messages.push({ role: "assistant", content: past.answers[side].text });
+  }
+  const s = battle.settings;
+  return chatCompletionRequestSchema.parse({
+    model: battle.models[side],
+    messages,
+    stream: true,
+    temperature: s.temperature,
+    top_p: s.topP,
+    top_k: s.topK,
+    max_tokens: s.maxTokens,
+    seed: s.seed,
+    stop: s.stop,
+  });
+}
+
+export function registerArenaRoutes(app: ServerApp, context: ServerContext, options: ArenaOptions): void {
+  const store = options.store;
+  const votesPerDay = options.votesPerClientPerDay ?? 100;
+  const random = options.random ?? (() => randomInt(0, 2 ** 48) / 2 ** 48);
+  /** Answers being generated right now, as "battleId:side": a second stream of the same side is refused. */
+  const streaming = new Set<string>();
+  const isStreaming = (id: string) => (side: BattleSide) => streaming.has(`${id}:${side}`);
+
+  // Arena errors carry their own statuses (409 for battle state); wrap so they never become 500s.
+  const handle =
+    (handler: (c: Context<ServerEnv>) => Promise<Response> | Response) =>
+    async (c: Context<ServerEnv>): Promise<Response> => {
+      try {
+        return await handler(c);
+      } catch (error) {
+        const http = arenaHttpError(error);
+        if (http.status >= 500) throw error;
+        context.metrics.errors.inc({ status: String(http.status) });
+        return c.json(http.body, http.status as 400, http.headers);
+      }
+    };
+  const battleOf = (id: string): BattleRecord => {
+    const battle = store.get(id);
+    if (!battle) throw new ResourceNotFoundError("battle", `battle "${id}" not found`);
+    return battle;
+  };
+  const view = (battle: BattleRecord) => publicBattleView(battle, isStreaming(battle.id));
+  const parseSide = (value: string): BattleSide => {
+    if (value !== "a" && value !== "b") throw new ResourceNotFoundError("battle side", `no side "${value}": a battle has sides "a" and "b"`);
+    return value;
+  };
+
+  app.post(
+    "/api/arena/battles",
+    handle(async (c) => {
+      const body = parseRequestBody(await c.req.text(), createSchema);
+      const served = context.registry.list().map((entry) => entry.id);
+      const pool = body.models ?? served;
+      for (const id of pool) context.registry.get(id); // unknown names: 404 naming the model
+      const models = drawBattleModels(pool, random);
+      const battle = store.createBattle({ client: clientIdentity(c), models, settings: toSettings(body.settings), firstMessage: body.message });
+      return c.json(view(battle), 201);
+    }),
+  );
+
+  app.get(
+    "/api/arena/battles/:id",
+    handle((c) => {
+      const battle = battleOf(param(c, "id"));
+      assertOwner(battle, clientIdentity(c));
+      return c.json(view(battle));
+    }),
+  );
+
+  app.post(
+    "/api/arena/battles/:id/turns",
+    handle(async (c) => {
+      const battle = battleOf(param(c, "id"));
+      assertOwner(battle, clientIdentity(c));
+      const body = parseRequestBody(await c.req.text(), turnSchema);
+      if (streaming.has(`${battle.id}:a`) || streaming.has(`${battle.id}:b`)) throw new BattleStateError("both answers must finish before the next message");
+      assertCanAddTurn(battle);
+      store.addTurn(battle.id, body.message);
+      return c.json(view(battleOf(battle.id)), 201);
+    }),
+  );
+
+  // One side's answer to the latest turn as SSE: {type:"delta",text} … then {type:"done"} or {type:"error"}.
+  app.post(
+    "/api/arena/battles/:id/answers/:side",
+    handle(async (c) => {
+      const battle = battleOf(param(c, "id"));
+      const side = parseSide(param(c, "side"));
+      assertOwner(battle, clientIdentity(c));
+      const text = await c.req.text();
+      const body = parseRequestBody(text.trim() === "" ? "{}" : text, answerSchema);
+      const turn = body.turn ?? battle.turns[battle.turns.length - 1].turn;
+      const lock = `${battle.id}:${side}`;
+      assertCanAnswer(battle, turn, side, streaming.has(lock));
+      streaming.add(lock);
+
+      const chat = chatRequestFor(battle, side, turn);
+      let served;
+      try {
+        served = await context.service.openStream({
+          id: `arena-${battle.id}-${turn}-${side}`,
+          endpoint: "chat.completions",
+          entry: context.registry.get(chat.model),
+          options: chatRequestToCallOptions(chat),
+          client: clientIdentity(c),
+          signal: c.req.raw.signal,
+          logged: { messages: chat.messages, parameters: { ...battle.settings, model: chat.model, arena_battle: battle.id } },
+        });
+      } catch (error) {
+        streaming.delete(lock);
+        store.saveAnswer(battle.id, turn, side, { text: "", status: "failed", finishReason: "error" });
+        throw error;
+      }
+      const stream = served;
+      let answer = "";
+      let settled = false;
+      const settle = (status: "done" | "failed", finishReason: string) => {
+        if (settled) return;
+        settled = true;
+        store.saveAnswer(battle.id, turn, side, { text: answer, status, finishReason });
+        streaming.delete(lock);
+      };
+      async function* events(): AsyncGenerator<string, void, undefined> {
+        try {
+          for await (const part of stream.parts) {
+            if (part.type === "text-delta") {
+              answer += part.delta;
+              yield JSON.stringify({ type: "delta", text: part.delta });
+            } else if (part.type === "finish") {
+              // Saved before the browser hears "done", so a vote right after it sees a finished answer.
+              settle("done", part.finishReason);
+              yield JSON.stringify({ type: "done", finish_reason: part.finishReason, completion_tokens: part.usage.completionTokens });
+            } else if (part.type === "error") {
+              settle("failed", "error");
+              yield JSON.stringify({ type: "error", message: toHttpError(part.error).body.error.message });
+            }
+          }
+        } finally {
+          // The user pressed stop (the request was cancelled): what arrived is the answer.
+          settle("done", "abort");
+        }
+      }
+      return sseResponse(events(), () => {
+        const cancelled = stream.cancel();
+        settle("done", "abort");
+        return cancelled;
+      });
+    }),
+  );
+
+  // Peeking at the names is allowed, but it disqualifies the battle from voting, for good.
+  app.post(
+    "/api/arena/battles/:id/reveal",
+    handle((c) => {
+      const battle = battleOf(param(c, "id"));
+      assertOwner(battle, clientIdentity(c));
+      if (!battle.vote) store.markRevealedBeforeVote(battle.id);
+      return c.json(view(battleOf(battle.id)));
+    }),
+  );
+
+  app.post(
+    "/api/arena/battles/:id/vote",
+    handle(async (c) => {
+      const battle = battleOf(param(c, "id"));
+      const client = clientIdentity(c);
+      const body = parseRequestBody(await c.req.text(), voteSchema);
+      const streamingSides = (["a", "b"] as const).filter((side) => streaming.has(`${battle.id}:${side}`)).length;
+      assertCanVote(battle, client, store.votesToday(client), votesPerDay, streamingSides);
+      store.recordVote(battle.id, client, voteChoices[body.winner]);
+      return c.json({ ...view(battleOf(battle.id)), votes_left_today: Math.max(0, votesPerDay - store.votesToday(client)) });
+    }),
+  );
+
+  app.get(
+    "/api/arena/leaderboard",
+    handle((c) => {
+      const requested = c.req.query("bootstrap");
+      const rounds = requested === undefined ? (options.bootstrapRounds ?? 200) : Number(requested);
+      if (!Number.isInteger(rounds) || rounds < 0 || rounds > 5000) {
+        throw new InvalidArgumentError("bootstrap", `'bootstrap' must be an integer from 0 to 5000, got "${requested}"`);
+      }
+      const battles = toRatingBattles(store.votedBattles());
+      if (battles.length === 0) {
+        return c.json({ object: "arena.leaderboard", votes: 0, bootstrap_rounds: rounds, rows: [], win_rates: { models: [], cells: [] }, warnings: [] });
+      }
+      const board = buildLeaderboard(battles, { bootstrapRounds: rounds, seed: 0 });
+      return c.json({
+        object: "arena.leaderboard",
+        votes: board.battles,
+        bootstrap_rounds: board.bootstrapRounds,
+        rows: board.rows.map((row) => ({
+          model: row.model,
+          rank: row.rank,
+          statistical_rank: row.statisticalRank,
+          elo: row.onlineElo,
+          bradley_terry: row.bradleyTerry,
+          interval: row.interval ? { lower: row.interval.lower, upper: row.interval.upper } : null,
+          battles: row.battles,
+          wins: row.wins,
+          ties: row.ties,
+          losses: row.losses,
+        })),
+        win_rates: {
+          models: board.winRates.models,
+          cells: board.winRates.cells.map((row) => row.map((cell) => ({ games: cell.games, win_rate: cell.winRate }))),
+        },
+        warnings: board.warnings,
+      });
+    }),
+  );
+
+  app.get("/api/arena/export/battles.json", (c) => {
+    c.header("content-disposition", 'attachment; filename="arena-battles.json"');
+    return c.json(toBattleRows(store.votedBattles()));
+  });
+  app.get("/api/arena/export/preferences.jsonl", (c) => {
+    const lines = toPreferencePairs(store.votedBattles()).map((pair) => JSON.stringify(pair));
+    return c.body(lines.map((line) => `${line}\n`).join(""), 200, {
+      "content-type": "application/x-ndjson; charset=utf-8",
+      "content-disposition": 'attachment; filename="arena-preferences.jsonl"',
+    });
+  });
+}
