@@ -3,7 +3,8 @@ import { attentionBackward, attentionForward } from "../../src/engine/kernels/at
 import { attentionBackwardFast, attentionForwardFast } from "../../src/engine/kernels/attention-fast.js";
 import { matmulBackwardInput, matmulBackwardWeight, matmulForward, transposeInto } from "../../src/engine/kernels/matmul.js";
 import { matmulBackwardInputFast, matmulBackwardWeightFast, matmulForwardFast } from "../../src/engine/kernels/matmul-fast.js";
-import { fastKernels } from "../../src/engine/kernels/kernel-set.js";
+import { fastJsKernels, fastKernels } from "../../src/engine/kernels/kernel-set.js";
+import { SimdMatmul, simdAvailable } from "../../src/engine/kernels/wasm/matmul-simd.js";
 import { SeededRandom } from "../../src/engine/random.js";
 import { relativeError } from "./gradient-check.js";
 
@@ -12,6 +13,8 @@ const randomF32 = (size: number, random: SeededRandom) => Float32Array.from({ le
 // Shapes that are not multiples of the 4x4 blocks exercise the remainder loops too.
 const shapes = [
   { N: 8, C: 16, OC: 12 },
+  { N: 6, C: 12, OC: 9 },
+  { N: 33, C: 172, OC: 64 },
   { N: 7, C: 13, OC: 10 },
   { N: 1, C: 3, OC: 5 },
   { N: 9, C: 64, OC: 3 },
@@ -28,12 +31,21 @@ describe("fast kernels equal the reference kernels", () => {
         matmulForwardFast(actual, inp, weight, N, C, OC, accumulate);
         expect(relativeError(actual, expected)).toBeLessThan(1e-6);
       }
-      const dinpRef = new Float32Array(N * C).fill(0.5), dinpFast = dinpRef.slice(), dinpTransposed = dinpRef.slice();
+      const simd = new SimdMatmul();
+      for (const accumulate of [false, true]) {
+        const expected = randomF32(N * OC, random), actual = expected.slice();
+        matmulForward(expected, inp, weight, N, C, OC, accumulate);
+        simd.forward(actual, inp, weight, N, C, OC, accumulate);
+        expect(relativeError(actual, expected)).toBeLessThan(1e-6); // float32 accumulation in SIMD lanes
+      }
+      const dinpRef = new Float32Array(N * C).fill(0.5), dinpFast = dinpRef.slice(), dinpTransposed = dinpRef.slice(), dinpJs = dinpRef.slice();
       matmulBackwardInput(dinpRef, dout, weight, N, C, OC);
       matmulBackwardInputFast(dinpFast, dout, weight, N, C, OC);
       const weightT = new Float32Array(C * OC);
       transposeInto(weightT, weight, OC, C);
       fastKernels.matmulBackwardInputFrozen(dinpTransposed, dout, weight, weightT, N, C, OC);
+      fastJsKernels.matmulBackwardInputFrozen(dinpJs, dout, weight, weightT, N, C, OC);
+      expect(relativeError(dinpJs, dinpRef)).toBeLessThan(1e-6);
       expect(relativeError(dinpFast, dinpRef)).toBeLessThan(1e-6);
       expect(relativeError(dinpTransposed, dinpRef)).toBeLessThan(1e-6);
       const dwRef = new Float32Array(OC * C).fill(-0.25), dwFast = dwRef.slice();
@@ -62,6 +74,23 @@ describe("fast kernels equal the reference kernels", () => {
     expect(relativeError(dqFast, dqRef)).toBeLessThan(1e-6);
     expect(relativeError(dkFast, dkRef)).toBeLessThan(1e-6);
     expect(relativeError(dvFast, dvRef)).toBeLessThan(1e-6);
+  });
+});
+
+describe("WebAssembly SIMD", () => {
+  it("is available in this runtime (else the fast kernels silently fall back to JS)", () => {
+    expect(simdAvailable()).toBe(true);
+  });
+  it("survives memory growth between calls", () => {
+    const simd = new SimdMatmul();
+    const random = new SeededRandom(13);
+    for (const [N, C, OC] of [[4, 8, 8], [256, 64, 300], [4, 8, 8]]) {
+      const inp = randomF32(N * C, random), weight = randomF32(OC * C, random);
+      const expected = new Float32Array(N * OC), actual = new Float32Array(N * OC);
+      matmulForward(expected, inp, weight, N, C, OC);
+      simd.forward(actual, inp, weight, N, C, OC);
+      expect(relativeError(actual, expected)).toBeLessThan(1e-6);
+    }
   });
 });
 

@@ -2,6 +2,7 @@ import { attentionBackward, attentionForward, type AttentionShape } from "./atte
 import { attentionBackwardFast, attentionForwardFast } from "./attention-fast.js";
 import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from "./matmul.js";
 import { matmulBackwardInputFast, matmulBackwardWeightFast, matmulForwardFast } from "./matmul-fast.js";
+import { SimdMatmul, simdAvailable } from "./wasm/matmul-simd.js";
 
 /**
  * The kernels whose speed matters, behind one interface so the model runs on the reference (oracle)
@@ -31,12 +32,34 @@ export const referenceKernels: KernelSet = {
   attentionBackward,
 };
 
-export const fastKernels: KernelSet = {
-  name: "fast",
+/** The plain-JS fast kernels (blocked loops); used where WebAssembly SIMD is unavailable. */
+export const fastJsKernels: KernelSet = {
+  name: "fast-js",
   matmulForward: matmulForwardFast,
   matmulBackwardInputFrozen: (dinp, dout, _weight, weightT, N, C, OC) => matmulForwardFast(dinp, dout, weightT, N, OC, C, true),
   matmulBackwardInput: matmulBackwardInputFast,
   matmulBackwardWeight: matmulBackwardWeightFast,
   attentionForward: attentionForwardFast,
   attentionBackward: attentionBackwardFast,
+};
+
+let simd: SimdMatmul | null | undefined;
+/** One SIMD kernel (and its WebAssembly memory) per thread, created on first use. */
+function simdMatmul(): SimdMatmul | null {
+  if (simd === undefined) simd = simdAvailable() ? new SimdMatmul() : null;
+  return simd;
+}
+
+const simdForward: KernelSet["matmulForward"] = (out, inp, weight, N, C, OC, accumulate) => {
+  const kernel = simdMatmul();
+  if (kernel) kernel.forward(out, inp, weight, N, C, OC, accumulate);
+  else matmulForwardFast(out, inp, weight, N, C, OC, accumulate);
+};
+
+/** The default: WebAssembly SIMD matmuls (JS fallback), fast JS attention and LoRA weight gradients. */
+export const fastKernels: KernelSet = {
+  ...fastJsKernels,
+  name: "fast",
+  matmulForward: simdForward,
+  matmulBackwardInputFrozen: (dinp, dout, _weight, weightT, N, C, OC) => simdForward(dinp, dout, weightT, N, OC, C, true),
 };
