@@ -1,14 +1,17 @@
 import { UpstreamError } from "../../errors/index.js";
-import { getPromptFormat } from "../../prompts/registry.js";
+import { getPromptFormat } from "../../prompts/index.js";
 import type { CallOptions } from "../../spec/call-options.js";
 import type { LanguageModel, ModelDescription } from "../../spec/language-model.js";
 import type { RenderedPrompt } from "../../spec/prompt.js";
 import type { CallWarning, Choice, GenerateResult } from "../../spec/results.js";
+import type { ChatMessage } from "../../spec/messages.js";
 import type { StreamPart, StreamResult } from "../../spec/stream-parts.js";
+import { windowRemoteConversation } from "./conversation-window.js";
 import { errorFromResponse, extractErrorDetails, statusOfStreamError } from "./error-mapping.js";
 import { type OpenResponse, openResponse, readJsonBody, type TransportSettings } from "./http-transport.js";
 import { describeRemoteModel } from "./model-description.js";
 import { type PreparedPrompt, preparePrompt } from "./prompt-preparation.js";
+import { createPromptTokenCounter } from "./prompt-token-counter.js";
 import { applyServerTemplate, createServerTokenizer } from "./server-tokenizer.js";
 import { buildRequestBody } from "./request-body.js";
 import { mapFinishReason, mapLogprobs, mapStopReason, mapUsage, measureTimings, splitCompletionTokens } from "./response-mapping.js";
@@ -35,7 +38,30 @@ export function createOpenAICompatibleModel(input: OpenAICompatibleSettings): La
   const endpoint = `${settings.baseURL}/${settings.api === "chat" ? "chat/completions" : "completions"}`;
   const tokenizer = createServerTokenizer(settings, transport);
 
-  const prepare = (options: CallOptions): PreparedPrompt => preparePrompt(settings, options, getPromptFormat);
+  const countPromptTokens = createPromptTokenCounter(settings, transport, tokenizer);
+  let contextSizeAnswer: Promise<number | undefined> | undefined;
+  const contextSize = () =>
+    (contextSizeAnswer ??= describeRemoteModel(settings, transport).then(
+      (description) => description.contextSize,
+      () => undefined,
+    ));
+
+  /** What goes on the wire, after the window strategy dropped (and reported) old turns. */
+  const prepare = async (options: CallOptions): Promise<{ prepared: PreparedPrompt; warnings: CallWarning[] }> => {
+    const prepareWith = (messages: ChatMessage[] | undefined) => preparePrompt(settings, { ...options, messages }, getPromptFormat);
+    const checked = prepareWith(options.messages);
+    if (!options.windowStrategy || !checked.rendered.messages) return { prepared: checked, warnings: [] };
+    const windowed = await windowRemoteConversation({
+      strategy: options.windowStrategy,
+      messages: checked.rendered.messages ?? [],
+      maxTokens: options.maxTokens,
+      countTokens: countPromptTokens ? (messages) => countPromptTokens(messages, prepareWith) : undefined,
+      contextSize,
+    });
+    const prepared = prepareWith(windowed.messages);
+    if (windowed.report) prepared.rendered.window = windowed.report;
+    return { prepared, warnings: windowed.warnings };
+  };
 
   const model: LanguageModel = {
     specificationVersion: "camelid-v1",
@@ -44,8 +70,9 @@ export function createOpenAICompatibleModel(input: OpenAICompatibleSettings): La
 
     async doGenerate(options) {
       const startedAt = performance.now();
-      const prepared = prepare(options);
+      const { prepared, warnings: windowWarnings } = await prepare(options);
       const { body, warnings } = buildBody(settings, options, prepared, false);
+      warnings.push(...windowWarnings);
       const open = await openResponse(transport, { method: "POST", url: endpoint, body, abortSignal: options.abortSignal });
       const payload = await readJsonBody(open, endpoint);
       const finishedAt = performance.now();
@@ -54,8 +81,9 @@ export function createOpenAICompatibleModel(input: OpenAICompatibleSettings): La
 
     async doStream(options) {
       const startedAt = performance.now();
-      const prepared = prepare(options);
+      const { prepared, warnings: windowWarnings } = await prepare(options);
       const { body, warnings } = buildBody(settings, options, prepared, true);
+      warnings.push(...windowWarnings);
       const open = await openResponse(transport, { method: "POST", url: endpoint, body, abortSignal: options.abortSignal });
       await rejectNonStreamAnswer(open, endpoint, settings.model);
       const assembler = new StreamAssembler({
@@ -76,7 +104,7 @@ export function createOpenAICompatibleModel(input: OpenAICompatibleSettings): La
     },
 
     async renderPrompt(options): Promise<RenderedPrompt> {
-      const prepared = prepare(options);
+      const { prepared } = await prepare(options);
       if (settings.api === "chat" && settings.flavor === "llama-server" && prepared.messages) {
         return applyServerTemplate(settings, transport, prepared, options.abortSignal);
       }

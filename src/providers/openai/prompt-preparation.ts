@@ -1,6 +1,5 @@
 import { InvalidArgumentError, PromptFormatError } from "../../errors/index.js";
-import { chatMessagesSchema } from "../../prompts/conversation.js";
-import type { PromptFormat } from "../../prompts/types.js";
+import { chatMessagesSchema, type PromptFormat } from "../../prompts/index.js";
 import type { CallOptions } from "../../spec/call-options.js";
 import type { ChatMessage } from "../../spec/messages.js";
 import type { RenderedPrompt } from "../../spec/prompt.js";

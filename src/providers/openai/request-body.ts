@@ -64,9 +64,6 @@ export function buildRequestBody(input: BodyInput): { body: RequestBody; warning
   addResponseFormat(body, input, unsupported);
   addSamplingExtras(body, options, flavor, unsupported);
 
-  if (options.windowStrategy && options.windowStrategy.type !== "keep-all") {
-    unsupported("windowStrategy", "the remote server receives the whole conversation; trim it before calling");
-  }
   if (options.addBos !== undefined) unsupported("addBos", "the remote server decides whether to add BOS");
   if (options.promptFormat !== undefined && api === "chat") {
     unsupported("promptFormat", "with api \"chat\" the server applies its own template (use api \"completions\" to choose the format)");

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ConfigError } from "../../errors/index.js";
-import type { PromptFormat } from "../../prompts/types.js";
+import type { PromptFormat } from "../../prompts/index.js";
 import type { FetchFunction } from "./http-transport.js";
 import { defaultRetryPolicy, type RetryPolicy } from "./retry-policy.js";
 

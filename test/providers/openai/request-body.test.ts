@@ -100,7 +100,6 @@ describe("buildRequestBody", () => {
         n: 3,
         addBos: true,
         promptFormat: "vicuna-v1.1",
-        windowStrategy: { type: "last-turns", turns: 2 },
         providerOptions: { ollama: { keep_alive: "5m", model: "other" }, local: { threads: 2 } },
       },
     });
@@ -109,7 +108,7 @@ describe("buildRequestBody", () => {
     expect(body.model).toBe("m");
     expect(body.threads).toBeUndefined();
     expect(warnings.map((warning) => warning.setting).sort()).toEqual(
-      ["addBos", "n", "promptFormat", "providerOptions.ollama.model", "windowStrategy"].sort(),
+      ["addBos", "n", "promptFormat", "providerOptions.ollama.model"].sort(),
     );
   });
 
