@@ -74,5 +74,5 @@ function convertLists(html: string): string {
 
 /** FastChat's code fix for copied ChatGPT pages: "```pythonCopy code" → "```python\n". */
 export function fixCopiedCodeHeaders(text: string): string {
-  return text.replace(/```[ \t]*([\w+#.-]*)[ \t]*(?:Copy code)+[ \t]*/g, (_, language: string) => `\`\`\`${language}\n`);
+  return text.replace(/```[ \t]*([\w+#.-]*)[ \t]*(?:Copy code)+[ \t]*\n?/g, (_, language: string) => `\`\`\`${language}\n`);
 }
