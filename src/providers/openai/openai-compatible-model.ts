@@ -12,6 +12,7 @@ import { type OpenResponse, openResponse, readJsonBody, type TransportSettings }
 import { describeRemoteModel } from "./model-description.js";
 import { type PreparedPrompt, preparePrompt } from "./prompt-preparation.js";
 import { createPromptTokenCounter } from "./prompt-token-counter.js";
+import { remoteLogLikelihood } from "./remote-log-likelihood.js";
 import { applyServerTemplate, createServerTokenizer } from "./server-tokenizer.js";
 import { buildRequestBody } from "./request-body.js";
 import { mapFinishReason, mapLogprobs, mapStopReason, mapUsage, measureTimings, splitCompletionTokens } from "./response-mapping.js";
@@ -121,6 +122,10 @@ export function createOpenAICompatibleModel(input: OpenAICompatibleSettings): La
   if (tokenizer) {
     model.tokenize = tokenizer.tokenize;
     model.detokenize = tokenizer.detokenize;
+  }
+  // Prompt logprobs need `echo`: vLLM has it, OpenAI only on its base completion models.
+  if (settings.flavor === "vllm" || (settings.flavor === "openai" && settings.api === "completions")) {
+    model.logLikelihood = (requests, callOptions) => remoteLogLikelihood(settings, transport, requests, callOptions?.abortSignal);
   }
   return model;
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { InvalidArgumentError, ModelNotFoundError } from "../../../src/errors/index.js";
+import { InvalidArgumentError, ModelNotFoundError, UpstreamError } from "../../../src/errors/index.js";
 import { type FakeOpenAIServer, jsonReply, startFakeOpenAIServer } from "../../support/fake-openai-server.js";
 import { modelFor } from "./helpers.js";
 
@@ -101,5 +101,55 @@ describe("renderPrompt", () => {
 
     const raw = await modelFor(server, { api: "completions" }).renderPrompt({ prompt: "Once upon a time" });
     expect(raw).toMatchObject({ text: "Once upon a time", format: { source: "raw" } });
+  });
+});
+
+describe("logLikelihood (completions with echo)", () => {
+  it("vLLM: sums the continuation's prompt logprobs by text offset and checks greediness", async () => {
+    // "Once upon" + " a time": tokens [BOS] "Once" " upon" " a" " time" + one generated token.
+    server.enqueue(
+      jsonReply({
+        choices: [
+          {
+            index: 0,
+            text: "Once upon a time,",
+            logprobs: {
+              tokens: ["<s>", "Once", " upon", " a", " time", ","],
+              token_logprobs: [null, -3, -0.5, -0.25, -0.125, -0.1],
+              top_logprobs: [null, { Once: -3, The: -1 }, { " upon": -0.5 }, { " a": -0.25 }, { " time": -0.125, " day": -2 }, { ",": -0.1 }],
+              text_offset: [0, 0, 4, 9, 11, 16],
+            },
+            finish_reason: "length",
+          },
+        ],
+        usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 },
+      }),
+      jsonReply({
+        choices: [
+          {
+            index: 0,
+            text: "Once upon a day",
+            logprobs: { tokens: ["Once", " upon", " a", " day"], token_logprobs: [-3, -0.5, -0.25, -2], top_logprobs: [null, null, { " a": -0.25 }, { " time": -0.125, " day": -2 }], text_offset: [0, 4, 9, 11] },
+          },
+        ],
+      }),
+    );
+    const model = modelFor(server, { flavor: "vllm", api: "completions" });
+    const results = await model.logLikelihood?.([
+      { context: "Once upon", continuation: " a time" },
+      { context: "Once upon", continuation: " a day" },
+    ]);
+    expect(results).toEqual([
+      { logprob: -0.375, tokenCount: 2, isGreedy: true },
+      { logprob: -2.25, tokenCount: 2, isGreedy: false },
+    ]);
+    expect(server.requests[0]).toMatchObject({ path: "/v1/completions", body: { prompt: "Once upon a time", echo: true, logprobs: 1, max_tokens: 1 } });
+  });
+
+  it("a server that does not echo is a clear UpstreamError; servers without echo have no logLikelihood", async () => {
+    server.enqueue(jsonReply({ choices: [{ index: 0, text: ",", logprobs: null, finish_reason: "length" }] }));
+    await expect(modelFor(server, { flavor: "vllm" }).logLikelihood?.([{ context: "a", continuation: "b" }])).rejects.toBeInstanceOf(UpstreamError);
+    expect(modelFor(server, { flavor: "llama-server" }).logLikelihood).toBeUndefined();
+    expect(modelFor(server, { flavor: "ollama" }).logLikelihood).toBeUndefined();
   });
 });
