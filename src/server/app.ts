@@ -1,6 +1,8 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
+import { registerArenaRoutes, type ArenaOptions } from "./arena/arena-routes.js";
+import { loadPlaygroundAssets } from "./arena/playground-assets.js";
 import { ApiKeyVerifier, presentedKey, type ApiKeyRecord } from "./auth.js";
 import type { ServerContext, ServerEnv } from "./context.js";
 import { GenerationService } from "./generation-service.js";
@@ -20,6 +22,8 @@ export interface ServerAppOptions {
   registry: ModelRegistry;
   requestLog?: RequestLog;
   conversations?: ConversationStore;
+  /** Anonymous battles, votes and the leaderboard under /api/arena (absent: no arena routes). */
+  arena?: ArenaOptions;
   /** Keys allowed in; empty or absent: no authentication (the default bind is loopback). */
   apiKeys?: ApiKeyRecord[];
   /** Largest accepted request body (default 1 MiB). */
@@ -62,6 +66,8 @@ export function createServerApp(options: ServerAppOptions): ServerAppHandle {
   };
   const verifier = new ApiKeyVerifier(options.apiKeys ?? []);
   const limit = options.bodyLimitBytes ?? 1024 * 1024;
+  // The playground's static files (web/) load without a key; the page then sends the key with every API call.
+  const playground = loadPlaygroundAssets();
 
   const app = new Hono<ServerEnv>();
   app.onError((error, c) => {
@@ -80,7 +86,7 @@ export function createServerApp(options: ServerAppOptions): ServerAppHandle {
   }
   app.use("*", async (c, next) => {
     c.set("peer", options.peerAddress?.(c.req.raw, c.env));
-    if (verifier.enabled && !publicPaths.has(c.req.path)) c.set("keyName", verifier.verify(presentedKey(c.req.raw.headers)));
+    if (verifier.enabled && !publicPaths.has(c.req.path) && !playground.isAssetRequest(c.req.method, c.req.path)) c.set("keyName", verifier.verify(presentedKey(c.req.raw.headers)));
     await next();
   });
   app.use(
@@ -99,5 +105,7 @@ export function createServerApp(options: ServerAppOptions): ServerAppHandle {
   registerCompletionRoutes(app, context);
   registerPromptToolRoutes(app, context);
   registerConversationRoutes(app, context);
+  if (options.arena) registerArenaRoutes(app, context, options.arena);
+  playground.register(app);
   return { app, context };
 }
