@@ -30,29 +30,28 @@ describe("stories260K as a judge", () => {
       questions,
       [
         { question_id: 1, category: "generic", turns: ["How can I improve my time management skills?"] },
-        { question_id: 2, category: "generic", turns: ["What are the most effective ways to deal with stress?"] },
       ].map((q) => JSON.stringify(q)).join("\n"),
     );
     const answers = join(directory.path, "answers");
     mkdirSync(answers);
     for (const [model, text] of [["careful", "Make a list of priorities and keep a calendar."], ["terse", "Sleep."]]) {
-      writeFileSync(join(answers, `${model}.jsonl`), [1, 2].map((id) => JSON.stringify({ question_id: id, model_id: model, choices: [{ index: 0, turns: [text] }] })).join("\n"));
+      writeFileSync(join(answers, `${model}.jsonl`), [1].map((id) => JSON.stringify({ question_id: id, model_id: model, choices: [{ index: 0, turns: [text] }] })).join("\n"));
     }
     const out = join(directory.path, "single.jsonl");
     const judged = await evalCli([
       "judge", "--mode", "single", "--questions", questions, "--answers", answers, "--out", out,
-      "--judge-prompts", sharedPath("eval", "judge_prompts.jsonl"), "--judge-model", stories260KPath(), "--max-tokens", "48",
+      "--judge-prompts", sharedPath("eval", "judge_prompts.jsonl"), "--judge-model", stories260KPath(), "--max-tokens", "32",
     ]);
     expect(judged.stderr).not.toMatch(/camelid eval:/);
     expect(judged.code).toBe(0);
-    expect(judged.stdout).toMatch(/4 written/);
-    expect(judged.stdout).toMatch(/4 without a readable verdict, 0 judge calls failed/);
+    expect(judged.stdout).toMatch(/2 written/);
+    expect(judged.stdout).toMatch(/2 without a readable verdict, 0 judge calls failed/);
     expect(judged.stdout).toMatch(/no judgment held a readable verdict/);
 
     const shown = await evalCli(["show", "--judgments", out, "--output-format", "markdown"]);
     expect(shown.code).toBe(0);
-    expect(shown.stdout).toMatch(/\*\*Warning:\*\* no rating could be read from any of the 4 judgments/);
-    expect(shown.stdout).toContain("| careful | – | – | 0 | 2 | 0 |");
+    expect(shown.stdout).toMatch(/\*\*Warning:\*\* no rating could be read from any of the 2 judgments/);
+    expect(shown.stdout).toContain("| careful | – | – | 0 | 1 | 0 |");
   });
 });
 
