@@ -129,6 +129,7 @@ async function main() {
   const direct: StreamSample[] = [];
   const single: StreamSample[] = [];
   const batched: { samples: StreamSample[]; wallMs: number }[] = [];
+  const directBatched: { samples: StreamSample[]; wallMs: number }[] = [];
   for (let repeat = 0; repeat < repeats; repeat++) {
     // Interleaved so that drift in machine load hits every variant alike.
     direct.push(await directStream(model, repeat));
@@ -136,12 +137,19 @@ async function main() {
     const started = performance.now();
     const samples = await Promise.all(Array.from({ length: streams }, (_, index) => httpStream(server.url, repeat * 100 + index)));
     batched.push({ samples, wallMs: performance.now() - started });
+    const directStarted = performance.now();
+    const directSamples = await Promise.all(Array.from({ length: streams }, (_, index) => directStream(model, repeat * 100 + index)));
+    directBatched.push({ samples: directSamples, wallMs: performance.now() - directStarted });
   }
 
   const directRate = median(direct.map(decodeRate));
   const singleRate = median(single.map(decodeRate));
   const singleEndToEnd = median(single.map((s) => s.tokens / ((s.endedAt - s.startedAt) / 1000)));
-  const batchedAggregate = median(batched.map((run) => run.samples.reduce((sum, s) => sum + s.tokens, 0) / (run.wallMs / 1000)));
+  const aggregate = (runs: { samples: StreamSample[]; wallMs: number }[]) =>
+    median(runs.map((run) => run.samples.reduce((sum, s) => sum + s.tokens, 0) / (run.wallMs / 1000)));
+  const batchedAggregate = aggregate(batched);
+  const directEndToEnd = median(direct.map((s) => s.tokens / ((s.endedAt - s.startedAt) / 1000)));
+  const directBatchedAggregate = aggregate(directBatched);
   const fmt = (value: number, digits = 1) => value.toFixed(digits);
 
   console.log("\n## Serving overhead (1 stream, decode tokens/s)");
@@ -151,6 +159,10 @@ async function main() {
   console.log(`\n## Batching (${streams} concurrent streams vs 1, end-to-end tokens/s through HTTP)`);
   console.log(`1 stream                 : ${fmt(singleEndToEnd)} tok/s`);
   console.log(`${streams} streams aggregate       : ${fmt(batchedAggregate)} tok/s  → ${fmt(batchedAggregate / singleEndToEnd, 2)}x of 1 stream (goal ≥ 2.5x)`);
+  console.log(
+    `reference, provider alone: ${fmt(directBatchedAggregate)} tok/s with ${streams} streams vs ${fmt(directEndToEnd)} with 1 → ${fmt(directBatchedAggregate / directEndToEnd, 2)}x (the batching llama.cpp gives on this machine)`,
+  );
+  console.log(`HTTP ${streams} streams vs provider ${streams} streams: ${fmt(batchedAggregate / directBatchedAggregate, 2)}x`);
 
   const latency = (label: string, samples: StreamSample[]) => {
     const ttft = samples.map((s) => s.ttftMs);
