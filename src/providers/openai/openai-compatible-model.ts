@@ -1,25 +1,22 @@
-import { UpstreamError } from "../../errors/index.js";
 import { getPromptFormat } from "../../prompts/index.js";
 import type { CallOptions } from "../../spec/call-options.js";
 import type { LanguageModel, ModelDescription } from "../../spec/language-model.js";
 import type { RenderedPrompt } from "../../spec/prompt.js";
-import type { CallWarning, Choice, GenerateResult } from "../../spec/results.js";
 import type { ChatMessage } from "../../spec/messages.js";
+import type { CallWarning } from "../../spec/results.js";
 import type { StreamPart, StreamResult } from "../../spec/stream-parts.js";
 import { windowRemoteConversation } from "./conversation-window.js";
-import { errorFromResponse, extractErrorDetails, statusOfStreamError } from "./error-mapping.js";
-import { type OpenResponse, openResponse, readJsonBody, type TransportSettings } from "./http-transport.js";
+import { generateResultFrom } from "./generate-result.js";
+import { openResponse, readJsonBody, type TransportSettings } from "./http-transport.js";
 import { describeRemoteModel } from "./model-description.js";
 import { type PreparedPrompt, preparePrompt } from "./prompt-preparation.js";
 import { createPromptTokenCounter } from "./prompt-token-counter.js";
 import { remoteLogLikelihood } from "./remote-log-likelihood.js";
-import { applyServerTemplate, createServerTokenizer } from "./server-tokenizer.js";
 import { buildRequestBody } from "./request-body.js";
-import { mapFinishReason, mapLogprobs, mapStopReason, mapUsage, measureTimings, splitCompletionTokens } from "./response-mapping.js";
-import { chatResponseSchema, completionResponseSchema } from "./response-schemas.js";
+import { applyServerTemplate, createServerTokenizer } from "./server-tokenizer.js";
 import { type OpenAICompatibleSettings, type ResolvedSettings, resolveSettings } from "./settings.js";
 import { StreamAssembler } from "./stream-assembly.js";
-import { partStreamFromResponse } from "./stream-reader.js";
+import { partStreamFromResponse, rejectNonStreamAnswer } from "./stream-reader.js";
 
 export const OPENAI_COMPATIBLE_PROVIDER = "openai-compatible";
 
@@ -130,20 +127,6 @@ export function createOpenAICompatibleModel(input: OpenAICompatibleSettings): La
   return model;
 }
 
-/**
- * A server that cannot stream (or fails before streaming) may answer a stream request with plain
- * JSON and status 200; reading that as SSE would only report a confusing "ended without [DONE]".
- */
-async function rejectNonStreamAnswer(open: OpenResponse, url: string, modelId: string): Promise<void> {
-  const contentType = open.response.headers.get("content-type") ?? "";
-  if (!contentType.includes("application/json")) return;
-  const payload = await readJsonBody(open, url);
-  if (extractErrorDetails(payload)) {
-    throw errorFromResponse({ status: statusOfStreamError(extractErrorDetails(payload)), body: payload, url, modelId });
-  }
-  throw new UpstreamError(`${url} answered a stream request with JSON instead of server-sent events (does it support "stream": true?)`, 200, payload);
-}
-
 function buildBody(settings: ResolvedSettings, options: CallOptions, prepared: PreparedPrompt, stream: boolean) {
   return buildRequestBody({
     model: settings.model,
@@ -155,81 +138,4 @@ function buildBody(settings: ResolvedSettings, options: CallOptions, prepared: P
     prompt: prepared.prompt,
     formatStops: prepared.formatStops,
   });
-}
-
-interface GenerateContext {
-  settings: ResolvedSettings;
-  options: CallOptions;
-  prepared: PreparedPrompt;
-  warnings: CallWarning[];
-  startedAt: number;
-  finishedAt: number;
-  endpoint: string;
-}
-
-/** Map a whole (non-streamed) chat or completions response to our GenerateResult. */
-function generateResultFrom(payload: unknown, context: GenerateContext): GenerateResult {
-  const { settings, options, warnings } = context;
-  const schema = settings.api === "chat" ? chatResponseSchema : completionResponseSchema;
-  const parsed = schema.safeParse(payload);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new UpstreamError(
-      `${context.endpoint} returned a malformed response (${issue.path.join(".") || "body"}: ${issue.message})`,
-      200,
-      payload,
-    );
-  }
-  const response = parsed.data;
-  if (response.choices.length === 0) throw new UpstreamError(`${context.endpoint} returned no choices`, 200, payload);
-  const keepAlternatives = (options.topLogprobs ?? 0) > 0;
-  const wire = [...response.choices]
-    .sort((a, b) => a.index - b.index)
-    .map((choice) => {
-      const text = "message" in choice ? (choice.message.content ?? "") : (choice.text ?? "");
-      const logprobs = mapLogprobs(choice.logprobs, keepAlternatives);
-      return { choice, text, logprobs, countedTokens: logprobs?.length };
-    });
-  const counted = wire.reduce((sum, entry) => sum + (entry.countedTokens ?? 0), 0);
-  const usage = mapUsage(response.usage, counted);
-  if (!response.usage) warnings.push({ type: "other", message: "the server reported no usage; token counts are what we could count" });
-  const split = splitCompletionTokens(usage.completionTokens, wire);
-  if (split.estimated) {
-    warnings.push({ type: "other", message: "per-choice completion tokens are estimated from text length (the server reports only a total)" });
-  }
-  const choices: Choice[] = wire.map((entry, position) => {
-    const mapped = mapFinishReason(entry.choice.finish_reason, entry.choice.index);
-    if (mapped.warning) warnings.push(mapped.warning);
-    const choice: Choice = {
-      index: entry.choice.index,
-      text: entry.text,
-      finishReason: mapped.finishReason,
-      completionTokens: split.perChoice[position],
-    };
-    const stopReason = mapStopReason(entry.choice.stop_reason);
-    if (stopReason !== undefined) choice.stopReason = stopReason;
-    if (entry.logprobs) choice.logprobs = entry.logprobs;
-    return choice;
-  });
-  if ((options.logprobs || (options.topLogprobs ?? 0) > 0) && choices.every((choice) => !choice.logprobs)) {
-    warnings.push({ type: "unsupported-setting", setting: "logprobs", message: "logprobs were requested but the server returned none" });
-  }
-  const requested = options.n ?? 1;
-  if (requested > 1 && choices.length !== requested && settings.flavor !== "ollama") {
-    warnings.push({ type: "other", message: `${requested} choices requested, the server returned ${choices.length}` });
-  }
-  return {
-    modelId: settings.model,
-    choices,
-    usage,
-    timings: measureTimings({
-      startedAt: context.startedAt,
-      finishedAt: context.finishedAt,
-      completionTokens: usage.completionTokens,
-      choicesStarted: choices.length,
-      server: response.timings,
-    }),
-    warnings,
-    prompt: context.prepared.rendered,
-  };
 }

@@ -1,6 +1,7 @@
 import { AbortError, type CamelidError, ConnectionError, isCamelidError, UpstreamError } from "../../errors/index.js";
+import { errorFromResponse, extractErrorDetails, statusOfStreamError } from "./error-mapping.js";
 import type { StreamPart } from "../../spec/stream-parts.js";
-import type { OpenResponse } from "./http-transport.js";
+import { type OpenResponse, readJsonBody } from "./http-transport.js";
 import { ServerSentEventParser } from "./sse-parser.js";
 import type { StreamAssembler } from "./stream-assembly.js";
 
@@ -87,4 +88,18 @@ export function partStreamFromResponse(
       release();
     },
   });
+}
+
+/**
+ * A server that cannot stream (or fails before streaming) may answer a stream request with plain
+ * JSON and status 200; reading that as SSE would only report a confusing "ended without [DONE]".
+ */
+export async function rejectNonStreamAnswer(open: OpenResponse, url: string, modelId: string): Promise<void> {
+  const contentType = open.response.headers.get("content-type") ?? "";
+  if (!contentType.includes("application/json")) return;
+  const payload = await readJsonBody(open, url);
+  if (extractErrorDetails(payload)) {
+    throw errorFromResponse({ status: statusOfStreamError(extractErrorDetails(payload)), body: payload, url, modelId });
+  }
+  throw new UpstreamError(`${url} answered a stream request with JSON instead of server-sent events (does it support "stream": true?)`, 200, payload);
 }
