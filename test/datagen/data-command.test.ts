@@ -1,0 +1,79 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { run } from "../../src/cli/commands/data.js";
+import { jsonReply, startFakeOpenAIServer } from "../support/fake-openai-server.js";
+import { captureIo } from "../support/capture-io.js";
+import { sharedPath } from "../support/shared-data.js";
+import { alpacaCompletionText } from "./support/alpaca-teacher.js";
+
+const directory = mkdtempSync(join(tmpdir(), "camelid-data-cli-"));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+describe("camelid data", () => {
+  it("prints help and rejects an unknown subcommand", async () => {
+    const { io, stdout } = captureIo();
+    expect(await run(["--help"], io)).toBe(0);
+    expect(stdout()).toMatch(/self-instruct[\s\S]*split/);
+    await expect(run(["bogus"], captureIo().io)).rejects.toThrow(/unknown data subcommand "bogus"/);
+  });
+
+  it("convert, stats and split on the shared ShareGPT set", async () => {
+    const out = join(directory, "messages.jsonl");
+    const convert = captureIo();
+    expect(await run(["convert", "--in", sharedPath("data", "sharegpt", "dummy_conversation.json"), "--out", out, "--to", "openai"], convert.io)).toBe(0);
+    expect(convert.stdout()).toMatch(/sharegpt → openai: wrote 500 records/);
+    expect(readFileSync(out, "utf8").trim().split("\n")).toHaveLength(500);
+
+    const stats = captureIo();
+    expect(await run(["stats", "--in", out, "--json"], stats.io)).toBe(0);
+    expect(JSON.parse(stats.stdout())).toMatchObject({ format: "openai", records: 500, tokenizer: "estimate: characters / 4" });
+
+    const split = captureIo();
+    expect(await run(["split", "--in", out, "--out-dir", join(directory, "parts"), "--ratios", "train=0.8,test=0.2"], split.io)).toBe(0);
+    expect(readFileSync(join(directory, "parts", "train.jsonl"), "utf8").trim().split("\n")).toHaveLength(400);
+  });
+
+  it("names the bad flag, and --strict reports the first malformed row as file:line", async () => {
+    await expect(run(["convert", "--in", "x.json", "--out", "y.json", "--to", "parquet"], captureIo().io)).rejects.toThrow(/--to must be one of/);
+    const bad = join(directory, "bad.jsonl");
+    writeFileSync(bad, '{"instruction":"a","output":"b"}\n{"instruction":"a"}\n');
+    const lenient = captureIo();
+    expect(await run(["convert", "--in", bad, "--out", join(directory, "ok.json"), "--to", "sharegpt"], lenient.io)).toBe(0);
+    expect(lenient.stderr()).toContain(`skipped ${bad}:2: output`);
+    await expect(run(["convert", "--in", bad, "--out", join(directory, "ok.json"), "--to", "sharegpt", "--strict"], captureIo().io)).rejects.toThrow(new RegExp(`bad\\.jsonl:2`));
+  });
+
+  it("filter runs Alpaca's filters alone on an existing file", async () => {
+    const input = join(directory, "candidates.json");
+    writeFileSync(input, JSON.stringify([
+      { instruction: "Is there anything I can eat for breakfast that doesn't include eggs, yet includes protein, and has roughly 700-1000 calories?", input: "", output: "x" }, // a seed, reworded slightly
+      { instruction: "Explain how photosynthesis works in plants.", input: "", output: "y" },
+      { instruction: "Draw a picture of a dog.", input: "", output: "z" },
+      { instruction: "Explain how photosynthesis works in green plants.", input: "", output: "w" },
+    ]));
+    const { io, stdout } = captureIo();
+    expect(await run(["filter", "--in", input, "--out", join(directory, "kept.json"), "--rejected", join(directory, "rejected.jsonl"), "--seed-tasks", sharedPath("data", "alpaca", "seed_tasks.jsonl"), "--json"], io)).toBe(0);
+    expect(JSON.parse(stdout())).toMatchObject({ input: 4, kept: 1, counts: { kept: 1, "too-similar": 2, "blacklisted-word": 1 } });
+    const kept = JSON.parse(readFileSync(join(directory, "kept.json"), "utf8"));
+    expect(kept[0]).toMatchObject({ instruction: "Explain how photosynthesis works in plants.", avg_similarity_score: expect.any(Number) });
+  });
+
+  it("self-instruct against a remote completions teacher, with a price, writes a JSON summary", async () => {
+    const server = await startFakeOpenAIServer();
+    try {
+      server.route("POST", "/v1/completions", jsonReply({ id: "c", object: "text_completion", created: 1, model: "t", choices: [{ index: 0, text: alpacaCompletionText(0, 4), finish_reason: "stop", logprobs: null }], usage: { prompt_tokens: 1000, completion_tokens: 500, total_tokens: 1500 } }));
+      const { io, stdout } = captureIo("", { TEST_KEY: "secret" });
+      const out = join(directory, "run");
+      const code = await run(["self-instruct", "--out", out, "--base-url", server.baseURL, "--remote-model", "t", "--api-key-env", "TEST_KEY", "--num", "4", "--seed-tasks", sharedPath("data", "alpaca", "seed_tasks.jsonl"), "--price-prompt", "2", "--price-completion", "4", "--json"], io);
+      expect(code).toBe(0);
+      const summary = JSON.parse(stdout());
+      expect(summary).toMatchObject({ stopReason: "target-reached", kept: 4, usage: { requests: 5, promptTokens: 5000, completionTokens: 2500 } });
+      expect(summary.usage.estimatedCostUsd).toBeCloseTo((5000 * 2 + 2500 * 4) / 1e6, 12);
+      expect(server.requests[0].headers.authorization).toBe("Bearer secret");
+    } finally {
+      await server.close();
+    }
+  });
+});
