@@ -287,3 +287,31 @@ export function chatCompletionChunks(options: { pieces: string[]; model?: string
     sseDone,
   ];
 }
+
+/** A non-streamed legacy text_completion (POST /v1/completions) with one choice per entry of `texts`. */
+export function textCompletionBody(options: { text?: string; texts?: string[]; model?: string; finishReason?: string; usage?: UsageCounts }) {
+  const texts = options.texts ?? [options.text ?? ""];
+  return {
+    id: "cmpl-fake",
+    object: "text_completion",
+    created: 1_700_000_000,
+    model: options.model ?? "fake-model",
+    choices: texts.map((text, index) => ({ index, text, logprobs: null, finish_reason: options.finishReason ?? "stop" })),
+    usage: options.usage ?? usage(5, texts.length),
+  };
+}
+
+/** The SSE writes of a streamed text completion: one chunk per piece, the last with the finish reason, usage, [DONE]. */
+export function textCompletionChunks(options: { pieces: string[]; model?: string; finishReason?: string; usage?: UsageCounts }): string[] {
+  const base = { id: "cmpl-fake", object: "text_completion", created: 1_700_000_000, model: options.model ?? "fake-model" };
+  return [
+    ...options.pieces.map((piece, position) =>
+      sseEvent({
+        ...base,
+        choices: [{ index: 0, text: piece, logprobs: null, finish_reason: position === options.pieces.length - 1 ? (options.finishReason ?? "stop") : null }],
+      }),
+    ),
+    sseEvent({ ...base, choices: [], usage: options.usage ?? usage(5, options.pieces.length) }),
+    sseDone,
+  ];
+}

@@ -9,6 +9,8 @@ import {
   splitIntoByteChunks,
   sseReply,
   startFakeOpenAIServer,
+  textCompletionBody,
+  textCompletionChunks,
 } from "../../support/fake-openai-server.js";
 
 // The fake server is shared test infrastructure: check that OpenAI's own client (a dev dependency,
@@ -39,6 +41,16 @@ describe("fake OpenAI server, read by the official openai client", () => {
     let text = "";
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
     expect(text).toBe("좋은 아침 ☀️");
+  });
+
+  it("serves legacy text completions, whole and streamed", async () => {
+    server.enqueue(jsonReply(textCompletionBody({ text: " there was a cat" })), sseReply(textCompletionChunks({ pieces: [" there", " was"] })));
+    const completion = await client.completions.create({ model: "fake-model", prompt: "Once upon a time" });
+    expect(completion.choices[0].text).toBe(" there was a cat");
+    const stream = await client.completions.create({ model: "fake-model", prompt: "Once upon a time", stream: true });
+    let text = "";
+    for await (const chunk of stream) text += chunk.choices[0]?.text ?? "";
+    expect(text).toBe(" there was");
   });
 
   it("scripted errors reach the client as the status it expects, and routes answer when the queue is empty", async () => {
