@@ -73,9 +73,10 @@ export function randomLlamaTensorShapes(config: Omit<RandomLlamaConfig, "path" |
     std,
   });
   const norm = (name: string): RandomLlamaTensorShape => ({ name, dims: [dim], type: "F32", std: 0 });
-  // Embeddings near unit scale; the output projection a little hotter than 1/sqrt(dim) so logits
-  // spread over a few units and sampled (and greedy) text varies from token to token.
-  const shapes = [matrix("token_embd.weight", dim, vocabSize, 1), norm("output_norm.weight")];
+  // Small embeddings (std 1/sqrt(dim)) so that, with tied embeddings, the input token's own embedding
+  // does not dominate the logits and greedy decoding does not repeat it forever; an untied output
+  // projection a little hotter than 1/sqrt(dim) so logits spread over a few units and text varies.
+  const shapes = [matrix("token_embd.weight", dim, vocabSize), norm("output_norm.weight")];
   if (!config.tiedEmbeddings) shapes.push(matrix("output.weight", dim, vocabSize, 3 / Math.sqrt(dim)));
   for (let layer = 0; layer < layers; layer++) {
     const prefix = `blk.${layer}`;
