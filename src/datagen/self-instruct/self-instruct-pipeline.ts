@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import type { LanguageModel } from "../../spec/index.js";
@@ -6,6 +6,7 @@ import type { SeedTask } from "../alpaca/seed-tasks.js";
 import { InstructionFilter } from "../filter/instruction-filter.js";
 import type { InstructionRules } from "../filter/rules.js";
 import { randomFor, sampleWithoutReplacement, shuffle } from "../random.js";
+import { runItemStage } from "../run/item-stage.js";
 import { runOrdered } from "../run/ordered-runner.js";
 import { ProgressReporter } from "../run/progress.js";
 import { RunStore } from "../run/run-store.js";
@@ -92,7 +93,6 @@ const stageOneState = z.object({
   nextBatch: z.number().int(), kept: z.number().int(), emptyBatchStreak: z.number().int(),
   counts: z.record(z.string(), z.number()), usage: usageSchema,
 });
-const perItemState = z.object({ next: z.number().int(), counts: z.record(z.string(), z.number()), usage: usageSchema });
 
 interface MachineInstruction {
   instruction: string;
@@ -200,8 +200,8 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<RunSummary>
   reporter?.finish({ label: "1/4 instructions", done: state.kept, total: settings.target, counts: state.counts, usage: meterOne.totals });
 
   // Step 2: is it a classification task?
-  const classified = await perInstructionStage<{ instruction: string; is_classification: boolean; answer: string }>({
-    run, directory: "2-classification", file: "is_clf_or_not.jsonl", label: "2/4 classification", items: machine, reporter,
+  const classified = await perInstructionStage({
+    run, directory: "2-classification", file: "is_clf_or_not.jsonl", label: "2/4 classification", items: machine,
     call: async (teacher, item, signal) => {
       const completion = await teacher.complete(`${templates.classification} ${item.instruction.trim()}\nIs it classification?`, selfInstructDecoding.classification, signal);
       return { instruction: item.instruction, is_classification: parseIsClassification(completion.text), answer: completion.text };
@@ -210,8 +210,8 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<RunSummary>
   usage = addUsage(usage, classified.usage);
 
   // Step 3: instances.
-  const withInstances = await perInstructionStage<{ instruction: string; is_classification: boolean; raw_instances: string; finish_reason: string }>({
-    run, directory: "3-instances", file: "machine_generated_instances.jsonl", label: "3/4 instances", items: classified.rows, reporter,
+  const withInstances = await perInstructionStage({
+    run, directory: "3-instances", file: "machine_generated_instances.jsonl", label: "3/4 instances", items: classified.rows,
     call: async (teacher, item, signal) => {
       const template = item.is_classification ? templates.outputFirst : templates.inputFirst;
       const completion = await teacher.complete(`${template} ${item.instruction.trim()}\n`, selfInstructDecoding.instances(settings.maxInstancesPerTask, item.is_classification), signal);
@@ -223,7 +223,6 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<RunSummary>
   // Step 4: parse and filter instances into Alpaca-format rows.
   const rows: { instruction: string; input: string; output: string; is_classification: boolean }[] = [];
   for (const task of withInstances.rows) {
-    if (task.raw_instances === undefined) continue;
     const instances = task.is_classification ? parseOutputFirstInstances(task.raw_instances) : parseInputFirstInstances(task.raw_instances);
     if (instances.length === 0) counts["instances.unparseable"] = (counts["instances.unparseable"] ?? 0) + 1;
     const { kept, rejected } = filterInstances(instances, settings.maxInstancesPerTask);
@@ -257,46 +256,36 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<RunSummary>
   return summary;
 }
 
-/** Steps 2 and 3: one teacher call per instruction, committed in order, resumable; failures become rows. */
-async function perInstructionStage<Row extends { instruction: string }>(stage: {
+/** Steps 2 and 3: one teacher call per instruction, through the shared resumable item stage. */
+async function perInstructionStage<Item extends { instruction: string }, Row>(stage: {
   run: SelfInstructRun;
   directory: string;
   file: string;
   label: string;
-  items: { instruction: string; is_classification?: boolean }[];
-  reporter?: ProgressReporter;
-  call(teacher: Teacher, item: any, signal: AbortSignal): Promise<Row>;
-}): Promise<{ rows: (Row & { error?: string })[]; usage: UsageTotals }> {
+  items: Item[];
+  call(teacher: Teacher, item: Item, signal: AbortSignal): Promise<Row>;
+}): Promise<{ rows: Row[]; usage: UsageTotals }> {
   const { run } = stage;
-  const store = RunStore.open(join(run.outputDirectory, stage.directory), [stage.file], { teacher: run.teacher.modelId, step: stage.directory }, { next: 0, counts: {}, usage: emptyUsage() }, perItemState);
-  const meter = new UsageMeter(run.prices, store.state.usage);
-  const teacher = new Teacher(run.teacher, meter, { promptStyle: run.settings.promptStyle, retry: run.retry });
-  let state = store.state;
-  await runOrdered<Row | { instruction: string; error: string }>({
-    startIndex: state.next,
+  const directory = join(run.outputDirectory, stage.directory);
+  const summary = await runItemStage<Item, Row>({
+    label: stage.label,
+    outputDirectory: directory,
+    outputFile: stage.file,
+    settings: { step: stage.directory },
+    items: stage.items,
+    models: [run.teacher],
     concurrency: run.concurrency ?? 5,
+    prices: run.prices,
+    retry: run.retry,
+    progress: run.progress,
     signal: run.signal,
-    hasItem: (index) => index < stage.items.length,
-    shouldContinue: () => true,
-    execute: async (index, signal) => {
-      try {
-        return await stage.call(teacher, stage.items[index], signal);
-      } catch (error) {
-        if (isFatalForRun(error) || signal.aborted) throw error;
-        return { instruction: stage.items[index].instruction, error: errorMessage(error) };
-      }
-    },
-    commit: (index, row) => {
-      const counts = { ...state.counts };
-      const key = "error" in row ? "request-failed" : "done";
-      counts[key] = (counts[key] ?? 0) + 1;
-      state = { next: index + 1, counts, usage: { ...meter.totals } };
-      store.commit({ [stage.file]: [row] }, state);
-      stage.reporter?.update({ label: stage.label, done: state.next, total: stage.items.length, counts, usage: meter.totals });
+    process: async (item, _index, meter, signal) => {
+      const teacher = new Teacher(run.teacher, meter, { promptStyle: run.settings.promptStyle, retry: run.retry });
+      return { rows: [await stage.call(teacher, item, signal)], outcome: "done" };
     },
   });
-  stage.reporter?.finish({ label: stage.label, done: state.next, total: stage.items.length, counts: state.counts, usage: meter.totals });
-  return { rows: store.readRows(stage.file) as (Row & { error?: string })[], usage: meter.totals };
+  const rows = readFileSync(join(directory, stage.file), "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as Row);
+  return { rows, usage: summary.usage };
 }
 
 function prefixKeys(prefix: string, counts: Record<string, number>): Record<string, number> {
