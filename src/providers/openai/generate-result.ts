@@ -2,6 +2,7 @@ import { UpstreamError } from "../../errors/index.js";
 import type { CallOptions } from "../../spec/call-options.js";
 import type { CallWarning, Choice, GenerateResult } from "../../spec/results.js";
 import type { PreparedPrompt } from "./prompt-preparation.js";
+import { wantsLogprobs } from "./request-body.js";
 import { mapFinishReason, mapLogprobs, mapStopReason, mapUsage, measureTimings, splitCompletionTokens } from "./response-mapping.js";
 import { chatResponseSchema, completionResponseSchema } from "./response-schemas.js";
 import type { ResolvedSettings } from "./settings.js";
@@ -60,8 +61,11 @@ export function generateResultFrom(payload: unknown, context: GenerateContext): 
     if (entry.logprobs) choice.logprobs = entry.logprobs;
     return choice;
   });
-  if ((options.logprobs || (options.topLogprobs ?? 0) > 0) && choices.every((choice) => !choice.logprobs)) {
-    warnings.push({ type: "unsupported-setting", setting: "logprobs", message: "logprobs were requested but the server returned none" });
+  if (wantsLogprobs(options)) {
+    if (choices.every((choice) => !choice.logprobs)) {
+      warnings.push({ type: "unsupported-setting", setting: "logprobs", message: "logprobs were requested but the server returned none" });
+    }
+    for (const choice of choices) choice.logprobs ??= [];
   }
   const requested = options.n ?? 1;
   if (requested > 1 && choices.length !== requested && settings.flavor !== "ollama") {

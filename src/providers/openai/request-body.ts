@@ -85,7 +85,7 @@ export function buildRequestBody(input: BodyInput): { body: RequestBody; warning
 
 function addLogprobs(body: RequestBody, input: BodyInput, unsupported: (setting: string, why: string) => void): void {
   const { options, api } = input;
-  const wanted = options.logprobs === true || (options.topLogprobs ?? 0) > 0;
+  const wanted = wantsLogprobs(options);
   if (!wanted) return;
   if (api === "chat") {
     body.logprobs = true;
@@ -178,4 +178,9 @@ function validateNumbers(options: CallOptions): void {
   if (options.stop !== undefined && (!Array.isArray(options.stop) || options.stop.some((stop) => typeof stop !== "string"))) {
     throw new InvalidArgumentError("stop", "stop must be an array of strings");
   }
+}
+
+/** Same rule as the local provider: asking for alternatives (even 0 of them) asks for logprobs. */
+export function wantsLogprobs(options: CallOptions): boolean {
+  return options.logprobs === true || options.topLogprobs !== undefined;
 }

@@ -167,9 +167,9 @@ export class StreamAssembler {
 
   private overallReason(error: CamelidError | undefined): FinishReason {
     if (error) return error.code === "aborted" ? "abort" : "error";
-    const reasons = [...this.choices.values()].map((progress) => progress.finish?.finishReason ?? "stop");
-    for (const reason of ["error", "abort", "length"] as const) if (reasons.includes(reason)) return reason;
-    return "stop";
+    // As the local provider reports it: the first choice's reason stands for the call.
+    const first = [...this.choices.entries()].sort(([a], [b]) => a - b)[0]?.[1];
+    return first?.finish?.finishReason ?? "stop";
   }
 
   private choiceFinishPart(index: number, progress: ChoiceProgress): StreamPart {

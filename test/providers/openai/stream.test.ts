@@ -121,7 +121,8 @@ describe("doStream against each server's wire format", () => {
       [1, "length", 2],
       [0, "stop", 3],
     ]);
-    expect(finishOf(parts)).toMatchObject({ finishReason: "length", usage: { completionTokens: 5 } });
+    // The call reports choice 0's reason, as the local provider does.
+    expect(finishOf(parts)).toMatchObject({ finishReason: "stop", usage: { completionTokens: 5 } });
     expect(server.requests[0].body).toMatchObject({ n: 2 });
   });
 
