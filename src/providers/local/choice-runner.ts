@@ -58,8 +58,9 @@ function describeToken(table: TokenBytesTable, token: number, logprob: number): 
 
 export async function runChoice(request: ChoiceRequest): Promise<ChoiceOutcome> {
   const { model, sequence, signal } = request;
-  const startedAt = performance.now();
   const toEvaluate = await alignSequence(sequence, request.promptTokens, request.reusePrefix);
+  // Prefill is timed from here: dropping the old state is bookkeeping, not prompt evaluation.
+  const startedAt = performance.now();
   const outcome: ChoiceOutcome = {
     finishReason: "length",
     completionTokens: 0,

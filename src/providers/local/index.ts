@@ -1,5 +1,4 @@
-import { LocalLanguageModel } from "./local-language-model.js";
-import { parseLocalModelOptions, type LocalModelOptions } from "./options.js";
+import { createLocalModelFromOptions } from "./factory.js";
 
 export { LocalLanguageModel, LOCAL_PROVIDER } from "./local-language-model.js";
 export {
@@ -17,11 +16,18 @@ export { buildTokenBytesTable, decodeTokenBytes, IncrementalTokenDecoder, type T
 export { StopStringMatcher } from "./stop-matcher.js";
 export { SAMPLING_DEFAULTS } from "./sampling.js";
 export type { LocalProviderOptions } from "./warnings.js";
+export {
+  benchmarkDecode,
+  spread,
+  type DecodeBenchmarkOptions,
+  type DecodeBenchmarkResult,
+  type ThroughputSample,
+  type ThroughputSummary,
+  type Spread,
+} from "./benchmark.js";
 
 /**
  * A LanguageModel over a local GGUF file, run by llama.cpp (node-llama-cpp). Nothing loads until
  * the first call; options are validated now, so a bad option fails here with its name.
  */
-export function createLocalModel(options: LocalModelOptions): LocalLanguageModel {
-  return new LocalLanguageModel(parseLocalModelOptions(options));
-}
+export const createLocalModel = createLocalModelFromOptions;

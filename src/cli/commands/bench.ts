@@ -1,0 +1,85 @@
+import { InvalidArgumentError } from "../../errors/index.js";
+import type { DecodeBenchmarkResult, Spread } from "../../providers/local/index.js";
+import { numberFlag, parseCommandArgs } from "../args.js";
+import type { CliIo } from "../io.js";
+
+const help = `usage: camelid bench <model.gguf> [options]
+
+Prefill and decode tokens/s of a local GGUF model through camelid's local provider, over several
+runs (min / median / max). Greedy decoding of a filler-text prompt; the prompt cache is off.
+
+  --runs <n>            measured runs after one warm-up (default 5)
+  --prompt-tokens <n>   prompt length in tokens (default 128)
+  --gen-tokens <n>      tokens to generate per run (default 128)
+  -t, --threads <n>     ggml threads (default: the provider's default, 1)
+  --batch-size <n>      llama.cpp batch size
+  --flash-attention     use flash attention
+  --compare-raw         also measure node-llama-cpp's raw sequence API in the same runs, and the ratio
+  --json                print the result as JSON
+`;
+
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, {
+    runs: { type: "string" },
+    "prompt-tokens": { type: "string" },
+    "gen-tokens": { type: "string" },
+    threads: { type: "string", short: "t" },
+    "batch-size": { type: "string" },
+    "flash-attention": { type: "boolean" },
+    "compare-raw": { type: "boolean" },
+    json: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) {
+    io.stdout(help);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new InvalidArgumentError("model", positionals.length === 0 ? "bench needs a model: camelid bench <model.gguf>" : `unexpected argument "${positionals[1]}"`);
+  }
+  const runs = numberFlag(values.runs, "runs", { min: 1, max: 1000, integer: true });
+  const promptTokens = numberFlag(values["prompt-tokens"], "prompt-tokens", { min: 2, max: 1 << 20, integer: true });
+  const genTokens = numberFlag(values["gen-tokens"], "gen-tokens", { min: 2, max: 1 << 20, integer: true });
+  const threads = numberFlag(values.threads, "threads", { min: 1, max: 512, integer: true });
+  const batchSize = numberFlag(values["batch-size"], "batch-size", { min: 1, max: 1 << 16, integer: true });
+
+  const { benchmarkDecode } = await import("../../providers/local/index.js");
+  const result = await benchmarkDecode({
+    modelPath: positionals[0],
+    ...(runs !== undefined ? { runs } : {}),
+    ...(promptTokens !== undefined ? { promptTokens } : {}),
+    ...(genTokens !== undefined ? { genTokens } : {}),
+    ...(threads !== undefined ? { threads } : {}),
+    ...(batchSize !== undefined ? { batchSize } : {}),
+    ...(values["flash-attention"] ? { flashAttention: true } : {}),
+    compareRaw: Boolean(values["compare-raw"]),
+    onProgress: (message) => {
+      if (!values.json && io.isTTY) io.stderr(`\r${message}`);
+    },
+  });
+  if (!values.json && io.isTTY) io.stderr("\r\x1b[K");
+  io.stdout(values.json ? `${JSON.stringify(result, null, 2)}\n` : formatBenchResult(result));
+  return 0;
+}
+
+const rate = (value: number) => value.toFixed(1).padStart(9);
+const row = (label: string, s: Spread) => `${label.padEnd(26)}${rate(s.min)}${rate(s.median)}${rate(s.max)}\n`;
+
+export function formatBenchResult(result: DecodeBenchmarkResult): string {
+  const { settings } = result;
+  let out =
+    `model: ${result.modelPath}\n` +
+    `prompt ${result.promptTokens} tokens, generate ${result.genTokens}, ${result.runs} runs; ` +
+    `threads ${settings.threads}, flash attention ${settings.flashAttention ? "on" : "off"}, context ${settings.contextSize}` +
+    `${settings.batchSize ? `, batch ${settings.batchSize}` : ""}\n\n` +
+    `${"tokens/s".padEnd(26)}${"min".padStart(9)}${"median".padStart(9)}${"max".padStart(9)}\n` +
+    row("prefill (camelid)", result.provider.prefill) +
+    row("decode  (camelid)", result.provider.decode);
+  if (result.raw && result.ratio) {
+    out +=
+      row("prefill (node-llama-cpp)", result.raw.prefill) +
+      row("decode  (node-llama-cpp)", result.raw.decode) +
+      `\nratio camelid / node-llama-cpp (medians): prefill ${result.ratio.prefill.toFixed(2)}x, decode ${result.ratio.decode.toFixed(2)}x\n`;
+  }
+  return out;
+}
