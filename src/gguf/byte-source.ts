@@ -1,6 +1,7 @@
 // Random access to a GGUF file's bytes. The reader only ever asks for the ranges it needs, so
 // reading the header of a multi-GB model touches a few hundred KB, and tests can use in-memory bytes.
 import { open, type FileHandle } from "node:fs/promises";
+import { InvalidArgumentError } from "../errors/index.js";
 
 export interface ByteSource {
   /** Total size in bytes. */
@@ -42,9 +43,17 @@ export class FileByteSource implements ByteSource {
   ) {}
 
   static async open(path: string): Promise<FileByteSource> {
-    const handle = await open(path, "r");
+    let handle: FileHandle;
+    try {
+      handle = await open(path, "r");
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const reason = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (error as Error).message;
+      throw new InvalidArgumentError("path", `cannot open ${path}: ${reason}`, { cause: error });
+    }
     try {
       const stats = await handle.stat();
+      if (!stats.isFile()) throw new InvalidArgumentError("path", `${path} is not a regular file`);
       return new FileByteSource(handle, stats.size, path);
     } catch (error) {
       await handle.close();
