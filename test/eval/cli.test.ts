@@ -43,6 +43,10 @@ describe("eval show reproduces the published Vicuna evaluation", () => {
     expect(radar).toContain("counterfactual");
     expect(radar.match(/<polygon[^>]*fill-opacity/g)).toHaveLength(2);
     expect(existsSync(join(charts, "win-rate-bars.svg"))).toBe(true);
+    const png = readFileSync(join(charts, "category-radar.png"));
+    expect(png.subarray(1, 4).toString("latin1")).toBe("PNG");
+    expect(png.readUInt32BE(16)).toBe(1200);
+    expect(existsSync(join(charts, "win-rate-bars.png"))).toBe(true);
   });
 
   it("gives the same numbers as JSON", async () => {

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
+import { svgToPng } from "../../charts/png.js";
 import { InvalidArgumentError } from "../../errors/index.js";
 import { generateAnswers } from "../../eval/answer/generate-answers.js";
 import { loadAnswerDirectory, loadAnswerFile, type Answer } from "../../eval/data/answers.js";
@@ -283,15 +284,17 @@ function replacer(_key: string, value: unknown): unknown {
   return value instanceof Map ? Object.fromEntries(value) : value;
 }
 
-function writeCharts(io: CliIo, directory: string | undefined, charts: ChartFile[]): void {
+/** Each chart as SVG and, beside it, the same chart rasterized to PNG. */
+async function writeCharts(io: CliIo, directory: string | undefined, charts: ChartFile[]): Promise<void> {
   if (!directory) return;
   mkdirSync(directory, { recursive: true });
   for (const chart of charts) {
-    writeFileSync(join(directory, chart.fileName), chart.svg);
-    io.stderr(`chart: ${join(directory, chart.fileName)}\n`);
+    const svgPath = join(directory, chart.fileName);
+    writeFileSync(svgPath, chart.svg);
+    const pngPath = svgPath.replace(/\.svg$/, "") + ".png";
+    writeFileSync(pngPath, await svgToPng(chart.svg, { width: 1200 }));
+    io.stderr(`chart: ${svgPath} and ${pngPath}\n`);
   }
-  // PNG needs a rasterizer (e.g. @resvg/resvg-js), which is not a dependency yet.
-  if (charts.length) io.stderr("charts are SVG; PNG output is not available in this build\n");
 }
 
 async function showCommand(argv: string[], io: CliIo): Promise<number> {
@@ -314,18 +317,18 @@ async function showCommand(argv: string[], io: CliIo): Promise<number> {
   if (file.kind === "single") {
     const results = summarizeSingleJudgments(file.rows);
     printReport(io, format, withFormats(singleReport(results)), results);
-    writeCharts(io, values.charts, singleCharts(results));
+    await writeCharts(io, values.charts, singleCharts(results));
   } else if (file.kind === "pairwise") {
     const results = summarizePairwiseJudgments(file.rows);
     printReport(io, format, withFormats(pairwiseReport(results)), results);
-    writeCharts(io, values.charts, pairwiseCharts(results));
+    await writeCharts(io, values.charts, pairwiseCharts(results));
   } else {
     const results = summarizeVicunaReviews(file.rows, {
       ...(values.questions ? { questions: loadQuestions(values.questions) } : {}),
       ...(answers ? { answers } : {}),
     });
     printReport(io, format, withFormats(vicunaReport(results)), results);
-    writeCharts(io, values.charts, vicunaCharts(results));
+    await writeCharts(io, values.charts, vicunaCharts(results));
   }
   return 0;
 }

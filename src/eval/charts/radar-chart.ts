@@ -27,7 +27,8 @@ export function renderRadarChart(options: RadarChartOptions): string {
   const legendHeight = 22 * series.length + 10;
   const centerX = size / 2;
   const centerY = size / 2 + 20;
-  const radius = size / 2 - 90;
+  // Leave room for the longest axis labels ("counterfactual") on the left and right.
+  const radius = size / 2 - 120;
   const angle = (i: number) => -Math.PI / 2 + (2 * Math.PI * i) / axes.length;
   const point = (i: number, fraction: number) => [centerX + radius * fraction * Math.cos(angle(i)), centerY + radius * fraction * Math.sin(angle(i))];
   const fraction = (value: number | null) => (value === null ? 0 : Math.min(1, Math.max(0, (value - minimum) / (maximum - minimum))));
