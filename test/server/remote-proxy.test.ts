@@ -67,6 +67,17 @@ describe("proxying a remote upstream", () => {
     expect(chunks.at(-1).usage).toMatchObject({ completion_tokens: 3 });
   });
 
+  it("ends a stream whose upstream drops mid-way with an OpenAI-shaped error event, not a hang", async () => {
+    const chunks = chatCompletionChunks({ pieces: ["Once", " upon"] });
+    upstream.enqueue(sseReply(chunks.slice(0, 3), { end: "destroy" }));
+    const events = await readSse(await postJson(app, "/v1/chat/completions", chat({ stream: true })));
+    expect(events).not.toContain("[DONE]");
+    const last = JSON.parse(events.at(-1)!);
+    expect(last.error.type).toBe("upstream_error");
+    const text = events.slice(0, -1).map((data) => JSON.parse(data).choices[0]?.delta?.content ?? "").join("");
+    expect(text).toBe("Once upon");
+  });
+
   it("normalises upstream errors: 5xx and dropped connections → 502, 429 → 429, 400 → 400", async () => {
     upstream.enqueue(jsonReply(errorBody("boom", "server_error"), 500));
     const failed = await postJson(app, "/v1/chat/completions", chat());
