@@ -21,9 +21,30 @@ export function partStreamFromResponse(
   const parser = new ServerSentEventParser();
   open.lifetime.pauseTimeout(); // until the consumer first reads: see pull
 
-  const release = () => {
+  const tearDown = () => {
     open.lifetime.dispose();
     reader?.cancel().catch(() => undefined);
+  };
+  // After [DONE] the server is about to end the response: read its last bytes so the connection
+  // closes cleanly (and can be reused) rather than being torn down, but never more than a little.
+  const drainThenTearDown = async () => {
+    let budget = 64 * 1024;
+    open.lifetime.restartTimeout();
+    try {
+      while (reader && budget > 0) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        budget -= value.byteLength;
+      }
+    } catch {
+      // The stream is already complete; a failure after it changes nothing.
+    } finally {
+      tearDown();
+    }
+  };
+  const release = () => {
+    if (open.lifetime.cause) tearDown();
+    else void drainThenTearDown();
   };
 
   let closed = false;

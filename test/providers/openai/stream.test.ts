@@ -58,6 +58,18 @@ describe("doStream against each server's wire format", () => {
     });
   }
 
+  it("reads a finished response to its end, so the server sees a clean close rather than a client leaving", async () => {
+    const before = server.abandonedResponses;
+    for (let round = 0; round < 5; round++) {
+      const events = chatStreamEvents("vllm", ["x"]);
+      // The server writes [DONE], pauses, then ends the response, as a busy server may.
+      server.enqueue(sseReply([...events, { delayMs: 30 }]));
+      await collectParts((await modelFor(server, { flavor: "vllm" }).doStream({ messages })).stream);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(server.abandonedResponses).toBe(before);
+  });
+
   it("measures time to first token and decode speed on the client", async () => {
     const events = chatStreamEvents("vllm", ["a", "b", "c", "d", "e"]);
     // role chunk, then a 150 ms wait before the first token, then 4 tokens 30 ms apart.
