@@ -105,6 +105,14 @@ describe("instruction filter (rules + ROUGE-L against seeds and kept rows)", () 
     expect(fastDecisions).toEqual(referenceDecisions);
     expect(fastDecisions.filter((d) => d === "too-similar").length).toBeGreaterThanOrEqual(20);
   });
+
+  it("annotates kept rows with the same most-similar instructions and average as the reference scan", () => {
+    const records = JSON.parse(readFileSync(sharedPath("data", "alpaca", "alpaca_data_first1727.json"), "utf8")) as { instruction: string }[];
+    const seeds = records.slice(0, 150).map((r) => r.instruction);
+    const fast = new InstructionFilter(seeds);
+    const reference = new InstructionFilter(seeds, { pool: "exhaustive" });
+    for (const record of records.slice(150, 230)) expect(fast.consider(record.instruction)).toEqual(reference.consider(record.instruction));
+  });
 });
 
 describe("numpy mean", () => {
