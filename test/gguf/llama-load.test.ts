@@ -26,7 +26,8 @@ afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 async function greedy(path: string, prompt: string, tokens: number): Promise<{ ids: number[]; text: string }> {
   const model = await llama.loadModel({ modelPath: path });
   try {
-    const context = await model.createContext({ contextSize: 128 });
+    // One thread: on a shared 2-core machine spinning worker threads only fight each other.
+    const context = await model.createContext({ contextSize: 128, threads: 1 });
     try {
       const sequence = context.getSequence();
       const input = model.tokenize(prompt);
