@@ -1,6 +1,6 @@
 // /api/arena: anonymous battles (the server draws the models and keeps their names), streamed
 // answers, votes, the leaderboard and exports. The browser only ever sees positions A and B.
-import { randomInt } from "node:crypto";
+import { getRandomValues } from "node:crypto";
 import type { Context } from "hono";
 import { z } from "zod";
 import { buildLeaderboard } from "../../eval/ratings/index.js";
@@ -89,7 +89,7 @@ function chatRequestFor(battle: BattleRecord, side: BattleSide, turn: number) {
 export function registerArenaRoutes(app: ServerApp, context: ServerContext, options: ArenaOptions): void {
   const store = options.store;
   const votesPerDay = options.votesPerClientPerDay ?? 100;
-  const random = options.random ?? (() => randomInt(0, 2 ** 48) / 2 ** 48);
+  const random = options.random ?? (() => getRandomValues(new Uint32Array(1))[0] / 2 ** 32);
   /** Answers being generated right now, as "battleId:side": a second stream of the same side is refused. */
   const streaming = new Set<string>();
   const isStreaming = (id: string) => (side: BattleSide) => streaming.has(`${id}:${side}`);

@@ -1,0 +1,42 @@
+import { createServerApp } from "../../../src/server/app.js";
+import { ArenaStore } from "../../../src/server/arena/arena-store.js";
+import { hashApiKey } from "../../../src/server/auth.js";
+import { ModelRegistry, type ModelSpec } from "../../../src/server/model-registry.js";
+import { ConversationStore } from "../../../src/server/store/conversations.js";
+import { openServerDatabase } from "../../../src/server/store/database.js";
+import { scriptedModel } from "../../support/scripted-model.js";
+
+/** Models that each answer "<name> says: <last user message>", so a test can tell them apart. */
+export function createArenaApp(options: { models?: string[]; votesPerDay?: number; random?: () => number; keys?: Record<string, string>; delayMs?: number } = {}) {
+  const ids = options.models ?? ["alpha", "beta"];
+  const models = Object.fromEntries(
+    ids.map((id) => [id, scriptedModel({ modelId: id, delayMs: options.delayMs, reply: (o) => `${id} says: ${o.messages?.filter((m) => m.role === "user").at(-1)?.content}` })]),
+  );
+  const specs: ModelSpec[] = ids.map((id) => ({ id, kind: "local", ownedBy: "camelid", capacity: 4, maxQueue: 16, load: async () => models[id] }));
+  const db = openServerDatabase(":memory:");
+  const clock = { now: Date.UTC(2026, 0, 10, 12, 0, 0) };
+  const store = new ArenaStore(db, () => clock.now);
+  const apiKeys = Object.entries(options.keys ?? {}).map(([name, key]) => ({ name, sha256: hashApiKey(key), revoked: false }));
+  const { app } = createServerApp({
+    registry: new ModelRegistry(specs),
+    conversations: new ConversationStore(db),
+    arena: { store, votesPerClientPerDay: options.votesPerDay, random: options.random, bootstrapRounds: 50 },
+    apiKeys,
+  });
+  const call = async (method: string, path: string, body?: unknown, key?: string) =>
+    app.request(path, {
+      method,
+      headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...(key ? { authorization: `Bearer ${key}` } : {}) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  return { app, store, clock, models, call };
+}
+
+/** The arena SSE events of one answer stream, parsed. */
+export async function readEvents(response: Response): Promise<{ type: string; text?: string; finish_reason?: string; message?: string }[]> {
+  const text = await response.text();
+  return text
+    .split("\n\n")
+    .filter((block) => block.startsWith("data: "))
+    .map((block) => JSON.parse(block.slice(6)));
+}

@@ -1,0 +1,109 @@
+// The only module that talks to the server: the public HTTP API (/v1 and /api), same origin.
+import { readSseData } from "./sse.js";
+
+const keyStorage = "camelid.apiKey";
+
+export function apiKey() {
+  return localStorage.getItem(keyStorage) ?? "";
+}
+export function setApiKey(key) {
+  if (key) localStorage.setItem(keyStorage, key);
+  else localStorage.removeItem(keyStorage);
+}
+
+/** An HTTP error with the server's OpenAI-shaped message. */
+export class ApiError extends Error {
+  constructor(status, message, body) {
+    super(message);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+function headers(extra = {}) {
+  const key = apiKey();
+  return { ...(key ? { authorization: `Bearer ${key}` } : {}), ...extra };
+}
+
+async function failure(response) {
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    // not JSON: keep the status line
+  }
+  const message = body?.error?.message ?? `${response.status} ${response.statusText}`;
+  if (response.status === 401) document.dispatchEvent(new CustomEvent("camelid:unauthorized", { detail: message }));
+  return new ApiError(response.status, message, body);
+}
+
+/** JSON request; throws ApiError on a non-2xx answer. */
+export async function api(method, path, body, signal) {
+  const response = await fetch(path, {
+    method,
+    headers: headers(body === undefined ? {} : { "content-type": "application/json" }),
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal,
+  });
+  if (!response.ok) throw await failure(response);
+  return response.json();
+}
+
+/** Text body (exports), with the key when one is set. */
+export async function apiText(path) {
+  const response = await fetch(path, { headers: headers() });
+  if (!response.ok) throw await failure(response);
+  return response.text();
+}
+
+/** POST that answers with SSE; yields each event's parsed JSON ("[DONE]" ends it). */
+export async function* streamEvents(path, body, signal) {
+  const response = await fetch(path, {
+    method: "POST",
+    headers: headers({ "content-type": "application/json", accept: "text/event-stream" }),
+    body: JSON.stringify(body),
+    signal,
+  });
+  if (!response.ok) throw await failure(response);
+  for await (const data of readSseData(response.body)) {
+    if (data === "[DONE]") return;
+    yield JSON.parse(data);
+  }
+}
+
+export const listModels = async () => (await api("GET", "/v1/models")).data.map((model) => model.id);
+
+/**
+ * Streams one chat completion; calls onDelta(text) per piece. Returns {text, finishReason, requestId,
+ * usage}; an abort (stop button) returns what arrived with finishReason "abort".
+ */
+export async function streamChat(body, { onDelta, signal }) {
+  let text = "";
+  let finishReason = null;
+  let requestId = null;
+  let usage = null;
+  try {
+    for await (const chunk of streamEvents("/v1/chat/completions", { ...body, stream: true, stream_options: { include_usage: true } }, signal)) {
+      if (chunk.error) throw new ApiError(500, chunk.error.message, chunk);
+      requestId ??= chunk.id ?? null;
+      if (chunk.usage) usage = chunk.usage;
+      const choice = chunk.choices?.[0];
+      if (!choice) continue;
+      const delta = choice.delta?.content ?? "";
+      if (delta) {
+        text += delta;
+        onDelta?.(delta, text);
+      }
+      if (choice.finish_reason) finishReason = choice.finish_reason;
+    }
+  } catch (error) {
+    if (signal?.aborted) return { text, finishReason: "abort", requestId, usage };
+    throw error;
+  }
+  return { text, finishReason: finishReason ?? "stop", requestId, usage };
+}
+
+/** The dry run: the exact prompt, its tokens and the format the server would use for this body. */
+export function renderPrompt(body) {
+  return api("POST", "/v1/chat/completions/render", { ...body, stream: undefined, stream_options: undefined });
+}

@@ -1,0 +1,107 @@
+// The playground shell: tabs (kept in the URL hash so a reload returns to the same screen), the
+// API key dialog, and the views, each built once with the list of served models.
+import { apiKey, ApiError, listModels, setApiKey } from "./api.js";
+import { createArenaView } from "./arena.js";
+import { createBattleView } from "./battle.js";
+import { createChatView } from "./chat.js";
+import { createCollaborateView } from "./collaborate.js";
+import { announce, h } from "./dom.js";
+import { createLeaderboardView } from "./leaderboard.js";
+
+const tabs = [
+  { id: "chat", label: "Chat", create: createChatView },
+  { id: "arena", label: "Arena", create: createArenaView },
+  { id: "battle", label: "Battle", create: createBattleView },
+  { id: "leaderboard", label: "Leaderboard", create: createLeaderboardView },
+  { id: "collaborate", label: "Collaborate", create: createCollaborateView },
+];
+
+function keyDialog() {
+  const dialog = document.getElementById("key-dialog");
+  const input = document.getElementById("key-input");
+  input.value = apiKey();
+  dialog.showModal();
+  input.focus();
+}
+
+async function start() {
+  const main = document.getElementById("main");
+  const tabList = document.getElementById("tabs");
+  document.getElementById("key-button").addEventListener("click", keyDialog);
+  document.getElementById("key-form").addEventListener("submit", (event) => {
+    if (event.submitter?.value === "cancel") return;
+    setApiKey(document.getElementById("key-input").value.trim());
+    location.reload();
+  });
+  document.addEventListener("camelid:unauthorized", (event) => {
+    announce(`${event.detail} — set the API key`, "error");
+  });
+
+  let models = [];
+  try {
+    models = await listModels();
+  } catch (error) {
+    announce(error instanceof ApiError ? error.message : `Cannot reach the server: ${error.message}`, "error");
+    if (error.status === 401) keyDialog();
+  }
+  if (models.length === 0) announce("No models are served: start camelid serve with --model", "error");
+  document.getElementById("model-count").textContent = `${models.length} model${models.length === 1 ? "" : "s"}`;
+
+  const views = new Map();
+  const buttons = new Map();
+  for (const tab of tabs) {
+    const view = tab.create({ models });
+    view.element.hidden = true;
+    view.element.setAttribute("role", "tabpanel");
+    view.element.setAttribute("tabindex", "-1");
+    main.append(view.element);
+    views.set(tab.id, view);
+    const button = h("button", { type: "button", role: "tab", id: `tab-${tab.id}`, "aria-controls": view.element.id, "aria-selected": "false", tabindex: -1 }, tab.label);
+    view.element.setAttribute("aria-labelledby", button.id);
+    button.addEventListener("click", () => {
+      location.hash = tab.id;
+    });
+    buttons.set(tab.id, button);
+    tabList.append(button);
+  }
+
+  // Arrow keys move between tabs (WAI-ARIA tabs pattern); Tab moves into the panel.
+  tabList.addEventListener("keydown", (event) => {
+    const ids = tabs.map((tab) => tab.id);
+    const index = ids.indexOf(document.activeElement?.id?.replace("tab-", ""));
+    if (index < 0) return;
+    let next = null;
+    if (event.key === "ArrowRight") next = ids[(index + 1) % ids.length];
+    if (event.key === "ArrowLeft") next = ids[(index - 1 + ids.length) % ids.length];
+    if (event.key === "Home") next = ids[0];
+    if (event.key === "End") next = ids[ids.length - 1];
+    if (next) {
+      event.preventDefault();
+      location.hash = next;
+      buttons.get(next).focus();
+    }
+  });
+
+  let shown = null;
+  const show = async () => {
+    const id = views.has(location.hash.slice(1)) ? location.hash.slice(1) : "chat";
+    if (shown === id) return;
+    shown = id;
+    for (const [tabId, view] of views) {
+      const active = tabId === id;
+      view.element.hidden = !active;
+      buttons.get(tabId).setAttribute("aria-selected", String(active));
+      buttons.get(tabId).tabIndex = active ? 0 : -1;
+    }
+    try {
+      await views.get(id).activate();
+    } catch (error) {
+      announce(error.message, "error");
+    }
+  };
+  window.addEventListener("hashchange", () => void show());
+  await show();
+  document.body.dataset.ready = "true";
+}
+
+void start();

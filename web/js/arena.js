@@ -1,0 +1,109 @@
+// Arena, side by side: one prompt to N named models, answers streaming concurrently in columns,
+// each column keeping its own multi-turn history.
+import { streamChat } from "./api.js";
+import { announce, h, replaceChildren } from "./dom.js";
+import { createSettingsForm, requestFields } from "./settings-form.js";
+import { createTranscript, finishLabel } from "./transcript.js";
+
+export function createArenaView({ models }) {
+  const settings = createSettingsForm({ window: false });
+  const picks = models.map((id, index) =>
+    h("label", { class: "check" }, h("input", { type: "checkbox", value: id, checked: index < 2, name: "arena-model" }), id),
+  );
+  const columnsElement = h("div", { class: "columns", id: "arena-columns" });
+  const input = h("textarea", { id: "arena-input", rows: 3, placeholder: "One prompt for every selected model (Enter sends)", "aria-label": "Prompt for all models" });
+  const sendButton = h("button", { type: "submit", class: "primary", id: "arena-send" }, "Send to all");
+  const stopButton = h("button", { type: "button", id: "arena-stop", disabled: true, onclick: () => controller?.abort() }, "Stop");
+  const resetButton = h("button", { type: "button", id: "arena-reset", onclick: () => reset() }, "New round");
+  let columns = [];
+  let controller = null;
+
+  const selected = () => picks.map((label) => label.querySelector("input")).filter((box) => box.checked).map((box) => box.value);
+
+  function reset() {
+    if (controller) return;
+    columns = [];
+    replaceChildren(columnsElement, h("p", { class: "hint" }, "Pick two or more models, then send a prompt."));
+  }
+
+  function ensureColumns() {
+    if (columns.length) return columns;
+    columns = selected().map((model) => {
+      const transcript = createTranscript(model);
+      const column = h("section", { class: "column" }, h("h3", {}, model), transcript.element);
+      columnsElement.append(column);
+      return { model, transcript, history: [] };
+    });
+    columnsElement.querySelector(".hint")?.remove();
+    return columns;
+  }
+
+  async function send() {
+    const text = input.value.trim();
+    if (!text || controller) return;
+    if (!columns.length && selected().length < 1) return announce("Select at least one model", "error");
+    const values = settings.values();
+    controller = new AbortController();
+    sendButton.disabled = true;
+    stopButton.disabled = false;
+    input.value = "";
+    const active = ensureColumns();
+    await Promise.all(
+      active.map(async (column) => {
+        column.transcript.addMessage("user", text).flush();
+        column.history.push({ role: "user", content: text });
+        const answer = column.transcript.addMessage("assistant", "", column.model);
+        answer.setStreaming(true);
+        const messages = [...(values.system_prompt ? [{ role: "system", content: values.system_prompt }] : []), ...column.history];
+        try {
+          const result = await streamChat({ model: column.model, messages, ...requestFields(values) }, { signal: controller.signal, onDelta: (_, full) => answer.update(full) });
+          answer.update(result.text);
+          answer.flush();
+          answer.setMeta(`${column.model} · ${finishLabel(result.finishReason, result.usage?.completion_tokens)}`);
+          column.history.push({ role: "assistant", content: result.text });
+        } catch (error) {
+          answer.setError(error.message);
+          column.history.pop();
+        } finally {
+          answer.setStreaming(false);
+        }
+      }),
+    );
+    controller = null;
+    sendButton.disabled = false;
+    stopButton.disabled = true;
+    announce("All answers finished");
+  }
+
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      void send();
+    }
+  });
+  const element = h(
+    "section",
+    { id: "view-arena", class: "view", "aria-labelledby": "arena-heading" },
+    h("h2", { id: "arena-heading" }, "Arena: side by side"),
+    h("fieldset", { class: "model-picks" }, h("legend", {}, "Models (changes apply from the next round)"), picks),
+    settings.element,
+    columnsElement,
+    h(
+      "form",
+      {
+        class: "composer",
+        onsubmit: (event) => {
+          event.preventDefault();
+          void send();
+        },
+        onkeydown: (event) => {
+          if (event.key === "Escape") controller?.abort();
+        },
+      },
+      input,
+      h("div", { class: "composer-buttons" }, sendButton, stopButton, resetButton),
+    ),
+  );
+  reset();
+  return { element, activate() {} };
+}

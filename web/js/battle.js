@@ -1,0 +1,161 @@
+// Anonymous battle: the server draws two models and hides their names; this page only streams the
+// answers of "A" and "B", offers the vote once both finished, and shows the names the server
+// reveals after it. Every rule is enforced by the server; the buttons merely mirror it.
+import { api, streamEvents } from "./api.js";
+import { announce, h } from "./dom.js";
+import { createSettingsForm, requestFields } from "./settings-form.js";
+import { createTranscript, finishLabel } from "./transcript.js";
+
+const voteLabels = { a: "A is better", b: "B is better", tie: "Tie", bothbad: "Both are bad" };
+
+export function createBattleView() {
+  const settings = createSettingsForm({ window: false, promptFormat: false });
+  const sides = {
+    a: { transcript: createTranscript("Model A"), heading: h("h3", { id: "battle-name-a" }, "Model A") },
+    b: { transcript: createTranscript("Model B"), heading: h("h3", { id: "battle-name-b" }, "Model B") },
+  };
+  const input = h("textarea", { id: "battle-input", rows: 3, placeholder: "Ask both anonymous models (Enter sends)", "aria-label": "Message for both models" });
+  const sendButton = h("button", { type: "submit", class: "primary", id: "battle-send" }, "Send");
+  const stopButton = h("button", { type: "button", id: "battle-stop", disabled: true, onclick: () => controller?.abort() }, "Stop");
+  const newButton = h("button", { type: "button", id: "battle-new", onclick: () => reset() }, "New battle");
+  const revealButton = h("button", { type: "button", id: "battle-reveal", disabled: true, onclick: () => reveal() }, "Reveal names (forfeits the vote)");
+  const voteButtons = Object.entries(voteLabels).map(([choice, label]) =>
+    h("button", { type: "button", class: "vote", "data-choice": choice, id: `battle-vote-${choice}`, disabled: true, onclick: () => vote(choice) }, label),
+  );
+  const result = h("p", { id: "battle-result", class: "battle-result", role: "status" });
+  let battle = null;
+  let controller = null;
+
+  function paintState() {
+    const busy = Boolean(controller);
+    for (const button of voteButtons) button.disabled = busy || !battle?.can_vote;
+    revealButton.disabled = busy || !battle || Boolean(battle.models);
+    sendButton.disabled = busy || Boolean(battle?.models);
+    stopButton.disabled = !busy;
+    for (const side of ["a", "b"]) sides[side].heading.textContent = battle?.models ? `Model ${side.toUpperCase()}: ${battle.models[side]}` : `Model ${side.toUpperCase()}`;
+    if (battle?.vote) result.textContent = `You voted: ${Object.entries({ model_a: "A is better", model_b: "B is better", tie: "Tie", "tie (bothbad)": "Both are bad" }).find(([k]) => k === battle.vote.winner)?.[1]}. A was ${battle.models.a}, B was ${battle.models.b}.`;
+    else if (battle?.revealed_before_vote) result.textContent = `Names revealed before voting: this battle can no longer be voted on. A was ${battle.models.a}, B was ${battle.models.b}.`;
+    else if (battle && !battle.can_vote && !busy) result.textContent = "Waiting for both answers…";
+    else if (battle?.can_vote) result.textContent = "Both answers finished: vote, or continue the conversation.";
+    else result.textContent = "Two models are drawn at random; their names stay hidden until you vote.";
+  }
+
+  function reset() {
+    if (controller) return;
+    battle = null;
+    sides.a.transcript.clear();
+    sides.b.transcript.clear();
+    paintState();
+    input.focus();
+  }
+
+  async function streamSide(side, signal) {
+    const answer = sides[side].transcript.addMessage("assistant", "", `Model ${side.toUpperCase()}`);
+    answer.setStreaming(true);
+    let text = "";
+    try {
+      for await (const event of streamEvents(`/api/arena/battles/${battle.id}/answers/${side}`, {}, signal)) {
+        if (event.type === "delta") {
+          text += event.text;
+          answer.update(text);
+        } else if (event.type === "done") {
+          answer.setMeta(`Model ${side.toUpperCase()} · ${finishLabel(event.finish_reason, event.completion_tokens)}`);
+        } else if (event.type === "error") {
+          answer.setError(event.message);
+        }
+      }
+    } catch (error) {
+      if (!signal.aborted) answer.setError(error.message);
+      else answer.setMeta(`Model ${side.toUpperCase()} · stopped`);
+    } finally {
+      answer.update(text);
+      answer.flush();
+      answer.setStreaming(false);
+    }
+  }
+
+  async function send() {
+    const text = input.value.trim();
+    if (!text || controller || battle?.models) return;
+    controller = new AbortController();
+    paintState();
+    input.value = "";
+    try {
+      if (!battle) {
+        const values = settings.values();
+        battle = await api("POST", "/api/arena/battles", { message: text, settings: { ...requestFields(values), ...(values.system_prompt ? { system_prompt: values.system_prompt } : {}) } });
+      } else {
+        battle = await api("POST", `/api/arena/battles/${battle.id}/turns`, { message: text });
+      }
+      for (const side of ["a", "b"]) sides[side].transcript.addMessage("user", text).flush();
+      // The two sides stream at once; their order on screen was randomised by the server's draw.
+      await Promise.all(["a", "b"].map((side) => streamSide(side, controller.signal)));
+      battle = await api("GET", `/api/arena/battles/${battle.id}`);
+    } catch (error) {
+      announce(error.message, "error");
+      input.value = text;
+    } finally {
+      controller = null;
+      paintState();
+      if (battle?.can_vote) voteButtons[0].focus();
+    }
+  }
+
+  async function vote(choice) {
+    if (!battle) return;
+    try {
+      battle = await api("POST", `/api/arena/battles/${battle.id}/vote`, { winner: choice });
+      announce(`Vote recorded: A was ${battle.models.a}, B was ${battle.models.b}`);
+      document.dispatchEvent(new CustomEvent("camelid:voted"));
+    } catch (error) {
+      announce(error.message, "error");
+      result.textContent = error.message;
+      return;
+    }
+    paintState();
+    newButton.focus();
+  }
+
+  async function reveal() {
+    if (!battle || !confirm("Reveal the model names? This battle will no longer accept a vote.")) return;
+    battle = await api("POST", `/api/arena/battles/${battle.id}/reveal`);
+    paintState();
+  }
+
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      void send();
+    }
+  });
+  const element = h(
+    "section",
+    { id: "view-battle", class: "view", "aria-labelledby": "battle-heading" },
+    h("h2", { id: "battle-heading" }, "Anonymous battle"),
+    settings.element,
+    h(
+      "div",
+      { class: "columns two" },
+      ["a", "b"].map((side) => h("section", { class: "column", "aria-labelledby": `battle-name-${side}` }, sides[side].heading, sides[side].transcript.element)),
+    ),
+    result,
+    h("div", { class: "vote-bar", role: "group", "aria-label": "Vote" }, voteButtons, revealButton, newButton),
+    h(
+      "form",
+      {
+        class: "composer",
+        onsubmit: (event) => {
+          event.preventDefault();
+          void send();
+        },
+        onkeydown: (event) => {
+          if (event.key === "Escape") controller?.abort();
+        },
+      },
+      input,
+      h("div", { class: "composer-buttons" }, sendButton, stopButton),
+    ),
+  );
+  paintState();
+  return { element, activate() {} };
+}

@@ -1,0 +1,292 @@
+// Chat: one model, a persisted conversation, streaming with stop, and for every reply the exact
+// prompt the server rendered (dry run of the same request body), its token count and its format.
+import { api, renderPrompt, streamChat } from "./api.js";
+import { fitTokenBudget, lastTurns, toOpenAiJsonl, toShareGpt } from "./conversation-io.js";
+import { announce, download, h, replaceChildren } from "./dom.js";
+import { createSettingsForm, requestFields } from "./settings-form.js";
+import { createTranscript, finishLabel } from "./transcript.js";
+
+/** Inspections are kept with the conversation (its settings); only the newest ones, to bound its size. */
+const keptInspections = 40;
+
+export function createChatView({ models }) {
+  const settings = createSettingsForm();
+  const transcript = createTranscript("Conversation");
+  const modelSelect = h("select", { id: "chat-model" }, models.map((id) => h("option", { value: id }, id)));
+  const title = h("h2", { id: "chat-title", class: "title" }, "New conversation");
+  const list = h("ul", { class: "conversation-list", "aria-label": "Conversations" });
+  const input = h("textarea", { id: "chat-input", rows: 3, placeholder: "Message… (Enter sends, Shift+Enter for a new line, Esc stops)", "aria-label": "Message" });
+  const sendButton = h("button", { type: "submit", class: "primary", id: "chat-send" }, "Send");
+  const stopButton = h("button", { type: "button", id: "chat-stop", disabled: true, onclick: () => controller?.abort() }, "Stop");
+  const toolbarButtons = {
+    rename: h("button", { type: "button", id: "chat-rename", onclick: () => startRename() }, "Rename"),
+    sharegpt: h("button", { type: "button", id: "chat-export-sharegpt", onclick: () => exportAs("sharegpt") }, "Export ShareGPT"),
+    jsonl: h("button", { type: "button", id: "chat-export-jsonl", onclick: () => exportAs("jsonl") }, "Export JSONL"),
+    remove: h("button", { type: "button", id: "chat-delete", class: "danger", onclick: () => removeConversation() }, "Delete"),
+  };
+
+  /** The open conversation as the server has it (null until the first message is sent). */
+  let current = null;
+  let controller = null;
+
+  const form = h(
+    "form",
+    {
+      class: "composer",
+      onsubmit: (event) => {
+        event.preventDefault();
+        void send();
+      },
+    },
+    input,
+    h("div", { class: "composer-buttons" }, sendButton, stopButton),
+  );
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      void send();
+    }
+  });
+
+  const element = h(
+    "section",
+    { id: "view-chat", class: "view chat-view", "aria-labelledby": "chat-title" },
+    h(
+      "aside",
+      { class: "sidebar" },
+      h("button", { type: "button", id: "chat-new", class: "primary", onclick: () => openConversation(null) }, "New chat"),
+      list,
+    ),
+    h(
+      "div",
+      { class: "chat-main" },
+      h("div", { class: "toolbar" }, title, h("label", { for: "chat-model", class: "inline-label" }, "Model", modelSelect), Object.values(toolbarButtons)),
+      settings.element,
+      transcript.element,
+      form,
+    ),
+  );
+
+  const setBusy = (busy) => {
+    sendButton.disabled = busy;
+    stopButton.disabled = !busy;
+    modelSelect.disabled = busy;
+    for (const button of Object.values(toolbarButtons)) button.disabled = busy || (!current && button !== toolbarButtons.rename);
+    toolbarButtons.rename.disabled = busy || !current;
+  };
+
+  const storedSettings = () => {
+    const values = settings.values();
+    return { ...values, window: settings.windowStrategy(), inspections: current?.settings?.inspections ?? {} };
+  };
+
+  async function refreshList() {
+    const { data } = await api("GET", "/api/conversations?limit=200");
+    replaceChildren(
+      list,
+      data.map((conversation) =>
+        h(
+          "li",
+          {},
+          h(
+            "button",
+            {
+              type: "button",
+              class: "conversation-link",
+              "aria-current": current?.id === conversation.id ? "true" : false,
+              onclick: () => openConversation(conversation.id),
+            },
+            h("span", { class: "conversation-title" }, conversation.title),
+            h("span", { class: "meta" }, new Date(conversation.updated_at ?? conversation.updatedAt).toLocaleString()),
+          ),
+        ),
+      ),
+    );
+  }
+
+  function showInspector(message, inspection) {
+    const details = h("details", { class: "inspector" }, h("summary", {}, "Inspect prompt"));
+    if (!inspection) {
+      details.append(h("p", {}, "No prompt was recorded for this reply."));
+    } else if (inspection.error) {
+      details.append(h("p", { class: "error-text" }, `The dry run failed: ${inspection.error}`));
+    } else {
+      const format = inspection.format ?? {};
+      details.append(
+        h(
+          "dl",
+          {},
+          h("dt", {}, "Model"),
+          h("dd", {}, inspection.model ?? ""),
+          h("dt", {}, "Prompt format"),
+          h("dd", { class: "prompt-format" }, `${format.name ?? "?"} (${format.source ?? "?"})${format.reason ? ` — ${format.reason}` : ""}`),
+          h("dt", {}, "Prompt tokens"),
+          h("dd", { class: "token-count" }, inspection.token_count ?? "not reported by this backend"),
+          h("dt", {}, "Window"),
+          h("dd", {}, inspection.window ? `${inspection.window.strategy}: ${inspection.window.dropped} message(s) dropped, ${inspection.window.kept} kept` : "keep-all"),
+          h("dt", {}, "Finish"),
+          h("dd", {}, finishLabel(inspection.finish_reason, inspection.completion_tokens) || "—"),
+        ),
+        h("p", { class: "inspector-label" }, "Exact prompt sent to the model:"),
+        h("pre", { class: "exact-prompt", tabindex: 0 }, inspection.prompt),
+      );
+    }
+    message.article.append(details);
+  }
+
+  function paintConversation() {
+    transcript.clear();
+    title.textContent = current?.title ?? "New conversation";
+    const inspections = current?.settings?.inspections ?? {};
+    for (const message of current?.messages ?? []) {
+      const view = transcript.addMessage(message.role, message.content, message.role === "assistant" ? (message.model ?? "") : "");
+      view.flush();
+      if (message.role === "assistant") showInspector(view, inspections[message.id]);
+    }
+  }
+
+  async function openConversation(id) {
+    if (controller) return;
+    current = id ? await api("GET", `/api/conversations/${encodeURIComponent(id)}`) : null;
+    if (current) {
+      if (current.model && models.includes(current.model)) modelSelect.value = current.model;
+      settings.load({ ...current.settings, system_prompt: current.system_prompt ?? current.systemPrompt ?? "" });
+    }
+    paintConversation();
+    setBusy(false);
+    await refreshList();
+    input.focus();
+  }
+
+  async function windowed(messages, body) {
+    const strategy = settings.windowStrategy();
+    if (strategy.type === "last-turns") {
+      const { messages: kept, dropped } = lastTurns(messages, strategy.turns);
+      return { messages: kept, window: { strategy: strategy.type, dropped, kept: kept.length } };
+    }
+    if (strategy.type === "token-budget") {
+      const fitted = await fitTokenBudget(messages, strategy.maxPromptTokens, async (candidate) => (await renderPrompt({ ...body, messages: candidate })).token_count);
+      return { messages: fitted.messages, window: { strategy: strategy.type, dropped: fitted.dropped, kept: fitted.messages.length } };
+    }
+    return { messages, window: null };
+  }
+
+  async function send() {
+    const text = input.value.trim();
+    if (!text || controller) return;
+    const model = modelSelect.value;
+    if (!model) return announce("No model is served: start camelid serve with --model", "error");
+    const values = settings.values();
+    controller = new AbortController();
+    setBusy(true);
+    input.value = "";
+    const userView = transcript.addMessage("user", text);
+    userView.flush();
+    const answer = transcript.addMessage("assistant", "", model);
+    answer.setStreaming(true);
+    try {
+      if (!current) {
+        current = await api("POST", "/api/conversations", { title: text.slice(0, 60), model, system_prompt: values.system_prompt ?? null, settings: storedSettings() });
+        title.textContent = current.title;
+      } else {
+        current = await api("PATCH", `/api/conversations/${current.id}`, { model, system_prompt: values.system_prompt ?? null, settings: storedSettings() });
+      }
+      const history = [
+        ...(values.system_prompt ? [{ role: "system", content: values.system_prompt }] : []),
+        ...current.messages.map((m) => ({ role: m.role, content: m.content })),
+        { role: "user", content: text },
+      ];
+      const base = { model, ...requestFields(values) };
+      const { messages, window } = await windowed(history, { ...base, messages: history });
+      const body = { ...base, messages };
+      let inspection;
+      try {
+        const rendered = await renderPrompt(body);
+        inspection = { model, prompt: rendered.prompt, token_count: rendered.token_count, format: rendered.format, window: rendered.window ? { strategy: rendered.window.strategy, dropped: rendered.window.droppedMessages, kept: rendered.window.keptMessages } : window };
+      } catch (error) {
+        inspection = { model, error: error.message };
+      }
+      const result = await streamChat(body, { signal: controller.signal, onDelta: (_, full) => answer.update(full) });
+      answer.update(result.text);
+      answer.flush();
+      inspection.finish_reason = result.finishReason;
+      inspection.completion_tokens = result.usage?.completion_tokens ?? null;
+      answer.setMeta(`${model} · ${finishLabel(result.finishReason, inspection.completion_tokens)}`);
+      current = await api("POST", `/api/conversations/${current.id}/messages`, {
+        messages: [
+          { role: "user", content: text },
+          { role: "assistant", content: result.text, model, request_id: result.requestId },
+        ],
+      });
+      const assistantId = current.messages.at(-1).id;
+      const inspections = Object.fromEntries(Object.entries({ ...(current.settings?.inspections ?? {}), [assistantId]: inspection }).slice(-keptInspections));
+      current = await api("PATCH", `/api/conversations/${current.id}`, { settings: { ...storedSettings(), inspections } });
+      showInspector(answer, inspection);
+      announce(result.finishReason === "abort" ? "Generation stopped" : "Reply finished");
+    } catch (error) {
+      answer.setError(error.message);
+      announce(error.message, "error");
+      input.value = text;
+    } finally {
+      answer.setStreaming(false);
+      controller = null;
+      setBusy(false);
+      await refreshList().catch(() => undefined);
+    }
+  }
+
+  function startRename() {
+    if (!current) return;
+    const field = h("input", { type: "text", value: current.title, "aria-label": "Conversation title", id: "chat-title-input", maxlength: 500 });
+    const finish = async (save) => {
+      const value = field.value.trim();
+      field.replaceWith(title);
+      if (save && value && value !== current.title) {
+        current = await api("PATCH", `/api/conversations/${current.id}`, { title: value });
+        title.textContent = current.title;
+        await refreshList();
+        announce("Renamed");
+      }
+      toolbarButtons.rename.focus();
+    };
+    field.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") void finish(true);
+      if (event.key === "Escape") void finish(false);
+    });
+    field.addEventListener("blur", () => {
+      if (field.isConnected) void finish(true);
+    });
+    title.replaceWith(field);
+    field.focus();
+    field.select();
+  }
+
+  async function removeConversation() {
+    if (!current || !confirm(`Delete "${current.title}"?`)) return;
+    await api("DELETE", `/api/conversations/${current.id}`);
+    announce("Conversation deleted");
+    await openConversation(null);
+  }
+
+  function exportAs(kind) {
+    if (!current) return;
+    const conversation = { ...current, system_prompt: current.system_prompt ?? current.systemPrompt };
+    const safe = current.title.replace(/[^\w.-]+/g, "_").slice(0, 40) || "conversation";
+    if (kind === "sharegpt") download(`${safe}.sharegpt.json`, JSON.stringify(toShareGpt(conversation), null, 2));
+    else download(`${safe}.jsonl`, toOpenAiJsonl(conversation), "application/x-ndjson");
+  }
+
+  element.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && controller) controller.abort();
+  });
+
+  return {
+    element,
+    async activate() {
+      await refreshList();
+      setBusy(Boolean(controller));
+    },
+    /** Opens the most recent conversation (used on load). */
+    openConversation,
+  };
+}

@@ -1,0 +1,66 @@
+// Conversation formats for export, and the window strategies the playground applies before a
+// request (the server's chat endpoint takes the messages as given).
+
+/**
+ * ShareGPT JSON: one record per conversation, `conversations: [{from: human|gpt|system, value}]`,
+ * the shape FastChat and LLaMA-Factory read.
+ */
+export function toShareGpt(conversation) {
+  const turns = [];
+  if (conversation.system_prompt) turns.push({ from: "system", value: conversation.system_prompt });
+  for (const message of conversation.messages) {
+    if (message.role === "system") turns.push({ from: "system", value: message.content });
+    else turns.push({ from: message.role === "user" ? "human" : "gpt", value: message.content });
+  }
+  return [{ id: conversation.id, model: conversation.model ?? undefined, conversations: turns }];
+}
+
+/** OpenAI messages JSONL: one line `{"messages": [...]}` per conversation (fine-tuning format). */
+export function toOpenAiJsonl(conversation) {
+  const messages = [];
+  if (conversation.system_prompt) messages.push({ role: "system", content: conversation.system_prompt });
+  for (const message of conversation.messages) messages.push({ role: message.role, content: message.content });
+  return `${JSON.stringify({ messages })}\n`;
+}
+
+/** The system message (if any) stays; the rest is trimmed from the oldest end. */
+function split(messages) {
+  const system = messages.filter((m) => m.role === "system");
+  const rest = messages.filter((m) => m.role !== "system");
+  return { system, rest };
+}
+
+/**
+ * Keeps the last `turns` (at least 1) user turns, each with the answers that followed it.
+ * @returns {{ messages: object[], dropped: number }}
+ */
+export function lastTurns(messages, turns) {
+  const { system, rest } = split(messages);
+  let seen = 0;
+  let start = rest.length;
+  for (let i = rest.length - 1; i >= 0; i--) {
+    if (rest[i].role === "user") {
+      seen += 1;
+      if (seen > turns) break;
+      start = i;
+    }
+  }
+  return { messages: [...system, ...rest.slice(start)], dropped: start };
+}
+
+/**
+ * Drops the oldest turns until the rendered prompt fits `maxPromptTokens`, asking `countTokens`
+ * (the server's dry run) for the exact count. At most one call per dropped turn, plus one.
+ * @param {(messages: object[]) => Promise<number | null>} countTokens
+ */
+export async function fitTokenBudget(messages, maxPromptTokens, countTokens) {
+  const { system, rest } = split(messages);
+  const userStarts = rest.map((m, i) => (m.role === "user" ? i : -1)).filter((i) => i >= 0);
+  for (let k = 0; k < userStarts.length; k++) {
+    const candidate = [...system, ...rest.slice(userStarts[k])];
+    const count = await countTokens(candidate);
+    if (count === null || count <= maxPromptTokens) return { messages: candidate, dropped: userStarts[k], tokens: count };
+  }
+  const last = [...system, ...rest.slice(userStarts.at(-1) ?? 0)];
+  return { messages: last, dropped: userStarts.at(-1) ?? 0, tokens: null };
+}

@@ -1,0 +1,56 @@
+// A column of chat messages whose last answer can grow while it streams. Markdown is re-rendered at
+// most once per animation frame, so a fast model does not re-layout the page per token.
+import { h } from "./dom.js";
+import { renderMarkdown } from "./markdown.js";
+
+export function createTranscript(label) {
+  const list = h("div", { class: "transcript", role: "log", "aria-live": "polite", "aria-label": label });
+
+  function addMessage(role, text = "", meta = "") {
+    const body = h("div", { class: "markdown" });
+    const metaElement = h("span", { class: "meta" }, meta);
+    const article = h("article", { class: `message ${role}` }, h("header", {}, h("span", { class: "role" }, role === "user" ? "You" : role), metaElement), body);
+    list.append(article);
+    let pending = text;
+    let scheduled = false;
+    const paint = () => {
+      scheduled = false;
+      body.innerHTML = renderMarkdown(pending);
+      list.scrollTop = list.scrollHeight;
+    };
+    paint();
+    return {
+      article,
+      /** Shows the whole text so far (re-rendered on the next frame). */
+      update(full) {
+        pending = full;
+        if (!scheduled) {
+          scheduled = true;
+          requestAnimationFrame(paint);
+        }
+      },
+      setStreaming(on) {
+        article.classList.toggle("streaming", on);
+        article.setAttribute("aria-busy", on ? "true" : "false");
+      },
+      setMeta(value) {
+        metaElement.textContent = value;
+      },
+      setError(message) {
+        article.classList.add("error");
+        body.append(h("p", { class: "error-text", role: "alert" }, message));
+      },
+      flush: paint,
+    };
+  }
+
+  return { element: list, addMessage, clear: () => list.replaceChildren() };
+}
+
+/** "stop · 42 tokens" from a finish reason and usage. */
+export function finishLabel(finishReason, completionTokens) {
+  const parts = [];
+  if (finishReason) parts.push(finishReason === "abort" ? "stopped" : finishReason);
+  if (completionTokens !== undefined && completionTokens !== null) parts.push(`${completionTokens} tokens`);
+  return parts.join(" · ");
+}
