@@ -85,6 +85,32 @@ describe("whole model: LoRA gradients", () => {
     expect(relativeError(model.lora!.grads, once.map((g) => 2 * g))).toBeLessThan(1e-6);
   });
 
+  it("masked positions skip the output head: their targets do not matter; all masked gives 0 and no gradient", () => {
+    const config = tinyConfig();
+    const model = tinyModel(config, fastKernels, allTargets);
+    const batch = tinyBatch(B, T, config.vocabSize);
+    const loss = model.forward(batch, B, T);
+    const changed = batch.targets.slice();
+    for (let n = 0; n < B * T; n++) if (!batch.lossMask[n]) changed[n] = (changed[n] + 1) % config.vocabSize;
+    expect(model.forward({ ...batch, targets: changed }, B, T)).toBe(loss);
+    // the masked mean equals the mean of per-position losses computed from full logits
+    model.forward({ tokens: batch.tokens }, B, T);
+    const logits = model.logits.slice();
+    let total = 0, count = 0;
+    for (let n = 0; n < B * T; n++) {
+      if (!batch.lossMask[n]) continue;
+      const row = Array.from(logits.subarray(n * config.vocabSize, (n + 1) * config.vocabSize));
+      const max = Math.max(...row);
+      total += Math.log(row.reduce((s, x) => s + Math.exp(x - max), 0)) + max - row[batch.targets[n]];
+      count++;
+    }
+    expect(loss).toBeCloseTo(total / count, 5);
+    model.zeroGradients();
+    expect(model.forward({ ...batch, lossMask: new Uint8Array(B * T) }, B, T)).toBe(0);
+    model.backward();
+    expect(model.lora!.grads.every((g) => g === 0)).toBe(true);
+  });
+
   it("rejects bad batches with errors that name the problem", () => {
     const config = tinyConfig();
     const model = new LlamaModel(config, allocateBaseWeights(config));

@@ -34,8 +34,17 @@ export interface Activations {
   layers: LayerActivations[];
   finalNormOut: Float32Array; // [N, C]
   finalRstd: Float32Array; // [N]
-  /** Logits, overwritten in place by probabilities and then by their gradient. [N, V] */
+  /**
+   * Logits [N, V]. With targets only the M unmasked rows are computed, compacted to rows 0..M-1, and
+   * overwritten in place by probabilities and then by their gradient: masked prompt tokens cost no
+   * output-head work, which at a 32000-token vocabulary is most of the model.
+   */
   logits: Float32Array;
+  /** finalNormOut's unmasked rows, compacted. [N, C] */
+  headInput: Float32Array;
+  /** Source row and target of each compacted row. [N] */
+  headRows: Int32Array;
+  headTargets: Int32Array;
   losses: Float32Array; // [N]
   ropeCos: Float32Array; // [T, ropeDim/2]
   ropeSin: Float32Array;
@@ -44,6 +53,7 @@ export interface Activations {
 export interface GradientScratch {
   floats: Float32Array;
   residual: Float32Array; // [N, C] dL/d(residual stream), flows down through the layers
+  headInput: Float32Array; // [N, C] dL/d(compacted head input)
   normOut: Float32Array; // [N, C] dL/d(norm output)
   q: Float32Array; // [N, C]
   k: Float32Array; // [N, KVC]
@@ -106,6 +116,7 @@ function layoutActivations(config: LlamaConfig, lora: LoraConfig | null, B: numb
     finalNormOut: floats.take<Float32Array>(N * C),
     finalRstd: floats.take<Float32Array>(N),
     logits: floats.take<Float32Array>(N * config.vocabSize),
+    headInput: floats.take<Float32Array>(N * C),
     losses: floats.take<Float32Array>(N),
     ropeCos: floats.take<Float32Array>((T * config.ropeDim) / 2),
     ropeSin: floats.take<Float32Array>((T * config.ropeDim) / 2),
@@ -117,14 +128,23 @@ export function allocateActivations(config: LlamaConfig, lora: LoraConfig | null
   layoutActivations(config, lora, B, T, floatSizer, maskSizer);
   const floats = new Float32Array(floatSizer.offset);
   const masks = new Uint8Array(maskSizer.offset);
-  return { B, T, floats, masks, ...layoutActivations(config, lora, B, T, new Carver(floats), new Carver(masks)) };
+  const headIndices = new Int32Array(2 * B * T);
+  return {
+    B,
+    T,
+    floats,
+    masks,
+    headRows: headIndices.subarray(0, B * T),
+    headTargets: headIndices.subarray(B * T),
+    ...layoutActivations(config, lora, B, T, new Carver(floats), new Carver(masks)),
+  };
 }
 
 export function allocateGradientScratch(config: LlamaConfig, lora: LoraConfig | null, B: number, T: number): GradientScratch {
   const N = B * T, C = config.dim, H = config.hiddenDim, KVC = kvDimOf(config);
   const rank = lora?.rank ?? 0;
   const widest = Math.max(C, H);
-  const sizes = { residual: N * C, normOut: N * C, q: N * C, k: N * KVC, v: N * KVC, attnOut: N * C, gate: N * H, up: N * H, hidden: N * H, attentionRow: T, dh: N * rank, bT: rank * widest, dDropped: lora && lora.dropout > 0 ? N * widest : 0 };
+  const sizes = { residual: N * C, headInput: N * C, normOut: N * C, q: N * C, k: N * KVC, v: N * KVC, attnOut: N * C, gate: N * H, up: N * H, hidden: N * H, attentionRow: T, dh: N * rank, bT: rank * widest, dDropped: lora && lora.dropout > 0 ? N * widest : 0 };
   const total = Object.values(sizes).reduce((a, b) => a + b, 0);
   const floats = new Float32Array(total);
   const carver = new Carver(floats);
@@ -132,6 +152,7 @@ export function allocateGradientScratch(config: LlamaConfig, lora: LoraConfig | 
   return {
     floats,
     residual: take(sizes.residual),
+    headInput: take(sizes.headInput),
     normOut: take(sizes.normOut),
     q: take(sizes.q),
     k: take(sizes.k),

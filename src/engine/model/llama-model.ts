@@ -48,7 +48,8 @@ export class LlamaModel {
   training = true;
   private acts: Activations | null = null;
   private scratch: GradientScratch | null = null;
-  private batch: { targets: Int32Array; mask: Uint8Array } | null = null;
+  /** Set by a forward pass with targets: how many positions went through the output head. */
+  private batch: { headCount: number } | null = null;
   private allOnes = new Uint8Array(0);
 
   constructor(
@@ -62,7 +63,10 @@ export class LlamaModel {
     if (this.lora) initLoraWeights(this.lora, this.random);
   }
 
-  /** Logits [B*T, V] of the last forward pass without targets (with targets they become probabilities). */
+  /**
+   * Logits [B*T, V] of the last forward pass without targets. (With targets the buffer holds the
+   * probabilities of the unmasked positions only, compacted.)
+   */
   get logits(): Float32Array {
     if (!this.acts) throw new InvalidArgumentError("forward", "logits are available only after a forward pass");
     return this.acts.logits.subarray(0, this.acts.B * this.acts.T * this.config.vocabSize);
@@ -104,15 +108,24 @@ export class LlamaModel {
       this.linear(l, "down", output, a.hidden, N, H, C, true);
     }
     rmsnormForward(acts.finalNormOut, acts.finalRstd, acts.residual[config.nLayers], this.weights.finalNorm, N, C, config.normEps);
-    kernels.matmulForward(acts.logits, acts.finalNormOut, this.weights.output, N, C, config.vocabSize);
-
     if (!batch.targets) {
+      kernels.matmulForward(acts.logits, acts.finalNormOut, this.weights.output, N, C, config.vocabSize);
       this.batch = null;
       return Number.NaN;
     }
+    // only positions that count toward the loss go through the output head
     const mask = batch.lossMask ?? this.onesMask(N);
-    this.batch = { targets: batch.targets, mask };
-    return crossEntropyForward(acts.losses, acts.logits, acts.logits, batch.targets, mask, N, config.vocabSize);
+    let M = 0;
+    for (let n = 0; n < N; n++) {
+      if (!mask[n]) continue;
+      acts.headRows[M] = n;
+      acts.headTargets[M] = batch.targets[n];
+      for (let c = 0; c < C; c++) acts.headInput[M * C + c] = acts.finalNormOut[n * C + c];
+      M++;
+    }
+    this.batch = { headCount: M };
+    kernels.matmulForward(acts.logits, acts.headInput, this.weights.output, M, C, config.vocabSize);
+    return crossEntropyForward(acts.losses, acts.logits, acts.logits, acts.headTargets, this.onesMask(M), M, config.vocabSize);
   }
 
   /** Sets the LoRA gradients to zero; backward() accumulates, which is what gradient accumulation needs. */
@@ -131,11 +144,17 @@ export class LlamaModel {
     const shape: AttentionShape = { B, T, NH: config.nHeads, NKV: config.nKvHeads, HS };
     const V = config.vocabSize;
 
-    crossEntropyBackward(acts.logits, acts.logits, this.batch.targets, this.batch.mask, N, V);
+    const M = this.batch.headCount;
+    crossEntropyBackward(acts.logits, acts.logits, acts.headTargets, this.onesMask(M), M, V);
     const dResidual = scratch.residual;
     const dNorm = scratch.normOut;
+    scratch.headInput.fill(0, 0, M * C);
+    kernels.matmulBackwardInputFrozen(scratch.headInput, acts.logits, weights.output, weights.transposed.output, M, C, V);
     dNorm.fill(0, 0, N * C);
-    kernels.matmulBackwardInputFrozen(dNorm, acts.logits, weights.output, weights.transposed.output, N, C, V);
+    for (let m = 0; m < M; m++) {
+      const row = acts.headRows[m] * C;
+      for (let c = 0; c < C; c++) dNorm[row + c] = scratch.headInput[m * C + c];
+    }
     dResidual.fill(0, 0, N * C);
     rmsnormBackward(dResidual, null, dNorm, acts.residual[config.nLayers], weights.finalNorm, acts.finalRstd, N, C);
 
