@@ -1,5 +1,6 @@
+import { existsSync } from "node:fs";
 import { basename } from "node:path";
-import { AbortError, ContextLengthExceededError, InvalidArgumentError, ModelLoadError } from "../../errors/index.js";
+import { AbortError, ContextLengthExceededError, InvalidArgumentError, ModelLoadError, ModelNotFoundError } from "../../errors/index.js";
 import type {
   CallOptions,
   CallWarning,
@@ -62,6 +63,9 @@ export class LocalLanguageModel implements LanguageModel {
 
   private async createState(): Promise<LoadedState> {
     const { options } = this;
+    for (const [index, adapter] of (options.lora ?? []).entries()) {
+      if (!existsSync(adapter.path)) throw new ModelNotFoundError(adapter.path, `lora[${index}]: LoRA adapter file not found: ${adapter.path}`);
+    }
     const library = await loadNodeLlamaCpp();
     await getLlamaRuntime({ gpu: options.gpu ?? false });
     const handle = await acquireModel(options.modelPath, options.gpu ?? false);
