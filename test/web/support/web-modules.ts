@@ -1,0 +1,28 @@
+// The playground's browser modules are plain JavaScript (no build step); tests load them through a
+// runtime URL so the typechecker does not need declarations for them, and type what they use here.
+import { pathToFileURL } from "node:url";
+import { repoRoot } from "../../support/shared-data.js";
+
+export interface MarkdownModule {
+  renderMarkdown(markdown: string): string;
+  escapeHtml(text: string): string;
+}
+export interface SseModule {
+  createSseParser(): { push(text: string): string[] };
+  readSseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string>;
+}
+type Message = { role: string; content: string };
+export interface ConversationIoModule {
+  toShareGpt(conversation: { id: string; model?: string | null; system_prompt?: string | null; messages: Message[] }): unknown;
+  toOpenAiJsonl(conversation: { system_prompt?: string | null; messages: Message[] }): string;
+  lastTurns(messages: Message[], turns: number): { messages: Message[]; dropped: number };
+  fitTokenBudget(messages: Message[], max: number, count: (messages: Message[]) => Promise<number | null>): Promise<{ messages: Message[]; dropped: number; tokens: number | null }>;
+}
+export interface MergePromptModule {
+  defaultMergePrompt: string;
+  fillMergePrompt(template: string, question: string, answers: { model: string; text: string }[]): string;
+}
+
+export function loadWebModule<T>(name: string): Promise<T> {
+  return import(pathToFileURL(`${repoRoot}/web/js/${name}`).href) as Promise<T>;
+}
