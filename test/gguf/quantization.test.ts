@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { UnsupportedFeatureError } from "../../src/errors/index.js";
 import { halfToFloat } from "../../src/gguf/half-float.js";
@@ -98,5 +99,42 @@ describe("codecs", () => {
     expect(() => dequantize("Q4_0", new Uint8Array(17), 32)).toThrow(UnsupportedFeatureError);
     expect(() => dequantize("Q4_K", new Uint8Array(144), 256)).toThrow(/dequantizing Q4_K is not supported/);
     expect(() => quantize("BF16", new Float32Array(4))).toThrow(UnsupportedFeatureError);
+  });
+});
+
+/** Deterministic inputs that stress the quantizers: ordinary, tiny, huge, near-fp16-overflow and tie values. */
+function goldenInputs(blocks: number): Float32Array {
+  const random = createRandom(99);
+  const x = new Float32Array(blocks * 32);
+  const scales = [1, 1e-3, 1e4, 1e-30, 6e4, 1, 127, 8];
+  for (let b = 0; b < blocks; b++) {
+    const kind = b % 8;
+    for (let j = 0; j < 32; j++) {
+      let v = (random() * 2 - 1) * scales[kind];
+      if (kind === 6) v = Math.round(v * 2) / 2; // exact halves: Q8_0 rounding ties
+      if (kind === 7) v = Math.round((random() * 2 - 1) * 16) / 2; // Q4_0 boundary values
+      if (kind === 5 && j % 5 === 0) v = 0;
+      x[b * 32 + j] = v;
+    }
+    if (kind === 5) {
+      x[b * 32 + 3] = 4; // two elements of equal magnitude: the first one sets the Q4_0 scale
+      x[b * 32 + 9] = -4;
+    }
+  }
+  return x;
+}
+
+describe("bit-exactness against ggml's C reference", () => {
+  // SHA-256 of the output of ggml-quants.c quantize_row_q8_0_ref / quantize_row_q4_0_ref and
+  // ggml-impl.h ggml_compute_fp32_to_fp16, compiled with gcc from the llama.cpp sources bundled in
+  // node-llama-cpp 3.22 and run on goldenInputs(8000) (256,000 values).
+  const GGML_SHA256 = {
+    Q8_0: "56f712d6f325474a4528295982f8fdcbac02e46366e082daf479e808282866ec",
+    Q4_0: "8a33886fa50bc8886b86f7e68efa6904fede193268301d1463820e53a2faefe6",
+    F16: "93129eac5870a1853695128c242f60a8821958c482d0719afe26ccebd7ed4a09",
+  };
+  it.each(["Q8_0", "Q4_0", "F16"] as const)("%s bytes equal ggml's", (type) => {
+    const bytes = quantize(type, goldenInputs(8000));
+    expect(createHash("sha256").update(bytes).digest("hex")).toBe(GGML_SHA256[type]);
   });
 });
