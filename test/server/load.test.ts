@@ -12,7 +12,7 @@ import { listen, type ListeningServer } from "../../src/server/listen.js";
 import { ModelRegistry } from "../../src/server/model-registry.js";
 import { openServerDatabase } from "../../src/server/store/database.js";
 import { RequestLog } from "../../src/server/store/request-log.js";
-import { sharedPath, stories260KPath } from "../support/shared-data.js";
+import { stories260KPath } from "../support/shared-data.js";
 
 const clients = 32;
 const sequences = 8;
@@ -26,8 +26,8 @@ let requestLog: RequestLog;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "camelid-load-"));
   const gqaPath = join(dir, "random-gqa.gguf");
-  // GQA: 8 query heads share 2 KV heads; a real 32000-token SentencePiece vocabulary.
-  await writeRandomLlamaGguf({ path: gqaPath, vocabFrom: sharedPath("tokenizers", "ggml-vocab-llama-spm.gguf"), dim: 64, layers: 2, heads: 8, kvHeads: 2, hiddenDim: 128, contextLength: 512, tiedEmbeddings: true, seed: 7 });
+  // GQA: 8 query heads share 2 KV heads; the real 512-token vocabulary of stories260K keeps it small.
+  await writeRandomLlamaGguf({ path: gqaPath, vocabFrom: stories260KPath(), dim: 64, layers: 2, heads: 8, kvHeads: 2, hiddenDim: 128, contextLength: 512, tiedEmbeddings: true, seed: 7 });
   const local = (id: string, modelPath: string) => ({
     id,
     kind: "local" as const,
