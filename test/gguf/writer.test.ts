@@ -71,6 +71,14 @@ describe("writing GGUF", () => {
     expect(bytes.byteLength).toBe(header.dataOffset + expectedOffset);
   });
 
+  it("writes and reads GGUF v2 (same layout as v3: 64-bit counts and lengths)", async () => {
+    const bytes = await serializeGguf({ ...everyTypeFile(), version: 2 });
+    expect(new DataView(bytes.buffer).getUint32(4, true)).toBe(2);
+    const reader = await GgufReader.fromBytes(bytes);
+    expect(reader.header.version).toBe(2);
+    expect((await reader.tensorFloats("q8_0.matrix")).length).toBe(128);
+  });
+
   it("pads a metadata-only file to the alignment, as ggml does", async () => {
     const bytes = await serializeGguf({ metadata: [["general.name", { type: "string", value: "x" }]] });
     expect(bytes.byteLength % 32).toBe(0);
