@@ -184,6 +184,9 @@ describe("abort and concurrency", () => {
     } finally {
       await single.dispose();
     }
+    // Reference-counted: disposing one LanguageModel leaves the shared weights to the other.
+    expect(loadedModelCount()).toBe(1);
+    expect((await model.doGenerate({ prompt: PROMPT, maxTokens: 3, temperature: 0 })).choices[0].completionTokens).toBe(3);
   });
 });
 
@@ -293,5 +296,13 @@ describe("tokens, messages and description", () => {
     expect(json.warnings.map((w) => w.setting)).toContain("responseFormat.schema.pattern");
     const result = await model.doGenerate({ prompt: PROMPT, maxTokens: 2, promptFormat: "alpaca", providerOptions: { local: { nonsense: 1 } } });
     expect(result.warnings.map((w) => w.setting)).toEqual(expect.arrayContaining(["promptFormat", "providerOptions.local.nonsense"]));
+  });
+});
+
+describe("dispose", () => {
+  it("frees the weights with the last reference and refuses later calls", async () => {
+    await model.dispose();
+    expect(loadedModelCount()).toBe(0);
+    await expect(model.doGenerate({ prompt: PROMPT, maxTokens: 1 })).rejects.toThrow(/disposed/);
   });
 });
