@@ -171,6 +171,25 @@ describe("kill and resume", () => {
     expect(resumed.counts).toEqual(reference_summary.counts);
   });
 
+  it("an AbortSignal (Ctrl-C in the CLI) stops between commits; the resumed run completes the same output", async () => {
+    const seeds = await loadSeedTasks(seedsPath());
+    const template = readFileSync(templatePath(), "utf8");
+    const settings = { ...killTestSettings, maxBatches: 20 };
+    const reference = temporaryDirectory();
+    await runAlpacaGeneration({ teacher: deterministicAlpacaTeacher(), seeds, template, settings, outputDirectory: reference });
+    const interrupted = temporaryDirectory();
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error("interrupted")), 60);
+    const first = await runAlpacaGeneration({ teacher: deterministicAlpacaTeacher({ delayMs: 5 }), seeds, template, settings, outputDirectory: interrupted, signal: controller.signal }).then(
+      (summary) => summary.batches,
+      () => -1,
+    );
+    expect(first).toBeLessThan(20);
+    await runAlpacaGeneration({ teacher: deterministicAlpacaTeacher(), seeds, template, settings, outputDirectory: interrupted });
+    expect(readFileSync(join(interrupted, "instructions.jsonl"), "utf8")).toBe(readFileSync(join(reference, "instructions.jsonl"), "utf8"));
+    expect(readFileSync(join(interrupted, "rejected.jsonl"), "utf8")).toBe(readFileSync(join(reference, "rejected.jsonl"), "utf8"));
+  });
+
   it("refuses to resume with different settings, naming them", async () => {
     const seeds = await loadSeedTasks(seedsPath());
     const template = readFileSync(templatePath(), "utf8");

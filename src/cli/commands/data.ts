@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { z } from "zod";
-import { ConfigError, InvalidArgumentError } from "../../errors/index.js";
+import { AbortError, ConfigError, InvalidArgumentError } from "../../errors/index.js";
 import { loadSeedTasks } from "../../datagen/alpaca/seed-tasks.js";
 import { defaultDistillSettings, runDistill, type DistillPrompt } from "../../datagen/distill/distill.js";
 import { defaultRefineSettings, runRefine } from "../../datagen/distill/refine.js";
@@ -180,6 +180,21 @@ function loadPrices(values: Values, io: CliIo, modelId: () => string): PriceTabl
   return prices;
 }
 
+/**
+ * Ctrl-C stops a long run between commits: everything committed stays, in-flight requests are
+ * abandoned and redone on resume. The listener lives only as long as the run.
+ */
+async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const onInterrupt = () => controller.abort(new AbortError("interrupted: every committed row is saved; run the same command again to resume"));
+  process.once("SIGINT", onInterrupt);
+  try {
+    return await work(controller.signal);
+  } finally {
+    process.removeListener("SIGINT", onInterrupt);
+  }
+}
+
 function runOptions(values: Values, io: CliIo) {
   const retries = numberFlag(values.retries, "retries", { min: 0, max: 20, integer: true });
   return {
@@ -248,7 +263,8 @@ async function selfInstruct(argv: string[], io: CliIo): Promise<number> {
       const promptPath = values["prompt-file"] ? resolve(io.cwd, values["prompt-file"] as string) : join(seedsPath, "..", "prompt.txt");
       if (!existsSync(promptPath)) throw new InvalidArgumentError("prompt-file", `prompt template not found at ${promptPath}: pass --prompt-file <prompt.txt>`);
       const examples = numberFlag(values.examples, "examples", { min: 1, max: seeds.length, integer: true }) ?? defaultAlpacaSettings.examplesPerPrompt;
-      summary = await runAlpacaGeneration({
+      summary = await interruptible((signal) => runAlpacaGeneration({
+        signal,
         teacher,
         seeds,
         template: readFileSync(promptPath, "utf8"),
@@ -270,9 +286,10 @@ async function selfInstruct(argv: string[], io: CliIo): Promise<number> {
         outputDirectory: out,
         prices,
         ...options,
-      });
+      }));
     } else {
-      summary = await runSelfInstruct({
+      summary = await interruptible((signal) => runSelfInstruct({
+        signal,
         teacher,
         seeds,
         settings: {
@@ -289,7 +306,7 @@ async function selfInstruct(argv: string[], io: CliIo): Promise<number> {
         outputDirectory: out,
         prices,
         ...options,
-      });
+      }));
     }
     reportSummary(summary, values, io);
     return summary.stopReason === "target-reached" ? 0 : 1;
@@ -399,7 +416,8 @@ async function distill(argv: string[], io: CliIo): Promise<number> {
   const teacher = await createModel(values, io);
   const user = values["user-model"] || values["user-base-url"] ? await createModel(values, io, "user-") : undefined;
   try {
-    const summary = await runDistill({
+    const summary = await interruptible((signal) => runDistill({
+      signal,
       teacher,
       user,
       prompts: limit ? prompts.slice(0, limit) : prompts,
@@ -415,7 +433,7 @@ async function distill(argv: string[], io: CliIo): Promise<number> {
       outputDirectory: out,
       prices: loadPrices(values, io, () => teacher.modelId),
       ...runOptions(values, io),
-    });
+    }));
     writeFileSync(join(out, "summary.json"), JSON.stringify(summary, null, 2));
     reportSummary({ message: `distilled ${summary.done} of ${summary.total} prompts into ${join(out, "conversations.jsonl")}`, ...summary }, values, io);
     return summary.counts["request-failed"] ? 1 : 0;
@@ -444,7 +462,7 @@ async function refine(argv: string[], io: CliIo): Promise<number> {
   const out = resolve(io.cwd, requireString(values, "out"));
   const fixer = await createModel(values, io);
   try {
-    const summary = await runRefine({ fixer, records: dataset.records, settings: { ...defaultRefineSettings, fixPrompt, roles: roles as ("user" | "assistant")[] }, outputDirectory: out, prices: loadPrices(values, io, () => fixer.modelId), ...runOptions(values, io) });
+    const summary = await interruptible((signal) => runRefine({ signal, fixer, records: dataset.records, settings: { ...defaultRefineSettings, fixPrompt, roles: roles as ("user" | "assistant")[] }, outputDirectory: out, prices: loadPrices(values, io, () => fixer.modelId), ...runOptions(values, io) }));
     writeFileSync(join(out, "summary.json"), JSON.stringify(summary, null, 2));
     reportSummary({ message: `refined ${summary.done} of ${summary.total} records into ${join(out, "refined.jsonl")}`, ...summary }, values, io);
     return summary.counts["request-failed"] ? 1 : 0;

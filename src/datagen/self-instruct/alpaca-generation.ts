@@ -259,7 +259,7 @@ function summaryMessage(stopReason: StopReason, state: GenerationState, settings
       const failed = state.counts["request-failed"] ?? 0;
       return failed > 0 && state.completions === 0
         ? `stopped: all ${failed} requests failed (see rejected.jsonl for the errors)`
-        : `stopped: the teacher's output did not parse — ${settings.giveUpAfterEmptyBatches} batches in a row yielded no numbered "Instruction/Input/Output" task (${state.completions} completions, ${state.parsed} parsed in total; see rejected.jsonl for the raw text)`;
+        : `stopped: the teacher's output did not parse — ${settings.giveUpAfterEmptyBatches} batches in a row yielded no numbered "Instruction/Input/Output" task (${state.completions} completions, ${state.parsed} parsed in total${failed > 0 ? `, ${failed} requests failed` : ""}; see rejected.jsonl for the raw text and errors)`;
     }
     case "max-batches":
       return `stopped after the --max-batches limit (${settings.maxBatches}) with ${state.kept} of ${settings.target} kept`;
