@@ -31,6 +31,9 @@ export async function describeRemoteModel(settings: ResolvedSettings, transport:
   if (settings.api === "chat") {
     const choice = remoteFormatChoice(settings);
     description.promptFormat = { name: choice.name, source: choice.source, reason: choice.reason };
+  } else if (settings.promptFormat !== undefined) {
+    const name = typeof settings.promptFormat === "string" ? settings.promptFormat : settings.promptFormat.name;
+    description.promptFormat = { name, source: "explicit", reason: "named in the model settings' promptFormat" };
   }
   if (entry.max_model_len !== undefined) description.contextSize = entry.max_model_len;
   if (settings.flavor === "llama-server") {

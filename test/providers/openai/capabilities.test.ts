@@ -63,6 +63,11 @@ describe("describe", () => {
     const description = await modelFor(server, { flavor: "llama-server" }).describe?.();
     expect(description?.contextSize).toBe(256);
     expect(server.requests[1].path).toBe("/props");
+
+    server.enqueue(jsonReply({ object: "list", data: [{ id: "any.gguf" }] }), jsonReply({}, 404));
+    const completions = await modelFor(server, { flavor: "llama-server", api: "completions", promptFormat: "vicuna-v1.1" }).describe?.();
+    expect(completions?.promptFormat).toMatchObject({ name: "vicuna-v1.1", source: "explicit" });
+    expect(completions?.contextSize).toBeUndefined();
   });
 
   it("a model the server does not list is ModelNotFoundError naming what is there", async () => {
