@@ -38,6 +38,8 @@ describe("openai npm client against camelid serve", () => {
     expect(completion.choices[0].logprobs?.content?.map((entry) => entry.token)).toEqual(["Once", " upon", " a"]);
     expect(completion.choices[0].logprobs?.content?.[0].top_logprobs).toHaveLength(2);
     expect(completion.usage).toMatchObject({ completion_tokens: 6, total_tokens: completion.usage!.prompt_tokens + 6 });
+    // The request-log row's id, as the client's request id: one handle for support and the log.
+    expect(completion._request_id).toBe(completion.id);
   });
 
   it("chat, streaming, with usage and logprobs", async () => {

@@ -27,7 +27,7 @@ export function registerChatCompletionRoutes(app: ServerApp, context: ServerCont
 
     if (!body.stream) {
       const result = await context.service.generate(request);
-      return c.json(chatCompletionBody(identity, result.choices, result.usage), 200, warningsHeader(result.warnings));
+      return c.json(chatCompletionBody(identity, result.choices, result.usage), 200, { "x-request-id": identity.id, ...warningsHeader(result.warnings) });
     }
 
     const served = await context.service.openStream(request);
@@ -48,6 +48,6 @@ export function registerChatCompletionRoutes(app: ServerApp, context: ServerCont
         }
       }
     }
-    return sseResponse(events(), () => served.cancel(), warningsHeader(served.warnings));
+    return sseResponse(events(), () => served.cancel(), { "x-request-id": identity.id, ...warningsHeader(served.warnings) });
   });
 }

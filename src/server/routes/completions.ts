@@ -27,7 +27,7 @@ export function registerCompletionRoutes(app: ServerApp, context: ServerContext)
 
     if (!body.stream) {
       const result = await context.service.generate(request);
-      return c.json(completionBody(identity, result.choices, result.usage), 200, warningsHeader(result.warnings));
+      return c.json(completionBody(identity, result.choices, result.usage), 200, { "x-request-id": identity.id, ...warningsHeader(result.warnings) });
     }
 
     const served = await context.service.openStream(request);
@@ -50,6 +50,6 @@ export function registerCompletionRoutes(app: ServerApp, context: ServerContext)
         }
       }
     }
-    return sseResponse(events(), () => served.cancel(), warningsHeader(served.warnings));
+    return sseResponse(events(), () => served.cancel(), { "x-request-id": identity.id, ...warningsHeader(served.warnings) });
   });
 }
