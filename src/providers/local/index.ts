@@ -5,6 +5,7 @@ export {
   localModelOptionsSchema,
   parseLocalModelOptions,
   DEFAULT_THREADS,
+  defaultThreads,
   DEFAULT_FLASH_ATTENTION,
   DEFAULT_SEQUENCES,
   DEFAULT_MAX_CONTEXT,

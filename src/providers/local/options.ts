@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { z } from "zod";
 import { InvalidArgumentError } from "../../errors/index.js";
 
@@ -28,12 +29,23 @@ export type LocalModelOptions = z.input<typeof localModelOptionsSchema>;
 export type ResolvedLocalModelOptions = z.output<typeof localModelOptionsSchema>;
 
 /**
- * Defaults measured on a 2-core machine (see bench/local-decode.ts): one exact ggml thread beats two,
- * because the Node main thread and libuv's worker need the other core; with two ggml threads their
- * spin barriers stall whenever one is descheduled. Flash attention off: its CPU kernel was ~20%
- * slower per decoded token on small models.
+ * ggml threads: all cores but one, at most 8. Measured on a 2-core machine shared with other work
+ * (bench/local-decode.ts --sweep, node-llama-cpp raw API, same run): 1 thread decoded stories260K
+ * at 1272 tokens/s and a 24M F32 model at 15-39, 2 threads at 2 and 1 tokens/s. ggml's workers
+ * spin at barriers, so a worker that loses its core to another process (or to Node's own main
+ * thread) stalls every op of the graph. The spare core keeps the event loop and the OS responsive.
  */
-export const DEFAULT_THREADS = 1;
+export function defaultThreads(cores = availableParallelism()): number {
+  return Math.max(1, Math.min(8, cores - 1));
+}
+
+/** Threads used when the options name none, on this machine. */
+export const DEFAULT_THREADS = defaultThreads();
+
+/*
+ * Flash attention off: on CPU its kernel measured slower per decoded token on small models
+ * (stories260K: 1018 vs 1258 tokens/s, same run).
+ */
 export const DEFAULT_FLASH_ATTENTION = false;
 export const DEFAULT_SEQUENCES = 4;
 export const DEFAULT_MAX_CONTEXT = 4096;

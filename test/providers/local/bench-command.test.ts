@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { run } from "../../../src/cli/commands/bench.js";
 import type { CliIo } from "../../../src/cli/io.js";
 import { InvalidArgumentError } from "../../../src/errors/index.js";
+import { DEFAULT_THREADS } from "../../../src/providers/local/index.js";
 import { stories260KPath } from "../../support/shared-data.js";
 
 function captureIo(): CliIo & { out: string; err: string } {
@@ -24,7 +25,7 @@ describe("camelid bench", () => {
     const code = await run([stories260KPath(), "--runs", "3", "--prompt-tokens", "16", "--gen-tokens", "12", "--compare-raw", "--json"], io);
     expect(code).toBe(0);
     const result = JSON.parse(io.out);
-    expect(result).toMatchObject({ runs: 3, genTokens: 12, settings: { threads: 1, flashAttention: false } });
+    expect(result).toMatchObject({ runs: 3, genTokens: 12, settings: { threads: DEFAULT_THREADS, flashAttention: false } });
     expect(result.promptTokens).toBeGreaterThanOrEqual(15);
     expect(result.provider.samples).toHaveLength(3);
     for (const summary of [result.provider, result.raw]) {
