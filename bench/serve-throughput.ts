@@ -12,7 +12,7 @@
  * Same seeds for every variant, so each run decodes the same number of tokens.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { writeRandomLlama24M } from "../src/gguf/random-llama.js";
 import { createLocalModel } from "../src/providers/local/index.js";
@@ -121,7 +121,9 @@ async function main() {
   const registry = new ModelRegistry([{ id: "bench", kind: "local", ownedBy: "camelid", capacity: streams, maxQueue: 64, load: async () => model }]);
   const server = await listen(createServerApp({ registry }).app, { host: "127.0.0.1", port: 0 });
 
-  console.log(`# camelid serve benchmark: ${modelName}, ${tokens} tokens per stream, ${streams} sequences, ${repeats} repeats (median), ${cpus().length} CPU cores`);
+  console.log(
+    `# camelid serve benchmark: ${modelName}, ${tokens} tokens per stream, ${streams} sequences, ${repeats} repeats (median), ${cpus().length} CPU cores, load average ${loadavg()[0].toFixed(1)}`,
+  );
   // Warm-up: first-call costs (grammar-free sampler set-up, JIT, sockets) out of the timings.
   await directStream(model, 999);
   await httpStream(server.url, 999);
@@ -174,7 +176,7 @@ async function main() {
   console.log("\n## Latency");
   latency("1 stream (HTTP)", single);
   latency(`${streams} streams (HTTP)`, batched.flatMap((run) => run.samples));
-  console.log(`\ntokens per stream (median): direct ${median(direct.map((s) => s.tokens))}, HTTP ${median(single.map((s) => s.tokens))}`);
+  console.log(`\ntokens per stream (median): direct ${median(direct.map((s) => s.tokens))}, HTTP ${median(single.map((s) => s.tokens))}; load average at the end ${loadavg()[0].toFixed(1)}`);
 
   await server.close();
   await registry.dispose();
