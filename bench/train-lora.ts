@@ -35,6 +35,7 @@ interface Measurement {
   steps: number;
   seconds: number;
   phases: Record<string, number>;
+  memory: ReturnType<LlamaModel["memoryBytes"]>;
 }
 
 function measureEngine(config: LlamaConfig, seconds: number): Measurement {
@@ -73,7 +74,7 @@ function measureEngine(config: LlamaConfig, seconds: number): Measurement {
   const elapsed = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpuStart);
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-  return { tokensPerSecond: (B * T * steps) / elapsed, tokensPerCpuSecond: (B * T * steps) / cpuSeconds, steps, seconds: elapsed, phases };
+  return { tokensPerSecond: (B * T * steps) / elapsed, tokensPerCpuSecond: (B * T * steps) / cpuSeconds, steps, seconds: elapsed, phases, memory: model.memoryBytes() };
 }
 
 interface TorchMeasurement {
@@ -105,6 +106,12 @@ for (const [name, config] of Object.entries(shapes)) {
   console.log(
     `stories${name} shape, LoRA r=8 q,k,v,o, batch ${B}x${T}: camelid ${ours.tokensPerSecond.toFixed(0)} tok/s, ${ours.tokensPerCpuSecond.toFixed(0)} tok per CPU-s ` +
       `(${ours.steps} steps in ${ours.seconds.toFixed(1)} s; per step forward ${perStep(ours.phases.forward)} ms, backward ${perStep(ours.phases.backward)} ms, optimizer ${perStep(ours.phases.optimizer)} ms)`,
+  );
+  const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
+  const m = ours.memory;
+  console.log(
+    `  engine buffers ${mb(m.total)} (base weights incl. transposes ${mb(m.baseWeights)}, activations ${mb(m.activations)}, ` +
+      `gradient scratch ${mb(m.gradientScratch)}, LoRA ${mb(m.lora)}); process peak RSS so far ${mb(process.resourceUsage().maxRSS * 1024)}`,
   );
   const torch = withTorch ? measurePyTorch(name, config, seconds) : null;
   if (torch !== null) {

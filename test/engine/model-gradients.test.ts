@@ -3,6 +3,8 @@ import { fastKernels, referenceKernels } from "../../src/engine/kernels/kernel-s
 import { allocateBaseWeights } from "../../src/engine/model/base-weights.js";
 import { LlamaModel } from "../../src/engine/model/llama-model.js";
 import { parseLoraConfig } from "../../src/engine/lora/lora-config.js";
+import { AdamW } from "../../src/engine/optim/adamw.js";
+import { clipGradientNorm } from "../../src/engine/optim/clip.js";
 import { InvalidArgumentError } from "../../src/errors/index.js";
 import { relativeError } from "./gradient-check.js";
 import { tinyBatch, tinyConfig, tinyModel } from "./tiny-model.js";
@@ -37,6 +39,44 @@ describe("whole model: LoRA gradients", () => {
       expect(analytic.some((g) => g !== 0)).toBe(true);
     });
   }
+
+  it("with LoRA dropout: gradients match finite differences under the same dropout masks; eval mode drops nothing", () => {
+    const config = tinyConfig();
+    const withDropout = parseLoraConfig({ rank: 2, alpha: 4, dropout: 0.25, targets: ["q", "v", "down"] });
+    const model = tinyModel(config, referenceKernels, withDropout);
+    const batch = tinyBatch(B, T, config.vocabSize);
+    const state = model.random.getState();
+    const lossAt = () => {
+      model.random.setState(state); // replay the same masks
+      return model.forward(batch, B, T);
+    };
+    model.zeroGradients();
+    lossAt();
+    model.backward();
+    const analytic = model.lora!.grads.slice();
+    const lora = model.lora!;
+    const h = 1e-2;
+    const numeric = new Float64Array(lora.params.length);
+    for (let i = 0; i < lora.params.length; i++) {
+      const saved = lora.params[i];
+      lora.params[i] = saved + h;
+      const plus = lossAt();
+      lora.params[i] = saved - h;
+      const minus = lossAt();
+      lora.params[i] = saved;
+      numeric[i] = (plus - minus) / (2 * h);
+    }
+    expect(relativeError(analytic, numeric)).toBeLessThan(3e-3);
+    // some inputs really were dropped
+    const keep = model.activations!.layers[0].lora.get("q")!.keep!;
+    expect(keep.some((k) => k === 0) && keep.some((k) => k === 1)).toBe(true);
+    // eval mode: deterministic and equal to the same weights without dropout
+    model.training = false;
+    const evalLoss = model.forward(batch, B, T);
+    const noDropout = tinyModel(config, referenceKernels, { ...withDropout, dropout: 0 });
+    noDropout.lora!.params.set(lora.params);
+    expect(evalLoss).toBeCloseTo(noDropout.forward(batch, B, T), 6);
+  });
 
   it("fast kernels give the reference model's loss, logits and gradients", () => {
     const config = tinyConfig();
@@ -120,5 +160,17 @@ describe("whole model: LoRA gradients", () => {
     expect(() => model.backward()).toThrow(/needs a forward pass with targets/);
     expect(() => parseLoraConfig({ rank: 0, alpha: 1, dropout: 0, targets: ["q"] })).toThrow(/rank/);
     expect(() => parseLoraConfig({ rank: 4, alpha: 1, dropout: 0, targets: ["qkv"] })).toThrow(/targets/);
+    expect(() => parseLoraConfig({ rank: 4, alpha: 1, dropout: 1, targets: ["q"] })).toThrow(/dropout/);
+    expect(() => new AdamW(new Float32Array(2), new Float32Array(2), { beta1: 1 })).toThrow(/beta1/);
+    expect(() => new AdamW(new Float32Array(2), new Float32Array(3))).toThrow(/differ in size/);
+  });
+
+  it("clipping by global norm: scales only above the limit and returns the norm before clipping", () => {
+    const grads = Float32Array.from([3, 4]);
+    expect(clipGradientNorm(grads, 10)).toBe(5);
+    expect(Array.from(grads)).toEqual([3, 4]);
+    expect(clipGradientNorm(grads, 1)).toBe(5);
+    expect(Math.hypot(grads[0], grads[1])).toBeCloseTo(1, 5);
+    expect(clipGradientNorm(Float32Array.from([Number.NaN, 1]), 1)).toBeNaN();
   });
 });

@@ -34,7 +34,8 @@ export function loraForward(
 ): void {
   const { inFeatures: C, outFeatures: OC } = pair;
   let source = x;
-  if (acts.dropped && acts.keep) {
+  // dropout 0 (eval mode, or no dropout configured) uses x itself
+  if (dropout > 0 && acts.dropped && acts.keep) {
     dropoutForward(acts.dropped, x, acts.keep, N * C, dropout);
     source = acts.dropped;
   }
@@ -58,7 +59,8 @@ export function loraBackward(
   dropout: number,
 ): void {
   const { inFeatures: C, outFeatures: OC } = pair;
-  const source = acts.dropped ?? x;
+  const dropped = dropout > 0 && acts.dropped && acts.keep ? acts.dropped : null;
+  const source = dropped ?? x;
   kernels.matmulBackwardWeight(pair.gradB, dy, acts.h, N, rank, OC);
   // dh = scale * dy @ B, computed as a row-dot-row matmul against B^T [r, out]
   // (scratch buffers are larger than needed; every kernel here bounds itself by the sizes it is given)
@@ -67,7 +69,7 @@ export function loraBackward(
   kernels.matmulForward(dh, dy, bT, N, OC, rank);
   for (let i = 0; i < N * rank; i++) dh[i] *= scale;
   kernels.matmulBackwardWeight(pair.gradA, dh, source, N, C, rank);
-  if (acts.dropped && acts.keep) {
+  if (dropped && acts.keep) {
     const { dDropped } = scratch;
     dDropped.fill(0, 0, N * C);
     kernels.matmulBackwardInput(dDropped, dh, pair.a, N, C, rank);

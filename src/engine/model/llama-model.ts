@@ -49,7 +49,7 @@ export class LlamaModel {
   private acts: Activations | null = null;
   private scratch: GradientScratch | null = null;
   /** Set by a forward pass with targets: how many positions went through the output head. */
-  private batch: { headCount: number } | null = null;
+  private batch: { headCount: number; dropout: number } | null = null;
   private allOnes = new Uint8Array(0);
 
   constructor(
@@ -123,9 +123,18 @@ export class LlamaModel {
       for (let c = 0; c < C; c++) acts.headInput[M * C + c] = acts.finalNormOut[n * C + c];
       M++;
     }
-    this.batch = { headCount: M };
+    this.batch = { headCount: M, dropout: this.activeDropout() };
     kernels.matmulForward(acts.logits, acts.headInput, this.weights.output, M, C, config.vocabSize);
     return crossEntropyForward(acts.losses, acts.logits, acts.logits, acts.headTargets, this.onesMask(M), M, config.vocabSize);
+  }
+
+  /** Bytes held by the engine's buffers (the WebAssembly kernel memory and optimizer state are extra). */
+  memoryBytes(): { baseWeights: number; lora: number; activations: number; gradientScratch: number; total: number } {
+    const baseWeights = this.weights.buffer.byteLength;
+    const lora = this.lora ? this.lora.params.byteLength + this.lora.grads.byteLength : 0;
+    const activations = this.acts ? this.acts.floats.byteLength + this.acts.masks.byteLength + this.acts.headRows.byteLength * 2 : 0;
+    const gradientScratch = this.scratch ? this.scratch.floats.byteLength : 0;
+    return { baseWeights, lora, activations, gradientScratch, total: baseWeights + lora + activations + gradientScratch };
   }
 
   /** Sets the LoRA gradients to zero; backward() accumulates, which is what gradient accumulation needs. */
@@ -195,11 +204,9 @@ export class LlamaModel {
     const pair = this.lora?.layers[l].get(target);
     if (!pair || !this.lora) return;
     const branch = this.acts!.layers[l].lora.get(target)!;
-    const { rank, dropout } = this.lora.config;
-    if (branch.keep) {
-      if (this.training) sampleDropoutMask(branch.keep, N * C, dropout, this.random);
-      else branch.keep.fill(1, 0, N * C);
-    }
+    const { rank } = this.lora.config;
+    const dropout = this.activeDropout();
+    if (branch.keep && dropout > 0) sampleDropoutMask(branch.keep, N * C, dropout, this.random);
     loraForward(this.kernels, y, x, pair, branch, N, rank, this.lora.scale, dropout);
   }
 
@@ -210,7 +217,12 @@ export class LlamaModel {
     const pair = this.lora?.layers[l].get(target);
     if (!pair || !this.lora) return;
     const branch = this.acts!.layers[l].lora.get(target)!;
-    loraBackward(this.kernels, dx, dy, x, pair, branch, this.scratch!.lora, N, this.lora.config.rank, this.lora.scale, this.lora.config.dropout);
+    loraBackward(this.kernels, dx, dy, x, pair, branch, this.scratch!.lora, N, this.lora.config.rank, this.lora.scale, this.batch!.dropout);
+  }
+
+  /** LoRA dropout applies only in training mode (inverted dropout: nothing to rescale at eval). */
+  private activeDropout(): number {
+    return this.training && this.lora ? this.lora.config.dropout : 0;
   }
 
   private ensureActivations(B: number, T: number): Activations {
