@@ -5,6 +5,7 @@ import { z } from "zod";
 import { ContextLengthExceededError, InvalidArgumentError } from "../../../src/errors/index.js";
 import { createLocalModel, loadedModelCount, type LocalLanguageModel } from "../../../src/providers/local/index.js";
 import type { CallOptions, StreamPart } from "../../../src/spec/index.js";
+import { tokenizeSegments } from "../../../src/providers/local/prompt-tokens.js";
 import { sharedPath, stories260KPath } from "../../support/shared-data.js";
 
 /** The greedy continuation published in ../shared/README.md (markdown `\n` is a newline). */
@@ -271,6 +272,24 @@ describe("tokens, messages and description", () => {
     expect(tokens).toEqual([1, 403, 407, 261, 378]);
     expect(await model.detokenize(tokens)).toBe(PROMPT);
     await expect(model.detokenize([1, 99999])).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+
+  it("tokenizes format markup with special tokens and message content without", async () => {
+    const state = await model.load();
+    const segments = [
+      { text: "<s>", special: true, trainable: false },
+      { text: "[INST] ", special: false, trainable: false },
+      { text: "say </s> now", special: false, trainable: false },
+      { text: " [/INST]", special: false, trainable: false },
+    ];
+    const tokens = tokenizeSegments(state.model, segments);
+    // The markup "<s>" becomes BOS; "</s>" typed by a user stays characters, never the EOS token.
+    expect(tokens[0]).toBe(1);
+    expect(tokens.slice(1)).not.toContain(2);
+    // Adjacent text segments are tokenized as one run, with the dummy-prefix space llama.cpp puts
+    // after a special token: the same tokens as llama.cpp's own whole-text tokenization.
+    expect(tokens.slice(1)).toEqual(state.model.tokenize("[INST] say </s> now [/INST]", false));
+    expect(tokens).toEqual(state.model.tokenize("<s>[INST] say ", true).concat(state.model.tokenize("</s> now [/INST]", false, "trimLeadingSpace")));
   });
 
   it("renders messages with a reported prompt format, explicit or chosen", async () => {
