@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { defaultAlpacaSettings, runAlpacaGeneration } from "../../src/datagen/self-instruct/alpaca-generation.js";
 import { createLocalModel } from "../../src/providers/local/index.js";
-import { stories260KPath } from "../support/shared-data.js";
+import { run } from "../../src/cli/commands/data.js";
+import { captureIo } from "../support/capture-io.js";
+import { sharedPath, stories260KPath } from "../support/shared-data.js";
 
 const directory = mkdtempSync(join(tmpdir(), "camelid-stories-teacher-"));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
@@ -33,5 +35,17 @@ describe("a real local model as teacher (stories260K)", () => {
     } finally {
       await teacher.dispose?.();
     }
+  });
+});
+
+describe("token lengths with a model's own tokenizer", () => {
+  it("data stats --tokenizer counts tokens with the GGUF's vocabulary", async () => {
+    const { io, stdout } = captureIo();
+    expect(await run(["stats", "--in", sharedPath("data", "llama-factory", "identity.json"), "--tokenizer", stories260KPath(), "--json"], io)).toBe(0);
+    const stats = JSON.parse(stdout());
+    expect(stats.tokenizer).toBe(stories260KPath());
+    expect(stats.records).toBe(91);
+    // A 512-token vocabulary splits words finely: more tokens than the characters/4 estimate would say.
+    expect(stats.tokensPerRecord.mean).toBeGreaterThan(100);
   });
 });
