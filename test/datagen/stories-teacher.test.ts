@@ -45,7 +45,7 @@ describe("token lengths with a model's own tokenizer", () => {
     const stats = JSON.parse(stdout());
     expect(stats.tokenizer).toBe(stories260KPath());
     expect(stats.records).toBe(91);
-    // A 512-token vocabulary splits words finely: more tokens than the characters/4 estimate would say.
+    // Counted by the model's own tokenizer: a 512-token vocabulary splits words finely.
     expect(stats.tokensPerRecord.mean).toBeGreaterThan(100);
   });
 });
