@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { GgufFormatError, InvalidArgumentError } from "../../src/errors/index.js";
-import type { ByteSource } from "../../src/gguf/byte-source.js";
+import { FileByteSource, type ByteSource } from "../../src/gguf/byte-source.js";
 import { GgufReader, parseGgufBytes, readGgufHeader } from "../../src/gguf/reader.js";
 import { planGgufFile, serializeGguf } from "../../src/gguf/writer.js";
 import { sharedPath, stories260KPath } from "../support/shared-data.js";
@@ -71,20 +71,6 @@ describe("reading vocabulary files", () => {
     expect(scores?.type === "array" && scores.value.values instanceof Float32Array && scores.value.values.length).toBe(32000);
     expect(metadata.get("tokenizer.ggml.add_bos_token")).toEqual({ type: "bool", value: true });
   });
-
-  it("reads the 128k-token Llama-3 vocabulary and its 280k merges quickly", async () => {
-    const started = performance.now();
-    const { metadata } = await readGgufHeader(sharedPath("tokenizers", "ggml-vocab-llama-bpe.gguf"));
-    const elapsed = performance.now() - started;
-    const tokens = metadata.get("tokenizer.ggml.tokens");
-    const merges = metadata.get("tokenizer.ggml.merges");
-    expect(tokens?.type === "array" && tokens.value.values.length).toBe(128256);
-    expect(tokens?.type === "array" && tokens.value.values[128000]).toBe("<|begin_of_text|>");
-    expect(merges?.type === "array" && merges.value.values[0]).toBe("Ġ Ġ");
-    expect(merges?.type === "array" && merges.value.values.length).toBe(280147);
-    // ~0.15 s on an idle core; generous for a shared 2-core machine, far below one syscall per value.
-    expect(elapsed).toBeLessThan(3000);
-  });
 });
 
 /** A source that serves a real header followed by `virtualBytes` of never-materialized tensor data. */
@@ -106,6 +92,34 @@ class VirtualModelSource implements ByteSource {
   }
   async close(): Promise<void> {}
 }
+
+describe("buffered reading", () => {
+  it("reads the 128k-token Llama-3 vocabulary and its 280k merges in 256 KiB chunks, quickly", async () => {
+    const started = performance.now();
+    const file = await FileByteSource.open(sharedPath("tokenizers", "ggml-vocab-llama-bpe.gguf"));
+    let reads = 0;
+    const counting: ByteSource = {
+      size: file.size,
+      name: file.name,
+      readInto: (target, offset, length) => (reads++, file.readInto(target, offset, length)),
+      close: () => file.close(),
+    };
+    const reader = await GgufReader.fromSource(counting);
+    await reader.close();
+    const elapsed = performance.now() - started;
+    const { metadata } = reader;
+    const tokens = metadata.get("tokenizer.ggml.tokens");
+    const merges = metadata.get("tokenizer.ggml.merges");
+    expect(tokens?.type === "array" && tokens.value.values.length).toBe(128256);
+    expect(tokens?.type === "array" && tokens.value.values[128000]).toBe("<|begin_of_text|>");
+    expect(merges?.type === "array" && merges.value.values[0]).toBe("Ġ Ġ");
+    expect(merges?.type === "array" && merges.value.values.length).toBe(280147);
+    // ~0.15 s on an idle core; generous for a shared 2-core machine.
+    expect(elapsed).toBeLessThan(3000);
+    // 408k strings; ceil(7.8 MB / 256 KiB) = 30 chunks.
+    expect(reads).toBeLessThanOrEqual(Math.ceil(file.size / (256 * 1024)) + 1);
+  });
+});
 
 describe("random access", () => {
   it("reads the header of a 16 GiB model without touching its tensor data", async () => {
