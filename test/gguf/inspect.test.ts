@@ -115,10 +115,18 @@ describe("describeGguf", () => {
     expect(d.tokenizer.specialTokens.pad).toBeNull();
   });
 
-  it("describes a vocabulary-only file", async () => {
-    const d = await describeGguf(sharedPath("tokenizers", "ggml-vocab-llama-bpe.gguf"));
-    expect(d).toMatchObject({ parameterCount: 0, attention: "GQA", tokenizer: { model: "gpt2", pre: "llama-bpe", vocabSize: 128256, mergeCount: 280147 } });
-    expect(d.tokenizer.specialTokens.bos).toEqual({ id: 128000, text: "<|begin_of_text|>" });
+  it("describes a vocabulary-only file of another architecture", async () => {
+    const d = await describeGguf(sharedPath("tokenizers", "ggml-vocab-gpt-2.gguf"));
+    expect(d).toMatchObject({
+      architecture: "gpt2",
+      parameterCount: 0,
+      heads: 12,
+      kvHeads: 12, // no head_count_kv key: llama.cpp's default is one KV head per query head
+      attention: "MHA",
+      contextLength: 1024,
+      tokenizer: { model: "gpt2", pre: "gpt-2", vocabSize: 50257, mergeCount: 50000 },
+    });
+    expect(d.tokenizer.specialTokens.bos).toEqual({ id: 50256, text: "<|endoftext|>" });
   });
 
   it("tolerates odd metadata types without throwing", async () => {
