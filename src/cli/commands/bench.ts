@@ -74,12 +74,15 @@ export function formatBenchResult(result: DecodeBenchmarkResult): string {
     `${settings.batchSize ? `, batch ${settings.batchSize}` : ""}\n\n` +
     `${"tokens/s".padEnd(26)}${"min".padStart(9)}${"median".padStart(9)}${"max".padStart(9)}\n` +
     row("prefill (camelid)", result.provider.prefill) +
-    row("decode  (camelid)", result.provider.decode);
+    row("decode  (camelid)", result.provider.decode) +
+    row("per CPU-s (camelid)", result.provider.cpu);
   if (result.raw && result.ratio) {
     out +=
       row("prefill (node-llama-cpp)", result.raw.prefill) +
       row("decode  (node-llama-cpp)", result.raw.decode) +
-      `\nratio camelid / node-llama-cpp (medians): prefill ${result.ratio.prefill.toFixed(2)}x, decode ${result.ratio.decode.toFixed(2)}x\n`;
+      row("per CPU-s (node-llama-cpp)", result.raw.cpu) +
+      `\nratio camelid / node-llama-cpp (medians): prefill ${result.ratio.prefill.toFixed(2)}x, decode ${result.ratio.decode.toFixed(2)}x, ` +
+      `tokens per CPU-second ${result.ratio.cpu.toFixed(2)}x\n`;
   }
   return out;
 }

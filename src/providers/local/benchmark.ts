@@ -24,6 +24,11 @@ export interface ThroughputSample {
   prefillTokensPerSecond: number;
   decodeTokensPerSecond: number;
   generatedTokens: number;
+  /**
+   * (prompt + generated tokens) per second of this process's CPU time over the whole call. On a
+   * machine shared with other work, wall-clock rates swing with the load; CPU time much less.
+   */
+  cpuTokensPerSecond: number;
 }
 
 export interface Spread {
@@ -35,6 +40,7 @@ export interface Spread {
 export interface ThroughputSummary {
   prefill: Spread;
   decode: Spread;
+  cpu: Spread;
   samples: ThroughputSample[];
 }
 
@@ -47,7 +53,7 @@ export interface DecodeBenchmarkResult {
   provider: ThroughputSummary;
   raw?: ThroughputSummary;
   /** provider median / raw median. */
-  ratio?: { prefill: number; decode: number };
+  ratio?: { prefill: number; decode: number; cpu: number };
 }
 
 export function spread(values: readonly number[]): Spread {
@@ -62,6 +68,7 @@ function summarize(samples: ThroughputSample[]): ThroughputSummary {
   return {
     prefill: spread(samples.map((s) => s.prefillTokensPerSecond)),
     decode: spread(samples.map((s) => s.decodeTokensPerSecond)),
+    cpu: spread(samples.map((s) => s.cpuTokensPerSecond)),
     samples,
   };
 }
@@ -109,7 +116,12 @@ export async function benchmarkDecode(options: DecodeBenchmarkOptions): Promise<
     rawContext = options.compareRaw ? await handle.model.createContext(rawOptions) : undefined;
     const rawSequence = rawContext?.getSequence();
 
+    const cpuRate = (tokens: number, since: NodeJS.CpuUsage) => {
+      const used = process.cpuUsage(since);
+      return (tokens / ((used.user + used.system) / 1e6)) || 0;
+    };
     const measureProvider = async (): Promise<ThroughputSample> => {
+      const cpuStart = process.cpuUsage();
       const result = await model.doGenerate({
         prompt: promptText,
         maxTokens: genTokens,
@@ -120,10 +132,12 @@ export async function benchmarkDecode(options: DecodeBenchmarkOptions): Promise<
         prefillTokensPerSecond: result.timings.promptTokensPerSecond ?? 0,
         decodeTokensPerSecond: result.timings.tokensPerSecond,
         generatedTokens: result.usage.completionTokens,
+        cpuTokensPerSecond: cpuRate(result.usage.totalTokens, cpuStart),
       };
     };
     const measureRaw = async (): Promise<ThroughputSample> => {
       const sequence = rawSequence!;
+      const cpuStart = process.cpuUsage();
       await sequence.clearHistory();
       const startedAt = performance.now();
       let firstAt = startedAt;
@@ -139,6 +153,7 @@ export async function benchmarkDecode(options: DecodeBenchmarkOptions): Promise<
         prefillTokensPerSecond: (promptTokens.length / (firstAt - startedAt)) * 1000,
         decodeTokensPerSecond: generated > 1 ? ((generated - 1) / (endedAt - firstAt)) * 1000 : 0,
         generatedTokens: generated,
+        cpuTokensPerSecond: cpuRate(promptTokens.length + generated, cpuStart),
       };
     };
 
@@ -163,7 +178,14 @@ export async function benchmarkDecode(options: DecodeBenchmarkOptions): Promise<
       settings: { threads, flashAttention, contextSize, ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}) },
       provider,
       ...(raw
-        ? { raw, ratio: { prefill: provider.prefill.median / raw.prefill.median, decode: provider.decode.median / raw.decode.median } }
+        ? {
+            raw,
+            ratio: {
+              prefill: provider.prefill.median / raw.prefill.median,
+              decode: provider.decode.median / raw.decode.median,
+              cpu: provider.cpu.median / raw.cpu.median,
+            },
+          }
         : {}),
     };
   } finally {
