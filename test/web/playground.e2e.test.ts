@@ -1,0 +1,195 @@
+// The playground in real headless Chromium (Debian's `chromium`, driven by playwright-core) against a
+// real server on loopback with local llama.cpp models. Screenshots of every screen go to
+// test-artifacts/web/. Every request the page makes must stay on the server's loopback origin.
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { repoRoot } from "../support/shared-data.js";
+import { startPlaygroundServer } from "./support/playground-server.js";
+
+const chromiumPath = "/usr/bin/chromium";
+const artifacts = join(repoRoot, "test-artifacts", "web");
+const hasChromium = existsSync(chromiumPath);
+if (!hasChromium) console.warn(`playground e2e skipped: ${chromiumPath} not found (apt-get install -y chromium)`);
+
+let server: Awaited<ReturnType<typeof startPlaygroundServer>>;
+let browser: Browser;
+let page: Page;
+const requested: string[] = [];
+
+const shot = (name: string, target: Page = page) => target.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+const view = (id: string) => page.locator(`#view-${id}`);
+
+async function openSettings(viewId: string, values: Record<string, string>) {
+  const details = view(viewId).locator("details.settings");
+  if (!(await details.evaluate((element) => (element as HTMLDetailsElement).open))) await details.locator("summary").click();
+  for (const [label, value] of Object.entries(values)) await view(viewId).getByLabel(label, { exact: true }).fill(value);
+}
+
+describe.skipIf(!hasChromium)("playground in headless Chromium", () => {
+  beforeAll(async () => {
+    mkdirSync(artifacts, { recursive: true });
+    server = await startPlaygroundServer();
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+    context.on("request", (request) => requested.push(request.url()));
+    page = await context.newPage();
+    await page.goto(server.url);
+    await page.waitForSelector("body[data-ready=true]");
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it("streams a reply, stops a generation, and shows the exact prompt in the inspector", async () => {
+    await view("chat").getByLabel("Model").selectOption("random-32k");
+    await openSettings("chat", { "Max tokens": "1500", Temperature: "1" });
+    const input = page.locator("#chat-input");
+    await input.fill("Tell me a long story");
+    await input.press("Enter");
+
+    const reply = view("chat").locator(".message.assistant").last();
+    await expect.poll(async () => (await reply.locator(".markdown").innerText()).length, { timeout: 20_000 }).toBeGreaterThan(0);
+    const early = (await reply.locator(".markdown").innerText()).length;
+    await expect.poll(async () => (await reply.locator(".markdown").innerText()).length, { timeout: 20_000 }).toBeGreaterThan(early + 5);
+    expect(await reply.getAttribute("class")).toContain("streaming");
+    await shot("chat-streaming");
+
+    await page.locator("#chat-stop").click();
+    await expect.poll(() => page.locator("#status").innerText(), { timeout: 10_000 }).toBe("Generation stopped");
+    expect(await reply.locator(".meta").innerText()).toContain("stopped");
+    const stoppedLength = (await reply.locator(".markdown").innerText()).length;
+    await page.waitForTimeout(300);
+    expect((await reply.locator(".markdown").innerText()).length).toBe(stoppedLength);
+
+    // A complete reply from stories260K, then its inspector.
+    await view("chat").getByLabel("Model").selectOption("stories-a");
+    await openSettings("chat", { "Max tokens": "48", Temperature: "0", "System prompt": "You tell short stories." });
+    await input.fill("Once upon a time");
+    await input.press("Enter");
+    await expect.poll(() => page.locator("#status").innerText(), { timeout: 20_000 }).toBe("Reply finished");
+    const last = view("chat").locator(".message.assistant").last();
+    await last.locator(".inspector summary").focus();
+    await page.keyboard.press("Enter");
+    const prompt = await last.locator(".exact-prompt").innerText();
+    expect(prompt).toContain("You tell short stories.");
+    expect(prompt).toContain("Tell me a long story");
+    expect(prompt).toContain("Once upon a time");
+    // The inspector shows exactly what the server evaluated: compare with its request log.
+    const log = await (await fetch(`${server.url}/api/requests?limit=5&model=stories-a`)).json();
+    const logged = log.data.find((row: { endpoint: string }) => row.endpoint === "chat.completions");
+    const inspectorPrompt = await last.locator(".exact-prompt").evaluate((element) => element.textContent);
+    expect(inspectorPrompt).toBe(logged.prompt);
+    const tokenCount = Number(await last.locator(".token-count").innerText());
+    expect(tokenCount).toBe(logged.prompt_tokens);
+    expect(await last.locator(".prompt-format").innerText()).toMatch(/\(heuristic\)|\(model-template\)/);
+    await shot("chat-inspector");
+  });
+
+  it("finds the conversation again after a reload, renames it from the keyboard and exports it", async () => {
+    await page.reload();
+    await page.waitForSelector("body[data-ready=true]");
+    const link = page.locator(".conversation-link", { hasText: "Tell me a long story" });
+    await expect.poll(() => link.count()).toBe(1);
+    await link.focus();
+    await page.keyboard.press("Enter");
+    await expect.poll(() => view("chat").locator(".message").count()).toBe(4);
+    await view("chat").locator(".message.assistant").last().locator(".inspector summary").click();
+    expect(await view("chat").locator(".exact-prompt").last().innerText()).toContain("Once upon a time");
+
+    await page.locator("#chat-rename").click();
+    await page.keyboard.press("Control+A");
+    await page.keyboard.type("Stories, renamed");
+    await page.keyboard.press("Enter");
+    await expect.poll(() => page.locator(".conversation-link", { hasText: "Stories, renamed" }).count()).toBe(1);
+
+    const [download] = await Promise.all([page.waitForEvent("download"), page.locator("#chat-export-sharegpt").click()]);
+    const exported = JSON.parse(readFileSync((await download.path())!, "utf8"));
+    expect(exported[0].conversations.map((turn: { from: string }) => turn.from)).toEqual(["system", "human", "gpt", "human", "gpt"]);
+    const [jsonl] = await Promise.all([page.waitForEvent("download"), page.locator("#chat-export-jsonl").click()]);
+    expect(JSON.parse(readFileSync((await jsonl.path())!, "utf8").trim()).messages).toHaveLength(5);
+    await shot("chat-reloaded");
+  });
+
+  it("runs an anonymous battle: names hidden, vote after both answers, names revealed, leaderboard changes", async () => {
+    await page.locator("#tab-leaderboard").click();
+    await expect.poll(() => page.locator("#leaderboard-summary").innerText()).toContain("No votes yet");
+
+    // Keyboard: arrow keys move along the tabs.
+    await page.locator("#tab-leaderboard").focus();
+    await page.keyboard.press("ArrowLeft");
+    expect(await page.evaluate(() => location.hash)).toBe("#battle");
+    await openSettings("battle", { "Max tokens": "24", Temperature: "0.8" });
+    await page.locator("#battle-input").fill("Once upon a time");
+    await page.locator("#battle-input").press("Enter");
+    await expect.poll(() => page.locator("#battle-vote-a").isEnabled(), { timeout: 20_000 }).toBe(true);
+    const battleText = await view("battle").innerText();
+    for (const name of ["stories-a", "stories-b", "random-32k"]) expect(battleText).not.toContain(name);
+    expect(await view("battle").locator(".message.assistant").count()).toBe(2);
+    await shot("battle-before-vote");
+
+    // Focus moved to the first vote button: Enter votes "A is better".
+    await page.keyboard.press("Enter");
+    await expect.poll(() => page.locator("#battle-result").innerText()).toMatch(/A was (stories-a|stories-b|random-32k), B was (stories-a|stories-b|random-32k)/);
+    const revealed = /A was (\S+), B was (\S+)\./.exec(await page.locator("#battle-result").innerText())!;
+    expect(await page.locator("#battle-name-a").innerText()).toContain(revealed[1]);
+    expect(await page.locator("#battle-vote-b").isDisabled()).toBe(true);
+    await shot("battle-after-vote");
+
+    await page.locator("#tab-leaderboard").click();
+    await expect.poll(() => page.locator("#leaderboard-summary").innerText()).toContain("1 vote(s)");
+    const winner = page.locator(`tr[data-model="${revealed[1]}"]`);
+    expect(await winner.locator(".votes").innerText()).toBe("1");
+    expect(Number(await winner.locator(".elo").innerText())).toBeCloseTo(1002, 5);
+    expect(Number(await page.locator(`tr[data-model="${revealed[2]}"] .elo`).innerText())).toBeCloseTo(998, 5);
+    expect(await page.locator("#leaderboard-matrix td", { hasText: "100%" }).count()).toBe(1);
+    await shot("leaderboard");
+  });
+
+  it("sends one prompt to two models side by side, and merges answers in Collaboration", async () => {
+    await page.locator("#tab-arena").click();
+    await openSettings("arena", { "Max tokens": "32" });
+    await page.locator("#arena-input").fill("Once upon a time");
+    await page.locator("#arena-input").press("Enter");
+    await expect.poll(() => page.locator("#status").innerText(), { timeout: 20_000 }).toBe("All answers finished");
+    expect(await page.locator("#arena-columns .column h3").allInnerTexts()).toEqual(["stories-a", "stories-b"]);
+    expect(await page.locator("#arena-columns .message.assistant .markdown").allInnerTexts()).toHaveLength(2);
+    await shot("arena-side-by-side");
+
+    await page.locator("#tab-collaborate").click();
+    await openSettings("collaborate", { "Max tokens": "24" });
+    await page.locator("#collab-input").fill("Once upon a time");
+    await page.locator("#collab-run").click();
+    await expect.poll(() => page.locator("#status").innerText(), { timeout: 20_000 }).toBe("Merged answer finished");
+    expect(await page.locator("#collab-output .message.assistant").count()).toBe(3);
+    expect(await page.locator("#collab-filled-prompt").evaluate((element) => element.textContent)).toContain("### Answer 2 (stories-b)");
+    await page.locator("#collab-output details summary").click();
+    await shot("collaborate");
+  });
+
+  it("fits a phone-sized screen without sideways scrolling", async () => {
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    phone.on("request", (request) => requested.push(request.url()));
+    for (const tab of ["chat", "battle", "leaderboard"]) {
+      await phone.goto(`${server.url}/#${tab}`);
+      await phone.waitForSelector("body[data-ready=true]");
+      if (tab === "chat") await phone.locator(".conversation-link").first().click();
+      expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await shot(`phone-${tab}`, phone);
+    }
+    await phone.close();
+  });
+
+  it("made no request outside the server's loopback origin", () => {
+    expect(requested.length).toBeGreaterThan(10);
+    const outside = requested.filter((url) => !url.startsWith(`${server.url}/`) && !url.startsWith("blob:") && !url.startsWith("data:"));
+    expect(outside).toEqual([]);
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+});
