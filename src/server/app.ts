@@ -82,7 +82,16 @@ export function createServerApp(options: ServerAppOptions): ServerAppHandle {
 
   if (options.corsOrigins && options.corsOrigins.length > 0) {
     const origins = options.corsOrigins;
-    app.use("*", cors({ origin: origins.includes("*") ? "*" : origins, allowHeaders: ["authorization", "content-type", "x-api-key"], maxAge: 600 }));
+    app.use(
+      "*",
+      cors({
+        origin: origins.includes("*") ? "*" : origins,
+        allowHeaders: ["authorization", "content-type", "x-api-key"],
+        // Browsers hide response headers from scripts unless listed here.
+        exposeHeaders: ["x-request-id", "x-camelid-warnings", "retry-after"],
+        maxAge: 600,
+      }),
+    );
   }
   app.use("*", async (c, next) => {
     c.set("peer", options.peerAddress?.(c.req.raw, c.env));

@@ -227,6 +227,8 @@ describe("CORS", () => {
     const { app } = createTestServer({ corsOrigins: ["http://localhost:5173"] });
     const allowed = await app.request("/v1/models", { method: "OPTIONS", headers: { origin: "http://localhost:5173", "access-control-request-method": "POST" } });
     expect(allowed.headers.get("access-control-allow-origin")).toBe("http://localhost:5173");
+    const simple = await postJson(app, "/v1/chat/completions", chat(), { origin: "http://localhost:5173" });
+    expect(simple.headers.get("access-control-expose-headers")).toContain("x-request-id");
     const other = await app.request("/v1/models", { headers: { origin: "http://evil.example" } });
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
     const { app: closed } = createTestServer();
