@@ -81,7 +81,8 @@ console.log(`kept ${kept}, rejected as too similar ${poolSize - kept}`);
 console.log(`exhaustive, LCS table (reference)    ${reference.ms.toFixed(0).padStart(8)} ms`);
 console.log(`exhaustive, bit-parallel LCS         ${bitParallel.ms.toFixed(0).padStart(8)} ms   ${(reference.ms / bitParallel.ms).toFixed(1)}x   decisions identical: ${same(reference.decisions, bitParallel.decisions)}`);
 console.log(`indexed (prefix filter + bounds)     ${indexed.ms.toFixed(0).padStart(8)} ms   ${(reference.ms / indexed.ms).toFixed(1)}x   decisions identical: ${same(reference.decisions, indexed.decisions)}`);
-console.log(`  indexed runs (ms): ${indexedTimes.map((t) => t.toFixed(0)).join(", ")}`);
+const medianIndexed = [...indexedTimes].sort((a, b) => a - b)[Math.floor(indexedTimes.length / 2)];
+console.log(`  indexed runs (ms): ${indexedTimes.map((t) => t.toFixed(0)).join(", ")}; median ${medianIndexed.toFixed(0)} ms = ${(reference.ms / medianIndexed).toFixed(1)}x`);
 console.log(`  indexed: ${indexedPool.statistics.candidates} candidates, ${indexedPool.statistics.lcsComputed} LCS computed for ${indexedPool.statistics.queries} queries (all-pairs would be ${(reference.decisions.length * (seedTokens.length + kept / 2)).toExponential(2)}), ${indexedPool.statistics.rebuilds} index rebuilds`);
 if (!same(reference.decisions, indexed.decisions)) {
   console.error("FAIL: the indexed pool decided differently from the reference");
