@@ -209,6 +209,49 @@ describe("models, health, metrics, dry run, tokenize", () => {
   });
 });
 
+describe("client disconnects", () => {
+  it("a client that hangs up mid-stream frees its sequence within about one token and is logged as aborted", async () => {
+    const model = new FakeModel({ tokenDelayMs: 25 });
+    const { app, context, requestLog } = createTestServer({ models: { fake: model } });
+    const controller = new AbortController();
+    const response = await app.request("/v1/chat/completions", {
+      method: "POST",
+      body: JSON.stringify(chat({ stream: true, max_tokens: 400 })),
+      signal: controller.signal,
+    });
+    const id = response.headers.get("x-request-id")!;
+    const reader = response.body!.getReader();
+    for (let chunk = 0; chunk < 3; chunk++) await reader.read();
+    expect(model.active).toBe(1);
+    const hungUpAt = performance.now();
+    controller.abort();
+    await reader.cancel().catch(() => undefined);
+    while (model.active > 0 && performance.now() - hungUpAt < 2000) await new Promise((resolve) => setTimeout(resolve, 2));
+    const freedAfterMs = performance.now() - hungUpAt;
+    expect(model.active).toBe(0);
+    expect(freedAfterMs).toBeLessThan(4 * model.tokenDelayMs + 50);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(context.registry.get("fake").scheduler.stats().active).toBe(0);
+    expect(requestLog.get(id)).toMatchObject({ status: "aborted", http_status: 499 });
+    expect(model.calls[0].abortSignal?.aborted).toBe(true);
+  });
+
+  it("a client that hangs up while queued never reaches the model", async () => {
+    const model = new FakeModel({ tokenDelayMs: 20 });
+    const { app, context } = createTestServer({ models: { fake: model }, capacity: 1 });
+    const running = postJson(app, "/v1/chat/completions", chat({ max_tokens: 5 }));
+    const controller = new AbortController();
+    const queued = app.request("/v1/chat/completions", { method: "POST", body: JSON.stringify(chat()), signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(context.registry.get("fake").scheduler.stats().queued).toBe(1);
+    controller.abort();
+    expect((await queued).status).toBe(499);
+    expect(context.registry.get("fake").scheduler.stats().queued).toBe(0);
+    expect((await running).status).toBe(200);
+    expect(model.calls).toHaveLength(1);
+  });
+});
+
 describe("request log failures", () => {
   it("keep serving (and free the sequences) when the log cannot be written, and say so", async () => {
     const warnings: string[] = [];
