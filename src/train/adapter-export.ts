@@ -1,0 +1,73 @@
+import { renameSync } from "node:fs";
+import type { GgufMetadata, GgufTensorInput } from "../gguf/index.js";
+import { writeGguf } from "../gguf/index.js";
+import { loraTensorName, type LlamaConfig, type LoraWeights } from "../engine/index.js";
+import { AdapterExportError } from "./errors.js";
+
+export interface AdapterExportInfo {
+  /** Written as general.name. */
+  name: string;
+  /** The base model's general.architecture; llama.cpp refuses an adapter whose architecture differs. */
+  architecture: string;
+}
+
+/**
+ * The adapter's tensors in llama.cpp's layout (llama-adapter.cpp / convert_lora_to_gguf.py):
+ * `blk.N.<proj>.weight.lora_a` with ggml dims [in, r] and `.lora_b` with dims [r, out], i.e. row-major
+ * A [r, in] and B [out, r], exactly the engine's layout, so the data is written as it is.
+ */
+export function adapterTensors(lora: LoraWeights): GgufTensorInput[] {
+  const tensors: GgufTensorInput[] = [];
+  const { rank } = lora.config;
+  lora.layers.forEach((pairs, layer) => {
+    for (const [target, pair] of pairs) {
+      tensors.push({ name: loraTensorName(layer, target, "a"), dims: [pair.inFeatures, rank], type: "F32", data: pair.a.slice() });
+      tensors.push({ name: loraTensorName(layer, target, "b"), dims: [rank, pair.outFeatures], type: "F32", data: pair.b.slice() });
+    }
+  });
+  return tensors;
+}
+
+/**
+ * Refuses adapters that would load but do nothing or do harm: no tensors, a B matrix that is all zero
+ * (its update is zero: the training never reached it), or a non-finite value anywhere.
+ */
+export function checkAdapter(lora: LoraWeights, config: LlamaConfig): void {
+  const count = lora.layers.reduce((sum, pairs) => sum + pairs.size, 0);
+  if (count === 0) throw new AdapterExportError("the adapter has no LoRA tensors");
+  if (lora.layers.length !== config.nLayers) throw new AdapterExportError(`the adapter has ${lora.layers.length} layers, the model ${config.nLayers}`);
+  lora.layers.forEach((pairs, layer) => {
+    for (const [target, pair] of pairs) {
+      for (const [part, values] of [["a", pair.a], ["b", pair.b]] as const) {
+        for (let i = 0; i < values.length; i++) {
+          if (!Number.isFinite(values[i])) throw new AdapterExportError(`${loraTensorName(layer, target, part)} holds a non-finite value at ${i}`);
+        }
+      }
+      if (!pair.b.some((value) => value !== 0)) {
+        throw new AdapterExportError(`${loraTensorName(layer, target, "b")} is all zero: the adapter would change nothing (did training run any step?)`);
+      }
+    }
+  });
+}
+
+export function adapterMetadata(lora: LoraWeights, info: AdapterExportInfo): GgufMetadata {
+  return new Map([
+    ["general.architecture", { type: "string", value: info.architecture }],
+    ["general.type", { type: "string", value: "adapter" }],
+    ["general.name", { type: "string", value: info.name }],
+    ["adapter.type", { type: "string", value: "lora" }],
+    // llama.cpp scales the update by alpha / rank, rank read from lora_a: the engine's own scale
+    ["adapter.lora.alpha", { type: "float32", value: lora.config.alpha }],
+  ] as const);
+}
+
+/** Checks the adapter, then writes it as a llama.cpp LoRA adapter GGUF. Returns the tensor count. */
+export async function writeLoraAdapterGguf(path: string, lora: LoraWeights, config: LlamaConfig, info: AdapterExportInfo): Promise<{ tensors: number; bytes: number }> {
+  checkAdapter(lora, config);
+  const tensors = adapterTensors(lora);
+  // written beside the target and renamed: a kill never leaves a truncated adapter under its name
+  const temporary = `${path}.tmp-${process.pid}`;
+  const { bytes } = await writeGguf(temporary, { metadata: adapterMetadata(lora, info), tensors });
+  renameSync(temporary, path);
+  return { tensors: tensors.length, bytes };
+}

@@ -1,0 +1,87 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { InvalidArgumentError } from "../errors/index.js";
+import { decodeConversation, RowFormatError } from "../datagen/formats/codecs.js";
+import { detectFormat } from "../datagen/formats/dataset-io.js";
+import { readJsonRows } from "../datagen/formats/json-rows.js";
+import type { RowProblem } from "../datagen/formats/records.js";
+import type { AlpacaExample } from "../prompts/index.js";
+import type { ChatMessage } from "../spec/messages.js";
+
+/** The dataset layouts training reads; the row schemas are the datagen codecs' (one place for them). */
+export const trainingDataFormats = ["alpaca", "sharegpt", "openai"] as const;
+export type TrainingDataFormat = (typeof trainingDataFormats)[number];
+
+/** One training conversation and where it came from, so that every later problem can name file:line. */
+export interface TrainingExample {
+  file: string;
+  line: number;
+  messages: ChatMessage[];
+  /**
+   * The Alpaca record itself when the row was one: with the "alpaca" prompt format it is rendered with
+   * Stanford's own template, including the "### Input:" variant that a chat conversation cannot express.
+   */
+  alpaca?: AlpacaExample;
+}
+
+export interface TrainingDataset {
+  format: TrainingDataFormat;
+  examples: TrainingExample[];
+  /** Rows that could not be read, with file:line. */
+  problems: RowProblem[];
+}
+
+const alpacaRecord = z.object({ instruction: z.string(), input: z.string().optional(), output: z.string(), history: z.array(z.unknown()).optional(), system: z.string().optional() }).loose();
+
+/**
+ * Reads Alpaca JSON (instruction/input/output), ShareGPT (conversations: [{from, value}]) or OpenAI
+ * messages JSONL, as a JSON array or JSONL, format given or detected from the rows. Every row is
+ * validated (zod); a bad row is a problem with file:line, and `strict` makes any problem an error.
+ */
+export function readTrainingDataset(path: string, options: { format?: TrainingDataFormat; strict?: boolean } = {}): TrainingDataset {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new InvalidArgumentError("data", `cannot read ${path}: ${(error as Error).message}`);
+  }
+  const { rows } = readJsonRows(text, path);
+  if (rows.length === 0) throw new InvalidArgumentError("data", `${path}: the file has no rows`);
+  const detected = options.format ?? rows.map((row) => detectFormat(row.value)).find((format) => format !== undefined);
+  if (detected === undefined || !(trainingDataFormats as readonly string[]).includes(detected)) {
+    throw new InvalidArgumentError(
+      "format",
+      `${path}: ${detected ? `"${detected}" rows cannot be trained on` : "cannot tell the format from its rows"}; use --data-format ${trainingDataFormats.join("|")}`,
+    );
+  }
+  const format = detected as TrainingDataFormat;
+  const examples: TrainingExample[] = [];
+  const problems: RowProblem[] = [];
+  for (const row of rows) {
+    if (row.error !== undefined) {
+      problems.push({ file: path, line: row.line, message: row.error });
+      continue;
+    }
+    try {
+      const conversation = decodeConversation(format, row.value);
+      const messages: ChatMessage[] = [];
+      if (conversation.system !== undefined && conversation.system !== "") messages.push({ role: "system", content: conversation.system });
+      for (const turn of conversation.turns) messages.push({ role: turn.role, content: turn.content });
+      if (!messages.some((message) => message.role === "assistant")) throw new RowFormatError("the conversation has no assistant reply to learn from");
+      const example: TrainingExample = { file: path, line: row.line, messages };
+      const record = format === "alpaca" ? alpacaRecord.safeParse(row.value) : undefined;
+      if (record?.success && !record.data.history?.length && record.data.system === undefined) {
+        example.alpaca = { instruction: record.data.instruction, input: record.data.input ?? "", output: record.data.output };
+      }
+      examples.push(example);
+    } catch (error) {
+      if (!(error instanceof RowFormatError)) throw error;
+      problems.push({ file: path, line: row.line, message: error.message });
+    }
+  }
+  if (options.strict && problems.length > 0) {
+    const first = problems[0];
+    throw new InvalidArgumentError("data", `${problems.length} malformed row(s); first: ${first.file}:${first.line}: ${first.message}`);
+  }
+  return { format, examples, problems };
+}

@@ -1,0 +1,31 @@
+import { CamelidError } from "../errors/index.js";
+
+/** The loss or the gradient norm became NaN/Inf: continuing would only write garbage into the adapter. */
+export class TrainingDivergedError extends CamelidError {
+  readonly code = "training_diverged";
+  constructor(
+    readonly step: number,
+    readonly quantity: "loss" | "gradient norm" | "validation loss",
+    readonly value: number,
+    hint: string,
+  ) {
+    super(`training stopped at step ${step}: the ${quantity} is ${value} (${hint})`);
+  }
+}
+
+/** An adapter or checkpoint that must not be written or read as it is (empty, all-zero B, wrong model). */
+export class AdapterExportError extends CamelidError {
+  readonly code = "adapter_export";
+}
+
+/** A checkpoint that cannot be resumed from: unreadable, from another run configuration, or damaged. */
+export class CheckpointError extends CamelidError {
+  readonly code = "checkpoint";
+  constructor(
+    readonly path: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,52 @@
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { z } from "zod";
+import { writeFileAtomic } from "./atomic-write.js";
+
+export const metricRecordSchema = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("train"),
+    step: z.number().int(),
+    loss: z.number(),
+    learningRate: z.number(),
+    gradientNorm: z.number(),
+    tokens: z.number(),
+    tokensPerSecond: z.number(),
+    elapsedSeconds: z.number(),
+  }),
+  z.object({ type: z.literal("validation"), step: z.number().int(), loss: z.number(), perplexity: z.number(), tokens: z.number() }),
+]);
+export type MetricRecord = z.infer<typeof metricRecordSchema>;
+
+/** metrics.jsonl: one record per optimizer step and per validation run, appended as they happen. */
+export class MetricsLog {
+  constructor(readonly path: string) {}
+
+  /**
+   * On resume, records after the checkpoint's step were written by the killed run and will be written
+   * again: they are dropped so that every step appears once.
+   */
+  keepThrough(step: number): void {
+    const kept = this.read().filter((record) => record.step <= step);
+    writeFileAtomic(this.path, kept.map((record) => `${JSON.stringify(record)}\n`).join(""));
+  }
+
+  append(record: MetricRecord): void {
+    appendFileSync(this.path, `${JSON.stringify(record)}\n`);
+  }
+
+  /** Every well-formed record; a torn last line (killed mid-write) is skipped. */
+  read(): MetricRecord[] {
+    if (!existsSync(this.path)) return [];
+    const records: MetricRecord[] = [];
+    for (const line of readFileSync(this.path, "utf8").split("\n")) {
+      if (line.trim() === "") continue;
+      try {
+        const parsed = metricRecordSchema.safeParse(JSON.parse(line));
+        if (parsed.success) records.push(parsed.data);
+      } catch {
+        // a partial line from a kill: the resumed run rewrites that step
+      }
+    }
+    return records;
+  }
+}

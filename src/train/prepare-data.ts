@@ -1,0 +1,146 @@
+import { InvalidArgumentError } from "../errors/index.js";
+import type { PromptFormat } from "../prompts/index.js";
+import { SeededRandom } from "../engine/index.js";
+import type { TrainingExample } from "./dataset.js";
+import { renderTrainingExample } from "./render-example.js";
+import { tokenizeSegments, type TokenizedConversation } from "./segment-tokens.js";
+import type { TrainingTokenizer } from "./tokenizer.js";
+
+export const truncationPolicies = ["drop", "truncate"] as const;
+/** drop: a sample longer than maxLength is left out (reported). truncate: its tail is cut off. */
+export type TruncationPolicy = (typeof truncationPolicies)[number];
+
+export interface DataPreparationOptions {
+  /** Tokens per sample (BOS and the final end-of-turn included); also the packed row length. */
+  maxLength: number;
+  truncation: TruncationPolicy;
+  /**
+   * Concatenate samples into rows of exactly maxLength positions. Samples in one row see the earlier
+   * ones through causal attention (the engine has no per-document mask), as in llm.c and naive HF packing.
+   */
+  packing: boolean;
+  /** Share of conversations held out for validation, in [0, 0.5]. */
+  validationFraction: number;
+  seed: number;
+}
+
+/** One row of the batch: tokens[0..n-2] are the inputs and tokens[1..n-1] the targets. */
+export interface TrainingRow {
+  tokens: Int32Array;
+  /** Per token: 1 when predicting it counts toward the loss. */
+  trainable: Uint8Array;
+}
+
+export interface SampleProblem {
+  file: string;
+  line: number;
+  message: string;
+}
+
+export interface PreparedData {
+  train: TrainingRow[];
+  validation: TrainingRow[];
+  /** Positions per row (T): the longest row's inputs, or maxLength when packing. */
+  sequenceLength: number;
+  /** Samples not used, each with file:line and why (tokenization mismatch, too long, nothing trainable). */
+  problems: SampleProblem[];
+  stats: { examples: number; used: number; truncated: number; trainTokens: number; trainableTokens: number };
+}
+
+/** Renders, tokenizes, checks, truncates, splits and (optionally) packs the examples. */
+export function prepareTrainingData(examples: readonly TrainingExample[], format: PromptFormat, tokenizer: TrainingTokenizer, options: DataPreparationOptions): PreparedData {
+  validateOptions(options);
+  const problems: SampleProblem[] = [];
+  const samples: { example: TrainingExample; tokenized: TokenizedConversation }[] = [];
+  let truncated = 0;
+  for (const example of examples) {
+    const problem = (message: string) => problems.push({ file: example.file, line: example.line, message });
+    let result;
+    try {
+      result = tokenizeSegments(renderTrainingExample(example, format, tokenizer), tokenizer);
+    } catch (error) {
+      problem(`cannot render with prompt format "${format.name}": ${(error as Error).message}`);
+      continue;
+    }
+    if (!result.ok) {
+      problem(result.reason);
+      continue;
+    }
+    let { tokens, trainable } = result.value;
+    if (tokens.length > options.maxLength) {
+      if (options.truncation === "drop") {
+        problem(`${tokens.length} tokens is longer than the maximum length ${options.maxLength} (truncation policy "drop")`);
+        continue;
+      }
+      tokens = tokens.slice(0, options.maxLength);
+      trainable = trainable.slice(0, options.maxLength);
+      truncated++;
+      // position 0 is never a target, so a reply that survives only there teaches nothing
+      if (!trainable.subarray(1).includes(1)) {
+        problem(`after truncation to ${options.maxLength} tokens no assistant token is left`);
+        continue;
+      }
+    }
+    samples.push({ example, tokenized: { tokens, trainable } });
+  }
+  if (samples.length === 0) {
+    const first = problems[0];
+    throw new InvalidArgumentError("data", `no usable training sample${first ? `; first problem: ${first.file}:${first.line}: ${first.message}` : ""}`);
+  }
+
+  const order = shuffledIndices(samples.length, new SeededRandom(options.seed ^ 0x5eed));
+  const validationCount = options.validationFraction > 0 ? Math.min(samples.length - 1, Math.max(1, Math.round(samples.length * options.validationFraction))) : 0;
+  const validationSamples = order.slice(0, validationCount).sort((a, b) => a - b).map((i) => samples[i].tokenized);
+  const trainSamples = order.slice(validationCount).sort((a, b) => a - b).map((i) => samples[i].tokenized);
+
+  const toRows = (list: TokenizedConversation[]) => (options.packing ? packRows(list, options.maxLength) : list.map(asRow));
+  const train = toRows(trainSamples);
+  const validation = toRows(validationSamples);
+  const sequenceLength = options.packing ? options.maxLength : Math.max(...[...train, ...validation].map((row) => row.tokens.length - 1));
+  let trainTokens = 0, trainableTokens = 0;
+  for (const row of train) {
+    trainTokens += row.tokens.length;
+    for (let i = 1; i < row.trainable.length; i++) trainableTokens += row.trainable[i];
+  }
+  return { train, validation, sequenceLength, problems, stats: { examples: examples.length, used: samples.length, truncated, trainTokens, trainableTokens } };
+}
+
+const asRow = (sample: TokenizedConversation): TrainingRow => ({ tokens: Int32Array.from(sample.tokens), trainable: sample.trainable });
+
+/** llm.c-style rows: a stream of all samples cut into windows of maxLength + 1 tokens with stride maxLength. */
+function packRows(samples: TokenizedConversation[], maxLength: number): TrainingRow[] {
+  const total = samples.reduce((sum, sample) => sum + sample.tokens.length, 0);
+  const tokens = new Int32Array(total);
+  const trainable = new Uint8Array(total);
+  let offset = 0;
+  for (const sample of samples) {
+    tokens.set(sample.tokens, offset);
+    trainable.set(sample.trainable, offset);
+    offset += sample.tokens.length;
+  }
+  const rows: TrainingRow[] = [];
+  for (let start = 0; start + 1 < total; start += maxLength) {
+    const end = Math.min(total, start + maxLength + 1);
+    const rowTrainable = trainable.slice(start, end);
+    if (rowTrainable.subarray(1).includes(1)) rows.push({ tokens: tokens.slice(start, end), trainable: rowTrainable });
+  }
+  return rows;
+}
+
+/** Fisher-Yates with the engine's seedable generator: the same seed always gives the same order. */
+export function shuffledIndices(count: number, random: SeededRandom): number[] {
+  const indices = Array.from({ length: count }, (_, i) => i);
+  for (let i = count - 1; i > 0; i--) {
+    const j = Math.floor(random.next() * (i + 1));
+    [indices[i], indices[j]] = [indices[j], indices[i]];
+  }
+  return indices;
+}
+
+function validateOptions(options: DataPreparationOptions): void {
+  if (!Number.isInteger(options.maxLength) || options.maxLength < 2) throw new InvalidArgumentError("maxLength", `max length must be an integer of at least 2, got ${options.maxLength}`);
+  if (!truncationPolicies.includes(options.truncation)) throw new InvalidArgumentError("truncation", `truncation must be ${truncationPolicies.join(" or ")}, got "${options.truncation}"`);
+  if (!(options.validationFraction >= 0 && options.validationFraction <= 0.5)) {
+    throw new InvalidArgumentError("validationFraction", `validation fraction must be in [0, 0.5], got ${options.validationFraction}`);
+  }
+}

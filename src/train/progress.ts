@@ -1,0 +1,28 @@
+/** "1:05" / "1:02:09" for an ETA. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return "?";
+  const total = Math.round(seconds);
+  const h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60;
+  const two = (n: number) => n.toString().padStart(2, "0");
+  return h > 0 ? `${h}:${two(m)}:${two(s)}` : `${m}:${two(s)}`;
+}
+
+export interface ProgressState {
+  step: number;
+  totalSteps: number;
+  loss: number;
+  tokensPerSecond: number;
+  /** Seconds spent on the steps of this process (a resumed run measures from its own start). */
+  elapsedSeconds: number;
+  stepsThisRun: number;
+}
+
+/** One progress line: a bar, the loss, tokens/s and an ETA from this run's pace. */
+export function progressLine(state: ProgressState, width = 24): string {
+  const fraction = Math.min(1, state.step / state.totalSteps);
+  const filled = Math.round(fraction * width);
+  const bar = `${"=".repeat(Math.max(0, filled - 1))}${filled > 0 ? (fraction >= 1 ? "=" : ">") : ""}${" ".repeat(width - filled)}`;
+  const perStep = state.stepsThisRun > 0 ? state.elapsedSeconds / state.stepsThisRun : Number.NaN;
+  const eta = formatDuration(perStep * (state.totalSteps - state.step));
+  return `step ${state.step}/${state.totalSteps} [${bar}] loss ${state.loss.toFixed(4)} | ${Math.round(state.tokensPerSecond)} tok/s | ETA ${eta}`;
+}

@@ -1,0 +1,166 @@
+import { createHash } from "node:crypto";
+import { mkdirSync, statSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { AdamW, LlamaModel, loadLlamaGguf, parseLoraConfig, type KernelSet } from "../engine/index.js";
+import { InvalidArgumentError } from "../errors/index.js";
+import { GgufReader, metadataString } from "../gguf/index.js";
+import { resolvePromptFormat, type PromptFormat } from "../prompts/index.js";
+import { writeLoraAdapterGguf } from "./adapter-export.js";
+import { readTrainingDataset } from "./dataset.js";
+import { writeMergedGguf } from "./merged-export.js";
+import { MetricsLog } from "./metrics-log.js";
+import { prepareTrainingData, type PreparedData, type SampleProblem, type TrainingRow } from "./prepare-data.js";
+import { loadGgufTokenizer } from "./tokenizer.js";
+import { parseTrainingConfig, type TrainingConfig, type TrainingConfigInput } from "./train-config.js";
+import { runTrainingLoop, type LoopSummary } from "./training-loop.js";
+
+export interface TrainingRunHooks {
+  onProgress?: (line: string) => void;
+  onLog?: (line: string) => void;
+  /** Tests run the reference kernels; the default is the fast set. */
+  kernels?: KernelSet;
+}
+
+export interface TrainingRunResult {
+  config: TrainingConfig;
+  promptFormat: string;
+  totalSteps: number;
+  sequenceLength: number;
+  summary: LoopSummary;
+  dataStats: PreparedData["stats"] & { trainRows: number; validationRows: number };
+  problems: SampleProblem[];
+  files: { adapter: string; merged?: string; metrics: string; chart: string; checkpoint: string; problems: string; run: string };
+}
+
+/** Where a run keeps its files inside outDir. */
+export function runFiles(outDir: string) {
+  return {
+    adapter: join(outDir, "adapter.gguf"),
+    metrics: join(outDir, "metrics.jsonl"),
+    chart: join(outDir, "loss.svg"),
+    checkpoint: join(outDir, "checkpoint.bin"),
+    problems: join(outDir, "data-problems.jsonl"),
+    run: join(outDir, "run.json"),
+  };
+}
+
+/**
+ * `camelid train` as a library call: model + data → LoRA adapter GGUF (and optionally the merged
+ * model), with metrics, a loss chart, checkpoints and a report of every sample that was left out.
+ */
+export async function runTraining(input: TrainingConfigInput, hooks: TrainingRunHooks = {}): Promise<TrainingRunResult> {
+  const config = parseTrainingConfig(input);
+  mkdirSync(config.outDir, { recursive: true });
+  const files = runFiles(config.outDir);
+
+  const reader = await GgufReader.open(config.modelPath);
+  const metadata = reader.metadata;
+  await reader.close();
+  const { config: modelConfig, weights } = await loadLlamaGguf(config.modelPath);
+  if (config.maxLength > modelConfig.contextLength + 1) {
+    throw new InvalidArgumentError("max-length", `max length ${config.maxLength} exceeds the model's context of ${modelConfig.contextLength} tokens`);
+  }
+
+  const tokenizer = await loadGgufTokenizer(config.modelPath);
+  let prepared: PreparedData;
+  let format: PromptFormat;
+  const problems: SampleProblem[] = [];
+  try {
+    if (tokenizer.vocabSize !== modelConfig.vocabSize) {
+      throw new InvalidArgumentError("model", `${config.modelPath}: the tokenizer has ${tokenizer.vocabSize} tokens but the embedding ${modelConfig.vocabSize}`);
+    }
+    format = resolvePromptFormat({
+      ...(config.promptFormat !== undefined ? { explicit: config.promptFormat } : {}),
+      chatTemplate: metadataString(metadata, "tokenizer.chat_template"),
+      modelName: metadataString(metadata, "general.name") ?? basename(config.modelPath),
+      architecture: metadataString(metadata, "general.architecture"),
+      ...(tokenizer.bosToken !== undefined ? { bosToken: tokenizer.bosToken } : {}),
+      ...(tokenizer.eosToken !== undefined ? { eosToken: tokenizer.eosToken } : {}),
+    }).format;
+    const dataset = readTrainingDataset(config.dataPath, config.dataFormat ? { format: config.dataFormat } : {});
+    problems.push(...dataset.problems);
+    prepared = prepareTrainingData(dataset.examples, format, tokenizer, {
+      maxLength: config.maxLength,
+      truncation: config.truncation,
+      packing: config.packing,
+      validationFraction: config.validationFraction,
+      seed: config.seed,
+    });
+    problems.push(...prepared.problems);
+  } finally {
+    await tokenizer.dispose();
+  }
+  writeFileSync(files.problems, problems.map((problem) => `${JSON.stringify(problem)}\n`).join(""));
+  if (problems.length > 0) hooks.onLog?.(`${problems.length} sample(s) left out; see ${files.problems} (first: ${problems[0].file}:${problems[0].line}: ${problems[0].message})`);
+
+  const rowsPerStep = config.batchSize * config.gradientAccumulation;
+  const totalSteps = config.maxSteps ?? Math.max(1, Math.ceil((config.epochs * prepared.train.length) / rowsPerStep));
+  const warmupSteps = config.warmupSteps ?? Math.round(config.warmupRatio * totalSteps);
+  const lora = parseLoraConfig({ rank: config.rank, alpha: config.alpha, dropout: config.dropout, targets: config.targets });
+  const model = new LlamaModel(modelConfig, weights, { lora, seed: config.seed, ...(hooks.kernels ? { kernels: hooks.kernels } : {}) });
+  const optimizer = new AdamW(model.lora!.params, model.lora!.grads, { learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay });
+  hooks.onLog?.(
+    `prompt format ${format.name}; ${prepared.stats.used}/${prepared.stats.examples} samples → ${prepared.train.length} train rows, ${prepared.validation.length} validation rows of ≤${prepared.sequenceLength} positions; ${totalSteps} steps`,
+  );
+
+  const summary = runTrainingLoop({
+    model,
+    optimizer,
+    train: prepared.train,
+    validation: prepared.validation,
+    settings: {
+      batchSize: config.batchSize,
+      sequenceLength: prepared.sequenceLength,
+      gradientAccumulation: config.gradientAccumulation,
+      totalSteps,
+      schedule: { peak: config.learningRate, warmupSteps, totalSteps, minRatio: config.minLearningRateRatio },
+      clipNorm: config.clipNorm,
+      evalEvery: config.evalEvery,
+      checkpointEvery: config.checkpointEvery,
+      seed: config.seed,
+    },
+    files: { checkpointPath: files.checkpoint, metrics: new MetricsLog(files.metrics), chartPath: files.chart },
+    fingerprint: fingerprintOf(config, format.name, prepared),
+    resume: config.resume,
+    ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+    ...(hooks.onLog ? { onLog: hooks.onLog } : {}),
+  });
+
+  const name = `${metadataString(metadata, "general.name") ?? basename(config.modelPath, ".gguf")} LoRA`;
+  await writeLoraAdapterGguf(files.adapter, model.lora!, modelConfig, { name, architecture: metadataString(metadata, "general.architecture") ?? "llama" });
+  let merged: string | undefined;
+  if (config.mergedType) {
+    merged = join(config.outDir, `merged-${config.mergedType.toLowerCase()}.gguf`);
+    await writeMergedGguf(config.modelPath, merged, model.lora!, config.mergedType);
+  }
+  const result: TrainingRunResult = {
+    config,
+    promptFormat: format.name,
+    totalSteps,
+    sequenceLength: prepared.sequenceLength,
+    summary,
+    dataStats: { ...prepared.stats, trainRows: prepared.train.length, validationRows: prepared.validation.length },
+    problems,
+    files: { ...files, ...(merged ? { merged } : {}) },
+  };
+  const { problems: _, ...report } = result;
+  writeFileSync(files.run, `${JSON.stringify({ ...report, problemCount: problems.length }, null, 2)}\n`);
+  return result;
+}
+
+/** Hash of everything that decides the numbers: settings (not paths or resume), prompt format, model file size, rows. */
+function fingerprintOf(config: TrainingConfig, formatName: string, data: PreparedData): string {
+  const { outDir: _o, resume: _r, mergedType: _m, dataPath: _d, modelPath: _p, ...settings } = config;
+  const hash = createHash("sha256");
+  hash.update(JSON.stringify({ settings, formatName, modelBytes: statSync(config.modelPath).size, T: data.sequenceLength }));
+  const addRows = (rows: readonly TrainingRow[]) => {
+    for (const row of rows) {
+      hash.update(new Uint8Array(row.tokens.buffer, row.tokens.byteOffset, row.tokens.byteLength));
+      hash.update(row.trainable);
+    }
+  };
+  addRows(data.train);
+  hash.update("validation");
+  addRows(data.validation);
+  return hash.digest("hex");
+}

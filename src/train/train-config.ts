@@ -1,0 +1,66 @@
+import { z } from "zod";
+import { adamWDefaults, loraTargets } from "../engine/index.js";
+import { InvalidArgumentError } from "../errors/index.js";
+import { trainingDataFormats } from "./dataset.js";
+import { mergedTypes } from "./merged-export.js";
+import { truncationPolicies } from "./prepare-data.js";
+
+/**
+ * Every setting of a training run, validated at the edge (CLI flags, config files). Defaults:
+ * LoRA r=8, alpha=16, dropout 0.05 on q,k,v,o (alpaca-lora's recipe minus its larger rank);
+ * AdamW lr 2e-4, betas (0.9, 0.999), eps 1e-8, weight decay 0.01 (PyTorch's defaults, LoRA's usual lr);
+ * warmup 3% of the steps then cosine decay to 0; gradient clipping at global norm 1.0; batch 4,
+ * no accumulation; 3 epochs; max length 512 tokens, longer samples dropped; 5% validation.
+ */
+export const trainingConfigSchema = z
+  .object({
+    modelPath: z.string().min(1),
+    dataPath: z.string().min(1),
+    dataFormat: z.enum(trainingDataFormats).optional(),
+    /** A registry prompt format; otherwise the model's template, name heuristic or fallback. */
+    promptFormat: z.string().min(1).optional(),
+    outDir: z.string().min(1),
+    rank: z.number().int().positive().default(8),
+    alpha: z.number().positive().default(16),
+    dropout: z.number().min(0).lt(1).default(0.05),
+    targets: z.array(z.enum(loraTargets)).min(1).default(["q", "k", "v", "o"]),
+    learningRate: z.number().positive().default(adamWDefaults.learningRate),
+    beta1: z.number().min(0).lt(1).default(adamWDefaults.beta1),
+    beta2: z.number().min(0).lt(1).default(adamWDefaults.beta2),
+    eps: z.number().positive().default(adamWDefaults.eps),
+    weightDecay: z.number().min(0).default(adamWDefaults.weightDecay),
+    /** Warmup as a share of all steps when warmupSteps is not given. */
+    warmupRatio: z.number().min(0).max(1).default(0.03),
+    warmupSteps: z.number().int().min(0).optional(),
+    minLearningRateRatio: z.number().min(0).max(1).default(0),
+    clipNorm: z.number().positive().default(1.0),
+    batchSize: z.number().int().positive().default(4),
+    gradientAccumulation: z.number().int().positive().default(1),
+    epochs: z.number().positive().default(3),
+    /** Overrides epochs. */
+    maxSteps: z.number().int().positive().optional(),
+    maxLength: z.number().int().min(2).default(512),
+    truncation: z.enum(truncationPolicies).default("drop"),
+    packing: z.boolean().default(false),
+    validationFraction: z.number().min(0).max(0.5).default(0.05),
+    /** Validation every N steps (and at the end); 0 = only at the end. */
+    evalEvery: z.number().int().min(0).default(50),
+    checkpointEvery: z.number().int().positive().default(50),
+    seed: z.number().int().min(0).max(0xffffffff).default(42),
+    resume: z.boolean().default(false),
+    mergedType: z.enum(mergedTypes).optional(),
+  })
+  .strict();
+
+export type TrainingConfigInput = z.input<typeof trainingConfigSchema>;
+export type TrainingConfig = z.output<typeof trainingConfigSchema>;
+
+export function parseTrainingConfig(input: unknown): TrainingConfig {
+  const parsed = trainingConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = issue.path.join(".") || "config";
+    throw new InvalidArgumentError(key, `invalid training setting ${key}: ${issue.message}`);
+  }
+  return parsed.data;
+}
