@@ -22,6 +22,7 @@ export function createBattleView() {
   const voteButtons = Object.entries(voteLabels).map(([choice, label]) =>
     h("button", { type: "button", class: "vote", "data-choice": choice, id: `battle-vote-${choice}`, disabled: true, onclick: () => vote(choice) }, label),
   );
+  const retryButton = h("button", { type: "button", id: "battle-retry", hidden: true, onclick: () => retryFailed() }, "Retry failed answer");
   const result = h("p", { id: "battle-result", class: "battle-result", role: "status" });
   let battle = null;
   let controller = null;
@@ -30,6 +31,7 @@ export function createBattleView() {
     const busy = Boolean(controller);
     for (const button of voteButtons) button.disabled = busy || !battle?.can_vote;
     revealButton.disabled = busy || !battle || Boolean(battle.models);
+    retryButton.hidden = busy || failedSides().length === 0;
     sendButton.disabled = busy || Boolean(battle?.models);
     stopButton.disabled = !busy;
     for (const side of ["a", "b"]) sides[side].heading.textContent = battle?.models ? `Model ${side.toUpperCase()}: ${battle.models[side]}` : `Model ${side.toUpperCase()}`;
@@ -101,6 +103,29 @@ export function createBattleView() {
     }
   }
 
+  /** Sides whose answer to the latest turn failed (the server lets them be generated again). */
+  function failedSides() {
+    const latest = battle?.turns?.at(-1);
+    if (!latest || battle.vote || battle.models) return [];
+    return ["a", "b"].filter((side) => latest.answers[side].status === "failed");
+  }
+
+  async function retryFailed() {
+    const sidesToRetry = failedSides();
+    if (controller || sidesToRetry.length === 0) return;
+    controller = new AbortController();
+    paintState();
+    try {
+      await Promise.all(sidesToRetry.map((side) => streamSide(side, controller.signal)));
+      battle = await api("GET", `/api/arena/battles/${battle.id}`);
+    } catch (error) {
+      announce(error.message, "error");
+    } finally {
+      controller = null;
+      paintState();
+    }
+  }
+
   async function vote(choice) {
     if (!battle) return;
     try {
@@ -139,7 +164,7 @@ export function createBattleView() {
       ["a", "b"].map((side) => h("section", { class: "column", "aria-labelledby": `battle-name-${side}` }, sides[side].heading, sides[side].transcript.element)),
     ),
     result,
-    h("div", { class: "vote-bar", role: "group", "aria-label": "Vote" }, voteButtons, revealButton, newButton),
+    h("div", { class: "vote-bar", role: "group", "aria-label": "Vote" }, voteButtons, revealButton, retryButton, newButton),
     h(
       "form",
       {

@@ -202,7 +202,7 @@ export function createChatView({ models }) {
       let inspection;
       try {
         const rendered = await renderPrompt(body);
-        inspection = { model, prompt: rendered.prompt, token_count: rendered.token_count, format: rendered.format, window: rendered.window ? { strategy: rendered.window.strategy, dropped: rendered.window.droppedMessages, kept: rendered.window.keptMessages } : window };
+        inspection = { model, prompt: rendered.prompt, token_count: rendered.token_count, format: rendered.format, window: window ?? (rendered.window ? { strategy: rendered.window.strategy, dropped: rendered.window.droppedMessages, kept: rendered.window.keptMessages } : null) };
       } catch (error) {
         inspection = { model, error: error.message };
       }

@@ -40,7 +40,7 @@ export function createSettingsForm(options = {}) {
       options.promptFormat === false
         ? null
         : h("label", { for: id("format") }, "Prompt format", h("input", { id: id("format"), type: "text", placeholder: "auto (model's own)" })),
-      options.window === false ? null : h("label", { for: id("window") }, "Conversation window", h("span", { class: "inline" }, windowType, windowSize)),
+      options.window === false ? null : h("label", { for: id("window"), class: "window" }, "Conversation window", h("span", { class: "inline" }, windowType, windowSize)),
     ),
   );
 
