@@ -57,6 +57,10 @@ describe("camelid data", () => {
     expect(await run(["filter", "--in", input, "--out", join(directory, "kept.json"), "--rejected", join(directory, "rejected.jsonl"), "--seed-tasks", sharedPath("data", "alpaca", "seed_tasks.jsonl"), "--json"], io)).toBe(0);
     expect(JSON.parse(stdout())).toMatchObject({ input: 4, kept: 1, counts: { kept: 1, "too-similar": 2, "blacklisted-word": 1 } });
     const kept = JSON.parse(readFileSync(join(directory, "kept.json"), "utf8"));
+    // Every rule is a flag: without "picture" on the blacklist the drawing task survives.
+    const relaxed = captureIo();
+    await run(["filter", "--in", input, "--out", join(directory, "kept2.json"), "--no-seeds", "--blacklist", "image,video", "--json"], relaxed.io);
+    expect(JSON.parse(relaxed.stdout()).counts).toEqual({ kept: 3, "too-similar": 1 });
     expect(kept[0]).toMatchObject({ instruction: "Explain how photosynthesis works in plants.", avg_similarity_score: expect.any(Number) });
   });
 

@@ -6,6 +6,7 @@ import { loadSeedTasks } from "../../datagen/alpaca/seed-tasks.js";
 import { defaultDistillSettings, runDistill, type DistillPrompt } from "../../datagen/distill/distill.js";
 import { defaultRefineSettings, runRefine } from "../../datagen/distill/refine.js";
 import { InstructionFilter } from "../../datagen/filter/instruction-filter.js";
+import { alpacaRules, type InstructionRules } from "../../datagen/filter/rules.js";
 import { cleanConversations, supportedScripts, type TokenCounter } from "../../datagen/formats/clean.js";
 import { readJsonRows } from "../../datagen/formats/json-rows.js";
 import { encodeDataset, readDataset, serializeRows, writeDataset } from "../../datagen/formats/dataset-io.js";
@@ -13,7 +14,8 @@ import { datasetFormats, type Dataset, type DatasetFormat } from "../../datagen/
 import { conversationGroup, splitRecords } from "../../datagen/formats/split.js";
 import { computeStats, formatStats } from "../../datagen/formats/stats.js";
 import { defaultAlpacaSettings, runAlpacaGeneration, type RunSummary } from "../../datagen/self-instruct/alpaca-generation.js";
-import { defaultSelfInstructSettings, runSelfInstruct } from "../../datagen/self-instruct/self-instruct-pipeline.js";
+import { defaultSelfInstructSettings, runSelfInstruct, selfInstructRules } from "../../datagen/self-instruct/self-instruct-pipeline.js";
+import type { SelfInstructTemplates } from "../../datagen/self-instruct/templates.js";
 import { priceTableSchema, type PriceTable } from "../../datagen/teacher/usage-meter.js";
 import type { LanguageModel } from "../../spec/index.js";
 import { numberFlag, parseCommandArgs } from "../args.js";
@@ -67,12 +69,15 @@ const helps: Record<string, string> = {
   --seed <n>                example sampling seed (42)      --prompt-style completion|chat
   --similarity <f>          ROUGE-L rejection threshold (0.7)   --details full|none (similarity details on kept rows)
   --give-up-after <n>       stop after n batches in a row with nothing parseable (5)   --max-batches <n>
+  --min-words <n> (3: rejects ≤ 3)  --max-words <n> (150)  --blacklist a,b,…  --forbidden-prefix <s> (repeatable)
+  --templates <file.json>   self-instruct: {"classification","inputFirst","outputFirst"} few-shot prompts
   --concurrency <n>         requests in flight (default: one batch)   --retries <n> (5)
   --prices <file.json>      {"model-id": {"promptPerMillion": x, "completionPerMillion": y}}
   --price-prompt <usd/M> --price-completion <usd/M>   prices for this teacher
 `,
   filter: `usage: camelid data filter --in <file> --out <kept.json> [--rejected <file.jsonl>] [--seed-tasks <file> | --no-seeds]
   --similarity <f> (0.7)  --details full|none  --max-words <n> (150)  --min-words <n> (3: rejects ≤ 3)
+  --blacklist a,b,…  --forbidden-prefix <s> (repeatable)
 `,
   distill: `usage: camelid data distill --prompts <file> --out <dir> <teacher> [options]
   --prompts: JSON/JSONL rows with prompt|instruction|question|text (Alpaca input appended), or any dataset
@@ -238,6 +243,11 @@ async function selfInstruct(argv: string[], io: CliIo): Promise<number> {
     details: { type: "string" },
     "give-up-after": { type: "string" },
     "max-batches": { type: "string" },
+    "min-words": { type: "string" },
+    "max-words": { type: "string" },
+    blacklist: { type: "string" },
+    "forbidden-prefix": { type: "string", multiple: true },
+    templates: { type: "string" },
   }, false);
   const out = resolve(io.cwd, requireString(values, "out"));
   const method = (values.method as string | undefined) ?? "alpaca";
@@ -279,7 +289,7 @@ async function selfInstruct(argv: string[], io: CliIo): Promise<number> {
           stop: (values.stop as string[] | undefined)?.map(unescapeFlag) ?? defaultAlpacaSettings.stop,
           seed,
           promptStyle,
-          filter: { similarityThreshold: similarity, details },
+          filter: { similarityThreshold: similarity, details, rules: rulesFromFlags(values, alpacaRules) },
           giveUpAfterEmptyBatches: giveUp,
           maxBatches: numberFlag(values["max-batches"], "max-batches", { min: 1, integer: true }) ?? 0,
         },
@@ -300,9 +310,11 @@ async function selfInstruct(argv: string[], io: CliIo): Promise<number> {
           promptsPerBatch: batch ?? defaultSelfInstructSettings.promptsPerBatch,
           seed,
           similarityThreshold: similarity,
+          rules: rulesFromFlags(values, selfInstructRules),
           promptStyle,
           giveUpAfterEmptyBatches: giveUp,
         },
+        templates: values.templates ? loadTemplates(resolve(io.cwd, values.templates as string)) : undefined,
         outputDirectory: out,
         prices,
         ...options,
@@ -312,6 +324,29 @@ async function selfInstruct(argv: string[], io: CliIo): Promise<number> {
     return summary.stopReason === "target-reached" ? 0 : 1;
   } finally {
     await teacher.dispose?.();
+  }
+}
+
+/** --min-words / --max-words / --blacklist a,b,c / --forbidden-prefix: every filter rule is a flag. */
+function rulesFromFlags(values: Values, defaults: InstructionRules): InstructionRules {
+  const blacklist = values.blacklist as string | undefined;
+  const prefixes = values["forbidden-prefix"] as string[] | undefined;
+  return {
+    minWordsExclusive: numberFlag(values["min-words"], "min-words", { min: 0, integer: true }) ?? defaults.minWordsExclusive,
+    maxWords: numberFlag(values["max-words"], "max-words", { min: 1, integer: true }) ?? defaults.maxWords,
+    blacklist: blacklist === undefined ? defaults.blacklist : blacklist.split(",").map((w) => w.trim()).filter(Boolean),
+    forbiddenPrefixes: prefixes ?? defaults.forbiddenPrefixes,
+  };
+}
+
+const templatesSchema = z.object({ classification: z.string().min(1), inputFirst: z.string().min(1), outputFirst: z.string().min(1) }).strict();
+
+function loadTemplates(path: string): SelfInstructTemplates {
+  try {
+    return templatesSchema.parse(JSON.parse(readFileSync(path, "utf8")));
+  } catch (error) {
+    const detail = error instanceof z.ZodError ? `${error.issues[0].path.join(".") || "file"}: ${error.issues[0].message}` : (error as Error).message;
+    throw new ConfigError(`--templates ${path}: ${detail} (expected {"classification", "inputFirst", "outputFirst"} strings)`);
   }
 }
 
@@ -326,6 +361,8 @@ async function filter(argv: string[], io: CliIo): Promise<number> {
     details: { type: "string" },
     "max-words": { type: "string" },
     "min-words": { type: "string" },
+    blacklist: { type: "string" },
+    "forbidden-prefix": { type: "string", multiple: true },
     json: { type: "boolean" },
   }, false);
   const input = resolve(io.cwd, requireString(values, "in"));
@@ -342,12 +379,7 @@ async function filter(argv: string[], io: CliIo): Promise<number> {
   const instructionFilter = new InstructionFilter(seeds, {
     similarityThreshold: numberFlag(values.similarity, "similarity", { min: 0.01, max: 1 }) ?? 0.7,
     details,
-    rules: {
-      minWordsExclusive: numberFlag(values["min-words"], "min-words", { min: 0, integer: true }) ?? 3,
-      maxWords: numberFlag(values["max-words"], "max-words", { min: 1, integer: true }) ?? 150,
-      blacklist: (await import("../../datagen/filter/rules.js")).alpacaBlacklist,
-      forbiddenPrefixes: ["Write a program"],
-    },
+    rules: rulesFromFlags(values, alpacaRules),
   });
   const kept: unknown[] = [];
   const rejected: unknown[] = [];

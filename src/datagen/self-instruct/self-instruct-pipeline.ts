@@ -41,6 +41,8 @@ export interface SelfInstructSettings {
   promptsPerBatch: number;
   seed: number;
   similarityThreshold: number;
+  /** Step-1 filters (default: Self-Instruct's). */
+  rules?: InstructionRules;
   maxInstancesPerTask: number;
   promptStyle: "completion" | "chat";
   giveUpAfterEmptyBatches: number;
@@ -125,7 +127,7 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<RunSummary>
   );
   const meterOne = new UsageMeter(run.prices, stepOne.state.usage);
   const teacherOne = new Teacher(run.teacher, meterOne, { promptStyle: settings.promptStyle, retry: run.retry });
-  const filter = new InstructionFilter(run.seeds.map((s) => s.instruction), { rules: selfInstructRules, similarityThreshold: settings.similarityThreshold });
+  const filter = new InstructionFilter(run.seeds.map((s) => s.instruction), { rules: settings.rules ?? selfInstructRules, similarityThreshold: settings.similarityThreshold });
   const machine = stepOne.readRows("machine_generated_instructions.jsonl") as MachineInstruction[];
   for (const row of machine) filter.addToPool(row.instruction);
   let state = stepOne.state;
