@@ -94,7 +94,8 @@ export function createBattleView() {
       await Promise.all(["a", "b"].map((side) => streamSide(side, controller.signal)));
       battle = await api("GET", `/api/arena/battles/${battle.id}`);
     } catch (error) {
-      announce(error.message, "error");
+      const noArena = error.status === 404 && /no route/.test(error.message);
+      announce(noArena ? "This server has no arena: it was started without an arena store" : error.message, "error");
       input.value = text;
     } finally {
       controller = null;

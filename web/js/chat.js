@@ -6,8 +6,23 @@ import { announce, download, h, replaceChildren } from "./dom.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
 import { createTranscript, finishLabel } from "./transcript.js";
 
-/** Inspections are kept with the conversation (its settings); only the newest ones, to bound its size. */
-const keptInspections = 40;
+/**
+ * Inspections are kept with the conversation (in its settings). Only the newest ones that fit in
+ * this many characters are kept, so the settings stay well under the server's 1 MiB body limit.
+ */
+const inspectionBudgetChars = 256 * 1024;
+
+/** The newest inspections whose JSON fits the budget (keys are increasing message ids, which iterate in ascending order). */
+function newestInspections(inspections) {
+  const kept = [];
+  let size = 0;
+  for (const [id, inspection] of Object.entries(inspections).reverse()) {
+    size += JSON.stringify(inspection).length;
+    if (size > inspectionBudgetChars && kept.length > 0) break;
+    kept.push([id, inspection]);
+  }
+  return Object.fromEntries(kept.reverse());
+}
 
 export function createChatView({ models }) {
   const settings = createSettingsForm();
@@ -211,7 +226,7 @@ export function createChatView({ models }) {
       answer.flush();
       inspection.finish_reason = result.finishReason;
       inspection.completion_tokens = result.usage?.completion_tokens ?? null;
-      answer.setMeta(`${model} · ${finishLabel(result.finishReason, inspection.completion_tokens)}`);
+      answer.setMeta([model, inspection.format?.name, finishLabel(result.finishReason, inspection.completion_tokens)].filter(Boolean).join(" · "));
       current = await api("POST", `/api/conversations/${current.id}/messages`, {
         messages: [
           { role: "user", content: text },
@@ -219,7 +234,7 @@ export function createChatView({ models }) {
         ],
       });
       const assistantId = current.messages.at(-1).id;
-      const inspections = Object.fromEntries(Object.entries({ ...(current.settings?.inspections ?? {}), [assistantId]: inspection }).slice(-keptInspections));
+      const inspections = newestInspections({ ...(current.settings?.inspections ?? {}), [assistantId]: inspection });
       current = await api("PATCH", `/api/conversations/${current.id}`, { settings: { ...storedSettings(), inspections } });
       showInspector(answer, inspection);
       announce(result.finishReason === "abort" ? "Generation stopped" : "Reply finished");
