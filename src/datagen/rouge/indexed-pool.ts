@@ -14,8 +14,8 @@ import { rougeLFromLcs } from "./rouge-l.js";
  * lemma applies — order all elements by one fixed global order; if |x ∩ y| ≥ τ then the first
  * |x| − τ + 1 elements of x and the first |y| − τ + 1 elements of y share an element. Each pool entry is
  * indexed by its prefix for τ(n); a query probes its prefix for τ(m). Candidates then pass a length
- * bound and PPJoin's positional bound on the overlap, and only survivors get a bit-parallel LCS. The bounds use θ minus a margin
- * far above floating-point error, and the final test is rouge_score's own F1 arithmetic, so nothing
+ * bound and PPJoin's positional bound on the overlap, and only survivors get a bit-parallel LCS. The
+ * bounds use θ minus a margin far above floating-point error, and the final test is rouge_score's own F1 arithmetic, so nothing
  * that the reference rejects can be missed and nothing extra is rejected.
  *
  * The global order is "rarest token first" (frequencies frozen at the last rebuild; tokens seen since
@@ -23,8 +23,11 @@ import { rougeLFromLcs } from "./rouge-l.js";
  * pool doubles, so the order tracks the data at amortised O(total tokens · log pool) cost.
  */
 const BOUND_MARGIN = 1e-9;
-/** Occurrence numbers are capped in the key; merging high occurrences only adds candidates, never loses one. */
-const OCCURRENCE_SLOTS = 4096;
+/**
+ * Element key = token id × 2^26 + occurrence: exact (no two elements share a key) for fewer than 2^26
+ * occurrences of a token in one text and 2^27 distinct tokens, far beyond any instruction.
+ */
+const OCCURRENCE_SLOTS = 2 ** 26;
 const ORDER_FREQUENCY_SCALE = 2 ** 24;
 
 export interface IndexedPoolStatistics {
@@ -233,7 +236,7 @@ export class IndexedRougePool implements RougePool {
     let occurrence = 0;
     for (let i = 0; i < sorted.length; i++) {
       occurrence = i > 0 && sorted[i] === sorted[i - 1] ? occurrence + 1 : 0;
-      keys.push(sorted[i] * OCCURRENCE_SLOTS + Math.min(occurrence, OCCURRENCE_SLOTS - 1));
+      keys.push(sorted[i] * OCCURRENCE_SLOTS + occurrence);
     }
     return keys;
   }
