@@ -1,7 +1,11 @@
 /**
  * `camelid serve` under load, every figure a ratio against its reference measured in this same run:
  *
- *   npx tsx bench/serve-throughput.ts [--model random-24m|stories260K] [--tokens 128] [--repeats 3] [--streams 8]
+ *   npx tsx bench/serve-throughput.ts [--model random-24m|stories260K] [--tokens 128] [--repeats 3] [--streams 8] [--in-process]
+ *
+ * The server runs as `camelid serve` in a child process (request log included), as in production,
+ * so the benchmark's HTTP client does not share the server's event loop; `--in-process` runs both in
+ * this process instead (then every client-side cost counts against the server).
  *
  * 1. Serving overhead: one stream through HTTP+SSE vs calling the same local provider directly
  *    (goal ≥ 0.9x decode tokens/s).
@@ -11,6 +15,7 @@
  *
  * Same seeds for every variant, so each run decodes the same number of tokens.
  */
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -30,7 +35,9 @@ const modelName = flag("model", "random-24m");
 const tokens = Number(flag("tokens", "128"));
 const repeats = Number(flag("repeats", "3"));
 const streams = Number(flag("streams", "8"));
-const shared = resolve(import.meta.dirname, "../../shared");
+const inProcess = process.argv.includes("--in-process");
+const repoRoot = resolve(import.meta.dirname, "..");
+const shared = resolve(repoRoot, "../shared");
 const prompt = "Once upon a time";
 
 interface StreamSample {
@@ -104,6 +111,25 @@ function sample(startedAt: number, times: number[], completionTokens: number): S
   };
 }
 
+/** `camelid serve` in a child process; resolves with its URL and a stop function. */
+function startServeChild(modelPath: string, contextSize: number, dataDir: string): Promise<{ url: string; stop: () => void }> {
+  const args = ["bin/camelid.js", "serve", "--model", `bench=${modelPath}`, "--sequences", String(streams), "--context-size", String(contextSize), "--port", "0", "--data-dir", dataDir, "--eager"];
+  const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolveStart, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error("camelid serve did not start within 120 s")), 120_000);
+    child.once("exit", (code) => reject(new Error(`camelid serve exited with ${code}`)));
+    child.stdout!.on("data", (data) => {
+      out += String(data);
+      const match = /listening on (\S+)/.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        resolveStart({ url: match[1], stop: () => child.kill("SIGTERM") });
+      }
+    });
+  });
+}
+
 /** Decode speed of one stream: tokens after the first over the time they took. */
 const decodeRate = (s: StreamSample) => (s.tokens - 1) / (s.decodeMs / 1000);
 
@@ -118,11 +144,18 @@ async function main() {
   const contextSize = Math.max(256, tokens + 64);
   const model = createLocalModel({ modelPath, modelId: "bench", contextSize, sequences: streams });
   await model.load();
-  const registry = new ModelRegistry([{ id: "bench", kind: "local", ownedBy: "camelid", capacity: streams, maxQueue: 64, load: async () => model }]);
-  const server = await listen(createServerApp({ registry }).app, { host: "127.0.0.1", port: 0 });
+  let server: { url: string; close: () => Promise<void> | void };
+  if (inProcess) {
+    const registry = new ModelRegistry([{ id: "bench", kind: "local", ownedBy: "camelid", capacity: streams, maxQueue: 64, load: async () => model }]);
+    const listening = await listen(createServerApp({ registry }).app, { host: "127.0.0.1", port: 0 });
+    server = { url: listening.url, close: () => listening.close() };
+  } else {
+    const child = await startServeChild(modelPath, contextSize, join(dir, "data"));
+    server = { url: child.url, close: child.stop };
+  }
 
   console.log(
-    `# camelid serve benchmark: ${modelName}, ${tokens} tokens per stream, ${streams} sequences, ${repeats} repeats (median), ${cpus().length} CPU cores, load average ${loadavg()[0].toFixed(1)}`,
+    `# camelid serve benchmark (server ${inProcess ? "in this process" : "in a child process"}): ${modelName}, ${tokens} tokens per stream, ${streams} sequences, ${repeats} repeats (median), ${cpus().length} CPU cores, load average ${loadavg()[0].toFixed(1)}`,
   );
   // Warm-up: first-call costs (grammar-free sampler set-up, JIT, sockets) out of the timings.
   await directStream(model, 999);
@@ -179,7 +212,7 @@ async function main() {
   console.log(`\ntokens per stream (median): direct ${median(direct.map((s) => s.tokens))}, HTTP ${median(single.map((s) => s.tokens))}; load average at the end ${loadavg()[0].toFixed(1)}`);
 
   await server.close();
-  await registry.dispose();
+  await model.dispose();
   rmSync(dir, { recursive: true, force: true });
 }
 
