@@ -15,6 +15,7 @@ const shapes = [
   { N: 8, C: 16, OC: 12 },
   { N: 6, C: 12, OC: 9 },
   { N: 33, C: 172, OC: 64 },
+  { N: 6, C: 2052, OC: 9 }, // reduction longer than one SIMD chunk
   { N: 7, C: 13, OC: 10 },
   { N: 1, C: 3, OC: 5 },
   { N: 9, C: 64, OC: 3 },

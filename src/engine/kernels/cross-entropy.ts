@@ -1,3 +1,5 @@
+import { expNonPositive } from "./fast-exp.js";
+
 // Softmax cross-entropy with a loss mask; the loss is the mean over unmasked positions.
 // Shapes: logits/probs [N, V], targets [N], mask [N] (1 = counts toward the loss), losses [N].
 // probs may alias logits and dlogits may alias probs, so the [N, V] buffer exists once: at a
@@ -26,12 +28,18 @@ export function crossEntropyForward(
     const row = n * V;
     let maxLogit = -Infinity;
     for (let v = 0; v < V; v++) if (logits[row + v] > maxLogit) maxLogit = logits[row + v];
+    // log-sum-exp from the target's logit read before the row is overwritten: exact even when its
+    // probability underflows
+    const targetLogit = logits[row + targets[n]];
     let sum = 0;
-    for (let v = 0; v < V; v++) sum += Math.exp(logits[row + v] - maxLogit);
-    // log-sum-exp before the logits are overwritten: exact even when a probability underflows
-    const loss = Math.log(sum) + maxLogit - logits[row + targets[n]];
+    for (let v = 0; v < V; v++) {
+      const e = expNonPositive(logits[row + v] - maxLogit);
+      probs[row + v] = e;
+      sum += e;
+    }
+    const loss = Math.log(sum) + maxLogit - targetLogit;
     const inv = 1 / sum;
-    for (let v = 0; v < V; v++) probs[row + v] = Math.exp(logits[row + v] - maxLogit) * inv;
+    for (let v = 0; v < V; v++) probs[row + v] *= inv;
     losses[n] = loss;
     total += loss;
     count++;

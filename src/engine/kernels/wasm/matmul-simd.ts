@@ -7,13 +7,13 @@ import { moduleWithOneFunction, op, valueType } from "./wasm-bytes.js";
 // fill a block, and C not a multiple of 4, are finished by the JS kernel. Accumulation is float32 in
 // four lanes, as in BLAS sgemm, so results differ from the JS kernels by rounding only.
 
-// parameters
-const OUT = 0, INP = 1, WEIGHT = 2, N_BLOCKED = 3, ROW_BYTES = 4, OUT_ROW_BYTES = 5, O_BLOCKED = 6, ACCUMULATE = 7;
+// parameters (ROW_BYTES is the stride of inp and weight rows; LENGTH_BYTES how much of each row to use)
+const OUT = 0, INP = 1, WEIGHT = 2, N_BLOCKED = 3, ROW_BYTES = 4, OUT_ROW_BYTES = 5, O_BLOCKED = 6, ACCUMULATE = 7, LENGTH_BYTES = 8;
 // i32 locals
-const N = 8, O = 9, C = 10, X0 = 11, X1 = 12, W0 = 13, W1 = 14, W2 = 15, W3 = 16, OUT_PTR = 17;
+const N = 9, O = 10, C = 11, X0 = 12, X1 = 13, W0 = 14, W1 = 15, W2 = 16, W3 = 17, OUT_PTR = 18;
 // v128 locals
-const ACC = 18; // ACC + row * 4 + j
-const XV0 = 26, XV1 = 27, WV = 28;
+const ACC = 19; // ACC + row * 4 + j
+const XV0 = 27, XV1 = 28, WV = 29;
 
 function buildMatmulKernel(): Uint8Array<ArrayBuffer> {
   const get = op.localGet, set = op.localSet;
@@ -45,7 +45,7 @@ function buildMatmulKernel(): Uint8Array<ArrayBuffer> {
           emit(get(ACC + 4 + j), get(XV1), get(WV), op.f32x4Mul, op.f32x4Add, set(ACC + 4 + j));
         });
         emit(get(C), op.i32Const(16), op.i32Add, set(C));
-        emit(get(C), get(ROW_BYTES), op.i32LtU, op.brIf(0));
+        emit(get(C), get(LENGTH_BYTES), op.i32LtU, op.brIf(0));
       }
       emit(op.end);
       // out_ptr = out + n*outRowBytes + o*4; row 1 is outRowBytes further
@@ -67,10 +67,13 @@ function buildMatmulKernel(): Uint8Array<ArrayBuffer> {
     emit(get(N), get(N_BLOCKED), op.i32LtU, op.brIf(0));
   }
   emit(op.end);
-  return moduleWithOneFunction("matmul", 8, [[10, valueType.i32], [11, valueType.v128]], code);
+  return moduleWithOneFunction("matmul", 9, [[10, valueType.i32], [11, valueType.v128]], code);
 }
 
-type KernelFunction = (out: number, inp: number, weight: number, nBlocked: number, rowBytes: number, outRowBytes: number, oBlocked: number, accumulate: number) => void;
+type KernelFunction = (out: number, inp: number, weight: number, nBlocked: number, rowBytes: number, outRowBytes: number, oBlocked: number, accumulate: number, lengthBytes: number) => void;
+
+/** Reduction chunk (floats): long rows (a 32000-wide head gradient) are summed in L1-sized pieces. */
+const CHUNK = 1024;
 
 const PAGE = 65536;
 const align16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
@@ -97,7 +100,18 @@ export class SimdMatmul {
     heap.set(inp.length === N * C ? inp : inp.subarray(0, N * C), inpAt / 4);
     heap.set(weight.length === OC * C ? weight : weight.subarray(0, OC * C), weightAt / 4);
     if (accumulate) heap.set(out.length === N * OC ? out : out.subarray(0, N * OC), outAt / 4);
-    this.kernel(outAt, inpAt, weightAt, N2, C * 4, OC * 4, O4, accumulate ? 1 : 0);
+    // Cache blocking: the reduction in chunks of CHUNK floats, and within a chunk blocks of output
+    // channels whose weight rows fit in L2 (~256 KB), so a block is reused by every row pair instead of
+    // streaming the whole weight (37 MB for a 32000 x 288 head) once per pair.
+    for (let c0 = 0; c0 < C; c0 += CHUNK) {
+      const length = Math.min(CHUNK, C - c0);
+      const channelsPerBlock = Math.max(4, Math.floor(262144 / (length * 4) / 4) * 4);
+      const add = accumulate || c0 > 0 ? 1 : 0;
+      for (let o0 = 0; o0 < O4; o0 += channelsPerBlock) {
+        const channels = Math.min(channelsPerBlock, O4 - o0);
+        this.kernel(outAt + o0 * 4, inpAt + c0 * 4, weightAt + (o0 * C + c0) * 4, N2, C * 4, OC * 4, channels, add, length * 4);
+      }
+    }
     // copy back only the rows the kernel wrote; the JS kernel fills the edges in place
     out.set(heap.subarray(outAt / 4, outAt / 4 + N2 * OC));
     if (O4 < OC) {
