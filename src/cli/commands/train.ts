@@ -1,0 +1,214 @@
+import { basename, resolve } from "node:path";
+import { loraTargets, type LoraTarget } from "../../engine/index.js";
+import { InvalidArgumentError } from "../../errors/index.js";
+import { GgufReader, metadataString } from "../../gguf/index.js";
+import { resolvePromptFormat } from "../../prompts/index.js";
+import { readTrainingDataset, trainingDataFormats, type TrainingDataFormat } from "../../train/dataset.js";
+import { recipeTargets, writeRecipe, type RecipeTarget } from "../../train/export-recipes.js";
+import { mergedTypes, type MergedType } from "../../train/merged-export.js";
+import { truncationPolicies, type TruncationPolicy } from "../../train/prepare-data.js";
+import { runTraining } from "../../train/run-training.js";
+import { parseTrainingConfig, type TrainingConfigInput } from "../../train/train-config.js";
+import { numberFlag, parseCommandArgs } from "../args.js";
+import type { CliIo } from "../io.js";
+
+const help = `usage: camelid train --model <base.gguf> --data <file> --out <dir> [options]
+       camelid train --export axolotl|trl --data <file> --out <dir> --base-model <hf-id> [options]
+
+Fine-tunes a LLaMA GGUF with LoRA on the assistant's tokens only and writes <out>/adapter.gguf (llama.cpp's
+format: camelid serve --model base.gguf --lora <out>/adapter.gguf), metrics.jsonl, loss.svg,
+checkpoint.bin, data-problems.jsonl (samples left out, with file:line) and run.json.
+
+Data
+  --data <file>             Alpaca JSON, ShareGPT or OpenAI messages (JSON array or JSONL)
+  --data-format F           ${trainingDataFormats.join("|")} (default: detected)
+  --prompt-format NAME      registry format (default: the model's template, its name, or chatml)
+  --max-length N            tokens per sample (512); --truncation drop|truncate (drop)
+  --packing                 concatenate samples into full rows
+  --val-fraction F          held-out conversations for validation (0.05)
+LoRA and optimizer (defaults: r 8, alpha 16, dropout 0.05, q,k,v,o; AdamW lr 2e-4, betas 0.9/0.999,
+eps 1e-8, weight decay 0.01; warmup 3% then cosine; clip 1.0)
+  --rank N  --alpha A  --dropout P  --targets q,k,v,o,gate,up,down
+  --lr X  --beta1 B  --beta2 B  --eps E  --weight-decay W
+  --warmup-steps N | --warmup-ratio R   --min-lr-ratio R   --clip-norm X
+  --batch-size N (4)  --grad-accum N (1)  --epochs N (3) | --max-steps N
+  --seed N (42)  --eval-every N (50)  --checkpoint-every N (50)
+Run
+  --resume                  continue from <out>/checkpoint.bin after a kill (bit-identical result)
+  --merged F32|F16|Q8_0     also write the merged model <out>/merged-<type>.gguf
+  --export axolotl|trl      write <out>/train.jsonl and a ready recipe instead of training
+  --base-model ID           the Hugging Face model the recipe starts from (with --export)
+  --json                    print the result as JSON
+`;
+
+const flags = {
+  model: { type: "string", short: "m" },
+  data: { type: "string" },
+  "data-format": { type: "string" },
+  "prompt-format": { type: "string" },
+  out: { type: "string", short: "o" },
+  rank: { type: "string" },
+  alpha: { type: "string" },
+  dropout: { type: "string" },
+  targets: { type: "string" },
+  lr: { type: "string" },
+  beta1: { type: "string" },
+  beta2: { type: "string" },
+  eps: { type: "string" },
+  "weight-decay": { type: "string" },
+  "warmup-steps": { type: "string" },
+  "warmup-ratio": { type: "string" },
+  "min-lr-ratio": { type: "string" },
+  "clip-norm": { type: "string" },
+  "batch-size": { type: "string" },
+  "grad-accum": { type: "string" },
+  epochs: { type: "string" },
+  "max-steps": { type: "string" },
+  "max-length": { type: "string" },
+  truncation: { type: "string" },
+  packing: { type: "boolean" },
+  "val-fraction": { type: "string" },
+  "eval-every": { type: "string" },
+  "checkpoint-every": { type: "string" },
+  seed: { type: "string" },
+  resume: { type: "boolean" },
+  merged: { type: "string" },
+  export: { type: "string" },
+  "base-model": { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], flag: string): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) throw new InvalidArgumentError(flag, `--${flag} must be one of ${allowed.join(", ")}, got "${value}"`);
+  return value as T;
+}
+
+function parseTargets(value: string | undefined): LoraTarget[] | undefined {
+  if (value === undefined) return undefined;
+  const targets = value.split(",").map((t) => t.trim()).filter(Boolean);
+  for (const target of targets) oneOf(target, loraTargets, "targets");
+  if (targets.length === 0) throw new InvalidArgumentError("targets", "--targets needs at least one of q,k,v,o,gate,up,down");
+  return targets as LoraTarget[];
+}
+
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, flags, false);
+  if (values.help) {
+    io.stdout(help);
+    return 0;
+  }
+  void positionals;
+  const path = (value: string | undefined) => (value === undefined ? undefined : resolve(io.cwd, value));
+  const need = (value: string | undefined, flag: string) => {
+    if (value === undefined) throw new InvalidArgumentError(flag, `--${flag} is required (camelid train --help)`);
+    return value;
+  };
+  const int = (flag: string, min = 1) => numberFlag(values[flag as keyof typeof values], flag, { min, integer: true });
+  const num = (flag: string, range: { min?: number; max?: number } = {}) => numberFlag(values[flag as keyof typeof values], flag, range);
+
+  const input: Record<string, unknown> = {
+    modelPath: path(values.model),
+    dataPath: path(need(values.data, "data")),
+    dataFormat: oneOf<TrainingDataFormat>(values["data-format"], trainingDataFormats, "data-format"),
+    promptFormat: values["prompt-format"],
+    outDir: path(need(values.out, "out")),
+    rank: int("rank"),
+    alpha: num("alpha", { min: 0 }),
+    dropout: num("dropout", { min: 0, max: 0.99 }),
+    targets: parseTargets(values.targets),
+    learningRate: num("lr", { min: 0 }),
+    beta1: num("beta1", { min: 0, max: 0.999999 }),
+    beta2: num("beta2", { min: 0, max: 0.999999 }),
+    eps: num("eps", { min: 0 }),
+    weightDecay: num("weight-decay", { min: 0 }),
+    warmupSteps: int("warmup-steps", 0),
+    warmupRatio: num("warmup-ratio", { min: 0, max: 1 }),
+    minLearningRateRatio: num("min-lr-ratio", { min: 0, max: 1 }),
+    clipNorm: num("clip-norm", { min: 0 }),
+    batchSize: int("batch-size"),
+    gradientAccumulation: int("grad-accum"),
+    epochs: num("epochs", { min: 0 }),
+    maxSteps: int("max-steps"),
+    maxLength: int("max-length", 2),
+    truncation: oneOf<TruncationPolicy>(values.truncation, truncationPolicies, "truncation"),
+    packing: values.packing,
+    validationFraction: num("val-fraction", { min: 0, max: 0.5 }),
+    evalEvery: int("eval-every", 0),
+    checkpointEvery: int("checkpoint-every"),
+    seed: int("seed", 0),
+    resume: values.resume,
+    mergedType: oneOf<MergedType>(values.merged, mergedTypes, "merged"),
+  };
+  const defined = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
+
+  const exportTarget = oneOf<RecipeTarget>(values.export, recipeTargets, "export");
+  if (exportTarget) return exportRecipe(exportTarget, defined, values["base-model"], io, values.json ?? false);
+
+  need(values.model, "model");
+  const config = parseTrainingConfig(defined as TrainingConfigInput);
+  let lastDraw = 0;
+  let pending = "";
+  const result = await runTraining(config, {
+    onLog: (line) => io.stderr(`${io.isTTY && pending ? "\r\x1b[K" : ""}${line}\n`),
+    onProgress: (line) => {
+      // redraw in place on a terminal; in a log, one line every few seconds is enough
+      const now = Date.now();
+      pending = line;
+      if (io.isTTY) {
+        if (now - lastDraw > 100) io.stderr(`\r${line}\x1b[K`);
+      } else if (now - lastDraw > 5000) io.stderr(`${line}\n`);
+      else return;
+      lastDraw = now;
+    },
+  });
+  if (pending) io.stderr(io.isTTY ? `\r${pending}\x1b[K\n` : `${pending}\n`);
+  if (values.json) {
+    io.stdout(`${JSON.stringify({ summary: result.summary, promptFormat: result.promptFormat, totalSteps: result.totalSteps, data: result.dataStats, problems: result.problems.length, files: result.files }, null, 2)}\n`);
+  } else {
+    const validation = result.summary.validation;
+    io.stdout(
+      [
+        `trained ${result.summary.steps - result.summary.startStep} step(s) of ${result.totalSteps} at ${Math.round(result.summary.tokensPerSecond)} tokens/s; final loss ${result.summary.finalLoss.toFixed(4)}`,
+        ...(validation ? [`validation loss ${validation.loss.toFixed(4)}, perplexity ${validation.perplexity.toFixed(3)}`] : []),
+        `adapter: ${result.files.adapter}`,
+        ...(result.files.merged ? [`merged model: ${result.files.merged}`] : []),
+        `metrics: ${result.files.metrics}  chart: ${result.files.chart}`,
+        ...(result.problems.length ? [`${result.problems.length} sample(s) left out: ${result.files.problems}`] : []),
+        `serve it: camelid serve --model ${config.modelPath} --lora ${result.files.adapter}`,
+        "",
+      ].join("\n"),
+    );
+  }
+  return 0;
+}
+
+async function exportRecipe(target: RecipeTarget, input: Record<string, unknown>, baseModel: string | undefined, io: CliIo, json: boolean): Promise<number> {
+  if (!baseModel) throw new InvalidArgumentError("base-model", `--export ${target} needs --base-model <hf model id or directory> for the recipe to start from`);
+  let promptFormat = input.promptFormat as string | undefined;
+  if (promptFormat === undefined) {
+    if (input.modelPath === undefined) throw new InvalidArgumentError("prompt-format", "--export needs --prompt-format (or --model to take the format from)");
+    const reader = await GgufReader.open(input.modelPath as string);
+    try {
+      const metadata = reader.metadata;
+      promptFormat = resolvePromptFormat({
+        chatTemplate: metadataString(metadata, "tokenizer.chat_template"),
+        modelName: metadataString(metadata, "general.name") ?? basename(input.modelPath as string),
+        architecture: metadataString(metadata, "general.architecture"),
+      }).choice.name;
+    } finally {
+      await reader.close();
+    }
+  }
+  const config = parseTrainingConfig({ modelPath: "(recipe)", ...input, promptFormat } as TrainingConfigInput);
+  const dataset = readTrainingDataset(config.dataPath, config.dataFormat ? { format: config.dataFormat } : {});
+  if (dataset.examples.length === 0) throw new InvalidArgumentError("data", `${config.dataPath}: no usable rows`);
+  const files = writeRecipe(target, config.outDir, dataset.examples, { ...config, baseModel, promptFormat });
+  if (json) io.stdout(`${JSON.stringify({ ...files, examples: dataset.examples.length, problems: dataset.problems }, null, 2)}\n`);
+  else {
+    for (const problem of dataset.problems.slice(0, 5)) io.stderr(`skipped ${problem.file}:${problem.line}: ${problem.message}\n`);
+    io.stdout(`wrote ${dataset.examples.length} conversations to ${files.dataset} and the ${target} recipe ${files.recipe}\nrun: ${files.command}\n`);
+  }
+  return 0;
+}

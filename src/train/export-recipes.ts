@@ -1,0 +1,170 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { LoraTarget } from "../engine/index.js";
+import { UnsupportedFeatureError } from "../errors/index.js";
+import type { TrainingExample } from "./dataset.js";
+import { recipeChatTemplates, withoutGenerationMarkers } from "./recipe-templates.js";
+import type { TrainingConfig } from "./train-config.js";
+
+export const recipeTargets = ["axolotl", "trl"] as const;
+export type RecipeTarget = (typeof recipeTargets)[number];
+
+/** PEFT's module names for LLaMA's projections. */
+const peftModules: Record<LoraTarget, string> = { q: "q_proj", k: "k_proj", v: "v_proj", o: "o_proj", gate: "gate_proj", up: "up_proj", down: "down_proj" };
+
+export type RecipeSettings = Pick<
+  TrainingConfig,
+  "rank" | "alpha" | "dropout" | "targets" | "learningRate" | "beta1" | "beta2" | "eps" | "weightDecay" | "warmupRatio" | "clipNorm" | "batchSize" | "gradientAccumulation" | "epochs" | "maxLength" | "packing" | "validationFraction" | "evalEvery" | "checkpointEvery" | "seed"
+> & {
+  /** The Hugging Face model id or local directory the GPU trainer starts from. */
+  baseModel: string;
+  promptFormat: string;
+};
+
+export interface RecipeFiles {
+  dataset: string;
+  recipe: string;
+  /** The command that runs the recipe. */
+  command: string;
+}
+
+/** The conversations as OpenAI-messages JSONL: the one layout both axolotl's chat_template type and TRL read. */
+export function recipeDatasetJsonl(examples: readonly TrainingExample[]): string {
+  return examples.map((example) => `${JSON.stringify({ messages: example.messages })}\n`).join("");
+}
+
+function chatTemplateFor(promptFormat: string): string {
+  const template = recipeChatTemplates[promptFormat];
+  if (!template) {
+    throw new UnsupportedFeatureError(`no recipe chat template for prompt format "${promptFormat}"; choose one of ${Object.keys(recipeChatTemplates).join(", ")} with --prompt-format`);
+  }
+  return template;
+}
+
+/** axolotl YAML. JSON strings are valid YAML double-quoted scalars, so every string goes through JSON.stringify. */
+export function axolotlRecipe(settings: RecipeSettings, datasetFile: string): string {
+  const q = (value: string) => JSON.stringify(value);
+  const lines = [
+    "# written by camelid train --export axolotl: the same LoRA SFT as camelid train, for GPUs",
+    `# run: axolotl train axolotl.yml   (from this directory)`,
+    `base_model: ${q(settings.baseModel)}`,
+    "datasets:",
+    `  - path: ${q(datasetFile)}`,
+    "    ds_type: json",
+    "    type: chat_template",
+    "    field_messages: messages",
+    "    message_property_mappings:",
+    "      role: role",
+    "      content: content",
+    "    roles_to_train: [\"assistant\"]",
+    "    train_on_eos: turn",
+    "chat_template: jinja",
+    `chat_template_jinja: ${q(withoutGenerationMarkers(chatTemplateFor(settings.promptFormat)))}`,
+    `val_set_size: ${settings.validationFraction}`,
+    `sequence_len: ${settings.maxLength}`,
+    `sample_packing: ${settings.packing}`,
+    "adapter: lora",
+    `lora_r: ${settings.rank}`,
+    `lora_alpha: ${settings.alpha}`,
+    `lora_dropout: ${settings.dropout}`,
+    `lora_target_modules: [${settings.targets.map((t) => q(peftModules[t])).join(", ")}]`,
+    `num_epochs: ${settings.epochs}`,
+    `micro_batch_size: ${settings.batchSize}`,
+    `gradient_accumulation_steps: ${settings.gradientAccumulation}`,
+    "optimizer: adamw_torch",
+    `learning_rate: ${settings.learningRate}`,
+    `adam_beta1: ${settings.beta1}`,
+    `adam_beta2: ${settings.beta2}`,
+    `adam_epsilon: ${settings.eps}`,
+    `weight_decay: ${settings.weightDecay}`,
+    "lr_scheduler: cosine",
+    `warmup_ratio: ${settings.warmupRatio}`,
+    `max_grad_norm: ${settings.clipNorm}`,
+    `eval_steps: ${settings.evalEvery || 50}`,
+    `save_steps: ${settings.checkpointEvery}`,
+    `seed: ${settings.seed}`,
+    "bf16: auto",
+    "output_dir: ./lora-out",
+    "",
+  ];
+  return lines.join("\n");
+}
+
+/** A TRL SFTTrainer script with PEFT LoRA and assistant-only loss (the template's generation markers). */
+export function trlRecipe(settings: RecipeSettings, datasetFile: string): string {
+  const q = (value: string) => JSON.stringify(value); // JSON string escapes are valid Python string escapes
+  const evalSteps = settings.evalEvery || 50;
+  return `# written by camelid train --export trl: the same LoRA SFT as camelid train, for GPUs
+# run: python train_trl.py   (pip install trl peft datasets transformers)
+# then: python llama.cpp/convert_lora_to_gguf.py lora-out --base <base model dir>  → a GGUF adapter for camelid serve
+from datasets import load_dataset
+from peft import LoraConfig
+from transformers import AutoTokenizer
+from trl import SFTConfig, SFTTrainer
+
+BASE_MODEL = ${q(settings.baseModel)}
+# renders exactly camelid's ${q(settings.promptFormat)} prompt format; {% generation %} marks what is trained
+CHAT_TEMPLATE = ${q(chatTemplateFor(settings.promptFormat))}
+
+tokenizer = AutoTokenizer.from_pretrained(BASE_MODEL)
+tokenizer.chat_template = CHAT_TEMPLATE
+dataset = load_dataset("json", data_files=${q(datasetFile)}, split="train")
+${settings.validationFraction > 0 ? `split = dataset.train_test_split(test_size=${settings.validationFraction}, seed=${settings.seed})
+train_dataset, eval_dataset = split["train"], split["test"]` : "train_dataset, eval_dataset = dataset, None"}
+
+config = SFTConfig(
+    output_dir="lora-out",
+    num_train_epochs=${settings.epochs},
+    per_device_train_batch_size=${settings.batchSize},
+    gradient_accumulation_steps=${settings.gradientAccumulation},
+    learning_rate=${settings.learningRate},
+    adam_beta1=${settings.beta1},
+    adam_beta2=${settings.beta2},
+    adam_epsilon=${settings.eps},
+    weight_decay=${settings.weightDecay},
+    lr_scheduler_type="cosine",
+    warmup_ratio=${settings.warmupRatio},
+    max_grad_norm=${settings.clipNorm},
+    max_length=${settings.maxLength},
+    packing=${settings.packing ? "True" : "False"},
+    assistant_only_loss=True,
+    eval_strategy=${settings.validationFraction > 0 ? `"steps", eval_steps=${evalSteps}` : `"no"`},
+    save_steps=${settings.checkpointEvery},
+    logging_steps=1,
+    seed=${settings.seed},
+)
+peft_config = LoraConfig(
+    r=${settings.rank},
+    lora_alpha=${settings.alpha},
+    lora_dropout=${settings.dropout},
+    target_modules=[${settings.targets.map((t) => q(peftModules[t])).join(", ")}],
+    task_type="CAUSAL_LM",
+)
+trainer = SFTTrainer(
+    model=BASE_MODEL,
+    args=config,
+    train_dataset=train_dataset,
+    eval_dataset=eval_dataset,
+    processing_class=tokenizer,
+    peft_config=peft_config,
+)
+trainer.train()
+trainer.save_model("lora-out")
+`;
+}
+
+/** Writes train.jsonl and the recipe into outDir. */
+export function writeRecipe(target: RecipeTarget, outDir: string, examples: readonly TrainingExample[], settings: RecipeSettings): RecipeFiles {
+  chatTemplateFor(settings.promptFormat); // fail before writing anything
+  mkdirSync(outDir, { recursive: true });
+  const dataset = join(outDir, "train.jsonl");
+  writeFileSync(dataset, recipeDatasetJsonl(examples));
+  if (target === "axolotl") {
+    const recipe = join(outDir, "axolotl.yml");
+    writeFileSync(recipe, axolotlRecipe(settings, "train.jsonl"));
+    return { dataset, recipe, command: `cd ${outDir} && axolotl train axolotl.yml` };
+  }
+  const recipe = join(outDir, "train_trl.py");
+  writeFileSync(recipe, trlRecipe(settings, "train.jsonl"));
+  return { dataset, recipe, command: `cd ${outDir} && python train_trl.py` };
+}
