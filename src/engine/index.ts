@@ -1,4 +1,7 @@
-// The training engine: kernels (forward/backward pairs), the LLaMA model, LoRA, and the optimizer.
+// camelid's training engine, llm.c style: every layer a forward/backward pair on flat Float32Arrays
+// (kernels/, a plain reference set and a fast set: WebAssembly SIMD matmuls emitted at startup, JS
+// attention), the LLaMA-1/2 model written out in order (model/), LoRA (lora/) and AdamW + clipping
+// (optim/). Base weights are frozen and loaded from GGUF; only LoRA parameters train.
 export * from "./config.js";
 export * from "./random.js";
 export * from "./kernels/kernel-set.js";
@@ -6,9 +9,9 @@ export * from "./model/base-weights.js";
 export * from "./model/random-init.js";
 export * from "./model/activations.js";
 export * from "./model/llama-model.js";
+export * from "./model/load-weights.js";
+export * from "./model/gguf-model.js";
 export * from "./lora/lora-config.js";
 export * from "./lora/lora-weights.js";
 export * from "./optim/adamw.js";
 export * from "./optim/clip.js";
-export * from "./model/load-weights.js";
-export * from "./model/gguf-model.js";
