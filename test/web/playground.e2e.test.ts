@@ -160,6 +160,14 @@ describe.skipIf(!hasChromium)("playground in headless Chromium", () => {
     await expect.poll(() => page.locator("#status").innerText(), { timeout: 20_000 }).toBe("All answers finished");
     expect(await page.locator("#arena-columns .column h3").allInnerTexts()).toEqual(["stories-a", "stories-b"]);
     expect(await page.locator("#arena-columns .message.assistant .markdown").allInnerTexts()).toHaveLength(2);
+    // Multi-turn: each column continues its own conversation.
+    await page.locator("#arena-input").fill("The end");
+    await page.locator("#arena-input").press("Enter");
+    await expect.poll(() => page.locator("#arena-send").isEnabled(), { timeout: 20_000 }).toBe(true);
+    expect(await page.locator("#arena-columns .column").first().locator(".message").count()).toBe(4);
+    const log = await (await fetch(`${server.url}/api/requests?limit=1&model=stories-b`)).json();
+    expect(JSON.parse(log.data[0].messages).map((m: { content: string }) => m.content).slice(0, 1)).toEqual(["Once upon a time"]);
+    expect(JSON.parse(log.data[0].messages)).toHaveLength(3);
     await shot("arena-side-by-side");
 
     await page.locator("#tab-collaborate").click();

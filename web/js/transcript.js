@@ -9,7 +9,7 @@ export function createTranscript(label) {
   function addMessage(role, text = "", meta = "") {
     const body = h("div", { class: "markdown" });
     const metaElement = h("span", { class: "meta" }, meta);
-    const article = h("article", { class: `message ${role}` }, h("header", {}, h("span", { class: "role" }, role === "user" ? "You" : role), metaElement), body);
+    const article = h("article", { class: `message ${role}` }, h("header", {}, h("span", { class: "role" }, role === "user" ? "You" : role === "assistant" ? "Assistant" : role), metaElement), body);
     list.append(article);
     let pending = text;
     let scheduled = false;
