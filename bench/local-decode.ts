@@ -63,7 +63,30 @@ async function sweep(path: string): Promise<void> {
   const prompt = [...model.tokenize("Once upon a time, there was a little girl named Lily. ".repeat(Math.ceil(promptTokens / 12)))].slice(0, promptTokens);
   const decode: number[][] = variants.map(() => []);
   const prefill: number[][] = variants.map(() => []);
+  // controlledEvaluate, one call per token (the logprobs path), on the first variant's settings.
+  const controlledContext = await model.createContext({ contextSize: promptTokens + genTokens + 16, sequences: 1, ...variants[0] });
+  const controlled = { decode: [] as number[], prefill: [] as number[] };
   for (let run = 0; run < runs; run++) {
+    {
+      const sequence = controlledContext.getSequence();
+      const startedAt = performance.now();
+      let firstAt = startedAt;
+      let input = prompt;
+      let generated = 0;
+      for (;;) {
+        const last = input.length - 1;
+        const output = await sequence.controlledEvaluate(
+          input.map((token, index) => (index === last ? [token, { generateNext: { token: true, options: { temperature: 0 } } }] : token)),
+        );
+        const token = output[last]?.next.token;
+        if (generated === 0) firstAt = performance.now();
+        if (token == null || model.isEogToken(token) || ++generated >= genTokens) break;
+        input = [token];
+      }
+      controlled.decode.push(((generated - 1) / (performance.now() - firstAt)) * 1000);
+      controlled.prefill.push((prompt.length / (firstAt - startedAt)) * 1000);
+      await sequence.dispose();
+    }
     for (const [index, context] of contexts.entries()) {
       const sequence = context.getSequence();
       const startedAt = performance.now();
@@ -87,6 +110,12 @@ async function sweep(path: string): Promise<void> {
       `  ${label.padEnd(96)} decode ${d.median.toFixed(0)} [${d.min.toFixed(0)}-${d.max.toFixed(0)}]  prefill ${p.median.toFixed(0)} [${p.min.toFixed(0)}-${p.max.toFixed(0)}]\n`,
     );
   });
+  const d = spread(controlled.decode);
+  const p = spread(controlled.prefill);
+  process.stdout.write(
+    `  ${"controlledEvaluate per token, first variant's settings".padEnd(96)} decode ${d.median.toFixed(0)} [${d.min.toFixed(0)}-${d.max.toFixed(0)}]  prefill ${p.median.toFixed(0)} [${p.min.toFixed(0)}-${p.max.toFixed(0)}]\n`,
+  );
+  await controlledContext.dispose();
   for (const context of contexts) await context.dispose();
   await model.dispose();
 }

@@ -133,14 +133,11 @@ async function decodeNative(
   accept: (token: Token) => boolean,
 ): Promise<void> {
   const { sampling } = request;
-  const options: SequenceEvaluateOptions = {
-    temperature: sampling.temperature,
-    topK: sampling.topK,
-    topP: sampling.topP,
-    minP: sampling.minP,
-    seed: sampling.seed,
-    yieldEogToken: true,
-  };
+  // Greedy needs no truncation samplers or seed: leaving them out keeps llama.cpp's chain minimal.
+  const options: SequenceEvaluateOptions =
+    sampling.temperature > 0
+      ? { temperature: sampling.temperature, topK: sampling.topK, topP: sampling.topP, minP: sampling.minP, seed: sampling.seed, yieldEogToken: true }
+      : { temperature: 0, yieldEogToken: true };
   if (penaltiesActive(sampling)) {
     options.repeatPenalty = {
       punishTokens: () => history.slice(-sampling.repeatLastN),
