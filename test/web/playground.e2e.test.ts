@@ -149,6 +149,11 @@ describe.skipIf(!hasChromium)("playground in headless Chromium", () => {
     expect(Number(await winner.locator(".elo").innerText())).toBeCloseTo(1002, 5);
     expect(Number(await page.locator(`tr[data-model="${revealed[2]}"] .elo`).innerText())).toBeCloseTo(998, 5);
     expect(await page.locator("#leaderboard-matrix td", { hasText: "100%" }).count()).toBe(1);
+    const [pairs] = await Promise.all([page.waitForEvent("download"), page.locator("#export-preferences").click()]);
+    const pair = JSON.parse(readFileSync((await pairs.path())!, "utf8").trim());
+    expect(pair).toMatchObject({ prompt: "Once upon a time", chosen_model: revealed[1], rejected_model: revealed[2] });
+    const [battles] = await Promise.all([page.waitForEvent("download"), page.locator("#export-battles").click()]);
+    expect(JSON.parse(readFileSync((await battles.path())!, "utf8"))).toMatchObject([{ model_a: revealed[1], model_b: revealed[2], winner: "model_a" }]);
     await shot("leaderboard");
   });
 
