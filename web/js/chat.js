@@ -203,6 +203,7 @@ export function createChatView({ models }) {
       if (!current) {
         current = await api("POST", "/api/conversations", { title: text.slice(0, 60), model, system_prompt: values.system_prompt ?? null, settings: storedSettings() });
         title.textContent = current.title;
+        void refreshList().catch(() => undefined);
       } else {
         current = await api("PATCH", `/api/conversations/${current.id}`, { model, system_prompt: values.system_prompt ?? null, settings: storedSettings() });
       }
