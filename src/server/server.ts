@@ -6,6 +6,7 @@ import { createServerApp, type ServerAppHandle } from "./app.js";
 import { isLoopbackHost, type LocalModelConfig, type RemoteModelConfig, type ServeConfig } from "./config.js";
 import { listen, nodePeerAddress } from "./listen.js";
 import { ModelRegistry, type ModelSpec } from "./model-registry.js";
+import { ArenaStore } from "./arena/arena-store.js";
 import { ConversationStore } from "./store/conversations.js";
 import { openServerDatabase, type ServerDatabase } from "./store/database.js";
 import { RequestLog } from "./store/request-log.js";
@@ -63,6 +64,7 @@ export async function startServer(config: ServeConfig, factories: ModelFactories
       registry,
       requestLog,
       conversations: new ConversationStore(database),
+      arena: { store: new ArenaStore(database) },
       apiKeys: config.apiKeys,
       bodyLimitBytes: config.maxBodyBytes,
       corsOrigins: config.corsOrigins,
