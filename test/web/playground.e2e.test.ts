@@ -11,6 +11,8 @@ import { startPlaygroundServer } from "./support/playground-server.js";
 const chromiumPath = "/usr/bin/chromium";
 const artifacts = join(repoRoot, "test-artifacts", "web");
 const hasChromium = existsSync(chromiumPath);
+// CI installs Chromium (.ci/run), so there a missing browser is a failure, never a silent skip.
+if (!hasChromium && process.env.CI) throw new Error(`${chromiumPath} not found: .ci/run must install Debian's chromium`);
 if (!hasChromium) console.warn(`playground e2e skipped: ${chromiumPath} not found (apt-get install -y chromium)`);
 
 let server: Awaited<ReturnType<typeof startPlaygroundServer>>;
