@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { parseAlpacaCompletion } from "../../src/datagen/alpaca/parse.js";
 import { encodeAlpacaPrompt } from "../../src/datagen/alpaca/prompt.js";
 import { loadSeedTasks, parseSeedTasks } from "../../src/datagen/alpaca/seed-tasks.js";
-import { InstructionFilter } from "../../src/datagen/filter/instruction-filter.js";
+import { InstructionFilter, topIndices } from "../../src/datagen/filter/instruction-filter.js";
 import { InstructionRuleChecker } from "../../src/datagen/filter/rules.js";
 import { numpyMean } from "../../src/datagen/text/python-compat.js";
 import { sharedPath } from "../support/shared-data.js";
@@ -112,6 +112,19 @@ describe("instruction filter (rules + ROUGE-L against seeds and kept rows)", () 
     const fast = new InstructionFilter(seeds);
     const reference = new InstructionFilter(seeds, { pool: "exhaustive" });
     for (const record of records.slice(150, 230)) expect(fast.consider(record.instruction)).toEqual(reference.consider(record.instruction));
+  });
+});
+
+describe("most similar instructions", () => {
+  it("topIndices equals a full descending sort with later entries first among ties", () => {
+    let seed = 5;
+    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+    for (let trial = 0; trial < 200; trial++) {
+      const scores = Array.from({ length: Math.floor(random() * 40) }, () => Math.floor(random() * 6) / 5);
+      const k = Math.floor(random() * 12);
+      const sorted = Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a] || b - a).slice(0, k);
+      expect(topIndices(scores, k)).toEqual(sorted);
+    }
   });
 });
 

@@ -86,10 +86,31 @@ export class InstructionFilter {
 
   private similarityDetails(tokens: string[]): SimilarityDetails {
     const scores = this.pool.scoreAll(tokens);
-    // np.argsort(scores)[-10:][::-1]: highest first; among equal scores the later pool entry first.
-    const order = Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a] || b - a);
+    const top = topIndices(scores, this.mostSimilarCount);
     const mostSimilar: Record<string, number> = {};
-    for (const index of order.slice(0, this.mostSimilarCount)) mostSimilar[this.texts[index]] = scores[index];
+    for (const index of top) mostSimilar[this.texts[index]] = scores[index];
     return { most_similar_instructions: mostSimilar, avg_similarity_score: scores.length ? numpyMean(scores) : 0 };
   }
+}
+
+/**
+ * Alpaca's `np.argsort(scores)[-k:][::-1]`: the k highest scores, highest first, and among equal
+ * scores the later pool entry first (what reversing a stable ascending sort gives). A bounded
+ * insertion in one pass instead of sorting the whole pool for every kept row.
+ */
+export function topIndices(scores: ArrayLike<number>, k: number): number[] {
+  const top: number[] = [];
+  if (k <= 0) return top;
+  for (let index = 0; index < scores.length; index++) {
+    const score = scores[index];
+    if (top.length === k && score < scores[top[k - 1]]) continue;
+    // Scanning in pool order, an equal score belongs above the earlier entries that have it.
+    let position = top.length;
+    while (position > 0 && score >= scores[top[position - 1]]) position--;
+    if (position < k) {
+      top.splice(position, 0, index);
+      if (top.length > k) top.pop();
+    }
+  }
+  return top;
 }

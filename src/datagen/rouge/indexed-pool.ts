@@ -113,10 +113,15 @@ export class IndexedRougePool implements RougePool {
   scoreAll(tokens: readonly string[]): Float64Array {
     const scores = new Float64Array(this.entries.length);
     if (tokens.length === 0) return scores;
-    const lcs = new BitParallelLcs(tokens.map((token) => this.ids.get(token) ?? -1));
-    for (let i = 0; i < this.entries.length; i++) {
-      const other = this.entries[i];
-      scores[i] = rougeLFromLcs(lcs.lengthWith(other), tokens.length, other.length).fmeasure;
+    const queryIds = tokens.map((token) => this.ids.get(token) ?? -1);
+    const lcs = queryIds.length <= 32 ? this.singleWordLcs(queryIds) : this.multiWordLcs(queryIds);
+    try {
+      for (let i = 0; i < this.entries.length; i++) {
+        const other = this.entries[i];
+        scores[i] = rougeLFromLcs(lcs.lengthWith(other), tokens.length, other.length).fmeasure;
+      }
+    } finally {
+      lcs.release();
     }
     return scores;
   }
