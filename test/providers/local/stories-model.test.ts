@@ -139,6 +139,31 @@ describe("abort and concurrency", () => {
     expect(after.choices[0].finishReason).toBe("length");
   });
 
+  it("stops generating and frees the sequence when the consumer cancels the stream", async () => {
+    const state = await model.load();
+    const all = await Promise.all([0, 1, 2, 3].map(() => state.slots.acquire()));
+    for (const sequence of all) {
+      await sequence.clearHistory();
+      state.slots.release(sequence);
+    }
+    const { stream } = await model.doStream({ prompt: PROMPT, maxTokens: 200, temperature: 0 });
+    const reader = stream.getReader();
+    for (;;) {
+      const { value } = await reader.read();
+      if (value?.type === "text-delta") break;
+    }
+    expect(state.slots.size).toBe(3);
+    await reader.cancel();
+    const deadline = Date.now() + 2000;
+    while (state.slots.size < 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(state.slots.size).toBe(4);
+    // The cancelled sequence holds the prompt and a few tokens, not the 200 it was asked for.
+    const sequences = await Promise.all([0, 1, 2, 3].map(() => state.slots.acquire()));
+    const longest = Math.max(...sequences.map((sequence) => sequence.nextTokenIndex));
+    for (const sequence of sequences) state.slots.release(sequence);
+    expect(longest).toBeLessThan(5 + 100);
+  });
+
   it("decodes concurrent streams together on one context, each as it would alone", async () => {
     const prompts = ["Once upon a time", "The little dog", "Tom and Lily were"];
     const alone = [];
