@@ -209,6 +209,23 @@ describe("models, health, metrics, dry run, tokenize", () => {
   });
 });
 
+describe("continuous admission", () => {
+  it("a request arriving while another streams starts at once, beside it, not after it", async () => {
+    const model = new FakeModel({ tokenDelayMs: 20 });
+    const { app } = createTestServer({ models: { fake: model }, capacity: 4 });
+    const long = await postJson(app, "/v1/chat/completions", chat({ stream: true, max_tokens: 50 }));
+    const longReader = long.body!.getReader();
+    for (let chunk = 0; chunk < 3; chunk++) await longReader.read();
+    const arrivedAt = performance.now();
+    const late = await postJson(app, "/v1/chat/completions", chat({ stream: true, max_tokens: 50 }));
+    const lateReader = late.body!.getReader();
+    await lateReader.read();
+    expect(performance.now() - arrivedAt).toBeLessThan(200); // the long one still has ~45 tokens (900 ms) to go
+    expect(model.active).toBe(2);
+    await Promise.all([longReader.cancel(), lateReader.cancel()]);
+  });
+});
+
 describe("client disconnects", () => {
   it("a client that hangs up mid-stream frees its sequence within about one token and is logged as aborted", async () => {
     const model = new FakeModel({ tokenDelayMs: 25 });
