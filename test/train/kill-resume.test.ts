@@ -1,0 +1,67 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { MetricsLog } from "../../src/train/metrics-log.js";
+import { runTraining } from "../../src/train/run-training.js";
+import { stories260KPath } from "../support/shared-data.js";
+import { spawnCli, waitFor } from "./support/spawn-cli.js";
+
+// `camelid train` killed with SIGKILL mid-run, then `--resume`: the final adapter must be byte for
+// byte the adapter of a run that was never interrupted.
+
+const dir = mkdtempSync(join(tmpdir(), "camelid-kill-resume-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const dataPath = join(dir, "data.jsonl");
+writeFileSync(
+  dataPath,
+  [
+    { messages: [{ role: "user", content: "Who are you?" }, { role: "assistant", content: "I am Camelid." }] },
+    { messages: [{ role: "user", content: "What do you eat?" }, { role: "assistant", content: "Grass and hay." }] },
+    { messages: [{ role: "user", content: "Where do you live?" }, { role: "assistant", content: "In the Andes." }] },
+  ]
+    .map((row) => JSON.stringify(row))
+    .join("\n"),
+);
+
+const settings = { steps: 24, checkpointEvery: 4 };
+const flags = (outDir: string) => [
+  "--model", stories260KPath(), "--data", dataPath, "--out", outDir, "--prompt-format", "llama-2-chat",
+  "--max-steps", String(settings.steps), "--checkpoint-every", String(settings.checkpointEvery), "--eval-every", "6",
+  "--batch-size", "2", "--lr", "0.01", "--dropout", "0.1", "--targets", "q,v,down", "--val-fraction", "0.34", "--seed", "7",
+];
+
+describe("kill and resume", () => {
+  it("a SIGKILLed run resumed with --resume writes the same adapter bytes as an uninterrupted run", async () => {
+    const reference = await runTraining({
+      modelPath: stories260KPath(), dataPath, outDir: join(dir, "reference"), promptFormat: "llama-2-chat", maxSteps: settings.steps,
+      checkpointEvery: settings.checkpointEvery, evalEvery: 6, batchSize: 2, learningRate: 0.01, dropout: 0.1, targets: ["q", "v", "down"], validationFraction: 0.34, seed: 7,
+    });
+    expect(reference.dataStats.validationRows).toBe(1);
+
+    const outDir = join(dir, "killed");
+    const child = spawnCli(["train", ...flags(outDir)]);
+    const metrics = new MetricsLog(join(outDir, "metrics.jsonl"));
+    const stepsLogged = () => metrics.read().filter((r) => r.type === "train").length;
+    await waitFor(() => stepsLogged() >= 9 || child.process.exitCode !== null, 60_000, "the child to pass step 9");
+    child.process.kill("SIGKILL");
+    const { signal } = await child.exited;
+    expect(signal, `the child finished before it could be killed: ${child.output().stderr}`).toBe("SIGKILL");
+    expect(existsSync(join(outDir, "adapter.gguf"))).toBe(false);
+    expect(existsSync(join(outDir, "checkpoint.bin"))).toBe(true);
+
+    const resumed = spawnCli(["train", ...flags(outDir), "--resume"]);
+    const { code } = await resumed.exited;
+    expect(code, resumed.output().stderr).toBe(0);
+    expect(resumed.output().stderr).toMatch(/resuming from step (8|12|16|20) of 24/);
+    expect(resumed.output().stdout).toContain(`adapter: ${join(outDir, "adapter.gguf")}`);
+
+    const expected = readFileSync(reference.files.adapter);
+    const actual = readFileSync(join(outDir, "adapter.gguf"));
+    expect(actual.equals(expected)).toBe(true);
+    // every step appears once in the metrics even though some were run twice
+    expect(metrics.read().filter((r) => r.type === "train").map((r) => r.step)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
+    expect(readFileSync(join(outDir, "loss.svg"), "utf8")).toContain("<polyline");
+  }, 120_000);
+});
