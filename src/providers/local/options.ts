@@ -31,9 +31,11 @@ export type ResolvedLocalModelOptions = z.output<typeof localModelOptionsSchema>
 /**
  * ggml threads: all cores but one, at most 8. Measured on a 2-core machine shared with other work
  * (bench/local-decode.ts --sweep, node-llama-cpp raw API, same run): 1 thread decoded stories260K
- * at 1272 tokens/s and a 24M F32 model at 15-39, 2 threads at 2 and 1 tokens/s. ggml's workers
- * spin at barriers, so a worker that loses its core to another process (or to Node's own main
- * thread) stalls every op of the graph. The spare core keeps the event loop and the OS responsive.
+ * at 1272 tokens/s and a 24M F32 model at 15-39, 2 threads at 2 and 1 tokens/s. The cause:
+ * node-llama-cpp attaches no persistent ggml threadpool, so with threads > 1 ggml starts a fresh
+ * worker thread for every decode (strace: 50 extra clone() calls for 50 tokens with 2 threads,
+ * none with 1), and its workers spin at barriers, so one that waits for a core stalls every op.
+ * The spare core keeps Node's event loop and the OS responsive.
  */
 export function defaultThreads(cores = availableParallelism()): number {
   return Math.max(1, Math.min(8, cores - 1));
