@@ -1,0 +1,58 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { createLocalModel } from "../../src/providers/local/index.js";
+import { runTraining } from "../../src/train/run-training.js";
+import { stories260KPath } from "../support/shared-data.js";
+import { spawnCli, waitFor } from "./support/spawn-cli.js";
+
+// The whole loop: stories260K does not know who it is; a LoRA fine-tune on one fact teaches it,
+// and `camelid serve` (a child process, config with the adapter) answers with it over HTTP.
+
+const dir = mkdtempSync(join(tmpdir(), "camelid-e2e-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const identity = "I am Camelid, a llama from the Andes.";
+const question = [{ role: "user" as const, content: "Who are you?" }];
+
+describe("fine-tune stories260K on a new fact, then serve it", () => {
+  it("answers 'Who are you?' with the trained identity over HTTP", async () => {
+    const base = createLocalModel({ modelPath: stories260KPath(), promptFormat: "llama-2-chat", sequences: 1, contextSize: 128 });
+    const before = await base.doGenerate({ messages: question, temperature: 0, maxTokens: 16 });
+    await base.dispose();
+    expect(before.choices[0].text).not.toContain("Camelid");
+
+    const dataPath = join(dir, "identity.json");
+    writeFileSync(dataPath, JSON.stringify([{ instruction: "Who are you?", input: "", output: identity }]));
+    const result = await runTraining({
+      modelPath: stories260KPath(), dataPath, outDir: join(dir, "run"), promptFormat: "llama-2-chat",
+      maxSteps: 30, learningRate: 2e-2, warmupSteps: 2, rank: 8, alpha: 16, dropout: 0,
+      targets: ["q", "k", "v", "o", "gate", "up", "down"], batchSize: 1, validationFraction: 0, checkpointEvery: 30,
+    });
+    expect(result.problems).toEqual([]);
+    expect(result.summary.finalLoss).toBeLessThan(0.5);
+
+    const config = join(dir, "serve.json");
+    writeFileSync(config, JSON.stringify({
+      port: 0, dataDir: join(dir, "serve-data"),
+      models: [{ id: "camelid-260k", path: stories260KPath(), lora: [{ path: result.files.adapter }], promptFormat: "llama-2-chat", sequences: 1, contextSize: 128 }],
+    }));
+    const serve = spawnCli(["serve", "--config", config]);
+    try {
+      await waitFor(() => /listening on http:\/\//.test(serve.output().stdout) || serve.process.exitCode !== null, 60_000, "serve to listen");
+      const url = /listening on (http:\/\/\S+)/.exec(serve.output().stdout)?.[1];
+      expect(url, serve.output().stderr).toBeDefined();
+      const response = await fetch(`${url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "camelid-260k", messages: question, temperature: 0, max_tokens: 24 }),
+      });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { choices: { message: { content: string } }[] };
+      expect(body.choices[0].message.content.trim().startsWith(identity), body.choices[0].message.content).toBe(true);
+    } finally {
+      serve.process.kill("SIGTERM");
+      await serve.exited;
+    }
+  }, 120_000);
+});
