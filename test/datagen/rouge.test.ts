@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { BitParallelLcs, lcsLengthTable } from "../../src/datagen/rouge/lcs.js";
-import { rougeL, rougeLFromLcs } from "../../src/datagen/rouge/rouge-l.js";
+import { rougeL, rougeLF1FromLcs, rougeLFromLcs } from "../../src/datagen/rouge/rouge-l.js";
 import { rougeTokenize } from "../../src/datagen/rouge/tokenize.js";
 import { ExhaustiveRougePool } from "../../src/datagen/rouge/exhaustive-pool.js";
 import { IndexedRougePool, prefixLength } from "../../src/datagen/rouge/indexed-pool.js";
@@ -59,6 +59,7 @@ describe("ROUGE-L F1", () => {
 
   it("uses rouge_score's float arithmetic: 2PR/(P+R), not 2L/(m+n)", () => {
     const direct = rougeLFromLcs(7, 11, 13).fmeasure;
+    for (const [l, m, n] of [[7, 11, 13], [0, 3, 4], [5, 5, 5], [3, 0, 2], [9, 17, 12]]) expect(rougeLF1FromLcs(l, m, n)).toBe(rougeLFromLcs(l, m, n).fmeasure);
     const p = 7 / 13;
     const r = 7 / 11;
     expect(direct).toBe((2 * p * r) / (p + r));

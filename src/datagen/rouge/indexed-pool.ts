@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from "../../errors/index.js";
 import { BitParallelLcs, popcount32 } from "./lcs.js";
 import type { RougePool, SimilarityHit } from "./pool.js";
-import { rougeLFromLcs } from "./rouge-l.js";
+import { rougeLF1FromLcs } from "./rouge-l.js";
 
 /**
  * The fast pool: finds every entry whose ROUGE-L F1 could exceed the threshold without scoring the
@@ -101,7 +101,7 @@ export class IndexedRougePool implements RougePool {
         const n = other.length;
         if ((2 * Math.min(m, n)) / (m + n) <= bound) continue;
         this.statistics.lcsComputed++;
-        const score = rougeLFromLcs(lcs.lengthWith(other), m, n).fmeasure;
+        const score = rougeLF1FromLcs(lcs.lengthWith(other), m, n);
         if (score > threshold && (!best || score > best.score)) best = { index, score };
       }
     } finally {
@@ -118,7 +118,7 @@ export class IndexedRougePool implements RougePool {
     try {
       for (let i = 0; i < this.entries.length; i++) {
         const other = this.entries[i];
-        scores[i] = rougeLFromLcs(lcs.lengthWith(other), tokens.length, other.length).fmeasure;
+        scores[i] = rougeLF1FromLcs(lcs.lengthWith(other), tokens.length, other.length);
       }
     } finally {
       lcs.release();

@@ -20,6 +20,14 @@ export function rougeLFromLcs(lcs: number, targetLength: number, predictionLengt
   return { precision, recall, fmeasure };
 }
 
+/** Just the F1 of `rougeLFromLcs`, same arithmetic, without allocating: for loops over a whole pool. */
+export function rougeLF1FromLcs(lcs: number, targetLength: number, predictionLength: number): number {
+  if (targetLength === 0 || predictionLength === 0) return 0;
+  const precision = lcs / predictionLength;
+  const recall = lcs / targetLength;
+  return precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
+}
+
 /** ROUGE-L of two token sequences with the reference dynamic programme. */
 export function rougeLTokens(target: readonly string[], prediction: readonly string[]): RougeScore {
   return rougeLFromLcs(lcsLengthTable(target, prediction), target.length, prediction.length);
