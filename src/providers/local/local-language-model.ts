@@ -17,6 +17,7 @@ import type {
   TokenLogprob,
 } from "../../spec/index.js";
 import { runChoice, type ChoiceOutcome } from "./choice-runner.js";
+import { summarizeTimings } from "./timings.js";
 import { getLlamaRuntime, loadNodeLlamaCpp, type LlamaContext, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type NodeLlamaCpp, type Token } from "./llama-runtime.js";
 import { scoreContinuation } from "./log-likelihood.js";
 import { acquireModel, type ModelHandle } from "./model-cache.js";
@@ -377,25 +378,6 @@ function checkTokenIds(tokens: unknown, vocabularySize: number, parameter: strin
       throw new InvalidArgumentError(`${parameter}[${index}]`, `${parameter}[${index}] = ${String(token)} is not a token id (vocabulary size ${vocabularySize})`);
     }
   });
-}
-
-function summarizeTimings(calledAt: number, outcomes: ChoiceOutcome[]) {
-  const endedAt = Math.max(performance.now(), ...outcomes.map((o) => o.endedAt));
-  const firsts = outcomes.flatMap((o) => (o.firstTokenAt !== undefined ? [o.firstTokenAt] : []));
-  const firstTokenAt = firsts.length ? Math.min(...firsts) : endedAt;
-  const evaluated = outcomes.reduce((sum, o) => sum + o.evaluatedPromptTokens, 0);
-  const prefillEnd = firsts.length ? Math.max(...firsts) : endedAt;
-  const prefillStart = outcomes.length ? Math.min(...outcomes.map((o) => o.startedAt)) : calledAt;
-  // Tokens after each choice's first one were produced in the decode phase.
-  const decodeTokens = outcomes.reduce((sum, o) => sum + Math.max(0, o.completionTokens - 1), 0);
-  const decodeMs = endedAt - firstTokenAt;
-  const prefillMs = prefillEnd - prefillStart;
-  return {
-    timeToFirstTokenMs: firstTokenAt - calledAt,
-    totalMs: endedAt - calledAt,
-    ...(evaluated > 0 && prefillMs > 0 ? { promptTokensPerSecond: (evaluated / prefillMs) * 1000 } : {}),
-    tokensPerSecond: decodeTokens > 0 && decodeMs > 0 ? (decodeTokens / decodeMs) * 1000 : 0,
-  };
 }
 
 export type { BuiltPrompt };
