@@ -7,6 +7,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listen, type ListeningServer } from "../../src/server/listen.js";
+import { stories260KPath } from "../support/shared-data.js";
 import { spawnServe, type ChildServer } from "./support/child-server.js";
 import { FakeModel } from "./support/fake-model.js";
 import { createTestServer } from "./support/test-server.js";
@@ -72,5 +73,16 @@ describe("request log across kill -9", () => {
     expect(log.filter((r) => r.status === "completed").map((r) => r.id).sort()).toEqual([...completedIds].sort());
     expect(log.filter((r) => r.status === "interrupted")).toHaveLength(1);
     expect(await second.stop("SIGTERM")).toBe(0);
+  });
+});
+
+describe("graceful shutdown", () => {
+  it("SIGTERM with a local model loaded closes the server and exits 0", async () => {
+    const child = await spawnServe(["--model", `story=${stories260KPath()}`, "--eager", "--port", "0", "--data-dir", join(dir, "graceful")]);
+    children.push(child);
+    const response = await fetch(`${child.url}/v1/completions`, { method: "POST", body: JSON.stringify({ model: "story", prompt: "Once", max_tokens: 3 }) });
+    expect(response.status).toBe(200);
+    expect(await child.stop("SIGTERM")).toBe(0);
+    expect(child.stderr()).toContain("shutting down");
   });
 });

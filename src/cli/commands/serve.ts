@@ -123,14 +123,14 @@ const factories: ModelFactories = {
   },
 };
 
-/** Resolves when SIGINT/SIGTERM arrives. */
+/**
+ * Resolves when SIGINT/SIGTERM arrives. The listeners stay installed: `signal-exit` (pulled in by
+ * node-llama-cpp's dependencies) re-raises a signal when it finds itself the only listener left,
+ * which would kill the process before the graceful shutdown (closing the database) could run.
+ */
 function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-      resolve(signal);
-    };
+    const onSignal = (signal: NodeJS.Signals) => resolve(signal);
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
   });
