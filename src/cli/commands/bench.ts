@@ -82,7 +82,7 @@ export function formatBenchResult(result: DecodeBenchmarkResult): string {
       row("decode  (node-llama-cpp)", result.raw.decode) +
       row("per CPU-s (node-llama-cpp)", result.raw.cpu) +
       `\nratio camelid / node-llama-cpp (medians): prefill ${result.ratio.prefill.toFixed(2)}x, decode ${result.ratio.decode.toFixed(2)}x, ` +
-      `tokens per CPU-second ${result.ratio.cpu.toFixed(2)}x\n`;
+      `tokens per CPU-second ${result.ratio.cpu.toFixed(2)}x; median of per-run decode ratios ${result.ratio.pairedDecode.toFixed(2)}x\n`;
   }
   return out;
 }

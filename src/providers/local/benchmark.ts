@@ -52,8 +52,11 @@ export interface DecodeBenchmarkResult {
   settings: { threads: number; flashAttention: boolean; batchSize?: number; contextSize: number };
   provider: ThroughputSummary;
   raw?: ThroughputSummary;
-  /** provider median / raw median. */
-  ratio?: { prefill: number; decode: number; cpu: number };
+  /**
+   * provider median / raw median, and `pairedDecode`: the median over runs of each run's
+   * provider/raw decode ratio (the two measured back to back, so slow load drift cancels).
+   */
+  ratio?: { prefill: number; decode: number; cpu: number; pairedDecode: number };
 }
 
 export function spread(values: readonly number[]): Spread {
@@ -184,6 +187,9 @@ export async function benchmarkDecode(options: DecodeBenchmarkOptions): Promise<
               prefill: provider.prefill.median / raw.prefill.median,
               decode: provider.decode.median / raw.decode.median,
               cpu: provider.cpu.median / raw.cpu.median,
+              pairedDecode: spread(
+                providerSamples.map((sample, run) => sample.decodeTokensPerSecond / rawSamples[run].decodeTokensPerSecond),
+              ).median,
             },
           }
         : {}),

@@ -36,6 +36,8 @@ describe("camelid bench", () => {
       }
     }
     expect(result.ratio.decode).toBeCloseTo(result.provider.decode.median / result.raw.decode.median, 9);
+    const perRun = result.provider.samples.map((s: { decodeTokensPerSecond: number }, i: number) => s.decodeTokensPerSecond / result.raw.samples[i].decodeTokensPerSecond);
+    expect(result.ratio.pairedDecode).toBeCloseTo([...perRun].sort((a, b) => a - b)[1], 9);
   });
 
   it("prints a min/median/max table", async () => {
