@@ -14,6 +14,7 @@ export { loadSeedTasks, parseSeedTasks, type SeedTask } from "./alpaca/seed-task
 export { runAlpacaGeneration, defaultAlpacaSettings, batchPrompts, type AlpacaGenerationRun, type AlpacaGenerationSettings, type RunSummary, type StopReason } from "./self-instruct/alpaca-generation.js";
 export { runSelfInstruct, defaultSelfInstructSettings, selfInstructDecoding, selfInstructRules, type SelfInstructRun, type SelfInstructSettings } from "./self-instruct/self-instruct-pipeline.js";
 export { defaultSelfInstructTemplates, type SelfInstructTemplates } from "./self-instruct/templates.js";
+export { promptsFromFile } from "./distill/prompts-file.js";
 export { runDistill, defaultDistillSettings, defaultUserSimulatorPrompt, type DistillPrompt, type DistillRun, type DistillSettings } from "./distill/distill.js";
 export { runRefine, defaultRefineSettings, miniGpt4FixPrompt, type RefineSettings } from "./distill/refine.js";
 export { readDataset, writeDataset, encodeDataset, detectFormat, serializeRows, MalformedRowsError } from "./formats/dataset-io.js";

@@ -3,7 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { defaultDistillSettings, runDistill } from "../../src/datagen/distill/distill.js";
+import { promptsFromFile } from "../../src/datagen/distill/prompts-file.js";
 import { defaultRefineSettings, miniGpt4FixPrompt, runRefine } from "../../src/datagen/distill/refine.js";
+import { writeFileSync } from "node:fs";
+import { sharedPath } from "../support/shared-data.js";
 import { AuthenticationError } from "../../src/errors/index.js";
 import { createOpenAICompatibleModel } from "../../src/providers/openai/index.js";
 import type { CallOptions } from "../../src/spec/index.js";
@@ -79,6 +82,23 @@ describe("distill", () => {
     expect(summary.resumed).toBe(true);
     expect(working.calls).toHaveLength(3);
     expect(readJsonl(join(output, "conversations.jsonl")).map((r) => r.id)).toEqual(["p0", "p1", "p2", "p3", "p4", "p5"]);
+  });
+});
+
+describe("prompt files", () => {
+  it("takes MT-bench turns[0], Alpaca instruction + input, ShareGPT first human turn; reports rows without a prompt by line", () => {
+    const mtBench = promptsFromFile(sharedPath("eval", "mt_bench", "question.jsonl"));
+    expect(mtBench.prompts).toHaveLength(80);
+    expect(mtBench.prompts[0].id).toBe("81");
+    const alpaca = promptsFromFile(sharedPath("data", "alpaca", "alpaca_data_first1727.json")).prompts;
+    expect(alpaca).toHaveLength(1727);
+    const sharegpt = promptsFromFile(sharedPath("data", "sharegpt", "dummy_conversation.json")).prompts;
+    expect(sharegpt[0]).toEqual({ id: "identity_0", prompt: "Who are you?" });
+    const path = join(temporaryDirectory(), "mixed.jsonl");
+    writeFileSync(path, '{"instruction":"Add.","input":"2 and 3"}\n{"nothing":1}\n{"prompt":"Hi"}\n');
+    const mixed = promptsFromFile(path);
+    expect(mixed.prompts.map((p) => p.prompt)).toEqual(["Add.\n\n2 and 3", "Hi"]);
+    expect(mixed.problems).toEqual([`${path}:2: no prompt (prompt, instruction, question, text, turns[0] or a first user message)`]);
   });
 });
 

@@ -12,6 +12,7 @@ import {
   pythonCapitalize,
 } from "../../src/datagen/self-instruct/self-instruct-parse.js";
 import { defaultSelfInstructSettings, runSelfInstruct } from "../../src/datagen/self-instruct/self-instruct-pipeline.js";
+import { AuthenticationError } from "../../src/errors/index.js";
 import type { CallOptions } from "../../src/spec/index.js";
 import { sharedPath } from "../support/shared-data.js";
 import { scriptedModel } from "../support/scripted-model.js";
@@ -50,6 +51,36 @@ describe("Self-Instruct parsing", () => {
 });
 
 describe("Self-Instruct 4-step pipeline", () => {
+  it("a run stopped in step 3 resumes there and ends with the same data as an uninterrupted run", async () => {
+    const seeds = await loadSeedTasks(sharedPath("data", "alpaca", "seed_tasks.jsonl"));
+    const reply = (options: CallOptions) => {
+      const prompt = options.prompt ?? "";
+      if (prompt.startsWith("Come up with a series of tasks:")) return " Classify the fruit as sweet or sour.\n10. Describe a calm morning by the lake.\n11. Decide whether the claim is a fact or an opinion.";
+      if (prompt.endsWith("Is it classification?")) return / (Classify|Decide)/.test(prompt.split("Task:").at(-1)!) ? " Yes" : " No";
+      if (prompt.startsWith("Given the classification task")) return "Class label: A\nInput: first\nClass label: B\nInput: second\n";
+      return "Example 1\nInput: in\nOutput: out\n";
+    };
+    const settings = { ...defaultSelfInstructSettings, target: 3, promptsPerBatch: 1 };
+    const reference = mkdtempSync(join(tmpdir(), "camelid-selfinstruct-"));
+    const resumed = mkdtempSync(join(tmpdir(), "camelid-selfinstruct-"));
+    directories.push(reference, resumed);
+    await runSelfInstruct({ teacher: scriptedModel({ reply }), seeds, settings, outputDirectory: reference, concurrency: 1 });
+    let instanceCalls = 0;
+    const failing = scriptedModel({
+      reply: (options) => {
+        if (/^(Given the classification|Come up with examples)/.test(options.prompt ?? "") && ++instanceCalls === 2) throw new AuthenticationError("key revoked");
+        return reply(options);
+      },
+    });
+    await expect(runSelfInstruct({ teacher: failing, seeds, settings, outputDirectory: resumed, concurrency: 1 })).rejects.toThrow(/key revoked/);
+    const working = scriptedModel({ reply });
+    const summary = await runSelfInstruct({ teacher: working, seeds, settings, outputDirectory: resumed, concurrency: 1 });
+    expect(summary.resumed).toBe(true);
+    // Only the two remaining instance prompts were asked again: steps 1 and 2 were already complete.
+    expect(working.calls.map((c) => c.prompt!.slice(0, 20))).toEqual(["Come up with example", "Given the classifica"]);
+    expect(readFileSync(join(resumed, "data.jsonl"), "utf8")).toBe(readFileSync(join(reference, "data.jsonl"), "utf8"));
+  });
+
   it("generates, classifies, makes instances output-first for classification and input-first otherwise, and filters", async () => {
     const generated = [
       "Classify the animal as a mammal or a bird.",

@@ -3,7 +3,8 @@ import { join, resolve } from "node:path";
 import { z } from "zod";
 import { AbortError, ConfigError, InvalidArgumentError } from "../../errors/index.js";
 import { loadSeedTasks } from "../../datagen/alpaca/seed-tasks.js";
-import { defaultDistillSettings, runDistill, type DistillPrompt } from "../../datagen/distill/distill.js";
+import { defaultDistillSettings, runDistill } from "../../datagen/distill/distill.js";
+import { promptsFromFile } from "../../datagen/distill/prompts-file.js";
 import { defaultRefineSettings, runRefine } from "../../datagen/distill/refine.js";
 import { InstructionFilter } from "../../datagen/filter/instruction-filter.js";
 import { alpacaRules, type InstructionRules } from "../../datagen/filter/rules.js";
@@ -405,27 +406,6 @@ async function filter(argv: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
-/** Prompts from any JSON/JSONL rows: prompt/instruction/question/text fields, or a dataset's first user turn. */
-export function promptsFromFile(path: string): DistillPrompt[] {
-  const { rows } = readJsonRows(readFileSync(path, "utf8"), path);
-  const prompts: DistillPrompt[] = [];
-  const problems: string[] = [];
-  rows.forEach((row, index) => {
-    const value = row.value as Record<string, unknown> | undefined;
-    if (!value || typeof value !== "object") return void problems.push(`${path}:${row.line}: ${row.error ?? "not an object"}`);
-    const id = String(value.id ?? value.question_id ?? index);
-    const turns = value.turns;
-    let text: unknown = value.prompt ?? value.question ?? value.text ?? (Array.isArray(turns) ? turns[0] : undefined);
-    if (text === undefined && typeof value.instruction === "string") text = value.input ? `${value.instruction}\n\n${value.input}` : value.instruction;
-    if (text === undefined && Array.isArray(value.conversations)) text = (value.conversations as { from?: string; value?: string }[]).find((m) => m.from === "human" || m.from === "user")?.value;
-    if (text === undefined && Array.isArray(value.messages)) text = (value.messages as { role?: string; content?: string }[]).find((m) => m.role === "user")?.content;
-    if (typeof text !== "string" || text.trim() === "") return void problems.push(`${path}:${row.line}: no prompt (prompt, instruction, question, text, turns[0] or a first user message)`);
-    prompts.push({ id, prompt: text });
-  });
-  if (prompts.length === 0) throw new InvalidArgumentError("prompts", problems[0] ?? `${path}: no prompts`);
-  return prompts;
-}
-
 async function distill(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseCommandArgs(argv, {
     ...teacherFlags,
@@ -442,7 +422,8 @@ async function distill(argv: string[], io: CliIo): Promise<number> {
     "user-api": { type: "string" },
     "user-api-key-env": { type: "string" },
   }, false);
-  const prompts = promptsFromFile(resolve(io.cwd, requireString(values, "prompts")));
+  const { prompts, problems } = promptsFromFile(resolve(io.cwd, requireString(values, "prompts")));
+  for (const problem of problems.slice(0, 20)) io.stderr(`skipped ${problem}\n`);
   const limit = numberFlag(values.limit, "limit", { min: 1, integer: true });
   const out = resolve(io.cwd, requireString(values, "out"));
   const teacher = await createModel(values, io);
