@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseAlpacaCompletion } from "../../src/datagen/alpaca/parse.js";
+import { withoutRepeatedLead } from "../../src/datagen/self-instruct/alpaca-generation.js";
 import { encodeAlpacaPrompt } from "../../src/datagen/alpaca/prompt.js";
 import { loadSeedTasks, parseSeedTasks } from "../../src/datagen/alpaca/seed-tasks.js";
 import { InstructionFilter, topIndices } from "../../src/datagen/filter/instruction-filter.js";
@@ -46,6 +47,13 @@ describe("Alpaca completion parsing", () => {
   it("keeps the last piece when the completion stopped normally (it is then parsed, and here malformed)", () => {
     const pieces = parseAlpacaCompletion(completion, 3, "stop");
     expect(pieces[3].problem).toBe("malformed");
+  });
+
+  it("a chat teacher's reply that repeats '4. Instruction:' (after a preamble) parses like a completion", () => {
+    const chat = "Sure! Here are more tasks:\n\n4. Instruction: Give three tips for saving money.\n4. Input:\n<noinput>\n4. Output:\nCook at home.\n###\n5. Instruction: Name a color.\n5. Input:\n<noinput>\n5. Output:\nRed.";
+    const pieces = parseAlpacaCompletion(withoutRepeatedLead(chat, 3), 3, "stop");
+    expect(pieces.map((p) => p.example?.instruction)).toEqual(["Give three tips for saving money.", "Name a color."]);
+    expect(withoutRepeatedLead(" Already a continuation.\n4. Input:\nx", 3)).toBe(" Already a continuation.\n4. Input:\nx");
   });
 
   it("finds nothing in text that is not a numbered list (a tiny model's story)", () => {

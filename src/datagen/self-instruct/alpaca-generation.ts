@@ -193,7 +193,8 @@ export async function runAlpacaGeneration(run: AlpacaGenerationRun): Promise<Run
           continue;
         }
         completions++;
-        for (const piece of parseAlpacaCompletion(outcome.completion.text, settings.examplesPerPrompt, outcome.completion.finishReason)) {
+        const text = settings.promptStyle === "chat" ? withoutRepeatedLead(outcome.completion.text, settings.examplesPerPrompt) : outcome.completion.text;
+        for (const piece of parseAlpacaCompletion(text, settings.examplesPerPrompt, outcome.completion.finishReason)) {
           if (piece.problem) {
             count(piece.problem satisfies ParseProblem);
             rejected.push({ batch, reason: piece.problem, detail: `piece ${piece.number}`, raw: piece.raw });
@@ -266,4 +267,15 @@ function summaryMessage(stopReason: StopReason, state: GenerationState, settings
     case "aborted":
       return `interrupted with ${state.kept} of ${settings.target} kept; run again with the same flags to resume`;
   }
+}
+
+/**
+ * A chat teacher does not continue the prompt's last line: it usually answers with the whole item,
+ * "4. Instruction: …", where a completion model writes only " …". Drop that repeated lead (and
+ * anything before it, such as "Sure! Here are the tasks:") so Alpaca's parser sees what it expects.
+ */
+export function withoutRepeatedLead(text: string, examplesInPrompt: number): string {
+  const lead = new RegExp(`^[\\s\\S]*?(?:^|\\n)\\s*(?:###\\s*)?${examplesInPrompt + 1}\\.\\s*Instruction:`);
+  const match = lead.exec(text);
+  return match ? text.slice(match[0].length) : text;
 }
