@@ -2,13 +2,15 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { run as serveRun } from "../../src/cli/commands/serve.js";
 import { createLocalModel } from "../../src/providers/local/index.js";
 import { runTraining } from "../../src/train/run-training.js";
 import { stories260KPath } from "../support/shared-data.js";
-import { spawnCli, waitFor } from "./support/spawn-cli.js";
+import { captureIo } from "../support/capture-io.js";
+import { waitFor } from "./support/spawn-cli.js";
 
 // The whole loop: stories260K does not know who it is; a LoRA fine-tune on one fact teaches it,
-// and `camelid serve` (a child process, config with the adapter) answers with it over HTTP.
+// and `camelid serve` (its command, in process, config listing the adapter) answers with it over HTTP.
 
 const dir = mkdtempSync(join(tmpdir(), "camelid-e2e-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -37,11 +39,19 @@ describe("fine-tune stories260K on a new fact, then serve it", () => {
       port: 0, dataDir: join(dir, "serve-data"),
       models: [{ id: "camelid-260k", path: stories260KPath(), lora: [{ path: result.files.adapter }], promptFormat: "llama-2-chat", sequences: 1, contextSize: 128 }],
     }));
-    const serve = spawnCli(["serve", "--config", config]);
+    // `camelid serve --config` itself, in this process: its run() takes the promise that stops it
+    let stop!: () => void;
+    const stopped = new Promise<void>((resolve) => (stop = resolve));
+    const serveIo = captureIo();
+    let exit: unknown;
+    const serving = serveRun(["--config", config], serveIo.io, stopped).then(
+      (code) => (exit = code),
+      (error: Error) => (exit = error),
+    );
     try {
-      await waitFor(() => /listening on http:\/\//.test(serve.output().stdout) || serve.process.exitCode !== null, 60_000, "serve to listen");
-      const url = /listening on (http:\/\/\S+)/.exec(serve.output().stdout)?.[1];
-      expect(url, serve.output().stderr).toBeDefined();
+      await waitFor(() => /listening on http:\/\//.test(serveIo.stdout()) || exit !== undefined, 60_000, "serve to listen");
+      const url = /listening on (http:\/\/\S+)/.exec(serveIo.stdout())?.[1];
+      expect(url, `${String(exit)} ${serveIo.stderr()}`).toBeDefined();
       const response = await fetch(`${url}/v1/chat/completions`, {
         method: "POST",
         headers: { "content-type": "application/json" },
@@ -51,8 +61,9 @@ describe("fine-tune stories260K on a new fact, then serve it", () => {
       const body = (await response.json()) as { choices: { message: { content: string } }[] };
       expect(body.choices[0].message.content.trim().startsWith(identity), body.choices[0].message.content).toBe(true);
     } finally {
-      serve.process.kill("SIGTERM");
-      await serve.exited;
+      stop();
+      await serving;
     }
+    expect(exit).toBe(0);
   }, 120_000);
 });
