@@ -108,8 +108,10 @@ export async function runChoice(request: ChoiceRequest): Promise<ChoiceOutcome> 
   };
 
   if (request.maxTokens > 0 && !signal.aborted) {
-    if (request.topLogprobs === undefined) await decodeNative(request, toEvaluate, history, accept);
-    else await decodeWithLogprobs(request, toEvaluate, history, accept);
+    const rest = await prefillInChunks(sequence, toEvaluate, signal);
+    if (signal.aborted) outcome.finishReason = "abort";
+    else if (request.topLogprobs === undefined) await decodeNative(request, rest, history, accept);
+    else await decodeWithLogprobs(request, rest, history, accept);
   } else if (signal.aborted) {
     outcome.finishReason = "abort";
   } else if (toEvaluate.length > 0) {
@@ -123,6 +125,25 @@ export async function runChoice(request: ChoiceRequest): Promise<ChoiceOutcome> 
   }
   outcome.endedAt = performance.now();
   return outcome;
+}
+
+/**
+ * A long prompt is evaluated one batch at a time, checking the AbortSignal in between, so an abort
+ * frees the sequence after at most one batch instead of after the whole prompt. Returns the tokens
+ * left for the generating call (at least the last one: its logits give the first new token).
+ */
+export async function prefillInChunks(
+  sequence: Pick<LlamaContextSequence, "context" | "evaluateWithoutGeneratingNewTokens">,
+  tokens: Token[],
+  signal: AbortSignal,
+): Promise<Token[]> {
+  const chunk = Math.max(1, sequence.context.batchSize);
+  let start = 0;
+  while (tokens.length - start > chunk && !signal.aborted) {
+    await sequence.evaluateWithoutGeneratingNewTokens(tokens.slice(start, start + chunk));
+    start += chunk;
+  }
+  return tokens.slice(start);
 }
 
 /** The fast path: node-llama-cpp's evaluate loop with native sampling (and grammar). */

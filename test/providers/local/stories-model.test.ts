@@ -5,6 +5,8 @@ import { z } from "zod";
 import { ContextLengthExceededError, InvalidArgumentError } from "../../../src/errors/index.js";
 import { createLocalModel, loadedModelCount, type LocalLanguageModel } from "../../../src/providers/local/index.js";
 import type { CallOptions, StreamPart } from "../../../src/spec/index.js";
+import { prefillInChunks } from "../../../src/providers/local/choice-runner.js";
+import type { Token } from "../../../src/providers/local/llama-runtime.js";
 import { tokenizeSegments } from "../../../src/providers/local/prompt-tokens.js";
 import { sharedPath, stories260KPath } from "../../support/shared-data.js";
 
@@ -162,6 +164,39 @@ describe("abort and concurrency", () => {
     const longest = Math.max(...sequences.map((sequence) => sequence.nextTokenIndex));
     for (const sequence of sequences) state.slots.release(sequence);
     expect(longest).toBeLessThan(5 + 100);
+  });
+
+  it("evaluates a long prompt batch by batch: same text, and an abort lands between batches", async () => {
+    const small = createLocalModel({ modelPath: stories260KPath(), contextSize: 256, sequences: 1, batchSize: 16 });
+    try {
+      const prompt = "Once upon a time there was a cat named Tom. ".repeat(12);
+      const reference = await model.doGenerate({ prompt, maxTokens: 20, temperature: 0 });
+      const chunked = await small.doGenerate({ prompt, maxTokens: 20, temperature: 0 });
+      expect(chunked.usage.promptTokens).toBeGreaterThan(100);
+      expect(chunked.choices[0].text).toBe(reference.choices[0].text);
+
+      // An abort that arrives while the prompt is evaluated stops it at the next batch boundary
+      // (here: raised right after the second batch), short of the whole prompt.
+      const state = await small.load();
+      const sequence = await state.slots.acquire();
+      await sequence.clearHistory();
+      const controller = new AbortController();
+      let batches = 0;
+      const watched = {
+        context: sequence.context,
+        evaluateWithoutGeneratingNewTokens: async (tokens: Token[]) => {
+          await sequence.evaluateWithoutGeneratingNewTokens(tokens);
+          if (++batches === 2) controller.abort();
+        },
+      };
+      const promptTokens = chunked.prompt!.tokens as Token[];
+      const rest = await prefillInChunks(watched, promptTokens, controller.signal);
+      expect(sequence.nextTokenIndex).toBe(32);
+      expect(rest).toEqual(promptTokens.slice(32));
+      state.slots.release(sequence);
+    } finally {
+      await small.dispose();
+    }
   });
 
   it("decodes concurrent streams together on one context, each as it would alone", async () => {
