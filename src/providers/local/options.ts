@@ -11,7 +11,7 @@ export const localModelOptionsSchema = z
     modelId: z.string().min(1).optional(),
     /** Synonym of modelId (the name a server config lists the model under). */
     alias: z.string().min(1).optional(),
-    /** Tokens per sequence; defaults to the model's training context, at most 4096. */
+    /** Tokens per sequence; defaults to the model's training context, at most DEFAULT_MAX_CONTEXT. */
     contextSize: z.number().int().min(16).max(1 << 20).optional(),
     /** Parallel requests one context serves (llama.cpp sequences). */
     sequences: z.number().int().min(1).max(64).optional(),
@@ -49,8 +49,13 @@ export const DEFAULT_THREADS = defaultThreads();
  * (stories260K: 1018 vs 1258 tokens/s, same run).
  */
 export const DEFAULT_FLASH_ATTENTION = false;
+/**
+ * Four parallel requests of up to 2048 tokens each (capped by the model's training context): 8192
+ * KV cells in all, what llama-server's four slots usually get. Each sequence reserves its own
+ * cells in node-llama-cpp, so 4 × 4096 would double the KV memory (8.6 GB for a 7B F16 cache).
+ */
 export const DEFAULT_SEQUENCES = 4;
-export const DEFAULT_MAX_CONTEXT = 4096;
+export const DEFAULT_MAX_CONTEXT = 2048;
 
 export function parseLocalModelOptions(input: unknown): ResolvedLocalModelOptions {
   const parsed = localModelOptionsSchema.safeParse(input);
