@@ -88,9 +88,10 @@ function measurePyTorch(shape: string, config: LlamaConfig, seconds: number): To
   const script = join(dirname(fileURLToPath(import.meta.url)), "train-lora-pytorch.py");
   if (!existsSync(script)) return null;
   const args = [script, "--json", JSON.stringify({ ...config, B, T, rank: 8, alpha: 16, seconds, shape })];
-  const result = spawnSync(python, args, { encoding: "utf8", timeout: (seconds + 300) * 1000 });
+  const result = spawnSync(python, args, { encoding: "utf8", timeout: (seconds + 900) * 1000 });
   if (result.status !== 0) {
-    console.error(`PyTorch run failed: ${result.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+    const why = result.error ? result.error.message : result.signal ? `killed by ${result.signal}` : `exit ${result.status}`;
+    console.error(`PyTorch run failed (${why}): ${result.stderr.trim().split("\n").slice(-3).join(" | ")}`);
     return null;
   }
   return JSON.parse(result.stdout.trim().split("\n").pop()!) as TorchMeasurement;
