@@ -4,7 +4,7 @@ import { alpacaFormat, getPromptFormat, llama2ChatFormat, renderAlpacaExample, v
 import type { ChatMessage } from "../../src/spec/messages.js";
 import { labelledSegments, tokenizeSegments } from "../../src/train/segment-tokens.js";
 import { loadGgufTokenizer, type TrainingTokenizer } from "../../src/train/tokenizer.js";
-import { stories260KPath } from "../support/shared-data.js";
+import { sharedPath, stories260KPath } from "../support/shared-data.js";
 import { charTokenizer } from "./support/char-tokenizer.js";
 
 const identity: ChatMessage[] = [
@@ -136,5 +136,37 @@ describe("loss masks with stories260K's own SentencePiece tokenizer (through lla
     const result = tokenizeSegments(vicunaV11Format.render(twoTurns, { addGenerationPrompt: false }), tokenizer);
     if (!result.ok) throw new Error(result.reason);
     expect(trainableRuns(result.value.tokens, result.value.trainable, decode)).toEqual([" Hello.</s>", " Camelid.</s>"]);
+  });
+});
+
+describe("with Llama 3's byte-level BPE vocabulary (no dummy-prefix space)", () => {
+  let tokenizer: TrainingTokenizer;
+  beforeAll(async () => {
+    tokenizer = await loadGgufTokenizer(sharedPath("tokenizers", "ggml-vocab-llama-bpe.gguf"));
+  });
+  afterAll(() => tokenizer?.dispose());
+
+  it("llama-3: each reply and its <|eot_id|> are trainable, headers masked", () => {
+    const result = tokenizeSegments(getPromptFormat("llama-3").render(twoTurns, { addGenerationPrompt: false, bosToken: tokenizer.bosToken, eosToken: tokenizer.eosToken }), tokenizer);
+    if (!result.ok) throw new Error(result.reason);
+    const { tokens, trainable } = result.value;
+    const eot = tokenizer.tokenizeSpecial("<|eot_id|>");
+    expect(eot).toHaveLength(1);
+    const runs: number[][] = [];
+    tokens.forEach((id, i) => {
+      if (trainable[i] && !trainable[i - 1]) runs.push([]);
+      if (trainable[i]) runs.at(-1)!.push(id);
+    });
+    expect(runs).toEqual([
+      [...tokenizer.tokenizeText("Hello.", false), eot[0]],
+      [...tokenizer.tokenizeText("Camelid.", false), eot[0]],
+    ]);
+  });
+
+  it("Alpaca's \"### Response:\" glued to the reply merges \":I\" in this vocabulary: reported, not trained", () => {
+    const result = tokenizeSegments(alpacaFormat.render(identity, { addGenerationPrompt: false, bosToken: tokenizer.bosToken, eosToken: tokenizer.eosToken }), tokenizer);
+    expect(result.ok).toBe(false);
+    // 58255 is ":I" in Llama 3's vocabulary
+    if (!result.ok) expect(result.reason).toMatch(/differ from the whole text's at token \d+ of \d+ \(segments \[.*\], whole \[.*58255/);
   });
 });

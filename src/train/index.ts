@@ -1,0 +1,30 @@
+// camelid/train: datasets → token ids + loss masks, the LoRA training loop, checkpoints, adapter/merged export.
+export { runTraining, runFiles, type TrainingRunHooks, type TrainingRunResult } from "./run-training.js";
+export { parseTrainingConfig, trainingConfigSchema, type TrainingConfig, type TrainingConfigInput } from "./train-config.js";
+export { readTrainingDataset, trainingDataFormats, type TrainingDataFormat, type TrainingDataset, type TrainingExample } from "./dataset.js";
+export { renderTrainingExample, type SpecialTokenTexts } from "./render-example.js";
+export { labelledSegments, tokenizeSegments, type SegmentTokenization, type TokenizedConversation } from "./segment-tokens.js";
+export { loadGgufTokenizer, type TrainingTokenizer } from "./tokenizer.js";
+export {
+  prepareTrainingData,
+  shuffledIndices,
+  truncationPolicies,
+  type DataPreparationOptions,
+  type PreparedData,
+  type SampleProblem,
+  type TrainingRow,
+  type TruncationPolicy,
+} from "./prepare-data.js";
+export { allocateBatch, fillBatch, RowSchedule, type BatchBuffers } from "./batches.js";
+export { learningRateAt, type LearningRateSchedule } from "./schedule.js";
+export { runTrainingLoop, validate, type LoopFiles, type LoopInput, type LoopSettings, type LoopSummary, type ValidationResult } from "./training-loop.js";
+export { loadCheckpoint, saveCheckpoint, type CheckpointState } from "./checkpoint.js";
+export { MetricsLog, metricRecordSchema, type MetricRecord } from "./metrics-log.js";
+export { lossChartSvg, niceTicks } from "./loss-chart.js";
+export { progressLine, formatDuration, type ProgressState } from "./progress.js";
+export { writeFileAtomic } from "./atomic-write.js";
+export { adapterMetadata, adapterTensors, checkAdapter, writeLoraAdapterGguf, type AdapterExportInfo } from "./adapter-export.js";
+export { mergePairInto, mergedTensorType, mergedTypes, writeMergedGguf, type MergedType } from "./merged-export.js";
+export { axolotlRecipe, recipeDatasetJsonl, recipeTargets, trlRecipe, writeRecipe, type RecipeFiles, type RecipeSettings, type RecipeTarget } from "./export-recipes.js";
+export { recipeChatTemplates, withoutGenerationMarkers } from "./recipe-templates.js";
+export { AdapterExportError, CheckpointError, TrainingDivergedError } from "./errors.js";
