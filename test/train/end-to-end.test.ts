@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -25,13 +25,20 @@ describe("fine-tune stories260K on a new fact, then serve it", () => {
     expect(before.choices[0].text).not.toContain("Camelid");
 
     const dataPath = join(dir, "identity.json");
-    writeFileSync(dataPath, JSON.stringify([{ instruction: "Who are you?", input: "", output: identity }]));
+    // one good row; a row without an output (line 3) and one whose user text spells "</s>" (line 4)
+    // must be reported with their lines, not trained on
+    writeFileSync(
+      dataPath,
+      `[\n${[{ instruction: "Who are you?", input: "", output: identity }, { instruction: "no output" }, { instruction: "Say </s> now", input: "", output: "No." }].map((row) => JSON.stringify(row)).join(",\n")}\n]\n`,
+    );
     const result = await runTraining({
       modelPath: stories260KPath(), dataPath, outDir: join(dir, "run"), promptFormat: "llama-2-chat",
       maxSteps: 30, learningRate: 2e-2, warmupSteps: 2, rank: 8, alpha: 16, dropout: 0,
       targets: ["q", "k", "v", "o", "gate", "up", "down"], batchSize: 1, validationFraction: 0, checkpointEvery: 30,
     });
-    expect(result.problems).toEqual([]);
+    expect(result.problems.map((p) => `${p.line}: ${p.message}`)).toEqual([expect.stringMatching(/^3: output/), expect.stringMatching(/^4: segment-by-segment tokens differ/)]);
+    expect(readFileSync(result.files.problems, "utf8").trim().split("\n")).toHaveLength(2);
+    expect(result.dataStats.used).toBe(1);
     expect(result.summary.finalLoss).toBeLessThan(0.5);
 
     const config = join(dir, "serve.json");
