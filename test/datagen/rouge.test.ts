@@ -145,6 +145,23 @@ describe("indexed pool decides exactly as the exhaustive reference", () => {
     expect(indexed.statistics.lcsComputed).toBeLessThan(indexed.statistics.queries * 20);
   });
 
+  it("scores the whole pool exactly as the reference (one-word and multi-word queries)", () => {
+    const random = mulberry32(21);
+    const vocabulary = Array.from({ length: 12 }, (_, i) => `t${i}`);
+    const sentence = (max: number) => Array.from({ length: Math.floor(random() * max) }, () => vocabulary[Math.floor(random() * vocabulary.length)]);
+    const indexed = new IndexedRougePool({ minimumRebuildSize: 8 });
+    const exhaustive = new ExhaustiveRougePool("table");
+    for (let i = 0; i < 150; i++) {
+      const tokens = sentence(i % 3 === 0 ? 70 : 20);
+      indexed.add(tokens);
+      exhaustive.add(tokens);
+    }
+    for (let q = 0; q < 40; q++) {
+      const query = sentence(q % 2 === 0 ? 60 : 25);
+      expect(Array.from(indexed.scoreAll(query))).toEqual(Array.from(exhaustive.scoreAll(query)));
+    }
+  });
+
   it("refuses a query threshold below the one the index was built for", () => {
     const pool = new IndexedRougePool({ threshold: 0.7 });
     expect(() => pool.findAbove(["a"], 0.5)).toThrow(/indexed for ROUGE-L above 0.7/);

@@ -40,6 +40,9 @@ export interface IndexedPoolStatistics {
 export class IndexedRougePool implements RougePool {
   private readonly ids = new Map<string, number>();
   private entries: Int32Array[] = [];
+  /** All entries' token ids back to back (offsets[i]..offsets[i+1]): one linear scan for scoreAll. */
+  private flatTokens = new Int32Array(4096);
+  private flatOffsets: number[] = [0];
   /** Element key → flat (entry index, position of the element in that entry's ordered elements) pairs. */
   private postings = new Map<number, number[]>();
   /**
@@ -75,6 +78,14 @@ export class IndexedRougePool implements RougePool {
     const ids = Int32Array.from(tokens, (token) => this.idOf(token));
     const index = this.entries.length;
     this.entries.push(ids);
+    const end = this.flatOffsets[this.flatOffsets.length - 1];
+    if (end + ids.length > this.flatTokens.length) {
+      const grown = new Int32Array(Math.max(end + ids.length, this.flatTokens.length * 2));
+      grown.set(this.flatTokens.subarray(0, end));
+      this.flatTokens = grown;
+    }
+    this.flatTokens.set(ids, end);
+    this.flatOffsets.push(end + ids.length);
     const minimum = this.options.minimumRebuildSize ?? 64;
     if (this.entries.length >= minimum && this.entries.length >= 2 * this.sizeAtRebuild) this.rebuild();
     else this.indexEntry(index, this.indexThreshold);
@@ -112,19 +123,39 @@ export class IndexedRougePool implements RougePool {
 
   scoreAll(tokens: readonly string[]): Float64Array {
     const scores = new Float64Array(this.entries.length);
-    if (tokens.length === 0) return scores;
+    const m = tokens.length;
+    if (m === 0) return scores;
     const queryIds = tokens.map((token) => this.ids.get(token) ?? -1);
-    const lcs = queryIds.length <= 32 ? this.singleWordLcs(queryIds) : this.multiWordLcs(queryIds);
+    if (m > 32) {
+      const lcs = new BitParallelLcs(queryIds);
+      for (let i = 0; i < this.entries.length; i++) scores[i] = rougeLF1FromLcs(lcs.lengthWith(this.entries[i]), m, this.entries[i].length);
+      return scores;
+    }
+    // The one-word bit-parallel LCS written out over the flat token array: this loop runs for every
+    // kept row against the whole pool (Alpaca's similarity details), so it is kept call-free.
+    const lcs = this.singleWordLcs(queryIds);
+    const masks = this.singleMasks;
+    const flat = this.flatTokens;
+    const offsets = this.flatOffsets;
+    const valid = m === 32 ? 0xffffffff : ((1 << m) >>> 0) - 1;
     try {
-      for (let i = 0; i < this.entries.length; i++) {
-        const other = this.entries[i];
-        scores[i] = rougeLF1FromLcs(lcs.lengthWith(other), tokens.length, other.length);
+      for (let i = 0; i < scores.length; i++) {
+        const start = offsets[i];
+        const end = offsets[i + 1];
+        let v = 0xffffffff;
+        for (let j = start; j < end; j++) {
+          const mask = masks[flat[j]];
+          if (mask === 0) continue;
+          v = (((v + ((v & mask) >>> 0)) >>> 0) | (v & ~mask)) >>> 0;
+        }
+        scores[i] = rougeLF1FromLcs(popcount32(~v & valid), m, end - start);
       }
     } finally {
       lcs.release();
     }
     return scores;
   }
+
 
   /**
    * Probes the query's prefix. Postings hold (entry, position) pairs so PPJoin's positional filter
