@@ -89,7 +89,8 @@ export function prepareTrainingData(examples: readonly TrainingExample[], format
   }
 
   const order = shuffledIndices(samples.length, new SeededRandom(options.seed ^ 0x5eed));
-  const validationCount = options.validationFraction > 0 ? Math.min(samples.length - 1, Math.max(1, Math.round(samples.length * options.validationFraction))) : 0;
+  // rounded, never all of the data: 5% of 3 samples holds out none rather than a third of them
+  const validationCount = Math.max(0, Math.min(samples.length - 1, Math.round(samples.length * options.validationFraction)));
   const validationSamples = order.slice(0, validationCount).sort((a, b) => a - b).map((i) => samples[i].tokenized);
   const trainSamples = order.slice(validationCount).sort((a, b) => a - b).map((i) => samples[i].tokenized);
 

@@ -91,6 +91,9 @@ export function runTrainingLoop(input: LoopInput): LoopSummary {
     tokensSeen = checkpoint.tokensSeen;
     files.metrics.keepThrough(step);
     input.onLog?.(`resuming from step ${step} of ${totalSteps} (${files.checkpointPath})`);
+  } else {
+    // a fresh run in a used folder starts a fresh log rather than appending to the old run's steps
+    files.metrics.keepThrough(0);
   }
   const startStep = step;
   const started = performance.now();

@@ -116,6 +116,9 @@ describe("preparing rows", () => {
     expect(key(again.validation)).toEqual(key(first.validation));
     expect(key(other.validation)).not.toEqual(key(first.validation));
     expect(key(first.train).filter((text) => key(first.validation).includes(text))).toEqual([]);
+    // rounded: 5% of 3 conversations holds out none, and never all of them
+    expect(prepareTrainingData(samples.slice(0, 3), alpacaFormat, tokenizer, { ...base, validationFraction: 0.05 }).validation).toHaveLength(0);
+    expect(prepareTrainingData(samples.slice(0, 2), alpacaFormat, tokenizer, { ...base, validationFraction: 0.5 }).train).toHaveLength(1);
   });
 
   it("no usable sample is an error naming the first problem", () => {

@@ -96,6 +96,12 @@ describe("training loop", () => {
     expect(resumed.metrics.read().filter((r) => r.type === "train").map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
   });
 
+  it("a fresh run in a used folder starts a fresh metrics log", () => {
+    const first = train({ settings: { evalEvery: 0 } });
+    const second = train({ outDir: first.outDir, settings: { evalEvery: 0 } });
+    expect(second.metrics.read().map((r) => r.step)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+  });
+
   it("refuses to resume a checkpoint of another run", () => {
     const { outDir } = train({ settings: { totalSteps: 3, schedule: { peak: 1e-2, warmupSteps: 0, totalSteps: 3, minRatio: 0 } } });
     expect(() => train({ outDir, resume: true, fingerprint: "other" })).toThrow(CheckpointError);
