@@ -99,7 +99,8 @@ describe("training loop", () => {
   it("a fresh run in a used folder starts a fresh metrics log", () => {
     const first = train({ settings: { evalEvery: 0 } });
     const second = train({ outDir: first.outDir, settings: { evalEvery: 0 } });
-    expect(second.metrics.read().map((r) => r.step)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(second.metrics.read().filter((r) => r.type === "train").map((r) => r.step)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    expect(second.metrics.read().filter((r) => r.type === "validation").map((r) => r.step)).toEqual([12]); // evalEvery 0: at the end only
   });
 
   it("refuses to resume a checkpoint of another run", () => {
