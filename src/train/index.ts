@@ -9,6 +9,8 @@ export {
   prepareTrainingData,
   shuffledIndices,
   truncationPolicies,
+  mismatchPolicies,
+  type MismatchPolicy,
   type DataPreparationOptions,
   type PreparedData,
   type SampleProblem,

@@ -6,6 +6,14 @@ import { renderTrainingExample } from "./render-example.js";
 import { tokenizeSegments, type TokenizedConversation } from "./segment-tokens.js";
 import type { TrainingTokenizer } from "./tokenizer.js";
 
+export const mismatchPolicies = ["skip", "segments"] as const;
+/**
+ * What to do with a sample whose segment-by-segment tokens differ from the whole text's (a token that
+ * would span the prompt/reply boundary, e.g. Alpaca's "### Response:" glued to the reply). skip: leave
+ * it out. segments: train on the segment tokens, which are what generation sees. Either way it is reported.
+ */
+export type MismatchPolicy = (typeof mismatchPolicies)[number];
+
 export const truncationPolicies = ["drop", "truncate"] as const;
 /** drop: a sample longer than maxLength is left out (reported). truncate: its tail is cut off. */
 export type TruncationPolicy = (typeof truncationPolicies)[number];
@@ -22,6 +30,8 @@ export interface DataPreparationOptions {
   /** Share of conversations held out for validation, in [0, 0.5]. */
   validationFraction: number;
   seed: number;
+  /** Default "skip". */
+  onMismatch?: MismatchPolicy;
 }
 
 /** One row of the batch: tokens[0..n-2] are the inputs and tokens[1..n-1] the targets. */
@@ -62,11 +72,16 @@ export function prepareTrainingData(examples: readonly TrainingExample[], format
       problem(`cannot render with prompt format "${format.name}": ${(error as Error).message}`);
       continue;
     }
-    if (!result.ok) {
+    let tokenized: TokenizedConversation;
+    if (result.ok) tokenized = result.value;
+    else if (options.onMismatch === "segments" && result.segmentTokens) {
+      problem(`${result.reason}; trained on the segment-by-segment tokens (--on-mismatch segments)`);
+      tokenized = result.segmentTokens;
+    } else {
       problem(result.reason);
       continue;
     }
-    let { tokens, trainable } = result.value;
+    let { tokens, trainable } = tokenized;
     if (tokens.length > options.maxLength) {
       if (options.truncation === "drop") {
         problem(`${tokens.length} tokens is longer than the maximum length ${options.maxLength} (truncation policy "drop")`);
@@ -141,6 +156,9 @@ export function shuffledIndices(count: number, random: SeededRandom): number[] {
 function validateOptions(options: DataPreparationOptions): void {
   if (!Number.isInteger(options.maxLength) || options.maxLength < 2) throw new InvalidArgumentError("maxLength", `max length must be an integer of at least 2, got ${options.maxLength}`);
   if (!truncationPolicies.includes(options.truncation)) throw new InvalidArgumentError("truncation", `truncation must be ${truncationPolicies.join(" or ")}, got "${options.truncation}"`);
+  if (options.onMismatch !== undefined && !mismatchPolicies.includes(options.onMismatch)) {
+    throw new InvalidArgumentError("onMismatch", `on-mismatch must be ${mismatchPolicies.join(" or ")}, got "${options.onMismatch}"`);
+  }
   if (!(options.validationFraction >= 0 && options.validationFraction <= 0.5)) {
     throw new InvalidArgumentError("validationFraction", `validation fraction must be in [0, 0.5], got ${options.validationFraction}`);
   }

@@ -82,6 +82,7 @@ export async function runTraining(input: TrainingConfigInput, hooks: TrainingRun
     prepared = prepareTrainingData(dataset.examples, format, tokenizer, {
       maxLength: config.maxLength,
       truncation: config.truncation,
+      onMismatch: config.onMismatch,
       packing: config.packing,
       validationFraction: config.validationFraction,
       seed: config.seed,

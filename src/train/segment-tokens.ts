@@ -8,7 +8,17 @@ export interface TokenizedConversation {
   trainable: Uint8Array;
 }
 
-export type SegmentTokenization = { ok: true; value: TokenizedConversation } | { ok: false; reason: string };
+export type SegmentTokenization =
+  | { ok: true; value: TokenizedConversation }
+  | {
+      ok: false;
+      reason: string;
+      /**
+       * On a segment/whole mismatch only: the segment-by-segment tokens. They are what generation sees
+       * (the prompt tokenized, then the reply's tokens), so a caller may choose to train on them.
+       */
+      segmentTokens?: TokenizedConversation;
+    };
 
 interface LabelledSegment {
   text: string;
@@ -74,6 +84,7 @@ export function tokenizeSegments(rendered: RenderedFormat, tokenizer: TrainingTo
   }
   const whole = [...(leadingBos ? [tokenizer.bosId!] : []), ...tokenizer.tokenizeWhole(rendered.text)];
   const mismatch = firstDifference(tokens, whole);
+  const hasTrainable = trainable.includes(1);
   if (mismatch !== -1) {
     const window = (ids: number[]) => `[${ids.slice(Math.max(0, mismatch - 2), mismatch + 3).join(", ")}]`;
     return {
@@ -81,9 +92,10 @@ export function tokenizeSegments(rendered: RenderedFormat, tokenizer: TrainingTo
       reason:
         `segment-by-segment tokens differ from the whole text's at token ${mismatch} of ${whole.length} ` +
         `(segments ${window(tokens)}, whole ${window(whole)} around it)`,
+      ...(hasTrainable ? { segmentTokens: { tokens, trainable: Uint8Array.from(trainable) } } : {}),
     };
   }
-  if (!trainable.includes(1)) return { ok: false, reason: "no token is trainable (no assistant reply in the rendered text)" };
+  if (!hasTrainable) return { ok: false, reason: "no token is trainable (no assistant reply in the rendered text)" };
   return { ok: true, value: { tokens, trainable: Uint8Array.from(trainable) } };
 }
 

@@ -3,7 +3,7 @@ import { adamWDefaults, loraTargets } from "../engine/index.js";
 import { InvalidArgumentError } from "../errors/index.js";
 import { trainingDataFormats } from "./dataset.js";
 import { mergedTypes } from "./merged-export.js";
-import { truncationPolicies } from "./prepare-data.js";
+import { mismatchPolicies, truncationPolicies } from "./prepare-data.js";
 
 /**
  * Every setting of a training run, validated at the edge (CLI flags, config files). Defaults:
@@ -41,6 +41,7 @@ export const trainingConfigSchema = z
     maxSteps: z.number().int().positive().optional(),
     maxLength: z.number().int().min(2).default(512),
     truncation: z.enum(truncationPolicies).default("drop"),
+    onMismatch: z.enum(mismatchPolicies).default("skip"),
     packing: z.boolean().default(false),
     validationFraction: z.number().min(0).max(0.5).default(0.05),
     /** Validation every N steps (and at the end); 0 = only at the end. */

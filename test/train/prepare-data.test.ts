@@ -121,6 +121,20 @@ describe("preparing rows", () => {
     expect(prepareTrainingData(samples.slice(0, 2), alpacaFormat, tokenizer, { ...base, validationFraction: 0.5 }).train).toHaveLength(1);
   });
 
+  it("a boundary-spanning token: left out by default, or trained on the per-segment tokens with --on-mismatch segments", () => {
+    const merging = charTokenizer({ merges: [":I"] });
+    const sample = example(5, "Who?", "I am.");
+    expect(() => prepareTrainingData([sample], alpacaFormat, merging, base)).toThrow(/mem.json:5: segment-by-segment tokens differ/);
+    const kept = prepareTrainingData([sample, example(6, "x", "y")], alpacaFormat, merging, { ...base, onMismatch: "segments" });
+    expect(kept.stats.used).toBe(2);
+    expect(kept.problems).toEqual([{ file: "mem.json", line: 5, message: expect.stringMatching(/differ .*; trained on the segment-by-segment tokens/) }]);
+    const row = kept.train.find((r) => merging.decode([...r.tokens]).includes("I am."))!;
+    // ":" and "I" stay two tokens, "I am.</s>" is exactly the trainable part
+    const trainableText = merging.decode([...row.tokens].filter((_, i) => row.trainable[i]));
+    expect(trainableText).toBe("I am.</s>");
+    expect([...row.tokens]).not.toContain(50);
+  });
+
   it("no usable sample is an error naming the first problem", () => {
     expect(() => prepareTrainingData([example(3, "hi", "</s> injected")], vicunaV11Format, tokenizer, base)).toThrow(/mem.json:3: segment-by-segment/);
     expect(() => prepareTrainingData([example(1, "a", "b")], alpacaFormat, tokenizer, { ...base, maxLength: 1 })).toThrow(/max length/);

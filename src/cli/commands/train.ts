@@ -6,7 +6,7 @@ import { resolvePromptFormat } from "../../prompts/index.js";
 import { readTrainingDataset, trainingDataFormats, type TrainingDataFormat } from "../../train/dataset.js";
 import { recipeTargets, writeRecipe, type RecipeTarget } from "../../train/export-recipes.js";
 import { mergedTypes, type MergedType } from "../../train/merged-export.js";
-import { truncationPolicies, type TruncationPolicy } from "../../train/prepare-data.js";
+import { mismatchPolicies, truncationPolicies, type MismatchPolicy, type TruncationPolicy } from "../../train/prepare-data.js";
 import { runTraining } from "../../train/run-training.js";
 import { parseTrainingConfig, type TrainingConfigInput } from "../../train/train-config.js";
 import { numberFlag, parseCommandArgs } from "../args.js";
@@ -24,6 +24,9 @@ Data
   --data-format F           ${trainingDataFormats.join("|")} (default: detected)
   --prompt-format NAME      registry format (default: the model's template, its name, or chatml)
   --max-length N            tokens per sample (512); --truncation drop|truncate (drop)
+  --on-mismatch skip|segments  a sample whose per-segment tokens differ from the whole text's (a token
+                            across the prompt/reply boundary) is left out (skip) or trained on its
+                            per-segment tokens, as generation sees them; reported either way
   --packing                 concatenate samples into full rows
   --val-fraction F          held-out conversations for validation (0.05)
 LoRA and optimizer (defaults: r 8, alpha 16, dropout 0.05, q,k,v,o; AdamW lr 2e-4, betas 0.9/0.999,
@@ -67,6 +70,7 @@ const flags = {
   "max-length": { type: "string" },
   truncation: { type: "string" },
   packing: { type: "boolean" },
+  "on-mismatch": { type: "string" },
   "val-fraction": { type: "string" },
   "eval-every": { type: "string" },
   "checkpoint-every": { type: "string" },
@@ -134,6 +138,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     maxLength: int("max-length", 2),
     truncation: oneOf<TruncationPolicy>(values.truncation, truncationPolicies, "truncation"),
     packing: values.packing,
+    onMismatch: oneOf<MismatchPolicy>(values["on-mismatch"], mismatchPolicies, "on-mismatch"),
     validationFraction: num("val-fraction", { min: 0, max: 0.5 }),
     evalEvery: int("eval-every", 0),
     checkpointEvery: int("checkpoint-every"),
