@@ -230,6 +230,35 @@ describe("abort and concurrency", () => {
     expect(Math.max(...firstTokenAt)).toBeLessThan(Math.min(...endedAt));
   });
 
+  it("lets a new request join while another is generating (continuous batching)", async () => {
+    const { stream } = await model.doStream({ prompt: PROMPT, maxTokens: 200, temperature: 0 });
+    const deltaTimes: number[] = [];
+    let tenth!: () => void;
+    const tenDeltas = new Promise<void>((resolve) => (tenth = resolve));
+    const first = (async () => {
+      const reader = stream.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        if (value.type === "text-delta" && deltaTimes.push(performance.now()) === 10) tenth();
+      }
+    })();
+    await tenDeltas;
+    const joinedAt = performance.now();
+    const joined = await model.doGenerate({ prompt: "The little dog", maxTokens: 10, temperature: 0 });
+    const joinedDone = performance.now();
+    await first;
+    expect(joined.choices[0].completionTokens).toBe(10);
+    // The second request started and finished while the first was still producing tokens.
+    expect(deltaTimes.some((time) => time > joinedAt && time < joinedDone)).toBe(true);
+    expect(deltaTimes.at(-1)!).toBeGreaterThan(joinedDone);
+  });
+
+  it("serves more choices than sequences by queueing them", async () => {
+    const result = await model.doGenerate({ prompt: PROMPT, maxTokens: 5, temperature: 1, seed: 9, n: 6 });
+    expect(result.choices.map((c) => c.completionTokens)).toEqual([5, 5, 5, 5, 5, 5]);
+  });
+
   it("queues a request while every sequence is busy, and an abort while queued ends it at once", async () => {
     const single = createLocalModel({ modelPath: stories260KPath(), contextSize: 256, sequences: 1 });
     try {
