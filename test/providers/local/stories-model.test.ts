@@ -302,6 +302,18 @@ describe("logprobs and log-likelihood", () => {
     expect(scored.logprob).toBeCloseTo(logprobs.reduce((sum, entry) => sum + entry.logprob, 0), 3);
   });
 
+  it("samples with logprobs deterministically for a seed, one entry per token", async () => {
+    const options: CallOptions = { prompt: PROMPT, maxTokens: 15, temperature: 1.2, topK: 0, topP: 1, minP: 0, seed: 7, logprobs: true };
+    const a = await model.doGenerate(options);
+    const b = await model.doGenerate(options);
+    const c = await model.doGenerate({ ...options, seed: 8 });
+    expect(b.choices[0].text).toBe(a.choices[0].text);
+    expect(c.choices[0].text).not.toBe(a.choices[0].text);
+    expect(a.choices[0].logprobs).toHaveLength(a.choices[0].completionTokens);
+    expect(a.choices[0].logprobs!.map((entry) => entry.token).join("")).toBe(a.choices[0].text);
+    for (const entry of a.choices[0].logprobs!) expect(entry.logprob).toBeLessThanOrEqual(0);
+  });
+
   it("scores an unlikely continuation lower and not greedy", async () => {
     const [likely, unlikely] = await model.logLikelihood([
       { context: PROMPT, continuation: ", there was a little girl" },
