@@ -57,6 +57,8 @@ export interface LoopSummary {
   validation: ValidationResult | null;
   tokensPerSecond: number;
   elapsedSeconds: number;
+  /** Largest resident set size seen after a step (process-wide: weights, activations, optimizer, runtime). */
+  peakRssBytes: number;
 }
 
 /**
@@ -100,6 +102,7 @@ export function runTrainingLoop(input: LoopInput): LoopSummary {
   let tokensThisRun = 0;
   let lastLoss = Number.NaN;
   let lastValidation: ValidationResult | null = null;
+  let peakRssBytes = process.memoryUsage.rss();
 
   const checkpoint = () => {
     saveCheckpoint(files.checkpointPath, { step, adamStep: optimizer.step, randomState: model.random.getState(), fingerprint: input.fingerprint, tokensSeen, params: lora.params, m: optimizer.m, v: optimizer.v });
@@ -127,6 +130,7 @@ export function runTrainingLoop(input: LoopInput): LoopSummary {
     const learningRate = learningRateAt(step, settings.schedule);
     optimizer.update(learningRate);
     step++;
+    peakRssBytes = Math.max(peakRssBytes, process.memoryUsage.rss());
     tokensSeen += stepTokens;
     tokensThisRun += stepTokens;
     lastLoss = weightedLoss / counted;
@@ -145,7 +149,7 @@ export function runTrainingLoop(input: LoopInput): LoopSummary {
     if (step % settings.checkpointEvery === 0 || last) checkpoint();
   }
   const elapsedSeconds = (performance.now() - started) / 1000;
-  return { startStep, steps: step, finalLoss: lastLoss, validation: lastValidation, tokensPerSecond: tokensThisRun / Math.max(elapsedSeconds, 1e-9), elapsedSeconds };
+  return { startStep, steps: step, finalLoss: lastLoss, validation: lastValidation, tokensPerSecond: tokensThisRun / Math.max(elapsedSeconds, 1e-9), elapsedSeconds, peakRssBytes };
 }
 
 /** Token-weighted mean loss over the validation rows, dropout off; perplexity = exp(loss). */

@@ -58,6 +58,7 @@ describe("kill and resume", () => {
     expect(await run([...flags(outDir), "--resume"], resumed.io)).toBe(0);
     expect(resumed.stderr()).toMatch(/resuming from step (6|9|12) of 16/);
     expect(resumed.stdout()).toContain(`adapter: ${join(outDir, "adapter.gguf")}`);
+    expect(resumed.stdout()).toMatch(/trained 1?\d step\(s\) of 16 at \d+ tokens\/s; final loss \d\.\d{4}; peak memory \d+ MiB/);
 
     const expected = readFileSync(reference.files.adapter);
     const actual = readFileSync(join(outDir, "adapter.gguf"));

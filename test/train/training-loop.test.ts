@@ -76,6 +76,7 @@ describe("training loop", () => {
     expect(validation.map((r) => r.step)).toEqual([10, 20, 30]);
     for (const r of validation) if (r.type === "validation") expect(r.perplexity).toBeCloseTo(Math.exp(r.loss), 6);
     expect(summary.validation!.loss).toBeLessThan((validation[0] as { loss: number }).loss);
+    expect(summary.peakRssBytes).toBeGreaterThan(10 * 2 ** 20);
   });
 
   it("is deterministic: the same seed gives the same parameters bit for bit", () => {

@@ -175,7 +175,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     const validation = result.summary.validation;
     io.stdout(
       [
-        `trained ${result.summary.steps - result.summary.startStep} step(s) of ${result.totalSteps} at ${Math.round(result.summary.tokensPerSecond)} tokens/s; final loss ${result.summary.finalLoss.toFixed(4)}`,
+        `trained ${result.summary.steps - result.summary.startStep} step(s) of ${result.totalSteps} at ${Math.round(result.summary.tokensPerSecond)} tokens/s; final loss ${result.summary.finalLoss.toFixed(4)}; peak memory ${(result.summary.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
         ...(validation ? [`validation loss ${validation.loss.toFixed(4)}, perplexity ${validation.perplexity.toFixed(3)}`] : []),
         `adapter: ${result.files.adapter}`,
         ...(result.files.merged ? [`merged model: ${result.files.merged}`] : []),
