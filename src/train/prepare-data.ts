@@ -50,7 +50,7 @@ export interface SampleProblem {
 export interface PreparedData {
   train: TrainingRow[];
   validation: TrainingRow[];
-  /** Positions per row (T): the longest row's inputs, or maxLength when packing. */
+  /** Positions per row (T): the longest row's inputs (maxLength when packing fills a row). */
   sequenceLength: number;
   /** Samples not used, each with file:line and why (tokenization mismatch, too long, nothing trainable). */
   problems: SampleProblem[];
@@ -112,7 +112,8 @@ export function prepareTrainingData(examples: readonly TrainingExample[], format
   const toRows = (list: TokenizedConversation[]) => (options.packing ? packRows(list, options.maxLength) : list.map(asRow));
   const train = toRows(trainSamples);
   const validation = toRows(validationSamples);
-  const sequenceLength = options.packing ? options.maxLength : Math.max(...[...train, ...validation].map((row) => row.tokens.length - 1));
+  // packed rows hold maxLength positions, except when all the data is shorter than one row
+  const sequenceLength = Math.max(...[...train, ...validation].map((row) => row.tokens.length - 1));
   let trainTokens = 0, trainableTokens = 0;
   for (const row of train) {
     trainTokens += row.tokens.length;

@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { AdamW, LlamaModel, loadLlamaGguf, parseLoraConfig, type KernelSet } from "../engine/index.js";
 import { InvalidArgumentError } from "../errors/index.js";
 import { GgufReader, metadataString } from "../gguf/index.js";
 import { resolvePromptFormat, type PromptFormat } from "../prompts/index.js";
 import { writeLoraAdapterGguf } from "./adapter-export.js";
+import { CheckpointError } from "./errors.js";
 import { readTrainingDataset } from "./dataset.js";
 import { writeMergedGguf } from "./merged-export.js";
 import { MetricsLog } from "./metrics-log.js";
@@ -52,12 +53,14 @@ export async function runTraining(input: TrainingConfigInput, hooks: TrainingRun
   const config = parseTrainingConfig(input);
   mkdirSync(config.outDir, { recursive: true });
   const files = runFiles(config.outDir);
+  // fail before the slow part (tokenizer, data) when there is nothing to resume from
+  if (config.resume && !existsSync(files.checkpoint)) throw new CheckpointError(files.checkpoint, `no checkpoint at ${files.checkpoint} to resume from`);
 
   const reader = await GgufReader.open(config.modelPath);
   const metadata = reader.metadata;
   await reader.close();
   const { config: modelConfig, weights } = await loadLlamaGguf(config.modelPath);
-  if (config.maxLength > modelConfig.contextLength + 1) {
+  if (config.maxLength > modelConfig.contextLength) {
     throw new InvalidArgumentError("max-length", `max length ${config.maxLength} exceeds the model's context of ${modelConfig.contextLength} tokens`);
   }
 

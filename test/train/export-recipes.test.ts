@@ -97,6 +97,8 @@ describe("camelid train --export", () => {
     expect(await attempt(["--model", "m.gguf", "--data", dataPath, "--out", dir, "--targets", "q,x"])).toMatch(/--targets must be one of/);
     expect(await attempt(["--model", "m.gguf", "--data", dataPath, "--out", dir, "--lr", "fast"])).toMatch(/--lr must be a number/);
     expect(await attempt(["--model", "m.gguf", "--data", dataPath, "--out", dir, "--merged", "Q4_K"])).toMatch(/--merged must be one of F32, F16, Q8_0/);
+    expect(await attempt(["--model", stories260KPath(), "--data", dataPath, "--out", join(dir, "ctx"), "--max-length", "4096"])).toMatch(/max length 4096 exceeds the model's context of 2048 tokens/);
+    expect(await attempt(["--model", stories260KPath(), "--data", dataPath, "--out", join(dir, "ctx"), "--resume"])).toMatch(/no checkpoint at .*checkpoint.bin/);
     const { io, stdout } = captureIo();
     expect(await run(["--help"], io)).toBe(0);
     expect(stdout()).toContain("--resume");
