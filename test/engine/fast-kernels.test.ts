@@ -82,6 +82,26 @@ describe("WebAssembly SIMD", () => {
   it("is available in this runtime (else the fast kernels silently fall back to JS)", () => {
     expect(simdAvailable()).toBe(true);
   });
+  it("the two-thread kernel equals the reference (edges, chunked reductions, accumulate)", async () => {
+    const { ParallelSimdMatmul, threadsAvailable } = await import("../../src/engine/kernels/wasm/parallel-matmul.js");
+    expect(threadsAvailable()).toBe(true);
+    const parallel = new ParallelSimdMatmul();
+    try {
+      const random = new SeededRandom(14);
+      for (const [N, C, OC] of [[7, 12, 10], [66, 64, 172], [30, 2052, 36], [64, 16, 1030]]) {
+        const inp = randomF32(N * C, random), weight = randomF32(OC * C, random);
+        for (const accumulate of [false, true]) {
+          const expected = randomF32(N * OC, random), actual = expected.slice();
+          matmulForward(expected, inp, weight, N, C, OC, accumulate);
+          parallel.forward(actual, inp, weight, N, C, OC, accumulate);
+          expect(relativeError(actual, expected)).toBeLessThan(1e-6);
+        }
+      }
+    } finally {
+      await parallel.close();
+    }
+  });
+
   it("survives memory growth between calls", () => {
     const simd = new SimdMatmul();
     const random = new SeededRandom(13);

@@ -2,7 +2,9 @@ import { attentionBackward, attentionForward, type AttentionShape } from "./atte
 import { attentionBackwardFast, attentionForwardFast } from "./attention-fast.js";
 import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from "./matmul.js";
 import { matmulBackwardInputFast, matmulBackwardWeightFast, matmulForwardFast } from "./matmul-fast.js";
+import { availableParallelism } from "node:os";
 import { SimdMatmul, simdAvailable } from "./wasm/matmul-simd.js";
+import { ParallelSimdMatmul, threadsAvailable } from "./wasm/parallel-matmul.js";
 
 /**
  * The kernels whose speed matters, behind one interface so the model runs on the reference (oracle)
@@ -44,9 +46,15 @@ export const fastJsKernels: KernelSet = {
 };
 
 let simd: SimdMatmul | null | undefined;
-/** One SIMD kernel (and its WebAssembly memory) per thread, created on first use. */
+/**
+ * One SIMD kernel (and its WebAssembly memory) per process, created on first use: on two threads when
+ * the machine has two cores and shared memory works (CAMELID_ENGINE_THREADS=1 keeps it on one).
+ */
 function simdMatmul(): SimdMatmul | null {
-  if (simd === undefined) simd = simdAvailable() ? new SimdMatmul() : null;
+  if (simd === undefined) {
+    const twoThreads = process.env.CAMELID_ENGINE_THREADS !== "1" && availableParallelism() >= 2 && threadsAvailable();
+    simd = !simdAvailable() ? null : twoThreads ? new ParallelSimdMatmul() : new SimdMatmul();
+  }
   return simd;
 }
 

@@ -15,7 +15,7 @@ const N = 9, O = 10, C = 11, X0 = 12, X1 = 13, W0 = 14, W1 = 15, W2 = 16, W3 = 1
 const ACC = 19; // ACC + row * 4 + j
 const XV0 = 27, XV1 = 28, WV = 29;
 
-function buildMatmulKernel(): Uint8Array<ArrayBuffer> {
+export function buildMatmulKernel(sharedMaxPages?: number): Uint8Array<ArrayBuffer> {
   const get = op.localGet, set = op.localSet;
   const code: number[] = [];
   const emit = (...parts: number[][]) => parts.forEach((p) => code.push(...p));
@@ -67,57 +67,77 @@ function buildMatmulKernel(): Uint8Array<ArrayBuffer> {
     emit(get(N), get(N_BLOCKED), op.i32LtU, op.brIf(0));
   }
   emit(op.end);
-  return moduleWithOneFunction("matmul", 9, [[10, valueType.i32], [11, valueType.v128]], code);
+  return moduleWithOneFunction("matmul", 9, [[10, valueType.i32], [11, valueType.v128]], code, sharedMaxPages);
 }
 
-type KernelFunction = (out: number, inp: number, weight: number, nBlocked: number, rowBytes: number, outRowBytes: number, oBlocked: number, accumulate: number, lengthBytes: number) => void;
+export type KernelFunction = (out: number, inp: number, weight: number, nBlocked: number, rowBytes: number, outRowBytes: number, oBlocked: number, accumulate: number, lengthBytes: number) => void;
 
-/** Reduction chunk (floats): long rows (a 32000-wide head gradient) are summed in L1-sized pieces. */
-const CHUNK = 1024;
 
 const PAGE = 65536;
 const align16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
 
+/**
+ * The kernel calls for row pairs [rowStart, rowStart + rowCount) with cache blocking: the reduction in
+ * chunks of 1024 floats (L1-sized pieces of a 32000-wide head gradient) and, within a chunk, blocks of
+ * output channels whose weight rows fit in L2 (~256 KB), so a block is reused by every row pair
+ * instead of streaming the whole weight (37 MB for a 32000 x 288 head) once per pair.
+ * Self-contained on purpose (no outer references): its source is also run inside the helper thread.
+ */
+export function runBlocks(kernel: KernelFunction, outAt: number, inpAt: number, weightAt: number, rowStart: number, rowCount: number, C: number, OC: number, O4: number, accumulate: number): void {
+  const chunk = 1024;
+  const out = outAt + rowStart * OC * 4, inp = inpAt + rowStart * C * 4;
+  for (let c0 = 0; c0 < C; c0 += chunk) {
+    const length = Math.min(chunk, C - c0);
+    const channelsPerBlock = Math.max(4, Math.floor(262144 / (length * 4) / 4) * 4);
+    const add = accumulate || c0 > 0 ? 1 : 0;
+    for (let o0 = 0; o0 < O4; o0 += channelsPerBlock) {
+      const channels = Math.min(channelsPerBlock, O4 - o0);
+      kernel(out + o0 * 4, inp + c0 * 4, weightAt + (o0 * C + c0) * 4, rowCount, C * 4, OC * 4, channels, add, length * 4);
+    }
+  }
+}
+
 export class SimdMatmul {
-  private readonly memory = new WebAssembly.Memory({ initial: 16 });
-  private readonly kernel: KernelFunction;
+  protected readonly memory: WebAssembly.Memory;
+  protected readonly kernel: KernelFunction;
   private heap: Float32Array;
 
-  constructor() {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(buildMatmulKernel()), { env: { memory: this.memory } });
+  /** Without arguments: a private memory. A shared memory and its compiled module come from ParallelSimdMatmul. */
+  constructor(shared?: { memory: WebAssembly.Memory; module: WebAssembly.Module }) {
+    this.memory = shared?.memory ?? new WebAssembly.Memory({ initial: 16 });
+    const module = shared?.module ?? new WebAssembly.Module(buildMatmulKernel());
+    const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
     this.kernel = instance.exports.matmul as KernelFunction;
     this.heap = new Float32Array(this.memory.buffer);
   }
+
+  /** Largest operand size in bytes this instance can hold (a shared memory has a fixed maximum). */
+  protected maxBytes = Infinity;
 
   /** Same contract as matmulForward in ../matmul.ts. */
   forward(out: Float32Array, inp: Float32Array, weight: Float32Array, N: number, C: number, OC: number, accumulate = false): void {
     const N2 = N - (N % 2), O4 = OC - (OC % 4);
     if (C % 4 !== 0 || N2 === 0 || O4 === 0) return matmulForwardFast(out, inp, weight, N, C, OC, accumulate);
     const inpBytes = align16(N * C * 4), weightBytes = align16(OC * C * 4), outBytes = align16(N * OC * 4);
+    if (inpBytes + weightBytes + outBytes > this.maxBytes) return matmulForwardFast(out, inp, weight, N, C, OC, accumulate);
     this.reserve(inpBytes + weightBytes + outBytes);
     const heap = this.heap;
     const inpAt = 0, weightAt = inpBytes, outAt = inpBytes + weightBytes;
     heap.set(inp.length === N * C ? inp : inp.subarray(0, N * C), inpAt / 4);
     heap.set(weight.length === OC * C ? weight : weight.subarray(0, OC * C), weightAt / 4);
     if (accumulate) heap.set(out.length === N * OC ? out : out.subarray(0, N * OC), outAt / 4);
-    // Cache blocking: the reduction in chunks of CHUNK floats, and within a chunk blocks of output
-    // channels whose weight rows fit in L2 (~256 KB), so a block is reused by every row pair instead of
-    // streaming the whole weight (37 MB for a 32000 x 288 head) once per pair.
-    for (let c0 = 0; c0 < C; c0 += CHUNK) {
-      const length = Math.min(CHUNK, C - c0);
-      const channelsPerBlock = Math.max(4, Math.floor(262144 / (length * 4) / 4) * 4);
-      const add = accumulate || c0 > 0 ? 1 : 0;
-      for (let o0 = 0; o0 < O4; o0 += channelsPerBlock) {
-        const channels = Math.min(channelsPerBlock, O4 - o0);
-        this.kernel(outAt + o0 * 4, inpAt + c0 * 4, weightAt + (o0 * C + c0) * 4, N2, C * 4, OC * 4, channels, add, length * 4);
-      }
-    }
+    this.compute(outAt, inpAt, weightAt, N2, C, OC, O4, accumulate);
     // copy back only the rows the kernel wrote; the JS kernel fills the edges in place
     out.set(heap.subarray(outAt / 4, outAt / 4 + N2 * OC));
     if (O4 < OC) {
       for (let n = 0; n < N2; n++) for (let o = O4; o < OC; o++) out[n * OC + o] = dot(inp, weight, n, o, C) + (accumulate ? out[n * OC + o] : 0);
     }
     for (let n = N2; n < N; n++) for (let o = 0; o < OC; o++) out[n * OC + o] = dot(inp, weight, n, o, C) + (accumulate ? out[n * OC + o] : 0);
+  }
+
+  /** Runs the kernel over row pairs [0, N2) of operands already in memory; a subclass may split it. */
+  protected compute(outAt: number, inpAt: number, weightAt: number, N2: number, C: number, OC: number, O4: number, accumulate: boolean): void {
+    runBlocks(this.kernel, outAt, inpAt, weightAt, 0, N2, C, OC, O4, accumulate ? 1 : 0);
   }
 
   private reserve(bytes: number): void {

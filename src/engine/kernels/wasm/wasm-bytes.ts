@@ -54,10 +54,14 @@ export const op = {
   f32x4Mul: [0xfd, 0xe6, 0x01],
 };
 
-/** A module importing `env.memory` and exporting one function `name` with i32 params and no results. */
-export function moduleWithOneFunction(exportName: string, paramCount: number, locals: [count: number, type: number][], code: number[]): Uint8Array<ArrayBuffer> {
+/**
+ * A module importing `env.memory` and exporting one function `name` with i32 params and no results.
+ * With sharedMaxPages the memory is a shared one (threads), which needs a maximum size.
+ */
+export function moduleWithOneFunction(exportName: string, paramCount: number, locals: [count: number, type: number][], code: number[], sharedMaxPages?: number): Uint8Array<ArrayBuffer> {
   const type = [0x60, ...unsignedLeb(paramCount), ...new Array<number>(paramCount).fill(valueType.i32), 0];
-  const memoryImport = [...name("env"), ...name("memory"), 0x02, 0x00, 0x01];
+  const limits = sharedMaxPages === undefined ? [0x00, 0x01] : [0x03, 0x01, ...unsignedLeb(sharedMaxPages)];
+  const memoryImport = [...name("env"), ...name("memory"), 0x02, ...limits];
   const body = [...vector(locals.map(([count, t]) => [...unsignedLeb(count), t])), ...code, ...op.end];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
