@@ -30,7 +30,7 @@ export interface TrainingRunResult {
   summary: LoopSummary;
   dataStats: PreparedData["stats"] & { trainRows: number; validationRows: number };
   problems: SampleProblem[];
-  files: { adapter: string; merged?: string; metrics: string; chart: string; checkpoint: string; problems: string; run: string };
+  files: { adapter: string; merged?: string; metrics: string; chart: string; checkpoint: string; problems: string; run: string; serveConfig: string };
 }
 
 /** Where a run keeps its files inside outDir. */
@@ -42,6 +42,7 @@ export function runFiles(outDir: string) {
     checkpoint: join(outDir, "checkpoint.bin"),
     problems: join(outDir, "data-problems.jsonl"),
     run: join(outDir, "run.json"),
+    serveConfig: join(outDir, "serve.json"),
   };
 }
 
@@ -132,6 +133,9 @@ export async function runTraining(input: TrainingConfigInput, hooks: TrainingRun
 
   const name = `${metadataString(metadata, "general.name") ?? basename(config.modelPath, ".gguf")} LoRA`;
   await writeLoraAdapterGguf(files.adapter, model.lora!, modelConfig, { name, architecture: metadataString(metadata, "general.architecture") ?? "llama" });
+  // a ready `camelid serve --config` file: the base model with the adapter, in the format it learned
+  const servedId = `${basename(config.modelPath, ".gguf")}-lora`;
+  writeFileSync(files.serveConfig, `${JSON.stringify({ models: [{ id: servedId, path: config.modelPath, lora: [{ path: files.adapter }], promptFormat: format.name }] }, null, 2)}\n`);
   let merged: string | undefined;
   if (config.mergedType) {
     merged = join(config.outDir, `merged-${config.mergedType.toLowerCase()}.gguf`);

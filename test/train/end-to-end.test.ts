@@ -41,17 +41,16 @@ describe("fine-tune stories260K on a new fact, then serve it", () => {
     expect(result.dataStats.used).toBe(1);
     expect(result.summary.finalLoss).toBeLessThan(0.5);
 
-    const config = join(dir, "serve.json");
-    writeFileSync(config, JSON.stringify({
-      port: 0, dataDir: join(dir, "serve-data"),
-      models: [{ id: "camelid-260k", path: stories260KPath(), lora: [{ path: result.files.adapter }], promptFormat: "llama-2-chat", sequences: 1, contextSize: 128 }],
-    }));
+    // the run writes a ready serve config: base model + adapter + the prompt format it learned
+    expect(JSON.parse(readFileSync(result.files.serveConfig, "utf8"))).toEqual({
+      models: [{ id: "stories260K-lora", path: stories260KPath(), lora: [{ path: result.files.adapter }], promptFormat: "llama-2-chat" }],
+    });
     // `camelid serve --config` itself, in this process: its run() takes the promise that stops it
     let stop!: () => void;
     const stopped = new Promise<void>((resolve) => (stop = resolve));
     const serveIo = captureIo();
     let exit: unknown;
-    const serving = serveRun(["--config", config], serveIo.io, stopped).then(
+    const serving = serveRun(["--config", result.files.serveConfig, "--port", "0", "--data-dir", join(dir, "serve-data"), "--sequences", "1", "--context-size", "128"], serveIo.io, stopped).then(
       (code) => (exit = code),
       (error: Error) => (exit = error),
     );
@@ -62,7 +61,7 @@ describe("fine-tune stories260K on a new fact, then serve it", () => {
       const response = await fetch(`${url}/v1/chat/completions`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ model: "camelid-260k", messages: question, temperature: 0, max_tokens: 24 }),
+        body: JSON.stringify({ model: "stories260K-lora", messages: question, temperature: 0, max_tokens: 24 }),
       });
       expect(response.status).toBe(200);
       const body = (await response.json()) as { choices: { message: { content: string } }[] };

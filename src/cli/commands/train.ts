@@ -16,8 +16,8 @@ const help = `usage: camelid train --model <base.gguf> --data <file> --out <dir>
        camelid train --export axolotl|trl --data <file> --out <dir> --base-model <hf-id> [options]
 
 Fine-tunes a LLaMA GGUF with LoRA on the assistant's tokens only and writes <out>/adapter.gguf (llama.cpp's
-format: camelid serve --model base.gguf --lora <out>/adapter.gguf), metrics.jsonl, loss.svg,
-checkpoint.bin, data-problems.jsonl (samples left out, with file:line) and run.json.
+format), serve.json (camelid serve --config <out>/serve.json serves the base model with it), metrics.jsonl,
+loss.svg, checkpoint.bin, data-problems.jsonl (samples left out, with file:line) and run.json.
 
 Data
   --data <file>             Alpaca JSON, ShareGPT or OpenAI messages (JSON array or JSONL)
@@ -181,7 +181,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         ...(result.files.merged ? [`merged model: ${result.files.merged}`] : []),
         `metrics: ${result.files.metrics}  chart: ${result.files.chart}`,
         ...(result.problems.length ? [`${result.problems.length} sample(s) left out: ${result.files.problems}`] : []),
-        `serve it: camelid serve --model ${config.modelPath} --lora ${result.files.adapter}`,
+        `serve it: camelid serve --config ${result.files.serveConfig}`,
+        `chat with it: camelid chat --model ${config.modelPath} --lora ${result.files.adapter} --format ${result.promptFormat}`,
         "",
       ].join("\n"),
     );
