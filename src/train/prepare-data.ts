@@ -100,7 +100,10 @@ export function prepareTrainingData(examples: readonly TrainingExample[], format
   }
   if (samples.length === 0) {
     const first = problems[0];
-    throw new InvalidArgumentError("data", `no usable training sample${first ? `; first problem: ${first.file}:${first.line}: ${first.message}` : ""}`);
+    throw new InvalidArgumentError(
+      "data",
+      `no usable training sample with prompt format "${format.name}"${first ? `; first problem: ${first.file}:${first.line}: ${first.message}` : ""}`,
+    );
   }
 
   const order = shuffledIndices(samples.length, new SeededRandom(options.seed ^ 0x5eed));

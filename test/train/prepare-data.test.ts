@@ -136,7 +136,7 @@ describe("preparing rows", () => {
   });
 
   it("no usable sample is an error naming the first problem", () => {
-    expect(() => prepareTrainingData([example(3, "hi", "</s> injected")], vicunaV11Format, tokenizer, base)).toThrow(/mem.json:3: segment-by-segment/);
+    expect(() => prepareTrainingData([example(3, "hi", "</s> injected")], vicunaV11Format, tokenizer, base)).toThrow(/no usable training sample with prompt format "vicuna-v1.1"; first problem: mem.json:3: segment-by-segment/);
     expect(() => prepareTrainingData([example(1, "a", "b")], alpacaFormat, tokenizer, { ...base, maxLength: 1 })).toThrow(/max length/);
   });
 
