@@ -68,19 +68,22 @@ export async function runTraining(input: TrainingConfigInput, hooks: TrainingRun
   const tokenizer = await loadGgufTokenizer(config.modelPath);
   let prepared: PreparedData;
   let format: PromptFormat;
+  let formatReason = "";
   const problems: SampleProblem[] = [];
   try {
     if (tokenizer.vocabSize !== modelConfig.vocabSize) {
       throw new InvalidArgumentError("model", `${config.modelPath}: the tokenizer has ${tokenizer.vocabSize} tokens but the embedding ${modelConfig.vocabSize}`);
     }
-    format = resolvePromptFormat({
+    const resolved = resolvePromptFormat({
       ...(config.promptFormat !== undefined ? { explicit: config.promptFormat } : {}),
       chatTemplate: metadataString(metadata, "tokenizer.chat_template"),
       modelName: metadataString(metadata, "general.name") ?? basename(config.modelPath),
       architecture: metadataString(metadata, "general.architecture"),
       ...(tokenizer.bosToken !== undefined ? { bosToken: tokenizer.bosToken } : {}),
       ...(tokenizer.eosToken !== undefined ? { eosToken: tokenizer.eosToken } : {}),
-    }).format;
+    });
+    format = resolved.format;
+    formatReason = resolved.choice.reason;
     const dataset = readTrainingDataset(config.dataPath, config.dataFormat ? { format: config.dataFormat } : {});
     problems.push(...dataset.problems);
     prepared = prepareTrainingData(dataset.examples, format, tokenizer, {
@@ -105,7 +108,7 @@ export async function runTraining(input: TrainingConfigInput, hooks: TrainingRun
   const model = new LlamaModel(modelConfig, weights, { lora, seed: config.seed, ...(hooks.kernels ? { kernels: hooks.kernels } : {}) });
   const optimizer = new AdamW(model.lora!.params, model.lora!.grads, { learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay });
   hooks.onLog?.(
-    `prompt format ${format.name}; ${prepared.stats.used}/${prepared.stats.examples} samples → ${prepared.train.length} train rows, ${prepared.validation.length} validation rows of ≤${prepared.sequenceLength} positions; ${totalSteps} steps`,
+    `prompt format ${format.name} (${formatReason}); ${prepared.stats.used}/${prepared.stats.examples} samples → ${prepared.train.length} train rows, ${prepared.validation.length} validation rows of ≤${prepared.sequenceLength} positions; ${totalSteps} steps`,
   );
 
   const summary = runTrainingLoop({
