@@ -7,3 +7,6 @@ registerCommand("serve", "OpenAI-compatible server for local GGUF and remote mod
 registerCommand("inspect", "describe a GGUF file: architecture, sizes, RoPE, tokenizer, template", () => import("./inspect.js"));
 registerCommand("formats", "list prompt formats or render a conversation exactly", () => import("./formats.js"));
 registerCommand("eval", "answer, judge, show, ratings, perplexity, multiple choice", () => import("./eval.js"));
+registerCommand("bench", "prefill and decode tokens/s of a local model (min/median/max over runs)", () => import("./bench.js"));
+registerCommand("data", "instruction data: self-instruct, filter, distill, refine, convert, clean, stats, split", () => import("./data.js"));
+registerCommand("train", "LoRA fine-tuning with assistant-only loss → llama.cpp adapter; --export axolotl|trl", () => import("./train.js"));
