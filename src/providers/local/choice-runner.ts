@@ -4,6 +4,7 @@ import type { FinishReason, TokenLogprob, TopLogprob } from "../../spec/index.js
 import type { LlamaContextSequence, LlamaGrammar, LlamaModel, NodeLlamaCpp, SequenceEvaluateOptions, Token } from "./llama-runtime.js";
 import { logNormalizer, sampleToken, SeededRandom, type LogitEntry } from "./logit-sampler.js";
 import { penaltiesActive, type SamplingSettings } from "./sampling.js";
+import { stateResetGateFor } from "./state-reset-gate.js";
 import { StopStringMatcher } from "./stop-matcher.js";
 import { IncrementalTokenDecoder, type TokenBytesTable } from "./token-bytes.js";
 
@@ -44,8 +45,13 @@ async function alignSequence(sequence: LlamaContextSequence, promptTokens: Token
     // At least the last prompt token is evaluated again: its logits give the first new token.
     keep = Math.min(sequence.compareContextTokens(promptTokens).firstDifferentIndex, promptTokens.length - 1);
   }
-  if (keep === 0) await sequence.clearHistory();
-  else if (sequence.nextTokenIndex > keep) await sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]);
+  const gate = stateResetGateFor(sequence.context);
+  if (keep === 0) {
+    // A never-used (or already empty) sequence needs no reset, and so no pause of the others.
+    if (sequence.nextTokenIndex > 0) await gate.reset(() => sequence.clearHistory());
+  } else if (sequence.nextTokenIndex > keep) {
+    await gate.reset(() => sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]));
+  }
   return promptTokens.slice(keep);
 }
 
@@ -142,6 +148,8 @@ export async function prefillInChunks(
   while (tokens.length - start > chunk && !signal.aborted) {
     await sequence.evaluateWithoutGeneratingNewTokens(tokens.slice(start, start + chunk));
     start += chunk;
+    const paused = stateResetGateFor(sequence.context).whenOpen();
+    if (paused) await paused;
   }
   return tokens.slice(start);
 }
@@ -174,8 +182,12 @@ async function decodeNative(
       grammar: request.grammar,
     });
   }
+  const gate = stateResetGateFor(request.sequence.context);
   for await (const token of request.sequence.evaluate(toEvaluate, options)) {
     if (accept(token)) break;
+    // Between two tokens: let a pending sequence reset of another request through (state-reset-gate.ts).
+    const paused = gate.whenOpen();
+    if (paused) await paused;
   }
 }
 
@@ -214,5 +226,7 @@ async function decodeWithLogprobs(
     };
     if (accept(token, logprob)) return;
     input = [token];
+    const paused = stateResetGateFor(request.sequence.context).whenOpen();
+    if (paused) await paused;
   }
 }

@@ -254,6 +254,37 @@ describe("abort and concurrency", () => {
     expect(deltaTimes.at(-1)!).toBeGreaterThan(joinedDone);
   });
 
+  it("lets a request on a previously used sequence join running generations (its state reset does not wait for the batch)", async () => {
+    const trio = createLocalModel({ modelPath: stories260KPath(), contextSize: 256, sequences: 3 });
+    try {
+      // Use every sequence once, so the late request must reset old state before evaluating.
+      await Promise.all(["The cat", "A big dog", "One sunny"].map((prompt) => trio.doGenerate({ prompt, maxTokens: 4, temperature: 0 })));
+      const deltaTimes: number[][] = [[], []];
+      let tenth!: () => void;
+      const tenDeltas = new Promise<void>((resolve) => (tenth = resolve));
+      // Two generations at once keep llama.cpp's dispatcher busy without a gap between tokens.
+      const running = [0, 1].map(async (index) => {
+        const { stream } = await trio.doStream({ prompt: PROMPT, maxTokens: 200, temperature: 0.8, seed: index });
+        const reader = stream.getReader();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return;
+          if (value.type === "text-delta" && deltaTimes[index].push(performance.now()) === 10 && index === 0) tenth();
+        }
+      });
+      await tenDeltas;
+      const joined = await trio.doGenerate({ prompt: "Zebras", maxTokens: 5, temperature: 0 });
+      const joinedDone = performance.now();
+      await Promise.all(running);
+      expect(joined.choices[0].completionTokens).toBe(5);
+      // Before the fix the late request's reset waited until both running generations had ended.
+      expect(Math.max(deltaTimes[0].at(-1)!, deltaTimes[1].at(-1)!)).toBeGreaterThan(joinedDone);
+      expect(deltaTimes[0].length + deltaTimes[1].length).toBeGreaterThan(100);
+    } finally {
+      await trio.dispose();
+    }
+  });
+
   it("serves more choices than sequences by queueing them", async () => {
     const result = await model.doGenerate({ prompt: PROMPT, maxTokens: 5, temperature: 1, seed: 9, n: 6 });
     expect(result.choices.map((c) => c.completionTokens)).toEqual([5, 5, 5, 5, 5, 5]);
