@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { AdamW, LlamaModel, loadLlamaGguf, parseLoraConfig, type KernelSet } from "../engine/index.js";
+import { svgToPng } from "../charts/png.js";
 import { InvalidArgumentError } from "../errors/index.js";
 import { GgufReader, metadataString } from "../gguf/index.js";
 import { resolvePromptFormat, type PromptFormat } from "../prompts/index.js";
@@ -9,6 +10,7 @@ import { writeLoraAdapterGguf } from "./adapter-export.js";
 import { CheckpointError } from "./errors.js";
 import { readTrainingDataset } from "./dataset.js";
 import { writeMergedGguf } from "./merged-export.js";
+import { lossChartSvg } from "./loss-chart.js";
 import { MetricsLog } from "./metrics-log.js";
 import { prepareTrainingData, type PreparedData, type SampleProblem, type TrainingRow } from "./prepare-data.js";
 import { loadGgufTokenizer } from "./tokenizer.js";
@@ -30,7 +32,7 @@ export interface TrainingRunResult {
   summary: LoopSummary;
   dataStats: PreparedData["stats"] & { trainRows: number; validationRows: number };
   problems: SampleProblem[];
-  files: { adapter: string; merged?: string; metrics: string; chart: string; checkpoint: string; problems: string; run: string; serveConfig: string };
+  files: { adapter: string; merged?: string; metrics: string; chart: string; chartPng: string; checkpoint: string; problems: string; run: string; serveConfig: string };
 }
 
 /** Where a run keeps its files inside outDir. */
@@ -39,6 +41,7 @@ export function runFiles(outDir: string) {
     adapter: join(outDir, "adapter.gguf"),
     metrics: join(outDir, "metrics.jsonl"),
     chart: join(outDir, "loss.svg"),
+    chartPng: join(outDir, "loss.png"),
     checkpoint: join(outDir, "checkpoint.bin"),
     problems: join(outDir, "data-problems.jsonl"),
     run: join(outDir, "run.json"),
@@ -134,6 +137,10 @@ export async function runTraining(input: TrainingConfigInput, hooks: TrainingRun
     ...(hooks.onLog ? { onLog: hooks.onLog } : {}),
   });
 
+  // The loop keeps loss.svg current at every checkpoint; at the end both charts are drawn from the full log.
+  const finalChart = lossChartSvg(new MetricsLog(files.metrics).read());
+  writeFileSync(files.chart, finalChart);
+  writeFileSync(files.chartPng, await svgToPng(finalChart, { width: 1200 }));
   const name = `${metadataString(metadata, "general.name") ?? basename(config.modelPath, ".gguf")} LoRA`;
   await writeLoraAdapterGguf(files.adapter, model.lora!, modelConfig, { name, architecture: metadataString(metadata, "general.architecture") ?? "llama" });
   // a ready `camelid serve --config` file: the base model with the adapter, in the format it learned

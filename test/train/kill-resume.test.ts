@@ -66,5 +66,6 @@ describe("kill and resume", () => {
     // every step appears once in the metrics even though some were run twice
     expect(metrics.read().filter((r) => r.type === "train").map((r) => r.step)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
     expect(readFileSync(join(outDir, "loss.svg"), "utf8")).toContain("<polyline");
+    expect(readFileSync(join(outDir, "loss.png")).subarray(1, 4).toString("latin1")).toBe("PNG");
   }, 120_000);
 });
