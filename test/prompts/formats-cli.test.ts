@@ -143,7 +143,7 @@ describe("camelid formats render", () => {
     await expect(run(["render", "--user", "x"], io)).rejects.toThrow(/--format <name>, --template <file> or --model <file.gguf> is required/);
     await expect(run(["render", "--template", "t.jinja", "--format", "chatml", "--user", "x"], io)).rejects.toThrow(/cannot be combined/);
     await expect(run(["detect"], io)).rejects.toThrow(/--model <file.gguf> is required/);
-    await expect(run(["render", "--model", "missing.gguf", "--user", "x"], io)).rejects.toThrow(/cannot read --model file missing.gguf \(ENOENT\)/);
+    await expect(run(["render", "--model", "missing.gguf", "--user", "x"], io)).rejects.toThrow(/cannot open \S*missing\.gguf: no such file/);
     await expect(run(["render", "--model", "chat.json", "--user", "x"], io)).rejects.toThrow(/invalid GGUF at byte 0/);
     await expect(run(["render", "--format", "chatml", "--usr", "x"], io)).rejects.toThrow(/--usr/);
     await expect(run(["render", "--format", "chatml", "--user", "x", "--messages", "missing.json"], io)).rejects.toThrow(
