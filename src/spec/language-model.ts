@@ -10,6 +10,12 @@ export interface LogLikelihoodRequest {
   continuation: string;
 }
 
+/** The same request as token ids: the context is used exactly as given (put BOS in it if wanted). */
+export interface TokenLogLikelihoodRequest {
+  contextTokens: number[];
+  continuationTokens: number[];
+}
+
 export interface LogLikelihoodResult {
   /** Sum of natural-log probabilities of the continuation's tokens. */
   logprob: number;
@@ -46,6 +52,8 @@ export interface LanguageModel {
   tokenize?(text: string, options?: { addBos?: boolean; parseSpecial?: boolean }): Promise<number[]>;
   detokenize?(tokens: number[]): Promise<string>;
   logLikelihood?(requests: LogLikelihoodRequest[], options?: { abortSignal?: AbortSignal }): Promise<LogLikelihoodResult[]>;
+  /** Token-exact scoring (no re-tokenization), where the backend evaluates token ids. */
+  logLikelihoodTokens?(requests: TokenLogLikelihoodRequest[], options?: { abortSignal?: AbortSignal }): Promise<LogLikelihoodResult[]>;
   describe?(): Promise<ModelDescription>;
   dispose?(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "../../errors/index.js";
-import type { LanguageModel } from "../../spec/language-model.js";
+import type { LanguageModel, LogLikelihoodResult } from "../../spec/language-model.js";
 import type { ProgressListener } from "../run/progress.js";
 import { createProgressTracker } from "../run/progress.js";
 import { requireCapabilities } from "./require-capability.js";
@@ -33,15 +33,18 @@ export interface PerplexityResult {
  * Perplexity with llama.cpp's `llama-perplexity` chunking: tokenize the whole text with BOS, cut it
  * into floor(n / n_ctx) chunks of n_ctx tokens, put BOS at each chunk's first position, and score
  * only the second half of each chunk (positions n_ctx/2 + 1 … n_ctx - 1), so every scored token has
- * at least n_ctx/2 tokens of context. Our model interface scores text, so each chunk's two halves
- * are detokenized and sent as (context, continuation); the continuation's token count is checked
- * against the chunk and any difference is reported.
+ * at least n_ctx/2 tokens of context. Models that score token ids (the local provider) are scored on
+ * exactly those tokens; for text-only backends each chunk's two halves are detokenized and sent as
+ * (context, continuation), the continuation's token count is checked and any difference is reported.
  */
 export async function computePerplexity(model: LanguageModel, text: string, options: PerplexityOptions = {}): Promise<PerplexityResult> {
   const capable = requireCapabilities(model, ["tokenize", "detokenize", "logLikelihood"], "perplexity");
   const contextSize = options.contextSize ?? 512;
   if (!Number.isInteger(contextSize) || contextSize < 4) throw new InvalidArgumentError("contextSize", `the context size must be an integer of at least 4, got ${contextSize}`);
   const tokens = await capable.tokenize(text, { addBos: true });
+  // The tokenizer's BOS, read off its own output (undefined when the model adds none).
+  const withoutBos = await capable.tokenize(text, { addBos: false });
+  const bosToken = tokens.length === withoutBos.length + 1 ? tokens[0] : undefined;
   if (tokens.length < 2 * contextSize) {
     throw new InvalidArgumentError("text", `the text has ${tokens.length} tokens; llama.cpp perplexity needs at least 2·n_ctx = ${2 * contextSize} (use a smaller context size)`);
   }
@@ -56,10 +59,19 @@ export async function computePerplexity(model: LanguageModel, text: string, opti
   const runningPerplexity: number[] = [];
   for (let chunk = 0; chunk < chunks; chunk++) {
     const start = chunk * contextSize;
-    // Position 0 becomes BOS (the model adds it to the context); positions 1..first are the rest of the context.
-    const contextText = await capable.detokenize(tokens.slice(start + 1, start + first + 1));
-    const continuationText = await capable.detokenize(tokens.slice(start + first + 1, start + contextSize));
-    const [result] = await capable.logLikelihood([{ context: contextText, continuation: continuationText }], options.abortSignal ? { abortSignal: options.abortSignal } : undefined);
+    const callOptions = options.abortSignal ? { abortSignal: options.abortSignal } : undefined;
+    let result: LogLikelihoodResult;
+    if (model.logLikelihoodTokens) {
+      // Token-exact, as llama-perplexity: the chunk's own tokens with BOS in place of its first one.
+      const chunkTokens = tokens.slice(start, start + contextSize);
+      if (bosToken !== undefined) chunkTokens[0] = bosToken;
+      [result] = await model.logLikelihoodTokens([{ contextTokens: chunkTokens.slice(0, first + 1), continuationTokens: chunkTokens.slice(first + 1) }], callOptions);
+    } else {
+      // Position 0 becomes BOS (the model adds it to the context); positions 1..first are the rest of the context.
+      const contextText = await capable.detokenize(tokens.slice(start + 1, start + first + 1));
+      const continuationText = await capable.detokenize(tokens.slice(start + first + 1, start + contextSize));
+      [result] = await capable.logLikelihood([{ context: contextText, continuation: continuationText }], callOptions);
+    }
     if (result.tokenCount !== expectedScored) retokenizationMismatches++;
     negativeLogLikelihood -= result.logprob;
     scoredTokens += result.tokenCount;
@@ -76,6 +88,6 @@ export async function computePerplexity(model: LanguageModel, text: string, opti
     scoredTokens,
     runningPerplexity,
     retokenizationMismatches,
-    method: `llama.cpp llama-perplexity chunking: ${chunks} chunks of n_ctx=${contextSize} tokens, BOS at each chunk start, last ${expectedScored} tokens of each chunk scored`,
+    method: `${model.logLikelihoodTokens ? "token-exact" : "re-tokenized text"} llama.cpp llama-perplexity chunking: ${chunks} chunks of n_ctx=${contextSize} tokens, BOS at each chunk start, last ${expectedScored} tokens of each chunk scored`,
   };
 }

@@ -9,6 +9,7 @@ import type {
   GenerateResult,
   LanguageModel,
   LogLikelihoodRequest,
+  TokenLogLikelihoodRequest,
   LogLikelihoodResult,
   ModelDescription,
   RenderedPrompt,
@@ -19,7 +20,7 @@ import type {
 import { runChoice, type ChoiceOutcome } from "./choice-runner.js";
 import { summarizeTimings } from "./timings.js";
 import { getLlamaRuntime, loadNodeLlamaCpp, type LlamaContext, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type NodeLlamaCpp, type Token } from "./llama-runtime.js";
-import { scoreContinuation } from "./log-likelihood.js";
+import { scoreContinuation, scoreTokens } from "./log-likelihood.js";
 import { acquireModel, type ModelHandle } from "./model-cache.js";
 import { DEFAULT_FLASH_ATTENTION, DEFAULT_MAX_CONTEXT, DEFAULT_SEQUENCES, DEFAULT_THREADS, type ResolvedLocalModelOptions } from "./options.js";
 import { buildPrompt, resolveFormatFor, withBos, type BuiltPrompt, type ModelPromptInfo } from "./prompt-tokens.js";
@@ -335,6 +336,27 @@ export class LocalLanguageModel implements LanguageModel {
           throw new InvalidArgumentError(`requests[${index}]`, `requests[${index}] needs string context and continuation`);
         }
         results.push(await scoreContinuation(state.model, sequence, request, state.context.contextSize));
+      }
+      return results;
+    } finally {
+      state.slots.release(sequence);
+    }
+  }
+
+  async logLikelihoodTokens(requests: TokenLogLikelihoodRequest[], options: { abortSignal?: AbortSignal } = {}): Promise<LogLikelihoodResult[]> {
+    if (!Array.isArray(requests)) throw new InvalidArgumentError("requests", "requests must be an array");
+    const state = await this.load();
+    const sequence = await state.slots.acquire(options.abortSignal);
+    try {
+      const results: LogLikelihoodResult[] = [];
+      for (const [index, request] of requests.entries()) {
+        if (options.abortSignal?.aborted) throw new AbortError();
+        if (!Array.isArray(request?.contextTokens) || !Array.isArray(request?.continuationTokens)) {
+          throw new InvalidArgumentError(`requests[${index}]`, `requests[${index}] needs contextTokens and continuationTokens arrays`);
+        }
+        const tokens = [...request.contextTokens, ...request.continuationTokens];
+        checkTokenIds(tokens, state.tokenTable.length, `requests[${index}]`);
+        results.push(await scoreTokens(sequence, tokens as Token[], request.contextTokens.length, state.context.contextSize));
       }
       return results;
     } finally {

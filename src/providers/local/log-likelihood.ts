@@ -2,6 +2,7 @@ import { ContextLengthExceededError, InvalidArgumentError } from "../../errors/i
 import type { LogLikelihoodRequest, LogLikelihoodResult } from "../../spec/index.js";
 import type { ControlledEvaluateInputItem, LlamaContextSequence, LlamaModel, Token } from "./llama-runtime.js";
 import { withBos } from "./prompt-tokens.js";
+import { stateResetGateFor } from "./state-reset-gate.js";
 
 /**
  * Splits context+continuation into tokens the way lm-evaluation-harness does: tokenize the whole
@@ -31,14 +32,32 @@ export async function scoreContinuation(
   contextSize: number,
 ): Promise<LogLikelihoodResult> {
   const { tokens, continuationStart } = splitContinuation(model, request);
+  return scoreTokens(sequence, tokens, continuationStart, contextSize);
+}
+
+/**
+ * The same score for tokens given as ids (context exactly as given, BOS included only if the caller put
+ * it there): tools that must match llama.cpp token for token, like perplexity, skip re-tokenization.
+ */
+export async function scoreTokens(
+  sequence: LlamaContextSequence,
+  tokens: Token[],
+  continuationStart: number,
+  contextSize: number,
+): Promise<LogLikelihoodResult> {
+  if (continuationStart < 1) throw new InvalidArgumentError("contextTokens", "the context needs at least one token to condition on");
   if (tokens.length > contextSize) throw new ContextLengthExceededError(tokens.length, contextSize);
   const tokenCount = tokens.length - continuationStart;
   if (tokenCount === 0) return { logprob: 0, tokenCount: 0, isGreedy: true };
 
   // Reuse the cached prefix (multiple-choice questions share their context).
   const keep = Math.min(sequence.compareContextTokens(tokens).firstDifferentIndex, continuationStart - 1);
-  if (keep === 0) await sequence.clearHistory();
-  else if (sequence.nextTokenIndex > keep) await sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]);
+  const gate = stateResetGateFor(sequence.context);
+  if (keep === 0) {
+    if (sequence.nextTokenIndex > 0) await gate.reset(() => sequence.clearHistory());
+  } else if (sequence.nextTokenIndex > keep) {
+    await gate.reset(() => sequence.eraseContextTokenRanges([{ start: keep, end: sequence.nextTokenIndex }]));
+  }
 
   // Position i's logits predict token i+1; the last token needs no prediction.
   const input: ControlledEvaluateInputItem[] = tokens.slice(keep, tokens.length - 1).map((token, offset) => {
