@@ -5,6 +5,7 @@ import { matmulBackwardInputFast, matmulBackwardWeightFast, matmulForwardFast } 
 import { availableParallelism } from "node:os";
 import { SimdMatmul, simdAvailable } from "./wasm/matmul-simd.js";
 import { ParallelSimdMatmul, threadsAvailable } from "./wasm/parallel-matmul.js";
+import { ParallelAttention } from "./parallel-attention.js";
 
 /**
  * The kernels whose speed matters, behind one interface so the model runs on the reference (oracle)
@@ -45,6 +46,11 @@ export const fastJsKernels: KernelSet = {
   attentionBackward: attentionBackwardFast,
 };
 
+/** Two threads unless CAMELID_ENGINE_THREADS=1, the machine has one core, or shared memory is missing. */
+export function engineThreads(): number {
+  return process.env.CAMELID_ENGINE_THREADS !== "1" && availableParallelism() >= 2 && threadsAvailable() ? 2 : 1;
+}
+
 let simd: SimdMatmul | null | undefined;
 /**
  * One SIMD kernel (and its WebAssembly memory) per process, created on first use: on two threads when
@@ -52,7 +58,7 @@ let simd: SimdMatmul | null | undefined;
  */
 function simdMatmul(): SimdMatmul | null {
   if (simd === undefined) {
-    const twoThreads = process.env.CAMELID_ENGINE_THREADS !== "1" && availableParallelism() >= 2 && threadsAvailable();
+    const twoThreads = engineThreads() === 2;
     simd = !simdAvailable() ? null : twoThreads ? new ParallelSimdMatmul() : new SimdMatmul();
   }
   return simd;
@@ -64,10 +70,32 @@ const simdForward: KernelSet["matmulForward"] = (out, inp, weight, N, C, OC, acc
   else matmulForwardFast(out, inp, weight, N, C, OC, accumulate);
 };
 
-/** The default: WebAssembly SIMD matmuls (JS fallback), fast JS attention and LoRA weight gradients. */
+let attentionThreads: ParallelAttention | null | undefined;
+/**
+ * The two-thread attention when it applies: two threads available, a head size the fast kernel takes,
+ * at least two units to split, enough work to pay for the hand-over, and every operand in shared memory.
+ */
+function parallelAttentionFor(shape: AttentionShape, arrays: Float32Array[]): ParallelAttention | null {
+  const { B, T, NKV, NH, HS } = shape;
+  if (HS % 4 !== 0 || B * NKV < 2 || B * NH * T * T * HS < 1 << 16 || !ParallelAttention.canShare(...arrays)) return null;
+  if (attentionThreads === undefined) attentionThreads = engineThreads() === 2 ? new ParallelAttention() : null;
+  return attentionThreads;
+}
+
+/** The default: WebAssembly SIMD matmuls (JS fallback), attention on two threads, fast JS LoRA weight gradients. */
 export const fastKernels: KernelSet = {
   ...fastJsKernels,
   name: "fast",
   matmulForward: simdForward,
   matmulBackwardInputFrozen: (dinp, dout, _weight, weightT, N, C, OC) => simdForward(dinp, dout, weightT, N, OC, C, true),
+  attentionForward: (out, att, q, k, v, shape) => {
+    const threads = parallelAttentionFor(shape, [out, att, q, k, v]);
+    if (threads) threads.forward(out, att, q, k, v, shape);
+    else attentionForwardFast(out, att, q, k, v, shape);
+  },
+  attentionBackward: (dq, dk, dv, scratch, dout, q, k, v, att, shape) => {
+    const threads = parallelAttentionFor(shape, [dq, dk, dv, dout, q, k, v, att]);
+    if (threads) threads.backward(dq, dk, dv, scratch, dout, q, k, v, att, shape);
+    else attentionBackwardFast(dq, dk, dv, scratch, dout, q, k, v, att, shape);
+  },
 };

@@ -66,6 +66,14 @@ export interface GradientScratch {
   lora: LoraScratch;
 }
 
+/**
+ * Zeroed floats in a SharedArrayBuffer where the runtime has one, so the attention helper thread works
+ * on the activations in place (see ../kernels/parallel-attention.ts); a plain array otherwise.
+ */
+function sharedFloats(count: number): Float32Array {
+  return typeof SharedArrayBuffer === "function" ? new Float32Array(new SharedArrayBuffer(count * 4)) : new Float32Array(count);
+}
+
 /** Hands out consecutive views of a buffer; without a buffer it only measures (first pass). */
 class Carver {
   offset = 0;
@@ -126,7 +134,7 @@ function layoutActivations(config: LlamaConfig, lora: LoraConfig | null, B: numb
 export function allocateActivations(config: LlamaConfig, lora: LoraConfig | null, B: number, T: number): Activations {
   const floatSizer = new Carver(), maskSizer = new Carver();
   layoutActivations(config, lora, B, T, floatSizer, maskSizer);
-  const floats = new Float32Array(floatSizer.offset);
+  const floats = sharedFloats(floatSizer.offset);
   const masks = new Uint8Array(maskSizer.offset);
   const headIndices = new Int32Array(2 * B * T);
   return {
@@ -146,7 +154,7 @@ export function allocateGradientScratch(config: LlamaConfig, lora: LoraConfig | 
   const widest = Math.max(C, H);
   const sizes = { residual: N * C, headInput: N * C, normOut: N * C, q: N * C, k: N * KVC, v: N * KVC, attnOut: N * C, gate: N * H, up: N * H, hidden: N * H, attentionRow: T, dh: N * rank, bT: rank * widest, dDropped: lora && lora.dropout > 0 ? N * widest : 0 };
   const total = Object.values(sizes).reduce((a, b) => a + b, 0);
-  const floats = new Float32Array(total);
+  const floats = sharedFloats(total);
   const carver = new Carver(floats);
   const take = (size: number) => carver.take<Float32Array>(size);
   return {

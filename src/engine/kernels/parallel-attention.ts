@@ -1,0 +1,167 @@
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
+import type { AttentionShape } from "./attention.js";
+import { attentionBackwardRange, attentionForwardRange, buildExpTable } from "./attention-range.js";
+
+// Attention on two threads: this thread takes the first half of the (batch, key/value head) units,
+// one helper worker the second half (units never write the same memory, see ./attention-range.ts).
+// The operands must live in SharedArrayBuffers (the model allocates its activations and gradient
+// scratch that way), so nothing is copied: a buffer is posted to the helper once, and a job names
+// arrays as (buffer id, byte offset, length). A control word in its own SharedArrayBuffer
+// (0 idle, 1 job, 2 quit, 3 failed) hands jobs over with Atomics, as in ./wasm/parallel-matmul.ts.
+
+const IDLE = 0, JOB = 1, QUIT = 2, FAILED = 3;
+const FORWARD = 1, BACKWARD = 2;
+// control words: state, kind, B, T, NH, NKV, HS, unitStart, unitEnd, then (id, byteOffset, length) per array
+const ARRAYS_AT = 9, MAX_ARRAYS = 8;
+
+// Plain CommonJS for `eval: true`; the kernels arrive as source text so both threads run one code.
+const helperSource = `
+const { workerData, receiveMessageOnPort } = require("node:worker_threads");
+const { control, port, forwardSource, backwardSource, expTableSource } = workerData;
+const forward = new Function("return " + forwardSource)();
+const backward = new Function("return " + backwardSource)();
+const expTable = new Function("return " + expTableSource)()();
+const word = new Int32Array(control);
+const buffers = new Map();
+let scratch = new Float32Array(0);
+function drain() {
+  for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
+    if (m.message.forget !== undefined) buffers.delete(m.message.forget);
+    else buffers.set(m.message.id, m.message.buffer);
+  }
+}
+function view(slot) {
+  const at = ${ARRAYS_AT} + slot * 3;
+  let buffer = buffers.get(word[at]);
+  // a buffer posted just before the job may still be on its way: wait for it, boundedly
+  for (let tries = 0; !buffer && tries < 2000; tries++) {
+    Atomics.wait(word, 1, word[1], 1);
+    drain();
+    buffer = buffers.get(word[at]);
+  }
+  if (!buffer) throw new Error("attention helper: unknown buffer " + word[at]);
+  return new Float32Array(buffer, word[at + 1], word[at + 2]);
+}
+for (;;) {
+  Atomics.wait(word, 0, ${IDLE});
+  const state = Atomics.load(word, 0);
+  if (state === ${QUIT}) break;
+  if (state !== ${JOB}) continue;
+  try {
+    drain();
+    const B = word[2], T = word[3], NH = word[4], NKV = word[5], HS = word[6], start = word[7], end = word[8];
+    if (word[1] === ${FORWARD}) forward(view(0), view(1), view(2), view(3), view(4), B, T, NH, NKV, HS, start, end, expTable);
+    else {
+      if (scratch.length < T) scratch = new Float32Array(T);
+      backward(view(0), view(1), view(2), scratch, view(3), view(4), view(5), view(6), view(7), B, T, NH, NKV, HS, start, end);
+    }
+    Atomics.store(word, 0, ${IDLE});
+  } catch (error) {
+    port.postMessage({ error: String(error && error.stack || error) });
+    Atomics.store(word, 0, ${FAILED});
+  }
+  Atomics.notify(word, 0);
+}
+`;
+
+export class ParallelAttention {
+  private readonly control = new Int32Array(new SharedArrayBuffer(4 * (ARRAYS_AT + 3 * MAX_ARRAYS)));
+  private readonly port: MessagePort;
+  private readonly worker: Worker;
+  /**
+   * Buffers posted to the helper. Held weakly here: once this thread drops a buffer (the model
+   * reallocated for a new batch shape), the helper is told to forget it, so its memory can go.
+   */
+  private readonly ids = new WeakMap<SharedArrayBuffer, number>();
+  private readonly posted = new Map<number, WeakRef<SharedArrayBuffer>>();
+  private nextId = 1;
+  private readonly expTable = buildExpTable();
+
+  constructor() {
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    this.worker = new Worker(helperSource, {
+      eval: true,
+      workerData: {
+        control: this.control.buffer,
+        port: port2,
+        forwardSource: attentionForwardRange.toString(),
+        backwardSource: attentionBackwardRange.toString(),
+        expTableSource: buildExpTable.toString(),
+      },
+      transferList: [port2],
+    });
+    this.worker.unref(); // never keeps the process alive
+    this.port.unref();
+  }
+
+  /** True when every array is a view of a SharedArrayBuffer (else the caller runs one thread). */
+  static canShare(...arrays: Float32Array[]): boolean {
+    return arrays.every((a) => a.buffer instanceof SharedArrayBuffer);
+  }
+
+  forward(out: Float32Array, att: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, shape: AttentionShape): void {
+    const { B, T, NH, NKV, HS } = shape;
+    const units = B * NKV, mine = Math.floor(units / 2);
+    this.start(FORWARD, shape, mine, units, [out, att, q, k, v]);
+    attentionForwardRange(out, att, q, k, v, B, T, NH, NKV, HS, 0, mine, this.expTable);
+    this.finish();
+  }
+
+  backward(dq: Float32Array, dk: Float32Array, dv: Float32Array, scratch: Float32Array, dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, att: Float32Array, shape: AttentionShape): void {
+    const { B, T, NH, NKV, HS } = shape;
+    const units = B * NKV, mine = Math.floor(units / 2);
+    this.start(BACKWARD, shape, mine, units, [dq, dk, dv, dout, q, k, v, att]);
+    attentionBackwardRange(dq, dk, dv, scratch, dout, q, k, v, att, B, T, NH, NKV, HS, 0, mine);
+    this.finish();
+  }
+
+  /** Stops the helper thread (tests; a process exit stops it anyway). */
+  async close(): Promise<void> {
+    Atomics.store(this.control, 0, QUIT);
+    Atomics.notify(this.control, 0);
+    this.port.close();
+    await this.worker.terminate();
+  }
+
+  private start(kind: number, shape: AttentionShape, unitStart: number, unitEnd: number, arrays: Float32Array[]): void {
+    const word = this.control;
+    word[1] = kind;
+    word[2] = shape.B; word[3] = shape.T; word[4] = shape.NH; word[5] = shape.NKV; word[6] = shape.HS;
+    word[7] = unitStart; word[8] = unitEnd;
+    arrays.forEach((array, slot) => {
+      const at = ARRAYS_AT + slot * 3;
+      word[at] = this.idOf(array.buffer as SharedArrayBuffer);
+      word[at + 1] = array.byteOffset;
+      word[at + 2] = array.length;
+    });
+    Atomics.store(word, 0, JOB);
+    Atomics.notify(word, 0);
+  }
+
+  private finish(): void {
+    const word = this.control;
+    while (Atomics.load(word, 0) === JOB) Atomics.wait(word, 0, JOB, 1000);
+    if (Atomics.load(word, 0) === FAILED) {
+      Atomics.store(word, 0, IDLE);
+      const report = receiveMessageOnPort(this.port)?.message as { error?: string } | undefined;
+      throw new Error(`the attention helper thread failed: ${report?.error ?? "no reason given"}`);
+    }
+  }
+
+  /** The helper's id for a buffer, posting it first if needed (the helper drains its port before each job). */
+  private idOf(buffer: SharedArrayBuffer): number {
+    const known = this.ids.get(buffer);
+    if (known !== undefined) return known;
+    for (const [oldId, ref] of this.posted) {
+      if (ref.deref() !== undefined) continue;
+      this.posted.delete(oldId);
+      this.port.postMessage({ forget: oldId });
+    }
+    const id = this.nextId++;
+    this.port.postMessage({ id, buffer });
+    this.ids.set(buffer, id);
+    this.posted.set(id, new WeakRef(buffer));
+    return id;
+  }
+}

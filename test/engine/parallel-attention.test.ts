@@ -1,0 +1,79 @@
+import { describe, expect, it } from "vitest";
+import { attentionBackward, attentionForward, type AttentionShape } from "../../src/engine/kernels/attention.js";
+import { fastKernels } from "../../src/engine/kernels/kernel-set.js";
+import { ParallelAttention } from "../../src/engine/kernels/parallel-attention.js";
+import { SeededRandom } from "../../src/engine/random.js";
+import { relativeError } from "./gradient-check.js";
+
+// The two-thread attention must equal the reference exactly as the one-thread fast kernel does,
+// including grouped-query heads (a key/value head's gradient gathers several query heads: the split
+// must keep them on one thread) and an odd number of units (the halves differ in size).
+
+const shared = (values: Float32Array) => {
+  const copy = new Float32Array(new SharedArrayBuffer(values.length * 4));
+  copy.set(values);
+  return copy;
+};
+const randomF32 = (size: number, random: SeededRandom) => Float32Array.from({ length: size }, () => random.uniform(-1, 1));
+
+function compare(shape: AttentionShape, run: (out: Float32Array, att: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, dq: Float32Array, dk: Float32Array, dv: Float32Array, dout: Float32Array) => void) {
+  const { B, T, NH, NKV, HS } = shape;
+  const random = new SeededRandom(B * 1000 + NH * 10 + HS);
+  const q = randomF32(B * T * NH * HS, random), k = randomF32(B * T * NKV * HS, random), v = randomF32(k.length, random);
+  const dout = randomF32(q.length, random);
+  const out = new Float32Array(q.length), att = new Float32Array(B * NH * T * T);
+  attentionForward(out, att, q, k, v, shape);
+  const dq = new Float32Array(q.length).fill(0.5), dk = new Float32Array(k.length).fill(-0.5), dv = new Float32Array(v.length).fill(0.25);
+  const [dqS, dkS, dvS] = [shared(dq), shared(dk), shared(dv)];
+  attentionBackward(dq, dk, dv, new Float32Array(T), dout, q, k, v, att, shape);
+  const outS = shared(new Float32Array(q.length)), attS = shared(new Float32Array(att.length));
+  run(outS, attS, shared(q), shared(k), shared(v), dqS, dkS, dvS, shared(dout));
+  expect(relativeError(outS, out)).toBeLessThan(1e-6);
+  expect(relativeError(attS, att)).toBeLessThan(1e-6);
+  expect(relativeError(dqS, dq)).toBeLessThan(1e-6);
+  expect(relativeError(dkS, dk)).toBeLessThan(1e-6);
+  expect(relativeError(dvS, dv)).toBeLessThan(1e-6);
+}
+
+const shapes: AttentionShape[] = [
+  { B: 3, T: 17, NH: 6, NKV: 3, HS: 8 }, // 9 units: an odd split, groups of 2 query heads
+  { B: 2, T: 24, NH: 4, NKV: 1, HS: 12 }, // 2 units, all query heads on one key/value head
+  { B: 1, T: 40, NH: 6, NKV: 6, HS: 48 }, // the stories15M head size, no grouping
+];
+
+describe("attention on two threads", () => {
+  it.each(shapes)("equals the reference at %o", async (shape) => {
+    const parallel = new ParallelAttention();
+    try {
+      compare(shape, (out, att, q, k, v, dq, dk, dv, dout) => {
+        parallel.forward(out, att, q, k, v, shape);
+        parallel.backward(dq, dk, dv, new Float32Array(shape.T), dout, q, k, v, att, shape);
+      });
+    } finally {
+      await parallel.close();
+    }
+  });
+
+  it("is what the fast kernel set runs on shared buffers, and the result is the same", () => {
+    const shape = { B: 4, T: 64, NH: 8, NKV: 4, HS: 8 };
+    compare(shape, (out, att, q, k, v, dq, dk, dv, dout) => {
+      fastKernels.attentionForward(out, att, q, k, v, shape);
+      fastKernels.attentionBackward(dq, dk, dv, new Float32Array(shape.T), dout, q, k, v, att, shape);
+    });
+  });
+
+  it("keeps working when buffers are replaced between calls (new batch shapes)", async () => {
+    const parallel = new ParallelAttention();
+    try {
+      for (const T of [9, 13, 9, 21]) {
+        const shape = { B: 2, T, NH: 4, NKV: 2, HS: 8 };
+        compare(shape, (out, att, q, k, v, dq, dk, dv, dout) => {
+          parallel.forward(out, att, q, k, v, shape);
+          parallel.backward(dq, dk, dv, new Float32Array(T), dout, q, k, v, att, shape);
+        });
+      }
+    } finally {
+      await parallel.close();
+    }
+  });
+});
