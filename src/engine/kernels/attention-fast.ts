@@ -1,16 +1,13 @@
-import { attentionBackward, attentionForward, type AttentionShape } from "./attention.js";
-import { attentionBackwardRange, attentionForwardRange, buildExpTable } from "./attention-range.js";
+import type { AttentionShape } from "./attention.js";
+import { attentionKernelsFor } from "./attention-codegen.js";
+import { expTable } from "./fast-exp.js";
 
-// The same causal GQA attention as ./attention.ts, restructured for V8 (see ./attention-range.ts) and
-// run over every unit on this thread. Head sizes that are not a multiple of 4 use the reference
-// kernel. Checked against the reference in test/engine.
-
-const expTable = buildExpTable();
+// The same causal GQA attention as ./attention.ts on this thread, with the kernels generated for the
+// head size (./attention-codegen.ts). Checked against the reference in test/engine.
 
 export function attentionForwardFast(out: Float32Array, att: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, shape: AttentionShape): void {
   const { B, T, NH, NKV, HS } = shape;
-  if (HS % 4 !== 0) return attentionForward(out, att, q, k, v, shape);
-  attentionForwardRange(out, att, q, k, v, B, T, NH, NKV, HS, 0, B * NKV, expTable);
+  attentionKernelsFor(HS).forward(out, att, q, k, v, B, T, NH, NKV, 0, B * NKV, expTable);
 }
 
 export function attentionBackwardFast(
@@ -26,6 +23,5 @@ export function attentionBackwardFast(
   shape: AttentionShape,
 ): void {
   const { B, T, NH, NKV, HS } = shape;
-  if (HS % 4 !== 0) return attentionBackward(dq, dk, dv, scratch, dout, q, k, v, att, shape);
-  attentionBackwardRange(dq, dk, dv, scratch, dout, q, k, v, att, B, T, NH, NKV, HS, 0, B * NKV);
+  attentionKernelsFor(HS).backward(dq, dk, dv, scratch, dout, q, k, v, att, B, T, NH, NKV, 0, B * NKV);
 }

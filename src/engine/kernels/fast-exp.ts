@@ -6,6 +6,8 @@ const STEPS = 64;
 const LIMIT = 88 * STEPS;
 const TABLE = new Float64Array(LIMIT + 1);
 for (let k = 0; k <= LIMIT; k++) TABLE[k] = Math.exp(-k / STEPS);
+/** The table, for kernels that inline expNonPositive (./attention-codegen.ts). */
+export const expTable: Float64Array = TABLE;
 
 export function expNonPositive(x: number): number {
   const y = -x * STEPS;

@@ -72,12 +72,12 @@ const simdForward: KernelSet["matmulForward"] = (out, inp, weight, N, C, OC, acc
 
 let attentionThreads: ParallelAttention | null | undefined;
 /**
- * The two-thread attention when it applies: two threads available, a head size the fast kernel takes,
+ * The two-thread attention when it applies: two threads available,
  * at least two units to split, enough work to pay for the hand-over, and every operand in shared memory.
  */
 function parallelAttentionFor(shape: AttentionShape, arrays: Float32Array[]): ParallelAttention | null {
   const { B, T, NKV, NH, HS } = shape;
-  if (HS % 4 !== 0 || B * NKV < 2 || B * NH * T * T * HS < 1 << 16 || !ParallelAttention.canShare(...arrays)) return null;
+  if (B * NKV < 2 || B * NH * T * T * HS < 1 << 16 || !ParallelAttention.canShare(...arrays)) return null;
   if (attentionThreads === undefined) attentionThreads = engineThreads() === 2 ? new ParallelAttention() : null;
   return attentionThreads;
 }

@@ -1,9 +1,12 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import type { AttentionShape } from "./attention.js";
-import { attentionBackwardRange, attentionForwardRange, buildExpTable } from "./attention-range.js";
+import { attentionBackwardSource, attentionForwardSource, attentionKernelsFor } from "./attention-codegen.js";
+import { expTable } from "./fast-exp.js";
 
 // Attention on two threads: this thread takes the first half of the (batch, key/value head) units,
-// one helper worker the second half (units never write the same memory, see ./attention-range.ts).
+// one helper worker the second half (a unit owns its query heads' rows of out/att/dq and its key/value
+// head's rows of dk/dv, so units never write the same memory). Both run the kernels generated for the
+// head size (./attention-codegen.ts); the helper compiles the same source text.
 // The operands must live in SharedArrayBuffers (the model allocates its activations and gradient
 // scratch that way), so nothing is copied: a buffer is posted to the helper once, and a job names
 // arrays as (buffer id, byte offset, length). A control word in its own SharedArrayBuffer
@@ -17,16 +20,20 @@ const ARRAYS_AT = 9, MAX_ARRAYS = 8;
 // Plain CommonJS for `eval: true`; the kernels arrive as source text so both threads run one code.
 const helperSource = `
 const { workerData, receiveMessageOnPort } = require("node:worker_threads");
-const { control, port, forwardSource, backwardSource, expTableSource } = workerData;
-const forward = new Function("return " + forwardSource)();
-const backward = new Function("return " + backwardSource)();
-const expTable = new Function("return " + expTableSource)()();
+const { control, port, expTable } = workerData;
+const kernels = new Map();
 const word = new Int32Array(control);
 const buffers = new Map();
 let scratch = new Float32Array(0);
 function drain() {
   for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
     if (m.message.forget !== undefined) buffers.delete(m.message.forget);
+    else if (m.message.headSize !== undefined) {
+      kernels.set(m.message.headSize, {
+        forward: new Function("return " + m.message.forward)(),
+        backward: new Function("return " + m.message.backward)(),
+      });
+    }
     else buffers.set(m.message.id, m.message.buffer);
   }
 }
@@ -50,10 +57,11 @@ for (;;) {
   try {
     drain();
     const B = word[2], T = word[3], NH = word[4], NKV = word[5], HS = word[6], start = word[7], end = word[8];
-    if (word[1] === ${FORWARD}) forward(view(0), view(1), view(2), view(3), view(4), B, T, NH, NKV, HS, start, end, expTable);
+    const kernel = kernels.get(HS);
+    if (word[1] === ${FORWARD}) kernel.forward(view(0), view(1), view(2), view(3), view(4), B, T, NH, NKV, start, end, expTable);
     else {
       if (scratch.length < T) scratch = new Float32Array(T);
-      backward(view(0), view(1), view(2), scratch, view(3), view(4), view(5), view(6), view(7), B, T, NH, NKV, HS, start, end);
+      kernel.backward(view(0), view(1), view(2), scratch, view(3), view(4), view(5), view(6), view(7), B, T, NH, NKV, start, end);
     }
     Atomics.store(word, 0, ${IDLE});
   } catch (error) {
@@ -75,20 +83,15 @@ export class ParallelAttention {
   private readonly ids = new WeakMap<SharedArrayBuffer, number>();
   private readonly posted = new Map<number, WeakRef<SharedArrayBuffer>>();
   private nextId = 1;
-  private readonly expTable = buildExpTable();
+  /** Head sizes whose kernel source the helper has. */
+  private readonly headSizesPosted = new Set<number>();
 
   constructor() {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     this.worker = new Worker(helperSource, {
       eval: true,
-      workerData: {
-        control: this.control.buffer,
-        port: port2,
-        forwardSource: attentionForwardRange.toString(),
-        backwardSource: attentionBackwardRange.toString(),
-        expTableSource: buildExpTable.toString(),
-      },
+      workerData: { control: this.control.buffer, port: port2, expTable },
       transferList: [port2],
     });
     this.worker.unref(); // never keeps the process alive
@@ -104,7 +107,7 @@ export class ParallelAttention {
     const { B, T, NH, NKV, HS } = shape;
     const units = B * NKV, mine = Math.floor(units / 2);
     this.start(FORWARD, shape, mine, units, [out, att, q, k, v]);
-    attentionForwardRange(out, att, q, k, v, B, T, NH, NKV, HS, 0, mine, this.expTable);
+    attentionKernelsFor(HS).forward(out, att, q, k, v, B, T, NH, NKV, 0, mine, expTable);
     this.finish();
   }
 
@@ -112,7 +115,7 @@ export class ParallelAttention {
     const { B, T, NH, NKV, HS } = shape;
     const units = B * NKV, mine = Math.floor(units / 2);
     this.start(BACKWARD, shape, mine, units, [dq, dk, dv, dout, q, k, v, att]);
-    attentionBackwardRange(dq, dk, dv, scratch, dout, q, k, v, att, B, T, NH, NKV, HS, 0, mine);
+    attentionKernelsFor(HS).backward(dq, dk, dv, scratch, dout, q, k, v, att, B, T, NH, NKV, 0, mine);
     this.finish();
   }
 
@@ -125,6 +128,10 @@ export class ParallelAttention {
   }
 
   private start(kind: number, shape: AttentionShape, unitStart: number, unitEnd: number, arrays: Float32Array[]): void {
+    if (!this.headSizesPosted.has(shape.HS)) {
+      this.port.postMessage({ headSize: shape.HS, forward: attentionForwardSource(shape.HS), backward: attentionBackwardSource(shape.HS) });
+      this.headSizesPosted.add(shape.HS);
+    }
     const word = this.control;
     word[1] = kind;
     word[2] = shape.B; word[3] = shape.T; word[4] = shape.NH; word[5] = shape.NKV; word[6] = shape.HS;

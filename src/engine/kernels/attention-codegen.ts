@@ -1,0 +1,123 @@
+// Attention kernels generated for one head size, the causal GQA attention of ./attention.ts over a
+// range of (batch, key/value head) units like ./attention-range.ts, but with every loop over the head
+// dimension unrolled and the query (forward) or output gradient (backward) held in locals, which V8
+// keeps in registers: at the 8-wide heads of stories260K the loop bookkeeping cost more than the
+// arithmetic. Passes are fused too: exp, the softmax sum and the weighted sum of values share one pass
+// over the keys (normalising at the end), and the softmax backward is folded into the dq/dk pass.
+// The source text is built here and compiled with `new Function` on both threads (the helper gets
+// the text, see ./parallel-attention.ts). Checked against the reference in test/engine.
+
+/** Dimensions per pass: more locals than this spill out of the 16 vector registers anyway. */
+const GROUP = 16;
+
+export type AttentionForwardKernel = (out: Float32Array, att: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, B: number, T: number, NH: number, NKV: number, unitStart: number, unitEnd: number, expTable: Float64Array) => void;
+export type AttentionBackwardKernel = (dq: Float32Array, dk: Float32Array, dv: Float32Array, scratch: Float32Array, dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, att: Float32Array, B: number, T: number, NH: number, NKV: number, unitStart: number, unitEnd: number) => void;
+
+function groupsOf(HS: number): number[][] {
+  const groups: number[][] = [];
+  for (let start = 0; start < HS; start += GROUP) groups.push(Array.from({ length: Math.min(GROUP, HS - start) }, (_, i) => start + i));
+  return groups;
+}
+
+const sumOf = (terms: string[]) => terms.join(" + ");
+
+/** The unit loop and per-row bases shared by both kernels; `body` runs once per (query head, t). */
+function unitLoop(HS: number, body: string): string {
+  return `
+  const group = NH / NKV;
+  const qStride = NH * ${HS}, kvStride = NKV * ${HS};
+  for (let unit = unitStart; unit < unitEnd; unit++) {
+    const b = Math.floor(unit / NKV), kvh = unit % NKV;
+    const kvOffset = b * T * kvStride + kvh * ${HS};
+    for (let h = kvh * group; h < (kvh + 1) * group; h++) {
+      for (let t = 0; t < T; t++) {
+        const qBase = (b * T + t) * qStride + h * ${HS};
+        const attRow = ((b * NH + h) * T + t) * T;
+        ${body}
+      }
+    }
+  }`;
+}
+
+export function attentionForwardSource(HS: number): string {
+  const scale = 1 / Math.sqrt(HS);
+  const all = Array.from({ length: HS }, (_, i) => i);
+  const body = `
+        ${all.map((i) => `const q${i} = q[qBase + ${i}] * ${scale};`).join(" ")}
+        let maxScore = -Infinity;
+        for (let t2 = 0, kb = kvOffset; t2 <= t; t2++, kb += kvStride) {
+          const s = ${sumOf(all.map((i) => `q${i} * k[kb + ${i}]`))};
+          att[attRow + t2] = s;
+          if (s > maxScore) maxScore = s;
+        }
+        let sum = 0;
+        ${groupsOf(HS)
+          .map((dims, g) => `
+        {
+          ${dims.map((i) => `let a${i} = 0;`).join(" ")}
+          for (let t2 = 0, vb = kvOffset; t2 <= t; t2++, vb += kvStride) {
+            let e;
+            ${g === 0 ? `
+            // expNonPositive of ./fast-exp.ts, inlined (expTable is its table)
+            const y = (maxScore - att[attRow + t2]) * 64;
+            if (!(y < ${88 * 64})) e = y === y ? 0 : NaN;
+            else {
+              const j = y | 0;
+              const r = (y - j) * ${1 / 64};
+              e = expTable[j] * (1 - r * (1 - r * (0.5 - r * (${1 / 6} - r * ${1 / 24}))));
+            }
+            att[attRow + t2] = e;
+            sum += e;` : `e = att[attRow + t2];`}
+            ${dims.map((i) => `a${i} += e * v[vb + ${i}];`).join(" ")}
+          }
+          const inv = 1 / sum;
+          ${dims.map((i) => `out[qBase + ${i}] = a${i} * inv;`).join(" ")}
+        }`)
+          .join("")}
+        const inv = 1 / sum;
+        for (let t2 = 0; t2 <= t; t2++) att[attRow + t2] *= inv;`;
+  return `function attentionForward${HS}(out, att, q, k, v, B, T, NH, NKV, unitStart, unitEnd, expTable) {${unitLoop(HS, body)}\n}`;
+}
+
+export function attentionBackwardSource(HS: number): string {
+  const scale = 1 / Math.sqrt(HS);
+  const all = Array.from({ length: HS }, (_, i) => i);
+  const body = `
+        ${all.map((i) => `const g${i} = dout[qBase + ${i}];`).join(" ")}
+        let weighted = 0;
+        for (let t2 = 0, vb = kvOffset; t2 <= t; t2++, vb += kvStride) {
+          const p = att[attRow + t2];
+          const dot = ${sumOf(all.map((i) => `g${i} * v[vb + ${i}]`))};
+          ${all.map((i) => `dv[vb + ${i}] += p * g${i};`).join(" ")}
+          scratch[t2] = dot;
+          weighted += p * dot;
+        }
+        for (let t2 = 0; t2 <= t; t2++) scratch[t2] = att[attRow + t2] * (scratch[t2] - weighted) * ${scale};
+        ${groupsOf(HS)
+          .map((dims) => `
+        {
+          ${dims.map((i) => `const q${i} = q[qBase + ${i}]; let a${i} = 0;`).join(" ")}
+          for (let t2 = 0, kb = kvOffset; t2 <= t; t2++, kb += kvStride) {
+            const d = scratch[t2];
+            ${dims.map((i) => `a${i} += d * k[kb + ${i}]; dk[kb + ${i}] += d * q${i};`).join(" ")}
+          }
+          ${dims.map((i) => `dq[qBase + ${i}] += a${i};`).join(" ")}
+        }`)
+          .join("")}`;
+  return `function attentionBackward${HS}(dq, dk, dv, scratch, dout, q, k, v, att, B, T, NH, NKV, unitStart, unitEnd) {${unitLoop(HS, body)}\n}`;
+}
+
+const compiled = new Map<number, { forward: AttentionForwardKernel; backward: AttentionBackwardKernel }>();
+
+/** The generated kernels for head size HS, compiled once per process. */
+export function attentionKernelsFor(HS: number): { forward: AttentionForwardKernel; backward: AttentionBackwardKernel } {
+  let kernels = compiled.get(HS);
+  if (!kernels) {
+    kernels = {
+      forward: new Function(`return ${attentionForwardSource(HS)}`)() as AttentionForwardKernel,
+      backward: new Function(`return ${attentionBackwardSource(HS)}`)() as AttentionBackwardKernel,
+    };
+    compiled.set(HS, kernels);
+  }
+  return kernels;
+}
