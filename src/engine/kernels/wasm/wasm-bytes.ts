@@ -48,10 +48,13 @@ export const op = {
   end: [0x0b],
   brIf: (depth: number) => [0x0d, ...unsignedLeb(depth)],
   v128Load: [0xfd, 0x00, 4, 0],
+  v128Store: [0xfd, 0x0b, 4, 0],
   v128Zero: [0xfd, 0x0c, ...new Array<number>(16).fill(0)],
   f32x4ExtractLane: (lane: number) => [0xfd, 0x1f, lane],
   f32x4Add: [0xfd, 0xe4, 0x01],
   f32x4Mul: [0xfd, 0xe6, 0x01],
+  /** a * b + c, fused where the CPU has FMA (relaxed SIMD). */
+  f32x4RelaxedMadd: [0xfd, 0x85, 0x02],
 };
 
 /**
