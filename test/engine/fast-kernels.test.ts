@@ -56,6 +56,24 @@ describe("fast kernels equal the reference kernels", () => {
     });
   }
 
+  it.each([
+    [2048, 64, 8],
+    [64, 8, 288], // LoRA B's gradient: C is the rank
+    [12, 20, 8],
+    [6, 9, 3], // falls back to the JS kernels (N, OC not multiples of 4)
+  ])("LoRA gradients of the default kernel set (SIMD on transposes) at N=%i C=%i OC=%i", (N, C, OC) => {
+    const random = new SeededRandom(N + C + OC);
+    const inp = randomF32(N * C, random), weight = randomF32(OC * C, random), dout = randomF32(N * OC, random);
+    const dwRef = randomF32(OC * C, random), dwFast = dwRef.slice();
+    matmulBackwardWeight(dwRef, dout, inp, N, C, OC);
+    fastKernels.matmulBackwardWeight(dwFast, dout, inp, N, C, OC);
+    expect(relativeError(dwFast, dwRef)).toBeLessThan(1e-6);
+    const dinpRef = randomF32(N * C, random), dinpFast = dinpRef.slice();
+    matmulBackwardInput(dinpRef, dout, weight, N, C, OC);
+    fastKernels.matmulBackwardInput(dinpFast, dout, weight, N, C, OC);
+    expect(relativeError(dinpFast, dinpRef)).toBeLessThan(1e-6);
+  });
+
   it.each([8, 12, 5])("attention forward/backward with grouped-query heads, head size %i", (HS) => {
     const random = new SeededRandom(11);
     const shape = { B: 2, T: 9, NH: 6, NKV: 2, HS };

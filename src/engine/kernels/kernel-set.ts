@@ -1,6 +1,6 @@
 import { attentionBackward, attentionForward, type AttentionShape } from "./attention.js";
 import { attentionBackwardFast, attentionForwardFast } from "./attention-fast.js";
-import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from "./matmul.js";
+import { matmulBackwardInput, matmulBackwardWeight, matmulForward, transposeInto } from "./matmul.js";
 import { matmulBackwardInputFast, matmulBackwardWeightFast, matmulForwardFast } from "./matmul-fast.js";
 import { availableParallelism } from "node:os";
 import { SimdMatmul, simdAvailable } from "./wasm/matmul-simd.js";
@@ -70,6 +70,32 @@ const simdForward: KernelSet["matmulForward"] = (out, inp, weight, N, C, OC, acc
   else matmulForwardFast(out, inp, weight, N, C, OC, accumulate);
 };
 
+// Transposed operands for the LoRA gradients below, grown as needed and reused.
+let transposedA = new Float32Array(0), transposedB = new Float32Array(0);
+function transposed(which: "a" | "b", source: Float32Array, rows: number, cols: number): Float32Array {
+  if (which === "a" && transposedA.length < rows * cols) transposedA = new Float32Array(rows * cols);
+  if (which === "b" && transposedB.length < rows * cols) transposedB = new Float32Array(rows * cols);
+  const target = which === "a" ? transposedA : transposedB;
+  transposeInto(target, source, rows, cols);
+  return target;
+}
+
+/**
+ * dweight[OC, C] += dout[N, OC]^T @ inp[N, C] on the SIMD matmul: as doutT[OC, N] @ inpT[C, N]^T, the
+ * reduction over the batch running along contiguous memory. The transposes cost O(N*(OC+C)) against
+ * O(N*OC*C) of arithmetic.
+ */
+const simdBackwardWeight: KernelSet["matmulBackwardWeight"] = (dweight, dout, inp, N, C, OC) => {
+  if (N % 4 !== 0 || OC < 2 || C < 4) return matmulBackwardWeightFast(dweight, dout, inp, N, C, OC);
+  simdForward(dweight, transposed("a", dout, N, OC), transposed("b", inp, N, C), OC, N, C, true);
+};
+
+/** dinp[N, C] += dout[N, OC] @ weight[OC, C] for a small weight (a LoRA A): the SIMD matmul against weight^T. */
+const simdBackwardInput: KernelSet["matmulBackwardInput"] = (dinp, dout, weight, N, C, OC) => {
+  if (OC % 4 !== 0) return matmulBackwardInputFast(dinp, dout, weight, N, C, OC);
+  simdForward(dinp, dout, transposed("a", weight, OC, C), N, OC, C, true);
+};
+
 let attentionThreads: ParallelAttention | null | undefined;
 /**
  * The two-thread attention when it applies: two threads available,
@@ -82,12 +108,14 @@ function parallelAttentionFor(shape: AttentionShape, arrays: Float32Array[]): Pa
   return attentionThreads;
 }
 
-/** The default: WebAssembly SIMD matmuls (JS fallback), attention on two threads, fast JS LoRA weight gradients. */
+/** The default: WebAssembly SIMD matmuls (JS fallback), LoRA gradients on them too, attention on two threads. */
 export const fastKernels: KernelSet = {
   ...fastJsKernels,
   name: "fast",
   matmulForward: simdForward,
   matmulBackwardInputFrozen: (dinp, dout, _weight, weightT, N, C, OC) => simdForward(dinp, dout, weightT, N, OC, C, true),
+  matmulBackwardWeight: simdBackwardWeight,
+  matmulBackwardInput: simdBackwardInput,
   attentionForward: (out, att, q, k, v, shape) => {
     const threads = parallelAttentionFor(shape, [out, att, q, k, v]);
     if (threads) threads.forward(out, att, q, k, v, shape);
