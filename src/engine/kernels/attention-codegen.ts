@@ -3,7 +3,7 @@
 // dimension unrolled and the query (forward) or output gradient (backward) held in locals, which V8
 // keeps in registers: at the 8-wide heads of stories260K the loop bookkeeping cost more than the
 // arithmetic. Passes are fused too: exp, the softmax sum and the weighted sum of values share one pass
-// over the keys (normalising at the end), and the softmax backward is folded into the dq/dk pass.
+// over the keys (normalising at the end); backward takes two query rows at a time (see below).
 // The source text is built here and compiled with `new Function` on both threads (the helper gets
 // the text, see ./parallel-attention.ts). Checked against the reference in test/engine.
 
@@ -79,32 +79,105 @@ export function attentionForwardSource(HS: number): string {
   return `function attentionForward${HS}(out, att, q, k, v, B, T, NH, NKV, unitStart, unitEnd, expTable) {${unitLoop(HS, body)}\n}`;
 }
 
+/** Dimensions per pass when two query rows share it (twice the accumulators). */
+const PAIR_GROUP = 8;
+
+function groupsOfSize(HS: number, size: number): number[][] {
+  const groups: number[][] = [];
+  for (let start = 0; start < HS; start += size) groups.push(Array.from({ length: Math.min(size, HS - start) }, (_, i) => start + i));
+  return groups;
+}
+
+/**
+ * Backward, two query rows (t, t+1) at a time: they share every load of v and k and, above all, every
+ * read-modify-write of dv and dk (one per key for both rows instead of one each), which is what the
+ * one-row loop spends its time on. work0/work1 hold the rows' softmax gradients; an odd last row runs
+ * alone. A closure so each thread's compiled kernel owns its second row buffer.
+ */
 export function attentionBackwardSource(HS: number): string {
   const scale = 1 / Math.sqrt(HS);
   const all = Array.from({ length: HS }, (_, i) => i);
-  const body = `
-        ${all.map((i) => `const g${i} = dout[qBase + ${i}];`).join(" ")}
-        let weighted = 0;
-        for (let t2 = 0, vb = kvOffset; t2 <= t; t2++, vb += kvStride) {
-          const p = att[attRow + t2];
-          const dot = ${sumOf(all.map((i) => `g${i} * v[vb + ${i}]`))};
-          ${all.map((i) => `dv[vb + ${i}] += p * g${i};`).join(" ")}
-          scratch[t2] = dot;
-          weighted += p * dot;
-        }
-        for (let t2 = 0; t2 <= t; t2++) scratch[t2] = att[attRow + t2] * (scratch[t2] - weighted) * ${scale};
-        ${groupsOf(HS)
-          .map((dims) => `
-        {
-          ${dims.map((i) => `const q${i} = q[qBase + ${i}]; let a${i} = 0;`).join(" ")}
-          for (let t2 = 0, kb = kvOffset; t2 <= t; t2++, kb += kvStride) {
-            const d = scratch[t2];
-            ${dims.map((i) => `a${i} += d * k[kb + ${i}]; dk[kb + ${i}] += d * q${i};`).join(" ")}
+  const paired = `
+          const qBase0 = (b * T + t) * qStride + h * ${HS}, qBase1 = qBase0 + qStride;
+          const attRow0 = ((b * NH + h) * T + t) * T, attRow1 = attRow0 + T;
+          ${all.map((i) => `const g0_${i} = dout[qBase0 + ${i}], g1_${i} = dout[qBase1 + ${i}];`).join(" ")}
+          let weighted0 = 0, weighted1 = 0;
+          let t2 = 0, vb = kvOffset;
+          for (; t2 <= t; t2++, vb += kvStride) {
+            const p0 = att[attRow0 + t2], p1 = att[attRow1 + t2];
+            ${all.map((i) => `const x${i} = v[vb + ${i}];`).join(" ")}
+            const dot0 = ${sumOf(all.map((i) => `g0_${i} * x${i}`))};
+            const dot1 = ${sumOf(all.map((i) => `g1_${i} * x${i}`))};
+            ${all.map((i) => `dv[vb + ${i}] += p0 * g0_${i} + p1 * g1_${i};`).join(" ")}
+            work0[t2] = dot0; work1[t2] = dot1;
+            weighted0 += p0 * dot0; weighted1 += p1 * dot1;
           }
-          ${dims.map((i) => `dq[qBase + ${i}] += a${i};`).join(" ")}
-        }`)
-          .join("")}`;
-  return `function attentionBackward${HS}(dq, dk, dv, scratch, dout, q, k, v, att, B, T, NH, NKV, unitStart, unitEnd) {${unitLoop(HS, body)}\n}`;
+          {
+            // key t + 1: row t + 1 only
+            const p1 = att[attRow1 + t2];
+            const dot1 = ${sumOf(all.map((i) => `g1_${i} * v[vb + ${i}]`))};
+            ${all.map((i) => `dv[vb + ${i}] += p1 * g1_${i};`).join(" ")}
+            work1[t2] = dot1; weighted1 += p1 * dot1;
+          }
+          for (let s = 0; s <= t; s++) work0[s] = att[attRow0 + s] * (work0[s] - weighted0) * ${scale};
+          for (let s = 0; s <= t + 1; s++) work1[s] = att[attRow1 + s] * (work1[s] - weighted1) * ${scale};
+          ${groupsOfSize(HS, PAIR_GROUP)
+            .map((dims) => `
+          {
+            ${dims.map((i) => `const q0_${i} = q[qBase0 + ${i}], q1_${i} = q[qBase1 + ${i}]; let a0_${i} = 0, a1_${i} = 0;`).join(" ")}
+            let t2 = 0, kb = kvOffset;
+            for (; t2 <= t; t2++, kb += kvStride) {
+              const d0 = work0[t2], d1 = work1[t2];
+              ${dims.map((i) => `const k${i} = k[kb + ${i}]; a0_${i} += d0 * k${i}; a1_${i} += d1 * k${i}; dk[kb + ${i}] += d0 * q0_${i} + d1 * q1_${i};`).join(" ")}
+            }
+            const d1 = work1[t2];
+            ${dims.map((i) => `a1_${i} += d1 * k[kb + ${i}]; dk[kb + ${i}] += d1 * q1_${i};`).join(" ")}
+            ${dims.map((i) => `dq[qBase0 + ${i}] += a0_${i}; dq[qBase1 + ${i}] += a1_${i};`).join(" ")}
+          }`)
+            .join("")}`;
+  const single = `
+          const qBase = (b * T + t) * qStride + h * ${HS};
+          const attRow = ((b * NH + h) * T + t) * T;
+          ${all.map((i) => `const g${i} = dout[qBase + ${i}];`).join(" ")}
+          let weighted = 0;
+          for (let t2 = 0, vb = kvOffset; t2 <= t; t2++, vb += kvStride) {
+            const p = att[attRow + t2];
+            const dot = ${sumOf(all.map((i) => `g${i} * v[vb + ${i}]`))};
+            ${all.map((i) => `dv[vb + ${i}] += p * g${i};`).join(" ")}
+            work0[t2] = dot;
+            weighted += p * dot;
+          }
+          for (let t2 = 0; t2 <= t; t2++) work0[t2] = att[attRow + t2] * (work0[t2] - weighted) * ${scale};
+          ${groupsOf(HS)
+            .map((dims) => `
+          {
+            ${dims.map((i) => `const q${i} = q[qBase + ${i}]; let a${i} = 0;`).join(" ")}
+            for (let t2 = 0, kb = kvOffset; t2 <= t; t2++, kb += kvStride) {
+              const d = work0[t2];
+              ${dims.map((i) => `a${i} += d * k[kb + ${i}]; dk[kb + ${i}] += d * q${i};`).join(" ")}
+            }
+            ${dims.map((i) => `dq[qBase + ${i}] += a${i};`).join(" ")}
+          }`)
+            .join("")}`;
+  return `(function () {
+  let work1 = new Float32Array(0);
+  return function attentionBackward${HS}(dq, dk, dv, work0, dout, q, k, v, att, B, T, NH, NKV, unitStart, unitEnd) {
+    if (work1.length < T) work1 = new Float32Array(T);
+    const group = NH / NKV;
+    const qStride = NH * ${HS}, kvStride = NKV * ${HS};
+    for (let unit = unitStart; unit < unitEnd; unit++) {
+      const b = Math.floor(unit / NKV), kvh = unit % NKV;
+      const kvOffset = b * T * kvStride + kvh * ${HS};
+      for (let h = kvh * group; h < (kvh + 1) * group; h++) {
+        let t = 0;
+        for (; t + 1 < T; t += 2) {${paired}
+        }
+        for (; t < T; t++) {${single}
+        }
+      }
+    }
+  };
+})()`;
 }
 
 const compiled = new Map<number, { forward: AttentionForwardKernel; backward: AttentionBackwardKernel }>();
