@@ -3,8 +3,8 @@ import type { AttentionShape } from "./attention.js";
 import { attentionBackwardSource, attentionForwardSource, attentionKernelsFor } from "./attention-codegen.js";
 import { expTable } from "./fast-exp.js";
 
-// Attention on two threads: this thread takes the first half of the (batch, key/value head) units,
-// one helper worker the second half (a unit owns its query heads' rows of out/att/dq and its key/value
+// Attention on two threads: this thread and one helper worker share out the (batch, key/value head)
+// units of a call (a unit owns its query heads' rows of out/att/dq and its key/value
 // head's rows of dk/dv, so units never write the same memory). Both run the kernels generated for the
 // head size (./attention-codegen.ts); the helper compiles the same source text.
 // The operands must live in SharedArrayBuffers (the model allocates its activations and gradient
@@ -14,8 +14,10 @@ import { expTable } from "./fast-exp.js";
 
 const IDLE = 0, JOB = 1, QUIT = 2, FAILED = 3;
 const FORWARD = 1, BACKWARD = 2;
-// control words: state, kind, B, T, NH, NKV, HS, unitStart, unitEnd, then (id, byteOffset, length) per array
-const ARRAYS_AT = 9, MAX_ARRAYS = 8;
+// control words: state, kind, B, T, NH, NKV, HS, next unit, units, then (id, byteOffset, length) per array.
+// Units are handed out one at a time from the shared counter, so a thread slowed by another process
+// on its core takes fewer of them instead of keeping the other waiting.
+const NEXT_UNIT = 7, ARRAYS_AT = 9, MAX_ARRAYS = 8;
 
 // Plain CommonJS for `eval: true`; the kernels arrive as source text so both threads run one code.
 const helperSource = `
@@ -56,12 +58,15 @@ for (;;) {
   if (state !== ${JOB}) continue;
   try {
     drain();
-    const B = word[2], T = word[3], NH = word[4], NKV = word[5], HS = word[6], start = word[7], end = word[8];
+    const B = word[2], T = word[3], NH = word[4], NKV = word[5], HS = word[6], units = word[8];
     const kernel = kernels.get(HS);
-    if (word[1] === ${FORWARD}) kernel.forward(view(0), view(1), view(2), view(3), view(4), B, T, NH, NKV, start, end, expTable);
-    else {
+    if (word[1] === ${FORWARD}) {
+      const out = view(0), att = view(1), q = view(2), k = view(3), v = view(4);
+      for (let u = Atomics.add(word, ${NEXT_UNIT}, 1); u < units; u = Atomics.add(word, ${NEXT_UNIT}, 1)) kernel.forward(out, att, q, k, v, B, T, NH, NKV, u, u + 1, expTable);
+    } else {
       if (scratch.length < T) scratch = new Float32Array(T);
-      kernel.backward(view(0), view(1), view(2), scratch, view(3), view(4), view(5), view(6), view(7), B, T, NH, NKV, start, end);
+      const dq = view(0), dk = view(1), dv = view(2), dout = view(3), q = view(4), k = view(5), v = view(6), att = view(7);
+      for (let u = Atomics.add(word, ${NEXT_UNIT}, 1); u < units; u = Atomics.add(word, ${NEXT_UNIT}, 1)) kernel.backward(dq, dk, dv, scratch, dout, q, k, v, att, B, T, NH, NKV, u, u + 1);
     }
     Atomics.store(word, 0, ${IDLE});
   } catch (error) {
@@ -105,17 +110,17 @@ export class ParallelAttention {
 
   forward(out: Float32Array, att: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, shape: AttentionShape): void {
     const { B, T, NH, NKV, HS } = shape;
-    const units = B * NKV, mine = Math.floor(units / 2);
-    this.start(FORWARD, shape, mine, units, [out, att, q, k, v]);
-    attentionKernelsFor(HS).forward(out, att, q, k, v, B, T, NH, NKV, 0, mine, expTable);
+    const units = B * NKV, kernel = attentionKernelsFor(HS).forward, word = this.control;
+    this.start(FORWARD, shape, units, [out, att, q, k, v]);
+    for (let u = Atomics.add(word, NEXT_UNIT, 1); u < units; u = Atomics.add(word, NEXT_UNIT, 1)) kernel(out, att, q, k, v, B, T, NH, NKV, u, u + 1, expTable);
     this.finish();
   }
 
   backward(dq: Float32Array, dk: Float32Array, dv: Float32Array, scratch: Float32Array, dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, att: Float32Array, shape: AttentionShape): void {
     const { B, T, NH, NKV, HS } = shape;
-    const units = B * NKV, mine = Math.floor(units / 2);
-    this.start(BACKWARD, shape, mine, units, [dq, dk, dv, dout, q, k, v, att]);
-    attentionKernelsFor(HS).backward(dq, dk, dv, scratch, dout, q, k, v, att, B, T, NH, NKV, 0, mine);
+    const units = B * NKV, kernel = attentionKernelsFor(HS).backward, word = this.control;
+    this.start(BACKWARD, shape, units, [dq, dk, dv, dout, q, k, v, att]);
+    for (let u = Atomics.add(word, NEXT_UNIT, 1); u < units; u = Atomics.add(word, NEXT_UNIT, 1)) kernel(dq, dk, dv, scratch, dout, q, k, v, att, B, T, NH, NKV, u, u + 1);
     this.finish();
   }
 
@@ -127,7 +132,7 @@ export class ParallelAttention {
     await this.worker.terminate();
   }
 
-  private start(kind: number, shape: AttentionShape, unitStart: number, unitEnd: number, arrays: Float32Array[]): void {
+  private start(kind: number, shape: AttentionShape, units: number, arrays: Float32Array[]): void {
     if (!this.headSizesPosted.has(shape.HS)) {
       this.port.postMessage({ headSize: shape.HS, forward: attentionForwardSource(shape.HS), backward: attentionBackwardSource(shape.HS) });
       this.headSizesPosted.add(shape.HS);
@@ -135,7 +140,7 @@ export class ParallelAttention {
     const word = this.control;
     word[1] = kind;
     word[2] = shape.B; word[3] = shape.T; word[4] = shape.NH; word[5] = shape.NKV; word[6] = shape.HS;
-    word[7] = unitStart; word[8] = unitEnd;
+    word[NEXT_UNIT] = 0; word[8] = units;
     arrays.forEach((array, slot) => {
       const at = ARRAYS_AT + slot * 3;
       word[at] = this.idOf(array.buffer as SharedArrayBuffer);
