@@ -41,13 +41,7 @@ function drain() {
 }
 function view(slot) {
   const at = ${ARRAYS_AT} + slot * 3;
-  let buffer = buffers.get(word[at]);
-  // a buffer posted just before the job may still be on its way: wait for it, boundedly
-  for (let tries = 0; !buffer && tries < 2000; tries++) {
-    Atomics.wait(word, 1, word[1], 1);
-    drain();
-    buffer = buffers.get(word[at]);
-  }
+  const buffer = buffers.get(word[at]);
   if (!buffer) throw new Error("attention helper: unknown buffer " + word[at]);
   return new Float32Array(buffer, word[at + 1], word[at + 2]);
 }
