@@ -11,7 +11,7 @@ rows permuted for llama.cpp's NORM RoPE (LoRA B of q/k permuted the same way, as
 does). The engine therefore has to get the permutation/RoPE pairing right to match.
 
 Run: /usr/bin/python3 scripts/golden/make_lora_golden.py  (needs Debian's python3-torch; test time does not)
-Writes test/engine/golden/lora-golden.json (metadata, small arrays) and lora-golden.bin (float32 tensors).
+Writes test/engine/golden/lora-golden.json (metadata, small arrays) and lora-golden.f32 (float32 tensors).
 """
 import json
 import math
@@ -180,7 +180,7 @@ for name, t in tensors:
     index.append({"name": name, "shape": list(t.shape), "offset": offset, "length": len(flat)})
     offset += len(flat)
 meta = {
-    "about": "written by scripts/golden/make_lora_golden.py (PyTorch %s, float64); tensors in lora-golden.bin as float32" % torch.__version__,
+    "about": "written by scripts/golden/make_lora_golden.py (PyTorch %s, float64); tensors in lora-golden.f32 as float32" % torch.__version__,
     "config": CONFIG, "lora": LORA, "optimizer": OPTIM, "B": B, "T": T,
     "tokens": tokens.reshape(-1).tolist(), "targets": targets.reshape(-1).tolist(),
     "lossMask": mask.reshape(-1).int().tolist(),
@@ -189,7 +189,7 @@ meta = {
 }
 with open(os.path.join(out_dir, "lora-golden.json"), "w") as f:
     json.dump(meta, f, indent=1)
-with open(os.path.join(out_dir, "lora-golden.bin"), "wb") as f:
+with open(os.path.join(out_dir, "lora-golden.f32"), "wb") as f:
     f.write(bytes(blob))
 print("loss %.6f, trajectory %s, grad norms %s" % (first_loss, ["%.5f" % x for x in trajectory], ["%.3f" % x for x in grad_norms]))
 print("%d tensors, %d floats" % (len(index), offset))

@@ -34,7 +34,7 @@ const goldenSchema = z.object({
 
 function loadGolden() {
   const meta = goldenSchema.parse(JSON.parse(readFileSync(join(goldenDir, "lora-golden.json"), "utf8")));
-  const bytes = readFileSync(join(goldenDir, "lora-golden.bin"));
+  const bytes = readFileSync(join(goldenDir, "lora-golden.f32"));
   const floats = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   const tensors = new Map(meta.tensors.map((t) => [t.name, floats.subarray(t.offset, t.offset + t.length)]));
   return { meta, tensor: (name: string) => tensors.get(name) };
