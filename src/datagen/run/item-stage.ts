@@ -3,7 +3,7 @@ import type { LanguageModel } from "../../spec/index.js";
 import { runOrdered } from "./ordered-runner.js";
 import { ProgressReporter } from "./progress.js";
 import { RunStore } from "./run-store.js";
-import { errorMessage, isFatalForRun } from "../teacher/failures.js";
+import { settleRequest } from "../teacher/failures.js";
 import type { RetryPolicy } from "../teacher/retry.js";
 import { emptyUsage, UsageMeter, type PriceTable, type UsageTotals } from "../teacher/usage-meter.js";
 
@@ -62,12 +62,8 @@ export async function runItemStage<Item, Row>(stage: {
     hasItem: (index) => index < stage.items.length,
     shouldContinue: () => true,
     execute: async (index, signal) => {
-      try {
-        return await stage.process(stage.items[index], index, meter, signal);
-      } catch (error) {
-        if (isFatalForRun(error) || signal.aborted) throw error;
-        return { error: errorMessage(error) };
-      }
+      const settled = await settleRequest(() => stage.process(stage.items[index], index, meter, signal), signal);
+      return settled.ok ? settled.value : { error: settled.error };
     },
     commit: (index, result) => {
       const counts = { ...state.counts };

@@ -9,7 +9,7 @@ import { randomFor, sampleWithoutReplacement } from "../random.js";
 import { runOrdered } from "../run/ordered-runner.js";
 import { ProgressReporter } from "../run/progress.js";
 import { RunStore } from "../run/run-store.js";
-import { errorMessage, isFatalForRun } from "../teacher/failures.js";
+import { settleRequest, type SettledRequest } from "../teacher/failures.js";
 import type { RetryPolicy } from "../teacher/retry.js";
 import { Teacher, type TeacherCompletion } from "../teacher/teacher.js";
 import { emptyUsage, UsageMeter, type PriceTable, type UsageTotals } from "../teacher/usage-meter.js";
@@ -122,7 +122,7 @@ export function batchPrompts(run: Pick<AlpacaGenerationRun, "seeds" | "template"
   });
 }
 
-type BatchOutcome = ({ ok: true; completion: TeacherCompletion } | { ok: false; error: string })[];
+type BatchOutcome = SettledRequest<TeacherCompletion>[];
 
 /**
  * Alpaca's generate_instruction.py as a resumable, concurrent run: batches of prompts (3 sampled seed
@@ -169,15 +169,9 @@ export async function runAlpacaGeneration(run: AlpacaGenerationRun): Promise<Run
     shouldContinue: continuing,
     execute: async (batch, signal) =>
       Promise.all(
-        batchPrompts(run, batch).map(async (prompt) => {
-          try {
-            const completion = await teacher.complete(prompt, { temperature: settings.temperature, topP: settings.topP, maxTokens: settings.maxTokens, stop: settings.stop }, signal);
-            return { ok: true as const, completion };
-          } catch (error) {
-            if (isFatalForRun(error) || signal.aborted) throw error;
-            return { ok: false as const, error: errorMessage(error) };
-          }
-        }),
+        batchPrompts(run, batch).map((prompt) =>
+          settleRequest(() => teacher.complete(prompt, { temperature: settings.temperature, topP: settings.topP, maxTokens: settings.maxTokens, stop: settings.stop }, signal), signal),
+        ),
       ),
     commit: (batch, outcomes) => {
       const kept: KeptInstruction[] = [];
@@ -193,8 +187,8 @@ export async function runAlpacaGeneration(run: AlpacaGenerationRun): Promise<Run
           continue;
         }
         completions++;
-        const text = settings.promptStyle === "chat" ? withoutRepeatedLead(outcome.completion.text, settings.examplesPerPrompt) : outcome.completion.text;
-        for (const piece of parseAlpacaCompletion(text, settings.examplesPerPrompt, outcome.completion.finishReason)) {
+        const text = settings.promptStyle === "chat" ? withoutRepeatedLead(outcome.value.text, settings.examplesPerPrompt) : outcome.value.text;
+        for (const piece of parseAlpacaCompletion(text, settings.examplesPerPrompt, outcome.value.finishReason)) {
           if (piece.problem) {
             count(piece.problem satisfies ParseProblem);
             rejected.push({ batch, reason: piece.problem, detail: `piece ${piece.number}`, raw: piece.raw });

@@ -10,7 +10,7 @@ import { runItemStage } from "../run/item-stage.js";
 import { runOrdered } from "../run/ordered-runner.js";
 import { ProgressReporter } from "../run/progress.js";
 import { RunStore } from "../run/run-store.js";
-import { errorMessage, isFatalForRun } from "../teacher/failures.js";
+import { settleRequest, type SettledRequest } from "../teacher/failures.js";
 import type { RetryPolicy } from "../teacher/retry.js";
 import { Teacher, type TeacherCompletion } from "../teacher/teacher.js";
 import { emptyUsage, UsageMeter, type PriceTable, type UsageTotals } from "../teacher/usage-meter.js";
@@ -139,7 +139,7 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<RunSummary>
     return !stopReason;
   };
   const seedInstructions = run.seeds.map((s) => s.instruction);
-  await runOrdered<({ ok: true; completion: TeacherCompletion } | { ok: false; error: string })[]>({
+  await runOrdered<SettledRequest<TeacherCompletion>[]>({
     startIndex: state.nextBatch,
     concurrency: Math.max(1, Math.ceil((run.concurrency ?? settings.promptsPerBatch) / settings.promptsPerBatch)),
     signal: run.signal,
@@ -152,12 +152,7 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<RunSummary>
           const fromMachine = sampleWithoutReplacement(machine.map((m) => m.instruction), Math.min(settings.machineInstructions, machine.length), random);
           const fromSeeds = sampleWithoutReplacement(seedInstructions, settings.promptInstructions - fromMachine.length, random);
           const prompt = encodeSelfInstructPrompt(shuffle([...fromMachine, ...fromSeeds], random));
-          try {
-            return { ok: true as const, completion: await teacherOne.complete(prompt, selfInstructDecoding.instructions, signal) };
-          } catch (error) {
-            if (isFatalForRun(error) || signal.aborted) throw error;
-            return { ok: false as const, error: errorMessage(error) };
-          }
+          return settleRequest(() => teacherOne.complete(prompt, selfInstructDecoding.instructions, signal), signal);
         }),
       ),
     commit: (batch, outcomes) => {
@@ -172,10 +167,10 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<RunSummary>
           rejected.push({ batch, reason: "request-failed", detail: outcome.error });
           continue;
         }
-        const { instructions, truncated } = parseSelfInstructCompletion(outcome.completion.text, outcome.completion.finishReason);
+        const { instructions, truncated } = parseSelfInstructCompletion(outcome.value.text, outcome.value.finishReason);
         if (truncated) {
           count("truncated");
-          rejected.push({ batch, reason: "truncated", raw: outcome.completion.text });
+          rejected.push({ batch, reason: "truncated", raw: outcome.value.text });
         }
         for (const instruction of instructions) {
           parsed++;

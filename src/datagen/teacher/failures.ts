@@ -28,3 +28,18 @@ export function isFatalForRun(error: unknown): boolean {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+export type SettledRequest<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/**
+ * Runs one teacher request under the rule above: a fatal error (or the run's own abort) ends the run;
+ * any other failure is returned as a message so the caller records a "request-failed" row.
+ */
+export async function settleRequest<T>(request: () => Promise<T>, signal: AbortSignal): Promise<SettledRequest<T>> {
+  try {
+    return { ok: true, value: await request() };
+  } catch (error) {
+    if (isFatalForRun(error) || signal.aborted) throw error;
+    return { ok: false, error: errorMessage(error) };
+  }
+}
