@@ -325,38 +325,39 @@ export class LocalLanguageModel implements LanguageModel {
   }
 
   async logLikelihood(requests: LogLikelihoodRequest[], options: { abortSignal?: AbortSignal } = {}): Promise<LogLikelihoodResult[]> {
-    if (!Array.isArray(requests)) throw new InvalidArgumentError("requests", "requests must be an array");
-    const state = await this.load();
-    const sequence = await state.slots.acquire(options.abortSignal);
-    try {
-      const results: LogLikelihoodResult[] = [];
-      for (const [index, request] of requests.entries()) {
-        if (options.abortSignal?.aborted) throw new AbortError();
-        if (typeof request?.context !== "string" || typeof request?.continuation !== "string") {
-          throw new InvalidArgumentError(`requests[${index}]`, `requests[${index}] needs string context and continuation`);
-        }
-        results.push(await scoreContinuation(state.model, sequence, request, state.context.contextSize));
+    return this.scoreEach(requests, options.abortSignal, (state, sequence, request, index) => {
+      if (typeof request?.context !== "string" || typeof request?.continuation !== "string") {
+        throw new InvalidArgumentError(`requests[${index}]`, `requests[${index}] needs string context and continuation`);
       }
-      return results;
-    } finally {
-      state.slots.release(sequence);
-    }
+      return scoreContinuation(state.model, sequence, request, state.context.contextSize);
+    });
   }
 
   async logLikelihoodTokens(requests: TokenLogLikelihoodRequest[], options: { abortSignal?: AbortSignal } = {}): Promise<LogLikelihoodResult[]> {
+    return this.scoreEach(requests, options.abortSignal, (state, sequence, request, index) => {
+      if (!Array.isArray(request?.contextTokens) || !Array.isArray(request?.continuationTokens)) {
+        throw new InvalidArgumentError(`requests[${index}]`, `requests[${index}] needs contextTokens and continuationTokens arrays`);
+      }
+      const tokens = [...request.contextTokens, ...request.continuationTokens];
+      checkTokenIds(tokens, state.tokenTable.length, `requests[${index}]`);
+      return scoreTokens(sequence, tokens as Token[], request.contextTokens.length, state.context.contextSize);
+    });
+  }
+
+  /** Scores requests one after another on one sequence, so shared prefixes stay cached between them. */
+  private async scoreEach<Request>(
+    requests: Request[],
+    abortSignal: AbortSignal | undefined,
+    score: (state: LoadedState, sequence: LlamaContextSequence, request: Request, index: number) => Promise<LogLikelihoodResult>,
+  ): Promise<LogLikelihoodResult[]> {
     if (!Array.isArray(requests)) throw new InvalidArgumentError("requests", "requests must be an array");
     const state = await this.load();
-    const sequence = await state.slots.acquire(options.abortSignal);
+    const sequence = await state.slots.acquire(abortSignal);
     try {
       const results: LogLikelihoodResult[] = [];
       for (const [index, request] of requests.entries()) {
-        if (options.abortSignal?.aborted) throw new AbortError();
-        if (!Array.isArray(request?.contextTokens) || !Array.isArray(request?.continuationTokens)) {
-          throw new InvalidArgumentError(`requests[${index}]`, `requests[${index}] needs contextTokens and continuationTokens arrays`);
-        }
-        const tokens = [...request.contextTokens, ...request.continuationTokens];
-        checkTokenIds(tokens, state.tokenTable.length, `requests[${index}]`);
-        results.push(await scoreTokens(sequence, tokens as Token[], request.contextTokens.length, state.context.contextSize));
+        if (abortSignal?.aborted) throw new AbortError();
+        results.push(await score(state, sequence, request, index));
       }
       return results;
     } finally {

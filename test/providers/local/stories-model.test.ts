@@ -345,6 +345,18 @@ describe("logprobs and log-likelihood", () => {
     for (const entry of a.choices[0].logprobs!) expect(entry.logprob).toBeLessThanOrEqual(0);
   });
 
+  it("scores token ids exactly as the text path does, and names bad ids", async () => {
+    const context = await model.tokenize("Once upon a time", { addBos: true });
+    const whole = await model.tokenize("Once upon a time, there was", { addBos: true });
+    expect(whole.slice(0, context.length)).toEqual(context);
+    const [byTokens] = await model.logLikelihoodTokens([{ contextTokens: context, continuationTokens: whole.slice(context.length) }]);
+    const [byText] = await model.logLikelihood([{ context: "Once upon a time", continuation: ", there was" }]);
+    expect(byTokens.tokenCount).toBe(byText.tokenCount);
+    expect(byTokens.logprob).toBeCloseTo(byText.logprob, 4);
+    await expect(model.logLikelihoodTokens([{ contextTokens: [1, 99999], continuationTokens: [5] }])).rejects.toThrow(/requests\[0\]/);
+    await expect(model.logLikelihoodTokens([{ contextTokens: [], continuationTokens: [5] }])).rejects.toThrow(/at least one token/);
+  });
+
   it("scores an unlikely continuation lower and not greedy", async () => {
     const [likely, unlikely] = await model.logLikelihood([
       { context: PROMPT, continuation: ", there was a little girl" },
