@@ -21,6 +21,7 @@ import { priceTableSchema, type PriceTable } from "../../datagen/teacher/usage-m
 import type { LanguageModel } from "../../spec/index.js";
 import { numberFlag, parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
+import { runSubcommand } from "../subcommands.js";
 import { unescapeFlag } from "../model-flags.js";
 
 const help = `usage: camelid data <subcommand> [options]
@@ -105,37 +106,7 @@ const helps: Record<string, string> = {
 };
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  const [subcommand, ...rest] = argv;
-  if (!subcommand || subcommand === "--help" || subcommand === "-h") {
-    io.stdout(help);
-    return subcommand ? 0 : 2;
-  }
-  if (rest.includes("--help") || rest.includes("-h")) {
-    const text = helps[subcommand];
-    if (!text) throw new InvalidArgumentError("subcommand", `unknown data subcommand "${subcommand}"\n${help}`);
-    io.stdout(text);
-    return 0;
-  }
-  switch (subcommand) {
-    case "self-instruct":
-      return selfInstruct(rest, io);
-    case "filter":
-      return filter(rest, io);
-    case "distill":
-      return distill(rest, io);
-    case "refine":
-      return refine(rest, io);
-    case "convert":
-      return convert(rest, io);
-    case "clean":
-      return clean(rest, io);
-    case "stats":
-      return stats(rest, io);
-    case "split":
-      return split(rest, io);
-    default:
-      throw new InvalidArgumentError("subcommand", `unknown data subcommand "${subcommand}"; one of self-instruct, filter, distill, refine, convert, clean, stats, split`);
-  }
+  return runSubcommand("data", argv, io, { help, helps, handlers: { "self-instruct": selfInstruct, filter, distill, refine, convert, clean, stats, split } });
 }
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;

@@ -24,6 +24,7 @@ import { formatProgress, type ProgressUpdate } from "../../eval/run/progress.js"
 import type { LanguageModel } from "../../spec/language-model.js";
 import { numberFlag, parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
+import { runSubcommand } from "../subcommands.js";
 import { modelFlagOptions, selectModel } from "../model-flags.js";
 
 const help = `usage: camelid eval <answer|judge|show|ratings|perplexity|mc> [options]
@@ -80,32 +81,7 @@ judge model: --judge-model <file.gguf> | --judge-base-url <url> --judge-remote-m
 };
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  const [subcommand, ...rest] = argv;
-  if (!subcommand || subcommand === "--help" || subcommand === "-h") {
-    io.stdout(help);
-    return subcommand ? 0 : 2;
-  }
-  if (rest.includes("--help") || rest.includes("-h")) {
-    if (!helps[subcommand]) throw new InvalidArgumentError("subcommand", `unknown eval subcommand "${subcommand}" (answer, judge, show, ratings, perplexity, mc)`);
-    io.stdout(helps[subcommand]);
-    return 0;
-  }
-  switch (subcommand) {
-    case "answer":
-      return answerCommand(rest, io);
-    case "judge":
-      return judgeCommand(rest, io);
-    case "show":
-      return showCommand(rest, io);
-    case "ratings":
-      return ratingsCommand(rest, io);
-    case "perplexity":
-      return perplexityCommand(rest, io);
-    case "mc":
-      return multipleChoiceCommand(rest, io);
-    default:
-      throw new InvalidArgumentError("subcommand", `unknown eval subcommand "${subcommand}" (answer, judge, show, ratings, perplexity, mc)`);
-  }
+  return runSubcommand("eval", argv, io, { help, helps, handlers: { answer: answerCommand, judge: judgeCommand, show: showCommand, ratings: ratingsCommand, perplexity: perplexityCommand, mc: multipleChoiceCommand } });
 }
 
 function required(value: string | boolean | undefined | (string | boolean)[], flag: string): string {
