@@ -1,12 +1,10 @@
 import { InvalidArgumentError } from "../../errors/index.js";
 import { headSizeOf, kvDimOf, type LlamaConfig } from "../config.js";
 import type { AttentionShape } from "../kernels/attention.js";
-import { crossEntropyBackward, crossEntropyForward } from "../kernels/cross-entropy.js";
 import { embeddingForward } from "../kernels/embedding.js";
 import { fastKernels, type KernelSet } from "../kernels/kernel-set.js";
 import { rmsnormBackward, rmsnormForward } from "../kernels/rmsnorm.js";
 import { ropeBackward, ropeForward, ropeTables } from "../kernels/rope.js";
-import { swigluBackward, swigluForward } from "../kernels/swiglu.js";
 import { sampleDropoutMask } from "../lora/dropout.js";
 import type { LoraConfig, LoraTarget } from "../lora/lora-config.js";
 import { loraBackward, loraForward } from "../lora/lora-linear.js";
@@ -102,7 +100,7 @@ export class LlamaModel {
       rmsnormForward(a.ffnNormOut, a.ffnRstd, a.resid2, w.ffnNorm, N, C, config.normEps);
       this.linear(l, "gate", a.gate, a.ffnNormOut, N, C, H);
       this.linear(l, "up", a.up, a.ffnNormOut, N, C, H);
-      swigluForward(a.hidden, a.gate, a.up, N * H);
+      kernels.swigluForward(a.hidden, a.gate, a.up, N * H);
       const output = acts.residual[l + 1];
       output.set(a.resid2);
       this.linear(l, "down", output, a.hidden, N, H, C, true);
@@ -125,7 +123,7 @@ export class LlamaModel {
     }
     this.batch = { headCount: M, dropout: this.activeDropout() };
     kernels.matmulForward(acts.logits, acts.headInput, this.weights.output, M, C, config.vocabSize);
-    return crossEntropyForward(acts.losses, acts.logits, acts.logits, acts.headTargets, this.onesMask(M), M, config.vocabSize);
+    return kernels.crossEntropyForward(acts.losses, acts.logits, acts.logits, acts.headTargets, this.onesMask(M), M, config.vocabSize);
   }
 
   /** Bytes held by the engine's buffers (the WebAssembly kernel memory and optimizer state are extra). */
@@ -154,7 +152,7 @@ export class LlamaModel {
     const V = config.vocabSize;
 
     const M = this.batch.headCount;
-    crossEntropyBackward(acts.logits, acts.logits, acts.headTargets, this.onesMask(M), M, V);
+    kernels.crossEntropyBackward(acts.logits, acts.logits, acts.headTargets, this.onesMask(M), M, V);
     const dResidual = scratch.residual;
     const dNorm = scratch.normOut;
     scratch.headInput.fill(0, 0, M * C);
@@ -175,7 +173,7 @@ export class LlamaModel {
       this.linearBackward(l, "down", scratch.hidden, dResidual, a.hidden, N, H, C);
       scratch.gate.fill(0, 0, N * H);
       scratch.up.fill(0, 0, N * H);
-      swigluBackward(scratch.gate, scratch.up, scratch.hidden, a.gate, a.up, N * H);
+      kernels.swigluBackward(scratch.gate, scratch.up, scratch.hidden, a.gate, a.up, N * H);
       dNorm.fill(0, 0, N * C);
       this.linearBackward(l, "gate", dNorm, scratch.gate, a.ffnNormOut, N, C, H);
       this.linearBackward(l, "up", dNorm, scratch.up, a.ffnNormOut, N, C, H);

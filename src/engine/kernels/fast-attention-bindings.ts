@@ -1,0 +1,31 @@
+import type { AttentionShape } from "./attention.js";
+import { attentionBackwardFast, attentionForwardFast } from "./attention-fast.js";
+import { engineThreads } from "./engine-threads.js";
+import type { KernelSet } from "./kernel-set.js";
+import { ParallelAttention } from "./parallel-attention.js";
+
+// The fast set's attention: on two threads when it pays, the generated single-thread kernels otherwise.
+
+let attentionThreads: ParallelAttention | null | undefined;
+/**
+ * The two-thread attention when it applies: two threads available,
+ * at least two units to split, enough work to pay for the hand-over, and every operand in shared memory.
+ */
+function parallelAttentionFor(shape: AttentionShape, arrays: Float32Array[]): ParallelAttention | null {
+  const { B, T, NKV, NH, HS } = shape;
+  if (B * NKV < 2 || B * NH * T * T * HS < 1 << 16 || !ParallelAttention.canShare(...arrays)) return null;
+  if (attentionThreads === undefined) attentionThreads = engineThreads() === 2 ? new ParallelAttention() : null;
+  return attentionThreads;
+}
+
+export const fastAttentionForward: KernelSet["attentionForward"] = (out, att, q, k, v, shape) => {
+  const threads = parallelAttentionFor(shape, [out, att, q, k, v]);
+  if (threads) threads.forward(out, att, q, k, v, shape);
+  else attentionForwardFast(out, att, q, k, v, shape);
+};
+
+export const fastAttentionBackward: KernelSet["attentionBackward"] = (dq, dk, dv, scratch, dout, q, k, v, att, shape) => {
+  const threads = parallelAttentionFor(shape, [dq, dk, dv, dout, q, k, v, att]);
+  if (threads) threads.backward(dq, dk, dv, scratch, dout, q, k, v, att, shape);
+  else attentionBackwardFast(dq, dk, dv, scratch, dout, q, k, v, att, shape);
+};
