@@ -6,6 +6,9 @@ import { loraPairShape } from "../lora/lora-weights.js";
 // Everything the forward pass keeps for the backward pass, in ONE Float32Array (plus one Uint8Array
 // for dropout masks), and the backward pass's gradient scratch in another. Gradients of activations
 // are not kept per layer: the backward pass walks the layers in reverse and reuses one set.
+// With activation checkpointing only the residual stream (each layer's input) is kept per layer: every
+// entry of `layers` is the same single buffer, which the backward pass refills by recomputing one
+// layer's forward at a time.
 
 export interface LayerActivations {
   attnNormOut: Float32Array; // [N, C]
@@ -29,6 +32,8 @@ export interface Activations {
   T: number;
   floats: Float32Array;
   masks: Uint8Array;
+  /** True when `layers` holds one shared buffer that backward refills by recomputation. */
+  checkpointed: boolean;
   /** residual[l] is the input of layer l; residual[nLayers] feeds the final norm. [N, C] each */
   residual: Float32Array[];
   layers: LayerActivations[];
@@ -85,12 +90,16 @@ class Carver {
   }
 }
 
-function layoutActivations(config: LlamaConfig, lora: LoraConfig | null, B: number, T: number, floats: Carver, masks: Carver) {
+function layoutActivations(config: LlamaConfig, lora: LoraConfig | null, B: number, T: number, checkpointed: boolean, floats: Carver, masks: Carver) {
   const N = B * T, C = config.dim, H = config.hiddenDim, KVC = kvDimOf(config);
   const residual: Float32Array[] = [];
   for (let l = 0; l <= config.nLayers; l++) residual.push(floats.take(N * C));
   const layers: LayerActivations[] = [];
   for (let l = 0; l < config.nLayers; l++) {
+    if (checkpointed && l > 0) {
+      layers.push(layers[0]);
+      continue;
+    }
     const layer: LayerActivations = {
       attnNormOut: floats.take(N * C),
       attnRstd: floats.take(N),
@@ -131,20 +140,21 @@ function layoutActivations(config: LlamaConfig, lora: LoraConfig | null, B: numb
   };
 }
 
-export function allocateActivations(config: LlamaConfig, lora: LoraConfig | null, B: number, T: number): Activations {
+export function allocateActivations(config: LlamaConfig, lora: LoraConfig | null, B: number, T: number, checkpointed = false): Activations {
   const floatSizer = new Carver(), maskSizer = new Carver();
-  layoutActivations(config, lora, B, T, floatSizer, maskSizer);
+  layoutActivations(config, lora, B, T, checkpointed, floatSizer, maskSizer);
   const floats = sharedFloats(floatSizer.offset);
   const masks = new Uint8Array(maskSizer.offset);
   const headIndices = new Int32Array(2 * B * T);
   return {
     B,
     T,
+    checkpointed,
     floats,
     masks,
     headRows: headIndices.subarray(0, B * T),
     headTargets: headIndices.subarray(B * T),
-    ...layoutActivations(config, lora, B, T, new Carver(floats), new Carver(masks)),
+    ...layoutActivations(config, lora, B, T, checkpointed, new Carver(floats), new Carver(masks)),
   };
 }
 

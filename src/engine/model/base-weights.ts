@@ -21,6 +21,8 @@ export type LayerMatrix = "wq" | "wk" | "wv" | "wo" | "wGate" | "wUp" | "wDown";
 export const layerMatrices: readonly LayerMatrix[] = ["wq", "wk", "wv", "wo", "wGate", "wUp", "wDown"];
 
 export interface BaseWeights {
+  /** Decoded to float32 on load (see ./quantized-weights.ts for the encoded alternative). */
+  storage: "dequantized";
   buffer: Float32Array;
   tokenEmbedding: Float32Array; // [V, C]
   layers: LayerWeights[];
@@ -86,7 +88,7 @@ export function allocateBaseWeights(config: LlamaConfig): BaseWeights {
     return record;
   });
   const transposedOutput = take(V * C);
-  return { buffer, tokenEmbedding, layers, finalNorm, output, transposed: { layers: transposedLayers, output: transposedOutput } };
+  return { storage: "dequantized", buffer, tokenEmbedding, layers, finalNorm, output, transposed: { layers: transposedLayers, output: transposedOutput } };
 }
 
 /** Recomputes the transposed copies; call after the weights are written (loaded or randomised). */

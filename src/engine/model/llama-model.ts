@@ -1,7 +1,6 @@
 import { InvalidArgumentError } from "../../errors/index.js";
 import { headSizeOf, kvDimOf, type LlamaConfig } from "../config.js";
 import type { AttentionShape } from "../kernels/attention.js";
-import { embeddingForward } from "../kernels/embedding.js";
 import { fastKernels, type KernelSet } from "../kernels/kernel-set.js";
 import { rmsnormBackward, rmsnormForward } from "../kernels/rmsnorm.js";
 import { ropeBackward, ropeForward, ropeTables } from "../kernels/rope.js";
@@ -12,6 +11,8 @@ import { allocateLoraWeights, initLoraWeights, type LoraWeights } from "../lora/
 import { SeededRandom } from "../random.js";
 import { allocateActivations, allocateGradientScratch, type Activations, type GradientScratch } from "./activations.js";
 import type { BaseWeights, LayerMatrix } from "./base-weights.js";
+import { frozenWeightsFor, type BackwardOperands, type EncodedFrozenOptions, type FrozenWeights } from "./frozen-weights.js";
+import type { QuantizedBaseWeights } from "./quantized-weights.js";
 
 export interface LlamaModelOptions {
   /** Defaults to the fast kernels; tests pass referenceKernels to run the oracle. */
@@ -20,6 +21,26 @@ export interface LlamaModelOptions {
   lora?: LoraConfig;
   /** Seeds LoRA init and dropout masks. */
   seed?: number;
+  /**
+   * Keep only each layer's input (the residual stream) through the forward pass and recompute one
+   * layer's activations at a time during backward: about one layer's activations instead of all of
+   * them, for one extra forward pass. Gradients are bit-identical to the non-checkpointed run.
+   */
+  checkpointActivations?: boolean;
+  /** How encoded (quantized) base weights are decoded; ignored for float32 weights. */
+  encoded?: EncodedFrozenOptions;
+}
+
+/** Bytes held by the engine's buffers. */
+export interface EngineMemory {
+  /** The frozen base weights as held (float32 with transposes, or encoded). */
+  baseWeights: number;
+  /** Scratch that encoded weights are decoded into (0 for float32 weights). */
+  dequantScratch: number;
+  lora: number;
+  activations: number;
+  gradientScratch: number;
+  total: number;
 }
 
 export interface Batch {
@@ -49,13 +70,20 @@ export class LlamaModel {
   /** Set by a forward pass with targets: how many positions went through the output head. */
   private batch: { headCount: number; dropout: number } | null = null;
   private allOnes = new Uint8Array(0);
+  private readonly frozen: FrozenWeights;
+  readonly checkpointActivations: boolean;
+  /** The dropout generator's state as each layer's forward began, so a recomputation draws the same masks. */
+  private readonly layerRandomStates: number[];
 
   constructor(
     readonly config: LlamaConfig,
-    readonly weights: BaseWeights,
+    readonly weights: BaseWeights | QuantizedBaseWeights,
     options: LlamaModelOptions = {},
   ) {
     this.kernels = options.kernels ?? fastKernels;
+    this.frozen = frozenWeightsFor(config, weights, options.encoded);
+    this.checkpointActivations = options.checkpointActivations ?? false;
+    this.layerRandomStates = new Array<number>(config.nLayers).fill(0);
     this.random = new SeededRandom(options.seed ?? 1337);
     this.lora = options.lora ? allocateLoraWeights(config, options.lora) : null;
     if (this.lora) initLoraWeights(this.lora, this.random);
@@ -79,35 +107,17 @@ export class LlamaModel {
     this.validateBatch(batch, B, T);
     const { config, kernels } = this;
     const acts = this.ensureActivations(B, T);
-    const N = B * T, C = config.dim, H = config.hiddenDim, KVC = kvDimOf(config), HS = headSizeOf(config);
-    const shape: AttentionShape = { B, T, NH: config.nHeads, NKV: config.nKvHeads, HS };
+    const N = B * T, C = config.dim;
+    const dropout = this.activeDropout();
 
-    embeddingForward(acts.residual[0], batch.tokens, this.weights.tokenEmbedding, N, C);
+    this.frozen.embed(acts.residual[0], batch.tokens, N);
     for (let l = 0; l < config.nLayers; l++) {
-      const w = this.weights.layers[l];
-      const a = acts.layers[l];
-      const input = acts.residual[l];
-      rmsnormForward(a.attnNormOut, a.attnRstd, input, w.attnNorm, N, C, config.normEps);
-      this.linear(l, "q", a.q, a.attnNormOut, N, C, C);
-      this.linear(l, "k", a.k, a.attnNormOut, N, C, KVC);
-      this.linear(l, "v", a.v, a.attnNormOut, N, C, KVC);
-      ropeForward(a.q, a.q, acts.ropeCos, acts.ropeSin, B, T, config.nHeads, HS, config.ropeDim);
-      ropeForward(a.k, a.k, acts.ropeCos, acts.ropeSin, B, T, config.nKvHeads, HS, config.ropeDim);
-      kernels.attentionForward(a.attnOut, a.att, a.q, a.k, a.v, shape);
-      // resid2 = input + attnOut @ wo^T: copy the residual, then accumulate the projection into it
-      a.resid2.set(input);
-      this.linear(l, "o", a.resid2, a.attnOut, N, C, C, true);
-      rmsnormForward(a.ffnNormOut, a.ffnRstd, a.resid2, w.ffnNorm, N, C, config.normEps);
-      this.linear(l, "gate", a.gate, a.ffnNormOut, N, C, H);
-      this.linear(l, "up", a.up, a.ffnNormOut, N, C, H);
-      kernels.swigluForward(a.hidden, a.gate, a.up, N * H);
-      const output = acts.residual[l + 1];
-      output.set(a.resid2);
-      this.linear(l, "down", output, a.hidden, N, H, C, true);
+      this.layerRandomStates[l] = this.random.getState();
+      this.layerForward(l, acts, dropout);
     }
-    rmsnormForward(acts.finalNormOut, acts.finalRstd, acts.residual[config.nLayers], this.weights.finalNorm, N, C, config.normEps);
+    rmsnormForward(acts.finalNormOut, acts.finalRstd, acts.residual[config.nLayers], this.frozen.finalNorm, N, C, config.normEps);
     if (!batch.targets) {
-      kernels.matmulForward(acts.logits, acts.finalNormOut, this.weights.output, N, C, config.vocabSize);
+      this.headForward(acts.logits, acts.finalNormOut, N);
       this.batch = null;
       return Number.NaN;
     }
@@ -121,18 +131,82 @@ export class LlamaModel {
       for (let c = 0; c < C; c++) acts.headInput[M * C + c] = acts.finalNormOut[n * C + c];
       M++;
     }
-    this.batch = { headCount: M, dropout: this.activeDropout() };
-    kernels.matmulForward(acts.logits, acts.headInput, this.weights.output, M, C, config.vocabSize);
+    this.batch = { headCount: M, dropout };
+    this.headForward(acts.logits, acts.headInput, M);
     return kernels.crossEntropyForward(acts.losses, acts.logits, acts.logits, acts.headTargets, this.onesMask(M), M, config.vocabSize);
   }
 
+  /** One decoder layer: residual[l] -> residual[l + 1], keeping what backward needs in acts.layers[l]. */
+  private layerForward(l: number, acts: Activations, dropout: number): void {
+    const { config, kernels } = this;
+    const { B, T } = acts;
+    const N = B * T, C = config.dim, H = config.hiddenDim, KVC = kvDimOf(config), HS = headSizeOf(config);
+    const shape: AttentionShape = { B, T, NH: config.nHeads, NKV: config.nKvHeads, HS };
+    const a = acts.layers[l];
+    const input = acts.residual[l];
+    rmsnormForward(a.attnNormOut, a.attnRstd, input, this.frozen.attnNorm(l), N, C, config.normEps);
+    this.linear(l, "q", a.q, a.attnNormOut, N, C, C, dropout);
+    this.linear(l, "k", a.k, a.attnNormOut, N, C, KVC, dropout);
+    this.linear(l, "v", a.v, a.attnNormOut, N, C, KVC, dropout);
+    ropeForward(a.q, a.q, acts.ropeCos, acts.ropeSin, B, T, config.nHeads, HS, config.ropeDim);
+    ropeForward(a.k, a.k, acts.ropeCos, acts.ropeSin, B, T, config.nKvHeads, HS, config.ropeDim);
+    kernels.attentionForward(a.attnOut, a.att, a.q, a.k, a.v, shape);
+    // resid2 = input + attnOut @ wo^T: copy the residual, then accumulate the projection into it
+    a.resid2.set(input);
+    this.linear(l, "o", a.resid2, a.attnOut, N, C, C, dropout, true);
+    rmsnormForward(a.ffnNormOut, a.ffnRstd, a.resid2, this.frozen.ffnNorm(l), N, C, config.normEps);
+    this.linear(l, "gate", a.gate, a.ffnNormOut, N, C, H, dropout);
+    this.linear(l, "up", a.up, a.ffnNormOut, N, C, H, dropout);
+    kernels.swigluForward(a.hidden, a.gate, a.up, N * H);
+    const output = acts.residual[l + 1];
+    output.set(a.resid2);
+    this.linear(l, "down", output, a.hidden, N, H, C, dropout, true);
+  }
+
+  /** logits[M, V] = input[M, C] @ output^T, chunk by chunk of vocabulary rows when the head is decoded on the fly. */
+  private headForward(logits: Float32Array, input: Float32Array, M: number): void {
+    const C = this.config.dim, V = this.config.vocabSize, chunk = this.frozen.headChunkRows;
+    if (chunk >= V) {
+      this.kernels.matmulForward(logits, input, this.frozen.headRows(0, V), M, C, V);
+      return;
+    }
+    const part = this.frozen.headChunkBuffer(M * chunk);
+    for (let first = 0; first < V; first += chunk) {
+      const rows = Math.min(chunk, V - first);
+      this.kernels.matmulForward(part, input, this.frozen.headRows(first, rows), M, C, rows);
+      for (let m = 0; m < M; m++) logits.set(part.subarray(m * rows, (m + 1) * rows), m * V + first);
+    }
+  }
+
+  /** dinput[M, C] += dlogits[M, V] @ output, chunked like headForward (the sum over V then runs chunk by chunk). */
+  private headBackward(dinput: Float32Array, dlogits: Float32Array, M: number): void {
+    const C = this.config.dim, V = this.config.vocabSize, chunk = this.frozen.headChunkRows;
+    if (chunk >= V) {
+      this.frozenBackwardInput(dinput, dlogits, this.frozen.headRowsBackward(0, V), M, C, V);
+      return;
+    }
+    const part = this.frozen.headChunkBuffer(M * chunk);
+    for (let first = 0; first < V; first += chunk) {
+      const rows = Math.min(chunk, V - first);
+      for (let m = 0; m < M; m++) part.set(dlogits.subarray(m * V + first, m * V + first + rows), m * rows);
+      this.frozenBackwardInput(dinput, part, this.frozen.headRowsBackward(first, rows), M, C, rows);
+    }
+  }
+
+  /** dx[N, C] += dy[N, OC] @ weight: through the kept transpose when there is one. */
+  private frozenBackwardInput(dx: Float32Array, dy: Float32Array, operands: BackwardOperands, N: number, C: number, OC: number): void {
+    if (operands.weightT) this.kernels.matmulBackwardInputFrozen(dx, dy, operands.weight, operands.weightT, N, C, OC);
+    else this.kernels.matmulBackwardInput(dx, dy, operands.weight, N, C, OC);
+  }
+
   /** Bytes held by the engine's buffers (the WebAssembly kernel memory and optimizer state are extra). */
-  memoryBytes(): { baseWeights: number; lora: number; activations: number; gradientScratch: number; total: number } {
-    const baseWeights = this.weights.buffer.byteLength;
+  memoryBytes(): EngineMemory {
+    const baseWeights = this.frozen.residentBytes;
+    const dequantScratch = this.frozen.scratchBytes();
     const lora = this.lora ? this.lora.params.byteLength + this.lora.grads.byteLength : 0;
     const activations = this.acts ? this.acts.floats.byteLength + this.acts.masks.byteLength + this.acts.headRows.byteLength * 2 : 0;
     const gradientScratch = this.scratch ? this.scratch.floats.byteLength : 0;
-    return { baseWeights, lora, activations, gradientScratch, total: baseWeights + lora + activations + gradientScratch };
+    return { baseWeights, dequantScratch, lora, activations, gradientScratch, total: baseWeights + dequantScratch + lora + activations + gradientScratch };
   }
 
   /** Sets the LoRA gradients to zero; backward() accumulates, which is what gradient accumulation needs. */
@@ -145,7 +219,7 @@ export class LlamaModel {
     const acts = this.acts;
     if (!acts || !this.batch) throw new InvalidArgumentError("backward", "backward() needs a forward pass with targets first");
     const scratch = this.ensureScratch(acts.B, acts.T);
-    const { config, kernels, weights } = this;
+    const { config, kernels, frozen } = this;
     const { B, T } = acts;
     const N = B * T, C = config.dim, H = config.hiddenDim, KVC = kvDimOf(config), HS = headSizeOf(config);
     const shape: AttentionShape = { B, T, NH: config.nHeads, NKV: config.nKvHeads, HS };
@@ -156,17 +230,19 @@ export class LlamaModel {
     const dResidual = scratch.residual;
     const dNorm = scratch.normOut;
     scratch.headInput.fill(0, 0, M * C);
-    kernels.matmulBackwardInputFrozen(scratch.headInput, acts.logits, weights.output, weights.transposed.output, M, C, V);
+    this.headBackward(scratch.headInput, acts.logits, M);
     dNorm.fill(0, 0, N * C);
     for (let m = 0; m < M; m++) {
       const row = acts.headRows[m] * C;
       for (let c = 0; c < C; c++) dNorm[row + c] = scratch.headInput[m * C + c];
     }
     dResidual.fill(0, 0, N * C);
-    rmsnormBackward(dResidual, null, dNorm, acts.residual[config.nLayers], weights.finalNorm, acts.finalRstd, N, C);
+    rmsnormBackward(dResidual, null, dNorm, acts.residual[config.nLayers], frozen.finalNorm, acts.finalRstd, N, C);
 
     for (let l = config.nLayers - 1; l >= 0; l--) {
-      const w = weights.layers[l];
+      // checkpointed: the shared buffer still holds the last layer from the forward pass; refill it
+      // for the others from their kept input, replaying the dropout draws of the forward pass
+      if (acts.checkpointed && l < config.nLayers - 1) this.recomputeLayer(l, acts);
       const a = acts.layers[l];
       // residual[l+1] = resid2 + down(hidden): dResidual already is dL/d(resid2) from the skip path
       scratch.hidden.fill(0, 0, N * H);
@@ -177,7 +253,7 @@ export class LlamaModel {
       dNorm.fill(0, 0, N * C);
       this.linearBackward(l, "gate", dNorm, scratch.gate, a.ffnNormOut, N, C, H);
       this.linearBackward(l, "up", dNorm, scratch.up, a.ffnNormOut, N, C, H);
-      rmsnormBackward(dResidual, null, dNorm, a.resid2, w.ffnNorm, a.ffnRstd, N, C);
+      rmsnormBackward(dResidual, null, dNorm, a.resid2, frozen.ffnNorm(l), a.ffnRstd, N, C);
       // resid2 = residual[l] + o(attnOut)
       scratch.attnOut.fill(0, 0, N * C);
       this.linearBackward(l, "o", scratch.attnOut, dResidual, a.attnOut, N, C, C);
@@ -191,27 +267,36 @@ export class LlamaModel {
       this.linearBackward(l, "q", dNorm, scratch.q, a.attnNormOut, N, C, C);
       this.linearBackward(l, "k", dNorm, scratch.k, a.attnNormOut, N, C, KVC);
       this.linearBackward(l, "v", dNorm, scratch.v, a.attnNormOut, N, C, KVC);
-      rmsnormBackward(dResidual, null, dNorm, acts.residual[l], w.attnNorm, a.attnRstd, N, C);
+      rmsnormBackward(dResidual, null, dNorm, acts.residual[l], frozen.attnNorm(l), a.attnRstd, N, C);
     }
     // the embedding is frozen: dResidual stops here
   }
 
+  /**
+   * Layer l's forward again, from its kept input. It rewrites residual[l + 1] with the same values
+   * (nothing reads it any more) and leaves the dropout generator where it was.
+   */
+  private recomputeLayer(l: number, acts: Activations): void {
+    const state = this.random.getState();
+    this.random.setState(this.layerRandomStates[l]);
+    this.layerForward(l, acts, this.batch!.dropout);
+    this.random.setState(state);
+  }
+
   /** y = x @ W^T (+ the LoRA branch when this projection is adapted). */
-  private linear(l: number, target: LoraTarget, y: Float32Array, x: Float32Array, N: number, C: number, OC: number, accumulate = false): void {
-    this.kernels.matmulForward(y, x, this.weights.layers[l][loraInputs[target]], N, C, OC, accumulate);
+  private linear(l: number, target: LoraTarget, y: Float32Array, x: Float32Array, N: number, C: number, OC: number, dropout: number, accumulate = false): void {
+    this.kernels.matmulForward(y, x, this.frozen.matrix(l, loraInputs[target]), N, C, OC, accumulate);
     const pair = this.lora?.layers[l].get(target);
     if (!pair || !this.lora) return;
     const branch = this.acts!.layers[l].lora.get(target)!;
     const { rank } = this.lora.config;
-    const dropout = this.activeDropout();
     if (branch.keep && dropout > 0) sampleDropoutMask(branch.keep, N * C, dropout, this.random);
     loraForward(this.kernels, y, x, pair, branch, N, rank, this.lora.scale, dropout);
   }
 
   /** dx += dy @ W (frozen) and the LoRA branch's gradients. */
   private linearBackward(l: number, target: LoraTarget, dx: Float32Array, dy: Float32Array, x: Float32Array, N: number, C: number, OC: number): void {
-    const matrix = loraInputs[target];
-    this.kernels.matmulBackwardInputFrozen(dx, dy, this.weights.layers[l][matrix], this.weights.transposed.layers[l][matrix], N, C, OC);
+    this.frozenBackwardInput(dx, dy, this.frozen.matrixBackward(l, loraInputs[target]), N, C, OC);
     const pair = this.lora?.layers[l].get(target);
     if (!pair || !this.lora) return;
     const branch = this.acts!.layers[l].lora.get(target)!;
@@ -225,7 +310,7 @@ export class LlamaModel {
 
   private ensureActivations(B: number, T: number): Activations {
     if (!this.acts || this.acts.B !== B || this.acts.T !== T) {
-      this.acts = allocateActivations(this.config, this.lora?.config ?? null, B, T);
+      this.acts = allocateActivations(this.config, this.lora?.config ?? null, B, T, this.checkpointActivations);
       this.scratch = null;
       const { ropeDim, ropeTheta, ropeFreqScale } = this.config;
       ropeTables(this.acts.ropeCos, this.acts.ropeSin, T, ropeDim, ropeTheta, ropeFreqScale);
