@@ -3,8 +3,10 @@ import { attentionBackwardFast, attentionForwardFast } from "./attention-fast.js
 import { engineThreads } from "./engine-threads.js";
 import type { KernelSet } from "./kernel-set.js";
 import { ParallelAttention } from "./parallel-attention.js";
+import { SimdAttentionThread } from "./wasm/attention-simd.js";
 
-// The fast set's attention: on two threads when it pays, the generated single-thread kernels otherwise.
+// The fast set's attention: on two threads when it pays, one thread otherwise; WebAssembly SIMD kernels
+// where they apply (head size a multiple of 4), the generated JS kernels otherwise.
 
 let attentionThreads: ParallelAttention | null | undefined;
 /**
@@ -18,14 +20,16 @@ function parallelAttentionFor(shape: AttentionShape, arrays: Float32Array[]): Pa
   return attentionThreads;
 }
 
+const oneThread = new SimdAttentionThread();
+
 export const fastAttentionForward: KernelSet["attentionForward"] = (out, att, q, k, v, shape) => {
   const threads = parallelAttentionFor(shape, [out, att, q, k, v]);
   if (threads) threads.forward(out, att, q, k, v, shape);
-  else attentionForwardFast(out, att, q, k, v, shape);
+  else if (!oneThread.forward(out, att, q, k, v, shape)) attentionForwardFast(out, att, q, k, v, shape);
 };
 
 export const fastAttentionBackward: KernelSet["attentionBackward"] = (dq, dk, dv, scratch, dout, q, k, v, att, shape) => {
   const threads = parallelAttentionFor(shape, [dq, dk, dv, dout, q, k, v, att]);
   if (threads) threads.backward(dq, dk, dv, scratch, dout, q, k, v, att, shape);
-  else attentionBackwardFast(dq, dk, dv, scratch, dout, q, k, v, att, shape);
+  else if (!oneThread.backward(dq, dk, dv, dout, q, k, v, att, shape)) attentionBackwardFast(dq, dk, dv, scratch, dout, q, k, v, att, shape);
 };

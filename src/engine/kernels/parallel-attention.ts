@@ -2,18 +2,22 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "
 import type { AttentionShape } from "./attention.js";
 import { attentionBackwardSource, attentionForwardSource, attentionKernelsFor } from "./attention-codegen.js";
 import { expTable } from "./fast-exp.js";
+import { compiledAttention, SimdAttentionThread } from "./wasm/attention-simd.js";
+import { simdBackwardUnits, simdForwardUnits } from "./wasm/attention-units.js";
 
 // Attention on two threads: this thread and one helper worker share out the (batch, key/value head)
 // units of a call (a unit owns its query heads' rows of out/att/dq and its key/value
-// head's rows of dk/dv, so units never write the same memory). Both run the kernels generated for the
-// head size (./attention-codegen.ts); the helper compiles the same source text.
+// head's rows of dk/dv, so units never write the same memory). Both run the WebAssembly SIMD kernels
+// (./wasm/attention-simd.ts: the compiled module is posted to the helper, which instantiates it with
+// its own memory) where they apply, else the JS kernels generated for the head size
+// (./attention-codegen.ts); the helper compiles the same source text.
 // The operands must live in SharedArrayBuffers (the model allocates its activations and gradient
 // scratch that way), so nothing is copied: a buffer is posted to the helper once, and a job names
 // arrays as (buffer id, byte offset, length). A control word in its own SharedArrayBuffer
 // (0 idle, 1 job, 2 quit, 3 failed) hands jobs over with Atomics, as in ./wasm/parallel-matmul.ts.
 
 const IDLE = 0, JOB = 1, QUIT = 2, FAILED = 3;
-const FORWARD = 1, BACKWARD = 2;
+const FORWARD = 1, BACKWARD = 2, SIMD_FORWARD = 3, SIMD_BACKWARD = 4;
 // control words: state, kind, B, T, NH, NKV, HS, next unit, units, then (id, byteOffset, length) per array.
 // Units are handed out one at a time from the shared counter, so a thread slowed by another process
 // on its core takes fewer of them instead of keeping the other waiting.
@@ -22,8 +26,25 @@ const NEXT_UNIT = 7, ARRAYS_AT = 9, MAX_ARRAYS = 8;
 // Plain CommonJS for `eval: true`; the kernels arrive as source text so both threads run one code.
 const helperSource = `
 const { workerData, receiveMessageOnPort } = require("node:worker_threads");
-const { control, port, expTable } = workerData;
+const { control, port, expTable, simdForwardSource, simdBackwardSource } = workerData;
+const simdForwardUnits = new Function("return " + simdForwardSource)();
+const simdBackwardUnits = new Function("return " + simdBackwardSource)();
 const kernels = new Map();
+const simdModules = new Map();
+const simdInstances = new Map();
+function simdInstance(HS, T) {
+  const key = HS + ":" + T;
+  let instance = simdInstances.get(key);
+  if (!instance) {
+    const compiled = simdModules.get(key);
+    if (!compiled) throw new Error("attention helper: no SIMD module for " + key);
+    const memory = new WebAssembly.Memory({ initial: compiled.layout.pages });
+    instance = { kernel: new WebAssembly.Instance(compiled.module, { env: { memory } }).exports, heap: new Float32Array(memory.buffer), layout: compiled.layout };
+    if (simdInstances.size >= 4) simdInstances.delete(simdInstances.keys().next().value);
+    simdInstances.set(key, instance);
+  }
+  return instance;
+}
 const word = new Int32Array(control);
 const buffers = new Map();
 let scratch = new Float32Array(0);
@@ -36,6 +57,7 @@ function drain() {
         backward: new Function("return " + m.message.backward)(),
       });
     }
+    else if (m.message.simdKey !== undefined) simdModules.set(m.message.simdKey, { module: m.message.module, layout: m.message.layout });
     else buffers.set(m.message.id, m.message.buffer);
   }
 }
@@ -53,11 +75,19 @@ for (;;) {
   try {
     drain();
     const B = word[2], T = word[3], NH = word[4], NKV = word[5], HS = word[6], units = word[8];
-    const kernel = kernels.get(HS);
-    if (word[1] === ${FORWARD}) {
+    const kind = word[1];
+    if (kind === ${SIMD_FORWARD}) {
+      const simd = simdInstance(HS, T);
+      simdForwardUnits(simd.kernel, simd.heap, simd.layout, view(0), view(1), view(2), view(3), view(4), B, T, NH, NKV, word, ${NEXT_UNIT});
+    } else if (kind === ${SIMD_BACKWARD}) {
+      const simd = simdInstance(HS, T);
+      simdBackwardUnits(simd.kernel, simd.heap, simd.layout, view(0), view(1), view(2), view(3), view(4), view(5), view(6), view(7), B, T, NH, NKV, word, ${NEXT_UNIT});
+    } else if (kind === ${FORWARD}) {
+      const kernel = kernels.get(HS);
       const out = view(0), att = view(1), q = view(2), k = view(3), v = view(4);
       for (let u = Atomics.add(word, ${NEXT_UNIT}, 1); u < units; u = Atomics.add(word, ${NEXT_UNIT}, 1)) kernel.forward(out, att, q, k, v, B, T, NH, NKV, u, u + 1, expTable);
     } else {
+      const kernel = kernels.get(HS);
       if (scratch.length < T) scratch = new Float32Array(T);
       const dq = view(0), dk = view(1), dv = view(2), dout = view(3), q = view(4), k = view(5), v = view(6), att = view(7);
       for (let u = Atomics.add(word, ${NEXT_UNIT}, 1); u < units; u = Atomics.add(word, ${NEXT_UNIT}, 1)) kernel.backward(dq, dk, dv, scratch, dout, q, k, v, att, B, T, NH, NKV, u, u + 1);
@@ -84,13 +114,17 @@ export class ParallelAttention {
   private nextId = 1;
   /** Head sizes whose kernel source the helper has. */
   private readonly headSizesPosted = new Set<number>();
+  /** (HS, T) keys whose compiled SIMD module the helper has. */
+  private readonly simdPosted = new Set<string>();
+  private readonly simd = new SimdAttentionThread();
 
-  constructor() {
+  /** simd: false keeps both threads on the generated JS kernels (benchmarks compare the two). */
+  constructor(private readonly options: { simd?: boolean } = {}) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     this.worker = new Worker(helperSource, {
       eval: true,
-      workerData: { control: this.control.buffer, port: port2, expTable },
+      workerData: { control: this.control.buffer, port: port2, expTable, simdForwardSource: simdForwardUnits.toString(), simdBackwardSource: simdBackwardUnits.toString() },
       transferList: [port2],
     });
     this.worker.unref(); // never keeps the process alive
@@ -104,6 +138,11 @@ export class ParallelAttention {
 
   forward(out: Float32Array, att: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, shape: AttentionShape): void {
     const { B, T, NH, NKV, HS } = shape;
+    if (this.postSimdModule(shape)) {
+      this.start(SIMD_FORWARD, shape, B * NKV, [out, att, q, k, v]);
+      this.simd.forward(out, att, q, k, v, shape, this.control, NEXT_UNIT);
+      return this.finish();
+    }
     const units = B * NKV, kernel = attentionKernelsFor(HS).forward, word = this.control;
     this.start(FORWARD, shape, units, [out, att, q, k, v]);
     for (let u = Atomics.add(word, NEXT_UNIT, 1); u < units; u = Atomics.add(word, NEXT_UNIT, 1)) kernel(out, att, q, k, v, B, T, NH, NKV, u, u + 1, expTable);
@@ -112,6 +151,11 @@ export class ParallelAttention {
 
   backward(dq: Float32Array, dk: Float32Array, dv: Float32Array, scratch: Float32Array, dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, att: Float32Array, shape: AttentionShape): void {
     const { B, T, NH, NKV, HS } = shape;
+    if (this.postSimdModule(shape)) {
+      this.start(SIMD_BACKWARD, shape, B * NKV, [dq, dk, dv, dout, q, k, v, att]);
+      this.simd.backward(dq, dk, dv, dout, q, k, v, att, shape, this.control, NEXT_UNIT);
+      return this.finish();
+    }
     const units = B * NKV, kernel = attentionKernelsFor(HS).backward, word = this.control;
     this.start(BACKWARD, shape, units, [dq, dk, dv, dout, q, k, v, att]);
     for (let u = Atomics.add(word, NEXT_UNIT, 1); u < units; u = Atomics.add(word, NEXT_UNIT, 1)) kernel(dq, dk, dv, scratch, dout, q, k, v, att, B, T, NH, NKV, u, u + 1);
@@ -126,8 +170,21 @@ export class ParallelAttention {
     await this.worker.terminate();
   }
 
+  /** True when this call runs on the SIMD kernels; the helper then has their module. */
+  private postSimdModule(shape: AttentionShape): boolean {
+    if (this.options.simd === false) return false;
+    const compiled = compiledAttention(shape.HS, shape.T);
+    if (!compiled) return false;
+    const key = `${shape.HS}:${shape.T}`;
+    if (!this.simdPosted.has(key)) {
+      this.port.postMessage({ simdKey: key, module: compiled.module, layout: compiled.layout });
+      this.simdPosted.add(key);
+    }
+    return true;
+  }
+
   private start(kind: number, shape: AttentionShape, units: number, arrays: Float32Array[]): void {
-    if (!this.headSizesPosted.has(shape.HS)) {
+    if ((kind === FORWARD || kind === BACKWARD) && !this.headSizesPosted.has(shape.HS)) {
       this.port.postMessage({ headSize: shape.HS, forward: attentionForwardSource(shape.HS), backward: attentionBackwardSource(shape.HS) });
       this.headSizesPosted.add(shape.HS);
     }
