@@ -12,6 +12,10 @@ export const metricRecordSchema = z.discriminatedUnion("type", [
     tokens: z.number(),
     tokensPerSecond: z.number(),
     elapsedSeconds: z.number(),
+    /** Bytes of the engine's buffers (LlamaModel.memoryBytes().total); absent in logs of older runs. */
+    engineBytes: z.number().optional(),
+    /** The process's peak resident set size so far (process.resourceUsage().maxRSS). */
+    peakRssBytes: z.number().optional(),
   }),
   z.object({ type: z.literal("validation"), step: z.number().int(), loss: z.number(), perplexity: z.number(), tokens: z.number() }),
 ]);

@@ -63,7 +63,7 @@ export async function runTraining(input: TrainingConfigInput, hooks: TrainingRun
   const reader = await GgufReader.open(config.modelPath);
   const metadata = reader.metadata;
   await reader.close();
-  const { config: modelConfig, weights } = await loadLlamaGguf(config.modelPath);
+  const { config: modelConfig, weights } = await loadLlamaGguf(config.modelPath, { weightStorage: config.keepQuantized ? "quantized" : "dequantized" });
   if (config.maxLength > modelConfig.contextLength) {
     throw new InvalidArgumentError("max-length", `max length ${config.maxLength} exceeds the model's context of ${modelConfig.contextLength} tokens`);
   }
@@ -108,7 +108,7 @@ export async function runTraining(input: TrainingConfigInput, hooks: TrainingRun
   const totalSteps = config.maxSteps ?? Math.max(1, Math.ceil((config.epochs * prepared.train.length) / rowsPerStep));
   const warmupSteps = config.warmupSteps ?? Math.round(config.warmupRatio * totalSteps);
   const lora = parseLoraConfig({ rank: config.rank, alpha: config.alpha, dropout: config.dropout, targets: config.targets });
-  const model = new LlamaModel(modelConfig, weights, { lora, seed: config.seed, ...(hooks.kernels ? { kernels: hooks.kernels } : {}) });
+  const model = new LlamaModel(modelConfig, weights, { lora, seed: config.seed, checkpointActivations: config.checkpointActivations, ...(hooks.kernels ? { kernels: hooks.kernels } : {}) });
   const optimizer = new AdamW(model.lora!.params, model.lora!.grads, { learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay });
   hooks.onLog?.(
     `prompt format ${format.name} (${formatReason}); ${prepared.stats.used}/${prepared.stats.examples} samples → ${prepared.train.length} train rows, ${prepared.validation.length} validation rows of ≤${prepared.sequenceLength} positions; ${totalSteps} steps`,
@@ -166,9 +166,13 @@ export async function runTraining(input: TrainingConfigInput, hooks: TrainingRun
   return result;
 }
 
-/** Hash of everything that decides the numbers: settings (not paths or resume), prompt format, model file size, rows. */
+/**
+ * Hash of everything that decides the numbers: settings (not paths or resume), prompt format, model file
+ * size, rows. Activation checkpointing gives bit-identical gradients, so a run may resume with it
+ * switched on or off; keeping weights encoded may sum the output head's gradient in another order.
+ */
 function fingerprintOf(config: TrainingConfig, formatName: string, data: PreparedData): string {
-  const { outDir: _o, resume: _r, mergedType: _m, dataPath: _d, modelPath: _p, ...settings } = config;
+  const { outDir: _o, resume: _r, mergedType: _m, dataPath: _d, modelPath: _p, checkpointActivations: _c, ...settings } = config;
   const hash = createHash("sha256");
   hash.update(JSON.stringify({ settings, formatName, modelBytes: statSync(config.modelPath).size, T: data.sequenceLength }));
   const addRows = (rows: readonly TrainingRow[]) => {

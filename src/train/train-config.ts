@@ -10,7 +10,8 @@ import { mismatchPolicies, truncationPolicies } from "./prepare-data.js";
  * LoRA r=8, alpha=16, dropout 0.05 on q,k,v,o (alpaca-lora's recipe minus its larger rank);
  * AdamW lr 2e-4, betas (0.9, 0.999), eps 1e-8, weight decay 0.01 (PyTorch's defaults, LoRA's usual lr);
  * warmup 3% of the steps then cosine decay to 0; gradient clipping at global norm 1.0; batch 4,
- * no accumulation; 3 epochs; max length 512 tokens, longer samples dropped; 5% validation.
+ * no accumulation; 3 epochs; max length 512 tokens, longer samples dropped; 5% validation; all
+ * activations kept and base weights decoded to float32 on load (the fastest, most memory).
  */
 export const trainingConfigSchema = z
   .object({
@@ -50,6 +51,10 @@ export const trainingConfigSchema = z
     seed: z.number().int().min(0).max(0xffffffff).default(42),
     resume: z.boolean().default(false),
     mergedType: z.enum(mergedTypes).optional(),
+    /** Recompute each layer's activations in backward instead of keeping them all (same gradients, less memory). */
+    checkpointActivations: z.boolean().default(false),
+    /** Keep the base weights in the file's encoding and decode one matrix at a time (memory ~ file size). */
+    keepQuantized: z.boolean().default(false),
   })
   .strict();
 

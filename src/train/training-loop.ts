@@ -1,5 +1,5 @@
 import { writeFileSync } from "node:fs";
-import { clipGradientNorm, type AdamW, type LlamaModel } from "../engine/index.js";
+import { clipGradientNorm, type AdamW, type EngineMemory, type LlamaModel } from "../engine/index.js";
 import { InvalidArgumentError } from "../errors/index.js";
 import { allocateBatch, fillBatch, RowSchedule, type BatchBuffers } from "./batches.js";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
@@ -57,8 +57,15 @@ export interface LoopSummary {
   validation: ValidationResult | null;
   tokensPerSecond: number;
   elapsedSeconds: number;
-  /** Largest resident set size seen after a step (process-wide: weights, activations, optimizer, runtime). */
+  /** The process's peak resident set size (process.resourceUsage().maxRSS: weights, activations, optimizer, runtime). */
   peakRssBytes: number;
+  /** The engine's buffers after the last step (base weights, decode scratch, LoRA, activations, gradient scratch). */
+  engineMemory: EngineMemory;
+}
+
+/** Peak resident set size of this process so far, in bytes (maxRSS is in kilobytes). */
+export function peakRssBytes(): number {
+  return process.resourceUsage().maxRSS * 1024;
 }
 
 /**
@@ -102,7 +109,6 @@ export function runTrainingLoop(input: LoopInput): LoopSummary {
   let tokensThisRun = 0;
   let lastLoss = Number.NaN;
   let lastValidation: ValidationResult | null = null;
-  let peakRssBytes = process.memoryUsage.rss();
 
   const checkpoint = () => {
     saveCheckpoint(files.checkpointPath, { step, adamStep: optimizer.step, randomState: model.random.getState(), fingerprint: input.fingerprint, tokensSeen, params: lora.params, m: optimizer.m, v: optimizer.v });
@@ -130,13 +136,12 @@ export function runTrainingLoop(input: LoopInput): LoopSummary {
     const learningRate = learningRateAt(step, settings.schedule);
     optimizer.update(learningRate);
     step++;
-    peakRssBytes = Math.max(peakRssBytes, process.memoryUsage.rss());
     tokensSeen += stepTokens;
     tokensThisRun += stepTokens;
     lastLoss = weightedLoss / counted;
     const elapsedSeconds = (performance.now() - started) / 1000;
     const tokensPerSecond = tokensThisRun / Math.max(elapsedSeconds, 1e-9);
-    files.metrics.append({ type: "train", step, loss: lastLoss, learningRate, gradientNorm, tokens: tokensSeen, tokensPerSecond, elapsedSeconds });
+    files.metrics.append({ type: "train", step, loss: lastLoss, learningRate, gradientNorm, tokens: tokensSeen, tokensPerSecond, elapsedSeconds, engineBytes: model.memoryBytes().total, peakRssBytes: peakRssBytes() });
     input.onProgress?.(progressLine({ step, totalSteps, loss: lastLoss, tokensPerSecond, elapsedSeconds, stepsThisRun: step - startStep }));
 
     const last = step === totalSteps;
@@ -149,7 +154,7 @@ export function runTrainingLoop(input: LoopInput): LoopSummary {
     if (step % settings.checkpointEvery === 0 || last) checkpoint();
   }
   const elapsedSeconds = (performance.now() - started) / 1000;
-  return { startStep, steps: step, finalLoss: lastLoss, validation: lastValidation, tokensPerSecond: tokensThisRun / Math.max(elapsedSeconds, 1e-9), elapsedSeconds, peakRssBytes };
+  return { startStep, steps: step, finalLoss: lastLoss, validation: lastValidation, tokensPerSecond: tokensThisRun / Math.max(elapsedSeconds, 1e-9), elapsedSeconds, peakRssBytes: peakRssBytes(), engineMemory: model.memoryBytes() };
 }
 
 /** Token-weighted mean loss over the validation rows, dropout off; perplexity = exp(loss). */

@@ -14,10 +14,10 @@ let runs = 0;
 
 const config: LlamaConfig = llamaConfig({ vocabSize: 32, dim: 16, hiddenDim: 24, nLayers: 2, nHeads: 4, nKvHeads: 2 });
 
-function model(dropout = 0) {
+function model(dropout = 0, checkpointActivations = false) {
   const weights = allocateBaseWeights(config);
   randomizeBaseWeights(config, weights, new SeededRandom(3), 0.3);
-  const m = new LlamaModel(config, weights, { lora: { rank: 4, alpha: 8, dropout, targets: ["q", "v", "o", "down"] }, seed: 11 });
+  const m = new LlamaModel(config, weights, { lora: { rank: 4, alpha: 8, dropout, targets: ["q", "v", "o", "down"] }, seed: 11, checkpointActivations });
   return m;
 }
 
@@ -77,6 +77,28 @@ describe("training loop", () => {
     for (const r of validation) if (r.type === "validation") expect(r.perplexity).toBeCloseTo(Math.exp(r.loss), 6);
     expect(summary.validation!.loss).toBeLessThan((validation[0] as { loss: number }).loss);
     expect(summary.peakRssBytes).toBeGreaterThan(10 * 2 ** 20);
+  });
+
+  it("reports the engine's buffer bytes and the peak RSS in every train record and the summary", () => {
+    const { summary, metrics, model: trained } = train();
+    const memory = trained.memoryBytes();
+    expect(summary.engineMemory).toEqual(memory);
+    expect(memory.activations).toBeGreaterThan(0);
+    expect(memory.total).toBe(memory.baseWeights + memory.dequantScratch + memory.lora + memory.activations + memory.gradientScratch);
+    const records = metrics.read().filter((r) => r.type === "train");
+    expect(records).toHaveLength(12);
+    for (const record of records) {
+      expect(record.engineBytes).toBe(memory.total);
+      expect(record.peakRssBytes).toBeGreaterThan(10 * 2 ** 20);
+      expect(record.peakRssBytes).toBeLessThanOrEqual(summary.peakRssBytes);
+    }
+  });
+
+  it("with activation checkpointing: the same parameters bit for bit, fewer engine bytes", () => {
+    const plain = train({ model: model(0.1) });
+    const checkpointed = train({ model: model(0.1, true) });
+    expect(Buffer.from(checkpointed.model.lora!.params.buffer).equals(Buffer.from(plain.model.lora!.params.buffer))).toBe(true);
+    expect(checkpointed.summary.engineMemory.activations).toBeLessThan(plain.summary.engineMemory.activations);
   });
 
   it("is deterministic: the same seed gives the same parameters bit for bit", () => {

@@ -1,5 +1,5 @@
 import { basename, resolve } from "node:path";
-import { loraTargets, type LoraTarget } from "../../engine/index.js";
+import { loraTargets, type EngineMemory, type LoraTarget } from "../../engine/index.js";
 import { InvalidArgumentError } from "../../errors/index.js";
 import { GgufReader, metadataString } from "../../gguf/index.js";
 import { resolvePromptFormat } from "../../prompts/index.js";
@@ -36,6 +36,12 @@ eps 1e-8, weight decay 0.01; warmup 3% then cosine; clip 1.0)
   --warmup-steps N | --warmup-ratio R   --min-lr-ratio R   --clip-norm X
   --batch-size N (4)  --grad-accum N (1)  --epochs N (3) | --max-steps N
   --seed N (42)  --eval-every N (50)  --checkpoint-every N (50)
+Memory (both off by default: fastest)
+  --checkpoint-activations  keep only each layer's input and recompute its activations in backward
+                            (same gradients; about one layer's activations instead of all, for one
+                            extra forward pass)
+  --keep-quantized          keep F16/Q8_0/Q4_0 base weights encoded and decode one matrix at a time
+                            (base-weight memory about the file size instead of 8 bytes per weight)
 Run
   --resume                  continue from <out>/checkpoint.bin after a kill (bit-identical result)
   --merged F32|F16|Q8_0     also write the merged model <out>/merged-<type>.gguf
@@ -76,6 +82,8 @@ const flags = {
   "checkpoint-every": { type: "string" },
   seed: { type: "string" },
   resume: { type: "boolean" },
+  "checkpoint-activations": { type: "boolean" },
+  "keep-quantized": { type: "boolean" },
   merged: { type: "string" },
   export: { type: "string" },
   "base-model": { type: "string" },
@@ -145,6 +153,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     seed: int("seed", 0),
     resume: values.resume,
     mergedType: oneOf<MergedType>(values.merged, mergedTypes, "merged"),
+    checkpointActivations: values["checkpoint-activations"],
+    keepQuantized: values["keep-quantized"],
   };
   const defined = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
 
@@ -175,7 +185,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     const validation = result.summary.validation;
     io.stdout(
       [
-        `trained ${result.summary.steps - result.summary.startStep} step(s) of ${result.totalSteps} at ${Math.round(result.summary.tokensPerSecond)} tokens/s; final loss ${result.summary.finalLoss.toFixed(4)}; peak memory ${(result.summary.peakRssBytes / 2 ** 20).toFixed(0)} MiB`,
+        `trained ${result.summary.steps - result.summary.startStep} step(s) of ${result.totalSteps} at ${Math.round(result.summary.tokensPerSecond)} tokens/s; final loss ${result.summary.finalLoss.toFixed(4)}`,
+        memoryLine(result.summary.engineMemory, result.summary.peakRssBytes),
         ...(validation ? [`validation loss ${validation.loss.toFixed(4)}, perplexity ${validation.perplexity.toFixed(3)}`] : []),
         `adapter: ${result.files.adapter}`,
         ...(result.files.merged ? [`merged model: ${result.files.merged}`] : []),
@@ -188,6 +199,16 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     );
   }
   return 0;
+}
+
+const mebibytes = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/** "memory: engine buffers … (base weights …, …); peak RSS …". */
+function memoryLine(memory: EngineMemory, peakRssBytes: number): string {
+  const parts = [`base weights ${mebibytes(memory.baseWeights)}`];
+  if (memory.dequantScratch > 0) parts.push(`decode scratch ${mebibytes(memory.dequantScratch)}`);
+  parts.push(`activations ${mebibytes(memory.activations)}`, `gradient scratch ${mebibytes(memory.gradientScratch)}`, `LoRA ${mebibytes(memory.lora)}`);
+  return `memory: engine buffers ${mebibytes(memory.total)} (${parts.join(", ")}); peak RSS ${mebibytes(peakRssBytes)}`;
 }
 
 async function exportRecipe(target: RecipeTarget, input: Record<string, unknown>, baseModel: string | undefined, io: CliIo, json: boolean): Promise<number> {
