@@ -3,7 +3,7 @@ import { attentionBackward, attentionForward, type AttentionShape } from "../../
 import { fastKernels } from "../../src/engine/kernels/kernel-set.js";
 import { attentionLayout, buildAttentionModule } from "../../src/engine/kernels/wasm/attention-simd-kernel.js";
 import { simdAttentionApplies, SimdAttentionThread } from "../../src/engine/kernels/wasm/attention-simd.js";
-import { simdBackwardUnits, simdForwardUnits, type AttentionHeadKernel } from "../../src/engine/kernels/wasm/attention-units.js";
+import { simdBackwardUnits, simdForwardUnits, type AttentionUnitKernel } from "../../src/engine/kernels/wasm/attention-units.js";
 import { relaxedSimdAvailable } from "../../src/engine/kernels/wasm/relaxed-simd.js";
 import { SeededRandom } from "../../src/engine/random.js";
 import { relativeError } from "./gradient-check.js";
@@ -73,14 +73,14 @@ const onThread: Run = {
 };
 
 /** The kernels built with an explicit choice of fused multiply-add, driven like SimdAttentionThread drives them. */
-function withModule(HS: number, T: number, fused: boolean): Run {
-  const layout = attentionLayout(HS, T);
+function withModule(shape: AttentionShape, fused: boolean): Run {
+  const layout = attentionLayout(shape)!;
   const memory = new WebAssembly.Memory({ initial: layout.pages });
-  const kernel = new WebAssembly.Instance(new WebAssembly.Module(buildAttentionModule(HS, T, fused)), { env: { memory } }).exports as unknown as AttentionHeadKernel;
+  const kernel = new WebAssembly.Instance(new WebAssembly.Module(buildAttentionModule(layout, fused)), { env: { memory } }).exports as unknown as AttentionUnitKernel;
   const heap = new Float32Array(memory.buffer);
   return {
-    forward: (out, att, o, s) => simdForwardUnits(kernel, heap, layout, out, att, o.q, o.k, o.v, s.B, s.T, s.NH, s.NKV, new Int32Array(1), 0),
-    backward: (dq, dk, dv, att, o, s) => simdBackwardUnits(kernel, heap, layout, dq, dk, dv, o.dout, o.q, o.k, o.v, att, s.B, s.T, s.NH, s.NKV, new Int32Array(1), 0),
+    forward: (out, att, o, s) => simdForwardUnits(kernel, heap, layout, out, att, o.q, o.k, o.v, s.B, new Int32Array(1), 0),
+    backward: (dq, dk, dv, att, o, s) => simdBackwardUnits(kernel, heap, layout, dq, dk, dv, o.dout, o.q, o.k, o.v, att, s.B, new Int32Array(1), 0),
   };
 }
 
@@ -107,7 +107,7 @@ describe("WebAssembly SIMD attention", () => {
 
   it.each([false, true])("equals the reference with fused multiply-add = %s", (fused) => {
     if (fused && !relaxedSimdAvailable()) return;
-    for (const shape of [shapes[1], shapes[5]]) expectEqualToReference(shape, withModule(shape.HS, shape.T, fused), 5);
+    for (const shape of [shapes[1], shapes[5]]) expectEqualToReference(shape, withModule(shape, fused), 5);
   });
 
   it("keeps the softmax exact where scores are far apart (exp underflow) and equal (uniform rows)", () => {

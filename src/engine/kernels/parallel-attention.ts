@@ -2,15 +2,15 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "
 import type { AttentionShape } from "./attention.js";
 import { attentionBackwardSource, attentionForwardSource, attentionKernelsFor } from "./attention-codegen.js";
 import { expTable } from "./fast-exp.js";
-import { compiledAttention, SimdAttentionThread } from "./wasm/attention-simd.js";
+import { attentionModuleKey, compiledAttention, SimdAttentionThread } from "./wasm/attention-simd.js";
 import { simdBackwardUnits, simdForwardUnits } from "./wasm/attention-units.js";
 
-// Attention on two threads: this thread and one helper worker share out the (batch, key/value head)
-// units of a call (a unit owns its query heads' rows of out/att/dq and its key/value
-// head's rows of dk/dv, so units never write the same memory). Both run the WebAssembly SIMD kernels
-// (./wasm/attention-simd.ts: the compiled module is posted to the helper, which instantiates it with
-// its own memory) where they apply, else the JS kernels generated for the head size
-// (./attention-codegen.ts); the helper compiles the same source text.
+// Attention on two threads: this thread and one helper worker share out the units of a call, taken one
+// at a time from a shared counter. Where the WebAssembly SIMD kernels apply (./wasm/attention-simd.ts)
+// a unit is a batch element and each thread runs the compiled module (posted to the helper) in its own
+// memory; otherwise a unit is a (batch, key/value head) pair run by the JS kernels generated for the
+// head size (./attention-codegen.ts, whose source text the helper compiles). Either way a unit owns its
+// rows of out/att/dq and of dk/dv, so units never write the same memory.
 // The operands must live in SharedArrayBuffers (the model allocates its activations and gradient
 // scratch that way), so nothing is copied: a buffer is posted to the helper once, and a job names
 // arrays as (buffer id, byte offset, length). A control word in its own SharedArrayBuffer
@@ -32,8 +32,8 @@ const simdBackwardUnits = new Function("return " + simdBackwardSource)();
 const kernels = new Map();
 const simdModules = new Map();
 const simdInstances = new Map();
-function simdInstance(HS, T) {
-  const key = HS + ":" + T;
+function simdInstance(HS, T, NH, NKV) {
+  const key = HS + ":" + T + ":" + NH + ":" + NKV;
   let instance = simdInstances.get(key);
   if (!instance) {
     const compiled = simdModules.get(key);
@@ -77,11 +77,11 @@ for (;;) {
     const B = word[2], T = word[3], NH = word[4], NKV = word[5], HS = word[6], units = word[8];
     const kind = word[1];
     if (kind === ${SIMD_FORWARD}) {
-      const simd = simdInstance(HS, T);
-      simdForwardUnits(simd.kernel, simd.heap, simd.layout, view(0), view(1), view(2), view(3), view(4), B, T, NH, NKV, word, ${NEXT_UNIT});
+      const simd = simdInstance(HS, T, NH, NKV);
+      simdForwardUnits(simd.kernel, simd.heap, simd.layout, view(0), view(1), view(2), view(3), view(4), B, word, ${NEXT_UNIT});
     } else if (kind === ${SIMD_BACKWARD}) {
-      const simd = simdInstance(HS, T);
-      simdBackwardUnits(simd.kernel, simd.heap, simd.layout, view(0), view(1), view(2), view(3), view(4), view(5), view(6), view(7), B, T, NH, NKV, word, ${NEXT_UNIT});
+      const simd = simdInstance(HS, T, NH, NKV);
+      simdBackwardUnits(simd.kernel, simd.heap, simd.layout, view(0), view(1), view(2), view(3), view(4), view(5), view(6), view(7), B, word, ${NEXT_UNIT});
     } else if (kind === ${FORWARD}) {
       const kernel = kernels.get(HS);
       const out = view(0), att = view(1), q = view(2), k = view(3), v = view(4);
@@ -139,7 +139,7 @@ export class ParallelAttention {
   forward(out: Float32Array, att: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, shape: AttentionShape): void {
     const { B, T, NH, NKV, HS } = shape;
     if (this.postSimdModule(shape)) {
-      this.start(SIMD_FORWARD, shape, B * NKV, [out, att, q, k, v]);
+      this.start(SIMD_FORWARD, shape, B, [out, att, q, k, v]);
       this.simd.forward(out, att, q, k, v, shape, this.control, NEXT_UNIT);
       return this.finish();
     }
@@ -152,7 +152,7 @@ export class ParallelAttention {
   backward(dq: Float32Array, dk: Float32Array, dv: Float32Array, scratch: Float32Array, dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, att: Float32Array, shape: AttentionShape): void {
     const { B, T, NH, NKV, HS } = shape;
     if (this.postSimdModule(shape)) {
-      this.start(SIMD_BACKWARD, shape, B * NKV, [dq, dk, dv, dout, q, k, v, att]);
+      this.start(SIMD_BACKWARD, shape, B, [dq, dk, dv, dout, q, k, v, att]);
       this.simd.backward(dq, dk, dv, dout, q, k, v, att, shape, this.control, NEXT_UNIT);
       return this.finish();
     }
@@ -173,9 +173,9 @@ export class ParallelAttention {
   /** True when this call runs on the SIMD kernels; the helper then has their module. */
   private postSimdModule(shape: AttentionShape): boolean {
     if (this.options.simd === false) return false;
-    const compiled = compiledAttention(shape.HS, shape.T);
+    const compiled = compiledAttention(shape);
     if (!compiled) return false;
-    const key = `${shape.HS}:${shape.T}`;
+    const key = attentionModuleKey(shape);
     if (!this.simdPosted.has(key)) {
       this.port.postMessage({ simdKey: key, module: compiled.module, layout: compiled.layout });
       this.simdPosted.add(key);

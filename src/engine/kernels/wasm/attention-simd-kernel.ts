@@ -1,48 +1,52 @@
+import type { AttentionShape } from "../attention.js";
 import { relaxedSimdAvailable } from "./relaxed-simd.js";
 import { FunctionWriter, moduleWithFunctions, wasm, type WasmFunction } from "./attention-wasm-ops.js";
 
-// Causal attention for one query head as WebAssembly SIMD, generated for one head size HS (a multiple
-// of 4) and one sequence length T, so every row stride and region offset is a constant in the code.
-// The per-head matrices live in the module's own memory (the driver in ./attention-units.ts copies a
-// unit's q/k/v rows in: O(T*HS) against O(T^2*HS) of arithmetic), and every product is one of three
-// register-blocked shapes, 4 rows x 8 columns (two f32x4) of accumulators:
-//   scores:          D[t, t2]  = X[t, :] . Y[t2, :]   for t2 <= t (Y as 8-column panels, all offsets constant)
-//   rowsTimes:       D[t, :]   = sum_{t2 <= t} A[t, t2] Y[t2, :]          (A lower triangular)
-//   transposedTimes: D[t2, :] += sum_{t >= t2} A[t, t2] Y[t, :]           (A^T, for dK and dV)
-// Forward:  S = (q*scale) k^T, P = softmax(S) row by row (vector exp), out = P v.
-// Backward: dP = dout v^T, dS = P (dP - rowsum(P dP)) scale, dq = dS k, dv += P^T dout, dk += dS^T q.
+// Causal GQA attention for one batch element (all its heads) as WebAssembly SIMD, generated for one
+// (HS, T, NH, NKV) so every row stride and region offset is a constant in the code. The driver in
+// ./attention-units.ts copies the batch element's q/k/v (dout, att, dq/dk/dv) blocks into the module's
+// own memory with one memcpy each (the JS arrays are contiguous per batch element; element-wise copies
+// of strided head rows cost more than the arithmetic at these sizes) and copies the results back the
+// same way. Every product is one of three register-blocked shapes, 4 rows x 8 columns (two f32x4):
+//   scores:          D[t, t2]  = X[t, :] . Y[t2, :]   for t2 up to t's block (Y as 8-row panels: constant offsets)
+//   rowsTimes:       D[t, :]  (+)= sum_{t2 <= t} A[t, t2] Y[t2, :]        (A lower triangular)
+//   transposedTimes: D[t2, :] += sum_{t >= t2} A[t, t2] Y[t, :]          (A^T, for dk and dv)
+// Forward, per head: S = q k^T, P = softmax(S * scale) row by row (vector exp), out = P v.
+// Backward, per head: dP = dout v^T, dS = P (dP - rowsum(P dP)) scale, dq += dS k, dv += P^T dout, dk += dS^T q.
 // Rows are padded to Tp (a multiple of 8) with zeros; the softmax passes write exact zeros above the
-// diagonal, so the triangular products may run over whole 4-row blocks. Accumulation is float32 in
-// lanes (as BLAS does), so results differ from the JS kernels by rounding only.
+// diagonal inside the blocks the products read, so the triangular products may run over whole 4-row
+// blocks. Accumulation is float32 in lanes (as BLAS does): results differ from the JS kernels by rounding.
 
 export interface AttentionLayout {
   HS: number;
   T: number;
-  /** T rounded up to a multiple of 8: the row stride of the T x T matrices. */
+  NH: number;
+  NKV: number;
+  /** T rounded up to a multiple of 8: the row count of every region and the row stride of T x T matrices. */
   Tp: number;
-  // float offsets of the regions ([Tp, HS] rows unless noted)
+  // float offsets of the regions: [Tp, NH * HS] for q, dout, out; [Tp, NKV * HS] for k, v, dk, dv
   q: number;
   dout: number;
   /** out in forward, dq in backward. */
   out: number;
-  kNatural: number;
-  /** k as panels of 8 rows, transposed: [Tp / 8][HS][8]. */
-  kPanel: number;
-  vNatural: number;
-  vPanel: number;
+  k: number;
+  v: number;
   dk: number;
   dv: number;
-  /** [Tp, Tp] probabilities (scores during the forward pass). */
-  probs: number;
+  /** [NH, Tp, Tp] probabilities (the att block of the batch element). */
+  att: number;
   /** [Tp, Tp] dP, then dS in place. */
   scores: number;
+  /** One key/value head's k (forward) or v (backward) as panels of 8 rows, transposed: [Tp / 8][HS][8]. */
+  panel: number;
   pages: number;
 }
 
-/** Sequences longer than this stay on the JS kernels (two T x T matrices per thread would pass 1 GiB). */
-export const MAX_SIMD_ATTENTION_T = 8192;
+/** 2 GiB: byte addresses stay positive i32s. Larger working sets stay on the JS kernels. */
+const MAX_PAGES = 32768;
 
-export function attentionLayout(HS: number, T: number): AttentionLayout {
+export function attentionLayout(shape: Omit<AttentionShape, "B">): AttentionLayout | null {
+  const { HS, T, NH, NKV } = shape;
   const Tp = Math.ceil(T / 8) * 8;
   let used = 0;
   const take = (floats: number) => {
@@ -50,15 +54,14 @@ export function attentionLayout(HS: number, T: number): AttentionLayout {
     used += floats;
     return at;
   };
-  const rows = Tp * HS, square = Tp * Tp;
-  const layout = {
-    HS, T, Tp,
-    q: take(rows), dout: take(rows), out: take(rows),
-    kNatural: take(rows), kPanel: take(rows), vNatural: take(rows), vPanel: take(rows),
-    dk: take(rows), dv: take(rows),
-    probs: take(square), scores: take(square),
+  const C = NH * HS, KVC = NKV * HS;
+  const regions = {
+    q: take(Tp * C), dout: take(Tp * C), out: take(Tp * C),
+    k: take(Tp * KVC), v: take(Tp * KVC), dk: take(Tp * KVC), dv: take(Tp * KVC),
+    att: take(NH * Tp * Tp), scores: take(Tp * Tp), panel: take(Tp * HS),
   };
-  return { ...layout, pages: Math.ceil((used * 4) / 65536) };
+  const pages = Math.ceil((used * 4) / 65536);
+  return pages > MAX_PAGES ? null : { HS, T, NH, NKV, Tp, ...regions, pages };
 }
 
 const ROWS = 4; // rows per register block
@@ -71,16 +74,30 @@ function dimensionGroups(HS: number): [first: number, vectors: number][] {
   return groups;
 }
 
+const get = wasm.localGet, c32 = wasm.i32Const;
+
+/** Emitters for the pieces; pointer arguments are i32 locals holding byte addresses. */
 class KernelWriter extends FunctionWriter {
   constructor(private readonly layout: AttentionLayout, private readonly fused: boolean) {
-    super(40, 48);
+    super(64, 64);
   }
 
   /** acc = a * b + acc. */
   madd(a: number, b: number, acc: number): void {
-    const get = wasm.localGet;
     if (this.fused) this.set(acc, get(a), get(b), get(acc), wasm.f32x4RelaxedMadd);
     else this.set(acc, get(acc), get(a), get(b), wasm.f32x4Mul, wasm.f32x4Add);
+  }
+
+  /** A local holding a constant byte address. */
+  address(floatOffset: number): number {
+    const local = this.i32();
+    this.set(local, c32(floatOffset * 4));
+    return local;
+  }
+
+  /** local = base + index * stride (bytes). */
+  offsetBy(local: number, base: number, index: number, strideBytes: number): void {
+    this.set(local, get(index), c32(strideBytes), wasm.i32Mul, get(base), wasm.i32Add);
   }
 
   /** The block's accumulators, allocated once per product and zeroed for each dimension group. */
@@ -93,90 +110,111 @@ class KernelWriter extends FunctionWriter {
     };
   }
 
-  /** D[t, t2] = X[t, :] . Y[t2, :] for column blocks of 8 up to the diagonal block (Y given as panels). */
-  scores(dst: number, x: number, panel: number): void {
-    const { HS, Tp } = this.layout;
-    const get = wasm.localGet, c32 = wasm.i32Const;
-    const t0 = this.i32(), c = this.i32(), xRow = this.i32(), dRow = this.i32(), pPtr = this.i32(), dPtr = this.i32();
+  /** The panel region = rows [0, Tp) of src (stride srcStride bytes, HS floats each) as [Tp / 8][HS][8]. */
+  panelize(src: number, srcStride: number): void {
+    const { HS, Tp, panel } = this.layout;
+    const t = this.i32(), row = this.i32(), dst = this.i32();
+    this.forRange(t, c32(0), c32(Tp), 1, () => {
+      this.offsetBy(row, src, t, srcStride);
+      // dst = panel + ((t >> 3) * HS * 8 + (t & 7)) * 4
+      this.set(dst, get(t), c32(3), wasm.i32ShrU, c32(HS * 32), wasm.i32Mul, get(t), c32(7), wasm.i32And, c32(4), wasm.i32Mul, wasm.i32Add, c32(panel * 4), wasm.i32Add);
+      for (let i = 0; i < HS; i++) this.emit(get(dst), get(row), wasm.f32Load(i * 4), wasm.f32Store(i * 32));
+    });
+  }
+
+  /** D[t, t2] = X[t, :] . panel row t2, for column blocks of 8 up to t's 4-row block (D has row stride Tp). */
+  scores(dst: number, x: number, xStride: number): void {
+    const { HS, Tp, panel } = this.layout;
+    const t0 = this.i32(), c = this.i32(), xRow = this.i32(), dRow = this.i32(), pPtr = this.i32(), dPtr = this.i32(), xPtr = this.i32(), i0 = this.i32();
     const k = [this.v128(), this.v128()], s = this.v128();
+    const chunk = HS % 8 === 0 ? 8 : 4;
     const acc = Array.from({ length: ROWS * 2 }, () => this.v128());
     this.forRange(t0, c32(0), c32(Tp), ROWS, () => {
-      this.set(xRow, get(t0), c32(HS * 4), wasm.i32Mul, c32(x * 4), wasm.i32Add);
-      this.set(dRow, get(t0), c32(Tp * 4), wasm.i32Mul, c32(dst * 4), wasm.i32Add);
+      this.offsetBy(xRow, x, t0, xStride);
+      this.offsetBy(dRow, dst, t0, Tp * 4);
       this.forRange(c, c32(0), [...get(t0), ...c32(ROWS), ...wasm.i32Add], 8, () => {
         this.set(pPtr, get(c), c32(HS * 4), wasm.i32Mul, c32(panel * 4), wasm.i32Add);
         this.set(dPtr, get(c), c32(4), wasm.i32Mul, get(dRow), wasm.i32Add);
         for (const a of acc) this.set(a, wasm.f32x4Const(0));
-        for (let i = 0; i < HS; i++) {
-          this.set(k[0], get(pPtr), wasm.v128Load(i * 32));
-          this.set(k[1], get(pPtr), wasm.v128Load(i * 32 + 16));
-          for (let r = 0; r < ROWS; r++) {
-            this.set(s, get(xRow), wasm.v128Load32Splat((r * HS + i) * 4));
-            this.madd(s, k[0], acc[r * 2]);
-            this.madd(s, k[1], acc[r * 2 + 1]);
+        // a loop over the head dimension, CHUNK at a time: V8 compiles a fully unrolled 48-wide body
+        // about 2.5x slower (it schedules the loads far ahead and spills)
+        this.set(xPtr, get(xRow));
+        this.forRange(i0, c32(0), c32(HS), chunk, () => {
+          for (let i = 0; i < chunk; i++) {
+            this.set(k[0], get(pPtr), wasm.v128Load(i * 32));
+            this.set(k[1], get(pPtr), wasm.v128Load(i * 32 + 16));
+            for (let r = 0; r < ROWS; r++) {
+              this.set(s, get(xPtr), wasm.v128Load32Splat(r * xStride + i * 4));
+              this.madd(s, k[0], acc[r * 2]);
+              this.madd(s, k[1], acc[r * 2 + 1]);
+            }
           }
-        }
+          this.set(pPtr, get(pPtr), c32(chunk * 32), wasm.i32Add);
+          this.set(xPtr, get(xPtr), c32(chunk * 4), wasm.i32Add);
+        });
         for (let r = 0; r < ROWS; r++) for (let j = 0; j < 2; j++) this.emit(get(dPtr), get(acc[r * 2 + j]), wasm.v128Store(r * Tp * 4 + j * 16));
       });
     });
   }
 
-  /** D[t, :] = sum over t2 < (t's block end) of A[t, t2] Y[t2, :]; A must be zero above the diagonal. */
-  rowsTimes(dst: number, a: number, y: number): void {
+  /** D[t, :] (+)= sum over t2 < (t's block end) of A[t, t2] Y[t2, :]; A (row stride Tp) must be zero above the diagonal. */
+  rowsTimes(dst: number, dstStride: number, a: number, y: number, yStride: number, accumulate: boolean): void {
     const { HS, Tp } = this.layout;
-    const get = wasm.localGet, c32 = wasm.i32Const;
     const t0 = this.i32(), aRow = this.i32(), aEnd = this.i32(), aPtr = this.i32(), yPtr = this.i32(), dBase = this.i32();
     const s = this.v128(), yv = [this.v128(), this.v128()], zeroed = this.accumulators();
     this.forRange(t0, c32(0), c32(Tp), ROWS, () => {
-      this.set(aRow, get(t0), c32(Tp * 4), wasm.i32Mul, c32(a * 4), wasm.i32Add);
+      this.offsetBy(aRow, a, t0, Tp * 4);
       this.set(aEnd, get(t0), c32(ROWS), wasm.i32Add, c32(4), wasm.i32Mul, get(aRow), wasm.i32Add);
-      this.set(dBase, get(t0), c32(HS * 4), wasm.i32Mul, c32(dst * 4), wasm.i32Add);
+      this.offsetBy(dBase, dst, t0, dstStride);
       for (const [first, vectors] of dimensionGroups(HS)) {
         const acc = zeroed(ROWS * vectors);
-        this.set(yPtr, c32((y + first) * 4));
+        this.set(yPtr, get(y), c32(first * 4), wasm.i32Add);
         this.forRange(aPtr, get(aRow), get(aEnd), 16, () => {
           for (let u = 0; u < 4; u++) {
-            for (let j = 0; j < vectors; j++) this.set(yv[j], get(yPtr), wasm.v128Load((u * HS + j * 4) * 4));
+            for (let j = 0; j < vectors; j++) this.set(yv[j], get(yPtr), wasm.v128Load(u * yStride + j * 16));
             for (let r = 0; r < ROWS; r++) {
               this.set(s, get(aPtr), wasm.v128Load32Splat(r * Tp * 4 + u * 4));
               for (let j = 0; j < vectors; j++) this.madd(s, yv[j], acc[r * vectors + j]);
             }
           }
-          this.set(yPtr, get(yPtr), c32(4 * HS * 4), wasm.i32Add);
+          this.set(yPtr, get(yPtr), c32(4 * yStride), wasm.i32Add);
         });
         for (let r = 0; r < ROWS; r++) {
-          for (let j = 0; j < vectors; j++) this.emit(get(dBase), get(acc[r * vectors + j]), wasm.v128Store((r * HS + first + j * 4) * 4));
+          for (let j = 0; j < vectors; j++) {
+            const offset = r * dstStride + (first + j * 4) * 4;
+            if (accumulate) this.emit(get(dBase), get(dBase), wasm.v128Load(offset), get(acc[r * vectors + j]), wasm.f32x4Add, wasm.v128Store(offset));
+            else this.emit(get(dBase), get(acc[r * vectors + j]), wasm.v128Store(offset));
+          }
         }
       }
     });
   }
 
-  /** D[t2, :] += sum over t >= (t2's block start) of A[t, t2] Y[t, :]; A must be zero above the diagonal. */
-  transposedTimes(dst: number, a: number, y: number): void {
+  /** D[t2, :] += sum over t >= (t2's block start) of A[t, t2] Y[t, :]; A (row stride Tp) must be zero above the diagonal and in padding rows. */
+  transposedTimes(dst: number, dstStride: number, a: number, y: number, yStride: number): void {
     const { HS, Tp } = this.layout;
-    const get = wasm.localGet, c32 = wasm.i32Const;
     const s0 = this.i32(), aPtr = this.i32(), aEnd = this.i32(), yPtr = this.i32(), dBase = this.i32();
     const s = this.v128(), yv = [this.v128(), this.v128()], zeroed = this.accumulators();
     this.forRange(s0, c32(0), c32(Tp), ROWS, () => {
-      // a starts at A[s0, s0] and walks down the column block; it ends past row Tp - 1
-      this.set(aEnd, get(s0), c32(4), wasm.i32Mul, c32((a + Tp * Tp) * 4), wasm.i32Add);
-      this.set(dBase, get(s0), c32(HS * 4), wasm.i32Mul, c32(dst * 4), wasm.i32Add);
+      // a starts at A[s0, s0] and walks down the column block to row Tp - 1
+      this.set(aEnd, get(s0), c32(4), wasm.i32Mul, get(a), wasm.i32Add, c32(Tp * Tp * 4), wasm.i32Add);
+      this.offsetBy(dBase, dst, s0, dstStride);
       for (const [first, vectors] of dimensionGroups(HS)) {
         const acc = zeroed(ROWS * vectors);
-        this.set(yPtr, get(s0), c32(HS * 4), wasm.i32Mul, c32((y + first) * 4), wasm.i32Add);
-        this.forRange(aPtr, [...get(s0), ...c32((Tp + 1) * 4), ...wasm.i32Mul, ...c32(a * 4), ...wasm.i32Add], get(aEnd), 4 * Tp * 4, () => {
+        this.set(yPtr, get(s0), c32(yStride), wasm.i32Mul, get(y), wasm.i32Add, c32(first * 4), wasm.i32Add);
+        this.forRange(aPtr, [...get(s0), ...c32((Tp + 1) * 4), ...wasm.i32Mul, ...get(a), ...wasm.i32Add], get(aEnd), 4 * Tp * 4, () => {
           for (let u = 0; u < 4; u++) {
-            for (let j = 0; j < vectors; j++) this.set(yv[j], get(yPtr), wasm.v128Load((u * HS + j * 4) * 4));
+            for (let j = 0; j < vectors; j++) this.set(yv[j], get(yPtr), wasm.v128Load(u * yStride + j * 16));
             for (let r = 0; r < ROWS; r++) {
               this.set(s, get(aPtr), wasm.v128Load32Splat((u * Tp + r) * 4));
               for (let j = 0; j < vectors; j++) this.madd(s, yv[j], acc[r * vectors + j]);
             }
           }
-          this.set(yPtr, get(yPtr), c32(4 * HS * 4), wasm.i32Add);
+          this.set(yPtr, get(yPtr), c32(4 * yStride), wasm.i32Add);
         });
         for (let r = 0; r < ROWS; r++) {
           for (let j = 0; j < vectors; j++) {
-            const offset = (r * HS + first + j * 4) * 4;
+            const offset = r * dstStride + (first + j * 4) * 4;
             this.emit(get(dBase), get(dBase), wasm.v128Load(offset), get(acc[r * vectors + j]), wasm.f32x4Add, wasm.v128Store(offset));
           }
         }
@@ -186,45 +224,48 @@ class KernelWriter extends FunctionWriter {
 
   /** n = t + 1 valid entries in row t (0 for padding rows) and the byte length of the 4-aligned prefix covering them. */
   private validLength(t: number, n: number, n4Bytes: number): void {
-    const { T } = this.layout;
-    const get = wasm.localGet, c32 = wasm.i32Const;
-    this.set(n, get(t), c32(1), wasm.i32Add, c32(0), get(t), c32(T), wasm.i32LtS, wasm.select);
+    this.set(n, get(t), c32(1), wasm.i32Add, c32(0), get(t), c32(this.layout.T), wasm.i32LtS, wasm.select);
     this.set(n4Bytes, get(n), c32(3), wasm.i32Add, c32(-4), wasm.i32And, c32(4), wasm.i32Mul);
   }
 
   /** Pushes the four lanes of a vector combined with a scalar op (f32.add, f32.max). */
   private horizontal(vector: number, combine: number[]): void {
-    const get = wasm.localGet;
     this.emit(get(vector), wasm.f32x4ExtractLane(0), get(vector), wasm.f32x4ExtractLane(1), combine);
     this.emit(get(vector), wasm.f32x4ExtractLane(2), combine, get(vector), wasm.f32x4ExtractLane(3), combine);
   }
 
-  /** Row by row: probs = softmax over t2 <= t of the scores stored there; zeros above the diagonal and in padding rows. */
-  softmaxRows(): void {
-    const { Tp, probs } = this.layout;
-    const get = wasm.localGet, c32 = wasm.i32Const;
+  /** for (j = start; j < end; j += 4) store f32 value at row + j (the up to 3 lanes past the diagonal). */
+  private scalarFill(row: number, j: number, start: number[], end: number[], value: number): void {
+    this.forRange(j, start, end, 4, () => this.emit(get(row), get(j), wasm.i32Add, wasm.f32Const(value), wasm.f32Store(0)));
+  }
+
+  /** Row by row of P (row stride Tp): the scores there become softmax(scores * scale) over t2 <= t; zeros above the diagonal and in padding rows. */
+  softmaxRows(p: number, scale: number): void {
+    const { Tp } = this.layout;
     const t = this.i32(), row = this.i32(), n = this.i32(), n4Bytes = this.i32(), j = this.i32(), at = this.i32();
-    const max = this.v128(), sum = this.v128(), x = this.v128(), e = this.v128(), inv = this.v128();
+    const max = this.v128(), sum = this.v128(), x = this.v128(), e = this.v128(), inv = this.v128(), scaleV = this.v128();
     const exp = this.expConstants();
+    this.set(scaleV, wasm.f32x4Const(scale));
+    const nBytes = [...get(n), ...c32(4), ...wasm.i32Mul];
     this.forRange(t, c32(0), c32(Tp), 1, () => {
-      this.set(row, get(t), c32(Tp * 4), wasm.i32Mul, c32(probs * 4), wasm.i32Add);
+      this.offsetBy(row, p, t, Tp * 4);
       this.validLength(t, n, n4Bytes);
       // scores past the diagonal inside the last vector must not win the maximum
-      this.forRange(j, [...get(n), ...c32(4), ...wasm.i32Mul], get(n4Bytes), 4, () => this.emit(get(row), get(j), wasm.i32Add, wasm.f32Const(-Infinity), wasm.f32Store(0)));
+      this.scalarFill(row, j, nBytes, get(n4Bytes), -Infinity);
       this.set(max, wasm.f32x4Const(-Infinity));
-      this.forRange(j, c32(0), get(n4Bytes), 16, () => this.set(max, get(max), get(row), get(j), wasm.i32Add, wasm.v128Load(0), wasm.f32x4Max));
+      this.forRange(j, c32(0), get(n4Bytes), 16, () => this.set(max, get(max), get(row), get(j), wasm.i32Add, wasm.v128Load(0), wasm.f32x4Pmax));
       this.horizontal(max, wasm.f32Max);
       this.set(max, wasm.f32x4Splat);
       this.set(sum, wasm.f32x4Const(0));
       this.forRange(j, c32(0), get(n4Bytes), 16, () => {
         this.set(at, get(row), get(j), wasm.i32Add);
-        this.set(x, get(at), wasm.v128Load(0), get(max), wasm.f32x4Sub);
+        this.set(x, get(at), wasm.v128Load(0), get(max), wasm.f32x4Sub, get(scaleV), wasm.f32x4Mul);
         this.exp(x, e, exp);
         this.emit(get(at), get(e), wasm.v128Store(0));
         this.set(sum, get(sum), get(e), wasm.f32x4Add);
       });
       // the masked lanes came out as ~1e-38 (exp is clamped at -87): below the rounding of sum >= 1, but stored as exact zeros
-      this.forRange(j, [...get(n), ...c32(4), ...wasm.i32Mul], get(n4Bytes), 4, () => this.emit(get(row), get(j), wasm.i32Add, wasm.f32Const(0), wasm.f32Store(0)));
+      this.scalarFill(row, j, nBytes, get(n4Bytes), 0);
       this.emit(wasm.f32Const(1));
       this.horizontal(sum, wasm.f32Add);
       this.set(inv, wasm.f32Div, wasm.f32x4Splat);
@@ -237,25 +278,24 @@ class KernelWriter extends FunctionWriter {
   }
 
   /**
-   * Row by row: dS = P (dP - sum_t2 P dP) scale in place of dP. The probabilities came from outside
-   * (only t2 <= t is defined there), so the entries past the diagonal inside the last vector are zeroed
-   * first; padding rows of both are zeroed whole (the transposed products read them).
+   * Row by row: dS = P (dP - sum_t2 P dP) scale in place of dP (both row stride Tp). The probabilities
+   * came from outside (only t2 <= t is defined there), so the entries past the diagonal inside the last
+   * vector are zeroed first; padding rows of both are zeroed whole (the transposed products read them).
    */
-  softmaxBackwardRows(scale: number): void {
-    const { T, Tp, probs, scores } = this.layout;
-    const get = wasm.localGet, c32 = wasm.i32Const;
+  softmaxBackwardRows(p: number, d: number, scale: number): void {
+    const { T, Tp } = this.layout;
     const t = this.i32(), pRow = this.i32(), dRow = this.i32(), n = this.i32(), n4Bytes = this.i32(), j = this.i32(), zeroEnd = this.i32();
-    const weighted = this.v128(), scaleV = this.v128(), p = this.v128();
+    const weighted = this.v128(), scaleV = this.v128(), pv = this.v128();
     this.set(scaleV, wasm.f32x4Const(scale));
     this.forRange(t, c32(0), c32(Tp), 1, () => {
-      this.set(pRow, get(t), c32(Tp * 4), wasm.i32Mul, c32(probs * 4), wasm.i32Add);
-      this.set(dRow, get(t), c32(Tp * 4), wasm.i32Mul, c32(scores * 4), wasm.i32Add);
+      this.offsetBy(pRow, p, t, Tp * 4);
+      this.offsetBy(dRow, d, t, Tp * 4);
       this.validLength(t, n, n4Bytes);
-      this.forRange(j, [...get(n), ...c32(4), ...wasm.i32Mul], get(n4Bytes), 4, () => this.emit(get(pRow), get(j), wasm.i32Add, wasm.f32Const(0), wasm.f32Store(0)));
+      this.scalarFill(pRow, j, [...get(n), ...c32(4), ...wasm.i32Mul], get(n4Bytes), 0);
       this.set(weighted, wasm.f32x4Const(0));
       this.forRange(j, c32(0), get(n4Bytes), 16, () => {
-        this.set(p, get(pRow), get(j), wasm.i32Add, wasm.v128Load(0));
-        this.set(weighted, get(weighted), get(p), get(dRow), get(j), wasm.i32Add, wasm.v128Load(0), wasm.f32x4Mul, wasm.f32x4Add);
+        this.set(pv, get(pRow), get(j), wasm.i32Add, wasm.v128Load(0));
+        this.set(weighted, get(weighted), get(pv), get(dRow), get(j), wasm.i32Add, wasm.v128Load(0), wasm.f32x4Mul, wasm.f32x4Add);
       });
       this.horizontal(weighted, wasm.f32Add);
       this.set(weighted, wasm.f32x4Splat);
@@ -273,37 +313,39 @@ class KernelWriter extends FunctionWriter {
   }
 
   private expConstants() {
-    const constant = (value: number) => {
+    const constant = (bytes: number[]) => {
       const local = this.v128();
-      this.set(local, wasm.f32x4Const(value));
+      this.set(local, bytes);
       return local;
     };
-    const exponentBias = this.v128();
-    this.set(exponentBias, wasm.i32x4Const(127));
+    const f32 = (value: number) => constant(wasm.f32x4Const(value));
     return {
-      exponentBias,
-      low: constant(-87),
-      log2e: constant(Math.LOG2E),
-      ln2High: constant(0.693359375),
-      ln2Low: constant(-2.12194440e-4),
-      negLn2High: constant(-0.693359375),
-      negLn2Low: constant(2.12194440e-4),
-      poly: [1.987569150e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1].map(constant),
-      one: constant(1),
-      work: [this.v128(), this.v128(), this.v128()],
+      low: f32(-87),
+      log2e: f32(Math.LOG2E),
+      roundingMagic: f32(12582912), // 1.5 * 2^23: adding it rounds to an integer held in the low mantissa bits
+      ln2High: f32(0.693359375),
+      ln2Low: f32(-2.12194440e-4),
+      negLn2High: f32(-0.693359375),
+      negLn2Low: f32(2.12194440e-4),
+      poly: [1.987569150e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1].map(f32),
+      one: f32(1),
+      oneBits: constant(wasm.i32x4Const(0x3f800000)),
+      work: [this.v128(), this.v128(), this.v128(), this.v128()],
     };
   }
 
   /**
-   * out = exp(x) for x <= 0, Cephes' expf: x = n ln2 + r (n = round(x log2 e)), a degree-6 polynomial for
-   * e^r, times 2^n built in the exponent bits. Inputs below -87 give e^-87 (the smallest normal float);
-   * NaN stays NaN.
+   * out = exp(x) for x <= 0 (Cephes' expf): x = n ln2 + r with n = round(x log2 e) (by the 1.5 * 2^23
+   * rounding trick), a degree-6 polynomial for e^r, times 2^n built in the exponent bits
+   * ((bits(rounded) << 23) + bits(1.0): the magic's own bits shift out). Inputs below -87 give about
+   * e^-87 (the smallest normal float range); NaN stays NaN.
    */
   private exp(x: number, out: number, k: ReturnType<KernelWriter["expConstants"]>): void {
-    const get = wasm.localGet;
-    const [n, r, z] = k.work;
-    this.set(x, get(x), get(k.low), wasm.f32x4Max);
-    this.set(n, get(x), get(k.log2e), wasm.f32x4Mul, wasm.f32x4Nearest);
+    const [rounded, n, r, z] = k.work;
+    this.set(x, get(x), get(k.low), wasm.f32x4Pmax);
+    if (this.fused) this.set(rounded, get(x), get(k.log2e), get(k.roundingMagic), wasm.f32x4RelaxedMadd);
+    else this.set(rounded, get(x), get(k.log2e), wasm.f32x4Mul, get(k.roundingMagic), wasm.f32x4Add);
+    this.set(n, get(rounded), get(k.roundingMagic), wasm.f32x4Sub);
     if (this.fused) {
       this.set(r, get(n), get(k.negLn2High), get(x), wasm.f32x4RelaxedMadd);
       this.set(r, get(n), get(k.negLn2Low), get(r), wasm.f32x4RelaxedMadd);
@@ -319,32 +361,80 @@ class KernelWriter extends FunctionWriter {
     this.set(z, get(r), get(r), wasm.f32x4Mul);
     this.madd(out, z, r); // out * r^2 + r, into r
     this.set(out, get(r), get(k.one), wasm.f32x4Add);
-    // 2^n: (n + 127) << 23 as float bits
-    this.set(out, get(out), get(n), wasm.i32x4TruncSatF32x4S, get(k.exponentBias), wasm.i32x4Add, wasm.i32Const(23), wasm.i32x4Shl, wasm.f32x4Mul);
+    this.set(out, get(out), get(rounded), c32(23), wasm.i32x4Shl, get(k.oneBits), wasm.i32x4Add, wasm.f32x4Mul);
   }
 }
 
-/** forwardHead() and backwardHead() for one (HS, T), over the regions of attentionLayout(HS, T). */
-export function buildAttentionModule(HS: number, T: number, fused = relaxedSimdAvailable()): Uint8Array<ArrayBuffer> {
-  if (HS % 4 !== 0 || HS <= 0) throw new Error(`SIMD attention needs a head size that is a multiple of 4, got ${HS}`);
-  const layout = attentionLayout(HS, T);
+/** Loops over the key/value heads and each one's query heads, with the byte offsets of both. */
+function forEachHead(w: KernelWriter, layout: AttentionLayout, perKvHead: (kvOffset: number) => void, perHead: (kvOffset: number, headOffset: number, head: number) => void): void {
+  const { HS, NH, NKV } = layout;
+  const group = NH / NKV;
+  const kvh = w.i32(), h = w.i32(), kvOffset = w.i32(), headOffset = w.i32();
+  w.forRange(kvh, c32(0), c32(NKV), 1, () => {
+    w.set(kvOffset, get(kvh), c32(HS * 4), wasm.i32Mul);
+    perKvHead(kvOffset);
+    w.forRange(h, [...get(kvh), ...c32(group), ...wasm.i32Mul], [...get(kvh), ...c32(group), ...wasm.i32Mul, ...c32(group), ...wasm.i32Add], 1, () => {
+      w.set(headOffset, get(h), c32(HS * 4), wasm.i32Mul);
+      perHead(kvOffset, headOffset, h);
+    });
+  });
+}
+
+/** forwardUnit() and backwardUnit() for one (HS, T, NH, NKV), over the regions of attentionLayout. */
+export function buildAttentionModule(layout: AttentionLayout, fused = relaxedSimdAvailable()): Uint8Array<ArrayBuffer> {
+  const { HS, NH, NKV, Tp } = layout;
+  if (HS % 4 !== 0 || HS <= 0 || NH % NKV !== 0) throw new Error(`SIMD attention needs a head size that is a multiple of 4 and NKV dividing NH, got HS ${HS}, NH ${NH}, NKV ${NKV}`);
   const scale = 1 / Math.sqrt(HS);
+  const C4 = NH * HS * 4, KVC4 = NKV * HS * 4;
 
   const forward = new KernelWriter(layout, fused);
-  forward.scores(layout.probs, layout.q, layout.kPanel);
-  forward.softmaxRows();
-  forward.rowsTimes(layout.out, layout.probs, layout.vNatural);
+  {
+    const qBase = forward.address(layout.q), kBase = forward.address(layout.k), vBase = forward.address(layout.v);
+    const outBase = forward.address(layout.out), attBase = forward.address(layout.att);
+    const kSrc = forward.i32(), vSrc = forward.i32(), qHead = forward.i32(), outHead = forward.i32(), p = forward.i32();
+    forEachHead(forward, layout, (kvOffset) => {
+      forward.set(kSrc, get(kBase), get(kvOffset), wasm.i32Add);
+      forward.set(vSrc, get(vBase), get(kvOffset), wasm.i32Add);
+      forward.panelize(kSrc, KVC4);
+    }, (_kvOffset, headOffset, head) => {
+      forward.set(qHead, get(qBase), get(headOffset), wasm.i32Add);
+      forward.set(outHead, get(outBase), get(headOffset), wasm.i32Add);
+      forward.offsetBy(p, attBase, head, Tp * Tp * 4);
+      forward.scores(p, qHead, C4);
+      forward.softmaxRows(p, scale);
+      forward.rowsTimes(outHead, C4, p, vSrc, KVC4, false);
+    });
+  }
 
   const backward = new KernelWriter(layout, fused);
-  backward.scores(layout.scores, layout.dout, layout.vPanel);
-  backward.softmaxBackwardRows(scale);
-  backward.rowsTimes(layout.out, layout.scores, layout.kNatural);
-  backward.transposedTimes(layout.dv, layout.probs, layout.dout);
-  backward.transposedTimes(layout.dk, layout.scores, layout.q);
+  {
+    const qBase = backward.address(layout.q), doutBase = backward.address(layout.dout), dqBase = backward.address(layout.out);
+    const kBase = backward.address(layout.k), vBase = backward.address(layout.v), dkBase = backward.address(layout.dk), dvBase = backward.address(layout.dv);
+    const attBase = backward.address(layout.att), scores = backward.address(layout.scores);
+    const kSrc = backward.i32(), vSrc = backward.i32(), dk = backward.i32(), dv = backward.i32();
+    const qHead = backward.i32(), doutHead = backward.i32(), dqHead = backward.i32(), p = backward.i32();
+    forEachHead(backward, layout, (kvOffset) => {
+      backward.set(kSrc, get(kBase), get(kvOffset), wasm.i32Add);
+      backward.set(vSrc, get(vBase), get(kvOffset), wasm.i32Add);
+      backward.set(dk, get(dkBase), get(kvOffset), wasm.i32Add);
+      backward.set(dv, get(dvBase), get(kvOffset), wasm.i32Add);
+      backward.panelize(vSrc, KVC4);
+    }, (_kvOffset, headOffset, head) => {
+      backward.set(qHead, get(qBase), get(headOffset), wasm.i32Add);
+      backward.set(doutHead, get(doutBase), get(headOffset), wasm.i32Add);
+      backward.set(dqHead, get(dqBase), get(headOffset), wasm.i32Add);
+      backward.offsetBy(p, attBase, head, Tp * Tp * 4);
+      backward.scores(scores, doutHead, C4);
+      backward.softmaxBackwardRows(p, scores, scale);
+      backward.rowsTimes(dqHead, C4, scores, kSrc, KVC4, true);
+      backward.transposedTimes(dv, KVC4, p, doutHead, C4);
+      backward.transposedTimes(dk, KVC4, scores, qHead, C4);
+    });
+  }
 
   const functions: WasmFunction[] = [
-    { name: "forwardHead", locals: forward.locals(), code: forward.code },
-    { name: "backwardHead", locals: backward.locals(), code: backward.code },
+    { name: "forwardUnit", locals: forward.locals(), code: forward.code },
+    { name: "backwardUnit", locals: backward.locals(), code: backward.code },
   ];
   return moduleWithFunctions(functions, layout.pages);
 }

@@ -1,11 +1,11 @@
 import type { AttentionShape } from "../attention.js";
-import { attentionLayout, buildAttentionModule, MAX_SIMD_ATTENTION_T, type AttentionLayout } from "./attention-simd-kernel.js";
-import { simdBackwardUnits, simdForwardUnits, type AttentionHeadKernel } from "./attention-units.js";
+import { attentionLayout, buildAttentionModule, type AttentionLayout } from "./attention-simd-kernel.js";
+import { simdBackwardUnits, simdForwardUnits, type AttentionUnitKernel } from "./attention-units.js";
 import { simdAvailable } from "./matmul-simd.js";
 
-// The SIMD attention on one thread: compiled modules per (head size, sequence length), shared by the
-// process (a WebAssembly.Module can be posted to the helper thread), and this thread's instances, each
-// with its own private memory holding one unit's working set.
+// The SIMD attention on one thread: compiled modules per shape (HS, T, NH, NKV), shared by the process
+// (a WebAssembly.Module can be posted to the helper thread), and this thread's instances, each with its
+// own private memory holding one batch element's working set.
 
 export interface CompiledAttention {
   module: WebAssembly.Module;
@@ -15,21 +15,27 @@ export interface CompiledAttention {
 const modules = new Map<string, CompiledAttention | null>();
 let simd: boolean | undefined;
 
-/** The compiled kernels for (HS, T), or null where the SIMD path does not apply (the caller uses the JS kernels). */
-export function compiledAttention(HS: number, T: number): CompiledAttention | null {
-  const key = `${HS}:${T}`;
+/** The key of a shape's module (B is not part of it: units are batch elements). */
+export const attentionModuleKey = (shape: AttentionShape) => `${shape.HS}:${shape.T}:${shape.NH}:${shape.NKV}`;
+
+/** The compiled kernels for the shape, or null where the SIMD path does not apply (the caller uses the JS kernels). */
+export function compiledAttention(shape: AttentionShape): CompiledAttention | null {
+  const key = attentionModuleKey(shape);
   let compiled = modules.get(key);
   if (compiled === undefined) {
     simd ??= simdAvailable();
-    compiled = simd && HS > 0 && HS % 4 === 0 && T >= 1 && T <= MAX_SIMD_ATTENTION_T ? compile(HS, T) : null;
+    const { HS, T, NH, NKV } = shape;
+    compiled = simd && HS > 0 && HS % 4 === 0 && T >= 1 && NKV >= 1 && NH % NKV === 0 ? compile(shape) : null;
     modules.set(key, compiled);
   }
   return compiled;
 }
 
-function compile(HS: number, T: number): CompiledAttention | null {
+function compile(shape: AttentionShape): CompiledAttention | null {
+  const layout = attentionLayout(shape);
+  if (!layout) return null; // a working set past 2 GiB
   try {
-    return { module: new WebAssembly.Module(buildAttentionModule(HS, T)), layout: attentionLayout(HS, T) };
+    return { module: new WebAssembly.Module(buildAttentionModule(layout)), layout };
   } catch {
     return null; // a runtime without some SIMD instruction keeps the JS kernels
   }
@@ -37,11 +43,11 @@ function compile(HS: number, T: number): CompiledAttention | null {
 
 /** True when the fast set runs this shape on the SIMD kernels. */
 export function simdAttentionApplies(shape: AttentionShape): boolean {
-  return compiledAttention(shape.HS, shape.T) !== null;
+  return compiledAttention(shape) !== null;
 }
 
 interface Instance {
-  kernel: AttentionHeadKernel;
+  kernel: AttentionUnitKernel;
   heap: Float32Array;
   layout: AttentionLayout;
 }
@@ -59,7 +65,7 @@ export class SimdAttentionThread {
     const instance = this.instanceFor(shape);
     if (!instance) return false;
     if (counter === this.counter) counter[0] = 0;
-    simdForwardUnits(instance.kernel, instance.heap, instance.layout, out, att, q, k, v, shape.B, shape.T, shape.NH, shape.NKV, counter, counterAt);
+    simdForwardUnits(instance.kernel, instance.heap, instance.layout, out, att, q, k, v, shape.B, counter, counterAt);
     return true;
   }
 
@@ -68,18 +74,18 @@ export class SimdAttentionThread {
     const instance = this.instanceFor(shape);
     if (!instance) return false;
     if (counter === this.counter) counter[0] = 0;
-    simdBackwardUnits(instance.kernel, instance.heap, instance.layout, dq, dk, dv, dout, q, k, v, att, shape.B, shape.T, shape.NH, shape.NKV, counter, counterAt);
+    simdBackwardUnits(instance.kernel, instance.heap, instance.layout, dq, dk, dv, dout, q, k, v, att, shape.B, counter, counterAt);
     return true;
   }
 
   private instanceFor(shape: AttentionShape): Instance | null {
-    const key = `${shape.HS}:${shape.T}`;
+    const key = attentionModuleKey(shape);
     let instance = this.instances.get(key);
     if (!instance) {
-      const compiled = compiledAttention(shape.HS, shape.T);
+      const compiled = compiledAttention(shape);
       if (!compiled) return null;
       const memory = new WebAssembly.Memory({ initial: compiled.layout.pages });
-      const exports = new WebAssembly.Instance(compiled.module, { env: { memory } }).exports as unknown as AttentionHeadKernel;
+      const exports = new WebAssembly.Instance(compiled.module, { env: { memory } }).exports as unknown as AttentionUnitKernel;
       instance = { kernel: exports, heap: new Float32Array(memory.buffer), layout: compiled.layout };
       // a few shapes at a time: a run that changes T often must not keep a memory per length it saw
       if (this.instances.size >= MAX_INSTANCES) this.instances.delete(this.instances.keys().next().value!);
