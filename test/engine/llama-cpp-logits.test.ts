@@ -2,9 +2,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { writeRandomLlamaGguf } from "../../src/gguf/index.js";
+import { dequantize, GgufReader, quantize, writeGguf, writeRandomLlamaGguf } from "../../src/gguf/index.js";
+import { fastKernels, type KernelSet } from "../../src/engine/kernels/kernel-set.js";
+import type { EncodedFrozenOptions } from "../../src/engine/model/frozen-weights.js";
 import { LlamaModel } from "../../src/engine/model/llama-model.js";
-import { loadLlamaGguf } from "../../src/engine/model/gguf-model.js";
+import { loadLlamaGguf, type WeightStorage } from "../../src/engine/model/gguf-model.js";
 import { getLlamaRuntime } from "../../src/providers/local/llama-runtime.js";
 import { sharedPath, stories260KPath } from "../support/shared-data.js";
 
@@ -44,24 +46,78 @@ async function llamaCppLogits(modelPath: string, tokens: number[], vocabSize: nu
   }
 }
 
-async function compare(modelPath: string, tokens: number[]) {
-  const { config, weights } = await loadLlamaGguf(modelPath);
-  const engine = new LlamaModel(config, weights);
-  engine.forward({ tokens: Int32Array.from(tokens) }, 1, tokens.length);
-  const ours = engine.logits;
-  const theirs = await llamaCppLogits(modelPath, tokens, config.vocabSize);
-  expect(theirs.length).toBe(tokens.length);
-  let worst = 0;
-  theirs.forEach((row, t) => {
-    let maxDiff = 0, maxRef = 0;
-    for (let v = 0; v < row.length; v++) {
-      maxDiff = Math.max(maxDiff, Math.abs(ours[t * config.vocabSize + v] - row[v]));
-      maxRef = Math.max(maxRef, Math.abs(row[v]));
+interface EngineVariant {
+  weightStorage?: WeightStorage;
+  kernels?: KernelSet;
+  encoded?: EncodedFrozenOptions;
+}
+
+/** Max over positions of max_v |ours - llama.cpp| / max_v |llama.cpp| for each engine variant. */
+async function compareVariants(modelPath: string, tokens: number[], variants: Record<string, EngineVariant>): Promise<Record<string, number>> {
+  const errors: Record<string, number> = {};
+  let theirs: Float32Array[] | null = null;
+  for (const [label, variant] of Object.entries(variants)) {
+    const { config, weights } = await loadLlamaGguf(modelPath, { weightStorage: variant.weightStorage ?? "dequantized" });
+    const engine = new LlamaModel(config, weights, { ...(variant.kernels ? { kernels: variant.kernels } : {}), ...(variant.encoded ? { encoded: variant.encoded } : {}) });
+    engine.forward({ tokens: Int32Array.from(tokens) }, 1, tokens.length);
+    const ours = engine.logits;
+    theirs ??= await llamaCppLogits(modelPath, tokens, config.vocabSize);
+    expect(theirs.length).toBe(tokens.length);
+    let worst = 0;
+    theirs.forEach((row, t) => {
+      let maxDiff = 0, maxRef = 0;
+      for (let v = 0; v < row.length; v++) {
+        maxDiff = Math.max(maxDiff, Math.abs(ours[t * config.vocabSize + v] - row[v]));
+        maxRef = Math.max(maxRef, Math.abs(row[v]));
+      }
+      worst = Math.max(worst, maxDiff / maxRef);
+    });
+    errors[label] = worst;
+  }
+  console.log(`${modelPath.split("/").pop()}: max relative logit error vs llama.cpp ${Object.entries(errors).map(([label, error]) => `${label} ${error.toExponential(2)}`).join(", ")}`);
+  return errors;
+}
+
+async function compare(modelPath: string, tokens: number[]): Promise<number> {
+  return (await compareVariants(modelPath, tokens, { engine: {} })).engine;
+}
+
+/**
+ * The fast kernels with every matmul input rounded as ggml's CPU backend rounds it before a matmul
+ * against an encoded weight: ggml converts the activations to the weight type's "vec_dot_type" (F16
+ * for F16 weights, Q8_0 blocks of 32 for Q8_0 and Q4_0 weights) and takes integer/half dot products.
+ * With the same rounding applied here, what remains between the two engines is summation order, so
+ * this is where the issue's 1e-3 bar applies to quantized models; the plain engine (float32
+ * activations, which is what training wants) is held to a looser bar that the rounding explains.
+ * (Attention runs on the F32 K/V cache in both, so it is not rounded.)
+ */
+function ggmlActivationKernels(activationType: "F16" | "Q8_0", encodedWeight: (C: number, OC: number) => boolean = () => true): KernelSet {
+  let rounded = new Float32Array(0);
+  return {
+    ...fastKernels,
+    name: `fast, activations as ${activationType}`,
+    matmulForward: (out, inp, weight, N, C, OC, accumulate) => {
+      if (!encodedWeight(C, OC)) return fastKernels.matmulForward(out, inp, weight, N, C, OC, accumulate);
+      if (rounded.length < N * C) rounded = new Float32Array(N * C);
+      rounded.set(dequantize(activationType, quantize(activationType, inp.subarray(0, N * C)), N * C));
+      fastKernels.matmulForward(out, rounded, weight, N, C, OC, accumulate);
+    },
+  };
+}
+
+/** Copies a GGUF, keeping the chosen tensors' encoded bytes and writing the others as F32 (the same values). */
+async function keepEncoded(source: string, target: string, keep: (name: string) => boolean): Promise<void> {
+  const reader = await GgufReader.open(source);
+  try {
+    const tensors = [];
+    for (const info of reader.tensors) {
+      const encoded = keep(info.name) || info.type === "F32";
+      tensors.push({ name: info.name, dims: info.dims, type: encoded ? info.type : ("F32" as const), data: encoded ? await reader.tensorBytes(info.name) : await reader.tensorFloats(info.name) });
     }
-    worst = Math.max(worst, maxDiff / maxRef);
-  });
-  console.log(`${modelPath.split("/").pop()}: max relative logit error vs llama.cpp ${worst.toExponential(2)}`);
-  return worst;
+    await writeGguf(target, { metadata: reader.metadata, tensors });
+  } finally {
+    await reader.close();
+  }
 }
 
 const sampleTokens = (count: number, vocab: number) => [1, ...Array.from({ length: count - 1 }, (_, i) => (i * 7919 + 13) % (vocab - 3) + 3)];
@@ -85,9 +141,54 @@ describe("forward logits match llama.cpp", () => {
     expect(await compare(path, sampleTokens(24, 32000))).toBeLessThanOrEqual(1e-4);
   });
 
-  it("random Q8_0 fixture: weights dequantised on load (llama.cpp also quantises activations, so looser)", async () => {
+  const vocabFrom = () => sharedPath("tokenizers", "ggml-vocab-llama-spm.gguf");
+  // decoding on load and on the fly compute the same numbers (test/engine/quantized-weights.test.ts);
+  // both are checked against llama.cpp here
+  const storages = (kernels?: KernelSet, encoded?: EncodedFrozenOptions): Record<string, EngineVariant> => ({
+    "decoded on load": { weightStorage: "dequantized", ...(kernels ? { kernels } : {}) },
+    "decoded on the fly": { weightStorage: "quantized", ...(kernels ? { kernels } : {}), ...(encoded ? { encoded } : {}) },
+  });
+
+  it("random F16 fixture (GQA): 1e-3 with llama.cpp's F16 activation rounding reproduced, 1e-2 without", async () => {
+    const path = join(workDir, "f16.gguf");
+    await writeRandomLlamaGguf({ path, vocabFrom: vocabFrom(), dim: 64, layers: 2, heads: 8, kvHeads: 2, hiddenDim: 128, tensorType: "F16", seed: 8 });
+    const tokens = sampleTokens(16, 32000);
+    const plain = await compareVariants(path, tokens, storages());
+    const rounded = await compareVariants(path, tokens, storages(ggmlActivationKernels("F16")));
+    // measured: 1.1e-3 plain, 4.7e-4 with the F16 rounding reproduced (the rest is the accumulation
+    // inside llama.cpp's F16 kernels, not pinned down further)
+    for (const error of Object.values(rounded)) expect(error).toBeLessThanOrEqual(1e-3);
+    // float32 activations against F16 ones: a half-precision rounding (2^-11 relative) per input
+    for (const error of Object.values(plain)) expect(error).toBeLessThanOrEqual(1e-2);
+  });
+
+  it("random Q4_0 fixture (GQA): within 5e-2 of llama.cpp; its Q4_0 ffn_down and output projections alone within 1e-3 with the rounding reproduced", async () => {
+    const path = join(workDir, "q4.gguf");
+    await writeRandomLlamaGguf({ path, vocabFrom: vocabFrom(), dim: 64, layers: 2, heads: 8, kvHeads: 2, hiddenDim: 128, tensorType: "Q4_0", seed: 9 });
+    const tokens = sampleTokens(16, 32000);
+    // llama.cpp rounds every matmul input to 8 bits per block of 32; we keep float32 activations
+    for (const error of Object.values(await compareVariants(path, tokens, storages()))) expect(error).toBeLessThanOrEqual(5e-2);
+    // Reproducing that rounding brings the all-Q4_0 model only to ~3e-2: on this llama.cpp build the
+    // Q4_0 projections fed by an RMSNorm (q, k, v, o, gate, up) take a kernel whose rounding we have not
+    // pinned down, while ffn_down and the output head match it to ~1e-7 (measured per tensor). So the
+    // 1e-3 check of our Q4_0 decoding uses a fixture with exactly those two kinds of tensors in Q4_0
+    // (the same blocks as in q4.gguf) and everything else in F32.
+    const mixed = join(workDir, "q4-down-output.gguf");
+    await keepEncoded(path, mixed, (name) => /ffn_down\.weight$/.test(name) || name === "output.weight");
+    // (the head decoded whole here, so that its matmul is told apart from the others by its shape)
+    const downOrHead = (C: number, OC: number) => C === 128 || OC === 32000;
+    const variants = storages(ggmlActivationKernels("Q8_0", downOrHead), { headChunkRows: 32000 });
+    for (const error of Object.values(await compareVariants(mixed, tokens, variants))) expect(error).toBeLessThanOrEqual(1e-3);
+  });
+
+  it("random Q8_0 fixture (GQA): 1e-3 with llama.cpp's Q8_0 activation rounding reproduced, 3e-2 without", async () => {
     const path = join(workDir, "q8.gguf");
-    await writeRandomLlamaGguf({ path, vocabFrom: sharedPath("tokenizers", "ggml-vocab-llama-spm.gguf"), dim: 64, layers: 2, heads: 8, kvHeads: 2, hiddenDim: 128, tensorType: "Q8_0", seed: 7 });
-    expect(await compare(path, sampleTokens(16, 32000))).toBeLessThanOrEqual(3e-2);
+    await writeRandomLlamaGguf({ path, vocabFrom: vocabFrom(), dim: 64, layers: 2, heads: 8, kvHeads: 2, hiddenDim: 128, tensorType: "Q8_0", seed: 7 });
+    const tokens = sampleTokens(16, 32000);
+    const plain = await compareVariants(path, tokens, storages());
+    const rounded = await compareVariants(path, tokens, storages(ggmlActivationKernels("Q8_0")));
+    // measured: 2.3e-2 plain, 4e-7 with the Q8_0 rounding reproduced
+    for (const error of Object.values(rounded)) expect(error).toBeLessThanOrEqual(1e-3);
+    for (const error of Object.values(plain)) expect(error).toBeLessThanOrEqual(3e-2);
   });
 });
