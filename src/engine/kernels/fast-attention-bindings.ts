@@ -7,6 +7,10 @@ import { SimdAttentionThread } from "./wasm/attention-simd.js";
 
 // The fast set's attention: on two threads when it pays, one thread otherwise; WebAssembly SIMD kernels
 // where they apply (head size a multiple of 4), the generated JS kernels otherwise.
+// CAMELID_ENGINE_ATTENTION=js keeps the JS kernels everywhere (an escape hatch, and the same-tree
+// reference for benchmarks).
+
+const simdAllowed = process.env.CAMELID_ENGINE_ATTENTION !== "js";
 
 let attentionThreads: ParallelAttention | null | undefined;
 /**
@@ -16,7 +20,7 @@ let attentionThreads: ParallelAttention | null | undefined;
 function parallelAttentionFor(shape: AttentionShape, arrays: Float32Array[]): ParallelAttention | null {
   const { B, T, NKV, NH, HS } = shape;
   if (B * NKV < 2 || B * NH * T * T * HS < 1 << 16 || !ParallelAttention.canShare(...arrays)) return null;
-  if (attentionThreads === undefined) attentionThreads = engineThreads() === 2 ? new ParallelAttention() : null;
+  if (attentionThreads === undefined) attentionThreads = engineThreads() === 2 ? new ParallelAttention({ simd: simdAllowed }) : null;
   return attentionThreads;
 }
 
@@ -25,11 +29,11 @@ const oneThread = new SimdAttentionThread();
 export const fastAttentionForward: KernelSet["attentionForward"] = (out, att, q, k, v, shape) => {
   const threads = parallelAttentionFor(shape, [out, att, q, k, v]);
   if (threads) threads.forward(out, att, q, k, v, shape);
-  else if (!oneThread.forward(out, att, q, k, v, shape)) attentionForwardFast(out, att, q, k, v, shape);
+  else if (!simdAllowed || !oneThread.forward(out, att, q, k, v, shape)) attentionForwardFast(out, att, q, k, v, shape);
 };
 
 export const fastAttentionBackward: KernelSet["attentionBackward"] = (dq, dk, dv, scratch, dout, q, k, v, att, shape) => {
   const threads = parallelAttentionFor(shape, [dq, dk, dv, dout, q, k, v, att]);
   if (threads) threads.backward(dq, dk, dv, scratch, dout, q, k, v, att, shape);
-  else if (!oneThread.backward(dq, dk, dv, dout, q, k, v, att, shape)) attentionBackwardFast(dq, dk, dv, scratch, dout, q, k, v, att, shape);
+  else if (!simdAllowed || !oneThread.backward(dq, dk, dv, dout, q, k, v, att, shape)) attentionBackwardFast(dq, dk, dv, scratch, dout, q, k, v, att, shape);
 };
