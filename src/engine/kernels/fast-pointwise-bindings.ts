@@ -1,10 +1,41 @@
 import { crossEntropyBackward, crossEntropyForward } from "./cross-entropy.js";
+import { engineThreads } from "./engine-threads.js";
 import type { KernelSet } from "./kernel-set.js";
 import { swigluBackward, swigluForward } from "./swiglu.js";
+import { ParallelPointwise } from "./wasm/parallel-pointwise.js";
+import { PointwiseSimd } from "./wasm/pointwise-runner.js";
+import { pointwiseSimdAvailable } from "./wasm/pointwise-simd.js";
 
-// The fast set's element-wise kernels (softmax cross-entropy over the vocabulary, SwiGLU).
+// The fast set's element-wise kernels (softmax cross-entropy over the vocabulary, SwiGLU): WebAssembly
+// SIMD with a vectorised exp, on two threads when the operands are in shared memory; the JS reference
+// kernels where WebAssembly SIMD is missing.
 
-export const fastCrossEntropyForward: KernelSet["crossEntropyForward"] = crossEntropyForward;
-export const fastCrossEntropyBackward: KernelSet["crossEntropyBackward"] = crossEntropyBackward;
-export const fastSwigluForward: KernelSet["swigluForward"] = swigluForward;
-export const fastSwigluBackward: KernelSet["swigluBackward"] = swigluBackward;
+let pointwise: PointwiseSimd | null | undefined;
+/** One instance per process, created on first use (CAMELID_ENGINE_THREADS=1 keeps it on one thread). */
+function pointwiseSimd(): PointwiseSimd | null {
+  if (pointwise === undefined) pointwise = !pointwiseSimdAvailable() ? null : engineThreads() === 2 ? new ParallelPointwise() : new PointwiseSimd();
+  return pointwise;
+}
+
+export const fastCrossEntropyForward: KernelSet["crossEntropyForward"] = (losses, probs, logits, targets, mask, N, V) => {
+  const kernels = pointwiseSimd();
+  return kernels ? kernels.crossEntropyForward(losses, probs, logits, targets, mask, N, V) : crossEntropyForward(losses, probs, logits, targets, mask, N, V);
+};
+
+export const fastCrossEntropyBackward: KernelSet["crossEntropyBackward"] = (dlogits, probs, targets, mask, N, V) => {
+  const kernels = pointwiseSimd();
+  if (kernels) kernels.crossEntropyBackward(dlogits, probs, targets, mask, N, V);
+  else crossEntropyBackward(dlogits, probs, targets, mask, N, V);
+};
+
+export const fastSwigluForward: KernelSet["swigluForward"] = (out, gate, up, size) => {
+  const kernels = pointwiseSimd();
+  if (kernels) kernels.swigluForward(out, gate, up, size);
+  else swigluForward(out, gate, up, size);
+};
+
+export const fastSwigluBackward: KernelSet["swigluBackward"] = (dgate, dup, dout, gate, up, size) => {
+  const kernels = pointwiseSimd();
+  if (kernels) kernels.swigluBackward(dgate, dup, dout, gate, up, size);
+  else swigluBackward(dgate, dup, dout, gate, up, size);
+};

@@ -1,0 +1,165 @@
+import { receiveMessageOnPort, MessageChannel, Worker, type MessagePort } from "node:worker_threads";
+import { createPointwiseWorkspace, reserveWorkspace, runPointwiseUnit, scaleBlock, softmaxBlock, swigluBackwardBlock, swigluForwardBlock } from "./pointwise-blocks.js";
+import { CamelidError } from "../../../errors/index.js";
+import { PointwiseSimd, type SharedArray } from "./pointwise-runner.js";
+
+// The element-wise SIMD kernels on two threads: this thread and one helper worker take units of a job
+// (blocks of softmax rows, chunks of SwiGLU elements) from a shared atomic counter, each copying its
+// units through its own WebAssembly memory, so a thread slowed by another process takes fewer. The
+// operands must live in SharedArrayBuffers (the model's activations and gradient scratch do), so the
+// helper reads and writes them in place; the row statistics and mask copy are shared memory of ours.
+// Buffers are posted to the helper once and named in a job as (id, byte offset, length, type); a
+// control word (0 idle, 1 job, 2 quit, 3 failed) hands jobs over with Atomics, as in ./parallel-matmul.ts.
+
+const IDLE = 0, JOB = 1, QUIT = 2, FAILED = 3;
+// control words: state, kind, next unit, units, params[4], factor (float bits), array count, units the
+// helper ran, then the array slots
+const KIND = 1, NEXT_UNIT = 2, UNITS = 3, PARAMS = 4, FACTOR = 8, ARRAY_COUNT = 9, HELPER_UNITS = 10, SLOTS = 11, MAX_ARRAYS = 6;
+const ARRAY_TYPES = [Float32Array, Uint8Array, Float64Array];
+/** Below this many elements the hand-over costs more than the second thread saves. */
+const MIN_PARALLEL_ELEMENTS = 1 << 16;
+
+/** The helper thread threw (a bug, not bad input: arguments are checked before a job starts). */
+export class PointwiseHelperError extends CamelidError {
+  readonly code = "engine_helper_failed";
+}
+
+// Plain CommonJS for `eval: true`; the unit functions arrive as source text so both threads run one code.
+const helperSource = `
+const { workerData, receiveMessageOnPort } = require("node:worker_threads");
+const { control, port, module, source } = workerData;
+const { createPointwiseWorkspace, runPointwiseUnit } = new Function(source + "\\nreturn { createPointwiseWorkspace, runPointwiseUnit };")();
+const workspace = createPointwiseWorkspace(module);
+const word = new Int32Array(control), float = new Float32Array(control);
+const types = [Float32Array, Uint8Array, Float64Array];
+const buffers = new Map();
+function drain() {
+  for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
+    if (m.message.forget !== undefined) buffers.delete(m.message.forget);
+    else buffers.set(m.message.id, m.message.buffer);
+  }
+}
+function view(slot) {
+  const at = ${SLOTS} + slot * 4;
+  const buffer = buffers.get(word[at]);
+  if (!buffer) throw new Error("pointwise helper: unknown buffer " + word[at]);
+  return new types[word[at + 3]](buffer, word[at + 1], word[at + 2]);
+}
+for (;;) {
+  Atomics.wait(word, 0, ${IDLE});
+  const state = Atomics.load(word, 0);
+  if (state === ${QUIT}) break;
+  if (state !== ${JOB}) continue;
+  try {
+    drain();
+    const arrays = [];
+    for (let slot = 0; slot < word[${ARRAY_COUNT}]; slot++) arrays.push(view(slot));
+    const kind = word[${KIND}], units = word[${UNITS}], factor = float[${FACTOR}];
+    const params = word.slice(${PARAMS}, ${PARAMS + 4});
+    let done = 0;
+    for (let u = Atomics.add(word, ${NEXT_UNIT}, 1); u < units; u = Atomics.add(word, ${NEXT_UNIT}, 1)) {
+      runPointwiseUnit(workspace, kind, arrays, params, factor, u);
+      done++;
+    }
+    word[${HELPER_UNITS}] = done;
+    Atomics.store(word, 0, ${IDLE});
+  } catch (error) {
+    port.postMessage({ error: String((error && error.stack) || error) });
+    Atomics.store(word, 0, ${FAILED});
+  }
+  Atomics.notify(word, 0);
+}
+`;
+
+export class ParallelPointwise extends PointwiseSimd {
+  private readonly control = new Int32Array(new SharedArrayBuffer(4 * (SLOTS + 4 * MAX_ARRAYS)));
+  private readonly controlFloats = new Float32Array(this.control.buffer);
+  private readonly port: MessagePort;
+  private readonly worker: Worker;
+  /**
+   * Buffers posted to the helper. Held weakly here: once this thread drops a buffer (the model
+   * reallocated for a new batch shape), the helper is told to forget it, so its memory can go.
+   */
+  private readonly ids = new WeakMap<SharedArrayBuffer, number>();
+  private readonly posted = new Map<number, WeakRef<SharedArrayBuffer>>();
+  private nextId = 1;
+
+  constructor() {
+    super();
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    const source = [createPointwiseWorkspace, reserveWorkspace, softmaxBlock, scaleBlock, swigluForwardBlock, swigluBackwardBlock, runPointwiseUnit].map(String).join("\n");
+    this.worker = new Worker(helperSource, {
+      eval: true,
+      workerData: { control: this.control.buffer, port: port2, module: this.module, source },
+      transferList: [port2],
+    });
+    this.worker.unref(); // never keeps the process alive
+    this.port.unref();
+  }
+
+  /** Units of the last job the helper thread ran (0 when it ran on this thread alone): for tests. */
+  get helperUnitsOfLastJob(): number {
+    return Atomics.load(this.control, HELPER_UNITS);
+  }
+
+  /** Stops the helper thread (tests; a process exit stops it anyway). */
+  async close(): Promise<void> {
+    Atomics.store(this.control, 0, QUIT);
+    Atomics.notify(this.control, 0);
+    this.port.close();
+    await this.worker.terminate();
+  }
+
+  protected override allocateRows(N: number): { stats: Float64Array; mask: Uint8Array } {
+    const buffer = new SharedArrayBuffer(16 * N + N);
+    return { stats: new Float64Array(buffer, 0, 2 * N), mask: new Uint8Array(buffer, 16 * N, N) };
+  }
+
+  protected override run(kind: number, arrays: SharedArray[], params: number[], factor: number, units: number, elements: number): void {
+    const word = this.control;
+    word[HELPER_UNITS] = 0;
+    const shared = arrays.every((a) => a.buffer instanceof SharedArrayBuffer);
+    if (units < 2 || elements < MIN_PARALLEL_ELEMENTS || !shared || arrays.length > MAX_ARRAYS) return super.run(kind, arrays, params, factor, units, elements);
+    word[KIND] = kind;
+    word[NEXT_UNIT] = 0;
+    word[UNITS] = units;
+    for (let i = 0; i < 4; i++) word[PARAMS + i] = params[i] ?? 0;
+    this.controlFloats[FACTOR] = factor;
+    word[ARRAY_COUNT] = arrays.length;
+    arrays.forEach((array, slot) => {
+      const at = SLOTS + slot * 4;
+      word[at] = this.idOf(array.buffer as SharedArrayBuffer);
+      word[at + 1] = array.byteOffset;
+      word[at + 2] = array.length;
+      word[at + 3] = ARRAY_TYPES.findIndex((type) => array instanceof type);
+    });
+    Atomics.store(word, 0, JOB);
+    Atomics.notify(word, 0);
+    // the same float32 factor the helper reads
+    const ownFactor = this.controlFloats[FACTOR];
+    for (let unit = Atomics.add(word, NEXT_UNIT, 1); unit < units; unit = Atomics.add(word, NEXT_UNIT, 1)) this.runUnit(kind, arrays, params, ownFactor, unit);
+    while (Atomics.load(word, 0) === JOB) Atomics.wait(word, 0, JOB, 1000);
+    if (Atomics.load(word, 0) === FAILED) {
+      Atomics.store(word, 0, IDLE);
+      const report = receiveMessageOnPort(this.port)?.message as { error?: string } | undefined;
+      throw new PointwiseHelperError(`the pointwise helper thread failed: ${report?.error ?? "no reason given"}`);
+    }
+  }
+
+  /** The helper's id for a buffer, posting it first if needed (the helper drains its port before each job). */
+  private idOf(buffer: SharedArrayBuffer): number {
+    const known = this.ids.get(buffer);
+    if (known !== undefined) return known;
+    for (const [oldId, ref] of this.posted) {
+      if (ref.deref() !== undefined) continue;
+      this.posted.delete(oldId);
+      this.port.postMessage({ forget: oldId });
+    }
+    const id = this.nextId++;
+    this.port.postMessage({ id, buffer });
+    this.ids.set(buffer, id);
+    this.posted.set(id, new WeakRef(buffer));
+    return id;
+  }
+}

@@ -1,0 +1,121 @@
+import { InvalidArgumentError } from "../../../errors/index.js";
+import { createPointwiseWorkspace, runPointwiseUnit, SWIGLU_CHUNK, UNIT_KIND, type PointwiseWorkspace } from "./pointwise-blocks.js";
+import { buildPointwiseModule } from "./pointwise-simd.js";
+
+// The fast cross-entropy and SwiGLU kernels on one thread: argument checks, the per-row bookkeeping
+// (target logits, losses, the target entries of the gradient) in JS, the element-wise work in SIMD
+// units (./pointwise-blocks.ts). ./parallel-pointwise.ts shares the units with a helper thread.
+
+/** The operand types a unit takes: floats, and a mask and row statistics for the softmax. */
+export type SharedArray = Float32Array | Uint8Array | Float64Array;
+
+/** Rows of a softmax unit: about 64 KB of floats, at least one row, at most the 256 the stats area holds. */
+export function rowsPerUnit(V: number): number {
+  const stride = Math.ceil(V / 16) * 16;
+  return Math.max(1, Math.min(256, Math.floor(16384 / stride)));
+}
+
+export class PointwiseSimd {
+  protected readonly module: WebAssembly.Module;
+  private readonly workspace: PointwiseWorkspace;
+  private targetLogits = new Float64Array(0);
+  /** (max, sum) per row and a copy of the mask: shared memory in the two-thread subclass. */
+  private rowScratch: { stats: Float64Array; mask: Uint8Array; capacity: number } = { stats: new Float64Array(0), mask: new Uint8Array(0), capacity: 0 };
+
+  constructor(module?: WebAssembly.Module) {
+    this.module = module ?? new WebAssembly.Module(buildPointwiseModule());
+    this.workspace = createPointwiseWorkspace(this.module);
+  }
+
+  /** Same contract as crossEntropyForward in ../cross-entropy.ts. */
+  crossEntropyForward(losses: Float32Array, probs: Float32Array, logits: Float32Array, targets: Int32Array, mask: Uint8Array, N: number, V: number): number {
+    checkShape("crossEntropyForward", { logits, probs }, N * V, { losses, targets, mask }, N, N, V);
+    checkTargets(targets, mask, N, V);
+    if (this.targetLogits.length < N) this.targetLogits = new Float64Array(N);
+    // read before the softmax overwrites the row (probs may alias logits)
+    for (let n = 0; n < N; n++) if (mask[n]) this.targetLogits[n] = logits[n * V + targets[n]];
+    const { stats, mask: maskCopy } = this.scratchFor(N, mask);
+    this.run(UNIT_KIND.softmax, [probs, logits, maskCopy, stats], [N, V, rowsPerUnit(V)], 0, Math.ceil(N / rowsPerUnit(V)), N * V);
+    let total = 0, count = 0;
+    for (let n = 0; n < N; n++) {
+      if (!mask[n]) {
+        losses[n] = 0;
+        continue;
+      }
+      const loss = Math.log(stats[2 * n + 1]) + stats[2 * n] - this.targetLogits[n];
+      losses[n] = loss;
+      total += loss;
+      count++;
+    }
+    return count === 0 ? 0 : total / count;
+  }
+
+  /** Same contract as crossEntropyBackward in ../cross-entropy.ts. */
+  crossEntropyBackward(dlogits: Float32Array, probs: Float32Array, targets: Int32Array, mask: Uint8Array, N: number, V: number): void {
+    checkShape("crossEntropyBackward", { dlogits, probs }, N * V, { targets, mask }, N, N, V);
+    checkTargets(targets, mask, N, V);
+    let count = 0;
+    for (let n = 0; n < N; n++) if (mask[n]) count++;
+    if (count === 0) {
+      dlogits.fill(0, 0, N * V);
+      return;
+    }
+    const weight = 1 / count;
+    const { mask: maskCopy } = this.scratchFor(N, mask);
+    this.run(UNIT_KIND.scale, [dlogits, probs, maskCopy], [N, V, rowsPerUnit(V)], weight, Math.ceil(N / rowsPerUnit(V)), N * V);
+    for (let n = 0; n < N; n++) if (mask[n]) dlogits[n * V + targets[n]] -= weight;
+  }
+
+  /** Same contract as swigluForward in ../swiglu.ts. */
+  swigluForward(out: Float32Array, gate: Float32Array, up: Float32Array, size: number): void {
+    checkShape("swigluForward", { out, gate, up }, size, {}, 0, 0, 1);
+    this.run(UNIT_KIND.swigluForward, [out, gate, up], [size, SWIGLU_CHUNK], 0, Math.ceil(size / SWIGLU_CHUNK), size);
+  }
+
+  /** Same contract as swigluBackward in ../swiglu.ts. */
+  swigluBackward(dgate: Float32Array, dup: Float32Array, dout: Float32Array, gate: Float32Array, up: Float32Array, size: number): void {
+    checkShape("swigluBackward", { dgate, dup, dout, gate, up }, size, {}, 0, 0, 1);
+    this.run(UNIT_KIND.swigluBackward, [dgate, dup, dout, gate, up], [size, SWIGLU_CHUNK], 0, Math.ceil(size / SWIGLU_CHUNK), size);
+  }
+
+  /** Runs units [0, units) of a job of `elements` floats; the two-thread subclass shares them out. */
+  protected run(kind: number, arrays: SharedArray[], params: number[], factor: number, units: number, _elements: number): void {
+    for (let unit = 0; unit < units; unit++) this.runUnit(kind, arrays, params, factor, unit);
+  }
+
+  /** One unit on this thread's workspace. */
+  protected runUnit(kind: number, arrays: SharedArray[], params: number[], factor: number, unit: number): void {
+    runPointwiseUnit(this.workspace, kind, arrays, params, factor, unit);
+  }
+
+  /** A row-statistics array and a mask copy of at least N rows, allocated by allocateRows. */
+  private scratchFor(N: number, mask: Uint8Array): { stats: Float64Array; mask: Uint8Array } {
+    if (this.rowScratch.capacity < N) this.rowScratch = { ...this.allocateRows(N), capacity: N };
+    this.rowScratch.mask.set(mask.subarray(0, N));
+    return this.rowScratch;
+  }
+
+  /** Plain memory here; shared memory where another thread reads it. */
+  protected allocateRows(N: number): { stats: Float64Array; mask: Uint8Array } {
+    return { stats: new Float64Array(2 * N), mask: new Uint8Array(N) };
+  }
+}
+
+function checkShape(kernel: string, big: Record<string, ArrayLike<number>>, bigSize: number, small: Record<string, ArrayLike<number>>, smallSize: number, N: number, V: number): void {
+  if (!Number.isInteger(N) || N < 0 || !Number.isInteger(V) || V < 1) throw new InvalidArgumentError("N, V", `${kernel}: N = ${N} and V = ${V} must be a count and a positive count`);
+  if (!Number.isInteger(bigSize) || bigSize < 0) throw new InvalidArgumentError("size", `${kernel}: size ${bigSize} is not a count`);
+  for (const [name, array] of Object.entries(big)) {
+    if (array.length < bigSize) throw new InvalidArgumentError(name, `${kernel}: ${name} holds ${array.length} floats, needs ${bigSize}`);
+  }
+  for (const [name, array] of Object.entries(small)) {
+    if (array.length < smallSize) throw new InvalidArgumentError(name, `${kernel}: ${name} holds ${array.length} entries, needs ${smallSize}`);
+  }
+}
+
+function checkTargets(targets: Int32Array, mask: Uint8Array, N: number, V: number): void {
+  for (let n = 0; n < N; n++) {
+    if (mask[n] && !(targets[n] >= 0 && targets[n] < V)) {
+      throw new InvalidArgumentError("targets", `target ${targets[n]} at position ${n} is outside the vocabulary [0, ${V})`);
+    }
+  }
+}

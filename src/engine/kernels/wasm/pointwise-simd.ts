@@ -1,0 +1,162 @@
+import { declareExpConstants, emitExp, multiplyAdd } from "./pointwise-exp.js";
+import { relaxedSimdAvailable } from "./relaxed-simd.js";
+import { WasmFunctionBuilder } from "./simd-function.js";
+import { floatType, moduleWithFunctions, moreOp, op, valueType } from "./wasm-bytes.js";
+
+// The element-wise kernels of the fast set in WebAssembly SIMD, four floats a lane group:
+//   softmax(base, rows, strideBytes, stats): each row of `rows` (stride a multiple of 16 floats, padded
+//     with -Infinity) becomes its softmax in place; stats[row] = (max, sum of e^(x - max)) as f64.
+//   scale(base, bytes, factor): base[i] *= factor (bytes a multiple of 64).
+//   swigluForward(out, gate, up, bytes) / swigluBackward(dgate, dup, dout, gate, up, bytes): the
+//     formulas of ../swiglu.ts (bytes a multiple of 16).
+// The sum of a softmax row is folded into f64 every 16 floats, so it is as accurate as the JS
+// kernel's double sum (a 32000-term float32 sum would lose ~1e-5 relative).
+
+const i32 = valueType.i32, v128 = valueType.v128, f32 = floatType.f32, f64 = floatType.f64;
+
+/** Fused multiply-adds (relaxed SIMD) when this runtime has them. */
+const fusedMultiplyAdd = relaxedSimdAvailable();
+
+function buildSoftmax(fused: boolean): WasmFunctionBuilder {
+  const f = new WasmFunctionBuilder("softmax", [i32, i32, i32, i32]);
+  const BASE = 0, ROWS = 1, STRIDE = 2, STATS = 3;
+  const { get, set } = { get: (i: number) => f.get(i), set: (i: number) => f.set(i) };
+  const row = f.local(i32), pointer = f.local(i32), end = f.local(i32);
+  const rowMax = f.local(f32), sum = f.local(f64);
+  const maxima = [0, 1, 2, 3].map(() => f.local(v128));
+  const maxSplat = f.local(v128), x = f.local(v128), partial = f.local(v128), sumLow = f.local(v128), sumHigh = f.local(v128);
+  const constants = declareExpConstants(f);
+
+  f.emit(op.i32Const(0), set(row), op.loop);
+  {
+    // pointer = base + row * stride, end = pointer + stride
+    f.emit(get(BASE), get(row), get(STRIDE), op.i32Mul, op.i32Add, set(pointer));
+    f.emit(get(pointer), get(STRIDE), op.i32Add, set(end));
+
+    // pass 1: the row maximum, four independent lane groups so the max latency overlaps
+    for (const m of maxima) f.emit(moreOp.f32x4Const(-Infinity), set(m));
+    f.emit(op.loop);
+    maxima.forEach((m, j) => f.emit(get(m), get(pointer), moreOp.v128LoadAt(16 * j), moreOp.f32x4Pmax, set(m)));
+    f.emit(get(pointer), op.i32Const(64), op.i32Add, moreOp.localTee(pointer), get(end), op.i32LtU, op.brIf(0), op.end);
+    f.emit(get(maxima[0]), get(maxima[1]), moreOp.f32x4Pmax, get(maxima[2]), moreOp.f32x4Pmax, get(maxima[3]), moreOp.f32x4Pmax, set(x));
+    f.emit(get(x), op.f32x4ExtractLane(0), get(x), op.f32x4ExtractLane(1), moreOp.f32Max);
+    f.emit(get(x), op.f32x4ExtractLane(2), moreOp.f32Max, get(x), op.f32x4ExtractLane(3), moreOp.f32Max, set(rowMax));
+    f.emit(get(rowMax), moreOp.f32x4Splat, set(maxSplat));
+
+    // pass 2: e^(x - max) in place, summed
+    f.emit(moreOp.v128Const(new Array<number>(16).fill(0)), moreOp.localTee(sumLow), set(sumHigh));
+    f.emit(get(end), get(STRIDE), moreOp.i32Sub, set(pointer));
+    f.emit(op.loop);
+    for (let j = 0; j < 4; j++) {
+      f.emit(get(pointer), moreOp.v128LoadAt(16 * j), get(maxSplat), moreOp.f32x4Sub, set(x));
+      f.emit(get(pointer));
+      emitExp(f, constants, x, { clampHigh: false, fused });
+      f.emit(moreOp.localTee(x), moreOp.v128StoreAt(16 * j));
+      if (j === 0) f.emit(get(x), set(partial));
+      else f.emit(get(partial), get(x), op.f32x4Add, set(partial));
+    }
+    // fold the four-vector partial sum into two f64x2 accumulators
+    f.emit(get(sumLow), get(partial), moreOp.f64x2PromoteLowF32x4, moreOp.f64x2Add, set(sumLow));
+    const highToLow = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
+    f.emit(get(sumHigh), get(partial), get(partial), moreOp.i8x16Shuffle(highToLow), moreOp.f64x2PromoteLowF32x4, moreOp.f64x2Add, set(sumHigh));
+    f.emit(get(pointer), op.i32Const(64), op.i32Add, moreOp.localTee(pointer), get(end), op.i32LtU, op.brIf(0), op.end);
+    f.emit(get(sumLow), get(sumHigh), moreOp.f64x2Add, set(sumLow));
+    f.emit(get(sumLow), moreOp.f64x2ExtractLane(0), get(sumLow), moreOp.f64x2ExtractLane(1), moreOp.f64Add, set(sum));
+
+    // stats[row] = (max, sum)
+    f.emit(get(STATS), get(row), op.i32Const(16), op.i32Mul, op.i32Add, moreOp.localTee(pointer));
+    f.emit(get(rowMax), moreOp.f64PromoteF32, moreOp.f64Store(0));
+    f.emit(get(pointer), get(sum), moreOp.f64Store(8));
+
+    // pass 3: multiply by 1 / sum
+    f.emit(moreOp.f64Const(1), get(sum), moreOp.f64Div, moreOp.f32DemoteF64, moreOp.f32x4Splat, set(maxSplat));
+    f.emit(get(end), get(STRIDE), moreOp.i32Sub, set(pointer));
+    f.emit(op.loop);
+    for (let j = 0; j < 4; j++) f.emit(get(pointer), get(pointer), moreOp.v128LoadAt(16 * j), get(maxSplat), op.f32x4Mul, moreOp.v128StoreAt(16 * j));
+    f.emit(get(pointer), op.i32Const(64), op.i32Add, moreOp.localTee(pointer), get(end), op.i32LtU, op.brIf(0), op.end);
+
+    f.emit(get(row), op.i32Const(1), op.i32Add, moreOp.localTee(row), get(ROWS), op.i32LtU, op.brIf(0));
+  }
+  f.emit(op.end);
+  return f;
+}
+
+function buildScale(): WasmFunctionBuilder {
+  const f = new WasmFunctionBuilder("scale", [i32, i32, f32]);
+  const BASE = 0, BYTES = 1, FACTOR = 2;
+  const pointer = f.local(i32), end = f.local(i32), factor = f.local(v128);
+  f.emit(f.get(FACTOR), moreOp.f32x4Splat, f.set(factor));
+  f.emit(f.get(BASE), f.set(pointer), f.get(BASE), f.get(BYTES), op.i32Add, f.set(end));
+  f.emit(op.loop);
+  for (let j = 0; j < 4; j++) f.emit(f.get(pointer), f.get(pointer), moreOp.v128LoadAt(16 * j), f.get(factor), op.f32x4Mul, moreOp.v128StoreAt(16 * j));
+  f.emit(f.get(pointer), op.i32Const(64), op.i32Add, moreOp.localTee(pointer), f.get(end), op.i32LtU, op.brIf(0), op.end);
+  return f;
+}
+
+/** Leaves nothing on the stack; sets `sigmoid` to 1 / (1 + e^-gate) for the gate vector in `gate`. */
+function emitSigmoid(f: WasmFunctionBuilder, constants: ReturnType<typeof declareExpConstants>, gate: number, minusGate: number, sigmoid: number, fused: boolean): void {
+  f.emit(moreOp.v128Const(new Array<number>(16).fill(0)), f.get(gate), moreOp.f32x4Sub, f.set(minusGate));
+  f.emit(f.get(constants.one), f.get(constants.one));
+  emitExp(f, constants, minusGate, { clampHigh: true, fused });
+  f.emit(op.f32x4Add, moreOp.f32x4Div, f.set(sigmoid));
+}
+
+function buildSwigluForward(fused: boolean): WasmFunctionBuilder {
+  const f = new WasmFunctionBuilder("swigluForward", [i32, i32, i32, i32]);
+  const OUT = 0, GATE = 1, UP = 2, BYTES = 3;
+  const offset = f.local(i32), gate = f.local(v128), minusGate = f.local(v128), sigmoid = f.local(v128);
+  const constants = declareExpConstants(f);
+  f.emit(op.i32Const(0), f.set(offset), op.loop);
+  f.emit(f.get(GATE), f.get(offset), op.i32Add, op.v128Load, f.set(gate));
+  emitSigmoid(f, constants, gate, minusGate, sigmoid, fused);
+  // out = gate * sigmoid * up
+  f.emit(f.get(OUT), f.get(offset), op.i32Add);
+  f.emit(f.get(gate), f.get(sigmoid), op.f32x4Mul, f.get(UP), f.get(offset), op.i32Add, op.v128Load, op.f32x4Mul, op.v128Store);
+  f.emit(f.get(offset), op.i32Const(16), op.i32Add, moreOp.localTee(offset), f.get(BYTES), op.i32LtU, op.brIf(0), op.end);
+  return f;
+}
+
+function buildSwigluBackward(fused: boolean): WasmFunctionBuilder {
+  const f = new WasmFunctionBuilder("swigluBackward", [i32, i32, i32, i32, i32, i32]);
+  const DGATE = 0, DUP = 1, DOUT = 2, GATE = 3, UP = 4, BYTES = 5;
+  const offset = f.local(i32), gate = f.local(v128), minusGate = f.local(v128), sigmoid = f.local(v128), dout = f.local(v128), address = f.local(i32);
+  const constants = declareExpConstants(f);
+  const at = (base: number) => [...f.get(base), ...f.get(offset), ...op.i32Add];
+  f.emit(op.i32Const(0), f.set(offset), op.loop);
+  f.emit(at(GATE), op.v128Load, f.set(gate), at(DOUT), op.v128Load, f.set(dout));
+  emitSigmoid(f, constants, gate, minusGate, sigmoid, fused);
+  // dgate += (dout * up) * (sigmoid * (1 + gate * (1 - sigmoid)))
+  f.emit(at(DGATE), moreOp.localTee(address));
+  const derivative = [
+    ...f.get(sigmoid),
+    ...multiplyAdd(f, fused, f.get(gate), [...f.get(constants.one), ...f.get(sigmoid), ...moreOp.f32x4Sub], f.get(constants.one)),
+    ...op.f32x4Mul,
+  ];
+  f.emit(multiplyAdd(f, fused, [...f.get(dout), ...at(UP), ...op.v128Load, ...op.f32x4Mul], derivative, [...f.get(address), ...op.v128Load]), op.v128Store);
+  // dup += dout * (gate * sigmoid)
+  f.emit(at(DUP), moreOp.localTee(address));
+  f.emit(multiplyAdd(f, fused, f.get(dout), [...f.get(gate), ...f.get(sigmoid), ...op.f32x4Mul], [...f.get(address), ...op.v128Load]), op.v128Store);
+  f.emit(f.get(offset), op.i32Const(16), op.i32Add, moreOp.localTee(offset), f.get(BYTES), op.i32LtU, op.brIf(0), op.end);
+  return f;
+}
+
+/** The module's bytes; fused picks relaxed-SIMD fused multiply-adds (tests build both). */
+export function buildPointwiseModule(fused = fusedMultiplyAdd): Uint8Array<ArrayBuffer> {
+  return moduleWithFunctions([buildSoftmax(fused), buildScale(), buildSwigluForward(fused), buildSwigluBackward(fused)].map((f) => f.definition()));
+}
+
+export interface PointwiseExports {
+  softmax(base: number, rows: number, strideBytes: number, stats: number): void;
+  scale(base: number, bytes: number, factor: number): void;
+  swigluForward(out: number, gate: number, up: number, bytes: number): void;
+  swigluBackward(dgate: number, dup: number, dout: number, gate: number, up: number, bytes: number): void;
+}
+
+/** True when this runtime validates the module (WebAssembly SIMD; Node 16.4+). */
+export function pointwiseSimdAvailable(): boolean {
+  try {
+    return WebAssembly.validate(buildPointwiseModule());
+  } catch {
+    return false;
+  }
+}

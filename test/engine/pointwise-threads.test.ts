@@ -1,0 +1,99 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { crossEntropyForward } from "../../src/engine/kernels/cross-entropy.js";
+import { ParallelPointwise } from "../../src/engine/kernels/wasm/parallel-pointwise.js";
+import { PointwiseSimd } from "../../src/engine/kernels/wasm/pointwise-runner.js";
+import { SeededRandom } from "../../src/engine/random.js";
+
+// The two-thread element-wise kernels run the same units as the one-thread ones, so their results
+// must be identical bit for bit: masked rows, several rows per unit, views at an offset into a larger
+// shared buffer (as the model's activations are), and the helper must really have taken units.
+
+const sharedCopy = (values: ArrayLike<number>, extraFront = 0) => {
+  const all = new Float32Array(new SharedArrayBuffer((values.length + extraFront) * 4));
+  const view = all.subarray(extraFront);
+  view.set(values);
+  return view;
+};
+/** Index of the first element where a and b differ (NaN equals NaN), or -1: vitest's toEqual is slow on big arrays. */
+function firstDifference(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
+  return -1;
+}
+const randomF32 = (size: number, random: SeededRandom, scale = 1) => Float32Array.from({ length: size }, () => random.uniform(-scale, scale));
+
+const two = new ParallelPointwise();
+const one = new PointwiseSimd();
+afterAll(() => two.close());
+
+/** Runs `job` until the helper took part (a busy machine can keep it from waking for a short job). */
+function withHelper(job: () => void): void {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    job();
+    if (two.helperUnitsOfLastJob > 0) return;
+  }
+  expect(two.helperUnitsOfLastJob).toBeGreaterThan(0);
+}
+
+describe("element-wise kernels on two threads", () => {
+  it.each([
+    [512, 1000], // one row a unit
+    [700, 200], // several rows a unit, V not a multiple of 16
+  ])("cross-entropy forward and backward at N=%i V=%i equal one thread exactly", (N, V) => {
+    const random = new SeededRandom(N + V);
+    const logits = randomF32(N * V, random, 6);
+    const targets = Int32Array.from({ length: N }, () => Math.floor(random.next() * V));
+    const mask = Uint8Array.from({ length: N }, (_, n) => (n % 5 === 2 ? 0 : 1));
+
+    const expected = logits.slice(), expectedLosses = new Float32Array(N);
+    const expectedLoss = one.crossEntropyForward(expectedLosses, expected, expected, targets, mask, N, V);
+    one.crossEntropyBackward(expected, expected, targets, mask, N, V);
+
+    let actual = sharedCopy(logits, 3);
+    const actualLosses = new Float32Array(N);
+    let actualLoss = 0;
+    withHelper(() => {
+      actual = sharedCopy(logits, 3);
+      actualLoss = two.crossEntropyForward(actualLosses, actual, actual, targets, mask, N, V);
+    });
+    expect(actualLoss).toBe(expectedLoss);
+    expect(firstDifference(actualLosses, expectedLosses)).toBe(-1);
+    const probs = sharedCopy(actual);
+    withHelper(() => two.crossEntropyBackward(actual, probs, targets, mask, N, V)); // separate buffers; each try rewrites all of actual
+    expect(firstDifference(actual, expected)).toBe(-1);
+    // and the loss is the reference's
+    const reference = logits.slice();
+    expect(Math.abs(crossEntropyForward(new Float32Array(N), reference, reference, targets, mask, N, V) - actualLoss) / actualLoss).toBeLessThan(1e-6);
+  });
+
+  it("SwiGLU forward and backward equal one thread exactly", () => {
+    const size = 100_003, random = new SeededRandom(3);
+    const gate = randomF32(size, random, 6), up = randomF32(size, random), dout = randomF32(size, random);
+    const dgate = randomF32(size, random), dup = randomF32(size, random);
+    const expectedOut = new Float32Array(size), expectedDgate = dgate.slice(), expectedDup = dup.slice();
+    one.swigluForward(expectedOut, gate, up, size);
+    one.swigluBackward(expectedDgate, expectedDup, dout, gate, up, size);
+
+    const [gateS, upS, doutS] = [sharedCopy(gate), sharedCopy(up, 1), sharedCopy(dout, 2)];
+    const out = sharedCopy(new Float32Array(size));
+    withHelper(() => two.swigluForward(out, gateS, upS, size));
+    expect(firstDifference(out, expectedOut)).toBe(-1);
+    let actualDgate = sharedCopy(dgate), actualDup = sharedCopy(dup, 5);
+    withHelper(() => {
+      actualDgate = sharedCopy(dgate);
+      actualDup = sharedCopy(dup, 5);
+      two.swigluBackward(actualDgate, actualDup, doutS, gateS, upS, size);
+    });
+    expect(firstDifference(actualDgate, expectedDgate)).toBe(-1);
+    expect(firstDifference(actualDup, expectedDup)).toBe(-1);
+  });
+
+  it("plain (unshared) arrays run on this thread alone", () => {
+    const size = 70_000, random = new SeededRandom(4);
+    const gate = randomF32(size, random), up = randomF32(size, random), out = new Float32Array(size), expected = new Float32Array(size);
+    two.swigluForward(out, gate, up, size);
+    expect(two.helperUnitsOfLastJob).toBe(0);
+    one.swigluForward(expected, gate, up, size);
+    expect(firstDifference(out, expected)).toBe(-1);
+  });
+});
