@@ -16,8 +16,11 @@ const IDLE = 0, JOB = 1, QUIT = 2, FAILED = 3;
 // helper ran, then the array slots
 const KIND = 1, NEXT_UNIT = 2, UNITS = 3, PARAMS = 4, FACTOR = 8, ARRAY_COUNT = 9, HELPER_UNITS = 10, SLOTS = 11, MAX_ARRAYS = 6;
 const ARRAY_TYPES = [Float32Array, Uint8Array, Float64Array];
-/** Below this many elements the hand-over costs more than the second thread saves. */
-const MIN_PARALLEL_ELEMENTS = 1 << 16;
+/**
+ * Below this many elements (about a millisecond of work) one thread: waking the helper costs tens of
+ * microseconds on an idle machine and can cost a scheduler time slice on a busy one.
+ */
+const MIN_PARALLEL_ELEMENTS = 1 << 20;
 
 /** The helper thread threw (a bug, not bad input: arguments are checked before a job starts). */
 export class PointwiseHelperError extends CamelidError {
@@ -84,7 +87,8 @@ export class ParallelPointwise extends PointwiseSimd {
   private readonly posted = new Map<number, WeakRef<SharedArrayBuffer>>();
   private nextId = 1;
 
-  constructor() {
+  /** minParallelElements: jobs smaller than this run on this thread alone (tests lower it). */
+  constructor(private readonly minParallelElements = MIN_PARALLEL_ELEMENTS) {
     super();
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
@@ -120,7 +124,7 @@ export class ParallelPointwise extends PointwiseSimd {
     const word = this.control;
     word[HELPER_UNITS] = 0;
     const shared = arrays.every((a) => a.buffer instanceof SharedArrayBuffer);
-    if (units < 2 || elements < MIN_PARALLEL_ELEMENTS || !shared || arrays.length > MAX_ARRAYS) return super.run(kind, arrays, params, factor, units, elements);
+    if (units < 2 || elements < this.minParallelElements || !shared || arrays.length > MAX_ARRAYS) return super.run(kind, arrays, params, factor, units, elements);
     word[KIND] = kind;
     word[NEXT_UNIT] = 0;
     word[UNITS] = units;

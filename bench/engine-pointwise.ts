@@ -1,0 +1,104 @@
+// Softmax cross-entropy (forward + backward over [rows, vocabulary] logits) and SwiGLU (forward +
+// backward over [rows, hidden]) on the training shapes: the WebAssembly SIMD kernels against the
+// reference JS kernels (the oracle), measured in the same run with interleaved repetitions (medians),
+// on one thread (CPU time: robust on a busy shared machine) and on two threads (wall time, what a
+// training step sees). The first repetition is a warm-up and is not counted.
+//   npx tsx bench/engine-pointwise.ts [--shape 260K|15M|all] [--repetitions 5] [--rows 2048]
+import { crossEntropyBackward, crossEntropyForward } from "../src/engine/kernels/cross-entropy.js";
+import { swigluBackward, swigluForward } from "../src/engine/kernels/swiglu.js";
+import { ParallelPointwise } from "../src/engine/kernels/wasm/parallel-pointwise.js";
+import { PointwiseSimd } from "../src/engine/kernels/wasm/pointwise-runner.js";
+import { SeededRandom } from "../src/engine/random.js";
+
+const shapes: Record<string, { vocabSize: number; hiddenDim: number; nLayers: number }> = {
+  "260K": { vocabSize: 512, hiddenDim: 172, nLayers: 5 },
+  "15M": { vocabSize: 32000, hiddenDim: 768, nLayers: 6 },
+};
+
+function argument(name: string, fallback: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 && process.argv[index + 1] ? process.argv[index + 1] : fallback;
+}
+
+const shared = (size: number, random: SeededRandom, scale: number) => {
+  const array = new Float32Array(new SharedArrayBuffer(size * 4));
+  for (let i = 0; i < size; i++) array[i] = random.uniform(-scale, scale);
+  return array;
+};
+
+const median = (values: number[]) => values.slice().sort((a, b) => a - b)[values.length >> 1];
+
+/** Milliseconds of wall and of this process's CPU time for one call of run. */
+function timed(run: () => void): { wall: number; cpu: number } {
+  const cpuStart = process.cpuUsage(), start = performance.now();
+  run();
+  const wall = performance.now() - start, cpu = process.cpuUsage(cpuStart);
+  return { wall, cpu: (cpu.user + cpu.system) / 1000 };
+}
+
+interface Kernels {
+  crossEntropyForward: typeof crossEntropyForward;
+  crossEntropyBackward: typeof crossEntropyBackward;
+  swigluForward: typeof swigluForward;
+  swigluBackward: typeof swigluBackward;
+}
+const bound = (k: PointwiseSimd): Kernels => ({
+  crossEntropyForward: (...a) => k.crossEntropyForward(...a),
+  crossEntropyBackward: (...a) => k.crossEntropyBackward(...a),
+  swigluForward: (...a) => k.swigluForward(...a),
+  swigluBackward: (...a) => k.swigluBackward(...a),
+});
+
+const selected = argument("shape", "15M");
+const repetitions = Math.max(1, Math.min(50, Number(argument("repetitions", "5"))));
+const rows = Math.max(1, Math.min(2048, Number(argument("rows", "2048"))));
+const twoThreads = new ParallelPointwise();
+const variants: Record<string, Kernels> = {
+  "reference, 1 thread": { crossEntropyForward, crossEntropyBackward, swigluForward, swigluBackward },
+  "SIMD, 1 thread": bound(new PointwiseSimd()),
+  "SIMD, 2 threads": bound(twoThreads),
+};
+
+for (const [name, { vocabSize: V, hiddenDim: H, nLayers }] of Object.entries(shapes)) {
+  if (selected !== "all" && selected !== name) continue;
+  const N = rows, random = new SeededRandom(1);
+  const logits = shared(N * V, random, 8), work = shared(N * V, random, 0);
+  const targets = Int32Array.from({ length: N }, () => Math.floor(random.next() * V));
+  const mask = new Uint8Array(N).fill(1), losses = new Float32Array(N);
+  const gate = shared(N * H, random, 4), up = shared(N * H, random, 1), hidden = shared(N * H, random, 1);
+  const dgate = shared(N * H, random, 0), dup = shared(N * H, random, 0), dhidden = shared(N * H, random, 1);
+  const passes = {
+    "cross-entropy forward": (k: Kernels) => k.crossEntropyForward(losses, work, work, targets, mask, N, V),
+    "cross-entropy backward": (k: Kernels) => k.crossEntropyBackward(work, work, targets, mask, N, V),
+    "SwiGLU forward": (k: Kernels) => k.swigluForward(hidden, gate, up, N * H),
+    "SwiGLU backward": (k: Kernels) => k.swigluBackward(dgate, dup, dhidden, gate, up, N * H),
+  };
+  type Pass = keyof typeof passes;
+  const samples = new Map<string, { wall: number; cpu: number }[]>();
+  for (let rep = 0; rep <= repetitions; rep++) {
+    for (const [label, kernels] of Object.entries(variants)) {
+      work.set(logits); // the forward overwrites its input with probabilities, the backward with gradients
+      for (const [pass, run] of Object.entries(passes)) {
+        const sample = timed(() => run(kernels));
+        if (rep === 0) continue; // warm-up: compilation and first touches
+        const key = `${label}|${pass}`;
+        samples.set(key, [...(samples.get(key) ?? []), sample]);
+      }
+    }
+  }
+  const figure = (label: string, pass: Pass) => median(samples.get(`${label}|${pass}`)!.map((s) => (label.endsWith("1 thread") ? s.cpu : s.wall)));
+  console.log(`stories${name} shape: cross-entropy over [${N}, ${V}], SwiGLU over [${N}, ${H}] (one layer of ${nLayers}); median of ${repetitions}, ms:`);
+  for (const label of Object.keys(variants)) {
+    const clock = label.endsWith("1 thread") ? "CPU time" : "wall";
+    const cells = (Object.keys(passes) as Pass[]).map((pass) => `${pass} ${figure(label, pass).toFixed(1)}`);
+    console.log(`  ${label.padEnd(20)} ${cells.join(", ")} (${clock})`);
+  }
+  const perStep = (label: string) => figure(label, "cross-entropy forward") + figure(label, "cross-entropy backward") + nLayers * (figure(label, "SwiGLU forward") + figure(label, "SwiGLU backward"));
+  const reference = perStep("reference, 1 thread");
+  console.log(`  per training step (cross-entropy + ${nLayers} SwiGLU layers): reference ${reference.toFixed(0)} ms (CPU), SIMD 1 thread ${perStep("SIMD, 1 thread").toFixed(0)} ms (CPU, ${(reference / perStep("SIMD, 1 thread")).toFixed(1)}x), ` +
+    `SIMD 2 threads ${perStep("SIMD, 2 threads").toFixed(0)} ms (wall, ${(reference / perStep("SIMD, 2 threads")).toFixed(1)}x)`);
+  const crossEntropy = (label: string) => figure(label, "cross-entropy forward") + figure(label, "cross-entropy backward");
+  console.log(`  cross-entropy forward + backward: reference ${crossEntropy("reference, 1 thread").toFixed(0)} ms, SIMD 1 thread ${crossEntropy("SIMD, 1 thread").toFixed(0)} ms (${(crossEntropy("reference, 1 thread") / crossEntropy("SIMD, 1 thread")).toFixed(1)}x), ` +
+    `SIMD 2 threads ${crossEntropy("SIMD, 2 threads").toFixed(0)} ms wall`);
+}
+await twoThreads.close();
