@@ -2,10 +2,12 @@ import { describe, expect, it } from "vitest";
 import { attentionBackward, attentionForward, type AttentionShape } from "../../src/engine/kernels/attention.js";
 import { fastKernels } from "../../src/engine/kernels/kernel-set.js";
 import { ParallelAttention } from "../../src/engine/kernels/parallel-attention.js";
+import { simdAttentionApplies } from "../../src/engine/kernels/wasm/attention-simd.js";
 import { SeededRandom } from "../../src/engine/random.js";
 import { relativeError } from "./gradient-check.js";
 
-// The two-thread attention must equal the reference exactly as the one-thread fast kernel does,
+// The two-thread attention must equal the reference as the one-thread fast kernels do, on both of its
+// paths (WebAssembly SIMD, units = batch elements; generated JS, units = batch x key/value head),
 // including grouped-query heads (a key/value head's gradient gathers several query heads: the split
 // must keep them on one thread) and an odd number of units (the halves differ in size).
 
@@ -16,7 +18,7 @@ const shared = (values: Float32Array) => {
 };
 const randomF32 = (size: number, random: SeededRandom) => Float32Array.from({ length: size }, () => random.uniform(-1, 1));
 
-function compare(shape: AttentionShape, run: (out: Float32Array, att: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, dq: Float32Array, dk: Float32Array, dv: Float32Array, dout: Float32Array) => void) {
+function compare(shape: AttentionShape, run: (out: Float32Array, att: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, dq: Float32Array, dk: Float32Array, dv: Float32Array, dout: Float32Array) => void, tolerance = 1e-6) {
   const { B, T, NH, NKV, HS } = shape;
   const random = new SeededRandom(B * 1000 + NH * 10 + HS);
   const q = randomF32(B * T * NH * HS, random), k = randomF32(B * T * NKV * HS, random), v = randomF32(k.length, random);
@@ -28,11 +30,11 @@ function compare(shape: AttentionShape, run: (out: Float32Array, att: Float32Arr
   attentionBackward(dq, dk, dv, new Float32Array(T), dout, q, k, v, att, shape);
   const outS = shared(new Float32Array(q.length)), attS = shared(new Float32Array(att.length));
   run(outS, attS, shared(q), shared(k), shared(v), dqS, dkS, dvS, shared(dout));
-  expect(relativeError(outS, out)).toBeLessThan(1e-6);
-  expect(relativeError(attS, att)).toBeLessThan(1e-6);
-  expect(relativeError(dqS, dq)).toBeLessThan(1e-6);
-  expect(relativeError(dkS, dk)).toBeLessThan(1e-6);
-  expect(relativeError(dvS, dv)).toBeLessThan(1e-6);
+  expect(relativeError(outS, out)).toBeLessThan(tolerance);
+  expect(relativeError(attS, att)).toBeLessThan(tolerance);
+  expect(relativeError(dqS, dq)).toBeLessThan(tolerance);
+  expect(relativeError(dkS, dk)).toBeLessThan(tolerance);
+  expect(relativeError(dvS, dv)).toBeLessThan(tolerance);
 }
 
 const shapes: AttentionShape[] = [
@@ -42,13 +44,49 @@ const shapes: AttentionShape[] = [
 ];
 
 describe("attention on two threads", () => {
-  it.each(shapes)("equals the reference at %o", async (shape) => {
-    const parallel = new ParallelAttention();
+  it.each(shapes.flatMap((shape) => [true, false].map((simd) => ({ shape, simd }))))("equals the reference at %o", async ({ shape, simd }) => {
+    if (simd) expect(simdAttentionApplies(shape)).toBe(true);
+    const parallel = new ParallelAttention({ simd });
     try {
       compare(shape, (out, att, q, k, v, dq, dk, dv, dout) => {
         parallel.forward(out, att, q, k, v, shape);
         parallel.backward(dq, dk, dv, new Float32Array(shape.T), dout, q, k, v, att, shape);
-      });
+      }, simd ? 2e-6 : 1e-6);
+    } finally {
+      await parallel.close();
+    }
+  });
+
+  it("runs a single batch element (one SIMD unit: the helper finds none left) and head sizes the SIMD path does not take", async () => {
+    const parallel = new ParallelAttention();
+    try {
+      for (const shape of [{ B: 1, T: 30, NH: 4, NKV: 2, HS: 16 }, { B: 3, T: 10, NH: 2, NKV: 1, HS: 6 }]) {
+        compare(shape, (out, att, q, k, v, dq, dk, dv, dout) => {
+          parallel.forward(out, att, q, k, v, shape);
+          parallel.backward(dq, dk, dv, new Float32Array(shape.T), dout, q, k, v, att, shape);
+        }, 2e-6);
+      }
+    } finally {
+      await parallel.close();
+    }
+  });
+
+  it.each([true, false])("shares the units with the helper thread (simd %s)", async (simd) => {
+    // the helper's code is compiled from source text on its own thread: make sure it really runs units
+    const parallel = new ParallelAttention({ simd });
+    const shape = { B: 8, T: 64, NH: 4, NKV: 2, HS: 16 };
+    try {
+      let forwardUnits = 0, backwardUnits = 0;
+      for (let call = 0; call < 30 && (forwardUnits === 0 || backwardUnits === 0); call++) {
+        compare(shape, (out, att, q, k, v, dq, dk, dv, dout) => {
+          parallel.forward(out, att, q, k, v, shape);
+          forwardUnits += parallel.helperUnits;
+          parallel.backward(dq, dk, dv, new Float32Array(shape.T), dout, q, k, v, att, shape);
+          backwardUnits += parallel.helperUnits;
+        }, 2e-6);
+      }
+      expect(forwardUnits).toBeGreaterThan(0);
+      expect(backwardUnits).toBeGreaterThan(0);
     } finally {
       await parallel.close();
     }
@@ -59,7 +97,7 @@ describe("attention on two threads", () => {
     compare(shape, (out, att, q, k, v, dq, dk, dv, dout) => {
       fastKernels.attentionForward(out, att, q, k, v, shape);
       fastKernels.attentionBackward(dq, dk, dv, new Float32Array(shape.T), dout, q, k, v, att, shape);
-    });
+    }, 2e-6);
   });
 
   it("keeps working when buffers are replaced between calls (new batch shapes)", async () => {
@@ -70,7 +108,7 @@ describe("attention on two threads", () => {
         compare(shape, (out, att, q, k, v, dq, dk, dv, dout) => {
           parallel.forward(out, att, q, k, v, shape);
           parallel.backward(dq, dk, dv, new Float32Array(T), dout, q, k, v, att, shape);
-        });
+        }, 2e-6);
       }
     } finally {
       await parallel.close();

@@ -22,6 +22,8 @@ const FORWARD = 1, BACKWARD = 2, SIMD_FORWARD = 3, SIMD_BACKWARD = 4;
 // Units are handed out one at a time from the shared counter, so a thread slowed by another process
 // on its core takes fewer of them instead of keeping the other waiting.
 const NEXT_UNIT = 7, ARRAYS_AT = 9, MAX_ARRAYS = 8;
+/** After the arrays: how many units the helper ran in the last job (how the work split). */
+const HELPER_UNITS = ARRAYS_AT + 3 * MAX_ARRAYS;
 
 // Plain CommonJS for `eval: true`; the kernels arrive as source text so both threads run one code.
 const helperSource = `
@@ -78,19 +80,21 @@ for (;;) {
     const kind = word[1];
     if (kind === ${SIMD_FORWARD}) {
       const simd = simdInstance(HS, T, NH, NKV);
-      simdForwardUnits(simd.kernel, simd.heap, simd.layout, view(0), view(1), view(2), view(3), view(4), B, word, ${NEXT_UNIT});
+      word[${HELPER_UNITS}] = simdForwardUnits(simd.kernel, simd.heap, simd.layout, view(0), view(1), view(2), view(3), view(4), B, word, ${NEXT_UNIT});
     } else if (kind === ${SIMD_BACKWARD}) {
       const simd = simdInstance(HS, T, NH, NKV);
-      simdBackwardUnits(simd.kernel, simd.heap, simd.layout, view(0), view(1), view(2), view(3), view(4), view(5), view(6), view(7), B, word, ${NEXT_UNIT});
+      word[${HELPER_UNITS}] = simdBackwardUnits(simd.kernel, simd.heap, simd.layout, view(0), view(1), view(2), view(3), view(4), view(5), view(6), view(7), B, word, ${NEXT_UNIT});
     } else if (kind === ${FORWARD}) {
       const kernel = kernels.get(HS);
       const out = view(0), att = view(1), q = view(2), k = view(3), v = view(4);
-      for (let u = Atomics.add(word, ${NEXT_UNIT}, 1); u < units; u = Atomics.add(word, ${NEXT_UNIT}, 1)) kernel.forward(out, att, q, k, v, B, T, NH, NKV, u, u + 1, expTable);
+      word[${HELPER_UNITS}] = 0;
+      for (let u = Atomics.add(word, ${NEXT_UNIT}, 1); u < units; u = Atomics.add(word, ${NEXT_UNIT}, 1), word[${HELPER_UNITS}]++) kernel.forward(out, att, q, k, v, B, T, NH, NKV, u, u + 1, expTable);
     } else {
       const kernel = kernels.get(HS);
       if (scratch.length < T) scratch = new Float32Array(T);
       const dq = view(0), dk = view(1), dv = view(2), dout = view(3), q = view(4), k = view(5), v = view(6), att = view(7);
-      for (let u = Atomics.add(word, ${NEXT_UNIT}, 1); u < units; u = Atomics.add(word, ${NEXT_UNIT}, 1)) kernel.backward(dq, dk, dv, scratch, dout, q, k, v, att, B, T, NH, NKV, u, u + 1);
+      word[${HELPER_UNITS}] = 0;
+      for (let u = Atomics.add(word, ${NEXT_UNIT}, 1); u < units; u = Atomics.add(word, ${NEXT_UNIT}, 1), word[${HELPER_UNITS}]++) kernel.backward(dq, dk, dv, scratch, dout, q, k, v, att, B, T, NH, NKV, u, u + 1);
     }
     Atomics.store(word, 0, ${IDLE});
   } catch (error) {
@@ -102,7 +106,7 @@ for (;;) {
 `;
 
 export class ParallelAttention {
-  private readonly control = new Int32Array(new SharedArrayBuffer(4 * (ARRAYS_AT + 3 * MAX_ARRAYS)));
+  private readonly control = new Int32Array(new SharedArrayBuffer(4 * (HELPER_UNITS + 1)));
   private readonly port: MessagePort;
   private readonly worker: Worker;
   /**
@@ -162,6 +166,11 @@ export class ParallelAttention {
     this.finish();
   }
 
+  /** How many units the helper thread ran in the last call (0 when this thread took them all). */
+  get helperUnits(): number {
+    return this.control[HELPER_UNITS];
+  }
+
   /** Stops the helper thread (tests; a process exit stops it anyway). */
   async close(): Promise<void> {
     Atomics.store(this.control, 0, QUIT);
@@ -191,7 +200,7 @@ export class ParallelAttention {
     const word = this.control;
     word[1] = kind;
     word[2] = shape.B; word[3] = shape.T; word[4] = shape.NH; word[5] = shape.NKV; word[6] = shape.HS;
-    word[NEXT_UNIT] = 0; word[8] = units;
+    word[NEXT_UNIT] = 0; word[8] = units; word[HELPER_UNITS] = 0;
     arrays.forEach((array, slot) => {
       const at = ARRAYS_AT + slot * 3;
       word[at] = this.idOf(array.buffer as SharedArrayBuffer);

@@ -14,14 +14,15 @@ export interface AttentionUnitKernel {
   backwardUnit(): void;
 }
 
-/** out [B, T, NH, HS] and att [B, NH, T, T] of the batch elements taken from counter[counterAt] until B. */
+/** out [B, T, NH, HS] and att [B, NH, T, T] of the batch elements taken from counter[counterAt] until B; returns how many it took. */
 export function simdForwardUnits(
   kernel: AttentionUnitKernel, heap: Float32Array, L: AttentionLayout,
   out: Float32Array, att: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array,
   B: number, counter: Int32Array, counterAt: number,
-): void {
+): number {
   const T = L.T, Tp = L.Tp, NH = L.NH, C = NH * L.HS, KVC = L.NKV * L.HS;
-  for (let b = Atomics.add(counter, counterAt, 1); b < B; b = Atomics.add(counter, counterAt, 1)) {
+  let taken = 0;
+  for (let b = Atomics.add(counter, counterAt, 1); b < B; b = Atomics.add(counter, counterAt, 1), taken++) {
     heap.set(q.subarray(b * T * C, (b + 1) * T * C), L.q);
     heap.set(k.subarray(b * T * KVC, (b + 1) * T * KVC), L.k);
     heap.set(v.subarray(b * T * KVC, (b + 1) * T * KVC), L.v);
@@ -36,16 +37,18 @@ export function simdForwardUnits(
       }
     }
   }
+  return taken;
 }
 
-/** dq, dk, dv += the gradients of the batch elements taken from counter[counterAt] until B. */
+/** dq, dk, dv += the gradients of the batch elements taken from counter[counterAt] until B; returns how many it took. */
 export function simdBackwardUnits(
   kernel: AttentionUnitKernel, heap: Float32Array, L: AttentionLayout,
   dq: Float32Array, dk: Float32Array, dv: Float32Array, dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, att: Float32Array,
   B: number, counter: Int32Array, counterAt: number,
-): void {
+): number {
   const T = L.T, Tp = L.Tp, NH = L.NH, C = NH * L.HS, KVC = L.NKV * L.HS;
-  for (let b = Atomics.add(counter, counterAt, 1); b < B; b = Atomics.add(counter, counterAt, 1)) {
+  let taken = 0;
+  for (let b = Atomics.add(counter, counterAt, 1); b < B; b = Atomics.add(counter, counterAt, 1), taken++) {
     const rows = b * T * C, kvRows = b * T * KVC;
     heap.set(q.subarray(rows, rows + T * C), L.q);
     heap.set(dout.subarray(rows, rows + T * C), L.dout);
@@ -67,4 +70,5 @@ export function simdBackwardUnits(
     dk.set(heap.subarray(L.dk, L.dk + T * KVC), kvRows);
     dv.set(heap.subarray(L.dv, L.dv + T * KVC), kvRows);
   }
+  return taken;
 }

@@ -46,6 +46,8 @@ export const wasm = {
   v128Store: (offset: number) => [...simd(0x0b), ...memarg(4, offset)],
   f32x4Const: (v: number) => [...simd(0x0c), ...f32Bytes(v), ...f32Bytes(v), ...f32Bytes(v), ...f32Bytes(v)],
   i32x4Const: (v: number) => [...simd(0x0c), ...[v, v, v, v].flatMap((lane) => [lane & 0xff, (lane >>> 8) & 0xff, (lane >>> 16) & 0xff, (lane >>> 24) & 0xff])],
+  /** Lanes of two f32x4 picked by index (0-3 the first, 4-7 the second), as the byte shuffle. */
+  f32x4Shuffle: (lanes: [number, number, number, number]) => [...simd(0x0d), ...lanes.flatMap((lane) => [lane * 4, lane * 4 + 1, lane * 4 + 2, lane * 4 + 3])],
   f32x4Splat: simd(0x13),
   f32x4ExtractLane: (lane: number) => [...simd(0x1f), lane],
   f32x4Nearest: simd(0x6a),
