@@ -61,17 +61,17 @@ describe.each(kernelVariants)("SIMD cross-entropy equals the reference (fused mu
     for (let n = 0; n < N; n++) if (mask[n]) expect(Math.abs(actual[n * V + targets[n]] - expected[n * V + targets[n]])).toBeLessThan(1e-6 / N);
   });
 
-  it("separate logits, probs and dlogits buffers; logits untouched", () => {
-    const N = 4, V = 333;
+  it("separate logits, probs and dlogits buffers at different alignments; logits untouched", () => {
+    const N = 4, V = 333; // odd: rows alternate between 8-byte alignments
     const { logits, targets, mask } = crossEntropyCase(N, V, 5, 6);
     const original = logits.slice();
-    const expectedProbs = new Float32Array(N * V), actualProbs = new Float32Array(N * V);
+    const expectedProbs = new Float32Array(N * V), actualProbs = new Float32Array(N * V + 1).subarray(1);
     const losses = new Float32Array(N);
     crossEntropyForward(losses, expectedProbs, logits, targets, mask, N, V);
     kernels.crossEntropyForward(losses, actualProbs, logits, targets, mask, N, V);
     expect(logits).toEqual(original);
     expect(rowError(actualProbs, expectedProbs, N, V)).toBeLessThan(1e-6);
-    const expectedGrad = new Float32Array(N * V).fill(9), actualGrad = expectedGrad.slice();
+    const expectedGrad = new Float32Array(N * V).fill(9), actualGrad = new Float32Array(N * V + 3).fill(9).subarray(3);
     crossEntropyBackward(expectedGrad, expectedProbs, targets, mask, N, V);
     kernels.crossEntropyBackward(actualGrad, actualProbs, targets, mask, N, V);
     expect(rowError(actualGrad, expectedGrad, N, V)).toBeLessThan(1e-6);

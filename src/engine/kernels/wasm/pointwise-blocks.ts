@@ -15,7 +15,7 @@ export interface PointwiseWorkspace {
   heap64: Float64Array;
 }
 
-/** Bytes of the memory's start kept for per-row statistics: (max, sum) pairs of f64 for up to 256 rows. */
+/** Bytes of the memory's start kept for per-row statistics: (max, sum) pairs of f64 for up to 256 rows (a unit's). */
 export const STATS_BYTES = 4096;
 /** Elements per SwiGLU chunk: its five operands (320 KB) stay in L2. */
 export const SWIGLU_CHUNK = 16384;
@@ -38,58 +38,53 @@ export function reserveWorkspace(workspace: PointwiseWorkspace, bytes: number): 
 /**
  * Softmax of the unmasked rows in [rowStart, rowEnd) of logits [N, V] into probs (may alias), with
  * stats[2n] = max and stats[2n + 1] = sum of e^(x - max) of row n. At most 256 rows per call.
+ * Each row sits in a slot of the memory at the same address modulo 8 as its source, so V8 copies shared
+ * memory a word at a time (byte by byte otherwise: five times slower); a slot has a float to spare for that.
  */
 export function softmaxBlock(workspace: PointwiseWorkspace, probs: Float32Array, logits: Float32Array, mask: Uint8Array, stats: Float64Array, rowStart: number, rowEnd: number, V: number): void {
-  const stride = Math.ceil(V / 16) * 16, base = 4096; // STATS_BYTES
-  reserveWorkspace(workspace, base + (rowEnd - rowStart) * stride * 4);
-  const heap = workspace.heap;
-  let rows = 0;
-  for (let n = rowStart; n < rowEnd; n++) {
+  const stride = Math.ceil(V / 16) * 16, slot = stride + 16, base = 1024; // floats; stats (STATS_BYTES) below base
+  reserveWorkspace(workspace, (base + (rowEnd - rowStart) * slot) * 4);
+  for (let n = rowStart, k = 0; n < rowEnd; n++, k++) {
     if (!mask[n]) continue;
-    const at = base / 4 + rows * stride;
+    const heap = workspace.heap;
+    const inShift = ((logits.byteOffset + n * V * 4) & 7) >> 2, outShift = ((probs.byteOffset + n * V * 4) & 7) >> 2;
+    const at = base + k * slot + inShift;
     heap.set(logits.subarray(n * V, n * V + V), at);
     if (stride > V) heap.fill(-Infinity, at + V, at + stride);
-    rows++;
-  }
-  if (rows === 0) return;
-  workspace.exports.softmax(base, rows, stride * 4, 0);
-  const heap64 = workspace.heap64;
-  rows = 0;
-  for (let n = rowStart; n < rowEnd; n++) {
-    if (!mask[n]) continue;
-    const at = base / 4 + rows * stride;
-    probs.set(heap.subarray(at, at + V), n * V);
-    stats[2 * n] = heap64[2 * rows];
-    stats[2 * n + 1] = heap64[2 * rows + 1];
-    rows++;
+    workspace.exports.softmax(at * 4, stride * 4, k * 16);
+    stats[2 * n] = workspace.heap64[2 * k];
+    stats[2 * n + 1] = workspace.heap64[2 * k + 1];
+    const outAt = base + k * slot + outShift;
+    if (outAt !== at) heap.copyWithin(outAt, at, at + V);
+    probs.set(heap.subarray(outAt, outAt + V), n * V);
   }
 }
 
 /** dlogits = probs * weight on unmasked rows of [rowStart, rowEnd), 0 on masked rows (the target entries are the caller's). */
 export function scaleBlock(workspace: PointwiseWorkspace, dlogits: Float32Array, probs: Float32Array, mask: Uint8Array, weight: number, rowStart: number, rowEnd: number, V: number): void {
-  const stride = Math.ceil(V / 16) * 16, base = 4096; // STATS_BYTES
-  reserveWorkspace(workspace, base + (rowEnd - rowStart) * stride * 4);
-  const heap = workspace.heap;
-  let rows = 0;
-  for (let n = rowStart; n < rowEnd; n++) {
-    if (!mask[n]) dlogits.fill(0, n * V, n * V + V);
-    else heap.set(probs.subarray(n * V, n * V + V), base / 4 + rows++ * stride);
-  }
-  if (rows === 0) return;
-  workspace.exports.scale(base, rows * stride * 4, weight);
-  rows = 0;
-  for (let n = rowStart; n < rowEnd; n++) {
-    if (!mask[n]) continue;
-    const at = base / 4 + rows++ * stride;
-    dlogits.set(heap.subarray(at, at + V), n * V);
+  const stride = Math.ceil(V / 16) * 16, slot = stride + 16, base = 1024; // as softmaxBlock
+  reserveWorkspace(workspace, (base + (rowEnd - rowStart) * slot) * 4);
+  for (let n = rowStart, k = 0; n < rowEnd; n++, k++) {
+    if (!mask[n]) {
+      dlogits.fill(0, n * V, n * V + V);
+      continue;
+    }
+    const heap = workspace.heap;
+    const inShift = ((probs.byteOffset + n * V * 4) & 7) >> 2, outShift = ((dlogits.byteOffset + n * V * 4) & 7) >> 2;
+    const at = base + k * slot + inShift;
+    heap.set(probs.subarray(n * V, n * V + V), at);
+    workspace.exports.scale(at * 4, stride * 4, weight);
+    const outAt = base + k * slot + outShift;
+    if (outAt !== at) heap.copyWithin(outAt, at, at + V);
+    dlogits.set(heap.subarray(outAt, outAt + V), n * V);
   }
 }
 
-/** out = silu(gate) * up over elements [start, end) (at most SWIGLU_CHUNK). */
+/** out = silu(gate) * up over elements [start, end) (at most SWIGLU_CHUNK); operands placed as in softmaxBlock. */
 export function swigluForwardBlock(workspace: PointwiseWorkspace, out: Float32Array, gate: Float32Array, up: Float32Array, start: number, end: number): void {
-  const count = end - start, padded = Math.ceil(count / 4) * 4;
-  const gateAt = 0, upAt = padded, outAt = 2 * padded;
-  reserveWorkspace(workspace, 3 * padded * 4);
+  const count = end - start, padded = Math.ceil(count / 4) * 4, region = padded + 4;
+  const gateAt = ((gate.byteOffset + start * 4) & 7) >> 2, upAt = region + (((up.byteOffset + start * 4) & 7) >> 2), outAt = 2 * region + (((out.byteOffset + start * 4) & 7) >> 2);
+  reserveWorkspace(workspace, 3 * region * 4);
   const heap = workspace.heap;
   heap.set(gate.subarray(start, end), gateAt);
   heap.set(up.subarray(start, end), upAt);
@@ -102,14 +97,16 @@ export function swigluForwardBlock(workspace: PointwiseWorkspace, out: Float32Ar
 
 /** dgate += dout * up * silu'(gate), dup += dout * silu(gate) over elements [start, end). */
 export function swigluBackwardBlock(workspace: PointwiseWorkspace, dgate: Float32Array, dup: Float32Array, dout: Float32Array, gate: Float32Array, up: Float32Array, start: number, end: number): void {
-  const count = end - start, padded = Math.ceil(count / 4) * 4;
-  const places = [0, padded, 2 * padded, 3 * padded, 4 * padded];
-  const sources = [dgate, dup, dout, gate, up];
-  reserveWorkspace(workspace, 5 * padded * 4);
+  const count = end - start, padded = Math.ceil(count / 4) * 4, region = padded + 4;
+  const operands = [dgate, dup, dout, gate, up];
+  const places = [0, 0, 0, 0, 0];
+  reserveWorkspace(workspace, 5 * region * 4);
   const heap = workspace.heap;
   for (let i = 0; i < 5; i++) {
-    heap.set(sources[i].subarray(start, end), places[i]);
-    heap.fill(0, places[i] + count, places[i] + padded);
+    const at = i * region + (((operands[i].byteOffset + start * 4) & 7) >> 2);
+    places[i] = at;
+    heap.set(operands[i].subarray(start, end), at);
+    heap.fill(0, at + count, at + padded);
   }
   workspace.exports.swigluBackward(places[0] * 4, places[1] * 4, places[2] * 4, places[3] * 4, places[4] * 4, padded * 4);
   dgate.set(heap.subarray(places[0], places[0] + count), start);

@@ -4,9 +4,12 @@ import { WasmFunctionBuilder } from "./simd-function.js";
 import { floatType, moduleWithFunctions, moreOp, op, valueType } from "./wasm-bytes.js";
 
 // The element-wise kernels of the fast set in WebAssembly SIMD, four floats a lane group:
-//   softmax(base, rows, strideBytes, stats): each row of `rows` (stride a multiple of 16 floats, padded
-//     with -Infinity) becomes its softmax in place; stats[row] = (max, sum of e^(x - max)) as f64.
+//   softmax(base, bytes, stats): the row at base (bytes a multiple of 64, padded with -Infinity) becomes
+//     its softmax in place; stats = (max, sum of e^(x - max)) as two f64.
 //   scale(base, bytes, factor): base[i] *= factor (bytes a multiple of 64).
+// Addresses need only be multiples of 4: the JS side places a row at the same address modulo 8 as its
+// source, because V8 copies shared memory word by word only when both ends are 8-byte aligned alike
+// (byte by byte, five times slower, otherwise).
 //   swigluForward(out, gate, up, bytes) / swigluBackward(dgate, dup, dout, gate, up, bytes): the
 //     formulas of ../swiglu.ts (bytes a multiple of 16).
 // The sum of a softmax row is folded into f64 every 16 floats, so it is as accurate as the JS
@@ -18,66 +21,57 @@ const i32 = valueType.i32, v128 = valueType.v128, f32 = floatType.f32, f64 = flo
 const fusedMultiplyAdd = relaxedSimdAvailable();
 
 function buildSoftmax(fused: boolean): WasmFunctionBuilder {
-  const f = new WasmFunctionBuilder("softmax", [i32, i32, i32, i32]);
-  const BASE = 0, ROWS = 1, STRIDE = 2, STATS = 3;
+  const f = new WasmFunctionBuilder("softmax", [i32, i32, i32]);
+  const BASE = 0, BYTES = 1, STATS = 2;
   const { get, set } = { get: (i: number) => f.get(i), set: (i: number) => f.set(i) };
-  const row = f.local(i32), pointer = f.local(i32), end = f.local(i32);
+  const pointer = f.local(i32), end = f.local(i32);
   const rowMax = f.local(f32), sum = f.local(f64);
   const maxima = [0, 1, 2, 3].map(() => f.local(v128));
   const maxSplat = f.local(v128), x = f.local(v128), partial = f.local(v128), sumLow = f.local(v128), sumHigh = f.local(v128);
   const constants = declareExpConstants(f);
 
-  f.emit(op.i32Const(0), set(row), op.loop);
-  {
-    // pointer = base + row * stride, end = pointer + stride
-    f.emit(get(BASE), get(row), get(STRIDE), op.i32Mul, op.i32Add, set(pointer));
-    f.emit(get(pointer), get(STRIDE), op.i32Add, set(end));
+  f.emit(get(BASE), set(pointer), get(BASE), get(BYTES), op.i32Add, set(end));
 
-    // pass 1: the row maximum, four independent lane groups so the max latency overlaps
-    for (const m of maxima) f.emit(moreOp.f32x4Const(-Infinity), set(m));
-    f.emit(op.loop);
-    maxima.forEach((m, j) => f.emit(get(m), get(pointer), moreOp.v128LoadAt(16 * j), moreOp.f32x4Pmax, set(m)));
-    f.emit(get(pointer), op.i32Const(64), op.i32Add, moreOp.localTee(pointer), get(end), op.i32LtU, op.brIf(0), op.end);
-    f.emit(get(maxima[0]), get(maxima[1]), moreOp.f32x4Pmax, get(maxima[2]), moreOp.f32x4Pmax, get(maxima[3]), moreOp.f32x4Pmax, set(x));
-    f.emit(get(x), op.f32x4ExtractLane(0), get(x), op.f32x4ExtractLane(1), moreOp.f32Max);
-    f.emit(get(x), op.f32x4ExtractLane(2), moreOp.f32Max, get(x), op.f32x4ExtractLane(3), moreOp.f32Max, set(rowMax));
-    f.emit(get(rowMax), moreOp.f32x4Splat, set(maxSplat));
+  // pass 1: the row maximum, four independent lane groups so the max latency overlaps
+  for (const m of maxima) f.emit(moreOp.f32x4Const(-Infinity), set(m));
+  f.emit(op.loop);
+  maxima.forEach((m, j) => f.emit(get(m), get(pointer), moreOp.v128LoadAt(16 * j), moreOp.f32x4Pmax, set(m)));
+  f.emit(get(pointer), op.i32Const(64), op.i32Add, moreOp.localTee(pointer), get(end), op.i32LtU, op.brIf(0), op.end);
+  f.emit(get(maxima[0]), get(maxima[1]), moreOp.f32x4Pmax, get(maxima[2]), moreOp.f32x4Pmax, get(maxima[3]), moreOp.f32x4Pmax, set(x));
+  f.emit(get(x), op.f32x4ExtractLane(0), get(x), op.f32x4ExtractLane(1), moreOp.f32Max);
+  f.emit(get(x), op.f32x4ExtractLane(2), moreOp.f32Max, get(x), op.f32x4ExtractLane(3), moreOp.f32Max, set(rowMax));
+  f.emit(get(rowMax), moreOp.f32x4Splat, set(maxSplat));
 
-    // pass 2: e^(x - max) in place, summed
-    f.emit(moreOp.v128Const(new Array<number>(16).fill(0)), moreOp.localTee(sumLow), set(sumHigh));
-    f.emit(get(end), get(STRIDE), moreOp.i32Sub, set(pointer));
-    f.emit(op.loop);
-    for (let j = 0; j < 4; j++) {
-      f.emit(get(pointer), moreOp.v128LoadAt(16 * j), get(maxSplat), moreOp.f32x4Sub, set(x));
-      f.emit(get(pointer));
-      emitExp(f, constants, x, { clampHigh: false, fused });
-      f.emit(moreOp.localTee(x), moreOp.v128StoreAt(16 * j));
-      if (j === 0) f.emit(get(x), set(partial));
-      else f.emit(get(partial), get(x), op.f32x4Add, set(partial));
-    }
-    // fold the four-vector partial sum into two f64x2 accumulators
-    f.emit(get(sumLow), get(partial), moreOp.f64x2PromoteLowF32x4, moreOp.f64x2Add, set(sumLow));
-    const highToLow = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
-    f.emit(get(sumHigh), get(partial), get(partial), moreOp.i8x16Shuffle(highToLow), moreOp.f64x2PromoteLowF32x4, moreOp.f64x2Add, set(sumHigh));
-    f.emit(get(pointer), op.i32Const(64), op.i32Add, moreOp.localTee(pointer), get(end), op.i32LtU, op.brIf(0), op.end);
-    f.emit(get(sumLow), get(sumHigh), moreOp.f64x2Add, set(sumLow));
-    f.emit(get(sumLow), moreOp.f64x2ExtractLane(0), get(sumLow), moreOp.f64x2ExtractLane(1), moreOp.f64Add, set(sum));
-
-    // stats[row] = (max, sum)
-    f.emit(get(STATS), get(row), op.i32Const(16), op.i32Mul, op.i32Add, moreOp.localTee(pointer));
-    f.emit(get(rowMax), moreOp.f64PromoteF32, moreOp.f64Store(0));
-    f.emit(get(pointer), get(sum), moreOp.f64Store(8));
-
-    // pass 3: multiply by 1 / sum
-    f.emit(moreOp.f64Const(1), get(sum), moreOp.f64Div, moreOp.f32DemoteF64, moreOp.f32x4Splat, set(maxSplat));
-    f.emit(get(end), get(STRIDE), moreOp.i32Sub, set(pointer));
-    f.emit(op.loop);
-    for (let j = 0; j < 4; j++) f.emit(get(pointer), get(pointer), moreOp.v128LoadAt(16 * j), get(maxSplat), op.f32x4Mul, moreOp.v128StoreAt(16 * j));
-    f.emit(get(pointer), op.i32Const(64), op.i32Add, moreOp.localTee(pointer), get(end), op.i32LtU, op.brIf(0), op.end);
-
-    f.emit(get(row), op.i32Const(1), op.i32Add, moreOp.localTee(row), get(ROWS), op.i32LtU, op.brIf(0));
+  // pass 2: e^(x - max) in place, summed
+  f.emit(moreOp.v128Const(new Array<number>(16).fill(0)), moreOp.localTee(sumLow), set(sumHigh));
+  f.emit(get(BASE), set(pointer));
+  f.emit(op.loop);
+  for (let j = 0; j < 4; j++) {
+    f.emit(get(pointer), moreOp.v128LoadAt(16 * j), get(maxSplat), moreOp.f32x4Sub, set(x));
+    f.emit(get(pointer));
+    emitExp(f, constants, x, { clampHigh: false, fused });
+    f.emit(moreOp.localTee(x), moreOp.v128StoreAt(16 * j));
+    if (j === 0) f.emit(get(x), set(partial));
+    else f.emit(get(partial), get(x), op.f32x4Add, set(partial));
   }
-  f.emit(op.end);
+  // fold the four-vector partial sum into two f64x2 accumulators
+  f.emit(get(sumLow), get(partial), moreOp.f64x2PromoteLowF32x4, moreOp.f64x2Add, set(sumLow));
+  const highToLow = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
+  f.emit(get(sumHigh), get(partial), get(partial), moreOp.i8x16Shuffle(highToLow), moreOp.f64x2PromoteLowF32x4, moreOp.f64x2Add, set(sumHigh));
+  f.emit(get(pointer), op.i32Const(64), op.i32Add, moreOp.localTee(pointer), get(end), op.i32LtU, op.brIf(0), op.end);
+  f.emit(get(sumLow), get(sumHigh), moreOp.f64x2Add, set(sumLow));
+  f.emit(get(sumLow), moreOp.f64x2ExtractLane(0), get(sumLow), moreOp.f64x2ExtractLane(1), moreOp.f64Add, set(sum));
+
+  // stats = (max, sum)
+  f.emit(get(STATS), get(rowMax), moreOp.f64PromoteF32, moreOp.f64Store(0));
+  f.emit(get(STATS), get(sum), moreOp.f64Store(8));
+
+  // pass 3: multiply by 1 / sum
+  f.emit(moreOp.f64Const(1), get(sum), moreOp.f64Div, moreOp.f32DemoteF64, moreOp.f32x4Splat, set(maxSplat));
+  f.emit(get(BASE), set(pointer));
+  f.emit(op.loop);
+  for (let j = 0; j < 4; j++) f.emit(get(pointer), get(pointer), moreOp.v128LoadAt(16 * j), get(maxSplat), op.f32x4Mul, moreOp.v128StoreAt(16 * j));
+  f.emit(get(pointer), op.i32Const(64), op.i32Add, moreOp.localTee(pointer), get(end), op.i32LtU, op.brIf(0), op.end);
   return f;
 }
 
@@ -146,7 +140,7 @@ export function buildPointwiseModule(fused = fusedMultiplyAdd): Uint8Array<Array
 }
 
 export interface PointwiseExports {
-  softmax(base: number, rows: number, strideBytes: number, stats: number): void;
+  softmax(base: number, bytes: number, stats: number): void;
   scale(base: number, bytes: number, factor: number): void;
   swigluForward(out: number, gate: number, up: number, bytes: number): void;
   swigluBackward(dgate: number, dup: number, dout: number, gate: number, up: number, bytes: number): void;
