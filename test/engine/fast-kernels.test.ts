@@ -106,7 +106,8 @@ describe("WebAssembly SIMD", () => {
     const parallel = new ParallelSimdMatmul();
     try {
       const random = new SeededRandom(14);
-      for (const [N, C, OC] of [[7, 12, 10], [66, 64, 172], [30, 2052, 36], [64, 16, 1030]]) {
+      // the last two have fewer row blocks than panels, so the threads split the panels instead of the rows
+      for (const [N, C, OC] of [[7, 12, 10], [66, 64, 172], [30, 2052, 36], [64, 16, 1030], [3, 700, 400], [4, 512, 520]]) {
         const inp = randomF32(N * C, random), weight = randomF32(OC * C, random);
         for (const accumulate of [false, true]) {
           const expected = randomF32(N * OC, random), actual = expected.slice();
@@ -114,6 +115,10 @@ describe("WebAssembly SIMD", () => {
           parallel.forward(actual, inp, weight, N, C, OC, accumulate);
           expect(relativeError(actual, expected)).toBeLessThan(1e-6);
         }
+        const dout = randomF32(N * OC, random), expected = randomF32(N * C, random), actual = expected.slice();
+        matmulBackwardInput(expected, dout, weight, N, C, OC);
+        parallel.backwardInput(actual, dout, weight, N, C, OC, true);
+        expect(relativeError(actual, expected)).toBeLessThan(1e-6);
       }
     } finally {
       await parallel.close();

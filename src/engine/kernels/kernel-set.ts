@@ -17,8 +17,11 @@ export { engineThreads } from "./engine-threads.js";
  */
 export interface KernelSet {
   name: string;
-  /** out[N, OC] = inp[N, C] @ weight[OC, C]^T (+= when accumulate). */
-  matmulForward(out: Float32Array, inp: Float32Array, weight: Float32Array, N: number, C: number, OC: number, accumulate?: boolean): void;
+  /**
+   * out[N, OC] = inp[N, C] @ weight[OC, C]^T (+= when accumulate). `frozen` promises the weight never
+   * changes (a base weight), so a kernel may keep a prepared copy of it.
+   */
+  matmulForward(out: Float32Array, inp: Float32Array, weight: Float32Array, N: number, C: number, OC: number, accumulate?: boolean, frozen?: boolean): void;
   /** dinp[N, C] += dout[N, OC] @ weight[OC, C] for a frozen weight whose transpose weightT [C, OC] is kept. */
   matmulBackwardInputFrozen(dinp: Float32Array, dout: Float32Array, weight: Float32Array, weightT: Float32Array, N: number, C: number, OC: number): void;
   /** dinp[N, C] += dout[N, OC] @ weight[OC, C] for a small, changing weight (a LoRA A). */
@@ -39,7 +42,7 @@ export interface KernelSet {
 
 export const referenceKernels: KernelSet = {
   name: "reference",
-  matmulForward,
+  matmulForward: (out, inp, weight, N, C, OC, accumulate) => matmulForward(out, inp, weight, N, C, OC, accumulate),
   matmulBackwardInputFrozen: (dinp, dout, weight, _weightT, N, C, OC) => matmulBackwardInput(dinp, dout, weight, N, C, OC),
   matmulBackwardInput,
   matmulBackwardWeight,
@@ -55,7 +58,7 @@ export const referenceKernels: KernelSet = {
 export const fastJsKernels: KernelSet = {
   ...referenceKernels,
   name: "fast-js",
-  matmulForward: matmulForwardFast,
+  matmulForward: (out, inp, weight, N, C, OC, accumulate) => matmulForwardFast(out, inp, weight, N, C, OC, accumulate),
   matmulBackwardInputFrozen: (dinp, dout, _weight, weightT, N, C, OC) => matmulForwardFast(dinp, dout, weightT, N, OC, C, true),
   matmulBackwardInput: matmulBackwardInputFast,
   matmulBackwardWeight: matmulBackwardWeightFast,

@@ -20,38 +20,38 @@ function simdMatmul(): SimdMatmul | null {
   return simd;
 }
 
-export const simdForward: KernelSet["matmulForward"] = (out, inp, weight, N, C, OC, accumulate) => {
+export const simdForward: KernelSet["matmulForward"] = (out, inp, weight, N, C, OC, accumulate, frozen) => {
   const kernel = simdMatmul();
-  if (kernel) kernel.forward(out, inp, weight, N, C, OC, accumulate);
+  if (kernel) kernel.forward(out, inp, weight, N, C, OC, accumulate, frozen);
   else matmulForwardFast(out, inp, weight, N, C, OC, accumulate);
 };
 
-// Transposed operands for the LoRA gradients below, grown as needed and reused.
-let transposedA = new Float32Array(0), transposedB = new Float32Array(0);
-function transposed(which: "a" | "b", source: Float32Array, rows: number, cols: number): Float32Array {
-  if (which === "a" && transposedA.length < rows * cols) transposedA = new Float32Array(rows * cols);
-  if (which === "b" && transposedB.length < rows * cols) transposedB = new Float32Array(rows * cols);
-  const target = which === "a" ? transposedA : transposedB;
-  transposeInto(target, source, rows, cols);
-  return target;
-}
+// dout transposed for the LoRA weight gradients below, grown as needed and reused.
+let transposedDout = new Float32Array(0);
 
 /**
- * dweight[OC, C] += dout[N, OC]^T @ inp[N, C] on the SIMD matmul: as doutT[OC, N] @ inpT[C, N]^T, the
- * reduction over the batch running along contiguous memory. The transposes cost O(N*(OC+C)) against
- * O(N*OC*C) of arithmetic.
+ * dweight[OC, C] += dout[N, OC]^T @ inp[N, C] on the SIMD matmul: as doutT[OC, N] @ (inp^T)^T, the
+ * reduction over the batch running along contiguous memory; inp is packed from its stored layout, so
+ * only dout is transposed (O(N*OC) against O(N*OC*C) of arithmetic).
  */
 export const simdBackwardWeight: KernelSet["matmulBackwardWeight"] = (dweight, dout, inp, N, C, OC) => {
-  if (N % 4 !== 0 || OC < 2 || C < 4) return matmulBackwardWeightFast(dweight, dout, inp, N, C, OC);
-  simdForward(dweight, transposed("a", dout, N, OC), transposed("b", inp, N, C), OC, N, C, true);
+  const kernel = simdMatmul();
+  if (!kernel) return matmulBackwardWeightFast(dweight, dout, inp, N, C, OC);
+  if (transposedDout.length < N * OC) transposedDout = new Float32Array(N * OC);
+  transposeInto(transposedDout, dout, N, OC);
+  kernel.backwardInput(dweight, transposedDout, inp, OC, C, N);
 };
 
-/** dinp[N, C] += dout[N, OC] @ weight[OC, C] for a small weight (a LoRA A): the SIMD matmul against weight^T. */
+/** dinp[N, C] += dout[N, OC] @ weight[OC, C] for a small, changing weight (a LoRA A). */
 export const simdBackwardInput: KernelSet["matmulBackwardInput"] = (dinp, dout, weight, N, C, OC) => {
-  if (OC % 4 !== 0) return matmulBackwardInputFast(dinp, dout, weight, N, C, OC);
-  simdForward(dinp, dout, transposed("a", weight, OC, C), N, OC, C, true);
+  const kernel = simdMatmul();
+  if (kernel) kernel.backwardInput(dinp, dout, weight, N, C, OC);
+  else matmulBackwardInputFast(dinp, dout, weight, N, C, OC);
 };
 
-/** dinp[N, C] += dout[N, OC] @ weight[OC, C] for a frozen weight, as a forward matmul against its kept transpose. */
-export const simdBackwardInputFrozen: KernelSet["matmulBackwardInputFrozen"] = (dinp, dout, _weight, weightT, N, C, OC) =>
-  simdForward(dinp, dout, weightT, N, OC, C, true);
+/** dinp[N, C] += dout[N, OC] @ weight[OC, C] for a frozen weight: its packed panels are kept (weightT is not needed). */
+export const simdBackwardInputFrozen: KernelSet["matmulBackwardInputFrozen"] = (dinp, dout, weight, weightT, N, C, OC) => {
+  const kernel = simdMatmul();
+  if (kernel) kernel.backwardInput(dinp, dout, weight, N, C, OC, true);
+  else matmulForwardFast(dinp, dout, weightT, N, OC, C, true);
+};

@@ -1,107 +1,160 @@
-import { matmulForwardFast } from "../matmul-fast.js";
 import { relaxedSimdAvailable } from "./relaxed-simd.js";
-import { moduleWithOneFunction, op, valueType } from "./wasm-bytes.js";
+import { moduleWithOneFunction, op, signedLeb, unsignedLeb, valueType } from "./wasm-bytes.js";
 
-// out[N, OC] = inp[N, C] @ weight[OC, C]^T with WebAssembly SIMD: blocks of 2 rows x 4 output channels,
-// eight f32x4 accumulators over C (8 of 16 vector registers, leaving room for the loads). Operands are
-// copied into the module's memory (O(N*C + OC*C) against O(N*C*OC) of arithmetic); edges that do not
-// fill a block, and C not a multiple of 4, are finished by the JS kernel. Accumulation is float32 in
-// four lanes, as in BLAS sgemm, so results differ from the JS kernels by rounding only.
+// out[N, OC] = inp[N, C] @ weight[OC, C]^T with WebAssembly SIMD, as a BLAS-style register-tiled
+// kernel: a tile of ROWS rows x (4 * VECTORS) output channels lives in ROWS * VECTORS f32x4
+// accumulators for a whole stretch of the reduction; each step loads VECTORS vectors of the weight
+// panel and broadcasts one input value per row into them (outer products), so there is no horizontal
+// sum and every load feeds several fused multiply-adds. The weight is packed into panels of
+// 4 * VECTORS channels laid out [C][4 * VECTORS] (O(OC*C) copying against O(N*C*OC) arithmetic); the
+// input rows are read in place, four reduction steps per loop turn with constant load offsets, so the
+// loop carries no address arithmetic beyond one add per row pointer. Accumulation is float32 in
+// lanes, as in BLAS sgemm, so results differ from the JS kernels by rounding only.
 
-// parameters (ROW_BYTES is the stride of inp and weight rows; LENGTH_BYTES how much of each row to use)
-const OUT = 0, INP = 1, WEIGHT = 2, N_BLOCKED = 3, ROW_BYTES = 4, OUT_ROW_BYTES = 5, O_BLOCKED = 6, ACCUMULATE = 7, LENGTH_BYTES = 8;
-// i32 locals
-const N = 9, O = 10, C = 11, X0 = 12, X1 = 13, W0 = 14, W1 = 15, W2 = 16, W3 = 17, OUT_PTR = 18;
-// v128 locals
-const ACC = 19; // ACC + row * 4 + j
-const XV0 = 27, XV1 = 28, WV = 29;
+/** Rows per register tile. 2x16 and 3x12 measured best on the stories15M shapes (~1.4x 4x8 and 6x8, which spill). */
+export const TILE_ROWS = 2;
+/** f32x4 vectors per register tile row: the panel width is 4 * TILE_VECTORS channels. */
+export const TILE_VECTORS = 4;
+/** Reduction steps per loop turn (tests and measurements only: the reduction length must be a multiple). */
+const UNROLL = 1;
+
+// parameters
+const OUT = 0, X = 1, W = 2, ROW_BLOCKS = 3, PANELS = 4, ROW_BYTES = 5, OUT_ROW_BYTES = 6, PANEL_BYTES = 7, STEPS = 8, ACCUMULATE = 9;
+const PARAMS = 10;
+
+const extra = {
+  i32Sub: [0x6b],
+  i32Eqz: [0x45],
+  i32Ne: [0x47],
+  block: [0x02, 0x40],
+  ifVoid: [0x04, 0x40],
+  br: (depth: number) => [0x0c, ...unsignedLeb(depth)],
+  v128LoadAt: (offset: number) => [0xfd, 0x00, 4, ...unsignedLeb(offset)],
+  v128StoreAt: (offset: number) => [0xfd, 0x0b, 4, ...unsignedLeb(offset)],
+  v128Load32SplatAt: (offset: number) => [0xfd, 0x09, 2, ...unsignedLeb(offset)],
+  i32ConstSigned: (v: number) => [0x41, ...signedLeb(v)],
+};
 
 /** Fused multiply-adds (relaxed SIMD) when this runtime has them: half the instructions of mul + add. */
 const fusedMultiplyAdd = relaxedSimdAvailable();
 
-export function buildMatmulKernel(sharedMaxPages?: number, fused = fusedMultiplyAdd): Uint8Array<ArrayBuffer> {
+export function buildMatmulKernel(sharedMaxPages?: number, fused = fusedMultiplyAdd, rows = TILE_ROWS, vectors = TILE_VECTORS, unroll = UNROLL): Uint8Array<ArrayBuffer> {
   const get = op.localGet, set = op.localSet;
+  // i32 locals after the parameters, then v128 locals
+  let next = PARAMS;
+  const RB = next++, P = next++, KK = next++, WP = next++, XBASE = next++, OBASE = next++, OPTR = next++;
+  const XR = Array.from({ length: rows }, () => next++);
+  const i32Locals = next - PARAMS;
+  const ACC = Array.from({ length: rows * vectors }, () => next++);
+  const WV = Array.from({ length: vectors }, () => next++);
+  const S = next++;
+  const v128Locals = next - PARAMS - i32Locals;
+  const acc = (r: number, v: number) => ACC[r * vectors + v];
+  const panelStep = vectors * 16; // bytes of one reduction step of a panel
+
   const code: number[] = [];
   const emit = (...parts: number[][]) => parts.forEach((p) => code.push(...p));
-  const horizontalSum = (acc: number) => [
-    ...get(acc), ...op.f32x4ExtractLane(0), ...get(acc), ...op.f32x4ExtractLane(1), ...op.f32Add,
-    ...get(acc), ...op.f32x4ExtractLane(2), ...op.f32Add, ...get(acc), ...op.f32x4ExtractLane(3), ...op.f32Add,
-  ];
-  emit(op.i32Const(0), set(N), op.loop);
+  /** One reduction step at byte offsets (x: 4 * step, w: panelStep * step) from the current pointers. */
+  const step = (u: number) => {
+    for (let v = 0; v < vectors; v++) emit(get(WP), extra.v128LoadAt(u * panelStep + v * 16), set(WV[v]));
+    for (let r = 0; r < rows; r++) {
+      emit(get(XR[r]), extra.v128Load32SplatAt(u * 4), set(S));
+      for (let v = 0; v < vectors; v++) {
+        if (fused) emit(get(S), get(WV[v]), get(acc(r, v)), op.f32x4RelaxedMadd, set(acc(r, v)));
+        else emit(get(acc(r, v)), get(S), get(WV[v]), op.f32x4Mul, op.f32x4Add, set(acc(r, v)));
+      }
+    }
+  };
+  const advance = (steps: number) => {
+    for (let r = 0; r < rows; r++) emit(get(XR[r]), op.i32Const(4 * steps), op.i32Add, set(XR[r]));
+    emit(get(WP), extra.i32ConstSigned(panelStep * steps), op.i32Add, set(WP));
+  };
+  /** for (kk = count; kk != 0; kk--) body, skipped when count is 0. */
+  const countedLoop = (count: number, body: () => void) => {
+    emit(get(count), set(KK), extra.block, get(KK), extra.i32Eqz, op.brIf(0), op.loop);
+    body();
+    emit(get(KK), op.i32Const(1), extra.i32Sub, set(KK), get(KK), op.brIf(0), op.end, op.end);
+  };
+
+  emit(get(X), set(XBASE), get(OUT), set(OBASE), op.i32Const(0), set(RB), op.loop);
   {
-    emit(op.i32Const(0), set(O), op.loop);
+    emit(op.i32Const(0), set(P), get(W), set(WP), get(OBASE), set(OPTR), op.loop);
     {
-      for (let a = 0; a < 8; a++) emit(op.v128Zero, set(ACC + a));
-      // row pointers: x0 = inp + n*rowBytes, x1 = x0 + rowBytes; w_j = weight + (o + j)*rowBytes
-      emit(get(INP), get(N), get(ROW_BYTES), op.i32Mul, op.i32Add, set(X0));
-      emit(get(X0), get(ROW_BYTES), op.i32Add, set(X1));
-      emit(get(WEIGHT), get(O), get(ROW_BYTES), op.i32Mul, op.i32Add, set(W0));
-      emit(get(W0), get(ROW_BYTES), op.i32Add, set(W1));
-      emit(get(W1), get(ROW_BYTES), op.i32Add, set(W2));
-      emit(get(W2), get(ROW_BYTES), op.i32Add, set(W3));
-      emit(op.i32Const(0), set(C), op.loop);
-      {
-        emit(get(X0), get(C), op.i32Add, op.v128Load, set(XV0));
-        emit(get(X1), get(C), op.i32Add, op.v128Load, set(XV1));
-        [W0, W1, W2, W3].forEach((w, j) => {
-          emit(get(w), get(C), op.i32Add, op.v128Load, set(WV));
-          if (fused) {
-            emit(get(XV0), get(WV), get(ACC + j), op.f32x4RelaxedMadd, set(ACC + j));
-            emit(get(XV1), get(WV), get(ACC + 4 + j), op.f32x4RelaxedMadd, set(ACC + 4 + j));
-          } else {
-            emit(get(ACC + j), get(XV0), get(WV), op.f32x4Mul, op.f32x4Add, set(ACC + j));
-            emit(get(ACC + 4 + j), get(XV1), get(WV), op.f32x4Mul, op.f32x4Add, set(ACC + 4 + j));
-          }
-        });
-        emit(get(C), op.i32Const(16), op.i32Add, set(C));
-        emit(get(C), get(LENGTH_BYTES), op.i32LtU, op.brIf(0));
+      for (const a of ACC) emit(op.v128Zero, set(a));
+      emit(get(XBASE), set(XR[0]));
+      for (let r = 1; r < rows; r++) emit(get(XR[r - 1]), get(ROW_BYTES), op.i32Add, set(XR[r]));
+      // one reduction step per loop turn: unrolled bodies let TurboFan hoist every load to the top
+      // and spill accumulators to the stack (seen in --print-wasm-code), which costs more than the loop
+      countedLoop(STEPS, () => {
+        for (let i = 0; i < unroll; i++) step(i);
+        advance(unroll);
+      });
+      // the tile: += what is there when accumulating, then store; OPTR walks down the tile's rows
+      emit(get(OPTR), set(KK));
+      emit(get(ACCUMULATE), extra.ifVoid);
+      for (let r = 0; r < rows; r++) {
+        for (let v = 0; v < vectors; v++) emit(get(acc(r, v)), get(KK), extra.v128LoadAt(v * 16), op.f32x4Add, set(acc(r, v)));
+        emit(get(KK), get(OUT_ROW_BYTES), op.i32Add, set(KK));
       }
-      emit(op.end);
-      // out_ptr = out + n*outRowBytes + o*4; row 1 is outRowBytes further
-      emit(get(OUT), get(N), get(OUT_ROW_BYTES), op.i32Mul, op.i32Add, get(O), op.i32Const(4), op.i32Mul, op.i32Add, set(OUT_PTR));
-      for (let row = 0; row < 2; row++) {
-        for (let j = 0; j < 4; j++) {
-          // out[j] = hsum(acc) + (accumulate ? out[j] : 0)
-          emit(get(OUT_PTR), horizontalSum(ACC + row * 4 + j));
-          emit(get(OUT_PTR), op.f32Load(4 * j), op.f32Const0, get(ACCUMULATE), op.select, op.f32Add);
-          emit(op.f32Store(4 * j));
-        }
-        if (row === 0) emit(get(OUT_PTR), get(OUT_ROW_BYTES), op.i32Add, set(OUT_PTR));
+      emit(op.end, get(OPTR), set(KK));
+      for (let r = 0; r < rows; r++) {
+        for (let v = 0; v < vectors; v++) emit(get(KK), get(acc(r, v)), extra.v128StoreAt(v * 16));
+        emit(get(KK), get(OUT_ROW_BYTES), op.i32Add, set(KK));
       }
-      emit(get(O), op.i32Const(4), op.i32Add, set(O));
-      emit(get(O), get(O_BLOCKED), op.i32LtU, op.brIf(0));
+      // next panel: the weight pointer restarts at the panel's start, the tile moves right
+      emit(get(W), get(P), op.i32Const(1), op.i32Add, get(PANEL_BYTES), op.i32Mul, op.i32Add, set(WP));
+      emit(get(OPTR), op.i32Const(panelStep), op.i32Add, set(OPTR));
+      emit(get(P), op.i32Const(1), op.i32Add, set(P));
+      emit(get(P), get(PANELS), op.i32LtU, op.brIf(0));
     }
     emit(op.end);
-    emit(get(N), op.i32Const(2), op.i32Add, set(N));
-    emit(get(N), get(N_BLOCKED), op.i32LtU, op.brIf(0));
+    emit(get(XBASE), get(ROW_BYTES), op.i32Const(rows), op.i32Mul, op.i32Add, set(XBASE));
+    emit(get(OBASE), get(OUT_ROW_BYTES), op.i32Const(rows), op.i32Mul, op.i32Add, set(OBASE));
+    emit(get(RB), op.i32Const(1), op.i32Add, set(RB));
+    emit(get(RB), get(ROW_BLOCKS), op.i32LtU, op.brIf(0));
   }
   emit(op.end);
-  return moduleWithOneFunction("matmul", 9, [[10, valueType.i32], [11, valueType.v128]], code, sharedMaxPages);
+  return moduleWithOneFunction("matmul", PARAMS, [[i32Locals, valueType.i32], [v128Locals, valueType.v128]], code, sharedMaxPages);
 }
 
-export type KernelFunction = (out: number, inp: number, weight: number, nBlocked: number, rowBytes: number, outRowBytes: number, oBlocked: number, accumulate: number, lengthBytes: number) => void;
-
+export type KernelFunction = (
+  out: number, x: number, w: number, rowBlocks: number, panels: number, rowBytes: number, outRowBytes: number, panelBytes: number, steps: number, accumulate: number,
+) => void;
 
 const PAGE = 65536;
 const align16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
 
+/** Where a call's operands sit in the kernel memory, and their strides. */
+export interface MatmulLayout {
+  outAt: number;
+  xAt: number;
+  wAt: number;
+  C: number;
+  rowBytes: number;
+  outRowBytes: number;
+  panelBytes: number;
+  accumulate: number;
+}
+
 /**
- * The kernel calls for row pairs [rowStart, rowStart + rowCount) with cache blocking: the reduction in
- * chunks of 1024 floats (L1-sized pieces of a 32000-wide head gradient) and, within a chunk, blocks of
- * output channels whose weight rows fit in L2 (~256 KB), so a block is reused by every row pair
- * instead of streaming the whole weight (37 MB for a 32000 x 288 head) once per pair.
+ * The kernel calls for row blocks [rowBlockStart, +rowBlockCount) x panels [panelStart, +panelCount),
+ * cache-blocked: the reduction in stretches of at most 512 steps (a tile's input rows, 2 x 2 KB, stay
+ * in L1) and, within a stretch, groups of panels of ~256 KB (L2) that every row block reuses.
  * Self-contained on purpose (no outer references): its source is also run inside the helper thread.
  */
-export function runBlocks(kernel: KernelFunction, outAt: number, inpAt: number, weightAt: number, rowStart: number, rowCount: number, C: number, OC: number, O4: number, accumulate: number): void {
-  const chunk = 1024;
-  const out = outAt + rowStart * OC * 4, inp = inpAt + rowStart * C * 4;
-  for (let c0 = 0; c0 < C; c0 += chunk) {
-    const length = Math.min(chunk, C - c0);
-    const channelsPerBlock = Math.max(4, Math.floor(262144 / (length * 4) / 4) * 4);
-    const add = accumulate || c0 > 0 ? 1 : 0;
-    for (let o0 = 0; o0 < O4; o0 += channelsPerBlock) {
-      const channels = Math.min(channelsPerBlock, O4 - o0);
-      kernel(out + o0 * 4, inp + c0 * 4, weightAt + (o0 * C + c0) * 4, rowCount, C * 4, OC * 4, channels, add, length * 4);
+export function runBlocks(kernel: KernelFunction, layout: MatmulLayout, rowBlockStart: number, rowBlockCount: number, panelStart: number, panelCount: number, rows: number, panelStep: number): void {
+  const { outAt, xAt, wAt, C, rowBytes, outRowBytes, panelBytes, accumulate } = layout;
+  if (rowBlockCount <= 0 || panelCount <= 0) return;
+  const stretches = Math.ceil(C / 512);
+  const stretch = Math.ceil(C / stretches / 4) * 4;
+  const panelsPerGroup = Math.max(1, Math.floor(262144 / (stretch * panelStep)));
+  const out = outAt + rowBlockStart * rows * outRowBytes, x = xAt + rowBlockStart * rows * rowBytes;
+  for (let k0 = 0; k0 < C; k0 += stretch) {
+    const length = Math.min(stretch, C - k0);
+    const add = accumulate || k0 > 0 ? 1 : 0;
+    for (let p0 = panelStart; p0 < panelStart + panelCount; p0 += panelsPerGroup) {
+      const panels = Math.min(panelsPerGroup, panelStart + panelCount - p0);
+      kernel(out + p0 * panelStep, x + k0 * 4, wAt + p0 * panelBytes + k0 * panelStep, rowBlockCount, panels, rowBytes, outRowBytes, panelBytes, length, add);
     }
   }
 }
@@ -109,6 +162,8 @@ export function runBlocks(kernel: KernelFunction, outAt: number, inpAt: number, 
 export class SimdMatmul {
   protected readonly memory: WebAssembly.Memory;
   protected readonly kernel: KernelFunction;
+  protected readonly rows = TILE_ROWS;
+  protected readonly panelWidth = 4 * TILE_VECTORS;
   private heap: Float32Array;
 
   /** Without arguments: a private memory. A shared memory and its compiled module come from ParallelSimdMatmul. */
@@ -122,31 +177,77 @@ export class SimdMatmul {
 
   /** Largest operand size in bytes this instance can hold (a shared memory has a fixed maximum). */
   protected maxBytes = Infinity;
+  /** Packed panels of frozen weights, kept between calls: they sit below the per-call scratch. */
+  private readonly packed = new WeakMap<Float32Array, { forward?: number; transposed?: number }>();
+  private packedEnd = 0;
+  /** Frozen weights are packed once while their panels fit in this many bytes; later ones per call. */
+  packedBudget = 1 << 30;
 
-  /** Same contract as matmulForward in ../matmul.ts. */
-  forward(out: Float32Array, inp: Float32Array, weight: Float32Array, N: number, C: number, OC: number, accumulate = false): void {
-    const N2 = N - (N % 2), O4 = OC - (OC % 4);
-    if (C % 4 !== 0 || N2 === 0 || O4 === 0) return matmulForwardFast(out, inp, weight, N, C, OC, accumulate);
-    const inpBytes = align16(N * C * 4), weightBytes = align16(OC * C * 4), outBytes = align16(N * OC * 4);
-    if (inpBytes + weightBytes + outBytes > this.maxBytes) return matmulForwardFast(out, inp, weight, N, C, OC, accumulate);
-    this.reserve(inpBytes + weightBytes + outBytes);
-    const heap = this.heap;
-    const inpAt = 0, weightAt = inpBytes, outAt = inpBytes + weightBytes;
-    heap.set(inp.length === N * C ? inp : inp.subarray(0, N * C), inpAt / 4);
-    heap.set(weight.length === OC * C ? weight : weight.subarray(0, OC * C), weightAt / 4);
-    if (accumulate) heap.set(out.length === N * OC ? out : out.subarray(0, N * OC), outAt / 4);
-    this.compute(outAt, inpAt, weightAt, N2, C, OC, O4, accumulate);
-    // copy back only the rows the kernel wrote; the JS kernel fills the edges in place
-    out.set(heap.subarray(outAt / 4, outAt / 4 + N2 * OC));
-    if (O4 < OC) {
-      for (let n = 0; n < N2; n++) for (let o = O4; o < OC; o++) out[n * OC + o] = dot(inp, weight, n, o, C) + (accumulate ? out[n * OC + o] : 0);
-    }
-    for (let n = N2; n < N; n++) for (let o = 0; o < OC; o++) out[n * OC + o] = dot(inp, weight, n, o, C) + (accumulate ? out[n * OC + o] : 0);
+  /**
+   * Same contract as matmulForward in ../matmul.ts. With `frozen` the caller promises `weight` never
+   * changes: its packed panels are kept and reused by later calls.
+   */
+  forward(out: Float32Array, inp: Float32Array, weight: Float32Array, N: number, C: number, OC: number, accumulate = false, frozen = false): void {
+    this.run(out, inp, weight, N, C, OC, accumulate, frozen, false);
   }
 
-  /** Runs the kernel over row pairs [0, N2) of operands already in memory; a subclass may split it. */
-  protected compute(outAt: number, inpAt: number, weightAt: number, N2: number, C: number, OC: number, O4: number, accumulate: boolean): void {
-    runBlocks(this.kernel, outAt, inpAt, weightAt, 0, N2, C, OC, O4, accumulate ? 1 : 0);
+  /**
+   * dinp[N, C] += dout[N, OC] @ weight[OC, C], as forward's contract with the weight's transpose, packed
+   * straight from `weight` (no transposed copy needed). `frozen` as in forward.
+   */
+  backwardInput(dinp: Float32Array, dout: Float32Array, weight: Float32Array, N: number, C: number, OC: number, frozen = false): void {
+    this.run(dinp, dout, weight, N, OC, C, true, frozen, true);
+  }
+
+  /** out[N, OC] (+)= x[N, K] @ M^T where M is [OC, K] = weight, or weight^T ([K, OC] stored) when transposed. */
+  private run(out: Float32Array, x: Float32Array, weight: Float32Array, N: number, K: number, OC: number, accumulate: boolean, frozen: boolean, transposed: boolean): void {
+    const rows = this.rows, width = this.panelWidth;
+    const rowBlocks = Math.ceil(N / rows), panels = Math.ceil(OC / width);
+    const Npad = rowBlocks * rows, OCpad = panels * width;
+    const wBytes = panels * K * width * 4;
+    let wAt = this.packedAt(weight, transposed);
+    if (wAt < 0 && frozen && this.packedEnd + wBytes <= Math.min(this.packedBudget, this.maxBytes / 2)) {
+      wAt = this.packedEnd;
+      this.reserve(wAt + wBytes);
+      packPanels(this.heap, wAt / 4, weight, K, OC, width, panels, transposed);
+      this.packedEnd += wBytes;
+      const entry = this.packed.get(weight) ?? {};
+      if (transposed) entry.transposed = wAt;
+      else entry.forward = wAt;
+      this.packed.set(weight, entry);
+    }
+    const scratchAt = this.packedEnd;
+    const xBytes = align16(Npad * K * 4), outBytes = Npad * OCpad * 4, packBytes = wAt < 0 ? wBytes : 0;
+    const need = scratchAt + xBytes + outBytes + packBytes;
+    if (need > this.maxBytes) throw new RangeError(`matmul operands of ${need - scratchAt} bytes exceed the kernel memory`);
+    this.reserve(need);
+    const heap = this.heap;
+    const xAt = scratchAt, outAt = xAt + xBytes;
+    if (wAt < 0) {
+      wAt = outAt + outBytes;
+      packPanels(heap, wAt / 4, weight, K, OC, width, panels, transposed);
+    }
+    heap.set(x.length === N * K ? x : x.subarray(0, N * K), xAt / 4);
+    heap.fill(0, xAt / 4 + N * K, xAt / 4 + Npad * K); // rows of the last block past N
+    const o = outAt / 4;
+    if (accumulate) {
+      if (OCpad === OC) heap.set(out.subarray(0, N * OC), o);
+      else for (let n = 0; n < N; n++) heap.set(out.subarray(n * OC, n * OC + OC), o + n * OCpad);
+    }
+    const layout: MatmulLayout = { outAt, xAt, wAt, C: K, rowBytes: K * 4, outRowBytes: OCpad * 4, panelBytes: K * width * 4, accumulate: accumulate ? 1 : 0 };
+    this.compute(layout, rowBlocks, panels, N * K * OC);
+    if (OCpad === OC) out.set(heap.subarray(o, o + N * OC));
+    else for (let n = 0; n < N; n++) out.set(heap.subarray(o + n * OCpad, o + n * OCpad + OC), n * OC);
+  }
+
+  private packedAt(weight: Float32Array, transposed: boolean): number {
+    const entry = this.packed.get(weight);
+    return (transposed ? entry?.transposed : entry?.forward) ?? -1;
+  }
+
+  /** Runs the kernel over every tile of operands already in memory; a subclass may split it. */
+  protected compute(layout: MatmulLayout, rowBlocks: number, panels: number, _work: number): void {
+    runBlocks(this.kernel, layout, 0, rowBlocks, 0, panels, this.rows, this.panelWidth * 4);
   }
 
   private reserve(bytes: number): void {
@@ -157,10 +258,30 @@ export class SimdMatmul {
   }
 }
 
-function dot(inp: Float32Array, weight: Float32Array, n: number, o: number, C: number): number {
-  let sum = 0;
-  for (let c = 0; c < C; c++) sum += inp[n * C + c] * weight[o * C + c];
-  return sum;
+/**
+ * Packs the [OC, K] matrix M into panels of `width` rows of M laid out [K][width] (zero past OC):
+ * heap[at + (p*K + k)*width + j] = M[p*width + j, k]. M is `weight` itself ([OC, K]) or, when
+ * transposed, weight^T with weight stored [K, OC] — then each panel step copies `width` contiguous
+ * floats of a weight row. Either way the writes run in order.
+ */
+function packPanels(heap: Float32Array, at: number, weight: Float32Array, K: number, OC: number, width: number, panels: number, transposed: boolean): void {
+  for (let p = 0; p < panels; p++) {
+    const o0 = p * width, valid = Math.min(width, OC - o0);
+    let target = at + p * K * width;
+    if (transposed) {
+      for (let k = 0; k < K; k++, target += width) {
+        const row = k * OC + o0;
+        for (let j = 0; j < valid; j++) heap[target + j] = weight[row + j];
+        for (let j = valid; j < width; j++) heap[target + j] = 0;
+      }
+    } else {
+      for (let k = 0; k < K; k++, target += width) {
+        let source = o0 * K + k;
+        for (let j = 0; j < valid; j++, source += K) heap[target + j] = weight[source];
+        for (let j = valid; j < width; j++) heap[target + j] = 0;
+      }
+    }
+  }
 }
 
 /** True when this runtime validates WebAssembly SIMD (Node 16.4+ does). */

@@ -1,5 +1,5 @@
 import { Worker } from "node:worker_threads";
-import { buildMatmulKernel, runBlocks, SimdMatmul } from "./matmul-simd.js";
+import { buildMatmulKernel, runBlocks, SimdMatmul, type MatmulLayout } from "./matmul-simd.js";
 
 // The SIMD matmul on two threads: one shared WebAssembly memory, one helper worker running the same
 // compiled kernel. The operands are copied in once; the helper takes the second half of the row
@@ -8,6 +8,10 @@ import { buildMatmulKernel, runBlocks, SimdMatmul } from "./matmul-simd.js";
 
 const MAX_PAGES = 32768; // 2 GiB of address space reserved (a shared memory cannot move)
 const IDLE = 0, JOB = 1, QUIT = 2, FAILED = 3;
+
+// control words: state, then outAt, xAt, wAt, C, rowBytes, outRowBytes, panelBytes, accumulate (the layout),
+// then rowBlockStart, rowBlockCount, panelStart, panelCount, rows, panelStep (the helper's share).
+const WORDS = 15;
 
 // Plain CommonJS for `eval: true`; runBlocks arrives as source text so both threads run one loop.
 const helperSource = `
@@ -22,7 +26,8 @@ for (;;) {
   if (state === ${QUIT}) break;
   if (state !== ${JOB}) continue;
   try {
-    runBlocks(kernel, word[1], word[2], word[3], word[4], word[5], word[6], word[7], word[8], word[9]);
+    const layout = { outAt: word[1], xAt: word[2], wAt: word[3], C: word[4], rowBytes: word[5], outRowBytes: word[6], panelBytes: word[7], accumulate: word[8] };
+    runBlocks(kernel, layout, word[9], word[10], word[11], word[12], word[13], word[14]);
     Atomics.store(word, 0, ${IDLE});
   } catch {
     Atomics.store(word, 0, ${FAILED});
@@ -32,7 +37,7 @@ for (;;) {
 `;
 
 export class ParallelSimdMatmul extends SimdMatmul {
-  private readonly control = new Int32Array(new SharedArrayBuffer(4 * 10));
+  private readonly control = new Int32Array(new SharedArrayBuffer(4 * WORDS));
   private readonly worker: Worker;
 
   constructor() {
@@ -47,16 +52,23 @@ export class ParallelSimdMatmul extends SimdMatmul {
     this.worker.unref(); // never keeps the process alive
   }
 
-  protected override compute(outAt: number, inpAt: number, weightAt: number, N2: number, C: number, OC: number, O4: number, accumulate: boolean): void {
+  protected override compute(layout: MatmulLayout, rowBlocks: number, panels: number, work: number): void {
     // below ~1 MFLOP the hand-over costs more than it saves
-    if (N2 < 8 || N2 * C * O4 < 1 << 19) return super.compute(outAt, inpAt, weightAt, N2, C, OC, O4, accumulate);
-    const mine = Math.floor(N2 / 4) * 2;
+    if (work < 1 << 19 || (rowBlocks < 2 && panels < 2)) return super.compute(layout, rowBlocks, panels, work);
+    // split the row blocks, or the panels when there are too few row blocks to share evenly
+    const byRows = rowBlocks >= 8 || rowBlocks >= panels;
+    const mine = Math.floor((byRows ? rowBlocks : panels) / 2);
+    const panelStep = this.panelWidth * 4;
     const word = this.control;
-    word[1] = outAt; word[2] = inpAt; word[3] = weightAt; word[4] = mine; word[5] = N2 - mine;
-    word[6] = C; word[7] = OC; word[8] = O4; word[9] = accumulate ? 1 : 0;
+    word[1] = layout.outAt; word[2] = layout.xAt; word[3] = layout.wAt; word[4] = layout.C; word[5] = layout.rowBytes;
+    word[6] = layout.outRowBytes; word[7] = layout.panelBytes; word[8] = layout.accumulate;
+    if (byRows) { word[9] = mine; word[10] = rowBlocks - mine; word[11] = 0; word[12] = panels; }
+    else { word[9] = 0; word[10] = rowBlocks; word[11] = mine; word[12] = panels - mine; }
+    word[13] = this.rows; word[14] = panelStep;
     Atomics.store(word, 0, JOB);
     Atomics.notify(word, 0);
-    runBlocks(this.kernel, outAt, inpAt, weightAt, 0, mine, C, OC, O4, accumulate ? 1 : 0);
+    if (byRows) runBlocks(this.kernel, layout, 0, mine, 0, panels, this.rows, panelStep);
+    else runBlocks(this.kernel, layout, 0, rowBlocks, 0, mine, this.rows, panelStep);
     while (Atomics.load(word, 0) === JOB) Atomics.wait(word, 0, JOB, 1000);
     if (Atomics.load(word, 0) === FAILED) {
       Atomics.store(word, 0, IDLE);

@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { matmulBackwardInput, matmulForward } from "../../src/engine/kernels/matmul.js";
+import { buildMatmulKernel, SimdMatmul } from "../../src/engine/kernels/wasm/matmul-simd.js";
+import { SeededRandom } from "../../src/engine/random.js";
+import { relativeError } from "./gradient-check.js";
+
+const randomF32 = (size: number, random: SeededRandom) => Float32Array.from({ length: size }, () => random.uniform(-1, 1));
+
+/** A kernel with another register tile (the tile is a build-time choice; every shape must work with any). */
+class TiledMatmul extends SimdMatmul {
+  constructor(rows: number, vectors: number) {
+    super({ memory: new WebAssembly.Memory({ initial: 1 }), module: new WebAssembly.Module(buildMatmulKernel(undefined, true, rows, vectors)) });
+    Object.assign(this, { rows, panelWidth: 4 * vectors });
+  }
+}
+
+describe("register-tiled SIMD matmul with packed weight panels", () => {
+  // N, K and OC off every multiple of the tile (rows, panel width) and of 4
+  const shapes = [[1, 1, 1], [3, 5, 7], [5, 19, 33], [2, 1030, 17], [9, 64, 16]];
+
+  it.each([[2, 4], [3, 3], [4, 2], [1, 1]])("tile %ix%i vectors: forward and backwardInput equal the reference", (rows, vectors) => {
+    const kernel = new TiledMatmul(rows, vectors);
+    const random = new SeededRandom(rows * 10 + vectors);
+    for (const [N, C, OC] of shapes) {
+      const inp = randomF32(N * C, random), weight = randomF32(OC * C, random), dout = randomF32(N * OC, random);
+      for (const accumulate of [false, true]) {
+        const expected = randomF32(N * OC, random), actual = expected.slice();
+        matmulForward(expected, inp, weight, N, C, OC, accumulate);
+        kernel.forward(actual, inp, weight, N, C, OC, accumulate);
+        expect(relativeError(actual, expected)).toBeLessThan(1e-6);
+      }
+      const expected = randomF32(N * C, random), actual = expected.slice();
+      matmulBackwardInput(expected, dout, weight, N, C, OC);
+      kernel.backwardInput(actual, dout, weight, N, C, OC);
+      expect(relativeError(actual, expected)).toBeLessThan(1e-6);
+    }
+  });
+
+  it("keeps a frozen weight's panels, and never a changing weight's", () => {
+    const kernel = new SimdMatmul();
+    const random = new SeededRandom(3);
+    const N = 6, C = 40, OC = 24;
+    const inp = randomF32(N * C, random), weight = randomF32(OC * C, random);
+    const expected = new Float32Array(N * OC), actual = new Float32Array(N * OC);
+    matmulForward(expected, inp, weight, N, C, OC);
+    kernel.forward(actual, inp, weight, N, C, OC, false, true);
+    expect(relativeError(actual, expected)).toBeLessThan(1e-6);
+    // a frozen weight is read once: a later change is not seen (that is the promise `frozen` makes)
+    const frozenCopy = weight.slice();
+    weight.fill(0);
+    kernel.forward(actual, inp, weight, N, C, OC, false, true);
+    expect(relativeError(actual, expected)).toBeLessThan(1e-6);
+    // without `frozen` the same array is packed again on every call, so changes are seen
+    const changing = frozenCopy.slice();
+    kernel.forward(actual, inp, changing, N, C, OC);
+    expect(relativeError(actual, expected)).toBeLessThan(1e-6);
+    for (let i = 0; i < changing.length; i++) changing[i] *= 2;
+    kernel.forward(actual, inp, changing, N, C, OC);
+    for (let i = 0; i < actual.length; i++) expect(actual[i]).toBeCloseTo(2 * expected[i], 4);
+  });
+
+  it("packs per call once the frozen budget is spent, with the same results", () => {
+    const kernel = new SimdMatmul();
+    kernel.packedBudget = 0;
+    const random = new SeededRandom(4);
+    const N = 4, C = 12, OC = 20;
+    const inp = randomF32(N * C, random), weight = randomF32(OC * C, random);
+    const expected = new Float32Array(N * OC), actual = new Float32Array(N * OC);
+    matmulForward(expected, inp, weight, N, C, OC);
+    kernel.forward(actual, inp, weight, N, C, OC, false, true);
+    expect(relativeError(actual, expected)).toBeLessThan(1e-6);
+    weight.fill(0); // not kept, so this time the change shows
+    kernel.forward(actual, inp, weight, N, C, OC, false, true);
+    expect(actual.every((x) => x === 0)).toBe(true);
+  });
+});
