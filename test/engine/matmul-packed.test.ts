@@ -59,6 +59,24 @@ describe("register-tiled SIMD matmul with packed weight panels", () => {
     for (let i = 0; i < actual.length; i++) expect(actual[i]).toBeCloseTo(2 * expected[i], 4);
   });
 
+  it("recognises a frozen weight handed over as a fresh view of the same memory", () => {
+    const kernel = new SimdMatmul();
+    const random = new SeededRandom(5);
+    const N = 4, C = 16, OC = 32;
+    const storage = randomF32(2 * OC * C, random), inp = randomF32(N * C, random);
+    const expected = new Float32Array(N * OC), actual = new Float32Array(N * OC);
+    kernel.forward(actual, inp, storage.subarray(0, OC * C), N, C, OC, false, true);
+    const kept = kernel.packedBytes;
+    expect(kept).toBeGreaterThan(0);
+    for (let call = 0; call < 3; call++) kernel.forward(actual, inp, storage.subarray(0, OC * C), N, C, OC, false, true);
+    expect(kernel.packedBytes).toBe(kept);
+    // another stretch of the same buffer is another weight
+    kernel.forward(actual, inp, storage.subarray(OC * C), N, C, OC, false, true);
+    matmulForward(expected, inp, storage.subarray(OC * C), N, C, OC);
+    expect(relativeError(actual, expected)).toBeLessThan(1e-6);
+    expect(kernel.packedBytes).toBe(2 * kept);
+  });
+
   it("packs per call once the frozen budget is spent, with the same results", () => {
     const kernel = new SimdMatmul();
     kernel.packedBudget = 0;

@@ -177,9 +177,17 @@ export class SimdMatmul {
 
   /** Largest operand size in bytes this instance can hold (a shared memory has a fixed maximum). */
   protected maxBytes = Infinity;
-  /** Packed panels of frozen weights, kept between calls: they sit below the per-call scratch. */
-  private readonly packed = new WeakMap<Float32Array, { forward?: number; transposed?: number }>();
+  /**
+   * Packed panels of frozen weights, kept between calls below the per-call scratch. Keyed by the
+   * memory a weight views (buffer, offset, length), not the view object: callers may hand over a fresh
+   * subarray of the same weight on every call.
+   */
+  private readonly packed = new WeakMap<ArrayBufferLike, Map<string, number>>();
   private packedEnd = 0;
+  /** Bytes of kernel memory holding kept frozen-weight panels. */
+  get packedBytes(): number {
+    return this.packedEnd;
+  }
   /** Frozen weights are packed once while their panels fit in this many bytes; later ones per call. */
   packedBudget = 1 << 30;
 
@@ -205,16 +213,15 @@ export class SimdMatmul {
     const rowBlocks = Math.ceil(N / rows), panels = Math.ceil(OC / width);
     const Npad = rowBlocks * rows, OCpad = panels * width;
     const wBytes = panels * K * width * 4;
-    let wAt = this.packedAt(weight, transposed);
+    let wAt = frozen ? this.packedAt(weight, K, transposed) : -1;
     if (wAt < 0 && frozen && this.packedEnd + wBytes <= Math.min(this.packedBudget, this.maxBytes / 2)) {
       wAt = this.packedEnd;
       this.reserve(wAt + wBytes);
       packPanels(this.heap, wAt / 4, weight, K, OC, width, panels, transposed);
       this.packedEnd += wBytes;
-      const entry = this.packed.get(weight) ?? {};
-      if (transposed) entry.transposed = wAt;
-      else entry.forward = wAt;
-      this.packed.set(weight, entry);
+      const views = this.packed.get(weight.buffer) ?? new Map<string, number>();
+      views.set(packKey(weight, K, transposed), wAt);
+      this.packed.set(weight.buffer, views);
     }
     const scratchAt = this.packedEnd;
     const xBytes = align16(Npad * K * 4), outBytes = Npad * OCpad * 4, packBytes = wAt < 0 ? wBytes : 0;
@@ -240,9 +247,8 @@ export class SimdMatmul {
     else for (let n = 0; n < N; n++) out.set(heap.subarray(o + n * OCpad, o + n * OCpad + OC), n * OC);
   }
 
-  private packedAt(weight: Float32Array, transposed: boolean): number {
-    const entry = this.packed.get(weight);
-    return (transposed ? entry?.transposed : entry?.forward) ?? -1;
+  private packedAt(weight: Float32Array, K: number, transposed: boolean): number {
+    return this.packed.get(weight.buffer)?.get(packKey(weight, K, transposed)) ?? -1;
   }
 
   /** Runs the kernel over every tile of operands already in memory; a subclass may split it. */
@@ -257,6 +263,8 @@ export class SimdMatmul {
     this.heap = new Float32Array(this.memory.buffer);
   }
 }
+
+const packKey = (weight: Float32Array, K: number, transposed: boolean) => `${weight.byteOffset}:${weight.length}:${K}:${transposed ? "T" : "N"}`;
 
 /**
  * Packs the [OC, K] matrix M into panels of `width` rows of M laid out [K][width] (zero past OC):
