@@ -1,9 +1,16 @@
 // Causal attention forward + backward of one layer on the training shapes (batch 8 x 256): the
 // WebAssembly SIMD kernels against the previous generated-JS kernels, measured in the same run with
 // interleaved repetitions (medians), on one thread (CPU time: robust on a busy shared machine) and on
-// two threads (wall time, what a training step sees).
-//   npx tsx bench/engine-attention.ts [--shape 260K|15M|all] [--repetitions 7]
+// two threads (wall time, what a training step sees). With --steps N, also N whole LoRA training steps
+// per variant (alternating) of the model on that shape, with the attention calls timed inside them.
+//   npx tsx bench/engine-attention.ts [--shape 260K|15M|all] [--repetitions 7] [--steps 0]
+import { llamaConfig, type LlamaConfig } from "../src/engine/config.js";
 import type { AttentionShape } from "../src/engine/kernels/attention.js";
+import { fastKernels, type KernelSet } from "../src/engine/kernels/kernel-set.js";
+import { parseLoraConfig } from "../src/engine/lora/lora-config.js";
+import { allocateBaseWeights } from "../src/engine/model/base-weights.js";
+import { LlamaModel } from "../src/engine/model/llama-model.js";
+import { randomizeBaseWeights } from "../src/engine/model/random-init.js";
 import { attentionBackwardFast, attentionForwardFast } from "../src/engine/kernels/attention-fast.js";
 import { ParallelAttention } from "../src/engine/kernels/parallel-attention.js";
 import { simdAttentionApplies, SimdAttentionThread } from "../src/engine/kernels/wasm/attention-simd.js";
@@ -12,6 +19,11 @@ import { SeededRandom } from "../src/engine/random.js";
 const shapes: Record<string, AttentionShape> = {
   "260K": { B: 8, T: 256, NH: 8, NKV: 4, HS: 8 },
   "15M": { B: 8, T: 256, NH: 6, NKV: 6, HS: 48 },
+};
+/** The models of bench/train-lora.ts with those attention shapes. */
+const models: Record<string, LlamaConfig> = {
+  "260K": llamaConfig({ vocabSize: 512, dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4 }),
+  "15M": llamaConfig({ vocabSize: 32000, dim: 288, hiddenDim: 768, nLayers: 6, nHeads: 6, nKvHeads: 6 }),
 };
 
 function argument(name: string, fallback: string): string {
@@ -37,6 +49,7 @@ function timed(run: () => void): { wall: number; cpu: number } {
 
 const selected = argument("shape", "all");
 const repetitions = Math.max(1, Math.min(50, Number(argument("repetitions", "7"))));
+const steps = Math.max(0, Math.min(20, Number(argument("steps", "0"))));
 const simdThreads = new ParallelAttention();
 const jsThreads = new ParallelAttention({ simd: false });
 const oneThread = new SimdAttentionThread();
@@ -90,5 +103,65 @@ for (const [name, shape] of Object.entries(shapes)) {
   const ratio = (pass: "forward" | "backward", threads: string, clock: "wall" | "cpu") => (figure(`JS, ${threads}`, pass, clock) / figure(`SIMD, ${threads}`, pass, clock)).toFixed(2);
   console.log(`  SIMD speed-up over the JS kernels: 1 thread (CPU time) forward ${ratio("forward", "1 thread", "cpu")}x, backward ${ratio("backward", "1 thread", "cpu")}x; ` +
     `2 threads (wall) forward ${ratio("forward", "2 threads", "wall")}x, backward ${ratio("backward", "2 threads", "wall")}x`);
+}
+/**
+ * Whole training steps (forward, backward; LoRA r=8 on q,k,v,o as in bench/train-lora.ts) with the
+ * attention of one variant or the other, alternating, the attention calls timed inside each step.
+ */
+function measureSteps(name: string, shape: AttentionShape): void {
+  const config = models[name];
+  const weights = allocateBaseWeights(config);
+  randomizeBaseWeights(config, weights, new SeededRandom(1), 0.02);
+  const attention = { simd: simdThreads, js: jsThreads };
+  let current: keyof typeof attention = "simd";
+  const spent = { forward: 0, backward: 0 };
+  const kernels: KernelSet = {
+    ...fastKernels,
+    name: "fast, attention timed",
+    attentionForward: (out, att, q, k, v, s) => {
+      const start = performance.now();
+      attention[current].forward(out, att, q, k, v, s);
+      spent.forward += performance.now() - start;
+    },
+    attentionBackward: (dq, dk, dv, scratch, dout, q, k, v, att, s) => {
+      const start = performance.now();
+      attention[current].backward(dq, dk, dv, scratch, dout, q, k, v, att, s);
+      spent.backward += performance.now() - start;
+    },
+  };
+  const model = new LlamaModel(config, weights, { kernels, lora: parseLoraConfig({ rank: 8, alpha: 16, dropout: 0, targets: ["q", "k", "v", "o"] }), seed: 1 });
+  const random = new SeededRandom(2);
+  const tokens = Int32Array.from({ length: shape.B * shape.T }, () => Math.floor(random.next() * config.vocabSize));
+  const targets = Int32Array.from({ length: shape.B * shape.T }, () => Math.floor(random.next() * config.vocabSize));
+  const results: Record<string, { step: number[]; forward: number[]; backward: number[] }> = { js: { step: [], forward: [], backward: [] }, simd: { step: [], forward: [], backward: [] } };
+  for (let step = 0; step <= steps; step++) {
+    for (const variant of ["js", "simd"] as const) {
+      current = variant;
+      spent.forward = spent.backward = 0;
+      const start = performance.now();
+      model.zeroGradients();
+      model.forward({ tokens, targets }, shape.B, shape.T);
+      model.backward();
+      const elapsed = performance.now() - start;
+      if (step === 0) continue; // warm-up: allocation and compilation
+      results[variant].step.push(elapsed);
+      results[variant].forward.push(spent.forward);
+      results[variant].backward.push(spent.backward);
+    }
+  }
+  console.log(`  whole training steps (forward + backward, LoRA r=8 q,k,v,o), median of ${steps} per variant, wall:`);
+  for (const [variant, r] of Object.entries(results)) {
+    console.log(`    ${variant === "js" ? "JS attention  " : "SIMD attention"} step ${median(r.step).toFixed(0).padStart(6)} ms, of which attention forward ${median(r.forward).toFixed(0).padStart(5)} ms + backward ${median(r.backward).toFixed(0).padStart(5)} ms`);
+  }
+  const attentionTotal = (variant: string) => median(results[variant].forward) + median(results[variant].backward);
+  console.log(`    attention per step: ${attentionTotal("js").toFixed(0)} -> ${attentionTotal("simd").toFixed(0)} ms (${(attentionTotal("js") / attentionTotal("simd")).toFixed(2)}x); step ${median(results.js.step).toFixed(0)} -> ${median(results.simd.step).toFixed(0)} ms`);
+}
+
+if (steps > 0) {
+  for (const [name, shape] of Object.entries(shapes)) {
+    if ((selected !== "all" && selected !== name) || !simdAttentionApplies(shape)) continue;
+    console.log(`stories${name} model:`);
+    measureSteps(name, shape);
+  }
 }
 await Promise.all([simdThreads.close(), jsThreads.close()]);
