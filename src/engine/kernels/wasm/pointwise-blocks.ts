@@ -3,9 +3,11 @@ import type { PointwiseExports } from "./pointwise-simd.js";
 // The JS side of the element-wise SIMD kernels: each call handles one unit of work (a block of rows,
 // or a chunk of elements), copying its operands into the thread's WebAssembly memory, running the
 // kernel there, and copying the results out. A 32000-float row is 128 KB, so it stays in L2 between
-// the copy in, the kernel's passes and the copy out; the copies are memcpy, far cheaper than the
-// arithmetic they save. Every function here is self-contained (no references outside its body and
-// parameters) because the helper thread runs their source text (./parallel-pointwise.ts).
+// the copy in, the kernel's passes and the copy out. The copies read and write the model's shared
+// memory, which V8 copies a word at a time (not memcpy): on the stories15M logits they are about as
+// costly as the softmax arithmetic, still far cheaper than computing in JS. Every function here is
+// self-contained (no references outside its body and parameters) because the helper thread runs
+// their source text (./parallel-pointwise.ts).
 
 /** One thread's kernel instance and its private memory. */
 export interface PointwiseWorkspace {
