@@ -2,9 +2,9 @@ import { op, signedLeb, unsignedLeb, valueType } from "./wasm-bytes.js";
 
 // The instructions and the module layout the attention kernels need beyond ./wasm-bytes.ts (kept in
 // this file so the two kernel families can grow their encoders independently): loads and stores with a
-// constant address offset (the kernels are generated for one head size and sequence length, so every
-// row offset is a constant), splats, lane-wise max, the float <-> int conversions of a vector exp,
-// structured control flow, and a module exporting several functions.
+// constant address offset (the kernels are generated for one shape, so every row offset is a
+// constant), splats, pmax, the integer lanes of a vector exp, structured control flow, and a module
+// exporting several functions.
 
 const simd = (opcode: number) => [0xfd, ...unsignedLeb(opcode)];
 /** memarg: alignment exponent, then the constant byte offset added to the address. */
@@ -19,13 +19,10 @@ function f32Bytes(value: number): number[] {
 export const wasm = {
   localGet: op.localGet,
   localSet: op.localSet,
-  localTee: (i: number) => [0x22, ...unsignedLeb(i)],
   i32Const: (v: number) => [0x41, ...signedLeb(v)],
   i32Add: [0x6a],
-  i32Sub: [0x6b],
   i32Mul: [0x6c],
   i32And: [0x71],
-  i32Shl: [0x74],
   i32ShrU: [0x76],
   i32LtS: [0x48],
   i32GeS: [0x4e],
@@ -46,20 +43,15 @@ export const wasm = {
   v128Store: (offset: number) => [...simd(0x0b), ...memarg(4, offset)],
   f32x4Const: (v: number) => [...simd(0x0c), ...f32Bytes(v), ...f32Bytes(v), ...f32Bytes(v), ...f32Bytes(v)],
   i32x4Const: (v: number) => [...simd(0x0c), ...[v, v, v, v].flatMap((lane) => [lane & 0xff, (lane >>> 8) & 0xff, (lane >>> 16) & 0xff, (lane >>> 24) & 0xff])],
-  /** Lanes of two f32x4 picked by index (0-3 the first, 4-7 the second), as the byte shuffle. */
-  f32x4Shuffle: (lanes: [number, number, number, number]) => [...simd(0x0d), ...lanes.flatMap((lane) => [lane * 4, lane * 4 + 1, lane * 4 + 2, lane * 4 + 3])],
   f32x4Splat: simd(0x13),
   f32x4ExtractLane: (lane: number) => [...simd(0x1f), lane],
-  f32x4Nearest: simd(0x6a),
   i32x4Shl: simd(0xab),
   i32x4Add: simd(0xae),
   f32x4Add: simd(0xe4),
   f32x4Sub: simd(0xe5),
   f32x4Mul: simd(0xe6),
-  f32x4Max: simd(0xe9),
   /** b if a < b else a: one instruction on x64, where f32x4.max's NaN and -0 rules cost a sequence. NaN in a is kept. */
   f32x4Pmax: simd(0xeb),
-  i32x4TruncSatF32x4S: simd(0xf8),
   /** a * b + c, fused where the CPU has FMA (relaxed SIMD). */
   f32x4RelaxedMadd: simd(0x105),
 };
