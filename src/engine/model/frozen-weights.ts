@@ -1,7 +1,6 @@
 import type { LlamaConfig } from "../config.js";
 import { embeddingForward } from "../kernels/embedding.js";
 import { layerMatrices, matrixShape, type BaseWeights, type LayerMatrix } from "./base-weights.js";
-import { transposeInto } from "../kernels/matmul.js";
 import { dequantizeRows, gatherRows, type QuantizedMatrix } from "./quantized-matrix.js";
 import { quantizedWeightBytes, type QuantizedBaseWeights } from "./quantized-weights.js";
 
@@ -9,14 +8,18 @@ import { quantizedWeightBytes, type QuantizedBaseWeights } from "./quantized-wei
 // handed out one matrix at a time: float32 weights give their own views; encoded weights are decoded
 // into one reusable scratch buffer, valid until the next request. The output head is handed out in
 // chunks of rows so that its scratch stays as small as one layer matrix.
+// Only float32 weights may be passed to the kernels as frozen (`stable`): a kernel may keep a prepared
+// copy keyed by the weight's memory, and the decode scratch is the same memory with new values.
 
-/** A frozen weight for dinp += dout @ weight; weightT (its transpose) when one is available. */
+/** A weight for dinp += dout @ weight; weightT (its kept transpose) only for stable float32 weights. */
 export interface BackwardOperands {
   weight: Float32Array;
   weightT: Float32Array | null;
 }
 
 export interface FrozenWeights {
+  /** True when every operand handed out keeps its memory and values for the model's life. */
+  readonly stable: boolean;
   /** Resident bytes of the base weights themselves. */
   readonly residentBytes: number;
   /** Rows of the output head per chunk (the whole vocabulary when it is held as float32). */
@@ -38,6 +41,7 @@ export interface FrozenWeights {
 }
 
 export class DenseFrozenWeights implements FrozenWeights {
+  readonly stable = true;
   readonly residentBytes: number;
   readonly headChunkRows: number;
   readonly finalNorm: Float32Array;
@@ -91,21 +95,16 @@ export class DenseFrozenWeights implements FrozenWeights {
 }
 
 export interface EncodedFrozenOptions {
-  /**
-   * Also transpose the decoded matrix for the input gradient and use the frozen-weight kernel;
-   * otherwise use the kernel for changing weights (which may transpose internally).
-   */
-  decodeTransposes?: boolean;
   /** Output-head rows per chunk; defaults to as many as fit the largest layer matrix's scratch. */
   headChunkRows?: number;
 }
 
 export class EncodedFrozenWeights implements FrozenWeights {
+  readonly stable = false;
   readonly residentBytes: number;
   readonly headChunkRows: number;
   readonly finalNorm: Float32Array;
   private readonly scratch: Float32Array;
-  private readonly scratchT: Float32Array | null;
   private headBuffer = new Float32Array(0);
 
   constructor(
@@ -118,13 +117,12 @@ export class EncodedFrozenWeights implements FrozenWeights {
     this.headChunkRows = Math.min(V, Math.max(1, options.headChunkRows ?? Math.floor(largestMatrix / C)));
     const size = Math.max(largestMatrix, this.headChunkRows * C);
     this.scratch = new Float32Array(size);
-    this.scratchT = options.decodeTransposes ? new Float32Array(size) : null;
     this.residentBytes = quantizedWeightBytes(weights);
     this.finalNorm = weights.finalNorm;
   }
 
   scratchBytes(): number {
-    return this.scratch.byteLength + (this.scratchT?.byteLength ?? 0) + this.headBuffer.byteLength;
+    return this.scratch.byteLength + this.headBuffer.byteLength;
   }
 
   embed(out: Float32Array, tokens: Int32Array, N: number): void {
@@ -164,13 +162,13 @@ export class EncodedFrozenWeights implements FrozenWeights {
     return this.headBuffer;
   }
 
+  /**
+   * The decoded rows as a changing weight (no transpose): measured on the 15M shape, decoding a
+   * transpose too for the frozen-weight kernel cost more than the changing-weight kernel's own handling.
+   */
   private decodeForBackward(matrix: QuantizedMatrix, first: number, count: number): BackwardOperands {
-    const size = count * matrix.cols;
     dequantizeRows(this.scratch, matrix, first, count);
-    const weight = this.scratch.subarray(0, size);
-    if (!this.scratchT) return { weight, weightT: null };
-    transposeInto(this.scratchT, weight, count, matrix.cols);
-    return { weight, weightT: this.scratchT.subarray(0, size) };
+    return { weight: this.scratch.subarray(0, count * matrix.cols), weightT: null };
   }
 }
 

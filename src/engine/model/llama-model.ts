@@ -56,8 +56,10 @@ const loraInputs: Record<LoraTarget, LayerMatrix> = { q: "wq", k: "wk", v: "wv",
 
 /**
  * A LLaMA-1/2 decoder written out layer by layer, llm.c style: forward keeps what backward needs in
- * one activation buffer; backward propagates through the frozen base weights and accumulates
- * gradients only for the LoRA parameters.
+ * one activation buffer (with checkpointActivations, only each layer's input, and backward recomputes
+ * one layer at a time); backward propagates through the frozen base weights and accumulates
+ * gradients only for the LoRA parameters. The base weights are float32 (BaseWeights) or kept in their
+ * GGUF encoding (QuantizedBaseWeights) and decoded one matrix at a time just before use.
  */
 export class LlamaModel {
   readonly kernels: KernelSet;
@@ -167,13 +169,13 @@ export class LlamaModel {
   private headForward(logits: Float32Array, input: Float32Array, M: number): void {
     const C = this.config.dim, V = this.config.vocabSize, chunk = this.frozen.headChunkRows;
     if (chunk >= V) {
-      this.kernels.matmulForward(logits, input, this.frozen.headRows(0, V), M, C, V);
+      this.kernels.matmulForward(logits, input, this.frozen.headRows(0, V), M, C, V, false, this.frozen.stable);
       return;
     }
     const part = this.frozen.headChunkBuffer(M * chunk);
     for (let first = 0; first < V; first += chunk) {
       const rows = Math.min(chunk, V - first);
-      this.kernels.matmulForward(part, input, this.frozen.headRows(first, rows), M, C, rows);
+      this.kernels.matmulForward(part, input, this.frozen.headRows(first, rows), M, C, rows, false, this.frozen.stable);
       for (let m = 0; m < M; m++) logits.set(part.subarray(m * rows, (m + 1) * rows), m * V + first);
     }
   }
@@ -193,7 +195,7 @@ export class LlamaModel {
     }
   }
 
-  /** dx[N, C] += dy[N, OC] @ weight: through the kept transpose when there is one. */
+  /** dx[N, C] += dy[N, OC] @ weight: as a frozen weight when it is a stable one (kernels may keep it prepared). */
   private frozenBackwardInput(dx: Float32Array, dy: Float32Array, operands: BackwardOperands, N: number, C: number, OC: number): void {
     if (operands.weightT) this.kernels.matmulBackwardInputFrozen(dx, dy, operands.weight, operands.weightT, N, C, OC);
     else this.kernels.matmulBackwardInput(dx, dy, operands.weight, N, C, OC);
@@ -285,7 +287,7 @@ export class LlamaModel {
 
   /** y = x @ W^T (+ the LoRA branch when this projection is adapted). */
   private linear(l: number, target: LoraTarget, y: Float32Array, x: Float32Array, N: number, C: number, OC: number, dropout: number, accumulate = false): void {
-    this.kernels.matmulForward(y, x, this.frozen.matrix(l, loraInputs[target]), N, C, OC, accumulate);
+    this.kernels.matmulForward(y, x, this.frozen.matrix(l, loraInputs[target]), N, C, OC, accumulate, this.frozen.stable);
     const pair = this.lora?.layers[l].get(target);
     if (!pair || !this.lora) return;
     const branch = this.acts!.layers[l].lora.get(target)!;
