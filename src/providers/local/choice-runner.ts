@@ -4,6 +4,7 @@ import type { FinishReason, TokenLogprob, TopLogprob } from "../../spec/index.js
 import type { LlamaContextSequence, LlamaGrammar, LlamaModel, NodeLlamaCpp, SequenceEvaluateOptions, Token } from "./llama-runtime.js";
 import { logNormalizer, sampleToken, SeededRandom, type LogitEntry } from "./logit-sampler.js";
 import { penaltiesActive, type SamplingSettings } from "./sampling.js";
+import { decodeLockstepFor, type DecodeLockstep } from "./decode-lockstep.js";
 import { stateResetGateFor } from "./state-reset-gate.js";
 import { StopStringMatcher } from "./stop-matcher.js";
 import { IncrementalTokenDecoder, type TokenBytesTable } from "./token-bytes.js";
@@ -21,6 +22,8 @@ export interface ChoiceRequest {
   grammar?: LlamaGrammar;
   /** Number of alternatives per position; undefined: no logprobs. */
   topLogprobs?: number;
+  /** The sequence's index among its context's sequences (= its llama.cpp sequence id): batch order. */
+  slotIndex: number;
   /** Reuse the sequence's cached prompt prefix (llama-server's cache_prompt). */
   reusePrefix: boolean;
   signal: AbortSignal;
@@ -182,13 +185,48 @@ async function decodeNative(
       grammar: request.grammar,
     });
   }
-  const gate = stateResetGateFor(request.sequence.context);
-  for await (const token of request.sequence.evaluate(toEvaluate, options)) {
-    if (accept(token)) break;
-    // Between two tokens: let a pending sequence reset of another request through (state-reset-gate.ts).
-    const paused = gate.whenOpen();
-    if (paused) await paused;
+  const step = betweenTokens(request.sequence.context, request.slotIndex);
+  try {
+    for await (const token of request.sequence.evaluate(toEvaluate, options)) {
+      step.joinOnce();
+      if (accept(token)) break;
+      const paused = step.wait();
+      if (paused) await paused;
+    }
+  } finally {
+    step.leave();
   }
+}
+
+/**
+ * What a generation does between two tokens: let a pending sequence reset of another request through
+ * (state-reset-gate.ts), then wait until the context's other generations have their tokens too, so the
+ * next step is decoded as one batch (decode-lockstep.ts). Nothing to await in the common single case.
+ */
+function betweenTokens(context: object, slotIndex: number) {
+  const gate = stateResetGateFor(context);
+  const lockstep: DecodeLockstep = decodeLockstepFor(context);
+  let joined = false;
+  const arriveAfter = async (paused: Promise<void>) => {
+    await paused;
+    await lockstep.arrive(slotIndex);
+  };
+  return {
+    /** Joins the lockstep with the first generated token (the prompt is evaluated by then). */
+    joinOnce(): void {
+      if (joined) return;
+      joined = true;
+      lockstep.join();
+    },
+    wait(): Promise<void> | undefined {
+      const paused = gate.whenOpen();
+      return paused ? arriveAfter(paused) : lockstep.arrive(slotIndex);
+    },
+    leave(): void {
+      if (joined) lockstep.leave();
+      joined = false;
+    },
+  };
 }
 
 /**
@@ -203,30 +241,40 @@ async function decodeWithLogprobs(
 ): Promise<void> {
   const random = new SeededRandom(request.sampling.seed);
   const top = request.topLogprobs ?? 0;
-  let input = toEvaluate;
-  for (;;) {
-    const last = input.length - 1;
-    const items = input.map((token, index) =>
-      index === last ? ([token, { generateNext: { logits: true as const } }] as [Token, { generateNext: { logits: true } }]) : token,
-    );
-    const output = await request.sequence.controlledEvaluate(items);
-    const logits = output[last]?.next.logits;
-    if (!logits || logits.size === 0) throw new Error("llama.cpp returned no logits for the next token");
-    const entries: LogitEntry[] = [];
-    for (const [id, logit] of logits) entries.push({ token: id, logit });
-    const normalizer = logNormalizer(entries);
-    const token = sampleToken(entries, request.sampling, history, random) as Token;
-    const chosen = logits.get(token)!;
-    // `entries` keeps the library's order: highest logit first.
-    const topLogprobs = entries.slice(0, top).map((entry) => describeToken(request.tokenTable, entry.token, entry.logit - normalizer));
-    const logprob: TokenLogprob = {
-      ...describeToken(request.tokenTable, token, chosen - normalizer),
-      tokenId: token,
-      ...(top > 0 ? { topLogprobs } : {}),
-    };
-    if (accept(token, logprob)) return;
-    input = [token];
-    const paused = stateResetGateFor(request.sequence.context).whenOpen();
-    if (paused) await paused;
+  const step = betweenTokens(request.sequence.context, request.slotIndex);
+  try {
+    await logprobsLoop();
+  } finally {
+    step.leave();
+  }
+
+  async function logprobsLoop(): Promise<void> {
+    let input = toEvaluate;
+    for (;;) {
+      const last = input.length - 1;
+      const items = input.map((token, index) =>
+        index === last ? ([token, { generateNext: { logits: true as const } }] as [Token, { generateNext: { logits: true } }]) : token,
+      );
+      const output = await request.sequence.controlledEvaluate(items);
+      const logits = output[last]?.next.logits;
+      if (!logits || logits.size === 0) throw new Error("llama.cpp returned no logits for the next token");
+      const entries: LogitEntry[] = [];
+      for (const [id, logit] of logits) entries.push({ token: id, logit });
+      const normalizer = logNormalizer(entries);
+      const token = sampleToken(entries, request.sampling, history, random) as Token;
+      const chosen = logits.get(token)!;
+      // `entries` keeps the library's order: highest logit first.
+      const topLogprobs = entries.slice(0, top).map((entry) => describeToken(request.tokenTable, entry.token, entry.logit - normalizer));
+      const logprob: TokenLogprob = {
+        ...describeToken(request.tokenTable, token, chosen - normalizer),
+        tokenId: token,
+        ...(top > 0 ? { topLogprobs } : {}),
+      };
+      step.joinOnce();
+      if (accept(token, logprob)) return;
+      input = [token];
+      const paused = step.wait();
+      if (paused) await paused;
+    }
   }
 }

@@ -214,6 +214,7 @@ export class LocalLanguageModel implements LanguageModel {
               model: state.model,
               sequence,
               tokenTable: state.tokenTable,
+              slotIndex: state.slots.indexOf(sequence),
               promptTokens,
               maxTokens,
               sampling: resolveSampling(options, choiceIndex, baseSeed),

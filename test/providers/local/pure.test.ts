@@ -44,6 +44,19 @@ describe("SlotPool", () => {
     await expect(second).resolves.toBe("a");
   });
 
+  it("hands out the lowest free slot first, so busy sequences keep consecutive ids", async () => {
+    const pool = new SlotPool(["s0", "s1", "s2", "s3"]);
+    const taken = [await pool.acquire(), await pool.acquire(), await pool.acquire()];
+    expect(taken).toEqual(["s0", "s1", "s2"]);
+    pool.release("s1");
+    pool.release("s0");
+    expect(await pool.acquire()).toBe("s0");
+    expect(await pool.acquire()).toBe("s1");
+    expect(await pool.acquire()).toBe("s3");
+    expect(pool.indexOf("s2")).toBe(2);
+    expect(() => pool.indexOf("other")).toThrow(/does not belong/);
+  });
+
   it("rejects at once for an already aborted signal and after close", async () => {
     const pool = new SlotPool<number>([]);
     const controller = new AbortController();
