@@ -86,12 +86,13 @@ function withModule(shape: AttentionShape, fused: boolean): Run {
 
 const shapes: AttentionShape[] = [
   { B: 2, T: 16, NH: 2, NKV: 2, HS: 8 }, // T a multiple of the padding, plain heads
-  { B: 3, T: 17, NH: 6, NKV: 3, HS: 8 }, // odd T, groups of 2 query heads
+  { B: 3, T: 17, NH: 6, NKV: 3, HS: 8 }, // odd T, groups of 2 query heads, batch elements in 2 head ranges
   { B: 2, T: 24, NH: 4, NKV: 1, HS: 12 }, // every query head on one key/value head, an odd count of f32x4
   { B: 1, T: 5, NH: 2, NKV: 1, HS: 4 }, // shorter than one 8-row panel
   { B: 1, T: 1, NH: 1, NKV: 1, HS: 16 }, // a single position
-  { B: 1, T: 41, NH: 6, NKV: 6, HS: 48 }, // the stories15M head size
-  { B: 1, T: 33, NH: 4, NKV: 2, HS: 64 },
+  { B: 1, T: 41, NH: 6, NKV: 6, HS: 48 }, // the stories15M head size, 4 uneven head ranges
+  { B: 1, T: 33, NH: 4, NKV: 2, HS: 64 }, // one batch element split into key/value head ranges
+  { B: 4, T: 13, NH: 4, NKV: 2, HS: 8 }, // whole batch elements as units, T not a multiple of 8
 ];
 
 describe("WebAssembly SIMD attention", () => {

@@ -78,8 +78,8 @@ const get = wasm.localGet, c32 = wasm.i32Const;
 
 /** Emitters for the pieces; pointer arguments are i32 locals holding byte addresses. */
 class KernelWriter extends FunctionWriter {
-  constructor(private readonly layout: AttentionLayout, private readonly fused: boolean) {
-    super(64, 64);
+  constructor(private readonly layout: AttentionLayout, private readonly fused: boolean, params = 0) {
+    super(64, 64, params);
   }
 
   /** acc = a * b + acc. */
@@ -365,12 +365,15 @@ class KernelWriter extends FunctionWriter {
   }
 }
 
-/** Loops over the key/value heads and each one's query heads, with the byte offsets of both. */
+/** Parameters of both functions: the key/value heads [first, end) to run (with all their query heads). */
+const KV_FIRST = 0, KV_END = 1;
+
+/** Loops over the key/value heads of the parameters' range and each one's query heads, with the byte offsets of both. */
 function forEachHead(w: KernelWriter, layout: AttentionLayout, perKvHead: (kvOffset: number) => void, perHead: (kvOffset: number, headOffset: number, head: number) => void): void {
   const { HS, NH, NKV } = layout;
   const group = NH / NKV;
   const kvh = w.i32(), h = w.i32(), kvOffset = w.i32(), headOffset = w.i32();
-  w.forRange(kvh, c32(0), c32(NKV), 1, () => {
+  w.forRange(kvh, get(KV_FIRST), get(KV_END), 1, () => {
     w.set(kvOffset, get(kvh), c32(HS * 4), wasm.i32Mul);
     perKvHead(kvOffset);
     w.forRange(h, [...get(kvh), ...c32(group), ...wasm.i32Mul], [...get(kvh), ...c32(group), ...wasm.i32Mul, ...c32(group), ...wasm.i32Add], 1, () => {
@@ -380,14 +383,18 @@ function forEachHead(w: KernelWriter, layout: AttentionLayout, perKvHead: (kvOff
   });
 }
 
-/** forwardUnit() and backwardUnit() for one (HS, T, NH, NKV), over the regions of attentionLayout. */
+/**
+ * forwardUnit(kvFirst, kvEnd) and backwardUnit(kvFirst, kvEnd) for one (HS, T, NH, NKV), over the
+ * regions of attentionLayout: the key/value heads [kvFirst, kvEnd) of the batch element in memory and
+ * their query heads.
+ */
 export function buildAttentionModule(layout: AttentionLayout, fused = relaxedSimdAvailable()): Uint8Array<ArrayBuffer> {
   const { HS, NH, NKV, Tp } = layout;
   if (HS % 4 !== 0 || HS <= 0 || NH % NKV !== 0) throw new Error(`SIMD attention needs a head size that is a multiple of 4 and NKV dividing NH, got HS ${HS}, NH ${NH}, NKV ${NKV}`);
   const scale = 1 / Math.sqrt(HS);
   const C4 = NH * HS * 4, KVC4 = NKV * HS * 4;
 
-  const forward = new KernelWriter(layout, fused);
+  const forward = new KernelWriter(layout, fused, 2);
   {
     const qBase = forward.address(layout.q), kBase = forward.address(layout.k), vBase = forward.address(layout.v);
     const outBase = forward.address(layout.out), attBase = forward.address(layout.att);
@@ -406,7 +413,7 @@ export function buildAttentionModule(layout: AttentionLayout, fused = relaxedSim
     });
   }
 
-  const backward = new KernelWriter(layout, fused);
+  const backward = new KernelWriter(layout, fused, 2);
   {
     const qBase = backward.address(layout.q), doutBase = backward.address(layout.dout), dqBase = backward.address(layout.out);
     const kBase = backward.address(layout.k), vBase = backward.address(layout.v), dkBase = backward.address(layout.dk), dvBase = backward.address(layout.dv);
@@ -433,8 +440,8 @@ export function buildAttentionModule(layout: AttentionLayout, fused = relaxedSim
   }
 
   const functions: WasmFunction[] = [
-    { name: "forwardUnit", locals: forward.locals(), code: forward.code },
-    { name: "backwardUnit", locals: backward.locals(), code: backward.code },
+    { name: "forwardUnit", params: 2, locals: forward.locals(), code: forward.code },
+    { name: "backwardUnit", params: 2, locals: backward.locals(), code: backward.code },
   ];
   return moduleWithFunctions(functions, layout.pages);
 }

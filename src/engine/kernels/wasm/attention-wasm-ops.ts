@@ -62,23 +62,27 @@ const vector = (items: number[][]) => [...unsignedLeb(items.length), ...items.fl
 
 export interface WasmFunction {
   name: string;
-  /** Local declarations as (count, type) runs; the functions take no parameters. */
+  /** How many i32 parameters it takes (it returns nothing). */
+  params: number;
+  /** Local declarations as (count, type) runs. */
   locals: [count: number, type: number][];
   code: number[];
 }
 
-/** A module importing a private (unshared) `env.memory` of at least minPages and exporting functions of type () -> (). */
+/** A module importing a private (unshared) `env.memory` of at least minPages and exporting functions of type (i32 x params) -> (). */
 export function moduleWithFunctions(functions: WasmFunction[], minPages: number): Uint8Array<ArrayBuffer> {
   const memoryImport = [...name("env"), ...name("memory"), 0x02, 0x00, ...unsignedLeb(minPages)];
+  const arities = [...new Set(functions.map((f) => f.params))];
+  const types = arities.map((count) => [0x60, ...unsignedLeb(count), ...new Array<number>(count).fill(valueType.i32), 0]);
   const bodies = functions.map((f) => {
     const body = [...vector(f.locals.map(([count, type]) => [...unsignedLeb(count), type])), ...f.code, ...op.end];
     return [...unsignedLeb(body.length), ...body];
   });
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vector([[0x60, 0, 0]])),
+    ...section(1, vector(types)),
     ...section(2, vector([memoryImport])),
-    ...section(3, vector(functions.map(() => [0]))),
+    ...section(3, vector(functions.map((f) => unsignedLeb(arities.indexOf(f.params))))),
     ...section(7, vector(functions.map((f, index) => [...name(f.name), 0x00, ...unsignedLeb(index)]))),
     ...section(10, vector(bodies)),
   ]);
@@ -93,16 +97,17 @@ export class FunctionWriter {
   private i32Used = 0;
   private v128Used = 0;
 
-  constructor(private readonly i32Count: number, private readonly v128Count: number) {}
+  /** params: the function's i32 parameters, locals 0 .. params - 1. */
+  constructor(private readonly i32Count: number, private readonly v128Count: number, readonly params = 0) {}
 
   i32(): number {
     if (this.i32Used >= this.i32Count) throw new Error(`attention kernel generator: more than ${this.i32Count} i32 locals`);
-    return this.i32Used++;
+    return this.params + this.i32Used++;
   }
 
   v128(): number {
     if (this.v128Used >= this.v128Count) throw new Error(`attention kernel generator: more than ${this.v128Count} v128 locals`);
-    return this.i32Count + this.v128Used++;
+    return this.params + this.i32Count + this.v128Used++;
   }
 
   emit(...parts: number[][]): void {
