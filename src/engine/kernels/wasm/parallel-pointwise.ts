@@ -12,9 +12,10 @@ import { PointwiseSimd, type SharedArray } from "./pointwise-runner.js";
 // control word (0 idle, 1 job, 2 quit, 3 failed) hands jobs over with Atomics, as in ./parallel-matmul.ts.
 
 const IDLE = 0, JOB = 1, QUIT = 2, FAILED = 3;
-// control words: state, kind, next unit, units, params[4], factor (float bits), array count, units the
-// helper ran, then the array slots
-const KIND = 1, NEXT_UNIT = 2, UNITS = 3, PARAMS = 4, FACTOR = 8, ARRAY_COUNT = 9, HELPER_UNITS = 10, SLOTS = 11, MAX_ARRAYS = 6;
+// control words (int32): state, kind, next unit, units, params[4], factor (float bits), array count, units
+// the helper ran; then, from byte SLOTS_BYTE, the arrays as float64 (id, byte offset, length, type), as
+// offsets into a large model's activations pass 2^31
+const KIND = 1, NEXT_UNIT = 2, UNITS = 3, PARAMS = 4, FACTOR = 8, ARRAY_COUNT = 9, HELPER_UNITS = 10, SLOTS_BYTE = 48, MAX_ARRAYS = 6;
 const ARRAY_TYPES = [Float32Array, Uint8Array, Float64Array];
 /**
  * Below this many elements (about a millisecond of work) one thread: waking the helper costs tens of
@@ -33,7 +34,7 @@ const { workerData, receiveMessageOnPort } = require("node:worker_threads");
 const { control, port, module, source } = workerData;
 const { createPointwiseWorkspace, runPointwiseUnit } = new Function(source + "\\nreturn { createPointwiseWorkspace, runPointwiseUnit };")();
 const workspace = createPointwiseWorkspace(module);
-const word = new Int32Array(control), float = new Float32Array(control);
+const word = new Int32Array(control), float = new Float32Array(control), slots = new Float64Array(control, ${SLOTS_BYTE});
 const types = [Float32Array, Uint8Array, Float64Array];
 const buffers = new Map();
 function drain() {
@@ -43,10 +44,10 @@ function drain() {
   }
 }
 function view(slot) {
-  const at = ${SLOTS} + slot * 4;
-  const buffer = buffers.get(word[at]);
-  if (!buffer) throw new Error("pointwise helper: unknown buffer " + word[at]);
-  return new types[word[at + 3]](buffer, word[at + 1], word[at + 2]);
+  const at = slot * 4;
+  const buffer = buffers.get(slots[at]);
+  if (!buffer) throw new Error("pointwise helper: unknown buffer " + slots[at]);
+  return new types[slots[at + 3]](buffer, slots[at + 1], slots[at + 2]);
 }
 for (;;) {
   Atomics.wait(word, 0, ${IDLE});
@@ -75,8 +76,9 @@ for (;;) {
 `;
 
 export class ParallelPointwise extends PointwiseSimd {
-  private readonly control = new Int32Array(new SharedArrayBuffer(4 * (SLOTS + 4 * MAX_ARRAYS)));
+  private readonly control = new Int32Array(new SharedArrayBuffer(SLOTS_BYTE + 8 * 4 * MAX_ARRAYS));
   private readonly controlFloats = new Float32Array(this.control.buffer);
+  private readonly slots = new Float64Array(this.control.buffer, SLOTS_BYTE);
   private readonly port: MessagePort;
   private readonly worker: Worker;
   /**
@@ -132,11 +134,11 @@ export class ParallelPointwise extends PointwiseSimd {
     this.controlFloats[FACTOR] = factor;
     word[ARRAY_COUNT] = arrays.length;
     arrays.forEach((array, slot) => {
-      const at = SLOTS + slot * 4;
-      word[at] = this.idOf(array.buffer as SharedArrayBuffer);
-      word[at + 1] = array.byteOffset;
-      word[at + 2] = array.length;
-      word[at + 3] = ARRAY_TYPES.findIndex((type) => array instanceof type);
+      const at = slot * 4;
+      this.slots[at] = this.idOf(array.buffer as SharedArrayBuffer);
+      this.slots[at + 1] = array.byteOffset;
+      this.slots[at + 2] = array.length;
+      this.slots[at + 3] = ARRAY_TYPES.findIndex((type) => array instanceof type);
     });
     Atomics.store(word, 0, JOB);
     Atomics.notify(word, 0);
