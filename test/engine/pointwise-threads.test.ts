@@ -1,12 +1,14 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { crossEntropyForward } from "../../src/engine/kernels/cross-entropy.js";
 import { ParallelPointwise } from "../../src/engine/kernels/wasm/parallel-pointwise.js";
-import { PointwiseSimd } from "../../src/engine/kernels/wasm/pointwise-runner.js";
+import { PointwiseSimd, rowsPerUnit } from "../../src/engine/kernels/wasm/pointwise-runner.js";
 import { SeededRandom } from "../../src/engine/random.js";
 
 // The two-thread element-wise kernels run the same units as the one-thread ones, so their results
 // must be identical bit for bit: masked rows, several rows per unit, views at an offset into a larger
-// shared buffer (as the model's activations are), and the helper must really have taken units.
+// shared buffer (as the model's activations are). One instance shares units as in training; another
+// leaves every unit to the helper, so the helper's copy of the code is checked on all of them (on a
+// busy machine this thread may finish a small job before the helper wakes, and then withdraws it).
 
 const sharedCopy = (values: ArrayLike<number>, extraFront = 0) => {
   const all = new Float32Array(new SharedArrayBuffer((values.length + extraFront) * 4));
@@ -22,24 +24,25 @@ function firstDifference(a: Float32Array, b: Float32Array): number {
 }
 const randomF32 = (size: number, random: SeededRandom, scale = 1) => Float32Array.from({ length: size }, () => random.uniform(-scale, scale));
 
-const two = new ParallelPointwise(1 << 16); // the default threshold is 1M elements: keep the test data small
+// the default threshold is 1M elements: keep the test data small
+const shared = new ParallelPointwise({ minParallelElements: 1 << 16 });
+const helperOnly = new ParallelPointwise({ minParallelElements: 1 << 16, helperRunsEveryUnit: true });
 const one = new PointwiseSimd();
-afterAll(() => two.close());
+afterAll(() => Promise.all([shared.close(), helperOnly.close()]));
 
-/** Runs `job` until the helper took part (a busy machine can keep it from waking for a short job). */
-function withHelper(job: () => void): void {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    job();
-    if (two.helperUnitsOfLastJob > 0) return;
-  }
-  expect(two.helperUnitsOfLastJob).toBeGreaterThan(0);
-}
+describe.each([
+  { name: "shared between the threads", two: shared },
+  { name: "all on the helper", two: helperOnly },
+])("element-wise kernels on two threads, units $name", ({ two }) => {
+  /** After a job with the helper-only instance, the helper must have run every unit. */
+  const expectHelperRan = (units: number) => {
+    if (two === helperOnly) expect(two.helperUnitsOfLastJob).toBe(units);
+  };
 
-describe("element-wise kernels on two threads", () => {
   it.each([
-    [40, 9000], // one row a unit
-    [700, 200], // several rows a unit, V not a multiple of 16
-  ])("cross-entropy forward and backward at N=%i V=%i equal one thread exactly", (N, V) => {
+    [40, 9000, 40], // one row a unit
+    [700, 200, Math.ceil(700 / rowsPerUnit(200))], // several rows a unit, V not a multiple of 16
+  ])("cross-entropy forward and backward at N=%i V=%i equal one thread exactly", (N, V, units) => {
     const random = new SeededRandom(N + V);
     const logits = randomF32(N * V, random, 6);
     const targets = Int32Array.from({ length: N }, () => Math.floor(random.next() * V));
@@ -49,17 +52,13 @@ describe("element-wise kernels on two threads", () => {
     const expectedLoss = one.crossEntropyForward(expectedLosses, expected, expected, targets, mask, N, V);
     one.crossEntropyBackward(expected, expected, targets, mask, N, V);
 
-    let actual = sharedCopy(logits, 3);
-    const actualLosses = new Float32Array(N);
-    let actualLoss = 0;
-    withHelper(() => {
-      actual = sharedCopy(logits, 3);
-      actualLoss = two.crossEntropyForward(actualLosses, actual, actual, targets, mask, N, V);
-    });
+    const actual = sharedCopy(logits, 3), actualLosses = new Float32Array(N);
+    const actualLoss = two.crossEntropyForward(actualLosses, actual, actual, targets, mask, N, V);
+    expectHelperRan(units);
     expect(actualLoss).toBe(expectedLoss);
     expect(firstDifference(actualLosses, expectedLosses)).toBe(-1);
-    const probs = sharedCopy(actual);
-    withHelper(() => two.crossEntropyBackward(actual, probs, targets, mask, N, V)); // separate buffers; each try rewrites all of actual
+    two.crossEntropyBackward(actual, sharedCopy(actual), targets, mask, N, V); // separate probs and dlogits buffers
+    expectHelperRan(units);
     expect(firstDifference(actual, expected)).toBe(-1);
     // and the loss is the reference's
     const reference = logits.slice();
@@ -67,7 +66,7 @@ describe("element-wise kernels on two threads", () => {
   });
 
   it("SwiGLU forward and backward equal one thread exactly", () => {
-    const size = 100_003, random = new SeededRandom(3);
+    const size = 100_003, random = new SeededRandom(3), units = Math.ceil(size / 16384);
     const gate = randomF32(size, random, 6), up = randomF32(size, random), dout = randomF32(size, random);
     const dgate = randomF32(size, random), dup = randomF32(size, random);
     const expectedOut = new Float32Array(size), expectedDgate = dgate.slice(), expectedDup = dup.slice();
@@ -76,14 +75,12 @@ describe("element-wise kernels on two threads", () => {
 
     const [gateS, upS, doutS] = [sharedCopy(gate), sharedCopy(up, 1), sharedCopy(dout, 2)];
     const out = sharedCopy(new Float32Array(size));
-    withHelper(() => two.swigluForward(out, gateS, upS, size));
+    two.swigluForward(out, gateS, upS, size);
+    expectHelperRan(units);
     expect(firstDifference(out, expectedOut)).toBe(-1);
-    let actualDgate = sharedCopy(dgate), actualDup = sharedCopy(dup, 5);
-    withHelper(() => {
-      actualDgate = sharedCopy(dgate);
-      actualDup = sharedCopy(dup, 5);
-      two.swigluBackward(actualDgate, actualDup, doutS, gateS, upS, size);
-    });
+    const actualDgate = sharedCopy(dgate), actualDup = sharedCopy(dup, 5);
+    two.swigluBackward(actualDgate, actualDup, doutS, gateS, upS, size);
+    expectHelperRan(units);
     expect(firstDifference(actualDgate, expectedDgate)).toBe(-1);
     expect(firstDifference(actualDup, expectedDup)).toBe(-1);
   });

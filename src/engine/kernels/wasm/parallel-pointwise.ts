@@ -9,9 +9,12 @@ import { PointwiseSimd, type SharedArray } from "./pointwise-runner.js";
 // operands must live in SharedArrayBuffers (the model's activations and gradient scratch do), so the
 // helper reads and writes them in place; the row statistics and mask copy are shared memory of ours.
 // Buffers are posted to the helper once and named in a job as (id, byte offset, length, type); a
-// control word (0 idle, 1 job, 2 quit, 3 failed) hands jobs over with Atomics, as in ./parallel-matmul.ts.
+// control word (0 idle, 1 job, 2 quit, 3 failed, 4 running) hands jobs over with Atomics, as in
+// ./parallel-matmul.ts, with one difference: the helper claims a job (job -> running) before touching
+// it, so when this thread has run every unit before the helper woke (a busy machine can keep it asleep
+// for a time slice), it withdraws the job (job -> idle) instead of waiting for the helper to wake.
 
-const IDLE = 0, JOB = 1, QUIT = 2, FAILED = 3;
+const IDLE = 0, JOB = 1, QUIT = 2, FAILED = 3, RUNNING = 4;
 // control words (int32): state, kind, next unit, units, params[4], factor (float bits), array count, units
 // the helper ran; then, from byte SLOTS_BYTE, the arrays as float64 (id, byte offset, length, type), as
 // offsets into a large model's activations pass 2^31
@@ -53,7 +56,7 @@ for (;;) {
   Atomics.wait(word, 0, ${IDLE});
   const state = Atomics.load(word, 0);
   if (state === ${QUIT}) break;
-  if (state !== ${JOB}) continue;
+  if (state !== ${JOB} || Atomics.compareExchange(word, 0, ${JOB}, ${RUNNING}) !== ${JOB}) continue;
   try {
     drain();
     const arrays = [];
@@ -89,9 +92,17 @@ export class ParallelPointwise extends PointwiseSimd {
   private readonly posted = new Map<number, WeakRef<SharedArrayBuffer>>();
   private nextId = 1;
 
-  /** minParallelElements: jobs smaller than this run on this thread alone (tests lower it). */
-  constructor(private readonly minParallelElements = MIN_PARALLEL_ELEMENTS) {
+  private readonly minParallelElements: number;
+  private readonly helperRunsEveryUnit: boolean;
+
+  /**
+   * minParallelElements: jobs smaller than this run on this thread alone. helperRunsEveryUnit: this
+   * thread only waits, so a test checks the helper's copy of the code on every unit.
+   */
+  constructor(options: { minParallelElements?: number; helperRunsEveryUnit?: boolean } = {}) {
     super();
+    this.minParallelElements = options.minParallelElements ?? MIN_PARALLEL_ELEMENTS;
+    this.helperRunsEveryUnit = options.helperRunsEveryUnit ?? false;
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     const source = [createPointwiseWorkspace, reserveWorkspace, softmaxBlock, scaleBlock, swigluForwardBlock, swigluBackwardBlock, runPointwiseUnit].map(String).join("\n");
@@ -144,8 +155,11 @@ export class ParallelPointwise extends PointwiseSimd {
     Atomics.notify(word, 0);
     // the same float32 factor the helper reads
     const ownFactor = this.controlFloats[FACTOR];
-    for (let unit = Atomics.add(word, NEXT_UNIT, 1); unit < units; unit = Atomics.add(word, NEXT_UNIT, 1)) this.runUnit(kind, arrays, params, ownFactor, unit);
-    while (Atomics.load(word, 0) === JOB) Atomics.wait(word, 0, JOB, 1000);
+    if (!this.helperRunsEveryUnit) {
+      for (let unit = Atomics.add(word, NEXT_UNIT, 1); unit < units; unit = Atomics.add(word, NEXT_UNIT, 1)) this.runUnit(kind, arrays, params, ownFactor, unit);
+      if (Atomics.compareExchange(word, 0, JOB, IDLE) === JOB) return; // the helper never started
+    }
+    for (let state = Atomics.load(word, 0); state === JOB || state === RUNNING; state = Atomics.load(word, 0)) Atomics.wait(word, 0, state, 1000);
     if (Atomics.load(word, 0) === FAILED) {
       Atomics.store(word, 0, IDLE);
       const report = receiveMessageOnPort(this.port)?.message as { error?: string } | undefined;
