@@ -67,6 +67,7 @@ function expectEqualToReference(shape: AttentionShape, run: Run, seed: number, s
 }
 
 const thread = new SimdAttentionThread();
+const operandsOf = (o: Operands): [Float32Array, Float32Array, Float32Array] => [o.q, o.k, o.v];
 const onThread: Run = {
   forward: (out, att, o, shape) => expect(thread.forward(out, att, o.q, o.k, o.v, shape)).toBe(true),
   backward: (dq, dk, dv, att, o, shape) => expect(thread.backward(dq, dk, dv, o.dout, o.q, o.k, o.v, att, shape)).toBe(true),
@@ -115,6 +116,35 @@ describe("WebAssembly SIMD attention", () => {
     const shape = { B: 1, T: 19, NH: 2, NKV: 1, HS: 8 };
     expectEqualToReference(shape, onThread, 9, 12); // |scores| up to ~400: most probabilities underflow to 0
     expectEqualToReference(shape, onThread, 10, 1e-4); // near-uniform rows
+  });
+
+  it("takes arrays at any 4-byte offset, alternating between calls (blocks placed at their source's alignment)", () => {
+    const at = (values: Float32Array, offsetFloats: number) => {
+      const view = new Float32Array(new SharedArrayBuffer((values.length + 2) * 4), offsetFloats * 4, values.length);
+      view.set(values);
+      return view;
+    };
+    for (const shape of [{ B: 2, T: 13, NH: 4, NKV: 2, HS: 8 }, { B: 4, T: 16, NH: 2, NKV: 1, HS: 12 }]) {
+      for (const offset of [1, 0, 1]) {
+        const shifted = (o: Operands): Operands => ({ q: at(o.q, offset), k: at(o.k, 1 - offset), v: at(o.v, offset), dout: at(o.dout, 1 - offset) });
+        expectEqualToReference(shape, {
+          forward: (out, att, o, s) => {
+            const [outS, attS] = [at(out, 1 - offset), at(att, offset)];
+            expect(thread.forward(outS, attS, ...operandsOf(shifted(o)), s)).toBe(true);
+            out.set(outS);
+            att.set(attS);
+          },
+          backward: (dq, dk, dv, att, o, s) => {
+            const [dqS, dkS, dvS] = [at(dq, offset), at(dk, 1 - offset), at(dv, offset)];
+            const so = shifted(o);
+            expect(thread.backward(dqS, dkS, dvS, so.dout, so.q, so.k, so.v, at(att, 1 - offset), s)).toBe(true);
+            dq.set(dqS);
+            dk.set(dkS);
+            dv.set(dvS);
+          },
+        }, 40 + offset);
+      }
+    }
   });
 
   it("passes NaN through instead of hiding it", () => {

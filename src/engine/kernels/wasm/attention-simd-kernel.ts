@@ -24,7 +24,8 @@ export interface AttentionLayout {
   NKV: number;
   /** T rounded up to a multiple of 8: the row count of every region and the row stride of T x T matrices. */
   Tp: number;
-  // float offsets of the regions: [Tp, NH * HS] for q, dout, out; [Tp, NKV * HS] for k, v, dk, dv
+  // float offsets of the regions: [Tp, NH * HS] for q, dout, out; [Tp, NKV * HS] for k, v, dk, dv (each
+  // exchanged region may be used from its offset or one float further: the functions take its address)
   q: number;
   dout: number;
   /** out in forward, dq in backward. */
@@ -55,10 +56,12 @@ export function attentionLayout(shape: Omit<AttentionShape, "B">): AttentionLayo
     return at;
   };
   const C = NH * HS, KVC = NKV * HS;
+  // the regions exchanged with JS arrays have 4 floats to spare, so a block can start 4 bytes in and
+  // sit at its source's address modulo 8 (V8 copies shared memory word by word only then)
   const regions = {
-    q: take(Tp * C), dout: take(Tp * C), out: take(Tp * C),
-    k: take(Tp * KVC), v: take(Tp * KVC), dk: take(Tp * KVC), dv: take(Tp * KVC),
-    att: take(NH * Tp * Tp), scores: take(Tp * Tp), panel: take(Tp * HS),
+    q: take(Tp * C + 4), dout: take(Tp * C + 4), out: take(Tp * C + 4),
+    k: take(Tp * KVC + 4), v: take(Tp * KVC + 4), dk: take(Tp * KVC + 4), dv: take(Tp * KVC + 4),
+    att: take(NH * Tp * Tp + 4), scores: take(Tp * Tp), panel: take(Tp * HS),
   };
   const pages = Math.ceil((used * 4) / 65536);
   return pages > MAX_PAGES ? null : { HS, T, NH, NKV, Tp, ...regions, pages };
@@ -365,8 +368,11 @@ class KernelWriter extends FunctionWriter {
   }
 }
 
-/** Parameters of both functions: the key/value heads [first, end) to run (with all their query heads). */
+/** Parameters of both functions: the key/value heads [first, end) to run (with all their query heads), then byte addresses of the exchanged regions. */
 const KV_FIRST = 0, KV_END = 1;
+const FORWARD_PARAMS = ["q", "k", "v", "out", "att"] as const;
+const BACKWARD_PARAMS = ["q", "dout", "dq", "k", "v", "dk", "dv", "att"] as const;
+const paramOf = (names: readonly string[], name: string) => 2 + names.indexOf(name);
 
 /** Loops over the key/value heads of the parameters' range and each one's query heads, with the byte offsets of both. */
 function forEachHead(w: KernelWriter, layout: AttentionLayout, perKvHead: (kvOffset: number) => void, perHead: (kvOffset: number, headOffset: number, head: number) => void): void {
@@ -384,9 +390,10 @@ function forEachHead(w: KernelWriter, layout: AttentionLayout, perKvHead: (kvOff
 }
 
 /**
- * forwardUnit(kvFirst, kvEnd) and backwardUnit(kvFirst, kvEnd) for one (HS, T, NH, NKV), over the
- * regions of attentionLayout: the key/value heads [kvFirst, kvEnd) of the batch element in memory and
- * their query heads.
+ * forwardUnit(kvFirst, kvEnd, q, k, v, out, att) and backwardUnit(kvFirst, kvEnd, q, dout, dq, k, v,
+ * dk, dv, att) for one (HS, T, NH, NKV): the key/value heads [kvFirst, kvEnd) of the batch element in
+ * memory and their query heads; the other arguments are the byte addresses of the exchanged regions
+ * (attentionLayout's offsets, or one float further), the private ones are constants.
  */
 export function buildAttentionModule(layout: AttentionLayout, fused = relaxedSimdAvailable()): Uint8Array<ArrayBuffer> {
   const { HS, NH, NKV, Tp } = layout;
@@ -394,10 +401,9 @@ export function buildAttentionModule(layout: AttentionLayout, fused = relaxedSim
   const scale = 1 / Math.sqrt(HS);
   const C4 = NH * HS * 4, KVC4 = NKV * HS * 4;
 
-  const forward = new KernelWriter(layout, fused, 2);
+  const forward = new KernelWriter(layout, fused, 2 + FORWARD_PARAMS.length);
   {
-    const qBase = forward.address(layout.q), kBase = forward.address(layout.k), vBase = forward.address(layout.v);
-    const outBase = forward.address(layout.out), attBase = forward.address(layout.att);
+    const [qBase, kBase, vBase, outBase, attBase] = FORWARD_PARAMS.map((name) => paramOf(FORWARD_PARAMS, name));
     const kSrc = forward.i32(), vSrc = forward.i32(), qHead = forward.i32(), outHead = forward.i32(), p = forward.i32();
     forEachHead(forward, layout, (kvOffset) => {
       forward.set(kSrc, get(kBase), get(kvOffset), wasm.i32Add);
@@ -413,11 +419,10 @@ export function buildAttentionModule(layout: AttentionLayout, fused = relaxedSim
     });
   }
 
-  const backward = new KernelWriter(layout, fused, 2);
+  const backward = new KernelWriter(layout, fused, 2 + BACKWARD_PARAMS.length);
   {
-    const qBase = backward.address(layout.q), doutBase = backward.address(layout.dout), dqBase = backward.address(layout.out);
-    const kBase = backward.address(layout.k), vBase = backward.address(layout.v), dkBase = backward.address(layout.dk), dvBase = backward.address(layout.dv);
-    const attBase = backward.address(layout.att), scores = backward.address(layout.scores);
+    const [qBase, doutBase, dqBase, kBase, vBase, dkBase, dvBase, attBase] = BACKWARD_PARAMS.map((name) => paramOf(BACKWARD_PARAMS, name));
+    const scores = backward.address(layout.scores);
     const kSrc = backward.i32(), vSrc = backward.i32(), dk = backward.i32(), dv = backward.i32();
     const qHead = backward.i32(), doutHead = backward.i32(), dqHead = backward.i32(), p = backward.i32();
     forEachHead(backward, layout, (kvOffset) => {
@@ -440,8 +445,8 @@ export function buildAttentionModule(layout: AttentionLayout, fused = relaxedSim
   }
 
   const functions: WasmFunction[] = [
-    { name: "forwardUnit", params: 2, locals: forward.locals(), code: forward.code },
-    { name: "backwardUnit", params: 2, locals: backward.locals(), code: backward.code },
+    { name: "forwardUnit", params: forward.params, locals: forward.locals(), code: forward.code },
+    { name: "backwardUnit", params: backward.params, locals: backward.locals(), code: backward.code },
   ];
   return moduleWithFunctions(functions, layout.pages);
 }
