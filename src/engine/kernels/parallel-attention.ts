@@ -118,7 +118,7 @@ export class ParallelAttention {
   private nextId = 1;
   /** Head sizes whose kernel source the helper has. */
   private readonly headSizesPosted = new Set<number>();
-  /** (HS, T) keys whose compiled SIMD module the helper has. */
+  /** Shape keys (HS, T, NH, NKV) whose compiled SIMD module the helper has. */
   private readonly simdPosted = new Set<string>();
   private readonly simd = new SimdAttentionThread();
 

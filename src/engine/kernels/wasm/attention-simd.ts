@@ -15,7 +15,7 @@ export interface CompiledAttention {
 const modules = new Map<string, CompiledAttention | null>();
 let simd: boolean | undefined;
 
-/** The key of a shape's module (B is not part of it: units are batch elements). */
+/** The key of a shape's module (B is not part of it: a unit is one batch element or a head range of one). */
 export const attentionModuleKey = (shape: AttentionShape) => `${shape.HS}:${shape.T}:${shape.NH}:${shape.NKV}`;
 
 /** The compiled kernels for the shape, or null where the SIMD path does not apply (the caller uses the JS kernels). */
@@ -84,11 +84,16 @@ export class SimdAttentionThread {
     if (!instance) {
       const compiled = compiledAttention(shape);
       if (!compiled) return null;
-      const memory = new WebAssembly.Memory({ initial: compiled.layout.pages });
-      const exports = new WebAssembly.Instance(compiled.module, { env: { memory } }).exports as unknown as AttentionUnitKernel;
-      instance = { kernel: exports, heap: new Float32Array(memory.buffer), layout: compiled.layout };
       // a few shapes at a time: a run that changes T often must not keep a memory per length it saw
       if (this.instances.size >= MAX_INSTANCES) this.instances.delete(this.instances.keys().next().value!);
+      let memory: WebAssembly.Memory;
+      try {
+        memory = new WebAssembly.Memory({ initial: compiled.layout.pages });
+      } catch {
+        return null; // no room for this working set: the caller keeps the JS kernels
+      }
+      const exports = new WebAssembly.Instance(compiled.module, { env: { memory } }).exports as unknown as AttentionUnitKernel;
+      instance = { kernel: exports, heap: new Float32Array(memory.buffer), layout: compiled.layout };
       this.instances.set(key, instance);
     }
     return instance;
