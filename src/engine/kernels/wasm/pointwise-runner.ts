@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "../../../errors/index.js";
-import { createPointwiseWorkspace, runPointwiseUnit, SWIGLU_CHUNK, UNIT_KIND, type PointwiseWorkspace } from "./pointwise-blocks.js";
+import { createPointwiseWorkspace, runPointwiseUnit, STATS_BYTES, SWIGLU_CHUNK, UNIT_KIND, type PointwiseWorkspace } from "./pointwise-blocks.js";
 import { buildPointwiseModule } from "./pointwise-simd.js";
 
 // The fast cross-entropy and SwiGLU kernels on one thread: argument checks, the per-row bookkeeping
@@ -9,10 +9,10 @@ import { buildPointwiseModule } from "./pointwise-simd.js";
 /** The operand types a unit takes: floats, and a mask and row statistics for the softmax. */
 export type SharedArray = Float32Array | Uint8Array | Float64Array;
 
-/** Rows of a softmax unit: about 64 KB of floats, at least one row, at most the 256 the stats area holds. */
+/** Rows of a softmax unit: about 64 KB of floats, at least one row, at most the stats area's 16 bytes a row. */
 export function rowsPerUnit(V: number): number {
   const stride = Math.ceil(V / 16) * 16;
-  return Math.max(1, Math.min(256, Math.floor(16384 / stride)));
+  return Math.max(1, Math.min(STATS_BYTES / 16, Math.floor(16384 / stride)));
 }
 
 export class PointwiseSimd {
