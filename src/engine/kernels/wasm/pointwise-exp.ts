@@ -65,12 +65,12 @@ export function declareExpConstants(f: WasmFunctionBuilder): ExpConstants {
 }
 
 /** a * b + c on the stack: one fused instruction with relaxed SIMD, else mul + add. */
-export function multiplyAdd(f: WasmFunctionBuilder, fused: boolean, a: number[], b: number[], c: number[]): number[] {
+export function multiplyAdd(fused: boolean, a: number[], b: number[], c: number[]): number[] {
   return fused ? [...a, ...b, ...c, ...op.f32x4RelaxedMadd] : [...a, ...b, ...op.f32x4Mul, ...c, ...op.f32x4Add];
 }
 
 /** c - a * b on the stack. */
-export function negativeMultiplyAdd(f: WasmFunctionBuilder, fused: boolean, a: number[], b: number[], c: number[]): number[] {
+export function negativeMultiplyAdd(fused: boolean, a: number[], b: number[], c: number[]): number[] {
   return fused ? [...a, ...b, ...c, ...moreOp.f32x4RelaxedNmadd] : [...c, ...a, ...b, ...op.f32x4Mul, ...moreOp.f32x4Sub];
 }
 
@@ -88,12 +88,12 @@ export function emitExp(f: WasmFunctionBuilder, c: ExpConstants, x: number, opti
   f.emit(get(x), get(c.lowest), moreOp.f32x4Pmax);
   if (options.clampHigh) f.emit(get(c.highest), moreOp.f32x4Pmin);
   f.emit(set(c.r));
-  f.emit(multiplyAdd(f, fused, get(c.r), get(c.log2e), get(c.shifter)), set(c.t));
+  f.emit(multiplyAdd(fused, get(c.r), get(c.log2e), get(c.shifter)), set(c.t));
   f.emit(get(c.t), get(c.shifter), moreOp.f32x4Sub, set(c.k));
-  f.emit(negativeMultiplyAdd(f, fused, get(c.k), get(c.ln2High), get(c.r)), set(c.r));
-  f.emit(negativeMultiplyAdd(f, fused, get(c.k), get(c.ln2Low), get(c.r)), set(c.r));
+  f.emit(negativeMultiplyAdd(fused, get(c.k), get(c.ln2High), get(c.r)), set(c.r));
+  f.emit(negativeMultiplyAdd(fused, get(c.k), get(c.ln2Low), get(c.r)), set(c.r));
   f.emit(get(c.polynomial[0]), set(c.p));
-  for (const coefficient of c.polynomial.slice(1)) f.emit(multiplyAdd(f, fused, get(c.p), get(c.r), get(coefficient)), set(c.p));
+  for (const coefficient of c.polynomial.slice(1)) f.emit(multiplyAdd(fused, get(c.p), get(c.r), get(coefficient)), set(c.p));
   // 2^k: k + 127 sits in the low bits of t; shifted into the exponent field
   f.emit(get(c.p), get(c.t), op.i32Const(23), moreOp.i32x4Shl, op.f32x4Mul);
 }

@@ -12,6 +12,7 @@ import { floatType, moduleWithFunctions, moreOp, op, valueType } from "./wasm-by
 // (byte by byte, five times slower, otherwise).
 //   swigluForward(out, gate, up, bytes) / swigluBackward(dgate, dup, dout, gate, up, bytes): the
 //     formulas of ../swiglu.ts (bytes a multiple of 16).
+// Every loop runs at least once: bytes must be positive.
 // The sum of a softmax row is folded into f64 every 16 floats, so it is as accurate as the JS
 // kernel's double sum (a 32000-term float32 sum would lose ~1e-5 relative).
 
@@ -23,7 +24,7 @@ const fusedMultiplyAdd = relaxedSimdAvailable();
 function buildSoftmax(fused: boolean): WasmFunctionBuilder {
   const f = new WasmFunctionBuilder("softmax", [i32, i32, i32]);
   const BASE = 0, BYTES = 1, STATS = 2;
-  const { get, set } = { get: (i: number) => f.get(i), set: (i: number) => f.set(i) };
+  const get = (i: number) => f.get(i), set = (i: number) => f.set(i);
   const pointer = f.local(i32), end = f.local(i32);
   const rowMax = f.local(f32), sum = f.local(f64);
   const maxima = [0, 1, 2, 3].map(() => f.local(v128));
@@ -123,13 +124,13 @@ function buildSwigluBackward(fused: boolean): WasmFunctionBuilder {
   f.emit(at(DGATE), moreOp.localTee(address));
   const derivative = [
     ...f.get(sigmoid),
-    ...multiplyAdd(f, fused, f.get(gate), [...f.get(constants.one), ...f.get(sigmoid), ...moreOp.f32x4Sub], f.get(constants.one)),
+    ...multiplyAdd(fused, f.get(gate), [...f.get(constants.one), ...f.get(sigmoid), ...moreOp.f32x4Sub], f.get(constants.one)),
     ...op.f32x4Mul,
   ];
-  f.emit(multiplyAdd(f, fused, [...f.get(dout), ...at(UP), ...op.v128Load, ...op.f32x4Mul], derivative, [...f.get(address), ...op.v128Load]), op.v128Store);
+  f.emit(multiplyAdd(fused, [...f.get(dout), ...at(UP), ...op.v128Load, ...op.f32x4Mul], derivative, [...f.get(address), ...op.v128Load]), op.v128Store);
   // dup += dout * (gate * sigmoid)
   f.emit(at(DUP), moreOp.localTee(address));
-  f.emit(multiplyAdd(f, fused, f.get(dout), [...f.get(gate), ...f.get(sigmoid), ...op.f32x4Mul], [...f.get(address), ...op.v128Load]), op.v128Store);
+  f.emit(multiplyAdd(fused, f.get(dout), [...f.get(gate), ...f.get(sigmoid), ...op.f32x4Mul], [...f.get(address), ...op.v128Load]), op.v128Store);
   f.emit(f.get(offset), op.i32Const(16), op.i32Add, moreOp.localTee(offset), f.get(BYTES), op.i32LtU, op.brIf(0), op.end);
   return f;
 }
