@@ -1,8 +1,9 @@
 // Causal attention forward + backward of one layer on the training shapes (batch 8 x 256): the
 // WebAssembly SIMD kernels against the previous generated-JS kernels, measured in the same run with
 // interleaved repetitions (medians), on one thread (CPU time: robust on a busy shared machine) and on
-// two threads (wall time, what a training step sees). With --steps N, also N whole LoRA training steps
-// per variant (alternating) of the model on that shape, with the attention calls timed inside them.
+// two threads (wall time, what a training step sees); about 35 s on the shared 2-core machine. With
+// --steps N, also N whole LoRA training steps per variant (alternating) of the model on that shape, with
+// the attention calls timed inside them (a 15M step takes 10-20 s there: use --shape 15M --steps 1).
 //   npx tsx bench/engine-attention.ts [--shape 260K|15M|all] [--repetitions 7] [--steps 0]
 import { llamaConfig, type LlamaConfig } from "../src/engine/config.js";
 import type { AttentionShape } from "../src/engine/kernels/attention.js";
