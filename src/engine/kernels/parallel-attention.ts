@@ -7,13 +7,14 @@ import { simdBackwardUnits, simdForwardUnits } from "./wasm/attention-units.js";
 
 // Attention on two threads: this thread and one helper worker share out the units of a call, taken one
 // at a time from a shared counter. Where the WebAssembly SIMD kernels apply (./wasm/attention-simd.ts)
-// a unit is a batch element and each thread runs the compiled module (posted to the helper) in its own
-// memory; otherwise a unit is a (batch, key/value head) pair run by the JS kernels generated for the
-// head size (./attention-codegen.ts, whose source text the helper compiles). Either way a unit owns its
-// rows of out/att/dq and of dk/dv, so units never write the same memory.
+// a unit is a batch element (or a key/value head range of one when B < 4) and each thread runs the
+// compiled module (posted to the helper) in its own memory (./wasm/attention-units.ts); otherwise a
+// unit is a (batch, key/value head) pair run by the JS kernels generated for the head size
+// (./attention-codegen.ts, whose source text the helper compiles). Either way a unit owns its rows of
+// out/att/dq and of dk/dv, so units never write the same memory.
 // The operands must live in SharedArrayBuffers (the model allocates its activations and gradient
-// scratch that way), so nothing is copied: a buffer is posted to the helper once, and a job names
-// arrays as (buffer id, byte offset, length). A control word in its own SharedArrayBuffer
+// scratch that way), so nothing is copied between the threads: a buffer is posted to the helper once,
+// and a job names arrays as (buffer id, byte offset, length). A control word in its own SharedArrayBuffer
 // (0 idle, 1 job, 2 quit, 3 failed) hands jobs over with Atomics, as in ./wasm/parallel-matmul.ts.
 
 const IDLE = 0, JOB = 1, QUIT = 2, FAILED = 3;
