@@ -1,6 +1,7 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import type { AttentionShape } from "./attention.js";
 import { attentionBackwardSource, attentionForwardSource, attentionKernelsFor } from "./attention-codegen.js";
+import { CamelidError } from "../../errors/index.js";
 import { expTable } from "./fast-exp.js";
 import { attentionModuleKey, compiledAttention, SimdAttentionThread } from "./wasm/attention-simd.js";
 import { simdBackwardUnits, simdForwardUnits } from "./wasm/attention-units.js";
@@ -15,9 +16,12 @@ import { simdBackwardUnits, simdForwardUnits } from "./wasm/attention-units.js";
 // The operands must live in SharedArrayBuffers (the model allocates its activations and gradient
 // scratch that way), so nothing is copied between the threads: a buffer is posted to the helper once,
 // and a job names arrays as (buffer id, byte offset, length). A control word in its own SharedArrayBuffer
-// (0 idle, 1 job, 2 quit, 3 failed) hands jobs over with Atomics, as in ./wasm/parallel-matmul.ts.
+// (0 idle, 1 job, 2 quit, 3 failed, 4 running) hands jobs over with Atomics, as in
+// ./wasm/parallel-pointwise.ts: the helper claims a job (job -> running) before touching it, so when this
+// thread has run every unit before the helper woke (a busy machine can keep it asleep for a time
+// slice), it withdraws the job (job -> idle) instead of waiting for the helper to wake.
 
-const IDLE = 0, JOB = 1, QUIT = 2, FAILED = 3;
+const IDLE = 0, JOB = 1, QUIT = 2, FAILED = 3, RUNNING = 4;
 const FORWARD = 1, BACKWARD = 2, SIMD_FORWARD = 3, SIMD_BACKWARD = 4;
 // control words: state, kind, B, T, NH, NKV, HS, next unit, units, then (id, byteOffset, length) per array.
 // Units are handed out one at a time from the shared counter, so a thread slowed by another process
@@ -74,7 +78,7 @@ for (;;) {
   Atomics.wait(word, 0, ${IDLE});
   const state = Atomics.load(word, 0);
   if (state === ${QUIT}) break;
-  if (state !== ${JOB}) continue;
+  if (state !== ${JOB} || Atomics.compareExchange(word, 0, ${JOB}, ${RUNNING}) !== ${JOB}) continue;
   try {
     drain();
     const B = word[2], T = word[3], NH = word[4], NKV = word[5], HS = word[6], units = word[8];
@@ -106,6 +110,11 @@ for (;;) {
 }
 `;
 
+/** The helper thread threw (a bug, not bad input). */
+export class AttentionHelperError extends CamelidError {
+  readonly code = "engine_helper_failed";
+}
+
 export class ParallelAttention {
   private readonly control = new Int32Array(new SharedArrayBuffer(4 * (HELPER_UNITS + 1)));
   private readonly port: MessagePort;
@@ -123,8 +132,11 @@ export class ParallelAttention {
   private readonly simdPosted = new Set<string>();
   private readonly simd = new SimdAttentionThread();
 
-  /** simd: false keeps both threads on the generated JS kernels (benchmarks compare the two). */
-  constructor(private readonly options: { simd?: boolean } = {}) {
+  /**
+   * simd: false keeps both threads on the generated JS kernels (benchmarks compare the two).
+   * helperRunsEveryUnit (tests): this thread takes no unit, so the helper's code path runs every time.
+   */
+  constructor(private readonly options: { simd?: boolean; helperRunsEveryUnit?: boolean } = {}) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     this.worker = new Worker(helperSource, {
@@ -145,12 +157,12 @@ export class ParallelAttention {
     const { B, T, NH, NKV, HS } = shape;
     if (this.postSimdModule(shape)) {
       this.start(SIMD_FORWARD, shape, B, [out, att, q, k, v]);
-      this.simd.forward(out, att, q, k, v, shape, this.control, NEXT_UNIT);
+      if (!this.options.helperRunsEveryUnit) this.simd.forward(out, att, q, k, v, shape, this.control, NEXT_UNIT);
       return this.finish();
     }
     const units = B * NKV, kernel = attentionKernelsFor(HS).forward, word = this.control;
     this.start(FORWARD, shape, units, [out, att, q, k, v]);
-    for (let u = Atomics.add(word, NEXT_UNIT, 1); u < units; u = Atomics.add(word, NEXT_UNIT, 1)) kernel(out, att, q, k, v, B, T, NH, NKV, u, u + 1, expTable);
+    if (!this.options.helperRunsEveryUnit) for (let u = Atomics.add(word, NEXT_UNIT, 1); u < units; u = Atomics.add(word, NEXT_UNIT, 1)) kernel(out, att, q, k, v, B, T, NH, NKV, u, u + 1, expTable);
     this.finish();
   }
 
@@ -158,12 +170,12 @@ export class ParallelAttention {
     const { B, T, NH, NKV, HS } = shape;
     if (this.postSimdModule(shape)) {
       this.start(SIMD_BACKWARD, shape, B, [dq, dk, dv, dout, q, k, v, att]);
-      this.simd.backward(dq, dk, dv, dout, q, k, v, att, shape, this.control, NEXT_UNIT);
+      if (!this.options.helperRunsEveryUnit) this.simd.backward(dq, dk, dv, dout, q, k, v, att, shape, this.control, NEXT_UNIT);
       return this.finish();
     }
     const units = B * NKV, kernel = attentionKernelsFor(HS).backward, word = this.control;
     this.start(BACKWARD, shape, units, [dq, dk, dv, dout, q, k, v, att]);
-    for (let u = Atomics.add(word, NEXT_UNIT, 1); u < units; u = Atomics.add(word, NEXT_UNIT, 1)) kernel(dq, dk, dv, scratch, dout, q, k, v, att, B, T, NH, NKV, u, u + 1);
+    if (!this.options.helperRunsEveryUnit) for (let u = Atomics.add(word, NEXT_UNIT, 1); u < units; u = Atomics.add(word, NEXT_UNIT, 1)) kernel(dq, dk, dv, scratch, dout, q, k, v, att, B, T, NH, NKV, u, u + 1);
     this.finish();
   }
 
@@ -212,13 +224,15 @@ export class ParallelAttention {
     Atomics.notify(word, 0);
   }
 
+  /** Called once this thread has found no unit left: withdraws the job if the helper never claimed it, else waits for it. */
   private finish(): void {
     const word = this.control;
-    while (Atomics.load(word, 0) === JOB) Atomics.wait(word, 0, JOB, 1000);
+    if (!this.options.helperRunsEveryUnit && Atomics.compareExchange(word, 0, JOB, IDLE) === JOB) return; // the helper never started
+    for (let state = Atomics.load(word, 0); state === JOB || state === RUNNING; state = Atomics.load(word, 0)) Atomics.wait(word, 0, state, 1000);
     if (Atomics.load(word, 0) === FAILED) {
       Atomics.store(word, 0, IDLE);
       const report = receiveMessageOnPort(this.port)?.message as { error?: string } | undefined;
-      throw new Error(`the attention helper thread failed: ${report?.error ?? "no reason given"}`);
+      throw new AttentionHelperError(`the attention helper thread failed: ${report?.error ?? "no reason given"}`);
     }
   }
 
