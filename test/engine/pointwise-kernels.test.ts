@@ -92,6 +92,13 @@ describe.each(kernelVariants)("SIMD cross-entropy equals the reference (fused mu
     expect(grad.every((g) => g === 0)).toBe(true);
   });
 
+  it("empty batches do nothing", () => {
+    expect(kernels.crossEntropyForward(new Float32Array(0), new Float32Array(0), new Float32Array(0), new Int32Array(0), new Uint8Array(0), 0, 10)).toBe(0);
+    kernels.crossEntropyBackward(new Float32Array(0), new Float32Array(0), new Int32Array(0), new Uint8Array(0), 0, 10);
+    kernels.swigluForward(new Float32Array(0), new Float32Array(0), new Float32Array(0), 0);
+    kernels.swigluBackward(new Float32Array(0), new Float32Array(0), new Float32Array(0), new Float32Array(0), new Float32Array(0), 0);
+  });
+
   it("a NaN or infinite logit makes the loss NaN (divergence is reported, not hidden)", () => {
     for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
       const V = 100;
