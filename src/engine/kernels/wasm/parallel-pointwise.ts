@@ -25,6 +25,8 @@ const ARRAY_TYPES = [Float32Array, Uint8Array, Float64Array];
  * microseconds on an idle machine and can cost a scheduler time slice on a busy one.
  */
 const MIN_PARALLEL_ELEMENTS = 1 << 20;
+/** How long a job that only the helper runs may wait for the helper to claim it. */
+const HELPER_START_LIMIT_MS = 20_000;
 
 /** The helper thread threw (a bug, not bad input: arguments are checked before a job starts). */
 export class PointwiseHelperError extends CamelidError {
@@ -113,7 +115,14 @@ export class ParallelPointwise extends PointwiseSimd {
     });
     this.worker.unref(); // never keeps the process alive
     this.port.unref();
+    // a helper that dies (it failed to start) leaves the jobs to this thread rather than crashing the process
+    this.worker.on("error", (error) => {
+      this.helperFailure = error;
+    });
   }
+
+  /** Why the helper thread stopped, if it did; jobs then run on this thread alone. */
+  helperFailure: Error | undefined;
 
   /** Units of the last job the helper thread ran (0 when it ran on this thread alone): for tests. */
   get helperUnitsOfLastJob(): number {
@@ -137,7 +146,8 @@ export class ParallelPointwise extends PointwiseSimd {
     const word = this.control;
     word[HELPER_UNITS] = 0;
     const shared = arrays.every((a) => a.buffer instanceof SharedArrayBuffer);
-    if (units < 2 || elements < this.minParallelElements || !shared || arrays.length > MAX_ARRAYS) return super.run(kind, arrays, params, factor, units, elements);
+    if (this.helperFailure && this.helperRunsEveryUnit) throw new PointwiseHelperError("the pointwise helper thread stopped", { cause: this.helperFailure });
+    if (units < 2 || elements < this.minParallelElements || !shared || arrays.length > MAX_ARRAYS || this.helperFailure) return super.run(kind, arrays, params, factor, units, elements);
     word[KIND] = kind;
     word[NEXT_UNIT] = 0;
     word[UNITS] = units;
@@ -159,7 +169,14 @@ export class ParallelPointwise extends PointwiseSimd {
       for (let unit = Atomics.add(word, NEXT_UNIT, 1); unit < units; unit = Atomics.add(word, NEXT_UNIT, 1)) this.runUnit(kind, arrays, params, ownFactor, unit);
       if (Atomics.compareExchange(word, 0, JOB, IDLE) === JOB) return; // the helper never started
     }
-    for (let state = Atomics.load(word, 0); state === JOB || state === RUNNING; state = Atomics.load(word, 0)) Atomics.wait(word, 0, state, 1000);
+    const waitingSince = performance.now();
+    for (let state = Atomics.load(word, 0); state === JOB || state === RUNNING; state = Atomics.load(word, 0)) {
+      // a helper that never claims the job (it failed to start) must not hang this thread
+      if (state === JOB && performance.now() - waitingSince > HELPER_START_LIMIT_MS && Atomics.compareExchange(word, 0, JOB, IDLE) === JOB) {
+        throw new PointwiseHelperError(`the pointwise helper thread did not take a job within ${HELPER_START_LIMIT_MS / 1000} s`);
+      }
+      Atomics.wait(word, 0, state, 1000);
+    }
     if (Atomics.load(word, 0) === FAILED) {
       Atomics.store(word, 0, IDLE);
       const report = receiveMessageOnPort(this.port)?.message as { error?: string } | undefined;
