@@ -1,7 +1,10 @@
 /**
  * `camelid serve` under load, every figure a ratio against its reference measured in this same run:
  *
- *   npx tsx bench/serve-throughput.ts [--model random-24m|stories260K] [--tokens 128] [--repeats 3] [--streams 8] [--child-process]
+ *   npx tsx bench/serve-throughput.ts [--model random-24m|stories260K|random-110m-q8_0|...] [--tokens 128] [--repeats 3] [--streams 8]
+ *                                     [--threads 1] [--flash-attention] [--child-process]
+ *
+ * Models: see bench/bench-models.ts (random ones are written on first use into the OS temp folder).
  *
  * By default the server runs in this process beside the HTTP client, so every client-side cost
  * (undici, SSE parsing) counts against the server, and a 2-core machine runs two busy threads (the
@@ -20,7 +23,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { writeRandomLlama24M } from "../src/gguf/random-llama.js";
+import { benchModelPath } from "./bench-models.js";
 import { createLocalModel } from "../src/providers/local/index.js";
 import { createServerApp } from "../src/server/app.js";
 import { listen } from "../src/server/listen.js";
@@ -37,6 +40,8 @@ const tokens = Number(flag("tokens", "128"));
 const repeats = Number(flag("repeats", "3"));
 const streams = Number(flag("streams", "8"));
 const inProcess = !process.argv.includes("--child-process");
+const threads = process.argv.includes("--threads") ? Number(flag("threads", "1")) : undefined;
+const flashAttention = process.argv.includes("--flash-attention");
 const repoRoot = resolve(import.meta.dirname, "..");
 const shared = resolve(repoRoot, "../shared");
 const prompt = "Once upon a time";
@@ -115,6 +120,8 @@ function sample(startedAt: number, times: number[], completionTokens: number): S
 /** `camelid serve` in a child process; resolves with its URL and a stop function. */
 function startServeChild(modelPath: string, contextSize: number, dataDir: string): Promise<{ url: string; stop: () => void }> {
   const args = ["bin/camelid.js", "serve", "--model", `bench=${modelPath}`, "--sequences", String(streams), "--context-size", String(contextSize), "--port", "0", "--data-dir", dataDir, "--eager"];
+  if (threads) args.push("--threads", String(threads));
+  if (flashAttention) throw new Error("--flash-attention applies to the in-process server only (camelid serve has no such flag)");
   const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolveStart, reject) => {
     let out = "";
@@ -136,14 +143,9 @@ const decodeRate = (s: StreamSample) => (s.tokens - 1) / (s.decodeMs / 1000);
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), "camelid-bench-serve-"));
-  let modelPath: string;
-  if (modelName === "stories260K") modelPath = join(shared, "models/stories260K.gguf");
-  else {
-    modelPath = join(dir, "random-24m.gguf");
-    await writeRandomLlama24M(modelPath, join(shared, "tokenizers/ggml-vocab-llama-spm.gguf"));
-  }
+  const modelPath = await benchModelPath(modelName);
   const contextSize = Math.max(256, tokens + 64);
-  const model = createLocalModel({ modelPath, modelId: "bench", contextSize, sequences: streams });
+  const model = createLocalModel({ modelPath, modelId: "bench", contextSize, sequences: streams, flashAttention, ...(threads ? { threads } : {}) });
   await model.load();
   let server: { url: string; close: () => Promise<void> | void };
   if (inProcess) {
@@ -156,7 +158,7 @@ async function main() {
   }
 
   console.log(
-    `# camelid serve benchmark (server ${inProcess ? "in this process" : "in a child process"}): ${modelName}, ${tokens} tokens per stream, ${streams} sequences, ${repeats} repeats (median), ${cpus().length} CPU cores, load average ${loadavg()[0].toFixed(1)}`,
+    `# camelid serve benchmark (server ${inProcess ? "in this process" : "in a child process"}): ${modelName}, threads ${threads ?? "default"}, flash attention ${flashAttention ? "on" : "off"}, ${tokens} tokens per stream, ${streams} sequences, ${repeats} repeats (median), ${cpus().length} CPU cores, load average ${loadavg()[0].toFixed(1)}`,
   );
   // Warm-up: first-call costs (grammar-free sampler set-up, JIT, sockets) out of the timings.
   await directStream(model, 999);

@@ -131,3 +131,25 @@ export function completionChunk(
     ...(usage ? { usage: usageBody(usage) } : {}),
   };
 }
+
+/*
+ * The chunk of every streamed token, serialized from a prefix computed once per request. The text is
+ * the only part that changes from token to token; the result is byte-for-byte what
+ * JSON.stringify(completionChunk(...)) / JSON.stringify(chatChunk(...)) gives for a plain text delta
+ * (no logprobs, no finish reason), which test/server/chunk-serialization.test.ts checks.
+ */
+function chunkPrefix(identity: ResponseIdentity, object: string): string {
+  return `{"id":${JSON.stringify(identity.id)},"object":"${object}","created":${JSON.stringify(identity.created)},"model":${JSON.stringify(identity.model)},"system_fingerprint":null,"choices":[{"index":`;
+}
+
+/** JSON of a completions stream chunk carrying `text` for choice `index`. */
+export function completionTextChunkSerializer(identity: ResponseIdentity): (index: number, text: string) => string {
+  const prefix = chunkPrefix(identity, "text_completion");
+  return (index, text) => `${prefix}${index},"text":${JSON.stringify(text)},"logprobs":null,"finish_reason":null}]}`;
+}
+
+/** JSON of a chat stream chunk whose delta is `{content: text}` for choice `index`. */
+export function chatTextChunkSerializer(identity: ResponseIdentity): (index: number, text: string) => string {
+  const prefix = chunkPrefix(identity, "chat.completion.chunk");
+  return (index, text) => `${prefix}${index},"delta":{"content":${JSON.stringify(text)}},"logprobs":null,"finish_reason":null}]}`;
+}

@@ -3,7 +3,8 @@ import { toHttpError } from "../../errors/index.js";
 import { clientIdentity, type ServerApp, type ServerContext } from "../context.js";
 import { parseRequestBody } from "../openai/parse-body.js";
 import { chatCompletionRequestSchema } from "../openai/request-schemas.js";
-import { chatChunk, chatCompletionBody, type ResponseIdentity } from "../openai/response-shapes.js";
+import { chatChunk, chatCompletionBody, chatTextChunkSerializer, type ResponseIdentity } from "../openai/response-shapes.js";
+import { nodeResponseOf, nodeSseResponse } from "../openai/sse-node-writer.js";
 import { sseResponse } from "../openai/sse-response.js";
 import { warningsHeader } from "../openai/warnings-header.js";
 import { chatRequestToCallOptions } from "../openai/to-call-options.js";
@@ -33,11 +34,14 @@ export function registerChatCompletionRoutes(app: ServerApp, context: ServerCont
     const served = await context.service.openStream(request);
     const choiceCount = options.n ?? 1;
     const includeUsage = body.stream_options?.include_usage === true;
+    const textChunk = chatTextChunkSerializer(identity);
     async function* events(): AsyncGenerator<string, void, undefined> {
       for (let index = 0; index < choiceCount; index++) yield JSON.stringify(chatChunk(identity, { index, delta: { role: "assistant", content: "" } }));
       for await (const part of served.parts) {
         if (part.type === "text-delta") {
-          yield JSON.stringify(chatChunk(identity, { index: part.choiceIndex, delta: { content: part.delta }, logprobs: part.logprobs }));
+          yield part.logprobs
+            ? JSON.stringify(chatChunk(identity, { index: part.choiceIndex, delta: { content: part.delta }, logprobs: part.logprobs }))
+            : textChunk(part.choiceIndex, part.delta);
         } else if (part.type === "choice-finish") {
           yield JSON.stringify(chatChunk(identity, { index: part.choiceIndex, delta: {}, finishReason: part.finishReason }));
         } else if (part.type === "finish") {
@@ -48,6 +52,9 @@ export function registerChatCompletionRoutes(app: ServerApp, context: ServerCont
         }
       }
     }
-    return sseResponse(events(), () => served.cancel(), { "x-request-id": identity.id, ...warningsHeader(served.warnings) });
+    const headers = { "x-request-id": identity.id, ...warningsHeader(served.warnings) };
+    const outgoing = nodeResponseOf(c.env);
+    if (outgoing) return nodeSseResponse(outgoing, events(), () => served.cancel(), headers);
+    return sseResponse(events(), () => served.cancel(), headers);
   });
 }

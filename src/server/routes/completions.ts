@@ -3,7 +3,8 @@ import { toHttpError } from "../../errors/index.js";
 import { clientIdentity, type ServerApp, type ServerContext } from "../context.js";
 import { parseRequestBody } from "../openai/parse-body.js";
 import { completionRequestSchema } from "../openai/request-schemas.js";
-import { completionBody, completionChunk, type ResponseIdentity } from "../openai/response-shapes.js";
+import { completionBody, completionChunk, completionTextChunkSerializer, type ResponseIdentity } from "../openai/response-shapes.js";
+import { nodeResponseOf, nodeSseResponse } from "../openai/sse-node-writer.js";
 import { sseResponse } from "../openai/sse-response.js";
 import { warningsHeader } from "../openai/warnings-header.js";
 import { completionRequestToCallOptions } from "../openai/to-call-options.js";
@@ -34,12 +35,16 @@ export function registerCompletionRoutes(app: ServerApp, context: ServerContext)
     const includeUsage = body.stream_options?.include_usage === true;
     // text_offset continues across chunks, per choice, as in OpenAI's completions stream.
     const offsets: number[] = [];
+    const textChunk = completionTextChunkSerializer(identity);
     async function* events(): AsyncGenerator<string, void, undefined> {
       for await (const part of served.parts) {
         if (part.type === "text-delta") {
           const textOffset = offsets[part.choiceIndex] ?? 0;
           offsets[part.choiceIndex] = textOffset + part.delta.length;
-          yield JSON.stringify(completionChunk(identity, { index: part.choiceIndex, text: part.delta, logprobs: part.logprobs, textOffset }));
+          // text_offset only appears inside logprobs: a chunk without them has the same shape every token.
+          yield part.logprobs
+            ? JSON.stringify(completionChunk(identity, { index: part.choiceIndex, text: part.delta, logprobs: part.logprobs, textOffset }))
+            : textChunk(part.choiceIndex, part.delta);
         } else if (part.type === "choice-finish") {
           yield JSON.stringify(completionChunk(identity, { index: part.choiceIndex, text: "", finishReason: part.finishReason }));
         } else if (part.type === "finish") {
@@ -50,6 +55,9 @@ export function registerCompletionRoutes(app: ServerApp, context: ServerContext)
         }
       }
     }
-    return sseResponse(events(), () => served.cancel(), { "x-request-id": identity.id, ...warningsHeader(served.warnings) });
+    const headers = { "x-request-id": identity.id, ...warningsHeader(served.warnings) };
+    const outgoing = nodeResponseOf(c.env);
+    if (outgoing) return nodeSseResponse(outgoing, events(), () => served.cancel(), headers);
+    return sseResponse(events(), () => served.cancel(), headers);
   });
 }
