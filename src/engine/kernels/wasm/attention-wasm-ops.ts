@@ -43,6 +43,11 @@ export const wasm = {
   v128Store: (offset: number) => [...simd(0x0b), ...memarg(4, offset)],
   f32x4Const: (v: number) => [...simd(0x0c), ...f32Bytes(v), ...f32Bytes(v), ...f32Bytes(v), ...f32Bytes(v)],
   i32x4Const: (v: number) => [...simd(0x0c), ...[v, v, v, v].flatMap((lane) => [lane & 0xff, (lane >>> 8) & 0xff, (lane >>> 16) & 0xff, (lane >>> 24) & 0xff])],
+  /**
+   * i8x16.shuffle picking lane `lane` of the first operand into all four (push the vector twice): V8
+   * emits one shuffle instruction, sparing the load ports that v128.load32_splat would take.
+   */
+  f32x4BroadcastLane: (lane: number) => [...simd(0x0d), ...[lane, lane, lane, lane].flatMap((l) => [l * 4, l * 4 + 1, l * 4 + 2, l * 4 + 3])],
   f32x4Splat: simd(0x13),
   f32x4ExtractLane: (lane: number) => [...simd(0x1f), lane],
   i32x4Shl: simd(0xab),
