@@ -100,10 +100,10 @@ describe("WebAssembly SIMD", () => {
   it("is available in this runtime (else the fast kernels silently fall back to JS)", () => {
     expect(simdAvailable()).toBe(true);
   });
-  it("the two-thread kernel equals the reference (edges, chunked reductions, accumulate)", async () => {
+  it.each([false, true])("the two-thread kernel equals the reference (edges, chunked reductions, accumulate; helper runs every unit: %s)", async (helperRunsEveryUnit) => {
     const { ParallelSimdMatmul, threadsAvailable } = await import("../../src/engine/kernels/wasm/parallel-matmul.js");
     expect(threadsAvailable()).toBe(true);
-    const parallel = new ParallelSimdMatmul();
+    const parallel = new ParallelSimdMatmul({ helperRunsEveryUnit });
     try {
       const random = new SeededRandom(14);
       // the last two have fewer row blocks than panels, so the threads split the panels instead of the rows
@@ -120,6 +120,8 @@ describe("WebAssembly SIMD", () => {
         parallel.backwardInput(actual, dout, weight, N, C, OC, true);
         expect(relativeError(actual, expected)).toBeLessThan(1e-6);
       }
+      // 5 of the 6 shapes are big enough to hand over, forward twice and backward once each
+      if (helperRunsEveryUnit) expect(parallel.helperUnits).toBeGreaterThanOrEqual(5 * 3 * 2);
     } finally {
       await parallel.close();
     }

@@ -1,33 +1,54 @@
 import { Worker } from "node:worker_threads";
-import { buildMatmulKernel, runBlocks, SimdMatmul, type MatmulLayout } from "./matmul-simd.js";
+import { buildMatmulKernel, runBlocks, SimdMatmul, type KernelFunction, type MatmulLayout } from "./matmul-simd.js";
 
 // The SIMD matmul on two threads: one shared WebAssembly memory, one helper worker running the same
-// compiled kernel. The operands are copied in once; the helper takes the second half of the row
-// pairs while this thread does the first. A control word in a SharedArrayBuffer (0 idle, 1 job,
-// 2 quit, 3 failed) hands jobs over with Atomics, so a matmul costs no message passing.
+// compiled kernel. The operands are copied in once; the work is cut into units (stretches of row
+// blocks, or of panels when there are few rows) that both threads claim from a shared counter, so a
+// thread slowed by another process on its core takes fewer units instead of keeping the other waiting.
+// A control word in a SharedArrayBuffer hands jobs over with Atomics, so a matmul costs no message
+// passing: this thread posts JOB; the helper claims it (JOB -> RUNNING) before touching anything, so
+// when this thread has run out of units and the helper never woke, it withdraws the job (JOB -> IDLE)
+// instead of waiting for a sleeping thread.
 
 const MAX_PAGES = 32768; // 2 GiB of address space reserved (a shared memory cannot move)
-const IDLE = 0, JOB = 1, QUIT = 2, FAILED = 3;
+const IDLE = 0, JOB = 1, QUIT = 2, FAILED = 3, RUNNING = 4;
 
 // control words: state, then outAt, xAt, wAt, C, rowBytes, outRowBytes, panelBytes, accumulate (the layout),
-// then rowBlockStart, rowBlockCount, panelStart, panelCount, rows, panelStep (the helper's share).
-const WORDS = 15;
+// then rowBlocks, panels, rows, panelStep, byRows, unitSize, units, next unit, units the helper ran.
+const NEXT = 16, HELPER_UNITS = 17, WORDS = 18;
 
-// Plain CommonJS for `eval: true`; runBlocks arrives as source text so both threads run one loop.
+/**
+ * Claims units from word[NEXT] until none is left, running each: unit u covers row blocks (or panels)
+ * [u * unitSize, +unitSize). Self-contained on purpose: its source also runs inside the helper thread.
+ */
+export function runUnits(kernel: KernelFunction, word: Int32Array, runBlocksFunction: typeof runBlocks): number {
+  const layout: MatmulLayout = { outAt: word[1], xAt: word[2], wAt: word[3], C: word[4], rowBytes: word[5], outRowBytes: word[6], panelBytes: word[7], accumulate: word[8] };
+  const rowBlocks = word[9], panels = word[10], rows = word[11], panelStep = word[12], byRows = word[13] === 1, unitSize = word[14], units = word[15];
+  let ran = 0;
+  for (let unit = Atomics.add(word, 16, 1); unit < units; unit = Atomics.add(word, 16, 1)) {
+    const first = unit * unitSize;
+    if (byRows) runBlocksFunction(kernel, layout, first, Math.min(unitSize, rowBlocks - first), 0, panels, rows, panelStep);
+    else runBlocksFunction(kernel, layout, 0, rowBlocks, first, Math.min(unitSize, panels - first), rows, panelStep);
+    ran++;
+  }
+  return ran;
+}
+
+// Plain CommonJS for `eval: true`; runBlocks and runUnits arrive as source text so both threads run one loop.
 const helperSource = `
 const { workerData } = require("node:worker_threads");
-const { module, memory, control, runBlocksSource } = workerData;
+const { module, memory, control, runBlocksSource, runUnitsSource } = workerData;
 const kernel = new WebAssembly.Instance(module, { env: { memory } }).exports.matmul;
 const runBlocks = new Function("return " + runBlocksSource)();
+const runUnits = new Function("return " + runUnitsSource)();
 const word = new Int32Array(control);
 for (;;) {
   Atomics.wait(word, 0, ${IDLE});
   const state = Atomics.load(word, 0);
   if (state === ${QUIT}) break;
-  if (state !== ${JOB}) continue;
+  if (state !== ${JOB} || Atomics.compareExchange(word, 0, ${JOB}, ${RUNNING}) !== ${JOB}) continue;
   try {
-    const layout = { outAt: word[1], xAt: word[2], wAt: word[3], C: word[4], rowBytes: word[5], outRowBytes: word[6], panelBytes: word[7], accumulate: word[8] };
-    runBlocks(kernel, layout, word[9], word[10], word[11], word[12], word[13], word[14]);
+    Atomics.add(word, ${HELPER_UNITS}, runUnits(kernel, word, runBlocks));
     Atomics.store(word, 0, ${IDLE});
   } catch {
     Atomics.store(word, 0, ${FAILED});
@@ -40,36 +61,47 @@ export class ParallelSimdMatmul extends SimdMatmul {
   private readonly control = new Int32Array(new SharedArrayBuffer(4 * WORDS));
   private readonly worker: Worker;
 
-  constructor() {
+  /** With helperRunsEveryUnit (tests) this thread leaves every unit to the helper and waits. */
+  private readonly helperRunsEveryUnit: boolean;
+
+  constructor(options: { helperRunsEveryUnit?: boolean } = {}) {
     const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
     const module = new WebAssembly.Module(buildMatmulKernel(MAX_PAGES));
     super({ memory, module });
     this.maxBytes = MAX_PAGES * 65536;
+    this.helperRunsEveryUnit = options.helperRunsEveryUnit ?? false;
     this.worker = new Worker(helperSource, {
       eval: true,
-      workerData: { module, memory, control: this.control.buffer, runBlocksSource: runBlocks.toString() },
+      workerData: { module, memory, control: this.control.buffer, runBlocksSource: runBlocks.toString(), runUnitsSource: runUnits.toString() },
     });
     this.worker.unref(); // never keeps the process alive
+  }
+
+  /** Units the helper thread has run since construction (tests check it really takes part). */
+  get helperUnits(): number {
+    return Atomics.load(this.control, HELPER_UNITS);
   }
 
   protected override compute(layout: MatmulLayout, rowBlocks: number, panels: number, work: number): void {
     // below ~1 MFLOP the hand-over costs more than it saves
     if (work < 1 << 19 || (rowBlocks < 2 && panels < 2)) return super.compute(layout, rowBlocks, panels, work);
-    // split the row blocks, or the panels when there are too few row blocks to share evenly
-    const byRows = rowBlocks >= 8 || rowBlocks >= panels;
-    const mine = Math.floor((byRows ? rowBlocks : panels) / 2);
-    const panelStep = this.panelWidth * 4;
+    // cut the row blocks, or the panels when there are too few row blocks, into up to 16 units
+    const byRows = rowBlocks >= 16 || rowBlocks >= panels;
+    const count = byRows ? rowBlocks : panels;
+    const unitSize = Math.ceil(count / Math.min(16, count));
     const word = this.control;
     word[1] = layout.outAt; word[2] = layout.xAt; word[3] = layout.wAt; word[4] = layout.C; word[5] = layout.rowBytes;
     word[6] = layout.outRowBytes; word[7] = layout.panelBytes; word[8] = layout.accumulate;
-    if (byRows) { word[9] = mine; word[10] = rowBlocks - mine; word[11] = 0; word[12] = panels; }
-    else { word[9] = 0; word[10] = rowBlocks; word[11] = mine; word[12] = panels - mine; }
-    word[13] = this.rows; word[14] = panelStep;
+    word[9] = rowBlocks; word[10] = panels; word[11] = this.rows; word[12] = this.panelWidth * 4;
+    word[13] = byRows ? 1 : 0; word[14] = unitSize; word[15] = Math.ceil(count / unitSize); word[NEXT] = 0;
     Atomics.store(word, 0, JOB);
     Atomics.notify(word, 0);
-    if (byRows) runBlocks(this.kernel, layout, 0, mine, 0, panels, this.rows, panelStep);
-    else runBlocks(this.kernel, layout, 0, rowBlocks, 0, mine, this.rows, panelStep);
-    while (Atomics.load(word, 0) === JOB) Atomics.wait(word, 0, JOB, 1000);
+    if (this.helperRunsEveryUnit) {
+      while (Atomics.load(word, 0) === JOB) Atomics.wait(word, 0, JOB, 1000);
+    } else runUnits(this.kernel, word, runBlocks);
+    // the helper never claimed the job: take it back rather than wait for a thread that is not running
+    if (Atomics.compareExchange(word, 0, JOB, IDLE) === JOB) return;
+    while (Atomics.load(word, 0) === RUNNING) Atomics.wait(word, 0, RUNNING, 1000);
     if (Atomics.load(word, 0) === FAILED) {
       Atomics.store(word, 0, IDLE);
       throw new Error("the matmul helper thread failed");
