@@ -2,12 +2,16 @@
 // backward over [rows, hidden]) on the training shapes: the WebAssembly SIMD kernels against the
 // reference JS kernels (the oracle), measured in the same run with interleaved repetitions (medians),
 // on one thread (CPU time: robust on a busy shared machine) and on two threads (wall time, what a
-// training step sees). The first repetition is a warm-up and is not counted.
+// training step sees). The first repetition is a warm-up and is not counted. A last line gives the
+// ceiling without copies: the same SIMD cross-entropy on logits that already live in the kernel's
+// WebAssembly memory (what keeping activations in one engine-wide WebAssembly memory would give).
+// About 20 s for the default 15M shape.
 //   npx tsx bench/engine-pointwise.ts [--shape 260K|15M|all] [--repetitions 5] [--rows 2048]
 import { crossEntropyBackward, crossEntropyForward } from "../src/engine/kernels/cross-entropy.js";
 import { swigluBackward, swigluForward } from "../src/engine/kernels/swiglu.js";
 import { ParallelPointwise } from "../src/engine/kernels/wasm/parallel-pointwise.js";
 import { PointwiseSimd } from "../src/engine/kernels/wasm/pointwise-runner.js";
+import { buildPointwiseModule, type PointwiseExports } from "../src/engine/kernels/wasm/pointwise-simd.js";
 import { SeededRandom } from "../src/engine/random.js";
 
 const shapes: Record<string, { vocabSize: number; hiddenDim: number; nLayers: number }> = {
@@ -100,5 +104,27 @@ for (const [name, { vocabSize: V, hiddenDim: H, nLayers }] of Object.entries(sha
   const crossEntropy = (label: string) => figure(label, "cross-entropy forward") + figure(label, "cross-entropy backward");
   console.log(`  cross-entropy forward + backward: reference ${crossEntropy("reference, 1 thread").toFixed(0)} ms, SIMD 1 thread ${crossEntropy("SIMD, 1 thread").toFixed(0)} ms (${(crossEntropy("reference, 1 thread") / crossEntropy("SIMD, 1 thread")).toFixed(1)}x), ` +
     `SIMD 2 threads ${crossEntropy("SIMD, 2 threads").toFixed(0)} ms wall`);
+  const inPlace = crossEntropyInPlace(logits, N, V, repetitions);
+  console.log(`  ceiling without copies (logits already in WebAssembly memory, 1 thread CPU time): cross-entropy forward + backward ${inPlace.toFixed(0)} ms ` +
+    `(the copies through the kernel's scratch cost ${(crossEntropy("SIMD, 1 thread") - inPlace).toFixed(0)} ms of ${crossEntropy("SIMD, 1 thread").toFixed(0)})`);
+}
+
+/** Median CPU ms of softmax + gradient scaling run in place on every row of logits held in the module's own memory. */
+function crossEntropyInPlace(logits: Float32Array, N: number, V: number, repetitions: number): number {
+  if (V % 16 !== 0) return Number.NaN; // rows must be whole 16-float blocks in place
+  const base = 65536;
+  const memory = new WebAssembly.Memory({ initial: Math.ceil((base + N * V * 4) / 65536) });
+  const kernels = new WebAssembly.Instance(new WebAssembly.Module(buildPointwiseModule()), { env: { memory } }).exports as unknown as PointwiseExports;
+  const rows = new Float32Array(memory.buffer, base, N * V);
+  const times: number[] = [];
+  for (let rep = 0; rep <= repetitions; rep++) {
+    rows.set(logits);
+    const { cpu } = timed(() => {
+      for (let n = 0; n < N; n++) kernels.softmax(base + n * V * 4, V * 4, 0);
+      for (let n = 0; n < N; n++) kernels.scale(base + n * V * 4, V * 4, 1 / N);
+    });
+    if (rep > 0) times.push(cpu);
+  }
+  return median(times);
 }
 await twoThreads.close();
