@@ -43,11 +43,13 @@ function timed(run: () => void): { wall: number; cpu: number } {
 interface Kernels {
   crossEntropyForward: typeof crossEntropyForward;
   crossEntropyBackward: typeof crossEntropyBackward;
+  crossEntropyForwardBackward: PointwiseSimd["crossEntropyForwardBackward"];
   swigluForward: typeof swigluForward;
   swigluBackward: typeof swigluBackward;
 }
 const bound = (k: PointwiseSimd): Kernels => ({
   crossEntropyForward: (...a) => k.crossEntropyForward(...a),
+  crossEntropyForwardBackward: (...a) => k.crossEntropyForwardBackward(...a),
   crossEntropyBackward: (...a) => k.crossEntropyBackward(...a),
   swigluForward: (...a) => k.swigluForward(...a),
   swigluBackward: (...a) => k.swigluBackward(...a),
@@ -58,7 +60,17 @@ const repetitions = Math.max(1, Math.min(50, Number(argument("repetitions", "5")
 const rows = Math.max(1, Math.min(2048, Number(argument("rows", "2048"))));
 const twoThreads = new ParallelPointwise();
 const variants: Record<string, Kernels> = {
-  "reference, 1 thread": { crossEntropyForward, crossEntropyBackward, swigluForward, swigluBackward },
+  "reference, 1 thread": {
+    crossEntropyForward,
+    crossEntropyBackward,
+    crossEntropyForwardBackward: (losses, dlogits, logits, targets, mask, N, V) => {
+      const loss = crossEntropyForward(losses, dlogits, logits, targets, mask, N, V);
+      crossEntropyBackward(dlogits, dlogits, targets, mask, N, V);
+      return loss;
+    },
+    swigluForward,
+    swigluBackward,
+  },
   "SIMD, 1 thread": bound(new PointwiseSimd()),
   "SIMD, 2 threads": bound(twoThreads),
 };
@@ -74,6 +86,7 @@ for (const [name, { vocabSize: V, hiddenDim: H, nLayers }] of Object.entries(sha
   const passes = {
     "cross-entropy forward": (k: Kernels) => k.crossEntropyForward(losses, work, work, targets, mask, N, V),
     "cross-entropy backward": (k: Kernels) => k.crossEntropyBackward(work, work, targets, mask, N, V),
+    "cross-entropy fused": (k: Kernels) => k.crossEntropyForwardBackward(losses, work, work, targets, mask, N, V),
     "SwiGLU forward": (k: Kernels) => k.swigluForward(hidden, gate, up, N * H),
     "SwiGLU backward": (k: Kernels) => k.swigluBackward(dgate, dup, dhidden, gate, up, N * H),
   };
@@ -81,8 +94,9 @@ for (const [name, { vocabSize: V, hiddenDim: H, nLayers }] of Object.entries(sha
   const samples = new Map<string, { wall: number; cpu: number }[]>();
   for (let rep = 0; rep <= repetitions; rep++) {
     for (const [label, kernels] of Object.entries(variants)) {
-      work.set(logits); // the forward overwrites its input with probabilities, the backward with gradients
       for (const [pass, run] of Object.entries(passes)) {
+        // the forward overwrites its input with probabilities, the backward with gradients
+        if (pass === "cross-entropy forward" || pass === "cross-entropy fused") work.set(logits);
         const sample = timed(() => run(kernels));
         if (rep === 0) continue; // warm-up: compilation and first touches
         const key = `${label}|${pass}`;
@@ -104,6 +118,8 @@ for (const [name, { vocabSize: V, hiddenDim: H, nLayers }] of Object.entries(sha
   const crossEntropy = (label: string) => figure(label, "cross-entropy forward") + figure(label, "cross-entropy backward");
   console.log(`  cross-entropy forward + backward: reference ${crossEntropy("reference, 1 thread").toFixed(0)} ms, SIMD 1 thread ${crossEntropy("SIMD, 1 thread").toFixed(0)} ms (${(crossEntropy("reference, 1 thread") / crossEntropy("SIMD, 1 thread")).toFixed(1)}x), ` +
     `SIMD 2 threads ${crossEntropy("SIMD, 2 threads").toFixed(0)} ms wall`);
+  console.log(`  fused into one pass (crossEntropyForwardBackward, not yet called by the model): SIMD 1 thread ${figure("SIMD, 1 thread", "cross-entropy fused").toFixed(0)} ms, ` +
+    `SIMD 2 threads ${figure("SIMD, 2 threads", "cross-entropy fused").toFixed(0)} ms wall`);
   const inPlace = crossEntropyInPlace(logits, N, V, repetitions);
   console.log(`  ceiling without copies (logits already in WebAssembly memory, 1 thread CPU time): cross-entropy forward + backward ${inPlace.toFixed(0)} ms ` +
     `(the copies through the kernel's scratch cost ${(crossEntropy("SIMD, 1 thread") - inPlace).toFixed(0)} ms of ${crossEntropy("SIMD, 1 thread").toFixed(0)})`);
@@ -120,7 +136,7 @@ function crossEntropyInPlace(logits: Float32Array, N: number, V: number, repetit
   for (let rep = 0; rep <= repetitions; rep++) {
     rows.set(logits);
     const { cpu } = timed(() => {
-      for (let n = 0; n < N; n++) kernels.softmax(base + n * V * 4, V * 4, 0);
+      for (let n = 0; n < N; n++) kernels.softmax(base + n * V * 4, V * 4, 0, 1);
       for (let n = 0; n < N; n++) kernels.scale(base + n * V * 4, V * 4, 1 / N);
     });
     if (rep > 0) times.push(cpu);

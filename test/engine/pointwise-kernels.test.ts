@@ -61,6 +61,26 @@ describe.each(kernelVariants)("SIMD cross-entropy equals the reference (fused mu
     for (let n = 0; n < N; n++) if (mask[n]) expect(Math.abs(actual[n * V + targets[n]] - expected[n * V + targets[n]])).toBeLessThan(1e-6 / N);
   });
 
+  it.each([
+    [8, 32000, true],
+    [6, 17, true],
+    [300, 48, false], // separate logits and dlogits buffers
+  ])("fused forward + backward at N=%i V=%i (dlogits aliasing logits: %s) equals the reference's two passes", (N, V, aliased) => {
+    const { logits, targets, mask } = crossEntropyCase(N, V, N + V, 8, 3);
+    const expected = logits.slice(), expectedLosses = new Float32Array(N).fill(7), actualLosses = expectedLosses.slice();
+    const expectedLoss = crossEntropyForward(expectedLosses, expected, expected, targets, mask, N, V);
+    crossEntropyBackward(expected, expected, targets, mask, N, V);
+    const input = logits.slice(), actual = aliased ? input : new Float32Array(N * V).fill(3);
+    const actualLoss = kernels.crossEntropyForwardBackward(actualLosses, actual, input, targets, mask, N, V);
+    expect(Math.abs(actualLoss - expectedLoss) / expectedLoss).toBeLessThan(1e-6);
+    expect(relativeError(actualLosses, expectedLosses)).toBeLessThan(1e-6);
+    expect(rowError(actual, expected, N, V)).toBeLessThan(1e-6);
+    for (let n = 0; n < N; n++) {
+      if (!mask[n]) expect(actual.subarray(n * V, n * V + V).every((g) => g === 0)).toBe(true);
+      else expect(Math.abs(actual[n * V + targets[n]] - expected[n * V + targets[n]])).toBeLessThan(1e-6 / N);
+    }
+  });
+
   it("separate logits, probs and dlogits buffers at different alignments; logits untouched", () => {
     const N = 4, V = 333; // odd: rows alternate between 8-byte alignments
     const { logits, targets, mask } = crossEntropyCase(N, V, 5, 6);
@@ -89,6 +109,9 @@ describe.each(kernelVariants)("SIMD cross-entropy equals the reference (fused mu
     const grad = new Float32Array(N * V).fill(5);
     expect(kernels.crossEntropyForward(new Float32Array(N), new Float32Array(N * V), new Float32Array(N * V), new Int32Array(N), new Uint8Array(N), N, V)).toBe(0);
     kernels.crossEntropyBackward(grad, new Float32Array(N * V), new Int32Array(N), new Uint8Array(N), N, V);
+    expect(grad.every((g) => g === 0)).toBe(true);
+    grad.fill(5);
+    expect(kernels.crossEntropyForwardBackward(new Float32Array(N), grad, new Float32Array(N * V), new Int32Array(N), new Uint8Array(N), N, V)).toBe(0);
     expect(grad.every((g) => g === 0)).toBe(true);
   });
 

@@ -60,6 +60,14 @@ describe.each([
     two.crossEntropyBackward(actual, sharedCopy(actual), targets, mask, N, V); // separate probs and dlogits buffers
     expectHelperRan(units);
     expect(firstDifference(actual, expected)).toBe(-1);
+    // the fused pass too
+    const fusedExpected = new Float32Array(N * V), fusedExpectedLosses = new Float32Array(N);
+    const fusedExpectedLoss = one.crossEntropyForwardBackward(fusedExpectedLosses, fusedExpected, logits, targets, mask, N, V);
+    const fused = sharedCopy(logits, 1), fusedLosses = new Float32Array(N);
+    expect(two.crossEntropyForwardBackward(fusedLosses, fused, fused, targets, mask, N, V)).toBe(fusedExpectedLoss);
+    expectHelperRan(units);
+    expect(firstDifference(fusedLosses, fusedExpectedLosses)).toBe(-1);
+    expect(firstDifference(fused, fusedExpected)).toBe(-1);
     // and the loss is the reference's
     const reference = logits.slice();
     expect(Math.abs(crossEntropyForward(new Float32Array(N), reference, reference, targets, mask, N, V) - actualLoss) / actualLoss).toBeLessThan(1e-6);

@@ -39,3 +39,16 @@ export const fastSwigluBackward: KernelSet["swigluBackward"] = (dgate, dup, dout
   if (kernels) kernels.swigluBackward(dgate, dup, dout, gate, up, size);
   else swigluBackward(dgate, dup, dout, gate, up, size);
 };
+
+/**
+ * crossEntropyForward then crossEntropyBackward as one pass (writes the loss gradient, never the
+ * probabilities): half the memory traffic over the [N, V] logits. Ready for a KernelSet entry that a
+ * training step would call instead of the two; nothing calls it yet.
+ */
+export function fastCrossEntropyForwardBackward(losses: Float32Array, dlogits: Float32Array, logits: Float32Array, targets: Int32Array, mask: Uint8Array, N: number, V: number): number {
+  const kernels = pointwiseSimd();
+  if (kernels) return kernels.crossEntropyForwardBackward(losses, dlogits, logits, targets, mask, N, V);
+  const loss = crossEntropyForward(losses, dlogits, logits, targets, mask, N, V);
+  crossEntropyBackward(dlogits, dlogits, targets, mask, N, V);
+  return loss;
+}

@@ -40,20 +40,25 @@ export function reserveWorkspace(workspace: PointwiseWorkspace, bytes: number): 
 /**
  * Softmax of the unmasked rows in [rowStart, rowEnd) of logits [N, V] into probs (may alias), with
  * stats[2n] = max and stats[2n + 1] = sum of e^(x - max) of row n. At most 256 rows per call.
+ * With gradientWeight > 0 it writes probs * gradientWeight instead, and zeros on masked rows: the
+ * loss gradient in the same pass, but for the target entries (the caller's).
  * Each row sits in a slot of the memory at the same address modulo 8 as its source, so V8 copies shared
  * memory a word at a time (byte by byte otherwise: five times slower); a slot has a float to spare for that.
  */
-export function softmaxBlock(workspace: PointwiseWorkspace, probs: Float32Array, logits: Float32Array, mask: Uint8Array, stats: Float64Array, rowStart: number, rowEnd: number, V: number): void {
+export function softmaxBlock(workspace: PointwiseWorkspace, probs: Float32Array, logits: Float32Array, mask: Uint8Array, stats: Float64Array, rowStart: number, rowEnd: number, V: number, gradientWeight: number): void {
   const stride = Math.ceil(V / 16) * 16, slot = stride + 16, base = 1024; // floats; stats (STATS_BYTES) below base
   reserveWorkspace(workspace, (base + (rowEnd - rowStart) * slot) * 4);
   for (let n = rowStart, k = 0; n < rowEnd; n++, k++) {
-    if (!mask[n]) continue;
+    if (!mask[n]) {
+      if (gradientWeight > 0) probs.fill(0, n * V, n * V + V);
+      continue;
+    }
     const heap = workspace.heap;
     const inShift = ((logits.byteOffset + n * V * 4) & 7) >> 2, outShift = ((probs.byteOffset + n * V * 4) & 7) >> 2;
     const at = base + k * slot + inShift;
     heap.set(logits.subarray(n * V, n * V + V), at);
     if (stride > V) heap.fill(-Infinity, at + V, at + stride);
-    workspace.exports.softmax(at * 4, stride * 4, k * 16);
+    workspace.exports.softmax(at * 4, stride * 4, k * 16, gradientWeight > 0 ? gradientWeight : 1);
     stats[2 * n] = workspace.heap64[2 * k];
     stats[2 * n + 1] = workspace.heap64[2 * k + 1];
     const outAt = base + k * slot + outShift;
@@ -116,19 +121,20 @@ export function swigluBackwardBlock(workspace: PointwiseWorkspace, dgate: Float3
 }
 
 /** Job kinds a unit belongs to. */
-export const UNIT_KIND = { softmax: 1, scale: 2, swigluForward: 3, swigluBackward: 4 } as const;
+export const UNIT_KIND = { softmax: 1, scale: 2, swigluForward: 3, swigluBackward: 4, softmaxGradient: 5 } as const;
 
 /**
  * Runs unit `unit` of a job. softmax: arrays [probs, logits, mask, stats], params [N, V, rowsPerUnit];
+ * softmaxGradient: arrays [dlogits, logits, mask, stats], same params, factor the weight;
  * scale: arrays [dlogits, probs, mask], same params, factor the weight; swigluForward: arrays
  * [out, gate, up], swigluBackward: [dgate, dup, dout, gate, up], params [size, chunk].
  */
 export function runPointwiseUnit(workspace: PointwiseWorkspace, kind: number, arrays: ArrayLike<number>[], params: ArrayLike<number>, factor: number, unit: number): void {
   const a = arrays as Float32Array[]; // mask and stats are cast back below
-  if (kind === 1 || kind === 2) {
+  if (kind === 1 || kind === 2 || kind === 5) {
     const N = params[0], V = params[1], rowsPerUnit = params[2];
     const start = unit * rowsPerUnit, end = Math.min(N, start + rowsPerUnit);
-    if (kind === 1) softmaxBlock(workspace, a[0], a[1], arrays[2] as Uint8Array, arrays[3] as Float64Array, start, end, V);
+    if (kind !== 2) softmaxBlock(workspace, a[0], a[1], arrays[2] as Uint8Array, arrays[3] as Float64Array, start, end, V, kind === 5 ? factor : 0);
     else scaleBlock(workspace, a[0], a[1], arrays[2] as Uint8Array, factor, start, end, V);
   } else {
     const size = params[0], chunk = params[1];

@@ -31,11 +31,16 @@ export class PointwiseSimd {
   crossEntropyForward(losses: Float32Array, probs: Float32Array, logits: Float32Array, targets: Int32Array, mask: Uint8Array, N: number, V: number): number {
     checkShape("crossEntropyForward", { logits, probs }, N * V, { losses, targets, mask }, N, N, V);
     checkTargets(targets, mask, N, V);
+    return this.softmaxRows(UNIT_KIND.softmax, losses, probs, logits, targets, mask, N, V, 0);
+  }
+
+  /** The softmax pass of the forward (kind softmax) or of the fused forward and backward (softmaxGradient). */
+  private softmaxRows(kind: number, losses: Float32Array, out: Float32Array, logits: Float32Array, targets: Int32Array, mask: Uint8Array, N: number, V: number, weight: number): number {
     if (this.targetLogits.length < N) this.targetLogits = new Float64Array(N);
-    // read before the softmax overwrites the row (probs may alias logits)
+    // read before the softmax overwrites the row (the output may alias logits)
     for (let n = 0; n < N; n++) if (mask[n]) this.targetLogits[n] = logits[n * V + targets[n]];
     const { stats, mask: maskCopy } = this.scratchFor(N, mask);
-    this.run(UNIT_KIND.softmax, [probs, logits, maskCopy, stats], [N, V, rowsPerUnit(V)], 0, Math.ceil(N / rowsPerUnit(V)), N * V);
+    this.run(kind, [out, logits, maskCopy, stats], [N, V, rowsPerUnit(V)], weight, Math.ceil(N / rowsPerUnit(V)), N * V);
     let total = 0, count = 0;
     for (let n = 0; n < N; n++) {
       if (!mask[n]) {
@@ -48,6 +53,28 @@ export class PointwiseSimd {
       count++;
     }
     return count === 0 ? 0 : total / count;
+  }
+
+  /**
+   * crossEntropyForward then crossEntropyBackward in one pass over the logits: returns the mean loss
+   * and writes losses and dlogits (may alias logits) as the two would, never the probabilities. Half the
+   * memory traffic of the two calls, for a caller that needs only the gradient (a training step).
+   */
+  crossEntropyForwardBackward(losses: Float32Array, dlogits: Float32Array, logits: Float32Array, targets: Int32Array, mask: Uint8Array, N: number, V: number): number {
+    checkShape("crossEntropyForwardBackward", { logits, dlogits }, N * V, { losses, targets, mask }, N, N, V);
+    checkTargets(targets, mask, N, V);
+    let count = 0;
+    for (let n = 0; n < N; n++) if (mask[n]) count++;
+    if (count === 0) {
+      losses.fill(0, 0, N);
+      dlogits.fill(0, 0, N * V);
+      return 0;
+    }
+    // float32 like the helper thread's copy of it, so one and two threads agree bit for bit
+    const weight = Math.fround(1 / count);
+    const mean = this.softmaxRows(UNIT_KIND.softmaxGradient, losses, dlogits, logits, targets, mask, N, V, weight);
+    for (let n = 0; n < N; n++) if (mask[n]) dlogits[n * V + targets[n]] -= 1 / count;
+    return mean;
   }
 
   /** Same contract as crossEntropyBackward in ../cross-entropy.ts. */

@@ -4,8 +4,9 @@ import { WasmFunctionBuilder } from "./simd-function.js";
 import { floatType, moduleWithFunctions, moreOp, op, valueType } from "./wasm-bytes.js";
 
 // The element-wise kernels of the fast set in WebAssembly SIMD, four floats a lane group:
-//   softmax(base, bytes, stats): the row at base (bytes a multiple of 64, padded with -Infinity) becomes
-//     its softmax in place; stats = (max, sum of e^(x - max)) as two f64.
+//   softmax(base, bytes, stats, scale): the row at base (bytes a multiple of 64, padded with -Infinity)
+//     becomes its softmax times scale in place (scale 1: probabilities; 1/count: the loss gradient but
+//     for the target entry); stats = (max, sum of e^(x - max)) as two f64.
 //   scale(base, bytes, factor): base[i] *= factor (bytes a multiple of 64).
 // Addresses need only be multiples of 4: the JS side places a row at the same address modulo 8 as its
 // source, because V8 copies shared memory word by word only when both ends are 8-byte aligned alike
@@ -22,8 +23,8 @@ const i32 = valueType.i32, v128 = valueType.v128, f32 = floatType.f32, f64 = flo
 const fusedMultiplyAdd = relaxedSimdAvailable();
 
 function buildSoftmax(fused: boolean): WasmFunctionBuilder {
-  const f = new WasmFunctionBuilder("softmax", [i32, i32, i32]);
-  const BASE = 0, BYTES = 1, STATS = 2;
+  const f = new WasmFunctionBuilder("softmax", [i32, i32, i32, f64]);
+  const BASE = 0, BYTES = 1, STATS = 2, SCALE = 3;
   const get = (i: number) => f.get(i), set = (i: number) => f.set(i);
   const pointer = f.local(i32), end = f.local(i32);
   const rowMax = f.local(f32), sum = f.local(f64);
@@ -67,8 +68,8 @@ function buildSoftmax(fused: boolean): WasmFunctionBuilder {
   f.emit(get(STATS), get(rowMax), moreOp.f64PromoteF32, moreOp.f64Store(0));
   f.emit(get(STATS), get(sum), moreOp.f64Store(8));
 
-  // pass 3: multiply by 1 / sum
-  f.emit(moreOp.f64Const(1), get(sum), moreOp.f64Div, moreOp.f32DemoteF64, moreOp.f32x4Splat, set(maxSplat));
+  // pass 3: multiply by scale / sum
+  f.emit(get(SCALE), get(sum), moreOp.f64Div, moreOp.f32DemoteF64, moreOp.f32x4Splat, set(maxSplat));
   f.emit(get(BASE), set(pointer));
   f.emit(op.loop);
   for (let j = 0; j < 4; j++) f.emit(get(pointer), get(pointer), moreOp.v128LoadAt(16 * j), get(maxSplat), op.f32x4Mul, moreOp.v128StoreAt(16 * j));
@@ -141,7 +142,7 @@ export function buildPointwiseModule(fused = fusedMultiplyAdd): Uint8Array<Array
 }
 
 export interface PointwiseExports {
-  softmax(base: number, bytes: number, stats: number): void;
+  softmax(base: number, bytes: number, stats: number, scale: number): void;
   scale(base: number, bytes: number, factor: number): void;
   swigluForward(out: number, gate: number, up: number, bytes: number): void;
   swigluBackward(dgate: number, dup: number, dout: number, gate: number, up: number, bytes: number): void;
