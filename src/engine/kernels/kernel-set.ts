@@ -2,7 +2,7 @@ import { attentionBackward, attentionForward, type AttentionShape } from "./atte
 import { attentionBackwardFast, attentionForwardFast } from "./attention-fast.js";
 import { crossEntropyBackward, crossEntropyForward } from "./cross-entropy.js";
 import { fastAttentionBackward, fastAttentionForward } from "./fast-attention-bindings.js";
-import { fastCrossEntropyBackward, fastCrossEntropyForward, fastSwigluBackward, fastSwigluForward } from "./fast-pointwise-bindings.js";
+import { fastCrossEntropyBackward, fastCrossEntropyForward, fastCrossEntropyForwardBackward, fastSwigluBackward, fastSwigluForward } from "./fast-pointwise-bindings.js";
 import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from "./matmul.js";
 import { matmulBackwardInputFast, matmulBackwardWeightFast, matmulForwardFast } from "./matmul-fast.js";
 import { simdBackwardInput, simdBackwardInputFrozen, simdBackwardWeight, simdForward } from "./simd-matmul-bindings.js";
@@ -34,6 +34,11 @@ export interface KernelSet {
   crossEntropyForward(losses: Float32Array, probs: Float32Array, logits: Float32Array, targets: Int32Array, mask: Uint8Array, N: number, V: number): number;
   /** Same contract as crossEntropyBackward in ./cross-entropy.ts (dlogits may alias probs). */
   crossEntropyBackward(dlogits: Float32Array, probs: Float32Array, targets: Int32Array, mask: Uint8Array, N: number, V: number): void;
+  /**
+   * crossEntropyForward then crossEntropyBackward in one pass: returns the masked mean loss and writes
+   * dlogits (which may alias logits) without keeping the probabilities.
+   */
+  crossEntropyForwardBackward(losses: Float32Array, dlogits: Float32Array, logits: Float32Array, targets: Int32Array, mask: Uint8Array, N: number, V: number): number;
   /** Same contract as swigluForward in ./swiglu.ts. */
   swigluForward(out: Float32Array, gate: Float32Array, up: Float32Array, size: number): void;
   /** Same contract as swigluBackward in ./swiglu.ts. */
@@ -50,6 +55,11 @@ export const referenceKernels: KernelSet = {
   attentionBackward,
   crossEntropyForward,
   crossEntropyBackward,
+  crossEntropyForwardBackward: (losses, dlogits, logits, targets, mask, N, V) => {
+    const loss = crossEntropyForward(losses, dlogits, logits, targets, mask, N, V);
+    crossEntropyBackward(dlogits, dlogits, targets, mask, N, V);
+    return loss;
+  },
   swigluForward,
   swigluBackward,
 };
@@ -77,6 +87,7 @@ export const fastKernels: KernelSet = {
   attentionBackward: fastAttentionBackward,
   crossEntropyForward: fastCrossEntropyForward,
   crossEntropyBackward: fastCrossEntropyBackward,
+  crossEntropyForwardBackward: fastCrossEntropyForwardBackward,
   swigluForward: fastSwigluForward,
   swigluBackward: fastSwigluBackward,
 };

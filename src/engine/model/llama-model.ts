@@ -70,7 +70,7 @@ export class LlamaModel {
   private acts: Activations | null = null;
   private scratch: GradientScratch | null = null;
   /** Set by a forward pass with targets: how many positions went through the output head. */
-  private batch: { headCount: number; dropout: number } | null = null;
+  private batch: { headCount: number; dropout: number; lossGradientReady: boolean } | null = null;
   private allOnes = new Uint8Array(0);
   private readonly frozen: FrozenWeights;
   readonly checkpointActivations: boolean;
@@ -92,8 +92,8 @@ export class LlamaModel {
   }
 
   /**
-   * Logits [B*T, V] of the last forward pass without targets. (With targets the buffer holds the
-   * probabilities of the unmasked positions only, compacted.)
+   * Logits [B*T, V] of the last forward pass without targets. (With targets the buffer holds, for the
+   * unmasked positions only, compacted: the loss gradient while training, else the probabilities.)
    */
   get logits(): Float32Array {
     if (!this.acts) throw new InvalidArgumentError("forward", "logits are available only after a forward pass");
@@ -133,9 +133,13 @@ export class LlamaModel {
       for (let c = 0; c < C; c++) acts.headInput[M * C + c] = acts.finalNormOut[n * C + c];
       M++;
     }
-    this.batch = { headCount: M, dropout };
     this.headForward(acts.logits, acts.headInput, M);
-    return kernels.crossEntropyForward(acts.losses, acts.logits, acts.logits, acts.headTargets, this.onesMask(M), M, config.vocabSize);
+    // while training, backward follows: the loss and its gradient come out of one pass over the
+    // [M, vocab] logits (the largest buffer), which then hold dlogits instead of probabilities
+    const lossGradientReady = this.training;
+    this.batch = { headCount: M, dropout, lossGradientReady };
+    const crossEntropy = lossGradientReady ? kernels.crossEntropyForwardBackward : kernels.crossEntropyForward;
+    return crossEntropy(acts.losses, acts.logits, acts.logits, acts.headTargets, this.onesMask(M), M, config.vocabSize);
   }
 
   /** One decoder layer: residual[l] -> residual[l + 1], keeping what backward needs in acts.layers[l]. */
@@ -228,7 +232,8 @@ export class LlamaModel {
     const V = config.vocabSize;
 
     const M = this.batch.headCount;
-    kernels.crossEntropyBackward(acts.logits, acts.logits, acts.headTargets, this.onesMask(M), M, V);
+    if (!this.batch.lossGradientReady) kernels.crossEntropyBackward(acts.logits, acts.logits, acts.headTargets, this.onesMask(M), M, V);
+
     const dResidual = scratch.residual;
     const dNorm = scratch.normOut;
     scratch.headInput.fill(0, 0, M * C);
@@ -271,7 +276,9 @@ export class LlamaModel {
       this.linearBackward(l, "v", dNorm, scratch.v, a.attnNormOut, N, C, KVC);
       rmsnormBackward(dResidual, null, dNorm, acts.residual[l], frozen.attnNorm(l), a.attnRstd, N, C);
     }
-    // the embedding is frozen: dResidual stops here
+    // the embedding is frozen: dResidual stops here. The logits now hold dlogits, so this forward
+    // pass cannot be back-propagated again: a second backward() asks for a new forward instead.
+    this.batch = null;
   }
 
   /**

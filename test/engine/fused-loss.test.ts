@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { fastKernels, referenceKernels } from "../../src/engine/kernels/kernel-set.js";
+import { parseLoraConfig } from "../../src/engine/lora/lora-config.js";
+import { relativeError } from "./gradient-check.js";
+import { tinyBatch, tinyConfig, tinyModel } from "./tiny-model.js";
+
+// While training, the model takes the loss and its gradient from one fused pass over the logits;
+// out of training (validation) it computes the loss alone and backward derives the gradient.
+const lora = parseLoraConfig({ rank: 4, alpha: 8, dropout: 0, targets: ["q", "k", "v", "o", "gate", "up", "down"] });
+const B = 2, T = 5;
+
+describe.each([referenceKernels, fastKernels])("the fused loss pass ($name kernels)", (kernels) => {
+  it("gives the loss and LoRA gradients of the separate passes", () => {
+    const config = tinyConfig();
+    const batch = tinyBatch(B, T, config.vocabSize);
+    const fused = tinyModel(config, kernels, lora), separate = tinyModel(config, kernels, lora);
+    separate.training = false; // no dropout here, so only the loss path differs
+    fused.zeroGradients();
+    separate.zeroGradients();
+    const fusedLoss = fused.forward(batch, B, T);
+    const separateLoss = separate.forward(batch, B, T);
+    expect(Math.abs(fusedLoss - separateLoss)).toBeLessThan(1e-6 * Math.abs(separateLoss));
+    fused.backward();
+    separate.backward();
+    expect(fused.lora!.grads.some((g) => g !== 0)).toBe(true);
+    expect(relativeError(fused.lora!.grads, separate.lora!.grads)).toBeLessThan(1e-6);
+  });
+
+  it("a forward pass is back-propagated once: a second backward() asks for a new forward", () => {
+    const config = tinyConfig();
+    const model = tinyModel(config, kernels, lora);
+    model.forward(tinyBatch(B, T, config.vocabSize), B, T);
+    model.backward();
+    expect(() => model.backward()).toThrow(/forward pass with targets first/);
+  });
+});
