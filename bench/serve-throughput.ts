@@ -2,7 +2,7 @@
  * `camelid serve` under load, every figure a ratio against its reference measured in this same run:
  *
  *   npx tsx bench/serve-throughput.ts [--model random-24m|stories260K|random-110m-q8_0|...] [--tokens 128] [--repeats 3] [--streams 8]
- *                                     [--threads 1] [--flash-attention] [--child-process]
+ *                                     [--threads 1] [--flash-attention] [--child-process] [--client fetch|curl]
  *
  * Models: see bench/bench-models.ts (random ones are written on first use into the OS temp folder).
  *
@@ -10,6 +10,8 @@
  * (undici, SSE parsing) counts against the server, and a 2-core machine runs two busy threads (the
  * event loop and llama.cpp's). `--child-process` runs `camelid serve` as its own process with its
  * request log, as in production; on 2 cores the third busy thread then distorts single-stream latency.
+ * `--client curl` reads each HTTP stream through curl (native, as wrk or curl measure a server) instead of
+ * undici's fetch, so the client's own cost weighs less on the server's figure; events are still parsed here.
  *
  * 1. Serving overhead: one stream through HTTP+SSE vs calling the same local provider directly
  *    (goal ≥ 0.9x decode tokens/s).
@@ -40,6 +42,8 @@ const tokens = Number(flag("tokens", "128"));
 const repeats = Number(flag("repeats", "3"));
 const streams = Number(flag("streams", "8"));
 const inProcess = !process.argv.includes("--child-process");
+const client = flag("client", "fetch");
+if (client !== "fetch" && client !== "curl") throw new Error(`--client must be fetch or curl, got ${client}`);
 const threads = process.argv.includes("--threads") ? Number(flag("threads", "1")) : undefined;
 const flashAttention = process.argv.includes("--flash-attention");
 const repoRoot = resolve(import.meta.dirname, "..");
@@ -77,7 +81,36 @@ async function directStream(model: LanguageModel, seed: number): Promise<StreamS
   return sample(startedAt, times, completionTokens);
 }
 
+/** One HTTP stream read by curl: its stdout (the raw SSE body) is timed and parsed here. */
+function curlStream(url: string, seed: number): Promise<StreamSample> {
+  const startedAt = performance.now();
+  const body = JSON.stringify({ model: "bench", prompt, max_tokens: tokens, temperature: 0.8, seed, stream: true, stream_options: { include_usage: true } });
+  const curl = spawn("curl", ["-sSN", "--fail-with-body", "-H", "content-type: application/json", "--data-binary", "@-", `${url}/v1/completions`], { stdio: ["pipe", "pipe", "inherit"] });
+  curl.stdin.end(body);
+  const times: number[] = [];
+  let completionTokens = 0;
+  let buffer = "";
+  curl.stdout.setEncoding("utf8");
+  curl.stdout.on("data", (text: string) => {
+    buffer += text;
+    let end: number;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const data = buffer.slice(6, end);
+      buffer = buffer.slice(end + 2);
+      if (data === "[DONE]") continue;
+      const chunk = JSON.parse(data);
+      if (chunk.choices[0]?.text) times.push(performance.now());
+      if (chunk.usage) completionTokens = chunk.usage.completion_tokens;
+    }
+  });
+  return new Promise((resolveSample, reject) => {
+    curl.once("error", reject);
+    curl.once("close", (code) => (code === 0 ? resolveSample(sample(startedAt, times, completionTokens)) : reject(new Error(`curl exited with ${code}: ${buffer.slice(0, 200)}`))));
+  });
+}
+
 async function httpStream(url: string, seed: number): Promise<StreamSample> {
+  if (client === "curl") return curlStream(url, seed);
   const startedAt = performance.now();
   const response = await fetch(`${url}/v1/completions`, {
     method: "POST",
@@ -158,7 +191,7 @@ async function main() {
   }
 
   console.log(
-    `# camelid serve benchmark (server ${inProcess ? "in this process" : "in a child process"}): ${modelName}, threads ${threads ?? "default"}, flash attention ${flashAttention ? "on" : "off"}, ${tokens} tokens per stream, ${streams} sequences, ${repeats} repeats (median), ${cpus().length} CPU cores, load average ${loadavg()[0].toFixed(1)}`,
+    `# camelid serve benchmark (server ${inProcess ? "in this process" : "in a child process"}): ${modelName}, threads ${threads ?? "default"}, flash attention ${flashAttention ? "on" : "off"}, client ${client}, ${tokens} tokens per stream, ${streams} sequences, ${repeats} repeats (median), ${cpus().length} CPU cores, load average ${loadavg()[0].toFixed(1)}`,
   );
   // Warm-up: first-call costs (grammar-free sampler set-up, JIT, sockets) out of the timings.
   await directStream(model, 999);
