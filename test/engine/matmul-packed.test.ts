@@ -91,4 +91,46 @@ describe("register-tiled SIMD matmul with packed weight panels", () => {
     kernel.forward(actual, inp, weight, N, C, OC, false, true);
     expect(actual.every((x) => x === 0)).toBe(true);
   });
+
+  it("uses operands that live in its memory in place, with the same results", async () => {
+    const { ParallelSimdMatmul } = await import("../../src/engine/kernels/wasm/parallel-matmul.js");
+    const kernel = new ParallelSimdMatmul();
+    try {
+      const random = new SeededRandom(6);
+      for (const [N, C, OC] of [[64, 48, 320], [7, 40, 32], [2, 700, 512]]) {
+        const x = kernel.allocateResident(N * C)!, out = kernel.allocateResident(N * OC)!;
+        expect(x).not.toBeNull();
+        x.set(randomF32(N * C, random));
+        const weight = randomF32(OC * C, random), initial = randomF32(N * OC, random);
+        for (const accumulate of [false, true]) {
+          out.set(initial);
+          const expected = initial.slice();
+          matmulForward(expected, x, weight, N, C, OC, accumulate);
+          kernel.forward(out, x, weight, N, C, OC, accumulate, true);
+          expect(relativeError(out, expected)).toBeLessThan(1e-6);
+          // an odd N leaves the output's last row block one row short: that output is copied instead
+          expect(kernel.lastCall).toEqual({ xInPlace: true, outInPlace: N % 2 === 0 });
+        }
+        // the input gradient reads a resident [N, OC] operand in place (the head's dlogits)
+        const dinp = randomF32(N * C, random), expected = dinp.slice();
+        matmulBackwardInput(expected, out, weight, N, C, OC);
+        kernel.backwardInput(dinp, out, weight, N, C, OC, true);
+        expect(relativeError(dinp, expected)).toBeLessThan(1e-6);
+        expect(kernel.lastCall.xInPlace).toBe(true);
+      }
+      // memory growth after the allocation leaves the resident views valid
+      const before = kernel.allocateResident(16)!;
+      before.fill(3);
+      kernel.allocateResident(4 << 20);
+      expect(before.every((v) => v === 3)).toBe(true);
+      kernel.residentBudget = 0;
+      expect(kernel.allocateResident(4)).toBeNull();
+    } finally {
+      await kernel.close();
+    }
+  });
+
+  it("hands out no resident buffer from a private (growable, detachable) memory, or past its budget", () => {
+    expect(new SimdMatmul().allocateResident(16)).toBeNull();
+  });
 });

@@ -5,7 +5,7 @@ import { fastAttentionBackward, fastAttentionForward } from "./fast-attention-bi
 import { fastCrossEntropyBackward, fastCrossEntropyForward, fastCrossEntropyForwardBackward, fastSwigluBackward, fastSwigluForward } from "./fast-pointwise-bindings.js";
 import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from "./matmul.js";
 import { matmulBackwardInputFast, matmulBackwardWeightFast, matmulForwardFast } from "./matmul-fast.js";
-import { simdBackwardInput, simdBackwardInputFrozen, simdBackwardWeight, simdForward } from "./simd-matmul-bindings.js";
+import { simdAllocateResident, simdBackwardInput, simdBackwardInputFrozen, simdBackwardWeight, simdForward } from "./simd-matmul-bindings.js";
 import { swigluBackward, swigluForward } from "./swiglu.js";
 
 export { engineThreads } from "./engine-threads.js";
@@ -39,6 +39,11 @@ export interface KernelSet {
    * dlogits (which may alias logits) without keeping the probabilities.
    */
   crossEntropyForwardBackward(losses: Float32Array, dlogits: Float32Array, logits: Float32Array, targets: Int32Array, mask: Uint8Array, N: number, V: number): number;
+  /**
+   * Optional: a zeroed buffer the matmuls use in place, for a large activation such as the logits
+   * (null, or no method, when the set has none; the caller then allocates its own).
+   */
+  allocateResident?(floats: number): Float32Array | null;
   /** Same contract as swigluForward in ./swiglu.ts. */
   swigluForward(out: Float32Array, gate: Float32Array, up: Float32Array, size: number): void;
   /** Same contract as swigluBackward in ./swiglu.ts. */
@@ -90,4 +95,5 @@ export const fastKernels: KernelSet = {
   crossEntropyForwardBackward: fastCrossEntropyForwardBackward,
   swigluForward: fastSwigluForward,
   swigluBackward: fastSwigluBackward,
+  allocateResident: simdAllocateResident,
 };

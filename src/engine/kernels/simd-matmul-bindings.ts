@@ -55,3 +55,6 @@ export const simdBackwardInputFrozen: KernelSet["matmulBackwardInputFrozen"] = (
   if (kernel) kernel.backwardInput(dinp, dout, weight, N, C, OC, true);
   else matmulForwardFast(dinp, dout, weightT, N, OC, C, true);
 };
+
+/** A buffer inside the SIMD matmul's memory, which its matmuls read and write in place (see SimdMatmul.allocateResident). */
+export const simdAllocateResident: NonNullable<KernelSet["allocateResident"]> = (floats) => simdMatmul()?.allocateResident(floats) ?? null;

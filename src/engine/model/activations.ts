@@ -90,7 +90,7 @@ class Carver {
   }
 }
 
-function layoutActivations(config: LlamaConfig, lora: LoraConfig | null, B: number, T: number, checkpointed: boolean, floats: Carver, masks: Carver) {
+function layoutActivations(config: LlamaConfig, lora: LoraConfig | null, B: number, T: number, checkpointed: boolean, floats: Carver, masks: Carver, logits: Float32Array | null) {
   const N = B * T, C = config.dim, H = config.hiddenDim, KVC = kvDimOf(config);
   const residual: Float32Array[] = [];
   for (let l = 0; l <= config.nLayers; l++) residual.push(floats.take(N * C));
@@ -132,7 +132,7 @@ function layoutActivations(config: LlamaConfig, lora: LoraConfig | null, B: numb
     layers,
     finalNormOut: floats.take<Float32Array>(N * C),
     finalRstd: floats.take<Float32Array>(N),
-    logits: floats.take<Float32Array>(N * config.vocabSize),
+    logits: logits ?? floats.take<Float32Array>(N * config.vocabSize),
     headInput: floats.take<Float32Array>(N * C),
     losses: floats.take<Float32Array>(N),
     ropeCos: floats.take<Float32Array>((T * config.ropeDim) / 2),
@@ -140,9 +140,14 @@ function layoutActivations(config: LlamaConfig, lora: LoraConfig | null, B: numb
   };
 }
 
-export function allocateActivations(config: LlamaConfig, lora: LoraConfig | null, B: number, T: number, checkpointed = false): Activations {
+/**
+ * With `allocateLogits` (KernelSet.allocateResident) the [B*T, vocab] logits, the largest activation,
+ * live where the matmuls use them in place; otherwise they are carved from `floats` like the rest.
+ */
+export function allocateActivations(config: LlamaConfig, lora: LoraConfig | null, B: number, T: number, checkpointed = false, allocateLogits?: (floats: number) => Float32Array | null): Activations {
+  const logits = allocateLogits?.(B * T * config.vocabSize) ?? null;
   const floatSizer = new Carver(), maskSizer = new Carver();
-  layoutActivations(config, lora, B, T, checkpointed, floatSizer, maskSizer);
+  layoutActivations(config, lora, B, T, checkpointed, floatSizer, maskSizer, logits);
   const floats = sharedFloats(floatSizer.offset);
   const masks = new Uint8Array(maskSizer.offset);
   const headIndices = new Int32Array(2 * B * T);
@@ -154,7 +159,7 @@ export function allocateActivations(config: LlamaConfig, lora: LoraConfig | null
     masks,
     headRows: headIndices.subarray(0, B * T),
     headTargets: headIndices.subarray(B * T),
-    ...layoutActivations(config, lora, B, T, checkpointed, new Carver(floats), new Carver(masks)),
+    ...layoutActivations(config, lora, B, T, checkpointed, new Carver(floats), new Carver(masks), logits),
   };
 }
 

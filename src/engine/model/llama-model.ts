@@ -210,7 +210,9 @@ export class LlamaModel {
     const baseWeights = this.frozen.residentBytes;
     const dequantScratch = this.frozen.scratchBytes();
     const lora = this.lora ? this.lora.params.byteLength + this.lora.grads.byteLength : 0;
-    const activations = this.acts ? this.acts.floats.byteLength + this.acts.masks.byteLength + this.acts.headRows.byteLength * 2 : 0;
+    const acts = this.acts;
+    const residentLogits = acts && acts.logits.buffer !== acts.floats.buffer ? acts.logits.byteLength : 0;
+    const activations = acts ? acts.floats.byteLength + residentLogits + acts.masks.byteLength + acts.headRows.byteLength * 2 : 0;
     const gradientScratch = this.scratch ? this.scratch.floats.byteLength : 0;
     return { baseWeights, dequantScratch, lora, activations, gradientScratch, total: baseWeights + dequantScratch + lora + activations + gradientScratch };
   }
@@ -319,7 +321,7 @@ export class LlamaModel {
 
   private ensureActivations(B: number, T: number): Activations {
     if (!this.acts || this.acts.B !== B || this.acts.T !== T) {
-      this.acts = allocateActivations(this.config, this.lora?.config ?? null, B, T, this.checkpointActivations);
+      this.acts = allocateActivations(this.config, this.lora?.config ?? null, B, T, this.checkpointActivations, this.kernels.allocateResident?.bind(this.kernels));
       this.scratch = null;
       const { ropeDim, ropeTheta, ropeFreqScale } = this.config;
       ropeTables(this.acts.ropeCos, this.acts.ropeSin, T, ropeDim, ropeTheta, ropeFreqScale);

@@ -173,6 +173,7 @@ export class SimdMatmul {
     const instance = new WebAssembly.Instance(module, { env: { memory: this.memory } });
     this.kernel = instance.exports.matmul as KernelFunction;
     this.heap = new Float32Array(this.memory.buffer);
+    this.ownBuffers.add(this.memory.buffer);
   }
 
   /** Largest operand size in bytes this instance can hold (a shared memory has a fixed maximum). */
@@ -184,9 +185,42 @@ export class SimdMatmul {
    */
   private readonly packed = new WeakMap<ArrayBufferLike, Map<string, number>>();
   private packedEnd = 0;
-  /** Bytes of kernel memory holding kept frozen-weight panels. */
+  /** Bytes of kernel memory kept between calls: frozen-weight panels and resident buffers. */
   get packedBytes(): number {
     return this.packedEnd;
+  }
+  /** Every ArrayBuffer object this memory has handed out (a new one after each growth). */
+  private readonly ownBuffers = new WeakSet<ArrayBufferLike>();
+  private residentBytes = 0;
+  /** Resident buffers are handed out while they fit in this many bytes in all; later requests get null. */
+  residentBudget = 768 * 2 ** 20;
+
+  /**
+   * A zeroed buffer of `floats` floats inside the kernel memory, for a large activation that goes in
+   * and out of matmuls (the logits): operands that already live here are used in place instead of
+   * being copied in and out (262 MB each way for a 2048 x 32000 head). The region is never given
+   * back (the budget bounds it); null when the budget is spent or the memory is not shared, since only
+   * a SharedArrayBuffer survives the memory's growth.
+   */
+  allocateResident(floats: number): Float32Array | null {
+    const bytes = align16(floats * 4);
+    if (!(this.memory.buffer instanceof SharedArrayBuffer)) return null;
+    if (this.residentBytes + bytes > this.residentBudget || this.packedEnd + bytes > this.maxBytes / 2) return null;
+    const at = this.packedEnd;
+    this.reserve(at + bytes);
+    this.packedEnd += bytes;
+    this.residentBytes += bytes;
+    const view = new Float32Array(this.memory.buffer, at, floats);
+    view.fill(0);
+    return view;
+  }
+
+  /** Which operands the last call used in place (tests). */
+  lastCall = { xInPlace: false, outInPlace: false };
+
+  /** The kernel-memory address of an array that lives in this memory, else -1. */
+  private addressOf(array: Float32Array): number {
+    return this.ownBuffers.has(array.buffer) ? array.byteOffset : -1;
   }
   /** Frozen weights are packed once while their panels fit in this many bytes; later ones per call. */
   packedBudget = 1 << 30;
@@ -223,26 +257,36 @@ export class SimdMatmul {
       views.set(packKey(weight, K, transposed), wAt);
       this.packed.set(weight.buffer, views);
     }
+    // operands already in this memory are used in place: the input when its rows past N (read for the
+    // last row block, results discarded) stay inside it, the output when its rows are OCpad wide and
+    // the last block's extra rows fit in it
+    const xResident = this.addressOf(x), outResident = this.addressOf(out);
+    const xInPlace = xResident >= 0 && xResident + Npad * K * 4 <= this.memory.buffer.byteLength;
+    const outInPlace = outResident >= 0 && OCpad === OC && out.length >= Npad * OC && outResident !== xResident;
+    this.lastCall = { xInPlace, outInPlace };
     const scratchAt = this.packedEnd;
-    const xBytes = align16(Npad * K * 4), outBytes = Npad * OCpad * 4, packBytes = wAt < 0 ? wBytes : 0;
+    const xBytes = xInPlace ? 0 : align16(Npad * K * 4), outBytes = outInPlace ? 0 : Npad * OCpad * 4, packBytes = wAt < 0 ? wBytes : 0;
     const need = scratchAt + xBytes + outBytes + packBytes;
     if (need > this.maxBytes) throw new RangeError(`matmul operands of ${need - scratchAt} bytes exceed the kernel memory`);
     this.reserve(need);
     const heap = this.heap;
-    const xAt = scratchAt, outAt = xAt + xBytes;
+    const xAt = xInPlace ? xResident : scratchAt, outAt = outInPlace ? outResident : scratchAt + xBytes;
     if (wAt < 0) {
-      wAt = outAt + outBytes;
+      wAt = scratchAt + xBytes + outBytes;
       packPanels(heap, wAt / 4, weight, K, OC, width, panels, transposed);
     }
-    heap.set(x.length === N * K ? x : x.subarray(0, N * K), xAt / 4);
-    heap.fill(0, xAt / 4 + N * K, xAt / 4 + Npad * K); // rows of the last block past N
+    if (!xInPlace) {
+      heap.set(x.length === N * K ? x : x.subarray(0, N * K), xAt / 4);
+      heap.fill(0, xAt / 4 + N * K, xAt / 4 + Npad * K); // rows of the last block past N
+    }
     const o = outAt / 4;
-    if (accumulate) {
+    if (accumulate && !outInPlace) {
       if (OCpad === OC) heap.set(out.subarray(0, N * OC), o);
       else for (let n = 0; n < N; n++) heap.set(out.subarray(n * OC, n * OC + OC), o + n * OCpad);
     }
     const layout: MatmulLayout = { outAt, xAt, wAt, C: K, rowBytes: K * 4, outRowBytes: OCpad * 4, panelBytes: K * width * 4, accumulate: accumulate ? 1 : 0 };
     this.compute(layout, rowBlocks, panels, N * K * OC);
+    if (outInPlace) return;
     if (OCpad === OC) out.set(heap.subarray(o, o + N * OC));
     else for (let n = 0; n < N; n++) out.set(heap.subarray(o + n * OCpad, o + n * OCpad + OC), n * OC);
   }
@@ -261,6 +305,7 @@ export class SimdMatmul {
     if (bytes <= have) return;
     this.memory.grow(Math.ceil((bytes - have) / PAGE));
     this.heap = new Float32Array(this.memory.buffer);
+    this.ownBuffers.add(this.memory.buffer);
   }
 }
 
