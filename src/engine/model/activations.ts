@@ -141,14 +141,20 @@ function layoutActivations(config: LlamaConfig, lora: LoraConfig | null, B: numb
 }
 
 /**
- * With `allocateLogits` (KernelSet.allocateResident) the [B*T, vocab] logits, the largest activation,
- * live where the matmuls use them in place; otherwise they are carved from `floats` like the rest.
+ * With `allocate` (KernelSet.allocateResident) the activations live where the matmuls use them in
+ * place: all of them when they fit, else the [B*T, vocab] logits alone (the largest); otherwise
+ * everything is carved from one SharedArrayBuffer.
  */
-export function allocateActivations(config: LlamaConfig, lora: LoraConfig | null, B: number, T: number, checkpointed = false, allocateLogits?: (floats: number) => Float32Array | null): Activations {
-  const logits = allocateLogits?.(B * T * config.vocabSize) ?? null;
+export function allocateActivations(config: LlamaConfig, lora: LoraConfig | null, B: number, T: number, checkpointed = false, allocate?: (floats: number) => Float32Array | null): Activations {
   const floatSizer = new Carver(), maskSizer = new Carver();
-  layoutActivations(config, lora, B, T, checkpointed, floatSizer, maskSizer, logits);
-  const floats = sharedFloats(floatSizer.offset);
+  layoutActivations(config, lora, B, T, checkpointed, floatSizer, maskSizer, null);
+  let floats = allocate?.(floatSizer.offset) ?? null;
+  const logits = floats ? null : (allocate?.(B * T * config.vocabSize) ?? null);
+  if (!floats) {
+    const sizer = new Carver();
+    layoutActivations(config, lora, B, T, checkpointed, sizer, new Carver(), logits);
+    floats = sharedFloats(sizer.offset);
+  }
   const masks = new Uint8Array(maskSizer.offset);
   const headIndices = new Int32Array(2 * B * T);
   return {
@@ -163,13 +169,14 @@ export function allocateActivations(config: LlamaConfig, lora: LoraConfig | null
   };
 }
 
-export function allocateGradientScratch(config: LlamaConfig, lora: LoraConfig | null, B: number, T: number): GradientScratch {
+/** The backward pass's buffers; with `allocate`, where the matmuls use them in place (as for activations). */
+export function allocateGradientScratch(config: LlamaConfig, lora: LoraConfig | null, B: number, T: number, allocate?: (floats: number) => Float32Array | null): GradientScratch {
   const N = B * T, C = config.dim, H = config.hiddenDim, KVC = kvDimOf(config);
   const rank = lora?.rank ?? 0;
   const widest = Math.max(C, H);
   const sizes = { residual: N * C, headInput: N * C, normOut: N * C, q: N * C, k: N * KVC, v: N * KVC, attnOut: N * C, gate: N * H, up: N * H, hidden: N * H, attentionRow: T, dh: N * rank, bT: rank * widest, dDropped: lora && lora.dropout > 0 ? N * widest : 0 };
   const total = Object.values(sizes).reduce((a, b) => a + b, 0);
-  const floats = sharedFloats(total);
+  const floats = allocate?.(total) ?? sharedFloats(total);
   const carver = new Carver(floats);
   const take = (size: number) => carver.take<Float32Array>(size);
   return {

@@ -330,7 +330,7 @@ export class LlamaModel {
   }
 
   private ensureScratch(B: number, T: number): GradientScratch {
-    this.scratch ??= allocateGradientScratch(this.config, this.lora?.config ?? null, B, T);
+    this.scratch ??= allocateGradientScratch(this.config, this.lora?.config ?? null, B, T, this.kernels.allocateResident?.bind(this.kernels));
     return this.scratch;
   }
 
