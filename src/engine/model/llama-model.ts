@@ -273,10 +273,12 @@ export class LlamaModel {
       ropeBackward(scratch.q, scratch.q, acts.ropeCos, acts.ropeSin, B, T, config.nHeads, HS, config.ropeDim);
       ropeBackward(scratch.k, scratch.k, acts.ropeCos, acts.ropeSin, B, T, config.nKvHeads, HS, config.ropeDim);
       dNorm.fill(0, 0, N * C);
-      this.linearBackward(l, "q", dNorm, scratch.q, a.attnNormOut, N, C, C);
-      this.linearBackward(l, "k", dNorm, scratch.k, a.attnNormOut, N, C, KVC);
-      this.linearBackward(l, "v", dNorm, scratch.v, a.attnNormOut, N, C, KVC);
-      rmsnormBackward(dResidual, null, dNorm, acts.residual[l], frozen.attnNorm(l), a.attnRstd, N, C);
+      // below layer 0's q, k, v lies only the frozen embedding: their LoRA gradients are all that is left
+      const inputGradient = l > 0;
+      this.linearBackward(l, "q", dNorm, scratch.q, a.attnNormOut, N, C, C, inputGradient);
+      this.linearBackward(l, "k", dNorm, scratch.k, a.attnNormOut, N, C, KVC, inputGradient);
+      this.linearBackward(l, "v", dNorm, scratch.v, a.attnNormOut, N, C, KVC, inputGradient);
+      if (inputGradient) rmsnormBackward(dResidual, null, dNorm, acts.residual[l], frozen.attnNorm(l), a.attnRstd, N, C);
     }
     // the embedding is frozen: dResidual stops here. The logits now hold dlogits, so this forward
     // pass cannot be back-propagated again: a second backward() asks for a new forward instead.
@@ -305,9 +307,9 @@ export class LlamaModel {
     loraForward(this.kernels, y, x, pair, branch, N, rank, this.lora.scale, dropout);
   }
 
-  /** dx += dy @ W (frozen) and the LoRA branch's gradients. */
-  private linearBackward(l: number, target: LoraTarget, dx: Float32Array, dy: Float32Array, x: Float32Array, N: number, C: number, OC: number): void {
-    this.frozenBackwardInput(dx, dy, this.frozen.matrixBackward(l, loraInputs[target]), N, C, OC);
+  /** dx += dy @ W (frozen; skipped without inputGradient) and the LoRA branch's gradients. */
+  private linearBackward(l: number, target: LoraTarget, dx: Float32Array, dy: Float32Array, x: Float32Array, N: number, C: number, OC: number, inputGradient = true): void {
+    if (inputGradient) this.frozenBackwardInput(dx, dy, this.frozen.matrixBackward(l, loraInputs[target]), N, C, OC);
     const pair = this.lora?.layers[l].get(target);
     if (!pair || !this.lora) return;
     const branch = this.acts!.layers[l].lora.get(target)!;
