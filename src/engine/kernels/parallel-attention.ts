@@ -1,4 +1,5 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
+import { PostedBuffers } from "./posted-buffers.js";
 import type { AttentionShape } from "./attention.js";
 import { attentionBackwardSource, attentionForwardSource, attentionKernelsFor } from "./attention-codegen.js";
 import { CamelidError } from "../../errors/index.js";
@@ -119,13 +120,8 @@ export class ParallelAttention {
   private readonly control = new Int32Array(new SharedArrayBuffer(4 * (HELPER_UNITS + 1)));
   private readonly port: MessagePort;
   private readonly worker: Worker;
-  /**
-   * Buffers posted to the helper. Held weakly here: once this thread drops a buffer (the model
-   * reallocated for a new batch shape), the helper is told to forget it, so its memory can go.
-   */
-  private readonly ids = new WeakMap<SharedArrayBuffer, number>();
-  private readonly posted = new Map<number, WeakRef<SharedArrayBuffer>>();
-  private nextId = 1;
+  /** Buffers posted to the helper, each once. */
+  private readonly buffers: PostedBuffers;
   /** Head sizes whose kernel source the helper has. */
   private readonly headSizesPosted = new Set<number>();
   /** Shape keys (HS, T, NH, NKV) whose compiled SIMD module the helper has. */
@@ -139,6 +135,7 @@ export class ParallelAttention {
   constructor(private readonly options: { simd?: boolean; helperRunsEveryUnit?: boolean } = {}) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
+    this.buffers = new PostedBuffers(port1);
     this.worker = new Worker(helperSource, {
       eval: true,
       workerData: { control: this.control.buffer, port: port2, expTable, simdForwardSource: simdForwardUnits.toString(), simdBackwardSource: simdBackwardUnits.toString() },
@@ -216,7 +213,7 @@ export class ParallelAttention {
     word[NEXT_UNIT] = 0; word[8] = units; word[HELPER_UNITS] = 0;
     arrays.forEach((array, slot) => {
       const at = ARRAYS_AT + slot * 3;
-      word[at] = this.idOf(array.buffer as SharedArrayBuffer);
+      word[at] = this.buffers.idOf(array.buffer as SharedArrayBuffer);
       word[at + 1] = array.byteOffset;
       word[at + 2] = array.length;
     });
@@ -234,21 +231,5 @@ export class ParallelAttention {
       const report = receiveMessageOnPort(this.port)?.message as { error?: string } | undefined;
       throw new AttentionHelperError(`the attention helper thread failed: ${report?.error ?? "no reason given"}`);
     }
-  }
-
-  /** The helper's id for a buffer, posting it first if needed (the helper drains its port before each job). */
-  private idOf(buffer: SharedArrayBuffer): number {
-    const known = this.ids.get(buffer);
-    if (known !== undefined) return known;
-    for (const [oldId, ref] of this.posted) {
-      if (ref.deref() !== undefined) continue;
-      this.posted.delete(oldId);
-      this.port.postMessage({ forget: oldId });
-    }
-    const id = this.nextId++;
-    this.port.postMessage({ id, buffer });
-    this.ids.set(buffer, id);
-    this.posted.set(id, new WeakRef(buffer));
-    return id;
   }
 }

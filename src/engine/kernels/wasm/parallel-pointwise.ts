@@ -1,4 +1,5 @@
 import { receiveMessageOnPort, MessageChannel, Worker, type MessagePort } from "node:worker_threads";
+import { PostedBuffers } from "../posted-buffers.js";
 import { createPointwiseWorkspace, reserveWorkspace, runPointwiseUnit, scaleBlock, softmaxBlock, swigluBackwardBlock, swigluForwardBlock } from "./pointwise-blocks.js";
 import { CamelidError } from "../../../errors/index.js";
 import { PointwiseSimd, type SharedArray } from "./pointwise-runner.js";
@@ -86,13 +87,8 @@ export class ParallelPointwise extends PointwiseSimd {
   private readonly slots = new Float64Array(this.control.buffer, SLOTS_BYTE);
   private readonly port: MessagePort;
   private readonly worker: Worker;
-  /**
-   * Buffers posted to the helper. Held weakly here: once this thread drops a buffer (the model
-   * reallocated for a new batch shape), the helper is told to forget it, so its memory can go.
-   */
-  private readonly ids = new WeakMap<SharedArrayBuffer, number>();
-  private readonly posted = new Map<number, WeakRef<SharedArrayBuffer>>();
-  private nextId = 1;
+  /** Buffers posted to the helper, each once. */
+  private readonly buffers: PostedBuffers;
 
   private readonly minParallelElements: number;
   private readonly helperRunsEveryUnit: boolean;
@@ -107,6 +103,7 @@ export class ParallelPointwise extends PointwiseSimd {
     this.helperRunsEveryUnit = options.helperRunsEveryUnit ?? false;
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
+    this.buffers = new PostedBuffers(port1);
     const source = [createPointwiseWorkspace, reserveWorkspace, softmaxBlock, scaleBlock, swigluForwardBlock, swigluBackwardBlock, runPointwiseUnit].map(String).join("\n");
     this.worker = new Worker(helperSource, {
       eval: true,
@@ -156,7 +153,7 @@ export class ParallelPointwise extends PointwiseSimd {
     word[ARRAY_COUNT] = arrays.length;
     arrays.forEach((array, slot) => {
       const at = slot * 4;
-      this.slots[at] = this.idOf(array.buffer as SharedArrayBuffer);
+      this.slots[at] = this.buffers.idOf(array.buffer as SharedArrayBuffer);
       this.slots[at + 1] = array.byteOffset;
       this.slots[at + 2] = array.length;
       this.slots[at + 3] = ARRAY_TYPES.findIndex((type) => array instanceof type);
@@ -182,21 +179,5 @@ export class ParallelPointwise extends PointwiseSimd {
       const report = receiveMessageOnPort(this.port)?.message as { error?: string } | undefined;
       throw new PointwiseHelperError(`the pointwise helper thread failed: ${report?.error ?? "no reason given"}`);
     }
-  }
-
-  /** The helper's id for a buffer, posting it first if needed (the helper drains its port before each job). */
-  private idOf(buffer: SharedArrayBuffer): number {
-    const known = this.ids.get(buffer);
-    if (known !== undefined) return known;
-    for (const [oldId, ref] of this.posted) {
-      if (ref.deref() !== undefined) continue;
-      this.posted.delete(oldId);
-      this.port.postMessage({ forget: oldId });
-    }
-    const id = this.nextId++;
-    this.port.postMessage({ id, buffer });
-    this.ids.set(buffer, id);
-    this.posted.set(id, new WeakRef(buffer));
-    return id;
   }
 }
