@@ -1,5 +1,5 @@
 import { relaxedSimdAvailable } from "./relaxed-simd.js";
-import { moduleWithOneFunction, op, signedLeb, unsignedLeb, valueType } from "./wasm-bytes.js";
+import { moduleWithOneFunction, moreOp, op, unsignedLeb, valueType } from "./wasm-bytes.js";
 
 // out[N, OC] = inp[N, C] @ weight[OC, C]^T with WebAssembly SIMD, as a BLAS-style register-tiled
 // kernel: a tile of ROWS rows x (4 * VECTORS) output channels lives in ROWS * VECTORS f32x4
@@ -7,38 +7,29 @@ import { moduleWithOneFunction, op, signedLeb, unsignedLeb, valueType } from "./
 // panel and broadcasts one input value per row into them (outer products), so there is no horizontal
 // sum and every load feeds several fused multiply-adds. The weight is packed into panels of
 // 4 * VECTORS channels laid out [C][4 * VECTORS] (O(OC*C) copying against O(N*C*OC) arithmetic); the
-// input rows are read in place, four reduction steps per loop turn with constant load offsets, so the
-// loop carries no address arithmetic beyond one add per row pointer. Accumulation is float32 in
-// lanes, as in BLAS sgemm, so results differ from the JS kernels by rounding only.
+// input rows are read in place, so the loop carries no address arithmetic beyond one add per row
+// pointer. Accumulation is float32 in lanes, as in BLAS sgemm, so results differ from the JS kernels
+// by rounding only.
 
 /** Rows per register tile. 2x16 and 3x12 measured best on the stories15M shapes (~1.4x 4x8 and 6x8, which spill). */
 export const TILE_ROWS = 2;
 /** f32x4 vectors per register tile row: the panel width is 4 * TILE_VECTORS channels. */
 export const TILE_VECTORS = 4;
-/** Reduction steps per loop turn (tests and measurements only: the reduction length must be a multiple). */
-const UNROLL = 1;
 
 // parameters
 const OUT = 0, X = 1, W = 2, ROW_BLOCKS = 3, PANELS = 4, ROW_BYTES = 5, OUT_ROW_BYTES = 6, PANEL_BYTES = 7, STEPS = 8, ACCUMULATE = 9;
 const PARAMS = 10;
 
+// encoders beyond ./wasm-bytes.ts's `op` and `moreOp`
 const extra = {
-  i32Sub: [0x6b],
-  i32Eqz: [0x45],
-  i32Ne: [0x47],
-  block: [0x02, 0x40],
   ifVoid: [0x04, 0x40],
-  br: (depth: number) => [0x0c, ...unsignedLeb(depth)],
-  v128LoadAt: (offset: number) => [0xfd, 0x00, 4, ...unsignedLeb(offset)],
-  v128StoreAt: (offset: number) => [0xfd, 0x0b, 4, ...unsignedLeb(offset)],
   v128Load32SplatAt: (offset: number) => [0xfd, 0x09, 2, ...unsignedLeb(offset)],
-  i32ConstSigned: (v: number) => [0x41, ...signedLeb(v)],
 };
 
 /** Fused multiply-adds (relaxed SIMD) when this runtime has them: half the instructions of mul + add. */
 const fusedMultiplyAdd = relaxedSimdAvailable();
 
-export function buildMatmulKernel(sharedMaxPages?: number, fused = fusedMultiplyAdd, rows = TILE_ROWS, vectors = TILE_VECTORS, unroll = UNROLL): Uint8Array<ArrayBuffer> {
+export function buildMatmulKernel(sharedMaxPages?: number, fused = fusedMultiplyAdd, rows = TILE_ROWS, vectors = TILE_VECTORS): Uint8Array<ArrayBuffer> {
   const get = op.localGet, set = op.localSet;
   // i32 locals after the parameters, then v128 locals
   let next = PARAMS;
@@ -56,7 +47,7 @@ export function buildMatmulKernel(sharedMaxPages?: number, fused = fusedMultiply
   const emit = (...parts: number[][]) => parts.forEach((p) => code.push(...p));
   /** One reduction step at byte offsets (x: 4 * step, w: panelStep * step) from the current pointers. */
   const step = (u: number) => {
-    for (let v = 0; v < vectors; v++) emit(get(WP), extra.v128LoadAt(u * panelStep + v * 16), set(WV[v]));
+    for (let v = 0; v < vectors; v++) emit(get(WP), moreOp.v128LoadAt(u * panelStep + v * 16), set(WV[v]));
     for (let r = 0; r < rows; r++) {
       emit(get(XR[r]), extra.v128Load32SplatAt(u * 4), set(S));
       for (let v = 0; v < vectors; v++) {
@@ -67,13 +58,13 @@ export function buildMatmulKernel(sharedMaxPages?: number, fused = fusedMultiply
   };
   const advance = (steps: number) => {
     for (let r = 0; r < rows; r++) emit(get(XR[r]), op.i32Const(4 * steps), op.i32Add, set(XR[r]));
-    emit(get(WP), extra.i32ConstSigned(panelStep * steps), op.i32Add, set(WP));
+    emit(get(WP), op.i32Const(panelStep * steps), op.i32Add, set(WP));
   };
   /** for (kk = count; kk != 0; kk--) body, skipped when count is 0. */
   const countedLoop = (count: number, body: () => void) => {
-    emit(get(count), set(KK), extra.block, get(KK), extra.i32Eqz, op.brIf(0), op.loop);
+    emit(get(count), set(KK), moreOp.block, get(KK), moreOp.i32Eqz, op.brIf(0), op.loop);
     body();
-    emit(get(KK), op.i32Const(1), extra.i32Sub, set(KK), get(KK), op.brIf(0), op.end, op.end);
+    emit(get(KK), op.i32Const(1), moreOp.i32Sub, set(KK), get(KK), op.brIf(0), op.end, op.end);
   };
 
   emit(get(X), set(XBASE), get(OUT), set(OBASE), op.i32Const(0), set(RB), op.loop);
@@ -83,22 +74,22 @@ export function buildMatmulKernel(sharedMaxPages?: number, fused = fusedMultiply
       for (const a of ACC) emit(op.v128Zero, set(a));
       emit(get(XBASE), set(XR[0]));
       for (let r = 1; r < rows; r++) emit(get(XR[r - 1]), get(ROW_BYTES), op.i32Add, set(XR[r]));
-      // one reduction step per loop turn: unrolled bodies let TurboFan hoist every load to the top
-      // and spill accumulators to the stack (seen in --print-wasm-code), which costs more than the loop
+      // one reduction step per loop turn: TurboFan unrolls it itself, while bodies unrolled here let it
+      // hoist every load to the top and spill accumulators to the stack (seen in --print-wasm-code)
       countedLoop(STEPS, () => {
-        for (let i = 0; i < unroll; i++) step(i);
-        advance(unroll);
+        step(0);
+        advance(1);
       });
       // the tile: += what is there when accumulating, then store; OPTR walks down the tile's rows
       emit(get(OPTR), set(KK));
       emit(get(ACCUMULATE), extra.ifVoid);
       for (let r = 0; r < rows; r++) {
-        for (let v = 0; v < vectors; v++) emit(get(acc(r, v)), get(KK), extra.v128LoadAt(v * 16), op.f32x4Add, set(acc(r, v)));
+        for (let v = 0; v < vectors; v++) emit(get(acc(r, v)), get(KK), moreOp.v128LoadAt(v * 16), op.f32x4Add, set(acc(r, v)));
         emit(get(KK), get(OUT_ROW_BYTES), op.i32Add, set(KK));
       }
       emit(op.end, get(OPTR), set(KK));
       for (let r = 0; r < rows; r++) {
-        for (let v = 0; v < vectors; v++) emit(get(KK), get(acc(r, v)), extra.v128StoreAt(v * 16));
+        for (let v = 0; v < vectors; v++) emit(get(KK), get(acc(r, v)), moreOp.v128StoreAt(v * 16));
         emit(get(KK), get(OUT_ROW_BYTES), op.i32Add, set(KK));
       }
       // next panel: the weight pointer restarts at the panel's start, the tile moves right
