@@ -1,4 +1,4 @@
-import { op, signedLeb, unsignedLeb, valueType } from "./wasm-bytes.js";
+import { moduleWithFunctions as moduleWithAnyFunctions, op, signedLeb, unsignedLeb, valueType } from "./wasm-bytes.js";
 
 // The instructions and the module layout the attention kernels need beyond ./wasm-bytes.ts (kept in
 // this file so the two kernel families can grow their encoders independently): loads and stores with a
@@ -61,10 +61,6 @@ export const wasm = {
   f32x4RelaxedMadd: simd(0x105),
 };
 
-const name = (text: string) => [...unsignedLeb(text.length), ...Array.from(text, (c) => c.charCodeAt(0))];
-const section = (id: number, body: number[]) => [id, ...unsignedLeb(body.length), ...body];
-const vector = (items: number[][]) => [...unsignedLeb(items.length), ...items.flat()];
-
 export interface WasmFunction {
   name: string;
   /** How many i32 parameters it takes (it returns nothing). */
@@ -76,21 +72,8 @@ export interface WasmFunction {
 
 /** A module importing a private (unshared) `env.memory` of at least minPages and exporting functions of type (i32 x params) -> (). */
 export function moduleWithFunctions(functions: WasmFunction[], minPages: number): Uint8Array<ArrayBuffer> {
-  const memoryImport = [...name("env"), ...name("memory"), 0x02, 0x00, ...unsignedLeb(minPages)];
-  const arities = [...new Set(functions.map((f) => f.params))];
-  const types = arities.map((count) => [0x60, ...unsignedLeb(count), ...new Array<number>(count).fill(valueType.i32), 0]);
-  const bodies = functions.map((f) => {
-    const body = [...vector(f.locals.map(([count, type]) => [...unsignedLeb(count), type])), ...f.code, ...op.end];
-    return [...unsignedLeb(body.length), ...body];
-  });
-  return Uint8Array.from([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vector(types)),
-    ...section(2, vector([memoryImport])),
-    ...section(3, vector(functions.map((f) => unsignedLeb(arities.indexOf(f.params))))),
-    ...section(7, vector(functions.map((f, index) => [...name(f.name), 0x00, ...unsignedLeb(index)]))),
-    ...section(10, vector(bodies)),
-  ]);
+  const definitions = functions.map((f) => ({ ...f, params: new Array<number>(f.params).fill(valueType.i32), results: [] }));
+  return moduleWithAnyFunctions(definitions, undefined, minPages);
 }
 
 /**

@@ -135,11 +135,12 @@ export interface FunctionDefinition {
 
 /**
  * A module importing `env.memory` and exporting several functions with any value types. With
- * sharedMaxPages the memory is a shared one (threads), which needs a maximum size.
+ * sharedMaxPages the memory is a shared one (threads), which needs a maximum size; minPages is the
+ * least size the imported memory must have.
  */
-export function moduleWithFunctions(functions: FunctionDefinition[], sharedMaxPages?: number): Uint8Array<ArrayBuffer> {
+export function moduleWithFunctions(functions: FunctionDefinition[], sharedMaxPages?: number, minPages = 1): Uint8Array<ArrayBuffer> {
   const types = functions.map((f) => [0x60, ...unsignedLeb(f.params.length), ...f.params, ...unsignedLeb(f.results.length), ...f.results]);
-  const limits = sharedMaxPages === undefined ? [0x00, 0x01] : [0x03, 0x01, ...unsignedLeb(sharedMaxPages)];
+  const limits = sharedMaxPages === undefined ? [0x00, ...unsignedLeb(minPages)] : [0x03, ...unsignedLeb(minPages), ...unsignedLeb(sharedMaxPages)];
   const memoryImport = [...name("env"), ...name("memory"), 0x02, ...limits];
   const bodies = functions.map((f) => {
     const body = [...vector(f.locals.map(([count, t]) => [...unsignedLeb(count), t])), ...f.code, ...op.end];
