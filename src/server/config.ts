@@ -19,6 +19,8 @@ const localModelSchema = z.strictObject({
   /** Parallel sequences = requests decoded together. */
   sequences: positiveInt.max(64).optional(),
   threads: positiveInt.optional(),
+  /** llama.cpp's flash attention: less CPU per batched step (110M Q8_0, 8 sequences: 1.6x less), outputs differ by rounding. */
+  flashAttention: z.boolean().optional(),
   lora: z.array(loraSchema).default([]),
   promptFormat: z.string().min(1).optional(),
   maxQueue: z.number().int().min(0).optional(),
@@ -62,7 +64,7 @@ export const serveConfigFileSchema = z.strictObject({
   loading: z.enum(["lazy", "eager"]).default("lazy"),
   /** Defaults for local models that do not set their own (and for models found in modelsDir). */
   defaults: z
-    .strictObject({ contextSize: positiveInt.optional(), sequences: positiveInt.max(64).default(4), threads: positiveInt.optional() })
+    .strictObject({ contextSize: positiveInt.optional(), sequences: positiveInt.max(64).default(4), threads: positiveInt.optional(), flashAttention: z.boolean().optional() })
     .default({ sequences: 4 }),
   models: z.array(localModelSchema).default([]),
   remotes: z.array(remoteSchema).default([]),
@@ -88,6 +90,7 @@ export interface LocalModelConfig {
   contextSize?: number;
   sequences: number;
   threads?: number;
+  flashAttention?: boolean;
   lora: { path: string; scale: number }[];
   promptFormat?: string;
   maxQueue: number;
@@ -133,6 +136,7 @@ export interface ServeFlags {
   sequences?: number;
   contextSize?: number;
   threads?: number;
+  flashAttention?: boolean;
   loading?: "lazy" | "eager";
   /** Environment variables that each hold one API key. */
   apiKeyEnvs?: string[];
@@ -205,6 +209,7 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
   const sequences = flags.sequences ?? file.defaults.sequences;
   const contextSize = flags.contextSize ?? file.defaults.contextSize;
   const threads = flags.threads ?? file.defaults.threads;
+  const flashAttention = flags.flashAttention ?? file.defaults.flashAttention;
   const maxQueue = flags.maxQueue ?? file.maxQueue;
 
   const localModels: LocalModelConfig[] = file.models.map((model) => ({
@@ -213,11 +218,12 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
     contextSize: model.contextSize ?? contextSize,
     sequences: model.sequences ?? sequences,
     threads: model.threads ?? threads,
+    flashAttention: model.flashAttention ?? flashAttention,
     lora: model.lora.map((adapter) => ({ path: fromFile(adapter.path), scale: adapter.scale })),
     promptFormat: model.promptFormat,
     maxQueue: model.maxQueue ?? maxQueue,
   }));
-  const fromDefaults = (id: string, path: string): LocalModelConfig => ({ id, path, contextSize, sequences, threads, lora: [], maxQueue });
+  const fromDefaults = (id: string, path: string): LocalModelConfig => ({ id, path, contextSize, sequences, threads, flashAttention, lora: [], maxQueue });
   for (const spec of flags.models ?? []) {
     const separator = spec.indexOf("=");
     const path = resolve(cwd, separator > 0 ? spec.slice(separator + 1) : spec);

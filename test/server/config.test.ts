@@ -56,6 +56,20 @@ describe("serve config", () => {
     expect(config.dataDir).toBe(join(dir, ".camelid"));
   });
 
+  it("flash attention: a per-model key, a default, and the --flash-attention flag", () => {
+    const dir = workspace({
+      "a.gguf": "",
+      "b.gguf": "",
+      "camelid.json": JSON.stringify({ defaults: { flashAttention: true }, models: [{ id: "a", path: "a.gguf", flashAttention: false }, { id: "b", path: "b.gguf" }] }),
+    });
+    const fromFile = resolveServeConfig({ config: "camelid.json" }, {}, dir);
+    expect(fromFile.localModels.map((m) => [m.id, m.flashAttention])).toEqual([["a", false], ["b", true]]);
+    expect(() => parseServeConfig({ models: [{ id: "a", path: "a.gguf", flashAttention: "yes" }] })).toThrow(/"models\[0\]\.flashAttention"/);
+    const fromFlag = resolveServeConfig(parseServeFlags(["--model", "a.gguf", "--flash-attention"]), {}, dir);
+    expect(fromFlag.localModels[0].flashAttention).toBe(true);
+    expect(resolveServeConfig(parseServeFlags(["--model", "a.gguf"]), {}, dir).localModels[0].flashAttention).toBeUndefined();
+  });
+
   it("serves the .gguf files of ./models when nothing else is configured, and explains what is missing", () => {
     const dir = workspace({});
     expect(() => resolveServeConfig({}, {}, dir)).toThrow(/no models to serve/);

@@ -21,6 +21,7 @@ options:
   --sequences N            parallel sequences per local model (default 4)
   --context-size N         tokens per sequence
   --threads N              CPU threads per local model
+  --flash-attention        llama.cpp flash attention (less CPU per batched step; outputs differ by rounding)
   --eager                  load every model at startup (default: on first request)
   --api-key-env NAME       require the API key held in environment variable NAME (repeatable)
   --cors ORIGIN            allow browser requests from ORIGIN, or "*" (repeatable)
@@ -39,6 +40,7 @@ const flagOptions = {
   sequences: { type: "string" },
   "context-size": { type: "string" },
   threads: { type: "string" },
+  "flash-attention": { type: "boolean" },
   eager: { type: "boolean" },
   lazy: { type: "boolean" },
   "api-key-env": { type: "string", multiple: true },
@@ -83,6 +85,7 @@ export function parseServeFlags(argv: string[]): ServeFlags & { help: boolean } 
     sequences: integerFlag(v.sequences, "sequences", 1, 64),
     contextSize: integerFlag(v["context-size"], "context-size", 16),
     threads: integerFlag(v.threads, "threads", 1, 512),
+    flashAttention: v["flash-attention"] ? true : undefined,
     loading: v.eager ? "eager" : v.lazy ? "lazy" : undefined,
     apiKeyEnvs: v["api-key-env"],
     corsOrigins: v.cors,
@@ -102,6 +105,7 @@ const factories: ModelFactories = {
       contextSize: model.contextSize,
       sequences: model.sequences,
       threads: model.threads,
+      flashAttention: model.flashAttention,
       lora: model.lora,
       promptFormat: model.promptFormat,
     });
