@@ -111,7 +111,7 @@ for (const [name, config] of Object.entries(shapes)) {
   const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
   const m = ours.memory;
   console.log(
-    `  engine buffers ${mb(m.total)} (base weights incl. transposes ${mb(m.baseWeights)}, activations ${mb(m.activations)}, ` +
+    `  engine buffers ${mb(m.total)} (base weights ${mb(m.baseWeights)}, activations ${mb(m.activations)}, ` +
       `gradient scratch ${mb(m.gradientScratch)}, LoRA ${mb(m.lora)}); process peak RSS so far ${mb(process.resourceUsage().maxRSS * 1024)}`,
   );
   const torch = withTorch ? measurePyTorch(name, config, seconds) : null;

@@ -22,8 +22,8 @@ export interface KernelSet {
    * changes (a base weight), so a kernel may keep a prepared copy of it.
    */
   matmulForward(out: Float32Array, inp: Float32Array, weight: Float32Array, N: number, C: number, OC: number, accumulate?: boolean, frozen?: boolean): void;
-  /** dinp[N, C] += dout[N, OC] @ weight[OC, C] for a frozen weight whose transpose weightT [C, OC] is kept. */
-  matmulBackwardInputFrozen(dinp: Float32Array, dout: Float32Array, weight: Float32Array, weightT: Float32Array, N: number, C: number, OC: number): void;
+  /** dinp[N, C] += dout[N, OC] @ weight[OC, C] for a frozen weight (never changes: a kernel may keep a prepared copy). */
+  matmulBackwardInputFrozen(dinp: Float32Array, dout: Float32Array, weight: Float32Array, N: number, C: number, OC: number): void;
   /** dinp[N, C] += dout[N, OC] @ weight[OC, C] for a small, changing weight (a LoRA A). */
   matmulBackwardInput(dinp: Float32Array, dout: Float32Array, weight: Float32Array, N: number, C: number, OC: number): void;
   /** dweight[OC, C] += dout[N, OC]^T @ inp[N, C]. */
@@ -53,7 +53,7 @@ export interface KernelSet {
 export const referenceKernels: KernelSet = {
   name: "reference",
   matmulForward: (out, inp, weight, N, C, OC, accumulate) => matmulForward(out, inp, weight, N, C, OC, accumulate),
-  matmulBackwardInputFrozen: (dinp, dout, weight, _weightT, N, C, OC) => matmulBackwardInput(dinp, dout, weight, N, C, OC),
+  matmulBackwardInputFrozen: matmulBackwardInput,
   matmulBackwardInput,
   matmulBackwardWeight,
   attentionForward,
@@ -74,7 +74,7 @@ export const fastJsKernels: KernelSet = {
   ...referenceKernels,
   name: "fast-js",
   matmulForward: (out, inp, weight, N, C, OC, accumulate) => matmulForwardFast(out, inp, weight, N, C, OC, accumulate),
-  matmulBackwardInputFrozen: (dinp, dout, _weight, weightT, N, C, OC) => matmulForwardFast(dinp, dout, weightT, N, OC, C, true),
+  matmulBackwardInputFrozen: matmulBackwardInputFast,
   matmulBackwardInput: matmulBackwardInputFast,
   matmulBackwardWeight: matmulBackwardWeightFast,
   attentionForward: attentionForwardFast,

@@ -49,11 +49,11 @@ export const simdBackwardInput: KernelSet["matmulBackwardInput"] = (dinp, dout, 
   else matmulBackwardInputFast(dinp, dout, weight, N, C, OC);
 };
 
-/** dinp[N, C] += dout[N, OC] @ weight[OC, C] for a frozen weight: its packed panels are kept (weightT is not needed). */
-export const simdBackwardInputFrozen: KernelSet["matmulBackwardInputFrozen"] = (dinp, dout, weight, weightT, N, C, OC) => {
+/** dinp[N, C] += dout[N, OC] @ weight[OC, C] for a frozen weight: its packed panels are kept. */
+export const simdBackwardInputFrozen: KernelSet["matmulBackwardInputFrozen"] = (dinp, dout, weight, N, C, OC) => {
   const kernel = simdMatmul();
   if (kernel) kernel.backwardInput(dinp, dout, weight, N, C, OC, true);
-  else matmulForwardFast(dinp, dout, weightT, N, OC, C, true);
+  else matmulBackwardInputFast(dinp, dout, weight, N, C, OC);
 };
 
 /** A buffer inside the SIMD matmul's memory, which its matmuls read and write in place (see SimdMatmul.allocateResident). */

@@ -1,5 +1,4 @@
 import { kvDimOf, type LlamaConfig } from "../config.js";
-import { transposeInto } from "../kernels/matmul.js";
 
 // The frozen base model in ONE Float32Array; every tensor is a view by offset. Matrices are row-major
 // [out, in] exactly as GGUF stores them (ne0 = in). Transposed copies of the matrices live in the same
@@ -29,8 +28,6 @@ export interface BaseWeights {
   finalNorm: Float32Array; // [C]
   /** The output head [V, C]; the same view as tokenEmbedding when tied. */
   output: Float32Array;
-  /** Transposed matrices ([in, out]), filled by refreshTransposes. */
-  transposed: { layers: Record<LayerMatrix, Float32Array>[]; output: Float32Array };
 }
 
 /** [rows (out), cols (in)] of each layer matrix. */
@@ -60,7 +57,7 @@ export function allocateBaseWeights(config: LlamaConfig): BaseWeights {
   });
   const perLayer = 2 * C + matrixSizes.reduce((a, b) => a + b, 0);
   const outputSize = config.tiedOutput ? 0 : V * C;
-  const total = V * C + config.nLayers * perLayer + C + outputSize + config.nLayers * (perLayer - 2 * C) + V * C;
+  const total = V * C + config.nLayers * perLayer + C + outputSize;
   const buffer = new Float32Array(total);
   let offset = 0;
   const take = (size: number) => {
@@ -80,24 +77,5 @@ export function allocateBaseWeights(config: LlamaConfig): BaseWeights {
   }
   const finalNorm = take(C);
   const output = config.tiedOutput ? tokenEmbedding : take(V * C);
-  const transposedLayers = layers.map(() => {
-    const record = {} as Record<LayerMatrix, Float32Array>;
-    layerMatrices.forEach((name, i) => {
-      record[name] = take(matrixSizes[i]);
-    });
-    return record;
-  });
-  const transposedOutput = take(V * C);
-  return { storage: "dequantized", buffer, tokenEmbedding, layers, finalNorm, output, transposed: { layers: transposedLayers, output: transposedOutput } };
-}
-
-/** Recomputes the transposed copies; call after the weights are written (loaded or randomised). */
-export function refreshTransposes(config: LlamaConfig, weights: BaseWeights): void {
-  for (let l = 0; l < config.nLayers; l++) {
-    for (const name of layerMatrices) {
-      const [rows, cols] = matrixShape(config, name);
-      transposeInto(weights.transposed.layers[l][name], weights.layers[l][name], rows, cols);
-    }
-  }
-  transposeInto(weights.transposed.output, weights.output, config.vocabSize, config.dim);
+  return { storage: "dequantized", buffer, tokenEmbedding, layers, finalNorm, output };
 }

@@ -11,10 +11,10 @@ import { quantizedWeightBytes, type QuantizedBaseWeights } from "./quantized-wei
 // Only float32 weights may be passed to the kernels as frozen (`stable`): a kernel may keep a prepared
 // copy keyed by the weight's memory, and the decode scratch is the same memory with new values.
 
-/** A weight for dinp += dout @ weight; weightT (its kept transpose) only for stable float32 weights. */
+/** A weight for dinp += dout @ weight; stable for float32 weights (the kernels may keep a prepared copy), not for decoded scratch. */
 export interface BackwardOperands {
   weight: Float32Array;
-  weightT: Float32Array | null;
+  stable: boolean;
 }
 
 export interface FrozenWeights {
@@ -76,7 +76,7 @@ export class DenseFrozenWeights implements FrozenWeights {
   }
 
   matrixBackward(l: number, name: LayerMatrix): BackwardOperands {
-    return { weight: this.weights.layers[l][name], weightT: this.weights.transposed.layers[l][name] };
+    return { weight: this.weights.layers[l][name], stable: true };
   }
 
   headRows(first: number, count: number): Float32Array {
@@ -86,7 +86,7 @@ export class DenseFrozenWeights implements FrozenWeights {
 
   headRowsBackward(first: number, count: number): BackwardOperands {
     if (first !== 0 || count !== this.config.vocabSize) throw new RangeError("float32 heads are used whole");
-    return { weight: this.weights.output, weightT: this.weights.transposed.output };
+    return { weight: this.weights.output, stable: true };
   }
 
   headChunkBuffer(): Float32Array {
@@ -168,7 +168,7 @@ export class EncodedFrozenWeights implements FrozenWeights {
    */
   private decodeForBackward(matrix: QuantizedMatrix, first: number, count: number): BackwardOperands {
     dequantizeRows(this.scratch, matrix, first, count);
-    return { weight: this.scratch.subarray(0, count * matrix.cols), weightT: null };
+    return { weight: this.scratch.subarray(0, count * matrix.cols), stable: false };
   }
 }
 

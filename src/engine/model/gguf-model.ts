@@ -2,7 +2,7 @@ import { GgufReader, metadataNumber, metadataString, type GgufMetadata } from ".
 import { ModelLoadError, UnsupportedFeatureError } from "../../errors/index.js";
 import { parseLlamaConfig, type LlamaConfig } from "../config.js";
 import { loraTensorName, ggufMatrixNames } from "./load-weights.js";
-import { allocateBaseWeights, layerMatrices, matrixShape, refreshTransposes, type BaseWeights, type LayerMatrix } from "./base-weights.js";
+import { allocateBaseWeights, layerMatrices, matrixShape, type BaseWeights, type LayerMatrix } from "./base-weights.js";
 import { baseWeightTensors } from "./load-weights.js";
 import { quantizedMatrix, type QuantizedMatrix } from "./quantized-matrix.js";
 import type { QuantizedBaseWeights } from "./quantized-weights.js";
@@ -76,7 +76,6 @@ export async function loadLlamaGguf(path: string, options: LoadLlamaOptions = {}
     if (options.weightStorage === "quantized") return { config, weights: await readEncodedWeights(reader, path, config) };
     const weights = allocateBaseWeights(config);
     for (const [name, view] of baseWeightTensors(config, weights)) await readTensorInto(reader, path, name, view);
-    refreshTransposes(config, weights);
     return { config, weights };
   } finally {
     await reader.close();

@@ -33,7 +33,7 @@ export interface LlamaModelOptions {
 
 /** Bytes held by the engine's buffers. */
 export interface EngineMemory {
-  /** The frozen base weights as held (float32 with transposes, or encoded). */
+  /** The frozen base weights as held (float32, or encoded). */
   baseWeights: number;
   /** Scratch that encoded weights are decoded into (0 for float32 weights). */
   dequantScratch: number;
@@ -201,7 +201,7 @@ export class LlamaModel {
 
   /** dx[N, C] += dy[N, OC] @ weight: as a frozen weight when it is a stable one (kernels may keep it prepared). */
   private frozenBackwardInput(dx: Float32Array, dy: Float32Array, operands: BackwardOperands, N: number, C: number, OC: number): void {
-    if (operands.weightT) this.kernels.matmulBackwardInputFrozen(dx, dy, operands.weight, operands.weightT, N, C, OC);
+    if (operands.stable) this.kernels.matmulBackwardInputFrozen(dx, dy, operands.weight, N, C, OC);
     else this.kernels.matmulBackwardInput(dx, dy, operands.weight, N, C, OC);
   }
 

@@ -2,7 +2,7 @@ import { ModelLoadError } from "../../errors/index.js";
 import type { LlamaConfig } from "../config.js";
 import type { LoraWeights } from "../lora/lora-weights.js";
 import { targetMatrix, type LoraTarget } from "../lora/lora-config.js";
-import { allocateBaseWeights, layerMatrices, refreshTransposes, type BaseWeights, type LayerMatrix } from "./base-weights.js";
+import { allocateBaseWeights, layerMatrices, type BaseWeights, type LayerMatrix } from "./base-weights.js";
 
 // Tensor names as llama.cpp's GGUF files spell them; the loaders take any lookup by name so the same
 // mapping serves GGUF files, golden files and adapters.
@@ -49,7 +49,6 @@ export function baseWeightTensors(config: LlamaConfig, weights: BaseWeights): [s
 export function loadBaseWeights(config: LlamaConfig, lookup: TensorLookup, source: string): BaseWeights {
   const weights = allocateBaseWeights(config);
   for (const [name, view] of baseWeightTensors(config, weights)) copyTensor(source, lookup, name, view);
-  refreshTransposes(config, weights);
   return weights;
 }
 

@@ -1,5 +1,5 @@
 import type { LlamaConfig } from "../config.js";
-import { allocateBaseWeights, layerMatrices, matrixShape, refreshTransposes, type BaseWeights, type LayerMatrix } from "./base-weights.js";
+import { allocateBaseWeights, layerMatrices, matrixShape, type BaseWeights, type LayerMatrix } from "./base-weights.js";
 import { dequantizeRows, encodeMatrix, type QuantizedMatrix, type StorableType } from "./quantized-matrix.js";
 
 // The frozen base model with its matrices (token embedding, layer projections, output head) kept in
@@ -65,6 +65,5 @@ export function dequantizeBaseWeights(config: LlamaConfig, weights: QuantizedBas
   });
   dense.finalNorm.set(weights.finalNorm);
   if (!config.tiedOutput) decode(dense.output, weights.output);
-  refreshTransposes(config, dense);
   return dense;
 }

@@ -1,6 +1,6 @@
 import type { LlamaConfig } from "../config.js";
 import type { SeededRandom } from "../random.js";
-import { layerMatrices, refreshTransposes, type BaseWeights } from "./base-weights.js";
+import { layerMatrices, type BaseWeights } from "./base-weights.js";
 
 /**
  * Random base weights for tests and benchmarks: matrices and embeddings ~ U(-std*sqrt(3), std*sqrt(3))
@@ -22,5 +22,4 @@ export function randomizeBaseWeights(config: LlamaConfig, weights: BaseWeights, 
   }
   fillNorm(weights.finalNorm);
   if (!config.tiedOutput) fillUniform(weights.output);
-  refreshTransposes(config, weights);
 }
