@@ -26,20 +26,34 @@ export const simdForward: KernelSet["matmulForward"] = (out, inp, weight, N, C, 
   else matmulForwardFast(out, inp, weight, N, C, OC, accumulate);
 };
 
-// dout transposed for the LoRA weight gradients below, grown as needed and reused.
-let transposedDout = new Float32Array(0);
+// Transposed operands and a result for the LoRA weight gradients below, grown as needed and reused.
+let transposedOperand: Float32Array = new Float32Array(0), transposedResult: Float32Array = new Float32Array(0);
+function scratch(current: Float32Array, size: number): Float32Array {
+  return current.length >= size ? current : new Float32Array(size);
+}
 
 /**
- * dweight[OC, C] += dout[N, OC]^T @ inp[N, C] on the SIMD matmul: as doutT[OC, N] @ (inp^T)^T, the
- * reduction over the batch running along contiguous memory; inp is packed from its stored layout, so
- * only dout is transposed (O(N*OC) against O(N*OC*C) of arithmetic).
+ * dweight[OC, C] += dout[N, OC]^T @ inp[N, C] on the SIMD matmul, the reduction over the batch N
+ * running along contiguous memory. Whichever of dout, inp is wider is packed from its stored layout,
+ * and only the narrow one (a LoRA rank wide) is transposed: for a LoRA B (C = rank) the kernel
+ * computes dweight^T[C, OC] = inp^T @ dout and adds it back transposed (C * OC floats); for a LoRA A
+ * (OC = rank) it computes doutT[OC, N] @ (inp^T)^T straight into dweight.
  */
 export const simdBackwardWeight: KernelSet["matmulBackwardWeight"] = (dweight, dout, inp, N, C, OC) => {
   const kernel = simdMatmul();
   if (!kernel) return matmulBackwardWeightFast(dweight, dout, inp, N, C, OC);
-  if (transposedDout.length < N * OC) transposedDout = new Float32Array(N * OC);
-  transposeInto(transposedDout, dout, N, OC);
-  kernel.backwardInput(dweight, transposedDout, inp, OC, C, N);
+  if (OC > C) {
+    transposedOperand = scratch(transposedOperand, N * C);
+    transposeInto(transposedOperand, inp, N, C);
+    transposedResult = scratch(transposedResult, C * OC);
+    const result = transposedResult.subarray(0, C * OC).fill(0);
+    kernel.backwardInput(result, transposedOperand, dout, C, OC, N);
+    for (let c = 0; c < C; c++) for (let o = 0; o < OC; o++) dweight[o * C + c] += result[c * OC + o];
+    return;
+  }
+  transposedOperand = scratch(transposedOperand, N * OC);
+  transposeInto(transposedOperand, dout, N, OC);
+  kernel.backwardInput(dweight, transposedOperand, inp, OC, C, N);
 };
 
 /** dinp[N, C] += dout[N, OC] @ weight[OC, C] for a small, changing weight (a LoRA A). */
