@@ -52,7 +52,9 @@ describe("Alpaca self-instruct against a scripted OpenAI-compatible teacher (loo
         teacher,
         seeds: await loadSeedTasks(seedsPath()),
         template: readFileSync(templatePath(), "utf8"),
-        settings: { ...defaultAlpacaSettings, target: 7 },
+        // one prompt per batch, so the scripted replies (and the 429) meet the requests in a fixed order;
+        // concurrent batches are tested below
+        settings: { ...defaultAlpacaSettings, target: 7, promptsPerBatch: 1 },
         outputDirectory: output,
         prices: { teacher: { promptPerMillion: 20, completionPerMillion: 20 } },
         retry: { maxRetries: 3, baseDelayMs: 1, maxDelayMs: 5 },
@@ -68,9 +70,10 @@ describe("Alpaca self-instruct against a scripted OpenAI-compatible teacher (loo
       const kept = readJsonl(join(output, "instructions.jsonl"));
       expect(kept).toHaveLength(7);
       expect(new Set(kept.map((r) => r.instruction)).size).toBe(7);
-      expect(kept[0]).toMatchObject({ instruction: "Suggest a name for a small bakery that sells sourdough bread.", input: "", output: "Rise & Crumb." });
-      expect(Object.keys(kept[0].most_similar_instructions)).toHaveLength(10);
-      expect(typeof kept[0].avg_similarity_score).toBe("number");
+      const bakery = kept.find((r) => r.instruction === "Suggest a name for a small bakery that sells sourdough bread.");
+      expect(bakery).toMatchObject({ input: "", output: "Rise & Crumb." });
+      expect(Object.keys(bakery.most_similar_instructions)).toHaveLength(10);
+      expect(typeof bakery.avg_similarity_score).toBe("number");
       expect(summary.counts).toMatchObject({ truncated: expect.any(Number), malformed: expect.any(Number), "too-similar": expect.any(Number) });
       const rejected = readJsonl(join(output, "rejected.jsonl"));
       expect(rejected.some((r) => r.reason === "too-similar" && r.instruction === "Suggest a name for a small bakery that sells sourdough bread.")).toBe(true);
