@@ -34,3 +34,20 @@ describe.each([referenceKernels, fastKernels])("the fused loss pass ($name kerne
     expect(() => model.backward()).toThrow(/forward pass with targets first/);
   });
 });
+
+describe("engine memory", () => {
+  it("counts the frozen-weight panels the fast kernels keep, and none for the reference kernels", () => {
+    const config = tinyConfig({ dim: 32, hiddenDim: 64, vocabSize: 48 });
+    const batch = tinyBatch(B, T, config.vocabSize);
+    const fast = tinyModel(config, fastKernels, lora), reference = tinyModel(config, referenceKernels, lora);
+    for (const model of [fast, reference]) {
+      model.forward(batch, B, T);
+      model.backward();
+    }
+    const fastMemory = fast.memoryBytes(), referenceMemory = reference.memoryBytes();
+    expect(referenceMemory.kernelWeights).toBe(0);
+    // forward and input-gradient panels of every layer matrix and the head: at least the weights' own size
+    expect(fastMemory.kernelWeights).toBeGreaterThanOrEqual(fastMemory.baseWeights - config.vocabSize * config.dim * 4);
+    expect(fastMemory.total).toBe(fastMemory.baseWeights + fastMemory.dequantScratch + fastMemory.kernelWeights + fastMemory.lora + fastMemory.activations + fastMemory.gradientScratch);
+  });
+});

@@ -125,6 +125,12 @@ describe("register-tiled SIMD matmul with packed weight panels", () => {
       expect(before.every((v) => v === 3)).toBe(true);
       kernel.residentBudget = 0;
       expect(kernel.allocateResident(4)).toBeNull();
+      // kept weight bytes count packed panels only, not resident buffers
+      const weightsBefore = kernel.keptWeightBytes, residentBefore = kernel.packedBytes;
+      kernel.allocateResident(64);
+      kernel.forward(new Float32Array(2 * 16), new Float32Array(2 * 8), new Float32Array(16 * 8), 2, 8, 16, false, true);
+      expect(kernel.keptWeightBytes - weightsBefore).toBe(16 * 8 * 4);
+      expect(kernel.packedBytes - residentBefore).toBe(16 * 8 * 4);
     } finally {
       await kernel.close();
     }

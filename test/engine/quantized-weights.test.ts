@@ -166,7 +166,7 @@ describe("base weights decoded on the fly", () => {
     expect(dense.dequantScratch).toBe(0);
     // one scratch as large as the largest layer matrix (hidden x dim)
     expect(onTheFlyMemory.dequantScratch).toBe(config.hiddenDim * config.dim * 4);
-    expect(onTheFlyMemory.total).toBe(onTheFlyMemory.baseWeights + onTheFlyMemory.dequantScratch + onTheFlyMemory.lora + onTheFlyMemory.activations + onTheFlyMemory.gradientScratch);
+    expect(onTheFlyMemory.total).toBe(onTheFlyMemory.baseWeights + onTheFlyMemory.dequantScratch + onTheFlyMemory.kernelWeights + onTheFlyMemory.lora + onTheFlyMemory.activations + onTheFlyMemory.gradientScratch);
   });
 
   it("loads a Q4_0 GGUF encoded (resident bytes = the tensors' bytes) with the logits of the decoded load", async () => {

@@ -60,7 +60,7 @@ describe("kill and resume", () => {
     expect(resumed.stderr()).toMatch(/resuming from step (6|9|12) of 16/);
     expect(resumed.stdout()).toContain(`adapter: ${join(outDir, "adapter.gguf")}`);
     expect(resumed.stdout()).toMatch(/trained 1?\d step\(s\) of 16 at \d+ tokens\/s; final loss \d\.\d{4}\n/);
-    expect(resumed.stdout()).toMatch(/memory: engine buffers \d+\.\d MiB \(base weights \d+\.\d MiB, activations \d+\.\d MiB, gradient scratch \d+\.\d MiB, LoRA \d+\.\d MiB\); peak RSS \d+\.\d MiB/);
+    expect(resumed.stdout()).toMatch(/memory: engine buffers \d+\.\d MiB \(base weights \d+\.\d MiB, (packed for the kernels \d+\.\d MiB, )?activations \d+\.\d MiB, gradient scratch \d+\.\d MiB, LoRA \d+\.\d MiB\); peak RSS \d+\.\d MiB/);
 
     const expected = readFileSync(reference.files.adapter);
     const actual = readFileSync(join(outDir, "adapter.gguf"));

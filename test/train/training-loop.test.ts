@@ -84,7 +84,7 @@ describe("training loop", () => {
     const memory = trained.memoryBytes();
     expect(summary.engineMemory).toEqual(memory);
     expect(memory.activations).toBeGreaterThan(0);
-    expect(memory.total).toBe(memory.baseWeights + memory.dequantScratch + memory.lora + memory.activations + memory.gradientScratch);
+    expect(memory.total).toBe(memory.baseWeights + memory.dequantScratch + memory.kernelWeights + memory.lora + memory.activations + memory.gradientScratch);
     const records = metrics.read().filter((r) => r.type === "train");
     expect(records).toHaveLength(12);
     for (const record of records) {

@@ -207,6 +207,7 @@ const mebibytes = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 function memoryLine(memory: EngineMemory, peakRssBytes: number): string {
   const parts = [`base weights ${mebibytes(memory.baseWeights)}`];
   if (memory.dequantScratch > 0) parts.push(`decode scratch ${mebibytes(memory.dequantScratch)}`);
+  if (memory.kernelWeights > 0) parts.push(`packed for the kernels ${mebibytes(memory.kernelWeights)}`);
   parts.push(`activations ${mebibytes(memory.activations)}`, `gradient scratch ${mebibytes(memory.gradientScratch)}`, `LoRA ${mebibytes(memory.lora)}`);
   return `memory: engine buffers ${mebibytes(memory.total)} (${parts.join(", ")}); peak RSS ${mebibytes(peakRssBytes)}`;
 }

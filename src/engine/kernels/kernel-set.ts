@@ -5,7 +5,7 @@ import { fastAttentionBackward, fastAttentionForward } from "./fast-attention-bi
 import { fastCrossEntropyBackward, fastCrossEntropyForward, fastCrossEntropyForwardBackward, fastSwigluBackward, fastSwigluForward } from "./fast-pointwise-bindings.js";
 import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from "./matmul.js";
 import { matmulBackwardInputFast, matmulBackwardWeightFast, matmulForwardFast } from "./matmul-fast.js";
-import { simdAllocateResident, simdBackwardInput, simdBackwardInputFrozen, simdBackwardWeight, simdForward } from "./simd-matmul-bindings.js";
+import { simdAllocateResident, simdKeptWeightBytes, simdBackwardInput, simdBackwardInputFrozen, simdBackwardWeight, simdForward } from "./simd-matmul-bindings.js";
 import { swigluBackward, swigluForward } from "./swiglu.js";
 
 export { engineThreads } from "./engine-threads.js";
@@ -44,6 +44,8 @@ export interface KernelSet {
    * (null, or no method, when the set has none; the caller then allocates its own).
    */
   allocateResident?(floats: number): Float32Array | null;
+  /** Optional: bytes of prepared copies of frozen weights the set keeps (0, or no method, when none). */
+  keptWeightBytes?(): number;
   /** Same contract as swigluForward in ./swiglu.ts. */
   swigluForward(out: Float32Array, gate: Float32Array, up: Float32Array, size: number): void;
   /** Same contract as swigluBackward in ./swiglu.ts. */
@@ -96,4 +98,5 @@ export const fastKernels: KernelSet = {
   swigluForward: fastSwigluForward,
   swigluBackward: fastSwigluBackward,
   allocateResident: simdAllocateResident,
+  keptWeightBytes: simdKeptWeightBytes,
 };

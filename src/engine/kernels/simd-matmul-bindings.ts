@@ -70,5 +70,8 @@ export const simdBackwardInputFrozen: KernelSet["matmulBackwardInputFrozen"] = (
   else matmulBackwardInputFast(dinp, dout, weight, N, C, OC);
 };
 
+/** Bytes of frozen-weight panels the SIMD matmul keeps. */
+export const simdKeptWeightBytes: NonNullable<KernelSet["keptWeightBytes"]> = () => simd?.keptWeightBytes ?? 0;
+
 /** A buffer inside the SIMD matmul's memory, which its matmuls read and write in place (see SimdMatmul.allocateResident). */
 export const simdAllocateResident: NonNullable<KernelSet["allocateResident"]> = (floats) => simdMatmul()?.allocateResident(floats) ?? null;

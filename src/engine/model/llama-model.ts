@@ -37,6 +37,11 @@ export interface EngineMemory {
   baseWeights: number;
   /** Scratch that encoded weights are decoded into (0 for float32 weights). */
   dequantScratch: number;
+  /**
+   * Prepared copies of float32 frozen weights kept by the kernels (the SIMD matmul's packed panels;
+   * 0 for encoded weights). The kernels are per process, so this counts every float32 model of it.
+   */
+  kernelWeights: number;
   lora: number;
   activations: number;
   gradientScratch: number;
@@ -214,7 +219,10 @@ export class LlamaModel {
     const residentLogits = acts && acts.logits.buffer !== acts.floats.buffer ? acts.logits.byteLength : 0;
     const activations = acts ? acts.floats.byteLength + residentLogits + acts.masks.byteLength + acts.headRows.byteLength * 2 : 0;
     const gradientScratch = this.scratch ? this.scratch.floats.byteLength : 0;
-    return { baseWeights, dequantScratch, lora, activations, gradientScratch, total: baseWeights + dequantScratch + lora + activations + gradientScratch };
+    // only float32 weights go to the kernels as frozen (decoded ones are changing scratch)
+    const kernelWeights = this.weights.storage === "dequantized" ? (this.kernels.keptWeightBytes?.() ?? 0) : 0;
+    const total = baseWeights + dequantScratch + kernelWeights + lora + activations + gradientScratch;
+    return { baseWeights, dequantScratch, kernelWeights, lora, activations, gradientScratch, total };
   }
 
   /** Sets the LoRA gradients to zero; backward() accumulates, which is what gradient accumulation needs. */

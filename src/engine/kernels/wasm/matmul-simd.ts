@@ -180,6 +180,10 @@ export class SimdMatmul {
   get packedBytes(): number {
     return this.packedEnd;
   }
+  /** Bytes of kept frozen-weight panels alone. */
+  get keptWeightBytes(): number {
+    return this.packedEnd - this.residentBytes;
+  }
   /** Every ArrayBuffer object this memory has handed out (a new one after each growth). */
   private readonly ownBuffers = new WeakSet<ArrayBufferLike>();
   private residentBytes = 0;
