@@ -1,7 +1,7 @@
 // Arena, side by side: one prompt to N named models, answers streaming concurrently in columns,
 // each column keeping its own multi-turn history.
 import { streamChat } from "./api.js";
-import { announce, h, replaceChildren } from "./dom.js";
+import { announce, composer, h, replaceChildren } from "./dom.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
 import { createTranscript, finishLabel } from "./transcript.js";
 
@@ -75,12 +75,6 @@ export function createArenaView({ models }) {
     announce("All answers finished");
   }
 
-  input.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-      event.preventDefault();
-      void send();
-    }
-  });
   const element = h(
     "section",
     { id: "view-arena", class: "view", "aria-labelledby": "arena-heading" },
@@ -88,21 +82,7 @@ export function createArenaView({ models }) {
     h("fieldset", { class: "model-picks" }, h("legend", {}, "Models (changes apply from the next round)"), picks),
     settings.element,
     columnsElement,
-    h(
-      "form",
-      {
-        class: "composer",
-        onsubmit: (event) => {
-          event.preventDefault();
-          void send();
-        },
-        onkeydown: (event) => {
-          if (event.key === "Escape") controller?.abort();
-        },
-      },
-      input,
-      h("div", { class: "composer-buttons" }, sendButton, stopButton, resetButton),
-    ),
+    composer({ input, buttons: [sendButton, stopButton, resetButton], onSend: () => void send(), onEscape: () => controller?.abort() }),
   );
   reset();
   return { element, activate() {} };

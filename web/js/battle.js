@@ -2,7 +2,7 @@
 // answers of "A" and "B", offers the vote once both finished, and shows the names the server
 // reveals after it. Every rule is enforced by the server; the buttons merely mirror it.
 import { api, streamEvents } from "./api.js";
-import { announce, h } from "./dom.js";
+import { announce, composer, h } from "./dom.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
 import { createTranscript, finishLabel } from "./transcript.js";
 
@@ -148,12 +148,6 @@ export function createBattleView() {
     paintState();
   }
 
-  input.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-      event.preventDefault();
-      void send();
-    }
-  });
   const element = h(
     "section",
     { id: "view-battle", class: "view", "aria-labelledby": "battle-heading" },
@@ -166,21 +160,7 @@ export function createBattleView() {
     ),
     result,
     h("div", { class: "vote-bar", role: "group", "aria-label": "Vote" }, voteButtons, revealButton, retryButton, newButton),
-    h(
-      "form",
-      {
-        class: "composer",
-        onsubmit: (event) => {
-          event.preventDefault();
-          void send();
-        },
-        onkeydown: (event) => {
-          if (event.key === "Escape") controller?.abort();
-        },
-      },
-      input,
-      h("div", { class: "composer-buttons" }, sendButton, stopButton),
-    ),
+    composer({ input, buttons: [sendButton, stopButton], onSend: () => void send(), onEscape: () => controller?.abort() }),
   );
   paintState();
   return { element, activate() {} };

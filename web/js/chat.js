@@ -2,7 +2,7 @@
 // prompt the server rendered (dry run of the same request body), its token count and its format.
 import { api, renderPrompt, streamChat } from "./api.js";
 import { fitTokenBudget, lastTurns, toOpenAiJsonl, toShareGpt } from "./conversation-io.js";
-import { announce, download, h, replaceChildren } from "./dom.js";
+import { announce, composer, download, h, replaceChildren } from "./dom.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
 import { createTranscript, finishLabel } from "./transcript.js";
 
@@ -44,24 +44,8 @@ export function createChatView({ models }) {
   let current = null;
   let controller = null;
 
-  const form = h(
-    "form",
-    {
-      class: "composer",
-      onsubmit: (event) => {
-        event.preventDefault();
-        void send();
-      },
-    },
-    input,
-    h("div", { class: "composer-buttons" }, sendButton, stopButton),
-  );
-  input.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-      event.preventDefault();
-      void send();
-    }
-  });
+  // Escape is handled for the whole view (below), not only inside the composer
+  const form = composer({ input, buttons: [sendButton, stopButton], onSend: () => void send() });
 
   const element = h(
     "section",

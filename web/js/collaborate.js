@@ -2,7 +2,7 @@
 // answers with an editable merge prompt. Every part (each answer, the filled merge prompt, the
 // merged answer) stays on screen.
 import { streamChat } from "./api.js";
-import { announce, h, replaceChildren } from "./dom.js";
+import { announce, composer, h, replaceChildren } from "./dom.js";
 import { defaultMergePrompt, fillMergePrompt } from "./merge-prompt.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
 import { createTranscript, finishLabel } from "./transcript.js";
@@ -82,21 +82,7 @@ export function createCollaborateView({ models }) {
     h("label", { for: "collab-aggregator", class: "inline-label" }, "Aggregator", aggregator),
     h("label", { for: "collab-merge-prompt", class: "block-label" }, "Merge prompt ({question} and {answers} are filled in)", mergePrompt),
     settings.element,
-    h(
-      "form",
-      {
-        class: "composer",
-        onsubmit: (event) => {
-          event.preventDefault();
-          void run();
-        },
-        onkeydown: (event) => {
-          if (event.key === "Escape") controller?.abort();
-        },
-      },
-      question,
-      h("div", { class: "composer-buttons" }, runButton, stopButton),
-    ),
+    composer({ input: question, buttons: [runButton, stopButton], onSend: () => void run(), onEscape: () => controller?.abort(), enterSends: false }),
     output,
   );
   return { element, activate() {} };

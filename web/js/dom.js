@@ -49,3 +49,31 @@ export function announce(message, kind = "info") {
   status.textContent = message;
   status.dataset.kind = kind;
 }
+
+/**
+ * The prompt composer: a form holding the input and its buttons. Submitting it, or Enter without
+ * Shift in the input (when enterSends), calls onSend; Escape inside it calls onEscape when given.
+ */
+export function composer({ input, buttons, onSend, onEscape, enterSends = true }) {
+  if (enterSends) {
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        onSend();
+      }
+    });
+  }
+  return h(
+    "form",
+    {
+      class: "composer",
+      onsubmit: (event) => {
+        event.preventDefault();
+        onSend();
+      },
+      onkeydown: onEscape && ((event) => event.key === "Escape" && onEscape()),
+    },
+    input,
+    h("div", { class: "composer-buttons" }, ...buttons),
+  );
+}
