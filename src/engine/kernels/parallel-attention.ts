@@ -1,4 +1,5 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
+import { FAILED, helperLoopSource, IDLE, JOB, QUIT, RUNNING } from "./helper-loop.js";
 import { PostedBuffers } from "./posted-buffers.js";
 import type { AttentionShape } from "./attention.js";
 import { attentionBackwardSource, attentionForwardSource, attentionKernelsFor } from "./attention-codegen.js";
@@ -22,7 +23,6 @@ import { simdBackwardUnits, simdForwardUnits } from "./wasm/attention-units.js";
 // thread has run every unit before the helper woke (a busy machine can keep it asleep for a time
 // slice), it withdraws the job (job -> idle) instead of waiting for the helper to wake.
 
-const IDLE = 0, JOB = 1, QUIT = 2, FAILED = 3, RUNNING = 4;
 const FORWARD = 1, BACKWARD = 2, SIMD_FORWARD = 3, SIMD_BACKWARD = 4;
 // control words: state, kind, B, T, NH, NKV, HS, next unit, units, then (id, byteOffset, length) per array.
 // Units are handed out one at a time from the shared counter, so a thread slowed by another process
@@ -75,13 +75,7 @@ function view(slot) {
   if (!buffer) throw new Error("attention helper: unknown buffer " + word[at]);
   return new Float32Array(buffer, word[at + 1], word[at + 2]);
 }
-for (;;) {
-  Atomics.wait(word, 0, ${IDLE});
-  const state = Atomics.load(word, 0);
-  if (state === ${QUIT}) break;
-  if (state !== ${JOB} || Atomics.compareExchange(word, 0, ${JOB}, ${RUNNING}) !== ${JOB}) continue;
-  try {
-    drain();
+${helperLoopSource(`    drain();
     const B = word[2], T = word[3], NH = word[4], NKV = word[5], HS = word[6], units = word[8];
     const kind = word[1];
     if (kind === ${SIMD_FORWARD}) {
@@ -101,14 +95,7 @@ for (;;) {
       const dq = view(0), dk = view(1), dv = view(2), dout = view(3), q = view(4), k = view(5), v = view(6), att = view(7);
       word[${HELPER_UNITS}] = 0;
       for (let u = Atomics.add(word, ${NEXT_UNIT}, 1); u < units; u = Atomics.add(word, ${NEXT_UNIT}, 1), word[${HELPER_UNITS}]++) kernel.backward(dq, dk, dv, scratch, dout, q, k, v, att, B, T, NH, NKV, u, u + 1);
-    }
-    Atomics.store(word, 0, ${IDLE});
-  } catch (error) {
-    port.postMessage({ error: String(error && error.stack || error) });
-    Atomics.store(word, 0, ${FAILED});
-  }
-  Atomics.notify(word, 0);
-}
+    }`, `    port.postMessage({ error: String(error && error.stack || error) });`)}
 `;
 
 /** The helper thread threw (a bug, not bad input). */

@@ -1,4 +1,5 @@
 import { Worker } from "node:worker_threads";
+import { FAILED, helperLoopSource, IDLE, JOB, QUIT, RUNNING } from "../helper-loop.js";
 import { buildMatmulKernel, runBlocks, SimdMatmul, type KernelFunction, type MatmulLayout } from "./matmul-simd.js";
 
 // The SIMD matmul on two threads: one shared WebAssembly memory, one helper worker running the same
@@ -11,7 +12,6 @@ import { buildMatmulKernel, runBlocks, SimdMatmul, type KernelFunction, type Mat
 // instead of waiting for a sleeping thread.
 
 const MAX_PAGES = 32768; // 2 GiB of address space reserved (a shared memory cannot move)
-const IDLE = 0, JOB = 1, QUIT = 2, FAILED = 3, RUNNING = 4;
 
 // control words: state, then outAt, xAt, wAt, C, rowBytes, outRowBytes, panelBytes, accumulate (the layout),
 // then rowBlocks, panels, rows, panelStep, byRows, unitSize, units, next unit, units the helper ran.
@@ -42,19 +42,7 @@ const kernel = new WebAssembly.Instance(module, { env: { memory } }).exports.mat
 const runBlocks = new Function("return " + runBlocksSource)();
 const runUnits = new Function("return " + runUnitsSource)();
 const word = new Int32Array(control);
-for (;;) {
-  Atomics.wait(word, 0, ${IDLE});
-  const state = Atomics.load(word, 0);
-  if (state === ${QUIT}) break;
-  if (state !== ${JOB} || Atomics.compareExchange(word, 0, ${JOB}, ${RUNNING}) !== ${JOB}) continue;
-  try {
-    Atomics.add(word, ${HELPER_UNITS}, runUnits(kernel, word, runBlocks));
-    Atomics.store(word, 0, ${IDLE});
-  } catch {
-    Atomics.store(word, 0, ${FAILED});
-  }
-  Atomics.notify(word, 0);
-}
+${helperLoopSource(`    Atomics.add(word, ${HELPER_UNITS}, runUnits(kernel, word, runBlocks));`)}
 `;
 
 export class ParallelSimdMatmul extends SimdMatmul {

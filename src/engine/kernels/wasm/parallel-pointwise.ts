@@ -1,4 +1,5 @@
 import { receiveMessageOnPort, MessageChannel, Worker, type MessagePort } from "node:worker_threads";
+import { FAILED, helperLoopSource, IDLE, JOB, QUIT, RUNNING } from "../helper-loop.js";
 import { PostedBuffers } from "../posted-buffers.js";
 import { createPointwiseWorkspace, reserveWorkspace, runPointwiseUnit, scaleBlock, softmaxBlock, swigluBackwardBlock, swigluForwardBlock } from "./pointwise-blocks.js";
 import { CamelidError } from "../../../errors/index.js";
@@ -15,7 +16,6 @@ import { PointwiseSimd, type SharedArray } from "./pointwise-runner.js";
 // it, so when this thread has run every unit before the helper woke (a busy machine can keep it asleep
 // for a time slice), it withdraws the job (job -> idle) instead of waiting for the helper to wake.
 
-const IDLE = 0, JOB = 1, QUIT = 2, FAILED = 3, RUNNING = 4;
 // control words (int32): state, kind, next unit, units, params[4], factor (float bits), array count, units
 // the helper ran; then, from byte SLOTS_BYTE, the arrays as float64 (id, byte offset, length, type), as
 // offsets into a large model's activations pass 2^31
@@ -55,13 +55,7 @@ function view(slot) {
   if (!buffer) throw new Error("pointwise helper: unknown buffer " + slots[at]);
   return new types[slots[at + 3]](buffer, slots[at + 1], slots[at + 2]);
 }
-for (;;) {
-  Atomics.wait(word, 0, ${IDLE});
-  const state = Atomics.load(word, 0);
-  if (state === ${QUIT}) break;
-  if (state !== ${JOB} || Atomics.compareExchange(word, 0, ${JOB}, ${RUNNING}) !== ${JOB}) continue;
-  try {
-    drain();
+${helperLoopSource(`    drain();
     const arrays = [];
     for (let slot = 0; slot < word[${ARRAY_COUNT}]; slot++) arrays.push(view(slot));
     const kind = word[${KIND}], units = word[${UNITS}], factor = float[${FACTOR}];
@@ -71,14 +65,7 @@ for (;;) {
       runPointwiseUnit(workspace, kind, arrays, params, factor, u);
       done++;
     }
-    word[${HELPER_UNITS}] = done;
-    Atomics.store(word, 0, ${IDLE});
-  } catch (error) {
-    port.postMessage({ error: String((error && error.stack) || error) });
-    Atomics.store(word, 0, ${FAILED});
-  }
-  Atomics.notify(word, 0);
-}
+    word[${HELPER_UNITS}] = done;`, `    port.postMessage({ error: String((error && error.stack) || error) });`)}
 `;
 
 export class ParallelPointwise extends PointwiseSimd {

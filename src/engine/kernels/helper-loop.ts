@@ -1,0 +1,29 @@
+// The hand-over protocol the kernels' helper threads share: a control word (word 0 of an Int32Array
+// over a SharedArrayBuffer) that this thread sets to JOB and the helper claims (JOB -> RUNNING)
+// before touching anything, so that this thread may withdraw a job (JOB -> IDLE) the helper never
+// woke for instead of waiting on it. The helper reports IDLE when done, FAILED when the job threw.
+
+export const IDLE = 0, JOB = 1, QUIT = 2, FAILED = 3, RUNNING = 4;
+
+/**
+ * The helper's loop as source text for an `eval: true` worker, with `word` in scope: sleep until a
+ * job, claim it, run `job`, report, wake the poster; on a throw run `onError` (`error` in scope).
+ */
+export function helperLoopSource(job: string, onError = ""): string {
+  return `
+for (;;) {
+  Atomics.wait(word, 0, ${IDLE});
+  const state = Atomics.load(word, 0);
+  if (state === ${QUIT}) break;
+  if (state !== ${JOB} || Atomics.compareExchange(word, 0, ${JOB}, ${RUNNING}) !== ${JOB}) continue;
+  try {
+${job}
+    Atomics.store(word, 0, ${IDLE});
+  } catch (error) {
+${onError}
+    Atomics.store(word, 0, ${FAILED});
+  }
+  Atomics.notify(word, 0);
+}
+`;
+}
