@@ -7,7 +7,7 @@ import { fastKernels, type KernelSet } from "../../src/engine/kernels/kernel-set
 import type { EncodedFrozenOptions } from "../../src/engine/model/frozen-weights.js";
 import { LlamaModel } from "../../src/engine/model/llama-model.js";
 import { loadLlamaGguf, type WeightStorage } from "../../src/engine/model/gguf-model.js";
-import { getLlamaRuntime } from "../../src/providers/local/llama-runtime.js";
+import { llamaCppLogits, maxRelativeError } from "../support/llama-cpp-logits.js";
 import { sharedPath, stories260KPath } from "../support/shared-data.js";
 
 // Our forward pass against llama.cpp's (through node-llama-cpp) on the same GGUF: every position's
@@ -15,36 +15,6 @@ import { sharedPath, stories260KPath } from "../support/shared-data.js";
 
 const workDir = mkdtempSync(join(tmpdir(), "camelid-engine-logits-"));
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
-
-// node-llama-cpp's branded token type, derived so that only llama-runtime.ts imports the package
-type LoadedModel = Awaited<ReturnType<Awaited<ReturnType<typeof getLlamaRuntime>>["loadModel"]>>;
-type Token = ReturnType<LoadedModel["tokenize"]>[number];
-
-async function llamaCppLogits(modelPath: string, tokens: number[], vocabSize: number): Promise<Float32Array[]> {
-  const llama = await getLlamaRuntime();
-  const model = await llama.loadModel({ modelPath });
-  try {
-    // llama.cpp keeps K/V in F16 by default; F32 makes it compute what our float32 engine computes
-    const context = await model.createContext({ contextSize: 64, sequences: 1, flashAttention: false, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" });
-    try {
-      const sequence = context.getSequence();
-      const input = tokens.map((token) => [token as Token, { generateNext: { logits: true } }] as [Token, { generateNext: { logits: true } }]);
-      const results = await sequence.controlledEvaluate(input);
-      return results.map((result, position) => {
-        const logits = result?.next?.logits;
-        if (!logits) throw new Error(`llama.cpp returned no logits at position ${position}`);
-        if (logits.size !== vocabSize) throw new Error(`llama.cpp returned ${logits.size} logits at position ${position}, expected ${vocabSize}`);
-        const row = new Float32Array(vocabSize);
-        for (const [token, value] of logits) row[token] = value;
-        return row;
-      });
-    } finally {
-      await context.dispose();
-    }
-  } finally {
-    await model.dispose();
-  }
-}
 
 interface EngineVariant {
   weightStorage?: WeightStorage;
@@ -63,16 +33,7 @@ async function compareVariants(modelPath: string, tokens: number[], variants: Re
     const ours = engine.logits;
     theirs ??= await llamaCppLogits(modelPath, tokens, config.vocabSize);
     expect(theirs.length).toBe(tokens.length);
-    let worst = 0;
-    theirs.forEach((row, t) => {
-      let maxDiff = 0, maxRef = 0;
-      for (let v = 0; v < row.length; v++) {
-        maxDiff = Math.max(maxDiff, Math.abs(ours[t * config.vocabSize + v] - row[v]));
-        maxRef = Math.max(maxRef, Math.abs(row[v]));
-      }
-      worst = Math.max(worst, maxDiff / maxRef);
-    });
-    errors[label] = worst;
+    errors[label] = maxRelativeError(ours, theirs, config.vocabSize);
   }
   console.log(`${modelPath.split("/").pop()}: max relative logit error vs llama.cpp ${Object.entries(errors).map(([label, error]) => `${label} ${error.toExponential(2)}`).join(", ")}`);
   return errors;

@@ -8,7 +8,7 @@ import { writeLoraAdapterGguf } from "../../src/train/adapter-export.js";
 import { AdapterExportError } from "../../src/train/errors.js";
 import { mergedTensorType, writeMergedGguf } from "../../src/train/merged-export.js";
 import { stories260KPath } from "../support/shared-data.js";
-import { llamaCppLogits, maxRelativeError } from "./support/llama-cpp-logits.js";
+import { llamaCppLogits, maxRelativeError } from "../support/llama-cpp-logits.js";
 
 // The exported adapter must mean in llama.cpp what it means in our engine: same logits with the
 // adapter applied, and the same again from the merged model without any adapter.

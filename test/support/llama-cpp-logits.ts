@@ -1,4 +1,4 @@
-import { getLlamaRuntime } from "../../../src/providers/local/llama-runtime.js";
+import { getLlamaRuntime } from "../../src/providers/local/llama-runtime.js";
 
 // node-llama-cpp's branded token type, derived so that only llama-runtime.ts imports the package
 type LoadedModel = Awaited<ReturnType<Awaited<ReturnType<typeof getLlamaRuntime>>["loadModel"]>>;
@@ -9,6 +9,7 @@ export async function llamaCppLogits(modelPath: string, tokens: number[], vocabS
   const llama = await getLlamaRuntime();
   const model = await llama.loadModel({ modelPath });
   try {
+    // llama.cpp keeps K/V in F16 by default; F32 makes it compute what our float32 engine computes
     const context = await model.createContext({
       contextSize: 64,
       sequences: 1,
@@ -23,7 +24,8 @@ export async function llamaCppLogits(modelPath: string, tokens: number[], vocabS
       const results = await sequence.controlledEvaluate(input);
       return results.map((result, position) => {
         const logits = result?.next?.logits;
-        if (!logits || logits.size !== vocabSize) throw new Error(`llama.cpp returned no full logits at position ${position}`);
+        if (!logits) throw new Error(`llama.cpp returned no logits at position ${position}`);
+        if (logits.size !== vocabSize) throw new Error(`llama.cpp returned ${logits.size} logits at position ${position}, expected ${vocabSize}`);
         const row = new Float32Array(vocabSize);
         for (const [token, value] of logits) row[token] = value;
         return row;
