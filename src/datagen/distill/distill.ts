@@ -1,9 +1,8 @@
 import type { ChatMessage, LanguageModel } from "../../spec/index.js";
 import type { Conversation, Turn } from "../formats/records.js";
 import { runItemStage, type ItemStageSummary } from "../run/item-stage.js";
-import type { RetryPolicy } from "../teacher/retry.js";
 import { Teacher, type SamplingSettings } from "../teacher/teacher.js";
-import type { PriceTable } from "../teacher/usage-meter.js";
+import type { RunOptions } from "../run/run-options.js";
 
 export interface DistillPrompt {
   id: string;
@@ -30,18 +29,12 @@ export const defaultDistillSettings: DistillSettings = {
   userSampling: { temperature: 0.9, maxTokens: 256 },
 };
 
-export interface DistillRun {
+export interface DistillRun extends RunOptions {
   teacher: LanguageModel;
   /** Plays the user for follow-ups (may be the teacher itself). */
   user?: LanguageModel;
   prompts: DistillPrompt[];
   settings: DistillSettings;
-  outputDirectory: string;
-  concurrency?: number;
-  prices?: PriceTable;
-  retry?: RetryPolicy;
-  progress?: { write(text: string): void; isTTY: boolean; intervalMs?: number };
-  signal?: AbortSignal;
 }
 
 /** The user simulator's view: it is the "assistant" that writes the human's turns. */

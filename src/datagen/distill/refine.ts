@@ -1,9 +1,8 @@
 import type { LanguageModel } from "../../spec/index.js";
 import type { Conversation } from "../formats/records.js";
 import { runItemStage, type ItemStageSummary } from "../run/item-stage.js";
-import type { RetryPolicy } from "../teacher/retry.js";
 import { Teacher, type SamplingSettings } from "../teacher/teacher.js";
-import type { PriceTable } from "../teacher/usage-meter.js";
+import type { RunOptions } from "../run/run-options.js";
 
 /** MiniGPT-4's second-stage fixing prompt (Zhu et al., 2023, section 3.2). */
 export const miniGpt4FixPrompt =
@@ -23,16 +22,10 @@ export const defaultRefineSettings: RefineSettings = { fixPrompt: miniGpt4FixPro
  * versions (ShareGPT messages with `value` = fixed text and `original` = what was there). A fixer that
  * returns nothing leaves the original in place and is counted.
  */
-export async function runRefine(run: {
+export async function runRefine(run: RunOptions & {
   fixer: LanguageModel;
   records: Conversation[];
   settings: RefineSettings;
-  outputDirectory: string;
-  concurrency?: number;
-  prices?: PriceTable;
-  retry?: RetryPolicy;
-  progress?: { write(text: string): void; isTTY: boolean; intervalMs?: number };
-  signal?: AbortSignal;
 }): Promise<ItemStageSummary> {
   return runItemStage<Conversation, Record<string, unknown>>({
     label: "refine",

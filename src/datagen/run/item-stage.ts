@@ -3,6 +3,7 @@ import type { LanguageModel } from "../../spec/index.js";
 import { runOrdered } from "./ordered-runner.js";
 import { ProgressReporter } from "./progress.js";
 import { RunStore } from "./run-store.js";
+import type { ProgressOutput } from "./run-options.js";
 import { settleRequest } from "../teacher/failures.js";
 import type { RetryPolicy } from "../teacher/retry.js";
 import { emptyUsage, UsageMeter, type PriceTable, type UsageTotals } from "../teacher/usage-meter.js";
@@ -46,7 +47,7 @@ export async function runItemStage<Item, Row>(stage: {
   concurrency: number;
   prices?: PriceTable;
   retry?: RetryPolicy;
-  progress?: { write(text: string): void; isTTY: boolean; intervalMs?: number };
+  progress?: ProgressOutput;
   signal?: AbortSignal;
   process(item: Item, index: number, meter: UsageMeter, signal: AbortSignal): Promise<ItemOutcome<Row>>;
 }): Promise<ItemStageSummary> {

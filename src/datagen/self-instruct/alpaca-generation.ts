@@ -10,9 +10,9 @@ import { runOrdered } from "../run/ordered-runner.js";
 import { ProgressReporter } from "../run/progress.js";
 import { RunStore } from "../run/run-store.js";
 import { settleRequest, type SettledRequest } from "../teacher/failures.js";
-import type { RetryPolicy } from "../teacher/retry.js";
 import { Teacher, type TeacherCompletion } from "../teacher/teacher.js";
-import { emptyUsage, UsageMeter, type PriceTable, type UsageTotals } from "../teacher/usage-meter.js";
+import { emptyUsage, UsageMeter, type UsageTotals } from "../teacher/usage-meter.js";
+import type { RunOptions } from "../run/run-options.js";
 
 export interface AlpacaGenerationSettings {
   /** Instructions to keep (Alpaca: num_instructions_to_generate). */
@@ -98,18 +98,12 @@ const stateSchema = z.object({
 });
 type GenerationState = z.infer<typeof stateSchema>;
 
-export interface AlpacaGenerationRun {
+export interface AlpacaGenerationRun extends RunOptions {
   teacher: LanguageModel;
   seeds: SeedTask[];
   /** The prompt.txt text. */
   template: string;
   settings: AlpacaGenerationSettings;
-  outputDirectory: string;
-  concurrency?: number;
-  prices?: PriceTable;
-  retry?: RetryPolicy;
-  progress?: { write(text: string): void; isTTY: boolean; intervalMs?: number };
-  signal?: AbortSignal;
 }
 
 export const alpacaRunFiles = { kept: "instructions.jsonl", rejected: "rejected.jsonl" } as const;

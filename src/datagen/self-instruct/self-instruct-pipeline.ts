@@ -11,9 +11,8 @@ import { runOrdered } from "../run/ordered-runner.js";
 import { ProgressReporter } from "../run/progress.js";
 import { RunStore } from "../run/run-store.js";
 import { settleRequest, type SettledRequest } from "../teacher/failures.js";
-import type { RetryPolicy } from "../teacher/retry.js";
 import { Teacher, type TeacherCompletion } from "../teacher/teacher.js";
-import { emptyUsage, UsageMeter, type PriceTable, type UsageTotals } from "../teacher/usage-meter.js";
+import { emptyUsage, UsageMeter, type UsageTotals } from "../teacher/usage-meter.js";
 import type { RunSummary, StopReason } from "./alpaca-generation.js";
 import {
   encodeSelfInstructPrompt,
@@ -24,6 +23,7 @@ import {
   parseSelfInstructCompletion,
 } from "./self-instruct-parse.js";
 import { defaultSelfInstructTemplates, type SelfInstructTemplates } from "./templates.js";
+import type { RunOptions } from "../run/run-options.js";
 
 /** Self-Instruct's blacklist (bootstrap_instructions.py): Alpaca's without the audio/visual additions. */
 export const selfInstructRules: InstructionRules = {
@@ -74,17 +74,11 @@ export const selfInstructDecoding = {
   }),
 };
 
-export interface SelfInstructRun {
+export interface SelfInstructRun extends RunOptions {
   teacher: LanguageModel;
   seeds: SeedTask[];
   settings: SelfInstructSettings;
   templates?: SelfInstructTemplates;
-  outputDirectory: string;
-  concurrency?: number;
-  prices?: PriceTable;
-  retry?: RetryPolicy;
-  progress?: { write(text: string): void; isTTY: boolean; intervalMs?: number };
-  signal?: AbortSignal;
 }
 
 const usageSchema = z.object({
