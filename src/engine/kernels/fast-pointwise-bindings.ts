@@ -42,8 +42,8 @@ export const fastSwigluBackward: KernelSet["swigluBackward"] = (dgate, dup, dout
 
 /**
  * crossEntropyForward then crossEntropyBackward as one pass (writes the loss gradient, never the
- * probabilities): half the memory traffic over the [N, V] logits. Ready for a KernelSet entry that a
- * training step would call instead of the two; nothing calls it yet.
+ * probabilities): half the memory traffic over the [N, V] logits. The fast set's
+ * crossEntropyForwardBackward, which a training step calls instead of the two.
  */
 export function fastCrossEntropyForwardBackward(losses: Float32Array, dlogits: Float32Array, logits: Float32Array, targets: Int32Array, mask: Uint8Array, N: number, V: number): number {
   const kernels = pointwiseSimd();
