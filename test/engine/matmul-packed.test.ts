@@ -109,7 +109,7 @@ describe("register-tiled SIMD matmul with packed weight panels", () => {
           kernel.forward(out, x, weight, N, C, OC, accumulate, true);
           expect(relativeError(out, expected)).toBeLessThan(1e-6);
           // an odd N leaves the output's last row block one row short: that output is copied instead
-          expect(kernel.lastCall).toEqual({ xInPlace: true, outInPlace: N % 2 === 0 });
+          expect(kernel.lastCall).toEqual({ xInPlace: true, outInPlace: N % 2 === 0, weightInPlace: false });
         }
         // the input gradient reads a resident [N, OC] operand in place (the head's dlogits)
         const dinp = randomF32(N * C, random), expected = dinp.slice();
@@ -131,6 +131,43 @@ describe("register-tiled SIMD matmul with packed weight panels", () => {
       kernel.forward(new Float32Array(2 * 16), new Float32Array(2 * 8), new Float32Array(16 * 8), 2, 8, 16, false, true);
       expect(kernel.keptWeightBytes - weightsBefore).toBe(16 * 8 * 4);
       expect(kernel.packedBytes - residentBefore).toBe(16 * 8 * 4);
+    } finally {
+      await kernel.close();
+    }
+  });
+
+  it("reads a changing [K, OC] weight of whole panels unpacked: in place when resident, else copied whole", async () => {
+    const { ParallelSimdMatmul } = await import("../../src/engine/kernels/wasm/parallel-matmul.js");
+    const kernel = new ParallelSimdMatmul();
+    try {
+      const random = new SeededRandom(7);
+      // backwardInput's weight is stored [OC, C] and read transposed: C is the kernel's output width.
+      // [8, 2048] x [2048, 288] is a LoRA weight gradient's shape (rank 8, 2048 positions, dim 288)
+      for (const [N, C, OC] of [[8, 288, 2048], [5, 32, 700], [3, 48, 1]]) {
+        for (const resident of [true, false]) {
+          const dout = randomF32(N * OC, random);
+          const weight = resident ? kernel.allocateResident(OC * C)! : new Float32Array(OC * C);
+          weight.set(randomF32(OC * C, random));
+          const dinp = randomF32(N * C, random), expected = dinp.slice();
+          matmulBackwardInput(expected, dout, weight, N, C, OC);
+          kernel.backwardInput(dinp, dout, weight, N, C, OC);
+          expect(relativeError(dinp, expected)).toBeLessThan(1e-6);
+          expect(kernel.lastCall.weightInPlace).toBe(true);
+          // the weight changes between calls (it is an activation): the next call sees the change
+          for (let i = 0; i < weight.length; i++) weight[i] *= -2;
+          const again = expected.slice();
+          matmulBackwardInput(again, dout, weight, N, C, OC);
+          kernel.backwardInput(expected, dout, weight, N, C, OC);
+          expect(relativeError(expected, again)).toBeLessThan(1e-5); // sums of up to 2048 products, twice
+        }
+      }
+      // a width that is not whole panels is packed as before
+      const N = 2, C = 20, OC = 30;
+      const dout = randomF32(N * OC, random), weight = randomF32(OC * C, random), dinp = new Float32Array(N * C), expected = new Float32Array(N * C);
+      matmulBackwardInput(expected, dout, weight, N, C, OC);
+      kernel.backwardInput(dinp, dout, weight, N, C, OC);
+      expect(relativeError(dinp, expected)).toBeLessThan(1e-6);
+      expect(kernel.lastCall.weightInPlace).toBe(false);
     } finally {
       await kernel.close();
     }

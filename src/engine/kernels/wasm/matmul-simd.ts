@@ -16,9 +16,9 @@ export const TILE_ROWS = 2;
 /** f32x4 vectors per register tile row: the panel width is 4 * TILE_VECTORS channels. */
 export const TILE_VECTORS = 4;
 
-// parameters
-const OUT = 0, X = 1, W = 2, ROW_BLOCKS = 3, PANELS = 4, ROW_BYTES = 5, OUT_ROW_BYTES = 6, PANEL_BYTES = 7, STEPS = 8, ACCUMULATE = 9;
-const PARAMS = 10;
+// parameters (W_STEP: bytes from one reduction step of a panel to the next; 4 * width when packed)
+const OUT = 0, X = 1, W = 2, ROW_BLOCKS = 3, PANELS = 4, ROW_BYTES = 5, OUT_ROW_BYTES = 6, PANEL_BYTES = 7, STEPS = 8, ACCUMULATE = 9, W_STEP = 10;
+const PARAMS = 11;
 
 // encoders beyond ./wasm-bytes.ts's `op` and `moreOp`
 const extra = {
@@ -41,24 +41,24 @@ export function buildMatmulKernel(sharedMaxPages?: number, fused = fusedMultiply
   const S = next++;
   const v128Locals = next - PARAMS - i32Locals;
   const acc = (r: number, v: number) => ACC[r * vectors + v];
-  const panelStep = vectors * 16; // bytes of one reduction step of a panel
+  const panelStep = vectors * 16; // bytes of one reduction step of a packed panel: the tile's width
 
   const code: number[] = [];
   const emit = (...parts: number[][]) => parts.forEach((p) => code.push(...p));
-  /** One reduction step at byte offsets (x: 4 * step, w: panelStep * step) from the current pointers. */
-  const step = (u: number) => {
-    for (let v = 0; v < vectors; v++) emit(get(WP), moreOp.v128LoadAt(u * panelStep + v * 16), set(WV[v]));
+  /** One reduction step at the current pointers. */
+  const step = () => {
+    for (let v = 0; v < vectors; v++) emit(get(WP), moreOp.v128LoadAt(v * 16), set(WV[v]));
     for (let r = 0; r < rows; r++) {
-      emit(get(XR[r]), extra.v128Load32SplatAt(u * 4), set(S));
+      emit(get(XR[r]), extra.v128Load32SplatAt(0), set(S));
       for (let v = 0; v < vectors; v++) {
         if (fused) emit(get(S), get(WV[v]), get(acc(r, v)), op.f32x4RelaxedMadd, set(acc(r, v)));
         else emit(get(acc(r, v)), get(S), get(WV[v]), op.f32x4Mul, op.f32x4Add, set(acc(r, v)));
       }
     }
   };
-  const advance = (steps: number) => {
-    for (let r = 0; r < rows; r++) emit(get(XR[r]), op.i32Const(4 * steps), op.i32Add, set(XR[r]));
-    emit(get(WP), op.i32Const(panelStep * steps), op.i32Add, set(WP));
+  const advance = () => {
+    for (let r = 0; r < rows; r++) emit(get(XR[r]), op.i32Const(4), op.i32Add, set(XR[r]));
+    emit(get(WP), get(W_STEP), op.i32Add, set(WP));
   };
   /** for (kk = count; kk != 0; kk--) body, skipped when count is 0. */
   const countedLoop = (count: number, body: () => void) => {
@@ -77,8 +77,8 @@ export function buildMatmulKernel(sharedMaxPages?: number, fused = fusedMultiply
       // one reduction step per loop turn: TurboFan unrolls it itself, while bodies unrolled here let it
       // hoist every load to the top and spill accumulators to the stack (seen in --print-wasm-code)
       countedLoop(STEPS, () => {
-        step(0);
-        advance(1);
+        step();
+        advance();
       });
       // the tile: += what is there when accumulating, then store; OPTR walks down the tile's rows
       emit(get(OPTR), set(KK));
@@ -109,13 +109,17 @@ export function buildMatmulKernel(sharedMaxPages?: number, fused = fusedMultiply
 }
 
 export type KernelFunction = (
-  out: number, x: number, w: number, rowBlocks: number, panels: number, rowBytes: number, outRowBytes: number, panelBytes: number, steps: number, accumulate: number,
+  out: number, x: number, w: number, rowBlocks: number, panels: number, rowBytes: number, outRowBytes: number, panelBytes: number, steps: number, accumulate: number, wStepBytes: number,
 ) => void;
 
 const PAGE = 65536;
 const align16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
 
-/** Where a call's operands sit in the kernel memory, and their strides. */
+/**
+ * Where a call's operands sit in the kernel memory, and their strides. The weight's panels are either
+ * packed (panel after panel, each [C][width]: wStepBytes = 4 * width, panelBytes = C * wStepBytes) or
+ * read in place from a [C, OC] matrix whose OC is whole panels (wStepBytes = 4 * OC, panelBytes = 4 * width).
+ */
 export interface MatmulLayout {
   outAt: number;
   xAt: number;
@@ -125,6 +129,7 @@ export interface MatmulLayout {
   outRowBytes: number;
   panelBytes: number;
   accumulate: number;
+  wStepBytes: number;
 }
 
 /**
@@ -134,7 +139,7 @@ export interface MatmulLayout {
  * Self-contained on purpose (no outer references): its source is also run inside the helper thread.
  */
 export function runBlocks(kernel: KernelFunction, layout: MatmulLayout, rowBlockStart: number, rowBlockCount: number, panelStart: number, panelCount: number, rows: number, panelStep: number): void {
-  const { outAt, xAt, wAt, C, rowBytes, outRowBytes, panelBytes, accumulate } = layout;
+  const { outAt, xAt, wAt, C, rowBytes, outRowBytes, panelBytes, accumulate, wStepBytes } = layout;
   if (rowBlockCount <= 0 || panelCount <= 0) return;
   const stretches = Math.ceil(C / 512);
   const stretch = Math.ceil(C / stretches / 4) * 4;
@@ -145,7 +150,7 @@ export function runBlocks(kernel: KernelFunction, layout: MatmulLayout, rowBlock
     const add = accumulate || k0 > 0 ? 1 : 0;
     for (let p0 = panelStart; p0 < panelStart + panelCount; p0 += panelsPerGroup) {
       const panels = Math.min(panelsPerGroup, panelStart + panelCount - p0);
-      kernel(out + p0 * panelStep, x + k0 * 4, wAt + p0 * panelBytes + k0 * panelStep, rowBlockCount, panels, rowBytes, outRowBytes, panelBytes, length, add);
+      kernel(out + p0 * panelStep, x + k0 * 4, wAt + p0 * panelBytes + k0 * wStepBytes, rowBlockCount, panels, rowBytes, outRowBytes, panelBytes, length, add, wStepBytes);
     }
   }
 }
@@ -210,8 +215,8 @@ export class SimdMatmul {
     return view;
   }
 
-  /** Which operands the last call used in place (tests). */
-  lastCall = { xInPlace: false, outInPlace: false };
+  /** Which operands the last call used in place (tests); weightInPlace: a changing weight read unpacked. */
+  lastCall = { xInPlace: false, outInPlace: false, weightInPlace: false };
 
   /** The kernel-memory address of an array that lives in this memory, else -1. */
   private addressOf(array: Float32Array): number {
@@ -252,13 +257,18 @@ export class SimdMatmul {
       views.set(packKey(weight, K, transposed), wAt);
       this.packed.set(weight.buffer, views);
     }
+    // a changing weight stored [K, OC] (transposed) whose rows are whole panels needs no packing: the
+    // kernel reads its panels in place, one row of the weight per reduction step (a LoRA weight
+    // gradient's activation operand, 2048 x 288, was re-packed by a strided gather on every call)
+    const inPlaceWeight = wAt < 0 && transposed && OC === OCpad;
+    const wResident = inPlaceWeight ? this.addressOf(weight) : -1;
+    if (wResident >= 0) wAt = wResident;
     // operands already in this memory are used in place: the input when its rows past N (read for the
     // last row block, results discarded) stay inside it, the output when its rows are OCpad wide and
     // the last block's extra rows fit in it
     const xResident = this.addressOf(x), outResident = this.addressOf(out);
     const xInPlace = xResident >= 0 && xResident + Npad * K * 4 <= this.memory.buffer.byteLength;
     const outInPlace = outResident >= 0 && OCpad === OC && out.length >= Npad * OC && outResident !== xResident;
-    this.lastCall = { xInPlace, outInPlace };
     const scratchAt = this.packedEnd;
     const xBytes = xInPlace ? 0 : align16(Npad * K * 4), outBytes = outInPlace ? 0 : Npad * OCpad * 4, packBytes = wAt < 0 ? wBytes : 0;
     const need = scratchAt + xBytes + outBytes + packBytes;
@@ -268,7 +278,8 @@ export class SimdMatmul {
     const xAt = xInPlace ? xResident : scratchAt, outAt = outInPlace ? outResident : scratchAt + xBytes;
     if (wAt < 0) {
       wAt = scratchAt + xBytes + outBytes;
-      packPanels(heap, wAt / 4, weight, K, OC, width, panels, transposed);
+      if (inPlaceWeight) heap.set(weight.length === K * OC ? weight : weight.subarray(0, K * OC), wAt / 4);
+      else packPanels(heap, wAt / 4, weight, K, OC, width, panels, transposed);
     }
     if (!xInPlace) {
       heap.set(x.length === N * K ? x : x.subarray(0, N * K), xAt / 4);
@@ -279,7 +290,10 @@ export class SimdMatmul {
       if (OCpad === OC) heap.set(out.subarray(0, N * OC), o);
       else for (let n = 0; n < N; n++) heap.set(out.subarray(n * OC, n * OC + OC), o + n * OCpad);
     }
-    const layout: MatmulLayout = { outAt, xAt, wAt, C: K, rowBytes: K * 4, outRowBytes: OCpad * 4, panelBytes: K * width * 4, accumulate: accumulate ? 1 : 0 };
+    const layout: MatmulLayout = inPlaceWeight
+      ? { outAt, xAt, wAt, C: K, rowBytes: K * 4, outRowBytes: OCpad * 4, panelBytes: width * 4, accumulate: accumulate ? 1 : 0, wStepBytes: OC * 4 }
+      : { outAt, xAt, wAt, C: K, rowBytes: K * 4, outRowBytes: OCpad * 4, panelBytes: K * width * 4, accumulate: accumulate ? 1 : 0, wStepBytes: width * 4 };
+    this.lastCall = { xInPlace, outInPlace, weightInPlace: inPlaceWeight };
     this.compute(layout, rowBlocks, panels, N * K * OC);
     if (outInPlace) return;
     if (OCpad === OC) out.set(heap.subarray(o, o + N * OC));

@@ -14,15 +14,16 @@ import { buildMatmulKernel, runBlocks, SimdMatmul, type KernelFunction, type Mat
 const MAX_PAGES = 32768; // 2 GiB of address space reserved (a shared memory cannot move)
 
 // control words: state, then outAt, xAt, wAt, C, rowBytes, outRowBytes, panelBytes, accumulate (the layout),
-// then rowBlocks, panels, rows, panelStep, byRows, unitSize, units, next unit, units the helper ran.
-const NEXT = 16, HELPER_UNITS = 17, WORDS = 18;
+// then rowBlocks, panels, rows, panelStep, byRows, unitSize, units, next unit, units the helper ran, and
+// the layout's wStepBytes.
+const NEXT = 16, HELPER_UNITS = 17, W_STEP = 18, WORDS = 19;
 
 /**
  * Claims units from word[NEXT] until none is left, running each: unit u covers row blocks (or panels)
  * [u * unitSize, +unitSize). Self-contained on purpose: its source also runs inside the helper thread.
  */
 export function runUnits(kernel: KernelFunction, word: Int32Array, runBlocksFunction: typeof runBlocks): number {
-  const layout: MatmulLayout = { outAt: word[1], xAt: word[2], wAt: word[3], C: word[4], rowBytes: word[5], outRowBytes: word[6], panelBytes: word[7], accumulate: word[8] };
+  const layout: MatmulLayout = { outAt: word[1], xAt: word[2], wAt: word[3], C: word[4], rowBytes: word[5], outRowBytes: word[6], panelBytes: word[7], accumulate: word[8], wStepBytes: word[18] };
   const rowBlocks = word[9], panels = word[10], rows = word[11], panelStep = word[12], byRows = word[13] === 1, unitSize = word[14], units = word[15];
   let ran = 0;
   for (let unit = Atomics.add(word, 16, 1); unit < units; unit = Atomics.add(word, 16, 1)) {
@@ -79,7 +80,7 @@ export class ParallelSimdMatmul extends SimdMatmul {
     const unitSize = Math.ceil(count / Math.min(16, count));
     const word = this.control;
     word[1] = layout.outAt; word[2] = layout.xAt; word[3] = layout.wAt; word[4] = layout.C; word[5] = layout.rowBytes;
-    word[6] = layout.outRowBytes; word[7] = layout.panelBytes; word[8] = layout.accumulate;
+    word[6] = layout.outRowBytes; word[7] = layout.panelBytes; word[8] = layout.accumulate; word[W_STEP] = layout.wStepBytes;
     word[9] = rowBlocks; word[10] = panels; word[11] = this.rows; word[12] = this.panelWidth * 4;
     word[13] = byRows ? 1 : 0; word[14] = unitSize; word[15] = Math.ceil(count / unitSize); word[NEXT] = 0;
     Atomics.store(word, 0, JOB);
