@@ -1,12 +1,14 @@
 import { crossEntropyBackward, crossEntropyForward } from "./cross-entropy.js";
 import { engineThreads } from "./engine-threads.js";
+import { rmsnormBackward, rmsnormForward } from "./rmsnorm.js";
+import { ropeBackward, ropeForward } from "./rope.js";
 import type { KernelSet } from "./kernel-set.js";
 import { swigluBackward, swigluForward } from "./swiglu.js";
 import { ParallelPointwise } from "./wasm/parallel-pointwise.js";
 import { PointwiseSimd } from "./wasm/pointwise-runner.js";
 import { pointwiseSimdAvailable } from "./wasm/pointwise-simd.js";
 
-// The fast set's element-wise kernels (softmax cross-entropy over the vocabulary, SwiGLU): WebAssembly
+// The fast set's element-wise kernels (softmax cross-entropy over the vocabulary, SwiGLU, RMSNorm, RoPE): WebAssembly
 // SIMD with a vectorised exp, on two threads when the operands are in shared memory; the JS reference
 // kernels where WebAssembly SIMD is missing.
 
@@ -52,3 +54,27 @@ export function fastCrossEntropyForwardBackward(losses: Float32Array, dlogits: F
   crossEntropyBackward(dlogits, dlogits, targets, mask, N, V);
   return loss;
 }
+
+export const fastRmsnormForward: KernelSet["rmsnormForward"] = (out, rstd, inp, weight, N, C, eps) => {
+  const kernels = pointwiseSimd();
+  if (kernels) kernels.rmsnormForward(out, rstd, inp, weight, N, C, eps);
+  else rmsnormForward(out, rstd, inp, weight, N, C, eps);
+};
+
+export const fastRmsnormBackward: KernelSet["rmsnormBackward"] = (dinp, dweight, dout, inp, weight, rstd, N, C) => {
+  const kernels = pointwiseSimd();
+  if (kernels) kernels.rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C);
+  else rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C);
+};
+
+export const fastRopeForward: KernelSet["ropeForward"] = (out, inp, cos, sin, B, T, nHeads, headSize, nRot) => {
+  const kernels = pointwiseSimd();
+  if (kernels) kernels.ropeForward(out, inp, cos, sin, B, T, nHeads, headSize, nRot);
+  else ropeForward(out, inp, cos, sin, B, T, nHeads, headSize, nRot);
+};
+
+export const fastRopeBackward: KernelSet["ropeBackward"] = (dinp, dout, cos, sin, B, T, nHeads, headSize, nRot) => {
+  const kernels = pointwiseSimd();
+  if (kernels) kernels.ropeBackward(dinp, dout, cos, sin, B, T, nHeads, headSize, nRot);
+  else ropeBackward(dinp, dout, cos, sin, B, T, nHeads, headSize, nRot);
+};

@@ -3,9 +3,12 @@ import { attentionBackwardFast, attentionForwardFast } from "./attention-fast.js
 import { crossEntropyBackward, crossEntropyForward } from "./cross-entropy.js";
 import { fastAttentionBackward, fastAttentionForward } from "./fast-attention-bindings.js";
 import { fastCrossEntropyBackward, fastCrossEntropyForward, fastCrossEntropyForwardBackward, fastSwigluBackward, fastSwigluForward } from "./fast-pointwise-bindings.js";
+import { fastRmsnormBackward, fastRmsnormForward, fastRopeBackward, fastRopeForward } from "./fast-pointwise-bindings.js";
 import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from "./matmul.js";
 import { matmulBackwardInputFast, matmulBackwardWeightFast, matmulForwardFast } from "./matmul-fast.js";
 import { simdAllocateResident, simdKeptWeightBytes, simdBackwardInput, simdBackwardInputFrozen, simdBackwardWeight, simdForward } from "./simd-matmul-bindings.js";
+import { rmsnormBackward, rmsnormForward } from "./rmsnorm.js";
+import { ropeBackward, ropeForward } from "./rope.js";
 import { swigluBackward, swigluForward } from "./swiglu.js";
 
 export { engineThreads } from "./engine-threads.js";
@@ -50,6 +53,14 @@ export interface KernelSet {
   swigluForward(out: Float32Array, gate: Float32Array, up: Float32Array, size: number): void;
   /** Same contract as swigluBackward in ./swiglu.ts. */
   swigluBackward(dgate: Float32Array, dup: Float32Array, dout: Float32Array, gate: Float32Array, up: Float32Array, size: number): void;
+  /** Same contract as rmsnormForward in ./rmsnorm.ts. */
+  rmsnormForward(out: Float32Array, rstd: Float32Array, inp: Float32Array, weight: Float32Array, N: number, C: number, eps: number): void;
+  /** Same contract as rmsnormBackward in ./rmsnorm.ts. */
+  rmsnormBackward(dinp: Float32Array, dweight: Float32Array | null, dout: Float32Array, inp: Float32Array, weight: Float32Array, rstd: Float32Array, N: number, C: number): void;
+  /** Same contract as ropeForward in ./rope.ts. */
+  ropeForward(out: Float32Array, inp: Float32Array, cos: Float32Array, sin: Float32Array, B: number, T: number, nHeads: number, headSize: number, nRot: number): void;
+  /** Same contract as ropeBackward in ./rope.ts. */
+  ropeBackward(dinp: Float32Array, dout: Float32Array, cos: Float32Array, sin: Float32Array, B: number, T: number, nHeads: number, headSize: number, nRot: number): void;
 }
 
 export const referenceKernels: KernelSet = {
@@ -69,6 +80,10 @@ export const referenceKernels: KernelSet = {
   },
   swigluForward,
   swigluBackward,
+  rmsnormForward,
+  rmsnormBackward,
+  ropeForward,
+  ropeBackward,
 };
 
 /** The plain-JS fast kernels (blocked loops); used where WebAssembly SIMD is unavailable. */
@@ -83,7 +98,10 @@ export const fastJsKernels: KernelSet = {
   attentionBackward: attentionBackwardFast,
 };
 
-/** The default: WebAssembly SIMD matmuls (JS fallback), LoRA gradients on them too, attention on two threads. */
+/**
+ * The default: WebAssembly SIMD matmuls (JS fallback), LoRA gradients on them too, attention on two
+ * threads; the element-wise kernels (cross-entropy, SwiGLU, RMSNorm, RoPE) in SIMD, on two threads.
+ */
 export const fastKernels: KernelSet = {
   name: "fast",
   matmulForward: simdForward,
@@ -97,6 +115,10 @@ export const fastKernels: KernelSet = {
   crossEntropyForwardBackward: fastCrossEntropyForwardBackward,
   swigluForward: fastSwigluForward,
   swigluBackward: fastSwigluBackward,
+  rmsnormForward: fastRmsnormForward,
+  rmsnormBackward: fastRmsnormBackward,
+  ropeForward: fastRopeForward,
+  ropeBackward: fastRopeBackward,
   allocateResident: simdAllocateResident,
   keptWeightBytes: simdKeptWeightBytes,
 };

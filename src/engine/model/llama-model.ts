@@ -2,8 +2,7 @@ import { InvalidArgumentError } from "../../errors/index.js";
 import { headSizeOf, kvDimOf, type LlamaConfig } from "../config.js";
 import type { AttentionShape } from "../kernels/attention.js";
 import { fastKernels, type KernelSet } from "../kernels/kernel-set.js";
-import { rmsnormBackward, rmsnormForward } from "../kernels/rmsnorm.js";
-import { ropeBackward, ropeForward, ropeTables } from "../kernels/rope.js";
+import { ropeTables } from "../kernels/rope.js";
 import { sampleDropoutMask } from "../lora/dropout.js";
 import type { LoraConfig, LoraTarget } from "../lora/lora-config.js";
 import { loraBackward, loraForward } from "../lora/lora-linear.js";
@@ -122,7 +121,7 @@ export class LlamaModel {
       this.layerRandomStates[l] = this.random.getState();
       this.layerForward(l, acts, dropout);
     }
-    rmsnormForward(acts.finalNormOut, acts.finalRstd, acts.residual[config.nLayers], this.frozen.finalNorm, N, C, config.normEps);
+    kernels.rmsnormForward(acts.finalNormOut, acts.finalRstd, acts.residual[config.nLayers], this.frozen.finalNorm, N, C, config.normEps);
     if (!batch.targets) {
       this.headForward(acts.logits, acts.finalNormOut, N);
       this.batch = null;
@@ -155,17 +154,17 @@ export class LlamaModel {
     const shape: AttentionShape = { B, T, NH: config.nHeads, NKV: config.nKvHeads, HS };
     const a = acts.layers[l];
     const input = acts.residual[l];
-    rmsnormForward(a.attnNormOut, a.attnRstd, input, this.frozen.attnNorm(l), N, C, config.normEps);
+    kernels.rmsnormForward(a.attnNormOut, a.attnRstd, input, this.frozen.attnNorm(l), N, C, config.normEps);
     this.linear(l, "q", a.q, a.attnNormOut, N, C, C, dropout);
     this.linear(l, "k", a.k, a.attnNormOut, N, C, KVC, dropout);
     this.linear(l, "v", a.v, a.attnNormOut, N, C, KVC, dropout);
-    ropeForward(a.q, a.q, acts.ropeCos, acts.ropeSin, B, T, config.nHeads, HS, config.ropeDim);
-    ropeForward(a.k, a.k, acts.ropeCos, acts.ropeSin, B, T, config.nKvHeads, HS, config.ropeDim);
+    kernels.ropeForward(a.q, a.q, acts.ropeCos, acts.ropeSin, B, T, config.nHeads, HS, config.ropeDim);
+    kernels.ropeForward(a.k, a.k, acts.ropeCos, acts.ropeSin, B, T, config.nKvHeads, HS, config.ropeDim);
     kernels.attentionForward(a.attnOut, a.att, a.q, a.k, a.v, shape);
     // resid2 = input + attnOut @ wo^T: copy the residual, then accumulate the projection into it
     a.resid2.set(input);
     this.linear(l, "o", a.resid2, a.attnOut, N, C, C, dropout, true);
-    rmsnormForward(a.ffnNormOut, a.ffnRstd, a.resid2, this.frozen.ffnNorm(l), N, C, config.normEps);
+    kernels.rmsnormForward(a.ffnNormOut, a.ffnRstd, a.resid2, this.frozen.ffnNorm(l), N, C, config.normEps);
     this.linear(l, "gate", a.gate, a.ffnNormOut, N, C, H, dropout);
     this.linear(l, "up", a.up, a.ffnNormOut, N, C, H, dropout);
     kernels.swigluForward(a.hidden, a.gate, a.up, N * H);
@@ -254,7 +253,7 @@ export class LlamaModel {
       for (let c = 0; c < C; c++) dNorm[row + c] = scratch.headInput[m * C + c];
     }
     dResidual.fill(0, 0, N * C);
-    rmsnormBackward(dResidual, null, dNorm, acts.residual[config.nLayers], frozen.finalNorm, acts.finalRstd, N, C);
+    kernels.rmsnormBackward(dResidual, null, dNorm, acts.residual[config.nLayers], frozen.finalNorm, acts.finalRstd, N, C);
 
     for (let l = config.nLayers - 1; l >= 0; l--) {
       // checkpointed: the shared buffer still holds the last layer from the forward pass; refill it
@@ -270,7 +269,7 @@ export class LlamaModel {
       dNorm.fill(0, 0, N * C);
       this.linearBackward(l, "gate", dNorm, scratch.gate, a.ffnNormOut, N, C, H);
       this.linearBackward(l, "up", dNorm, scratch.up, a.ffnNormOut, N, C, H);
-      rmsnormBackward(dResidual, null, dNorm, a.resid2, frozen.ffnNorm(l), a.ffnRstd, N, C);
+      kernels.rmsnormBackward(dResidual, null, dNorm, a.resid2, frozen.ffnNorm(l), a.ffnRstd, N, C);
       // resid2 = residual[l] + o(attnOut)
       scratch.attnOut.fill(0, 0, N * C);
       this.linearBackward(l, "o", scratch.attnOut, dResidual, a.attnOut, N, C, C);
@@ -278,15 +277,15 @@ export class LlamaModel {
       scratch.k.fill(0, 0, N * KVC);
       scratch.v.fill(0, 0, N * KVC);
       kernels.attentionBackward(scratch.q, scratch.k, scratch.v, scratch.attentionRow, scratch.attnOut, a.q, a.k, a.v, a.att, shape);
-      ropeBackward(scratch.q, scratch.q, acts.ropeCos, acts.ropeSin, B, T, config.nHeads, HS, config.ropeDim);
-      ropeBackward(scratch.k, scratch.k, acts.ropeCos, acts.ropeSin, B, T, config.nKvHeads, HS, config.ropeDim);
+      kernels.ropeBackward(scratch.q, scratch.q, acts.ropeCos, acts.ropeSin, B, T, config.nHeads, HS, config.ropeDim);
+      kernels.ropeBackward(scratch.k, scratch.k, acts.ropeCos, acts.ropeSin, B, T, config.nKvHeads, HS, config.ropeDim);
       dNorm.fill(0, 0, N * C);
       // below layer 0's q, k, v lies only the frozen embedding: their LoRA gradients are all that is left
       const inputGradient = l > 0;
       this.linearBackward(l, "q", dNorm, scratch.q, a.attnNormOut, N, C, C, inputGradient);
       this.linearBackward(l, "k", dNorm, scratch.k, a.attnNormOut, N, C, KVC, inputGradient);
       this.linearBackward(l, "v", dNorm, scratch.v, a.attnNormOut, N, C, KVC, inputGradient);
-      if (inputGradient) rmsnormBackward(dResidual, null, dNorm, acts.residual[l], frozen.attnNorm(l), a.attnRstd, N, C);
+      if (inputGradient) kernels.rmsnormBackward(dResidual, null, dNorm, acts.residual[l], frozen.attnNorm(l), a.attnRstd, N, C);
     }
     // the embedding is frozen: dResidual stops here. The logits now hold dlogits, so this forward
     // pass cannot be back-propagated again: a second backward() asks for a new forward instead.

@@ -1,7 +1,7 @@
 import { receiveMessageOnPort, MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import { FAILED, helperLoopSource, IDLE, JOB, QUIT, RUNNING } from "../helper-loop.js";
 import { PostedBuffers } from "../posted-buffers.js";
-import { createPointwiseWorkspace, reserveWorkspace, runPointwiseUnit, scaleBlock, softmaxBlock, swigluBackwardBlock, swigluForwardBlock } from "./pointwise-blocks.js";
+import { createPointwiseWorkspace, reserveWorkspace, rmsnormBackwardBlock, rmsnormForwardBlock, ropeBlock, runPointwiseUnit, scaleBlock, softmaxBlock, swigluBackwardBlock, swigluForwardBlock } from "./pointwise-blocks.js";
 import { CamelidError } from "../../../errors/index.js";
 import { PointwiseSimd, type SharedArray } from "./pointwise-runner.js";
 
@@ -16,10 +16,10 @@ import { PointwiseSimd, type SharedArray } from "./pointwise-runner.js";
 // it, so when this thread has run every unit before the helper woke (a busy machine can keep it asleep
 // for a time slice), it withdraws the job (job -> idle) instead of waiting for the helper to wake.
 
-// control words (int32): state, kind, next unit, units, params[4], factor (float bits), array count, units
+// control words (int32): state, kind, next unit, units, params[6], factor (float bits), array count, units
 // the helper ran; then, from byte SLOTS_BYTE, the arrays as float64 (id, byte offset, length, type), as
 // offsets into a large model's activations pass 2^31
-const KIND = 1, NEXT_UNIT = 2, UNITS = 3, PARAMS = 4, FACTOR = 8, ARRAY_COUNT = 9, HELPER_UNITS = 10, SLOTS_BYTE = 48, MAX_ARRAYS = 6;
+const KIND = 1, NEXT_UNIT = 2, UNITS = 3, PARAMS = 4, PARAM_COUNT = 6, FACTOR = 10, ARRAY_COUNT = 11, HELPER_UNITS = 12, SLOTS_BYTE = 56, MAX_ARRAYS = 6;
 const ARRAY_TYPES = [Float32Array, Uint8Array, Float64Array];
 /**
  * Below this many elements (about a millisecond of work) one thread: waking the helper costs tens of
@@ -59,7 +59,7 @@ ${helperLoopSource(`    drain();
     const arrays = [];
     for (let slot = 0; slot < word[${ARRAY_COUNT}]; slot++) arrays.push(view(slot));
     const kind = word[${KIND}], units = word[${UNITS}], factor = float[${FACTOR}];
-    const params = word.slice(${PARAMS}, ${PARAMS + 4});
+    const params = word.slice(${PARAMS}, ${PARAMS + PARAM_COUNT});
     let done = 0;
     for (let u = Atomics.add(word, ${NEXT_UNIT}, 1); u < units; u = Atomics.add(word, ${NEXT_UNIT}, 1)) {
       runPointwiseUnit(workspace, kind, arrays, params, factor, u);
@@ -91,7 +91,7 @@ export class ParallelPointwise extends PointwiseSimd {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     this.buffers = new PostedBuffers(port1);
-    const source = [createPointwiseWorkspace, reserveWorkspace, softmaxBlock, scaleBlock, swigluForwardBlock, swigluBackwardBlock, runPointwiseUnit].map(String).join("\n");
+    const source = [createPointwiseWorkspace, reserveWorkspace, softmaxBlock, scaleBlock, swigluForwardBlock, swigluBackwardBlock, rmsnormForwardBlock, rmsnormBackwardBlock, ropeBlock, runPointwiseUnit].map(String).join("\n");
     this.worker = new Worker(helperSource, {
       eval: true,
       workerData: { control: this.control.buffer, port: port2, module: this.module, source },
@@ -121,6 +121,16 @@ export class ParallelPointwise extends PointwiseSimd {
     await this.worker.terminate();
   }
 
+  /** A shared copy of a small operand that is not in shared memory (a norm weight), so the helper reads it too. */
+  protected override shareable(array: Float32Array, size: number): Float32Array {
+    if (array.buffer instanceof SharedArrayBuffer) return array;
+    if (this.smallOperand.length < size) this.smallOperand = new Float32Array(new SharedArrayBuffer(size * 4));
+    const copy = this.smallOperand.subarray(0, size);
+    copy.set(array.subarray(0, size));
+    return copy;
+  }
+  private smallOperand: Float32Array = new Float32Array(0);
+
   protected override allocateRows(N: number): { stats: Float64Array; mask: Uint8Array } {
     const buffer = new SharedArrayBuffer(16 * N + N);
     return { stats: new Float64Array(buffer, 0, 2 * N), mask: new Uint8Array(buffer, 16 * N, N) };
@@ -135,7 +145,7 @@ export class ParallelPointwise extends PointwiseSimd {
     word[KIND] = kind;
     word[NEXT_UNIT] = 0;
     word[UNITS] = units;
-    for (let i = 0; i < 4; i++) word[PARAMS + i] = params[i] ?? 0;
+    for (let i = 0; i < PARAM_COUNT; i++) word[PARAMS + i] = params[i] ?? 0;
     this.controlFloats[FACTOR] = factor;
     word[ARRAY_COUNT] = arrays.length;
     arrays.forEach((array, slot) => {

@@ -120,14 +120,70 @@ export function swigluBackwardBlock(workspace: PointwiseWorkspace, dgate: Float3
   dup.set(heap.subarray(places[1], places[1] + count), start);
 }
 
+/**
+ * RMSNorm forward of rows [rowStart, rowEnd) of inp [N, C] (C a multiple of 4) into out and rstd, the
+ * weight, rows and results each in a region of the memory at their source's address modulo 8.
+ */
+export function rmsnormForwardBlock(workspace: PointwiseWorkspace, out: Float32Array, rstd: Float32Array, inp: Float32Array, weight: Float32Array, rowStart: number, rowEnd: number, C: number, eps: number): void {
+  const rows = rowEnd - rowStart, count = rows * C, first = rowStart * C;
+  const weightAt = ((weight.byteOffset & 7) >> 2), inAt = C + 2 + (((inp.byteOffset + first * 4) & 7) >> 2), outAt = C + count + 4 + (((out.byteOffset + first * 4) & 7) >> 2), rstdAt = C + 2 * count + 6 + (((rstd.byteOffset + rowStart * 4) & 7) >> 2);
+  reserveWorkspace(workspace, (C + 2 * count + rows + 8) * 4);
+  const heap = workspace.heap;
+  heap.set(weight.subarray(0, C), weightAt);
+  heap.set(inp.subarray(first, first + count), inAt);
+  workspace.exports.rmsnormForward(outAt * 4, rstdAt * 4, inAt * 4, weightAt * 4, rows, C * 4, eps, C);
+  out.set(heap.subarray(outAt, outAt + count), first);
+  rstd.set(heap.subarray(rstdAt, rstdAt + rows), rowStart);
+}
+
+/** RMSNorm backward (dinp += dL/dx, no weight gradient) of rows [rowStart, rowEnd); placed as in rmsnormForwardBlock. */
+export function rmsnormBackwardBlock(workspace: PointwiseWorkspace, dinp: Float32Array, dout: Float32Array, inp: Float32Array, weight: Float32Array, rstd: Float32Array, rowStart: number, rowEnd: number, C: number): void {
+  const rows = rowEnd - rowStart, count = rows * C, first = rowStart * C;
+  const weightAt = ((weight.byteOffset & 7) >> 2), dinpAt = C + 2 + (((dinp.byteOffset + first * 4) & 7) >> 2), doutAt = C + count + 4 + (((dout.byteOffset + first * 4) & 7) >> 2);
+  const inAt = C + 2 * count + 6 + (((inp.byteOffset + first * 4) & 7) >> 2), rstdAt = C + 3 * count + 8 + (((rstd.byteOffset + rowStart * 4) & 7) >> 2);
+  reserveWorkspace(workspace, (C + 3 * count + rows + 10) * 4);
+  const heap = workspace.heap;
+  heap.set(weight.subarray(0, C), weightAt);
+  heap.set(dinp.subarray(first, first + count), dinpAt);
+  heap.set(dout.subarray(first, first + count), doutAt);
+  heap.set(inp.subarray(first, first + count), inAt);
+  heap.set(rstd.subarray(rowStart, rowEnd), rstdAt);
+  workspace.exports.rmsnormBackward(dinpAt * 4, doutAt * 4, inAt * 4, weightAt * 4, rstdAt * 4, rows, C * 4, C);
+  dinp.set(heap.subarray(dinpAt, dinpAt + count), first);
+}
+
+/**
+ * RoPE (forward, or its inverse for backward) of unit `unit` of x [B, T, nHeads, headSize]: positions
+ * [t0, t1) of one sequence, positionsPerUnit at a time, so its table rows [t0, t1) are contiguous.
+ * out may alias inp; the dimensions past nRot are copied through.
+ */
+export function ropeBlock(workspace: PointwiseWorkspace, out: Float32Array, inp: Float32Array, cos: Float32Array, sin: Float32Array, unit: number, T: number, nHeads: number, headSize: number, nRot: number, positionsPerUnit: number, backward: boolean): void {
+  const perSequence = Math.ceil(T / positionsPerUnit);
+  const b = Math.floor(unit / perSequence), t0 = (unit % perSequence) * positionsPerUnit, t1 = Math.min(T, t0 + positionsPerUnit);
+  const half = nRot / 2, positions = t1 - t0, count = positions * nHeads * headSize, first = (b * T + t0) * nHeads * headSize, tableCount = positions * half;
+  const xAt = (((inp.byteOffset + first * 4) & 7) >> 2), outAt = (((out.byteOffset + first * 4) & 7) >> 2), cosAt = count + 2 + (((cos.byteOffset + t0 * half * 4) & 7) >> 2), sinAt = count + tableCount + 4 + (((sin.byteOffset + t0 * half * 4) & 7) >> 2);
+  reserveWorkspace(workspace, (count + 2 * tableCount + 6) * 4);
+  const heap = workspace.heap;
+  heap.set(inp.subarray(first, first + count), xAt);
+  heap.set(cos.subarray(t0 * half, t1 * half), cosAt);
+  heap.set(sin.subarray(t0 * half, t1 * half), sinAt);
+  const rope = backward ? workspace.exports.ropeBackward : workspace.exports.ropeForward;
+  rope(xAt * 4, cosAt * 4, sinAt * 4, positions, nHeads, headSize * 4, nRot * 4);
+  if (outAt !== xAt) heap.copyWithin(outAt, xAt, xAt + count);
+  out.set(heap.subarray(outAt, outAt + count), first);
+}
+
 /** Job kinds a unit belongs to. */
-export const UNIT_KIND = { softmax: 1, scale: 2, swigluForward: 3, swigluBackward: 4, softmaxGradient: 5 } as const;
+export const UNIT_KIND = { softmax: 1, scale: 2, swigluForward: 3, swigluBackward: 4, softmaxGradient: 5, rmsnormForward: 6, rmsnormBackward: 7, ropeForward: 8, ropeBackward: 9 } as const;
 
 /**
  * Runs unit `unit` of a job. softmax: arrays [probs, logits, mask, stats], params [N, V, rowsPerUnit];
  * softmaxGradient: arrays [dlogits, logits, mask, stats], same params, factor the weight;
  * scale: arrays [dlogits, probs, mask], same params, factor the weight; swigluForward: arrays
- * [out, gate, up], swigluBackward: [dgate, dup, dout, gate, up], params [size, chunk].
+ * [out, gate, up], swigluBackward: [dgate, dup, dout, gate, up], params [size, chunk];
+ * rmsnormForward: arrays [out, rstd, inp, weight], params [N, C, rowsPerUnit], factor eps;
+ * rmsnormBackward: arrays [dinp, dout, inp, weight, rstd], same params; ropeForward, ropeBackward:
+ * arrays [out, inp, cos, sin], params [T, nHeads, headSize, nRot, positionsPerUnit].
  */
 export function runPointwiseUnit(workspace: PointwiseWorkspace, kind: number, arrays: ArrayLike<number>[], params: ArrayLike<number>, factor: number, unit: number): void {
   const a = arrays as Float32Array[]; // mask and stats are cast back below
@@ -136,10 +192,17 @@ export function runPointwiseUnit(workspace: PointwiseWorkspace, kind: number, ar
     const start = unit * rowsPerUnit, end = Math.min(N, start + rowsPerUnit);
     if (kind !== 2) softmaxBlock(workspace, a[0], a[1], arrays[2] as Uint8Array, arrays[3] as Float64Array, start, end, V, kind === 5 ? factor : 0);
     else scaleBlock(workspace, a[0], a[1], arrays[2] as Uint8Array, factor, start, end, V);
-  } else {
+  } else if (kind === 3 || kind === 4) {
     const size = params[0], chunk = params[1];
     const start = unit * chunk, end = Math.min(size, start + chunk);
     if (kind === 3) swigluForwardBlock(workspace, a[0], a[1], a[2], start, end);
     else swigluBackwardBlock(workspace, a[0], a[1], a[2], a[3], a[4], start, end);
+  } else if (kind === 6 || kind === 7) {
+    const N = params[0], C = params[1], rowsPerUnit = params[2];
+    const start = unit * rowsPerUnit, end = Math.min(N, start + rowsPerUnit);
+    if (kind === 6) rmsnormForwardBlock(workspace, a[0], a[1], a[2], a[3], start, end, C, factor);
+    else rmsnormBackwardBlock(workspace, a[0], a[1], a[2], a[3], a[4], start, end, C);
+  } else {
+    ropeBlock(workspace, a[0], a[1], a[2], a[3], unit, params[0], params[1], params[2], params[3], params[4], kind === 9);
   }
 }

@@ -1,8 +1,10 @@
 import { InvalidArgumentError } from "../../../errors/index.js";
+import { rmsnormBackward, rmsnormForward } from "../rmsnorm.js";
+import { ropeBackward, ropeForward } from "../rope.js";
 import { createPointwiseWorkspace, runPointwiseUnit, STATS_BYTES, SWIGLU_CHUNK, UNIT_KIND, type PointwiseWorkspace } from "./pointwise-blocks.js";
 import { buildPointwiseModule } from "./pointwise-simd.js";
 
-// The fast cross-entropy and SwiGLU kernels on one thread: argument checks, the per-row bookkeeping
+// The fast cross-entropy, SwiGLU, RMSNorm and RoPE kernels on one thread: argument checks, the per-row bookkeeping
 // (target logits, losses, the target entries of the gradient) in JS, the element-wise work in SIMD
 // units (./pointwise-blocks.ts). ./parallel-pointwise.ts shares the units with a helper thread.
 
@@ -13,6 +15,11 @@ export type SharedArray = Float32Array | Uint8Array | Float64Array;
 export function rowsPerUnit(V: number): number {
   const stride = Math.ceil(V / 16) * 16;
   return Math.max(1, Math.min(STATS_BYTES / 16, Math.floor(16384 / stride)));
+}
+
+/** Rows of an RMSNorm unit: about 64 KB of each operand, at least one row. */
+export function normRowsPerUnit(C: number): number {
+  return Math.max(1, Math.floor(16384 / C));
 }
 
 export class PointwiseSimd {
@@ -103,6 +110,63 @@ export class PointwiseSimd {
   swigluBackward(dgate: Float32Array, dup: Float32Array, dout: Float32Array, gate: Float32Array, up: Float32Array, size: number): void {
     checkShape("swigluBackward", { dgate, dup, dout, gate, up }, size, {}, 0, 0, 1);
     this.run(UNIT_KIND.swigluBackward, [dgate, dup, dout, gate, up], [size, SWIGLU_CHUNK], 0, Math.ceil(size / SWIGLU_CHUNK), size);
+  }
+
+  /**
+   * Same contract as rmsnormForward in ../rmsnorm.ts (out may even alias inp here). Rows whose length
+   * is not a multiple of 4 floats run the reference kernel.
+   */
+  rmsnormForward(out: Float32Array, rstd: Float32Array, inp: Float32Array, weight: Float32Array, N: number, C: number, eps: number): void {
+    checkShape("rmsnormForward", { out, inp }, N * C, { rstd }, N, N, C);
+    checkShape("rmsnormForward", { weight }, C, {}, 0, N, C);
+    if (C % 4 !== 0 || N === 0) return rmsnormForward(out, rstd, inp, weight, N, C, eps);
+    const rows = normRowsPerUnit(C);
+    // eps as float32, as the helper thread reads it, so one and two threads agree bit for bit
+    this.run(UNIT_KIND.rmsnormForward, [out, rstd, inp, this.shareable(weight, C)], [N, C, rows], Math.fround(eps), Math.ceil(N / rows), 2 * N * C);
+  }
+
+  /**
+   * Same contract as rmsnormBackward in ../rmsnorm.ts. A weight gradient (a trained norm, which LoRA
+   * never has) or rows whose length is not a multiple of 4 floats run the reference kernel.
+   */
+  rmsnormBackward(dinp: Float32Array, dweight: Float32Array | null, dout: Float32Array, inp: Float32Array, weight: Float32Array, rstd: Float32Array, N: number, C: number): void {
+    checkShape("rmsnormBackward", { dinp, dout, inp }, N * C, { rstd }, N, N, C);
+    checkShape("rmsnormBackward", { weight }, C, {}, 0, N, C);
+    if (dweight || C % 4 !== 0 || N === 0) return rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C);
+    const rows = normRowsPerUnit(C);
+    this.run(UNIT_KIND.rmsnormBackward, [dinp, dout, inp, this.shareable(weight, C), rstd], [N, C, rows], 0, Math.ceil(N / rows), 4 * N * C);
+  }
+
+  /** Same contract as ropeForward in ../rope.ts; a rotated width (nRot) not a multiple of 4 runs the reference kernel. */
+  ropeForward(out: Float32Array, inp: Float32Array, cos: Float32Array, sin: Float32Array, B: number, T: number, nHeads: number, headSize: number, nRot: number): void {
+    this.rope(UNIT_KIND.ropeForward, out, inp, cos, sin, B, T, nHeads, headSize, nRot);
+  }
+
+  /** Same contract as ropeBackward in ../rope.ts (dinp may alias dout). */
+  ropeBackward(dinp: Float32Array, dout: Float32Array, cos: Float32Array, sin: Float32Array, B: number, T: number, nHeads: number, headSize: number, nRot: number): void {
+    this.rope(UNIT_KIND.ropeBackward, dinp, dout, cos, sin, B, T, nHeads, headSize, nRot);
+  }
+
+  private rope(kind: number, out: Float32Array, inp: Float32Array, cos: Float32Array, sin: Float32Array, B: number, T: number, nHeads: number, headSize: number, nRot: number): void {
+    const name = kind === UNIT_KIND.ropeForward ? "ropeForward" : "ropeBackward";
+    for (const [what, value] of Object.entries({ B, T, nHeads, headSize })) {
+      if (!Number.isInteger(value) || value < 0) throw new InvalidArgumentError(what, `${name}: ${what} = ${value} is not a count`);
+    }
+    if (!Number.isInteger(nRot) || nRot < 0 || nRot % 2 !== 0 || nRot > headSize) throw new InvalidArgumentError("nRot", `${name}: nRot = ${nRot} must be even and at most the head size ${headSize}`);
+    checkShape(name, { out, inp }, B * T * nHeads * headSize, { cos, sin }, (T * nRot) / 2, B * T, 1);
+    if (nRot % 4 !== 0 || B * T * nHeads === 0 || nRot === 0) {
+      if (kind === UNIT_KIND.ropeForward) ropeForward(out, inp, cos, sin, B, T, nHeads, headSize, nRot);
+      else ropeBackward(out, inp, cos, sin, B, T, nHeads, headSize, nRot);
+      return;
+    }
+    const positions = Math.max(1, Math.floor(16384 / (nHeads * headSize)));
+    const size = B * T * nHeads * headSize;
+    this.run(kind, [out, inp, cos, sin], [T, nHeads, headSize, nRot, positions], 0, B * Math.ceil(T / positions), 2 * size);
+  }
+
+  /** An operand the units can read: the array itself here; a shared copy where another thread reads it. */
+  protected shareable(array: Float32Array, _size: number): Float32Array {
+    return array;
   }
 
   /** Runs units [0, units) of a job of `elements` floats; the two-thread subclass shares them out. */

@@ -1,4 +1,5 @@
 import { declareExpConstants, emitExp, multiplyAdd } from "./pointwise-exp.js";
+import { normRopeFunctions, type NormRopeExports } from "./pointwise-norm-rope.js";
 import { relaxedSimdAvailable } from "./relaxed-simd.js";
 import { WasmFunctionBuilder } from "./simd-function.js";
 import { floatType, moduleWithFunctions, moreOp, op, valueType } from "./wasm-bytes.js";
@@ -13,6 +14,7 @@ import { floatType, moduleWithFunctions, moreOp, op, valueType } from "./wasm-by
 // (byte by byte, five times slower, otherwise).
 //   swigluForward(out, gate, up, bytes) / swigluBackward(dgate, dup, dout, gate, up, bytes): the
 //     formulas of ../swiglu.ts (bytes a multiple of 16).
+//   rmsnormForward, rmsnormBackward, ropeForward, ropeBackward: see ./pointwise-norm-rope.ts.
 // Every loop runs at least once: bytes must be positive.
 // The sum of a softmax row is folded into f64 every 16 floats, so it is as accurate as the JS
 // kernel's double sum (a 32000-term float32 sum would lose ~1e-5 relative).
@@ -138,10 +140,10 @@ function buildSwigluBackward(fused: boolean): WasmFunctionBuilder {
 
 /** The module's bytes; fused picks relaxed-SIMD fused multiply-adds (tests build both). */
 export function buildPointwiseModule(fused = fusedMultiplyAdd): Uint8Array<ArrayBuffer> {
-  return moduleWithFunctions([buildSoftmax(fused), buildScale(), buildSwigluForward(fused), buildSwigluBackward(fused)].map((f) => f.definition()));
+  return moduleWithFunctions([buildSoftmax(fused), buildScale(), buildSwigluForward(fused), buildSwigluBackward(fused), ...normRopeFunctions()].map((f) => f.definition()));
 }
 
-export interface PointwiseExports {
+export interface PointwiseExports extends NormRopeExports {
   softmax(base: number, bytes: number, stats: number, scale: number): void;
   scale(base: number, bytes: number, factor: number): void;
   swigluForward(out: number, gate: number, up: number, bytes: number): void;
