@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { UnsupportedFeatureError } from "../../src/errors/index.js";
 import { matmulBackwardInput, matmulForward } from "../../src/engine/kernels/matmul.js";
 import { buildMatmulKernel, SimdMatmul } from "../../src/engine/kernels/wasm/matmul-simd.js";
 import { SeededRandom } from "../../src/engine/random.js";
@@ -171,6 +172,18 @@ describe("register-tiled SIMD matmul with packed weight panels", () => {
     } finally {
       await kernel.close();
     }
+  });
+
+  it("names the shape and the memory when operands exceed the kernel memory, and stays usable", () => {
+    const kernel = new SimdMatmul();
+    Object.assign(kernel, { maxBytes: 1 << 20 }); // a shared memory's fixed maximum, made small
+    const N = 512, C = 512, OC = 512;
+    const call = () => kernel.forward(new Float32Array(N * OC), new Float32Array(N * C), new Float32Array(OC * C), N, C, OC);
+    expect(call).toThrow(UnsupportedFeatureError);
+    expect(call).toThrow(/512x512 by 512x512 matmul needs 3 MiB of kernel memory and 1 MiB is left/);
+    const out = new Float32Array(4);
+    kernel.forward(out, Float32Array.of(1, 2), Float32Array.of(3, 4), 2, 1, 2);
+    expect(Array.from(out)).toEqual([3, 4, 6, 8]);
   });
 
   it("hands out no resident buffer from a private (growable, detachable) memory, or past its budget", () => {

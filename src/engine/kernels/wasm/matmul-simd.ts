@@ -1,3 +1,4 @@
+import { UnsupportedFeatureError } from "../../../errors/index.js";
 import { relaxedSimdAvailable } from "./relaxed-simd.js";
 import { moduleWithOneFunction, moreOp, op, unsignedLeb, valueType } from "./wasm-bytes.js";
 
@@ -272,7 +273,13 @@ export class SimdMatmul {
     const scratchAt = this.packedEnd;
     const xBytes = xInPlace ? 0 : align16(Npad * K * 4), outBytes = outInPlace ? 0 : Npad * OCpad * 4, packBytes = wAt < 0 ? wBytes : 0;
     const need = scratchAt + xBytes + outBytes + packBytes;
-    if (need > this.maxBytes) throw new RangeError(`matmul operands of ${need - scratchAt} bytes exceed the kernel memory`);
+    if (need > this.maxBytes) {
+      const mib = (bytes: number) => `${Math.ceil(bytes / 2 ** 20)} MiB`;
+      throw new UnsupportedFeatureError(
+        `a ${N}x${K} by ${K}x${OC} matmul needs ${mib(need - scratchAt)} of kernel memory and ${mib(this.maxBytes - scratchAt)} is left ` +
+          `(${mib(this.maxBytes)} in all, ${mib(scratchAt)} held by packed weights and resident buffers): use a smaller batch or sequence length`,
+      );
+    }
     this.reserve(need);
     const heap = this.heap;
     const xAt = xInPlace ? xResident : scratchAt, outAt = outInPlace ? outResident : scratchAt + xBytes;
