@@ -55,6 +55,14 @@ export function fastCrossEntropyForwardBackward(losses: Float32Array, dlogits: F
   return loss;
 }
 
+export const fastSwigluBackwardOverwrite: KernelSet["swigluBackwardOverwrite"] = (dgate, dup, dout, gate, up, size) => {
+  const kernels = pointwiseSimd();
+  if (kernels) return kernels.swigluBackwardOverwrite(dgate, dup, dout, gate, up, size);
+  dgate.fill(0, 0, size);
+  dup.fill(0, 0, size);
+  swigluBackward(dgate, dup, dout, gate, up, size);
+};
+
 export const fastRmsnormForward: KernelSet["rmsnormForward"] = (out, rstd, inp, weight, N, C, eps) => {
   const kernels = pointwiseSimd();
   if (kernels) kernels.rmsnormForward(out, rstd, inp, weight, N, C, eps);

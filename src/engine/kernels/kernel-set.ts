@@ -2,7 +2,7 @@ import { attentionBackward, attentionForward, type AttentionShape } from "./atte
 import { attentionBackwardFast, attentionForwardFast } from "./attention-fast.js";
 import { crossEntropyBackward, crossEntropyForward } from "./cross-entropy.js";
 import { fastAttentionBackward, fastAttentionForward } from "./fast-attention-bindings.js";
-import { fastCrossEntropyBackward, fastCrossEntropyForward, fastCrossEntropyForwardBackward, fastSwigluBackward, fastSwigluForward } from "./fast-pointwise-bindings.js";
+import { fastCrossEntropyBackward, fastCrossEntropyForward, fastCrossEntropyForwardBackward, fastSwigluBackward, fastSwigluBackwardOverwrite, fastSwigluForward } from "./fast-pointwise-bindings.js";
 import { fastRmsnormBackward, fastRmsnormForward, fastRopeBackward, fastRopeForward } from "./fast-pointwise-bindings.js";
 import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from "./matmul.js";
 import { matmulBackwardInputFast, matmulBackwardWeightFast, matmulForwardFast } from "./matmul-fast.js";
@@ -53,6 +53,11 @@ export interface KernelSet {
   swigluForward(out: Float32Array, gate: Float32Array, up: Float32Array, size: number): void;
   /** Same contract as swigluBackward in ./swiglu.ts. */
   swigluBackward(dgate: Float32Array, dup: Float32Array, dout: Float32Array, gate: Float32Array, up: Float32Array, size: number): void;
+  /**
+   * swigluBackward into gradients it writes instead of adding to (the caller need not zero them first):
+   * the same values as swigluBackward on zeroed dgate and dup.
+   */
+  swigluBackwardOverwrite(dgate: Float32Array, dup: Float32Array, dout: Float32Array, gate: Float32Array, up: Float32Array, size: number): void;
   /** Same contract as rmsnormForward in ./rmsnorm.ts. */
   rmsnormForward(out: Float32Array, rstd: Float32Array, inp: Float32Array, weight: Float32Array, N: number, C: number, eps: number): void;
   /** Same contract as rmsnormBackward in ./rmsnorm.ts. */
@@ -80,6 +85,11 @@ export const referenceKernels: KernelSet = {
   },
   swigluForward,
   swigluBackward,
+  swigluBackwardOverwrite: (dgate, dup, dout, gate, up, size) => {
+    dgate.fill(0, 0, size);
+    dup.fill(0, 0, size);
+    swigluBackward(dgate, dup, dout, gate, up, size);
+  },
   rmsnormForward,
   rmsnormBackward,
   ropeForward,
@@ -115,6 +125,7 @@ export const fastKernels: KernelSet = {
   crossEntropyForwardBackward: fastCrossEntropyForwardBackward,
   swigluForward: fastSwigluForward,
   swigluBackward: fastSwigluBackward,
+  swigluBackwardOverwrite: fastSwigluBackwardOverwrite,
   rmsnormForward: fastRmsnormForward,
   rmsnormBackward: fastRmsnormBackward,
   ropeForward: fastRopeForward,

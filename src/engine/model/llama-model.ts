@@ -58,6 +58,16 @@ export interface Batch {
 
 const loraInputs: Record<LoraTarget, LayerMatrix> = { q: "wq", k: "wk", v: "wv", o: "wo", gate: "wGate", up: "wUp", down: "wDown" };
 
+/** Calls visit(first, row, count) for each run of consecutive source rows in rows[0, M) (a gather's or scatter's copies). */
+function forEachRun(rows: Int32Array, M: number, visit: (first: number, row: number, count: number) => void): void {
+  for (let first = 0; first < M; ) {
+    let count = 1;
+    while (first + count < M && rows[first + count] === rows[first] + count) count++;
+    visit(first, rows[first], count);
+    first += count;
+  }
+}
+
 /**
  * A LLaMA-1/2 decoder written out layer by layer, llm.c style: forward keeps what backward needs in
  * one activation buffer (with checkpointActivations, only each layer's input, and backward recomputes
@@ -134,10 +144,12 @@ export class LlamaModel {
       if (!mask[n]) continue;
       acts.headRows[M] = n;
       acts.headTargets[M] = batch.targets[n];
-      for (let c = 0; c < C; c++) acts.headInput[M * C + c] = acts.finalNormOut[n * C + c];
       M++;
     }
-    this.headForward(acts.logits, acts.headInput, M);
+    // every position counts (plain pretraining batches): the norm output is the head input as it is
+    const headInput = M === N ? acts.finalNormOut : acts.headInput;
+    if (M < N) forEachRun(acts.headRows, M, (first, row, count) => headInput.set(acts.finalNormOut.subarray(row * C, (row + count) * C), first * C));
+    this.headForward(acts.logits, headInput, M);
     // while training, backward follows: the loss and its gradient come out of one pass over the
     // [M, vocab] logits (the largest buffer), which then hold dlogits instead of probabilities
     const lossGradientReady = this.training;
@@ -245,12 +257,16 @@ export class LlamaModel {
 
     const dResidual = scratch.residual;
     const dNorm = scratch.normOut;
-    scratch.headInput.fill(0, 0, M * C);
-    this.headBackward(scratch.headInput, acts.logits, M);
-    dNorm.fill(0, 0, N * C);
-    for (let m = 0; m < M; m++) {
-      const row = acts.headRows[m] * C;
-      for (let c = 0; c < C; c++) dNorm[row + c] = scratch.headInput[m * C + c];
+    // the head's input gradient goes straight to the norm output's when every position went through
+    // the head; else compacted, then scattered back to the positions (masked ones get zero)
+    if (M === N) {
+      dNorm.fill(0, 0, N * C);
+      this.headBackward(dNorm, acts.logits, M);
+    } else {
+      scratch.headInput.fill(0, 0, M * C);
+      this.headBackward(scratch.headInput, acts.logits, M);
+      dNorm.fill(0, 0, N * C);
+      forEachRun(acts.headRows, M, (first, row, count) => dNorm.set(scratch.headInput.subarray(first * C, (first + count) * C), row * C));
     }
     dResidual.fill(0, 0, N * C);
     kernels.rmsnormBackward(dResidual, null, dNorm, acts.residual[config.nLayers], frozen.finalNorm, acts.finalRstd, N, C);
@@ -263,9 +279,7 @@ export class LlamaModel {
       // residual[l+1] = resid2 + down(hidden): dResidual already is dL/d(resid2) from the skip path
       scratch.hidden.fill(0, 0, N * H);
       this.linearBackward(l, "down", scratch.hidden, dResidual, a.hidden, N, H, C);
-      scratch.gate.fill(0, 0, N * H);
-      scratch.up.fill(0, 0, N * H);
-      kernels.swigluBackward(scratch.gate, scratch.up, scratch.hidden, a.gate, a.up, N * H);
+      kernels.swigluBackwardOverwrite(scratch.gate, scratch.up, scratch.hidden, a.gate, a.up, N * H);
       dNorm.fill(0, 0, N * C);
       this.linearBackward(l, "gate", dNorm, scratch.gate, a.ffnNormOut, N, C, H);
       this.linearBackward(l, "up", dNorm, scratch.up, a.ffnNormOut, N, C, H);

@@ -102,8 +102,11 @@ export function swigluForwardBlock(workspace: PointwiseWorkspace, out: Float32Ar
   out.set(heap.subarray(outAt, outAt + count), start);
 }
 
-/** dgate += dout * up * silu'(gate), dup += dout * silu(gate) over elements [start, end). */
-export function swigluBackwardBlock(workspace: PointwiseWorkspace, dgate: Float32Array, dup: Float32Array, dout: Float32Array, gate: Float32Array, up: Float32Array, start: number, end: number): void {
+/**
+ * dgate += dout * up * silu'(gate), dup += dout * silu(gate) over elements [start, end); with overwrite,
+ * dgate = ..., dup = ... (their old values are neither copied in nor read).
+ */
+export function swigluBackwardBlock(workspace: PointwiseWorkspace, dgate: Float32Array, dup: Float32Array, dout: Float32Array, gate: Float32Array, up: Float32Array, start: number, end: number, overwrite: boolean): void {
   const count = end - start, padded = Math.ceil(count / 4) * 4, region = padded + 4;
   const operands = [dgate, dup, dout, gate, up];
   const places = [0, 0, 0, 0, 0];
@@ -112,10 +115,12 @@ export function swigluBackwardBlock(workspace: PointwiseWorkspace, dgate: Float3
   for (let i = 0; i < 5; i++) {
     const at = i * region + (((operands[i].byteOffset + start * 4) & 7) >> 2);
     places[i] = at;
+    if (overwrite && i < 2) continue;
     heap.set(operands[i].subarray(start, end), at);
     heap.fill(0, at + count, at + padded);
   }
-  workspace.exports.swigluBackward(places[0] * 4, places[1] * 4, places[2] * 4, places[3] * 4, places[4] * 4, padded * 4);
+  const backward = overwrite ? workspace.exports.swigluBackwardOverwrite : workspace.exports.swigluBackward;
+  backward(places[0] * 4, places[1] * 4, places[2] * 4, places[3] * 4, places[4] * 4, padded * 4);
   dgate.set(heap.subarray(places[0], places[0] + count), start);
   dup.set(heap.subarray(places[1], places[1] + count), start);
 }
@@ -174,13 +179,13 @@ export function ropeBlock(workspace: PointwiseWorkspace, out: Float32Array, inp:
 }
 
 /** Job kinds a unit belongs to. */
-export const UNIT_KIND = { softmax: 1, scale: 2, swigluForward: 3, swigluBackward: 4, softmaxGradient: 5, rmsnormForward: 6, rmsnormBackward: 7, ropeForward: 8, ropeBackward: 9 } as const;
+export const UNIT_KIND = { softmax: 1, scale: 2, swigluForward: 3, swigluBackward: 4, softmaxGradient: 5, rmsnormForward: 6, rmsnormBackward: 7, ropeForward: 8, ropeBackward: 9, swigluBackwardOverwrite: 10 } as const;
 
 /**
  * Runs unit `unit` of a job. softmax: arrays [probs, logits, mask, stats], params [N, V, rowsPerUnit];
  * softmaxGradient: arrays [dlogits, logits, mask, stats], same params, factor the weight;
  * scale: arrays [dlogits, probs, mask], same params, factor the weight; swigluForward: arrays
- * [out, gate, up], swigluBackward: [dgate, dup, dout, gate, up], params [size, chunk];
+ * [out, gate, up], swigluBackward and swigluBackwardOverwrite: [dgate, dup, dout, gate, up], params [size, chunk];
  * rmsnormForward: arrays [out, rstd, inp, weight], params [N, C, rowsPerUnit], factor eps;
  * rmsnormBackward: arrays [dinp, dout, inp, weight, rstd], same params; ropeForward, ropeBackward:
  * arrays [out, inp, cos, sin], params [T, nHeads, headSize, nRot, positionsPerUnit].
@@ -192,11 +197,11 @@ export function runPointwiseUnit(workspace: PointwiseWorkspace, kind: number, ar
     const start = unit * rowsPerUnit, end = Math.min(N, start + rowsPerUnit);
     if (kind !== 2) softmaxBlock(workspace, a[0], a[1], arrays[2] as Uint8Array, arrays[3] as Float64Array, start, end, V, kind === 5 ? factor : 0);
     else scaleBlock(workspace, a[0], a[1], arrays[2] as Uint8Array, factor, start, end, V);
-  } else if (kind === 3 || kind === 4) {
+  } else if (kind === 3 || kind === 4 || kind === 10) {
     const size = params[0], chunk = params[1];
     const start = unit * chunk, end = Math.min(size, start + chunk);
     if (kind === 3) swigluForwardBlock(workspace, a[0], a[1], a[2], start, end);
-    else swigluBackwardBlock(workspace, a[0], a[1], a[2], a[3], a[4], start, end);
+    else swigluBackwardBlock(workspace, a[0], a[1], a[2], a[3], a[4], start, end, kind === 10);
   } else if (kind === 6 || kind === 7) {
     const N = params[0], C = params[1], rowsPerUnit = params[2];
     const start = unit * rowsPerUnit, end = Math.min(N, start + rowsPerUnit);

@@ -112,6 +112,12 @@ export class PointwiseSimd {
     this.run(UNIT_KIND.swigluBackward, [dgate, dup, dout, gate, up], [size, SWIGLU_CHUNK], 0, Math.ceil(size / SWIGLU_CHUNK), size);
   }
 
+  /** Same contract as KernelSet.swigluBackwardOverwrite: swigluBackward's gradients written, not added. */
+  swigluBackwardOverwrite(dgate: Float32Array, dup: Float32Array, dout: Float32Array, gate: Float32Array, up: Float32Array, size: number): void {
+    checkShape("swigluBackwardOverwrite", { dgate, dup, dout, gate, up }, size, {}, 0, 0, 1);
+    this.run(UNIT_KIND.swigluBackwardOverwrite, [dgate, dup, dout, gate, up], [size, SWIGLU_CHUNK], 0, Math.ceil(size / SWIGLU_CHUNK), size);
+  }
+
   /**
    * Same contract as rmsnormForward in ../rmsnorm.ts (out may even alias inp here). Rows whose length
    * is not a multiple of 4 floats run the reference kernel.

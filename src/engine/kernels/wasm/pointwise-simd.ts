@@ -13,7 +13,8 @@ import { floatType, moduleWithFunctions, moreOp, op, valueType } from "./wasm-by
 // source, because V8 copies shared memory word by word only when both ends are 8-byte aligned alike
 // (byte by byte, five times slower, otherwise).
 //   swigluForward(out, gate, up, bytes) / swigluBackward(dgate, dup, dout, gate, up, bytes): the
-//     formulas of ../swiglu.ts (bytes a multiple of 16).
+//     formulas of ../swiglu.ts (bytes a multiple of 16); swigluBackwardOverwrite writes the gradients
+//     instead of adding to them.
 //   rmsnormForward, rmsnormBackward, ropeForward, ropeBackward: see ./pointwise-norm-rope.ts.
 // Every loop runs at least once: bytes must be positive.
 // The sum of a softmax row is folded into f64 every 16 floats, so it is as accurate as the JS
@@ -114,8 +115,9 @@ function buildSwigluForward(fused: boolean): WasmFunctionBuilder {
   return f;
 }
 
-function buildSwigluBackward(fused: boolean): WasmFunctionBuilder {
-  const f = new WasmFunctionBuilder("swigluBackward", [i32, i32, i32, i32, i32, i32]);
+/** overwrite: writes dgate and dup as if they held zeros (the same sums: 0 + x), never reading them. */
+function buildSwigluBackward(fused: boolean, overwrite = false): WasmFunctionBuilder {
+  const f = new WasmFunctionBuilder(overwrite ? "swigluBackwardOverwrite" : "swigluBackward", [i32, i32, i32, i32, i32, i32]);
   const DGATE = 0, DUP = 1, DOUT = 2, GATE = 3, UP = 4, BYTES = 5;
   const offset = f.local(i32), gate = f.local(v128), minusGate = f.local(v128), sigmoid = f.local(v128), dout = f.local(v128), address = f.local(i32);
   const constants = declareExpConstants(f);
@@ -130,17 +132,18 @@ function buildSwigluBackward(fused: boolean): WasmFunctionBuilder {
     ...multiplyAdd(fused, f.get(gate), [...f.get(constants.one), ...f.get(sigmoid), ...moreOp.f32x4Sub], f.get(constants.one)),
     ...op.f32x4Mul,
   ];
-  f.emit(multiplyAdd(fused, [...f.get(dout), ...at(UP), ...op.v128Load, ...op.f32x4Mul], derivative, [...f.get(address), ...op.v128Load]), op.v128Store);
+  const previous = () => (overwrite ? moreOp.v128Const(new Array<number>(16).fill(0)) : [...f.get(address), ...op.v128Load]);
+  f.emit(multiplyAdd(fused, [...f.get(dout), ...at(UP), ...op.v128Load, ...op.f32x4Mul], derivative, previous()), op.v128Store);
   // dup += dout * (gate * sigmoid)
   f.emit(at(DUP), moreOp.localTee(address));
-  f.emit(multiplyAdd(fused, f.get(dout), [...f.get(gate), ...f.get(sigmoid), ...op.f32x4Mul], [...f.get(address), ...op.v128Load]), op.v128Store);
+  f.emit(multiplyAdd(fused, f.get(dout), [...f.get(gate), ...f.get(sigmoid), ...op.f32x4Mul], previous()), op.v128Store);
   f.emit(f.get(offset), op.i32Const(16), op.i32Add, moreOp.localTee(offset), f.get(BYTES), op.i32LtU, op.brIf(0), op.end);
   return f;
 }
 
 /** The module's bytes; fused picks relaxed-SIMD fused multiply-adds (tests build both). */
 export function buildPointwiseModule(fused = fusedMultiplyAdd): Uint8Array<ArrayBuffer> {
-  return moduleWithFunctions([buildSoftmax(fused), buildScale(), buildSwigluForward(fused), buildSwigluBackward(fused), ...normRopeFunctions()].map((f) => f.definition()));
+  return moduleWithFunctions([buildSoftmax(fused), buildScale(), buildSwigluForward(fused), buildSwigluBackward(fused), buildSwigluBackward(fused, true), ...normRopeFunctions()].map((f) => f.definition()));
 }
 
 export interface PointwiseExports extends NormRopeExports {
@@ -148,6 +151,7 @@ export interface PointwiseExports extends NormRopeExports {
   scale(base: number, bytes: number, factor: number): void;
   swigluForward(out: number, gate: number, up: number, bytes: number): void;
   swigluBackward(dgate: number, dup: number, dout: number, gate: number, up: number, bytes: number): void;
+  swigluBackwardOverwrite(dgate: number, dup: number, dout: number, gate: number, up: number, bytes: number): void;
 }
 
 /** True when this runtime validates the module (WebAssembly SIMD; Node 16.4+). */
