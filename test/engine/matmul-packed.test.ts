@@ -1,26 +1,21 @@
 import { describe, expect, it } from "vitest";
 import { UnsupportedFeatureError } from "../../src/errors/index.js";
 import { matmulBackwardInput, matmulForward } from "../../src/engine/kernels/matmul.js";
-import { buildMatmulKernel, SimdMatmul } from "../../src/engine/kernels/wasm/matmul-simd.js";
+import { SimdMatmul } from "../../src/engine/kernels/wasm/matmul-simd.js";
 import { SeededRandom } from "../../src/engine/random.js";
 import { relativeError } from "./gradient-check.js";
 
 const randomF32 = (size: number, random: SeededRandom) => Float32Array.from({ length: size }, () => random.uniform(-1, 1));
 
 /** A kernel with another register tile (the tile is a build-time choice; every shape must work with any). */
-class TiledMatmul extends SimdMatmul {
-  constructor(rows: number, vectors: number) {
-    super({ memory: new WebAssembly.Memory({ initial: 1 }), module: new WebAssembly.Module(buildMatmulKernel(undefined, true, rows, vectors)) });
-    Object.assign(this, { rows, panelWidth: 4 * vectors });
-  }
-}
+const tiledMatmul = (rows: number, vectors: number) => new SimdMatmul({ fused: true, rows, vectors });
 
 describe("register-tiled SIMD matmul with packed weight panels", () => {
   // N, K and OC off every multiple of the tile (rows, panel width) and of 4
   const shapes = [[1, 1, 1], [3, 5, 7], [5, 19, 33], [2, 1030, 17], [9, 64, 16]];
 
   it.each([[2, 4], [3, 3], [4, 2], [1, 1]])("tile %ix%i vectors: forward and backwardInput equal the reference", (rows, vectors) => {
-    const kernel = new TiledMatmul(rows, vectors);
+    const kernel = tiledMatmul(rows, vectors);
     const random = new SeededRandom(rows * 10 + vectors);
     for (const [N, C, OC] of shapes) {
       const inp = randomF32(N * C, random), weight = randomF32(OC * C, random), dout = randomF32(N * OC, random);
@@ -34,6 +29,27 @@ describe("register-tiled SIMD matmul with packed weight panels", () => {
       matmulBackwardInput(expected, dout, weight, N, C, OC);
       kernel.backwardInput(actual, dout, weight, N, C, OC);
       expect(relativeError(actual, expected)).toBeLessThan(1e-6);
+    }
+  });
+
+  it("kernels specialised per input row stride, and the general kernel past the first 25 strides, equal the reference on two threads", async () => {
+    const { ParallelSimdMatmul } = await import("../../src/engine/kernels/wasm/parallel-matmul.js");
+    const kernel = new ParallelSimdMatmul({ helperRunsEveryUnit: true });
+    try {
+      const random = new SeededRandom(8);
+      // 30 reduction lengths: every one is a new row stride, so the last five run on the general kernel
+      for (let i = 0; i < 30; i++) {
+        const N = 64 + (i % 3), C = 130 + 13 * i, OC = 64 + 8 * (i % 4); // each at least 2^19 multiply-adds: both threads take part
+        const inp = randomF32(N * C, random), weight = randomF32(OC * C, random);
+        const expected = new Float32Array(N * OC), actual = new Float32Array(N * OC);
+        const helperBefore = kernel.helperUnits;
+        matmulForward(expected, inp, weight, N, C, OC);
+        kernel.forward(actual, inp, weight, N, C, OC);
+        expect(relativeError(actual, expected)).toBeLessThan(1e-6);
+        expect(kernel.helperUnits).toBeGreaterThan(helperBefore); // the helper received and ran this stride's kernel
+      }
+    } finally {
+      await kernel.close();
     }
   });
 

@@ -1,6 +1,6 @@
-import { Worker } from "node:worker_threads";
+import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { FAILED, helperLoopSource, IDLE, JOB, QUIT, RUNNING } from "../helper-loop.js";
-import { buildMatmulKernel, runBlocks, SimdMatmul, type KernelFunction, type MatmulLayout } from "./matmul-simd.js";
+import { buildMatmulKernel, runBlocks, SimdMatmul, type KernelFunction, type MatmulKernelOptions, type MatmulLayout } from "./matmul-simd.js";
 
 // The SIMD matmul on two threads: one shared WebAssembly memory, one helper worker running the same
 // compiled kernel. The operands are copied in once; the work is cut into units (stretches of row
@@ -15,15 +15,15 @@ const MAX_PAGES = 32768; // 2 GiB of address space reserved (a shared memory can
 
 // control words: state, then outAt, xAt, wAt, C, rowBytes, outRowBytes, panelBytes, accumulate (the layout),
 // then rowBlocks, panels, rows, panelStep, byRows, unitSize, units, next unit, units the helper ran, and
-// the layout's wStepBytes.
-const NEXT = 16, HELPER_UNITS = 17, W_STEP = 18, WORDS = 19;
+// the layout's wStepBytes and kernelId.
+const NEXT = 16, HELPER_UNITS = 17, W_STEP = 18, KERNEL_ID = 19, WORDS = 20;
 
 /**
  * Claims units from word[NEXT] until none is left, running each: unit u covers row blocks (or panels)
  * [u * unitSize, +unitSize). Self-contained on purpose: its source also runs inside the helper thread.
  */
 export function runUnits(kernel: KernelFunction, word: Int32Array, runBlocksFunction: typeof runBlocks): number {
-  const layout: MatmulLayout = { outAt: word[1], xAt: word[2], wAt: word[3], C: word[4], rowBytes: word[5], outRowBytes: word[6], panelBytes: word[7], accumulate: word[8], wStepBytes: word[18] };
+  const layout: MatmulLayout = { outAt: word[1], xAt: word[2], wAt: word[3], C: word[4], rowBytes: word[5], outRowBytes: word[6], panelBytes: word[7], accumulate: word[8], wStepBytes: word[18], kernelId: word[19] };
   const rowBlocks = word[9], panels = word[10], rows = word[11], panelStep = word[12], byRows = word[13] === 1, unitSize = word[14], units = word[15];
   let ran = 0;
   for (let unit = Atomics.add(word, 16, 1); unit < units; unit = Atomics.add(word, 16, 1)) {
@@ -35,15 +35,27 @@ export function runUnits(kernel: KernelFunction, word: Int32Array, runBlocksFunc
   return ran;
 }
 
-// Plain CommonJS for `eval: true`; runBlocks and runUnits arrive as source text so both threads run one loop.
+// Plain CommonJS for `eval: true`; runBlocks and runUnits arrive as source text so both threads run one
+// loop. Kernel modules arrive on a port as this thread compiles them, always before the first job that
+// uses one, so the helper reads them synchronously when a job names a kernel it has not instantiated.
 const helperSource = `
-const { workerData } = require("node:worker_threads");
-const { module, memory, control, runBlocksSource, runUnitsSource } = workerData;
-const kernel = new WebAssembly.Instance(module, { env: { memory } }).exports.matmul;
+const { workerData, receiveMessageOnPort } = require("node:worker_threads");
+const { memory, control, port, runBlocksSource, runUnitsSource } = workerData;
 const runBlocks = new Function("return " + runBlocksSource)();
 const runUnits = new Function("return " + runUnitsSource)();
 const word = new Int32Array(control);
-${helperLoopSource(`    Atomics.add(word, ${HELPER_UNITS}, runUnits(kernel, word, runBlocks));`)}
+const kernels = new Map();
+function kernelFor(id) {
+  for (;;) {
+    const kernel = kernels.get(id);
+    if (kernel) return kernel;
+    const received = receiveMessageOnPort(port);
+    if (!received) throw new Error("matmul kernel " + id + " was never sent to the helper");
+    const { id: sentId, module } = received.message;
+    kernels.set(sentId, new WebAssembly.Instance(module, { env: { memory } }).exports.matmul);
+  }
+}
+${helperLoopSource(`    Atomics.add(word, ${HELPER_UNITS}, runUnits(kernelFor(word[${KERNEL_ID}]), word, runBlocks));`)}
 `;
 
 export class ParallelSimdMatmul extends SimdMatmul {
@@ -53,15 +65,22 @@ export class ParallelSimdMatmul extends SimdMatmul {
   /** With helperRunsEveryUnit (tests) this thread leaves every unit to the helper and waits. */
   private readonly helperRunsEveryUnit: boolean;
 
-  constructor(options: { helperRunsEveryUnit?: boolean } = {}) {
+  /** Where kernel modules go to the helper, and the ids it has been sent. */
+  private readonly modulePort: MessagePort;
+  private readonly sentToHelper = new Set<number>();
+
+  constructor(options: MatmulKernelOptions & { helperRunsEveryUnit?: boolean } = {}) {
     const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
-    const module = new WebAssembly.Module(buildMatmulKernel(MAX_PAGES));
-    super({ memory, module });
+    super(options, { memory, maxPages: MAX_PAGES });
     this.maxBytes = MAX_PAGES * 65536;
     this.helperRunsEveryUnit = options.helperRunsEveryUnit ?? false;
+    const { port1, port2 } = new MessageChannel();
+    this.modulePort = port1;
+    this.modulePort.unref();
     this.worker = new Worker(helperSource, {
       eval: true,
-      workerData: { module, memory, control: this.control.buffer, runBlocksSource: runBlocks.toString(), runUnitsSource: runUnits.toString() },
+      workerData: { memory, control: this.control.buffer, port: port2, runBlocksSource: runBlocks.toString(), runUnitsSource: runUnits.toString() },
+      transferList: [port2],
     });
     this.worker.unref(); // never keeps the process alive
   }
@@ -81,13 +100,19 @@ export class ParallelSimdMatmul extends SimdMatmul {
     const word = this.control;
     word[1] = layout.outAt; word[2] = layout.xAt; word[3] = layout.wAt; word[4] = layout.C; word[5] = layout.rowBytes;
     word[6] = layout.outRowBytes; word[7] = layout.panelBytes; word[8] = layout.accumulate; word[W_STEP] = layout.wStepBytes;
+    const kernel = this.kernelFor(layout.kernelId);
+    if (!this.sentToHelper.has(layout.kernelId)) {
+      this.modulePort.postMessage({ id: layout.kernelId, module: this.kernelModules.get(layout.kernelId) });
+      this.sentToHelper.add(layout.kernelId);
+    }
+    word[KERNEL_ID] = layout.kernelId;
     word[9] = rowBlocks; word[10] = panels; word[11] = this.rows; word[12] = this.panelWidth * 4;
     word[13] = byRows ? 1 : 0; word[14] = unitSize; word[15] = Math.ceil(count / unitSize); word[NEXT] = 0;
     Atomics.store(word, 0, JOB);
     Atomics.notify(word, 0);
     if (this.helperRunsEveryUnit) {
       while (Atomics.load(word, 0) === JOB) Atomics.wait(word, 0, JOB, 1000);
-    } else runUnits(this.kernel, word, runBlocks);
+    } else runUnits(kernel, word, runBlocks);
     // the helper never claimed the job: take it back rather than wait for a thread that is not running
     if (Atomics.compareExchange(word, 0, JOB, IDLE) === JOB) return;
     while (Atomics.load(word, 0) === RUNNING) Atomics.wait(word, 0, RUNNING, 1000);
