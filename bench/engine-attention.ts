@@ -1,10 +1,12 @@
 // Causal attention forward + backward of one layer on the training shapes (batch 8 x 256): the
-// WebAssembly SIMD kernels against the previous generated-JS kernels, measured in the same run with
+// WebAssembly SIMD kernels in place (operands living in a shared WebAssembly memory, as the model's
+// activations do in the SIMD matmul's memory) against the same kernels copying each batch element in and
+// out of a private memory, and (with --js) the generated-JS kernels, measured in the same run with
 // interleaved repetitions (medians), on one thread (CPU time: robust on a busy shared machine) and on
-// two threads (wall time, what a training step sees); about 35 s on the shared 2-core machine. With
-// --steps N, also N whole LoRA training steps per variant (alternating) of the model on that shape, with
-// the attention calls timed inside them (a 15M step takes 10-20 s there: use --shape 15M --steps 1).
-//   npx tsx bench/engine-attention.ts [--shape 260K|15M|all] [--repetitions 7] [--steps 0]
+// two threads (wall time, what a training step sees); with the per-step figure of the model (one layer
+// times its layer count). With --steps N, also N whole LoRA training steps per variant (alternating) of
+// the model on that shape, with the attention calls timed inside them (a 15M step takes 3-20 s here).
+//   npx tsx bench/engine-attention.ts [--shape 260K|15M|all] [--repetitions 7] [--js] [--steps 0]
 import { llamaConfig, type LlamaConfig } from "../src/engine/config.js";
 import type { AttentionShape } from "../src/engine/kernels/attention.js";
 import { fastKernels, type KernelSet } from "../src/engine/kernels/kernel-set.js";
@@ -15,6 +17,7 @@ import { randomizeBaseWeights } from "../src/engine/model/random-init.js";
 import { attentionBackwardFast, attentionForwardFast } from "../src/engine/kernels/attention-fast.js";
 import { ParallelAttention } from "../src/engine/kernels/parallel-attention.js";
 import { simdAttentionApplies, SimdAttentionThread } from "../src/engine/kernels/wasm/attention-simd.js";
+import { ResidentAttention, SharedArena } from "../src/engine/kernels/wasm/attention-resident.js";
 import { SeededRandom } from "../src/engine/random.js";
 
 const shapes: Record<string, AttentionShape> = {
@@ -32,12 +35,6 @@ function argument(name: string, fallback: string): string {
   return index >= 0 && process.argv[index + 1] ? process.argv[index + 1] : fallback;
 }
 
-const shared = (size: number, random: SeededRandom) => {
-  const array = new Float32Array(new SharedArrayBuffer(size * 4));
-  for (let i = 0; i < size; i++) array[i] = random.uniform(-1, 1);
-  return array;
-};
-
 const median = (values: number[]) => values.slice().sort((a, b) => a - b)[values.length >> 1];
 
 /** Milliseconds of wall and of this process's CPU time for one call of run. */
@@ -51,38 +48,64 @@ function timed(run: () => void): { wall: number; cpu: number } {
 const selected = argument("shape", "all");
 const repetitions = Math.max(1, Math.min(50, Number(argument("repetitions", "7"))));
 const steps = Math.max(0, Math.min(20, Number(argument("steps", "0"))));
+const withJs = process.argv.includes("--js");
 const simdThreads = new ParallelAttention();
 const jsThreads = new ParallelAttention({ simd: false });
 const oneThread = new SimdAttentionThread();
+const arena = new SharedArena();
+const resident = new ResidentAttention(arena);
 
 for (const [name, shape] of Object.entries(shapes)) {
   if (selected !== "all" && selected !== name) continue;
-  if (!simdAttentionApplies(shape)) {
+  if (!simdAttentionApplies(shape) || !ResidentAttention.applies(shape)) {
     console.log(`stories${name} shape: the SIMD attention does not apply on this runtime`);
     continue;
   }
   const { B, T, NH, NKV, HS } = shape;
   const random = new SeededRandom(1);
-  const q = shared(B * T * NH * HS, random), k = shared(B * T * NKV * HS, random), v = shared(k.length, random), dout = shared(q.length, random);
-  const out = shared(q.length, random), att = shared(B * NH * T * T, random);
-  const dq = shared(q.length, random), dk = shared(k.length, random), dv = shared(k.length, random);
+  // every operand in the arena (a SharedArrayBuffer too, so the copying kernels take the same arrays)
+  const placed = (size: number) => {
+    const array = arena.allocate(size)!;
+    for (let i = 0; i < size; i++) array[i] = random.uniform(-1, 1);
+    return array;
+  };
+  const q = placed(B * T * NH * HS), k = placed(B * T * NKV * HS), v = placed(k.length), dout = placed(q.length);
+  const out = placed(q.length), att = placed(B * NH * T * T);
+  const dq = placed(q.length), dk = placed(k.length), dv = placed(k.length);
   const scratch = new Float32Array(T);
-  const variants = {
-    "JS, 1 thread": {
-      forward: () => attentionForwardFast(out, att, q, k, v, shape),
-      backward: () => attentionBackwardFast(dq, dk, dv, scratch, dout, q, k, v, att, shape),
-    },
-    "SIMD, 1 thread": {
+  const forwardAt = resident.addresses([out, att, q, k, v])!, backwardAt = resident.addresses([dq, dk, dv, dout, q, k, v, att])!;
+  const variants: Record<string, { forward: () => void; backward: () => void }> = {
+    ...(withJs
+      ? {
+          "JS, 1 thread": {
+            forward: () => attentionForwardFast(out, att, q, k, v, shape),
+            backward: () => attentionBackwardFast(dq, dk, dv, scratch, dout, q, k, v, att, shape),
+          },
+        }
+      : {}),
+    "copying, 1 thread": {
       forward: () => oneThread.forward(out, att, q, k, v, shape),
       backward: () => oneThread.backward(dq, dk, dv, dout, q, k, v, att, shape),
     },
-    "JS, 2 threads": {
-      forward: () => jsThreads.forward(out, att, q, k, v, shape),
-      backward: () => jsThreads.backward(dq, dk, dv, scratch, dout, q, k, v, att, shape),
+    "in place, 1 thread": {
+      forward: () => resident.forward(forwardAt, shape),
+      backward: () => resident.backward(backwardAt, shape),
     },
-    "SIMD, 2 threads": {
+    ...(withJs
+      ? {
+          "JS, 2 threads": {
+            forward: () => jsThreads.forward(out, att, q, k, v, shape),
+            backward: () => jsThreads.backward(dq, dk, dv, scratch, dout, q, k, v, att, shape),
+          },
+        }
+      : {}),
+    "copying, 2 threads": {
       forward: () => simdThreads.forward(out, att, q, k, v, shape),
       backward: () => simdThreads.backward(dq, dk, dv, scratch, dout, q, k, v, att, shape),
+    },
+    "in place, 2 threads": {
+      forward: () => simdThreads.forwardResident(resident, forwardAt, shape),
+      backward: () => simdThreads.backwardResident(resident, backwardAt, shape),
     },
   };
   const samples = new Map<string, { forward: { wall: number; cpu: number }[]; backward: { wall: number; cpu: number }[] }>();
@@ -95,15 +118,20 @@ for (const [name, shape] of Object.entries(shapes)) {
       samples.get(label)!.backward.push(backward);
     }
   }
-  const figure = (label: string, pass: "forward" | "backward", clock: "wall" | "cpu") => median(samples.get(label)![pass].map((s) => s[clock]));
-  console.log(`stories${name} shape (B ${B}, T ${T}, ${NH} heads of ${HS}, ${NKV} kv heads), one layer, median of ${repetitions}:`);
+  const clockOf = (label: string) => (label.endsWith("1 thread") ? "cpu" : "wall");
+  const figure = (label: string, pass: "forward" | "backward") => median(samples.get(label)![pass].map((s) => s[clockOf(label)]));
+  const layers = models[name].nLayers;
+  console.log(`stories${name} shape (B ${B}, T ${T}, ${NH} heads of ${HS}, ${NKV} kv heads), one layer, median of ${repetitions}; per step = ${layers} layers:`);
   for (const label of Object.keys(variants)) {
-    const clock = label.endsWith("1 thread") ? "cpu" : "wall";
-    console.log(`  ${label.padEnd(16)} forward ${figure(label, "forward", clock).toFixed(1).padStart(7)} ms, backward ${figure(label, "backward", clock).toFixed(1).padStart(7)} ms (${clock === "cpu" ? "CPU time" : "wall"})`);
+    const forward = figure(label, "forward"), backward = figure(label, "backward");
+    console.log(`  ${label.padEnd(20)} forward ${forward.toFixed(1).padStart(6)} ms, backward ${backward.toFixed(1).padStart(6)} ms (${clockOf(label) === "cpu" ? "CPU time" : "wall"}); per step ${((forward + backward) * layers).toFixed(0).padStart(5)} ms`);
   }
-  const ratio = (pass: "forward" | "backward", threads: string, clock: "wall" | "cpu") => (figure(`JS, ${threads}`, pass, clock) / figure(`SIMD, ${threads}`, pass, clock)).toFixed(2);
-  console.log(`  SIMD speed-up over the JS kernels: 1 thread (CPU time) forward ${ratio("forward", "1 thread", "cpu")}x, backward ${ratio("backward", "1 thread", "cpu")}x; ` +
-    `2 threads (wall) forward ${ratio("forward", "2 threads", "wall")}x, backward ${ratio("backward", "2 threads", "wall")}x`);
+  const ratio = (threads: string, pass?: "forward" | "backward") => {
+    const total = (label: string) => (pass ? figure(label, pass) : figure(label, "forward") + figure(label, "backward"));
+    return (total(`copying, ${threads}`) / total(`in place, ${threads}`)).toFixed(2);
+  };
+  console.log(`  in place over copying (same run): 1 thread (CPU time) forward ${ratio("1 thread", "forward")}x, backward ${ratio("1 thread", "backward")}x, both ${ratio("1 thread")}x; ` +
+    `2 threads (wall) forward ${ratio("2 threads", "forward")}x, backward ${ratio("2 threads", "backward")}x, both ${ratio("2 threads")}x`);
 }
 /**
  * Whole training steps (forward, backward; LoRA r=8 on q,k,v,o as in bench/train-lora.ts) with the

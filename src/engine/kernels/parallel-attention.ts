@@ -6,7 +6,8 @@ import { attentionBackwardSource, attentionForwardSource, attentionKernelsFor } 
 import { CamelidError } from "../../errors/index.js";
 import { expTable } from "./fast-exp.js";
 import { attentionModuleKey, compiledAttention, SimdAttentionThread } from "./wasm/attention-simd.js";
-import { simdBackwardUnits, simdForwardUnits } from "./wasm/attention-units.js";
+import { residentBackwardUnits, residentForwardUnits, simdBackwardUnits, simdForwardUnits } from "./wasm/attention-units.js";
+import type { ResidentAttention, ResidentKernels } from "./wasm/attention-resident.js";
 
 // Attention on two threads: this thread and one helper worker share out the units of a call, taken one
 // at a time from a shared counter. Where the WebAssembly SIMD kernels apply (./wasm/attention-simd.ts)
@@ -22,21 +23,28 @@ import { simdBackwardUnits, simdForwardUnits } from "./wasm/attention-units.js";
 // ./wasm/parallel-pointwise.ts: the helper claims a job (job -> running) before touching it, so when this
 // thread has run every unit before the helper woke (a busy machine can keep it asleep for a time
 // slice), it withdraws the job (job -> idle) instead of waiting for the helper to wake.
+// When every operand lives in one shared WebAssembly memory (./wasm/attention-resident.ts) a job names
+// byte addresses in it instead, and each thread runs in-place kernels compiled for its own scratch.
 
-const FORWARD = 1, BACKWARD = 2, SIMD_FORWARD = 3, SIMD_BACKWARD = 4;
+const FORWARD = 1, BACKWARD = 2, SIMD_FORWARD = 3, SIMD_BACKWARD = 4, RESIDENT_FORWARD = 5, RESIDENT_BACKWARD = 6;
 // control words: state, kind, B, T, NH, NKV, HS, next unit, units, then (id, byteOffset, length) per array.
 // Units are handed out one at a time from the shared counter, so a thread slowed by another process
 // on its core takes fewer of them instead of keeping the other waiting.
 const NEXT_UNIT = 7, ARRAYS_AT = 9, MAX_ARRAYS = 8;
+/** In-place jobs: the operands' byte addresses from ARRAYS_AT, then which posted in-place kernels run. */
+const RESIDENT_ID = ARRAYS_AT + MAX_ARRAYS;
 /** After the arrays: how many units the helper ran in the last job (how the work split). */
 const HELPER_UNITS = ARRAYS_AT + 3 * MAX_ARRAYS;
 
 // Plain CommonJS for `eval: true`; the kernels arrive as source text so both threads run one code.
 const helperSource = `
 const { workerData, receiveMessageOnPort } = require("node:worker_threads");
-const { control, port, expTable, simdForwardSource, simdBackwardSource } = workerData;
+const { control, port, expTable, simdForwardSource, simdBackwardSource, residentForwardSource, residentBackwardSource } = workerData;
 const simdForwardUnits = new Function("return " + simdForwardSource)();
 const simdBackwardUnits = new Function("return " + simdBackwardSource)();
+const residentForwardUnits = new Function("return " + residentForwardSource)();
+const residentBackwardUnits = new Function("return " + residentBackwardSource)();
+const residentKernels = new Map();
 const kernels = new Map();
 const simdModules = new Map();
 const simdInstances = new Map();
@@ -66,6 +74,10 @@ function drain() {
       });
     }
     else if (m.message.simdKey !== undefined) simdModules.set(m.message.simdKey, { module: m.message.module, layout: m.message.layout });
+    else if (m.message.residentId !== undefined) {
+      const kernel = new WebAssembly.Instance(m.message.module, { env: { memory: m.message.memory } }).exports;
+      residentKernels.set(m.message.residentId, { kernel, layout: m.message.layout });
+    }
     else buffers.set(m.message.id, m.message.buffer);
   }
 }
@@ -78,7 +90,14 @@ function view(slot) {
 ${helperLoopSource(`    drain();
     const B = word[2], T = word[3], NH = word[4], NKV = word[5], HS = word[6], units = word[8];
     const kind = word[1];
-    if (kind === ${SIMD_FORWARD}) {
+    const address = (slot) => word[${ARRAYS_AT} + slot];
+    if (kind === ${RESIDENT_FORWARD} || kind === ${RESIDENT_BACKWARD}) {
+      const resident = residentKernels.get(word[${RESIDENT_ID}]);
+      if (!resident) throw new Error("attention helper: no in-place kernels " + word[${RESIDENT_ID}]);
+      word[${HELPER_UNITS}] = kind === ${RESIDENT_FORWARD}
+        ? residentForwardUnits(resident.kernel, resident.layout, address(0), address(1), address(2), address(3), address(4), B, word, ${NEXT_UNIT})
+        : residentBackwardUnits(resident.kernel, resident.layout, address(0), address(1), address(2), address(3), address(4), address(5), address(6), address(7), B, word, ${NEXT_UNIT});
+    } else if (kind === ${SIMD_FORWARD}) {
       const simd = simdInstance(HS, T, NH, NKV);
       word[${HELPER_UNITS}] = simdForwardUnits(simd.kernel, simd.heap, simd.layout, view(0), view(1), view(2), view(3), view(4), B, word, ${NEXT_UNIT});
     } else if (kind === ${SIMD_BACKWARD}) {
@@ -114,6 +133,8 @@ export class ParallelAttention {
   /** Shape keys (HS, T, NH, NKV) whose compiled SIMD module the helper has. */
   private readonly simdPosted = new Set<string>();
   private readonly simd = new SimdAttentionThread();
+  /** In-place kernels posted to the helper, by the id its jobs name them with. */
+  private readonly residentPosted = new Map<ResidentKernels, number>();
 
   /**
    * simd: false keeps both threads on the generated JS kernels (benchmarks compare the two).
@@ -125,7 +146,11 @@ export class ParallelAttention {
     this.buffers = new PostedBuffers(port1);
     this.worker = new Worker(helperSource, {
       eval: true,
-      workerData: { control: this.control.buffer, port: port2, expTable, simdForwardSource: simdForwardUnits.toString(), simdBackwardSource: simdBackwardUnits.toString() },
+      workerData: {
+        control: this.control.buffer, port: port2, expTable,
+        simdForwardSource: simdForwardUnits.toString(), simdBackwardSource: simdBackwardUnits.toString(),
+        residentForwardSource: residentForwardUnits.toString(), residentBackwardSource: residentBackwardUnits.toString(),
+      },
       transferList: [port2],
     });
     this.worker.unref(); // never keeps the process alive
@@ -163,6 +188,25 @@ export class ParallelAttention {
     this.finish();
   }
 
+  /**
+   * forward on operands living in `resident`'s memory, at the byte addresses `at` (out, att, q, k, v),
+   * run in place; false (nothing done) when the in-place kernels cannot be had for the shape.
+   */
+  forwardResident(resident: ResidentAttention, at: number[], shape: AttentionShape): boolean {
+    if (!this.startResident(RESIDENT_FORWARD, resident, at, shape)) return false;
+    if (!this.options.helperRunsEveryUnit) resident.forward(at, shape, this.control, NEXT_UNIT);
+    this.finish();
+    return true;
+  }
+
+  /** backward in place, `at` the byte addresses of dq, dk, dv, dout, q, k, v, att; false when the in-place kernels cannot be had. */
+  backwardResident(resident: ResidentAttention, at: number[], shape: AttentionShape): boolean {
+    if (!this.startResident(RESIDENT_BACKWARD, resident, at, shape)) return false;
+    if (!this.options.helperRunsEveryUnit) resident.backward(at, shape, this.control, NEXT_UNIT);
+    this.finish();
+    return true;
+  }
+
   /** How many units the helper thread ran in the last call (0 when this thread took them all). */
   get helperUnits(): number {
     return this.control[HELPER_UNITS];
@@ -186,6 +230,27 @@ export class ParallelAttention {
       this.port.postMessage({ simdKey: key, module: compiled.module, layout: compiled.layout });
       this.simdPosted.add(key);
     }
+    return true;
+  }
+
+  /** Posts the helper's in-place kernels (slot 1) once, then the job; false when either thread's kernels cannot be had. */
+  private startResident(kind: number, resident: ResidentAttention, at: number[], shape: AttentionShape): boolean {
+    const mine = resident.kernelsFor(shape, 0), helpers = resident.kernelsFor(shape, 1);
+    if (!mine || !helpers) return false;
+    let id = this.residentPosted.get(helpers);
+    if (id === undefined) {
+      id = this.residentPosted.size;
+      this.port.postMessage({ residentId: id, module: helpers.module, memory: resident.resident.memory, layout: helpers.layout });
+      this.residentPosted.set(helpers, id);
+    }
+    const word = this.control;
+    word[1] = kind;
+    word[2] = shape.B; word[3] = shape.T; word[4] = shape.NH; word[5] = shape.NKV; word[6] = shape.HS;
+    word[NEXT_UNIT] = 0; word[8] = 0; word[HELPER_UNITS] = 0;
+    at.forEach((address, slot) => (word[ARRAYS_AT + slot] = address));
+    word[RESIDENT_ID] = id;
+    Atomics.store(word, 0, JOB);
+    Atomics.notify(word, 0);
     return true;
   }
 

@@ -71,6 +71,27 @@ export function attentionLayout(shape: Omit<AttentionShape, "B">): AttentionLayo
   return pages > MAX_PAGES ? null : { HS, T, NH, NKV, Tp, ...regions, pages };
 }
 
+/** Floats of one thread's private regions (scores, panel, doutRows, qRows) for the in-place kernels. */
+export function residentScratchFloats(shape: Omit<AttentionShape, "B">): number {
+  return shape.T * shape.T + 3 * shape.T * shape.HS;
+}
+
+/**
+ * The layout of kernels that work in place on operands living in a shared memory (./attention-resident.ts):
+ * the exchanged regions are wherever the operands are (the functions take their addresses), so only
+ * the private regions have offsets, from scratchAt (a float index of residentScratchFloats floats).
+ * T must be a multiple of 8: the operands have no padding rows.
+ */
+export function residentLayout(shape: Omit<AttentionShape, "B">, scratchAt: number): AttentionLayout | null {
+  const { HS, T, NH, NKV } = shape;
+  if (T % 8 !== 0 || T < 8) return null;
+  const scores = scratchAt, panel = scores + T * T, doutRows = panel + T * HS, qRows = doutRows + T * HS;
+  const end = qRows + T * HS;
+  if (end * 4 > 2 ** 31) return null;
+  const unused = -1;
+  return { HS, T, NH, NKV, Tp: T, q: unused, dout: unused, out: unused, k: unused, v: unused, dk: unused, dv: unused, att: unused, scores, panel, doutRows, qRows, pages: Math.ceil((end * 4) / 65536) };
+}
+
 const ROWS = 4; // rows per register block
 const VECTORS = 2; // f32x4 per register block row: 8 accumulators, leaving registers for the loads
 
@@ -417,9 +438,10 @@ function forEachHead(w: KernelWriter, layout: AttentionLayout, perKvHead: (kvOff
  * forwardUnit(kvFirst, kvEnd, q, k, v, out, att) and backwardUnit(kvFirst, kvEnd, q, dout, dq, k, v,
  * dk, dv, att) for one (HS, T, NH, NKV): the key/value heads [kvFirst, kvEnd) of the batch element in
  * memory and their query heads; the other arguments are the byte addresses of the exchanged regions
- * (attentionLayout's offsets, or one float further), the private ones are constants.
+ * (attentionLayout's offsets, or one float further), the private ones are constants. With sharedMaxPages
+ * the module imports a shared memory of at most that many pages (the in-place kernels, residentLayout).
  */
-export function buildAttentionModule(layout: AttentionLayout, fused = relaxedSimdAvailable()): Uint8Array<ArrayBuffer> {
+export function buildAttentionModule(layout: AttentionLayout, fused = relaxedSimdAvailable(), sharedMaxPages?: number): Uint8Array<ArrayBuffer> {
   const { HS, NH, NKV, Tp } = layout;
   if (HS % 4 !== 0 || HS <= 0 || NH % NKV !== 0) throw new Error(`SIMD attention needs a head size that is a multiple of 4 and NKV dividing NH, got HS ${HS}, NH ${NH}, NKV ${NKV}`);
   const scale = 1 / Math.sqrt(HS);
@@ -475,5 +497,5 @@ export function buildAttentionModule(layout: AttentionLayout, fused = relaxedSim
     { name: "forwardUnit", params: forward.params, locals: forward.locals(), code: forward.code },
     { name: "backwardUnit", params: backward.params, locals: backward.locals(), code: backward.code },
   ];
-  return moduleWithFunctions(functions, layout.pages);
+  return moduleWithFunctions(functions, layout.pages, sharedMaxPages);
 }

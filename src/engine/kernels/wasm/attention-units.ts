@@ -109,3 +109,40 @@ export function simdBackwardUnits(
   }
   return taken;
 }
+
+/**
+ * The in-place variant of simdForwardUnits (./attention-resident.ts): every operand already lives in
+ * the kernel's shared memory, so a unit is one call on byte addresses, nothing copied. out, att, q, k,
+ * v are the operands' byte addresses; the layout has T rows and no padding. Self-contained too.
+ */
+export function residentForwardUnits(
+  kernel: AttentionUnitKernel, L: AttentionLayout, out: number, att: number, q: number, k: number, v: number,
+  B: number, counter: Int32Array, counterAt: number,
+): number {
+  const T = L.T, NH = L.NH, NKV = L.NKV, rowBytes = T * L.NH * L.HS * 4, kvRowBytes = T * L.NKV * L.HS * 4, attBytes = NH * T * T * 4;
+  const parts = B >= 4 ? 1 : Math.min(NKV, Math.ceil(4 / B));
+  let taken = 0;
+  for (let unit = Atomics.add(counter, counterAt, 1); unit < B * parts; unit = Atomics.add(counter, counterAt, 1), taken++) {
+    const b = Math.floor(unit / parts), part = unit % parts;
+    const kvFirst = Math.floor((part * NKV) / parts), kvEnd = Math.floor(((part + 1) * NKV) / parts);
+    kernel.forwardUnit(kvFirst, kvEnd, q + b * rowBytes, k + b * kvRowBytes, v + b * kvRowBytes, out + b * rowBytes, att + b * attBytes);
+  }
+  return taken;
+}
+
+/** The in-place variant of simdBackwardUnits: dq, dk, dv += the gradients, the kernel adding onto them where they are. */
+export function residentBackwardUnits(
+  kernel: AttentionUnitKernel, L: AttentionLayout, dq: number, dk: number, dv: number, dout: number, q: number, k: number, v: number, att: number,
+  B: number, counter: Int32Array, counterAt: number,
+): number {
+  const T = L.T, NH = L.NH, NKV = L.NKV, rowBytes = T * L.NH * L.HS * 4, kvRowBytes = T * L.NKV * L.HS * 4, attBytes = NH * T * T * 4;
+  const parts = B >= 4 ? 1 : Math.min(NKV, Math.ceil(4 / B));
+  let taken = 0;
+  for (let unit = Atomics.add(counter, counterAt, 1); unit < B * parts; unit = Atomics.add(counter, counterAt, 1), taken++) {
+    const b = Math.floor(unit / parts), part = unit % parts;
+    const kvFirst = Math.floor((part * NKV) / parts), kvEnd = Math.floor(((part + 1) * NKV) / parts);
+    const rows = b * rowBytes, kvRows = b * kvRowBytes;
+    kernel.backwardUnit(kvFirst, kvEnd, q + rows, dout + rows, dq + rows, k + kvRows, v + kvRows, dk + kvRows, dv + kvRows, att + b * attBytes);
+  }
+  return taken;
+}

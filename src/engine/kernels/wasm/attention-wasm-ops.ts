@@ -70,10 +70,13 @@ export interface WasmFunction {
   code: number[];
 }
 
-/** A module importing a private (unshared) `env.memory` of at least minPages and exporting functions of type (i32 x params) -> (). */
-export function moduleWithFunctions(functions: WasmFunction[], minPages: number): Uint8Array<ArrayBuffer> {
+/**
+ * A module importing `env.memory` of at least minPages (private, or shared of at most sharedMaxPages)
+ * and exporting functions of type (i32 x params) -> ().
+ */
+export function moduleWithFunctions(functions: WasmFunction[], minPages: number, sharedMaxPages?: number): Uint8Array<ArrayBuffer> {
   const definitions = functions.map((f) => ({ ...f, params: new Array<number>(f.params).fill(valueType.i32), results: [] }));
-  return moduleWithAnyFunctions(definitions, undefined, minPages);
+  return moduleWithAnyFunctions(definitions, sharedMaxPages, minPages);
 }
 
 /**
