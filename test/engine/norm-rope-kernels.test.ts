@@ -5,6 +5,7 @@ import { rmsnormBackward, rmsnormForward } from "../../src/engine/kernels/rmsnor
 import { ropeBackward, ropeForward, ropeTables } from "../../src/engine/kernels/rope.js";
 import { swigluBackward } from "../../src/engine/kernels/swiglu.js";
 import { ParallelPointwise } from "../../src/engine/kernels/wasm/parallel-pointwise.js";
+import type { PointwiseResidentMemory } from "../../src/engine/kernels/wasm/pointwise-resident.js";
 import { PointwiseSimd } from "../../src/engine/kernels/wasm/pointwise-runner.js";
 import { SeededRandom } from "../../src/engine/random.js";
 import { relativeError } from "./gradient-check.js";
@@ -207,4 +208,80 @@ it("the fast set equals the reference set within float32 rounding, and short arr
   const { x, cos, sin } = ropeCase(1, 4, 2, 8, 8, 12);
   expect(() => one.ropeForward(x, x, cos.subarray(1), sin, 1, 4, 2, 8, 8)).toThrow(/cos/);
   expect(() => one.ropeForward(x, x, cos, sin, 1, 4, 2, 8, 10)).toThrow(InvalidArgumentError);
+});
+
+/** A shared memory handing out views, as the SIMD matmul's does; counts the arrays it found inside. */
+function residentMemory(): PointwiseResidentMemory & { copy(values: ArrayLike<number>, front?: number): Float32Array; found: number; allocations: number } {
+  const memory = new WebAssembly.Memory({ initial: 256, maximum: 1024, shared: true });
+  let next = 64;
+  const take = (floats: number, front = 0) => {
+    const view = new Float32Array(memory.buffer, next + 4 * front, floats);
+    next += Math.ceil((floats + front + 1) / 4) * 16;
+    return view;
+  };
+  return {
+    memory,
+    maxPages: 1024,
+    found: 0,
+    allocations: 0,
+    addressOf(array) {
+      if (array.buffer !== memory.buffer) return -1;
+      this.found++;
+      return array.byteOffset;
+    },
+    allocate(floats) {
+      this.allocations++;
+      return take(floats);
+    },
+    copy(values, front = 0) {
+      const view = take(values.length, front);
+      view.set(values);
+      return view;
+    },
+  };
+}
+
+describe("RMSNorm and RoPE in place in a registered shared memory equal the copying kernels bit for bit", () => {
+  const resident = residentMemory();
+  const inPlace = new PointwiseSimd();
+  inPlace.useResidentMemory(resident);
+
+  it("RMSNorm forward and backward (the weight, outside, is copied in once per call)", () => {
+    const N = 130, C = 288;
+    const { inp, weight, dout, dinp } = normCase(N, C, 21);
+    const out = new Float32Array(N * C), rstd = new Float32Array(N), grad = dinp.slice();
+    one.rmsnormForward(out, rstd, inp, weight, N, C, 1e-5);
+    one.rmsnormBackward(grad, null, dout, inp, weight, rstd, N, C);
+    const residentOut = resident.copy(new Float32Array(N * C), 1), residentRstd = resident.copy(new Float32Array(N)), residentGrad = resident.copy(dinp);
+    const residentInp = resident.copy(inp, 1), residentDout = resident.copy(dout);
+    const foundBefore = resident.found;
+    inPlace.rmsnormForward(residentOut, residentRstd, residentInp, weight, N, C, 1e-5);
+    inPlace.rmsnormBackward(residentGrad, null, residentDout, residentInp, weight, residentRstd, N, C);
+    // the operands of both calls, and the weight copy of each
+    expect(resident.found - foundBefore).toBe(3 + 4 + 2);
+    expect(resident.allocations).toBe(1);
+    expect(firstDifference(residentOut, out)).toBe(-1);
+    expect(firstDifference(residentRstd, rstd)).toBe(-1);
+    expect(firstDifference(residentGrad, grad)).toBe(-1);
+    expect(firstDifference(residentInp, inp)).toBe(-1);
+  });
+
+  it("RoPE forward and backward, in place and into another array; operands outside the memory are copied as before", () => {
+    const B = 3, T = 70, NH = 6, HS = 48, nRot = 40;
+    const { x, cos, sin } = ropeCase(B, T, NH, HS, nRot, 22);
+    const residentCos = resident.copy(cos), residentSin = resident.copy(sin, 1);
+    for (const direction of ["ropeForward", "ropeBackward"] as const) {
+      const expected = x.slice();
+      one[direction](expected, expected, cos, sin, B, T, NH, HS, nRot);
+      const same = resident.copy(x, 1), source = resident.copy(x), other = resident.copy(new Float32Array(x.length), 1);
+      inPlace[direction](same, same, residentCos, residentSin, B, T, NH, HS, nRot);
+      inPlace[direction](other, source, residentCos, residentSin, B, T, NH, HS, nRot);
+      expect(firstDifference(same, expected)).toBe(-1);
+      expect(firstDifference(other, expected)).toBe(-1);
+      expect(firstDifference(source, x)).toBe(-1);
+      const outside = x.slice();
+      inPlace[direction](outside, outside, cos, sin, B, T, NH, HS, nRot);
+      expect(firstDifference(outside, expected)).toBe(-1);
+    }
+  });
 });

@@ -5,6 +5,7 @@ import { ropeBackward, ropeForward } from "./rope.js";
 import type { KernelSet } from "./kernel-set.js";
 import { swigluBackward, swigluForward } from "./swiglu.js";
 import { ParallelPointwise } from "./wasm/parallel-pointwise.js";
+import type { PointwiseResidentMemory } from "./wasm/pointwise-resident.js";
 import { PointwiseSimd } from "./wasm/pointwise-runner.js";
 import { pointwiseSimdAvailable } from "./wasm/pointwise-simd.js";
 
@@ -17,6 +18,14 @@ let pointwise: PointwiseSimd | null | undefined;
 function pointwiseSimd(): PointwiseSimd | null {
   if (pointwise === undefined) pointwise = !pointwiseSimdAvailable() ? null : engineThreads() === 2 ? new ParallelPointwise() : new PointwiseSimd();
   return pointwise;
+}
+
+/**
+ * Registers the shared memory (the SIMD matmul's, where the model keeps its activations and gradient
+ * scratch) in which RMSNorm and RoPE run in place when all their operands live there; null: none.
+ */
+export function useResidentMemory(memory: PointwiseResidentMemory | null): void {
+  pointwiseSimd()?.useResidentMemory(memory);
 }
 
 export const fastCrossEntropyForward: KernelSet["crossEntropyForward"] = (losses, probs, logits, targets, mask, N, V) => {

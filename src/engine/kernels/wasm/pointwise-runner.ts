@@ -2,6 +2,7 @@ import { InvalidArgumentError } from "../../../errors/index.js";
 import { rmsnormBackward, rmsnormForward } from "../rmsnorm.js";
 import { ropeBackward, ropeForward } from "../rope.js";
 import { createPointwiseWorkspace, runPointwiseUnit, STATS_BYTES, SWIGLU_CHUNK, UNIT_KIND, type PointwiseWorkspace } from "./pointwise-blocks.js";
+import { ResidentNormRope, type PointwiseResidentMemory } from "./pointwise-resident.js";
 import { buildPointwiseModule } from "./pointwise-simd.js";
 
 // The fast cross-entropy, SwiGLU, RMSNorm and RoPE kernels on one thread: argument checks, the per-row bookkeeping
@@ -126,6 +127,7 @@ export class PointwiseSimd {
     checkShape("rmsnormForward", { out, inp }, N * C, { rstd }, N, N, C);
     checkShape("rmsnormForward", { weight }, C, {}, 0, N, C);
     if (C % 4 !== 0 || N === 0) return rmsnormForward(out, rstd, inp, weight, N, C, eps);
+    if (this.resident?.rmsnormForward(out, rstd, inp, weight, N, C, Math.fround(eps))) return;
     const rows = normRowsPerUnit(C);
     // eps as float32, as the helper thread reads it, so one and two threads agree bit for bit
     this.run(UNIT_KIND.rmsnormForward, [out, rstd, inp, this.shareable(weight, C)], [N, C, rows], Math.fround(eps), Math.ceil(N / rows), 2 * N * C);
@@ -139,6 +141,7 @@ export class PointwiseSimd {
     checkShape("rmsnormBackward", { dinp, dout, inp }, N * C, { rstd }, N, N, C);
     checkShape("rmsnormBackward", { weight }, C, {}, 0, N, C);
     if (dweight || C % 4 !== 0 || N === 0) return rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C);
+    if (this.resident?.rmsnormBackward(dinp, dout, inp, weight, rstd, N, C)) return;
     const rows = normRowsPerUnit(C);
     this.run(UNIT_KIND.rmsnormBackward, [dinp, dout, inp, this.shareable(weight, C), rstd], [N, C, rows], 0, Math.ceil(N / rows), 4 * N * C);
   }
@@ -165,10 +168,20 @@ export class PointwiseSimd {
       else ropeBackward(out, inp, cos, sin, B, T, nHeads, headSize, nRot);
       return;
     }
+    if (this.resident?.rope(kind === UNIT_KIND.ropeBackward, out, inp, cos, sin, B, T, nHeads, headSize, nRot)) return;
     const positions = Math.max(1, Math.floor(16384 / (nHeads * headSize)));
     const size = B * T * nHeads * headSize;
     this.run(kind, [out, inp, cos, sin], [T, nHeads, headSize, nRot, positions], 0, B * Math.ceil(T / positions), 2 * size);
   }
+
+  /**
+   * Registers the shared memory in which RMSNorm and RoPE run in place, on this thread, when all their
+   * operands live there (null: none, always copy). See ./pointwise-resident.ts.
+   */
+  useResidentMemory(memory: PointwiseResidentMemory | null): void {
+    this.resident = memory ? new ResidentNormRope(memory) : null;
+  }
+  private resident: ResidentNormRope | null = null;
 
   /** An operand the units can read: the array itself here; a shared copy where another thread reads it. */
   protected shareable(array: Float32Array, _size: number): Float32Array {
