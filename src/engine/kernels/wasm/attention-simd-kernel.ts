@@ -44,6 +44,13 @@ export interface AttentionLayout {
   doutRows: number;
   qRows: number;
   pages: number;
+  /**
+   * The forward stores zeros in att past each row's last 4-float block up to the row end. The copying
+   * kernels do (their att block goes out whole: no stale scores there); the in-place ones need not (the
+   * contract defines only t2 <= t, and the products never read past that block): they spare the
+   * memory traffic of the upper triangle, half the att writes.
+   */
+  zeroRowEnds: boolean;
 }
 
 /** 2 GiB: byte addresses stay positive i32s. Larger working sets stay on the JS kernels. */
@@ -68,7 +75,7 @@ export function attentionLayout(shape: Omit<AttentionShape, "B">): AttentionLayo
     doutRows: take(Tp * HS), qRows: take(Tp * HS),
   };
   const pages = Math.ceil((used * 4) / 65536);
-  return pages > MAX_PAGES ? null : { HS, T, NH, NKV, Tp, ...regions, pages };
+  return pages > MAX_PAGES ? null : { HS, T, NH, NKV, Tp, ...regions, pages, zeroRowEnds: true };
 }
 
 /** Floats of one thread's private regions (scores, panel, doutRows, qRows) for the in-place kernels. */
@@ -89,7 +96,7 @@ export function residentLayout(shape: Omit<AttentionShape, "B">, scratchAt: numb
   const end = qRows + T * HS;
   if (end * 4 > 2 ** 31) return null;
   const unused = -1;
-  return { HS, T, NH, NKV, Tp: T, q: unused, dout: unused, out: unused, k: unused, v: unused, dk: unused, dv: unused, att: unused, scores, panel, doutRows, qRows, pages: Math.ceil((end * 4) / 65536) };
+  return { HS, T, NH, NKV, Tp: T, q: unused, dout: unused, out: unused, k: unused, v: unused, dk: unused, dv: unused, att: unused, scores, panel, doutRows, qRows, pages: Math.ceil((end * 4) / 65536), zeroRowEnds: false };
 }
 
 const ROWS = 4; // rows per register block
@@ -287,7 +294,10 @@ class KernelWriter extends FunctionWriter {
     this.forRange(j, start, end, 4, () => this.emit(get(row), get(j), wasm.i32Add, wasm.f32Const(value), wasm.f32Store(0)));
   }
 
-  /** Row by row of P (row stride Tp): the scores there become softmax(scores * scale) over t2 <= t; zeros above the diagonal and in padding rows. */
+  /**
+   * Row by row of P (row stride Tp): the scores there become softmax(scores * scale) over t2 <= t; zeros
+   * past the diagonal to the end of its 4-float block (to the row end with zeroRowEnds) and in padding rows.
+   */
   softmaxRows(p: number, scale: number): void {
     const { Tp } = this.layout;
     const t = this.i32(), row = this.i32(), n = this.i32(), n4Bytes = this.i32(), j = this.i32(), at = this.i32();
@@ -321,7 +331,8 @@ class KernelWriter extends FunctionWriter {
         this.set(at, get(row), get(j), wasm.i32Add);
         this.emit(get(at), get(at), wasm.v128Load(0), get(inv), wasm.f32x4Mul, wasm.v128Store(0));
       });
-      this.forRange(j, get(n4Bytes), c32(Tp * 4), 16, () => this.emit(get(row), get(j), wasm.i32Add, wasm.f32x4Const(0), wasm.v128Store(0)));
+      const rowEnd = this.layout.zeroRowEnds ? c32(Tp * 4) : [...get(t), ...c32(this.layout.T), ...wasm.i32GeS, ...c32(Tp * 4), ...wasm.i32Mul];
+      this.forRange(j, get(n4Bytes), rowEnd, 16, () => this.emit(get(row), get(j), wasm.i32Add, wasm.f32x4Const(0), wasm.v128Store(0)));
     });
   }
 
