@@ -5,17 +5,19 @@
 // training step sees). The first repetition is a warm-up and is not counted. A last line gives the
 // ceiling without copies: the same SIMD cross-entropy on logits that already live in the kernel's
 // WebAssembly memory (what keeping activations in one engine-wide WebAssembly memory would give).
+// Then RMSNorm and RoPE: reference, SIMD copying (one and two threads), SIMD in place in a shared memory.
 // About 20 s for the default 15M shape.
 //   npx tsx bench/engine-pointwise.ts [--shape 260K|15M|all] [--repetitions 5] [--rows 2048]
 import { referenceKernels, type KernelSet } from "../src/engine/kernels/kernel-set.js";
+import { ropeTables } from "../src/engine/kernels/rope.js";
 import { ParallelPointwise } from "../src/engine/kernels/wasm/parallel-pointwise.js";
 import { PointwiseSimd } from "../src/engine/kernels/wasm/pointwise-runner.js";
 import { buildPointwiseModule, type PointwiseExports } from "../src/engine/kernels/wasm/pointwise-simd.js";
 import { SeededRandom } from "../src/engine/random.js";
 
-const shapes: Record<string, { vocabSize: number; hiddenDim: number; nLayers: number }> = {
-  "260K": { vocabSize: 512, hiddenDim: 172, nLayers: 5 },
-  "15M": { vocabSize: 32000, hiddenDim: 768, nLayers: 6 },
+const shapes: Record<string, { vocabSize: number; hiddenDim: number; nLayers: number; dim: number; nHeads: number }> = {
+  "260K": { vocabSize: 512, hiddenDim: 172, nLayers: 5, dim: 64, nHeads: 8 },
+  "15M": { vocabSize: 32000, hiddenDim: 768, nLayers: 6, dim: 288, nHeads: 6 },
 };
 
 function argument(name: string, fallback: string): string {
@@ -39,13 +41,17 @@ function timed(run: () => void): { wall: number; cpu: number } {
   return { wall, cpu: (cpu.user + cpu.system) / 1000 };
 }
 
-type Kernels = Pick<KernelSet, "crossEntropyForward" | "crossEntropyBackward" | "crossEntropyForwardBackward" | "swigluForward" | "swigluBackward">;
+type Kernels = Pick<KernelSet, "crossEntropyForward" | "crossEntropyBackward" | "crossEntropyForwardBackward" | "swigluForward" | "swigluBackward" | "rmsnormForward" | "rmsnormBackward" | "ropeForward" | "ropeBackward">;
 const bound = (k: PointwiseSimd): Kernels => ({
   crossEntropyForward: (...a) => k.crossEntropyForward(...a),
   crossEntropyForwardBackward: (...a) => k.crossEntropyForwardBackward(...a),
   crossEntropyBackward: (...a) => k.crossEntropyBackward(...a),
   swigluForward: (...a) => k.swigluForward(...a),
   swigluBackward: (...a) => k.swigluBackward(...a),
+  rmsnormForward: (...a) => k.rmsnormForward(...a),
+  rmsnormBackward: (...a) => k.rmsnormBackward(...a),
+  ropeForward: (...a) => k.ropeForward(...a),
+  ropeBackward: (...a) => k.ropeBackward(...a),
 });
 
 const selected = argument("shape", "15M");
@@ -58,7 +64,7 @@ const variants: Record<string, Kernels> = {
   "SIMD, 2 threads": bound(twoThreads),
 };
 
-for (const [name, { vocabSize: V, hiddenDim: H, nLayers }] of Object.entries(shapes)) {
+for (const [name, { vocabSize: V, hiddenDim: H, nLayers, dim, nHeads }] of Object.entries(shapes)) {
   if (selected !== "all" && selected !== name) continue;
   const N = rows, random = new SeededRandom(1);
   const logits = shared(N * V, random, 8), work = shared(N * V, random, 0);
@@ -106,6 +112,55 @@ for (const [name, { vocabSize: V, hiddenDim: H, nLayers }] of Object.entries(sha
   const inPlace = crossEntropyInPlace(logits, N, V, repetitions);
   console.log(`  ceiling without copies (logits already in WebAssembly memory, 1 thread CPU time): cross-entropy forward + backward ${inPlace.toFixed(0)} ms ` +
     `(the copies through the kernel's scratch cost ${(crossEntropy("SIMD, 1 thread") - inPlace).toFixed(0)} ms of ${crossEntropy("SIMD, 1 thread").toFixed(0)})`);
+  normRopeFigures(N, dim, nHeads, nLayers);
+}
+
+/**
+ * RMSNorm and RoPE over [N, dim] (B x T = N, T up to 256): the reference, the SIMD kernels copying
+ * through their scratch (one and two threads), and the SIMD kernels in place on operands in a
+ * registered shared memory (what the model gets when its activations live in the matmul's memory).
+ */
+function normRopeFigures(N: number, C: number, nHeads: number, nLayers: number): void {
+  const T = Math.min(256, N), B = Math.floor(N / T), headSize = C / nHeads, random = new SeededRandom(2);
+  const memory = new WebAssembly.Memory({ initial: Math.ceil((6 * N * C + 2 * N + T * headSize + 4096) * 4 / 65536) + 1, maximum: 32768, shared: true });
+  let next = 64;
+  const take = (floats: number) => {
+    const view = new Float32Array(memory.buffer, next, floats);
+    next += Math.ceil((floats + 1) / 4) * 16;
+    return view;
+  };
+  const resident = { memory, maxPages: 32768, addressOf: (array: Float32Array) => (array.buffer === memory.buffer ? array.byteOffset : -1), allocate: take };
+  const inPlace = new PointwiseSimd();
+  inPlace.useResidentMemory(resident);
+  const inp = take(N * C), out = take(N * C), dinp = take(N * C), dout = take(N * C), rstd = take(N);
+  const cos = take((T * headSize) / 2), sin = take((T * headSize) / 2);
+  for (let i = 0; i < N * C; i++) (inp[i] = random.uniform(-2, 2)), (dout[i] = random.uniform(-1, 1));
+  ropeTables(cos, sin, T, headSize, 10000, 1);
+  const weight = Float32Array.from({ length: C }, () => random.uniform(0.5, 1.5));
+  type NormRope = Pick<KernelSet, "rmsnormForward" | "rmsnormBackward" | "ropeForward" | "ropeBackward">;
+  const kernels: Record<string, NormRope> = { ...variants, "SIMD in place, 1 thread": inPlace };
+  const passes: Record<string, [perStep: number, run: (k: NormRope) => void]> = {
+    "RMSNorm forward": [2 * nLayers + 1, (k) => k.rmsnormForward(out, rstd, inp, weight, N, C, 1e-5)],
+    "RMSNorm backward": [2 * nLayers, (k) => k.rmsnormBackward(dinp, null, dout, inp, weight, rstd, N, C)],
+    "RoPE forward": [2 * nLayers, (k) => k.ropeForward(out, out, cos, sin, B, T, nHeads, headSize, headSize)],
+    "RoPE backward": [2 * nLayers, (k) => k.ropeBackward(out, out, cos, sin, B, T, nHeads, headSize, headSize)],
+  };
+  const samples = new Map<string, number[]>();
+  for (let rep = 0; rep <= repetitions; rep++) {
+    for (const [label, set] of Object.entries(kernels)) {
+      for (const [pass, [, run]] of Object.entries(passes)) {
+        const { wall, cpu } = timed(() => run(set));
+        if (rep > 0) samples.set(`${label}|${pass}`, [...(samples.get(`${label}|${pass}`) ?? []), label.endsWith("1 thread") ? cpu : wall]);
+      }
+    }
+  }
+  console.log(`  RMSNorm over [${N}, ${C}], RoPE over [${B}, ${T}, ${nHeads}, ${headSize}]; median ms per call (CPU time on 1 thread, wall on 2):`);
+  const reference = Object.entries(passes).reduce((sum, [pass, [count]]) => sum + count * median(samples.get(`reference, 1 thread|${pass}`)!), 0);
+  for (const label of Object.keys(kernels)) {
+    const perStep = Object.entries(passes).reduce((sum, [pass, [count]]) => sum + count * median(samples.get(`${label}|${pass}`)!), 0);
+    const cells = Object.keys(passes).map((pass) => `${pass} ${median(samples.get(`${label}|${pass}`)!).toFixed(2)}`);
+    console.log(`  ${label.padEnd(24)} ${cells.join(", ")}; per training step ${perStep.toFixed(1)} ms (${(reference / perStep).toFixed(1)}x the reference)`);
+  }
 }
 
 /** Median CPU ms of softmax + gradient scaling run in place on every row of logits held in the module's own memory. */
