@@ -135,26 +135,31 @@ for (const [name, shape] of Object.entries(shapes)) {
 }
 /**
  * Whole training steps (forward, backward; LoRA r=8 on q,k,v,o as in bench/train-lora.ts) with the
- * attention of one variant or the other, alternating, the attention calls timed inside each step.
+ * attention copying or in place, both on two threads, alternating, the attention calls timed inside
+ * each step. The model keeps its activations in the bench's arena (not the SIMD matmul's memory, which
+ * the bench cannot reach), so the matmuls copy their operands here: compare the attention figures, not
+ * the step times, with bench/train-lora.ts.
  */
 function measureSteps(name: string, shape: AttentionShape): void {
   const config = models[name];
   const weights = allocateBaseWeights(config);
   randomizeBaseWeights(config, weights, new SeededRandom(1), 0.02);
-  const attention = { simd: simdThreads, js: jsThreads };
-  let current: keyof typeof attention = "simd";
+  let current: "copying" | "in place" = "copying";
   const spent = { forward: 0, backward: 0 };
   const kernels: KernelSet = {
     ...fastKernels,
     name: "fast, attention timed",
+    allocateResident: (floats) => arena.allocate(floats),
     attentionForward: (out, att, q, k, v, s) => {
       const start = performance.now();
-      attention[current].forward(out, att, q, k, v, s);
+      const at = current === "in place" ? resident.addresses([out, att, q, k, v]) : null;
+      if (!at || !simdThreads.forwardResident(resident, at, s)) simdThreads.forward(out, att, q, k, v, s);
       spent.forward += performance.now() - start;
     },
     attentionBackward: (dq, dk, dv, scratch, dout, q, k, v, att, s) => {
       const start = performance.now();
-      attention[current].backward(dq, dk, dv, scratch, dout, q, k, v, att, s);
+      const at = current === "in place" ? resident.addresses([dq, dk, dv, dout, q, k, v, att]) : null;
+      if (!at || !simdThreads.backwardResident(resident, at, s)) simdThreads.backward(dq, dk, dv, scratch, dout, q, k, v, att, s);
       spent.backward += performance.now() - start;
     },
   };
@@ -162,9 +167,10 @@ function measureSteps(name: string, shape: AttentionShape): void {
   const random = new SeededRandom(2);
   const tokens = Int32Array.from({ length: shape.B * shape.T }, () => Math.floor(random.next() * config.vocabSize));
   const targets = Int32Array.from({ length: shape.B * shape.T }, () => Math.floor(random.next() * config.vocabSize));
-  const results: Record<string, { step: number[]; forward: number[]; backward: number[] }> = { js: { step: [], forward: [], backward: [] }, simd: { step: [], forward: [], backward: [] } };
+  const results: Record<string, { step: number[]; forward: number[]; backward: number[] }> = { copying: { step: [], forward: [], backward: [] }, "in place": { step: [], forward: [], backward: [] } };
+  const inPlaceBefore = ResidentAttention.callsInPlace;
   for (let step = 0; step <= steps; step++) {
-    for (const variant of ["js", "simd"] as const) {
+    for (const variant of ["copying", "in place"] as const) {
       current = variant;
       spent.forward = spent.backward = 0;
       const start = performance.now();
@@ -178,17 +184,17 @@ function measureSteps(name: string, shape: AttentionShape): void {
       results[variant].backward.push(spent.backward);
     }
   }
-  console.log(`  whole training steps (forward + backward, LoRA r=8 q,k,v,o), median of ${steps} per variant, wall:`);
+  console.log(`  whole training steps (forward + backward, LoRA r=8 q,k,v,o), median of ${steps} per variant, wall, attention on 2 threads (${ResidentAttention.callsInPlace - inPlaceBefore} calls in place):`);
   for (const [variant, r] of Object.entries(results)) {
-    console.log(`    ${variant === "js" ? "JS attention  " : "SIMD attention"} step ${median(r.step).toFixed(0).padStart(6)} ms, of which attention forward ${median(r.forward).toFixed(0).padStart(5)} ms + backward ${median(r.backward).toFixed(0).padStart(5)} ms`);
+    console.log(`    ${variant.padEnd(8)} step ${median(r.step).toFixed(0).padStart(6)} ms, of which attention forward ${median(r.forward).toFixed(0).padStart(5)} ms + backward ${median(r.backward).toFixed(0).padStart(5)} ms`);
   }
   const attentionTotal = (variant: string) => median(results[variant].forward) + median(results[variant].backward);
-  console.log(`    attention per step: ${attentionTotal("js").toFixed(0)} -> ${attentionTotal("simd").toFixed(0)} ms (${(attentionTotal("js") / attentionTotal("simd")).toFixed(2)}x); step ${median(results.js.step).toFixed(0)} -> ${median(results.simd.step).toFixed(0)} ms`);
+  console.log(`    attention per step: copying ${attentionTotal("copying").toFixed(0)} ms -> in place ${attentionTotal("in place").toFixed(0)} ms (${(attentionTotal("copying") / attentionTotal("in place")).toFixed(2)}x, same run)`);
 }
 
 if (steps > 0) {
   for (const [name, shape] of Object.entries(shapes)) {
-    if ((selected !== "all" && selected !== name) || !simdAttentionApplies(shape)) continue;
+    if ((selected !== "all" && selected !== name) || !simdAttentionApplies(shape) || !ResidentAttention.applies(shape)) continue;
     console.log(`stories${name} model:`);
     measureSteps(name, shape);
   }
