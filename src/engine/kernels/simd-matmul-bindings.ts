@@ -1,6 +1,8 @@
 import { transposeInto } from "./matmul.js";
 import { matmulBackwardInputFast, matmulBackwardWeightFast, matmulForwardFast } from "./matmul-fast.js";
 import { engineThreads } from "./engine-threads.js";
+import { useResidentMemory as useResidentMemoryForAttention } from "./fast-attention-bindings.js";
+import { useResidentMemory as useResidentMemoryForPointwise } from "./fast-pointwise-bindings.js";
 import type { KernelSet } from "./kernel-set.js";
 import { SimdMatmul, simdAvailable } from "./wasm/matmul-simd.js";
 import { ParallelSimdMatmul } from "./wasm/parallel-matmul.js";
@@ -15,7 +17,14 @@ let simd: SimdMatmul | null | undefined;
 function simdMatmul(): SimdMatmul | null {
   if (simd === undefined) {
     const twoThreads = engineThreads() === 2;
-    simd = !simdAvailable() ? null : twoThreads ? new ParallelSimdMatmul() : new SimdMatmul();
+    const shared = simdAvailable() && twoThreads ? new ParallelSimdMatmul() : null;
+    simd = shared ?? (simdAvailable() ? new SimdMatmul() : null);
+    // the model's activations and gradient scratch are allocated in the shared memory
+    // (simdAllocateResident): the attention, RMSNorm and RoPE kernels then run on them in place too
+    if (shared) {
+      useResidentMemoryForAttention(shared);
+      useResidentMemoryForPointwise(shared);
+    }
   }
   return simd;
 }

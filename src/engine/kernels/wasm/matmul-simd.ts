@@ -179,7 +179,7 @@ export interface MatmulKernelOptions {
 const MAX_SPECIALISED = 24;
 
 export class SimdMatmul {
-  protected readonly memory: WebAssembly.Memory;
+  readonly memory: WebAssembly.Memory;
   protected readonly rows: number;
   protected readonly panelWidth: number;
   private readonly fused: boolean;
@@ -266,7 +266,7 @@ export class SimdMatmul {
   lastCall = { xInPlace: false, outInPlace: false, weightInPlace: false };
 
   /** The kernel-memory address of an array that lives in this memory, else -1. */
-  private addressOf(array: Float32Array): number {
+  addressOf(array: Float32Array): number {
     return this.ownBuffers.has(array.buffer) ? array.byteOffset : -1;
   }
   /** Frozen weights are packed once while their panels fit in this many bytes; later ones per call. */

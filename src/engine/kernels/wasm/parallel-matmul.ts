@@ -1,5 +1,6 @@
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { FAILED, helperLoopSource, IDLE, JOB, QUIT, RUNNING } from "../helper-loop.js";
+import type { ResidentMemory } from "./attention-resident.js";
 import { buildMatmulKernel, runBlocks, SimdMatmul, type KernelFunction, type MatmulKernelOptions, type MatmulLayout } from "./matmul-simd.js";
 
 // The SIMD matmul on two threads: one shared WebAssembly memory, one helper worker running the same
@@ -58,7 +59,11 @@ function kernelFor(id) {
 ${helperLoopSource(`    Atomics.add(word, ${HELPER_UNITS}, runUnits(kernelFor(word[${KERNEL_ID}]), word, runBlocks));`)}
 `;
 
-export class ParallelSimdMatmul extends SimdMatmul {
+/**
+ * A ResidentMemory (./attention-resident.ts) too: the model's activations live in its shared memory, so
+ * the attention, RMSNorm and RoPE kernels register it and run on those arrays in place.
+ */
+export class ParallelSimdMatmul extends SimdMatmul implements ResidentMemory {
   private readonly control = new Int32Array(new SharedArrayBuffer(4 * WORDS));
   private readonly worker: Worker;
 
@@ -83,6 +88,14 @@ export class ParallelSimdMatmul extends SimdMatmul {
       transferList: [port2],
     });
     this.worker.unref(); // never keeps the process alive
+  }
+
+  /** Its memory's fixed maximum in pages (modules that share the memory declare the same). */
+  readonly maxPages = MAX_PAGES;
+
+  /** allocateResident under the name the in-place attention and pointwise kernels know (ResidentMemory). */
+  allocate(floats: number): Float32Array | null {
+    return this.allocateResident(floats);
   }
 
   /** Units the helper thread has run since construction (tests check it really takes part). */
