@@ -113,14 +113,18 @@ export function simdBackwardUnits(
 /**
  * The in-place variant of simdForwardUnits (./attention-resident.ts): every operand already lives in
  * the kernel's shared memory, so a unit is one call on byte addresses, nothing copied. out, att, q, k,
- * v are the operands' byte addresses; the layout has T rows and no padding. Self-contained too.
+ * v are the operands' byte addresses; the layout has T rows and no padding. With nothing to copy, a
+ * key/value head range costs no more than a whole batch element, so units are head ranges whenever that
+ * makes at least 16 of them (B 8 x 6 heads: 16 units of 3 heads): a thread that loses its core for a
+ * while (a busy machine) holds up the other for half a batch element at most. Self-contained too.
  */
 export function residentForwardUnits(
   kernel: AttentionUnitKernel, L: AttentionLayout, out: number, att: number, q: number, k: number, v: number,
   B: number, counter: Int32Array, counterAt: number,
 ): number {
+  const UNITS_IN_PLACE = 16; // at least this many units where the heads allow (see above)
   const T = L.T, NH = L.NH, NKV = L.NKV, rowBytes = T * L.NH * L.HS * 4, kvRowBytes = T * L.NKV * L.HS * 4, attBytes = NH * T * T * 4;
-  const parts = B >= 4 ? 1 : Math.min(NKV, Math.ceil(4 / B));
+  const parts = Math.min(NKV, Math.ceil(UNITS_IN_PLACE / B));
   let taken = 0;
   for (let unit = Atomics.add(counter, counterAt, 1); unit < B * parts; unit = Atomics.add(counter, counterAt, 1), taken++) {
     const b = Math.floor(unit / parts), part = unit % parts;
@@ -135,8 +139,9 @@ export function residentBackwardUnits(
   kernel: AttentionUnitKernel, L: AttentionLayout, dq: number, dk: number, dv: number, dout: number, q: number, k: number, v: number, att: number,
   B: number, counter: Int32Array, counterAt: number,
 ): number {
+  const UNITS_IN_PLACE = 16; // at least this many units where the heads allow (see above)
   const T = L.T, NH = L.NH, NKV = L.NKV, rowBytes = T * L.NH * L.HS * 4, kvRowBytes = T * L.NKV * L.HS * 4, attBytes = NH * T * T * 4;
-  const parts = B >= 4 ? 1 : Math.min(NKV, Math.ceil(4 / B));
+  const parts = Math.min(NKV, Math.ceil(UNITS_IN_PLACE / B));
   let taken = 0;
   for (let unit = Atomics.add(counter, counterAt, 1); unit < B * parts; unit = Atomics.add(counter, counterAt, 1), taken++) {
     const b = Math.floor(unit / parts), part = unit % parts;
