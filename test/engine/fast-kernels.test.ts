@@ -3,7 +3,7 @@ import { attentionBackward, attentionForward } from "../../src/engine/kernels/at
 import { attentionBackwardFast, attentionForwardFast } from "../../src/engine/kernels/attention-fast.js";
 import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from "../../src/engine/kernels/matmul.js";
 import { matmulBackwardInputFast, matmulBackwardWeightFast, matmulForwardFast } from "../../src/engine/kernels/matmul-fast.js";
-import { fastJsKernels, fastKernels } from "../../src/engine/kernels/kernel-set.js";
+import { fastJsKernels, fastKernels, referenceKernels } from "../../src/engine/kernels/kernel-set.js";
 import { SimdMatmul, simdAvailable } from "../../src/engine/kernels/wasm/matmul-simd.js";
 import { SeededRandom } from "../../src/engine/random.js";
 import { relativeError } from "./gradient-check.js";
@@ -47,6 +47,14 @@ describe("fast kernels equal the reference kernels", () => {
       expect(relativeError(dinpJs, dinpRef)).toBeLessThan(1e-6);
       expect(relativeError(dinpFast, dinpRef)).toBeLessThan(1e-6);
       expect(relativeError(dinpTransposed, dinpRef)).toBeLessThan(1e-6);
+      // accumulate false writes the input gradient over whatever the buffer held, in every kernel set
+      const written = new Float32Array(N * C);
+      matmulBackwardInput(written, dout, weight, N, C, OC);
+      for (const kernels of [referenceKernels, fastJsKernels, fastKernels]) {
+        const stale = new Float32Array(N * C).fill(7);
+        kernels.matmulBackwardInputFrozen(stale, dout, weight, N, C, OC, false);
+        expect(relativeError(stale, written)).toBeLessThan(1e-6);
+      }
       const dwRef = new Float32Array(OC * C).fill(-0.25), dwFast = dwRef.slice();
       matmulBackwardWeight(dwRef, dout, inp, N, C, OC);
       matmulBackwardWeightFast(dwFast, dout, inp, N, C, OC);

@@ -25,8 +25,11 @@ export interface KernelSet {
    * changes (a base weight), so a kernel may keep a prepared copy of it.
    */
   matmulForward(out: Float32Array, inp: Float32Array, weight: Float32Array, N: number, C: number, OC: number, accumulate?: boolean, frozen?: boolean): void;
-  /** dinp[N, C] += dout[N, OC] @ weight[OC, C] for a frozen weight (never changes: a kernel may keep a prepared copy). */
-  matmulBackwardInputFrozen(dinp: Float32Array, dout: Float32Array, weight: Float32Array, N: number, C: number, OC: number): void;
+  /**
+   * dinp[N, C] += dout[N, OC] @ weight[OC, C] for a frozen weight (never changes: a kernel may keep a
+   * prepared copy); with accumulate false, = instead of += (no zeroing of dinp needed first).
+   */
+  matmulBackwardInputFrozen(dinp: Float32Array, dout: Float32Array, weight: Float32Array, N: number, C: number, OC: number, accumulate?: boolean): void;
   /** dinp[N, C] += dout[N, OC] @ weight[OC, C] for a small, changing weight (a LoRA A). */
   matmulBackwardInput(dinp: Float32Array, dout: Float32Array, weight: Float32Array, N: number, C: number, OC: number): void;
   /** dweight[OC, C] += dout[N, OC]^T @ inp[N, C]. */
@@ -71,7 +74,10 @@ export interface KernelSet {
 export const referenceKernels: KernelSet = {
   name: "reference",
   matmulForward: (out, inp, weight, N, C, OC, accumulate) => matmulForward(out, inp, weight, N, C, OC, accumulate),
-  matmulBackwardInputFrozen: matmulBackwardInput,
+  matmulBackwardInputFrozen: (dinp, dout, weight, N, C, OC, accumulate = true) => {
+    if (!accumulate) dinp.fill(0, 0, N * C);
+    matmulBackwardInput(dinp, dout, weight, N, C, OC);
+  },
   matmulBackwardInput,
   matmulBackwardWeight,
   attentionForward,
@@ -101,7 +107,10 @@ export const fastJsKernels: KernelSet = {
   ...referenceKernels,
   name: "fast-js",
   matmulForward: (out, inp, weight, N, C, OC, accumulate) => matmulForwardFast(out, inp, weight, N, C, OC, accumulate),
-  matmulBackwardInputFrozen: matmulBackwardInputFast,
+  matmulBackwardInputFrozen: (dinp, dout, weight, N, C, OC, accumulate = true) => {
+    if (!accumulate) dinp.fill(0, 0, N * C);
+    matmulBackwardInputFast(dinp, dout, weight, N, C, OC);
+  },
   matmulBackwardInput: matmulBackwardInputFast,
   matmulBackwardWeight: matmulBackwardWeightFast,
   attentionForward: attentionForwardFast,

@@ -72,11 +72,12 @@ export const simdBackwardInput: KernelSet["matmulBackwardInput"] = (dinp, dout, 
   else matmulBackwardInputFast(dinp, dout, weight, N, C, OC);
 };
 
-/** dinp[N, C] += dout[N, OC] @ weight[OC, C] for a frozen weight: its packed panels are kept. */
-export const simdBackwardInputFrozen: KernelSet["matmulBackwardInputFrozen"] = (dinp, dout, weight, N, C, OC) => {
+/** dinp[N, C] (+)= dout[N, OC] @ weight[OC, C] for a frozen weight: its packed panels are kept. */
+export const simdBackwardInputFrozen: KernelSet["matmulBackwardInputFrozen"] = (dinp, dout, weight, N, C, OC, accumulate = true) => {
   const kernel = simdMatmul();
-  if (kernel) kernel.backwardInput(dinp, dout, weight, N, C, OC, true);
-  else matmulBackwardInputFast(dinp, dout, weight, N, C, OC);
+  if (kernel) return kernel.backwardInput(dinp, dout, weight, N, C, OC, true, accumulate);
+  if (!accumulate) dinp.fill(0, 0, N * C);
+  matmulBackwardInputFast(dinp, dout, weight, N, C, OC);
 };
 
 /** Bytes of frozen-weight panels the SIMD matmul keeps. */

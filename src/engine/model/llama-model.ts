@@ -200,25 +200,29 @@ export class LlamaModel {
     }
   }
 
-  /** dinput[M, C] += dlogits[M, V] @ output, chunked like headForward (the sum over V then runs chunk by chunk). */
-  private headBackward(dinput: Float32Array, dlogits: Float32Array, M: number): void {
+  /** dinput[M, C] (+)= dlogits[M, V] @ output, chunked like headForward (the sum over V then runs chunk by chunk). */
+  private headBackward(dinput: Float32Array, dlogits: Float32Array, M: number, accumulate: boolean): void {
     const C = this.config.dim, V = this.config.vocabSize, chunk = this.frozen.headChunkRows;
     if (chunk >= V) {
-      this.frozenBackwardInput(dinput, dlogits, this.frozen.headRowsBackward(0, V), M, C, V);
+      this.frozenBackwardInput(dinput, dlogits, this.frozen.headRowsBackward(0, V), M, C, V, accumulate);
       return;
     }
     const part = this.frozen.headChunkBuffer(M * chunk);
     for (let first = 0; first < V; first += chunk) {
       const rows = Math.min(chunk, V - first);
       for (let m = 0; m < M; m++) part.set(dlogits.subarray(m * V + first, m * V + first + rows), m * rows);
-      this.frozenBackwardInput(dinput, part, this.frozen.headRowsBackward(first, rows), M, C, rows);
+      this.frozenBackwardInput(dinput, part, this.frozen.headRowsBackward(first, rows), M, C, rows, accumulate || first > 0);
     }
   }
 
-  /** dx[N, C] += dy[N, OC] @ weight: as a frozen weight when it is a stable one (kernels may keep it prepared). */
-  private frozenBackwardInput(dx: Float32Array, dy: Float32Array, operands: BackwardOperands, N: number, C: number, OC: number): void {
-    if (operands.stable) this.kernels.matmulBackwardInputFrozen(dx, dy, operands.weight, N, C, OC);
-    else this.kernels.matmulBackwardInput(dx, dy, operands.weight, N, C, OC);
+  /**
+   * dx[N, C] += dy[N, OC] @ weight (= without accumulate, so dx needs no zeroing first): as a frozen
+   * weight when it is a stable one (kernels may keep it prepared).
+   */
+  private frozenBackwardInput(dx: Float32Array, dy: Float32Array, operands: BackwardOperands, N: number, C: number, OC: number, accumulate: boolean): void {
+    if (operands.stable) return this.kernels.matmulBackwardInputFrozen(dx, dy, operands.weight, N, C, OC, accumulate);
+    if (!accumulate) dx.fill(0, 0, N * C);
+    this.kernels.matmulBackwardInput(dx, dy, operands.weight, N, C, OC);
   }
 
   /** Bytes held by the engine's buffers (the WebAssembly kernel memory and optimizer state are extra). */
@@ -260,11 +264,9 @@ export class LlamaModel {
     // the head's input gradient goes straight to the norm output's when every position went through
     // the head; else compacted, then scattered back to the positions (masked ones get zero)
     if (M === N) {
-      dNorm.fill(0, 0, N * C);
-      this.headBackward(dNorm, acts.logits, M);
+      this.headBackward(dNorm, acts.logits, M, false);
     } else {
-      scratch.headInput.fill(0, 0, M * C);
-      this.headBackward(scratch.headInput, acts.logits, M);
+      this.headBackward(scratch.headInput, acts.logits, M, false);
       dNorm.fill(0, 0, N * C);
       forEachRun(acts.headRows, M, (first, row, count) => dNorm.set(scratch.headInput.subarray(first * C, (first + count) * C), row * C));
     }
@@ -277,28 +279,26 @@ export class LlamaModel {
       if (acts.checkpointed && l < config.nLayers - 1) this.recomputeLayer(l, acts);
       const a = acts.layers[l];
       // residual[l+1] = resid2 + down(hidden): dResidual already is dL/d(resid2) from the skip path
-      scratch.hidden.fill(0, 0, N * H);
-      this.linearBackward(l, "down", scratch.hidden, dResidual, a.hidden, N, H, C);
+      // the first gradient into each scratch buffer writes it (no zeroing); the next ones add to it
+      this.linearBackward(l, "down", scratch.hidden, dResidual, a.hidden, N, H, C, { accumulate: false });
       kernels.swigluBackwardOverwrite(scratch.gate, scratch.up, scratch.hidden, a.gate, a.up, N * H);
-      dNorm.fill(0, 0, N * C);
-      this.linearBackward(l, "gate", dNorm, scratch.gate, a.ffnNormOut, N, C, H);
+      this.linearBackward(l, "gate", dNorm, scratch.gate, a.ffnNormOut, N, C, H, { accumulate: false });
       this.linearBackward(l, "up", dNorm, scratch.up, a.ffnNormOut, N, C, H);
       kernels.rmsnormBackward(dResidual, null, dNorm, a.resid2, frozen.ffnNorm(l), a.ffnRstd, N, C);
       // resid2 = residual[l] + o(attnOut)
-      scratch.attnOut.fill(0, 0, N * C);
-      this.linearBackward(l, "o", scratch.attnOut, dResidual, a.attnOut, N, C, C);
+      this.linearBackward(l, "o", scratch.attnOut, dResidual, a.attnOut, N, C, C, { accumulate: false });
       scratch.q.fill(0, 0, N * C);
       scratch.k.fill(0, 0, N * KVC);
       scratch.v.fill(0, 0, N * KVC);
       kernels.attentionBackward(scratch.q, scratch.k, scratch.v, scratch.attentionRow, scratch.attnOut, a.q, a.k, a.v, a.att, shape);
       kernels.ropeBackward(scratch.q, scratch.q, acts.ropeCos, acts.ropeSin, B, T, config.nHeads, HS, config.ropeDim);
       kernels.ropeBackward(scratch.k, scratch.k, acts.ropeCos, acts.ropeSin, B, T, config.nKvHeads, HS, config.ropeDim);
-      dNorm.fill(0, 0, N * C);
-      // below layer 0's q, k, v lies only the frozen embedding: their LoRA gradients are all that is left
+      // below layer 0's q, k, v lies only the frozen embedding: their LoRA gradients are all that is
+      // left (what their LoRA branches add to dNorm there is never read)
       const inputGradient = l > 0;
-      this.linearBackward(l, "q", dNorm, scratch.q, a.attnNormOut, N, C, C, inputGradient);
-      this.linearBackward(l, "k", dNorm, scratch.k, a.attnNormOut, N, C, KVC, inputGradient);
-      this.linearBackward(l, "v", dNorm, scratch.v, a.attnNormOut, N, C, KVC, inputGradient);
+      this.linearBackward(l, "q", dNorm, scratch.q, a.attnNormOut, N, C, C, { inputGradient, accumulate: false });
+      this.linearBackward(l, "k", dNorm, scratch.k, a.attnNormOut, N, C, KVC, { inputGradient });
+      this.linearBackward(l, "v", dNorm, scratch.v, a.attnNormOut, N, C, KVC, { inputGradient });
       if (inputGradient) kernels.rmsnormBackward(dResidual, null, dNorm, acts.residual[l], frozen.attnNorm(l), a.attnRstd, N, C);
     }
     // the embedding is frozen: dResidual stops here. The logits now hold dlogits, so this forward
@@ -328,9 +328,12 @@ export class LlamaModel {
     loraForward(this.kernels, y, x, pair, branch, N, rank, this.lora.scale, dropout);
   }
 
-  /** dx += dy @ W (frozen; skipped without inputGradient) and the LoRA branch's gradients. */
-  private linearBackward(l: number, target: LoraTarget, dx: Float32Array, dy: Float32Array, x: Float32Array, N: number, C: number, OC: number, inputGradient = true): void {
-    if (inputGradient) this.frozenBackwardInput(dx, dy, this.frozen.matrixBackward(l, loraInputs[target]), N, C, OC);
+  /**
+   * dx += dy @ W (frozen; = with accumulate false; skipped without inputGradient), then the LoRA
+   * branch's gradients, its input gradient added to dx.
+   */
+  private linearBackward(l: number, target: LoraTarget, dx: Float32Array, dy: Float32Array, x: Float32Array, N: number, C: number, OC: number, options: { inputGradient?: boolean; accumulate?: boolean } = {}): void {
+    if (options.inputGradient ?? true) this.frozenBackwardInput(dx, dy, this.frozen.matrixBackward(l, loraInputs[target]), N, C, OC, options.accumulate ?? true);
     const pair = this.lora?.layers[l].get(target);
     if (!pair || !this.lora) return;
     const branch = this.acts!.layers[l].lora.get(target)!;

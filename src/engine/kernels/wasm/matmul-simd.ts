@@ -281,11 +281,11 @@ export class SimdMatmul {
   }
 
   /**
-   * dinp[N, C] += dout[N, OC] @ weight[OC, C], as forward's contract with the weight's transpose, packed
-   * straight from `weight` (no transposed copy needed). `frozen` as in forward.
+   * dinp[N, C] += dout[N, OC] @ weight[OC, C] (= without accumulate), as forward's contract with the
+   * weight's transpose, packed straight from `weight` (no transposed copy needed). `frozen` as in forward.
    */
-  backwardInput(dinp: Float32Array, dout: Float32Array, weight: Float32Array, N: number, C: number, OC: number, frozen = false): void {
-    this.run(dinp, dout, weight, N, OC, C, true, frozen, true);
+  backwardInput(dinp: Float32Array, dout: Float32Array, weight: Float32Array, N: number, C: number, OC: number, frozen = false, accumulate = true): void {
+    this.run(dinp, dout, weight, N, OC, C, accumulate, frozen, true);
   }
 
   /** out[N, OC] (+)= x[N, K] @ M^T where M is [OC, K] = weight, or weight^T ([K, OC] stored) when transposed. */
