@@ -136,9 +136,9 @@ for (const [name, shape] of Object.entries(shapes)) {
 /**
  * Whole training steps (forward, backward; LoRA r=8 on q,k,v,o as in bench/train-lora.ts) with the
  * attention copying or in place, both on two threads, alternating, the attention calls timed inside
- * each step. The model keeps its activations in the bench's arena (not the SIMD matmul's memory, which
- * the bench cannot reach), so the matmuls copy their operands here: compare the attention figures, not
- * the step times, with bench/train-lora.ts.
+ * each step. The model runs on the fast set as training does: its activations live in the SIMD
+ * matmul's shared memory, registered with the attention, so the fast set's attention runs in place;
+ * the copying variant takes the same arrays through the copying kernels.
  */
 function measureSteps(name: string, shape: AttentionShape): void {
   const config = models[name];
@@ -149,17 +149,16 @@ function measureSteps(name: string, shape: AttentionShape): void {
   const kernels: KernelSet = {
     ...fastKernels,
     name: "fast, attention timed",
-    allocateResident: (floats) => arena.allocate(floats),
     attentionForward: (out, att, q, k, v, s) => {
       const start = performance.now();
-      const at = current === "in place" ? resident.addresses([out, att, q, k, v]) : null;
-      if (!at || !simdThreads.forwardResident(resident, at, s)) simdThreads.forward(out, att, q, k, v, s);
+      if (current === "in place") fastKernels.attentionForward(out, att, q, k, v, s);
+      else simdThreads.forward(out, att, q, k, v, s);
       spent.forward += performance.now() - start;
     },
     attentionBackward: (dq, dk, dv, scratch, dout, q, k, v, att, s) => {
       const start = performance.now();
-      const at = current === "in place" ? resident.addresses([dq, dk, dv, dout, q, k, v, att]) : null;
-      if (!at || !simdThreads.backwardResident(resident, at, s)) simdThreads.backward(dq, dk, dv, scratch, dout, q, k, v, att, s);
+      if (current === "in place") fastKernels.attentionBackward(dq, dk, dv, scratch, dout, q, k, v, att, s);
+      else simdThreads.backward(dq, dk, dv, scratch, dout, q, k, v, att, s);
       spent.backward += performance.now() - start;
     },
   };
@@ -184,7 +183,7 @@ function measureSteps(name: string, shape: AttentionShape): void {
       results[variant].backward.push(spent.backward);
     }
   }
-  console.log(`  whole training steps (forward + backward, LoRA r=8 q,k,v,o), median of ${steps} per variant, wall, attention on 2 threads (${ResidentAttention.callsInPlace - inPlaceBefore} calls in place):`);
+  console.log(`  whole training steps (forward + backward, LoRA r=8 q,k,v,o), median of ${steps} per variant, wall, attention on 2 threads (${ResidentAttention.callsInPlace - inPlaceBefore} of ${2 * config.nLayers * steps + 2 * config.nLayers} "in place" calls ran in place):`);
   for (const [variant, r] of Object.entries(results)) {
     console.log(`    ${variant.padEnd(8)} step ${median(r.step).toFixed(0).padStart(6)} ms, of which attention forward ${median(r.forward).toFixed(0).padStart(5)} ms + backward ${median(r.backward).toFixed(0).padStart(5)} ms`);
   }
