@@ -7,7 +7,9 @@ import { FunctionWriter, moduleWithFunctions, wasm, type WasmFunction } from "./
 // ./attention-units.ts copies the batch element's q/k/v (dout, att, dq/dk/dv) blocks into the module's
 // own memory with one memcpy each (the JS arrays are contiguous per batch element; element-wise copies
 // of strided head rows cost more than the arithmetic at these sizes) and copies the results back the
-// same way. Every product is one of three register-blocked shapes, 4 rows x 8 columns (two f32x4):
+// same way; where the operands already live in a shared memory (./attention-resident.ts) the same
+// functions run on their addresses there, compiled against residentLayout (private regions only, no
+// padding rows). Every product is one of three register-blocked shapes, 4 rows x 8 columns (two f32x4):
 //   scores:          D[t, t2]  = X[t, :] . Y[t2, :]   for t2 up to t's block (Y as 8-row panels: constant offsets)
 //   rowsTimes:       D[t, :]  (+)= sum_{t2 <= t} A[t, t2] Y[t2, :]        (A lower triangular)
 //   transposedTimes: D[t2, :] += sum_{t >= t2} A[t, t2] Y[t, :]          (A^T, for dk and dv)
