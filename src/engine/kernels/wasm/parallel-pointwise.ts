@@ -3,6 +3,8 @@ import { FAILED, helperLoopSource, IDLE, JOB, QUIT, RUNNING } from "../helper-lo
 import { PostedBuffers } from "../posted-buffers.js";
 import { createPointwiseWorkspace, reserveWorkspace, rmsnormBackwardBlock, rmsnormForwardBlock, ropeBlock, runPointwiseUnit, scaleBlock, softmaxBlock, swigluBackwardBlock, swigluForwardBlock } from "./pointwise-blocks.js";
 import { CamelidError } from "../../../errors/index.js";
+import type { PointwiseResidentMemory } from "./pointwise-resident.js";
+import { isResidentKind, runResidentUnit } from "./pointwise-resident-units.js";
 import { PointwiseSimd, type SharedArray } from "./pointwise-runner.js";
 
 // The element-wise SIMD kernels on two threads: this thread and one helper worker take units of a job
@@ -15,11 +17,15 @@ import { PointwiseSimd, type SharedArray } from "./pointwise-runner.js";
 // ./parallel-matmul.ts, with one difference: the helper claims a job (job -> running) before touching
 // it, so when this thread has run every unit before the helper woke (a busy machine can keep it asleep
 // for a time slice), it withdraws the job (job -> idle) instead of waiting for the helper to wake.
+// In-place jobs (operands in the registered shared memory, ./pointwise-resident-units.ts) name no
+// arrays, only addresses: the helper gets the pointwise module compiled for that memory and the memory
+// itself when one is registered, and runs their units on an instance of its own, as the matmul's does.
 
-// control words (int32): state, kind, next unit, units, params[6], factor (float bits), array count, units
+// control words (int32): state, kind, next unit, units, params[8], factor (float bits), array count, units
 // the helper ran; then, from byte SLOTS_BYTE, the arrays as float64 (id, byte offset, length, type), as
-// offsets into a large model's activations pass 2^31
-const KIND = 1, NEXT_UNIT = 2, UNITS = 3, PARAMS = 4, PARAM_COUNT = 6, FACTOR = 10, ARRAY_COUNT = 11, HELPER_UNITS = 12, SLOTS_BYTE = 56, MAX_ARRAYS = 6;
+// offsets into a large model's activations pass 2^31 (addresses in the registered memory, which is at
+// most 2 GiB, fit the int32 params)
+const KIND = 1, NEXT_UNIT = 2, UNITS = 3, PARAMS = 4, PARAM_COUNT = 8, FACTOR = 12, ARRAY_COUNT = 13, HELPER_UNITS = 14, SLOTS_BYTE = 64, MAX_ARRAYS = 6;
 const ARRAY_TYPES = [Float32Array, Uint8Array, Float64Array];
 /**
  * Below this many elements (about a millisecond of work) one thread: waking the helper costs tens of
@@ -38,14 +44,16 @@ export class PointwiseHelperError extends CamelidError {
 const helperSource = `
 const { workerData, receiveMessageOnPort } = require("node:worker_threads");
 const { control, port, module, source } = workerData;
-const { createPointwiseWorkspace, runPointwiseUnit } = new Function(source + "\\nreturn { createPointwiseWorkspace, runPointwiseUnit };")();
+const { createPointwiseWorkspace, runPointwiseUnit, isResidentKind, runResidentUnit } = new Function(source + "\\nreturn { createPointwiseWorkspace, runPointwiseUnit, isResidentKind, runResidentUnit };")();
 const workspace = createPointwiseWorkspace(module);
+let resident = null;
 const word = new Int32Array(control), float = new Float32Array(control), slots = new Float64Array(control, ${SLOTS_BYTE});
 const types = [Float32Array, Uint8Array, Float64Array];
 const buffers = new Map();
 function drain() {
   for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
     if (m.message.forget !== undefined) buffers.delete(m.message.forget);
+    else if (m.message.resident !== undefined) resident = m.message.resident && { exports: new WebAssembly.Instance(m.message.resident.module, { env: { memory: m.message.resident.memory } }).exports, memory: m.message.resident.memory };
     else buffers.set(m.message.id, m.message.buffer);
   }
 }
@@ -61,8 +69,11 @@ ${helperLoopSource(`    drain();
     const kind = word[${KIND}], units = word[${UNITS}], factor = float[${FACTOR}];
     const params = word.slice(${PARAMS}, ${PARAMS + PARAM_COUNT});
     let done = 0;
+    const inPlace = isResidentKind(kind);
+    if (inPlace && !resident) throw new Error("pointwise helper: an in-place job but no registered memory");
     for (let u = Atomics.add(word, ${NEXT_UNIT}, 1); u < units; u = Atomics.add(word, ${NEXT_UNIT}, 1)) {
-      runPointwiseUnit(workspace, kind, arrays, params, factor, u);
+      if (inPlace) runResidentUnit(resident, kind, params, factor, u);
+      else runPointwiseUnit(workspace, kind, arrays, params, factor, u);
       done++;
     }
     word[${HELPER_UNITS}] = done;`, `    port.postMessage({ error: String((error && error.stack) || error) });`)}
@@ -91,7 +102,7 @@ export class ParallelPointwise extends PointwiseSimd {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     this.buffers = new PostedBuffers(port1);
-    const source = [createPointwiseWorkspace, reserveWorkspace, softmaxBlock, scaleBlock, swigluForwardBlock, swigluBackwardBlock, rmsnormForwardBlock, rmsnormBackwardBlock, ropeBlock, runPointwiseUnit].map(String).join("\n");
+    const source = [createPointwiseWorkspace, reserveWorkspace, softmaxBlock, scaleBlock, swigluForwardBlock, swigluBackwardBlock, rmsnormForwardBlock, rmsnormBackwardBlock, ropeBlock, runPointwiseUnit, isResidentKind, runResidentUnit].map(String).join("\n");
     this.worker = new Worker(helperSource, {
       eval: true,
       workerData: { control: this.control.buffer, port: port2, module: this.module, source },
@@ -119,6 +130,12 @@ export class ParallelPointwise extends PointwiseSimd {
     Atomics.notify(this.control, 0);
     this.port.close();
     await this.worker.terminate();
+  }
+
+  /** Registers the memory on this thread, then hands the helper the module compiled for it and the memory (null: none). */
+  override useResidentMemory(memory: PointwiseResidentMemory | null): void {
+    super.useResidentMemory(memory);
+    this.port.postMessage({ resident: this.resident && { module: this.resident.module, memory: this.resident.resident.memory } });
   }
 
   /** A shared copy of a small operand that is not in shared memory (a norm weight), so the helper reads it too. */

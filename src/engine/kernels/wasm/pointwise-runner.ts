@@ -2,12 +2,16 @@ import { InvalidArgumentError } from "../../../errors/index.js";
 import { rmsnormBackward, rmsnormForward } from "../rmsnorm.js";
 import { ropeBackward, ropeForward } from "../rope.js";
 import { createPointwiseWorkspace, runPointwiseUnit, STATS_BYTES, SWIGLU_CHUNK, UNIT_KIND, type PointwiseWorkspace } from "./pointwise-blocks.js";
-import { ResidentNormRope, type PointwiseResidentMemory } from "./pointwise-resident.js";
+import { ResidentPointwise, type PointwiseResidentMemory } from "./pointwise-resident.js";
+import { isResidentKind, RESIDENT_KIND, runResidentUnit } from "./pointwise-resident-units.js";
 import { buildPointwiseModule } from "./pointwise-simd.js";
 
 // The fast cross-entropy, SwiGLU, RMSNorm and RoPE kernels on one thread: argument checks, the per-row bookkeeping
 // (target logits, losses, the target entries of the gradient) in JS, the element-wise work in SIMD
-// units (./pointwise-blocks.ts). ./parallel-pointwise.ts shares the units with a helper thread.
+// units (./pointwise-blocks.ts). ./parallel-pointwise.ts shares the units with a helper thread. When
+// the operands live in a registered shared memory (useResidentMemory), the units run on them in place
+// (./pointwise-resident-units.ts): the same SIMD functions on the same data, so the results are the
+// copying units' bit for bit.
 
 /** The operand types a unit takes: floats, and a mask and row statistics for the softmax. */
 export type SharedArray = Float32Array | Uint8Array | Float64Array;
@@ -47,8 +51,17 @@ export class PointwiseSimd {
     if (this.targetLogits.length < N) this.targetLogits = new Float64Array(N);
     // read before the softmax overwrites the row (the output may alias logits)
     for (let n = 0; n < N; n++) if (mask[n]) this.targetLogits[n] = logits[n * V + targets[n]];
-    const { stats, mask: maskCopy } = this.scratchFor(N, mask);
-    this.run(kind, [out, logits, maskCopy, stats], [N, V, rowsPerUnit(V)], weight, Math.ceil(N / rowsPerUnit(V)), N * V);
+    const units = Math.ceil(N / rowsPerUnit(V));
+    const inPlace = this.residentRows(out, logits, mask, N, V);
+    let stats: Float64Array;
+    if (inPlace) {
+      stats = inPlace.stats;
+      this.runInPlace(RESIDENT_KIND.softmax, [inPlace.at[0], inPlace.at[1], inPlace.statsAt, inPlace.maskAt, N, V, rowsPerUnit(V)], kind === UNIT_KIND.softmaxGradient ? weight : 0, units, N * V);
+    } else {
+      const scratch = this.scratchFor(N, mask);
+      stats = scratch.stats;
+      this.run(kind, [out, logits, scratch.mask, stats], [N, V, rowsPerUnit(V)], weight, units, N * V);
+    }
     let total = 0, count = 0;
     for (let n = 0; n < N; n++) {
       if (!mask[n]) {
@@ -96,8 +109,13 @@ export class PointwiseSimd {
       return;
     }
     const weight = 1 / count;
-    const { mask: maskCopy } = this.scratchFor(N, mask);
-    this.run(UNIT_KIND.scale, [dlogits, probs, maskCopy], [N, V, rowsPerUnit(V)], weight, Math.ceil(N / rowsPerUnit(V)), N * V);
+    const inPlace = this.residentRows(dlogits, probs, mask, N, V);
+    if (inPlace) {
+      this.runInPlace(RESIDENT_KIND.scale, [inPlace.at[0], inPlace.at[1], inPlace.statsAt, inPlace.maskAt, N, V, rowsPerUnit(V)], weight, Math.ceil(N / rowsPerUnit(V)), N * V);
+    } else {
+      const { mask: maskCopy } = this.scratchFor(N, mask);
+      this.run(UNIT_KIND.scale, [dlogits, probs, maskCopy], [N, V, rowsPerUnit(V)], weight, Math.ceil(N / rowsPerUnit(V)), N * V);
+    }
     for (let n = 0; n < N; n++) if (mask[n]) dlogits[n * V + targets[n]] -= weight;
   }
 
@@ -127,8 +145,9 @@ export class PointwiseSimd {
     checkShape("rmsnormForward", { out, inp }, N * C, { rstd }, N, N, C);
     checkShape("rmsnormForward", { weight }, C, {}, 0, N, C);
     if (C % 4 !== 0 || N === 0) return rmsnormForward(out, rstd, inp, weight, N, C, eps);
-    if (this.resident?.rmsnormForward(out, rstd, inp, weight, N, C, Math.fround(eps))) return;
     const rows = normRowsPerUnit(C);
+    const at = this.residentOperands([out, rstd, inp], weight, C);
+    if (at) return this.runInPlace(RESIDENT_KIND.rmsnormForward, [...at, N, C, rows], Math.fround(eps), Math.ceil(N / rows), 2 * N * C);
     // eps as float32, as the helper thread reads it, so one and two threads agree bit for bit
     this.run(UNIT_KIND.rmsnormForward, [out, rstd, inp, this.shareable(weight, C)], [N, C, rows], Math.fround(eps), Math.ceil(N / rows), 2 * N * C);
   }
@@ -141,8 +160,10 @@ export class PointwiseSimd {
     checkShape("rmsnormBackward", { dinp, dout, inp }, N * C, { rstd }, N, N, C);
     checkShape("rmsnormBackward", { weight }, C, {}, 0, N, C);
     if (dweight || C % 4 !== 0 || N === 0) return rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C);
-    if (this.resident?.rmsnormBackward(dinp, dout, inp, weight, rstd, N, C)) return;
     const rows = normRowsPerUnit(C);
+    const at = this.residentOperands([dinp, dout, inp], weight, C);
+    const rstdAt = at ? this.resident!.resident.addressOf(rstd) : -1;
+    if (at && rstdAt >= 0) return this.runInPlace(RESIDENT_KIND.rmsnormBackward, [...at, rstdAt, N, C, rows], 0, Math.ceil(N / rows), 4 * N * C);
     this.run(UNIT_KIND.rmsnormBackward, [dinp, dout, inp, this.shareable(weight, C), rstd], [N, C, rows], 0, Math.ceil(N / rows), 4 * N * C);
   }
 
@@ -168,20 +189,55 @@ export class PointwiseSimd {
       else ropeBackward(out, inp, cos, sin, B, T, nHeads, headSize, nRot);
       return;
     }
-    if (this.resident?.rope(kind === UNIT_KIND.ropeBackward, out, inp, cos, sin, B, T, nHeads, headSize, nRot)) return;
     const positions = Math.max(1, Math.floor(16384 / (nHeads * headSize)));
     const size = B * T * nHeads * headSize;
+    const at = this.resident?.addresses([out, inp, cos, sin]);
+    if (at) {
+      // the kernel rotates in place
+      if (out !== inp) out.set(inp.subarray(0, size));
+      const residentKind = kind === UNIT_KIND.ropeForward ? RESIDENT_KIND.ropeForward : RESIDENT_KIND.ropeBackward;
+      return this.runInPlace(residentKind, [at[0], at[2], at[3], T, nHeads, headSize, nRot, positions], 0, B * Math.ceil(T / positions), 2 * size);
+    }
     this.run(kind, [out, inp, cos, sin], [T, nHeads, headSize, nRot, positions], 0, B * Math.ceil(T / positions), 2 * size);
   }
 
   /**
-   * Registers the shared memory in which RMSNorm and RoPE run in place, on this thread, when all their
-   * operands live there (null: none, always copy). See ./pointwise-resident.ts.
+   * Registers the shared memory in which the cross-entropy, RMSNorm and RoPE run in place when all
+   * their operands live there (null: none, always copy). See ./pointwise-resident.ts.
    */
   useResidentMemory(memory: PointwiseResidentMemory | null): void {
-    this.resident = memory ? new ResidentNormRope(memory) : null;
+    this.resident = memory ? new ResidentPointwise(memory) : null;
   }
-  private resident: ResidentNormRope | null = null;
+  protected resident: ResidentPointwise | null = null;
+
+  /** Calls this process ran in place (tests and benchmarks check the in-place path is taken). */
+  static callsInPlace = 0;
+
+  private runInPlace(kind: number, params: number[], factor: number, units: number, elements: number): void {
+    PointwiseSimd.callsInPlace++;
+    this.run(kind, [], params, factor, units, elements);
+  }
+
+  /**
+   * The addresses of the softmax operands and row scratch when the rows can run in place: both in the
+   * registered memory, the output the input itself or apart from it, rows whole 64-byte blocks (V a
+   * multiple of 16: the kernel's row contract, with no room to pad in place). Else null: copy.
+   */
+  private residentRows(out: Float32Array, inp: Float32Array, mask: Uint8Array, N: number, V: number) {
+    if (!this.resident || V % 16 !== 0) return null;
+    const at = this.resident.addresses([out, inp]);
+    const bytes = N * V * 4;
+    if (!at || !(at[0] === at[1] || at[0] + bytes <= at[1] || at[1] + bytes <= at[0])) return null;
+    const rows = this.resident.rowsFor(N, mask);
+    return rows ? { at, ...rows } : null;
+  }
+
+  /** The operands' addresses then the weight's (copied into the memory when outside), or null: copy. */
+  private residentOperands(arrays: Float32Array[], weight: Float32Array, C: number): number[] | null {
+    const at = this.resident?.addresses(arrays);
+    const weightAt = at ? this.resident!.weightAddress(weight, C) : -1;
+    return at && weightAt >= 0 ? [...at, weightAt] : null;
+  }
 
   /** An operand the units can read: the array itself here; a shared copy where another thread reads it. */
   protected shareable(array: Float32Array, _size: number): Float32Array {
@@ -193,9 +249,10 @@ export class PointwiseSimd {
     for (let unit = 0; unit < units; unit++) this.runUnit(kind, arrays, params, factor, unit);
   }
 
-  /** One unit on this thread's workspace. */
+  /** One unit on this thread's workspace, or on its instance in the registered memory. */
   protected runUnit(kind: number, arrays: SharedArray[], params: number[], factor: number, unit: number): void {
-    runPointwiseUnit(this.workspace, kind, arrays, params, factor, unit);
+    if (isResidentKind(kind)) runResidentUnit(this.resident!.workspace, kind, params, factor, unit);
+    else runPointwiseUnit(this.workspace, kind, arrays, params, factor, unit);
   }
 
   /** A row-statistics array and a mask copy of at least N rows, allocated by allocateRows. */

@@ -141,9 +141,13 @@ function buildSwigluBackward(fused: boolean, overwrite = false): WasmFunctionBui
   return f;
 }
 
-/** The module's bytes; fused picks relaxed-SIMD fused multiply-adds (tests build both). */
-export function buildPointwiseModule(fused = fusedMultiplyAdd): Uint8Array<ArrayBuffer> {
-  return moduleWithFunctions([buildSoftmax(fused), buildScale(), buildSwigluForward(fused), buildSwigluBackward(fused), buildSwigluBackward(fused, true), ...normRopeFunctions()].map((f) => f.definition()));
+/**
+ * The module's bytes; fused picks relaxed-SIMD fused multiply-adds (tests build both). With
+ * sharedMaxPages it imports a shared memory of that maximum (the in-place kernels run on the SIMD
+ * matmul's memory): the same functions, so in place and copying agree bit for bit.
+ */
+export function buildPointwiseModule(fused = fusedMultiplyAdd, sharedMaxPages?: number): Uint8Array<ArrayBuffer> {
+  return moduleWithFunctions([buildSoftmax(fused), buildScale(), buildSwigluForward(fused), buildSwigluBackward(fused), buildSwigluBackward(fused, true), ...normRopeFunctions()].map((f) => f.definition()), sharedMaxPages);
 }
 
 export interface PointwiseExports extends NormRopeExports {
