@@ -4,12 +4,16 @@
 // on one thread (CPU time: robust on a busy shared machine) and on two threads (wall time, what a
 // training step sees). The first repetition is a warm-up and is not counted. A last line gives the
 // ceiling without copies: the same SIMD cross-entropy on logits that already live in the kernel's
-// WebAssembly memory (what keeping activations in one engine-wide WebAssembly memory would give).
-// Then RMSNorm and RoPE: reference, SIMD copying (one and two threads), SIMD in place in a shared memory.
+// WebAssembly memory (what keeping activations in one engine-wide WebAssembly memory would give), and
+// what the model gets: the cross-entropy in place on logits in a registered shared memory (one and two
+// threads) against the copying kernels, same run.
+// Then RMSNorm and RoPE: reference, SIMD copying (one and two threads), SIMD in place in a shared memory
+// (one and two threads).
 // About 20 s for the default 15M shape.
 //   npx tsx bench/engine-pointwise.ts [--shape 260K|15M|all] [--repetitions 5] [--rows 2048]
 import { referenceKernels, type KernelSet } from "../src/engine/kernels/kernel-set.js";
 import { ropeTables } from "../src/engine/kernels/rope.js";
+import { SharedArena } from "../src/engine/kernels/wasm/attention-resident.js";
 import { ParallelPointwise } from "../src/engine/kernels/wasm/parallel-pointwise.js";
 import { PointwiseSimd } from "../src/engine/kernels/wasm/pointwise-runner.js";
 import { buildPointwiseModule, type PointwiseExports } from "../src/engine/kernels/wasm/pointwise-simd.js";
@@ -63,19 +67,31 @@ const variants: Record<string, Kernels> = {
   "SIMD, 1 thread": bound(new PointwiseSimd()),
   "SIMD, 2 threads": bound(twoThreads),
 };
+// the in-place kernels, on logits in a shared memory registered with them (the SIMD matmul's, in training)
+const arena = new SharedArena(16384);
+const inPlaceOne = new PointwiseSimd(), inPlaceTwo = new ParallelPointwise();
+inPlaceOne.useResidentMemory(arena);
+inPlaceTwo.useResidentMemory(arena);
+const inPlaceVariants: Record<string, Kernels> = { "SIMD in place, 1 thread": bound(inPlaceOne), "SIMD in place, 2 threads": bound(inPlaceTwo) };
 
 for (const [name, { vocabSize: V, hiddenDim: H, nLayers, dim, nHeads }] of Object.entries(shapes)) {
   if (selected !== "all" && selected !== name) continue;
   const N = rows, random = new SeededRandom(1);
   const logits = shared(N * V, random, 8), work = shared(N * V, random, 0);
+  const residentWork = arena.allocate(N * V);
+  if (!residentWork) throw new Error("no room for the logits in the shared arena");
   const targets = Int32Array.from({ length: N }, () => Math.floor(random.next() * V));
   const mask = new Uint8Array(N).fill(1), losses = new Float32Array(N);
   const gate = shared(N * H, random, 4), up = shared(N * H, random, 1), hidden = shared(N * H, random, 1);
   const dgate = shared(N * H, random, 0), dup = shared(N * H, random, 0), dhidden = shared(N * H, random, 1);
-  const passes = {
+  const crossEntropyPasses = (work: Float32Array) => ({
     "cross-entropy forward": (k: Kernels) => k.crossEntropyForward(losses, work, work, targets, mask, N, V),
     "cross-entropy backward": (k: Kernels) => k.crossEntropyBackward(work, work, targets, mask, N, V),
     "cross-entropy fused": (k: Kernels) => k.crossEntropyForwardBackward(losses, work, work, targets, mask, N, V),
+  });
+  const inPlacePasses = crossEntropyPasses(residentWork);
+  const passes = {
+    ...crossEntropyPasses(work),
     "SwiGLU forward": (k: Kernels) => k.swigluForward(hidden, gate, up, N * H),
     "SwiGLU backward": (k: Kernels) => k.swigluBackward(dgate, dup, dhidden, gate, up, N * H),
   };
@@ -88,6 +104,17 @@ for (const [name, { vocabSize: V, hiddenDim: H, nLayers, dim, nHeads }] of Objec
         if (pass === "cross-entropy forward" || pass === "cross-entropy fused") work.set(logits);
         const sample = timed(() => run(kernels));
         if (rep === 0) continue; // warm-up: compilation and first touches
+        const key = `${label}|${pass}`;
+        samples.set(key, [...(samples.get(key) ?? []), sample]);
+      }
+    }
+    for (const [label, kernels] of Object.entries(inPlaceVariants)) {
+      for (const [pass, run] of Object.entries(inPlacePasses)) {
+        if (pass === "cross-entropy forward" || pass === "cross-entropy fused") residentWork.set(logits);
+        const callsBefore = PointwiseSimd.callsInPlace;
+        const sample = timed(() => run(kernels));
+        if (PointwiseSimd.callsInPlace === callsBefore) throw new Error(`${label} ${pass} did not run in place`);
+        if (rep === 0) continue;
         const key = `${label}|${pass}`;
         samples.set(key, [...(samples.get(key) ?? []), sample]);
       }
@@ -109,6 +136,11 @@ for (const [name, { vocabSize: V, hiddenDim: H, nLayers, dim, nHeads }] of Objec
     `SIMD 2 threads ${crossEntropy("SIMD, 2 threads").toFixed(0)} ms wall`);
   console.log(`  fused into one pass (crossEntropyForwardBackward, what a training step runs): SIMD 1 thread ${figure("SIMD, 1 thread", "cross-entropy fused").toFixed(0)} ms, ` +
     `SIMD 2 threads ${figure("SIMD, 2 threads", "cross-entropy fused").toFixed(0)} ms wall`);
+  const fused = (label: string) => figure(label, "cross-entropy fused").toFixed(1);
+  const forwardBackward = (label: string) => crossEntropy(label).toFixed(1);
+  console.log(`  in place on logits in a registered shared memory, fused: 1 thread ${fused("SIMD, 1 thread")} -> ${fused("SIMD in place, 1 thread")} ms (CPU), ` +
+    `2 threads ${fused("SIMD, 2 threads")} -> ${fused("SIMD in place, 2 threads")} ms (wall); forward + backward: 1 thread ${forwardBackward("SIMD, 1 thread")} -> ` +
+    `${forwardBackward("SIMD in place, 1 thread")} ms, 2 threads ${forwardBackward("SIMD, 2 threads")} -> ${forwardBackward("SIMD in place, 2 threads")} ms`);
   const inPlace = crossEntropyInPlace(logits, N, V, repetitions);
   console.log(`  ceiling without copies (logits already in WebAssembly memory, 1 thread CPU time): cross-entropy forward + backward ${inPlace.toFixed(0)} ms ` +
     `(the copies through the kernel's scratch cost ${(crossEntropy("SIMD, 1 thread") - inPlace).toFixed(0)} ms of ${crossEntropy("SIMD, 1 thread").toFixed(0)})`);
@@ -130,15 +162,16 @@ function normRopeFigures(N: number, C: number, nHeads: number, nLayers: number):
     return view;
   };
   const resident = { memory, maxPages: 32768, addressOf: (array: Float32Array) => (array.buffer === memory.buffer ? array.byteOffset : -1), allocate: take };
-  const inPlace = new PointwiseSimd();
+  const inPlace = new PointwiseSimd(), inPlaceTwoThreads = new ParallelPointwise();
   inPlace.useResidentMemory(resident);
+  inPlaceTwoThreads.useResidentMemory(resident);
   const inp = take(N * C), out = take(N * C), dinp = take(N * C), dout = take(N * C), rstd = take(N);
   const cos = take((T * headSize) / 2), sin = take((T * headSize) / 2);
   for (let i = 0; i < N * C; i++) (inp[i] = random.uniform(-2, 2)), (dout[i] = random.uniform(-1, 1));
   ropeTables(cos, sin, T, headSize, 10000, 1);
   const weight = Float32Array.from({ length: C }, () => random.uniform(0.5, 1.5));
   type NormRope = Pick<KernelSet, "rmsnormForward" | "rmsnormBackward" | "ropeForward" | "ropeBackward">;
-  const kernels: Record<string, NormRope> = { ...variants, "SIMD in place, 1 thread": inPlace };
+  const kernels: Record<string, NormRope> = { ...variants, "SIMD in place, 1 thread": inPlace, "SIMD in place, 2 threads": inPlaceTwoThreads };
   const passes: Record<string, [perStep: number, run: (k: NormRope) => void]> = {
     "RMSNorm forward": [2 * nLayers + 1, (k) => k.rmsnormForward(out, rstd, inp, weight, N, C, 1e-5)],
     "RMSNorm backward": [2 * nLayers, (k) => k.rmsnormBackward(dinp, null, dout, inp, weight, rstd, N, C)],
@@ -181,4 +214,4 @@ function crossEntropyInPlace(logits: Float32Array, N: number, V: number, repetit
   }
   return median(times);
 }
-await twoThreads.close();
+await Promise.all([twoThreads.close(), inPlaceTwo.close()]);
