@@ -8,11 +8,11 @@ import { tinyBatch, tinyConfig, tinyModel } from "./tiny-model.js";
 
 // The fast set as the model uses it: with two threads the SIMD matmul's shared memory holds the
 // activations, gradient scratch and logits and is registered with the element-wise kernels, so the
-// cross-entropy, every RMSNorm and every RoPE must run in place, forward and backward, and give the
+// cross-entropy, every RMSNorm, RoPE and SwiGLU must run in place, forward and backward, and give the
 // loss and LoRA gradients of the copying kernels bit for bit (and the reference's within rounding).
 // (Its own file: the registration is per process, and this test withdraws it.)
 
-describe("the fast kernel set's cross-entropy, RMSNorm and RoPE in a whole model", () => {
+describe("the fast kernel set's cross-entropy, RMSNorm, RoPE and SwiGLU in a whole model", () => {
   it("run in place on the resident activations (two threads) and equal the copying kernels bit for bit", () => {
     const config = tinyConfig({ vocabSize: 64, dim: 32, nHeads: 4, nKvHeads: 2 }); // rows of 64 floats: whole blocks
     const lora = parseLoraConfig({ rank: 2, alpha: 4, dropout: 0, targets: ["q", "k", "v", "o"] });
@@ -28,8 +28,9 @@ describe("the fast kernel set's cross-entropy, RMSNorm and RoPE in a whole model
     const inPlace = step(fastKernels);
     const L = config.nLayers;
     // RMSNorm forward and backward (two a layer and the final one; the first layer's attention norm has
-    // no input gradient to pass on, the embeddings being frozen), RoPE of q and k both ways, the loss
-    if (engineThreads() === 2) expect(PointwiseSimd.callsInPlace - before).toBe(2 * (2 * L + 1) - 1 + 4 * L + 1);
+    // no input gradient to pass on, the embeddings being frozen), RoPE of q and k both ways, the loss,
+    // SwiGLU both ways
+    if (engineThreads() === 2) expect(PointwiseSimd.callsInPlace - before).toBe(2 * (2 * L + 1) - 1 + 4 * L + 1 + 2 * L);
     useResidentMemory(null);
     const copying = step(fastKernels);
     const reference = step(referenceKernels);

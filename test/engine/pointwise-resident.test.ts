@@ -162,3 +162,35 @@ describe.each(inPlaceKernels)("RMSNorm and RoPE in place ($name) equal the copyi
     }
   });
 });
+
+describe.each(inPlaceKernels)("SwiGLU in place ($name) equals the copying kernels bit for bit", ({ kernels }) => {
+  it("forward, backward (adding) and backward (writing) over several units, and sizes that copy", () => {
+    // three SwiGLU units and a part; both 8-byte parities
+    const size = 3 * 16384 + 1000, random = new SeededRandom(33);
+    const gate = randomF32(size, random, 4), up = randomF32(size, random, 2), dout = randomF32(size, random), initial = randomF32(size, random);
+    const out = sharedCopy(new Float32Array(size)), dgate = sharedCopy(initial), dup = sharedCopy(initial);
+    copying.swigluForward(out, sharedCopy(gate), sharedCopy(up), size);
+    copying.swigluBackward(dgate, dup, sharedCopy(dout), sharedCopy(gate), sharedCopy(up), size);
+    const overwriteGate = sharedCopy(new Float32Array(size)), overwriteUp = sharedCopy(new Float32Array(size));
+    copying.swigluBackwardOverwrite(overwriteGate, overwriteUp, sharedCopy(dout), sharedCopy(gate), sharedCopy(up), size);
+
+    const residentGate = inArena(gate, 1), residentUp = inArena(up), residentDout = inArena(dout, 1);
+    const residentOut = inArena(new Float32Array(size)), residentDgate = inArena(initial, 1), residentDup = inArena(initial);
+    expect(inPlaceCalls(() => kernels.swigluForward(residentOut, residentGate, residentUp, size))).toBe(1);
+    if (kernels === helperOnly) expect(helperOnly.helperUnitsOfLastJob).toBe(4);
+    expect(inPlaceCalls(() => kernels.swigluBackward(residentDgate, residentDup, residentDout, residentGate, residentUp, size))).toBe(1);
+    expect(firstDifference(residentOut, out)).toBe(-1);
+    expect(firstDifference(residentDgate, dgate)).toBe(-1);
+    expect(firstDifference(residentDup, dup)).toBe(-1);
+    // the writing backward over stale values gives the copying kernels' written gradients
+    const staleGate = inArena(randomF32(size, random)), staleUp = inArena(randomF32(size, random), 1);
+    expect(inPlaceCalls(() => kernels.swigluBackwardOverwrite(staleGate, staleUp, residentDout, residentGate, residentUp, size))).toBe(1);
+    expect(firstDifference(staleGate, overwriteGate)).toBe(-1);
+    expect(firstDifference(staleUp, overwriteUp)).toBe(-1);
+    // a size that is not whole f32x4, or an operand outside the memory, copies (same results)
+    const odd = size - 1, outsideOut = sharedCopy(new Float32Array(size));
+    expect(inPlaceCalls(() => kernels.swigluForward(residentOut, residentGate, residentUp, odd))).toBe(0);
+    expect(inPlaceCalls(() => kernels.swigluForward(outsideOut, residentGate, residentUp, size))).toBe(0);
+    expect(firstDifference(outsideOut, out)).toBe(-1);
+  });
+});

@@ -22,7 +22,7 @@ function pointwiseSimd(): PointwiseSimd | null {
 
 /**
  * Registers the shared memory (the SIMD matmul's, where the model keeps its activations, gradient
- * scratch and logits) in which the cross-entropy, RMSNorm and RoPE run in place, on both threads, when
+ * scratch and logits) in which the cross-entropy, SwiGLU, RMSNorm and RoPE run in place, on both threads, when
  * all their operands live there; null: none.
  */
 export function useResidentMemory(memory: PointwiseResidentMemory | null): void {

@@ -20,7 +20,7 @@ function simdMatmul(): SimdMatmul | null {
     const shared = simdAvailable() && twoThreads ? new ParallelSimdMatmul() : null;
     simd = shared ?? (simdAvailable() ? new SimdMatmul() : null);
     // the model's activations and gradient scratch are allocated in the shared memory
-    // (simdAllocateResident): the attention, RMSNorm and RoPE kernels then run on them in place too
+    // (simdAllocateResident): the attention and element-wise kernels (cross-entropy, SwiGLU, RMSNorm, RoPE) then run on them in place too
     if (shared) {
       useResidentMemoryForAttention(shared);
       useResidentMemoryForPointwise(shared);

@@ -13,11 +13,11 @@ export interface ResidentWorkspace {
 }
 
 /** Job kinds of the in-place units, after those of ./pointwise-blocks.ts (UNIT_KIND). */
-export const RESIDENT_KIND = { softmax: 11, scale: 12, rmsnormForward: 13, rmsnormBackward: 14, ropeForward: 15, ropeBackward: 16 } as const;
+export const RESIDENT_KIND = { softmax: 11, scale: 12, rmsnormForward: 13, rmsnormBackward: 14, ropeForward: 15, ropeBackward: 16, swigluForward: 17, swigluBackward: 18, swigluBackwardOverwrite: 19 } as const;
 
 /** True for the kinds runResidentUnit runs. */
 export function isResidentKind(kind: number): boolean {
-  return kind >= 11 && kind <= 16;
+  return kind >= 11 && kind <= 19;
 }
 
 /**
@@ -28,7 +28,9 @@ export function isResidentKind(kind: number): boolean {
  * scale: [dlogits, probs, stats (unused), mask, N, V, rowsPerUnit], factor the weight;
  * rmsnormForward: [out, rstd, inp, weight, N, C, rowsPerUnit], factor eps;
  * rmsnormBackward: [dinp, dout, inp, weight, rstd, N, C, rowsPerUnit];
- * ropeForward, ropeBackward: [x (rotated in place), cos, sin, T, nHeads, headSize, nRot, positionsPerUnit].
+ * ropeForward, ropeBackward: [x (rotated in place), cos, sin, T, nHeads, headSize, nRot, positionsPerUnit];
+ * swigluForward: [out, gate, up, size, elementsPerUnit]; swigluBackward(Overwrite): [dgate, dup, dout,
+ *   gate, up, size, elementsPerUnit] (size and elementsPerUnit multiples of 4).
  * An output either is its input or does not overlap it (the caller checks).
  */
 export function runResidentUnit(resident: ResidentWorkspace, kind: number, params: ArrayLike<number>, factor: number, unit: number): void {
@@ -54,6 +56,11 @@ export function runResidentUnit(resident: ResidentWorkspace, kind: number, param
     const start = unit * rows, end = Math.min(N, start + rows), first = start * C * 4;
     if (kind === 13) kernels.rmsnormForward(params[0] + first, params[1] + start * 4, params[2] + first, params[3], end - start, C * 4, factor, C);
     else kernels.rmsnormBackward(params[0] + first, params[1] + first, params[2] + first, params[3], params[4] + start * 4, end - start, C * 4, C);
+  } else if (kind >= 17) {
+    const size = params[kind === 17 ? 3 : 5], chunk = params[kind === 17 ? 4 : 6];
+    const start = unit * chunk, bytes = (Math.min(size, start + chunk) - start) * 4, at = start * 4;
+    if (kind === 17) kernels.swigluForward(params[0] + at, params[1] + at, params[2] + at, bytes);
+    else (kind === 18 ? kernels.swigluBackward : kernels.swigluBackwardOverwrite)(params[0] + at, params[1] + at, params[2] + at, params[3] + at, params[4] + at, bytes);
   } else {
     const T = params[3], nHeads = params[4], headSize = params[5], nRot = params[6], positions = params[7];
     const perSequence = Math.ceil(T / positions);

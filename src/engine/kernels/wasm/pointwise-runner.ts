@@ -122,19 +122,31 @@ export class PointwiseSimd {
   /** Same contract as swigluForward in ../swiglu.ts. */
   swigluForward(out: Float32Array, gate: Float32Array, up: Float32Array, size: number): void {
     checkShape("swigluForward", { out, gate, up }, size, {}, 0, 0, 1);
+    const at = this.residentElements([out, gate, up], size);
+    if (at) return this.runInPlace(RESIDENT_KIND.swigluForward, [...at, size, SWIGLU_CHUNK], 0, Math.ceil(size / SWIGLU_CHUNK), size);
     this.run(UNIT_KIND.swigluForward, [out, gate, up], [size, SWIGLU_CHUNK], 0, Math.ceil(size / SWIGLU_CHUNK), size);
   }
 
   /** Same contract as swigluBackward in ../swiglu.ts. */
   swigluBackward(dgate: Float32Array, dup: Float32Array, dout: Float32Array, gate: Float32Array, up: Float32Array, size: number): void {
-    checkShape("swigluBackward", { dgate, dup, dout, gate, up }, size, {}, 0, 0, 1);
-    this.run(UNIT_KIND.swigluBackward, [dgate, dup, dout, gate, up], [size, SWIGLU_CHUNK], 0, Math.ceil(size / SWIGLU_CHUNK), size);
+    this.swigluBackwardKind(UNIT_KIND.swigluBackward, RESIDENT_KIND.swigluBackward, dgate, dup, dout, gate, up, size);
   }
 
   /** Same contract as KernelSet.swigluBackwardOverwrite: swigluBackward's gradients written, not added. */
   swigluBackwardOverwrite(dgate: Float32Array, dup: Float32Array, dout: Float32Array, gate: Float32Array, up: Float32Array, size: number): void {
-    checkShape("swigluBackwardOverwrite", { dgate, dup, dout, gate, up }, size, {}, 0, 0, 1);
-    this.run(UNIT_KIND.swigluBackwardOverwrite, [dgate, dup, dout, gate, up], [size, SWIGLU_CHUNK], 0, Math.ceil(size / SWIGLU_CHUNK), size);
+    this.swigluBackwardKind(UNIT_KIND.swigluBackwardOverwrite, RESIDENT_KIND.swigluBackwardOverwrite, dgate, dup, dout, gate, up, size);
+  }
+
+  private swigluBackwardKind(kind: number, residentKind: number, dgate: Float32Array, dup: Float32Array, dout: Float32Array, gate: Float32Array, up: Float32Array, size: number): void {
+    checkShape(kind === UNIT_KIND.swigluBackward ? "swigluBackward" : "swigluBackwardOverwrite", { dgate, dup, dout, gate, up }, size, {}, 0, 0, 1);
+    const at = this.residentElements([dgate, dup, dout, gate, up], size);
+    if (at) return this.runInPlace(residentKind, [...at, size, SWIGLU_CHUNK], 0, Math.ceil(size / SWIGLU_CHUNK), size);
+    this.run(kind, [dgate, dup, dout, gate, up], [size, SWIGLU_CHUNK], 0, Math.ceil(size / SWIGLU_CHUNK), size);
+  }
+
+  /** Element-wise operands' addresses when they all live in the registered memory and size is whole f32x4 (else null: copy). */
+  private residentElements(arrays: Float32Array[], size: number): number[] | null {
+    return size > 0 && size % 4 === 0 ? (this.resident?.addresses(arrays) ?? null) : null;
   }
 
   /**
@@ -202,7 +214,7 @@ export class PointwiseSimd {
   }
 
   /**
-   * Registers the shared memory in which the cross-entropy, RMSNorm and RoPE run in place when all
+   * Registers the shared memory in which the cross-entropy, SwiGLU, RMSNorm and RoPE run in place when all
    * their operands live there (null: none, always copy). See ./pointwise-resident.ts.
    */
   useResidentMemory(memory: PointwiseResidentMemory | null): void {
