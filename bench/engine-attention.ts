@@ -17,7 +17,8 @@ import { randomizeBaseWeights } from "../src/engine/model/random-init.js";
 import { attentionBackwardFast, attentionForwardFast } from "../src/engine/kernels/attention-fast.js";
 import { ParallelAttention } from "../src/engine/kernels/parallel-attention.js";
 import { simdAttentionApplies, SimdAttentionThread } from "../src/engine/kernels/wasm/attention-simd.js";
-import { ResidentAttention, SharedArena } from "../src/engine/kernels/wasm/attention-resident.js";
+import { ResidentAttention } from "../src/engine/kernels/wasm/attention-resident.js";
+import { SharedArena } from "../src/engine/kernels/wasm/resident-memory.js";
 import { SeededRandom } from "../src/engine/random.js";
 
 const shapes: Record<string, AttentionShape> = {

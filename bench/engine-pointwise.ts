@@ -13,7 +13,7 @@
 //   npx tsx bench/engine-pointwise.ts [--shape 260K|15M|all] [--repetitions 5] [--rows 2048]
 import { referenceKernels, type KernelSet } from "../src/engine/kernels/kernel-set.js";
 import { ropeTables } from "../src/engine/kernels/rope.js";
-import { SharedArena } from "../src/engine/kernels/wasm/attention-resident.js";
+import { SharedArena } from "../src/engine/kernels/wasm/resident-memory.js";
 import { ParallelPointwise } from "../src/engine/kernels/wasm/parallel-pointwise.js";
 import { PointwiseSimd } from "../src/engine/kernels/wasm/pointwise-runner.js";
 import { buildPointwiseModule, type PointwiseExports } from "../src/engine/kernels/wasm/pointwise-simd.js";

@@ -5,7 +5,7 @@ import { rmsnormBackward, rmsnormForward } from "../../src/engine/kernels/rmsnor
 import { ropeBackward, ropeForward, ropeTables } from "../../src/engine/kernels/rope.js";
 import { swigluBackward } from "../../src/engine/kernels/swiglu.js";
 import { ParallelPointwise } from "../../src/engine/kernels/wasm/parallel-pointwise.js";
-import type { PointwiseResidentMemory } from "../../src/engine/kernels/wasm/pointwise-resident.js";
+import type { ResidentMemory } from "../../src/engine/kernels/wasm/resident-memory.js";
 import { PointwiseSimd } from "../../src/engine/kernels/wasm/pointwise-runner.js";
 import { SeededRandom } from "../../src/engine/random.js";
 import { relativeError } from "./gradient-check.js";
@@ -211,7 +211,7 @@ it("the fast set equals the reference set within float32 rounding, and short arr
 });
 
 /** A shared memory handing out views, as the SIMD matmul's does; counts the arrays it found inside. */
-function residentMemory(): PointwiseResidentMemory & { copy(values: ArrayLike<number>, front?: number): Float32Array; found: number; allocations: number } {
+function residentMemory(): ResidentMemory & { copy(values: ArrayLike<number>, front?: number): Float32Array; found: number; allocations: number } {
   const memory = new WebAssembly.Memory({ initial: 256, maximum: 1024, shared: true });
   let next = 64;
   const take = (floats: number, front = 0) => {

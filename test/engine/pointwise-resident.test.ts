@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { ropeTables } from "../../src/engine/kernels/rope.js";
-import { SharedArena } from "../../src/engine/kernels/wasm/attention-resident.js";
+import { SharedArena } from "../../src/engine/kernels/wasm/resident-memory.js";
 import { ParallelPointwise } from "../../src/engine/kernels/wasm/parallel-pointwise.js";
 import { PointwiseSimd, rowsPerUnit } from "../../src/engine/kernels/wasm/pointwise-runner.js";
 import { SeededRandom } from "../../src/engine/random.js";

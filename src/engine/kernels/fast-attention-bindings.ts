@@ -4,7 +4,8 @@ import { engineThreads } from "./engine-threads.js";
 import type { KernelSet } from "./kernel-set.js";
 import { ParallelAttention } from "./parallel-attention.js";
 import { SimdAttentionThread } from "./wasm/attention-simd.js";
-import { ResidentAttention, type ResidentMemory } from "./wasm/attention-resident.js";
+import { ResidentAttention } from "./wasm/attention-resident.js";
+import type { ResidentMemory } from "./wasm/resident-memory.js";
 
 // The fast set's attention: on two threads when it pays, one thread otherwise; WebAssembly SIMD kernels
 // where they apply (head size a multiple of 4), the generated JS kernels otherwise.

@@ -5,7 +5,7 @@ import { ropeBackward, ropeForward } from "./rope.js";
 import type { KernelSet } from "./kernel-set.js";
 import { swigluBackward, swigluForward } from "./swiglu.js";
 import { ParallelPointwise } from "./wasm/parallel-pointwise.js";
-import type { PointwiseResidentMemory } from "./wasm/pointwise-resident.js";
+import type { ResidentMemory } from "./wasm/resident-memory.js";
 import { PointwiseSimd } from "./wasm/pointwise-runner.js";
 import { pointwiseSimdAvailable } from "./wasm/pointwise-simd.js";
 
@@ -25,7 +25,7 @@ function pointwiseSimd(): PointwiseSimd | null {
  * scratch and logits) in which the cross-entropy, SwiGLU, RMSNorm and RoPE run in place, on both threads, when
  * all their operands live there; null: none.
  */
-export function useResidentMemory(memory: PointwiseResidentMemory | null): void {
+export function useResidentMemory(memory: ResidentMemory | null): void {
   pointwiseSimd()?.useResidentMemory(memory);
 }
 

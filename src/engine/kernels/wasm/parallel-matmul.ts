@@ -1,6 +1,6 @@
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { FAILED, helperLoopSource, IDLE, JOB, QUIT, RUNNING } from "../helper-loop.js";
-import type { ResidentMemory } from "./attention-resident.js";
+import type { ResidentMemory } from "./resident-memory.js";
 import { buildMatmulKernel, runBlocks, SimdMatmul, type KernelFunction, type MatmulKernelOptions, type MatmulLayout } from "./matmul-simd.js";
 
 // The SIMD matmul on two threads: one shared WebAssembly memory, one helper worker running the same
@@ -60,7 +60,7 @@ ${helperLoopSource(`    Atomics.add(word, ${HELPER_UNITS}, runUnits(kernelFor(wo
 `;
 
 /**
- * A ResidentMemory (./attention-resident.ts) too: the model's activations live in its shared memory, so
+ * A ResidentMemory (./resident-memory.ts) too: the model's activations live in its shared memory, so
  * the attention, RMSNorm and RoPE kernels register it and run on those arrays in place.
  */
 export class ParallelSimdMatmul extends SimdMatmul implements ResidentMemory {

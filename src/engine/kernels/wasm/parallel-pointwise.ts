@@ -3,7 +3,7 @@ import { FAILED, helperLoopSource, IDLE, JOB, QUIT, RUNNING } from "../helper-lo
 import { PostedBuffers } from "../posted-buffers.js";
 import { createPointwiseWorkspace, reserveWorkspace, rmsnormBackwardBlock, rmsnormForwardBlock, ropeBlock, runPointwiseUnit, scaleBlock, softmaxBlock, swigluBackwardBlock, swigluForwardBlock } from "./pointwise-blocks.js";
 import { CamelidError } from "../../../errors/index.js";
-import type { PointwiseResidentMemory } from "./pointwise-resident.js";
+import type { ResidentMemory } from "./resident-memory.js";
 import { isResidentKind, runResidentUnit } from "./pointwise-resident-units.js";
 import { PointwiseSimd, type SharedArray } from "./pointwise-runner.js";
 
@@ -133,7 +133,7 @@ export class ParallelPointwise extends PointwiseSimd {
   }
 
   /** Registers the memory on this thread, then hands the helper the module compiled for it and the memory (null: none). */
-  override useResidentMemory(memory: PointwiseResidentMemory | null): void {
+  override useResidentMemory(memory: ResidentMemory | null): void {
     super.useResidentMemory(memory);
     this.port.postMessage({ resident: this.resident && { module: this.resident.module, memory: this.resident.resident.memory } });
   }

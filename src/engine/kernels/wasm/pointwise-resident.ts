@@ -1,5 +1,6 @@
 import type { ResidentWorkspace } from "./pointwise-resident-units.js";
 import { buildPointwiseModule, type PointwiseExports } from "./pointwise-simd.js";
+import type { ResidentMemory } from "./resident-memory.js";
 
 // The element-wise kernels in place: when their operands already live in one shared WebAssembly
 // memory (the SIMD matmul's, where the model keeps its activations, gradient scratch and logits when
@@ -8,18 +9,6 @@ import { buildPointwiseModule, type PointwiseExports } from "./pointwise-simd.js
 // copies in and out of a private memory (V8 copies shared memory word by word) were about half their
 // time. What lives outside is copied into small regions of the memory first: the frozen norm weight
 // (C floats), the loss mask (a byte a row); the softmax row statistics get a region there too.
-
-/** What the in-place kernels need of a shared memory's owner (the shape ResidentMemory has in ./attention-resident.ts). */
-export interface PointwiseResidentMemory {
-  /** A shared WebAssembly memory (it may grow; views of its earlier buffers stay valid). */
-  readonly memory: WebAssembly.Memory;
-  /** Its maximum size in pages (the module importing it declares the same). */
-  readonly maxPages: number;
-  /** The byte address of an array that lives in the memory, else -1. */
-  addressOf(array: Float32Array): number;
-  /** Zeroed floats inside the memory, kept for good, or null when there is no room. */
-  allocate(floats: number): Float32Array | null;
-}
 
 /** Per-row scratch of a softmax job in the memory: (max, sum) f64 pairs and a mask byte per row. */
 export interface ResidentRows {
@@ -38,7 +27,7 @@ export class ResidentPointwise {
   private weightRegion: Float32Array | null = null;
   private rows: (ResidentRows & { capacity: number }) | null = null;
 
-  constructor(readonly resident: PointwiseResidentMemory) {
+  constructor(readonly resident: ResidentMemory) {
     this.module = new WebAssembly.Module(buildPointwiseModule(undefined, resident.maxPages));
     const exports = new WebAssembly.Instance(this.module, { env: { memory: resident.memory } }).exports as unknown as PointwiseExports;
     this.workspace = { exports, memory: resident.memory };

@@ -2,7 +2,8 @@ import { InvalidArgumentError } from "../../../errors/index.js";
 import { rmsnormBackward, rmsnormForward } from "../rmsnorm.js";
 import { ropeBackward, ropeForward } from "../rope.js";
 import { createPointwiseWorkspace, runPointwiseUnit, STATS_BYTES, SWIGLU_CHUNK, UNIT_KIND, type PointwiseWorkspace } from "./pointwise-blocks.js";
-import { ResidentPointwise, type PointwiseResidentMemory } from "./pointwise-resident.js";
+import { ResidentPointwise } from "./pointwise-resident.js";
+import type { ResidentMemory } from "./resident-memory.js";
 import { isResidentKind, RESIDENT_KIND, runResidentUnit } from "./pointwise-resident-units.js";
 import { buildPointwiseModule } from "./pointwise-simd.js";
 
@@ -217,7 +218,7 @@ export class PointwiseSimd {
    * Registers the shared memory in which the cross-entropy, SwiGLU, RMSNorm and RoPE run in place when all
    * their operands live there (null: none, always copy). See ./pointwise-resident.ts.
    */
-  useResidentMemory(memory: PointwiseResidentMemory | null): void {
+  useResidentMemory(memory: ResidentMemory | null): void {
     this.resident = memory ? new ResidentPointwise(memory) : null;
   }
   protected resident: ResidentPointwise | null = null;
