@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """PyTorch eager CPU reference for bench/train-lora.ts: the same LLaMA shape with frozen random base
 weights, LoRA (r, alpha) on q,k,v,o, AdamW, gradient clipping, batch B x T; 2 threads.
-Prints one JSON line {"tokensPerSecond": ...}. Launched by the TypeScript benchmark; not a test."""
+Prints one JSON line {"tokensPerSecond": ...}; with "rounds" in the config, one per "measure <seconds>"
+line on stdin instead, so the TypeScript benchmark can alternate with it. Launched by the TypeScript
+benchmark; not a test."""
 import argparse
 import json
 import math
+import sys
 import time
 
 import torch
@@ -93,10 +96,23 @@ def step():
     optimizer.step()
 
 
+def measure(seconds):
+    start, cpu_start, steps = time.perf_counter(), time.process_time(), 0
+    while steps < 1 or (time.perf_counter() - start < seconds and steps < 1000):
+        step()
+        steps += 1
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    return {"tokensPerSecond": B * T * steps / elapsed, "tokensPerCpuSecond": B * T * steps / cpu, "steps": steps, "seconds": elapsed}
+
+
 step()  # warm-up
-start, cpu_start, steps = time.perf_counter(), time.process_time(), 0
-while steps < 1 or (time.perf_counter() - start < cfg["seconds"] and steps < 1000):
-    step()
-    steps += 1
-elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-print(json.dumps({"tokensPerSecond": B * T * steps / elapsed, "tokensPerCpuSecond": B * T * steps / cpu, "steps": steps, "seconds": elapsed}))
+if cfg.get("rounds"):
+    # alternating with the TypeScript engine: one measurement per "measure <seconds>" line on stdin
+    print(json.dumps({"ready": True}), flush=True)
+    for line in sys.stdin:
+        command = line.split()
+        if not command or command[0] != "measure":
+            break
+        print(json.dumps(measure(float(command[1]))), flush=True)
+else:
+    print(json.dumps(measure(cfg["seconds"])))
