@@ -6,7 +6,7 @@ import { attentionBackwardSource, attentionForwardSource, attentionKernelsFor } 
 import { CamelidError } from "../../errors/index.js";
 import { expTable } from "./fast-exp.js";
 import { attentionModuleKey, compiledAttention, SimdAttentionThread } from "./wasm/attention-simd.js";
-import { residentBackwardUnits, residentForwardUnits, simdBackwardUnits, simdForwardUnits } from "./wasm/attention-units.js";
+import { residentUnits, simdBackwardUnits, simdForwardUnits } from "./wasm/attention-units.js";
 import type { ResidentAttention, ResidentKernels } from "./wasm/attention-resident.js";
 
 // Attention on two threads: this thread and one helper worker share out the units of a call, taken one
@@ -39,11 +39,10 @@ const HELPER_UNITS = ARRAYS_AT + 3 * MAX_ARRAYS;
 // Plain CommonJS for `eval: true`; the kernels arrive as source text so both threads run one code.
 const helperSource = `
 const { workerData, receiveMessageOnPort } = require("node:worker_threads");
-const { control, port, expTable, simdForwardSource, simdBackwardSource, residentForwardSource, residentBackwardSource } = workerData;
+const { control, port, expTable, simdForwardSource, simdBackwardSource, residentUnitsSource } = workerData;
 const simdForwardUnits = new Function("return " + simdForwardSource)();
 const simdBackwardUnits = new Function("return " + simdBackwardSource)();
-const residentForwardUnits = new Function("return " + residentForwardSource)();
-const residentBackwardUnits = new Function("return " + residentBackwardSource)();
+const residentUnits = new Function("return " + residentUnitsSource)();
 const residentKernels = new Map();
 const kernels = new Map();
 const simdModules = new Map();
@@ -94,9 +93,9 @@ ${helperLoopSource(`    drain();
     if (kind === ${RESIDENT_FORWARD} || kind === ${RESIDENT_BACKWARD}) {
       const resident = residentKernels.get(word[${RESIDENT_ID}]);
       if (!resident) throw new Error("attention helper: no in-place kernels " + word[${RESIDENT_ID}]);
-      word[${HELPER_UNITS}] = kind === ${RESIDENT_FORWARD}
-        ? residentForwardUnits(resident.kernel, resident.layout, address(0), address(1), address(2), address(3), address(4), B, word, ${NEXT_UNIT})
-        : residentBackwardUnits(resident.kernel, resident.layout, address(0), address(1), address(2), address(3), address(4), address(5), address(6), address(7), B, word, ${NEXT_UNIT});
+      const backward = kind === ${RESIDENT_BACKWARD};
+      const at = Array.from({ length: backward ? 8 : 5 }, (_, slot) => address(slot));
+      word[${HELPER_UNITS}] = residentUnits(resident.kernel, resident.layout, backward, at, B, word, ${NEXT_UNIT});
     } else if (kind === ${SIMD_FORWARD}) {
       const simd = simdInstance(HS, T, NH, NKV);
       word[${HELPER_UNITS}] = simdForwardUnits(simd.kernel, simd.heap, simd.layout, view(0), view(1), view(2), view(3), view(4), B, word, ${NEXT_UNIT});
@@ -149,7 +148,7 @@ export class ParallelAttention {
       workerData: {
         control: this.control.buffer, port: port2, expTable,
         simdForwardSource: simdForwardUnits.toString(), simdBackwardSource: simdBackwardUnits.toString(),
-        residentForwardSource: residentForwardUnits.toString(), residentBackwardSource: residentBackwardUnits.toString(),
+        residentUnitsSource: residentUnits.toString(),
       },
       transferList: [port2],
     });

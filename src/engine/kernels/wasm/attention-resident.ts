@@ -1,6 +1,6 @@
 import type { AttentionShape } from "../attention.js";
 import { buildAttentionModule, residentLayout, residentScratchFloats, type AttentionLayout } from "./attention-simd-kernel.js";
-import { residentBackwardUnits, residentForwardUnits, type AttentionUnitKernel } from "./attention-units.js";
+import { residentUnits, type AttentionUnitKernel } from "./attention-units.js";
 import { simdAvailable } from "./matmul-simd.js";
 import type { ResidentMemory } from "./resident-memory.js";
 
@@ -66,8 +66,7 @@ export class ResidentAttention {
     if (!kernel) return false;
     if (counter === this.counter) counter[0] = 0;
     ResidentAttention.callsInPlace++;
-    const [out, att, q, k, v] = at;
-    residentForwardUnits(kernel.exports, kernel.layout, out, att, q, k, v, shape.B, counter, counterAt);
+    residentUnits(kernel.exports, kernel.layout, false, at, shape.B, counter, counterAt);
     return true;
   }
 
@@ -77,8 +76,7 @@ export class ResidentAttention {
     if (!kernel) return false;
     if (counter === this.counter) counter[0] = 0;
     ResidentAttention.callsInPlace++;
-    const [dq, dk, dv, dout, q, k, v, att] = at;
-    residentBackwardUnits(kernel.exports, kernel.layout, dq, dk, dv, dout, q, k, v, att, shape.B, counter, counterAt);
+    residentUnits(kernel.exports, kernel.layout, true, at, shape.B, counter, counterAt);
     return true;
   }
 

@@ -111,16 +111,16 @@ export function simdBackwardUnits(
 }
 
 /**
- * The in-place variant of simdForwardUnits (./attention-resident.ts): every operand already lives in
- * the kernel's shared memory, so a unit is one call on byte addresses, nothing copied. out, att, q, k,
- * v are the operands' byte addresses; the layout has T rows and no padding. With nothing to copy, a
+ * The in-place variant of simdForwardUnits and simdBackwardUnits (./attention-resident.ts): every
+ * operand already lives in the kernel's shared memory, so a unit is one call on byte addresses, nothing
+ * copied. `at` holds the operands' byte addresses (forward: out, att, q, k, v; backward: dq, dk, dv,
+ * dout, q, k, v, att, which the kernel adds onto); the layout has T rows and no padding. With nothing to copy, a
  * key/value head range costs no more than a whole batch element, so units are head ranges whenever that
  * makes at least 16 of them (B 8 x 6 heads: 16 units of 3 heads): a thread that loses its core for a
  * while (a busy machine) holds up the other for half a batch element at most. Self-contained too.
  */
-export function residentForwardUnits(
-  kernel: AttentionUnitKernel, L: AttentionLayout, out: number, att: number, q: number, k: number, v: number,
-  B: number, counter: Int32Array, counterAt: number,
+export function residentUnits(
+  kernel: AttentionUnitKernel, L: AttentionLayout, backward: boolean, at: ArrayLike<number>, B: number, counter: Int32Array, counterAt: number,
 ): number {
   const UNITS_IN_PLACE = 16; // at least this many units where the heads allow (see above)
   const T = L.T, NH = L.NH, NKV = L.NKV, rowBytes = T * L.NH * L.HS * 4, kvRowBytes = T * L.NKV * L.HS * 4, attBytes = NH * T * T * 4;
@@ -129,25 +129,10 @@ export function residentForwardUnits(
   for (let unit = Atomics.add(counter, counterAt, 1); unit < B * parts; unit = Atomics.add(counter, counterAt, 1), taken++) {
     const b = Math.floor(unit / parts), part = unit % parts;
     const kvFirst = Math.floor((part * NKV) / parts), kvEnd = Math.floor(((part + 1) * NKV) / parts);
-    kernel.forwardUnit(kvFirst, kvEnd, q + b * rowBytes, k + b * kvRowBytes, v + b * kvRowBytes, out + b * rowBytes, att + b * attBytes);
-  }
-  return taken;
-}
-
-/** The in-place variant of simdBackwardUnits: dq, dk, dv += the gradients, the kernel adding onto them where they are. */
-export function residentBackwardUnits(
-  kernel: AttentionUnitKernel, L: AttentionLayout, dq: number, dk: number, dv: number, dout: number, q: number, k: number, v: number, att: number,
-  B: number, counter: Int32Array, counterAt: number,
-): number {
-  const UNITS_IN_PLACE = 16; // at least this many units where the heads allow (see above)
-  const T = L.T, NH = L.NH, NKV = L.NKV, rowBytes = T * L.NH * L.HS * 4, kvRowBytes = T * L.NKV * L.HS * 4, attBytes = NH * T * T * 4;
-  const parts = Math.min(NKV, Math.ceil(UNITS_IN_PLACE / B));
-  let taken = 0;
-  for (let unit = Atomics.add(counter, counterAt, 1); unit < B * parts; unit = Atomics.add(counter, counterAt, 1), taken++) {
-    const b = Math.floor(unit / parts), part = unit % parts;
-    const kvFirst = Math.floor((part * NKV) / parts), kvEnd = Math.floor(((part + 1) * NKV) / parts);
-    const rows = b * rowBytes, kvRows = b * kvRowBytes;
-    kernel.backwardUnit(kvFirst, kvEnd, q + rows, dout + rows, dq + rows, k + kvRows, v + kvRows, dk + kvRows, dv + kvRows, att + b * attBytes);
+    const rows = b * rowBytes, kvRows = b * kvRowBytes, atts = b * attBytes;
+    // backward: dq, dk, dv, dout, q, k, v, att; forward: out, att, q, k, v
+    if (backward) kernel.backwardUnit(kvFirst, kvEnd, at[4] + rows, at[3] + rows, at[0] + rows, at[5] + kvRows, at[6] + kvRows, at[1] + kvRows, at[2] + kvRows, at[7] + atts);
+    else kernel.forwardUnit(kvFirst, kvEnd, at[2] + rows, at[3] + kvRows, at[4] + kvRows, at[0] + rows, at[1] + atts);
   }
   return taken;
 }
