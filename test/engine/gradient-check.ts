@@ -15,7 +15,7 @@ export function randomArray(size: number, random: SeededRandom, scale = 1): Floa
  * Numerical gradient of loss() with respect to every entry of x (mutated and restored).
  * Central differences with step h.
  */
-export function numericGradient(x: Float64Array, loss: () => number, h = 1e-6): Float64Array {
+export function numericGradient(x: Float64Array | Float32Array, loss: () => number, h = 1e-6): Float64Array {
   const grad = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) {
     const saved = x[i];
@@ -43,4 +43,11 @@ export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let sum = 0;
   for (let i = 0; i < a.length; i++) sum += a[i] * b[i];
   return sum;
+}
+
+/** Index of the first element where a and b differ (Object.is: NaN equals NaN, -0 differs from 0), or -1; vitest's toEqual is slow on big arrays. */
+export function firstDifference(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
+  return -1;
 }

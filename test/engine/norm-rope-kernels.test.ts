@@ -8,7 +8,7 @@ import { ParallelPointwise } from "../../src/engine/kernels/wasm/parallel-pointw
 import type { ResidentMemory } from "../../src/engine/kernels/wasm/resident-memory.js";
 import { PointwiseSimd } from "../../src/engine/kernels/wasm/pointwise-runner.js";
 import { SeededRandom } from "../../src/engine/random.js";
-import { relativeError } from "./gradient-check.js";
+import { firstDifference, numericGradient, relativeError } from "./gradient-check.js";
 
 // The SIMD RMSNorm and RoPE (and the overwriting SwiGLU backward) against the reference (oracle)
 // kernels: several units of rows or positions, widths that are and are not multiples of 4 (the
@@ -23,10 +23,6 @@ const sharedCopy = (values: ArrayLike<number>, front = 0) => {
   return view;
 };
 const randomF32 = (size: number, random: SeededRandom, scale = 1) => Float32Array.from({ length: size }, () => random.uniform(-scale, scale));
-function firstDifference(a: Float32Array, b: Float32Array): number {
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
-  return a.length === b.length ? -1 : Math.min(a.length, b.length);
-}
 
 const one = new PointwiseSimd();
 const two = new ParallelPointwise({ minParallelElements: 1 << 12 });
@@ -148,16 +144,7 @@ describe.each([
 describe("fast backward kernels match central differences of the fast forward (float32)", () => {
   // L = sum(out * w) accumulated in float64; a step of 1e-2 keeps float32 rounding of the forward
   // (~1e-7 relative) far below the difference, and the second-order error at ~1e-4 relative
-  const numeric = (x: Float32Array, loss: () => number, h = 1e-2) =>
-    Float64Array.from(x, (_, i) => {
-      const saved = x[i];
-      x[i] = saved + h;
-      const plus = loss();
-      x[i] = saved - h;
-      const minus = loss();
-      x[i] = saved;
-      return (plus - minus) / (2 * h);
-    });
+  const numeric = (x: Float32Array, loss: () => number) => numericGradient(x, loss, 1e-2);
   const dot = (a: Float32Array, b: Float32Array) => a.reduce((sum, value, i) => sum + value * b[i], 0);
 
   it("RMSNorm", () => {

@@ -4,6 +4,7 @@ import { SharedArena } from "../../src/engine/kernels/wasm/resident-memory.js";
 import { ParallelPointwise } from "../../src/engine/kernels/wasm/parallel-pointwise.js";
 import { PointwiseSimd, rowsPerUnit } from "../../src/engine/kernels/wasm/pointwise-runner.js";
 import { SeededRandom } from "../../src/engine/random.js";
+import { firstDifference } from "./gradient-check.js";
 
 // The element-wise kernels in place on operands in a registered shared memory (a SharedArena standing
 // in for the SIMD matmul's): the cross-entropy (fused, forward only, backward only), RMSNorm and RoPE
@@ -17,11 +18,6 @@ const sharedCopy = (values: ArrayLike<number>, front = 0) => {
   view.set(values);
   return view;
 };
-function firstDifference(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) return Math.min(a.length, b.length);
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
-  return -1;
-}
 
 const arena = new SharedArena(4096);
 /** A copy of values in the arena, `front` floats past a 16-byte boundary (the other 8-byte parity when odd). */

@@ -3,6 +3,7 @@ import { crossEntropyForward } from "../../src/engine/kernels/cross-entropy.js";
 import { ParallelPointwise } from "../../src/engine/kernels/wasm/parallel-pointwise.js";
 import { PointwiseSimd, rowsPerUnit } from "../../src/engine/kernels/wasm/pointwise-runner.js";
 import { SeededRandom } from "../../src/engine/random.js";
+import { firstDifference } from "./gradient-check.js";
 
 // The two-thread element-wise kernels run the same units as the one-thread ones, so their results
 // must be identical bit for bit: masked rows, several rows per unit, views at an offset into a larger
@@ -16,12 +17,6 @@ const sharedCopy = (values: ArrayLike<number>, extraFront = 0) => {
   view.set(values);
   return view;
 };
-/** Index of the first element where a and b differ (NaN equals NaN), or -1: vitest's toEqual is slow on big arrays. */
-function firstDifference(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) return Math.min(a.length, b.length);
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
-  return -1;
-}
 const randomF32 = (size: number, random: SeededRandom, scale = 1) => Float32Array.from({ length: size }, () => random.uniform(-scale, scale));
 
 // the default threshold is 1M elements: keep the test data small
