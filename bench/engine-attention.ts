@@ -20,6 +20,7 @@ import { simdAttentionApplies, SimdAttentionThread } from "../src/engine/kernels
 import { ResidentAttention } from "../src/engine/kernels/wasm/attention-resident.js";
 import { SharedArena } from "../src/engine/kernels/wasm/resident-memory.js";
 import { SeededRandom } from "../src/engine/random.js";
+import { argument, median, timed } from "./measure.js";
 
 const shapes: Record<string, AttentionShape> = {
   "260K": { B: 8, T: 256, NH: 8, NKV: 4, HS: 8 },
@@ -30,21 +31,6 @@ const models: Record<string, LlamaConfig> = {
   "260K": llamaConfig({ vocabSize: 512, dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4 }),
   "15M": llamaConfig({ vocabSize: 32000, dim: 288, hiddenDim: 768, nLayers: 6, nHeads: 6, nKvHeads: 6 }),
 };
-
-function argument(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 && process.argv[index + 1] ? process.argv[index + 1] : fallback;
-}
-
-const median = (values: number[]) => values.slice().sort((a, b) => a - b)[values.length >> 1];
-
-/** Milliseconds of wall and of this process's CPU time for one call of run. */
-function timed(run: () => void): { wall: number; cpu: number } {
-  const cpuStart = process.cpuUsage(), start = performance.now();
-  run();
-  const wall = performance.now() - start, cpu = process.cpuUsage(cpuStart);
-  return { wall, cpu: (cpu.user + cpu.system) / 1000 };
-}
 
 const selected = argument("shape", "all");
 const repetitions = Math.max(1, Math.min(50, Number(argument("repetitions", "7"))));

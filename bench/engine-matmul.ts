@@ -6,11 +6,8 @@
 import { spawnSync } from "node:child_process";
 import { SimdMatmul } from "../src/engine/kernels/wasm/matmul-simd.js";
 import { ParallelSimdMatmul } from "../src/engine/kernels/wasm/parallel-matmul.js";
+import { argument, pythonWithTorch } from "./measure.js";
 
-function argument(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 && process.argv[index + 1] ? process.argv[index + 1] : fallback;
-}
 const seconds = Number(argument("seconds", "0.5"));
 
 /** [N, K, OC, what it is]: out[N, OC] = x[N, K] @ W[OC, K]^T, W frozen (packed once). */
@@ -43,7 +40,7 @@ function measure(kernel: SimdMatmul, N: number, K: number, OC: number, twoThread
 
 function torchMatmul(threads: number): Record<string, number> | null {
   if (process.argv.includes("--no-torch")) return null;
-  const python = ["/usr/bin/python3", "python3"].find((candidate) => spawnSync(candidate, ["-c", "import torch"], { stdio: "ignore" }).status === 0);
+  const python = pythonWithTorch();
   if (!python) return null;
   const script = `
 import json, time, torch

@@ -18,32 +18,12 @@ import { ParallelPointwise } from "../src/engine/kernels/wasm/parallel-pointwise
 import { PointwiseSimd } from "../src/engine/kernels/wasm/pointwise-runner.js";
 import { buildPointwiseModule, type PointwiseExports } from "../src/engine/kernels/wasm/pointwise-simd.js";
 import { SeededRandom } from "../src/engine/random.js";
+import { argument, median, sharedRandom, timed } from "./measure.js";
 
 const shapes: Record<string, { vocabSize: number; hiddenDim: number; nLayers: number; dim: number; nHeads: number }> = {
   "260K": { vocabSize: 512, hiddenDim: 172, nLayers: 5, dim: 64, nHeads: 8 },
   "15M": { vocabSize: 32000, hiddenDim: 768, nLayers: 6, dim: 288, nHeads: 6 },
 };
-
-function argument(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 && process.argv[index + 1] ? process.argv[index + 1] : fallback;
-}
-
-const shared = (size: number, random: SeededRandom, scale: number) => {
-  const array = new Float32Array(new SharedArrayBuffer(size * 4));
-  for (let i = 0; i < size; i++) array[i] = random.uniform(-scale, scale);
-  return array;
-};
-
-const median = (values: number[]) => values.slice().sort((a, b) => a - b)[values.length >> 1];
-
-/** Milliseconds of wall and of this process's CPU time for one call of run. */
-function timed(run: () => void): { wall: number; cpu: number } {
-  const cpuStart = process.cpuUsage(), start = performance.now();
-  run();
-  const wall = performance.now() - start, cpu = process.cpuUsage(cpuStart);
-  return { wall, cpu: (cpu.user + cpu.system) / 1000 };
-}
 
 type Kernels = Pick<KernelSet, "crossEntropyForward" | "crossEntropyBackward" | "crossEntropyForwardBackward" | "swigluForward" | "swigluBackward" | "rmsnormForward" | "rmsnormBackward" | "ropeForward" | "ropeBackward">;
 const bound = (k: PointwiseSimd): Kernels => ({
@@ -77,13 +57,13 @@ const inPlaceVariants: Record<string, Kernels> = { "SIMD in place, 1 thread": bo
 for (const [name, { vocabSize: V, hiddenDim: H, nLayers, dim, nHeads }] of Object.entries(shapes)) {
   if (selected !== "all" && selected !== name) continue;
   const N = rows, random = new SeededRandom(1);
-  const logits = shared(N * V, random, 8), work = shared(N * V, random, 0);
+  const logits = sharedRandom(N * V, random, 8), work = sharedRandom(N * V, random, 0);
   const residentWork = arena.allocate(N * V);
   if (!residentWork) throw new Error("no room for the logits in the shared arena");
   const targets = Int32Array.from({ length: N }, () => Math.floor(random.next() * V));
   const mask = new Uint8Array(N).fill(1), losses = new Float32Array(N);
-  const gate = shared(N * H, random, 4), up = shared(N * H, random, 1), hidden = shared(N * H, random, 1);
-  const dgate = shared(N * H, random, 0), dup = shared(N * H, random, 0), dhidden = shared(N * H, random, 1);
+  const gate = sharedRandom(N * H, random, 4), up = sharedRandom(N * H, random, 1), hidden = sharedRandom(N * H, random, 1);
+  const dgate = sharedRandom(N * H, random, 0), dup = sharedRandom(N * H, random, 0), dhidden = sharedRandom(N * H, random, 1);
   const crossEntropyPasses = (work: Float32Array) => ({
     "cross-entropy forward": (k: Kernels) => k.crossEntropyForward(losses, work, work, targets, mask, N, V),
     "cross-entropy backward": (k: Kernels) => k.crossEntropyBackward(work, work, targets, mask, N, V),

@@ -4,7 +4,7 @@
 // rounds (PyTorch stays loaded in a child process between its rounds), so a busy spell on the shared
 // machine slows both alike; the ratio is over all rounds, with the per-round median and range.
 //   npx tsx bench/train-lora.ts [--shape 260K|15M|all] [--seconds 40 (per side)] [--rounds 4] [--no-torch]
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
@@ -17,6 +17,7 @@ import { parseLoraConfig } from "../src/engine/lora/lora-config.js";
 import { AdamW } from "../src/engine/optim/adamw.js";
 import { clipGradientNorm } from "../src/engine/optim/clip.js";
 import { SeededRandom } from "../src/engine/random.js";
+import { argument, median, pythonWithTorch } from "./measure.js";
 
 const shapes: Record<string, LlamaConfig> = {
   "260K": llamaConfig({ vocabSize: 512, dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4 }),
@@ -25,11 +26,6 @@ const shapes: Record<string, LlamaConfig> = {
 /** PyTorch eager CPU, 2 threads, measured on this project's 2-core machine (issue 7). */
 const referenceFigures: Record<string, number> = { "260K": 4130, "15M": 707 };
 const B = 8, T = 256;
-
-function argument(name: string, fallback: string): string {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 && process.argv[index + 1] ? process.argv[index + 1] : fallback;
-}
 
 interface Measurement {
   tokensPerSecond: number;
@@ -96,7 +92,7 @@ interface TorchRun {
 }
 
 async function torchRun(shape: string, config: LlamaConfig): Promise<TorchRun | null> {
-  const python = ["/usr/bin/python3", "python3"].find((candidate) => spawnSync(candidate, ["-c", "import torch"], { stdio: "ignore" }).status === 0);
+  const python = pythonWithTorch();
   if (!python) return null;
   const script = join(dirname(fileURLToPath(import.meta.url)), "train-lora-pytorch.py");
   if (!existsSync(script)) return null;
@@ -124,10 +120,6 @@ async function torchRun(shape: string, config: LlamaConfig): Promise<TorchRun | 
   };
 }
 
-const median = (values: number[]) => {
-  const sorted = values.slice().sort((a, b) => a - b);
-  return sorted.length % 2 ? sorted[sorted.length >> 1] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
-};
 const range = (values: number[]) => `${Math.min(...values).toFixed(2)}-${Math.max(...values).toFixed(2)}`;
 /** Tokens per second (and per CPU second) over all rounds together. */
 function pooled(rounds: Measurement[]): { tokensPerSecond: number; tokensPerCpuSecond: number; steps: number; seconds: number } {
