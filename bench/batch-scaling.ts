@@ -18,6 +18,7 @@ import { acquireModel } from "../src/providers/local/model-cache.js";
 import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from "../src/providers/local/llama-runtime.js";
 import type { LocalLanguageModel } from "../src/providers/local/local-language-model.js";
 import type { StreamPart } from "../src/spec/index.js";
+import { watchNativeBatches } from "../test/support/native-batch-watch.js";
 
 function flag(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -63,51 +64,21 @@ interface BatchWatch {
 function watchBatches(context: LlamaContext): BatchWatch {
   const watch: BatchWatch = { sizes: new Map(), decodeMs: 0, sampleMs: 0, decodeMsBySize: new Map(), decodeSteps: 0, passes: 0 };
   let currentSize = 0;
-  let batchSequences: number[] = [];
-  let singleTokenItems = true;
-  const countPasses = () => {
-    if (batchSequences.length < 2 || !singleTokenItems) return;
-    watch.decodeSteps++;
-    watch.passes += 1 + batchSequences.filter((id, index) => index > 0 && id !== batchSequences[index - 1] + 1).length;
-  };
-  // The native object's methods are read-only: put a proxy in its place.
-  const holder = context as unknown as { _ctx: object };
-  const native = holder._ctx as Record<string, unknown>;
-  const timedAsync = (method: (...args: unknown[]) => Promise<unknown>, add: (ms: number) => void) => (...args: unknown[]) => {
-    const started = performance.now();
-    return method(...args).finally(() => add(performance.now() - started));
-  };
-  holder._ctx = new Proxy(native, {
-    get(target, key) {
-      const value = Reflect.get(target, key);
-      if (typeof value !== "function") return value;
-      const bound = value.bind(target);
-      if (key === "initBatch") {
-        return (size: number) => {
-          watch.sizes.set(size, (watch.sizes.get(size) ?? 0) + 1);
-          currentSize = size;
-          batchSequences = [];
-          singleTokenItems = true;
-          return bound(size);
-        };
-      }
-      if (key === "addToBatch") {
-        return (sequenceId: number, firstTokenIndex: number, tokens: Uint32Array, logits: Uint32Array) => {
-          batchSequences.push(sequenceId);
-          if (tokens.length !== 1) singleTokenItems = false;
-          return bound(sequenceId, firstTokenIndex, tokens, logits);
-        };
-      }
-      if (key === "decodeBatch") {
-        countPasses();
-        return timedAsync(bound, (ms) => {
-          watch.decodeMs += ms;
-          watch.decodeMsBySize.set(currentSize, (watch.decodeMsBySize.get(currentSize) ?? 0) + ms);
-        });
-      }
-      if (key === "sampleToken") return timedAsync(bound, (ms) => (watch.sampleMs += ms));
-      return bound;
+  watchNativeBatches(context, {
+    onInitBatch: (size) => {
+      watch.sizes.set(size, (watch.sizes.get(size) ?? 0) + 1);
+      currentSize = size;
     },
+    onDecode: (sequenceIds, singleTokens) => {
+      if (sequenceIds.length < 2 || !singleTokens) return;
+      watch.decodeSteps++;
+      watch.passes += 1 + sequenceIds.filter((id, index) => index > 0 && id !== sequenceIds[index - 1] + 1).length;
+    },
+    onDecodeTime: (ms) => {
+      watch.decodeMs += ms;
+      watch.decodeMsBySize.set(currentSize, (watch.decodeMsBySize.get(currentSize) ?? 0) + ms);
+    },
+    onSampleTime: (ms) => (watch.sampleMs += ms),
   });
   return watch;
 }

@@ -1,10 +1,11 @@
 // The batched decode path against llama.cpp's batch splitting: without a unified KV cache (node-llama-cpp's
 // setting) llama.cpp decodes a batch in one pass over the weights only when its sequence ids are
 // consecutive and increasing; the provider's lockstep (decode-lockstep.ts) exists to make every step so.
-// Watches the context's native batch calls through a private field (diagnostics only, as in
-// bench/batch-scaling.ts) and checks the texts against the same requests decoded one at a time.
+// Watches the context's native batch calls through a private field (test/support/native-batch-watch.ts,
+// diagnostics only, shared with bench/batch-scaling.ts) and checks the texts against the same requests decoded one at a time.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLocalModel, type LocalLanguageModel } from "../../../src/providers/local/index.js";
+import { watchNativeBatches } from "../../support/native-batch-watch.js";
 import { stories260KPath } from "../../support/shared-data.js";
 
 let model: LocalLanguageModel;
@@ -14,36 +15,9 @@ const steps: number[][] = [];
 beforeAll(async () => {
   model = createLocalModel({ modelPath: stories260KPath(), contextSize: 256, sequences: 4 });
   const { context } = await model.load();
-  const holder = context as unknown as { _ctx: object };
-  const native = holder._ctx as Record<string, unknown>;
-  let current: number[] = [];
-  let singleTokens = true;
-  holder._ctx = new Proxy(native, {
-    get(target, key) {
-      const value = Reflect.get(target, key);
-      if (typeof value !== "function") return value;
-      const bound = value.bind(target);
-      if (key === "initBatch") {
-        return (size: number) => {
-          current = [];
-          singleTokens = true;
-          return bound(size);
-        };
-      }
-      if (key === "addToBatch") {
-        return (sequenceId: number, firstTokenIndex: number, tokens: Uint32Array, logits: Uint32Array) => {
-          current.push(sequenceId);
-          if (tokens.length !== 1) singleTokens = false;
-          return bound(sequenceId, firstTokenIndex, tokens, logits);
-        };
-      }
-      if (key === "decodeBatch") {
-        return () => {
-          if (singleTokens && current.length > 1) steps.push(current);
-          return bound();
-        };
-      }
-      return bound;
+  watchNativeBatches(context, {
+    onDecode: (sequenceIds, singleTokens) => {
+      if (singleTokens && sequenceIds.length > 1) steps.push(sequenceIds.slice());
     },
   });
 });
