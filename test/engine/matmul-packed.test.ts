@@ -53,6 +53,28 @@ describe("register-tiled SIMD matmul with packed weight panels", () => {
     }
   });
 
+  it("a large frozen weight (shared out by panels between the threads) equals the reference, helper or both threads", async () => {
+    const { ParallelSimdMatmul } = await import("../../src/engine/kernels/wasm/parallel-matmul.js");
+    const random = new SeededRandom(9);
+    // 288 x 4096 packed is 4.5 MiB, past the 4 MiB at which units become stretches of panels: 512
+    // panels in 47 units of 11, where 192 rows would have made 48 units of one 4-row block
+    const N = 192, C = 288, OC = 4096;
+    const inp = randomF32(N * C, random), weight = randomF32(OC * C, random);
+    const expected = new Float32Array(N * OC);
+    matmulForward(expected, inp, weight, N, C, OC);
+    for (const helperRunsEveryUnit of [false, true]) {
+      const kernel = new ParallelSimdMatmul({ helperRunsEveryUnit });
+      try {
+        const actual = new Float32Array(N * OC);
+        kernel.forward(actual, inp, weight, N, C, OC, false, true);
+        expect(relativeError(actual, expected)).toBeLessThan(1e-6);
+        if (helperRunsEveryUnit) expect(kernel.helperUnits).toBe(47);
+      } finally {
+        await kernel.close();
+      }
+    }
+  });
+
   it("keeps a frozen weight's panels, and never a changing weight's", () => {
     const kernel = new SimdMatmul();
     const random = new SeededRandom(3);
