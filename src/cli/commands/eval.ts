@@ -15,6 +15,7 @@ import { parseBattleRows, type Battle } from "../../eval/ratings/battles.js";
 import { buildLeaderboard, type Leaderboard } from "../../eval/ratings/leaderboard.js";
 import { pairwiseReport, singleReport, vicunaReport } from "../../eval/report/build-reports.js";
 import { loadJudgmentFile } from "../../eval/report/load-judgments.js";
+import { questionCategoryMessages, withQuestionCategories } from "../../eval/report/question-categories.js";
 import { battlesFromPairwiseJudgments, summarizePairwiseJudgments } from "../../eval/report/pairwise-results.js";
 import { pairwiseCharts, singleCharts, vicunaCharts, type ChartFile } from "../../eval/report/report-charts.js";
 import { summarizeSingleJudgments } from "../../eval/report/single-results.js";
@@ -60,7 +61,8 @@ judge model: --judge-model <file.gguf> | --judge-base-url <url> --judge-remote-m
   --concurrency <n> (default 1)  --retries <n> (default 3)  --max-tokens <n> (default 2048)
 `,
   show: `usage: camelid eval show (--judgments <file.jsonl> | --vicuna-review <file.jsonl>) [options]
-  --questions <file>       question file (categories for published Vicuna reviews)
+  --questions <file>       question file: categories by question_id for judgment files without them
+                           (FastChat's own single/pair files, published Vicuna reviews)
   --answers <dir>          answer files (model names and answer lengths for Vicuna reviews)
   --output-format terminal|markdown|json   (default: terminal on a TTY, else markdown)
   --charts <dir>           write SVG charts (radar per category, win-rate bars)
@@ -289,18 +291,31 @@ async function showCommand(argv: string[], io: CliIo): Promise<number> {
   const file = loadJudgmentFile(path);
   if (values["vicuna-review"] && file.kind !== "vicuna-review") throw new InvalidArgumentError("vicuna-review", `${path} is a ${file.kind} judgment file, not a Vicuna review file`);
   const answers = values.answers ? loadAnswerDirectory(values.answers) : undefined;
-  const withFormats = (report: Report) => ({ ...report, notes: [...report.notes, ...promptFormatNotes(answers)] });
+  const questions = values.questions ? loadQuestions(values.questions) : undefined;
+  // FastChat's judgment files carry no category: --questions supplies them by question id.
+  let categoryMessages = { notes: [] as string[], warnings: [] as string[] };
+  const categorized = <Row extends { question_id: number | string; category?: string | undefined }>(rows: Row[]): Row[] => {
+    if (!questions || !values.questions) return rows;
+    const result = withQuestionCategories(rows, questions);
+    categoryMessages = questionCategoryMessages(result, values.questions);
+    return result.rows;
+  };
+  const withFormats = (report: Report) => ({
+    ...report,
+    warnings: [...report.warnings, ...categoryMessages.warnings],
+    notes: [...report.notes, ...categoryMessages.notes, ...promptFormatNotes(answers)],
+  });
   if (file.kind === "single") {
-    const results = summarizeSingleJudgments(file.rows);
+    const results = summarizeSingleJudgments(categorized(file.rows));
     printReport(io, format, withFormats(singleReport(results)), results);
     await writeCharts(io, values.charts, singleCharts(results));
   } else if (file.kind === "pairwise") {
-    const results = summarizePairwiseJudgments(file.rows);
+    const results = summarizePairwiseJudgments(categorized(file.rows));
     printReport(io, format, withFormats(pairwiseReport(results)), results);
     await writeCharts(io, values.charts, pairwiseCharts(results));
   } else {
     const results = summarizeVicunaReviews(file.rows, {
-      ...(values.questions ? { questions: loadQuestions(values.questions) } : {}),
+      ...(questions ? { questions } : {}),
       ...(answers ? { answers } : {}),
     });
     printReport(io, format, withFormats(vicunaReport(results)), results);
