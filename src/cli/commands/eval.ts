@@ -12,11 +12,13 @@ import { runJudge, type JudgeMode } from "../../eval/judge/run-judge.js";
 import { computePerplexity } from "../../eval/likelihood/perplexity.js";
 import { evaluateMultipleChoice, loadMultipleChoiceItems } from "../../eval/likelihood/multiple-choice.js";
 import { parseBattleRows, type Battle } from "../../eval/ratings/battles.js";
+import type { RatingInterval } from "../../eval/ratings/bootstrap.js";
 import { buildLeaderboard, type Leaderboard } from "../../eval/ratings/leaderboard.js";
 import { pairwiseReport, singleReport, vicunaReport } from "../../eval/report/build-reports.js";
 import { loadJudgmentFile } from "../../eval/report/load-judgments.js";
 import { questionCategoryMessages, withQuestionCategories } from "../../eval/report/question-categories.js";
 import { battlesFromPairwiseJudgments, summarizePairwiseJudgments } from "../../eval/report/pairwise-results.js";
+import { ratingsCharts } from "../../eval/report/ratings-charts.js";
 import { pairwiseCharts, singleCharts, vicunaCharts, type ChartFile } from "../../eval/report/report-charts.js";
 import { summarizeSingleJudgments } from "../../eval/report/single-results.js";
 import { formatNumber, formatPercent, renderMarkdown, renderTerminal, type Report } from "../../eval/report/tables.js";
@@ -68,10 +70,16 @@ judge model: --judge-model <file.gguf> | --judge-base-url <url> --judge-remote-m
   --charts <dir>           write SVG charts (radar per category, win-rate bars)
 `,
   ratings: `usage: camelid eval ratings --battles <file> [options]
-  battles: JSONL or a JSON array of {model_a, model_b, winner: model_a|model_b|tie|tie (bothbad)},
+  battles: JSONL or a JSON array of {model_a, model_b, winner: model_a|model_b|tie|tie (bothbad), tstamp?},
   or a pairwise judgment file (agreeing orders → winner, inconsistent → tie)
-  --rounds <n>  bootstrap rounds (default 1000; 0 = none)   --seed <n> (default 0)
+  Bradley-Terry with bootstrap intervals; online Elo (FastChat's compute_elo, K=4, scale 400, base 10,
+  initial 1000) over the battles sorted by tstamp when they have one (file order otherwise); and the
+  Elo bootstrap beside it (median and 95% interval of online Elo over the resampled battles)
+  --rounds <n>  bootstrap rounds for both bootstraps (default 1000; 0 = none)   --seed <n> (default 0)
   --anchor <model>=<rating>   shift BT ratings so this model has this rating
+  --charts <dir>  FastChat's arena figures as SVG and PNG: rating-intervals (Bradley-Terry) and
+                  elo-bootstrap-intervals, win-fraction-heatmap and battle-count-heatmap (battles without
+                  ties, as FastChat), at most the 25 best models
   --output-format terminal|markdown|json
 `,
   perplexity: `usage: camelid eval perplexity <model.gguf> <text file> [--ctx-size N (default 512)] [--chunks N] [--json]
@@ -364,6 +372,10 @@ function loadBattles(path: string): Battle[] {
   return parseBattleRows(rows, path);
 }
 
+function formatInterval(interval: RatingInterval | undefined): string {
+  return interval ? `${formatNumber(interval.lower, 1)} – ${formatNumber(interval.upper, 1)}` : "–";
+}
+
 function leaderboardReport(board: Leaderboard): Report {
   const models = board.winRates.models;
   return {
@@ -372,24 +384,29 @@ function leaderboardReport(board: Leaderboard): Report {
     notes: [
       "Bradley-Terry: maximum likelihood, ties as half wins, FastChat scale (400 points = 10× odds, mean 1000)",
       board.bootstrapRounds > 0 ? `95% intervals from ${board.bootstrapRounds} bootstrap rounds, seed ${board.seed}` : "no bootstrap (--rounds 0)",
-      "online Elo: K=4, in file order (it depends on the order; Bradley-Terry does not)",
+      `online Elo: FastChat's compute_elo (K=4, scale 400, base 10, initial 1000), ${board.onlineEloOrder}; it depends on the order, Bradley-Terry does not`,
+      ...(board.bootstrapRounds > 0
+        ? ["Elo bootstrap: FastChat's get_bootstrap_result, the median (and 2.5%/97.5% quantiles) of online Elo over the same resampled battle lists, each replayed in the order drawn"]
+        : []),
     ],
     tables: [
       {
         title: "Leaderboard",
-        headers: ["rank", "model", "Bradley-Terry", "95% interval", "online Elo", "battles", "wins", "ties", "losses"],
+        headers: ["rank", "model", "Bradley-Terry", "95% interval", "online Elo", "Elo bootstrap median", "95% interval", "battles", "wins", "ties", "losses"],
         rows: board.rows.map((row) => [
           String(row.statisticalRank),
           row.model,
           formatNumber(row.bradleyTerry, 1),
-          row.interval ? `${formatNumber(row.interval.lower, 1)} – ${formatNumber(row.interval.upper, 1)}` : "–",
+          formatInterval(row.interval),
           formatNumber(row.onlineElo, 1),
+          row.eloBootstrap ? formatNumber(row.eloBootstrap.median, 1) : "–",
+          formatInterval(row.eloBootstrap),
           String(row.battles),
           String(row.wins),
           String(row.ties),
           String(row.losses),
         ]),
-        numeric: [true, false, true, true, true, true, true, true, true],
+        numeric: [true, false, true, true, true, true, true, true, true, true, true],
       },
       {
         title: "Win rate of row against column (ties as half)",
@@ -408,6 +425,7 @@ async function ratingsCommand(argv: string[], io: CliIo): Promise<number> {
     seed: { type: "string" },
     anchor: { type: "string" },
     "output-format": { type: "string" },
+    charts: { type: "string" },
   });
   const path = values.battles ?? positionals[0];
   if (!path) throw new InvalidArgumentError("battles", "--battles <file> is required");
@@ -428,6 +446,7 @@ async function ratingsCommand(argv: string[], io: CliIo): Promise<number> {
     ...(anchor ? { bradleyTerry: { anchor } } : {}),
   });
   printReport(io, format, leaderboardReport(board), board);
+  await writeCharts(io, values.charts, ratingsCharts(board, battles));
   return 0;
 }
 
