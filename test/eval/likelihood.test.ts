@@ -100,7 +100,7 @@ describe("log-likelihood multiple choice", () => {
     expect(loadMultipleChoiceItems(path).map((i) => [i.context, i.answer])).toEqual([
       ["A man sits", 2],
       ["Question: Which is a gas?\nAnswer:", 1],
-      ["Question: 2+2?\nAnswer:", 1],
+      ["2+2?\nA. 3\nB. 4\nAnswer:", 1], // the harness's MMLU layout (lettered choices)
       ["Sky is", 0],
     ]);
     writeFileSync(path, JSON.stringify({ context: "x", choices: ["a", "b"], answer: 5 }));

@@ -10,7 +10,7 @@ import { loadQuestions } from "../../eval/data/questions.js";
 import { loadVicunaReviewSetup } from "../../eval/data/vicuna-review-prompts.js";
 import { runJudge, type JudgeMode } from "../../eval/judge/run-judge.js";
 import { computePerplexity } from "../../eval/likelihood/perplexity.js";
-import { evaluateMultipleChoice, loadMultipleChoiceItems } from "../../eval/likelihood/multiple-choice.js";
+import { evaluateMultipleChoice, isMultipleChoiceLayout, loadMultipleChoiceItems, multipleChoiceLayouts } from "../../eval/likelihood/multiple-choice.js";
 import { parseBattleRows, type Battle } from "../../eval/ratings/battles.js";
 import type { RatingInterval } from "../../eval/ratings/bootstrap.js";
 import { buildLeaderboard, type Leaderboard } from "../../eval/ratings/leaderboard.js";
@@ -85,8 +85,17 @@ judge model: --judge-model <file.gguf> | --judge-base-url <url> --judge-remote-m
   perplexity: `usage: camelid eval perplexity <model.gguf> <text file> [--ctx-size N (default 512)] [--chunks N] [--json]
   llama-perplexity chunking: n_ctx chunks, BOS at each chunk start, second half of each chunk scored.
 `,
-  mc: `usage: camelid eval mc --benchmark <file.jsonl> (--model <file.gguf> ...) [--limit N] [--json]
-  rows: {context, choices, answer} | HellaSwag {ctx, endings, label} | ARC {question, choices:{text,label}, answerKey} | MMLU {question, choices, answer}
+  mc: `usage: camelid eval mc --benchmark <file.jsonl> (--model <file.gguf> ...) [--layout harness|continuation] [--limit N] [--json]
+  rows: {context, choices, answer} (used as given) | HellaSwag {activity_label, ctx_a, ctx_b, endings, label} (or {ctx, ...})
+        | ARC {question, choices:{text,label}, answerKey} | MMLU {question, subject?, choices, answer}
+  Scored as lm-evaluation-harness does: log-likelihood of " " + choice; acc = most likely choice,
+  acc_norm = most likely per character of the choice (len(choice), the space not counted).
+  --layout harness       (default) each row type in the harness's prompt layout: hellaswag (preprocessed
+                         "activity_label: ctx_a Ctx_b"), arc ("Question: …\nAnswer:"), mmlu ("The following are
+                         multiple choice questions (with answers) about <subject>.\n\n<question>\nA. …\nAnswer:",
+                         choices " A", " B", …); zero-shot
+  --layout continuation  MMLU rows as the harness's mmlu_continuation task (the answer text is scored)
+  Text is scored as plain text: special-token strings in it ("</s>", "<|im_end|>") are never parsed.
 `,
 };
 
@@ -482,13 +491,21 @@ async function perplexityCommand(argv: string[], io: CliIo): Promise<number> {
 }
 
 async function multipleChoiceCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { ...modelFlagOptions, benchmark: { type: "string" }, limit: { type: "string" }, json: { type: "boolean" } });
+  const { values, positionals } = parseCommandArgs(argv, { ...modelFlagOptions, benchmark: { type: "string" }, limit: { type: "string" }, layout: { type: "string" }, json: { type: "boolean" } });
   noPositionals(positionals);
-  const items = loadMultipleChoiceItems(required(values.benchmark, "benchmark"));
+  const layout = values.layout ?? "harness";
+  if (!isMultipleChoiceLayout(layout)) throw new InvalidArgumentError("layout", `--layout must be ${multipleChoiceLayouts.join(" or ")}, got "${layout}"`);
+  const items = loadMultipleChoiceItems(required(values.benchmark, "benchmark"), { layout });
   const limit = numberFlag(values.limit, "limit", { min: 1, integer: true });
   const selection = selectModel(values, io.env);
   const result = await withModel(selection.create, (model) => evaluateMultipleChoice(model, items, { ...(limit ? { limit } : {}), onProgress: progressPrinter(io) }));
   if (values.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
-  else io.stdout(`items: ${result.items}\naccuracy: ${formatPercent(result.accuracy, 2)}\nnormalized accuracy: ${formatPercent(result.normalizedAccuracy, 2)}\nmethod: ${result.method}\n`);
+  else {
+    const layouts = Object.entries(result.layouts).map(([name, count]) => `${count} ${name}`).join(", ");
+    io.stdout(
+      `items: ${result.items}\naccuracy: ${formatPercent(result.accuracy, 2)}\nnormalized accuracy: ${formatPercent(result.normalizedAccuracy, 2)}\n` +
+        `prompt layouts: ${layouts}\nmethod: ${result.method}\n`,
+    );
+  }
   return 0;
 }
