@@ -2,30 +2,12 @@
 // arena charts, checked against an independent transliteration of FastChat's elo_analysis.py.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { run } from "../../src/cli/commands/eval.js";
-import { describeError } from "../../src/cli/main.js";
+import { describe, expect, it } from "vitest";
 import { createSeededRandom } from "../../src/eval/ratings/seeded-random.js";
-import { captureIo } from "../support/capture-io.js";
-import { temporaryDirectory } from "./fixtures.js";
+import { directoryPerTest, evalCli } from "./eval-cli.js";
 
-let directory = temporaryDirectory();
-afterEach(() => {
-  directory.remove();
-  directory = temporaryDirectory();
-});
+const directory = directoryPerTest();
 
-async function evalCli(argv: string[]) {
-  const capture = captureIo();
-  let code: number;
-  try {
-    code = await run(argv, capture.io);
-  } catch (error) {
-    capture.io.stderr(`camelid eval: ${describeError(error)}\n`);
-    code = 1;
-  }
-  return { code, stdout: capture.stdout(), stderr: capture.stderr() };
-}
 
 type Row = { model_a: string; model_b: string; winner: string; tstamp?: number };
 

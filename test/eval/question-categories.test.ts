@@ -1,30 +1,12 @@
 // Point 5 of issue 13: FastChat's judgment files carry no category; --questions supplies them.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { run } from "../../src/cli/commands/eval.js";
-import { describeError } from "../../src/cli/main.js";
-import { captureIo } from "../support/capture-io.js";
+import { describe, expect, it } from "vitest";
 import { sharedPath } from "../support/shared-data.js";
-import { temporaryDirectory } from "./fixtures.js";
+import { directoryPerTest, evalCli } from "./eval-cli.js";
 
-let directory = temporaryDirectory();
-afterEach(() => {
-  directory.remove();
-  directory = temporaryDirectory();
-});
+const directory = directoryPerTest();
 
-async function evalCli(argv: string[]) {
-  const capture = captureIo();
-  let code: number;
-  try {
-    code = await run(argv, capture.io);
-  } catch (error) {
-    capture.io.stderr(`camelid eval: ${describeError(error)}\n`);
-    code = 1;
-  }
-  return { code, stdout: capture.stdout(), stderr: capture.stderr() };
-}
 
 const questionFile = sharedPath("eval", "mt_bench", "question.jsonl");
 const mtBench = readFileSync(questionFile, "utf8").trim().split("\n").map((line) => JSON.parse(line) as { question_id: number; category: string });

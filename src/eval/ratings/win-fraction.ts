@@ -1,4 +1,5 @@
 import type { Battle } from "./battles.js";
+import { countPairs } from "./bradley-terry.js";
 
 /** matrix[row][column] over `models` (the order given), as FastChat's arena heat maps show them. */
 export interface PairMatrix {
@@ -12,29 +13,14 @@ export function decisiveBattles(battles: readonly Battle[]): Battle[] {
   return battles.filter((battle) => battle.winner === "model_a" || battle.winner === "model_b");
 }
 
-function pairCounts(battles: readonly Battle[], models: readonly string[]) {
-  const index = new Map(models.map((model, i) => [model, i]));
-  const wins = models.map(() => models.map(() => 0));
-  const games = models.map(() => models.map(() => 0));
-  for (const battle of battles) {
-    const a = index.get(battle.modelA);
-    const b = index.get(battle.modelB);
-    if (a === undefined || b === undefined) continue;
-    games[a][b] += 1;
-    games[b][a] += 1;
-    if (battle.winner === "model_a") wins[a][b] += 1;
-    else if (battle.winner === "model_b") wins[b][a] += 1;
-  }
-  return { wins, games };
-}
-
 /**
  * FastChat's `compute_pairwise_win_fraction` on the decisive battles: the share of the battles
  * between row and column (in either seat) that the row model won. Ties are left out, not halved
  * (unlike the leaderboard's win-rate table); the diagonal and pairs that never met are empty.
  */
 export function pairwiseWinFraction(battles: readonly Battle[], models: readonly string[]): PairMatrix {
-  const { wins, games } = pairCounts(decisiveBattles(battles), models);
+  // Without ties a model's score against another is its number of wins.
+  const { score: wins, games } = countPairs(decisiveBattles(battles), [...models]);
   return {
     models: [...models],
     values: models.map((_, i) => models.map((__, j) => (i !== j && games[i][j] > 0 ? wins[i][j] / games[i][j] : null))),
@@ -43,6 +29,6 @@ export function pairwiseWinFraction(battles: readonly Battle[], models: readonly
 
 /** FastChat's `visualize_battle_count`: decisive battles per pair, either seat (`ptbl + ptbl.T`). */
 export function battleCounts(battles: readonly Battle[], models: readonly string[]): PairMatrix {
-  const { games } = pairCounts(decisiveBattles(battles), models);
+  const { games } = countPairs(decisiveBattles(battles), [...models]);
   return { models: [...models], values: games.map((row) => [...row]) };
 }
