@@ -132,6 +132,31 @@ describe("online Elo as FastChat's compute_elo", () => {
   });
 });
 
+describe("battles from a FastChat pairwise judgment file", () => {
+  it("carry the rows' tstamp, so online Elo replays them in time order", async () => {
+    const judgment = (model_1: string, model_2: string, tstamp: number) => ({
+      question_id: 81,
+      model_1,
+      model_2,
+      g1_winner: "model_1",
+      g2_winner: "model_1",
+      judge: ["gpt-4", "pair-v2"],
+      g1_user_prompt: "…",
+      g1_judgment: "[[A]]",
+      g2_user_prompt: "…",
+      g2_judgment: "[[B]]",
+      turn: 1,
+      tstamp,
+    });
+    const path = join(directory.path, "gpt-4_pair.jsonl");
+    writeFileSync(path, [judgment("a", "b", 20), judgment("b", "c", 10)].map((r) => JSON.stringify(r)).join("\n"));
+    const parsed = JSON.parse((await evalCli(["ratings", "--battles", path, "--rounds", "0", "--output-format", "json"])).stdout);
+    const elo = Object.fromEntries(parsed.results.rows.map((r: { model: string; onlineElo: number }) => [r.model, r.onlineElo]));
+    expect(elo.c).toBeCloseTo(998, 10);
+    expect(elo.a).toBeCloseTo(1000 + 4 * (1 - 1 / (1 + 10 ** (2 / 400))), 10);
+  });
+});
+
 describe("Elo bootstrap and arena charts against the FastChat reference", () => {
   it("reports online Elo, the bootstrap median and interval beside Bradley-Terry, and draws the charts", async () => {
     const battles = arenaBattles();

@@ -18,7 +18,7 @@ import { pairwiseReport, singleReport, vicunaReport } from "../../eval/report/bu
 import { loadJudgmentFile } from "../../eval/report/load-judgments.js";
 import { questionCategoryMessages, withQuestionCategories } from "../../eval/report/question-categories.js";
 import { battlesFromPairwiseJudgments, summarizePairwiseJudgments } from "../../eval/report/pairwise-results.js";
-import { ratingsCharts } from "../../eval/report/ratings-charts.js";
+import { CHART_MODEL_LIMIT, ratingsCharts } from "../../eval/report/ratings-charts.js";
 import { pairwiseCharts, singleCharts, vicunaCharts, type ChartFile } from "../../eval/report/report-charts.js";
 import { summarizeSingleJudgments } from "../../eval/report/single-results.js";
 import { formatNumber, formatPercent, renderMarkdown, renderTerminal, type Report } from "../../eval/report/tables.js";
@@ -455,6 +455,7 @@ async function ratingsCommand(argv: string[], io: CliIo): Promise<number> {
     ...(anchor ? { bradleyTerry: { anchor } } : {}),
   });
   printReport(io, format, leaderboardReport(board), board);
+  if (values.charts && board.rows.length > CHART_MODEL_LIMIT) io.stderr(`charts: the ${CHART_MODEL_LIMIT} best of ${board.rows.length} models, as FastChat draws them\n`);
   await writeCharts(io, values.charts, ratingsCharts(board, battles));
   return 0;
 }

@@ -1,6 +1,7 @@
 import { renderHeatMap } from "../charts/heat-map.js";
 import { renderIntervalPlot } from "../charts/interval-plot.js";
 import type { Battle } from "../ratings/battles.js";
+import type { RatingInterval } from "../ratings/bootstrap.js";
 import type { Leaderboard } from "../ratings/leaderboard.js";
 import { battleCounts, pairwiseWinFraction } from "../ratings/win-fraction.js";
 import type { ChartFile } from "./report-charts.js";
@@ -17,7 +18,9 @@ export function ratingsCharts(board: Leaderboard, battles: readonly Battle[]): C
   const shown = board.rows.slice(0, CHART_MODEL_LIMIT);
   const order = shown.map((row) => row.model);
   const charts: ChartFile[] = [];
-  if (shown.every((row) => row.interval)) {
+  // A model no resample contained has no interval (NaN); then the plot is left out rather than drawn wrong.
+  const drawable = (interval: RatingInterval | undefined) => interval !== undefined && [interval.lower, interval.median, interval.upper].every(Number.isFinite);
+  if (shown.every((row) => drawable(row.interval))) {
     charts.push({
       fileName: "rating-intervals.svg",
       svg: renderIntervalPlot({
@@ -26,7 +29,7 @@ export function ratingsCharts(board: Leaderboard, battles: readonly Battle[]): C
       }),
     });
   }
-  if (shown.every((row) => row.eloBootstrap)) {
+  if (shown.every((row) => drawable(row.eloBootstrap))) {
     const byMedian = [...shown].sort((a, b) => b.eloBootstrap!.median - a.eloBootstrap!.median || a.model.localeCompare(b.model));
     charts.push({
       fileName: "elo-bootstrap-intervals.svg",
