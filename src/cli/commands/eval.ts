@@ -37,7 +37,7 @@ const help = `usage: camelid eval <answer|judge|show|ratings|perplexity|mc> [opt
   show        tables, diagnostics and charts from a judgment or review file
   ratings     online Elo, Bradley-Terry with bootstrap intervals, ranks, win-rate matrix
   perplexity  llama.cpp-compatible perplexity of a text file
-  mc          log-likelihood multiple choice (HellaSwag/ARC/MMLU-style JSONL)
+  mc          log-likelihood multiple choice as lm-evaluation-harness (HellaSwag/ARC/MMLU-style JSONL)
 
 Every stage writes JSONL and resumes where a killed run stopped. "camelid eval <sub> --help" for options.
 `;

@@ -16,8 +16,8 @@ export interface IntervalPoint {
 export function renderIntervalPlot(options: { title: string; points: IntervalPoint[]; yLabel?: string; width?: number; height?: number }): string {
   const { points } = options;
   if (points.length === 0) throw new InvalidArgumentError("points", "an interval plot needs at least one point");
-  // Wide enough for the title (about 8 px per character at 16 px bold) and 60 px per model.
-  const width = options.width ?? Math.max(8.5 * options.title.length + 40, 110 + 60 * points.length);
+  // Wide enough for the title (about 10 px per character at 16 px bold) and 60 px per model.
+  const width = options.width ?? Math.max(10 * options.title.length + 40, 110 + 60 * points.length);
   const height = options.height ?? 520;
   const left = 70;
   const right = 20;
