@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createSeededRandom } from "../../src/eval/ratings/seeded-random.js";
 import { directoryPerTest, evalCli } from "./eval-cli.js";
+import { fastChatPairJudgment } from "./fastchat-rows.js";
 
 const directory = directoryPerTest();
 
@@ -134,20 +135,8 @@ describe("online Elo as FastChat's compute_elo", () => {
 
 describe("battles from a FastChat pairwise judgment file", () => {
   it("carry the rows' tstamp, so online Elo replays them in time order", async () => {
-    const judgment = (model_1: string, model_2: string, tstamp: number) => ({
-      question_id: 81,
-      model_1,
-      model_2,
-      g1_winner: "model_1",
-      g2_winner: "model_1",
-      judge: ["gpt-4", "pair-v2"],
-      g1_user_prompt: "…",
-      g1_judgment: "[[A]]",
-      g2_user_prompt: "…",
-      g2_judgment: "[[B]]",
-      turn: 1,
-      tstamp,
-    });
+    const judgment = (model_1: string, model_2: string, tstamp: number) =>
+      fastChatPairJudgment({ question_id: 81, model_1, model_2, g1_winner: "model_1", g2_winner: "model_1", tstamp });
     const path = join(directory.path, "gpt-4_pair.jsonl");
     writeFileSync(path, [judgment("a", "b", 20), judgment("b", "c", 10)].map((r) => JSON.stringify(r)).join("\n"));
     const parsed = JSON.parse((await evalCli(["ratings", "--battles", path, "--rounds", "0", "--output-format", "json"])).stdout);

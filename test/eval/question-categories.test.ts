@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { sharedPath } from "../support/shared-data.js";
 import { directoryPerTest, evalCli } from "./eval-cli.js";
+import { fastChatPairJudgment } from "./fastchat-rows.js";
 
 const directory = directoryPerTest();
 
@@ -56,21 +57,11 @@ describe("--questions gives FastChat judgment files their categories", () => {
 
   it("per-category adjusted win rates for a FastChat pairwise file, and a warning for unknown questions", async () => {
     const judgments = join(directory.path, "gpt-4_pair.jsonl");
-    const rows = mtBench.map((q) => ({
-      question_id: q.question_id,
-      model_1: "vicuna-13b",
-      model_2: "alpaca-13b",
-      // vicuna wins writing and roleplay in both orders, loses the rest.
-      g1_winner: ["writing", "roleplay"].includes(q.category) ? "model_1" : "model_2",
-      g2_winner: ["writing", "roleplay"].includes(q.category) ? "model_1" : "model_2",
-      judge: ["gpt-4", "pair-v2"],
-      g1_user_prompt: "…",
-      g1_judgment: "[[A]]",
-      g2_user_prompt: "…",
-      g2_judgment: "[[B]]",
-      turn: 1,
-      tstamp: 1687221939.5,
-    }));
+    // vicuna wins writing and roleplay in both orders, loses the rest.
+    const rows = mtBench.map((q) => {
+      const winner = ["writing", "roleplay"].includes(q.category) ? "model_1" : "model_2";
+      return fastChatPairJudgment({ question_id: q.question_id, model_1: "vicuna-13b", model_2: "alpaca-13b", g1_winner: winner, g2_winner: winner });
+    });
     rows.push({ ...rows[0], question_id: 999 });
     writeFileSync(judgments, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
     const result = await evalCli(["show", "--judgments", judgments, "--questions", questionFile, "--output-format", "json"]);
