@@ -21,3 +21,5 @@ export * from "./report/tables.js";
 export { loadJudgmentFile, type JudgmentFile } from "./report/load-judgments.js";
 export { computePerplexity, type PerplexityOptions, type PerplexityResult } from "./likelihood/perplexity.js";
 export * from "./likelihood/multiple-choice.js";
+export * from "./report/ratings-charts.js";
+export * from "./report/question-categories.js";

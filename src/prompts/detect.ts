@@ -117,5 +117,6 @@ function replyRequest(format: PromptFormat, exchange: ChatMessage[], renderOptio
     throw new InvalidArgumentError("format", `${format.name}: the reply could not be located in the rendered conversation`);
   }
   const replyEnd = replyStart + reply.length;
-  return { context: prefix.text, continuation: full.text.slice(prefix.text.length, replyEnd) };
+  // The rendered markup holds the format's real special tokens (ChatML's <|im_start|>, LLaMA-2's <s>).
+  return { context: prefix.text, continuation: full.text.slice(prefix.text.length, replyEnd), parseSpecial: true };
 }

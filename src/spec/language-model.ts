@@ -8,6 +8,11 @@ export interface LogLikelihoodRequest {
   context: string;
   /** Text whose log-probability given the context is wanted. */
   continuation: string;
+  /**
+   * Whether special-token strings in the text ("</s>", "<|im_end|>") become special tokens. Default
+   * false: benchmark text is plain text. Rendered prompt markup (format detection) sets it.
+   */
+  parseSpecial?: boolean;
 }
 
 /** The same request as token ids: the context is used exactly as given (put BOS in it if wanted). */

@@ -2,28 +2,14 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { run } from "../../src/cli/commands/eval.js";
-import { describeError } from "../../src/cli/main.js";
 import { LlamaModel, loadLlamaGguf } from "../../src/engine/index.js";
 import { createLocalModel } from "../../src/providers/local/index.js";
-import { captureIo } from "../support/capture-io.js";
 import { sharedPath, stories260KPath } from "../support/shared-data.js";
+import { evalCli } from "./eval-cli.js";
 import { temporaryDirectory } from "./fixtures.js";
 
 const directory = temporaryDirectory();
 afterAll(() => directory.remove());
-
-async function evalCli(argv: string[]) {
-  const capture = captureIo();
-  let code: number;
-  try {
-    code = await run(argv, capture.io);
-  } catch (error) {
-    capture.io.stderr(`camelid eval: ${describeError(error)}\n`);
-    code = 1;
-  }
-  return { code, stdout: capture.stdout(), stderr: capture.stderr() };
-}
 
 describe("stories260K as a judge", () => {
   it("produces no readable verdict, and the report says so", async () => {

@@ -10,12 +10,15 @@ import { loadQuestions } from "../../eval/data/questions.js";
 import { loadVicunaReviewSetup } from "../../eval/data/vicuna-review-prompts.js";
 import { runJudge, type JudgeMode } from "../../eval/judge/run-judge.js";
 import { computePerplexity } from "../../eval/likelihood/perplexity.js";
-import { evaluateMultipleChoice, loadMultipleChoiceItems } from "../../eval/likelihood/multiple-choice.js";
+import { evaluateMultipleChoice, isMultipleChoiceLayout, loadMultipleChoiceItems, multipleChoiceLayouts } from "../../eval/likelihood/multiple-choice.js";
 import { parseBattleRows, type Battle } from "../../eval/ratings/battles.js";
+import type { RatingInterval } from "../../eval/ratings/bootstrap.js";
 import { buildLeaderboard, type Leaderboard } from "../../eval/ratings/leaderboard.js";
 import { pairwiseReport, singleReport, vicunaReport } from "../../eval/report/build-reports.js";
 import { loadJudgmentFile } from "../../eval/report/load-judgments.js";
+import { questionCategoryMessages, withQuestionCategories } from "../../eval/report/question-categories.js";
 import { battlesFromPairwiseJudgments, summarizePairwiseJudgments } from "../../eval/report/pairwise-results.js";
+import { CHART_MODEL_LIMIT, ratingsCharts } from "../../eval/report/ratings-charts.js";
 import { pairwiseCharts, singleCharts, vicunaCharts, type ChartFile } from "../../eval/report/report-charts.js";
 import { summarizeSingleJudgments } from "../../eval/report/single-results.js";
 import { formatNumber, formatPercent, renderMarkdown, renderTerminal, type Report } from "../../eval/report/tables.js";
@@ -34,7 +37,7 @@ const help = `usage: camelid eval <answer|judge|show|ratings|perplexity|mc> [opt
   show        tables, diagnostics and charts from a judgment or review file
   ratings     online Elo, Bradley-Terry with bootstrap intervals, ranks, win-rate matrix
   perplexity  llama.cpp-compatible perplexity of a text file
-  mc          log-likelihood multiple choice (HellaSwag/ARC/MMLU-style JSONL)
+  mc          log-likelihood multiple choice as lm-evaluation-harness (HellaSwag/ARC/MMLU-style JSONL)
 
 Every stage writes JSONL and resumes where a killed run stopped. "camelid eval <sub> --help" for options.
 `;
@@ -60,23 +63,39 @@ judge model: --judge-model <file.gguf> | --judge-base-url <url> --judge-remote-m
   --concurrency <n> (default 1)  --retries <n> (default 3)  --max-tokens <n> (default 2048)
 `,
   show: `usage: camelid eval show (--judgments <file.jsonl> | --vicuna-review <file.jsonl>) [options]
-  --questions <file>       question file (categories for published Vicuna reviews)
+  --questions <file>       question file: categories by question_id for judgment files without them
+                           (FastChat's own single/pair files, published Vicuna reviews)
   --answers <dir>          answer files (model names and answer lengths for Vicuna reviews)
   --output-format terminal|markdown|json   (default: terminal on a TTY, else markdown)
   --charts <dir>           write SVG charts (radar per category, win-rate bars)
 `,
   ratings: `usage: camelid eval ratings --battles <file> [options]
-  battles: JSONL or a JSON array of {model_a, model_b, winner: model_a|model_b|tie|tie (bothbad)},
+  battles: JSONL or a JSON array of {model_a, model_b, winner: model_a|model_b|tie|tie (bothbad), tstamp?},
   or a pairwise judgment file (agreeing orders → winner, inconsistent → tie)
-  --rounds <n>  bootstrap rounds (default 1000; 0 = none)   --seed <n> (default 0)
+  Bradley-Terry with bootstrap intervals; online Elo (FastChat's compute_elo, K=4, scale 400, base 10,
+  initial 1000) over the battles sorted by tstamp when they have one (file order otherwise); and the
+  Elo bootstrap beside it (median and 95% interval of online Elo over the resampled battles)
+  --rounds <n>  bootstrap rounds for both bootstraps (default 1000; 0 = none)   --seed <n> (default 0)
   --anchor <model>=<rating>   shift BT ratings so this model has this rating
+  --charts <dir>  FastChat's arena figures as SVG and PNG: rating-intervals (Bradley-Terry) and
+                  elo-bootstrap-intervals, win-fraction-heatmap and battle-count-heatmap (battles without
+                  ties, as FastChat), at most the 25 best models
   --output-format terminal|markdown|json
 `,
   perplexity: `usage: camelid eval perplexity <model.gguf> <text file> [--ctx-size N (default 512)] [--chunks N] [--json]
   llama-perplexity chunking: n_ctx chunks, BOS at each chunk start, second half of each chunk scored.
 `,
-  mc: `usage: camelid eval mc --benchmark <file.jsonl> (--model <file.gguf> ...) [--limit N] [--json]
-  rows: {context, choices, answer} | HellaSwag {ctx, endings, label} | ARC {question, choices:{text,label}, answerKey} | MMLU {question, choices, answer}
+  mc: `usage: camelid eval mc --benchmark <file.jsonl> (--model <file.gguf> ...) [--layout harness|continuation] [--limit N] [--json]
+  rows: {context, choices, answer} (used as given) | HellaSwag {activity_label, ctx_a, ctx_b, endings, label} (or {ctx, ...})
+        | ARC {question, choices:{text,label}, answerKey} | MMLU {question, subject?, choices, answer}
+  Scored as lm-evaluation-harness does: log-likelihood of " " + choice; acc = most likely choice,
+  acc_norm = most likely per character of the choice (len(choice), the space not counted).
+  --layout harness       (default) each row type in the harness's prompt layout: hellaswag (preprocessed
+                         "activity_label: ctx_a Ctx_b"), arc ("Question: …\nAnswer:"), mmlu ("The following are
+                         multiple choice questions (with answers) about <subject>.\n\n<question>\nA. …\nAnswer:",
+                         choices " A", " B", …); zero-shot
+  --layout continuation  MMLU rows as the harness's mmlu_continuation task (the answer text is scored)
+  Text is scored as plain text: special-token strings in it ("</s>", "<|im_end|>") are never parsed.
 `,
 };
 
@@ -289,18 +308,31 @@ async function showCommand(argv: string[], io: CliIo): Promise<number> {
   const file = loadJudgmentFile(path);
   if (values["vicuna-review"] && file.kind !== "vicuna-review") throw new InvalidArgumentError("vicuna-review", `${path} is a ${file.kind} judgment file, not a Vicuna review file`);
   const answers = values.answers ? loadAnswerDirectory(values.answers) : undefined;
-  const withFormats = (report: Report) => ({ ...report, notes: [...report.notes, ...promptFormatNotes(answers)] });
+  const questions = values.questions ? loadQuestions(values.questions) : undefined;
+  // FastChat's judgment files carry no category: --questions supplies them by question id.
+  let categoryMessages = { notes: [] as string[], warnings: [] as string[] };
+  const categorized = <Row extends { question_id: number | string; category?: string | undefined }>(rows: Row[]): Row[] => {
+    if (!questions || !values.questions) return rows;
+    const result = withQuestionCategories(rows, questions);
+    categoryMessages = questionCategoryMessages(result, values.questions);
+    return result.rows;
+  };
+  const withFormats = (report: Report) => ({
+    ...report,
+    warnings: [...report.warnings, ...categoryMessages.warnings],
+    notes: [...report.notes, ...categoryMessages.notes, ...promptFormatNotes(answers)],
+  });
   if (file.kind === "single") {
-    const results = summarizeSingleJudgments(file.rows);
+    const results = summarizeSingleJudgments(categorized(file.rows));
     printReport(io, format, withFormats(singleReport(results)), results);
     await writeCharts(io, values.charts, singleCharts(results));
   } else if (file.kind === "pairwise") {
-    const results = summarizePairwiseJudgments(file.rows);
+    const results = summarizePairwiseJudgments(categorized(file.rows));
     printReport(io, format, withFormats(pairwiseReport(results)), results);
     await writeCharts(io, values.charts, pairwiseCharts(results));
   } else {
     const results = summarizeVicunaReviews(file.rows, {
-      ...(values.questions ? { questions: loadQuestions(values.questions) } : {}),
+      ...(questions ? { questions } : {}),
       ...(answers ? { answers } : {}),
     });
     printReport(io, format, withFormats(vicunaReport(results)), results);
@@ -349,6 +381,10 @@ function loadBattles(path: string): Battle[] {
   return parseBattleRows(rows, path);
 }
 
+function formatInterval(interval: RatingInterval | undefined): string {
+  return interval ? `${formatNumber(interval.lower, 1)} – ${formatNumber(interval.upper, 1)}` : "–";
+}
+
 function leaderboardReport(board: Leaderboard): Report {
   const models = board.winRates.models;
   return {
@@ -357,24 +393,29 @@ function leaderboardReport(board: Leaderboard): Report {
     notes: [
       "Bradley-Terry: maximum likelihood, ties as half wins, FastChat scale (400 points = 10× odds, mean 1000)",
       board.bootstrapRounds > 0 ? `95% intervals from ${board.bootstrapRounds} bootstrap rounds, seed ${board.seed}` : "no bootstrap (--rounds 0)",
-      "online Elo: K=4, in file order (it depends on the order; Bradley-Terry does not)",
+      `online Elo: FastChat's compute_elo (K=4, scale 400, base 10, initial 1000), ${board.onlineEloOrder}; it depends on the order, Bradley-Terry does not`,
+      ...(board.bootstrapRounds > 0
+        ? ["Elo bootstrap: FastChat's get_bootstrap_result, the median (and 2.5%/97.5% quantiles) of online Elo over the same resampled battle lists, each replayed in the order drawn"]
+        : []),
     ],
     tables: [
       {
         title: "Leaderboard",
-        headers: ["rank", "model", "Bradley-Terry", "95% interval", "online Elo", "battles", "wins", "ties", "losses"],
+        headers: ["rank", "model", "Bradley-Terry", "95% interval", "online Elo", "Elo bootstrap median", "95% interval", "battles", "wins", "ties", "losses"],
         rows: board.rows.map((row) => [
           String(row.statisticalRank),
           row.model,
           formatNumber(row.bradleyTerry, 1),
-          row.interval ? `${formatNumber(row.interval.lower, 1)} – ${formatNumber(row.interval.upper, 1)}` : "–",
+          formatInterval(row.interval),
           formatNumber(row.onlineElo, 1),
+          row.eloBootstrap ? formatNumber(row.eloBootstrap.median, 1) : "–",
+          formatInterval(row.eloBootstrap),
           String(row.battles),
           String(row.wins),
           String(row.ties),
           String(row.losses),
         ]),
-        numeric: [true, false, true, true, true, true, true, true, true],
+        numeric: [true, false, true, true, true, true, true, true, true, true, true],
       },
       {
         title: "Win rate of row against column (ties as half)",
@@ -393,6 +434,7 @@ async function ratingsCommand(argv: string[], io: CliIo): Promise<number> {
     seed: { type: "string" },
     anchor: { type: "string" },
     "output-format": { type: "string" },
+    charts: { type: "string" },
   });
   const path = values.battles ?? positionals[0];
   if (!path) throw new InvalidArgumentError("battles", "--battles <file> is required");
@@ -413,6 +455,8 @@ async function ratingsCommand(argv: string[], io: CliIo): Promise<number> {
     ...(anchor ? { bradleyTerry: { anchor } } : {}),
   });
   printReport(io, format, leaderboardReport(board), board);
+  if (values.charts && board.rows.length > CHART_MODEL_LIMIT) io.stderr(`charts: the ${CHART_MODEL_LIMIT} best of ${board.rows.length} models, as FastChat draws them\n`);
+  await writeCharts(io, values.charts, ratingsCharts(board, battles));
   return 0;
 }
 
@@ -448,13 +492,21 @@ async function perplexityCommand(argv: string[], io: CliIo): Promise<number> {
 }
 
 async function multipleChoiceCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { ...modelFlagOptions, benchmark: { type: "string" }, limit: { type: "string" }, json: { type: "boolean" } });
+  const { values, positionals } = parseCommandArgs(argv, { ...modelFlagOptions, benchmark: { type: "string" }, limit: { type: "string" }, layout: { type: "string" }, json: { type: "boolean" } });
   noPositionals(positionals);
-  const items = loadMultipleChoiceItems(required(values.benchmark, "benchmark"));
+  const layout = values.layout ?? "harness";
+  if (!isMultipleChoiceLayout(layout)) throw new InvalidArgumentError("layout", `--layout must be ${multipleChoiceLayouts.join(" or ")}, got "${layout}"`);
+  const items = loadMultipleChoiceItems(required(values.benchmark, "benchmark"), { layout });
   const limit = numberFlag(values.limit, "limit", { min: 1, integer: true });
   const selection = selectModel(values, io.env);
   const result = await withModel(selection.create, (model) => evaluateMultipleChoice(model, items, { ...(limit ? { limit } : {}), onProgress: progressPrinter(io) }));
   if (values.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
-  else io.stdout(`items: ${result.items}\naccuracy: ${formatPercent(result.accuracy, 2)}\nnormalized accuracy: ${formatPercent(result.normalizedAccuracy, 2)}\nmethod: ${result.method}\n`);
+  else {
+    const layouts = Object.entries(result.layouts).map(([name, count]) => `${count} ${name}`).join(", ");
+    io.stdout(
+      `items: ${result.items}\naccuracy: ${formatPercent(result.accuracy, 2)}\nnormalized accuracy: ${formatPercent(result.normalizedAccuracy, 2)}\n` +
+        `prompt layouts: ${layouts}\nmethod: ${result.method}\n`,
+    );
+  }
   return 0;
 }

@@ -9,6 +9,8 @@ export interface Battle {
   modelA: string;
   modelB: string;
   winner: BattleWinner;
+  /** When the vote was cast (arena logs, judgment rows): online Elo replays battles in this order. */
+  tstamp?: number;
 }
 
 /** A battles row as FastChat's arena logs and our playground write it (snake_case on disk). */
@@ -16,6 +18,7 @@ export const battleRowSchema = z.object({
   model_a: z.string().min(1),
   model_b: z.string().min(1),
   winner: z.enum(["model_a", "model_b", "tie", "tie (bothbad)"]),
+  tstamp: z.number().finite().optional(),
 });
 
 /** Score of model A in a battle: 1 win, 0 loss, 0.5 for either kind of tie. */
@@ -39,7 +42,8 @@ export function parseBattleRows(rows: unknown[], source = "battles"): Battle[] {
     if (parsed.data.model_a === parsed.data.model_b) {
       throw new InvalidArgumentError(`${source}[${index}]`, `${source} row ${index + 1}: a model cannot battle itself ("${parsed.data.model_a}")`);
     }
-    return { modelA: parsed.data.model_a, modelB: parsed.data.model_b, winner: parsed.data.winner };
+    const { model_a: modelA, model_b: modelB, winner, tstamp } = parsed.data;
+    return { modelA, modelB, winner, ...(tstamp !== undefined ? { tstamp } : {}) };
   });
 }
 

@@ -2,6 +2,8 @@ import type { Battle } from "./battles.js";
 import { modelsIn, scoreForModelA } from "./battles.js";
 import type { BradleyTerryOptions, PairCounts } from "./bradley-terry.js";
 import { fitBradleyTerryCounts } from "./bradley-terry.js";
+import type { EloParameters } from "./online-elo.js";
+import { computeOnlineElo } from "./online-elo.js";
 import { createSeededRandom } from "./seeded-random.js";
 import { median, quantile } from "./statistics.js";
 
@@ -59,10 +61,41 @@ export function bootstrapBradleyTerry(battles: readonly Battle[], options: Boots
     const fit = fitBradleyTerryCounts(counts, { ...options.bradleyTerry, maxIterations: options.bradleyTerry?.maxIterations ?? 10_000 });
     for (const [model, rating] of fit.ratings) samples.get(model)!.push(rating);
   }
+  return intervalsOf(samples, confidence);
+}
+
+/** Median and two-sided quantiles of each model's ratings over the rounds it appeared in. */
+function intervalsOf(samples: Map<string, number[]>, confidence: number): Map<string, RatingInterval> {
   const tail = (1 - confidence) / 2;
   const intervals = new Map<string, RatingInterval>();
   for (const [model, values] of samples) {
     intervals.set(model, { lower: quantile(values, tail), median: median(values), upper: quantile(values, 1 - tail), rounds: values.length });
   }
   return intervals;
+}
+
+export interface EloBootstrapOptions {
+  rounds?: number;
+  seed?: number;
+  confidence?: number;
+  elo?: Partial<EloParameters>;
+}
+
+/**
+ * FastChat's `get_bootstrap_result(battles, compute_elo, num_round)`: each round draws
+ * `len(battles)` battles with replacement (`battles.sample(frac=1.0, replace=True)`), replays them
+ * through online Elo in the order drawn, and the result per model is the median (and quantiles) over
+ * the rounds, a model missing from a round being left out of that round as pandas skips NaN. The
+ * draws come from the seeded generator, so a seed gives the same figures everywhere.
+ */
+export function bootstrapOnlineElo(battles: readonly Battle[], options: EloBootstrapOptions = {}): Map<string, RatingInterval> {
+  const rounds = options.rounds ?? 1000;
+  const random = createSeededRandom(options.seed ?? 0);
+  const samples = new Map<string, number[]>(modelsIn(battles).map((model) => [model, []]));
+  const resample = new Array<Battle>(battles.length);
+  for (let round = 0; round < rounds; round++) {
+    for (let draw = 0; draw < battles.length; draw++) resample[draw] = battles[Math.floor(random() * battles.length)];
+    for (const [model, rating] of computeOnlineElo(resample, options.elo)) samples.get(model)!.push(rating);
+  }
+  return intervalsOf(samples, options.confidence ?? 0.95);
 }

@@ -6,3 +6,4 @@ export * from "./win-rates.js";
 export * from "./leaderboard.js";
 export * from "./statistics.js";
 export { createSeededRandom } from "./seeded-random.js";
+export * from "./win-fraction.js";

@@ -1,11 +1,11 @@
 import type { Battle } from "./battles.js";
 import { modelsIn } from "./battles.js";
 import type { RatingInterval } from "./bootstrap.js";
-import { bootstrapBradleyTerry } from "./bootstrap.js";
+import { bootstrapBradleyTerry, bootstrapOnlineElo } from "./bootstrap.js";
 import type { BradleyTerryOptions } from "./bradley-terry.js";
 import { fitBradleyTerry } from "./bradley-terry.js";
 import type { EloParameters } from "./online-elo.js";
-import { computeOnlineElo } from "./online-elo.js";
+import { chronologicalOrder, computeOnlineElo } from "./online-elo.js";
 import type { WinRateMatrix } from "./win-rates.js";
 import { computeWinRateMatrix } from "./win-rates.js";
 
@@ -28,7 +28,10 @@ export interface LeaderboardRow {
   statisticalRank: number;
   bradleyTerry: number;
   interval?: RatingInterval;
+  /** Online Elo over the battles in tstamp order (FastChat's elo_rating_online). */
   onlineElo: number;
+  /** FastChat's Elo bootstrap: median and 95% interval of online Elo over resampled battles. */
+  eloBootstrap?: RatingInterval;
   battles: number;
   wins: number;
   ties: number;
@@ -41,6 +44,8 @@ export interface Leaderboard {
   battles: number;
   bootstrapRounds: number;
   seed: number;
+  /** The order online Elo replayed the battles in, in words. */
+  onlineEloOrder: string;
   warnings: string[];
 }
 
@@ -50,8 +55,12 @@ export function buildLeaderboard(battles: readonly Battle[], options: Leaderboar
   const seed = options.seed ?? 0;
   const bootstrapRounds = options.bootstrapRounds ?? 1000;
   const fit = fitBradleyTerry(battles, options.bradleyTerry);
-  const elo = computeOnlineElo(battles, options.elo);
-  const intervals = bootstrapRounds > 0 ? bootstrapBradleyTerry(battles, { rounds: bootstrapRounds, seed, bradleyTerry: options.bradleyTerry }) : undefined;
+  // FastChat sorts the battles by tstamp once and everything works on that order; with one seed both
+  // bootstraps then draw the same resamples.
+  const order = chronologicalOrder(battles);
+  const elo = computeOnlineElo(order.battles, options.elo);
+  const intervals = bootstrapRounds > 0 ? bootstrapBradleyTerry(order.battles, { rounds: bootstrapRounds, seed, bradleyTerry: options.bradleyTerry }) : undefined;
+  const eloIntervals = bootstrapRounds > 0 ? bootstrapOnlineElo(order.battles, { rounds: bootstrapRounds, seed, ...(options.elo ? { elo: options.elo } : {}) }) : undefined;
   const winRates = computeWinRateMatrix(battles, models);
 
   const ordered = [...models].sort((a, b) => fit.ratings.get(b)! - fit.ratings.get(a)! || a.localeCompare(b));
@@ -75,11 +84,12 @@ export function buildLeaderboard(battles: readonly Battle[], options: Leaderboar
       bradleyTerry: fit.ratings.get(model)!,
       ...(interval ? { interval } : {}),
       onlineElo: elo.get(model)!,
+      ...(eloIntervals?.get(model) ? { eloBootstrap: eloIntervals.get(model)! } : {}),
       battles: totals.games,
       wins: totals.wins,
       ties: totals.ties,
       losses: totals.losses,
     };
   });
-  return { rows, winRates, battles: battles.length, bootstrapRounds, seed, warnings: fit.warnings };
+  return { rows, winRates, battles: battles.length, bootstrapRounds, seed, onlineEloOrder: order.description, warnings: [...fit.warnings, ...order.warnings] };
 }

@@ -33,3 +33,24 @@ export function computeOnlineElo(battles: readonly Battle[], parameters: Partial
   }
   return ratings;
 }
+
+export interface BattleOrder {
+  battles: Battle[];
+  /** In words, for the report: which order online Elo replayed the battles in. */
+  description: string;
+  warnings: string[];
+}
+
+/**
+ * The order FastChat's elo_analysis replays battles in: sorted by `tstamp` (ascending, rows without
+ * one last, as pandas puts NaN), or the file's order when no battle has a timestamp. Equal
+ * timestamps keep their file order (a stable sort; pandas' default quicksort does not promise one).
+ */
+export function chronologicalOrder(battles: readonly Battle[]): BattleOrder {
+  const stamped = battles.filter((battle) => battle.tstamp !== undefined).length;
+  if (stamped === 0) return { battles: [...battles], description: "in file order (the battles carry no tstamp)", warnings: [] };
+  const sorted = [...battles].sort((a, b) => (a.tstamp ?? Number.POSITIVE_INFINITY) - (b.tstamp ?? Number.POSITIVE_INFINITY) || 0);
+  const warnings =
+    stamped < battles.length ? [`${battles.length - stamped} of ${battles.length} battles have no tstamp; online Elo replays them after the timed ones, in file order`] : [];
+  return { battles: sorted, description: "in tstamp order (as FastChat)", warnings };
+}

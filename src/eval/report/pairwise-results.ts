@@ -169,7 +169,8 @@ export function battlesFromPairwiseJudgments(rows: readonly PairwiseJudgmentRow[
   for (const row of rows) {
     const outcome = pairOutcome(row);
     if (outcome === "error") continue;
-    battles.push({ modelA: row.model_1, modelB: row.model_2, winner: outcome === "model_1" ? "model_a" : outcome === "model_2" ? "model_b" : "tie" });
+    const winner = outcome === "model_1" ? "model_a" : outcome === "model_2" ? "model_b" : "tie";
+    battles.push({ modelA: row.model_1, modelB: row.model_2, winner, ...(row.tstamp !== undefined ? { tstamp: row.tstamp } : {}) });
   }
   return battles;
 }

@@ -11,8 +11,10 @@ import { stateResetGateFor } from "./state-reset-gate.js";
  */
 export function splitContinuation(model: LlamaModel, request: LogLikelihoodRequest): { tokens: Token[]; continuationStart: number } {
   const addBos = model.tokens.shouldPrependBosToken;
-  const whole = withBos(model, model.tokenize(request.context + request.continuation, true), addBos);
-  const context = withBos(model, model.tokenize(request.context, true), addBos);
+  // Plain text unless the caller says it holds markup: "</s>" in a benchmark row is five characters.
+  const special = request.parseSpecial ?? false;
+  const whole = withBos(model, model.tokenize(request.context + request.continuation, special), addBos);
+  const context = withBos(model, model.tokenize(request.context, special), addBos);
   let common = 0;
   while (common < context.length && common < whole.length && context[common] === whole[common]) common++;
   if (common === 0) {
