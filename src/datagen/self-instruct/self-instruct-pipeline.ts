@@ -133,7 +133,10 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<RunSummary>
   const seedInstructions = run.seeds.map((s) => s.instruction);
   await runOrdered<SettledRequest<TeacherCompletion>[]>({
     startIndex: state.nextBatch,
-    concurrency: Math.max(1, Math.ceil((run.concurrency ?? settings.promptsPerBatch) / settings.promptsPerBatch)),
+    // One batch at a time, as bootstrap_instructions.py: a batch's prompts sample the machine
+    // instructions kept so far, so a batch launched before the previous one committed would depend on
+    // timing (and a resumed run would differ). The batch's own prompts still go out together.
+    concurrency: 1,
     signal: run.signal,
     hasItem: () => true,
     shouldContinue: continuing,
