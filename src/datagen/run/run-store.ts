@@ -59,13 +59,14 @@ export class RunStore<State> {
     } catch (error) {
       throw new ConfigError(`${progressPath} is not a valid progress record: ${(error as Error).message}`);
     }
-    const changed = settingsDifference(record.settings, settings);
-    if (changed.length > 0) {
-      throw new ConfigError(`${directory} holds a run started with different settings (${changed.join(", ")}); resume with the same flags or use a new output directory`);
-    }
+    // Inputs first: a changed file is the likelier cause, and its name says more than a derived setting (seedCount).
     const changedInputs = inputsDifference(record.inputs, inputs);
     if (changedInputs.length > 0) {
       throw new ConfigError(`${directory} holds a run made from different input: ${changedInputs.join("; ")}. Restore the original input to resume, or use a new output directory`);
+    }
+    const changed = settingsDifference(record.settings, settings);
+    if (changed.length > 0) {
+      throw new ConfigError(`${directory} holds a run started with different settings (${changed.join(", ")}); resume with the same flags or use a new output directory`);
     }
     const stateParse = stateSchema.safeParse(record.state);
     if (!stateParse.success) throw new ConfigError(`${progressPath}: state is invalid: ${stateParse.error.issues[0]?.message}`);
