@@ -1,8 +1,7 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadSeedTasks } from "../../src/datagen/alpaca/seed-tasks.js";
 import { defaultAlpacaSettings, runAlpacaGeneration } from "../../src/datagen/self-instruct/alpaca-generation.js";
 import { createOpenAICompatibleModel } from "../../src/providers/openai/index.js";
@@ -10,14 +9,9 @@ import { errorBody, jsonReply, startFakeOpenAIServer } from "../support/fake-ope
 import { repoRoot, sharedPath } from "../support/shared-data.js";
 import { alpacaCompletionText, deterministicAlpacaTeacher } from "./support/alpaca-teacher.js";
 import { killTestSettings } from "./support/generation-settings.js";
+import { temporaryDirectories } from "../support/temporary-directories.js";
 
-const directories: string[] = [];
-const temporaryDirectory = () => {
-  const directory = mkdtempSync(join(tmpdir(), "camelid-datagen-"));
-  directories.push(directory);
-  return directory;
-};
-afterAll(() => directories.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const temporaryDirectory = temporaryDirectories("camelid-datagen-");
 
 const seedsPath = () => sharedPath("data", "alpaca", "seed_tasks.jsonl");
 const templatePath = () => sharedPath("data", "alpaca", "prompt.txt");

@@ -1,7 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { defaultDistillSettings, runDistill, userSimulatorOpener } from "../../src/datagen/distill/distill.js";
 import { promptsFromFile } from "../../src/datagen/distill/prompts-file.js";
 import { defaultRefineSettings, miniGpt4FixPrompt, runRefine } from "../../src/datagen/distill/refine.js";
@@ -12,14 +11,9 @@ import { createOpenAICompatibleModel } from "../../src/providers/openai/index.js
 import type { CallOptions } from "../../src/spec/index.js";
 import { chatCompletionBody, jsonReply, startFakeOpenAIServer } from "../support/fake-openai-server.js";
 import { scriptedModel } from "../support/scripted-model.js";
+import { temporaryDirectories } from "../support/temporary-directories.js";
 
-const directories: string[] = [];
-const temporaryDirectory = () => {
-  const directory = mkdtempSync(join(tmpdir(), "camelid-distill-"));
-  directories.push(directory);
-  return directory;
-};
-afterAll(() => directories.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const temporaryDirectory = temporaryDirectories("camelid-distill-");
 const readJsonl = (path: string) => readFileSync(path, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line));
 
 describe("distill", () => {

@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadSeedTasks } from "../../src/datagen/alpaca/seed-tasks.js";
 import { runDistill } from "../../src/datagen/distill/distill.js";
 import { seededRandom } from "../../src/datagen/random.js";
@@ -10,14 +9,9 @@ import { runSelfInstruct } from "../../src/datagen/self-instruct/self-instruct-p
 import { repoRoot, sharedPath } from "../support/shared-data.js";
 import { killDistillRun, killSelfInstructSettings } from "./support/stage-settings.js";
 import { deterministicStageTeacher } from "./support/stage-teachers.js";
+import { temporaryDirectories } from "../support/temporary-directories.js";
 
-const directories: string[] = [];
-const temporaryDirectory = () => {
-  const directory = mkdtempSync(join(tmpdir(), "camelid-kill-"));
-  directories.push(directory);
-  return directory;
-};
-afterAll(() => directories.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const temporaryDirectory = temporaryDirectories("camelid-kill-");
 
 const seedsPath = () => sharedPath("data", "alpaca", "seed_tasks.jsonl");
 

@@ -1,7 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadSeedTasks } from "../../src/datagen/alpaca/seed-tasks.js";
 import { runSelfInstruct } from "../../src/datagen/self-instruct/self-instruct-pipeline.js";
 import { defaultSelfInstructTemplates } from "../../src/datagen/self-instruct/templates.js";
@@ -10,14 +9,9 @@ import type { CallOptions, LanguageModel } from "../../src/spec/index.js";
 import { sharedPath } from "../support/shared-data.js";
 import { killSelfInstructSettings } from "./support/stage-settings.js";
 import { deterministicStageTeacher } from "./support/stage-teachers.js";
+import { temporaryDirectories } from "../support/temporary-directories.js";
 
-const directories: string[] = [];
-const temporaryDirectory = () => {
-  const directory = mkdtempSync(join(tmpdir(), "camelid-si-runs-"));
-  directories.push(directory);
-  return directory;
-};
-afterAll(() => directories.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const temporaryDirectory = temporaryDirectories("camelid-si-runs-");
 
 const settings = { ...killSelfInstructSettings, target: 6 };
 const isStepTwo = (call: CallOptions) => call.prompt?.endsWith("Is it classification?") ?? false;
