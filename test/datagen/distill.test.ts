@@ -221,6 +221,15 @@ describe("distill: no silent loss", () => {
     }
   });
 
+  it("refine keeps the original text when the fixer's reply was cut by max_tokens", async () => {
+    const fixer = echo();
+    const cutting = { ...fixer, doGenerate: async (options: CallOptions) => ({ ...(await fixer.doGenerate(options)), choices: [{ index: 0, text: "It is on the", finishReason: "length" as const, completionTokens: 4 }] }) };
+    const output = temporaryDirectory();
+    const summary = await runRefine({ fixer: cutting, records: [{ id: "a", turns: [{ role: "user", content: "Q" }, { role: "assistant", content: "It is on the the table" }] }], settings: defaultRefineSettings, outputDirectory: output });
+    expect(summary.counts).toEqual({ "fixer-truncated": 1 });
+    expect(readJsonl(join(output, "refined.jsonl"))[0].conversations[1]).toEqual({ from: "gpt", value: "It is on the the table", original: "It is on the the table", fix_truncated: true });
+  });
+
   it("refine refuses to resume against changed records", async () => {
     const output = temporaryDirectory();
     const records = [{ id: "a", turns: [{ role: "user" as const, content: "Q" }, { role: "assistant" as const, content: "A" }] }];
