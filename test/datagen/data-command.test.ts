@@ -74,6 +74,7 @@ describe("camelid data", () => {
       expect(code).toBe(0);
       const summary = JSON.parse(stdout());
       expect(summary).toMatchObject({ stopReason: "target-reached", kept: 4, usage: { requests: 5, promptTokens: 5000, completionTokens: 2500 } });
+      expect(summary.departures).toEqual(['no logit_bias sent (Alpaca sent {"50256":-100}, for GPT-2/3 vocabularies: --logit-bias)']);
       expect(summary.usage.estimatedCostUsd).toBeCloseTo((5000 * 2 + 2500 * 4) / 1e6, 12);
       expect(server.requests[0].headers.authorization).toBe("Bearer secret");
     } finally {
@@ -112,7 +113,7 @@ describe("camelid data", () => {
       const { io, stdout } = captureIo();
       const code = await run(["self-instruct", "--out", join(directory, "biased"), "--base-url", server.baseURL, "--remote-model", "t", "--num", "3", "--exact-num", "--seed-tasks", seeds, "--logit-bias", '{"50256": -100}', "--json"], io);
       expect(code).toBe(0);
-      expect(JSON.parse(stdout()).kept).toBe(3);
+      expect(JSON.parse(stdout())).toMatchObject({ kept: 3, departures: ["--exact-num: stopped at exactly 3 (Alpaca keeps the last batch whole)"] });
       expect((server.requests[0].body as Record<string, unknown>).logit_bias).toEqual({ "50256": -100 });
       await expect(run(["self-instruct", "--out", join(directory, "b2"), "--base-url", server.baseURL, "--remote-model", "t", "--seed-tasks", seeds, "--logit-bias", "{50256: -100}"], captureIo().io)).rejects.toThrow(/--logit-bias must be a JSON object of token id → bias/);
       await expect(run(["self-instruct", "--out", join(directory, "b3"), "--model", "x.gguf", "--seed-tasks", seeds, "--logit-bias", '{"2": -100}'], captureIo().io)).rejects.toThrow(/a local --model teacher cannot take it/);

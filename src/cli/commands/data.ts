@@ -199,9 +199,9 @@ function defaultSharedFile(io: CliIo, name: string): string {
   return resolve(io.cwd, "../shared/data/alpaca", name);
 }
 
-function reportSummary(summary: object & { message?: string }, values: Values, io: CliIo): void {
+function reportSummary(summary: object & { message?: string; departures?: string[] }, values: Values, io: CliIo): void {
   if (values.json) io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
-  else io.stdout(`${summary.message ?? ""}\n${JSON.stringify(summary, null, 2)}\n`);
+  else io.stdout(`${summary.message ?? ""}\n${(summary.departures ?? []).map((d) => `differs from the original: ${d}\n`).join("")}${JSON.stringify(summary, null, 2)}\n`);
 }
 
 async function selfInstruct(argv: string[], io: CliIo): Promise<number> {

@@ -92,6 +92,8 @@ export interface RunSummary {
   outputDirectory: string;
   /** Items whose request failed and that the next run with the same --out retries (0 when the stage does not retry). */
   retryPending: number;
+  /** Where this run departs from the original recipe (flags and documented differences in effect). */
+  departures?: string[];
 }
 
 const stateSchema = z.object({
@@ -256,12 +258,25 @@ export async function runAlpacaGeneration(run: AlpacaGenerationRun): Promise<Run
     resumed: store.resumed,
     outputDirectory: run.outputDirectory,
     retryPending: 0,
+    departures: alpacaDepartures(settings),
   };
   // Alpaca's own output shape (regen.json) beside the JSONL, and the summary.
   const rows = (store.readRows(alpacaRunFiles.kept) as KeptInstruction[]).map(({ batch: _batch, ...row }) => row);
   writeFileSync(store.path("regen.json"), JSON.stringify(rows, null, 4));
   writeFileSync(store.path("summary.json"), JSON.stringify(summary, null, 2));
   return summary;
+}
+
+const alpacaLogitBias = JSON.stringify({ "50256": -100 });
+
+/** The settings in effect that Alpaca's generate_instruction.py did not use, said in the summary. */
+function alpacaDepartures(settings: AlpacaGenerationSettings): string[] {
+  const departures: string[] = [];
+  if (!settings.logitBias) departures.push(`no logit_bias sent (Alpaca sent ${alpacaLogitBias}, for GPT-2/3 vocabularies: --logit-bias)`);
+  else if (JSON.stringify(settings.logitBias) !== alpacaLogitBias) departures.push(`logit_bias ${JSON.stringify(settings.logitBias)} (Alpaca: ${alpacaLogitBias})`);
+  if (settings.exactTarget) departures.push(`--exact-num: stopped at exactly ${settings.target} (Alpaca keeps the last batch whole)`);
+  if (settings.promptStyle === "chat") departures.push("--prompt-style chat: each prompt sent as a user message, the repeated lead removed");
+  return departures;
 }
 
 function summaryMessage(stopReason: StopReason, state: GenerationState, settings: AlpacaGenerationSettings): string {
