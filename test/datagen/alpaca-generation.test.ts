@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadSeedTasks } from "../../src/datagen/alpaca/seed-tasks.js";
-import { defaultAlpacaSettings, runAlpacaGeneration } from "../../src/datagen/self-instruct/alpaca-generation.js";
+import { batchPrompts, defaultAlpacaSettings, runAlpacaGeneration } from "../../src/datagen/self-instruct/alpaca-generation.js";
 import { createOpenAICompatibleModel } from "../../src/providers/openai/index.js";
 import { errorBody, jsonReply, startFakeOpenAIServer } from "../support/fake-openai-server.js";
 import { repoRoot, sharedPath } from "../support/shared-data.js";
@@ -281,6 +281,33 @@ describe("Alpaca's request loop (generate_instruction.py, utils.openai_completio
       expect(summary.counts["request-failed"]).toBe(1);
     } finally {
       await llamaServer.close();
+    }
+  });
+
+  it("a shrunk max_tokens holds for the whole batch, as in Alpaca's one request per batch: longer replies are asked again", async () => {
+    const seeds = await loadSeedTasks(seedsPath());
+    const template = readFileSync(templatePath(), "utf8");
+    const settings = { ...defaultAlpacaSettings, target: 2, promptsPerBatch: 2, exactTarget: true };
+    const [long, short] = batchPrompts({ seeds, template, settings }, 0);
+    for (const shortReplyTokens of [2500, 100]) {
+      const server = await startFakeOpenAIServer();
+      try {
+        server.route("POST", "/v1/completions", (request) => {
+          const { prompt, max_tokens: maxTokens } = request.body as { prompt: string; max_tokens: number };
+          if (prompt === long && 2000 + maxTokens > 4097) {
+            return jsonReply(errorBody(`This model's maximum context length is 4097 tokens, however you requested ${2000 + maxTokens} tokens (2000 in your prompt; ${maxTokens} for the completion). Please reduce your prompt; or completion length.`), 400);
+          }
+          const tokens = prompt === long ? 300 : maxTokens === 3072 ? shortReplyTokens : 1000;
+          return jsonReply({ ...completionsBody(alpacaCompletionText(prompt === long ? 0 : 4, 3), "stop"), usage: { prompt_tokens: 10, completion_tokens: tokens, total_tokens: 10 + tokens } });
+        });
+        await runAlpacaGeneration({ teacher: createOpenAICompatibleModel({ baseURL: server.baseURL, model: "m", api: "completions", maxRetries: 0 }), seeds, template, settings, outputDirectory: temporaryDirectory() });
+        const limits = (prompt: string) => server.requests.filter((r) => (r.body as { prompt: string }).prompt === prompt).map((r) => (r.body as { max_tokens: number }).max_tokens);
+        expect(limits(long)).toEqual([3072, 2457, 1965]);
+        // A reply longer than the batch's max_tokens could not have come from Alpaca's request: asked again with it.
+        expect(limits(short)).toEqual(shortReplyTokens > 1965 ? [3072, 1965] : [3072]);
+      } finally {
+        await server.close();
+      }
     }
   });
 

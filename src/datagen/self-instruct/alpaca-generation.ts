@@ -130,6 +130,28 @@ type BatchOutcome = SettledRequest<TeacherCompletion>[];
 /** The providerOptions key whose fields OpenAI-compatible providers copy into the request body. */
 const openAICompatibleOptionsKey = "openai-compatible";
 
+/**
+ * One request batch. Alpaca sends the batch's prompts in one completions call, so when a prompt
+ * overflows the context, the shrunk max_tokens holds for every prompt of the batch. camelid sends
+ * one request per prompt (chat servers take one prompt per call) and then restores that: a reply
+ * produced under a larger max_tokens than the batch's is kept when it used no more tokens than the
+ * batch's limit (it is a sample the smaller limit could have given), and asked again with the batch's
+ * max_tokens otherwise.
+ */
+async function completeBatch(teacher: Teacher, prompts: string[], sampling: SamplingSettings, signal: AbortSignal): Promise<BatchOutcome> {
+  const first = await Promise.all(prompts.map((prompt) => settleRequest(() => teacher.complete(prompt, sampling, signal), signal)));
+  const limits = first.flatMap((outcome) => (outcome.ok && outcome.value.maxTokens !== undefined ? [outcome.value.maxTokens] : []));
+  if (limits.length === 0) return first;
+  const batchLimit = Math.min(...limits);
+  return Promise.all(
+    first.map((outcome, slot) =>
+      outcome.ok && (outcome.value.maxTokens ?? 0) > batchLimit && outcome.value.completionTokens > batchLimit
+        ? settleRequest(() => teacher.complete(prompts[slot], { ...sampling, maxTokens: batchLimit }, signal), signal)
+        : outcome,
+    ),
+  );
+}
+
 /** What an Alpaca run is made from, by content: a resume against other seed tasks or another template is refused. */
 function alpacaInputs(run: Pick<AlpacaGenerationRun, "seeds" | "template">): Record<string, string> {
   return { "the seed tasks (--seed-tasks)": contentHash(run.seeds), "the prompt template (--prompt-file)": contentHash(run.template) };
@@ -186,12 +208,7 @@ export async function runAlpacaGeneration(run: AlpacaGenerationRun): Promise<Run
     signal: run.signal,
     hasItem: (batch) => settings.maxBatches === 0 || batch < settings.maxBatches,
     shouldContinue: continuing,
-    execute: async (batch, signal) =>
-      Promise.all(
-        batchPrompts(run, batch).map((prompt) =>
-          settleRequest(() => teacher.complete(prompt, sampling, signal), signal),
-        ),
-      ),
+    execute: (batch, signal) => completeBatch(teacher, batchPrompts(run, batch), sampling, signal),
     commit: (batch, outcomes) => {
       const kept: KeptInstruction[] = [];
       const rejected: RejectedRow[] = [];

@@ -6,6 +6,10 @@ import type { UsageMeter } from "./usage-meter.js";
 export interface TeacherCompletion {
   text: string;
   finishReason: FinishReason;
+  /** Tokens the reply took. */
+  completionTokens: number;
+  /** The max_tokens of the request that answered (smaller than asked after a context-overflow shrink). */
+  maxTokens?: number;
 }
 
 /** Sampling settings a pipeline step asks for (every one is a flag on the command). */
@@ -96,6 +100,6 @@ export class Teacher {
     );
     this.meter.record(this.model.modelId, result.usage);
     const choice = result.choices[0];
-    return { text: choice?.text ?? "", finishReason: choice?.finishReason ?? "stop" };
+    return { text: choice?.text ?? "", finishReason: choice?.finishReason ?? "stop", completionTokens: choice?.completionTokens ?? result.usage.completionTokens, maxTokens: call.maxTokens };
   }
 }
