@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { run } from "../../src/cli/commands/data.js";
-import { jsonReply, startFakeOpenAIServer } from "../support/fake-openai-server.js";
+import { chatCompletionBody, errorBody, jsonReply, startFakeOpenAIServer } from "../support/fake-openai-server.js";
 import { captureIo } from "../support/capture-io.js";
 import { sharedPath } from "../support/shared-data.js";
 import { alpacaCompletionText } from "./support/alpaca-teacher.js";
@@ -74,8 +74,49 @@ describe("camelid data", () => {
       expect(code).toBe(0);
       const summary = JSON.parse(stdout());
       expect(summary).toMatchObject({ stopReason: "target-reached", kept: 4, usage: { requests: 5, promptTokens: 5000, completionTokens: 2500 } });
+      expect(summary.departures).toEqual(['no logit_bias sent (Alpaca sent {"50256":-100}, for GPT-2/3 vocabularies: --logit-bias)']);
       expect(summary.usage.estimatedCostUsd).toBeCloseTo((5000 * 2 + 2500 * 4) / 1e6, 12);
       expect(server.requests[0].headers.authorization).toBe("Bearer secret");
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("distill's default --api works against a chat server (camelid serve, vLLM, OpenAI); a run where every request fails exits non-zero", async () => {
+    const server = await startFakeOpenAIServer();
+    try {
+      server.route("POST", "/v1/chat/completions", (request) => jsonReply(chatCompletionBody({ content: `answer to ${(request.body as { messages: { content: string }[] }).messages.at(-1)!.content}` })));
+      const prompts = join(directory, "prompts.jsonl");
+      writeFileSync(prompts, '{"prompt":"What is a llama?"}\n{"prompt":"And an alpaca?"}\n');
+      const ok = captureIo();
+      const out = join(directory, "distilled");
+      expect(await run(["distill", "--prompts", prompts, "--out", out, "--base-url", server.baseURL, "--remote-model", "m"], ok.io)).toBe(0);
+      expect(ok.stdout()).toMatch(/^distilled 2 of 2 prompts/);
+      expect(readFileSync(join(out, "conversations.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l).conversations[1].value)).toEqual(["answer to What is a llama?", "answer to And an alpaca?"]);
+      expect(server.requests.every((r) => r.path === "/v1/chat/completions")).toBe(true);
+
+      server.route("POST", "/v1/chat/completions", jsonReply(errorBody("overloaded", "server_error"), 503));
+      const failing = captureIo();
+      const failedOut = join(directory, "distilled-failing");
+      expect(await run(["distill", "--prompts", prompts, "--out", failedOut, "--base-url", server.baseURL, "--remote-model", "m", "--retries", "0"], failing.io)).toBe(1);
+      expect(failing.stdout()).toMatch(/^distilled 0 of 2 prompts .*; 2 failed \(errors\.jsonl\): run the same command again to retry them/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("self-instruct --logit-bias is sent to a remote teacher and checked; --exact-num stops at --num", async () => {
+    const server = await startFakeOpenAIServer();
+    try {
+      server.route("POST", "/v1/completions", jsonReply({ id: "c", object: "text_completion", created: 1, model: "t", choices: [{ index: 0, text: alpacaCompletionText(0, 5), finish_reason: "stop", logprobs: null }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } }));
+      const seeds = sharedPath("data", "alpaca", "seed_tasks.jsonl");
+      const { io, stdout } = captureIo();
+      const code = await run(["self-instruct", "--out", join(directory, "biased"), "--base-url", server.baseURL, "--remote-model", "t", "--num", "3", "--exact-num", "--seed-tasks", seeds, "--logit-bias", '{"50256": -100}', "--json"], io);
+      expect(code).toBe(0);
+      expect(JSON.parse(stdout())).toMatchObject({ kept: 3, departures: ["--exact-num: stopped at exactly 3 (Alpaca keeps the last batch whole)"] });
+      expect((server.requests[0].body as Record<string, unknown>).logit_bias).toEqual({ "50256": -100 });
+      await expect(run(["self-instruct", "--out", join(directory, "b2"), "--base-url", server.baseURL, "--remote-model", "t", "--seed-tasks", seeds, "--logit-bias", "{50256: -100}"], captureIo().io)).rejects.toThrow(/--logit-bias must be a JSON object of token id → bias/);
+      await expect(run(["self-instruct", "--out", join(directory, "b3"), "--model", "x.gguf", "--seed-tasks", seeds, "--logit-bias", '{"2": -100}'], captureIo().io)).rejects.toThrow(/a local --model teacher cannot take it/);
     } finally {
       await server.close();
     }

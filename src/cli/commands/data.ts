@@ -5,6 +5,7 @@ import { AbortError, ConfigError, InvalidArgumentError } from "../../errors/inde
 import { loadSeedTasks } from "../../datagen/alpaca/seed-tasks.js";
 import { defaultDistillSettings, runDistill } from "../../datagen/distill/distill.js";
 import { promptsFromFile } from "../../datagen/distill/prompts-file.js";
+import type { ItemStageSummary } from "../../datagen/run/item-stage.js";
 import { defaultRefineSettings, runRefine } from "../../datagen/distill/refine.js";
 import { InstructionFilter } from "../../datagen/filter/instruction-filter.js";
 import { alpacaRules, type InstructionRules } from "../../datagen/filter/rules.js";
@@ -37,8 +38,10 @@ const help = `usage: camelid data <subcommand> [options]
 
 Teacher (self-instruct, distill, refine): --model <file.gguf> [--ctx-size N --threads N]
   or --base-url <url> --remote-model <id> [--api completions|chat] [--api-key-env VAR] [--flavor F]
+  (--api defaults to completions for self-instruct's raw prompts, chat for distill and refine)
 Long runs show progress with an ETA, write append-only JSONL with atomic progress records, and resume
-when run again with the same --out and flags. "camelid data <subcommand> --help" for its options.
+when run again with the same --out, flags and input files (a changed input is refused). Items whose
+request failed are counted and retried by the next run with the same --out. "camelid data <subcommand> --help" for its options.
 `;
 
 const teacherFlags = {
@@ -73,6 +76,10 @@ const helps: Record<string, string> = {
   --give-up-after <n>       stop after n batches in a row with nothing parseable (5)   --max-batches <n>
   --min-words <n> (3: rejects ≤ 3)  --max-words <n> (150)  --blacklist a,b,…  --forbidden-prefix <s> (repeatable)
   --templates <file.json>   self-instruct: {"classification","inputFirst","outputFirst"} few-shot prompts
+  --exact-num               alpaca: stop at exactly --num (Alpaca keeps the whole last batch, so may pass it)
+  --logit-bias <json>       alpaca: the requests' logit_bias, e.g. '{"50256": -100}' (Alpaca's: bans
+                            <|endoftext|> in GPT-2/3 vocabularies); remote teachers only, none by default
+  A context-overflow error shrinks max_tokens by 0.8 and retries (Alpaca's utils.py)
   --concurrency <n>         requests in flight (default: one batch)   --retries <n> (5)
   --prices <file.json>      {"model-id": {"promptPerMillion": x, "completionPerMillion": y}}
   --price-prompt <usd/M> --price-completion <usd/M>   prices for this teacher
@@ -86,6 +93,9 @@ const helps: Record<string, string> = {
   --turns <k>               follow-up turns written by a simulated user (default 0)
   --user-model <file.gguf> | --user-base-url <url> --user-remote-model <id>   the simulated user (default: the teacher)
   --system <text>  --max-tokens <n> (1024)  --temperature <t> (0.7)  --limit <n>  --concurrency <n> (4)
+  --api defaults to chat (the server applies the model's template). A conversation with a reply cut by
+  --max-tokens goes to truncated.jsonl (the cut message marked "truncated": true), not conversations.jsonl.
+  Failed prompts go to errors.jsonl, are counted, and the next run with the same --out retries them.
 `,
   refine: `usage: camelid data refine --in <file> --out <dir> <teacher> [--fix-prompt <text> | --fix-prompt-file <file>] [--roles assistant,user]
 `,
@@ -118,14 +128,14 @@ function requireString(values: Values, flag: string): string {
 }
 
 /** The composition root's one job here: flags → a LanguageModel (datagen never builds providers). */
-async function createModel(values: Values, io: CliIo, prefix = ""): Promise<LanguageModel> {
+async function createModel(values: Values, io: CliIo, defaultApi: "chat" | "completions", prefix = ""): Promise<LanguageModel> {
   const modelPath = values[`${prefix}model`] as string | undefined;
   const baseURL = values[`${prefix}base-url`] as string | undefined;
   if (modelPath && baseURL) throw new InvalidArgumentError(`${prefix}model`, `give either --${prefix}model or --${prefix}base-url, not both`);
   if (baseURL) {
     const remoteModel = values[`${prefix}remote-model`] as string | undefined;
     if (!remoteModel) throw new InvalidArgumentError(`${prefix}remote-model`, `--${prefix}base-url needs --${prefix}remote-model <id>`);
-    const api = (values[`${prefix}api`] as string | undefined) ?? (prefix ? "chat" : "completions");
+    const api = (values[`${prefix}api`] as string | undefined) ?? defaultApi;
     if (api !== "chat" && api !== "completions") throw new InvalidArgumentError(`${prefix}api`, `--${prefix}api must be chat or completions, got "${api}"`);
     const keyVariable = (values[`${prefix}api-key-env`] as string | undefined) ?? "OPENAI_API_KEY";
     const flavor = values[`${prefix}flavor`] as string | undefined;
@@ -189,9 +199,9 @@ function defaultSharedFile(io: CliIo, name: string): string {
   return resolve(io.cwd, "../shared/data/alpaca", name);
 }
 
-function reportSummary(summary: object & { message?: string }, values: Values, io: CliIo): void {
+function reportSummary(summary: object & { message?: string; departures?: string[] }, values: Values, io: CliIo): void {
   if (values.json) io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
-  else io.stdout(`${summary.message ?? ""}\n${JSON.stringify(summary, null, 2)}\n`);
+  else io.stdout(`${summary.message ?? ""}\n${(summary.departures ?? []).map((d) => `differs from the original: ${d}\n`).join("")}${JSON.stringify(summary, null, 2)}\n`);
 }
 
 async function selfInstruct(argv: string[], io: CliIo): Promise<number> {
@@ -220,6 +230,8 @@ async function selfInstruct(argv: string[], io: CliIo): Promise<number> {
     blacklist: { type: "string" },
     "forbidden-prefix": { type: "string", multiple: true },
     templates: { type: "string" },
+    "exact-num": { type: "boolean" },
+    "logit-bias": { type: "string" },
   }, false);
   const out = resolve(io.cwd, requireString(values, "out"));
   const method = (values.method as string | undefined) ?? "alpaca";
@@ -236,7 +248,9 @@ async function selfInstruct(argv: string[], io: CliIo): Promise<number> {
   const giveUp = numberFlag(values["give-up-after"], "give-up-after", { min: 1, integer: true }) ?? 5;
   const batch = numberFlag(values.batch, "batch", { min: 1, max: 100, integer: true });
   const seed = numberFlag(values.seed, "seed", { integer: true }) ?? 42;
-  const teacher = await createModel(values, io);
+  const logitBias = values["logit-bias"] === undefined ? undefined : parseLogitBias(values, method);
+  if (values["exact-num"] && method !== "alpaca") throw new InvalidArgumentError("exact-num", "--exact-num applies to --method alpaca");
+  const teacher = await createModel(values, io, "completions");
   const prices = loadPrices(values, io, () => teacher.modelId);
   const options = runOptions(values, io);
   try {
@@ -264,6 +278,8 @@ async function selfInstruct(argv: string[], io: CliIo): Promise<number> {
           filter: { similarityThreshold: similarity, details, rules: rulesFromFlags(values, alpacaRules) },
           giveUpAfterEmptyBatches: giveUp,
           maxBatches: numberFlag(values["max-batches"], "max-batches", { min: 1, integer: true }) ?? 0,
+          exactTarget: Boolean(values["exact-num"]),
+          ...(logitBias ? { logitBias } : {}),
         },
         outputDirectory: out,
         prices,
@@ -293,9 +309,23 @@ async function selfInstruct(argv: string[], io: CliIo): Promise<number> {
       }));
     }
     reportSummary(summary, values, io);
-    return summary.stopReason === "target-reached" ? 0 : 1;
+    return summary.stopReason === "target-reached" && summary.retryPending === 0 ? 0 : 1;
   } finally {
     await teacher.dispose?.();
+  }
+}
+
+const logitBiasSchema = z.record(z.string().regex(/^\d+$/, "keys are token ids"), z.number().min(-100).max(100));
+
+/** --logit-bias '{"50256": -100}': token id → bias, sent as is (the ids belong to the teacher's vocabulary). */
+function parseLogitBias(values: Values, method: string): Record<string, number> {
+  if (method !== "alpaca") throw new InvalidArgumentError("logit-bias", "--logit-bias applies to --method alpaca");
+  if (!values["base-url"]) throw new InvalidArgumentError("logit-bias", "--logit-bias is sent to remote teachers (--base-url): a local --model teacher cannot take it");
+  try {
+    return logitBiasSchema.parse(JSON.parse(values["logit-bias"] as string));
+  } catch (error) {
+    const detail = error instanceof z.ZodError ? `${error.issues[0].path.join(".") || "value"}: ${error.issues[0].message}` : (error as Error).message;
+    throw new InvalidArgumentError("logit-bias", `--logit-bias must be a JSON object of token id → bias in [-100, 100], like '{"50256": -100}' (${detail})`);
   }
 }
 
@@ -397,8 +427,9 @@ async function distill(argv: string[], io: CliIo): Promise<number> {
   for (const problem of problems.slice(0, 20)) io.stderr(`skipped ${problem}\n`);
   const limit = numberFlag(values.limit, "limit", { min: 1, integer: true });
   const out = resolve(io.cwd, requireString(values, "out"));
-  const teacher = await createModel(values, io);
-  const user = values["user-model"] || values["user-base-url"] ? await createModel(values, io, "user-") : undefined;
+  // Distillation sends conversations: the chat API lets any server (camelid serve, vLLM, OpenAI) apply the model's template.
+  const teacher = await createModel(values, io, "chat");
+  const user = values["user-model"] || values["user-base-url"] ? await createModel(values, io, "chat", "user-") : undefined;
   try {
     const summary = await interruptible((signal) => runDistill({
       signal,
@@ -419,12 +450,19 @@ async function distill(argv: string[], io: CliIo): Promise<number> {
       ...runOptions(values, io),
     }));
     writeFileSync(join(out, "summary.json"), JSON.stringify(summary, null, 2));
-    reportSummary({ message: `distilled ${summary.done} of ${summary.total} prompts into ${join(out, "conversations.jsonl")}`, ...summary }, values, io);
-    return summary.counts["request-failed"] ? 1 : 0;
+    const truncated = summary.counts.truncated ?? 0;
+    const complete = summary.done - truncated - (summary.counts["empty-reply"] ?? 0);
+    reportSummary({ message: `distilled ${complete} of ${summary.total} prompts into ${join(out, "conversations.jsonl")}${truncated ? `; ${truncated} cut by --max-tokens in ${join(out, "truncated.jsonl")}` : ""}${failedNote(summary)}`, ...summary }, values, io);
+    return summary.failed > 0 ? 1 : 0;
   } finally {
     await teacher.dispose?.();
     await user?.dispose?.();
   }
+}
+
+function failedNote(summary: ItemStageSummary): string {
+  const retried = summary.retried > 0 ? ` (${summary.retried} failed items of earlier runs retried)` : "";
+  return summary.failed > 0 ? `; ${summary.failed} failed (errors.jsonl): run the same command again to retry them${retried}` : retried;
 }
 
 async function refine(argv: string[], io: CliIo): Promise<number> {
@@ -444,12 +482,12 @@ async function refine(argv: string[], io: CliIo): Promise<number> {
   if (roles.some((r) => r !== "user" && r !== "assistant")) throw new InvalidArgumentError("roles", `--roles takes user and/or assistant, got "${values.roles}"`);
   const fixPrompt = values["fix-prompt-file"] ? readFileSync(resolve(io.cwd, values["fix-prompt-file"] as string), "utf8").trim() : ((values["fix-prompt"] as string | undefined) ?? defaultRefineSettings.fixPrompt);
   const out = resolve(io.cwd, requireString(values, "out"));
-  const fixer = await createModel(values, io);
+  const fixer = await createModel(values, io, "chat");
   try {
     const summary = await interruptible((signal) => runRefine({ signal, fixer, records: dataset.records, settings: { ...defaultRefineSettings, fixPrompt, roles: roles as ("user" | "assistant")[] }, outputDirectory: out, prices: loadPrices(values, io, () => fixer.modelId), ...runOptions(values, io) }));
     writeFileSync(join(out, "summary.json"), JSON.stringify(summary, null, 2));
-    reportSummary({ message: `refined ${summary.done} of ${summary.total} records into ${join(out, "refined.jsonl")}`, ...summary }, values, io);
-    return summary.counts["request-failed"] ? 1 : 0;
+    reportSummary({ message: `refined ${summary.done} of ${summary.total} records into ${join(out, "refined.jsonl")}${failedNote(summary)}`, ...summary }, values, io);
+    return summary.failed > 0 ? 1 : 0;
   } finally {
     await fixer.dispose?.();
   }

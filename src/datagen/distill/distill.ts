@@ -1,5 +1,5 @@
 import type { ChatMessage, LanguageModel } from "../../spec/index.js";
-import type { Conversation, Turn } from "../formats/records.js";
+import type { Turn } from "../formats/records.js";
 import { runItemStage, type ItemStageSummary } from "../run/item-stage.js";
 import { Teacher, type SamplingSettings } from "../teacher/teacher.js";
 import type { RunOptions } from "../run/run-options.js";
@@ -37,18 +37,32 @@ export interface DistillRun extends RunOptions {
   settings: DistillSettings;
 }
 
-/** The user simulator's view: it is the "assistant" that writes the human's turns. */
+/** Opens the simulated user's conversation, so that its view starts with a user message. */
+export const userSimulatorOpener = "Start the conversation.";
+
+/**
+ * The user simulator's view: it is the "assistant" that writes the human's turns, so roles are swapped.
+ * Strict-alternation templates (Llama-2, ChatML in camelid's registry, most Jinja templates) need the
+ * system message, then user first and strictly alternating: a fixed opener from the "user" comes before
+ * the human's first turn (which the simulator "wrote"), and the view always ends on the teacher's reply.
+ */
 export function userSimulatorMessages(prompt: string, turns: Turn[]): ChatMessage[] {
   return [
     { role: "system", content: prompt },
+    { role: "user", content: userSimulatorOpener },
     ...turns.map((turn): ChatMessage => ({ role: turn.role === "user" ? "assistant" : "user", content: turn.content })),
   ];
 }
 
+/** Where conversations with a reply cut by max tokens go (marked), apart from the complete ones. */
+export const truncatedFile = "truncated.jsonl";
+
 /**
  * Koala/Vicuna-style distillation: each prompt goes to the teacher; a second model playing the user
  * adds K follow-ups, each answered by the teacher. Rows are ShareGPT conversations in
- * `conversations.jsonl`; the run is resumable like every generation run.
+ * `conversations.jsonl`; a conversation in which a reply stopped at max tokens (finish reason
+ * "length") ends there and goes to `truncated.jsonl` with that message marked `truncated: true`, so a
+ * cut answer is never stored as a complete turn. The run is resumable like every generation run.
  */
 export async function runDistill(run: DistillRun): Promise<ItemStageSummary> {
   const settings = run.settings;
@@ -56,7 +70,9 @@ export async function runDistill(run: DistillRun): Promise<ItemStageSummary> {
     label: "distill",
     outputDirectory: run.outputDirectory,
     outputFile: "conversations.jsonl",
+    extraFiles: [truncatedFile],
     settings: { method: "distill", ...settings },
+    itemsName: "the prompts (--prompts)",
     items: run.prompts,
     models: run.user ? [run.teacher, run.user] : [run.teacher],
     concurrency: run.concurrency ?? 4,
@@ -70,6 +86,7 @@ export async function runDistill(run: DistillRun): Promise<ItemStageSummary> {
       const turns: Turn[] = [{ role: "user", content: item.prompt }];
       const system: ChatMessage[] = settings.system ? [{ role: "system", content: settings.system }] : [];
       let outcome = "done";
+      let cut = false;
       for (let round = 0; round <= settings.followUps; round++) {
         const reply = await teacher.chat([...system, ...turns.map((t): ChatMessage => ({ role: t.role, content: t.content }))], settings.teacherSampling, signal);
         if (reply.text.trim() === "") {
@@ -78,6 +95,10 @@ export async function runDistill(run: DistillRun): Promise<ItemStageSummary> {
           break;
         }
         turns.push({ role: "assistant", content: reply.text.trim() });
+        if (reply.finishReason === "length") {
+          cut = true;
+          break;
+        }
         if (round === settings.followUps) break;
         const followUp = await user.chat(userSimulatorMessages(settings.userSimulatorPrompt, turns), settings.userSampling, signal);
         if (followUp.text.trim() === "") {
@@ -85,13 +106,18 @@ export async function runDistill(run: DistillRun): Promise<ItemStageSummary> {
           break;
         }
         turns.push({ role: "user", content: followUp.text.trim() });
+        if (followUp.finishReason === "length") {
+          cut = true;
+          break;
+        }
       }
       if (turns.length === 0) return { rows: [], outcome };
-      const conversation: Conversation = { id: item.id, system: settings.system, turns };
-      return {
-        rows: [{ id: conversation.id, model: run.teacher.modelId, conversations: [...(settings.system ? [{ from: "system", value: settings.system }] : []), ...turns.map((t) => ({ from: t.role === "user" ? "human" : "gpt", value: t.content }))] }],
-        outcome,
-      };
+      const messages = [
+        ...(settings.system ? [{ from: "system", value: settings.system }] : []),
+        ...turns.map((t, position) => ({ from: t.role === "user" ? "human" : "gpt", value: t.content, ...(cut && position === turns.length - 1 ? { truncated: true } : {}) })),
+      ];
+      const row = { id: item.id, model: run.teacher.modelId, conversations: messages };
+      return cut ? { rows: [{ ...row, truncated: true }], outcome: "truncated", file: truncatedFile } : { rows: [row], outcome };
     },
   });
 }

@@ -20,7 +20,8 @@ export const defaultRefineSettings: RefineSettings = { fixPrompt: miniGpt4FixPro
 /**
  * A post-processing pass: every selected turn goes to the fixer with the fixing prompt; rows keep both
  * versions (ShareGPT messages with `value` = fixed text and `original` = what was there). A fixer that
- * returns nothing leaves the original in place and is counted.
+ * returns nothing, or whose reply stopped at max tokens (a cut text is no fix), leaves the original in
+ * place and is counted.
  */
 export async function runRefine(run: RunOptions & {
   fixer: LanguageModel;
@@ -32,6 +33,7 @@ export async function runRefine(run: RunOptions & {
     outputDirectory: run.outputDirectory,
     outputFile: "refined.jsonl",
     settings: { method: "refine", ...run.settings },
+    itemsName: "the records (--in)",
     items: run.records,
     models: [run.fixer],
     concurrency: run.concurrency ?? 4,
@@ -43,6 +45,7 @@ export async function runRefine(run: RunOptions & {
       const fixer = new Teacher(run.fixer, meter, { retry: run.retry });
       let changed = 0;
       let empty = 0;
+      let cut = 0;
       const messages: Record<string, unknown>[] = record.system ? [{ from: "system", value: record.system }] : [];
       for (const turn of record.turns) {
         const from = turn.role === "user" ? "human" : "gpt";
@@ -51,14 +54,16 @@ export async function runRefine(run: RunOptions & {
           continue;
         }
         const reply = await fixer.chat([{ role: "system", content: run.settings.fixPrompt }, { role: "user", content: turn.content }], run.settings.sampling, signal);
-        const fixed = reply.text.trim();
-        if (fixed === "") empty++;
+        const truncated = reply.finishReason === "length";
+        const fixed = truncated ? "" : reply.text.trim();
+        if (truncated) cut++;
+        else if (fixed === "") empty++;
         else if (fixed !== turn.content.trim()) changed++;
-        messages.push({ from, value: fixed === "" ? turn.content : fixed, original: turn.content });
+        messages.push({ from, value: fixed === "" ? turn.content : fixed, original: turn.content, ...(truncated ? { fix_truncated: true } : {}) });
       }
       return {
         rows: [{ id: record.id ?? String(index), conversations: messages, refined_by: run.fixer.modelId }],
-        outcome: empty > 0 ? "fixer-returned-nothing" : changed > 0 ? "changed" : "unchanged",
+        outcome: cut > 0 ? "fixer-truncated" : empty > 0 ? "fixer-returned-nothing" : changed > 0 ? "changed" : "unchanged",
       };
     },
   });

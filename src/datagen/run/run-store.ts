@@ -2,6 +2,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, re
 import { join } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../../errors/index.js";
+import { shortHash } from "./input-fingerprint.js";
 
 /**
  * A resumable run directory. Rows go to append-only JSONL files; after each unit of work a progress
@@ -14,6 +15,8 @@ const progressSchema = z.object({
   version: z.literal(1),
   /** What the run was started with; a resume with different settings is refused. */
   settings: z.record(z.string(), z.unknown()),
+  /** Content hashes of the run's inputs (seed tasks, template, …) by name; absent in records of older versions. */
+  inputs: z.record(z.string(), z.string()).optional(),
   fileBytes: z.record(z.string(), z.number().int().nonnegative()),
   state: z.unknown(),
   updatedAt: z.string(),
@@ -24,6 +27,7 @@ export class RunStore<State> {
     readonly directory: string,
     private readonly files: string[],
     private readonly settings: Record<string, unknown>,
+    private readonly inputs: Record<string, string>,
     private fileBytes: Record<string, number>,
     public state: State,
     readonly resumed: boolean,
@@ -31,9 +35,10 @@ export class RunStore<State> {
 
   /**
    * Opens (or starts) a run in `directory`. `settings` must be JSON; when a progress record exists
-   * its settings must equal these (a changed flag would silently mix two different runs).
+   * its settings must equal these (a changed flag would silently mix two different runs), and so must
+   * the content hashes of its `inputs` (named as the user knows them, e.g. "seed tasks (--seed-tasks)").
    */
-  static open<State>(directory: string, files: string[], settings: Record<string, unknown>, initialState: State, stateSchema: z.ZodType<State>): RunStore<State> {
+  static open<State>(directory: string, files: string[], settings: Record<string, unknown>, initialState: State, stateSchema: z.ZodType<State>, inputs: Record<string, string> = {}): RunStore<State> {
     mkdirSync(directory, { recursive: true });
     const progressPath = join(directory, "progress.json");
     if (!existsSync(progressPath)) {
@@ -43,7 +48,7 @@ export class RunStore<State> {
           throw new ConfigError(`${path} already has rows but there is no progress.json beside it: use a new output directory (or delete the file)`);
         }
       }
-      const store = new RunStore(directory, files, settings, Object.fromEntries(files.map((f) => [f, 0])), initialState, false);
+      const store = new RunStore(directory, files, settings, inputs, Object.fromEntries(files.map((f) => [f, 0])), initialState, false);
       for (const file of files) closeSync(openSync(join(directory, file), "a"));
       store.writeProgress();
       return store;
@@ -53,6 +58,11 @@ export class RunStore<State> {
       record = progressSchema.parse(JSON.parse(readFileSync(progressPath, "utf8")));
     } catch (error) {
       throw new ConfigError(`${progressPath} is not a valid progress record: ${(error as Error).message}`);
+    }
+    // Inputs first: a changed file is the likelier cause, and its name says more than a derived setting (seedCount).
+    const changedInputs = inputsDifference(record.inputs, inputs);
+    if (changedInputs.length > 0) {
+      throw new ConfigError(`${directory} holds a run made from different input: ${changedInputs.join("; ")}. Restore the original input to resume, or use a new output directory`);
     }
     const changed = settingsDifference(record.settings, settings);
     if (changed.length > 0) {
@@ -68,7 +78,7 @@ export class RunStore<State> {
       if (!existsSync(path)) closeSync(openSync(path, "a"));
       else if (actual > recorded) truncateSync(path, recorded);
     }
-    return new RunStore(directory, files, settings, { ...Object.fromEntries(files.map((f) => [f, 0])), ...record.fileBytes }, stateParse.data, true);
+    return new RunStore(directory, files, settings, inputs, { ...Object.fromEntries(files.map((f) => [f, 0])), ...record.fileBytes }, stateParse.data, true);
   }
 
   path(file: string): string {
@@ -101,7 +111,7 @@ export class RunStore<State> {
   }
 
   private writeProgress(): void {
-    const record = { version: 1, settings: this.settings, fileBytes: this.fileBytes, state: this.state, updatedAt: new Date().toISOString() };
+    const record = { version: 1, settings: this.settings, inputs: this.inputs, fileBytes: this.fileBytes, state: this.state, updatedAt: new Date().toISOString() };
     const target = join(this.directory, "progress.json");
     const temporary = `${target}.tmp`;
     const fd = openSync(temporary, "w");
@@ -118,4 +128,13 @@ export class RunStore<State> {
 function settingsDifference(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
   const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
   return [...keys].filter((key) => JSON.stringify(before[key]) !== JSON.stringify(after[key])).map((key) => `${key}: ${JSON.stringify(before[key])} → ${JSON.stringify(after[key])}`);
+}
+
+/** A record from before inputs were fingerprinted knows none: it resumes and records them from now on. */
+function inputsDifference(before: Record<string, string> | undefined, after: Record<string, string>): string[] {
+  if (before === undefined) return [];
+  const names = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...names]
+    .filter((name) => before[name] !== after[name])
+    .map((name) => `${name} changed since the run started (sha256 ${before[name] ? shortHash(before[name]) : "none"} → ${after[name] ? shortHash(after[name]) : "none"})`);
 }

@@ -10,8 +10,9 @@ import { runOrdered } from "../run/ordered-runner.js";
 import { ProgressReporter } from "../run/progress.js";
 import { RunStore } from "../run/run-store.js";
 import { settleRequest, type SettledRequest } from "../teacher/failures.js";
-import { Teacher, type TeacherCompletion } from "../teacher/teacher.js";
-import { emptyUsage, UsageMeter, type UsageTotals } from "../teacher/usage-meter.js";
+import { Teacher, type SamplingSettings, type TeacherCompletion } from "../teacher/teacher.js";
+import { contentHash } from "../run/input-fingerprint.js";
+import { emptyUsage, UsageMeter, usageTotalsSchema, type UsageTotals } from "../teacher/usage-meter.js";
 import type { RunOptions } from "../run/run-options.js";
 
 export interface AlpacaGenerationSettings {
@@ -31,6 +32,17 @@ export interface AlpacaGenerationSettings {
   giveUpAfterEmptyBatches: number;
   /** Hard cap on request batches (0 = none). */
   maxBatches: number;
+  /**
+   * Alpaca keeps every instruction of the batch that reaches `target` (its loop tests the count only
+   * between batches), so a run may end a little past it; true stops at exactly `target` (an extension).
+   */
+  exactTarget: boolean;
+  /**
+   * Sent as the request's `logit_bias` (OpenAI-compatible teachers). Alpaca sent {"50256": -100}, which
+   * bans <|endoftext|> in GPT-2/GPT-3 vocabularies only; token ids mean nothing across vocabularies,
+   * so none is sent unless asked for.
+   */
+  logitBias?: Record<string, number>;
 }
 
 export const defaultAlpacaSettings: AlpacaGenerationSettings = {
@@ -46,6 +58,7 @@ export const defaultAlpacaSettings: AlpacaGenerationSettings = {
   filter: {},
   giveUpAfterEmptyBatches: 5,
   maxBatches: 0,
+  exactTarget: false,
 };
 
 export interface KeptInstruction extends InstructionExample, Partial<SimilarityDetails> {
@@ -77,6 +90,10 @@ export interface RunSummary {
   elapsedSeconds: number;
   resumed: boolean;
   outputDirectory: string;
+  /** Items whose request failed and that the next run with the same --out retries (0 when the stage does not retry). */
+  retryPending: number;
+  /** Where this run departs from the original recipe (flags and documented differences in effect). */
+  departures?: string[];
 }
 
 const stateSchema = z.object({
@@ -86,15 +103,7 @@ const stateSchema = z.object({
   parsed: z.number().int().nonnegative(),
   emptyBatchStreak: z.number().int().nonnegative(),
   counts: z.record(z.string(), z.number()),
-  usage: z.object({
-    requests: z.number(),
-    failedRequests: z.number(),
-    retries: z.number(),
-    rateLimited: z.number(),
-    promptTokens: z.number(),
-    completionTokens: z.number(),
-    estimatedCostUsd: z.number().optional(),
-  }),
+  usage: usageTotalsSchema,
 });
 type GenerationState = z.infer<typeof stateSchema>;
 
@@ -118,6 +127,36 @@ export function batchPrompts(run: Pick<AlpacaGenerationRun, "seeds" | "template"
 
 type BatchOutcome = SettledRequest<TeacherCompletion>[];
 
+/** The providerOptions key whose fields OpenAI-compatible providers copy into the request body. */
+const openAICompatibleOptionsKey = "openai-compatible";
+
+/**
+ * One request batch. Alpaca sends the batch's prompts in one completions call, so when a prompt
+ * overflows the context, the shrunk max_tokens holds for every prompt of the batch. camelid sends
+ * one request per prompt (chat servers take one prompt per call) and then restores that: a reply
+ * produced under a larger max_tokens than the batch's is kept when it used no more tokens than the
+ * batch's limit (it is a sample the smaller limit could have given), and asked again with the batch's
+ * max_tokens otherwise.
+ */
+async function completeBatch(teacher: Teacher, prompts: string[], sampling: SamplingSettings, signal: AbortSignal): Promise<BatchOutcome> {
+  const first = await Promise.all(prompts.map((prompt) => settleRequest(() => teacher.complete(prompt, sampling, signal), signal)));
+  const limits = first.flatMap((outcome) => (outcome.ok && outcome.value.maxTokens !== undefined ? [outcome.value.maxTokens] : []));
+  if (limits.length === 0) return first;
+  const batchLimit = Math.min(...limits);
+  return Promise.all(
+    first.map((outcome, slot) =>
+      outcome.ok && (outcome.value.maxTokens ?? 0) > batchLimit && outcome.value.completionTokens > batchLimit
+        ? settleRequest(() => teacher.complete(prompts[slot], { ...sampling, maxTokens: batchLimit }, signal), signal)
+        : outcome,
+    ),
+  );
+}
+
+/** What an Alpaca run is made from, by content: a resume against other seed tasks or another template is refused. */
+function alpacaInputs(run: Pick<AlpacaGenerationRun, "seeds" | "template">): Record<string, string> {
+  return { "the seed tasks (--seed-tasks)": contentHash(run.seeds), "the prompt template (--prompt-file)": contentHash(run.template) };
+}
+
 /**
  * Alpaca's generate_instruction.py as a resumable, concurrent run: batches of prompts (3 sampled seed
  * tasks each) go to the teacher, completions are parsed and filtered in batch order, kept rows grow
@@ -129,13 +168,21 @@ export async function runAlpacaGeneration(run: AlpacaGenerationRun): Promise<Run
   const store = RunStore.open<GenerationState>(
     run.outputDirectory,
     Object.values(alpacaRunFiles),
-    // target and maxBatches only say when to stop: a finished run may be extended by raising them.
-    { method: "alpaca", teacher: run.teacher.modelId, ...settings, target: undefined, maxBatches: undefined, seedCount: run.seeds.length },
+    // target, exactTarget and maxBatches only say when to stop: a finished run may be extended by raising them.
+    { method: "alpaca", teacher: run.teacher.modelId, ...settings, target: undefined, exactTarget: undefined, maxBatches: undefined, seedCount: run.seeds.length },
     { nextBatch: 0, kept: 0, completions: 0, parsed: 0, emptyBatchStreak: 0, counts: {}, usage: emptyUsage() },
     stateSchema,
+    alpacaInputs(run),
   );
   const meter = new UsageMeter(run.prices, store.state.usage);
-  const teacher = new Teacher(run.teacher, meter, { promptStyle: settings.promptStyle, retry: run.retry });
+  const teacher = new Teacher(run.teacher, meter, { promptStyle: settings.promptStyle, retry: run.retry, shrinkMaxTokensOnOverflow: true });
+  const sampling: SamplingSettings = {
+    temperature: settings.temperature,
+    topP: settings.topP,
+    maxTokens: settings.maxTokens,
+    stop: settings.stop,
+    ...(settings.logitBias ? { providerOptions: { [openAICompatibleOptionsKey]: { logit_bias: settings.logitBias } } } : {}),
+  };
   const filter = new InstructionFilter(
     run.seeds.map((s) => s.instruction),
     { ...settings.filter },
@@ -161,12 +208,7 @@ export async function runAlpacaGeneration(run: AlpacaGenerationRun): Promise<Run
     signal: run.signal,
     hasItem: (batch) => settings.maxBatches === 0 || batch < settings.maxBatches,
     shouldContinue: continuing,
-    execute: async (batch, signal) =>
-      Promise.all(
-        batchPrompts(run, batch).map((prompt) =>
-          settleRequest(() => teacher.complete(prompt, { temperature: settings.temperature, topP: settings.topP, maxTokens: settings.maxTokens, stop: settings.stop }, signal), signal),
-        ),
-      ),
+    execute: (batch, signal) => completeBatch(teacher, batchPrompts(run, batch), sampling, signal),
     commit: (batch, outcomes) => {
       const kept: KeptInstruction[] = [];
       const rejected: RejectedRow[] = [];
@@ -190,7 +232,7 @@ export async function runAlpacaGeneration(run: AlpacaGenerationRun): Promise<Run
           }
           parsedInBatch++;
           const example = piece.example!;
-          if (state.kept + kept.length >= settings.target) break; // the target is exact
+          if (settings.exactTarget && state.kept + kept.length >= settings.target) break;
           const decision = filter.consider(example.instruction);
           if (decision.kept) {
             count("kept");
@@ -232,6 +274,8 @@ export async function runAlpacaGeneration(run: AlpacaGenerationRun): Promise<Run
     elapsedSeconds: (Date.now() - started) / 1000,
     resumed: store.resumed,
     outputDirectory: run.outputDirectory,
+    retryPending: 0,
+    departures: alpacaDepartures(settings),
   };
   // Alpaca's own output shape (regen.json) beside the JSONL, and the summary.
   const rows = (store.readRows(alpacaRunFiles.kept) as KeptInstruction[]).map(({ batch: _batch, ...row }) => row);
@@ -240,10 +284,25 @@ export async function runAlpacaGeneration(run: AlpacaGenerationRun): Promise<Run
   return summary;
 }
 
+const alpacaLogitBias = JSON.stringify({ "50256": -100 });
+
+/** The settings in effect that Alpaca's generate_instruction.py did not use, said in the summary. */
+function alpacaDepartures(settings: AlpacaGenerationSettings): string[] {
+  const departures: string[] = [];
+  if (!settings.logitBias) departures.push(`no logit_bias sent (Alpaca sent ${alpacaLogitBias}, for GPT-2/3 vocabularies: --logit-bias)`);
+  else if (JSON.stringify(settings.logitBias) !== alpacaLogitBias) departures.push(`logit_bias ${JSON.stringify(settings.logitBias)} (Alpaca: ${alpacaLogitBias})`);
+  if (settings.exactTarget) departures.push(`--exact-num: stopped at exactly ${settings.target} (Alpaca keeps the last batch whole)`);
+  if (settings.promptStyle === "chat") departures.push("--prompt-style chat: each prompt sent as a user message, the repeated lead removed");
+  return departures;
+}
+
 function summaryMessage(stopReason: StopReason, state: GenerationState, settings: AlpacaGenerationSettings): string {
   switch (stopReason) {
-    case "target-reached":
-      return `kept ${state.kept} instructions from ${state.parsed} parsed (${state.completions} completions)`;
+    case "target-reached": {
+      const failed = state.counts["request-failed"] ?? 0;
+      const past = state.kept > settings.target ? `; ${state.kept - settings.target} past --num ${settings.target}: the last batch is kept whole, as Alpaca does (--exact-num stops at ${settings.target})` : "";
+      return `kept ${state.kept} instructions from ${state.parsed} parsed (${state.completions} completions${failed > 0 ? `, ${failed} requests failed (rejected.jsonl): the run generated on to the target` : ""})${past}`;
+    }
     case "teacher-output-unparseable": {
       const failed = state.counts["request-failed"] ?? 0;
       return failed > 0 && state.completions === 0

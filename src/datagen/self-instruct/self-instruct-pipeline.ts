@@ -12,7 +12,8 @@ import { ProgressReporter } from "../run/progress.js";
 import { RunStore } from "../run/run-store.js";
 import { settleRequest, type SettledRequest } from "../teacher/failures.js";
 import { Teacher, type TeacherCompletion } from "../teacher/teacher.js";
-import { emptyUsage, UsageMeter, type UsageTotals } from "../teacher/usage-meter.js";
+import { emptyUsage, UsageMeter, usageTotalsSchema, type UsageTotals } from "../teacher/usage-meter.js";
+import { contentHash } from "../run/input-fingerprint.js";
 import type { RunSummary, StopReason } from "./alpaca-generation.js";
 import {
   encodeSelfInstructPrompt,
@@ -81,13 +82,9 @@ export interface SelfInstructRun extends RunOptions {
   templates?: SelfInstructTemplates;
 }
 
-const usageSchema = z.object({
-  requests: z.number(), failedRequests: z.number(), retries: z.number(), rateLimited: z.number(),
-  promptTokens: z.number(), completionTokens: z.number(), estimatedCostUsd: z.number().optional(),
-});
 const stageOneState = z.object({
   nextBatch: z.number().int(), kept: z.number().int(), emptyBatchStreak: z.number().int(),
-  counts: z.record(z.string(), z.number()), usage: usageSchema,
+  counts: z.record(z.string(), z.number()), usage: usageTotalsSchema,
 });
 
 interface MachineInstruction {
@@ -118,6 +115,7 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<RunSummary>
     { method: "self-instruct", teacher: run.teacher.modelId, ...settings, target: undefined, seedCount: run.seeds.length },
     { nextBatch: 0, kept: 0, emptyBatchStreak: 0, counts: {}, usage: emptyUsage() },
     stageOneState,
+    { "the seed tasks (--seed-tasks)": contentHash(run.seeds) },
   );
   const meterOne = new UsageMeter(run.prices, stepOne.state.usage);
   const teacherOne = new Teacher(run.teacher, meterOne, { promptStyle: settings.promptStyle, retry: run.retry });
@@ -135,7 +133,10 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<RunSummary>
   const seedInstructions = run.seeds.map((s) => s.instruction);
   await runOrdered<SettledRequest<TeacherCompletion>[]>({
     startIndex: state.nextBatch,
-    concurrency: Math.max(1, Math.ceil((run.concurrency ?? settings.promptsPerBatch) / settings.promptsPerBatch)),
+    // One batch at a time, as bootstrap_instructions.py: a batch's prompts sample the machine
+    // instructions kept so far, so a batch launched before the previous one committed would depend on
+    // timing (and a resumed run would differ). The batch's own prompts still go out together.
+    concurrency: 1,
     signal: run.signal,
     hasItem: () => true,
     shouldContinue: continuing,
@@ -193,6 +194,7 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<RunSummary>
   // Step 2: is it a classification task?
   const classified = await perInstructionStage({
     run, directory: "2-classification", file: "is_clf_or_not.jsonl", label: "2/4 classification", items: machine,
+    inputs: { "the classification template (--templates)": contentHash(templates.classification) },
     call: async (teacher, item, signal) => {
       const completion = await teacher.complete(`${templates.classification} ${item.instruction.trim()}\nIs it classification?`, selfInstructDecoding.classification, signal);
       return { instruction: item.instruction, is_classification: parseIsClassification(completion.text), answer: completion.text };
@@ -203,6 +205,7 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<RunSummary>
   // Step 3: instances.
   const withInstances = await perInstructionStage({
     run, directory: "3-instances", file: "machine_generated_instances.jsonl", label: "3/4 instances", items: classified.rows,
+    inputs: { "the instance templates (--templates)": contentHash([templates.inputFirst, templates.outputFirst]) },
     call: async (teacher, item, signal) => {
       const template = item.is_classification ? templates.outputFirst : templates.inputFirst;
       const completion = await teacher.complete(`${template} ${item.instruction.trim()}\n`, selfInstructDecoding.instances(settings.maxInstancesPerTask, item.is_classification), signal);
@@ -210,6 +213,10 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<RunSummary>
     },
   });
   usage = addUsage(usage, withInstances.usage);
+  // Failed step-2/3 requests are retried by the next run; until then their instructions are missing.
+  if (classified.failed > 0) counts["classification.request-failed"] = classified.failed;
+  if (withInstances.failed > 0) counts["instances.request-failed"] = withInstances.failed;
+  const retryPending = classified.failed + withInstances.failed;
 
   // Step 4: parse and filter instances into Alpaca-format rows.
   const rows: { instruction: string; input: string; output: string; is_classification: boolean }[] = [];
@@ -242,7 +249,9 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<RunSummary>
     elapsedSeconds: (Date.now() - started) / 1000,
     resumed: stepOne.resumed,
     outputDirectory: run.outputDirectory,
+    retryPending,
   };
+  if (retryPending > 0) summary.message += `; ${retryPending} step-2/3 requests failed (errors.jsonl in 2-classification/, 3-instances/): run the same command again to retry them`;
   writeFileSync(join(run.outputDirectory, "summary.json"), JSON.stringify(summary, null, 2));
   return summary;
 }
@@ -254,8 +263,9 @@ async function perInstructionStage<Item extends { instruction: string }, Row>(st
   file: string;
   label: string;
   items: Item[];
+  inputs: Record<string, string>;
   call(teacher: Teacher, item: Item, signal: AbortSignal): Promise<Row>;
-}): Promise<{ rows: Row[]; usage: UsageTotals }> {
+}): Promise<{ rows: Row[]; usage: UsageTotals; failed: number }> {
   const { run } = stage;
   const directory = join(run.outputDirectory, stage.directory);
   const summary = await runItemStage<Item, Row>({
@@ -263,7 +273,9 @@ async function perInstructionStage<Item extends { instruction: string }, Row>(st
     outputDirectory: directory,
     outputFile: stage.file,
     settings: { step: stage.directory },
+    itemsName: "the step-1 instructions (1-instructions/)",
     items: stage.items,
+    inputs: stage.inputs,
     models: [run.teacher],
     concurrency: run.concurrency ?? 5,
     prices: run.prices,
@@ -276,7 +288,7 @@ async function perInstructionStage<Item extends { instruction: string }, Row>(st
     },
   });
   const rows = readFileSync(join(directory, stage.file), "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as Row);
-  return { rows, usage: summary.usage };
+  return { rows, usage: summary.usage, failed: summary.failed };
 }
 
 function prefixKeys(prefix: string, counts: Record<string, number>): Record<string, number> {

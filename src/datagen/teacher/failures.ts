@@ -5,11 +5,13 @@ import {
   ModelLoadError,
   ModelNotFoundError,
   PermissionDeniedError,
+  PromptFormatError,
   UnsupportedFeatureError,
 } from "../../errors/index.js";
 
 /**
- * Errors that no later request can escape (bad key, unknown model, invalid settings): the run stops
+ * Errors that no later request can escape (bad key, unknown model, invalid settings, messages the
+ * teacher's prompt format cannot render, e.g. a completions API without a format): the run stops
  * with its progress saved. Anything else that survives the retries fails only that request, which is
  * recorded as a "request-failed" row, FastChat-style, instead of ending hours of work.
  */
@@ -21,6 +23,7 @@ export function isFatalForRun(error: unknown): boolean {
     error instanceof ModelLoadError ||
     error instanceof ConfigError ||
     error instanceof InvalidArgumentError ||
+    error instanceof PromptFormatError ||
     error instanceof UnsupportedFeatureError
   );
 }

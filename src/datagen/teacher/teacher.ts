@@ -1,3 +1,4 @@
+import { ContextLengthExceededError } from "../../errors/index.js";
 import type { CallOptions, ChatMessage, FinishReason, LanguageModel } from "../../spec/index.js";
 import { defaultRetryPolicy, withRetries, type RetryEvents, type RetryPolicy } from "./retry.js";
 import type { UsageMeter } from "./usage-meter.js";
@@ -5,12 +6,16 @@ import type { UsageMeter } from "./usage-meter.js";
 export interface TeacherCompletion {
   text: string;
   finishReason: FinishReason;
+  /** Tokens the reply took. */
+  completionTokens: number;
+  /** The max_tokens of the request that answered (smaller than asked after a context-overflow shrink). */
+  maxTokens?: number;
 }
 
 /** Sampling settings a pipeline step asks for (every one is a flag on the command). */
 export type SamplingSettings = Pick<
   CallOptions,
-  "maxTokens" | "temperature" | "topP" | "topK" | "stop" | "seed" | "presencePenalty" | "frequencyPenalty" | "repeatPenalty"
+  "maxTokens" | "temperature" | "topP" | "topK" | "stop" | "seed" | "presencePenalty" | "frequencyPenalty" | "repeatPenalty" | "providerOptions"
 >;
 
 export interface TeacherOptions {
@@ -21,6 +26,21 @@ export interface TeacherOptions {
   promptStyle?: "completion" | "chat";
   retry?: RetryPolicy;
   retryEvents?: RetryEvents;
+  /**
+   * Alpaca's utils.openai_completion: when the prompt plus max_tokens overflow the context ("Please
+   * reduce your prompt"), retry with max_tokens × 0.8 (truncated to an integer), again and again, for
+   * as long as that can help (the prompt alone fits and max_tokens stays ≥ 1).
+   */
+  shrinkMaxTokensOnOverflow?: boolean;
+}
+
+/** The context-overflow errors that a smaller max_tokens can cure. */
+function curableByShrinking(error: unknown): boolean {
+  if (error instanceof ContextLengthExceededError) {
+    // llama-server says the prompt alone is too long (n_prompt_tokens ≥ n_ctx): no max_tokens helps.
+    return !(error.promptTokens > 0 && error.contextSize > 0 && error.promptTokens >= error.contextSize);
+  }
+  return error instanceof Error && error.message.includes("Please reduce your prompt");
 }
 
 /** A LanguageModel with the run's retry policy and usage accounting: the one way pipelines call a teacher. */
@@ -50,25 +70,36 @@ export class Teacher {
   }
 
   private async generate(call: CallOptions, signal?: AbortSignal): Promise<TeacherCompletion> {
-    try {
-      const result = await withRetries(
-        () => this.model.doGenerate(call),
-        this.options.retry ?? defaultRetryPolicy,
-        {
-          ...this.options.retryEvents,
-          onRetry: (info) => {
-            this.meter.recordRetry(info.rateLimited);
-            this.options.retryEvents?.onRetry?.(info);
-          },
-        },
-        signal,
-      );
-      this.meter.record(this.model.modelId, result.usage);
-      const choice = result.choices[0];
-      return { text: choice?.text ?? "", finishReason: choice?.finishReason ?? "stop" };
-    } catch (error) {
-      this.meter.recordFailure();
-      throw error;
+    for (;;) {
+      try {
+        return await this.generateOnce(call, signal);
+      } catch (error) {
+        const shrunk = Math.trunc((call.maxTokens ?? 0) * 0.8);
+        if (!this.options.shrinkMaxTokensOnOverflow || signal?.aborted || shrunk < 1 || !curableByShrinking(error)) {
+          this.meter.recordFailure();
+          throw error;
+        }
+        this.meter.recordRetry(false);
+        call = { ...call, maxTokens: shrunk };
+      }
     }
+  }
+
+  private async generateOnce(call: CallOptions, signal?: AbortSignal): Promise<TeacherCompletion> {
+    const result = await withRetries(
+      () => this.model.doGenerate(call),
+      this.options.retry ?? defaultRetryPolicy,
+      {
+        ...this.options.retryEvents,
+        onRetry: (info) => {
+          this.meter.recordRetry(info.rateLimited);
+          this.options.retryEvents?.onRetry?.(info);
+        },
+      },
+      signal,
+    );
+    this.meter.record(this.model.modelId, result.usage);
+    const choice = result.choices[0];
+    return { text: choice?.text ?? "", finishReason: choice?.finishReason ?? "stop", completionTokens: choice?.completionTokens ?? result.usage.completionTokens, maxTokens: call.maxTokens };
   }
 }

@@ -10,6 +10,17 @@ export type ModelPrice = z.infer<typeof modelPriceSchema>;
 export const priceTableSchema = z.record(z.string(), modelPriceSchema);
 export type PriceTable = z.infer<typeof priceTableSchema>;
 
+/** UsageTotals as stored in a run's progress record. */
+export const usageTotalsSchema = z.object({
+  requests: z.number(),
+  failedRequests: z.number(),
+  retries: z.number(),
+  rateLimited: z.number(),
+  promptTokens: z.number(),
+  completionTokens: z.number(),
+  estimatedCostUsd: z.number().optional(),
+});
+
 export interface UsageTotals {
   requests: number;
   failedRequests: number;

@@ -1,0 +1,11 @@
+import { defaultDistillSettings, type DistillRun } from "../../../src/datagen/distill/distill.js";
+import { defaultSelfInstructSettings, type SelfInstructSettings } from "../../../src/datagen/self-instruct/self-instruct-pipeline.js";
+
+/** What the killed child and the in-test resume share (a resume must use the same settings and input). */
+export const killDistillRun: Omit<DistillRun, "teacher" | "outputDirectory"> = {
+  prompts: Array.from({ length: 30 }, (_, i) => ({ id: `q${i}`, prompt: `Question number ${i}: what is ${i} squared?` })),
+  settings: { ...defaultDistillSettings, followUps: 1 },
+  concurrency: 6,
+};
+
+export const killSelfInstructSettings: SelfInstructSettings = { ...defaultSelfInstructSettings, target: 16, promptsPerBatch: 2, giveUpAfterEmptyBatches: 50 };
