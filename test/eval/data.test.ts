@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "../../src/errors/index.js";
 import { loadAnswerDirectory, loadAnswerFile } from "../../src/eval/data/answers.js";
-import { fillTemplate, judgePromptName, loadJudgePrompts } from "../../src/eval/data/judge-prompts.js";
+import { fillTemplate, judgePromptName, loadJudgePrompts, selectJudgePrompt } from "../../src/eval/data/judge-prompts.js";
 import { readJsonl } from "../../src/eval/data/jsonl.js";
 import { loadQuestions } from "../../src/eval/data/questions.js";
 import { loadVicunaReviewSetup, reviewerFor } from "../../src/eval/data/vicuna-review-prompts.js";
@@ -50,6 +50,22 @@ describe("question, answer and prompt files", () => {
     const filled = fillTemplate(prompts.get("single-v1")!.promptTemplate, { question: "Write C", answer: "int main() { return {x}; }" });
     expect(filled).toContain("int main() { return {x}; }");
     expect(() => fillTemplate("{question} {answer}", { question: "q" }, "single-v1")).toThrow(/single-v1 needs "\{answer\}"/);
+  });
+
+  it("fills templates as Python's str.format: {{ and }} are literal braces, a lone brace or a missing field is an error", () => {
+    expect(fillTemplate("{{\"verdict\": {{x}}}} {question} }}{{", { question: "{q}" })).toBe('{"verdict": {x}} {q} }{');
+    expect(() => fillTemplate("a } b", {}, "pair-x")).toThrow(/pair-x has a single "\}"/);
+    expect(() => fillTemplate("a { b", {}, "pair-x")).toThrow(/pair-x has a single "\{"/);
+    expect(() => fillTemplate("{0}", {}, "pair-x")).toThrow(/only named fields/);
+  });
+
+  it("refuses a judge prompt whose output_format it cannot read, naming the formats it can", () => {
+    const prompts = loadJudgePrompts(sharedPath("eval", "judge_prompts.jsonl"));
+    const odd = new Map(prompts);
+    odd.set("pair-v2", { ...prompts.get("pair-v2")!, outputFormat: "[[winner]]" });
+    expect(() => selectJudgePrompt(odd, "pairwise", "writing", false)).toThrow(/output_format "\[\[winner\]\]".*"\[\[A\]\]" or "\[\[rating_a,rating_b\]\]"/);
+    odd.set("single-v1", { ...prompts.get("single-v1")!, outputFormat: "[[A]]" });
+    expect(() => selectJudgePrompt(odd, "single", "writing", false)).toThrow(/single judges read "\[\[rating\]\]"/);
   });
 
   it("builds the original Vicuna review prompt with the right reviewer per category", () => {
