@@ -37,6 +37,12 @@ const remote = (model: string) => ["--base-url", server.baseURL, "--remote-model
 const judgeFlags = () => ["--judge-base-url", server.baseURL, "--judge-remote-model", "judge-4"];
 type Body = { model: string; messages: Array<{ role: string; content: string }>; temperature?: number; max_tokens?: number; max_completion_tokens?: number };
 
+/** The token limit a request asked for (OpenAI's flavor calls it max_completion_tokens on chat). */
+const tokenLimit = (body: unknown) => {
+  const b = body as { max_tokens?: number; max_completion_tokens?: number };
+  return b.max_completion_tokens ?? b.max_tokens;
+};
+
 describe("MT-bench end to end against a loopback OpenAI-compatible server", () => {
   it("answers two turns, judges pairwise in both orders with malformed verdicts, shows and rates", async () => {
     const questionFile = join(directory.path, "questions.jsonl");
@@ -77,6 +83,8 @@ describe("MT-bench end to end against a loopback OpenAI-compatible server", () =
     expect(judged.stdout).toMatch(/6 written, 0 already done, 6 planned/);
     expect(judged.stdout).toMatch(/1 without a readable verdict/);
     expect(server.requests.filter((r) => (r.body as Body).model === "judge-4")).toHaveLength(12);
+    expect(server.requests.filter((r) => (r.body as Body).model === "judge-4").every((r) => tokenLimit(r.body) === 2048)).toBe(true);
+    expect(judged.stdout).toMatch(/judge max tokens: 2048 \(FastChat llm_judge's default\)/);
 
     const shown = await evalCli(["show", "--judgments", judgments, "--answers", answers, "--output-format", "markdown", "--charts", join(directory.path, "charts")]);
     expect(shown.code).toBe(0);

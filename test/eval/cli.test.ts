@@ -28,6 +28,12 @@ async function evalCli(argv: string[], env: NodeJS.ProcessEnv = {}) {
   return { code, stdout: capture.stdout(), stderr: capture.stderr() };
 }
 
+/** The token limit a request asked for (OpenAI's flavor calls it max_completion_tokens on chat). */
+const tokenLimit = (body: unknown) => {
+  const b = body as { max_tokens?: number; max_completion_tokens?: number };
+  return b.max_completion_tokens ?? b.max_tokens;
+};
+
 describe("eval show reproduces the published Vicuna evaluation", () => {
   it("prints the totals and win/tie/loss of llama-13b vs alpaca-13b from the review text", async () => {
     const charts = join(directory.path, "charts");
@@ -143,6 +149,9 @@ describe("a scripted judge behind a loopback OpenAI-compatible server", () => {
     expect(judged.stdout).toMatch(/2 without a readable verdict, 2 judge calls failed/);
     expect(calls).toBe(8);
     expect(server.requests.every((r) => (r.body as { temperature?: number }).temperature === 0)).toBe(true);
+    // eval_gpt_review.py's --max-tokens default, not llm_judge's 2048.
+    expect(server.requests.every((r) => tokenLimit(r.body) === 1024)).toBe(true);
+    expect(judged.stdout).toMatch(/judge max tokens: 1024 \(eval_gpt_review.py's default\)/);
 
     const shown = await evalCli(["show", "--judgments", out, "--answers", answers, "--output-format", "markdown"]);
     expect(shown.code).toBe(0);
@@ -155,9 +164,12 @@ describe("a scripted judge behind a loopback OpenAI-compatible server", () => {
 
     // Resume: nothing left to do except the $ERROR$ row, which is tried again.
     const again = await evalCli(
-      ["judge", "--mode", "vicuna", "--questions", questions, "--answers", answers, "--baseline", "alpaca-13b", "--review-prompts", blog("prompt.jsonl"), "--reviewers", blog("reviewer.jsonl"), "--out", out, "--judge-base-url", server.baseURL, "--judge-remote-model", "gpt-4", "--retries", "0"],
+      ["judge", "--mode", "vicuna", "--questions", questions, "--answers", answers, "--baseline", "alpaca-13b", "--review-prompts", blog("prompt.jsonl"), "--reviewers", blog("reviewer.jsonl"), "--out", out, "--judge-base-url", server.baseURL, "--judge-remote-model", "gpt-4", "--retries", "0", "--max-tokens", "300"],
       { OPENAI_API_KEY: "test" },
     );
     expect(again.stdout).toMatch(/1 written, 3 already done/);
+    // The user's --max-tokens wins over the reviewer's default.
+    expect(server.requests.slice(8).map((r) => tokenLimit(r.body))).toEqual([300, 300]);
+    expect(again.stdout).toMatch(/judge max tokens: 300 \(--max-tokens\)/);
   });
 });

@@ -53,11 +53,14 @@ judge model: --judge-model <file.gguf> | --judge-base-url <url> --judge-remote-m
   --answers <dir>           answer files (<model>.jsonl or answer_<model>.jsonl); or --answer <file> (repeatable)
   --models a,b              judge only these models
   --judge-prompts <file>    MT-bench judge prompts (judge_prompts.jsonl; single and pairwise)
-  --reference <file>        reference answers for math/reasoning/coding
+  --reference <file>        reference answers for math/reasoning/coding (FastChat: reference_answer/gpt-4.jsonl)
+  --question-references     extension: use the short "reference" inside the question file instead
   --baseline <model>        pairwise/vicuna: compare every model with this one (default: all pairs)
   --review-prompts <file> --reviewers <file>   vicuna mode: prompt.jsonl and reviewer.jsonl
   --repeat <K>              judge everything K times (median and spread in "show")
-  --concurrency <n> (default 1)  --retries <n> (default 3)  --max-tokens <n> (default 2048)
+  --concurrency <n> (default 1)  --retries <n> (default 3)
+  --max-tokens <n>          judge tokens (default: 2048 as llm_judge; 1024 in vicuna mode, as eval_gpt_review.py)
+  judge prompts' output_format is honoured: [[rating]] (single), [[A]] or [[rating_a,rating_b]] (pairwise, tie within 0.1)
 `,
   show: `usage: camelid eval show (--judgments <file.jsonl> | --vicuna-review <file.jsonl>) [options]
   --questions <file>       question file (categories for published Vicuna reviews)
@@ -188,6 +191,7 @@ async function judgeCommand(argv: string[], io: CliIo): Promise<number> {
     out: { type: "string", short: "o" },
     "judge-prompts": { type: "string" },
     reference: { type: "string" },
+    "question-references": { type: "boolean" },
     baseline: { type: "string" },
     "review-prompts": { type: "string" },
     reviewers: { type: "string" },
@@ -211,10 +215,12 @@ async function judgeCommand(argv: string[], io: CliIo): Promise<number> {
   if (mode.kind !== "vicuna-review" && !values["judge-prompts"]) throw new InvalidArgumentError("judge-prompts", "--judge-prompts <judge_prompts.jsonl> is required for single and pairwise judging");
   const judgePrompts = values["judge-prompts"] ? loadJudgePrompts(values["judge-prompts"]) : undefined;
   const references = values.reference ? loadAnswerFile(values.reference).answers : undefined;
+  if (values["question-references"] && values.reference) throw new InvalidArgumentError("question-references", "--question-references and --reference exclude each other: choose where math/reasoning/coding references come from");
   const repeat = numberFlag(values.repeat, "repeat", { min: 1, max: 100, integer: true }) ?? 1;
   const concurrency = numberFlag(values.concurrency, "concurrency", { min: 1, max: 64, integer: true }) ?? 1;
   const retries = numberFlag(values.retries, "retries", { min: 0, max: 20, integer: true }) ?? 3;
-  const maxTokens = numberFlag(values["max-tokens"], "max-tokens", { min: 1, integer: true }) ?? 2048;
+  // Unset, each mode keeps its original's limit: 2048 for llm_judge, 1024 for the Vicuna reviewer.
+  const maxTokens = numberFlag(values["max-tokens"], "max-tokens", { min: 1, integer: true });
   const judgeValues = Object.fromEntries(Object.entries(values).filter(([key]) => key.startsWith("judge-") && key !== "judge-prompts").map(([key, value]) => [key.slice(6), value]));
   if (!judgeValues.model && !judgeValues["base-url"]) throw new InvalidArgumentError("judge-model", "no judge given: use --judge-model <file.gguf> or --judge-base-url <url> --judge-remote-model <id>");
   const selection = selectModel(judgeValues, io.env);
@@ -226,16 +232,21 @@ async function judgeCommand(argv: string[], io: CliIo): Promise<number> {
       mode,
       ...(judgePrompts ? { judgePrompts } : {}),
       ...(references ? { references } : {}),
+      ...(values["question-references"] ? { referenceSource: "question-file" as const } : {}),
       outputPath,
       repeat,
       concurrency,
-      call: { retries, maxTokens },
+      call: { retries, ...(maxTokens !== undefined ? { maxTokens } : {}) },
       onProgress: progressPrinter(io),
     }),
   );
   io.stdout(
     `judgments: ${summary.written} written, ${summary.resumed} already done, ${summary.total} planned → ${summary.outputPath}\n` +
       `${summary.noVerdict} without a readable verdict, ${summary.judgeErrors} judge calls failed after retries ($ERROR$)\n` +
+      `judge max tokens: ${summary.maxTokens.value} (${summary.maxTokens.source === "user" ? "--max-tokens" : mode.kind === "vicuna-review" ? "eval_gpt_review.py's default" : "FastChat llm_judge's default"})\n` +
+      (mode.kind !== "vicuna-review"
+        ? `math/reasoning/coding references: ${summary.referenceSource === "question-file" ? "the question file's own \"reference\" fields (--question-references; FastChat uses the reference answer file)" : `${values.reference ?? "none given"} (as FastChat)`}\n`
+        : "") +
       (summary.missingAnswers.length ? `skipped for missing answers: ${summary.missingAnswers.slice(0, 10).join(", ")}${summary.missingAnswers.length > 10 ? ", …" : ""}\n` : "") +
       (summary.written > 0 && summary.noVerdict === summary.written ? "warning: no judgment held a readable verdict; this judge cannot follow the format\n" : ""),
   );
