@@ -175,6 +175,29 @@ describe("pairwise judging", () => {
     expect(results.diagnostics).toMatchObject({ pairsWithBothVerdicts: 0, decisiveGames: 1, firstPositionWins: 1 });
   });
 
+  it("honours a judge prompt's [[rating_a,rating_b]] output format: grades within TIE_DELTA 0.1 tie", async () => {
+    // FastChat's pair format with grades: the "good" answer gets 9, the other 4; Q111 gets near-equal grades.
+    const rated = new Map([...judgePrompts].map(([name, prompt]) => [name, prompt.type === "pairwise" ? { ...prompt, outputFormat: "[[rating_a,rating_b]]" } : prompt]));
+    const judge = scriptedModel({
+      reply: (options) => {
+        const prompt = userPrompt(options);
+        if (prompt.includes("What is 2+2?")) return "Close call. [[7.05, 7]]";
+        const a = /Assistant A(?:'s Answer\]|:)\n([\s\S]*?)\n/.exec(prompt)?.[1] ?? "";
+        return a.includes("good") ? "A is better: [9, 4]" : "B is better: [[4,9]]";
+      },
+    });
+    const outputPath = join(directory.path, "rated.jsonl");
+    await runJudge({ judge, questions: twoTurnQuestions, answers: twoModelAnswers(), mode: { kind: "pairwise-all" }, judgePrompts: rated, references, outputPath, call: noWait });
+    const rows = readRows(outputPath, (v) => pairwiseJudgmentRowSchema.parse(v));
+    const row = (question: number, turn: number) => rows.find((r) => r.question_id === question && r.turn === turn)!;
+    expect(row(81, 1)).toMatchObject({ g1_winner: "model_1", g2_winner: "model_1", g1_ratings: [9, 4], g2_ratings: [4, 9] });
+    expect(row(111, 1)).toMatchObject({ g1_winner: "tie", g2_winner: "tie", g1_ratings: [7.05, 7] });
+    // The letter verdicts in the same judgments are not what this format reads.
+    const letters = scriptedModel({ reply: () => "[[A]]" });
+    const summary = await runJudge({ judge: letters, questions: twoTurnQuestions, answers: twoModelAnswers(), mode: { kind: "pairwise-all" }, judgePrompts: rated, references, outputPath: join(directory.path, "letters.jsonl"), call: noWait });
+    expect(summary.noVerdict).toBe(4);
+  });
+
   it("names an unknown baseline", async () => {
     await expect(
       runJudge({ judge: scriptedModel(), questions: twoTurnQuestions, answers: twoModelAnswers(), mode: { kind: "pairwise-baseline", baseline: "gpt-4" }, judgePrompts, references, outputPath: join(directory.path, "b.jsonl") }),

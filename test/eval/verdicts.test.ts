@@ -4,9 +4,12 @@ import {
   combineSwappedVerdicts,
   JUDGE_ERROR_OUTPUT,
   model1Score,
+  parsePairwiseJudgment,
+  parsePairwiseRatings,
   parsePairwiseVerdict,
   parseSingleRating,
   parseVicunaScores,
+  TIE_DELTA,
 } from "../../src/eval/verdicts/index.js";
 import { sharedPath } from "../support/shared-data.js";
 
@@ -50,6 +53,20 @@ describe("pairwise verdicts and the position-swap rules", () => {
     expect(model1Score("inconsistent")).toBe(0.5);
     expect(model1Score("model_2")).toBe(0);
     expect(model1Score("error")).toBeUndefined();
+  });
+});
+
+describe("FastChat's [[rating_a,rating_b]] pair format", () => {
+  it("reads the first [[a,b]], else [a,b], and ties grades within TIE_DELTA", () => {
+    expect(TIE_DELTA).toBe(0.1);
+    expect(parsePairwiseRatings("A: [[8, 6]] then [[1,9]]")).toEqual({ verdict: "A", ratings: [8, 6] });
+    expect(parsePairwiseRatings("scores [3,9.5]")).toEqual({ verdict: "B", ratings: [3, 9.5] });
+    expect(parsePairwiseRatings("[[8.1,8]]").verdict).toBe("tie"); // |8.1 - 8| <= 0.1, as in Python
+    expect(parsePairwiseRatings("[[8.2,8]]").verdict).toBe("A");
+    expect(parsePairwiseRatings("[[8,  6]]").verdict).toBe("error"); // \\s? allows one space only
+    expect(parsePairwiseRatings("$ERROR$")).toMatchObject({ verdict: "error", reason: "the judge call failed" });
+    expect(parsePairwiseJudgment("[[A]] [[7,9]]", "[[A]]").verdict).toBe("A");
+    expect(parsePairwiseJudgment("[[A]] [[7,9]]", "[[rating_a,rating_b]]").verdict).toBe("B");
   });
 });
 

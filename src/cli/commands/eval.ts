@@ -20,6 +20,8 @@ import { pairwiseCharts, singleCharts, vicunaCharts, type ChartFile } from "../.
 import { summarizeSingleJudgments } from "../../eval/report/single-results.js";
 import { formatNumber, formatPercent, renderMarkdown, renderTerminal, type Report } from "../../eval/report/tables.js";
 import { summarizeVicunaReviews } from "../../eval/report/vicuna-results.js";
+import { groupByJudge } from "../../eval/report/by-judge.js";
+import { pairwiseFromSingle } from "../../eval/report/pairwise-from-single.js";
 import { formatProgress, type ProgressUpdate } from "../../eval/run/progress.js";
 import type { LanguageModel } from "../../spec/language-model.js";
 import { numberFlag, parseCommandArgs } from "../args.js";
@@ -63,8 +65,13 @@ judge model: --judge-model <file.gguf> | --judge-base-url <url> --judge-remote-m
   judge prompts' output_format is honoured: [[rating]] (single), [[A]] or [[rating_a,rating_b]] (pairwise, tie within 0.1)
 `,
   show: `usage: camelid eval show (--judgments <file.jsonl> | --vicuna-review <file.jsonl>) [options]
+  A file holding several judges' rows gets one report per judge (never pooled).
   --questions <file>       question file (categories for published Vicuna reviews)
   --answers <dir>          answer files (model names and answer lengths for Vicuna reviews)
+  --scores stored|text     Vicuna reviews: the stored "score" field, the published record (default),
+                           or scores parsed from the review text; disagreements are listed either way
+  --pairwise-from-single   single-grading file: pairwise verdicts from the grades (tie within 0.1, as FastChat)
+  --baseline <model>       with --pairwise-from-single: every model against this one (default: all pairs)
   --output-format terminal|markdown|json   (default: terminal on a TTY, else markdown)
   --charts <dir>           write SVG charts (radar per category, win-rate bars)
 `,
@@ -284,12 +291,23 @@ async function writeCharts(io: CliIo, directory: string | undefined, charts: Cha
   }
 }
 
+/** One report of `eval show`: one judge's results. */
+interface ShownReport {
+  judge: string | undefined;
+  report: Report;
+  results: unknown;
+  charts: ChartFile[];
+}
+
 async function showCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, {
     judgments: { type: "string" },
     "vicuna-review": { type: "string" },
     questions: { type: "string" },
     answers: { type: "string" },
+    scores: { type: "string" },
+    "pairwise-from-single": { type: "boolean" },
+    baseline: { type: "string" },
     "output-format": { type: "string" },
     charts: { type: "string" },
   });
@@ -299,25 +317,62 @@ async function showCommand(argv: string[], io: CliIo): Promise<number> {
   if (!path) throw new InvalidArgumentError("judgments", "--judgments <file> or --vicuna-review <file> is required");
   const file = loadJudgmentFile(path);
   if (values["vicuna-review"] && file.kind !== "vicuna-review") throw new InvalidArgumentError("vicuna-review", `${path} is a ${file.kind} judgment file, not a Vicuna review file`);
+  if (values.scores !== undefined && file.kind !== "vicuna-review") throw new InvalidArgumentError("scores", "--scores applies to Vicuna review files only");
+  if (values.scores !== undefined && values.scores !== "stored" && values.scores !== "text") throw new InvalidArgumentError("scores", `--scores must be stored or text, got "${values.scores}"`);
+  if (values["pairwise-from-single"] && file.kind !== "single") throw new InvalidArgumentError("pairwise-from-single", `--pairwise-from-single needs a single-grading file; ${path} is ${file.kind}`);
+  if (values.baseline !== undefined && !values["pairwise-from-single"]) throw new InvalidArgumentError("baseline", "--baseline applies with --pairwise-from-single (pairwise files name their baseline themselves)");
   const answers = values.answers ? loadAnswerDirectory(values.answers) : undefined;
   const withFormats = (report: Report) => ({ ...report, notes: [...report.notes, ...promptFormatNotes(answers)] });
+  const shown: ShownReport[] = [];
   if (file.kind === "single") {
-    const results = summarizeSingleJudgments(file.rows);
-    printReport(io, format, withFormats(singleReport(results)), results);
-    await writeCharts(io, values.charts, singleCharts(results));
+    for (const { judge, rows } of groupByJudge(file.rows, (row) => row.judge[0])) {
+      if (values["pairwise-from-single"]) {
+        const results = summarizePairwiseJudgments(pairwiseFromSingle(rows, values.baseline !== undefined ? { baseline: values.baseline } : {}));
+        shown.push({ judge, report: withFormats(pairwiseReport(results)), results, charts: pairwiseCharts(results) });
+      } else {
+        const results = summarizeSingleJudgments(rows);
+        shown.push({ judge, report: withFormats(singleReport(results)), results, charts: singleCharts(results) });
+      }
+    }
   } else if (file.kind === "pairwise") {
-    const results = summarizePairwiseJudgments(file.rows);
-    printReport(io, format, withFormats(pairwiseReport(results)), results);
-    await writeCharts(io, values.charts, pairwiseCharts(results));
+    for (const { judge, rows } of groupByJudge(file.rows, (row) => row.judge[0])) {
+      const results = summarizePairwiseJudgments(rows);
+      shown.push({ judge, report: withFormats(pairwiseReport(results)), results, charts: pairwiseCharts(results) });
+    }
   } else {
-    const results = summarizeVicunaReviews(file.rows, {
-      ...(values.questions ? { questions: loadQuestions(values.questions) } : {}),
-      ...(answers ? { answers } : {}),
-    });
-    printReport(io, format, withFormats(vicunaReport(results)), results);
-    await writeCharts(io, values.charts, vicunaCharts(results));
+    const questions = values.questions ? loadQuestions(values.questions) : undefined;
+    for (const { judge, rows } of groupByJudge(file.rows, (row) => row.judge?.[0])) {
+      const results = summarizeVicunaReviews(rows, {
+        ...(questions ? { questions } : {}),
+        ...(answers ? { answers } : {}),
+        ...(values.scores === "text" ? { scoreSource: "text" as const } : {}),
+      });
+      shown.push({ judge, report: withFormats(vicunaReport(results)), results, charts: vicunaCharts(results) });
+    }
+  }
+  printReports(io, format, shown);
+  for (const { judge, charts } of shown) {
+    // Several judges: one chart folder each, named after the judge.
+    const directory = values.charts && shown.length > 1 ? join(values.charts, safeFileName(judge ?? "unnamed judge")) : values.charts;
+    await writeCharts(io, directory, charts);
   }
   return 0;
+}
+
+function safeFileName(name: string): string {
+  return name.replace(/[^\w.-]+/g, "_");
+}
+
+/** One judge: one report as always; several: each judge's report in turn (a JSON array of them). */
+function printReports(io: CliIo, format: OutputFormat, shown: ShownReport[]): void {
+  if (shown.length === 1) return printReport(io, format, shown[0].report, shown[0].results);
+  if (format === "json") {
+    const reports = shown.map(({ judge, report, results }) => ({ judge: judge ?? null, title: report.title, warnings: report.warnings, notes: report.notes, results }));
+    io.stdout(`${JSON.stringify({ judges: shown.map((s) => s.judge ?? null), reports }, replacer, 2)}\n`);
+    return;
+  }
+  io.stdout(`${shown.length} judges in one file, reported separately (never pooled): ${shown.map((s) => s.judge ?? "unnamed").join(", ")}\n\n`);
+  for (const { report, results } of shown) printReport(io, format, report, results);
 }
 
 /** A wrong chat template skews a whole evaluation, so the report says which one each model answered with. */
