@@ -148,6 +148,13 @@ describe("several judges in one judgment file", () => {
     const pairwise = await evalCli(["show", "--judgments", writeRows("pair.jsonl", [pair("a", "model_1"), pair("b", "model_2")]), "--output-format", "json"]);
     const winsOfX = JSON.parse(pairwise.stdout).reports.map((r: { results: { models: Array<{ model: string; win: number }> } }) => r.results.models.find((m) => m.model === "x")!.win);
     expect(winsOfX).toEqual([1, 0]);
+    // Ratings are one judge's too: pooled, a's and b's verdicts would cancel out.
+    const pairPath = join(directory.path, "pair.jsonl");
+    const pooled = await evalCli(["ratings", "--battles", pairPath, "--rounds", "0"]);
+    expect([pooled.code, pooled.stderr]).toEqual([1, expect.stringMatching(/verdicts of 2 judges \(a, b\); choose one with --judge/)]);
+    const rated = await evalCli(["ratings", "--battles", pairPath, "--rounds", "0", "--judge", "b", "--output-format", "json"]);
+    expect(JSON.parse(rated.stdout).results.battles).toBe(1);
+    expect(JSON.parse(rated.stdout).results.rows[0].model).toBe("y");
     const review = (judge: string, text: string) => ({ question_id: 1, model_1: "x", model_2: "y", judge: [judge, "vicuna-review-1"], text });
     const vicuna = await evalCli(["show", "--vicuna-review", writeRows("review.jsonl", [review("a", "9 2\nx"), review("b", "1 8\ny")]), "--output-format", "markdown"]);
     expect(vicuna.stdout).toContain("# Vicuna review: x vs y (judge: a)");

@@ -8,6 +8,7 @@ import { loadAnswerDirectory, loadAnswerFile, type Answer } from "../../eval/dat
 import { loadJudgePrompts } from "../../eval/data/judge-prompts.js";
 import { loadQuestions } from "../../eval/data/questions.js";
 import { loadVicunaReviewSetup } from "../../eval/data/vicuna-review-prompts.js";
+import type { PairwiseJudgmentRow } from "../../eval/judge/judgment-rows.js";
 import { runJudge, type JudgeMode } from "../../eval/judge/run-judge.js";
 import { computePerplexity } from "../../eval/likelihood/perplexity.js";
 import { evaluateMultipleChoice, loadMultipleChoiceItems } from "../../eval/likelihood/multiple-choice.js";
@@ -78,6 +79,7 @@ judge model: --judge-model <file.gguf> | --judge-base-url <url> --judge-remote-m
   ratings: `usage: camelid eval ratings --battles <file> [options]
   battles: JSONL or a JSON array of {model_a, model_b, winner: model_a|model_b|tie|tie (bothbad)},
   or a pairwise judgment file (agreeing orders → winner, inconsistent → tie)
+  --judge <name>  a pairwise file with several judges: rate this judge's verdicts (never pooled)
   --rounds <n>  bootstrap rounds (default 1000; 0 = none)   --seed <n> (default 0)
   --anchor <model>=<rating>   shift BT ratings so this model has this rating
   --output-format terminal|markdown|json
@@ -385,7 +387,7 @@ function promptFormatNotes(answers: Map<string, Map<string, Answer>> | undefined
 }
 
 /** Battles from JSONL or a JSON array, or from a pairwise judgment file. */
-function loadBattles(path: string): Battle[] {
+function loadBattles(path: string, judge: string | undefined): Battle[] {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -404,7 +406,8 @@ function loadBattles(path: string): Battle[] {
     return parseBattleRows(z.array(z.unknown()).parse(rows), path);
   }
   const file = trimmed.split("\n")[0].includes('"g1_winner"') ? loadJudgmentFile(path) : undefined;
-  if (file?.kind === "pairwise") return battlesFromPairwiseJudgments(file.rows);
+  if (file?.kind === "pairwise") return battlesFromPairwiseJudgments(oneJudgesRows(file.rows, judge, path));
+  if (judge !== undefined) throw new InvalidArgumentError("judge", "--judge applies to pairwise judgment files only");
   const rows = trimmed.split("\n").filter((line) => line.trim() !== "").map((line, index) => {
     try {
       return JSON.parse(line) as unknown;
@@ -413,6 +416,18 @@ function loadBattles(path: string): Battle[] {
     }
   });
   return parseBattleRows(rows, path);
+}
+
+/** Ratings are one judge's: a file holding several judges' verdicts needs --judge, never a pooled rating. */
+function oneJudgesRows(rows: PairwiseJudgmentRow[], judge: string | undefined, path: string): PairwiseJudgmentRow[] {
+  const groups = groupByJudge(rows, (row) => row.judge[0]);
+  if (judge !== undefined) {
+    const group = groups.find((g) => g.judge === judge);
+    if (!group) throw new InvalidArgumentError("judge", `${path} has no verdicts by judge "${judge}" (judges: ${groups.map((g) => g.judge).join(", ")})`);
+    return group.rows;
+  }
+  if (groups.length > 1) throw new InvalidArgumentError("judge", `${path} holds verdicts of ${groups.length} judges (${groups.map((g) => g.judge).join(", ")}); choose one with --judge <name> (they are never pooled)`);
+  return rows;
 }
 
 function leaderboardReport(board: Leaderboard): Report {
@@ -458,6 +473,7 @@ async function ratingsCommand(argv: string[], io: CliIo): Promise<number> {
     rounds: { type: "string" },
     seed: { type: "string" },
     anchor: { type: "string" },
+    judge: { type: "string" },
     "output-format": { type: "string" },
   });
   const path = values.battles ?? positionals[0];
@@ -471,7 +487,7 @@ async function ratingsCommand(argv: string[], io: CliIo): Promise<number> {
     if (!match) throw new InvalidArgumentError("anchor", `--anchor must be <model>=<rating>, got "${values.anchor}"`);
     anchor = { model: match[1], rating: Number(match[2]) };
   }
-  const battles = loadBattles(path);
+  const battles = loadBattles(path, values.judge);
   if (battles.length === 0) throw new InvalidArgumentError("battles", `${path} holds no battles with a verdict`);
   const board = buildLeaderboard(battles, {
     bootstrapRounds,
