@@ -56,7 +56,7 @@ describe("MT-bench end to end against a loopback OpenAI-compatible server", () =
       if (body.model === "strong") return jsonReply(chatCompletionBody({ content: `A thorough answer to: ${body.messages.at(-1)!.content.slice(0, 30)}` }));
       if (body.model === "weak") return jsonReply(chatCompletionBody({ content: "Dunno." }));
       // The judge: prefers the thorough answer, except on stem turn 2 where it always says [[A]]
-      // (position bias), and on roleplay turn 1 where it names both verdicts (ambiguous).
+      // (position bias), and on roleplay turn 1 where it names both verdicts (ambiguous with --strict-verdicts).
       const prompt = body.messages.find((m) => m.role === "user")!.content;
       const firstShown = /Assistant A(?:'s Answer\]|:)\n([\s\S]*?)\n/.exec(prompt)![1];
       if (prompt.includes(picked[1].turns[0]) && !prompt.includes("### User")) return jsonReply(chatCompletionBody({ content: "Between [[A]] and [[B]] I cannot choose." }));
@@ -78,10 +78,11 @@ describe("MT-bench end to end against a loopback OpenAI-compatible server", () =
     expect(answerRequests.find((b) => b.messages.length === 3)!.messages[1].role).toBe("assistant");
 
     const judgments = join(directory.path, "pairwise.jsonl");
-    const judged = await evalCli(["judge", "--mode", "pairwise", "--questions", questionFile, "--answers", answers, "--judge-prompts", sharedPath("eval", "judge_prompts.jsonl"), "--out", judgments, ...judgeFlags(), "--concurrency", "3"]);
+    const judged = await evalCli(["judge", "--mode", "pairwise", "--questions", questionFile, "--answers", answers, "--judge-prompts", sharedPath("eval", "judge_prompts.jsonl"), "--out", judgments, ...judgeFlags(), "--concurrency", "3", "--strict-verdicts"]);
     expect(judged.stderr).not.toMatch(/camelid eval:/);
     expect(judged.stdout).toMatch(/6 written, 0 already done, 6 planned/);
     expect(judged.stdout).toMatch(/1 without a readable verdict/);
+    expect(judged.stdout).toMatch(/verdicts read by strict rules \(--strict-verdicts/);
     expect(server.requests.filter((r) => (r.body as Body).model === "judge-4")).toHaveLength(12);
     expect(server.requests.filter((r) => (r.body as Body).model === "judge-4").every((r) => tokenLimit(r.body) === 2048)).toBe(true);
     expect(judged.stdout).toMatch(/judge max tokens: 2048 \(FastChat llm_judge's default\)/);

@@ -156,14 +156,26 @@ describe("pairwise judging", () => {
     expect(results.diagnostics).toMatchObject({ positionConsistency: 0, firstPositionWinRate: 1 });
   });
 
-  it("records missing, ambiguous and failed verdicts as errors, excluded and counted", async () => {
+  it("reads verdicts by FastChat's rules by default: the first of [[A]], [[B]], [[C]] wins, any grade counts", async () => {
+    const pairJudge = scriptedModel({ reply: () => "Either [[B]] or [[A]]" });
+    const pairs = await runJudge({ judge: pairJudge, questions: [twoTurnQuestions[0]], answers: twoModelAnswers(), mode: { kind: "pairwise-all" }, judgePrompts, outputPath: join(directory.path, "fastchat-pair.jsonl"), call: noWait });
+    expect(pairs).toMatchObject({ noVerdict: 0, verdictRules: "fastchat" });
+    const pairRows = readRows(join(directory.path, "fastchat-pair.jsonl"), (v) => pairwiseJudgmentRowSchema.parse(v));
+    expect(pairRows.map((r) => [r.g1_winner, r.g2_winner])).toEqual([["model_1", "model_2"], ["model_1", "model_2"]]);
+    const gradeJudge = scriptedModel({ reply: () => "Rating: [[0]]" });
+    await runJudge({ judge: gradeJudge, questions: [twoTurnQuestions[0]], answers: twoModelAnswers(), mode: { kind: "single" }, judgePrompts, outputPath: join(directory.path, "fastchat-single.jsonl"), call: noWait });
+    const results = summarizeSingleJudgments(readRows(join(directory.path, "fastchat-single.jsonl"), (v) => singleJudgmentRowSchema.parse(v)));
+    expect(results.models.map((m) => [m.model, m.overall.mean, m.overall.scored])).toEqual([["alpha", 0, 2], ["beta", 0, 2]]);
+  });
+
+  it("records missing, ambiguous (--strict-verdicts) and failed verdicts as errors, excluded and counted", async () => {
     const replies = ["[[A]]", "no idea", "[[A]] or [[B]]", "[[C]]"];
     let call = 0;
     const judge = scriptedModel({ reply: () => replies[call++ % replies.length] });
     const outputPath = join(directory.path, "errors.jsonl");
     const questions = [twoTurnQuestions[0]];
-    const summary = await runJudge({ judge, questions: [{ ...questions[0], turns: [questions[0].turns[0]] }], answers: twoModelAnswers(), mode: { kind: "pairwise-all" }, judgePrompts, outputPath, repeat: 2, call: noWait });
-    expect(summary).toMatchObject({ written: 2, noVerdict: 2 });
+    const summary = await runJudge({ judge, questions: [{ ...questions[0], turns: [questions[0].turns[0]] }], answers: twoModelAnswers(), mode: { kind: "pairwise-all" }, judgePrompts, outputPath, repeat: 2, call: noWait, verdictRules: "strict" });
+    expect(summary).toMatchObject({ written: 2, noVerdict: 2, verdictRules: "strict" });
     const rows = readRows(outputPath, (v) => pairwiseJudgmentRowSchema.parse(v));
     expect(rows.map((r) => [r.g1_winner, r.g2_winner])).toEqual([
       ["model_1", "error"],

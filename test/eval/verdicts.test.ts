@@ -23,8 +23,11 @@ describe("single-answer ratings", () => {
 
   it("counts missing, out-of-range and failed judgments as no score", () => {
     expect(parseSingleRating("I think this is a good answer, 9/10.")).toMatchObject({ kind: "no-score" });
-    expect(parseSingleRating("Rating: [[0]]")).toMatchObject({ kind: "no-score", reason: expect.stringMatching(/outside 1-10/) });
-    expect(parseSingleRating("Rating: [[15]]")).toMatchObject({ kind: "no-score" });
+    // FastChat keeps any number it finds; --strict-verdicts refuses numbers outside 1-10.
+    expect(parseSingleRating("Rating: [[0]]")).toMatchObject({ kind: "score", score: 0 });
+    expect(parseSingleRating("Rating: [[15]]")).toMatchObject({ kind: "score", score: 15 });
+    expect(parseSingleRating("Rating: [[0]]", "strict")).toMatchObject({ kind: "no-score", reason: expect.stringMatching(/outside 1-10/) });
+    expect(parseSingleRating("Rating: [[15]]", "strict")).toMatchObject({ kind: "no-score" });
     expect(parseSingleRating("Rating: [[seven]]")).toMatchObject({ kind: "no-score" });
     expect(parseSingleRating(JUDGE_ERROR_OUTPUT)).toMatchObject({ kind: "error" });
   });
@@ -36,7 +39,10 @@ describe("pairwise verdicts and the position-swap rules", () => {
     expect(parsePairwiseVerdict("[[B]]")).toEqual({ verdict: "B" });
     expect(parsePairwiseVerdict("It is a tie: [[C]]")).toEqual({ verdict: "tie" });
     expect(parsePairwiseVerdict("Assistant A is better.")).toMatchObject({ verdict: "error", reason: expect.stringMatching(/no "\[\[A\]\]"/) });
-    expect(parsePairwiseVerdict("[[A]] if A is better, [[B]] if B")).toMatchObject({ verdict: "error", reason: expect.stringMatching(/ambiguous/) });
+    // FastChat takes the first of A, B, C that occurs anywhere; --strict-verdicts calls that ambiguous.
+    expect(parsePairwiseVerdict("[[A]] if A is better, [[B]] if B")).toEqual({ verdict: "A" });
+    expect(parsePairwiseVerdict("not [[C]], rather [[B]]")).toEqual({ verdict: "B" });
+    expect(parsePairwiseVerdict("[[A]] if A is better, [[B]] if B", "strict")).toMatchObject({ verdict: "error", reason: expect.stringMatching(/ambiguous/) });
     expect(parsePairwiseVerdict("[A]")).toMatchObject({ verdict: "error" });
     expect(parsePairwiseVerdict(JUDGE_ERROR_OUTPUT)).toMatchObject({ verdict: "error", reason: "the judge call failed" });
   });

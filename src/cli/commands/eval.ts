@@ -58,6 +58,8 @@ judge model: --judge-model <file.gguf> | --judge-base-url <url> --judge-remote-m
   --judge-prompts <file>    MT-bench judge prompts (judge_prompts.jsonl; single and pairwise)
   --reference <file>        reference answers for math/reasoning/coding (FastChat: reference_answer/gpt-4.jsonl)
   --question-references     extension: use the short "reference" inside the question file instead
+  --strict-verdicts         extension: a judgment naming several of [[A]]/[[B]]/[[C]] is an error (FastChat takes
+                            the first of A, B, C) and a grade outside 1-10 is no grade (FastChat keeps it)
   --baseline <model>        pairwise/vicuna: compare every model with this one (default: all pairs)
   --review-prompts <file> --reviewers <file>   vicuna mode: prompt.jsonl and reviewer.jsonl
   --repeat <K>              judge everything K times (median and spread in "show")
@@ -201,6 +203,7 @@ async function judgeCommand(argv: string[], io: CliIo): Promise<number> {
     "judge-prompts": { type: "string" },
     reference: { type: "string" },
     "question-references": { type: "boolean" },
+    "strict-verdicts": { type: "boolean" },
     baseline: { type: "string" },
     "review-prompts": { type: "string" },
     reviewers: { type: "string" },
@@ -242,6 +245,7 @@ async function judgeCommand(argv: string[], io: CliIo): Promise<number> {
       ...(judgePrompts ? { judgePrompts } : {}),
       ...(references ? { references } : {}),
       ...(values["question-references"] ? { referenceSource: "question-file" as const } : {}),
+      ...(values["strict-verdicts"] ? { verdictRules: "strict" as const } : {}),
       outputPath,
       repeat,
       concurrency,
@@ -252,6 +256,7 @@ async function judgeCommand(argv: string[], io: CliIo): Promise<number> {
   io.stdout(
     `judgments: ${summary.written} written, ${summary.resumed} already done, ${summary.total} planned → ${summary.outputPath}\n` +
       `${summary.noVerdict} without a readable verdict, ${summary.judgeErrors} judge calls failed after retries ($ERROR$)\n` +
+      `verdicts read by ${summary.verdictRules === "strict" ? "strict rules (--strict-verdicts: a judgment naming two verdicts is ambiguous, a grade outside 1-10 is none)" : "FastChat's rules"}\n` +
       `judge max tokens: ${summary.maxTokens.value} (${summary.maxTokens.source === "user" ? "--max-tokens" : mode.kind === "vicuna-review" ? "eval_gpt_review.py's default" : "FastChat llm_judge's default"})\n` +
       (mode.kind !== "vicuna-review"
         ? `math/reasoning/coding references: ${summary.referenceSource === "question-file" ? "the question file's own \"reference\" fields (--question-references; FastChat uses the reference answer file)" : `${values.reference ?? "none given"} (as FastChat)`}\n`

@@ -14,7 +14,7 @@ import type { ProgressListener } from "../run/progress.js";
 import { createProgressTracker } from "../run/progress.js";
 import { runWithConcurrency } from "../run/worker-pool.js";
 import { parsePairwiseJudgment, type PositionVerdict } from "../verdicts/pairwise-verdict.js";
-import { JUDGE_ERROR_OUTPUT, parseSingleRating } from "../verdicts/single-rating.js";
+import { JUDGE_ERROR_OUTPUT, parseSingleRating, type VerdictRules } from "../verdicts/single-rating.js";
 import { parseVicunaScores } from "../verdicts/vicuna-scores.js";
 import { pairwiseMessages, singleGradingMessages, vicunaReviewMessages } from "./judge-messages.js";
 import type { PairwiseJudgmentRow, SingleJudgmentRow, VicunaReviewRow } from "./judgment-rows.js";
@@ -43,6 +43,8 @@ export interface JudgeRunOptions {
    * answer file; "question-file" (our extension) uses the short human `reference` inside question.jsonl.
    */
   referenceSource?: ReferenceSource;
+  /** How verdicts are read: FastChat's rules (default) or our stricter ones (--strict-verdicts). */
+  verdictRules?: VerdictRules;
   outputPath: string;
   /** Judge every item K times (judges vary between runs even at temperature 0). */
   repeat?: number;
@@ -64,6 +66,7 @@ export interface JudgeRunSummary {
   /** The judge's token limit and whether it is the original's default or the user's. */
   maxTokens: { value: number; source: "default" | "user" };
   referenceSource: ReferenceSource;
+  verdictRules: VerdictRules;
   /** Judge items (rows) in the plan. */
   total: number;
   /** Already in the output file from an earlier run. */
@@ -137,6 +140,7 @@ export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunSummar
   const defaultMaxTokens = options.mode.kind === "vicuna-review" ? VICUNA_REVIEW_MAX_TOKENS : LLM_JUDGE_MAX_TOKENS;
   const call: JudgeCallOptions = { temperature: 0, ...options.call, maxTokens: userMaxTokens ?? defaultMaxTokens };
   const referenceSource = options.referenceSource ?? "reference-file";
+  const verdictRules = options.verdictRules ?? "fastchat";
 
   const answerOf = (model: string, question: Question): Answer | undefined => {
     const answer = options.answers.get(model)?.get(String(question.questionId));
@@ -176,7 +180,7 @@ export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunSummar
               execute: async () => {
                 const { messages, userPrompt } = singleGradingMessages(prompt, question, answer, turn, reference);
                 const result = await callJudge(options.judge, messages, call);
-                const parsed = parseSingleRating(result.text);
+                const parsed = parseSingleRating(result.text, verdictRules);
                 const row: SingleJudgmentRow = {
                   question_id: question.questionId,
                   model,
@@ -214,8 +218,8 @@ export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunSummar
                 const game2 = pairwiseMessages(prompt, question, answer2, answer1, turn, reference);
                 const [result1, result2] = await Promise.all([callJudge(options.judge, game1.messages, call), callJudge(options.judge, game2.messages, call)]);
                 const outputFormat = prompt.outputFormat as PairwiseOutputFormat;
-                const verdict1 = parsePairwiseJudgment(result1.text, outputFormat);
-                const verdict2 = parsePairwiseJudgment(result2.text, outputFormat);
+                const verdict1 = parsePairwiseJudgment(result1.text, outputFormat, verdictRules);
+                const verdict2 = parsePairwiseJudgment(result2.text, outputFormat, verdictRules);
                 const row: PairwiseJudgmentRow = {
                   question_id: question.questionId,
                   model_1: model1,
@@ -263,6 +267,7 @@ export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunSummar
     outputPath: options.outputPath,
     maxTokens: { value: call.maxTokens!, source: userMaxTokens !== undefined ? "user" : "default" },
     referenceSource,
+    verdictRules,
     total: tasks.length, resumed, written: 0, judgeErrors: 0, noVerdict: 0, missingAnswers };
   await runWithConcurrency(pending, options.concurrency ?? 1, async (task) => {
     const { row, judgeErrors, noVerdict } = await task.execute();

@@ -34,7 +34,7 @@ export function pairwiseFromSingle(allRows: readonly SingleJudgmentRow[], option
       const row1 = item.get(model1);
       const row2 = item.get(model2);
       if (!row1 || !row2) continue;
-      const graded = row1.score >= 0 && row2.score >= 0;
+      const graded = row1.score !== -1 && row2.score !== -1;
       const verdict = graded ? verdictFromRatings(row1.score, row2.score) : "error";
       const winner = verdict === "A" ? "model_1" : verdict === "B" ? "model_2" : verdict;
       derived.push({

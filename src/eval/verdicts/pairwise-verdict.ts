@@ -1,5 +1,5 @@
 import type { PairwiseOutputFormat } from "../data/judge-prompts.js";
-import { JUDGE_ERROR_OUTPUT } from "./single-rating.js";
+import { JUDGE_ERROR_OUTPUT, type VerdictRules } from "./single-rating.js";
 
 /** A verdict in the positions the judge saw: A = the first answer shown, B = the second. */
 export type PositionVerdict = "A" | "B" | "tie" | "error";
@@ -17,17 +17,17 @@ const verdictTags: Array<[string, PositionVerdict]> = [
 ];
 
 /**
- * Reads `[[A]]`, `[[B]]` or `[[C]]`. FastChat takes the first tag in the fixed order A, B, C, which
- * turns a judgment mentioning both tags into an "A" win: a bias towards the first position in the
- * very tool that measures position bias. Here a judgment that names more than one verdict is
- * ambiguous and counted as an error.
+ * Reads `[[A]]`, `[[B]]` or `[[C]]`. FastChat (the default rules) takes the first tag in the fixed
+ * order A, B, C, which turns a judgment mentioning both tags into an "A" win: a bias towards the
+ * first position in the very tool that measures position bias. Strict rules count a judgment that
+ * names more than one verdict as ambiguous, an error.
  */
-export function parsePairwiseVerdict(judgment: string): PairwiseVerdictParse {
+export function parsePairwiseVerdict(judgment: string, rules: VerdictRules = "fastchat"): PairwiseVerdictParse {
   if (judgment.trim() === JUDGE_ERROR_OUTPUT) return { verdict: "error", reason: "the judge call failed" };
   const found = verdictTags.filter(([tag]) => judgment.includes(tag)).map(([, verdict]) => verdict);
-  if (found.length === 1) return { verdict: found[0] };
   if (found.length === 0) return { verdict: "error", reason: 'no "[[A]]", "[[B]]" or "[[C]]" in the judgment' };
-  return { verdict: "error", reason: `ambiguous: the judgment contains ${found.map((v) => (v === "tie" ? "[[C]]" : `[[${v}]]`)).join(" and ")}` };
+  if (found.length === 1 || rules === "fastchat") return { verdict: found[0] };
+  return { verdict: "error", reason: `ambiguous: the judgment contains ${found.map((v) => (v === "tie" ? "[[C]]" : `[[${v}]]`)).join(" and ")} (--strict-verdicts)` };
 }
 
 /** FastChat's TIE_DELTA: two grades this close are a tie. */
@@ -57,6 +57,6 @@ export function parsePairwiseRatings(judgment: string): PairwiseRatingsParse {
 }
 
 /** Reads a pairwise judgment in the judge prompt's `output_format`. */
-export function parsePairwiseJudgment(judgment: string, outputFormat: PairwiseOutputFormat): PairwiseRatingsParse {
-  return outputFormat === "[[rating_a,rating_b]]" ? parsePairwiseRatings(judgment) : parsePairwiseVerdict(judgment);
+export function parsePairwiseJudgment(judgment: string, outputFormat: PairwiseOutputFormat, rules: VerdictRules = "fastchat"): PairwiseRatingsParse {
+  return outputFormat === "[[rating_a,rating_b]]" ? parsePairwiseRatings(judgment) : parsePairwiseVerdict(judgment, rules);
 }
