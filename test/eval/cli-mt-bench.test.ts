@@ -85,7 +85,7 @@ describe("MT-bench end to end against a loopback OpenAI-compatible server", () =
     expect(judged.stdout).toMatch(/verdicts read by strict rules \(--strict-verdicts/);
     expect(server.requests.filter((r) => (r.body as Body).model === "judge-4")).toHaveLength(12);
     expect(server.requests.filter((r) => (r.body as Body).model === "judge-4").every((r) => tokenLimit(r.body) === 2048)).toBe(true);
-    expect(judged.stdout).toMatch(/judge max tokens: 2048 \(FastChat llm_judge's default\)/);
+    expect(judged.stdout).toMatch(/judge max tokens: 2048 \(FastChat llm_judge's default\), temperature: 0 \(FastChat llm_judge's\)/);
 
     const shown = await evalCli(["show", "--judgments", judgments, "--answers", answers, "--output-format", "markdown", "--charts", join(directory.path, "charts")]);
     expect(shown.code).toBe(0);

@@ -267,10 +267,10 @@ describe("a scripted judge behind a loopback OpenAI-compatible server", () => {
     expect(judged.stdout).toMatch(/4 written/);
     expect(judged.stdout).toMatch(/2 without a readable verdict, 2 judge calls failed/);
     expect(calls).toBe(8);
-    expect(server.requests.every((r) => (r.body as { temperature?: number }).temperature === 0)).toBe(true);
-    // eval_gpt_review.py's --max-tokens default, not llm_judge's 2048.
+    // eval_gpt_review.py's sampling: temperature 0.2 and --max-tokens 1024, not llm_judge's 0 and 2048.
+    expect(server.requests.every((r) => (r.body as { temperature?: number }).temperature === 0.2)).toBe(true);
     expect(server.requests.every((r) => tokenLimit(r.body) === 1024)).toBe(true);
-    expect(judged.stdout).toMatch(/judge max tokens: 1024 \(eval_gpt_review.py's default\)/);
+    expect(judged.stdout).toMatch(/judge max tokens: 1024 \(eval_gpt_review.py's default\), temperature: 0.2 \(eval_gpt_review.py's\)/);
 
     const shown = await evalCli(["show", "--judgments", out, "--answers", answers, "--output-format", "markdown"]);
     expect(shown.code).toBe(0);
@@ -287,12 +287,12 @@ describe("a scripted judge behind a loopback OpenAI-compatible server", () => {
 
     // Resume: nothing left to do except the $ERROR$ row, which is tried again.
     const again = await evalCli(
-      ["judge", "--mode", "vicuna", "--questions", questions, "--answers", answers, "--baseline", "alpaca-13b", "--review-prompts", blog("prompt.jsonl"), "--reviewers", blog("reviewer.jsonl"), "--out", out, "--judge-base-url", server.baseURL, "--judge-remote-model", "gpt-4", "--retries", "0", "--max-tokens", "300"],
+      ["judge", "--mode", "vicuna", "--questions", questions, "--answers", answers, "--baseline", "alpaca-13b", "--review-prompts", blog("prompt.jsonl"), "--reviewers", blog("reviewer.jsonl"), "--out", out, "--judge-base-url", server.baseURL, "--judge-remote-model", "gpt-4", "--retries", "0", "--max-tokens", "300", "--temperature", "0"],
       { OPENAI_API_KEY: "test" },
     );
     expect(again.stdout).toMatch(/1 written, 3 already done/);
     // The user's --max-tokens wins over the reviewer's default.
-    expect(server.requests.slice(8).map((r) => tokenLimit(r.body))).toEqual([300, 300]);
-    expect(again.stdout).toMatch(/judge max tokens: 300 \(--max-tokens\)/);
+    expect(server.requests.slice(8).map((r) => [tokenLimit(r.body), (r.body as { temperature?: number }).temperature])).toEqual([[300, 0], [300, 0]]);
+    expect(again.stdout).toMatch(/judge max tokens: 300 \(--max-tokens\), temperature: 0 \(--temperature\)/);
   });
 });

@@ -65,6 +65,7 @@ judge model: --judge-model <file.gguf> | --judge-base-url <url> --judge-remote-m
   --repeat <K>              judge everything K times (median and spread in "show")
   --concurrency <n> (default 1)  --retries <n> (default 3)
   --max-tokens <n>          judge tokens (default: 2048 as llm_judge; 1024 in vicuna mode, as eval_gpt_review.py)
+  --temperature <t>         judge temperature (default: 0 as llm_judge; 0.2 in vicuna mode, as eval_gpt_review.py)
   judge prompts' output_format is honoured: [[rating]] (single), [[A]] or [[rating_a,rating_b]] (pairwise, tie within 0.1)
 `,
   show: `usage: camelid eval show (--judgments <file.jsonl> | --vicuna-review <file.jsonl>) [options]
@@ -204,6 +205,7 @@ async function judgeCommand(argv: string[], io: CliIo): Promise<number> {
     reference: { type: "string" },
     "question-references": { type: "boolean" },
     "strict-verdicts": { type: "boolean" },
+    temperature: { type: "string" },
     baseline: { type: "string" },
     "review-prompts": { type: "string" },
     reviewers: { type: "string" },
@@ -233,6 +235,7 @@ async function judgeCommand(argv: string[], io: CliIo): Promise<number> {
   const retries = numberFlag(values.retries, "retries", { min: 0, max: 20, integer: true }) ?? 3;
   // Unset, each mode keeps its original's limit: 2048 for llm_judge, 1024 for the Vicuna reviewer.
   const maxTokens = numberFlag(values["max-tokens"], "max-tokens", { min: 1, integer: true });
+  const temperature = numberFlag(values.temperature, "temperature", { min: 0, max: 2 });
   const judgeValues = Object.fromEntries(Object.entries(values).filter(([key]) => key.startsWith("judge-") && key !== "judge-prompts").map(([key, value]) => [key.slice(6), value]));
   if (!judgeValues.model && !judgeValues["base-url"]) throw new InvalidArgumentError("judge-model", "no judge given: use --judge-model <file.gguf> or --judge-base-url <url> --judge-remote-model <id>");
   const selection = selectModel(judgeValues, io.env);
@@ -249,7 +252,7 @@ async function judgeCommand(argv: string[], io: CliIo): Promise<number> {
       outputPath,
       repeat,
       concurrency,
-      call: { retries, ...(maxTokens !== undefined ? { maxTokens } : {}) },
+      call: { retries, ...(maxTokens !== undefined ? { maxTokens } : {}), ...(temperature !== undefined ? { temperature } : {}) },
       onProgress: progressPrinter(io),
     }),
   );
@@ -257,7 +260,8 @@ async function judgeCommand(argv: string[], io: CliIo): Promise<number> {
     `judgments: ${summary.written} written, ${summary.resumed} already done, ${summary.total} planned → ${summary.outputPath}\n` +
       `${summary.noVerdict} without a readable verdict, ${summary.judgeErrors} judge calls failed after retries ($ERROR$)\n` +
       `verdicts read by ${summary.verdictRules === "strict" ? "strict rules (--strict-verdicts: a judgment naming two verdicts is ambiguous, a grade outside 1-10 is none)" : "FastChat's rules"}\n` +
-      `judge max tokens: ${summary.maxTokens.value} (${summary.maxTokens.source === "user" ? "--max-tokens" : mode.kind === "vicuna-review" ? "eval_gpt_review.py's default" : "FastChat llm_judge's default"})\n` +
+      `judge max tokens: ${summary.maxTokens.value} (${summary.maxTokens.source === "user" ? "--max-tokens" : mode.kind === "vicuna-review" ? "eval_gpt_review.py's default" : "FastChat llm_judge's default"}), ` +
+      `temperature: ${summary.temperature.value} (${summary.temperature.source === "user" ? "--temperature" : mode.kind === "vicuna-review" ? "eval_gpt_review.py's" : "FastChat llm_judge's"})\n` +
       (mode.kind !== "vicuna-review"
         ? `math/reasoning/coding references: ${summary.referenceSource === "question-file" ? "the question file's own \"reference\" fields (--question-references; FastChat uses the reference answer file)" : `${values.reference ?? "none given"} (as FastChat)`}\n`
         : "") +

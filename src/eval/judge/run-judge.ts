@@ -58,6 +58,8 @@ export type ReferenceSource = "reference-file" | "question-file";
 
 /** eval_gpt_review.py's `--max-tokens` default for the Vicuna reviewer. */
 export const VICUNA_REVIEW_MAX_TOKENS = 1024;
+/** eval_gpt_review.py samples the Vicuna reviewer at 0.2 (llm_judge judges at 0). */
+export const VICUNA_REVIEW_TEMPERATURE = 0.2;
 /** FastChat's llm_judge asks GPT-4 judges for at most 2048 tokens. */
 export const LLM_JUDGE_MAX_TOKENS = 2048;
 
@@ -65,6 +67,7 @@ export interface JudgeRunSummary {
   outputPath: string;
   /** The judge's token limit and whether it is the original's default or the user's. */
   maxTokens: { value: number; source: "default" | "user" };
+  temperature: { value: number; source: "default" | "user" };
   referenceSource: ReferenceSource;
   verdictRules: VerdictRules;
   /** Judge items (rows) in the plan. */
@@ -138,7 +141,9 @@ export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunSummar
   const tasks: JudgeTask[] = [];
   const userMaxTokens = options.call?.maxTokens;
   const defaultMaxTokens = options.mode.kind === "vicuna-review" ? VICUNA_REVIEW_MAX_TOKENS : LLM_JUDGE_MAX_TOKENS;
-  const call: JudgeCallOptions = { temperature: 0, ...options.call, maxTokens: userMaxTokens ?? defaultMaxTokens };
+  const userTemperature = options.call?.temperature;
+  const defaultTemperature = options.mode.kind === "vicuna-review" ? VICUNA_REVIEW_TEMPERATURE : 0;
+  const call: JudgeCallOptions = { ...options.call, temperature: userTemperature ?? defaultTemperature, maxTokens: userMaxTokens ?? defaultMaxTokens };
   const referenceSource = options.referenceSource ?? "reference-file";
   const verdictRules = options.verdictRules ?? "fastchat";
 
@@ -266,6 +271,7 @@ export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunSummar
   const summary: JudgeRunSummary = {
     outputPath: options.outputPath,
     maxTokens: { value: call.maxTokens!, source: userMaxTokens !== undefined ? "user" : "default" },
+    temperature: { value: call.temperature!, source: userTemperature !== undefined ? "user" : "default" },
     referenceSource,
     verdictRules,
     total: tasks.length, resumed, written: 0, judgeErrors: 0, noVerdict: 0, missingAnswers };
@@ -307,7 +313,6 @@ async function reviewVicunaPair(
   call: JudgeCallOptions,
 ) {
   const { reviewer, prompt } = reviewerFor(setup, question.category);
-  // The original reviewers sampled at 0.2; we keep the judge at 0 unless the caller overrides it.
   const forward = vicunaReviewMessages(prompt, question, answer1, answer2);
   const backward = vicunaReviewMessages(prompt, question, answer2, answer1);
   const [result1, result2] = await Promise.all([callJudge(options.judge, forward.messages, call), callJudge(options.judge, backward.messages, call)]);
