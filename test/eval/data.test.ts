@@ -73,6 +73,10 @@ describe("question, answer and prompt files", () => {
     expect(reviewerFor(setup, "coding").reviewer.reviewerId).toBe("gpt-4-0328-coding");
     expect(reviewerFor(setup, "math").reviewer.reviewerId).toBe("gpt-4-0328-math");
     expect(reviewerFor(setup, "fermi").reviewer.reviewerId).toBe("gpt-4-0328-default");
+    // The reviewer_id eval_gpt_review.py writes, as in the published review file (1 general, 2 coding, 3 math).
+    expect(["fermi", "coding", "math"].map((category) => reviewerFor(setup, category).index)).toEqual([1, 2, 3]);
+    const reordered = { ...setup, reviewers: [setup.reviewers[2], setup.reviewers[0], setup.reviewers[1]] };
+    expect(reviewerFor(reordered, "fermi").reviewer.reviewerId).toBe("gpt-4-0328-math"); // gen_prompt falls back to the first reviewer
     const { prompt } = reviewerFor(setup, "generic");
     const { messages } = vicunaReviewMessages(prompt, { questionId: 1, category: "generic", turns: ["Q?"] }, { questionId: 1, modelId: "a", turns: ["one"] }, { questionId: 1, modelId: "b", turns: ["two"] });
     expect(messages[0]).toEqual({ role: "system", content: "You are a helpful and precise assistant for checking the quality of the answer." });

@@ -312,7 +312,7 @@ async function reviewVicunaPair(
   round: number,
   call: JudgeCallOptions,
 ) {
-  const { reviewer, prompt } = reviewerFor(setup, question.category);
+  const { prompt, index } = reviewerFor(setup, question.category);
   const forward = vicunaReviewMessages(prompt, question, answer1, answer2);
   const backward = vicunaReviewMessages(prompt, question, answer2, answer1);
   const [result1, result2] = await Promise.all([callJudge(options.judge, forward.messages, call), callJudge(options.judge, backward.messages, call)]);
@@ -324,7 +324,8 @@ async function reviewVicunaPair(
     ...(answer2.answerId ? { answer2_id: answer2.answerId } : {}),
     model_1: model1,
     model_2: model2,
-    reviewer_id: reviewer.reviewerId,
+    // As eval_gpt_review.py writes it: the reviewer's 1-based position in reviewer.jsonl.
+    reviewer_id: index,
     judge: [judgeName, `vicuna-review-${prompt.promptId}`],
     category: question.category,
     text: result1.text,
@@ -333,7 +334,7 @@ async function reviewVicunaPair(
     // Stored in model order (model_1's score first), so both orders read the same way.
     swapped_score: parsed2.kind === "scores" ? [parsed2.scores[1], parsed2.scores[0]] : [-1, -1],
     repeat: round,
-    ...(result1.error || result2.error ? { metadata: { error: result1.error ?? result2.error } } : {}),
+    metadata: result1.error || result2.error ? { error: result1.error ?? result2.error } : {},
   };
   const judgeErrors = (result1.error !== undefined ? 1 : 0) + (result2.error !== undefined ? 1 : 0);
   return { row, judgeErrors, noVerdict: parsed1.kind !== "scores" || parsed2.kind !== "scores" };
