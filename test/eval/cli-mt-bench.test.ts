@@ -37,6 +37,12 @@ const remote = (model: string) => ["--base-url", server.baseURL, "--remote-model
 const judgeFlags = () => ["--judge-base-url", server.baseURL, "--judge-remote-model", "judge-4"];
 type Body = { model: string; messages: Array<{ role: string; content: string }>; temperature?: number; max_tokens?: number; max_completion_tokens?: number };
 
+/** The token limit a request asked for (OpenAI's flavor calls it max_completion_tokens on chat). */
+const tokenLimit = (body: unknown) => {
+  const b = body as { max_tokens?: number; max_completion_tokens?: number };
+  return b.max_completion_tokens ?? b.max_tokens;
+};
+
 describe("MT-bench end to end against a loopback OpenAI-compatible server", () => {
   it("answers two turns, judges pairwise in both orders with malformed verdicts, shows and rates", async () => {
     const questionFile = join(directory.path, "questions.jsonl");
@@ -50,7 +56,7 @@ describe("MT-bench end to end against a loopback OpenAI-compatible server", () =
       if (body.model === "strong") return jsonReply(chatCompletionBody({ content: `A thorough answer to: ${body.messages.at(-1)!.content.slice(0, 30)}` }));
       if (body.model === "weak") return jsonReply(chatCompletionBody({ content: "Dunno." }));
       // The judge: prefers the thorough answer, except on stem turn 2 where it always says [[A]]
-      // (position bias), and on roleplay turn 1 where it names both verdicts (ambiguous).
+      // (position bias), and on roleplay turn 1 where it names both verdicts (ambiguous with --strict-verdicts).
       const prompt = body.messages.find((m) => m.role === "user")!.content;
       const firstShown = /Assistant A(?:'s Answer\]|:)\n([\s\S]*?)\n/.exec(prompt)![1];
       if (prompt.includes(picked[1].turns[0]) && !prompt.includes("### User")) return jsonReply(chatCompletionBody({ content: "Between [[A]] and [[B]] I cannot choose." }));
@@ -72,11 +78,14 @@ describe("MT-bench end to end against a loopback OpenAI-compatible server", () =
     expect(answerRequests.find((b) => b.messages.length === 3)!.messages[1].role).toBe("assistant");
 
     const judgments = join(directory.path, "pairwise.jsonl");
-    const judged = await evalCli(["judge", "--mode", "pairwise", "--questions", questionFile, "--answers", answers, "--judge-prompts", sharedPath("eval", "judge_prompts.jsonl"), "--out", judgments, ...judgeFlags(), "--concurrency", "3"]);
+    const judged = await evalCli(["judge", "--mode", "pairwise", "--questions", questionFile, "--answers", answers, "--judge-prompts", sharedPath("eval", "judge_prompts.jsonl"), "--out", judgments, ...judgeFlags(), "--concurrency", "3", "--strict-verdicts"]);
     expect(judged.stderr).not.toMatch(/camelid eval:/);
     expect(judged.stdout).toMatch(/6 written, 0 already done, 6 planned/);
     expect(judged.stdout).toMatch(/1 without a readable verdict/);
+    expect(judged.stdout).toMatch(/verdicts read by strict rules \(--strict-verdicts/);
     expect(server.requests.filter((r) => (r.body as Body).model === "judge-4")).toHaveLength(12);
+    expect(server.requests.filter((r) => (r.body as Body).model === "judge-4").every((r) => tokenLimit(r.body) === 2048)).toBe(true);
+    expect(judged.stdout).toMatch(/judge max tokens: 2048 \(FastChat llm_judge's default\), temperature: 0 \(FastChat llm_judge's\)/);
 
     const shown = await evalCli(["show", "--judgments", judgments, "--answers", answers, "--output-format", "markdown", "--charts", join(directory.path, "charts")]);
     expect(shown.code).toBe(0);

@@ -28,15 +28,22 @@ async function evalCli(argv: string[], env: NodeJS.ProcessEnv = {}) {
   return { code, stdout: capture.stdout(), stderr: capture.stderr() };
 }
 
+/** The token limit a request asked for (OpenAI's flavor calls it max_completion_tokens on chat). */
+const tokenLimit = (body: unknown) => {
+  const b = body as { max_tokens?: number; max_completion_tokens?: number };
+  return b.max_completion_tokens ?? b.max_tokens;
+};
+
 describe("eval show reproduces the published Vicuna evaluation", () => {
-  it("prints the totals and win/tie/loss of llama-13b vs alpaca-13b from the review text", async () => {
+  it("prints the totals and win/tie/loss of llama-13b vs alpaca-13b from the stored scores", async () => {
     const charts = join(directory.path, "charts");
     const result = await evalCli(["show", "--vicuna-review", blog("review", "review_llama_alpaca-13b.jsonl"), "--answers", blog("answer"), "--questions", blog("question.jsonl"), "--output-format", "markdown", "--charts", charts]);
     expect(result.code).toBe(0);
     // Totals over 80 reviews: llama-13b 525, alpaca-13b 605 (86.8%); 19 wins, 1 tie, 60 losses for llama-13b.
     expect(result.stdout).toContain("| all | 80 | 525.0 | 605.0 | 86.8% | 19 | 1 | 60 |");
     expect(result.stdout).toContain("| math | 3 | 13.0 | 3.0 | 433.3% | 2 | 1 | 0 |");
-    expect(result.stdout).toContain("77 first-line, 2 assistant-lines, 1 tuple");
+    expect(result.stdout).toContain("80 stored score");
+    expect(result.stdout).toContain("win rule: one review per question, the higher score wins (the Vicuna blog's rule)");
     expect(result.stdout).toMatch(/one order only/);
     const radar = readFileSync(join(charts, "category-radar.svg"), "utf8");
     expect(radar).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
@@ -52,8 +59,126 @@ describe("eval show reproduces the published Vicuna evaluation", () => {
   it("gives the same numbers as JSON", async () => {
     const result = await evalCli(["show", "--vicuna-review", blog("review", "review_llama_alpaca-13b.jsonl"), "--questions", blog("question.jsonl"), "--output-format", "json"]);
     const parsed = JSON.parse(result.stdout);
-    expect(parsed.results.overall).toEqual({ reviews: 80, scored: 80, total1: 525, total2: 605, win: 19, tie: 1, loss: 60, relativeScore: 525 / 605 });
+    expect(parsed.results.overall).toEqual({ reviews: 80, scored: 80, total1: 525, total2: 605, win: 19, tie: 1, loss: 60, inconsistent: 0, relativeScore: 525 / 605 });
     expect(parsed.results.model1).toBe("assistant 1"); // no answers given: the models cannot be named
+  });
+});
+
+describe("published Vicuna reviews: the stored score is the record", () => {
+  type RawReview = { question_id: number; text: string; score: [number, number] };
+  const reviewPath = blog("review", "review_llama_alpaca-13b.jsonl");
+  const rawReviews = (): RawReview[] => readFileSync(reviewPath, "utf8").trim().split("\n").map((line) => JSON.parse(line) as RawReview);
+  const categoryOf = new Map(readFileSync(blog("question.jsonl"), "utf8").trim().split("\n").map((line) => { const q = JSON.parse(line); return [q.question_id as number, q.category as string]; }));
+
+  /** FastChat's aggregate_scores_from_table.py, re-done here: totals and better1/tie/better2 over the stored scores, -1 rows failed. */
+  function aggregate(reviews: RawReview[]) {
+    let total1 = 0, total2 = 0, better1 = 0, better2 = 0, tie = 0, failed = 0;
+    for (const { score: [score1, score2] } of reviews) {
+      if (score1 === -1 || score2 === -1) { failed++; continue; }
+      total1 += score1; total2 += score2;
+      if (score1 > score2) better1++; else if (score2 > score1) better2++; else tie++;
+    }
+    return { total1, total2, win: better1, tie, loss: better2, scored: reviews.length - failed };
+  }
+  const overallOf = (json: string) => { const o = JSON.parse(json).results.overall; return { total1: o.total1, total2: o.total2, win: o.win, tie: o.tie, loss: o.loss, scored: o.scored }; };
+
+  it("reproduces the published totals and wins/ties/losses from the stored scores, overall and per category, and from the text alike", async () => {
+    const published = aggregate(rawReviews());
+    expect(published).toEqual({ total1: 525, total2: 605, win: 19, tie: 1, loss: 60, scored: 80 });
+    const stored = await evalCli(["show", "--vicuna-review", reviewPath, "--questions", blog("question.jsonl"), "--output-format", "json"]);
+    expect(overallOf(stored.stdout)).toEqual(published);
+    const byCategory = JSON.parse(stored.stdout).results.byCategory as Record<string, { total1: number; total2: number; win: number; tie: number; loss: number; scored: number }>;
+    for (const category of new Set(categoryOf.values())) {
+      const { total1, total2, win, tie, loss, scored } = byCategory[category];
+      expect({ total1, total2, win, tie, loss, scored }).toEqual(aggregate(rawReviews().filter((r) => categoryOf.get(r.question_id) === category)));
+    }
+    // The text allows it too: every score is in the text (the three hand-fixed math rows in other shapes).
+    const text = await evalCli(["show", "--vicuna-review", reviewPath, "--scores", "text", "--output-format", "json"]);
+    expect(overallOf(text.stdout)).toEqual(published);
+    expect(JSON.parse(text.stdout).results.scoreMethods).toEqual({ "first-line": 77, "assistant-lines": 2, tuple: 1 });
+    expect(JSON.parse(text.stdout).results.scoreDisagreements).toEqual([]);
+  });
+
+  it("uses a row's stored score over its text, lists where they disagree, and reads the text with --scores text", async () => {
+    const edited = rawReviews().map((review) =>
+      review.question_id === 1 ? { ...review, score: [2, 9] } : review.question_id === 2 ? { ...review, score: [-1, -1] } : review,
+    );
+    const path = join(directory.path, "review_edited.jsonl");
+    writeFileSync(path, edited.map((review) => JSON.stringify(review)).join("\n") + "\n");
+    const stored = await evalCli(["show", "--vicuna-review", path, "--output-format", "markdown"]);
+    // Q1 counts 2 vs 9 (a loss instead of 9 vs 8); Q2's -1 is a failed review, left out as FastChat does.
+    expect(stored.stdout).toContain("| all | 79 | 509.0 | 599.0 | 85.0% | 17 | 1 | 61 |");
+    expect(stored.stdout).toContain('the stored "score" and the review text disagree for 2 reviews (the stored score is used): question 1 stored 2 9, text 9 8; question 2 stored -1 -1, text 9 7');
+    expect(stored.stdout).toMatch(/1 reviews without scores \(their 1 questions are excluded\): 2 \(the stored score is -1/);
+    const text = await evalCli(["show", "--vicuna-review", path, "--scores", "text", "--output-format", "markdown"]);
+    expect(text.stdout).toContain("| all | 80 | 525.0 | 605.0 | 86.8% | 19 | 1 | 60 |");
+    expect(text.stdout).toContain("disagree for 2 reviews (the text is used)");
+    const wrong = await evalCli(["show", "--vicuna-review", path, "--scores", "guess"]);
+    expect([wrong.code, wrong.stderr]).toEqual([1, expect.stringMatching(/--scores must be stored or text/)]);
+  });
+});
+
+describe("several judges in one judgment file", () => {
+  const writeRows = (name: string, rows: object[]) => {
+    const path = join(directory.path, name);
+    writeFileSync(path, rows.map((row) => JSON.stringify(row)).join("\n") + "\n");
+    return path;
+  };
+  const single = (judge: string, model: string, question: number, score: number) => ({ question_id: question, model, judge: [judge, "single-v1"], user_prompt: "", judgment: `[[${score}]]`, score, turn: 1 });
+
+  it("reports single grades per judge, never pooled", async () => {
+    // The strict judge gives x 2 and y 4; the lenient one x 9 and y 8: pooled, x and y would tie at 5.5 and 6.
+    const path = writeRows("gpt-4_single.jsonl", [single("strict", "x", 1, 2), single("strict", "y", 1, 4), single("lenient", "x", 1, 9), single("lenient", "y", 1, 8)]);
+    const shown = await evalCli(["show", "--judgments", path, "--output-format", "markdown"]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain("2 judges in one file, reported separately (never pooled): strict, lenient");
+    expect(shown.stdout).toContain("# Single-answer grading (judge: strict)");
+    expect(shown.stdout).toContain("# Single-answer grading (judge: lenient)");
+    expect(shown.stdout).not.toContain("5.50");
+    const json = JSON.parse((await evalCli(["show", "--judgments", path, "--output-format", "json"])).stdout);
+    expect(json.judges).toEqual(["strict", "lenient"]);
+    expect(json.reports.map((r: { results: { models: Array<{ model: string; overall: { mean: number } }> } }) => r.results.models.map((m) => [m.model, m.overall.mean]))).toEqual([
+      [["y", 4], ["x", 2]],
+      [["x", 9], ["y", 8]],
+    ]);
+  });
+
+  it("reports pairwise verdicts and Vicuna reviews per judge", async () => {
+    const pair = (judge: string, winner: string) => ({ question_id: 1, model_1: "x", model_2: "y", g1_winner: winner, g2_winner: winner, judge: [judge, "pair-v2"], g1_user_prompt: "", g1_judgment: "", g2_user_prompt: "", g2_judgment: "", turn: 1 });
+    const pairwise = await evalCli(["show", "--judgments", writeRows("pair.jsonl", [pair("a", "model_1"), pair("b", "model_2")]), "--output-format", "json"]);
+    const winsOfX = JSON.parse(pairwise.stdout).reports.map((r: { results: { models: Array<{ model: string; win: number }> } }) => r.results.models.find((m) => m.model === "x")!.win);
+    expect(winsOfX).toEqual([1, 0]);
+    // Ratings are one judge's too: pooled, a's and b's verdicts would cancel out.
+    const pairPath = join(directory.path, "pair.jsonl");
+    const pooled = await evalCli(["ratings", "--battles", pairPath, "--rounds", "0"]);
+    expect([pooled.code, pooled.stderr]).toEqual([1, expect.stringMatching(/verdicts of 2 judges \(a, b\); choose one with --judge/)]);
+    const rated = await evalCli(["ratings", "--battles", pairPath, "--rounds", "0", "--judge", "b", "--output-format", "json"]);
+    expect(JSON.parse(rated.stdout).results.battles).toBe(1);
+    expect(JSON.parse(rated.stdout).results.rows[0].model).toBe("y");
+    const review = (judge: string, text: string) => ({ question_id: 1, model_1: "x", model_2: "y", judge: [judge, "vicuna-review-1"], text });
+    const vicuna = await evalCli(["show", "--vicuna-review", writeRows("review.jsonl", [review("a", "9 2\nx"), review("b", "1 8\ny")]), "--output-format", "markdown"]);
+    expect(vicuna.stdout).toContain("# Vicuna review: x vs y (judge: a)");
+    expect(vicuna.stdout).toContain("| all | 1 | 9.0 | 2.0 | 450.0% | 1 | 0 | 0 |");
+    expect(vicuna.stdout).toContain("# Vicuna review: x vs y (judge: b)");
+    expect(vicuna.stdout).toContain("| all | 1 | 1.0 | 8.0 | 12.5% | 0 | 0 | 1 |");
+  });
+
+  it("derives pairwise verdicts from single grades (--pairwise-from-single): ties within 0.1, missing grades excluded", async () => {
+    const path = writeRows("single.jsonl", [
+      single("gpt-4", "x", 1, 8), single("gpt-4", "y", 1, 6), single("gpt-4", "z", 1, 7.95),
+      single("gpt-4", "x", 2, 3), single("gpt-4", "y", 2, -1), single("gpt-4", "z", 2, 9),
+    ]);
+    const shown = await evalCli(["show", "--judgments", path, "--pairwise-from-single", "--baseline", "y", "--output-format", "markdown"]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain("verdicts derived from single grades (FastChat's pairwise-from-single): the higher grade wins, grades within 0.1 tie");
+    expect(shown.stdout).toContain("## Against y");
+    expect(shown.stdout).toContain("| x | 1 | 0 | 0 | 0 | 1 | 100.0% | 100.0% |");
+    expect(shown.stdout).not.toContain("position consistency");
+    const all = JSON.parse((await evalCli(["show", "--judgments", path, "--pairwise-from-single", "--output-format", "json"])).stdout).results;
+    const x = all.models.find((m: { model: string }) => m.model === "x");
+    expect([x.win, x.tie, x.loss, x.error]).toEqual([1, 1, 1, 1]); // beats y on Q1, ties z (8 vs 7.95), loses to z on Q2, no grade for y on Q2
+    const unknown = await evalCli(["show", "--judgments", path, "--pairwise-from-single", "--baseline", "gpt-3.5"]);
+    expect(unknown.stderr).toMatch(/baseline model "gpt-3.5" has no grades/);
   });
 });
 
@@ -142,22 +267,32 @@ describe("a scripted judge behind a loopback OpenAI-compatible server", () => {
     expect(judged.stdout).toMatch(/4 written/);
     expect(judged.stdout).toMatch(/2 without a readable verdict, 2 judge calls failed/);
     expect(calls).toBe(8);
-    expect(server.requests.every((r) => (r.body as { temperature?: number }).temperature === 0)).toBe(true);
+    // eval_gpt_review.py's sampling: temperature 0.2 and --max-tokens 1024, not llm_judge's 0 and 2048.
+    expect(server.requests.every((r) => (r.body as { temperature?: number }).temperature === 0.2)).toBe(true);
+    expect(server.requests.every((r) => tokenLimit(r.body) === 1024)).toBe(true);
+    expect(judged.stdout).toMatch(/judge max tokens: 1024 \(eval_gpt_review.py's default\), temperature: 0.2 \(eval_gpt_review.py's\)/);
 
     const shown = await evalCli(["show", "--judgments", out, "--answers", answers, "--output-format", "markdown"]);
     expect(shown.code).toBe(0);
-    expect(shown.stdout).toContain("# Vicuna review: llama-13b vs alpaca-13b");
-    expect(shown.stdout).toContain("| all | 2 | 17.0 | 13.0 | 130.8% | 2 | 0 | 0 |");
+    expect(shown.stdout).toContain("# Vicuna review: llama-13b vs alpaca-13b (judge: gpt-4)");
+    // Both orders combined as pairwise mode does: Q1 agrees (a win), Q2 flips with the order (a tie).
+    expect(shown.stdout).toContain("win rule: reviewed in both orders; a win only when both orders agree, otherwise a tie (FastChat's pairwise rule)");
+    expect(shown.stdout).toContain("| all (both orders) | 2 | 32.0 | 28.0 | 114.3% | 1 | 1 | 0 | 1 |");
+    expect(shown.stdout).toContain("| llama-13b shown first | 2 | 17.0 | 13.0 | 130.8% | 2 | 0 | 0 | 0 |");
+    expect(shown.stdout).toContain("| alpaca-13b shown first | 2 | 15.0 | 15.0 | 100.0% | 1 | 0 | 1 | 0 |");
     // Q1 agrees in both orders; Q2's judge always prefers Assistant 1.
     expect(shown.stdout).toContain("| position consistency (both orders agree) | 50.0% | 2 pairs |");
     expect(shown.stdout).toContain("| first-position win rate (50% = no bias) | 75.0% | decisive reviews |");
-    expect(shown.stdout).toMatch(/2 reviews without scores \(excluded\): questions 3, 4/);
+    expect(shown.stdout).toMatch(/4 reviews without scores \(their 2 questions are excluded\): 3 forward, 3 swapped, 4 forward, 4 swapped/);
 
     // Resume: nothing left to do except the $ERROR$ row, which is tried again.
     const again = await evalCli(
-      ["judge", "--mode", "vicuna", "--questions", questions, "--answers", answers, "--baseline", "alpaca-13b", "--review-prompts", blog("prompt.jsonl"), "--reviewers", blog("reviewer.jsonl"), "--out", out, "--judge-base-url", server.baseURL, "--judge-remote-model", "gpt-4", "--retries", "0"],
+      ["judge", "--mode", "vicuna", "--questions", questions, "--answers", answers, "--baseline", "alpaca-13b", "--review-prompts", blog("prompt.jsonl"), "--reviewers", blog("reviewer.jsonl"), "--out", out, "--judge-base-url", server.baseURL, "--judge-remote-model", "gpt-4", "--retries", "0", "--max-tokens", "300", "--temperature", "0"],
       { OPENAI_API_KEY: "test" },
     );
     expect(again.stdout).toMatch(/1 written, 3 already done/);
+    // The user's --max-tokens wins over the reviewer's default.
+    expect(server.requests.slice(8).map((r) => [tokenLimit(r.body), (r.body as { temperature?: number }).temperature])).toEqual([[300, 0], [300, 0]]);
+    expect(again.stdout).toMatch(/judge max tokens: 300 \(--max-tokens\), temperature: 0 \(--temperature\)/);
   });
 });

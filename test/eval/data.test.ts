@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "../../src/errors/index.js";
 import { loadAnswerDirectory, loadAnswerFile } from "../../src/eval/data/answers.js";
-import { fillTemplate, judgePromptName, loadJudgePrompts } from "../../src/eval/data/judge-prompts.js";
+import { fillTemplate, judgePromptName, loadJudgePrompts, selectJudgePrompt } from "../../src/eval/data/judge-prompts.js";
 import { readJsonl } from "../../src/eval/data/jsonl.js";
 import { loadQuestions } from "../../src/eval/data/questions.js";
 import { loadVicunaReviewSetup, reviewerFor } from "../../src/eval/data/vicuna-review-prompts.js";
@@ -52,11 +52,31 @@ describe("question, answer and prompt files", () => {
     expect(() => fillTemplate("{question} {answer}", { question: "q" }, "single-v1")).toThrow(/single-v1 needs "\{answer\}"/);
   });
 
+  it("fills templates as Python's str.format: {{ and }} are literal braces, a lone brace or a missing field is an error", () => {
+    expect(fillTemplate("{{\"verdict\": {{x}}}} {question} }}{{", { question: "{q}" })).toBe('{"verdict": {x}} {q} }{');
+    expect(() => fillTemplate("a } b", {}, "pair-x")).toThrow(/pair-x has a single "\}"/);
+    expect(() => fillTemplate("a { b", {}, "pair-x")).toThrow(/pair-x has a single "\{"/);
+    expect(() => fillTemplate("{0}", {}, "pair-x")).toThrow(/only named fields/);
+  });
+
+  it("refuses a judge prompt whose output_format it cannot read, naming the formats it can", () => {
+    const prompts = loadJudgePrompts(sharedPath("eval", "judge_prompts.jsonl"));
+    const odd = new Map(prompts);
+    odd.set("pair-v2", { ...prompts.get("pair-v2")!, outputFormat: "[[winner]]" });
+    expect(() => selectJudgePrompt(odd, "pairwise", "writing", false)).toThrow(/output_format "\[\[winner\]\]".*"\[\[A\]\]" or "\[\[rating_a,rating_b\]\]"/);
+    odd.set("single-v1", { ...prompts.get("single-v1")!, outputFormat: "[[A]]" });
+    expect(() => selectJudgePrompt(odd, "single", "writing", false)).toThrow(/single judges read "\[\[rating\]\]"/);
+  });
+
   it("builds the original Vicuna review prompt with the right reviewer per category", () => {
     const setup = loadVicunaReviewSetup(sharedPath("eval", "vicuna_blog", "prompt.jsonl"), sharedPath("eval", "vicuna_blog", "reviewer.jsonl"));
     expect(reviewerFor(setup, "coding").reviewer.reviewerId).toBe("gpt-4-0328-coding");
     expect(reviewerFor(setup, "math").reviewer.reviewerId).toBe("gpt-4-0328-math");
     expect(reviewerFor(setup, "fermi").reviewer.reviewerId).toBe("gpt-4-0328-default");
+    // The reviewer_id eval_gpt_review.py writes, as in the published review file (1 general, 2 coding, 3 math).
+    expect(["fermi", "coding", "math"].map((category) => reviewerFor(setup, category).index)).toEqual([1, 2, 3]);
+    const reordered = { ...setup, reviewers: [setup.reviewers[2], setup.reviewers[0], setup.reviewers[1]] };
+    expect(reviewerFor(reordered, "fermi").reviewer.reviewerId).toBe("gpt-4-0328-math"); // gen_prompt falls back to the first reviewer
     const { prompt } = reviewerFor(setup, "generic");
     const { messages } = vicunaReviewMessages(prompt, { questionId: 1, category: "generic", turns: ["Q?"] }, { questionId: 1, modelId: "a", turns: ["one"] }, { questionId: 1, modelId: "b", turns: ["two"] });
     expect(messages[0]).toEqual({ role: "system", content: "You are a helpful and precise assistant for checking the quality of the answer." });

@@ -156,14 +156,26 @@ describe("pairwise judging", () => {
     expect(results.diagnostics).toMatchObject({ positionConsistency: 0, firstPositionWinRate: 1 });
   });
 
-  it("records missing, ambiguous and failed verdicts as errors, excluded and counted", async () => {
+  it("reads verdicts by FastChat's rules by default: the first of [[A]], [[B]], [[C]] wins, any grade counts", async () => {
+    const pairJudge = scriptedModel({ reply: () => "Either [[B]] or [[A]]" });
+    const pairs = await runJudge({ judge: pairJudge, questions: [twoTurnQuestions[0]], answers: twoModelAnswers(), mode: { kind: "pairwise-all" }, judgePrompts, outputPath: join(directory.path, "fastchat-pair.jsonl"), call: noWait });
+    expect(pairs).toMatchObject({ noVerdict: 0, verdictRules: "fastchat" });
+    const pairRows = readRows(join(directory.path, "fastchat-pair.jsonl"), (v) => pairwiseJudgmentRowSchema.parse(v));
+    expect(pairRows.map((r) => [r.g1_winner, r.g2_winner])).toEqual([["model_1", "model_2"], ["model_1", "model_2"]]);
+    const gradeJudge = scriptedModel({ reply: () => "Rating: [[0]]" });
+    await runJudge({ judge: gradeJudge, questions: [twoTurnQuestions[0]], answers: twoModelAnswers(), mode: { kind: "single" }, judgePrompts, outputPath: join(directory.path, "fastchat-single.jsonl"), call: noWait });
+    const results = summarizeSingleJudgments(readRows(join(directory.path, "fastchat-single.jsonl"), (v) => singleJudgmentRowSchema.parse(v)));
+    expect(results.models.map((m) => [m.model, m.overall.mean, m.overall.scored])).toEqual([["alpha", 0, 2], ["beta", 0, 2]]);
+  });
+
+  it("records missing, ambiguous (--strict-verdicts) and failed verdicts as errors, excluded and counted", async () => {
     const replies = ["[[A]]", "no idea", "[[A]] or [[B]]", "[[C]]"];
     let call = 0;
     const judge = scriptedModel({ reply: () => replies[call++ % replies.length] });
     const outputPath = join(directory.path, "errors.jsonl");
     const questions = [twoTurnQuestions[0]];
-    const summary = await runJudge({ judge, questions: [{ ...questions[0], turns: [questions[0].turns[0]] }], answers: twoModelAnswers(), mode: { kind: "pairwise-all" }, judgePrompts, outputPath, repeat: 2, call: noWait });
-    expect(summary).toMatchObject({ written: 2, noVerdict: 2 });
+    const summary = await runJudge({ judge, questions: [{ ...questions[0], turns: [questions[0].turns[0]] }], answers: twoModelAnswers(), mode: { kind: "pairwise-all" }, judgePrompts, outputPath, repeat: 2, call: noWait, verdictRules: "strict" });
+    expect(summary).toMatchObject({ written: 2, noVerdict: 2, verdictRules: "strict" });
     const rows = readRows(outputPath, (v) => pairwiseJudgmentRowSchema.parse(v));
     expect(rows.map((r) => [r.g1_winner, r.g2_winner])).toEqual([
       ["model_1", "error"],
@@ -173,6 +185,29 @@ describe("pairwise judging", () => {
     const results = summarizePairwiseJudgments(rows);
     expect(results.models.find((m) => m.model === "alpha")).toMatchObject({ error: 2, win: 0, adjustedWinRate: null });
     expect(results.diagnostics).toMatchObject({ pairsWithBothVerdicts: 0, decisiveGames: 1, firstPositionWins: 1 });
+  });
+
+  it("honours a judge prompt's [[rating_a,rating_b]] output format: grades within TIE_DELTA 0.1 tie", async () => {
+    // FastChat's pair format with grades: the "good" answer gets 9, the other 4; Q111 gets near-equal grades.
+    const rated = new Map([...judgePrompts].map(([name, prompt]) => [name, prompt.type === "pairwise" ? { ...prompt, outputFormat: "[[rating_a,rating_b]]" } : prompt]));
+    const judge = scriptedModel({
+      reply: (options) => {
+        const prompt = userPrompt(options);
+        if (prompt.includes("What is 2+2?")) return "Close call. [[7.05, 7]]";
+        const a = /Assistant A(?:'s Answer\]|:)\n([\s\S]*?)\n/.exec(prompt)?.[1] ?? "";
+        return a.includes("good") ? "A is better: [9, 4]" : "B is better: [[4,9]]";
+      },
+    });
+    const outputPath = join(directory.path, "rated.jsonl");
+    await runJudge({ judge, questions: twoTurnQuestions, answers: twoModelAnswers(), mode: { kind: "pairwise-all" }, judgePrompts: rated, references, outputPath, call: noWait });
+    const rows = readRows(outputPath, (v) => pairwiseJudgmentRowSchema.parse(v));
+    const row = (question: number, turn: number) => rows.find((r) => r.question_id === question && r.turn === turn)!;
+    expect(row(81, 1)).toMatchObject({ g1_winner: "model_1", g2_winner: "model_1", g1_ratings: [9, 4], g2_ratings: [4, 9] });
+    expect(row(111, 1)).toMatchObject({ g1_winner: "tie", g2_winner: "tie", g1_ratings: [7.05, 7] });
+    // The letter verdicts in the same judgments are not what this format reads.
+    const letters = scriptedModel({ reply: () => "[[A]]" });
+    const summary = await runJudge({ judge: letters, questions: twoTurnQuestions, answers: twoModelAnswers(), mode: { kind: "pairwise-all" }, judgePrompts: rated, references, outputPath: join(directory.path, "letters.jsonl"), call: noWait });
+    expect(summary.noVerdict).toBe(4);
   });
 
   it("names an unknown baseline", async () => {

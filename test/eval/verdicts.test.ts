@@ -4,9 +4,12 @@ import {
   combineSwappedVerdicts,
   JUDGE_ERROR_OUTPUT,
   model1Score,
+  parsePairwiseJudgment,
+  parsePairwiseRatings,
   parsePairwiseVerdict,
   parseSingleRating,
   parseVicunaScores,
+  TIE_DELTA,
 } from "../../src/eval/verdicts/index.js";
 import { sharedPath } from "../support/shared-data.js";
 
@@ -20,8 +23,11 @@ describe("single-answer ratings", () => {
 
   it("counts missing, out-of-range and failed judgments as no score", () => {
     expect(parseSingleRating("I think this is a good answer, 9/10.")).toMatchObject({ kind: "no-score" });
-    expect(parseSingleRating("Rating: [[0]]")).toMatchObject({ kind: "no-score", reason: expect.stringMatching(/outside 1-10/) });
-    expect(parseSingleRating("Rating: [[15]]")).toMatchObject({ kind: "no-score" });
+    // FastChat keeps any number it finds; --strict-verdicts refuses numbers outside 1-10.
+    expect(parseSingleRating("Rating: [[0]]")).toMatchObject({ kind: "score", score: 0 });
+    expect(parseSingleRating("Rating: [[15]]")).toMatchObject({ kind: "score", score: 15 });
+    expect(parseSingleRating("Rating: [[0]]", "strict")).toMatchObject({ kind: "no-score", reason: expect.stringMatching(/outside 1-10/) });
+    expect(parseSingleRating("Rating: [[15]]", "strict")).toMatchObject({ kind: "no-score" });
     expect(parseSingleRating("Rating: [[seven]]")).toMatchObject({ kind: "no-score" });
     expect(parseSingleRating(JUDGE_ERROR_OUTPUT)).toMatchObject({ kind: "error" });
   });
@@ -33,7 +39,10 @@ describe("pairwise verdicts and the position-swap rules", () => {
     expect(parsePairwiseVerdict("[[B]]")).toEqual({ verdict: "B" });
     expect(parsePairwiseVerdict("It is a tie: [[C]]")).toEqual({ verdict: "tie" });
     expect(parsePairwiseVerdict("Assistant A is better.")).toMatchObject({ verdict: "error", reason: expect.stringMatching(/no "\[\[A\]\]"/) });
-    expect(parsePairwiseVerdict("[[A]] if A is better, [[B]] if B")).toMatchObject({ verdict: "error", reason: expect.stringMatching(/ambiguous/) });
+    // FastChat takes the first of A, B, C that occurs anywhere; --strict-verdicts calls that ambiguous.
+    expect(parsePairwiseVerdict("[[A]] if A is better, [[B]] if B")).toEqual({ verdict: "A" });
+    expect(parsePairwiseVerdict("not [[C]], rather [[B]]")).toEqual({ verdict: "B" });
+    expect(parsePairwiseVerdict("[[A]] if A is better, [[B]] if B", "strict")).toMatchObject({ verdict: "error", reason: expect.stringMatching(/ambiguous/) });
     expect(parsePairwiseVerdict("[A]")).toMatchObject({ verdict: "error" });
     expect(parsePairwiseVerdict(JUDGE_ERROR_OUTPUT)).toMatchObject({ verdict: "error", reason: "the judge call failed" });
   });
@@ -50,6 +59,20 @@ describe("pairwise verdicts and the position-swap rules", () => {
     expect(model1Score("inconsistent")).toBe(0.5);
     expect(model1Score("model_2")).toBe(0);
     expect(model1Score("error")).toBeUndefined();
+  });
+});
+
+describe("FastChat's [[rating_a,rating_b]] pair format", () => {
+  it("reads the first [[a,b]], else [a,b], and ties grades within TIE_DELTA", () => {
+    expect(TIE_DELTA).toBe(0.1);
+    expect(parsePairwiseRatings("A: [[8, 6]] then [[1,9]]")).toEqual({ verdict: "A", ratings: [8, 6] });
+    expect(parsePairwiseRatings("scores [3,9.5]")).toEqual({ verdict: "B", ratings: [3, 9.5] });
+    expect(parsePairwiseRatings("[[8.1,8]]").verdict).toBe("tie"); // |8.1 - 8| <= 0.1, as in Python
+    expect(parsePairwiseRatings("[[8.2,8]]").verdict).toBe("A");
+    expect(parsePairwiseRatings("[[8,  6]]").verdict).toBe("error"); // \\s? allows one space only
+    expect(parsePairwiseRatings("$ERROR$")).toMatchObject({ verdict: "error", reason: "the judge call failed" });
+    expect(parsePairwiseJudgment("[[A]] [[7,9]]", "[[A]]").verdict).toBe("A");
+    expect(parsePairwiseJudgment("[[A]] [[7,9]]", "[[rating_a,rating_b]]").verdict).toBe("B");
   });
 });
 

@@ -8,6 +8,7 @@ import { loadAnswerDirectory, loadAnswerFile, type Answer } from "../../eval/dat
 import { loadJudgePrompts } from "../../eval/data/judge-prompts.js";
 import { loadQuestions } from "../../eval/data/questions.js";
 import { loadVicunaReviewSetup } from "../../eval/data/vicuna-review-prompts.js";
+import type { PairwiseJudgmentRow } from "../../eval/judge/judgment-rows.js";
 import { runJudge, type JudgeMode } from "../../eval/judge/run-judge.js";
 import { computePerplexity } from "../../eval/likelihood/perplexity.js";
 import { evaluateMultipleChoice, isMultipleChoiceLayout, loadMultipleChoiceItems, multipleChoiceLayouts } from "../../eval/likelihood/multiple-choice.js";
@@ -23,6 +24,8 @@ import { pairwiseCharts, singleCharts, vicunaCharts, type ChartFile } from "../.
 import { summarizeSingleJudgments } from "../../eval/report/single-results.js";
 import { formatNumber, formatPercent, renderMarkdown, renderTerminal, type Report } from "../../eval/report/tables.js";
 import { summarizeVicunaReviews } from "../../eval/report/vicuna-results.js";
+import { groupByJudge } from "../../eval/report/by-judge.js";
+import { pairwiseFromSingle } from "../../eval/report/pairwise-from-single.js";
 import { formatProgress, type ProgressUpdate } from "../../eval/run/progress.js";
 import type { LanguageModel } from "../../spec/language-model.js";
 import { numberFlag, parseCommandArgs } from "../args.js";
@@ -56,16 +59,27 @@ judge model: --judge-model <file.gguf> | --judge-base-url <url> --judge-remote-m
   --answers <dir>           answer files (<model>.jsonl or answer_<model>.jsonl); or --answer <file> (repeatable)
   --models a,b              judge only these models
   --judge-prompts <file>    MT-bench judge prompts (judge_prompts.jsonl; single and pairwise)
-  --reference <file>        reference answers for math/reasoning/coding
+  --reference <file>        reference answers for math/reasoning/coding (FastChat: reference_answer/gpt-4.jsonl)
+  --question-references     extension: use the short "reference" inside the question file instead
+  --strict-verdicts         extension: a judgment naming several of [[A]]/[[B]]/[[C]] is an error (FastChat takes
+                            the first of A, B, C) and a grade outside 1-10 is no grade (FastChat keeps it)
   --baseline <model>        pairwise/vicuna: compare every model with this one (default: all pairs)
   --review-prompts <file> --reviewers <file>   vicuna mode: prompt.jsonl and reviewer.jsonl
   --repeat <K>              judge everything K times (median and spread in "show")
-  --concurrency <n> (default 1)  --retries <n> (default 3)  --max-tokens <n> (default 2048)
+  --concurrency <n> (default 1)  --retries <n> (default 3)
+  --max-tokens <n>          judge tokens (default: 2048 as llm_judge; 1024 in vicuna mode, as eval_gpt_review.py)
+  --temperature <t>         judge temperature (default: 0 as llm_judge; 0.2 in vicuna mode, as eval_gpt_review.py)
+  judge prompts' output_format is honoured: [[rating]] (single), [[A]] or [[rating_a,rating_b]] (pairwise, tie within 0.1)
 `,
   show: `usage: camelid eval show (--judgments <file.jsonl> | --vicuna-review <file.jsonl>) [options]
+  A file holding several judges' rows gets one report per judge (never pooled).
   --questions <file>       question file: categories by question_id for judgment files without them
                            (FastChat's own single/pair files, published Vicuna reviews)
   --answers <dir>          answer files (model names and answer lengths for Vicuna reviews)
+  --scores stored|text     Vicuna reviews: the stored "score" field, the published record (default),
+                           or scores parsed from the review text; disagreements are listed either way
+  --pairwise-from-single   single-grading file: pairwise verdicts from the grades (tie within 0.1, as FastChat)
+  --baseline <model>       with --pairwise-from-single: every model against this one (default: all pairs)
   --output-format terminal|markdown|json   (default: terminal on a TTY, else markdown)
   --charts <dir>           write SVG charts (radar per category, win-rate bars)
 `,
@@ -75,6 +89,7 @@ judge model: --judge-model <file.gguf> | --judge-base-url <url> --judge-remote-m
   Bradley-Terry with bootstrap intervals; online Elo (FastChat's compute_elo, K=4, scale 400, base 10,
   initial 1000) over the battles sorted by tstamp when they have one (file order otherwise); and the
   Elo bootstrap beside it (median and 95% interval of online Elo over the resampled battles)
+  --judge <name>  a pairwise file with several judges: rate this judge's verdicts (never pooled)
   --rounds <n>  bootstrap rounds for both bootstraps (default 1000; 0 = none)   --seed <n> (default 0)
   --anchor <model>=<rating>   shift BT ratings so this model has this rating
   --charts <dir>  FastChat's arena figures as SVG and PNG: rating-intervals (Bradley-Terry) and
@@ -207,6 +222,9 @@ async function judgeCommand(argv: string[], io: CliIo): Promise<number> {
     out: { type: "string", short: "o" },
     "judge-prompts": { type: "string" },
     reference: { type: "string" },
+    "question-references": { type: "boolean" },
+    "strict-verdicts": { type: "boolean" },
+    temperature: { type: "string" },
     baseline: { type: "string" },
     "review-prompts": { type: "string" },
     reviewers: { type: "string" },
@@ -230,10 +248,13 @@ async function judgeCommand(argv: string[], io: CliIo): Promise<number> {
   if (mode.kind !== "vicuna-review" && !values["judge-prompts"]) throw new InvalidArgumentError("judge-prompts", "--judge-prompts <judge_prompts.jsonl> is required for single and pairwise judging");
   const judgePrompts = values["judge-prompts"] ? loadJudgePrompts(values["judge-prompts"]) : undefined;
   const references = values.reference ? loadAnswerFile(values.reference).answers : undefined;
+  if (values["question-references"] && values.reference) throw new InvalidArgumentError("question-references", "--question-references and --reference exclude each other: choose where math/reasoning/coding references come from");
   const repeat = numberFlag(values.repeat, "repeat", { min: 1, max: 100, integer: true }) ?? 1;
   const concurrency = numberFlag(values.concurrency, "concurrency", { min: 1, max: 64, integer: true }) ?? 1;
   const retries = numberFlag(values.retries, "retries", { min: 0, max: 20, integer: true }) ?? 3;
-  const maxTokens = numberFlag(values["max-tokens"], "max-tokens", { min: 1, integer: true }) ?? 2048;
+  // Unset, each mode keeps its original's limit: 2048 for llm_judge, 1024 for the Vicuna reviewer.
+  const maxTokens = numberFlag(values["max-tokens"], "max-tokens", { min: 1, integer: true });
+  const temperature = numberFlag(values.temperature, "temperature", { min: 0, max: 2 });
   const judgeValues = Object.fromEntries(Object.entries(values).filter(([key]) => key.startsWith("judge-") && key !== "judge-prompts").map(([key, value]) => [key.slice(6), value]));
   if (!judgeValues.model && !judgeValues["base-url"]) throw new InvalidArgumentError("judge-model", "no judge given: use --judge-model <file.gguf> or --judge-base-url <url> --judge-remote-model <id>");
   const selection = selectModel(judgeValues, io.env);
@@ -245,16 +266,24 @@ async function judgeCommand(argv: string[], io: CliIo): Promise<number> {
       mode,
       ...(judgePrompts ? { judgePrompts } : {}),
       ...(references ? { references } : {}),
+      ...(values["question-references"] ? { referenceSource: "question-file" as const } : {}),
+      ...(values["strict-verdicts"] ? { verdictRules: "strict" as const } : {}),
       outputPath,
       repeat,
       concurrency,
-      call: { retries, maxTokens },
+      call: { retries, ...(maxTokens !== undefined ? { maxTokens } : {}), ...(temperature !== undefined ? { temperature } : {}) },
       onProgress: progressPrinter(io),
     }),
   );
   io.stdout(
     `judgments: ${summary.written} written, ${summary.resumed} already done, ${summary.total} planned → ${summary.outputPath}\n` +
       `${summary.noVerdict} without a readable verdict, ${summary.judgeErrors} judge calls failed after retries ($ERROR$)\n` +
+      `verdicts read by ${summary.verdictRules === "strict" ? "strict rules (--strict-verdicts: a judgment naming two verdicts is ambiguous, a grade outside 1-10 is none)" : "FastChat's rules"}\n` +
+      `judge max tokens: ${summary.maxTokens.value} (${summary.maxTokens.source === "user" ? "--max-tokens" : mode.kind === "vicuna-review" ? "eval_gpt_review.py's default" : "FastChat llm_judge's default"}), ` +
+      `temperature: ${summary.temperature.value} (${summary.temperature.source === "user" ? "--temperature" : mode.kind === "vicuna-review" ? "eval_gpt_review.py's" : "FastChat llm_judge's"})\n` +
+      (mode.kind !== "vicuna-review"
+        ? `math/reasoning/coding references: ${summary.referenceSource === "question-file" ? "the question file's own \"reference\" fields (--question-references; FastChat uses the reference answer file)" : `${values.reference ?? "none given"} (as FastChat)`}\n`
+        : "") +
       (summary.missingAnswers.length ? `skipped for missing answers: ${summary.missingAnswers.slice(0, 10).join(", ")}${summary.missingAnswers.length > 10 ? ", …" : ""}\n` : "") +
       (summary.written > 0 && summary.noVerdict === summary.written ? "warning: no judgment held a readable verdict; this judge cannot follow the format\n" : ""),
   );
@@ -292,12 +321,23 @@ async function writeCharts(io: CliIo, directory: string | undefined, charts: Cha
   }
 }
 
+/** One report of `eval show`: one judge's results. */
+interface ShownReport {
+  judge: string | undefined;
+  report: Report;
+  results: unknown;
+  charts: ChartFile[];
+}
+
 async function showCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, {
     judgments: { type: "string" },
     "vicuna-review": { type: "string" },
     questions: { type: "string" },
     answers: { type: "string" },
+    scores: { type: "string" },
+    "pairwise-from-single": { type: "boolean" },
+    baseline: { type: "string" },
     "output-format": { type: "string" },
     charts: { type: "string" },
   });
@@ -307,6 +347,10 @@ async function showCommand(argv: string[], io: CliIo): Promise<number> {
   if (!path) throw new InvalidArgumentError("judgments", "--judgments <file> or --vicuna-review <file> is required");
   const file = loadJudgmentFile(path);
   if (values["vicuna-review"] && file.kind !== "vicuna-review") throw new InvalidArgumentError("vicuna-review", `${path} is a ${file.kind} judgment file, not a Vicuna review file`);
+  if (values.scores !== undefined && file.kind !== "vicuna-review") throw new InvalidArgumentError("scores", "--scores applies to Vicuna review files only");
+  if (values.scores !== undefined && values.scores !== "stored" && values.scores !== "text") throw new InvalidArgumentError("scores", `--scores must be stored or text, got "${values.scores}"`);
+  if (values["pairwise-from-single"] && file.kind !== "single") throw new InvalidArgumentError("pairwise-from-single", `--pairwise-from-single needs a single-grading file; ${path} is ${file.kind}`);
+  if (values.baseline !== undefined && !values["pairwise-from-single"]) throw new InvalidArgumentError("baseline", "--baseline applies with --pairwise-from-single (pairwise files name their baseline themselves)");
   const answers = values.answers ? loadAnswerDirectory(values.answers) : undefined;
   const questions = values.questions ? loadQuestions(values.questions) : undefined;
   // FastChat's judgment files carry no category: --questions supplies them by question id.
@@ -322,23 +366,55 @@ async function showCommand(argv: string[], io: CliIo): Promise<number> {
     warnings: [...report.warnings, ...categoryMessages.warnings],
     notes: [...report.notes, ...categoryMessages.notes, ...promptFormatNotes(answers)],
   });
+  const shown: ShownReport[] = [];
   if (file.kind === "single") {
-    const results = summarizeSingleJudgments(categorized(file.rows));
-    printReport(io, format, withFormats(singleReport(results)), results);
-    await writeCharts(io, values.charts, singleCharts(results));
+    for (const { judge, rows } of groupByJudge(categorized(file.rows), (row) => row.judge[0])) {
+      if (values["pairwise-from-single"]) {
+        const results = summarizePairwiseJudgments(pairwiseFromSingle(rows, values.baseline !== undefined ? { baseline: values.baseline } : {}));
+        shown.push({ judge, report: withFormats(pairwiseReport(results)), results, charts: pairwiseCharts(results) });
+      } else {
+        const results = summarizeSingleJudgments(rows);
+        shown.push({ judge, report: withFormats(singleReport(results)), results, charts: singleCharts(results) });
+      }
+    }
   } else if (file.kind === "pairwise") {
-    const results = summarizePairwiseJudgments(categorized(file.rows));
-    printReport(io, format, withFormats(pairwiseReport(results)), results);
-    await writeCharts(io, values.charts, pairwiseCharts(results));
+    for (const { judge, rows } of groupByJudge(categorized(file.rows), (row) => row.judge[0])) {
+      const results = summarizePairwiseJudgments(rows);
+      shown.push({ judge, report: withFormats(pairwiseReport(results)), results, charts: pairwiseCharts(results) });
+    }
   } else {
-    const results = summarizeVicunaReviews(file.rows, {
-      ...(questions ? { questions } : {}),
-      ...(answers ? { answers } : {}),
-    });
-    printReport(io, format, withFormats(vicunaReport(results)), results);
-    await writeCharts(io, values.charts, vicunaCharts(results));
+    for (const { judge, rows } of groupByJudge(file.rows, (row) => row.judge?.[0])) {
+      const results = summarizeVicunaReviews(rows, {
+        ...(questions ? { questions } : {}),
+        ...(answers ? { answers } : {}),
+        ...(values.scores === "text" ? { scoreSource: "text" as const } : {}),
+      });
+      shown.push({ judge, report: withFormats(vicunaReport(results)), results, charts: vicunaCharts(results) });
+    }
+  }
+  printReports(io, format, shown);
+  for (const { judge, charts } of shown) {
+    // Several judges: one chart folder each, named after the judge.
+    const directory = values.charts && shown.length > 1 ? join(values.charts, safeFileName(judge ?? "unnamed judge")) : values.charts;
+    await writeCharts(io, directory, charts);
   }
   return 0;
+}
+
+function safeFileName(name: string): string {
+  return name.replace(/[^\w.-]+/g, "_");
+}
+
+/** One judge: one report as always; several: each judge's report in turn (a JSON array of them). */
+function printReports(io: CliIo, format: OutputFormat, shown: ShownReport[]): void {
+  if (shown.length === 1) return printReport(io, format, shown[0].report, shown[0].results);
+  if (format === "json") {
+    const reports = shown.map(({ judge, report, results }) => ({ judge: judge ?? null, title: report.title, warnings: report.warnings, notes: report.notes, results }));
+    io.stdout(`${JSON.stringify({ judges: shown.map((s) => s.judge ?? null), reports }, replacer, 2)}\n`);
+    return;
+  }
+  io.stdout(`${shown.length} judges in one file, reported separately (never pooled): ${shown.map((s) => s.judge ?? "unnamed").join(", ")}\n\n`);
+  for (const { report, results } of shown) printReport(io, format, report, results);
 }
 
 /** A wrong chat template skews a whole evaluation, so the report says which one each model answered with. */
@@ -351,7 +427,7 @@ function promptFormatNotes(answers: Map<string, Map<string, Answer>> | undefined
 }
 
 /** Battles from JSONL or a JSON array, or from a pairwise judgment file. */
-function loadBattles(path: string): Battle[] {
+function loadBattles(path: string, judge: string | undefined): Battle[] {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -370,7 +446,8 @@ function loadBattles(path: string): Battle[] {
     return parseBattleRows(z.array(z.unknown()).parse(rows), path);
   }
   const file = trimmed.split("\n")[0].includes('"g1_winner"') ? loadJudgmentFile(path) : undefined;
-  if (file?.kind === "pairwise") return battlesFromPairwiseJudgments(file.rows);
+  if (file?.kind === "pairwise") return battlesFromPairwiseJudgments(oneJudgesRows(file.rows, judge, path));
+  if (judge !== undefined) throw new InvalidArgumentError("judge", "--judge applies to pairwise judgment files only");
   const rows = trimmed.split("\n").filter((line) => line.trim() !== "").map((line, index) => {
     try {
       return JSON.parse(line) as unknown;
@@ -383,6 +460,18 @@ function loadBattles(path: string): Battle[] {
 
 function formatInterval(interval: RatingInterval | undefined): string {
   return interval ? `${formatNumber(interval.lower, 1)} – ${formatNumber(interval.upper, 1)}` : "–";
+}
+
+/** Ratings are one judge's: a file holding several judges' verdicts needs --judge, never a pooled rating. */
+function oneJudgesRows(rows: PairwiseJudgmentRow[], judge: string | undefined, path: string): PairwiseJudgmentRow[] {
+  const groups = groupByJudge(rows, (row) => row.judge[0]);
+  if (judge !== undefined) {
+    const group = groups.find((g) => g.judge === judge);
+    if (!group) throw new InvalidArgumentError("judge", `${path} has no verdicts by judge "${judge}" (judges: ${groups.map((g) => g.judge).join(", ")})`);
+    return group.rows;
+  }
+  if (groups.length > 1) throw new InvalidArgumentError("judge", `${path} holds verdicts of ${groups.length} judges (${groups.map((g) => g.judge).join(", ")}); choose one with --judge <name> (they are never pooled)`);
+  return rows;
 }
 
 function leaderboardReport(board: Leaderboard): Report {
@@ -433,6 +522,7 @@ async function ratingsCommand(argv: string[], io: CliIo): Promise<number> {
     rounds: { type: "string" },
     seed: { type: "string" },
     anchor: { type: "string" },
+    judge: { type: "string" },
     "output-format": { type: "string" },
     charts: { type: "string" },
   });
@@ -447,7 +537,7 @@ async function ratingsCommand(argv: string[], io: CliIo): Promise<number> {
     if (!match) throw new InvalidArgumentError("anchor", `--anchor must be <model>=<rating>, got "${values.anchor}"`);
     anchor = { model: match[1], rating: Number(match[2]) };
   }
-  const battles = loadBattles(path);
+  const battles = loadBattles(path, values.judge);
   if (battles.length === 0) throw new InvalidArgumentError("battles", `${path} holds no battles with a verdict`);
   const board = buildLeaderboard(battles, {
     bootstrapRounds,

@@ -2,6 +2,15 @@ import { z } from "zod";
 import { InvalidArgumentError } from "../../errors/index.js";
 import { readJsonl } from "./jsonl.js";
 
+/**
+ * The verdict formats FastChat's judges understand (`output_format` in judge_prompts.jsonl):
+ * a 1-10 grade, a letter verdict, or a grade per assistant turned into a verdict with TIE_DELTA.
+ */
+export const singleOutputFormats = ["[[rating]]"] as const;
+export const pairwiseOutputFormats = ["[[A]]", "[[rating_a,rating_b]]"] as const;
+export type SingleOutputFormat = (typeof singleOutputFormats)[number];
+export type PairwiseOutputFormat = (typeof pairwiseOutputFormats)[number];
+
 /** One MT-bench judge prompt (FastChat `judge_prompts.jsonl`). */
 export interface JudgePrompt {
   name: string;
@@ -51,17 +60,34 @@ export function selectJudgePrompt(prompts: Map<string, JudgePrompt>, mode: "sing
   const name = judgePromptName(mode, category, multiTurn);
   const prompt = prompts.get(name);
   if (!prompt) throw new InvalidArgumentError("judge prompts", `judge prompt "${name}" is missing (have: ${[...prompts.keys()].join(", ")})`);
+  requireKnownOutputFormat(prompt);
   return prompt;
 }
 
+/** FastChat raises on an output_format it cannot read; so do we, before the first judge call rather than after. */
+function requireKnownOutputFormat(prompt: JudgePrompt): void {
+  const known: readonly string[] = prompt.type === "single" ? singleOutputFormats : pairwiseOutputFormats;
+  if (!known.includes(prompt.outputFormat)) {
+    throw new InvalidArgumentError(
+      "judge prompts",
+      `judge prompt "${prompt.name}" (${prompt.type}) has output_format "${prompt.outputFormat}"; ${prompt.type} judges read ${known.map((f) => `"${f}"`).join(" or ")}`,
+    );
+  }
+}
+
 /**
- * Fills `{name}` placeholders in one pass (as Python's str.format does for these templates), so
- * braces inside answers (code!) are never read as placeholders. A placeholder without a value is an error.
+ * Python's `str.format` for templates with named fields, which is how FastChat fills every judge
+ * and review prompt: one pass over the template, so braces inside answers (code!) are never read as
+ * placeholders; `{{` and `}}` are literal braces; a lone brace or a field without a value is an error.
  */
 export function fillTemplate(template: string, values: Record<string, string>, templateName = "template"): string {
-  return template.replace(/\{(\w+)\}/g, (_, key: string) => {
-    const value = values[key];
-    if (value === undefined) throw new InvalidArgumentError(templateName, `${templateName} needs "{${key}}" but no value was given`);
+  return template.replace(/\{\{|\}\}|\{([^{}]*)\}|[{}]/g, (token: string, field: string | undefined) => {
+    if (token === "{{") return "{";
+    if (token === "}}") return "}";
+    if (field === undefined) throw new InvalidArgumentError(templateName, `${templateName} has a single "${token}" (write "${token}${token}" for a literal brace)`);
+    if (!/^[A-Za-z_]\w*$/.test(field)) throw new InvalidArgumentError(templateName, `${templateName} has the field "{${field}}"; only named fields like {question} are supported`);
+    const value = values[field];
+    if (value === undefined) throw new InvalidArgumentError(templateName, `${templateName} needs "{${field}}" but no value was given`);
     return value;
   });
 }

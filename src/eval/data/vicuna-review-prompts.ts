@@ -65,9 +65,15 @@ export function loadVicunaReviewSetup(promptPath: string, reviewerPath: string):
   return { prompts, reviewers };
 }
 
-/** FastChat's eval_gpt_review: coding and math questions get their own reviewer, the rest "general". */
-export function reviewerFor(setup: VicunaReviewSetup, questionCategory: string): { reviewer: VicunaReviewer; prompt: VicunaReviewPrompt } {
-  const reviewer = setup.reviewers.find((r) => r.category === questionCategory) ?? setup.reviewers.find((r) => r.category === "general");
-  if (!reviewer) throw new InvalidArgumentError("reviewers", `no reviewer for category "${questionCategory}" and no "general" reviewer`);
-  return { reviewer, prompt: setup.prompts.get(reviewer.promptId)! };
+/**
+ * eval_gpt_review.py's gen_prompt: the first reviewer of the question's category, else the first
+ * reviewer of the file (the "general" one in the published reviewer.jsonl). `index` is the 1-based
+ * position the original writes as the review's reviewer_id.
+ */
+export function reviewerFor(setup: VicunaReviewSetup, questionCategory: string): { reviewer: VicunaReviewer; prompt: VicunaReviewPrompt; index: number } {
+  const found = setup.reviewers.findIndex((r) => r.category === questionCategory);
+  const index = found >= 0 ? found : 0;
+  const reviewer = setup.reviewers[index];
+  if (!reviewer) throw new InvalidArgumentError("reviewers", "the reviewer file holds no reviewers");
+  return { reviewer, prompt: setup.prompts.get(reviewer.promptId)!, index: index + 1 };
 }

@@ -40,6 +40,12 @@ export const pairwiseJudgmentRowSchema = z.object({
   /** Characters of each model's judged answer (for the longer-answer diagnostic). */
   answer_1_length: z.number().int().optional(),
   answer_2_length: z.number().int().optional(),
+  /** The grades of A and B in each game, for judges with the `[[rating_a,rating_b]]` output format. */
+  g1_ratings: z.tuple([z.number(), z.number()]).optional(),
+  g2_ratings: z.tuple([z.number(), z.number()]).optional(),
+  /** Pairwise rows derived from single grades (FastChat's pairwise-from-single): each model's grade. */
+  m1_score: z.number().optional(),
+  m2_score: z.number().optional(),
   g1_error_reason: z.string().optional(),
   g2_error_reason: z.string().optional(),
   tstamp: z.number().optional(),

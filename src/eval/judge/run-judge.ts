@@ -2,7 +2,7 @@ import { z } from "zod";
 import { InvalidArgumentError } from "../../errors/index.js";
 import type { LanguageModel } from "../../spec/language-model.js";
 import type { Answer } from "../data/answers.js";
-import type { JudgePrompt } from "../data/judge-prompts.js";
+import type { JudgePrompt, PairwiseOutputFormat } from "../data/judge-prompts.js";
 import { referenceCategories, selectJudgePrompt } from "../data/judge-prompts.js";
 import { JsonlAppender, readJsonlIfExists } from "../data/jsonl.js";
 import type { Question } from "../data/questions.js";
@@ -13,8 +13,8 @@ import { callJudge } from "../run/judge-call.js";
 import type { ProgressListener } from "../run/progress.js";
 import { createProgressTracker } from "../run/progress.js";
 import { runWithConcurrency } from "../run/worker-pool.js";
-import { parsePairwiseVerdict, type PositionVerdict } from "../verdicts/pairwise-verdict.js";
-import { JUDGE_ERROR_OUTPUT, parseSingleRating } from "../verdicts/single-rating.js";
+import { parsePairwiseJudgment, type PositionVerdict } from "../verdicts/pairwise-verdict.js";
+import { JUDGE_ERROR_OUTPUT, parseSingleRating, type VerdictRules } from "../verdicts/single-rating.js";
 import { parseVicunaScores } from "../verdicts/vicuna-scores.js";
 import { pairwiseMessages, singleGradingMessages, vicunaReviewMessages } from "./judge-messages.js";
 import type { PairwiseJudgmentRow, SingleJudgmentRow, VicunaReviewRow } from "./judgment-rows.js";
@@ -36,8 +36,15 @@ export interface JudgeRunOptions {
   mode: JudgeMode;
   /** MT-bench judge prompts; required for single and pairwise modes. */
   judgePrompts?: Map<string, JudgePrompt>;
-  /** question id → reference answer, for math/reasoning/coding. */
+  /** question id → reference answer for math/reasoning/coding (FastChat's reference_answer/gpt-4.jsonl). */
   references?: Map<string, Answer>;
+  /**
+   * Where math/reasoning/coding references come from. FastChat always takes them from the reference
+   * answer file; "question-file" (our extension) uses the short human `reference` inside question.jsonl.
+   */
+  referenceSource?: ReferenceSource;
+  /** How verdicts are read: FastChat's rules (default) or our stricter ones (--strict-verdicts). */
+  verdictRules?: VerdictRules;
   outputPath: string;
   /** Judge every item K times (judges vary between runs even at temperature 0). */
   repeat?: number;
@@ -47,8 +54,22 @@ export interface JudgeRunOptions {
   now?: () => number;
 }
 
+export type ReferenceSource = "reference-file" | "question-file";
+
+/** eval_gpt_review.py's `--max-tokens` default for the Vicuna reviewer. */
+export const VICUNA_REVIEW_MAX_TOKENS = 1024;
+/** eval_gpt_review.py samples the Vicuna reviewer at 0.2 (llm_judge judges at 0). */
+export const VICUNA_REVIEW_TEMPERATURE = 0.2;
+/** FastChat's llm_judge asks GPT-4 judges for at most 2048 tokens. */
+export const LLM_JUDGE_MAX_TOKENS = 2048;
+
 export interface JudgeRunSummary {
   outputPath: string;
+  /** The judge's token limit and whether it is the original's default or the user's. */
+  maxTokens: { value: number; source: "default" | "user" };
+  temperature: { value: number; source: "default" | "user" };
+  referenceSource: ReferenceSource;
+  verdictRules: VerdictRules;
   /** Judge items (rows) in the plan. */
   total: number;
   /** Already in the output file from an earlier run. */
@@ -118,7 +139,13 @@ export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunSummar
   const models = [...options.answers.keys()];
   const missingAnswers: string[] = [];
   const tasks: JudgeTask[] = [];
-  const call = { temperature: 0, ...options.call };
+  const userMaxTokens = options.call?.maxTokens;
+  const defaultMaxTokens = options.mode.kind === "vicuna-review" ? VICUNA_REVIEW_MAX_TOKENS : LLM_JUDGE_MAX_TOKENS;
+  const userTemperature = options.call?.temperature;
+  const defaultTemperature = options.mode.kind === "vicuna-review" ? VICUNA_REVIEW_TEMPERATURE : 0;
+  const call: JudgeCallOptions = { ...options.call, temperature: userTemperature ?? defaultTemperature, maxTokens: userMaxTokens ?? defaultMaxTokens };
+  const referenceSource = options.referenceSource ?? "reference-file";
+  const verdictRules = options.verdictRules ?? "fastchat";
 
   const answerOf = (model: string, question: Question): Answer | undefined => {
     const answer = options.answers.get(model)?.get(String(question.questionId));
@@ -127,9 +154,13 @@ export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunSummar
   };
   const referenceOf = (question: Question): string[] | undefined => {
     if (options.mode.kind === "vicuna-review" || !referenceCategories.has(question.category)) return undefined;
-    const reference = question.reference ?? options.references?.get(String(question.questionId))?.turns;
+    if (referenceSource === "question-file") {
+      if (!question.reference) throw new InvalidArgumentError("reference", `question ${question.questionId} (${question.category}) has no "reference" field in the question file (--question-references)`);
+      return question.reference;
+    }
+    const reference = options.references?.get(String(question.questionId))?.turns;
     if (!reference) {
-      throw new InvalidArgumentError("reference", `question ${question.questionId} (${question.category}) is graded against a reference answer, but none was given (--reference)`);
+      throw new InvalidArgumentError("reference", `question ${question.questionId} (${question.category}) is graded against a reference answer, but ${options.references ? "the reference file has none for it" : "no reference file was given"} (--reference)`);
     }
     return reference;
   };
@@ -140,7 +171,8 @@ export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunSummar
 
   for (const question of options.questions) {
     const reference = referenceOf(question);
-    const turns = options.mode.kind === "vicuna-review" ? 1 : question.turns.length;
+    // FastChat grades turn 1, and turn 2 with the multi-turn prompt only for two-turn questions.
+    const turns = options.mode.kind !== "vicuna-review" && question.turns.length === 2 ? 2 : 1;
     for (let turn = 1; turn <= turns; turn++) {
       for (let round = 0; round < repeat; round++) {
         if (options.mode.kind === "single") {
@@ -153,7 +185,7 @@ export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunSummar
               execute: async () => {
                 const { messages, userPrompt } = singleGradingMessages(prompt, question, answer, turn, reference);
                 const result = await callJudge(options.judge, messages, call);
-                const parsed = parseSingleRating(result.text);
+                const parsed = parseSingleRating(result.text, verdictRules);
                 const row: SingleJudgmentRow = {
                   question_id: question.questionId,
                   model,
@@ -190,8 +222,9 @@ export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunSummar
                 const game1 = pairwiseMessages(prompt, question, answer1, answer2, turn, reference);
                 const game2 = pairwiseMessages(prompt, question, answer2, answer1, turn, reference);
                 const [result1, result2] = await Promise.all([callJudge(options.judge, game1.messages, call), callJudge(options.judge, game2.messages, call)]);
-                const verdict1 = parsePairwiseVerdict(result1.text);
-                const verdict2 = parsePairwiseVerdict(result2.text);
+                const outputFormat = prompt.outputFormat as PairwiseOutputFormat;
+                const verdict1 = parsePairwiseJudgment(result1.text, outputFormat, verdictRules);
+                const verdict2 = parsePairwiseJudgment(result2.text, outputFormat, verdictRules);
                 const row: PairwiseJudgmentRow = {
                   question_id: question.questionId,
                   model_1: model1,
@@ -208,6 +241,8 @@ export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunSummar
                   category: question.category,
                   answer_1_length: judgedLength(answer1, turn),
                   answer_2_length: judgedLength(answer2, turn),
+                  ...(verdict1.ratings ? { g1_ratings: verdict1.ratings } : {}),
+                  ...(verdict2.ratings ? { g2_ratings: verdict2.ratings } : {}),
                   ...(verdict1.reason ? { g1_error_reason: result1.error ?? verdict1.reason } : {}),
                   ...(verdict2.reason ? { g2_error_reason: result2.error ?? verdict2.reason } : {}),
                   tstamp: now(),
@@ -233,7 +268,13 @@ export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunSummar
   const resumed = tasks.length - pending.length;
   const progress = createProgressTracker("judge", tasks.length, resumed, options.onProgress);
   const appender = new JsonlAppender(options.outputPath);
-  const summary: JudgeRunSummary = { outputPath: options.outputPath, total: tasks.length, resumed, written: 0, judgeErrors: 0, noVerdict: 0, missingAnswers };
+  const summary: JudgeRunSummary = {
+    outputPath: options.outputPath,
+    maxTokens: { value: call.maxTokens!, source: userMaxTokens !== undefined ? "user" : "default" },
+    temperature: { value: call.temperature!, source: userTemperature !== undefined ? "user" : "default" },
+    referenceSource,
+    verdictRules,
+    total: tasks.length, resumed, written: 0, judgeErrors: 0, noVerdict: 0, missingAnswers };
   await runWithConcurrency(pending, options.concurrency ?? 1, async (task) => {
     const { row, judgeErrors, noVerdict } = await task.execute();
     await appender.append(row);
@@ -271,12 +312,10 @@ async function reviewVicunaPair(
   round: number,
   call: JudgeCallOptions,
 ) {
-  const { reviewer, prompt } = reviewerFor(setup, question.category);
-  // The original reviewers sampled at 0.2; we keep the judge at 0 unless the caller overrides it.
-  const callOptions = { maxTokens: reviewer.maxTokens, ...call };
+  const { prompt, index } = reviewerFor(setup, question.category);
   const forward = vicunaReviewMessages(prompt, question, answer1, answer2);
   const backward = vicunaReviewMessages(prompt, question, answer2, answer1);
-  const [result1, result2] = await Promise.all([callJudge(options.judge, forward.messages, callOptions), callJudge(options.judge, backward.messages, callOptions)]);
+  const [result1, result2] = await Promise.all([callJudge(options.judge, forward.messages, call), callJudge(options.judge, backward.messages, call)]);
   const parsed1 = parseVicunaScores(result1.text);
   const parsed2 = parseVicunaScores(result2.text);
   const row: VicunaReviewRow = {
@@ -285,7 +324,8 @@ async function reviewVicunaPair(
     ...(answer2.answerId ? { answer2_id: answer2.answerId } : {}),
     model_1: model1,
     model_2: model2,
-    reviewer_id: reviewer.reviewerId,
+    // As eval_gpt_review.py writes it: the reviewer's 1-based position in reviewer.jsonl.
+    reviewer_id: index,
     judge: [judgeName, `vicuna-review-${prompt.promptId}`],
     category: question.category,
     text: result1.text,
@@ -294,7 +334,7 @@ async function reviewVicunaPair(
     // Stored in model order (model_1's score first), so both orders read the same way.
     swapped_score: parsed2.kind === "scores" ? [parsed2.scores[1], parsed2.scores[0]] : [-1, -1],
     repeat: round,
-    ...(result1.error || result2.error ? { metadata: { error: result1.error ?? result2.error } } : {}),
+    metadata: result1.error || result2.error ? { error: result1.error ?? result2.error } : {},
   };
   const judgeErrors = (result1.error !== undefined ? 1 : 0) + (result2.error !== undefined ? 1 : 0);
   return { row, judgeErrors, noVerdict: parsed1.kind !== "scores" || parsed2.kind !== "scores" };

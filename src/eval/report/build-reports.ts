@@ -1,3 +1,4 @@
+import { TIE_DELTA } from "../verdicts/pairwise-verdict.js";
 import type { PairwiseResults, WinTieLoss } from "./pairwise-results.js";
 import type { SingleResults } from "./single-results.js";
 import type { Report, ReportTable } from "./tables.js";
@@ -82,7 +83,9 @@ export function pairwiseReport(results: PairwiseResults): Report {
       rows: results.models.map((m) => [m.model, ...results.turns.map((t) => formatPercent(m.byTurn[t]?.adjustedWinRate))]),
       numeric: numericAfterFirst(1 + results.turns.length),
     },
-    {
+  ];
+  if (!results.derivedFromSingle) {
+    tables.push({
       title: "Judge diagnostics",
       headers: ["measure", "value", "over"],
       rows: [
@@ -91,34 +94,53 @@ export function pairwiseReport(results: PairwiseResults): Report {
         ["longer answer wins", formatPercent(d.longerAnswerWinRate), `${d.decisivePairsWithLengths} decisive pairs`],
       ],
       numeric: [false, true, true],
-    },
-  ];
+    });
+  }
   return {
     title: `Pairwise comparison${results.judges.length ? ` (judge: ${results.judges.join(", ")})` : ""}`,
     warnings: unreadableJudgeWarning(results.rows, errors / rowsPerModel, "verdict"),
     notes: [
-      "every pair is judged in both orders; disagreement is \"inconsistent\" and counts as a tie; a pair without a verdict in either order is excluded",
+      results.derivedFromSingle
+        ? `verdicts derived from single grades (FastChat's pairwise-from-single): the higher grade wins, grades within ${TIE_DELTA} tie; a pair where a grade is missing is excluded; position diagnostics do not apply`
+        : "every pair is judged in both orders; disagreement is \"inconsistent\" and counts as a tie; a pair without a verdict in either order is excluded",
       `${results.rows} pairs, ${errors / rowsPerModel} without a verdict`,
     ],
     tables,
   };
 }
 
-function vicunaRow(label: string, t: VicunaTotals): string[] {
-  return [label, String(t.scored), formatNumber(t.total1, 1), formatNumber(t.total2, 1), formatPercent(t.relativeScore), String(t.win), String(t.tie), String(t.loss)];
+function vicunaRow(label: string, t: VicunaTotals, withInconsistent: boolean): string[] {
+  return [
+    label,
+    String(t.scored),
+    formatNumber(t.total1, 1),
+    formatNumber(t.total2, 1),
+    formatPercent(t.relativeScore),
+    String(t.win),
+    String(t.tie),
+    String(t.loss),
+    ...(withInconsistent ? [String(t.inconsistent)] : []),
+  ];
 }
+
+const scorePair = (scores: [number, number] | null) => (scores ? `${scores[0]} ${scores[1]}` : "none");
 
 export function vicunaReport(results: VicunaResults): Report {
   const { model1, model2 } = results;
-  const headers = ["", "scored", `total ${model1}`, `total ${model2}`, `${model1} as % of ${model2}`, `${model1} wins`, "ties", `${model2} wins`];
+  const both = results.winRule === "both-orders-agree";
+  const headers = ["", "scored", `total ${model1}`, `total ${model2}`, `${model1} as % of ${model2}`, `${model1} wins`, "ties", `${model2} wins`, ...(both ? ["of the ties: orders disagree"] : [])];
+  const totalsRows = [vicunaRow(both ? "all (both orders)" : "all", results.overall, both)];
+  if (results.byOrder) {
+    totalsRows.push(vicunaRow(`${model1} shown first`, results.byOrder.forward, both), vicunaRow(`${model2} shown first`, results.byOrder.swapped, both));
+  }
   const tables: ReportTable[] = [
-    { title: "Totals", headers, rows: [vicunaRow("all", results.overall)], numeric: numericAfterFirst(headers.length) },
+    { title: "Totals", headers, rows: totalsRows, numeric: numericAfterFirst(headers.length) },
     {
       title: "Per category",
       headers: ["category", ...headers.slice(1)],
       rows: Object.entries(results.byCategory)
         .sort(([a], [b]) => a.localeCompare(b))
-        .map(([category, totals]) => vicunaRow(category, totals)),
+        .map(([category, totals]) => vicunaRow(category, totals, both)),
       numeric: numericAfterFirst(headers.length),
     },
   ];
@@ -127,17 +149,35 @@ export function vicunaReport(results: VicunaResults): Report {
     diagnostics.push(["position consistency (both orders agree)", formatPercent(results.positionDiagnostics.positionConsistency), `${results.positionDiagnostics.pairs} pairs`]);
     diagnostics.push(["first-position win rate (50% = no bias)", formatPercent(results.positionDiagnostics.firstPositionWinRate), "decisive reviews"]);
   }
-  if (results.longerAnswer) diagnostics.push(["longer answer wins", formatPercent(results.longerAnswer.longerAnswerWinRate), `${results.longerAnswer.decisive} decisive reviews`]);
+  if (results.longerAnswer) diagnostics.push(["longer answer wins", formatPercent(results.longerAnswer.longerAnswerWinRate), `${results.longerAnswer.decisive} decisive questions`]);
   if (diagnostics.length) tables.push({ title: "Judge diagnostics", headers: ["measure", "value", "over"], rows: diagnostics, numeric: [false, true, true] });
+  const methods = Object.entries(results.scoreMethods).map(([method, count]) => `${count} ${method}`).join(", ") || "none";
   const notes = [
-    `scores read from the review text: ${Object.entries(results.parseMethods).map(([method, count]) => `${count} ${method}`).join(", ") || "none"}`,
+    results.scoreSource === "stored"
+      ? `scores: the stored "score" field, the published record (the review text where a row has none; --scores text reads the text): ${methods}`
+      : `scores: read from the review text (--scores text): ${methods}`,
+    both
+      ? "win rule: reviewed in both orders; a win only when both orders agree, otherwise a tie (FastChat's pairwise rule); totals add both orders' scores"
+      : "win rule: one review per question, the higher score wins (the Vicuna blog's rule)",
   ];
-  if (results.noScore.length) notes.push(`${results.noScore.length} reviews without scores (excluded): questions ${results.noScore.map((n) => n.questionId).join(", ")}`);
-  if (results.storedScoreDisagreements.length) notes.push(`the stored "score" field disagrees with the text for questions ${results.storedScoreDisagreements.join(", ")} (the text is used)`);
+  if (results.noScore.length) {
+    const excluded = new Set(results.noScore.map((n) => String(n.questionId)));
+    notes.push(
+      `${results.noScore.length} reviews without scores (their ${excluded.size} questions are excluded): ${results.noScore.map((n) => (both ? `${n.questionId} ${n.order}` : String(n.questionId))).join(", ")}` +
+        ` (${[...new Set(results.noScore.map((n) => n.reason))].join("; ")})`,
+    );
+  }
+  if (results.scoreDisagreements.length) {
+    const used = results.scoreSource === "stored" ? "the stored score is used" : "the text is used";
+    notes.push(
+      `the stored "score" and the review text disagree for ${results.scoreDisagreements.length} reviews (${used}): ` +
+        results.scoreDisagreements.map((d) => `question ${d.questionId}${both ? ` ${d.order}` : ""} stored ${scorePair(d.stored)}, text ${scorePair(d.text)}`).join("; "),
+    );
+  }
   if (!results.positionDiagnostics) notes.push("reviews were run in one order only: position bias cannot be measured from this file");
   return {
-    title: `Vicuna review: ${model1} vs ${model2}`,
-    warnings: unreadableJudgeWarning(results.overall.reviews, results.noScore.length, "scores"),
+    title: `Vicuna review: ${model1} vs ${model2}${results.judge ? ` (judge: ${results.judge})` : ""}`,
+    warnings: unreadableJudgeWarning(results.overall.reviews, results.overall.reviews - results.overall.scored, "scores"),
     notes,
     tables,
   };

@@ -52,6 +52,8 @@ export interface PairwiseResults {
   turns: number[];
   diagnostics: JudgeDiagnostics;
   rows: number;
+  /** Verdicts derived from single grades (both games share one verdict: position diagnostics do not apply). */
+  derivedFromSingle: boolean;
 }
 
 /** Game 1 showed model_1 as A; game 2 showed model_2 as A. */
@@ -160,6 +162,7 @@ export function summarizePairwiseJudgments(allRows: readonly PairwiseJudgmentRow
     turns,
     diagnostics: judgeDiagnostics(rows),
     rows: rows.length,
+    derivedFromSingle: rows.length > 0 && rows.every((r) => r.m1_score !== undefined),
   };
 }
 

@@ -52,7 +52,8 @@ export function summarizeSingleJudgments(allRows: readonly SingleJudgmentRow[]):
   const results = models.map((model): SingleModelResult => {
     const own = rows.filter((r) => r.model === model);
     const isError = (r: SingleJudgmentRow) => r.judgment.trim() === JUDGE_ERROR_OUTPUT;
-    const scoredRows = own.filter((r) => r.score >= 1);
+    // -1 is "no grade"; FastChat's show_result drops exactly these rows.
+    const scoredRows = own.filter((r) => r.score !== -1);
     // One value per item: the median over its repeats.
     const items = new Map<string, { turn: number; category: string; scores: number[] }>();
     for (const r of scoredRows) {
@@ -73,7 +74,7 @@ export function summarizeSingleJudgments(allRows: readonly SingleJudgmentRow[]):
       overall: cell(itemScores.map((i) => i.score)),
       byTurn,
       byCategory,
-      noScore: own.filter((r) => r.score < 1 && !isError(r)).length,
+      noScore: own.filter((r) => r.score === -1 && !isError(r)).length,
       judgeErrors: own.filter(isError).length,
       ...(repeatIds.length > 1 && repeatMeans.length > 0
         ? {

@@ -10,11 +10,18 @@ const doubleBracket = /\[\[(\d+\.?\d*)\]\]/;
 const singleBracket = /\[(\d+\.?\d*)\]/;
 
 /**
- * Reads a 1-10 grade the way FastChat's llm_judge does: the first `[[rating]]`, else the first
- * `[rating]`. A number outside 1..10 is not a grade (judges write "[[0]]" or cite "[12]"), so it
- * counts as no score instead of skewing the mean.
+ * How verdicts are read. "fastchat" (the default): exactly as FastChat's llm_judge reads them.
+ * "strict" (--strict-verdicts, our extension): a judgment naming more than one letter verdict is
+ * ambiguous, and a grade outside 1-10 is no grade, instead of whatever the first match says.
  */
-export function parseSingleRating(judgment: string): SingleRatingParse {
+export type VerdictRules = "fastchat" | "strict";
+
+/**
+ * Reads a grade the way FastChat's llm_judge does: the first `[[rating]]`, else the first
+ * `[rating]`. Strict rules also refuse numbers outside 1..10 (judges write "[[0]]" or cite "[12]"),
+ * which FastChat would average in.
+ */
+export function parseSingleRating(judgment: string, rules: VerdictRules = "fastchat"): SingleRatingParse {
   if (judgment.trim() === JUDGE_ERROR_OUTPUT) return { kind: "error", reason: "the judge call failed" };
   for (const [pattern, method] of [
     [doubleBracket, "double-bracket"],
@@ -23,7 +30,7 @@ export function parseSingleRating(judgment: string): SingleRatingParse {
     const match = pattern.exec(judgment);
     if (!match) continue;
     const score = Number(match[1]);
-    if (score < 1 || score > 10) return { kind: "no-score", reason: `rating ${match[1]} is outside 1-10` };
+    if (rules === "strict" && (score < 1 || score > 10)) return { kind: "no-score", reason: `rating ${match[1]} is outside 1-10 (--strict-verdicts)` };
     return { kind: "score", score, method };
   }
   return { kind: "no-score", reason: 'no "[[rating]]" or "[rating]" in the judgment' };
