@@ -9,7 +9,8 @@ import { defaultRefineSettings, runRefine } from "../../datagen/distill/refine.j
 import { InstructionFilter } from "../../datagen/filter/instruction-filter.js";
 import { alpacaRules, type InstructionRules } from "../../datagen/filter/rules.js";
 import { cleanConversations, supportedScripts, type TokenCounter } from "../../datagen/formats/clean.js";
-import { readJsonRows } from "../../datagen/formats/json-rows.js";
+import { NoUsableRowsError } from "../../datagen/formats/data-file-errors.js";
+import { readRowsFile } from "../../datagen/formats/json-rows.js";
 import { encodeDataset, readDataset, serializeRows, writeDataset } from "../../datagen/formats/dataset-io.js";
 import { datasetFormats, type Dataset, type DatasetFormat } from "../../datagen/formats/records.js";
 import { conversationGroup, splitRecords } from "../../datagen/formats/split.js";
@@ -347,7 +348,7 @@ async function filter(argv: string[], io: CliIo): Promise<number> {
     if (!existsSync(seedsPath)) throw new InvalidArgumentError("seed-tasks", `seed tasks not found at ${seedsPath}: pass --seed-tasks <file> or --no-seeds`);
     seeds = (await loadSeedTasks(seedsPath)).map((s) => s.instruction);
   }
-  const { rows } = readJsonRows(readFileSync(input, "utf8"), input);
+  const { rows } = readRowsFile(input, "in");
   const instructionFilter = new InstructionFilter(seeds, {
     similarityThreshold: numberFlag(values.similarity, "similarity", { min: 0.01, max: 1 }) ?? 0.7,
     details,
@@ -370,6 +371,7 @@ async function filter(argv: string[], io: CliIo): Promise<number> {
     if (decision.kept) kept.push({ ...(row.value as object), ...decision.details });
     else rejected.push({ line: row.line, instruction, reason: decision.rejection.reason, detail: decision.rejection.detail });
   }
+  if (counts.malformed === rows.length) throw new NoUsableRowsError("in", input, `none of its ${rows.length} rows has a string "instruction"`);
   writeFileSync(out, serializeRows(kept, out));
   if (values.rejected) writeFileSync(resolve(io.cwd, values.rejected as string), serializeRows(rejected, ".jsonl"));
   const summary = { input: rows.length, kept: kept.length, counts, seconds: (performance.now() - started) / 1000 };
