@@ -59,7 +59,11 @@ export function readTrainingDataset(path: string, options: { format?: TrainingDa
       const conversation = decodeConversation(format, row.value);
       const messages: ChatMessage[] = [];
       if (conversation.system !== undefined && conversation.system !== "") messages.push({ role: "system", content: conversation.system });
-      for (const turn of conversation.turns) messages.push({ role: turn.role, content: turn.content });
+      for (const turn of conversation.turns) {
+        // The prompt formats have no tool syntax yet: a tool turn rendered as plain text would teach the wrong thing.
+        if (turn.kind !== undefined) throw new RowFormatError(`a ${turn.kind} turn cannot be trained on (the prompt formats have no tool-call syntax)`);
+        messages.push({ role: turn.role, content: turn.content });
+      }
       if (!messages.some((message) => message.role === "assistant")) throw new RowFormatError("the conversation has no assistant reply to learn from");
       const example: TrainingExample = { file: path, line: row.line, messages };
       const record = format === "alpaca" ? alpacaRecord.safeParse(row.value) : undefined;

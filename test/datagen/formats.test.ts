@@ -40,7 +40,7 @@ describe("reading datasets", () => {
     expect(dataset.problems.map((p) => `${p.file}:${p.line}`)).toEqual([`${path}:3`, `${path}:5`]);
     expect(dataset.problems[0].message).toMatch(/instruction/);
     expect(() => readDataset(path, { format: "alpaca", strict: true })).toThrow(/2 malformed rows; first: .*bad\.json:3/);
-    const jsonl = write("bad.jsonl", `{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"yo"}]}\nnot json\n{"messages":[{"role":"tool","content":"x"}]}\n`);
+    const jsonl = write("bad.jsonl", `{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"yo"}]}\nnot json\n{"messages":[{"role":"narrator","content":"x"}]}\n`);
     expect(readDataset(jsonl).problems.map((p) => [p.line, p.message.slice(0, 20)])).toEqual([[2, "not valid JSON (Unex"], [3, "messages.0.role: uns"]]);
   });
 });

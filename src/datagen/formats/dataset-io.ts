@@ -76,7 +76,7 @@ export function encodeDataset(dataset: Dataset, format: DatasetFormat): { rows: 
       if (format === "dpo") rows.push(encodePreference(pair));
       else {
         // A preference pair as SFT data: the conversation with the chosen reply.
-        const conversation: Conversation = { id: pair.id, system: pair.system, turns: [...pair.turns, { role: "assistant", content: pair.chosen }] };
+        const conversation: Conversation = { id: pair.id, system: pair.system, turns: [...pair.turns, { role: "assistant", content: pair.chosen }], extra: pair.extra };
         try {
           rows.push(encodeConversation(format, conversation));
         } catch (error) {
