@@ -92,6 +92,10 @@ const helps: Record<string, string> = {
 `,
   convert: `usage: camelid data convert --in <file> --out <file> --to ${datasetFormats.join("|")} [--from <format>] [--strict]
   .jsonl output writes one row per line; anything else a JSON array.
+  Lossless within a format (Alpaca input, ids, extra fields, system messages in place, content parts,
+  tool calls); across formats ids and extra fields are kept, and what the target cannot hold is reported.
+  --strict                  a malformed row or a record the target cannot hold is an error
+  A file that is not UTF-8, truncated JSON, one object instead of rows or has no usable row is an error.
 `,
   clean: `usage: camelid data clean --in <file> --out <file> [--from <format>] [--to <format> (sharegpt)] [--strict]
   FastChat's clean_sharegpt.py by default: leading non-user / trailing user turn dropped, out-of-order
