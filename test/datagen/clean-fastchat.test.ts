@@ -4,9 +4,11 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { run } from "../../src/cli/commands/data.js";
 import { cleanConversations } from "../../src/datagen/formats/clean.js";
+import { readDataset } from "../../src/datagen/formats/dataset-io.js";
 import { htmlToMarkdown, MarkdownifyConverter } from "../../src/datagen/formats/html-to-markdown.js";
 import type { Conversation } from "../../src/datagen/formats/records.js";
 import { captureIo } from "../support/capture-io.js";
+import { sharedPath } from "../support/shared-data.js";
 
 const directory = mkdtempSync(join(tmpdir(), "camelid-clean-fastchat-"));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
@@ -69,6 +71,31 @@ describe("FastChat's clean_sharegpt rules", () => {
     expect(fastchat.records.map((r) => r.id)).toEqual(["c", "d"]);
     expect(fastchat.report.dropped["blocked-words"]).toBe(2);
     expect((await cleanConversations(records, { blockedWords: [] })).records.map((r) => r.id)).toEqual(["a", "b", "c", "d"]);
+  });
+
+  it("keeps the conversations FastChat's clean_html_all keeps on the shared ShareGPT set (an independent re-implementation)", async () => {
+    // clean_html_one_sample + clean_html_all, for text without HTML (this set has none, nor "_", "*", "<", "&").
+    const rows = JSON.parse(readFileSync(sharedPath("data", "sharegpt", "dummy_conversation.json"), "utf8")) as { id: string; conversations: { from: string; value: string }[] }[];
+    const visited = new Set<string>();
+    const counts = { blocked: 0, wrongFormat: 0, tooShort: 0, idDuplicate: 0, valueDuplicate: 0 };
+    const kept: string[] = [];
+    for (const row of rows) {
+      let c = row.conversations;
+      if (c.length <= 1) { counts.tooShort++; continue; }
+      if (c[0].from !== "human") c = c.slice(1);
+      if (c.at(-1)?.from === "human") c = c.slice(0, -1);
+      if (c.length <= 1) { counts.tooShort++; continue; }
+      const bad = c.findIndex((m, i) => m.from !== ["human", "gpt"][i % 2] || /openai|chatgpt/.test(m.value.toLowerCase()));
+      if (bad >= 0) { counts[c[bad].from !== ["human", "gpt"][bad % 2] ? "wrongFormat" : "blocked"]++; continue; }
+      const key = JSON.stringify([c[1].value.trim(), c.length]);
+      if (visited.has(`id:${row.id}`)) counts.idDuplicate++;
+      else if (visited.has(key)) counts.valueDuplicate++;
+      else { visited.add(`id:${row.id}`).add(key); kept.push(row.id); }
+    }
+    expect(counts).toEqual({ blocked: 60, wrongFormat: 0, tooShort: 0, idDuplicate: 0, valueDuplicate: 413 });
+    const { records, report } = await cleanConversations(readDataset(sharedPath("data", "sharegpt", "dummy_conversation.json")).records);
+    expect(records.map((r) => r.id)).toEqual(kept);
+    expect(report.dropped).toMatchObject({ "blocked-words": 60, duplicate: 413, "duplicate-id": 0, "not-alternating": 0 });
   });
 
   it("de-duplicates by id and by (second message, number of messages) as FastChat, or exactly on request", async () => {
