@@ -28,9 +28,8 @@ export class MalformedRowsError extends InvalidArgumentError {
  * with file:line; `strict` turns any of them into an error, otherwise they are skipped. A file that
  * cannot be read as rows (bad UTF-8, truncated JSON, one object) or has no usable row is an error.
  */
-export function readDataset(path: string, options: { format?: DatasetFormat; strict?: boolean; parameter?: string } = {}): Dataset {
-  const parameter = options.parameter ?? "in";
-  const { rows } = readRowsFile(path, parameter);
+export function readDataset(path: string, options: { format?: DatasetFormat; strict?: boolean } = {}): Dataset {
+  const { rows } = readRowsFile(path, "in");
   const format = options.format ?? rows.map((row) => detectFormat(row.value)).find((f) => f !== undefined);
   if (!format) throw new InvalidArgumentError("format", `${path}: cannot tell the format from its rows; pass --from alpaca|sharegpt|openai|dolly|dpo`);
   const problems: RowProblem[] = [];
@@ -51,7 +50,7 @@ export function readDataset(path: string, options: { format?: DatasetFormat; str
   }
   if (options.strict && problems.length > 0) throw new MalformedRowsError(problems);
   if (conversations.length === 0 && pairs.length === 0) {
-    throw new NoUsableRowsError(parameter, path, `all ${problems.length} rows are malformed as ${format}; first: line ${problems[0].line}: ${problems[0].message}`);
+    throw new NoUsableRowsError("in", path, `all ${problems.length} rows are malformed as ${format}; first: line ${problems[0].line}: ${problems[0].message}`);
   }
   return format === "dpo" ? { kind: "preferences", format, records: pairs, problems } : { kind: "conversations", format, records: conversations, problems };
 }
