@@ -31,6 +31,18 @@ describe("HTML → Markdown as FastChat's clean_sharegpt (markdownify 0.11.6 + i
     );
   });
 
+  it("writes markdownify's headings, nested bullets, tables, quotes, links and rules", () => {
+    const html = '<h1>Title</h1><h3>Sub</h3><ul><li>a_b<ul><li>inner *x*</li></ul></li><li>c</li></ul><table><thead><tr><th>a</th><th>b</th></tr></thead><tbody><tr><td>1</td><td>2</td></tr></tbody></table>' +
+      '<blockquote><p>q</p></blockquote><ol start="3"><li>three</li><li><a href="https://x.org" title="X">four</a></li></ol><p><a href="http://x.y">http://x.y</a><br>next</p><hr>';
+    // underline(): text + "\n" + "="×len + "\n\n"; a list before a non-list sibling gets one more "\n"; a table is
+    // "\n\n" + rows + "\n" (header row, then "| --- |"); a quote "\n> …" with "> " on every line, the empty last one
+    // included; <br> is "  \n"; <hr> "\n\n---\n\n"; a link whose text is its href is an autolink.
+    expect(new MarkdownifyConverter().markdownify(html)).toBe(
+      "Title\n=====\n\n### Sub\n\n* a\\_b\n\t+ inner \\*x\\*\n* c\n\n\n\n| a | b |\n| --- | --- |\n| 1 | 2 |\n\n" +
+        "\n> q\n> \n> \n\n3. three\n4. [four](https://x.org \"X\")\n\n<http://x.y>  \nnext\n\n\n\n---\n\n",
+    );
+  });
+
   it("then applies FastChat's code-header fix and newline rule, but never changes the code", () => {
     // FastChat: reformat_code makes "```python\n<code>\n```"; "\n\n\n" → "\n" joins the paragraph and the
     // fence. FastChat would also squash the blank lines inside the code; camelid leaves code as written.
