@@ -1,9 +1,9 @@
-import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { InvalidArgumentError } from "../errors/index.js";
 import { decodeConversation, RowFormatError } from "../datagen/formats/codecs.js";
 import { detectFormat } from "../datagen/formats/dataset-io.js";
-import { readJsonRows } from "../datagen/formats/json-rows.js";
+import { NoUsableRowsError } from "../datagen/formats/data-file-errors.js";
+import { readRowsFile } from "../datagen/formats/json-rows.js";
 import type { RowProblem } from "../datagen/formats/records.js";
 import type { AlpacaExample } from "../prompts/index.js";
 import type { ChatMessage } from "../spec/messages.js";
@@ -39,14 +39,7 @@ const alpacaRecord = z.object({ instruction: z.string(), input: z.string().optio
  * validated (zod); a bad row is a problem with file:line, and `strict` makes any problem an error.
  */
 export function readTrainingDataset(path: string, options: { format?: TrainingDataFormat; strict?: boolean } = {}): TrainingDataset {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    throw new InvalidArgumentError("data", `cannot read ${path}: ${(error as Error).message}`);
-  }
-  const { rows } = readJsonRows(text, path);
-  if (rows.length === 0) throw new InvalidArgumentError("data", `${path}: the file has no rows`);
+  const { rows } = readRowsFile(path, "data");
   const detected = options.format ?? rows.map((row) => detectFormat(row.value)).find((format) => format !== undefined);
   if (detected === undefined || !(trainingDataFormats as readonly string[]).includes(detected)) {
     throw new InvalidArgumentError(
@@ -66,7 +59,11 @@ export function readTrainingDataset(path: string, options: { format?: TrainingDa
       const conversation = decodeConversation(format, row.value);
       const messages: ChatMessage[] = [];
       if (conversation.system !== undefined && conversation.system !== "") messages.push({ role: "system", content: conversation.system });
-      for (const turn of conversation.turns) messages.push({ role: turn.role, content: turn.content });
+      for (const turn of conversation.turns) {
+        // The prompt formats have no tool syntax yet: a tool turn rendered as plain text would teach the wrong thing.
+        if (turn.kind !== undefined) throw new RowFormatError(`a ${turn.kind} turn cannot be trained on (the prompt formats have no tool-call syntax)`);
+        messages.push({ role: turn.role, content: turn.content });
+      }
       if (!messages.some((message) => message.role === "assistant")) throw new RowFormatError("the conversation has no assistant reply to learn from");
       const example: TrainingExample = { file: path, line: row.line, messages };
       const record = format === "alpaca" ? alpacaRecord.safeParse(row.value) : undefined;
@@ -83,5 +80,6 @@ export function readTrainingDataset(path: string, options: { format?: TrainingDa
     const first = problems[0];
     throw new InvalidArgumentError("data", `${problems.length} malformed row(s); first: ${first.file}:${first.line}: ${first.message}`);
   }
+  if (examples.length === 0) throw new NoUsableRowsError("data", path, `all ${problems.length} rows are malformed; first: line ${problems[0].line}: ${problems[0].message}`);
   return { format, examples, problems };
 }

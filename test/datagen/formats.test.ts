@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { cleanConversations, scriptShare, splitByTokens } from "../../src/datagen/formats/clean.js";
 import { encodeDataset, readDataset, writeDataset } from "../../src/datagen/formats/dataset-io.js";
-import { fixCopiedCodeHeaders, htmlToMarkdown } from "../../src/datagen/formats/html-to-markdown.js";
+import { htmlToMarkdown } from "../../src/datagen/formats/html-to-markdown.js";
 import type { Conversation } from "../../src/datagen/formats/records.js";
 import { conversationGroup, splitRecords } from "../../src/datagen/formats/split.js";
 import { computeStats, distribution, formatStats } from "../../src/datagen/formats/stats.js";
@@ -40,7 +40,7 @@ describe("reading datasets", () => {
     expect(dataset.problems.map((p) => `${p.file}:${p.line}`)).toEqual([`${path}:3`, `${path}:5`]);
     expect(dataset.problems[0].message).toMatch(/instruction/);
     expect(() => readDataset(path, { format: "alpaca", strict: true })).toThrow(/2 malformed rows; first: .*bad\.json:3/);
-    const jsonl = write("bad.jsonl", `{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"yo"}]}\nnot json\n{"messages":[{"role":"tool","content":"x"}]}\n`);
+    const jsonl = write("bad.jsonl", `{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"yo"}]}\nnot json\n{"messages":[{"role":"narrator","content":"x"}]}\n`);
     expect(readDataset(jsonl).problems.map((p) => [p.line, p.message.slice(0, 20)])).toEqual([[2, "not valid JSON (Unex"], [3, "messages.0.role: uns"]]);
   });
 });
@@ -81,10 +81,11 @@ describe("converting", () => {
 describe("FastChat-style cleaning", () => {
   const conversation = (turns: [string, string][], id?: string): Conversation => ({ id, turns: turns.map(([role, content]) => ({ role: role as "user" | "assistant", content })) });
 
-  it("converts ChatGPT HTML to Markdown, code blocks with their language included", () => {
+  it("converts ChatGPT HTML to Markdown as FastChat does, code blocks with their language included", () => {
     const html = '<div class="markdown prose"><p>Use <strong>map</strong> and <code>filter</code>:</p><pre><div>python Copy code</div><code class="language-python">xs = [x for x in ys if x &gt; 0]\n</code></pre><ol><li>first</li><li>second</li></ol><p>See <a href="https://x.org">docs</a>.</p></div>';
-    expect(htmlToMarkdown(html)).toBe("Use **map** and `filter`:\n\n```python\nxs = [x for x in ys if x > 0]\n```\n\n1. first\n2. second\n\nSee [docs](https://x.org).");
-    expect(fixCopiedCodeHeaders("```pythonCopy code\nprint(1)\n```")).toBe("```python\nprint(1)\n```");
+    // markdownify: "Use **map** and `filter`:\n\n" + "\n```\npython Copy codexs = …\n\n```\n" + "1. first\n2. second\n" + "\n" + "See [docs](https://x.org).\n\n";
+    // FastChat's reformat_code keeps the header's space ("python "), and "\n\n\n" → "\n" joins the paragraph to the fence.
+    expect(htmlToMarkdown(html)).toBe("Use **map** and `filter`:\n```python \nxs = [x for x in ys if x > 0]\n```\n1. first\n2. second\n\nSee [docs](https://x.org).");
   });
 
   it("drops empty, wrong-role, non-alternating, empty-message and duplicate conversations, each counted", async () => {
@@ -107,7 +108,7 @@ describe("FastChat-style cleaning", () => {
   it("splits by a token budget at turn pairs, filters by script and removes near-duplicates", async () => {
     const long = conversation([["user", "a ".repeat(30)], ["assistant", "b ".repeat(30)], ["user", "c ".repeat(30)], ["assistant", "d ".repeat(30)], ["user", "e"], ["assistant", "f"]], "long");
     const words = (text: string) => text.split(/\s+/).filter(Boolean).length;
-    const pieces = await splitByTokens(long, 70, words);
+    const pieces = await splitByTokens(long, 70, words, 0);
     expect(pieces.map((p) => [p.id, p.turns.length])).toEqual([["long_part0", 2], ["long_part1", 4]]);
     expect(conversationGroup("long_part1", 0)).toBe("long");
     expect(conversationGroup("identity_3", 0)).toBe("identity_3");

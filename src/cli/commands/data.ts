@@ -9,8 +9,9 @@ import type { ItemStageSummary } from "../../datagen/run/item-stage.js";
 import { defaultRefineSettings, runRefine } from "../../datagen/distill/refine.js";
 import { InstructionFilter } from "../../datagen/filter/instruction-filter.js";
 import { alpacaRules, type InstructionRules } from "../../datagen/filter/rules.js";
-import { cleanConversations, supportedScripts, type TokenCounter } from "../../datagen/formats/clean.js";
-import { readJsonRows } from "../../datagen/formats/json-rows.js";
+import { cleanConversations, dedupModes, fastChatBlockedWords, fastChatMessageOverhead, supportedScripts, type DedupMode, type TokenCounter } from "../../datagen/formats/clean.js";
+import { NoUsableRowsError } from "../../datagen/formats/data-file-errors.js";
+import { readRowsFile } from "../../datagen/formats/json-rows.js";
 import { encodeDataset, readDataset, serializeRows, writeDataset } from "../../datagen/formats/dataset-io.js";
 import { datasetFormats, type Dataset, type DatasetFormat } from "../../datagen/formats/records.js";
 import { conversationGroup, splitRecords } from "../../datagen/formats/split.js";
@@ -101,12 +102,23 @@ const helps: Record<string, string> = {
 `,
   convert: `usage: camelid data convert --in <file> --out <file> --to ${datasetFormats.join("|")} [--from <format>] [--strict]
   .jsonl output writes one row per line; anything else a JSON array.
+  Lossless within a format (Alpaca input, ids, extra fields, system messages in place, content parts,
+  tool calls); across formats ids and extra fields are kept, and what the target cannot hold is reported.
+  --strict                  a malformed row or a record the target cannot hold is an error
+  A file that is not UTF-8, truncated JSON, one object instead of rows or has no usable row is an error.
 `,
   clean: `usage: camelid data clean --in <file> --out <file> [--from <format>] [--to <format> (sharegpt)] [--strict]
-  --no-html                 keep HTML as is        --keep-duplicates      skip exact de-duplication
-  --near-duplicates <f>     drop conversations with ROUGE-L F1 > f against a kept one (e.g. 0.9)
+  FastChat's clean_sharegpt.py by default: leading non-user / trailing user turn dropped, out-of-order
+  roles dropped, ChatGPT HTML → Markdown (markdownify's output, then FastChat's code-header and noise
+  rules; code is never changed), blocked words, FastChat's de-duplication.
+  --no-html                 keep HTML as is
+  --blocked-words a,b|none  drop conversations containing any of these, any case (default: openai,chatgpt)
+  --dedup fastchat|exact|none   fastchat (default): repeated id, or same second message and length;
+                            exact: identical conversations only   (--keep-duplicates = --dedup none)
+  --near-duplicates <f>     also drop conversations with ROUGE-L F1 > f against a kept one (e.g. 0.9)
   --script ${supportedScripts.join("|")}   keep conversations whose letters are mostly in this script (--script-share 0.8)
-  --max-tokens <n> --tokenizer <file.gguf>   split longer conversations at turn pairs (the model's tokenizer)
+  --max-tokens <n> --tokenizer <file.gguf>   split longer conversations at turn pairs (split_long_conversation.py)
+  --message-overhead <n>    tokens counted per message on top of its text when splitting (FastChat: 6)
 `,
   stats: `usage: camelid data stats --in <file> [--from <format>] [--tokenizer <file.gguf>] [--json] [--strict]
   Without --tokenizer, token counts are an estimate (characters / 4) and labelled so.
@@ -377,7 +389,7 @@ async function filter(argv: string[], io: CliIo): Promise<number> {
     if (!existsSync(seedsPath)) throw new InvalidArgumentError("seed-tasks", `seed tasks not found at ${seedsPath}: pass --seed-tasks <file> or --no-seeds`);
     seeds = (await loadSeedTasks(seedsPath)).map((s) => s.instruction);
   }
-  const { rows } = readJsonRows(readFileSync(input, "utf8"), input);
+  const { rows } = readRowsFile(input, "in");
   const instructionFilter = new InstructionFilter(seeds, {
     similarityThreshold: numberFlag(values.similarity, "similarity", { min: 0.01, max: 1 }) ?? 0.7,
     details,
@@ -400,6 +412,7 @@ async function filter(argv: string[], io: CliIo): Promise<number> {
     if (decision.kept) kept.push({ ...(row.value as object), ...decision.details });
     else rejected.push({ line: row.line, instruction, reason: decision.rejection.reason, detail: decision.rejection.detail });
   }
+  if (counts.malformed === rows.length) throw new NoUsableRowsError("in", input, `none of its ${rows.length} rows has a string "instruction"`);
   writeFileSync(out, serializeRows(kept, out));
   if (values.rejected) writeFileSync(resolve(io.cwd, values.rejected as string), serializeRows(rejected, ".jsonl"));
   const summary = { input: rows.length, kept: kept.length, counts, seconds: (performance.now() - started) / 1000 };
@@ -533,30 +546,38 @@ async function tokenCounter(values: Values, io: CliIo): Promise<{ count: TokenCo
 async function clean(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseCommandArgs(argv, {
     in: { type: "string", short: "i" }, out: { type: "string", short: "o" }, from: { type: "string" }, to: { type: "string" }, strict: { type: "boolean" },
-    "no-html": { type: "boolean" }, "keep-duplicates": { type: "boolean" }, "near-duplicates": { type: "string" }, script: { type: "string" }, "script-share": { type: "string" },
-    "max-tokens": { type: "string" }, tokenizer: { type: "string" }, json: { type: "boolean" },
+    "no-html": { type: "boolean" }, "keep-duplicates": { type: "boolean" }, dedup: { type: "string" }, "blocked-words": { type: "string" }, "near-duplicates": { type: "string" }, script: { type: "string" }, "script-share": { type: "string" },
+    "max-tokens": { type: "string" }, tokenizer: { type: "string" }, "message-overhead": { type: "string" }, json: { type: "boolean" },
   }, false);
   const dataset = readInput(values, io);
   if (dataset.kind !== "conversations") throw new InvalidArgumentError("in", "clean works on conversations; DPO pairs are kept as they are");
   const script = values.script as string | undefined;
   if (script && !supportedScripts.includes(script)) throw new InvalidArgumentError("script", `--script must be one of ${supportedScripts.join(", ")}`);
+  const dedup = (values["keep-duplicates"] ? "none" : ((values.dedup as string | undefined) ?? "fastchat")) as DedupMode;
+  if (!dedupModes.includes(dedup)) throw new InvalidArgumentError("dedup", `--dedup must be one of ${dedupModes.join(", ")}, got "${dedup}"`);
+  const blockedText = values["blocked-words"] as string | undefined;
+  const blockedWords = blockedText === undefined ? fastChatBlockedWords : blockedText === "none" ? [] : blockedText.split(",").map((word) => word.trim()).filter(Boolean);
+  const messageOverhead = numberFlag(values["message-overhead"], "message-overhead", { min: 0, integer: true }) ?? fastChatMessageOverhead;
   const maxTokens = numberFlag(values["max-tokens"], "max-tokens", { min: 1, integer: true });
   const tokens = maxTokens ? await tokenCounter(values, io) : undefined;
   try {
     const { records, report } = await cleanConversations(dataset.records, {
       htmlToMarkdown: !values["no-html"],
-      removeExactDuplicates: !values["keep-duplicates"],
+      blockedWords,
+      dedup,
       nearDuplicateThreshold: numberFlag(values["near-duplicates"], "near-duplicates", { min: 0.01, max: 1 }),
       script,
       scriptShare: numberFlag(values["script-share"], "script-share", { min: 0, max: 1 }),
       maxTokens,
       countTokens: tokens?.count,
+      messageOverhead,
     });
     const to = formatFlag(values, "to") ?? "sharegpt";
     const out = resolve(io.cwd, requireString(values, "out"));
     const result = writeDataset(out, { ...dataset, records }, to);
-    const summary = { ...report, malformedRows: dataset.problems.length, written: result.written, notRepresentable: result.skipped.length, tokenizer: tokens?.name };
-    io.stdout(values.json ? `${JSON.stringify(summary, null, 2)}\n` : `cleaned ${report.input} → ${result.written} records (${report.converted} HTML messages converted, ${report.split} extra pieces from splits); dropped ${JSON.stringify(report.dropped)}\n`);
+    const settings = { blockedWords, dedup, ...(maxTokens ? { maxTokens, messageOverhead, tokenizer: tokens?.name } : {}) };
+    const summary = { ...report, malformedRows: dataset.problems.length, written: result.written, notRepresentable: result.skipped.length, settings };
+    io.stdout(values.json ? `${JSON.stringify(summary, null, 2)}\n` : `cleaned ${report.input} → ${result.written} records (${report.converted} HTML messages converted, ${report.split} extra pieces from splits); dropped ${JSON.stringify(report.dropped)}; settings ${JSON.stringify(settings)}\n`);
     return 0;
   } finally {
     await tokens?.dispose();

@@ -1,4 +1,5 @@
 import type { LanguageModel } from "../../spec/index.js";
+import { shareGptFrom } from "../formats/codecs.js";
 import type { Conversation } from "../formats/records.js";
 import { runItemStage, type ItemStageSummary } from "../run/item-stage.js";
 import { Teacher, type SamplingSettings } from "../teacher/teacher.js";
@@ -48,8 +49,9 @@ export async function runRefine(run: RunOptions & {
       let cut = 0;
       const messages: Record<string, unknown>[] = record.system ? [{ from: "system", value: record.system }] : [];
       for (const turn of record.turns) {
-        const from = turn.role === "user" ? "human" : "gpt";
-        if (!run.settings.roles.includes(turn.role)) {
+        const from = shareGptFrom(turn);
+        // System messages and tool calls/results are data, not prose to fix.
+        if (turn.role === "system" || turn.kind !== undefined || !run.settings.roles.includes(turn.role)) {
           messages.push({ from, value: turn.content });
           continue;
         }

@@ -1,7 +1,8 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { InvalidArgumentError } from "../../errors/index.js";
 import { decodeConversation, decodePreference, encodeConversation, encodePreference, RowFormatError } from "./codecs.js";
-import { readJsonRows } from "./json-rows.js";
+import { NoUsableRowsError } from "./data-file-errors.js";
+import { readRowsFile } from "./json-rows.js";
 import type { Conversation, Dataset, DatasetFormat, PreferencePair, RowProblem } from "./records.js";
 
 /** Guesses a file's format from its first well-formed row. */
@@ -24,16 +25,11 @@ export class MalformedRowsError extends InvalidArgumentError {
 
 /**
  * Reads a dataset (JSON array or JSONL) in a given or detected format. Malformed rows are collected
- * with file:line; `strict` turns any of them into an error, otherwise they are skipped.
+ * with file:line; `strict` turns any of them into an error, otherwise they are skipped. A file that
+ * cannot be read as rows (bad UTF-8, truncated JSON, one object) or has no usable row is an error.
  */
 export function readDataset(path: string, options: { format?: DatasetFormat; strict?: boolean } = {}): Dataset {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    throw new InvalidArgumentError("input", `cannot read ${path}: ${(error as Error).message}`);
-  }
-  const { rows } = readJsonRows(text, path);
+  const { rows } = readRowsFile(path, "in");
   const format = options.format ?? rows.map((row) => detectFormat(row.value)).find((f) => f !== undefined);
   if (!format) throw new InvalidArgumentError("format", `${path}: cannot tell the format from its rows; pass --from alpaca|sharegpt|openai|dolly|dpo`);
   const problems: RowProblem[] = [];
@@ -53,6 +49,9 @@ export function readDataset(path: string, options: { format?: DatasetFormat; str
     }
   }
   if (options.strict && problems.length > 0) throw new MalformedRowsError(problems);
+  if (conversations.length === 0 && pairs.length === 0) {
+    throw new NoUsableRowsError("in", path, `all ${problems.length} rows are malformed as ${format}; first: line ${problems[0].line}: ${problems[0].message}`);
+  }
   return format === "dpo" ? { kind: "preferences", format, records: pairs, problems } : { kind: "conversations", format, records: conversations, problems };
 }
 
@@ -76,7 +75,7 @@ export function encodeDataset(dataset: Dataset, format: DatasetFormat): { rows: 
       if (format === "dpo") rows.push(encodePreference(pair));
       else {
         // A preference pair as SFT data: the conversation with the chosen reply.
-        const conversation: Conversation = { id: pair.id, system: pair.system, turns: [...pair.turns, { role: "assistant", content: pair.chosen }] };
+        const conversation: Conversation = { id: pair.id, system: pair.system, turns: [...pair.turns, { role: "assistant", content: pair.chosen }], extra: pair.extra };
         try {
           rows.push(encodeConversation(format, conversation));
         } catch (error) {

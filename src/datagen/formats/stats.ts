@@ -53,7 +53,7 @@ export async function computeStats(dataset: Dataset, countTokens: TokenCounter, 
     for (const turn of recordTurns) {
       const count = await countTokens(turn.content);
       total += count;
-      (turn.role === "user" ? perUser : perAssistant).push(count);
+      if (turn.role !== "system") (turn.role === "user" ? perUser : perAssistant).push(count);
     }
     perRecord.push(total);
   }
