@@ -7,6 +7,7 @@ import { firstInvalidUtf8 } from "../../src/datagen/formats/json-rows.js";
 import { InvalidUtf8Error, NoUsableRowsError, NotRowsError, TruncatedJsonError } from "../../src/datagen/formats/data-file-errors.js";
 import { run } from "../../src/cli/commands/data.js";
 import { readTrainingDataset } from "../../src/train/dataset.js";
+import { promptsFromFile } from "../../src/datagen/distill/prompts-file.js";
 import { captureIo } from "../support/capture-io.js";
 
 const directory = mkdtempSync(join(tmpdir(), "camelid-bad-files-"));
@@ -64,6 +65,13 @@ describe("bad data files get a named error and a non-zero exit", () => {
     const { io, stderr } = captureIo();
     expect(await main(["data", "filter", "--in", input, "--out", join(directory, "kept.json"), "--no-seeds"], io)).toBe(1);
     expect(stderr()).toMatch(/no usable rows: none of its 2 rows has a string "instruction"/);
+  });
+
+  it("distill's prompts file goes through the same reader, naming --prompts", () => {
+    expect(() => promptsFromFile(write("prompts-latin1.json", badUtf8))).toThrow(InvalidUtf8Error);
+    expect(() => promptsFromFile(write("prompts-latin1.json", badUtf8))).toThrow(expect.objectContaining({ parameter: "prompts" }));
+    expect(() => promptsFromFile(write("prompts-cut.jsonl", files.truncatedJsonl.content))).toThrow(TruncatedJsonError);
+    expect(() => promptsFromFile(write("prompts-empty.json", "[]\n"))).toThrow(NoUsableRowsError);
   });
 
   it("training data goes through the same reader", () => {

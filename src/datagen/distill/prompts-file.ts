@@ -1,6 +1,5 @@
-import { readFileSync } from "node:fs";
 import { InvalidArgumentError } from "../../errors/index.js";
-import { readJsonRows } from "../formats/json-rows.js";
+import { readRowsFile } from "../formats/json-rows.js";
 import type { DistillPrompt } from "./distill.js";
 
 /**
@@ -9,7 +8,7 @@ import type { DistillPrompt } from "./distill.js";
  * reported as file:line problems; a file with no prompt at all is an error.
  */
 export function promptsFromFile(path: string): { prompts: DistillPrompt[]; problems: string[] } {
-  const { rows } = readJsonRows(readFileSync(path, "utf8"), path);
+  const { rows } = readRowsFile(path, "prompts");
   const prompts: DistillPrompt[] = [];
   const problems: string[] = [];
   rows.forEach((row, index) => {
