@@ -49,8 +49,8 @@ describe("serve config", () => {
       ["local-name", "remote-name", "up-secret"],
     ]);
     expect(config.apiKeys).toEqual([
-      { name: "alice", sha256: hashApiKey("sk-alice-key"), revoked: false },
-      { name: "old", sha256: hashApiKey("sk-old-key"), revoked: true },
+      { name: "alice", sha256: hashApiKey("sk-alice-key"), revoked: false, admin: false },
+      { name: "old", sha256: hashApiKey("sk-old-key"), revoked: true, admin: false },
     ]);
     expect(JSON.stringify(config)).not.toContain("sk-alice-key");
     expect(config.dataDir).toBe(join(dir, ".camelid"));

@@ -80,7 +80,7 @@ describe("graceful shutdown", () => {
   it("SIGTERM with a local model loaded closes the server and exits 0", async () => {
     const child = await spawnServe(["--model", `story=${stories260KPath()}`, "--eager", "--port", "0", "--data-dir", join(dir, "graceful")]);
     children.push(child);
-    const response = await fetch(`${child.url}/v1/completions`, { method: "POST", body: JSON.stringify({ model: "story", prompt: "Once", max_tokens: 3 }) });
+    const response = await fetch(`${child.url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "story", prompt: "Once", max_tokens: 3 }) });
     expect(response.status).toBe(200);
     expect(await child.stop("SIGTERM")).toBe(0);
     expect(child.stderr()).toContain("shutting down");
