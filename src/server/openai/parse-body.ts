@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { InvalidArgumentError } from "../../errors/index.js";
+import { AbortError, InvalidArgumentError } from "../../errors/index.js";
 import { UnsupportedMediaTypeError } from "../http-errors.js";
 
 /** "messages[0].role" from a zod path, so the 400 names the exact parameter like OpenAI does. */
@@ -17,7 +17,7 @@ export function formatParameterPath(path: readonly PropertyKey[]): string {
  * conversation settings) stay far below it; deeper ones would only reach recursive code (schema to
  * grammar, zod, JSON.stringify) that can overflow the stack.
  */
-export const maxJsonDepth = 64;
+export const maxJsonDepth = 128;
 
 /** A lone UTF-16 surrogate: JSON allows "\ud800", UTF-8 (SQLite, llama.cpp) cannot hold it. */
 const loneSurrogate = /[\uD800-\uDFFF]/u;
@@ -50,8 +50,28 @@ export function assertStorableJson(value: unknown): void {
   }
 }
 
+/**
+ * Refuses JSON text nesting deeper than maxJsonDepth before JSON.parse sees it: V8 takes over a second
+ * of CPU to parse a 1 MiB body of 500,000 brackets. One linear pass, skipping strings.
+ */
+export function assertJsonTextDepth(text: string): void {
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (inString) {
+      if (code === 0x5c) index++; // backslash: skip the escaped character
+      else if (code === 0x22) inString = false;
+    } else if (code === 0x22) inString = true;
+    else if (code === 0x7b || code === 0x5b) {
+      if (++depth > maxJsonDepth) throw new InvalidArgumentError("body", `the request body nests deeper than ${maxJsonDepth} levels`);
+    } else if (code === 0x7d || code === 0x5d) depth--;
+  }
+}
+
 /** Parses raw body text as JSON and validates it; every failure is an InvalidArgumentError. */
 export function parseRequestBody<Schema extends z.ZodType>(text: string, schema: Schema): z.infer<Schema> {
+  assertJsonTextDepth(text);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -95,7 +115,13 @@ export async function readJsonBody<Schema extends z.ZodType>(request: JsonBodySo
   const contentType = request.header("content-type");
   const json = isJsonMediaType(contentType);
   if (!json && !(options.emptyAs && contentType === undefined)) throw new UnsupportedMediaTypeError(contentType);
-  const bytes = await request.arrayBuffer();
+  let bytes: ArrayBuffer;
+  try {
+    bytes = await request.arrayBuffer();
+  } catch (error) {
+    // The client went away or missed the body deadline (Node has already answered 408): not a bug.
+    throw new AbortError(`the client did not finish sending the request body (${error instanceof Error ? error.message : String(error)})`);
+  }
   if (options.emptyAs && bytes.byteLength === 0) return parseRequestBody(JSON.stringify(options.emptyAs), schema);
   if (!json) throw new UnsupportedMediaTypeError(contentType);
   let text: string;
