@@ -81,6 +81,9 @@ export async function startServer(config: ServeConfig, factories: ModelFactories
     if (!isLoopbackHost(config.host) && config.apiKeys.filter((key) => !key.revoked).length === 0) {
       log(`warning: listening on ${config.host} without API keys: anyone who can reach this address can use the models`);
     }
+    if (!isLoopbackHost(config.host) && config.allowedHosts.length === 0) {
+      log(`requests must name this server by IP address or localhost; add --allowed-host NAME for each host name clients use`);
+    }
     let closed = false;
     return {
       ...handle,
