@@ -85,7 +85,7 @@ function chatRequestFor(battle: BattleRecord, side: BattleSide, turn: number) {
 /** The request-log id of one side's answer; arenaBattleOfRequest reads the battle back out of it. */
 const arenaRequestId = (battleId: string, turn: number, side: BattleSide) => `arena-${battleId}-${turn}-${side}`;
 const arenaRequestPattern = /^arena-([0-9a-f-]{36})-\d+-[ab]$/;
-export const arenaBattleOfRequest = (requestId: string): string | undefined => arenaRequestPattern.exec(requestId)?.[1];
+const arenaBattleOfRequest = (requestId: string): string | undefined => arenaRequestPattern.exec(requestId)?.[1];
 
 /**
  * A side's failure as the voter may see it: the status and error code, never the message, which can
