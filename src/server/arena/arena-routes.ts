@@ -4,9 +4,10 @@ import { getRandomValues } from "node:crypto";
 import type { Context } from "hono";
 import { z } from "zod";
 import { buildLeaderboard } from "../../eval/ratings/index.js";
-import { InvalidArgumentError, toHttpError, type HttpError, type OpenAIErrorBody } from "../../errors/index.js";
+import { toHttpError, type HttpError, type OpenAIErrorBody } from "../../errors/index.js";
 import { clientIdentity, type ServerApp, type ServerContext, type ServerEnv } from "../context.js";
 import { ResourceNotFoundError } from "../http-errors.js";
+import { integerQuery } from "../routes/query.js";
 import { parseRequestBody, readJsonBody } from "../openai/parse-body.js";
 import { chatCompletionRequestSchema, samplingOptionsSchema } from "../openai/request-schemas.js";
 import { sseResponse } from "../openai/sse-response.js";
@@ -294,11 +295,7 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
   app.get(
     "/api/arena/leaderboard",
     handle((c) => {
-      const requested = c.req.query("bootstrap");
-      const rounds = requested === undefined ? (options.bootstrapRounds ?? 200) : Number(requested);
-      if (!Number.isInteger(rounds) || rounds < 0 || rounds > 5000) {
-        throw new InvalidArgumentError("bootstrap", `'bootstrap' must be an integer from 0 to 5000, got "${requested}"`);
-      }
+      const rounds = integerQuery(c.req.query("bootstrap"), "bootstrap", { min: 0, max: 5000, fallback: options.bootstrapRounds ?? 200 });
       const battles = toRatingBattles(store.votedBattles());
       if (battles.length === 0) {
         return c.json({ object: "arena.leaderboard", votes: 0, bootstrap_rounds: rounds, rows: [], win_rates: { models: [], cells: [] }, warnings: [] });
