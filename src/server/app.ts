@@ -3,8 +3,9 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { registerArenaRoutes, type ArenaOptions } from "./arena/arena-routes.js";
 import { loadPlaygroundAssets } from "./arena/playground-assets.js";
-import { ApiKeyVerifier, presentedKey, type ApiKeyRecord } from "./auth.js";
-import type { ServerContext, ServerEnv } from "./context.js";
+import { ApiKeyVerifier, presentedKey, type ApiKeyRecord, type VerifiedKey } from "./auth.js";
+import { BrowserGuard } from "./browser-guard.js";
+import { clientIdentity, everyone, type ServerContext, type ServerEnv } from "./context.js";
 import { GenerationService } from "./generation-service.js";
 import { RequestTooLargeError, ResourceNotFoundError, serverHttpError } from "./http-errors.js";
 import { ServerMetrics } from "./metrics.js";
@@ -30,14 +31,25 @@ export interface ServerAppOptions {
   bodyLimitBytes?: number;
   /** Origins allowed by CORS ("*" for any); absent or empty: no CORS headers. */
   corsOrigins?: string[];
+  /** Host names allowed besides IP addresses and localhost (DNS rebinding protection); "*": any. */
+  allowedHosts?: string[];
   /** Reports the peer address of a request (supplied by the socket listener; tests have none). */
   peerAddress?: (request: Request, env: unknown) => string | undefined;
-  /** Where operational warnings go (a failed request-log write); default stderr. */
+  /** Where operational warnings and internal errors (with stack traces) go; default stderr. */
   log?: (line: string) => void;
 }
 
 /** Paths anyone may call without a key: liveness probes must work before a key is handed out. */
 const publicPaths = new Set(["/health"]);
+
+function optionalKey(verifier: ApiKeyVerifier, key: string | undefined): VerifiedKey | undefined {
+  if (!key) return undefined;
+  try {
+    return verifier.verify(key);
+  } catch {
+    return undefined;
+  }
+}
 
 export interface ServerAppHandle {
   app: Hono<ServerEnv>;
@@ -55,14 +67,14 @@ export function createServerApp(options: ServerAppOptions): ServerAppHandle {
       capacity: statuses.map((s) => ({ labels: { model: s.id }, value: s.capacity })),
     };
   });
+  const log = options.log ?? ((line: string) => console.error(`camelid serve: ${line}`));
   const context: ServerContext = {
     registry,
     metrics,
-    service: new GenerationService(metrics, options.requestLog, (error) =>
-      (options.log ?? ((line: string) => console.error(`camelid serve: ${line}`)))(`request log write failed: ${error instanceof Error ? error.message : String(error)}`),
-    ),
+    service: new GenerationService(metrics, options.requestLog, log),
     requestLog: options.requestLog,
     conversations: options.conversations,
+    requestLogViews: [],
   };
   const verifier = new ApiKeyVerifier(options.apiKeys ?? []);
   const limit = options.bodyLimitBytes ?? 1024 * 1024;
@@ -73,6 +85,15 @@ export function createServerApp(options: ServerAppOptions): ServerAppHandle {
   app.onError((error, c) => {
     const http = serverHttpError(error);
     metrics.errors.inc({ status: String(http.status) });
+    if (http.status === 500) {
+      // A 500 is a bug, not bad input: keep its stack where an operator looks (stderr, the request log).
+      const id = context.service.reportInternalError(error, {
+        endpoint: `${c.req.method} ${c.req.path}`,
+        owner: c.get("visibility")?.owner ?? null,
+        client: clientIdentity(c),
+      });
+      return c.json(http.body, 500, { ...http.headers, "x-request-id": id });
+    }
     return c.json(http.body, http.status as 400, http.headers);
   });
   app.notFound((c) => {
@@ -93,11 +114,32 @@ export function createServerApp(options: ServerAppOptions): ServerAppHandle {
       }),
     );
   }
+  const guard = new BrowserGuard({ allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins });
   app.use("*", async (c, next) => {
     c.set("peer", options.peerAddress?.(c.req.raw, c.env));
-    if (verifier.enabled && !publicPaths.has(c.req.path) && !playground.isAssetRequest(c.req.method, c.req.path)) c.set("keyName", verifier.verify(presentedKey(c.req.raw.headers)));
+    c.set("visibility", verifier.enabled ? { owner: null, seesAll: false } : everyone);
+    c.set("authenticated", !verifier.enabled);
+    guard.check(c.req.raw);
+    if (verifier.enabled) {
+      const isPublic = publicPaths.has(c.req.path) || playground.isAssetRequest(c.req.method, c.req.path);
+      // Public paths still learn about a valid key (/health shows details to its holder), never refuse one.
+      const key = isPublic ? optionalKey(verifier, presentedKey(c.req.raw.headers)) : verifier.verify(presentedKey(c.req.raw.headers));
+      if (key) {
+        c.set("keyName", key.name);
+        c.set("visibility", { owner: key.name, seesAll: key.admin });
+        c.set("authenticated", true);
+      }
+    }
     await next();
   });
+  // A retry storm against a saturated server is refused before its body is read and parsed, so
+  // parsing never competes with generation for the CPU.
+  for (const path of ["/v1/chat/completions", "/v1/completions"]) {
+    app.post(path, async (_c, next) => {
+      registry.assertCanQueue();
+      await next();
+    });
+  }
   app.use(
     "*",
     bodyLimit({

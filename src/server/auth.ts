@@ -7,6 +7,13 @@ export interface ApiKeyRecord {
   name: string;
   sha256: string;
   revoked: boolean;
+  /** Sees every key's conversations, request-log rows and battles (`--admin-key-env`). */
+  admin?: boolean;
+}
+
+export interface VerifiedKey {
+  name: string;
+  admin: boolean;
 }
 
 export function hashApiKey(key: string): string {
@@ -25,11 +32,11 @@ export function presentedKey(headers: { get(name: string): string | null | undef
 
 /** Checks presented keys against the configured hashes; with no keys configured, everyone is let in. */
 export class ApiKeyVerifier {
-  private readonly active: { name: string; digest: Buffer }[];
+  private readonly active: { name: string; admin: boolean; digest: Buffer }[];
   private readonly revoked: Set<string>;
 
   constructor(keys: ApiKeyRecord[]) {
-    this.active = keys.filter((key) => !key.revoked).map((key) => ({ name: key.name, digest: Buffer.from(key.sha256, "hex") }));
+    this.active = keys.filter((key) => !key.revoked).map((key) => ({ name: key.name, admin: key.admin === true, digest: Buffer.from(key.sha256, "hex") }));
     this.revoked = new Set(keys.filter((key) => key.revoked).map((key) => key.sha256));
   }
 
@@ -37,16 +44,16 @@ export class ApiKeyVerifier {
     return this.active.length > 0 || this.revoked.size > 0;
   }
 
-  /** The key's name, or an AuthenticationError that never echoes the key. */
-  verify(key: string | undefined): string {
+  /** The key's name and role, or an AuthenticationError that never echoes the key. */
+  verify(key: string | undefined): VerifiedKey {
     if (!key) throw new AuthenticationError("missing API key: send it as 'Authorization: Bearer <key>'");
     const digest = Buffer.from(hashApiKey(key), "hex");
     // Compare against every key (no early exit) in constant time per comparison.
-    let name: string | undefined;
+    let found: VerifiedKey | undefined;
     for (const candidate of this.active) {
-      if (timingSafeEqual(candidate.digest, digest)) name ??= candidate.name;
+      if (timingSafeEqual(candidate.digest, digest)) found ??= { name: candidate.name, admin: candidate.admin };
     }
-    if (name) return name;
+    if (found) return found;
     if (this.revoked.has(digest.toString("hex"))) throw new AuthenticationError("this API key has been revoked");
     throw new AuthenticationError("invalid API key");
   }

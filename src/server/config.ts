@@ -51,6 +51,8 @@ const apiKeySchema = z
     keyEnv: z.string().min(1).optional(),
     sha256: z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex digits").optional(),
     revoked: z.boolean().default(false),
+    /** Sees every key's conversations, request log and battles. */
+    admin: z.boolean().default(false),
   })
   .refine((key) => [key.key, key.keyEnv, key.sha256].filter((v) => v !== undefined).length === 1, {
     message: "give exactly one of key, keyEnv or sha256",
@@ -73,6 +75,10 @@ export const serveConfigFileSchema = z.strictObject({
   maxQueue: z.number().int().min(0).default(64),
   retryAfterSeconds: positiveInt.default(1),
   cors: z.strictObject({ origins: z.array(z.string().min(1)).default([]) }).default({ origins: [] }),
+  /** Host names clients may use besides IP addresses and localhost (DNS rebinding protection); "*": any. */
+  allowedHosts: z.array(z.string().min(1)).default([]),
+  /** A client must send its whole request (headers and body) within this time, else 408. */
+  requestBodyTimeoutMs: positiveInt.default(30_000),
   requestLog: z
     .strictObject({
       enabled: z.boolean().default(true),
@@ -121,6 +127,8 @@ export interface ServeConfig {
   maxBodyBytes: number;
   retryAfterSeconds: number;
   corsOrigins: string[];
+  allowedHosts: string[];
+  requestBodyTimeoutMs: number;
   requestLog: { enabled: boolean; retentionDays: number | null; maxRows?: number };
 }
 
@@ -140,6 +148,10 @@ export interface ServeFlags {
   loading?: "lazy" | "eager";
   /** Environment variables that each hold one API key. */
   apiKeyEnvs?: string[];
+  /** Environment variables that each hold an admin API key (sees every key's rows). */
+  adminKeyEnvs?: string[];
+  allowedHosts?: string[];
+  requestBodyTimeoutMs?: number;
   corsOrigins?: string[];
   maxQueue?: number;
   maxBodyBytes?: number;
@@ -280,9 +292,13 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
     name: key.name,
     sha256: key.sha256 ?? hashApiKey(key.key ?? envValue(env, key.keyEnv!, `"apiKeys[${index}].keyEnv"`)),
     revoked: key.revoked,
+    admin: key.admin,
   }));
   for (const name of flags.apiKeyEnvs ?? []) {
     apiKeys.push({ name: name.toLowerCase(), sha256: hashApiKey(envValue(env, name, "--api-key-env")), revoked: false });
+  }
+  for (const name of flags.adminKeyEnvs ?? []) {
+    apiKeys.push({ name: name.toLowerCase(), sha256: hashApiKey(envValue(env, name, "--admin-key-env")), revoked: false, admin: true });
   }
 
   return {
@@ -296,6 +312,8 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
     maxBodyBytes: flags.maxBodyBytes ?? file.maxBodyBytes,
     retryAfterSeconds: file.retryAfterSeconds,
     corsOrigins: flags.corsOrigins ?? file.cors.origins,
+    allowedHosts: flags.allowedHosts ?? file.allowedHosts,
+    requestBodyTimeoutMs: flags.requestBodyTimeoutMs ?? file.requestBodyTimeoutMs,
     requestLog: {
       enabled: file.requestLog.enabled,
       retentionDays: flags.logRetentionDays ?? file.requestLog.retentionDays,

@@ -1,5 +1,6 @@
 // Runs one generation request against a served model: admission (scheduler), lazy load, the call
 // with a cancellable signal, the request log and metrics. HTTP shapes live in routes/.
+import { randomUUID } from "node:crypto";
 import { AbortError, QueueFullError, UpstreamError, toHttpError } from "../errors/index.js";
 import type { CallOptions, GenerateResult, RenderedPrompt, StreamPart, CallWarning, LanguageModel } from "../spec/index.js";
 import type { ServerMetrics } from "./metrics.js";
@@ -14,8 +15,10 @@ export interface GenerationRequest {
   endpoint: GenerationEndpoint;
   entry: ModelEntry;
   options: CallOptions;
-  /** Who is asking, for fair queueing and the log: an API key's name, the `user` field, or the peer. */
+  /** Who is asking, for fair queueing and the log: an API key's name, else the peer address. */
   client: string;
+  /** The API key that owns the log row (null without keys): only it and admin keys see the row. */
+  owner: string | null;
   /** Fires when the client goes away; the model call is aborted and its sequences freed. */
   signal: AbortSignal;
   /** What the request log keeps of the request as received. */
@@ -41,11 +44,42 @@ interface Admitted {
 }
 
 export class GenerationService {
+  /** Internal errors already written to stderr and the log, with the request id they were logged under. */
+  private readonly reported = new WeakMap<object, string>();
+
   constructor(
     private readonly metrics: ServerMetrics,
     private readonly requestLog?: RequestLog,
-    private readonly onLogError: (error: unknown) => void = () => undefined,
+    /** Operational warnings and internal errors (with stacks). */
+    private readonly log: (line: string) => void = () => undefined,
   ) {}
+
+  /**
+   * An error that became a 500 (a bug: input errors are 4xx): its stack goes to the log sink and to
+   * the request log, once, under a request id the response carries. Returns that id.
+   */
+  reportInternalError(error: unknown, where: { id?: string; endpoint: string; owner: string | null; client: string }): string {
+    const key = typeof error === "object" && error !== null ? error : undefined;
+    const known = key && this.reported.get(key);
+    if (known) return known;
+    const id = where.id ?? `error-${randomUUID()}`;
+    if (key) this.reported.set(key, id);
+    const trace = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
+    this.log(`internal error in ${where.endpoint} (request ${id}): ${trace}`);
+    if (!where.id) {
+      try {
+        this.requestLog?.recordInternalError({ id, endpoint: where.endpoint, owner: where.owner, client: where.client, error: trace });
+      } catch (logError) {
+        this.onLogError(logError);
+      }
+    }
+    return id;
+  }
+
+  private onLogError(error: unknown): void {
+    this.metrics.logFailures.inc({});
+    this.log(`request log write failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
 
   async generate(request: GenerationRequest): Promise<GenerateResult> {
     const admitted = await this.admit(request, false);
@@ -261,12 +295,12 @@ export class GenerationService {
         endpoint: request.endpoint,
         model: request.entry.id,
         client: request.client,
+        owner: request.owner,
         stream,
         messages: request.logged.messages,
         parameters: request.logged.parameters,
       });
     } catch (error) {
-      this.metrics.logFailures.inc({});
       this.onLogError(error);
     }
     return { lease, model, controller, unlink: () => request.signal.removeEventListener("abort", onAbort), startedAt };
@@ -277,7 +311,6 @@ export class GenerationService {
       this.requestLog?.complete(request.id, outcome);
     } catch (error) {
       // A full or broken disk must not take serving down with it (nor leak the request's sequences).
-      this.metrics.logFailures.inc({});
       this.onLogError(error);
     }
   }
@@ -285,12 +318,14 @@ export class GenerationService {
   private recordFailure(request: GenerationRequest, error: unknown, startedAt: number, prompt?: string): void {
     const aborted = request.signal.aborted || error instanceof AbortError;
     const status = aborted ? 499 : toHttpError(error).status;
+    const internal = status === 500;
+    if (internal) this.reportInternalError(error, { id: request.id, endpoint: request.endpoint, owner: request.owner, client: request.client });
     this.finishLog(request, {
       status: aborted ? "aborted" : "error",
       httpStatus: status,
       prompt,
       totalMs: performance.now() - startedAt,
-      error: error instanceof Error ? error.message : String(error),
+      error: error instanceof Error ? (internal ? (error.stack ?? error.message) : error.message) : String(error),
     });
     this.metrics.requests.inc({ model: request.entry.id, endpoint: request.endpoint, status: String(status) });
   }

@@ -19,6 +19,18 @@ export class RequestTooLargeError extends CamelidError {
   }
 }
 
+/** A body sent with a content type the server does not parse (only JSON is). */
+export class UnsupportedMediaTypeError extends CamelidError {
+  readonly code = "unsupported_media_type";
+  constructor(readonly contentType: string | undefined) {
+    super(
+      contentType === undefined
+        ? "the request has a body but no content type; send it as 'content-type: application/json'"
+        : `the content type "${contentType}" is not supported; send JSON as 'content-type: application/json'`,
+    );
+  }
+}
+
 /**
  * toHttpError (src/errors/http.ts) for everything it knows; the two server-only cases above keep
  * their own status here rather than growing the shared table with HTTP-layer details.
@@ -29,6 +41,9 @@ export function serverHttpError(error: unknown): HttpError {
   }
   if (error instanceof RequestTooLargeError) {
     return { status: 413, body: { error: { message: error.message, type: "invalid_request_error", param: null, code: error.code } }, headers: {} };
+  }
+  if (error instanceof UnsupportedMediaTypeError) {
+    return { status: 415, body: { error: { message: error.message, type: "invalid_request_error", param: "content-type", code: error.code } }, headers: {} };
   }
   return toHttpError(error);
 }

@@ -18,11 +18,32 @@ export function nodePeerAddress(_request: Request, env: unknown): string | undef
   return incoming?.socket?.remoteAddress;
 }
 
+export interface ListenOptions {
+  host: string;
+  port: number;
+  /**
+   * A client must have sent its whole request (headers and body) within this time, else Node answers
+   * 408 and closes the connection: half-sent bodies cannot hold sockets and memory forever. It ends
+   * once the request is received, so it never cuts a long generation (default 30 s).
+   */
+  requestTimeoutMs?: number;
+  /** How often Node checks those deadlines (default: a tenth of the timeout, 1 s at most). */
+  timeoutCheckIntervalMs?: number;
+}
+
 /** Binds the app to host:port (port 0 picks a free one) and resolves once it accepts connections. */
-export function listen(app: Hono<any>, options: { host: string; port: number }): Promise<ListeningServer> {
-  const server = createAdaptorServer({ fetch: app.fetch, hostname: options.host, port: options.port }) as Server;
-  // Generation can take minutes; Node's default 5-minute request timeout would cut long streams.
-  server.requestTimeout = 0;
+export function listen(app: Hono<any>, options: ListenOptions): Promise<ListeningServer> {
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
+  const server = createAdaptorServer({
+    fetch: app.fetch,
+    hostname: options.host,
+    port: options.port,
+    serverOptions: {
+      requestTimeout,
+      headersTimeout: Math.min(requestTimeout, 60_000),
+      connectionsCheckingInterval: options.timeoutCheckIntervalMs ?? Math.max(1, Math.min(1_000, Math.floor(requestTimeout / 10))),
+    },
+  }) as Server;
   server.keepAliveTimeout = 5_000;
   return new Promise((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) => {

@@ -1,4 +1,4 @@
-import { GgufFormatError, ModelLoadError, ModelNotFoundError } from "../errors/index.js";
+import { GgufFormatError, ModelLoadError, ModelNotFoundError, QueueFullError } from "../errors/index.js";
 import type { LanguageModel } from "../spec/index.js";
 import { RequestScheduler, type SchedulerStats } from "./scheduling/scheduler.js";
 
@@ -113,6 +113,18 @@ export class ModelRegistry {
     const entry = this.entries.get(id);
     if (!entry) throw new ModelNotFoundError(id, `model "${id}" not found; available: ${[...this.entries.keys()].join(", ") || "(none)"}`);
     return entry;
+  }
+
+  /**
+   * Refuses (QueueFullError, 429) when no model could take one more request, before the caller reads
+   * the request's body: which model it names is unknown until then, but every queue being full
+   * settles the answer for all of them.
+   */
+  assertCanQueue(): void {
+    const entries = this.list();
+    if (entries.length === 0 || entries.some((entry) => !entry.scheduler.isFull())) return;
+    const retryAfter = Math.min(...entries.map((entry) => entry.scheduler.retryAfterSeconds));
+    throw new QueueFullError(`every model's queue is full (${entries.map((entry) => `${entry.id}: ${entry.scheduler.stats().queued} waiting`).join(", ")}); retry later`, retryAfter);
   }
 
   /** Eager loading: load every model now; the first failure is thrown after all have been tried. */

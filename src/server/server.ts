@@ -68,6 +68,7 @@ export async function startServer(config: ServeConfig, factories: ModelFactories
       apiKeys: config.apiKeys,
       bodyLimitBytes: config.maxBodyBytes,
       corsOrigins: config.corsOrigins,
+      allowedHosts: config.allowedHosts,
       peerAddress: nodePeerAddress,
       log,
     });
@@ -76,9 +77,12 @@ export async function startServer(config: ServeConfig, factories: ModelFactories
       await registry.loadAll();
       log(`loaded ${registry.list().length} model(s) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     }
-    const server = await listen(handle.app, { host: config.host, port: config.port });
+    const server = await listen(handle.app, { host: config.host, port: config.port, requestTimeoutMs: config.requestBodyTimeoutMs });
     if (!isLoopbackHost(config.host) && config.apiKeys.filter((key) => !key.revoked).length === 0) {
       log(`warning: listening on ${config.host} without API keys: anyone who can reach this address can use the models`);
+    }
+    if (!isLoopbackHost(config.host) && config.allowedHosts.length === 0) {
+      log(`requests must name this server by IP address or localhost; add --allowed-host NAME for each host name clients use`);
     }
     let closed = false;
     return {

@@ -49,8 +49,8 @@ describe("serve config", () => {
       ["local-name", "remote-name", "up-secret"],
     ]);
     expect(config.apiKeys).toEqual([
-      { name: "alice", sha256: hashApiKey("sk-alice-key"), revoked: false },
-      { name: "old", sha256: hashApiKey("sk-old-key"), revoked: true },
+      { name: "alice", sha256: hashApiKey("sk-alice-key"), revoked: false, admin: false },
+      { name: "old", sha256: hashApiKey("sk-old-key"), revoked: true, admin: false },
     ]);
     expect(JSON.stringify(config)).not.toContain("sk-alice-key");
     expect(config.dataDir).toBe(join(dir, ".camelid"));
@@ -90,6 +90,21 @@ describe("serve config", () => {
     expect(() => parseServeFlags(["--sequences", "0"])).toThrow(/--sequences must be an integer from 1 to 64/);
     expect(() => parseServeFlags(["--bogus"])).toThrow(/--bogus/);
     expect(() => parseServeFlags(["--eager", "--lazy"])).toThrow(/contradict/);
+  });
+
+  it("admin keys, allowed hosts and the body deadline come from flags or the config file", () => {
+    const dir = workspace({ "m.gguf": "", "c.json": JSON.stringify({ models: [{ id: "m", path: "m.gguf" }], allowedHosts: ["camelid.lan"], apiKeys: [{ name: "ops", key: "sk-ops-key-1", admin: true }] }) });
+    const fromFile = resolveServeConfig({ config: "c.json" }, {}, dir);
+    expect(fromFile).toMatchObject({ allowedHosts: ["camelid.lan"], requestBodyTimeoutMs: 30_000, apiKeys: [{ name: "ops", admin: true }] });
+    const flags = parseServeFlags(["--model", "m.gguf", "--admin-key-env", "ROOT_KEY", "--api-key-env", "USER_KEY", "--allowed-host", "box.local", "--body-timeout-ms", "5000"]);
+    const config = resolveServeConfig(flags, { ROOT_KEY: "sk-root-key", USER_KEY: "sk-user-key" }, dir);
+    expect(config.apiKeys).toEqual([
+      { name: "user_key", sha256: hashApiKey("sk-user-key"), revoked: false },
+      { name: "root_key", sha256: hashApiKey("sk-root-key"), revoked: false, admin: true },
+    ]);
+    expect(config).toMatchObject({ allowedHosts: ["box.local"], requestBodyTimeoutMs: 5000 });
+    expect(() => parseServeFlags(["--body-timeout-ms", "0"])).toThrow(/--body-timeout-ms must be an integer/);
+    expect(() => resolveServeConfig(parseServeFlags(["--model", "m.gguf", "--admin-key-env", "UNSET"]), {}, dir)).toThrow(/--admin-key-env: environment variable UNSET is not set/);
   });
 
   it("knows loopback hosts", () => {

@@ -11,6 +11,7 @@ import { createServerApp } from "../../src/server/app.js";
 import { listen, type ListeningServer } from "../../src/server/listen.js";
 import { ModelRegistry } from "../../src/server/model-registry.js";
 import { openServerDatabase } from "../../src/server/store/database.js";
+import { everyone } from "../../src/server/context.js";
 import { RequestLog } from "../../src/server/store/request-log.js";
 import { stories260KPath } from "../support/shared-data.js";
 
@@ -115,7 +116,7 @@ describe.each(["stories260K", "random-gqa"])("load on %s", (model) => {
     await Promise.all(Array.from({ length: clients }, (_, index) => disconnectMidStream(model, index)));
     expect(await waitUntilIdle(model)).toMatchObject({ active: 0, queued: 0 });
     // Every hung-up stream was cancelled and logged as aborted, far short of its 200 tokens.
-    const aborted = requestLog.recent(1000, model).filter((row) => row.status === "aborted");
+    const aborted = requestLog.recent(1000, everyone, model).filter((row) => row.status === "aborted");
     expect(aborted).toHaveLength(clients);
     const texts = await Promise.all(Array.from({ length: clients }, (_, index) => completeStream(model, index + clients)));
     expect(texts).toHaveLength(clients);

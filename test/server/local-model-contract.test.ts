@@ -76,15 +76,16 @@ describe("openai client on stories260K", () => {
     const rendered = await (
       await fetch(`${server.url}/v1/chat/completions/render`, {
         method: "POST",
+        headers: { "content-type": "application/json" },
         body: JSON.stringify({ model: "stories260K", messages: [{ role: "user", content: "Tell me a story" }] }),
       })
     ).json();
     expect(rendered.token_count).toBe(chat.usage!.prompt_tokens);
     expect(rendered.tokens).toEqual((await direct.renderPrompt({ messages: [{ role: "user", content: "Tell me a story" }] })).tokens);
-    const tokenized = await (await fetch(`${server.url}/v1/tokenize`, { method: "POST", body: JSON.stringify({ model: "stories260K", text: "Once upon a time" }) })).json();
+    const tokenized = await (await fetch(`${server.url}/v1/tokenize`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "stories260K", text: "Once upon a time" }) })).json();
     expect(tokenized.tokens).toEqual(await direct.tokenize("Once upon a time"));
     expect(tokenized.tokens[0]).toBe(1); // BOS, as the model's tokenizer says
-    const text = await (await fetch(`${server.url}/v1/detokenize`, { method: "POST", body: JSON.stringify({ model: "stories260K", tokens: tokenized.tokens }) })).json();
+    const text = await (await fetch(`${server.url}/v1/detokenize`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "stories260K", tokens: tokenized.tokens }) })).json();
     expect(text.text.trim()).toBe("Once upon a time");
   });
 

@@ -112,7 +112,8 @@ describe("openai npm client against camelid serve", () => {
     const first = post();
     const second = post();
     for (let attempt = 0; attempt < 200; attempt++) {
-      const health = await (await fetch(`${server.url}/health`)).json();
+      // /health lists the queues only to a key's holder; without one it is a bare liveness probe.
+      const health = await (await fetch(`${server.url}/health`, { headers: { authorization: "Bearer sk-test-key" } })).json();
       if (health.models.find((m: { id: string }) => m.id === "slow").queued === 1) break;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }

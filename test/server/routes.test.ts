@@ -233,6 +233,7 @@ describe("client disconnects", () => {
     const controller = new AbortController();
     const response = await app.request("/v1/chat/completions", {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: JSON.stringify(chat({ stream: true, max_tokens: 400 })),
       signal: controller.signal,
     });
@@ -258,7 +259,7 @@ describe("client disconnects", () => {
     const { app, context } = createTestServer({ models: { fake: model }, capacity: 1 });
     const running = postJson(app, "/v1/chat/completions", chat({ max_tokens: 5 }));
     const controller = new AbortController();
-    const queued = app.request("/v1/chat/completions", { method: "POST", body: JSON.stringify(chat()), signal: controller.signal });
+    const queued = app.request("/v1/chat/completions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(chat()), signal: controller.signal });
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(context.registry.get("fake").scheduler.stats().queued).toBe(1);
     controller.abort();

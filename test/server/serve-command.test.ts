@@ -44,7 +44,7 @@ describe("camelid serve (in process)", () => {
     for (let attempt = 0; attempt < 200 && !stdout().includes("listening on"); attempt++) await new Promise((resolve) => setTimeout(resolve, 10));
     const url = /listening on (\S+)/.exec(stdout())![1];
     const ask = (key: string) =>
-      fetch(`${url}/v1/completions`, { method: "POST", headers: { authorization: `Bearer ${key}` }, body: JSON.stringify({ model: "story", prompt: "Once", max_tokens: 2 }) });
+      fetch(`${url}/v1/completions`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify({ model: "story", prompt: "Once", max_tokens: 2 }) });
     expect((await (await ask("sk-from-env")).json()).choices[0].text).toBe("Once upon");
     expect((await ask("sk-ops-key")).status).toBe(200);
     expect((await ask("sk-nope")).status).toBe(401);

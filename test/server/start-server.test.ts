@@ -27,6 +27,8 @@ function config(overrides: Partial<ServeConfig> = {}): ServeConfig {
     maxBodyBytes: 1024,
     retryAfterSeconds: 2,
     corsOrigins: [],
+    allowedHosts: [],
+    requestBodyTimeoutMs: 30_000,
     requestLog: { enabled: true, retentionDays: 30 },
     ...overrides,
   };
@@ -52,7 +54,7 @@ describe("startServer", () => {
         ["local-a", "unloaded", 2],
         ["remote-b", "unloaded", 3],
       ]);
-      const response = await fetch(`${server.url}/v1/completions`, { method: "POST", body: JSON.stringify({ model: "remote-b", prompt: "Once", max_tokens: 2 }) });
+      const response = await fetch(`${server.url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "remote-b", prompt: "Once", max_tokens: 2 }) });
       expect((await response.json()).choices[0].text).toBe("Once upon");
       expect(loads).toEqual(["remote-b"]);
       const models = await (await fetch(`${server.url}/v1/models`)).json();
@@ -69,7 +71,7 @@ describe("startServer", () => {
       expect(loads.sort()).toEqual(["local-a", "remote-b"]);
       const health = await (await fetch(`${server.url}/health`)).json();
       expect(health.models.every((m: { state: string }) => m.state === "ready")).toBe(true);
-      const big = await fetch(`${server.url}/v1/completions`, { method: "POST", body: JSON.stringify({ model: "local-a", prompt: "x".repeat(2000) }) });
+      const big = await fetch(`${server.url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "local-a", prompt: "x".repeat(2000) }) });
       expect(big.status).toBe(413);
       expect(await (await fetch(`${server.url}/metrics`)).text()).toContain('camelid_http_errors_total{status="413"} 1');
     } finally {

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { openServerDatabase } from "../../src/server/store/database.js";
 import { migrations } from "../../src/server/store/migrations.js";
+import { everyone } from "../../src/server/context.js";
 import { RequestLog } from "../../src/server/store/request-log.js";
 import { createTestServer, postJson } from "./support/test-server.js";
 
@@ -35,7 +36,7 @@ describe("SQLite store", () => {
   it("marks rows left running by a killed process as interrupted, and prunes by age and count", () => {
     let now = 1_000_000_000_000;
     const log = new RequestLog(openServerDatabase(":memory:"), () => now);
-    const start = (id: string) => log.start({ id, endpoint: "completions", model: "m", client: "c", stream: false, parameters: {} });
+    const start = (id: string) => log.start({ id, endpoint: "completions", model: "m", client: "c", owner: null, stream: false, parameters: {} });
     for (const id of ["old", "a", "b", "c"]) {
       start(id);
       log.complete(id, { status: "completed", httpStatus: 200 });
@@ -47,7 +48,7 @@ describe("SQLite store", () => {
     expect(log.prune({ maxAgeDays: 30 })).toBe(1);
     expect(log.get("old")).toBeUndefined();
     expect(log.prune({ maxRows: 2 })).toBe(2);
-    expect(log.recent(10).map((row) => row.id)).toEqual(["running", "c"]);
+    expect(log.recent(10, everyone).map((row) => row.id)).toEqual(["running", "c"]);
   });
 });
 
@@ -70,7 +71,7 @@ describe("conversations over /api/conversations", () => {
     });
     expect((await appended.json()).messages.map((m: { content: string }) => m.content)).toEqual(["Hi", "Hello!"]);
 
-    const patched = await app.request(`/api/conversations/${conversation.id}`, { method: "PATCH", body: JSON.stringify({ title: "Renamed" }) });
+    const patched = await app.request(`/api/conversations/${conversation.id}`, { method: "PATCH", headers: { "content-type": "application/json" }, body: JSON.stringify({ title: "Renamed" }) });
     expect((await patched.json()).title).toBe("Renamed");
 
     const list = await (await app.request("/api/conversations")).json();

@@ -24,7 +24,11 @@ options:
   --flash-attention        llama.cpp flash attention (less CPU per batched step; outputs differ by rounding)
   --eager                  load every model at startup (default: on first request)
   --api-key-env NAME       require the API key held in environment variable NAME (repeatable)
+  --admin-key-env NAME     an admin API key (sees every key's conversations, request log, battles) (repeatable)
   --cors ORIGIN            allow browser requests from ORIGIN, or "*" (repeatable)
+  --allowed-host NAME      accept requests for host NAME besides IP addresses and localhost
+                           (DNS rebinding protection; "*" for any) (repeatable)
+  --body-timeout-ms N      408 for a client that has not sent its whole request after N ms (default 30000)
   --max-queue N            waiting requests per model before 429 (default 64)
   --max-body-bytes N       largest request body (default 1048576)
   --log-retention-days N   delete request-log rows older than N days (default 30)
@@ -44,7 +48,10 @@ const flagOptions = {
   eager: { type: "boolean" },
   lazy: { type: "boolean" },
   "api-key-env": { type: "string", multiple: true },
+  "admin-key-env": { type: "string", multiple: true },
   cors: { type: "string", multiple: true },
+  "allowed-host": { type: "string", multiple: true },
+  "body-timeout-ms": { type: "string" },
   "max-queue": { type: "string" },
   "max-body-bytes": { type: "string" },
   "log-retention-days": { type: "string" },
@@ -88,7 +95,10 @@ export function parseServeFlags(argv: string[]): ServeFlags & { help: boolean } 
     flashAttention: v["flash-attention"] ? true : undefined,
     loading: v.eager ? "eager" : v.lazy ? "lazy" : undefined,
     apiKeyEnvs: v["api-key-env"],
+    adminKeyEnvs: v["admin-key-env"],
     corsOrigins: v.cors,
+    allowedHosts: v["allowed-host"],
+    requestBodyTimeoutMs: integerFlag(v["body-timeout-ms"], "body-timeout-ms", 1),
     maxQueue: integerFlag(v["max-queue"], "max-queue", 0),
     maxBodyBytes: integerFlag(v["max-body-bytes"], "max-body-bytes", 1),
     logRetentionDays: retention === undefined ? undefined : Number(retention),

@@ -4,11 +4,12 @@ import { getRandomValues } from "node:crypto";
 import type { Context } from "hono";
 import { z } from "zod";
 import { buildLeaderboard } from "../../eval/ratings/index.js";
-import { InvalidArgumentError, toHttpError } from "../../errors/index.js";
+import { toHttpError, type HttpError, type OpenAIErrorBody } from "../../errors/index.js";
 import { clientIdentity, type ServerApp, type ServerContext, type ServerEnv } from "../context.js";
 import { ResourceNotFoundError } from "../http-errors.js";
-import { parseRequestBody } from "../openai/parse-body.js";
-import { chatCompletionRequestSchema } from "../openai/request-schemas.js";
+import { integerQuery } from "../routes/query.js";
+import { parseRequestBody, readJsonBody } from "../openai/parse-body.js";
+import { chatCompletionRequestSchema, samplingOptionsSchema } from "../openai/request-schemas.js";
 import { sseResponse } from "../openai/sse-response.js";
 import { chatRequestToCallOptions } from "../openai/to-call-options.js";
 import { arenaHttpError, BattleStateError } from "./arena-errors.js";
@@ -26,16 +27,11 @@ export interface ArenaOptions {
   bootstrapRounds?: number;
 }
 
-const settingsSchema = z
-  .object({
-    system_prompt: z.string().max(100_000).optional(),
-    temperature: z.number().min(0).max(2).optional(),
-    top_p: z.number().min(0).max(1).optional(),
-    top_k: z.number().int().min(0).optional(),
-    max_tokens: z.number().int().min(1).max(32_768).optional(),
-    seed: z.number().int().optional(),
-    stop: z.array(z.string().min(1)).max(16).optional(),
-  })
+/** The shared sampling rules (samplingOptionsSchema) plus the system prompt both sides get. */
+const settingsSchema = samplingOptionsSchema
+  .pick({ temperature: true, top_p: true, top_k: true, max_tokens: true, seed: true, stop: true })
+  .partial()
+  .extend({ system_prompt: z.string().max(100_000).optional() })
   .strict();
 const createSchema = z.object({
   message: z.string().trim().min(1, "the first message must not be empty").max(100_000),
@@ -59,7 +55,7 @@ const toSettings = (raw: z.infer<typeof settingsSchema> = {}): BattleSettings =>
       topK: raw.top_k,
       maxTokens: raw.max_tokens,
       seed: raw.seed,
-      stop: raw.stop,
+      stop: raw.stop === undefined ? undefined : typeof raw.stop === "string" ? [raw.stop] : raw.stop,
     }).filter(([, value]) => value !== undefined),
   ) as BattleSettings;
 
@@ -73,7 +69,8 @@ function chatRequestFor(battle: BattleRecord, side: BattleSide, turn: number) {
     messages.push({ role: "assistant", content: past.answers[side].text });
   }
   const s = battle.settings;
-  return chatCompletionRequestSchema.parse({
+  // Through the request parser: settings stored before the shared rules existed fail as a 400 naming the field.
+  return parseRequestBody(JSON.stringify({
     model: battle.models[side],
     messages,
     stream: true,
@@ -83,7 +80,28 @@ function chatRequestFor(battle: BattleRecord, side: BattleSide, turn: number) {
     max_tokens: s.maxTokens,
     seed: s.seed,
     stop: s.stop,
-  });
+  }), chatCompletionRequestSchema);
+}
+
+/** The request-log id of one side's answer; arenaBattleOfRequest reads the battle back out of it. */
+const arenaRequestId = (battleId: string, turn: number, side: BattleSide) => `arena-${battleId}-${turn}-${side}`;
+const arenaRequestPattern = /^arena-([0-9a-f-]{36})-\d+-[ab]$/;
+const arenaBattleOfRequest = (requestId: string): string | undefined => arenaRequestPattern.exec(requestId)?.[1];
+
+/**
+ * A side's failure as the voter may see it: the status and error code, never the message, which can
+ * name the model (its file path, its upstream URL or id) while the battle is still anonymous.
+ */
+function anonymousFailure(http: HttpError, side: BattleSide): OpenAIErrorBody {
+  const code = http.body.error.code ?? http.body.error.type;
+  return {
+    error: {
+      message: `answer ${side.toUpperCase()} failed (${http.status} ${code}); the model's own message is hidden to keep the battle anonymous`,
+      type: http.body.error.type,
+      param: null,
+      code: http.body.error.code,
+    },
+  };
 }
 
 export function registerArenaRoutes(app: ServerApp, context: ServerContext, options: ArenaOptions): void {
@@ -113,6 +131,32 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
     return battle;
   };
   const view = (battle: BattleRecord) => publicBattleView(battle, isStreaming(battle.id));
+  /** An admin key may read every battle (it never votes or answers for another key). */
+  const isAdmin = (c: Context<ServerEnv>) => c.get("keyName") !== undefined && c.get("visibility").seesAll;
+  /** Voted battles whose conversations this request may export: its own, or all for an admin / no keys. */
+  const exportable = (c: Context<ServerEnv>) => {
+    const battles = store.votedBattles();
+    return c.get("visibility").seesAll ? battles : battles.filter((battle) => battle.client === clientIdentity(c));
+  };
+
+  // Before the vote nothing may tell the models apart: the request log shows arena rows without the
+  // model, its rendered prompt (the template names the family) or token counts (the tokenizer does).
+  context.requestLogViews.push((row) => {
+    const battleId = arenaBattleOfRequest(row.id);
+    if (battleId === undefined) return row;
+    const battle = store.get(battleId);
+    if (battle && (battle.vote || battle.revealedBeforeVote)) return row;
+    const { model: _model, ...parameters } = JSON.parse(row.parameters) as Record<string, unknown>;
+    return {
+      ...row,
+      model: "(hidden until the vote)",
+      parameters: JSON.stringify(parameters),
+      prompt: null,
+      prompt_tokens: null,
+      completion_tokens: null,
+      error: row.error === null ? null : "(hidden until the vote)",
+    };
+  });
   const parseSide = (value: string): BattleSide => {
     if (value !== "a" && value !== "b") throw new ResourceNotFoundError("battle side", `no side "${value}": a battle has sides "a" and "b"`);
     return value;
@@ -121,7 +165,7 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
   app.post(
     "/api/arena/battles",
     handle(async (c) => {
-      const body = parseRequestBody(await c.req.text(), createSchema);
+      const body = await readJsonBody(c.req, createSchema);
       const served = context.registry.list().map((entry) => entry.id);
       const pool = body.models ?? served;
       for (const id of pool) context.registry.get(id); // unknown names: 404 naming the model
@@ -135,7 +179,7 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
     "/api/arena/battles/:id",
     handle((c) => {
       const battle = battleOf(param(c, "id"));
-      assertOwner(battle, clientIdentity(c));
+      if (!isAdmin(c)) assertOwner(battle, clientIdentity(c));
       return c.json(view(battle));
     }),
   );
@@ -145,7 +189,7 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
     handle(async (c) => {
       const battle = battleOf(param(c, "id"));
       assertOwner(battle, clientIdentity(c));
-      const body = parseRequestBody(await c.req.text(), turnSchema);
+      const body = await readJsonBody(c.req, turnSchema);
       if (streaming.has(`${battle.id}:a`) || streaming.has(`${battle.id}:b`)) throw new BattleStateError("both answers must finish before the next message");
       assertCanAddTurn(battle);
       store.addTurn(battle.id, body.message);
@@ -160,29 +204,32 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
       const battle = battleOf(param(c, "id"));
       const side = parseSide(param(c, "side"));
       assertOwner(battle, clientIdentity(c));
-      const text = await c.req.text();
-      const body = parseRequestBody(text.trim() === "" ? "{}" : text, answerSchema);
+      const body = await readJsonBody(c.req, answerSchema, { emptyAs: {} });
       const turn = body.turn ?? battle.turns[battle.turns.length - 1].turn;
       const lock = `${battle.id}:${side}`;
       assertCanAnswer(battle, turn, side, streaming.has(lock));
       streaming.add(lock);
 
-      const chat = chatRequestFor(battle, side, turn);
       let served;
       try {
+        const chat = chatRequestFor(battle, side, turn);
         served = await context.service.openStream({
-          id: `arena-${battle.id}-${turn}-${side}`,
+          id: arenaRequestId(battle.id, turn, side),
           endpoint: "chat.completions",
           entry: context.registry.get(chat.model),
           options: chatRequestToCallOptions(chat),
           client: clientIdentity(c),
+          owner: c.get("visibility").owner,
           signal: c.req.raw.signal,
           logged: { messages: chat.messages, parameters: { ...battle.settings, model: chat.model, arena_battle: battle.id } },
         });
       } catch (error) {
         streaming.delete(lock);
         store.saveAnswer(battle.id, turn, side, { text: "", status: "failed", finishReason: "error" });
-        throw error;
+        const http = arenaHttpError(error);
+        if (http.status === 500) context.service.reportInternalError(error, { endpoint: c.req.path, owner: c.get("visibility").owner, client: clientIdentity(c) });
+        context.metrics.errors.inc({ status: String(http.status) });
+        return c.json(anonymousFailure(http, side), http.status as 400, http.headers);
       }
       const stream = served;
       let answer = "";
@@ -205,7 +252,7 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
               yield JSON.stringify({ type: "done", finish_reason: part.finishReason, completion_tokens: part.usage.completionTokens });
             } else if (part.type === "error") {
               settle("failed", "error");
-              yield JSON.stringify({ type: "error", message: toHttpError(part.error).body.error.message });
+              yield JSON.stringify({ type: "error", message: anonymousFailure(toHttpError(part.error), side).error.message });
             }
           }
         } finally {
@@ -237,7 +284,7 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
     handle(async (c) => {
       const battle = battleOf(param(c, "id"));
       const client = clientIdentity(c);
-      const body = parseRequestBody(await c.req.text(), voteSchema);
+      const body = await readJsonBody(c.req, voteSchema);
       const streamingSides = (["a", "b"] as const).filter((side) => streaming.has(`${battle.id}:${side}`)).length;
       assertCanVote(battle, client, store.votesToday(client), votesPerDay, streamingSides);
       store.recordVote(battle.id, client, voteChoices[body.winner]);
@@ -248,11 +295,7 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
   app.get(
     "/api/arena/leaderboard",
     handle((c) => {
-      const requested = c.req.query("bootstrap");
-      const rounds = requested === undefined ? (options.bootstrapRounds ?? 200) : Number(requested);
-      if (!Number.isInteger(rounds) || rounds < 0 || rounds > 5000) {
-        throw new InvalidArgumentError("bootstrap", `'bootstrap' must be an integer from 0 to 5000, got "${requested}"`);
-      }
+      const rounds = integerQuery(c.req.query("bootstrap"), "bootstrap", { min: 0, max: 5000, fallback: options.bootstrapRounds ?? 200 });
       const battles = toRatingBattles(store.votedBattles());
       if (battles.length === 0) {
         return c.json({ object: "arena.leaderboard", votes: 0, bootstrap_rounds: rounds, rows: [], win_rates: { models: [], cells: [] }, warnings: [] });
@@ -285,10 +328,10 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
 
   app.get("/api/arena/export/battles.json", (c) => {
     c.header("content-disposition", 'attachment; filename="arena-battles.json"');
-    return c.json(toBattleRows(store.votedBattles()));
+    return c.json(toBattleRows(exportable(c)));
   });
   app.get("/api/arena/export/preferences.jsonl", (c) => {
-    const lines = toPreferencePairs(store.votedBattles()).map((pair) => JSON.stringify(pair));
+    const lines = toPreferencePairs(exportable(c)).map((pair) => JSON.stringify(pair));
     return c.body(lines.map((line) => `${line}\n`).join(""), 200, {
       "content-type": "application/x-ndjson; charset=utf-8",
       "content-disposition": 'attachment; filename="arena-preferences.jsonl"',

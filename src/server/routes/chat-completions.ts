@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { toHttpError } from "../../errors/index.js";
 import { clientIdentity, type ServerApp, type ServerContext } from "../context.js";
-import { parseRequestBody } from "../openai/parse-body.js";
+import { readJsonBody } from "../openai/parse-body.js";
 import { chatCompletionRequestSchema } from "../openai/request-schemas.js";
 import { chatChunk, chatCompletionBody, chatTextChunkSerializer, type ResponseIdentity } from "../openai/response-shapes.js";
 import { nodeResponseOf, nodeSseResponse } from "../openai/sse-node-writer.js";
@@ -12,7 +12,7 @@ import { loggedParameters } from "./logged-parameters.js";
 
 export function registerChatCompletionRoutes(app: ServerApp, context: ServerContext): void {
   app.post("/v1/chat/completions", async (c) => {
-    const body = parseRequestBody(await c.req.text(), chatCompletionRequestSchema);
+    const body = await readJsonBody(c.req, chatCompletionRequestSchema);
     const entry = context.registry.get(body.model);
     const options = chatRequestToCallOptions(body);
     const identity: ResponseIdentity = { id: `chatcmpl-${randomUUID().replace(/-/g, "")}`, created: Math.floor(Date.now() / 1000), model: body.model };
@@ -21,7 +21,8 @@ export function registerChatCompletionRoutes(app: ServerApp, context: ServerCont
       endpoint: "chat.completions" as const,
       entry,
       options,
-      client: clientIdentity(c, body.user),
+      client: clientIdentity(c),
+      owner: c.get("visibility").owner,
       signal: c.req.raw.signal,
       logged: { messages: body.messages, parameters: loggedParameters(body) },
     };

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { toHttpError } from "../../errors/index.js";
 import { clientIdentity, type ServerApp, type ServerContext } from "../context.js";
-import { parseRequestBody } from "../openai/parse-body.js";
+import { readJsonBody } from "../openai/parse-body.js";
 import { completionRequestSchema } from "../openai/request-schemas.js";
 import { completionBody, completionChunk, completionTextChunkSerializer, type ResponseIdentity } from "../openai/response-shapes.js";
 import { nodeResponseOf, nodeSseResponse } from "../openai/sse-node-writer.js";
@@ -12,7 +12,7 @@ import { loggedParameters } from "./logged-parameters.js";
 
 export function registerCompletionRoutes(app: ServerApp, context: ServerContext): void {
   app.post("/v1/completions", async (c) => {
-    const body = parseRequestBody(await c.req.text(), completionRequestSchema);
+    const body = await readJsonBody(c.req, completionRequestSchema);
     const entry = context.registry.get(body.model);
     const options = completionRequestToCallOptions(body);
     const identity: ResponseIdentity = { id: `cmpl-${randomUUID().replace(/-/g, "")}`, created: Math.floor(Date.now() / 1000), model: body.model };
@@ -21,7 +21,8 @@ export function registerCompletionRoutes(app: ServerApp, context: ServerContext)
       endpoint: "completions" as const,
       entry,
       options,
-      client: clientIdentity(c, body.user),
+      client: clientIdentity(c),
+      owner: c.get("visibility").owner,
       signal: c.req.raw.signal,
       logged: { parameters: loggedParameters(body) },
     };

@@ -1,15 +1,22 @@
-// CRUD for conversations under /api/conversations: what the playground reads and writes.
+// CRUD for conversations under /api/conversations: what the playground reads and writes. Each API key
+// sees only its own conversations (an admin key all); another key's conversation is "not found".
 import { z } from "zod";
 import { ResourceNotFoundError } from "../http-errors.js";
 import type { ServerApp, ServerContext } from "../context.js";
-import { parseRequestBody } from "../openai/parse-body.js";
+import { readJsonBody } from "../openai/parse-body.js";
+import { samplingOptionsSchema } from "../openai/request-schemas.js";
+import { integerQuery } from "./query.js";
 
 const message = z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string(), model: z.string().nullable().optional(), request_id: z.string().nullable().optional() });
 const fields = {
   title: z.string().min(1).max(500).optional(),
   model: z.string().nullable().optional(),
   system_prompt: z.string().nullable().optional(),
-  settings: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * The playground's settings: the sampling fields follow the same rules as a chat request (a value
+   * saved here is one the next request can send); its own keys (window, inspections) pass through.
+   */
+  settings: samplingOptionsSchema.partial().extend({ system_prompt: z.string().optional() }).loose().optional(),
 };
 const createSchema = z.object({ ...fields, messages: z.array(message).max(10_000).optional() });
 const updateSchema = z.object(fields);
@@ -25,30 +32,28 @@ export function registerConversationRoutes(app: ServerApp, context: ServerContex
     if (value === undefined) throw new ResourceNotFoundError("conversation", `conversation "${id}" not found`);
     return value;
   };
-  const numberQuery = (value: string | undefined, fallback: number) => {
-    const parsed = Number(value);
-    return value !== undefined && Number.isFinite(parsed) ? parsed : fallback;
-  };
 
-  app.get("/api/conversations", (c) =>
-    c.json({ data: store.list(numberQuery(c.req.query("limit"), 100), numberQuery(c.req.query("offset"), 0)) }),
-  );
-  app.post("/api/conversations", async (c) => {
-    const body = parseRequestBody(await c.req.text(), createSchema);
-    return c.json(store.create({ ...toFields(body), messages: body.messages?.map(toNewMessage) }), 201);
+  app.get("/api/conversations", (c) => {
+    const limit = integerQuery(c.req.query("limit"), "limit", { min: 1, max: 500, fallback: 100 });
+    const offset = integerQuery(c.req.query("offset"), "offset", { min: 0, max: Number.MAX_SAFE_INTEGER, fallback: 0 });
+    return c.json({ data: store.list(c.get("visibility"), limit, offset) });
   });
-  app.get("/api/conversations/:id", (c) => c.json(found(c.req.param("id"), store.get(c.req.param("id")))));
+  app.post("/api/conversations", async (c) => {
+    const body = await readJsonBody(c.req, createSchema);
+    return c.json(store.create({ ...toFields(body), messages: body.messages?.map(toNewMessage) }, c.get("visibility").owner), 201);
+  });
+  app.get("/api/conversations/:id", (c) => c.json(found(c.req.param("id"), store.get(c.req.param("id"), c.get("visibility")))));
   app.patch("/api/conversations/:id", async (c) => {
-    const body = parseRequestBody(await c.req.text(), updateSchema);
-    return c.json(found(c.req.param("id"), store.update(c.req.param("id"), toFields(body))));
+    const body = await readJsonBody(c.req, updateSchema);
+    return c.json(found(c.req.param("id"), store.update(c.req.param("id"), toFields(body), c.get("visibility"))));
   });
   app.delete("/api/conversations/:id", (c) => {
     const id = c.req.param("id");
-    found(id, store.delete(id) ? true : undefined);
+    found(id, store.delete(id, c.get("visibility")) ? true : undefined);
     return c.json({ id, deleted: true });
   });
   app.post("/api/conversations/:id/messages", async (c) => {
-    const body = parseRequestBody(await c.req.text(), appendSchema);
-    return c.json(found(c.req.param("id"), store.appendMessages(c.req.param("id"), body.messages.map(toNewMessage))), 201);
+    const body = await readJsonBody(c.req, appendSchema);
+    return c.json(found(c.req.param("id"), store.appendMessages(c.req.param("id"), body.messages.map(toNewMessage), c.get("visibility"))), 201);
   });
 }

@@ -8,6 +8,7 @@ export function registerModelRoutes(app: ServerApp, context: ServerContext): voi
     return { id: entry.id, object: "model" as const, created: startedAt, owned_by: entry.spec.ownedBy };
   };
   app.get("/v1/models", (c) => c.json({ object: "list", data: context.registry.list().map((entry) => describe(entry.id)) }));
-  // Model ids may contain slashes ("org/model"), so the id is the whole rest of the path.
-  app.get("/v1/models/:id{.+}", (c) => c.json(describe(decodeURIComponent(c.req.param("id")))));
+  // Model ids may contain slashes ("org/model"), so the id is the whole rest of the path. Hono has
+  // already decoded it once; decoding again would turn "/v1/models/%25" into a URIError (a 500).
+  app.get("/v1/models/:id{.+}", (c) => c.json(describe(c.req.param("id"))));
 }

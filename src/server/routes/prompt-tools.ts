@@ -1,14 +1,14 @@
 // Dry run (the exact prompt and tokens a chat request would evaluate) and tokenize/detokenize.
 import { UnsupportedFeatureError } from "../../errors/index.js";
 import type { ServerApp, ServerContext } from "../context.js";
-import { parseRequestBody } from "../openai/parse-body.js";
+import { readJsonBody } from "../openai/parse-body.js";
 import { chatCompletionRequestSchema, detokenizeRequestSchema, tokenizeRequestSchema } from "../openai/request-schemas.js";
 import { chatRequestToCallOptions } from "../openai/to-call-options.js";
 
 
 export function registerPromptToolRoutes(app: ServerApp, context: ServerContext): void {
   app.post("/v1/chat/completions/render", async (c) => {
-    const body = parseRequestBody(await c.req.text(), chatCompletionRequestSchema);
+    const body = await readJsonBody(c.req, chatCompletionRequestSchema);
     const entry = context.registry.get(body.model);
     const model = await entry.model();
     const rendered = await model.renderPrompt(chatRequestToCallOptions(body));
@@ -26,7 +26,7 @@ export function registerPromptToolRoutes(app: ServerApp, context: ServerContext)
   });
 
   app.post("/v1/tokenize", async (c) => {
-    const body = parseRequestBody(await c.req.text(), tokenizeRequestSchema);
+    const body = await readJsonBody(c.req, tokenizeRequestSchema);
     const entry = context.registry.get(body.model);
     const model = await entry.model();
     if (!model.tokenize) throw new UnsupportedFeatureError(`model "${entry.id}" cannot tokenize (its backend does not expose a tokenizer)`);
@@ -35,7 +35,7 @@ export function registerPromptToolRoutes(app: ServerApp, context: ServerContext)
   });
 
   app.post("/v1/detokenize", async (c) => {
-    const body = parseRequestBody(await c.req.text(), detokenizeRequestSchema);
+    const body = await readJsonBody(c.req, detokenizeRequestSchema);
     const entry = context.registry.get(body.model);
     const model = await entry.model();
     if (!model.detokenize) throw new UnsupportedFeatureError(`model "${entry.id}" cannot detokenize (its backend does not expose a tokenizer)`);

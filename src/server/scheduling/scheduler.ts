@@ -66,14 +66,7 @@ export class RequestScheduler {
       this.active += need;
       return Promise.resolve(this.lease(need));
     }
-    if (this.queued >= this.maxQueue) {
-      return Promise.reject(
-        new QueueFullError(
-          `the queue for this model is full (${this.active}/${this.capacity} sequences busy, ${this.queued} waiting); retry later`,
-          this.retryAfterSeconds,
-        ),
-      );
-    }
+    if (this.queued >= this.maxQueue) return Promise.reject(this.queueFull());
     return new Promise<Lease>((resolve, reject) => {
       const onAbort = () => {
         this.remove(waiter);
@@ -92,6 +85,20 @@ export class RequestScheduler {
       else this.queues.set(clientId, [waiter]);
       this.queued++;
     });
+  }
+
+  /** What acquire() would answer a new single-sequence request right now: refused when true. */
+  isFull(): boolean {
+    const admitsAtOnce = this.queued === 0 && this.active < this.capacity;
+    return !admitsAtOnce && this.queued >= this.maxQueue;
+  }
+
+  /** The QueueFullError a refused request gets. */
+  private queueFull(): QueueFullError {
+    return new QueueFullError(
+      `the queue for this model is full (${this.active}/${this.capacity} sequences busy, ${this.queued} waiting); retry later`,
+      this.retryAfterSeconds,
+    );
   }
 
   private lease(weight: number): Lease {

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { ChatRole } from "../../spec/index.js";
+import type { Visibility } from "../context.js";
 import type { ServerDatabase } from "./database.js";
 
 export interface ConversationMessage {
@@ -74,6 +75,9 @@ function toMessage(row: MessageRow): ConversationMessage {
   return { id: row.id, role: row.role, content: row.content, model: row.model, requestId: row.request_id, createdAt: row.created_at };
 }
 
+/** SQL parameters for `(@all = 1 OR owner = @owner)`: NULL owners never match a key, only "all". */
+const visible = (visibility: Visibility) => ({ all: visibility.seesAll ? 1 : 0, owner: visibility.owner });
+
 /** Conversations the playground keeps (CRUD over /api/conversations). */
 export class ConversationStore {
   constructor(
@@ -81,30 +85,34 @@ export class ConversationStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  create(fields: ConversationFields & { messages?: NewMessage[] }): ConversationWithMessages {
+  /** `owner`: the API key creating it (null without keys). */
+  create(fields: ConversationFields & { messages?: NewMessage[] }, owner: string | null = null): ConversationWithMessages {
     const id = randomUUID();
     const time = this.now();
     this.db.transaction(() => {
       this.db
         .prepare(
-          `INSERT INTO conversations (id, title, model, system_prompt, settings, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO conversations (id, title, model, system_prompt, settings, created_at, updated_at, owner)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(id, fields.title ?? "New conversation", fields.model ?? null, fields.systemPrompt ?? null, JSON.stringify(fields.settings ?? {}), time, time);
+        .run(id, fields.title ?? "New conversation", fields.model ?? null, fields.systemPrompt ?? null, JSON.stringify(fields.settings ?? {}), time, time, owner);
       for (const message of fields.messages ?? []) this.insertMessage(id, message, time);
     })();
-    return this.get(id)!;
+    return this.get(id, { owner, seesAll: true })!;
   }
 
-  list(limit = 100, offset = 0): Conversation[] {
+  list(visibility: Visibility, limit = 100, offset = 0): Conversation[] {
     const rows = this.db
-      .prepare(`SELECT * FROM conversations ORDER BY updated_at DESC, rowid DESC LIMIT ? OFFSET ?`)
-      .all(Math.max(1, Math.min(500, limit)), Math.max(0, offset)) as ConversationRow[];
+      .prepare(`SELECT * FROM conversations WHERE (@all = 1 OR owner = @owner) ORDER BY updated_at DESC, rowid DESC LIMIT @limit OFFSET @offset`)
+      .all({ ...visible(visibility), limit: Math.max(1, Math.min(500, Math.floor(limit))), offset: Math.max(0, Math.floor(offset)) }) as ConversationRow[];
     return rows.map(toConversation);
   }
 
-  get(id: string): ConversationWithMessages | undefined {
-    const row = this.db.prepare(`SELECT * FROM conversations WHERE id = ?`).get(id) as ConversationRow | undefined;
+  /** The conversation, if `visibility` may see it: another key's conversation is as good as missing. */
+  get(id: string, visibility: Visibility): ConversationWithMessages | undefined {
+    const row = this.db.prepare(`SELECT * FROM conversations WHERE id = @id AND (@all = 1 OR owner = @owner)`).get({ id, ...visible(visibility) }) as
+      | ConversationRow
+      | undefined;
     if (!row) return undefined;
     const messages = this.db
       .prepare(`SELECT id, role, content, model, request_id, created_at FROM conversation_messages WHERE conversation_id = ? ORDER BY id`)
@@ -112,8 +120,8 @@ export class ConversationStore {
     return { ...toConversation(row), messages: messages.map(toMessage) };
   }
 
-  update(id: string, fields: ConversationFields): ConversationWithMessages | undefined {
-    const existing = this.get(id);
+  update(id: string, fields: ConversationFields, visibility: Visibility): ConversationWithMessages | undefined {
+    const existing = this.get(id, visibility);
     if (!existing) return undefined;
     this.db
       .prepare(`UPDATE conversations SET title = ?, model = ?, system_prompt = ?, settings = ?, updated_at = ? WHERE id = ?`)
@@ -125,23 +133,23 @@ export class ConversationStore {
         this.now(),
         id,
       );
-    return this.get(id);
+    return this.get(id, visibility);
   }
 
-  delete(id: string): boolean {
-    return this.db.prepare(`DELETE FROM conversations WHERE id = ?`).run(id).changes > 0;
+  delete(id: string, visibility: Visibility): boolean {
+    return this.db.prepare(`DELETE FROM conversations WHERE id = @id AND (@all = 1 OR owner = @owner)`).run({ id, ...visible(visibility) }).changes > 0;
   }
 
-  /** Appends messages in order; returns undefined when the conversation does not exist. */
-  appendMessages(id: string, messages: NewMessage[]): ConversationWithMessages | undefined {
-    const found = this.db.prepare(`SELECT 1 FROM conversations WHERE id = ?`).get(id);
+  /** Appends messages in order; returns undefined when the conversation does not exist (for `visibility`). */
+  appendMessages(id: string, messages: NewMessage[], visibility: Visibility): ConversationWithMessages | undefined {
+    const found = this.db.prepare(`SELECT 1 FROM conversations WHERE id = @id AND (@all = 1 OR owner = @owner)`).get({ id, ...visible(visibility) });
     if (!found) return undefined;
     const time = this.now();
     this.db.transaction(() => {
       for (const message of messages) this.insertMessage(id, message, time);
       this.db.prepare(`UPDATE conversations SET updated_at = ? WHERE id = ?`).run(time, id);
     })();
-    return this.get(id);
+    return this.get(id, visibility);
   }
 
   private insertMessage(conversationId: string, message: NewMessage, time: number): void {

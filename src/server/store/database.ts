@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { migrations } from "./migrations.js";
@@ -11,7 +11,7 @@ export type ServerDatabase = Database.Database;
  * disk before the client is told the request finished: it survives kill -9 and power loss.
  */
 export function openServerDatabase(path: string): ServerDatabase {
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  if (path !== ":memory:") createPrivateFile(path);
   const db = new Database(path);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL");
@@ -19,6 +19,18 @@ export function openServerDatabase(path: string): ServerDatabase {
   db.pragma("busy_timeout = 5000");
   migrate(db);
   return db;
+}
+
+/**
+ * The database holds every prompt and answer: it (and the -wal/-shm files SQLite creates with the
+ * main file's mode) must be readable by its owner only, whatever the umask. The folder is created
+ * owner-only too; an existing file is tightened.
+ */
+function createPrivateFile(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  if (!existsSync(path)) closeSync(openSync(path, "a", 0o600));
+  chmodSync(path, 0o600);
+  for (const suffix of ["-wal", "-shm"]) if (existsSync(path + suffix)) chmodSync(path + suffix, 0o600);
 }
 
 /** Applies the migrations newer than the file's `user_version`, each in its own transaction. */

@@ -88,4 +88,13 @@ export const migrations: string[] = [
   CREATE INDEX arena_votes_by_client ON arena_votes (client, created_at);
   CREATE INDEX arena_votes_by_created_at ON arena_votes (created_at);
   `,
+  // 3: per-key isolation. A row belongs to the API key that created it; rows from before this
+  // migration (or from a server without keys) have no owner and are visible to admin keys only
+  // once keys are configured.
+  `
+  ALTER TABLE conversations ADD COLUMN owner TEXT;   -- API key name; NULL: no keys, or older than owners
+  CREATE INDEX conversations_by_owner ON conversations (owner, updated_at);
+  ALTER TABLE request_log ADD COLUMN owner TEXT;     -- API key name; NULL: no keys, or older than owners
+  CREATE INDEX request_log_by_owner ON request_log (owner, created_at);
+  `,
 ];

@@ -1,3 +1,4 @@
+import type { Visibility } from "../context.js";
 import type { ServerDatabase } from "./database.js";
 
 export interface RequestStart {
@@ -5,6 +6,8 @@ export interface RequestStart {
   endpoint: string;
   model: string;
   client: string;
+  /** The API key whose row this is; null without keys. */
+  owner: string | null;
   stream: boolean;
   messages?: unknown;
   parameters: Record<string, unknown>;
@@ -31,6 +34,7 @@ export interface RequestLogRow {
   endpoint: string;
   model: string;
   client: string | null;
+  owner: string | null;
   stream: number;
   status: string;
   http_status: number | null;
@@ -68,8 +72,8 @@ export class RequestLog {
     private readonly now: () => number = Date.now,
   ) {
     this.insert = db.prepare(
-      `INSERT INTO request_log (id, created_at, endpoint, model, client, stream, status, messages, parameters)
-       VALUES (@id, @created_at, @endpoint, @model, @client, @stream, 'running', @messages, @parameters)`,
+      `INSERT INTO request_log (id, created_at, endpoint, model, client, owner, stream, status, messages, parameters)
+       VALUES (@id, @created_at, @endpoint, @model, @client, @owner, @stream, 'running', @messages, @parameters)`,
     );
     this.finish = db.prepare(
       `UPDATE request_log SET completed_at = @completed_at, status = @status, http_status = @http_status,
@@ -87,6 +91,7 @@ export class RequestLog {
       endpoint: request.endpoint,
       model: request.model,
       client: request.client,
+      owner: request.owner,
       stream: request.stream ? 1 : 0,
       messages: request.messages === undefined ? null : JSON.stringify(request.messages),
       parameters: JSON.stringify(request.parameters),
@@ -111,6 +116,14 @@ export class RequestLog {
     });
   }
 
+  /** A request that failed with an internal error outside generation: one finished row with the stack. */
+  recordInternalError(entry: { id: string; endpoint: string; owner: string | null; client: string; error: string }): void {
+    this.db.transaction(() => {
+      this.start({ id: entry.id, endpoint: entry.endpoint, model: "", client: entry.client, owner: entry.owner, stream: false, parameters: {} });
+      this.complete(entry.id, { status: "error", httpStatus: 500, error: entry.error });
+    })();
+  }
+
   /** Marks rows left "running" by a previous process as "interrupted"; returns how many. */
   markInterrupted(): number {
     return this.db.prepare(`UPDATE request_log SET status = 'interrupted' WHERE status = 'running'`).run().changes;
@@ -120,13 +133,15 @@ export class RequestLog {
     return this.db.prepare(`SELECT * FROM request_log WHERE id = ?`).get(id) as RequestLogRow | undefined;
   }
 
-  recent(limit: number, model?: string): RequestLogRow[] {
+  /** The newest rows `visibility` may see (its own key's, or all for an admin key / no keys). */
+  recent(limit: number, visibility: Visibility, model?: string): RequestLogRow[] {
     const bounded = Math.max(1, Math.min(1000, Math.floor(limit)));
-    return (
-      model
-        ? this.db.prepare(`SELECT * FROM request_log WHERE model = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`).all(model, bounded)
-        : this.db.prepare(`SELECT * FROM request_log ORDER BY created_at DESC, rowid DESC LIMIT ?`).all(bounded)
-    ) as RequestLogRow[];
+    return this.db
+      .prepare(
+        `SELECT * FROM request_log WHERE (@all = 1 OR owner = @owner) AND (@model IS NULL OR model = @model)
+         ORDER BY created_at DESC, rowid DESC LIMIT @limit`,
+      )
+      .all({ all: visibility.seesAll ? 1 : 0, owner: visibility.owner, model: model ?? null, limit: bounded }) as RequestLogRow[];
   }
 
   count(): number {

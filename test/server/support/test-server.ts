@@ -13,6 +13,8 @@ export interface TestServerOptions extends Partial<Omit<ServerAppOptions, "regis
   maxQueue?: number;
   /** Plain keys by name; hashed the way the config loader does. */
   keys?: Record<string, string>;
+  /** Plain admin keys by name (they see every key's rows). */
+  adminKeys?: Record<string, string>;
   revokedKeys?: string[];
   databasePath?: string;
 }
@@ -34,6 +36,7 @@ export function createTestServer(options: TestServerOptions = {}) {
   const registry = new ModelRegistry(specs);
   const apiKeys = [
     ...Object.entries(options.keys ?? {}).map(([name, key]) => ({ name, sha256: hashApiKey(key), revoked: false })),
+    ...Object.entries(options.adminKeys ?? {}).map(([name, key]) => ({ name, sha256: hashApiKey(key), revoked: false, admin: true })),
     ...(options.revokedKeys ?? []).map((key, index) => ({ name: `revoked-${index}`, sha256: hashApiKey(key), revoked: true })),
   ];
   const { app, context } = createServerApp({ requestLog, conversations, ...options, registry, apiKeys });

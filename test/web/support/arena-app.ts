@@ -7,7 +7,7 @@ import { openServerDatabase } from "../../../src/server/store/database.js";
 import { scriptedModel } from "../../support/scripted-model.js";
 
 /** Models that each answer "<name> says: <last user message>", so a test can tell them apart. */
-export function createArenaApp(options: { models?: string[]; votesPerDay?: number; random?: () => number; keys?: Record<string, string>; delayMs?: number } = {}) {
+export function createArenaApp(options: { models?: string[]; votesPerDay?: number; random?: () => number; keys?: Record<string, string>; adminKeys?: Record<string, string>; delayMs?: number } = {}) {
   const ids = options.models ?? ["alpha", "beta"];
   const models = Object.fromEntries(
     ids.map((id) => [id, scriptedModel({ modelId: id, delayMs: options.delayMs, reply: (o) => `${id} says: ${o.messages?.filter((m) => m.role === "user").at(-1)?.content}` })]),
@@ -16,7 +16,10 @@ export function createArenaApp(options: { models?: string[]; votesPerDay?: numbe
   const db = openServerDatabase(":memory:");
   const clock = { now: Date.UTC(2026, 0, 10, 12, 0, 0) };
   const store = new ArenaStore(db, () => clock.now);
-  const apiKeys = Object.entries(options.keys ?? {}).map(([name, key]) => ({ name, sha256: hashApiKey(key), revoked: false }));
+  const apiKeys = [
+    ...Object.entries(options.keys ?? {}).map(([name, key]) => ({ name, sha256: hashApiKey(key), revoked: false })),
+    ...Object.entries(options.adminKeys ?? {}).map(([name, key]) => ({ name, sha256: hashApiKey(key), revoked: false, admin: true })),
+  ];
   const { app } = createServerApp({
     registry: new ModelRegistry(specs),
     conversations: new ConversationStore(db),

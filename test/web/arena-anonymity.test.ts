@@ -1,0 +1,87 @@
+// Issue 14, point 8: before the vote nothing the voter can read names a battle's models: not the
+// request log, not a failing side's error (which could carry a file path or an upstream URL).
+import { describe, expect, it } from "vitest";
+import { UpstreamError } from "../../src/errors/index.js";
+import { createServerApp } from "../../src/server/app.js";
+import { ArenaStore } from "../../src/server/arena/arena-store.js";
+import { ModelRegistry, type ModelSpec } from "../../src/server/model-registry.js";
+import { openServerDatabase } from "../../src/server/store/database.js";
+import { RequestLog } from "../../src/server/store/request-log.js";
+import type { LanguageModel } from "../../src/spec/index.js";
+import { scriptedModel } from "../support/scripted-model.js";
+import { readEvents } from "./support/arena-app.js";
+
+/** Two models with telling names whose answers never mention them. */
+function arena(models: Record<string, Partial<ModelSpec> & { model?: LanguageModel }>) {
+  const specs: ModelSpec[] = Object.entries(models).map(([id, spec]) => ({
+    id,
+    kind: "local",
+    ownedBy: "camelid",
+    capacity: 2,
+    maxQueue: 4,
+    load: spec.load ?? (async () => spec.model ?? scriptedModel({ modelId: id, reply: () => "an answer" })),
+  }));
+  const db = openServerDatabase(":memory:");
+  const { app } = createServerApp({ registry: new ModelRegistry(specs), requestLog: new RequestLog(db), arena: { store: new ArenaStore(db), random: () => 0 } });
+  const call = (method: string, path: string, body?: unknown) =>
+    app.request(path, { method, headers: body === undefined ? {} : { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  return { call };
+}
+
+describe("arena anonymity before the vote", () => {
+  it("/api/requests shows the battle's rows without model names, prompts or token counts until the vote", async () => {
+    const { call } = arena({ "llama-7b-secret": {}, "mistral-secret": {} });
+    const battle = await (await call("POST", "/api/arena/battles", { message: "Hello" })).json();
+    for (const side of ["a", "b"]) await (await call("POST", `/api/arena/battles/${battle.id}/answers/${side}`, {})).text();
+
+    const before = (await (await call("GET", "/api/requests")).json()).data as Record<string, unknown>[];
+    expect(before).toHaveLength(2);
+    expect(JSON.stringify(before)).not.toMatch(/llama-7b-secret|mistral-secret/);
+    expect(before[0]).toMatchObject({ model: "(hidden until the vote)", prompt: null, prompt_tokens: null });
+    // Filtering by model must not single the hidden rows out either.
+    expect((await (await call("GET", "/api/requests?model=llama-7b-secret")).json()).data).toEqual([]);
+
+    expect((await call("POST", `/api/arena/battles/${battle.id}/vote`, { winner: "tie" })).status).toBe(200);
+    const after = (await (await call("GET", "/api/requests")).json()).data as { model: string }[];
+    expect(after.map((row) => row.model).sort()).toEqual(["llama-7b-secret", "mistral-secret"]);
+  });
+
+  it("a side that fails to load answers with its status and code, without the model's path", async () => {
+    const { call } = arena({
+      good: {},
+      "broken-model": {
+        load: async () => {
+          throw new Error("cannot open /srv/models/broken-model-q4.gguf");
+        },
+      },
+    });
+    const battle = await (await call("POST", "/api/arena/battles", { message: "Hello" })).json();
+    const responses = await Promise.all(["a", "b"].map((side) => call("POST", `/api/arena/battles/${battle.id}/answers/${side}`, {})));
+    const failed = responses.find((response) => response.status !== 200)!;
+    expect(failed.status).toBe(503);
+    const text = await failed.text();
+    expect(text).not.toMatch(/broken-model|\/srv\/models/);
+    expect(JSON.parse(text).error).toMatchObject({ type: "unavailable_error", code: "model_load_failed", message: expect.stringMatching(/^answer [AB] failed \(503/) });
+  });
+
+  it("an error in the middle of a side's stream reaches the browser without the upstream's URL", async () => {
+    const failing = scriptedModel({ modelId: "remote-gpt" });
+    failing.doStream = async () => ({
+      warnings: [],
+      stream: new ReadableStream({
+        start(controller) {
+          controller.enqueue({ type: "stream-start", warnings: [] });
+          controller.enqueue({ type: "text-delta", choiceIndex: 0, delta: "partial" });
+          controller.enqueue({ type: "error", error: new UpstreamError("http://10.0.0.7:8000/v1 (remote-gpt) closed the connection") });
+          controller.close();
+        },
+      }),
+    });
+    const { call } = arena({ "remote-gpt": { model: failing }, local: {} });
+    const battle = await (await call("POST", "/api/arena/battles", { message: "Hello" })).json();
+    const events = (await Promise.all(["a", "b"].map(async (side) => readEvents(await call("POST", `/api/arena/battles/${battle.id}/answers/${side}`, {}))))).flat();
+    const error = events.find((event) => event.type === "error")!;
+    expect(error.message).toMatch(/^answer [AB] failed \(502 upstream_error\)/);
+    expect(JSON.stringify(events)).not.toMatch(/10\.0\.0\.7|remote-gpt/);
+  });
+});
