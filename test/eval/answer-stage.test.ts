@@ -101,6 +101,14 @@ describe("answer generation", () => {
     expect(second).toMatchObject({ written: 1, resumed: 2, failed: [] });
     expect(loadAnswerFile(outputPath).answers.get("2")!.turns).toEqual(["fine", "fine"]);
 
+    // A turn that ended in an error is a failed question too, never a stored (empty) answer.
+    const broken = { ...model, doGenerate: async (options: Parameters<typeof model.doGenerate>[0]) => {
+      const result = await model.doGenerate(options);
+      return { ...result, choices: result.choices.map((c) => ({ ...c, text: "", finishReason: "error" as const })) };
+    } };
+    const brokenRun = await generateAnswers({ model: broken, questions: [questions[0]], outputPath: join(directory.path, "broken.jsonl") });
+    expect(brokenRun).toMatchObject({ written: 0, failed: [{ questionId: 1, error: 'turn 1 ended with finish reason "error"' }] });
+
     const locked = scriptedModel({ reply: () => { throw new AuthenticationError("invalid API key"); } });
     await expect(generateAnswers({ model: locked, questions, outputPath: join(directory.path, "locked.jsonl") })).rejects.toBeInstanceOf(AuthenticationError);
   });

@@ -131,10 +131,13 @@ export async function generateAnswers(options: AnswerRunOptions): Promise<Answer
         ...(options.seed !== undefined ? { seed: options.seed } : {}),
       });
       const choice = result.choices[0];
-      const text = choice?.text.trim() ?? "";
+      // A turn that ended in an error is no answer: the question fails and the next run asks again.
+      if (!choice) throw new Error(`the model returned no choices for turn ${turns.length + 1}`);
+      if (choice.finishReason === "error" || choice.finishReason === "abort") throw new Error(`turn ${turns.length + 1} ended with finish reason "${choice.finishReason}"`);
+      const text = choice.text.trim();
       for (const warning of result.warnings) warnings.add(warning.message);
       format ??= result.prompt?.format;
-      finishReasons.push(choice?.finishReason ?? "error");
+      finishReasons.push(choice.finishReason);
       turns.push(text);
       messages.push({ role: "assistant", content: text });
     }
