@@ -1,18 +1,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { run } from "../../src/cli/commands/eval.js";
-import { describeError } from "../../src/cli/main.js";
-import { captureIo } from "../support/capture-io.js";
-import { chatCompletionBody, jsonReply, startFakeOpenAIServer, type FakeOpenAIServer } from "../support/fake-openai-server.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chatCompletionBody, errorBody, jsonReply, startFakeOpenAIServer, type FakeOpenAIServer } from "../support/fake-openai-server.js";
 import { sharedPath } from "../support/shared-data.js";
-import { temporaryDirectory } from "./fixtures.js";
+import { directoryPerTest, evalCli as runEvalCli } from "./eval-cli.js";
 
-let directory = temporaryDirectory();
-afterEach(() => {
-  directory.remove();
-  directory = temporaryDirectory();
-});
+const directory = directoryPerTest();
 let server: FakeOpenAIServer;
 beforeAll(async () => {
   server = await startFakeOpenAIServer();
@@ -21,18 +14,8 @@ afterAll(async () => {
   await server.close();
 });
 
-async function evalCli(argv: string[]) {
-  const capture = captureIo("", { OPENAI_API_KEY: "test" });
-  let code: number;
-  try {
-    code = await run(argv, capture.io);
-  } catch (error) {
-    capture.io.stderr(`camelid eval: ${describeError(error)}\n`);
-    code = 1;
-  }
-  return { code, stdout: capture.stdout(), stderr: capture.stderr() };
-}
-
+/** Every run here talks to the loopback server, which takes any key. */
+const evalCli = (argv: string[]) => runEvalCli(argv, { OPENAI_API_KEY: "test" });
 const remote = (model: string) => ["--base-url", server.baseURL, "--remote-model", model];
 const judgeFlags = () => ["--judge-base-url", server.baseURL, "--judge-remote-model", "judge-4"];
 type Body = { model: string; messages: Array<{ role: string; content: string }>; temperature?: number; max_tokens?: number; max_completion_tokens?: number };
@@ -68,7 +51,7 @@ describe("MT-bench end to end against a loopback OpenAI-compatible server", () =
     for (const model of ["strong", "weak"]) {
       const answered = await evalCli(["answer", "--questions", questionFile, "--out", join(answers, `${model}.jsonl`), ...remote(model), "--concurrency", "2"]);
       expect(answered.stderr).not.toMatch(/camelid eval:/);
-      expect(answered.stdout).toMatch(/3 written, 0 already done, 3 questions/);
+      expect(answered.stdout).toMatch(/3 written, 0 already done, 0 failed, 3 questions/);
       expect(answered.stdout).toMatch(/prompt format: /);
     }
     const answerRequests = server.requests.map((r) => r.body as Body);
@@ -119,5 +102,39 @@ describe("MT-bench end to end against a loopback OpenAI-compatible server", () =
     expect(judged.stdout).toMatch(/3 written/);
     const shown = await evalCli(["show", "--judgments", out, "--output-format", "markdown"]);
     expect(shown.stdout).toContain("| m | 6.00 | 6.00 | 1 | 0 | 0 | 6.00 [5.00, 7.00] ± 1.00 (K=3) |");
+  });
+
+  it("eval answer: failed questions are counted and answered by the next run; a changed question is refused", async () => {
+    const questionFile = join(directory.path, "q.jsonl");
+    const questions = [
+      { question_id: 1, category: "writing", turns: ["Write a line.", "Another."] },
+      { question_id: 2, category: "math", turns: ["What is 2+2?"] },
+    ];
+    writeFileSync(questionFile, questions.map((q) => JSON.stringify(q)).join("\n"));
+    let up = false;
+    // A 503 the client is told not to retry: the request fails at once.
+    server.route("POST", "/v1/chat/completions", () => (up ? jsonReply(chatCompletionBody({ content: "An answer." })) : jsonReply(errorBody("overloaded", "server_error"), 503, { "x-should-retry": "false" })));
+    const out = join(directory.path, "answers", "m.jsonl");
+    const answer = () => evalCli(["answer", "--questions", questionFile, "--out", out, ...remote("m")]);
+
+    const down = await answer();
+    expect(down.stderr).not.toMatch(/camelid eval:/);
+    expect(down.code).toBe(1);
+    expect(down.stdout).toMatch(/0 written, 0 already done, 2 failed, 2 questions/);
+    expect(down.stdout).toMatch(/failed: question 1 \(.*\), question 2 \(.*\); run the same command again to answer them/);
+    up = true;
+    const again = await answer();
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/2 written, 0 already done, 0 failed, 2 questions/);
+    expect((await answer()).stdout).toMatch(/0 written, 2 already done, 0 failed/);
+
+    // Question 2's text changed under the same id: its old answer is not reported as current.
+    const before = readFileSync(out, "utf8");
+    writeFileSync(questionFile, [questions[0], { ...questions[1], turns: ["What is 3+3?"] }].map((q) => JSON.stringify(q)).join("\n"));
+    const changed = await answer();
+    expect(changed.code).toBe(1);
+    expect(changed.stderr).toContain(`camelid eval: eval answer: ${out} holds rows made from input that changed since they were written: question 2 (--questions) (sha256 `);
+    expect(changed.stderr).toContain(`Restore the original input to resume, or start over with a new --out (or delete ${out})`);
+    expect(readFileSync(out, "utf8")).toBe(before);
   });
 });

@@ -1,32 +1,12 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { run } from "../../src/cli/commands/eval.js";
-import { describeError } from "../../src/cli/main.js";
-import { captureIo } from "../support/capture-io.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chatCompletionBody, errorBody, jsonReply, startFakeOpenAIServer, type FakeOpenAIServer } from "../support/fake-openai-server.js";
 import { sharedPath } from "../support/shared-data.js";
-import { temporaryDirectory } from "./fixtures.js";
+import { directoryPerTest, evalCli } from "./eval-cli.js";
 
 const blog = (...parts: string[]) => sharedPath("eval", "vicuna_blog", ...parts);
-let directory = temporaryDirectory();
-afterEach(() => {
-  directory.remove();
-  directory = temporaryDirectory();
-});
-
-/** Runs `camelid eval …` as main() would: typed errors become one line and exit code 1. */
-async function evalCli(argv: string[], env: NodeJS.ProcessEnv = {}) {
-  const capture = captureIo("", env);
-  let code: number;
-  try {
-    code = await run(argv, capture.io);
-  } catch (error) {
-    capture.io.stderr(`camelid eval: ${describeError(error)}\n`);
-    code = 1;
-  }
-  return { code, stdout: capture.stdout(), stderr: capture.stderr() };
-}
+const directory = directoryPerTest();
 
 /** The token limit a request asked for (OpenAI's flavor calls it max_completion_tokens on chat). */
 const tokenLimit = (body: unknown) => {
@@ -233,9 +213,18 @@ describe("a scripted judge behind a loopback OpenAI-compatible server", () => {
     await server.close();
   });
 
-  it("runs the Vicuna review both ways with malformed, missing and failed replies, then shows the report", async () => {
+  /** The first `count` Vicuna-80 questions and the blog's llama-13b and alpaca-13b answers, in the test's directory. */
+  function blogReviewInputs(count: number): { questions: string; answers: string } {
     const questions = join(directory.path, "questions.jsonl");
-    writeFileSync(questions, readFileSync(blog("question.jsonl"), "utf8").split("\n").slice(0, 4).join("\n"));
+    writeFileSync(questions, readFileSync(blog("question.jsonl"), "utf8").split("\n").slice(0, count).join("\n"));
+    const answers = join(directory.path, "answers");
+    mkdirSync(answers);
+    for (const model of ["llama-13b", "alpaca-13b"]) writeFileSync(join(answers, `answer_${model}.jsonl`), readFileSync(blog("answer", `answer_${model}.jsonl`), "utf8"));
+    return { questions, answers };
+  }
+
+  it("runs the Vicuna review both ways (--both-orders) with malformed, missing and failed replies, then shows the report", async () => {
+    const { questions, answers } = blogReviewInputs(4);
     let calls = 0;
     server.route("POST", "/v1/chat/completions", (request) => {
       calls++;
@@ -248,9 +237,6 @@ describe("a scripted judge behind a loopback OpenAI-compatible server", () => {
       if (prompt.includes("Python and JavaScript")) return jsonReply(chatCompletionBody({ content: "Both answers are fine." })); // no scores
       return jsonReply(errorBody("invalid model", "invalid_request_error"), 400); // a failing judge call
     });
-    const answers = join(directory.path, "answers");
-    mkdirSync(answers);
-    for (const model of ["llama-13b", "alpaca-13b"]) writeFileSync(join(answers, `answer_${model}.jsonl`), readFileSync(blog("answer", `answer_${model}.jsonl`), "utf8"));
     const llamaAnswerStart = Object.fromEntries(
       readFileSync(blog("answer", "answer_llama-13b.jsonl"), "utf8").trim().split("\n").map((line) => { const row = JSON.parse(line); return [row.question_id, row.text.slice(0, 40)]; }),
     );
@@ -259,13 +245,14 @@ describe("a scripted judge behind a loopback OpenAI-compatible server", () => {
 
     const out = join(directory.path, "reviews.jsonl");
     const judged = await evalCli(
-      ["judge", "--mode", "vicuna", "--questions", questions, "--answers", answers, "--baseline", "alpaca-13b", "--review-prompts", blog("prompt.jsonl"), "--reviewers", blog("reviewer.jsonl"), "--out", out, "--judge-base-url", server.baseURL, "--judge-remote-model", "gpt-4", "--retries", "0"],
+      ["judge", "--mode", "vicuna", "--questions", questions, "--answers", answers, "--baseline", "alpaca-13b", "--review-prompts", blog("prompt.jsonl"), "--reviewers", blog("reviewer.jsonl"), "--out", out, "--both-orders", "--judge-base-url", server.baseURL, "--judge-remote-model", "gpt-4", "--retries", "0"],
       { OPENAI_API_KEY: "test" },
     );
     expect(judged.stderr).not.toMatch(/camelid eval:/); // progress lines only
     expect(judged.code).toBe(0);
     expect(judged.stdout).toMatch(/4 written/);
-    expect(judged.stdout).toMatch(/2 without a readable verdict, 2 judge calls failed/);
+    expect(judged.stdout).toMatch(/2 without a readable verdict, 2 of 8 judge calls failed after retries \(\$ERROR\$\); run the same command again/);
+    expect(judged.stdout).toMatch(/orders: both \(--both-orders, an extension/);
     expect(calls).toBe(8);
     // eval_gpt_review.py's sampling: temperature 0.2 and --max-tokens 1024, not llm_judge's 0 and 2048.
     expect(server.requests.every((r) => (r.body as { temperature?: number }).temperature === 0.2)).toBe(true);
@@ -287,12 +274,84 @@ describe("a scripted judge behind a loopback OpenAI-compatible server", () => {
 
     // Resume: nothing left to do except the $ERROR$ row, which is tried again.
     const again = await evalCli(
-      ["judge", "--mode", "vicuna", "--questions", questions, "--answers", answers, "--baseline", "alpaca-13b", "--review-prompts", blog("prompt.jsonl"), "--reviewers", blog("reviewer.jsonl"), "--out", out, "--judge-base-url", server.baseURL, "--judge-remote-model", "gpt-4", "--retries", "0", "--max-tokens", "300", "--temperature", "0"],
+      ["judge", "--mode", "vicuna", "--questions", questions, "--answers", answers, "--baseline", "alpaca-13b", "--review-prompts", blog("prompt.jsonl"), "--reviewers", blog("reviewer.jsonl"), "--out", out, "--both-orders", "--judge-base-url", server.baseURL, "--judge-remote-model", "gpt-4", "--retries", "0", "--max-tokens", "300", "--temperature", "0"],
       { OPENAI_API_KEY: "test" },
     );
     expect(again.stdout).toMatch(/1 written, 3 already done/);
     // The user's --max-tokens wins over the reviewer's default.
     expect(server.requests.slice(8).map((r) => [tokenLimit(r.body), (r.body as { temperature?: number }).temperature])).toEqual([[300, 0], [300, 0]]);
     expect(again.stdout).toMatch(/judge max tokens: 300 \(--max-tokens\), temperature: 0 \(--temperature\)/);
+  });
+
+  it("reviews one order by default, answer 1 = the first model, as eval_gpt_review.py; show uses the blog's rule", async () => {
+    const { questions, answers } = blogReviewInputs(3);
+    const llamaAnswers = readFileSync(blog("answer", "answer_llama-13b.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line).text.slice(0, 40) as string);
+    const prompts: string[] = [];
+    server.route("POST", "/v1/chat/completions", (request) => {
+      const prompt = (request.body as { messages: Array<{ role: string; content: string }> }).messages.find((m) => m.role === "user")!.content;
+      prompts.push(prompt);
+      return jsonReply(chatCompletionBody({ content: prompts.length === 2 ? "5 7\nAssistant 2 is better." : "8 6\nAssistant 1 is better." }));
+    });
+    const out = join(directory.path, "reviews.jsonl");
+    const judgeArgs = ["judge", "--mode", "vicuna", "--questions", questions, "--answers", answers, "--baseline", "alpaca-13b", "--review-prompts", blog("prompt.jsonl"), "--reviewers", blog("reviewer.jsonl"), "--out", out, "--judge-base-url", server.baseURL, "--judge-remote-model", "gpt-4"];
+    const judged = await evalCli(judgeArgs, { OPENAI_API_KEY: "test" });
+    expect(judged.code).toBe(0);
+    // One review per question, llama-13b's answer as Assistant 1 in every one.
+    expect(prompts).toHaveLength(3);
+    expect(prompts.every((prompt, index) => /Assistant 1's Answer\]\n([\s\S]*?)\n\n\[The End/.exec(prompt)![1].startsWith(llamaAnswers[index]))).toBe(true);
+    expect(judged.stdout).toMatch(/orders: one, answer 1 = the first model of the pair \(as eval_gpt_review.py; --both-orders also reviews the swapped order\)/);
+    const rows = readFileSync(out, "utf8").trim().split("\n").map((line) => JSON.parse(line));
+    expect(rows.map((row) => [row.model_1, row.model_2, row.score, "swapped_text" in row, "swapped_score" in row])).toEqual([
+      ["llama-13b", "alpaca-13b", [8, 6], false, false],
+      ["llama-13b", "alpaca-13b", [5, 7], false, false],
+      ["llama-13b", "alpaca-13b", [8, 6], false, false],
+    ]);
+    const shown = await evalCli(["show", "--vicuna-review", out, "--output-format", "markdown"]);
+    expect(shown.stdout).toContain("win rule: one review per question, the higher score wins (the Vicuna blog's rule)");
+    expect(shown.stdout).toContain("| all | 3 | 21.0 | 19.0 | 110.5% | 2 | 0 | 1 |");
+
+    // A one-order file is not silently mixed with swapped reviews.
+    const mixed = await evalCli([...judgeArgs, "--both-orders"], { OPENAI_API_KEY: "test" });
+    expect(mixed.code).toBe(1);
+    expect(mixed.stderr).toMatch(/holds 3 reviews made in one order; drop --both-orders to resume it, or start over with a new --out/);
+    expect((await evalCli(["judge", "--mode", "single", "--both-orders", "--questions", questions, "--answers", answers, "--judge-prompts", sharedPath("eval", "judge_prompts.jsonl"), "--out", out])).stderr).toMatch(/--both-orders applies to --mode vicuna/);
+    expect((await evalCli(["judge", "--help"])).stdout).toMatch(/--both-orders[\s\S]*as eval_gpt_review.py/);
+  });
+
+  it("refuses to resume judging when an answer or the review prompt changed since, and exits 1 when every judge call fails", async () => {
+    const { questions, answers } = blogReviewInputs(2);
+    const reviewPrompts = join(directory.path, "prompt.jsonl");
+    writeFileSync(reviewPrompts, readFileSync(blog("prompt.jsonl"), "utf8"));
+    let failing = true;
+    server.route("POST", "/v1/chat/completions", () => (failing ? jsonReply(errorBody("invalid model", "invalid_request_error"), 400) : jsonReply(chatCompletionBody({ content: "8 6\nfine" }))));
+    const out = join(directory.path, "reviews.jsonl");
+    const judge = () =>
+      evalCli(["judge", "--mode", "vicuna", "--questions", questions, "--answers", answers, "--baseline", "alpaca-13b", "--review-prompts", reviewPrompts, "--reviewers", blog("reviewer.jsonl"), "--out", out, "--judge-base-url", server.baseURL, "--judge-remote-model", "gpt-4", "--retries", "0"], { OPENAI_API_KEY: "test" });
+
+    const allFailed = await judge();
+    expect(allFailed.code).toBe(1);
+    expect(allFailed.stdout).toMatch(/2 of 2 judge calls failed after retries \(\$ERROR\$\); run the same command again/);
+    failing = false;
+    const retried = await judge();
+    expect(retried.code).toBe(0);
+    expect(retried.stdout).toMatch(/2 written, 0 already done/);
+    expect((await judge()).stdout).toMatch(/0 written, 2 already done/);
+
+    // The second question's llama answer edited under the same answer id: its review is no longer current.
+    const llamaPath = join(answers, "answer_llama-13b.jsonl");
+    const llamaRows = readFileSync(llamaPath, "utf8").trim().split("\n").map((line) => JSON.parse(line));
+    llamaRows[1].text = `${llamaRows[1].text} (edited)`;
+    writeFileSync(llamaPath, llamaRows.map((row) => JSON.stringify(row)).join("\n"));
+    const changedAnswer = await judge();
+    expect(changedAnswer.code).toBe(1);
+    expect(changedAnswer.stderr).toContain(`eval judge: ${out} holds rows made from input that changed since they were written: the answer of llama-13b to question 2 (--answers) (sha256 `);
+    expect(changedAnswer.stderr).toMatch(/\(sha256 [0-9a-f]{12} → [0-9a-f]{12}\)\. Restore the original input to resume, or start over with a new --out \(or delete /);
+    writeFileSync(llamaPath, readFileSync(blog("answer", "answer_llama-13b.jsonl"), "utf8"));
+
+    // The review prompt edited: every review made with it is refused.
+    writeFileSync(reviewPrompts, readFileSync(blog("prompt.jsonl"), "utf8").replace("helpful and precise assistant", "precise assistant"));
+    const changedPrompt = await judge();
+    expect(changedPrompt.code).toBe(1);
+    expect(changedPrompt.stderr).toMatch(/review prompt 1 of reviewer gpt-4-0328-default \(--review-prompts, --reviewers\) \(sha256 [0-9a-f]{12} → [0-9a-f]{12}, 2 rows\)/);
   });
 });

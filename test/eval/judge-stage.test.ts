@@ -6,7 +6,7 @@ import { pairwiseJudgmentRowSchema, singleJudgmentRowSchema } from "../../src/ev
 import { runJudge } from "../../src/eval/judge/run-judge.js";
 import { summarizePairwiseJudgments } from "../../src/eval/report/pairwise-results.js";
 import { summarizeSingleJudgments } from "../../src/eval/report/single-results.js";
-import { AuthenticationError, ConnectionError, InvalidArgumentError } from "../../src/errors/index.js";
+import { AuthenticationError, ConfigError, ConnectionError, InvalidArgumentError } from "../../src/errors/index.js";
 import type { CallOptions } from "../../src/spec/index.js";
 import { scriptedModel } from "../support/scripted-model.js";
 import { sharedPath } from "../support/shared-data.js";
@@ -97,6 +97,32 @@ describe("single-answer judging", () => {
     expect(results.models.find((m) => m.model === "beta")!.overall.scored).toBe(2);
   });
 
+  it("resumes only from the same inputs: a changed judge prompt, reference, question or answer is refused by name", async () => {
+    const outputPath = join(directory.path, "single.jsonl");
+    const judge = scriptedModel({ reply: gradingJudge });
+    const base = { judge, questions: twoTurnQuestions, answers: twoModelAnswers(), mode: { kind: "single" as const }, judgePrompts, references, outputPath, call: noWait };
+    await runJudge(base);
+    const rows = readRows(outputPath, (v) => singleJudgmentRowSchema.parse(v));
+    expect(Object.keys(rows[0].input_sha256!).sort()).toEqual(["answer", "judge_prompt", "question"]);
+    expect(Object.keys(rows.find((r) => r.question_id === 111)!.input_sha256!).sort()).toEqual(["answer", "judge_prompt", "question", "reference"]);
+    // Unchanged inputs: everything is skipped.
+    expect(await runJudge(base)).toMatchObject({ written: 0, resumed: 8 });
+
+    const single = judgePrompts.get("single-v1")!;
+    const editedPrompts = new Map([...judgePrompts, ["single-v1", { ...single, promptTemplate: single.promptTemplate.replace("Please act as", "Act as") }]]);
+    await expect(runJudge({ ...base, judgePrompts: editedPrompts })).rejects.toThrow(ConfigError);
+    await expect(runJudge({ ...base, judgePrompts: editedPrompts })).rejects.toThrow(/holds rows made from input that changed since they were written: judge prompt "single-v1" \(--judge-prompts\) \(sha256 [0-9a-f]{12} → [0-9a-f]{12}, 2 rows\)\. Restore the original input to resume, or start over with a new --out/);
+    const editedReferences = new Map([["111", { ...references.get("111")!, turns: ["4", "six"] }]]);
+    await expect(runJudge({ ...base, references: editedReferences })).rejects.toThrow(/the reference answer to question 111 \(--reference\) \(sha256 [0-9a-f]{12} → [0-9a-f]{12}, 4 rows\)/);
+    const editedQuestions = [{ ...twoTurnQuestions[0], turns: ["Write a haiku about alpacas.", twoTurnQuestions[0].turns[1]] }, twoTurnQuestions[1]];
+    await expect(runJudge({ ...base, questions: editedQuestions })).rejects.toThrow(/question 81 \(--questions\) \(sha256 [0-9a-f]{12} → [0-9a-f]{12}, 4 rows\)/);
+    const editedAnswers = twoModelAnswers();
+    editedAnswers.get("beta")!.get("81")!.turns = ["weak, edited"];
+    await expect(runJudge({ ...base, answers: editedAnswers })).rejects.toThrow(/the answer of beta to question 81 \(--answers\)/);
+    // Nothing was written by the refused runs.
+    expect(readRows(outputPath, (v) => singleJudgmentRowSchema.parse(v))).toHaveLength(8);
+  });
+
   it("stops the run on an authentication error instead of writing $ERROR$ rows", async () => {
     const judge = scriptedModel({ reply: () => { throw new AuthenticationError("invalid API key"); } });
     await expect(
@@ -128,6 +154,16 @@ describe("pairwise judging", () => {
     const a = /Assistant A(?:'s Answer\]|:)\n([\s\S]*?)\n/.exec(prompt)?.[1] ?? "";
     return a.includes("good") ? "A is better. [[A]]" : "B is better. [[B]]";
   }
+
+  it("refuses to resume pairwise judging when the pair prompt changed", async () => {
+    const outputPath = join(directory.path, "pair.jsonl");
+    const base = { judge: scriptedModel({ reply: fairJudge }), questions: twoTurnQuestions, answers: twoModelAnswers(), mode: { kind: "pairwise-all" as const }, judgePrompts, references, outputPath, call: noWait };
+    await runJudge(base);
+    expect(Object.keys(readRows(outputPath, (v) => pairwiseJudgmentRowSchema.parse(v))[0].input_sha256!).sort()).toEqual(["answer_1", "answer_2", "judge_prompt", "question"]);
+    const pair = judgePrompts.get("pair-v2")!;
+    const edited = new Map([...judgePrompts, ["pair-v2", { ...pair, systemPrompt: `${pair.systemPrompt} Be brief.` }]]);
+    await expect(runJudge({ ...base, judgePrompts: edited })).rejects.toThrow(/judge prompt "pair-v2" \(--judge-prompts\)/);
+  });
 
   it("judges both orders and turns agreement into a winner", async () => {
     const judge = scriptedModel({ reply: fairJudge });

@@ -33,7 +33,7 @@ describe("stories260K as a judge", () => {
     expect(judged.stderr).not.toMatch(/camelid eval:/);
     expect(judged.code).toBe(0);
     expect(judged.stdout).toMatch(/2 written/);
-    expect(judged.stdout).toMatch(/2 without a readable verdict, 0 judge calls failed/);
+    expect(judged.stdout).toMatch(/2 without a readable verdict, 0 of 2 judge calls failed/);
     expect(judged.stdout).toMatch(/no judgment held a readable verdict/);
 
     const shown = await evalCli(["show", "--judgments", out, "--output-format", "markdown"]);

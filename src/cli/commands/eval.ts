@@ -36,13 +36,15 @@ import { modelFlagOptions, selectModel } from "../model-flags.js";
 const help = `usage: camelid eval <answer|judge|show|ratings|perplexity|mc> [options]
 
   answer      generate answers to a question set (MT-bench two-turn or Vicuna-80 JSONL)
-  judge       grade answers with a judge model: single, pairwise (both orders) or Vicuna review
+  judge       grade answers with a judge model: single, pairwise (both orders) or Vicuna review (one order)
   show        tables, diagnostics and charts from a judgment or review file
   ratings     online Elo, Bradley-Terry with bootstrap intervals, ranks, win-rate matrix
   perplexity  llama.cpp-compatible perplexity of a text file
   mc          log-likelihood multiple choice as lm-evaluation-harness (HellaSwag/ARC/MMLU-style JSONL)
 
-Every stage writes JSONL and resumes where a killed run stopped. "camelid eval <sub> --help" for options.
+Every stage writes JSONL and resumes where a killed run stopped; failed items are retried by the next run
+with the same --out, and a resume against changed inputs (questions, answers, references, judge prompts) is
+refused. "camelid eval <sub> --help" for options.
 `;
 
 const helps: Record<string, string> = {
@@ -52,6 +54,8 @@ const helps: Record<string, string> = {
   --temperature <t>     one temperature for all (default: MT-bench per category; 0.7 elsewhere)
   --format <name>       force a prompt format (the one used is always reported)
   --concurrency <n>     questions in flight (default 1)    --seed <n>
+  Rerun with the same --out to resume: answered questions are skipped (refused if a question's text changed
+  since), failed ones are answered again. Exit status 1 when every question of the run failed.
 `,
   judge: `usage: camelid eval judge --mode single|pairwise|vicuna --questions <file> --answers <dir> --out <judgments.jsonl> <judge model>
 judge model: --judge-model <file.gguf> | --judge-base-url <url> --judge-remote-model <id> [--judge-api chat|completions]
@@ -65,11 +69,16 @@ judge model: --judge-model <file.gguf> | --judge-base-url <url> --judge-remote-m
                             the first of A, B, C) and a grade outside 1-10 is no grade (FastChat keeps it)
   --baseline <model>        pairwise/vicuna: compare every model with this one (default: all pairs)
   --review-prompts <file> --reviewers <file>   vicuna mode: prompt.jsonl and reviewer.jsonl
+  --both-orders             vicuna mode, extension: also review each pair swapped (swapped_text); "show" then
+                            counts a win only when both orders agree. Default: one order, answer 1 = the first
+                            model of the pair, as eval_gpt_review.py
   --repeat <K>              judge everything K times (median and spread in "show")
   --concurrency <n> (default 1)  --retries <n> (default 3)
   --max-tokens <n>          judge tokens (default: 2048 as llm_judge; 1024 in vicuna mode, as eval_gpt_review.py)
   --temperature <t>         judge temperature (default: 0 as llm_judge; 0.2 in vicuna mode, as eval_gpt_review.py)
   judge prompts' output_format is honoured: [[rating]] (single), [[A]] or [[rating_a,rating_b]] (pairwise, tie within 0.1)
+  Rerun with the same --out to resume: finished rows are skipped (refused if their question, answers, reference
+  or judge prompt changed since), $ERROR$ rows are judged again. Exit status 1 when every judge call failed.
 `,
   show: `usage: camelid eval show (--judgments <file.jsonl> | --vicuna-review <file.jsonl>) [options]
   A file holding several judges' rows gets one report per judge (never pooled).
@@ -183,13 +192,17 @@ async function answerCommand(argv: string[], io: CliIo): Promise<number> {
     }),
   );
   const formats = summary.promptFormats.map((f) => `${f.name} (${f.source}: ${f.reason})`).join("; ") || "not reported by the model";
+  const failed = summary.failed.length;
   io.stdout(
-    `answers: ${summary.written} written, ${summary.resumed} already done, ${summary.total} questions → ${summary.outputPath}\n` +
+    `answers: ${summary.written} written, ${summary.resumed} already done, ${failed} failed, ${summary.total} questions → ${summary.outputPath}\n` +
       `prompt format: ${formats}\n` +
       (summary.truncatedTurns ? `${summary.truncatedTurns} turns hit --max-tokens ${maxTokens} and were cut short\n` : "") +
+      (failed
+        ? `failed: ${summary.failed.slice(0, 5).map((f) => `question ${f.questionId} (${f.error})`).join(", ")}${failed > 5 ? ", …" : ""}; run the same command again to answer them\n`
+        : "") +
       summary.warnings.map((w) => `warning: ${w}\n`).join(""),
   );
-  return 0;
+  return failed > 0 && summary.written === 0 ? 1 : 0;
 }
 
 /** Judge model flags are the model flags with a "judge-" prefix. */
@@ -228,6 +241,7 @@ async function judgeCommand(argv: string[], io: CliIo): Promise<number> {
     baseline: { type: "string" },
     "review-prompts": { type: "string" },
     reviewers: { type: "string" },
+    "both-orders": { type: "boolean" },
     repeat: { type: "string" },
     concurrency: { type: "string" },
     retries: { type: "string" },
@@ -243,8 +257,9 @@ async function judgeCommand(argv: string[], io: CliIo): Promise<number> {
   else if (modeName === "pairwise") mode = values.baseline ? { kind: "pairwise-baseline", baseline: values.baseline } : { kind: "pairwise-all" };
   else if (modeName === "vicuna") {
     const setup = loadVicunaReviewSetup(required(values["review-prompts"], "review-prompts"), required(values.reviewers, "reviewers"));
-    mode = { kind: "vicuna-review", setup, ...(values.baseline ? { baseline: values.baseline } : {}) };
+    mode = { kind: "vicuna-review", setup, ...(values.baseline ? { baseline: values.baseline } : {}), bothOrders: values["both-orders"] === true };
   } else throw new InvalidArgumentError("mode", `--mode must be single, pairwise or vicuna, got "${modeName}"`);
+  if (values["both-orders"] && mode.kind !== "vicuna-review") throw new InvalidArgumentError("both-orders", "--both-orders applies to --mode vicuna (pairwise mode always judges both orders)");
   if (mode.kind !== "vicuna-review" && !values["judge-prompts"]) throw new InvalidArgumentError("judge-prompts", "--judge-prompts <judge_prompts.jsonl> is required for single and pairwise judging");
   const judgePrompts = values["judge-prompts"] ? loadJudgePrompts(values["judge-prompts"]) : undefined;
   const references = values.reference ? loadAnswerFile(values.reference).answers : undefined;
@@ -277,7 +292,13 @@ async function judgeCommand(argv: string[], io: CliIo): Promise<number> {
   );
   io.stdout(
     `judgments: ${summary.written} written, ${summary.resumed} already done, ${summary.total} planned → ${summary.outputPath}\n` +
-      `${summary.noVerdict} without a readable verdict, ${summary.judgeErrors} judge calls failed after retries ($ERROR$)\n` +
+      `${summary.noVerdict} without a readable verdict, ${summary.judgeErrors} of ${summary.judgeCalls} judge calls failed after retries ($ERROR$)` +
+      `${summary.judgeErrors > 0 ? "; run the same command again to judge their rows again" : ""}\n` +
+      (mode.kind === "vicuna-review"
+        ? mode.bothOrders
+          ? "orders: both (--both-orders, an extension: swapped_text reviews model 2's answer as Assistant 1; show counts a win only when both orders agree)\n"
+          : "orders: one, answer 1 = the first model of the pair (as eval_gpt_review.py; --both-orders also reviews the swapped order)\n"
+        : "") +
       `verdicts read by ${summary.verdictRules === "strict" ? "strict rules (--strict-verdicts: a judgment naming two verdicts is ambiguous, a grade outside 1-10 is none)" : "FastChat's rules"}\n` +
       `judge max tokens: ${summary.maxTokens.value} (${summary.maxTokens.source === "user" ? "--max-tokens" : mode.kind === "vicuna-review" ? "eval_gpt_review.py's default" : "FastChat llm_judge's default"}), ` +
       `temperature: ${summary.temperature.value} (${summary.temperature.source === "user" ? "--temperature" : mode.kind === "vicuna-review" ? "eval_gpt_review.py's" : "FastChat llm_judge's"})\n` +
@@ -287,7 +308,7 @@ async function judgeCommand(argv: string[], io: CliIo): Promise<number> {
       (summary.missingAnswers.length ? `skipped for missing answers: ${summary.missingAnswers.slice(0, 10).join(", ")}${summary.missingAnswers.length > 10 ? ", …" : ""}\n` : "") +
       (summary.written > 0 && summary.noVerdict === summary.written ? "warning: no judgment held a readable verdict; this judge cannot follow the format\n" : ""),
   );
-  return 0;
+  return summary.judgeCalls > 0 && summary.judgeErrors === summary.judgeCalls ? 1 : 0;
 }
 
 type OutputFormat = "terminal" | "markdown" | "json";

@@ -3,7 +3,8 @@ import { createHash } from "node:crypto";
 /**
  * What a run was made from, by content: a resume is keyed on these as much as on its flags, so a
  * prompts file, seed tasks or template edited between two runs with the same --out is noticed
- * instead of silently mixing (or skipping) rows.
+ * instead of silently mixing (or skipping) rows. The eval stages use the same hashes per row
+ * (src/eval/run/resume-inputs.ts), since their outputs must stay in FastChat's file formats.
  */
 
 /** SHA-256 of a text, or of a value's JSON. */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { inputHashesSchema } from "../run/resume-inputs.js";
 
 const questionIdSchema = z.union([z.number().int(), z.string().min(1)]);
 
@@ -17,6 +18,8 @@ export const singleJudgmentRowSchema = z.object({
   no_score_reason: z.string().optional(),
   error: z.string().optional(),
   tstamp: z.number().optional(),
+  /** SHA-256 of the inputs the row was made from (ignored by FastChat; checked on resume). */
+  input_sha256: inputHashesSchema.optional(),
 });
 export type SingleJudgmentRow = z.infer<typeof singleJudgmentRowSchema>;
 
@@ -49,6 +52,8 @@ export const pairwiseJudgmentRowSchema = z.object({
   g1_error_reason: z.string().optional(),
   g2_error_reason: z.string().optional(),
   tstamp: z.number().optional(),
+  /** SHA-256 of the inputs the row was made from (ignored by FastChat; checked on resume). */
+  input_sha256: inputHashesSchema.optional(),
 });
 export type PairwiseJudgmentRow = z.infer<typeof pairwiseJudgmentRowSchema>;
 
@@ -72,5 +77,6 @@ export const vicunaReviewRowSchema = z.object({
   swapped_score: z.tuple([z.number(), z.number()]).optional(),
   repeat: z.number().int().min(0).default(0),
   metadata: z.record(z.string(), z.unknown()).optional(),
+  input_sha256: inputHashesSchema.optional(),
 });
 export type VicunaReviewRow = z.infer<typeof vicunaReviewRowSchema>;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { InvalidArgumentError } from "../../errors/index.js";
+import { ConfigError, InvalidArgumentError } from "../../errors/index.js";
 import type { LanguageModel } from "../../spec/language-model.js";
 import type { Answer } from "../data/answers.js";
 import type { JudgePrompt, PairwiseOutputFormat } from "../data/judge-prompts.js";
@@ -12,6 +12,7 @@ import type { JudgeCallOptions } from "../run/judge-call.js";
 import { callJudge } from "../run/judge-call.js";
 import type { ProgressListener } from "../run/progress.js";
 import { createProgressTracker } from "../run/progress.js";
+import { ChangedInputs, hashInputs, inputHashesSchema, type ItemInput, type ItemInputs } from "../run/resume-inputs.js";
 import { runWithConcurrency } from "../run/worker-pool.js";
 import { parsePairwiseJudgment, type PositionVerdict } from "../verdicts/pairwise-verdict.js";
 import { JUDGE_ERROR_OUTPUT, parseSingleRating, type VerdictRules } from "../verdicts/single-rating.js";
@@ -23,8 +24,12 @@ export type JudgeMode =
   | { kind: "single" }
   | { kind: "pairwise-baseline"; baseline: string }
   | { kind: "pairwise-all" }
-  /** The original Vicuna review format, pairs against a baseline (or all pairs without one). */
-  | { kind: "vicuna-review"; setup: VicunaReviewSetup; baseline?: string };
+  /**
+   * The original Vicuna review format, pairs against a baseline (or all pairs without one). One order,
+   * answer 1 = the first model, as eval_gpt_review.py; `bothOrders` (our extension) also reviews the
+   * swapped order into `swapped_text`.
+   */
+  | { kind: "vicuna-review"; setup: VicunaReviewSetup; baseline?: string; bothOrders?: boolean };
 
 export interface JudgeRunOptions {
   judge: LanguageModel;
@@ -75,7 +80,8 @@ export interface JudgeRunSummary {
   /** Already in the output file from an earlier run. */
   resumed: number;
   written: number;
-  /** Judge calls that failed after all retries ($ERROR$). */
+  /** Judge calls made by this run, and those that failed after all retries ($ERROR$; the next run retries their rows). */
+  judgeCalls: number;
   judgeErrors: number;
   /** Rows whose judgment held no readable verdict or score. */
   noVerdict: number;
@@ -85,7 +91,9 @@ export interface JudgeRunSummary {
 
 interface JudgeTask {
   key: string;
-  execute(): Promise<{ row: SingleJudgmentRow | PairwiseJudgmentRow | VicunaReviewRow; judgeErrors: number; noVerdict: boolean }>;
+  /** What the judgment is made from; their hashes go into the row and are checked on resume. */
+  inputs: ItemInputs;
+  execute(): Promise<{ row: SingleJudgmentRow | PairwiseJudgmentRow | VicunaReviewRow; judgeCalls: number; judgeErrors: number; noVerdict: boolean }>;
 }
 
 /** Enough of any row to know which item it is; the row's own schema is checked when it is read for a report. */
@@ -103,15 +111,17 @@ const keyFieldsSchema = z
     g2_judgment: z.string().optional(),
     text: z.string().optional(),
     swapped_text: z.string().optional(),
+    input_sha256: inputHashesSchema.optional(),
   })
   .passthrough();
+type ExistingRow = z.infer<typeof keyFieldsSchema>;
 
-function rowKey(row: z.infer<typeof keyFieldsSchema>): string {
+function rowKey(row: ExistingRow): string {
   const models = row.model !== undefined ? row.model : `${row.model_1}|${row.model_2}`;
   return `${row.judge?.[0] ?? ""}|${models}|${row.question_id}|${row.turn ?? 1}|${row.repeat ?? 0}`;
 }
 
-function rowHasJudgeError(row: z.infer<typeof keyFieldsSchema>): boolean {
+function rowHasJudgeError(row: ExistingRow): boolean {
   return [row.judgment, row.g1_judgment, row.g2_judgment, row.text, row.swapped_text].some((text) => text === JUDGE_ERROR_OUTPUT);
 }
 
@@ -129,7 +139,9 @@ function modelPairs(models: string[], mode: JudgeMode): Array<[string, string]> 
 /**
  * The judge stage (FastChat's gen_judgment): one JSONL row per judged item, appended as soon as it is
  * done. A rerun skips the items already in the file, except $ERROR$ rows, which it tries again (the
- * report reads the last row of each item). Pairwise items are always judged in both orders.
+ * report reads the last row of each item); it refuses to resume when a finished item's inputs (question,
+ * answers, reference, judge prompt) changed since its row was written. Pairwise items are always judged
+ * in both orders; Vicuna reviews in one order unless `bothOrders`.
  */
 export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunSummary> {
   const judgeName = options.judgeName ?? options.judge.modelId;
@@ -168,6 +180,19 @@ export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunSummar
     if (!options.judgePrompts) throw new InvalidArgumentError("judge prompts", "judge prompts are required for single and pairwise judging");
     return selectJudgePrompt(options.judgePrompts, kind, question.category, turn > 1);
   };
+  // What each judgment is made from, named as the user knows it (for the message when one changed).
+  const questionInput = (question: Question): ItemInput => ({ content: { category: question.category, turns: question.turns }, label: `question ${question.questionId} (--questions)` });
+  const answerInput = (model: string, question: Question, answer: Answer): ItemInput => ({ content: answer.turns, label: `the answer of ${model} to question ${question.questionId} (--answers)` });
+  const judgePromptInput = (prompt: JudgePrompt): ItemInput => ({ content: prompt, label: `judge prompt "${prompt.name}" (--judge-prompts)` });
+  const referenceInputs = (question: Question, reference: string[] | undefined): ItemInputs =>
+    reference === undefined
+      ? {}
+      : {
+          reference: {
+            content: reference,
+            label: referenceSource === "question-file" ? `the "reference" of question ${question.questionId} (--question-references)` : `the reference answer to question ${question.questionId} (--reference)`,
+          },
+        };
 
   for (const question of options.questions) {
     const reference = referenceOf(question);
@@ -182,6 +207,7 @@ export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunSummar
             if (!answer) continue;
             tasks.push({
               key: `${judgeName}|${model}|${question.questionId}|${turn}|${round}`,
+              inputs: { question: questionInput(question), answer: answerInput(model, question, answer), judge_prompt: judgePromptInput(prompt), ...referenceInputs(question, reference) },
               execute: async () => {
                 const { messages, userPrompt } = singleGradingMessages(prompt, question, answer, turn, reference);
                 const result = await callJudge(options.judge, messages, call);
@@ -200,7 +226,7 @@ export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunSummar
                   ...(result.error ? { error: result.error } : {}),
                   tstamp: now(),
                 };
-                return { row, judgeErrors: result.error !== undefined ? 1 : 0, noVerdict: parsed.kind !== "score" };
+                return { row, judgeCalls: 1, judgeErrors: result.error !== undefined ? 1 : 0, noVerdict: parsed.kind !== "score" };
               },
             });
           }
@@ -211,13 +237,24 @@ export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunSummar
             const answer2 = answerOf(model2, question);
             if (!answer1 || !answer2) continue;
             const key = `${judgeName}|${model1}|${model2}|${question.questionId}|${turn}|${round}`;
+            const answerInputs = { answer_1: answerInput(model1, question, answer1), answer_2: answerInput(model2, question, answer2) };
             if (mode.kind === "vicuna-review") {
-              tasks.push({ key, execute: () => reviewVicunaPair(options, mode.setup, judgeName, question, model1, model2, answer1, answer2, round, call) });
+              const reviewer = reviewerFor(mode.setup, question.category);
+              const reviewPrompt: ItemInput = {
+                content: { prompt: reviewer.prompt, reviewer: reviewer.reviewer },
+                label: `review prompt ${reviewer.prompt.promptId} of reviewer ${reviewer.reviewer.reviewerId} (--review-prompts, --reviewers)`,
+              };
+              tasks.push({
+                key,
+                inputs: { question: questionInput(question), ...answerInputs, review_prompt: reviewPrompt },
+                execute: () => reviewVicunaPair(options, reviewer, mode.bothOrders === true, judgeName, question, model1, model2, answer1, answer2, round, call),
+              });
               continue;
             }
             const prompt = promptsFor("pairwise", question, turn);
             tasks.push({
               key,
+              inputs: { question: questionInput(question), ...answerInputs, judge_prompt: judgePromptInput(prompt), ...referenceInputs(question, reference) },
               execute: async () => {
                 const game1 = pairwiseMessages(prompt, question, answer1, answer2, turn, reference);
                 const game2 = pairwiseMessages(prompt, question, answer2, answer1, turn, reference);
@@ -248,7 +285,7 @@ export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunSummar
                   tstamp: now(),
                 };
                 const judgeErrors = (result1.error !== undefined ? 1 : 0) + (result2.error !== undefined ? 1 : 0);
-                return { row, judgeErrors, noVerdict: verdict1.verdict === "error" || verdict2.verdict === "error" };
+                return { row, judgeCalls: 2, judgeErrors, noVerdict: verdict1.verdict === "error" || verdict2.verdict === "error" };
               },
             });
           }
@@ -257,14 +294,7 @@ export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunSummar
     }
   }
 
-  const existing = readJsonlIfExists(options.outputPath, keyFieldsSchema);
-  const finished = new Set<string>();
-  for (const row of existing) {
-    const key = rowKey(row);
-    if (rowHasJudgeError(row)) finished.delete(key);
-    else finished.add(key);
-  }
-  const pending = tasks.filter((task) => !finished.has(task.key));
+  const pending = pendingTasks(tasks, options.outputPath, options.mode);
   const resumed = tasks.length - pending.length;
   const progress = createProgressTracker("judge", tasks.length, resumed, options.onProgress);
   const appender = new JsonlAppender(options.outputPath);
@@ -274,17 +304,49 @@ export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunSummar
     temperature: { value: call.temperature!, source: userTemperature !== undefined ? "user" : "default" },
     referenceSource,
     verdictRules,
-    total: tasks.length, resumed, written: 0, judgeErrors: 0, noVerdict: 0, missingAnswers };
+    total: tasks.length, resumed, written: 0, judgeCalls: 0, judgeErrors: 0, noVerdict: 0, missingAnswers };
   await runWithConcurrency(pending, options.concurrency ?? 1, async (task) => {
-    const { row, judgeErrors, noVerdict } = await task.execute();
-    await appender.append(row);
+    const { row, judgeCalls, judgeErrors, noVerdict } = await task.execute();
+    await appender.append({ ...row, input_sha256: hashInputs(task.inputs) });
     summary.written++;
+    summary.judgeCalls += judgeCalls;
     summary.judgeErrors += judgeErrors;
     if (noVerdict) summary.noVerdict++;
     progress.itemDone();
   });
   await appender.flush();
   return summary;
+}
+
+/**
+ * The tasks a rerun still has to do: those without a row, or whose last row is an $ERROR$ one (the
+ * report reads the last row of each item). A finished row made from inputs that changed since, or a
+ * Vicuna review made in the other number of orders, is refused rather than kept as if current.
+ */
+function pendingTasks(tasks: JudgeTask[], outputPath: string, mode: JudgeMode): JudgeTask[] {
+  const latest = new Map<string, ExistingRow>();
+  for (const row of readJsonlIfExists(outputPath, keyFieldsSchema)) latest.set(rowKey(row), row);
+  const changed = new ChangedInputs();
+  let otherOrders = 0;
+  const pending: JudgeTask[] = [];
+  for (const task of tasks) {
+    const row = latest.get(task.key);
+    if (!row || rowHasJudgeError(row)) {
+      pending.push(task);
+      continue;
+    }
+    changed.check(row.input_sha256, task.inputs);
+    if (mode.kind === "vicuna-review" && (row.swapped_text !== undefined) !== (mode.bothOrders === true)) otherOrders++;
+  }
+  changed.refuseIfAny("eval judge", outputPath);
+  if (otherOrders > 0) {
+    const both = mode.kind === "vicuna-review" && mode.bothOrders === true;
+    throw new ConfigError(
+      `eval judge: ${outputPath} holds ${otherOrders} reviews made in ${both ? "one order" : "both orders (--both-orders)"}; ` +
+        `${both ? "drop --both-orders" : "add --both-orders"} to resume it, or start over with a new --out (or delete ${outputPath})`,
+    );
+  }
+  return pending;
 }
 
 /** Game 1 shows model_1 as A; game 2 shows model_2 as A. */
@@ -302,7 +364,8 @@ function judgedLength(answer: Answer, turn: number): number {
 
 async function reviewVicunaPair(
   options: JudgeRunOptions,
-  setup: VicunaReviewSetup,
+  { prompt, index }: ReturnType<typeof reviewerFor>,
+  bothOrders: boolean,
   judgeName: string,
   question: Question,
   model1: string,
@@ -312,12 +375,11 @@ async function reviewVicunaPair(
   round: number,
   call: JudgeCallOptions,
 ) {
-  const { prompt, index } = reviewerFor(setup, question.category);
   const forward = vicunaReviewMessages(prompt, question, answer1, answer2);
-  const backward = vicunaReviewMessages(prompt, question, answer2, answer1);
-  const [result1, result2] = await Promise.all([callJudge(options.judge, forward.messages, call), callJudge(options.judge, backward.messages, call)]);
+  const backward = bothOrders ? vicunaReviewMessages(prompt, question, answer2, answer1) : undefined;
+  const [result1, result2] = await Promise.all([callJudge(options.judge, forward.messages, call), backward ? callJudge(options.judge, backward.messages, call) : undefined]);
   const parsed1 = parseVicunaScores(result1.text);
-  const parsed2 = parseVicunaScores(result2.text);
+  const parsed2 = result2 ? parseVicunaScores(result2.text) : undefined;
   const row: VicunaReviewRow = {
     question_id: question.questionId,
     ...(answer1.answerId ? { answer1_id: answer1.answerId } : {}),
@@ -330,12 +392,16 @@ async function reviewVicunaPair(
     category: question.category,
     text: result1.text,
     score: parsed1.kind === "scores" ? parsed1.scores : [-1, -1],
-    swapped_text: result2.text,
-    // Stored in model order (model_1's score first), so both orders read the same way.
-    swapped_score: parsed2.kind === "scores" ? [parsed2.scores[1], parsed2.scores[0]] : [-1, -1],
+    ...(result2 && parsed2
+      ? {
+          swapped_text: result2.text,
+          // Stored in model order (model_1's score first), so both orders read the same way.
+          swapped_score: parsed2.kind === "scores" ? ([parsed2.scores[1], parsed2.scores[0]] as [number, number]) : ([-1, -1] as [number, number]),
+        }
+      : {}),
     repeat: round,
-    metadata: result1.error || result2.error ? { error: result1.error ?? result2.error } : {},
+    metadata: result1.error || result2?.error ? { error: result1.error ?? result2?.error } : {},
   };
-  const judgeErrors = (result1.error !== undefined ? 1 : 0) + (result2.error !== undefined ? 1 : 0);
-  return { row, judgeErrors, noVerdict: parsed1.kind !== "scores" || parsed2.kind !== "scores" };
+  const judgeErrors = (result1.error !== undefined ? 1 : 0) + (result2?.error !== undefined ? 1 : 0);
+  return { row, judgeCalls: result2 ? 2 : 1, judgeErrors, noVerdict: parsed1.kind !== "scores" || (parsed2 !== undefined && parsed2.kind !== "scores") };
 }
