@@ -11,7 +11,8 @@ export class DownloadProgressView {
   private drawn = false;
 
   constructor(
-    private readonly label: string,
+    /** The model's name once the pull has resolved it. */
+    public label: string,
     private readonly write: (text: string) => void,
     private readonly options: { isTTY: boolean; now?: () => number; intervalMs?: number },
   ) {}
@@ -50,7 +51,7 @@ export class DownloadProgressView {
     const width = 24;
     const filled = Math.round(fraction * width);
     const bar = `${"=".repeat(Math.max(0, filled - 1))}${filled > 0 ? (fraction >= 1 ? "=" : ">") : ""}${" ".repeat(width - filled)}`;
-    const eta = rate > 0 ? formatDuration((progress.total - progress.downloaded) / rate) : "?";
+    const eta = progress.downloaded >= progress.total ? formatDuration(0) : rate > 0 ? formatDuration((progress.total - progress.downloaded) / rate) : "?";
     const speed = Number.isFinite(rate) ? `${formatBytes(Math.round(rate), { exact: false })}/s` : "-";
     return `${this.label} [${bar}] ${Math.floor(fraction * 100)}% ${size} / ${formatBytes(progress.total, { exact: false })} ${speed} ETA ${eta}`;
   }

@@ -44,6 +44,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     ...(values.revision ? { revision: values.revision } : {}),
     onProgress: (update) => progress.update(update),
     onEvent: (event) => {
+      if (event.type === "resolved") progress.label = event.name;
       const line = describeEvent(event);
       if (line === undefined) return;
       progress.finish();
