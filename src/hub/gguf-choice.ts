@@ -1,4 +1,5 @@
 // Which GGUF file of a repo the user meant: by file name, or by quantisation name as Ollama and llama.cpp do.
+import { UnsupportedFeatureError } from "../errors/index.js";
 import { AmbiguousFileError, NoMatchingFileError } from "./errors.js";
 
 /** Ollama's and llama.cpp's default when a repo has several GGUFs and none was named. */
@@ -42,6 +43,7 @@ export function chooseGgufFile(repo: string, files: string[], selector?: string)
     const defaults = models.filter((file) => quantizationOfFile(file) === DEFAULT_QUANTIZATION);
     if (defaults.length === 1) return defaults[0];
     if (models.length === 0) throw new NoMatchingFileError(repo, undefined, ggufs);
+    if (defaults.length > 1) refuseSplitModel(repo, defaults);
     throw new AmbiguousFileError(repo, undefined, models);
   }
   const wanted = selector.toUpperCase();
@@ -51,5 +53,17 @@ export function chooseGgufFile(repo: string, files: string[], selector?: string)
 function single(repo: string, selector: string, matches: string[], choices: string[]): string {
   if (matches.length === 1) return matches[0];
   if (matches.length === 0) throw new NoMatchingFileError(repo, selector, choices);
+  refuseSplitModel(repo, matches);
   throw new AmbiguousFileError(repo, selector, matches);
+}
+
+const SPLIT_PART = /^(.*)-(\d{5})-of-(\d{5})\.gguf$/i;
+
+/** llama.cpp's gguf-split parts (model-00001-of-00003.gguf) are one model in several files: not pulled yet. */
+function refuseSplitModel(repo: string, matches: string[]): void {
+  const parts = matches.map((file) => SPLIT_PART.exec(file));
+  if (parts.some((part) => part === null) || new Set(parts.map((part) => part![1])).size !== 1) return;
+  throw new UnsupportedFeatureError(
+    `${repo}: ${matches[0].replace(SPLIT_PART, "$1")} is split into ${Number(parts[0]![3])} files (gguf-split); camelid pull takes single-file GGUFs only for now — download the parts into one folder and pass the first as --model`,
+  );
 }

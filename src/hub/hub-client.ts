@@ -219,6 +219,11 @@ export class HubClient {
     const errorCode = response.headers.get("x-error-code") ?? undefined;
     const serverMessage = response.headers.get("x-error-message") ?? messageOf(text) ?? response.statusText;
     const where = repo ?? url;
+    // The Hub answers an anonymous request for a private or missing repo with 401 RepoNotFound.
+    if (errorCode === "RepoNotFound" && (response.status === 401 || response.status === 404)) {
+      const hint = tokenSent ? "" : "; if it is private or gated, set HF_TOKEN to a Hugging Face access token";
+      return new HubNotFoundError(url, errorCode, `${where}: repository not found on the Hub (${response.status})${hint}`);
+    }
     if (response.status === 401 || response.status === 403) {
       return new HubAccessError(where, response.status, tokenSent, errorCode ? `${errorCode}: ${serverMessage}` : serverMessage);
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { AmbiguousFileError, chooseGgufFile, NoMatchingFileError, parseModelReference, quantizationOfFile } from "../../src/hub/index.js";
-import { InvalidArgumentError } from "../../src/errors/index.js";
+import { InvalidArgumentError, UnsupportedFeatureError } from "../../src/errors/index.js";
 
 describe("quantisation names in GGUF file names", () => {
   it.each([
@@ -53,6 +53,13 @@ describe("choosing the GGUF a reference means", () => {
     expect(() => chooseGgufFile("o/m", ["a/m-Q4_K_M.gguf", "b/m-q4_k_m.gguf"], "q4_k_m")).toThrow(AmbiguousFileError);
     expect(() => chooseGgufFile("o/m", ["m-Q8_0.gguf", "m-F16.gguf"])).toThrow(/several GGUF files.*\n  m-Q8_0.gguf\n  m-F16.gguf/);
     expect(() => chooseGgufFile("o/m", ["model.safetensors"])).toThrow(NoMatchingFileError);
+  });
+
+  it("refuses a model split into parts (gguf-split) by name rather than calling it ambiguous", () => {
+    const parts = ["m-Q8_0-00001-of-00002.gguf", "m-Q8_0-00002-of-00002.gguf", "m-Q4_K_M.gguf"];
+    expect(() => chooseGgufFile("o/m", parts, "q8_0")).toThrow(UnsupportedFeatureError);
+    expect(() => chooseGgufFile("o/m", parts, "q8_0")).toThrow(/m-Q8_0 is split into 2 files/);
+    expect(chooseGgufFile("o/m", parts, "Q4_K_M")).toBe("m-Q4_K_M.gguf");
   });
 });
 

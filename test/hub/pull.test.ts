@@ -198,9 +198,13 @@ describe("camelid pull from the Hub", () => {
     expect(sent.map((request) => request.authorization)).toEqual(["Bearer hf_right_token", "Bearer hf_right_token"]);
   });
 
-  it("names a missing repo or revision (404)", async () => {
+  it("names a missing repo (401 anonymously, as the Hub answers, or 404) or revision", async () => {
     const cacheDir = newCache();
-    await expect(pullModel("hf:nobody/nothing", options(cacheDir))).rejects.toMatchObject({ constructor: HubNotFoundError, what: "RepoNotFound" });
+    const anonymous = await pullModel("hf:nobody/nothing", options(cacheDir)).catch((error: unknown) => error);
+    expect(anonymous).toBeInstanceOf(HubNotFoundError);
+    expect(anonymous).toMatchObject({ what: "RepoNotFound", message: "nobody/nothing: repository not found on the Hub (401); if it is private or gated, set HF_TOKEN to a Hugging Face access token" });
+    await expect(pullModel("hf:nobody/nothing", options(cacheDir, { token: "hf_x" }))).rejects.toMatchObject({ what: "RepoNotFound", message: "nobody/nothing: repository not found on the Hub (404)" });
+    await expect(pullModel("hf:tiny/quants:m-Q2_K.gguf", options(cacheDir))).rejects.toThrow(NoMatchingFileError);
     await expect(pullModel("hf:tiny/quants", options(cacheDir, { revision: "v9" }))).rejects.toMatchObject({ what: "RevisionNotFound" });
   });
 

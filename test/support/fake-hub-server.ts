@@ -104,7 +104,8 @@ export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<Fak
     const api = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/(.+)$/.exec(path);
     if (api) {
       const repo = repos[api[1]];
-      if (!repo) return hubError(response, 404, "RepoNotFound", `Repository not found: ${api[1]}`);
+      // As the real Hub: anonymous callers get 401 for a repo they cannot see, whether private or missing.
+      if (!repo) return hubError(response, request.headers.authorization ? 404 : 401, "RepoNotFound", `Repository not found: ${api[1]}`);
       if (refused(request, response, repo)) return;
       if (api[2] !== "main" && api[2] !== repo.commit) return hubError(response, 404, "RevisionNotFound", `Invalid rev id: ${api[2]}`);
       const withBlobs = url.searchParams.get("blobs") === "true";
