@@ -1,6 +1,7 @@
 // The local list of pulled models: one small JSON file per model, so two pulls never rewrite a shared file.
 import { mkdir, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { readdirSync, readFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { z } from "zod";
 import { ConfigError, ModelNotFoundError } from "../errors/index.js";
@@ -34,7 +35,8 @@ export class ManifestStore {
   async save(manifest: Manifest): Promise<void> {
     await mkdir(this.folder, { recursive: true });
     const path = this.pathOf(manifest.name);
-    const temporary = `${path}.${process.pid}.tmp`;
+    // Unique per call: two pulls of one model in one process save the same manifest at the same time.
+    const temporary = `${path}.${process.pid}.${randomUUID()}.tmp`;
     await writeFile(temporary, `${JSON.stringify(manifest, null, 2)}\n`);
     await rename(temporary, path);
   }

@@ -1,6 +1,6 @@
 // `camelid pull`: resolve a Hub reference or URL to one file, download it once (locked, resumable,
 // verified), check it is a GGUF, link it into the cache's snapshot and record a manifest.
-import { mkdir, rename, stat, symlink, unlink, writeFile } from "node:fs/promises";
+import { mkdir, rename, symlink, unlink, writeFile } from "node:fs/promises";
 import { dirname, relative } from "node:path";
 import { UpstreamError } from "../errors/index.js";
 import { sleep as realSleep } from "../providers/openai/retry-policy.js";
@@ -10,7 +10,7 @@ import { chooseGgufFile, isGgufFile, quantizationOfFile } from "./gguf-choice.js
 import { HubClient, type HubClientSettings } from "./hub-client.js";
 import { ManifestStore, type Manifest } from "./manifests.js";
 import { parseModelReference } from "./model-reference.js";
-import { type DownloadEvent, type DownloadProgress, downloadResumable, sha256OfFile } from "./resumable-download.js";
+import { type DownloadEvent, type DownloadProgress, downloadResumable, fileSize, sha256OfFile } from "./resumable-download.js";
 import { validateGgufFile } from "./validate-gguf.js";
 
 export type PullEvent =
@@ -61,7 +61,7 @@ export async function pullModel(reference: string, options: PullOptions): Promis
   const { downloaded, sha256, size } = await withFileLock(
     target.paths.lock,
     async () => {
-      const existing = await sizeOf(target.paths.blob);
+      const existing = await fileSize(target.paths.blob);
       if (existing !== undefined && (target.expectedSize === undefined || existing === target.expectedSize)) {
         options.onEvent?.({ type: "cached", path: target.paths.blob });
         return { downloaded: false, size: existing, sha256: target.expectedSha256 ?? (await sha256OfFile(target.paths.blob)) };
@@ -157,10 +157,3 @@ async function linkSnapshot(path: string, blob: string): Promise<void> {
   }
 }
 
-async function sizeOf(path: string): Promise<number | undefined> {
-  try {
-    return (await stat(path)).size;
-  } catch {
-    return undefined;
-  }
-}

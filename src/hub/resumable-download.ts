@@ -50,7 +50,7 @@ export async function downloadResumable(client: HubClient, request: DownloadRequ
   let expectedSize = request.expectedSize;
   let firstAttempt = true;
   for (let attempt = 0; ; attempt++) {
-    let have = await sizeOf(request.incompletePath);
+    let have = (await fileSize(request.incompletePath)) ?? 0;
     if (expectedSize !== undefined && have > expectedSize) {
       request.onEvent?.({ type: "restarting", reason: `the partial file (${have} bytes) is longer than the file (${expectedSize})` });
       await truncate(request.incompletePath, 0);
@@ -109,7 +109,7 @@ export async function downloadResumable(client: HubClient, request: DownloadRequ
     }
     return finish(request, hash.digest("hex"), written.size, expectedSha256);
   }
-  return finish(request, await sha256OfFile(request.incompletePath), await sizeOf(request.incompletePath), expectedSha256);
+  return finish(request, await sha256OfFile(request.incompletePath), (await fileSize(request.incompletePath)) ?? 0, expectedSha256);
 }
 
 async function finish(request: DownloadRequest, sha256: string, size: number, expected: string | undefined): Promise<DownloadResult> {
@@ -152,11 +152,12 @@ function numberHeader(headers: Headers, name: string): number | undefined {
   return Number(value);
 }
 
-async function sizeOf(path: string): Promise<number> {
+/** The file's size, or undefined when there is no file. */
+export async function fileSize(path: string): Promise<number | undefined> {
   try {
     return (await stat(path)).size;
   } catch {
-    return 0;
+    return undefined;
   }
 }
 

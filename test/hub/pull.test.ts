@@ -34,6 +34,7 @@ beforeAll(async () => {
     "tiny/big": { commit: COMMIT, files: { "big-Q8_0.gguf": files["big-Q8_0.gguf"] } },
     "tiny/wrong-hash": { commit: COMMIT, files: { "m-Q8_0.gguf": files["m-Q8_0.gguf"] }, wrongSha256: ["m-Q8_0.gguf"] },
     "tiny/not-gguf": { commit: COMMIT, files: { "m-Q8_0.gguf": new TextEncoder().encode("<html>not a model</html>") } },
+    "tiny/truncated": { commit: COMMIT, files: { "m-Q8_0.gguf": files["m-Q8_0.gguf"].subarray(0, files["m-Q8_0.gguf"].byteLength - 100) } },
     "meta/gated": { commit: COMMIT, files: { "m-Q4_K_M.gguf": files["m-Q4_K_M.gguf"] }, gatedToken: "hf_right_token" },
   });
 });
@@ -177,6 +178,16 @@ describe("camelid pull from the Hub", () => {
     expect(error).toBeInstanceOf(GgufFormatError);
     expect((error as Error).message).toContain("hf:tiny/not-gguf:Q8_0");
     expect(readdirSync(join(cacheDir, "hub", "models--tiny--not-gguf", "blobs"))).toEqual([]);
+    expect(existsSync(join(cacheDir, "manifests"))).toBe(false);
+  });
+
+  it("refuses a GGUF whose tensor data runs past the end of the file (a URL with no published hash)", async () => {
+    const cacheDir = newCache();
+    const truncated = files["m-Q8_0.gguf"].subarray(0, files["m-Q8_0.gguf"].byteLength - 100);
+    const url = `${hub.endpoint}/cdn/${hub.sha256(truncated)}`;
+    const error = await pullModel(url, options(cacheDir)).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(GgufFormatError);
+    expect((error as Error).message).toMatch(/^http:.*\/cdn\/[0-9a-f]{64}: invalid GGUF at byte \d+: tensor "token_embd.weight" data .* lies beyond the end of the file/);
     expect(existsSync(join(cacheDir, "manifests"))).toBe(false);
   });
 
