@@ -154,7 +154,7 @@ export class HubClient {
         hop = await this.followRedirects(url, context.headers ?? {});
       } catch (failure) {
         if (this.settings.signal?.aborted) throw new AbortError();
-        const error = new ConnectionError(`GET ${url} failed: ${describe(failure)}`, { cause: failure });
+        const error = new ConnectionError(`GET ${url} failed: ${describeFailure(failure)}`, { cause: failure });
         if (attempt >= this.retry.maxRetries) throw error;
         await this.wait(attempt, backoffDelayMs(attempt, this.retry), error.message);
         continue;
@@ -209,7 +209,7 @@ export class HubClient {
     try {
       return await response.text();
     } catch (failure) {
-      throw new ConnectionError(`reading ${url} failed: ${describe(failure)}`, { cause: failure });
+      throw new ConnectionError(`reading ${url} failed: ${describeFailure(failure)}`, { cause: failure });
     }
   }
 
@@ -248,7 +248,7 @@ function messageOf(text: string): string | undefined {
   return text.trim() ? text.trim().slice(0, 200) : undefined;
 }
 
-export function describe(failure: unknown): string {
+export function describeFailure(failure: unknown): string {
   if (failure instanceof Error) {
     const cause = failure.cause instanceof Error ? `: ${failure.cause.message}` : "";
     return `${failure.message}${cause}`;

@@ -7,7 +7,7 @@ import { dirname } from "node:path";
 import { ConnectionError, UpstreamError } from "../errors/index.js";
 import { ChecksumMismatchError } from "./errors.js";
 import { backoffDelayMs } from "../providers/openai/retry-policy.js";
-import { describe, type HubClient } from "./hub-client.js";
+import { describeFailure, type HubClient } from "./hub-client.js";
 
 export interface DownloadProgress {
   downloaded: number;
@@ -48,7 +48,8 @@ export async function downloadResumable(client: HubClient, request: DownloadRequ
   await mkdir(dirname(request.incompletePath), { recursive: true });
   let expectedSha256 = request.expectedSha256;
   let expectedSize = request.expectedSize;
-  let firstAttempt = true;
+  /** What was on disk when this run began: a retry within the run keeps counting from there. */
+  let resumedFrom: number | undefined;
   for (let attempt = 0; ; attempt++) {
     let have = (await fileSize(request.incompletePath)) ?? 0;
     if (expectedSize !== undefined && have > expectedSize) {
@@ -56,9 +57,8 @@ export async function downloadResumable(client: HubClient, request: DownloadRequ
       await truncate(request.incompletePath, 0);
       have = 0;
     }
-    if (have > 0 && firstAttempt) request.onEvent?.({ type: "resuming", from: have });
-    const resumedFrom = firstAttempt ? have : 0;
-    firstAttempt = false;
+    if (resumedFrom === undefined && have > 0) request.onEvent?.({ type: "resuming", from: have });
+    resumedFrom ??= have;
     const { response, linked } = await client.request(request.url, { repo: request.repo, headers: have > 0 ? { range: `bytes=${have}-` } : {} });
     expectedSha256 ??= linked.sha256;
     if (response.status === 416) {
@@ -88,6 +88,7 @@ export async function downloadResumable(client: HubClient, request: DownloadRequ
     }
     total ??= expectedSize;
     expectedSize ??= total;
+    if (start === 0) resumedFrom = 0;
     const hash = createHash("sha256");
     if (start > 0) await hashFile(request.incompletePath, hash);
     const written = await appendBody(response, request, hash, start, { total, resumedFrom });
@@ -140,7 +141,7 @@ async function appendBody(
     }
     return { size };
   } catch (failure) {
-    return { size, failure: describe(failure) };
+    return { size, failure: describeFailure(failure) };
   } finally {
     await file.close();
   }
