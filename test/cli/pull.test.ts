@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DownloadProgressView } from "../../src/cli/download-progress.js";
@@ -14,10 +14,13 @@ import { COMMIT, tinyGguf } from "../hub/fixtures.js";
 const newCache = temporaryDirectories("camelid-pull-cli-");
 let hub: FakeHub;
 const files: Record<string, Uint8Array> = {};
+let big: Uint8Array;
 
 beforeAll(async () => {
   for (const name of ["m-Q8_0.gguf", "m-f16.gguf"]) files[name] = await tinyGguf(name);
+  big = await tinyGguf("big-Q8_0.gguf", 32_768);
   hub = await startFakeHub({
+    "tiny/big": { commit: COMMIT, files: { "big-Q8_0.gguf": big } },
     "tiny/quants": { commit: COMMIT, files },
     "meta/gated": { commit: COMMIT, files: { "m-Q8_0.gguf": files["m-Q8_0.gguf"] }, gatedToken: "hf_right_token" },
   });
@@ -106,9 +109,9 @@ describe("camelid pull, list and rm", () => {
     let release!: () => void;
     hub.fault(`/cdn/${sha256}`, { type: "hold", until: new Promise<void>((resolve) => (release = resolve)) });
     const before = hub.requests.filter((request) => request.path === `/cdn/${sha256}`).length;
-    const first = spawnPull(cacheDir);
+    const first = spawnPull(cacheDir, "hf:tiny/quants:F16");
     await hub.arrived(`/cdn/${sha256}`, before + 1);
-    const second = spawnPull(cacheDir);
+    const second = spawnPull(cacheDir, "hf:tiny/quants:F16");
     await second.stderrContains("waiting for another pull of the same file");
     expect(second.stderr()).toContain(`(pid ${first.pid})`);
     release();
@@ -118,6 +121,33 @@ describe("camelid pull, list and rm", () => {
     expect(second.stdout()).toMatch(/^already pulled hf:tiny\/quants:F16/);
     expect(hub.requests.filter((request) => request.path === `/cdn/${sha256}`).length - before).toBe(1);
     expect(readFileSync(join(cacheDir, "hub", "models--tiny--quants", "blobs", sha256)).equals(files["m-f16.gguf"])).toBe(true);
+  });
+});
+
+describe("a pull killed mid-download", () => {
+  it("leaves .incomplete and a lock naming a dead pid; the next pull takes the lock over and resumes with Range", async () => {
+    const cacheDir = newCache();
+    const sha256 = hub.sha256(big);
+    expect(big.byteLength % 4).toBe(0);
+    const threeQuarters = (big.byteLength / 4) * 3;
+    hub.fault(`/cdn/${sha256}`, { type: "stall", afterBytes: threeQuarters });
+    const child = spawnPull(cacheDir, "hf:tiny/big");
+    // Off a terminal the progress line is printed at each quarter, after the bytes are on disk.
+    await child.stderrContains("] 75% ");
+    child.kill("SIGKILL");
+    await child.exited;
+    const blobs = join(cacheDir, "hub", "models--tiny--big", "blobs");
+    const lockPath = join(cacheDir, "hub", ".locks", "models--tiny--big", `${sha256}.lock`);
+    expect(statSync(join(blobs, `${sha256}.incomplete`)).size).toBe(threeQuarters);
+    expect(readFileSync(lockPath, "utf8")).toBe(`${child.pid}\n`);
+
+    const before = hub.requests.length;
+    const resumed = await camelid(["pull", "hf:tiny/big"], env(cacheDir));
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toContain(`resuming from byte ${threeQuarters}`);
+    expect(hub.requests.slice(before).filter((request) => request.path.startsWith("/cdn/")).map((request) => request.range)).toEqual([`bytes=${threeQuarters}-`]);
+    expect(readFileSync(join(blobs, sha256)).equals(big)).toBe(true);
+    expect(existsSync(lockPath)).toBe(false);
   });
 });
 
@@ -141,8 +171,8 @@ describe("the download progress line", () => {
   });
 });
 
-function spawnPull(cacheDir: string) {
-  const child = spawn(process.execPath, [join(repoRoot, "bin", "camelid.js"), "pull", "hf:tiny/quants:F16"], {
+function spawnPull(cacheDir: string, reference: string) {
+  const child = spawn(process.execPath, [join(repoRoot, "bin", "camelid.js"), "pull", reference], {
     cwd: repoRoot,
     env: { ...process.env, ...env(cacheDir) },
     stdio: ["ignore", "pipe", "pipe"],
@@ -161,6 +191,7 @@ function spawnPull(cacheDir: string) {
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   return {
     pid: child.pid,
+    kill: (signal: NodeJS.Signals) => child.kill(signal),
     exited,
     stdout: () => stdout,
     stderr: () => stderr,

@@ -25,6 +25,8 @@ export type Fault =
   | { type: "status"; status: number; headers?: Record<string, string>; body?: string }
   /** Sends `afterBytes` of the body, waits for `when` (the client saw them), then drops the connection. */
   | { type: "cut"; afterBytes: number; when?: Promise<void> }
+  /** Sends `afterBytes` of the body and then nothing, keeping the connection open (a pull to be killed). */
+  | { type: "stall"; afterBytes: number }
   | { type: "ignore-range" }
   | { type: "hold"; until: Promise<void> };
 
@@ -157,6 +159,10 @@ export async function startFakeHub(repos: Record<string, FakeRepo>): Promise<Fak
       "accept-ranges": "bytes",
       ...(range ? { "content-range": `bytes ${start}-${bytes.byteLength - 1}/${bytes.byteLength}` } : {}),
     });
+    if (fault?.type === "stall") {
+      response.write(body.subarray(0, fault.afterBytes));
+      return;
+    }
     if (fault?.type === "cut") {
       // Half a body, then the connection dies: what a dropped network looks like to the client.
       response.write(body.subarray(0, fault.afterBytes));
