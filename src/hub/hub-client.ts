@@ -36,11 +36,15 @@ const lfsSchema = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z
 const repoInfoSchema = z
   .object({
     id: z.string().optional(),
-    sha: z.string().min(1),
+    // Both become parts of cache paths, so nothing that could climb out of the cache gets through.
+    sha: z.string().regex(/^[0-9a-f]{40,64}$/, "expected a commit hash"),
     siblings: z.array(
       z
         .object({
-          rfilename: z.string().min(1),
+          rfilename: z
+            .string()
+            .min(1)
+            .refine((path) => !path.startsWith("/") && !path.split(/[\\/]/).includes(".."), "a file path inside the repo"),
           size: z.number().int().nonnegative().optional(),
           blobId: z.string().optional(),
           lfs: lfsSchema.optional(),

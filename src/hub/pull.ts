@@ -2,7 +2,7 @@
 // verified), check it is a GGUF, link it into the cache's snapshot and record a manifest.
 import { mkdir, rename, symlink, unlink, writeFile } from "node:fs/promises";
 import { dirname, relative } from "node:path";
-import { UpstreamError } from "../errors/index.js";
+import { InvalidArgumentError, UpstreamError } from "../errors/index.js";
 import { sleep as realSleep } from "../providers/openai/retry-policy.js";
 import { CacheLayout, type DownloadPaths } from "./cache-layout.js";
 import { withFileLock } from "./file-lock.js";
@@ -55,6 +55,10 @@ export async function pullModel(reference: string, options: PullOptions): Promis
   const client = new HubClient({ ...options, onRetry: (info) => options.onEvent?.({ type: "retry", ...info }) });
   const parsed = parseModelReference(reference);
   const revision = options.revision ?? "main";
+  // The revision names a file under refs/, as in huggingface_hub; "refs/pr/1" is fine, ".." is not.
+  if (!/^[A-Za-z0-9._\/-]+$/.test(revision) || revision.split("/").some((part) => part === ".." || part === "")) {
+    throw new InvalidArgumentError("revision", `"${revision}" is not a branch, tag or commit`);
+  }
   const target = parsed.kind === "hub" ? await hubTarget(client, layout, parsed.repo, revision, parsed.selector) : urlTarget(layout, parsed.url);
   options.onEvent?.({ type: "resolved", name: target.name, file: target.file, size: target.expectedSize, commit: target.commit });
 

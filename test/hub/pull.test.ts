@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, readlinkSync, readdirSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConnectionError, GgufFormatError, RateLimitError } from "../../src/errors/index.js";
+import { ConnectionError, GgufFormatError, RateLimitError, UpstreamError } from "../../src/errors/index.js";
 import {
   AmbiguousFileError,
   ChecksumMismatchError,
@@ -34,6 +34,7 @@ beforeAll(async () => {
     "tiny/big": { commit: COMMIT, files: { "big-Q8_0.gguf": files["big-Q8_0.gguf"] } },
     "tiny/wrong-hash": { commit: COMMIT, files: { "m-Q8_0.gguf": files["m-Q8_0.gguf"] }, wrongSha256: ["m-Q8_0.gguf"] },
     "tiny/not-gguf": { commit: COMMIT, files: { "m-Q8_0.gguf": new TextEncoder().encode("<html>not a model</html>") } },
+    "tiny/hostile": { commit: COMMIT, files: { "../../escape-Q8_0.gguf": files["m-Q8_0.gguf"] } },
     "tiny/truncated": { commit: COMMIT, files: { "m-Q8_0.gguf": files["m-Q8_0.gguf"].subarray(0, files["m-Q8_0.gguf"].byteLength - 100) } },
     "meta/gated": { commit: COMMIT, files: { "m-Q4_K_M.gguf": files["m-Q4_K_M.gguf"] }, gatedToken: "hf_right_token" },
   });
@@ -181,6 +182,12 @@ describe("camelid pull from the Hub", () => {
     expect(existsSync(join(cacheDir, "manifests"))).toBe(false);
   });
 
+  it("refuses repo info whose file paths would climb out of the cache", async () => {
+    const error = await pullModel("hf:tiny/hostile", options(newCache())).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect((error as Error).message).toMatch(/unexpected repo info \(siblings\.0\.rfilename: a file path inside the repo\)/);
+  });
+
   it("refuses a GGUF whose tensor data runs past the end of the file (a URL with no published hash)", async () => {
     const cacheDir = newCache();
     const truncated = files["m-Q8_0.gguf"].subarray(0, files["m-Q8_0.gguf"].byteLength - 100);
@@ -216,6 +223,7 @@ describe("camelid pull from the Hub", () => {
     expect(anonymous).toMatchObject({ what: "RepoNotFound", message: "nobody/nothing: repository not found on the Hub (401); if it is private or gated, set HF_TOKEN to a Hugging Face access token" });
     await expect(pullModel("hf:nobody/nothing", options(cacheDir, { token: "hf_x" }))).rejects.toMatchObject({ what: "RepoNotFound", message: "nobody/nothing: repository not found on the Hub (404)" });
     await expect(pullModel("hf:tiny/quants:m-Q2_K.gguf", options(cacheDir))).rejects.toThrow(NoMatchingFileError);
+    await expect(pullModel("hf:tiny/quants", options(cacheDir, { revision: "../../escape" }))).rejects.toThrow(/"..\/..\/escape" is not a branch, tag or commit/);
     await expect(pullModel("hf:tiny/quants", options(cacheDir, { revision: "v9" }))).rejects.toMatchObject({ what: "RevisionNotFound" });
   });
 
