@@ -2,6 +2,8 @@ import { readFileSync } from "node:fs";
 import { InvalidArgumentError } from "../errors/index.js";
 import type { CallOptions, LanguageModel, WindowStrategy } from "../spec/index.js";
 import { numberFlag } from "./args.js";
+import { CacheLayout, defaultCacheDir } from "../hub/cache-layout.js";
+import { pulledModelPath } from "../hub/manifests.js";
 
 /** Flags that pick a model: a local GGUF (`--model`) or a remote OpenAI-compatible server (`--base-url`). */
 export const modelFlagOptions = {
@@ -44,7 +46,7 @@ export interface ModelSelection {
 
 /** Turn model flags into a LanguageModel factory; only this composition code knows the providers. */
 export function selectModel(values: FlagValues, env: NodeJS.ProcessEnv): ModelSelection {
-  const modelPath = values.model as string | undefined;
+  const modelPath = pulledOrLocal(values.model as string | undefined, env);
   const baseURL = values["base-url"] as string | undefined;
   if (modelPath && baseURL) throw new InvalidArgumentError("model", "give either --model <file.gguf> or --base-url <url>, not both");
   const promptFormat = values.format as string | undefined;
@@ -89,6 +91,12 @@ export function selectModel(values: FlagValues, env: NodeJS.ProcessEnv): ModelSe
       });
     },
   };
+}
+
+/** `--model hf:owner/repo:QUANT` is a model pulled into the cache; anything else is a file path. */
+function pulledOrLocal(model: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  if (!model?.startsWith("hf:") && !/^https?:\/\//i.test(model ?? "")) return model;
+  return pulledModelPath(model!, new CacheLayout(defaultCacheDir(env)).manifestsFolder);
 }
 
 /** `--lora path.gguf` or `--lora path.gguf:0.5` (scale after the last colon). */

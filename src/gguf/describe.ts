@@ -151,7 +151,8 @@ function formatCount(count: number): string {
   return String(count);
 }
 
-function formatBytes(bytes: number): string {
+/** "1.1 MiB (1185376 bytes)"; `exact: false` drops the byte count (progress lines, tables). */
+export function formatBytes(bytes: number, options: { exact?: boolean } = {}): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let value = bytes;
   let unit = 0;
@@ -159,7 +160,8 @@ function formatBytes(bytes: number): string {
     value /= 1024;
     unit++;
   }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]} (${bytes} bytes)`;
+  if (unit === 0) return `${bytes} B`;
+  return options.exact === false ? `${value.toFixed(1)} ${units[unit]}` : `${value.toFixed(1)} ${units[unit]} (${bytes} bytes)`;
 }
 
 const show = (value: unknown): string => (value === null || value === undefined ? "-" : String(value));

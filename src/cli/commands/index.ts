@@ -10,3 +10,6 @@ registerCommand("eval", "answer, judge, show, ratings, perplexity, multiple choi
 registerCommand("bench", "prefill and decode tokens/s of a local model (min/median/max over runs)", () => import("./bench.js"));
 registerCommand("data", "instruction data: self-instruct, filter, distill, refine, convert, clean, stats, split", () => import("./data.js"));
 registerCommand("train", "LoRA fine-tuning with assistant-only loss → llama.cpp adapter; --export axolotl|trl", () => import("./train.js"));
+registerCommand("pull", "download a GGUF from the Hugging Face Hub (hf:owner/repo:quant) or a URL: resumable, verified", () => import("./pull.js"));
+registerCommand("list", "models pulled into the local cache: name, size, quant, when, path", () => import("./list.js"));
+registerCommand("rm", "remove a pulled model and its files", () => import("./rm.js"));
