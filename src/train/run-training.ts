@@ -4,7 +4,7 @@ import { basename, join } from "node:path";
 import { AdamW, LlamaModel, loadLlamaGguf, parseLoraConfig, type KernelSet } from "../engine/index.js";
 import { svgToPng } from "../charts/png.js";
 import { InvalidArgumentError } from "../errors/index.js";
-import { GgufReader, metadataString } from "../gguf/index.js";
+import { checkModelFile, metadataString } from "../gguf/index.js";
 import { resolvePromptFormat, type PromptFormat } from "../prompts/index.js";
 import { writeLoraAdapterGguf } from "./adapter-export.js";
 import { CheckpointError } from "./errors.js";
@@ -60,9 +60,7 @@ export async function runTraining(input: TrainingConfigInput, hooks: TrainingRun
   // fail before the slow part (tokenizer, data) when there is nothing to resume from
   if (config.resume && !existsSync(files.checkpoint)) throw new CheckpointError(files.checkpoint, `no checkpoint at ${files.checkpoint} to resume from`);
 
-  const reader = await GgufReader.open(config.modelPath);
-  const metadata = reader.metadata;
-  await reader.close();
+  const { metadata } = await checkModelFile(config.modelPath);
   const { config: modelConfig, weights } = await loadLlamaGguf(config.modelPath, { weightStorage: config.keepQuantized ? "quantized" : "dequantized" });
   if (config.maxLength > modelConfig.contextLength) {
     throw new InvalidArgumentError("max-length", `max length ${config.maxLength} exceeds the model's context of ${modelConfig.contextLength} tokens`);

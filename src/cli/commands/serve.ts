@@ -22,7 +22,9 @@ options:
   --context-size N         tokens per sequence
   --threads N              CPU threads per local model
   --flash-attention        llama.cpp flash attention (less CPU per batched step; outputs differ by rounding)
-  --eager                  load every model at startup (default: on first request)
+  --eager                  load every model at startup (default: on first request); a model that
+                           fails is reported and marked failed, the others are served
+  --load-timeout SECONDS   checking and loading one model file must finish in time (default 600)
   --api-key-env NAME       require the API key held in environment variable NAME (repeatable)
   --cors ORIGIN            allow browser requests from ORIGIN, or "*" (repeatable)
   --max-queue N            waiting requests per model before 429 (default 64)
@@ -42,6 +44,7 @@ const flagOptions = {
   threads: { type: "string" },
   "flash-attention": { type: "boolean" },
   eager: { type: "boolean" },
+  "load-timeout": { type: "string" },
   lazy: { type: "boolean" },
   "api-key-env": { type: "string", multiple: true },
   cors: { type: "string", multiple: true },
@@ -86,6 +89,7 @@ export function parseServeFlags(argv: string[]): ServeFlags & { help: boolean } 
     contextSize: integerFlag(v["context-size"], "context-size", 16),
     threads: integerFlag(v.threads, "threads", 1, 512),
     flashAttention: v["flash-attention"] ? true : undefined,
+    loadTimeoutSeconds: integerFlag(v["load-timeout"], "load-timeout", 1),
     loading: v.eager ? "eager" : v.lazy ? "lazy" : undefined,
     apiKeyEnvs: v["api-key-env"],
     corsOrigins: v.cors,
@@ -108,6 +112,7 @@ const factories: ModelFactories = {
       flashAttention: model.flashAttention,
       lora: model.lora,
       promptFormat: model.promptFormat,
+      loadTimeoutMs: model.loadTimeoutMs,
     });
     // The provider defers loading to its first call; the registry calls this factory exactly when the
     // model should be resident (at startup when eager, on the first request when lazy).

@@ -17,6 +17,7 @@ import type {
   StreamResult,
   TokenLogprob,
 } from "../../spec/index.js";
+import { checkTensorFile } from "../../gguf/index.js";
 import { runChoice, type ChoiceOutcome } from "./choice-runner.js";
 import { summarizeTimings } from "./timings.js";
 import { getLlamaRuntime, loadNodeLlamaCpp, type LlamaContext, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type NodeLlamaCpp, type Token } from "./llama-runtime.js";
@@ -67,10 +68,12 @@ export class LocalLanguageModel implements LanguageModel {
     const { options } = this;
     for (const [index, adapter] of (options.lora ?? []).entries()) {
       if (!existsSync(adapter.path)) throw new ModelNotFoundError(adapter.path, `lora[${index}]: LoRA adapter file not found: ${adapter.path}`);
+      // llama.cpp reads adapters with the same native parser as models: check them with ours first.
+      await checkTensorFile(adapter.path);
     }
     const library = await loadNodeLlamaCpp();
     await getLlamaRuntime({ gpu: options.gpu ?? false });
-    const handle = await acquireModel(options.modelPath, options.gpu ?? false);
+    const handle = await acquireModel(options.modelPath, options.gpu ?? false, { loadTimeoutMs: options.loadTimeoutMs });
     const { model } = handle;
     try {
       const sequences = options.sequences ?? DEFAULT_SEQUENCES;
