@@ -50,6 +50,8 @@ export const trainingConfigSchema = z
     checkpointEvery: z.number().int().positive().default(50),
     seed: z.number().int().min(0).max(0xffffffff).default(42),
     resume: z.boolean().default(false),
+    /** Replace a run already in outDir (without it, or resume, an existing run is refused). */
+    overwrite: z.boolean().default(false),
     mergedType: z.enum(mergedTypes).optional(),
     /** Recompute each layer's activations in backward instead of keeping them all (same gradients, less memory). */
     checkpointActivations: z.boolean().default(false),

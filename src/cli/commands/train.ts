@@ -44,6 +44,10 @@ Memory (both off by default: fastest)
                             (base-weight memory about the file size instead of 8 bytes per weight)
 Run
   --resume                  continue from <out>/checkpoint.bin after a kill (bit-identical result)
+  --overwrite               replace the run already in --out (without it, or --resume, it is refused)
+                            Ctrl-C/SIGTERM: the current step finishes, checkpoint, adapter, serve.json
+                            and charts are written, and the exit status is 130/143; a second one exits
+                            at once (the last checkpoint stays valid)
   --merged F32|F16|Q8_0     also write the merged model <out>/merged-<type>.gguf
   --export axolotl|trl      write <out>/train.jsonl and a ready recipe instead of training
   --base-model ID           the Hugging Face model the recipe starts from (with --export)
@@ -82,6 +86,7 @@ const flags = {
   "checkpoint-every": { type: "string" },
   seed: { type: "string" },
   resume: { type: "boolean" },
+  overwrite: { type: "boolean" },
   "checkpoint-activations": { type: "boolean" },
   "keep-quantized": { type: "boolean" },
   merged: { type: "string" },
@@ -152,6 +157,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     checkpointEvery: int("checkpoint-every"),
     seed: int("seed", 0),
     resume: values.resume,
+    overwrite: values.overwrite,
     mergedType: oneOf<MergedType>(values.merged, mergedTypes, "merged"),
     checkpointActivations: values["checkpoint-activations"],
     keepQuantized: values["keep-quantized"],
@@ -165,19 +171,26 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const config = parseTrainingConfig(defined as TrainingConfigInput);
   let lastDraw = 0;
   let pending = "";
-  const result = await runTraining(config, {
-    onLog: (line) => io.stderr(`${io.isTTY && pending ? "\r\x1b[K" : ""}${line}\n`),
-    onProgress: (line) => {
-      // redraw in place on a terminal; in a log, one line every few seconds is enough
-      const now = Date.now();
-      pending = line;
-      if (io.isTTY) {
-        if (now - lastDraw > 100) io.stderr(`\r${line}\x1b[K`);
-      } else if (now - lastDraw > 5000) io.stderr(`${line}\n`);
-      else return;
-      lastDraw = now;
-    },
-  });
+  const stop = stopOnSignals(io);
+  let result: Awaited<ReturnType<typeof runTraining>>;
+  try {
+    result = await runTraining(config, {
+      stopSignal: stop.signal,
+      onLog: (line) => io.stderr(`${io.isTTY && pending ? "\r\x1b[K" : ""}${line}\n`),
+      onProgress: (line) => {
+        // redraw in place on a terminal; in a log, one line every few seconds is enough
+        const now = Date.now();
+        pending = line;
+        if (io.isTTY) {
+          if (now - lastDraw > 100) io.stderr(`\r${line}\x1b[K`);
+        } else if (now - lastDraw > 5000) io.stderr(`${line}\n`);
+        else return;
+        lastDraw = now;
+      },
+    });
+  } finally {
+    stop.dispose();
+  }
   if (pending) io.stderr(io.isTTY ? `\r${pending}\x1b[K\n` : `${pending}\n`);
   if (values.json) {
     io.stdout(`${JSON.stringify({ summary: result.summary, promptFormat: result.promptFormat, totalSteps: result.totalSteps, data: result.dataStats, problems: result.problems.length, files: result.files }, null, 2)}\n`);
@@ -198,7 +211,52 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       ].join("\n"),
     );
   }
+  const signal = stop.received();
+  if (signal && result.summary.stopped) {
+    const resumeArgs = [...argv.filter((arg) => arg !== "--overwrite" && arg !== "--resume"), "--resume"];
+    io.stderr(
+      `interrupted by ${signal} at step ${result.summary.steps} of ${result.totalSteps}: checkpoint, adapter, serve.json and charts are written\n` +
+        `resume with: camelid train ${resumeArgs.map(shellQuote).join(" ")}\n`,
+    );
+    return signalExitCode(signal);
+  }
   return 0;
+}
+
+const signalNumbers: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 2, SIGTERM: 15 };
+
+/** The shell's convention: 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM). */
+function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + (signalNumbers[signal] ?? 0);
+}
+
+function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * The first SIGINT/SIGTERM asks the run to stop after its current step (and write everything); a
+ * second one exits at once: every file is written atomically, so the last checkpoint stays valid.
+ */
+function stopOnSignals(io: CliIo): { signal: AbortSignal; received(): NodeJS.Signals | undefined; dispose(): void } {
+  const controller = new AbortController();
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (received) process.exit(signalExitCode(signal));
+    received = signal;
+    io.stderr(`\n${signal}: finishing the current step, then writing the checkpoint and adapter (again to quit at once)\n`);
+    controller.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return {
+    signal: controller.signal,
+    received: () => received,
+    dispose: () => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    },
+  };
 }
 
 const mebibytes = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
