@@ -5,7 +5,7 @@ import { AdamW, LlamaModel, loadLlamaGguf, parseLoraConfig, type KernelSet } fro
 import { svgToPng } from "../charts/png.js";
 import { InvalidArgumentError } from "../errors/index.js";
 import { checkModelFile, metadataString } from "../gguf/index.js";
-import { resolvePromptFormat, type PromptFormat } from "../prompts/index.js";
+import { requireFittingPromptFormat, type PromptFormat } from "../prompts/index.js";
 import { writeLoraAdapterGguf } from "./adapter-export.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { CheckpointError, TrainingInterruptedError } from "./errors.js";
@@ -108,14 +108,18 @@ async function trainInto(config: TrainingConfig, files: ReturnType<typeof runFil
     if (tokenizer.vocabSize !== modelConfig.vocabSize) {
       throw new InvalidArgumentError("model", `${config.modelPath}: the tokenizer has ${tokenizer.vocabSize} tokens but the embedding ${modelConfig.vocabSize}`);
     }
-    const resolved = resolvePromptFormat({
-      ...(config.promptFormat !== undefined ? { explicit: config.promptFormat } : {}),
-      chatTemplate: metadataString(metadata, "tokenizer.chat_template"),
-      modelName: metadataString(metadata, "general.name") ?? basename(config.modelPath),
-      architecture: metadataString(metadata, "general.architecture"),
-      ...(tokenizer.bosToken !== undefined ? { bosToken: tokenizer.bosToken } : {}),
-      ...(tokenizer.eosToken !== undefined ? { eosToken: tokenizer.eosToken } : {}),
-    });
+    const resolved = requireFittingPromptFormat(
+      {
+        ...(config.promptFormat !== undefined ? { explicit: config.promptFormat } : {}),
+        chatTemplate: metadataString(metadata, "tokenizer.chat_template"),
+        modelName: metadataString(metadata, "general.name") ?? basename(config.modelPath),
+        architecture: metadataString(metadata, "general.architecture"),
+        ...(tokenizer.bosToken !== undefined ? { bosToken: tokenizer.bosToken } : {}),
+        ...(tokenizer.eosToken !== undefined ? { eosToken: tokenizer.eosToken } : {}),
+    },
+      (text) => tokenizer.tokenizeSpecial(text).length,
+      config.modelPath,
+    );
     format = resolved.format;
     formatReason = resolved.choice.reason;
     const dataset = readTrainingDataset(config.dataPath, config.dataFormat ? { format: config.dataFormat } : {});

@@ -99,8 +99,11 @@ export function parseServeFlags(argv: string[]): ServeFlags & { help: boolean } 
   };
 }
 
-/** Providers load lazily: a server with only remote models never loads llama.cpp. */
-const factories: ModelFactories = {
+/**
+ * Providers load lazily: a server with only remote models never loads llama.cpp. A local model's
+ * prompt format is reported when it loads: the same choice `camelid train` makes for it.
+ */
+const providerFactories = (log: (line: string) => void): ModelFactories => ({
   async local(model) {
     const { createLocalModel } = await import("../../providers/local/index.js");
     const local = createLocalModel({
@@ -117,6 +120,10 @@ const factories: ModelFactories = {
     // The provider defers loading to its first call; the registry calls this factory exactly when the
     // model should be resident (at startup when eager, on the first request when lazy).
     await local.load();
+    const fit = await local.promptFormatFit();
+    const { describeFormatMisfit } = await import("../../prompts/index.js");
+    const misfit = describeFormatMisfit(fit, model.path);
+    log(`model "${model.id}": prompt format ${fit.choice.name} for chat (${fit.choice.reason})${misfit ? `; warning: ${misfit}` : ""}`);
     return local;
   },
   async remote(model) {
@@ -130,7 +137,7 @@ const factories: ModelFactories = {
       timeoutMs: model.timeoutMs,
     });
   },
-};
+});
 
 /**
  * Resolves when SIGINT/SIGTERM arrives. The listeners stay installed: `signal-exit` (pulled in by
@@ -153,7 +160,7 @@ export async function run(argv: string[], io: CliIo, stop: Promise<unknown> = un
   }
   const config = resolveServeConfig(flags, io.env, io.cwd);
   const log = (line: string) => io.stderr(`camelid serve: ${line}\n`);
-  const server = await startServer(config, factories, log);
+  const server = await startServer(config, providerFactories(log), log);
   const ids = server.registry.list().map((entry) => `${entry.id} (${entry.spec.kind})`);
   io.stdout(`camelid serve: listening on ${server.url}\n`);
   log(`models: ${ids.join(", ")}; loading ${config.loading}; data in ${config.dataDir}${config.apiKeys.length ? `; ${config.apiKeys.length} API key(s)` : ""}`);

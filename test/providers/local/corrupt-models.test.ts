@@ -14,7 +14,7 @@ import { createRandom } from "../../../src/gguf/seeded-random.js";
 import { captureIo } from "../../support/capture-io.js";
 import { makeSeed, mutate } from "../../support/gguf-mutations.js";
 import { stories260KPath } from "../../support/shared-data.js";
-import { run as serve } from "../../../src/cli/commands/serve.js";
+import { serveInProcess } from "../../support/serve-in-process.js";
 
 const original = new Uint8Array(readFileSync(stories260KPath()));
 let dir: string;
@@ -43,27 +43,6 @@ async function forEachMutant(count: number, seedNumber: number, use: (name: stri
     await use(`#${i} ${operation}`, bytes, i);
     restore();
   }
-}
-
-/** Runs `camelid serve` in-process (the command's own run()) until the returned stop() is called. */
-async function serveInProcess(args: string[]): Promise<{ url: string; log: () => string; stop: () => Promise<number> }> {
-  const { io, stdout, stderr } = captureIo();
-  let stop!: () => void;
-  const stopped = new Promise<void>((resolve) => (stop = resolve));
-  const running = serve(args, io, stopped);
-  const url = await bounded(
-    new Promise<string>((resolve, reject) => {
-      const poll = setInterval(() => {
-        const match = /listening on (http:\/\/\S+)/.exec(stdout());
-        if (match) resolve(match[1]);
-        if (match) clearInterval(poll);
-      }, 20);
-      running.catch((error: unknown) => (clearInterval(poll), reject(error)));
-    }),
-    60_000,
-    "serve start",
-  );
-  return { url, log: stderr, stop: () => (stop(), running) };
 }
 
 beforeAll(() => {
