@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { AdamW, LlamaModel, loadLlamaGguf, parseLoraConfig, type KernelSet } from "../engine/index.js";
+import { AdamW, LlamaModel, loadLlamaGguf, parseLoraConfig, splitTargets, type KernelSet } from "../engine/index.js";
 import { svgToPng } from "../charts/png.js";
 import { InvalidArgumentError } from "../errors/index.js";
 import { checkModelFile, metadataString } from "../gguf/index.js";
@@ -142,7 +142,7 @@ async function trainInto(config: TrainingConfig, files: ReturnType<typeof runFil
   const rowsPerStep = config.batchSize * config.gradientAccumulation;
   const totalSteps = config.maxSteps ?? Math.max(1, Math.ceil((config.epochs * prepared.train.length) / rowsPerStep));
   const warmupSteps = config.warmupSteps ?? Math.round(config.warmupRatio * totalSteps);
-  const lora = parseLoraConfig({ rank: config.rank, alpha: config.alpha, dropout: config.dropout, targets: config.targets });
+  const lora = parseLoraConfig({ rank: config.rank, alpha: config.alpha, dropout: config.dropout, ...splitTargets(config.targets) });
   const model = new LlamaModel(modelConfig, weights, { lora, seed: config.seed, checkpointActivations: config.checkpointActivations, ...(hooks.kernels ? { kernels: hooks.kernels } : {}) });
   const optimizer = new AdamW(model.lora!.params, model.lora!.grads, { learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay });
   hooks.onLog?.(

@@ -40,6 +40,36 @@ describe("whole model: LoRA gradients", () => {
     });
   }
 
+  for (const tiedOutput of [false, true]) {
+    it(`with the output head adapted (lm_head): every gradient matches finite differences, masked positions included (${tiedOutput ? "tied" : "separate"} head)`, () => {
+      const config = tinyConfig({ tiedOutput });
+      const model = tinyModel(config, referenceKernels, parseLoraConfig({ rank: 2, alpha: 4, dropout: 0, targets: ["q", "down"], outputHead: true }));
+      const lora = model.lora!;
+      // B starts at zero (A's gradients would all be zero): give every B values so both are checked
+      for (let i = 0; i < lora.params.length; i++) if (lora.params[i] === 0) lora.params[i] = Math.sin(i) * 0.05;
+      expect(lora.head!.outFeatures).toBe(config.vocabSize);
+      const batch = tinyBatch(B, T, config.vocabSize);
+      batch.lossMask = Uint8Array.from({ length: B * T }, (_, n) => (n % 3 === 0 ? 0 : 1));
+      model.zeroGradients();
+      model.forward(batch, B, T);
+      model.backward();
+      const analytic = lora.grads.slice();
+      const h = 1e-2;
+      const numeric = new Float64Array(lora.params.length);
+      for (let i = 0; i < lora.params.length; i++) {
+        const saved = lora.params[i];
+        lora.params[i] = saved + h;
+        const plus = model.forward(batch, B, T);
+        lora.params[i] = saved - h;
+        const minus = model.forward(batch, B, T);
+        lora.params[i] = saved;
+        numeric[i] = (plus - minus) / (2 * h);
+      }
+      expect(relativeError(analytic, numeric)).toBeLessThan(3e-3);
+      expect(lora.head!.gradA.some((g) => g !== 0) && lora.head!.gradB.some((g) => g !== 0)).toBe(true);
+    });
+  }
+
   it("with LoRA dropout: gradients match finite differences under the same dropout masks; eval mode drops nothing", () => {
     const config = tinyConfig();
     const withDropout = parseLoraConfig({ rank: 2, alpha: 4, dropout: 0.25, targets: ["q", "v", "down"] });

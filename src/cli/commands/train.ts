@@ -1,5 +1,5 @@
 import { basename, resolve } from "node:path";
-import { loraTargets, type EngineMemory, type LoraTarget } from "../../engine/index.js";
+import { trainableTargets, type EngineMemory, type TrainableTarget } from "../../engine/index.js";
 import { InvalidArgumentError } from "../../errors/index.js";
 import { GgufReader, metadataString } from "../../gguf/index.js";
 import { resolvePromptFormat } from "../../prompts/index.js";
@@ -31,7 +31,11 @@ Data
   --val-fraction F          held-out conversations for validation (0.05)
 LoRA and optimizer (defaults: r 8, alpha 16, dropout 0.05, q,k,v,o; AdamW lr 2e-4, betas 0.9/0.999,
 eps 1e-8, weight decay 0.01; warmup 3% then cosine; clip 1.0)
-  --rank N  --alpha A  --dropout P  --targets q,k,v,o,gate,up,down
+  --rank N  --alpha A  --dropout P  --targets q,k,v,o,gate,up,down[,lm_head]
+                            lm_head adds a LoRA branch on the output head (no dropout), written as
+                            output.weight.lora_a/b (llama.cpp applies it to the output matmul, also when
+                            the head is tied to the embedding); a tiny model whose base never predicted
+                            EOS needs it to learn to stop
   --lr X  --beta1 B  --beta2 B  --eps E  --weight-decay W
   --warmup-steps N | --warmup-ratio R   --min-lr-ratio R   --clip-norm X
   --batch-size N (4)  --grad-accum N (1)  --epochs N (3) | --max-steps N
@@ -102,12 +106,12 @@ function oneOf<T extends string>(value: string | undefined, allowed: readonly T[
   return value as T;
 }
 
-function parseTargets(value: string | undefined): LoraTarget[] | undefined {
+function parseTargets(value: string | undefined): TrainableTarget[] | undefined {
   if (value === undefined) return undefined;
   const targets = value.split(",").map((t) => t.trim()).filter(Boolean);
-  for (const target of targets) oneOf(target, loraTargets, "targets");
-  if (targets.length === 0) throw new InvalidArgumentError("targets", "--targets needs at least one of q,k,v,o,gate,up,down");
-  return targets as LoraTarget[];
+  for (const target of targets) oneOf(target, trainableTargets, "targets");
+  if (targets.length === 0) throw new InvalidArgumentError("targets", `--targets needs at least one of ${trainableTargets.join(",")}`);
+  return targets as TrainableTarget[];
 }
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
