@@ -6,7 +6,7 @@ import { parseLoraConfig } from "../../src/engine/lora/lora-config.js";
 import { AdamW } from "../../src/engine/optim/adamw.js";
 import { clipGradientNorm } from "../../src/engine/optim/clip.js";
 import { InvalidArgumentError } from "../../src/errors/index.js";
-import { relativeError } from "./gradient-check.js";
+import { numericGradient, relativeError } from "./gradient-check.js";
 import { tinyBatch, tinyConfig, tinyModel } from "./tiny-model.js";
 
 const allTargets = parseLoraConfig({ rank: 2, alpha: 4, dropout: 0, targets: ["q", "k", "v", "o", "gate", "up", "down"] });
@@ -54,17 +54,7 @@ describe("whole model: LoRA gradients", () => {
       model.forward(batch, B, T);
       model.backward();
       const analytic = lora.grads.slice();
-      const h = 1e-2;
-      const numeric = new Float64Array(lora.params.length);
-      for (let i = 0; i < lora.params.length; i++) {
-        const saved = lora.params[i];
-        lora.params[i] = saved + h;
-        const plus = model.forward(batch, B, T);
-        lora.params[i] = saved - h;
-        const minus = model.forward(batch, B, T);
-        lora.params[i] = saved;
-        numeric[i] = (plus - minus) / (2 * h);
-      }
+      const numeric = numericGradient(lora.params, () => model.forward(batch, B, T), 1e-2);
       expect(relativeError(analytic, numeric)).toBeLessThan(3e-3);
       expect(lora.head!.gradA.some((g) => g !== 0) && lora.head!.gradB.some((g) => g !== 0)).toBe(true);
     });

@@ -11,21 +11,16 @@ import { loadCheckpoint } from "../../src/train/checkpoint.js";
 import { MetricsLog } from "../../src/train/metrics-log.js";
 import { captureIo } from "../support/capture-io.js";
 import { stories260KPath } from "../support/shared-data.js";
+import { writeChatRows } from "./support/chat-rows.js";
 import { spawnCli, waitFor, type CliChild } from "./support/spawn-cli.js";
 
 const dir = mkdtempSync(join(tmpdir(), "camelid-train-interrupt-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const dataPath = join(dir, "data.jsonl");
-writeFileSync(
-  dataPath,
-  [
-    { messages: [{ role: "user", content: "Who are you?" }, { role: "assistant", content: "I am Camelid." }] },
-    { messages: [{ role: "user", content: "What do you eat?" }, { role: "assistant", content: "Grass and hay." }] },
-  ]
-    .map((row) => JSON.stringify(row))
-    .join("\n"),
-);
+const dataPath = writeChatRows(join(dir, "data.jsonl"), [
+  ["Who are you?", "I am Camelid."],
+  ["What do you eat?", "Grass and hay."],
+]);
 const flags = (outDir: string, steps: number, checkpointEvery = steps) => [
   "--model", stories260KPath(), "--data", dataPath, "--out", outDir, "--prompt-format", "llama-2-chat",
   "--max-steps", String(steps), "--checkpoint-every", String(checkpointEvery), "--batch-size", "2", "--val-fraction", "0", "--seed", "3",
