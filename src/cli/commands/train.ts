@@ -7,6 +7,7 @@ import { readTrainingDataset, trainingDataFormats, type TrainingDataFormat } fro
 import { recipeTargets, writeRecipe, type RecipeTarget } from "../../train/export-recipes.js";
 import { mergedTypes, type MergedType } from "../../train/merged-export.js";
 import { mismatchPolicies, truncationPolicies, type MismatchPolicy, type TruncationPolicy } from "../../train/prepare-data.js";
+import { TrainingInterruptedError } from "../../train/errors.js";
 import { runTraining } from "../../train/run-training.js";
 import { parseTrainingConfig, type TrainingConfigInput } from "../../train/train-config.js";
 import { numberFlag, parseCommandArgs } from "../args.js";
@@ -192,6 +193,14 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         lastDraw = now;
       },
     });
+  } catch (error) {
+    // a signal before the first step: nothing was written, but the exit status still says why it ended
+    const signal = stop.received();
+    if (signal && error instanceof TrainingInterruptedError) {
+      io.stderr(`camelid train: ${error.message}\n`);
+      return signalExitCode(signal);
+    }
+    throw error;
   } finally {
     stop.dispose();
   }
