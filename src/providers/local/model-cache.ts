@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { GgufFormatError, ModelLoadError, ModelNotFoundError } from "../../errors/index.js";
 import { checkModelFile } from "../../gguf/index.js";
 import { getLlamaRuntime, llamaErrorLog, type LlamaModel, type RuntimeOptions } from "./llama-runtime.js";
-import { DEFAULT_LOAD_TIMEOUT_MS, withDeadline } from "./load-deadline.js";
+import { DEFAULT_LOAD_TIMEOUT_MS, withDeadline, type DeadlineClock } from "./load-deadline.js";
 
 interface CacheEntry {
   model: Promise<LlamaModel>;
@@ -25,6 +25,8 @@ function cacheKey(path: string, gpu: RuntimeOptions["gpu"]): string {
 export interface AcquireOptions {
   /** Checking and loading the file must finish within this time (default DEFAULT_LOAD_TIMEOUT_MS). */
   loadTimeoutMs?: number;
+  /** The deadline's timer (tests pass one they fire themselves). */
+  clock?: DeadlineClock;
 }
 
 /**
@@ -45,6 +47,7 @@ export async function acquireModel(modelPath: string, gpu: RuntimeOptions["gpu"]
       timeoutMs,
       () => new ModelLoadError(modelPath, `loading ${modelPath} did not finish within ${timeoutMs / 1000} s (the load timeout); the file may be corrupt`),
       (late) => void late.dispose(),
+      options.clock,
     );
     entry = { model, references: 0 };
     loadedModels.set(key, entry);

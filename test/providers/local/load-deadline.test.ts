@@ -1,6 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
 import { ModelLoadError } from "../../../src/errors/index.js";
 import { withDeadline } from "../../../src/providers/local/load-deadline.js";
+import { acquireModel } from "../../../src/providers/local/model-cache.js";
+import { stories260KPath } from "../../support/shared-data.js";
 
 describe("withDeadline", () => {
   it("rejects a load that never settles when the deadline passes, aborting its signal", async () => {
@@ -41,5 +43,21 @@ describe("withDeadline", () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe("acquireModel's load deadline", () => {
+  it("a load past its deadline is a ModelLoadError naming the timeout, is not cached, and the next load works", async () => {
+    const deadlines: (() => void)[] = [];
+    const clock = { setTimeout: (callback: () => void) => deadlines.push(callback), clearTimeout: () => undefined };
+    const pending = acquireModel(stories260KPath(), false, { loadTimeoutMs: 5_000, clock });
+    // the deadline passes before the load could finish (its timer is ours to fire)
+    deadlines[0]();
+    const error = await pending.catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ModelLoadError);
+    expect((error as Error).message).toMatch(/did not finish within 5 s \(the load timeout\)/);
+    const handle = await acquireModel(stories260KPath(), false);
+    expect(handle.model.tokenize("Once").length).toBeGreaterThan(0);
+    await handle.release();
   });
 });
