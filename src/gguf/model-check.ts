@@ -8,11 +8,22 @@ import { alignUp } from "./header-parser.js";
 import { readGgufHeader, type GgufReadOptions } from "./reader.js";
 import type { GgufHeader, GgufTensorInfo } from "./types.js";
 
-/** Parses `path`'s header (full structural validation) and checks it as a model llama.cpp can load. */
+/**
+ * Parses `path`'s header (full structural validation) and checks it as a model llama.cpp can load; the
+ * other files of a split model (`name-00001-of-00003.gguf`) are read and checked too.
+ */
 export async function checkModelFile(path: string, options: GgufReadOptions = {}): Promise<GgufHeader> {
   const header = await readGgufHeader(path, options);
   checkModelHeader(header, path);
+  for (const part of splitPartPaths(path, metadataNumber(header.metadata, "split.count") ?? 1).slice(1)) await checkTensorFile(part, options);
   return header;
+}
+
+/** llama.cpp's split file names (llama_split_path): `prefix-00001-of-00003.gguf` for each part. */
+function splitPartPaths(path: string, count: number): string[] {
+  const match = /^(.*)-\d{5}-of-(\d{5})\.gguf$/.exec(path);
+  if (count <= 1 || !match || Number(match[2]) !== count) return [path];
+  return Array.from({ length: count }, (_, index) => `${match[1]}-${String(index + 1).padStart(5, "0")}-of-${match[2]}.gguf`);
 }
 
 /** Parses `path`'s header and checks that the tensor data is laid out as ggml requires (LoRA adapters, vocabularies). */
@@ -35,7 +46,9 @@ export function checkModelHeader(header: GgufHeader, source: string): void {
   }
   const vocabularySize = checkVocabulary(header, fail);
   checkTensorLayout(header, source);
-  if (architecture === "llama") checkLlamaTensors(header, vocabularySize, fail);
+  // A split model (gguf-split) keeps the other tensors in its other files: only whole files are checked for tensors.
+  const splitCount = metadataNumber(header.metadata, "split.count") ?? 1;
+  if (architecture === "llama" && splitCount <= 1) checkLlamaTensors(header, vocabularySize, fail);
 }
 
 /** Parses `path`'s header and checks its vocabulary, as llama.cpp's vocabulary-only load needs it. */
