@@ -55,7 +55,8 @@ export function describeFormatMisfit(fit: PromptFormatFit, modelPath?: string): 
   const alternatives = fit.fittingFormats.length > 0 ? `formats this vocabulary can write: ${fit.fittingFormats.join(", ")}` : "no registry format fits this vocabulary";
   return (
     `prompt format "${fit.choice.name}" ${how}, but this model's vocabulary has no single token for ${fit.missingSpecials.map((text) => JSON.stringify(text)).join(", ")}; ` +
-    `choose one with --prompt-format (${alternatives}; \`camelid formats detect${modelPath ? ` --model ${modelPath}` : ""}\` ranks them by how likely the model finds each)`
+    `choose one with --prompt-format (train; --format for generate and chat, "promptFormat" in serve's config): ${alternatives}; ` +
+    `\`camelid formats detect${modelPath ? ` --model ${modelPath}` : ""}\` ranks them by how likely the model finds each`
   );
 }
 

@@ -29,7 +29,7 @@ describe("fitPromptFormat", () => {
     expect(fit.fittingFormats).not.toContain("llama-3");
     const message = describeFormatMisfit(fit, "m.gguf")!;
     expect(message).toMatch(/^prompt format "chatml" was chosen \(.*fallback format\), but this model's vocabulary has no single token for "<\|im_start\|>", "<\|im_end\|>"/);
-    expect(message).toContain("choose one with --prompt-format (formats this vocabulary can write: ");
+    expect(message).toContain(`choose one with --prompt-format (train; --format for generate and chat, "promptFormat" in serve's config): formats this vocabulary can write: `);
     expect(message).toContain("`camelid formats detect --model m.gguf`");
   });
 
