@@ -88,7 +88,6 @@ describe("mutation fuzzing", () => {
     // Both outcomes must be common, or the mutator is too gentle (all parse) or only breaks the magic.
     expect(outcomes.rejected).toBeGreaterThan(1500);
     expect(outcomes.parsed).toBeGreaterThan(500);
-    expect(seconds).toBeLessThan(20);
   });
 
   it("truncation at every structural field of the fixture gives GgufFormatError", async () => {
