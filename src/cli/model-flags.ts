@@ -18,6 +18,7 @@ export const modelFlagOptions = {
   threads: { type: "string", short: "t" },
   "batch-size": { type: "string" },
   lora: { type: "string", multiple: true },
+  "load-timeout": { type: "string" },
 } as const;
 
 /** Sampling and output flags shared by generate and chat. */
@@ -77,6 +78,7 @@ export function selectModel(values: FlagValues, env: NodeJS.ProcessEnv): ModelSe
   const threads = numberFlag(values.threads, "threads", { min: 1, integer: true });
   const batchSize = numberFlag(values["batch-size"], "batch-size", { min: 1, integer: true });
   const lora = ((values.lora as string[] | undefined) ?? []).map(parseLoraFlag);
+  const loadTimeoutSeconds = numberFlag(values["load-timeout"], "load-timeout", { min: 1, integer: true });
   return {
     describe: modelPath,
     async create() {
@@ -88,6 +90,7 @@ export function selectModel(values: FlagValues, env: NodeJS.ProcessEnv): ModelSe
         ...(batchSize ? { batchSize } : {}),
         ...(lora.length ? { lora } : {}),
         ...(promptFormat ? { promptFormat } : {}),
+        ...(loadTimeoutSeconds ? { loadTimeoutMs: loadTimeoutSeconds * 1000 } : {}),
       });
     },
   };

@@ -304,6 +304,8 @@ class HeaderParser {
     for (let d = 0; d < dimCount; d++) {
       const dim = c.u64();
       if (dim > BigInt(Number.MAX_SAFE_INTEGER)) throw c.error(dimsOffset, `tensor "${name}" dimension ${d} is ${dim}, too large`);
+      // ggml tensors are never empty; a zero dimension is a corrupt shape (and divides by zero in ggml's size checks).
+      if (dim === 0n) throw c.error(dimsOffset, `tensor "${name}" dimension ${d} is 0`);
       elements *= dim;
       // Element counts past 2^53 cannot be addressed exactly in JS, and no file holds that many bytes.
       if (elements > BigInt(Number.MAX_SAFE_INTEGER)) {

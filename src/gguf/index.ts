@@ -1,6 +1,7 @@
 // camelid/gguf: read, write and describe GGUF files in pure TypeScript.
 export { FileByteSource, MemoryByteSource, type ByteSource } from "./byte-source.js";
 export { DEFAULT_GGUF_LIMITS, type GgufLimits } from "./header-parser.js";
+export { checkModelFile, checkModelHeader, checkTensorFile, checkTensorLayout, checkVocabularyFile } from "./model-check.js";
 export { GgufReader, parseGgufBytes, readGgufHeader, type GgufReadOptions } from "./reader.js";
 export { planGgufFile, serializeGguf, writeGguf, type GgufTensorInput, type GgufWriteInput, type TensorData } from "./writer.js";
 export {

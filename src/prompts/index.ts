@@ -16,6 +16,15 @@ export {
   type PromptFormatRequest,
   type ResolvedPromptFormat,
 } from "./select.js";
+export {
+  fitPromptFormat,
+  requireFittingPromptFormat,
+  describeFormatMisfit,
+  missingSpecialTokens,
+  specialTextsOf,
+  type PromptFormatFit,
+  type SpecialTokenCounter,
+} from "./fit.js";
 export { applyWindowStrategy, splitTurns, type WindowOptions, type WindowResult } from "./window.js";
 export {
   rankPromptFormats,

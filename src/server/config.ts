@@ -66,7 +66,14 @@ export const serveConfigFileSchema = z.strictObject({
   loading: z.enum(["lazy", "eager"]).default("lazy"),
   /** Defaults for local models that do not set their own (and for models found in modelsDir). */
   defaults: z
-    .strictObject({ contextSize: positiveInt.optional(), sequences: positiveInt.max(64).default(4), threads: positiveInt.optional(), flashAttention: z.boolean().optional() })
+    .strictObject({
+      contextSize: positiveInt.optional(),
+      sequences: positiveInt.max(64).default(4),
+      threads: positiveInt.optional(),
+      flashAttention: z.boolean().optional(),
+      /** Checking and loading one local model file must finish within this many seconds (default 600). */
+      loadTimeoutSeconds: z.number().positive().optional(),
+    })
     .default({ sequences: 4 }),
   models: z.array(localModelSchema).default([]),
   remotes: z.array(remoteSchema).default([]),
@@ -100,6 +107,8 @@ export interface LocalModelConfig {
   lora: { path: string; scale: number }[];
   promptFormat?: string;
   maxQueue: number;
+  /** Deadline for checking and loading the file; the provider's default when absent. */
+  loadTimeoutMs?: number;
 }
 
 export interface RemoteModelConfig {
@@ -145,6 +154,7 @@ export interface ServeFlags {
   contextSize?: number;
   threads?: number;
   flashAttention?: boolean;
+  loadTimeoutSeconds?: number;
   loading?: "lazy" | "eager";
   /** Environment variables that each hold one API key. */
   apiKeyEnvs?: string[];
@@ -223,6 +233,8 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
   const threads = flags.threads ?? file.defaults.threads;
   const flashAttention = flags.flashAttention ?? file.defaults.flashAttention;
   const maxQueue = flags.maxQueue ?? file.maxQueue;
+  const loadTimeoutSeconds = flags.loadTimeoutSeconds ?? file.defaults.loadTimeoutSeconds;
+  const loadTimeout = loadTimeoutSeconds === undefined ? {} : { loadTimeoutMs: Math.round(loadTimeoutSeconds * 1000) };
 
   const localModels: LocalModelConfig[] = file.models.map((model) => ({
     id: model.id,
@@ -234,8 +246,9 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
     lora: model.lora.map((adapter) => ({ path: fromFile(adapter.path), scale: adapter.scale })),
     promptFormat: model.promptFormat,
     maxQueue: model.maxQueue ?? maxQueue,
+    ...loadTimeout,
   }));
-  const fromDefaults = (id: string, path: string): LocalModelConfig => ({ id, path, contextSize, sequences, threads, flashAttention, lora: [], maxQueue });
+  const fromDefaults = (id: string, path: string): LocalModelConfig => ({ id, path, contextSize, sequences, threads, flashAttention, lora: [], maxQueue, ...loadTimeout });
   for (const spec of flags.models ?? []) {
     const separator = spec.indexOf("=");
     const path = resolve(cwd, separator > 0 ? spec.slice(separator + 1) : spec);

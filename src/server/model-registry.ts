@@ -127,11 +127,15 @@ export class ModelRegistry {
     throw new QueueFullError(`every model's queue is full (${entries.map((entry) => `${entry.id}: ${entry.scheduler.stats().queued} waiting`).join(", ")}); retry later`, retryAfter);
   }
 
-  /** Eager loading: load every model now; the first failure is thrown after all have been tried. */
-  async loadAll(): Promise<void> {
-    const results = await Promise.allSettled(this.list().map((entry) => entry.model()));
-    const failure = results.find((result): result is PromiseRejectedResult => result.status === "rejected");
-    if (failure) throw failure.reason;
+  /**
+   * Eager loading: load every model now, side by side, so one bad or slow file never holds up the
+   * others. A failure is not thrown: the model stays "failed" (with its reason) in its status, is
+   * retried on its next request, and is returned here for the caller to report.
+   */
+  async loadAll(): Promise<{ id: string; error: Error }[]> {
+    const entries = this.list();
+    const results = await Promise.allSettled(entries.map((entry) => entry.model()));
+    return results.flatMap((result, index) => (result.status === "rejected" ? [{ id: entries[index].id, error: result.reason as Error }] : []));
   }
 
   async dispose(): Promise<void> {

@@ -74,8 +74,10 @@ export async function startServer(config: ServeConfig, factories: ModelFactories
     });
     if (config.loading === "eager") {
       const started = performance.now();
-      await registry.loadAll();
-      log(`loaded ${registry.list().length} model(s) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      const failures = await registry.loadAll();
+      const loaded = registry.list().length - failures.length;
+      log(`loaded ${loaded} of ${registry.list().length} model(s) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      for (const failure of failures) log(`model "${failure.id}" failed to load (it is retried on its next request): ${failure.error.message}`);
     }
     const server = await listen(handle.app, { host: config.host, port: config.port, requestTimeoutMs: config.requestBodyTimeoutMs });
     if (!isLoopbackHost(config.host) && config.apiKeys.filter((key) => !key.revoked).length === 0) {

@@ -1,7 +1,7 @@
 import { renameSync } from "node:fs";
 import type { GgufMetadata, GgufTensorInput } from "../gguf/index.js";
 import { writeGguf } from "../gguf/index.js";
-import { loraTensorName, type LlamaConfig, type LoraWeights } from "../engine/index.js";
+import { loraBaseTensorName, OUTPUT_HEAD_LORA_TENSOR, type LlamaConfig, type LoraPair, type LoraWeights } from "../engine/index.js";
 import { AdapterExportError } from "./errors.js";
 
 export interface AdapterExportInfo {
@@ -19,13 +19,21 @@ export interface AdapterExportInfo {
 export function adapterTensors(lora: LoraWeights): GgufTensorInput[] {
   const tensors: GgufTensorInput[] = [];
   const { rank } = lora.config;
-  lora.layers.forEach((pairs, layer) => {
-    for (const [target, pair] of pairs) {
-      tensors.push({ name: loraTensorName(layer, target, "a"), dims: [pair.inFeatures, rank], type: "F32", data: pair.a.slice() });
-      tensors.push({ name: loraTensorName(layer, target, "b"), dims: [rank, pair.outFeatures], type: "F32", data: pair.b.slice() });
-    }
-  });
+  for (const { name, pair } of namedPairs(lora)) {
+    tensors.push({ name: `${name}.lora_a`, dims: [pair.inFeatures, rank], type: "F32", data: pair.a.slice() });
+    tensors.push({ name: `${name}.lora_b`, dims: [rank, pair.outFeatures], type: "F32", data: pair.b.slice() });
+  }
   return tensors;
+}
+
+/**
+ * Every pair with the base tensor it adapts. The output head is `output.weight` even when the base
+ * ties it to token_embd: llama.cpp applies an output.weight adapter to the output matmul only.
+ */
+export function namedPairs(lora: LoraWeights): { name: string; pair: LoraPair }[] {
+  const named = lora.layers.flatMap((pairs, layer) => [...pairs].map(([target, pair]) => ({ name: loraBaseTensorName(layer, target), pair })));
+  if (lora.head) named.push({ name: OUTPUT_HEAD_LORA_TENSOR, pair: lora.head });
+  return named;
 }
 
 /**
@@ -33,21 +41,19 @@ export function adapterTensors(lora: LoraWeights): GgufTensorInput[] {
  * (its update is zero: the training never reached it), or a non-finite value anywhere.
  */
 export function checkAdapter(lora: LoraWeights, config: LlamaConfig): void {
-  const count = lora.layers.reduce((sum, pairs) => sum + pairs.size, 0);
-  if (count === 0) throw new AdapterExportError("the adapter has no LoRA tensors");
+  const pairs = namedPairs(lora);
+  if (pairs.length === 0) throw new AdapterExportError("the adapter has no LoRA tensors");
   if (lora.layers.length !== config.nLayers) throw new AdapterExportError(`the adapter has ${lora.layers.length} layers, the model ${config.nLayers}`);
-  lora.layers.forEach((pairs, layer) => {
-    for (const [target, pair] of pairs) {
-      for (const [part, values] of [["a", pair.a], ["b", pair.b]] as const) {
-        for (let i = 0; i < values.length; i++) {
-          if (!Number.isFinite(values[i])) throw new AdapterExportError(`${loraTensorName(layer, target, part)} holds a non-finite value at ${i}`);
-        }
-      }
-      if (!pair.b.some((value) => value !== 0)) {
-        throw new AdapterExportError(`${loraTensorName(layer, target, "b")} is all zero: the adapter would change nothing (did training run any step?)`);
+  for (const { name, pair } of pairs) {
+    for (const [part, values] of [["a", pair.a], ["b", pair.b]] as const) {
+      for (let i = 0; i < values.length; i++) {
+        if (!Number.isFinite(values[i])) throw new AdapterExportError(`${name}.lora_${part} holds a non-finite value at ${i}`);
       }
     }
-  });
+    if (!pair.b.some((value) => value !== 0)) {
+      throw new AdapterExportError(`${name}.lora_b is all zero: the adapter would change nothing (did training run any step?)`);
+    }
+  }
 }
 
 export function adapterMetadata(lora: LoraWeights, info: AdapterExportInfo): GgufMetadata {

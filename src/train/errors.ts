@@ -29,3 +29,8 @@ export class CheckpointError extends CamelidError {
     super(message, options);
   }
 }
+
+/** Ctrl-C or SIGTERM arrived before anything worth writing existed. */
+export class TrainingInterruptedError extends CamelidError {
+  readonly code = "training_interrupted";
+}

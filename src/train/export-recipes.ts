@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { LoraTarget } from "../engine/index.js";
+import type { TrainableTarget } from "../engine/index.js";
 import { UnsupportedFeatureError } from "../errors/index.js";
 import type { TrainingExample } from "./dataset.js";
 import { recipeChatTemplates, withoutGenerationMarkers } from "./recipe-templates.js";
@@ -10,7 +10,8 @@ export const recipeTargets = ["axolotl", "trl"] as const;
 export type RecipeTarget = (typeof recipeTargets)[number];
 
 /** PEFT's module names for LLaMA's projections. */
-const peftModules: Record<LoraTarget, string> = { q: "q_proj", k: "k_proj", v: "v_proj", o: "o_proj", gate: "gate_proj", up: "up_proj", down: "down_proj" };
+// PEFT adapts lm_head as a LoRA target too (a Linear layer), as camelid's lm_head target does.
+const peftModules: Record<TrainableTarget, string> = { q: "q_proj", k: "k_proj", v: "v_proj", o: "o_proj", gate: "gate_proj", up: "up_proj", down: "down_proj", lm_head: "lm_head" };
 
 export type RecipeSettings = Pick<
   TrainingConfig,

@@ -29,4 +29,4 @@ export { adapterMetadata, adapterTensors, checkAdapter, writeLoraAdapterGguf, ty
 export { mergePairInto, mergedTensorType, mergedTypes, writeMergedGguf, type MergedType } from "./merged-export.js";
 export { axolotlRecipe, recipeDatasetJsonl, recipeTargets, trlRecipe, writeRecipe, type RecipeFiles, type RecipeSettings, type RecipeTarget } from "./export-recipes.js";
 export { recipeChatTemplates, withoutGenerationMarkers } from "./recipe-templates.js";
-export { AdapterExportError, CheckpointError, TrainingDivergedError } from "./errors.js";
+export { AdapterExportError, CheckpointError, TrainingDivergedError, TrainingInterruptedError } from "./errors.js";

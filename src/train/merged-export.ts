@@ -1,6 +1,6 @@
 import { renameSync } from "node:fs";
 import { GgufReader, writeGguf, type GgmlTypeName, type GgufMetadata, type GgufTensorInput } from "../gguf/index.js";
-import { ggufMatrixNames, loraTargets, targetMatrix, type LoraPair, type LoraWeights } from "../engine/index.js";
+import { ggufMatrixNames, loraTargets, OUTPUT_HEAD_LORA_TENSOR, targetMatrix, type LoraPair, type LoraWeights } from "../engine/index.js";
 import { InvalidArgumentError } from "../errors/index.js";
 import { AdapterExportError } from "./errors.js";
 
@@ -52,16 +52,25 @@ export async function writeMergedGguf(basePath: string, outPath: string, lora: L
         if (pair) pairsByTensor.set(`blk.${layer}.${ggufMatrixNames[targetMatrix[target]]}.weight`, pair);
       }
     });
-    for (const name of pairsByTensor.keys()) {
+    for (const name of [...pairsByTensor.keys()].filter((key) => key !== OUTPUT_HEAD_LORA_TENSOR)) {
       if (!reader.hasTensor(name)) throw new AdapterExportError(`${basePath} has no tensor ${name} to merge the adapter into`);
     }
-    const tensors: GgufTensorInput[] = reader.tensors.map((info) => ({
-      name: info.name,
-      dims: info.dims,
-      type: mergedTensorType(info.dims, type),
+    // The output head's update: into output.weight, or, for a model whose head is tied to the token
+    // embedding, into a new output.weight (embedding + update) so that the input embedding stays as it was.
+    const untiedHead = lora.head !== null && !reader.hasTensor(OUTPUT_HEAD_LORA_TENSOR);
+    if (lora.head) pairsByTensor.set(OUTPUT_HEAD_LORA_TENSOR, lora.head);
+    const sources = reader.tensors.map((info) => ({ name: info.name, from: info.name, dims: info.dims }));
+    if (untiedHead) {
+      const embedding = reader.tensorInfo("token_embd.weight");
+      sources.push({ name: OUTPUT_HEAD_LORA_TENSOR, from: embedding.name, dims: embedding.dims });
+    }
+    const tensors: GgufTensorInput[] = sources.map((source) => ({
+      name: source.name,
+      dims: source.dims,
+      type: mergedTensorType(source.dims, type),
       data: async () => {
-        const values = await reader.tensorFloats(info.name);
-        const pair = pairsByTensor.get(info.name);
+        const values = await reader.tensorFloats(source.from);
+        const pair = pairsByTensor.get(source.name);
         if (pair) mergePairInto(values, pair, lora.config.rank, lora.scale);
         return values;
       },

@@ -1,13 +1,14 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { AdamW, LlamaModel, loadLlamaGguf, parseLoraConfig, type KernelSet } from "../engine/index.js";
+import { AdamW, LlamaModel, loadLlamaGguf, parseLoraConfig, splitTargets, type KernelSet } from "../engine/index.js";
 import { svgToPng } from "../charts/png.js";
 import { InvalidArgumentError } from "../errors/index.js";
-import { GgufReader, metadataString } from "../gguf/index.js";
-import { resolvePromptFormat, type PromptFormat } from "../prompts/index.js";
+import { checkModelFile, metadataString } from "../gguf/index.js";
+import { requireFittingPromptFormat, type PromptFormat } from "../prompts/index.js";
 import { writeLoraAdapterGguf } from "./adapter-export.js";
-import { CheckpointError } from "./errors.js";
+import { writeFileAtomic } from "./atomic-write.js";
+import { CheckpointError, TrainingInterruptedError } from "./errors.js";
 import { readTrainingDataset } from "./dataset.js";
 import { writeMergedGguf } from "./merged-export.js";
 import { lossChartSvg } from "./loss-chart.js";
@@ -22,6 +23,8 @@ export interface TrainingRunHooks {
   onLog?: (line: string) => void;
   /** Tests run the reference kernels; the default is the fast set. */
   kernels?: KernelSet;
+  /** Aborted on Ctrl-C/SIGTERM: the current step finishes and everything is written as for a finished run. */
+  stopSignal?: AbortSignal;
 }
 
 export interface TrainingRunResult {
@@ -55,14 +58,42 @@ export function runFiles(outDir: string) {
  */
 export async function runTraining(input: TrainingConfigInput, hooks: TrainingRunHooks = {}): Promise<TrainingRunResult> {
   const config = parseTrainingConfig(input);
-  mkdirSync(config.outDir, { recursive: true });
   const files = runFiles(config.outDir);
   // fail before the slow part (tokenizer, data) when there is nothing to resume from
   if (config.resume && !existsSync(files.checkpoint)) throw new CheckpointError(files.checkpoint, `no checkpoint at ${files.checkpoint} to resume from`);
+  if (config.resume && config.overwrite) throw new InvalidArgumentError("overwrite", "--resume continues the run in --out and --overwrite replaces it: give one of them");
+  const existing = existingRunFiles(config.outDir);
+  if (!config.resume && existing.length > 0) {
+    if (!config.overwrite) {
+      throw new InvalidArgumentError(
+        "out",
+        `${config.outDir} already holds a training run (${existing.map((path) => basename(path)).join(", ")}): continue it with --resume, replace it with --overwrite, or choose another --out`,
+      );
+    }
+    for (const path of existing) rmSync(path, { force: true });
+  }
+  const createdOutDir = !existsSync(config.outDir);
+  mkdirSync(config.outDir, { recursive: true });
+  try {
+    return await trainInto(config, files, hooks);
+  } catch (error) {
+    // A run that failed before its first checkpoint leaves nothing to resume: do not leave a folder
+    // behind that looks like a run (or is empty) and would stand in the way of the next attempt.
+    if (createdOutDir && !existsSync(files.checkpoint)) rmSync(config.outDir, { recursive: true, force: true });
+    throw error;
+  }
+}
 
-  const reader = await GgufReader.open(config.modelPath);
-  const metadata = reader.metadata;
-  await reader.close();
+/** The files of an earlier run in `outDir` that a fresh run would overwrite (what is worth keeping). */
+export function existingRunFiles(outDir: string): string[] {
+  if (!existsSync(outDir)) return [];
+  const files = runFiles(outDir);
+  const merged = readdirSync(outDir).filter((name) => /^merged-.*\.gguf$/.test(name)).map((name) => join(outDir, name));
+  return [files.checkpoint, files.adapter, files.run, files.metrics, ...merged].filter((path) => existsSync(path));
+}
+
+async function trainInto(config: TrainingConfig, files: ReturnType<typeof runFiles>, hooks: TrainingRunHooks): Promise<TrainingRunResult> {
+  const { metadata } = await checkModelFile(config.modelPath);
   const { config: modelConfig, weights } = await loadLlamaGguf(config.modelPath, { weightStorage: config.keepQuantized ? "quantized" : "dequantized" });
   if (config.maxLength > modelConfig.contextLength) {
     throw new InvalidArgumentError("max-length", `max length ${config.maxLength} exceeds the model's context of ${modelConfig.contextLength} tokens`);
@@ -77,14 +108,18 @@ export async function runTraining(input: TrainingConfigInput, hooks: TrainingRun
     if (tokenizer.vocabSize !== modelConfig.vocabSize) {
       throw new InvalidArgumentError("model", `${config.modelPath}: the tokenizer has ${tokenizer.vocabSize} tokens but the embedding ${modelConfig.vocabSize}`);
     }
-    const resolved = resolvePromptFormat({
-      ...(config.promptFormat !== undefined ? { explicit: config.promptFormat } : {}),
-      chatTemplate: metadataString(metadata, "tokenizer.chat_template"),
-      modelName: metadataString(metadata, "general.name") ?? basename(config.modelPath),
-      architecture: metadataString(metadata, "general.architecture"),
-      ...(tokenizer.bosToken !== undefined ? { bosToken: tokenizer.bosToken } : {}),
-      ...(tokenizer.eosToken !== undefined ? { eosToken: tokenizer.eosToken } : {}),
-    });
+    const resolved = requireFittingPromptFormat(
+      {
+        ...(config.promptFormat !== undefined ? { explicit: config.promptFormat } : {}),
+        chatTemplate: metadataString(metadata, "tokenizer.chat_template"),
+        modelName: metadataString(metadata, "general.name") ?? basename(config.modelPath),
+        architecture: metadataString(metadata, "general.architecture"),
+        ...(tokenizer.bosToken !== undefined ? { bosToken: tokenizer.bosToken } : {}),
+        ...(tokenizer.eosToken !== undefined ? { eosToken: tokenizer.eosToken } : {}),
+    },
+      (text) => tokenizer.tokenizeSpecial(text).length,
+      config.modelPath,
+    );
     format = resolved.format;
     formatReason = resolved.choice.reason;
     const dataset = readTrainingDataset(config.dataPath, config.dataFormat ? { format: config.dataFormat } : {});
@@ -107,14 +142,14 @@ export async function runTraining(input: TrainingConfigInput, hooks: TrainingRun
   const rowsPerStep = config.batchSize * config.gradientAccumulation;
   const totalSteps = config.maxSteps ?? Math.max(1, Math.ceil((config.epochs * prepared.train.length) / rowsPerStep));
   const warmupSteps = config.warmupSteps ?? Math.round(config.warmupRatio * totalSteps);
-  const lora = parseLoraConfig({ rank: config.rank, alpha: config.alpha, dropout: config.dropout, targets: config.targets });
+  const lora = parseLoraConfig({ rank: config.rank, alpha: config.alpha, dropout: config.dropout, ...splitTargets(config.targets) });
   const model = new LlamaModel(modelConfig, weights, { lora, seed: config.seed, checkpointActivations: config.checkpointActivations, ...(hooks.kernels ? { kernels: hooks.kernels } : {}) });
   const optimizer = new AdamW(model.lora!.params, model.lora!.grads, { learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay });
   hooks.onLog?.(
     `prompt format ${format.name} (${formatReason}); ${prepared.stats.used}/${prepared.stats.examples} samples → ${prepared.train.length} train rows, ${prepared.validation.length} validation rows of ≤${prepared.sequenceLength} positions; ${totalSteps} steps`,
   );
 
-  const summary = runTrainingLoop({
+  const summary = await runTrainingLoop({
     model,
     optimizer,
     train: prepared.train,
@@ -135,17 +170,20 @@ export async function runTraining(input: TrainingConfigInput, hooks: TrainingRun
     resume: config.resume,
     ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
     ...(hooks.onLog ? { onLog: hooks.onLog } : {}),
+    ...(hooks.stopSignal ? { stopSignal: hooks.stopSignal } : {}),
   });
+  if (summary.stopped && summary.steps === 0) throw new TrainingInterruptedError("training was interrupted before its first step; nothing was written");
 
   // The loop keeps loss.svg current at every checkpoint; at the end both charts are drawn from the full log.
   const finalChart = lossChartSvg(new MetricsLog(files.metrics).read());
-  writeFileSync(files.chart, finalChart);
-  writeFileSync(files.chartPng, await svgToPng(finalChart, { width: 1200 }));
+  // Every file is written atomically: a second Ctrl-C (which exits at once) never leaves a torn one.
+  writeFileAtomic(files.chart, finalChart);
+  writeFileAtomic(files.chartPng, [await svgToPng(finalChart, { width: 1200 })]);
   const name = `${metadataString(metadata, "general.name") ?? basename(config.modelPath, ".gguf")} LoRA`;
   await writeLoraAdapterGguf(files.adapter, model.lora!, modelConfig, { name, architecture: metadataString(metadata, "general.architecture") ?? "llama" });
   // a ready `camelid serve --config` file: the base model with the adapter, in the format it learned
   const servedId = `${basename(config.modelPath, ".gguf")}-lora`;
-  writeFileSync(files.serveConfig, `${JSON.stringify({ models: [{ id: servedId, path: config.modelPath, lora: [{ path: files.adapter }], promptFormat: format.name }] }, null, 2)}\n`);
+  writeFileAtomic(files.serveConfig, `${JSON.stringify({ models: [{ id: servedId, path: config.modelPath, lora: [{ path: files.adapter }], promptFormat: format.name }] }, null, 2)}\n`);
   let merged: string | undefined;
   if (config.mergedType) {
     merged = join(config.outDir, `merged-${config.mergedType.toLowerCase()}.gguf`);
@@ -162,7 +200,7 @@ export async function runTraining(input: TrainingConfigInput, hooks: TrainingRun
     files: { ...files, ...(merged ? { merged } : {}) },
   };
   const { problems: _, ...report } = result;
-  writeFileSync(files.run, `${JSON.stringify({ ...report, problemCount: problems.length }, null, 2)}\n`);
+  writeFileAtomic(files.run, `${JSON.stringify({ ...report, problemCount: problems.length }, null, 2)}\n`);
   return result;
 }
 
@@ -172,7 +210,7 @@ export async function runTraining(input: TrainingConfigInput, hooks: TrainingRun
  * switched on or off; keeping weights encoded may sum the output head's gradient in another order.
  */
 function fingerprintOf(config: TrainingConfig, formatName: string, data: PreparedData): string {
-  const { outDir: _o, resume: _r, mergedType: _m, dataPath: _d, modelPath: _p, checkpointActivations: _c, ...settings } = config;
+  const { outDir: _o, resume: _r, overwrite: _w, mergedType: _m, dataPath: _d, modelPath: _p, checkpointActivations: _c, ...settings } = config;
   const hash = createHash("sha256");
   hash.update(JSON.stringify({ settings, formatName, modelBytes: statSync(config.modelPath).size, T: data.sequenceLength }));
   const addRows = (rows: readonly TrainingRow[]) => {

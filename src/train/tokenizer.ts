@@ -1,4 +1,5 @@
 import { ModelLoadError } from "../errors/index.js";
+import { checkVocabularyFile } from "../gguf/index.js";
 import { getLlamaRuntime, type LlamaModel } from "../providers/local/llama-runtime.js";
 
 /**
@@ -28,6 +29,8 @@ export interface TrainingTokenizer {
 
 /** Loads only the vocabulary of a GGUF model (no weights) through llama.cpp. */
 export async function loadGgufTokenizer(modelPath: string): Promise<TrainingTokenizer> {
+  // llama.cpp aborts the process on some corrupt vocabularies (a duplicated token): check with our reader first.
+  await checkVocabularyFile(modelPath);
   const llama = await getLlamaRuntime();
   let model: LlamaModel;
   try {

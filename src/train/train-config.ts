@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { adamWDefaults, loraTargets } from "../engine/index.js";
+import { adamWDefaults, trainableTargets } from "../engine/index.js";
 import { InvalidArgumentError } from "../errors/index.js";
 import { trainingDataFormats } from "./dataset.js";
 import { mergedTypes } from "./merged-export.js";
@@ -24,7 +24,8 @@ export const trainingConfigSchema = z
     rank: z.number().int().positive().default(8),
     alpha: z.number().positive().default(16),
     dropout: z.number().min(0).lt(1).default(0.05),
-    targets: z.array(z.enum(loraTargets)).min(1).default(["q", "k", "v", "o"]),
+    /** Layer projections, and "lm_head" for the output head (see splitTargets). */
+    targets: z.array(z.enum(trainableTargets)).min(1).default(["q", "k", "v", "o"]),
     learningRate: z.number().positive().default(adamWDefaults.learningRate),
     beta1: z.number().min(0).lt(1).default(adamWDefaults.beta1),
     beta2: z.number().min(0).lt(1).default(adamWDefaults.beta2),
@@ -50,6 +51,8 @@ export const trainingConfigSchema = z
     checkpointEvery: z.number().int().positive().default(50),
     seed: z.number().int().min(0).max(0xffffffff).default(42),
     resume: z.boolean().default(false),
+    /** Replace a run already in outDir (without it, or resume, an existing run is refused). */
+    overwrite: z.boolean().default(false),
     mergedType: z.enum(mergedTypes).optional(),
     /** Recompute each layer's activations in backward instead of keeping them all (same gradients, less memory). */
     checkpointActivations: z.boolean().default(false),

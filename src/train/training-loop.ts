@@ -42,6 +42,12 @@ export interface LoopInput {
   /** A progress line after every step (the CLI redraws it in place). */
   onProgress?: (line: string) => void;
   onLog?: (line: string) => void;
+  /**
+   * Aborted (Ctrl-C, SIGTERM): the step in progress finishes, a checkpoint is written and the loop
+   * returns early with `stopped: true`. The loop yields to the event loop after every step so that
+   * signals are delivered at all.
+   */
+  stopSignal?: AbortSignal;
 }
 
 export interface ValidationResult {
@@ -53,6 +59,8 @@ export interface ValidationResult {
 export interface LoopSummary {
   startStep: number;
   steps: number;
+  /** True when stopSignal ended the run before totalSteps. */
+  stopped: boolean;
   finalLoss: number;
   validation: ValidationResult | null;
   tokensPerSecond: number;
@@ -74,7 +82,7 @@ export function peakRssBytes(): number {
  * norm, then AdamW at the scheduled learning rate. Everything a step depends on is either in the
  * checkpoint or a function of the step number, so `resume` continues bit-identically.
  */
-export function runTrainingLoop(input: LoopInput): LoopSummary {
+export async function runTrainingLoop(input: LoopInput): Promise<LoopSummary> {
   const { model, optimizer, train, validation, settings, files } = input;
   const lora = model.lora;
   if (!lora) throw new InvalidArgumentError("model", "the model has no LoRA weights to train");
@@ -107,7 +115,6 @@ export function runTrainingLoop(input: LoopInput): LoopSummary {
   const startStep = step;
   const started = performance.now();
   let tokensThisRun = 0;
-  let lastLoss = Number.NaN;
   let lastValidation: ValidationResult | null = null;
 
   const checkpoint = () => {
@@ -115,7 +122,16 @@ export function runTrainingLoop(input: LoopInput): LoopSummary {
     writeFileSync(files.chartPath, lossChartSvg(files.metrics.read()));
   };
 
+  // A resumed run that has nothing left to do still reports the loss its last step reached.
+  let lastLoss = files.metrics.read().filter((record) => record.type === "train" && record.step <= step).at(-1)?.loss ?? Number.NaN;
+  let stopped = false;
+
   while (step < totalSteps) {
+    if (input.stopSignal?.aborted) {
+      stopped = true;
+      if (step > startStep) checkpoint();
+      break;
+    }
     model.training = true;
     model.zeroGradients();
     let weightedLoss = 0, counted = 0, stepTokens = 0;
@@ -152,9 +168,11 @@ export function runTrainingLoop(input: LoopInput): LoopSummary {
       if (!Number.isFinite(lastValidation.loss)) throw new TrainingDivergedError(step, "validation loss", lastValidation.loss, "lower the learning rate");
     }
     if (step % settings.checkpointEvery === 0 || last) checkpoint();
+    // Let signal handlers (and anything else waiting) run between steps.
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
   const elapsedSeconds = (performance.now() - started) / 1000;
-  return { startStep, steps: step, finalLoss: lastLoss, validation: lastValidation, tokensPerSecond: tokensThisRun / Math.max(elapsedSeconds, 1e-9), elapsedSeconds, peakRssBytes: peakRssBytes(), engineMemory: model.memoryBytes() };
+  return { startStep, steps: step, stopped, finalLoss: lastLoss, validation: lastValidation, tokensPerSecond: tokensThisRun / Math.max(elapsedSeconds, 1e-9), elapsedSeconds, peakRssBytes: peakRssBytes(), engineMemory: model.memoryBytes() };
 }
 
 /** Token-weighted mean loss over the validation rows, dropout off; perplexity = exp(loss). */

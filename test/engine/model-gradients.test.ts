@@ -6,7 +6,7 @@ import { parseLoraConfig } from "../../src/engine/lora/lora-config.js";
 import { AdamW } from "../../src/engine/optim/adamw.js";
 import { clipGradientNorm } from "../../src/engine/optim/clip.js";
 import { InvalidArgumentError } from "../../src/errors/index.js";
-import { relativeError } from "./gradient-check.js";
+import { numericGradient, relativeError } from "./gradient-check.js";
 import { tinyBatch, tinyConfig, tinyModel } from "./tiny-model.js";
 
 const allTargets = parseLoraConfig({ rank: 2, alpha: 4, dropout: 0, targets: ["q", "k", "v", "o", "gate", "up", "down"] });
@@ -37,6 +37,26 @@ describe("whole model: LoRA gradients", () => {
       }
       expect(relativeError(analytic, numeric)).toBeLessThan(3e-3);
       expect(analytic.some((g) => g !== 0)).toBe(true);
+    });
+  }
+
+  for (const tiedOutput of [false, true]) {
+    it(`with the output head adapted (lm_head): every gradient matches finite differences, masked positions included (${tiedOutput ? "tied" : "separate"} head)`, () => {
+      const config = tinyConfig({ tiedOutput });
+      const model = tinyModel(config, referenceKernels, parseLoraConfig({ rank: 2, alpha: 4, dropout: 0, targets: ["q", "down"], outputHead: true }));
+      const lora = model.lora!;
+      // B starts at zero (A's gradients would all be zero): give every B values so both are checked
+      for (let i = 0; i < lora.params.length; i++) if (lora.params[i] === 0) lora.params[i] = Math.sin(i) * 0.05;
+      expect(lora.head!.outFeatures).toBe(config.vocabSize);
+      const batch = tinyBatch(B, T, config.vocabSize);
+      batch.lossMask = Uint8Array.from({ length: B * T }, (_, n) => (n % 3 === 0 ? 0 : 1));
+      model.zeroGradients();
+      model.forward(batch, B, T);
+      model.backward();
+      const analytic = lora.grads.slice();
+      const numeric = numericGradient(lora.params, () => model.forward(batch, B, T), 1e-2);
+      expect(relativeError(analytic, numeric)).toBeLessThan(3e-3);
+      expect(lora.head!.gradA.some((g) => g !== 0) && lora.head!.gradB.some((g) => g !== 0)).toBe(true);
     });
   }
 

@@ -79,13 +79,30 @@ describe("startServer", () => {
     }
   });
 
-  it("fails to start, releasing everything, when an eager model cannot load", async () => {
+  it("starts when an eager model cannot load: reports it, marks it failed and serves the others", async () => {
     const factories: ModelFactories = {
       local: () => {
         throw new Error("not a GGUF file");
       },
       remote: (model) => new FakeModel({ modelId: model.id }),
     };
-    await expect(startServer(config({ loading: "eager" }), factories)).rejects.toThrow(/local-a.*not a GGUF file/);
+    const lines: string[] = [];
+    const server = await startServer(config({ loading: "eager" }), factories, (line) => lines.push(line));
+    try {
+      expect(lines.join("\n")).toMatch(/loaded 1 of 2 model\(s\)/);
+      expect(lines.join("\n")).toMatch(/model "local-a" failed to load.*not a GGUF file/);
+      const health = await (await fetch(`${server.url}/health`)).json();
+      expect(health.models.map((m: { id: string; state: string }) => [m.id, m.state])).toEqual([
+        ["local-a", "failed"],
+        ["remote-b", "ready"],
+      ]);
+      const good = await fetch(`${server.url}/v1/completions`, { method: "POST", body: JSON.stringify({ model: "remote-b", prompt: "Once", max_tokens: 2 }) });
+      expect((await good.json()).choices[0].text).toBe("Once upon");
+      const bad = await fetch(`${server.url}/v1/completions`, { method: "POST", body: JSON.stringify({ model: "local-a", prompt: "Once" }) });
+      expect(bad.status).toBe(503);
+      expect((await bad.json()).error.message).toMatch(/not a GGUF file/);
+    } finally {
+      await server.close();
+    }
   });
 });

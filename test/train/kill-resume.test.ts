@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -7,6 +7,7 @@ import { MetricsLog } from "../../src/train/metrics-log.js";
 import { runTraining } from "../../src/train/run-training.js";
 import { captureIo } from "../support/capture-io.js";
 import { stories260KPath } from "../support/shared-data.js";
+import { writeChatRows } from "./support/chat-rows.js";
 import { spawnCli, waitFor } from "./support/spawn-cli.js";
 
 // `camelid train` killed with SIGKILL mid-run, then `--resume`: the final adapter must be byte for
@@ -15,17 +16,11 @@ import { spawnCli, waitFor } from "./support/spawn-cli.js";
 const dir = mkdtempSync(join(tmpdir(), "camelid-kill-resume-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const dataPath = join(dir, "data.jsonl");
-writeFileSync(
-  dataPath,
-  [
-    { messages: [{ role: "user", content: "Who are you?" }, { role: "assistant", content: "I am Camelid." }] },
-    { messages: [{ role: "user", content: "What do you eat?" }, { role: "assistant", content: "Grass and hay." }] },
-    { messages: [{ role: "user", content: "Where do you live?" }, { role: "assistant", content: "In the Andes." }] },
-  ]
-    .map((row) => JSON.stringify(row))
-    .join("\n"),
-);
+const dataPath = writeChatRows(join(dir, "data.jsonl"), [
+  ["Who are you?", "I am Camelid."],
+  ["What do you eat?", "Grass and hay."],
+  ["Where do you live?", "In the Andes."],
+]);
 
 const settings = { steps: 16, checkpointEvery: 3 };
 const flags = (outDir: string) => [

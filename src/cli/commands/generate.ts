@@ -19,6 +19,7 @@ model:
   -m, --model <file.gguf>  local model     --base-url <url> --remote-model <id> [--api chat|completions]
   --api-key-env <VAR>      (default OPENAI_API_KEY)            --format <name>  force a prompt format
   -c, --ctx-size <n>  -t, --threads <n>  --batch-size <n>  --lora <file.gguf[:scale]> (repeatable)
+  --load-timeout <s>       checking and loading the model file must finish in time (default 600)
 sampling:
   -n, --max-tokens <n>  --temperature <t>  --top-p <p>  --top-k <k>  --min-p <p>  --seed <n>
   --repeat-penalty <x>  --repeat-last-n <n>  --frequency-penalty <x>  --presence-penalty <x>

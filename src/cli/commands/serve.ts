@@ -22,7 +22,9 @@ options:
   --context-size N         tokens per sequence
   --threads N              CPU threads per local model
   --flash-attention        llama.cpp flash attention (less CPU per batched step; outputs differ by rounding)
-  --eager                  load every model at startup (default: on first request)
+  --eager                  load every model at startup (default: on first request); a model that
+                           fails is reported and marked failed, the others are served
+  --load-timeout SECONDS   checking and loading one model file must finish in time (default 600)
   --api-key-env NAME       require the API key held in environment variable NAME (repeatable)
   --admin-key-env NAME     an admin API key (sees every key's conversations, request log, battles) (repeatable)
   --cors ORIGIN            allow browser requests from ORIGIN, or "*" (repeatable)
@@ -46,6 +48,7 @@ const flagOptions = {
   threads: { type: "string" },
   "flash-attention": { type: "boolean" },
   eager: { type: "boolean" },
+  "load-timeout": { type: "string" },
   lazy: { type: "boolean" },
   "api-key-env": { type: "string", multiple: true },
   "admin-key-env": { type: "string", multiple: true },
@@ -93,6 +96,7 @@ export function parseServeFlags(argv: string[]): ServeFlags & { help: boolean } 
     contextSize: integerFlag(v["context-size"], "context-size", 16),
     threads: integerFlag(v.threads, "threads", 1, 512),
     flashAttention: v["flash-attention"] ? true : undefined,
+    loadTimeoutSeconds: integerFlag(v["load-timeout"], "load-timeout", 1),
     loading: v.eager ? "eager" : v.lazy ? "lazy" : undefined,
     apiKeyEnvs: v["api-key-env"],
     adminKeyEnvs: v["admin-key-env"],
@@ -105,8 +109,11 @@ export function parseServeFlags(argv: string[]): ServeFlags & { help: boolean } 
   };
 }
 
-/** Providers load lazily: a server with only remote models never loads llama.cpp. */
-const factories: ModelFactories = {
+/**
+ * Providers load lazily: a server with only remote models never loads llama.cpp. A local model's
+ * prompt format is reported when it loads: the same choice `camelid train` makes for it.
+ */
+const providerFactories = (log: (line: string) => void): ModelFactories => ({
   async local(model) {
     const { createLocalModel } = await import("../../providers/local/index.js");
     const local = createLocalModel({
@@ -118,10 +125,15 @@ const factories: ModelFactories = {
       flashAttention: model.flashAttention,
       lora: model.lora,
       promptFormat: model.promptFormat,
+      loadTimeoutMs: model.loadTimeoutMs,
     });
     // The provider defers loading to its first call; the registry calls this factory exactly when the
     // model should be resident (at startup when eager, on the first request when lazy).
     await local.load();
+    const fit = await local.promptFormatFit();
+    const { describeFormatMisfit } = await import("../../prompts/index.js");
+    const misfit = describeFormatMisfit(fit, model.path);
+    log(`model "${model.id}": prompt format ${fit.choice.name} for chat (${fit.choice.reason})${misfit ? `; warning: ${misfit}` : ""}`);
     return local;
   },
   async remote(model) {
@@ -135,7 +147,7 @@ const factories: ModelFactories = {
       timeoutMs: model.timeoutMs,
     });
   },
-};
+});
 
 /**
  * Resolves when SIGINT/SIGTERM arrives. The listeners stay installed: `signal-exit` (pulled in by
@@ -158,7 +170,7 @@ export async function run(argv: string[], io: CliIo, stop: Promise<unknown> = un
   }
   const config = resolveServeConfig(flags, io.env, io.cwd);
   const log = (line: string) => io.stderr(`camelid serve: ${line}\n`);
-  const server = await startServer(config, factories, log);
+  const server = await startServer(config, providerFactories(log), log);
   const ids = server.registry.list().map((entry) => `${entry.id} (${entry.spec.kind})`);
   io.stdout(`camelid serve: listening on ${server.url}\n`);
   log(`models: ${ids.join(", ")}; loading ${config.loading}; data in ${config.dataDir}${config.apiKeys.length ? `; ${config.apiKeys.length} API key(s)` : ""}`);

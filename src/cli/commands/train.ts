@@ -1,5 +1,5 @@
 import { basename, resolve } from "node:path";
-import { loraTargets, type EngineMemory, type LoraTarget } from "../../engine/index.js";
+import { trainableTargets, type EngineMemory, type TrainableTarget } from "../../engine/index.js";
 import { InvalidArgumentError } from "../../errors/index.js";
 import { GgufReader, metadataString } from "../../gguf/index.js";
 import { resolvePromptFormat } from "../../prompts/index.js";
@@ -7,6 +7,7 @@ import { readTrainingDataset, trainingDataFormats, type TrainingDataFormat } fro
 import { recipeTargets, writeRecipe, type RecipeTarget } from "../../train/export-recipes.js";
 import { mergedTypes, type MergedType } from "../../train/merged-export.js";
 import { mismatchPolicies, truncationPolicies, type MismatchPolicy, type TruncationPolicy } from "../../train/prepare-data.js";
+import { TrainingInterruptedError } from "../../train/errors.js";
 import { runTraining } from "../../train/run-training.js";
 import { parseTrainingConfig, type TrainingConfigInput } from "../../train/train-config.js";
 import { numberFlag, parseCommandArgs } from "../args.js";
@@ -31,7 +32,11 @@ Data
   --val-fraction F          held-out conversations for validation (0.05)
 LoRA and optimizer (defaults: r 8, alpha 16, dropout 0.05, q,k,v,o; AdamW lr 2e-4, betas 0.9/0.999,
 eps 1e-8, weight decay 0.01; warmup 3% then cosine; clip 1.0)
-  --rank N  --alpha A  --dropout P  --targets q,k,v,o,gate,up,down
+  --rank N  --alpha A  --dropout P  --targets q,k,v,o,gate,up,down[,lm_head]
+                            lm_head adds a LoRA branch on the output head (no dropout), written as
+                            output.weight.lora_a/b (llama.cpp applies it to the output matmul, also when
+                            the head is tied to the embedding); a tiny model whose base never predicted
+                            EOS needs it to learn to stop
   --lr X  --beta1 B  --beta2 B  --eps E  --weight-decay W
   --warmup-steps N | --warmup-ratio R   --min-lr-ratio R   --clip-norm X
   --batch-size N (4)  --grad-accum N (1)  --epochs N (3) | --max-steps N
@@ -44,6 +49,10 @@ Memory (both off by default: fastest)
                             (base-weight memory about the file size instead of 8 bytes per weight)
 Run
   --resume                  continue from <out>/checkpoint.bin after a kill (bit-identical result)
+  --overwrite               replace the run already in --out (without it, or --resume, it is refused)
+                            Ctrl-C/SIGTERM: the current step finishes, checkpoint, adapter, serve.json
+                            and charts are written, and the exit status is 130/143; a second one exits
+                            at once (the last checkpoint stays valid)
   --merged F32|F16|Q8_0     also write the merged model <out>/merged-<type>.gguf
   --export axolotl|trl      write <out>/train.jsonl and a ready recipe instead of training
   --base-model ID           the Hugging Face model the recipe starts from (with --export)
@@ -82,6 +91,7 @@ const flags = {
   "checkpoint-every": { type: "string" },
   seed: { type: "string" },
   resume: { type: "boolean" },
+  overwrite: { type: "boolean" },
   "checkpoint-activations": { type: "boolean" },
   "keep-quantized": { type: "boolean" },
   merged: { type: "string" },
@@ -97,12 +107,12 @@ function oneOf<T extends string>(value: string | undefined, allowed: readonly T[
   return value as T;
 }
 
-function parseTargets(value: string | undefined): LoraTarget[] | undefined {
+function parseTargets(value: string | undefined): TrainableTarget[] | undefined {
   if (value === undefined) return undefined;
   const targets = value.split(",").map((t) => t.trim()).filter(Boolean);
-  for (const target of targets) oneOf(target, loraTargets, "targets");
-  if (targets.length === 0) throw new InvalidArgumentError("targets", "--targets needs at least one of q,k,v,o,gate,up,down");
-  return targets as LoraTarget[];
+  for (const target of targets) oneOf(target, trainableTargets, "targets");
+  if (targets.length === 0) throw new InvalidArgumentError("targets", `--targets needs at least one of ${trainableTargets.join(",")}`);
+  return targets as TrainableTarget[];
 }
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
@@ -152,6 +162,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     checkpointEvery: int("checkpoint-every"),
     seed: int("seed", 0),
     resume: values.resume,
+    overwrite: values.overwrite,
     mergedType: oneOf<MergedType>(values.merged, mergedTypes, "merged"),
     checkpointActivations: values["checkpoint-activations"],
     keepQuantized: values["keep-quantized"],
@@ -165,19 +176,34 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const config = parseTrainingConfig(defined as TrainingConfigInput);
   let lastDraw = 0;
   let pending = "";
-  const result = await runTraining(config, {
-    onLog: (line) => io.stderr(`${io.isTTY && pending ? "\r\x1b[K" : ""}${line}\n`),
-    onProgress: (line) => {
-      // redraw in place on a terminal; in a log, one line every few seconds is enough
-      const now = Date.now();
-      pending = line;
-      if (io.isTTY) {
-        if (now - lastDraw > 100) io.stderr(`\r${line}\x1b[K`);
-      } else if (now - lastDraw > 5000) io.stderr(`${line}\n`);
-      else return;
-      lastDraw = now;
-    },
-  });
+  const stop = stopOnSignals(io);
+  let result: Awaited<ReturnType<typeof runTraining>>;
+  try {
+    result = await runTraining(config, {
+      stopSignal: stop.signal,
+      onLog: (line) => io.stderr(`${io.isTTY && pending ? "\r\x1b[K" : ""}${line}\n`),
+      onProgress: (line) => {
+        // redraw in place on a terminal; in a log, one line every few seconds is enough
+        const now = Date.now();
+        pending = line;
+        if (io.isTTY) {
+          if (now - lastDraw > 100) io.stderr(`\r${line}\x1b[K`);
+        } else if (now - lastDraw > 5000) io.stderr(`${line}\n`);
+        else return;
+        lastDraw = now;
+      },
+    });
+  } catch (error) {
+    // a signal before the first step: nothing was written, but the exit status still says why it ended
+    const signal = stop.received();
+    if (signal && error instanceof TrainingInterruptedError) {
+      io.stderr(`camelid train: ${error.message}\n`);
+      return signalExitCode(signal);
+    }
+    throw error;
+  } finally {
+    stop.dispose();
+  }
   if (pending) io.stderr(io.isTTY ? `\r${pending}\x1b[K\n` : `${pending}\n`);
   if (values.json) {
     io.stdout(`${JSON.stringify({ summary: result.summary, promptFormat: result.promptFormat, totalSteps: result.totalSteps, data: result.dataStats, problems: result.problems.length, files: result.files }, null, 2)}\n`);
@@ -198,7 +224,52 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       ].join("\n"),
     );
   }
+  const signal = stop.received();
+  if (signal && result.summary.stopped) {
+    const resumeArgs = [...argv.filter((arg) => arg !== "--overwrite" && arg !== "--resume"), "--resume"];
+    io.stderr(
+      `interrupted by ${signal} at step ${result.summary.steps} of ${result.totalSteps}: checkpoint, adapter, serve.json and charts are written\n` +
+        `resume with: camelid train ${resumeArgs.map(shellQuote).join(" ")}\n`,
+    );
+    return signalExitCode(signal);
+  }
   return 0;
+}
+
+const signalNumbers: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 2, SIGTERM: 15 };
+
+/** The shell's convention: 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM). */
+function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + (signalNumbers[signal] ?? 0);
+}
+
+function shellQuote(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * The first SIGINT/SIGTERM asks the run to stop after its current step (and write everything); a
+ * second one exits at once: every file is written atomically, so the last checkpoint stays valid.
+ */
+function stopOnSignals(io: CliIo): { signal: AbortSignal; received(): NodeJS.Signals | undefined; dispose(): void } {
+  const controller = new AbortController();
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (received) process.exit(signalExitCode(signal));
+    received = signal;
+    io.stderr(`\n${signal}: finishing the current step, then writing the checkpoint and adapter (again to quit at once)\n`);
+    controller.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return {
+    signal: controller.signal,
+    received: () => received,
+    dispose: () => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    },
+  };
 }
 
 const mebibytes = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;

@@ -1,7 +1,7 @@
 import { GgufReader, metadataNumber, metadataString, type GgufMetadata } from "../../gguf/index.js";
 import { ModelLoadError, UnsupportedFeatureError } from "../../errors/index.js";
 import { parseLlamaConfig, type LlamaConfig } from "../config.js";
-import { loraTensorName, ggufMatrixNames } from "./load-weights.js";
+import { loraTensorName, ggufMatrixNames, OUTPUT_HEAD_LORA_TENSOR } from "./load-weights.js";
 import { allocateBaseWeights, layerMatrices, matrixShape, type BaseWeights, type LayerMatrix } from "./base-weights.js";
 import { baseWeightTensors } from "./load-weights.js";
 import { quantizedMatrix, type QuantizedMatrix } from "./quantized-matrix.js";
@@ -122,6 +122,10 @@ export async function loadLoraGguf(lora: LoraWeights, path: string): Promise<voi
         await readTensorInto(reader, path, loraTensorName(l, target, "a"), pair.a);
         await readTensorInto(reader, path, loraTensorName(l, target, "b"), pair.b);
       }
+    }
+    if (lora.head) {
+      await readTensorInto(reader, path, `${OUTPUT_HEAD_LORA_TENSOR}.lora_a`, lora.head.a);
+      await readTensorInto(reader, path, `${OUTPUT_HEAD_LORA_TENSOR}.lora_b`, lora.head.b);
     }
   } finally {
     await reader.close();

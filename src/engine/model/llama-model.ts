@@ -5,7 +5,7 @@ import { fastKernels, type KernelSet } from "../kernels/kernel-set.js";
 import { ropeTables } from "../kernels/rope.js";
 import { sampleDropoutMask } from "../lora/dropout.js";
 import type { LoraConfig, LoraTarget } from "../lora/lora-config.js";
-import { loraBackward, loraForward } from "../lora/lora-linear.js";
+import { loraBackward, loraForward, type LoraBranchActivations, type LoraScratch } from "../lora/lora-linear.js";
 import { allocateLoraWeights, initLoraWeights, type LoraWeights } from "../lora/lora-weights.js";
 import { SeededRandom } from "../random.js";
 import { allocateActivations, allocateGradientScratch, type Activations, type GradientScratch } from "./activations.js";
@@ -86,6 +86,7 @@ export class LlamaModel {
   /** Set by a forward pass with targets: how many positions went through the output head. */
   private batch: { headCount: number; dropout: number; lossGradientReady: boolean } | null = null;
   private allOnes = new Uint8Array(0);
+  private headLora: { acts: LoraBranchActivations; scratch: LoraScratch } | null = null;
   private readonly frozen: FrozenWeights;
   readonly checkpointActivations: boolean;
   /** The dropout generator's state as each layer's forward began, so a recomputation draws the same masks. */
@@ -134,6 +135,7 @@ export class LlamaModel {
     kernels.rmsnormForward(acts.finalNormOut, acts.finalRstd, acts.residual[config.nLayers], this.frozen.finalNorm, N, C, config.normEps);
     if (!batch.targets) {
       this.headForward(acts.logits, acts.finalNormOut, N);
+      this.headLoraForward(acts.logits, acts.finalNormOut, N);
       this.batch = null;
       return Number.NaN;
     }
@@ -150,6 +152,7 @@ export class LlamaModel {
     const headInput = M === N ? acts.finalNormOut : acts.headInput;
     if (M < N) forEachRun(acts.headRows, M, (first, row, count) => headInput.set(acts.finalNormOut.subarray(row * C, (row + count) * C), first * C));
     this.headForward(acts.logits, headInput, M);
+    this.headLoraForward(acts.logits, headInput, M);
     // while training, backward follows: the loss and its gradient come out of one pass over the
     // [M, vocab] logits (the largest buffer), which then hold dlogits instead of probabilities
     const lossGradientReady = this.training;
@@ -198,6 +201,33 @@ export class LlamaModel {
       this.kernels.matmulForward(part, input, this.frozen.headRows(first, rows), M, C, rows, false, this.frozen.stable);
       for (let m = 0; m < M; m++) logits.set(part.subarray(m * rows, (m + 1) * rows), m * V + first);
     }
+  }
+
+  /** logits[M, V] += the output head's LoRA branch (no dropout on it), when the head is adapted. */
+  private headLoraForward(logits: Float32Array, input: Float32Array, M: number): void {
+    const pair = this.lora?.head;
+    if (!pair || !this.lora) return;
+    loraForward(this.kernels, logits, input, pair, this.headBranch(M).acts, M, this.lora.config.rank, this.lora.scale, 0);
+  }
+
+  /** dinput[M, C] += the head branch's input gradient; accumulates its dA, dB. */
+  private headLoraBackward(dinput: Float32Array, dlogits: Float32Array, input: Float32Array, M: number): void {
+    const pair = this.lora?.head;
+    if (!pair || !this.lora) return;
+    const branch = this.headBranch(M);
+    loraBackward(this.kernels, dinput, dlogits, input, pair, branch.acts, branch.scratch, M, this.lora.config.rank, this.lora.scale, 0);
+  }
+
+  /** The head branch's activations and scratch, grown to `rows` head rows (they belong to this model). */
+  private headBranch(rows: number): { acts: LoraBranchActivations; scratch: LoraScratch } {
+    const rank = this.lora!.config.rank, V = this.config.vocabSize;
+    if (!this.headLora || this.headLora.acts.h.length < rows * rank) {
+      this.headLora = {
+        acts: { h: new Float32Array(rows * rank), dropped: null, keep: null },
+        scratch: { dh: new Float32Array(rows * rank), bT: new Float32Array(rank * V), dDropped: new Float32Array(0) },
+      };
+    }
+    return this.headLora;
   }
 
   /** dinput[M, C] (+)= dlogits[M, V] @ output, chunked like headForward (the sum over V then runs chunk by chunk). */
@@ -265,8 +295,10 @@ export class LlamaModel {
     // the head; else compacted, then scattered back to the positions (masked ones get zero)
     if (M === N) {
       this.headBackward(dNorm, acts.logits, M, false);
+      this.headLoraBackward(dNorm, acts.logits, acts.finalNormOut, M);
     } else {
       this.headBackward(scratch.headInput, acts.logits, M, false);
+      this.headLoraBackward(scratch.headInput, acts.logits, acts.headInput, M);
       dNorm.fill(0, 0, N * C);
       forEachRun(acts.headRows, M, (first, row, count) => dNorm.set(scratch.headInput.subarray(first * C, (first + count) * C), row * C));
     }

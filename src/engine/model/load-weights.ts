@@ -20,8 +20,13 @@ export const ggufMatrixNames: Record<LayerMatrix, string> = {
   wDown: "ffn_down",
 };
 
-export const loraTensorName = (layer: number, target: LoraTarget, part: "a" | "b") =>
-  `blk.${layer}.${ggufMatrixNames[targetMatrix[target]]}.weight.lora_${part}`;
+/** The base tensor a layer's LoRA pair adapts (`blk.N.attn_q.weight`). */
+export const loraBaseTensorName = (layer: number, target: LoraTarget) => `blk.${layer}.${ggufMatrixNames[targetMatrix[target]]}.weight`;
+
+export const loraTensorName = (layer: number, target: LoraTarget, part: "a" | "b") => `${loraBaseTensorName(layer, target)}.lora_${part}`;
+
+/** The output head's adapter tensors (also for a head tied to token_embd: llama.cpp applies them to the output matmul). */
+export const OUTPUT_HEAD_LORA_TENSOR = "output.weight";
 
 function copyTensor(source: string, lookup: TensorLookup, name: string, into: Float32Array): void {
   const values = lookup(name);
@@ -60,4 +65,8 @@ export function loadLoraWeights(lora: LoraWeights, lookup: TensorLookup, source:
       copyTensor(source, lookup, loraTensorName(l, target, "b"), pair.b);
     }
   });
+  if (lora.head) {
+    copyTensor(source, lookup, `${OUTPUT_HEAD_LORA_TENSOR}.lora_a`, lora.head.a);
+    copyTensor(source, lookup, `${OUTPUT_HEAD_LORA_TENSOR}.lora_b`, lora.head.b);
+  }
 }

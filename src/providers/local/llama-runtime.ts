@@ -21,6 +21,34 @@ export type {
 let modulePromise: Promise<NodeLlamaCpp> | undefined;
 let llamaPromise: Promise<Llama> | undefined;
 
+/**
+ * The latest error lines llama.cpp logged. node-llama-cpp rejects a bad file with only "Failed to load
+ * model"; the reason ("check_tensor_dims: tensor 'blk.0.attn_k.weight' has wrong shape") is in the log.
+ */
+export class LlamaErrorLog {
+  private readonly lines: { index: number; text: string }[] = [];
+  private count = 0;
+
+  constructor(private readonly keep = 32) {}
+
+  record(text: string): void {
+    this.lines.push({ index: this.count++, text: text.trim() });
+    if (this.lines.length > this.keep) this.lines.shift();
+  }
+
+  /** A position to read from later with `since`. */
+  mark(): number {
+    return this.count;
+  }
+
+  since(mark: number): string[] {
+    return this.lines.filter((line) => line.index >= mark && line.text !== "").map((line) => line.text);
+  }
+}
+
+/** Belongs to the one shared runtime below (llama.cpp has one process-wide log callback). */
+export const llamaErrorLog = new LlamaErrorLog();
+
 export function loadNodeLlamaCpp(): Promise<NodeLlamaCpp> {
   modulePromise ??= import("node-llama-cpp");
   return modulePromise;
@@ -40,11 +68,15 @@ export interface RuntimeOptions {
  * that measured 68 decode tokens/s against 1258 with one exact thread (stories260K, same run).
  */
 export function getLlamaRuntime(options: RuntimeOptions = {}): Promise<Llama> {
-  llamaPromise ??= loadNodeLlamaCpp().then(({ getLlama, LlamaLogLevel }) =>
+  llamaPromise ??= loadNodeLlamaCpp().then(({ getLlama, Llama, LlamaLogLevel }) =>
     getLlama({
       build: "never",
       gpu: options.gpu ?? (process.env.CAMELID_GPU === "auto" ? "auto" : false),
       logLevel: LlamaLogLevel.error,
+      logger: (level, message) => {
+        llamaErrorLog.record(message);
+        Llama.defaultConsoleLogger(level, message);
+      },
       progressLogs: false,
       maxThreads: 0,
     }),

@@ -17,13 +17,15 @@ import type {
   StreamResult,
   TokenLogprob,
 } from "../../spec/index.js";
+import { checkTensorFile } from "../../gguf/index.js";
+import { describeFormatMisfit, type PromptFormatFit } from "../../prompts/index.js";
 import { runChoice, type ChoiceOutcome } from "./choice-runner.js";
 import { summarizeTimings } from "./timings.js";
 import { getLlamaRuntime, loadNodeLlamaCpp, type LlamaContext, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type NodeLlamaCpp, type Token } from "./llama-runtime.js";
 import { scoreContinuation, scoreTokens } from "./log-likelihood.js";
 import { acquireModel, type ModelHandle } from "./model-cache.js";
 import { DEFAULT_FLASH_ATTENTION, DEFAULT_MAX_CONTEXT, DEFAULT_SEQUENCES, DEFAULT_THREADS, type ResolvedLocalModelOptions } from "./options.js";
-import { buildPrompt, resolveFormatFor, withBos, type BuiltPrompt, type ModelPromptInfo } from "./prompt-tokens.js";
+import { buildPrompt, fitFormatFor, resolveFormatFor, withBos, type BuiltPrompt, type ModelPromptInfo } from "./prompt-tokens.js";
 import { randomSeed, resolveSampling, validateCallOptions } from "./sampling.js";
 import { SlotPool } from "./sequence-pool.js";
 import { buildTokenBytesTable, decodeTokenBytes, type TokenBytesTable } from "./token-bytes.js";
@@ -42,6 +44,8 @@ interface LoadedState {
   tokenTable: TokenBytesTable;
   promptInfo: ModelPromptInfo;
   grammars: Map<string, Promise<LlamaGrammar>>;
+  /** Format fits by requested name ("" = the model's default), computed once each. */
+  formatFits: Map<string, PromptFormatFit>;
 }
 
 export class LocalLanguageModel implements LanguageModel {
@@ -67,10 +71,12 @@ export class LocalLanguageModel implements LanguageModel {
     const { options } = this;
     for (const [index, adapter] of (options.lora ?? []).entries()) {
       if (!existsSync(adapter.path)) throw new ModelNotFoundError(adapter.path, `lora[${index}]: LoRA adapter file not found: ${adapter.path}`);
+      // llama.cpp reads adapters with the same native parser as models: check them with ours first.
+      await checkTensorFile(adapter.path);
     }
     const library = await loadNodeLlamaCpp();
     await getLlamaRuntime({ gpu: options.gpu ?? false });
-    const handle = await acquireModel(options.modelPath, options.gpu ?? false);
+    const handle = await acquireModel(options.modelPath, options.gpu ?? false, { loadTimeoutMs: options.loadTimeoutMs });
     const { model } = handle;
     try {
       const sequences = options.sequences ?? DEFAULT_SEQUENCES;
@@ -113,6 +119,7 @@ export class LocalLanguageModel implements LanguageModel {
           defaultPromptFormat: options.promptFormat,
         },
         grammars: new Map(),
+        formatFits: new Map(),
       };
     } catch (error) {
       await handle.release();
@@ -120,6 +127,21 @@ export class LocalLanguageModel implements LanguageModel {
         cause: error,
       });
     }
+  }
+
+  /** The prompt format chat calls get by default, the same choice `camelid train` makes, and whether it fits the vocabulary. */
+  async promptFormatFit(explicit?: string): Promise<PromptFormatFit> {
+    return this.fitFor(await this.load(), explicit);
+  }
+
+  private fitFor(state: LoadedState, explicit: string | undefined): PromptFormatFit {
+    const key = explicit ?? "";
+    let fit = state.formatFits.get(key);
+    if (!fit) {
+      fit = fitFormatFor(state.promptInfo, explicit);
+      state.formatFits.set(key, fit);
+    }
+    return fit;
   }
 
   async renderPrompt(options: CallOptions): Promise<RenderedPrompt> {
@@ -166,6 +188,10 @@ export class LocalLanguageModel implements LanguageModel {
     const promptTokens = built.tokens;
     if (promptTokens.length >= contextSize) throw new ContextLengthExceededError(promptTokens.length, contextSize);
     const warnings = collectWarnings(options);
+    if (options.messages !== undefined) {
+      const misfit = describeFormatMisfit(this.fitFor(state, options.promptFormat), this.options.modelPath);
+      if (misfit) warnings.push({ type: "other", setting: "promptFormat", message: `${misfit}; its special texts were tokenized as plain text` });
+    }
     if (options.responseFormat?.type === "json" && options.responseFormat.schema !== undefined) {
       warnings.push(...checkJsonSchema(options.responseFormat.schema));
     }

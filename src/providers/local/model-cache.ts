@@ -1,7 +1,9 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { ModelLoadError, ModelNotFoundError } from "../../errors/index.js";
-import { getLlamaRuntime, type LlamaModel, type RuntimeOptions } from "./llama-runtime.js";
+import { GgufFormatError, ModelLoadError, ModelNotFoundError } from "../../errors/index.js";
+import { checkModelFile } from "../../gguf/index.js";
+import { getLlamaRuntime, llamaErrorLog, type LlamaModel, type RuntimeOptions } from "./llama-runtime.js";
+import { DEFAULT_LOAD_TIMEOUT_MS, withDeadline, type DeadlineClock } from "./load-deadline.js";
 
 interface CacheEntry {
   model: Promise<LlamaModel>;
@@ -20,24 +22,33 @@ function cacheKey(path: string, gpu: RuntimeOptions["gpu"]): string {
   return JSON.stringify([path, gpu ?? false]);
 }
 
+export interface AcquireOptions {
+  /** Checking and loading the file must finish within this time (default DEFAULT_LOAD_TIMEOUT_MS). */
+  loadTimeoutMs?: number;
+  /** The deadline's timer (tests pass one they fire themselves). */
+  clock?: DeadlineClock;
+}
+
 /**
  * Loads a GGUF model once per (path, gpu) and shares it: several LanguageModels (different
  * contexts, LoRA sets or sequence counts) over the same weights cost the weights' memory once.
+ * The file is checked by camelid's own GGUF reader first (node-llama-cpp never sees a malformed
+ * file), and the whole load is bounded by a deadline.
  */
-export async function acquireModel(modelPath: string, gpu: RuntimeOptions["gpu"]): Promise<ModelHandle> {
+export async function acquireModel(modelPath: string, gpu: RuntimeOptions["gpu"], options: AcquireOptions = {}): Promise<ModelHandle> {
   const path = resolve(modelPath);
   if (!existsSync(path)) throw new ModelNotFoundError(modelPath, `model file not found: ${modelPath}`);
   const key = cacheKey(path, gpu);
   let entry = loadedModels.get(key);
   if (!entry) {
-    const model = (async () => {
-      const llama = await getLlamaRuntime({ gpu });
-      try {
-        return await llama.loadModel({ modelPath: path, gpuLayers: gpu ? "auto" : 0 });
-      } catch (error) {
-        throw new ModelLoadError(modelPath, `cannot load ${modelPath}: ${(error as Error).message}`, { cause: error });
-      }
-    })();
+    const timeoutMs = options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS;
+    const model = withDeadline(
+      (signal) => loadCheckedModel(modelPath, path, gpu, signal),
+      timeoutMs,
+      () => new ModelLoadError(modelPath, `loading ${modelPath} did not finish within ${timeoutMs / 1000} s (the load timeout); the file may be corrupt`),
+      (late) => void late.dispose(),
+      options.clock,
+    );
     entry = { model, references: 0 };
     loadedModels.set(key, entry);
     model.catch(() => {
@@ -71,4 +82,24 @@ export async function acquireModel(modelPath: string, gpu: RuntimeOptions["gpu"]
 /** How many distinct models are loaded now (for tests and diagnostics). */
 export function loadedModelCount(): number {
   return loadedModels.size;
+}
+
+/** camelid's checks first (typed errors naming the problem), then llama.cpp's loader. */
+async function loadCheckedModel(modelPath: string, path: string, gpu: RuntimeOptions["gpu"], signal: AbortSignal): Promise<LlamaModel> {
+  try {
+    await checkModelFile(path);
+  } catch (error) {
+    if (error instanceof GgufFormatError || error instanceof ModelLoadError) throw error;
+    throw new ModelLoadError(modelPath, `cannot read ${modelPath}: ${(error as Error).message}`, { cause: error });
+  }
+  const llama = await getLlamaRuntime({ gpu });
+  const logMark = llamaErrorLog.mark();
+  try {
+    return await llama.loadModel({ modelPath: path, gpuLayers: gpu ? "auto" : 0, loadSignal: signal });
+  } catch (error) {
+    if (signal.aborted) throw signal.reason;
+    const reasons = llamaErrorLog.since(logMark).filter((line) => /error/i.test(line));
+    const reason = reasons.length > 0 ? reasons.join("; ") : (error as Error).message;
+    throw new ModelLoadError(modelPath, `llama.cpp could not load ${modelPath}: ${reason}`, { cause: error });
+  }
 }

@@ -22,6 +22,8 @@ export const localModelOptionsSchema = z
     /** Prompt format for messages (registry name); otherwise the model's template or the name heuristic. */
     promptFormat: z.string().min(1).optional(),
     gpu: gpuSchema.optional(),
+    /** Checking and loading the model file must finish within this time (default 600000: ten minutes). */
+    loadTimeoutMs: z.number().int().min(1).optional(),
   })
   .strict();
 

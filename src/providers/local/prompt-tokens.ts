@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "../../errors/index.js";
-import { applyWindowStrategy, resolvePromptFormat, type PromptSegment, type ResolvedPromptFormat } from "../../prompts/index.js";
+import { applyWindowStrategy, fitPromptFormat, resolvePromptFormat, type PromptFormatFit, type PromptFormatRequest, type PromptSegment, type ResolvedPromptFormat } from "../../prompts/index.js";
 import type { CallOptions, ChatMessage, RenderedPrompt } from "../../spec/index.js";
 import type { LlamaModel, Token } from "./llama-runtime.js";
 
@@ -43,16 +43,25 @@ export function withBos(model: LlamaModel, tokens: Token[], addBos: boolean): To
   return [bos, ...tokens];
 }
 
-export function resolveFormatFor(info: ModelPromptInfo, explicit: string | undefined): ResolvedPromptFormat {
+function formatRequest(info: ModelPromptInfo, explicit: string | undefined): PromptFormatRequest {
   const { model } = info;
-  return resolvePromptFormat({
+  return {
     explicit: explicit ?? info.defaultPromptFormat,
     chatTemplate: info.chatTemplate,
     modelName: info.modelName,
     architecture: info.architecture,
     bosToken: model.tokens.bosString ?? undefined,
     eosToken: model.tokens.eosString ?? undefined,
-  });
+  };
+}
+
+export function resolveFormatFor(info: ModelPromptInfo, explicit: string | undefined): ResolvedPromptFormat {
+  return resolvePromptFormat(formatRequest(info, explicit));
+}
+
+/** The same choice `train` makes for this model, and whether the vocabulary can write it (see prompts/fit). */
+export function fitFormatFor(info: ModelPromptInfo, explicit: string | undefined): PromptFormatFit {
+  return fitPromptFormat(formatRequest(info, explicit), (text) => info.model.tokenize(text, true).length);
 }
 
 export interface BuiltPrompt {
