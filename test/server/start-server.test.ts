@@ -96,9 +96,9 @@ describe("startServer", () => {
         ["local-a", "failed"],
         ["remote-b", "ready"],
       ]);
-      const good = await fetch(`${server.url}/v1/completions`, { method: "POST", body: JSON.stringify({ model: "remote-b", prompt: "Once", max_tokens: 2 }) });
+      const good = await fetch(`${server.url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "remote-b", prompt: "Once", max_tokens: 2 }) });
       expect((await good.json()).choices[0].text).toBe("Once upon");
-      const bad = await fetch(`${server.url}/v1/completions`, { method: "POST", body: JSON.stringify({ model: "local-a", prompt: "Once" }) });
+      const bad = await fetch(`${server.url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "local-a", prompt: "Once" }) });
       expect(bad.status).toBe(503);
       expect((await bad.json()).error.message).toMatch(/not a GGUF file/);
     } finally {
