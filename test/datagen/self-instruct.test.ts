@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -10,8 +11,9 @@ import { defaultSelfInstructSettings, runSelfInstruct, selfInstructFiles } from 
 import { defaultSelfInstructTemplates } from "../../src/datagen/self-instruct/templates.js";
 import { AuthenticationError } from "../../src/errors/index.js";
 import type { CallOptions } from "../../src/spec/index.js";
-import { sharedPath } from "../support/shared-data.js";
+import { repoRoot, sharedPath } from "../support/shared-data.js";
 import { scriptedModel } from "../support/scripted-model.js";
+import { deterministicSelfInstructTeacher, selfInstructKillSettings } from "./support/self-instruct-teacher.js";
 
 const directories: string[] = [];
 afterAll(() => directories.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -248,5 +250,49 @@ describe("Self-Instruct 4-step pipeline", () => {
     expect(summary).toMatchObject({ stopReason: "max-batches", batches: 3, parsed: 1, kept: 1, decoding: { temperature: 0.2, topP: 0.9, maxTokens: 77, stop: ["\n20"] } });
     expect(summary.extensions).toEqual(["step-1 temperature 0.2 (original 0.7)", "step-1 top_p 0.9 (original 0.5)", "step-1 max_tokens 77 (original 1024)", 'step-1 stop ["\\n20"] (original ["\\n\\n","\\n16","16.","16 ."])']);
     expect(summary.message).toMatch(/--max-batches limit \(3\)[\s\S]*not the original's: step-1 temperature 0\.2/);
+  });
+});
+
+describe("Self-Instruct kill and resume", () => {
+  it("killed with SIGKILL in step 1, then in step 2, then in step 3, the resumed run's files equal an uninterrupted run's", async () => {
+    const seedsFile = sharedPath("data", "alpaca", "seed_tasks.jsonl");
+    const seeds = await loadSeedTasks(seedsFile);
+    const reference = mkdtempSync(join(tmpdir(), "camelid-selfinstruct-"));
+    const killed = mkdtempSync(join(tmpdir(), "camelid-selfinstruct-"));
+    directories.push(reference, killed);
+    const referenceSummary = await runSelfInstruct({ teacher: deterministicSelfInstructTeacher(), seeds, settings: selfInstructKillSettings, outputDirectory: reference, concurrency: 1 });
+
+    const stages = [
+      { directory: "1-instructions", counter: "nextBatch", after: join("2-classification", "progress.json") },
+      { directory: "2-classification", counter: "next", after: join("3-instances", "progress.json") },
+      { directory: "3-instances", counter: "next", after: selfInstructFiles.finetuning },
+    ];
+    for (const stage of stages) {
+      const committed = (): number => {
+        try {
+          return JSON.parse(readFileSync(join(killed, stage.directory, "progress.json"), "utf8")).state[stage.counter];
+        } catch {
+          return 0; // not started yet, or being replaced right now
+        }
+      };
+      const before = committed();
+      const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "test/datagen/support/self-instruct-child.ts"), killed, seedsFile], { stdio: "ignore", cwd: repoRoot });
+      // Kill once two more units of this step are committed (bounded wait).
+      for (let waited = 0; waited < 15_000 && committed() < before + 2; waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));
+      child.kill("SIGKILL");
+      await new Promise((resolve) => child.once("exit", resolve));
+      expect(committed(), stage.directory).toBeGreaterThanOrEqual(before + 2);
+      expect(existsSync(join(killed, stage.after)), `killed before ${stage.after}`).toBe(false);
+    }
+
+    const resumed = await runSelfInstruct({ teacher: deterministicSelfInstructTeacher(), seeds, settings: selfInstructKillSettings, outputDirectory: killed, concurrency: 1 });
+    expect(resumed.counts).toEqual(referenceSummary.counts);
+    expect(resumed.counts["instances.truncated-last"]).toBeGreaterThan(0);
+    for (const stage of stages) {
+      for (const file of readdirSync(join(reference, stage.directory)).filter((name) => name !== "progress.json")) {
+        expect(readFileSync(join(killed, stage.directory, file), "utf8"), join(stage.directory, file)).toBe(readFileSync(join(reference, stage.directory, file), "utf8"));
+      }
+    }
+    expect(readFileSync(join(killed, selfInstructFiles.finetuning), "utf8")).toBe(readFileSync(join(reference, selfInstructFiles.finetuning), "utf8"));
   });
 });
