@@ -12,7 +12,7 @@ export { encodeAlpacaPrompt, alpacaDecoding, type InstructionExample } from "./a
 export { parseAlpacaCompletion, type ParsedPiece, type ParseProblem } from "./alpaca/parse.js";
 export { loadSeedTasks, parseSeedTasks, type SeedTask } from "./alpaca/seed-tasks.js";
 export { runAlpacaGeneration, defaultAlpacaSettings, batchPrompts, type AlpacaGenerationRun, type AlpacaGenerationSettings, type RunSummary, type StopReason } from "./self-instruct/alpaca-generation.js";
-export { runSelfInstruct, defaultSelfInstructSettings, selfInstructDecoding, selfInstructRules, type SelfInstructRun, type SelfInstructSettings } from "./self-instruct/self-instruct-pipeline.js";
+export { runSelfInstruct, defaultSelfInstructSettings, selfInstructDecoding, selfInstructFiles, selfInstructRules, type SelfInstructRun, type SelfInstructSettings, type SelfInstructSummary } from "./self-instruct/self-instruct-pipeline.js";
 export { defaultSelfInstructTemplates, type SelfInstructTemplates } from "./self-instruct/templates.js";
 export { promptsFromFile } from "./distill/prompts-file.js";
 export { runDistill, defaultDistillSettings, defaultUserSimulatorPrompt, type DistillPrompt, type DistillRun, type DistillSettings } from "./distill/distill.js";

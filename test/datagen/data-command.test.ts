@@ -64,6 +64,32 @@ describe("camelid data", () => {
     expect(kept[0]).toMatchObject({ instruction: "Explain how photosynthesis works in plants.", avg_similarity_score: expect.any(Number) });
   });
 
+  it("self-instruct --method self-instruct sends --temperature/--top-p/--max-tokens/--stop in step 1, stops at --max-batches, and refuses the other method's flags", async () => {
+    const server = await startFakeOpenAIServer();
+    try {
+      server.route("POST", "/v1/completions", (request) => {
+        const prompt = String((request.body as { prompt?: unknown }).prompt);
+        const text = prompt.startsWith("Come up with a series of tasks:") ? " Classify the fruit as sweet or sour." : prompt.endsWith("Is it classification?") ? " Yes" : "Class label: Sweet\nInput: mango";
+        return jsonReply({ id: "c", object: "text_completion", created: 1, model: "t", choices: [{ index: 0, text, finish_reason: "stop", logprobs: null }], usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 } });
+      });
+      const { io, stdout } = captureIo("", { TEST_KEY: "secret" });
+      const out = join(directory, "self-instruct-run");
+      const teacher = ["--base-url", server.baseURL, "--remote-model", "t", "--api-key-env", "TEST_KEY", "--seed-tasks", sharedPath("data", "alpaca", "seed_tasks.jsonl")];
+      const code = await run(["self-instruct", "--method", "self-instruct", "--out", out, ...teacher, "--num", "20", "--batch", "1", "--temperature", "0.2", "--top-p", "0.9", "--max-tokens", "77", "--stop", "\\n20", "--stop", "20.", "--max-batches", "2", "--json"], io);
+      expect(code).toBe(1); // stopped by --max-batches before --num
+      const stepOne = server.requests.map((r) => r.body as Record<string, unknown>).filter((body) => String(body.prompt).startsWith("Come up with a series of tasks:"));
+      expect(stepOne).toHaveLength(2);
+      for (const body of stepOne) expect(body).toMatchObject({ temperature: 0.2, top_p: 0.9, max_tokens: 77, stop: ["\n20", "20."] });
+      const summary = JSON.parse(stdout());
+      expect(summary).toMatchObject({ stopReason: "max-batches", batches: 2, decoding: { temperature: 0.2, topP: 0.9, maxTokens: 77 } });
+      expect(summary.extensions).toHaveLength(4);
+      await expect(run(["self-instruct", "--method", "self-instruct", "--out", join(directory, "x"), ...teacher, "--details", "none"], captureIo("", { TEST_KEY: "secret" }).io)).rejects.toThrow(/--details applies only to --method alpaca/);
+      await expect(run(["self-instruct", "--out", join(directory, "y"), ...teacher, "--templates", "t.json", "--machine-examples", "1"], captureIo("", { TEST_KEY: "secret" }).io)).rejects.toThrow(/--templates, --machine-examples apply only to --method self-instruct/);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("self-instruct against a remote completions teacher, with a price, writes a JSON summary", async () => {
     const server = await startFakeOpenAIServer();
     try {

@@ -68,22 +68,34 @@ const helps: Record<string, string> = {
   --method alpaca|self-instruct   Alpaca's generate_instruction.py (default) or Self-Instruct's 4 steps
   --num <n>                 instructions to keep (default 100)
   --seed-tasks <file>       seed_tasks.jsonl (default ../shared/data/alpaca/seed_tasks.jsonl)
-  --prompt-file <file>      Alpaca's prompt.txt (default beside the seed tasks)
   --examples <n>            seed tasks per prompt (alpaca 3; self-instruct 8 with --machine-examples 2)
   --batch <n>               prompts per request batch (5)
-  --temperature <t> (1.0)  --top-p <p> (1.0)  --max-tokens <n> (3072)  --stop <s> (repeatable; "\\n20" "20.")
-  --seed <n>                example sampling seed (42)      --prompt-style completion|chat
-  --similarity <f>          ROUGE-L rejection threshold (0.7)   --details full|none (similarity details on kept rows)
-  --give-up-after <n>       stop after n batches in a row with nothing parseable (5)   --max-batches <n>
+  --temperature <t>  --top-p <p>  --max-tokens <n>  --stop <s> (repeatable)   the generation step's decoding:
+                            alpaca 1.0, 1.0, 3072, "\\n20" "20."; self-instruct step 1: 0.7, 0.5, 1024,
+                            "\\n\\n" "\\n16" "16." "16 ." (steps 2-3 always use the original's; changes are reported)
+  --seed <n>                sampling seed (42): prompts' examples; self-instruct also step 4's instance sample
+  --prompt-style completion|chat
+  --similarity <f>          ROUGE-L rejection threshold (0.7)
+  --give-up-after <n>       stop after n batches in a row with nothing parseable (5)
+  --max-batches <n>         cap on request batches (self-instruct: step 1's; steps 2-4 run on what it kept)
   --min-words <n> (3: rejects ≤ 3)  --max-words <n> (150)  --blacklist a,b,…  --forbidden-prefix <s> (repeatable)
-  --templates <file.json>   self-instruct: {"classification","inputFirst","outputFirst"} few-shot prompts
-  --exact-num               alpaca: stop at exactly --num (Alpaca keeps the whole last batch, so may pass it)
-  --logit-bias <json>       alpaca: the requests' logit_bias, e.g. '{"50256": -100}' (Alpaca's: bans
-                            <|endoftext|> in GPT-2/3 vocabularies); remote teachers only, none by default
-  A context-overflow error shrinks max_tokens by 0.8 and retries (Alpaca's utils.py)
   --concurrency <n>         requests in flight (default: one batch)   --retries <n> (5)
   --prices <file.json>      {"model-id": {"promptPerMillion": x, "completionPerMillion": y}}
   --price-prompt <usd/M> --price-completion <usd/M>   prices for this teacher
+ alpaca only:
+  --prompt-file <file>      Alpaca's prompt.txt (default beside the seed tasks)
+  --details full|none       similarity details on kept rows (full)
+  --exact-num               stop at exactly --num (Alpaca keeps the whole last batch, so may pass it)
+  --logit-bias <json>       the requests' logit_bias, e.g. '{"50256": -100}' (Alpaca's: bans
+                            <|endoftext|> in GPT-2/3 vocabularies); remote teachers only, none by default
+  A context-overflow error shrinks max_tokens by 0.8 and retries (Alpaca's utils.py)
+ self-instruct only:
+  --machine-examples <n>    machine-generated instructions among --examples (2)
+  --templates <file.json>   {"classification","inputFirst","outputFirst"} few-shot prompts (default: the
+                            released clf_task_template.py / instance_gen_template.py, byte for byte)
+ self-instruct writes 1-instructions/machine_generated_instructions.jsonl, 2-classification/
+ is_clf_or_not_davinci_template_1.jsonl, 3-instances/machine_generated_instances.jsonl (the released
+ scripts' names and fields) and all_generated_instances.jsonl (prepare_for_finetuning.py's output).
 `,
   filter: `usage: camelid data filter --in <file> --out <kept.json> [--rejected <file.jsonl>] [--seed-tasks <file> | --no-seeds]
   --similarity <f> (0.7)  --details full|none  --max-words <n> (150)  --min-words <n> (3: rejects ≤ 3)
@@ -248,6 +260,7 @@ async function selfInstruct(argv: string[], io: CliIo): Promise<number> {
   const out = resolve(io.cwd, requireString(values, "out"));
   const method = (values.method as string | undefined) ?? "alpaca";
   if (method !== "alpaca" && method !== "self-instruct") throw new InvalidArgumentError("method", `--method must be alpaca or self-instruct, got "${method}"`);
+  refuseOtherMethodsFlags(values, method);
   const promptStyle = (values["prompt-style"] as string | undefined) ?? "completion";
   if (promptStyle !== "completion" && promptStyle !== "chat") throw new InvalidArgumentError("prompt-style", `--prompt-style must be completion or chat`);
   const details = (values.details as string | undefined) ?? "full";
@@ -298,6 +311,7 @@ async function selfInstruct(argv: string[], io: CliIo): Promise<number> {
         ...options,
       }));
     } else {
+      const stop = (values.stop as string[] | undefined)?.map(unescapeFlag);
       summary = await interruptible((signal) => runSelfInstruct({
         signal,
         teacher,
@@ -313,6 +327,11 @@ async function selfInstruct(argv: string[], io: CliIo): Promise<number> {
           rules: rulesFromFlags(values, selfInstructRules),
           promptStyle,
           giveUpAfterEmptyBatches: giveUp,
+          temperature: numberFlag(values.temperature, "temperature", { min: 0, max: 2 }) ?? defaultSelfInstructSettings.temperature,
+          topP: numberFlag(values["top-p"], "top-p", { min: 0, max: 1 }) ?? defaultSelfInstructSettings.topP,
+          maxTokens: numberFlag(values["max-tokens"], "max-tokens", { min: 1, integer: true }) ?? defaultSelfInstructSettings.maxTokens,
+          stop: stop ?? defaultSelfInstructSettings.stop,
+          maxBatches: numberFlag(values["max-batches"], "max-batches", { min: 1, integer: true }) ?? 0,
         },
         templates: values.templates ? loadTemplates(resolve(io.cwd, values.templates as string)) : undefined,
         outputDirectory: out,
@@ -338,6 +357,20 @@ function parseLogitBias(values: Values, method: string): Record<string, number> 
   } catch (error) {
     const detail = error instanceof z.ZodError ? `${error.issues[0].path.join(".") || "value"}: ${error.issues[0].message}` : (error as Error).message;
     throw new InvalidArgumentError("logit-bias", `--logit-bias must be a JSON object of token id → bias in [-100, 100], like '{"50256": -100}' (${detail})`);
+  }
+}
+
+/** Flags that only one --method reads: given to the other, they are refused rather than silently ignored. */
+const methodOnlyFlags: Record<"alpaca" | "self-instruct", string[]> = {
+  alpaca: ["prompt-file", "details", "exact-num", "logit-bias"],
+  "self-instruct": ["templates", "machine-examples"],
+};
+
+function refuseOtherMethodsFlags(values: Values, method: "alpaca" | "self-instruct"): void {
+  const other = method === "alpaca" ? "self-instruct" : "alpaca";
+  const given = methodOnlyFlags[other].filter((flag) => values[flag] !== undefined);
+  if (given.length > 0) {
+    throw new InvalidArgumentError(given[0], `--${given.join(", --")} ${given.length > 1 ? "apply" : "applies"} only to --method ${other}, not ${method}`);
   }
 }
 

@@ -15,13 +15,12 @@ import { Teacher, type TeacherCompletion } from "../teacher/teacher.js";
 import { emptyUsage, UsageMeter, usageTotalsSchema, type UsageTotals } from "../teacher/usage-meter.js";
 import { contentHash } from "../run/input-fingerprint.js";
 import type { RunSummary, StopReason } from "./alpaca-generation.js";
+import { pythonJsonObject, pythonStrip } from "../text/python-compat.js";
 import {
   encodeSelfInstructPrompt,
-  filterInstances,
-  parseInputFirstInstances,
   parseIsClassification,
-  parseOutputFirstInstances,
   parseSelfInstructCompletion,
+  prepareTaskInstances,
 } from "./self-instruct-parse.js";
 import { defaultSelfInstructTemplates, type SelfInstructTemplates } from "./templates.js";
 import type { RunOptions } from "../run/run-options.js";
@@ -39,7 +38,9 @@ export interface SelfInstructSettings {
   /** Step 1: 8 in-context instructions, 2 of them machine-generated once there are any. */
   promptInstructions: number;
   machineInstructions: number;
+  /** Prompts per request batch (request_batch_size): step 1's batches and step 3's max_tokens groups. */
   promptsPerBatch: number;
+  /** Seeds step 1's in-context sampling (per batch and prompt) and step 4's instance sample (per task). */
   seed: number;
   similarityThreshold: number;
   /** Step-1 filters (default: Self-Instruct's). */
@@ -47,7 +48,32 @@ export interface SelfInstructSettings {
   maxInstancesPerTask: number;
   promptStyle: "completion" | "chat";
   giveUpAfterEmptyBatches: number;
+  /** Step 1's decoding (bootstrap_instructions.py: 0.7, 0.5, 1024 and its stops); steps 2 and 3 keep the original's. */
+  temperature: number;
+  topP: number;
+  maxTokens: number;
+  stop: string[];
+  /** Hard cap on step-1 request batches (0 = none); steps 2–4 then run on what was kept. */
+  maxBatches: number;
 }
+
+/** The released pipeline's decoding settings per step. */
+export const selfInstructDecoding = {
+  instructions: { maxTokens: 1024, temperature: 0.7, topP: 0.5, frequencyPenalty: 0, presencePenalty: 2, stop: ["\n\n", "\n16", "16.", "16 ."] },
+  classification: { maxTokens: 3, temperature: 0, topP: 0, frequencyPenalty: 0, presencePenalty: 0, stop: ["\n", "Task"] },
+  /**
+   * generate_instances.py sends request batches of 5 and gives the whole batch max_tokens 300 when any
+   * of its tasks is a classification task ("because the clf template is longer"), else 350.
+   */
+  instances: (maxInstances: number, batchHasClassification: boolean) => ({
+    maxTokens: batchHasClassification ? 300 : 350,
+    temperature: 0,
+    topP: 0,
+    frequencyPenalty: 0,
+    presencePenalty: 1.5,
+    stop: [`Example ${maxInstances + 1}`, "Task:"],
+  }),
+};
 
 export const defaultSelfInstructSettings: SelfInstructSettings = {
   target: 100,
@@ -59,21 +85,20 @@ export const defaultSelfInstructSettings: SelfInstructSettings = {
   maxInstancesPerTask: 5,
   promptStyle: "completion",
   giveUpAfterEmptyBatches: 5,
+  temperature: selfInstructDecoding.instructions.temperature,
+  topP: selfInstructDecoding.instructions.topP,
+  maxTokens: selfInstructDecoding.instructions.maxTokens,
+  stop: [...selfInstructDecoding.instructions.stop],
+  maxBatches: 0,
 };
 
-/** The released pipeline's decoding settings per step. */
-export const selfInstructDecoding = {
-  instructions: { maxTokens: 1024, temperature: 0.7, topP: 0.5, frequencyPenalty: 0, presencePenalty: 2, stop: ["\n\n", "\n16", "16.", "16 ."] },
-  classification: { maxTokens: 3, temperature: 0, topP: 0, frequencyPenalty: 0, presencePenalty: 0, stop: ["\n", "Task"] },
-  instances: (maxInstances: number, classification: boolean) => ({
-    maxTokens: classification ? 300 : 350,
-    temperature: 0,
-    topP: 0,
-    frequencyPenalty: 0,
-    presencePenalty: 1.5,
-    stop: [`Example ${maxInstances + 1}`, "Task:"],
-  }),
-};
+/** The files each step writes, named and shaped as the released scripts' so they run on them. */
+export const selfInstructFiles = {
+  instructions: "machine_generated_instructions.jsonl",
+  classification: "is_clf_or_not_davinci_template_1.jsonl",
+  instances: "machine_generated_instances.jsonl",
+  finetuning: "all_generated_instances.jsonl",
+} as const;
 
 export interface SelfInstructRun extends RunOptions {
   teacher: LanguageModel;
@@ -87,20 +112,56 @@ const stageOneState = z.object({
   counts: z.record(z.string(), z.number()), usage: usageTotalsSchema,
 });
 
+/** A completion as the released scripts store it (gpt3_api.make_requests), without the timestamp. */
+interface RequestRecord {
+  prompt: string;
+  response: { choices: { text: string; index: number; finish_reason: string }[] } | null;
+}
+
+/** A row of machine_generated_instructions.jsonl, as bootstrap_instructions.py writes it. */
 interface MachineInstruction {
   instruction: string;
-  batch: number;
-  most_similar_instructions?: Record<string, number>;
+  most_similar?: Record<string, number>;
   avg_similarity_score?: number;
+  metadata: RequestRecord;
+  request_idx: number;
+}
+
+/** A row of is_clf_or_not_davinci_template_1.jsonl: the raw answer, " Yes" or " No". */
+interface ClassificationRow {
+  instruction: string;
+  is_classification: string;
+}
+
+/** A row of machine_generated_instances.jsonl, keys in generate_instances.py's order. */
+interface InstanceRow {
+  instruction: string;
+  raw_instances: string;
+  instance_metadata: RequestRecord;
+  instruction_metadata: RequestRecord;
+  most_similar?: Record<string, number>;
+  avg_similarity_score?: number;
+}
+
+export interface SelfInstructSummary extends RunSummary {
+  /** Step 1's decoding as used, and what differs from the released scripts' defaults. */
+  decoding: { temperature: number; topP: number; maxTokens: number; stop: string[] };
+  extensions: string[];
+}
+
+function requestRecord(prompt: string, completion: TeacherCompletion): RequestRecord {
+  return { prompt, response: { choices: [{ text: completion.text, index: 0, finish_reason: completion.finishReason }] } };
 }
 
 /**
  * The four steps of Self-Instruct, each a resumable stage with its own directory (stages connected by
- * JSONL files, as in the released code): 1 instruction generation, 2 classification-task
- * identification, 3 instance generation (output-first for classification, input-first otherwise),
- * 4 filtering into Alpaca-format rows (`data.jsonl`).
+ * JSONL files named and shaped as in the released code, so its scripts run on them): 1 instruction
+ * generation, 2 classification-task identification, 3 instance generation (output-first for
+ * classification, input-first otherwise), 4 prepare_for_finetuning.py's parsing and filtering into
+ * `all_generated_instances.jsonl` ({"instruction", "input", "output"} rows as Python's json.dumps
+ * writes them).
  */
-export async function runSelfInstruct(run: SelfInstructRun): Promise<RunSummary> {
+export async function runSelfInstruct(run: SelfInstructRun): Promise<SelfInstructSummary> {
   const started = Date.now();
   const templates = run.templates ?? defaultSelfInstructTemplates;
   const counts: Record<string, number> = {};
@@ -109,10 +170,12 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<RunSummary>
 
   // Step 1: instruction generation.
   const settings = run.settings;
+  const instructionDecoding = { ...selfInstructDecoding.instructions, temperature: settings.temperature, topP: settings.topP, maxTokens: settings.maxTokens, stop: settings.stop };
   const stepOne = RunStore.open(
     join(run.outputDirectory, "1-instructions"),
-    ["machine_generated_instructions.jsonl", "rejected.jsonl"],
-    { method: "self-instruct", teacher: run.teacher.modelId, ...settings, target: undefined, seedCount: run.seeds.length },
+    [selfInstructFiles.instructions, "rejected.jsonl"],
+    // target and maxBatches only say when to stop: a stopped run may be extended by raising them.
+    { method: "self-instruct", teacher: run.teacher.modelId, ...settings, target: undefined, maxBatches: undefined, seedCount: run.seeds.length },
     { nextBatch: 0, kept: 0, emptyBatchStreak: 0, counts: {}, usage: emptyUsage() },
     stageOneState,
     { "the seed tasks (--seed-tasks)": contentHash(run.seeds) },
@@ -120,7 +183,7 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<RunSummary>
   const meterOne = new UsageMeter(run.prices, stepOne.state.usage);
   const teacherOne = new Teacher(run.teacher, meterOne, { promptStyle: settings.promptStyle, retry: run.retry });
   const filter = new InstructionFilter(run.seeds.map((s) => s.instruction), { rules: settings.rules ?? selfInstructRules, similarityThreshold: settings.similarityThreshold });
-  const machine = stepOne.readRows("machine_generated_instructions.jsonl") as MachineInstruction[];
+  const machine = stepOne.readRows(selfInstructFiles.instructions) as MachineInstruction[];
   for (const row of machine) filter.addToPool(row.instruction);
   let state = stepOne.state;
   let stopReason: StopReason | undefined;
@@ -128,17 +191,18 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<RunSummary>
     if (stopReason) return false;
     if (state.kept >= settings.target) stopReason = "target-reached";
     else if (state.emptyBatchStreak >= settings.giveUpAfterEmptyBatches) stopReason = "teacher-output-unparseable";
+    else if (settings.maxBatches > 0 && state.nextBatch >= settings.maxBatches) stopReason = "max-batches";
     return !stopReason;
   };
   const seedInstructions = run.seeds.map((s) => s.instruction);
-  await runOrdered<SettledRequest<TeacherCompletion>[]>({
+  await runOrdered<{ prompt: string; outcome: SettledRequest<TeacherCompletion> }[]>({
     startIndex: state.nextBatch,
     // One batch at a time, as bootstrap_instructions.py: a batch's prompts sample the machine
     // instructions kept so far, so a batch launched before the previous one committed would depend on
     // timing (and a resumed run would differ). The batch's own prompts still go out together.
     concurrency: 1,
     signal: run.signal,
-    hasItem: () => true,
+    hasItem: (batch) => settings.maxBatches === 0 || batch < settings.maxBatches,
     shouldContinue: continuing,
     execute: (batch, signal) =>
       Promise.all(
@@ -147,16 +211,16 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<RunSummary>
           const fromMachine = sampleWithoutReplacement(machine.map((m) => m.instruction), Math.min(settings.machineInstructions, machine.length), random);
           const fromSeeds = sampleWithoutReplacement(seedInstructions, settings.promptInstructions - fromMachine.length, random);
           const prompt = encodeSelfInstructPrompt(shuffle([...fromMachine, ...fromSeeds], random));
-          return settleRequest(() => teacherOne.complete(prompt, selfInstructDecoding.instructions, signal), signal);
+          return { prompt, outcome: await settleRequest(() => teacherOne.complete(prompt, instructionDecoding, signal), signal) };
         }),
       ),
-    commit: (batch, outcomes) => {
+    commit: (batch, requests) => {
       const kept: MachineInstruction[] = [];
       const rejected: unknown[] = [];
       const stageCounts = { ...state.counts };
       const count = (reason: string) => (stageCounts[reason] = (stageCounts[reason] ?? 0) + 1);
       let parsed = 0;
-      for (const outcome of outcomes) {
+      for (const { prompt, outcome } of requests) {
         if (!outcome.ok) {
           count("request-failed");
           rejected.push({ batch, reason: "request-failed", detail: outcome.error });
@@ -173,7 +237,8 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<RunSummary>
           const decision = filter.consider(instruction);
           if (decision.kept) {
             count("kept");
-            kept.push({ instruction, batch, ...decision.details });
+            const similarity = decision.details ? { most_similar: decision.details.most_similar_instructions, avg_similarity_score: decision.details.avg_similarity_score } : {};
+            kept.push({ instruction, ...similarity, metadata: requestRecord(prompt, outcome.value), request_idx: batch });
           } else {
             count(decision.rejection.reason);
             rejected.push({ batch, instruction, reason: decision.rejection.reason, detail: decision.rejection.detail });
@@ -182,7 +247,7 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<RunSummary>
       }
       machine.push(...kept);
       state = { nextBatch: batch + 1, kept: state.kept + kept.length, emptyBatchStreak: parsed === 0 ? state.emptyBatchStreak + 1 : 0, counts: stageCounts, usage: { ...meterOne.totals } };
-      stepOne.commit({ "machine_generated_instructions.jsonl": kept, "rejected.jsonl": rejected }, state);
+      stepOne.commit({ [selfInstructFiles.instructions]: kept, "rejected.jsonl": rejected }, state);
       reporter?.update({ label: "1/4 instructions", done: state.kept, total: settings.target, counts: state.counts, usage: meterOne.totals });
     },
   });
@@ -191,25 +256,39 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<RunSummary>
   usage = addUsage(usage, meterOne.totals);
   reporter?.finish({ label: "1/4 instructions", done: state.kept, total: settings.target, counts: state.counts, usage: meterOne.totals });
 
-  // Step 2: is it a classification task?
-  const classified = await perInstructionStage({
-    run, directory: "2-classification", file: "is_clf_or_not.jsonl", label: "2/4 classification", items: machine,
+  // Step 2: is it a classification task? (identify_clf_or_not.py)
+  const classified = await perInstructionStage<MachineInstruction, ClassificationRow>({
+    run, directory: "2-classification", file: selfInstructFiles.classification, label: "2/4 classification", items: machine,
     inputs: { "the classification template (--templates)": contentHash(templates.classification) },
     call: async (teacher, item, signal) => {
-      const completion = await teacher.complete(`${templates.classification} ${item.instruction.trim()}\nIs it classification?`, selfInstructDecoding.classification, signal);
-      return { instruction: item.instruction, is_classification: parseIsClassification(completion.text), answer: completion.text };
+      const completion = await teacher.complete(`${templates.classification} ${pythonStrip(item.instruction)}\nIs it classification?`, selfInstructDecoding.classification, signal);
+      return { instruction: item.instruction, is_classification: completion.text };
     },
   });
   usage = addUsage(usage, classified.usage);
+  const isClassification = new Map(classified.rows.map((row) => [row.instruction, parseIsClassification(row.is_classification)]));
 
-  // Step 3: instances.
-  const withInstances = await perInstructionStage({
-    run, directory: "3-instances", file: "machine_generated_instances.jsonl", label: "3/4 instances", items: classified.rows,
+  // Step 3: instances (generate_instances.py), for every classified instruction in step 1's order.
+  const tasks = machine.filter((row) => isClassification.has(row.instruction));
+  const batchHasClassification = (index: number) => {
+    const first = index - (index % settings.promptsPerBatch);
+    return tasks.slice(first, first + settings.promptsPerBatch).some((task) => isClassification.get(task.instruction));
+  };
+  const withInstances = await perInstructionStage<MachineInstruction, InstanceRow>({
+    run, directory: "3-instances", file: selfInstructFiles.instances, label: "3/4 instances", items: tasks,
     inputs: { "the instance templates (--templates)": contentHash([templates.inputFirst, templates.outputFirst]) },
-    call: async (teacher, item, signal) => {
-      const template = item.is_classification ? templates.outputFirst : templates.inputFirst;
-      const completion = await teacher.complete(`${template} ${item.instruction.trim()}\n`, selfInstructDecoding.instances(settings.maxInstancesPerTask, item.is_classification), signal);
-      return { instruction: item.instruction, is_classification: item.is_classification, raw_instances: completion.text, finish_reason: completion.finishReason };
+    call: async (teacher, item, signal, index) => {
+      const template = isClassification.get(item.instruction) ? templates.outputFirst : templates.inputFirst;
+      const prompt = `${template} ${pythonStrip(item.instruction)}\n`;
+      const completion = await teacher.complete(prompt, selfInstructDecoding.instances(settings.maxInstancesPerTask, batchHasClassification(index)), signal);
+      return {
+        instruction: item.instruction,
+        raw_instances: completion.text,
+        instance_metadata: requestRecord(prompt, completion),
+        instruction_metadata: item.metadata,
+        ...(item.most_similar ? { most_similar: item.most_similar } : {}),
+        ...(item.avg_similarity_score !== undefined ? { avg_similarity_score: item.avg_similarity_score } : {}),
+      };
     },
   });
   usage = addUsage(usage, withInstances.usage);
@@ -218,28 +297,37 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<RunSummary>
   if (withInstances.failed > 0) counts["instances.request-failed"] = withInstances.failed;
   const retryPending = classified.failed + withInstances.failed;
 
-  // Step 4: parse and filter instances into Alpaca-format rows.
-  const rows: { instruction: string; input: string; output: string; is_classification: boolean }[] = [];
-  for (const task of withInstances.rows) {
-    const instances = task.is_classification ? parseOutputFirstInstances(task.raw_instances) : parseInputFirstInstances(task.raw_instances);
-    if (instances.length === 0) counts["instances.unparseable"] = (counts["instances.unparseable"] ?? 0) + 1;
-    const { kept, rejected } = filterInstances(instances, settings.maxInstancesPerTask);
-    for (const { reason } of rejected) counts[`instances.${reason}`] = (counts[`instances.${reason}`] ?? 0) + 1;
-    for (const instance of kept) rows.push({ instruction: task.instruction, ...instance, is_classification: task.is_classification });
-  }
-  counts["instances.kept"] = rows.length;
-  writeFileSync(join(run.outputDirectory, "data.jsonl"), rows.map((row) => `${JSON.stringify(row)}\n`).join(""));
+  // Step 4: prepare_for_finetuning.py's parsing, filters and per-task sample.
+  const lines: string[] = [];
+  let kept = 0;
+  withInstances.rows.forEach((task, index) => {
+    const prepared = prepareTaskInstances(
+      { raw: task.raw_instances, isClassification: isClassification.get(task.instruction) ?? false, finishReason: task.instance_metadata.response?.choices[0]?.finish_reason },
+      settings.maxInstancesPerTask,
+      // Step four's own stream: one generator per task, so a task's sample does not depend on the others.
+      randomFor(settings.seed, 4, index),
+    );
+    for (const [reason, n] of Object.entries(prepared.dropped)) counts[`instances.${reason}`] = (counts[`instances.${reason}`] ?? 0) + n;
+    for (const instance of prepared.instances) lines.push(`${pythonJsonObject({ instruction: pythonStrip(task.instruction), input: instance.input, output: instance.output })}\n`);
+    kept += prepared.instances.length;
+  });
+  counts["instances.kept"] = kept;
+  writeFileSync(join(run.outputDirectory, selfInstructFiles.finetuning), lines.join(""));
 
   const finalStop = stopReason ?? "aborted";
-  const summary: RunSummary = {
+  const extensions = decodingExtensions(settings);
+  const summary: SelfInstructSummary = {
     method: "self-instruct",
     teacher: run.teacher.modelId,
     stopReason: finalStop,
     message:
-      finalStop === "teacher-output-unparseable"
-        ? `stopped: ${settings.giveUpAfterEmptyBatches} instruction batches in a row yielded no usable numbered instruction; ${rows.length} instances from ${state.kept} instructions`
-        : `${state.kept} instructions, ${classified.rows.filter((r) => r.is_classification).length} classification tasks, ${rows.length} instances kept`,
-    kept: rows.length,
+      (finalStop === "teacher-output-unparseable"
+        ? `stopped: ${settings.giveUpAfterEmptyBatches} instruction batches in a row yielded no usable numbered instruction; ${kept} instances from ${state.kept} instructions`
+        : finalStop === "max-batches"
+          ? `stopped step 1 after the --max-batches limit (${settings.maxBatches}) with ${state.kept} of ${settings.target} instructions; ${kept} instances kept`
+          : `${state.kept} instructions, ${classified.rows.filter((r) => parseIsClassification(r.is_classification)).length} classification tasks, ${kept} instances kept`) +
+      (extensions.length ? ` (not the original's: ${extensions.join("; ")})` : ""),
+    kept,
     target: settings.target,
     batches: state.nextBatch,
     completions: usage.requests - usage.failedRequests,
@@ -250,10 +338,23 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<RunSummary>
     resumed: stepOne.resumed,
     outputDirectory: run.outputDirectory,
     retryPending,
+    decoding: { temperature: settings.temperature, topP: settings.topP, maxTokens: settings.maxTokens, stop: settings.stop },
+    extensions,
   };
   if (retryPending > 0) summary.message += `; ${retryPending} step-2/3 requests failed (errors.jsonl in 2-classification/, 3-instances/): run the same command again to retry them`;
   writeFileSync(join(run.outputDirectory, "summary.json"), JSON.stringify(summary, null, 2));
   return summary;
+}
+
+/** Step-1 decoding that differs from bootstrap_instructions.py's, said in the summary. */
+function decodingExtensions(settings: SelfInstructSettings): string[] {
+  const original = selfInstructDecoding.instructions;
+  const changed: string[] = [];
+  if (settings.temperature !== original.temperature) changed.push(`step-1 temperature ${settings.temperature} (original ${original.temperature})`);
+  if (settings.topP !== original.topP) changed.push(`step-1 top_p ${settings.topP} (original ${original.topP})`);
+  if (settings.maxTokens !== original.maxTokens) changed.push(`step-1 max_tokens ${settings.maxTokens} (original ${original.maxTokens})`);
+  if (JSON.stringify(settings.stop) !== JSON.stringify(original.stop)) changed.push(`step-1 stop ${JSON.stringify(settings.stop)} (original ${JSON.stringify(original.stop)})`);
+  return changed;
 }
 
 /** Steps 2 and 3: one teacher call per instruction, through the shared resumable item stage. */
@@ -264,7 +365,7 @@ async function perInstructionStage<Item extends { instruction: string }, Row>(st
   label: string;
   items: Item[];
   inputs: Record<string, string>;
-  call(teacher: Teacher, item: Item, signal: AbortSignal): Promise<Row>;
+  call(teacher: Teacher, item: Item, signal: AbortSignal, index: number): Promise<Row>;
 }): Promise<{ rows: Row[]; usage: UsageTotals; failed: number }> {
   const { run } = stage;
   const directory = join(run.outputDirectory, stage.directory);
@@ -282,9 +383,9 @@ async function perInstructionStage<Item extends { instruction: string }, Row>(st
     retry: run.retry,
     progress: run.progress,
     signal: run.signal,
-    process: async (item, _index, meter, signal) => {
+    process: async (item, index, meter, signal) => {
       const teacher = new Teacher(run.teacher, meter, { promptStyle: run.settings.promptStyle, retry: run.retry });
-      return { rows: [await stage.call(teacher, item, signal)], outcome: "done" };
+      return { rows: [await stage.call(teacher, item, signal, index)], outcome: "done" };
     },
   });
   const rows = readFileSync(join(directory, stage.file), "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as Row);

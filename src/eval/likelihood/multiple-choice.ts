@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { InvalidArgumentError } from "../../errors/index.js";
 import type { LanguageModel } from "../../spec/language-model.js";
-import { pythonCapitalize } from "../../datagen/self-instruct/self-instruct-parse.js";
+import { pythonCapitalize } from "../../datagen/text/python-compat.js";
 import { pythonStrip } from "../../datagen/text/python-compat.js";
 import { readJsonl } from "../data/jsonl.js";
 import type { ProgressListener } from "../run/progress.js";

@@ -16,7 +16,7 @@ export const taskBank = [
   { instruction: "Translate the phrase into Spanish.", input: "Good morning, my friend.", output: "Buenos días, mi amigo." },
 ];
 
-function hashString(text: string): number {
+export function hashString(text: string): number {
   let hash = 2166136261;
   for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 16777619) >>> 0;
   return hash;
@@ -35,11 +35,13 @@ export function alpacaCompletionText(start: number, count: number, firstNumber =
 }
 
 /**
- * A deterministic LanguageModel teacher: the completion depends only on the prompt (so a resumed run
- * gets exactly the answers the killed one would have), with a truncated tail on every third prompt
- * and a malformed piece on every fifth. `delayMs` slows it for kill tests.
+ * A LanguageModel whose completion depends only on the prompt (so a resumed run gets exactly the
+ * answers the killed one would have). `delayMs` slows it for kill tests.
  */
-export function deterministicAlpacaTeacher(options: { delayMs?: number; modelId?: string } = {}): LanguageModel & { calls: number } {
+export function promptDrivenTeacher(
+  answer: (prompt: string) => { text: string; finishReason: "stop" | "length" },
+  options: { delayMs?: number; modelId?: string } = {},
+): LanguageModel & { calls: number } {
   const model = {
     specificationVersion: "camelid-v1" as const,
     provider: "scripted",
@@ -52,14 +54,7 @@ export function deterministicAlpacaTeacher(options: { delayMs?: number; modelId?
       model.calls++;
       if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
       const prompt = call.prompt ?? call.messages?.at(-1)?.content ?? "";
-      const hash = hashString(prompt);
-      let text = alpacaCompletionText(hash % taskBank.length, 3 + (hash % 3));
-      let finishReason: "stop" | "length" = "stop";
-      if (hash % 3 === 0) {
-        text += "###\n9. Instruction: Describe how tides are caused by the\n9. Inp";
-        finishReason = "length";
-      }
-      if (hash % 5 === 0) text += "###\n10. Instruction: A task whose fields went missing entirely.\n";
+      const { text, finishReason } = answer(prompt);
       return {
         modelId: model.modelId,
         choices: [{ index: 0, text, finishReason, completionTokens: Math.ceil(text.length / 4) }],
@@ -73,4 +68,22 @@ export function deterministicAlpacaTeacher(options: { delayMs?: number; modelId?
     },
   };
   return model;
+}
+
+/**
+ * A deterministic Alpaca teacher: tasks from the bank, with a truncated tail on every third prompt
+ * and a malformed piece on every fifth.
+ */
+export function deterministicAlpacaTeacher(options: { delayMs?: number; modelId?: string } = {}): LanguageModel & { calls: number } {
+  return promptDrivenTeacher((prompt) => {
+    const hash = hashString(prompt);
+    let text = alpacaCompletionText(hash % taskBank.length, 3 + (hash % 3));
+    let finishReason: "stop" | "length" = "stop";
+    if (hash % 3 === 0) {
+      text += "###\n9. Instruction: Describe how tides are caused by the\n9. Inp";
+      finishReason = "length";
+    }
+    if (hash % 5 === 0) text += "###\n10. Instruction: A task whose fields went missing entirely.\n";
+    return { text, finishReason };
+  }, options);
 }
