@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadSeedTasks } from "../../src/datagen/alpaca/seed-tasks.js";
-import { runSelfInstruct } from "../../src/datagen/self-instruct/self-instruct-pipeline.js";
+import { runSelfInstruct, selfInstructFiles } from "../../src/datagen/self-instruct/self-instruct-pipeline.js";
 import { defaultSelfInstructTemplates } from "../../src/datagen/self-instruct/templates.js";
 import { UpstreamError } from "../../src/errors/index.js";
 import type { CallOptions, LanguageModel } from "../../src/spec/index.js";
@@ -50,15 +50,15 @@ describe("Self-Instruct runs: input fingerprints and failed requests", () => {
     expect(first.retryPending).toBeGreaterThan(0);
     expect(first.counts["classification.request-failed"]).toBe(first.retryPending);
     expect(first.message).toMatch(/step-2\/3 requests failed .*run the same command again to retry them/);
-    const firstRows = readFileSync(join(directory, "data.jsonl"), "utf8").trim().split("\n");
-    expect(firstRows.length).toBeLessThan(readFileSync(join(reference, "data.jsonl"), "utf8").trim().split("\n").length);
+    const firstRows = readFileSync(join(directory, selfInstructFiles.finetuning), "utf8").trim().split("\n");
+    expect(firstRows.length).toBeLessThan(readFileSync(join(reference, selfInstructFiles.finetuning), "utf8").trim().split("\n").length);
 
     const second = await runSelfInstruct({ teacher: deterministicStageTeacher(), seeds, settings, outputDirectory: directory });
     expect(second.retryPending).toBe(0);
     expect(second.counts["classification.request-failed"]).toBeUndefined();
     // Every instruction now has its instances; retried ones come after the others.
     const sorted = (path: string) => readFileSync(path, "utf8").trim().split("\n").sort();
-    expect(sorted(join(directory, "data.jsonl"))).toEqual(sorted(join(reference, "data.jsonl")));
+    expect(sorted(join(directory, selfInstructFiles.finetuning))).toEqual(sorted(join(reference, selfInstructFiles.finetuning)));
     expect(second.kept).toBe(complete.kept);
   });
 });

@@ -268,8 +268,14 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<SelfInstruc
   usage = addUsage(usage, classified.usage);
   const isClassification = new Map(classified.rows.map((row) => [row.instruction, parseIsClassification(row.is_classification)]));
 
-  // Step 3: instances (generate_instances.py), for every classified instruction in step 1's order.
-  const tasks = machine.filter((row) => isClassification.has(row.instruction));
+  // Step 3: instances (generate_instances.py), for every classified instruction in step 2's file order:
+  // step 1's order, except that instructions whose step-2 request failed and was retried by a later run
+  // come last, so the items already processed stay a prefix and the resumed stage can check them.
+  const machineByInstruction = new Map(machine.map((row) => [row.instruction, row]));
+  const tasks = classified.rows.flatMap((row) => {
+    const task = machineByInstruction.get(row.instruction);
+    return task ? [task] : [];
+  });
   const batchHasClassification = (index: number) => {
     const first = index - (index % settings.promptsPerBatch);
     return tasks.slice(first, first + settings.promptsPerBatch).some((task) => isClassification.get(task.instruction));
