@@ -181,7 +181,7 @@ export async function evaluateMultipleChoice(
 }
 
 /** First index of the largest value (ties go to the earlier choice, as numpy's argmax). */
-function argmax(values: number[]): number {
+export function argmax(values: number[]): number {
   let best = 0;
   for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
   return best;
