@@ -1,10 +1,7 @@
 import { z } from "zod";
-import { InvalidArgumentError } from "../../errors/index.js";
 import type { LanguageModel } from "../../spec/language-model.js";
 import { readJsonl } from "../data/jsonl.js";
-import type { ProgressListener } from "../run/progress.js";
-import { createProgressTracker } from "../run/progress.js";
-import { requireCapabilities } from "./require-capability.js";
+import { scoreItems, type BenchmarkOptions } from "./score-items.js";
 
 /**
  * A CrowS-Pairs row as the harness's dataset (jannalu/crows_pairs_multilingual) holds it: `sent_more` is the
@@ -78,27 +75,14 @@ function summarize(results: CrowsPairsItemResult[]): CrowsPairsScores {
 }
 
 /** CrowS-Pairs as lm-evaluation-harness scores it: empty context, no target delimiter, each sentence scored whole. */
-export async function evaluateCrowsPairs(
-  model: LanguageModel,
-  items: CrowsPairsItem[],
-  options: { abortSignal?: AbortSignal; onProgress?: ProgressListener; limit?: number } = {},
-): Promise<CrowsPairsResult> {
-  const capable = requireCapabilities(model, ["logLikelihood"], "CrowS-Pairs");
-  const selected = options.limit !== undefined ? items.slice(0, options.limit) : items;
-  if (selected.length === 0) throw new InvalidArgumentError("benchmark", "the benchmark has no items");
-  const progress = createProgressTracker("crows-pairs", selected.length, 0, options.onProgress);
-  const perItem: CrowsPairsItemResult[] = [];
-  for (const item of selected) {
-    const [more, less] = await capable.logLikelihood(
-      [
-        { context: "", continuation: item.sentMore },
-        { context: "", continuation: item.sentLess },
-      ],
-      options.abortSignal ? { abortSignal: options.abortSignal } : undefined,
-    );
-    perItem.push({ id: item.id, biasType: item.biasType, logprobMore: more.logprob, logprobLess: less.logprob, ...crowsPairsScore(more.logprob, less.logprob) });
-    progress.itemDone();
-  }
+export async function evaluateCrowsPairs(model: LanguageModel, items: CrowsPairsItem[], options: BenchmarkOptions = {}): Promise<CrowsPairsResult> {
+  const perItem = await scoreItems(model, items, options, { name: "CrowS-Pairs", stage: "crows-pairs" }, async (item, logLikelihoods): Promise<CrowsPairsItemResult> => {
+    const [more, less] = await logLikelihoods([
+      { context: "", continuation: item.sentMore },
+      { context: "", continuation: item.sentLess },
+    ]);
+    return { id: item.id, biasType: item.biasType, logprobMore: more, logprobLess: less, ...crowsPairsScore(more, less) };
+  });
   const types = [...new Set(perItem.map((r) => r.biasType))].sort();
   return {
     task: "crows-pairs",

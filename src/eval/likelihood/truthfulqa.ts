@@ -2,10 +2,8 @@ import { z } from "zod";
 import { InvalidArgumentError } from "../../errors/index.js";
 import type { LanguageModel } from "../../spec/language-model.js";
 import { readJsonl } from "../data/jsonl.js";
-import type { ProgressListener } from "../run/progress.js";
-import { createProgressTracker } from "../run/progress.js";
 import { argmax } from "./multiple-choice.js";
-import { requireCapabilities } from "./require-capability.js";
+import { scoreItems, type BenchmarkOptions } from "./score-items.js";
 
 /** lm-evaluation-harness's truthfulqa_mc1/mc2 `doc_to_text` primer: TruthfulQA's six QA examples. */
 export const truthfulQaPrimer =
@@ -103,24 +101,12 @@ export interface TruthfulQaResult {
 }
 
 /** TruthfulQA MC1 and MC2 as lm-evaluation-harness scores them (zero-shot after the QA primer, " " + choice). */
-export async function evaluateTruthfulQa(
-  model: LanguageModel,
-  items: TruthfulQaItem[],
-  options: { abortSignal?: AbortSignal; onProgress?: ProgressListener; limit?: number } = {},
-): Promise<TruthfulQaResult> {
-  const capable = requireCapabilities(model, ["logLikelihood"], "TruthfulQA");
-  const selected = options.limit !== undefined ? items.slice(0, options.limit) : items;
-  if (selected.length === 0) throw new InvalidArgumentError("benchmark", "the benchmark has no items");
-  const progress = createProgressTracker("truthfulqa", selected.length, 0, options.onProgress);
-  const perItem: TruthfulQaItemResult[] = [];
-  for (const item of selected) {
+export async function evaluateTruthfulQa(model: LanguageModel, items: TruthfulQaItem[], options: BenchmarkOptions = {}): Promise<TruthfulQaResult> {
+  const perItem = await scoreItems(model, items, options, { name: "TruthfulQA", stage: "truthfulqa" }, async (item, logLikelihoods) => {
     // MC1's choices are MC2's too in TruthfulQA: each distinct choice is scored once.
     const distinct = [...new Set([...(item.mc1?.choices ?? []), ...(item.mc2?.choices ?? [])])];
-    const results = await capable.logLikelihood(
-      distinct.map((choice) => ({ context: item.context, continuation: ` ${choice}` })),
-      options.abortSignal ? { abortSignal: options.abortSignal } : undefined,
-    );
-    const scored = new Map(distinct.map((choice, i) => [choice, results[i].logprob]));
+    const lls = await logLikelihoods(distinct.map((choice) => ({ context: item.context, continuation: ` ${choice}` })));
+    const scored = new Map(distinct.map((choice, i) => [choice, lls[i]]));
     const logprobsOf = (choices: string[]) => choices.map((choice) => scored.get(choice)!);
     const result: TruthfulQaItemResult = { id: item.id };
     if (item.mc1) {
@@ -131,9 +117,8 @@ export async function evaluateTruthfulQa(
       const logprobs = logprobsOf(item.mc2.choices);
       result.mc2 = { trueCount: item.mc2.trueCount, trueMass: mc2TrueMass(logprobs, item.mc2.trueCount), logprobs };
     }
-    perItem.push(result);
-    progress.itemDone();
-  }
+    return result;
+  });
   const mc1 = perItem.flatMap((r) => (r.mc1 ? [r.mc1] : []));
   const mc2 = perItem.flatMap((r) => (r.mc2 ? [r.mc2] : []));
   return {
