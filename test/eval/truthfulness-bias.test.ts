@@ -169,6 +169,8 @@ describe("CrowS-Pairs (crows_pairs process_results)", () => {
     const refused = await evalCli(["mc", "--benchmark", mixed, "--model", "missing.gguf"]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/mixed\.jsonl:2: field "sent_more"/);
+    const layout = await evalCli(["mc", "--benchmark", missing, "--layout", "continuation", "--model", "missing.gguf"]);
+    expect(layout.stderr).toMatch(/--layout applies to multiple-choice rows, but .*m\.jsonl holds CrowS-Pairs rows/);
   });
 
   it("the CLI documents both row formats", async () => {

@@ -625,6 +625,9 @@ async function multipleChoiceCommand(argv: string[], io: CliIo): Promise<number>
   const limit = numberFlag(values.limit, "limit", { min: 1, integer: true });
   const scoring = { ...(limit ? { limit } : {}), onProgress: progressPrinter(io) };
   const kind = detectBenchmarkKind(path);
+  if (kind !== "multiple-choice" && values.layout !== undefined) {
+    throw new InvalidArgumentError("layout", `--layout applies to multiple-choice rows, but ${path} holds ${kind === "truthfulqa" ? "TruthfulQA" : "CrowS-Pairs"} rows, which have one layout (the harness's)`);
+  }
   if (kind === "truthfulqa") {
     const items = loadTruthfulQaItems(path);
     const result = await withModel(selectModel(values, io.env).create, (model) => evaluateTruthfulQa(model, items, scoring));
