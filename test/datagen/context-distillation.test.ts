@@ -147,6 +147,9 @@ describe("camelid data distill --preprompt", () => {
     const prompts = join(directory, "prompts.jsonl");
     writeFileSync(prompts, JSON.stringify(promptRows[0]));
     const base = ["distill", "--prompts", prompts, "--out", join(directory, "out"), "--base-url", "http://127.0.0.1:1/v1", "--remote-model", "m"];
+    const help = captureIo();
+    expect(await run(["distill", "--help"], help.io)).toBe(0);
+    expect(help.stdout()).toMatch(/--preprompt <text>\|@<file>[\s\S]*--preprompt-as prefix\|system[\s\S]*--preprompt-if-category[\s\S]*--answer-templates/);
     await expect(run([...base, "--preprompt-if-category", "adversarial"], captureIo().io)).rejects.toThrow(/--preprompt-if-category needs --preprompt/);
     await expect(run([...base, "--preprompt", "x", "--preprompt-as", "suffix"], captureIo().io)).rejects.toThrow(/--preprompt-as must be prefix or system, got "suffix"/);
     await expect(run([...base, "--preprompt", "@nowhere.txt"], captureIo().io)).rejects.toThrow(/--preprompt @FILE: file not found: .*nowhere\.txt/);
