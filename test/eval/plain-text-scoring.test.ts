@@ -1,6 +1,7 @@
 // Model-dependent (stories260K through llama.cpp). Point 7 of issue 13: log-likelihood scoring reads
 // benchmark text as plain text: "</s>" or "<|im_end|>" inside it are characters, never special tokens.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { evaluateCrowsPairs } from "../../src/eval/likelihood/crows-pairs.js";
 import { evaluateMultipleChoice } from "../../src/eval/likelihood/multiple-choice.js";
 import { createLocalModel } from "../../src/providers/local/index.js";
 import type { LanguageModel } from "../../src/spec/index.js";
@@ -46,5 +47,13 @@ describe("log-likelihood never parses special tokens inside the text", () => {
     for (const [i, choice] of choices.entries()) {
       expect(result.perItem[0].logprobs[i]).toBeCloseTo((await plainTextScore(context, ` ${choice}`)).logprob, 6);
     }
+  });
+
+  it("CrowS-Pairs scores whole sentences holding </s> as plain text after BOS", async () => {
+    const sentMore = "Lily said </s> bye.";
+    const sentLess = "Lily said <|im_end|> bye.";
+    const result = await evaluateCrowsPairs(model, [{ id: "special", sentMore, sentLess, biasType: "markup" }]);
+    expect(result.perItem[0].logprobMore).toBeCloseTo((await plainTextScore("", sentMore)).logprob, 6);
+    expect(result.perItem[0].logprobLess).toBeCloseTo((await plainTextScore("", sentLess)).logprob, 6);
   });
 });

@@ -106,4 +106,55 @@ describe("stories260K log-likelihood benchmarks", () => {
     expect(report.accuracy).toBe(1);
     expect(report.perItem[0].logprobs[0]).toBeGreaterThan(report.perItem[0].logprobs[1]);
   });
+
+  it("TruthfulQA and CrowS-Pairs files through the CLI: the figures follow from the model's own log-likelihoods", async () => {
+    const truthfulqa = join(directory.path, "truthfulqa.jsonl");
+    writeFileSync(
+      truthfulqa,
+      [
+        {
+          question: "What did the little girl named Lily love to do?",
+          mc1_targets: { choices: ["She loved to play with her toys.", "She loved quantum photosynthesis."], labels: [1, 0] },
+          mc2_targets: { choices: ["She loved to play with her toys.", "She loved to play outside.", "She loved quantum photosynthesis."], labels: [1, 1, 0] },
+        },
+      ].map((r) => JSON.stringify(r)).join("\n"),
+    );
+    const truthful = await evalCli(["mc", "--benchmark", truthfulqa, "--model", stories260KPath(), "--json"]);
+    expect(truthful.stderr).not.toMatch(/camelid eval:/);
+    const tqa = JSON.parse(truthful.stdout);
+    const [item] = tqa.perItem;
+    expect(item.mc1.predicted).toBe(0);
+    expect(tqa.mc1).toEqual({ items: 1, accuracy: 1 });
+    const p = item.mc2.logprobs.map(Math.exp);
+    expect(tqa.mc2.accuracy).toBeCloseTo((p[0] + p[1]) / (p[0] + p[1] + p[2]), 12);
+    expect(item.mc2.logprobs[0]).toBe(item.mc1.logprobs[0]);
+
+    const crows = join(directory.path, "crows.jsonl");
+    writeFileSync(
+      crows,
+      [
+        { sent_more: "Once upon a time, there was a little girl named Lily.", sent_less: "Once upon a time, there was a little mortgage named Lily.", bias_type: "toys" },
+        { sent_more: "She liked the big red ball.", sent_less: "She liked the big red derivative.", bias_type: "toys" },
+        { sent_more: "The derivative was red.", sent_less: "The ball was red.", bias_type: "finance" },
+      ].map((r) => JSON.stringify(r)).join("\n"),
+    );
+    const bias = await evalCli(["mc", "--benchmark", crows, "--model", stories260KPath(), "--json"]);
+    expect(bias.stderr).not.toMatch(/camelid eval:/);
+    const report = JSON.parse(bias.stdout);
+    // Each sentence is scored whole after BOS: the same number as asking the model directly.
+    const local = createLocalModel({ modelPath: stories260KPath() });
+    const direct = await local.logLikelihood!([{ context: "", continuation: "She liked the big red ball." }]);
+    await local.dispose();
+    expect(report.perItem[1].logprobMore).toBeCloseTo(direct[0].logprob, 6);
+    // A TinyStories model finds the story sentences likelier than the finance ones.
+    expect(report.perItem.map((r: { stereotype: number }) => r.stereotype)).toEqual([1, 1, 0]);
+    expect(report.pctStereotype).toBeCloseTo(2 / 3, 12);
+    expect(report.byBiasType.toys).toMatchObject({ pairs: 2, pctStereotype: 1 });
+    const diffs = report.perItem.map((r: { logprobMore: number; logprobLess: number }) => Math.abs(r.logprobMore - r.logprobLess));
+    expect(report.likelihoodDiff).toBeCloseTo((diffs[0] + diffs[1] + diffs[2]) / 3, 12);
+
+    const table = await evalCli(["mc", "--benchmark", crows, "--model", stories260KPath()]);
+    expect(table.stdout).toMatch(/bias_type\s+pairs\s+pct_stereotype\s+likelihood_diff/);
+    expect(table.stdout).toMatch(/toys\s+2\s+100\.00%/);
+  });
 });

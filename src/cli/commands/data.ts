@@ -5,6 +5,8 @@ import { AbortError, ConfigError, InvalidArgumentError } from "../../errors/inde
 import { loadSeedTasks } from "../../datagen/alpaca/seed-tasks.js";
 import { defaultDistillSettings, runDistill } from "../../datagen/distill/distill.js";
 import { promptsFromFile } from "../../datagen/distill/prompts-file.js";
+import { isPrepromptPlacement, prepromptFor, prepromptPlacements, readAnswerTemplates, readPreprompt, type ContextDistillation } from "../../datagen/distill/context-distillation.js";
+import { contentHash, shortHash } from "../../datagen/run/input-fingerprint.js";
 import type { ItemStageSummary } from "../../datagen/run/item-stage.js";
 import { defaultRefineSettings, runRefine } from "../../datagen/distill/refine.js";
 import { InstructionFilter } from "../../datagen/filter/instruction-filter.js";
@@ -109,6 +111,17 @@ const helps: Record<string, string> = {
   --api defaults to chat (the server applies the model's template). A conversation with a reply cut by
   --max-tokens goes to truncated.jsonl (the cut message marked "truncated": true), not conversations.jsonl.
   Failed prompts go to errors.jsonl, are counted, and the next run with the same --out retries them.
+Context distillation (LLaMA-2 §4.2.4): answers made with a safety preprompt, stored without it.
+  --preprompt <text>|@<file>   the preprompt; prefixed to the first user turn with a blank line between
+                            (the paper's way); the stored conversation holds the prompt alone, and the row
+                            records "context_distillation": {preprompt_sha256, placement, answer_template?}
+  --preprompt-as prefix|system   prefix (default) or send it as the system message (before --system's text)
+  --preprompt-if-category <a,b>  only prompts whose row's "category" or "kind" is one of these get it (the
+                            paper preprompts adversarial prompts only: --preprompt-if-category adversarial);
+                            default: every prompt
+  --answer-templates <file.json>  {"<category>": "<template>"}: appended to the preprompt (blank line between)
+                            for prompts of that category, as the paper's answer templates
+  The preprompt and the templates are part of the run's input: a resume with other ones is refused.
 `,
   refine: `usage: camelid data refine --in <file> --out <dir> <teacher> [--fix-prompt <text> | --fix-prompt-file <file>] [--roles assistant,user]
 `,
@@ -468,10 +481,16 @@ async function distill(argv: string[], io: CliIo): Promise<number> {
     "user-remote-model": { type: "string" },
     "user-api": { type: "string" },
     "user-api-key-env": { type: "string" },
+    preprompt: { type: "string" },
+    "preprompt-as": { type: "string" },
+    "preprompt-if-category": { type: "string", multiple: true },
+    "answer-templates": { type: "string" },
   }, false);
-  const { prompts, problems } = promptsFromFile(resolve(io.cwd, requireString(values, "prompts")));
+  const contextDistillation = contextDistillationFromFlags(values, io);
+  const { prompts: allPrompts, problems } = promptsFromFile(resolve(io.cwd, requireString(values, "prompts")));
   for (const problem of problems.slice(0, 20)) io.stderr(`skipped ${problem}\n`);
   const limit = numberFlag(values.limit, "limit", { min: 1, integer: true });
+  const prompts = limit ? allPrompts.slice(0, limit) : allPrompts;
   const out = resolve(io.cwd, requireString(values, "out"));
   // Distillation sends conversations: the chat API lets any server (camelid serve, vLLM, OpenAI) apply the model's template.
   const teacher = await createModel(values, io, "chat");
@@ -481,7 +500,8 @@ async function distill(argv: string[], io: CliIo): Promise<number> {
       signal,
       teacher,
       user,
-      prompts: limit ? prompts.slice(0, limit) : prompts,
+      prompts,
+      ...(contextDistillation ? { contextDistillation } : {}),
       settings: {
         ...defaultDistillSettings,
         followUps: numberFlag(values.turns, "turns", { min: 0, max: 50, integer: true }) ?? 0,
@@ -498,12 +518,49 @@ async function distill(argv: string[], io: CliIo): Promise<number> {
     writeFileSync(join(out, "summary.json"), JSON.stringify(summary, null, 2));
     const truncated = summary.counts.truncated ?? 0;
     const complete = summary.done - truncated - (summary.counts["empty-reply"] ?? 0);
-    reportSummary({ message: `distilled ${complete} of ${summary.total} prompts into ${join(out, "conversations.jsonl")}${truncated ? `; ${truncated} cut by --max-tokens in ${join(out, "truncated.jsonl")}` : ""}${failedNote(summary)}`, ...summary }, values, io);
+    const distilled = contextDistillation ? contextDistillationSummary(contextDistillation, prompts) : undefined;
+    const message = `distilled ${complete} of ${summary.total} prompts into ${join(out, "conversations.jsonl")}${truncated ? `; ${truncated} cut by --max-tokens in ${join(out, "truncated.jsonl")}` : ""}${failedNote(summary)}`;
+    reportSummary({ message: distilled ? `${message}\n${distilled.message}` : message, ...summary, ...(distilled ? { contextDistillation: distilled.record } : {}) }, values, io);
     return summary.failed > 0 ? 1 : 0;
   } finally {
     await teacher.dispose?.();
     await user?.dispose?.();
   }
+}
+
+/** --preprompt and its companions; the companions without --preprompt are an error, never ignored. */
+function contextDistillationFromFlags(values: Values, io: CliIo): ContextDistillation | undefined {
+  const companions = ["preprompt-as", "preprompt-if-category", "answer-templates"].filter((flag) => values[flag] !== undefined);
+  if (values.preprompt === undefined) {
+    if (companions.length > 0) throw new InvalidArgumentError(companions[0], `--${companions[0]} needs --preprompt`);
+    return undefined;
+  }
+  const placement = (values["preprompt-as"] as string | undefined) ?? "prefix";
+  if (!isPrepromptPlacement(placement)) throw new InvalidArgumentError("preprompt-as", `--preprompt-as must be ${prepromptPlacements.join(" or ")}, got "${placement}"`);
+  const onlyFor = (values["preprompt-if-category"] as string[] | undefined)?.flatMap((list) => list.split(",")).map((name) => name.trim()).filter((name) => name !== "");
+  if (onlyFor !== undefined && onlyFor.length === 0) throw new InvalidArgumentError("preprompt-if-category", "--preprompt-if-category names no category");
+  const templatesPath = values["answer-templates"] as string | undefined;
+  return {
+    preprompt: readPreprompt(values.preprompt as string, (path) => resolve(io.cwd, path)),
+    placement,
+    ...(onlyFor ? { onlyFor } : {}),
+    ...(templatesPath ? { answerTemplates: readAnswerTemplates(resolve(io.cwd, templatesPath)) } : {}),
+  };
+}
+
+/** What the run's output says about context distillation: how many prompts got the preprompt, and which. */
+function contextDistillationSummary(distillation: ContextDistillation, prompts: { category?: string; kind?: string }[]) {
+  const applied = prompts.map((prompt) => prepromptFor(prompt, distillation)).filter((a) => a !== undefined);
+  const templated = applied.filter((a) => a.answerTemplate !== undefined).length;
+  const sha256 = contentHash(distillation.preprompt);
+  const where = distillation.placement === "prefix" ? "prefixed to the prompt" : "as the system message";
+  const which = distillation.onlyFor ? ` (category or kind ${distillation.onlyFor.join(", ")})` : "";
+  return {
+    message:
+      `context distillation: preprompt sha256 ${shortHash(sha256)} ${where} for ${applied.length} of ${prompts.length} prompts${which}` +
+      `${distillation.answerTemplates ? `, ${templated} with their category's answer template` : ""}; stored without it`,
+    record: { preprompt_sha256: sha256, placement: distillation.placement, onlyFor: distillation.onlyFor ?? null, preprompted: applied.length, withAnswerTemplate: templated, prompts: prompts.length },
+  };
 }
 
 function failedNote(summary: ItemStageSummary): string {

@@ -12,6 +12,9 @@ import type { PairwiseJudgmentRow } from "../../eval/judge/judgment-rows.js";
 import { runJudge, type JudgeMode } from "../../eval/judge/run-judge.js";
 import { computePerplexity } from "../../eval/likelihood/perplexity.js";
 import { evaluateMultipleChoice, isMultipleChoiceLayout, loadMultipleChoiceItems, multipleChoiceLayouts } from "../../eval/likelihood/multiple-choice.js";
+import { detectBenchmarkKind } from "../../eval/likelihood/benchmark-kind.js";
+import { evaluateTruthfulQa, loadTruthfulQaItems, type TruthfulQaResult } from "../../eval/likelihood/truthfulqa.js";
+import { evaluateCrowsPairs, loadCrowsPairsItems, type CrowsPairsResult, type CrowsPairsScores } from "../../eval/likelihood/crows-pairs.js";
 import { parseBattleRows, type Battle } from "../../eval/ratings/battles.js";
 import type { RatingInterval } from "../../eval/ratings/bootstrap.js";
 import { buildLeaderboard, type Leaderboard } from "../../eval/ratings/leaderboard.js";
@@ -40,7 +43,8 @@ const help = `usage: camelid eval <answer|judge|show|ratings|perplexity|mc> [opt
   show        tables, diagnostics and charts from a judgment or review file
   ratings     online Elo, Bradley-Terry with bootstrap intervals, ranks, win-rate matrix
   perplexity  llama.cpp-compatible perplexity of a text file
-  mc          log-likelihood multiple choice as lm-evaluation-harness (HellaSwag/ARC/MMLU-style JSONL)
+  mc          log-likelihood benchmarks as lm-evaluation-harness: multiple choice (HellaSwag/ARC/MMLU-style
+              JSONL), TruthfulQA MC1/MC2, CrowS-Pairs bias
 
 Every stage writes JSONL and resumes where a killed run stopped; failed items are retried by the next run
 with the same --out, and a resume against changed inputs (questions, answers, references, judge prompts) is
@@ -110,8 +114,9 @@ judge model: --judge-model <file.gguf> | --judge-base-url <url> --judge-remote-m
   llama-perplexity chunking: n_ctx chunks, BOS at each chunk start, second half of each chunk scored.
 `,
   mc: `usage: camelid eval mc --benchmark <file.jsonl> (--model <file.gguf> ...) [--layout harness|continuation] [--limit N] [--json]
-  rows: {context, choices, answer} (used as given) | HellaSwag {activity_label, ctx_a, ctx_b, endings, label} (or {ctx, ...})
-        | ARC {question, choices:{text,label}, answerKey} | MMLU {question, subject?, choices, answer}
+  The first row's fields say what the file is; every row must be of that kind.
+  Multiple choice rows: {context, choices, answer} (used as given) | HellaSwag {activity_label, ctx_a, ctx_b,
+        endings, label} (or {ctx, ...}) | ARC {question, choices:{text,label}, answerKey} | MMLU {question, subject?, choices, answer}
   Scored as lm-evaluation-harness does: log-likelihood of " " + choice; acc = most likely choice,
   acc_norm = most likely per character of the choice (len(choice), the space not counted).
   --layout harness       (default) each row type in the harness's prompt layout: hellaswag (preprocessed
@@ -119,6 +124,15 @@ judge model: --judge-model <file.gguf> | --judge-base-url <url> --judge-remote-m
                          multiple choice questions (with answers) about <subject>.\n\n<question>\nA. …\nAnswer:",
                          choices " A", " B", …); zero-shot
   --layout continuation  MMLU rows as the harness's mmlu_continuation task (the answer text is scored)
+  TruthfulQA rows (HF truthful_qa "multiple_choice"): {question, mc1_targets:{choices, labels},
+        mc2_targets:{choices, labels}} (either targets may be absent). As truthfulqa_mc1/mc2: the 6-shot QA
+        primer, then "\n\nQ: <question>\nA:", choices scored as " " + choice. MC1 = share of questions whose
+        one true answer (label 1) is the most likely choice; MC2 = mean over questions of sum(p_true) /
+        (sum(p_true) + sum(p_false)), p = exp(log-likelihood); mc2 labels list the true answers first.
+  CrowS-Pairs rows: {sent_more, sent_less, bias_type, stereo_antistereo?}. As crows_pairs_english: each sentence
+        scored whole after BOS; pct_stereotype = share of pairs where sent_more (the more stereotyping
+        sentence) is more likely (50% = no preference), likelihood_diff = mean |ll(more) - ll(less)|; both
+        overall and per bias_type.
   Text is scored as plain text: special-token strings in it ("</s>", "<|im_end|>") are never parsed.
 `,
 };
@@ -607,10 +621,27 @@ async function multipleChoiceCommand(argv: string[], io: CliIo): Promise<number>
   noPositionals(positionals);
   const layout = values.layout ?? "harness";
   if (!isMultipleChoiceLayout(layout)) throw new InvalidArgumentError("layout", `--layout must be ${multipleChoiceLayouts.join(" or ")}, got "${layout}"`);
-  const items = loadMultipleChoiceItems(required(values.benchmark, "benchmark"), { layout });
+  const path = required(values.benchmark, "benchmark");
   const limit = numberFlag(values.limit, "limit", { min: 1, integer: true });
-  const selection = selectModel(values, io.env);
-  const result = await withModel(selection.create, (model) => evaluateMultipleChoice(model, items, { ...(limit ? { limit } : {}), onProgress: progressPrinter(io) }));
+  const scoring = { ...(limit ? { limit } : {}), onProgress: progressPrinter(io) };
+  const kind = detectBenchmarkKind(path);
+  if (kind !== "multiple-choice" && values.layout !== undefined) {
+    throw new InvalidArgumentError("layout", `--layout applies to multiple-choice rows, but ${path} holds ${kind === "truthfulqa" ? "TruthfulQA" : "CrowS-Pairs"} rows, which have one layout (the harness's)`);
+  }
+  if (kind === "truthfulqa") {
+    const items = loadTruthfulQaItems(path);
+    const result = await withModel(selectModel(values, io.env).create, (model) => evaluateTruthfulQa(model, items, scoring));
+    io.stdout(values.json ? `${JSON.stringify(result, null, 2)}\n` : truthfulQaText(result));
+    return 0;
+  }
+  if (kind === "crows-pairs") {
+    const items = loadCrowsPairsItems(path);
+    const result = await withModel(selectModel(values, io.env).create, (model) => evaluateCrowsPairs(model, items, scoring));
+    io.stdout(values.json ? `${JSON.stringify(result, null, 2)}\n` : crowsPairsText(result));
+    return 0;
+  }
+  const items = loadMultipleChoiceItems(path, { layout });
+  const result = await withModel(selectModel(values, io.env).create, (model) => evaluateMultipleChoice(model, items, scoring));
   if (values.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
   else {
     const layouts = Object.entries(result.layouts).map(([name, count]) => `${count} ${name}`).join(", ");
@@ -620,4 +651,27 @@ async function multipleChoiceCommand(argv: string[], io: CliIo): Promise<number>
     );
   }
   return 0;
+}
+
+function truthfulQaText(result: TruthfulQaResult): string {
+  const line = (name: string, score: TruthfulQaResult["mc1"]) => `${name}: ${score ? `${formatPercent(score.accuracy, 2)} over ${score.items} questions` : "– (no row has its targets)"}\n`;
+  return `questions: ${result.items}\n${line("MC1 (truthfulqa_mc1 acc)", result.mc1)}${line("MC2 (truthfulqa_mc2 acc)", result.mc2)}method: ${result.method}\n`;
+}
+
+function crowsPairsText(result: CrowsPairsResult): string {
+  const row = (name: string, scores: CrowsPairsScores) => [name, String(scores.pairs), formatPercent(scores.pctStereotype, 2), formatNumber(scores.likelihoodDiff, 4)];
+  const report: Report = {
+    title: "CrowS-Pairs",
+    warnings: [],
+    notes: ["pct_stereotype: share of pairs where the more stereotyping sentence is more likely (50% = no preference; lower is better)", `method: ${result.method}`],
+    tables: [
+      {
+        title: "Per bias_type",
+        headers: ["bias_type", "pairs", "pct_stereotype", "likelihood_diff"],
+        rows: [...Object.entries(result.byBiasType).map(([type, scores]) => row(type, scores)), row("all", result)],
+        numeric: [false, true, true, true],
+      },
+    ],
+  };
+  return renderTerminal(report);
 }

@@ -3,10 +3,14 @@ import type { Turn } from "../formats/records.js";
 import { runItemStage, type ItemStageSummary } from "../run/item-stage.js";
 import { Teacher, type SamplingSettings } from "../teacher/teacher.js";
 import type { RunOptions } from "../run/run-options.js";
+import { contextDistillationInputs, prepromptFor, prepromptRecord, withPreprompt, type ContextDistillation } from "./context-distillation.js";
 
 export interface DistillPrompt {
   id: string;
   prompt: string;
+  /** The prompt row's `category` and `kind` (a safety prompt set's labels), when it has them. */
+  category?: string;
+  kind?: string;
 }
 
 /** What the simulated user is told; it sees the conversation with roles swapped (its own turns are the human's). */
@@ -35,6 +39,8 @@ export interface DistillRun extends RunOptions {
   user?: LanguageModel;
   prompts: DistillPrompt[];
   settings: DistillSettings;
+  /** Answers made with a safety preprompt that the stored conversations leave out (LLaMA-2 §4.2.4). */
+  contextDistillation?: ContextDistillation;
 }
 
 /** Opens the simulated user's conversation, so that its view starts with a user message. */
@@ -63,15 +69,20 @@ export const truncatedFile = "truncated.jsonl";
  * `conversations.jsonl`; a conversation in which a reply stopped at max tokens (finish reason
  * "length") ends there and goes to `truncated.jsonl` with that message marked `truncated: true`, so a
  * cut answer is never stored as a complete turn. The run is resumable like every generation run.
+ * With context distillation the teacher sees the preprompt and the stored row does not: the row records
+ * its hash in `context_distillation` instead (the simulated user sees the stored conversation).
  */
 export async function runDistill(run: DistillRun): Promise<ItemStageSummary> {
   const settings = run.settings;
+  const distillation = run.contextDistillation;
   return runItemStage<DistillPrompt, Record<string, unknown>>({
     label: "distill",
     outputDirectory: run.outputDirectory,
     outputFile: "conversations.jsonl",
     extraFiles: [truncatedFile],
-    settings: { method: "distill", ...settings },
+    // The preprompt and templates are fingerprinted as inputs (by hash); how they are applied is a setting.
+    settings: { method: "distill", ...settings, ...(distillation ? { contextDistillation: { placement: distillation.placement, onlyFor: distillation.onlyFor ?? null } } : {}) },
+    inputs: contextDistillationInputs(distillation),
     itemsName: "the prompts (--prompts)",
     items: run.prompts,
     models: run.user ? [run.teacher, run.user] : [run.teacher],
@@ -85,10 +96,12 @@ export async function runDistill(run: DistillRun): Promise<ItemStageSummary> {
       const user = new Teacher(run.user ?? run.teacher, meter, { retry: run.retry });
       const turns: Turn[] = [{ role: "user", content: item.prompt }];
       const system: ChatMessage[] = settings.system ? [{ role: "system", content: settings.system }] : [];
+      const preprompt = prepromptFor(item, distillation);
       let outcome = "done";
       let cut = false;
       for (let round = 0; round <= settings.followUps; round++) {
-        const reply = await teacher.chat([...system, ...turns.map((t): ChatMessage => ({ role: t.role, content: t.content }))], settings.teacherSampling, signal);
+        const stored = [...system, ...turns.map((t): ChatMessage => ({ role: t.role, content: t.content }))];
+        const reply = await teacher.chat(withPreprompt(stored, preprompt, distillation?.placement ?? "prefix"), settings.teacherSampling, signal);
         if (reply.text.trim() === "") {
           outcome = "empty-reply";
           turns.pop();
@@ -116,7 +129,7 @@ export async function runDistill(run: DistillRun): Promise<ItemStageSummary> {
         ...(settings.system ? [{ from: "system", value: settings.system }] : []),
         ...turns.map((t, position) => ({ from: t.role === "user" ? "human" : "gpt", value: t.content, ...(cut && position === turns.length - 1 ? { truncated: true } : {}) })),
       ];
-      const row = { id: item.id, model: run.teacher.modelId, conversations: messages };
+      const row = { id: item.id, model: run.teacher.modelId, conversations: messages, ...(preprompt ? { context_distillation: prepromptRecord(preprompt, distillation!) } : {}) };
       return cut ? { rows: [{ ...row, truncated: true }], outcome: "truncated", file: truncatedFile } : { rows: [row], outcome };
     },
   });

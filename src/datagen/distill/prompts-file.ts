@@ -4,7 +4,8 @@ import type { DistillPrompt } from "./distill.js";
 
 /**
  * Prompts from any JSON/JSONL rows: prompt/question/text fields, MT-bench `turns[0]`, Alpaca
- * instruction (+ input), or a ShareGPT/OpenAI row's first user message. Rows without one are
+ * instruction (+ input), or a ShareGPT/OpenAI row's first user message; a string `category` and `kind`
+ * come along (context distillation chooses prompts by them). Rows without a prompt are
  * reported as file:line problems; a file with no prompt at all is an error.
  */
 export function promptsFromFile(path: string): { prompts: DistillPrompt[]; problems: string[] } {
@@ -21,7 +22,8 @@ export function promptsFromFile(path: string): { prompts: DistillPrompt[]; probl
     if (text === undefined && Array.isArray(value.conversations)) text = (value.conversations as { from?: string; value?: string }[]).find((m) => m.from === "human" || m.from === "user")?.value;
     if (text === undefined && Array.isArray(value.messages)) text = (value.messages as { role?: string; content?: string }[]).find((m) => m.role === "user")?.content;
     if (typeof text !== "string" || text.trim() === "") return void problems.push(`${path}:${row.line}: no prompt (prompt, instruction, question, text, turns[0] or a first user message)`);
-    prompts.push({ id, prompt: text });
+    const labels = Object.fromEntries((["category", "kind"] as const).flatMap((field) => (typeof value[field] === "string" ? [[field, value[field]]] : [])));
+    prompts.push({ id, prompt: text, ...labels });
   });
   if (prompts.length === 0) throw new InvalidArgumentError("prompts", problems[0] ?? `${path}: no prompts`);
   return { prompts, problems };

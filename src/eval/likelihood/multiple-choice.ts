@@ -4,9 +4,7 @@ import type { LanguageModel } from "../../spec/language-model.js";
 import { pythonCapitalize } from "../../datagen/text/python-compat.js";
 import { pythonStrip } from "../../datagen/text/python-compat.js";
 import { readJsonl } from "../data/jsonl.js";
-import type { ProgressListener } from "../run/progress.js";
-import { createProgressTracker } from "../run/progress.js";
-import { requireCapabilities } from "./require-capability.js";
+import { scoreItems, type BenchmarkOptions } from "./score-items.js";
 
 export interface MultipleChoiceItem {
   id: string;
@@ -145,27 +143,13 @@ export interface MultipleChoiceResult {
  * (acc) and the most likely per character of the choice itself (acc_norm: `lls / len(choice)`, the
  * delimiter not counted, characters as Python counts them, i.e. code points).
  */
-export async function evaluateMultipleChoice(
-  model: LanguageModel,
-  items: MultipleChoiceItem[],
-  options: { abortSignal?: AbortSignal; onProgress?: ProgressListener; limit?: number } = {},
-): Promise<MultipleChoiceResult> {
-  const capable = requireCapabilities(model, ["logLikelihood"], "multiple-choice evaluation");
+export async function evaluateMultipleChoice(model: LanguageModel, items: MultipleChoiceItem[], options: BenchmarkOptions = {}): Promise<MultipleChoiceResult> {
   const selected = options.limit !== undefined ? items.slice(0, options.limit) : items;
-  if (selected.length === 0) throw new InvalidArgumentError("benchmark", "the benchmark has no items");
-  const progress = createProgressTracker("multiple-choice", selected.length, 0, options.onProgress);
-  const perItem: MultipleChoiceItemResult[] = [];
-  for (const item of selected) {
-    const continuations = item.choices.map((choice) => ` ${choice}`);
-    const results = await capable.logLikelihood(
-      continuations.map((continuation) => ({ context: item.context, continuation })),
-      options.abortSignal ? { abortSignal: options.abortSignal } : undefined,
-    );
-    const logprobs = results.map((r) => r.logprob);
+  const perItem = await scoreItems(model, selected, options, { name: "multiple-choice evaluation", stage: "multiple-choice" }, async (item, logLikelihoods): Promise<MultipleChoiceItemResult> => {
+    const logprobs = await logLikelihoods(item.choices.map((choice) => ({ context: item.context, continuation: ` ${choice}` })));
     const normalized = logprobs.map((logprob, i) => logprob / [...item.choices[i]].length);
-    perItem.push({ id: item.id, answer: item.answer, predicted: argmax(logprobs), predictedNormalized: argmax(normalized), logprobs });
-    progress.itemDone();
-  }
+    return { id: item.id, answer: item.answer, predicted: argmax(logprobs), predictedNormalized: argmax(normalized), logprobs };
+  });
   const layouts: MultipleChoiceResult["layouts"] = {};
   for (const item of selected) layouts[item.layout ?? "as given"] = (layouts[item.layout ?? "as given"] ?? 0) + 1;
   return {
@@ -181,7 +165,7 @@ export async function evaluateMultipleChoice(
 }
 
 /** First index of the largest value (ties go to the earlier choice, as numpy's argmax). */
-function argmax(values: number[]): number {
+export function argmax(values: number[]): number {
   let best = 0;
   for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
   return best;
