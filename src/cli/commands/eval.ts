@@ -128,7 +128,7 @@ judge model: --judge-model <file.gguf> | --judge-base-url <url> --judge-remote-m
 };
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  return runSubcommand("eval", argv, io, { help, helps, handlers: { safety: safetyCommand, answer: answerCommand, judge: judgeCommand, show: showCommand, ratings: ratingsCommand, perplexity: perplexityCommand, mc: multipleChoiceCommand } });
+  return runSubcommand("eval", argv, io, { help, helps, handlers: { answer: answerCommand, judge: judgeCommand, show: showCommand, ratings: ratingsCommand, perplexity: perplexityCommand, mc: multipleChoiceCommand, safety: safetyCommand } });
 }
 
 export function required(value: string | boolean | undefined | (string | boolean)[], flag: string): string {
