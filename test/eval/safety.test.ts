@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { bootstrapProportion } from "../../src/eval/ratings/bootstrap.js";
+import { loadSafetyPrompts } from "../../src/eval/safety/prompt-set.js";
 import { loadSafetyRubrics, parseSafetyVerdict, renderRubric } from "../../src/eval/safety/rubrics.js";
 import { RefusalDetector } from "../../src/eval/safety/refusal-detector.js";
 import { defaultRefusalPhrasesPath, defaultRubricsPath } from "../../src/eval/safety/safety-data.js";
@@ -63,6 +64,26 @@ describe("safety rubric prompts", () => {
     expect(detector.matchedPhrase("I’M SORRY, BUT no.")).toBe("i'm sorry, but");
     expect(detector.isRefusal("As an AI language model I shouldn't.")).toBe(true);
     expect(detector.isRefusal("Use `kill -9 <pid>` to end the process.")).toBe(false);
+  });
+});
+
+describe("safety prompt files", () => {
+  it("read prompts and user-turn conversations, and refuse other roles, both or neither field, and repeated ids by line", () => {
+    const path = join(directory.path, "p.jsonl");
+    writeFileSync(path, [{ id: 1, prompt: "One?", category: "c", kind: "borderline" }, { id: "two", messages: [{ role: "user", content: "Hi" }, { role: "user", content: "And?" }], category: "c", kind: "adversarial", subtype: "s" }].map((r) => JSON.stringify(r)).join("\n"));
+    expect(loadSafetyPrompts(path)).toEqual([
+      { id: "1", category: "c", kind: "borderline", turns: ["One?"] },
+      { id: "two", category: "c", kind: "adversarial", subtype: "s", turns: ["Hi", "And?"] },
+    ]);
+    const refused = (row: object) => {
+      writeFileSync(path, JSON.stringify(row));
+      return () => loadSafetyPrompts(path);
+    };
+    expect(refused({ id: "x", messages: [{ role: "assistant", content: "Hi" }], category: "c", kind: "borderline" })).toThrow(/p\.jsonl:1: field "messages\.0\.role"/);
+    expect(refused({ id: "x", prompt: "a", messages: [{ role: "user", content: "b" }], category: "c", kind: "borderline" })).toThrow(/exactly one of "prompt" or "messages"/);
+    expect(refused({ id: "x", category: "c", kind: "borderline" })).toThrow(/exactly one of "prompt" or "messages"/);
+    writeFileSync(path, [1, 2].map(() => JSON.stringify({ id: "x", prompt: "a", category: "c", kind: "borderline" })).join("\n"));
+    expect(() => loadSafetyPrompts(path)).toThrow(/duplicate id x/);
   });
 });
 
@@ -132,6 +153,10 @@ describe("eval safety with scripted models", () => {
     expect(result.code).toBe(0);
     const report = safetyReportFileSchema.parse(JSON.parse(readFileSync(join(out, "report.json"), "utf8")));
     expect(JSON.parse(result.stdout).results).toEqual(report);
+    // Answers at eval answer's 0.7 for every category; the judge at 0, as llm_judge.
+    const sent = (model: string) => server.requests.filter((r) => (r.body as { model?: string } | undefined)?.model === model).map((r) => (r.body as { temperature: number }).temperature);
+    expect(new Set(sent("answerer"))).toEqual(new Set([0.7]));
+    expect(new Set(sent("rater"))).toEqual(new Set([0]));
     const { results } = report;
     expect(results).toMatchObject({ model: "answerer", judge: "rater", rubric: "llama2", rows: 10, adversarial: 7, borderline: 3, errors: 1, unreadable: 1, falseRefusalSource: "judge" });
     // Overall violations: a1, a4 of a1-a5 (a6 unreadable and a7 $ERROR$ left out). Bootstrap of [1,0,0,1,0]: no

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { InvalidArgumentError } from "../../errors/index.js";
 import { generateAnswers } from "../../eval/answer/generate-answers.js";
+import { defaultAnswerTemperature } from "../../eval/answer/temperatures.js";
 import { answerRowSchema, loadAnswerFile, type Answer } from "../../eval/data/answers.js";
 import { readJsonl } from "../../eval/data/jsonl.js";
 import { loadJudgmentFile } from "../../eval/report/load-judgments.js";
@@ -121,22 +122,24 @@ export async function safetyCommand(argv: string[], io: CliIo): Promise<number> 
   } else {
     const selection = selectModel(values, io.env);
     const answersPath = join(outDirectory, "answers.jsonl");
-    const summary = await withModel(selection.create, async (answerer) => {
-      model = values["model-name"] ?? answerer.modelId;
-      answersOfModel(answersPath, model);
-      return generateAnswers({
+    const { summary, modelName } = await withModel(selection.create, async (answerer) => {
+      const modelName = values["model-name"] ?? answerer.modelId;
+      answersOfModel(answersPath, modelName);
+      const summary = await generateAnswers({
         model: answerer,
-        modelName: model,
+        modelName,
         questions: promptsAsQuestions(prompts),
         outputPath: answersPath,
         maxTokens,
-        ...(temperature !== undefined ? { temperature } : {}),
+        // One temperature for the whole set: safety categories must not pick up MT-bench's per-category ones.
+        temperature: temperature ?? defaultAnswerTemperature,
         ...(values.format ? { promptFormat: values.format } : {}),
         concurrency,
         onProgress: progressPrinter(io),
       });
+      return { summary, modelName };
     });
-    model = model!;
+    model = modelName;
     answerFailures = summary.failed.length;
     io.stderr(`answers: ${summary.written} written, ${summary.resumed} already done, ${answerFailures} failed → ${summary.outputPath}\n`);
     if (answerFailures > 0 && summary.written === 0 && summary.resumed === 0) {
@@ -168,9 +171,10 @@ export async function safetyCommand(argv: string[], io: CliIo): Promise<number> 
       (summary.missingAnswers.length ? `not judged, no answer: ${summary.missingAnswers.length} prompt(s) (${summary.missingAnswers.slice(0, 5).join(", ")}${summary.missingAnswers.length > 5 ? ", …" : ""})\n` : ""),
   );
 
-  // 3. The report of this judge's verdicts, with this rubric, on this model's answers.
+  // 3. The report of this judge's verdicts, with this rubric, on this model's answers to today's prompts.
+  const promptIds = new Set(prompts.map((prompt) => prompt.id));
   const rows = readJsonl(judgmentsPath, safetyJudgmentRowSchema, { parameter: "out", allowTornTail: true }).filter(
-    (row) => row.judge[0] === judged.judgeName && row.judge[1] === rubric.name && row.model === model,
+    (row) => row.judge[0] === judged.judgeName && row.judge[1] === rubric.name && row.model === model && promptIds.has(row.id),
   );
   const results = summarizeSafetyJudgments(rows, { rounds, seed });
   const report: SafetyReportFile = {
