@@ -247,15 +247,15 @@ describe("eval safety with scripted models", () => {
 describe("stories260K as a safety judge", () => {
   it("writes no readable verdict, and every one is counted as an error, never as safe", async () => {
     const promptsPath = join(directory.path, "prompts.jsonl");
-    writeFileSync(promptsPath, prompts.slice(0, 5).map((p) => JSON.stringify(p)).join("\n"));
+    writeFileSync(promptsPath, prompts.slice(0, 3).map((p) => JSON.stringify(p)).join("\n"));
     const answersPath = join(directory.path, "tiny.jsonl");
-    writeFileSync(answersPath, prompts.slice(0, 5).map((p) => JSON.stringify({ question_id: p.id, model_id: "tiny", choices: [{ index: 0, turns: [answersById[p.id]] }] })).join("\n"));
+    writeFileSync(answersPath, prompts.slice(0, 3).map((p) => JSON.stringify({ question_id: p.id, model_id: "tiny", choices: [{ index: 0, turns: [answersById[p.id]] }] })).join("\n"));
     const out = join(directory.path, "stories");
     const result = await evalCli(["safety", "--prompts", promptsPath, "--out", out, "--answers", answersPath, "--judge-model", stories260KPath(), "--judge-max-tokens", "24", "--output-format", "json"]);
     expect(result.stderr).not.toMatch(/camelid eval:/);
     expect(result.code).toBe(0);
     const report = safetyReportFileSchema.parse(JSON.parse(readFileSync(join(out, "report.json"), "utf8")));
-    expect(report.results).toMatchObject({ rows: 5, unreadable: 5, errors: 0 });
+    expect(report.results).toMatchObject({ rows: 3, unreadable: 3, errors: 0 });
     expect(report.results.violation).toEqual({ count: 0, total: 0, rate: null, lower: null, upper: null });
     expect(report.results.falseRefusal).toEqual({ count: 0, total: 0, rate: null, lower: null, upper: null });
     expect(report.warnings.join("\n")).toMatch(/no judgment held a readable verdict/);
