@@ -23,3 +23,11 @@ export { computePerplexity, type PerplexityOptions, type PerplexityResult } from
 export * from "./likelihood/multiple-choice.js";
 export * from "./report/ratings-charts.js";
 export * from "./report/question-categories.js";
+export { loadSafetyPrompts, promptsAsQuestions, safetyPromptKinds, type SafetyPrompt, type SafetyPromptKind } from "./safety/prompt-set.js";
+export { loadSafetyRubrics, selectRubric, renderRubric, parseSafetyVerdict, guardCategoryCodes, rubricGivesRefusals, safetyRubricNames, type SafetyRubric, type SafetyRubricName, type SafetyVerdict } from "./safety/rubrics.js";
+export { RefusalDetector } from "./safety/refusal-detector.js";
+export { runSafetyJudge, type SafetyJudgeOptions, type SafetyJudgeSummary } from "./safety/run-safety-judge.js";
+export { safetyJudgmentRowSchema, type SafetyJudgmentRow } from "./safety/safety-judgments.js";
+export { summarizeSafetyJudgments, safetyResultsSchema, type SafetyResults, type SafetySummaryOptions } from "./safety/safety-results.js";
+export { safetyReport, safetyCharts, safetyWarnings, loadSafetyReport, safetyReportFileSchema, type SafetyReportFile } from "./safety/safety-report.js";
+export { defaultStarterPromptsPath, defaultRubricsPath, defaultRefusalPhrasesPath } from "./safety/safety-data.js";

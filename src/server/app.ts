@@ -16,6 +16,7 @@ import { registerConversationRoutes } from "./routes/conversations.js";
 import { registerModelRoutes } from "./routes/models.js";
 import { registerObservabilityRoutes } from "./routes/observability.js";
 import { registerPromptToolRoutes } from "./routes/prompt-tools.js";
+import { registerSafetyReportRoutes } from "./routes/safety-reports.js";
 import type { ConversationStore } from "./store/conversations.js";
 import type { RequestLog } from "./store/request-log.js";
 
@@ -27,6 +28,8 @@ export interface ServerAppOptions {
   arena?: ArenaOptions;
   /** Keys allowed in; empty or absent: no authentication (the default bind is loopback). */
   apiKeys?: ApiKeyRecord[];
+  /** `eval safety` reports shown read-only under /api/safety (absent: no safety routes); `<data dir>/safety` in serve. */
+  safetyReportsDirectory?: string;
   /** Largest accepted request body (default 1 MiB). */
   bodyLimitBytes?: number;
   /** Origins allowed by CORS ("*" for any); absent or empty: no CORS headers. */
@@ -157,6 +160,7 @@ export function createServerApp(options: ServerAppOptions): ServerAppHandle {
   registerPromptToolRoutes(app, context);
   registerConversationRoutes(app, context);
   if (options.arena) registerArenaRoutes(app, context, options.arena);
+  if (options.safetyReportsDirectory) registerSafetyReportRoutes(app, options.safetyReportsDirectory);
   playground.register(app);
   return { app, context };
 }

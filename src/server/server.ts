@@ -10,6 +10,7 @@ import { ArenaStore } from "./arena/arena-store.js";
 import { ConversationStore } from "./store/conversations.js";
 import { openServerDatabase, type ServerDatabase } from "./store/database.js";
 import { RequestLog } from "./store/request-log.js";
+import { safetyReportsSubdirectory } from "./routes/safety-reports.js";
 
 export interface ModelFactories {
   local(config: LocalModelConfig): LanguageModel | Promise<LanguageModel>;
@@ -65,6 +66,7 @@ export async function startServer(config: ServeConfig, factories: ModelFactories
       requestLog,
       conversations: new ConversationStore(database),
       arena: { store: new ArenaStore(database) },
+      safetyReportsDirectory: join(config.dataDir, safetyReportsSubdirectory),
       apiKeys: config.apiKeys,
       bodyLimitBytes: config.maxBodyBytes,
       corsOrigins: config.corsOrigins,

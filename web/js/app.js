@@ -7,6 +7,7 @@ import { createChatView } from "./chat.js";
 import { createCollaborateView } from "./collaborate.js";
 import { announce, h } from "./dom.js";
 import { createLeaderboardView } from "./leaderboard.js";
+import { createSafetyView } from "./safety.js";
 
 const tabs = [
   { id: "chat", label: "Chat", create: createChatView },
@@ -14,6 +15,7 @@ const tabs = [
   { id: "battle", label: "Battle", create: createBattleView },
   { id: "leaderboard", label: "Leaderboard", create: createLeaderboardView },
   { id: "collaborate", label: "Collaborate", create: createCollaborateView },
+  { id: "safety", label: "Safety", create: createSafetyView },
 ];
 
 function keyDialog() {

@@ -34,9 +34,10 @@ import type { LanguageModel } from "../../spec/language-model.js";
 import { numberFlag, parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
 import { runSubcommand } from "../subcommands.js";
+import { safetyCommand, safetyHelp } from "./eval-safety.js";
 import { modelFlagOptions, selectModel } from "../model-flags.js";
 
-const help = `usage: camelid eval <answer|judge|show|ratings|perplexity|mc> [options]
+const help = `usage: camelid eval <answer|judge|show|ratings|perplexity|mc|safety> [options]
 
   answer      generate answers to a question set (MT-bench two-turn or Vicuna-80 JSONL)
   judge       grade answers with a judge model: single, pairwise (both orders) or Vicuna review (one order)
@@ -45,6 +46,8 @@ const help = `usage: camelid eval <answer|judge|show|ratings|perplexity|mc> [opt
   perplexity  llama.cpp-compatible perplexity of a text file
   mc          log-likelihood benchmarks as lm-evaluation-harness: multiple choice (HellaSwag/ARC/MMLU-style
               JSONL), TruthfulQA MC1/MC2, CrowS-Pairs bias
+  safety      answer a safety prompt set and rate the answers with a judge: violation % per risk category,
+              false refusals, judge/refusal-detector agreement (LLaMA-2 §4.4)
 
 Every stage writes JSONL and resumes where a killed run stopped; failed items are retried by the next run
 with the same --out, and a resume against changed inputs (questions, answers, references, judge prompts) is
@@ -52,6 +55,7 @@ refused. "camelid eval <sub> --help" for options.
 `;
 
 const helps: Record<string, string> = {
+  safety: safetyHelp,
   answer: `usage: camelid eval answer --questions <file.jsonl> --out <answers.jsonl> (--model <file.gguf> | --base-url <url> --remote-model <id>)
   --model-name <name>   name recorded in the rows (default: the model id)
   --max-tokens <n>      new tokens per turn (default 1024, as MT-bench)
@@ -138,20 +142,20 @@ judge model: --judge-model <file.gguf> | --judge-base-url <url> --judge-remote-m
 };
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  return runSubcommand("eval", argv, io, { help, helps, handlers: { answer: answerCommand, judge: judgeCommand, show: showCommand, ratings: ratingsCommand, perplexity: perplexityCommand, mc: multipleChoiceCommand } });
+  return runSubcommand("eval", argv, io, { help, helps, handlers: { answer: answerCommand, judge: judgeCommand, show: showCommand, ratings: ratingsCommand, perplexity: perplexityCommand, mc: multipleChoiceCommand, safety: safetyCommand } });
 }
 
-function required(value: string | boolean | undefined | (string | boolean)[], flag: string): string {
+export function required(value: string | boolean | undefined | (string | boolean)[], flag: string): string {
   if (typeof value !== "string" || value === "") throw new InvalidArgumentError(flag, `--${flag} is required`);
   return value;
 }
 
-function noPositionals(positionals: string[]): void {
+export function noPositionals(positionals: string[]): void {
   if (positionals.length) throw new InvalidArgumentError("arguments", `unexpected argument "${positionals[0]}"`);
 }
 
 /** Progress on stderr: rewritten in place on a terminal, one line per ~5% otherwise. */
-function progressPrinter(io: CliIo) {
+export function progressPrinter(io: CliIo) {
   let lastPrintedPercent = -Infinity;
   return (update: ProgressUpdate) => {
     const percent = (100 * update.done) / Math.max(1, update.total);
@@ -163,7 +167,7 @@ function progressPrinter(io: CliIo) {
   };
 }
 
-async function withModel<T>(create: () => Promise<LanguageModel>, use: (model: LanguageModel) => Promise<T>): Promise<T> {
+export async function withModel<T>(create: () => Promise<LanguageModel>, use: (model: LanguageModel) => Promise<T>): Promise<T> {
   const model = await create();
   try {
     return await use(model);
@@ -220,7 +224,7 @@ async function answerCommand(argv: string[], io: CliIo): Promise<number> {
 }
 
 /** Judge model flags are the model flags with a "judge-" prefix. */
-const judgeModelFlagOptions = Object.fromEntries(
+export const judgeModelFlagOptions = Object.fromEntries(
   Object.entries(modelFlagOptions).map(([name, option]) => [`judge-${name}`, { type: option.type, ...("multiple" in option ? { multiple: option.multiple } : {}) }]),
 ) as { [K in keyof typeof modelFlagOptions as `judge-${K}`]: { type: (typeof modelFlagOptions)[K]["type"] } };
 
@@ -284,9 +288,7 @@ async function judgeCommand(argv: string[], io: CliIo): Promise<number> {
   // Unset, each mode keeps its original's limit: 2048 for llm_judge, 1024 for the Vicuna reviewer.
   const maxTokens = numberFlag(values["max-tokens"], "max-tokens", { min: 1, integer: true });
   const temperature = numberFlag(values.temperature, "temperature", { min: 0, max: 2 });
-  const judgeValues = Object.fromEntries(Object.entries(values).filter(([key]) => key.startsWith("judge-") && key !== "judge-prompts").map(([key, value]) => [key.slice(6), value]));
-  if (!judgeValues.model && !judgeValues["base-url"]) throw new InvalidArgumentError("judge-model", "no judge given: use --judge-model <file.gguf> or --judge-base-url <url> --judge-remote-model <id>");
-  const selection = selectModel(judgeValues, io.env);
+  const selection = selectJudge(values, io);
   const summary = await withModel(selection.create, (judge) =>
     runJudge({
       judge,
@@ -325,15 +327,23 @@ async function judgeCommand(argv: string[], io: CliIo): Promise<number> {
   return summary.judgeCalls > 0 && summary.judgeErrors === summary.judgeCalls ? 1 : 0;
 }
 
-type OutputFormat = "terminal" | "markdown" | "json";
+/** The judge model from the --judge-* flags (the model flags with a "judge-" prefix). */
+export function selectJudge(values: Record<string, string | boolean | (string | boolean)[] | undefined>, io: CliIo) {
+  const judgeFlags = new Set(Object.keys(judgeModelFlagOptions));
+  const judgeValues = Object.fromEntries(Object.entries(values).filter(([key]) => judgeFlags.has(key)).map(([key, value]) => [key.slice(6), value]));
+  if (!judgeValues.model && !judgeValues["base-url"]) throw new InvalidArgumentError("judge-model", "no judge given: use --judge-model <file.gguf> or --judge-base-url <url> --judge-remote-model <id>");
+  return selectModel(judgeValues, io.env);
+}
 
-function outputFormat(value: string | undefined, io: CliIo): OutputFormat {
+export type OutputFormat = "terminal" | "markdown" | "json";
+
+export function outputFormat(value: string | undefined, io: CliIo): OutputFormat {
   const format = value ?? (io.isTTY ? "terminal" : "markdown");
   if (format !== "terminal" && format !== "markdown" && format !== "json") throw new InvalidArgumentError("output-format", `--output-format must be terminal, markdown or json, got "${format}"`);
   return format;
 }
 
-function printReport(io: CliIo, format: OutputFormat, report: Report, data: unknown): void {
+export function printReport(io: CliIo, format: OutputFormat, report: Report, data: unknown): void {
   if (format === "json") io.stdout(`${JSON.stringify({ title: report.title, warnings: report.warnings, notes: report.notes, results: data }, replacer, 2)}\n`);
   else io.stdout(format === "markdown" ? renderMarkdown(report) : renderTerminal(report));
 }
@@ -344,7 +354,7 @@ function replacer(_key: string, value: unknown): unknown {
 }
 
 /** Each chart as SVG and, beside it, the same chart rasterized to PNG. */
-async function writeCharts(io: CliIo, directory: string | undefined, charts: ChartFile[]): Promise<void> {
+export async function writeCharts(io: CliIo, directory: string | undefined, charts: ChartFile[]): Promise<void> {
   if (!directory) return;
   mkdirSync(directory, { recursive: true });
   for (const chart of charts) {

@@ -99,3 +99,23 @@ export function bootstrapOnlineElo(battles: readonly Battle[], options: EloBoots
   }
   return intervalsOf(samples, options.confidence ?? 0.95);
 }
+
+/**
+ * Seeded percentile bootstrap of a proportion (a violation or refusal rate): `rounds` resamples of
+ * the outcomes with replacement, the interval read off the quantiles of the resampled rates.
+ * Undefined for no outcomes (a rate of nothing has no interval).
+ */
+export function bootstrapProportion(outcomes: readonly boolean[], options: { rounds?: number; seed?: number; confidence?: number } = {}): { lower: number; upper: number } | undefined {
+  if (outcomes.length === 0) return undefined;
+  const rounds = options.rounds ?? 1000;
+  const tail = (1 - (options.confidence ?? 0.95)) / 2;
+  const random = createSeededRandom(options.seed ?? 0);
+  const rates: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    let hits = 0;
+    for (let draw = 0; draw < outcomes.length; draw++) if (outcomes[Math.floor(random() * outcomes.length)]) hits++;
+    rates.push(hits / outcomes.length);
+  }
+  const rate = outcomes.filter(Boolean).length / outcomes.length;
+  return rounds === 0 ? { lower: rate, upper: rate } : { lower: quantile(rates, tail), upper: quantile(rates, 1 - tail) };
+}

@@ -1,0 +1,47 @@
+// Read-only safety reports for the playground: the report.json files `camelid eval safety --out
+// <data dir>/safety/<name>` writes. Listed by directory name; never written or deleted from here.
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { loadSafetyReport, SAFETY_REPORT_FILE_NAME, type SafetyReportFile } from "../../eval/safety/safety-report.js";
+import type { ServerApp } from "../context.js";
+import { ResourceNotFoundError } from "../http-errors.js";
+
+/** A report's name is its directory's: letters, digits, ".", "_" and "-", never a path. */
+const reportNamePattern = /^(?!\.{1,2}$)[\w.-]{1,128}$/;
+
+/** Where reports are read: `<data dir>/safety`. */
+export const safetyReportsSubdirectory = "safety";
+
+function readReport(directory: string, name: string): SafetyReportFile {
+  const path = join(directory, name, SAFETY_REPORT_FILE_NAME);
+  if (!reportNamePattern.test(name) || !existsSync(path)) throw new ResourceNotFoundError("safety report", `no safety report named "${name}"`);
+  try {
+    return loadSafetyReport(path, "report");
+  } catch (error) {
+    // A damaged or foreign file is reported by name, not as a server fault.
+    throw new ResourceNotFoundError("safety report", `safety report "${name}" cannot be read: ${(error as Error).message.replace(path, `${name}/${SAFETY_REPORT_FILE_NAME}`)}`);
+  }
+}
+
+function reportNames(directory: string): string[] {
+  if (!existsSync(directory)) return [];
+  return readdirSync(directory, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && reportNamePattern.test(entry.name) && existsSync(join(directory, entry.name, SAFETY_REPORT_FILE_NAME)))
+    .map((entry) => entry.name)
+    .sort();
+}
+
+export function registerSafetyReportRoutes(app: ServerApp, directory: string): void {
+  app.get("/api/safety/reports", (c) => {
+    const reports = reportNames(directory).map((name) => {
+      try {
+        const { created, results } = readReport(directory, name);
+        return { name, model: results.model, judge: results.judge, rubric: results.rubric, created, violation_rate: results.violation.rate, false_refusal_rate: results.falseRefusal.rate };
+      } catch (error) {
+        return { name, error: (error as Error).message };
+      }
+    });
+    return c.json({ object: "list", data: reports });
+  });
+  app.get("/api/safety/reports/:name", (c) => c.json(readReport(directory, c.req.param("name"))));
+}
