@@ -3,7 +3,7 @@
 // test-artifacts/web/. Every request the page makes must stay on the server's loopback origin.
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { chromium, type Browser, type Locator, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../support/shared-data.js";
 import { startPlaygroundServer } from "./support/playground-server.js";
@@ -29,6 +29,33 @@ async function openSettings(viewId: string, values: Record<string, string>) {
   for (const [label, value] of Object.entries(values)) await view(viewId).getByLabel(label, { exact: true }).fill(value);
 }
 
+/** Generous: a cold model or a first page load on a loaded 2-core machine is slow, but only a hang takes a minute. */
+const slow = { timeout: 60_000 };
+
+/** Start a new conversation in Chat with `model` and these settings (every test brings its own). */
+async function newChat(model: string, settings: Record<string, string>) {
+  await page.locator("#tab-chat").click();
+  await page.locator("#chat-new").click();
+  await expect.poll(() => page.locator("#chat-title").innerText()).toBe("New conversation");
+  await view("chat").getByLabel("Model").selectOption(model);
+  await openSettings("chat", settings);
+}
+
+/** The data-state of each answer the locator finds ("streaming", "done", "error"). */
+const answerStates = (answers: Locator) => answers.evaluateAll((elements) => elements.map((element) => element.getAttribute("data-state")));
+
+/** Send one message in Chat; resolves with its answer once the answer's data-state says it ended. */
+async function sendChat(text: string) {
+  const answers = view("chat").locator(".message.assistant");
+  const before = await answers.count();
+  await page.locator("#chat-input").fill(text);
+  await page.locator("#chat-input").press("Enter");
+  await expect.poll(() => answers.count(), slow).toBe(before + 1);
+  const answer = answers.nth(before);
+  await expect.poll(() => answer.getAttribute("data-state"), slow).toBe("done");
+  return answer;
+}
+
 describe.skipIf(!hasChromium)("playground in headless Chromium", () => {
   beforeAll(async () => {
     mkdirSync(artifacts, { recursive: true });
@@ -49,39 +76,40 @@ describe.skipIf(!hasChromium)("playground in headless Chromium", () => {
     await server?.close();
   });
 
-  it("streams a reply, stops a generation, and shows the exact prompt in the inspector", async () => {
-    await view("chat").getByLabel("Model").selectOption("random-32k");
-    await openSettings("chat", { "Max tokens": "1500", Temperature: "1" });
-    const input = page.locator("#chat-input");
-    await input.fill("Tell me a long story");
-    await input.press("Enter");
-
+  it("streams a reply and stops the generation", async () => {
+    // random-32k rarely samples EOS: with 2000 tokens to go it is still streaming when Stop is clicked.
+    await newChat("random-32k", { "Max tokens": "2000", Temperature: "1" });
+    await page.locator("#chat-input").fill("Tell me a long story");
+    await page.locator("#chat-input").press("Enter");
     const reply = view("chat").locator(".message.assistant").last();
-    await expect.poll(async () => (await reply.locator(".markdown").innerText()).length, { timeout: 20_000 }).toBeGreaterThan(0);
-    const early = (await reply.locator(".markdown").innerText()).length;
-    await expect.poll(async () => (await reply.locator(".markdown").innerText()).length, { timeout: 20_000 }).toBeGreaterThan(early + 5);
+    const shown = () => reply.locator(".markdown").innerText();
+    await expect.poll(async () => (await shown()).length, slow).toBeGreaterThan(0);
+    expect(await reply.getAttribute("data-state")).toBe("streaming");
     expect(await reply.getAttribute("class")).toContain("streaming");
     await shot("chat-streaming");
 
     await page.locator("#chat-stop").click();
-    await expect.poll(() => page.locator("#status").innerText(), { timeout: 10_000 }).toBe("Generation stopped");
+    await expect.poll(() => reply.getAttribute("data-state"), slow).toBe("done");
+    expect(await page.locator("#status").innerText()).toBe("Generation stopped");
     expect(await reply.locator(".meta").innerText()).toContain("stopped");
-    const stoppedLength = (await reply.locator(".markdown").innerText()).length;
-    await page.waitForTimeout(300);
-    expect((await reply.locator(".markdown").innerText()).length).toBe(stoppedLength);
+    // The server ended the generation too: once it logged the abort nothing more can arrive.
+    const lastRequest = async () => (await (await fetch(`${server.url}/api/requests?limit=1&model=random-32k`)).json()).data[0];
+    await expect.poll(async () => (await lastRequest()).status, slow).toBe("aborted");
+    const stoppedText = await shown();
+    expect(stoppedText.length).toBeGreaterThan(0);
+    expect(await shown()).toBe(stoppedText);
+  });
 
-    // A complete reply from stories260K, then its inspector.
-    await view("chat").getByLabel("Model").selectOption("stories-a");
-    await openSettings("chat", { "Max tokens": "48", Temperature: "0", "System prompt": "You tell short stories." });
-    await input.fill("Once upon a time");
-    await input.press("Enter");
-    await expect.poll(() => page.locator("#status").innerText(), { timeout: 20_000 }).toBe("Reply finished");
-    const last = view("chat").locator(".message.assistant").last();
+  it("shows the exact prompt the server evaluated in the inspector", async () => {
+    await newChat("stories-a", { "Max tokens": "48", Temperature: "0", "System prompt": "You tell short stories." });
+    await sendChat("Tell me a story");
+    const last = await sendChat("Once upon a time");
+    expect(await page.locator("#status").innerText()).toBe("Reply finished");
     await last.locator(".inspector summary").focus();
     await page.keyboard.press("Enter");
     const prompt = await last.locator(".exact-prompt").innerText();
     expect(prompt).toContain("You tell short stories.");
-    expect(prompt).toContain("Tell me a long story");
+    expect(prompt).toContain("Tell me a story");
     expect(prompt).toContain("Once upon a time");
     // The inspector shows exactly what the server evaluated: compare with its request log.
     const log = await (await fetch(`${server.url}/api/requests?limit=5&model=stories-a`)).json();
@@ -95,9 +123,13 @@ describe.skipIf(!hasChromium)("playground in headless Chromium", () => {
   });
 
   it("finds the conversation again after a reload, renames it from the keyboard and exports it", async () => {
+    await newChat("stories-b", { "Max tokens": "24", Temperature: "0", "System prompt": "You tell tales." });
+    await sendChat("A tale for the reload");
+    await sendChat("Once upon a time");
+
     await page.reload();
     await page.waitForSelector("body[data-ready=true]");
-    const link = page.locator(".conversation-link", { hasText: "Tell me a long story" });
+    const link = page.locator(".conversation-link", { hasText: "A tale for the reload" });
     await expect.poll(() => link.count()).toBe(1);
     await link.focus();
     await page.keyboard.press("Enter");
@@ -107,9 +139,9 @@ describe.skipIf(!hasChromium)("playground in headless Chromium", () => {
 
     await page.locator("#chat-rename").click();
     await page.keyboard.press("Control+A");
-    await page.keyboard.type("Stories, renamed");
+    await page.keyboard.type("Tales, renamed");
     await page.keyboard.press("Enter");
-    await expect.poll(() => page.locator(".conversation-link", { hasText: "Stories, renamed" }).count()).toBe(1);
+    await expect.poll(() => page.locator(".conversation-link", { hasText: "Tales, renamed" }).count()).toBe(1);
 
     const [download] = await Promise.all([page.waitForEvent("download"), page.locator("#chat-export-sharegpt").click()]);
     const exported = JSON.parse(readFileSync((await download.path())!, "utf8"));
@@ -127,10 +159,11 @@ describe.skipIf(!hasChromium)("playground in headless Chromium", () => {
     await page.locator("#tab-leaderboard").focus();
     await page.keyboard.press("ArrowLeft");
     expect(await page.evaluate(() => location.hash)).toBe("#battle");
+    await page.locator("#battle-new").click();
     await openSettings("battle", { "Max tokens": "24", Temperature: "0.8" });
     await page.locator("#battle-input").fill("Once upon a time");
     await page.locator("#battle-input").press("Enter");
-    await expect.poll(() => page.locator("#battle-vote-a").isEnabled(), { timeout: 20_000 }).toBe(true);
+    await expect.poll(() => page.locator("#battle-vote-a").isEnabled(), slow).toBe(true);
     const battleText = await view("battle").innerText();
     for (const name of ["stories-a", "stories-b", "random-32k"]) expect(battleText).not.toContain(name);
     expect(await view("battle").locator(".message.assistant").count()).toBe(2);
@@ -161,16 +194,21 @@ describe.skipIf(!hasChromium)("playground in headless Chromium", () => {
 
   it("sends one prompt to two models side by side, and merges answers in Collaboration", async () => {
     await page.locator("#tab-arena").click();
+    await page.locator("#arena-reset").click();
     await openSettings("arena", { "Max tokens": "32" });
+    const arenaAnswers = page.locator("#arena-columns .message.assistant");
     await page.locator("#arena-input").fill("Once upon a time");
     await page.locator("#arena-input").press("Enter");
-    await expect.poll(() => page.locator("#status").innerText(), { timeout: 20_000 }).toBe("All answers finished");
+    await expect.poll(() => answerStates(arenaAnswers), slow).toEqual(["done", "done"]);
+    await expect.poll(() => page.locator("#arena-send").isEnabled()).toBe(true);
+    expect(await page.locator("#status").innerText()).toBe("All answers finished");
     expect(await page.locator("#arena-columns .column h3").allInnerTexts()).toEqual(["stories-a", "stories-b"]);
     expect(await page.locator("#arena-columns .message.assistant .markdown").allInnerTexts()).toHaveLength(2);
     // Multi-turn: each column continues its own conversation.
     await page.locator("#arena-input").fill("The end");
     await page.locator("#arena-input").press("Enter");
-    await expect.poll(() => page.locator("#arena-send").isEnabled(), { timeout: 20_000 }).toBe(true);
+    await expect.poll(() => answerStates(arenaAnswers), slow).toEqual(["done", "done", "done", "done"]);
+    await expect.poll(() => page.locator("#arena-send").isEnabled()).toBe(true);
     expect(await page.locator("#arena-columns .column").first().locator(".message").count()).toBe(4);
     const log = await (await fetch(`${server.url}/api/requests?limit=1&model=stories-b`)).json();
     expect(JSON.parse(log.data[0].messages).map((m: { content: string }) => m.content).slice(0, 1)).toEqual(["Once upon a time"]);
@@ -181,20 +219,32 @@ describe.skipIf(!hasChromium)("playground in headless Chromium", () => {
     await openSettings("collaborate", { "Max tokens": "24" });
     await page.locator("#collab-input").fill("Once upon a time");
     await page.locator("#collab-run").click();
-    await expect.poll(() => page.locator("#status").innerText(), { timeout: 20_000 }).toBe("Merged answer finished");
-    expect(await page.locator("#collab-output .message.assistant").count()).toBe(3);
+    // Two answers, then the merged one: three finished answers and a free Run button mark the end.
+    await expect.poll(() => answerStates(page.locator("#collab-output .message.assistant")), slow).toEqual(["done", "done", "done"]);
+    await expect.poll(() => page.locator("#collab-run").isEnabled()).toBe(true);
+    expect(await page.locator("#status").innerText()).toBe("Merged answer finished");
     expect(await page.locator("#collab-filled-prompt").evaluate((element) => element.textContent)).toContain("### Answer 2 (stories-b)");
     await page.locator("#collab-output details summary").click();
     await shot("collaborate");
   });
 
   it("fits a phone-sized screen without sideways scrolling", async () => {
+    // A conversation of its own to show in the chat screen.
+    const created = await fetch(`${server.url}/api/conversations`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ title: "On a phone", model: "stories-a", messages: [{ role: "user", content: "Once upon a time" }, { role: "assistant", content: "there was a little girl named Lily.", model: "stories-a" }] }),
+    });
+    expect(created.status).toBe(201);
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     phone.on("request", (request) => requested.push(request.url()));
     for (const tab of ["chat", "battle", "leaderboard"]) {
       await phone.goto(`${server.url}/#${tab}`);
       await phone.waitForSelector("body[data-ready=true]");
-      if (tab === "chat") await phone.locator(".conversation-link").first().click();
+      if (tab === "chat") {
+        await phone.locator(".conversation-link", { hasText: "On a phone" }).click();
+        await expect.poll(() => phone.locator("#view-chat .message").count()).toBe(2);
+      }
       expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
       await shot(`phone-${tab}`, phone);
     }

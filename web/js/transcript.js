@@ -1,5 +1,7 @@
 // A column of chat messages whose last answer can grow while it streams. Markdown is re-rendered at
-// most once per animation frame, so a fast model does not re-layout the page per token.
+// most once per animation frame, so a fast model does not re-layout the page per token. An answer's
+// `data-state` says where it is ("streaming", then "done" or "error"), for scripts and tests that
+// must wait for the end of a reply rather than guess how long it takes.
 import { h } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
 
@@ -32,12 +34,15 @@ export function createTranscript(label) {
       setStreaming(on) {
         article.classList.toggle("streaming", on);
         article.setAttribute("aria-busy", on ? "true" : "false");
+        if (on) article.dataset.state = "streaming";
+        else if (article.dataset.state === "streaming") article.dataset.state = "done";
       },
       setMeta(value) {
         metaElement.textContent = value;
       },
       setError(message) {
         article.classList.add("error");
+        article.dataset.state = "error";
         body.append(h("p", { class: "error-text", role: "alert" }, message));
       },
       flush: paint,
