@@ -1,5 +1,4 @@
 // Model-dependent tests on ../shared/models/stories260K.gguf (a real 260K-parameter LLaMA).
-import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { ContextLengthExceededError, InvalidArgumentError } from "../../../src/errors/index.js";
@@ -8,15 +7,18 @@ import type { CallOptions, StreamPart } from "../../../src/spec/index.js";
 import { prefillInChunks } from "../../../src/providers/local/choice-runner.js";
 import type { Token } from "../../../src/providers/local/llama-runtime.js";
 import { tokenizeSegments } from "../../../src/providers/local/prompt-tokens.js";
-import { sharedPath, stories260KPath } from "../../support/shared-data.js";
+import { stories260KPath } from "../../support/shared-data.js";
+import { waitUntil } from "../../support/wait-for.js";
 
-/** The greedy continuation published in ../shared/README.md (markdown `\n` is a newline). */
-function readmeGreedyText(): string {
-  const readme = readFileSync(sharedPath("README.md"), "utf8");
-  const match = /for the first 80 tokens:\s*\n`([^`]+)`/.exec(readme);
-  if (!match) throw new Error("../shared/README.md no longer has the greedy reference text");
-  return match[1].replaceAll("\\n", "\n");
-}
+/**
+ * llama.cpp's greedy continuations of "Once upon a time" on stories260K. With BOS: what llama-server
+ * gives, as ../shared/README.md publishes it (the README's `\n` is a newline). Without BOS, 80 tokens: the
+ * text an earlier ../shared/README.md published. Kept here rather than parsed out of the README's prose,
+ * so rewording the README cannot break the test.
+ */
+const greedyWithBos = "Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. She wanted to play with it, but it was too high.\nLily";
+const greedyWithoutBos80 =
+  "Once upon a time, there was a little girl named Lily. She loved to play with her toys and her friends. One day, Lily's mommy told her that they were going to the park to play with. Lily was very happy and proud of her toys.\nLily's mommy told her that they";
 
 async function collect(stream: ReadableStream<StreamPart>): Promise<StreamPart[]> {
   const parts: StreamPart[] = [];
@@ -40,10 +42,10 @@ afterAll(async () => {
 });
 
 describe("stories260K greedy reference", () => {
-  it("reproduces the README text byte for byte for 80 tokens without BOS", async () => {
+  it("reproduces llama.cpp's greedy text byte for byte for 80 tokens without BOS", async () => {
     const result = await model.doGenerate({ prompt: PROMPT, maxTokens: 80, temperature: 0, addBos: false });
     expect(result.prompt?.tokens).toEqual([403, 407, 261, 378]);
-    expect(PROMPT + result.choices[0].text).toBe(readmeGreedyText());
+    expect(PROMPT + result.choices[0].text).toBe(greedyWithoutBos80);
     expect(result.choices[0]).toMatchObject({ finishReason: "length", completionTokens: 80 });
     expect(result.usage).toEqual({ promptTokens: 4, completionTokens: 80, totalTokens: 84 });
   });
@@ -52,8 +54,8 @@ describe("stories260K greedy reference", () => {
     const rendered = await model.renderPrompt({ prompt: PROMPT });
     expect(rendered.tokens).toEqual([1, 403, 407, 261, 378]);
     expect(rendered.format.source).toBe("raw");
-    const result = await model.doGenerate({ prompt: PROMPT, maxTokens: 24, temperature: 0 });
-    expect(result.choices[0].text).toMatch(/^, there was a little girl named Lily\. She loved to play outside/);
+    const result = await model.doGenerate({ prompt: PROMPT, maxTokens: 80, temperature: 0 });
+    expect((PROMPT + result.choices[0].text).slice(0, greedyWithBos.length)).toBe(greedyWithBos);
   });
 
   it("streams the same text as doGenerate, with timings", async () => {
@@ -61,7 +63,7 @@ describe("stories260K greedy reference", () => {
     const parts = await collect(stream);
     expect(parts[0].type).toBe("stream-start");
     const text = parts.flatMap((p) => (p.type === "text-delta" ? [p.delta] : [])).join("");
-    expect(PROMPT + text).toBe(readmeGreedyText().slice(0, (PROMPT + text).length));
+    expect(PROMPT + text).toBe(greedyWithoutBos80.slice(0, (PROMPT + text).length));
     const finish = parts.at(-1);
     expect(finish?.type).toBe("finish");
     if (finish?.type !== "finish") return;
@@ -156,9 +158,7 @@ describe("abort and concurrency", () => {
     }
     expect(state.slots.size).toBe(3);
     await reader.cancel();
-    const deadline = Date.now() + 2000;
-    while (state.slots.size < 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(state.slots.size).toBe(4);
+    await waitUntil(() => state.slots.size === 4, { what: "the cancelled sequence to be freed", intervalMs: 5 });
     // The cancelled sequence holds the prompt and a few tokens, not the 200 it was asked for.
     const sequences = await Promise.all([0, 1, 2, 3].map(() => state.slots.acquire()));
     const longest = Math.max(...sequences.map((sequence) => sequence.nextTokenIndex));
