@@ -19,6 +19,8 @@ let server: Awaited<ReturnType<typeof startPlaygroundServer>>;
 let browser: Browser;
 let page: Page;
 const requested: string[] = [];
+/** Uncaught errors in the page (pageerror), checked by the tests whose actions could raise them. */
+const pageErrors: string[] = [];
 
 const shot = (name: string, target: Page = page) => target.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 const view = (id: string) => page.locator(`#view-${id}`);
@@ -39,6 +41,17 @@ async function newChat(model: string, settings: Record<string, string>) {
   await expect.poll(() => page.locator("#chat-title").innerText()).toBe("New conversation");
   await view("chat").getByLabel("Model").selectOption(model);
   await openSettings("chat", settings);
+}
+
+/** A conversation as the server has it. */
+const conversation = async (id: string) => (await fetch(`${server.url}/api/conversations/${id}`)).json();
+
+/** The id of the conversation with this title (it must be the only one). */
+async function conversationId(title: string): Promise<string> {
+  const { data } = await (await fetch(`${server.url}/api/conversations?limit=500`)).json();
+  const matching = data.filter((entry: { title: string }) => entry.title === title);
+  expect(matching, `conversations titled ${JSON.stringify(title)}`).toHaveLength(1);
+  return matching[0].id;
 }
 
 /** The data-state of each answer the locator finds ("streaming", "done", "error"). */
@@ -67,6 +80,7 @@ describe.skipIf(!hasChromium)("playground in headless Chromium", () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
     context.on("request", (request) => requested.push(request.url()));
     page = await context.newPage();
+    page.on("pageerror", (error) => pageErrors.push(error.message));
     await page.goto(server.url);
     await page.waitForSelector("body[data-ready=true]");
   });
@@ -137,11 +151,15 @@ describe.skipIf(!hasChromium)("playground in headless Chromium", () => {
     await view("chat").locator(".message.assistant").last().locator(".inspector summary").click();
     expect(await view("chat").locator(".exact-prompt").last().innerText()).toContain("Once upon a time");
 
+    const errorsBefore = pageErrors.length;
     await page.locator("#chat-rename").click();
     await page.keyboard.press("Control+A");
     await page.keyboard.type("Tales, renamed");
     await page.keyboard.press("Enter");
     await expect.poll(() => page.locator(".conversation-link", { hasText: "Tales, renamed" }).count()).toBe(1);
+    expect(await page.locator("#chat-title").innerText()).toBe("Tales, renamed");
+    // Enter took the field out of the page, which fires its blur: that must not finish the rename twice.
+    expect(pageErrors.slice(errorsBefore)).toEqual([]);
 
     const [download] = await Promise.all([page.waitForEvent("download"), page.locator("#chat-export-sharegpt").click()]);
     const exported = JSON.parse(readFileSync((await download.path())!, "utf8"));
@@ -149,6 +167,68 @@ describe.skipIf(!hasChromium)("playground in headless Chromium", () => {
     const [jsonl] = await Promise.all([page.waitForEvent("download"), page.locator("#chat-export-jsonl").click()]);
     expect(JSON.parse(readFileSync((await jsonl.path())!, "utf8").trim()).messages).toHaveLength(5);
     await shot("chat-reloaded");
+  });
+
+  it("keeps the turn and the partial answer, marked interrupted, when the page is reloaded mid-stream, and reopens that conversation", async () => {
+    await newChat("random-32k", { "Max tokens": "2000", Temperature: "1" });
+    await page.locator("#chat-input").fill("A story cut short");
+    await page.locator("#chat-input").press("Enter");
+    const reply = view("chat").locator(".message.assistant").last();
+    await expect.poll(async () => (await reply.locator(".markdown").innerText()).length, slow).toBeGreaterThan(0);
+    expect(await reply.getAttribute("data-state")).toBe("streaming");
+
+    await page.reload();
+    await page.waitForSelector("body[data-ready=true]");
+    // What the page saved as it was left: the user's turn and the answer so far (index 1) marked interrupted.
+    const id = await conversationId("A story cut short");
+    await expect.poll(async () => (await conversation(id)).settings?.interrupted, slow).toEqual([1]);
+    const saved = await conversation(id);
+    expect(saved.messages.map((message: { role: string }) => message.role)).toEqual(["user", "assistant"]);
+    expect(saved.messages[0].content).toBe("A story cut short");
+    expect(saved.messages[1].content.length).toBeGreaterThan(0);
+
+    // A reload opens the conversation that was open, without a click.
+    await page.reload();
+    await page.waitForSelector("body[data-ready=true]");
+    expect(await page.locator("#chat-title").innerText()).toBe("A story cut short");
+    const messages = view("chat").locator(".message");
+    await expect.poll(() => messages.count()).toBe(2);
+    const partial = view("chat").locator(".message.assistant");
+    expect(await partial.getAttribute("data-state")).toBe("interrupted");
+    expect(await partial.locator(".meta").innerText()).toContain("interrupted");
+    expect((await partial.locator(".markdown").innerText()).length).toBeGreaterThan(0);
+    await shot("chat-interrupted");
+  });
+
+  it("checks the settings in the form before sending, and never saves invalid ones", async () => {
+    await newChat("stories-a", { "Max tokens": "8", Temperature: "0", "Top-p": "0.95", Seed: "" });
+    await sendChat("Settings that hold");
+    const id = await conversationId("Settings that hold");
+    const answers = view("chat").locator(".message.assistant");
+    for (const [label, bad, good, message] of [
+      ["Temperature", "3", "0", "Temperature must be at most 2"],
+      ["Max tokens", "0", "8", "Max tokens must be at least 1"],
+      ["Top-p", "-0.5", "0.95", "Top-p must be at least 0"],
+      ["Seed", "1.5", "", "Seed must be a whole number"],
+    ]) {
+      await openSettings("chat", { [label]: bad });
+      await page.locator("#chat-input").fill("Not sent");
+      await page.locator("#chat-input").press("Enter");
+      await expect.poll(() => page.locator("#status").innerText()).toBe(message);
+      expect(await page.locator("#status").getAttribute("data-kind")).toBe("error");
+      expect(await view("chat").getByLabel(label, { exact: true }).getAttribute("aria-invalid")).toBe("true");
+      expect(await page.locator("#chat-input").inputValue()).toBe("Not sent");
+      expect(await answers.count()).toBe(1);
+      await openSettings("chat", { [label]: good });
+    }
+    const saved = await conversation(id);
+    expect(saved.messages).toHaveLength(2);
+    expect(saved.settings).toMatchObject({ temperature: 0, max_tokens: 8, top_p: 0.95 });
+    expect(saved.settings.seed).toBeUndefined();
+    // Corrected, the same message goes out.
+    await page.locator("#chat-input").press("Enter");
+    await expect.poll(() => answers.nth(1).getAttribute("data-state"), slow).toBe("done");
+    expect(await view("chat").getByLabel("Temperature", { exact: true }).getAttribute("aria-invalid")).toBeNull();
   });
 
   it("runs an anonymous battle: names hidden, vote after both answers, names revealed, leaderboard changes", async () => {

@@ -79,6 +79,8 @@ export function createBattleView() {
   async function send() {
     const text = input.value.trim();
     if (!text || controller || battle?.models) return;
+    const problem = battle ? null : settings.validate();
+    if (problem) return announce(problem, "error");
     controller = new AbortController();
     paintState();
     input.value = "";
