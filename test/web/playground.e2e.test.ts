@@ -272,6 +272,69 @@ describe.skipIf(!hasChromium)("playground in headless Chromium", () => {
     await shot("leaderboard");
   });
 
+  it("shows a failed battle side's error, and Retry replaces the failed answer", async () => {
+    await page.locator("#tab-battle").click();
+    await page.locator("#battle-new").click();
+    await openSettings("battle", { "Max tokens": "16", Temperature: "0.8" });
+    const answers = view("battle").locator(".message.assistant");
+    server.failNextGenerations(1);
+    await page.locator("#battle-input").fill("A side that breaks");
+    await page.locator("#battle-input").press("Enter");
+    await expect.poll(async () => (await answerStates(answers)).sort(), slow).toEqual(["done", "error"]);
+    expect(await view("battle").locator(".message.assistant.error .error-text").innerText()).toContain("injected failure");
+    await expect.poll(() => page.locator("#battle-retry").isVisible()).toBe(true);
+    expect(await page.locator("#battle-retry").innerText()).toBe("Retry failed answer");
+    expect(await page.locator("#battle-vote-a").isDisabled()).toBe(true);
+    await shot("battle-failed-side");
+
+    await page.locator("#battle-retry").click();
+    await expect.poll(() => answerStates(answers), slow).toEqual(["done", "done"]);
+    await expect.poll(() => page.locator("#battle-vote-a").isEnabled(), slow).toBe(true);
+    expect(await page.locator("#battle-retry").isHidden()).toBe(true);
+    await page.locator("#battle-new").click();
+  });
+
+  it("resumes or abandons a battle that a server restart interrupted", async () => {
+    // What a restart leaves behind: a battle whose answers never finished.
+    const interruptedBattle = async (message: string) => {
+      const created = await fetch(`${server.url}/api/arena/battles`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ message, settings: { max_tokens: 16 } }),
+      });
+      expect(created.status).toBe(201);
+      const { id } = await created.json();
+      await page.evaluate((battleId) => localStorage.setItem("camelid.lastBattle", battleId), id);
+      // A fresh page load on the battle tab (a goto that only changes the hash would not reload).
+      await page.goto(`${server.url}/#battle`);
+      await page.reload();
+      await page.waitForSelector("body[data-ready=true]");
+      return id as string;
+    };
+    const answers = view("battle").locator(".message.assistant");
+
+    await interruptedBattle("Resume me");
+    await expect.poll(() => page.locator("#battle-result").innerText()).toContain("interrupted");
+    expect(await answerStates(answers)).toEqual(["interrupted", "interrupted"]);
+    expect(await page.locator("#battle-retry").innerText()).toBe("Resume battle");
+    expect(await page.locator("#battle-new").innerText()).toBe("Abandon battle");
+    await shot("battle-interrupted");
+    await page.locator("#battle-retry").click();
+    await expect.poll(() => answerStates(answers), slow).toEqual(["done", "done"]);
+    await expect.poll(() => page.locator("#battle-vote-a").isEnabled(), slow).toBe(true);
+    expect(await view("battle").locator(".message.user").allInnerTexts()).toEqual([expect.stringContaining("Resume me"), expect.stringContaining("Resume me")]);
+    await page.locator("#battle-new").click();
+
+    const abandoned = await interruptedBattle("Abandon me");
+    await expect.poll(() => page.locator("#battle-new").innerText()).toBe("Abandon battle");
+    await page.locator("#battle-new").click();
+    expect(await view("battle").locator(".message").count()).toBe(0);
+    expect(await page.evaluate(() => localStorage.getItem("camelid.lastBattle"))).toBeNull();
+    // Abandoning leaves the battle unanswered on the server: it is simply never voted on.
+    const left = await (await fetch(`${server.url}/api/arena/battles/${abandoned}`)).json();
+    expect(left).toMatchObject({ vote: null, can_vote: false });
+  });
+
   it("sends one prompt to two models side by side, and merges answers in Collaboration", async () => {
     await page.locator("#tab-arena").click();
     await page.locator("#arena-reset").click();
