@@ -7,7 +7,7 @@ import { createLocalModel } from "../../src/providers/local/index.js";
 import { runTraining } from "../../src/train/run-training.js";
 import { stories260KPath } from "../support/shared-data.js";
 import { captureIo } from "../support/capture-io.js";
-import { waitUntil } from "../support/wait-for.js";
+import { waitFor } from "./support/spawn-cli.js";
 
 // The whole loop: stories260K does not know who it is; a LoRA fine-tune on one fact teaches it,
 // and `camelid serve` (its command, in process, config listing the adapter) answers with it over HTTP.
@@ -55,7 +55,7 @@ describe("fine-tune stories260K on a new fact, then serve it", () => {
       (error: Error) => (exit = error),
     );
     try {
-      await waitUntil(() => /listening on http:\/\//.test(serveIo.stdout()) || exit !== undefined, { what: "serve to listen" });
+      await waitFor(() => /listening on http:\/\//.test(serveIo.stdout()) || exit !== undefined, 60_000, "serve to listen");
       const url = /listening on (http:\/\/\S+)/.exec(serveIo.stdout())?.[1];
       expect(url, `${String(exit)} ${serveIo.stderr()}`).toBeDefined();
       const response = await fetch(`${url}/v1/chat/completions`, {

@@ -7,8 +7,7 @@ import { MetricsLog } from "../../src/train/metrics-log.js";
 import { runTraining } from "../../src/train/run-training.js";
 import { captureIo } from "../support/capture-io.js";
 import { stories260KPath } from "../support/shared-data.js";
-import { waitUntil } from "../support/wait-for.js";
-import { spawnCli } from "./support/spawn-cli.js";
+import { spawnCli, waitFor } from "./support/spawn-cli.js";
 
 // `camelid train` killed with SIGKILL mid-run, then `--resume`: the final adapter must be byte for
 // byte the adapter of a run that was never interrupted.
@@ -47,7 +46,7 @@ describe("kill and resume", () => {
     const child = spawnCli(["train", ...flags(outDir)]);
     const metrics = new MetricsLog(join(outDir, "metrics.jsonl"));
     const stepsLogged = () => metrics.read().filter((r) => r.type === "train").length;
-    await waitUntil(() => stepsLogged() >= 7 || child.process.exitCode !== null, { what: "the child to pass step 7", intervalMs: 10 });
+    await waitFor(() => stepsLogged() >= 7 || child.process.exitCode !== null, 60_000, "the child to pass step 7");
     child.process.kill("SIGKILL");
     const { signal } = await child.exited;
     expect(signal, `the child finished before it could be killed: ${child.output().stderr}`).toBe("SIGKILL");

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { repoRoot } from "../../support/shared-data.js";
+import { waitUntil } from "../../support/wait-for.js";
 
 export interface CliChild {
   process: ChildProcess;
@@ -19,4 +20,9 @@ export function spawnCli(args: string[]): CliChild {
   child.stderr!.on("data", (data) => (stderr += String(data)));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
   return { process: child, output: () => ({ stdout, stderr }), exited };
+}
+
+/** Polls `condition` every 10 ms until it holds (test/support/wait-for.ts); `timeoutMs` only bounds a hang. */
+export function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  return waitUntil(condition, { what, timeoutMs, intervalMs: 10 });
 }
