@@ -122,12 +122,9 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
     "/api/arena/battles",
     handle(async (c) => {
       const body = parseRequestBody(await c.req.text(), createSchema);
+      const served = context.registry.list().map((entry) => entry.id);
       // A model whose last load failed would only hand the voter a broken side: never drawn by default.
-      const served = context.registry
-        .list()
-        .filter((entry) => entry.status().state !== "failed")
-        .map((entry) => entry.id);
-      const pool = body.models ?? served;
+      const pool = body.models ?? served.filter((id) => context.registry.get(id).status().state !== "failed");
       for (const id of pool) context.registry.get(id); // unknown names: 404 naming the model
       const models = drawBattleModels(pool, random);
       const battle = store.createBattle({ client: clientIdentity(c), models, settings: toSettings(body.settings), firstMessage: body.message });
