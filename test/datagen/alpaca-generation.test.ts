@@ -7,10 +7,10 @@ import { loadSeedTasks } from "../../src/datagen/alpaca/seed-tasks.js";
 import { defaultAlpacaSettings, runAlpacaGeneration } from "../../src/datagen/self-instruct/alpaca-generation.js";
 import { createOpenAICompatibleModel } from "../../src/providers/openai/index.js";
 import { errorBody, jsonReply, startFakeOpenAIServer } from "../support/fake-openai-server.js";
+import { waitFor } from "../support/wait-for.js";
 import { repoRoot, sharedPath } from "../support/shared-data.js";
 import { alpacaCompletionText, deterministicAlpacaTeacher } from "./support/alpaca-teacher.js";
 import { killTestSettings } from "./support/generation-settings.js";
-import { waitFor } from "../support/wait-for.js";
 
 const directories: string[] = [];
 const temporaryDirectory = () => {

@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listen, type ListeningServer } from "../../src/server/listen.js";
 import { FakeModel } from "./support/fake-model.js";
 import { createTestServer } from "./support/test-server.js";
-import { waitUntil } from "../support/wait-for.js";
 
 let server: ListeningServer;
 let client: OpenAI;
@@ -112,10 +111,11 @@ describe("openai npm client against camelid serve", () => {
       }).then((response) => response.text());
     const first = post();
     const second = post();
-    await waitUntil(async () => (await (await fetch(`${server.url}/health`)).json()).models.find((m: { id: string }) => m.id === "slow").queued === 1, {
-      what: "the second request to be queued",
-      intervalMs: 5,
-    });
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const health = await (await fetch(`${server.url}/health`)).json();
+      if (health.models.find((m: { id: string }) => m.id === "slow").queued === 1) break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
     const refused = await slowClient.chat.completions.create(body).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
     expect((refused as InstanceType<typeof OpenAI.RateLimitError>).headers.get("retry-after")).toBe("1");

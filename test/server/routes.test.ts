@@ -237,6 +237,7 @@ describe("client disconnects", () => {
     const controller = new AbortController();
     const response = await app.request("/v1/chat/completions", {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: JSON.stringify(chat({ stream: true, max_tokens: 400 })),
       signal: controller.signal,
     });
@@ -261,7 +262,7 @@ describe("client disconnects", () => {
     const { app, context } = createTestServer({ models: { fake: model }, capacity: 1 });
     const running = postJson(app, "/v1/chat/completions", chat({ max_tokens: 20 }));
     const controller = new AbortController();
-    const queued = app.request("/v1/chat/completions", { method: "POST", body: JSON.stringify(chat()), signal: controller.signal });
+    const queued = app.request("/v1/chat/completions", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(chat()), signal: controller.signal });
     await waitUntil(() => context.registry.get("fake").scheduler.stats().queued === 1, { what: "the request to be queued", intervalMs: 1 });
     controller.abort();
     expect((await queued).status).toBe(499);

@@ -1,4 +1,5 @@
 // Model-dependent tests on ../shared/models/stories260K.gguf (a real 260K-parameter LLaMA).
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { ContextLengthExceededError, InvalidArgumentError } from "../../../src/errors/index.js";
@@ -7,18 +8,20 @@ import type { CallOptions, StreamPart } from "../../../src/spec/index.js";
 import { prefillInChunks } from "../../../src/providers/local/choice-runner.js";
 import type { Token } from "../../../src/providers/local/llama-runtime.js";
 import { tokenizeSegments } from "../../../src/providers/local/prompt-tokens.js";
-import { stories260KPath } from "../../support/shared-data.js";
+import { sharedPath, stories260KPath } from "../../support/shared-data.js";
 import { waitUntil } from "../../support/wait-for.js";
 
 /**
- * llama.cpp's greedy continuations of "Once upon a time" on stories260K. With BOS: what llama-server
- * gives, as ../shared/README.md publishes it (the README's `\n` is a newline). Without BOS, 80 tokens: the
- * text an earlier ../shared/README.md published. Kept here rather than parsed out of the README's prose,
- * so rewording the README cannot break the test.
+ * llama-server's greedy continuation published in ../shared/README.md (BOS added, as the tokenizer asks).
+ * The quote is wrapped over lines in the markdown source (a line break there is a space) and writes the
+ * model's newline as `\n`.
  */
-const greedyWithBos = "Once upon a time, there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. She wanted to play with it, but it was too high.\nLily";
-const greedyWithoutBos80 =
-  "Once upon a time, there was a little girl named Lily. She loved to play with her toys and her friends. One day, Lily's mommy told her that they were going to the park to play with. Lily was very happy and proud of her toys.\nLily's mommy told her that they";
+function readmeGreedyText(): string {
+  const readme = readFileSync(sharedPath("README.md"), "utf8");
+  const match = /with llama\.cpp's own `llama-server`[^`]*gives: `([^`]+)`/.exec(readme);
+  if (!match) throw new Error("../shared/README.md no longer has the greedy reference text");
+  return match[1].replaceAll("\n", " ").replaceAll("\\n", "\n");
+}
 
 async function collect(stream: ReadableStream<StreamPart>): Promise<StreamPart[]> {
   const parts: StreamPart[] = [];
@@ -42,28 +45,30 @@ afterAll(async () => {
 });
 
 describe("stories260K greedy reference", () => {
-  it("reproduces llama.cpp's greedy text byte for byte for 80 tokens without BOS", async () => {
-    const result = await model.doGenerate({ prompt: PROMPT, maxTokens: 80, temperature: 0, addBos: false });
-    expect(result.prompt?.tokens).toEqual([403, 407, 261, 378]);
-    expect(PROMPT + result.choices[0].text).toBe(greedyWithoutBos80);
-    expect(result.choices[0]).toMatchObject({ finishReason: "length", completionTokens: 80 });
-    expect(result.usage).toEqual({ promptTokens: 4, completionTokens: 80, totalTokens: 84 });
-  });
-
-  it("adds BOS by default (the tokenizer asks for it) and then continues differently", async () => {
+  it("reproduces llama-server's published greedy text byte for byte (BOS added by default)", async () => {
     const rendered = await model.renderPrompt({ prompt: PROMPT });
     expect(rendered.tokens).toEqual([1, 403, 407, 261, 378]);
     expect(rendered.format.source).toBe("raw");
+    const reference = readmeGreedyText();
     const result = await model.doGenerate({ prompt: PROMPT, maxTokens: 80, temperature: 0 });
-    expect((PROMPT + result.choices[0].text).slice(0, greedyWithBos.length)).toBe(greedyWithBos);
+    expect(result.prompt?.tokens).toEqual([1, 403, 407, 261, 378]);
+    expect((PROMPT + result.choices[0].text).slice(0, reference.length)).toBe(reference);
+    expect(result.choices[0]).toMatchObject({ finishReason: "length", completionTokens: 80 });
+    expect(result.usage).toEqual({ promptTokens: 5, completionTokens: 80, totalTokens: 85 });
+  });
+
+  it("continues differently without BOS, as the README says", async () => {
+    const result = await model.doGenerate({ prompt: PROMPT, maxTokens: 32, temperature: 0, addBos: false });
+    expect(result.prompt?.tokens).toEqual([403, 407, 261, 378]);
+    expect(result.choices[0].text).toMatch(/^, there was a little girl named Lily\. She loved to play with her toys and her friends/);
   });
 
   it("streams the same text as doGenerate, with timings", async () => {
-    const { stream } = await model.doStream({ prompt: PROMPT, maxTokens: 40, temperature: 0, addBos: false });
+    const { stream } = await model.doStream({ prompt: PROMPT, maxTokens: 40, temperature: 0 });
     const parts = await collect(stream);
     expect(parts[0].type).toBe("stream-start");
     const text = parts.flatMap((p) => (p.type === "text-delta" ? [p.delta] : [])).join("");
-    expect(PROMPT + text).toBe(greedyWithoutBos80.slice(0, (PROMPT + text).length));
+    expect(PROMPT + text).toBe(readmeGreedyText().slice(0, (PROMPT + text).length));
     const finish = parts.at(-1);
     expect(finish?.type).toBe("finish");
     if (finish?.type !== "finish") return;
