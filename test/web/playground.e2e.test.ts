@@ -1,6 +1,8 @@
 // The playground in real headless Chromium (Debian's `chromium`, driven by playwright-core) against a
 // real server on loopback with local llama.cpp models. Screenshots of every screen go to
 // test-artifacts/web/. Every request the page makes must stay on the server's loopback origin.
+// Each test sets up what it checks (its own conversation, its own battle) and waits for markers (an
+// answer's data-state, a button's state), so any one of them passes alone, in any order, on a loaded machine.
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Locator, type Page } from "playwright-core";
@@ -69,7 +71,8 @@ async function sendChat(text: string) {
   return answer;
 }
 
-describe.skipIf(!hasChromium)("playground in headless Chromium", () => {
+// Each test may wait out several slow paths (60 s each at most): its own budget is the sum, not 60 s.
+describe.skipIf(!hasChromium)("playground in headless Chromium", { timeout: 180_000 }, () => {
   beforeAll(async () => {
     mkdirSync(artifacts, { recursive: true });
     server = await startPlaygroundServer();
