@@ -6,6 +6,7 @@ import { loadSeedTasks } from "../../src/datagen/alpaca/seed-tasks.js";
 import { batchPrompts, defaultAlpacaSettings, runAlpacaGeneration } from "../../src/datagen/self-instruct/alpaca-generation.js";
 import { createOpenAICompatibleModel } from "../../src/providers/openai/index.js";
 import { errorBody, jsonReply, startFakeOpenAIServer } from "../support/fake-openai-server.js";
+import { waitFor } from "../support/wait-for.js";
 import { repoRoot, sharedPath } from "../support/shared-data.js";
 import { alpacaCompletionText, deterministicAlpacaTeacher } from "./support/alpaca-teacher.js";
 import { killTestSettings } from "./support/generation-settings.js";
@@ -142,18 +143,9 @@ describe("kill and resume", () => {
     const killed = temporaryDirectory();
     const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "test/datagen/support/generation-child.ts"), killed, seedsPath(), templatePath()], { stdio: "ignore", cwd: repoRoot });
     const progressPath = join(killed, "progress.json");
-    // Kill once a few batches are committed (bounded wait).
-    for (let waited = 0; waited < 20_000; waited += 25) {
-      if (existsSync(progressPath)) {
-        try {
-          const next = JSON.parse(readFileSync(progressPath, "utf8")).state.nextBatch;
-          if (next >= 12) break;
-        } catch {
-          /* being replaced right now */
-        }
-      }
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    // Kill once a few batches are committed (a progress file being replaced right now reads as "not yet").
+    const committed = () => (existsSync(progressPath) ? (JSON.parse(readFileSync(progressPath, "utf8")).state.nextBatch as number) : 0);
+    await waitFor(committed, (next) => next >= 12, { what: "the child to commit 12 batches", intervalMs: 25 });
     child.kill("SIGKILL");
     await new Promise((resolve) => child.once("exit", resolve));
     const committedAtKill = JSON.parse(readFileSync(progressPath, "utf8")).state.nextBatch;

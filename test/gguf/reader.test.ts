@@ -94,8 +94,8 @@ class VirtualModelSource implements ByteSource {
 }
 
 describe("buffered reading", () => {
-  it("reads the 128k-token Llama-3 vocabulary and its 280k merges in 256 KiB chunks, quickly", async () => {
-    const started = performance.now();
+  // How fast (against node-llama-cpp's reader, same run) is bench/gguf-read-write.ts's business.
+  it("reads the 128k-token Llama-3 vocabulary and its 280k merges in 256 KiB chunks", async () => {
     const file = await FileByteSource.open(sharedPath("tokenizers", "ggml-vocab-llama-bpe.gguf"));
     let reads = 0;
     const counting: ByteSource = {
@@ -106,7 +106,6 @@ describe("buffered reading", () => {
     };
     const reader = await GgufReader.fromSource(counting);
     await reader.close();
-    const elapsed = performance.now() - started;
     const { metadata } = reader;
     const tokens = metadata.get("tokenizer.ggml.tokens");
     const merges = metadata.get("tokenizer.ggml.merges");
@@ -114,8 +113,6 @@ describe("buffered reading", () => {
     expect(tokens?.type === "array" && tokens.value.values[128000]).toBe("<|begin_of_text|>");
     expect(merges?.type === "array" && merges.value.values[0]).toBe("Ġ Ġ");
     expect(merges?.type === "array" && merges.value.values.length).toBe(280147);
-    // ~0.15 s on an idle core; generous for a shared 2-core machine.
-    expect(elapsed).toBeLessThan(3000);
     // 408k strings; ceil(7.8 MB / 256 KiB) = 30 chunks.
     expect(reads).toBeLessThanOrEqual(Math.ceil(file.size / (256 * 1024)) + 1);
   });

@@ -14,6 +14,7 @@ import { openServerDatabase } from "../../src/server/store/database.js";
 import { everyone } from "../../src/server/context.js";
 import { RequestLog } from "../../src/server/store/request-log.js";
 import { stories260KPath } from "../support/shared-data.js";
+import { waitFor } from "../support/wait-for.js";
 
 const clients = 32;
 const sequences = 8;
@@ -96,13 +97,8 @@ async function disconnectMidStream(model: string, index: number): Promise<void> 
   await reader.cancel().catch(() => undefined);
 }
 
-async function waitUntilIdle(model: string): Promise<{ active: number; queued: number }> {
-  let stats = registry.get(model).scheduler.stats();
-  for (let attempt = 0; attempt < 200 && (stats.active > 0 || stats.queued > 0); attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, 25));
-    stats = registry.get(model).scheduler.stats();
-  }
-  return stats;
+function waitUntilIdle(model: string): Promise<{ active: number; queued: number }> {
+  return waitFor(() => registry.get(model).scheduler.stats(), (stats) => stats.active === 0 && stats.queued === 0, { what: `${model} to go idle`, intervalMs: 25 });
 }
 
 describe.each(["stories260K", "random-gqa"])("load on %s", (model) => {

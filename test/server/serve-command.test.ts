@@ -8,6 +8,7 @@ import { listen, type ListeningServer } from "../../src/server/listen.js";
 import { captureIo } from "../support/capture-io.js";
 import { FakeModel } from "./support/fake-model.js";
 import { createTestServer } from "./support/test-server.js";
+import { waitUntil } from "../support/wait-for.js";
 
 let upstream: ListeningServer;
 let dir: string;
@@ -41,7 +42,7 @@ describe("camelid serve (in process)", () => {
     io.cwd = dir;
     let stop!: () => void;
     const exit = run(["--config", "serve.json", "--api-key-env", "CI_KEY"], io, new Promise<void>((resolve) => (stop = resolve)));
-    for (let attempt = 0; attempt < 200 && !stdout().includes("listening on"); attempt++) await new Promise((resolve) => setTimeout(resolve, 10));
+    await waitUntil(() => stdout().includes("listening on"), { what: "serve to listen", intervalMs: 10 });
     const url = /listening on (\S+)/.exec(stdout())![1];
     const ask = (key: string) =>
       fetch(`${url}/v1/completions`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify({ model: "story", prompt: "Once", max_tokens: 2 }) });

@@ -7,6 +7,7 @@ import { chatChunk, chatTextChunkSerializer, completionChunk, completionTextChun
 import { nodeResponseOf } from "../../src/server/openai/sse-node-writer.js";
 import { FakeModel } from "./support/fake-model.js";
 import { createTestServer } from "./support/test-server.js";
+import { waitUntil } from "../support/wait-for.js";
 
 const texts = ["", "Once", " upon a time", 'quote " and \\ backslash', "line\nbreak\ttab\r", "\u0000\u001f\u007f", "é 한국어 😀", "\ud800 lone surrogate", "</script>\u2028\u2029"];
 const identities: ResponseIdentity[] = [
@@ -84,9 +85,7 @@ describe("SSE written straight to the socket", () => {
     const reader = response.body!.getReader();
     await reader.read();
     controller.abort();
-    const deadline = Date.now() + 5000;
-    while (context.registry.get("fake").status().active > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(context.registry.get("fake").status().active).toBe(0);
+    await waitUntil(() => context.registry.get("fake").status().active === 0, { what: "the aborted stream to free its sequence" });
     expect(model.aborted).toBeGreaterThanOrEqual(1);
   });
 });

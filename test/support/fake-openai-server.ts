@@ -14,6 +14,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { waitUntil } from "./wait-for.js";
 
 export interface RecordedRequest {
   method: string;
@@ -64,7 +65,7 @@ export interface FakeOpenAIServer {
   route(method: string, path: string, reply: ScriptedReply | ReplyHandler): void;
   /** How many responses the client abandoned (connection closed) before the server finished writing them. */
   readonly abandonedResponses: number;
-  /** Resolves once `count` responses have been abandoned by the client (bounded by `timeoutMs`, default 5 s). */
+  /** Resolves once `count` responses have been abandoned by the client (bounded by `timeoutMs`, default a generous 60 s). */
   waitForAbandoned(count: number, timeoutMs?: number): Promise<void>;
   /** Stop listening and drop every open connection (hanging replies included). */
   close(): Promise<void>;
@@ -172,12 +173,8 @@ export async function startFakeOpenAIServer(): Promise<FakeOpenAIServer> {
     get abandonedResponses() {
       return abandoned;
     },
-    async waitForAbandoned(count, timeoutMs = 5_000) {
-      const deadline = performance.now() + timeoutMs;
-      while (abandoned < count) {
-        if (performance.now() > deadline) throw new Error(`fake server: ${abandoned} of ${count} abandoned responses after ${timeoutMs} ms`);
-        await delay(10);
-      }
+    async waitForAbandoned(count, timeoutMs = 60_000) {
+      await waitUntil(() => abandoned >= count, { what: `${count} abandoned responses (fake server has ${abandoned})`, timeoutMs, intervalMs: 10 });
     },
     async close() {
       closing = true;

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { createServerApp } from "../../src/server/app.js";
+import { ArenaStore } from "../../src/server/arena/arena-store.js";
 import { drawBattleModels } from "../../src/server/arena/battle-rules.js";
+import { ModelRegistry, type ModelSpec } from "../../src/server/model-registry.js";
+import { openServerDatabase } from "../../src/server/store/database.js";
+import type { LanguageModel } from "../../src/spec/index.js";
+import { scriptedModel } from "../support/scripted-model.js";
 import { createArenaApp, readEvents } from "./support/arena-app.js";
 
 type App = ReturnType<typeof createArenaApp>;
@@ -233,5 +239,40 @@ describe("the playground's static files", () => {
     }
     expect((await arena.call("GET", "/v1/models")).status).toBe(401);
     expect((await arena.call("POST", "/js/app.js")).status).toBe(401);
+  });
+});
+
+describe("models that failed to load", () => {
+  it("are never drawn into a battle", async () => {
+    const model = (id: string) => scriptedModel({ modelId: id, reply: () => `${id} answers` });
+    const spec = (id: string, load: () => Promise<LanguageModel>): ModelSpec => ({ id, kind: "local", ownedBy: "camelid", capacity: 2, maxQueue: 4, load });
+    const registry = new ModelRegistry([
+      spec("alpha", async () => model("alpha")),
+      spec("broken", async () => {
+        throw new Error("no such file: broken.gguf");
+      }),
+      spec("beta", async () => model("beta")),
+    ]);
+    await expect(registry.loadAll()).rejects.toThrow(/broken/);
+    expect(registry.get("broken").status().state).toBe("failed");
+    const db = openServerDatabase(":memory:");
+    // Every draw position is tried: with "broken" in the pool some of these would pick it.
+    const draws = [0, 0.2, 0.4, 0.6, 0.8, 0.99];
+    let next = 0;
+    const { app } = createServerApp({ registry, arena: { store: new ArenaStore(db), random: () => draws[next++ % draws.length] } });
+    const drawn = new Set<string>();
+    for (let battle = 0; battle < draws.length; battle++) {
+      const created = await app.request("/api/arena/battles", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ message: "Hi" }) });
+      expect(created.status).toBe(201);
+      const { id } = (await created.json()) as { id: string };
+      for (const side of ["a", "b"]) await readEvents(await app.request(`/api/arena/battles/${id}/answers/${side}`, { method: "POST" }));
+      const voted = await app.request(`/api/arena/battles/${id}/vote`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ winner: "tie" }) });
+      // A broken side's answer fails, so its battle could not even be voted on.
+      expect(voted.status).toBe(200);
+      const { models } = (await voted.json()) as { models: { a: string; b: string } };
+      drawn.add(models.a).add(models.b);
+    }
+    expect([...drawn].sort()).toEqual(["alpha", "beta"]);
+    db.close();
   });
 });

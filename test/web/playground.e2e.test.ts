@@ -1,9 +1,11 @@
 // The playground in real headless Chromium (Debian's `chromium`, driven by playwright-core) against a
 // real server on loopback with local llama.cpp models. Screenshots of every screen go to
 // test-artifacts/web/. Every request the page makes must stay on the server's loopback origin.
+// Each test sets up what it checks (its own conversation, its own battle) and waits for markers (an
+// answer's data-state, a button's state), so any one of them passes alone, in any order, on a loaded machine.
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { chromium, type Browser, type Locator, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../support/shared-data.js";
 import { startPlaygroundServer } from "./support/playground-server.js";
@@ -19,6 +21,8 @@ let server: Awaited<ReturnType<typeof startPlaygroundServer>>;
 let browser: Browser;
 let page: Page;
 const requested: string[] = [];
+/** Uncaught errors in the page (pageerror), checked by the tests whose actions could raise them. */
+const pageErrors: string[] = [];
 
 const shot = (name: string, target: Page = page) => target.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
 const view = (id: string) => page.locator(`#view-${id}`);
@@ -29,7 +33,46 @@ async function openSettings(viewId: string, values: Record<string, string>) {
   for (const [label, value] of Object.entries(values)) await view(viewId).getByLabel(label, { exact: true }).fill(value);
 }
 
-describe.skipIf(!hasChromium)("playground in headless Chromium", () => {
+/** Generous: a cold model or a first page load on a loaded 2-core machine is slow, but only a hang takes a minute. */
+const slow = { timeout: 60_000 };
+
+/** Start a new conversation in Chat with `model` and these settings (every test brings its own). */
+async function newChat(model: string, settings: Record<string, string>) {
+  await page.locator("#tab-chat").click();
+  await page.locator("#chat-new").click();
+  await expect.poll(() => page.locator("#chat-title").innerText()).toBe("New conversation");
+  await view("chat").getByLabel("Model").selectOption(model);
+  await openSettings("chat", settings);
+}
+
+/** A conversation as the server has it. */
+const conversation = async (id: string) => (await fetch(`${server.url}/api/conversations/${id}`)).json();
+
+/** The id of the conversation with this title (it must be the only one). */
+async function conversationId(title: string): Promise<string> {
+  const { data } = await (await fetch(`${server.url}/api/conversations?limit=500`)).json();
+  const matching = data.filter((entry: { title: string }) => entry.title === title);
+  expect(matching, `conversations titled ${JSON.stringify(title)}`).toHaveLength(1);
+  return matching[0].id;
+}
+
+/** The data-state of each answer the locator finds ("streaming", "done", "error"). */
+const answerStates = (answers: Locator) => answers.evaluateAll((elements) => elements.map((element) => element.getAttribute("data-state")));
+
+/** Send one message in Chat; resolves with its answer once the answer's data-state says it ended. */
+async function sendChat(text: string) {
+  const answers = view("chat").locator(".message.assistant");
+  const before = await answers.count();
+  await page.locator("#chat-input").fill(text);
+  await page.locator("#chat-input").press("Enter");
+  await expect.poll(() => answers.count(), slow).toBe(before + 1);
+  const answer = answers.nth(before);
+  await expect.poll(() => answer.getAttribute("data-state"), slow).toBe("done");
+  return answer;
+}
+
+// Each test may wait out several slow paths (60 s each at most): its own budget is the sum, not 60 s.
+describe.skipIf(!hasChromium)("playground in headless Chromium", { timeout: 180_000 }, () => {
   beforeAll(async () => {
     mkdirSync(artifacts, { recursive: true });
     server = await startPlaygroundServer();
@@ -40,6 +83,7 @@ describe.skipIf(!hasChromium)("playground in headless Chromium", () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
     context.on("request", (request) => requested.push(request.url()));
     page = await context.newPage();
+    page.on("pageerror", (error) => pageErrors.push(error.message));
     await page.goto(server.url);
     await page.waitForSelector("body[data-ready=true]");
   });
@@ -49,39 +93,40 @@ describe.skipIf(!hasChromium)("playground in headless Chromium", () => {
     await server?.close();
   });
 
-  it("streams a reply, stops a generation, and shows the exact prompt in the inspector", async () => {
-    await view("chat").getByLabel("Model").selectOption("random-32k");
-    await openSettings("chat", { "Max tokens": "1500", Temperature: "1" });
-    const input = page.locator("#chat-input");
-    await input.fill("Tell me a long story");
-    await input.press("Enter");
-
+  it("streams a reply and stops the generation", async () => {
+    // random-32k rarely samples EOS: with 2000 tokens to go it is still streaming when Stop is clicked.
+    await newChat("random-32k", { "Max tokens": "2000", Temperature: "1" });
+    await page.locator("#chat-input").fill("Tell me a long story");
+    await page.locator("#chat-input").press("Enter");
     const reply = view("chat").locator(".message.assistant").last();
-    await expect.poll(async () => (await reply.locator(".markdown").innerText()).length, { timeout: 20_000 }).toBeGreaterThan(0);
-    const early = (await reply.locator(".markdown").innerText()).length;
-    await expect.poll(async () => (await reply.locator(".markdown").innerText()).length, { timeout: 20_000 }).toBeGreaterThan(early + 5);
+    const shown = () => reply.locator(".markdown").innerText();
+    await expect.poll(async () => (await shown()).length, slow).toBeGreaterThan(0);
+    expect(await reply.getAttribute("data-state")).toBe("streaming");
     expect(await reply.getAttribute("class")).toContain("streaming");
     await shot("chat-streaming");
 
     await page.locator("#chat-stop").click();
-    await expect.poll(() => page.locator("#status").innerText(), { timeout: 10_000 }).toBe("Generation stopped");
+    await expect.poll(() => reply.getAttribute("data-state"), slow).toBe("done");
+    expect(await page.locator("#status").innerText()).toBe("Generation stopped");
     expect(await reply.locator(".meta").innerText()).toContain("stopped");
-    const stoppedLength = (await reply.locator(".markdown").innerText()).length;
-    await page.waitForTimeout(300);
-    expect((await reply.locator(".markdown").innerText()).length).toBe(stoppedLength);
+    // The server ended the generation too: once it logged the abort nothing more can arrive.
+    const lastRequest = async () => (await (await fetch(`${server.url}/api/requests?limit=1&model=random-32k`)).json()).data[0];
+    await expect.poll(async () => (await lastRequest()).status, slow).toBe("aborted");
+    const stoppedText = await shown();
+    expect(stoppedText.length).toBeGreaterThan(0);
+    expect(await shown()).toBe(stoppedText);
+  });
 
-    // A complete reply from stories260K, then its inspector.
-    await view("chat").getByLabel("Model").selectOption("stories-a");
-    await openSettings("chat", { "Max tokens": "48", Temperature: "0", "System prompt": "You tell short stories." });
-    await input.fill("Once upon a time");
-    await input.press("Enter");
-    await expect.poll(() => page.locator("#status").innerText(), { timeout: 20_000 }).toBe("Reply finished");
-    const last = view("chat").locator(".message.assistant").last();
+  it("shows the exact prompt the server evaluated in the inspector", async () => {
+    await newChat("stories-a", { "Max tokens": "48", Temperature: "0", "System prompt": "You tell short stories." });
+    await sendChat("Tell me a story");
+    const last = await sendChat("Once upon a time");
+    expect(await page.locator("#status").innerText()).toBe("Reply finished");
     await last.locator(".inspector summary").focus();
     await page.keyboard.press("Enter");
     const prompt = await last.locator(".exact-prompt").innerText();
     expect(prompt).toContain("You tell short stories.");
-    expect(prompt).toContain("Tell me a long story");
+    expect(prompt).toContain("Tell me a story");
     expect(prompt).toContain("Once upon a time");
     // The inspector shows exactly what the server evaluated: compare with its request log.
     const log = await (await fetch(`${server.url}/api/requests?limit=5&model=stories-a`)).json();
@@ -95,9 +140,13 @@ describe.skipIf(!hasChromium)("playground in headless Chromium", () => {
   });
 
   it("finds the conversation again after a reload, renames it from the keyboard and exports it", async () => {
+    await newChat("stories-b", { "Max tokens": "24", Temperature: "0", "System prompt": "You tell tales." });
+    await sendChat("A tale for the reload");
+    await sendChat("Once upon a time");
+
     await page.reload();
     await page.waitForSelector("body[data-ready=true]");
-    const link = page.locator(".conversation-link", { hasText: "Tell me a long story" });
+    const link = page.locator(".conversation-link", { hasText: "A tale for the reload" });
     await expect.poll(() => link.count()).toBe(1);
     await link.focus();
     await page.keyboard.press("Enter");
@@ -105,11 +154,15 @@ describe.skipIf(!hasChromium)("playground in headless Chromium", () => {
     await view("chat").locator(".message.assistant").last().locator(".inspector summary").click();
     expect(await view("chat").locator(".exact-prompt").last().innerText()).toContain("Once upon a time");
 
+    const errorsBefore = pageErrors.length;
     await page.locator("#chat-rename").click();
     await page.keyboard.press("Control+A");
-    await page.keyboard.type("Stories, renamed");
+    await page.keyboard.type("Tales, renamed");
     await page.keyboard.press("Enter");
-    await expect.poll(() => page.locator(".conversation-link", { hasText: "Stories, renamed" }).count()).toBe(1);
+    await expect.poll(() => page.locator(".conversation-link", { hasText: "Tales, renamed" }).count()).toBe(1);
+    expect(await page.locator("#chat-title").innerText()).toBe("Tales, renamed");
+    // Enter took the field out of the page, which fires its blur: that must not finish the rename twice.
+    expect(pageErrors.slice(errorsBefore)).toEqual([]);
 
     const [download] = await Promise.all([page.waitForEvent("download"), page.locator("#chat-export-sharegpt").click()]);
     const exported = JSON.parse(readFileSync((await download.path())!, "utf8"));
@@ -117,6 +170,68 @@ describe.skipIf(!hasChromium)("playground in headless Chromium", () => {
     const [jsonl] = await Promise.all([page.waitForEvent("download"), page.locator("#chat-export-jsonl").click()]);
     expect(JSON.parse(readFileSync((await jsonl.path())!, "utf8").trim()).messages).toHaveLength(5);
     await shot("chat-reloaded");
+  });
+
+  it("keeps the turn and the partial answer, marked interrupted, when the page is reloaded mid-stream, and reopens that conversation", async () => {
+    await newChat("random-32k", { "Max tokens": "2000", Temperature: "1" });
+    await page.locator("#chat-input").fill("A story cut short");
+    await page.locator("#chat-input").press("Enter");
+    const reply = view("chat").locator(".message.assistant").last();
+    await expect.poll(async () => (await reply.locator(".markdown").innerText()).length, slow).toBeGreaterThan(0);
+    expect(await reply.getAttribute("data-state")).toBe("streaming");
+
+    await page.reload();
+    await page.waitForSelector("body[data-ready=true]");
+    // What the page saved as it was left: the user's turn and the answer so far (index 1) marked interrupted.
+    const id = await conversationId("A story cut short");
+    await expect.poll(async () => (await conversation(id)).settings?.interrupted, slow).toEqual([1]);
+    const saved = await conversation(id);
+    expect(saved.messages.map((message: { role: string }) => message.role)).toEqual(["user", "assistant"]);
+    expect(saved.messages[0].content).toBe("A story cut short");
+    expect(saved.messages[1].content.length).toBeGreaterThan(0);
+
+    // A reload opens the conversation that was open, without a click.
+    await page.reload();
+    await page.waitForSelector("body[data-ready=true]");
+    expect(await page.locator("#chat-title").innerText()).toBe("A story cut short");
+    const messages = view("chat").locator(".message");
+    await expect.poll(() => messages.count()).toBe(2);
+    const partial = view("chat").locator(".message.assistant");
+    expect(await partial.getAttribute("data-state")).toBe("interrupted");
+    expect(await partial.locator(".meta").innerText()).toContain("interrupted");
+    expect((await partial.locator(".markdown").innerText()).length).toBeGreaterThan(0);
+    await shot("chat-interrupted");
+  });
+
+  it("checks the settings in the form before sending, and never saves invalid ones", async () => {
+    await newChat("stories-a", { "Max tokens": "8", Temperature: "0", "Top-p": "0.95", Seed: "" });
+    await sendChat("Settings that hold");
+    const id = await conversationId("Settings that hold");
+    const answers = view("chat").locator(".message.assistant");
+    for (const [label, bad, good, message] of [
+      ["Temperature", "3", "0", "Temperature must be at most 2"],
+      ["Max tokens", "0", "8", "Max tokens must be at least 1"],
+      ["Top-p", "-0.5", "0.95", "Top-p must be at least 0"],
+      ["Seed", "1.5", "", "Seed must be a whole number"],
+    ]) {
+      await openSettings("chat", { [label]: bad });
+      await page.locator("#chat-input").fill("Not sent");
+      await page.locator("#chat-input").press("Enter");
+      await expect.poll(() => page.locator("#status").innerText()).toBe(message);
+      expect(await page.locator("#status").getAttribute("data-kind")).toBe("error");
+      expect(await view("chat").getByLabel(label, { exact: true }).getAttribute("aria-invalid")).toBe("true");
+      expect(await page.locator("#chat-input").inputValue()).toBe("Not sent");
+      expect(await answers.count()).toBe(1);
+      await openSettings("chat", { [label]: good });
+    }
+    const saved = await conversation(id);
+    expect(saved.messages).toHaveLength(2);
+    expect(saved.settings).toMatchObject({ temperature: 0, max_tokens: 8, top_p: 0.95 });
+    expect(saved.settings.seed).toBeUndefined();
+    // Corrected, the same message goes out.
+    await page.locator("#chat-input").press("Enter");
+    await expect.poll(() => answers.nth(1).getAttribute("data-state"), slow).toBe("done");
+    expect(await view("chat").getByLabel("Temperature", { exact: true }).getAttribute("aria-invalid")).toBeNull();
   });
 
   it("runs an anonymous battle: names hidden, vote after both answers, names revealed, leaderboard changes", async () => {
@@ -127,10 +242,11 @@ describe.skipIf(!hasChromium)("playground in headless Chromium", () => {
     await page.locator("#tab-leaderboard").focus();
     await page.keyboard.press("ArrowLeft");
     expect(await page.evaluate(() => location.hash)).toBe("#battle");
+    await page.locator("#battle-new").click();
     await openSettings("battle", { "Max tokens": "24", Temperature: "0.8" });
     await page.locator("#battle-input").fill("Once upon a time");
     await page.locator("#battle-input").press("Enter");
-    await expect.poll(() => page.locator("#battle-vote-a").isEnabled(), { timeout: 20_000 }).toBe(true);
+    await expect.poll(() => page.locator("#battle-vote-a").isEnabled(), slow).toBe(true);
     const battleText = await view("battle").innerText();
     for (const name of ["stories-a", "stories-b", "random-32k"]) expect(battleText).not.toContain(name);
     expect(await view("battle").locator(".message.assistant").count()).toBe(2);
@@ -159,18 +275,86 @@ describe.skipIf(!hasChromium)("playground in headless Chromium", () => {
     await shot("leaderboard");
   });
 
+  it("shows a failed battle side's error, and Retry replaces the failed answer", async () => {
+    await page.locator("#tab-battle").click();
+    await page.locator("#battle-new").click();
+    await openSettings("battle", { "Max tokens": "16", Temperature: "0.8" });
+    const answers = view("battle").locator(".message.assistant");
+    server.failNextGenerations(1);
+    await page.locator("#battle-input").fill("A side that breaks");
+    await page.locator("#battle-input").press("Enter");
+    await expect.poll(async () => (await answerStates(answers)).sort(), slow).toEqual(["done", "error"]);
+    expect(await view("battle").locator(".message.assistant.error .error-text").innerText()).toContain("injected failure");
+    await expect.poll(() => page.locator("#battle-retry").isVisible()).toBe(true);
+    expect(await page.locator("#battle-retry").innerText()).toBe("Retry failed answer");
+    expect(await page.locator("#battle-vote-a").isDisabled()).toBe(true);
+    await shot("battle-failed-side");
+
+    await page.locator("#battle-retry").click();
+    await expect.poll(() => answerStates(answers), slow).toEqual(["done", "done"]);
+    await expect.poll(() => page.locator("#battle-vote-a").isEnabled(), slow).toBe(true);
+    expect(await page.locator("#battle-retry").isHidden()).toBe(true);
+    await page.locator("#battle-new").click();
+  });
+
+  it("resumes or abandons a battle that a server restart interrupted", async () => {
+    // What a restart leaves behind: a battle whose answers never finished.
+    const interruptedBattle = async (message: string) => {
+      const created = await fetch(`${server.url}/api/arena/battles`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ message, settings: { max_tokens: 16 } }),
+      });
+      expect(created.status).toBe(201);
+      const { id } = await created.json();
+      await page.evaluate((battleId) => localStorage.setItem("camelid.lastBattle", battleId), id);
+      // A fresh page load on the battle tab (a goto that only changes the hash would not reload).
+      await page.goto(`${server.url}/#battle`);
+      await page.reload();
+      await page.waitForSelector("body[data-ready=true]");
+      return id as string;
+    };
+    const answers = view("battle").locator(".message.assistant");
+
+    await interruptedBattle("Resume me");
+    await expect.poll(() => page.locator("#battle-result").innerText()).toContain("interrupted");
+    expect(await answerStates(answers)).toEqual(["interrupted", "interrupted"]);
+    expect(await page.locator("#battle-retry").innerText()).toBe("Resume battle");
+    expect(await page.locator("#battle-new").innerText()).toBe("Abandon battle");
+    await shot("battle-interrupted");
+    await page.locator("#battle-retry").click();
+    await expect.poll(() => answerStates(answers), slow).toEqual(["done", "done"]);
+    await expect.poll(() => page.locator("#battle-vote-a").isEnabled(), slow).toBe(true);
+    expect(await view("battle").locator(".message.user").allInnerTexts()).toEqual([expect.stringContaining("Resume me"), expect.stringContaining("Resume me")]);
+    await page.locator("#battle-new").click();
+
+    const abandoned = await interruptedBattle("Abandon me");
+    await expect.poll(() => page.locator("#battle-new").innerText()).toBe("Abandon battle");
+    await page.locator("#battle-new").click();
+    expect(await view("battle").locator(".message").count()).toBe(0);
+    expect(await page.evaluate(() => localStorage.getItem("camelid.lastBattle"))).toBeNull();
+    // Abandoning leaves the battle unanswered on the server: it is simply never voted on.
+    const left = await (await fetch(`${server.url}/api/arena/battles/${abandoned}`)).json();
+    expect(left).toMatchObject({ vote: null, can_vote: false });
+  });
+
   it("sends one prompt to two models side by side, and merges answers in Collaboration", async () => {
     await page.locator("#tab-arena").click();
+    await page.locator("#arena-reset").click();
     await openSettings("arena", { "Max tokens": "32" });
+    const arenaAnswers = page.locator("#arena-columns .message.assistant");
     await page.locator("#arena-input").fill("Once upon a time");
     await page.locator("#arena-input").press("Enter");
-    await expect.poll(() => page.locator("#status").innerText(), { timeout: 20_000 }).toBe("All answers finished");
+    await expect.poll(() => answerStates(arenaAnswers), slow).toEqual(["done", "done"]);
+    await expect.poll(() => page.locator("#arena-send").isEnabled()).toBe(true);
+    expect(await page.locator("#status").innerText()).toBe("All answers finished");
     expect(await page.locator("#arena-columns .column h3").allInnerTexts()).toEqual(["stories-a", "stories-b"]);
     expect(await page.locator("#arena-columns .message.assistant .markdown").allInnerTexts()).toHaveLength(2);
     // Multi-turn: each column continues its own conversation.
     await page.locator("#arena-input").fill("The end");
     await page.locator("#arena-input").press("Enter");
-    await expect.poll(() => page.locator("#arena-send").isEnabled(), { timeout: 20_000 }).toBe(true);
+    await expect.poll(() => answerStates(arenaAnswers), slow).toEqual(["done", "done", "done", "done"]);
+    await expect.poll(() => page.locator("#arena-send").isEnabled()).toBe(true);
     expect(await page.locator("#arena-columns .column").first().locator(".message").count()).toBe(4);
     const log = await (await fetch(`${server.url}/api/requests?limit=1&model=stories-b`)).json();
     expect(JSON.parse(log.data[0].messages).map((m: { content: string }) => m.content).slice(0, 1)).toEqual(["Once upon a time"]);
@@ -181,20 +365,32 @@ describe.skipIf(!hasChromium)("playground in headless Chromium", () => {
     await openSettings("collaborate", { "Max tokens": "24" });
     await page.locator("#collab-input").fill("Once upon a time");
     await page.locator("#collab-run").click();
-    await expect.poll(() => page.locator("#status").innerText(), { timeout: 20_000 }).toBe("Merged answer finished");
-    expect(await page.locator("#collab-output .message.assistant").count()).toBe(3);
+    // Two answers, then the merged one: three finished answers and a free Run button mark the end.
+    await expect.poll(() => answerStates(page.locator("#collab-output .message.assistant")), slow).toEqual(["done", "done", "done"]);
+    await expect.poll(() => page.locator("#collab-run").isEnabled()).toBe(true);
+    expect(await page.locator("#status").innerText()).toBe("Merged answer finished");
     expect(await page.locator("#collab-filled-prompt").evaluate((element) => element.textContent)).toContain("### Answer 2 (stories-b)");
     await page.locator("#collab-output details summary").click();
     await shot("collaborate");
   });
 
   it("fits a phone-sized screen without sideways scrolling", async () => {
+    // A conversation of its own to show in the chat screen.
+    const created = await fetch(`${server.url}/api/conversations`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ title: "On a phone", model: "stories-a", messages: [{ role: "user", content: "Once upon a time" }, { role: "assistant", content: "there was a little girl named Lily.", model: "stories-a" }] }),
+    });
+    expect(created.status).toBe(201);
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     phone.on("request", (request) => requested.push(request.url()));
     for (const tab of ["chat", "battle", "leaderboard"]) {
       await phone.goto(`${server.url}/#${tab}`);
       await phone.waitForSelector("body[data-ready=true]");
-      if (tab === "chat") await phone.locator(".conversation-link").first().click();
+      if (tab === "chat") {
+        await phone.locator(".conversation-link", { hasText: "On a phone" }).click();
+        await expect.poll(() => phone.locator("#view-chat .message").count()).toBe(2);
+      }
       expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
       await shot(`phone-${tab}`, phone);
     }

@@ -49,6 +49,14 @@ export async function api(method, path, body, signal) {
   return response.json();
 }
 
+/**
+ * A JSON request that outlives the page (fetch keepalive, so also PATCH, unlike sendBeacon): for saving
+ * what is on screen while the page is being left. Nobody is there to read the answer.
+ */
+export function sendWhileLeaving(method, path, body) {
+  fetch(path, { method, keepalive: true, headers: headers({ "content-type": "application/json" }), body: JSON.stringify(body) }).catch(() => undefined);
+}
+
 /** Text body (exports), with the key when one is set. */
 export async function apiText(path) {
   const response = await fetch(path, { headers: headers() });

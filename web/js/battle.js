@@ -8,6 +8,9 @@ import { createTranscript, finishLabel } from "./transcript.js";
 
 const voteLabels = { a: "A is better", b: "B is better", tie: "Tie", bothbad: "Both are bad" };
 
+/** The open battle's id, so a reload (or a server restart) finds it again to resume or abandon it. */
+const lastBattleKey = "camelid.lastBattle";
+
 export function createBattleView() {
   const settings = createSettingsForm({ window: false, promptFormat: false });
   const sides = {
@@ -23,6 +26,7 @@ export function createBattleView() {
     h("button", { type: "button", class: "vote", "data-choice": choice, id: `battle-vote-${choice}`, disabled: true, onclick: () => vote(choice) }, label),
   );
   const retryButton = h("button", { type: "button", id: "battle-retry", hidden: true, onclick: () => retryFailed() }, "Retry failed answer");
+  let restored = false;
   const result = h("p", { id: "battle-result", class: "battle-result", role: "status" });
   let battle = null;
   let controller = null;
@@ -31,12 +35,18 @@ export function createBattleView() {
     const busy = Boolean(controller);
     for (const button of voteButtons) button.disabled = busy || !battle?.can_vote;
     revealButton.disabled = busy || !battle || Boolean(battle.models);
-    retryButton.hidden = busy || failedSides().length === 0;
+    const unfinished = failedSides();
+    const interrupted = !busy && unfinished.length > 0 && unfinished.every((side) => battle.turns.at(-1).answers[side].status === "pending");
+    retryButton.hidden = busy || unfinished.length === 0;
+    retryButton.textContent = interrupted ? "Resume battle" : "Retry failed answer";
+    newButton.textContent = !busy && unfinished.length > 0 ? "Abandon battle" : "New battle";
     sendButton.disabled = busy || Boolean(battle?.models);
     stopButton.disabled = !busy;
     for (const side of ["a", "b"]) sides[side].heading.textContent = battle?.models ? `Model ${side.toUpperCase()}: ${battle.models[side]}` : `Model ${side.toUpperCase()}`;
     if (battle?.vote) result.textContent = `You voted: ${Object.entries({ model_a: "A is better", model_b: "B is better", tie: "Tie", "tie (bothbad)": "Both are bad" }).find(([k]) => k === battle.vote.winner)?.[1]}. A was ${battle.models.a}, B was ${battle.models.b}.`;
     else if (battle?.revealed_before_vote) result.textContent = `Names revealed before voting: this battle can no longer be voted on. A was ${battle.models.a}, B was ${battle.models.b}.`;
+    else if (interrupted) result.textContent = "This battle was interrupted before both answers finished: resume it, or abandon it for a new one.";
+    else if (unfinished.length > 0) result.textContent = "An answer failed: retry it, or abandon the battle for a new one.";
     else if (battle && !battle.can_vote && !busy) result.textContent = "Waiting for both answers…";
     else if (battle?.can_vote) result.textContent = "Both answers finished: vote, or continue the conversation.";
     else result.textContent = "Two models are drawn at random; their names stay hidden until you vote.";
@@ -45,14 +55,18 @@ export function createBattleView() {
   function reset() {
     if (controller) return;
     battle = null;
+    localStorage.removeItem(lastBattleKey);
     sides.a.transcript.clear();
     sides.b.transcript.clear();
     paintState();
     input.focus();
   }
 
-  async function streamSide(side, signal) {
+  /** Streams one side's answer to the latest turn; `replace` takes the failed or interrupted one off the screen first. */
+  async function streamSide(side, signal, { replace = false } = {}) {
+    if (replace) sides[side].lastAnswer?.article.remove();
     const answer = sides[side].transcript.addMessage("assistant", "", `Model ${side.toUpperCase()}`);
+    sides[side].lastAnswer = answer;
     answer.setStreaming(true);
     let text = "";
     try {
@@ -79,6 +93,8 @@ export function createBattleView() {
   async function send() {
     const text = input.value.trim();
     if (!text || controller || battle?.models) return;
+    const problem = battle ? null : settings.validate();
+    if (problem) return announce(problem, "error");
     controller = new AbortController();
     paintState();
     input.value = "";
@@ -86,6 +102,7 @@ export function createBattleView() {
       if (!battle) {
         const values = settings.values();
         battle = await api("POST", "/api/arena/battles", { message: text, settings: { ...requestFields(values), ...(values.system_prompt ? { system_prompt: values.system_prompt } : {}) } });
+        localStorage.setItem(lastBattleKey, battle.id);
       } else {
         battle = await api("POST", `/api/arena/battles/${battle.id}/turns`, { message: text });
       }
@@ -104,11 +121,14 @@ export function createBattleView() {
     }
   }
 
-  /** Sides whose answer to the latest turn failed (the server lets them be generated again). */
+  /**
+   * Sides whose answer to the latest turn is not done: failed, or still "pending" because the stream was
+   * cut (a server restart, a reload). The server lets them be generated again.
+   */
   function failedSides() {
     const latest = battle?.turns?.at(-1);
     if (!latest || battle.vote || battle.models) return [];
-    return ["a", "b"].filter((side) => latest.answers[side].status === "failed");
+    return ["a", "b"].filter((side) => latest.answers[side].status !== "done");
   }
 
   async function retryFailed() {
@@ -117,7 +137,7 @@ export function createBattleView() {
     controller = new AbortController();
     paintState();
     try {
-      await Promise.all(sidesToRetry.map((side) => streamSide(side, controller.signal)));
+      await Promise.all(sidesToRetry.map((side) => streamSide(side, controller.signal, { replace: true })));
       battle = await api("GET", `/api/arena/battles/${battle.id}`);
     } catch (error) {
       announce(error.message, "error");
@@ -132,6 +152,7 @@ export function createBattleView() {
     try {
       battle = await api("POST", `/api/arena/battles/${battle.id}/vote`, { winner: choice });
       announce(`Vote recorded: A was ${battle.models.a}, B was ${battle.models.b}`);
+      localStorage.removeItem(lastBattleKey);
       document.dispatchEvent(new CustomEvent("camelid:voted"));
     } catch (error) {
       announce(error.message, "error");
@@ -162,6 +183,39 @@ export function createBattleView() {
     h("div", { class: "vote-bar", role: "group", "aria-label": "Vote" }, voteButtons, revealButton, retryButton, newButton),
     composer({ input, buttons: [sendButton, stopButton], onSend: () => void send(), onEscape: () => controller?.abort() }),
   );
+  /** After a reload: the battle left open (not voted, names not revealed) is shown again, to resume or abandon. */
+  async function restore() {
+    restored = true;
+    const id = localStorage.getItem(lastBattleKey);
+    if (!id) return;
+    let found;
+    try {
+      found = await api("GET", `/api/arena/battles/${encodeURIComponent(id)}`);
+    } catch {
+      localStorage.removeItem(lastBattleKey);
+      return;
+    }
+    if (found.vote || found.models) return localStorage.removeItem(lastBattleKey);
+    battle = found;
+    for (const side of ["a", "b"]) {
+      sides[side].transcript.clear();
+      for (const turn of battle.turns) {
+        sides[side].transcript.addMessage("user", turn.user_message).flush();
+        const { text, status, finish_reason: finishReason } = turn.answers[side];
+        const answer = sides[side].transcript.addMessage("assistant", text, `Model ${side.toUpperCase()}${status === "done" ? ` · ${finishLabel(finishReason)}` : ""}`);
+        sides[side].lastAnswer = answer;
+        if (status === "failed") answer.setError("This answer failed.");
+        else if (status !== "done") answer.setInterrupted();
+      }
+    }
+    paintState();
+  }
+
   paintState();
-  return { element, activate() {} };
+  return {
+    element,
+    async activate() {
+      if (!restored) await restore();
+    },
+  };
 }

@@ -1,6 +1,6 @@
 // Chat: one model, a persisted conversation, streaming with stop, and for every reply the exact
 // prompt the server rendered (dry run of the same request body), its token count and its format.
-import { api, renderPrompt, streamChat } from "./api.js";
+import { api, renderPrompt, sendWhileLeaving, streamChat } from "./api.js";
 import { fitTokenBudget, lastTurns, toOpenAiJsonl, toShareGpt } from "./conversation-io.js";
 import { announce, composer, download, h, replaceChildren } from "./dom.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
@@ -11,6 +11,9 @@ import { createTranscript, finishLabel } from "./transcript.js";
  * this many characters are kept, so the settings stay well under the server's 1 MiB body limit.
  */
 const inspectionBudgetChars = 256 * 1024;
+
+/** The conversation open when the page was left ("" for a new one), reopened on the next load. */
+const lastConversationKey = "camelid.lastConversation";
 
 /** The newest inspections whose JSON fits the budget (keys are increasing message ids, which iterate in ascending order). */
 function newestInspections(inspections) {
@@ -43,6 +46,9 @@ export function createChatView({ models }) {
   /** The open conversation as the server has it (null until the first message is sent). */
   let current = null;
   let controller = null;
+  /** The turn being answered, kept so that leaving the page mid-stream can still save it (see pagehide below). */
+  let inFlight = null;
+  let restored = false;
 
   // Escape is handled for the whole view (below), not only inside the composer
   const form = composer({ input, buttons: [sendButton, stopButton], onSend: () => void send() });
@@ -76,8 +82,9 @@ export function createChatView({ models }) {
 
   const storedSettings = () => {
     const values = settings.values();
-    return { ...values, window: settings.windowStrategy(), inspections: current?.settings?.inspections ?? {} };
+    return { ...values, window: settings.windowStrategy(), inspections: current?.settings?.inspections ?? {}, interrupted: current?.settings?.interrupted ?? [] };
   };
+  const remember = () => localStorage.setItem(lastConversationKey, current?.id ?? "");
 
   async function refreshList() {
     const { data } = await api("GET", "/api/conversations?limit=200");
@@ -137,9 +144,11 @@ export function createChatView({ models }) {
     transcript.clear();
     title.textContent = current?.title ?? "New conversation";
     const inspections = current?.settings?.inspections ?? {};
-    for (const message of current?.messages ?? []) {
+    const interrupted = new Set(current?.settings?.interrupted ?? []);
+    for (const [index, message] of (current?.messages ?? []).entries()) {
       const view = transcript.addMessage(message.role, message.content, message.role === "assistant" ? (message.model ?? "") : "");
       view.flush();
+      if (interrupted.has(index)) view.setInterrupted();
       if (message.role === "assistant") showInspector(view, inspections[message.id]);
     }
   }
@@ -152,9 +161,20 @@ export function createChatView({ models }) {
       settings.load({ ...current.settings, system_prompt: current.system_prompt ?? current.systemPrompt ?? "" });
     }
     paintConversation();
+    remember();
     setBusy(false);
     await refreshList();
     input.focus();
+  }
+
+  /** On load: the conversation that was open when the page was left, else the most recent one. */
+  async function restore() {
+    restored = true;
+    const last = localStorage.getItem(lastConversationKey);
+    if (last === "") return;
+    const { data } = await api("GET", "/api/conversations?limit=200");
+    const id = data.some((conversation) => conversation.id === last) ? last : data[0]?.id;
+    if (id) await openConversation(id);
   }
 
   async function windowed(messages, body) {
@@ -175,6 +195,9 @@ export function createChatView({ models }) {
     if (!text || controller) return;
     const model = modelSelect.value;
     if (!model) return announce("No model is served: start camelid serve with --model", "error");
+    // Bad settings are caught here, before anything is sent or saved into the conversation.
+    const problem = settings.validate();
+    if (problem) return announce(problem, "error");
     const values = settings.values();
     controller = new AbortController();
     setBusy(true);
@@ -187,6 +210,7 @@ export function createChatView({ models }) {
       if (!current) {
         current = await api("POST", "/api/conversations", { title: text.slice(0, 60), model, system_prompt: values.system_prompt ?? null, settings: storedSettings() });
         title.textContent = current.title;
+        remember();
         void refreshList().catch(() => undefined);
       } else {
         current = await api("PATCH", `/api/conversations/${current.id}`, { model, system_prompt: values.system_prompt ?? null, settings: storedSettings() });
@@ -199,6 +223,7 @@ export function createChatView({ models }) {
       const base = { model, ...requestFields(values) };
       const { messages, window } = await windowed(history, { ...base, messages: history });
       const body = { ...base, messages };
+      inFlight = { conversationId: current.id, text, model, partial: "", index: current.messages.length + 1, settings: storedSettings() };
       let inspection;
       try {
         const rendered = await renderPrompt(body);
@@ -206,7 +231,14 @@ export function createChatView({ models }) {
       } catch (error) {
         inspection = { model, error: error.message };
       }
-      const result = await streamChat(body, { signal: controller.signal, onDelta: (_, full) => answer.update(full) });
+      const result = await streamChat(body, {
+        signal: controller.signal,
+        onDelta: (_, full) => {
+          answer.update(full);
+          if (inFlight) inFlight.partial = full;
+        },
+      });
+      inFlight = null;
       answer.update(result.text);
       answer.flush();
       inspection.finish_reason = result.finishReason;
@@ -228,6 +260,7 @@ export function createChatView({ models }) {
       announce(error.message, "error");
       input.value = text;
     } finally {
+      inFlight = null;
       answer.setStreaming(false);
       controller = null;
       setBusy(false);
@@ -238,7 +271,11 @@ export function createChatView({ models }) {
   function startRename() {
     if (!current) return;
     const field = h("input", { type: "text", value: current.title, "aria-label": "Conversation title", id: "chat-title-input", maxlength: 500 });
+    let finished = false;
     const finish = async (save) => {
+      // Enter finishes, and taking the field out of the page then fires its blur: finish only once.
+      if (finished) return;
+      finished = true;
       const value = field.value.trim();
       field.replaceWith(title);
       if (save && value && value !== current.title) {
@@ -280,9 +317,25 @@ export function createChatView({ models }) {
     if (event.key === "Escape" && controller) controller.abort();
   });
 
+  // Leaving or reloading the page mid-stream: the turn would be saved only when the answer ends, so save
+  // it now (requests that outlive the page), the answer as far as it came, marked interrupted by its index.
+  window.addEventListener("pagehide", () => {
+    if (!inFlight) return;
+    const { conversationId, text, model, partial, index, settings: saved } = inFlight;
+    inFlight = null;
+    sendWhileLeaving("POST", `/api/conversations/${conversationId}/messages`, {
+      messages: [
+        { role: "user", content: text },
+        { role: "assistant", content: partial, model },
+      ],
+    });
+    sendWhileLeaving("PATCH", `/api/conversations/${conversationId}`, { settings: { ...saved, interrupted: [...saved.interrupted, index] } });
+  });
+
   return {
     element,
     async activate() {
+      if (!restored) await restore();
       await refreshList();
       setBusy(Boolean(controller));
     },

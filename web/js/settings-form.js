@@ -8,7 +8,7 @@ const numberField = (id, label, attributes) =>
 
 /**
  * @param {{ window?: boolean, promptFormat?: boolean, systemPrompt?: boolean }} options
- * @returns {{ element: HTMLElement, values(): object, load(settings: object): void, windowStrategy(): object }}
+ * @returns {{ element: HTMLElement, validate(): string | null, values(): object, load(settings: object): void, windowStrategy(): object }}
  */
 export function createSettingsForm(options = {}) {
   const prefix = `settings-${++formCount}`;
@@ -45,6 +45,26 @@ export function createSettingsForm(options = {}) {
   );
 
   const field = (name) => element.querySelector(`#${id(name)}`);
+
+  /** What each number may hold (the same rules the server applies to a request); empty means "default". */
+  const rules = [
+    { name: "temperature", label: "Temperature", min: 0, max: 2 },
+    { name: "top-p", label: "Top-p", min: 0, max: 1 },
+    { name: "top-k", label: "Top-k", min: 0, integer: true },
+    { name: "max-tokens", label: "Max tokens", min: 1, integer: true },
+    { name: "seed", label: "Seed", integer: true },
+  ];
+  const problemWith = (input, rule) => {
+    // A number input holding text that is not a number reports an empty value and badInput.
+    if (input.validity.badInput) return `${rule.label} must be a number`;
+    if (input.value.trim() === "") return null;
+    const value = Number(input.value);
+    if (!Number.isFinite(value)) return `${rule.label} must be a number`;
+    if (rule.integer && !Number.isInteger(value)) return `${rule.label} must be a whole number`;
+    if (rule.min !== undefined && value < rule.min) return `${rule.label} must be at least ${rule.min}`;
+    if (rule.max !== undefined && value > rule.max) return `${rule.label} must be at most ${rule.max}`;
+    return null;
+  };
   const number = (name) => {
     const input = field(name);
     if (!input || input.value.trim() === "") return undefined;
@@ -54,6 +74,31 @@ export function createSettingsForm(options = {}) {
 
   return {
     element,
+    /**
+     * Checks every field before anything is sent or saved: marks each bad one (aria-invalid, the
+     * browser's validity message), opens the settings, focuses the first, and returns its message (null when all are fine).
+     */
+    validate() {
+      const problems = [];
+      const check = (input, problem) => {
+        if (!input) return;
+        input.setCustomValidity(problem ?? "");
+        if (problem) input.setAttribute("aria-invalid", "true");
+        else input.removeAttribute("aria-invalid");
+        if (problem) problems.push({ input, problem });
+      };
+      for (const rule of rules) {
+        const input = field(rule.name);
+        if (input) check(input, problemWith(input, rule));
+      }
+      if (options.window !== false && windowType.value !== "keep-all") {
+        check(windowSize, problemWith(windowSize, { label: "Conversation window size", min: 1, integer: true }));
+      }
+      if (problems.length === 0) return null;
+      element.open = true;
+      problems[0].input.focus();
+      return problems.map((entry) => entry.problem).join("; ");
+    },
     /** OpenAI request fields (snake_case) plus system_prompt. */
     values() {
       const stop = (field("stop")?.value ?? "").split("\n").map((s) => s.replace(/\\n/g, "\n")).filter((s) => s.length > 0);

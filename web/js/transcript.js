@@ -1,5 +1,8 @@
 // A column of chat messages whose last answer can grow while it streams. Markdown is re-rendered at
-// most once per animation frame, so a fast model does not re-layout the page per token.
+// most once per animation frame, so a fast model does not re-layout the page per token. An answer's
+// `data-state` says where it is ("streaming", then "done" or "error"; "interrupted" when reopened after the
+// page was left mid-stream), for scripts and tests that
+// must wait for the end of a reply rather than guess how long it takes.
 import { h } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
 
@@ -32,13 +35,23 @@ export function createTranscript(label) {
       setStreaming(on) {
         article.classList.toggle("streaming", on);
         article.setAttribute("aria-busy", on ? "true" : "false");
+        if (on) article.dataset.state = "streaming";
+        else if (article.dataset.state === "streaming") article.dataset.state = "done";
       },
       setMeta(value) {
         metaElement.textContent = value;
       },
+      /** An answer cut off when the page was left mid-stream: kept as far as it came, and said so. */
+      setInterrupted() {
+        article.classList.add("interrupted");
+        article.dataset.state = "interrupted";
+        metaElement.textContent = [metaElement.textContent, "interrupted"].filter(Boolean).join(" · ");
+      },
       setError(message) {
         article.classList.add("error");
-        body.append(h("p", { class: "error-text", role: "alert" }, message));
+        article.dataset.state = "error";
+        // Beside the body, not in it: repainting the text (a last flush) must not erase the error.
+        article.append(h("p", { class: "error-text", role: "alert" }, message));
       },
       flush: paint,
     };

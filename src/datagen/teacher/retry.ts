@@ -1,11 +1,11 @@
 import {
-  AbortError,
   ConnectionError,
   QueueFullError,
   RateLimitError,
   TimeoutError,
   UpstreamError,
 } from "../../errors/index.js";
+import { type Sleep, sleep } from "../../retry/sleep.js";
 
 export interface RetryPolicy {
   /** Attempts after the first (default 5). */
@@ -19,7 +19,7 @@ export const defaultRetryPolicy: RetryPolicy = { maxRetries: 5, baseDelayMs: 100
 
 export interface RetryEvents {
   onRetry?(info: { attempt: number; delayMs: number; error: unknown; rateLimited: boolean }): void;
-  sleep?(ms: number, signal?: AbortSignal): Promise<void>;
+  sleep?: Sleep;
   random?(): number;
 }
 
@@ -29,21 +29,6 @@ export function isRetryable(error: unknown): boolean {
   if (error instanceof ConnectionError || error instanceof TimeoutError) return true;
   if (error instanceof UpstreamError) return error.status === undefined || error.status >= 500 || error.status === 408 || error.status === 409;
   return false;
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new AbortError());
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new AbortError());
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /**

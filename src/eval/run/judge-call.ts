@@ -1,6 +1,7 @@
 import { AbortError, AuthenticationError, ContextLengthExceededError, InvalidArgumentError, PermissionDeniedError, UnsupportedFeatureError } from "../../errors/index.js";
 import type { ChatMessage } from "../../spec/messages.js";
 import type { LanguageModel } from "../../spec/language-model.js";
+import { type Sleep, sleep } from "../../retry/sleep.js";
 import { JUDGE_ERROR_OUTPUT } from "../verdicts/single-rating.js";
 
 export interface JudgeCallOptions {
@@ -12,7 +13,7 @@ export interface JudgeCallOptions {
   /** Wait before retry n is retryDelayMs · 2^(n-1). */
   retryDelayMs?: number;
   abortSignal?: AbortSignal;
-  sleep?: (ms: number) => Promise<void>;
+  sleep?: Sleep;
 }
 
 export interface JudgeCallResult {
@@ -41,7 +42,7 @@ function isPermanentForThisRequest(error: unknown): boolean {
  */
 export async function callJudge(judge: LanguageModel, messages: ChatMessage[], options: JudgeCallOptions = {}): Promise<JudgeCallResult> {
   const retries = options.retries ?? 3;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const wait = options.sleep ?? sleep;
   let lastError = "";
   for (let attempt = 1; attempt <= retries + 1; attempt++) {
     try {
@@ -58,7 +59,7 @@ export async function callJudge(judge: LanguageModel, messages: ChatMessage[], o
       if (isFatal(error)) throw error;
       lastError = error instanceof Error ? error.message : String(error);
       if (isPermanentForThisRequest(error)) return { text: JUDGE_ERROR_OUTPUT, attempts: attempt, error: lastError };
-      if (attempt <= retries) await sleep((options.retryDelayMs ?? 1000) * 2 ** (attempt - 1));
+      if (attempt <= retries) await wait((options.retryDelayMs ?? 1000) * 2 ** (attempt - 1), options.abortSignal);
     }
   }
   return { text: JUDGE_ERROR_OUTPUT, attempts: retries + 1, error: lastError };

@@ -1,7 +1,7 @@
 import { type CamelidError, UpstreamError } from "../../errors/index.js";
 import { errorFromResponse } from "./error-mapping.js";
 import { RequestLifetime } from "./request-lifetime.js";
-import { backoffDelayMs, type RetryPolicy, retryAfterMs, shouldRetryResponse, sleep } from "./retry-policy.js";
+import { backoffDelayMs, type RetryPolicy, retryAfterMs, shouldRetryResponse } from "./retry-policy.js";
 
 export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
 
@@ -56,7 +56,7 @@ export async function openResponse(settings: TransportSettings, request: HttpReq
       lifetime.dispose();
       // Timeouts and aborts are final: a slow server would only be asked to redo the same slow work.
       if (error.code === "connection_error" && retriesLeft) {
-        await sleep(backoffDelayMs(attempt, retry), request.abortSignal);
+        await retry.sleep(backoffDelayMs(attempt, retry), request.abortSignal);
         continue;
       }
       throw error;
@@ -68,7 +68,7 @@ export async function openResponse(settings: TransportSettings, request: HttpReq
     const requestedWait = retryAfterMs(response.headers);
     const waitAcceptable = requestedWait === undefined || requestedWait <= retry.maxRetryAfterMs;
     if (retriesLeft && waitAcceptable && shouldRetryResponse(response.status, response.headers)) {
-      await sleep(requestedWait ?? backoffDelayMs(attempt, retry), request.abortSignal);
+      await retry.sleep(requestedWait ?? backoffDelayMs(attempt, retry), request.abortSignal);
       continue;
     }
     throw failure;

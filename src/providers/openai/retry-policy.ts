@@ -1,4 +1,4 @@
-import { AbortError } from "../../errors/index.js";
+import { type Sleep, sleep } from "../../retry/sleep.js";
 
 export interface RetryPolicy {
   /** Retries after the first attempt (0 = never retry). */
@@ -10,6 +10,8 @@ export interface RetryPolicy {
   maxRetryAfterMs: number;
   /** Source of jitter; injectable so tests can pin it. */
   random: () => number;
+  /** How the backoff and a server's retry-after are waited out; injectable so tests need not wait. */
+  sleep: Sleep;
 }
 
 export const defaultRetryPolicy: RetryPolicy = {
@@ -18,6 +20,7 @@ export const defaultRetryPolicy: RetryPolicy = {
   maxDelayMs: 8_000,
   maxRetryAfterMs: 60_000,
   random: Math.random,
+  sleep,
 };
 
 /** 408 request timeout, 409 lock conflict, 429 rate limit, 5xx: worth another try (as OpenAI's own client does). */
@@ -55,23 +58,4 @@ export function retryAfterMs(headers: Headers, now: number = Date.now()): number
 export function backoffDelayMs(retryNumber: number, policy: RetryPolicy): number {
   const base = Math.min(policy.initialDelayMs * 2 ** retryNumber, policy.maxDelayMs);
   return base * (1 - policy.random() * 0.25);
-}
-
-/** Wait `ms`, or reject with AbortError as soon as the caller's signal fires. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(new AbortError());
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new AbortError());
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

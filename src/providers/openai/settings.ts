@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ConfigError } from "../../errors/index.js";
 import type { PromptFormat } from "../../prompts/index.js";
+import type { Sleep } from "../../retry/sleep.js";
 import type { FetchFunction } from "./http-transport.js";
 import { defaultRetryPolicy, type RetryPolicy } from "./retry-policy.js";
 
@@ -21,8 +22,8 @@ export interface OpenAICompatibleSettings {
   timeoutMs?: number;
   /** Default 2. */
   maxRetries?: number;
-  /** Backoff tuning; defaults follow OpenAI's client (0.5 s doubling to 8 s). */
-  retry?: { initialDelayMs?: number; maxDelayMs?: number; maxRetryAfterMs?: number };
+  /** Backoff tuning; defaults follow OpenAI's client (0.5 s doubling to 8 s). `sleep` waits (tests inject one). */
+  retry?: { initialDelayMs?: number; maxDelayMs?: number; maxRetryAfterMs?: number; sleep?: Sleep };
   fetch?: FetchFunction;
   /**
    * For api "completions" with messages: the format that renders them (a registry name or a format object).
@@ -60,6 +61,7 @@ const settingsSchema = z.object({
       initialDelayMs: z.number().min(0).optional(),
       maxDelayMs: z.number().min(0).optional(),
       maxRetryAfterMs: z.number().min(0).optional(),
+      sleep: z.custom<Sleep>((value) => typeof value === "function", "must be a sleep function").optional(),
     })
     .optional(),
   fetch: z.custom<FetchFunction>((value) => typeof value === "function", "must be a fetch function").optional(),

@@ -167,7 +167,8 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
     handle(async (c) => {
       const body = await readJsonBody(c.req, createSchema);
       const served = context.registry.list().map((entry) => entry.id);
-      const pool = body.models ?? served;
+      // A model whose last load failed would only hand the voter a broken side: never drawn by default.
+      const pool = body.models ?? served.filter((id) => context.registry.get(id).status().state !== "failed");
       for (const id of pool) context.registry.get(id); // unknown names: 404 naming the model
       const models = drawBattleModels(pool, random);
       const battle = store.createBattle({ client: clientIdentity(c), models, settings: toSettings(body.settings), firstMessage: body.message });

@@ -9,6 +9,7 @@ import { prefillInChunks } from "../../../src/providers/local/choice-runner.js";
 import type { Token } from "../../../src/providers/local/llama-runtime.js";
 import { tokenizeSegments } from "../../../src/providers/local/prompt-tokens.js";
 import { sharedPath, stories260KPath } from "../../support/shared-data.js";
+import { waitUntil } from "../../support/wait-for.js";
 
 /**
  * llama-server's greedy continuation published in ../shared/README.md (BOS added, as the tokenizer asks).
@@ -162,9 +163,7 @@ describe("abort and concurrency", () => {
     }
     expect(state.slots.size).toBe(3);
     await reader.cancel();
-    const deadline = Date.now() + 2000;
-    while (state.slots.size < 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(state.slots.size).toBe(4);
+    await waitUntil(() => state.slots.size === 4, { what: "the cancelled sequence to be freed", intervalMs: 5 });
     // The cancelled sequence holds the prompt and a few tokens, not the 200 it was asked for.
     const sequences = await Promise.all([0, 1, 2, 3].map(() => state.slots.acquire()));
     const longest = Math.max(...sequences.map((sequence) => sequence.nextTokenIndex));

@@ -20,7 +20,8 @@ import {
   startFakeOpenAIServer,
   usage,
 } from "../../support/fake-openai-server.js";
-import { modelFor } from "./helpers.js";
+import { sleep } from "../../../src/retry/sleep.js";
+import { modelFor, recordingSleep } from "./helpers.js";
 import { chatResponseBody, contextOverflowBodies, type Flavor } from "./wire-formats.js";
 
 let server: FakeOpenAIServer;
@@ -256,13 +257,11 @@ describe("errors, retries and timeouts", () => {
       jsonReply(errorBody("Rate limit reached", "requests", null, "rate_limit_exceeded"), 429, { "retry-after": "1" }),
       jsonReply(chatResponseBody("openai", "after the wait")),
     );
-    const started = performance.now();
-    const result = await modelFor(server).doGenerate({ messages });
-    const waitedMs = server.requests[1].receivedAt - server.requests[0].receivedAt;
+    const { waits, sleep } = recordingSleep();
+    const result = await modelFor(server, { retry: { sleep } }).doGenerate({ messages });
     expect(result.choices[0].text).toBe("after the wait");
-    expect(waitedMs).toBeGreaterThanOrEqual(990);
-    expect(waitedMs).toBeLessThan(2500);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(990);
+    expect(waits).toEqual([1000]);
+    expect(server.requests).toHaveLength(2);
   });
 
   it("honours retry-after-ms over retry-after and gives up (RateLimitError) when asked to wait too long", async () => {
@@ -270,22 +269,29 @@ describe("errors, retries and timeouts", () => {
       jsonReply(errorBody("slow down"), 429, { "retry-after-ms": "300", "retry-after": "30" }),
       jsonReply(chatResponseBody("openai", "ok")),
     );
-    await modelFor(server).doGenerate({ messages });
-    const waitedMs = server.requests[1].receivedAt - server.requests[0].receivedAt;
-    expect(waitedMs).toBeGreaterThanOrEqual(290);
-    expect(waitedMs).toBeLessThan(1500);
+    const { waits, sleep } = recordingSleep();
+    await modelFor(server, { retry: { sleep } }).doGenerate({ messages });
+    expect(waits).toEqual([300]);
 
     server.requests.length = 0;
     server.enqueue(jsonReply(errorBody("come back tomorrow"), 429, { "retry-after": "86400" }));
-    const error = await rejection(modelFor(server).doGenerate({ messages }));
+    const error = await rejection(modelFor(server, { retry: { sleep } }).doGenerate({ messages }));
     expect(error).toBeInstanceOf(RateLimitError);
     expect((error as RateLimitError).retryAfterSeconds).toBe(86400);
     expect(server.requests).toHaveLength(1);
+    expect(waits).toEqual([300]);
   });
 
   it("500: retries with backoff, then UpstreamError once maxRetries are used up", async () => {
     for (let index = 0; index < 4; index++) server.enqueue(jsonReply({ error: { message: "boom", type: "server_error" } }, 500));
-    const error = await rejection(modelFor(server, { maxRetries: 3 }).doGenerate({ messages }));
+    const { waits, sleep } = recordingSleep();
+    const error = await rejection(modelFor(server, { maxRetries: 3, retry: { initialDelayMs: 100, maxDelayMs: 300, sleep } }).doGenerate({ messages }));
+    // 100, 200, 300 (capped), each less up to 25% jitter
+    expect(waits).toHaveLength(3);
+    [100, 200, 300].forEach((base, index) => {
+      expect(waits[index]).toBeGreaterThanOrEqual(base * 0.75);
+      expect(waits[index]).toBeLessThanOrEqual(base);
+    });
     expect(error).toBeInstanceOf(UpstreamError);
     expect((error as UpstreamError).status).toBe(500);
     expect(error).toHaveProperty("message", expect.stringContaining("boom"));
@@ -303,11 +309,10 @@ describe("errors, retries and timeouts", () => {
   });
 
   it("a slow server hits the timeout (TimeoutError), not retried", async () => {
-    server.enqueue({ type: "json", body: chatResponseBody("openai", "late"), delayMs: 1_000 });
-    const started = performance.now();
+    // The server never answers: only the client's timeout can end the call.
+    server.enqueue({ type: "hang" });
     const error = await rejection(modelFor(server, { timeoutMs: 150 }).doGenerate({ messages }));
     expect(error).toBeInstanceOf(TimeoutError);
-    expect(performance.now() - started).toBeLessThan(900);
     expect(server.requests).toHaveLength(1);
   });
 
@@ -331,13 +336,23 @@ describe("errors, retries and timeouts", () => {
     setTimeout(() => controller.abort(), 50);
     expect(await rejection(modelFor(server).doGenerate({ messages, abortSignal: controller.signal }))).toBeInstanceOf(AbortError);
 
-    server.enqueue(jsonReply(errorBody("busy"), 503, { "retry-after": "5" }));
+    // The caller gives up while the client waits out the server's 59 s retry-after: the real sleep must
+    // end at once with AbortError (the injected one aborts, then waits with the real one); one that
+    // sat the wait out would outlast this test's 30 s timeout.
+    server.requests.length = 0;
+    server.enqueue(jsonReply(errorBody("busy"), 503, { "retry-after-ms": "59000" }));
     const waiting = new AbortController();
-    setTimeout(() => waiting.abort(), 100);
-    const started = performance.now();
-    expect(await rejection(modelFor(server).doGenerate({ messages, abortSignal: waiting.signal }))).toBeInstanceOf(AbortError);
-    expect(performance.now() - started).toBeLessThan(2_000);
-  });
+    const waits: number[] = [];
+    const abortingSleep = (ms: number, signal?: AbortSignal) => {
+      waits.push(ms);
+      const wait = sleep(ms, signal);
+      waiting.abort();
+      return wait;
+    };
+    expect(await rejection(modelFor(server, { retry: { sleep: abortingSleep } }).doGenerate({ messages, abortSignal: waiting.signal }))).toBeInstanceOf(AbortError);
+    expect(waits).toEqual([59000]);
+    expect(server.requests).toHaveLength(1);
+  }, 30_000);
 
   it("a 200 with a body that is not JSON, or not a completion, is an UpstreamError", async () => {
     server.enqueue({ type: "raw", body: '{"choices": [' });

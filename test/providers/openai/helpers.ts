@@ -1,17 +1,32 @@
+import { AbortError } from "../../../src/errors/index.js";
 import { createOpenAICompatibleModel, type OpenAICompatibleSettings } from "../../../src/providers/openai/index.js";
 import type { StreamPart } from "../../../src/spec/stream-parts.js";
 import type { FakeOpenAIServer } from "../../support/fake-openai-server.js";
 
-/** A model pointed at the fake server, with fast retries so failure tests stay quick. */
+/** A model pointed at the fake server, with fast retries so failure tests stay quick (`settings.retry` adds to them). */
 export function modelFor(server: FakeOpenAIServer, settings: Partial<OpenAICompatibleSettings> = {}) {
   return createOpenAICompatibleModel({
     baseURL: server.baseURL,
     model: "test-model",
     api: "chat",
-    retry: { initialDelayMs: 5, maxDelayMs: 20 },
     timeoutMs: 5_000,
     ...settings,
+    retry: { initialDelayMs: 5, maxDelayMs: 20, ...settings.retry },
   });
+}
+
+/**
+ * A sleep for the retry policy that records each wait and returns at once (an already aborted signal
+ * still rejects, as the real one does): what the client waited, without the test waiting it.
+ */
+export function recordingSleep(onWait?: (ms: number) => void) {
+  const waits: number[] = [];
+  const sleep = async (ms: number, signal?: AbortSignal) => {
+    waits.push(ms);
+    onWait?.(ms);
+    if (signal?.aborted) throw new AbortError();
+  };
+  return { waits, sleep };
 }
 
 /** Read a part stream to its end (bounded, so a stream that never closes fails the test instead of hanging it). */

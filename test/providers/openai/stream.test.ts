@@ -80,8 +80,9 @@ describe("doStream against each server's wire format", () => {
     const parts = await collectParts((await modelFor(server, { flavor: "vllm" }).doStream({ messages })).stream);
     const { timings } = finishOf(parts);
     expect(timings.timeToFirstTokenMs).toBeGreaterThanOrEqual(140);
-    // 4 decode tokens over ≥ 120 ms: at most ~33 tokens/s, far below what a 0 ms gap would give.
-    expect(timings.tokensPerSecond).toBeGreaterThan(5);
+    // 4 decode tokens over ≥ 120 ms: at most ~33 tokens/s, far below what a 0 ms gap would give
+    // (a loaded machine only makes it slower, so there is no lower bound).
+    expect(timings.tokensPerSecond).toBeGreaterThan(0);
     expect(timings.tokensPerSecond).toBeLessThan(40);
   });
 
@@ -244,21 +245,21 @@ describe("stream failures", () => {
 
   it("a stream that goes silent hits the idle timeout: TimeoutError part", async () => {
     const events = chatStreamEvents("openai", ["slow"]);
-    server.enqueue(sseReply([events[0], events[1], { delayMs: 2_000 }, ...events.slice(2)]));
-    const started = performance.now();
+    // The server sends a token, then nothing ever again: only the idle timeout can end the stream.
+    server.enqueue(sseReply([events[0], events[1]], { end: "hang" }));
     const parts = await collectParts((await modelFor(server, { timeoutMs: 200 }).doStream({ messages })).stream);
     expect(textOf(parts)).toBe("slow");
     expect(partsOfType(parts, "error")[0].error).toBeInstanceOf(TimeoutError);
     expect(finishOf(parts).finishReason).toBe("error");
-    expect(performance.now() - started).toBeLessThan(1_500);
     await server.waitForAbandoned(1);
   });
 
   it("chunks arriving slower than the timeout in total, but each within it, are fine", async () => {
     const events = chatStreamEvents("openai", ["a", "b", "c", "d"]);
-    const steps: ScriptedStep[] = events.flatMap((event) => [{ delayMs: 60 }, event]);
+    // 100 ms before every event (well over 400 ms in all) against a 400 ms idle timeout: 300 ms of slack per gap.
+    const steps: ScriptedStep[] = events.flatMap((event) => [{ delayMs: 100 }, event]);
     server.enqueue(sseReply(steps));
-    const parts = await collectParts((await modelFor(server, { timeoutMs: 150 }).doStream({ messages })).stream);
+    const parts = await collectParts((await modelFor(server, { timeoutMs: 400 }).doStream({ messages })).stream);
     expect(textOf(parts)).toBe("abcd");
     expect(finishOf(parts).finishReason).toBe("stop");
   });

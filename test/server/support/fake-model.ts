@@ -33,6 +33,8 @@ export class FakeModel implements LanguageModel {
   active = 0;
   maxActive = 0;
   aborted = 0;
+  /** Decode steps that produced tokens, over every call: lets tests count what happened after an event instead of timing it. */
+  steps = 0;
   calls: CallOptions[] = [];
 
   constructor(private readonly options: FakeModelOptions = {}) {
@@ -136,6 +138,7 @@ export class FakeModel implements LanguageModel {
           controller.close();
           return;
         }
+        model.steps++;
         for (let index = 0; index < n; index++) {
           const word = storyWords[(step + index) % storyWords.length];
           const delta = step === 0 ? word : ` ${word}`;

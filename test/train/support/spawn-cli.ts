@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { repoRoot } from "../../support/shared-data.js";
+import { waitUntil } from "../../support/wait-for.js";
 
 export interface CliChild {
   process: ChildProcess;
@@ -21,11 +22,7 @@ export function spawnCli(args: string[]): CliChild {
   return { process: child, output: () => ({ stdout, stderr }), exited };
 }
 
-/** Polls `condition` every 10 ms until it holds; throws after timeoutMs. */
-export async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+/** Polls `condition` every 10 ms until it holds (test/support/wait-for.ts); `timeoutMs` only bounds a hang. */
+export function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  return waitUntil(condition, { what, timeoutMs, intervalMs: 10 });
 }
