@@ -7,14 +7,14 @@ import {
   defaultRetryPolicy,
   type RetryPolicy,
   retryAfterMs,
-  sleep as realSleep,
 } from "../providers/openai/retry-policy.js";
+import { sleep as realSleep, type Sleep } from "../retry/sleep.js";
 import { HubAccessError, HubNotFoundError } from "./errors.js";
 
 export const DEFAULT_HUB_ENDPOINT = "https://huggingface.co";
 
 export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
-export type SleepFunction = (ms: number, signal?: AbortSignal) => Promise<void>;
+export type SleepFunction = Sleep;
 
 export interface HubClientSettings {
   /** `HF_ENDPOINT` in huggingface_hub; a mirror or a test server. */

@@ -3,7 +3,7 @@
 import { mkdir, rename, symlink, unlink, writeFile } from "node:fs/promises";
 import { dirname, relative } from "node:path";
 import { InvalidArgumentError, UpstreamError } from "../errors/index.js";
-import { sleep as realSleep } from "../providers/openai/retry-policy.js";
+import { sleep as realSleep } from "../retry/sleep.js";
 import { CacheLayout, type DownloadPaths } from "./cache-layout.js";
 import { withFileLock } from "./file-lock.js";
 import { chooseGgufFile, isGgufFile, quantizationOfFile } from "./gguf-choice.js";
