@@ -11,6 +11,7 @@ import { ServerMetrics } from "./metrics.js";
 import type { ModelRegistry } from "./model-registry.js";
 import { registerChatCompletionRoutes } from "./routes/chat-completions.js";
 import { registerCompletionRoutes } from "./routes/completions.js";
+import { registerConversationReplyRoutes } from "./routes/conversation-replies.js";
 import { registerConversationRoutes } from "./routes/conversations.js";
 import { registerModelRoutes } from "./routes/models.js";
 import { registerObservabilityRoutes } from "./routes/observability.js";
@@ -114,6 +115,7 @@ export function createServerApp(options: ServerAppOptions): ServerAppHandle {
   registerCompletionRoutes(app, context);
   registerPromptToolRoutes(app, context);
   registerConversationRoutes(app, context);
+  registerConversationReplyRoutes(app, context);
   if (options.arena) registerArenaRoutes(app, context, options.arena);
   playground.register(app);
   return { app, context };

@@ -74,17 +74,18 @@ export async function* streamEvents(path, body, signal) {
 export const listModels = async () => (await api("GET", "/v1/models")).data.map((model) => model.id);
 
 /**
- * Streams one chat completion; calls onDelta(text) per piece. Returns {text, finishReason, requestId,
- * usage}; an abort (stop button) returns what arrived with finishReason "abort".
+ * Reads a chat.completion.chunk stream; calls onDelta(text) per piece. Returns {text, finishReason,
+ * requestId, usage}; an abort (stop button) returns what arrived with finishReason "abort". An error
+ * after the stream began is thrown with `midStream: true` (the server had accepted the request).
  */
-export async function streamChat(body, { onDelta, signal }) {
+async function readChatStream(path, payload, { onDelta, signal }) {
   let text = "";
   let finishReason = null;
   let requestId = null;
   let usage = null;
   try {
-    for await (const chunk of streamEvents("/v1/chat/completions", { ...body, stream: true, stream_options: { include_usage: true } }, signal)) {
-      if (chunk.error) throw new ApiError(500, chunk.error.message, chunk);
+    for await (const chunk of streamEvents(path, payload, signal)) {
+      if (chunk.error) throw Object.assign(new ApiError(500, chunk.error.message, chunk), { midStream: true });
       requestId ??= chunk.id ?? null;
       if (chunk.usage) usage = chunk.usage;
       const choice = chunk.choices?.[0];
@@ -101,6 +102,22 @@ export async function streamChat(body, { onDelta, signal }) {
     throw error;
   }
   return { text, finishReason: finishReason ?? "stop", requestId, usage };
+}
+
+const streamBody = (body) => ({ ...body, stream: true, stream_options: { include_usage: true } });
+
+/** Streams one chat completion (see readChatStream). */
+export function streamChat(body, handlers) {
+  return readChatStream("/v1/chat/completions", streamBody(body), handlers);
+}
+
+/**
+ * Streams a reply in a saved conversation: the server stores the user's turn (the last message of
+ * `body`) and the answer as it ends, however it ends, and `fields` (settings, system_prompt) once it
+ * accepted the request.
+ */
+export function streamConversationReply(conversationId, body, fields, handlers) {
+  return readChatStream(`/api/conversations/${encodeURIComponent(conversationId)}/replies`, { ...fields, request: streamBody(body) }, handlers);
 }
 
 /** The dry run: the exact prompt, its tokens and the format the server would use for this body. */

@@ -42,6 +42,8 @@ export function createArenaView({ models }) {
     const text = input.value.trim();
     if (!text || controller) return;
     if (!columns.length && selected().length < 1) return announce("Select at least one model", "error");
+    const problem = settings.validate();
+    if (problem) return announce(problem, "error");
     const values = settings.values();
     controller = new AbortController();
     sendButton.disabled = true;

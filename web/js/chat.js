@@ -1,6 +1,6 @@
 // Chat: one model, a persisted conversation, streaming with stop, and for every reply the exact
 // prompt the server rendered (dry run of the same request body), its token count and its format.
-import { api, renderPrompt, streamChat } from "./api.js";
+import { api, renderPrompt, streamConversationReply } from "./api.js";
 import { fitTokenBudget, lastTurns, toOpenAiJsonl, toShareGpt } from "./conversation-io.js";
 import { announce, composer, download, h, replaceChildren } from "./dom.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
@@ -12,7 +12,16 @@ import { createTranscript, finishLabel } from "./transcript.js";
  */
 const inspectionBudgetChars = 256 * 1024;
 
-/** The newest inspections whose JSON fits the budget (keys are increasing message ids, which iterate in ascending order). */
+/** Where the open conversation's id is kept, so a reload reopens it. */
+const lastConversationKey = "camelid.lastConversation";
+
+/** While the server is still writing an answer (another tab, or a stream it has not yet seen end), look again this often. */
+const recheckMs = 500;
+
+/**
+ * The newest inspections whose JSON fits the budget. Keys are request ids (older conversations: message
+ * ids); both kinds were added oldest first, and the integer ids of old entries iterate first.
+ */
 function newestInspections(inspections) {
   const kept = [];
   let size = 0;
@@ -43,6 +52,14 @@ export function createChatView({ models }) {
   /** The open conversation as the server has it (null until the first message is sent). */
   let current = null;
   let controller = null;
+  /** The pending look at a conversation whose answer the server is still writing. */
+  let recheck = null;
+  let restored = false;
+
+  const remember = (id) => {
+    if (id) localStorage.setItem(lastConversationKey, id);
+    else localStorage.removeItem(lastConversationKey);
+  };
 
   // Escape is handled for the whole view (below), not only inside the composer
   const form = composer({ input, buttons: [sendButton, stopButton], onSend: () => void send() });
@@ -137,16 +154,41 @@ export function createChatView({ models }) {
     transcript.clear();
     title.textContent = current?.title ?? "New conversation";
     const inspections = current?.settings?.inspections ?? {};
+    let writing = false;
     for (const message of current?.messages ?? []) {
       const view = transcript.addMessage(message.role, message.content, message.role === "assistant" ? (message.model ?? "") : "");
       view.flush();
-      if (message.role === "assistant") showInspector(view, inspections[message.id]);
+      if (message.role !== "assistant") continue;
+      if (message.status === "streaming") {
+        view.setStreaming(true);
+        writing = true;
+      } else if (message.status === "interrupted") {
+        view.setInterrupted("Interrupted: this answer was cut short (stopped, page reloaded or server restarted).");
+      } else if (message.status === "failed") {
+        view.setError("This answer failed.");
+      }
+      showInspector(view, inspections[message.requestId] ?? inspections[message.id]);
+    }
+    // The server writes the answer's end when it notices the stream ended: show it once it has.
+    if (writing) {
+      const id = current.id;
+      recheck = setTimeout(() => {
+        if (!controller && current?.id === id) void openConversation(id, { focus: false }).catch((error) => announce(error.message, "error"));
+      }, recheckMs);
     }
   }
 
-  async function openConversation(id) {
+  async function openConversation(id, { focus = true } = {}) {
     if (controller) return;
-    current = id ? await api("GET", `/api/conversations/${encodeURIComponent(id)}`) : null;
+    clearTimeout(recheck);
+    try {
+      current = id ? await api("GET", `/api/conversations/${encodeURIComponent(id)}`) : null;
+    } catch (error) {
+      // Deleted meanwhile (or from another tab): start a new one instead.
+      if (error.status !== 404) throw error;
+      current = null;
+    }
+    remember(current?.id ?? null);
     if (current) {
       if (current.model && models.includes(current.model)) modelSelect.value = current.model;
       settings.load({ ...current.settings, system_prompt: current.system_prompt ?? current.systemPrompt ?? "" });
@@ -154,7 +196,7 @@ export function createChatView({ models }) {
     paintConversation();
     setBusy(false);
     await refreshList();
-    input.focus();
+    if (focus) input.focus();
   }
 
   async function windowed(messages, body) {
@@ -175,6 +217,9 @@ export function createChatView({ models }) {
     if (!text || controller) return;
     const model = modelSelect.value;
     if (!model) return announce("No model is served: start camelid serve with --model", "error");
+    // Checked before anything is sent or saved: an invalid value never reaches the conversation.
+    const problem = settings.validate();
+    if (problem) return announce(problem, "error");
     const values = settings.values();
     controller = new AbortController();
     setBusy(true);
@@ -185,15 +230,14 @@ export function createChatView({ models }) {
     answer.setStreaming(true);
     try {
       if (!current) {
-        current = await api("POST", "/api/conversations", { title: text.slice(0, 60), model, system_prompt: values.system_prompt ?? null, settings: storedSettings() });
+        current = await api("POST", "/api/conversations", { title: text.slice(0, 60), model });
+        remember(current.id);
         title.textContent = current.title;
         void refreshList().catch(() => undefined);
-      } else {
-        current = await api("PATCH", `/api/conversations/${current.id}`, { model, system_prompt: values.system_prompt ?? null, settings: storedSettings() });
       }
       const history = [
         ...(values.system_prompt ? [{ role: "system", content: values.system_prompt }] : []),
-        ...current.messages.map((m) => ({ role: m.role, content: m.content })),
+        ...current.messages.filter((m) => m.status !== "failed" && m.status !== "streaming").map((m) => ({ role: m.role, content: m.content })),
         { role: "user", content: text },
       ];
       const base = { model, ...requestFields(values) };
@@ -206,27 +250,38 @@ export function createChatView({ models }) {
       } catch (error) {
         inspection = { model, error: error.message };
       }
-      const result = await streamChat(body, { signal: controller.signal, onDelta: (_, full) => answer.update(full) });
+      // The server stores the user's turn and this answer however the stream ends (Stop, reload, error).
+      const fields = { system_prompt: values.system_prompt ?? null, settings: storedSettings() };
+      let result;
+      try {
+        result = await streamConversationReply(current.id, body, fields, { signal: controller.signal, onDelta: (_, full) => answer.update(full) });
+      } catch (error) {
+        if (error.midStream) keepLocally(text, { role: "assistant", content: "", model, status: "failed" });
+        throw error;
+      }
       answer.update(result.text);
       answer.flush();
       inspection.finish_reason = result.finishReason;
       inspection.completion_tokens = result.usage?.completion_tokens ?? null;
       answer.setMeta([model, inspection.format?.name, finishLabel(result.finishReason, inspection.completion_tokens)].filter(Boolean).join(" · "));
-      current = await api("POST", `/api/conversations/${current.id}/messages`, {
-        messages: [
-          { role: "user", content: text },
-          { role: "assistant", content: result.text, model, request_id: result.requestId },
-        ],
-      });
-      const assistantId = current.messages.at(-1).id;
-      const inspections = newestInspections({ ...(current.settings?.inspections ?? {}), [assistantId]: inspection });
-      current = await api("PATCH", `/api/conversations/${current.id}`, { settings: { ...storedSettings(), inspections } });
+      if (!result.requestId) {
+        // Stopped before the server accepted the request: nothing was stored.
+        userView.remove();
+        answer.remove();
+        input.value = text;
+        announce("Generation stopped");
+        return;
+      }
+      keepLocally(text, { role: "assistant", content: result.text, model, requestId: result.requestId, status: result.finishReason === "abort" ? "interrupted" : "done" });
+      const inspections = newestInspections({ ...(current.settings?.inspections ?? {}), [result.requestId]: inspection });
+      const saved = await api("PATCH", `/api/conversations/${current.id}`, { settings: { ...storedSettings(), inspections } });
+      current = { ...saved, messages: current.messages };
       showInspector(answer, inspection);
       announce(result.finishReason === "abort" ? "Generation stopped" : "Reply finished");
     } catch (error) {
       answer.setError(error.message);
       announce(error.message, "error");
-      input.value = text;
+      if (!error.midStream) input.value = text;
     } finally {
       answer.setStreaming(false);
       controller = null;
@@ -235,10 +290,22 @@ export function createChatView({ models }) {
     }
   }
 
+  /**
+   * The turn the server just stored, kept in the open conversation without asking for it again (after
+   * a Stop the server may not have written the answer's end yet).
+   */
+  function keepLocally(userText, assistant) {
+    current = { ...current, messages: [...current.messages, { role: "user", content: userText, status: "done" }, assistant] };
+  }
+
   function startRename() {
     if (!current) return;
     const field = h("input", { type: "text", value: current.title, "aria-label": "Conversation title", id: "chat-title-input", maxlength: 500 });
+    let finished = false;
     const finish = async (save) => {
+      // Enter (or Escape) swaps the field out, and losing focus that way fires blur: finish only once.
+      if (finished) return;
+      finished = true;
       const value = field.value.trim();
       field.replaceWith(title);
       if (save && value && value !== current.title) {
@@ -283,10 +350,15 @@ export function createChatView({ models }) {
   return {
     element,
     async activate() {
+      if (!restored) {
+        // A reload reopens the conversation that was open (its answer, if cut short, marked as such).
+        restored = true;
+        const last = localStorage.getItem(lastConversationKey);
+        if (last) return openConversation(last);
+      }
       await refreshList();
       setBusy(Boolean(controller));
     },
-    /** Opens the most recent conversation (used on load). */
     openConversation,
   };
 }

@@ -42,6 +42,8 @@ export function createCollaborateView({ models }) {
     const chosen = picks.map((label) => label.querySelector("input")).filter((box) => box.checked).map((box) => box.value);
     if (!text || controller) return;
     if (chosen.length < 1) return announce("Select at least one model to answer", "error");
+    const problem = settings.validate();
+    if (problem) return announce(problem, "error");
     const values = settings.values();
     const system = values.system_prompt ? [{ role: "system", content: values.system_prompt }] : [];
     controller = new AbortController();

@@ -1,5 +1,8 @@
 // A column of chat messages whose last answer can grow while it streams. Markdown is re-rendered at
-// most once per animation frame, so a fast model does not re-layout the page per token.
+// most once per animation frame, so a fast model does not re-layout the page per token. An answer's
+// `data-state` says where it is ("streaming", then "done", "error" or "interrupted"), for scripts and
+// tests that must wait for the end of a reply rather than guess how long it takes. Errors and the
+// interruption note sit outside the Markdown body, so repainting the text never erases them.
 import { h } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
 
@@ -32,14 +35,25 @@ export function createTranscript(label) {
       setStreaming(on) {
         article.classList.toggle("streaming", on);
         article.setAttribute("aria-busy", on ? "true" : "false");
+        if (on) article.dataset.state = "streaming";
+        else if (article.dataset.state === "streaming") article.dataset.state = "done";
       },
       setMeta(value) {
         metaElement.textContent = value;
       },
       setError(message) {
         article.classList.add("error");
-        body.append(h("p", { class: "error-text", role: "alert" }, message));
+        article.dataset.state = "error";
+        article.append(h("p", { class: "error-text", role: "alert" }, message));
       },
+      /** The answer was cut short (Stop, a reload, a restart): what arrived stays, marked as such. */
+      setInterrupted(note) {
+        article.classList.add("interrupted");
+        article.dataset.state = "interrupted";
+        article.append(h("p", { class: "interrupted-note" }, note));
+      },
+      /** Takes the message off the page (a retried answer replaces the failed one). */
+      remove: () => article.remove(),
       flush: paint,
     };
   }

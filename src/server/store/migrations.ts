@@ -88,4 +88,12 @@ export const migrations: string[] = [
   CREATE INDEX arena_votes_by_client ON arena_votes (client, created_at);
   CREATE INDEX arena_votes_by_created_at ON arena_votes (created_at);
   `,
+  // 3: a reply's state. The server writes the user's turn and an empty "streaming" answer when a
+  // playground reply starts and the answer's text when the stream ends, so a reload mid-stream or a
+  // disconnect keeps both; "interrupted" marks an answer cut short (client gone, Stop, restart).
+  `
+  ALTER TABLE conversation_messages ADD COLUMN status TEXT NOT NULL DEFAULT 'done'
+    CHECK (status IN ('streaming', 'done', 'interrupted', 'failed'));
+  ALTER TABLE conversation_messages ADD COLUMN finish_reason TEXT;
+  `,
 ];
