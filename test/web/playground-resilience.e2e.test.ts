@@ -80,15 +80,17 @@ describe.skipIf(!hasChromium)("playground resilience in headless Chromium", () =
     const failOnce = { fail: (_options: unknown, call: number) => (call === 1 ? "the upstream failed" : undefined) };
     const { page, pageErrors } = await open({ alpha: failOnce, beta: failOnce }, "battle");
     await startBattle(page, "Hello");
-    await battleState(page, "interrupted");
+    await expect.poll(() => columnAnswers(page), slow).toEqual([["error"], ["error"]]);
     const failed = page.locator("#view-battle .message.assistant.error");
-    expect(await failed.count()).toBe(2);
     // The error stays visible after the answer's last repaint (it used to be erased, leaving an empty red box).
-    for (const text of await failed.locator(".error-text").allInnerTexts()) expect(text).toMatch(/failed/);
+    const errors = await failed.locator(".error-text").allInnerTexts();
+    expect(errors).toHaveLength(2);
+    for (const text of errors) expect(text).toMatch(/failed/);
     expect(await page.locator("#battle-retry").isVisible()).toBe(true);
 
+    await battleState(page, "interrupted");
     await page.locator("#battle-retry").click();
-    await battleState(page, "votable");
+    await waitFor(page, "#battle-vote-a:enabled");
     expect(await columnAnswers(page)).toEqual([["done"], ["done"]]);
     expect(await page.locator("#view-battle .message.assistant .markdown").allInnerTexts()).toEqual(
       expect.arrayContaining([expect.stringMatching(/^(alpha|beta) says: Hello$/)]),
@@ -123,8 +125,9 @@ describe.skipIf(!hasChromium)("playground resilience in headless Chromium", () =
     expect(await columnAnswers(page)).toEqual([["interrupted"], ["interrupted"]]);
     expect(await page.locator("#battle-abandon").isVisible()).toBe(true);
 
+    await battleState(page, "interrupted");
     await page.locator("#battle-retry").click();
-    await battleState(page, "votable");
+    await waitFor(page, "#battle-vote-a:enabled");
     expect(await columnAnswers(page)).toEqual([["done"], ["done"]]);
     await page.locator("#battle-vote-a").click();
     await battleState(page, "closed");
