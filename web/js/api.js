@@ -76,7 +76,8 @@ export const listModels = async () => (await api("GET", "/v1/models")).data.map(
 /**
  * Reads a chat.completion.chunk stream; calls onDelta(text) per piece. Returns {text, finishReason,
  * requestId, usage}; an abort (stop button) returns what arrived with finishReason "abort". An error
- * after the stream began is thrown with `midStream: true` (the server had accepted the request).
+ * after the stream began (the server had accepted the request) is thrown with `midStream: true`, the
+ * text so far as `partialText`, and `inStream: true` when the server itself sent the error.
  */
 async function readChatStream(path, payload, { onDelta, signal }) {
   let text = "";
@@ -85,7 +86,7 @@ async function readChatStream(path, payload, { onDelta, signal }) {
   let usage = null;
   try {
     for await (const chunk of streamEvents(path, payload, signal)) {
-      if (chunk.error) throw Object.assign(new ApiError(500, chunk.error.message, chunk), { midStream: true });
+      if (chunk.error) throw Object.assign(new ApiError(500, chunk.error.message, chunk), { inStream: true });
       requestId ??= chunk.id ?? null;
       if (chunk.usage) usage = chunk.usage;
       const choice = chunk.choices?.[0];
@@ -99,6 +100,7 @@ async function readChatStream(path, payload, { onDelta, signal }) {
     }
   } catch (error) {
     if (signal?.aborted) return { text, finishReason: "abort", requestId, usage };
+    if (requestId !== null && error instanceof Error) Object.assign(error, { midStream: true, partialText: text });
     throw error;
   }
   return { text, finishReason: finishReason ?? "stop", requestId, usage };

@@ -256,7 +256,8 @@ export function createChatView({ models }) {
       try {
         result = await streamConversationReply(current.id, body, fields, { signal: controller.signal, onDelta: (_, full) => answer.update(full) });
       } catch (error) {
-        if (error.midStream) keepLocally(text, { role: "assistant", content: "", model, status: "failed" });
+        // The server stored the turn: a failure it reported as failed, a broken connection as interrupted.
+        if (error.midStream) keepLocally(text, { role: "assistant", content: error.partialText, model, status: error.inStream ? "failed" : "interrupted" });
         throw error;
       }
       answer.update(result.text);
