@@ -12,6 +12,7 @@ import { ServerMetrics } from "./metrics.js";
 import type { ModelRegistry } from "./model-registry.js";
 import { registerChatCompletionRoutes } from "./routes/chat-completions.js";
 import { registerCompletionRoutes } from "./routes/completions.js";
+import { registerConversationReplyRoutes } from "./routes/conversation-replies.js";
 import { registerConversationRoutes } from "./routes/conversations.js";
 import { registerModelRoutes } from "./routes/models.js";
 import { registerObservabilityRoutes } from "./routes/observability.js";
@@ -159,6 +160,7 @@ export function createServerApp(options: ServerAppOptions): ServerAppHandle {
   registerCompletionRoutes(app, context);
   registerPromptToolRoutes(app, context);
   registerConversationRoutes(app, context);
+  registerConversationReplyRoutes(app, context);
   if (options.arena) registerArenaRoutes(app, context, options.arena);
   if (options.safetyReportsDirectory) registerSafetyReportRoutes(app, options.safetyReportsDirectory);
   playground.register(app);

@@ -61,10 +61,13 @@ export async function startServer(config: ServeConfig, factories: ModelFactories
       pruneTimer = setInterval(() => requestLog.prune(policy), pruneIntervalMs);
       pruneTimer.unref();
     }
+    const conversations = new ConversationStore(database);
+    const cutShort = conversations.markInterruptedReplies();
+    if (cutShort > 0) log(`conversations: ${cutShort} answer(s) were interrupted by the previous shutdown`);
     const handle = createServerApp({
       registry,
       requestLog,
-      conversations: new ConversationStore(database),
+      conversations,
       arena: { store: new ArenaStore(database) },
       safetyReportsDirectory: join(config.dataDir, safetyReportsSubdirectory),
       apiKeys: config.apiKeys,

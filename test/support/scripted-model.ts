@@ -1,11 +1,30 @@
+import { UpstreamError } from "../../src/errors/index.js";
 import type { CallOptions, GenerateResult, LanguageModel, RenderedPrompt, StreamPart, StreamResult } from "../../src/spec/index.js";
+
+export interface ScriptedModelSettings {
+  modelId?: string;
+  reply?: (options: CallOptions) => string;
+  delayMs?: number;
+  /** A message makes this stream call fail (an error part right after stream-start); `call` counts from 1. */
+  fail?: (options: CallOptions, call: number) => string | undefined;
+  /** After this many pieces the stream waits, sending nothing more, until the call is aborted. */
+  stallAfterPieces?: number;
+}
+
+/** Resolves when `signal` aborts (at once if it already has). */
+const aborted = (signal: AbortSignal | undefined) =>
+  new Promise<void>((resolve) => {
+    if (!signal || signal.aborted) return resolve();
+    signal.addEventListener("abort", () => resolve(), { once: true });
+  });
 
 /**
  * A LanguageModel double for tests of code that only sees the interface: it answers
  * "echo: <last user message>" (or `reply(options)`), streamed in small pieces, and renders
- * prompts as "role: content" lines so tests can assert what was sent.
+ * prompts as "role: content" lines so tests can assert what was sent. It can also fail a stream
+ * (`fail`) or stall one mid-answer until it is aborted (`stallAfterPieces`).
  */
-export function scriptedModel(settings: { modelId?: string; reply?: (options: CallOptions) => string; delayMs?: number } = {}) {
+export function scriptedModel(settings: ScriptedModelSettings = {}) {
   const calls: CallOptions[] = [];
   const render = (options: CallOptions): RenderedPrompt => {
     const text = options.prompt ?? (options.messages ?? []).map((m) => `${m.role}: ${m.content}`).join("\n") + "\nassistant:";
@@ -49,12 +68,19 @@ export function scriptedModel(settings: { modelId?: string; reply?: (options: Ca
       calls.push(options);
       const prompt = render(options);
       const text = replyFor(options);
+      const failure = settings.fail?.(options, calls.length);
       const pieces = text.match(/.{1,3}/gsu) ?? [];
       const stream = new ReadableStream<StreamPart>({
         async start(controller) {
           controller.enqueue({ type: "stream-start", warnings: [], prompt });
+          if (failure !== undefined) {
+            controller.enqueue({ type: "error", error: new UpstreamError(failure) });
+            controller.close();
+            return;
+          }
           let emitted = 0;
-          for (const piece of pieces) {
+          for (const [index, piece] of pieces.entries()) {
+            if (index === settings.stallAfterPieces) await aborted(options.abortSignal);
             if (options.abortSignal?.aborted) break;
             if (settings.delayMs) await new Promise((r) => setTimeout(r, settings.delayMs));
             controller.enqueue({ type: "text-delta", choiceIndex: 0, delta: piece });

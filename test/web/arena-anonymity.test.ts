@@ -1,7 +1,7 @@
 // Issue 14, point 8: before the vote nothing the voter can read names a battle's models: not the
 // request log, not a failing side's error (which could carry a file path or an upstream URL).
 import { describe, expect, it } from "vitest";
-import { UpstreamError } from "../../src/errors/index.js";
+import { ModelLoadError, UpstreamError } from "../../src/errors/index.js";
 import { createServerApp } from "../../src/server/app.js";
 import { ArenaStore } from "../../src/server/arena/arena-store.js";
 import { ModelRegistry, type ModelSpec } from "../../src/server/model-registry.js";
@@ -46,15 +46,14 @@ describe("arena anonymity before the vote", () => {
     expect(after.map((row) => row.model).sort()).toEqual(["llama-7b-secret", "mistral-secret"]);
   });
 
-  it("a side that fails to load answers with its status and code, without the model's path", async () => {
-    const { call } = arena({
-      good: {},
-      "broken-model": {
-        load: async () => {
-          throw new Error("cannot open /srv/models/broken-model-q4.gguf");
-        },
-      },
-    });
+  it("a side whose model fails once the battle exists answers with its status and code, without the model's path", async () => {
+    // Models that fail to load are never drawn, so the failure comes after the draw: the model loaded,
+    // then its generation reports a load failure (a file gone or corrupted since).
+    const broken = scriptedModel({ modelId: "broken-model" });
+    broken.doStream = async () => {
+      throw new ModelLoadError("/srv/models/broken-model-q4.gguf", "cannot open /srv/models/broken-model-q4.gguf");
+    };
+    const { call } = arena({ good: {}, "broken-model": { model: broken } });
     const battle = await (await call("POST", "/api/arena/battles", { message: "Hello" })).json();
     const responses = await Promise.all(["a", "b"].map((side) => call("POST", `/api/arena/battles/${battle.id}/answers/${side}`, {})));
     const failed = responses.find((response) => response.status !== 200)!;

@@ -49,14 +49,6 @@ export async function api(method, path, body, signal) {
   return response.json();
 }
 
-/**
- * A JSON request that outlives the page (fetch keepalive, so also PATCH, unlike sendBeacon): for saving
- * what is on screen while the page is being left. Nobody is there to read the answer.
- */
-export function sendWhileLeaving(method, path, body) {
-  fetch(path, { method, keepalive: true, headers: headers({ "content-type": "application/json" }), body: JSON.stringify(body) }).catch(() => undefined);
-}
-
 /** Text body (exports), with the key when one is set. */
 export async function apiText(path) {
   const response = await fetch(path, { headers: headers() });
@@ -82,17 +74,19 @@ export async function* streamEvents(path, body, signal) {
 export const listModels = async () => (await api("GET", "/v1/models")).data.map((model) => model.id);
 
 /**
- * Streams one chat completion; calls onDelta(text) per piece. Returns {text, finishReason, requestId,
- * usage}; an abort (stop button) returns what arrived with finishReason "abort".
+ * Reads a chat.completion.chunk stream; calls onDelta(text) per piece. Returns {text, finishReason,
+ * requestId, usage}; an abort (stop button) returns what arrived with finishReason "abort". An error
+ * after the stream began (the server had accepted the request) is thrown with `midStream: true`, the
+ * text so far as `partialText`, and `inStream: true` when the server itself sent the error.
  */
-export async function streamChat(body, { onDelta, signal }) {
+async function readChatStream(path, payload, { onDelta, signal }) {
   let text = "";
   let finishReason = null;
   let requestId = null;
   let usage = null;
   try {
-    for await (const chunk of streamEvents("/v1/chat/completions", { ...body, stream: true, stream_options: { include_usage: true } }, signal)) {
-      if (chunk.error) throw new ApiError(500, chunk.error.message, chunk);
+    for await (const chunk of streamEvents(path, payload, signal)) {
+      if (chunk.error) throw Object.assign(new ApiError(500, chunk.error.message, chunk), { inStream: true });
       requestId ??= chunk.id ?? null;
       if (chunk.usage) usage = chunk.usage;
       const choice = chunk.choices?.[0];
@@ -106,9 +100,26 @@ export async function streamChat(body, { onDelta, signal }) {
     }
   } catch (error) {
     if (signal?.aborted) return { text, finishReason: "abort", requestId, usage };
+    if (requestId !== null && error instanceof Error) Object.assign(error, { midStream: true, partialText: text });
     throw error;
   }
   return { text, finishReason: finishReason ?? "stop", requestId, usage };
+}
+
+const streamBody = (body) => ({ ...body, stream: true, stream_options: { include_usage: true } });
+
+/** Streams one chat completion (see readChatStream). */
+export function streamChat(body, handlers) {
+  return readChatStream("/v1/chat/completions", streamBody(body), handlers);
+}
+
+/**
+ * Streams a reply in a saved conversation: the server stores the user's turn (the last message of
+ * `body`) and the answer as it ends, however it ends, and `fields` (settings, system_prompt) once it
+ * accepted the request.
+ */
+export function streamConversationReply(conversationId, body, fields, handlers) {
+  return readChatStream(`/api/conversations/${encodeURIComponent(conversationId)}/replies`, { ...fields, request: streamBody(body) }, handlers);
 }
 
 /** The dry run: the exact prompt, its tokens and the format the server would use for this body. */

@@ -1,15 +1,16 @@
 // Anonymous battle: the server draws two models and hides their names; this page only streams the
 // answers of "A" and "B", offers the vote once both finished, and shows the names the server
-// reveals after it. Every rule is enforced by the server; the buttons merely mirror it.
+// reveals after it. Every rule is enforced by the server; the buttons merely mirror it. The open
+// battle's id is kept in local storage: after a reload (or a server restart that cut its answers
+// short) the battle comes back, and its unfinished answers can be resumed or the battle abandoned.
+// The view's `data-state` says where the battle is: empty, streaming, interrupted, votable, open, closed.
 import { api, streamEvents } from "./api.js";
 import { announce, composer, h } from "./dom.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
 import { createTranscript, finishLabel } from "./transcript.js";
 
 const voteLabels = { a: "A is better", b: "B is better", tie: "Tie", bothbad: "Both are bad" };
-
-/** The open battle's id, so a reload (or a server restart) finds it again to resume or abandon it. */
-const lastBattleKey = "camelid.lastBattle";
+const battleKey = "camelid.battle";
 
 export function createBattleView() {
   const settings = createSettingsForm({ window: false, promptFormat: false });
@@ -25,28 +26,45 @@ export function createBattleView() {
   const voteButtons = Object.entries(voteLabels).map(([choice, label]) =>
     h("button", { type: "button", class: "vote", "data-choice": choice, id: `battle-vote-${choice}`, disabled: true, onclick: () => vote(choice) }, label),
   );
-  const retryButton = h("button", { type: "button", id: "battle-retry", hidden: true, onclick: () => retryFailed() }, "Retry failed answer");
-  let restored = false;
+  const retryButton = h("button", { type: "button", id: "battle-retry", hidden: true, onclick: () => resumeUnfinished() }, "Retry failed answer");
+  const abandonButton = h("button", { type: "button", id: "battle-abandon", hidden: true, onclick: () => abandon() }, "Abandon this battle");
   const result = h("p", { id: "battle-result", class: "battle-result", role: "status" });
   let battle = null;
   let controller = null;
+  /** The answer views of the latest turn, by side: a retried answer replaces its failed one. */
+  const latestAnswers = { a: null, b: null };
+  let restored = false;
+
+  const remember = (id) => {
+    if (id) localStorage.setItem(battleKey, id);
+    else localStorage.removeItem(battleKey);
+  };
 
   function paintState() {
     const busy = Boolean(controller);
+    const unfinished = unfinishedSides();
     for (const button of voteButtons) button.disabled = busy || !battle?.can_vote;
     revealButton.disabled = busy || !battle || Boolean(battle.models);
-    const unfinished = failedSides();
-    const interrupted = !busy && unfinished.length > 0 && unfinished.every((side) => battle.turns.at(-1).answers[side].status === "pending");
     retryButton.hidden = busy || unfinished.length === 0;
-    retryButton.textContent = interrupted ? "Resume battle" : "Retry failed answer";
-    newButton.textContent = !busy && unfinished.length > 0 ? "Abandon battle" : "New battle";
+    retryButton.textContent = unfinished.every((side) => battle.turns.at(-1).answers[side].status === "failed") ? "Retry failed answer" : "Resume unfinished answers";
+    abandonButton.hidden = retryButton.hidden;
+    element.dataset.state = busy
+      ? "streaming"
+      : !battle
+        ? "empty"
+        : battle.vote || battle.revealed_before_vote
+          ? "closed"
+          : unfinished.length > 0
+            ? "interrupted"
+            : battle.can_vote
+              ? "votable"
+              : "open";
     sendButton.disabled = busy || Boolean(battle?.models);
     stopButton.disabled = !busy;
     for (const side of ["a", "b"]) sides[side].heading.textContent = battle?.models ? `Model ${side.toUpperCase()}: ${battle.models[side]}` : `Model ${side.toUpperCase()}`;
     if (battle?.vote) result.textContent = `You voted: ${Object.entries({ model_a: "A is better", model_b: "B is better", tie: "Tie", "tie (bothbad)": "Both are bad" }).find(([k]) => k === battle.vote.winner)?.[1]}. A was ${battle.models.a}, B was ${battle.models.b}.`;
     else if (battle?.revealed_before_vote) result.textContent = `Names revealed before voting: this battle can no longer be voted on. A was ${battle.models.a}, B was ${battle.models.b}.`;
-    else if (interrupted) result.textContent = "This battle was interrupted before both answers finished: resume it, or abandon it for a new one.";
-    else if (unfinished.length > 0) result.textContent = "An answer failed: retry it, or abandon the battle for a new one.";
+    else if (battle && unfinished.length > 0 && !busy) result.textContent = "An answer did not finish (it failed, or the page or server restarted): resume it, or abandon this battle.";
     else if (battle && !battle.can_vote && !busy) result.textContent = "Waiting for both answers…";
     else if (battle?.can_vote) result.textContent = "Both answers finished: vote, or continue the conversation.";
     else result.textContent = "Two models are drawn at random; their names stay hidden until you vote.";
@@ -55,18 +73,56 @@ export function createBattleView() {
   function reset() {
     if (controller) return;
     battle = null;
-    localStorage.removeItem(lastBattleKey);
+    remember(null);
     sides.a.transcript.clear();
     sides.b.transcript.clear();
+    latestAnswers.a = latestAnswers.b = null;
     paintState();
     input.focus();
   }
 
-  /** Streams one side's answer to the latest turn; `replace` takes the failed or interrupted one off the screen first. */
-  async function streamSide(side, signal, { replace = false } = {}) {
-    if (replace) sides[side].lastAnswer?.article.remove();
+  /** Gives up on a battle whose answers did not finish: it is forgotten here and never voted on. */
+  function abandon() {
+    reset();
+    announce("Battle abandoned");
+  }
+
+  /** Draws a battle as the server has it (after a reload): every turn, each answer with its state. */
+  function paintBattle() {
+    for (const side of ["a", "b"]) {
+      sides[side].transcript.clear();
+      for (const turn of battle.turns) {
+        sides[side].transcript.addMessage("user", turn.user_message).flush();
+        const stored = turn.answers[side];
+        const answer = sides[side].transcript.addMessage("assistant", stored.text, `Model ${side.toUpperCase()}`);
+        answer.flush();
+        if (stored.status === "done") answer.setMeta(`Model ${side.toUpperCase()} · ${finishLabel(stored.finish_reason)}`);
+        else if (stored.status === "failed") answer.setError("This answer failed.");
+        else answer.setInterrupted("Not finished: the answer was cut short.");
+        latestAnswers[side] = answer;
+      }
+    }
+  }
+
+  /** Reopens the battle kept from before a reload, if the server still has it. */
+  async function restore() {
+    const id = localStorage.getItem(battleKey);
+    if (!id) return;
+    try {
+      battle = await api("GET", `/api/arena/battles/${encodeURIComponent(id)}`);
+    } catch (error) {
+      if (error.status === 404 || error.status === 403) return remember(null);
+      throw error;
+    }
+    paintBattle();
+    paintState();
+  }
+
+  async function streamSide(side, signal) {
+    // A retried or resumed answer takes the place of the one that did not finish.
+    latestAnswers[side]?.remove();
     const answer = sides[side].transcript.addMessage("assistant", "", `Model ${side.toUpperCase()}`);
-    sides[side].lastAnswer = answer;
+    latestAnswers[side] = answer;
     answer.setStreaming(true);
     let text = "";
     try {
@@ -84,6 +140,7 @@ export function createBattleView() {
       if (!signal.aborted) answer.setError(error.message);
       else answer.setMeta(`Model ${side.toUpperCase()} · stopped`);
     } finally {
+      // Errors sit outside the text, so this repaint keeps them.
       answer.update(text);
       answer.flush();
       answer.setStreaming(false);
@@ -93,27 +150,34 @@ export function createBattleView() {
   async function send() {
     const text = input.value.trim();
     if (!text || controller || battle?.models) return;
+    if (unfinishedSides().length > 0) return announce("Resume or abandon the unfinished answers first", "error");
     const problem = battle ? null : settings.validate();
     if (problem) return announce(problem, "error");
     controller = new AbortController();
     paintState();
     input.value = "";
+    let sent = false;
     try {
       if (!battle) {
         const values = settings.values();
         battle = await api("POST", "/api/arena/battles", { message: text, settings: { ...requestFields(values), ...(values.system_prompt ? { system_prompt: values.system_prompt } : {}) } });
-        localStorage.setItem(lastBattleKey, battle.id);
+        remember(battle.id);
       } else {
         battle = await api("POST", `/api/arena/battles/${battle.id}/turns`, { message: text });
       }
-      for (const side of ["a", "b"]) sides[side].transcript.addMessage("user", text).flush();
+      sent = true;
+      for (const side of ["a", "b"]) {
+        sides[side].transcript.addMessage("user", text).flush();
+        latestAnswers[side] = null;
+      }
       // The two sides stream at once; their order on screen was randomised by the server's draw.
       await Promise.all(["a", "b"].map((side) => streamSide(side, controller.signal)));
       battle = await api("GET", `/api/arena/battles/${battle.id}`);
     } catch (error) {
       const noArena = error.status === 404 && /no route/.test(error.message);
       announce(noArena ? "This server has no arena: it was started without an arena store" : error.message, "error");
-      input.value = text;
+      // Once the server has the message, the unfinished answers are resumed instead of sending again.
+      if (!sent) input.value = text;
     } finally {
       controller = null;
       paintState();
@@ -122,22 +186,22 @@ export function createBattleView() {
   }
 
   /**
-   * Sides whose answer to the latest turn is not done: failed, or still "pending" because the stream was
-   * cut (a server restart, a reload). The server lets them be generated again.
+   * Sides whose answer to the latest turn did not finish: it failed, or its stream was cut (a server
+   * restart leaves it pending). The server lets them be generated again.
    */
-  function failedSides() {
+  function unfinishedSides() {
     const latest = battle?.turns?.at(-1);
     if (!latest || battle.vote || battle.models) return [];
     return ["a", "b"].filter((side) => latest.answers[side].status !== "done");
   }
 
-  async function retryFailed() {
-    const sidesToRetry = failedSides();
+  async function resumeUnfinished() {
+    const sidesToRetry = unfinishedSides();
     if (controller || sidesToRetry.length === 0) return;
     controller = new AbortController();
     paintState();
     try {
-      await Promise.all(sidesToRetry.map((side) => streamSide(side, controller.signal, { replace: true })));
+      await Promise.all(sidesToRetry.map((side) => streamSide(side, controller.signal)));
       battle = await api("GET", `/api/arena/battles/${battle.id}`);
     } catch (error) {
       announce(error.message, "error");
@@ -152,7 +216,6 @@ export function createBattleView() {
     try {
       battle = await api("POST", `/api/arena/battles/${battle.id}/vote`, { winner: choice });
       announce(`Vote recorded: A was ${battle.models.a}, B was ${battle.models.b}`);
-      localStorage.removeItem(lastBattleKey);
       document.dispatchEvent(new CustomEvent("camelid:voted"));
     } catch (error) {
       announce(error.message, "error");
@@ -180,42 +243,16 @@ export function createBattleView() {
       ["a", "b"].map((side) => h("section", { class: "column", "aria-labelledby": `battle-name-${side}` }, sides[side].heading, sides[side].transcript.element)),
     ),
     result,
-    h("div", { class: "vote-bar", role: "group", "aria-label": "Vote" }, voteButtons, revealButton, retryButton, newButton),
+    h("div", { class: "vote-bar", role: "group", "aria-label": "Vote" }, voteButtons, revealButton, retryButton, abandonButton, newButton),
     composer({ input, buttons: [sendButton, stopButton], onSend: () => void send(), onEscape: () => controller?.abort() }),
   );
-  /** After a reload: the battle left open (not voted, names not revealed) is shown again, to resume or abandon. */
-  async function restore() {
-    restored = true;
-    const id = localStorage.getItem(lastBattleKey);
-    if (!id) return;
-    let found;
-    try {
-      found = await api("GET", `/api/arena/battles/${encodeURIComponent(id)}`);
-    } catch {
-      localStorage.removeItem(lastBattleKey);
-      return;
-    }
-    if (found.vote || found.models) return localStorage.removeItem(lastBattleKey);
-    battle = found;
-    for (const side of ["a", "b"]) {
-      sides[side].transcript.clear();
-      for (const turn of battle.turns) {
-        sides[side].transcript.addMessage("user", turn.user_message).flush();
-        const { text, status, finish_reason: finishReason } = turn.answers[side];
-        const answer = sides[side].transcript.addMessage("assistant", text, `Model ${side.toUpperCase()}${status === "done" ? ` · ${finishLabel(finishReason)}` : ""}`);
-        sides[side].lastAnswer = answer;
-        if (status === "failed") answer.setError("This answer failed.");
-        else if (status !== "done") answer.setInterrupted();
-      }
-    }
-    paintState();
-  }
-
   paintState();
   return {
     element,
     async activate() {
-      if (!restored) await restore();
+      if (restored || controller) return;
+      restored = true;
+      await restore();
     },
   };
 }

@@ -1,6 +1,6 @@
 // Chat: one model, a persisted conversation, streaming with stop, and for every reply the exact
 // prompt the server rendered (dry run of the same request body), its token count and its format.
-import { api, renderPrompt, sendWhileLeaving, streamChat } from "./api.js";
+import { api, renderPrompt, streamConversationReply } from "./api.js";
 import { fitTokenBudget, lastTurns, toOpenAiJsonl, toShareGpt } from "./conversation-io.js";
 import { announce, composer, download, h, replaceChildren } from "./dom.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
@@ -12,10 +12,16 @@ import { createTranscript, finishLabel } from "./transcript.js";
  */
 const inspectionBudgetChars = 256 * 1024;
 
-/** The conversation open when the page was left ("" for a new one), reopened on the next load. */
+/** Where the open conversation's id is kept, so a reload reopens it. */
 const lastConversationKey = "camelid.lastConversation";
 
-/** The newest inspections whose JSON fits the budget (keys are increasing message ids, which iterate in ascending order). */
+/** While the server is still writing an answer (another tab, or a stream it has not yet seen end), look again this often. */
+const recheckMs = 500;
+
+/**
+ * The newest inspections whose JSON fits the budget. Keys are request ids (older conversations: message
+ * ids); both kinds were added oldest first, and the integer ids of old entries iterate first.
+ */
 function newestInspections(inspections) {
   const kept = [];
   let size = 0;
@@ -46,9 +52,14 @@ export function createChatView({ models }) {
   /** The open conversation as the server has it (null until the first message is sent). */
   let current = null;
   let controller = null;
-  /** The turn being answered, kept so that leaving the page mid-stream can still save it (see pagehide below). */
-  let inFlight = null;
+  /** The pending look at a conversation whose answer the server is still writing. */
+  let recheck = null;
   let restored = false;
+
+  const remember = (id) => {
+    if (id) localStorage.setItem(lastConversationKey, id);
+    else localStorage.removeItem(lastConversationKey);
+  };
 
   // Escape is handled for the whole view (below), not only inside the composer
   const form = composer({ input, buttons: [sendButton, stopButton], onSend: () => void send() });
@@ -82,9 +93,8 @@ export function createChatView({ models }) {
 
   const storedSettings = () => {
     const values = settings.values();
-    return { ...values, window: settings.windowStrategy(), inspections: current?.settings?.inspections ?? {}, interrupted: current?.settings?.interrupted ?? [] };
+    return { ...values, window: settings.windowStrategy(), inspections: current?.settings?.inspections ?? {} };
   };
-  const remember = () => localStorage.setItem(lastConversationKey, current?.id ?? "");
 
   async function refreshList() {
     const { data } = await api("GET", "/api/conversations?limit=200");
@@ -144,37 +154,49 @@ export function createChatView({ models }) {
     transcript.clear();
     title.textContent = current?.title ?? "New conversation";
     const inspections = current?.settings?.inspections ?? {};
-    const interrupted = new Set(current?.settings?.interrupted ?? []);
-    for (const [index, message] of (current?.messages ?? []).entries()) {
+    let writing = false;
+    for (const message of current?.messages ?? []) {
       const view = transcript.addMessage(message.role, message.content, message.role === "assistant" ? (message.model ?? "") : "");
       view.flush();
-      if (interrupted.has(index)) view.setInterrupted();
-      if (message.role === "assistant") showInspector(view, inspections[message.id]);
+      if (message.role !== "assistant") continue;
+      if (message.status === "streaming") {
+        view.setStreaming(true);
+        writing = true;
+      } else if (message.status === "interrupted") {
+        view.setInterrupted("Interrupted: this answer was cut short (stopped, page reloaded or server restarted).");
+      } else if (message.status === "failed") {
+        view.setError("This answer failed.");
+      }
+      showInspector(view, inspections[message.requestId] ?? inspections[message.id]);
+    }
+    // The server writes the answer's end when it notices the stream ended: show it once it has.
+    if (writing) {
+      const id = current.id;
+      recheck = setTimeout(() => {
+        if (!controller && current?.id === id) void openConversation(id, { focus: false }).catch((error) => announce(error.message, "error"));
+      }, recheckMs);
     }
   }
 
-  async function openConversation(id) {
+  async function openConversation(id, { focus = true } = {}) {
     if (controller) return;
-    current = id ? await api("GET", `/api/conversations/${encodeURIComponent(id)}`) : null;
+    clearTimeout(recheck);
+    try {
+      current = id ? await api("GET", `/api/conversations/${encodeURIComponent(id)}`) : null;
+    } catch (error) {
+      // Deleted meanwhile (or from another tab): start a new one instead.
+      if (error.status !== 404) throw error;
+      current = null;
+    }
+    remember(current?.id ?? null);
     if (current) {
       if (current.model && models.includes(current.model)) modelSelect.value = current.model;
       settings.load({ ...current.settings, system_prompt: current.system_prompt ?? current.systemPrompt ?? "" });
     }
     paintConversation();
-    remember();
     setBusy(false);
     await refreshList();
-    input.focus();
-  }
-
-  /** On load: the conversation that was open when the page was left, else the most recent one. */
-  async function restore() {
-    restored = true;
-    const last = localStorage.getItem(lastConversationKey);
-    if (last === "") return;
-    const { data } = await api("GET", "/api/conversations?limit=200");
-    const id = data.some((conversation) => conversation.id === last) ? last : data[0]?.id;
-    if (id) await openConversation(id);
+    if (focus) input.focus();
   }
 
   async function windowed(messages, body) {
@@ -195,7 +217,7 @@ export function createChatView({ models }) {
     if (!text || controller) return;
     const model = modelSelect.value;
     if (!model) return announce("No model is served: start camelid serve with --model", "error");
-    // Bad settings are caught here, before anything is sent or saved into the conversation.
+    // Checked before anything is sent or saved: an invalid value never reaches the conversation.
     const problem = settings.validate();
     if (problem) return announce(problem, "error");
     const values = settings.values();
@@ -208,22 +230,19 @@ export function createChatView({ models }) {
     answer.setStreaming(true);
     try {
       if (!current) {
-        current = await api("POST", "/api/conversations", { title: text.slice(0, 60), model, system_prompt: values.system_prompt ?? null, settings: storedSettings() });
+        current = await api("POST", "/api/conversations", { title: text.slice(0, 60), model });
+        remember(current.id);
         title.textContent = current.title;
-        remember();
         void refreshList().catch(() => undefined);
-      } else {
-        current = await api("PATCH", `/api/conversations/${current.id}`, { model, system_prompt: values.system_prompt ?? null, settings: storedSettings() });
       }
       const history = [
         ...(values.system_prompt ? [{ role: "system", content: values.system_prompt }] : []),
-        ...current.messages.map((m) => ({ role: m.role, content: m.content })),
+        ...current.messages.filter((m) => m.status !== "failed" && m.status !== "streaming").map((m) => ({ role: m.role, content: m.content })),
         { role: "user", content: text },
       ];
       const base = { model, ...requestFields(values) };
       const { messages, window } = await windowed(history, { ...base, messages: history });
       const body = { ...base, messages };
-      inFlight = { conversationId: current.id, text, model, partial: "", index: current.messages.length + 1, settings: storedSettings() };
       let inspection;
       try {
         const rendered = await renderPrompt(body);
@@ -231,36 +250,40 @@ export function createChatView({ models }) {
       } catch (error) {
         inspection = { model, error: error.message };
       }
-      const result = await streamChat(body, {
-        signal: controller.signal,
-        onDelta: (_, full) => {
-          answer.update(full);
-          if (inFlight) inFlight.partial = full;
-        },
-      });
-      inFlight = null;
+      // The server stores the user's turn and this answer however the stream ends (Stop, reload, error).
+      const fields = { system_prompt: values.system_prompt ?? null, settings: storedSettings() };
+      let result;
+      try {
+        result = await streamConversationReply(current.id, body, fields, { signal: controller.signal, onDelta: (_, full) => answer.update(full) });
+      } catch (error) {
+        // The server stored the turn: a failure it reported as failed, a broken connection as interrupted.
+        if (error.midStream) keepLocally(text, { role: "assistant", content: error.partialText, model, status: error.inStream ? "failed" : "interrupted" });
+        throw error;
+      }
       answer.update(result.text);
       answer.flush();
       inspection.finish_reason = result.finishReason;
       inspection.completion_tokens = result.usage?.completion_tokens ?? null;
       answer.setMeta([model, inspection.format?.name, finishLabel(result.finishReason, inspection.completion_tokens)].filter(Boolean).join(" · "));
-      current = await api("POST", `/api/conversations/${current.id}/messages`, {
-        messages: [
-          { role: "user", content: text },
-          { role: "assistant", content: result.text, model, request_id: result.requestId },
-        ],
-      });
-      const assistantId = current.messages.at(-1).id;
-      const inspections = newestInspections({ ...(current.settings?.inspections ?? {}), [assistantId]: inspection });
-      current = await api("PATCH", `/api/conversations/${current.id}`, { settings: { ...storedSettings(), inspections } });
+      if (!result.requestId) {
+        // Stopped before the server accepted the request: nothing was stored.
+        userView.remove();
+        answer.remove();
+        input.value = text;
+        announce("Generation stopped");
+        return;
+      }
+      keepLocally(text, { role: "assistant", content: result.text, model, requestId: result.requestId, status: result.finishReason === "abort" ? "interrupted" : "done" });
+      const inspections = newestInspections({ ...(current.settings?.inspections ?? {}), [result.requestId]: inspection });
+      const saved = await api("PATCH", `/api/conversations/${current.id}`, { settings: { ...storedSettings(), inspections } });
+      current = { ...saved, messages: current.messages };
       showInspector(answer, inspection);
       announce(result.finishReason === "abort" ? "Generation stopped" : "Reply finished");
     } catch (error) {
       answer.setError(error.message);
       announce(error.message, "error");
-      input.value = text;
+      if (!error.midStream) input.value = text;
     } finally {
-      inFlight = null;
       answer.setStreaming(false);
       controller = null;
       setBusy(false);
@@ -268,12 +291,20 @@ export function createChatView({ models }) {
     }
   }
 
+  /**
+   * The turn the server just stored, kept in the open conversation without asking for it again (after
+   * a Stop the server may not have written the answer's end yet).
+   */
+  function keepLocally(userText, assistant) {
+    current = { ...current, messages: [...current.messages, { role: "user", content: userText, status: "done" }, assistant] };
+  }
+
   function startRename() {
     if (!current) return;
     const field = h("input", { type: "text", value: current.title, "aria-label": "Conversation title", id: "chat-title-input", maxlength: 500 });
     let finished = false;
     const finish = async (save) => {
-      // Enter finishes, and taking the field out of the page then fires its blur: finish only once.
+      // Enter (or Escape) swaps the field out, and losing focus that way fires blur: finish only once.
       if (finished) return;
       finished = true;
       const value = field.value.trim();
@@ -317,29 +348,18 @@ export function createChatView({ models }) {
     if (event.key === "Escape" && controller) controller.abort();
   });
 
-  // Leaving or reloading the page mid-stream: the turn would be saved only when the answer ends, so save
-  // it now (requests that outlive the page), the answer as far as it came, marked interrupted by its index.
-  window.addEventListener("pagehide", () => {
-    if (!inFlight) return;
-    const { conversationId, text, model, partial, index, settings: saved } = inFlight;
-    inFlight = null;
-    sendWhileLeaving("POST", `/api/conversations/${conversationId}/messages`, {
-      messages: [
-        { role: "user", content: text },
-        { role: "assistant", content: partial, model },
-      ],
-    });
-    sendWhileLeaving("PATCH", `/api/conversations/${conversationId}`, { settings: { ...saved, interrupted: [...saved.interrupted, index] } });
-  });
-
   return {
     element,
     async activate() {
-      if (!restored) await restore();
+      if (!restored) {
+        // A reload reopens the conversation that was open (its answer, if cut short, marked as such).
+        restored = true;
+        const last = localStorage.getItem(lastConversationKey);
+        if (last) return openConversation(last);
+      }
       await refreshList();
       setBusy(Boolean(controller));
     },
-    /** Opens the most recent conversation (used on load). */
     openConversation,
   };
 }

@@ -3,12 +3,38 @@ import { h } from "./dom.js";
 
 let formCount = 0;
 
+/**
+ * What the server accepts for each number field (its shared sampling rules), checked before a request
+ * is sent or the settings are saved: `above` is an exclusive minimum.
+ */
+const numberRules = {
+  temperature: { label: "Temperature", min: 0, max: 2 },
+  "top-p": { label: "Top-p", above: 0, max: 1 },
+  "top-k": { label: "Top-k", min: 0, integer: true },
+  "max-tokens": { label: "Max tokens", min: 1, integer: true },
+  seed: { label: "Seed", min: 0, max: 0xffffffff, integer: true },
+  "window-size": { label: "Conversation window size", min: 1, integer: true },
+};
+
+/** Why `input` breaks `rule`, or null when it is empty or fine. */
+function numberProblem(input, rule) {
+  if (input.validity.badInput) return `${rule.label} must be a number`;
+  if (input.value.trim() === "") return null;
+  const value = Number(input.value);
+  if (!Number.isFinite(value)) return `${rule.label} must be a number`;
+  if (rule.integer && !Number.isInteger(value)) return `${rule.label} must be a whole number`;
+  if (rule.above !== undefined && !(value > rule.above)) return `${rule.label} must be greater than ${rule.above}`;
+  if (rule.min !== undefined && value < rule.min) return `${rule.label} must be at least ${rule.min}`;
+  if (rule.max !== undefined && value > rule.max) return `${rule.label} must be at most ${rule.max}`;
+  return null;
+}
+
 const numberField = (id, label, attributes) =>
   h("label", { for: id }, label, h("input", { id, type: "number", inputmode: "decimal", ...attributes }));
 
 /**
  * @param {{ window?: boolean, promptFormat?: boolean, systemPrompt?: boolean }} options
- * @returns {{ element: HTMLElement, validate(): string | null, values(): object, load(settings: object): void, windowStrategy(): object }}
+ * @returns {{ element: HTMLElement, values(): object, validate(): string | null, load(settings: object): void, windowStrategy(): object }}
  */
 export function createSettingsForm(options = {}) {
   const prefix = `settings-${++formCount}`;
@@ -35,7 +61,7 @@ export function createSettingsForm(options = {}) {
       numberField(id("top-p"), "Top-p", { min: 0, max: 1, step: 0.05, value: 0.95 }),
       numberField(id("top-k"), "Top-k", { min: 0, step: 1, value: 40 }),
       numberField(id("max-tokens"), "Max tokens", { min: 1, step: 1, value: 256 }),
-      numberField(id("seed"), "Seed", { step: 1, placeholder: "random" }),
+      numberField(id("seed"), "Seed", { min: 0, step: 1, placeholder: "random" }),
       h("label", { for: id("stop") }, "Stop (one per line)", h("textarea", { id: id("stop"), rows: 1 })),
       options.promptFormat === false
         ? null
@@ -45,26 +71,6 @@ export function createSettingsForm(options = {}) {
   );
 
   const field = (name) => element.querySelector(`#${id(name)}`);
-
-  /** What each number may hold (the same rules the server applies to a request); empty means "default". */
-  const rules = [
-    { name: "temperature", label: "Temperature", min: 0, max: 2 },
-    { name: "top-p", label: "Top-p", min: 0, max: 1 },
-    { name: "top-k", label: "Top-k", min: 0, integer: true },
-    { name: "max-tokens", label: "Max tokens", min: 1, integer: true },
-    { name: "seed", label: "Seed", integer: true },
-  ];
-  const problemWith = (input, rule) => {
-    // A number input holding text that is not a number reports an empty value and badInput.
-    if (input.validity.badInput) return `${rule.label} must be a number`;
-    if (input.value.trim() === "") return null;
-    const value = Number(input.value);
-    if (!Number.isFinite(value)) return `${rule.label} must be a number`;
-    if (rule.integer && !Number.isInteger(value)) return `${rule.label} must be a whole number`;
-    if (rule.min !== undefined && value < rule.min) return `${rule.label} must be at least ${rule.min}`;
-    if (rule.max !== undefined && value > rule.max) return `${rule.label} must be at most ${rule.max}`;
-    return null;
-  };
   const number = (name) => {
     const input = field(name);
     if (!input || input.value.trim() === "") return undefined;
@@ -74,31 +80,6 @@ export function createSettingsForm(options = {}) {
 
   return {
     element,
-    /**
-     * Checks every field before anything is sent or saved: marks each bad one (aria-invalid, the
-     * browser's validity message), opens the settings, focuses the first, and returns its message (null when all are fine).
-     */
-    validate() {
-      const problems = [];
-      const check = (input, problem) => {
-        if (!input) return;
-        input.setCustomValidity(problem ?? "");
-        if (problem) input.setAttribute("aria-invalid", "true");
-        else input.removeAttribute("aria-invalid");
-        if (problem) problems.push({ input, problem });
-      };
-      for (const rule of rules) {
-        const input = field(rule.name);
-        if (input) check(input, problemWith(input, rule));
-      }
-      if (options.window !== false && windowType.value !== "keep-all") {
-        check(windowSize, problemWith(windowSize, { label: "Conversation window size", min: 1, integer: true }));
-      }
-      if (problems.length === 0) return null;
-      element.open = true;
-      problems[0].input.focus();
-      return problems.map((entry) => entry.problem).join("; ");
-    },
     /** OpenAI request fields (snake_case) plus system_prompt. */
     values() {
       const stop = (field("stop")?.value ?? "").split("\n").map((s) => s.replace(/\\n/g, "\n")).filter((s) => s.length > 0);
@@ -113,6 +94,26 @@ export function createSettingsForm(options = {}) {
         stop: stop.length ? stop : undefined,
         prompt_format: format || undefined,
       };
+    },
+    /**
+     * Checks every number field; marks the first bad one (aria-invalid, focus, the form opened) and
+     * returns what is wrong with it, or null when everything can be sent.
+     */
+    validate() {
+      let problem = null;
+      for (const [name, rule] of Object.entries(numberRules)) {
+        const input = field(name);
+        if (!input) continue;
+        const found = numberProblem(input, rule);
+        input.toggleAttribute("aria-invalid", Boolean(found));
+        if (found) input.setAttribute("aria-invalid", "true");
+        if (found && !problem) {
+          problem = found;
+          element.open = true;
+          input.focus();
+        }
+      }
+      return problem;
     },
     windowStrategy() {
       const size = Math.max(1, Math.floor(Number(windowSize.value) || 1));

@@ -1,8 +1,8 @@
 // A column of chat messages whose last answer can grow while it streams. Markdown is re-rendered at
 // most once per animation frame, so a fast model does not re-layout the page per token. An answer's
-// `data-state` says where it is ("streaming", then "done" or "error"; "interrupted" when reopened after the
-// page was left mid-stream), for scripts and tests that
-// must wait for the end of a reply rather than guess how long it takes.
+// `data-state` says where it is ("streaming", then "done", "error" or "interrupted"), for scripts and
+// tests that must wait for the end of a reply rather than guess how long it takes. Errors and the
+// interruption note sit outside the Markdown body, so repainting the text never erases them.
 import { h } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
 
@@ -41,18 +41,19 @@ export function createTranscript(label) {
       setMeta(value) {
         metaElement.textContent = value;
       },
-      /** An answer cut off when the page was left mid-stream: kept as far as it came, and said so. */
-      setInterrupted() {
-        article.classList.add("interrupted");
-        article.dataset.state = "interrupted";
-        metaElement.textContent = [metaElement.textContent, "interrupted"].filter(Boolean).join(" · ");
-      },
       setError(message) {
         article.classList.add("error");
         article.dataset.state = "error";
-        // Beside the body, not in it: repainting the text (a last flush) must not erase the error.
         article.append(h("p", { class: "error-text", role: "alert" }, message));
       },
+      /** The answer was cut short (Stop, a reload, a restart): what arrived stays, marked as such. */
+      setInterrupted(note) {
+        article.classList.add("interrupted");
+        article.dataset.state = "interrupted";
+        article.append(h("p", { class: "interrupted-note" }, note));
+      },
+      /** Takes the message off the page (a retried answer replaces the failed one). */
+      remove: () => article.remove(),
       flush: paint,
     };
   }

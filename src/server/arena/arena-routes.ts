@@ -4,8 +4,9 @@ import { getRandomValues } from "node:crypto";
 import type { Context } from "hono";
 import { z } from "zod";
 import { buildLeaderboard } from "../../eval/ratings/index.js";
-import { toHttpError, type HttpError, type OpenAIErrorBody } from "../../errors/index.js";
+import { ModelLoadError, toHttpError, type HttpError, type OpenAIErrorBody } from "../../errors/index.js";
 import { clientIdentity, type ServerApp, type ServerContext, type ServerEnv } from "../context.js";
+import type { ModelRegistry } from "../model-registry.js";
 import { ResourceNotFoundError } from "../http-errors.js";
 import { integerQuery } from "../routes/query.js";
 import { parseRequestBody, readJsonBody } from "../openai/parse-body.js";
@@ -104,6 +105,33 @@ function anonymousFailure(http: HttpError, side: BattleSide): OpenAIErrorBody {
   };
 }
 
+/**
+ * Two models for a new battle, never one that fails to load: models the registry knows failed stay
+ * out of the draw, and the drawn pair is loaded before the battle exists (lazy loading); a model that
+ * fails then leaves the pool and a pair is drawn again from the rest, so the draw stays uniform over
+ * the models that work.
+ */
+async function drawLoadableModels(registry: ModelRegistry, pool: readonly string[], random: () => number): Promise<Record<BattleSide, string>> {
+  const failed = new Map<string, string>();
+  for (const id of pool) {
+    const status = registry.get(id).status();
+    if (status.state === "failed") failed.set(id, status.error ?? "it failed to load");
+  }
+  for (;;) {
+    const candidates = pool.filter((id) => !failed.has(id));
+    if (new Set(candidates).size < 2 && failed.size > 0) {
+      const reasons = [...failed].map(([id, error]) => `${id}: ${error}`).join("; ");
+      throw new ModelLoadError([...failed.keys()].join(", "), `an anonymous battle needs two models that load; ${failed.size} failed (${reasons})`);
+    }
+    const pair = drawBattleModels(candidates, random);
+    const loads = await Promise.allSettled([pair.a, pair.b].map((id) => registry.get(id).model()));
+    loads.forEach((load, index) => {
+      if (load.status === "rejected") failed.set(index === 0 ? pair.a : pair.b, load.reason instanceof Error ? load.reason.message : String(load.reason));
+    });
+    if (loads.every((load) => load.status === "fulfilled")) return pair;
+  }
+}
+
 export function registerArenaRoutes(app: ServerApp, context: ServerContext, options: ArenaOptions): void {
   const store = options.store;
   const votesPerDay = options.votesPerClientPerDay ?? 100;
@@ -170,7 +198,7 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
       // A model whose last load failed would only hand the voter a broken side: never drawn by default.
       const pool = body.models ?? served.filter((id) => context.registry.get(id).status().state !== "failed");
       for (const id of pool) context.registry.get(id); // unknown names: 404 naming the model
-      const models = drawBattleModels(pool, random);
+      const models = await drawLoadableModels(context.registry, pool, random);
       const battle = store.createBattle({ client: clientIdentity(c), models, settings: toSettings(body.settings), firstMessage: body.message });
       return c.json(view(battle), 201);
     }),

@@ -1,11 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { toHttpError } from "../../errors/index.js";
 import { clientIdentity, type ServerApp, type ServerContext } from "../context.js";
 import { readJsonBody } from "../openai/parse-body.js";
 import { chatCompletionRequestSchema } from "../openai/request-schemas.js";
-import { chatChunk, chatCompletionBody, chatTextChunkSerializer, type ResponseIdentity } from "../openai/response-shapes.js";
-import { nodeResponseOf, nodeSseResponse } from "../openai/sse-node-writer.js";
-import { sseResponse } from "../openai/sse-response.js";
+import { chatStreamEvents, sseResponseFor } from "../openai/chat-stream-events.js";
+import { chatCompletionBody, type ResponseIdentity } from "../openai/response-shapes.js";
 import { warningsHeader } from "../openai/warnings-header.js";
 import { chatRequestToCallOptions } from "../openai/to-call-options.js";
 import { loggedParameters } from "./logged-parameters.js";
@@ -33,29 +31,8 @@ export function registerChatCompletionRoutes(app: ServerApp, context: ServerCont
     }
 
     const served = await context.service.openStream(request);
-    const choiceCount = options.n ?? 1;
-    const includeUsage = body.stream_options?.include_usage === true;
-    const textChunk = chatTextChunkSerializer(identity);
-    async function* events(): AsyncGenerator<string, void, undefined> {
-      for (let index = 0; index < choiceCount; index++) yield JSON.stringify(chatChunk(identity, { index, delta: { role: "assistant", content: "" } }));
-      for await (const part of served.parts) {
-        if (part.type === "text-delta") {
-          yield part.logprobs
-            ? JSON.stringify(chatChunk(identity, { index: part.choiceIndex, delta: { content: part.delta }, logprobs: part.logprobs }))
-            : textChunk(part.choiceIndex, part.delta);
-        } else if (part.type === "choice-finish") {
-          yield JSON.stringify(chatChunk(identity, { index: part.choiceIndex, delta: {}, finishReason: part.finishReason }));
-        } else if (part.type === "finish") {
-          if (includeUsage) yield JSON.stringify(chatChunk(identity, null, part.usage));
-          yield "[DONE]";
-        } else if (part.type === "error") {
-          yield JSON.stringify(toHttpError(part.error).body);
-        }
-      }
-    }
+    const events = chatStreamEvents(identity, served.parts, { choiceCount: options.n ?? 1, includeUsage: body.stream_options?.include_usage === true });
     const headers = { "x-request-id": identity.id, ...warningsHeader(served.warnings) };
-    const outgoing = nodeResponseOf(c.env);
-    if (outgoing) return nodeSseResponse(outgoing, events(), () => served.cancel(), headers);
-    return sseResponse(events(), () => served.cancel(), headers);
+    return sseResponseFor(c.env, events, () => served.cancel(), headers);
   });
 }

@@ -3,12 +3,17 @@ import type { ChatRole } from "../../spec/index.js";
 import type { Visibility } from "../context.js";
 import type { ServerDatabase } from "./database.js";
 
+/** "streaming" while the server writes the answer; "interrupted" when it was cut short. */
+export type MessageStatus = "streaming" | "done" | "interrupted" | "failed";
+
 export interface ConversationMessage {
   id: number;
   role: ChatRole;
   content: string;
   model: string | null;
   requestId: string | null;
+  status: MessageStatus;
+  finishReason: string | null;
   createdAt: number;
 }
 
@@ -38,6 +43,15 @@ export interface NewMessage {
   content: string;
   model?: string | null;
   requestId?: string | null;
+  status?: MessageStatus;
+  finishReason?: string | null;
+}
+
+/** How an answer the server was writing ended. */
+export interface ReplyOutcome {
+  content: string;
+  status: Exclude<MessageStatus, "streaming">;
+  finishReason: string | null;
 }
 
 interface ConversationRow {
@@ -56,6 +70,8 @@ interface MessageRow {
   content: string;
   model: string | null;
   request_id: string | null;
+  status: MessageStatus;
+  finish_reason: string | null;
   created_at: number;
 }
 
@@ -72,7 +88,16 @@ function toConversation(row: ConversationRow): Conversation {
 }
 
 function toMessage(row: MessageRow): ConversationMessage {
-  return { id: row.id, role: row.role, content: row.content, model: row.model, requestId: row.request_id, createdAt: row.created_at };
+  return {
+    id: row.id,
+    role: row.role,
+    content: row.content,
+    model: row.model,
+    requestId: row.request_id,
+    status: row.status,
+    finishReason: row.finish_reason,
+    createdAt: row.created_at,
+  };
 }
 
 /** SQL parameters for `(@all = 1 OR owner = @owner)`: NULL owners never match a key, only "all". */
@@ -115,7 +140,7 @@ export class ConversationStore {
       | undefined;
     if (!row) return undefined;
     const messages = this.db
-      .prepare(`SELECT id, role, content, model, request_id, created_at FROM conversation_messages WHERE conversation_id = ? ORDER BY id`)
+      .prepare(`SELECT id, role, content, model, request_id, status, finish_reason, created_at FROM conversation_messages WHERE conversation_id = ? ORDER BY id`)
       .all(id) as MessageRow[];
     return { ...toConversation(row), messages: messages.map(toMessage) };
   }
@@ -152,11 +177,40 @@ export class ConversationStore {
     return this.get(id, visibility);
   }
 
-  private insertMessage(conversationId: string, message: NewMessage, time: number): void {
+  /**
+   * A reply starts: in one transaction the conversation takes the request's fields, the user's turn
+   * is appended and so is an empty "streaming" answer, whose id is returned for finishReply.
+   * Undefined when the conversation does not exist.
+   */
+  beginReply(id: string, visibility: Visibility, fields: ConversationFields, user: NewMessage, answer: NewMessage): number | undefined {
+    if (!this.get(id, visibility)) return undefined;
+    const time = this.now();
+    return this.db.transaction(() => {
+      this.update(id, fields, visibility);
+      this.insertMessage(id, user, time);
+      return this.insertMessage(id, { ...answer, content: "", status: "streaming" }, time);
+    })();
+  }
+
+  /** The answer begun by beginReply ends (finished, failed or cut short) with the text it got. */
+  finishReply(messageId: number, outcome: ReplyOutcome): void {
     this.db
+      .prepare(`UPDATE conversation_messages SET content = ?, status = ?, finish_reason = ? WHERE id = ? AND status = 'streaming'`)
+      .run(outcome.content, outcome.status, outcome.finishReason, messageId);
+  }
+
+  /** At startup: answers still "streaming" were cut short by the previous shutdown. */
+  markInterruptedReplies(): number {
+    return this.db.prepare(`UPDATE conversation_messages SET status = 'interrupted' WHERE status = 'streaming'`).run().changes;
+  }
+
+  private insertMessage(conversationId: string, message: NewMessage, time: number): number {
+    const result = this.db
       .prepare(
-        `INSERT INTO conversation_messages (conversation_id, role, content, model, request_id, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO conversation_messages (conversation_id, role, content, model, request_id, status, finish_reason, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(conversationId, message.role, message.content, message.model ?? null, message.requestId ?? null, time);
+      .run(conversationId, message.role, message.content, message.model ?? null, message.requestId ?? null, message.status ?? "done", message.finishReason ?? null, time);
+    return Number(result.lastInsertRowid);
   }
 }

@@ -97,4 +97,12 @@ export const migrations: string[] = [
   ALTER TABLE request_log ADD COLUMN owner TEXT;     -- API key name; NULL: no keys, or older than owners
   CREATE INDEX request_log_by_owner ON request_log (owner, created_at);
   `,
+  // 4: a reply's state. The server writes the user's turn and an empty "streaming" answer when a
+  // playground reply starts and the answer's text when the stream ends, so a reload mid-stream or a
+  // disconnect keeps both; "interrupted" marks an answer cut short (client gone, Stop, restart).
+  `
+  ALTER TABLE conversation_messages ADD COLUMN status TEXT NOT NULL DEFAULT 'done'
+    CHECK (status IN ('streaming', 'done', 'interrupted', 'failed'));
+  ALTER TABLE conversation_messages ADD COLUMN finish_reason TEXT;
+  `,
 ];

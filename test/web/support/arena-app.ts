@@ -7,12 +7,26 @@ import { openServerDatabase } from "../../../src/server/store/database.js";
 import { scriptedModel } from "../../support/scripted-model.js";
 
 /** Models that each answer "<name> says: <last user message>", so a test can tell them apart. */
-export function createArenaApp(options: { models?: string[]; votesPerDay?: number; random?: () => number; keys?: Record<string, string>; adminKeys?: Record<string, string>; delayMs?: number } = {}) {
+export function createArenaApp(
+  options: { models?: string[]; votesPerDay?: number; random?: () => number; keys?: Record<string, string>; adminKeys?: Record<string, string>; delayMs?: number; failingLoads?: string[] } = {},
+) {
   const ids = options.models ?? ["alpha", "beta"];
   const models = Object.fromEntries(
     ids.map((id) => [id, scriptedModel({ modelId: id, delayMs: options.delayMs, reply: (o) => `${id} says: ${o.messages?.filter((m) => m.role === "user").at(-1)?.content}` })]),
   );
-  const specs: ModelSpec[] = ids.map((id) => ({ id, kind: "local", ownedBy: "camelid", capacity: 4, maxQueue: 16, load: async () => models[id] }));
+  const loads: Record<string, number> = {};
+  const specs: ModelSpec[] = ids.map((id) => ({
+    id,
+    kind: "local",
+    ownedBy: "camelid",
+    capacity: 4,
+    maxQueue: 16,
+    load: async () => {
+      loads[id] = (loads[id] ?? 0) + 1;
+      if (options.failingLoads?.includes(id)) throw new Error(`${id}.gguf is corrupt`);
+      return models[id];
+    },
+  }));
   const db = openServerDatabase(":memory:");
   const clock = { now: Date.UTC(2026, 0, 10, 12, 0, 0) };
   const store = new ArenaStore(db, () => clock.now);
@@ -32,7 +46,7 @@ export function createArenaApp(options: { models?: string[]; votesPerDay?: numbe
       headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...(key ? { authorization: `Bearer ${key}` } : {}) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-  return { app, store, clock, models, call };
+  return { app, store, clock, models, call, loads };
 }
 
 /** The arena SSE events of one answer stream, parsed. */

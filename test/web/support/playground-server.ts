@@ -13,8 +13,6 @@ import { ModelRegistry, type ModelSpec } from "../../../src/server/model-registr
 import { ConversationStore } from "../../../src/server/store/conversations.js";
 import { openServerDatabase } from "../../../src/server/store/database.js";
 import { RequestLog } from "../../../src/server/store/request-log.js";
-import { UpstreamError } from "../../../src/errors/index.js";
-import type { CallOptions, LanguageModel } from "../../../src/spec/index.js";
 import { sharedPath, stories260KPath } from "../../support/shared-data.js";
 
 export async function startPlaygroundServer() {
@@ -32,24 +30,6 @@ export async function startPlaygroundServer() {
     tiedEmbeddings: true,
     seed: 3,
   });
-  let failuresToInject = 0;
-  /** The next generation fails (as a backend that breaks mid-battle would), whichever model it is for. */
-  const withInjectedFailures = (model: LanguageModel): LanguageModel =>
-    new Proxy(model, {
-      get(target, property) {
-        if (property === "doStream") {
-          return (options: CallOptions) => {
-            if (failuresToInject > 0) {
-              failuresToInject--;
-              return Promise.reject(new UpstreamError("injected failure: the backend broke"));
-            }
-            return target.doStream(options);
-          };
-        }
-        const value = Reflect.get(target, property, target);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
   const local = (id: string, modelPath: string, contextSize: number): ModelSpec => ({
     id,
     kind: "local",
@@ -59,27 +39,21 @@ export async function startPlaygroundServer() {
     load: async () => {
       const model = createLocalModel({ modelPath, modelId: id, contextSize, sequences: 2 });
       await model.load();
-      return withInjectedFailures(model);
+      return model;
     },
   });
   const registry = new ModelRegistry([local("stories-a", stories260KPath(), 512), local("stories-b", stories260KPath(), 512), local("random-32k", randomPath, 2048)]);
   const db = openServerDatabase(join(dir, "camelid.sqlite"));
-  const arenaStore = new ArenaStore(db);
   const { app } = createServerApp({
     registry,
     requestLog: new RequestLog(db),
     conversations: new ConversationStore(db),
-    arena: { store: arenaStore, bootstrapRounds: 50 },
+    arena: { store: new ArenaStore(db), bootstrapRounds: 50 },
   });
   await registry.loadAll();
   const server = await listen(app, { host: "127.0.0.1", port: 0 });
   return {
     url: server.url,
-    arenaStore,
-    /** Make the next `count` generations fail. */
-    failNextGenerations(count: number) {
-      failuresToInject = count;
-    },
     async close() {
       await server.close();
       await registry.dispose();

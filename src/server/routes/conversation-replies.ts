@@ -1,0 +1,113 @@
+// POST /api/conversations/:id/replies: the playground's chat turn, persisted by the server. Once the
+// model has started answering, the user's turn and an empty "streaming" answer are written; the
+// answer's text is written when the stream finishes, fails, or is cut short (Stop, a reload, a
+// closed tab), so nothing the user saw is lost to a refresh. The stream is the same
+// chat.completion.chunk SSE as /v1/chat/completions.
+import { randomUUID } from "node:crypto";
+import { z } from "zod";
+import { InvalidArgumentError } from "../../errors/index.js";
+import type { StreamPart } from "../../spec/index.js";
+import { clientIdentity, type ServerApp, type ServerContext } from "../context.js";
+import { ResourceNotFoundError } from "../http-errors.js";
+import { chatStreamEvents, sseResponseFor } from "../openai/chat-stream-events.js";
+import { readJsonBody } from "../openai/parse-body.js";
+import { chatCompletionRequestSchema, samplingOptionsSchema } from "../openai/request-schemas.js";
+import type { ResponseIdentity } from "../openai/response-shapes.js";
+import { chatRequestToCallOptions } from "../openai/to-call-options.js";
+import { warningsHeader } from "../openai/warnings-header.js";
+import type { ConversationStore, ReplyOutcome } from "../store/conversations.js";
+import { loggedParameters } from "./logged-parameters.js";
+
+const replySchema = z.object({
+  /** The chat request as sent to the model (the playground applies its window first); its last message is the user's turn. */
+  request: chatCompletionRequestSchema,
+  /** Kept with the conversation once the request was accepted: an invalid request saves nothing. */
+  settings: samplingOptionsSchema.partial().extend({ system_prompt: z.string().optional() }).loose().optional(),
+  system_prompt: z.string().nullable().optional(),
+});
+
+/** The user's turn: the request's last message, which must be a user message with text. */
+function userTurn(messages: z.infer<typeof chatCompletionRequestSchema>["messages"]): string {
+  const last = messages[messages.length - 1];
+  if (last.role !== "user" || typeof last.content !== "string") {
+    throw new InvalidArgumentError(`request.messages[${messages.length - 1}]`, "the last message of a conversation reply must be the user's turn, as text");
+  }
+  return last.content;
+}
+
+/**
+ * Watches the parts going to the client and writes the answer once, at its end: before the finish or
+ * error reaches the client (so what the client saw is on disk), or with the text so far when the
+ * consumer stops early.
+ */
+function persistingParts(parts: AsyncGenerator<StreamPart, void, undefined>, settle: (outcome: ReplyOutcome) => void, text: { value: string }) {
+  return (async function* (): AsyncGenerator<StreamPart, void, undefined> {
+    try {
+      for await (const part of parts) {
+        if (part.type === "text-delta" && part.choiceIndex === 0) text.value += part.delta;
+        else if (part.type === "finish") settle({ content: text.value, status: part.finishReason === "abort" ? "interrupted" : "done", finishReason: part.finishReason });
+        else if (part.type === "error") settle({ content: text.value, status: "failed", finishReason: "error" });
+        yield part;
+      }
+    } finally {
+      settle({ content: text.value, status: "interrupted", finishReason: "abort" });
+    }
+  })();
+}
+
+export function registerConversationReplyRoutes(app: ServerApp, context: ServerContext): void {
+  const store: ConversationStore | undefined = context.conversations;
+  if (!store) return;
+  const notFound = (id: string) => new ResourceNotFoundError("conversation", `conversation "${id}" not found`);
+
+  app.post("/api/conversations/:id/replies", async (c) => {
+    const id = c.req.param("id");
+    const body = await readJsonBody(c.req, replySchema);
+    const visibility = c.get("visibility");
+    const chat = body.request;
+    if ((chat.n ?? 1) !== 1) throw new InvalidArgumentError("request.n", "a conversation reply has one answer: 'n' must be 1");
+    const user = userTurn(chat.messages);
+    if (!store.get(id, visibility)) throw notFound(id);
+    const entry = context.registry.get(chat.model);
+    const options = chatRequestToCallOptions(chat);
+    const identity: ResponseIdentity = { id: `chatcmpl-${randomUUID().replace(/-/g, "")}`, created: Math.floor(Date.now() / 1000), model: chat.model };
+    // Setup errors (a bad prompt format, a model that fails to load) answer with their status and save nothing.
+    const served = await context.service.openStream({
+      id: identity.id,
+      endpoint: "chat.completions",
+      entry,
+      options,
+      client: clientIdentity(c),
+      owner: visibility.owner,
+      signal: c.req.raw.signal,
+      logged: { messages: chat.messages, parameters: loggedParameters(chat) },
+    });
+
+    const answerId = store.beginReply(
+      id,
+      visibility,
+      { model: chat.model, systemPrompt: body.system_prompt, settings: body.settings },
+      { role: "user", content: user },
+      { role: "assistant", content: "", model: chat.model, requestId: identity.id },
+    );
+    if (answerId === undefined) {
+      await served.cancel();
+      throw notFound(id);
+    }
+    const text = { value: "" };
+    let settled = false;
+    const settle = (outcome: ReplyOutcome) => {
+      if (settled) return;
+      settled = true;
+      store.finishReply(answerId, outcome);
+    };
+    const parts = persistingParts(served.parts, settle, text);
+    const events = chatStreamEvents(identity, parts, { choiceCount: 1, includeUsage: chat.stream_options?.include_usage === true });
+    const headers = { "x-request-id": identity.id, ...warningsHeader(served.warnings) };
+    return sseResponseFor(c.env, events, () => {
+      // The client left: keep what was generated so far, then free the model.
+      settle({ content: text.value, status: "interrupted", finishReason: "abort" });
+      return served.cancel();
+    }, headers);
+  });
+}
