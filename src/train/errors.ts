@@ -1,4 +1,4 @@
-import { CamelidError } from "../errors/index.js";
+import { CamelidError, InvalidArgumentError } from "../errors/index.js";
 
 /** The loss or the gradient norm became NaN/Inf: continuing would only write garbage into the adapter. */
 export class TrainingDivergedError extends CamelidError {
@@ -33,4 +33,16 @@ export class CheckpointError extends CamelidError {
 /** Ctrl-C or SIGTERM arrived before anything worth writing existed. */
 export class TrainingInterruptedError extends CamelidError {
   readonly code = "training_interrupted";
+}
+
+/** A recipe file (`camelid train --config`) that cannot be used as it is; names the file, line and key. */
+export class TrainingRecipeError extends InvalidArgumentError {
+  constructor(
+    readonly file: string,
+    readonly line: number | undefined,
+    key: string,
+    message: string,
+  ) {
+    super(key, message);
+  }
 }

@@ -15,8 +15,9 @@ import { lossChartSvg } from "./loss-chart.js";
 import { MetricsLog } from "./metrics-log.js";
 import { prepareTrainingData, type PreparedData, type SampleProblem, type TrainingRow } from "./prepare-data.js";
 import { loadGgufTokenizer } from "./tokenizer.js";
-import { parseTrainingConfig, type TrainingConfig, type TrainingConfigInput } from "./train-config.js";
+import { parseTrainingConfig, settingsFreeOnResume, type TrainingConfig, type TrainingConfigInput, type TrainingSetting } from "./train-config.js";
 import { runTrainingLoop, type LoopSummary } from "./training-loop.js";
+import { checkResumedSettings, recipeOf, recipeYaml } from "./recipe.js";
 
 export interface TrainingRunHooks {
   onProgress?: (line: string) => void;
@@ -35,7 +36,7 @@ export interface TrainingRunResult {
   summary: LoopSummary;
   dataStats: PreparedData["stats"] & { trainRows: number; validationRows: number };
   problems: SampleProblem[];
-  files: { adapter: string; merged?: string; metrics: string; chart: string; chartPng: string; checkpoint: string; problems: string; run: string; serveConfig: string };
+  files: { adapter: string; merged?: string; metrics: string; chart: string; chartPng: string; checkpoint: string; problems: string; run: string; serveConfig: string; recipe: string };
 }
 
 /** Where a run keeps its files inside outDir. */
@@ -49,6 +50,7 @@ export function runFiles(outDir: string) {
     problems: join(outDir, "data-problems.jsonl"),
     run: join(outDir, "run.json"),
     serveConfig: join(outDir, "serve.json"),
+    recipe: join(outDir, "recipe.yaml"),
   };
 }
 
@@ -72,8 +74,11 @@ export async function runTraining(input: TrainingConfigInput, hooks: TrainingRun
     }
     for (const path of existing) rmSync(path, { force: true });
   }
+  // the same settings as the run being resumed, named one by one (the fingerprint then checks the data)
+  if (config.resume) checkResumedSettings(config, files.recipe);
   const createdOutDir = !existsSync(config.outDir);
   mkdirSync(config.outDir, { recursive: true });
+  writeFileAtomic(files.recipe, recipeYaml(config));
   try {
     return await trainInto(config, files, hooks);
   } catch (error) {
@@ -200,7 +205,7 @@ async function trainInto(config: TrainingConfig, files: ReturnType<typeof runFil
     files: { ...files, ...(merged ? { merged } : {}) },
   };
   const { problems: _, ...report } = result;
-  writeFileAtomic(files.run, `${JSON.stringify({ ...report, problemCount: problems.length }, null, 2)}\n`);
+  writeFileAtomic(files.run, `${JSON.stringify({ ...report, recipe: recipeOf(config), problemCount: problems.length }, null, 2)}\n`);
   return result;
 }
 
@@ -210,7 +215,7 @@ async function trainInto(config: TrainingConfig, files: ReturnType<typeof runFil
  * switched on or off; keeping weights encoded may sum the output head's gradient in another order.
  */
 function fingerprintOf(config: TrainingConfig, formatName: string, data: PreparedData): string {
-  const { outDir: _o, resume: _r, overwrite: _w, mergedType: _m, dataPath: _d, modelPath: _p, checkpointActivations: _c, ...settings } = config;
+  const settings = Object.fromEntries(Object.entries(config).filter(([key]) => !settingsFreeOnResume.includes(key as TrainingSetting)));
   const hash = createHash("sha256");
   hash.update(JSON.stringify({ settings, formatName, modelBytes: statSync(config.modelPath).size, T: data.sequenceLength }));
   const addRows = (rows: readonly TrainingRow[]) => {

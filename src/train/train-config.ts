@@ -63,6 +63,62 @@ export const trainingConfigSchema = z
 
 export type TrainingConfigInput = z.input<typeof trainingConfigSchema>;
 export type TrainingConfig = z.output<typeof trainingConfigSchema>;
+export type TrainingSetting = keyof TrainingConfig;
+
+/**
+ * Each setting's name for people: `camelid train --<flag>` and the same key in a recipe file. The schema
+ * above is the one list of settings (types, ranges, defaults); this only names them, in the order of
+ * --help and of the recipe a run saves. A setting without a flag does not compile (see below).
+ */
+export const trainingFlags = {
+  model: "modelPath",
+  data: "dataPath",
+  "data-format": "dataFormat",
+  "prompt-format": "promptFormat",
+  out: "outDir",
+  "max-length": "maxLength",
+  truncation: "truncation",
+  "on-mismatch": "onMismatch",
+  packing: "packing",
+  "val-fraction": "validationFraction",
+  rank: "rank",
+  alpha: "alpha",
+  dropout: "dropout",
+  targets: "targets",
+  lr: "learningRate",
+  beta1: "beta1",
+  beta2: "beta2",
+  eps: "eps",
+  "weight-decay": "weightDecay",
+  "warmup-steps": "warmupSteps",
+  "warmup-ratio": "warmupRatio",
+  "min-lr-ratio": "minLearningRateRatio",
+  "clip-norm": "clipNorm",
+  "batch-size": "batchSize",
+  "grad-accum": "gradientAccumulation",
+  epochs: "epochs",
+  "max-steps": "maxSteps",
+  seed: "seed",
+  "eval-every": "evalEvery",
+  "checkpoint-every": "checkpointEvery",
+  "checkpoint-activations": "checkpointActivations",
+  "keep-quantized": "keepQuantized",
+  merged: "mergedType",
+  resume: "resume",
+  overwrite: "overwrite",
+} as const satisfies Record<string, TrainingSetting>;
+export type TrainingFlag = keyof typeof trainingFlags;
+
+type SettingWithoutFlag = Exclude<TrainingSetting, (typeof trainingFlags)[TrainingFlag]>;
+const everySettingHasAFlag: [SettingWithoutFlag] extends [never] ? true : SettingWithoutFlag = true;
+void everySettingHasAFlag;
+
+/**
+ * What a resumed run may change: where the files are (their contents are checked), what is written at
+ * the end, and activation checkpointing (bit-identical gradients). Every other setting decides the
+ * numbers, so the checkpoint's fingerprint and the saved recipe's comparison both hold them fixed.
+ */
+export const settingsFreeOnResume: readonly TrainingSetting[] = ["outDir", "resume", "overwrite", "mergedType", "dataPath", "modelPath", "checkpointActivations"];
 
 export function parseTrainingConfig(input: unknown): TrainingConfig {
   const parsed = trainingConfigSchema.safeParse(input);

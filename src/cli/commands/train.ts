@@ -1,24 +1,41 @@
 import { basename, resolve } from "node:path";
-import { trainableTargets, type EngineMemory, type TrainableTarget } from "../../engine/index.js";
+import type { EngineMemory } from "../../engine/index.js";
 import { InvalidArgumentError } from "../../errors/index.js";
 import { GgufReader, metadataString } from "../../gguf/index.js";
 import { resolvePromptFormat } from "../../prompts/index.js";
-import { readTrainingDataset, trainingDataFormats, type TrainingDataFormat } from "../../train/dataset.js";
+import { readTrainingDataset, trainingDataFormats } from "../../train/dataset.js";
 import { recipeTargets, writeRecipe, type RecipeTarget } from "../../train/export-recipes.js";
-import { mergedTypes, type MergedType } from "../../train/merged-export.js";
-import { mismatchPolicies, truncationPolicies, type MismatchPolicy, type TruncationPolicy } from "../../train/prepare-data.js";
+import { flagLayer, readRecipeFile, resolveSettingsLayers, trainingFlagOptions, validateSettings, type MergedSettings, type SettingsLayer } from "../../train/recipe.js";
 import { TrainingInterruptedError } from "../../train/errors.js";
-import { runTraining } from "../../train/run-training.js";
-import { parseTrainingConfig, type TrainingConfigInput } from "../../train/train-config.js";
-import { numberFlag, parseCommandArgs } from "../args.js";
+import { runFiles, runTraining } from "../../train/run-training.js";
+import { parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
 
 const help = `usage: camelid train --model <base.gguf> --data <file> --out <dir> [options]
+       camelid train --config <recipe.yaml> [options]
+       camelid train --resume --out <dir>
        camelid train --export axolotl|trl --data <file> --out <dir> --base-model <hf-id> [options]
 
 Fine-tunes a LLaMA GGUF with LoRA on the assistant's tokens only and writes <out>/adapter.gguf (llama.cpp's
 format), serve.json (camelid serve --config <out>/serve.json serves the base model with it), metrics.jsonl,
-loss.svg, checkpoint.bin, data-problems.jsonl (samples left out, with file:line) and run.json.
+loss.svg, checkpoint.bin, data-problems.jsonl (samples left out, with file:line), recipe.yaml (the run's
+settings) and run.json.
+
+Recipe
+  --config FILE, -c FILE    a YAML (or JSON) recipe: every setting flag below is a key, under its flag
+                            name or its camelCase (grad-accum or gradAccum), for example
+                              model: base.gguf
+                              data: chats.jsonl
+                              out: runs/first
+                              lr: 1e-4
+                              targets: [q, k, v, o]    # or "q,k,v,o"
+                            flags given as well override its keys; relative paths are from the current
+                            folder; an unknown key, a wrong type or a value out of range is refused with
+                            the file, line and key. Every run saves its settings after defaults, recipe
+                            and flags as <out>/recipe.yaml (and under "recipe" in run.json): --config
+                            <out>/recipe.yaml repeats the run, and --resume --out <dir> reads them back
+                            and refuses a flag or key that changes a setting the run trained with (all
+                            but the model/data/out paths, --merged and --checkpoint-activations)
 
 Data
   --data <file>             Alpaca JSON, ShareGPT or OpenAI messages (JSON array or JSONL)
@@ -60,41 +77,10 @@ Run
 `;
 
 const flags = {
+  ...trainingFlagOptions(),
   model: { type: "string", short: "m" },
-  data: { type: "string" },
-  "data-format": { type: "string" },
-  "prompt-format": { type: "string" },
   out: { type: "string", short: "o" },
-  rank: { type: "string" },
-  alpha: { type: "string" },
-  dropout: { type: "string" },
-  targets: { type: "string" },
-  lr: { type: "string" },
-  beta1: { type: "string" },
-  beta2: { type: "string" },
-  eps: { type: "string" },
-  "weight-decay": { type: "string" },
-  "warmup-steps": { type: "string" },
-  "warmup-ratio": { type: "string" },
-  "min-lr-ratio": { type: "string" },
-  "clip-norm": { type: "string" },
-  "batch-size": { type: "string" },
-  "grad-accum": { type: "string" },
-  epochs: { type: "string" },
-  "max-steps": { type: "string" },
-  "max-length": { type: "string" },
-  truncation: { type: "string" },
-  packing: { type: "boolean" },
-  "on-mismatch": { type: "string" },
-  "val-fraction": { type: "string" },
-  "eval-every": { type: "string" },
-  "checkpoint-every": { type: "string" },
-  seed: { type: "string" },
-  resume: { type: "boolean" },
-  overwrite: { type: "boolean" },
-  "checkpoint-activations": { type: "boolean" },
-  "keep-quantized": { type: "boolean" },
-  merged: { type: "string" },
+  config: { type: "string", short: "c" },
   export: { type: "string" },
   "base-model": { type: "string" },
   json: { type: "boolean" },
@@ -107,14 +93,6 @@ function oneOf<T extends string>(value: string | undefined, allowed: readonly T[
   return value as T;
 }
 
-function parseTargets(value: string | undefined): TrainableTarget[] | undefined {
-  if (value === undefined) return undefined;
-  const targets = value.split(",").map((t) => t.trim()).filter(Boolean);
-  for (const target of targets) oneOf(target, trainableTargets, "targets");
-  if (targets.length === 0) throw new InvalidArgumentError("targets", `--targets needs at least one of ${trainableTargets.join(",")}`);
-  return targets as TrainableTarget[];
-}
-
 export async function run(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, flags, false);
   if (values.help) {
@@ -122,58 +100,16 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   void positionals;
-  const path = (value: string | undefined) => (value === undefined ? undefined : resolve(io.cwd, value));
-  const need = (value: string | undefined, flag: string) => {
-    if (value === undefined) throw new InvalidArgumentError(flag, `--${flag} is required (camelid train --help)`);
-    return value;
-  };
-  const int = (flag: string, min = 1) => numberFlag(values[flag as keyof typeof values], flag, { min, integer: true });
-  const num = (flag: string, range: { min?: number; max?: number } = {}) => numberFlag(values[flag as keyof typeof values], flag, range);
-
-  const input: Record<string, unknown> = {
-    modelPath: path(values.model),
-    dataPath: path(need(values.data, "data")),
-    dataFormat: oneOf<TrainingDataFormat>(values["data-format"], trainingDataFormats, "data-format"),
-    promptFormat: values["prompt-format"],
-    outDir: path(need(values.out, "out")),
-    rank: int("rank"),
-    alpha: num("alpha", { min: 0 }),
-    dropout: num("dropout", { min: 0, max: 0.99 }),
-    targets: parseTargets(values.targets),
-    learningRate: num("lr", { min: 0 }),
-    beta1: num("beta1", { min: 0, max: 0.999999 }),
-    beta2: num("beta2", { min: 0, max: 0.999999 }),
-    eps: num("eps", { min: 0 }),
-    weightDecay: num("weight-decay", { min: 0 }),
-    warmupSteps: int("warmup-steps", 0),
-    warmupRatio: num("warmup-ratio", { min: 0, max: 1 }),
-    minLearningRateRatio: num("min-lr-ratio", { min: 0, max: 1 }),
-    clipNorm: num("clip-norm", { min: 0 }),
-    batchSize: int("batch-size"),
-    gradientAccumulation: int("grad-accum"),
-    epochs: num("epochs", { min: 0 }),
-    maxSteps: int("max-steps"),
-    maxLength: int("max-length", 2),
-    truncation: oneOf<TruncationPolicy>(values.truncation, truncationPolicies, "truncation"),
-    packing: values.packing,
-    onMismatch: oneOf<MismatchPolicy>(values["on-mismatch"], mismatchPolicies, "on-mismatch"),
-    validationFraction: num("val-fraction", { min: 0, max: 0.5 }),
-    evalEvery: int("eval-every", 0),
-    checkpointEvery: int("checkpoint-every"),
-    seed: int("seed", 0),
-    resume: values.resume,
-    overwrite: values.overwrite,
-    mergedType: oneOf<MergedType>(values.merged, mergedTypes, "merged"),
-    checkpointActivations: values["checkpoint-activations"],
-    keepQuantized: values["keep-quantized"],
-  };
-  const defined = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
+  // defaults < the run's saved recipe (with --resume) < --config < flags
+  const layers: SettingsLayer[] = [];
+  if (values.config !== undefined) layers.push(readRecipeFile(resolve(io.cwd, values.config), { shownAs: values.config, baseDir: io.cwd }));
+  layers.push(flagLayer(values, io.cwd));
+  const settings = resolveSettingsLayers(layers, (outDir) => runFiles(outDir).recipe);
 
   const exportTarget = oneOf<RecipeTarget>(values.export, recipeTargets, "export");
-  if (exportTarget) return exportRecipe(exportTarget, defined, values["base-model"], io, values.json ?? false);
+  if (exportTarget) return exportRecipe(exportTarget, settings, values["base-model"], io, values.json ?? false);
 
-  need(values.model, "model");
-  const config = parseTrainingConfig(defined as TrainingConfigInput);
+  const config = validateSettings(settings);
   let lastDraw = 0;
   let pending = "";
   const stop = stopOnSignals(io);
@@ -283,8 +219,9 @@ function memoryLine(memory: EngineMemory, peakRssBytes: number): string {
   return `memory: engine buffers ${mebibytes(memory.total)} (${parts.join(", ")}); peak RSS ${mebibytes(peakRssBytes)}`;
 }
 
-async function exportRecipe(target: RecipeTarget, input: Record<string, unknown>, baseModel: string | undefined, io: CliIo, json: boolean): Promise<number> {
+async function exportRecipe(target: RecipeTarget, settings: MergedSettings, baseModel: string | undefined, io: CliIo, json: boolean): Promise<number> {
   if (!baseModel) throw new InvalidArgumentError("base-model", `--export ${target} needs --base-model <hf model id or directory> for the recipe to start from`);
+  const input = settings.input;
   let promptFormat = input.promptFormat as string | undefined;
   if (promptFormat === undefined) {
     if (input.modelPath === undefined) throw new InvalidArgumentError("prompt-format", "--export needs --prompt-format (or --model to take the format from)");
@@ -300,7 +237,7 @@ async function exportRecipe(target: RecipeTarget, input: Record<string, unknown>
       await reader.close();
     }
   }
-  const config = parseTrainingConfig({ modelPath: "(recipe)", ...input, promptFormat } as TrainingConfigInput);
+  const config = validateSettings(settings, { modelPath: "(recipe)", ...input, promptFormat });
   const dataset = readTrainingDataset(config.dataPath, config.dataFormat ? { format: config.dataFormat } : {});
   if (dataset.examples.length === 0) throw new InvalidArgumentError("data", `${config.dataPath}: no usable rows`);
   const files = writeRecipe(target, config.outDir, dataset.examples, { ...config, baseModel, promptFormat });
