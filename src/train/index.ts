@@ -1,6 +1,7 @@
 // camelid/train: datasets → token ids + loss masks, the LoRA training loop, checkpoints, adapter/merged export.
 export { runTraining, runFiles, type TrainingRunHooks, type TrainingRunResult } from "./run-training.js";
-export { parseTrainingConfig, trainingConfigSchema, type TrainingConfig, type TrainingConfigInput } from "./train-config.js";
+export { parseTrainingConfig, settingsFreeOnResume, trainingConfigSchema, trainingFlags, type TrainingConfig, type TrainingConfigInput, type TrainingFlag, type TrainingSetting } from "./train-config.js";
+export { checkResumedSettings, flagLayer, mergeSettings, readRecipeFile, recipeOf, recipeYaml, resolveSettingsLayers, validateSettings, type MergedSettings, type SettingsLayer } from "./recipe.js";
 export { readTrainingDataset, trainingDataFormats, type TrainingDataFormat, type TrainingDataset, type TrainingExample } from "./dataset.js";
 export { renderTrainingExample, type SpecialTokenTexts } from "./render-example.js";
 export { labelledSegments, tokenizeSegments, type SegmentTokenization, type TokenizedConversation } from "./segment-tokens.js";
@@ -29,4 +30,4 @@ export { adapterMetadata, adapterTensors, checkAdapter, writeLoraAdapterGguf, ty
 export { mergePairInto, mergedTensorType, mergedTypes, writeMergedGguf, type MergedType } from "./merged-export.js";
 export { axolotlRecipe, recipeDatasetJsonl, recipeTargets, trlRecipe, writeRecipe, type RecipeFiles, type RecipeSettings, type RecipeTarget } from "./export-recipes.js";
 export { recipeChatTemplates, withoutGenerationMarkers } from "./recipe-templates.js";
-export { AdapterExportError, CheckpointError, TrainingDivergedError, TrainingInterruptedError } from "./errors.js";
+export { AdapterExportError, CheckpointError, TrainingDivergedError, TrainingInterruptedError, TrainingRecipeError } from "./errors.js";
