@@ -61,4 +61,26 @@ describe("Self-Instruct runs: input fingerprints and failed requests", () => {
     expect(sorted(join(directory, selfInstructFiles.finetuning))).toEqual(sorted(join(reference, selfInstructFiles.finetuning)));
     expect(second.kept).toBe(complete.kept);
   });
+
+  it("step 1 keeps the whole batch that reaches --num, as bootstrap_instructions.py's loop; --exact-num stops at it and says so", async () => {
+    const seeds = await loadSeedTasks(sharedPath("data", "alpaca", "seed_tasks.jsonl"));
+    const machineRows = (directory: string) =>
+      readFileSync(join(directory, "1-instructions", selfInstructFiles.instructions), "utf8").trim().split("\n").map((line) => JSON.parse(line) as { request_idx: number });
+    // Two prompts of three instructions a batch: a target of 2 is reached inside the first batch.
+    const original = temporaryDirectory();
+    const whole = await runSelfInstruct({ teacher: deterministicStageTeacher(), seeds, settings: { ...settings, target: 2 }, outputDirectory: original });
+    const rows = machineRows(original);
+    expect(whole.parsed).toBeGreaterThan(2);
+    expect(rows).toHaveLength(whole.parsed);
+    expect(new Set(rows.map((row) => row.request_idx))).toEqual(new Set([0]));
+    expect(whole.counts["instructions.kept"]).toBe(whole.parsed);
+    expect(whole.message).toContain(`${whole.parsed - 2} past --num 2: the last batch is kept whole, as the original does`);
+    expect(whole.extensions).toEqual([]);
+
+    const exact = temporaryDirectory();
+    const stopped = await runSelfInstruct({ teacher: deterministicStageTeacher(), seeds, settings: { ...settings, target: 2, exactTarget: true }, outputDirectory: exact });
+    expect(stopped.parsed).toBe(2);
+    expect(machineRows(exact)).toHaveLength(2);
+    expect(stopped.extensions).toEqual(["--exact-num: step 1 stops at exactly 2 (the original keeps the whole last batch)"]);
+  });
 });

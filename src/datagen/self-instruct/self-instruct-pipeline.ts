@@ -55,6 +55,11 @@ export interface SelfInstructSettings {
   stop: string[];
   /** Hard cap on step-1 request batches (0 = none); steps 2–4 then run on what was kept. */
   maxBatches: number;
+  /**
+   * Extension (--exact-num): stop step 1 at exactly `target`. bootstrap_instructions.py checks its
+   * target only between batches and keeps every instruction of the batch that reaches it.
+   */
+  exactTarget?: boolean;
 }
 
 /** The released pipeline's decoding settings per step. */
@@ -174,8 +179,8 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<SelfInstruc
   const stepOne = RunStore.open(
     join(run.outputDirectory, "1-instructions"),
     [selfInstructFiles.instructions, "rejected.jsonl"],
-    // target and maxBatches only say when to stop: a stopped run may be extended by raising them.
-    { method: "self-instruct", teacher: run.teacher.modelId, ...settings, target: undefined, maxBatches: undefined, seedCount: run.seeds.length },
+    // target, exactTarget and maxBatches only say when to stop: a stopped run may be extended by raising them.
+    { method: "self-instruct", teacher: run.teacher.modelId, ...settings, target: undefined, exactTarget: undefined, maxBatches: undefined, seedCount: run.seeds.length },
     { nextBatch: 0, kept: 0, emptyBatchStreak: 0, counts: {}, usage: emptyUsage() },
     stageOneState,
     { "the seed tasks (--seed-tasks)": contentHash(run.seeds) },
@@ -233,7 +238,7 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<SelfInstruc
         }
         for (const instruction of instructions) {
           parsed++;
-          if (state.kept + kept.length >= settings.target) break;
+          if (settings.exactTarget && state.kept + kept.length >= settings.target) break;
           const decision = filter.consider(instruction);
           if (decision.kept) {
             count("kept");
@@ -321,7 +326,7 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<SelfInstruc
   writeFileSync(join(run.outputDirectory, selfInstructFiles.finetuning), lines.join(""));
 
   const finalStop = stopReason ?? "aborted";
-  const extensions = decodingExtensions(settings);
+  const extensions = [...decodingExtensions(settings), ...(settings.exactTarget ? [`--exact-num: step 1 stops at exactly ${settings.target} (the original keeps the whole last batch)`] : [])];
   const summary: SelfInstructSummary = {
     method: "self-instruct",
     teacher: run.teacher.modelId,
@@ -331,7 +336,7 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<SelfInstruc
         ? `stopped: ${settings.giveUpAfterEmptyBatches} instruction batches in a row yielded no usable numbered instruction; ${kept} instances from ${state.kept} instructions`
         : finalStop === "max-batches"
           ? `stopped step 1 after the --max-batches limit (${settings.maxBatches}) with ${state.kept} of ${settings.target} instructions; ${kept} instances kept`
-          : `${state.kept} instructions, ${classified.rows.filter((r) => parseIsClassification(r.is_classification)).length} classification tasks, ${kept} instances kept`) +
+          : `${state.kept} instructions${pastTarget(state.kept, settings)}, ${classified.rows.filter((r) => parseIsClassification(r.is_classification)).length} classification tasks, ${kept} instances kept`) +
       (extensions.length ? ` (not the original's: ${extensions.join("; ")})` : ""),
     kept,
     target: settings.target,
@@ -350,6 +355,11 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<SelfInstruc
   if (retryPending > 0) summary.message += `; ${retryPending} step-2/3 requests failed (errors.jsonl in 2-classification/, 3-instances/): run the same command again to retry them`;
   writeFileSync(join(run.outputDirectory, "summary.json"), JSON.stringify(summary, null, 2));
   return summary;
+}
+
+/** Step 1 ends as bootstrap_instructions.py's loop: the batch that reaches --num is kept whole. */
+function pastTarget(kept: number, settings: SelfInstructSettings): string {
+  return kept > settings.target ? ` (${kept - settings.target} past --num ${settings.target}: the last batch is kept whole, as the original does; --exact-num stops at ${settings.target})` : "";
 }
 
 /** Step-1 decoding that differs from bootstrap_instructions.py's, said in the summary. */
