@@ -85,12 +85,13 @@ const helps: Record<string, string> = {
   --concurrency <n>         requests in flight (default: one batch)   --retries <n> (5)
   --prices <file.json>      {"model-id": {"promptPerMillion": x, "completionPerMillion": y}}
   --price-prompt <usd/M> --price-completion <usd/M>   prices for this teacher
+  A context-overflow error retries with max_tokens × 0.8, as the originals (alpaca: until it fits;
+  self-instruct: at most 3 times, as gpt3_api.py)
  alpaca only:
   --prompt-file <file>      Alpaca's prompt.txt (default beside the seed tasks)
   --details full|none       similarity details on kept rows (full)
   --logit-bias <json>       the requests' logit_bias, e.g. '{"50256": -100}' (Alpaca's: bans
                             <|endoftext|> in GPT-2/3 vocabularies); remote teachers only, none by default
-  A context-overflow error shrinks max_tokens by 0.8 and retries (Alpaca's utils.py)
  self-instruct only:
   --machine-examples <n>    machine-generated instructions among --examples (2)
   --templates <file.json>   {"classification","inputFirst","outputFirst"} few-shot prompts (default: the

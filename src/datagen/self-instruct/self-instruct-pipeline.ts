@@ -10,8 +10,9 @@ import { runItemStage } from "../run/item-stage.js";
 import { runOrdered } from "../run/ordered-runner.js";
 import { ProgressReporter } from "../run/progress.js";
 import { RunStore } from "../run/run-store.js";
-import { settleRequest, type SettledRequest } from "../teacher/failures.js";
-import { Teacher, type TeacherCompletion } from "../teacher/teacher.js";
+import { completeBatch } from "../teacher/complete-batch.js";
+import type { SettledRequest } from "../teacher/failures.js";
+import { Teacher, type OverflowShrink, type TeacherCompletion } from "../teacher/teacher.js";
 import { emptyUsage, UsageMeter, usageTotalsSchema, type UsageTotals } from "../teacher/usage-meter.js";
 import { contentHash } from "../run/input-fingerprint.js";
 import type { RunSummary, StopReason } from "./alpaca-generation.js";
@@ -96,6 +97,12 @@ export const defaultSelfInstructSettings: SelfInstructSettings = {
   stop: [...selfInstructDecoding.instructions.stop],
   maxBatches: 0,
 };
+
+/**
+ * gpt3_api.make_requests, which every step calls: on "Please reduce your prompt" it retries with
+ * int(max_tokens * 0.8), within its retries=3 (`while retry_cnt <= retries`: four attempts in all).
+ */
+export const selfInstructOverflowShrink: OverflowShrink = { factor: 0.8, maxShrinks: 3 };
 
 /** The files each step writes, named and shaped as the released scripts' so they run on them. */
 export const selfInstructFiles = {
@@ -186,7 +193,7 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<SelfInstruc
     { "the seed tasks (--seed-tasks)": contentHash(run.seeds) },
   );
   const meterOne = new UsageMeter(run.prices, stepOne.state.usage);
-  const teacherOne = new Teacher(run.teacher, meterOne, { promptStyle: settings.promptStyle, retry: run.retry });
+  const teacherOne = new Teacher(run.teacher, meterOne, { promptStyle: settings.promptStyle, retry: run.retry, shrinkMaxTokensOnOverflow: selfInstructOverflowShrink });
   const filter = new InstructionFilter(run.seeds.map((s) => s.instruction), { rules: settings.rules ?? selfInstructRules, similarityThreshold: settings.similarityThreshold });
   const machine = stepOne.readRows(selfInstructFiles.instructions) as MachineInstruction[];
   for (const row of machine) filter.addToPool(row.instruction);
@@ -209,16 +216,17 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<SelfInstruc
     signal: run.signal,
     hasItem: (batch) => settings.maxBatches === 0 || batch < settings.maxBatches,
     shouldContinue: continuing,
-    execute: (batch, signal) =>
-      Promise.all(
-        Array.from({ length: settings.promptsPerBatch }, async (_, slot) => {
-          const random = randomFor(settings.seed, batch, slot);
-          const fromMachine = sampleWithoutReplacement(machine.map((m) => m.instruction), Math.min(settings.machineInstructions, machine.length), random);
-          const fromSeeds = sampleWithoutReplacement(seedInstructions, settings.promptInstructions - fromMachine.length, random);
-          const prompt = encodeSelfInstructPrompt(shuffle([...fromMachine, ...fromSeeds], random));
-          return { prompt, outcome: await settleRequest(() => teacherOne.complete(prompt, instructionDecoding, signal), signal) };
-        }),
-      ),
+    execute: async (batch, signal) => {
+      const prompts = Array.from({ length: settings.promptsPerBatch }, (_, slot) => {
+        const random = randomFor(settings.seed, batch, slot);
+        const fromMachine = sampleWithoutReplacement(machine.map((m) => m.instruction), Math.min(settings.machineInstructions, machine.length), random);
+        const fromSeeds = sampleWithoutReplacement(seedInstructions, settings.promptInstructions - fromMachine.length, random);
+        return encodeSelfInstructPrompt(shuffle([...fromMachine, ...fromSeeds], random));
+      });
+      // make_requests sends the batch as one request: a shrunk max_tokens holds for all its prompts.
+      const outcomes = await completeBatch(teacherOne, prompts, instructionDecoding, signal);
+      return prompts.map((prompt, slot) => ({ prompt, outcome: outcomes[slot] }));
+    },
     commit: (batch, requests) => {
       const kept: MachineInstruction[] = [];
       const rejected: unknown[] = [];
@@ -400,7 +408,7 @@ async function perInstructionStage<Item extends { instruction: string }, Row>(st
     progress: run.progress,
     signal: run.signal,
     process: async (item, index, meter, signal) => {
-      const teacher = new Teacher(run.teacher, meter, { promptStyle: run.settings.promptStyle, retry: run.retry });
+      const teacher = new Teacher(run.teacher, meter, { promptStyle: run.settings.promptStyle, retry: run.retry, shrinkMaxTokensOnOverflow: selfInstructOverflowShrink });
       return { rows: [await stage.call(teacher, item, signal, index)], outcome: "done" };
     },
   });
