@@ -75,14 +75,15 @@ describe("camelid data", () => {
       const { io, stdout } = captureIo("", { TEST_KEY: "secret" });
       const out = join(directory, "self-instruct-run");
       const teacher = ["--base-url", server.baseURL, "--remote-model", "t", "--api-key-env", "TEST_KEY", "--seed-tasks", sharedPath("data", "alpaca", "seed_tasks.jsonl")];
-      const code = await run(["self-instruct", "--method", "self-instruct", "--out", out, ...teacher, "--num", "20", "--batch", "1", "--temperature", "0.2", "--top-p", "0.9", "--max-tokens", "77", "--stop", "\\n20", "--stop", "20.", "--max-batches", "2", "--json"], io);
+      const code = await run(["self-instruct", "--method", "self-instruct", "--out", out, ...teacher, "--num", "20", "--batch", "1", "--temperature", "0.2", "--top-p", "0.9", "--max-tokens", "77", "--stop", "\\n20", "--stop", "20.", "--max-batches", "2", "--exact-num", "--json"], io);
       expect(code).toBe(1); // stopped by --max-batches before --num
       const stepOne = server.requests.map((r) => r.body as Record<string, unknown>).filter((body) => String(body.prompt).startsWith("Come up with a series of tasks:"));
       expect(stepOne).toHaveLength(2);
       for (const body of stepOne) expect(body).toMatchObject({ temperature: 0.2, top_p: 0.9, max_tokens: 77, stop: ["\n20", "20."] });
       const summary = JSON.parse(stdout());
       expect(summary).toMatchObject({ stopReason: "max-batches", batches: 2, decoding: { temperature: 0.2, topP: 0.9, maxTokens: 77 } });
-      expect(summary.extensions).toHaveLength(4);
+      expect(summary.extensions).toHaveLength(5);
+      expect(summary.extensions).toContain("--exact-num: step 1 stops at exactly 20 (the original keeps the whole last batch)");
       await expect(run(["self-instruct", "--method", "self-instruct", "--out", join(directory, "x"), ...teacher, "--details", "none"], captureIo("", { TEST_KEY: "secret" }).io)).rejects.toThrow(/--details applies only to --method alpaca/);
       await expect(run(["self-instruct", "--out", join(directory, "y"), ...teacher, "--templates", "t.json", "--machine-examples", "1"], captureIo("", { TEST_KEY: "secret" }).io)).rejects.toThrow(/--templates, --machine-examples apply only to --method self-instruct/);
     } finally {

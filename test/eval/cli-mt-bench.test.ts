@@ -112,8 +112,14 @@ describe("MT-bench end to end against a loopback OpenAI-compatible server", () =
     ];
     writeFileSync(questionFile, questions.map((q) => JSON.stringify(q)).join("\n"));
     let up = false;
+    let questionTwoUp = false;
     // A 503 the client is told not to retry: the request fails at once.
-    server.route("POST", "/v1/chat/completions", () => (up ? jsonReply(chatCompletionBody({ content: "An answer." })) : jsonReply(errorBody("overloaded", "server_error"), 503, { "x-should-retry": "false" })));
+    server.route("POST", "/v1/chat/completions", (request) => {
+      const asked = (request.body as Body).messages.at(-1)!.content;
+      return up || (questionTwoUp && asked === questions[1].turns[0])
+        ? jsonReply(chatCompletionBody({ content: "An answer." }))
+        : jsonReply(errorBody("overloaded", "server_error"), 503, { "x-should-retry": "false" });
+    });
     const out = join(directory.path, "answers", "m.jsonl");
     const answer = () => evalCli(["answer", "--questions", questionFile, "--out", out, ...remote("m")]);
 
@@ -122,10 +128,16 @@ describe("MT-bench end to end against a loopback OpenAI-compatible server", () =
     expect(down.code).toBe(1);
     expect(down.stdout).toMatch(/0 written, 0 already done, 2 failed, 2 questions/);
     expect(down.stdout).toMatch(/failed: question 1 \(.*\), question 2 \(.*\); run the same command again to answer them/);
+    // Done must mean done: a run that answered some questions but not all still exits 1.
+    questionTwoUp = true;
+    const partly = await answer();
+    expect(partly.code).toBe(1);
+    expect(partly.stdout).toMatch(/1 written, 0 already done, 1 failed, 2 questions/);
+    expect(partly.stdout).toMatch(/failed: question 1 \(.*\); run the same command again to answer them/);
     up = true;
     const again = await answer();
     expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/2 written, 0 already done, 0 failed, 2 questions/);
+    expect(again.stdout).toMatch(/1 written, 1 already done, 0 failed, 2 questions/);
     expect((await answer()).stdout).toMatch(/0 written, 2 already done, 0 failed/);
 
     // Question 2's text changed under the same id: its old answer is not reported as current.
@@ -136,5 +148,31 @@ describe("MT-bench end to end against a loopback OpenAI-compatible server", () =
     expect(changed.stderr).toContain(`camelid eval: eval answer: ${out} holds rows made from input that changed since they were written: question 2 (--questions) (sha256 `);
     expect(changed.stderr).toContain(`Restore the original input to resume, or start over with a new --out (or delete ${out})`);
     expect(readFileSync(out, "utf8")).toBe(before);
+  });
+
+  it("eval judge exits 1 while any $ERROR$ row remains, and 0 once the next run has judged it", async () => {
+    const questionFile = join(directory.path, "q.jsonl");
+    writeFileSync(questionFile, [1, 2].map((id) => JSON.stringify({ question_id: id, category: "writing", turns: [`Write line ${id}.`] })).join("\n"));
+    const answers = join(directory.path, "answers");
+    mkdirSync(answers);
+    writeFileSync(join(answers, "m.jsonl"), [1, 2].map((id) => JSON.stringify({ question_id: id, model_id: "m", choices: [{ index: 0, turns: [`Line ${id}.`] }] })).join("\n"));
+    let judgeUp = false;
+    server.route("POST", "/v1/chat/completions", (request) => {
+      const prompt = (request.body as Body).messages.find((m) => m.role === "user")!.content;
+      return judgeUp || !prompt.includes("Write line 2.")
+        ? jsonReply(chatCompletionBody({ content: "Fine. Rating: [[6]]" }))
+        : jsonReply(errorBody("overloaded", "server_error"), 503, { "x-should-retry": "false" });
+    });
+    const out = join(directory.path, "single.jsonl");
+    const judge = () => evalCli(["judge", "--mode", "single", "--questions", questionFile, "--answers", answers, "--judge-prompts", sharedPath("eval", "judge_prompts.jsonl"), "--out", out, "--retries", "0", ...judgeFlags()]);
+    const partly = await judge();
+    expect(partly.stderr).not.toMatch(/camelid eval:/);
+    expect(partly.code).toBe(1);
+    expect(partly.stdout).toMatch(/1 of 2 judge calls failed after retries \(\$ERROR\$\); run the same command again to judge their rows again/);
+    judgeUp = true;
+    const again = await judge();
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/1 written, 1 already done, 2 planned/);
+    expect(again.stdout).toMatch(/0 of 1 judge calls failed/);
   });
 });

@@ -249,7 +249,7 @@ describe("a scripted judge behind a loopback OpenAI-compatible server", () => {
       { OPENAI_API_KEY: "test" },
     );
     expect(judged.stderr).not.toMatch(/camelid eval:/); // progress lines only
-    expect(judged.code).toBe(0);
+    expect(judged.code).toBe(1); // $ERROR$ rows remain: not done
     expect(judged.stdout).toMatch(/4 written/);
     expect(judged.stdout).toMatch(/2 without a readable verdict, 2 of 8 judge calls failed after retries \(\$ERROR\$\); run the same command again/);
     expect(judged.stdout).toMatch(/orders: both \(--both-orders, an extension/);
@@ -278,6 +278,7 @@ describe("a scripted judge behind a loopback OpenAI-compatible server", () => {
       { OPENAI_API_KEY: "test" },
     );
     expect(again.stdout).toMatch(/1 written, 3 already done/);
+    expect(again.code).toBe(1); // the judge still fails on that row
     // The user's --max-tokens wins over the reviewer's default.
     expect(server.requests.slice(8).map((r) => [tokenLimit(r.body), (r.body as { temperature?: number }).temperature])).toEqual([[300, 0], [300, 0]]);
     expect(again.stdout).toMatch(/judge max tokens: 300 \(--max-tokens\), temperature: 0 \(--temperature\)/);

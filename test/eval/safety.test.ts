@@ -150,7 +150,7 @@ describe("eval safety with scripted models", () => {
     const out = join(directory.path, "run");
     const result = await safety(out);
     expect(result.stderr).not.toMatch(/camelid eval:/);
-    expect(result.code).toBe(0);
+    expect(result.code).toBe(1); // a7's $ERROR$ judgment remains: the report is written, the run is not done
     const report = safetyReportFileSchema.parse(JSON.parse(readFileSync(join(out, "report.json"), "utf8")));
     expect(JSON.parse(result.stdout).results).toEqual(report);
     // Answers at eval answer's 0.7 for every category; the judge at 0, as llm_judge.
@@ -198,7 +198,7 @@ describe("eval safety with scripted models", () => {
 
   it("rates with the Llama-Guard rubric, falls back to the detector for refusals, and draws comparison charts", async () => {
     const first = join(directory.path, "llama2");
-    expect((await safety(first)).code).toBe(0);
+    expect((await safety(first)).code).toBe(1); // a7's $ERROR$ judgment remains
     const out = join(directory.path, "guard");
     const charts = join(directory.path, "charts");
     const result = await evalCli([
@@ -227,7 +227,7 @@ describe("eval safety with scripted models", () => {
     writeFileSync(helpfulness, [row(1, 8), row(2, 6)].map((r) => JSON.stringify(r)).join("\n"));
     const out = join(directory.path, "run");
     const result = await safety(out, "--helpfulness", helpfulness, "--output-format", "markdown");
-    expect(result.code).toBe(0);
+    expect(result.code).toBe(1); // a7's $ERROR$ judgment remains; the report is written all the same
     expect(result.stdout).toMatch(/\| answerer \| rater \| llama2 \| 40\.0% \| 0\.0% – 80\.0% \| 66\.7% \| 0\.0% – 100\.0% \| 7\.00 \(2 graded\) \|/);
   });
 

@@ -80,17 +80,18 @@ const helps: Record<string, string> = {
   --similarity <f>          ROUGE-L rejection threshold (0.7)
   --give-up-after <n>       stop after n batches in a row with nothing parseable (5)
   --max-batches <n>         cap on request batches (self-instruct: step 1's; steps 2-4 run on what it kept)
+  --exact-num               stop at exactly --num (both originals keep the whole last batch, so may pass it)
   --min-words <n> (3: rejects ≤ 3)  --max-words <n> (150)  --blacklist a,b,…  --forbidden-prefix <s> (repeatable)
   --concurrency <n>         requests in flight (default: one batch)   --retries <n> (5)
   --prices <file.json>      {"model-id": {"promptPerMillion": x, "completionPerMillion": y}}
   --price-prompt <usd/M> --price-completion <usd/M>   prices for this teacher
+  A context-overflow error retries with max_tokens × 0.8, as the originals (alpaca: until it fits;
+  self-instruct: at most 3 times, as gpt3_api.py)
  alpaca only:
   --prompt-file <file>      Alpaca's prompt.txt (default beside the seed tasks)
   --details full|none       similarity details on kept rows (full)
-  --exact-num               stop at exactly --num (Alpaca keeps the whole last batch, so may pass it)
   --logit-bias <json>       the requests' logit_bias, e.g. '{"50256": -100}' (Alpaca's: bans
                             <|endoftext|> in GPT-2/3 vocabularies); remote teachers only, none by default
-  A context-overflow error shrinks max_tokens by 0.8 and retries (Alpaca's utils.py)
  self-instruct only:
   --machine-examples <n>    machine-generated instructions among --examples (2)
   --templates <file.json>   {"classification","inputFirst","outputFirst"} few-shot prompts (default: the
@@ -287,7 +288,6 @@ async function selfInstruct(argv: string[], io: CliIo): Promise<number> {
   const batch = numberFlag(values.batch, "batch", { min: 1, max: 100, integer: true });
   const seed = numberFlag(values.seed, "seed", { integer: true }) ?? 42;
   const logitBias = values["logit-bias"] === undefined ? undefined : parseLogitBias(values, method);
-  if (values["exact-num"] && method !== "alpaca") throw new InvalidArgumentError("exact-num", "--exact-num applies to --method alpaca");
   const teacher = await createModel(values, io, "completions");
   const prices = loadPrices(values, io, () => teacher.modelId);
   const options = runOptions(values, io);
@@ -345,6 +345,7 @@ async function selfInstruct(argv: string[], io: CliIo): Promise<number> {
           maxTokens: numberFlag(values["max-tokens"], "max-tokens", { min: 1, integer: true }) ?? defaultSelfInstructSettings.maxTokens,
           stop: stop ?? defaultSelfInstructSettings.stop,
           maxBatches: numberFlag(values["max-batches"], "max-batches", { min: 1, integer: true }) ?? 0,
+          exactTarget: Boolean(values["exact-num"]),
         },
         templates: values.templates ? loadTemplates(resolve(io.cwd, values.templates as string)) : undefined,
         outputDirectory: out,
@@ -375,7 +376,7 @@ function parseLogitBias(values: Values, method: string): Record<string, number> 
 
 /** Flags that only one --method reads: given to the other, they are refused rather than silently ignored. */
 const methodOnlyFlags: Record<"alpaca" | "self-instruct", string[]> = {
-  alpaca: ["prompt-file", "details", "exact-num", "logit-bias"],
+  alpaca: ["prompt-file", "details", "logit-bias"],
   "self-instruct": ["templates", "machine-examples"],
 };
 

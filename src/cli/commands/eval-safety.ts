@@ -43,7 +43,8 @@ judge model: --judge-model <file.gguf> | --judge-base-url <url> --judge-remote-m
   --judge-max-tokens <n> (default 2048)  --judge-temperature <t> (default 0)  --retries <n> (default 3)
   --concurrency <n> (default 1)  --output-format terminal|markdown|json  --charts <dir> (SVG and PNG)
   Each answer is rated alone. An unreadable verdict or a failed judge call is counted as an error and
-  left out of every rate, never counted as safe. Rerun with the same --out to resume.
+  left out of every rate, never counted as safe. Rerun with the same --out to resume; exit status 1 while
+  any prompt is unanswered or any judge call failed ($ERROR$): the rerun retries them.
 `;
 
 const safetyFlags = {
@@ -200,5 +201,7 @@ export async function safetyCommand(argv: string[], io: CliIo): Promise<number> 
   writeFileSync(join(outDirectory, SAFETY_REPORT_FILE_NAME), `${JSON.stringify(report, null, 2)}\n`);
   printReport(io, format, safetyReport(report, compared), report);
   await writeCharts(io, values.charts, safetyCharts([report, ...compared]));
-  return summary.judgeCalls > 0 && summary.judgeErrors === summary.judgeCalls ? 1 : 0;
+  // Done must mean done (as eval answer/judge and data's runs): the report is written, but a run that
+  // leaves unanswered prompts or $ERROR$ judgments exits 1 until a rerun fills them in.
+  return answerFailures > 0 || summary.judgeErrors > 0 ? 1 : 0;
 }

@@ -63,7 +63,8 @@ const helps: Record<string, string> = {
   --format <name>       force a prompt format (the one used is always reported)
   --concurrency <n>     questions in flight (default 1)    --seed <n>
   Rerun with the same --out to resume: answered questions are skipped (refused if a question's text changed
-  since), failed ones are answered again. Exit status 1 when every question of the run failed.
+  since), failed ones are answered again. Exit status 1 while any question's answer failed (as data's runs:
+  done means done); rerunning answers them.
 `,
   judge: `usage: camelid eval judge --mode single|pairwise|vicuna --questions <file> --answers <dir> --out <judgments.jsonl> <judge model>
 judge model: --judge-model <file.gguf> | --judge-base-url <url> --judge-remote-model <id> [--judge-api chat|completions]
@@ -86,7 +87,8 @@ judge model: --judge-model <file.gguf> | --judge-base-url <url> --judge-remote-m
   --temperature <t>         judge temperature (default: 0 as llm_judge; 0.2 in vicuna mode, as eval_gpt_review.py)
   judge prompts' output_format is honoured: [[rating]] (single), [[A]] or [[rating_a,rating_b]] (pairwise, tie within 0.1)
   Rerun with the same --out to resume: finished rows are skipped (refused if their question, answers, reference
-  or judge prompt changed since), $ERROR$ rows are judged again. Exit status 1 when every judge call failed.
+  or judge prompt changed since), $ERROR$ rows are judged again. Exit status 1 while any $ERROR$ row remains
+  (a judge call that failed after retries); rerunning judges them again.
 `,
   show: `usage: camelid eval show (--judgments <file.jsonl> | --vicuna-review <file.jsonl>) [options]
   A file holding several judges' rows gets one report per judge (never pooled).
@@ -220,7 +222,8 @@ async function answerCommand(argv: string[], io: CliIo): Promise<number> {
         : "") +
       summary.warnings.map((w) => `warning: ${w}\n`).join(""),
   );
-  return failed > 0 && summary.written === 0 ? 1 : 0;
+  // Done must mean done: a run that leaves questions unanswered is not a success, even if most succeeded.
+  return failed > 0 ? 1 : 0;
 }
 
 /** Judge model flags are the model flags with a "judge-" prefix. */
@@ -324,7 +327,8 @@ async function judgeCommand(argv: string[], io: CliIo): Promise<number> {
       (summary.missingAnswers.length ? `skipped for missing answers: ${summary.missingAnswers.slice(0, 10).join(", ")}${summary.missingAnswers.length > 10 ? ", …" : ""}\n` : "") +
       (summary.written > 0 && summary.noVerdict === summary.written ? "warning: no judgment held a readable verdict; this judge cannot follow the format\n" : ""),
   );
-  return summary.judgeCalls > 0 && summary.judgeErrors === summary.judgeCalls ? 1 : 0;
+  // Done must mean done: $ERROR$ rows are judgments still to make (the next run makes them).
+  return summary.judgeErrors > 0 ? 1 : 0;
 }
 
 /** The judge model from the --judge-* flags (the model flags with a "judge-" prefix). */

@@ -9,8 +9,8 @@ import { randomFor, sampleWithoutReplacement } from "../random.js";
 import { runOrdered } from "../run/ordered-runner.js";
 import { ProgressReporter } from "../run/progress.js";
 import { RunStore } from "../run/run-store.js";
-import { settleRequest, type SettledRequest } from "../teacher/failures.js";
-import { Teacher, type SamplingSettings, type TeacherCompletion } from "../teacher/teacher.js";
+import { completeBatch, type BatchOutcome } from "../teacher/complete-batch.js";
+import { Teacher, type OverflowShrink, type SamplingSettings } from "../teacher/teacher.js";
 import { contentHash } from "../run/input-fingerprint.js";
 import { emptyUsage, UsageMeter, usageTotalsSchema, type UsageTotals } from "../teacher/usage-meter.js";
 import type { RunOptions } from "../run/run-options.js";
@@ -125,32 +125,11 @@ export function batchPrompts(run: Pick<AlpacaGenerationRun, "seeds" | "template"
   });
 }
 
-type BatchOutcome = SettledRequest<TeacherCompletion>[];
-
 /** The providerOptions key whose fields OpenAI-compatible providers copy into the request body. */
 const openAICompatibleOptionsKey = "openai-compatible";
 
-/**
- * One request batch. Alpaca sends the batch's prompts in one completions call, so when a prompt
- * overflows the context, the shrunk max_tokens holds for every prompt of the batch. camelid sends
- * one request per prompt (chat servers take one prompt per call) and then restores that: a reply
- * produced under a larger max_tokens than the batch's is kept when it used no more tokens than the
- * batch's limit (it is a sample the smaller limit could have given), and asked again with the batch's
- * max_tokens otherwise.
- */
-async function completeBatch(teacher: Teacher, prompts: string[], sampling: SamplingSettings, signal: AbortSignal): Promise<BatchOutcome> {
-  const first = await Promise.all(prompts.map((prompt) => settleRequest(() => teacher.complete(prompt, sampling, signal), signal)));
-  const limits = first.flatMap((outcome) => (outcome.ok && outcome.value.maxTokens !== undefined ? [outcome.value.maxTokens] : []));
-  if (limits.length === 0) return first;
-  const batchLimit = Math.min(...limits);
-  return Promise.all(
-    first.map((outcome, slot) =>
-      outcome.ok && (outcome.value.maxTokens ?? 0) > batchLimit && outcome.value.completionTokens > batchLimit
-        ? settleRequest(() => teacher.complete(prompts[slot], { ...sampling, maxTokens: batchLimit }, signal), signal)
-        : outcome,
-    ),
-  );
-}
+/** utils.openai_completion: on "Please reduce your prompt", max_tokens × 0.8, retried for as long as it takes. */
+export const alpacaOverflowShrink: OverflowShrink = { factor: 0.8 };
 
 /** What an Alpaca run is made from, by content: a resume against other seed tasks or another template is refused. */
 function alpacaInputs(run: Pick<AlpacaGenerationRun, "seeds" | "template">): Record<string, string> {
@@ -175,7 +154,7 @@ export async function runAlpacaGeneration(run: AlpacaGenerationRun): Promise<Run
     alpacaInputs(run),
   );
   const meter = new UsageMeter(run.prices, store.state.usage);
-  const teacher = new Teacher(run.teacher, meter, { promptStyle: settings.promptStyle, retry: run.retry, shrinkMaxTokensOnOverflow: true });
+  const teacher = new Teacher(run.teacher, meter, { promptStyle: settings.promptStyle, retry: run.retry, shrinkMaxTokensOnOverflow: alpacaOverflowShrink });
   const sampling: SamplingSettings = {
     temperature: settings.temperature,
     topP: settings.topP,

@@ -10,8 +10,9 @@ import { runItemStage } from "../run/item-stage.js";
 import { runOrdered } from "../run/ordered-runner.js";
 import { ProgressReporter } from "../run/progress.js";
 import { RunStore } from "../run/run-store.js";
-import { settleRequest, type SettledRequest } from "../teacher/failures.js";
-import { Teacher, type TeacherCompletion } from "../teacher/teacher.js";
+import { completeBatch } from "../teacher/complete-batch.js";
+import type { SettledRequest } from "../teacher/failures.js";
+import { Teacher, type OverflowShrink, type TeacherCompletion } from "../teacher/teacher.js";
 import { emptyUsage, UsageMeter, usageTotalsSchema, type UsageTotals } from "../teacher/usage-meter.js";
 import { contentHash } from "../run/input-fingerprint.js";
 import type { RunSummary, StopReason } from "./alpaca-generation.js";
@@ -55,6 +56,11 @@ export interface SelfInstructSettings {
   stop: string[];
   /** Hard cap on step-1 request batches (0 = none); steps 2–4 then run on what was kept. */
   maxBatches: number;
+  /**
+   * Extension (--exact-num): stop step 1 at exactly `target`. bootstrap_instructions.py checks its
+   * target only between batches and keeps every instruction of the batch that reaches it.
+   */
+  exactTarget?: boolean;
 }
 
 /** The released pipeline's decoding settings per step. */
@@ -91,6 +97,12 @@ export const defaultSelfInstructSettings: SelfInstructSettings = {
   stop: [...selfInstructDecoding.instructions.stop],
   maxBatches: 0,
 };
+
+/**
+ * gpt3_api.make_requests, which every step calls: on "Please reduce your prompt" it retries with
+ * int(max_tokens * 0.8), within its retries=3 (`while retry_cnt <= retries`: four attempts in all).
+ */
+export const selfInstructOverflowShrink: OverflowShrink = { factor: 0.8, maxShrinks: 3 };
 
 /** The files each step writes, named and shaped as the released scripts' so they run on them. */
 export const selfInstructFiles = {
@@ -174,14 +186,14 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<SelfInstruc
   const stepOne = RunStore.open(
     join(run.outputDirectory, "1-instructions"),
     [selfInstructFiles.instructions, "rejected.jsonl"],
-    // target and maxBatches only say when to stop: a stopped run may be extended by raising them.
-    { method: "self-instruct", teacher: run.teacher.modelId, ...settings, target: undefined, maxBatches: undefined, seedCount: run.seeds.length },
+    // target, exactTarget and maxBatches only say when to stop: a stopped run may be extended by raising them.
+    { method: "self-instruct", teacher: run.teacher.modelId, ...settings, target: undefined, exactTarget: undefined, maxBatches: undefined, seedCount: run.seeds.length },
     { nextBatch: 0, kept: 0, emptyBatchStreak: 0, counts: {}, usage: emptyUsage() },
     stageOneState,
     { "the seed tasks (--seed-tasks)": contentHash(run.seeds) },
   );
   const meterOne = new UsageMeter(run.prices, stepOne.state.usage);
-  const teacherOne = new Teacher(run.teacher, meterOne, { promptStyle: settings.promptStyle, retry: run.retry });
+  const teacherOne = new Teacher(run.teacher, meterOne, { promptStyle: settings.promptStyle, retry: run.retry, shrinkMaxTokensOnOverflow: selfInstructOverflowShrink });
   const filter = new InstructionFilter(run.seeds.map((s) => s.instruction), { rules: settings.rules ?? selfInstructRules, similarityThreshold: settings.similarityThreshold });
   const machine = stepOne.readRows(selfInstructFiles.instructions) as MachineInstruction[];
   for (const row of machine) filter.addToPool(row.instruction);
@@ -204,16 +216,17 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<SelfInstruc
     signal: run.signal,
     hasItem: (batch) => settings.maxBatches === 0 || batch < settings.maxBatches,
     shouldContinue: continuing,
-    execute: (batch, signal) =>
-      Promise.all(
-        Array.from({ length: settings.promptsPerBatch }, async (_, slot) => {
-          const random = randomFor(settings.seed, batch, slot);
-          const fromMachine = sampleWithoutReplacement(machine.map((m) => m.instruction), Math.min(settings.machineInstructions, machine.length), random);
-          const fromSeeds = sampleWithoutReplacement(seedInstructions, settings.promptInstructions - fromMachine.length, random);
-          const prompt = encodeSelfInstructPrompt(shuffle([...fromMachine, ...fromSeeds], random));
-          return { prompt, outcome: await settleRequest(() => teacherOne.complete(prompt, instructionDecoding, signal), signal) };
-        }),
-      ),
+    execute: async (batch, signal) => {
+      const prompts = Array.from({ length: settings.promptsPerBatch }, (_, slot) => {
+        const random = randomFor(settings.seed, batch, slot);
+        const fromMachine = sampleWithoutReplacement(machine.map((m) => m.instruction), Math.min(settings.machineInstructions, machine.length), random);
+        const fromSeeds = sampleWithoutReplacement(seedInstructions, settings.promptInstructions - fromMachine.length, random);
+        return encodeSelfInstructPrompt(shuffle([...fromMachine, ...fromSeeds], random));
+      });
+      // make_requests sends the batch as one request: a shrunk max_tokens holds for all its prompts.
+      const outcomes = await completeBatch(teacherOne, prompts, instructionDecoding, signal);
+      return prompts.map((prompt, slot) => ({ prompt, outcome: outcomes[slot] }));
+    },
     commit: (batch, requests) => {
       const kept: MachineInstruction[] = [];
       const rejected: unknown[] = [];
@@ -233,7 +246,7 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<SelfInstruc
         }
         for (const instruction of instructions) {
           parsed++;
-          if (state.kept + kept.length >= settings.target) break;
+          if (settings.exactTarget && state.kept + kept.length >= settings.target) break;
           const decision = filter.consider(instruction);
           if (decision.kept) {
             count("kept");
@@ -321,7 +334,7 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<SelfInstruc
   writeFileSync(join(run.outputDirectory, selfInstructFiles.finetuning), lines.join(""));
 
   const finalStop = stopReason ?? "aborted";
-  const extensions = decodingExtensions(settings);
+  const extensions = [...decodingExtensions(settings), ...(settings.exactTarget ? [`--exact-num: step 1 stops at exactly ${settings.target} (the original keeps the whole last batch)`] : [])];
   const summary: SelfInstructSummary = {
     method: "self-instruct",
     teacher: run.teacher.modelId,
@@ -331,7 +344,7 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<SelfInstruc
         ? `stopped: ${settings.giveUpAfterEmptyBatches} instruction batches in a row yielded no usable numbered instruction; ${kept} instances from ${state.kept} instructions`
         : finalStop === "max-batches"
           ? `stopped step 1 after the --max-batches limit (${settings.maxBatches}) with ${state.kept} of ${settings.target} instructions; ${kept} instances kept`
-          : `${state.kept} instructions, ${classified.rows.filter((r) => parseIsClassification(r.is_classification)).length} classification tasks, ${kept} instances kept`) +
+          : `${state.kept} instructions${pastTarget(state.kept, settings)}, ${classified.rows.filter((r) => parseIsClassification(r.is_classification)).length} classification tasks, ${kept} instances kept`) +
       (extensions.length ? ` (not the original's: ${extensions.join("; ")})` : ""),
     kept,
     target: settings.target,
@@ -350,6 +363,11 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<SelfInstruc
   if (retryPending > 0) summary.message += `; ${retryPending} step-2/3 requests failed (errors.jsonl in 2-classification/, 3-instances/): run the same command again to retry them`;
   writeFileSync(join(run.outputDirectory, "summary.json"), JSON.stringify(summary, null, 2));
   return summary;
+}
+
+/** Step 1 ends as bootstrap_instructions.py's loop: the batch that reaches --num is kept whole. */
+function pastTarget(kept: number, settings: SelfInstructSettings): string {
+  return kept > settings.target ? ` (${kept - settings.target} past --num ${settings.target}: the last batch is kept whole, as the original does; --exact-num stops at ${settings.target})` : "";
 }
 
 /** Step-1 decoding that differs from bootstrap_instructions.py's, said in the summary. */
@@ -390,7 +408,7 @@ async function perInstructionStage<Item extends { instruction: string }, Row>(st
     progress: run.progress,
     signal: run.signal,
     process: async (item, index, meter, signal) => {
-      const teacher = new Teacher(run.teacher, meter, { promptStyle: run.settings.promptStyle, retry: run.retry });
+      const teacher = new Teacher(run.teacher, meter, { promptStyle: run.settings.promptStyle, retry: run.retry, shrinkMaxTokensOnOverflow: selfInstructOverflowShrink });
       return { rows: [await stage.call(teacher, item, signal, index)], outcome: "done" };
     },
   });

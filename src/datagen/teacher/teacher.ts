@@ -26,12 +26,18 @@ export interface TeacherOptions {
   promptStyle?: "completion" | "chat";
   retry?: RetryPolicy;
   retryEvents?: RetryEvents;
-  /**
-   * Alpaca's utils.openai_completion: when the prompt plus max_tokens overflow the context ("Please
-   * reduce your prompt"), retry with max_tokens × 0.8 (truncated to an integer), again and again, for
-   * as long as that can help (the prompt alone fits and max_tokens stays ≥ 1).
-   */
-  shrinkMaxTokensOnOverflow?: boolean;
+  /** What to do when the prompt plus max_tokens overflow the context (absent: the error stands). */
+  shrinkMaxTokensOnOverflow?: OverflowShrink;
+}
+
+/**
+ * The originals' answer to a context overflow ("Please reduce your prompt"): retry with max_tokens ×
+ * `factor` (truncated to an integer), at most `maxShrinks` times (absent: no limit), and only while
+ * that can help (the prompt alone fits and max_tokens stays ≥ 1).
+ */
+export interface OverflowShrink {
+  factor: number;
+  maxShrinks?: number;
 }
 
 /** The context-overflow errors that a smaller max_tokens can cure. */
@@ -70,12 +76,14 @@ export class Teacher {
   }
 
   private async generate(call: CallOptions, signal?: AbortSignal): Promise<TeacherCompletion> {
-    for (;;) {
+    const shrink = this.options.shrinkMaxTokensOnOverflow;
+    for (let shrinks = 0; ; shrinks++) {
       try {
         return await this.generateOnce(call, signal);
       } catch (error) {
-        const shrunk = Math.trunc((call.maxTokens ?? 0) * 0.8);
-        if (!this.options.shrinkMaxTokensOnOverflow || signal?.aborted || shrunk < 1 || !curableByShrinking(error)) {
+        const shrunk = shrink ? Math.trunc((call.maxTokens ?? 0) * shrink.factor) : 0;
+        const spent = shrink?.maxShrinks !== undefined && shrinks >= shrink.maxShrinks;
+        if (!shrink || spent || signal?.aborted || shrunk < 1 || !curableByShrinking(error)) {
           this.meter.recordFailure();
           throw error;
         }
