@@ -22,7 +22,7 @@ import { summarizeSafetyJudgments } from "../../eval/safety/safety-results.js";
 import { numberFlag, parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
 import { modelFlagOptions, selectModel } from "../model-flags.js";
-import { judgeModelFlagOptions, noPositionals, outputFormat, printReport, progressPrinter, required, selectJudge, withModel, writeCharts } from "./eval.js";
+import { judgeModelFlagOptions, noPositionals, outputFormat, printReport, progressPrinter, required, selectJudge, withModel, writeCharts } from "./eval-shared.js";
 
 export const safetyHelp = `usage: camelid eval safety --out <dir> (--model <file.gguf> | --base-url <url> --remote-model <id> | --answers <file>) <judge model> [options]
 judge model: --judge-model <file.gguf> | --judge-base-url <url> --judge-remote-model <id> (the --judge-* flags of eval judge)

@@ -1,7 +1,6 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { svgToPng } from "../../charts/png.js";
 import { InvalidArgumentError } from "../../errors/index.js";
 import { generateAnswers } from "../../eval/answer/generate-answers.js";
 import { loadAnswerDirectory, loadAnswerFile, type Answer } from "../../eval/data/answers.js";
@@ -25,16 +24,15 @@ import { battlesFromPairwiseJudgments, summarizePairwiseJudgments } from "../../
 import { CHART_MODEL_LIMIT, ratingsCharts } from "../../eval/report/ratings-charts.js";
 import { pairwiseCharts, singleCharts, vicunaCharts, type ChartFile } from "../../eval/report/report-charts.js";
 import { summarizeSingleJudgments } from "../../eval/report/single-results.js";
-import { formatNumber, formatPercent, renderMarkdown, renderTerminal, type Report } from "../../eval/report/tables.js";
+import { formatNumber, formatPercent, renderTerminal, type Report } from "../../eval/report/tables.js";
 import { summarizeVicunaReviews } from "../../eval/report/vicuna-results.js";
 import { groupByJudge } from "../../eval/report/by-judge.js";
 import { pairwiseFromSingle } from "../../eval/report/pairwise-from-single.js";
-import { formatProgress, type ProgressUpdate } from "../../eval/run/progress.js";
-import type { LanguageModel } from "../../spec/language-model.js";
 import { numberFlag, parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
 import { runSubcommand } from "../subcommands.js";
 import { safetyCommand, safetyHelp } from "./eval-safety.js";
+import { judgeModelFlagOptions, noPositionals, outputFormat, printReport, progressPrinter, replacer, required, selectJudge, withModel, writeCharts, type OutputFormat } from "./eval-shared.js";
 import { modelFlagOptions, selectModel } from "../model-flags.js";
 
 const help = `usage: camelid eval <answer|judge|show|ratings|perplexity|mc|safety> [options]
@@ -147,37 +145,6 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   return runSubcommand("eval", argv, io, { help, helps, handlers: { answer: answerCommand, judge: judgeCommand, show: showCommand, ratings: ratingsCommand, perplexity: perplexityCommand, mc: multipleChoiceCommand, safety: safetyCommand } });
 }
 
-export function required(value: string | boolean | undefined | (string | boolean)[], flag: string): string {
-  if (typeof value !== "string" || value === "") throw new InvalidArgumentError(flag, `--${flag} is required`);
-  return value;
-}
-
-export function noPositionals(positionals: string[]): void {
-  if (positionals.length) throw new InvalidArgumentError("arguments", `unexpected argument "${positionals[0]}"`);
-}
-
-/** Progress on stderr: rewritten in place on a terminal, one line per ~5% otherwise. */
-export function progressPrinter(io: CliIo) {
-  let lastPrintedPercent = -Infinity;
-  return (update: ProgressUpdate) => {
-    const percent = (100 * update.done) / Math.max(1, update.total);
-    if (io.isTTY) io.stderr(`\r${formatProgress(update)}   ${update.done === update.total ? "\n" : ""}`);
-    else if (percent - lastPrintedPercent >= 5 || update.done === update.total) {
-      lastPrintedPercent = percent;
-      io.stderr(`${formatProgress(update)}\n`);
-    }
-  };
-}
-
-export async function withModel<T>(create: () => Promise<LanguageModel>, use: (model: LanguageModel) => Promise<T>): Promise<T> {
-  const model = await create();
-  try {
-    return await use(model);
-  } finally {
-    await model.dispose?.();
-  }
-}
-
 async function answerCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, {
     ...modelFlagOptions,
@@ -225,11 +192,6 @@ async function answerCommand(argv: string[], io: CliIo): Promise<number> {
   // Done must mean done: a run that leaves questions unanswered is not a success, even if most succeeded.
   return failed > 0 ? 1 : 0;
 }
-
-/** Judge model flags are the model flags with a "judge-" prefix. */
-export const judgeModelFlagOptions = Object.fromEntries(
-  Object.entries(modelFlagOptions).map(([name, option]) => [`judge-${name}`, { type: option.type, ...("multiple" in option ? { multiple: option.multiple } : {}) }]),
-) as { [K in keyof typeof modelFlagOptions as `judge-${K}`]: { type: (typeof modelFlagOptions)[K]["type"] } };
 
 function loadAnswers(values: { answers?: string; answer?: string[]; models?: string }): Map<string, Map<string, Answer>> {
   let answers: Map<string, Map<string, Answer>>;
@@ -329,45 +291,6 @@ async function judgeCommand(argv: string[], io: CliIo): Promise<number> {
   );
   // Done must mean done: $ERROR$ rows are judgments still to make (the next run makes them).
   return summary.judgeErrors > 0 ? 1 : 0;
-}
-
-/** The judge model from the --judge-* flags (the model flags with a "judge-" prefix). */
-export function selectJudge(values: Record<string, string | boolean | (string | boolean)[] | undefined>, io: CliIo) {
-  const judgeFlags = new Set(Object.keys(judgeModelFlagOptions));
-  const judgeValues = Object.fromEntries(Object.entries(values).filter(([key]) => judgeFlags.has(key)).map(([key, value]) => [key.slice(6), value]));
-  if (!judgeValues.model && !judgeValues["base-url"]) throw new InvalidArgumentError("judge-model", "no judge given: use --judge-model <file.gguf> or --judge-base-url <url> --judge-remote-model <id>");
-  return selectModel(judgeValues, io.env);
-}
-
-export type OutputFormat = "terminal" | "markdown" | "json";
-
-export function outputFormat(value: string | undefined, io: CliIo): OutputFormat {
-  const format = value ?? (io.isTTY ? "terminal" : "markdown");
-  if (format !== "terminal" && format !== "markdown" && format !== "json") throw new InvalidArgumentError("output-format", `--output-format must be terminal, markdown or json, got "${format}"`);
-  return format;
-}
-
-export function printReport(io: CliIo, format: OutputFormat, report: Report, data: unknown): void {
-  if (format === "json") io.stdout(`${JSON.stringify({ title: report.title, warnings: report.warnings, notes: report.notes, results: data }, replacer, 2)}\n`);
-  else io.stdout(format === "markdown" ? renderMarkdown(report) : renderTerminal(report));
-}
-
-/** Maps become objects in JSON output. */
-function replacer(_key: string, value: unknown): unknown {
-  return value instanceof Map ? Object.fromEntries(value) : value;
-}
-
-/** Each chart as SVG and, beside it, the same chart rasterized to PNG. */
-export async function writeCharts(io: CliIo, directory: string | undefined, charts: ChartFile[]): Promise<void> {
-  if (!directory) return;
-  mkdirSync(directory, { recursive: true });
-  for (const chart of charts) {
-    const svgPath = join(directory, chart.fileName);
-    writeFileSync(svgPath, chart.svg);
-    const pngPath = svgPath.replace(/\.svg$/, "") + ".png";
-    writeFileSync(pngPath, await svgToPng(chart.svg, { width: 1200 }));
-    io.stderr(`chart: ${svgPath} and ${pngPath}\n`);
-  }
 }
 
 /** One report of `eval show`: one judge's results. */
