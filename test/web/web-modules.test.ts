@@ -42,9 +42,9 @@ describe("Markdown renderer", () => {
     expect(renderMarkdown("![pixel](https://tracker.example/p.png)")).not.toContain("<img");
   });
 
-  it("renders GFM tables", () => {
+  it("renders GFM tables, column alignment as a class (the CSP refuses style attributes)", () => {
     expect(renderMarkdown("| a | b |\n|---|--:|\n| 1 | 2 |")).toBe(
-      '<table>\n<thead>\n<tr>\n<th>a</th>\n<th style="text-align:right">b</th>\n</tr>\n</thead>\n<tbody>\n<tr>\n<td>1</td>\n<td style="text-align:right">2</td>\n</tr>\n</tbody>\n</table>\n',
+      '<table>\n<thead>\n<tr>\n<th>a</th>\n<th class="align-right">b</th>\n</tr>\n</thead>\n<tbody>\n<tr>\n<td>1</td>\n<td class="align-right">2</td>\n</tr>\n</tbody>\n</table>\n',
     );
   });
 
@@ -92,6 +92,7 @@ describe("Markdown renderer", () => {
     expect(renderMarkdown("$\\frac{1}{2}$")).not.toContain("style=");
     // \\href stays text (trust: false), and broken TeX shows as an error, never a thrown exception.
     expect(renderMarkdown("$\\href{javascript:alert(1)}{x}$")).not.toContain("href=");
+    expect(renderMarkdown("$\\frac{a$")).toMatch(/^<p><code class="math-error" title="KaTeX parse error: [^"]+">\\frac\{a<\/code><\/p>\n$/);
     expect(() => renderMarkdown("$\\frac{$ and $$\\begin{x}")).not.toThrow();
   });
 });

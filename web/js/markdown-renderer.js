@@ -96,10 +96,28 @@ export function createMarkdownRenderer({ MarkdownIt, highlighter, katex, sanitiz
   md.validateLink = (url) => allowedLink.test(url.trim());
   const escapeHtml = md.utils.escapeHtml;
 
-  const renderMath = (tex, display) =>
-    // trust: false keeps \href, \url and \htmlClass from emitting links or attributes; output is MathML only.
-    katex.renderToString(tex, { displayMode: display, output: "mathml", throwOnError: false, trust: false, maxSize: 50, maxExpand: 500, strict: "ignore" });
+  const renderMath = (tex, display) => {
+    try {
+      // trust: false keeps \href, \url and \htmlClass from emitting links or attributes; output is MathML only.
+      return katex.renderToString(tex, { displayMode: display, output: "mathml", throwOnError: true, trust: false, maxSize: 50, maxExpand: 500, strict: "ignore" });
+    } catch (error) {
+      // KaTeX's own error display colours the TeX with a style attribute: the TeX is shown as code instead.
+      const message = error instanceof katex.ParseError ? error.message : String(error);
+      return `<code class="math-error" title="${escapeHtml(message)}">${escapeHtml(tex)}</code>`;
+    }
+  };
   mathPlugin(md, renderMath);
+
+  // Column alignment as a class, not markdown-it's style attribute (the CSP refuses inline styles).
+  md.core.ruler.push("table_align_class", (state) => {
+    for (const token of state.tokens) {
+      if (token.type !== "th_open" && token.type !== "td_open") continue;
+      const align = /^text-align:(left|right|center)$/.exec(token.attrGet("style") ?? "");
+      if (!align) continue;
+      token.attrs = token.attrs.filter(([name]) => name !== "style");
+      token.attrJoin("class", `align-${align[1]}`);
+    }
+  });
 
   md.renderer.rules.fence = (tokens, index) => {
     const token = tokens[index];

@@ -2,7 +2,7 @@
 // this server's own node_modules under /vendor/, so the page never loads anything from a CDN and the
 // strict CSP ('self' only) holds. The list is fixed: each URL maps to one file inside an installed
 // package, resolved once at startup, so no request path ever picks a file.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 
@@ -32,9 +32,20 @@ export const highlightedLanguages = [
   "rust", "scss", "shell", "sql", "swift", "typescript", "vbnet", "wasm", "xml", "yaml",
 ] as const;
 
+const readJson = (file: string) => JSON.parse(readFileSync(file, "utf8")) as { name?: string };
+
 export function loadVendorAssets(): StaticAsset[] {
   const require = createRequire(import.meta.url);
-  const packageRoot = (name: string) => dirname(require.resolve(`${name}/package.json`));
+  // Not `${name}/package.json`: packages with an "exports" map (DOMPurify) do not export it.
+  const packageRoot = (name: string) => {
+    let directory = dirname(require.resolve(name));
+    while (!existsSync(join(directory, "package.json")) || readJson(join(directory, "package.json")).name !== name) {
+      const parent = dirname(directory);
+      if (parent === directory) throw new Error(`package root of ${name} not found`);
+      directory = parent;
+    }
+    return directory;
+  };
   const markdownIt = packageRoot("markdown-it");
   const dompurify = packageRoot("dompurify");
   const highlight = packageRoot("highlight.js");
