@@ -258,6 +258,26 @@ describe("the playground's static files", () => {
     expect((await arena.call("GET", "/v1/models")).status).toBe(401);
     expect((await arena.call("POST", "/js/app.js")).status).toBe(401);
   });
+
+  it("serves the Markdown libraries from node_modules under /vendor/, a fixed list, without a key", async () => {
+    const arena = createArenaApp({ keys: { ann: "key-ann" } });
+    for (const path of ["/vendor/markdown-it/markdown-it.js", "/vendor/dompurify/purify.js", "/vendor/katex/katex.js", "/vendor/highlight.js/highlight.js", "/vendor/highlight.js/languages/python.js"]) {
+      const response = await arena.call("GET", path);
+      expect(response.status, path).toBe(200);
+      expect(response.headers.get("content-type"), path).toContain("text/javascript");
+      expect(response.headers.get("x-content-type-options"), path).toBe("nosniff");
+    }
+    // highlight.js's CommonJS core arrives as one ES module with its languages registered.
+    const highlight = await (await arena.call("GET", "/vendor/highlight.js/highlight.js")).text();
+    expect(highlight).toContain('import language0 from "./languages/bash.js";');
+    expect(highlight).toContain('highlightJs.registerLanguage("python", ');
+    expect(highlight.trimEnd().endsWith("export default highlightJs;")).toBe(true);
+    expect((await arena.call("GET", "/vendor/highlight.js/github.css")).headers.get("content-type")).toContain("text/css");
+    for (const path of ["/vendor/katex/package.json", "/vendor/dompurify/../../package.json", "/vendor/highlight.js/languages/brainfuck.js", "/vendor/markdown-it/index.js", "/node_modules/katex/dist/katex.mjs"]) {
+      expect((await arena.call("GET", path, undefined, "key-ann")).status, path).toBe(404);
+    }
+    expect(await (await arena.call("GET", "/")).text()).toContain('href="/vendor/highlight.js/github.css"');
+  });
 });
 
 describe("models that failed to load", () => {

@@ -7,6 +7,7 @@ import { createChatView } from "./chat.js";
 import { createCollaborateView } from "./collaborate.js";
 import { announce, h } from "./dom.js";
 import { createLeaderboardView } from "./leaderboard.js";
+import { installCodeCopy } from "./markdown.js";
 import { createSafetyView } from "./safety.js";
 
 const tabs = [
@@ -103,6 +104,7 @@ async function start() {
   };
   window.addEventListener("hashchange", () => void show());
   await show();
+  installCodeCopy(document);
   document.body.dataset.ready = "true";
 }
 

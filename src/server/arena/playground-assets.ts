@@ -1,10 +1,11 @@
 // Serves the static playground (web/) at "/": a fixed list of files found once at startup, so no
 // request path ever reaches the file system unchecked. The pages themselves hold no secrets, which
 // is why app.ts lets them load without an API key; every /v1 and /api call still needs one.
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ServerApp } from "../context.js";
+import { loadVendorAssets, readStaticAsset, type StaticAsset } from "./vendor-assets.js";
 
 /** web/ beside src/ (and beside dist/ once built): both are two levels under the package root. */
 export const defaultPlaygroundRoot = fileURLToPath(new URL("../../../web/", import.meta.url));
@@ -12,6 +13,7 @@ export const defaultPlaygroundRoot = fileURLToPath(new URL("../../../web/", impo
 const contentTypes: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
   ".css": "text/css; charset=utf-8",
   ".svg": "image/svg+xml",
   ".png": "image/png",
@@ -53,19 +55,20 @@ function listFiles(root: string, prefix = "", depth = 0): string[] {
   return files;
 }
 
-export function loadPlaygroundAssets(root: string = defaultPlaygroundRoot): PlaygroundAssets & { register(app: ServerApp): void } {
-  const files = new Map<string, string>();
-  for (const relative of listFiles(root)) files.set(`/${relative}`, join(root, relative));
+export function loadPlaygroundAssets(root: string = defaultPlaygroundRoot, vendor: StaticAsset[] = loadVendorAssets()): PlaygroundAssets & { register(app: ServerApp): void } {
+  const files = new Map<string, StaticAsset>();
+  for (const relative of listFiles(root)) files.set(`/${relative}`, { path: `/${relative}`, file: join(root, relative) });
   const index = files.get("/index.html");
   if (index) files.set("/", index);
+  for (const asset of vendor) files.set(asset.path, asset);
 
   return {
     isAssetRequest: (method, path) => (method === "GET" || method === "HEAD") && files.has(path),
     paths: () => [...files.keys()],
     register(app) {
-      for (const [path, file] of files) {
+      for (const [path, asset] of files) {
         app.get(path, (c) => {
-          const type = contentTypes[extname(file)] ?? "application/octet-stream";
+          const type = contentTypes[extname(asset.file)] ?? "application/octet-stream";
           const headers: Record<string, string> = {
             "content-type": type,
             // Edits to web/ show on reload; the files are small and served from loopback.
@@ -76,7 +79,7 @@ export function loadPlaygroundAssets(root: string = defaultPlaygroundRoot): Play
             headers["content-security-policy"] = contentSecurityPolicy;
             headers["referrer-policy"] = "no-referrer";
           }
-          return c.body(readFileSync(file), 200, headers);
+          return c.body(readStaticAsset(asset), 200, headers);
         });
       }
     },

@@ -3,9 +3,9 @@
 import { pathToFileURL } from "node:url";
 import { repoRoot } from "../../support/shared-data.js";
 
-export interface MarkdownModule {
-  renderMarkdown(markdown: string): string;
-  escapeHtml(text: string): string;
+export interface MarkdownRendererModule {
+  /** The renderer built on the libraries given (the page passes its /vendor/ copies, tests node_modules). */
+  createMarkdownRenderer(libraries: { MarkdownIt: unknown; highlighter: unknown; katex: unknown; sanitize: (html: string) => string }): (markdown: string) => string;
 }
 export interface SseModule {
   createSseParser(): { push(text: string): string[] };
