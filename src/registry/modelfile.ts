@@ -1,0 +1,314 @@
+// The Modelfile: Ollama's small file that packages a model (docs/modelfile.md in ollama/ollama), read the
+// way its parser reads it: one instruction per line (case-insensitive), `#` comments, a value on the rest
+// of the line, "quoted" on one line or """triple-quoted""" over several. camelid reads FROM, ADAPTER,
+// TEMPLATE, SYSTEM and PARAMETER as Ollama does, adds FORMAT (a camelid prompt-format name) and an optional
+// scale after ADAPTER's path. Every error names the line.
+import { ModelfileError } from "./errors.js";
+
+export interface ModelfileAdapter {
+  path: string;
+  scale: number;
+  line: number;
+}
+
+/** Sampling defaults a package carries (CallOptions names); a request's own values win over them. */
+export interface PackagedSampling {
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  minP?: number;
+  repeatPenalty?: number;
+  repeatLastN?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  seed?: number;
+  stop?: string[];
+  maxTokens?: number;
+}
+
+export interface Modelfile {
+  from: { reference: string; line: number };
+  adapters: ModelfileAdapter[];
+  /** A Jinja chat template (TEMPLATE) … */
+  template?: string;
+  /** … or a camelid prompt-format name (FORMAT); never both. */
+  format?: { name: string; line: number };
+  system?: string;
+  sampling: PackagedSampling;
+  /** PARAMETER num_ctx: tokens per sequence. */
+  contextSize?: number;
+}
+
+type NumberRule = { key: Exclude<keyof PackagedSampling, "stop"> | "contextSize"; integer?: boolean; min?: number; max?: number };
+
+/** PARAMETER names (Ollama's, plus a readable alias or two) and what each value may be. */
+const NUMBER_PARAMETERS: Readonly<Record<string, NumberRule>> = {
+  temperature: { key: "temperature", min: 0, max: 100 },
+  top_p: { key: "topP", min: 0, max: 1 },
+  top_k: { key: "topK", integer: true, min: 0 },
+  min_p: { key: "minP", min: 0, max: 1 },
+  repeat_penalty: { key: "repeatPenalty", min: 0 },
+  repeat_last_n: { key: "repeatLastN", integer: true, min: 0 },
+  presence_penalty: { key: "presencePenalty", min: -2, max: 2 },
+  frequency_penalty: { key: "frequencyPenalty", min: -2, max: 2 },
+  seed: { key: "seed", integer: true },
+  num_predict: { key: "maxTokens", integer: true, min: 1 },
+  max_tokens: { key: "maxTokens", integer: true, min: 1 },
+  num_ctx: { key: "contextSize", integer: true, min: 16 },
+  context_size: { key: "contextSize", integer: true, min: 16 },
+};
+
+export const MODELFILE_PARAMETERS: readonly string[] = [...Object.keys(NUMBER_PARAMETERS), "stop"];
+const INSTRUCTIONS = ["FROM", "ADAPTER", "TEMPLATE", "FORMAT", "SYSTEM", "PARAMETER"] as const;
+/** Ollama instructions camelid does not implement: named as such rather than "unknown". */
+const OLLAMA_ONLY = ["LICENSE", "MESSAGE", "REQUIRES"];
+
+interface Instruction {
+  name: string;
+  /** The value with its quotes removed. */
+  value: string;
+  /** Whether the value was quoted (then it is taken as is, spaces and all). */
+  quoted: boolean;
+  line: number;
+}
+
+/** Parses a Modelfile's text; `file` names it in errors ("Modelfile:7: …"). */
+export function parseModelfile(text: string, file = "Modelfile"): Modelfile {
+  const fail = (line: number, message: string): never => {
+    throw new ModelfileError(file, line, message);
+  };
+  const result: Partial<Modelfile> & { adapters: ModelfileAdapter[]; sampling: PackagedSampling } = { adapters: [], sampling: {} };
+  const seen = new Map<string, number>();
+  const once = (key: string, line: number, what: string) => {
+    const first = seen.get(key);
+    if (first !== undefined) fail(line, `${what} is given twice (first on line ${first})`);
+    seen.set(key, line);
+  };
+
+  for (const instruction of readInstructions(text, fail)) {
+    const { name, value, line } = instruction;
+    switch (name) {
+      case "FROM":
+        once("FROM", line, "FROM");
+        if (value === "") fail(line, "FROM needs a base model: a .gguf path, a pulled hf: name or a created model's name");
+        result.from = { reference: value, line };
+        break;
+      case "ADAPTER":
+        result.adapters.push(parseAdapter(instruction, fail));
+        break;
+      case "TEMPLATE":
+      case "FORMAT": {
+        const other = name === "TEMPLATE" ? seen.get("FORMAT") : seen.get("TEMPLATE");
+        if (other !== undefined) fail(line, `give TEMPLATE or FORMAT, not both (the other is on line ${other})`);
+        once(name, line, name);
+        if (value.trim() === "") fail(line, `${name} is empty`);
+        if (name === "TEMPLATE") {
+          result.template = value;
+        } else {
+          if (/\s/.test(value.trim())) fail(line, `FORMAT takes one prompt-format name (camelid formats list), got "${value}"`);
+          result.format = { name: value.trim(), line };
+        }
+        break;
+      }
+      case "SYSTEM":
+        once("SYSTEM", line, "SYSTEM");
+        result.system = value;
+        break;
+      case "PARAMETER":
+        parseParameter(instruction, result, once, fail);
+        break;
+    }
+  }
+  if (!result.from) fail(0, "no FROM line: a Modelfile must name its base model (FROM ./model.gguf, FROM hf:owner/repo:Q4_K_M or FROM <created model>)");
+  return result as Modelfile;
+}
+
+/** Splits the text into instructions, joining triple-quoted values that span lines. */
+function readInstructions(text: string, fail: (line: number, message: string) => never): Instruction[] {
+  const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/);
+  const instructions: Instruction[] = [];
+  for (let index = 0; index < lines.length; index++) {
+    const lineNumber = index + 1;
+    const trimmed = lines[index].trim();
+    if (trimmed === "" || trimmed.startsWith("#")) continue;
+    const match = /^(\S+)(?:\s+([\s\S]*))?$/.exec(trimmed)!;
+    const name = match[1].toUpperCase();
+    if (!(INSTRUCTIONS as readonly string[]).includes(name)) {
+      if (OLLAMA_ONLY.includes(name)) fail(lineNumber, `${name} is an Ollama instruction camelid does not support`);
+      fail(lineNumber, `unknown instruction "${match[1]}"; one of ${INSTRUCTIONS.join(", ")}`);
+    }
+    const rest = match[2] ?? "";
+    // PARAMETER and ADAPTER quote their own parts; the others take a whole (maybe quoted) value.
+    if (name === "PARAMETER" || name === "ADAPTER") {
+      instructions.push({ name, value: rest, quoted: false, line: lineNumber });
+      continue;
+    }
+    if (rest.startsWith('"""')) {
+      const after = rest.slice(3);
+      const close = after.indexOf('"""');
+      if (close !== -1) {
+        if (after.slice(close + 3).trim() !== "") fail(lineNumber, 'text after the closing """');
+        instructions.push({ name, value: after.slice(0, close), quoted: true, line: lineNumber });
+        continue;
+      }
+      const parts = [after];
+      let end = index + 1;
+      let closedAtLineStart = false;
+      for (; end < lines.length; end++) {
+        const at = lines[end].indexOf('"""');
+        if (at === -1) {
+          parts.push(lines[end]);
+          continue;
+        }
+        if (lines[end].slice(at + 3).trim() !== "") fail(end + 1, 'text after the closing """');
+        closedAtLineStart = lines[end].slice(0, at).trim() === "";
+        parts.push(closedAtLineStart ? "" : lines[end].slice(0, at));
+        break;
+      }
+      if (end === lines.length) fail(lineNumber, `unterminated """: the ${name} value opened here never closes`);
+      // """ alone at the end of the opening line and alone on the closing line frame the value: the line
+      // breaks next to them are not part of it (so a value keeps its own first and last characters).
+      let value = parts.join("\n");
+      if (after.trim() === "") value = value.slice(after.length + 1);
+      if (closedAtLineStart) value = value.slice(0, -1);
+      instructions.push({ name, value, quoted: true, line: lineNumber });
+      index = end;
+      continue;
+    }
+    if (rest.startsWith('"')) {
+      const [value, remainder] = readQuoted(rest, lineNumber, fail);
+      if (remainder.trim() !== "") fail(lineNumber, `text after the closing quote: "${remainder.trim()}"`);
+      instructions.push({ name, value, quoted: true, line: lineNumber });
+      continue;
+    }
+    instructions.push({ name, value: rest.trim(), quoted: false, line: lineNumber });
+  }
+  return instructions;
+}
+
+/** A "double-quoted" string with JSON's escapes; returns it and what follows the closing quote. */
+function readQuoted(text: string, line: number, fail: (line: number, message: string) => never): [string, string] {
+  for (let at = 1; at < text.length; at++) {
+    if (text[at] === "\\") {
+      at++;
+      continue;
+    }
+    if (text[at] === '"') {
+      try {
+        return [JSON.parse(text.slice(0, at + 1)) as string, text.slice(at + 1)];
+      } catch (error) {
+        fail(line, `bad escape in quoted value ${text.slice(0, at + 1)}: ${(error as Error).message}`);
+      }
+    }
+  }
+  return fail(line, 'unterminated quote: a value that starts with " must end with " on the same line (use """ for several lines)');
+}
+
+/** The words of PARAMETER/ADAPTER: a "quoted" word keeps its spaces. */
+function splitWords(text: string, line: number, fail: (line: number, message: string) => never): string[] {
+  const words: string[] = [];
+  let rest = text.trim();
+  while (rest !== "") {
+    if (rest.startsWith('"')) {
+      const [word, remainder] = readQuoted(rest, line, fail);
+      words.push(word);
+      rest = remainder.trimStart();
+    } else {
+      const space = rest.search(/\s/);
+      words.push(space === -1 ? rest : rest.slice(0, space));
+      rest = space === -1 ? "" : rest.slice(space).trimStart();
+    }
+  }
+  return words;
+}
+
+function parseAdapter(instruction: Instruction, fail: (line: number, message: string) => never): ModelfileAdapter {
+  const { line } = instruction;
+  const words = splitWords(instruction.value, line, fail);
+  if (words.length === 0) fail(line, "ADAPTER needs the path of a LoRA adapter .gguf (and optionally a scale)");
+  if (words.length > 2) fail(line, `ADAPTER takes a path and an optional scale; quote a path with spaces ("my adapter.gguf")`);
+  let scale = 1;
+  if (words.length === 2) {
+    scale = Number(words[1]);
+    if (words[1].trim() === "" || !Number.isFinite(scale) || scale < -10 || scale > 10) fail(line, `ADAPTER scale must be a number from -10 to 10, got "${words[1]}"`);
+  }
+  return { path: words[0], scale, line };
+}
+
+function parseParameter(
+  instruction: Instruction,
+  result: { sampling: PackagedSampling; contextSize?: number },
+  once: (key: string, line: number, what: string) => void,
+  fail: (line: number, message: string) => never,
+): void {
+  const { line } = instruction;
+  const words = splitWords(instruction.value, line, fail);
+  if (words.length === 0) fail(line, "PARAMETER needs a name and a value (PARAMETER temperature 0.7)");
+  const name = words[0].toLowerCase();
+  if (words.length === 1) fail(line, `PARAMETER ${name} needs a value`);
+  if (words.length > 2) fail(line, `PARAMETER ${name} takes one value, got ${words.length - 1} (quote a value with spaces)`);
+  const raw = words[1];
+  if (name === "stop") {
+    if (raw === "") fail(line, "PARAMETER stop needs a non-empty string");
+    (result.sampling.stop ??= []).push(raw);
+    return;
+  }
+  const rule = NUMBER_PARAMETERS[name];
+  if (!rule) fail(line, `unknown parameter "${words[0]}"; one of ${MODELFILE_PARAMETERS.join(", ")}`);
+  once(`PARAMETER ${rule.key}`, line, `PARAMETER ${name}`);
+  const value = Number(raw);
+  const range = `${rule.integer ? "an integer" : "a number"}${rule.min !== undefined ? ` from ${rule.min}` : ""}${rule.max !== undefined ? ` to ${rule.max}` : rule.min !== undefined ? " up" : ""}`;
+  if (raw.trim() === "" || !Number.isFinite(value) || (rule.integer && !Number.isInteger(value)) || (rule.min !== undefined && value < rule.min) || (rule.max !== undefined && value > rule.max)) {
+    fail(line, `PARAMETER ${name} must be ${range}, got "${raw}"`);
+  }
+  if (rule.key === "contextSize") result.contextSize = value;
+  else result.sampling[rule.key] = value;
+}
+
+const SAMPLING_NAMES: Readonly<Record<Exclude<keyof PackagedSampling, "stop">, string>> = {
+  temperature: "temperature",
+  topP: "top_p",
+  topK: "top_k",
+  minP: "min_p",
+  repeatPenalty: "repeat_penalty",
+  repeatLastN: "repeat_last_n",
+  presencePenalty: "presence_penalty",
+  frequencyPenalty: "frequency_penalty",
+  seed: "seed",
+  maxTokens: "num_predict",
+};
+
+export interface ModelfileSource {
+  from: string;
+  adapters: { path: string; scale: number }[];
+  template?: string;
+  format?: string;
+  system?: string;
+  sampling: PackagedSampling;
+  contextSize?: number;
+}
+
+/** A Modelfile that parses back to the same package (`camelid show NAME --modelfile`). */
+export function renderModelfile(source: ModelfileSource): string {
+  const lines = [`FROM ${quoteIfNeeded(source.from)}`];
+  for (const adapter of source.adapters) lines.push(`ADAPTER ${quoteIfNeeded(adapter.path)}${adapter.scale === 1 ? "" : ` ${adapter.scale}`}`);
+  if (source.format !== undefined) lines.push(`FORMAT ${source.format}`);
+  if (source.template !== undefined) lines.push(`TEMPLATE ${tripleQuote(source.template)}`);
+  if (source.system !== undefined) lines.push(`SYSTEM ${tripleQuote(source.system)}`);
+  for (const [key, name] of Object.entries(SAMPLING_NAMES) as [Exclude<keyof PackagedSampling, "stop">, string][]) {
+    const value = source.sampling[key];
+    if (value !== undefined) lines.push(`PARAMETER ${name} ${value}`);
+  }
+  for (const stop of source.sampling.stop ?? []) lines.push(`PARAMETER stop ${JSON.stringify(stop)}`);
+  if (source.contextSize !== undefined) lines.push(`PARAMETER num_ctx ${source.contextSize}`);
+  return `${lines.join("\n")}\n`;
+}
+
+function quoteIfNeeded(text: string): string {
+  return /^[^\s"]+$/.test(text) ? text : JSON.stringify(text);
+}
+
+function tripleQuote(text: string): string {
+  if (text.includes('"""')) throw new ModelfileError("(rendered Modelfile)", 0, 'a value containing """ cannot be written in a Modelfile');
+  return text.includes("\n") ? `"""\n${text}\n"""` : `"""${text}"""`;
+}
