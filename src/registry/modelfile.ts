@@ -30,7 +30,7 @@ export interface Modelfile {
   from: { reference: string; line: number };
   adapters: ModelfileAdapter[];
   /** A Jinja chat template (TEMPLATE) … */
-  template?: string;
+  template?: { text: string; line: number };
   /** … or a camelid prompt-format name (FORMAT); never both. */
   format?: { name: string; line: number };
   system?: string;
@@ -103,7 +103,7 @@ export function parseModelfile(text: string, file = "Modelfile"): Modelfile {
         once(name, line, name);
         if (value.trim() === "") fail(line, `${name} is empty`);
         if (name === "TEMPLATE") {
-          result.template = value;
+          result.template = { text: value, line };
         } else {
           if (/\s/.test(value.trim())) fail(line, `FORMAT takes one prompt-format name (camelid formats list), got "${value}"`);
           result.format = { name: value.trim(), line };

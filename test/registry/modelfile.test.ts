@@ -43,7 +43,7 @@ describe("parseModelfile", () => {
     expect(parseModelfile('FROM m.gguf\nSYSTEM "Say \\"hi\\"."').system).toBe('Say "hi".');
     expect(parseModelfile("FROM m.gguf\nSYSTEM Be brief.").system).toBe("Be brief.");
     const template = "{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}";
-    expect(parseModelfile(`FROM m.gguf\nTEMPLATE """${template}"""`).template).toBe(template);
+    expect(parseModelfile(`FROM m.gguf\nTEMPLATE """${template}"""`).template?.text).toBe(template);
   });
 
   it("renders a Modelfile that parses back to the same package", () => {
@@ -58,7 +58,7 @@ describe("parseModelfile", () => {
     const parsed = parseModelfile(renderModelfile(source));
     expect(parsed.from.reference).toBe(source.from);
     expect(parsed.adapters.map(({ path, scale }) => ({ path, scale }))).toEqual(source.adapters);
-    expect(parsed.template).toBe(source.template);
+    expect(parsed.template?.text).toBe(source.template);
     expect(parsed.system).toBe(source.system);
     expect(parsed.sampling).toEqual(source.sampling);
     expect(parsed.contextSize).toBe(512);
