@@ -86,6 +86,18 @@ describe("a created model, served by name", () => {
   });
 });
 
+describe("a created model in generate", () => {
+  it("renders and generates with its package through --model NAME", async () => {
+    const dryRun = await camelid(["generate", "--model", "storyteller", "--user", "Tell me a story.", "--dry-run"]);
+    expect(dryRun.code, dryRun.stderr).toBe(0);
+    expect(dryRun.stdout + dryRun.stderr).toContain(`${SYSTEM} USER: Tell me a story. ASSISTANT:`);
+    const generated = await camelid(["generate", "--model", "storyteller", "--user", "Tell me a story.", "--json"]);
+    expect(generated.code, generated.stderr).toBe(0);
+    const result = JSON.parse(generated.stdout);
+    expect(result.usage.completionTokens).toBeLessThanOrEqual(6);
+  });
+});
+
 describe("list, show and rm of created models", () => {
   it("lists them, shows the package, prints a Modelfile that recreates it, says when a file changed, removes one", async () => {
     const listed = await camelid(["list"]);
