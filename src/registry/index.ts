@@ -7,5 +7,6 @@ export { parseModelfile, renderModelfile, MODELFILE_PARAMETERS, type Modelfile, 
 export { createModel, createModelFromFile, checkCreatedName, checkFile, recordFile, type FileState } from "./create.js";
 export { resolveModelName, packageOf, type ModelPackage } from "./resolve.js";
 export { applyPackagedDefaults, withPackagedDefaults, hasPackagedDefaults, type PackagedDefaults } from "./packaged-model.js";
+export { registerTrainedModel, type TrainedModel } from "./register-training.js";
 export { createdModelSchema, type CreatedModel } from "./package-schema.js";
 export { ModelfileError } from "./errors.js";

@@ -2,7 +2,9 @@ import { basename, resolve } from "node:path";
 import { trainableTargets, type EngineMemory, type TrainableTarget } from "../../engine/index.js";
 import { InvalidArgumentError } from "../../errors/index.js";
 import { GgufReader, metadataString } from "../../gguf/index.js";
+import { defaultCacheDir } from "../../hub/cache-layout.js";
 import { resolvePromptFormat } from "../../prompts/index.js";
+import { checkCreatedName, registerTrainedModel } from "../../registry/index.js";
 import { readTrainingDataset, trainingDataFormats, type TrainingDataFormat } from "../../train/dataset.js";
 import { recipeTargets, writeRecipe, type RecipeTarget } from "../../train/export-recipes.js";
 import { mergedTypes, type MergedType } from "../../train/merged-export.js";
@@ -53,7 +55,10 @@ Run
                             Ctrl-C/SIGTERM: the current step finishes, checkpoint, adapter, serve.json
                             and charts are written, and the exit status is 130/143; a second one exits
                             at once (the last checkpoint stays valid)
-  --merged F32|F16|Q8_0     also write the merged model <out>/merged-<type>.gguf
+  --merged F32|F16|Q8_0     also write the merged model <out>/merged-<type>.gguf (every metadata key of
+                            the base is kept: its chat template and special tokens)
+  --register NAME           after training, record base + adapter + prompt format as the created model
+                            NAME in the cache ($CAMELID_HOME): camelid serve --model NAME
   --export axolotl|trl      write <out>/train.jsonl and a ready recipe instead of training
   --base-model ID           the Hugging Face model the recipe starts from (with --export)
   --json                    print the result as JSON
@@ -95,6 +100,7 @@ const flags = {
   "checkpoint-activations": { type: "boolean" },
   "keep-quantized": { type: "boolean" },
   merged: { type: "string" },
+  register: { type: "string" },
   export: { type: "string" },
   "base-model": { type: "string" },
   json: { type: "boolean" },
@@ -174,6 +180,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
 
   need(values.model, "model");
   const config = parseTrainingConfig(defined as TrainingConfigInput);
+  // A bad name is refused before the run, not after it.
+  if (values.register !== undefined) checkCreatedName(values.register);
   let lastDraw = 0;
   let pending = "";
   const stop = stopOnSignals(io);
@@ -205,8 +213,17 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     stop.dispose();
   }
   if (pending) io.stderr(io.isTTY ? `\r${pending}\x1b[K\n` : `${pending}\n`);
+  const registered =
+    values.register === undefined || result.summary.stopped
+      ? undefined
+      : await registerTrainedModel(values.register, {
+          basePath: config.modelPath,
+          adapterPath: result.files.adapter,
+          promptFormat: result.promptFormat,
+          cacheDir: defaultCacheDir(io.env),
+        });
   if (values.json) {
-    io.stdout(`${JSON.stringify({ summary: result.summary, promptFormat: result.promptFormat, totalSteps: result.totalSteps, data: result.dataStats, problems: result.problems.length, files: result.files }, null, 2)}\n`);
+    io.stdout(`${JSON.stringify({ summary: result.summary, promptFormat: result.promptFormat, totalSteps: result.totalSteps, data: result.dataStats, problems: result.problems.length, files: result.files, ...(registered ? { registered: registered.name } : {}) }, null, 2)}\n`);
   } else {
     const validation = result.summary.validation;
     io.stdout(
@@ -218,7 +235,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         ...(result.files.merged ? [`merged model: ${result.files.merged}`] : []),
         `metrics: ${result.files.metrics}  chart: ${result.files.chart}`,
         ...(result.problems.length ? [`${result.problems.length} sample(s) left out: ${result.files.problems}`] : []),
-        `serve it: camelid serve --config ${result.files.serveConfig}`,
+        `serve it: ${registered ? `camelid serve --model ${registered.name} (registered)` : `camelid serve --config ${result.files.serveConfig}`}`,
         `chat with it: camelid chat --model ${config.modelPath} --lora ${result.files.adapter} --format ${result.promptFormat}`,
         "",
       ].join("\n"),
