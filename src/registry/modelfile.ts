@@ -3,6 +3,7 @@
 // of the line, "quoted" on one line or """triple-quoted""" over several. camelid reads FROM, ADAPTER,
 // TEMPLATE, SYSTEM and PARAMETER as Ollama does, adds FORMAT (a camelid prompt-format name) and an optional
 // scale after ADAPTER's path. Every error names the line.
+import type { CallOptions } from "../spec/index.js";
 import { ModelfileError } from "./errors.js";
 
 export interface ModelfileAdapter {
@@ -11,20 +12,11 @@ export interface ModelfileAdapter {
   line: number;
 }
 
-/** Sampling defaults a package carries (CallOptions names); a request's own values win over them. */
-export interface PackagedSampling {
-  temperature?: number;
-  topP?: number;
-  topK?: number;
-  minP?: number;
-  repeatPenalty?: number;
-  repeatLastN?: number;
-  presencePenalty?: number;
-  frequencyPenalty?: number;
-  seed?: number;
-  stop?: string[];
-  maxTokens?: number;
-}
+/** Sampling defaults a package carries (CallOptions' own fields); a request's own values win over them. */
+export type PackagedSampling = Pick<
+  CallOptions,
+  "temperature" | "topP" | "topK" | "minP" | "repeatPenalty" | "repeatLastN" | "presencePenalty" | "frequencyPenalty" | "seed" | "stop" | "maxTokens"
+>;
 
 export interface Modelfile {
   from: { reference: string; line: number };
