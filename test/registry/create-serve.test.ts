@@ -96,6 +96,17 @@ describe("a created model in generate", () => {
     const result = JSON.parse(generated.stdout);
     expect(result.usage.completionTokens).toBeLessThanOrEqual(6);
   });
+
+  it("renders a packaged TEMPLATE instead of the base's format", async () => {
+    const template = "{% for m in messages %}<{{ m.role }}>{{ m.content }}\n{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}";
+    const path = modelfile("Templated", [`FROM ${stories260KPath()}`, `TEMPLATE """${template}"""`, 'SYSTEM "Be brief."']);
+    expect((await camelid(["create", "templated", "-f", path])).code).toBe(0);
+    const dryRun = await camelid(["generate", "--model", "templated", "--user", "Hi!", "--dry-run"]);
+    expect(dryRun.code, dryRun.stderr).toBe(0);
+    expect(dryRun.stdout + dryRun.stderr).toContain(JSON.stringify("<system>Be brief.\n<user>Hi!\n<assistant>"));
+    const broken = await camelid(["create", "broken", "-f", modelfile("BadTemplate", [`FROM ${stories260KPath()}`, 'TEMPLATE """{% for m in messages %}"""'])]);
+    expect(broken.stderr).toContain("BadTemplate:2: TEMPLATE is not a usable Jinja chat template");
+  });
 });
 
 describe("list, show and rm of created models", () => {
