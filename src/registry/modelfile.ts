@@ -1,6 +1,6 @@
 // The Modelfile: Ollama's small file that packages a model (docs/modelfile.md in ollama/ollama), read the
 // way its parser reads it: one instruction per line (case-insensitive), `#` comments, a value on the rest
-// of the line, "quoted" on one line or """triple-quoted""" over several. camelid reads FROM, ADAPTER,
+// of the line, or what lies between "quotes" or """triple quotes""" (either may span lines). camelid reads FROM, ADAPTER,
 // TEMPLATE, SYSTEM and PARAMETER as Ollama does, adds FORMAT (a camelid prompt-format name) and an optional
 // scale after ADAPTER's path. Every error names the line.
 import type { CallOptions } from "../spec/index.js";
@@ -57,14 +57,15 @@ const OLLAMA_ONLY = ["LICENSE", "MESSAGE", "REQUIRES"];
 
 interface Instruction {
   name: string;
-  /** The value with its quotes removed. */
+  /** PARAMETER's name (the word after PARAMETER). */
+  parameter?: string;
+  /** The value with its quotes removed (Ollama's unquote: what lies between them, as is). */
   value: string;
-  /** Whether the value was quoted (then it is taken as is, spaces and all). */
-  quoted: boolean;
+  /** Words after a quoted value on its closing line (only ADAPTER's scale may stand there). */
+  trailing: string;
   line: number;
 }
 
-/** Parses a Modelfile's text; `file` names it in errors ("Modelfile:7: …"). */
 export function parseModelfile(text: string, file = "Modelfile"): Modelfile {
   const fail = (line: number, message: string): never => {
     throw new ModelfileError(file, line, message);
@@ -115,7 +116,10 @@ export function parseModelfile(text: string, file = "Modelfile"): Modelfile {
   return result as Modelfile;
 }
 
-/** Splits the text into instructions, joining triple-quoted values that span lines. */
+/**
+ * Splits the text into instructions. As in Ollama's parser, a value is the rest of the line, or what lies
+ * between "quotes" or """triple quotes""" (either may span lines; nothing inside is unescaped or trimmed).
+ */
 function readInstructions(text: string, fail: (line: number, message: string) => never): Instruction[] {
   const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/);
   const instructions: Instruction[] = [];
@@ -129,102 +133,54 @@ function readInstructions(text: string, fail: (line: number, message: string) =>
       if (OLLAMA_ONLY.includes(name)) fail(lineNumber, `${name} is an Ollama instruction camelid does not support`);
       fail(lineNumber, `unknown instruction "${match[1]}"; one of ${INSTRUCTIONS.join(", ")}`);
     }
-    const rest = match[2] ?? "";
-    // PARAMETER and ADAPTER quote their own parts; the others take a whole (maybe quoted) value.
-    if (name === "PARAMETER" || name === "ADAPTER") {
-      instructions.push({ name, value: rest, quoted: false, line: lineNumber });
+    let rest = match[2] ?? "";
+    let parameter: string | undefined;
+    if (name === "PARAMETER") {
+      const words = /^(\S+)(?:\s+([\s\S]*))?$/.exec(rest);
+      if (!words) fail(lineNumber, "PARAMETER needs a name and a value (PARAMETER temperature 0.7)");
+      parameter = words![1];
+      rest = words![2] ?? "";
+    }
+    const quote = rest.startsWith('"""') ? '"""' : rest.startsWith('"') ? '"' : undefined;
+    if (!quote) {
+      instructions.push({ name, ...(parameter !== undefined ? { parameter } : {}), value: rest.trim(), trailing: "", line: lineNumber });
       continue;
     }
-    if (rest.startsWith('"""')) {
-      const after = rest.slice(3);
-      const close = after.indexOf('"""');
-      if (close !== -1) {
-        if (after.slice(close + 3).trim() !== "") fail(lineNumber, 'text after the closing """');
-        instructions.push({ name, value: after.slice(0, close), quoted: true, line: lineNumber });
-        continue;
-      }
-      const parts = [after];
-      let end = index + 1;
-      let closedAtLineStart = false;
-      for (; end < lines.length; end++) {
-        const at = lines[end].indexOf('"""');
-        if (at === -1) {
-          parts.push(lines[end]);
-          continue;
-        }
-        if (lines[end].slice(at + 3).trim() !== "") fail(end + 1, 'text after the closing """');
-        closedAtLineStart = lines[end].slice(0, at).trim() === "";
-        parts.push(closedAtLineStart ? "" : lines[end].slice(0, at));
-        break;
-      }
-      if (end === lines.length) fail(lineNumber, `unterminated """: the ${name} value opened here never closes`);
-      // """ alone at the end of the opening line and alone on the closing line frame the value: the line
-      // breaks next to them are not part of it (so a value keeps its own first and last characters).
-      let value = parts.join("\n");
-      if (after.trim() === "") value = value.slice(after.length + 1);
-      if (closedAtLineStart) value = value.slice(0, -1);
-      instructions.push({ name, value, quoted: true, line: lineNumber });
-      index = end;
-      continue;
+    // Find the closing quote, on this line or a later one.
+    let text = rest.slice(quote.length);
+    let end = index;
+    let close = text.indexOf(quote);
+    while (close === -1 && end + 1 < lines.length) {
+      end++;
+      const next = lines[end].indexOf(quote);
+      close = next === -1 ? -1 : text.length + 1 + next;
+      text += `\n${lines[end]}`;
     }
-    if (rest.startsWith('"')) {
-      const [value, remainder] = readQuoted(rest, lineNumber, fail);
-      if (remainder.trim() !== "") fail(lineNumber, `text after the closing quote: "${remainder.trim()}"`);
-      instructions.push({ name, value, quoted: true, line: lineNumber });
-      continue;
-    }
-    instructions.push({ name, value: rest.trim(), quoted: false, line: lineNumber });
+    if (close === -1) fail(lineNumber, `unterminated ${quote}: the ${parameter ? `PARAMETER ${parameter}` : name} value opened here never closes`);
+    const trailing = text.slice(close + quote.length).trim();
+    if (trailing !== "" && name !== "ADAPTER") fail(end + 1, `text after the closing ${quote}: "${trailing}"`);
+    instructions.push({ name, ...(parameter !== undefined ? { parameter } : {}), value: text.slice(0, close), trailing, line: lineNumber });
+    index = end;
   }
   return instructions;
 }
 
-/** A "double-quoted" string with JSON's escapes; returns it and what follows the closing quote. */
-function readQuoted(text: string, line: number, fail: (line: number, message: string) => never): [string, string] {
-  for (let at = 1; at < text.length; at++) {
-    if (text[at] === "\\") {
-      at++;
-      continue;
-    }
-    if (text[at] === '"') {
-      try {
-        return [JSON.parse(text.slice(0, at + 1)) as string, text.slice(at + 1)];
-      } catch (error) {
-        fail(line, `bad escape in quoted value ${text.slice(0, at + 1)}: ${(error as Error).message}`);
-      }
-    }
-  }
-  return fail(line, 'unterminated quote: a value that starts with " must end with " on the same line (use """ for several lines)');
-}
-
-/** The words of PARAMETER/ADAPTER: a "quoted" word keeps its spaces. */
-function splitWords(text: string, line: number, fail: (line: number, message: string) => never): string[] {
-  const words: string[] = [];
-  let rest = text.trim();
-  while (rest !== "") {
-    if (rest.startsWith('"')) {
-      const [word, remainder] = readQuoted(rest, line, fail);
-      words.push(word);
-      rest = remainder.trimStart();
-    } else {
-      const space = rest.search(/\s/);
-      words.push(space === -1 ? rest : rest.slice(0, space));
-      rest = space === -1 ? "" : rest.slice(space).trimStart();
-    }
-  }
-  return words;
-}
-
+/** `ADAPTER path [scale]`: the path as Ollama reads it, camelid's optional scale after it. */
 function parseAdapter(instruction: Instruction, fail: (line: number, message: string) => never): ModelfileAdapter {
   const { line } = instruction;
-  const words = splitWords(instruction.value, line, fail);
-  if (words.length === 0) fail(line, "ADAPTER needs the path of a LoRA adapter .gguf (and optionally a scale)");
-  if (words.length > 2) fail(line, `ADAPTER takes a path and an optional scale; quote a path with spaces ("my adapter.gguf")`);
-  let scale = 1;
-  if (words.length === 2) {
-    scale = Number(words[1]);
-    if (words[1].trim() === "" || !Number.isFinite(scale) || scale < -10 || scale > 10) fail(line, `ADAPTER scale must be a number from -10 to 10, got "${words[1]}"`);
+  let path = instruction.value;
+  let scaleText = instruction.trailing;
+  if (scaleText === "") {
+    const words = /^(.*\S)\s+(\S+)$/.exec(path);
+    if (words && /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(words[2])) [path, scaleText] = [words[1], words[2]];
   }
-  return { path: words[0], scale, line };
+  if (path.trim() === "") fail(line, "ADAPTER needs the path of a LoRA adapter .gguf (and optionally a scale)");
+  let scale = 1;
+  if (scaleText !== "") {
+    scale = Number(scaleText);
+    if (!Number.isFinite(scale) || scale < -10 || scale > 10) fail(line, `ADAPTER scale must be a number from -10 to 10, got "${scaleText}"`);
+  }
+  return { path, scale, line };
 }
 
 function parseParameter(
@@ -234,23 +190,20 @@ function parseParameter(
   fail: (line: number, message: string) => never,
 ): void {
   const { line } = instruction;
-  const words = splitWords(instruction.value, line, fail);
-  if (words.length === 0) fail(line, "PARAMETER needs a name and a value (PARAMETER temperature 0.7)");
-  const name = words[0].toLowerCase();
-  if (words.length === 1) fail(line, `PARAMETER ${name} needs a value`);
-  if (words.length > 2) fail(line, `PARAMETER ${name} takes one value, got ${words.length - 1} (quote a value with spaces)`);
-  const raw = words[1];
+  const name = (instruction.parameter ?? "").toLowerCase();
+  const raw = instruction.value;
+  if (raw === "") fail(line, `PARAMETER ${name} needs a value`);
   if (name === "stop") {
     if (raw === "") fail(line, "PARAMETER stop needs a non-empty string");
     (result.sampling.stop ??= []).push(raw);
     return;
   }
   const rule = NUMBER_PARAMETERS[name];
-  if (!rule) fail(line, `unknown parameter "${words[0]}"; one of ${MODELFILE_PARAMETERS.join(", ")}`);
+  if (!rule) fail(line, `unknown parameter "${instruction.parameter}"; one of ${MODELFILE_PARAMETERS.join(", ")}`);
   once(`PARAMETER ${rule.key}`, line, `PARAMETER ${name}`);
   const value = Number(raw);
   const range = `${rule.integer ? "an integer" : "a number"}${rule.min !== undefined ? ` from ${rule.min}` : ""}${rule.max !== undefined ? ` to ${rule.max}` : rule.min !== undefined ? " up" : ""}`;
-  if (raw.trim() === "" || !Number.isFinite(value) || (rule.integer && !Number.isInteger(value)) || (rule.min !== undefined && value < rule.min) || (rule.max !== undefined && value > rule.max)) {
+  if (/\s/.test(raw.trim()) || !Number.isFinite(value) || (rule.integer && !Number.isInteger(value)) || (rule.min !== undefined && value < rule.min) || (rule.max !== undefined && value > rule.max)) {
     fail(line, `PARAMETER ${name} must be ${range}, got "${raw}"`);
   }
   if (rule.key === "contextSize") result.contextSize = value;
@@ -291,16 +244,20 @@ export function renderModelfile(source: ModelfileSource): string {
     const value = source.sampling[key];
     if (value !== undefined) lines.push(`PARAMETER ${name} ${value}`);
   }
-  for (const stop of source.sampling.stop ?? []) lines.push(`PARAMETER stop ${JSON.stringify(stop)}`);
+  for (const stop of source.sampling.stop ?? []) lines.push(`PARAMETER stop ${quoteIfNeeded(stop)}`);
   if (source.contextSize !== undefined) lines.push(`PARAMETER num_ctx ${source.contextSize}`);
   return `${lines.join("\n")}\n`;
 }
 
+/** Ollama's quote(): bare when that reads back the same, else "quoted", else """quoted""". */
 function quoteIfNeeded(text: string): string {
-  return /^[^\s"]+$/.test(text) ? text : JSON.stringify(text);
+  if (text !== "" && text === text.trim() && !text.includes("\n") && !text.startsWith('"')) return text;
+  if (!text.includes('"')) return `"${text}"`;
+  if (text.includes('"""')) throw new ModelfileError("(rendered Modelfile)", 0, 'a value containing """ cannot be written in a Modelfile');
+  return `"""${text}"""`;
 }
 
 function tripleQuote(text: string): string {
   if (text.includes('"""')) throw new ModelfileError("(rendered Modelfile)", 0, 'a value containing """ cannot be written in a Modelfile');
-  return text.includes("\n") ? `"""\n${text}\n"""` : `"""${text}"""`;
+  return `"""${text}"""`;
 }

@@ -33,14 +33,18 @@ describe("parseModelfile", () => {
       { path: "./second adapter.gguf", scale: 0.5, line: 4 },
     ]);
     expect(modelfile.format).toEqual({ name: "alpaca", line: 5 });
-    expect(modelfile.system).toBe("You tell short stories.\n  Keep them kind.");
+    // as in Ollama, everything between the triple quotes, line breaks included
+    expect(modelfile.system).toBe("\nYou tell short stories.\n  Keep them kind.\n");
     expect(modelfile.sampling).toEqual({ temperature: 0.2, topK: 20, stop: ["<|end|>", "###"], maxTokens: 12, seed: 7 });
     expect(modelfile.contextSize).toBe(256);
   });
 
-  it("keeps a one-line triple-quoted or quoted value as written, and a TEMPLATE's inner line breaks", () => {
+  it("keeps a quoted value as written (Ollama unescapes nothing), a quoted one may span lines", () => {
     expect(parseModelfile('FROM m.gguf\nSYSTEM """Be brief."""').system).toBe("Be brief.");
-    expect(parseModelfile('FROM m.gguf\nSYSTEM "Say \\"hi\\"."').system).toBe('Say "hi".');
+    expect(parseModelfile('FROM m.gguf\nSYSTEM "two\n  lines"').system).toBe("two\n  lines");
+    expect(parseModelfile('FROM m.gguf\nPARAMETER stop "\\n"').sampling.stop).toEqual(["\\n"]);
+    expect(parseModelfile('FROM m.gguf\nPARAMETER stop "<|im_end|>"\nPARAMETER stop """\n"""').sampling.stop).toEqual(["<|im_end|>", "\n"]);
+    expect(parseModelfile("FROM m.gguf\nADAPTER ./my adapter.gguf 0.5").adapters[0]).toMatchObject({ path: "./my adapter.gguf", scale: 0.5 });
     expect(parseModelfile("FROM m.gguf\nSYSTEM Be brief.").system).toBe("Be brief.");
     const template = "{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}";
     expect(parseModelfile(`FROM m.gguf\nTEMPLATE """${template}"""`).template?.text).toBe(template);
@@ -52,7 +56,7 @@ describe("parseModelfile", () => {
       adapters: [{ path: "/a b/adapter.gguf", scale: 0.25 }],
       template: "{{ messages[0].content }}\n",
       system: "line one\nline two",
-      sampling: { temperature: 0.5, stop: ["\n\n", "User:"], maxTokens: 9 },
+      sampling: { temperature: 0.5, stop: ["\n\n", "User:", 'say "stop"', " padded "], maxTokens: 9 },
       contextSize: 512,
     };
     const parsed = parseModelfile(renderModelfile(source));
@@ -79,11 +83,14 @@ describe("parseModelfile", () => {
     ["a repeated parameter", "FROM m.gguf\nPARAMETER seed 1\nPARAMETER seed 2", 3, /PARAMETER seed is given twice \(first on line 2\)/],
     ["an unterminated triple quote", 'FROM m.gguf\nSYSTEM """\nhello\n', 2, /unterminated """: the SYSTEM value opened here never closes/],
     ["text after a closing triple quote", 'FROM m.gguf\nSYSTEM """\nhello\n""" extra', 4, /text after the closing """/],
-    ["an unterminated quote", 'FROM m.gguf\nSYSTEM "hello', 2, /unterminated quote/],
+    ["an unterminated quote", 'FROM m.gguf\nSYSTEM "hello\nworld', 2, /unterminated ": the SYSTEM value opened here never closes/],
+    ["an unterminated quoted parameter", 'FROM m.gguf\nPARAMETER stop "<|end|>', 2, /unterminated ": the PARAMETER stop value/],
     ["TEMPLATE and FORMAT", 'FROM m.gguf\nFORMAT chatml\nTEMPLATE """{{ x }}"""', 3, /give TEMPLATE or FORMAT, not both \(the other is on line 2\)/],
     ["a FORMAT with two words", "FROM m.gguf\nFORMAT chat ml", 2, /FORMAT takes one prompt-format name/],
-    ["a bad adapter scale", "FROM m.gguf\nADAPTER a.gguf strong", 2, /ADAPTER scale must be a number from -10 to 10, got "strong"/],
-    ["an adapter with too many words", "FROM m.gguf\nADAPTER my adapter.gguf 1", 2, /quote a path with spaces/],
+    ["an adapter scale out of range", "FROM m.gguf\nADAPTER a.gguf 20", 2, /ADAPTER scale must be a number from -10 to 10, got "20"/],
+    ["a bad scale after a quoted path", 'FROM m.gguf\nADAPTER "a b.gguf" strong', 2, /ADAPTER scale must be a number from -10 to 10, got "strong"/],
+    ["a parameter with two values", "FROM m.gguf\nPARAMETER seed 1 2", 2, /PARAMETER seed must be an integer, got "1 2"/],
+    ["an empty adapter", "FROM m.gguf\nADAPTER", 2, /ADAPTER needs the path/],
   ];
   for (const [what, text, line, message] of malformed) {
     it(`refuses ${what}, naming line ${line}`, () => {
