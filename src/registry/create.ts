@@ -2,7 +2,8 @@
 // manifest in the cache (never copying weights). FROM another created model starts from its package.
 import { readFile, stat } from "node:fs/promises";
 import { existsSync } from "node:fs";
-import { dirname, isAbsolute, resolve } from "node:path";
+import { homedir } from "node:os";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { InvalidArgumentError } from "../errors/index.js";
 import { CacheLayout } from "../hub/cache-layout.js";
 import { findManifest, isPulled, ManifestStore, type StoredModel } from "../hub/manifests.js";
@@ -56,7 +57,7 @@ export async function createModel(name: string, modelfile: Modelfile, options: C
 
   const adapters = [...(inherited?.adapters ?? [])];
   for (const adapter of modelfile.adapters) {
-    const path = resolve(folder, adapter.path);
+    const path = expandPath(adapter.path, folder);
     if (!existsSync(path)) fail(adapter.line, `ADAPTER file not found: ${path}`);
     const header = await readGgufHeader(path).catch((error: Error) => fail(adapter.line, `ADAPTER ${path} is not a readable GGUF: ${error.message}`));
     const type = header.metadata.get("general.type");
@@ -123,9 +124,9 @@ async function resolveFrom(
     return { from: manifest.name, base: { path: manifest.path, sha256: manifest.sha256, size: info.size, mtimeMs: info.mtimeMs } };
   }
   const created = known.find((model): model is CreatedModel => model.source === "created" && model.name.toLowerCase() === text.toLowerCase());
-  const looksLikePath = /\.gguf$/i.test(text) || text.includes("/") || text.includes("\\") || isAbsolute(text);
+  const looksLikePath = /\.gguf$/i.test(text) || text.includes("/") || text.includes("\\") || text.startsWith("~") || isAbsolute(text);
   if (created && !looksLikePath) return { from: created.name, base: created.base, inherited: created };
-  const path = resolve(folder, text);
+  const path = expandPath(text, folder);
   if (!existsSync(path)) {
     const names = known.filter((model) => model.source === "created").map((model) => model.name);
     fail(
@@ -137,6 +138,12 @@ async function resolveFrom(
   }
   await validateGgufFile(path, path).catch((error: Error) => fail(line, `FROM ${path}: ${error.message}`));
   return { from: path, base: await recordFile(path) };
+}
+
+/** As Ollama's expandPath: `~/…` is in the home folder, a relative path is relative to the Modelfile's folder. */
+function expandPath(path: string, folder: string): string {
+  if (path === "~" || path.startsWith("~/")) return join(homedir(), path.slice(1));
+  return resolve(folder, path);
 }
 
 /** sha256, size and mtime of a file the package refers to. */

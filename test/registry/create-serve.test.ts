@@ -1,6 +1,7 @@
 // camelid create → serve → chat: a created model is served under its name with its prompt format, system
 // prompt, LoRA adapter and sampling defaults (the request's own values win); list/show/rm know it.
 import { copyFileSync, utimesSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
@@ -152,6 +153,8 @@ describe("list, show and rm of created models", () => {
     const missing = await camelid(["create", "broken", "-f", modelfile("Missing", ["FROM ./stories260K.gguf"])]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(`Missing:1: FROM file not found: ${join(folder, "stories260K.gguf")}`);
+    const home = await camelid(["create", "broken", "-f", modelfile("Home", ["FROM ~/camelid-no-such-model.gguf"])]);
+    expect(home.stderr).toContain(`Home:1: FROM file not found: ${join(homedir(), "camelid-no-such-model.gguf")}`);
     const noAdapter = await camelid(["create", "broken", "-f", modelfile("NoAdapter", [`FROM ${stories260KPath()}`, "", "ADAPTER gone.gguf 0.5"])]);
     expect(noAdapter.stderr).toContain(`NoAdapter:3: ADAPTER file not found: ${join(folder, "gone.gguf")}`);
     const notAdapter = await camelid(["create", "broken", "-f", modelfile("NotAdapter", [`FROM ${stories260KPath()}`, `ADAPTER ${stories260KPath()}`])]);
