@@ -2,6 +2,7 @@
 // its adapters, prompt format or template, system prompt and sampling defaults.
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
+import { ModelNotFoundError } from "../errors/index.js";
 import { CacheLayout } from "../hub/cache-layout.js";
 import { ManifestStore, pulledModelPath } from "../hub/manifests.js";
 import type { PackagedSampling } from "./modelfile.js";
@@ -20,8 +21,8 @@ export interface ModelPackage {
 
 /**
  * `hf:…`/URLs are pulled models; an existing file is a file (undefined: the caller loads it as such); any
- * other value that names a created model is that package. Unknown: undefined, and the caller reports the
- * missing file.
+ * other value that names a created model is that package. A bare name (no folder, no .gguf) that is neither
+ * is ModelNotFoundError listing the created models; a missing path is left to the caller to report.
  */
 export function resolveModelName(value: string, cacheDir: string, cwd: string): ModelPackage | undefined {
   const manifests = new CacheLayout(cacheDir).manifestsFolder;
@@ -30,7 +31,15 @@ export function resolveModelName(value: string, cacheDir: string, cwd: string): 
   const created = new ManifestStore(manifests)
     .listAllSync()
     .find((model): model is CreatedModel => model.source === "created" && model.name.toLowerCase() === value.toLowerCase());
-  return created ? packageOf(created) : undefined;
+  if (created) return packageOf(created);
+  if (/^[A-Za-z0-9][A-Za-z0-9._-]*(?::[A-Za-z0-9._-]+)?$/.test(value) && !/\.gguf$/i.test(value)) {
+    const names = new ManifestStore(manifests).listAllSync().filter((model) => model.source === "created").map((model) => model.name);
+    throw new ModelNotFoundError(
+      value,
+      `no file or created model named "${value}"${names.length ? `; created models: ${names.join(", ")}` : ""} (camelid list; camelid create ${value} -f Modelfile makes one)`,
+    );
+  }
+  return undefined;
 }
 
 export function packageOf(created: CreatedModel): ModelPackage {

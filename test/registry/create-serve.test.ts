@@ -96,6 +96,9 @@ describe("a created model in generate", () => {
     expect(generated.code, generated.stderr).toBe(0);
     const result = JSON.parse(generated.stdout);
     expect(result.usage.completionTokens).toBeLessThanOrEqual(6);
+    const typo = await camelid(["generate", "--model", "storytellr", "--user", "Hi", "--dry-run"]);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toMatch(/no file or created model named "storytellr"; created models: .*storyteller/);
   });
 
   it("renders a packaged TEMPLATE instead of the base's format", async () => {
