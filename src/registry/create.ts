@@ -16,7 +16,7 @@ import { parseModelfile, type Modelfile } from "./modelfile.js";
 import type { CreatedModel, FileRecord } from "./package-schema.js";
 
 /** Ollama's name[:tag]; never hf:… or a URL (those are pulled names) nor a .gguf file name (that is a path). */
-const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*(?::[A-Za-z0-9][A-Za-z0-9._-]*)?$/;
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*(?::[A-Za-z0-9][A-Za-z0-9._-]*)?$/;
 
 export function checkCreatedName(name: string): void {
   if (!NAME_PATTERN.test(name) || /^hf:/i.test(name) || /^https?:/i.test(name) || /\.gguf$/i.test(name)) {

@@ -5,6 +5,7 @@ import { resolve } from "node:path";
 import { ModelNotFoundError } from "../errors/index.js";
 import { CacheLayout } from "../hub/cache-layout.js";
 import { ManifestStore, pulledModelPath } from "../hub/manifests.js";
+import { NAME_PATTERN } from "./create.js";
 import type { PackagedSampling } from "./modelfile.js";
 import type { CreatedModel } from "./package-schema.js";
 
@@ -32,7 +33,7 @@ export function resolveModelName(value: string, cacheDir: string, cwd: string): 
     .listAllSync()
     .find((model): model is CreatedModel => model.source === "created" && model.name.toLowerCase() === value.toLowerCase());
   if (created) return packageOf(created);
-  if (/^[A-Za-z0-9][A-Za-z0-9._-]*(?::[A-Za-z0-9._-]+)?$/.test(value) && !/\.gguf$/i.test(value)) {
+  if (NAME_PATTERN.test(value) && !/\.gguf$/i.test(value)) {
     const names = new ManifestStore(manifests).listAllSync().filter((model) => model.source === "created").map((model) => model.name);
     throw new ModelNotFoundError(
       value,
