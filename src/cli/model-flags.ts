@@ -2,8 +2,8 @@ import { readFileSync } from "node:fs";
 import { InvalidArgumentError } from "../errors/index.js";
 import type { CallOptions, LanguageModel, WindowStrategy } from "../spec/index.js";
 import { numberFlag } from "./args.js";
-import { CacheLayout, defaultCacheDir } from "../hub/cache-layout.js";
-import { pulledModelPath } from "../hub/manifests.js";
+import { defaultCacheDir } from "../hub/cache-layout.js";
+import { resolveModelName, type ModelPackage } from "../registry/resolve.js";
 
 /** Flags that pick a model: a local GGUF (`--model`) or a remote OpenAI-compatible server (`--base-url`). */
 export const modelFlagOptions = {
@@ -47,7 +47,9 @@ export interface ModelSelection {
 
 /** Turn model flags into a LanguageModel factory; only this composition code knows the providers. */
 export function selectModel(values: FlagValues, env: NodeJS.ProcessEnv): ModelSelection {
-  const modelPath = pulledOrLocal(values.model as string | undefined, env);
+  const model = values.model as string | undefined;
+  const packaged = model === undefined ? undefined : resolveModelName(model, defaultCacheDir(env), process.cwd());
+  const modelPath = packaged?.path ?? model;
   const baseURL = values["base-url"] as string | undefined;
   if (modelPath && baseURL) throw new InvalidArgumentError("model", "give either --model <file.gguf> or --base-url <url>, not both");
   const promptFormat = values.format as string | undefined;
@@ -74,32 +76,35 @@ export function selectModel(values: FlagValues, env: NodeJS.ProcessEnv): ModelSe
     };
   }
   if (!modelPath) throw new InvalidArgumentError("model", "no model given: use --model <file.gguf> (or --base-url with --remote-model)");
-  const contextSize = numberFlag(values["ctx-size"], "ctx-size", { min: 16, integer: true });
+  const contextSize = numberFlag(values["ctx-size"], "ctx-size", { min: 16, integer: true }) ?? packaged?.contextSize;
   const threads = numberFlag(values.threads, "threads", { min: 1, integer: true });
   const batchSize = numberFlag(values["batch-size"], "batch-size", { min: 1, integer: true });
-  const lora = ((values.lora as string[] | undefined) ?? []).map(parseLoraFlag);
+  const lora = [...(packaged?.lora ?? []), ...((values.lora as string[] | undefined) ?? []).map(parseLoraFlag)];
+  const format = promptFormat ?? packaged?.promptFormat;
   const loadTimeoutSeconds = numberFlag(values["load-timeout"], "load-timeout", { min: 1, integer: true });
   return {
     describe: modelPath,
     async create() {
       const { createLocalModel } = await import("../providers/local/index.js");
-      return createLocalModel({
+      const local = createLocalModel({
         modelPath,
         ...(contextSize ? { contextSize } : {}),
         ...(threads ? { threads } : {}),
         ...(batchSize ? { batchSize } : {}),
         ...(lora.length ? { lora } : {}),
-        ...(promptFormat ? { promptFormat } : {}),
+        ...(format ? { promptFormat: format } : {}),
+        ...(packaged?.chatTemplate ? { chatTemplate: packaged.chatTemplate } : {}),
         ...(loadTimeoutSeconds ? { loadTimeoutMs: loadTimeoutSeconds * 1000 } : {}),
       });
+      return packaged ? withDefaultsOf(packaged, local) : local;
     },
   };
 }
 
-/** `--model hf:owner/repo:QUANT` is a model pulled into the cache; anything else is a file path. */
-function pulledOrLocal(model: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
-  if (!model?.startsWith("hf:") && !/^https?:\/\//i.test(model ?? "")) return model;
-  return pulledModelPath(model!, new CacheLayout(defaultCacheDir(env)).manifestsFolder);
+/** A created model's system prompt and sampling defaults, under the flags' own (generate/chat pass those per call). */
+async function withDefaultsOf(packaged: ModelPackage, model: LanguageModel): Promise<LanguageModel> {
+  const { withPackagedDefaults } = await import("../registry/packaged-model.js");
+  return withPackagedDefaults(model, { system: packaged.system, sampling: packaged.sampling });
 }
 
 /** `--lora path.gguf` or `--lora path.gguf:0.5` (scale after the last colon). */

@@ -1,10 +1,12 @@
-// The local list of pulled models: one small JSON file per model, so two pulls never rewrite a shared file.
+// The local list of models: one small JSON file per model, so two pulls never rewrite a shared file. Pulled
+// models (source "hub" or "url") and models made by `camelid create` (source "created") share the folder.
 import { mkdir, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { readdirSync, readFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { z } from "zod";
 import { ConfigError, ModelNotFoundError } from "../errors/index.js";
+import { createdModelSchema, type CreatedModel } from "../registry/package-schema.js";
 import { AmbiguousFileError } from "./errors.js";
 
 export const manifestSchema = z.object({
@@ -29,10 +31,18 @@ export const manifestSchema = z.object({
 
 export type Manifest = z.infer<typeof manifestSchema>;
 
+/** Any model the cache knows: pulled or created. */
+export type StoredModel = Manifest | CreatedModel;
+const storedModelSchema = z.union([manifestSchema, createdModelSchema]);
+
+export function isPulled(model: StoredModel): model is Manifest {
+  return model.source !== "created";
+}
+
 export class ManifestStore {
   constructor(private readonly folder: string) {}
 
-  async save(manifest: Manifest): Promise<void> {
+  async save(manifest: StoredModel): Promise<void> {
     await mkdir(this.folder, { recursive: true });
     const path = this.pathOf(manifest.name);
     // Unique per call: two pulls of one model in one process save the same manifest at the same time.
@@ -41,7 +51,12 @@ export class ManifestStore {
     await rename(temporary, path);
   }
 
+  /** Pulled models only. */
   async list(): Promise<Manifest[]> {
+    return (await this.listAll()).filter(isPulled);
+  }
+
+  async listAll(): Promise<StoredModel[]> {
     let names: string[];
     try {
       names = await readdir(this.folder);
@@ -54,8 +69,12 @@ export class ManifestStore {
     return manifests.sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  /** Synchronous, for `--model hf:…` in the CLI's model selection. */
+  /** Synchronous, for `--model hf:…` in the CLI's model selection; pulled models only. */
   listSync(): Manifest[] {
+    return this.listAllSync().filter(isPulled);
+  }
+
+  listAllSync(): StoredModel[] {
     let names: string[];
     try {
       names = readdirSync(this.folder);
@@ -68,7 +87,7 @@ export class ManifestStore {
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  async remove(manifest: Manifest): Promise<void> {
+  async remove(manifest: StoredModel): Promise<void> {
     await unlink(this.pathOf(manifest.name));
   }
 
@@ -92,14 +111,14 @@ export function findManifest(manifests: Manifest[], name: string): Manifest {
   throw new ModelNotFoundError(name, `no pulled model named "${name}"${known} (see camelid list; camelid pull ${name} downloads it)`);
 }
 
-function parseManifest(path: string, text: string): Manifest {
+function parseManifest(path: string, text: string): StoredModel {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     throw new ConfigError(`${path} is not JSON; delete it and pull the model again`);
   }
-  const parsed = manifestSchema.safeParse(json);
+  const parsed = storedModelSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new ConfigError(`${path}: ${issue.path.join(".") || "manifest"}: ${issue.message}; delete it and pull the model again`);

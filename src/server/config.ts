@@ -4,6 +4,9 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../errors/index.js";
+import { defaultCacheDir } from "../hub/cache-layout.js";
+import type { PackagedSampling } from "../registry/modelfile.js";
+import { resolveModelName } from "../registry/resolve.js";
 import { hashApiKey, type ApiKeyRecord } from "./auth.js";
 import { formatParameterPath } from "./openai/parse-body.js";
 
@@ -106,6 +109,10 @@ export interface LocalModelConfig {
   flashAttention?: boolean;
   lora: { path: string; scale: number }[];
   promptFormat?: string;
+  /** A created model's TEMPLATE (replaces the GGUF's chat template), SYSTEM prompt and PARAMETER defaults. */
+  chatTemplate?: string;
+  system?: string;
+  sampling?: PackagedSampling;
   maxQueue: number;
   /** Deadline for checking and loading the file; the provider's default when absent. */
   loadTimeoutMs?: number;
@@ -148,8 +155,10 @@ export interface ServeFlags {
   port?: number;
   dataDir?: string;
   modelsDir?: string;
-  /** "path.gguf" or "alias=path.gguf" */
+  /** "path.gguf", "alias=path.gguf", or a pulled/created model's name (with or without an alias) */
   models?: string[];
+  /** Where pulled and created models are recorded (default CAMELID_HOME, else ~/.cache/camelid). */
+  cacheDir?: string;
   sequences?: number;
   contextSize?: number;
   threads?: number;
@@ -251,10 +260,25 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
   const fromDefaults = (id: string, path: string): LocalModelConfig => ({ id, path, contextSize, sequences, threads, flashAttention, lora: [], maxQueue, ...loadTimeout });
   for (const spec of flags.models ?? []) {
     const separator = spec.indexOf("=");
-    const path = resolve(cwd, separator > 0 ? spec.slice(separator + 1) : spec);
-    const id = separator > 0 ? spec.slice(0, separator) : modelIdFromPath(path);
+    const target = separator > 0 ? spec.slice(separator + 1) : spec;
+    const packaged = resolveModelName(target, defaultCacheDir(env, flags.cacheDir), cwd);
+    const path = packaged ? packaged.path : resolve(cwd, target);
+    // A registry model is served under its name; a file under its base name.
+    const id = separator > 0 ? spec.slice(0, separator) : packaged ? target : modelIdFromPath(path);
     if (!id) throw new ConfigError(`--model "${spec}": the alias before "=" is empty`);
-    localModels.push(fromDefaults(id, path));
+    if (!packaged) {
+      localModels.push(fromDefaults(id, path));
+      continue;
+    }
+    localModels.push({
+      ...fromDefaults(id, path),
+      contextSize: flags.contextSize ?? packaged.contextSize ?? contextSize,
+      lora: packaged.lora,
+      ...(packaged.promptFormat !== undefined ? { promptFormat: packaged.promptFormat } : {}),
+      ...(packaged.chatTemplate !== undefined ? { chatTemplate: packaged.chatTemplate } : {}),
+      ...(packaged.system !== undefined ? { system: packaged.system } : {}),
+      sampling: packaged.sampling,
+    });
   }
   const modelsDir = flags.modelsDir ? resolve(cwd, flags.modelsDir) : file.modelsDir ? fromFile(file.modelsDir) : undefined;
   if (modelsDir) {

@@ -1,4 +1,4 @@
-// `camelid list`: the models pulled into the local cache.
+// `camelid list`: the models pulled into the local cache and those made by `camelid create`.
 import { formatBytes } from "../../gguf/describe.js";
 import { CacheLayout, defaultCacheDir, ManifestStore } from "../../hub/index.js";
 import { parseCommandArgs } from "../args.js";
@@ -6,7 +6,9 @@ import type { CliIo } from "../io.js";
 
 const HELP = `usage: camelid list [--json] [--cache-dir DIR]
 
-Lists pulled models: name (what --model and rm accept), size, quantisation, when pulled and the file.
+Lists pulled and created models: name (what --model, show and rm accept), size (a created model's base and
+adapters), quantisation ("created" for a created model), when pulled or created, and the file (a created
+model's base).
 `;
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
@@ -16,24 +18,28 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   const layout = new CacheLayout(defaultCacheDir(io.env, values["cache-dir"]));
-  const manifests = await new ManifestStore(layout.manifestsFolder).list();
+  const manifests = await new ManifestStore(layout.manifestsFolder).listAll();
   if (values.json) {
     io.stdout(`${JSON.stringify(manifests, null, 2)}\n`);
     return 0;
   }
   if (manifests.length === 0) {
-    io.stdout(`no models pulled into ${layout.root} (camelid pull hf:owner/repo:QUANT)\n`);
+    io.stdout(`no models pulled into ${layout.root} (camelid pull hf:owner/repo:QUANT) and none created (camelid create NAME -f Modelfile)\n`);
     return 0;
   }
   const rows = [
     ["NAME", "SIZE", "QUANT", "PULLED", "PATH"],
-    ...manifests.map((manifest) => [
-      manifest.name,
-      formatBytes(manifest.size, { exact: false }),
-      manifest.quantization ?? "-",
-      manifest.pulledAt.slice(0, 16).replace("T", " "),
-      manifest.path,
-    ]),
+    ...manifests.map((manifest) =>
+      manifest.source === "created"
+        ? [
+            manifest.name,
+            formatBytes(manifest.base.size + manifest.adapters.reduce((sum, adapter) => sum + adapter.size, 0), { exact: false }),
+            "created",
+            manifest.createdAt.slice(0, 16).replace("T", " "),
+            `${manifest.base.path}${manifest.adapters.length ? ` + ${manifest.adapters.length} adapter(s)` : ""}`,
+          ]
+        : [manifest.name, formatBytes(manifest.size, { exact: false }), manifest.quantization ?? "-", manifest.pulledAt.slice(0, 16).replace("T", " "), manifest.path],
+    ),
   ];
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
   io.stdout(rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]))).join("  ")).join("\n") + "\n");

@@ -13,7 +13,11 @@ With no --config, --model or --models-dir, serves the .gguf files in ./models.
 
 options:
   --config FILE            JSON config (see docs); flags override its keys
-  --model [ALIAS=]PATH     a local .gguf model (repeatable)
+  --model [ALIAS=]PATH     a local .gguf model, or a pulled (hf:owner/repo:QUANT) or created model's name,
+                           served under that name with its adapters, format, system prompt and
+                           sampling defaults (repeatable)
+  --cache-dir DIR          where pulled and created models are recorded (default $CAMELID_HOME,
+                           else ~/.cache/camelid)
   --models-dir DIR         serve every .gguf file in DIR
   --host HOST              bind address (default 127.0.0.1: loopback only)
   --port N                 port (default 8080; 0 picks a free one)
@@ -39,6 +43,7 @@ options:
 const flagOptions = {
   config: { type: "string" },
   model: { type: "string", multiple: true },
+  "cache-dir": { type: "string" },
   "models-dir": { type: "string" },
   host: { type: "string" },
   port: { type: "string" },
@@ -88,6 +93,7 @@ export function parseServeFlags(argv: string[]): ServeFlags & { help: boolean } 
     help: v.help === true,
     config: v.config,
     models: v.model,
+    cacheDir: v["cache-dir"],
     modelsDir: v["models-dir"],
     host: v.host,
     port: integerFlag(v.port, "port", 0, 65535),
@@ -125,6 +131,7 @@ const providerFactories = (log: (line: string) => void): ModelFactories => ({
       flashAttention: model.flashAttention,
       lora: model.lora,
       promptFormat: model.promptFormat,
+      chatTemplate: model.chatTemplate,
       loadTimeoutMs: model.loadTimeoutMs,
     });
     // The provider defers loading to its first call; the registry calls this factory exactly when the
@@ -134,7 +141,8 @@ const providerFactories = (log: (line: string) => void): ModelFactories => ({
     const { describeFormatMisfit } = await import("../../prompts/index.js");
     const misfit = describeFormatMisfit(fit, model.path);
     log(`model "${model.id}": prompt format ${fit.choice.name} for chat (${fit.choice.reason})${misfit ? `; warning: ${misfit}` : ""}`);
-    return local;
+    const { withPackagedDefaults } = await import("../../registry/packaged-model.js");
+    return withPackagedDefaults(local, { system: model.system, sampling: model.sampling ?? {} });
   },
   async remote(model) {
     const { createOpenAICompatibleModel } = await import("../../providers/openai/index.js");

@@ -2,7 +2,9 @@ import { basename, resolve } from "node:path";
 import type { EngineMemory } from "../../engine/index.js";
 import { InvalidArgumentError } from "../../errors/index.js";
 import { GgufReader, metadataString } from "../../gguf/index.js";
+import { defaultCacheDir } from "../../hub/cache-layout.js";
 import { resolvePromptFormat } from "../../prompts/index.js";
+import { checkCreatedName, registerTrainedModel } from "../../registry/index.js";
 import { readTrainingDataset, trainingDataFormats } from "../../train/dataset.js";
 import { recipeTargets, writeRecipe, type RecipeTarget } from "../../train/export-recipes.js";
 import { flagLayer, readRecipeFile, resolveSettingsLayers, trainingFlagOptions, validateSettings, type MergedSettings, type SettingsLayer } from "../../train/recipe.js";
@@ -70,7 +72,10 @@ Run
                             Ctrl-C/SIGTERM: the current step finishes, checkpoint, adapter, serve.json
                             and charts are written, and the exit status is 130/143; a second one exits
                             at once (the last checkpoint stays valid)
-  --merged F32|F16|Q8_0     also write the merged model <out>/merged-<type>.gguf
+  --merged F32|F16|Q8_0     also write the merged model <out>/merged-<type>.gguf (every metadata key of
+                            the base is kept: its chat template and special tokens)
+  --register NAME           after training, record base + adapter + prompt format as the created model
+                            NAME in the cache ($CAMELID_HOME): camelid serve --model NAME
   --export axolotl|trl      write <out>/train.jsonl and a ready recipe instead of training
   --base-model ID           the Hugging Face model the recipe starts from (with --export)
   --json                    print the result as JSON
@@ -81,6 +86,7 @@ const flags = {
   model: { type: "string", short: "m" },
   out: { type: "string", short: "o" },
   config: { type: "string", short: "c" },
+  register: { type: "string" },
   export: { type: "string" },
   "base-model": { type: "string" },
   json: { type: "boolean" },
@@ -110,6 +116,8 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   if (exportTarget) return exportRecipe(exportTarget, settings, values["base-model"], io, values.json ?? false);
 
   const config = validateSettings(settings);
+  // A bad name is refused before the run, not after it.
+  if (values.register !== undefined) checkCreatedName(values.register);
   let lastDraw = 0;
   let pending = "";
   const stop = stopOnSignals(io);
@@ -141,8 +149,17 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     stop.dispose();
   }
   if (pending) io.stderr(io.isTTY ? `\r${pending}\x1b[K\n` : `${pending}\n`);
+  const registered =
+    values.register === undefined || result.summary.stopped
+      ? undefined
+      : await registerTrainedModel(values.register, {
+          basePath: config.modelPath,
+          adapterPath: result.files.adapter,
+          promptFormat: result.promptFormat,
+          cacheDir: defaultCacheDir(io.env),
+        });
   if (values.json) {
-    io.stdout(`${JSON.stringify({ summary: result.summary, promptFormat: result.promptFormat, totalSteps: result.totalSteps, data: result.dataStats, problems: result.problems.length, files: result.files }, null, 2)}\n`);
+    io.stdout(`${JSON.stringify({ summary: result.summary, promptFormat: result.promptFormat, totalSteps: result.totalSteps, data: result.dataStats, problems: result.problems.length, files: result.files, ...(registered ? { registered: registered.name } : {}) }, null, 2)}\n`);
   } else {
     const validation = result.summary.validation;
     io.stdout(
@@ -154,7 +171,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
         ...(result.files.merged ? [`merged model: ${result.files.merged}`] : []),
         `metrics: ${result.files.metrics}  chart: ${result.files.chart}`,
         ...(result.problems.length ? [`${result.problems.length} sample(s) left out: ${result.files.problems}`] : []),
-        `serve it: camelid serve --config ${result.files.serveConfig}`,
+        `serve it: ${registered ? `camelid serve --model ${registered.name} (registered)` : `camelid serve --config ${result.files.serveConfig}`}`,
         `chat with it: camelid chat --model ${config.modelPath} --lora ${result.files.adapter} --format ${result.promptFormat}`,
         "",
       ].join("\n"),

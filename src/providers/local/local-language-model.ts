@@ -115,7 +115,7 @@ export class LocalLanguageModel implements LanguageModel {
           model,
           modelName: metadata.general?.name ?? this.modelId,
           architecture: metadata.general?.architecture,
-          chatTemplate: metadata.tokenizer?.chat_template,
+          chatTemplate: options.chatTemplate ?? metadata.tokenizer?.chat_template,
           defaultPromptFormat: options.promptFormat,
         },
         grammars: new Map(),

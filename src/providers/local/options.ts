@@ -21,6 +21,8 @@ export const localModelOptionsSchema = z
     lora: z.array(z.object({ path: z.string().min(1), scale: z.number().finite().optional() }).strict()).optional(),
     /** Prompt format for messages (registry name); otherwise the model's template or the name heuristic. */
     promptFormat: z.string().min(1).optional(),
+    /** A Jinja chat template used instead of the GGUF's tokenizer.chat_template (a created model's TEMPLATE). */
+    chatTemplate: z.string().min(1).optional(),
     gpu: gpuSchema.optional(),
     /** Checking and loading the model file must finish within this time (default 600000: ten minutes). */
     loadTimeoutMs: z.number().int().min(1).optional(),

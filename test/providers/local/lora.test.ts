@@ -5,40 +5,16 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { writeGguf } from "../../../src/gguf/index.js";
 import { createLocalModel } from "../../../src/providers/local/index.js";
+import { strongAdapterValues, writeStories260KAdapter } from "../../support/lora-adapter.js";
 import { stories260KPath } from "../../support/shared-data.js";
 
-const DIM = 64;
-const RANK = 4;
-const LAYERS = 5;
 let folder: string;
-
-async function writeAdapter(path: string, bValue: (i: number) => number): Promise<void> {
-  const tensors = [];
-  for (let layer = 0; layer < LAYERS; layer++) {
-    for (const target of ["attn_q", "attn_output"]) {
-      const a = Float32Array.from({ length: DIM * RANK }, (_, i) => Math.sin(i * 0.7 + layer) * 0.5);
-      const b = Float32Array.from({ length: RANK * DIM }, (_, i) => bValue(i + layer * 31));
-      tensors.push({ name: `blk.${layer}.${target}.weight.lora_a`, dims: [DIM, RANK], type: "F32" as const, data: a });
-      tensors.push({ name: `blk.${layer}.${target}.weight.lora_b`, dims: [RANK, DIM], type: "F32" as const, data: b });
-    }
-  }
-  await writeGguf(path, {
-    metadata: [
-      ["general.architecture", { type: "string", value: "llama" }],
-      ["general.type", { type: "string", value: "adapter" }],
-      ["adapter.type", { type: "string", value: "lora" }],
-      ["adapter.lora.alpha", { type: "float32", value: RANK }],
-    ],
-    tensors,
-  });
-}
 
 beforeAll(async () => {
   folder = mkdtempSync(join(tmpdir(), "camelid-lora-"));
-  await writeAdapter(join(folder, "zero.gguf"), () => 0);
-  await writeAdapter(join(folder, "strong.gguf"), (i) => Math.cos(i * 1.3) * 2);
+  await writeStories260KAdapter(join(folder, "zero.gguf"), () => 0);
+  await writeStories260KAdapter(join(folder, "strong.gguf"), strongAdapterValues);
 });
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
