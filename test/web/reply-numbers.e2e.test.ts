@@ -47,6 +47,19 @@ describe.skipIf(!hasChromium)("reply numbers and model states in headless Chromi
     await page.locator("#view-chat").getByLabel("Max tokens", { exact: true }).fill("2");
     await sendChat(page, "Again");
     expect(await numbersOf(page, 1)).toMatchObject({ completionTokens: "2", finishReason: "length" });
+
+    // Arena answers carry the same numbers (its own settings: no max tokens, so all four pieces).
+    await page.goto(page.url().replace(/#.*$/, "#arena"));
+    await page.waitForSelector("body[data-ready=true]", slow);
+    await page.locator("#arena-input").fill("Hi");
+    await page.locator("#arena-input").press("Enter");
+    await waitFor(page, '#arena-columns .message.assistant[data-state="done"] .reply-numbers');
+    expect(await page.locator("#arena-columns .reply-numbers").evaluate((element) => ({ ...(element as HTMLElement).dataset }))).toMatchObject({
+      ttftMs: "40",
+      tokensPerSecond: "20.0",
+      completionTokens: "4",
+      finishReason: "stop",
+    });
     expect(pageErrors).toEqual([]);
   }, 120_000);
 

@@ -23,12 +23,18 @@ export function watchModelStatuses({ pollMs = 1000 } = {}) {
   let inFlight = 0;
   let timer = null;
   let reading = false;
+  let readAgain = false;
 
   async function refresh() {
-    if (reading) return;
+    // One read at a time; a request during a read gets a fresh read after it (a reply that ended
+    // meanwhile may have changed a state that read had already missed).
+    if (reading) {
+      readAgain = true;
+      return;
+    }
     reading = true;
     clearTimeout(timer);
-    let statuses = [];
+    let statuses = null;
     try {
       statuses = await listModelStatuses();
     } catch {
@@ -36,6 +42,11 @@ export function watchModelStatuses({ pollMs = 1000 } = {}) {
     } finally {
       reading = false;
     }
+    if (readAgain) {
+      readAgain = false;
+      return refresh();
+    }
+    if (!statuses) return;
     const byId = new Map(statuses.map((status) => [status.id, status]));
     for (const element of document.querySelectorAll("[data-model-pick]")) {
       const status = byId.get(element.dataset.modelPick);
