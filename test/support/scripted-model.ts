@@ -1,5 +1,5 @@
 import { UpstreamError } from "../../src/errors/index.js";
-import type { CallOptions, GenerateResult, LanguageModel, RenderedPrompt, StreamPart, StreamResult } from "../../src/spec/index.js";
+import type { CallOptions, GenerateResult, LanguageModel, RenderedPrompt, StreamPart, StreamResult, Timings } from "../../src/spec/index.js";
 
 export interface ScriptedModelSettings {
   modelId?: string;
@@ -9,6 +9,10 @@ export interface ScriptedModelSettings {
   fail?: (options: CallOptions, call: number) => string | undefined;
   /** After this many pieces the stream waits, sending nothing more, until the call is aborted. */
   stallAfterPieces?: number;
+  /** Each streamed piece counts as one token and `maxTokens` cuts the reply (finish "length"), as a real model's would. */
+  piecesAreTokens?: boolean;
+  /** The timings the finish part reports. */
+  timings?: Timings;
 }
 
 /** Resolves when `signal` aborts (at once if it already has). */
@@ -69,7 +73,9 @@ export function scriptedModel(settings: ScriptedModelSettings = {}) {
       const prompt = render(options);
       const text = replyFor(options);
       const failure = settings.fail?.(options, calls.length);
-      const pieces = text.match(/.{1,3}/gsu) ?? [];
+      const allPieces = text.match(/.{1,3}/gsu) ?? [];
+      const cut = settings.piecesAreTokens && options.maxTokens !== undefined && allPieces.length > options.maxTokens;
+      const pieces = cut ? allPieces.slice(0, options.maxTokens) : allPieces;
       const stream = new ReadableStream<StreamPart>({
         async start(controller) {
           controller.enqueue({ type: "stream-start", warnings: [], prompt });
@@ -84,15 +90,15 @@ export function scriptedModel(settings: ScriptedModelSettings = {}) {
             if (options.abortSignal?.aborted) break;
             if (settings.delayMs) await new Promise((r) => setTimeout(r, settings.delayMs));
             controller.enqueue({ type: "text-delta", choiceIndex: 0, delta: piece });
-            emitted += piece.length;
+            emitted += settings.piecesAreTokens ? 1 : piece.length;
           }
-          const finishReason = options.abortSignal?.aborted ? "abort" : "stop";
+          const finishReason = options.abortSignal?.aborted ? "abort" : cut ? "length" : "stop";
           controller.enqueue({ type: "choice-finish", choiceIndex: 0, finishReason, completionTokens: emitted });
           controller.enqueue({
             type: "finish",
             finishReason,
             usage: { promptTokens: prompt.tokens!.length, completionTokens: emitted, totalTokens: prompt.tokens!.length + emitted },
-            timings: { timeToFirstTokenMs: 1, totalMs: 1, tokensPerSecond: 1000 },
+            timings: settings.timings ?? { timeToFirstTokenMs: 1, totalMs: 1, tokensPerSecond: 1000 },
           });
           controller.close();
         },

@@ -3,37 +3,14 @@
 // a server restart, a reload mid-answer in Chat, renaming with Enter, invalid settings. Every test
 // starts its own server and browser context (fresh local storage), and waits for the page's
 // data-state markers, never for a fixed time.
-import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { temporaryDirectories } from "../support/temporary-directories.js";
-import { startScriptedPlayground, type ScriptedPlayground, type ScriptedServerModel } from "./support/scripted-playground-server.js";
+import { hasChromium, scriptedBrowser, slow } from "./support/scripted-browser.js";
+import { startScriptedPlayground } from "./support/scripted-playground-server.js";
 
-const chromiumPath = "/usr/bin/chromium";
-const hasChromium = existsSync(chromiumPath);
-if (!hasChromium && process.env.CI) throw new Error(`${chromiumPath} not found: .ci/run must install Debian's chromium`);
-
-/** Generous: a first page load on a loaded 2-core machine is slow, but only a hang takes a minute. */
-const slow = { timeout: 60_000 };
-const newDirectory = temporaryDirectories("camelid-web-resilience-");
-
-let browser: Browser;
-const cleanups: (() => Promise<unknown>)[] = [];
-
-/** A server with these models and a fresh page on it (own context: own local storage); errors the page throws are collected. */
-async function open(models: Record<string, ScriptedServerModel>, hash = "chat") {
-  const directory = newDirectory();
-  const server = await startScriptedPlayground({ directory, models });
-  const context: BrowserContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  cleanups.push(() => context.close(), () => server.close());
-  const page = await context.newPage();
-  const pageErrors: string[] = [];
-  page.on("pageerror", (error) => pageErrors.push(error.message));
-  await page.goto(`${server.url}/#${hash}`);
-  await page.waitForSelector("body[data-ready=true]", slow);
-  return { server, page, pageErrors, directory };
-}
+const browser = scriptedBrowser("camelid-web-resilience-");
+const { open } = browser;
 
 const waitFor = (page: Page, selector: string) => page.locator(selector).first().waitFor({ state: "attached", ...slow });
 const battleState = (page: Page, state: string) => waitFor(page, `#view-battle[data-state="${state}"]`);
@@ -60,20 +37,9 @@ const columnAnswers = (page: Page) =>
   );
 
 describe.skipIf(!hasChromium)("playground resilience in headless Chromium", () => {
-  beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
-  }, 60_000);
-
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-  });
+  beforeAll(() => browser.launch(), 60_000);
+  afterEach(() => browser.cleanUp());
+  afterAll(() => browser.close());
 
   it("shows a failed battle answer's error, and Retry replaces the failed answer", async () => {
     // Each model's first answer fails: both sides fail once, whatever the draw.
@@ -110,7 +76,7 @@ describe.skipIf(!hasChromium)("playground resilience in headless Chromium", () =
     await server.snapshot(crashed);
     await server.close();
     const restarted = await startScriptedPlayground({ directory, models: { alpha: {}, beta: {} }, databasePath: crashed, port: server.port });
-    cleanups.push(() => restarted.close());
+    browser.onCleanup(() => restarted.close());
     return opened;
   }
 

@@ -73,9 +73,13 @@ export async function* streamEvents(path, body, signal) {
 
 export const listModels = async () => (await api("GET", "/v1/models")).data.map((model) => model.id);
 
+/** Each served model's load state ("unloaded", "loading", "ready", "failed") and its load error. */
+export const listModelStatuses = async () =>
+  (await api("GET", "/v1/models")).data.map((model) => ({ id: model.id, state: model.status?.value ?? "ready", error: model.status?.error ?? null }));
+
 /**
  * Reads a chat.completion.chunk stream; calls onDelta(text) per piece. Returns {text, finishReason,
- * requestId, usage}; an abort (stop button) returns what arrived with finishReason "abort". An error
+ * requestId, usage, timings} (timings: llama-server's object on the usage chunk); an abort (stop button) returns what arrived with finishReason "abort". An error
  * after the stream began (the server had accepted the request) is thrown with `midStream: true`, the
  * text so far as `partialText`, and `inStream: true` when the server itself sent the error.
  */
@@ -84,11 +88,14 @@ async function readChatStream(path, payload, { onDelta, signal }) {
   let finishReason = null;
   let requestId = null;
   let usage = null;
+  let timings = null;
+  document.dispatchEvent(new CustomEvent("camelid:reply-started"));
   try {
     for await (const chunk of streamEvents(path, payload, signal)) {
       if (chunk.error) throw Object.assign(new ApiError(500, chunk.error.message, chunk), { inStream: true });
       requestId ??= chunk.id ?? null;
       if (chunk.usage) usage = chunk.usage;
+      if (chunk.timings) timings = chunk.timings;
       const choice = chunk.choices?.[0];
       if (!choice) continue;
       const delta = choice.delta?.content ?? "";
@@ -99,11 +106,14 @@ async function readChatStream(path, payload, { onDelta, signal }) {
       if (choice.finish_reason) finishReason = choice.finish_reason;
     }
   } catch (error) {
-    if (signal?.aborted) return { text, finishReason: "abort", requestId, usage };
+    if (signal?.aborted) return { text, finishReason: "abort", requestId, usage, timings };
     if (requestId !== null && error instanceof Error) Object.assign(error, { midStream: true, partialText: text });
     throw error;
+  } finally {
+    // A reply that ended (or failed) may have loaded a model or failed to: the pickers re-read states.
+    document.dispatchEvent(new CustomEvent("camelid:reply-ended"));
   }
-  return { text, finishReason: finishReason ?? "stop", requestId, usage };
+  return { text, finishReason: finishReason ?? "stop", requestId, usage, timings };
 }
 
 const streamBody = (body) => ({ ...body, stream: true, stream_options: { include_usage: true } });

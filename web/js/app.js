@@ -1,6 +1,7 @@
 // The playground shell: tabs (kept in the URL hash so a reload returns to the same screen), the
 // API key dialog, and the views, each built once with the list of served models.
 import { apiKey, ApiError, listModels, setApiKey } from "./api.js";
+import { watchModelStatuses } from "./model-status.js";
 import { createArenaView } from "./arena.js";
 import { createBattleView } from "./battle.js";
 import { createChatView } from "./chat.js";
@@ -104,6 +105,7 @@ async function start() {
   };
   window.addEventListener("hashchange", () => void show());
   await show();
+  await watchModelStatuses().refresh();
   installCodeCopy(document);
   document.body.dataset.ready = "true";
 }

@@ -8,7 +8,7 @@ import { createTranscript, finishLabel } from "./transcript.js";
 export function createArenaView({ models }) {
   const settings = createSettingsForm({ window: false });
   const picks = models.map((id, index) =>
-    h("label", { class: "check" }, h("input", { type: "checkbox", value: id, checked: index < 2, name: "arena-model" }), id),
+    h("label", { class: "check", "data-model-pick": id }, h("input", { type: "checkbox", value: id, checked: index < 2, name: "arena-model" }), id),
   );
   const columnsElement = h("div", { class: "columns", id: "arena-columns" });
   const input = h("textarea", { id: "arena-input", rows: 3, placeholder: "One prompt for every selected model (Enter sends)", "aria-label": "Prompt for all models" });
@@ -62,6 +62,7 @@ export function createArenaView({ models }) {
           answer.update(result.text);
           answer.flush();
           answer.setMeta(`${column.model} · ${finishLabel(result.finishReason, result.usage?.completion_tokens)}`);
+          answer.setNumbers(result);
           column.history.push({ role: "assistant", content: result.text });
         } catch (error) {
           answer.setError(error.message);

@@ -36,7 +36,7 @@ function newestInspections(inspections) {
 export function createChatView({ models }) {
   const settings = createSettingsForm();
   const transcript = createTranscript("Conversation");
-  const modelSelect = h("select", { id: "chat-model" }, models.map((id) => h("option", { value: id }, id)));
+  const modelSelect = h("select", { id: "chat-model" }, models.map((id) => h("option", { value: id, "data-model-pick": id }, id)));
   const title = h("h2", { id: "chat-title", class: "title" }, "New conversation");
   const list = h("ul", { class: "conversation-list", "aria-label": "Conversations" });
   const input = h("textarea", { id: "chat-input", rows: 3, placeholder: "Message… (Enter sends, Shift+Enter for a new line, Esc stops)", "aria-label": "Message" });
@@ -265,6 +265,7 @@ export function createChatView({ models }) {
       inspection.finish_reason = result.finishReason;
       inspection.completion_tokens = result.usage?.completion_tokens ?? null;
       answer.setMeta([model, inspection.format?.name, finishLabel(result.finishReason, inspection.completion_tokens)].filter(Boolean).join(" · "));
+      answer.setNumbers(result);
       if (!result.requestId) {
         // Stopped before the server accepted the request: nothing was stored.
         userView.remove();

@@ -10,9 +10,9 @@ import { createTranscript, finishLabel } from "./transcript.js";
 export function createCollaborateView({ models }) {
   const settings = createSettingsForm({ window: false });
   const picks = models.map((id, index) =>
-    h("label", { class: "check" }, h("input", { type: "checkbox", value: id, checked: index < 2, name: "collab-model" }), id),
+    h("label", { class: "check", "data-model-pick": id }, h("input", { type: "checkbox", value: id, checked: index < 2, name: "collab-model" }), id),
   );
-  const aggregator = h("select", { id: "collab-aggregator" }, models.map((id) => h("option", { value: id }, id)));
+  const aggregator = h("select", { id: "collab-aggregator" }, models.map((id) => h("option", { value: id, "data-model-pick": id }, id)));
   const mergePrompt = h("textarea", { id: "collab-merge-prompt", rows: 8, value: defaultMergePrompt });
   const question = h("textarea", { id: "collab-input", rows: 3, placeholder: "The prompt every model answers", "aria-label": "Prompt" });
   const runButton = h("button", { type: "submit", class: "primary", id: "collab-run" }, "Run");
@@ -28,6 +28,7 @@ export function createCollaborateView({ models }) {
       answer.update(result.text);
       answer.flush();
       answer.setMeta(`${model} · ${finishLabel(result.finishReason, result.usage?.completion_tokens)}`);
+      answer.setNumbers(result);
       return result.text;
     } catch (error) {
       answer.setError(error.message);

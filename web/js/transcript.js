@@ -41,6 +41,11 @@ export function createTranscript(label) {
       setMeta(value) {
         metaElement.textContent = value;
       },
+      /** The reply's numbers (llama.cpp's UI): time to first token, tokens/s, token counts, finish reason. */
+      setNumbers(result) {
+        article.querySelector(".reply-numbers")?.remove();
+        article.append(replyNumbers(result));
+      },
       setError(message) {
         article.classList.add("error");
         article.dataset.state = "error";
@@ -67,4 +72,26 @@ export function finishLabel(finishReason, completionTokens) {
   if (finishReason) parts.push(finishReason === "abort" ? "stopped" : finishReason);
   if (completionTokens !== undefined && completionTokens !== null) parts.push(`${completionTokens} tokens`);
   return parts.join(" · ");
+}
+
+const formatted = (value, digits) => (typeof value === "number" && Number.isFinite(value) ? value.toFixed(digits) : null);
+
+/**
+ * A reply's numbers as a line of labelled figures, each also a data attribute (for scripts): from the
+ * stream's usage and llama-server `timings` (prompt_ms = time to first token, predicted_per_second).
+ */
+export function replyNumbers({ finishReason, usage, timings }) {
+  const figures = [
+    ["ttft-ms", "first token", formatted(timings?.prompt_ms, 0), " ms"],
+    ["tokens-per-second", "speed", formatted(timings?.predicted_per_second, 1), " tok/s"],
+    ["prompt-tokens", "prompt", usage?.prompt_tokens ?? null, " tokens"],
+    ["completion-tokens", "completion", usage?.completion_tokens ?? null, " tokens"],
+    ["finish-reason", "finish", finishReason ? (finishReason === "abort" ? "stopped" : finishReason) : null, ""],
+  ].filter(([, , value]) => value !== null);
+  const element = h("dl", { class: "reply-numbers" });
+  for (const [key, label, value, unit] of figures) {
+    element.dataset[key.replace(/-(\w)/g, (_, letter) => letter.toUpperCase())] = String(value);
+    element.append(h("div", {}, h("dt", {}, label), h("dd", {}, `${value}${unit}`)));
+  }
+  return element;
 }

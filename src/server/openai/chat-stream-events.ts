@@ -12,7 +12,10 @@ export function sseResponseFor(env: unknown, payloads: AsyncGenerator<string, vo
   return outgoing ? nodeSseResponse(outgoing, payloads, onCancel, headers) : sseResponse(payloads, onCancel, headers);
 }
 
-/** The role chunk of every choice, then deltas, finish chunks, optional usage and "[DONE]" (or an error body). */
+/**
+ * The role chunk of every choice, then deltas, finish chunks, optional usage (with llama-server's
+ * `timings` beside it) and "[DONE]" (or an error body).
+ */
 export async function* chatStreamEvents(
   identity: ResponseIdentity,
   parts: ServedStream["parts"],
@@ -28,7 +31,7 @@ export async function* chatStreamEvents(
     } else if (part.type === "choice-finish") {
       yield JSON.stringify(chatChunk(identity, { index: part.choiceIndex, delta: {}, finishReason: part.finishReason }));
     } else if (part.type === "finish") {
-      if (options.includeUsage) yield JSON.stringify(chatChunk(identity, null, part.usage));
+      if (options.includeUsage) yield JSON.stringify(chatChunk(identity, null, part.usage, part.timings));
       yield "[DONE]";
     } else if (part.type === "error") {
       yield JSON.stringify(toHttpError(part.error).body);

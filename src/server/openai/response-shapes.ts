@@ -1,5 +1,5 @@
 // Our results → OpenAI response bodies and stream chunks (chat.completion, text_completion).
-import type { Choice, FinishReason, TokenLogprob, TopLogprob, Usage } from "../../spec/index.js";
+import type { Choice, FinishReason, Timings, TokenLogprob, TopLogprob, Usage } from "../../spec/index.js";
 
 export interface ResponseIdentity {
   id: string;
@@ -16,6 +16,29 @@ export function openAIFinishReason(reason: FinishReason): string {
 
 export function usageBody(usage: Usage) {
   return { prompt_tokens: usage.promptTokens, completion_tokens: usage.completionTokens, total_tokens: usage.totalTokens };
+}
+
+const perSecond = (count: number, ms: number) => (ms > 0 ? (1000 * count) / ms : 0);
+const perToken = (ms: number, count: number) => (count > 0 ? ms / count : 0);
+
+/**
+ * llama-server's `timings` object (same field names), so its clients and UIs read our streams: the
+ * prompt phase is the time to the first token, the predicted phase the rest; predicted_per_second is
+ * the backend's own decode rate when it measured one.
+ */
+export function timingsBody(usage: Usage, timings: Timings) {
+  const promptMs = timings.timeToFirstTokenMs;
+  const predictedMs = Math.max(timings.totalMs - promptMs, 0);
+  return {
+    prompt_n: usage.promptTokens,
+    prompt_ms: promptMs,
+    prompt_per_token_ms: perToken(promptMs, usage.promptTokens),
+    prompt_per_second: timings.promptTokensPerSecond ?? perSecond(usage.promptTokens, promptMs),
+    predicted_n: usage.completionTokens,
+    predicted_ms: predictedMs,
+    predicted_per_token_ms: perToken(predictedMs, usage.completionTokens),
+    predicted_per_second: timings.tokensPerSecond > 0 ? timings.tokensPerSecond : perSecond(usage.completionTokens, predictedMs),
+  };
 }
 
 function topEntry(top: TopLogprob) {
@@ -86,6 +109,7 @@ export function chatChunk(
   identity: ResponseIdentity,
   choice: { index: number; delta: { role?: "assistant"; content?: string }; logprobs?: TokenLogprob[]; finishReason?: FinishReason } | null,
   usage?: Usage,
+  timings?: Timings,
 ) {
   return {
     id: identity.id,
@@ -104,6 +128,7 @@ export function chatChunk(
         ]
       : [],
     ...(usage ? { usage: usageBody(usage) } : {}),
+    ...(usage && timings ? { timings: timingsBody(usage, timings) } : {}),
   };
 }
 
