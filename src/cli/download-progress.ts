@@ -2,7 +2,7 @@
 // at each quarter otherwise (logs stay short).
 import { formatBytes } from "../gguf/describe.js";
 import type { DownloadProgress } from "../hub/index.js";
-import { formatDuration } from "../train/progress.js";
+import { formatDuration, progressBar } from "../train/progress.js";
 
 export class DownloadProgressView {
   private startedAt: number | undefined;
@@ -48,9 +48,7 @@ export class DownloadProgressView {
     const size = formatBytes(progress.downloaded, { exact: false });
     if (progress.total === undefined) return `${this.label} ${size}${Number.isFinite(rate) ? ` ${formatBytes(Math.round(rate), { exact: false })}/s` : ""}`;
     const fraction = progress.total > 0 ? Math.min(1, progress.downloaded / progress.total) : 1;
-    const width = 24;
-    const filled = Math.round(fraction * width);
-    const bar = `${"=".repeat(Math.max(0, filled - 1))}${filled > 0 ? (fraction >= 1 ? "=" : ">") : ""}${" ".repeat(width - filled)}`;
+    const bar = progressBar(fraction);
     const eta = progress.downloaded >= progress.total ? formatDuration(0) : rate > 0 ? formatDuration((progress.total - progress.downloaded) / rate) : "?";
     const speed = Number.isFinite(rate) ? `${formatBytes(Math.round(rate), { exact: false })}/s` : "-";
     return `${this.label} [${bar}] ${Math.floor(fraction * 100)}% ${size} / ${formatBytes(progress.total, { exact: false })} ${speed} ETA ${eta}`;

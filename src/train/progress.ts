@@ -7,6 +7,12 @@ export function formatDuration(seconds: number): string {
   return h > 0 ? `${h}:${two(m)}:${two(s)}` : `${m}:${two(s)}`;
 }
 
+/** "=====>    ": a fraction in [0, 1] drawn `width` wide; shared by training and pull progress lines. */
+export function progressBar(fraction: number, width = 24): string {
+  const filled = Math.round(fraction * width);
+  return `${"=".repeat(Math.max(0, filled - 1))}${filled > 0 ? (fraction >= 1 ? "=" : ">") : ""}${" ".repeat(width - filled)}`;
+}
+
 export interface ProgressState {
   step: number;
   totalSteps: number;
@@ -19,9 +25,7 @@ export interface ProgressState {
 
 /** One progress line: a bar, the loss, tokens/s and an ETA from this run's pace. */
 export function progressLine(state: ProgressState, width = 24): string {
-  const fraction = Math.min(1, state.step / state.totalSteps);
-  const filled = Math.round(fraction * width);
-  const bar = `${"=".repeat(Math.max(0, filled - 1))}${filled > 0 ? (fraction >= 1 ? "=" : ">") : ""}${" ".repeat(width - filled)}`;
+  const bar = progressBar(Math.min(1, state.step / state.totalSteps), width);
   const perStep = state.stepsThisRun > 0 ? state.elapsedSeconds / state.stepsThisRun : Number.NaN;
   const eta = formatDuration(perStep * (state.totalSteps - state.step));
   return `step ${state.step}/${state.totalSteps} [${bar}] loss ${state.loss.toFixed(4)} | ${Math.round(state.tokensPerSecond)} tok/s | ETA ${eta}`;
