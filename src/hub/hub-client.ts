@@ -7,7 +7,7 @@ import {
   defaultRetryPolicy,
   type RetryPolicy,
   retryAfterMs,
-} from "../providers/openai/retry-policy.js";
+} from "../retry/retry-policy.js";
 import { sleep as realSleep, type Sleep } from "../retry/sleep.js";
 import { HubAccessError, HubNotFoundError } from "./errors.js";
 

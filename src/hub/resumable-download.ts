@@ -6,7 +6,7 @@ import { mkdir, open, stat, truncate, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { ConnectionError, UpstreamError } from "../errors/index.js";
 import { ChecksumMismatchError } from "./errors.js";
-import { backoffDelayMs } from "../providers/openai/retry-policy.js";
+import { backoffDelayMs } from "../retry/retry-policy.js";
 import { describeFailure, type HubClient } from "./hub-client.js";
 
 export interface DownloadProgress {

@@ -1,7 +1,7 @@
 import { type CamelidError, UpstreamError } from "../../errors/index.js";
 import { errorFromResponse } from "./error-mapping.js";
 import { RequestLifetime } from "./request-lifetime.js";
-import { backoffDelayMs, type RetryPolicy, retryAfterMs, shouldRetryResponse } from "./retry-policy.js";
+import { backoffDelayMs, type RetryPolicy, retryAfterMs, shouldRetryResponse } from "../../retry/retry-policy.js";
 
 export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
 

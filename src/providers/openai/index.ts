@@ -18,4 +18,4 @@ export type { OpenAICompatibleSettings, ServerFlavor } from "./settings.js";
 export type { FetchFunction } from "./http-transport.js";
 export { ServerSentEventParser, type ServerSentEvent } from "./sse-parser.js";
 export { errorFromResponse, extractErrorDetails, type RemoteErrorDetails } from "./error-mapping.js";
-export { retryAfterMs, isRetryableStatus } from "./retry-policy.js";
+export { retryAfterMs, isRetryableStatus } from "../../retry/retry-policy.js";

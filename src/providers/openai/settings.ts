@@ -3,7 +3,7 @@ import { ConfigError } from "../../errors/index.js";
 import type { PromptFormat } from "../../prompts/index.js";
 import type { Sleep } from "../../retry/sleep.js";
 import type { FetchFunction } from "./http-transport.js";
-import { defaultRetryPolicy, type RetryPolicy } from "./retry-policy.js";
+import { defaultRetryPolicy, type RetryPolicy } from "../../retry/retry-policy.js";
 
 /** Which server family is on the other end; decides which non-OpenAI fields it understands. */
 export type ServerFlavor = "openai" | "vllm" | "llama-server" | "ollama";

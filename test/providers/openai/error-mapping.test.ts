@@ -9,7 +9,7 @@ import {
   UpstreamError,
 } from "../../../src/errors/index.js";
 import { errorFromResponse } from "../../../src/providers/openai/error-mapping.js";
-import { backoffDelayMs, defaultRetryPolicy, isRetryableStatus, retryAfterMs } from "../../../src/providers/openai/retry-policy.js";
+import { backoffDelayMs, defaultRetryPolicy, isRetryableStatus, retryAfterMs } from "../../../src/retry/retry-policy.js";
 import { contextOverflowBodies } from "./wire-formats.js";
 
 const map = (status: number, body: unknown, retryAfterSeconds?: number) =>

@@ -1,4 +1,5 @@
-import { type Sleep, sleep } from "../../retry/sleep.js";
+// HTTP retry policy (backoff, retry-after, which statuses retry), shared by the OpenAI-compatible provider and the Hub client.
+import { type Sleep, sleep } from "./sleep.js";
 
 export interface RetryPolicy {
   /** Retries after the first attempt (0 = never retry). */
