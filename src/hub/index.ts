@@ -11,7 +11,7 @@
 export { pullModel, type PullEvent, type PullOptions, type PullResult } from "./pull.js";
 export { removeModel, type RemoveResult } from "./remove.js";
 export { CacheLayout, defaultCacheDir, repoFolderName } from "./cache-layout.js";
-export { ManifestStore, findManifest, isPulled, pulledModelPath, type Manifest, type StoredModel } from "./manifests.js";
+export { ManifestStore, findCreated, findManifest, isPulled, pulledModelPath, type Manifest, type StoredModel } from "./manifests.js";
 export { parseModelReference, type ModelReference } from "./model-reference.js";
 export { chooseGgufFile, quantizationOfFile, DEFAULT_QUANTIZATION } from "./gguf-choice.js";
 export { HubClient, DEFAULT_HUB_ENDPOINT, type HubClientSettings, type RepoSnapshot } from "./hub-client.js";

@@ -39,6 +39,12 @@ export function isPulled(model: StoredModel): model is Manifest {
   return model.source !== "created";
 }
 
+/** The created model named `name` (names compare case-insensitively, as their manifest files do). */
+export function findCreated(models: StoredModel[], name: string): CreatedModel | undefined {
+  const wanted = name.toLowerCase();
+  return models.find((model): model is CreatedModel => model.source === "created" && model.name.toLowerCase() === wanted);
+}
+
 export class ManifestStore {
   constructor(private readonly folder: string) {}
 

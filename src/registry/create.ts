@@ -6,7 +6,7 @@ import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { InvalidArgumentError } from "../errors/index.js";
 import { CacheLayout } from "../hub/cache-layout.js";
-import { findManifest, isPulled, ManifestStore, type StoredModel } from "../hub/manifests.js";
+import { findCreated, findManifest, isPulled, ManifestStore, type StoredModel } from "../hub/manifests.js";
 import { sha256OfFile } from "../hub/resumable-download.js";
 import { validateGgufFile } from "../hub/validate-gguf.js";
 import { readGgufHeader } from "../gguf/index.js";
@@ -123,7 +123,7 @@ async function resolveFrom(
     const info = await stat(manifest.path);
     return { from: manifest.name, base: { path: manifest.path, sha256: manifest.sha256, size: info.size, mtimeMs: info.mtimeMs } };
   }
-  const created = known.find((model): model is CreatedModel => model.source === "created" && model.name.toLowerCase() === text.toLowerCase());
+  const created = findCreated(known, text);
   const looksLikePath = /\.gguf$/i.test(text) || text.includes("/") || text.includes("\\") || text.startsWith("~") || isAbsolute(text);
   if (created && !looksLikePath) return { from: created.name, base: created.base, inherited: created };
   const path = expandPath(text, folder);

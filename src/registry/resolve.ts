@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { ModelNotFoundError } from "../errors/index.js";
 import { CacheLayout } from "../hub/cache-layout.js";
-import { ManifestStore, pulledModelPath } from "../hub/manifests.js";
+import { findCreated, ManifestStore, pulledModelPath } from "../hub/manifests.js";
 import { NAME_PATTERN } from "./create.js";
 import type { PackagedSampling } from "./modelfile.js";
 import type { CreatedModel } from "./package-schema.js";
@@ -29,9 +29,7 @@ export function resolveModelName(value: string, cacheDir: string, cwd: string): 
   const manifests = new CacheLayout(cacheDir).manifestsFolder;
   if (/^hf:/i.test(value) || /^https?:\/\//i.test(value)) return { path: pulledModelPath(value, manifests), lora: [], sampling: {} };
   if (existsSync(resolve(cwd, value))) return undefined;
-  const created = new ManifestStore(manifests)
-    .listAllSync()
-    .find((model): model is CreatedModel => model.source === "created" && model.name.toLowerCase() === value.toLowerCase());
+  const created = findCreated(new ManifestStore(manifests).listAllSync(), value);
   if (created) return packageOf(created);
   if (NAME_PATTERN.test(value) && !/\.gguf$/i.test(value)) {
     const names = new ManifestStore(manifests).listAllSync().filter((model) => model.source === "created").map((model) => model.name);

@@ -1,6 +1,6 @@
 // `camelid rm NAME…`: remove pulled models and their files, or created models (their manifest only).
 import { InvalidArgumentError } from "../../errors/index.js";
-import { CacheLayout, defaultCacheDir, findManifest, isPulled, ManifestStore, removeModel } from "../../hub/index.js";
+import { CacheLayout, defaultCacheDir, findCreated, findManifest, isPulled, ManifestStore, removeModel } from "../../hub/index.js";
 import { parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
 
@@ -22,7 +22,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   // All names are checked before anything is deleted, so a typo in the list deletes nothing.
   const store = new ManifestStore(new CacheLayout(cacheDir).manifestsFolder);
   const all = await store.listAll();
-  const createdNamed = (name: string) => all.find((model) => !isPulled(model) && model.name.toLowerCase() === name.toLowerCase());
+  const createdNamed = (name: string) => findCreated(all, name);
   for (const name of positionals) if (!createdNamed(name)) findManifest(all.filter(isPulled), name);
   for (const name of positionals) {
     const created = createdNamed(name);
