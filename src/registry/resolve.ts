@@ -29,10 +29,11 @@ export function resolveModelName(value: string, cacheDir: string, cwd: string): 
   const manifests = new CacheLayout(cacheDir).manifestsFolder;
   if (/^hf:/i.test(value) || /^https?:\/\//i.test(value)) return { path: pulledModelPath(value, manifests), lora: [], sampling: {} };
   if (existsSync(resolve(cwd, value))) return undefined;
-  const created = findCreated(new ManifestStore(manifests).listAllSync(), value);
+  const stored = new ManifestStore(manifests).listAllSync();
+  const created = findCreated(stored, value);
   if (created) return packageOf(created);
   if (NAME_PATTERN.test(value) && !/\.gguf$/i.test(value)) {
-    const names = new ManifestStore(manifests).listAllSync().filter((model) => model.source === "created").map((model) => model.name);
+    const names = stored.filter((model) => model.source === "created").map((model) => model.name);
     throw new ModelNotFoundError(
       value,
       `no file or created model named "${value}"${names.length ? `; created models: ${names.join(", ")}` : ""} (camelid list; camelid create ${value} -f Modelfile makes one)`,
