@@ -3,7 +3,6 @@
 // answer's text is written when the stream finishes, fails, or is cut short (Stop, a reload, a
 // closed tab), so nothing the user saw is lost to a refresh. The stream is the same
 // chat.completion.chunk SSE as /v1/chat/completions.
-import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { InvalidArgumentError } from "../../errors/index.js";
 import type { StreamPart } from "../../spec/index.js";
@@ -12,7 +11,7 @@ import { ResourceNotFoundError } from "../http-errors.js";
 import { chatStreamEvents, sseResponseFor } from "../openai/chat-stream-events.js";
 import { readJsonBody } from "../openai/parse-body.js";
 import { chatCompletionRequestSchema, samplingOptionsSchema } from "../openai/request-schemas.js";
-import type { ResponseIdentity } from "../openai/response-shapes.js";
+import { newResponseIdentity } from "../openai/response-shapes.js";
 import { chatRequestToCallOptions } from "../openai/to-call-options.js";
 import { warningsHeader } from "../openai/warnings-header.js";
 import type { ConversationStore, ReplyOutcome } from "../store/conversations.js";
@@ -70,7 +69,7 @@ export function registerConversationReplyRoutes(app: ServerApp, context: ServerC
     if (!store.get(id, visibility)) throw notFound(id);
     const entry = context.registry.get(chat.model);
     const options = chatRequestToCallOptions(chat);
-    const identity: ResponseIdentity = { id: `chatcmpl-${randomUUID().replace(/-/g, "")}`, created: Math.floor(Date.now() / 1000), model: chat.model };
+    const identity = newResponseIdentity("chatcmpl", chat.model);
     // Setup errors (a bad prompt format, a model that fails to load) answer with their status and save nothing.
     const served = await context.service.openStream({
       id: identity.id,
