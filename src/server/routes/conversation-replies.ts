@@ -66,7 +66,7 @@ export function registerConversationReplyRoutes(app: ServerApp, context: ServerC
     const chat = body.request;
     if ((chat.n ?? 1) !== 1) throw new InvalidArgumentError("request.n", "a conversation reply has one answer: 'n' must be 1");
     const user = userTurn(chat.messages);
-    if (!store.get(id, visibility)) throw notFound(id);
+    if (!store.has(id, visibility)) throw notFound(id);
     const entry = context.registry.get(chat.model);
     const options = chatRequestToCallOptions(chat);
     const identity = newResponseIdentity("chatcmpl", chat.model);
