@@ -10,18 +10,19 @@ import { clientIdentity, type ServerApp, type ServerContext } from "../context.j
 import { ResourceNotFoundError } from "../http-errors.js";
 import { chatStreamEvents, sseResponseFor } from "../openai/chat-stream-events.js";
 import { readJsonBody } from "../openai/parse-body.js";
-import { chatCompletionRequestSchema, samplingOptionsSchema } from "../openai/request-schemas.js";
+import { chatCompletionRequestSchema } from "../openai/request-schemas.js";
 import { newResponseIdentity } from "../openai/response-shapes.js";
 import { chatRequestToCallOptions } from "../openai/to-call-options.js";
 import { warningsHeader } from "../openai/warnings-header.js";
 import type { ConversationStore, ReplyOutcome } from "../store/conversations.js";
+import { conversationSettingsSchema } from "./conversations.js";
 import { loggedParameters } from "./logged-parameters.js";
 
 const replySchema = z.object({
   /** The chat request as sent to the model (the playground applies its window first); its last message is the user's turn. */
   request: chatCompletionRequestSchema,
   /** Kept with the conversation once the request was accepted: an invalid request saves nothing. */
-  settings: samplingOptionsSchema.partial().extend({ system_prompt: z.string().optional() }).loose().optional(),
+  settings: conversationSettingsSchema.optional(),
   system_prompt: z.string().nullable().optional(),
 });
 
