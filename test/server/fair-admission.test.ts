@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { listen, type ListeningServer } from "../../src/server/listen.js";
 import type { CallOptions } from "../../src/spec/index.js";
 import { scriptedModel } from "../support/scripted-model.js";
+import { waitUntil } from "../support/wait-for.js";
 import { FakeModel } from "./support/fake-model.js";
 import { createTestServer, postJson } from "./support/test-server.js";
 
@@ -25,10 +26,8 @@ function gatedModel() {
   return { model, open };
 }
 
-/** Resolves once `check` holds; polled on the event loop (no wall-clock budget). */
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((resolve) => setImmediate(resolve));
-}
+/** Resolves once `check` holds (the timeout only bounds a hang). */
+const until = (check: () => boolean) => waitUntil(check, { what: "the scheduler to reach the expected state", intervalMs: 1 });
 
 const keys = { alice: "sk-alice-key", bob: "sk-bob-key-1" };
 const as = (key: string) => ({ authorization: `Bearer ${key}` });

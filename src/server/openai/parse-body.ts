@@ -28,24 +28,45 @@ const loneSurrogate = /[\uD800-\uDFFF]/u;
  * would be stored and tokenized as U+FFFD, so the logged prompt would differ from what was sent).
  */
 export function assertStorableJson(value: unknown): void {
-  const stack: { value: unknown; path: PropertyKey[] }[] = [{ value, path: [] }];
+  // Each node links to its parent instead of carrying its own path: the path is only rebuilt for the
+  // error, so a large body costs one small object per node rather than a copied path per node.
+  interface Node {
+    value: unknown;
+    key: PropertyKey;
+    parent: Node | undefined;
+    depth: number;
+  }
+  const pathOf = (node: Node | undefined): PropertyKey[] => {
+    const path: PropertyKey[] = [];
+    for (let at = node; at?.parent; at = at.parent) path.push(at.key);
+    return path.reverse();
+  };
+  const stack: Node[] = [{ value, key: "", parent: undefined, depth: 0 }];
   while (stack.length > 0) {
-    const { value: node, path } = stack.pop()!;
-    if (typeof node === "string") {
-      if (loneSurrogate.test(node)) throw new InvalidArgumentError(formatParameterPath(path), `invalid '${formatParameterPath(path)}': the string contains an unpaired UTF-16 surrogate, which has no UTF-8 encoding`);
+    const node = stack.pop()!;
+    const { value: current, depth } = node;
+    if (typeof current === "string") {
+      if (loneSurrogate.test(current)) {
+        const where = formatParameterPath(pathOf(node));
+        throw new InvalidArgumentError(where, `invalid '${where}': the string contains an unpaired UTF-16 surrogate, which has no UTF-8 encoding`);
+      }
       continue;
     }
-    if (node === null || typeof node !== "object") continue;
-    if (path.length >= maxJsonDepth) {
-      throw new InvalidArgumentError(formatParameterPath(path), `invalid '${formatParameterPath(path)}': the request body nests deeper than ${maxJsonDepth} levels`);
+    if (current === null || typeof current !== "object") continue;
+    if (depth >= maxJsonDepth) {
+      const where = formatParameterPath(pathOf(node));
+      throw new InvalidArgumentError(where, `invalid '${where}': the request body nests deeper than ${maxJsonDepth} levels`);
     }
-    if (Array.isArray(node)) {
-      node.forEach((child, index) => stack.push({ value: child, path: [...path, index] }));
+    if (Array.isArray(current)) {
+      current.forEach((child, index) => stack.push({ value: child, key: index, parent: node, depth: depth + 1 }));
       continue;
     }
-    for (const [key, child] of Object.entries(node)) {
-      if (loneSurrogate.test(key)) throw new InvalidArgumentError(formatParameterPath(path), `invalid '${formatParameterPath(path)}': a key contains an unpaired UTF-16 surrogate`);
-      stack.push({ value: child, path: [...path, key] });
+    for (const [key, child] of Object.entries(current)) {
+      if (loneSurrogate.test(key)) {
+        const where = formatParameterPath(pathOf(node));
+        throw new InvalidArgumentError(where, `invalid '${where}': a key contains an unpaired UTF-16 surrogate`);
+      }
+      stack.push({ value: child, key, parent: node, depth: depth + 1 });
     }
   }
 }

@@ -1,10 +1,16 @@
 // Our results → OpenAI response bodies and stream chunks (chat.completion, text_completion).
+import { randomUUID } from "node:crypto";
 import type { Choice, FinishReason, Timings, TokenLogprob, TopLogprob, Usage } from "../../spec/index.js";
 
 export interface ResponseIdentity {
   id: string;
   created: number;
   model: string;
+}
+
+/** A fresh identity for one response: OpenAI's id style (`chatcmpl-`/`cmpl-` and 32 hex digits), seconds since the epoch. */
+export function newResponseIdentity(prefix: "chatcmpl" | "cmpl", model: string): ResponseIdentity {
+  return { id: `${prefix}-${randomUUID().replace(/-/g, "")}`, created: Math.floor(Date.now() / 1000), model };
 }
 
 const encoder = new TextEncoder();

@@ -1,9 +1,8 @@
-import { randomUUID } from "node:crypto";
 import { clientIdentity, type ServerApp, type ServerContext } from "../context.js";
 import { readJsonBody } from "../openai/parse-body.js";
 import { chatCompletionRequestSchema } from "../openai/request-schemas.js";
 import { chatStreamEvents, sseResponseFor } from "../openai/chat-stream-events.js";
-import { chatCompletionBody, type ResponseIdentity } from "../openai/response-shapes.js";
+import { chatCompletionBody, newResponseIdentity } from "../openai/response-shapes.js";
 import { warningsHeader } from "../openai/warnings-header.js";
 import { chatRequestToCallOptions } from "../openai/to-call-options.js";
 import { loggedParameters } from "./logged-parameters.js";
@@ -13,7 +12,7 @@ export function registerChatCompletionRoutes(app: ServerApp, context: ServerCont
     const body = await readJsonBody(c.req, chatCompletionRequestSchema);
     const entry = context.registry.get(body.model);
     const options = chatRequestToCallOptions(body);
-    const identity: ResponseIdentity = { id: `chatcmpl-${randomUUID().replace(/-/g, "")}`, created: Math.floor(Date.now() / 1000), model: body.model };
+    const identity = newResponseIdentity("chatcmpl", body.model);
     const request = {
       id: identity.id,
       endpoint: "chat.completions" as const,

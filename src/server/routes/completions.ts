@@ -1,9 +1,8 @@
-import { randomUUID } from "node:crypto";
 import { toHttpError } from "../../errors/index.js";
 import { clientIdentity, type ServerApp, type ServerContext } from "../context.js";
 import { readJsonBody } from "../openai/parse-body.js";
 import { completionRequestSchema } from "../openai/request-schemas.js";
-import { completionBody, completionChunk, completionTextChunkSerializer, type ResponseIdentity } from "../openai/response-shapes.js";
+import { completionBody, completionChunk, completionTextChunkSerializer, newResponseIdentity } from "../openai/response-shapes.js";
 import { nodeResponseOf, nodeSseResponse } from "../openai/sse-node-writer.js";
 import { sseResponse } from "../openai/sse-response.js";
 import { warningsHeader } from "../openai/warnings-header.js";
@@ -15,7 +14,7 @@ export function registerCompletionRoutes(app: ServerApp, context: ServerContext)
     const body = await readJsonBody(c.req, completionRequestSchema);
     const entry = context.registry.get(body.model);
     const options = completionRequestToCallOptions(body);
-    const identity: ResponseIdentity = { id: `cmpl-${randomUUID().replace(/-/g, "")}`, created: Math.floor(Date.now() / 1000), model: body.model };
+    const identity = newResponseIdentity("cmpl", body.model);
     const request = {
       id: identity.id,
       endpoint: "completions" as const,

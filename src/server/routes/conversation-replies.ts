@@ -3,7 +3,6 @@
 // answer's text is written when the stream finishes, fails, or is cut short (Stop, a reload, a
 // closed tab), so nothing the user saw is lost to a refresh. The stream is the same
 // chat.completion.chunk SSE as /v1/chat/completions.
-import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { InvalidArgumentError } from "../../errors/index.js";
 import type { StreamPart } from "../../spec/index.js";
@@ -11,18 +10,19 @@ import { clientIdentity, type ServerApp, type ServerContext } from "../context.j
 import { ResourceNotFoundError } from "../http-errors.js";
 import { chatStreamEvents, sseResponseFor } from "../openai/chat-stream-events.js";
 import { readJsonBody } from "../openai/parse-body.js";
-import { chatCompletionRequestSchema, samplingOptionsSchema } from "../openai/request-schemas.js";
-import type { ResponseIdentity } from "../openai/response-shapes.js";
+import { chatCompletionRequestSchema } from "../openai/request-schemas.js";
+import { newResponseIdentity } from "../openai/response-shapes.js";
 import { chatRequestToCallOptions } from "../openai/to-call-options.js";
 import { warningsHeader } from "../openai/warnings-header.js";
 import type { ConversationStore, ReplyOutcome } from "../store/conversations.js";
+import { conversationSettingsSchema } from "./conversations.js";
 import { loggedParameters } from "./logged-parameters.js";
 
 const replySchema = z.object({
   /** The chat request as sent to the model (the playground applies its window first); its last message is the user's turn. */
   request: chatCompletionRequestSchema,
   /** Kept with the conversation once the request was accepted: an invalid request saves nothing. */
-  settings: samplingOptionsSchema.partial().extend({ system_prompt: z.string().optional() }).loose().optional(),
+  settings: conversationSettingsSchema.optional(),
   system_prompt: z.string().nullable().optional(),
 });
 
@@ -67,10 +67,10 @@ export function registerConversationReplyRoutes(app: ServerApp, context: ServerC
     const chat = body.request;
     if ((chat.n ?? 1) !== 1) throw new InvalidArgumentError("request.n", "a conversation reply has one answer: 'n' must be 1");
     const user = userTurn(chat.messages);
-    if (!store.get(id, visibility)) throw notFound(id);
+    if (!store.has(id, visibility)) throw notFound(id);
     const entry = context.registry.get(chat.model);
     const options = chatRequestToCallOptions(chat);
-    const identity: ResponseIdentity = { id: `chatcmpl-${randomUUID().replace(/-/g, "")}`, created: Math.floor(Date.now() / 1000), model: chat.model };
+    const identity = newResponseIdentity("chatcmpl", chat.model);
     // Setup errors (a bad prompt format, a model that fails to load) answer with their status and save nothing.
     const served = await context.service.openStream({
       id: identity.id,

@@ -8,15 +8,18 @@ import { samplingOptionsSchema } from "../openai/request-schemas.js";
 import { integerQuery } from "./query.js";
 
 const message = z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string(), model: z.string().nullable().optional(), request_id: z.string().nullable().optional() });
+/**
+ * The playground's settings: the sampling fields follow the same rules as a chat request (a value
+ * saved here is one the next request can send); its own keys (window, inspections) pass through.
+ * Shared with the reply route, which saves them with the turn.
+ */
+export const conversationSettingsSchema = samplingOptionsSchema.partial().extend({ system_prompt: z.string().optional() }).loose();
+
 const fields = {
   title: z.string().min(1).max(500).optional(),
   model: z.string().nullable().optional(),
   system_prompt: z.string().nullable().optional(),
-  /**
-   * The playground's settings: the sampling fields follow the same rules as a chat request (a value
-   * saved here is one the next request can send); its own keys (window, inspections) pass through.
-   */
-  settings: samplingOptionsSchema.partial().extend({ system_prompt: z.string().optional() }).loose().optional(),
+  settings: conversationSettingsSchema.optional(),
 };
 const createSchema = z.object({ ...fields, messages: z.array(message).max(10_000).optional() });
 const updateSchema = z.object(fields);

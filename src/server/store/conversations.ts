@@ -133,11 +133,19 @@ export class ConversationStore {
     return rows.map(toConversation);
   }
 
+  /** The conversation's own row (no messages), if `visibility` may see it. */
+  private row(id: string, visibility: Visibility): ConversationRow | undefined {
+    return this.db.prepare(`SELECT * FROM conversations WHERE id = @id AND (@all = 1 OR owner = @owner)`).get({ id, ...visible(visibility) }) as ConversationRow | undefined;
+  }
+
+  /** Whether `visibility` may see the conversation, without reading its messages. */
+  has(id: string, visibility: Visibility): boolean {
+    return this.row(id, visibility) !== undefined;
+  }
+
   /** The conversation, if `visibility` may see it: another key's conversation is as good as missing. */
   get(id: string, visibility: Visibility): ConversationWithMessages | undefined {
-    const row = this.db.prepare(`SELECT * FROM conversations WHERE id = @id AND (@all = 1 OR owner = @owner)`).get({ id, ...visible(visibility) }) as
-      | ConversationRow
-      | undefined;
+    const row = this.row(id, visibility);
     if (!row) return undefined;
     const messages = this.db
       .prepare(`SELECT id, role, content, model, request_id, status, finish_reason, created_at FROM conversation_messages WHERE conversation_id = ? ORDER BY id`)
@@ -146,8 +154,14 @@ export class ConversationStore {
   }
 
   update(id: string, fields: ConversationFields, visibility: Visibility): ConversationWithMessages | undefined {
-    const existing = this.get(id, visibility);
-    if (!existing) return undefined;
+    const row = this.row(id, visibility);
+    if (!row) return undefined;
+    this.writeFields(toConversation(row), fields);
+    return this.get(id, visibility);
+  }
+
+  /** Overwrites the fields given, keeps the others as `existing` has them, and touches updated_at. */
+  private writeFields(existing: Conversation, fields: ConversationFields): void {
     this.db
       .prepare(`UPDATE conversations SET title = ?, model = ?, system_prompt = ?, settings = ?, updated_at = ? WHERE id = ?`)
       .run(
@@ -156,9 +170,8 @@ export class ConversationStore {
         fields.systemPrompt === undefined ? existing.systemPrompt : fields.systemPrompt,
         JSON.stringify(fields.settings ?? existing.settings),
         this.now(),
-        id,
+        existing.id,
       );
-    return this.get(id, visibility);
   }
 
   delete(id: string, visibility: Visibility): boolean {
@@ -183,10 +196,12 @@ export class ConversationStore {
    * Undefined when the conversation does not exist.
    */
   beginReply(id: string, visibility: Visibility, fields: ConversationFields, user: NewMessage, answer: NewMessage): number | undefined {
-    if (!this.get(id, visibility)) return undefined;
+    // Only the conversation's row is read: a reply must not cost a read of every earlier message.
+    const row = this.row(id, visibility);
+    if (!row) return undefined;
     const time = this.now();
     return this.db.transaction(() => {
-      this.update(id, fields, visibility);
+      this.writeFields(toConversation(row), fields);
       this.insertMessage(id, user, time);
       return this.insertMessage(id, { ...answer, content: "", status: "streaming" }, time);
     })();
