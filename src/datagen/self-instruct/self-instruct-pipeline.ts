@@ -16,7 +16,7 @@ import { Teacher, type OverflowShrink, type TeacherCompletion } from "../teacher
 import { emptyUsage, UsageMeter, usageTotalsSchema, type UsageTotals } from "../teacher/usage-meter.js";
 import { contentHash } from "../run/input-fingerprint.js";
 import type { RunSummary, StopReason } from "./alpaca-generation.js";
-import { pythonJsonObject, pythonStrip } from "../text/python-compat.js";
+import { pythonJsonObject, pythonStrip } from "../../text/python-compat.js";
 import {
   encodeSelfInstructPrompt,
   parseIsClassification,
