@@ -6,7 +6,7 @@ import { encodeAlpacaPrompt } from "../../src/datagen/alpaca/prompt.js";
 import { loadSeedTasks, parseSeedTasks } from "../../src/datagen/alpaca/seed-tasks.js";
 import { InstructionFilter, topIndices } from "../../src/datagen/filter/instruction-filter.js";
 import { InstructionRuleChecker } from "../../src/datagen/filter/rules.js";
-import { numpyMean } from "../../src/datagen/text/python-compat.js";
+import { numpyMean } from "../../src/text/python-compat.js";
 import { sharedPath } from "../support/shared-data.js";
 
 describe("Alpaca prompt", () => {

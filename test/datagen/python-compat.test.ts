@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { InstructionRuleChecker } from "../../src/datagen/filter/rules.js";
 import { selfInstructRules } from "../../src/datagen/self-instruct/self-instruct-pipeline.js";
-import { pythonCapitalize, pythonJsonObject, wholeWordPattern } from "../../src/datagen/text/python-compat.js";
+import { pythonCapitalize, pythonJsonObject, wholeWordPattern } from "../../src/text/python-compat.js";
 
 // Expected values are CPython 3.11's own answers (str.capitalize, re.search, json.dumps) on these strings.
 describe("Python semantics the Self-Instruct and Alpaca filters rely on", () => {

@@ -6,7 +6,7 @@ import { loadSeedTasks } from "../../datagen/alpaca/seed-tasks.js";
 import { defaultDistillSettings, runDistill } from "../../datagen/distill/distill.js";
 import { promptsFromFile } from "../../datagen/distill/prompts-file.js";
 import { isPrepromptPlacement, prepromptFor, prepromptPlacements, readAnswerTemplates, readPreprompt, type ContextDistillation } from "../../datagen/distill/context-distillation.js";
-import { contentHash, shortHash } from "../../datagen/run/input-fingerprint.js";
+import { contentHash, shortHash } from "../../hashing/content-hash.js";
 import type { ItemStageSummary } from "../../datagen/run/item-stage.js";
 import { defaultRefineSettings, runRefine } from "../../datagen/distill/refine.js";
 import { InstructionFilter } from "../../datagen/filter/instruction-filter.js";

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { InvalidArgumentError } from "../../errors/index.js";
 import { generateAnswers } from "../../eval/answer/generate-answers.js";
 import { loadAnswerDirectory, loadAnswerFile, type Answer } from "../../eval/data/answers.js";
+import { readJsonl } from "../../eval/data/jsonl.js";
 import { loadJudgePrompts } from "../../eval/data/judge-prompts.js";
 import { loadQuestions } from "../../eval/data/questions.js";
 import { loadVicunaReviewSetup } from "../../eval/data/vicuna-review-prompts.js";
@@ -420,14 +421,7 @@ function loadBattles(path: string, judge: string | undefined): Battle[] {
   const file = trimmed.split("\n")[0].includes('"g1_winner"') ? loadJudgmentFile(path) : undefined;
   if (file?.kind === "pairwise") return battlesFromPairwiseJudgments(oneJudgesRows(file.rows, judge, path));
   if (judge !== undefined) throw new InvalidArgumentError("judge", "--judge applies to pairwise judgment files only");
-  const rows = trimmed.split("\n").filter((line) => line.trim() !== "").map((line, index) => {
-    try {
-      return JSON.parse(line) as unknown;
-    } catch {
-      throw new InvalidArgumentError("battles", `${path}:${index + 1}: not valid JSON`);
-    }
-  });
-  return parseBattleRows(rows, path);
+  return parseBattleRows(readJsonl(path, z.unknown(), { parameter: "battles" }), path);
 }
 
 function formatInterval(interval: RatingInterval | undefined): string {

@@ -1,4 +1,4 @@
-import { PYTHON_WHITESPACE_CLASS, pythonStrip } from "../text/python-compat.js";
+import { PYTHON_WHITESPACE_CLASS, pythonStrip } from "../../text/python-compat.js";
 import type { InstructionExample } from "./prompt.js";
 
 export type ParseProblem =

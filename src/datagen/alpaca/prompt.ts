@@ -1,4 +1,4 @@
-import { collapseWhitespace, pythonStrip } from "../text/python-compat.js";
+import { collapseWhitespace, pythonStrip } from "../../text/python-compat.js";
 
 export interface InstructionExample {
   instruction: string;

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
 import { InvalidArgumentError } from "../../errors/index.js";
 import type { ChatMessage } from "../../spec/index.js";
-import { contentHash } from "../run/input-fingerprint.js";
+import { contentHash } from "../../hashing/content-hash.js";
 
 /**
  * Context distillation (LLaMA-2 §4.2.4): the teacher answers with a safety preprompt in front of the

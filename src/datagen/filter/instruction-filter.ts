@@ -3,7 +3,7 @@ import { ExhaustiveRougePool } from "../rouge/exhaustive-pool.js";
 import { IndexedRougePool } from "../rouge/indexed-pool.js";
 import type { RougePool } from "../rouge/pool.js";
 import { rougeTokenize } from "../rouge/tokenize.js";
-import { numpyMean } from "../text/python-compat.js";
+import { numpyMean } from "../../text/python-compat.js";
 import { alpacaRules, InstructionRuleChecker, type InstructionRules, type Rejection } from "./rules.js";
 
 export interface SimilarityDetails {

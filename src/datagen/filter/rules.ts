@@ -1,4 +1,4 @@
-import { PYTHON_PUNCTUATION, pythonSplit, startsWithNonAscii, wholeWordPattern } from "../text/python-compat.js";
+import { PYTHON_PUNCTUATION, pythonSplit, startsWithNonAscii, wholeWordPattern } from "../../text/python-compat.js";
 
 /** Why an instruction was rejected; stable names used in progress counts and summaries. */
 export type RejectionReason =

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { contentHash } from "../../hashing/content-hash.js";
 
 /**
  * What a run was made from, by content: a resume is keyed on these as much as on its flags, so a
@@ -6,11 +7,6 @@ import { createHash } from "node:crypto";
  * instead of silently mixing (or skipping) rows. The eval stages use the same hashes per row
  * (src/eval/run/resume-inputs.ts), since their outputs must stay in FastChat's file formats.
  */
-
-/** SHA-256 of a text, or of a value's JSON. */
-export function contentHash(value: unknown): string {
-  return createHash("sha256").update(typeof value === "string" ? value : JSON.stringify(value), "utf8").digest("hex");
-}
 
 /** The empty chain: the fingerprint of "no items processed yet". */
 export const emptyChain = contentHash("");
@@ -26,9 +22,4 @@ export function chainHash(previous: string, item: unknown): string {
 
 export function chainOf(items: readonly unknown[]): string {
   return items.reduce<string>((hash, item) => chainHash(hash, item), emptyChain);
-}
-
-/** A short form for messages. */
-export function shortHash(hash: string): string {
-  return hash.slice(0, 12);
 }

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { ConfigError } from "../../errors/index.js";
 import type { LanguageModel } from "../../spec/index.js";
-import { chainHash, chainOf, emptyChain, shortHash } from "./input-fingerprint.js";
+import { shortHash } from "../../hashing/content-hash.js";
+import { chainHash, chainOf, emptyChain } from "./input-fingerprint.js";
 import { runOrdered } from "./ordered-runner.js";
 import { ProgressReporter } from "./progress.js";
 import { RunStore } from "./run-store.js";

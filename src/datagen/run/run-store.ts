@@ -2,7 +2,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, re
 import { join } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../../errors/index.js";
-import { shortHash } from "./input-fingerprint.js";
+import { shortHash } from "../../hashing/content-hash.js";
 
 /**
  * A resumable run directory. Rows go to append-only JSONL files; after each unit of work a progress

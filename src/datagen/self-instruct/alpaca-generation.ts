@@ -11,7 +11,7 @@ import { ProgressReporter } from "../run/progress.js";
 import { RunStore } from "../run/run-store.js";
 import { completeBatch, type BatchOutcome } from "../teacher/complete-batch.js";
 import { Teacher, type OverflowShrink, type SamplingSettings } from "../teacher/teacher.js";
-import { contentHash } from "../run/input-fingerprint.js";
+import { contentHash } from "../../hashing/content-hash.js";
 import { emptyUsage, UsageMeter, usageTotalsSchema, type UsageTotals } from "../teacher/usage-meter.js";
 import type { RunOptions } from "../run/run-options.js";
 

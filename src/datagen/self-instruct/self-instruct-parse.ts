@@ -1,5 +1,5 @@
 import { sampleWithoutReplacement } from "../random.js";
-import { collapseWhitespace, PYTHON_WHITESPACE_CLASS, pythonCapitalize, pythonStrip } from "../text/python-compat.js";
+import { collapseWhitespace, PYTHON_WHITESPACE_CLASS, pythonCapitalize, pythonStrip } from "../../text/python-compat.js";
 
 // Python's `\s` and `\d` on str are Unicode-aware: its whitespace and every decimal digit (Nd).
 const SPACE = `[${PYTHON_WHITESPACE_CLASS}]`;

@@ -14,9 +14,9 @@ import { completeBatch } from "../teacher/complete-batch.js";
 import type { SettledRequest } from "../teacher/failures.js";
 import { Teacher, type OverflowShrink, type TeacherCompletion } from "../teacher/teacher.js";
 import { emptyUsage, UsageMeter, usageTotalsSchema, type UsageTotals } from "../teacher/usage-meter.js";
-import { contentHash } from "../run/input-fingerprint.js";
+import { contentHash } from "../../hashing/content-hash.js";
 import type { RunSummary, StopReason } from "./alpaca-generation.js";
-import { pythonJsonObject, pythonStrip } from "../text/python-compat.js";
+import { pythonJsonObject, pythonStrip } from "../../text/python-compat.js";
 import {
   encodeSelfInstructPrompt,
   parseIsClassification,

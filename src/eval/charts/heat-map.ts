@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "../../errors/index.js";
-import { escapeXml, round } from "./svg.js";
+import { chartTitle, escapeXml, round, svgDocument } from "./svg.js";
 
 export interface HeatMapOptions {
   title: string;
@@ -48,7 +48,7 @@ export function renderHeatMap(options: HeatMapOptions): string {
   const size = cell * labels.length;
   const width = left + size + 30;
   const height = top + size + 30;
-  const parts: string[] = [`<text x="${width / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${escapeXml(options.title)}</text>`];
+  const parts: string[] = [chartTitle(width / 2, options.title)];
   parts.push(`<text x="${left + size / 2}" y="48" text-anchor="middle" font-size="12">${escapeXml(options.xTitle ?? "Model B")}</text>`);
   parts.push(`<text x="16" y="${top + size / 2}" transform="rotate(-90 16 ${top + size / 2})" text-anchor="middle" font-size="12">${escapeXml(options.yTitle ?? "Model A")}</text>`);
   labels.forEach((label, i) => {
@@ -76,5 +76,5 @@ export function renderHeatMap(options: HeatMapOptions): string {
       parts.push(`<text x="${round(x + cell / 2)}" y="${round(y + cell / 2)}" text-anchor="middle" dominant-baseline="middle" font-size="${cell < 36 ? 9 : 11}" fill="${ink}">${options.format(value)}</text>`);
     }),
   );
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${parts.join("\n")}\n</svg>\n`;
+  return svgDocument(width, height, parts);
 }

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from "../../errors/index.js";
 import { niceTicks } from "./interval-plot.js";
-import { escapeXml, round, seriesColors } from "./svg.js";
+import { chartTitle, escapeXml, round, seriesColors, svgDocument } from "./svg.js";
 
 export interface IntervalBar {
   /** The series (model) this bar belongs to. */
@@ -33,7 +33,7 @@ export function renderIntervalBars(options: { title: string; groups: IntervalBar
   const plotHeight = 320;
   const height = top + plotHeight + bottom;
   const y = (percent: number) => top + plotHeight * (1 - percent / 100);
-  const parts: string[] = [`<text x="${width / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${escapeXml(options.title)}</text>`];
+  const parts: string[] = [chartTitle(width / 2, options.title)];
   for (const tick of niceTicks(0, 100, 5)) {
     parts.push(`<line x1="${left}" y1="${round(y(tick))}" x2="${width - right}" y2="${round(y(tick))}" stroke="#eee"/>`);
     parts.push(`<text x="${left - 6}" y="${round(y(tick))}" text-anchor="end" dominant-baseline="middle" font-size="11" fill="#555">${tick}%</text>`);
@@ -74,5 +74,5 @@ export function renderIntervalBars(options: { title: string; groups: IntervalBar
     parts.push(`<rect x="${x}" y="${legendY}" width="12" height="12" fill="${seriesColors[s % seriesColors.length]}"/>`);
     parts.push(`<text x="${x + 18}" y="${legendY + 10}" font-size="12">${escapeXml(name)}</text>`);
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${parts.join("\n")}\n</svg>\n`;
+  return svgDocument(width, height, parts);
 }

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "../../errors/index.js";
-import { escapeXml, round } from "./svg.js";
+import { chartTitle, escapeXml, round, svgDocument } from "./svg.js";
 
 export interface IntervalPoint {
   label: string;
@@ -33,7 +33,7 @@ export function renderIntervalPlot(options: { title: string; points: IntervalPoi
   const x = (i: number) => left + step * (i + 0.5);
   const y = (value: number) => top + plotHeight * (1 - (value - yMin) / (yMax - yMin));
 
-  const parts: string[] = [`<text x="${width / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${escapeXml(options.title)}</text>`];
+  const parts: string[] = [chartTitle(width / 2, options.title)];
   for (const tick of niceTicks(yMin, yMax, 6)) {
     parts.push(`<line x1="${left}" y1="${round(y(tick))}" x2="${width - right}" y2="${round(y(tick))}" stroke="#eee"/>`);
     parts.push(`<text x="${left - 6}" y="${round(y(tick))}" text-anchor="end" dominant-baseline="middle" font-size="11" fill="#555">${round(tick)}</text>`);
@@ -54,7 +54,7 @@ export function renderIntervalPlot(options: { title: string; points: IntervalPoi
     const labelY = top + plotHeight + 14;
     parts.push(`<text x="${cx}" y="${labelY}" transform="rotate(-45 ${cx} ${labelY})" text-anchor="end" font-size="12">${escapeXml(point.label)}</text>`);
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${parts.join("\n")}\n</svg>\n`;
+  return svgDocument(width, height, parts);
 }
 
 /** Round tick values (1, 2 or 5 times a power of ten apart) covering [min, max]. */

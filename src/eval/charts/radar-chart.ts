@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "../../errors/index.js";
-import { escapeXml, round, seriesColors } from "./svg.js";
+import { chartTitle, escapeXml, round, seriesColors, svgDocument } from "./svg.js";
 
 export interface RadarSeries {
   name: string;
@@ -34,7 +34,7 @@ export function renderRadarChart(options: RadarChartOptions): string {
   const fraction = (value: number | null) => (value === null ? 0 : Math.min(1, Math.max(0, (value - minimum) / (maximum - minimum))));
 
   const parts: string[] = [];
-  parts.push(`<text x="${centerX}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${escapeXml(options.title)}</text>`);
+  parts.push(chartTitle(centerX, options.title));
   for (const ring of [0.25, 0.5, 0.75, 1]) {
     const ringPoints = axes.map((_, i) => point(i, ring).map(round).join(",")).join(" ");
     parts.push(`<polygon points="${ringPoints}" fill="none" stroke="#ccc" stroke-width="1"/>`);
@@ -57,5 +57,5 @@ export function renderRadarChart(options: RadarChartOptions): string {
     parts.push(`<text x="40" y="${legendY + 11}" font-size="12">${escapeXml(s.name)}</text>`);
   });
   const height = size + legendHeight;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${height}" viewBox="0 0 ${size} ${height}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${parts.join("\n")}\n</svg>\n`;
+  return svgDocument(size, height, parts);
 }

@@ -1,4 +1,4 @@
-import { escapeXml, round } from "./svg.js";
+import { chartTitle, escapeXml, round, svgDocument } from "./svg.js";
 
 export interface WinRateBar {
   model: string;
@@ -18,7 +18,7 @@ export function renderWinRateBars(options: { title: string; bars: WinRateBar[]; 
   const rowHeight = 26;
   const top = 50;
   const height = top + rowHeight * options.bars.length + 40;
-  const parts: string[] = [`<text x="${width / 2}" y="24" text-anchor="middle" font-size="16" font-weight="bold">${escapeXml(options.title)}</text>`];
+  const parts: string[] = [chartTitle(width / 2, options.title)];
   options.bars.forEach((bar, index) => {
     const total = bar.win + bar.tie + bar.loss;
     const y = top + index * rowHeight;
@@ -40,5 +40,5 @@ export function renderWinRateBars(options: { title: string; bars: WinRateBar[]; 
     parts.push(`<rect x="${labelWidth + i * 90}" y="${legendY}" width="12" height="12" fill="${colors[kind]}"/>`);
     parts.push(`<text x="${labelWidth + i * 90 + 18}" y="${legendY + 10}" font-size="12">${kind}</text>`);
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${parts.join("\n")}\n</svg>\n`;
+  return svgDocument(width, height, parts);
 }

@@ -1,8 +1,7 @@
 import { z } from "zod";
 import { InvalidArgumentError } from "../../errors/index.js";
 import type { LanguageModel } from "../../spec/language-model.js";
-import { pythonCapitalize } from "../../datagen/text/python-compat.js";
-import { pythonStrip } from "../../datagen/text/python-compat.js";
+import { pythonCapitalize, pythonStrip } from "../../text/python-compat.js";
 import { readJsonl } from "../data/jsonl.js";
 import { scoreItems, type BenchmarkOptions } from "./score-items.js";
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { contentHash, shortHash } from "../../datagen/run/input-fingerprint.js";
+import { contentHash, shortHash } from "../../hashing/content-hash.js";
 import { ConfigError } from "../../errors/index.js";
 
 /**
