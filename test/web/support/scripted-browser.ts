@@ -35,10 +35,10 @@ export function scriptedBrowser(directoryPrefix: string) {
     /** For afterAll. */
     close: () => browser?.close(),
     /** A server with these models and a fresh page on it at #hash, ready; errors the page throws are collected. */
-    async open(models: Record<string, ScriptedServerModel>, hash = "chat") {
+    async open(models: Record<string, ScriptedServerModel>, hash = "chat", viewport = { width: 1280, height: 900 }) {
       const directory = newDirectory();
       const server = await startScriptedPlayground({ directory, models });
-      const context: BrowserContext = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
+      const context: BrowserContext = await browser!.newContext({ viewport });
       cleanups.push(() => context.close(), () => server.close());
       const page = await context.newPage();
       const pageErrors: string[] = [];
