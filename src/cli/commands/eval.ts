@@ -160,7 +160,7 @@ async function answerCommand(argv: string[], io: CliIo): Promise<number> {
   noPositionals(positionals);
   const questions = loadQuestions(required(values.questions, "questions"));
   const outputPath = required(values.out, "out");
-  const selection = selectModel(values, io.env);
+  const selection = selectModel(values, io);
   const maxTokens = numberFlag(values["max-tokens"], "max-tokens", { min: 1, integer: true }) ?? 1024;
   const temperature = numberFlag(values.temperature, "temperature", { min: 0, max: 2 });
   const concurrency = numberFlag(values.concurrency, "concurrency", { min: 1, max: 64, integer: true }) ?? 1;
@@ -532,7 +532,7 @@ async function perplexityCommand(argv: string[], io: CliIo): Promise<number> {
   const contextSize = numberFlag(values["ctx-size"], "ctx-size", { min: 4, integer: true }) ?? 512;
   const maxChunks = numberFlag(values.chunks, "chunks", { min: 1, integer: true });
   // The model needs a context of at least n_ctx tokens.
-  const selection = selectModel({ ...(modelValues as Record<string, string>), "ctx-size": String(contextSize) }, io.env);
+  const selection = selectModel({ ...(modelValues as Record<string, string>), "ctx-size": String(contextSize) }, io);
   const result = await withModel(selection.create, (model) =>
     computePerplexity(model, text, { contextSize, ...(maxChunks ? { maxChunks } : {}), onProgress: progressPrinter(io) }),
   );
@@ -561,18 +561,18 @@ async function multipleChoiceCommand(argv: string[], io: CliIo): Promise<number>
   }
   if (kind === "truthfulqa") {
     const items = loadTruthfulQaItems(path);
-    const result = await withModel(selectModel(values, io.env).create, (model) => evaluateTruthfulQa(model, items, scoring));
+    const result = await withModel(selectModel(values, io).create, (model) => evaluateTruthfulQa(model, items, scoring));
     io.stdout(values.json ? `${JSON.stringify(result, null, 2)}\n` : truthfulQaText(result));
     return 0;
   }
   if (kind === "crows-pairs") {
     const items = loadCrowsPairsItems(path);
-    const result = await withModel(selectModel(values, io.env).create, (model) => evaluateCrowsPairs(model, items, scoring));
+    const result = await withModel(selectModel(values, io).create, (model) => evaluateCrowsPairs(model, items, scoring));
     io.stdout(values.json ? `${JSON.stringify(result, null, 2)}\n` : crowsPairsText(result));
     return 0;
   }
   const items = loadMultipleChoiceItems(path, { layout });
-  const result = await withModel(selectModel(values, io.env).create, (model) => evaluateMultipleChoice(model, items, scoring));
+  const result = await withModel(selectModel(values, io).create, (model) => evaluateMultipleChoice(model, items, scoring));
   if (values.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
   else {
     const layouts = Object.entries(result.layouts).map(([name, count]) => `${count} ${name}`).join(", ");
