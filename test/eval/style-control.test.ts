@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { countMarkdownElements, fitStyleControlledBradleyTerry, parseBattleRows, bootstrapStyleControlled, type Battle } from "../../src/eval/ratings/index.js";
 import { InvalidArgumentError } from "../../src/errors/index.js";
+import { evalCli } from "./eval-cli.js";
 
 const golden = JSON.parse(readFileSync(new URL("./golden/style-control-golden.json", import.meta.url), "utf8")) as {
   ratings: Record<string, number>;
@@ -74,5 +75,37 @@ describe("style-controlled Bradley-Terry against FastChat's --style-control", ()
     expect(fit.coefficients.bold).toBe(0);
     expect([...fit.ratings.values()].every(Number.isFinite)).toBe(true);
     expect(fit.warnings.join(" ")).toMatch(/"bold" is the same in every battle/);
+  });
+});
+
+describe("camelid eval ratings --style-control and --category", () => {
+  const file = new URL("./golden/style-control-battles.json", import.meta.url).pathname;
+  type Out = { results: { rows: Array<{ model: string; bradleyTerry: number; statisticalRank: number }>; ratingSystem: string; styleCoefficients: Record<string, number>; category?: string; categories: string[]; lastUpdated: number } };
+
+  it("prints FastChat's style-controlled ratings and coefficients with --style-control", async () => {
+    const result = await evalCli(["ratings", "--battles", file, "--rounds", "0", "--style-control", "--output-format", "json"]);
+    expect(result.code).toBe(0);
+    const out = JSON.parse(result.stdout) as Out;
+    expect(out.results.ratingSystem).toBe("style-controlled bradley-terry");
+    for (const row of out.results.rows) expect(Math.abs(row.bradleyTerry - golden.ratings[row.model])).toBeLessThan(1e-4);
+    expect(Object.values(out.results.styleCoefficients).map((c, k) => Math.abs(c - golden.coefficients[k])).every((gap) => gap < 1e-6)).toBe(true);
+    expect(out.results.lastUpdated).toBe(1700000000 + 60 * 159);
+    const markdown = (await evalCli(["ratings", "--battles", file, "--rounds", "0", "--style-control", "--output-format", "markdown"])).stdout;
+    expect(markdown).toMatch(/Style coefficients[\s\S]*\| length \|/);
+    // Without the flag the plain Bradley-Terry fit, which differs.
+    const plain = JSON.parse((await evalCli(["ratings", "--battles", file, "--rounds", "0", "--output-format", "json"])).stdout) as Out;
+    expect(plain.results.ratingSystem).toBe("bradley-terry");
+    expect(Math.abs(plain.results.rows.find((r) => r.model === "alpaca-7b")!.bradleyTerry - golden.ratings["alpaca-7b"])).toBeGreaterThan(1);
+  });
+
+  it("rates one category with --category and names the categories when the one asked for has no battles", async () => {
+    const result = await evalCli(["ratings", "--battles", file, "--rounds", "0", "--style-control", "--category", "math", "--output-format", "json"]);
+    const out = JSON.parse(result.stdout) as Out;
+    expect(out.results.category).toBe("math");
+    expect(out.results.categories).toEqual(["coding", "math", "writing"]);
+    for (const row of out.results.rows) expect(Math.abs(row.bradleyTerry - golden.ratings_by_category.math[row.model])).toBeLessThan(1e-4);
+    const missing = await evalCli(["ratings", "--battles", file, "--category", "poetry"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('no battles in category "poetry" (categories: coding, math, writing)');
   });
 });
