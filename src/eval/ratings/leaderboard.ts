@@ -74,7 +74,7 @@ export function categoriesOf(battles: readonly Battle[]): string[] {
 export function buildLeaderboard(allBattles: readonly Battle[], options: LeaderboardOptions = {}): Leaderboard {
   const categories = categoriesOf(allBattles);
   const battles = options.category === undefined ? allBattles : allBattles.filter((battle) => battle.category === options.category);
-  if (battles.length === 0) {
+  if (options.category !== undefined && battles.length === 0) {
     throw new InvalidArgumentError("category", `no battles in category "${options.category}" (categories: ${categories.join(", ") || "none"})`);
   }
   const models = modelsIn(battles);
