@@ -105,4 +105,11 @@ export const migrations: string[] = [
     CHECK (status IN ('streaming', 'done', 'interrupted', 'failed'));
   ALTER TABLE conversation_messages ADD COLUMN finish_reason TEXT;
   `,
+  // 5 (leaderboard): a battle's optional category, set by whoever starts it, for per-category
+  // leaderboards; each answer's completion tokens, the length covariate of style-controlled ratings.
+  `
+  ALTER TABLE arena_battles ADD COLUMN category TEXT;  -- NULL: no category
+  ALTER TABLE arena_turns ADD COLUMN tokens_a INTEGER; -- NULL: unknown (stopped, failed, older)
+  ALTER TABLE arena_turns ADD COLUMN tokens_b INTEGER;
+  `,
 ];
