@@ -8,7 +8,12 @@ import { DEFAULT_LOAD_TIMEOUT_MS, withDeadline, type DeadlineClock } from "./loa
 interface CacheEntry {
   model: Promise<LlamaModel>;
   references: number;
+  /** Everyone waiting for this load who wants to hear how far it got. */
+  progressListeners: Set<LoadProgressListener>;
 }
+
+/** Called with the fraction of the weights loaded, in (0, 1] (node-llama-cpp's onLoadProgress). */
+export type LoadProgressListener = (fraction: number) => void;
 
 const loadedModels = new Map<string, CacheEntry>();
 
@@ -27,6 +32,8 @@ export interface AcquireOptions {
   loadTimeoutMs?: number;
   /** The deadline's timer (tests pass one they fire themselves). */
   clock?: DeadlineClock;
+  /** Hears the load's progress while it runs (a caller joining a shared load hears the rest of it). */
+  onProgress?: LoadProgressListener;
 }
 
 /**
@@ -42,14 +49,15 @@ export async function acquireModel(modelPath: string, gpu: RuntimeOptions["gpu"]
   let entry = loadedModels.get(key);
   if (!entry) {
     const timeoutMs = options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS;
+    const progressListeners = new Set<LoadProgressListener>();
     const model = withDeadline(
-      (signal) => loadCheckedModel(modelPath, path, gpu, signal),
+      (signal) => loadCheckedModel(modelPath, path, gpu, signal, (fraction) => progressListeners.forEach((listener) => listener(fraction))),
       timeoutMs,
       () => new ModelLoadError(modelPath, `loading ${modelPath} did not finish within ${timeoutMs / 1000} s (the load timeout); the file may be corrupt`),
       (late) => void late.dispose(),
       options.clock,
     );
-    entry = { model, references: 0 };
+    entry = { model, references: 0, progressListeners };
     loadedModels.set(key, entry);
     model.catch(() => {
       if (loadedModels.get(key) === entry) loadedModels.delete(key);
@@ -57,12 +65,16 @@ export async function acquireModel(modelPath: string, gpu: RuntimeOptions["gpu"]
   }
   entry.references++;
   const current = entry;
+  const { onProgress } = options;
+  if (onProgress) current.progressListeners.add(onProgress);
   let model: LlamaModel;
   try {
     model = await current.model;
   } catch (error) {
     current.references--;
     throw error;
+  } finally {
+    if (onProgress) current.progressListeners.delete(onProgress);
   }
   let released = false;
   return {
@@ -85,7 +97,13 @@ export function loadedModelCount(): number {
 }
 
 /** camelid's checks first (typed errors naming the problem), then llama.cpp's loader. */
-async function loadCheckedModel(modelPath: string, path: string, gpu: RuntimeOptions["gpu"], signal: AbortSignal): Promise<LlamaModel> {
+async function loadCheckedModel(
+  modelPath: string,
+  path: string,
+  gpu: RuntimeOptions["gpu"],
+  signal: AbortSignal,
+  onLoadProgress: LoadProgressListener,
+): Promise<LlamaModel> {
   try {
     await checkModelFile(path);
   } catch (error) {
@@ -95,7 +113,23 @@ async function loadCheckedModel(modelPath: string, path: string, gpu: RuntimeOpt
   const llama = await getLlamaRuntime({ gpu });
   const logMark = llamaErrorLog.mark();
   try {
-    return await llama.loadModel({ modelPath: path, gpuLayers: gpu ? "auto" : 0, loadSignal: signal });
+    // llama.cpp reports progress from its loader thread through a queue the event loop drains, so the
+    // reports of a fast load arrive after loadModel resolves. Its last report is always 1 (llama.cpp's
+    // load_all_data ends with progress_callback(1.0)): waiting for it hands every report to the
+    // listeners before the model counts as loaded. The load deadline still bounds the wait.
+    let reachedEnd!: () => void;
+    const lastReport = new Promise<void>((resolve) => (reachedEnd = resolve));
+    const model = await llama.loadModel({
+      modelPath: path,
+      gpuLayers: gpu ? "auto" : 0,
+      loadSignal: signal,
+      onLoadProgress: (fraction) => {
+        onLoadProgress(fraction);
+        if (fraction >= 1) reachedEnd();
+      },
+    });
+    await lastReport;
+    return model;
   } catch (error) {
     if (signal.aborted) throw signal.reason;
     const reasons = llamaErrorLog.since(logMark).filter((line) => /error/i.test(line));
