@@ -7,8 +7,8 @@ const fixed = (value, digits = 0) => (value === null || value === undefined ? "â
 
 export function createLeaderboardView() {
   const summary = h("p", { id: "leaderboard-summary" });
-  const table = h("div", { class: "table-scroll", id: "leaderboard-table" });
-  const matrix = h("div", { class: "table-scroll", id: "leaderboard-matrix" });
+  const table = h("div", { class: "table-scroll", id: "leaderboard-table", tabindex: 0 });
+  const matrix = h("div", { class: "table-scroll", id: "leaderboard-matrix", tabindex: 0 });
   const warnings = h("ul", { class: "warnings" });
 
   async function refresh() {
