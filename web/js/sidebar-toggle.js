@@ -18,7 +18,7 @@ export function createSidebarToggle({ sidebar, label }) {
     sidebar.hidden = !open;
     button.setAttribute("aria-expanded", String(open));
   };
-  button.addEventListener("click", () => setOpen(sidebar.hidden));
+  button.addEventListener("click", () => setOpen(Boolean(sidebar.hidden)));
   setOpen(!matchMedia(phoneQuery).matches);
   return {
     button,
