@@ -57,11 +57,17 @@ const modelTemplateListing: PromptFormatListing = {
  */
 async function autoFormat(entry: ModelEntry): Promise<PromptFormatChoice | null> {
   if (entry.status().state !== "ready") return null;
-  const model = await entry.model();
-  const described = await model.describe?.();
-  if (described?.promptFormat) return described.promptFormat as PromptFormatChoice;
-  // Backends without describe() still say which format a chat request gets.
-  return (await model.renderPrompt({ messages: [{ role: "user", content: "" }] })).format;
+  try {
+    const model = await entry.model();
+    const described = await model.describe?.();
+    if (described?.promptFormat) return described.promptFormat as PromptFormatChoice;
+    // Backends without describe() still say which format a chat request gets.
+    return (await model.renderPrompt({ messages: [{ role: "user", content: "" }] })).format;
+  } catch {
+    // One model that cannot say (an upstream that is down) leaves the others' answers intact; its
+    // requests report the real error.
+    return null;
+  }
 }
 
 export function samplingLimits(): SamplingLimitsResponse {
