@@ -114,9 +114,10 @@ async function loadCheckedModel(
   const logMark = llamaErrorLog.mark();
   try {
     // llama.cpp reports progress from its loader thread through a queue the event loop drains, so the
-    // reports of a fast load arrive after loadModel resolves. Its last report is always 1 (llama.cpp's
+    // reports of a fast load arrive after loadModel resolves. Its last report is 1 (llama.cpp's
     // load_all_data ends with progress_callback(1.0)): waiting for it hands every report to the
-    // listeners before the model counts as loaded. The load deadline still bounds the wait.
+    // listeners before the model counts as loaded. Should that report be lost, a few turns of the event
+    // loop (each drains the whole queue) end the wait: a loaded model is never held back for it.
     let reachedEnd!: () => void;
     const lastReport = new Promise<void>((resolve) => (reachedEnd = resolve));
     const model = await llama.loadModel({
@@ -125,10 +126,11 @@ async function loadCheckedModel(
       loadSignal: signal,
       onLoadProgress: (fraction) => {
         onLoadProgress(fraction);
-        if (fraction >= 1) reachedEnd();
+        // With GPU layers node-llama-cpp rescales the fraction (shift + p × (1 − shift)): allow rounding.
+        if (fraction >= 1 - 1e-9) reachedEnd();
       },
     });
-    await lastReport;
+    await Promise.race([lastReport, eventLoopTurns(16)]);
     return model;
   } catch (error) {
     if (signal.aborted) throw signal.reason;
@@ -136,4 +138,9 @@ async function loadCheckedModel(
     const reason = reasons.length > 0 ? reasons.join("; ") : (error as Error).message;
     throw new ModelLoadError(modelPath, `llama.cpp could not load ${modelPath}: ${reason}`, { cause: error });
   }
+}
+
+/** Resolves after `count` turns of the event loop (no timer: each turn runs what is already queued). */
+async function eventLoopTurns(count: number): Promise<void> {
+  for (let turn = 0; turn < count; turn++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
