@@ -1,7 +1,8 @@
 // Every model picker (an <option> or a checkbox label carrying data-model-pick="<id>") shows its model's
 // load state from /v1/models: a "loading…" (with the percentage loaded, once the loader reports one) or
-// "failed" suffix, the load error as its title, and data-state (and data-progress) for scripts. States are re-read when a reply starts or ends (a first request loads a
-// model, or fails to) and, while a model is loading or a reply is in flight, every `pollMs`.
+// "failed" suffix, the load error as its title, and data-state (and data-progress) for scripts.
+// States are re-read when a reply starts or ends (a first request loads a model, or fails to) and,
+// while a model is loading or a reply is in flight, every `pollMs`.
 import { listModelStatuses } from "./api.js";
 
 const suffixes = { loading: " (loading…)", failed: " (failed)" };
