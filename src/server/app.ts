@@ -16,6 +16,7 @@ import { registerConversationReplyRoutes } from "./routes/conversation-replies.j
 import { registerConversationRoutes } from "./routes/conversations.js";
 import { registerModelRoutes } from "./routes/models.js";
 import { registerObservabilityRoutes } from "./routes/observability.js";
+import { registerPlaygroundSettingsRoutes } from "./routes/playground-settings.js";
 import { registerPromptToolRoutes } from "./routes/prompt-tools.js";
 import { registerSafetyReportRoutes } from "./routes/safety-reports.js";
 import type { ConversationStore } from "./store/conversations.js";
@@ -159,6 +160,7 @@ export function createServerApp(options: ServerAppOptions): ServerAppHandle {
   registerChatCompletionRoutes(app, context);
   registerCompletionRoutes(app, context);
   registerPromptToolRoutes(app, context);
+  registerPlaygroundSettingsRoutes(app, context);
   registerConversationRoutes(app, context);
   registerConversationReplyRoutes(app, context);
   if (options.arena) registerArenaRoutes(app, context, options.arena);

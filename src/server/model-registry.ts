@@ -12,8 +12,12 @@ export interface ModelSpec {
   /** Concurrent requests: a local model's sequences, a remote upstream's allowed parallelism. */
   capacity: number;
   maxQueue: number;
-  load(): Promise<LanguageModel>;
+  /** Loads the model; a loader that can tell how far it got calls `onProgress` with a fraction in (0, 1]. */
+  load(onProgress?: LoadProgressListener): Promise<LanguageModel>;
 }
+
+/** Called with how much of a load is done, a fraction in (0, 1]. */
+export type LoadProgressListener = (fraction: number) => void;
 
 export type ModelState = "unloaded" | "loading" | "ready" | "failed";
 
@@ -22,6 +26,8 @@ export interface ModelStatus extends SchedulerStats {
   kind: ModelSpec["kind"];
   state: ModelState;
   error?: string;
+  /** While loading: the fraction done, when the loader reports one. */
+  progress?: number;
 }
 
 /** One served model: its loader (single-flight, retried after a failure) and its scheduler. */
@@ -31,6 +37,7 @@ export class ModelEntry {
   private loading: Promise<LanguageModel> | undefined;
   private loaded: LanguageModel | undefined;
   private lastError: string | undefined;
+  private loadProgress: number | undefined;
 
   constructor(
     readonly spec: ModelSpec,
@@ -49,6 +56,7 @@ export class ModelEntry {
       kind: this.spec.kind,
       state: this.state,
       ...(this.lastError ? { error: this.lastError } : {}),
+      ...(this.state === "loading" && this.loadProgress !== undefined ? { progress: this.loadProgress } : {}),
       ...this.scheduler.stats(),
     };
   }
@@ -62,8 +70,12 @@ export class ModelEntry {
 
   private async startLoad(): Promise<LanguageModel> {
     this.state = "loading";
+    this.loadProgress = undefined;
     try {
-      const model = await this.spec.load();
+      const model = await this.spec.load((fraction) => {
+        // A late or repeated report never moves the bar backwards (shared loads report to every listener).
+        if (this.state === "loading") this.loadProgress = Math.max(this.loadProgress ?? 0, Math.min(1, fraction));
+      });
       this.loaded = model;
       this.state = "ready";
       this.lastError = undefined;

@@ -5,7 +5,7 @@ import type { LanguageModel } from "../spec/index.js";
 import { createServerApp, type ServerAppHandle } from "./app.js";
 import { isLoopbackHost, type LocalModelConfig, type RemoteModelConfig, type ServeConfig } from "./config.js";
 import { listen, nodePeerAddress } from "./listen.js";
-import { ModelRegistry, type ModelSpec } from "./model-registry.js";
+import { ModelRegistry, type LoadProgressListener, type ModelSpec } from "./model-registry.js";
 import { ArenaStore } from "./arena/arena-store.js";
 import { ConversationStore } from "./store/conversations.js";
 import { openServerDatabase, type ServerDatabase } from "./store/database.js";
@@ -13,7 +13,8 @@ import { RequestLog } from "./store/request-log.js";
 import { safetyReportsSubdirectory } from "./routes/safety-reports.js";
 
 export interface ModelFactories {
-  local(config: LocalModelConfig): LanguageModel | Promise<LanguageModel>;
+  /** `onProgress` receives the fraction of the weights loaded (node-llama-cpp's onLoadProgress). */
+  local(config: LocalModelConfig, onProgress?: LoadProgressListener): LanguageModel | Promise<LanguageModel>;
   remote(config: RemoteModelConfig): LanguageModel | Promise<LanguageModel>;
 }
 
@@ -34,7 +35,7 @@ export function modelSpecs(config: ServeConfig, factories: ModelFactories): Mode
       ownedBy: "camelid",
       capacity: model.sequences,
       maxQueue: model.maxQueue,
-      load: async () => factories.local(model),
+      load: async (onProgress) => factories.local(model, onProgress),
     })),
     ...config.remoteModels.map<ModelSpec>((model) => ({
       id: model.id,

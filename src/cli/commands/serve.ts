@@ -120,7 +120,7 @@ export function parseServeFlags(argv: string[]): ServeFlags & { help: boolean } 
  * prompt format is reported when it loads: the same choice `camelid train` makes for it.
  */
 const providerFactories = (log: (line: string) => void): ModelFactories => ({
-  async local(model) {
+  async local(model, onProgress) {
     const { createLocalModel } = await import("../../providers/local/index.js");
     const local = createLocalModel({
       modelPath: model.path,
@@ -136,7 +136,7 @@ const providerFactories = (log: (line: string) => void): ModelFactories => ({
     });
     // The provider defers loading to its first call; the registry calls this factory exactly when the
     // model should be resident (at startup when eager, on the first request when lazy).
-    await local.load();
+    await local.load(onProgress);
     const fit = await local.promptFormatFit();
     const { describeFormatMisfit } = await import("../../prompts/index.js");
     const misfit = describeFormatMisfit(fit, model.path);
