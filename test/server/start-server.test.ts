@@ -20,6 +20,7 @@ function config(overrides: Partial<ServeConfig> = {}): ServeConfig {
     dataDir,
     loading: "lazy",
     localModels: [{ id: "local-a", path: "/models/a.gguf", sequences: 2, lora: [], maxQueue: 4 }],
+    localDefaults: { sequences: 2, maxQueue: 4 },
     remoteModels: [
       { id: "remote-b", upstreamId: "b", upstream: "up", baseURL: "http://127.0.0.1:1/v1", api: "chat", concurrency: 3, maxQueue: 4 },
     ],
