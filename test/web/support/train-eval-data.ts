@@ -53,7 +53,7 @@ export async function writeFinishedRun(runsDirectory: string, name: string): Pro
   writeFileSync(join(folder, "serve.json"), JSON.stringify({ models: [{ id: "stories260K-lora", path: stories260KPath(), lora: [{ path: join(folder, "adapter.gguf") }] }] }));
   writeFileSync(
     join(folder, "run.json"),
-    JSON.stringify({ promptFormat: "alpaca", totalSteps: 4, summary: { startStep: 0, steps: 4, stopped: false, finalLoss: 2.5 }, recipe: { rank: 4, alpha: 8, lr: 0.0002, "max-steps": 4 } }),
+    JSON.stringify({ promptFormat: "alpaca", totalSteps: 4, summary: { startStep: 0, steps: 4, stopped: false, finalLoss: 2.5 }, recipe: { rank: 4, alpha: 8, lr: 0.0002, "max-steps": 4, targets: ["q", "o"] } }),
   );
   return folder;
 }
