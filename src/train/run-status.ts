@@ -13,6 +13,7 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
+import { isProcessAlive } from "../hub/file-lock.js";
 import { writeFileAtomic } from "./atomic-write.js";
 
 export type TrainingRunState = "running" | "finished" | "failed" | "interrupted";
@@ -39,16 +40,6 @@ function readJson<Schema extends z.ZodType>(path: string, schema: Schema): z.inf
   }
 }
 
-/** Whether a process with this id exists (EPERM: it exists but belongs to someone else). */
-function processIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** Marks `outDir` as trained by this process (a viewer shows it as running). */
 export function markRunStarted(outDir: string, started: Date): void {
   rmSync(join(outDir, runStatusFileNames.failed), { force: true });
@@ -66,7 +57,7 @@ export function markRunEnded(outDir: string, error?: unknown): void {
 }
 
 /** The state of the run in `outDir`, from its files (see the top of this file). */
-export function trainingRunStatus(outDir: string, isAlive: (pid: number) => boolean = processIsAlive): TrainingRunStatus {
+export function trainingRunStatus(outDir: string, isAlive: (pid: number) => boolean = isProcessAlive): TrainingRunStatus {
   const running = readJson(join(outDir, runStatusFileNames.running), runningMarkerSchema);
   if (running && running.hostname === hostname() && isAlive(running.pid)) return { state: "running", reason: `process ${running.pid} has trained it since ${running.started}` };
   const report = readJson(join(outDir, "run.json"), runReportSchema);

@@ -8,28 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadJudgmentFile } from "../../src/eval/report/load-judgments.js";
 import { showReports } from "../../src/eval/report/show-reports.js";
 import { loadQuestions } from "../../src/eval/data/questions.js";
-import { createLocalModel } from "../../src/providers/local/index.js";
 import { createServerApp } from "../../src/server/app.js";
-import { ModelRegistry, type ModelSpec } from "../../src/server/model-registry.js";
-import type { AdapterModel } from "../../src/server/routes/training-runs.js";
+import { ModelRegistry } from "../../src/server/model-registry.js";
 import { stories260KPath } from "../support/shared-data.js";
 import { temporaryDirectories } from "../support/temporary-directories.js";
-import { appendMetrics, trainRecord, validationRecord, writeFailedRun, writeFinishedRun, writeKilledRun, writeMtBenchResults, writeRunningRun } from "./support/train-eval-data.js";
+import { appendMetrics, localModelSpec, trainRecord, validationRecord, writeFailedRun, writeFinishedRun, writeKilledRun, writeMtBenchResults, writeRunningRun } from "./support/train-eval-data.js";
 
 const newDirectory = temporaryDirectories("camelid-train-eval-routes-");
-
-const localSpec = (id: string, modelPath: string, lora: AdapterModel["lora"] = []): ModelSpec => ({
-  id,
-  kind: "local",
-  ownedBy: "camelid",
-  capacity: 1,
-  maxQueue: 4,
-  load: async () => {
-    const model = createLocalModel({ modelPath, modelId: id, contextSize: 256, sequences: 1, lora });
-    await model.load();
-    return model;
-  },
-});
 
 let dataDir: string;
 let registry: ModelRegistry;
@@ -53,10 +38,10 @@ beforeAll(async () => {
   // a run-like folder beside the runs folder: no name may reach it
   writeRunningRun(dataDir, "outside", [trainRecord(1, 1)]);
   writeMtBenchResults(join(dataDir, "eval"), "mt-bench");
-  registry = new ModelRegistry([localSpec("stories260K", stories260KPath())]);
+  registry = new ModelRegistry([localModelSpec("stories260K", stories260KPath())]);
   app = createServerApp({
     registry,
-    trainingRuns: { directory: runs, adapterModel: (model) => localSpec(model.id, model.path, model.lora) },
+    trainingRuns: { directory: runs, adapterModel: (model) => localModelSpec(model.id, model.path, model.lora) },
     evalResultsDirectory: join(dataDir, "eval"),
   }).app;
 });

@@ -5,33 +5,18 @@
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLocalModel } from "../../src/providers/local/index.js";
 import { createServerApp } from "../../src/server/app.js";
 import { listen } from "../../src/server/listen.js";
-import { ModelRegistry, type ModelSpec } from "../../src/server/model-registry.js";
-import type { AdapterModel } from "../../src/server/routes/training-runs.js";
+import { ModelRegistry } from "../../src/server/model-registry.js";
 import { ConversationStore } from "../../src/server/store/conversations.js";
 import { openServerDatabase } from "../../src/server/store/database.js";
 import { stories260KPath } from "../support/shared-data.js";
 import { temporaryDirectories } from "../support/temporary-directories.js";
 import { chromiumPath, hasChromium, slow } from "./support/scripted-browser.js";
 import { playgroundViewports, saveScreenshot } from "./support/screenshots.js";
-import { appendMetrics, trainRecord, validationRecord, writeFailedRun, writeFinishedRun, writeMtBenchResults, writeRunningRun } from "./support/train-eval-data.js";
+import { appendMetrics, localModelSpec, trainRecord, validationRecord, writeFailedRun, writeFinishedRun, writeMtBenchResults, writeRunningRun } from "./support/train-eval-data.js";
 
 const newDirectory = temporaryDirectories("camelid-train-eval-web-");
-
-const localSpec = (id: string, modelPath: string, lora: AdapterModel["lora"] = []): ModelSpec => ({
-  id,
-  kind: "local",
-  ownedBy: "camelid",
-  capacity: 1,
-  maxQueue: 8,
-  load: async () => {
-    const model = createLocalModel({ modelPath, modelId: id, contextSize: 256, sequences: 1, lora });
-    await model.load();
-    return model;
-  },
-});
 
 let browser: Browser;
 let server: Awaited<ReturnType<typeof listen>>;
@@ -49,12 +34,12 @@ describe.skipIf(!hasChromium)("the Train and Eval tabs in headless Chromium", ()
     await writeFinishedRun(join(dataDir, "runs"), "done");
     writeFailedRun(join(dataDir, "runs"), "diverged");
     writeMtBenchResults(join(dataDir, "eval"), "mt-bench");
-    registry = new ModelRegistry([localSpec("stories260K", stories260KPath())]);
+    registry = new ModelRegistry([localModelSpec("stories260K", stories260KPath())]);
     database = openServerDatabase(join(dataDir, "camelid.sqlite"));
     const { app } = createServerApp({
       registry,
       conversations: new ConversationStore(database),
-      trainingRuns: { directory: join(dataDir, "runs"), adapterModel: (model) => localSpec(model.id, model.path, model.lora) },
+      trainingRuns: { directory: join(dataDir, "runs"), adapterModel: (model) => localModelSpec(model.id, model.path, model.lora) },
       evalResultsDirectory: join(dataDir, "eval"),
     });
     server = await listen(app, { host: "127.0.0.1", port: 0 });

@@ -5,10 +5,27 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { PairwiseJudgmentRow, SingleJudgmentRow } from "../../../src/eval/judge/judgment-rows.js";
+import { createLocalModel } from "../../../src/providers/local/index.js";
+import type { ModelSpec } from "../../../src/server/model-registry.js";
+import type { AdapterModel } from "../../../src/server/routes/training-runs.js";
 import type { MetricRecord } from "../../../src/train/metrics-log.js";
 import { lossChartSvg } from "../../../src/train/loss-chart.js";
 import { strongAdapterValues, writeStories260KAdapter } from "../../support/lora-adapter.js";
 import { sharedPath, stories260KPath } from "../../support/shared-data.js";
+
+/** A local model (with adapters) as `camelid serve` would register it: one sequence, loaded on first use. */
+export const localModelSpec = (id: string, modelPath: string, lora: AdapterModel["lora"] = []): ModelSpec => ({
+  id,
+  kind: "local",
+  ownedBy: "camelid",
+  capacity: 1,
+  maxQueue: 8,
+  load: async () => {
+    const model = createLocalModel({ modelPath, modelId: id, contextSize: 256, sequences: 1, lora });
+    await model.load();
+    return model;
+  },
+});
 
 export const trainRecord = (step: number, loss: number): MetricRecord => ({
   type: "train",
