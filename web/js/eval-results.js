@@ -31,9 +31,10 @@ function chartImage(chart, title) {
 
 /** @param {ReportTable} table @param {string} id */
 function reportTable(table, id) {
+  // A table wider than a phone scrolls inside its box, which keyboard users must be able to focus.
   return h(
     "div",
-    { class: "table-scroll" },
+    { class: "table-scroll", tabindex: 0, role: "region", "aria-label": table.title },
     h(
       "table",
       { id },

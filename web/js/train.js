@@ -72,7 +72,7 @@ export function createTrainView() {
     const rows = Object.entries({ ...extra, ...recipe }).filter(([, value]) => value !== undefined);
     return h(
       "div",
-      { class: "table-scroll" },
+      { class: "table-scroll", tabindex: 0, role: "region", "aria-label": `Settings of ${name}` },
       h("table", { id: "train-settings" }, h("caption", {}, `Settings of ${name} (defaults, recipe and flags resolved)`), h("tbody", {}, rows.map(([key, value]) => h("tr", { "data-setting": key }, h("th", { scope: "row" }, key), h("td", {}, shown(value)))))),
     );
   }
@@ -82,7 +82,7 @@ export function createTrainView() {
     if (run.outputs.length === 0) return h("p", { class: "hint" }, "No outputs yet.");
     return h(
       "div",
-      { class: "table-scroll" },
+      { class: "table-scroll", tabindex: 0, role: "region", "aria-label": `Files of ${name}` },
       h(
         "table",
         { id: "train-outputs" },
@@ -184,6 +184,11 @@ export function createTrainView() {
     let cursor = null;
     const follow = async () => {
       if (mine !== generation) return;
+      if (element.hidden) {
+        // another tab is shown: keep the cursor, read again once this tab is back
+        timer = setTimeout(() => void follow(), pollMs);
+        return;
+      }
       /** @type {MetricsPage} */
       let page;
       try {
