@@ -9,6 +9,7 @@ import { loadJudgmentFile } from "../../src/eval/report/load-judgments.js";
 import { showReports } from "../../src/eval/report/show-reports.js";
 import { loadQuestions } from "../../src/eval/data/questions.js";
 import { createServerApp } from "../../src/server/app.js";
+import { hashApiKey } from "../../src/server/auth.js";
 import { ModelRegistry } from "../../src/server/model-registry.js";
 import { stories260KPath } from "../support/shared-data.js";
 import { temporaryDirectories } from "../support/temporary-directories.js";
@@ -140,6 +141,22 @@ describe("training run routes", () => {
     const named = await post("/api/train/runs/done/serve", { id: "../../x y" });
     expect(named.status).toBe(400);
     expect(named.body.error.param).toBe("id");
+  });
+
+  it("with API keys, lets only an admin key serve an adapter (it adds a model for everyone)", async () => {
+    const keys = [
+      { name: "user", sha256: hashApiKey("user-key-123"), revoked: false },
+      { name: "boss", sha256: hashApiKey("boss-key-123"), revoked: false, admin: true },
+    ];
+    const keyed = createServerApp({ registry: new ModelRegistry([]), trainingRuns: { directory: join(dataDir, "runs"), adapterModel: (model) => localModelSpec(model.id, model.path, model.lora) }, apiKeys: keys }).app;
+    const serve = (key?: string) => keyed.request("/api/train/runs/done/serve", { method: "POST", headers: key ? { authorization: `Bearer ${key}` } : {} });
+    expect((await serve()).status).toBe(401);
+    expect((await keyed.request("/api/train/runs")).status).toBe(401);
+    const user = await serve("user-key-123");
+    expect(user.status).toBe(403);
+    expect(((await user.json()) as { error: { message: string } }).error.message).toMatch(/needs an admin API key/);
+    expect((await keyed.request("/api/train/runs", { headers: { authorization: "Bearer user-key-123" } })).status).toBe(200);
+    expect((await serve("boss-key-123")).status).toBe(201);
   });
 
   it("cannot serve without a way to load local models", async () => {

@@ -248,6 +248,7 @@ export function createEvalView() {
     { id: "view-eval", class: "view", "aria-labelledby": "eval-heading" },
     h("div", { class: "toolbar" }, h("h2", { id: "eval-heading", class: "title" }, "Evaluations"), h("label", { for: "eval-result" }, "Result"), picker, h("button", { type: "button", id: "eval-refresh", onclick: () => void refresh() }, "Refresh")),
     summary,
+    h("p", { class: "hint" }, "Safety evaluations (camelid eval safety) are in the ", h("a", { href: "#safety" }, "Safety tab"), "."),
     reports,
     h(
       "section",

@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { InvalidArgumentError } from "../../errors/index.js";
+import { InvalidArgumentError, PermissionDeniedError } from "../../errors/index.js";
 import { readMetricsAfter, type MetricsCursor } from "../../train/metrics-tail.js";
 import { runFiles } from "../../train/run-training.js";
 import { trainingRunStatus } from "../../train/run-status.js";
@@ -200,6 +200,8 @@ export function registerTrainingRunRoutes(app: ServerApp, context: ServerContext
   });
 
   app.post("/api/train/runs/:name/serve", async (c) => {
+    // Adding a model changes the server for every user: with API keys, only an admin key may.
+    if (!c.get("visibility").seesAll) throw new PermissionDeniedError("serving an adapter adds a model for every user of this server: it needs an admin API key");
     const name = c.req.param("name");
     const folder = runFolder(name);
     const body = await readJsonBody(c.req, serveBodySchema, { emptyAs: {} });
