@@ -211,6 +211,19 @@ describe("evaluation result routes", () => {
     expect((await json("/api/eval/results/mt-bench/questions/999999")).status).toBe(404);
   });
 
+  it("read a result folder again once a judge run appended to it", async () => {
+    const { questions } = writeMtBenchResults(join(dataDir, "eval"), "growing");
+    const singleTable = async () => (await json("/api/eval/results/growing")).body.reports.find((report: { kind: string }) => report.kind === "single").tables[0];
+    expect((await singleTable()).headers).toContain("turn 1");
+    expect((await singleTable()).headers).not.toContain("turn 2");
+    const row = { question_id: questions[0].question_id, model: "weak", judge: ["judge-4", "single-v1-multi-turn"], user_prompt: "…", judgment: "Better. Rating: [[5]]", score: 5, turn: 2, repeat: 0 };
+    writeFileSync(join(dataDir, "eval", "growing", "model_judgment", "judge-4_single.jsonl"), `${JSON.stringify(row)}\n`, { flag: "a" });
+    expect((await singleTable()).headers).toContain("turn 2");
+    const detail = await json(`/api/eval/results/growing/questions/${questions[0].question_id}`);
+    expect(detail.body.judgments.filter((judgment: { turn: number }) => judgment.turn === 2).map((judgment: { verdict: string }) => judgment.verdict)).toEqual(["Rating: 5"]);
+    rmSync(join(dataDir, "eval", "growing"), { recursive: true });
+  });
+
   it("name a damaged judgment file and still show the others", async () => {
     const folder = join(dataDir, "eval", "damaged");
     mkdirSync(join(folder, "model_judgment"), { recursive: true });

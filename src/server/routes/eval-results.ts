@@ -145,7 +145,33 @@ function judgedQuestionIds(results: LoadedResults): string[] {
   return [...ids];
 }
 
+/** Every file the results are read from, with its size and modification time: equal means unchanged. */
+function filesSignature(folder: string): string {
+  const entries: string[] = [];
+  const add = (path: string) => {
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (stat?.isFile()) entries.push(`${path}:${stat.size}:${stat.mtimeMs}`);
+  };
+  add(join(folder, evalLayout.questions));
+  for (const sub of [evalLayout.answers, evalLayout.judgments]) {
+    const directory = join(folder, sub);
+    if (statSync(directory, { throwIfNoEntry: false })?.isDirectory()) for (const name of readdirSync(directory).sort()) add(join(directory, name));
+  }
+  return entries.join("\n");
+}
+
 export function registerEvalResultRoutes(app: ServerApp, directory: string): void {
+  // Browsing reads one question after another from the same files: they are parsed again only when they
+  // change (a judge run appending rows), not on every click.
+  const cache = new Map<string, { signature: string; results: LoadedResults }>();
+  const resultsIn = (folder: string): LoadedResults => {
+    const signature = filesSignature(folder);
+    const cached = cache.get(folder);
+    if (cached?.signature === signature) return cached.results;
+    const results = loadResults(folder);
+    cache.set(folder, { signature, results });
+    return results;
+  };
   const resultsFolder = (name: string) => dataFolder(directory, name, "evaluation result");
 
   app.get("/api/eval/results", (c) => {
@@ -158,7 +184,7 @@ export function registerEvalResultRoutes(app: ServerApp, directory: string): voi
 
   app.get("/api/eval/results/:name", (c) => {
     const name = c.req.param("name");
-    const results = loadResults(resultsFolder(name));
+    const results = resultsIn(resultsFolder(name));
     const reports = results.judgments.flatMap(({ file, judgments }) =>
       showReports(judgments, { ...(results.questions ? { questions: results.questions } : {}), ...(results.answers ? { answers: results.answers } : {}) }).map((shown) => ({
         file,
@@ -178,7 +204,7 @@ export function registerEvalResultRoutes(app: ServerApp, directory: string): voi
   });
 
   app.get("/api/eval/results/:name/questions", (c) => {
-    const results = loadResults(resultsFolder(c.req.param("name")));
+    const results = resultsIn(resultsFolder(c.req.param("name")));
     const judged = new Set(judgedQuestionIds(results));
     const questions = results.questions
       ? results.questions.list.map((question) => ({ question_id: question.questionId, category: question.category, preview: question.turns[0].slice(0, 160), judged: judged.has(String(question.questionId)) }))
@@ -189,7 +215,7 @@ export function registerEvalResultRoutes(app: ServerApp, directory: string): voi
   app.get("/api/eval/results/:name/questions/:id", (c) => {
     const name = c.req.param("name");
     const id = c.req.param("id");
-    const results = loadResults(resultsFolder(name));
+    const results = resultsIn(resultsFolder(name));
     const question = results.questions?.list.find((q) => String(q.questionId) === id);
     const judgments = judgmentsOf(results, id);
     if (!question && judgments.length === 0) throw new ResourceNotFoundError("question", `evaluation "${name}" has no question ${id}`);
