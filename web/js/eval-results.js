@@ -243,10 +243,20 @@ export function createEvalView() {
   });
   for (const select of [question, modelA, modelB]) select.addEventListener("change", () => void showQuestion());
 
+  // (a button, not a #link: the URL hash names the open tab)
+  const toQuestions = h("button", { type: "button", id: "eval-to-questions", onclick: () => document.getElementById("eval-browser")?.scrollIntoView() }, "Browse questions");
   const element = h(
     "section",
     { id: "view-eval", class: "view", "aria-labelledby": "eval-heading" },
-    h("div", { class: "toolbar" }, h("h2", { id: "eval-heading", class: "title" }, "Evaluations"), h("label", { for: "eval-result" }, "Result"), picker, h("button", { type: "button", id: "eval-refresh", onclick: () => void refresh() }, "Refresh")),
+    h(
+      "div",
+      { class: "toolbar" },
+      h("h2", { id: "eval-heading", class: "title" }, "Evaluations"),
+      h("label", { for: "eval-result" }, "Result"),
+      picker,
+      h("button", { type: "button", id: "eval-refresh", onclick: () => void refresh() }, "Refresh"),
+      toQuestions,
+    ),
     summary,
     h("p", { class: "hint" }, "Safety evaluations (camelid eval safety) are in the ", h("a", { href: "#safety" }, "Safety tab"), "."),
     reports,

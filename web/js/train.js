@@ -73,7 +73,7 @@ export function createTrainView() {
     return h(
       "div",
       { class: "table-scroll", tabindex: 0, role: "region", "aria-label": `Settings of ${name}` },
-      h("table", { id: "train-settings" }, h("caption", {}, `Settings of ${name} (defaults, recipe and flags resolved)`), h("tbody", {}, rows.map(([key, value]) => h("tr", { "data-setting": key }, h("th", { scope: "row" }, key), h("td", {}, shown(value)))))),
+      h("table", { id: "train-settings" }, h("caption", {}, "Settings"), h("tbody", {}, rows.map(([key, value]) => h("tr", { "data-setting": key }, h("th", { scope: "row" }, key), h("td", {}, shown(value)))))),
     );
   }
 
@@ -86,7 +86,7 @@ export function createTrainView() {
       h(
         "table",
         { id: "train-outputs" },
-        h("caption", {}, `Files of ${name}`),
+        h("caption", {}, "Outputs"),
         h("thead", {}, h("tr", {}, ["File", "Kind", "Size"].map((label) => h("th", { scope: "col" }, label)))),
         h("tbody", {}, run.outputs.map((output) => h("tr", { "data-file": output.file }, h("td", {}, output.file), h("td", {}, output.kind), h("td", { class: "number" }, size(output.bytes))))),
       ),
@@ -171,9 +171,8 @@ export function createTrainView() {
                 : "The adapter is written when the run ends.",
         ),
       ),
-      h("h4", {}, "Settings"),
+      h("p", { class: "meta" }, "Settings after defaults, recipe and flags, as the run trained with them; outputs as the run folder holds them."),
       settingsTable(name, run),
-      h("h4", {}, "Outputs"),
       outputsTable(name, run),
       lossSvg,
     );
