@@ -1,5 +1,6 @@
 import { GgufFormatError, ModelLoadError, ModelNotFoundError, QueueFullError } from "../errors/index.js";
 import type { LanguageModel } from "../spec/index.js";
+import { ResourceConflictError } from "./http-errors.js";
 import { RequestScheduler, type SchedulerStats } from "./scheduling/scheduler.js";
 
 /** How the server learns about one model; the composition root (cli/serve) supplies `load`. */
@@ -110,11 +111,22 @@ export class ModelEntry {
 export class ModelRegistry {
   private readonly entries = new Map<string, ModelEntry>();
 
+  private readonly retryAfterSeconds: number;
+
   constructor(specs: ModelSpec[], options: { retryAfterSeconds?: number } = {}) {
+    this.retryAfterSeconds = options.retryAfterSeconds ?? 1;
     for (const spec of specs) {
       if (this.entries.has(spec.id)) throw new ModelLoadError(spec.id, `two models are named "${spec.id}"; model ids must be unique`);
-      this.entries.set(spec.id, new ModelEntry(spec, options.retryAfterSeconds ?? 1));
+      this.entries.set(spec.id, new ModelEntry(spec, this.retryAfterSeconds));
     }
+  }
+
+  /** Serves one more model from now on (the playground's "serve this adapter"); ids stay unique. */
+  add(spec: ModelSpec): ModelEntry {
+    if (this.entries.has(spec.id)) throw new ResourceConflictError("model", `a model named "${spec.id}" is already served; choose another name`);
+    const entry = new ModelEntry(spec, this.retryAfterSeconds);
+    this.entries.set(spec.id, entry);
+    return entry;
   }
 
   list(): ModelEntry[] {

@@ -11,6 +11,8 @@ import { ConversationStore } from "./store/conversations.js";
 import { openServerDatabase, type ServerDatabase } from "./store/database.js";
 import { RequestLog } from "./store/request-log.js";
 import { safetyReportsSubdirectory } from "./routes/safety-reports.js";
+import { evalResultsSubdirectory } from "./routes/eval-results.js";
+import { trainingRunsSubdirectory, type AdapterModel } from "./routes/training-runs.js";
 
 export interface ModelFactories {
   /** `onProgress` receives the fraction of the weights loaded (node-llama-cpp's onLoadProgress). */
@@ -48,6 +50,12 @@ export function modelSpecs(config: ServeConfig, factories: ModelFactories): Mode
   ];
 }
 
+/** A training run's adapter served with the server's defaults for local models (`serve this adapter`). */
+function adapterModelSpec(config: ServeConfig, factories: ModelFactories, model: AdapterModel): ModelSpec {
+  const local: LocalModelConfig = { ...config.localDefaults, ...model, lora: model.lora };
+  return { id: local.id, kind: "local", ownedBy: "camelid", capacity: local.sequences, maxQueue: local.maxQueue, load: async () => factories.local(local) };
+}
+
 export async function startServer(config: ServeConfig, factories: ModelFactories, log: (line: string) => void = () => undefined): Promise<RunningServer> {
   const database = openServerDatabase(join(config.dataDir, "camelid.sqlite"));
   const registry = new ModelRegistry(modelSpecs(config, factories), { retryAfterSeconds: config.retryAfterSeconds });
@@ -71,6 +79,8 @@ export async function startServer(config: ServeConfig, factories: ModelFactories
       conversations,
       arena: { store: new ArenaStore(database) },
       safetyReportsDirectory: join(config.dataDir, safetyReportsSubdirectory),
+      trainingRuns: { directory: join(config.dataDir, trainingRunsSubdirectory), adapterModel: (model) => adapterModelSpec(config, factories, model) },
+      evalResultsDirectory: join(config.dataDir, evalResultsSubdirectory),
       apiKeys: config.apiKeys,
       bodyLimitBytes: config.maxBodyBytes,
       corsOrigins: config.corsOrigins,

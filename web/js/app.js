@@ -11,6 +11,8 @@ import { createLeaderboardView } from "./leaderboard.js";
 import { installCodeCopy } from "./markdown.js";
 import { createSafetyView } from "./safety.js";
 import { createThemePicker } from "./theme.js";
+import { createTrainView } from "./train.js";
+import { createEvalView } from "./eval-results.js";
 
 const tabs = [
   { id: "chat", label: "Chat", create: createChatView },
@@ -19,6 +21,8 @@ const tabs = [
   { id: "leaderboard", label: "Leaderboard", create: createLeaderboardView },
   { id: "collaborate", label: "Collaborate", create: createCollaborateView },
   { id: "safety", label: "Safety", create: createSafetyView },
+  { id: "train", label: "Train", create: createTrainView },
+  { id: "eval", label: "Eval", create: createEvalView },
 ];
 
 function keyDialog() {

@@ -21,7 +21,9 @@ options:
   --models-dir DIR         serve every .gguf file in DIR
   --host HOST              bind address (default 127.0.0.1: loopback only)
   --port N                 port (default 8080; 0 picks a free one)
-  --data-dir DIR           SQLite request log and conversations (default .camelid)
+  --data-dir DIR           SQLite request log and conversations (default .camelid); the playground
+                           shows the safety reports in DIR/safety, training runs in DIR/runs (with
+                           "serve this adapter") and llm_judge results in DIR/eval
   --sequences N            parallel sequences per local model (default 4)
   --context-size N         tokens per sequence
   --threads N              CPU threads per local model
