@@ -177,6 +177,12 @@ def make_peft(model, case: dict, folder: Path) -> dict[str, str]:
     return peft_model, tensors
 
 
+def front_matter(readme: Path) -> str:
+    lines = readme.read_text().splitlines()
+    end = lines.index("---", 1)
+    return "\n".join(lines[: end + 1]) + "\n"
+
+
 # --- llama.cpp's converter ---------------------------------------------------------------------
 def plain(field) -> object:
     value = field.contents()
@@ -217,7 +223,7 @@ def main() -> None:
         subprocess.run(["npx", "tsx", "scripts/golden/write_camelid_peft_export.ts", str(export_dir)], check=True, cwd=REPO)
         for case in CASES["cases"]:
             name = case["name"]
-            base_dir, peft_dir = work / f"base-{name}", work / f"peft-{name}"
+            base_dir, peft_dir = work / f"base-{name}", work / f"peft-{name}"  # the folder name becomes general.name
             model, gguf_sha = build_base(case, vocab)
             model.save_pretrained(base_dir, safe_serialization=True)
             base_logits_b64 = logits_of(model, case["tokens"])
@@ -226,6 +232,8 @@ def main() -> None:
                 "baseGgufTensorSha256": gguf_sha,
                 "baseLogits": base_logits_b64,
                 "adapterConfig": (peft_dir / "adapter_config.json").read_text(),
+                # the converter reads authorship metadata from the model card's YAML front matter only
+                "modelCardFrontMatter": front_matter(peft_dir / "README.md"),
                 "peftTensors": peft_tensors,
                 "peftLogits": logits_of(peft_model, case["tokens"]),
                 "convertLora": {t: run_convert_lora(base_dir, peft_dir, work / f"{name}-{t}.gguf", t) for t in ("f32", "f16", "q8_0")},
