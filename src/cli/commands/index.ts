@@ -15,3 +15,5 @@ registerCommand("create", "package a model from a Modelfile: base, adapters, for
 registerCommand("show", "what a created or pulled model is made of; --modelfile recreates it", () => import("./show.js"));
 registerCommand("list", "pulled and created models in the local cache: name, size, quant, when, path", () => import("./list.js"));
 registerCommand("rm", "remove a pulled model and its files, or a created model", () => import("./rm.js"));
+registerCommand("convert", "PEFT LoRA adapter → llama.cpp LoRA GGUF (--lora), as convert_lora_to_gguf.py writes it", () => import("./convert.js"));
+registerCommand("export-peft", "a camelid/llama.cpp LoRA adapter → PEFT folder (adapter_config.json + safetensors)", () => import("./export-peft.js"));
