@@ -14,6 +14,7 @@ import { targetModulesOf } from "./peft-config.js";
 import { parseGgufBaseTensorName, peftModulePath, peftTensorName, type AdaptedWeight, type PeftModule } from "./peft-names.js";
 import { PEFT_CONFIG_FILE, PEFT_WEIGHTS_FILE } from "./peft-to-gguf.js";
 import { permuteQkRows } from "./qk-permutation.js";
+import { transposeMatrix } from "./transpose.js";
 
 export interface GgufToPeftOptions {
   adapterPath: string;
@@ -61,11 +62,6 @@ function collectGgufPairs(reader: GgufReader, path: string): GgufPair[] {
   return [...pairs.values()];
 }
 
-function transpose(values: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(values.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = values[r * cols + c];
-  return out;
-}
 
 /** The most common rank is r; PEFT's rank_pattern names the modules that differ (as PEFT saves them). */
 function rankLayout(ranks: Map<string, number>): { rank: number; rankPattern: Record<string, number> } {
@@ -145,7 +141,7 @@ export async function exportPeftAdapter(options: GgufToPeftOptions): Promise<Ggu
           shape: [rank, inFeatures],
           data: async () => {
             const values = await reader.tensorFloats(pair.a!);
-            return embedding ? transpose(values, inFeatures, rank) : values;
+            return embedding ? transposeMatrix(values, inFeatures, rank) : values;
           },
         },
         {

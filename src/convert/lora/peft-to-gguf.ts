@@ -11,6 +11,7 @@ import { AdapterFormatError, UnsupportedAdapterError } from "./errors.js";
 import { parsePeftLoraConfig, type PeftLoraConfig } from "./peft-config.js";
 import { ggufBaseTensorName, parsePeftTensorName, type AdaptedWeight } from "./peft-names.js";
 import { permuteQkRows } from "./qk-permutation.js";
+import { transposeMatrix } from "./transpose.js";
 
 /** convert_lora_to_gguf.py's --outtype choices that camelid writes (the script's default is f32). */
 export const loraOutTypes = ["f32", "f16", "q8_0"] as const;
@@ -128,11 +129,6 @@ function checkPairShape(pair: LoraPairSource, base: AdapterBaseModel, weightsPat
   return rank;
 }
 
-function transpose(values: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(values.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = values[r * cols + c];
-  return out;
-}
 
 /** gguf-py falls back to F16 when a row (ne0) is not whole Q8_0 blocks, as convert_lora_to_gguf.py logs. */
 function tensorType(outType: LoraOutType, rowLength: number): GgmlTypeName {
@@ -149,7 +145,7 @@ function ggufTensors(pair: LoraPairSource, weights: SafetensorsFile, base: Adapt
   if (pair.module === "embed_tokens") {
     // llama.cpp gathers rows of lora_a by token (llm_build_inp_embd), so A is stored transposed
     return [
-      { name: `${pair.base}.lora_a`, dims: [rank, aCols], type: tensorType(outType, rank), data: async () => transpose(await weights.readFloat32(a.name), rank, aCols) },
+      { name: `${pair.base}.lora_a`, dims: [rank, aCols], type: tensorType(outType, rank), data: async () => transposeMatrix(await weights.readFloat32(a.name), rank, aCols) },
       { name: `${pair.base}.lora_b`, dims: [rank, bRows], type: tensorType(outType, rank), data: () => weights.readFloat32(b.name) },
     ];
   }
