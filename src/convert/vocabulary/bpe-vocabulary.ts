@@ -3,6 +3,7 @@
 import { TokenizerFileError } from "../../errors/index.js";
 import { isJsonObject, type JsonObject } from "./hf-folder.js";
 import { TokenType } from "./metadata-entries.js";
+import { readTokenizerJsonMerges } from "./merges.js";
 import { preNormalizeUserDefined, tokenLooksSpecial } from "./token-looks-special.js";
 
 export interface AddedToken {
@@ -23,6 +24,8 @@ export interface BpeTokenizerJson {
   /** model.vocab: token → id. */
   vocab: Map<string, number>;
   addedTokens: AddedToken[];
+  /** model.merges as pairs, in rank order. */
+  merges: [string, string][];
 }
 
 export function parseBpeTokenizerJson(json: JsonObject, file: string): BpeTokenizerJson {
@@ -56,7 +59,8 @@ export function parseBpeTokenizerJson(json: JsonObject, file: string): BpeTokeni
       singleWord: entry.single_word === true,
     };
   });
-  return { file, json, model, vocab, addedTokens };
+  const merges = readTokenizerJsonMerges(json, file)?.pairs ?? [];
+  return { file, json, model, vocab, addedTokens, merges };
 }
 
 /** HF's tokenizer.vocab: the model's vocabulary with the added tokens on top. */

@@ -4,6 +4,7 @@
 import { TokenizerFileError } from "../../errors/index.js";
 import { isJsonObject, type HfTokenizerFiles, type JsonObject } from "./hf-folder.js";
 import type { MetadataEntries } from "./metadata-entries.js";
+import { readTokenizerJsonMerges } from "./merges.js";
 
 export type ChatTemplate = string | { name?: unknown; template?: unknown }[];
 
@@ -149,34 +150,10 @@ export class SpecialVocabulary {
   }
 
   private readMerges(tokenizer: JsonObject): void {
-    const file = this.files.path("tokenizer.json");
-    const model = isJsonObject(tokenizer.model) ? tokenizer.model : {};
-    const merges = model.merges;
-    if (!Array.isArray(merges) || merges.length === 0) return;
-    if (typeof merges[0] === "string") {
-      merges.forEach((merge, index) => {
-        if (typeof merge !== "string") throw new TokenizerFileError(file, "malformed", `model.merges[${index}] is not a string like the merges before it`);
-      });
-      this.merges = merges as string[];
-    } else if (Array.isArray(merges[0]) && merges[0].length === 2 && typeof merges[0][0] === "string") {
-      // transformers >= 4.45 writes [a, b] pairs so that parts may contain spaces; gguf-py joins them
-      // with a space and encodes spaces inside a part as U+0120 (' ' + 256)
-      let spaces = false;
-      this.merges = merges.map((pair, index) => {
-        if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== "string" || typeof pair[1] !== "string") {
-          throw new TokenizerFileError(file, "malformed", `model.merges[${index}] is not a pair of strings`);
-        }
-        return pair
-          .map((part: string) => {
-            if (part.includes(" ")) spaces = true;
-            return part.replaceAll(" ", "\u0120");
-          })
-          .join(" ");
-      });
-      if (spaces) this.metadata.warn("Spaces in merges detected, encoding as 'Ġ'");
-    } else {
-      throw new TokenizerFileError(file, "malformed", "Unknown tokenizer merges format: model.merges must hold strings \"a b\" or pairs [a, b]");
-    }
+    const merges = readTokenizerJsonMerges(tokenizer, this.files.path("tokenizer.json"));
+    if (!merges) return;
+    this.merges = merges.ggufMerges;
+    if (merges.spacesInParts) this.metadata.warn("Spaces in merges detected, encoding as 'Ġ'");
   }
 
   /** SpecialVocab._try_load_from_tokenizer_json (which also reads tokenizer_config.json). */

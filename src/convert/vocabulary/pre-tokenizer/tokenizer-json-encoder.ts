@@ -254,14 +254,14 @@ class BpeModel {
   private readonly unkId: number | undefined;
   private readonly fuseUnk: boolean;
 
-  constructor(private readonly vocab: Map<string, number>, model: JsonObject) {
+  constructor(private readonly vocab: Map<string, number>, model: JsonObject, merges: [string, string][]) {
     if (model.continuing_subword_prefix || model.end_of_word_suffix) {
       throw new UnsupportedComponentError("BPE with continuing_subword_prefix or end_of_word_suffix");
     }
-    const merges = Array.isArray(model.merges) ? model.merges : [];
-    merges.forEach((merge, rank) => {
-      const pair = typeof merge === "string" ? merge.split(" ") : merge;
-      if (Array.isArray(pair) && pair.length === 2 && !this.ranks.has(`${pair[0]} ${pair[1]}`)) this.ranks.set(`${pair[0]} ${pair[1]}`, rank);
+    merges.forEach(([left, right], rank) => {
+      // keyed with a separator no part can hold (parts may contain spaces); a repeated merge takes
+      // its last rank, as tokenizers' HashMap collect does
+      this.ranks.set(`${left}\u0000${right}`, rank);
     });
     this.ignoreMerges = model.ignore_merges === true;
     this.byteFallback = model.byte_fallback === true;
@@ -288,7 +288,7 @@ class BpeModel {
       let bestRank = Infinity;
       for (let i = 0; i + 1 < symbols.length; i++) {
         if (symbols[i].ids || symbols[i + 1].ids) continue;
-        const rank = this.ranks.get(`${symbols[i].text} ${symbols[i + 1].text}`);
+        const rank = this.ranks.get(`${symbols[i].text}\u0000${symbols[i + 1].text}`);
         if (rank !== undefined && rank < bestRank && this.vocab.has(symbols[i].text + symbols[i + 1].text)) {
           bestRank = rank;
           best = i;
@@ -339,7 +339,7 @@ export class TokenizerJsonEncoder {
     this.normalizer = buildNormalizer(tokenizer.json.normalizer);
     this.preTokenizer = buildPreTokenizer(tokenizer.json.pre_tokenizer);
     this.postProcessor = buildPostProcessor(tokenizer.json.post_processor);
-    this.model = new BpeModel(tokenizer.vocab, tokenizer.model);
+    this.model = new BpeModel(tokenizer.vocab, tokenizer.model, tokenizer.merges);
   }
 
   encode(text: string, addSpecialTokens = true): number[] {
