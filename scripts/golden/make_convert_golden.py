@@ -45,12 +45,14 @@ def sha256_file(path):
 
 
 def field_value(field):
-    """A metadata value as JSON: scalars as they are, arrays as {length, sha256 of their JSON}."""
+    """A metadata value as JSON: scalars as they are; arrays as their element type, length and the sha256
+    of their elements' bytes as stored (little-endian numbers; strings' UTF-8 bytes, lengths left out)."""
     kind = field.types[0]
     if kind == GGUFValueType.ARRAY:
-        values = field.contents()
-        text = json.dumps(values, ensure_ascii=False)
-        return {"array": field.types[1].name, "length": len(values), "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
+        digest = hashlib.sha256()
+        for index in field.data:
+            digest.update(field.parts[index].tobytes())
+        return {"array": field.types[1].name, "length": len(field.data), "sha256": digest.hexdigest()}
     value = field.contents()
     if isinstance(value, (np.floating, float)):
         return float(value)

@@ -4,16 +4,17 @@
 import { randomBytes } from "node:crypto";
 import { rename, rm } from "node:fs/promises";
 import { basename, resolve } from "node:path";
-import { writeGguf, type GgmlTypeName, type GgufTensorInput, type GgufValue } from "../gguf/index.js";
+import { tensorByteLength, writeGguf, type GgmlTypeName, type GgufTensorInput, type GgufValue } from "../gguf/index.js";
 import { isFloatDtype, SafetensorsCheckpoint, type SafetensorsDtype } from "../safetensors/index.js";
 import { CheckpointError } from "./errors.js";
 import { readGenerationConfig, readLlamaConfig, type LlamaHparams } from "./hf-config.js";
 import { permuteRopeRows, planLlamaTensors, type OutputType } from "./llama-tensors.js";
-import { idToTitle, llamaModelMetadata, type MetadataEntry } from "./model-metadata.js";
+import { idToTitle, llamaModelMetadata } from "./model-metadata.js";
 import { llama3RopeFactors } from "./rope-factors.js";
+import { convertHfVocabulary } from "./vocabulary/index.js";
 
-/** Reads a folder's tokenizer files into tokenizer.* metadata (src/convert/vocabulary). */
-export type VocabularyConverter = (folder: string, config: { vocabSize: number }) => Promise<{ entries: [string, GgufValue][] }>;
+/** Reads a folder's tokenizer files into tokenizer.* metadata (src/convert/vocabulary by default). */
+export type VocabularyConverter = (folder: string, config: { vocabSize: number }) => Promise<{ entries: [string, GgufValue][]; warnings?: string[] }>;
 
 /** Where tensor data comes from; SafetensorsCheckpoint by default, a wrapper in tests. */
 export interface TensorSource {
@@ -26,12 +27,13 @@ export interface ConvertHfModelOptions {
   folder: string;
   output: string;
   outputType: OutputType;
-  vocabulary: VocabularyConverter;
+  /** convertHfVocabulary unless a test supplies another. */
+  vocabulary?: VocabularyConverter;
   /** general.name; by default the folder name as a title, as convert_hf_to_gguf.py does. */
   name?: string;
   openCheckpoint?: (folder: string) => Promise<TensorSource>;
   /** Called after each tensor is written. */
-  onTensor?: (event: { name: string; type: GgmlTypeName; index: number; total: number }) => void;
+  onTensor?: (event: { name: string; type: GgmlTypeName; index: number; total: number; bytesDone: number; bytesTotal: number }) => void;
 }
 
 export interface ConvertedTensor {
@@ -47,17 +49,8 @@ export interface ConvertHfModelResult {
   parameterCount: number;
   tensors: ConvertedTensor[];
   hparams: LlamaHparams;
-}
-
-/** LlamaModel.set_vocab: SmolLM/Granite-sized vocabularies (49152) get add_bos_token false. */
-const NO_BOS_VOCAB_SIZE = 49152;
-
-function withVocabularyQuirks(entries: MetadataEntry[], vocabSize: number): MetadataEntry[] {
-  if (vocabSize !== NO_BOS_VOCAB_SIZE) return entries;
-  const key = "tokenizer.ggml.add_bos_token";
-  const value: GgufValue = { type: "bool", value: false };
-  // gguf-py overwrites a repeated key in place, so the key keeps its first position
-  return entries.some(([name]) => name === key) ? entries.map(([name, old]) => [name, name === key ? value : old]) : [...entries, [key, value]];
+  /** What the vocabulary conversion warned about (as the script logs it). */
+  warnings: string[];
 }
 
 export async function convertHfModel(options: ConvertHfModelOptions): Promise<ConvertHfModelResult> {
@@ -87,35 +80,38 @@ export async function convertHfModel(options: ConvertHfModelOptions): Promise<Co
       });
     }
     const parameterCount = tensors.reduce((sum, tensor) => sum + tensor.dims.reduce((product, dim) => product * dim, 1), 0);
-    const vocabulary = await options.vocabulary(folder, { vocabSize: hparams.vocabSize });
+    const vocabulary = await (options.vocabulary ?? convertHfVocabulary)(folder, { vocabSize: hparams.vocabSize });
     const metadata = [
       ...llamaModelMetadata({ hparams, outputType: options.outputType, name: options.name ?? idToTitle(basename(folder)), parameterCount, generationConfig }),
-      ...withVocabularyQuirks(vocabulary.entries, hparams.vocabSize),
+      ...vocabulary.entries,
     ];
     const output = resolve(options.output);
     const partial = `${output}.${randomBytes(4).toString("hex")}.partial`;
-    let written = 0;
-    const reporting = options.onTensor
-      ? tensors.map((tensor) => ({
-          ...tensor,
-          data: async () => {
-            // the writer asks for tensor k+1 only once tensor k is on disk
-            if (written > 0) options.onTensor?.({ name: tensors[written - 1].name, type: tensors[written - 1].type, index: written - 1, total: tensors.length });
-            written++;
-            return typeof tensor.data === "function" ? tensor.data() : tensor.data;
-          },
-        }))
-      : tensors;
+    // The writer asks for tensor k+1 only once tensor k is on disk, so a data request reports its predecessor.
+    const sizes = tensors.map((tensor) => tensorByteLength(tensor.type, tensor.dims.reduce((product, dim) => product * dim, 1)));
+    const bytesTotal = sizes.reduce((sum, size) => sum + size, 0);
+    let bytesDone = 0;
+    const report = (index: number) => {
+      bytesDone += sizes[index];
+      options.onTensor?.({ name: tensors[index].name, type: tensors[index].type, index, total: tensors.length, bytesDone, bytesTotal });
+    };
+    const reporting: GgufTensorInput[] = tensors.map((tensor, index) => ({
+      ...tensor,
+      data: async () => {
+        if (index > 0) report(index - 1);
+        return typeof tensor.data === "function" ? tensor.data() : tensor.data;
+      },
+    }));
     let bytes: number;
     try {
       ({ bytes } = await writeGguf(partial, { metadata, tensors: reporting }));
-      if (options.onTensor && written > 0) options.onTensor({ name: tensors[written - 1].name, type: tensors[written - 1].type, index: written - 1, total: tensors.length });
+      if (tensors.length > 0) report(tensors.length - 1);
       await rename(partial, output);
     } catch (error) {
       await rm(partial, { force: true });
       throw error;
     }
-    return { output, bytes, parameterCount, hparams, tensors: tensors.map((tensor) => ({ name: tensor.name, type: tensor.type, dims: [...tensor.dims] })) };
+    return { output, bytes, parameterCount, hparams, warnings: vocabulary.warnings ?? [], tensors: tensors.map((tensor) => ({ name: tensor.name, type: tensor.type, dims: [...tensor.dims] })) };
   } finally {
     await source.close();
   }
