@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { GgufValue } from "../gguf/index.js";
+import { idToTitle, samplingMetadata } from "./model-metadata.js";
 
 type Entry = [string, GgufValue];
 type Card = Record<string, unknown>;
@@ -69,34 +70,6 @@ function readModelCard(folder: string): Card {
   // PyYAML's safe_load is YAML 1.1 (yes/no/on/off are booleans)
   const data: unknown = parseYaml(text, { version: "1.1" });
   return data && typeof data === "object" && !Array.isArray(data) ? (data as Card) : {};
-}
-
-/** metadata.py id_to_title. */
-export function idToTitle(text: string): string {
-  return text
-    .trim()
-    .replaceAll("-", " ")
-    .split(/\s+/)
-    .filter((word) => word.length > 0)
-    .map((word) => (isPythonLower(word) && !/^(v\d+(?:\.\d+)*|\d.*)$/.test(word) ? pythonTitle(word) : word))
-    .join(" ");
-}
-
-/** str.islower(): at least one cased character and no uppercase ones. */
-function isPythonLower(word: string): boolean {
-  return word !== word.toUpperCase() && word === word.toLowerCase();
-}
-
-/** str.title(): the first letter after a non-letter upper-cased, the rest lower-cased. */
-function pythonTitle(word: string): string {
-  let previousIsLetter = false;
-  let out = "";
-  for (const char of word) {
-    const isLetter = char.toLowerCase() !== char.toUpperCase();
-    out += isLetter ? (previousIsLetter ? char.toLowerCase() : char.toUpperCase()) : char;
-    previousIsLetter = isLetter;
-  }
-  return out;
 }
 
 type NameType = "basename" | "size_label" | "finetune" | "version" | "type";
@@ -251,27 +224,11 @@ export function authorshipMetadata(folder: string, totalParams: number): Entry[]
   const nameOrPath = readJson(resolve(folder, "config.json"))._name_or_path;
   if (typeof nameOrPath === "string" && (nameOrPath.match(/\//g) ?? []).length <= 1) applyModelId(meta, nameOrPath, totalParams);
   applyModelId(meta, basename(resolve(folder)), totalParams);
-  const generation = readJson(resolve(folder, "generation_config.json"));
-
-  const entries: Entry[] = [];
+  const entries: Entry[] = samplingMetadata(readJson(resolve(folder, "generation_config.json")));
   // GGUFWriter.add_string and add_array skip empty values
   const text = (key: string, value: unknown) => {
     if (value !== undefined && value !== null && String(value) !== "") entries.push([key, { type: "string", value: String(value) }]);
   };
-  const number = (key: string, value: unknown, type: "int32" | "float32") => {
-    if (typeof value === "number") entries.push([key, { type, value }]);
-  };
-  const sampling: [string, string, "int32" | "float32" | "string"][] = [
-    ["sequence", "sequence", "string"], ["top_k", "top_k", "int32"], ["top_p", "top_p", "float32"], ["min_p", "min_p", "float32"],
-    ["xtc_probability", "xtc_probability", "float32"], ["xtc_threshold", "xtc_threshold", "float32"], ["temp", "temperature", "float32"],
-    ["penalty_last_n", "penalty_last_n", "int32"], ["penalty_repeat", "penalty_repeat", "float32"], ["mirostat", "mirostat", "int32"],
-    ["mirostat_tau", "mirostat_tau", "float32"], ["mirostat_eta", "mirostat_eta", "float32"],
-  ];
-  for (const [key, configKey, type] of sampling) {
-    const value = key === "penalty_repeat" ? (generation.penalty_repeat ?? generation.repetition_penalty) : generation[configKey];
-    if (type === "string") text(`general.sampling.${key}`, value);
-    else number(`general.sampling.${key}`, value, type);
-  }
   text("general.name", meta.name);
   text("general.author", meta.author);
   text("general.version", meta.version);

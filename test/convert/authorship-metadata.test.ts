@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { authorshipMetadata, idToTitle, modelIdComponents } from "../../src/convert/authorship-metadata.js";
+import { authorshipMetadata, modelIdComponents } from "../../src/convert/authorship-metadata.js";
+import { idToTitle } from "../../src/convert/model-metadata.js";
 import { plainValue } from "../../src/gguf/index.js";
 import { repoRoot } from "../support/shared-data.js";
 
