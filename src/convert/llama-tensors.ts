@@ -1,6 +1,7 @@
 // Hugging Face LLaMA tensors → llama.cpp tensors: names (gguf-py tensor_mapping.py for MODEL_ARCH.LLAMA),
 // the shape each must have given config.json, the Q/K row permutation for RoPE (LlamaModel.permute), and
 // the ggml type each gets for an output type (ModelBase.prepare_tensors).
+import { permuteQkRows } from "./lora/qk-permutation.js";
 import type { GgmlTypeName } from "../gguf/index.js";
 import { CheckpointError } from "./errors.js";
 import type { LlamaHparams } from "./hf-config.js";
@@ -143,21 +144,9 @@ export function planLlamaTensors(
 
 /**
  * LlamaModel.permute: weights.reshape(heads, 2, rows/heads/2, …).swapaxes(1, 2).reshape(…), i.e. within
- * each head, row i of the first half and row i of the second half become rows 2i and 2i+1.
+ * each head, row i of the first half and row i of the second half become rows 2i and 2i+1 (one
+ * implementation, shared with LoRA conversion, which also needs the inverse).
  */
 export function permuteRopeRows(values: Float32Array, rows: number, heads: number): Float32Array {
-  const columns = values.length / rows;
-  const headRows = rows / heads;
-  const half = headRows / 2;
-  const out = new Float32Array(values.length);
-  for (let head = 0; head < heads; head++) {
-    for (let i = 0; i < half; i++) {
-      for (let j = 0; j < 2; j++) {
-        const from = (head * headRows + j * half + i) * columns;
-        const to = (head * headRows + 2 * i + j) * columns;
-        out.set(values.subarray(from, from + columns), to);
-      }
-    }
-  }
-  return out;
+  return permuteQkRows(values, rows, values.length / rows, heads, "to-gguf");
 }
