@@ -1,12 +1,15 @@
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { exportPeftAdapter } from "../../src/convert/lora/gguf-to-peft.js";
 import { convertPeftToGguf, loraOutTypes } from "../../src/convert/lora/peft-to-gguf.js";
+import { main } from "../../src/cli/main.js";
 import { LlamaModel, loadLlamaGguf } from "../../src/engine/index.js";
+import { saveCheckpoint } from "../../src/train/index.js";
+import { captureIo } from "../support/capture-io.js";
 import { GgufReader, plainValue, type GgufValue } from "../../src/gguf/index.js";
 import { SafetensorsFile } from "../../src/safetensors/index.js";
 import { llamaCppLogits, maxRelativeError } from "../support/llama-cpp-logits.js";
@@ -163,6 +166,26 @@ describe.each(peftCases.map((testCase) => [testCase.name, testCase] as const))("
     console.log(`${name}: PEFT with camelid's exported adapter vs camelid engine ${error.toExponential(2)}, vs llama.cpp with the GGUF adapter ${viaLlamaCpp.toExponential(2)}`);
     expect(error).toBeLessThanOrEqual(1e-4);
     expect(viaLlamaCpp).toBeLessThanOrEqual(1e-4);
+  });
+
+  it("export-peft of a run folder that has only its checkpoint (a run killed hard) gives the same PEFT tensors", async () => {
+    const { testCase } = prepared.get(name)!;
+    const { basePath, lora } = await writeCamelidCaseAdapter(testCase, join(dir, `${name}-checkpoint-source`));
+    const run = join(dir, `${name}-killed-run`);
+    mkdirSync(run, { recursive: true });
+    const { rank, alpha, targets, outputHead } = testCase.camelid;
+    writeFileSync(join(run, "recipe.yaml"), `model: ${basePath}\ndata: data.json\nout: ${run}\nrank: ${rank}\nalpha: ${alpha}\ntargets: [${[...targets, ...(outputHead ? ["lm_head"] : [])].join(", ")}]\n`);
+    const zeros = new Float32Array(lora.params.length);
+    saveCheckpoint(join(run, "checkpoint.bin"), { step: 7, adamStep: 7, randomState: 1, fingerprint: "x", tokensSeen: 0, params: lora.params, m: zeros, v: zeros });
+    const { io, stderr } = captureIo();
+    const outDir = join(run, "peft");
+    expect(await main(["export-peft", run, "-o", outDir], io)).toBe(0);
+    expect(stderr()).toMatch(/checkpoint.bin \(step 7\)/);
+    const exported = await SafetensorsFile.open(join(outDir, "adapter_model.safetensors"));
+    const hashes: Record<string, string> = {};
+    for (const tensor of exported.tensors) hashes[tensor.name] = floatsSha(await exported.readFloat32(tensor.name));
+    await exported.close();
+    expect(hashes).toEqual(entry.camelidExport.tensors);
   });
 
   it("round trip PEFT → GGUF → PEFT gives back every LoRA tensor byte for byte, and r, alpha, target_modules", async () => {
