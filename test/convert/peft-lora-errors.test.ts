@@ -148,6 +148,12 @@ describe("the commands", () => {
     const badType = captureIo();
     expect(await main(["convert", "--lora", goodPeft, "--base", mhaBase, "-o", out, "--outtype", "q4_0"], badType.io)).toBe(1);
     expect(badType.stderr()).toMatch(/--outtype must be one of f32, f16, q8_0/);
+    const help = captureIo();
+    expect(await main(["convert", "--lora", "--help"], help.io)).toBe(0);
+    expect(help.stdout()).toMatch(/^usage: camelid convert --lora/);
+    const missing = captureIo();
+    expect(await main(["convert", "--lora", join(dir, "no-such-folder"), "--base", mhaBase, "-o", join(dir, "y.gguf")], missing.io)).toBe(1);
+    expect(missing.stderr()).toMatch(/no such folder/);
   });
 
   it("camelid export-peft reads a train run folder: its adapter.gguf and the base its recipe.yaml names", async () => {

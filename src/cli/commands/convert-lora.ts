@@ -28,22 +28,24 @@ options:
 `;
 
 export async function runConvertLora(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs(
-    argv,
-    { lora: { type: "string" }, base: { type: "string" }, out: { type: "string", short: "o" }, outtype: { type: "string" }, help: { type: "boolean", short: "h" } },
-    false,
-  );
-  if (values.help) {
+  // before parsing: `--lora --help` would otherwise read --help as the folder
+  if (argv.includes("--help") || argv.includes("-h")) {
     io.stdout(CONVERT_LORA_HELP);
     return 0;
   }
-  void positionals;
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    { lora: { type: "string" }, base: { type: "string" }, out: { type: "string", short: "o" }, outtype: { type: "string" }, help: { type: "boolean", short: "h" } },
+    true,
+  );
+  if (positionals.length > 0) throw new InvalidArgumentError("lora", `unexpected argument "${positionals[0]}": the adapter folder goes after --lora`);
   if (!values.lora) throw new InvalidArgumentError("lora", "--lora needs the PEFT adapter folder");
   if (!values.base) throw new InvalidArgumentError("base", "--base needs the base model GGUF the adapter was trained on");
   if (!values.out) throw new InvalidArgumentError("out", "-o/--out needs the adapter GGUF to write");
   const outType = values.outtype ?? "f32";
   if (!(loraOutTypes as readonly string[]).includes(outType)) throw new InvalidArgumentError("outtype", `--outtype must be one of ${loraOutTypes.join(", ")}, got "${outType}"`);
   const peftDir = resolve(io.cwd, values.lora);
+  if (!existsSync(peftDir)) throw new InvalidArgumentError("lora", `no such folder: ${values.lora}`);
   const basePath = resolve(io.cwd, values.base);
   if (!existsSync(basePath)) throw new InvalidArgumentError("base", `no such file: ${values.base}`);
   const result = await convertPeftToGguf({ peftDir, basePath, outPath: resolve(io.cwd, values.out), outType: outType as LoraOutType });
