@@ -2,7 +2,7 @@
 // id order (holes become [PAD{i}]), token types from the added tokens' flags, and the pre-tokenizer name.
 import { TokenizerFileError } from "../../errors/index.js";
 import { isJsonObject, type JsonObject } from "./hf-folder.js";
-import { TokenType } from "./metadata-entries.js";
+import { TokenType } from "./token-type.js";
 import { readTokenizerJsonMerges } from "./merges.js";
 import { preNormalizeUserDefined, tokenLooksSpecial } from "./token-looks-special.js";
 

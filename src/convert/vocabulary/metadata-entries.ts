@@ -2,16 +2,6 @@
 // first position and takes the new value; empty strings and empty arrays are not written at all.
 import type { GgufValue } from "../../gguf/index.js";
 
-/** gguf-py TokenType (= SentencePiece piece types), stored as int32. */
-export const TokenType = {
-  NORMAL: 1,
-  UNKNOWN: 2,
-  CONTROL: 3,
-  USER_DEFINED: 4,
-  UNUSED: 5,
-  BYTE: 6,
-} as const;
-
 export class MetadataEntries {
   private readonly values = new Map<string, GgufValue>();
   readonly warnings: string[] = [];
