@@ -131,6 +131,12 @@ describe("convertHfVocabulary rejects bad input with a TokenizerFileError naming
     expect([cannot.problem, cannot.message]).toEqual(["unrecognized_pre_tokenizer", expect.stringMatching(/pre_tokenizer type "BertPreTokenizer"/)]);
   });
 
+  it("a SentencePiece model converted to tokenizer.json (byte fallback) without its tokenizer.model", async () => {
+    const converted = { ...tiny, model: { ...tiny.model, byte_fallback: true }, decoder: { type: "Sequence", decoders: [] } };
+    const error = await conversionError(await folderWith({ "tokenizer.json": JSON.stringify(converted) }), 257);
+    expect([error.problem, error.message]).toEqual(["unsupported", expect.stringMatching(/add the original tokenizer\.model/)]);
+  });
+
   it("a vocabSize that is not a positive integer", async () => {
     await expect(convertHfVocabulary(await folderWith({ "tokenizer.model": spmModel }), { vocabSize: 0 })).rejects.toBeInstanceOf(InvalidArgumentError);
   });
