@@ -64,7 +64,7 @@ export function parseBpeTokenizerJson(json: JsonObject, file: string): BpeTokeni
 }
 
 /** HF's tokenizer.vocab: the model's vocabulary with the added tokens on top. */
-export function fullVocabulary(tokenizer: BpeTokenizerJson): Map<string, number> {
+function fullVocabulary(tokenizer: BpeTokenizerJson): Map<string, number> {
   const vocab = new Map(tokenizer.vocab);
   for (const token of tokenizer.addedTokens) vocab.set(token.content, token.id);
   return vocab;

@@ -10,14 +10,6 @@ export class MetadataEntries {
     this.values.set(key, value);
   }
 
-  remove(key: string): void {
-    this.values.delete(key);
-  }
-
-  has(key: string): boolean {
-    return this.values.has(key);
-  }
-
   string(key: string, value: string): void {
     if (value !== "") this.set(key, { type: "string", value });
   }
