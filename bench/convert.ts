@@ -66,8 +66,9 @@ try {
 
   const theirs = join(workDir, "llama-cpp.gguf");
   // runpy keeps the script's own __main__ behaviour; getrusage reports this interpreter's peak RSS (KiB on Linux)
-  const wrapper = `import resource, runpy, sys, time
+  const wrapper = `import os, resource, runpy, sys, time
 sys.argv = [sys.argv[1], *sys.argv[2:]]
+sys.path.insert(0, os.path.dirname(sys.argv[0]))
 started = time.perf_counter()
 try:
     runpy.run_path(sys.argv[0], run_name="__main__")

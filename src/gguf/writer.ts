@@ -232,7 +232,8 @@ async function encodeTensor(tensor: PlannedTensor): Promise<Uint8Array> {
     if (data.length !== tensor.elementCount) {
       throw new InvalidArgumentError(`tensors.${input.name}`, `shape [${input.dims}] holds ${tensor.elementCount} values, got ${data.length}`);
     }
-    return quantize(input.type, data);
+    // F32 is written as it is: a view, not a copy (the bytes go to the file before anyone can change them)
+    return input.type === "F32" ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : quantize(input.type, data);
   }
   if (data instanceof Uint8Array) {
     if (data.byteLength !== tensor.byteLength) {
