@@ -50,7 +50,7 @@ const mib = (bytes: number) => bytes / 2 ** 20;
 
 const workDir = mkdtempSync(join(tmpdir(), "camelid-bench-convert-"));
 try {
-  const folder = join(workDir, `bench-${preset}`);
+  const folder = join(workDir, `Bench-Llama-${preset}`);
   const options: RandomHfLlamaOptions = { ...presets[preset], dtype, seed: 11, tokenizerFiles: [join(shared, "tokenizers/llama2-spm/tokenizer.model")] };
   await writeRandomHfLlama(folder, options);
   const checkpointBytes = readdirSync(folder).filter((file) => file.endsWith(".safetensors")).reduce((sum, file) => sum + statSync(join(folder, file)).size, 0);
