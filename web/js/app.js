@@ -53,6 +53,8 @@ async function start() {
 
   const views = new Map();
   const buttons = new Map();
+  /** Each tab's last address ("arena/<id>"): going back to a tab reopens the session it showed. */
+  const lastRoutes = new Map();
   for (const tab of tabs) {
     const view = tab.create({ models });
     view.element.hidden = true;
@@ -63,7 +65,7 @@ async function start() {
     const button = h("button", { type: "button", role: "tab", id: `tab-${tab.id}`, "aria-controls": view.element.id, "aria-selected": "false", tabindex: -1 }, tab.label);
     view.element.setAttribute("aria-labelledby", button.id);
     button.addEventListener("click", () => {
-      location.hash = tab.id;
+      location.hash = lastRoutes.get(tab.id) ?? tab.id;
     });
     buttons.set(tab.id, button);
     tabList.append(button);
@@ -81,16 +83,26 @@ async function start() {
     if (event.key === "End") next = ids[ids.length - 1];
     if (next) {
       event.preventDefault();
-      location.hash = next;
+      location.hash = lastRoutes.get(next) ?? next;
       buttons.get(next).focus();
     }
   });
 
   let shown = null;
   const show = async () => {
-    const id = views.has(location.hash.slice(1)) ? location.hash.slice(1) : "chat";
-    if (shown === id) return;
-    shown = id;
+    // "#arena/<id>": the tab, then the session open in it (a reload and back/forward reopen it).
+    const [tab, ...rest] = location.hash.slice(1).split("/");
+    const id = views.has(tab) ? tab : "chat";
+    let session = null;
+    try {
+      session = views.has(tab) && rest.length > 0 ? decodeURIComponent(rest.join("/")) : null;
+    } catch {
+      // a malformed address: the tab without a session
+    }
+    const route = session ? `${id}/${rest.join("/")}` : id;
+    if (shown === route) return;
+    shown = route;
+    lastRoutes.set(id, route);
     for (const [tabId, view] of views) {
       const active = tabId === id;
       view.element.hidden = !active;
@@ -98,7 +110,7 @@ async function start() {
       buttons.get(tabId).tabIndex = active ? 0 : -1;
     }
     try {
-      await views.get(id).activate();
+      await views.get(id).activate(session);
     } catch (error) {
       announce(error.message, "error");
     }
