@@ -71,10 +71,21 @@ describe.skipIf(!hasChromium)("saved sessions in headless Chromium", () => {
       expect(await texts(page, "#arena-columns .column h3")).toEqual(["alpha", "beta"]);
       await saveScreenshot(page, "arena-session");
 
-      // Another tab and back: the session is still the one open; back/forward move between addresses.
+      // Another tab and back: the session is still the one open; back/forward move between addresses
+      // (Chat's conversation has one too).
       await page.locator("#tab-chat").click();
+      await page.locator("#chat-input").fill("Side trip");
+      await page.locator("#chat-input").press("Enter");
+      await waitFor(page, '#view-chat .message.assistant[data-state="done"]');
+      await expect.poll(() => hashOf(page)).toMatch(new RegExp(`^#chat/${uuid}$`));
+      const chatHash = await hashOf(page);
       await page.locator("#tab-arena").click();
       expect(await hashOf(page)).toBe(`#arena/${id}`);
+      await page.goBack();
+      await expect.poll(() => hashOf(page)).toBe(chatHash);
+      expect(await page.locator("#tab-chat").getAttribute("aria-selected")).toBe("true");
+      await page.goForward();
+      await expect.poll(() => hashOf(page)).toBe(`#arena/${id}`);
       await page.locator("#arena-new-session").click();
       await expect.poll(() => hashOf(page)).toBe("#arena");
       await waitFor(page, '#arena-columns[data-state="empty"]');
