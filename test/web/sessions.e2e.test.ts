@@ -62,11 +62,19 @@ describe.skipIf(!hasChromium)("saved sessions in headless Chromium", () => {
       expect(await hashOf(page)).toMatch(new RegExp(`^#arena/${uuid}$`));
       const id = (await hashOf(page)).slice("#arena/".length);
       expect(await listed(page, "arena")).toEqual([["Hello", "alpha, beta"]]);
+      // Scrolled down the page (on the phone the screen is taller than the viewport), not to its very end:
+      // the status line's text, gone after a reload, makes the page's height differ by a line.
+      const scrolled = await page.evaluate(() => {
+        window.scrollTo(0, 200);
+        return window.scrollY;
+      });
+      if (viewport.name === "phone") expect(scrolled).toBeGreaterThan(0);
 
       await reload(page);
       expect(await page.locator("#tab-arena").getAttribute("aria-selected")).toBe("true");
       await expect.poll(() => texts(page, "#arena-columns .message.assistant .markdown"), slow).toEqual(["alpha says: Hello", "beta says: Hello"]);
       expect(await page.locator('#arena-sessions [aria-current="true"]').getAttribute("data-session-id")).toBe(id);
+      await expect.poll(() => page.evaluate(() => window.scrollY)).toBe(scrolled);
       await sendArena(page, "Again", 4);
       expect(await texts(page, "#arena-columns .column h3")).toEqual(["alpha", "beta"]);
       await saveScreenshot(page, "arena-session");

@@ -10,6 +10,7 @@ import { announce, h } from "./dom.js";
 import { createLeaderboardView } from "./leaderboard.js";
 import { installCodeCopy } from "./markdown.js";
 import { createSafetyView } from "./safety.js";
+import { rememberScroll, restoreScroll, takeOverScrollRestoration } from "./scroll-memory.js";
 
 const tabs = [
   { id: "chat", label: "Chat", create: createChatView },
@@ -101,6 +102,7 @@ async function start() {
     }
     const route = session ? `${id}/${rest.join("/")}` : id;
     if (shown === route) return;
+    if (shown) rememberScroll(views.get(shown.split("/")[0]).element, shown);
     shown = route;
     lastRoutes.set(id, route);
     for (const [tabId, view] of views) {
@@ -111,11 +113,15 @@ async function start() {
     }
     try {
       await views.get(id).activate(session);
+      if (shown === route) restoreScroll(views.get(id).element, route);
     } catch (error) {
       announce(error.message, "error");
     }
   };
   window.addEventListener("hashchange", () => void show());
+  // A reload (or closing the tab) keeps where the open screen was scrolled.
+  takeOverScrollRestoration();
+  window.addEventListener("pagehide", () => shown && rememberScroll(views.get(shown.split("/")[0]).element, shown));
   await show();
   await watchModelStatuses().refresh();
   installCodeCopy(document);
