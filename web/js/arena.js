@@ -3,8 +3,7 @@
 // (the turn when it is sent, each answer when it ends), listed beside the columns and reopened by
 // its address (#arena/<id>): a reload reopens it, answers cut short by it marked as unfinished.
 import { announce, composer, h, replaceChildren } from "./dom.js";
-import { createSessionActions, createSessionSidebar, exportName, routeTo } from "./session-sidebar.js";
-import { createSessionSaver, deleteSession, exportSession, getSession, listSessions } from "./sessions-api.js";
+import { createSavedSessions } from "./saved-sessions.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
 import { paintStoredAnswer, streamStoredAnswer } from "./stored-answer.js";
 import { createTranscript } from "./transcript.js";
@@ -18,43 +17,29 @@ export function createArenaView({ models }) {
   const input = h("textarea", { id: "arena-input", rows: 3, placeholder: "One prompt for every selected model (Enter sends)", "aria-label": "Prompt for all models" });
   const sendButton = h("button", { type: "submit", class: "primary", id: "arena-send" }, "Send to all");
   const stopButton = h("button", { type: "button", id: "arena-stop", disabled: true, onclick: () => controller?.abort() }, "Stop");
-  const resetButton = h("button", { type: "button", id: "arena-reset", onclick: () => startNew() }, "New round");
+  const resetButton = h("button", { type: "button", id: "arena-reset", onclick: () => sessions.startNew() }, "New round");
   /** The open session's document: { models, settings, turns } (null: nothing sent yet). */
   let state = null;
   let columns = [];
   let controller = null;
 
-  const saver = createSessionSaver("arena", (id) => {
-    routeTo("arena", id);
-    void sidebar.refresh(id);
-  });
-  const persist = () => saver.save(() => state).catch((error) => announce(`The session was not saved: ${error.message}`, "error"));
-  const sidebar = createSessionSidebar({
+  const sessions = createSavedSessions({
+    kind: "arena",
     prefix: "arena",
     label: "Arena sessions",
-    newLabel: "New session",
-    load: async () => (await listSessions("arena")).map((session) => ({ id: session.id, title: session.title, models: session.models.join(", "), time: session.updated_at })),
-    onOpen: (id) => routeTo("arena", id),
-    onNew: () => startNew(),
-  });
-  const actions = createSessionActions({
-    prefix: "arena",
     noun: "arena session",
-    exportFile: async () => {
-      const id = saver.current();
-      if (!id) return null;
-      const text = await exportSession(id);
-      return { name: exportName("arena", JSON.parse(text).title), text };
-    },
-    remove: async () => {
-      const id = saver.current();
-      if (!id || controller) return false;
-      await deleteSession(id);
-      await open(null);
-      routeTo("arena", null);
-      return true;
+    isBusy: () => controller !== null,
+    show(session) {
+      state = session?.state ?? null;
+      if (state) {
+        settings.load(state.settings);
+        for (const label of picks) label.querySelector("input").checked = state.models.includes(label.dataset.modelPick);
+      }
+      paint();
+      setBusy(false);
     },
   });
+  const persist = () => sessions.persist(() => state);
 
   const selected = () => picks.map((label) => label.querySelector("input")).filter((box) => box.checked).map((box) => box.value);
 
@@ -62,14 +47,8 @@ export function createArenaView({ models }) {
     sendButton.disabled = busy;
     stopButton.disabled = !busy;
     resetButton.disabled = busy;
-    actions.setEnabled(!busy && saver.current() !== null);
+    sessions.paintActions(busy);
     columnsElement.dataset.state = busy ? "streaming" : state ? "ready" : "empty";
-  }
-
-  function startNew() {
-    if (controller) return;
-    void open(null);
-    routeTo("arena", null);
   }
 
   /** Draws the open session: a column per model, every turn with each answer as it ended. */
@@ -92,28 +71,6 @@ export function createArenaView({ models }) {
         if (answer) paintStoredAnswer(column.transcript.addMessage("assistant", answer.text, column.model), answer);
       }
     }
-  }
-
-  /** Opens a saved session (null: a new, empty one). */
-  async function open(id) {
-    let session = null;
-    if (id) {
-      try {
-        session = await getSession(id);
-      } catch (error) {
-        if (error.status !== 404) throw error;
-        announce("This arena session no longer exists", "error");
-      }
-    }
-    saver.reset(session?.id ?? null);
-    state = session?.state ?? null;
-    if (state) {
-      settings.load(state.settings);
-      for (const label of picks) label.querySelector("input").checked = state.models.includes(label.dataset.modelPick);
-    }
-    paint();
-    setBusy(false);
-    await sidebar.refresh(saver.current());
   }
 
   /** A column's conversation so far: answers that failed or never finished are left out, as their turns. */
@@ -162,17 +119,17 @@ export function createArenaView({ models }) {
     controller = null;
     setBusy(false);
     announce("All answers finished");
-    await sidebar.refresh(saver.current());
+    await sessions.refreshList();
   }
 
   const element = h(
     "section",
     { id: "view-arena", class: "view chat-view", "aria-labelledby": "arena-heading" },
-    sidebar.element,
+    sessions.sidebar,
     h(
       "div",
       { class: "chat-main" },
-      h("div", { class: "toolbar" }, h("h2", { id: "arena-heading" }, "Arena: side by side"), actions.buttons),
+      h("div", { class: "toolbar" }, h("h2", { id: "arena-heading" }, "Arena: side by side"), sessions.actionButtons),
       h("fieldset", { class: "model-picks" }, h("legend", {}, "Models (a new session takes the models picked here)"), picks),
       settings.element,
       columnsElement,
@@ -181,15 +138,5 @@ export function createArenaView({ models }) {
   );
   paint();
   setBusy(false);
-  let opened = false;
-  return {
-    element,
-    async activate(sessionId = null) {
-      // While answers stream the open session stays; the address catches up when they end.
-      if (controller) return;
-      if (opened && sessionId === saver.current()) return sidebar.refresh(saver.current());
-      opened = true;
-      await open(sessionId);
-    },
-  };
+  return { element, activate: (sessionId = null) => sessions.activate(sessionId) };
 }

@@ -5,8 +5,7 @@
 // address (#collaborate/<id>); another Run in a reopened session adds to it.
 import { announce, composer, h, replaceChildren } from "./dom.js";
 import { defaultMergePrompt, fillMergePrompt } from "./merge-prompt.js";
-import { createSessionActions, createSessionSidebar, exportName, routeTo } from "./session-sidebar.js";
-import { createSessionSaver, deleteSession, exportSession, getSession, listSessions } from "./sessions-api.js";
+import { createSavedSessions } from "./saved-sessions.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
 import { paintStoredAnswer, streamStoredAnswer } from "./stored-answer.js";
 import { createTranscript } from "./transcript.js";
@@ -26,37 +25,25 @@ export function createCollaborateView({ models }) {
   let state = null;
   let controller = null;
 
-  const saver = createSessionSaver("collaborate", (id) => {
-    routeTo("collaborate", id);
-    void sidebar.refresh(id);
-  });
-  const persist = () => saver.save(() => state).catch((error) => announce(`The session was not saved: ${error.message}`, "error"));
-  const sidebar = createSessionSidebar({
+  const sessions = createSavedSessions({
+    kind: "collaborate",
     prefix: "collab",
     label: "Collaboration sessions",
-    newLabel: "New session",
-    load: async () => (await listSessions("collaborate")).map((session) => ({ id: session.id, title: session.title, models: session.models.join(", "), time: session.updated_at })),
-    onOpen: (id) => routeTo("collaborate", id),
-    onNew: () => startNew(),
-  });
-  const actions = createSessionActions({
-    prefix: "collab",
     noun: "collaboration session",
-    exportFile: async () => {
-      const id = saver.current();
-      if (!id) return null;
-      const text = await exportSession(id);
-      return { name: exportName("collaborate", JSON.parse(text).title), text };
-    },
-    remove: async () => {
-      const id = saver.current();
-      if (!id || controller) return false;
-      await deleteSession(id);
-      await open(null);
-      routeTo("collaborate", null);
-      return true;
+    isBusy: () => controller !== null,
+    show(session) {
+      state = session?.state ?? null;
+      if (state) {
+        settings.load(state.settings);
+        for (const label of picks) label.querySelector("input").checked = state.models.includes(label.dataset.modelPick);
+        if (state.aggregator && models.includes(state.aggregator)) aggregator.value = state.aggregator;
+        mergePrompt.value = state.merge_prompt;
+      }
+      paint();
+      setBusy(false);
     },
   });
+  const persist = () => sessions.persist(() => state);
 
   const chosenModels = () => picks.map((label) => label.querySelector("input")).filter((box) => box.checked).map((box) => box.value);
 
@@ -73,14 +60,8 @@ export function createCollaborateView({ models }) {
   function setBusy(busy) {
     runButton.disabled = busy;
     stopButton.disabled = !busy;
-    actions.setEnabled(!busy && saver.current() !== null);
+    sessions.paintActions(busy);
     output.dataset.state = busy ? "streaming" : state ? "ready" : "empty";
-  }
-
-  function startNew() {
-    if (controller) return;
-    void open(null);
-    routeTo("collaborate", null);
   }
 
   /** Adds one run's block (its answers, the merge prompt sent, the merged answer); returns its parts. */
@@ -112,30 +93,6 @@ export function createCollaborateView({ models }) {
       run.answers.forEach((answer, index) => paintStoredAnswer(parts.answerColumns[index].transcript.addMessage("assistant", answer.text, answer.model), answer));
       if (run.merged) paintStoredAnswer(parts.mergeTranscript.addMessage("assistant", run.merged.text, run.merged.model), run.merged);
     }
-  }
-
-  /** Opens a saved session (null: a new, empty one), its form as it was last used. */
-  async function open(id) {
-    let session = null;
-    if (id) {
-      try {
-        session = await getSession(id);
-      } catch (error) {
-        if (error.status !== 404) throw error;
-        announce("This collaboration session no longer exists", "error");
-      }
-    }
-    saver.reset(session?.id ?? null);
-    state = session?.state ?? null;
-    if (state) {
-      settings.load(state.settings);
-      for (const label of picks) label.querySelector("input").checked = state.models.includes(label.dataset.modelPick);
-      if (state.aggregator && models.includes(state.aggregator)) aggregator.value = state.aggregator;
-      mergePrompt.value = state.merge_prompt;
-    }
-    paint();
-    setBusy(false);
-    await sidebar.refresh(saver.current());
   }
 
   const pending = (model) => ({ model, text: "", status: "pending", finish_reason: null });
@@ -179,18 +136,18 @@ export function createCollaborateView({ models }) {
       await persist();
       controller = null;
       setBusy(false);
-      await sidebar.refresh(saver.current());
+      await sessions.refreshList();
     }
   }
 
   const element = h(
     "section",
     { id: "view-collaborate", class: "view chat-view", "aria-labelledby": "collab-heading" },
-    sidebar.element,
+    sessions.sidebar,
     h(
       "div",
       { class: "chat-main" },
-      h("div", { class: "toolbar" }, h("h2", { id: "collab-heading" }, "Collaboration"), actions.buttons),
+      h("div", { class: "toolbar" }, h("h2", { id: "collab-heading" }, "Collaboration"), sessions.actionButtons),
       h("fieldset", { class: "model-picks" }, h("legend", {}, "Answering models"), picks),
       h("label", { for: "collab-aggregator", class: "inline-label" }, "Aggregator", aggregator),
       h("label", { for: "collab-merge-prompt", class: "block-label" }, "Merge prompt ({question} and {answers} are filled in)", mergePrompt),
@@ -200,14 +157,5 @@ export function createCollaborateView({ models }) {
     ),
   );
   setBusy(false);
-  let opened = false;
-  return {
-    element,
-    async activate(sessionId = null) {
-      if (controller) return;
-      if (opened && sessionId === saver.current()) return sidebar.refresh(saver.current());
-      opened = true;
-      await open(sessionId);
-    },
-  };
+  return { element, activate: (sessionId = null) => sessions.activate(sessionId) };
 }
