@@ -11,6 +11,17 @@ export class ResourceNotFoundError extends CamelidError {
   }
 }
 
+/** The request is well-formed but clashes with what exists (a model id already served); 409. */
+export class ResourceConflictError extends CamelidError {
+  readonly code = "conflict";
+  constructor(
+    readonly resource: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** The body is over the configured size limit. */
 export class RequestTooLargeError extends CamelidError {
   readonly code = "request_too_large";
@@ -38,6 +49,9 @@ export class UnsupportedMediaTypeError extends CamelidError {
 export function serverHttpError(error: unknown): HttpError {
   if (error instanceof ResourceNotFoundError) {
     return { status: 404, body: { error: { message: error.message, type: "not_found_error", param: null, code: error.code } }, headers: {} };
+  }
+  if (error instanceof ResourceConflictError) {
+    return { status: 409, body: { error: { message: error.message, type: "invalid_request_error", param: null, code: error.code } }, headers: {} };
   }
   if (error instanceof RequestTooLargeError) {
     return { status: 413, body: { error: { message: error.message, type: "invalid_request_error", param: null, code: error.code } }, headers: {} };

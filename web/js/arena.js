@@ -42,6 +42,8 @@ export function createArenaView({ models }) {
   const persist = () => sessions.persist(() => state);
 
   const selected = () => picks.map((label) => label.querySelector("input")).filter((box) => box.checked).map((box) => box.value);
+  settings.watchModels(selected);
+  for (const label of picks) label.addEventListener("change", () => settings.watchModels(selected));
 
   function setBusy(busy) {
     sendButton.disabled = busy;
@@ -129,7 +131,7 @@ export function createArenaView({ models }) {
     h(
       "div",
       { class: "chat-main" },
-      h("div", { class: "toolbar" }, h("h2", { id: "arena-heading" }, "Arena: side by side"), sessions.actionButtons),
+      h("div", { class: "toolbar" }, sessions.sidebarToggle, h("h2", { id: "arena-heading", class: "title" }, "Arena: side by side"), sessions.actionButtons),
       h("fieldset", { class: "model-picks" }, h("legend", {}, "Models (a new session takes the models picked here)"), picks),
       settings.element,
       columnsElement,

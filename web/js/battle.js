@@ -23,6 +23,8 @@ export function createBattleView() {
     b: { transcript: createTranscript("Model B"), heading: h("h3", { id: "battle-name-b" }, "Model B") },
   };
   const input = h("textarea", { id: "battle-input", rows: 3, placeholder: "Ask both anonymous models (Enter sends)", "aria-label": "Message for both models" });
+  // Optional: the leaderboard can be shown per category (FastChat's per-category boards).
+  const categoryInput = h("input", { type: "text", id: "battle-category", maxlength: 64, placeholder: "e.g. coding" });
   const sendButton = h("button", { type: "submit", class: "primary", id: "battle-send" }, "Send");
   const stopButton = h("button", { type: "button", id: "battle-stop", disabled: true, onclick: () => controller?.abort() }, "Stop");
   const newButton = h("button", { type: "button", id: "battle-new", onclick: () => startNew() }, "New battle");
@@ -92,6 +94,9 @@ export function createBattleView() {
     sendButton.disabled = busy || Boolean(battle?.models);
     stopButton.disabled = !busy;
     actions.setEnabled(!busy && Boolean(battle));
+    // The category is set when a battle starts: an open one shows its own, a new one takes what is typed.
+    categoryInput.disabled = busy || Boolean(battle);
+    if (battle) categoryInput.value = battle.category ?? "";
     for (const side of ["a", "b"]) sides[side].heading.textContent = battle?.models ? `Model ${side.toUpperCase()}: ${battle.models[side]}` : `Model ${side.toUpperCase()}`;
     if (battle?.vote) result.textContent = `You voted: ${Object.entries({ model_a: "A is better", model_b: "B is better", tie: "Tie", "tie (bothbad)": "Both are bad" }).find(([k]) => k === battle.vote.winner)?.[1]}. A was ${battle.models.a}, B was ${battle.models.b}.`;
     else if (battle?.revealed_before_vote) result.textContent = `Names revealed before voting: this battle can no longer be voted on. A was ${battle.models.a}, B was ${battle.models.b}.`;
@@ -203,7 +208,12 @@ export function createBattleView() {
     try {
       if (!battle) {
         const values = settings.values();
-        battle = await api("POST", "/api/arena/battles", { message: text, settings: { ...requestFields(values), ...(values.system_prompt ? { system_prompt: values.system_prompt } : {}) } });
+        const category = categoryInput.value.trim();
+        battle = await api("POST", "/api/arena/battles", {
+          message: text,
+          settings: { ...requestFields(values), ...(values.system_prompt ? { system_prompt: values.system_prompt } : {}) },
+          ...(category ? { category } : {}),
+        });
         remember(battle.id);
         routeTo("battle", battle.id);
         void sidebar.refresh(battle.id);
@@ -287,8 +297,9 @@ export function createBattleView() {
     h(
       "div",
       { class: "chat-main" },
-      h("div", { class: "toolbar" }, h("h2", { id: "battle-heading" }, "Anonymous battle"), actions.buttons),
+      h("div", { class: "toolbar" }, sidebar.toggleButton, h("h2", { id: "battle-heading", class: "title" }, "Anonymous battle"), actions.buttons),
       settings.element,
+      h("label", { class: "battle-category" }, "Category (optional) ", categoryInput),
       h(
         "div",
         { class: "columns two" },

@@ -17,13 +17,16 @@ export function createCollaborateView({ models }) {
   );
   const aggregator = h("select", { id: "collab-aggregator" }, models.map((id) => h("option", { value: id, "data-model-pick": id }, id)));
   const mergePrompt = h("textarea", { id: "collab-merge-prompt", rows: 8, value: defaultMergePrompt });
-  const question = h("textarea", { id: "collab-input", rows: 3, placeholder: "The prompt every model answers", "aria-label": "Prompt" });
+  const question = h("textarea", { id: "collab-input", rows: 3, placeholder: "The prompt every model answers (Ctrl+Enter runs)", "aria-label": "Prompt" });
   const runButton = h("button", { type: "submit", class: "primary", id: "collab-run" }, "Run");
   const stopButton = h("button", { type: "button", id: "collab-stop", disabled: true, onclick: () => controller?.abort() }, "Stop");
   const output = h("div", { class: "collab-output", id: "collab-output" });
   /** The open session's document: the form's settings and every run (null: nothing run yet). */
   let state = null;
   let controller = null;
+  const formatModels = () => [...new Set([...picks.map((label) => label.querySelector("input")).filter((box) => box.checked).map((box) => box.value), aggregator.value])];
+  settings.watchModels(formatModels);
+  for (const picker of [...picks, aggregator]) picker.addEventListener("change", () => settings.watchModels(formatModels));
 
   const sessions = createSavedSessions({
     kind: "collaborate",
@@ -147,7 +150,7 @@ export function createCollaborateView({ models }) {
     h(
       "div",
       { class: "chat-main" },
-      h("div", { class: "toolbar" }, h("h2", { id: "collab-heading" }, "Collaboration"), sessions.actionButtons),
+      h("div", { class: "toolbar" }, sessions.sidebarToggle, h("h2", { id: "collab-heading", class: "title" }, "Collaboration"), sessions.actionButtons),
       h("fieldset", { class: "model-picks" }, h("legend", {}, "Answering models"), picks),
       h("label", { for: "collab-aggregator", class: "inline-label" }, "Aggregator", aggregator),
       h("label", { for: "collab-merge-prompt", class: "block-label" }, "Merge prompt ({question} and {answers} are filled in)", mergePrompt),

@@ -66,6 +66,7 @@ export function createSavedSessions({ kind, prefix, label, noun, isBusy, show })
   let opened = false;
   return {
     sidebar: sidebar.element,
+    sidebarToggle: sidebar.toggleButton,
     actionButtons: actions.buttons,
     startNew,
     /** Whether a saved session is open. */

@@ -1,8 +1,10 @@
 // @ts-check
 // The list of saved sessions beside Arena, Battle and Collaborate (as Chat has its conversations):
 // title, the models (or "anonymous" for a battle not yet voted on) and the time; a click reopens one.
-// Its `data-state` is "ready" once the list has been read, for tests that wait on it.
+// Its `data-state` is "ready" once the list has been read, for tests that wait on it. Like Chat's, it
+// opens and closes with a button (closed at first on a phone), and a pick there closes it on a phone.
 import { announce, download, h, replaceChildren } from "./dom.js";
+import { createSidebarToggle } from "./sidebar-toggle.js";
 
 /** @typedef {{ id: string, title: string, models: string, time: number }} SidebarItem */
 
@@ -11,7 +13,13 @@ import { announce, download, h, replaceChildren } from "./dom.js";
  */
 export function createSessionSidebar({ prefix, label, newLabel, load, onOpen, onNew }) {
   const list = h("ul", { class: "conversation-list session-list", id: `${prefix}-sessions`, "aria-label": label });
-  const element = h("aside", { class: "sidebar" }, h("button", { type: "button", id: `${prefix}-new-session`, class: "primary", onclick: onNew }, newLabel), list);
+  const element = h(
+    "aside",
+    { class: "sidebar", id: `${prefix}-sidebar`, "aria-label": label },
+    h("button", { type: "button", id: `${prefix}-new-session`, class: "primary", onclick: () => (onNew(), toggle.closeOnPhone()) }, newLabel),
+    list,
+  );
+  const toggle = createSidebarToggle({ sidebar: element, label: "Sessions" });
 
   /** @param {string | null} currentId */
   async function refresh(currentId) {
@@ -24,7 +32,7 @@ export function createSessionSidebar({ prefix, label, newLabel, load, onOpen, on
           {},
           h(
             "button",
-            { type: "button", class: "conversation-link", "data-session-id": item.id, "aria-current": item.id === currentId ? "true" : false, onclick: () => onOpen(item.id) },
+            { type: "button", class: "conversation-link", "data-session-id": item.id, "aria-current": item.id === currentId ? "true" : false, onclick: () => (onOpen(item.id), toggle.closeOnPhone()) },
             h("span", { class: "conversation-title" }, item.title),
             h("span", { class: "meta session-models" }, item.models),
             h("span", { class: "meta" }, new Date(item.time).toLocaleString()),
@@ -34,7 +42,12 @@ export function createSessionSidebar({ prefix, label, newLabel, load, onOpen, on
     );
     list.dataset.state = "ready";
   }
-  return { element, refresh: (/** @type {string | null} */ currentId) => refresh(currentId).catch((error) => announce(error.message, "error")) };
+  return {
+    element,
+    /** Shows and hides the list: it goes in the screen's toolbar, as Chat's Conversations button. */
+    toggleButton: toggle.button,
+    refresh: (/** @type {string | null} */ currentId) => refresh(currentId).catch((error) => announce(error.message, "error")),
+  };
 }
 
 /**

@@ -11,6 +11,8 @@ export interface BattleAnswer {
   text: string;
   status: AnswerStatus;
   finishReason: string | null;
+  /** Completion tokens the model reported (null: unknown, e.g. stopped or failed). */
+  tokens?: number | null;
 }
 
 export interface BattleTurn {
@@ -43,6 +45,8 @@ export interface BattleRecord {
   models: Record<BattleSide, string>;
   settings: BattleSettings;
   revealedBeforeVote: boolean;
+  /** What the battle is about, set when it was started (null: none). */
+  category: string | null;
   turns: BattleTurn[];
   vote: BattleVote | null;
   createdAt: number;
@@ -69,6 +73,7 @@ export interface VotedBattle {
   winner: BattleWinner;
   client: string;
   votedAt: number;
+  category: string | null;
   systemPrompt: string | null;
   turns: BattleTurn[];
 }
@@ -80,6 +85,7 @@ interface BattleRow {
   model_b: string;
   settings: string;
   revealed_before_vote: number;
+  category: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -93,6 +99,8 @@ interface TurnRow {
   answer_b: string;
   status_b: AnswerStatus;
   finish_b: string | null;
+  tokens_a: number | null;
+  tokens_b: number | null;
   created_at: number;
 }
 
@@ -107,8 +115,8 @@ const toTurn = (row: TurnRow): BattleTurn => ({
   turn: row.turn,
   userMessage: row.user_message,
   answers: {
-    a: { text: row.answer_a, status: row.status_a, finishReason: row.finish_a },
-    b: { text: row.answer_b, status: row.status_b, finishReason: row.finish_b },
+    a: { text: row.answer_a, status: row.status_a, finishReason: row.finish_a, tokens: row.tokens_a },
+    b: { text: row.answer_b, status: row.status_b, finishReason: row.finish_b, tokens: row.tokens_b },
   },
   createdAt: row.created_at,
 });
@@ -124,13 +132,13 @@ export class ArenaStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  createBattle(fields: { client: string; models: Record<BattleSide, string>; settings: BattleSettings; firstMessage: string }): BattleRecord {
+  createBattle(fields: { client: string; models: Record<BattleSide, string>; settings: BattleSettings; firstMessage: string; category?: string }): BattleRecord {
     const id = randomUUID();
     const time = this.now();
     this.db.transaction(() => {
       this.db
-        .prepare(`INSERT INTO arena_battles (id, client, model_a, model_b, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-        .run(id, fields.client, fields.models.a, fields.models.b, JSON.stringify(fields.settings), time, time);
+        .prepare(`INSERT INTO arena_battles (id, client, model_a, model_b, settings, category, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(id, fields.client, fields.models.a, fields.models.b, JSON.stringify(fields.settings), fields.category ?? null, time, time);
       this.db.prepare(`INSERT INTO arena_turns (battle_id, turn, user_message, created_at) VALUES (?, 0, ?, ?)`).run(id, fields.firstMessage, time);
     })();
     return this.get(id)!;
@@ -147,6 +155,7 @@ export class ArenaStore {
       models: { a: row.model_a, b: row.model_b },
       settings: JSON.parse(row.settings) as BattleSettings,
       revealedBeforeVote: row.revealed_before_vote === 1,
+      category: row.category,
       turns,
       vote: vote ? { winner: vote.winner, client: vote.client, createdAt: vote.created_at } : null,
       createdAt: row.created_at,
@@ -167,8 +176,8 @@ export class ArenaStore {
     // Column names come from the closed BattleSide union, never from input.
     const column = side === "a" ? "a" : "b";
     this.db
-      .prepare(`UPDATE arena_turns SET answer_${column} = ?, status_${column} = ?, finish_${column} = ? WHERE battle_id = ? AND turn = ?`)
-      .run(answer.text, answer.status, answer.finishReason, battleId, turn);
+      .prepare(`UPDATE arena_turns SET answer_${column} = ?, status_${column} = ?, finish_${column} = ?, tokens_${column} = ? WHERE battle_id = ? AND turn = ?`)
+      .run(answer.text, answer.status, answer.finishReason, answer.tokens ?? null, battleId, turn);
     this.touch(battleId, this.now());
   }
 
@@ -201,6 +210,7 @@ export class ArenaStore {
       winner: row.winner,
       client: row.voter,
       votedAt: row.voted_at,
+      category: row.category,
       systemPrompt: (JSON.parse(row.settings) as BattleSettings).systemPrompt ?? null,
       turns: (turnsOf.all(row.id) as TurnRow[]).map(toTurn),
     }));

@@ -99,6 +99,7 @@ export function publicBattleView(battle: BattleRecord, streaming: (side: BattleS
     })),
     can_vote: votable,
     revealed_before_vote: battle.revealedBeforeVote,
+    category: battle.category,
     vote: battle.vote ? { winner: battle.vote.winner, created_at: battle.vote.createdAt } : null,
     models: namesVisible(battle, battle.vote !== null) ? { a: battle.models.a, b: battle.models.b } : null,
   };

@@ -105,7 +105,14 @@ export const migrations: string[] = [
     CHECK (status IN ('streaming', 'done', 'interrupted', 'failed'));
   ALTER TABLE conversation_messages ADD COLUMN finish_reason TEXT;
   `,
-  // 5: Arena (side by side) and Collaborate sessions, saved by the playground so a reload or another
+  // 5 (leaderboard): a battle's optional category, set by whoever starts it, for per-category
+  // leaderboards; each answer's completion tokens, the length covariate of style-controlled ratings.
+  `
+  ALTER TABLE arena_battles ADD COLUMN category TEXT;  -- NULL: no category
+  ALTER TABLE arena_turns ADD COLUMN tokens_a INTEGER; -- NULL: unknown (stopped, failed, older)
+  ALTER TABLE arena_turns ADD COLUMN tokens_b INTEGER;
+  `,
+  // 6: Arena (side by side) and Collaborate sessions, saved by the playground so a reload or another
   // visit reopens them. `state` is the kind's JSON document, validated by the routes' schema for it.
   `
   CREATE TABLE playground_sessions (

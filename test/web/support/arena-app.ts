@@ -9,11 +9,22 @@ import { scriptedModel } from "../../support/scripted-model.js";
 
 /** Models that each answer "<name> says: <last user message>", so a test can tell them apart. */
 export function createArenaApp(
-  options: { models?: string[]; votesPerDay?: number; random?: () => number; keys?: Record<string, string>; adminKeys?: Record<string, string>; delayMs?: number; failingLoads?: string[] } = {},
+  options: {
+    models?: string[];
+    votesPerDay?: number;
+    random?: () => number;
+    keys?: Record<string, string>;
+    adminKeys?: Record<string, string>;
+    delayMs?: number;
+    failingLoads?: string[];
+    /** Each model's answer to the last user message (default "<id> says: <message>"). */
+    reply?: (id: string, message: string) => string;
+  } = {},
 ) {
   const ids = options.models ?? ["alpha", "beta"];
+  const reply = options.reply ?? ((id: string, message: string) => `${id} says: ${message}`);
   const models = Object.fromEntries(
-    ids.map((id) => [id, scriptedModel({ modelId: id, delayMs: options.delayMs, reply: (o) => `${id} says: ${o.messages?.filter((m) => m.role === "user").at(-1)?.content}` })]),
+    ids.map((id) => [id, scriptedModel({ modelId: id, delayMs: options.delayMs, reply: (o) => reply(id, String(o.messages?.filter((m) => m.role === "user").at(-1)?.content)) })]),
   );
   const loads: Record<string, number> = {};
   const specs: ModelSpec[] = ids.map((id) => ({
