@@ -62,11 +62,12 @@ describe.skipIf(!hasChromium)("saved sessions in headless Chromium", () => {
       expect(await hashOf(page)).toMatch(new RegExp(`^#arena/${uuid}$`));
       const id = (await hashOf(page)).slice("#arena/".length);
       expect(await listed(page, "arena")).toEqual([["Hello", "alpha, beta"]]);
-      // Scrolled down the page (on the phone the screen is taller than the viewport), not to its very end:
-      // the status line's text, gone after a reload, makes the page's height differ by a line.
-      const scrolled = await page.evaluate(() => {
-        window.scrollTo(0, 200);
-        return window.scrollY;
+      // The columns scroll under the pinned composer (on the phone one turn already overflows them):
+      // scrolled down a little, not to their very end.
+      const columns = page.locator("#arena-columns");
+      const scrolled = await columns.evaluate((element) => {
+        element.scrollTop = 40;
+        return element.scrollTop;
       });
       if (viewport.name === "phone") expect(scrolled).toBeGreaterThan(0);
 
@@ -74,7 +75,7 @@ describe.skipIf(!hasChromium)("saved sessions in headless Chromium", () => {
       expect(await page.locator("#tab-arena").getAttribute("aria-selected")).toBe("true");
       await expect.poll(() => texts(page, "#arena-columns .message.assistant .markdown"), slow).toEqual(["alpha says: Hello", "beta says: Hello"]);
       expect(await page.locator('#arena-sessions [aria-current="true"]').getAttribute("data-session-id")).toBe(id);
-      await expect.poll(() => page.evaluate(() => window.scrollY)).toBe(scrolled);
+      await expect.poll(() => columns.evaluate((element) => element.scrollTop)).toBe(scrolled);
       await sendArena(page, "Again", 4);
       expect(await texts(page, "#arena-columns .column h3")).toEqual(["alpha", "beta"]);
       await saveScreenshot(page, "arena-session");
@@ -94,7 +95,12 @@ describe.skipIf(!hasChromium)("saved sessions in headless Chromium", () => {
       expect(await page.locator("#tab-chat").getAttribute("aria-selected")).toBe("true");
       await page.goForward();
       await expect.poll(() => hashOf(page)).toBe(`#arena/${id}`);
+      // The list is beside the columns on a desktop; on a phone its Sessions button opens it, and a pick closes it.
+      const toggle = page.locator("#arena-sidebar-toggle");
+      expect(await toggle.getAttribute("aria-expanded")).toBe(String(viewport.name !== "phone"));
+      if (viewport.name === "phone") await toggle.click();
       await page.locator("#arena-new-session").click();
+      expect(await page.locator("#arena-sidebar").isVisible()).toBe(viewport.name !== "phone");
       await expect.poll(() => hashOf(page)).toBe("#arena");
       await waitFor(page, '#arena-columns[data-state="empty"]');
       await page.goBack();
@@ -117,6 +123,7 @@ describe.skipIf(!hasChromium)("saved sessions in headless Chromium", () => {
 
     it(`Battle (${viewport.name}): a turn survives a reload and continues; listed anonymously, exported, deleted`, async () => {
       const { page, server, pageErrors } = await browser.open(models, "battle", viewport);
+      await page.locator("#battle-category").fill("greetings");
       await page.locator("#battle-input").fill("Hi");
       await page.locator("#battle-input").press("Enter");
       await waitFor(page, '#view-battle[data-state="votable"]');
@@ -127,6 +134,9 @@ describe.skipIf(!hasChromium)("saved sessions in headless Chromium", () => {
       await reload(page);
       await waitFor(page, '#view-battle[data-state="votable"]');
       expect(await page.locator("#tab-battle").getAttribute("aria-selected")).toBe("true");
+      // The reopened battle shows the category it was started with; it is fixed once the battle exists.
+      expect(await page.locator("#battle-category").inputValue()).toBe("greetings");
+      expect(await page.locator("#battle-category").isDisabled()).toBe(true);
       expect((await texts(page, "#view-battle .message.assistant .markdown")).sort()).toEqual(["alpha says: Hi", "beta says: Hi"]);
       await page.locator("#battle-input").fill("More");
       await page.locator("#battle-input").press("Enter");
@@ -136,7 +146,7 @@ describe.skipIf(!hasChromium)("saved sessions in headless Chromium", () => {
       // Before the vote the file names no model; after it, both.
       const before = await exported(page, "battle");
       expect(before.name).toBe(`battle-${id}.json`);
-      expect(before.json).toMatchObject({ format: "camelid-arena-battle", id, models: null });
+      expect(before.json).toMatchObject({ format: "camelid-arena-battle", id, models: null, category: "greetings" });
       expect(JSON.stringify(before.json)).not.toMatch(/"alpha"|"beta"/);
       await page.locator("#battle-vote-a").click();
       await waitFor(page, '#view-battle[data-state="closed"]');
@@ -165,6 +175,13 @@ describe.skipIf(!hasChromium)("saved sessions in headless Chromium", () => {
       const id = (await hashOf(page)).slice("#collaborate/".length);
       expect(id).toMatch(new RegExp(`^${uuid}$`));
       expect(await listed(page, "collab")).toEqual([["Why?", "alpha, beta"]]);
+      // The screen is taller than the window: it scrolls inside <main> (the page itself never does).
+      const screen = page.locator("main");
+      const scrolled = await screen.evaluate((element) => {
+        element.scrollTop = 120;
+        return element.scrollTop;
+      });
+      expect(scrolled).toBeGreaterThan(0);
 
       await reload(page);
       expect(await page.locator("#tab-collaborate").getAttribute("aria-selected")).toBe("true");
@@ -174,6 +191,7 @@ describe.skipIf(!hasChromium)("saved sessions in headless Chromium", () => {
       expect(await page.locator("#collab-aggregator").inputValue()).toBe("beta");
       expect(await page.locator("#collab-merge-prompt").inputValue()).toBe("Combine: {answers}");
       expect(await page.locator("#view-collaborate").getByLabel("Max tokens", { exact: true }).inputValue()).toBe("77");
+      await expect.poll(() => screen.evaluate((element) => element.scrollTop)).toBe(scrolled);
 
       await page.locator("#collab-input").fill("How?");
       await page.locator("#collab-run").click();
