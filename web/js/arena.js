@@ -1,9 +1,12 @@
 // Arena, side by side: one prompt to N named models, answers streaming concurrently in columns,
-// each column keeping its own multi-turn history.
-import { streamChat } from "./api.js";
+// each column keeping its own multi-turn history. Every session is saved on the server as it goes
+// (the turn when it is sent, each answer when it ends), listed beside the columns and reopened by
+// its address (#arena/<id>): a reload reopens it, answers cut short by it marked as unfinished.
 import { announce, composer, h, replaceChildren } from "./dom.js";
+import { createSavedSessions } from "./saved-sessions.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
-import { createTranscript, finishLabel } from "./transcript.js";
+import { paintStoredAnswer, streamStoredAnswer } from "./stored-answer.js";
+import { createTranscript } from "./transcript.js";
 
 export function createArenaView({ models }) {
   const settings = createSettingsForm({ window: false });
@@ -14,81 +17,128 @@ export function createArenaView({ models }) {
   const input = h("textarea", { id: "arena-input", rows: 3, placeholder: "One prompt for every selected model (Enter sends)", "aria-label": "Prompt for all models" });
   const sendButton = h("button", { type: "submit", class: "primary", id: "arena-send" }, "Send to all");
   const stopButton = h("button", { type: "button", id: "arena-stop", disabled: true, onclick: () => controller?.abort() }, "Stop");
-  const resetButton = h("button", { type: "button", id: "arena-reset", onclick: () => reset() }, "New round");
+  const resetButton = h("button", { type: "button", id: "arena-reset", onclick: () => sessions.startNew() }, "New round");
+  /** The open session's document: { models, settings, turns } (null: nothing sent yet). */
+  let state = null;
   let columns = [];
   let controller = null;
+
+  const sessions = createSavedSessions({
+    kind: "arena",
+    prefix: "arena",
+    label: "Arena sessions",
+    noun: "arena session",
+    isBusy: () => controller !== null,
+    show(session) {
+      state = session?.state ?? null;
+      if (state) {
+        settings.load(state.settings);
+        for (const label of picks) label.querySelector("input").checked = state.models.includes(label.dataset.modelPick);
+      }
+      paint();
+      setBusy(false);
+    },
+  });
+  const persist = () => sessions.persist(() => state);
 
   const selected = () => picks.map((label) => label.querySelector("input")).filter((box) => box.checked).map((box) => box.value);
   settings.watchModels(selected);
   for (const label of picks) label.addEventListener("change", () => settings.watchModels(selected));
 
-  function reset() {
-    if (controller) return;
-    columns = [];
-    replaceChildren(columnsElement, h("p", { class: "hint" }, "Pick two or more models, then send a prompt."));
+  function setBusy(busy) {
+    sendButton.disabled = busy;
+    stopButton.disabled = !busy;
+    resetButton.disabled = busy;
+    sessions.paintActions(busy);
+    columnsElement.dataset.state = busy ? "streaming" : state ? "ready" : "empty";
   }
 
-  function ensureColumns() {
-    if (columns.length) return columns;
-    columns = selected().map((model) => {
+  /** Draws the open session: a column per model, every turn with each answer as it ended. */
+  function paint() {
+    columns = [];
+    if (!state) {
+      replaceChildren(columnsElement, h("p", { class: "hint" }, "Pick two or more models, then send a prompt."));
+      return;
+    }
+    replaceChildren(columnsElement);
+    columns = state.models.map((model) => {
       const transcript = createTranscript(model);
-      const column = h("section", { class: "column" }, h("h3", {}, model), transcript.element);
-      columnsElement.append(column);
-      return { model, transcript, history: [] };
+      columnsElement.append(h("section", { class: "column" }, h("h3", {}, model), transcript.element));
+      return { model, transcript };
     });
-    columnsElement.querySelector(".hint")?.remove();
-    return columns;
+    for (const turn of state.turns) {
+      for (const column of columns) {
+        column.transcript.addMessage("user", turn.user_message).flush();
+        const answer = turn.answers.find((candidate) => candidate.model === column.model);
+        if (answer) paintStoredAnswer(column.transcript.addMessage("assistant", answer.text, column.model), answer);
+      }
+    }
+  }
+
+  /** A column's conversation so far: answers that failed or never finished are left out, as their turns. */
+  function historyOf(model) {
+    const messages = [];
+    for (const turn of state.turns) {
+      const answer = turn.answers.find((candidate) => candidate.model === model);
+      if (answer?.status !== "done") continue;
+      messages.push({ role: "user", content: turn.user_message }, { role: "assistant", content: answer.text });
+    }
+    return messages;
   }
 
   async function send() {
     const text = input.value.trim();
     if (!text || controller) return;
-    if (!columns.length && selected().length < 1) return announce("Select at least one model", "error");
+    const chosen = state ? state.models : selected();
+    if (chosen.length < 1) return announce("Select at least one model", "error");
     const problem = settings.validate();
     if (problem) return announce(problem, "error");
     const values = settings.values();
+    if (!state) {
+      state = { models: chosen, settings: {}, turns: [] };
+      paint();
+    }
+    state.settings = Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
+    const histories = new Map(state.models.map((model) => [model, historyOf(model)]));
+    const turn = { user_message: text, answers: state.models.map((model) => ({ model, text: "", status: "pending", finish_reason: null })) };
+    state.turns.push(turn);
     controller = new AbortController();
-    sendButton.disabled = true;
-    stopButton.disabled = false;
+    setBusy(true);
     input.value = "";
-    const active = ensureColumns();
+    // Saved before any answer arrives: a reload mid-answer keeps the turn, its answers marked unfinished.
+    void persist();
+    const system = values.system_prompt ? [{ role: "system", content: values.system_prompt }] : [];
     await Promise.all(
-      active.map(async (column) => {
+      columns.map(async (column, index) => {
         column.transcript.addMessage("user", text).flush();
-        column.history.push({ role: "user", content: text });
-        const answer = column.transcript.addMessage("assistant", "", column.model);
-        answer.setStreaming(true);
-        const messages = [...(values.system_prompt ? [{ role: "system", content: values.system_prompt }] : []), ...column.history];
-        try {
-          const result = await streamChat({ model: column.model, messages, ...requestFields(values) }, { signal: controller.signal, onDelta: (_, full) => answer.update(full) });
-          answer.update(result.text);
-          answer.flush();
-          answer.setMeta(`${column.model} · ${finishLabel(result.finishReason, result.usage?.completion_tokens)}`);
-          answer.setNumbers(result);
-          column.history.push({ role: "assistant", content: result.text });
-        } catch (error) {
-          answer.setError(error.message);
-          column.history.pop();
-        } finally {
-          answer.setStreaming(false);
-        }
+        const view = column.transcript.addMessage("assistant", "", column.model);
+        const body = { model: column.model, messages: [...system, ...histories.get(column.model), { role: "user", content: text }], ...requestFields(values) };
+        await streamStoredAnswer(view, turn.answers[index], body, controller.signal);
+        void persist();
       }),
     );
+    await persist();
     controller = null;
-    sendButton.disabled = false;
-    stopButton.disabled = true;
+    setBusy(false);
     announce("All answers finished");
+    await sessions.refreshList();
   }
 
   const element = h(
     "section",
-    { id: "view-arena", class: "view", "aria-labelledby": "arena-heading" },
-    h("h2", { id: "arena-heading" }, "Arena: side by side"),
-    h("fieldset", { class: "model-picks" }, h("legend", {}, "Models (changes apply from the next round)"), picks),
-    settings.element,
-    columnsElement,
-    composer({ input, buttons: [sendButton, stopButton, resetButton], onSend: () => void send(), onEscape: () => controller?.abort() }),
+    { id: "view-arena", class: "view chat-view", "aria-labelledby": "arena-heading" },
+    sessions.sidebar,
+    h(
+      "div",
+      { class: "chat-main" },
+      h("div", { class: "toolbar" }, sessions.sidebarToggle, h("h2", { id: "arena-heading", class: "title" }, "Arena: side by side"), sessions.actionButtons),
+      h("fieldset", { class: "model-picks" }, h("legend", {}, "Models (a new session takes the models picked here)"), picks),
+      settings.element,
+      columnsElement,
+      composer({ input, buttons: [sendButton, stopButton, resetButton], onSend: () => void send(), onEscape: () => controller?.abort() }),
+    ),
   );
-  reset();
-  return { element, activate() {} };
+  paint();
+  setBusy(false);
+  return { element, activate: (sessionId = null) => sessions.activate(sessionId) };
 }

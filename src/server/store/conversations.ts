@@ -101,7 +101,7 @@ function toMessage(row: MessageRow): ConversationMessage {
 }
 
 /** SQL parameters for `(@all = 1 OR owner = @owner)`: NULL owners never match a key, only "all". */
-const visible = (visibility: Visibility) => ({ all: visibility.seesAll ? 1 : 0, owner: visibility.owner });
+export const visible = (visibility: Visibility) => ({ all: visibility.seesAll ? 1 : 0, owner: visibility.owner });
 
 /** Conversations the playground keeps (CRUD over /api/conversations). */
 export class ConversationStore {

@@ -112,4 +112,19 @@ export const migrations: string[] = [
   ALTER TABLE arena_turns ADD COLUMN tokens_a INTEGER; -- NULL: unknown (stopped, failed, older)
   ALTER TABLE arena_turns ADD COLUMN tokens_b INTEGER;
   `,
+  // 6: Arena (side by side) and Collaborate sessions, saved by the playground so a reload or another
+  // visit reopens them. `state` is the kind's JSON document, validated by the routes' schema for it.
+  `
+  CREATE TABLE playground_sessions (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('arena', 'collaborate')),
+    owner TEXT,                        -- API key name; NULL: no keys
+    title TEXT NOT NULL,
+    models TEXT NOT NULL DEFAULT '[]', -- JSON: the models the session involves, for the list
+    state TEXT NOT NULL DEFAULT '{}',  -- JSON: settings, turns or runs and their answers
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX playground_sessions_by_kind ON playground_sessions (kind, owner, updated_at);
+  `,
 ];
