@@ -25,8 +25,7 @@ options:
   --data-dir DIR           SQLite request log and conversations (default .camelid); the playground
                            shows the safety reports in DIR/safety, training runs in DIR/runs (with
                            "serve this adapter") and llm_judge results in DIR/eval
-local models (each a default that a config file's model entry may override):
-${localModelFlagHelp(SERVE_SETTINGS, { contextSize: "(alias --context-size)" })}  --eager                  load every model at startup (default: on first request); a model that
+  --eager                  load every model at startup (default: on first request); a model that
                            fails is reported and marked failed, the others are served
   --api-key-env NAME       require the API key held in environment variable NAME (repeatable)
   --admin-key-env NAME     an admin API key (sees every key's conversations, request log, battles) (repeatable)
@@ -37,7 +36,9 @@ ${localModelFlagHelp(SERVE_SETTINGS, { contextSize: "(alias --context-size)" })}
   --max-queue N            waiting requests per model before 429 (default 64)
   --max-body-bytes N       largest request body (default 1048576)
   --log-retention-days N   delete request-log rows older than N days (default 30)
-`;
+
+local models (defaults for every local model; a config file's model entry may set its own):
+${localModelFlagHelp(SERVE_SETTINGS, { contextSize: "(alias --context-size)" })}`;
 
 /** The local-model settings serve takes as flags; names, bounds and messages come from the settings schema. */
 const SERVE_SETTINGS = ["contextSize", "sequences", "threads", "batchSize", "flashAttention", "loadTimeoutSeconds"] as const;
