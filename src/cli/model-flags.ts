@@ -82,9 +82,10 @@ export function selectModel(values: FlagValues, io: { env: NodeJS.ProcessEnv; cw
     };
   }
   if (!modelPath) throw new InvalidArgumentError("model", "no model given: use --model <file.gguf> (or --base-url with --remote-model)");
-  const { loadTimeoutSeconds, ...settings } = parseLocalModelFlags(values, MODEL_FLAG_SETTINGS, "", flagPrefix);
+  const { loadTimeoutSeconds, lora: flagAdapters, ...settings } = parseLocalModelFlags(values, MODEL_FLAG_SETTINGS, "", flagPrefix);
+  // A created model's context size, adapters and format are defaults under the flags (its adapters come first).
   const contextSize = settings.contextSize ?? packaged?.contextSize;
-  const lora = [...(packaged?.lora ?? []), ...(settings.lora ?? [])];
+  const lora = [...(packaged?.lora ?? []), ...(flagAdapters ?? [])];
   const format = settings.promptFormat ?? packaged?.promptFormat;
   return {
     describe: modelPath,
@@ -94,7 +95,7 @@ export function selectModel(values: FlagValues, io: { env: NodeJS.ProcessEnv; cw
         modelPath,
         ...settings,
         ...(contextSize ? { contextSize } : {}),
-        ...(lora.length ? { lora } : { lora: undefined }),
+        ...(lora.length ? { lora } : {}),
         ...(format ? { promptFormat: format } : {}),
         ...(packaged?.chatTemplate ? { chatTemplate: packaged.chatTemplate } : {}),
         ...(loadTimeoutSeconds ? { loadTimeoutMs: loadTimeoutSeconds * 1000 } : {}),

@@ -78,6 +78,12 @@ describe("local-model options, defined once", () => {
     expect(config.localDefaults).toMatchObject({ contextSize: 256, threads: 3, batchSize: 64, sequences: 4, loadTimeoutMs: 30_000 });
   });
 
+  it("bounds a --lora scale as a config file's lora scale", async () => {
+    expect(await cliError(["generate", "--model", join(dir, "a.gguf"), "--prompt", "hi", "--lora", "a.gguf:20"])).toContain('--lora scale must be a number from -10 to 10, got "a.gguf:20"');
+    writeFileSync(join(dir, "lora.json"), JSON.stringify({ models: [{ id: "a", path: "a.gguf", lora: [{ path: "a.gguf", scale: 20 }] }] }));
+    expect(await cliError(["serve", "--config", "lora.json"])).toContain('"models[0].lora[0].scale": must be a number from -10 to 10, got 20');
+  });
+
   it("names a judge's flag with its prefix", async () => {
     const { selectJudge } = await import("../../src/cli/commands/eval-shared.js");
     expect(() => selectJudge({ "judge-model": join(dir, "a.gguf"), "judge-ctx-size": "8" }, { env: {}, cwd: dir } as never)).toThrow('--judge-ctx-size must be an integer from 16 to 1048576, got "8"');
