@@ -30,6 +30,7 @@ import { runSubcommand } from "../subcommands.js";
 import { safetyCommand, safetyHelp } from "./eval-safety.js";
 import { judgeModelFlagOptions, noPositionals, outputFormat, printReport, progressPrinter, replacer, required, selectJudge, withModel, writeCharts, type OutputFormat } from "./eval-shared.js";
 import { modelFlagOptions, selectModel } from "../model-flags.js";
+import { parseLocalModelFlags } from "../local-model-flags.js";
 
 const help = `usage: camelid eval <answer|judge|show|ratings|perplexity|mc|safety> [options]
 
@@ -498,7 +499,8 @@ async function perplexityCommand(argv: string[], io: CliIo): Promise<number> {
   } catch {
     throw new InvalidArgumentError("text", `file not found: ${textPath}`);
   }
-  const contextSize = numberFlag(values["ctx-size"], "ctx-size", { min: 4, integer: true }) ?? 512;
+  // n_ctx is the model's context too, so it has the shared --ctx-size bounds (llama.cpp refuses under 16).
+  const contextSize = parseLocalModelFlags(values, ["contextSize"]).contextSize ?? 512;
   const maxChunks = numberFlag(values.chunks, "chunks", { min: 1, integer: true });
   // The model needs a context of at least n_ctx tokens.
   const selection = selectModel({ ...(modelValues as Record<string, string>), "ctx-size": String(contextSize) }, io);
