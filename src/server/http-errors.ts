@@ -11,6 +11,14 @@ export class ResourceNotFoundError extends CamelidError {
   }
 }
 
+/**
+ * The request is well-formed but the conversation cannot take it now (a reply is still being
+ * written): 409, like a conflict; retry once the answer has ended.
+ */
+export class ConversationStateError extends CamelidError {
+  readonly code = "conversation_state";
+}
+
 /** The body is over the configured size limit. */
 export class RequestTooLargeError extends CamelidError {
   readonly code = "request_too_large";
@@ -38,6 +46,9 @@ export class UnsupportedMediaTypeError extends CamelidError {
 export function serverHttpError(error: unknown): HttpError {
   if (error instanceof ResourceNotFoundError) {
     return { status: 404, body: { error: { message: error.message, type: "not_found_error", param: null, code: error.code } }, headers: {} };
+  }
+  if (error instanceof ConversationStateError) {
+    return { status: 409, body: { error: { message: error.message, type: "invalid_request_error", param: null, code: error.code } }, headers: {} };
   }
   if (error instanceof RequestTooLargeError) {
     return { status: 413, body: { error: { message: error.message, type: "invalid_request_error", param: null, code: error.code } }, headers: {} };
