@@ -4,15 +4,30 @@ import { hashApiKey } from "../../../src/server/auth.js";
 import { ModelRegistry, type ModelSpec } from "../../../src/server/model-registry.js";
 import { ConversationStore } from "../../../src/server/store/conversations.js";
 import { openServerDatabase } from "../../../src/server/store/database.js";
+import type { CallOptions } from "../../../src/spec/index.js";
 import { scriptedModel } from "../../support/scripted-model.js";
 
 /** Models that each answer "<name> says: <last user message>", so a test can tell them apart. */
 export function createArenaApp(
-  options: { models?: string[]; votesPerDay?: number; random?: () => number; keys?: Record<string, string>; adminKeys?: Record<string, string>; delayMs?: number; failingLoads?: string[] } = {},
+  options: {
+    models?: string[];
+    votesPerDay?: number;
+    random?: () => number;
+    keys?: Record<string, string>;
+    adminKeys?: Record<string, string>;
+    delayMs?: number;
+    failingLoads?: string[];
+    /** Each answer ends with " #<n>", n counting the model's answers, so a regenerated answer differs. */
+    numberAnswers?: boolean;
+  } = {},
 ) {
   const ids = options.models ?? ["alpha", "beta"];
   const models = Object.fromEntries(
-    ids.map((id) => [id, scriptedModel({ modelId: id, delayMs: options.delayMs, reply: (o) => `${id} says: ${o.messages?.filter((m) => m.role === "user").at(-1)?.content}` })]),
+    ids.map((id) => {
+      let answers = 0;
+      const reply = (o: CallOptions) => `${id} says: ${o.messages?.filter((m) => m.role === "user").at(-1)?.content}${options.numberAnswers ? ` #${++answers}` : ""}`;
+      return [id, scriptedModel({ modelId: id, delayMs: options.delayMs, reply })];
+    }),
   );
   const loads: Record<string, number> = {};
   const specs: ModelSpec[] = ids.map((id) => ({
