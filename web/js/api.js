@@ -132,6 +132,14 @@ export function streamConversationReply(conversationId, body, fields, handlers) 
   return readChatStream(`/api/conversations/${encodeURIComponent(conversationId)}/replies`, { ...fields, request: streamBody(body) }, handlers);
 }
 
+/**
+ * Streams a new answer beside the stored message `messageId` (an answer, or a user message whose
+ * answer was deleted); `body`'s last message is the user turn it answers.
+ */
+export function streamConversationRegenerate(conversationId, messageId, body, fields, handlers) {
+  return readChatStream(`/api/conversations/${encodeURIComponent(conversationId)}/messages/${messageId}/regenerate`, { ...fields, request: streamBody(body) }, handlers);
+}
+
 /** The dry run: the exact prompt, its tokens and the format the server would use for this body. */
 export function renderPrompt(body) {
   return api("POST", "/v1/chat/completions/render", { ...body, stream: undefined, stream_options: undefined });

@@ -1,9 +1,11 @@
 // Arena, side by side: one prompt to N named models, answers streaming concurrently in columns,
-// each column keeping its own multi-turn history.
+// each column keeping its own multi-turn history. A column's latest answer can be regenerated; the
+// earlier answers are kept and "‹ 1/2 ›" chooses the one the column's conversation goes on from.
 import { streamChat } from "./api.js";
 import { announce, composer, h, replaceChildren } from "./dom.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
 import { createTranscript, finishLabel } from "./transcript.js";
+import { messageActions, setMessageActions } from "./message-actions.js";
 
 export function createArenaView({ models }) {
   const settings = createSettingsForm({ window: false });
@@ -32,7 +34,7 @@ export function createArenaView({ models }) {
       const transcript = createTranscript(model);
       const column = h("section", { class: "column" }, h("h3", {}, model), transcript.element);
       columnsElement.append(column);
-      return { model, transcript, history: [] };
+      return { model, transcript, history: [], latest: null, element: column };
     });
     columnsElement.querySelector(".hint")?.remove();
     return columns;
@@ -57,25 +59,92 @@ export function createArenaView({ models }) {
         const answer = column.transcript.addMessage("assistant", "", column.model);
         answer.setStreaming(true);
         const messages = [...(values.system_prompt ? [{ role: "system", content: values.system_prompt }] : []), ...column.history];
-        try {
-          const result = await streamChat({ model: column.model, messages, ...requestFields(values) }, { signal: controller.signal, onDelta: (_, full) => answer.update(full) });
-          answer.update(result.text);
-          answer.flush();
-          answer.setMeta(`${column.model} · ${finishLabel(result.finishReason, result.usage?.completion_tokens)}`);
-          answer.setNumbers(result);
-          column.history.push({ role: "assistant", content: result.text });
-        } catch (error) {
-          answer.setError(error.message);
-          column.history.pop();
-        } finally {
-          answer.setStreaming(false);
+        const request = { model: column.model, messages, ...requestFields(values) };
+        // The earlier turn's answer can no longer be regenerated (the conversation went on from it): copy only.
+        if (column.latest) setMessageActions(column.latest.view.article, messageActions({ text: column.latest.versions[column.latest.index] }));
+        column.latest = null;
+        const answered = await streamAnswer(column, answer, request);
+        if (answered === null) column.history.pop();
+        else {
+          column.history.push({ role: "assistant", content: answered });
+          column.latest = { view: answer, request, versions: [answered], index: 0 };
         }
       }),
     );
+    finishRound("All answers finished");
+  }
+
+  /** Streams one answer into `answer`; its text, or null when it failed. */
+  async function streamAnswer(column, answer, request) {
+    try {
+      const result = await streamChat(request, { signal: controller.signal, onDelta: (_, full) => answer.update(full) });
+      answer.update(result.text);
+      answer.flush();
+      answer.setMeta(`${column.model} · ${finishLabel(result.finishReason, result.usage?.completion_tokens)}`);
+      answer.setNumbers(result);
+      return result.text;
+    } catch (error) {
+      answer.setError(error.message);
+      return null;
+    } finally {
+      answer.setStreaming(false);
+    }
+  }
+
+  function finishRound(message) {
     controller = null;
     sendButton.disabled = false;
     stopButton.disabled = true;
-    announce("All answers finished");
+    paintActions();
+    announce(message);
+  }
+
+  /** Per column, the latest answer's actions: copy, regenerate, and its versions to browse. */
+  function paintActions() {
+    for (const column of columns) {
+      const latest = column.latest;
+      if (!latest) continue;
+      const row = messageActions({
+        text: latest.versions[latest.index],
+        siblings: { index: latest.index, count: latest.versions.length, noun: "answer", onSelect: (index) => showVersion(column, index) },
+        actions: [{ name: "regenerate", label: "Regenerate", title: `Ask ${column.model} again; this answer is kept`, onClick: () => void regenerate(column) }],
+      });
+      for (const button of row.querySelectorAll("button:not([data-action=copy])")) button.disabled = Boolean(controller) || button.dataset.edge === "true";
+      setMessageActions(latest.view.article, row);
+    }
+  }
+
+  /** A new answer from the same model to the column's latest turn; the conversation goes on from it. */
+  async function regenerate(column) {
+    const latest = column.latest;
+    if (controller || !latest) return;
+    controller = new AbortController();
+    sendButton.disabled = true;
+    stopButton.disabled = false;
+    paintActions();
+    latest.view.remove();
+    const answer = column.transcript.addMessage("assistant", "", column.model);
+    answer.setStreaming(true);
+    latest.view = answer;
+    const text = await streamAnswer(column, answer, latest.request);
+    if (text !== null) {
+      latest.versions.push(text);
+      latest.index = latest.versions.length - 1;
+      column.history[column.history.length - 1] = { role: "assistant", content: text };
+    }
+    finishRound(text === null ? "The regenerated answer failed; the earlier ones are kept" : "Answer regenerated");
+  }
+
+  /** Shows an earlier (or later) answer of the column's latest turn; the next round follows it. */
+  function showVersion(column, index) {
+    const latest = column.latest;
+    if (controller || !latest) return;
+    latest.index = index;
+    latest.view.remove();
+    latest.view = column.transcript.addMessage("assistant", latest.versions[index], column.model);
+    latest.view.flush();
+    column.history[column.history.length - 1] = { role: "assistant", content: latest.versions[index] };
+    paintActions();
   }
 
   const element = h(

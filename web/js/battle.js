@@ -4,10 +4,13 @@
 // battle's id is kept in local storage: after a reload (or a server restart that cut its answers
 // short) the battle comes back, and its unfinished answers can be resumed or the battle abandoned.
 // The view's `data-state` says where the battle is: empty, streaming, interrupted, votable, open, closed.
+// Until the vote, either side's latest answer can be regenerated (FastChat's "Regenerate", per side);
+// the earlier answers are kept and "‹ 1/2 ›" puts one back on screen: the vote compares what is shown.
 import { api, streamEvents } from "./api.js";
 import { announce, composer, h } from "./dom.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
 import { createTranscript, finishLabel } from "./transcript.js";
+import { messageActions, setMessageActions } from "./message-actions.js";
 
 const voteLabels = { a: "A is better", b: "B is better", tie: "Tie", bothbad: "Both are bad" };
 const battleKey = "camelid.battle";
@@ -68,6 +71,53 @@ export function createBattleView() {
     else if (battle && !battle.can_vote && !busy) result.textContent = "Waiting for both answers…";
     else if (battle?.can_vote) result.textContent = "Both answers finished: vote, or continue the conversation.";
     else result.textContent = "Two models are drawn at random; their names stay hidden until you vote.";
+    paintSideActions(busy);
+  }
+
+  /** Copy on each side's latest answer; until the vote also Regenerate and the versions to browse. */
+  function paintSideActions(busy) {
+    const latest = battle?.turns?.at(-1);
+    const open = Boolean(latest) && !battle.vote && !battle.revealed_before_vote;
+    for (const side of ["a", "b"]) {
+      const view = latestAnswers[side];
+      const answer = latest?.answers?.[side];
+      if (!view || !answer) continue;
+      const label = side.toUpperCase();
+      const actions = open ? [{ name: "regenerate", label: `Regenerate ${label}`, title: `Sample answer ${label} again; this one is kept`, onClick: () => void regenerateSide(side) }] : [];
+      const siblings = open ? { index: answer.version ?? 0, count: answer.versions ?? 1, noun: `answer ${label}`, onSelect: (version) => void showVersion(side, version) } : null;
+      const row = messageActions({ text: answer.text, siblings, actions });
+      for (const button of row.querySelectorAll("button:not([data-action=copy])")) button.disabled = busy || button.dataset.edge === "true";
+      setMessageActions(view.article, row);
+    }
+  }
+
+  /** Samples one side's latest answer again; the earlier one stays as a version. */
+  async function regenerateSide(side) {
+    if (controller || !battle) return;
+    controller = new AbortController();
+    paintState();
+    try {
+      battle = await api("POST", `/api/arena/battles/${battle.id}/answers/${side}/regenerate`);
+      await streamSide(side, controller.signal);
+      battle = await api("GET", `/api/arena/battles/${battle.id}`);
+    } catch (error) {
+      announce(error.message, "error");
+    } finally {
+      controller = null;
+      paintState();
+    }
+  }
+
+  /** Puts another version of a side's latest answer on screen (the one the vote compares). */
+  async function showVersion(side, version) {
+    if (controller || !battle) return;
+    try {
+      battle = await api("POST", `/api/arena/battles/${battle.id}/answers/${side}/select`, { version });
+      paintBattle();
+    } catch (error) {
+      announce(error.message, "error");
+    }
+    paintState();
   }
 
   function reset() {
@@ -167,6 +217,9 @@ export function createBattleView() {
       }
       sent = true;
       for (const side of ["a", "b"]) {
+        // The earlier turn's answers are settled now: copy only.
+        const previous = latestAnswers[side];
+        if (previous) setMessageActions(previous.article, messageActions({ text: battle.turns.at(-2)?.answers[side].text ?? "" }));
         sides[side].transcript.addMessage("user", text).flush();
         latestAnswers[side] = null;
       }
@@ -240,7 +293,7 @@ export function createBattleView() {
     h(
       "div",
       { class: "columns two" },
-      ["a", "b"].map((side) => h("section", { class: "column", "aria-labelledby": `battle-name-${side}` }, sides[side].heading, sides[side].transcript.element)),
+      ["a", "b"].map((side) => h("section", { class: "column", "data-side": side, "aria-labelledby": `battle-name-${side}` }, sides[side].heading, sides[side].transcript.element)),
     ),
     result,
     h("div", { class: "vote-bar", role: "group", "aria-label": "Vote" }, voteButtons, revealButton, retryButton, abandonButton, newButton),
