@@ -10,6 +10,9 @@ import { ConversationStore } from "../../src/server/store/conversations.js";
 import { migrate, openServerDatabase } from "../../src/server/store/database.js";
 import { migrations } from "../../src/server/store/migrations.js";
 import { scriptedModel, type ScriptedModelSettings } from "../support/scripted-model.js";
+import { loadWebModule, type ConversationIoModule } from "./support/web-modules.js";
+
+const io = await loadWebModule<ConversationIoModule>("conversation-io.js");
 
 interface StoredMessage {
   id: number;
@@ -213,5 +216,21 @@ describe("conversation branches", () => {
     // New turns go on from the migrated branch's end.
     store.appendMessages("c1", [{ role: "user", content: "q3" }], everyone);
     expect(store.get("c1", everyone)!.messages.at(-1)).toMatchObject({ content: "q3", parentId: old.messages[4].id });
+  });
+
+  it("exports the active branch, and says which branch it is", async () => {
+    const chat = createChatApp();
+    const id = await chat.conversation();
+    await chat.say(id, "hi");
+    const first = await chat.read(id);
+    await chat.regenerate(id, first.messages[1].id).then((r) => r.text());
+    const active = { ...(await chat.read(id)), id, system_prompt: null };
+    const [record] = io.toShareGpt(active) as { conversations: { from: string; value: string }[]; branch: unknown }[];
+    expect(record.conversations).toEqual([
+      { from: "human", value: "hi" },
+      { from: "gpt", value: "answer 2 to hi" },
+    ]);
+    expect(record.branch).toEqual({ selection: "active", leaf_message_id: active.messages[1].id, messages: 2, messages_in_all_branches: 3 });
+    expect(JSON.parse(io.toOpenAiJsonl(active))).toEqual({ messages: [{ role: "user", content: "hi" }, { role: "assistant", content: "answer 2 to hi" }] });
   });
 });
