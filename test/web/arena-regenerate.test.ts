@@ -1,14 +1,13 @@
 // Issue 19 point 1, battle side: one side's answer is sampled again (FastChat's "Regenerate", per
 // side), the earlier answer is kept and can be put back on screen, and a vote records which answers
 // it compared; the exports carry those answers. The battle stays anonymous throughout.
-import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { createServerApp } from "../../src/server/app.js";
 import { ArenaStore } from "../../src/server/arena/arena-store.js";
 import { ModelRegistry } from "../../src/server/model-registry.js";
-import { migrate } from "../../src/server/store/database.js";
-import { migrations } from "../../src/server/store/migrations.js";
+import { migrate, openServerDatabase } from "../../src/server/store/database.js";
 import { RequestLog } from "../../src/server/store/request-log.js";
+import { databaseAtVersion } from "./support/older-database.js";
 import { scriptedModel } from "../support/scripted-model.js";
 import { createArenaApp, readEvents } from "./support/arena-app.js";
 
@@ -122,8 +121,7 @@ describe("regenerating one side of a battle", () => {
   });
 
   it("keeps a regenerated answer's request-log row anonymous until the vote", async () => {
-    const db = new Database(":memory:");
-    migrate(db);
+    const db = openServerDatabase(":memory:");
     const models = ["llama-secret", "mistral-secret"];
     const registry = new ModelRegistry(models.map((id) => ({ id, kind: "local" as const, ownedBy: "camelid", capacity: 2, maxQueue: 4, load: async () => scriptedModel({ modelId: id, reply: () => "an answer" }) })));
     const { app } = createServerApp({ registry, requestLog: new RequestLog(db), arena: { store: new ArenaStore(db), random: () => 0 } });
@@ -140,12 +138,8 @@ describe("regenerating one side of a battle", () => {
   });
 
   it("migrates battles of an older database: every answer becomes version 0 and old votes compared those", () => {
-    const db = new Database(":memory:");
-    db.pragma("foreign_keys = ON");
-    for (const [index, sql] of migrations.slice(0, 4).entries()) {
-      db.exec(sql);
-      db.pragma(`user_version = ${index + 1}`);
-    }
+    // Schema 4: the last one before message trees and answer versions.
+    const db = databaseAtVersion(4);
     db.prepare(`INSERT INTO arena_battles (id, client, model_a, model_b, created_at, updated_at) VALUES ('00000000-0000-0000-0000-000000000001', 'me', 'x', 'y', 1, 1)`).run();
     db.prepare(`INSERT INTO arena_turns (battle_id, turn, user_message, answer_a, status_a, finish_a, answer_b, status_b, finish_b, created_at) VALUES ('00000000-0000-0000-0000-000000000001', 0, 'q', 'ax', 'done', 'stop', 'by', 'done', 'stop', 1)`).run();
     db.prepare(`INSERT INTO arena_votes (battle_id, client, winner, created_at) VALUES ('00000000-0000-0000-0000-000000000001', 'me', 'model_b', 2)`).run();

@@ -1,14 +1,13 @@
 // Issue 19 point 1, chat side: a conversation is a tree. Regenerating an answer adds a sibling,
 // editing a user turn starts a branch beside the old one, the user browses between them, deleting a
 // message takes what follows it, and all of it is in SQLite (socket-free through app.request()).
-import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { createServerApp } from "../../src/server/app.js";
 import { everyone } from "../../src/server/context.js";
 import { ModelRegistry } from "../../src/server/model-registry.js";
 import { ConversationStore } from "../../src/server/store/conversations.js";
 import { migrate, openServerDatabase } from "../../src/server/store/database.js";
-import { migrations } from "../../src/server/store/migrations.js";
+import { databaseAtVersion } from "./support/older-database.js";
 import { scriptedModel, type ScriptedModelSettings } from "../support/scripted-model.js";
 import { loadWebModule, type ConversationIoModule } from "./support/web-modules.js";
 
@@ -196,12 +195,8 @@ describe("conversation branches", () => {
   });
 
   it("migrates a linear conversation of an older database into one branch, without loss", () => {
-    const db = new Database(":memory:");
-    db.pragma("foreign_keys = ON");
-    for (const [index, sql] of migrations.slice(0, 4).entries()) {
-      db.exec(sql);
-      db.pragma(`user_version = ${index + 1}`);
-    }
+    // Schema 4: the last one before message trees and answer versions.
+    const db = databaseAtVersion(4);
     db.prepare(`INSERT INTO conversations (id, title, created_at, updated_at) VALUES ('c1', 'old', 1, 1), ('c2', 'empty', 1, 1)`).run();
     const insert = db.prepare(`INSERT INTO conversation_messages (conversation_id, role, content, created_at) VALUES (?, ?, ?, 1)`);
     for (const [role, content] of [["system", "be brief"], ["user", "q1"], ["assistant", "a1"], ["user", "q2"], ["assistant", "a2"]]) insert.run("c1", role, content);

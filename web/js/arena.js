@@ -1,10 +1,10 @@
 // Arena, side by side: one prompt to N named models, answers streaming concurrently in columns,
 // each column keeping its own multi-turn history. A column's latest answer can be regenerated; the
 // earlier answers are kept and "‹ 1/2 ›" chooses the one the column's conversation goes on from.
-import { streamChat } from "./api.js";
+import { streamChatInto } from "./stream-answer.js";
 import { announce, composer, h, replaceChildren } from "./dom.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
-import { createTranscript, finishLabel } from "./transcript.js";
+import { createTranscript } from "./transcript.js";
 import { messageActions, setMessageActions } from "./message-actions.js";
 
 export function createArenaView({ models }) {
@@ -63,7 +63,7 @@ export function createArenaView({ models }) {
         // The earlier turn's answer can no longer be regenerated (the conversation went on from it): copy only.
         if (column.latest) setMessageActions(column.latest.view.article, messageActions({ text: column.latest.versions[column.latest.index] }));
         column.latest = null;
-        const answered = await streamAnswer(column, answer, request);
+        const answered = await streamChatInto(answer, request, controller.signal);
         if (answered === null) column.history.pop();
         else {
           column.history.push({ role: "assistant", content: answered });
@@ -72,23 +72,6 @@ export function createArenaView({ models }) {
       }),
     );
     finishRound("All answers finished");
-  }
-
-  /** Streams one answer into `answer`; its text, or null when it failed. */
-  async function streamAnswer(column, answer, request) {
-    try {
-      const result = await streamChat(request, { signal: controller.signal, onDelta: (_, full) => answer.update(full) });
-      answer.update(result.text);
-      answer.flush();
-      answer.setMeta(`${column.model} · ${finishLabel(result.finishReason, result.usage?.completion_tokens)}`);
-      answer.setNumbers(result);
-      return result.text;
-    } catch (error) {
-      answer.setError(error.message);
-      return null;
-    } finally {
-      answer.setStreaming(false);
-    }
   }
 
   function finishRound(message) {
@@ -126,7 +109,7 @@ export function createArenaView({ models }) {
     const answer = column.transcript.addMessage("assistant", "", column.model);
     answer.setStreaming(true);
     latest.view = answer;
-    const text = await streamAnswer(column, answer, latest.request);
+    const text = await streamChatInto(answer, latest.request, controller.signal);
     if (text !== null) {
       latest.versions.push(text);
       latest.index = latest.versions.length - 1;

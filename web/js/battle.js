@@ -94,11 +94,18 @@ export function createBattleView() {
   /** Samples one side's latest answer again; the earlier one stays as a version. */
   async function regenerateSide(side) {
     if (controller || !battle) return;
+    await streaming(async (signal) => {
+      battle = await api("POST", `/api/arena/battles/${battle.id}/answers/${side}/regenerate`);
+      await streamSide(side, signal);
+    });
+  }
+
+  /** Runs `work` (answers streaming) as the battle's busy state, then reads the battle back. */
+  async function streaming(work) {
     controller = new AbortController();
     paintState();
     try {
-      battle = await api("POST", `/api/arena/battles/${battle.id}/answers/${side}/regenerate`);
-      await streamSide(side, controller.signal);
+      await work(controller.signal);
       battle = await api("GET", `/api/arena/battles/${battle.id}`);
     } catch (error) {
       announce(error.message, "error");
@@ -251,17 +258,7 @@ export function createBattleView() {
   async function resumeUnfinished() {
     const sidesToRetry = unfinishedSides();
     if (controller || sidesToRetry.length === 0) return;
-    controller = new AbortController();
-    paintState();
-    try {
-      await Promise.all(sidesToRetry.map((side) => streamSide(side, controller.signal)));
-      battle = await api("GET", `/api/arena/battles/${battle.id}`);
-    } catch (error) {
-      announce(error.message, "error");
-    } finally {
-      controller = null;
-      paintState();
-    }
+    await streaming((signal) => Promise.all(sidesToRetry.map((side) => streamSide(side, signal))));
   }
 
   async function vote(choice) {

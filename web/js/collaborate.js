@@ -1,11 +1,11 @@
 // Collaboration: several models answer the same prompt, then an aggregator model combines their
 // answers with an editable merge prompt. Every part (each answer, the filled merge prompt, the
 // merged answer) stays on screen.
-import { streamChat } from "./api.js";
 import { announce, composer, h, replaceChildren } from "./dom.js";
 import { defaultMergePrompt, fillMergePrompt } from "./merge-prompt.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
-import { createTranscript, finishLabel } from "./transcript.js";
+import { createTranscript } from "./transcript.js";
+import { streamChatInto } from "./stream-answer.js";
 
 export function createCollaborateView({ models }) {
   const settings = createSettingsForm({ window: false });
@@ -23,19 +23,7 @@ export function createCollaborateView({ models }) {
   async function streamInto(transcript, model, messages, values) {
     const answer = transcript.addMessage("assistant", "", model);
     answer.setStreaming(true);
-    try {
-      const result = await streamChat({ model, messages, ...requestFields(values) }, { signal: controller.signal, onDelta: (_, full) => answer.update(full) });
-      answer.update(result.text);
-      answer.flush();
-      answer.setMeta(`${model} · ${finishLabel(result.finishReason, result.usage?.completion_tokens)}`);
-      answer.setNumbers(result);
-      return result.text;
-    } catch (error) {
-      answer.setError(error.message);
-      return null;
-    } finally {
-      answer.setStreaming(false);
-    }
+    return streamChatInto(answer, { model, messages, ...requestFields(values) }, controller.signal);
   }
 
   async function run() {

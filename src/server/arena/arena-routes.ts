@@ -43,7 +43,6 @@ const createSchema = z.object({
 const turnSchema = z.object({ message: z.string().trim().min(1, "the message must not be empty").max(100_000) });
 const answerSchema = z.object({ turn: z.number().int().min(0).optional() });
 const voteSchema = z.object({ winner: z.enum(["a", "b", "tie", "bothbad"]) });
-const regenerateSchema = z.object({ turn: z.number().int().min(0).optional() });
 const selectSchema = z.object({ turn: z.number().int().min(0).optional(), version: z.number().int().min(0) });
 
 /** A path parameter the route pattern guarantees; typed as string for handlers built outside app.post(). */
@@ -195,6 +194,16 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
     return value;
   };
 
+  /** A request about one side's answer: the owner's battle, the side, the body, and the turn (default: the latest). */
+  async function sideRequest<Body extends { turn?: number }>(c: Context<ServerEnv>, schema: z.ZodType<Body>, options: { emptyAs?: object } = {}) {
+    const battle = battleOf(param(c, "id"));
+    const side = parseSide(param(c, "side"));
+    assertOwner(battle, clientIdentity(c));
+    const body = (await readJsonBody(c.req, schema, options)) as Body;
+    const turn = body.turn ?? battle.turns[battle.turns.length - 1].turn;
+    return { battle, side, body, turn };
+  }
+
   app.post(
     "/api/arena/battles",
     handle(async (c) => {
@@ -235,11 +244,7 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
   app.post(
     "/api/arena/battles/:id/answers/:side",
     handle(async (c) => {
-      const battle = battleOf(param(c, "id"));
-      const side = parseSide(param(c, "side"));
-      assertOwner(battle, clientIdentity(c));
-      const body = await readJsonBody(c.req, answerSchema, { emptyAs: {} });
-      const turn = body.turn ?? battle.turns[battle.turns.length - 1].turn;
+      const { battle, side, turn } = await sideRequest(c, answerSchema, { emptyAs: {} });
       const lock = `${battle.id}:${side}`;
       assertCanAnswer(battle, turn, side, streaming.has(lock));
       streaming.add(lock);
@@ -307,11 +312,7 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
   app.post(
     "/api/arena/battles/:id/answers/:side/regenerate",
     handle(async (c) => {
-      const battle = battleOf(param(c, "id"));
-      const side = parseSide(param(c, "side"));
-      assertOwner(battle, clientIdentity(c));
-      const body = await readJsonBody(c.req, regenerateSchema, { emptyAs: {} });
-      const turn = body.turn ?? battle.turns[battle.turns.length - 1].turn;
+      const { battle, side, turn } = await sideRequest(c, answerSchema, { emptyAs: {} });
       assertCanRegenerate(battle, turn, side, streaming.has(`${battle.id}:${side}`));
       store.startRegeneration(battle.id, turn, side);
       return c.json(view(battleOf(battle.id)));
@@ -322,11 +323,7 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
   app.post(
     "/api/arena/battles/:id/answers/:side/select",
     handle(async (c) => {
-      const battle = battleOf(param(c, "id"));
-      const side = parseSide(param(c, "side"));
-      assertOwner(battle, clientIdentity(c));
-      const body = await readJsonBody(c.req, selectSchema);
-      const turn = body.turn ?? battle.turns[battle.turns.length - 1].turn;
+      const { battle, side, body, turn } = await sideRequest(c, selectSchema);
       const shown = assertCanRegenerate(battle, turn, side, streaming.has(`${battle.id}:${side}`));
       if (!store.selectVersion(battle.id, turn, side, body.version)) {
         throw new ResourceNotFoundError("answer version", `answer ${side.toUpperCase()} of turn ${turn} has no version ${body.version} (it has ${shown.answers[side].versionCount})`);
