@@ -3,7 +3,7 @@
 // (read back from the page's clipboard), delete, and a reload that keeps the chosen branch. Battle:
 // regenerate one side, browse its versions, vote, and the export names the answers compared.
 // Waits for the page's markers (data-state, data-position, data-copy-state), never for a time.
-import type { Page } from "playwright-core";
+import type { Locator, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { saveScreenshot, playgroundViewports } from "./support/screenshots.js";
 import { hasChromium, scriptedBrowser, slow } from "./support/scripted-browser.js";
@@ -26,7 +26,12 @@ async function transcript(page: Page) {
 const until = (read: () => Promise<unknown>, expected: unknown) => expect.poll(read, slow).toEqual(expected);
 /** The action button `action` of the nth message of `role` in the chat. */
 const chatAction = (page: Page, role: string, nth: number, action: string) => page.locator(`#view-chat .message.${role}`).nth(nth).locator(`.message-actions [data-action=${action}]`);
-const position = (page: Page, role: string, nth: number) => page.locator(`#view-chat .message.${role}`).nth(nth).locator(".sibling-nav").getAttribute("data-position", { timeout: 5_000 }).catch(() => null);
+/** The "‹ n/m ›" position of a locator's alternatives as on screen now (null: it has none), read without waiting. */
+const positionOf = async (scope: Locator) => {
+  const nav = scope.locator(".sibling-nav");
+  return (await nav.count()) > 0 ? nav.first().getAttribute("data-position") : null;
+};
+const position = (page: Page, role: string, nth: number) => positionOf(page.locator(`#view-chat .message.${role}`).nth(nth));
 
 describe.skipIf(!hasChromium)("per-message actions in headless Chromium", () => {
   beforeAll(() => browser.launch(), 60_000);
@@ -100,17 +105,17 @@ describe.skipIf(!hasChromium)("per-message actions in headless Chromium", () => 
 
       await side("a").locator("[data-action=regenerate]").click();
       await state("votable");
-      expect(await side("a").locator(".sibling-nav").getAttribute("data-position")).toBe("2/2");
+      expect(await positionOf(side("a"))).toBe("2/2");
       const second = await side("a").locator(".markdown").innerText();
       expect(second).toBe(first.replace("answer 1", "answer 2"));
       // Still anonymous: no model name in the headings until the vote.
       expect(await view.locator("h3").allInnerTexts()).toEqual(["Model A", "Model B"]);
       await saveScreenshot(page, "battle-regenerated-side");
       await side("a").locator("[data-action=previous]").click();
-      await expect.poll(() => side("a").locator(".sibling-nav").getAttribute("data-position"), slow).toBe("1/2");
+      await expect.poll(() => positionOf(side("a")), slow).toBe("1/2");
       expect(await side("a").locator(".markdown").innerText()).toBe(first);
       await side("a").locator("[data-action=next]").click();
-      await expect.poll(() => side("a").locator(".sibling-nav").getAttribute("data-position"), slow).toBe("2/2");
+      await expect.poll(() => positionOf(side("a")), slow).toBe("2/2");
 
       await page.locator("#battle-vote-a").click();
       await state("closed");
@@ -127,7 +132,7 @@ describe.skipIf(!hasChromium)("per-message actions in headless Chromium", () => 
       await column.locator(".message.assistant[data-state=done] [data-action=regenerate]").waitFor(slow);
       const before = await column.locator(".message.assistant .markdown").innerText();
       await column.locator("[data-action=regenerate]").click();
-      await expect.poll(() => column.locator(".sibling-nav").getAttribute("data-position", { timeout: 5_000 }).catch(() => null), slow).toBe("2/2");
+      await expect.poll(() => positionOf(column), slow).toBe("2/2");
       expect(await column.locator(".message.assistant .markdown").innerText()).not.toBe(before);
       await column.locator("[data-action=previous]").click();
       await expect.poll(() => column.locator(".message.assistant .markdown").innerText(), slow).toBe(before);
