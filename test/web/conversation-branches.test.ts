@@ -9,6 +9,7 @@ import { ConversationStore } from "../../src/server/store/conversations.js";
 import { migrate, openServerDatabase } from "../../src/server/store/database.js";
 import { databaseAtVersion } from "./support/older-database.js";
 import { scriptedModel, type ScriptedModelSettings } from "../support/scripted-model.js";
+import { createTestServer, postJson } from "../server/support/test-server.js";
 import { loadWebModule, type ConversationIoModule } from "./support/web-modules.js";
 
 const io = await loadWebModule<ConversationIoModule>("conversation-io.js");
@@ -227,5 +228,23 @@ describe("conversation branches", () => {
     ]);
     expect(record.branch).toEqual({ selection: "active", leaf_message_id: active.messages[1].id, messages: 2, messages_in_all_branches: 3 });
     expect(JSON.parse(io.toOpenAiJsonl(active))).toEqual({ messages: [{ role: "user", content: "hi" }, { role: "assistant", content: "answer 2 to hi" }] });
+  });
+
+  it("treats another key's conversation and messages as missing for every message action", async () => {
+    const { app } = createTestServer({ keys: { alice: "sk-alice-key", bob: "sk-bob-key-1" } });
+    const alice = { authorization: "Bearer sk-alice-key" };
+    const bob = { authorization: "Bearer sk-bob-key-1" };
+    const created = await postJson(app, "/api/conversations", { title: "t", messages: [{ role: "user", content: "q" }, { role: "assistant", content: "a" }] }, alice);
+    const { id, messages } = (await created.json()) as { id: string; messages: StoredMessage[] };
+    const answer = messages[1].id;
+    const tries = [
+      await postJson(app, `/api/conversations/${id}/branch`, { message_id: answer }, bob),
+      await app.request(`/api/conversations/${id}/messages/${answer}`, { method: "DELETE", headers: bob }),
+      await postJson(app, `/api/conversations/${id}/messages/${answer}/regenerate`, { request: { model: "fake", messages: [{ role: "user", content: "q" }] } }, bob),
+      await postJson(app, `/api/conversations/${id}/replies`, { request: { model: "fake", messages: [{ role: "user", content: "q2" }] }, parent_id: answer }, bob),
+    ];
+    expect(tries.map((r) => r.status)).toEqual([404, 404, 404, 404]);
+    const mine = (await (await app.request(`/api/conversations/${id}`, { headers: alice })).json()) as StoredConversation;
+    expect(mine.messages.map((m) => m.content)).toEqual(["q", "a"]);
   });
 });
