@@ -170,6 +170,42 @@ describe("conversation branches", () => {
     expect(await chat.read(id)).toEqual(stored);
   });
 
+  it("takes a reply only with the branch it answers as its request: the model never sees another branch", async () => {
+    const chat = createChatApp();
+    const id = await chat.conversation();
+    await chat.say(id, "one");
+    await chat.say(id, "two");
+    const [u1, a1, u2, a2] = (await chat.read(id)).messages;
+    const post = (path: string, messages: { role: string; content: string }[], extra: Record<string, unknown> = {}) =>
+      chat.call("POST", `/api/conversations/${id}${path}`, { request: { model: "alpha", messages }, ...extra });
+    const turn = (m: StoredMessage) => ({ role: m.role, content: m.content });
+    // An edit of "two" that still carries the old branch's "two" and its answer.
+    const stale = await post("/replies", [turn(u1), turn(a1), turn(u2), turn(a2), { role: "user", content: "two, edited" }], { parent_id: a1.id });
+    expect(stale.status).toBe(400);
+    expect((await stale.json()).error).toMatchObject({ param: "request.messages[3]", message: expect.stringContaining(`differs from message ${a1.id}`) });
+    const invented = await post("/replies", [turn(u1), { role: "assistant", content: "not what it said" }, turn(u2), turn(a2), { role: "user", content: "three" }]);
+    expect(invented.status).toBe(400);
+    expect((await invented.json()).error.param).toBe("request.messages[1]");
+    const tooLong = await post("/replies", [{ role: "user", content: "zero" }, { role: "assistant", content: "z" }, turn(u1), turn(a1), turn(u2), turn(a2), { role: "user", content: "three" }]);
+    expect((await tooLong.json()).error.message).toContain("has no message for request.messages[1]");
+    const wrongRegeneration = await post(`/messages/${a2.id}/regenerate`, [turn(u1), { role: "assistant", content: "x" }, turn(u2)]);
+    expect(wrongRegeneration.status).toBe(400);
+    expect(chat.model.calls).toHaveLength(2);
+    // A window that dropped the oldest turn, and a system prompt from the settings, are fine.
+    const windowed = await post("/replies", [{ role: "system", content: "Be brief." }, turn(u2), turn(a2), { role: "user", content: "three" }]);
+    expect(windowed.status).toBe(200);
+    await windowed.text();
+    expect(chat.path(await chat.read(id)).slice(-2)).toEqual(["three", "answer 3 to three"]);
+    // A cut-short answer may be on the page with more or less of its text, or not yet (seen still streaming).
+    const cut = [{ role: "user" as const, content: "q" }, { role: "assistant" as const, content: "partial answer", status: "interrupted" as const }];
+    for (const [index, sent] of [[{ role: "assistant", content: "partial" }], [{ role: "assistant", content: "partial answer, longer" }], []].entries()) {
+      const other = chat.store.create({ title: `cut ${index}`, messages: cut }).id;
+      const response = await chat.call("POST", `/api/conversations/${other}/replies`, { request: { model: "alpha", messages: [{ role: "user", content: "q" }, ...sent, { role: "user", content: "go on" }] } });
+      expect(response.status).toBe(200);
+      await response.text();
+    }
+  });
+
   it("refuses to branch, regenerate, edit or delete while an answer is being written (409), and allows it once the answer ended", async () => {
     const chat = createChatApp({ stallAfterPieces: 1 });
     const id = await chat.store.create({ title: "t", messages: [{ role: "user", content: "hi" }, { role: "assistant", content: "old" }] }).id;

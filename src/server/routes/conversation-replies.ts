@@ -66,6 +66,34 @@ function persistingParts(parts: AsyncGenerator<StreamPart, void, undefined>, set
   })();
 }
 
+/**
+ * The model sees only the branch the reply goes on: the request's messages (system messages aside,
+ * which the playground adds from its settings) must be the last messages of the stored branch ending
+ * at `endId`, oldest first; a window strategy may have dropped older ones. Answers that failed or are
+ * still being written are not part of a prompt; an interrupted one may be missing (the page may have
+ * seen it still streaming) or hold another length of its text.
+ */
+function assertRequestFollowsBranch(store: ConversationStore, conversationId: string, endId: number | null, messages: ReplyBody["request"]["messages"], sentCount: number): void {
+  const sent = messages.slice(0, sentCount).map((message, index) => ({ message, index })).filter(({ message }) => message.role !== "system");
+  const stored = store.ancestors(conversationId, endId);
+  for (let at = sent.length - 1; at >= 0; at--) {
+    const { message, index } = sent[at];
+    let next = stored.next();
+    const skipped = (m: { role: string; status: string }) => m.role === "system" || m.status === "failed" || m.status === "streaming" || (m.status === "interrupted" && m.role !== message.role);
+    while (!next.done && skipped(next.value)) next = stored.next();
+    // A cut-short answer's text on the page may end earlier or later than the stored one (the server keeps writing until it notices the Stop).
+    const sameText = !next.done && (next.value.status === "interrupted" || next.value.content === message.content);
+    if (next.done || next.value.role !== message.role || !sameText) {
+      throw new InvalidArgumentError(
+        `request.messages[${index}]`,
+        next.done
+          ? `the conversation's branch has no message for request.messages[${index}]: a reply's request carries the branch it answers, and only that`
+          : `request.messages[${index}] differs from message ${next.value.id} of the conversation's branch: a reply's request carries the branch it answers, and only that`,
+      );
+    }
+  }
+}
+
 export function registerConversationReplyRoutes(app: ServerApp, context: ServerContext): void {
   const store: ConversationStore | undefined = context.conversations;
   if (!store) return;
@@ -144,6 +172,8 @@ export function registerConversationReplyRoutes(app: ServerApp, context: ServerC
     }
     // A new branch (an edit) while an answer is being written would leave that answer off screen.
     if (body.parent_id !== undefined) assertIdle(id);
+    const parent = body.parent_id !== undefined ? body.parent_id : store.activeLeafId(id);
+    assertRequestFollowsBranch(store, id, parent, body.request.messages, body.request.messages.length - 1);
     return streamReply(c, id, body, user, body.parent_id);
   });
 
@@ -164,6 +194,7 @@ export function registerConversationReplyRoutes(app: ServerApp, context: ServerC
       throw new InvalidArgumentError(`request.messages[${body.request.messages.length - 1}]`, `the request's last message must be the user turn being answered again (message ${answered.id})`);
     }
     assertIdle(id);
+    assertRequestFollowsBranch(store, id, answered.id, body.request.messages, body.request.messages.length);
     return streamReply(c, id, body, null, answered.id);
   });
 }

@@ -180,6 +180,11 @@ export class ConversationStore {
     return this.db.prepare(`SELECT * FROM conversations WHERE id = @id AND (@all = 1 OR owner = @owner)`).get({ id, ...visible(visibility) }) as ConversationRow | undefined;
   }
 
+  /** The last message of the active branch (null: none); the caller checks visibility. */
+  activeLeafId(id: string): number | null {
+    return (this.db.prepare(`SELECT active_leaf_id FROM conversations WHERE id = ?`).get(id) as { active_leaf_id: number | null } | undefined)?.active_leaf_id ?? null;
+  }
+
   /** Whether `visibility` may see the conversation, without reading its messages. */
   has(id: string, visibility: Visibility): boolean {
     return this.row(id, visibility) !== undefined;
@@ -208,6 +213,21 @@ export class ConversationStore {
     if (!row) return undefined;
     const siblings = this.db.prepare(`SELECT id FROM conversation_messages WHERE conversation_id = ? AND parent_id IS ? ORDER BY id`).all(conversationId, row.parent_id) as { id: number }[];
     return toMessage(row, siblings.map((sibling) => sibling.id));
+  }
+
+  /**
+   * The messages from `messageId` up towards the first one, newest first, read one at a time (a
+   * caller that needs only the last few never reads the whole branch). The conversation's visibility
+   * is the caller's to check.
+   */
+  *ancestors(conversationId: string, messageId: number | null): Generator<Pick<ConversationMessage, "id" | "role" | "content" | "status">, void, undefined> {
+    const read = this.db.prepare(`SELECT id, parent_id, role, content, status FROM conversation_messages WHERE conversation_id = ? AND id = ?`);
+    for (let id = messageId; id !== null; ) {
+      const row = read.get(conversationId, id) as Pick<MessageRow, "id" | "parent_id" | "role" | "content" | "status"> | undefined;
+      if (!row) return;
+      yield { id: row.id, role: row.role, content: row.content, status: row.status };
+      id = row.parent_id;
+    }
   }
 
   /** Whether an answer of the conversation (in any branch) is being written right now. */
