@@ -89,6 +89,12 @@ describe.skipIf(!hasChromium)("per-message actions in headless Chromium", () => 
       await chatAction(page, "user", 0, "delete").click();
       await until(() => transcript(page), ["Hello, edited", "bot answer 3 to Hello, edited"]);
       expect(await position(page, "user", 0)).toBeNull();
+      // The conversation goes on from the branch on screen (the server checks the request is that branch).
+      await page.locator("#chat-input").fill("More");
+      await page.locator("#chat-input").press("Enter");
+      await chatAction(page, "assistant", 1, "regenerate").waitFor(slow);
+      expect(await transcript(page)).toEqual(["Hello, edited", "bot answer 3 to Hello, edited", "More", "bot answer 4 to More"]);
+      expect(await page.locator("#view-chat .message.error").count()).toBe(0);
       expect(pageErrors).toEqual([]);
     }, 120_000);
 
