@@ -43,7 +43,10 @@ const read = async (arena: App, id: string) => (await (await arena.call("GET", `
 
 describe("regenerating one side of a battle", () => {
   it("keeps the earlier answer as a version, browses between them, and the vote and exports use the answers compared", async () => {
-    const arena = createArenaApp({ random: () => 0, numberAnswers: true });
+    // Each answer ends with " #<n>", n counting the model's answers, so a regenerated answer differs.
+    const answers = new Map<string, number>();
+    const numbered = (id: string, message: string) => `${id} says: ${message} #${answers.set(id, (answers.get(id) ?? 0) + 1).get(id)}`;
+    const arena = createArenaApp({ random: () => 0, reply: numbered });
     const id = await answeredBattle(arena);
     expect((await read(arena, id)).turns[0].answers.a).toMatchObject({ text: "alpha says: Hi #1", version: 0, versions: 1 });
 

@@ -4,7 +4,6 @@ import { hashApiKey } from "../../../src/server/auth.js";
 import { ModelRegistry, type ModelSpec } from "../../../src/server/model-registry.js";
 import { ConversationStore } from "../../../src/server/store/conversations.js";
 import { openServerDatabase } from "../../../src/server/store/database.js";
-import type { CallOptions } from "../../../src/spec/index.js";
 import { scriptedModel } from "../../support/scripted-model.js";
 
 /** Models that each answer "<name> says: <last user message>", so a test can tell them apart. */
@@ -17,17 +16,14 @@ export function createArenaApp(
     adminKeys?: Record<string, string>;
     delayMs?: number;
     failingLoads?: string[];
-    /** Each answer ends with " #<n>", n counting the model's answers, so a regenerated answer differs. */
-    numberAnswers?: boolean;
+    /** Each model's answer to the last user message (default "<id> says: <message>"). */
+    reply?: (id: string, message: string) => string;
   } = {},
 ) {
   const ids = options.models ?? ["alpha", "beta"];
+  const reply = options.reply ?? ((id: string, message: string) => `${id} says: ${message}`);
   const models = Object.fromEntries(
-    ids.map((id) => {
-      let answers = 0;
-      const reply = (o: CallOptions) => `${id} says: ${o.messages?.filter((m) => m.role === "user").at(-1)?.content}${options.numberAnswers ? ` #${++answers}` : ""}`;
-      return [id, scriptedModel({ modelId: id, delayMs: options.delayMs, reply })];
-    }),
+    ids.map((id) => [id, scriptedModel({ modelId: id, delayMs: options.delayMs, reply: (o) => reply(id, String(o.messages?.filter((m) => m.role === "user").at(-1)?.content)) })]),
   );
   const loads: Record<string, number> = {};
   const specs: ModelSpec[] = ids.map((id) => ({
