@@ -19,6 +19,7 @@ export const modelFlagOptions = {
   "batch-size": { type: "string" },
   lora: { type: "string", multiple: true },
   "load-timeout": { type: "string" },
+  "cache-dir": { type: "string" },
 } as const;
 
 /** Sampling and output flags shared by generate and chat. */
@@ -46,9 +47,12 @@ export interface ModelSelection {
 }
 
 /** Turn model flags into a LanguageModel factory; only this composition code knows the providers. */
-export function selectModel(values: FlagValues, env: NodeJS.ProcessEnv): ModelSelection {
+/** `io` is the command's own environment and working folder: a created model's name and a relative
+ * GGUF path resolve against them and `--cache-dir`, exactly as `camelid serve` resolves them. */
+export function selectModel(values: FlagValues, io: { env: NodeJS.ProcessEnv; cwd: string }): ModelSelection {
+  const env = io.env;
   const model = values.model as string | undefined;
-  const packaged = model === undefined ? undefined : resolveModelName(model, defaultCacheDir(env), process.cwd());
+  const packaged = model === undefined ? undefined : resolveModelName(model, defaultCacheDir(env, values["cache-dir"] as string | undefined), io.cwd);
   const modelPath = packaged?.path ?? model;
   const baseURL = values["base-url"] as string | undefined;
   if (modelPath && baseURL) throw new InvalidArgumentError("model", "give either --model <file.gguf> or --base-url <url>, not both");

@@ -55,9 +55,9 @@ describe("camelid pull, list and rm", () => {
     const json = JSON.parse((await camelid(["list", "--json"], env(cacheDir))).stdout) as { name: string }[];
     expect(json.map((entry) => entry.name)).toEqual(["hf:tiny/quants:F16", "hf:tiny/quants:Q8_0"]);
 
-    expect(selectModel({ model: "hf:tiny/quants:q8_0" }, env(cacheDir)).describe).toBe(path);
-    expect(() => selectModel({ model: "hf:tiny/quants" }, env(cacheDir))).toThrow(/several/);
-    expect(() => selectModel({ model: "hf:tiny/other:Q8_0" }, env(cacheDir))).toThrow(/no pulled model named "hf:tiny\/other:Q8_0".*camelid pull/);
+    expect(selectModel({ model: "hf:tiny/quants:q8_0" }, { env: env(cacheDir), cwd: process.cwd() }).describe).toBe(path);
+    expect(() => selectModel({ model: "hf:tiny/quants" }, { env: env(cacheDir), cwd: process.cwd() })).toThrow(/several/);
+    expect(() => selectModel({ model: "hf:tiny/other:Q8_0" }, { env: env(cacheDir), cwd: process.cwd() })).toThrow(/no pulled model named "hf:tiny\/other:Q8_0".*camelid pull/);
 
     const refused = await camelid(["rm", "hf:tiny/quants:Q8_0", "hf:tiny/nothing:Q8_0"], env(cacheDir));
     expect(refused.code).toBe(1);
@@ -69,7 +69,7 @@ describe("camelid pull, list and rm", () => {
     expect(existsSync(path)).toBe(false);
     expect(existsSync(join(cacheDir, "hub", "models--tiny--quants", "blobs", hub.sha256(files["m-Q8_0.gguf"])))).toBe(false);
     expect((await camelid(["list"], env(cacheDir))).stdout).not.toContain("Q8_0");
-    expect(selectModel({ model: "hf:tiny/quants" }, env(cacheDir)).describe).toContain("m-f16.gguf");
+    expect(selectModel({ model: "hf:tiny/quants" }, { env: env(cacheDir), cwd: process.cwd() }).describe).toContain("m-f16.gguf");
   });
 
   it("--cache-dir wins over CAMELID_HOME", async () => {
@@ -78,6 +78,10 @@ describe("camelid pull, list and rm", () => {
     expect((await camelid(["pull", "hf:tiny/quants:F16", "--cache-dir", fromFlag], env(fromEnv))).code).toBe(0);
     expect(existsSync(join(fromFlag, "manifests"))).toBe(true);
     expect(existsSync(join(fromEnv, "manifests"))).toBe(false);
+    // generate, chat and eval pick models with the same --cache-dir (they used to look only in the default cache)
+    const io = { env: env(fromEnv), cwd: process.cwd() };
+    expect(selectModel({ model: "hf:tiny/quants:F16", "cache-dir": fromFlag }, io).describe).toContain("m-f16.gguf");
+    expect(() => selectModel({ model: "hf:tiny/quants:F16" }, io)).toThrow(/no pulled model named/);
   });
 
   it("says to set HF_TOKEN for a gated repo and never prints the token", async () => {

@@ -22,6 +22,8 @@ export function createBattleView() {
     b: { transcript: createTranscript("Model B"), heading: h("h3", { id: "battle-name-b" }, "Model B") },
   };
   const input = h("textarea", { id: "battle-input", rows: 3, placeholder: "Ask both anonymous models (Enter sends)", "aria-label": "Message for both models" });
+  // Optional: the leaderboard can be shown per category (FastChat's per-category boards).
+  const categoryInput = h("input", { type: "text", id: "battle-category", maxlength: 64, placeholder: "e.g. coding" });
   const sendButton = h("button", { type: "submit", class: "primary", id: "battle-send" }, "Send");
   const stopButton = h("button", { type: "button", id: "battle-stop", disabled: true, onclick: () => controller?.abort() }, "Stop");
   const newButton = h("button", { type: "button", id: "battle-new", onclick: () => reset() }, "New battle");
@@ -217,7 +219,12 @@ export function createBattleView() {
     try {
       if (!battle) {
         const values = settings.values();
-        battle = await api("POST", "/api/arena/battles", { message: text, settings: { ...requestFields(values), ...(values.system_prompt ? { system_prompt: values.system_prompt } : {}) } });
+        const category = categoryInput.value.trim();
+        battle = await api("POST", "/api/arena/battles", {
+          message: text,
+          settings: { ...requestFields(values), ...(values.system_prompt ? { system_prompt: values.system_prompt } : {}) },
+          ...(category ? { category } : {}),
+        });
         remember(battle.id);
       } else {
         battle = await api("POST", `/api/arena/battles/${battle.id}/turns`, { message: text });
@@ -287,6 +294,7 @@ export function createBattleView() {
     { id: "view-battle", class: "view", "aria-labelledby": "battle-heading" },
     h("h2", { id: "battle-heading" }, "Anonymous battle"),
     settings.element,
+    h("label", { class: "battle-category" }, "Category (optional) ", categoryInput),
     h(
       "div",
       { class: "columns two" },

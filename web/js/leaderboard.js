@@ -1,35 +1,90 @@
-// Leaderboard from the server's stored votes: online Elo, Bradley-Terry with bootstrap 95%
-// intervals, vote counts, the win-rate matrix, and the two exports.
+// @ts-check
+// Leaderboard from the server's stored votes, as FastChat's arena leaderboard shows it: Bradley-Terry
+// (optionally style-controlled) with bootstrap 95% intervals and the statistical rank, online Elo,
+// vote counts, per-category boards, the interval chart and heat maps, the last-updated time, the
+// win-rate matrix, and the two exports.
 import { api, apiText } from "./api.js";
 import { announce, download, h, replaceChildren } from "./dom.js";
+import { leaderboardFigures } from "./leaderboard-charts.js";
 
+/** @typedef {import("../../src/server/arena/arena-leaderboard.js").ArenaLeaderboardResponse} ArenaLeaderboardResponse */
+
+/**
+ * @param {number | null | undefined} value
+ * @param {number} [digits]
+ */
 const fixed = (value, digits = 0) => (value === null || value === undefined ? "—" : Number(value).toFixed(digits));
+
+/** FastChat's rank rule in words, shown beside the table and linked to it (aria-describedby). */
+const rankExplanation =
+  'Rank "2 (1)": 2 is the position by rating; the number in brackets is the statistical rank, as on the LMSYS leaderboard: ' +
+  "1 + the number of models whose 95% interval lies entirely above this model's (their lower bound exceeds its upper bound). " +
+  "Models whose intervals overlap share a statistical rank; a single number means both ranks agree.";
 
 export function createLeaderboardView() {
   const summary = h("p", { id: "leaderboard-summary" });
+  const updated = h("p", { id: "leaderboard-updated" });
+  const explanation = h("p", { id: "rank-explanation", class: "note" }, rankExplanation);
   const table = h("div", { class: "table-scroll", id: "leaderboard-table" });
+  const coefficients = h("div", { class: "table-scroll", id: "leaderboard-style" });
+  const figures = h("div", { class: "charts", id: "leaderboard-charts" });
   const matrix = h("div", { class: "table-scroll", id: "leaderboard-matrix" });
   const warnings = h("ul", { class: "warnings" });
+  const category = /** @type {HTMLSelectElement} */ (h("select", { id: "leaderboard-category", onchange: () => refresh() }, h("option", { value: "all" }, "all")));
+  const styleControl = /** @type {HTMLInputElement} */ (h("input", { type: "checkbox", id: "leaderboard-style-control", onchange: () => refresh() }));
+  const element = h(
+    "section",
+    { id: "view-leaderboard", class: "view", "aria-labelledby": "leaderboard-heading", "data-state": "idle" },
+    h("h2", { id: "leaderboard-heading" }, "Leaderboard"),
+    h(
+      "div",
+      { class: "toolbar" },
+      h("label", { for: "leaderboard-category" }, "Category "),
+      category,
+      h("label", { class: "check" }, styleControl, " Style control (length and markdown, FastChat's --style-control)"),
+      h("button", { type: "button", id: "leaderboard-refresh", onclick: () => refresh() }, "Refresh"),
+      h("button", { type: "button", id: "export-battles", onclick: () => exportFile("/api/arena/export/battles.json", "arena-battles.json", "application/json") }, "Export battles JSON"),
+      h("button", { type: "button", id: "export-preferences", onclick: () => exportFile("/api/arena/export/preferences.jsonl", "arena-preferences.jsonl", "application/x-ndjson") }, "Export DPO pairs JSONL"),
+    ),
+    summary,
+    updated,
+    explanation,
+    table,
+    coefficients,
+    figures,
+    matrix,
+    warnings,
+  );
 
-  async function refresh() {
-    let board;
-    try {
-      board = await api("GET", "/api/arena/leaderboard");
-    } catch (error) {
-      summary.textContent = error.status === 404 ? "This server has no arena (it was started without an arena store)." : error.message;
-      return;
-    }
-    summary.textContent = board.votes === 0 ? "No votes yet: run an anonymous battle and vote." : `${board.votes} vote(s); 95% intervals from ${board.bootstrap_rounds} bootstrap rounds.`;
+  /** The category picker lists the board's categories; the chosen one stays chosen. @param {string[]} names */
+  function paintCategories(names) {
+    const chosen = category.value;
+    replaceChildren(category, h("option", { value: "all" }, "all"), names.map((name) => h("option", { value: name }, name)));
+    category.value = names.includes(chosen) ? chosen : "all";
+  }
+
+  /** @param {ArenaLeaderboardResponse} board */
+  function paint(board) {
+    paintCategories(board.categories);
+    const system = board.rating_system === "style-controlled bradley-terry" ? "Style-controlled Bradley-Terry" : "Bradley-Terry";
+    summary.textContent =
+      board.votes === 0
+        ? "No votes yet: run an anonymous battle and vote."
+        : `${board.votes} vote(s)${board.category ? ` in category "${board.category}"` : ""}; ${system}; 95% intervals from ${board.bootstrap_rounds} bootstrap rounds.`;
+    replaceChildren(
+      updated,
+      board.last_updated_iso ? ["Last updated: ", h("time", { datetime: board.last_updated_iso }, new Date(board.last_updated_iso).toLocaleString())] : null,
+    );
     replaceChildren(
       table,
       h(
         "table",
-        { class: "leaderboard" },
-        h("caption", {}, "Ratings (ranked by Bradley-Terry)"),
+        { class: "leaderboard", "aria-describedby": "rank-explanation" },
+        h("caption", {}, `Ratings (ranked by ${system})`),
         h(
           "thead",
           {},
-          h("tr", {}, ["Rank", "Model", "Bradley-Terry", "95% interval", "Online Elo", "Votes", "Wins", "Ties", "Losses"].map((label) => h("th", { scope: "col" }, label))),
+          h("tr", {}, ["Rank (statistical)", "Model", system, "95% interval", "Online Elo", "Votes", "Wins", "Ties", "Losses"].map((label) => h("th", { scope: "col" }, label))),
         ),
         h(
           "tbody",
@@ -38,9 +93,9 @@ export function createLeaderboardView() {
             h(
               "tr",
               { "data-model": row.model },
-              h("td", {}, row.statistical_rank === row.rank ? row.rank : `${row.rank} (${row.statistical_rank})`),
+              h("td", { class: "rank" }, row.statistical_rank === row.rank ? row.rank : `${row.rank} (${row.statistical_rank})`),
               h("th", { scope: "row" }, row.model),
-              h("td", { class: "number" }, fixed(row.bradley_terry)),
+              h("td", { class: "number rating" }, fixed(row.bradley_terry)),
               h("td", { class: "number" }, row.interval ? `${fixed(row.interval.lower)} – ${fixed(row.interval.upper)}` : "—"),
               h("td", { class: "number elo" }, fixed(row.elo, 1)),
               h("td", { class: "number votes" }, row.battles),
@@ -52,6 +107,20 @@ export function createLeaderboardView() {
         ),
       ),
     );
+    const styleCoefficients = board.style_coefficients;
+    replaceChildren(
+      coefficients,
+      styleCoefficients
+        ? h(
+            "table",
+            { id: "style-coefficients" },
+            h("caption", {}, "Style coefficients (standardised; positive: voters prefer more of it)"),
+            h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Covariate"), h("th", { scope: "col" }, "Coefficient"))),
+            h("tbody", {}, Object.entries(styleCoefficients).map(([name, value]) => h("tr", {}, h("th", { scope: "row" }, name), h("td", { class: "number" }, value.toFixed(3))))),
+          )
+        : null,
+    );
+    replaceChildren(figures, leaderboardFigures(board));
     const models = board.win_rates.models;
     replaceChildren(
       matrix,
@@ -84,30 +153,32 @@ export function createLeaderboardView() {
     replaceChildren(warnings, board.warnings.map((warning) => h("li", {}, warning)));
   }
 
+  async function refresh() {
+    element.dataset.state = "loading";
+    const query = new URLSearchParams({ category: category.value, style_control: styleControl.checked ? "1" : "0" });
+    try {
+      paint(/** @type {ArenaLeaderboardResponse} */ (await api("GET", `/api/arena/leaderboard?${query}`)));
+      element.dataset.state = "ready";
+    } catch (error) {
+      const failure = /** @type {{ status?: number, message: string }} */ (error);
+      summary.textContent = failure.status === 404 ? "This server has no arena (it was started without an arena store)." : failure.message;
+      element.dataset.state = "error";
+    }
+  }
+
+  /**
+   * @param {string} path
+   * @param {string} filename
+   * @param {string} type
+   */
   async function exportFile(path, filename, type) {
     try {
       download(filename, await apiText(path), type);
     } catch (error) {
-      announce(error.message, "error");
+      announce(/** @type {Error} */ (error).message, "error");
     }
   }
 
   document.addEventListener("camelid:voted", () => void refresh());
-  const element = h(
-    "section",
-    { id: "view-leaderboard", class: "view", "aria-labelledby": "leaderboard-heading" },
-    h("h2", { id: "leaderboard-heading" }, "Leaderboard"),
-    h(
-      "div",
-      { class: "toolbar" },
-      h("button", { type: "button", id: "leaderboard-refresh", onclick: () => refresh() }, "Refresh"),
-      h("button", { type: "button", id: "export-battles", onclick: () => exportFile("/api/arena/export/battles.json", "arena-battles.json", "application/json") }, "Export battles JSON"),
-      h("button", { type: "button", id: "export-preferences", onclick: () => exportFile("/api/arena/export/preferences.jsonl", "arena-preferences.jsonl", "application/x-ndjson") }, "Export DPO pairs JSONL"),
-    ),
-    summary,
-    table,
-    matrix,
-    warnings,
-  );
   return { element, activate: refresh };
 }

@@ -35,7 +35,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }
   if (positionals.length) throw new InvalidArgumentError("arguments", `unexpected argument "${positionals[0]}"`);
   const baseOptions = generationOptions(values);
-  const model = await selectModel(values, io.env).create();
+  const model = await selectModel(values, io).create();
   try {
     return await chatWithModel(model, io, {
       options: baseOptions,

@@ -121,7 +121,7 @@ export async function safetyCommand(argv: string[], io: CliIo): Promise<number> 
     model = values["model-name"] ?? file.model;
     answers = file.answers;
   } else {
-    const selection = selectModel(values, io.env);
+    const selection = selectModel(values, io);
     const answersPath = join(outDirectory, "answers.jsonl");
     const { summary, modelName } = await withModel(selection.create, async (answerer) => {
       const modelName = values["model-name"] ?? answerer.modelId;

@@ -52,7 +52,9 @@ export function selectJudge(values: Record<string, string | boolean | (string | 
   const judgeFlags = new Set(Object.keys(judgeModelFlagOptions));
   const judgeValues = Object.fromEntries(Object.entries(values).filter(([key]) => judgeFlags.has(key)).map(([key, value]) => [key.slice(6), value]));
   if (!judgeValues.model && !judgeValues["base-url"]) throw new InvalidArgumentError("judge-model", "no judge given: use --judge-model <file.gguf> or --judge-base-url <url> --judge-remote-model <id>");
-  return selectModel(judgeValues, io.env);
+  // A judge named from the registry lives in the same cache as the answering model unless told otherwise.
+  judgeValues["cache-dir"] ??= values["cache-dir"];
+  return selectModel(judgeValues, io);
 }
 
 export type OutputFormat = "terminal" | "markdown" | "json";

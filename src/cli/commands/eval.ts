@@ -102,7 +102,8 @@ judge model: --judge-model <file.gguf> | --judge-base-url <url> --judge-remote-m
   --charts <dir>           write SVG charts (radar per category, win-rate bars)
 `,
   ratings: `usage: camelid eval ratings --battles <file> [options]
-  battles: JSONL or a JSON array of {model_a, model_b, winner: model_a|model_b|tie|tie (bothbad), tstamp?},
+  battles: JSONL or a JSON array of {model_a, model_b, winner: model_a|model_b|tie|tie (bothbad), tstamp?,
+  category?, conv_metadata?, conversation_a?, conversation_b?},
   or a pairwise judgment file (agreeing orders → winner, inconsistent → tie)
   Bradley-Terry with bootstrap intervals; online Elo (FastChat's compute_elo, K=4, scale 400, base 10,
   initial 1000) over the battles sorted by tstamp when they have one (file order otherwise); and the
@@ -110,6 +111,11 @@ judge model: --judge-model <file.gguf> | --judge-base-url <url> --judge-remote-m
   --judge <name>  a pairwise file with several judges: rate this judge's verdicts (never pooled)
   --rounds <n>  bootstrap rounds for both bootstraps (default 1000; 0 = none)   --seed <n> (default 0)
   --anchor <model>=<rating>   shift BT ratings so this model has this rating
+  --style-control  FastChat's elo_analysis.py --style-control: Bradley-Terry fitted jointly with answer
+                  length and markdown (headers, list items, bold) covariates, each (a-b)/(a+b+1) then
+                  standardised, sklearn's L2 (C=1); needs conv_metadata.sum_assistant_{a,b}_tokens (markdown
+                  counts from conv_metadata or counted from conversation_{a,b}); prints the style coefficients
+  --category <name>  only the battles whose "category" is this (per-category leaderboard)
   --charts <dir>  FastChat's arena figures as SVG and PNG: rating-intervals (Bradley-Terry) and
                   elo-bootstrap-intervals, win-fraction-heatmap and battle-count-heatmap (battles without
                   ties, as FastChat), at most the 25 best models
@@ -160,7 +166,7 @@ async function answerCommand(argv: string[], io: CliIo): Promise<number> {
   noPositionals(positionals);
   const questions = loadQuestions(required(values.questions, "questions"));
   const outputPath = required(values.out, "out");
-  const selection = selectModel(values, io.env);
+  const selection = selectModel(values, io);
   const maxTokens = numberFlag(values["max-tokens"], "max-tokens", { min: 1, integer: true }) ?? 1024;
   const temperature = numberFlag(values.temperature, "temperature", { min: 0, max: 2 });
   const concurrency = numberFlag(values.concurrency, "concurrency", { min: 1, max: 64, integer: true }) ?? 1;
@@ -446,7 +452,10 @@ function leaderboardReport(board: Leaderboard): Report {
     title: `Ratings from ${board.battles} battles`,
     warnings: board.warnings,
     notes: [
-      "Bradley-Terry: maximum likelihood, ties as half wins, FastChat scale (400 points = 10× odds, mean 1000)",
+      board.ratingSystem === "style-controlled bradley-terry"
+        ? "Bradley-Terry with style control (FastChat's --style-control): logistic regression on models plus length, header, list and bold covariates, L2 with C=1 as sklearn's default, scale 400 around 1000"
+        : "Bradley-Terry: maximum likelihood, ties as half wins, FastChat scale (400 points = 10× odds, mean 1000)",
+      ...(board.category !== undefined ? [`category "${board.category}" only (categories: ${board.categories.join(", ")})`] : []),
       board.bootstrapRounds > 0 ? `95% intervals from ${board.bootstrapRounds} bootstrap rounds, seed ${board.seed}` : "no bootstrap (--rounds 0)",
       `online Elo: FastChat's compute_elo (K=4, scale 400, base 10, initial 1000), ${board.onlineEloOrder}; it depends on the order, Bradley-Terry does not`,
       ...(board.bootstrapRounds > 0
@@ -454,6 +463,16 @@ function leaderboardReport(board: Leaderboard): Report {
         : []),
     ],
     tables: [
+      ...(board.styleCoefficients
+        ? [
+            {
+              title: "Style coefficients (standardised covariates; positive: voters prefer more of it)",
+              headers: ["covariate", "coefficient"],
+              rows: Object.entries(board.styleCoefficients).map(([name, value]) => [name, formatNumber(value, 4)]),
+              numeric: [false, true],
+            },
+          ]
+        : []),
       {
         title: "Leaderboard",
         headers: ["rank", "model", "Bradley-Terry", "95% interval", "online Elo", "Elo bootstrap median", "95% interval", "battles", "wins", "ties", "losses"],
@@ -491,6 +510,8 @@ async function ratingsCommand(argv: string[], io: CliIo): Promise<number> {
     judge: { type: "string" },
     "output-format": { type: "string" },
     charts: { type: "string" },
+    "style-control": { type: "boolean" },
+    category: { type: "string" },
   });
   const path = values.battles ?? positionals[0];
   if (!path) throw new InvalidArgumentError("battles", "--battles <file> is required");
@@ -509,6 +530,8 @@ async function ratingsCommand(argv: string[], io: CliIo): Promise<number> {
     bootstrapRounds,
     seed,
     ...(anchor ? { bradleyTerry: { anchor } } : {}),
+    ...(values["style-control"] ? { styleControl: true } : {}),
+    ...(values.category !== undefined ? { category: values.category } : {}),
   });
   printReport(io, format, leaderboardReport(board), board);
   if (values.charts && board.rows.length > CHART_MODEL_LIMIT) io.stderr(`charts: the ${CHART_MODEL_LIMIT} best of ${board.rows.length} models, as FastChat draws them\n`);
@@ -532,7 +555,7 @@ async function perplexityCommand(argv: string[], io: CliIo): Promise<number> {
   const contextSize = numberFlag(values["ctx-size"], "ctx-size", { min: 4, integer: true }) ?? 512;
   const maxChunks = numberFlag(values.chunks, "chunks", { min: 1, integer: true });
   // The model needs a context of at least n_ctx tokens.
-  const selection = selectModel({ ...(modelValues as Record<string, string>), "ctx-size": String(contextSize) }, io.env);
+  const selection = selectModel({ ...(modelValues as Record<string, string>), "ctx-size": String(contextSize) }, io);
   const result = await withModel(selection.create, (model) =>
     computePerplexity(model, text, { contextSize, ...(maxChunks ? { maxChunks } : {}), onProgress: progressPrinter(io) }),
   );
@@ -561,18 +584,18 @@ async function multipleChoiceCommand(argv: string[], io: CliIo): Promise<number>
   }
   if (kind === "truthfulqa") {
     const items = loadTruthfulQaItems(path);
-    const result = await withModel(selectModel(values, io.env).create, (model) => evaluateTruthfulQa(model, items, scoring));
+    const result = await withModel(selectModel(values, io).create, (model) => evaluateTruthfulQa(model, items, scoring));
     io.stdout(values.json ? `${JSON.stringify(result, null, 2)}\n` : truthfulQaText(result));
     return 0;
   }
   if (kind === "crows-pairs") {
     const items = loadCrowsPairsItems(path);
-    const result = await withModel(selectModel(values, io.env).create, (model) => evaluateCrowsPairs(model, items, scoring));
+    const result = await withModel(selectModel(values, io).create, (model) => evaluateCrowsPairs(model, items, scoring));
     io.stdout(values.json ? `${JSON.stringify(result, null, 2)}\n` : crowsPairsText(result));
     return 0;
   }
   const items = loadMultipleChoiceItems(path, { layout });
-  const result = await withModel(selectModel(values, io.env).create, (model) => evaluateMultipleChoice(model, items, scoring));
+  const result = await withModel(selectModel(values, io).create, (model) => evaluateMultipleChoice(model, items, scoring));
   if (values.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
   else {
     const layouts = Object.entries(result.layouts).map(([name, count]) => `${count} ${name}`).join(", ");

@@ -16,10 +16,11 @@ input:
   --user <text>            a user message (chat mode)          --system <text>
   --no-bos                 do not add BOS before a raw prompt
 model:
-  -m, --model <file.gguf>  local model     --base-url <url> --remote-model <id> [--api chat|completions]
+  -m, --model <file.gguf|NAME>  a GGUF file, or a pulled/created model   --base-url <url> --remote-model <id> [--api chat|completions]
   --api-key-env <VAR>      (default OPENAI_API_KEY)            --format <name>  force a prompt format
   -c, --ctx-size <n>  -t, --threads <n>  --batch-size <n>  --lora <file.gguf[:scale]> (repeatable)
   --load-timeout <s>       checking and loading the model file must finish in time (default 600)
+  --cache-dir <dir>        where pulled and created models are recorded (default $CAMELID_HOME, else ~/.cache/camelid)
 sampling:
   -n, --max-tokens <n>  --temperature <t>  --top-p <p>  --top-k <k>  --min-p <p>  --seed <n>
   --repeat-penalty <x>  --repeat-last-n <n>  --frequency-penalty <x>  --presence-penalty <x>
@@ -62,7 +63,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   if (values.logprobs || topLogprobs !== undefined) options.logprobs = true;
   if (topLogprobs !== undefined) options.topLogprobs = topLogprobs;
 
-  const model = await selectModel(values, io.env).create();
+  const model = await selectModel(values, io).create();
   try {
     if (values["dry-run"]) {
       const prompt = await model.renderPrompt(options);

@@ -65,7 +65,7 @@ export function bootstrapBradleyTerry(battles: readonly Battle[], options: Boots
 }
 
 /** Median and two-sided quantiles of each model's ratings over the rounds it appeared in. */
-function intervalsOf(samples: Map<string, number[]>, confidence: number): Map<string, RatingInterval> {
+export function intervalsOf(samples: Map<string, number[]>, confidence: number): Map<string, RatingInterval> {
   const tail = (1 - confidence) / 2;
   const intervals = new Map<string, RatingInterval>();
   for (const [model, values] of samples) {

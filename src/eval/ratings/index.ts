@@ -7,3 +7,5 @@ export * from "./leaderboard.js";
 export * from "./statistics.js";
 export { createSeededRandom } from "./seeded-random.js";
 export * from "./win-fraction.js";
+export * from "./style-features.js";
+export * from "./style-control.js";

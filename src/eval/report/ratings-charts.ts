@@ -14,7 +14,9 @@ export const CHART_MODEL_LIMIT = 25;
  * (Bradley-Terry, and the online-Elo bootstrap beside it), the pairwise win-fraction heat map and the
  * battle-count heat map, both over the battles without ties, models ordered by rating.
  */
-export function ratingsCharts(board: Leaderboard, battles: readonly Battle[]): ChartFile[] {
+export function ratingsCharts(board: Leaderboard, allBattles: readonly Battle[]): ChartFile[] {
+  // The board's own battles: a per-category board draws its category only.
+  const battles = board.category === undefined ? allBattles : allBattles.filter((battle) => battle.category === board.category);
   const shown = board.rows.slice(0, CHART_MODEL_LIMIT);
   const order = shown.map((row) => row.model);
   const charts: ChartFile[] = [];
@@ -24,7 +26,7 @@ export function ratingsCharts(board: Leaderboard, battles: readonly Battle[]): C
     charts.push({
       fileName: "rating-intervals.svg",
       svg: renderIntervalPlot({
-        title: `Bradley-Terry rating, 95% bootstrap interval (${board.bootstrapRounds} rounds)`,
+        title: `${board.ratingSystem === "style-controlled bradley-terry" ? "Style-controlled Bradley-Terry" : "Bradley-Terry"} rating, 95% bootstrap interval (${board.bootstrapRounds} rounds)`,
         points: shown.map((row) => ({ label: row.model, value: row.bradleyTerry, lower: row.interval!.lower, upper: row.interval!.upper })),
       }),
     });

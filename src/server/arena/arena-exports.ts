@@ -1,6 +1,7 @@
 // Voted battles as data others consume: FastChat-style battle rows (for ratings elsewhere) and
 // preference pairs (prompt, chosen, rejected) for DPO-style training.
-import type { Battle } from "../../eval/ratings/index.js";
+import type { Battle, StyleCounts } from "../../eval/ratings/index.js";
+import { countMarkdownElements, styleOfAnswers } from "../../eval/ratings/index.js";
 import type { BattleSide, BattleTurn, VotedBattle } from "./arena-store.js";
 
 type Message = { role: "system" | "user" | "assistant"; content: string };
@@ -11,15 +12,62 @@ function conversationOf(battle: VotedBattle, side: BattleSide): Message[] {
   return messages;
 }
 
-/** The ratings input: position A/B and the winner, in vote order. */
+const answersOf = (battle: VotedBattle, side: BattleSide) => battle.turns.map((turn) => turn.answers[side].text);
+
+/** A side's completion tokens over all turns; undefined when any turn's count is unknown. */
+function tokensOf(battle: VotedBattle, side: BattleSide): number | undefined {
+  let total = 0;
+  for (const turn of battle.turns) {
+    const tokens = turn.answers[side].tokens;
+    if (tokens === null || tokens === undefined) return undefined;
+    total += tokens;
+  }
+  return total;
+}
+
+function styleOf(battle: VotedBattle, side: BattleSide): StyleCounts | undefined {
+  const tokens = tokensOf(battle, side);
+  return tokens === undefined ? undefined : styleOfAnswers(tokens, answersOf(battle, side));
+}
+
+/** The ratings input: position A/B, the winner, the vote time, the category and both sides' style, in vote order. */
 export function toRatingBattles(battles: readonly VotedBattle[]): Battle[] {
-  return battles.map((battle) => ({ modelA: battle.models.a, modelB: battle.models.b, winner: battle.winner }));
+  return battles.map((battle) => {
+    const a = styleOf(battle, "a");
+    const b = styleOf(battle, "b");
+    return {
+      modelA: battle.models.a,
+      modelB: battle.models.b,
+      winner: battle.winner,
+      tstamp: battle.votedAt / 1000,
+      ...(battle.category !== null ? { category: battle.category } : {}),
+      ...(a && b ? { style: { a, b } } : {}),
+    };
+  });
 }
 
 /**
- * FastChat's clean_battle_data shape (model_a, model_b, winner, judge, turn, anony, tstamp,
- * conversations), plus `compared_versions`. The conversations are the answers the vote compared: a
- * regenerated side's conversation holds the version on screen at the vote.
+ * FastChat's conv_metadata for style control: the model-reported completion tokens per side (where
+ * every turn's count is known) and add_markdown_info.py's header, list and bold counts.
+ */
+function convMetadataOf(battle: VotedBattle) {
+  const side = (key: BattleSide) => {
+    const markdown = countMarkdownElements(answersOf(battle, key));
+    const tokens = tokensOf(battle, key);
+    return {
+      ...(tokens !== undefined ? { [`sum_assistant_${key}_tokens`]: tokens } : {}),
+      [`header_count_${key}`]: markdown.header_count,
+      [`list_count_${key}`]: markdown.list_count,
+      [`bold_count_${key}`]: markdown.bold_count,
+    };
+  };
+  return { ...side("a"), ...side("b") };
+}
+
+/**
+ * FastChat's clean_battle_data shape (model_a, model_b, winner, judge, turn, anony, tstamp, category,
+ * conv_metadata, conversations), plus `compared_versions`. The conversations are the answers the vote
+ * compared: a regenerated side's conversation holds the version on screen at the vote.
  */
 export function toBattleRows(battles: readonly VotedBattle[]) {
   return battles.map((battle) => ({
@@ -31,6 +79,8 @@ export function toBattleRows(battles: readonly VotedBattle[]) {
     turn: battle.turns.length,
     anony: true,
     tstamp: battle.votedAt / 1000,
+    ...(battle.category !== null ? { category: battle.category } : {}),
+    conv_metadata: convMetadataOf(battle),
     conversation_a: conversationOf(battle, "a"),
     conversation_b: conversationOf(battle, "b"),
     // Which of each side's answers the vote compared, per turn (0: the first, n: the n-th regeneration).

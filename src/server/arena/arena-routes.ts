@@ -3,7 +3,6 @@
 import { getRandomValues } from "node:crypto";
 import type { Context } from "hono";
 import { z } from "zod";
-import { buildLeaderboard } from "../../eval/ratings/index.js";
 import { ModelLoadError, toHttpError, type HttpError, type OpenAIErrorBody } from "../../errors/index.js";
 import { clientIdentity, type ServerApp, type ServerContext, type ServerEnv } from "../context.js";
 import type { ModelRegistry } from "../model-registry.js";
@@ -15,6 +14,7 @@ import { sseResponse } from "../openai/sse-response.js";
 import { chatRequestToCallOptions } from "../openai/to-call-options.js";
 import { arenaHttpError, BattleStateError } from "./arena-errors.js";
 import { toBattleRows, toPreferencePairs, toRatingBattles } from "./arena-exports.js";
+import { leaderboardChart, leaderboardResponse, parseLeaderboardQuery } from "./arena-leaderboard.js";
 import type { ArenaStore, BattleRecord, BattleSettings, BattleSide } from "./arena-store.js";
 import { assertCanAddTurn, assertCanAnswer, assertCanRegenerate, assertCanVote, assertOwner, drawBattleModels, publicBattleView, voteChoices } from "./battle-rules.js";
 
@@ -39,6 +39,8 @@ const createSchema = z.object({
   settings: settingsSchema.optional(),
   /** Restrict the draw to these models (default: every served model). */
   models: z.array(z.string().min(1)).min(2).max(100).optional(),
+  /** What the battle is about ("coding", "writing"…): the leaderboard can be shown per category. */
+  category: z.string().trim().min(1).max(64).optional(),
 });
 const turnSchema = z.object({ message: z.string().trim().min(1, "the message must not be empty").max(100_000) });
 const answerSchema = z.object({ turn: z.number().int().min(0).optional() });
@@ -213,7 +215,13 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
       const pool = body.models ?? served.filter((id) => context.registry.get(id).status().state !== "failed");
       for (const id of pool) context.registry.get(id); // unknown names: 404 naming the model
       const models = await drawLoadableModels(context.registry, pool, random);
-      const battle = store.createBattle({ client: clientIdentity(c), models, settings: toSettings(body.settings), firstMessage: body.message });
+      const battle = store.createBattle({
+        client: clientIdentity(c),
+        models,
+        settings: toSettings(body.settings),
+        firstMessage: body.message,
+        ...(body.category !== undefined ? { category: body.category } : {}),
+      });
       return c.json(view(battle), 201);
     }),
   );
@@ -273,10 +281,11 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
       const stream = served;
       let answer = "";
       let settled = false;
-      const settle = (status: "done" | "failed", finishReason: string) => {
+      // Completion tokens as the model reported them: the length covariate of style-controlled ratings.
+      const settle = (status: "done" | "failed", finishReason: string, tokens: number | null = null) => {
         if (settled) return;
         settled = true;
-        store.saveAnswer(battle.id, turn, side, { text: answer, status, finishReason });
+        store.saveAnswer(battle.id, turn, side, { text: answer, status, finishReason, tokens });
         streaming.delete(lock);
       };
       async function* events(): AsyncGenerator<string, void, undefined> {
@@ -287,7 +296,7 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
               yield JSON.stringify({ type: "delta", text: part.delta });
             } else if (part.type === "finish") {
               // Saved before the browser hears "done", so a vote right after it sees a finished answer.
-              settle("done", part.finishReason);
+              settle("done", part.finishReason, part.usage.completionTokens);
               yield JSON.stringify({ type: "done", finish_reason: part.finishReason, completion_tokens: part.usage.completionTokens });
             } else if (part.type === "error") {
               settle("failed", "error");
@@ -356,37 +365,20 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
     }),
   );
 
+  // ?category=<name>|all, ?style_control=1, ?bootstrap=<rounds>: see arena-leaderboard.ts.
+  const leaderboardQuery = (c: Context<ServerEnv>) => parseLeaderboardQuery((name) => c.req.query(name), options.bootstrapRounds ?? 200);
   app.get(
     "/api/arena/leaderboard",
+    handle((c) => c.json(leaderboardResponse(toRatingBattles(store.votedBattles()), leaderboardQuery(c)))),
+  );
+  app.get(
+    "/api/arena/leaderboard/charts/:file",
     handle((c) => {
-      const rounds = integerQuery(c.req.query("bootstrap"), "bootstrap", { min: 0, max: 5000, fallback: options.bootstrapRounds ?? 200 });
-      const battles = toRatingBattles(store.votedBattles());
-      if (battles.length === 0) {
-        return c.json({ object: "arena.leaderboard", votes: 0, bootstrap_rounds: rounds, rows: [], win_rates: { models: [], cells: [] }, warnings: [] });
-      }
-      const board = buildLeaderboard(battles, { bootstrapRounds: rounds, seed: 0 });
-      return c.json({
-        object: "arena.leaderboard",
-        votes: board.battles,
-        bootstrap_rounds: board.bootstrapRounds,
-        rows: board.rows.map((row) => ({
-          model: row.model,
-          rank: row.rank,
-          statistical_rank: row.statisticalRank,
-          elo: row.onlineElo,
-          bradley_terry: row.bradleyTerry,
-          interval: row.interval ? { lower: row.interval.lower, upper: row.interval.upper } : null,
-          battles: row.battles,
-          wins: row.wins,
-          ties: row.ties,
-          losses: row.losses,
-        })),
-        win_rates: {
-          models: board.winRates.models,
-          cells: board.winRates.cells.map((row) => row.map((cell) => ({ games: cell.games, win_rate: cell.winRate }))),
-        },
-        warnings: board.warnings,
-      });
+      const file = param(c, "file");
+      const name = file.endsWith(".svg") ? file.slice(0, -4) : file;
+      const svg = leaderboardChart(toRatingBattles(store.votedBattles()), leaderboardQuery(c), name);
+      if (svg === undefined) throw new ResourceNotFoundError("chart", `no chart "${file}" (charts: rating-intervals.svg, elo-bootstrap-intervals.svg, win-fraction-heatmap.svg, battle-count-heatmap.svg; none before the first vote)`);
+      return c.body(svg, 200, { "content-type": "image/svg+xml; charset=utf-8" });
     }),
   );
 

@@ -13,6 +13,8 @@ export interface BattleAnswer {
   text: string;
   status: AnswerStatus;
   finishReason: string | null;
+  /** Completion tokens the model reported (null: unknown, e.g. stopped or failed). */
+  tokens?: number | null;
 }
 
 /** The answer on screen and which of the side's answers to its turn it is. */
@@ -62,6 +64,8 @@ export interface BattleRecord {
   models: Record<BattleSide, string>;
   settings: BattleSettings;
   revealedBeforeVote: boolean;
+  /** What the battle is about, set when it was started (null: none). */
+  category: string | null;
   turns: BattleTurn[];
   vote: BattleVote | null;
   createdAt: number;
@@ -75,6 +79,7 @@ export interface VotedBattle {
   winner: BattleWinner;
   client: string;
   votedAt: number;
+  category: string | null;
   systemPrompt: string | null;
   turns: BattleTurn[];
   compared: ComparedVersions[];
@@ -87,6 +92,7 @@ interface BattleRow {
   model_b: string;
   settings: string;
   revealed_before_vote: number;
+  category: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -104,6 +110,8 @@ interface TurnRow {
   version_b: number;
   versions_a: number;
   versions_b: number;
+  tokens_a: number | null;
+  tokens_b: number | null;
   created_at: number;
 }
 
@@ -119,8 +127,8 @@ const toTurn = (row: TurnRow): BattleTurn => ({
   turn: row.turn,
   userMessage: row.user_message,
   answers: {
-    a: { text: row.answer_a, status: row.status_a, finishReason: row.finish_a, version: row.version_a, versionCount: row.versions_a },
-    b: { text: row.answer_b, status: row.status_b, finishReason: row.finish_b, version: row.version_b, versionCount: row.versions_b },
+    a: { text: row.answer_a, status: row.status_a, finishReason: row.finish_a, tokens: row.tokens_a, version: row.version_a, versionCount: row.versions_a },
+    b: { text: row.answer_b, status: row.status_b, finishReason: row.finish_b, tokens: row.tokens_b, version: row.version_b, versionCount: row.versions_b },
   },
   createdAt: row.created_at,
 });
@@ -146,13 +154,13 @@ export class ArenaStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  createBattle(fields: { client: string; models: Record<BattleSide, string>; settings: BattleSettings; firstMessage: string }): BattleRecord {
+  createBattle(fields: { client: string; models: Record<BattleSide, string>; settings: BattleSettings; firstMessage: string; category?: string }): BattleRecord {
     const id = randomUUID();
     const time = this.now();
     this.db.transaction(() => {
       this.db
-        .prepare(`INSERT INTO arena_battles (id, client, model_a, model_b, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-        .run(id, fields.client, fields.models.a, fields.models.b, JSON.stringify(fields.settings), time, time);
+        .prepare(`INSERT INTO arena_battles (id, client, model_a, model_b, settings, category, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(id, fields.client, fields.models.a, fields.models.b, JSON.stringify(fields.settings), fields.category ?? null, time, time);
       this.insertTurn(id, 0, fields.firstMessage, time);
     })();
     return this.get(id)!;
@@ -169,6 +177,7 @@ export class ArenaStore {
       models: { a: row.model_a, b: row.model_b },
       settings: JSON.parse(row.settings) as BattleSettings,
       revealedBeforeVote: row.revealed_before_vote === 1,
+      category: row.category,
       turns,
       vote: vote ? { winner: vote.winner, client: vote.client, compared: comparedOf(vote.compared, turns), createdAt: vote.created_at } : null,
       createdAt: row.created_at,
@@ -198,14 +207,14 @@ export class ArenaStore {
     const column = side === "a" ? "a" : "b";
     this.db.transaction(() => {
       this.db
-        .prepare(`UPDATE arena_turns SET answer_${column} = ?, status_${column} = ?, finish_${column} = ? WHERE battle_id = ? AND turn = ?`)
-        .run(answer.text, answer.status, answer.finishReason, battleId, turn);
+        .prepare(`UPDATE arena_turns SET answer_${column} = ?, status_${column} = ?, finish_${column} = ?, tokens_${column} = ? WHERE battle_id = ? AND turn = ?`)
+        .run(answer.text, answer.status, answer.finishReason, answer.tokens ?? null, battleId, turn);
       this.db
         .prepare(
-          `UPDATE arena_answer_versions SET text = ?, status = ?, finish_reason = ?
+          `UPDATE arena_answer_versions SET text = ?, status = ?, finish_reason = ?, tokens = ?
            WHERE battle_id = ? AND turn = ? AND side = ? AND version = (SELECT version_${column} FROM arena_turns WHERE battle_id = ? AND turn = ?)`,
         )
-        .run(answer.text, answer.status, answer.finishReason, battleId, turn, side, battleId, turn);
+        .run(answer.text, answer.status, answer.finishReason, answer.tokens ?? null, battleId, turn, side, battleId, turn);
       this.touch(battleId, this.now());
     })();
   }
@@ -218,7 +227,7 @@ export class ArenaStore {
       const version = (this.db.prepare(`SELECT COALESCE(MAX(version) + 1, 0) AS next FROM arena_answer_versions WHERE battle_id = ? AND turn = ? AND side = ?`).get(battleId, turn, side) as { next: number }).next;
       this.db.prepare(`INSERT INTO arena_answer_versions (battle_id, turn, side, version, created_at) VALUES (?, ?, ?, ?, ?)`).run(battleId, turn, side, version, time);
       this.db
-        .prepare(`UPDATE arena_turns SET answer_${column} = '', status_${column} = 'pending', finish_${column} = NULL, version_${column} = ? WHERE battle_id = ? AND turn = ?`)
+        .prepare(`UPDATE arena_turns SET answer_${column} = '', status_${column} = 'pending', finish_${column} = NULL, tokens_${column} = NULL, version_${column} = ? WHERE battle_id = ? AND turn = ?`)
         .run(version, battleId, turn);
       this.touch(battleId, time);
       return version;
@@ -228,13 +237,13 @@ export class ArenaStore {
   /** Puts an earlier (or later) version of one side's answer back on screen; false when there is no such version. */
   selectVersion(battleId: string, turn: number, side: BattleSide, version: number): boolean {
     const column = side === "a" ? "a" : "b";
-    const stored = this.db.prepare(`SELECT text, status, finish_reason FROM arena_answer_versions WHERE battle_id = ? AND turn = ? AND side = ? AND version = ?`).get(battleId, turn, side, version) as
-      | { text: string; status: AnswerStatus; finish_reason: string | null }
+    const stored = this.db.prepare(`SELECT text, status, finish_reason, tokens FROM arena_answer_versions WHERE battle_id = ? AND turn = ? AND side = ? AND version = ?`).get(battleId, turn, side, version) as
+      | { text: string; status: AnswerStatus; finish_reason: string | null; tokens: number | null }
       | undefined;
     if (!stored) return false;
     this.db
-      .prepare(`UPDATE arena_turns SET answer_${column} = ?, status_${column} = ?, finish_${column} = ?, version_${column} = ? WHERE battle_id = ? AND turn = ?`)
-      .run(stored.text, stored.status, stored.finish_reason, version, battleId, turn);
+      .prepare(`UPDATE arena_turns SET answer_${column} = ?, status_${column} = ?, finish_${column} = ?, tokens_${column} = ?, version_${column} = ? WHERE battle_id = ? AND turn = ?`)
+      .run(stored.text, stored.status, stored.finish_reason, stored.tokens, version, battleId, turn);
     this.touch(battleId, this.now());
     return true;
   }
@@ -272,6 +281,7 @@ export class ArenaStore {
         winner: row.winner,
         client: row.voter,
         votedAt: row.voted_at,
+        category: row.category,
         systemPrompt: (JSON.parse(row.settings) as BattleSettings).systemPrompt ?? null,
         turns,
         compared: comparedOf(row.compared, turns),

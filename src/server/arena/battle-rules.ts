@@ -105,6 +105,7 @@ export function publicBattleView(battle: BattleRecord, streaming: (side: BattleS
     })),
     can_vote: votable,
     revealed_before_vote: battle.revealedBeforeVote,
+    category: battle.category,
     vote: battle.vote ? { winner: battle.vote.winner, created_at: battle.vote.createdAt, compared: battle.vote.compared } : null,
     models: namesVisible ? { a: battle.models.a, b: battle.models.b } : null,
   };

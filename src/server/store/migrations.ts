@@ -105,7 +105,14 @@ export const migrations: string[] = [
     CHECK (status IN ('streaming', 'done', 'interrupted', 'failed'));
   ALTER TABLE conversation_messages ADD COLUMN finish_reason TEXT;
   `,
-  // 5: per-message actions (regenerate, edit, delete). A conversation is a tree: each message points
+  // 5 (leaderboard): a battle's optional category, set by whoever starts it, for per-category
+  // leaderboards; each answer's completion tokens, the length covariate of style-controlled ratings.
+  `
+  ALTER TABLE arena_battles ADD COLUMN category TEXT;  -- NULL: no category
+  ALTER TABLE arena_turns ADD COLUMN tokens_a INTEGER; -- NULL: unknown (stopped, failed, older)
+  ALTER TABLE arena_turns ADD COLUMN tokens_b INTEGER;
+  `,
+  // 6: per-message actions (regenerate, edit, delete). A conversation is a tree: each message points
   // at the one it answers or follows (NULL: a first message), siblings are alternatives (a
   // regenerated answer, an edited user turn), and the conversation remembers the leaf of the branch on
   // screen. Linear conversations become a single branch: each message's parent is the one before it.
@@ -129,13 +136,14 @@ export const migrations: string[] = [
     text TEXT NOT NULL DEFAULT '',
     status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done', 'failed')),
     finish_reason TEXT,
+    tokens INTEGER,                    -- completion tokens as reported; NULL: unknown
     created_at INTEGER NOT NULL,
     PRIMARY KEY (battle_id, turn, side, version)
   );
-  INSERT INTO arena_answer_versions (battle_id, turn, side, version, text, status, finish_reason, created_at)
-    SELECT battle_id, turn, 'a', 0, answer_a, status_a, finish_a, created_at FROM arena_turns;
-  INSERT INTO arena_answer_versions (battle_id, turn, side, version, text, status, finish_reason, created_at)
-    SELECT battle_id, turn, 'b', 0, answer_b, status_b, finish_b, created_at FROM arena_turns;
+  INSERT INTO arena_answer_versions (battle_id, turn, side, version, text, status, finish_reason, tokens, created_at)
+    SELECT battle_id, turn, 'a', 0, answer_a, status_a, finish_a, tokens_a, created_at FROM arena_turns;
+  INSERT INTO arena_answer_versions (battle_id, turn, side, version, text, status, finish_reason, tokens, created_at)
+    SELECT battle_id, turn, 'b', 0, answer_b, status_b, finish_b, tokens_b, created_at FROM arena_turns;
   ALTER TABLE arena_turns ADD COLUMN version_a INTEGER NOT NULL DEFAULT 0; -- the version answer_a holds
   ALTER TABLE arena_turns ADD COLUMN version_b INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE arena_votes ADD COLUMN compared TEXT; -- JSON [{turn, a, b}]: the versions on screen at the vote; NULL: before versions (all 0)
