@@ -3,6 +3,7 @@
 // it compared; the exports carry those answers. The battle stays anonymous throughout.
 import { describe, expect, it } from "vitest";
 import { createServerApp } from "../../src/server/app.js";
+import { toRatingBattles } from "../../src/server/arena/arena-exports.js";
 import { ArenaStore } from "../../src/server/arena/arena-store.js";
 import { ModelRegistry } from "../../src/server/model-registry.js";
 import { migrate, openServerDatabase } from "../../src/server/store/database.js";
@@ -156,5 +157,42 @@ describe("regenerating one side of a battle", () => {
     expect(store.startRegeneration(battle.id, 0, "a")).toBe(1);
     expect(store.selectVersion(battle.id, 0, "a", 0)).toBe(true);
     expect(store.get(battle.id)!.turns[0].answers.a).toMatchObject({ text: "ax", status: "done", version: 0, versionCount: 2 });
+  });
+  it("keeps each version's own token count: a regenerated then put-back answer exports and rates with its own tokens", async () => {
+    // Each of alpha's answers is longer than the one before (the scripted model counts a token per character).
+    let count = 0;
+    const arena = createArenaApp({ random: () => 0, reply: (id, message) => (id === "alpha" ? `alpha: ${message}${"!".repeat(++count * 10)}` : `beta: ${message}`) });
+    const id = await answeredBattle(arena);
+    const first = (await read(arena, id)).turns[0].answers.a.text;
+    expect(arena.store.get(id)!.turns[0].answers.a.tokens).toBe(first.length);
+
+    await arena.call("POST", `/api/arena/battles/${id}/answers/a/regenerate`);
+    expect(arena.store.get(id)!.turns[0].answers.a.tokens).toBeNull(); // pending: no count yet
+    const second = await stream(arena, id, "a");
+    expect(arena.store.get(id)!.turns[0].answers.a.tokens).toBe(second.length);
+    expect(second.length).toBeGreaterThan(first.length);
+
+    await arena.call("POST", `/api/arena/battles/${id}/answers/a/select`, { version: 0 });
+    expect(arena.store.get(id)!.turns[0].answers.a).toMatchObject({ text: first, tokens: first.length, version: 0 });
+    expect((await arena.call("POST", `/api/arena/battles/${id}/vote`, { winner: "a" })).status).toBe(200);
+
+    const rows = (await (await arena.call("GET", "/api/arena/export/battles.json")).json()) as { conv_metadata: Record<string, unknown> }[];
+    expect(rows[0].conv_metadata).toMatchObject({ sum_assistant_a_tokens: first.length, sum_assistant_b_tokens: "beta: Hi".length });
+    const [battle] = toRatingBattles(arena.store.votedBattles());
+    expect(battle.style?.a.tokens).toBe(first.length);
+  });
+
+  it("migrates answer tokens into version 0, so putting a first answer back restores its count", () => {
+    // Schema 5: answers with tokens, before answer versions.
+    const db = databaseAtVersion(5);
+    db.prepare(`INSERT INTO arena_battles (id, client, model_a, model_b, created_at, updated_at) VALUES ('00000000-0000-0000-0000-000000000002', 'me', 'x', 'y', 1, 1)`).run();
+    db.prepare(`INSERT INTO arena_turns (battle_id, turn, user_message, answer_a, status_a, finish_a, tokens_a, answer_b, status_b, finish_b, tokens_b, created_at) VALUES ('00000000-0000-0000-0000-000000000002', 0, 'q', 'ax', 'done', 'stop', 7, 'by', 'done', 'stop', 9, 1)`).run();
+    migrate(db);
+    const store = new ArenaStore(db);
+    const id = "00000000-0000-0000-0000-000000000002";
+    expect(store.startRegeneration(id, 0, "b")).toBe(1);
+    expect(store.get(id)!.turns[0].answers.b.tokens).toBeNull();
+    expect(store.selectVersion(id, 0, "b", 0)).toBe(true);
+    expect(store.get(id)!.turns[0].answers).toMatchObject({ a: { tokens: 7, version: 0 }, b: { text: "by", tokens: 9, version: 0 } });
   });
 });
