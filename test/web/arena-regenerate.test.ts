@@ -182,14 +182,18 @@ describe("regenerating one side of a battle", () => {
     expect(battle.style?.a.tokens).toBe(first.length);
   });
 
-  it("migrates answer tokens into version 0, so putting a first answer back restores its count", () => {
+  it("migrates answer tokens into version 0, so putting a first answer back restores its count, and counts logged requests as attempts", () => {
     // Schema 5: answers with tokens, before answer versions.
     const db = databaseAtVersion(5);
     db.prepare(`INSERT INTO arena_battles (id, client, model_a, model_b, created_at, updated_at) VALUES ('00000000-0000-0000-0000-000000000002', 'me', 'x', 'y', 1, 1)`).run();
     db.prepare(`INSERT INTO arena_turns (battle_id, turn, user_message, answer_a, status_a, finish_a, tokens_a, answer_b, status_b, finish_b, tokens_b, created_at) VALUES ('00000000-0000-0000-0000-000000000002', 0, 'q', 'ax', 'done', 'stop', 7, 'by', 'done', 'stop', 9, 1)`).run();
+    // Only A's request reached the request log: a retry of A needs a new id, B's first request does not.
+    db.prepare(`INSERT INTO request_log (id, created_at, endpoint, model, stream, status, parameters) VALUES ('arena-00000000-0000-0000-0000-000000000002-0-a', 1, 'chat.completions', 'x', 1, 'completed', '{}')`).run();
     migrate(db);
     const store = new ArenaStore(db);
     const id = "00000000-0000-0000-0000-000000000002";
+    expect(store.startAttempt(id, 0, "a")).toEqual({ version: 0, attempt: 2 });
+    expect(store.startAttempt(id, 0, "b")).toEqual({ version: 0, attempt: 1 });
     expect(store.startRegeneration(id, 0, "b")).toBe(1);
     expect(store.get(id)!.turns[0].answers.b.tokens).toBeNull();
     expect(store.selectVersion(id, 0, "b", 0)).toBe(true);

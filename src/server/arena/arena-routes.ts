@@ -88,11 +88,12 @@ function chatRequestFor(battle: BattleRecord, side: BattleSide, turn: number) {
 }
 
 /**
- * The request-log id of one side's answer (a regeneration's carries its version: ids are unique);
- * arenaBattleOfRequest reads the battle back out of it.
+ * The request-log id of one side's answer (a regeneration's carries its version, a retry its
+ * attempt: ids are unique); arenaBattleOfRequest reads the battle back out of it.
  */
-const arenaRequestId = (battleId: string, turn: number, side: BattleSide, version: number) => `arena-${battleId}-${turn}-${side}${version > 0 ? `-r${version}` : ""}`;
-const arenaRequestPattern = /^arena-([0-9a-f-]{36})-\d+-[ab](?:-r\d+)?$/;
+const arenaRequestId = (battleId: string, turn: number, side: BattleSide, { version, attempt }: { version: number; attempt: number }) =>
+  `arena-${battleId}-${turn}-${side}${version > 0 ? `-r${version}` : ""}${attempt > 1 ? `-try${attempt}` : ""}`;
+const arenaRequestPattern = /^arena-([0-9a-f-]{36})-\d+-[ab](?:-r\d+)?(?:-try\d+)?$/;
 const arenaBattleOfRequest = (requestId: string): string | undefined => arenaRequestPattern.exec(requestId)?.[1];
 
 /**
@@ -261,7 +262,7 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
       try {
         const chat = chatRequestFor(battle, side, turn);
         served = await context.service.openStream({
-          id: arenaRequestId(battle.id, turn, side, battle.turns.find((t) => t.turn === turn)!.answers[side].version),
+          id: arenaRequestId(battle.id, turn, side, store.startAttempt(battle.id, turn, side)),
           endpoint: "chat.completions",
           entry: context.registry.get(chat.model),
           options: chatRequestToCallOptions(chat),

@@ -219,6 +219,21 @@ export class ArenaStore {
     })();
   }
 
+  /**
+   * One more request for the answer on screen (the first, or a retry of a failed or cut-short one):
+   * returns its version and the attempt's number (1, 2, ...), which give the request its own log id.
+   */
+  startAttempt(battleId: string, turn: number, side: BattleSide): { version: number; attempt: number } {
+    const column = side === "a" ? "a" : "b";
+    return this.db.transaction(() => {
+      const { version } = this.db.prepare(`SELECT version_${column} AS version FROM arena_turns WHERE battle_id = ? AND turn = ?`).get(battleId, turn) as { version: number };
+      const { attempts } = this.db
+        .prepare(`UPDATE arena_answer_versions SET attempts = attempts + 1 WHERE battle_id = ? AND turn = ? AND side = ? AND version = ? RETURNING attempts`)
+        .get(battleId, turn, side, version) as { attempts: number };
+      return { version, attempt: attempts };
+    })();
+  }
+
   /** A new, pending version of one side's answer goes on screen; the earlier ones are kept. Returns its number. */
   startRegeneration(battleId: string, turn: number, side: BattleSide): number {
     const column = side === "a" ? "a" : "b";

@@ -137,6 +137,7 @@ export const migrations: string[] = [
     status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done', 'failed')),
     finish_reason TEXT,
     tokens INTEGER,                    -- completion tokens as reported; NULL: unknown
+    attempts INTEGER NOT NULL DEFAULT 0, -- requests made for it (a failed answer is retried): each gets its own request-log id
     created_at INTEGER NOT NULL,
     PRIMARY KEY (battle_id, turn, side, version)
   );
@@ -144,6 +145,9 @@ export const migrations: string[] = [
     SELECT battle_id, turn, 'a', 0, answer_a, status_a, finish_a, tokens_a, created_at FROM arena_turns;
   INSERT INTO arena_answer_versions (battle_id, turn, side, version, text, status, finish_reason, tokens, created_at)
     SELECT battle_id, turn, 'b', 0, answer_b, status_b, finish_b, tokens_b, created_at FROM arena_turns;
+  -- An older answer that reached the request log already used its attempt's id.
+  UPDATE arena_answer_versions SET attempts = 1
+    WHERE EXISTS (SELECT 1 FROM request_log r WHERE r.id = 'arena-' || battle_id || '-' || turn || '-' || side);
   ALTER TABLE arena_turns ADD COLUMN version_a INTEGER NOT NULL DEFAULT 0; -- the version answer_a holds
   ALTER TABLE arena_turns ADD COLUMN version_b INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE arena_votes ADD COLUMN compared TEXT; -- JSON [{turn, a, b}]: the versions on screen at the vote; NULL: before versions (all 0)
