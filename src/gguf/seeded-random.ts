@@ -21,3 +21,15 @@ export function createRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * `count` uniform values in [-amplitude, amplitude] from a stream keyed by (name, seed): a tensor's
+ * values do not depend on which other tensors exist or in which order they are made. Golden scripts
+ * (scripts/golden/*.py) reimplement exactly this to rebuild the same weights in PyTorch.
+ */
+export function seededUniformValues(name: string, seed: number, count: number, amplitude: number): Float32Array {
+  const values = new Float32Array(count);
+  const random = createRandom(hashString(name) ^ Math.imul(seed, 0x9e3779b1));
+  for (let i = 0; i < count; i++) values[i] = (random() * 2 - 1) * amplitude;
+  return values;
+}

@@ -16,8 +16,11 @@ import { registerConversationReplyRoutes } from "./routes/conversation-replies.j
 import { registerConversationRoutes } from "./routes/conversations.js";
 import { registerModelRoutes } from "./routes/models.js";
 import { registerObservabilityRoutes } from "./routes/observability.js";
+import { registerPlaygroundSettingsRoutes } from "./routes/playground-settings.js";
 import { registerPromptToolRoutes } from "./routes/prompt-tools.js";
 import { registerSafetyReportRoutes } from "./routes/safety-reports.js";
+import { registerEvalResultRoutes } from "./routes/eval-results.js";
+import { registerTrainingRunRoutes, type TrainingRunRouteOptions } from "./routes/training-runs.js";
 import type { ConversationStore } from "./store/conversations.js";
 import type { RequestLog } from "./store/request-log.js";
 
@@ -31,6 +34,10 @@ export interface ServerAppOptions {
   apiKeys?: ApiKeyRecord[];
   /** `eval safety` reports shown read-only under /api/safety (absent: no safety routes); `<data dir>/safety` in serve. */
   safetyReportsDirectory?: string;
+  /** Training runs shown under /api/train, and how a run's adapter is served (absent: no train routes); `<data dir>/runs` in serve. */
+  trainingRuns?: TrainingRunRouteOptions;
+  /** Evaluation results in FastChat's llm_judge layout shown read-only under /api/eval (absent: no eval routes); `<data dir>/eval` in serve. */
+  evalResultsDirectory?: string;
   /** Largest accepted request body (default 1 MiB). */
   bodyLimitBytes?: number;
   /** Origins allowed by CORS ("*" for any); absent or empty: no CORS headers. */
@@ -159,10 +166,13 @@ export function createServerApp(options: ServerAppOptions): ServerAppHandle {
   registerChatCompletionRoutes(app, context);
   registerCompletionRoutes(app, context);
   registerPromptToolRoutes(app, context);
+  registerPlaygroundSettingsRoutes(app, context);
   registerConversationRoutes(app, context);
   registerConversationReplyRoutes(app, context);
   if (options.arena) registerArenaRoutes(app, context, options.arena);
   if (options.safetyReportsDirectory) registerSafetyReportRoutes(app, options.safetyReportsDirectory);
+  if (options.trainingRuns) registerTrainingRunRoutes(app, context, options.trainingRuns);
+  if (options.evalResultsDirectory) registerEvalResultRoutes(app, options.evalResultsDirectory);
   playground.register(app);
   return { app, context };
 }

@@ -138,6 +138,8 @@ export interface ServeConfig {
   dataDir: string;
   loading: "lazy" | "eager";
   localModels: LocalModelConfig[];
+  /** What a local model added while serving (a training run's adapter) gets: the flags' and file's defaults. */
+  localDefaults: Omit<LocalModelConfig, "id" | "path" | "lora">;
   remoteModels: RemoteModelConfig[];
   apiKeys: ApiKeyRecord[];
   maxBodyBytes: number;
@@ -257,7 +259,8 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
     maxQueue: model.maxQueue ?? maxQueue,
     ...loadTimeout,
   }));
-  const fromDefaults = (id: string, path: string): LocalModelConfig => ({ id, path, contextSize, sequences, threads, flashAttention, lora: [], maxQueue, ...loadTimeout });
+  const localDefaults = { contextSize, sequences, threads, flashAttention, maxQueue, ...loadTimeout };
+  const fromDefaults = (id: string, path: string): LocalModelConfig => ({ id, path, ...localDefaults, lora: [] });
   for (const spec of flags.models ?? []) {
     const separator = spec.indexOf("=");
     const target = separator > 0 ? spec.slice(separator + 1) : spec;
@@ -344,6 +347,7 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
     dataDir: flags.dataDir ? resolve(cwd, flags.dataDir) : fromFile(file.dataDir),
     loading: flags.loading ?? file.loading,
     localModels,
+    localDefaults,
     remoteModels,
     apiKeys,
     maxBodyBytes: flags.maxBodyBytes ?? file.maxBodyBytes,

@@ -19,6 +19,17 @@ export class ConversationStateError extends CamelidError {
   readonly code = "conversation_state";
 }
 
+/** The request is well-formed but clashes with what exists (a model id already served); 409. */
+export class ResourceConflictError extends CamelidError {
+  readonly code = "conflict";
+  constructor(
+    readonly resource: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** The body is over the configured size limit. */
 export class RequestTooLargeError extends CamelidError {
   readonly code = "request_too_large";
@@ -47,7 +58,7 @@ export function serverHttpError(error: unknown): HttpError {
   if (error instanceof ResourceNotFoundError) {
     return { status: 404, body: { error: { message: error.message, type: "not_found_error", param: null, code: error.code } }, headers: {} };
   }
-  if (error instanceof ConversationStateError) {
+  if (error instanceof ConversationStateError || error instanceof ResourceConflictError) {
     return { status: 409, body: { error: { message: error.message, type: "invalid_request_error", param: null, code: error.code } }, headers: {} };
   }
   if (error instanceof RequestTooLargeError) {

@@ -31,3 +31,4 @@ export { mergePairInto, mergedTensorType, mergedTypes, writeMergedGguf, type Mer
 export { axolotlRecipe, recipeDatasetJsonl, recipeTargets, trlRecipe, writeRecipe, type RecipeFiles, type RecipeSettings, type RecipeTarget } from "./export-recipes.js";
 export { recipeChatTemplates, withoutGenerationMarkers } from "./recipe-templates.js";
 export { AdapterExportError, CheckpointError, TrainingDivergedError, TrainingInterruptedError, TrainingRecipeError } from "./errors.js";
+export { writeAdapterFromCheckpoint } from "./checkpoint-adapter.js";

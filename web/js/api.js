@@ -73,9 +73,9 @@ export async function* streamEvents(path, body, signal) {
 
 export const listModels = async () => (await api("GET", "/v1/models")).data.map((model) => model.id);
 
-/** Each served model's load state ("unloaded", "loading", "ready", "failed") and its load error. */
+/** Each served model's load state ("unloaded", "loading", "ready", "failed"), its load error and, while it loads, the fraction done. */
 export const listModelStatuses = async () =>
-  (await api("GET", "/v1/models")).data.map((model) => ({ id: model.id, state: model.status?.value ?? "ready", error: model.status?.error ?? null }));
+  (await api("GET", "/v1/models")).data.map((model) => ({ id: model.id, state: model.status?.value ?? "ready", error: model.status?.error ?? null, progress: model.status?.progress ?? null }));
 
 /**
  * Reads a chat.completion.chunk stream; calls onDelta(text) per piece. Returns {text, finishReason,
@@ -140,7 +140,15 @@ export function streamConversationRegenerate(conversationId, messageId, body, fi
   return readChatStream(`/api/conversations/${encodeURIComponent(conversationId)}/messages/${messageId}/regenerate`, { ...fields, request: streamBody(body) }, handlers);
 }
 
-/** The dry run: the exact prompt, its tokens and the format the server would use for this body. */
-export function renderPrompt(body) {
-  return api("POST", "/v1/chat/completions/render", { ...body, stream: undefined, stream_options: undefined });
+/**
+ * The dry run: the exact prompt, its tokens and the format the server would use for this body. It
+ * loads the model like a reply does, so the pickers follow it the same way (load progress included).
+ */
+export async function renderPrompt(body) {
+  document.dispatchEvent(new CustomEvent("camelid:reply-started"));
+  try {
+    return await api("POST", "/v1/chat/completions/render", { ...body, stream: undefined, stream_options: undefined });
+  } finally {
+    document.dispatchEvent(new CustomEvent("camelid:reply-ended"));
+  }
 }

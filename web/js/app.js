@@ -10,6 +10,9 @@ import { announce, h } from "./dom.js";
 import { createLeaderboardView } from "./leaderboard.js";
 import { installCodeCopy } from "./markdown.js";
 import { createSafetyView } from "./safety.js";
+import { createThemePicker } from "./theme.js";
+import { createTrainView } from "./train.js";
+import { createEvalView } from "./eval-results.js";
 
 const tabs = [
   { id: "chat", label: "Chat", create: createChatView },
@@ -18,6 +21,8 @@ const tabs = [
   { id: "leaderboard", label: "Leaderboard", create: createLeaderboardView },
   { id: "collaborate", label: "Collaborate", create: createCollaborateView },
   { id: "safety", label: "Safety", create: createSafetyView },
+  { id: "train", label: "Train", create: createTrainView },
+  { id: "eval", label: "Eval", create: createEvalView },
 ];
 
 function keyDialog() {
@@ -28,9 +33,18 @@ function keyDialog() {
   input.focus();
 }
 
+/** On a phone the tabs scroll sideways: the active one is brought into view (the page itself never scrolls). */
+function scrollTabIntoView(tabList, button) {
+  const left = button.offsetParent === tabList ? button.offsetLeft : button.offsetLeft - tabList.offsetLeft;
+  if (left < tabList.scrollLeft || left + button.offsetWidth > tabList.scrollLeft + tabList.clientWidth) {
+    tabList.scrollLeft = Math.max(0, left - (tabList.clientWidth - button.offsetWidth) / 2);
+  }
+}
+
 async function start() {
   const main = document.getElementById("main");
   const tabList = document.getElementById("tabs");
+  document.getElementById("key-button").before(createThemePicker());
   document.getElementById("key-button").addEventListener("click", keyDialog);
   document.getElementById("key-form").addEventListener("submit", (event) => {
     if (event.submitter?.value === "cancel") return;
@@ -58,6 +72,8 @@ async function start() {
     view.element.hidden = true;
     view.element.setAttribute("role", "tabpanel");
     view.element.setAttribute("tabindex", "-1");
+    // The tab's own status line (dom.js announce), its room reserved in styles.css.
+    view.element.prepend(h("p", { class: "tab-status", role: "status", "aria-live": "polite" }));
     main.append(view.element);
     views.set(tab.id, view);
     const button = h("button", { type: "button", role: "tab", id: `tab-${tab.id}`, "aria-controls": view.element.id, "aria-selected": "false", tabindex: -1 }, tab.label);
@@ -97,6 +113,7 @@ async function start() {
       buttons.get(tabId).setAttribute("aria-selected", String(active));
       buttons.get(tabId).tabIndex = active ? 0 : -1;
     }
+    scrollTabIntoView(tabList, buttons.get(id));
     try {
       await views.get(id).activate();
     } catch (error) {

@@ -21,6 +21,8 @@ export function createArenaView({ models }) {
   let controller = null;
 
   const selected = () => picks.map((label) => label.querySelector("input")).filter((box) => box.checked).map((box) => box.value);
+  settings.watchModels(selected);
+  for (const label of picks) label.addEventListener("change", () => settings.watchModels(selected));
 
   function reset() {
     if (controller) return;

@@ -4,6 +4,7 @@ import { api, renderPrompt, streamConversationRegenerate, streamConversationRepl
 import { branchOf, fitTokenBudget, lastTurns, toOpenAiJsonl, toShareGpt } from "./conversation-io.js";
 import { announce, composer, download, h, replaceChildren } from "./dom.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
+import { createSidebarToggle } from "./sidebar-toggle.js";
 import { createTranscript, finishLabel } from "./transcript.js";
 import { messageActions, setMessageActions } from "./message-actions.js";
 
@@ -66,20 +67,24 @@ export function createChatView({ models }) {
 
   // Escape is handled for the whole view (below), not only inside the composer
   const form = composer({ input, buttons: [sendButton, stopButton], onSend: () => void send() });
+  const sidebar = h(
+    "aside",
+    { class: "sidebar", id: "chat-sidebar", "aria-label": "Conversations" },
+    h("button", { type: "button", id: "chat-new", class: "primary", onclick: () => void openConversation(null).then(() => sidebarToggle.closeOnPhone()) }, "New chat"),
+    list,
+  );
+  const sidebarToggle = createSidebarToggle({ sidebar, label: "Conversations" });
+  settings.watchModels(() => [modelSelect.value]);
+  modelSelect.addEventListener("change", () => settings.watchModels(() => [modelSelect.value]));
 
   const element = h(
     "section",
     { id: "view-chat", class: "view chat-view", "aria-labelledby": "chat-title" },
-    h(
-      "aside",
-      { class: "sidebar" },
-      h("button", { type: "button", id: "chat-new", class: "primary", onclick: () => openConversation(null) }, "New chat"),
-      list,
-    ),
+    sidebar,
     h(
       "div",
       { class: "chat-main" },
-      h("div", { class: "toolbar" }, title, h("label", { for: "chat-model", class: "inline-label" }, "Model", modelSelect), Object.values(toolbarButtons)),
+      h("div", { class: "toolbar" }, sidebarToggle.button, title, h("label", { for: "chat-model", class: "inline-label" }, "Model", modelSelect), Object.values(toolbarButtons)),
       settings.element,
       transcript.element,
       form,
@@ -115,7 +120,7 @@ export function createChatView({ models }) {
               type: "button",
               class: "conversation-link",
               "aria-current": current?.id === conversation.id ? "true" : false,
-              onclick: () => openConversation(conversation.id),
+              onclick: () => void openConversation(conversation.id).then(() => sidebarToggle.closeOnPhone()),
             },
             h("span", { class: "conversation-title" }, conversation.title),
             h("span", { class: "meta" }, new Date(conversation.updated_at ?? conversation.updatedAt).toLocaleString()),

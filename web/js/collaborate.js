@@ -14,11 +14,14 @@ export function createCollaborateView({ models }) {
   );
   const aggregator = h("select", { id: "collab-aggregator" }, models.map((id) => h("option", { value: id, "data-model-pick": id }, id)));
   const mergePrompt = h("textarea", { id: "collab-merge-prompt", rows: 8, value: defaultMergePrompt });
-  const question = h("textarea", { id: "collab-input", rows: 3, placeholder: "The prompt every model answers", "aria-label": "Prompt" });
+  const question = h("textarea", { id: "collab-input", rows: 3, placeholder: "The prompt every model answers (Ctrl+Enter runs)", "aria-label": "Prompt" });
   const runButton = h("button", { type: "submit", class: "primary", id: "collab-run" }, "Run");
   const stopButton = h("button", { type: "button", id: "collab-stop", disabled: true, onclick: () => controller?.abort() }, "Stop");
   const output = h("div", { class: "collab-output", id: "collab-output" });
   let controller = null;
+  const formatModels = () => [...new Set([...picks.map((label) => label.querySelector("input")).filter((box) => box.checked).map((box) => box.value), aggregator.value])];
+  settings.watchModels(formatModels);
+  for (const picker of [...picks, aggregator]) picker.addEventListener("change", () => settings.watchModels(formatModels));
 
   async function streamInto(transcript, model, messages, values) {
     const answer = transcript.addMessage("assistant", "", model);

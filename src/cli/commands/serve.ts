@@ -21,7 +21,9 @@ options:
   --models-dir DIR         serve every .gguf file in DIR
   --host HOST              bind address (default 127.0.0.1: loopback only)
   --port N                 port (default 8080; 0 picks a free one)
-  --data-dir DIR           SQLite request log and conversations (default .camelid)
+  --data-dir DIR           SQLite request log and conversations (default .camelid); the playground
+                           shows the safety reports in DIR/safety, training runs in DIR/runs (with
+                           "serve this adapter") and llm_judge results in DIR/eval
   --sequences N            parallel sequences per local model (default 4)
   --context-size N         tokens per sequence
   --threads N              CPU threads per local model
@@ -120,7 +122,7 @@ export function parseServeFlags(argv: string[]): ServeFlags & { help: boolean } 
  * prompt format is reported when it loads: the same choice `camelid train` makes for it.
  */
 const providerFactories = (log: (line: string) => void): ModelFactories => ({
-  async local(model) {
+  async local(model, onProgress) {
     const { createLocalModel } = await import("../../providers/local/index.js");
     const local = createLocalModel({
       modelPath: model.path,
@@ -136,7 +138,7 @@ const providerFactories = (log: (line: string) => void): ModelFactories => ({
     });
     // The provider defers loading to its first call; the registry calls this factory exactly when the
     // model should be resident (at startup when eager, on the first request when lazy).
-    await local.load();
+    await local.load(onProgress);
     const fit = await local.promptFormatFit();
     const { describeFormatMisfit } = await import("../../prompts/index.js");
     const misfit = describeFormatMisfit(fit, model.path);

@@ -5,10 +5,10 @@ const startedAt = Math.floor(Date.now() / 1000);
 export function registerModelRoutes(app: ServerApp, context: ServerContext): void {
   const describe = (id: string) => {
     const entry = context.registry.get(id);
-    const { state, error } = entry.status();
+    const { state, error, progress } = entry.status();
     // `status` is camelid's addition (as llama-server's router adds one): the playground's pickers
-    // show loading and failed models, with the load error, from it.
-    return { id: entry.id, object: "model" as const, created: startedAt, owned_by: entry.spec.ownedBy, status: { value: state, ...(error ? { error } : {}) } };
+    // show loading models (with the fraction loaded) and failed ones (with the load error) from it.
+    return { id: entry.id, object: "model" as const, created: startedAt, owned_by: entry.spec.ownedBy, status: { value: state, ...(error ? { error } : {}), ...(progress !== undefined ? { progress } : {}) } };
   };
   app.get("/v1/models", (c) => c.json({ object: "list", data: context.registry.list().map((entry) => describe(entry.id)) }));
   // Model ids may contain slashes ("org/model"), so the id is the whole rest of the path. Hono has
