@@ -6,7 +6,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { GgufValue } from "../gguf/index.js";
-import { idToTitle, samplingMetadata } from "./model-metadata.js";
+import { samplingMetadata } from "./model-metadata.js";
+import { idToTitle } from "./model-name.js";
 
 type Entry = [string, GgufValue];
 type Card = Record<string, unknown>;

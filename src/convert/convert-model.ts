@@ -9,7 +9,7 @@ import { isFloatDtype, SafetensorsCheckpoint, type SafetensorsDtype } from "../s
 import { CheckpointError } from "./errors.js";
 import { readGenerationConfig, readLlamaConfig, type LlamaHparams } from "./hf-config.js";
 import { permuteRopeRows, planLlamaTensors, type OutputType } from "./llama-tensors.js";
-import { idToTitle, llamaModelMetadata } from "./model-metadata.js";
+import { llamaModelMetadata } from "./model-metadata.js";
 import { llama3RopeFactors } from "./rope-factors.js";
 import { convertHfVocabulary } from "./vocabulary/index.js";
 
@@ -82,7 +82,14 @@ export async function convertHfModel(options: ConvertHfModelOptions): Promise<Co
     const parameterCount = tensors.reduce((sum, tensor) => sum + tensor.dims.reduce((product, dim) => product * dim, 1), 0);
     const vocabulary = await (options.vocabulary ?? convertHfVocabulary)(folder, { vocabSize: hparams.vocabSize });
     const metadata = [
-      ...llamaModelMetadata({ hparams, outputType: options.outputType, name: options.name ?? idToTitle(basename(folder)), parameterCount, generationConfig }),
+      ...llamaModelMetadata({
+        hparams,
+        outputType: options.outputType,
+        folderName: basename(folder),
+        ...(options.name !== undefined ? { name: options.name } : {}),
+        parameterCount,
+        generationConfig,
+      }),
       ...vocabulary.entries,
     ];
     const output = resolve(options.output);

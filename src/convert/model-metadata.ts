@@ -1,9 +1,10 @@
 // The GGUF metadata convert_hf_to_gguf.py writes for a LLaMA model, in its order: general.* (type,
-// sampling defaults from generation_config.json, name, size label), the llama.* hyperparameters, the file
+// sampling defaults from generation_config.json, what the folder name says, size label), the llama.* hyperparameters, the file
 // type and the quantization version; the vocabulary's tokenizer.* entries follow.
 import type { GgufValue } from "../gguf/index.js";
 import type { LlamaHparams } from "./hf-config.js";
 import { FILE_TYPE, type OutputType } from "./llama-tensors.js";
+import { idToTitle, modelIdComponents } from "./model-name.js";
 
 export type MetadataEntry = [string, GgufValue];
 
@@ -45,22 +46,6 @@ export function samplingMetadata(generationConfig: Record<string, unknown> | und
   return entries;
 }
 
-/** Python's str.title() for one word: each run of letters gets an upper first letter, lower rest. */
-function titleWord(word: string): string {
-  return word.toLowerCase().replace(/(^|[^\p{L}])(\p{L})/gu, (_, before: string, letter: string) => before + letter.toUpperCase());
-}
-
-/** gguf-py Metadata.id_to_title: the folder name as a title ("tiny-llama-v1.1" → "Tiny Llama v1.1"). */
-export function idToTitle(id: string): string {
-  return id
-    .trim()
-    .replaceAll("-", " ")
-    .split(/\s+/)
-    .filter(Boolean)
-    .map((word) => (word === word.toLowerCase() && word !== word.toUpperCase() && !/^(v\d+(?:\.\d+)*|\d.*)$/.test(word) ? titleWord(word) : word))
-    .join(" ");
-}
-
 /** Python's round(): halves go to the even neighbour. */
 function roundHalfEven(value: number): number {
   const floor = Math.floor(value);
@@ -81,8 +66,10 @@ export function sizeLabel(parameters: number, minDigits = 2): string {
 export interface ModelMetadataInput {
   hparams: LlamaHparams;
   outputType: OutputType;
-  /** general.name; convert_hf_to_gguf.py derives it from the folder name. */
-  name: string;
+  /** The folder name, read as convert_hf_to_gguf.py reads it (name, basename, finetune, version, size label). */
+  folderName: string;
+  /** general.name instead of the one the folder name gives (the script's --model-name). */
+  name?: string;
   parameterCount: number;
   generationConfig?: Record<string, unknown>;
 }
@@ -95,9 +82,15 @@ export function llamaModelMetadata(input: ModelMetadataInput): MetadataEntry[] {
     ["general.architecture", string(arch)],
     ["general.type", string("model")],
     ...samplingMetadata(input.generationConfig),
-    ["general.name", string(input.name)],
   ];
-  if (input.parameterCount > 0) entries.push(["general.size_label", string(sizeLabel(input.parameterCount))]);
+  const fromFolder = modelIdComponents(input.folderName, input.parameterCount);
+  entries.push(["general.name", string(input.name ?? idToTitle(fromFolder.name))]);
+  if (fromFolder.version !== undefined) entries.push(["general.version", string(fromFolder.version)]);
+  if (fromFolder.organization !== undefined) entries.push(["general.organization", string(idToTitle(fromFolder.organization))]);
+  if (fromFolder.finetune !== undefined) entries.push(["general.finetune", string(fromFolder.finetune)]);
+  if (fromFolder.basename !== undefined) entries.push(["general.basename", string(fromFolder.basename)]);
+  const label = fromFolder.sizeLabel ?? (input.parameterCount > 0 ? sizeLabel(input.parameterCount) : undefined);
+  if (label !== undefined) entries.push(["general.size_label", string(label)]);
   entries.push(
     [`${arch}.block_count`, u32(hparams.layers)],
     [`${arch}.context_length`, u32(hparams.contextLength)],

@@ -152,12 +152,16 @@ export class SafetensorsFile {
     return info;
   }
 
+  private async readInto(info: SafetensorsTensorInfo, target: Uint8Array): Promise<void> {
+    const read = await this.source.readInto(target, info.offset, info.byteLength);
+    if (read !== info.byteLength) throw new SafetensorsFormatError(this.path, `truncated while reading tensor "${info.name}" (${read} of ${info.byteLength} bytes)`);
+  }
+
   /** The tensor's raw little-endian bytes, in a buffer of its own. */
   async readBytes(name: string): Promise<Uint8Array> {
     const info = this.info(name);
     const bytes = new Uint8Array(info.byteLength);
-    const read = await this.source.readInto(bytes, info.offset, info.byteLength);
-    if (read !== info.byteLength) throw new SafetensorsFormatError(this.path, `truncated while reading tensor "${name}" (${read} of ${info.byteLength} bytes)`);
+    await this.readInto(info, bytes);
     return bytes;
   }
 
@@ -165,6 +169,12 @@ export class SafetensorsFile {
   async readFloat32(name: string): Promise<Float32Array> {
     const info = this.info(name);
     if (!isFloatDtype(info.dtype)) throw new SafetensorsFormatError(this.path, `tensor "${name}" is ${info.dtype}; only F32, F16 and BF16 convert to float32`);
+    if (info.dtype === "F32") {
+      // read straight into the result: one tensor-sized buffer, not two
+      const values = new Float32Array(info.byteLength / 4);
+      await this.readInto(info, new Uint8Array(values.buffer));
+      return values;
+    }
     return decodeFloats(info.dtype, await this.readBytes(name));
   }
 

@@ -15,6 +15,7 @@ import { registerCompletionRoutes } from "./routes/completions.js";
 import { registerConversationReplyRoutes } from "./routes/conversation-replies.js";
 import { registerConversationRoutes } from "./routes/conversations.js";
 import { registerModelRoutes } from "./routes/models.js";
+import { registerPlaygroundSessionRoutes } from "./routes/playground-sessions.js";
 import { registerObservabilityRoutes } from "./routes/observability.js";
 import { registerPlaygroundSettingsRoutes } from "./routes/playground-settings.js";
 import { registerPromptToolRoutes } from "./routes/prompt-tools.js";
@@ -22,12 +23,15 @@ import { registerSafetyReportRoutes } from "./routes/safety-reports.js";
 import { registerEvalResultRoutes } from "./routes/eval-results.js";
 import { registerTrainingRunRoutes, type TrainingRunRouteOptions } from "./routes/training-runs.js";
 import type { ConversationStore } from "./store/conversations.js";
+import type { PlaygroundSessionStore } from "./store/playground-sessions.js";
 import type { RequestLog } from "./store/request-log.js";
 
 export interface ServerAppOptions {
   registry: ModelRegistry;
   requestLog?: RequestLog;
   conversations?: ConversationStore;
+  /** The playground's saved Arena and Collaborate sessions under /api/sessions (absent: no such routes). */
+  sessions?: PlaygroundSessionStore;
   /** Anonymous battles, votes and the leaderboard under /api/arena (absent: no arena routes). */
   arena?: ArenaOptions;
   /** Keys allowed in; empty or absent: no authentication (the default bind is loopback). */
@@ -169,6 +173,7 @@ export function createServerApp(options: ServerAppOptions): ServerAppHandle {
   registerPlaygroundSettingsRoutes(app, context);
   registerConversationRoutes(app, context);
   registerConversationReplyRoutes(app, context);
+  if (options.sessions) registerPlaygroundSessionRoutes(app, options.sessions);
   if (options.arena) registerArenaRoutes(app, context, options.arena);
   if (options.safetyReportsDirectory) registerSafetyReportRoutes(app, options.safetyReportsDirectory);
   if (options.trainingRuns) registerTrainingRunRoutes(app, context, options.trainingRuns);

@@ -8,6 +8,7 @@ import { listen, nodePeerAddress } from "./listen.js";
 import { ModelRegistry, type LoadProgressListener, type ModelSpec } from "./model-registry.js";
 import { ArenaStore } from "./arena/arena-store.js";
 import { ConversationStore } from "./store/conversations.js";
+import { PlaygroundSessionStore } from "./store/playground-sessions.js";
 import { openServerDatabase, type ServerDatabase } from "./store/database.js";
 import { RequestLog } from "./store/request-log.js";
 import { safetyReportsSubdirectory } from "./routes/safety-reports.js";
@@ -77,6 +78,7 @@ export async function startServer(config: ServeConfig, factories: ModelFactories
       registry,
       requestLog,
       conversations,
+      sessions: new PlaygroundSessionStore(database),
       arena: { store: new ArenaStore(database) },
       safetyReportsDirectory: join(config.dataDir, safetyReportsSubdirectory),
       trainingRuns: { directory: join(config.dataDir, trainingRunsSubdirectory), adapterModel: (model) => adapterModelSpec(config, factories, model) },

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { authorshipMetadata, modelIdComponents } from "../../src/convert/authorship-metadata.js";
-import { idToTitle } from "../../src/convert/model-metadata.js";
+import { idToTitle } from "../../src/convert/model-name.js";
 import { plainValue } from "../../src/gguf/index.js";
 import { repoRoot } from "../support/shared-data.js";
 

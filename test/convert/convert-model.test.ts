@@ -36,23 +36,29 @@ const GGUF_TYPE_NAMES: Record<GgufValue["type"], string> = {
   bool: "BOOL", string: "STRING", array: "ARRAY", uint64: "UINT64", int64: "INT64", float64: "FLOAT64",
 };
 
-async function describeGguf(path: string): Promise<{ metadata: [string, string, unknown][]; tensors: [string, string, number[], string][] }> {
+/** A metadata value as the golden script writes it: arrays as element type, length and sha256 of their elements' bytes. */
+function describeValue(value: GgufValue): unknown {
+  if (value.type === "float32") return Math.fround(value.value);
+  if (value.type === "uint64" || value.type === "int64") return Number(value.value);
+  if (value.type !== "array") return value.value;
+  const hash = createHash("sha256");
+  const array = value.value;
+  if (array.elementType === "string") for (const text of array.values) hash.update(Buffer.from(text, "utf8"));
+  else if (array.elementType === "bool") hash.update(Uint8Array.from(array.values, (flag) => (flag ? 1 : 0)));
+  else if (array.elementType !== "array") hash.update(new Uint8Array(array.values.buffer, array.values.byteOffset, array.values.byteLength));
+  return { array: GGUF_TYPE_NAMES[array.elementType], length: array.values.length, sha256: hash.digest("hex") };
+}
+
+async function describeGguf(path: string): Promise<Omit<GoldenConversion, "sha256">> {
   const reader = await GgufReader.open(path);
   try {
-    const metadata: [string, string, unknown][] = [...reader.header.metadata]
-      .filter(([key]) => !key.startsWith("tokenizer."))
-      .map(([key, value]) => [key, GGUF_TYPE_NAMES[value.type], value.type === "float32" ? Math.fround(value.value) : (value as { value: unknown }).value]);
+    const metadata: [string, string, unknown][] = [...reader.header.metadata].map(([key, value]) => [key, GGUF_TYPE_NAMES[value.type], describeValue(value)]);
     const tensors: [string, string, number[], string][] = [];
     for (const tensor of reader.header.tensors) tensors.push([tensor.name, tensor.type, tensor.dims, sha256(await reader.tensorBytes(tensor.name))]);
     return { metadata, tensors };
   } finally {
     await reader.close();
   }
-}
-
-/** gguf-py's view without the tokenizer (the vocabulary module's goldens check those keys). */
-function withoutTokenizer(conversion: GoldenConversion) {
-  return { metadata: conversion.metadata.filter(([key]) => !key.startsWith("tokenizer.")), tensors: conversion.tensors };
 }
 
 describe.each(CONVERT_FIXTURES.map((fixture) => [fixture.name, fixture] as [string, ConvertFixture]))("convert %s like convert_hf_to_gguf.py", (name, fixture) => {
@@ -69,15 +75,17 @@ describe.each(CONVERT_FIXTURES.map((fixture) => [fixture.name, fixture] as [stri
     expect(files).toEqual(expected.files);
   });
 
-  it.each(["f32", "f16", "q8_0"] as const)("--type %s: the same tensors (names, types, shapes, bytes) and llama.*/general.* metadata", async (type) => {
+  it.each(["f32", "f16", "q8_0"] as const)("--type %s: the same metadata and tensors (names, types, shapes, bytes): the same file", async (type) => {
     const path = join(out, `${type}.gguf`);
-    await convertHfModel({ folder, output: path, outputType: type, vocabulary: vocabulary() });
-    expect(await describeGguf(path)).toEqual(withoutTokenizer(expected.conversions[type]));
+    await convertHfModel({ folder, output: path, outputType: type });
+    const { sha256: fileSha256, ...golden } = expected.conversions[type];
+    expect(await describeGguf(path)).toEqual(golden);
+    expect(sha256(readFileSync(path))).toBe(fileSha256);
   });
 
   it("F32 logits through llama.cpp equal transformers' within 1e-4 relative", async () => {
     const path = join(out, "f32.gguf");
-    if (!readdirSync(out).includes("f32.gguf")) await convertHfModel({ folder, output: path, outputType: "f32", vocabulary: vocabulary() });
+    if (!readdirSync(out).includes("f32.gguf")) await convertHfModel({ folder, output: path, outputType: "f32" });
     const vocabSize = expected.config.vocab_size;
     for (const sequence of expected.logits.sequences) {
       const rows = await llamaCppLogits(path, sequence.tokens, vocabSize);

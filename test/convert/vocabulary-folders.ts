@@ -3,11 +3,13 @@
 import { createHash } from "node:crypto";
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { GgufArray } from "../../src/gguf/index.js";
+import { plainValue, readGgufHeader, type GgufArray } from "../../src/gguf/index.js";
 import { sharedPath } from "../support/shared-data.js";
 
 export interface FolderRecipe {
   copy?: Record<string, string>;
+  /** tokenizer.json written around a vocab-only GGUF's tokens and merges (control tokens become added tokens). */
+  tokenizerJsonFromGguf?: Record<string, { gguf: string; around: Record<string, any> }>;
   mergesAsPairs?: boolean;
   json?: Record<string, unknown>;
   text?: Record<string, string>;
@@ -39,6 +41,8 @@ export interface VocabularyGolden {
   inputs?: string;
   hfTokenIds?: number[][];
   sentencePieceTokenIds?: number[][];
+  /** llama.cpp's ids with the GGUF that convert_hf_to_gguf.py wrote. */
+  llamaCppTokenIdsOfScriptGguf?: number[][];
   chktxtIds?: number[];
 }
 
@@ -46,9 +50,27 @@ export function readGolden(name: string): VocabularyGolden {
   return JSON.parse(readFileSync(new URL(`./golden/vocab-${name}.json`, import.meta.url), "utf8")) as VocabularyGolden;
 }
 
-export function buildFolder(recipe: FolderRecipe, folder: string): string {
+const CONTROL = 3;
+
+async function tokenizerJsonFromGguf(source: string, around: Record<string, any>): Promise<Record<string, any>> {
+  const { metadata } = await readGgufHeader(sharedPath(...source.split("/")));
+  const tokens = plainValue(metadata.get("tokenizer.ggml.tokens")!) as string[];
+  const types = plainValue(metadata.get("tokenizer.ggml.token_type")!) as number[];
+  const tokenizer = structuredClone(around);
+  tokenizer.added_tokens = tokens.flatMap((content, id) =>
+    types[id] === CONTROL ? [{ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }] : [],
+  );
+  tokenizer.model.vocab = Object.fromEntries(tokens.flatMap((token, id) => (types[id] === CONTROL ? [] : [[token, id]])));
+  tokenizer.model.merges = plainValue(metadata.get("tokenizer.ggml.merges")!);
+  return tokenizer;
+}
+
+export async function buildFolder(recipe: FolderRecipe, folder: string): Promise<string> {
   mkdirSync(folder, { recursive: true });
   for (const [name, source] of Object.entries(recipe.copy ?? {})) copyFileSync(sharedPath(...source.split("/")), join(folder, name));
+  for (const [name, { gguf, around }] of Object.entries(recipe.tokenizerJsonFromGguf ?? {})) {
+    writeFileSync(join(folder, name), JSON.stringify(await tokenizerJsonFromGguf(gguf, around)));
+  }
   if (recipe.mergesAsPairs) {
     const path = join(folder, "tokenizer.json");
     const tokenizer = JSON.parse(readFileSync(path, "utf8"));

@@ -106,4 +106,19 @@ describe("arena anonymity before the vote", () => {
     expect(error.message).toMatch(/^answer [AB] failed \(502 upstream_error\)/);
     expect(JSON.stringify(events)).not.toMatch(/10\.0\.0\.7|remote-gpt/);
   });
+
+  it("the battles list and a battle's export name no model until the vote, then both", async () => {
+    const { call } = arena({ "llama-7b-secret": {}, "mistral-secret": {} });
+    const battle = await (await call("POST", "/api/arena/battles", { message: "Hello" })).json();
+    for (const side of ["a", "b"]) await (await call("POST", `/api/arena/battles/${battle.id}/answers/${side}`, {})).text();
+    const readable = async () => [await (await call("GET", "/api/arena/battles")).text(), await (await call("GET", `/api/arena/battles/${battle.id}/export`)).text()];
+
+    const before = await readable();
+    for (const text of before) expect(text).not.toMatch(/llama-7b-secret|mistral-secret/);
+    expect(JSON.parse(before[0]).data).toEqual([expect.objectContaining({ id: battle.id, models: null })]);
+    expect(JSON.parse(before[1])).toMatchObject({ id: battle.id, models: null, conversations: { a: [{ role: "user", content: "Hello" }, { role: "assistant", content: "an answer" }] } });
+
+    expect((await call("POST", `/api/arena/battles/${battle.id}/vote`, { winner: "tie" })).status).toBe(200);
+    for (const text of await readable()) expect(text).toMatch(/llama-7b-secret[^]*mistral-secret|mistral-secret[^]*llama-7b-secret/);
+  });
 });

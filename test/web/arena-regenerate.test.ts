@@ -200,3 +200,29 @@ describe("regenerating one side of a battle", () => {
     expect(store.get(id)!.turns[0].answers).toMatchObject({ a: { tokens: 7, version: 0 }, b: { text: "by", tokens: 9, version: 0 } });
   });
 });
+
+describe("regenerated answers in a saved Arena session", () => {
+  const done = (model: string, text: string) => ({ model, text, status: "done", finish_reason: "stop" });
+  const sessionWith = (alpha: object) => ({ kind: "arena", state: { models: ["alpha", "beta"], settings: {}, turns: [{ user_message: "Hi", answers: [alpha, done("beta", "b1")] }] } });
+
+  it("keeps every version and the one chosen, and exports the column's conversation with the chosen one", async () => {
+    const arena = createArenaApp();
+    const alpha = { ...done("alpha", "a1"), versions: [done("alpha", "a1"), done("alpha", "a2")], version: 0 };
+    const created = await arena.call("POST", "/api/sessions", sessionWith(alpha));
+    expect(created.status, await created.clone().text()).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    const reopened = (await (await arena.call("GET", `/api/sessions/${id}`)).json()) as { state: { turns: { answers: unknown[] }[] } };
+    expect(reopened.state.turns[0].answers[0]).toEqual(alpha);
+    const exported = (await (await arena.call("GET", `/api/sessions/${id}/export`)).json()) as { conversations: { messages: { content: string }[] }[] };
+    expect(exported.conversations[0].messages.map((message) => message.content)).toEqual(["Hi", "a1"]);
+  });
+
+  it("refuses a chosen version that names none of the answer's versions (400 naming the field)", async () => {
+    const arena = createArenaApp();
+    for (const alpha of [{ ...done("alpha", "a1"), version: 0 }, { ...done("alpha", "a1"), versions: [done("alpha", "a1")], version: 1 }, { ...done("alpha", "a1"), versions: [] }]) {
+      const response = await arena.call("POST", "/api/sessions", sessionWith(alpha));
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: { param: string } }).error.param).toMatch(/^state\.turns\[0\]\.answers\[0\]\.versions?$/);
+    }
+  });
+});

@@ -1,7 +1,9 @@
 // Issue 19 point 1 in headless Chromium, at both playground viewports: per-message actions. Chat:
 // regenerate (a sibling answer, browsed with ‹ n/m ›), edit a user turn (a branch, and back), copy
 // (read back from the page's clipboard), delete, and a reload that keeps the chosen branch. Battle:
-// regenerate one side, browse its versions, vote, and the export names the answers compared.
+// regenerate one side, browse its versions, reload (the battle reopens on the versions chosen), vote,
+// and the export names the answers compared. Arena: regenerate a column, choose a version, reload (the
+// saved session reopens with both versions and the chosen one), and the next turn goes on from it.
 // Waits for the page's markers (data-state, data-position, data-copy-state), never for a time.
 import type { Locator, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -123,6 +125,15 @@ describe.skipIf(!hasChromium)("per-message actions in headless Chromium", () => 
       await side("a").locator("[data-action=next]").click();
       await expect.poll(() => positionOf(side("a")), slow).toBe("2/2");
 
+      // A reload reopens the battle (#battle/<id>) with both versions and the one chosen on screen.
+      expect(page.url()).toMatch(/#battle\/[^/]+$/);
+      await page.reload();
+      await page.waitForSelector("body[data-ready=true]", slow);
+      await state("votable");
+      expect(await positionOf(side("a"))).toBe("2/2");
+      expect(await side("a").locator(".markdown").innerText()).toBe(second);
+      expect(await view.locator("h3").allInnerTexts()).toEqual(["Model A", "Model B"]);
+
       await page.locator("#battle-vote-a").click();
       await state("closed");
       const rows = (await (await fetch(`${server.url}/api/arena/export/battles.json`)).json()) as { compared_versions: unknown; conversation_a: { content: string }[] }[];
@@ -140,8 +151,33 @@ describe.skipIf(!hasChromium)("per-message actions in headless Chromium", () => 
       await column.locator("[data-action=regenerate]").click();
       await expect.poll(() => positionOf(column), slow).toBe("2/2");
       expect(await column.locator(".message.assistant .markdown").innerText()).not.toBe(before);
+      const regenerated = await column.locator(".message.assistant .markdown").innerText();
       await column.locator("[data-action=previous]").click();
       await expect.poll(() => column.locator(".message.assistant .markdown").innerText(), slow).toBe(before);
+
+      // The saved session keeps both answers and the one chosen: a reload (#arena/<id>) reopens it so.
+      const sessionId = decodeURIComponent(/#arena\/([^/]+)$/.exec(page.url())?.[1] ?? "");
+      expect(sessionId).not.toBe("");
+      type SavedAnswer = { text: string; version?: number; versions?: { text: string }[] };
+      const savedFirst = async () => ((await (await fetch(`${server.url}/api/sessions/${encodeURIComponent(sessionId)}`)).json()) as { state: { turns: { answers: SavedAnswer[] }[] } }).state.turns[0].answers[0];
+      await expect.poll(async () => (await savedFirst()).version, slow).toBe(0);
+      expect((await savedFirst()).versions?.map((version) => version.text)).toEqual([before, regenerated]);
+      await page.reload();
+      await page.waitForSelector("body[data-ready=true]", slow);
+      await page.locator('#arena-columns[data-state="ready"]').waitFor(slow);
+      expect(await positionOf(column)).toBe("1/2");
+      expect(await column.locator(".message.assistant .markdown").innerText()).toBe(before);
+      await column.locator("[data-action=next]").click();
+      await expect.poll(() => positionOf(column), slow).toBe("2/2");
+      // The next turn goes on from the answer on screen; the earlier turn's answer is then copy only.
+      await page.locator("#arena-input").fill("And?");
+      await page.locator("#arena-input").press("Enter");
+      await expect.poll(() => column.locator(".message.assistant").count(), slow).toBe(2);
+      await page.locator('#arena-columns[data-state="ready"]').waitFor(slow);
+      expect(await column.locator(".message.assistant").first().locator("[data-action=regenerate]").count()).toBe(0);
+      expect(await column.locator(".message.assistant").last().locator(".markdown").innerText()).toMatch(/answer \d+ to And\?$/);
+      const turns = ((await (await fetch(`${server.url}/api/sessions/${encodeURIComponent(sessionId)}/export`)).json()) as { conversations: { messages: { content: string }[] }[] }).conversations;
+      expect(turns[0].messages.map((message) => message.content).slice(0, 3)).toEqual(["Yo", regenerated, "And?"]);
       expect(pageErrors).toEqual([]);
     }, 120_000);
   });

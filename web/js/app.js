@@ -10,6 +10,7 @@ import { announce, h } from "./dom.js";
 import { createLeaderboardView } from "./leaderboard.js";
 import { installCodeCopy } from "./markdown.js";
 import { createSafetyView } from "./safety.js";
+import { rememberScroll, restoreScroll, takeOverScrollRestoration } from "./scroll-memory.js";
 import { createThemePicker } from "./theme.js";
 import { createTrainView } from "./train.js";
 import { createEvalView } from "./eval-results.js";
@@ -67,6 +68,8 @@ async function start() {
 
   const views = new Map();
   const buttons = new Map();
+  /** Each tab's last address ("arena/<id>"): going back to a tab reopens the session it showed. */
+  const lastRoutes = new Map();
   for (const tab of tabs) {
     const view = tab.create({ models });
     view.element.hidden = true;
@@ -79,7 +82,7 @@ async function start() {
     const button = h("button", { type: "button", role: "tab", id: `tab-${tab.id}`, "aria-controls": view.element.id, "aria-selected": "false", tabindex: -1 }, tab.label);
     view.element.setAttribute("aria-labelledby", button.id);
     button.addEventListener("click", () => {
-      location.hash = tab.id;
+      location.hash = lastRoutes.get(tab.id) ?? tab.id;
     });
     buttons.set(tab.id, button);
     tabList.append(button);
@@ -97,16 +100,27 @@ async function start() {
     if (event.key === "End") next = ids[ids.length - 1];
     if (next) {
       event.preventDefault();
-      location.hash = next;
+      location.hash = lastRoutes.get(next) ?? next;
       buttons.get(next).focus();
     }
   });
 
   let shown = null;
   const show = async () => {
-    const id = views.has(location.hash.slice(1)) ? location.hash.slice(1) : "chat";
-    if (shown === id) return;
-    shown = id;
+    // "#arena/<id>": the tab, then the session open in it (a reload and back/forward reopen it).
+    const [tab, ...rest] = location.hash.slice(1).split("/");
+    const id = views.has(tab) ? tab : "chat";
+    let session = null;
+    try {
+      session = views.has(tab) && rest.length > 0 ? decodeURIComponent(rest.join("/")) : null;
+    } catch {
+      // a malformed address: the tab without a session
+    }
+    const route = session ? `${id}/${rest.join("/")}` : id;
+    if (shown === route) return;
+    if (shown) rememberScroll(views.get(shown.split("/")[0]).element, shown);
+    shown = route;
+    lastRoutes.set(id, route);
     for (const [tabId, view] of views) {
       const active = tabId === id;
       view.element.hidden = !active;
@@ -115,12 +129,16 @@ async function start() {
     }
     scrollTabIntoView(tabList, buttons.get(id));
     try {
-      await views.get(id).activate();
+      await views.get(id).activate(session);
+      if (shown === route) restoreScroll(views.get(id).element, route);
     } catch (error) {
       announce(error.message, "error");
     }
   };
   window.addEventListener("hashchange", () => void show());
+  // A reload (or closing the tab) keeps where the open screen was scrolled.
+  takeOverScrollRestoration();
+  window.addEventListener("pagehide", () => shown && rememberScroll(views.get(shown.split("/")[0]).element, shown));
   await show();
   await watchModelStatuses().refresh();
   installCodeCopy(document);

@@ -1,11 +1,16 @@
 // Arena, side by side: one prompt to N named models, answers streaming concurrently in columns,
-// each column keeping its own multi-turn history. A column's latest answer can be regenerated; the
-// earlier answers are kept and "‹ 1/2 ›" chooses the one the column's conversation goes on from.
-import { streamChatInto } from "./stream-answer.js";
+// each column keeping its own multi-turn history. Every session is saved on the server as it goes
+// (the turn when it is sent, each answer when it ends), listed beside the columns and reopened by
+// its address (#arena/<id>): a reload reopens it, answers cut short by it marked as unfinished.
+// A column's latest answer can be regenerated: the answers that finished are kept as its versions,
+// "‹ 1/2 ›" chooses the one the column's conversation goes on from, and the session saves both.
 import { announce, composer, h, replaceChildren } from "./dom.js";
+import { createSavedSessions } from "./saved-sessions.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
+import { paintStoredAnswer, streamStoredAnswer } from "./stored-answer.js";
 import { createTranscript } from "./transcript.js";
 import { messageActions, setMessageActions } from "./message-actions.js";
+import { answerVersions, showAnswerVersion } from "./answer-versions.js";
 
 export function createArenaView({ models }) {
   const settings = createSettingsForm({ window: false });
@@ -16,131 +21,207 @@ export function createArenaView({ models }) {
   const input = h("textarea", { id: "arena-input", rows: 3, placeholder: "One prompt for every selected model (Enter sends)", "aria-label": "Prompt for all models" });
   const sendButton = h("button", { type: "submit", class: "primary", id: "arena-send" }, "Send to all");
   const stopButton = h("button", { type: "button", id: "arena-stop", disabled: true, onclick: () => controller?.abort() }, "Stop");
-  const resetButton = h("button", { type: "button", id: "arena-reset", onclick: () => reset() }, "New round");
+  const resetButton = h("button", { type: "button", id: "arena-reset", onclick: () => sessions.startNew() }, "New round");
+  /** The open session's document: { models, settings, turns } (null: nothing sent yet). */
+  let state = null;
   let columns = [];
   let controller = null;
+
+  const sessions = createSavedSessions({
+    kind: "arena",
+    prefix: "arena",
+    label: "Arena sessions",
+    noun: "arena session",
+    isBusy: () => controller !== null,
+    show(session) {
+      state = session?.state ?? null;
+      if (state) {
+        settings.load(state.settings);
+        for (const label of picks) label.querySelector("input").checked = state.models.includes(label.dataset.modelPick);
+      }
+      paint();
+      setBusy(false);
+    },
+  });
+  const persist = () => sessions.persist(() => state);
 
   const selected = () => picks.map((label) => label.querySelector("input")).filter((box) => box.checked).map((box) => box.value);
   settings.watchModels(selected);
   for (const label of picks) label.addEventListener("change", () => settings.watchModels(selected));
 
-  function reset() {
-    if (controller) return;
-    columns = [];
-    replaceChildren(columnsElement, h("p", { class: "hint" }, "Pick two or more models, then send a prompt."));
+  function setBusy(busy) {
+    sendButton.disabled = busy;
+    stopButton.disabled = !busy;
+    resetButton.disabled = busy;
+    sessions.paintActions(busy);
+    paintActions(busy);
+    columnsElement.dataset.state = busy ? "streaming" : state ? "ready" : "empty";
   }
 
-  function ensureColumns() {
-    if (columns.length) return columns;
-    columns = selected().map((model) => {
+  /** Draws the open session: a column per model, every turn with each answer as it ended. */
+  function paint() {
+    columns = [];
+    if (!state) {
+      replaceChildren(columnsElement, h("p", { class: "hint" }, "Pick two or more models, then send a prompt."));
+      return;
+    }
+    replaceChildren(columnsElement);
+    columns = state.models.map((model) => {
       const transcript = createTranscript(model);
-      const column = h("section", { class: "column" }, h("h3", {}, model), transcript.element);
-      columnsElement.append(column);
-      return { model, transcript, history: [], latest: null, element: column };
+      columnsElement.append(h("section", { class: "column" }, h("h3", {}, model), transcript.element));
+      return { model, transcript, latest: null };
     });
-    columnsElement.querySelector(".hint")?.remove();
-    return columns;
+    for (const turn of state.turns) {
+      for (const column of columns) {
+        column.transcript.addMessage("user", turn.user_message).flush();
+        const answer = turn.answers.find((candidate) => candidate.model === column.model);
+        column.latest = answer ? column.transcript.addMessage("assistant", answer.text, column.model) : null;
+        if (answer) paintStoredAnswer(column.latest, answer);
+        // An earlier turn's answer can no longer be regenerated (the conversation went on from it): copy only.
+        if (answer && turn !== state.turns.at(-1)) setMessageActions(column.latest.article, messageActions({ text: answer.text }));
+      }
+    }
+  }
+
+  /** The column's answer to the latest turn, as the session keeps it. */
+  const latestAnswer = (column) => state?.turns.at(-1)?.answers.find((answer) => answer.model === column.model) ?? null;
+
+  /** Per column, the latest answer's actions: copy, regenerate, and its versions to browse. */
+  function paintActions(busy) {
+    for (const column of columns) {
+      const answer = latestAnswer(column);
+      if (!column.latest || !answer) continue;
+      const versions = answer.versions?.length ?? 1;
+      const row = messageActions({
+        text: answer.text,
+        siblings: { index: answer.version ?? 0, count: versions, noun: "answer", onSelect: (index) => void showVersion(column, index) },
+        actions: [{ name: "regenerate", label: "Regenerate", title: `Ask ${column.model} again; this answer is kept`, onClick: () => void regenerate(column) }],
+      });
+      for (const button of row.querySelectorAll("button:not([data-action=copy])")) button.disabled = busy || button.dataset.edge === "true";
+      setMessageActions(column.latest.article, row);
+    }
+  }
+
+  /** The request that answered the latest turn in `column`: the session's settings and the conversation before it. */
+  function latestRequest(column) {
+    const values = state.settings;
+    const system = typeof values.system_prompt === "string" && values.system_prompt ? [{ role: "system", content: values.system_prompt }] : [];
+    return { model: column.model, messages: [...system, ...historyOf(column.model, state.turns.length - 1), { role: "user", content: state.turns.at(-1).user_message }], ...requestFields(values) };
+  }
+
+  /** A new answer from the same model to the column's latest turn; the conversation goes on from it. */
+  async function regenerate(column) {
+    const answer = latestAnswer(column);
+    if (controller || !answer || !column.latest) return;
+    const kept = answerVersions(answer);
+    controller = new AbortController();
+    setBusy(true);
+    column.latest.remove();
+    column.latest = column.transcript.addMessage("assistant", "", column.model);
+    const fresh = { model: column.model, text: "", status: "pending", finish_reason: null };
+    const finished = await streamStoredAnswer(column.latest, fresh, latestRequest(column), controller.signal);
+    if (finished) {
+      answer.versions = [...kept, fresh];
+      showAnswerVersion(answer, kept.length);
+    }
+    controller = null;
+    if (!finished) {
+      // The answer shown before stays the column's answer: drawn again, the failure said once.
+      repaintLatest(column);
+      announce(`The regenerated answer failed (${fresh.error}); the earlier ones are kept`, "error");
+    } else announce("Answer regenerated");
+    await persist();
+    setBusy(false);
+  }
+
+  /** Draws the column's latest answer again as the session has it. */
+  function repaintLatest(column) {
+    const answer = latestAnswer(column);
+    column.latest?.remove();
+    column.latest = answer ? column.transcript.addMessage("assistant", answer.text, column.model) : null;
+    if (answer) paintStoredAnswer(column.latest, answer);
+  }
+
+  /** Shows another version of the column's latest answer; the next turn goes on from it, and the session keeps the choice. */
+  async function showVersion(column, index) {
+    const answer = latestAnswer(column);
+    if (controller || !answer?.versions?.[index]) return;
+    showAnswerVersion(answer, index);
+    repaintLatest(column);
+    setBusy(false);
+    await persist();
+  }
+
+  /** A column's conversation before turn `end` (all turns by default): answers that failed or never finished are left out, as their turns. */
+  function historyOf(model, end = state.turns.length) {
+    const messages = [];
+    for (const turn of state.turns.slice(0, end)) {
+      const answer = turn.answers.find((candidate) => candidate.model === model);
+      if (answer?.status !== "done") continue;
+      messages.push({ role: "user", content: turn.user_message }, { role: "assistant", content: answer.text });
+    }
+    return messages;
   }
 
   async function send() {
     const text = input.value.trim();
     if (!text || controller) return;
-    if (!columns.length && selected().length < 1) return announce("Select at least one model", "error");
+    const chosen = state ? state.models : selected();
+    if (chosen.length < 1) return announce("Select at least one model", "error");
     const problem = settings.validate();
     if (problem) return announce(problem, "error");
     const values = settings.values();
+    if (!state) {
+      state = { models: chosen, settings: {}, turns: [] };
+      paint();
+    }
+    state.settings = Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
+    const histories = new Map(state.models.map((model) => [model, historyOf(model)]));
+    const turn = { user_message: text, answers: state.models.map((model) => ({ model, text: "", status: "pending", finish_reason: null })) };
+    // The earlier turn's answers are settled now: copy only.
+    for (const column of columns) {
+      if (column.latest) setMessageActions(column.latest.article, messageActions({ text: latestAnswer(column)?.text ?? "" }));
+      column.latest = null;
+    }
+    state.turns.push(turn);
     controller = new AbortController();
-    sendButton.disabled = true;
-    stopButton.disabled = false;
+    setBusy(true);
     input.value = "";
-    const active = ensureColumns();
+    // Saved before any answer arrives: a reload mid-answer keeps the turn, its answers marked unfinished.
+    void persist();
+    const system = values.system_prompt ? [{ role: "system", content: values.system_prompt }] : [];
     await Promise.all(
-      active.map(async (column) => {
+      columns.map(async (column, index) => {
         column.transcript.addMessage("user", text).flush();
-        column.history.push({ role: "user", content: text });
-        const answer = column.transcript.addMessage("assistant", "", column.model);
-        answer.setStreaming(true);
-        const messages = [...(values.system_prompt ? [{ role: "system", content: values.system_prompt }] : []), ...column.history];
-        const request = { model: column.model, messages, ...requestFields(values) };
-        // The earlier turn's answer can no longer be regenerated (the conversation went on from it): copy only.
-        if (column.latest) setMessageActions(column.latest.view.article, messageActions({ text: column.latest.versions[column.latest.index] }));
-        column.latest = null;
-        const answered = await streamChatInto(answer, request, controller.signal);
-        if (answered === null) column.history.pop();
-        else {
-          column.history.push({ role: "assistant", content: answered });
-          column.latest = { view: answer, request, versions: [answered], index: 0 };
-        }
+        const view = column.transcript.addMessage("assistant", "", column.model);
+        column.latest = view;
+        const body = { model: column.model, messages: [...system, ...histories.get(column.model), { role: "user", content: text }], ...requestFields(values) };
+        await streamStoredAnswer(view, turn.answers[index], body, controller.signal);
+        void persist();
       }),
     );
-    finishRound("All answers finished");
-  }
-
-  function finishRound(message) {
+    await persist();
     controller = null;
-    sendButton.disabled = false;
-    stopButton.disabled = true;
-    paintActions();
-    announce(message);
-  }
-
-  /** Per column, the latest answer's actions: copy, regenerate, and its versions to browse. */
-  function paintActions() {
-    for (const column of columns) {
-      const latest = column.latest;
-      if (!latest) continue;
-      const row = messageActions({
-        text: latest.versions[latest.index],
-        siblings: { index: latest.index, count: latest.versions.length, noun: "answer", onSelect: (index) => showVersion(column, index) },
-        actions: [{ name: "regenerate", label: "Regenerate", title: `Ask ${column.model} again; this answer is kept`, onClick: () => void regenerate(column) }],
-      });
-      for (const button of row.querySelectorAll("button:not([data-action=copy])")) button.disabled = Boolean(controller) || button.dataset.edge === "true";
-      setMessageActions(latest.view.article, row);
-    }
-  }
-
-  /** A new answer from the same model to the column's latest turn; the conversation goes on from it. */
-  async function regenerate(column) {
-    const latest = column.latest;
-    if (controller || !latest) return;
-    controller = new AbortController();
-    sendButton.disabled = true;
-    stopButton.disabled = false;
-    paintActions();
-    latest.view.remove();
-    const answer = column.transcript.addMessage("assistant", "", column.model);
-    answer.setStreaming(true);
-    latest.view = answer;
-    const text = await streamChatInto(answer, latest.request, controller.signal);
-    if (text !== null) {
-      latest.versions.push(text);
-      latest.index = latest.versions.length - 1;
-      column.history[column.history.length - 1] = { role: "assistant", content: text };
-    }
-    finishRound(text === null ? "The regenerated answer failed; the earlier ones are kept" : "Answer regenerated");
-  }
-
-  /** Shows an earlier (or later) answer of the column's latest turn; the next round follows it. */
-  function showVersion(column, index) {
-    const latest = column.latest;
-    if (controller || !latest) return;
-    latest.index = index;
-    latest.view.remove();
-    latest.view = column.transcript.addMessage("assistant", latest.versions[index], column.model);
-    latest.view.flush();
-    column.history[column.history.length - 1] = { role: "assistant", content: latest.versions[index] };
-    paintActions();
+    setBusy(false);
+    announce("All answers finished");
+    await sessions.refreshList();
   }
 
   const element = h(
     "section",
-    { id: "view-arena", class: "view", "aria-labelledby": "arena-heading" },
-    h("h2", { id: "arena-heading" }, "Arena: side by side"),
-    h("fieldset", { class: "model-picks" }, h("legend", {}, "Models (changes apply from the next round)"), picks),
-    settings.element,
-    columnsElement,
-    composer({ input, buttons: [sendButton, stopButton, resetButton], onSend: () => void send(), onEscape: () => controller?.abort() }),
+    { id: "view-arena", class: "view chat-view", "aria-labelledby": "arena-heading" },
+    sessions.sidebar,
+    h(
+      "div",
+      { class: "chat-main" },
+      h("div", { class: "toolbar" }, sessions.sidebarToggle, h("h2", { id: "arena-heading", class: "title" }, "Arena: side by side"), sessions.actionButtons),
+      h("fieldset", { class: "model-picks" }, h("legend", {}, "Models (a new session takes the models picked here)"), picks),
+      settings.element,
+      columnsElement,
+      composer({ input, buttons: [sendButton, stopButton, resetButton], onSend: () => void send(), onEscape: () => controller?.abort() }),
+    ),
   );
-  reset();
-  return { element, activate() {} };
+  paint();
+  setBusy(false);
+  return { element, activate: (sessionId = null) => sessions.activate(sessionId) };
 }

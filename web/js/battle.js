@@ -6,8 +6,12 @@
 // The view's `data-state` says where the battle is: empty, streaming, interrupted, votable, open, closed.
 // Until the vote, either side's latest answer can be regenerated (FastChat's "Regenerate", per side);
 // the earlier answers are kept and "‹ 1/2 ›" puts one back on screen: the vote compares what is shown.
+// Every battle is listed beside the columns ("anonymous" until the vote), reopened by its address
+// (#battle/<id>), exported (names hidden until the vote, as the server decides) or deleted.
 import { api, streamEvents } from "./api.js";
 import { announce, composer, h } from "./dom.js";
+import { createSessionActions, createSessionSidebar, routeTo } from "./session-sidebar.js";
+import { deleteBattle, exportBattle, listBattles } from "./sessions-api.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
 import { createTranscript, finishLabel } from "./transcript.js";
 import { messageActions, setMessageActions } from "./message-actions.js";
@@ -26,7 +30,7 @@ export function createBattleView() {
   const categoryInput = h("input", { type: "text", id: "battle-category", maxlength: 64, placeholder: "e.g. coding" });
   const sendButton = h("button", { type: "submit", class: "primary", id: "battle-send" }, "Send");
   const stopButton = h("button", { type: "button", id: "battle-stop", disabled: true, onclick: () => controller?.abort() }, "Stop");
-  const newButton = h("button", { type: "button", id: "battle-new", onclick: () => reset() }, "New battle");
+  const newButton = h("button", { type: "button", id: "battle-new", onclick: () => startNew() }, "New battle");
   const revealButton = h("button", { type: "button", id: "battle-reveal", disabled: true, onclick: () => reveal() }, "Reveal names (forfeits the vote)");
   const voteButtons = Object.entries(voteLabels).map(([choice, label]) =>
     h("button", { type: "button", class: "vote", "data-choice": choice, id: `battle-vote-${choice}`, disabled: true, onclick: () => vote(choice) }, label),
@@ -44,6 +48,32 @@ export function createBattleView() {
     if (id) localStorage.setItem(battleKey, id);
     else localStorage.removeItem(battleKey);
   };
+
+  const sidebar = createSessionSidebar({
+    prefix: "battle",
+    label: "Battles",
+    newLabel: "New battle",
+    load: async () =>
+      (await listBattles()).map((summary) => ({
+        id: summary.id,
+        title: summary.title,
+        models: summary.models ? `A: ${summary.models.a} · B: ${summary.models.b}` : "anonymous",
+        time: summary.updated_at,
+      })),
+    onOpen: (id) => routeTo("battle", id),
+    onNew: () => startNew(),
+  });
+  const actions = createSessionActions({
+    prefix: "battle",
+    noun: "battle",
+    exportFile: async () => (battle ? { name: `battle-${battle.id}.json`, text: await exportBattle(battle.id) } : null),
+    remove: async () => {
+      if (!battle || controller) return false;
+      await deleteBattle(battle.id);
+      startNew();
+      return true;
+    },
+  });
 
   function paintState() {
     const busy = Boolean(controller);
@@ -66,6 +96,10 @@ export function createBattleView() {
               : "open";
     sendButton.disabled = busy || Boolean(battle?.models);
     stopButton.disabled = !busy;
+    actions.setEnabled(!busy && Boolean(battle));
+    // The category is set when a battle starts: an open one shows its own, a new one takes what is typed.
+    categoryInput.disabled = busy || Boolean(battle);
+    if (battle) categoryInput.value = battle.category ?? "";
     for (const side of ["a", "b"]) sides[side].heading.textContent = battle?.models ? `Model ${side.toUpperCase()}: ${battle.models[side]}` : `Model ${side.toUpperCase()}`;
     if (battle?.vote) result.textContent = `You voted: ${Object.entries({ model_a: "A is better", model_b: "B is better", tie: "Tie", "tie (bothbad)": "Both are bad" }).find(([k]) => k === battle.vote.winner)?.[1]}. A was ${battle.models.a}, B was ${battle.models.b}.`;
     else if (battle?.revealed_before_vote) result.textContent = `Names revealed before voting: this battle can no longer be voted on. A was ${battle.models.a}, B was ${battle.models.b}.`;
@@ -129,20 +163,27 @@ export function createBattleView() {
     paintState();
   }
 
-  function reset() {
-    if (controller) return;
+  /** Shows no battle: the next message draws a new one. */
+  function clear() {
     battle = null;
     remember(null);
     sides.a.transcript.clear();
     sides.b.transcript.clear();
     latestAnswers.a = latestAnswers.b = null;
     paintState();
+    void sidebar.refresh(null);
+  }
+
+  function startNew() {
+    if (controller) return;
+    clear();
+    routeTo("battle", null);
     input.focus();
   }
 
   /** Gives up on a battle whose answers did not finish: it is forgotten here and never voted on. */
   function abandon() {
-    reset();
+    startNew();
     announce("Battle abandoned");
   }
 
@@ -155,26 +196,33 @@ export function createBattleView() {
         const stored = turn.answers[side];
         const answer = sides[side].transcript.addMessage("assistant", stored.text, `Model ${side.toUpperCase()}`);
         answer.flush();
-        if (stored.status === "done") answer.setMeta(`Model ${side.toUpperCase()} · ${finishLabel(stored.finish_reason)}`);
+        if (stored.status === "done") {
+          answer.article.dataset.state = "done";
+          answer.setMeta(`Model ${side.toUpperCase()} · ${finishLabel(stored.finish_reason)}`);
+        }
         else if (stored.status === "failed") answer.setError("This answer failed.");
         else answer.setInterrupted("Not finished: the answer was cut short.");
+        // An earlier turn's answer is settled: copy only (paintState gives the latest its actions).
+        if (turn !== battle.turns.at(-1)) setMessageActions(answer.article, messageActions({ text: stored.text }));
         latestAnswers[side] = answer;
       }
     }
   }
 
-  /** Reopens the battle kept from before a reload, if the server still has it. */
-  async function restore() {
-    const id = localStorage.getItem(battleKey);
-    if (!id) return;
+  /** Reopens a battle (from the address, the list, or the one kept from before a reload), if the server still has it. */
+  async function openBattle(id) {
+    if (!id) return clear();
     try {
       battle = await api("GET", `/api/arena/battles/${encodeURIComponent(id)}`);
     } catch (error) {
-      if (error.status === 404 || error.status === 403) return remember(null);
-      throw error;
+      if (error.status !== 404 && error.status !== 403) throw error;
+      announce("This battle no longer exists", "error");
+      return clear();
     }
+    remember(battle.id);
     paintBattle();
     paintState();
+    await sidebar.refresh(battle.id);
   }
 
   async function streamSide(side, signal) {
@@ -226,6 +274,8 @@ export function createBattleView() {
           ...(category ? { category } : {}),
         });
         remember(battle.id);
+        routeTo("battle", battle.id);
+        void sidebar.refresh(battle.id);
       } else {
         battle = await api("POST", `/api/arena/battles/${battle.id}/turns`, { message: text });
       }
@@ -249,6 +299,7 @@ export function createBattleView() {
       controller = null;
       paintState();
       if (battle?.can_vote) voteButtons[0].focus();
+      void sidebar.refresh(battle?.id ?? null);
     }
   }
 
@@ -280,6 +331,7 @@ export function createBattleView() {
       return;
     }
     paintState();
+    void sidebar.refresh(battle.id);
     newButton.focus();
   }
 
@@ -287,30 +339,43 @@ export function createBattleView() {
     if (!battle || !confirm("Reveal the model names? This battle will no longer accept a vote.")) return;
     battle = await api("POST", `/api/arena/battles/${battle.id}/reveal`);
     paintState();
+    void sidebar.refresh(battle.id);
   }
 
   const element = h(
     "section",
-    { id: "view-battle", class: "view", "aria-labelledby": "battle-heading" },
-    h("h2", { id: "battle-heading" }, "Anonymous battle"),
-    settings.element,
-    h("label", { class: "battle-category" }, "Category (optional) ", categoryInput),
+    { id: "view-battle", class: "view chat-view", "aria-labelledby": "battle-heading" },
+    sidebar.element,
     h(
       "div",
-      { class: "columns two" },
-      ["a", "b"].map((side) => h("section", { class: "column", "data-side": side, "aria-labelledby": `battle-name-${side}` }, sides[side].heading, sides[side].transcript.element)),
+      { class: "chat-main" },
+      h("div", { class: "toolbar" }, sidebar.toggleButton, h("h2", { id: "battle-heading", class: "title" }, "Anonymous battle"), actions.buttons),
+      settings.element,
+      h("label", { class: "battle-category" }, "Category (optional) ", categoryInput),
+      h(
+        "div",
+        { class: "columns two" },
+        ["a", "b"].map((side) => h("section", { class: "column", "data-side": side, "aria-labelledby": `battle-name-${side}` }, sides[side].heading, sides[side].transcript.element)),
+      ),
+      result,
+      h("div", { class: "vote-bar", role: "group", "aria-label": "Vote" }, voteButtons, revealButton, retryButton, abandonButton, newButton),
+      composer({ input, buttons: [sendButton, stopButton], onSend: () => void send(), onEscape: () => controller?.abort() }),
     ),
-    result,
-    h("div", { class: "vote-bar", role: "group", "aria-label": "Vote" }, voteButtons, revealButton, retryButton, abandonButton, newButton),
-    composer({ input, buttons: [sendButton, stopButton], onSend: () => void send(), onEscape: () => controller?.abort() }),
   );
   paintState();
   return {
     element,
-    async activate() {
-      if (restored || controller) return;
-      restored = true;
-      await restore();
+    async activate(sessionId = null) {
+      if (controller) return;
+      if (!restored) {
+        // The address names the battle; without one, the battle open before a reload comes back.
+        restored = true;
+        await openBattle(sessionId ?? localStorage.getItem(battleKey));
+        if (battle && !sessionId) routeTo("battle", battle.id);
+        return;
+      }
+      if (sessionId === (battle?.id ?? null)) return sidebar.refresh(sessionId);
+      await openBattle(sessionId);
     },
   };
 }

@@ -3,6 +3,7 @@
 import { api, renderPrompt, streamConversationRegenerate, streamConversationReply } from "./api.js";
 import { branchOf, fitTokenBudget, lastTurns, toOpenAiJsonl, toShareGpt } from "./conversation-io.js";
 import { announce, composer, download, h, replaceChildren } from "./dom.js";
+import { routeTo } from "./session-sidebar.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
 import { createSidebarToggle } from "./sidebar-toggle.js";
 import { createTranscript, finishLabel } from "./transcript.js";
@@ -60,9 +61,12 @@ export function createChatView({ models }) {
   /** The message views on screen, in the order of current.messages (the active branch); `id` once the server has it. */
   let shown = [];
 
+  // Kept in the address too (#chat/<id>), so back and forward move between conversations.
   const remember = (id) => {
     if (id) localStorage.setItem(lastConversationKey, id);
     else localStorage.removeItem(lastConversationKey);
+    // Only while Chat is the tab shown: a late re-read of a conversation never pulls the user back here.
+    if (!element.hidden) routeTo("chat", id);
   };
 
   // Escape is handled for the whole view (below), not only inside the composer
@@ -509,13 +513,14 @@ export function createChatView({ models }) {
 
   return {
     element,
-    async activate() {
+    async activate(sessionId = null) {
       if (!restored) {
-        // A reload reopens the conversation that was open (its answer, if cut short, marked as such).
+        // A reload reopens the conversation its address names, else the one that was open (an answer cut short marked as such).
         restored = true;
-        const last = localStorage.getItem(lastConversationKey);
+        const last = sessionId ?? localStorage.getItem(lastConversationKey);
         if (last) return openConversation(last);
       }
+      if (sessionId && sessionId !== current?.id && !controller) return openConversation(sessionId);
       await refreshList();
       setBusy(Boolean(controller));
     },

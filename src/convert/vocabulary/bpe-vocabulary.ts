@@ -2,7 +2,7 @@
 // id order (holes become [PAD{i}]), token types from the added tokens' flags, and the pre-tokenizer name.
 import { TokenizerFileError } from "../../errors/index.js";
 import { isJsonObject, type JsonObject } from "./hf-folder.js";
-import { TokenType } from "./metadata-entries.js";
+import { TokenType } from "./token-type.js";
 import { readTokenizerJsonMerges } from "./merges.js";
 import { preNormalizeUserDefined, tokenLooksSpecial } from "./token-looks-special.js";
 
@@ -64,7 +64,7 @@ export function parseBpeTokenizerJson(json: JsonObject, file: string): BpeTokeni
 }
 
 /** HF's tokenizer.vocab: the model's vocabulary with the added tokens on top. */
-export function fullVocabulary(tokenizer: BpeTokenizerJson): Map<string, number> {
+function fullVocabulary(tokenizer: BpeTokenizerJson): Map<string, number> {
   const vocab = new Map(tokenizer.vocab);
   for (const token of tokenizer.addedTokens) vocab.set(token.content, token.id);
   return vocab;

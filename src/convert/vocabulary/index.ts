@@ -12,7 +12,7 @@ import { SpecialVocabulary } from "./special-vocabulary.js";
 
 export { CHKTXT, TokenizerJsonEncoder, tokenIdsHash } from "./pre-tokenizer/index.js";
 export { parseSentencePieceModel, type SentencePiece } from "./sentencepiece-model.js";
-export { TokenType } from "./metadata-entries.js";
+export { TokenType } from "./token-type.js";
 
 export interface HfVocabularyResult {
   /** tokenizer.* keys in the order the script writes them. */

@@ -2,30 +2,12 @@
 // first position and takes the new value; empty strings and empty arrays are not written at all.
 import type { GgufValue } from "../../gguf/index.js";
 
-/** gguf-py TokenType (= SentencePiece piece types), stored as int32. */
-export const TokenType = {
-  NORMAL: 1,
-  UNKNOWN: 2,
-  CONTROL: 3,
-  USER_DEFINED: 4,
-  UNUSED: 5,
-  BYTE: 6,
-} as const;
-
 export class MetadataEntries {
   private readonly values = new Map<string, GgufValue>();
   readonly warnings: string[] = [];
 
   set(key: string, value: GgufValue): void {
     this.values.set(key, value);
-  }
-
-  remove(key: string): void {
-    this.values.delete(key);
-  }
-
-  has(key: string): boolean {
-    return this.values.has(key);
   }
 
   string(key: string, value: string): void {

@@ -2,20 +2,12 @@
 // ModelProto) without a protobuf library: only the fields the GGUF vocabulary needs are decoded,
 // everything else is skipped by its wire type.
 import { TokenizerFileError } from "../../errors/index.js";
-
-/** sentencepiece_model.proto `SentencePiece.Type`. */
-export const SentencePieceType = {
-  NORMAL: 1,
-  UNKNOWN: 2,
-  CONTROL: 3,
-  USER_DEFINED: 4,
-  UNUSED: 5,
-  BYTE: 6,
-} as const;
+import { TokenType } from "./token-type.js";
 
 export interface SentencePiece {
   piece: string;
   score: number;
+  /** SentencePiece.Type, numbered as TokenType. */
   type: number;
 }
 
@@ -113,7 +105,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 function parsePiece(bytes: Uint8Array, file: string, start: number, end: number, index: number): SentencePiece {
   const cursor = new ProtobufCursor(bytes, file, start, end);
-  const piece: SentencePiece = { piece: "", score: 0, type: SentencePieceType.NORMAL };
+  const piece: SentencePiece = { piece: "", score: 0, type: TokenType.NORMAL };
   while (!cursor.done) {
     const { field, wireType } = cursor.key();
     if (field === PIECE_TEXT && wireType === WIRE_LENGTH_DELIMITED) {

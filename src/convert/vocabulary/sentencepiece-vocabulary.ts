@@ -2,8 +2,9 @@
 // added_tokens.json and tokenizer_config.json's added_tokens_decoder on top, padded to vocab_size.
 import { TokenizerFileError } from "../../errors/index.js";
 import { isJsonObject, type HfTokenizerFiles } from "./hf-folder.js";
-import { TokenType, type MetadataEntries } from "./metadata-entries.js";
-import { parseSentencePieceModel, SentencePieceType } from "./sentencepiece-model.js";
+import type { MetadataEntries } from "./metadata-entries.js";
+import { parseSentencePieceModel } from "./sentencepiece-model.js";
+import { TokenType } from "./token-type.js";
 import { preNormalizeUserDefined, tokenLooksSpecial } from "./token-looks-special.js";
 
 export interface ScoredVocabulary {
@@ -14,18 +15,8 @@ export interface ScoredVocabulary {
 
 /** SentencePieceProcessor's IsUnknown/IsControl/IsUnused/IsByte checks; user-defined pieces stay NORMAL as in the script. */
 function pieceTokenType(type: number): number {
-  switch (type) {
-    case SentencePieceType.UNKNOWN:
-      return TokenType.UNKNOWN;
-    case SentencePieceType.CONTROL:
-      return TokenType.CONTROL;
-    case SentencePieceType.UNUSED:
-      return TokenType.UNUSED;
-    case SentencePieceType.BYTE:
-      return TokenType.BYTE;
-    default:
-      return TokenType.NORMAL;
-  }
+  const kept: number[] = [TokenType.UNKNOWN, TokenType.CONTROL, TokenType.UNUSED, TokenType.BYTE];
+  return kept.includes(type) ? type : TokenType.NORMAL;
 }
 
 export function sentencePieceVocabulary(files: HfTokenizerFiles, model: Uint8Array, configVocabSize: number, metadata: MetadataEntries): ScoredVocabulary {

@@ -6,7 +6,8 @@ import type { BattleSide, BattleTurn, VotedBattle } from "./arena-store.js";
 
 type Message = { role: "system" | "user" | "assistant"; content: string };
 
-function conversationOf(battle: VotedBattle, side: BattleSide): Message[] {
+/** One side's conversation as OpenAI messages: the system prompt, then every turn with this side's answer. */
+export function conversationOf(battle: { systemPrompt: string | null; turns: readonly BattleTurn[] }, side: BattleSide): Message[] {
   const messages: Message[] = battle.systemPrompt ? [{ role: "system", content: battle.systemPrompt }] : [];
   for (const turn of battle.turns) messages.push({ role: "user", content: turn.userMessage }, { role: "assistant", content: turn.answers[side].text });
   return messages;

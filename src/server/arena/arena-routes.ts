@@ -13,10 +13,10 @@ import { chatCompletionRequestSchema, samplingOptionsSchema } from "../openai/re
 import { sseResponse } from "../openai/sse-response.js";
 import { chatRequestToCallOptions } from "../openai/to-call-options.js";
 import { arenaHttpError, BattleStateError } from "./arena-errors.js";
-import { toBattleRows, toPreferencePairs, toRatingBattles } from "./arena-exports.js";
+import { conversationOf, toBattleRows, toPreferencePairs, toRatingBattles } from "./arena-exports.js";
 import { leaderboardChart, leaderboardResponse, parseLeaderboardQuery } from "./arena-leaderboard.js";
 import type { ArenaStore, BattleRecord, BattleSettings, BattleSide } from "./arena-store.js";
-import { assertCanAddTurn, assertCanAnswer, assertCanRegenerate, assertCanVote, assertOwner, drawBattleModels, publicBattleView, voteChoices } from "./battle-rules.js";
+import { assertCanAddTurn, assertCanAnswer, assertCanRegenerate, assertCanVote, assertOwner, drawBattleModels, publicBattleSummary, publicBattleView, voteChoices } from "./battle-rules.js";
 
 export interface ArenaOptions {
   store: ArenaStore;
@@ -233,6 +233,41 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
       const battle = battleOf(param(c, "id"));
       if (!isAdmin(c)) assertOwner(battle, clientIdentity(c));
       return c.json(view(battle));
+    }),
+  );
+
+  // The sessions list: the caller's battles (an admin's: all), anonymous until voted or revealed.
+  app.get(
+    "/api/arena/battles",
+    handle((c) => {
+      const limit = integerQuery(c.req.query("limit"), "limit", { min: 1, max: 500, fallback: 100 });
+      const offset = integerQuery(c.req.query("offset"), "offset", { min: 0, max: Number.MAX_SAFE_INTEGER, fallback: 0 });
+      return c.json({ object: "list", data: store.listBattles(isAdmin(c) ? null : clientIdentity(c), limit, offset).map(publicBattleSummary) });
+    }),
+  );
+
+  // Deleting a voted battle takes its vote off the leaderboard too: the user's data stays theirs.
+  app.delete(
+    "/api/arena/battles/:id",
+    handle((c) => {
+      const battle = battleOf(param(c, "id"));
+      if (!isAdmin(c)) assertOwner(battle, clientIdentity(c));
+      if (isStreaming(battle.id)("a") || isStreaming(battle.id)("b")) throw new BattleStateError("stop the answers that are streaming before deleting the battle");
+      store.deleteBattle(battle.id);
+      return c.json({ id: battle.id, object: "arena.battle", deleted: true });
+    }),
+  );
+
+  // One battle as a file: what GET shows (names only once they may be seen) and each side's conversation.
+  app.get(
+    "/api/arena/battles/:id/export",
+    handle((c) => {
+      const battle = battleOf(param(c, "id"));
+      if (!isAdmin(c)) assertOwner(battle, clientIdentity(c));
+      const source = { systemPrompt: battle.settings.systemPrompt ?? null, turns: battle.turns };
+      const conversations = { a: conversationOf(source, "a"), b: conversationOf(source, "b") };
+      c.header("content-disposition", `attachment; filename="battle-${battle.id}.json"`);
+      return c.json({ format: "camelid-arena-battle", version: 1, ...view(battle), conversations });
     }),
   );
 

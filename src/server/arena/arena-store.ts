@@ -72,6 +72,19 @@ export interface BattleRecord {
   updatedAt: number;
 }
 
+/** A battle as the sessions list shows it; the routes decide whether its model names may be seen. */
+export interface BattleSummary {
+  id: string;
+  client: string;
+  models: Record<BattleSide, string>;
+  firstMessage: string;
+  turns: number;
+  winner: BattleWinner | null;
+  revealedBeforeVote: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
 /** A voted battle with both conversations, in vote order: the source of ratings and exports. */
 export interface VotedBattle {
   id: string;
@@ -302,6 +315,33 @@ export class ArenaStore {
         compared: comparedOf(row.compared, turns),
       };
     });
+  }
+
+  /** The newest first: `client`'s battles, or every battle when `client` is null (an admin). */
+  listBattles(client: string | null, limit: number, offset: number): BattleSummary[] {
+    const rows = this.db
+      .prepare(
+        `SELECT b.*, v.winner, t.user_message AS first_message, (SELECT COUNT(*) FROM arena_turns c WHERE c.battle_id = b.id) AS turn_count
+         FROM arena_battles b LEFT JOIN arena_votes v ON v.battle_id = b.id LEFT JOIN arena_turns t ON t.battle_id = b.id AND t.turn = 0
+         WHERE (@client IS NULL OR b.client = @client) ORDER BY b.updated_at DESC, b.rowid DESC LIMIT @limit OFFSET @offset`,
+      )
+      .all({ client, limit, offset }) as (BattleRow & { winner: BattleWinner | null; first_message: string | null; turn_count: number })[];
+    return rows.map((row) => ({
+      id: row.id,
+      client: row.client,
+      models: { a: row.model_a, b: row.model_b },
+      firstMessage: row.first_message ?? "",
+      turns: row.turn_count,
+      winner: row.winner,
+      revealedBeforeVote: row.revealed_before_vote === 1,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    }));
+  }
+
+  /** Removes the battle with its turns and its vote (which then no longer counts on the leaderboard). */
+  deleteBattle(battleId: string): boolean {
+    return this.db.prepare(`DELETE FROM arena_battles WHERE id = ?`).run(battleId).changes > 0;
   }
 
   private touch(battleId: string, time: number): void {

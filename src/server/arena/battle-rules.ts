@@ -2,7 +2,7 @@
 // and tests can check each rule on its own. The server alone decides; the browser is never trusted.
 import { InvalidArgumentError, PermissionDeniedError, RateLimitError } from "../../errors/index.js";
 import type { BattleWinner } from "../../eval/ratings/index.js";
-import type { BattleRecord, BattleSide, BattleTurn, ShownAnswer } from "./arena-store.js";
+import type { BattleRecord, BattleSide, BattleSummary, BattleTurn, ShownAnswer } from "./arena-store.js";
 import { BattleStateError } from "./arena-errors.js";
 
 /** What the voter clicks, mapped to FastChat's battle outcome from position A's side. */
@@ -86,9 +86,26 @@ const answerView = (answer: ShownAnswer) => ({
   versions: answer.versionCount,
 });
 
+/** The model names may be shown once they can no longer influence a vote: after it, or after a reveal that forfeited it. */
+const namesVisible = (battle: { revealedBeforeVote: boolean }, voted: boolean) => voted || battle.revealedBeforeVote;
+
+/** A battle in the sessions list: its first message as the title, "anonymous" (null models) until the names may be seen. */
+export function publicBattleSummary(battle: BattleSummary) {
+  return {
+    id: battle.id,
+    object: "arena.battle.summary",
+    title: battle.firstMessage.trim().split("\n")[0].slice(0, 80) || "Battle",
+    turns: battle.turns,
+    voted: battle.winner !== null,
+    revealed_before_vote: battle.revealedBeforeVote,
+    models: namesVisible(battle, battle.winner !== null) ? { a: battle.models.a, b: battle.models.b } : null,
+    created_at: battle.createdAt,
+    updated_at: battle.updatedAt,
+  };
+}
+
 /** What the browser may see: the model names only once they can no longer influence a vote. */
 export function publicBattleView(battle: BattleRecord, streaming: (side: BattleSide) => boolean) {
-  const namesVisible = battle.vote !== null || battle.revealedBeforeVote;
   const votable = battle.vote === null && !battle.revealedBeforeVote && battle.turns.every(turnFinished) && !streaming("a") && !streaming("b");
   return {
     id: battle.id,
@@ -107,6 +124,6 @@ export function publicBattleView(battle: BattleRecord, streaming: (side: BattleS
     revealed_before_vote: battle.revealedBeforeVote,
     category: battle.category,
     vote: battle.vote ? { winner: battle.vote.winner, created_at: battle.vote.createdAt, compared: battle.vote.compared } : null,
-    models: namesVisible ? { a: battle.models.a, b: battle.models.b } : null,
+    models: namesVisible(battle, battle.vote !== null) ? { a: battle.models.a, b: battle.models.b } : null,
   };
 }

@@ -143,7 +143,7 @@ function newestLeafUnder(rows: MessageRow[], start: number | null): number | nul
 }
 
 /** SQL parameters for `(@all = 1 OR owner = @owner)`: NULL owners never match a key, only "all". */
-const visible = (visibility: Visibility) => ({ all: visibility.seesAll ? 1 : 0, owner: visibility.owner });
+export const visible = (visibility: Visibility) => ({ all: visibility.seesAll ? 1 : 0, owner: visibility.owner });
 
 /** Conversations the playground keeps (CRUD over /api/conversations). */
 export class ConversationStore {

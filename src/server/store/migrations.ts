@@ -112,7 +112,22 @@ export const migrations: string[] = [
   ALTER TABLE arena_turns ADD COLUMN tokens_a INTEGER; -- NULL: unknown (stopped, failed, older)
   ALTER TABLE arena_turns ADD COLUMN tokens_b INTEGER;
   `,
-  // 6: per-message actions (regenerate, edit, delete). A conversation is a tree: each message points
+  // 6: Arena (side by side) and Collaborate sessions, saved by the playground so a reload or another
+  // visit reopens them. `state` is the kind's JSON document, validated by the routes' schema for it.
+  `
+  CREATE TABLE playground_sessions (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('arena', 'collaborate')),
+    owner TEXT,                        -- API key name; NULL: no keys
+    title TEXT NOT NULL,
+    models TEXT NOT NULL DEFAULT '[]', -- JSON: the models the session involves, for the list
+    state TEXT NOT NULL DEFAULT '{}',  -- JSON: settings, turns or runs and their answers
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX playground_sessions_by_kind ON playground_sessions (kind, owner, updated_at);
+  `,
+  // 7: per-message actions (regenerate, edit, delete). A conversation is a tree: each message points
   // at the one it answers or follows (NULL: a first message), siblings are alternatives (a
   // regenerated answer, an edited user turn), and the conversation remembers the leaf of the branch on
   // screen. Linear conversations become a single branch: each message's parent is the one before it.

@@ -9,6 +9,7 @@ import { listen } from "../../../src/server/listen.js";
 import { ModelRegistry, type ModelSpec } from "../../../src/server/model-registry.js";
 import { ConversationStore } from "../../../src/server/store/conversations.js";
 import { openServerDatabase } from "../../../src/server/store/database.js";
+import { PlaygroundSessionStore } from "../../../src/server/store/playground-sessions.js";
 import { RequestLog } from "../../../src/server/store/request-log.js";
 import { scriptedModel, type ScriptedModelSettings } from "../../support/scripted-model.js";
 
@@ -50,7 +51,7 @@ export async function startScriptedPlayground(options: { directory: string; mode
   const db = openServerDatabase(options.databasePath ?? join(options.directory, "camelid.sqlite"));
   const conversations = new ConversationStore(db);
   conversations.markInterruptedReplies();
-  const { app } = createServerApp({ registry, requestLog: new RequestLog(db), conversations, arena: { store: new ArenaStore(db), bootstrapRounds: 20 } });
+  const { app } = createServerApp({ registry, requestLog: new RequestLog(db), conversations, sessions: new PlaygroundSessionStore(db), arena: { store: new ArenaStore(db), bootstrapRounds: 20 } });
   const server = await listen(app, { host: "127.0.0.1", port: options.port ?? 0 });
   let closed = false;
   return {

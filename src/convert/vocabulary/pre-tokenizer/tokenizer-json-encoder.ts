@@ -158,6 +158,8 @@ function buildPreTokenizer(config: unknown): PreTokenizer {
           .map(byteLevelMap);
     }
     case "Metaspace": {
+      // prepend_scheme "first" is taken as "the first piece of each text between added tokens";
+      // tokenizers prepends only at the input's offset 0 (they differ after an added token)
       const replacement = typeof config.replacement === "string" ? config.replacement : "\u2581";
       const scheme = typeof config.prepend_scheme === "string" ? config.prepend_scheme : config.add_prefix_space === false ? "never" : "always";
       const split = config.split !== false;
