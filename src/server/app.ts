@@ -124,7 +124,7 @@ export function createServerApp(options: ServerAppOptions): ServerAppHandle {
         origin: origins.includes("*") ? "*" : origins,
         allowHeaders: ["authorization", "content-type", "x-api-key"],
         // Browsers hide response headers from scripts unless listed here.
-        exposeHeaders: ["x-request-id", "x-camelid-warnings", "retry-after"],
+        exposeHeaders: ["x-request-id", "x-camelid-warnings", "retry-after", "x-camelid-message-id"],
         maxAge: 600,
       }),
     );

@@ -11,6 +11,14 @@ export class ResourceNotFoundError extends CamelidError {
   }
 }
 
+/**
+ * The request is well-formed but the conversation cannot take it now (a reply is still being
+ * written): 409, like a conflict; retry once the answer has ended.
+ */
+export class ConversationStateError extends CamelidError {
+  readonly code = "conversation_state";
+}
+
 /** The request is well-formed but clashes with what exists (a model id already served); 409. */
 export class ResourceConflictError extends CamelidError {
   readonly code = "conflict";
@@ -50,7 +58,7 @@ export function serverHttpError(error: unknown): HttpError {
   if (error instanceof ResourceNotFoundError) {
     return { status: 404, body: { error: { message: error.message, type: "not_found_error", param: null, code: error.code } }, headers: {} };
   }
-  if (error instanceof ResourceConflictError) {
+  if (error instanceof ConversationStateError || error instanceof ResourceConflictError) {
     return { status: 409, body: { error: { message: error.message, type: "invalid_request_error", param: null, code: error.code } }, headers: {} };
   }
   if (error instanceof RequestTooLargeError) {

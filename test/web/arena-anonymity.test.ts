@@ -46,6 +46,29 @@ describe("arena anonymity before the vote", () => {
     expect(after.map((row) => row.model).sort()).toEqual(["llama-7b-secret", "mistral-secret"]);
   });
 
+  it("a retried side gets its own request-log row, as anonymous as the first", async () => {
+    // llama's first answer fails; the retry succeeds. Both requests are logged, under different ids.
+    const failOnce = scriptedModel({ modelId: "llama-7b-secret", reply: () => "an answer", fail: (_options, call) => (call === 1 ? "the upstream failed" : undefined) });
+    const { call } = arena({ "llama-7b-secret": { model: failOnce }, "mistral-secret": {} });
+    const battle = await (await call("POST", "/api/arena/battles", { message: "Hello" })).json();
+    const answer = async (side: string) => {
+      const response = await call("POST", `/api/arena/battles/${battle.id}/answers/${side}`, {});
+      await response.text();
+      return { side, status: response.status };
+    };
+    const statuses = await Promise.all(["a", "b"].map(answer));
+    const failed = statuses.find((answer) => answer.status !== 200)!.side;
+    const retried = await readEvents(await call("POST", `/api/arena/battles/${battle.id}/answers/${failed}`, {}));
+    expect(retried.at(-1)).toMatchObject({ type: "done" });
+
+    const rows = (await (await call("GET", "/api/requests")).json()).data as { id: string; model: string }[];
+    expect(rows.map((row) => row.id).sort()).toEqual([`arena-${battle.id}-0-a`, `arena-${battle.id}-0-b`, `arena-${battle.id}-0-${failed}-try2`].sort());
+    expect(JSON.stringify(rows)).not.toMatch(/llama-7b-secret|mistral-secret/);
+    expect((await call("POST", `/api/arena/battles/${battle.id}/vote`, { winner: "tie" })).status).toBe(200);
+    const after = (await (await call("GET", "/api/requests")).json()).data as { id: string; model: string }[];
+    expect(after.find((row) => row.id.endsWith("-try2"))!.model).toBe("llama-7b-secret");
+  });
+
   it("a side whose model fails once the battle exists answers with its status and code, without the model's path", async () => {
     // Models that fail to load are never drawn, so the failure comes after the draw: the model loaded,
     // then its generation reports a load failure (a file gone or corrupted since).

@@ -133,6 +133,14 @@ export function streamConversationReply(conversationId, body, fields, handlers) 
 }
 
 /**
+ * Streams a new answer beside the stored message `messageId` (an answer, or a user message whose
+ * answer was deleted); `body`'s last message is the user turn it answers.
+ */
+export function streamConversationRegenerate(conversationId, messageId, body, fields, handlers) {
+  return readChatStream(`/api/conversations/${encodeURIComponent(conversationId)}/messages/${messageId}/regenerate`, { ...fields, request: streamBody(body) }, handlers);
+}
+
+/**
  * The dry run: the exact prompt, its tokens and the format the server would use for this body. It
  * loads the model like a reply does, so the pickers follow it the same way (load progress included).
  */

@@ -2,11 +2,15 @@
 // each column keeping its own multi-turn history. Every session is saved on the server as it goes
 // (the turn when it is sent, each answer when it ends), listed beside the columns and reopened by
 // its address (#arena/<id>): a reload reopens it, answers cut short by it marked as unfinished.
+// A column's latest answer can be regenerated: the answers that finished are kept as its versions,
+// "‹ 1/2 ›" chooses the one the column's conversation goes on from, and the session saves both.
 import { announce, composer, h, replaceChildren } from "./dom.js";
 import { createSavedSessions } from "./saved-sessions.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
 import { paintStoredAnswer, streamStoredAnswer } from "./stored-answer.js";
 import { createTranscript } from "./transcript.js";
+import { messageActions, setMessageActions } from "./message-actions.js";
+import { answerVersions, showAnswerVersion } from "./answer-versions.js";
 
 export function createArenaView({ models }) {
   const settings = createSettingsForm({ window: false });
@@ -50,6 +54,7 @@ export function createArenaView({ models }) {
     stopButton.disabled = !busy;
     resetButton.disabled = busy;
     sessions.paintActions(busy);
+    paintActions(busy);
     columnsElement.dataset.state = busy ? "streaming" : state ? "ready" : "empty";
   }
 
@@ -64,21 +69,93 @@ export function createArenaView({ models }) {
     columns = state.models.map((model) => {
       const transcript = createTranscript(model);
       columnsElement.append(h("section", { class: "column" }, h("h3", {}, model), transcript.element));
-      return { model, transcript };
+      return { model, transcript, latest: null };
     });
     for (const turn of state.turns) {
       for (const column of columns) {
         column.transcript.addMessage("user", turn.user_message).flush();
         const answer = turn.answers.find((candidate) => candidate.model === column.model);
-        if (answer) paintStoredAnswer(column.transcript.addMessage("assistant", answer.text, column.model), answer);
+        column.latest = answer ? column.transcript.addMessage("assistant", answer.text, column.model) : null;
+        if (answer) paintStoredAnswer(column.latest, answer);
+        // An earlier turn's answer can no longer be regenerated (the conversation went on from it): copy only.
+        if (answer && turn !== state.turns.at(-1)) setMessageActions(column.latest.article, messageActions({ text: answer.text }));
       }
     }
   }
 
-  /** A column's conversation so far: answers that failed or never finished are left out, as their turns. */
-  function historyOf(model) {
+  /** The column's answer to the latest turn, as the session keeps it. */
+  const latestAnswer = (column) => state?.turns.at(-1)?.answers.find((answer) => answer.model === column.model) ?? null;
+
+  /** Per column, the latest answer's actions: copy, regenerate, and its versions to browse. */
+  function paintActions(busy) {
+    for (const column of columns) {
+      const answer = latestAnswer(column);
+      if (!column.latest || !answer) continue;
+      const versions = answer.versions?.length ?? 1;
+      const row = messageActions({
+        text: answer.text,
+        siblings: { index: answer.version ?? 0, count: versions, noun: "answer", onSelect: (index) => void showVersion(column, index) },
+        actions: [{ name: "regenerate", label: "Regenerate", title: `Ask ${column.model} again; this answer is kept`, onClick: () => void regenerate(column) }],
+      });
+      for (const button of row.querySelectorAll("button:not([data-action=copy])")) button.disabled = busy || button.dataset.edge === "true";
+      setMessageActions(column.latest.article, row);
+    }
+  }
+
+  /** The request that answered the latest turn in `column`: the session's settings and the conversation before it. */
+  function latestRequest(column) {
+    const values = state.settings;
+    const system = typeof values.system_prompt === "string" && values.system_prompt ? [{ role: "system", content: values.system_prompt }] : [];
+    return { model: column.model, messages: [...system, ...historyOf(column.model, state.turns.length - 1), { role: "user", content: state.turns.at(-1).user_message }], ...requestFields(values) };
+  }
+
+  /** A new answer from the same model to the column's latest turn; the conversation goes on from it. */
+  async function regenerate(column) {
+    const answer = latestAnswer(column);
+    if (controller || !answer || !column.latest) return;
+    const kept = answerVersions(answer);
+    controller = new AbortController();
+    setBusy(true);
+    column.latest.remove();
+    column.latest = column.transcript.addMessage("assistant", "", column.model);
+    const fresh = { model: column.model, text: "", status: "pending", finish_reason: null };
+    const finished = await streamStoredAnswer(column.latest, fresh, latestRequest(column), controller.signal);
+    if (finished) {
+      answer.versions = [...kept, fresh];
+      showAnswerVersion(answer, kept.length);
+    }
+    controller = null;
+    if (!finished) {
+      // The answer shown before stays the column's answer: drawn again, the failure said once.
+      repaintLatest(column);
+      announce(`The regenerated answer failed (${fresh.error}); the earlier ones are kept`, "error");
+    } else announce("Answer regenerated");
+    await persist();
+    setBusy(false);
+  }
+
+  /** Draws the column's latest answer again as the session has it. */
+  function repaintLatest(column) {
+    const answer = latestAnswer(column);
+    column.latest?.remove();
+    column.latest = answer ? column.transcript.addMessage("assistant", answer.text, column.model) : null;
+    if (answer) paintStoredAnswer(column.latest, answer);
+  }
+
+  /** Shows another version of the column's latest answer; the next turn goes on from it, and the session keeps the choice. */
+  async function showVersion(column, index) {
+    const answer = latestAnswer(column);
+    if (controller || !answer?.versions?.[index]) return;
+    showAnswerVersion(answer, index);
+    repaintLatest(column);
+    setBusy(false);
+    await persist();
+  }
+
+  /** A column's conversation before turn `end` (all turns by default): answers that failed or never finished are left out, as their turns. */
+  function historyOf(model, end = state.turns.length) {
     const messages = [];
-    for (const turn of state.turns) {
+    for (const turn of state.turns.slice(0, end)) {
       const answer = turn.answers.find((candidate) => candidate.model === model);
       if (answer?.status !== "done") continue;
       messages.push({ role: "user", content: turn.user_message }, { role: "assistant", content: answer.text });
@@ -101,6 +178,11 @@ export function createArenaView({ models }) {
     state.settings = Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
     const histories = new Map(state.models.map((model) => [model, historyOf(model)]));
     const turn = { user_message: text, answers: state.models.map((model) => ({ model, text: "", status: "pending", finish_reason: null })) };
+    // The earlier turn's answers are settled now: copy only.
+    for (const column of columns) {
+      if (column.latest) setMessageActions(column.latest.article, messageActions({ text: latestAnswer(column)?.text ?? "" }));
+      column.latest = null;
+    }
     state.turns.push(turn);
     controller = new AbortController();
     setBusy(true);
@@ -112,6 +194,7 @@ export function createArenaView({ models }) {
       columns.map(async (column, index) => {
         column.transcript.addMessage("user", text).flush();
         const view = column.transcript.addMessage("assistant", "", column.model);
+        column.latest = view;
         const body = { model: column.model, messages: [...system, ...histories.get(column.model), { role: "user", content: text }], ...requestFields(values) };
         await streamStoredAnswer(view, turn.answers[index], body, controller.signal);
         void persist();

@@ -4,6 +4,8 @@
 // battle's id is kept in local storage: after a reload (or a server restart that cut its answers
 // short) the battle comes back, and its unfinished answers can be resumed or the battle abandoned.
 // The view's `data-state` says where the battle is: empty, streaming, interrupted, votable, open, closed.
+// Until the vote, either side's latest answer can be regenerated (FastChat's "Regenerate", per side);
+// the earlier answers are kept and "‹ 1/2 ›" puts one back on screen: the vote compares what is shown.
 // Every battle is listed beside the columns ("anonymous" until the vote), reopened by its address
 // (#battle/<id>), exported (names hidden until the vote, as the server decides) or deleted.
 import { api, streamEvents } from "./api.js";
@@ -12,6 +14,7 @@ import { createSessionActions, createSessionSidebar, routeTo } from "./session-s
 import { deleteBattle, exportBattle, listBattles } from "./sessions-api.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
 import { createTranscript, finishLabel } from "./transcript.js";
+import { messageActions, setMessageActions } from "./message-actions.js";
 
 const voteLabels = { a: "A is better", b: "B is better", tie: "Tie", bothbad: "Both are bad" };
 const battleKey = "camelid.battle";
@@ -104,6 +107,60 @@ export function createBattleView() {
     else if (battle && !battle.can_vote && !busy) result.textContent = "Waiting for both answers…";
     else if (battle?.can_vote) result.textContent = "Both answers finished: vote, or continue the conversation.";
     else result.textContent = "Two models are drawn at random; their names stay hidden until you vote.";
+    paintSideActions(busy);
+  }
+
+  /** Copy on each side's latest answer; until the vote also Regenerate and the versions to browse. */
+  function paintSideActions(busy) {
+    const latest = battle?.turns?.at(-1);
+    const open = Boolean(latest) && !battle.vote && !battle.revealed_before_vote;
+    for (const side of ["a", "b"]) {
+      const view = latestAnswers[side];
+      const answer = latest?.answers?.[side];
+      if (!view || !answer) continue;
+      const label = side.toUpperCase();
+      const actions = open ? [{ name: "regenerate", label: `Regenerate ${label}`, title: `Sample answer ${label} again; this one is kept`, onClick: () => void regenerateSide(side) }] : [];
+      const siblings = open ? { index: answer.version ?? 0, count: answer.versions ?? 1, noun: `answer ${label}`, onSelect: (version) => void showVersion(side, version) } : null;
+      const row = messageActions({ text: answer.text, siblings, actions });
+      for (const button of row.querySelectorAll("button:not([data-action=copy])")) button.disabled = busy || button.dataset.edge === "true";
+      setMessageActions(view.article, row);
+    }
+  }
+
+  /** Samples one side's latest answer again; the earlier one stays as a version. */
+  async function regenerateSide(side) {
+    if (controller || !battle) return;
+    await streaming(async (signal) => {
+      battle = await api("POST", `/api/arena/battles/${battle.id}/answers/${side}/regenerate`);
+      await streamSide(side, signal);
+    });
+  }
+
+  /** Runs `work` (answers streaming) as the battle's busy state, then reads the battle back. */
+  async function streaming(work) {
+    controller = new AbortController();
+    paintState();
+    try {
+      await work(controller.signal);
+      battle = await api("GET", `/api/arena/battles/${battle.id}`);
+    } catch (error) {
+      announce(error.message, "error");
+    } finally {
+      controller = null;
+      paintState();
+    }
+  }
+
+  /** Puts another version of a side's latest answer on screen (the one the vote compares). */
+  async function showVersion(side, version) {
+    if (controller || !battle) return;
+    try {
+      battle = await api("POST", `/api/arena/battles/${battle.id}/answers/${side}/select`, { version });
+      paintBattle();
+    } catch (error) {
+      announce(error.message, "error");
+    }
+    paintState();
   }
 
   /** Shows no battle: the next message draws a new one. */
@@ -145,6 +202,8 @@ export function createBattleView() {
         }
         else if (stored.status === "failed") answer.setError("This answer failed.");
         else answer.setInterrupted("Not finished: the answer was cut short.");
+        // An earlier turn's answer is settled: copy only (paintState gives the latest its actions).
+        if (turn !== battle.turns.at(-1)) setMessageActions(answer.article, messageActions({ text: stored.text }));
         latestAnswers[side] = answer;
       }
     }
@@ -222,6 +281,9 @@ export function createBattleView() {
       }
       sent = true;
       for (const side of ["a", "b"]) {
+        // The earlier turn's answers are settled now: copy only.
+        const previous = latestAnswers[side];
+        if (previous) setMessageActions(previous.article, messageActions({ text: battle.turns.at(-2)?.answers[side].text ?? "" }));
         sides[side].transcript.addMessage("user", text).flush();
         latestAnswers[side] = null;
       }
@@ -254,17 +316,7 @@ export function createBattleView() {
   async function resumeUnfinished() {
     const sidesToRetry = unfinishedSides();
     if (controller || sidesToRetry.length === 0) return;
-    controller = new AbortController();
-    paintState();
-    try {
-      await Promise.all(sidesToRetry.map((side) => streamSide(side, controller.signal)));
-      battle = await api("GET", `/api/arena/battles/${battle.id}`);
-    } catch (error) {
-      announce(error.message, "error");
-    } finally {
-      controller = null;
-      paintState();
-    }
+    await streaming((signal) => Promise.all(sidesToRetry.map((side) => streamSide(side, signal))));
   }
 
   async function vote(choice) {
@@ -303,7 +355,7 @@ export function createBattleView() {
       h(
         "div",
         { class: "columns two" },
-        ["a", "b"].map((side) => h("section", { class: "column", "aria-labelledby": `battle-name-${side}` }, sides[side].heading, sides[side].transcript.element)),
+        ["a", "b"].map((side) => h("section", { class: "column", "data-side": side, "aria-labelledby": `battle-name-${side}` }, sides[side].heading, sides[side].transcript.element)),
       ),
       result,
       h("div", { class: "vote-bar", role: "group", "aria-label": "Vote" }, voteButtons, revealButton, retryButton, abandonButton, newButton),

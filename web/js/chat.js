@@ -1,12 +1,13 @@
 // Chat: one model, a persisted conversation, streaming with stop, and for every reply the exact
 // prompt the server rendered (dry run of the same request body), its token count and its format.
-import { api, renderPrompt, streamConversationReply } from "./api.js";
-import { fitTokenBudget, lastTurns, toOpenAiJsonl, toShareGpt } from "./conversation-io.js";
+import { api, renderPrompt, streamConversationRegenerate, streamConversationReply } from "./api.js";
+import { branchOf, fitTokenBudget, lastTurns, toOpenAiJsonl, toShareGpt } from "./conversation-io.js";
 import { announce, composer, download, h, replaceChildren } from "./dom.js";
 import { routeTo } from "./session-sidebar.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
 import { createSidebarToggle } from "./sidebar-toggle.js";
 import { createTranscript, finishLabel } from "./transcript.js";
+import { messageActions, setMessageActions } from "./message-actions.js";
 
 /**
  * Inspections are kept with the conversation (in its settings). Only the newest ones that fit in
@@ -57,6 +58,8 @@ export function createChatView({ models }) {
   /** The pending look at a conversation whose answer the server is still writing. */
   let recheck = null;
   let restored = false;
+  /** The message views on screen, in the order of current.messages (the active branch); `id` once the server has it. */
+  let shown = [];
 
   // Kept in the address too (#chat/<id>), so back and forward move between conversations.
   const remember = (id) => {
@@ -96,6 +99,8 @@ export function createChatView({ models }) {
     sendButton.disabled = busy;
     stopButton.disabled = !busy;
     modelSelect.disabled = busy;
+    // Regenerate, edit, delete and branch switches wait for the answer being written (the server says 409 meanwhile).
+    for (const button of transcript.element.querySelectorAll(".message-actions button:not([data-action=copy])")) button.disabled = busy || button.dataset.edge === "true";
     for (const button of Object.values(toolbarButtons)) button.disabled = busy || (!current && button !== toolbarButtons.rename);
     toolbarButtons.rename.disabled = busy || !current;
   };
@@ -164,9 +169,11 @@ export function createChatView({ models }) {
     title.textContent = current?.title ?? "New conversation";
     const inspections = current?.settings?.inspections ?? {};
     let writing = false;
+    shown = [];
     for (const message of current?.messages ?? []) {
       const view = transcript.addMessage(message.role, message.content, message.role === "assistant" ? (message.model ?? "") : "");
       view.flush();
+      shown.push({ view, id: message.id });
       if (message.role !== "assistant") continue;
       if (message.status === "streaming") {
         view.setStreaming(true);
@@ -178,6 +185,7 @@ export function createChatView({ models }) {
       }
       showInspector(view, inspections[message.requestId] ?? inspections[message.id]);
     }
+    attachActions();
     // The server writes the answer's end when it notices the stream ended: show it once it has.
     if (writing) {
       const id = current.id;
@@ -221,22 +229,48 @@ export function createChatView({ models }) {
     return { messages, window: null };
   }
 
+  /** The composer's message, after the active branch's end. */
   async function send() {
     const text = input.value.trim();
     if (!text || controller) return;
+    await reply({ text });
+  }
+
+  /**
+   * One reply: to `text` after the active branch (the composer), to `text` as an edit of the user
+   * message `editOf` (a new branch beside it), or a new answer beside `regenerateOf` (an answer, or a
+   * user message left without one). The request carries the active branch up to that point only.
+   */
+  async function reply({ text, editOf = null, regenerateOf = null }) {
+    if (controller) return;
+    const fromComposer = !editOf && !regenerateOf;
     const model = modelSelect.value;
     if (!model) return announce("No model is served: start camelid serve with --model", "error");
     // Checked before anything is sent or saved: an invalid value never reaches the conversation.
     const problem = settings.validate();
     if (problem) return announce(problem, "error");
     const values = settings.values();
+    if (editOf || regenerateOf) {
+      // The branch up to the changed message stays on screen; what followed it goes (it is kept on the server).
+      const at = current.messages.findIndex((m) => m.id === (editOf ?? regenerateOf).id);
+      const keep = editOf ? at : regenerateOf.role === "user" ? at + 1 : at;
+      current = { ...current, messages: current.messages.slice(0, keep) };
+      clearTimeout(recheck);
+      paintConversation();
+    }
     controller = new AbortController();
     setBusy(true);
-    input.value = "";
-    const userView = transcript.addMessage("user", text);
-    userView.flush();
+    if (fromComposer) input.value = "";
+    let userView = null;
+    if (!regenerateOf) {
+      userView = transcript.addMessage("user", text);
+      userView.flush();
+      shown.push({ view: userView });
+    }
     const answer = transcript.addMessage("assistant", "", model);
+    shown.push({ view: answer });
     answer.setStreaming(true);
+    let stored = false;
     try {
       if (!current) {
         current = await api("POST", "/api/conversations", { title: text.slice(0, 60), model });
@@ -247,7 +281,7 @@ export function createChatView({ models }) {
       const history = [
         ...(values.system_prompt ? [{ role: "system", content: values.system_prompt }] : []),
         ...current.messages.filter((m) => m.status !== "failed" && m.status !== "streaming").map((m) => ({ role: m.role, content: m.content })),
-        { role: "user", content: text },
+        ...(regenerateOf ? [] : [{ role: "user", content: text }]),
       ];
       const base = { model, ...requestFields(values) };
       const { messages, window } = await windowed(history, { ...base, messages: history });
@@ -260,13 +294,20 @@ export function createChatView({ models }) {
         inspection = { model, error: error.message };
       }
       // The server stores the user's turn and this answer however the stream ends (Stop, reload, error).
-      const fields = { system_prompt: values.system_prompt ?? null, settings: storedSettings() };
+      const fields = { system_prompt: values.system_prompt ?? null, settings: storedSettings(), ...(editOf ? { parent_id: editOf.parentId } : {}) };
+      const handlers = { signal: controller.signal, onDelta: (_, full) => answer.update(full) };
+      const userTurn = regenerateOf ? null : text;
       let result;
       try {
-        result = await streamConversationReply(current.id, body, fields, { signal: controller.signal, onDelta: (_, full) => answer.update(full) });
+        result = regenerateOf
+          ? await streamConversationRegenerate(current.id, regenerateOf.id, body, fields, handlers)
+          : await streamConversationReply(current.id, body, fields, handlers);
       } catch (error) {
         // The server stored the turn: a failure it reported as failed, a broken connection as interrupted.
-        if (error.midStream) keepLocally(text, { role: "assistant", content: error.partialText, model, status: error.inStream ? "failed" : "interrupted" });
+        if (error.midStream) {
+          stored = true;
+          keepLocally(userTurn, { role: "assistant", content: error.partialText, model, status: error.inStream ? "failed" : "interrupted" });
+        }
         throw error;
       }
       answer.update(result.text);
@@ -277,13 +318,15 @@ export function createChatView({ models }) {
       answer.setNumbers(result);
       if (!result.requestId) {
         // Stopped before the server accepted the request: nothing was stored.
-        userView.remove();
+        userView?.remove();
         answer.remove();
-        input.value = text;
+        shown.splice(shown.length - (userView ? 2 : 1));
+        if (fromComposer) input.value = text;
         announce("Generation stopped");
         return;
       }
-      keepLocally(text, { role: "assistant", content: result.text, model, requestId: result.requestId, status: result.finishReason === "abort" ? "interrupted" : "done" });
+      stored = true;
+      keepLocally(userTurn, { role: "assistant", content: result.text, model, requestId: result.requestId, status: result.finishReason === "abort" ? "interrupted" : "done" });
       const inspections = newestInspections({ ...(current.settings?.inspections ?? {}), [result.requestId]: inspection });
       const saved = await api("PATCH", `/api/conversations/${current.id}`, { settings: { ...storedSettings(), inspections } });
       current = { ...saved, messages: current.messages };
@@ -292,13 +335,119 @@ export function createChatView({ models }) {
     } catch (error) {
       answer.setError(error.message);
       announce(error.message, "error");
-      if (!error.midStream) input.value = text;
+      if (!error.midStream && fromComposer) input.value = text;
     } finally {
       answer.setStreaming(false);
       controller = null;
       setBusy(false);
       await refreshList().catch(() => undefined);
+      if (current) await syncWithServer(stored, !fromComposer).catch((error) => announce(error.message, "error"));
     }
+  }
+
+  /**
+   * After a reply: the server's ids and branches for the messages on screen, so their actions work.
+   * An answer the server has not yet seen end keeps what this page saw. When an edit or regeneration
+   * stored nothing, the page shows the server's branch again.
+   */
+  async function syncWithServer(stored, changedBranch) {
+    const fresh = await api("GET", `/api/conversations/${encodeURIComponent(current.id)}`);
+    if (!stored && changedBranch) {
+      current = fresh;
+      paintConversation();
+      return;
+    }
+    const local = current.messages.at(-1);
+    const last = fresh.messages.at(-1);
+    if (stored && last?.status === "streaming" && local && local.status !== "streaming") Object.assign(last, { content: local.content, status: local.status });
+    current = { ...fresh, settings: current.settings ?? fresh.settings };
+    for (const [index, entry] of shown.entries()) entry.id ??= stored || index < fresh.messages.length ? current.messages[index]?.id : undefined;
+    attachActions();
+  }
+
+  /** Per message on screen: copy, browse its alternatives, regenerate (answers), edit (user turns), delete. */
+  function attachActions() {
+    for (const [index, entry] of shown.entries()) {
+      const message = current?.messages?.[index];
+      if (!message || entry.id !== message.id) continue;
+      const siblings = message.siblingIds ?? [message.id];
+      const actions = [];
+      if (message.role === "assistant") actions.push({ name: "regenerate", label: "Regenerate", title: "Sample a new answer; this one is kept beside it", onClick: () => void reply({ text: "", regenerateOf: message }) });
+      if (message.role === "user") {
+        actions.push({ name: "edit", label: "Edit", title: "Edit and resend as a new branch; this one is kept", onClick: () => startEdit(entry.view, message) });
+        if (index === current.messages.length - 1) actions.push({ name: "regenerate", label: "Answer", title: "Answer this message again", onClick: () => void reply({ text: "", regenerateOf: message }) });
+      }
+      actions.push({ name: "delete", label: "Delete", title: "Delete this message and what follows it in this branch", onClick: () => void removeMessage(message) });
+      const row = messageActions({
+        text: message.content,
+        siblings: { index: siblings.indexOf(message.id), count: siblings.length, noun: message.role === "user" ? "version" : "answer", onSelect: (at) => void showBranch(siblings[at]) },
+        actions,
+      });
+      entry.view.article.dataset.messageId = String(message.id);
+      setMessageActions(entry.view.article, row);
+    }
+    setBusy(Boolean(controller));
+  }
+
+  /** Shows the branch through `messageId` (the server keeps the choice: a reload shows it too). */
+  async function showBranch(messageId) {
+    if (controller || !current) return;
+    try {
+      current = await api("POST", `/api/conversations/${encodeURIComponent(current.id)}/branch`, { message_id: messageId });
+      paintConversation();
+    } catch (error) {
+      announce(error.message, "error");
+    }
+  }
+
+  async function removeMessage(message) {
+    if (controller || !current) return;
+    const after = current.messages.length - 1 - current.messages.findIndex((m) => m.id === message.id);
+    const question = after > 0 ? `Delete this message and the ${after} after it in this branch?` : "Delete this message?";
+    if (!confirm(question)) return;
+    try {
+      current = await api("DELETE", `/api/conversations/${encodeURIComponent(current.id)}/messages/${message.id}`);
+      paintConversation();
+      announce("Message deleted");
+    } catch (error) {
+      announce(error.message, "error");
+    }
+  }
+
+  /** Edits a user turn in place: Send makes a new branch beside it, Cancel puts it back. */
+  function startEdit(view, message) {
+    if (controller) return;
+    const body = view.article.querySelector(".markdown");
+    const field = h("textarea", { class: "message-editor-input", rows: 3, "aria-label": "Edit message" });
+    field.value = message.content;
+    const finish = () => {
+      editor.remove();
+      body.hidden = false;
+    };
+    const submit = () => {
+      const text = field.value.trim();
+      if (!text) return;
+      finish();
+      void reply({ text, editOf: message });
+    };
+    field.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        submit();
+      } else if (event.key === "Escape") {
+        event.stopPropagation();
+        finish();
+      }
+    });
+    const editor = h(
+      "div",
+      { class: "message-editor" },
+      field,
+      h("div", { class: "composer-buttons" }, h("button", { type: "button", class: "primary", "data-action": "send-edit", onclick: submit }, "Send"), h("button", { type: "button", "data-action": "cancel-edit", onclick: finish }, "Cancel")),
+    );
+    body.hidden = true;
+    body.after(editor);
+    field.focus();
   }
 
   /**
@@ -306,7 +455,8 @@ export function createChatView({ models }) {
    * a Stop the server may not have written the answer's end yet).
    */
   function keepLocally(userText, assistant) {
-    current = { ...current, messages: [...current.messages, { role: "user", content: userText, status: "done" }, assistant] };
+    const user = userText === null ? [] : [{ role: "user", content: userText, status: "done" }];
+    current = { ...current, messages: [...current.messages, ...user, assistant] };
   }
 
   function startRename() {
@@ -349,7 +499,10 @@ export function createChatView({ models }) {
   function exportAs(kind) {
     if (!current) return;
     const conversation = { ...current, system_prompt: current.system_prompt ?? current.systemPrompt };
-    const safe = current.title.replace(/[^\w.-]+/g, "_").slice(0, 40) || "conversation";
+    const title = current.title.replace(/[^\w.-]+/g, "_").slice(0, 40) || "conversation";
+    // With other branches beside it, the file name says which one this is (the active one, by its last message).
+    const branch = branchOf(current);
+    const safe = branch && branch.messages_in_all_branches > branch.messages ? `${title}.branch-${branch.leaf_message_id}` : title;
     if (kind === "sharegpt") download(`${safe}.sharegpt.json`, JSON.stringify(toShareGpt(conversation), null, 2));
     else download(`${safe}.jsonl`, toOpenAiJsonl(conversation), "application/x-ndjson");
   }

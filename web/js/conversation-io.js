@@ -3,7 +3,9 @@
 
 /**
  * ShareGPT JSON: one record per conversation, `conversations: [{from: human|gpt|system, value}]`,
- * the shape FastChat and LLaMA-Factory read.
+ * the shape FastChat and LLaMA-Factory read. A conversation with branches (regenerated answers,
+ * edited turns) exports its active branch, `conversation.messages`, the one on screen; `branch`
+ * says which: the id of its last message, and how many messages all branches hold.
  */
 export function toShareGpt(conversation) {
   const turns = [];
@@ -12,10 +14,26 @@ export function toShareGpt(conversation) {
     if (message.role === "system") turns.push({ from: "system", value: message.content });
     else turns.push({ from: message.role === "user" ? "human" : "gpt", value: message.content });
   }
-  return [{ id: conversation.id, model: conversation.model ?? undefined, conversations: turns }];
+  const record = { id: conversation.id, model: conversation.model ?? undefined, conversations: turns };
+  const branch = branchOf(conversation);
+  return [branch ? { ...record, branch } : record];
 }
 
-/** OpenAI messages JSONL: one line `{"messages": [...]}` per conversation (fine-tuning format). */
+/**
+ * Which branch `conversation.messages` is: the active one, named by its last message's id, with the
+ * count of messages in every branch (more than the export's own when other branches exist).
+ * Undefined for a conversation that never had message ids (an unsaved one).
+ */
+export function branchOf(conversation) {
+  const leaf = conversation.activeLeafId ?? conversation.messages.at(-1)?.id;
+  if (leaf === undefined || leaf === null) return undefined;
+  return { selection: "active", leaf_message_id: leaf, messages: conversation.messages.length, messages_in_all_branches: conversation.messageCount ?? conversation.messages.length };
+}
+
+/**
+ * OpenAI messages JSONL: one line `{"messages": [...]}` per conversation (fine-tuning format, so no
+ * other keys): the active branch, like toShareGpt; the file name says which branch (chat.js).
+ */
 export function toOpenAiJsonl(conversation) {
   const messages = [];
   if (conversation.system_prompt) messages.push({ role: "system", content: conversation.system_prompt });

@@ -16,7 +16,7 @@ import { arenaHttpError, BattleStateError } from "./arena-errors.js";
 import { conversationOf, toBattleRows, toPreferencePairs, toRatingBattles } from "./arena-exports.js";
 import { leaderboardChart, leaderboardResponse, parseLeaderboardQuery } from "./arena-leaderboard.js";
 import type { ArenaStore, BattleRecord, BattleSettings, BattleSide } from "./arena-store.js";
-import { assertCanAddTurn, assertCanAnswer, assertCanVote, assertOwner, drawBattleModels, publicBattleSummary, publicBattleView, voteChoices } from "./battle-rules.js";
+import { assertCanAddTurn, assertCanAnswer, assertCanRegenerate, assertCanVote, assertOwner, drawBattleModels, publicBattleSummary, publicBattleView, voteChoices } from "./battle-rules.js";
 
 export interface ArenaOptions {
   store: ArenaStore;
@@ -45,6 +45,7 @@ const createSchema = z.object({
 const turnSchema = z.object({ message: z.string().trim().min(1, "the message must not be empty").max(100_000) });
 const answerSchema = z.object({ turn: z.number().int().min(0).optional() });
 const voteSchema = z.object({ winner: z.enum(["a", "b", "tie", "bothbad"]) });
+const selectSchema = z.object({ turn: z.number().int().min(0).optional(), version: z.number().int().min(0) });
 
 /** A path parameter the route pattern guarantees; typed as string for handlers built outside app.post(). */
 const param = (c: Context<ServerEnv>, name: string): string => c.req.param(name) ?? "";
@@ -86,9 +87,13 @@ function chatRequestFor(battle: BattleRecord, side: BattleSide, turn: number) {
   }), chatCompletionRequestSchema);
 }
 
-/** The request-log id of one side's answer; arenaBattleOfRequest reads the battle back out of it. */
-const arenaRequestId = (battleId: string, turn: number, side: BattleSide) => `arena-${battleId}-${turn}-${side}`;
-const arenaRequestPattern = /^arena-([0-9a-f-]{36})-\d+-[ab]$/;
+/**
+ * The request-log id of one side's answer (a regeneration's carries its version, a retry its
+ * attempt: ids are unique); arenaBattleOfRequest reads the battle back out of it.
+ */
+const arenaRequestId = (battleId: string, turn: number, side: BattleSide, { version, attempt }: { version: number; attempt: number }) =>
+  `arena-${battleId}-${turn}-${side}${version > 0 ? `-r${version}` : ""}${attempt > 1 ? `-try${attempt}` : ""}`;
+const arenaRequestPattern = /^arena-([0-9a-f-]{36})-\d+-[ab](?:-r\d+)?(?:-try\d+)?$/;
 const arenaBattleOfRequest = (requestId: string): string | undefined => arenaRequestPattern.exec(requestId)?.[1];
 
 /**
@@ -192,6 +197,16 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
     return value;
   };
 
+  /** A request about one side's answer: the owner's battle, the side, the body, and the turn (default: the latest). */
+  async function sideRequest<Body extends { turn?: number }>(c: Context<ServerEnv>, schema: z.ZodType<Body>, options: { emptyAs?: object } = {}) {
+    const battle = battleOf(param(c, "id"));
+    const side = parseSide(param(c, "side"));
+    assertOwner(battle, clientIdentity(c));
+    const body = (await readJsonBody(c.req, schema, options)) as Body;
+    const turn = body.turn ?? battle.turns[battle.turns.length - 1].turn;
+    return { battle, side, body, turn };
+  }
+
   app.post(
     "/api/arena/battles",
     handle(async (c) => {
@@ -273,11 +288,7 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
   app.post(
     "/api/arena/battles/:id/answers/:side",
     handle(async (c) => {
-      const battle = battleOf(param(c, "id"));
-      const side = parseSide(param(c, "side"));
-      assertOwner(battle, clientIdentity(c));
-      const body = await readJsonBody(c.req, answerSchema, { emptyAs: {} });
-      const turn = body.turn ?? battle.turns[battle.turns.length - 1].turn;
+      const { battle, side, turn } = await sideRequest(c, answerSchema, { emptyAs: {} });
       const lock = `${battle.id}:${side}`;
       assertCanAnswer(battle, turn, side, streaming.has(lock));
       streaming.add(lock);
@@ -286,7 +297,7 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
       try {
         const chat = chatRequestFor(battle, side, turn);
         served = await context.service.openStream({
-          id: arenaRequestId(battle.id, turn, side),
+          id: arenaRequestId(battle.id, turn, side, store.startAttempt(battle.id, turn, side)),
           endpoint: "chat.completions",
           entry: context.registry.get(chat.model),
           options: chatRequestToCallOptions(chat),
@@ -338,6 +349,31 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
         settle("done", "abort");
         return cancelled;
       });
+    }),
+  );
+
+  // FastChat's "Regenerate", per side: the side's answer to the latest turn goes back to pending as a
+  // new version (the earlier ones are kept); the page then streams it through /answers/:side.
+  app.post(
+    "/api/arena/battles/:id/answers/:side/regenerate",
+    handle(async (c) => {
+      const { battle, side, turn } = await sideRequest(c, answerSchema, { emptyAs: {} });
+      assertCanRegenerate(battle, turn, side, streaming.has(`${battle.id}:${side}`));
+      store.startRegeneration(battle.id, turn, side);
+      return c.json(view(battleOf(battle.id)));
+    }),
+  );
+
+  // Browsing a side's answers: puts another version of its latest answer on screen (the one a vote compares).
+  app.post(
+    "/api/arena/battles/:id/answers/:side/select",
+    handle(async (c) => {
+      const { battle, side, body, turn } = await sideRequest(c, selectSchema);
+      const shown = assertCanRegenerate(battle, turn, side, streaming.has(`${battle.id}:${side}`));
+      if (!store.selectVersion(battle.id, turn, side, body.version)) {
+        throw new ResourceNotFoundError("answer version", `answer ${side.toUpperCase()} of turn ${turn} has no version ${body.version} (it has ${shown.answers[side].versionCount})`);
+      }
+      return c.json(view(battleOf(battle.id)));
     }),
   );
 

@@ -2,7 +2,7 @@
 // and tests can check each rule on its own. The server alone decides; the browser is never trusted.
 import { InvalidArgumentError, PermissionDeniedError, RateLimitError } from "../../errors/index.js";
 import type { BattleWinner } from "../../eval/ratings/index.js";
-import type { BattleRecord, BattleSide, BattleSummary, BattleTurn } from "./arena-store.js";
+import type { BattleRecord, BattleSide, BattleSummary, BattleTurn, ShownAnswer } from "./arena-store.js";
 import { BattleStateError } from "./arena-errors.js";
 
 /** What the voter clicks, mapped to FastChat's battle outcome from position A's side. */
@@ -41,6 +41,20 @@ export function assertCanAnswer(battle: BattleRecord, turn: number, side: Battle
   return latest;
 }
 
+/**
+ * A side's latest answer may be sampled again (FastChat's "Regenerate", here per side) while the
+ * battle is open and neither the answer is streaming; the earlier answer is kept as a version.
+ * The same holds for putting another version back on screen.
+ */
+export function assertCanRegenerate(battle: BattleRecord, turn: number, side: BattleSide, streaming: boolean): BattleTurn {
+  if (battle.vote) throw new BattleStateError(`battle "${battle.id}" is closed: it has been voted on`);
+  if (battle.revealedBeforeVote) throw new BattleStateError(`battle "${battle.id}" is closed: its model names were revealed`);
+  const latest = latestTurn(battle);
+  if (turn !== latest.turn) throw new BattleStateError(`only the latest turn (${latest.turn}) can be regenerated, not turn ${turn}`);
+  if (streaming) throw new BattleStateError(`answer ${side.toUpperCase()} of turn ${turn} is still streaming`);
+  return latest;
+}
+
 /** Another user turn only after both answers to the previous one finished, and never after the vote. */
 export function assertCanAddTurn(battle: BattleRecord): void {
   if (battle.vote) throw new BattleStateError(`battle "${battle.id}" is closed: it has been voted on`);
@@ -62,6 +76,15 @@ export function assertCanVote(battle: BattleRecord, client: string, votesToday: 
     throw new RateLimitError(`the daily vote limit (${votesPerDay} per user) is reached; votes open again at 00:00 UTC`);
   }
 }
+
+/** One side's answer as the browser sees it: its text and which of the side's answers to the turn it is. */
+const answerView = (answer: ShownAnswer) => ({
+  text: answer.text,
+  status: answer.status,
+  finish_reason: answer.finishReason,
+  version: answer.version,
+  versions: answer.versionCount,
+});
 
 /** The model names may be shown once they can no longer influence a vote: after it, or after a reveal that forfeited it. */
 const namesVisible = (battle: { revealedBeforeVote: boolean }, voted: boolean) => voted || battle.revealedBeforeVote;
@@ -93,14 +116,14 @@ export function publicBattleView(battle: BattleRecord, streaming: (side: BattleS
       turn: turn.turn,
       user_message: turn.userMessage,
       answers: {
-        a: { text: turn.answers.a.text, status: turn.answers.a.status, finish_reason: turn.answers.a.finishReason },
-        b: { text: turn.answers.b.text, status: turn.answers.b.status, finish_reason: turn.answers.b.finishReason },
+        a: answerView(turn.answers.a),
+        b: answerView(turn.answers.b),
       },
     })),
     can_vote: votable,
     revealed_before_vote: battle.revealedBeforeVote,
     category: battle.category,
-    vote: battle.vote ? { winner: battle.vote.winner, created_at: battle.vote.createdAt } : null,
+    vote: battle.vote ? { winner: battle.vote.winner, created_at: battle.vote.createdAt, compared: battle.vote.compared } : null,
     models: namesVisible(battle, battle.vote !== null) ? { a: battle.models.a, b: battle.models.b } : null,
   };
 }

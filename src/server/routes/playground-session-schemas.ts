@@ -21,12 +21,27 @@ const answerSchema = z
   })
   .strict();
 
+/**
+ * An Arena answer: the version on screen, with every answer that finished for the turn when it was
+ * regenerated (`versions`, the first one first) and which of them it is (`version`).
+ */
+const arenaAnswerSchema = answerSchema
+  .extend({
+    versions: z.array(answerSchema).min(1).max(100).optional(),
+    version: z.number().int().min(0).optional(),
+  })
+  .strict()
+  .refine((answer) => answer.version === undefined || (answer.versions !== undefined && answer.version < answer.versions.length), {
+    message: "version must name one of the answer's versions",
+    path: ["version"],
+  });
+
 export const arenaStateSchema = z
   .object({
     /** The columns: one conversation per model, all fed the same user turns. */
     models: z.array(modelName).min(1).max(16),
     settings: conversationSettingsSchema,
-    turns: z.array(z.object({ user_message: text, answers: z.array(answerSchema).max(16) }).strict()).max(1000),
+    turns: z.array(z.object({ user_message: text, answers: z.array(arenaAnswerSchema).max(16) }).strict()).max(1000),
   })
   .strict();
 
@@ -55,6 +70,8 @@ export const collaborateStateSchema = z
   .strict();
 
 export type ArenaState = z.infer<typeof arenaStateSchema>;
+export type ArenaAnswer = z.infer<typeof arenaAnswerSchema>;
+export type ArenaAnswerVersion = z.infer<typeof answerSchema>;
 export type CollaborateState = z.infer<typeof collaborateStateSchema>;
 
 export const stateSchemas = { arena: arenaStateSchema, collaborate: collaborateStateSchema } as const satisfies Record<SessionKind, z.ZodType>;
