@@ -7,7 +7,7 @@ import type { SeedTask } from "../alpaca/seed-tasks.js";
 import { InstructionFilter, type InstructionFilterOptions, type SimilarityDetails } from "../filter/instruction-filter.js";
 import { randomFor, sampleWithoutReplacement } from "../random.js";
 import { runOrdered } from "../run/ordered-runner.js";
-import { ProgressReporter } from "../run/progress.js";
+import { generationProgressReporter } from "../run/generation-progress.js";
 import { RunStore } from "../run/run-store.js";
 import { completeBatch, type BatchOutcome } from "../teacher/complete-batch.js";
 import { Teacher, type OverflowShrink, type SamplingSettings } from "../teacher/teacher.js";
@@ -170,7 +170,7 @@ export async function runAlpacaGeneration(run: AlpacaGenerationRun): Promise<Run
   for (const row of keptSoFar) filter.addToPool(row.instruction);
 
   let state = store.state;
-  const reporter = run.progress ? new ProgressReporter(run.progress.write, { isTTY: run.progress.isTTY, intervalMs: run.progress.intervalMs }) : undefined;
+  const reporter = generationProgressReporter(run.progress);
   const snapshot = () => ({ label: "self-instruct", done: state.kept, total: settings.target, counts: state.counts, usage: meter.totals });
   let stopReason: StopReason | undefined;
   const continuing = () => {

@@ -8,7 +8,7 @@ import type { InstructionRules } from "../filter/rules.js";
 import { randomFor, sampleWithoutReplacement, shuffle } from "../random.js";
 import { runItemStage } from "../run/item-stage.js";
 import { runOrdered } from "../run/ordered-runner.js";
-import { ProgressReporter } from "../run/progress.js";
+import { generationProgressReporter } from "../run/generation-progress.js";
 import { RunStore } from "../run/run-store.js";
 import { completeBatch } from "../teacher/complete-batch.js";
 import type { SettledRequest } from "../teacher/failures.js";
@@ -177,7 +177,7 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<SelfInstruc
   const started = Date.now();
   const templates = run.templates ?? defaultSelfInstructTemplates;
   const counts: Record<string, number> = {};
-  const reporter = run.progress ? new ProgressReporter(run.progress.write, { isTTY: run.progress.isTTY, intervalMs: run.progress.intervalMs }) : undefined;
+  const reporter = generationProgressReporter(run.progress);
   let usage: UsageTotals = emptyUsage();
 
   // Step 1: instruction generation.
