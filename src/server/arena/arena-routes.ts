@@ -6,13 +6,13 @@ import { z } from "zod";
 import { ModelLoadError, toHttpError, type HttpError, type OpenAIErrorBody } from "../../errors/index.js";
 import { clientIdentity, type ServerApp, type ServerContext, type ServerEnv } from "../context.js";
 import type { ModelRegistry } from "../model-registry.js";
-import { ResourceNotFoundError } from "../http-errors.js";
+import { ResourceNotFoundError, serverHttpError } from "../http-errors.js";
 import { integerQuery } from "../routes/query.js";
 import { parseRequestBody, readJsonBody } from "../openai/parse-body.js";
 import { chatCompletionRequestSchema, samplingOptionsSchema } from "../openai/request-schemas.js";
 import { sseResponse } from "../openai/sse-response.js";
 import { chatRequestToCallOptions } from "../openai/to-call-options.js";
-import { arenaHttpError, BattleStateError } from "./arena-errors.js";
+import { BattleStateError } from "./arena-errors.js";
 import { toBattleRows, toPreferencePairs, toRatingBattles } from "./arena-exports.js";
 import { leaderboardChart, leaderboardResponse, parseLeaderboardQuery } from "./arena-leaderboard.js";
 import type { ArenaStore, BattleRecord, BattleSettings, BattleSide } from "./arena-store.js";
@@ -142,19 +142,6 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
   const streaming = new Set<string>();
   const isStreaming = (id: string) => (side: BattleSide) => streaming.has(`${id}:${side}`);
 
-  // Arena errors carry their own statuses (409 for battle state); wrap so they never become 500s.
-  const handle =
-    (handler: (c: Context<ServerEnv>) => Promise<Response> | Response) =>
-    async (c: Context<ServerEnv>): Promise<Response> => {
-      try {
-        return await handler(c);
-      } catch (error) {
-        const http = arenaHttpError(error);
-        if (http.status >= 500) throw error;
-        context.metrics.errors.inc({ status: String(http.status) });
-        return c.json(http.body, http.status as 400, http.headers);
-      }
-    };
   const battleOf = (id: string): BattleRecord => {
     const battle = store.get(id);
     if (!battle) throw new ResourceNotFoundError("battle", `battle "${id}" not found`);
@@ -194,7 +181,7 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
 
   app.post(
     "/api/arena/battles",
-    handle(async (c) => {
+    async (c) => {
       const body = await readJsonBody(c.req, createSchema);
       const served = context.registry.list().map((entry) => entry.id);
       // A model whose last load failed would only hand the voter a broken side: never drawn by default.
@@ -209,21 +196,21 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
         ...(body.category !== undefined ? { category: body.category } : {}),
       });
       return c.json(view(battle), 201);
-    }),
+    },
   );
 
   app.get(
     "/api/arena/battles/:id",
-    handle((c) => {
+    (c) => {
       const battle = battleOf(param(c, "id"));
       if (!isAdmin(c)) assertOwner(battle, clientIdentity(c));
       return c.json(view(battle));
-    }),
+    },
   );
 
   app.post(
     "/api/arena/battles/:id/turns",
-    handle(async (c) => {
+    async (c) => {
       const battle = battleOf(param(c, "id"));
       assertOwner(battle, clientIdentity(c));
       const body = await readJsonBody(c.req, turnSchema);
@@ -231,13 +218,13 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
       assertCanAddTurn(battle);
       store.addTurn(battle.id, body.message);
       return c.json(view(battleOf(battle.id)), 201);
-    }),
+    },
   );
 
   // One side's answer to the latest turn as SSE: {type:"delta",text} … then {type:"done"} or {type:"error"}.
   app.post(
     "/api/arena/battles/:id/answers/:side",
-    handle(async (c) => {
+    async (c) => {
       const battle = battleOf(param(c, "id"));
       const side = parseSide(param(c, "side"));
       assertOwner(battle, clientIdentity(c));
@@ -263,7 +250,7 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
       } catch (error) {
         streaming.delete(lock);
         store.saveAnswer(battle.id, turn, side, { text: "", status: "failed", finishReason: "error" });
-        const http = arenaHttpError(error);
+        const http = serverHttpError(error);
         if (http.status === 500) context.service.reportInternalError(error, { endpoint: c.req.path, owner: c.get("visibility").owner, client: clientIdentity(c) });
         context.metrics.errors.inc({ status: String(http.status) });
         return c.json(anonymousFailure(http, side), http.status as 400, http.headers);
@@ -303,23 +290,23 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
         settle("done", "abort");
         return cancelled;
       });
-    }),
+    },
   );
 
   // Peeking at the names is allowed, but it disqualifies the battle from voting, for good.
   app.post(
     "/api/arena/battles/:id/reveal",
-    handle((c) => {
+    (c) => {
       const battle = battleOf(param(c, "id"));
       assertOwner(battle, clientIdentity(c));
       if (!battle.vote) store.markRevealedBeforeVote(battle.id);
       return c.json(view(battleOf(battle.id)));
-    }),
+    },
   );
 
   app.post(
     "/api/arena/battles/:id/vote",
-    handle(async (c) => {
+    async (c) => {
       const battle = battleOf(param(c, "id"));
       const client = clientIdentity(c);
       const body = await readJsonBody(c.req, voteSchema);
@@ -327,24 +314,24 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
       assertCanVote(battle, client, store.votesToday(client), votesPerDay, streamingSides);
       store.recordVote(battle.id, client, voteChoices[body.winner]);
       return c.json({ ...view(battleOf(battle.id)), votes_left_today: Math.max(0, votesPerDay - store.votesToday(client)) });
-    }),
+    },
   );
 
   // ?category=<name>|all, ?style_control=1, ?bootstrap=<rounds>: see arena-leaderboard.ts.
   const leaderboardQuery = (c: Context<ServerEnv>) => parseLeaderboardQuery((name) => c.req.query(name), options.bootstrapRounds ?? 200);
   app.get(
     "/api/arena/leaderboard",
-    handle((c) => c.json(leaderboardResponse(toRatingBattles(store.votedBattles()), leaderboardQuery(c)))),
+    (c) => c.json(leaderboardResponse(toRatingBattles(store.votedBattles()), leaderboardQuery(c))),
   );
   app.get(
     "/api/arena/leaderboard/charts/:file",
-    handle((c) => {
+    (c) => {
       const file = param(c, "file");
       const name = file.endsWith(".svg") ? file.slice(0, -4) : file;
       const svg = leaderboardChart(toRatingBattles(store.votedBattles()), leaderboardQuery(c), name);
       if (svg === undefined) throw new ResourceNotFoundError("chart", `no chart "${file}" (charts: rating-intervals.svg, elo-bootstrap-intervals.svg, win-fraction-heatmap.svg, battle-count-heatmap.svg; none before the first vote)`);
       return c.body(svg, 200, { "content-type": "image/svg+xml; charset=utf-8" });
-    }),
+    },
   );
 
   app.get("/api/arena/export/battles.json", (c) => {
