@@ -75,6 +75,17 @@ export interface RejectedRow {
 
 export type StopReason = "target-reached" | "teacher-output-unparseable" | "max-batches" | "aborted";
 
+/** Why a batch loop (Alpaca's and Self-Instruct's step 1) must not start another batch, if it must not. */
+export function batchStopReason(
+  state: { kept: number; emptyBatchStreak: number; nextBatch: number },
+  settings: { target: number; giveUpAfterEmptyBatches: number; maxBatches: number },
+): StopReason | undefined {
+  if (state.kept >= settings.target) return "target-reached";
+  if (state.emptyBatchStreak >= settings.giveUpAfterEmptyBatches) return "teacher-output-unparseable";
+  if (settings.maxBatches > 0 && state.nextBatch >= settings.maxBatches) return "max-batches";
+  return undefined;
+}
+
 export interface RunSummary {
   method: string;
   teacher: string;
@@ -174,10 +185,7 @@ export async function runAlpacaGeneration(run: AlpacaGenerationRun): Promise<Run
   const snapshot = () => ({ label: "self-instruct", done: state.kept, total: settings.target, counts: state.counts, usage: meter.totals });
   let stopReason: StopReason | undefined;
   const continuing = () => {
-    if (stopReason) return false;
-    if (state.kept >= settings.target) stopReason = "target-reached";
-    else if (state.emptyBatchStreak >= settings.giveUpAfterEmptyBatches) stopReason = "teacher-output-unparseable";
-    else if (settings.maxBatches > 0 && state.nextBatch >= settings.maxBatches) stopReason = "max-batches";
+    stopReason ??= batchStopReason(state, settings);
     return !stopReason;
   };
 

@@ -15,7 +15,7 @@ import type { SettledRequest } from "../teacher/failures.js";
 import { Teacher, type OverflowShrink, type TeacherCompletion } from "../teacher/teacher.js";
 import { emptyUsage, UsageMeter, usageTotalsSchema, type UsageTotals } from "../teacher/usage-meter.js";
 import { contentHash } from "../../hashing/content-hash.js";
-import type { RunSummary, StopReason } from "./alpaca-generation.js";
+import { batchStopReason, type RunSummary, type StopReason } from "./alpaca-generation.js";
 import { pythonJsonObject, pythonStrip } from "../../text/python-compat.js";
 import {
   encodeSelfInstructPrompt,
@@ -200,10 +200,7 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<SelfInstruc
   let state = stepOne.state;
   let stopReason: StopReason | undefined;
   const continuing = () => {
-    if (stopReason) return false;
-    if (state.kept >= settings.target) stopReason = "target-reached";
-    else if (state.emptyBatchStreak >= settings.giveUpAfterEmptyBatches) stopReason = "teacher-output-unparseable";
-    else if (settings.maxBatches > 0 && state.nextBatch >= settings.maxBatches) stopReason = "max-batches";
+    stopReason ??= batchStopReason(state, settings);
     return !stopReason;
   };
   const seedInstructions = run.seeds.map((s) => s.instruction);
