@@ -3,7 +3,7 @@
 // a power cut cannot rename an empty file over good data), and is then renamed over the target.
 import { randomUUID } from "node:crypto";
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
-import { open, rename, rm } from "node:fs/promises";
+import { open, rename, rm, type FileHandle } from "node:fs/promises";
 
 export interface AtomicWriteOptions {
   /** The temporary file's path; by default unique per call, so concurrent writers of one target never share one. */
@@ -49,6 +49,22 @@ export async function replaceFileAtomic<T>(path: string, write: (temporary: stri
     return result;
   } catch (error) {
     await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Streams a file through `write`; if `write` fails the handle is closed and the partial file removed,
+ * so a failed writer never leaves a truncated file behind (GGUF and safetensors writers).
+ */
+export async function writeFileStreaming(path: string, write: (handle: FileHandle) => Promise<void>): Promise<void> {
+  const handle = await open(path, "w");
+  try {
+    await write(handle);
+    await handle.close();
+  } catch (error) {
+    await handle.close().catch(() => {});
+    await rm(path, { force: true });
     throw error;
   }
 }

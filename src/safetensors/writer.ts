@@ -2,9 +2,10 @@
 // Layout as the safetensors crate writes it: u64 header length, a JSON header padded with spaces to a
 // multiple of 8, then the tensors back to back, ordered by dtype (widest first) and name.
 import { Buffer } from "node:buffer";
-import { open, rm, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { InvalidArgumentError } from "../errors/index.js";
+import { writeFileStreaming } from "../files/atomic-write.js";
 import { encodeFloats, isFloatDtype, SAFETENSORS_DTYPE_BYTES, type SafetensorsDtype } from "./dtypes.js";
 import { SAFETENSORS_INDEX_FILE } from "./checkpoint.js";
 
@@ -79,16 +80,10 @@ async function tensorBytes(tensor: SafetensorsTensorInput): Promise<Uint8Array> 
 /** Writes one .safetensors file, one tensor at a time; a failed write leaves no file behind. */
 export async function writeSafetensors(path: string, tensors: readonly SafetensorsTensorInput[], metadata?: Record<string, string>): Promise<{ bytes: number }> {
   const plan = planSafetensors(tensors, metadata);
-  const handle = await open(path, "w");
-  try {
+  await writeFileStreaming(path, async (handle) => {
     await handle.write(plan.header);
     for (const tensor of plan.ordered) await handle.write(await tensorBytes(tensor));
-    await handle.close();
-  } catch (error) {
-    await handle.close().catch(() => {});
-    await rm(path, { force: true });
-    throw error;
-  }
+  });
   return { bytes: plan.totalBytes };
 }
 
