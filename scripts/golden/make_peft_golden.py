@@ -47,7 +47,7 @@ SHARED = REPO.parent / "shared"
 M32 = 0xFFFFFFFF
 
 
-# --- camelid's seeded generator (src/gguf/seeded-random.ts), bit for bit -------------------------
+# --- camelid's seeded generator (src/gguf/seeded-random.ts keys src/random/seeded-random.ts), bit for bit -------------------------
 def imul(a: int, b: int) -> int:
     return (a * b) & M32
 

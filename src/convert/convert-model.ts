@@ -2,8 +2,8 @@
 // writes it. Streaming: each tensor is read, permuted and encoded only when the writer reaches it, so
 // memory holds one tensor, not the model. The file appears under its name only when complete.
 import { randomBytes } from "node:crypto";
-import { rename, rm } from "node:fs/promises";
 import { basename, resolve } from "node:path";
+import { replaceFileAtomic } from "../files/atomic-write.js";
 import { tensorByteLength, writeGguf, type GgmlTypeName, type GgufTensorInput, type GgufValue } from "../gguf/index.js";
 import { isFloatDtype, SafetensorsCheckpoint, type SafetensorsDtype } from "../safetensors/index.js";
 import { CheckpointError } from "./errors.js";
@@ -109,15 +109,15 @@ export async function convertHfModel(options: ConvertHfModelOptions): Promise<Co
         return typeof tensor.data === "function" ? tensor.data() : tensor.data;
       },
     }));
-    let bytes: number;
-    try {
-      ({ bytes } = await writeGguf(partial, { metadata, tensors: reporting }));
-      if (tensors.length > 0) report(tensors.length - 1);
-      await rename(partial, output);
-    } catch (error) {
-      await rm(partial, { force: true });
-      throw error;
-    }
+    const { bytes } = await replaceFileAtomic(
+      output,
+      async (temporary) => {
+        const written = await writeGguf(temporary, { metadata, tensors: reporting });
+        if (tensors.length > 0) report(tensors.length - 1);
+        return written;
+      },
+      { temporary: partial },
+    );
     return { output, bytes, parameterCount, hparams, warnings: vocabulary.warnings ?? [], tensors: tensors.map((tensor) => ({ name: tensor.name, type: tensor.type, dims: [...tensor.dims] })) };
   } finally {
     await source.close();

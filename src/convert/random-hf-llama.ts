@@ -3,7 +3,7 @@
 // and benchmarks rebuild byte-identical checkpoints without Python.
 import { chmod, copyFile, mkdir, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { createRandom, hashString } from "../gguf/seeded-random.js";
+import { tensorRandom } from "../gguf/seeded-random.js";
 import { writeSafetensors, writeShardedSafetensors, type FloatDtype, type SafetensorsTensorInput } from "../safetensors/index.js";
 
 export interface RandomHfLlamaOptions {
@@ -61,7 +61,7 @@ export function randomHfLlamaTensors(options: RandomHfLlamaOptions): Safetensors
 
 /** Uniform values with standard deviation `std` around `center`, from a stream keyed by seed and tensor name. */
 function uniform(name: string, count: number, std: number, center: number, seed: number): Float32Array {
-  const random = createRandom(hashString(name) ^ Math.imul(seed, 0x9e3779b1));
+  const random = tensorRandom(name, seed);
   const amplitude = std * Math.sqrt(3);
   const values = new Float32Array(count);
   for (let i = 0; i < count; i++) values[i] = center + (random() * 2 - 1) * amplitude;

@@ -1,7 +1,7 @@
 // llama.cpp's LoRA adapter GGUF (llama-adapter.cpp reads it; convert_lora_to_gguf.py and camelid write
 // it): general.type "adapter", adapter.type "lora", adapter.lora.alpha, and per adapted weight W the
 // tensors `W.lora_a` (ggml dims [in, r]) and `W.lora_b` ([r, out]); the update is alpha / r * B A x.
-import { rename, rm } from "node:fs/promises";
+import { replaceFileAtomic } from "../files/atomic-write.js";
 import { metadataNumber, metadataString } from "./metadata-values.js";
 import type { GgufMetadata, GgufValue } from "./types.js";
 import { writeGguf, type GgufWriteInput } from "./writer.js";
@@ -41,13 +41,5 @@ export function readLoraAdapterHeader(metadata: GgufMetadata): { architecture: s
 
 /** writeGguf beside the target, then renamed: a kill never leaves a truncated file under its name. */
 export async function writeGgufReplacing(path: string, input: GgufWriteInput): Promise<{ bytes: number }> {
-  const temporary = `${path}.tmp-${process.pid}`;
-  try {
-    const result = await writeGguf(temporary, input);
-    await rename(temporary, path);
-    return result;
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
+  return replaceFileAtomic(path, (temporary) => writeGguf(temporary, input));
 }

@@ -3,10 +3,10 @@
 // followed by zero padding to the alignment (the last tensor too).
 import { Buffer } from "node:buffer";
 import { InvalidArgumentError } from "../errors/index.js";
+import { writeFileStreaming } from "../files/atomic-write.js";
 import { ByteBuilder } from "./byte-builder.js";
 import { alignUp } from "./header-parser.js";
 import { quantize } from "./quantization.js";
-import { writeFileOrRemove } from "./write-or-remove.js";
 import {
   GGML_MAX_DIMS,
   GGML_TYPE_LAYOUT,
@@ -247,7 +247,7 @@ async function encodeTensor(tensor: PlannedTensor): Promise<Uint8Array> {
 /** Writes a GGUF file, one tensor at a time. A failed write leaves no partial file behind. */
 export async function writeGguf(path: string, input: GgufWriteInput): Promise<{ bytes: number }> {
   const plan = planGgufFile(input);
-  await writeFileOrRemove(path, async (handle) => {
+  await writeFileStreaming(path, async (handle) => {
     await handle.write(plan.header);
     for (const tensor of plan.tensors) {
       const bytes = await encodeTensor(tensor);

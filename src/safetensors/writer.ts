@@ -5,7 +5,7 @@ import { Buffer } from "node:buffer";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { InvalidArgumentError } from "../errors/index.js";
-import { writeFileOrRemove } from "../gguf/write-or-remove.js";
+import { writeFileStreaming } from "../files/atomic-write.js";
 import { encodeFloats, isFloatDtype, SAFETENSORS_DTYPE_BYTES, type SafetensorsDtype } from "./dtypes.js";
 import { SAFETENSORS_INDEX_FILE } from "./checkpoint.js";
 
@@ -80,7 +80,7 @@ async function tensorBytes(tensor: SafetensorsTensorInput): Promise<Uint8Array> 
 /** Writes one .safetensors file, one tensor at a time; a failed write leaves no file behind. */
 export async function writeSafetensors(path: string, tensors: readonly SafetensorsTensorInput[], metadata?: Record<string, string>): Promise<{ bytes: number }> {
   const plan = planSafetensors(tensors, metadata);
-  await writeFileOrRemove(path, async (handle) => {
+  await writeFileStreaming(path, async (handle) => {
     await handle.write(plan.header);
     for (const tensor of plan.ordered) await handle.write(await tensorBytes(tensor));
   });

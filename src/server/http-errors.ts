@@ -21,7 +21,7 @@ export class ConversationStateError extends CamelidError {
 
 /** The request is well-formed but clashes with what exists (a model id already served); 409. */
 export class ResourceConflictError extends CamelidError {
-  readonly code = "conflict";
+  readonly code: string = "conflict";
   constructor(
     readonly resource: string,
     message: string,
@@ -51,8 +51,9 @@ export class UnsupportedMediaTypeError extends CamelidError {
 }
 
 /**
- * toHttpError (src/errors/http.ts) for everything it knows; the two server-only cases above keep
- * their own status here rather than growing the shared table with HTTP-layer details.
+ * The server's one error mapping (routes, arena, app.onError): toHttpError (src/errors/http.ts) for
+ * everything it knows; the server-only cases above (and their subclasses, such as the arena's
+ * BattleStateError) keep their own status here rather than growing the shared table with HTTP-layer details.
  */
 export function serverHttpError(error: unknown): HttpError {
   if (error instanceof ResourceNotFoundError) {

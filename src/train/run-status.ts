@@ -14,7 +14,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { isProcessAlive } from "../hub/file-lock.js";
-import { writeFileAtomic } from "./atomic-write.js";
+import { writeFileAtomic } from "../files/atomic-write.js";
 
 export type TrainingRunState = "running" | "finished" | "failed" | "interrupted";
 

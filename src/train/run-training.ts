@@ -7,7 +7,7 @@ import { InvalidArgumentError } from "../errors/index.js";
 import { checkModelFile, metadataString } from "../gguf/index.js";
 import { requireFittingPromptFormat, type PromptFormat } from "../prompts/index.js";
 import { writeLoraAdapterGguf } from "./adapter-export.js";
-import { writeFileAtomic } from "./atomic-write.js";
+import { writeFileAtomic } from "../files/atomic-write.js";
 import { CheckpointError, TrainingInterruptedError } from "./errors.js";
 import { readTrainingDataset } from "./dataset.js";
 import { writeMergedGguf } from "./merged-export.js";

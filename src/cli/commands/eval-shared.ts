@@ -6,7 +6,7 @@ import { svgToPng } from "../../charts/png.js";
 import { InvalidArgumentError } from "../../errors/index.js";
 import type { ChartFile } from "../../eval/report/report-charts.js";
 import { renderMarkdown, renderTerminal, type Report } from "../../eval/report/tables.js";
-import { formatProgress, type ProgressUpdate } from "../../eval/run/progress.js";
+import { formatProgress, type ProgressUpdate } from "../../progress/progress.js";
 import type { LanguageModel } from "../../spec/language-model.js";
 import type { CliIo } from "../io.js";
 import { modelFlagOptions, selectModel } from "../model-flags.js";

@@ -3,9 +3,10 @@
 // names, Q/K rows of lora_B put back in Hugging Face's order, r/lora_alpha/target_modules in
 // adapter_config.json. The exact inverse of convert --lora, tensor for tensor.
 import { existsSync, mkdirSync } from "node:fs";
-import { rename, rm, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { InvalidArgumentError } from "../../errors/index.js";
+import { replaceFileAtomic } from "../../files/atomic-write.js";
 import { GgufReader, metadataString, readLoraAdapterHeader } from "../../gguf/index.js";
 import { writeSafetensors, type SafetensorsTensorInput } from "../../safetensors/index.js";
 import { readAdapterBaseModel } from "./base-model.js";
@@ -162,14 +163,7 @@ export async function exportPeftAdapter(options: GgufToPeftOptions): Promise<Ggu
     const targetModules = targetModulesOf(pairs.map((pair) => pair.module));
     const baseModel = options.baseModelNameOrPath ?? metadataString(base.metadata, "general.name") ?? "";
     mkdirSync(options.outDir, { recursive: true });
-    const temporary = `${weightsPath}.tmp-${process.pid}`;
-    try {
-      await writeSafetensors(temporary, tensors, { format: "pt" });
-      await rename(temporary, weightsPath);
-    } catch (error) {
-      await rm(temporary, { force: true });
-      throw error;
-    }
+    await replaceFileAtomic(weightsPath, (temporary) => writeSafetensors(temporary, tensors, { format: "pt" }));
     await writeFile(configPath, peftAdapterConfig({ baseModel, rank, alpha, targetModules, rankPattern, alphaPattern }));
     return { outDir: options.outDir, tensors: tensors.length, rank, alpha, targetModules, rankPattern };
   } finally {
