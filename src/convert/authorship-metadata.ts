@@ -61,7 +61,7 @@ const SAMPLING_KEYS: [key: string, sources: string[], type: "string" | "int32" |
   ["mirostat_eta", ["mirostat_eta"], "float32"],
 ];
 
-export function samplingMetadata(generationConfig: Record<string, unknown> | undefined): Entry[] {
+function samplingMetadata(generationConfig: Record<string, unknown> | undefined): Entry[] {
   if (!generationConfig) return [];
   const entries: Entry[] = [];
   for (const [key, sources, type] of SAMPLING_KEYS) {
