@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Golden for camelid's port of gguf-py's naming heuristics (src/convert/authorship-metadata.ts):
+"""Golden for camelid's port of gguf-py's naming heuristics (src/convert/model-name.ts):
 Metadata.get_model_id_components and Metadata.id_to_title on Hub ids and folder names, for a model
 (total_params > 0) and a LoRA adapter (total_params < 0).
 
@@ -20,6 +20,8 @@ IDS = [
     "bigscience/bloom-7b1", "Qwen/Qwen2.5-0.5B-Instruct", "my-lora-adapter", "llama-3-8b-instruct-lora-r16", "vicuna-13b-v1.5-16k",
     "stories260K", "../models/some-model-q4_0", "EleutherAI/pythia-70m-deduped", "Mixtral-8x7B-Instruct-v0.1", "a b c",
     "SmolLM2-135M-Instruct", "phi-3-mini-4k-instruct", "gemma-2b-it-fp16", "x-xl", "checkpoint-1000", "",
+    # Python float() rejects hex ("0x1"), JavaScript Number() reads it
+    "model-0x1M",
 ]
 TOTALS = [0, 7_000_000_000, -40_000_000]
 

@@ -6,8 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { GgufValue } from "../gguf/index.js";
-import { samplingMetadata } from "./model-metadata.js";
-import { idToTitle } from "./model-name.js";
+import { idToTitle, modelIdComponents, type ModelNameComponents } from "./model-name.js";
 
 type Entry = [string, GgufValue];
 type Card = Record<string, unknown>;
@@ -46,6 +45,36 @@ interface Authorship {
   languages?: unknown[];
 }
 
+/** Metadata.load's generation_config.json keys → general.sampling.*, in gguf-py's order and types. */
+const SAMPLING_KEYS: [key: string, sources: string[], type: "string" | "int32" | "float32"][] = [
+  ["sequence", ["sequence"], "string"],
+  ["top_k", ["top_k"], "int32"],
+  ["top_p", ["top_p"], "float32"],
+  ["min_p", ["min_p"], "float32"],
+  ["xtc_probability", ["xtc_probability"], "float32"],
+  ["xtc_threshold", ["xtc_threshold"], "float32"],
+  ["temp", ["temperature"], "float32"],
+  ["penalty_last_n", ["penalty_last_n"], "int32"],
+  ["penalty_repeat", ["penalty_repeat", "repetition_penalty"], "float32"],
+  ["mirostat", ["mirostat"], "int32"],
+  ["mirostat_tau", ["mirostat_tau"], "float32"],
+  ["mirostat_eta", ["mirostat_eta"], "float32"],
+];
+
+function samplingMetadata(generationConfig: Record<string, unknown> | undefined): Entry[] {
+  if (!generationConfig) return [];
+  const entries: Entry[] = [];
+  for (const [key, sources, type] of SAMPLING_KEYS) {
+    const source = sources.find((name) => generationConfig[name] !== undefined && generationConfig[name] !== null);
+    if (source === undefined) continue;
+    const value = generationConfig[source];
+    if (type === "string" && typeof value === "string") entries.push([`general.sampling.${key}`, { type: "string", value }]);
+    else if (type === "int32" && Number.isInteger(value)) entries.push([`general.sampling.${key}`, { type: "int32", value: value as number }]);
+    else if (type === "float32" && typeof value === "number") entries.push([`general.sampling.${key}`, { type: "float32", value }]);
+  }
+  return entries;
+}
+
 function readJson(path: string): Card {
   if (!existsSync(path)) return {};
   try {
@@ -73,104 +102,32 @@ function readModelCard(folder: string): Card {
   return data && typeof data === "object" && !Array.isArray(data) ? (data as Card) : {};
 }
 
-type NameType = "basename" | "size_label" | "finetune" | "version" | "type";
-
-export interface ModelIdComponents {
-  fullName?: string;
-  organization?: string;
-  basename?: string;
-  finetune?: string;
-  version?: string;
-  sizeLabel?: string;
-}
-
-/** metadata.py get_model_id_components: a Hugging Face id split into name, organization, basename, size… */
-export function modelIdComponents(modelId: string | undefined, totalParams: number): ModelIdComponents {
-  if (modelId === undefined) return {};
-  if (modelId.includes(" ")) return { fullName: modelId };
-  let organization: string | undefined;
-  let fullName = modelId;
-  const slash = modelId.indexOf("/");
-  if (slash >= 0) [organization, fullName] = [modelId.slice(0, slash), modelId.slice(slash + 1)];
-  if (organization !== undefined && organization.startsWith(".")) organization = undefined;
-  const parts = fullName.split("-").filter((part) => part.length > 0);
-  const types = parts.map(() => new Set<NameType>());
-  parts.forEach((part, i) => {
-    if (/^(v|iter)?\d+([.]\d+)*$/i.test(part)) types[i].add("version");
-    else if (/^(i?q\d(_\w)*|b?fp?(16|32))$/i.test(part)) {
-      types[i].add("type");
-      parts[i] = part.toUpperCase();
-    } else if (i > 0 && /^(([A]|\d+[x])?\d+([._]\d+)?[KMBT][\d]?|small|mini|medium|large|x?xl)$/i.test(part)) {
-      let label = part.replaceAll("_", ".");
-      if (/\d/.test(label[label.length - 1])) label = `${label.slice(0, -2)}.${label[label.length - 1]}${label[label.length - 2]}`;
-      if (label.length > 1 && /\d/.test(label[label.length - 2]) && "kmbt".includes(label[label.length - 1])) label = label.slice(0, -1) + label[label.length - 1].toUpperCase();
-      if (totalParams !== 0) {
-        const labelParams = Number(label.slice(0, -1)) * 1000 ** " KMBT".indexOf(label[label.length - 1]);
-        if (Number.isFinite(labelParams)) {
-          const tooSmall = totalParams < 0 && labelParams < Math.floor(Math.abs(totalParams) / 8);
-          const tooFar = totalParams > 0 && Math.abs(labelParams - totalParams) > Math.floor((7 * totalParams) / 8);
-          if (tooSmall || tooFar) {
-            types[i].add("finetune");
-            label = label.slice(0, -1) + label[label.length - 1].toLowerCase();
-          }
-        }
-      }
-      if (types[i].size === 0) types[i].add("size_label");
-      parts[i] = label;
-    } else if (i > 0 && /^(chat|instruct|vision|lora)$/i.test(part)) {
-      types[i].add(totalParams < 0 && part.toLowerCase() === "lora" ? "type" : "finetune");
-    }
-  });
-  if (parts.some((part, i) => types[i].has("size_label") && /\d/.test(part))) {
-    parts.forEach((part, i) => {
-      if (types[i].has("size_label") && /^\p{L}+$/u.test(part)) types[i].delete("size_label");
-    });
-  }
-  let atStart = true;
-  parts.forEach((part, i) => {
-    if (atStart && ((types[i].size === 0 && /^\p{L}/u.test(part)) || types[i].has("version"))) types[i].add("basename");
-    else {
-      atStart = false;
-      if (types[i].size === 0) types[i].add("finetune");
-    }
-  });
-  for (let i = parts.length - 1; i >= 0; i--) {
-    if (types[i].has("basename") && types[i].size > 1) types[i].delete("basename");
-    else break;
-  }
-  const joined = (type: NameType, exclude?: NameType) => parts.filter((_, i) => types[i].has(type) && !(exclude && types[i].has(exclude))).join("-") || undefined;
-  let base = joined("basename");
-  const sizeLabel = [...new Set(parts.filter((_, i) => types[i].has("size_label")))].join("-") || undefined;
-  const finetune = joined("finetune");
-  const version = joined("version", "basename");
-  if (sizeLabel === undefined && finetune === undefined && version === undefined) base = undefined;
-  return { fullName, organization, basename: base, finetune, version, sizeLabel };
-}
-
-function referenceFrom(id: unknown, totalParams: number): Reference | undefined {
+/** One base_model or dataset entry; metadata.py keeps an entry it cannot read as an empty one (it still counts). */
+function referenceFrom(id: unknown, totalParams: number): Reference {
   if (id && typeof id === "object" && !Array.isArray(id)) return id as Reference;
-  if (typeof id !== "string") return undefined;
+  if (typeof id !== "string") return {};
   const reference: Reference = {};
-  const fill = (components: ModelIdComponents) => {
-    if (components.fullName !== undefined) reference.name = idToTitle(components.fullName);
+  const fill = (components: ModelNameComponents) => {
+    reference.name = idToTitle(components.name);
     if (components.organization !== undefined) reference.organization = idToTitle(components.organization);
     if (components.version !== undefined) reference.version = components.version;
     return components;
   };
   if (/^(https?|ssh):\/\//.test(id)) {
     reference.repo_url = id;
-    const match = id.includes("huggingface.co") ? /^https?:\/\/huggingface\.co\/([^/]+\/[^/]+)$/.exec(id) : null;
+    const match = id.includes("huggingface.co") ? /^https?:\/\/huggingface.co\/([^/]+\/[^/]+)$/.exec(id) : null;
     if (match) fill(modelIdComponents(match[1], totalParams));
   } else {
     const components = fill(modelIdComponents(id, totalParams));
-    if (components.organization !== undefined && components.fullName !== undefined) reference.repo_url = `https://huggingface.co/${components.organization}/${components.fullName}`;
+    if (components.organization !== undefined) reference.repo_url = `https://huggingface.co/${components.organization}/${components.name}`;
   }
   return reference;
 }
 
+/** metadata.py takes a string as one item and a list as its items, and ignores anything else. */
 function asList(value: unknown): unknown[] {
-  if (value === undefined || value === null) return [];
-  return Array.isArray(value) ? value : [value];
+  if (typeof value === "string") return [value];
+  return Array.isArray(value) ? value : [];
 }
 
 function applyModelCard(meta: Authorship, card: Card, totalParams: number): void {
@@ -189,7 +146,7 @@ function applyModelCard(meta: Authorship, card: Card, totalParams: number): void
   const references = (keys: string[]): Reference[] | undefined => {
     if (!keys.some((key) => key in card)) return undefined;
     const value = keys.map((key) => card[key]).find((candidate) => candidate !== undefined);
-    return asList(value).flatMap((id) => referenceFrom(id, totalParams) ?? []);
+    return asList(value).map((id) => referenceFrom(id, totalParams));
   };
   const bases = references(["base_model", "base_models", "base_model_sources"]);
   if (bases) meta.base_models = [...(meta.base_models ?? []), ...bases];
@@ -207,7 +164,7 @@ function applyModelCard(meta: Authorship, card: Card, totalParams: number): void
 
 function applyModelId(meta: Authorship, modelId: string, totalParams: number): void {
   const components = modelIdComponents(modelId, totalParams);
-  if (meta.name === undefined && components.fullName !== undefined) meta.name = idToTitle(components.fullName);
+  meta.name ??= idToTitle(components.name);
   if (meta.organization === undefined && components.organization !== undefined) meta.organization = idToTitle(components.organization);
   meta.basename ??= components.basename;
   meta.finetune ??= components.finetune;
@@ -215,17 +172,30 @@ function applyModelId(meta: Authorship, modelId: string, totalParams: number): v
   meta.size_label ??= components.sizeLabel;
 }
 
+export interface AuthorshipOptions {
+  /** general.name instead of the one the heuristics find (the scripts' --model-name). */
+  name?: string;
+  /** general.size_label when neither the model card nor a name gives one (convert_hf_to_gguf.py: gguf.size_label). */
+  fallbackSizeLabel?: string;
+  /** generation_config.json as the caller already read it; read from `folder` otherwise. */
+  generationConfig?: Record<string, unknown>;
+}
+
 /**
  * The authorship and sampling keys, in set_gguf_meta_model's order, for a converted model or adapter
  * whose model card sits in `folder`. `totalParams` is gguf-py's count (negative for a LoRA adapter).
  */
-export function authorshipMetadata(folder: string, totalParams: number): Entry[] {
+export function authorshipMetadata(folder: string, totalParams: number, options: AuthorshipOptions = {}): Entry[] {
   const meta: Authorship = {};
   applyModelCard(meta, readModelCard(folder), totalParams);
   const nameOrPath = readJson(resolve(folder, "config.json"))._name_or_path;
   if (typeof nameOrPath === "string" && (nameOrPath.match(/\//g) ?? []).length <= 1) applyModelId(meta, nameOrPath, totalParams);
   applyModelId(meta, basename(resolve(folder)), totalParams);
-  const entries: Entry[] = samplingMetadata(readJson(resolve(folder, "generation_config.json")));
+  // Metadata.load's model_name argument, then the converter's own fallbacks (prepare_metadata)
+  if (options.name !== undefined) meta.name = options.name;
+  meta.name ??= basename(resolve(folder));
+  meta.size_label ??= options.fallbackSizeLabel;
+  const entries: Entry[] = samplingMetadata(options.generationConfig ?? readJson(resolve(folder, "generation_config.json")));
   // GGUFWriter.add_string and add_array skip empty values
   const text = (key: string, value: unknown) => {
     if (value !== undefined && value !== null && String(value) !== "") entries.push([key, { type: "string", value: String(value) }]);

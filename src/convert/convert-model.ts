@@ -2,7 +2,7 @@
 // writes it. Streaming: each tensor is read, permuted and encoded only when the writer reaches it, so
 // memory holds one tensor, not the model. The file appears under its name only when complete.
 import { randomBytes } from "node:crypto";
-import { basename, resolve } from "node:path";
+import { resolve } from "node:path";
 import { replaceFileAtomic } from "../files/atomic-write.js";
 import { tensorByteLength, writeGguf, type GgmlTypeName, type GgufTensorInput, type GgufValue } from "../gguf/index.js";
 import { isFloatDtype, SafetensorsCheckpoint, type SafetensorsDtype } from "../safetensors/index.js";
@@ -29,7 +29,7 @@ export interface ConvertHfModelOptions {
   outputType: OutputType;
   /** convertHfVocabulary unless a test supplies another. */
   vocabulary?: VocabularyConverter;
-  /** general.name; by default the folder name as a title, as convert_hf_to_gguf.py does. */
+  /** general.name; by default what the model card, config.json's _name_or_path or the folder name says, as convert_hf_to_gguf.py does. */
   name?: string;
   openCheckpoint?: (folder: string) => Promise<TensorSource>;
   /** Called after each tensor is written. */
@@ -85,7 +85,7 @@ export async function convertHfModel(options: ConvertHfModelOptions): Promise<Co
       ...llamaModelMetadata({
         hparams,
         outputType: options.outputType,
-        folderName: basename(folder),
+        folder,
         ...(options.name !== undefined ? { name: options.name } : {}),
         parameterCount,
         generationConfig,

@@ -5,7 +5,8 @@ export { LLAMA_ARCHITECTURES, readLlamaConfig, type LlamaHparams } from "./hf-co
 export { OUTPUT_TYPES, tensorType, type OutputType } from "./llama-tensors.js";
 export { randomHfLlamaConfig, randomHfLlamaTensors, writeRandomHfLlama, type RandomHfLlamaOptions } from "./random-hf-llama.js";
 export { convertHfVocabulary } from "./vocabulary/index.js";
-export { authorshipMetadata, modelIdComponents } from "./authorship-metadata.js";
+export { authorshipMetadata, type AuthorshipOptions } from "./authorship-metadata.js";
+export { idToTitle, modelIdComponents, type ModelNameComponents } from "./model-name.js";
 export { AdapterFormatError, UnsupportedAdapterError } from "./lora/errors.js";
 export { exportPeftAdapter, type GgufToPeftOptions, type GgufToPeftResult } from "./lora/gguf-to-peft.js";
 export { convertPeftToGguf, loraOutTypes, type LoraOutType, type PeftToGgufOptions, type PeftToGgufResult } from "./lora/peft-to-gguf.js";

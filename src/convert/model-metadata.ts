@@ -1,50 +1,20 @@
-// The GGUF metadata convert_hf_to_gguf.py writes for a LLaMA model, in its order: general.* (type,
-// sampling defaults from generation_config.json, what the folder name says, size label), the llama.* hyperparameters, the file
-// type and the quantization version; the vocabulary's tokenizer.* entries follow.
+// The GGUF metadata convert_hf_to_gguf.py writes for a LLaMA model, in its order: general.* (type, then
+// gguf-py's Metadata.load: sampling defaults from generation_config.json, the README.md model card, config.json's
+// _name_or_path, the folder name, size label), the llama.* hyperparameters, the file type and the
+// quantization version; the vocabulary's tokenizer.* entries follow.
 import type { GgufValue } from "../gguf/index.js";
 import type { LlamaHparams } from "./hf-config.js";
 import { FILE_TYPE, type OutputType } from "./llama-tensors.js";
-import { idToTitle, modelIdComponents } from "./model-name.js";
+import { authorshipMetadata } from "./authorship-metadata.js";
 
 export type MetadataEntry = [string, GgufValue];
 
 const string = (value: string): GgufValue => ({ type: "string", value });
 const u32 = (value: number): GgufValue => ({ type: "uint32", value });
-const i32 = (value: number): GgufValue => ({ type: "int32", value });
 const f32 = (value: number): GgufValue => ({ type: "float32", value });
 
 /** gguf-py's GGML_QUANT_VERSION. */
 const QUANTIZATION_VERSION = 2;
-
-/** Metadata.load's generation_config.json keys → general.sampling.*, in gguf-py's order and types. */
-const SAMPLING_KEYS: [key: string, sources: string[], type: "string" | "int32" | "float32"][] = [
-  ["sequence", ["sequence"], "string"],
-  ["top_k", ["top_k"], "int32"],
-  ["top_p", ["top_p"], "float32"],
-  ["min_p", ["min_p"], "float32"],
-  ["xtc_probability", ["xtc_probability"], "float32"],
-  ["xtc_threshold", ["xtc_threshold"], "float32"],
-  ["temp", ["temperature"], "float32"],
-  ["penalty_last_n", ["penalty_last_n"], "int32"],
-  ["penalty_repeat", ["penalty_repeat", "repetition_penalty"], "float32"],
-  ["mirostat", ["mirostat"], "int32"],
-  ["mirostat_tau", ["mirostat_tau"], "float32"],
-  ["mirostat_eta", ["mirostat_eta"], "float32"],
-];
-
-export function samplingMetadata(generationConfig: Record<string, unknown> | undefined): MetadataEntry[] {
-  if (!generationConfig) return [];
-  const entries: MetadataEntry[] = [];
-  for (const [key, sources, type] of SAMPLING_KEYS) {
-    const source = sources.find((name) => generationConfig[name] !== undefined && generationConfig[name] !== null);
-    if (source === undefined) continue;
-    const value = generationConfig[source];
-    if (type === "string" && typeof value === "string") entries.push([`general.sampling.${key}`, string(value)]);
-    else if (type === "int32" && Number.isInteger(value)) entries.push([`general.sampling.${key}`, i32(value as number)]);
-    else if (type === "float32" && typeof value === "number") entries.push([`general.sampling.${key}`, f32(value)]);
-  }
-  return entries;
-}
 
 /** Python's round(): halves go to the even neighbour. */
 function roundHalfEven(value: number): number {
@@ -66,9 +36,9 @@ export function sizeLabel(parameters: number, minDigits = 2): string {
 export interface ModelMetadataInput {
   hparams: LlamaHparams;
   outputType: OutputType;
-  /** The folder name, read as convert_hf_to_gguf.py reads it (name, basename, finetune, version, size label). */
-  folderName: string;
-  /** general.name instead of the one the folder name gives (the script's --model-name). */
+  /** The model folder: its model card, config.json and name give the authorship keys, as Metadata.load reads them. */
+  folder: string;
+  /** general.name instead of the one Metadata.load finds (the script's --model-name). */
   name?: string;
   parameterCount: number;
   generationConfig?: Record<string, unknown>;
@@ -81,16 +51,12 @@ export function llamaModelMetadata(input: ModelMetadataInput): MetadataEntry[] {
   const entries: MetadataEntry[] = [
     ["general.architecture", string(arch)],
     ["general.type", string("model")],
-    ...samplingMetadata(input.generationConfig),
+    ...authorshipMetadata(input.folder, input.parameterCount, {
+      ...(input.name !== undefined ? { name: input.name } : {}),
+      ...(input.parameterCount > 0 ? { fallbackSizeLabel: sizeLabel(input.parameterCount) } : {}),
+      ...(input.generationConfig !== undefined ? { generationConfig: input.generationConfig } : {}),
+    }),
   ];
-  const fromFolder = modelIdComponents(input.folderName, input.parameterCount);
-  entries.push(["general.name", string(input.name ?? idToTitle(fromFolder.name))]);
-  if (fromFolder.version !== undefined) entries.push(["general.version", string(fromFolder.version)]);
-  if (fromFolder.organization !== undefined) entries.push(["general.organization", string(idToTitle(fromFolder.organization))]);
-  if (fromFolder.finetune !== undefined) entries.push(["general.finetune", string(fromFolder.finetune)]);
-  if (fromFolder.basename !== undefined) entries.push(["general.basename", string(fromFolder.basename)]);
-  const label = fromFolder.sizeLabel ?? (input.parameterCount > 0 ? sizeLabel(input.parameterCount) : undefined);
-  if (label !== undefined) entries.push(["general.size_label", string(label)]);
   entries.push(
     [`${arch}.block_count`, u32(hparams.layers)],
     [`${arch}.context_length`, u32(hparams.contextLength)],

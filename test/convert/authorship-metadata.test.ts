@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { authorshipMetadata, modelIdComponents } from "../../src/convert/authorship-metadata.js";
-import { idToTitle } from "../../src/convert/model-name.js";
+import { authorshipMetadata } from "../../src/convert/authorship-metadata.js";
+import { idToTitle, modelIdComponents } from "../../src/convert/model-name.js";
 import { plainValue } from "../../src/gguf/index.js";
 import { repoRoot } from "../support/shared-data.js";
 
@@ -21,7 +21,7 @@ describe("gguf-py Metadata heuristics", () => {
   it.each(golden.components.map((c) => [c.id, c.totalParams, c] as const))("get_model_id_components(%j, %d)", (id, total, expected) => {
     const ours = modelIdComponents(id, total);
     const orNull = (value: string | undefined) => value ?? null;
-    expect({ fullName: orNull(ours.fullName), organization: orNull(ours.organization), basename: orNull(ours.basename), finetune: orNull(ours.finetune), version: orNull(ours.version), sizeLabel: orNull(ours.sizeLabel) }).toEqual({
+    expect({ fullName: ours.name, organization: orNull(ours.organization), basename: orNull(ours.basename), finetune: orNull(ours.finetune), version: orNull(ours.version), sizeLabel: orNull(ours.sizeLabel) }).toEqual({
       fullName: expected.fullName, organization: expected.organization, basename: expected.basename, finetune: expected.finetune, version: expected.version, sizeLabel: expected.sizeLabel,
     });
   });

@@ -26,7 +26,8 @@ options:
                       keeps them; q8_0/q4_0 rows that are not whole 32-blocks fall back to F16.
                       q4_0 is camelid's extension: the script has no q4_0 (llama-quantize would
                       also use K-quants for some tensors); every other matrix becomes Q4_0.
-  --name NAME         general.name (default: the folder name as a title, as the script does)
+  --name NAME         general.name (default: the model card's name, else config.json's
+                      _name_or_path, else the folder name, as the script does)
   --json              print the result (path, bytes, parameters, tensors) as JSON
 `;
 
