@@ -22,6 +22,12 @@ export interface TrainingExample {
    * Stanford's own template, including the "### Input:" variant that a chat conversation cannot express.
    */
   alpaca?: AlpacaExample;
+  /**
+   * Indexes into `messages` of assistant replies that carry no loss: a message with `"weight": 0` (the
+   * OpenAI fine-tuning format's per-message field, read from ShareGPT messages too). Ghost Attention
+   * samples (`camelid data gatt`) zero every reply but the last this way. Absent: every reply trains.
+   */
+  untrained?: number[];
 }
 
 export interface TrainingDataset {
@@ -32,6 +38,17 @@ export interface TrainingDataset {
 }
 
 const alpacaRecord = z.object({ instruction: z.string(), input: z.string().optional(), output: z.string(), history: z.array(z.unknown()).optional(), system: z.string().optional() }).loose();
+
+/**
+ * A message's loss weight, as the OpenAI fine-tuning format writes it: `"weight": 0` or `1` (absent: 1).
+ * Anything else is a row problem rather than a silently trained (or silently skipped) reply.
+ */
+function messageWeight(extra: Record<string, unknown> | undefined): 0 | 1 {
+  const weight = extra?.weight;
+  if (weight === undefined || weight === 1) return 1;
+  if (weight === 0) return 0;
+  throw new RowFormatError(`"weight" must be 0 or 1, got ${JSON.stringify(weight)}`);
+}
 
 /**
  * Reads Alpaca JSON (instruction/input/output), ShareGPT (conversations: [{from, value}]) or OpenAI
@@ -58,14 +75,19 @@ export function readTrainingDataset(path: string, options: { format?: TrainingDa
     try {
       const conversation = decodeConversation(format, row.value);
       const messages: ChatMessage[] = [];
+      const untrained: number[] = [];
       if (conversation.system !== undefined && conversation.system !== "") messages.push({ role: "system", content: conversation.system });
       for (const turn of conversation.turns) {
         // The prompt formats have no tool syntax yet: a tool turn rendered as plain text would teach the wrong thing.
         if (turn.kind !== undefined) throw new RowFormatError(`a ${turn.kind} turn cannot be trained on (the prompt formats have no tool-call syntax)`);
+        if (messageWeight(turn.extra) === 0 && turn.role === "assistant") untrained.push(messages.length);
         messages.push({ role: turn.role, content: turn.content });
       }
       if (!messages.some((message) => message.role === "assistant")) throw new RowFormatError("the conversation has no assistant reply to learn from");
-      const example: TrainingExample = { file: path, line: row.line, messages };
+      if (untrained.length > 0 && untrained.length === messages.filter((message) => message.role === "assistant").length) {
+        throw new RowFormatError('every assistant reply has "weight": 0: nothing to learn from');
+      }
+      const example: TrainingExample = { file: path, line: row.line, messages, ...(untrained.length > 0 ? { untrained } : {}) };
       const record = format === "alpaca" ? alpacaRecord.safeParse(row.value) : undefined;
       if (record?.success && !record.data.history?.length && record.data.system === undefined) {
         example.alpaca = { instruction: record.data.instruction, input: record.data.input ?? "", output: record.data.output };

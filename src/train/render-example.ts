@@ -17,5 +17,14 @@ export function renderTrainingExample(example: TrainingExample, format: PromptFo
     ...(tokens.eosToken !== undefined ? { eosToken: tokens.eosToken } : {}),
   };
   if (format.name === "alpaca" && example.alpaca) return renderAlpacaExample(example.alpaca, options);
-  return format.render(example.messages, options);
+  const rendered = format.render(example.messages, options);
+  return example.untrained?.length ? withoutLoss(rendered, new Set(example.untrained)) : rendered;
+}
+
+/** The segments of the given messages (a reply and its end-of-turn marker) made untrainable: `"weight": 0`. */
+function withoutLoss(rendered: RenderedFormat, untrained: ReadonlySet<number>): RenderedFormat {
+  return {
+    ...rendered,
+    segments: rendered.segments.map((segment) => (segment.trainable && segment.messageIndex !== undefined && untrained.has(segment.messageIndex) ? { ...segment, trainable: false } : segment)),
+  };
 }

@@ -9,6 +9,7 @@ import { isPrepromptPlacement, prepromptFor, prepromptPlacements, readAnswerTemp
 import { contentHash, shortHash } from "../../hashing/content-hash.js";
 import type { ItemStageSummary } from "../../datagen/run/item-stage.js";
 import { defaultRefineSettings, runRefine } from "../../datagen/distill/refine.js";
+import { defaultGattSettings, gattDialogues, runGatt } from "../../datagen/gatt/ghost-attention.js";
 import { InstructionFilter } from "../../datagen/filter/instruction-filter.js";
 import { alpacaRules, type InstructionRules } from "../../datagen/filter/rules.js";
 import { cleanConversations, dedupModes, fastChatBlockedWords, fastChatMessageOverhead, supportedScripts, type DedupMode, type TokenCounter } from "../../datagen/formats/clean.js";
@@ -34,15 +35,16 @@ const help = `usage: camelid data <subcommand> [options]
   self-instruct  generate instruction data from seed tasks with a teacher (Alpaca, or --method self-instruct)
   filter         run Alpaca's filters (length, blacklist, prefix, punctuation, ROUGE-L) on an existing file
   distill        ask a teacher for answers to prompts; --turns K adds follow-ups from a simulated user
+  gatt           Ghost Attention data (LLaMA-2 §3.3): answers sampled with an instruction on every user turn
   refine         fix generated texts with MiniGPT-4's fixing prompt, keeping both versions
   convert        between alpaca, sharegpt, openai, dolly and dpo files (JSON or JSONL)
   clean          FastChat-style cleaning: HTML→Markdown, roles, empties, duplicates, token-budget splits
   stats          counts, token length distributions and a histogram
   split          seeded train/validation/test split
 
-Teacher (self-instruct, distill, refine): --model <file.gguf> [--ctx-size N --threads N]
+Teacher (self-instruct, distill, gatt, refine): --model <file.gguf> [--ctx-size N --threads N]
   or --base-url <url> --remote-model <id> [--api completions|chat] [--api-key-env VAR] [--flavor F]
-  (--api defaults to completions for self-instruct's raw prompts, chat for distill and refine)
+  (--api defaults to completions for self-instruct's raw prompts, chat for distill, gatt and refine)
 Long runs show progress with an ETA, write append-only JSONL with atomic progress records, and resume
 when run again with the same --out, flags and input files (a changed input is refused). Items whose
 request failed are counted and retried by the next run with the same --out. "camelid data <subcommand> --help" for its options.
@@ -127,6 +129,20 @@ Context distillation (LLaMA-2 §4.2.4): answers made with a safety preprompt, st
                             for prompts of that category, as the paper's answer templates
   The preprompt and the templates are part of the run's input: a resume with other ones is refused.
 `,
+  gatt: `usage: camelid data gatt --in <dialogues> --out <dir> (--instruction <text> | --instructions <file>) <teacher> [options]
+  Ghost Attention (LLaMA-2 §3.3). --in: multi-turn dialogues (ShareGPT, OpenAI messages, …; JSON or JSONL);
+  their user turns are kept, their answers resampled. The teacher answers turn by turn, each answer
+  conditioned on the ones sampled before, with "inst + u_i" (the instruction, a blank line, the user turn)
+  as every user turn. conversations.jsonl holds the training samples: the instruction in the first user
+  turn only, and "weight": 0 on every assistant message but the last, so that camelid train puts loss on
+  the last answer only (the paper zeroes the loss of all previous turns). The row's "gatt" field names
+  the instruction.
+  --instruction <text>      the instruction every dialogue holds
+  --instructions <file>     one instruction per line; each dialogue draws one (uniform, --seed, default 0)
+  --max-tokens <n> (1024)  --temperature <t> (0.7)  --limit <n>  --concurrency <n> (4)
+  A dialogue whose answer is cut by --max-tokens ends there and goes to truncated.jsonl. Failed
+  dialogues go to errors.jsonl, are counted, and the next run with the same --out retries them.
+`,
   refine: `usage: camelid data refine --in <file> --out <dir> <teacher> [--fix-prompt <text> | --fix-prompt-file <file>] [--roles assistant,user]
 `,
   convert: `usage: camelid data convert --in <file> --out <file> --to ${datasetFormats.join("|")} [--from <format>] [--strict]
@@ -157,7 +173,7 @@ Context distillation (LLaMA-2 §4.2.4): answers made with a safety preprompt, st
 };
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  return runSubcommand("data", argv, io, { help, helps, handlers: { "self-instruct": selfInstruct, filter, distill, refine, convert, clean, stats, split } });
+  return runSubcommand("data", argv, io, { help, helps, handlers: { "self-instruct": selfInstruct, filter, distill, gatt, refine, convert, clean, stats, split } });
 }
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -529,6 +545,76 @@ async function distill(argv: string[], io: CliIo): Promise<number> {
     await teacher.dispose?.();
     await user?.dispose?.();
   }
+}
+
+async function gatt(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandArgs(argv, {
+    ...teacherFlags,
+    in: { type: "string", short: "i" },
+    from: { type: "string" },
+    out: { type: "string", short: "o" },
+    instruction: { type: "string" },
+    instructions: { type: "string" },
+    seed: { type: "string" },
+    "max-tokens": { type: "string" },
+    temperature: { type: "string" },
+    limit: { type: "string" },
+    strict: { type: "boolean" },
+  }, false);
+  const instructions = gattInstructions(values, io);
+  const seed = numberFlag(values.seed, "seed", { integer: true }) ?? defaultGattSettings.seed;
+  const dataset = readInput(values, io);
+  if (dataset.kind !== "conversations") throw new InvalidArgumentError("in", "gatt works on dialogues, not preference pairs");
+  const { dialogues: all, problems } = gattDialogues(dataset.records, instructions, seed);
+  for (const problem of problems.slice(0, 20)) io.stderr(`skipped ${problem}\n`);
+  if (all.length === 0) throw new NoUsableRowsError("in", requireString(values, "in"), problems[0] ?? "no dialogue");
+  const limit = numberFlag(values.limit, "limit", { min: 1, integer: true });
+  const dialogues = limit ? all.slice(0, limit) : all;
+  const out = resolve(io.cwd, requireString(values, "out"));
+  const teacher = await createModel(values, io, "chat");
+  try {
+    const summary = await interruptible((signal) => runGatt({
+      signal,
+      teacher,
+      dialogues,
+      instructions,
+      settings: {
+        ...defaultGattSettings,
+        seed,
+        sampling: {
+          maxTokens: numberFlag(values["max-tokens"], "max-tokens", { min: 1, integer: true }) ?? 1024,
+          temperature: numberFlag(values.temperature, "temperature", { min: 0, max: 2 }) ?? 0.7,
+        },
+      },
+      outputDirectory: out,
+      prices: loadPrices(values, io, () => teacher.modelId),
+      ...runOptions(values, io),
+    }));
+    writeFileSync(join(out, "summary.json"), JSON.stringify(summary, null, 2));
+    const truncated = summary.counts.truncated ?? 0;
+    const complete = summary.counts.done ?? 0;
+    const message = `wrote ${complete} of ${summary.total} Ghost Attention samples into ${join(out, "conversations.jsonl")}${truncated ? `; ${truncated} cut by --max-tokens in ${join(out, "truncated.jsonl")}` : ""}${summary.counts["empty-reply"] ? `; ${summary.counts["empty-reply"]} with an empty answer left out` : ""}${failedNote(summary)}`;
+    reportSummary({ message, ...summary, ...{ skipped: problems.length } }, values, io);
+    return summary.failed > 0 || complete === 0 ? 1 : 0;
+  } finally {
+    await teacher.dispose?.();
+  }
+}
+
+/** --instruction TEXT or --instructions FILE (one per line, blank lines ignored): exactly one of them. */
+function gattInstructions(values: Values, io: CliIo): string[] {
+  const text = values.instruction as string | undefined;
+  const file = values.instructions as string | undefined;
+  if ((text === undefined) === (file === undefined)) throw new InvalidArgumentError("instruction", "give exactly one of --instruction <text> or --instructions <file>");
+  if (text !== undefined) {
+    if (text.trim() === "") throw new InvalidArgumentError("instruction", "--instruction is empty");
+    return [text];
+  }
+  const path = resolve(io.cwd, file!);
+  if (!existsSync(path)) throw new InvalidArgumentError("instructions", `--instructions: file not found: ${path}`);
+  const lines = readFileSync(path, "utf8").split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== "");
+  if (lines.length === 0) throw new InvalidArgumentError("instructions", `--instructions ${path} holds no instruction`);
+  return lines;
 }
 
 /** --preprompt and its companions; the companions without --preprompt are an error, never ignored. */
