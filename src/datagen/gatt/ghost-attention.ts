@@ -108,7 +108,8 @@ export async function runGatt(run: GattRun): Promise<ItemStageSummary> {
       let cut = false;
       for (const user of dialogue.users) {
         sampled.push({ role: "user", content: withInstruction(dialogue.instruction, user, settings.separator) });
-        const reply = await teacher.chat(sampled, settings.sampling, signal);
+        // a copy: the conversation grows after the request, and what was sent must stay what it was
+        const reply = await teacher.chat([...sampled], settings.sampling, signal);
         const answer = reply.text.trim();
         if (answer === "") return { rows: [], outcome: "empty-reply" };
         sampled.push({ role: "assistant", content: answer });
