@@ -29,10 +29,21 @@ export interface RecipeFiles {
   command: string;
 }
 
-/** The conversations as OpenAI-messages JSONL: the one layout both axolotl's chat_template type and TRL read. */
+/**
+ * The conversations as OpenAI-messages JSONL: the one layout both axolotl's chat_template type and TRL
+ * read. A reply without loss keeps its `"weight": 0` (axolotl reads it through message_field_training).
+ */
 export function recipeDatasetJsonl(examples: readonly TrainingExample[]): string {
-  return examples.map((example) => `${JSON.stringify({ messages: example.messages })}\n`).join("");
+  return examples
+    .map((example) => {
+      const untrained = new Set(example.untrained ?? []);
+      const messages = example.messages.map((message, index) => (untrained.has(index) ? { ...message, weight: 0 } : message));
+      return `${JSON.stringify({ messages })}\n`;
+    })
+    .join("");
 }
+
+const hasUntrainedReplies = (examples: readonly TrainingExample[]) => examples.some((example) => (example.untrained?.length ?? 0) > 0);
 
 function chatTemplateFor(promptFormat: string): string {
   const template = recipeChatTemplates[promptFormat];
@@ -43,7 +54,7 @@ function chatTemplateFor(promptFormat: string): string {
 }
 
 /** axolotl YAML. JSON strings are valid YAML double-quoted scalars, so every string goes through JSON.stringify. */
-export function axolotlRecipe(settings: RecipeSettings, datasetFile: string): string {
+export function axolotlRecipe(settings: RecipeSettings, datasetFile: string, options: { weightField?: boolean } = {}): string {
   const q = (value: string) => JSON.stringify(value);
   const lines = [
     "# written by camelid train --export axolotl: the same LoRA SFT as camelid train, for GPUs",
@@ -58,6 +69,8 @@ export function axolotlRecipe(settings: RecipeSettings, datasetFile: string): st
     "      role: role",
     "      content: content",
     "    roles_to_train: [\"assistant\"]",
+    // a message's "weight": 0 (Ghost Attention samples) takes it out of the loss; absent, roles_to_train decides
+    ...(options.weightField ? ["    message_field_training: weight"] : []),
     "    train_on_eos: turn",
     "chat_template: jinja",
     `chat_template_jinja: ${q(withoutGenerationMarkers(chatTemplateFor(settings.promptFormat)))}`,
@@ -157,12 +170,17 @@ trainer.save_model("lora-out")
 /** Writes train.jsonl and the recipe into outDir. */
 export function writeRecipe(target: RecipeTarget, outDir: string, examples: readonly TrainingExample[], settings: RecipeSettings): RecipeFiles {
   chatTemplateFor(settings.promptFormat); // fail before writing anything
+  const weighted = hasUntrainedReplies(examples);
+  if (weighted && target === "trl") {
+    // TRL's assistant_only_loss trains every assistant turn: the recipe would silently train the masked replies.
+    throw new UnsupportedFeatureError('the data has replies with "weight": 0 (e.g. Ghost Attention samples), which TRL\'s assistant_only_loss would train; use --export axolotl');
+  }
   mkdirSync(outDir, { recursive: true });
   const dataset = join(outDir, "train.jsonl");
   writeFileSync(dataset, recipeDatasetJsonl(examples));
   if (target === "axolotl") {
     const recipe = join(outDir, "axolotl.yml");
-    writeFileSync(recipe, axolotlRecipe(settings, "train.jsonl"));
+    writeFileSync(recipe, axolotlRecipe(settings, "train.jsonl", { weightField: weighted }));
     return { dataset, recipe, command: `cd ${outDir} && axolotl train axolotl.yml` };
   }
   const recipe = join(outDir, "train_trl.py");

@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../src/cli/commands/data.js";
+import { run as train } from "../../src/cli/commands/train.js";
 import { defaultGattSettings, gattDialogues, instructionFor, runGatt, type GattDialogue } from "../../src/datagen/gatt/ghost-attention.js";
 import { UpstreamError } from "../../src/errors/index.js";
 import { vicunaV11Format } from "../../src/prompts/index.js";
@@ -94,6 +95,18 @@ describe("camelid data gatt (Ghost Attention, LLaMA-2 §3.3)", () => {
       const [row] = readJsonl(file);
       writeFileSync(unweighted, `${JSON.stringify({ conversations: row.conversations.map(({ from, value }: { from: string; value: string }) => ({ from, value })) })}\n`);
       expect(trainableText(unweighted)).toHaveLength(3);
+    });
+
+    it("camelid train --export axolotl keeps the weights and reads them; --export trl refuses what it would train", async () => {
+      const output = temporaryDirectory();
+      await runGatt({ teacher: turnTeacher(), dialogues: dialogues(1), instructions: [instruction], settings, outputDirectory: output, concurrency: 1 });
+      const data = join(output, "conversations.jsonl");
+      const recipe = join(output, "recipe");
+      expect(await train(["--export", "axolotl", "--data", data, "--out", recipe, "--base-model", "m", "--prompt-format", "vicuna-v1.1"], captureIo().io)).toBe(0);
+      const [exported] = readJsonl(join(recipe, "train.jsonl"));
+      expect(exported.messages.map((m: { weight?: number }) => m.weight)).toEqual([undefined, 0, undefined, 0, undefined, undefined]);
+      expect(readFileSync(join(recipe, "axolotl.yml"), "utf8")).toContain("    message_field_training: weight\n");
+      await expect(train(["--export", "trl", "--data", data, "--out", join(output, "trl"), "--base-model", "m", "--prompt-format", "vicuna-v1.1"], captureIo().io)).rejects.toThrow(/"weight": 0[\s\S]*use --export axolotl/);
     });
 
     it("a weight other than 0 or 1 is a row problem with file:line; all replies at weight 0 is not a sample", () => {
