@@ -525,10 +525,7 @@ async function distill(argv: string[], io: CliIo): Promise<number> {
         ...defaultDistillSettings,
         followUps: numberFlag(values.turns, "turns", { min: 0, max: 50, integer: true }) ?? 0,
         ...(values.system ? { system: values.system as string } : {}),
-        teacherSampling: {
-          maxTokens: numberFlag(values["max-tokens"], "max-tokens", { min: 1, integer: true }) ?? 1024,
-          temperature: numberFlag(values.temperature, "temperature", { min: 0, max: 2 }) ?? 0.7,
-        },
+        teacherSampling: answerSampling(values),
       },
       outputDirectory: out,
       prices: loadPrices(values, io, () => teacher.modelId),
@@ -538,7 +535,7 @@ async function distill(argv: string[], io: CliIo): Promise<number> {
     const truncated = summary.counts.truncated ?? 0;
     const complete = summary.done - truncated - (summary.counts["empty-reply"] ?? 0);
     const distilled = contextDistillation ? contextDistillationSummary(contextDistillation, prompts) : undefined;
-    const message = `distilled ${complete} of ${summary.total} prompts into ${join(out, "conversations.jsonl")}${truncated ? `; ${truncated} cut by --max-tokens in ${join(out, "truncated.jsonl")}` : ""}${failedNote(summary)}`;
+    const message = `distilled ${complete} of ${summary.total} prompts into ${join(out, "conversations.jsonl")}${truncatedNote(summary, out)}${failedNote(summary)}`;
     reportSummary({ message: distilled ? `${message}\n${distilled.message}` : message, ...summary, ...(distilled ? { contextDistillation: distilled.record } : {}) }, values, io);
     return summary.failed > 0 ? 1 : 0;
   } finally {
@@ -581,19 +578,15 @@ async function gatt(argv: string[], io: CliIo): Promise<number> {
       settings: {
         ...defaultGattSettings,
         seed,
-        sampling: {
-          maxTokens: numberFlag(values["max-tokens"], "max-tokens", { min: 1, integer: true }) ?? 1024,
-          temperature: numberFlag(values.temperature, "temperature", { min: 0, max: 2 }) ?? 0.7,
-        },
+        sampling: answerSampling(values),
       },
       outputDirectory: out,
       prices: loadPrices(values, io, () => teacher.modelId),
       ...runOptions(values, io),
     }));
     writeFileSync(join(out, "summary.json"), JSON.stringify(summary, null, 2));
-    const truncated = summary.counts.truncated ?? 0;
     const complete = summary.counts.done ?? 0;
-    const message = `wrote ${complete} of ${summary.total} Ghost Attention samples into ${join(out, "conversations.jsonl")}${truncated ? `; ${truncated} cut by --max-tokens in ${join(out, "truncated.jsonl")}` : ""}${summary.counts["empty-reply"] ? `; ${summary.counts["empty-reply"]} with an empty answer left out` : ""}${failedNote(summary)}`;
+    const message = `wrote ${complete} of ${summary.total} Ghost Attention samples into ${join(out, "conversations.jsonl")}${truncatedNote(summary, out)}${summary.counts["empty-reply"] ? `; ${summary.counts["empty-reply"]} with an empty answer left out` : ""}${failedNote(summary)}`;
     reportSummary({ message, ...summary, ...{ skipped: problems.length } }, values, io);
     return summary.failed > 0 || complete === 0 ? 1 : 0;
   } finally {
@@ -650,6 +643,19 @@ function contextDistillationSummary(distillation: ContextDistillation, prompts: 
       `${distillation.answerTemplates ? `, ${templated} with their category's answer template` : ""}; stored without it`,
     record: { preprompt_sha256: sha256, placement: distillation.placement, onlyFor: distillation.onlyFor ?? null, preprompted: applied.length, withAnswerTemplate: templated, prompts: prompts.length },
   };
+}
+
+/** A teacher's answers: --max-tokens (1024) and --temperature (0.7), as distill and gatt take them. */
+function answerSampling(values: Values) {
+  return {
+    maxTokens: numberFlag(values["max-tokens"], "max-tokens", { min: 1, integer: true }) ?? 1024,
+    temperature: numberFlag(values.temperature, "temperature", { min: 0, max: 2 }) ?? 0.7,
+  };
+}
+
+function truncatedNote(summary: ItemStageSummary, out: string): string {
+  const truncated = summary.counts.truncated ?? 0;
+  return truncated ? `; ${truncated} cut by --max-tokens in ${join(out, "truncated.jsonl")}` : "";
 }
 
 function failedNote(summary: ItemStageSummary): string {

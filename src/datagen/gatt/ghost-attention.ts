@@ -6,6 +6,7 @@ import { randomFor } from "../random.js";
 import { runItemStage, type ItemStageSummary } from "../run/item-stage.js";
 import type { RunOptions } from "../run/run-options.js";
 import { Teacher, type SamplingSettings } from "../teacher/teacher.js";
+import { truncatedFile } from "../distill/distill.js";
 
 /**
  * Ghost Attention data (LLaMA-2 §3.3). For a multi-turn dialogue [u_1, a_1, …, u_n, a_n] and an
@@ -43,8 +44,6 @@ export interface GattRun extends RunOptions {
   instructions: string[];
 }
 
-/** Where dialogues with an answer cut by max tokens go (the cut message marked), apart from the complete ones. */
-export const truncatedFile = "truncated.jsonl";
 
 /**
  * The instruction of dialogue `index`: drawn uniformly from the list with a generator of (seed, index)
