@@ -2,7 +2,7 @@ import type { ChatMessage, LanguageModel } from "../../spec/index.js";
 import type { Turn } from "../formats/records.js";
 import { runItemStage, type ItemStageSummary } from "../run/item-stage.js";
 import { Teacher, type SamplingSettings } from "../teacher/teacher.js";
-import type { RunOptions } from "../run/run-options.js";
+import { stageRunOptions, type RunOptions } from "../run/run-options.js";
 import { contextDistillationInputs, prepromptFor, prepromptRecord, withPreprompt, type ContextDistillation } from "./context-distillation.js";
 
 export interface DistillPrompt {
@@ -86,11 +86,7 @@ export async function runDistill(run: DistillRun): Promise<ItemStageSummary> {
     itemsName: "the prompts (--prompts)",
     items: run.prompts,
     models: run.user ? [run.teacher, run.user] : [run.teacher],
-    concurrency: run.concurrency ?? 4,
-    prices: run.prices,
-    retry: run.retry,
-    progress: run.progress,
-    signal: run.signal,
+    ...stageRunOptions(run, 4),
     async process(item, _index, meter, signal) {
       const teacher = new Teacher(run.teacher, meter, { retry: run.retry });
       const user = new Teacher(run.user ?? run.teacher, meter, { retry: run.retry });

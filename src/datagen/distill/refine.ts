@@ -3,7 +3,7 @@ import { shareGptFrom } from "../formats/codecs.js";
 import type { Conversation } from "../formats/records.js";
 import { runItemStage, type ItemStageSummary } from "../run/item-stage.js";
 import { Teacher, type SamplingSettings } from "../teacher/teacher.js";
-import type { RunOptions } from "../run/run-options.js";
+import { stageRunOptions, type RunOptions } from "../run/run-options.js";
 
 /** MiniGPT-4's second-stage fixing prompt (Zhu et al., 2023, section 3.2). */
 export const miniGpt4FixPrompt =
@@ -37,11 +37,7 @@ export async function runRefine(run: RunOptions & {
     itemsName: "the records (--in)",
     items: run.records,
     models: [run.fixer],
-    concurrency: run.concurrency ?? 4,
-    prices: run.prices,
-    retry: run.retry,
-    progress: run.progress,
-    signal: run.signal,
+    ...stageRunOptions(run, 4),
     async process(record, index, meter, signal) {
       const fixer = new Teacher(run.fixer, meter, { retry: run.retry });
       let changed = 0;

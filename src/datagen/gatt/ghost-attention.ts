@@ -4,7 +4,7 @@ import type { ChatMessage, LanguageModel } from "../../spec/index.js";
 import type { Conversation } from "../formats/records.js";
 import { randomFor } from "../random.js";
 import { runItemStage, type ItemStageSummary } from "../run/item-stage.js";
-import type { RunOptions } from "../run/run-options.js";
+import { stageRunOptions, type RunOptions } from "../run/run-options.js";
 import { Teacher, type SamplingSettings } from "../teacher/teacher.js";
 import { truncatedFile } from "../distill/distill.js";
 
@@ -95,11 +95,7 @@ export async function runGatt(run: GattRun): Promise<ItemStageSummary> {
     itemsName: "the dialogues (--in)",
     items: run.dialogues,
     models: [run.teacher],
-    concurrency: run.concurrency ?? 4,
-    prices: run.prices,
-    retry: run.retry,
-    progress: run.progress,
-    signal: run.signal,
+    ...stageRunOptions(run, 4),
     async process(dialogue, _index, meter, signal) {
       const teacher = new Teacher(run.teacher, meter, { retry: run.retry });
       const sampled: ChatMessage[] = dialogue.system ? [{ role: "system", content: dialogue.system }] : [];

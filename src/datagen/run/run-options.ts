@@ -18,3 +18,8 @@ export interface RunOptions {
   progress?: ProgressOutput;
   signal?: AbortSignal;
 }
+
+/** What a run hands on to its item stage unchanged, with the run's own default concurrency. */
+export function stageRunOptions(run: RunOptions, defaultConcurrency: number) {
+  return { concurrency: run.concurrency ?? defaultConcurrency, prices: run.prices, retry: run.retry, progress: run.progress, signal: run.signal };
+}

@@ -24,7 +24,7 @@ import {
   prepareTaskInstances,
 } from "./self-instruct-parse.js";
 import { defaultSelfInstructTemplates, type SelfInstructTemplates } from "./templates.js";
-import type { RunOptions } from "../run/run-options.js";
+import { stageRunOptions, type RunOptions } from "../run/run-options.js";
 
 /** Self-Instruct's blacklist (bootstrap_instructions.py): Alpaca's without the audio/visual additions. */
 export const selfInstructRules: InstructionRules = {
@@ -399,11 +399,7 @@ async function perInstructionStage<Item extends { instruction: string }, Row>(st
     items: stage.items,
     inputs: stage.inputs,
     models: [run.teacher],
-    concurrency: run.concurrency ?? 5,
-    prices: run.prices,
-    retry: run.retry,
-    progress: run.progress,
-    signal: run.signal,
+    ...stageRunOptions(run, 5),
     process: async (item, index, meter, signal) => {
       const teacher = new Teacher(run.teacher, meter, { promptStyle: run.settings.promptStyle, retry: run.retry, shrinkMaxTokensOnOverflow: selfInstructOverflowShrink });
       return { rows: [await stage.call(teacher, item, signal, index)], outcome: "done" };
