@@ -4,10 +4,11 @@ import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadSeedTasks } from "../../src/datagen/alpaca/seed-tasks.js";
 import { runDistill } from "../../src/datagen/distill/distill.js";
+import { runGatt } from "../../src/datagen/gatt/ghost-attention.js";
 import { seededRandom } from "../../src/random/seeded-random.js";
 import { runSelfInstruct } from "../../src/datagen/self-instruct/self-instruct-pipeline.js";
 import { repoRoot, sharedPath } from "../support/shared-data.js";
-import { killDistillRun, killSelfInstructSettings } from "./support/stage-settings.js";
+import { killDistillRun, killGattRun, killSelfInstructSettings } from "./support/stage-settings.js";
 import { deterministicStageTeacher } from "./support/stage-teachers.js";
 import { temporaryDirectories } from "../support/temporary-directories.js";
 
@@ -33,7 +34,7 @@ function reached(directory: string, point: KillPoint): boolean {
 }
 
 /** Starts the stage in a child process and SIGKILLs it once `point` is reached (or lets it finish). */
-async function killAt(stage: "distill" | "self-instruct", directory: string, point: KillPoint): Promise<"killed" | "finished"> {
+async function killAt(stage: "distill" | "gatt" | "self-instruct", directory: string, point: KillPoint): Promise<"killed" | "finished"> {
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "test/datagen/support/stage-child.ts"), stage, directory, seedsPath()], { stdio: "ignore", cwd: repoRoot });
   let exited = false;
   const exit = new Promise((resolve) => child.once("exit", () => resolve((exited = true))));
@@ -77,6 +78,19 @@ describe("kill -9 at random points, then resume: the output equals an uninterrup
     for (const point of points) await killAt("distill", killed, point);
     const summary = await runDistill({ ...killDistillRun, teacher: deterministicStageTeacher(), outputDirectory: killed });
     expect(summary, `seed ${seed}, points ${JSON.stringify(points)}`).toMatchObject({ done: 30, failed: 0, resumed: true });
+    expect(outputFiles(killed), `seed ${seed}, points ${JSON.stringify(points)}`).toEqual(outputFiles(reference));
+  });
+
+  it("gatt (Ghost Attention), answers sampled turn by turn", async () => {
+    const random = seededRandom(seed + 2);
+    const reference = temporaryDirectory();
+    await runGatt({ ...killGattRun, teacher: deterministicStageTeacher(), outputDirectory: reference });
+    const killed = temporaryDirectory();
+    const candidates = Array.from({ length: 18 }, (_, i): KillPoint => ({ progressFile: "progress.json", field: "next", atLeast: i + 1 }));
+    const points = drawPoints(candidates, 1, random);
+    for (const point of points) await killAt("gatt", killed, point);
+    const summary = await runGatt({ ...killGattRun, teacher: deterministicStageTeacher(), outputDirectory: killed });
+    expect(summary, `seed ${seed}, points ${JSON.stringify(points)}`).toMatchObject({ done: 20, failed: 0, resumed: true });
     expect(outputFiles(killed), `seed ${seed}, points ${JSON.stringify(points)}`).toEqual(outputFiles(reference));
   });
 
