@@ -63,6 +63,9 @@ export function assertCanVote(battle: BattleRecord, client: string, votesToday: 
   }
 }
 
+/** A battle as the browser sees it (GET /api/arena/battles/:id and the other battle routes). */
+export type PublicBattleView = ReturnType<typeof publicBattleView>;
+
 /** What the browser may see: the model names only once they can no longer influence a vote. */
 export function publicBattleView(battle: BattleRecord, streaming: (side: BattleSide) => boolean) {
   const namesVisible = battle.vote !== null || battle.revealedBeforeVote;
