@@ -1,9 +1,17 @@
+// @ts-check
 // Conversation formats for export, and the window strategies the playground applies before a
 // request (the server's chat endpoint takes the messages as given).
+
+/** @typedef {import("../../src/spec/index.js").ChatMessage} ChatMessage */
+/**
+ * What an export needs of a conversation (the server's, with its system prompt).
+ * @typedef {{ id?: string, model?: string | null, system_prompt?: string | null, messages: readonly ChatMessage[] }} ExportedConversation
+ */
 
 /**
  * ShareGPT JSON: one record per conversation, `conversations: [{from: human|gpt|system, value}]`,
  * the shape FastChat and LLaMA-Factory read.
+ * @param {ExportedConversation} conversation
  */
 export function toShareGpt(conversation) {
   const turns = [];
@@ -15,7 +23,10 @@ export function toShareGpt(conversation) {
   return [{ id: conversation.id, model: conversation.model ?? undefined, conversations: turns }];
 }
 
-/** OpenAI messages JSONL: one line `{"messages": [...]}` per conversation (fine-tuning format). */
+/**
+ * OpenAI messages JSONL: one line `{"messages": [...]}` per conversation (fine-tuning format).
+ * @param {ExportedConversation} conversation
+ */
 export function toOpenAiJsonl(conversation) {
   const messages = [];
   if (conversation.system_prompt) messages.push({ role: "system", content: conversation.system_prompt });
@@ -23,7 +34,11 @@ export function toOpenAiJsonl(conversation) {
   return `${JSON.stringify({ messages })}\n`;
 }
 
-/** The system message (if any) stays; the rest is trimmed from the oldest end. */
+/**
+ * The system message (if any) stays; the rest is trimmed from the oldest end.
+ * @template {ChatMessage} M
+ * @param {readonly M[]} messages
+ */
 function split(messages) {
   const system = messages.filter((m) => m.role === "system");
   const rest = messages.filter((m) => m.role !== "system");
@@ -32,7 +47,10 @@ function split(messages) {
 
 /**
  * Keeps the last `turns` (at least 1) user turns, each with the answers that followed it.
- * @returns {{ messages: object[], dropped: number }}
+ * @template {ChatMessage} M
+ * @param {readonly M[]} messages
+ * @param {number} turns
+ * @returns {{ messages: M[], dropped: number }}
  */
 export function lastTurns(messages, turns) {
   const { system, rest } = split(messages);
@@ -51,7 +69,11 @@ export function lastTurns(messages, turns) {
 /**
  * Drops the oldest turns until the rendered prompt fits `maxPromptTokens`, asking `countTokens`
  * (the server's dry run) for the exact count. At most one call per dropped turn, plus one.
- * @param {(messages: object[]) => Promise<number | null>} countTokens
+ * @template {ChatMessage} M
+ * @param {readonly M[]} messages
+ * @param {number} maxPromptTokens
+ * @param {(messages: M[]) => Promise<number | null>} countTokens
+ * @returns {Promise<{ messages: M[], dropped: number, tokens: number | null }>}
  */
 export async function fitTokenBudget(messages, maxPromptTokens, countTokens) {
   const { system, rest } = split(messages);

@@ -1,11 +1,16 @@
+// @ts-check
 // Every model picker (an <option> or a checkbox label carrying data-model-pick="<id>") shows its model's
 // load state from /v1/models: a "loading…" or "failed" suffix, the load error as its title, and
 // data-state for scripts. States are re-read when a reply starts or ends (a first request loads a
 // model, or fails to) and, while a model is loading or a reply is in flight, every `pollMs`.
 import { listModelStatuses } from "./api.js";
 
+/** @typedef {Awaited<ReturnType<typeof listModelStatuses>>[number]} ModelStatus */
+
+/** @type {Partial<Record<ModelStatus["state"], string>>} */
 const suffixes = { loading: " (loading…)", failed: " (failed)" };
 
+/** @param {HTMLElement} element a picker: an <option> or a checkbox's label @param {ModelStatus} status */
 function label(element, status) {
   element.dataset.state = status.state;
   if (status.error) element.title = `Failed to load: ${status.error}`;
@@ -21,7 +26,8 @@ function label(element, status) {
 
 export function watchModelStatuses({ pollMs = 1000 } = {}) {
   let inFlight = 0;
-  let timer = null;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer = undefined;
   let reading = false;
   let readAgain = false;
 
@@ -49,7 +55,8 @@ export function watchModelStatuses({ pollMs = 1000 } = {}) {
     if (!statuses) return;
     const byId = new Map(statuses.map((status) => [status.id, status]));
     for (const element of document.querySelectorAll("[data-model-pick]")) {
-      const status = byId.get(element.dataset.modelPick);
+      if (!(element instanceof HTMLElement)) continue;
+      const status = byId.get(element.dataset.modelPick ?? "");
       if (status) label(element, status);
     }
     if (inFlight > 0 || statuses.some((status) => status.state === "loading")) timer = setTimeout(() => void refresh(), pollMs);

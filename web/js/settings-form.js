@@ -1,11 +1,29 @@
+// @ts-check
 // Generation settings (shared by Chat, Arena, Battle and Collaboration), as a labelled form.
 import { h } from "./dom.js";
+
+/** @typedef {import("../../src/server/openai/request-schemas.js").SamplingOptions} SamplingOptions */
+/**
+ * The form's fields: the server's sampling options (snake_case, as a request sends them) plus the
+ * playground's system prompt; a field left empty is undefined.
+ * @typedef {Partial<Pick<SamplingOptions, "temperature" | "top_p" | "top_k" | "max_tokens" | "seed" | "prompt_format">> & { stop?: string[], system_prompt?: string }} SettingsValues
+ */
+/**
+ * How Chat trims the history before a request (applied here, in the browser).
+ * @typedef {{ type: "keep-all" } | { type: "last-turns", turns: number } | { type: "token-budget", maxPromptTokens: number }} WindowStrategy
+ */
+/**
+ * Settings as a conversation stores them: the form's values and its window strategy.
+ * @typedef {Omit<SettingsValues, "system_prompt"> & { system_prompt?: string | null, window?: { type: WindowStrategy["type"], turns?: number, maxPromptTokens?: number } }} StoredSettings
+ */
+/** @typedef {{ label: string, min?: number, max?: number, above?: number, integer?: boolean }} NumberRule */
 
 let formCount = 0;
 
 /**
  * What the server accepts for each number field (its shared sampling rules), checked before a request
  * is sent or the settings are saved: `above` is an exclusive minimum.
+ * @type {Record<string, NumberRule>}
  */
 const numberRules = {
   temperature: { label: "Temperature", min: 0, max: 2 },
@@ -16,7 +34,11 @@ const numberRules = {
   "window-size": { label: "Conversation window size", min: 1, integer: true },
 };
 
-/** Why `input` breaks `rule`, or null when it is empty or fine. */
+/**
+ * Why `input` breaks `rule`, or null when it is empty or fine.
+ * @param {HTMLInputElement | HTMLTextAreaElement} input
+ * @param {NumberRule} rule
+ */
 function numberProblem(input, rule) {
   if (input.validity.badInput) return `${rule.label} must be a number`;
   if (input.value.trim() === "") return null;
@@ -29,15 +51,17 @@ function numberProblem(input, rule) {
   return null;
 }
 
+/** @param {string} id @param {string} label @param {import("./dom.js").Attributes} attributes */
 const numberField = (id, label, attributes) =>
   h("label", { for: id }, label, h("input", { id, type: "number", inputmode: "decimal", ...attributes }));
 
 /**
  * @param {{ window?: boolean, promptFormat?: boolean, systemPrompt?: boolean }} options
- * @returns {{ element: HTMLElement, values(): object, validate(): string | null, load(settings: object): void, windowStrategy(): object }}
+ * @returns {{ element: HTMLDetailsElement, values(): SettingsValues, validate(): string | null, load(settings?: StoredSettings): void, windowStrategy(): WindowStrategy }}
  */
 export function createSettingsForm(options = {}) {
   const prefix = `settings-${++formCount}`;
+  /** @param {string} name */
   const id = (name) => `${prefix}-${name}`;
   const system = h("textarea", { id: id("system"), rows: 2, placeholder: "e.g. You are a helpful assistant." });
   const windowType = h(
@@ -70,7 +94,12 @@ export function createSettingsForm(options = {}) {
     ),
   );
 
-  const field = (name) => element.querySelector(`#${id(name)}`);
+  /**
+   * Every field is an <input> or a <textarea> (both have `value`).
+   * @param {string} name
+   */
+  const field = (name) => /** @type {HTMLInputElement | HTMLTextAreaElement | null} */ (element.querySelector(`#${id(name)}`));
+  /** @param {string} name */
   const number = (name) => {
     const input = field(name);
     if (!input || input.value.trim() === "") return undefined;
@@ -123,6 +152,7 @@ export function createSettingsForm(options = {}) {
     },
     load(settings = {}) {
       system.value = settings.system_prompt ?? "";
+      /** @param {string} name @param {unknown} value */
       const set = (name, value) => {
         const input = field(name);
         if (input && value !== undefined && value !== null) input.value = String(value);
@@ -142,7 +172,11 @@ export function createSettingsForm(options = {}) {
   };
 }
 
-/** Drops undefined fields and the playground-only ones before a request body. */
+/**
+ * Drops undefined fields and the playground-only ones before a request body.
+ * @param {SettingsValues} values
+ * @returns {Record<string, unknown>}
+ */
 export function requestFields(values) {
   const { system_prompt: _system, ...rest } = values;
   return Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
