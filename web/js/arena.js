@@ -1,10 +1,14 @@
+// @ts-check
 // Arena, side by side: one prompt to N named models, answers streaming concurrently in columns,
 // each column keeping its own multi-turn history.
-import { streamChat } from "./api.js";
+import { errorMessage, streamChat } from "./api.js";
 import { announce, composer, h, replaceChildren } from "./dom.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
 import { createTranscript, finishLabel } from "./transcript.js";
 
+/** @typedef {import("../../src/spec/index.js").ChatMessage} ChatMessage */
+
+/** @param {{ models: string[] }} options the served models' ids */
 export function createArenaView({ models }) {
   const settings = createSettingsForm({ window: false });
   const picks = models.map((id, index) =>
@@ -15,10 +19,12 @@ export function createArenaView({ models }) {
   const sendButton = h("button", { type: "submit", class: "primary", id: "arena-send" }, "Send to all");
   const stopButton = h("button", { type: "button", id: "arena-stop", disabled: true, onclick: () => controller?.abort() }, "Stop");
   const resetButton = h("button", { type: "button", id: "arena-reset", onclick: () => reset() }, "New round");
+  /** @type {{ model: string, transcript: ReturnType<typeof createTranscript>, history: ChatMessage[] }[]} */
   let columns = [];
+  /** @type {AbortController | null} */
   let controller = null;
 
-  const selected = () => picks.map((label) => label.querySelector("input")).filter((box) => box.checked).map((box) => box.value);
+  const selected = () => picks.flatMap((label) => label.querySelector("input") ?? []).filter((box) => box.checked).map((box) => box.value);
 
   function reset() {
     if (controller) return;
@@ -45,7 +51,7 @@ export function createArenaView({ models }) {
     const problem = settings.validate();
     if (problem) return announce(problem, "error");
     const values = settings.values();
-    controller = new AbortController();
+    const { signal } = (controller = new AbortController());
     sendButton.disabled = true;
     stopButton.disabled = false;
     input.value = "";
@@ -58,14 +64,14 @@ export function createArenaView({ models }) {
         answer.setStreaming(true);
         const messages = [...(values.system_prompt ? [{ role: "system", content: values.system_prompt }] : []), ...column.history];
         try {
-          const result = await streamChat({ model: column.model, messages, ...requestFields(values) }, { signal: controller.signal, onDelta: (_, full) => answer.update(full) });
+          const result = await streamChat({ model: column.model, messages, ...requestFields(values) }, { signal, onDelta: (_, full) => answer.update(full) });
           answer.update(result.text);
           answer.flush();
           answer.setMeta(`${column.model} · ${finishLabel(result.finishReason, result.usage?.completion_tokens)}`);
           answer.setNumbers(result);
           column.history.push({ role: "assistant", content: result.text });
         } catch (error) {
-          answer.setError(error.message);
+          answer.setError(errorMessage(error));
           column.history.pop();
         } finally {
           answer.setStreaming(false);

@@ -1,14 +1,23 @@
+// @ts-check
 // Anonymous battle: the server draws two models and hides their names; this page only streams the
 // answers of "A" and "B", offers the vote once both finished, and shows the names the server
 // reveals after it. Every rule is enforced by the server; the buttons merely mirror it. The open
 // battle's id is kept in local storage: after a reload (or a server restart that cut its answers
 // short) the battle comes back, and its unfinished answers can be resumed or the battle abandoned.
 // The view's `data-state` says where the battle is: empty, streaming, interrupted, votable, open, closed.
-import { api, streamEvents } from "./api.js";
+import { api, errorMessage, errorStatus, streamEvents } from "./api.js";
 import { announce, composer, h } from "./dom.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
 import { createTranscript, finishLabel } from "./transcript.js";
 
+/** @typedef {import("../../src/server/arena/battle-rules.js").PublicBattleView} PublicBattleView */
+/** @typedef {import("../../src/server/arena/arena-routes.js").BattleAnswerEvent} BattleAnswerEvent */
+/** @typedef {import("../../src/server/arena/arena-routes.js").VoteResponse} VoteResponse */
+/** @typedef {import("../../src/server/arena/arena-store.js").BattleSide} Side */
+/** @typedef {import("./transcript.js").MessageView} MessageView */
+
+/** @type {Side[]} */
+const bothSides = ["a", "b"];
 const voteLabels = { a: "A is better", b: "B is better", tie: "Tie", bothbad: "Both are bad" };
 const battleKey = "camelid.battle";
 
@@ -31,12 +40,18 @@ export function createBattleView() {
   const retryButton = h("button", { type: "button", id: "battle-retry", hidden: true, onclick: () => resumeUnfinished() }, "Retry failed answer");
   const abandonButton = h("button", { type: "button", id: "battle-abandon", hidden: true, onclick: () => abandon() }, "Abandon this battle");
   const result = h("p", { id: "battle-result", class: "battle-result", role: "status" });
+  /** @type {PublicBattleView | null} */
   let battle = null;
+  /** @type {AbortController | null} */
   let controller = null;
-  /** The answer views of the latest turn, by side: a retried answer replaces its failed one. */
+  /**
+   * The answer views of the latest turn, by side: a retried answer replaces its failed one.
+   * @type {Record<Side, MessageView | null>}
+   */
   const latestAnswers = { a: null, b: null };
   let restored = false;
 
+  /** @param {string | null} id */
   const remember = (id) => {
     if (id) localStorage.setItem(battleKey, id);
     else localStorage.removeItem(battleKey);
@@ -48,7 +63,7 @@ export function createBattleView() {
     for (const button of voteButtons) button.disabled = busy || !battle?.can_vote;
     revealButton.disabled = busy || !battle || Boolean(battle.models);
     retryButton.hidden = busy || unfinished.length === 0;
-    retryButton.textContent = unfinished.every((side) => battle.turns.at(-1).answers[side].status === "failed") ? "Retry failed answer" : "Resume unfinished answers";
+    retryButton.textContent = unfinished.every((side) => battle?.turns.at(-1)?.answers[side].status === "failed") ? "Retry failed answer" : "Resume unfinished answers";
     abandonButton.hidden = retryButton.hidden;
     element.dataset.state = busy
       ? "streaming"
@@ -63,9 +78,12 @@ export function createBattleView() {
               : "open";
     sendButton.disabled = busy || Boolean(battle?.models);
     stopButton.disabled = !busy;
-    for (const side of ["a", "b"]) sides[side].heading.textContent = battle?.models ? `Model ${side.toUpperCase()}: ${battle.models[side]}` : `Model ${side.toUpperCase()}`;
-    if (battle?.vote) result.textContent = `You voted: ${Object.entries({ model_a: "A is better", model_b: "B is better", tie: "Tie", "tie (bothbad)": "Both are bad" }).find(([k]) => k === battle.vote.winner)?.[1]}. A was ${battle.models.a}, B was ${battle.models.b}.`;
-    else if (battle?.revealed_before_vote) result.textContent = `Names revealed before voting: this battle can no longer be voted on. A was ${battle.models.a}, B was ${battle.models.b}.`;
+    for (const side of bothSides) sides[side].heading.textContent = battle?.models ? `Model ${side.toUpperCase()}: ${battle.models[side]}` : `Model ${side.toUpperCase()}`;
+    // Once voted or revealed, the server sends the names.
+    const names = battle?.models ? `A was ${battle.models.a}, B was ${battle.models.b}.` : "";
+    const recorded = battle?.vote;
+    if (recorded) result.textContent = `You voted: ${Object.entries({ model_a: "A is better", model_b: "B is better", tie: "Tie", "tie (bothbad)": "Both are bad" }).find(([k]) => k === recorded.winner)?.[1]}. ${names}`;
+    else if (battle?.revealed_before_vote) result.textContent = `Names revealed before voting: this battle can no longer be voted on. ${names}`;
     else if (battle && unfinished.length > 0 && !busy) result.textContent = "An answer did not finish (it failed, or the page or server restarted): resume it, or abandon this battle.";
     else if (battle && !battle.can_vote && !busy) result.textContent = "Waiting for both answers…";
     else if (battle?.can_vote) result.textContent = "Both answers finished: vote, or continue the conversation.";
@@ -91,9 +109,9 @@ export function createBattleView() {
 
   /** Draws a battle as the server has it (after a reload): every turn, each answer with its state. */
   function paintBattle() {
-    for (const side of ["a", "b"]) {
+    for (const side of bothSides) {
       sides[side].transcript.clear();
-      for (const turn of battle.turns) {
+      for (const turn of battle?.turns ?? []) {
         sides[side].transcript.addMessage("user", turn.user_message).flush();
         const stored = turn.answers[side];
         const answer = sides[side].transcript.addMessage("assistant", stored.text, `Model ${side.toUpperCase()}`);
@@ -111,15 +129,16 @@ export function createBattleView() {
     const id = localStorage.getItem(battleKey);
     if (!id) return;
     try {
-      battle = await api("GET", `/api/arena/battles/${encodeURIComponent(id)}`);
+      battle = /** @type {PublicBattleView} */ (await api("GET", `/api/arena/battles/${encodeURIComponent(id)}`));
     } catch (error) {
-      if (error.status === 404 || error.status === 403) return remember(null);
+      if (errorStatus(error) === 404 || errorStatus(error) === 403) return remember(null);
       throw error;
     }
     paintBattle();
     paintState();
   }
 
+  /** @param {Side} side @param {AbortSignal} signal */
   async function streamSide(side, signal) {
     // A retried or resumed answer takes the place of the one that did not finish.
     latestAnswers[side]?.remove();
@@ -128,7 +147,8 @@ export function createBattleView() {
     answer.setStreaming(true);
     let text = "";
     try {
-      for await (const event of streamEvents(`/api/arena/battles/${battle.id}/answers/${side}`, {}, signal)) {
+      const events = /** @type {AsyncGenerator<BattleAnswerEvent>} */ (streamEvents(`/api/arena/battles/${battle?.id}/answers/${side}`, {}, signal));
+      for await (const event of events) {
         if (event.type === "delta") {
           text += event.text;
           answer.update(text);
@@ -139,7 +159,7 @@ export function createBattleView() {
         }
       }
     } catch (error) {
-      if (!signal.aborted) answer.setError(error.message);
+      if (!signal.aborted) answer.setError(errorMessage(error));
       else answer.setMeta(`Model ${side.toUpperCase()} · stopped`);
     } finally {
       // Errors sit outside the text, so this repaint keeps them.
@@ -159,30 +179,31 @@ export function createBattleView() {
     paintState();
     input.value = "";
     let sent = false;
+    const { signal } = controller;
     try {
       if (!battle) {
         const values = settings.values();
         const category = categoryInput.value.trim();
-        battle = await api("POST", "/api/arena/battles", {
+        battle = /** @type {PublicBattleView} */ (await api("POST", "/api/arena/battles", {
           message: text,
           settings: { ...requestFields(values), ...(values.system_prompt ? { system_prompt: values.system_prompt } : {}) },
           ...(category ? { category } : {}),
-        });
+        }));
         remember(battle.id);
       } else {
-        battle = await api("POST", `/api/arena/battles/${battle.id}/turns`, { message: text });
+        battle = /** @type {PublicBattleView} */ (await api("POST", `/api/arena/battles/${battle.id}/turns`, { message: text }));
       }
       sent = true;
-      for (const side of ["a", "b"]) {
+      for (const side of bothSides) {
         sides[side].transcript.addMessage("user", text).flush();
         latestAnswers[side] = null;
       }
       // The two sides stream at once; their order on screen was randomised by the server's draw.
-      await Promise.all(["a", "b"].map((side) => streamSide(side, controller.signal)));
-      battle = await api("GET", `/api/arena/battles/${battle.id}`);
+      await Promise.all(bothSides.map((side) => streamSide(side, signal)));
+      battle = /** @type {PublicBattleView} */ (await api("GET", `/api/arena/battles/${battle.id}`));
     } catch (error) {
-      const noArena = error.status === 404 && /no route/.test(error.message);
-      announce(noArena ? "This server has no arena: it was started without an arena store" : error.message, "error");
+      const noArena = errorStatus(error) === 404 && /no route/.test(errorMessage(error));
+      announce(noArena ? "This server has no arena: it was started without an arena store" : errorMessage(error), "error");
       // Once the server has the message, the unfinished answers are resumed instead of sending again.
       if (!sent) input.value = text;
     } finally {
@@ -198,35 +219,37 @@ export function createBattleView() {
    */
   function unfinishedSides() {
     const latest = battle?.turns?.at(-1);
-    if (!latest || battle.vote || battle.models) return [];
-    return ["a", "b"].filter((side) => latest.answers[side].status !== "done");
+    if (!battle || !latest || battle.vote || battle.models) return [];
+    return bothSides.filter((side) => latest.answers[side].status !== "done");
   }
 
   async function resumeUnfinished() {
     const sidesToRetry = unfinishedSides();
-    if (controller || sidesToRetry.length === 0) return;
-    controller = new AbortController();
+    if (controller || !battle || sidesToRetry.length === 0) return;
+    const { signal } = (controller = new AbortController());
     paintState();
     try {
-      await Promise.all(sidesToRetry.map((side) => streamSide(side, controller.signal)));
-      battle = await api("GET", `/api/arena/battles/${battle.id}`);
+      await Promise.all(sidesToRetry.map((side) => streamSide(side, signal)));
+      battle = /** @type {PublicBattleView} */ (await api("GET", `/api/arena/battles/${battle.id}`));
     } catch (error) {
-      announce(error.message, "error");
+      announce(errorMessage(error), "error");
     } finally {
       controller = null;
       paintState();
     }
   }
 
+  /** @param {string} choice a key of voteLabels */
   async function vote(choice) {
     if (!battle) return;
     try {
-      battle = await api("POST", `/api/arena/battles/${battle.id}/vote`, { winner: choice });
-      announce(`Vote recorded: A was ${battle.models.a}, B was ${battle.models.b}`);
+      const voted = /** @type {VoteResponse} */ (await api("POST", `/api/arena/battles/${battle.id}/vote`, { winner: choice }));
+      battle = voted;
+      announce(`Vote recorded: A was ${voted.models?.a}, B was ${voted.models?.b}`);
       document.dispatchEvent(new CustomEvent("camelid:voted"));
     } catch (error) {
-      announce(error.message, "error");
-      result.textContent = error.message;
+      announce(errorMessage(error), "error");
+      result.textContent = errorMessage(error);
       return;
     }
     paintState();
@@ -235,7 +258,7 @@ export function createBattleView() {
 
   async function reveal() {
     if (!battle || !confirm("Reveal the model names? This battle will no longer accept a vote.")) return;
-    battle = await api("POST", `/api/arena/battles/${battle.id}/reveal`);
+    battle = /** @type {PublicBattleView} */ (await api("POST", `/api/arena/battles/${battle.id}/reveal`));
     paintState();
   }
 
@@ -248,7 +271,7 @@ export function createBattleView() {
     h(
       "div",
       { class: "columns two" },
-      ["a", "b"].map((side) => h("section", { class: "column", "aria-labelledby": `battle-name-${side}` }, sides[side].heading, sides[side].transcript.element)),
+      bothSides.map((side) => h("section", { class: "column", "aria-labelledby": `battle-name-${side}` }, sides[side].heading, sides[side].transcript.element)),
     ),
     result,
     h("div", { class: "vote-bar", role: "group", "aria-label": "Vote" }, voteButtons, revealButton, retryButton, abandonButton, newButton),

@@ -1,10 +1,36 @@
+// @ts-check
 // Chat: one model, a persisted conversation, streaming with stop, and for every reply the exact
 // prompt the server rendered (dry run of the same request body), its token count and its format.
-import { api, renderPrompt, streamConversationReply } from "./api.js";
+import { api, errorMessage, errorStatus, isMidStreamError, renderPrompt, streamConversationReply } from "./api.js";
 import { fitTokenBudget, lastTurns, toOpenAiJsonl, toShareGpt } from "./conversation-io.js";
 import { announce, composer, download, h, replaceChildren } from "./dom.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
 import { createTranscript, finishLabel } from "./transcript.js";
+
+/** @typedef {import("../../src/server/store/conversations.js").ConversationWithMessages} ConversationWithMessages */
+/** @typedef {import("../../src/server/store/conversations.js").ConversationMessage} ConversationMessage */
+/** @typedef {import("../../src/server/routes/conversations.js").ConversationList} ConversationList */
+/** @typedef {import("./api.js").RenderedPromptResponse} RenderedPromptResponse */
+/** @typedef {import("../../src/spec/index.js").ChatMessage} ChatMessage */
+/**
+ * What the prompt inspector shows of one reply: the dry run's prompt, tokens, format and window (or
+ * why the dry run failed), and how the reply finished.
+ * @typedef {{ model: string, error?: string, prompt?: string, token_count?: number | null, format?: RenderedPromptResponse["format"],
+ *   window?: { strategy: string, dropped: number, kept: number } | null, finish_reason?: string, completion_tokens?: number | null }} Inspection
+ */
+/**
+ * The settings Chat stores with a conversation (the server keeps them as given): the form's, and the
+ * inspections by request id.
+ * @typedef {import("./settings-form.js").StoredSettings & { inspections?: Record<string, Inspection> }} ChatSettings
+ */
+/**
+ * A message as shown: the server's, or one kept locally until the conversation is read again.
+ * @typedef {Pick<ConversationMessage, "role" | "content" | "status"> & Partial<Pick<ConversationMessage, "id" | "model" | "requestId">>} ShownMessage
+ */
+/**
+ * The open conversation: the server's, with Chat's own settings.
+ * @typedef {Omit<ConversationWithMessages, "settings" | "messages"> & { settings: ChatSettings, messages: ShownMessage[] }} OpenConversation
+ */
 
 /**
  * Inspections are kept with the conversation (in its settings). Only the newest ones that fit in
@@ -21,8 +47,10 @@ const recheckMs = 500;
 /**
  * The newest inspections whose JSON fits the budget. Keys are request ids (older conversations: message
  * ids); both kinds were added oldest first, and the integer ids of old entries iterate first.
+ * @param {Record<string, Inspection>} inspections
  */
 function newestInspections(inspections) {
+  /** @type {[string, Inspection][]} */
   const kept = [];
   let size = 0;
   for (const [id, inspection] of Object.entries(inspections).reverse()) {
@@ -33,6 +61,7 @@ function newestInspections(inspections) {
   return Object.fromEntries(kept.reverse());
 }
 
+/** @param {{ models: string[] }} options the served models' ids */
 export function createChatView({ models }) {
   const settings = createSettingsForm();
   const transcript = createTranscript("Conversation");
@@ -49,13 +78,21 @@ export function createChatView({ models }) {
     remove: h("button", { type: "button", id: "chat-delete", class: "danger", onclick: () => removeConversation() }, "Delete"),
   };
 
-  /** The open conversation as the server has it (null until the first message is sent). */
+  /**
+   * The open conversation as the server has it (null until the first message is sent).
+   * @type {OpenConversation | null}
+   */
   let current = null;
+  /** @type {AbortController | null} */
   let controller = null;
-  /** The pending look at a conversation whose answer the server is still writing. */
-  let recheck = null;
+  /**
+   * The pending look at a conversation whose answer the server is still writing.
+   * @type {ReturnType<typeof setTimeout> | undefined}
+   */
+  let recheck = undefined;
   let restored = false;
 
+  /** @param {string | null} id */
   const remember = (id) => {
     if (id) localStorage.setItem(lastConversationKey, id);
     else localStorage.removeItem(lastConversationKey);
@@ -83,6 +120,7 @@ export function createChatView({ models }) {
     ),
   );
 
+  /** @param {boolean} busy */
   const setBusy = (busy) => {
     sendButton.disabled = busy;
     stopButton.disabled = !busy;
@@ -97,7 +135,7 @@ export function createChatView({ models }) {
   };
 
   async function refreshList() {
-    const { data } = await api("GET", "/api/conversations?limit=200");
+    const { data } = /** @type {ConversationList} */ (await api("GET", "/api/conversations?limit=200"));
     replaceChildren(
       list,
       data.map((conversation) =>
@@ -113,13 +151,17 @@ export function createChatView({ models }) {
               onclick: () => openConversation(conversation.id),
             },
             h("span", { class: "conversation-title" }, conversation.title),
-            h("span", { class: "meta" }, new Date(conversation.updated_at ?? conversation.updatedAt).toLocaleString()),
+            h("span", { class: "meta" }, new Date(conversation.updatedAt).toLocaleString()),
           ),
         ),
       ),
     );
   }
 
+  /**
+   * @param {import("./transcript.js").MessageView} message
+   * @param {Inspection | undefined} inspection
+   */
   function showInspector(message, inspection) {
     const details = h("details", { class: "inspector" }, h("summary", {}, "Inspect prompt"));
     if (!inspection) {
@@ -127,6 +169,7 @@ export function createChatView({ models }) {
     } else if (inspection.error) {
       details.append(h("p", { class: "error-text" }, `The dry run failed: ${inspection.error}`));
     } else {
+      /** @type {Partial<RenderedPromptResponse["format"]>} */
       const format = inspection.format ?? {};
       details.append(
         h(
@@ -167,31 +210,32 @@ export function createChatView({ models }) {
       } else if (message.status === "failed") {
         view.setError("This answer failed.");
       }
-      showInspector(view, inspections[message.requestId] ?? inspections[message.id]);
+      showInspector(view, inspections[message.requestId ?? ""] ?? inspections[message.id ?? ""]);
     }
     // The server writes the answer's end when it notices the stream ended: show it once it has.
-    if (writing) {
+    if (writing && current) {
       const id = current.id;
       recheck = setTimeout(() => {
-        if (!controller && current?.id === id) void openConversation(id, { focus: false }).catch((error) => announce(error.message, "error"));
+        if (!controller && current?.id === id) void openConversation(id, { focus: false }).catch((error) => announce(errorMessage(error), "error"));
       }, recheckMs);
     }
   }
 
+  /** @param {string | null} id @param {{ focus?: boolean }} [options] */
   async function openConversation(id, { focus = true } = {}) {
     if (controller) return;
     clearTimeout(recheck);
     try {
-      current = id ? await api("GET", `/api/conversations/${encodeURIComponent(id)}`) : null;
+      current = id ? /** @type {OpenConversation} */ (await api("GET", `/api/conversations/${encodeURIComponent(id)}`)) : null;
     } catch (error) {
       // Deleted meanwhile (or from another tab): start a new one instead.
-      if (error.status !== 404) throw error;
+      if (errorStatus(error) !== 404) throw error;
       current = null;
     }
     remember(current?.id ?? null);
     if (current) {
       if (current.model && models.includes(current.model)) modelSelect.value = current.model;
-      settings.load({ ...current.settings, system_prompt: current.system_prompt ?? current.systemPrompt ?? "" });
+      settings.load({ ...current.settings, system_prompt: current.systemPrompt ?? "" });
     }
     paintConversation();
     setBusy(false);
@@ -199,6 +243,11 @@ export function createChatView({ models }) {
     if (focus) input.focus();
   }
 
+  /**
+   * The history the chosen window strategy keeps, and what it dropped (null: the server's own window).
+   * @param {ChatMessage[]} messages
+   * @param {Record<string, unknown>} body
+   */
   async function windowed(messages, body) {
     const strategy = settings.windowStrategy();
     if (strategy.type === "last-turns") {
@@ -221,7 +270,7 @@ export function createChatView({ models }) {
     const problem = settings.validate();
     if (problem) return announce(problem, "error");
     const values = settings.values();
-    controller = new AbortController();
+    const { signal } = (controller = new AbortController());
     setBusy(true);
     input.value = "";
     const userView = transcript.addMessage("user", text);
@@ -230,34 +279,36 @@ export function createChatView({ models }) {
     answer.setStreaming(true);
     try {
       if (!current) {
-        current = await api("POST", "/api/conversations", { title: text.slice(0, 60), model });
+        current = /** @type {OpenConversation} */ (await api("POST", "/api/conversations", { title: text.slice(0, 60), model }));
         remember(current.id);
         title.textContent = current.title;
         void refreshList().catch(() => undefined);
       }
+      /** @type {ChatMessage[]} */
       const history = [
-        ...(values.system_prompt ? [{ role: "system", content: values.system_prompt }] : []),
+        ...(values.system_prompt ? [{ role: /** @type {const} */ ("system"), content: values.system_prompt }] : []),
         ...current.messages.filter((m) => m.status !== "failed" && m.status !== "streaming").map((m) => ({ role: m.role, content: m.content })),
         { role: "user", content: text },
       ];
       const base = { model, ...requestFields(values) };
       const { messages, window } = await windowed(history, { ...base, messages: history });
       const body = { ...base, messages };
+      /** @type {Inspection} */
       let inspection;
       try {
         const rendered = await renderPrompt(body);
         inspection = { model, prompt: rendered.prompt, token_count: rendered.token_count, format: rendered.format, window: window ?? (rendered.window ? { strategy: rendered.window.strategy, dropped: rendered.window.droppedMessages, kept: rendered.window.keptMessages } : null) };
       } catch (error) {
-        inspection = { model, error: error.message };
+        inspection = { model, error: errorMessage(error) };
       }
       // The server stores the user's turn and this answer however the stream ends (Stop, reload, error).
       const fields = { system_prompt: values.system_prompt ?? null, settings: storedSettings() };
       let result;
       try {
-        result = await streamConversationReply(current.id, body, fields, { signal: controller.signal, onDelta: (_, full) => answer.update(full) });
+        result = await streamConversationReply(current.id, body, fields, { signal, onDelta: (_, full) => answer.update(full) });
       } catch (error) {
         // The server stored the turn: a failure it reported as failed, a broken connection as interrupted.
-        if (error.midStream) keepLocally(text, { role: "assistant", content: error.partialText, model, status: error.inStream ? "failed" : "interrupted" });
+        if (isMidStreamError(error)) keepLocally(text, { role: "assistant", content: error.partialText, model, status: error.inStream ? "failed" : "interrupted" });
         throw error;
       }
       answer.update(result.text);
@@ -276,14 +327,14 @@ export function createChatView({ models }) {
       }
       keepLocally(text, { role: "assistant", content: result.text, model, requestId: result.requestId, status: result.finishReason === "abort" ? "interrupted" : "done" });
       const inspections = newestInspections({ ...(current.settings?.inspections ?? {}), [result.requestId]: inspection });
-      const saved = await api("PATCH", `/api/conversations/${current.id}`, { settings: { ...storedSettings(), inspections } });
+      const saved = /** @type {OpenConversation} */ (await api("PATCH", `/api/conversations/${current.id}`, { settings: { ...storedSettings(), inspections } }));
       current = { ...saved, messages: current.messages };
       showInspector(answer, inspection);
       announce(result.finishReason === "abort" ? "Generation stopped" : "Reply finished");
     } catch (error) {
-      answer.setError(error.message);
-      announce(error.message, "error");
-      if (!error.midStream) input.value = text;
+      answer.setError(errorMessage(error));
+      announce(errorMessage(error), "error");
+      if (!isMidStreamError(error)) input.value = text;
     } finally {
       answer.setStreaming(false);
       controller = null;
@@ -296,7 +347,9 @@ export function createChatView({ models }) {
    * The turn the server just stored, kept in the open conversation without asking for it again (after
    * a Stop the server may not have written the answer's end yet).
    */
+  /** @param {string} userText @param {ShownMessage} assistant */
   function keepLocally(userText, assistant) {
+    if (!current) return;
     current = { ...current, messages: [...current.messages, { role: "user", content: userText, status: "done" }, assistant] };
   }
 
@@ -304,14 +357,15 @@ export function createChatView({ models }) {
     if (!current) return;
     const field = h("input", { type: "text", value: current.title, "aria-label": "Conversation title", id: "chat-title-input", maxlength: 500 });
     let finished = false;
+    /** @param {boolean} save */
     const finish = async (save) => {
       // Enter (or Escape) swaps the field out, and losing focus that way fires blur: finish only once.
       if (finished) return;
       finished = true;
       const value = field.value.trim();
       field.replaceWith(title);
-      if (save && value && value !== current.title) {
-        current = await api("PATCH", `/api/conversations/${current.id}`, { title: value });
+      if (save && current && value && value !== current.title) {
+        current = /** @type {OpenConversation} */ (await api("PATCH", `/api/conversations/${current.id}`, { title: value }));
         title.textContent = current.title;
         await refreshList();
         announce("Renamed");
@@ -337,9 +391,10 @@ export function createChatView({ models }) {
     await openConversation(null);
   }
 
+  /** @param {"sharegpt" | "jsonl"} kind */
   function exportAs(kind) {
     if (!current) return;
-    const conversation = { ...current, system_prompt: current.system_prompt ?? current.systemPrompt };
+    const conversation = { ...current, system_prompt: current.systemPrompt };
     const safe = current.title.replace(/[^\w.-]+/g, "_").slice(0, 40) || "conversation";
     if (kind === "sharegpt") download(`${safe}.sharegpt.json`, JSON.stringify(toShareGpt(conversation), null, 2));
     else download(`${safe}.jsonl`, toOpenAiJsonl(conversation), "application/x-ndjson");

@@ -44,6 +44,19 @@ function append(element, children) {
   }
 }
 
+/**
+ * The page's element with this id, which must be of `type` (the page's own markup: a missing one is a bug).
+ * @template {HTMLElement} T
+ * @param {string} id
+ * @param {{ new (): T }} type
+ * @returns {T}
+ */
+export function byId(id, type) {
+  const element = document.getElementById(id);
+  if (!(element instanceof type)) throw new Error(`the page has no element #${id} of the expected kind`);
+  return element;
+}
+
 /** Replaces an element's children. @param {Element} element @param {...Child} children */
 export function replaceChildren(element, ...children) {
   element.replaceChildren();
