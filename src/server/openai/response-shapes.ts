@@ -167,6 +167,7 @@ export function completionChunk(
 export type UsageBody = ReturnType<typeof usageBody>;
 export type TimingsBody = ReturnType<typeof timingsBody>;
 export type ChatCompletionChunk = ReturnType<typeof chatChunk>;
+export type TextCompletion = ReturnType<typeof completionBody>;
 
 /*
  * The chunk of every streamed token, serialized from a prefix computed once per request. The text is
