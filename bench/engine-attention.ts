@@ -19,7 +19,7 @@ import { ParallelAttention } from "../src/engine/kernels/parallel-attention.js";
 import { simdAttentionApplies, SimdAttentionThread } from "../src/engine/kernels/wasm/attention-simd.js";
 import { ResidentAttention } from "../src/engine/kernels/wasm/attention-resident.js";
 import { SharedArena } from "../src/engine/kernels/wasm/resident-memory.js";
-import { SeededRandom } from "../src/engine/random.js";
+import { SeededRandom } from "../src/random/seeded-random.js";
 import { argument, median, timed } from "./measure.js";
 
 const shapes: Record<string, AttentionShape> = {

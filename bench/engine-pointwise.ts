@@ -17,7 +17,7 @@ import { SharedArena } from "../src/engine/kernels/wasm/resident-memory.js";
 import { ParallelPointwise } from "../src/engine/kernels/wasm/parallel-pointwise.js";
 import { PointwiseSimd } from "../src/engine/kernels/wasm/pointwise-runner.js";
 import { buildPointwiseModule, type PointwiseExports } from "../src/engine/kernels/wasm/pointwise-simd.js";
-import { SeededRandom } from "../src/engine/random.js";
+import { SeededRandom } from "../src/random/seeded-random.js";
 import { argument, median, sharedRandom, timed } from "./measure.js";
 
 const shapes: Record<string, { vocabSize: number; hiddenDim: number; nLayers: number; dim: number; nHeads: number }> = {

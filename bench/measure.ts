@@ -1,6 +1,6 @@
 // What the engine benchmarks share: timing one call on both clocks, medians, random shared operands.
 import { spawnSync } from "node:child_process";
-import type { SeededRandom } from "../src/engine/random.js";
+import type { SeededRandom } from "../src/random/seeded-random.js";
 
 /** The value of `--name` on the command line, else the fallback. */
 export function argument(name: string, fallback: string): string {

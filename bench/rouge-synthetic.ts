@@ -1,15 +1,6 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-
-/** Deterministic PRNG (mulberry32) so every run filters the same instructions. */
-export function seededRandom(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../src/random/seeded-random.js";
 
 export function sharedAlpacaFile(name: string): string {
   const path = resolve(import.meta.dirname, "../../shared/data/alpaca", name);

@@ -16,7 +16,7 @@ import { randomizeBaseWeights } from "../src/engine/model/random-init.js";
 import { parseLoraConfig } from "../src/engine/lora/lora-config.js";
 import { AdamW } from "../src/engine/optim/adamw.js";
 import { clipGradientNorm } from "../src/engine/optim/clip.js";
-import { SeededRandom } from "../src/engine/random.js";
+import { SeededRandom } from "../src/random/seeded-random.js";
 import { argument, median, pythonWithTorch } from "./measure.js";
 
 const shapes: Record<string, LlamaConfig> = {

@@ -2,8 +2,12 @@ import { readFileSync } from "node:fs";
 import { InvalidArgumentError } from "../errors/index.js";
 import type { CallOptions, LanguageModel, WindowStrategy } from "../spec/index.js";
 import { numberFlag } from "./args.js";
+import { localModelFlagOptions, parseLocalModelFlags } from "./local-model-flags.js";
 import { defaultCacheDir } from "../hub/cache-layout.js";
 import { resolveModelName, type ModelPackage } from "../registry/resolve.js";
+
+/** The local-model settings the model flags carry. */
+export const MODEL_FLAG_SETTINGS = ["contextSize", "threads", "batchSize", "flashAttention", "loadTimeoutSeconds", "lora", "promptFormat"] as const;
 
 /** Flags that pick a model: a local GGUF (`--model`) or a remote OpenAI-compatible server (`--base-url`). */
 export const modelFlagOptions = {
@@ -13,13 +17,10 @@ export const modelFlagOptions = {
   "api-key-env": { type: "string" },
   api: { type: "string" },
   flavor: { type: "string" },
-  format: { type: "string" },
-  "ctx-size": { type: "string", short: "c" },
-  threads: { type: "string", short: "t" },
-  "batch-size": { type: "string" },
-  lora: { type: "string", multiple: true },
-  "load-timeout": { type: "string" },
   "cache-dir": { type: "string" },
+  // --ctx-size, --threads, --batch-size, --flash-attention, --load-timeout, --lora, --format: named,
+  // bounded and parsed by the one local-model settings schema.
+  ...localModelFlagOptions(MODEL_FLAG_SETTINGS),
 } as const;
 
 /** Sampling and output flags shared by generate and chat. */
@@ -49,7 +50,8 @@ export interface ModelSelection {
 /** Turn model flags into a LanguageModel factory; only this composition code knows the providers. */
 /** `io` is the command's own environment and working folder: a created model's name and a relative
  * GGUF path resolve against them and `--cache-dir`, exactly as `camelid serve` resolves them. */
-export function selectModel(values: FlagValues, io: { env: NodeJS.ProcessEnv; cwd: string }): ModelSelection {
+/** `flagPrefix` is the prefix the command's own flags carry ("judge-"), so that an error names the flag typed. */
+export function selectModel(values: FlagValues, io: { env: NodeJS.ProcessEnv; cwd: string }, flagPrefix = ""): ModelSelection {
   const env = io.env;
   const model = values.model as string | undefined;
   const packaged = model === undefined ? undefined : resolveModelName(model, defaultCacheDir(env, values["cache-dir"] as string | undefined), io.cwd);
@@ -80,21 +82,19 @@ export function selectModel(values: FlagValues, io: { env: NodeJS.ProcessEnv; cw
     };
   }
   if (!modelPath) throw new InvalidArgumentError("model", "no model given: use --model <file.gguf> (or --base-url with --remote-model)");
-  const contextSize = numberFlag(values["ctx-size"], "ctx-size", { min: 16, integer: true }) ?? packaged?.contextSize;
-  const threads = numberFlag(values.threads, "threads", { min: 1, integer: true });
-  const batchSize = numberFlag(values["batch-size"], "batch-size", { min: 1, integer: true });
-  const lora = [...(packaged?.lora ?? []), ...((values.lora as string[] | undefined) ?? []).map(parseLoraFlag)];
-  const format = promptFormat ?? packaged?.promptFormat;
-  const loadTimeoutSeconds = numberFlag(values["load-timeout"], "load-timeout", { min: 1, integer: true });
+  const { loadTimeoutSeconds, lora: flagAdapters, ...settings } = parseLocalModelFlags(values, MODEL_FLAG_SETTINGS, "", flagPrefix);
+  // A created model's context size, adapters and format are defaults under the flags (its adapters come first).
+  const contextSize = settings.contextSize ?? packaged?.contextSize;
+  const lora = [...(packaged?.lora ?? []), ...(flagAdapters ?? [])];
+  const format = settings.promptFormat ?? packaged?.promptFormat;
   return {
     describe: modelPath,
     async create() {
       const { createLocalModel } = await import("../providers/local/index.js");
       const local = createLocalModel({
         modelPath,
+        ...settings,
         ...(contextSize ? { contextSize } : {}),
-        ...(threads ? { threads } : {}),
-        ...(batchSize ? { batchSize } : {}),
         ...(lora.length ? { lora } : {}),
         ...(format ? { promptFormat: format } : {}),
         ...(packaged?.chatTemplate ? { chatTemplate: packaged.chatTemplate } : {}),
@@ -109,13 +109,6 @@ export function selectModel(values: FlagValues, io: { env: NodeJS.ProcessEnv; cw
 async function withDefaultsOf(packaged: ModelPackage, model: LanguageModel): Promise<LanguageModel> {
   const { withPackagedDefaults } = await import("../registry/packaged-model.js");
   return withPackagedDefaults(model, { system: packaged.system, sampling: packaged.sampling });
-}
-
-/** `--lora path.gguf` or `--lora path.gguf:0.5` (scale after the last colon). */
-export function parseLoraFlag(value: string): { path: string; scale: number } {
-  const match = /^(.*):([-+]?\d*\.?\d+)$/.exec(value);
-  if (!match) return { path: value, scale: 1 };
-  return { path: match[1], scale: Number(match[2]) };
 }
 
 /** Generation flags → CallOptions (without messages/prompt). */

@@ -1,18 +1,9 @@
-/**
- * Seeded randomness so a run's prompts are a function of (seed, request index): a resumed run asks
- * exactly the questions the killed one would have asked next.
- */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../random/seeded-random.js";
 
-/** A generator for one (seed, index) pair, independent of every other index. */
+/**
+ * A generator for one (seed, index) pair, independent of every other index, so a run's prompts are a
+ * function of (seed, request index): a resumed run asks exactly the questions the killed one would have asked next.
+ */
 export function randomFor(seed: number, ...indices: number[]): () => number {
   let mixed = seed >>> 0;
   for (const index of indices) mixed = Math.imul(mixed ^ (index + 0x9e3779b9), 0x85ebca6b) >>> 0;

@@ -3,7 +3,7 @@
 // threads), the LLaMA-1/2 model written out in order (model/), LoRA (lora/) and AdamW + clipping
 // (optim/). Base weights are frozen and loaded from GGUF; only LoRA parameters train.
 export * from "./config.js";
-export * from "./random.js";
+export { SeededRandom } from "../random/seeded-random.js";
 export * from "./kernels/kernel-set.js";
 export * from "./model/base-weights.js";
 export * from "./model/random-init.js";

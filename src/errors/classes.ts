@@ -137,3 +137,19 @@ export class UnsupportedFeatureError extends CamelidError {
 export class ConfigError extends CamelidError {
   readonly code = "config";
 }
+
+/**
+ * A Hugging Face tokenizer file cannot be turned into a GGUF vocabulary; `file` names it (a folder when
+ * no tokenizer file exists) and `problem` says what is wrong with it.
+ */
+export class TokenizerFileError extends CamelidError {
+  readonly code = "tokenizer_file";
+  constructor(
+    readonly file: string,
+    readonly problem: "missing" | "malformed" | "truncated" | "invalid_utf8" | "vocab_size" | "unrecognized_pre_tokenizer" | "unsupported",
+    readonly detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${file}: ${detail}`, options);
+  }
+}

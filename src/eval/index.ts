@@ -11,7 +11,7 @@ export * from "./judge/judgment-rows.js";
 export { singleGradingMessages, pairwiseMessages, vicunaReviewMessages } from "./judge/judge-messages.js";
 export { callJudge, type JudgeCallOptions, type JudgeCallResult } from "./run/judge-call.js";
 export { runWithConcurrency } from "./run/worker-pool.js";
-export { formatProgress, formatDuration, type ProgressListener, type ProgressUpdate } from "./run/progress.js";
+export { formatProgress, formatDuration, type ProgressListener, type ProgressUpdate } from "../progress/progress.js";
 export * from "./report/single-results.js";
 export * from "./report/pairwise-results.js";
 export * from "./report/vicuna-results.js";

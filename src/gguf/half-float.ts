@@ -41,7 +41,11 @@ export function bitsToFloat(bits: number): number {
 
 /** float32 → IEEE binary16 bits, round to nearest even; NaN becomes 0x7e00 like ggml. */
 export function floatToHalf(value: number): number {
-  const bits = floatToBits(value);
+  return floatBitsToHalf(floatToBits(value));
+}
+
+/** floatToHalf on the float32's bits (lets a loop read a whole Uint32Array view instead of one float at a time). */
+export function floatBitsToHalf(bits: number): number {
   const sign = (bits >>> 16) & 0x8000;
   const exponent = (bits >>> 23) & 0xff;
   const mantissa = bits & 0x7fffff;

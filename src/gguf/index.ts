@@ -35,6 +35,7 @@ export {
   type RandomLlamaResult,
   type RandomLlamaTensorShape,
 } from "./random-llama.js";
+export { seededUniformValues } from "./seeded-random.js";
 export {
   GGML_TYPE_LAYOUT,
   GGUF_DEFAULT_ALIGNMENT,
@@ -49,3 +50,4 @@ export {
   type GgufValue,
   type GgufValueType,
 } from "./types.js";
+export { LORA_ADAPTER_KEYS, loraAdapterTypeEntries, loraAlphaEntry, readLoraAdapterHeader, writeGgufReplacing } from "./lora-adapter.js";

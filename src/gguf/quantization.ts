@@ -2,7 +2,7 @@
 // implementations (ggml-quants.c quantize_row_q8_0_ref / quantize_row_q4_0_ref) step by step in
 // float32 arithmetic (Math.fround), so the bytes equal what llama.cpp's own tools would write.
 import { UnsupportedFeatureError } from "../errors/index.js";
-import { bfloat16ToFloat, floatToHalf, halfToFloatLookup } from "./half-float.js";
+import { bfloat16ToFloat, floatBitsToHalf, floatToHalf, halfToFloatLookup } from "./half-float.js";
 import { GGML_TYPE_LAYOUT, type GgmlTypeName } from "./types.js";
 
 const QK8_0 = 32;
@@ -81,7 +81,8 @@ export function quantizeQ4_0(values: Float32Array): Uint8Array {
 
 export function encodeF16(values: Float32Array): Uint8Array {
   const out = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = floatToHalf(values[i]);
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  for (let i = 0; i < values.length; i++) out[i] = floatBitsToHalf(bits[i]);
   return new Uint8Array(out.buffer);
 }
 

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { InvalidArgumentError } from "../errors/index.js";
 import { readGgufHeader } from "./reader.js";
-import { createRandom, hashString } from "./seeded-random.js";
+import { seededUniformValues } from "./seeded-random.js";
 import type { GgufMetadata, GgufValue, GgmlTypeName } from "./types.js";
 import { writeGguf, type GgufTensorInput } from "./writer.js";
 
@@ -102,12 +102,8 @@ export function countParameters(shapes: readonly { dims: readonly number[] }[]):
 /** Uniform weights in [-a, a] with the requested standard deviation, from a stream keyed by seed and name. */
 function randomWeights(shape: RandomLlamaTensorShape, seed: number): Float32Array {
   const count = shape.dims.reduce((product, d) => product * d, 1);
-  const values = new Float32Array(count);
-  if (shape.std === 0) return values.fill(1);
-  const random = createRandom(hashString(shape.name) ^ Math.imul(seed, 0x9e3779b1));
-  const amplitude = shape.std * Math.sqrt(3);
-  for (let i = 0; i < count; i++) values[i] = (random() * 2 - 1) * amplitude;
-  return values;
+  if (shape.std === 0) return new Float32Array(count).fill(1);
+  return seededUniformValues(shape.name, seed, count, shape.std * Math.sqrt(3));
 }
 
 function tokenizerMetadata(vocab: GgufMetadata, vocabFrom: string): { entries: [string, GgufValue][]; vocabSize: number } {

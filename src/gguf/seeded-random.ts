@@ -1,4 +1,5 @@
 // Deterministic pseudo-random numbers for reproducible random-weight models (no Math.random).
+import { seededRandom } from "../random/seeded-random.js";
 
 /** 32-bit FNV-1a: turns a tensor name into a stream id so each tensor's weights are independent of write order. */
 export function hashString(text: string): number {
@@ -10,14 +11,19 @@ export function hashString(text: string): number {
   return hash >>> 0;
 }
 
-/** mulberry32: tiny, fast, and good enough for weights; returns uniform floats in [0, 1). */
-export function createRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** The stream for one tensor, keyed by (name, seed) so it is independent of every other tensor. */
+export function tensorRandom(name: string, seed: number): () => number {
+  return seededRandom(hashString(name) ^ Math.imul(seed, 0x9e3779b1));
+}
+
+/**
+ * `count` uniform values in [-amplitude, amplitude] from a stream keyed by (name, seed): a tensor's
+ * values do not depend on which other tensors exist or in which order they are made. Golden scripts
+ * (scripts/golden/*.py) reimplement exactly this to rebuild the same weights in PyTorch.
+ */
+export function seededUniformValues(name: string, seed: number, count: number, amplitude: number): Float32Array {
+  const values = new Float32Array(count);
+  const random = tensorRandom(name, seed);
+  for (let i = 0; i < count; i++) values[i] = (random() * 2 - 1) * amplitude;
+  return values;
 }

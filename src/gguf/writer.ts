@@ -2,8 +2,8 @@
 // metadata in the given order, tensor infos, zero padding to the alignment, then each tensor's data
 // followed by zero padding to the alignment (the last tensor too).
 import { Buffer } from "node:buffer";
-import { open, rm } from "node:fs/promises";
 import { InvalidArgumentError } from "../errors/index.js";
+import { writeFileStreaming } from "../files/atomic-write.js";
 import { ByteBuilder } from "./byte-builder.js";
 import { alignUp } from "./header-parser.js";
 import { quantize } from "./quantization.js";
@@ -232,7 +232,8 @@ async function encodeTensor(tensor: PlannedTensor): Promise<Uint8Array> {
     if (data.length !== tensor.elementCount) {
       throw new InvalidArgumentError(`tensors.${input.name}`, `shape [${input.dims}] holds ${tensor.elementCount} values, got ${data.length}`);
     }
-    return quantize(input.type, data);
+    // F32 is written as it is: a view, not a copy (the bytes go to the file before anyone can change them)
+    return input.type === "F32" ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : quantize(input.type, data);
   }
   if (data instanceof Uint8Array) {
     if (data.byteLength !== tensor.byteLength) {
@@ -246,8 +247,7 @@ async function encodeTensor(tensor: PlannedTensor): Promise<Uint8Array> {
 /** Writes a GGUF file, one tensor at a time. A failed write leaves no partial file behind. */
 export async function writeGguf(path: string, input: GgufWriteInput): Promise<{ bytes: number }> {
   const plan = planGgufFile(input);
-  const handle = await open(path, "w");
-  try {
+  await writeFileStreaming(path, async (handle) => {
     await handle.write(plan.header);
     for (const tensor of plan.tensors) {
       const bytes = await encodeTensor(tensor);
@@ -255,12 +255,7 @@ export async function writeGguf(path: string, input: GgufWriteInput): Promise<{ 
       const padding = alignUp(bytes.byteLength, plan.alignment) - bytes.byteLength;
       if (padding > 0) await handle.write(new Uint8Array(padding));
     }
-    await handle.close();
-  } catch (error) {
-    await handle.close().catch(() => {});
-    await rm(path, { force: true });
-    throw error;
-  }
+  });
   return { bytes: plan.totalBytes };
 }
 

@@ -26,7 +26,7 @@ export async function withFileLock<T>(path: string, body: () => Promise<T>, opti
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
     const owner = await lockOwner(path);
-    if (owner !== undefined && !isAlive(owner)) {
+    if (owner !== undefined && !isProcessAlive(owner)) {
       await unlink(path).catch(() => undefined);
       continue;
     }
@@ -47,7 +47,8 @@ async function lockOwner(path: string): Promise<number | undefined> {
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this id exists (EPERM: it exists but belongs to someone else). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

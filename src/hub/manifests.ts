@@ -1,11 +1,11 @@
 // The local list of models: one small JSON file per model, so two pulls never rewrite a shared file. Pulled
 // models (source "hub" or "url") and models made by `camelid create` (source "created") share the folder.
-import { mkdir, readdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, unlink, writeFile } from "node:fs/promises";
 import { readdirSync, readFileSync } from "node:fs";
-import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { z } from "zod";
 import { ConfigError, ModelNotFoundError } from "../errors/index.js";
+import { replaceFileAtomic } from "../files/atomic-write.js";
 import { createdModelSchema, type CreatedModel } from "../registry/package-schema.js";
 import { AmbiguousFileError } from "./errors.js";
 
@@ -51,10 +51,8 @@ export class ManifestStore {
   async save(manifest: StoredModel): Promise<void> {
     await mkdir(this.folder, { recursive: true });
     const path = this.pathOf(manifest.name);
-    // Unique per call: two pulls of one model in one process save the same manifest at the same time.
-    const temporary = `${path}.${process.pid}.${randomUUID()}.tmp`;
-    await writeFile(temporary, `${JSON.stringify(manifest, null, 2)}\n`);
-    await rename(temporary, path);
+    // The temporary is unique per call: two pulls of one model in one process save the same manifest at the same time.
+    await replaceFileAtomic(path, (temporary) => writeFile(temporary, `${JSON.stringify(manifest, null, 2)}\n`));
   }
 
   /** Pulled models only. */

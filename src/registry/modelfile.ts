@@ -4,6 +4,7 @@
 // TEMPLATE, SYSTEM and PARAMETER as Ollama does, adds FORMAT (a camelid prompt-format name) and an optional
 // scale after ADAPTER's path. Every error names the line.
 import type { CallOptions } from "../spec/index.js";
+import { LOCAL_MODEL_LIMITS } from "../spec/local-model-options.js";
 import { ModelfileError } from "./errors.js";
 
 export interface ModelfileAdapter {
@@ -46,8 +47,8 @@ const NUMBER_PARAMETERS: Readonly<Record<string, NumberRule>> = {
   seed: { key: "seed", integer: true },
   num_predict: { key: "maxTokens", integer: true, min: 1 },
   max_tokens: { key: "maxTokens", integer: true, min: 1 },
-  num_ctx: { key: "contextSize", integer: true, min: 16 },
-  context_size: { key: "contextSize", integer: true, min: 16 },
+  num_ctx: { key: "contextSize", integer: true, ...LOCAL_MODEL_LIMITS.contextSize },
+  context_size: { key: "contextSize", integer: true, ...LOCAL_MODEL_LIMITS.contextSize },
 };
 
 export const MODELFILE_PARAMETERS: readonly string[] = [...Object.keys(NUMBER_PARAMETERS), "stop"];
@@ -178,7 +179,8 @@ function parseAdapter(instruction: Instruction, fail: (line: number, message: st
   let scale = 1;
   if (scaleText !== "") {
     scale = Number(scaleText);
-    if (!Number.isFinite(scale) || scale < -10 || scale > 10) fail(line, `ADAPTER scale must be a number from -10 to 10, got "${scaleText}"`);
+    const { min, max } = LOCAL_MODEL_LIMITS.loraScale;
+    if (!Number.isFinite(scale) || scale < min || scale > max) fail(line, `ADAPTER scale must be a number from ${min} to ${max}, got "${scaleText}"`);
   }
   return { path, scale, line };
 }

@@ -2,6 +2,7 @@
 // The weights are never copied; each referenced file is recorded with its sha256, size and mtime, so
 // `camelid show` can say whether it changed since.
 import { z } from "zod";
+import { loraAdapterSchema, localModelSettingsSchema } from "../spec/local-model-options.js";
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 
@@ -34,14 +35,14 @@ export const createdModelSchema = z.object({
   /** FROM as resolved: a pulled name, a created model's name, or the base file's absolute path. */
   from: z.string().min(1),
   base: fileRecordSchema,
-  adapters: z.array(fileRecordSchema.extend({ scale: z.number() })),
+  adapters: z.array(fileRecordSchema.extend({ scale: loraAdapterSchema.shape.scale })),
   /** A camelid prompt-format name (FORMAT) … */
   format: z.string().min(1).optional(),
   /** … or a Jinja chat template (TEMPLATE) that replaces the base's own. */
   template: z.string().min(1).optional(),
   system: z.string().optional(),
   sampling: packagedSamplingSchema,
-  contextSize: z.number().int().min(16).optional(),
+  contextSize: localModelSettingsSchema.shape.contextSize,
   createdAt: z.string(),
 });
 export type CreatedModel = z.infer<typeof createdModelSchema>;

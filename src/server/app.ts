@@ -15,22 +15,33 @@ import { registerCompletionRoutes } from "./routes/completions.js";
 import { registerConversationReplyRoutes } from "./routes/conversation-replies.js";
 import { registerConversationRoutes } from "./routes/conversations.js";
 import { registerModelRoutes } from "./routes/models.js";
+import { registerPlaygroundSessionRoutes } from "./routes/playground-sessions.js";
 import { registerObservabilityRoutes } from "./routes/observability.js";
+import { registerPlaygroundSettingsRoutes } from "./routes/playground-settings.js";
 import { registerPromptToolRoutes } from "./routes/prompt-tools.js";
 import { registerSafetyReportRoutes } from "./routes/safety-reports.js";
+import { registerEvalResultRoutes } from "./routes/eval-results.js";
+import { registerTrainingRunRoutes, type TrainingRunRouteOptions } from "./routes/training-runs.js";
 import type { ConversationStore } from "./store/conversations.js";
+import type { PlaygroundSessionStore } from "./store/playground-sessions.js";
 import type { RequestLog } from "./store/request-log.js";
 
 export interface ServerAppOptions {
   registry: ModelRegistry;
   requestLog?: RequestLog;
   conversations?: ConversationStore;
+  /** The playground's saved Arena and Collaborate sessions under /api/sessions (absent: no such routes). */
+  sessions?: PlaygroundSessionStore;
   /** Anonymous battles, votes and the leaderboard under /api/arena (absent: no arena routes). */
   arena?: ArenaOptions;
   /** Keys allowed in; empty or absent: no authentication (the default bind is loopback). */
   apiKeys?: ApiKeyRecord[];
   /** `eval safety` reports shown read-only under /api/safety (absent: no safety routes); `<data dir>/safety` in serve. */
   safetyReportsDirectory?: string;
+  /** Training runs shown under /api/train, and how a run's adapter is served (absent: no train routes); `<data dir>/runs` in serve. */
+  trainingRuns?: TrainingRunRouteOptions;
+  /** Evaluation results in FastChat's llm_judge layout shown read-only under /api/eval (absent: no eval routes); `<data dir>/eval` in serve. */
+  evalResultsDirectory?: string;
   /** Largest accepted request body (default 1 MiB). */
   bodyLimitBytes?: number;
   /** Origins allowed by CORS ("*" for any); absent or empty: no CORS headers. */
@@ -113,7 +124,7 @@ export function createServerApp(options: ServerAppOptions): ServerAppHandle {
         origin: origins.includes("*") ? "*" : origins,
         allowHeaders: ["authorization", "content-type", "x-api-key"],
         // Browsers hide response headers from scripts unless listed here.
-        exposeHeaders: ["x-request-id", "x-camelid-warnings", "retry-after"],
+        exposeHeaders: ["x-request-id", "x-camelid-warnings", "retry-after", "x-camelid-message-id"],
         maxAge: 600,
       }),
     );
@@ -159,10 +170,14 @@ export function createServerApp(options: ServerAppOptions): ServerAppHandle {
   registerChatCompletionRoutes(app, context);
   registerCompletionRoutes(app, context);
   registerPromptToolRoutes(app, context);
+  registerPlaygroundSettingsRoutes(app, context);
   registerConversationRoutes(app, context);
   registerConversationReplyRoutes(app, context);
+  if (options.sessions) registerPlaygroundSessionRoutes(app, options.sessions);
   if (options.arena) registerArenaRoutes(app, context, options.arena);
   if (options.safetyReportsDirectory) registerSafetyReportRoutes(app, options.safetyReportsDirectory);
+  if (options.trainingRuns) registerTrainingRunRoutes(app, context, options.trainingRuns);
+  if (options.evalResultsDirectory) registerEvalResultRoutes(app, options.evalResultsDirectory);
   playground.register(app);
   return { app, context };
 }

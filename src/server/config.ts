@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../errors/index.js";
+import { localModelSettingsSchema, loraAdapterSchema, type LocalModelSettings } from "../spec/local-model-options.js";
 import { defaultCacheDir } from "../hub/cache-layout.js";
 import type { PackagedSampling } from "../registry/modelfile.js";
 import { resolveModelName } from "../registry/resolve.js";
@@ -11,22 +12,21 @@ import { hashApiKey, type ApiKeyRecord } from "./auth.js";
 import { formatParameterPath } from "./openai/parse-body.js";
 
 const positiveInt = z.number().int().min(1);
+/** Four parallel requests per local model, the provider's own default (DEFAULT_SEQUENCES there). */
+const DEFAULT_SEQUENCES = 4;
 
-const loraSchema = z.strictObject({ path: z.string().min(1), scale: z.number().min(-10).max(10).default(1) });
-
-const localModelSchema = z.strictObject({
+/** A local model entry: the shared local-model settings (same keys, bounds and messages as the flags) plus its name and file. */
+const localModelSchema = localModelSettingsSchema.extend({
   /** The name clients send as `model`. */
   id: z.string().min(1),
   path: z.string().min(1),
-  contextSize: positiveInt.optional(),
-  /** Parallel sequences = requests decoded together. */
-  sequences: positiveInt.max(64).optional(),
-  threads: positiveInt.optional(),
-  /** llama.cpp's flash attention: less CPU per batched step (110M Q8_0, 8 sequences: 1.6x less), outputs differ by rounding. */
-  flashAttention: z.boolean().optional(),
-  lora: z.array(loraSchema).default([]),
-  promptFormat: z.string().min(1).optional(),
+  lora: z.array(loraAdapterSchema).default([]),
   maxQueue: z.number().int().min(0).optional(),
+});
+
+/** Defaults for local models that do not set their own: every shared setting but the per-model adapters and format. */
+const localDefaultsSchema = localModelSettingsSchema.omit({ lora: true, promptFormat: true }).extend({
+  sequences: localModelSettingsSchema.shape.sequences.unwrap().default(DEFAULT_SEQUENCES),
 });
 
 const remoteModelSchema = z.union([
@@ -68,16 +68,7 @@ export const serveConfigFileSchema = z.strictObject({
   modelsDir: z.string().min(1).optional(),
   loading: z.enum(["lazy", "eager"]).default("lazy"),
   /** Defaults for local models that do not set their own (and for models found in modelsDir). */
-  defaults: z
-    .strictObject({
-      contextSize: positiveInt.optional(),
-      sequences: positiveInt.max(64).default(4),
-      threads: positiveInt.optional(),
-      flashAttention: z.boolean().optional(),
-      /** Checking and loading one local model file must finish within this many seconds (default 600). */
-      loadTimeoutSeconds: z.number().positive().optional(),
-    })
-    .default({ sequences: 4 }),
+  defaults: localDefaultsSchema.default({ sequences: DEFAULT_SEQUENCES }),
   models: z.array(localModelSchema).default([]),
   remotes: z.array(remoteSchema).default([]),
   apiKeys: z.array(apiKeySchema).default([]),
@@ -100,15 +91,11 @@ export const serveConfigFileSchema = z.strictObject({
 });
 export type ServeConfigFile = z.infer<typeof serveConfigFileSchema>;
 
-export interface LocalModelConfig {
+export interface LocalModelConfig extends Omit<LocalModelSettings, "sequences" | "lora" | "loadTimeoutSeconds"> {
   id: string;
   path: string;
-  contextSize?: number;
   sequences: number;
-  threads?: number;
-  flashAttention?: boolean;
   lora: { path: string; scale: number }[];
-  promptFormat?: string;
   /** A created model's TEMPLATE (replaces the GGUF's chat template), SYSTEM prompt and PARAMETER defaults. */
   chatTemplate?: string;
   system?: string;
@@ -138,6 +125,8 @@ export interface ServeConfig {
   dataDir: string;
   loading: "lazy" | "eager";
   localModels: LocalModelConfig[];
+  /** What a local model added while serving (a training run's adapter) gets: the flags' and file's defaults. */
+  localDefaults: Omit<LocalModelConfig, "id" | "path" | "lora">;
   remoteModels: RemoteModelConfig[];
   apiKeys: ApiKeyRecord[];
   maxBodyBytes: number;
@@ -159,11 +148,8 @@ export interface ServeFlags {
   models?: string[];
   /** Where pulled and created models are recorded (default CAMELID_HOME, else ~/.cache/camelid). */
   cacheDir?: string;
-  sequences?: number;
-  contextSize?: number;
-  threads?: number;
-  flashAttention?: boolean;
-  loadTimeoutSeconds?: number;
+  /** The local-model settings given as flags (--ctx-size, --threads, …): defaults for every local model. */
+  localModel?: Omit<LocalModelSettings, "lora" | "promptFormat">;
   loading?: "lazy" | "eager";
   /** Environment variables that each hold one API key. */
   apiKeyEnvs?: string[];
@@ -182,7 +168,10 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     const where = issue.path.length ? ` in ${formatParameterPath(issue.path)}` : "";
     return `unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}${where}`;
   }
-  return `"${formatParameterPath(issue.path)}": ${issue.message}`;
+  // The value is named when it is one (the flags name theirs too): `must be an integer from 16 to 1048576, got 8`.
+  const input = (issue as { input?: unknown }).input;
+  const got = input === undefined || (typeof input === "object" && input !== null) ? "" : `, got ${JSON.stringify(input)}`;
+  return `"${formatParameterPath(issue.path)}": ${issue.message}${got}`;
 }
 
 /** Reads and validates a config file; errors name the file and the key. */
@@ -203,7 +192,7 @@ export function readServeConfigFile(path: string): ServeConfigFile {
 }
 
 export function parseServeConfig(json: unknown, source = "config"): ServeConfigFile {
-  const result = serveConfigFileSchema.safeParse(json);
+  const result = serveConfigFileSchema.safeParse(json, { reportInput: true });
   if (!result.success) throw new ConfigError(`${source}: ${describeIssue(result.error.issues[0])}`);
   return result.data;
 }
@@ -222,6 +211,11 @@ function discoverGgufFiles(dir: string, origin: string): string[] {
     .map((name) => resolve(dir, name));
 }
 
+/** The keys whose value is not undefined (so that spreading it does not erase an earlier layer's value). */
+function definedOnly<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
 function modelIdFromPath(path: string): string {
   return basename(path).replace(/\.gguf$/i, "");
 }
@@ -237,27 +231,23 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
   const fileBase = configPath ? dirname(configPath) : cwd;
   const fromFile = (path: string) => (isAbsolute(path) ? path : resolve(fileBase, path));
 
-  const sequences = flags.sequences ?? file.defaults.sequences;
-  const contextSize = flags.contextSize ?? file.defaults.contextSize;
-  const threads = flags.threads ?? file.defaults.threads;
-  const flashAttention = flags.flashAttention ?? file.defaults.flashAttention;
+  // Flags beat the file's defaults; a model's own keys beat both.
+  const { loadTimeoutSeconds, ...settingDefaults } = { ...file.defaults, ...definedOnly(flags.localModel ?? {}) };
   const maxQueue = flags.maxQueue ?? file.maxQueue;
-  const loadTimeoutSeconds = flags.loadTimeoutSeconds ?? file.defaults.loadTimeoutSeconds;
-  const loadTimeout = loadTimeoutSeconds === undefined ? {} : { loadTimeoutMs: Math.round(loadTimeoutSeconds * 1000) };
+  const loadTimeout = (seconds: number | undefined) => (seconds === undefined ? {} : { loadTimeoutMs: seconds * 1000 });
 
-  const localModels: LocalModelConfig[] = file.models.map((model) => ({
-    id: model.id,
-    path: fromFile(model.path),
-    contextSize: model.contextSize ?? contextSize,
-    sequences: model.sequences ?? sequences,
-    threads: model.threads ?? threads,
-    flashAttention: model.flashAttention ?? flashAttention,
-    lora: model.lora.map((adapter) => ({ path: fromFile(adapter.path), scale: adapter.scale })),
-    promptFormat: model.promptFormat,
-    maxQueue: model.maxQueue ?? maxQueue,
-    ...loadTimeout,
+  const localModels: LocalModelConfig[] = file.models.map(({ id, path, lora, maxQueue: modelMaxQueue, loadTimeoutSeconds: modelLoadTimeout, ...settings }) => ({
+    ...settingDefaults,
+    ...definedOnly(settings),
+    id,
+    path: fromFile(path),
+    lora: lora.map((adapter) => ({ path: fromFile(adapter.path), scale: adapter.scale })),
+    maxQueue: modelMaxQueue ?? maxQueue,
+    ...loadTimeout(modelLoadTimeout ?? loadTimeoutSeconds),
   }));
-  const fromDefaults = (id: string, path: string): LocalModelConfig => ({ id, path, contextSize, sequences, threads, flashAttention, lora: [], maxQueue, ...loadTimeout });
+  const localDefaults = { ...settingDefaults, maxQueue, ...loadTimeout(loadTimeoutSeconds) };
+  const contextSize = settingDefaults.contextSize;
+  const fromDefaults = (id: string, path: string): LocalModelConfig => ({ id, path, ...localDefaults, lora: [] });
   for (const spec of flags.models ?? []) {
     const separator = spec.indexOf("=");
     const target = separator > 0 ? spec.slice(separator + 1) : spec;
@@ -272,7 +262,7 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
     }
     localModels.push({
       ...fromDefaults(id, path),
-      contextSize: flags.contextSize ?? packaged.contextSize ?? contextSize,
+      contextSize: flags.localModel?.contextSize ?? packaged.contextSize ?? contextSize,
       lora: packaged.lora,
       ...(packaged.promptFormat !== undefined ? { promptFormat: packaged.promptFormat } : {}),
       ...(packaged.chatTemplate !== undefined ? { chatTemplate: packaged.chatTemplate } : {}),
@@ -344,6 +334,7 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
     dataDir: flags.dataDir ? resolve(cwd, flags.dataDir) : fromFile(file.dataDir),
     loading: flags.loading ?? file.loading,
     localModels,
+    localDefaults,
     remoteModels,
     apiKeys,
     maxBodyBytes: flags.maxBodyBytes ?? file.maxBodyBytes,

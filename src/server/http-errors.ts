@@ -11,6 +11,25 @@ export class ResourceNotFoundError extends CamelidError {
   }
 }
 
+/**
+ * The request is well-formed but the conversation cannot take it now (a reply is still being
+ * written): 409, like a conflict; retry once the answer has ended.
+ */
+export class ConversationStateError extends CamelidError {
+  readonly code = "conversation_state";
+}
+
+/** The request is well-formed but clashes with what exists (a model id already served); 409. */
+export class ResourceConflictError extends CamelidError {
+  readonly code: string = "conflict";
+  constructor(
+    readonly resource: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** The body is over the configured size limit. */
 export class RequestTooLargeError extends CamelidError {
   readonly code = "request_too_large";
@@ -32,12 +51,16 @@ export class UnsupportedMediaTypeError extends CamelidError {
 }
 
 /**
- * toHttpError (src/errors/http.ts) for everything it knows; the two server-only cases above keep
- * their own status here rather than growing the shared table with HTTP-layer details.
+ * The server's one error mapping (routes, arena, app.onError): toHttpError (src/errors/http.ts) for
+ * everything it knows; the server-only cases above (and their subclasses, such as the arena's
+ * BattleStateError) keep their own status here rather than growing the shared table with HTTP-layer details.
  */
 export function serverHttpError(error: unknown): HttpError {
   if (error instanceof ResourceNotFoundError) {
     return { status: 404, body: { error: { message: error.message, type: "not_found_error", param: null, code: error.code } }, headers: {} };
+  }
+  if (error instanceof ConversationStateError || error instanceof ResourceConflictError) {
+    return { status: 409, body: { error: { message: error.message, type: "invalid_request_error", param: null, code: error.code } }, headers: {} };
   }
   if (error instanceof RequestTooLargeError) {
     return { status: 413, body: { error: { message: error.message, type: "invalid_request_error", param: null, code: error.code } }, headers: {} };

@@ -1,5 +1,6 @@
 import { GgufFormatError, ModelLoadError, ModelNotFoundError, QueueFullError } from "../errors/index.js";
 import type { LanguageModel } from "../spec/index.js";
+import { ResourceConflictError } from "./http-errors.js";
 import { RequestScheduler, type SchedulerStats } from "./scheduling/scheduler.js";
 
 /** How the server learns about one model; the composition root (cli/serve) supplies `load`. */
@@ -12,8 +13,12 @@ export interface ModelSpec {
   /** Concurrent requests: a local model's sequences, a remote upstream's allowed parallelism. */
   capacity: number;
   maxQueue: number;
-  load(): Promise<LanguageModel>;
+  /** Loads the model; a loader that can tell how far it got calls `onProgress` with a fraction in (0, 1]. */
+  load(onProgress?: LoadProgressListener): Promise<LanguageModel>;
 }
+
+/** Called with how much of a load is done, a fraction in (0, 1]. */
+export type LoadProgressListener = (fraction: number) => void;
 
 export type ModelState = "unloaded" | "loading" | "ready" | "failed";
 
@@ -22,6 +27,8 @@ export interface ModelStatus extends SchedulerStats {
   kind: ModelSpec["kind"];
   state: ModelState;
   error?: string;
+  /** While loading: the fraction done, when the loader reports one. */
+  progress?: number;
 }
 
 /** One served model: its loader (single-flight, retried after a failure) and its scheduler. */
@@ -31,6 +38,7 @@ export class ModelEntry {
   private loading: Promise<LanguageModel> | undefined;
   private loaded: LanguageModel | undefined;
   private lastError: string | undefined;
+  private loadProgress: number | undefined;
 
   constructor(
     readonly spec: ModelSpec,
@@ -49,6 +57,7 @@ export class ModelEntry {
       kind: this.spec.kind,
       state: this.state,
       ...(this.lastError ? { error: this.lastError } : {}),
+      ...(this.state === "loading" && this.loadProgress !== undefined ? { progress: this.loadProgress } : {}),
       ...this.scheduler.stats(),
     };
   }
@@ -62,8 +71,12 @@ export class ModelEntry {
 
   private async startLoad(): Promise<LanguageModel> {
     this.state = "loading";
+    this.loadProgress = undefined;
     try {
-      const model = await this.spec.load();
+      const model = await this.spec.load((fraction) => {
+        // A late or repeated report never moves the bar backwards (shared loads report to every listener).
+        if (this.state === "loading") this.loadProgress = Math.max(this.loadProgress ?? 0, Math.min(1, fraction));
+      });
       this.loaded = model;
       this.state = "ready";
       this.lastError = undefined;
@@ -98,11 +111,22 @@ export class ModelEntry {
 export class ModelRegistry {
   private readonly entries = new Map<string, ModelEntry>();
 
+  private readonly retryAfterSeconds: number;
+
   constructor(specs: ModelSpec[], options: { retryAfterSeconds?: number } = {}) {
+    this.retryAfterSeconds = options.retryAfterSeconds ?? 1;
     for (const spec of specs) {
       if (this.entries.has(spec.id)) throw new ModelLoadError(spec.id, `two models are named "${spec.id}"; model ids must be unique`);
-      this.entries.set(spec.id, new ModelEntry(spec, options.retryAfterSeconds ?? 1));
+      this.entries.set(spec.id, new ModelEntry(spec, this.retryAfterSeconds));
     }
+  }
+
+  /** Serves one more model from now on (the playground's "serve this adapter"); ids stay unique. */
+  add(spec: ModelSpec): ModelEntry {
+    if (this.entries.has(spec.id)) throw new ResourceConflictError("model", `a model named "${spec.id}" is already served; choose another name`);
+    const entry = new ModelEntry(spec, this.retryAfterSeconds);
+    this.entries.set(spec.id, entry);
+    return entry;
   }
 
   list(): ModelEntry[] {

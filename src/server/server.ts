@@ -5,15 +5,19 @@ import type { LanguageModel } from "../spec/index.js";
 import { createServerApp, type ServerAppHandle } from "./app.js";
 import { isLoopbackHost, type LocalModelConfig, type RemoteModelConfig, type ServeConfig } from "./config.js";
 import { listen, nodePeerAddress } from "./listen.js";
-import { ModelRegistry, type ModelSpec } from "./model-registry.js";
+import { ModelRegistry, type LoadProgressListener, type ModelSpec } from "./model-registry.js";
 import { ArenaStore } from "./arena/arena-store.js";
 import { ConversationStore } from "./store/conversations.js";
+import { PlaygroundSessionStore } from "./store/playground-sessions.js";
 import { openServerDatabase, type ServerDatabase } from "./store/database.js";
 import { RequestLog } from "./store/request-log.js";
 import { safetyReportsSubdirectory } from "./routes/safety-reports.js";
+import { evalResultsSubdirectory } from "./routes/eval-results.js";
+import { trainingRunsSubdirectory, type AdapterModel } from "./routes/training-runs.js";
 
 export interface ModelFactories {
-  local(config: LocalModelConfig): LanguageModel | Promise<LanguageModel>;
+  /** `onProgress` receives the fraction of the weights loaded (node-llama-cpp's onLoadProgress). */
+  local(config: LocalModelConfig, onProgress?: LoadProgressListener): LanguageModel | Promise<LanguageModel>;
   remote(config: RemoteModelConfig): LanguageModel | Promise<LanguageModel>;
 }
 
@@ -34,7 +38,7 @@ export function modelSpecs(config: ServeConfig, factories: ModelFactories): Mode
       ownedBy: "camelid",
       capacity: model.sequences,
       maxQueue: model.maxQueue,
-      load: async () => factories.local(model),
+      load: async (onProgress) => factories.local(model, onProgress),
     })),
     ...config.remoteModels.map<ModelSpec>((model) => ({
       id: model.id,
@@ -45,6 +49,12 @@ export function modelSpecs(config: ServeConfig, factories: ModelFactories): Mode
       load: async () => factories.remote(model),
     })),
   ];
+}
+
+/** A training run's adapter served with the server's defaults for local models (`serve this adapter`). */
+function adapterModelSpec(config: ServeConfig, factories: ModelFactories, model: AdapterModel): ModelSpec {
+  const local: LocalModelConfig = { ...config.localDefaults, ...model, lora: model.lora };
+  return { id: local.id, kind: "local", ownedBy: "camelid", capacity: local.sequences, maxQueue: local.maxQueue, load: async () => factories.local(local) };
 }
 
 export async function startServer(config: ServeConfig, factories: ModelFactories, log: (line: string) => void = () => undefined): Promise<RunningServer> {
@@ -68,8 +78,11 @@ export async function startServer(config: ServeConfig, factories: ModelFactories
       registry,
       requestLog,
       conversations,
+      sessions: new PlaygroundSessionStore(database),
       arena: { store: new ArenaStore(database) },
       safetyReportsDirectory: join(config.dataDir, safetyReportsSubdirectory),
+      trainingRuns: { directory: join(config.dataDir, trainingRunsSubdirectory), adapterModel: (model) => adapterModelSpec(config, factories, model) },
+      evalResultsDirectory: join(config.dataDir, evalResultsSubdirectory),
       apiKeys: config.apiKeys,
       bodyLimitBytes: config.maxBodyBytes,
       corsOrigins: config.corsOrigins,

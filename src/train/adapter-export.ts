@@ -1,6 +1,5 @@
-import { renameSync } from "node:fs";
 import type { GgufMetadata, GgufTensorInput } from "../gguf/index.js";
-import { writeGguf } from "../gguf/index.js";
+import { loraAdapterTypeEntries, loraAlphaEntry, writeGgufReplacing } from "../gguf/index.js";
 import { loraBaseTensorName, OUTPUT_HEAD_LORA_TENSOR, type LlamaConfig, type LoraPair, type LoraWeights } from "../engine/index.js";
 import { AdapterExportError } from "./errors.js";
 
@@ -57,23 +56,19 @@ export function checkAdapter(lora: LoraWeights, config: LlamaConfig): void {
 }
 
 export function adapterMetadata(lora: LoraWeights, info: AdapterExportInfo): GgufMetadata {
+  // key order as convert_lora_to_gguf.py writes it; alpha / rank is the engine's own scale
   return new Map([
     ["general.architecture", { type: "string", value: info.architecture }],
-    ["general.type", { type: "string", value: "adapter" }],
+    ...loraAdapterTypeEntries(),
     ["general.name", { type: "string", value: info.name }],
-    ["adapter.type", { type: "string", value: "lora" }],
-    // llama.cpp scales the update by alpha / rank, rank read from lora_a: the engine's own scale
-    ["adapter.lora.alpha", { type: "float32", value: lora.config.alpha }],
-  ] as const);
+    loraAlphaEntry(lora.config.alpha),
+  ]);
 }
 
 /** Checks the adapter, then writes it as a llama.cpp LoRA adapter GGUF. Returns the tensor count. */
 export async function writeLoraAdapterGguf(path: string, lora: LoraWeights, config: LlamaConfig, info: AdapterExportInfo): Promise<{ tensors: number; bytes: number }> {
   checkAdapter(lora, config);
   const tensors = adapterTensors(lora);
-  // written beside the target and renamed: a kill never leaves a truncated adapter under its name
-  const temporary = `${path}.tmp-${process.pid}`;
-  const { bytes } = await writeGguf(temporary, { metadata: adapterMetadata(lora, info), tensors });
-  renameSync(temporary, path);
+  const { bytes } = await writeGgufReplacing(path, { metadata: adapterMetadata(lora, info), tensors });
   return { tensors: tensors.length, bytes };
 }

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
-import { writeFileAtomic } from "./atomic-write.js";
+import { writeFileAtomic } from "../files/atomic-write.js";
 import { CheckpointError } from "./errors.js";
 
 // A checkpoint is everything the next step depends on: LoRA parameters, AdamW moments and step, the

@@ -25,9 +25,10 @@ export { loadCheckpoint, saveCheckpoint, type CheckpointState } from "./checkpoi
 export { MetricsLog, metricRecordSchema, type MetricRecord } from "./metrics-log.js";
 export { lossChartSvg, niceTicks } from "./loss-chart.js";
 export { progressLine, formatDuration, type ProgressState } from "./progress.js";
-export { writeFileAtomic } from "./atomic-write.js";
+export { writeFileAtomic } from "../files/atomic-write.js";
 export { adapterMetadata, adapterTensors, checkAdapter, writeLoraAdapterGguf, type AdapterExportInfo } from "./adapter-export.js";
 export { mergePairInto, mergedTensorType, mergedTypes, writeMergedGguf, type MergedType } from "./merged-export.js";
 export { axolotlRecipe, recipeDatasetJsonl, recipeTargets, trlRecipe, writeRecipe, type RecipeFiles, type RecipeSettings, type RecipeTarget } from "./export-recipes.js";
 export { recipeChatTemplates, withoutGenerationMarkers } from "./recipe-templates.js";
 export { AdapterExportError, CheckpointError, TrainingDivergedError, TrainingInterruptedError, TrainingRecipeError } from "./errors.js";
+export { writeAdapterFromCheckpoint } from "./checkpoint-adapter.js";

@@ -1,7 +1,7 @@
-import { renameSync } from "node:fs";
 import { GgufReader, writeGguf, type GgmlTypeName, type GgufMetadata, type GgufTensorInput } from "../gguf/index.js";
 import { ggufMatrixNames, loraTargets, OUTPUT_HEAD_LORA_TENSOR, targetMatrix, type LoraPair, type LoraWeights } from "../engine/index.js";
 import { InvalidArgumentError } from "../errors/index.js";
+import { replaceFileAtomic } from "../files/atomic-write.js";
 import { AdapterExportError } from "./errors.js";
 
 export const mergedTypes = ["F32", "F16", "Q8_0"] as const;
@@ -75,9 +75,7 @@ export async function writeMergedGguf(basePath: string, outPath: string, lora: L
         return values;
       },
     }));
-    const temporary = `${outPath}.tmp-${process.pid}`;
-    const { bytes } = await writeGguf(temporary, { metadata, tensors });
-    renameSync(temporary, outPath);
+    const { bytes } = await replaceFileAtomic(outPath, (temporary) => writeGguf(temporary, { metadata, tensors }));
     return { tensors: tensors.length, bytes };
   } finally {
     await reader.close();

@@ -1,6 +1,6 @@
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
-import { writeFileAtomic } from "./atomic-write.js";
+import { writeFileAtomic } from "../files/atomic-write.js";
 
 export const metricRecordSchema = z.discriminatedUnion("type", [
   z.object({
@@ -41,16 +41,21 @@ export class MetricsLog {
   /** Every well-formed record; a torn last line (killed mid-write) is skipped. */
   read(): MetricRecord[] {
     if (!existsSync(this.path)) return [];
-    const records: MetricRecord[] = [];
-    for (const line of readFileSync(this.path, "utf8").split("\n")) {
-      if (line.trim() === "") continue;
-      try {
-        const parsed = metricRecordSchema.safeParse(JSON.parse(line));
-        if (parsed.success) records.push(parsed.data);
-      } catch {
-        // a partial line from a kill: the resumed run rewrites that step
-      }
-    }
-    return records;
+    return parseMetricLines(readFileSync(this.path, "utf8"));
   }
+}
+
+/** The well-formed records of metrics.jsonl text; a torn line (killed mid-write) is skipped. */
+export function parseMetricLines(text: string): MetricRecord[] {
+  const records: MetricRecord[] = [];
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") continue;
+    try {
+      const parsed = metricRecordSchema.safeParse(JSON.parse(line));
+      if (parsed.success) records.push(parsed.data);
+    } catch {
+      // a partial line from a kill: the resumed run rewrites that step
+    }
+  }
+  return records;
 }

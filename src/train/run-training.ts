@@ -7,7 +7,7 @@ import { InvalidArgumentError } from "../errors/index.js";
 import { checkModelFile, metadataString } from "../gguf/index.js";
 import { requireFittingPromptFormat, type PromptFormat } from "../prompts/index.js";
 import { writeLoraAdapterGguf } from "./adapter-export.js";
-import { writeFileAtomic } from "./atomic-write.js";
+import { writeFileAtomic } from "../files/atomic-write.js";
 import { CheckpointError, TrainingInterruptedError } from "./errors.js";
 import { readTrainingDataset } from "./dataset.js";
 import { writeMergedGguf } from "./merged-export.js";
@@ -18,6 +18,7 @@ import { loadGgufTokenizer } from "./tokenizer.js";
 import { parseTrainingConfig, settingsFreeOnResume, type TrainingConfig, type TrainingConfigInput, type TrainingSetting } from "./train-config.js";
 import { runTrainingLoop, type LoopSummary } from "./training-loop.js";
 import { checkResumedSettings, recipeOf, recipeYaml } from "./recipe.js";
+import { markRunEnded, markRunStarted } from "./run-status.js";
 
 export interface TrainingRunHooks {
   onProgress?: (line: string) => void;
@@ -79,9 +80,14 @@ export async function runTraining(input: TrainingConfigInput, hooks: TrainingRun
   const createdOutDir = !existsSync(config.outDir);
   mkdirSync(config.outDir, { recursive: true });
   writeFileAtomic(files.recipe, recipeYaml(config));
+  // running.json / failed.json let a viewer (the playground's Train tab) tell a live run from a dead one.
+  markRunStarted(config.outDir, new Date());
   try {
-    return await trainInto(config, files, hooks);
+    const result = await trainInto(config, files, hooks);
+    markRunEnded(config.outDir);
+    return result;
   } catch (error) {
+    markRunEnded(config.outDir, error instanceof TrainingInterruptedError ? undefined : error);
     // A run that failed before its first checkpoint leaves nothing to resume: do not leave a folder
     // behind that looks like a run (or is empty) and would stand in the way of the next attempt.
     if (createdOutDir && !existsSync(files.checkpoint)) rmSync(config.outDir, { recursive: true, force: true });

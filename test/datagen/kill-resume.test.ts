@@ -4,7 +4,7 @@ import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadSeedTasks } from "../../src/datagen/alpaca/seed-tasks.js";
 import { runDistill } from "../../src/datagen/distill/distill.js";
-import { seededRandom } from "../../src/datagen/random.js";
+import { seededRandom } from "../../src/random/seeded-random.js";
 import { runSelfInstruct } from "../../src/datagen/self-instruct/self-instruct-pipeline.js";
 import { repoRoot, sharedPath } from "../support/shared-data.js";
 import { killDistillRun, killSelfInstructSettings } from "./support/stage-settings.js";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { runOrdered } from "../../src/datagen/run/ordered-runner.js";
-import { formatProgress } from "../../src/datagen/run/progress.js";
+import { formatProgress } from "../../src/datagen/run/generation-progress.js";
 import { RunStore } from "../../src/datagen/run/run-store.js";
 import { withRetries } from "../../src/datagen/teacher/retry.js";
 import { emptyUsage, UsageMeter } from "../../src/datagen/teacher/usage-meter.js";

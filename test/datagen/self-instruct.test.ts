@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadSeedTasks } from "../../src/datagen/alpaca/seed-tasks.js";
-import { seededRandom } from "../../src/datagen/random.js";
+import { seededRandom } from "../../src/random/seeded-random.js";
 import { encodeSelfInstructPrompt, parseSelfInstructCompletion, prepareTaskInstances } from "../../src/datagen/self-instruct/self-instruct-parse.js";
 import { defaultSelfInstructSettings, runSelfInstruct, selfInstructFiles } from "../../src/datagen/self-instruct/self-instruct-pipeline.js";
 import { defaultSelfInstructTemplates } from "../../src/datagen/self-instruct/templates.js";

@@ -5,7 +5,7 @@ import { ParallelAttention } from "../../src/engine/kernels/parallel-attention.j
 import { ResidentAttention } from "../../src/engine/kernels/wasm/attention-resident.js";
 import { SharedArena } from "../../src/engine/kernels/wasm/resident-memory.js";
 import { threadsAvailable } from "../../src/engine/kernels/wasm/parallel-matmul.js";
-import { SeededRandom } from "../../src/engine/random.js";
+import { SeededRandom } from "../../src/random/seeded-random.js";
 import { relativeError } from "./gradient-check.js";
 
 // The in-place SIMD attention (operands living in a shared WebAssembly memory, no copies) against the

@@ -5,7 +5,7 @@ import { attentionLayout, buildAttentionModule } from "../../src/engine/kernels/
 import { simdAttentionApplies, SimdAttentionThread } from "../../src/engine/kernels/wasm/attention-simd.js";
 import { simdBackwardUnits, simdForwardUnits, type AttentionUnitKernel } from "../../src/engine/kernels/wasm/attention-units.js";
 import { relaxedSimdAvailable } from "../../src/engine/kernels/wasm/relaxed-simd.js";
-import { SeededRandom } from "../../src/engine/random.js";
+import { SeededRandom } from "../../src/random/seeded-random.js";
 import { relativeError } from "./gradient-check.js";
 
 // The WebAssembly SIMD attention (one thread) against the reference kernels: forward out and att,

@@ -4,7 +4,7 @@ import { allocateBaseWeights } from "../../src/engine/model/base-weights.js";
 import { LlamaModel } from "../../src/engine/model/llama-model.js";
 import { randomizeBaseWeights } from "../../src/engine/model/random-init.js";
 import { parseLoraConfig, type LoraConfig } from "../../src/engine/lora/lora-config.js";
-import { SeededRandom } from "../../src/engine/random.js";
+import { SeededRandom } from "../../src/random/seeded-random.js";
 import { tinyBatch, tinyConfig } from "./tiny-model.js";
 
 // Activation checkpointing keeps each layer's input only and recomputes a layer's activations during

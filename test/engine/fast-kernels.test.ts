@@ -5,7 +5,7 @@ import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from "../../
 import { matmulBackwardInputFast, matmulBackwardWeightFast, matmulForwardFast } from "../../src/engine/kernels/matmul-fast.js";
 import { fastJsKernels, fastKernels, referenceKernels } from "../../src/engine/kernels/kernel-set.js";
 import { SimdMatmul, simdAvailable } from "../../src/engine/kernels/wasm/matmul-simd.js";
-import { SeededRandom } from "../../src/engine/random.js";
+import { SeededRandom } from "../../src/random/seeded-random.js";
 import { relativeError } from "./gradient-check.js";
 
 const randomF32 = (size: number, random: SeededRandom) => Float32Array.from({ length: size }, () => random.uniform(-1, 1));

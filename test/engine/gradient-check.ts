@@ -1,7 +1,7 @@
 // Finite-difference helpers for the gradient tests. Kernels are run on Float64Array storage (cast to
 // the Float32Array parameter type: the kernels only index and do arithmetic), so the central
 // difference is accurate to ~1e-9 and a wrong derivative cannot hide in float32 noise.
-import { SeededRandom } from "../../src/engine/random.js";
+import { SeededRandom } from "../../src/random/seeded-random.js";
 
 export const f64 = (values: Float64Array) => values as unknown as Float32Array;
 

@@ -9,7 +9,7 @@ import { ropeBackward, ropeForward, ropeTables } from "../../src/engine/kernels/
 import { swigluBackward, swigluForward } from "../../src/engine/kernels/swiglu.js";
 import { referenceKernels } from "../../src/engine/kernels/kernel-set.js";
 import { loraBackward, loraForward } from "../../src/engine/lora/lora-linear.js";
-import { SeededRandom } from "../../src/engine/random.js";
+import { SeededRandom } from "../../src/random/seeded-random.js";
 import { dot, f64, numericGradient, randomArray, relativeError } from "./gradient-check.js";
 
 // Each test: a scalar L = sum(out * w) with random w, so dL/dout = w; the kernel's backward must give

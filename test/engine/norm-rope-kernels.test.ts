@@ -7,7 +7,7 @@ import { swigluBackward } from "../../src/engine/kernels/swiglu.js";
 import { ParallelPointwise } from "../../src/engine/kernels/wasm/parallel-pointwise.js";
 import type { ResidentMemory } from "../../src/engine/kernels/wasm/resident-memory.js";
 import { PointwiseSimd } from "../../src/engine/kernels/wasm/pointwise-runner.js";
-import { SeededRandom } from "../../src/engine/random.js";
+import { SeededRandom } from "../../src/random/seeded-random.js";
 import { firstDifference, numericGradient, relativeError } from "./gradient-check.js";
 
 // The SIMD RMSNorm and RoPE (and the overwriting SwiGLU backward) against the reference (oracle)

@@ -3,7 +3,7 @@ import { attentionBackward, attentionForward, type AttentionShape } from "../../
 import { fastKernels } from "../../src/engine/kernels/kernel-set.js";
 import { ParallelAttention } from "../../src/engine/kernels/parallel-attention.js";
 import { simdAttentionApplies } from "../../src/engine/kernels/wasm/attention-simd.js";
-import { SeededRandom } from "../../src/engine/random.js";
+import { SeededRandom } from "../../src/random/seeded-random.js";
 import { relativeError } from "./gradient-check.js";
 
 // The two-thread attention must equal the reference as the one-thread fast kernels do, on both of its

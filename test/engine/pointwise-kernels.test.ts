@@ -5,7 +5,7 @@ import { fastKernels, referenceKernels } from "../../src/engine/kernels/kernel-s
 import { swigluBackward, swigluForward } from "../../src/engine/kernels/swiglu.js";
 import { PointwiseSimd } from "../../src/engine/kernels/wasm/pointwise-runner.js";
 import { buildPointwiseModule, pointwiseSimdAvailable } from "../../src/engine/kernels/wasm/pointwise-simd.js";
-import { SeededRandom } from "../../src/engine/random.js";
+import { SeededRandom } from "../../src/random/seeded-random.js";
 import { relativeError } from "./gradient-check.js";
 
 // The SIMD cross-entropy and SwiGLU against the reference (oracle) kernels, with and without fused

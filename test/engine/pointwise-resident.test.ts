@@ -3,7 +3,7 @@ import { ropeTables } from "../../src/engine/kernels/rope.js";
 import { SharedArena } from "../../src/engine/kernels/wasm/resident-memory.js";
 import { ParallelPointwise } from "../../src/engine/kernels/wasm/parallel-pointwise.js";
 import { PointwiseSimd, rowsPerUnit } from "../../src/engine/kernels/wasm/pointwise-runner.js";
-import { SeededRandom } from "../../src/engine/random.js";
+import { SeededRandom } from "../../src/random/seeded-random.js";
 import { firstDifference } from "./gradient-check.js";
 
 // The element-wise kernels in place on operands in a registered shared memory (a SharedArena standing

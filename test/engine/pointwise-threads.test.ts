@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { crossEntropyForward } from "../../src/engine/kernels/cross-entropy.js";
 import { ParallelPointwise } from "../../src/engine/kernels/wasm/parallel-pointwise.js";
 import { PointwiseSimd, rowsPerUnit } from "../../src/engine/kernels/wasm/pointwise-runner.js";
-import { SeededRandom } from "../../src/engine/random.js";
+import { SeededRandom } from "../../src/random/seeded-random.js";
 import { firstDifference } from "./gradient-check.js";
 
 // The two-thread element-wise kernels run the same units as the one-thread ones, so their results

@@ -12,7 +12,7 @@ import { relativeError } from "./gradient-check.js";
 import { dequantizeBaseWeights, quantizeBaseWeights, quantizedWeightBytes, type QuantizedBaseWeights } from "../../src/engine/model/quantized-weights.js";
 import { randomizeBaseWeights } from "../../src/engine/model/random-init.js";
 import { parseLoraConfig } from "../../src/engine/lora/lora-config.js";
-import { SeededRandom } from "../../src/engine/random.js";
+import { SeededRandom } from "../../src/random/seeded-random.js";
 import { InvalidArgumentError, UnsupportedFeatureError } from "../../src/errors/index.js";
 import { dequantize, quantize, readGgufHeader, writeRandomLlamaGguf } from "../../src/gguf/index.js";
 import { sharedPath } from "../support/shared-data.js";

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { matmulForward } from "../../src/engine/kernels/matmul.js";
 import { SimdMatmul } from "../../src/engine/kernels/wasm/matmul-simd.js";
 import { relaxedSimdAvailable } from "../../src/engine/kernels/wasm/relaxed-simd.js";
-import { SeededRandom } from "../../src/engine/random.js";
+import { SeededRandom } from "../../src/random/seeded-random.js";
 import { relativeError } from "./gradient-check.js";
 
 const randomF32 = (size: number, random: SeededRandom) => Float32Array.from({ length: size }, () => random.uniform(-1, 1));

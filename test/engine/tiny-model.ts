@@ -5,7 +5,7 @@ import { allocateBaseWeights } from "../../src/engine/model/base-weights.js";
 import { LlamaModel } from "../../src/engine/model/llama-model.js";
 import { randomizeBaseWeights } from "../../src/engine/model/random-init.js";
 import type { LoraConfig } from "../../src/engine/lora/lora-config.js";
-import { SeededRandom } from "../../src/engine/random.js";
+import { SeededRandom } from "../../src/random/seeded-random.js";
 
 export const tinyConfig = (overrides: Partial<LlamaConfig> = {}) =>
   llamaConfig({ vocabSize: 11, dim: 16, hiddenDim: 24, nLayers: 2, nHeads: 4, nKvHeads: 2, normEps: 1e-5, ...overrides });

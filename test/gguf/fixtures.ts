@@ -1,5 +1,5 @@
 // Fixtures written by our own writer: every metadata value type and every writable tensor type.
-import { createRandom } from "../../src/gguf/seeded-random.js";
+import { seededRandom } from "../../src/random/seeded-random.js";
 import type { GgufValue } from "../../src/gguf/types.js";
 import type { GgufTensorInput, GgufWriteInput } from "../../src/gguf/writer.js";
 
@@ -51,7 +51,7 @@ export function everyValueTypeMetadata(): [string, GgufValue][] {
 }
 
 export function randomFloats(count: number, seed: number, scale = 1): Float32Array {
-  const random = createRandom(seed);
+  const random = seededRandom(seed);
   return Float32Array.from({ length: count }, () => (random() * 2 - 1) * scale);
 }
 

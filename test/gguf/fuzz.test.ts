@@ -6,7 +6,7 @@ import { GgufFormatError } from "../../src/errors/index.js";
 import { describeGgufHeader } from "../../src/gguf/describe.js";
 import { DEQUANTIZABLE_TYPES } from "../../src/gguf/quantization.js";
 import { GgufReader, parseGgufBytes } from "../../src/gguf/reader.js";
-import { createRandom } from "../../src/gguf/seeded-random.js";
+import { seededRandom } from "../../src/random/seeded-random.js";
 import type { GgufValue } from "../../src/gguf/types.js";
 import { serializeGguf } from "../../src/gguf/writer.js";
 import { sharedPath, stories260KPath } from "../support/shared-data.js";
@@ -63,7 +63,7 @@ describe("mutation fuzzing", () => {
       [seeds[2], 2200],
       [seeds[3], 1000],
     ];
-    const random = createRandom(20260101);
+    const random = seededRandom(20260101);
     const failures: string[] = [];
     const outcomes = { parsed: 0, rejected: 0 };
     let mutants = 0;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { bfloat16ToFloat, bitsToFloat, floatToBits, floatToHalf, halfToFloat } from "../../src/gguf/half-float.js";
-import { createRandom } from "../../src/gguf/seeded-random.js";
+import { seededRandom } from "../../src/random/seeded-random.js";
 
 /**
  * ggml's portable GGML_FP32_TO_FP16 (ggml-impl.h, after Maratyszcza's FP16 library): a different
@@ -54,7 +54,7 @@ describe("float16 conversion", () => {
   });
 
   it("matches ggml's reference conversion on edge cases and 200k random floats", () => {
-    const random = createRandom(42);
+    const random = seededRandom(42);
     const inputs: number[] = [0, -0, 1, -1, 65504, 65519.99, 65520, 1e-8, -1e-8, 6.1e-5, 5.96e-8, 2.98e-8, Infinity, -Infinity, 3.4e38];
     for (let i = 0; i < 200_000; i++) {
       // Random bit patterns cover every exponent, including subnormal and overflow ranges.

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { UnsupportedFeatureError } from "../../src/errors/index.js";
 import { halfToFloat } from "../../src/gguf/half-float.js";
 import { dequantize, quantize, quantizeQ4_0, quantizeQ8_0 } from "../../src/gguf/quantization.js";
-import { createRandom } from "../../src/gguf/seeded-random.js";
+import { seededRandom } from "../../src/random/seeded-random.js";
 
 const scaleOf = (block: Uint8Array) => halfToFloat(block[0] | (block[1] << 8));
 
@@ -29,7 +29,7 @@ describe("Q8_0 (ggml quantize_row_q8_0_ref)", () => {
 
   // Half a step from rounding, plus the fp16 rounding of the scale applied to quants up to 127.
   it("reconstructs random data within half a quantization step (plus the fp16 scale error)", () => {
-    const random = createRandom(3);
+    const random = seededRandom(3);
     const values = Float32Array.from({ length: 32 * 64 }, () => (random() - 0.5) * 4);
     const restored = dequantize("Q8_0", quantize("Q8_0", values), values.length);
     for (let b = 0; b < 64; b++) {
@@ -71,7 +71,7 @@ describe("Q4_0 (ggml quantize_row_q4_0_ref)", () => {
 
   // One step: the value opposite the signed max lands on +8 and is clamped to 7 (ggml's known bias).
   it("reconstructs random data within one quantization step", () => {
-    const random = createRandom(4);
+    const random = seededRandom(4);
     const values = Float32Array.from({ length: 32 * 64 }, () => (random() - 0.5) * 2);
     const restored = dequantize("Q4_0", quantize("Q4_0", values), values.length);
     for (let b = 0; b < 64; b++) {
@@ -104,7 +104,7 @@ describe("codecs", () => {
 
 /** Deterministic inputs that stress the quantizers: ordinary, tiny, huge, near-fp16-overflow and tie values. */
 function goldenInputs(blocks: number): Float32Array {
-  const random = createRandom(99);
+  const random = seededRandom(99);
   const x = new Float32Array(blocks * 32);
   const scales = [1, 1e-3, 1e4, 1e-30, 6e4, 1, 127, 8];
   for (let b = 0; b < blocks; b++) {

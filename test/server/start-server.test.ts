@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ServeConfig } from "../../src/server/config.js";
 import { startServer, type ModelFactories } from "../../src/server/server.js";
+import type { LocalModelConfig } from "../../src/server/config.js";
+import { writeFinishedRun, writeMtBenchResults } from "../web/support/train-eval-data.js";
 import { FakeModel } from "./support/fake-model.js";
 
 const dirs: string[] = [];
@@ -20,6 +22,7 @@ function config(overrides: Partial<ServeConfig> = {}): ServeConfig {
     dataDir,
     loading: "lazy",
     localModels: [{ id: "local-a", path: "/models/a.gguf", sequences: 2, lora: [], maxQueue: 4 }],
+    localDefaults: { sequences: 2, maxQueue: 4 },
     remoteModels: [
       { id: "remote-b", upstreamId: "b", upstream: "up", baseURL: "http://127.0.0.1:1/v1", api: "chat", concurrency: 3, maxQueue: 4 },
     ],
@@ -101,6 +104,36 @@ describe("startServer", () => {
       const bad = await fetch(`${server.url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "local-a", prompt: "Once" }) });
       expect(bad.status).toBe(503);
       expect((await bad.json()).error.message).toMatch(/not a GGUF file/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("shows <data dir>/runs and <data dir>/eval, and serves a run's adapter through the local factory with the server's defaults", async () => {
+    const settings = config({ localDefaults: { sequences: 3, maxQueue: 5, contextSize: 128 } });
+    const folder = await writeFinishedRun(join(settings.dataDir, "runs"), "first");
+    writeMtBenchResults(join(settings.dataDir, "eval"), "mt-bench");
+    const built: LocalModelConfig[] = [];
+    const factories: ModelFactories = {
+      local: (model) => (built.push(model), new FakeModel({ modelId: model.id })),
+      remote: (model) => new FakeModel({ modelId: model.id }),
+    };
+    const server = await startServer(settings, factories);
+    try {
+      const runs = await (await fetch(`${server.url}/api/train/runs`)).json();
+      expect(runs.data.map((run: { name: string; state: string }) => [run.name, run.state])).toEqual([["first", "finished"]]);
+      expect(runs.can_serve).toBe(true);
+      const results = await (await fetch(`${server.url}/api/eval/results`)).json();
+      expect(results.data.map((result: { name: string }) => result.name)).toEqual(["mt-bench"]);
+
+      const served = await fetch(`${server.url}/api/train/runs/first/serve`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id: "tiny-tuned" }) });
+      expect(served.status).toBe(201);
+      const response = await fetch(`${server.url}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "tiny-tuned", prompt: "Once", max_tokens: 2 }) });
+      expect(response.status).toBe(200);
+      expect(built.map((model) => model.id)).toEqual(["tiny-tuned"]);
+      expect(built[0]).toMatchObject({ sequences: 3, maxQueue: 5, contextSize: 128, lora: [{ path: join(folder, "adapter.gguf"), scale: 1 }] });
+      const health = await (await fetch(`${server.url}/health`)).json();
+      expect(health.models.find((model: { id: string }) => model.id === "tiny-tuned")).toMatchObject({ state: "ready", capacity: 3 });
     } finally {
       await server.close();
     }

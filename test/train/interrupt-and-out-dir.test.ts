@@ -9,6 +9,7 @@ import { run } from "../../src/cli/commands/train.js";
 import { InvalidArgumentError } from "../../src/errors/index.js";
 import { loadCheckpoint } from "../../src/train/checkpoint.js";
 import { MetricsLog } from "../../src/train/metrics-log.js";
+import { trainingRunStatus } from "../../src/train/run-status.js";
 import { captureIo } from "../support/capture-io.js";
 import { stories260KPath } from "../support/shared-data.js";
 import { writeChatRows } from "./support/chat-rows.js";
@@ -37,10 +38,13 @@ describe("train and signals", () => {
     const outDir = join(dir, "interrupted");
     const child = spawnCli(["train", ...flags(outDir, 100_000)]);
     await untilTraining(child);
+    // what the playground's Train tab shows, from the folder's files alone
+    expect(trainingRunStatus(outDir).state).toBe("running");
     child.process.kill("SIGINT");
     const { code } = await child.exited;
     const { stderr } = child.output();
     expect(code, stderr).toBe(130);
+    expect(trainingRunStatus(outDir)).toMatchObject({ state: "interrupted", reason: expect.stringMatching(/stopped by a signal/) });
     expect(stderr).toMatch(/interrupted by SIGINT at step (\d+) of 100000/);
     expect(stderr).toContain(`resume with: camelid train ${flags(outDir, 100_000).join(" ")} --resume`);
     const stoppedAt = Number(/at step (\d+) of/.exec(stderr)![1]);
@@ -59,6 +63,8 @@ describe("train and signals", () => {
     const { code } = await child.exited;
     expect(code, child.output().stderr).toBe(143);
     expect(loadCheckpoint(join(outDir, "checkpoint.bin")).step).toBeGreaterThan(0);
+    // however far its files got (run.json, or only running.json of a process that is gone), it is interrupted
+    expect(trainingRunStatus(outDir).state).toBe("interrupted");
   }, 180_000);
 });
 
@@ -68,6 +74,8 @@ describe("train and its --out folder", () => {
     const first = captureIo();
     expect(await run(flags(outDir, 2), first.io)).toBe(0);
     const finalLoss = /final loss (\d+\.\d{4})/.exec(first.stdout())![1];
+    expect(trainingRunStatus(outDir).state).toBe("finished");
+    expect(existsSync(join(outDir, "running.json"))).toBe(false);
 
     const again = run(flags(outDir, 2), captureIo().io);
     await expect(again).rejects.toBeInstanceOf(InvalidArgumentError);
@@ -97,5 +105,14 @@ describe("train and its --out folder", () => {
     writeFileSync(join(own, "notes.txt"), "mine");
     expect(await run(flags(own, 2), captureIo().io)).toBe(0);
     expect(readFileSync(join(own, "notes.txt"), "utf8")).toBe("mine");
+
+    // A failure in a folder that stays (the user's own) is recorded for the Train tab, and the next run clears it.
+    const kept = join(dir, "kept");
+    mkdirSync(kept);
+    await expect(run([...flags(kept, 2).map((arg) => (arg === dataPath ? badData : arg))], captureIo().io)).rejects.toThrow();
+    expect(trainingRunStatus(kept)).toMatchObject({ state: "failed", reason: expect.stringMatching(/./) });
+    expect(existsSync(join(kept, "running.json"))).toBe(false);
+    expect(await run(flags(kept, 2), captureIo().io)).toBe(0);
+    expect(trainingRunStatus(kept).state).toBe("finished");
   }, 120_000);
 });

@@ -47,6 +47,29 @@ describe("arena anonymity before the vote", () => {
     expect(after.map((row) => row.model).sort()).toEqual(["llama-7b-secret", "mistral-secret"]);
   });
 
+  it("a retried side gets its own request-log row, as anonymous as the first", async () => {
+    // llama's first answer fails; the retry succeeds. Both requests are logged, under different ids.
+    const failOnce = scriptedModel({ modelId: "llama-7b-secret", reply: () => "an answer", fail: (_options, call) => (call === 1 ? "the upstream failed" : undefined) });
+    const { call } = arena({ "llama-7b-secret": { model: failOnce }, "mistral-secret": {} });
+    const battle = await (await call("POST", "/api/arena/battles", { message: "Hello" })).json();
+    const answer = async (side: string) => {
+      const response = await call("POST", `/api/arena/battles/${battle.id}/answers/${side}`, {});
+      await response.text();
+      return { side, status: response.status };
+    };
+    const statuses = await Promise.all(["a", "b"].map(answer));
+    const failed = statuses.find((answer) => answer.status !== 200)!.side;
+    const retried = await readEvents(await call("POST", `/api/arena/battles/${battle.id}/answers/${failed}`, {}));
+    expect(retried.at(-1)).toMatchObject({ type: "done" });
+
+    const rows = (await (await call("GET", "/api/requests")).json()).data as { id: string; model: string }[];
+    expect(rows.map((row) => row.id).sort()).toEqual([`arena-${battle.id}-0-a`, `arena-${battle.id}-0-b`, `arena-${battle.id}-0-${failed}-try2`].sort());
+    expect(JSON.stringify(rows)).not.toMatch(/llama-7b-secret|mistral-secret/);
+    expect((await call("POST", `/api/arena/battles/${battle.id}/vote`, { winner: "tie" })).status).toBe(200);
+    const after = (await (await call("GET", "/api/requests")).json()).data as { id: string; model: string }[];
+    expect(after.find((row) => row.id.endsWith("-try2"))!.model).toBe("llama-7b-secret");
+  });
+
   it("a side whose model fails once the battle exists answers with its status and code, without the model's path", async () => {
     // Models that fail to load are never drawn, so the failure comes after the draw: the model loaded,
     // then its generation reports a load failure (a file gone or corrupted since).
@@ -83,5 +106,20 @@ describe("arena anonymity before the vote", () => {
     const error = events.find((event) => event.type === "error")!;
     expect(error.message).toMatch(/^answer [AB] failed \(502 upstream_error\)/);
     expect(JSON.stringify(events)).not.toMatch(/10\.0\.0\.7|remote-gpt/);
+  });
+
+  it("the battles list and a battle's export name no model until the vote, then both", async () => {
+    const { call } = arena({ "llama-7b-secret": {}, "mistral-secret": {} });
+    const battle = await (await call("POST", "/api/arena/battles", { message: "Hello" })).json();
+    for (const side of ["a", "b"]) await (await call("POST", `/api/arena/battles/${battle.id}/answers/${side}`, {})).text();
+    const readable = async () => [await (await call("GET", "/api/arena/battles")).text(), await (await call("GET", `/api/arena/battles/${battle.id}/export`)).text()];
+
+    const before = await readable();
+    for (const text of before) expect(text).not.toMatch(/llama-7b-secret|mistral-secret/);
+    expect(JSON.parse(before[0]).data).toEqual([expect.objectContaining({ id: battle.id, models: null })]);
+    expect(JSON.parse(before[1])).toMatchObject({ id: battle.id, models: null, conversations: { a: [{ role: "user", content: "Hello" }, { role: "assistant", content: "an answer" }] } });
+
+    expect((await call("POST", `/api/arena/battles/${battle.id}/vote`, { winner: "tie" })).status).toBe(200);
+    for (const text of await readable()) expect(text).toMatch(/llama-7b-secret[^]*mistral-secret|mistral-secret[^]*llama-7b-secret/);
   });
 });

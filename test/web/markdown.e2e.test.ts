@@ -6,6 +6,7 @@
 // markers, never for a fixed time.
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { saveScreenshot } from "./support/screenshots.js";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../support/shared-data.js";
@@ -193,6 +194,7 @@ describe.skipIf(!hasChromium)("Markdown in headless Chromium", { timeout: 180_00
         expect(await body.locator('math[display="block"] mfrac').count()).toBe(1);
         // KaTeX's TeX annotation is dropped by the sanitiser, not shown as text beside the formula.
         expect(await body.innerText()).not.toContain("\\frac");
+        await saveScreenshot(page, "chat-markdown");
 
         const copy = body.locator("button.copy-code");
         await copy.click();

@@ -167,7 +167,7 @@ describe.skipIf(!hasChromium)("playground resilience in headless Chromium", () =
       if (problem === null) continue;
       sent.length = 0;
       await sendChat(page, "Second");
-      await expect.poll(() => page.locator("#status").innerText(), slow).toBe(problem);
+      await expect.poll(() => page.locator("[role=tabpanel]:not([hidden]) > .tab-status").innerText(), slow).toBe(problem);
       expect(await page.locator("#view-chat").getByLabel(label, { exact: true }).getAttribute("aria-invalid")).toBe("true");
       expect(await page.locator("#chat-input").inputValue()).toBe("Second");
       expect(sent).toEqual([]);

@@ -107,7 +107,7 @@ describe.skipIf(!hasChromium)("playground in headless Chromium", { timeout: 180_
 
     await page.locator("#chat-stop").click();
     await expect.poll(() => reply.getAttribute("data-state"), slow).toBe("done");
-    expect(await page.locator("#status").innerText()).toBe("Generation stopped");
+    expect(await page.locator("[role=tabpanel]:not([hidden]) > .tab-status").innerText()).toBe("Generation stopped");
     expect(await reply.locator(".meta").innerText()).toContain("stopped");
     // The server ended the generation too: once it logged the abort nothing more can arrive.
     const lastRequest = async () => (await (await fetch(`${server.url}/api/requests?limit=1&model=random-32k`)).json()).data[0];
@@ -121,7 +121,7 @@ describe.skipIf(!hasChromium)("playground in headless Chromium", { timeout: 180_
     await newChat("stories-a", { "Max tokens": "48", Temperature: "0", "System prompt": "You tell short stories." });
     await sendChat("Tell me a story");
     const last = await sendChat("Once upon a time");
-    expect(await page.locator("#status").innerText()).toBe("Reply finished");
+    expect(await page.locator("[role=tabpanel]:not([hidden]) > .tab-status").innerText()).toBe("Reply finished");
     await last.locator(".inspector summary").focus();
     await page.keyboard.press("Enter");
     const prompt = await last.locator(".exact-prompt").innerText();
@@ -222,7 +222,7 @@ describe.skipIf(!hasChromium)("playground in headless Chromium", { timeout: 180_
     await page.locator("#arena-input").press("Enter");
     await expect.poll(() => answerStates(arenaAnswers), slow).toEqual(["done", "done"]);
     await expect.poll(() => page.locator("#arena-send").isEnabled()).toBe(true);
-    expect(await page.locator("#status").innerText()).toBe("All answers finished");
+    expect(await page.locator("[role=tabpanel]:not([hidden]) > .tab-status").innerText()).toBe("All answers finished");
     expect(await page.locator("#arena-columns .column h3").allInnerTexts()).toEqual(["stories-a", "stories-b"]);
     expect(await page.locator("#arena-columns .message.assistant .markdown").allInnerTexts()).toHaveLength(2);
     // Multi-turn: each column continues its own conversation.
@@ -243,7 +243,7 @@ describe.skipIf(!hasChromium)("playground in headless Chromium", { timeout: 180_
     // Two answers, then the merged one: three finished answers and a free Run button mark the end.
     await expect.poll(() => answerStates(page.locator("#collab-output .message.assistant")), slow).toEqual(["done", "done", "done"]);
     await expect.poll(() => page.locator("#collab-run").isEnabled()).toBe(true);
-    expect(await page.locator("#status").innerText()).toBe("Merged answer finished");
+    expect(await page.locator("[role=tabpanel]:not([hidden]) > .tab-status").innerText()).toBe("Merged answer finished");
     expect(await page.locator("#collab-filled-prompt").evaluate((element) => element.textContent)).toContain("### Answer 2 (stories-b)");
     await page.locator("#collab-output details summary").click();
     await shot("collaborate");
@@ -263,6 +263,8 @@ describe.skipIf(!hasChromium)("playground in headless Chromium", { timeout: 180_
       await phone.goto(`${server.url}/#${tab}`);
       await phone.waitForSelector("body[data-ready=true]");
       if (tab === "chat") {
+        // On a phone the conversation list starts closed: the conversation gets the screen.
+        await phone.locator("#chat-sidebar-toggle").click();
         await phone.locator(".conversation-link", { hasText: "On a phone" }).click();
         await expect.poll(() => phone.locator("#view-chat .message").count()).toBe(2);
       }

@@ -5,6 +5,7 @@ import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { hasChromium, scriptedBrowser, slow } from "./support/scripted-browser.js";
 import type { ScriptedServerModel } from "./support/scripted-playground-server.js";
+import { playgroundViewports, saveScreenshot } from "./support/screenshots.js";
 
 const browser = scriptedBrowser("camelid-web-numbers-");
 const { open } = browser;
@@ -32,8 +33,8 @@ describe.skipIf(!hasChromium)("reply numbers and model states in headless Chromi
   afterEach(() => browser.cleanUp());
   afterAll(() => browser.close());
 
-  it("shows each reply's time to first token, tokens/s, token counts and finish reason", async () => {
-    const { page, pageErrors } = await open({ counted });
+  for (const viewport of playgroundViewports) it(`shows each reply's time to first token, tokens/s, token counts and finish reason (${viewport.name})`, async () => {
+    const { page, pageErrors } = await open({ counted }, "chat", viewport);
     await sendChat(page, "Hi");
     const first = await numbersOf(page, 0);
     expect(first).toMatchObject({ ttftMs: "40", tokensPerSecond: "20.0", completionTokens: "4", finishReason: "stop" });
@@ -47,6 +48,8 @@ describe.skipIf(!hasChromium)("reply numbers and model states in headless Chromi
     await page.locator("#view-chat").getByLabel("Max tokens", { exact: true }).fill("2");
     await sendChat(page, "Again");
     expect(await numbersOf(page, 1)).toMatchObject({ completionTokens: "2", finishReason: "length" });
+    await expect.poll(() => page.locator("#view-chat .reply-numbers").last().isVisible(), slow).toBe(true);
+    await saveScreenshot(page, "chat-reply-numbers");
 
     // Arena answers carry the same numbers (its own settings: no max tokens, so all four pieces).
     await page.goto(page.url().replace(/#.*$/, "#arena"));

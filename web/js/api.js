@@ -119,9 +119,9 @@ const readModels = async () => /** @type {ModelList} */ (await api("GET", "/v1/m
 
 export const listModels = async () => (await readModels()).data.map((model) => model.id);
 
-/** Each served model's load state ("unloaded", "loading", "ready", "failed") and its load error. */
+/** Each served model's load state ("unloaded", "loading", "ready", "failed"), its load error and, while it loads, the fraction done. */
 export const listModelStatuses = async () =>
-  (await readModels()).data.map((model) => ({ id: model.id, state: model.status?.value ?? "ready", error: model.status?.error ?? null }));
+  (await readModels()).data.map((model) => ({ id: model.id, state: model.status?.value ?? "ready", error: model.status?.error ?? null, progress: model.status?.progress ?? null }));
 
 /** @param {unknown} error @returns {error is MidStreamError} */
 export const isMidStreamError = (error) => error instanceof Error && "midStream" in error;
@@ -209,9 +209,28 @@ export function streamConversationReply(conversationId, body, fields, handlers) 
 }
 
 /**
- * The dry run: the exact prompt, its tokens and the format the server would use for this body.
+ * Streams a new answer beside the stored message `messageId` (an answer, or a user message whose
+ * answer was deleted); `body`'s last message is the user turn it answers.
+ * @param {string} conversationId
+ * @param {number} messageId
+ * @param {Record<string, unknown>} body
+ * @param {Record<string, unknown>} fields
+ * @param {ChatStreamHandlers} handlers
+ */
+export function streamConversationRegenerate(conversationId, messageId, body, fields, handlers) {
+  return readChatStream(`/api/conversations/${encodeURIComponent(conversationId)}/messages/${messageId}/regenerate`, { ...fields, request: streamBody(body) }, handlers);
+}
+
+/**
+ * The dry run: the exact prompt, its tokens and the format the server would use for this body. It
+ * loads the model like a reply does, so the pickers follow it the same way (load progress included).
  * @param {Record<string, unknown>} body
  */
 export async function renderPrompt(body) {
-  return /** @type {RenderedPromptResponse} */ (await api("POST", "/v1/chat/completions/render", { ...body, stream: undefined, stream_options: undefined }));
+  document.dispatchEvent(new CustomEvent("camelid:reply-started"));
+  try {
+    return /** @type {RenderedPromptResponse} */ (await api("POST", "/v1/chat/completions/render", { ...body, stream: undefined, stream_options: undefined }));
+  } finally {
+    document.dispatchEvent(new CustomEvent("camelid:reply-ended"));
+  }
 }

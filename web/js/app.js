@@ -11,10 +11,14 @@ import { announce, byId, h } from "./dom.js";
 import { createLeaderboardView } from "./leaderboard.js";
 import { installCodeCopy } from "./markdown.js";
 import { createSafetyView } from "./safety.js";
+import { rememberScroll, restoreScroll, takeOverScrollRestoration } from "./scroll-memory.js";
+import { createThemePicker } from "./theme.js";
+import { createTrainView } from "./train.js";
+import { createEvalView } from "./eval-results.js";
 
 /**
- * A tab's view: built once, activated each time its tab is shown.
- * @typedef {{ element: HTMLElement, activate(): unknown }} View
+ * A tab's view: built once, activated each time its tab is shown, with the session its address names ("#arena/<id>").
+ * @typedef {{ element: HTMLElement, activate(session?: string | null): unknown }} View
  */
 
 /** @type {{ id: string, label: string, create: (options: { models: string[] }) => View }[]} */
@@ -25,6 +29,8 @@ const tabs = [
   { id: "leaderboard", label: "Leaderboard", create: createLeaderboardView },
   { id: "collaborate", label: "Collaborate", create: createCollaborateView },
   { id: "safety", label: "Safety", create: createSafetyView },
+  { id: "train", label: "Train", create: createTrainView },
+  { id: "eval", label: "Eval", create: createEvalView },
 ];
 
 function keyDialog() {
@@ -35,9 +41,20 @@ function keyDialog() {
   input.focus();
 }
 
+/** On a phone the tabs scroll sideways: the active one is brought into view (the page itself never scrolls). */
+/** @param {HTMLElement} tabList @param {HTMLElement | undefined} button */
+function scrollTabIntoView(tabList, button) {
+  if (!button) return;
+  const left = button.offsetParent === tabList ? button.offsetLeft : button.offsetLeft - tabList.offsetLeft;
+  if (left < tabList.scrollLeft || left + button.offsetWidth > tabList.scrollLeft + tabList.clientWidth) {
+    tabList.scrollLeft = Math.max(0, left - (tabList.clientWidth - button.offsetWidth) / 2);
+  }
+}
+
 async function start() {
   const main = byId("main", HTMLElement);
   const tabList = byId("tabs", HTMLElement);
+  byId("key-button", HTMLButtonElement).before(createThemePicker());
   byId("key-button", HTMLButtonElement).addEventListener("click", keyDialog);
   byId("key-form", HTMLFormElement).addEventListener("submit", (event) => {
     if (event.submitter instanceof HTMLButtonElement && event.submitter.value === "cancel") return;
@@ -63,17 +80,21 @@ async function start() {
   const views = new Map();
   /** @type {Map<string, HTMLButtonElement>} */
   const buttons = new Map();
+  /** Each tab's last address ("arena/<id>"): going back to a tab reopens the session it showed. */
+  const lastRoutes = new Map();
   for (const tab of tabs) {
     const view = tab.create({ models });
     view.element.hidden = true;
     view.element.setAttribute("role", "tabpanel");
     view.element.setAttribute("tabindex", "-1");
+    // The tab's own status line (dom.js announce), its room reserved in styles.css.
+    view.element.prepend(h("p", { class: "tab-status", role: "status", "aria-live": "polite" }));
     main.append(view.element);
     views.set(tab.id, view);
     const button = h("button", { type: "button", role: "tab", id: `tab-${tab.id}`, "aria-controls": view.element.id, "aria-selected": "false", tabindex: -1 }, tab.label);
     view.element.setAttribute("aria-labelledby", button.id);
     button.addEventListener("click", () => {
-      location.hash = tab.id;
+      location.hash = lastRoutes.get(tab.id) ?? tab.id;
     });
     buttons.set(tab.id, button);
     tabList.append(button);
@@ -91,7 +112,7 @@ async function start() {
     if (event.key === "End") next = ids[ids.length - 1];
     if (next) {
       event.preventDefault();
-      location.hash = next;
+      location.hash = lastRoutes.get(next) ?? next;
       buttons.get(next)?.focus();
     }
   });
@@ -99,9 +120,21 @@ async function start() {
   /** @type {string | null} */
   let shown = null;
   const show = async () => {
-    const id = views.has(location.hash.slice(1)) ? location.hash.slice(1) : "chat";
-    if (shown === id) return;
-    shown = id;
+    // "#arena/<id>": the tab, then the session open in it (a reload and back/forward reopen it).
+    const [tab, ...rest] = location.hash.slice(1).split("/");
+    const id = views.has(tab) ? tab : "chat";
+    let session = null;
+    try {
+      session = views.has(tab) && rest.length > 0 ? decodeURIComponent(rest.join("/")) : null;
+    } catch {
+      // a malformed address: the tab without a session
+    }
+    const route = session ? `${id}/${rest.join("/")}` : id;
+    if (shown === route) return;
+    const previous = shown ? views.get(shown.split("/")[0]) : undefined;
+    if (shown && previous) rememberScroll(previous.element, shown);
+    shown = route;
+    lastRoutes.set(id, route);
     for (const [tabId, view] of views) {
       const active = tabId === id;
       view.element.hidden = !active;
@@ -110,13 +143,22 @@ async function start() {
       button.setAttribute("aria-selected", String(active));
       button.tabIndex = active ? 0 : -1;
     }
+    scrollTabIntoView(tabList, buttons.get(id));
     try {
-      await views.get(id)?.activate();
+      const view = views.get(id);
+      await view?.activate(session);
+      if (view && shown === route) restoreScroll(view.element, route);
     } catch (error) {
       announce(errorMessage(error), "error");
     }
   };
   window.addEventListener("hashchange", () => void show());
+  // A reload (or closing the tab) keeps where the open screen was scrolled.
+  takeOverScrollRestoration();
+  window.addEventListener("pagehide", () => {
+    const open = shown ? views.get(shown.split("/")[0]) : undefined;
+    if (shown && open) rememberScroll(open.element, shown);
+  });
   await show();
   await watchModelStatuses().refresh();
   installCodeCopy(document);

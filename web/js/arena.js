@@ -1,12 +1,25 @@
 // @ts-check
 // Arena, side by side: one prompt to N named models, answers streaming concurrently in columns,
-// each column keeping its own multi-turn history.
-import { errorMessage, streamChat } from "./api.js";
+// each column keeping its own multi-turn history. Every session is saved on the server as it goes
+// (the turn when it is sent, each answer when it ends), listed beside the columns and reopened by
+// its address (#arena/<id>): a reload reopens it, answers cut short by it marked as unfinished.
+// A column's latest answer can be regenerated: the answers that finished are kept as its versions,
+// "‹ 1/2 ›" chooses the one the column's conversation goes on from, and the session saves both.
 import { announce, composer, h, replaceChildren } from "./dom.js";
+import { createSavedSessions } from "./saved-sessions.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
-import { createTranscript, finishLabel } from "./transcript.js";
+import { paintStoredAnswer, streamStoredAnswer } from "./stored-answer.js";
+import { createTranscript } from "./transcript.js";
+import { messageActions, setMessageActions } from "./message-actions.js";
+import { answerVersions, showAnswerVersion } from "./answer-versions.js";
 
+/** @typedef {import("../../src/server/routes/playground-session-schemas.js").ArenaState} ArenaState */
+/** @typedef {import("../../src/server/routes/playground-session-schemas.js").ArenaAnswer} ArenaAnswer */
 /** @typedef {import("../../src/spec/index.js").ChatMessage} ChatMessage */
+/**
+ * A model's column: its transcript and the view of its answer to the latest turn.
+ * @typedef {{ model: string, transcript: ReturnType<typeof createTranscript>, latest: import("./transcript.js").MessageView | null }} Column
+ */
 
 /** @param {{ models: string[] }} options the served models' ids */
 export function createArenaView({ models }) {
@@ -18,81 +31,243 @@ export function createArenaView({ models }) {
   const input = h("textarea", { id: "arena-input", rows: 3, placeholder: "One prompt for every selected model (Enter sends)", "aria-label": "Prompt for all models" });
   const sendButton = h("button", { type: "submit", class: "primary", id: "arena-send" }, "Send to all");
   const stopButton = h("button", { type: "button", id: "arena-stop", disabled: true, onclick: () => controller?.abort() }, "Stop");
-  const resetButton = h("button", { type: "button", id: "arena-reset", onclick: () => reset() }, "New round");
-  /** @type {{ model: string, transcript: ReturnType<typeof createTranscript>, history: ChatMessage[] }[]} */
+  const resetButton = h("button", { type: "button", id: "arena-reset", onclick: () => sessions.startNew() }, "New round");
+  /**
+   * The open session's document: { models, settings, turns } (null: nothing sent yet).
+   * @type {ArenaState | null}
+   */
+  let state = null;
+  /** @type {Column[]} */
   let columns = [];
   /** @type {AbortController | null} */
   let controller = null;
 
-  const selected = () => picks.flatMap((label) => label.querySelector("input") ?? []).filter((box) => box.checked).map((box) => box.value);
+  const sessions = createSavedSessions({
+    kind: "arena",
+    prefix: "arena",
+    label: "Arena sessions",
+    noun: "arena session",
+    isBusy: () => controller !== null,
+    show(session) {
+      // An arena session's document, as the server validated it (arenaStateSchema).
+      const opened = /** @type {ArenaState | null} */ (session?.state ?? null);
+      state = opened;
+      if (opened) {
+        settings.load(opened.settings);
+        for (const label of picks) {
+          const box = label.querySelector("input");
+          if (box) box.checked = opened.models.includes(label.dataset.modelPick ?? "");
+        }
+      }
+      paint();
+      setBusy(false);
+    },
+  });
+  const persist = () => sessions.persist(() => state);
 
-  function reset() {
-    if (controller) return;
-    columns = [];
-    replaceChildren(columnsElement, h("p", { class: "hint" }, "Pick two or more models, then send a prompt."));
+  const selected = () => picks.flatMap((label) => label.querySelector("input") ?? []).filter((box) => box.checked).map((box) => box.value);
+  settings.watchModels(selected);
+  for (const label of picks) label.addEventListener("change", () => settings.watchModels(selected));
+
+  /** @param {boolean} busy */
+  function setBusy(busy) {
+    sendButton.disabled = busy;
+    stopButton.disabled = !busy;
+    resetButton.disabled = busy;
+    sessions.paintActions(busy);
+    paintActions(busy);
+    columnsElement.dataset.state = busy ? "streaming" : state ? "ready" : "empty";
   }
 
-  function ensureColumns() {
-    if (columns.length) return columns;
-    columns = selected().map((model) => {
+  /** Draws the open session: a column per model, every turn with each answer as it ended. */
+  function paint() {
+    columns = [];
+    if (!state) {
+      replaceChildren(columnsElement, h("p", { class: "hint" }, "Pick two or more models, then send a prompt."));
+      return;
+    }
+    replaceChildren(columnsElement);
+    const shown = state;
+    columns = shown.models.map((model) => {
       const transcript = createTranscript(model);
-      const column = h("section", { class: "column" }, h("h3", {}, model), transcript.element);
-      columnsElement.append(column);
-      return { model, transcript, history: [] };
+      columnsElement.append(h("section", { class: "column" }, h("h3", {}, model), transcript.element));
+      return { model, transcript, latest: null };
     });
-    columnsElement.querySelector(".hint")?.remove();
-    return columns;
+    for (const turn of shown.turns) {
+      for (const column of columns) {
+        column.transcript.addMessage("user", turn.user_message).flush();
+        const answer = turn.answers.find((candidate) => candidate.model === column.model);
+        const view = answer ? column.transcript.addMessage("assistant", answer.text, column.model) : null;
+        column.latest = view;
+        if (!answer || !view) continue;
+        paintStoredAnswer(view, answer);
+        // An earlier turn's answer can no longer be regenerated (the conversation went on from it): copy only.
+        if (turn !== shown.turns.at(-1)) setMessageActions(view.article, messageActions({ text: answer.text }));
+      }
+    }
+  }
+
+  /** The column's answer to the latest turn, as the session keeps it. @param {Column} column */
+  const latestAnswer = (column) => state?.turns.at(-1)?.answers.find((answer) => answer.model === column.model) ?? null;
+
+  /** Per column, the latest answer's actions: copy, regenerate, and its versions to browse. @param {boolean} busy */
+  function paintActions(busy) {
+    for (const column of columns) {
+      const answer = latestAnswer(column);
+      if (!column.latest || !answer) continue;
+      const versions = answer.versions?.length ?? 1;
+      const row = messageActions({
+        text: answer.text,
+        siblings: { index: answer.version ?? 0, count: versions, noun: "answer", onSelect: (/** @type {number} */ index) => void showVersion(column, index) },
+        actions: [{ name: "regenerate", label: "Regenerate", title: `Ask ${column.model} again; this answer is kept`, onClick: () => void regenerate(column) }],
+      });
+      for (const button of row.querySelectorAll("button:not([data-action=copy])")) {
+        if (button instanceof HTMLButtonElement) button.disabled = busy || button.dataset.edge === "true";
+      }
+      setMessageActions(column.latest.article, row);
+    }
+  }
+
+  /**
+   * The request that answered the latest turn in `column`: the session's settings and the conversation before it.
+   * @param {Column} column
+   * @param {ArenaState} session the open session
+   */
+  function latestRequest(column, session) {
+    const values = session.settings;
+    /** @type {ChatMessage[]} */
+    const system = typeof values.system_prompt === "string" && values.system_prompt ? [{ role: "system", content: values.system_prompt }] : [];
+    return { model: column.model, messages: [...system, ...historyOf(column.model, session.turns.length - 1), { role: "user", content: session.turns.at(-1)?.user_message ?? "" }], ...requestFields(values) };
+  }
+
+  /** A new answer from the same model to the column's latest turn; the conversation goes on from it. @param {Column} column */
+  async function regenerate(column) {
+    const answer = latestAnswer(column);
+    if (controller || !state || !answer || !column.latest) return;
+    const kept = answerVersions(answer);
+    const { signal } = (controller = new AbortController());
+    setBusy(true);
+    column.latest.remove();
+    const view = column.transcript.addMessage("assistant", "", column.model);
+    column.latest = view;
+    /** @type {ArenaAnswer} */
+    const fresh = { model: column.model, text: "", status: "pending", finish_reason: null };
+    const finished = await streamStoredAnswer(view, fresh, latestRequest(column, state), signal);
+    if (finished) {
+      answer.versions = [...kept, fresh];
+      showAnswerVersion(answer, kept.length);
+    }
+    controller = null;
+    if (!finished) {
+      // The answer shown before stays the column's answer: drawn again, the failure said once.
+      repaintLatest(column);
+      announce(`The regenerated answer failed (${fresh.error}); the earlier ones are kept`, "error");
+    } else announce("Answer regenerated");
+    await persist();
+    setBusy(false);
+  }
+
+  /** Draws the column's latest answer again as the session has it. @param {Column} column */
+  function repaintLatest(column) {
+    const answer = latestAnswer(column);
+    column.latest?.remove();
+    column.latest = answer ? column.transcript.addMessage("assistant", answer.text, column.model) : null;
+    if (answer && column.latest) paintStoredAnswer(column.latest, answer);
+  }
+
+  /**
+   * Shows another version of the column's latest answer; the next turn goes on from it, and the session keeps the choice.
+   * @param {Column} column
+   * @param {number} index
+   */
+  async function showVersion(column, index) {
+    const answer = latestAnswer(column);
+    if (controller || !answer?.versions?.[index]) return;
+    showAnswerVersion(answer, index);
+    repaintLatest(column);
+    setBusy(false);
+    await persist();
+  }
+
+  /**
+   * A column's conversation before turn `end` (all turns by default): answers that failed or never finished are left out, as their turns.
+   * @param {string} model
+   * @param {number} [end]
+   * @returns {ChatMessage[]}
+   */
+  function historyOf(model, end = state?.turns.length) {
+    /** @type {ChatMessage[]} */
+    const messages = [];
+    for (const turn of state?.turns.slice(0, end) ?? []) {
+      const answer = turn.answers.find((candidate) => candidate.model === model);
+      if (answer?.status !== "done") continue;
+      messages.push({ role: "user", content: turn.user_message }, { role: "assistant", content: answer.text });
+    }
+    return messages;
   }
 
   async function send() {
     const text = input.value.trim();
     if (!text || controller) return;
-    if (!columns.length && selected().length < 1) return announce("Select at least one model", "error");
+    const chosen = state ? state.models : selected();
+    if (chosen.length < 1) return announce("Select at least one model", "error");
     const problem = settings.validate();
     if (problem) return announce(problem, "error");
     const values = settings.values();
+    if (!state) {
+      state = { models: chosen, settings: {}, turns: [] };
+      paint();
+    }
+    const session = state;
+    session.settings = Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
+    const histories = new Map(session.models.map((model) => [model, historyOf(model)]));
+    /** @type {ArenaState["turns"][number]} */
+    const turn = { user_message: text, answers: session.models.map((model) => ({ model, text: "", status: "pending", finish_reason: null })) };
+    // The earlier turn's answers are settled now: copy only.
+    for (const column of columns) {
+      if (column.latest) setMessageActions(column.latest.article, messageActions({ text: latestAnswer(column)?.text ?? "" }));
+      column.latest = null;
+    }
+    session.turns.push(turn);
     const { signal } = (controller = new AbortController());
-    sendButton.disabled = true;
-    stopButton.disabled = false;
+    setBusy(true);
     input.value = "";
-    const active = ensureColumns();
+    // Saved before any answer arrives: a reload mid-answer keeps the turn, its answers marked unfinished.
+    void persist();
+    /** @type {ChatMessage[]} */
+    const system = values.system_prompt ? [{ role: "system", content: values.system_prompt }] : [];
     await Promise.all(
-      active.map(async (column) => {
+      columns.map(async (column, index) => {
         column.transcript.addMessage("user", text).flush();
-        column.history.push({ role: "user", content: text });
-        const answer = column.transcript.addMessage("assistant", "", column.model);
-        answer.setStreaming(true);
-        const messages = [...(values.system_prompt ? [{ role: "system", content: values.system_prompt }] : []), ...column.history];
-        try {
-          const result = await streamChat({ model: column.model, messages, ...requestFields(values) }, { signal, onDelta: (_, full) => answer.update(full) });
-          answer.update(result.text);
-          answer.flush();
-          answer.setMeta(`${column.model} · ${finishLabel(result.finishReason, result.usage?.completion_tokens)}`);
-          answer.setNumbers(result);
-          column.history.push({ role: "assistant", content: result.text });
-        } catch (error) {
-          answer.setError(errorMessage(error));
-          column.history.pop();
-        } finally {
-          answer.setStreaming(false);
-        }
+        const view = column.transcript.addMessage("assistant", "", column.model);
+        column.latest = view;
+        const body = { model: column.model, messages: [...system, ...(histories.get(column.model) ?? []), { role: "user", content: text }], ...requestFields(values) };
+        await streamStoredAnswer(view, turn.answers[index], body, signal);
+        void persist();
       }),
     );
+    await persist();
     controller = null;
-    sendButton.disabled = false;
-    stopButton.disabled = true;
+    setBusy(false);
     announce("All answers finished");
+    await sessions.refreshList();
   }
 
   const element = h(
     "section",
-    { id: "view-arena", class: "view", "aria-labelledby": "arena-heading" },
-    h("h2", { id: "arena-heading" }, "Arena: side by side"),
-    h("fieldset", { class: "model-picks" }, h("legend", {}, "Models (changes apply from the next round)"), picks),
-    settings.element,
-    columnsElement,
-    composer({ input, buttons: [sendButton, stopButton, resetButton], onSend: () => void send(), onEscape: () => controller?.abort() }),
+    { id: "view-arena", class: "view chat-view", "aria-labelledby": "arena-heading" },
+    sessions.sidebar,
+    h(
+      "div",
+      { class: "chat-main" },
+      h("div", { class: "toolbar" }, sessions.sidebarToggle, h("h2", { id: "arena-heading", class: "title" }, "Arena: side by side"), sessions.actionButtons),
+      h("fieldset", { class: "model-picks" }, h("legend", {}, "Models (a new session takes the models picked here)"), picks),
+      settings.element,
+      columnsElement,
+      composer({ input, buttons: [sendButton, stopButton, resetButton], onSend: () => void send(), onEscape: () => controller?.abort() }),
+    ),
   );
-  reset();
-  return { element, activate() {} };
+  paint();
+  setBusy(false);
+  return { element, activate: (/** @type {string | null} */ sessionId = null) => sessions.activate(sessionId) };
 }

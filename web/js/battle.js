@@ -5,10 +5,17 @@
 // battle's id is kept in local storage: after a reload (or a server restart that cut its answers
 // short) the battle comes back, and its unfinished answers can be resumed or the battle abandoned.
 // The view's `data-state` says where the battle is: empty, streaming, interrupted, votable, open, closed.
+// Until the vote, either side's latest answer can be regenerated (FastChat's "Regenerate", per side);
+// the earlier answers are kept and "‹ 1/2 ›" puts one back on screen: the vote compares what is shown.
+// Every battle is listed beside the columns ("anonymous" until the vote), reopened by its address
+// (#battle/<id>), exported (names hidden until the vote, as the server decides) or deleted.
 import { api, errorMessage, errorStatus, streamEvents } from "./api.js";
 import { announce, composer, h } from "./dom.js";
+import { createSessionActions, createSessionSidebar, routeTo } from "./session-sidebar.js";
+import { deleteBattle, exportBattle, listBattles } from "./sessions-api.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
 import { createTranscript, finishLabel } from "./transcript.js";
+import { messageActions, setMessageActions } from "./message-actions.js";
 
 /** @typedef {import("../../src/server/arena/battle-rules.js").PublicBattleView} PublicBattleView */
 /** @typedef {import("../../src/server/arena/arena-routes.js").BattleAnswerEvent} BattleAnswerEvent */
@@ -32,7 +39,7 @@ export function createBattleView() {
   const categoryInput = h("input", { type: "text", id: "battle-category", maxlength: 64, placeholder: "e.g. coding" });
   const sendButton = h("button", { type: "submit", class: "primary", id: "battle-send" }, "Send");
   const stopButton = h("button", { type: "button", id: "battle-stop", disabled: true, onclick: () => controller?.abort() }, "Stop");
-  const newButton = h("button", { type: "button", id: "battle-new", onclick: () => reset() }, "New battle");
+  const newButton = h("button", { type: "button", id: "battle-new", onclick: () => startNew() }, "New battle");
   const revealButton = h("button", { type: "button", id: "battle-reveal", disabled: true, onclick: () => reveal() }, "Reveal names (forfeits the vote)");
   const voteButtons = Object.entries(voteLabels).map(([choice, label]) =>
     h("button", { type: "button", class: "vote", "data-choice": choice, id: `battle-vote-${choice}`, disabled: true, onclick: () => vote(choice) }, label),
@@ -57,6 +64,32 @@ export function createBattleView() {
     else localStorage.removeItem(battleKey);
   };
 
+  const sidebar = createSessionSidebar({
+    prefix: "battle",
+    label: "Battles",
+    newLabel: "New battle",
+    load: async () =>
+      (await listBattles()).map((summary) => ({
+        id: summary.id,
+        title: summary.title,
+        models: summary.models ? `A: ${summary.models.a} · B: ${summary.models.b}` : "anonymous",
+        time: summary.updated_at,
+      })),
+    onOpen: (id) => routeTo("battle", id),
+    onNew: () => startNew(),
+  });
+  const actions = createSessionActions({
+    prefix: "battle",
+    noun: "battle",
+    exportFile: async () => (battle ? { name: `battle-${battle.id}.json`, text: await exportBattle(battle.id) } : null),
+    remove: async () => {
+      if (!battle || controller) return false;
+      await deleteBattle(battle.id);
+      startNew();
+      return true;
+    },
+  });
+
   function paintState() {
     const busy = Boolean(controller);
     const unfinished = unfinishedSides();
@@ -78,6 +111,10 @@ export function createBattleView() {
               : "open";
     sendButton.disabled = busy || Boolean(battle?.models);
     stopButton.disabled = !busy;
+    actions.setEnabled(!busy && Boolean(battle));
+    // The category is set when a battle starts: an open one shows its own, a new one takes what is typed.
+    categoryInput.disabled = busy || Boolean(battle);
+    if (battle) categoryInput.value = battle.category ?? "";
     for (const side of bothSides) sides[side].heading.textContent = battle?.models ? `Model ${side.toUpperCase()}: ${battle.models[side]}` : `Model ${side.toUpperCase()}`;
     // Once voted or revealed, the server sends the names.
     const names = battle?.models ? `A was ${battle.models.a}, B was ${battle.models.b}.` : "";
@@ -88,22 +125,93 @@ export function createBattleView() {
     else if (battle && !battle.can_vote && !busy) result.textContent = "Waiting for both answers…";
     else if (battle?.can_vote) result.textContent = "Both answers finished: vote, or continue the conversation.";
     else result.textContent = "Two models are drawn at random; their names stay hidden until you vote.";
+    paintSideActions(busy);
   }
 
-  function reset() {
-    if (controller) return;
+  /** Copy on each side's latest answer; until the vote also Regenerate and the versions to browse. @param {boolean} busy */
+  function paintSideActions(busy) {
+    const latest = battle?.turns?.at(-1);
+    const open = Boolean(latest) && !battle?.vote && !battle?.revealed_before_vote;
+    for (const side of bothSides) {
+      const view = latestAnswers[side];
+      const answer = latest?.answers?.[side];
+      if (!view || !answer) continue;
+      const label = side.toUpperCase();
+      const actions = open ? [{ name: "regenerate", label: `Regenerate ${label}`, title: `Sample answer ${label} again; this one is kept`, onClick: () => void regenerateSide(side) }] : [];
+      const siblings = open ? { index: answer.version ?? 0, count: answer.versions ?? 1, noun: `answer ${label}`, onSelect: (/** @type {number} */ version) => void showVersion(side, version) } : null;
+      const row = messageActions({ text: answer.text, siblings, actions });
+      for (const button of row.querySelectorAll("button:not([data-action=copy])")) {
+        if (button instanceof HTMLButtonElement) button.disabled = busy || button.dataset.edge === "true";
+      }
+      setMessageActions(view.article, row);
+    }
+  }
+
+  /** Samples one side's latest answer again; the earlier one stays as a version. @param {Side} side */
+  async function regenerateSide(side) {
+    if (controller || !battle) return;
+    const { id } = battle;
+    await streaming(async (signal) => {
+      battle = /** @type {PublicBattleView} */ (await api("POST", `/api/arena/battles/${id}/answers/${side}/regenerate`));
+      await streamSide(side, signal);
+    });
+  }
+
+  /**
+   * Runs `work` (answers streaming) as the battle's busy state, then reads the battle back.
+   * @param {(signal: AbortSignal) => Promise<unknown>} work
+   */
+  async function streaming(work) {
+    const { signal } = (controller = new AbortController());
+    paintState();
+    try {
+      await work(signal);
+      if (battle) battle = /** @type {PublicBattleView} */ (await api("GET", `/api/arena/battles/${battle.id}`));
+    } catch (error) {
+      announce(errorMessage(error), "error");
+    } finally {
+      controller = null;
+      paintState();
+    }
+  }
+
+  /**
+   * Puts another version of a side's latest answer on screen (the one the vote compares).
+   * @param {Side} side
+   * @param {number} version
+   */
+  async function showVersion(side, version) {
+    if (controller || !battle) return;
+    try {
+      battle = /** @type {PublicBattleView} */ (await api("POST", `/api/arena/battles/${battle.id}/answers/${side}/select`, { version }));
+      paintBattle();
+    } catch (error) {
+      announce(errorMessage(error), "error");
+    }
+    paintState();
+  }
+
+  /** Shows no battle: the next message draws a new one. */
+  function clear() {
     battle = null;
     remember(null);
     sides.a.transcript.clear();
     sides.b.transcript.clear();
     latestAnswers.a = latestAnswers.b = null;
     paintState();
+    void sidebar.refresh(null);
+  }
+
+  function startNew() {
+    if (controller) return;
+    clear();
+    routeTo("battle", null);
     input.focus();
   }
 
   /** Gives up on a battle whose answers did not finish: it is forgotten here and never voted on. */
   function abandon() {
-    reset();
+    startNew();
     announce("Battle abandoned");
   }
 
@@ -116,26 +224,33 @@ export function createBattleView() {
         const stored = turn.answers[side];
         const answer = sides[side].transcript.addMessage("assistant", stored.text, `Model ${side.toUpperCase()}`);
         answer.flush();
-        if (stored.status === "done") answer.setMeta(`Model ${side.toUpperCase()} · ${finishLabel(stored.finish_reason)}`);
+        if (stored.status === "done") {
+          answer.article.dataset.state = "done";
+          answer.setMeta(`Model ${side.toUpperCase()} · ${finishLabel(stored.finish_reason)}`);
+        }
         else if (stored.status === "failed") answer.setError("This answer failed.");
         else answer.setInterrupted("Not finished: the answer was cut short.");
+        // An earlier turn's answer is settled: copy only (paintState gives the latest its actions).
+        if (turn !== battle?.turns.at(-1)) setMessageActions(answer.article, messageActions({ text: stored.text }));
         latestAnswers[side] = answer;
       }
     }
   }
 
-  /** Reopens the battle kept from before a reload, if the server still has it. */
-  async function restore() {
-    const id = localStorage.getItem(battleKey);
-    if (!id) return;
+  /** Reopens a battle (from the address, the list, or the one kept from before a reload), if the server still has it. @param {string | null} id */
+  async function openBattle(id) {
+    if (!id) return clear();
     try {
       battle = /** @type {PublicBattleView} */ (await api("GET", `/api/arena/battles/${encodeURIComponent(id)}`));
     } catch (error) {
-      if (errorStatus(error) === 404 || errorStatus(error) === 403) return remember(null);
-      throw error;
+      if (errorStatus(error) !== 404 && errorStatus(error) !== 403) throw error;
+      announce("This battle no longer exists", "error");
+      return clear();
     }
+    remember(battle.id);
     paintBattle();
     paintState();
+    await sidebar.refresh(battle.id);
   }
 
   /** @param {Side} side @param {AbortSignal} signal */
@@ -190,11 +305,16 @@ export function createBattleView() {
           ...(category ? { category } : {}),
         }));
         remember(battle.id);
+        routeTo("battle", battle.id);
+        void sidebar.refresh(battle.id);
       } else {
         battle = /** @type {PublicBattleView} */ (await api("POST", `/api/arena/battles/${battle.id}/turns`, { message: text }));
       }
       sent = true;
       for (const side of bothSides) {
+        // The earlier turn's answers are settled now: copy only.
+        const previous = latestAnswers[side];
+        if (previous) setMessageActions(previous.article, messageActions({ text: battle.turns.at(-2)?.answers[side].text ?? "" }));
         sides[side].transcript.addMessage("user", text).flush();
         latestAnswers[side] = null;
       }
@@ -210,6 +330,7 @@ export function createBattleView() {
       controller = null;
       paintState();
       if (battle?.can_vote) voteButtons[0].focus();
+      void sidebar.refresh(battle?.id ?? null);
     }
   }
 
@@ -225,18 +346,8 @@ export function createBattleView() {
 
   async function resumeUnfinished() {
     const sidesToRetry = unfinishedSides();
-    if (controller || !battle || sidesToRetry.length === 0) return;
-    const { signal } = (controller = new AbortController());
-    paintState();
-    try {
-      await Promise.all(sidesToRetry.map((side) => streamSide(side, signal)));
-      battle = /** @type {PublicBattleView} */ (await api("GET", `/api/arena/battles/${battle.id}`));
-    } catch (error) {
-      announce(errorMessage(error), "error");
-    } finally {
-      controller = null;
-      paintState();
-    }
+    if (controller || sidesToRetry.length === 0) return;
+    await streaming((signal) => Promise.all(sidesToRetry.map((side) => streamSide(side, signal))));
   }
 
   /** @param {string} choice a key of voteLabels */
@@ -253,6 +364,7 @@ export function createBattleView() {
       return;
     }
     paintState();
+    void sidebar.refresh(battle.id);
     newButton.focus();
   }
 
@@ -260,30 +372,43 @@ export function createBattleView() {
     if (!battle || !confirm("Reveal the model names? This battle will no longer accept a vote.")) return;
     battle = /** @type {PublicBattleView} */ (await api("POST", `/api/arena/battles/${battle.id}/reveal`));
     paintState();
+    void sidebar.refresh(battle.id);
   }
 
   const element = h(
     "section",
-    { id: "view-battle", class: "view", "aria-labelledby": "battle-heading" },
-    h("h2", { id: "battle-heading" }, "Anonymous battle"),
-    settings.element,
-    h("label", { class: "battle-category" }, "Category (optional) ", categoryInput),
+    { id: "view-battle", class: "view chat-view", "aria-labelledby": "battle-heading" },
+    sidebar.element,
     h(
       "div",
-      { class: "columns two" },
-      bothSides.map((side) => h("section", { class: "column", "aria-labelledby": `battle-name-${side}` }, sides[side].heading, sides[side].transcript.element)),
+      { class: "chat-main" },
+      h("div", { class: "toolbar" }, sidebar.toggleButton, h("h2", { id: "battle-heading", class: "title" }, "Anonymous battle"), actions.buttons),
+      settings.element,
+      h("label", { class: "battle-category" }, "Category (optional) ", categoryInput),
+      h(
+        "div",
+        { class: "columns two" },
+        bothSides.map((side) => h("section", { class: "column", "data-side": side, "aria-labelledby": `battle-name-${side}` }, sides[side].heading, sides[side].transcript.element)),
+      ),
+      result,
+      h("div", { class: "vote-bar", role: "group", "aria-label": "Vote" }, voteButtons, revealButton, retryButton, abandonButton, newButton),
+      composer({ input, buttons: [sendButton, stopButton], onSend: () => void send(), onEscape: () => controller?.abort() }),
     ),
-    result,
-    h("div", { class: "vote-bar", role: "group", "aria-label": "Vote" }, voteButtons, revealButton, retryButton, abandonButton, newButton),
-    composer({ input, buttons: [sendButton, stopButton], onSend: () => void send(), onEscape: () => controller?.abort() }),
   );
   paintState();
   return {
     element,
-    async activate() {
-      if (restored || controller) return;
-      restored = true;
-      await restore();
+    async activate(sessionId = null) {
+      if (controller) return;
+      if (!restored) {
+        // The address names the battle; without one, the battle open before a reload comes back.
+        restored = true;
+        await openBattle(sessionId ?? localStorage.getItem(battleKey));
+        if (battle && !sessionId) routeTo("battle", battle.id);
+        return;
+      }
+      if (sessionId === (battle?.id ?? null)) return sidebar.refresh(sessionId);
+      await openBattle(sessionId);
     },
   };
 }

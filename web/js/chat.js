@@ -1,11 +1,14 @@
 // @ts-check
 // Chat: one model, a persisted conversation, streaming with stop, and for every reply the exact
 // prompt the server rendered (dry run of the same request body), its token count and its format.
-import { api, errorMessage, errorStatus, isMidStreamError, renderPrompt, streamConversationReply } from "./api.js";
-import { fitTokenBudget, lastTurns, toOpenAiJsonl, toShareGpt } from "./conversation-io.js";
+import { api, errorMessage, errorStatus, isMidStreamError, renderPrompt, streamConversationRegenerate, streamConversationReply } from "./api.js";
+import { branchOf, fitTokenBudget, lastTurns, toOpenAiJsonl, toShareGpt } from "./conversation-io.js";
 import { announce, composer, download, h, replaceChildren } from "./dom.js";
+import { routeTo } from "./session-sidebar.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
+import { createSidebarToggle } from "./sidebar-toggle.js";
 import { createTranscript, finishLabel } from "./transcript.js";
+import { messageActions, setMessageActions } from "./message-actions.js";
 
 /** @typedef {import("../../src/server/store/conversations.js").ConversationWithMessages} ConversationWithMessages */
 /** @typedef {import("../../src/server/store/conversations.js").ConversationMessage} ConversationMessage */
@@ -24,9 +27,12 @@ import { createTranscript, finishLabel } from "./transcript.js";
  * @typedef {import("./settings-form.js").StoredSettings & { inspections?: Record<string, Inspection> }} ChatSettings
  */
 /**
- * A message as shown: the server's, or one kept locally until the conversation is read again.
- * @typedef {Pick<ConversationMessage, "role" | "content" | "status"> & Partial<Pick<ConversationMessage, "id" | "model" | "requestId">>} ShownMessage
+ * A message as shown: the server's, or one kept locally (without the server's ids) until the
+ * conversation is read again.
+ * @typedef {Pick<ConversationMessage, "role" | "content" | "status"> & Partial<Omit<ConversationMessage, "role" | "content" | "status">>} ShownMessage
  */
+/** A message the server has stored: it has its id, so its actions can name it. @typedef {ShownMessage & { id: number }} StoredMessage */
+/** A message view on screen and the id of the message it shows, once the server has it. @typedef {{ view: import("./transcript.js").MessageView, id?: number }} ShownEntry */
 /**
  * The open conversation: the server's, with Chat's own settings.
  * @typedef {Omit<ConversationWithMessages, "settings" | "messages"> & { settings: ChatSettings, messages: ShownMessage[] }} OpenConversation
@@ -91,29 +97,41 @@ export function createChatView({ models }) {
    */
   let recheck = undefined;
   let restored = false;
+  /**
+   * The message views on screen, in the order of current.messages (the active branch); `id` once the server has it.
+   * @type {ShownEntry[]}
+   */
+  let shown = [];
 
+  // Kept in the address too (#chat/<id>), so back and forward move between conversations.
   /** @param {string | null} id */
   const remember = (id) => {
     if (id) localStorage.setItem(lastConversationKey, id);
     else localStorage.removeItem(lastConversationKey);
+    // Only while Chat is the tab shown: a late re-read of a conversation never pulls the user back here.
+    if (!element.hidden) routeTo("chat", id);
   };
 
   // Escape is handled for the whole view (below), not only inside the composer
   const form = composer({ input, buttons: [sendButton, stopButton], onSend: () => void send() });
+  const sidebar = h(
+    "aside",
+    { class: "sidebar", id: "chat-sidebar", "aria-label": "Conversations" },
+    h("button", { type: "button", id: "chat-new", class: "primary", onclick: () => void openConversation(null).then(() => sidebarToggle.closeOnPhone()) }, "New chat"),
+    list,
+  );
+  const sidebarToggle = createSidebarToggle({ sidebar, label: "Conversations" });
+  settings.watchModels(() => [modelSelect.value]);
+  modelSelect.addEventListener("change", () => settings.watchModels(() => [modelSelect.value]));
 
   const element = h(
     "section",
     { id: "view-chat", class: "view chat-view", "aria-labelledby": "chat-title" },
-    h(
-      "aside",
-      { class: "sidebar" },
-      h("button", { type: "button", id: "chat-new", class: "primary", onclick: () => openConversation(null) }, "New chat"),
-      list,
-    ),
+    sidebar,
     h(
       "div",
       { class: "chat-main" },
-      h("div", { class: "toolbar" }, title, h("label", { for: "chat-model", class: "inline-label" }, "Model", modelSelect), Object.values(toolbarButtons)),
+      h("div", { class: "toolbar" }, sidebarToggle.button, title, h("label", { for: "chat-model", class: "inline-label" }, "Model", modelSelect), Object.values(toolbarButtons)),
       settings.element,
       transcript.element,
       form,
@@ -125,6 +143,10 @@ export function createChatView({ models }) {
     sendButton.disabled = busy;
     stopButton.disabled = !busy;
     modelSelect.disabled = busy;
+    // Regenerate, edit, delete and branch switches wait for the answer being written (the server says 409 meanwhile).
+    for (const button of transcript.element.querySelectorAll(".message-actions button:not([data-action=copy])")) {
+      if (button instanceof HTMLButtonElement) button.disabled = busy || button.dataset.edge === "true";
+    }
     for (const button of Object.values(toolbarButtons)) button.disabled = busy || (!current && button !== toolbarButtons.rename);
     toolbarButtons.rename.disabled = busy || !current;
   };
@@ -148,7 +170,7 @@ export function createChatView({ models }) {
               type: "button",
               class: "conversation-link",
               "aria-current": current?.id === conversation.id ? "true" : false,
-              onclick: () => openConversation(conversation.id),
+              onclick: () => void openConversation(conversation.id).then(() => sidebarToggle.closeOnPhone()),
             },
             h("span", { class: "conversation-title" }, conversation.title),
             h("span", { class: "meta" }, new Date(conversation.updatedAt).toLocaleString()),
@@ -198,9 +220,11 @@ export function createChatView({ models }) {
     title.textContent = current?.title ?? "New conversation";
     const inspections = current?.settings?.inspections ?? {};
     let writing = false;
+    shown = [];
     for (const message of current?.messages ?? []) {
       const view = transcript.addMessage(message.role, message.content, message.role === "assistant" ? (message.model ?? "") : "");
       view.flush();
+      shown.push({ view, id: message.id });
       if (message.role !== "assistant") continue;
       if (message.status === "streaming") {
         view.setStreaming(true);
@@ -212,6 +236,7 @@ export function createChatView({ models }) {
       }
       showInspector(view, inspections[message.requestId ?? ""] ?? inspections[message.id ?? ""]);
     }
+    attachActions();
     // The server writes the answer's end when it notices the stream ended: show it once it has.
     if (writing && current) {
       const id = current.id;
@@ -261,22 +286,50 @@ export function createChatView({ models }) {
     return { messages, window: null };
   }
 
+  /** The composer's message, after the active branch's end. */
   async function send() {
     const text = input.value.trim();
     if (!text || controller) return;
+    await reply({ text });
+  }
+
+  /**
+   * One reply: to `text` after the active branch (the composer), to `text` as an edit of the user
+   * message `editOf` (a new branch beside it), or a new answer beside `regenerateOf` (an answer, or a
+   * user message left without one). The request carries the active branch up to that point only.
+   * @param {{ text: string, editOf?: StoredMessage | null, regenerateOf?: StoredMessage | null }} request
+   */
+  async function reply({ text, editOf = null, regenerateOf = null }) {
+    if (controller) return;
+    const fromComposer = !editOf && !regenerateOf;
     const model = modelSelect.value;
     if (!model) return announce("No model is served: start camelid serve with --model", "error");
     // Checked before anything is sent or saved: an invalid value never reaches the conversation.
     const problem = settings.validate();
     if (problem) return announce(problem, "error");
     const values = settings.values();
+    const changed = editOf ?? regenerateOf;
+    if (changed && current) {
+      // The branch up to the changed message stays on screen; what followed it goes (it is kept on the server).
+      const at = current.messages.findIndex((m) => m.id === changed.id);
+      const keep = editOf ? at : changed.role === "user" ? at + 1 : at;
+      current = { ...current, messages: current.messages.slice(0, keep) };
+      clearTimeout(recheck);
+      paintConversation();
+    }
     const { signal } = (controller = new AbortController());
     setBusy(true);
-    input.value = "";
-    const userView = transcript.addMessage("user", text);
-    userView.flush();
+    if (fromComposer) input.value = "";
+    let userView = null;
+    if (!regenerateOf) {
+      userView = transcript.addMessage("user", text);
+      userView.flush();
+      shown.push({ view: userView });
+    }
     const answer = transcript.addMessage("assistant", "", model);
+    shown.push({ view: answer });
     answer.setStreaming(true);
+    let stored = false;
     try {
       if (!current) {
         current = /** @type {OpenConversation} */ (await api("POST", "/api/conversations", { title: text.slice(0, 60), model }));
@@ -288,7 +341,7 @@ export function createChatView({ models }) {
       const history = [
         ...(values.system_prompt ? [{ role: /** @type {const} */ ("system"), content: values.system_prompt }] : []),
         ...current.messages.filter((m) => m.status !== "failed" && m.status !== "streaming").map((m) => ({ role: m.role, content: m.content })),
-        { role: "user", content: text },
+        ...(regenerateOf ? [] : [{ role: /** @type {const} */ ("user"), content: text }]),
       ];
       const base = { model, ...requestFields(values) };
       const { messages, window } = await windowed(history, { ...base, messages: history });
@@ -302,13 +355,20 @@ export function createChatView({ models }) {
         inspection = { model, error: errorMessage(error) };
       }
       // The server stores the user's turn and this answer however the stream ends (Stop, reload, error).
-      const fields = { system_prompt: values.system_prompt ?? null, settings: storedSettings() };
+      const fields = { system_prompt: values.system_prompt ?? null, settings: storedSettings(), ...(editOf ? { parent_id: editOf.parentId } : {}) };
+      const handlers = { signal, onDelta: (/** @type {string} */ _, /** @type {string} */ full) => answer.update(full) };
+      const userTurn = regenerateOf ? null : text;
       let result;
       try {
-        result = await streamConversationReply(current.id, body, fields, { signal, onDelta: (_, full) => answer.update(full) });
+        result = regenerateOf
+          ? await streamConversationRegenerate(current.id, regenerateOf.id, body, fields, handlers)
+          : await streamConversationReply(current.id, body, fields, handlers);
       } catch (error) {
         // The server stored the turn: a failure it reported as failed, a broken connection as interrupted.
-        if (isMidStreamError(error)) keepLocally(text, { role: "assistant", content: error.partialText, model, status: error.inStream ? "failed" : "interrupted" });
+        if (isMidStreamError(error)) {
+          stored = true;
+          keepLocally(userTurn, { role: "assistant", content: error.partialText, model, status: error.inStream ? "failed" : "interrupted" });
+        }
         throw error;
       }
       answer.update(result.text);
@@ -319,13 +379,15 @@ export function createChatView({ models }) {
       answer.setNumbers(result);
       if (!result.requestId) {
         // Stopped before the server accepted the request: nothing was stored.
-        userView.remove();
+        userView?.remove();
         answer.remove();
-        input.value = text;
+        shown.splice(shown.length - (userView ? 2 : 1));
+        if (fromComposer) input.value = text;
         announce("Generation stopped");
         return;
       }
-      keepLocally(text, { role: "assistant", content: result.text, model, requestId: result.requestId, status: result.finishReason === "abort" ? "interrupted" : "done" });
+      stored = true;
+      keepLocally(userTurn, { role: "assistant", content: result.text, model, requestId: result.requestId, status: result.finishReason === "abort" ? "interrupted" : "done" });
       const inspections = newestInspections({ ...(current.settings?.inspections ?? {}), [result.requestId]: inspection });
       const saved = /** @type {OpenConversation} */ (await api("PATCH", `/api/conversations/${current.id}`, { settings: { ...storedSettings(), inspections } }));
       current = { ...saved, messages: current.messages };
@@ -334,23 +396,141 @@ export function createChatView({ models }) {
     } catch (error) {
       answer.setError(errorMessage(error));
       announce(errorMessage(error), "error");
-      if (!isMidStreamError(error)) input.value = text;
+      if (!isMidStreamError(error) && fromComposer) input.value = text;
     } finally {
       answer.setStreaming(false);
       controller = null;
       setBusy(false);
       await refreshList().catch(() => undefined);
+      if (current) await syncWithServer(stored, !fromComposer).catch((error) => announce(errorMessage(error), "error"));
     }
+  }
+
+  /**
+   * After a reply: the server's ids and branches for the messages on screen, so their actions work.
+   * An answer the server has not yet seen end keeps what this page saw. When an edit or regeneration
+   * stored nothing, the page shows the server's branch again.
+   */
+  /** @param {boolean} stored @param {boolean} changedBranch */
+  async function syncWithServer(stored, changedBranch) {
+    if (!current) return;
+    const fresh = /** @type {OpenConversation} */ (await api("GET", `/api/conversations/${encodeURIComponent(current.id)}`));
+    if (!stored && changedBranch) {
+      current = fresh;
+      paintConversation();
+      return;
+    }
+    const local = current.messages.at(-1);
+    const last = fresh.messages.at(-1);
+    if (stored && last?.status === "streaming" && local && local.status !== "streaming") Object.assign(last, { content: local.content, status: local.status });
+    current = { ...fresh, settings: current.settings ?? fresh.settings };
+    for (const [index, entry] of shown.entries()) entry.id ??= stored || index < fresh.messages.length ? current.messages[index]?.id : undefined;
+    attachActions();
+  }
+
+  /** Per message on screen: copy, browse its alternatives, regenerate (answers), edit (user turns), delete. */
+  function attachActions() {
+    for (const [index, entry] of shown.entries()) {
+      const message = current?.messages?.[index];
+      // Only a message the server has stored (it has an id) can be regenerated, edited or deleted.
+      if (!message || entry.id !== message.id || message.id === undefined) continue;
+      const stored = /** @type {StoredMessage} */ (message);
+      const siblings = message.siblingIds ?? [message.id];
+      /** @type {import("./message-actions.js").MessageAction[]} */
+      const actions = [];
+      if (message.role === "assistant") actions.push({ name: "regenerate", label: "Regenerate", title: "Sample a new answer; this one is kept beside it", onClick: () => void reply({ text: "", regenerateOf: stored }) });
+      if (message.role === "user") {
+        actions.push({ name: "edit", label: "Edit", title: "Edit and resend as a new branch; this one is kept", onClick: () => startEdit(entry.view, stored) });
+        if (index === (current?.messages.length ?? 0) - 1) actions.push({ name: "regenerate", label: "Answer", title: "Answer this message again", onClick: () => void reply({ text: "", regenerateOf: stored }) });
+      }
+      actions.push({ name: "delete", label: "Delete", title: "Delete this message and what follows it in this branch", onClick: () => void removeMessage(stored) });
+      const row = messageActions({
+        text: message.content,
+        siblings: { index: siblings.indexOf(message.id), count: siblings.length, noun: message.role === "user" ? "version" : "answer", onSelect: (/** @type {number} */ at) => void showBranch(siblings[at]) },
+        actions,
+      });
+      entry.view.article.dataset.messageId = String(message.id);
+      setMessageActions(entry.view.article, row);
+    }
+    setBusy(Boolean(controller));
+  }
+
+  /** Shows the branch through `messageId` (the server keeps the choice: a reload shows it too). @param {number} messageId */
+  async function showBranch(messageId) {
+    if (controller || !current) return;
+    try {
+      current = /** @type {OpenConversation} */ (await api("POST", `/api/conversations/${encodeURIComponent(current.id)}/branch`, { message_id: messageId }));
+      paintConversation();
+    } catch (error) {
+      announce(errorMessage(error), "error");
+    }
+  }
+
+  /** @param {StoredMessage} message */
+  async function removeMessage(message) {
+    if (controller || !current) return;
+    const after = current.messages.length - 1 - current.messages.findIndex((m) => m.id === message.id);
+    const question = after > 0 ? `Delete this message and the ${after} after it in this branch?` : "Delete this message?";
+    if (!confirm(question)) return;
+    try {
+      current = /** @type {OpenConversation} */ (await api("DELETE", `/api/conversations/${encodeURIComponent(current.id)}/messages/${message.id}`));
+      paintConversation();
+      announce("Message deleted");
+    } catch (error) {
+      announce(errorMessage(error), "error");
+    }
+  }
+
+  /**
+   * Edits a user turn in place: Send makes a new branch beside it, Cancel puts it back.
+   * @param {import("./transcript.js").MessageView} view
+   * @param {StoredMessage} message
+   */
+  function startEdit(view, message) {
+    if (controller) return;
+    const body = view.article.querySelector(".markdown");
+    if (!(body instanceof HTMLElement)) return;
+    const field = h("textarea", { class: "message-editor-input", rows: 3, "aria-label": "Edit message" });
+    field.value = message.content;
+    const finish = () => {
+      editor.remove();
+      body.hidden = false;
+    };
+    const submit = () => {
+      const text = field.value.trim();
+      if (!text) return;
+      finish();
+      void reply({ text, editOf: message });
+    };
+    field.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        submit();
+      } else if (event.key === "Escape") {
+        event.stopPropagation();
+        finish();
+      }
+    });
+    const editor = h(
+      "div",
+      { class: "message-editor" },
+      field,
+      h("div", { class: "composer-buttons" }, h("button", { type: "button", class: "primary", "data-action": "send-edit", onclick: submit }, "Send"), h("button", { type: "button", "data-action": "cancel-edit", onclick: finish }, "Cancel")),
+    );
+    body.hidden = true;
+    body.after(editor);
+    field.focus();
   }
 
   /**
    * The turn the server just stored, kept in the open conversation without asking for it again (after
    * a Stop the server may not have written the answer's end yet).
    */
-  /** @param {string} userText @param {ShownMessage} assistant */
+  /** @param {string | null} userText @param {ShownMessage} assistant */
   function keepLocally(userText, assistant) {
     if (!current) return;
-    current = { ...current, messages: [...current.messages, { role: "user", content: userText, status: "done" }, assistant] };
+    const user = userText === null ? [] : [{ role: /** @type {const} */ ("user"), content: userText, status: /** @type {const} */ ("done") }];
+    current = { ...current, messages: [...current.messages, ...user, assistant] };
   }
 
   function startRename() {
@@ -395,7 +575,10 @@ export function createChatView({ models }) {
   function exportAs(kind) {
     if (!current) return;
     const conversation = { ...current, system_prompt: current.systemPrompt };
-    const safe = current.title.replace(/[^\w.-]+/g, "_").slice(0, 40) || "conversation";
+    const title = current.title.replace(/[^\w.-]+/g, "_").slice(0, 40) || "conversation";
+    // With other branches beside it, the file name says which one this is (the active one, by its last message).
+    const branch = branchOf(current);
+    const safe = branch && branch.messages_in_all_branches > branch.messages ? `${title}.branch-${branch.leaf_message_id}` : title;
     if (kind === "sharegpt") download(`${safe}.sharegpt.json`, JSON.stringify(toShareGpt(conversation), null, 2));
     else download(`${safe}.jsonl`, toOpenAiJsonl(conversation), "application/x-ndjson");
   }
@@ -406,13 +589,14 @@ export function createChatView({ models }) {
 
   return {
     element,
-    async activate() {
+    async activate(sessionId = null) {
       if (!restored) {
-        // A reload reopens the conversation that was open (its answer, if cut short, marked as such).
+        // A reload reopens the conversation its address names, else the one that was open (an answer cut short marked as such).
         restored = true;
-        const last = localStorage.getItem(lastConversationKey);
+        const last = sessionId ?? localStorage.getItem(lastConversationKey);
         if (last) return openConversation(last);
       }
+      if (sessionId && sessionId !== current?.id && !controller) return openConversation(sessionId);
       await refreshList();
       setBusy(Boolean(controller));
     },

@@ -4,13 +4,16 @@
 
 /** @typedef {import("../../src/spec/index.js").ChatMessage} ChatMessage */
 /**
- * What an export needs of a conversation (the server's, with its system prompt).
- * @typedef {{ id?: string, model?: string | null, system_prompt?: string | null, messages: readonly ChatMessage[] }} ExportedConversation
+ * What an export needs of a conversation (the server's, with its system prompt): its active branch's
+ * messages (with their ids once saved) and, once saved, that branch's last message and the count of all.
+ * @typedef {{ id?: string, model?: string | null, system_prompt?: string | null, activeLeafId?: number | null, messageCount?: number, messages: readonly (ChatMessage & { id?: number })[] }} ExportedConversation
  */
 
 /**
  * ShareGPT JSON: one record per conversation, `conversations: [{from: human|gpt|system, value}]`,
- * the shape FastChat and LLaMA-Factory read.
+ * the shape FastChat and LLaMA-Factory read. A conversation with branches (regenerated answers,
+ * edited turns) exports its active branch, `conversation.messages`, the one on screen; `branch`
+ * says which: the id of its last message, and how many messages all branches hold.
  * @param {ExportedConversation} conversation
  */
 export function toShareGpt(conversation) {
@@ -20,11 +23,26 @@ export function toShareGpt(conversation) {
     if (message.role === "system") turns.push({ from: "system", value: message.content });
     else turns.push({ from: message.role === "user" ? "human" : "gpt", value: message.content });
   }
-  return [{ id: conversation.id, model: conversation.model ?? undefined, conversations: turns }];
+  const record = { id: conversation.id, model: conversation.model ?? undefined, conversations: turns };
+  const branch = branchOf(conversation);
+  return [branch ? { ...record, branch } : record];
 }
 
 /**
- * OpenAI messages JSONL: one line `{"messages": [...]}` per conversation (fine-tuning format).
+ * Which branch `conversation.messages` is: the active one, named by its last message's id, with the
+ * count of messages in every branch (more than the export's own when other branches exist).
+ * Undefined for a conversation that never had message ids (an unsaved one).
+ * @param {ExportedConversation} conversation
+ */
+export function branchOf(conversation) {
+  const leaf = conversation.activeLeafId ?? conversation.messages.at(-1)?.id;
+  if (leaf === undefined || leaf === null) return undefined;
+  return { selection: "active", leaf_message_id: leaf, messages: conversation.messages.length, messages_in_all_branches: conversation.messageCount ?? conversation.messages.length };
+}
+
+/**
+ * OpenAI messages JSONL: one line `{"messages": [...]}` per conversation (fine-tuning format, so no
+ * other keys): the active branch, like toShareGpt; the file name says which branch (chat.js).
  * @param {ExportedConversation} conversation
  */
 export function toOpenAiJsonl(conversation) {

@@ -74,33 +74,33 @@ export function download(filename, text, type = "application/json") {
 }
 
 /**
- * Announces a message to screen readers and shows it in the status bar.
+ * Announces a message to screen readers and shows it in the status line of the screen on show (each
+ * tab has its own, with its room reserved so a message never moves the page), or the page's status
+ * before the screens exist.
  * @param {string} message
  * @param {"info" | "error"} [kind]
  */
 export function announce(message, kind = "info") {
-  const status = document.getElementById("status");
-  if (!status) return;
+  const status = document.querySelector('[role="tabpanel"]:not([hidden]) > .tab-status') ?? document.getElementById("status");
+  if (!(status instanceof HTMLElement)) return;
   status.textContent = message;
   status.dataset.kind = kind;
 }
 
 /**
- * The prompt composer: a form holding the input and its buttons. Submitting it, or Enter without
- * Shift in the input (when enterSends), calls onSend; Escape inside it calls onEscape when given.
- */
-/**
+ * The prompt composer: a form holding the input and its buttons. Submitting it, Ctrl+Enter or
+ * Cmd+Enter in the input, or Enter without Shift (when enterSends), calls onSend; Escape inside it
+ * calls onEscape when given.
  * @param {{ input: HTMLTextAreaElement, buttons: HTMLElement[], onSend: () => void, onEscape?: () => void, enterSends?: boolean }} options
  */
 export function composer({ input, buttons, onSend, onEscape, enterSends = true }) {
-  if (enterSends) {
-    input.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-        event.preventDefault();
-        onSend();
-      }
-    });
-  }
+  input.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || event.isComposing) return;
+    if (event.ctrlKey || event.metaKey || (enterSends && !event.shiftKey)) {
+      event.preventDefault();
+      onSend();
+    }
+  });
   return h(
     "form",
     {

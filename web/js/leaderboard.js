@@ -25,10 +25,10 @@ export function createLeaderboardView() {
   const summary = h("p", { id: "leaderboard-summary" });
   const updated = h("p", { id: "leaderboard-updated" });
   const explanation = h("p", { id: "rank-explanation", class: "note" }, rankExplanation);
-  const table = h("div", { class: "table-scroll", id: "leaderboard-table" });
-  const coefficients = h("div", { class: "table-scroll", id: "leaderboard-style" });
+  const table = h("div", { class: "table-scroll", id: "leaderboard-table", tabindex: 0 });
+  const coefficients = h("div", { class: "table-scroll", id: "leaderboard-style", tabindex: 0 });
   const figures = h("div", { class: "charts", id: "leaderboard-charts" });
-  const matrix = h("div", { class: "table-scroll", id: "leaderboard-matrix" });
+  const matrix = h("div", { class: "table-scroll", id: "leaderboard-matrix", tabindex: 0 });
   const warnings = h("ul", { class: "warnings" });
   const category = /** @type {HTMLSelectElement} */ (h("select", { id: "leaderboard-category", onchange: () => refresh() }, h("option", { value: "all" }, "all")));
   const styleControl = /** @type {HTMLInputElement} */ (h("input", { type: "checkbox", id: "leaderboard-style-control", onchange: () => refresh() }));

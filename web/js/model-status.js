@@ -1,8 +1,9 @@
 // @ts-check
 // Every model picker (an <option> or a checkbox label carrying data-model-pick="<id>") shows its model's
-// load state from /v1/models: a "loading…" or "failed" suffix, the load error as its title, and
-// data-state for scripts. States are re-read when a reply starts or ends (a first request loads a
-// model, or fails to) and, while a model is loading or a reply is in flight, every `pollMs`.
+// load state from /v1/models: a "loading…" (with the percentage loaded, once the loader reports one) or
+// "failed" suffix, the load error as its title, and data-state (and data-progress) for scripts.
+// States are re-read when a reply starts or ends (a first request loads a model, or fails to) and,
+// while a model is loading or a reply is in flight, every `pollMs`.
 import { listModelStatuses } from "./api.js";
 
 /** @typedef {Awaited<ReturnType<typeof listModelStatuses>>[number]} ModelStatus */
@@ -15,7 +16,10 @@ function label(element, status) {
   element.dataset.state = status.state;
   if (status.error) element.title = `Failed to load: ${status.error}`;
   else element.removeAttribute("title");
-  const suffix = suffixes[status.state] ?? "";
+  const percent = status.state === "loading" && typeof status.progress === "number" ? Math.floor(status.progress * 100) : null;
+  if (percent === null) delete element.dataset.progress;
+  else element.dataset.progress = String(percent);
+  const suffix = percent === null ? (suffixes[status.state] ?? "") : ` (loading ${percent}%)`;
   if (element instanceof HTMLOptionElement) element.textContent = `${status.id}${suffix}`;
   else {
     let note = element.querySelector(".model-state");

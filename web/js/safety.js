@@ -23,7 +23,7 @@ const interval = (rate) => (rate.lower === null ? "—" : `${percent(rate.lower)
 function rateTable(id, caption, headers, rows) {
   return h(
     "div",
-    { class: "table-scroll" },
+    { class: "table-scroll", tabindex: 0 },
     h(
       "table",
       { id },

@@ -1,8 +1,14 @@
 // @ts-check
-// Generation settings (shared by Chat, Arena, Battle and Collaboration), as a labelled form.
-import { h } from "./dom.js";
+// Generation settings (shared by Chat, Arena, Battle and Collaboration), as a labelled form: named
+// presets, the prompt format picked from the server's registry ("auto" says what it picked and why),
+// and every number checked before a request is sent against the bounds the server's own request
+// schema sets (GET /api/sampling-limits), each bad field marked with aria-invalid and its message.
+import { announce, h } from "./dom.js";
+import { createPresetsBar } from "./presets.js";
+import { numberProblem, promptFormats, ruleFromSchema, samplingLimits } from "./settings-catalog.js";
 
 /** @typedef {import("../../src/server/openai/request-schemas.js").SamplingOptions} SamplingOptions */
+/** @typedef {import("./settings-catalog.js").NumberRule} NumberRule */
 /**
  * The form's fields: the server's sampling options (snake_case, as a request sends them) plus the
  * playground's system prompt; a field left empty is undefined.
@@ -13,51 +19,35 @@ import { h } from "./dom.js";
  * @typedef {{ type: "keep-all" } | { type: "last-turns", turns: number } | { type: "token-budget", maxPromptTokens: number }} WindowStrategy
  */
 /**
- * Settings as a conversation stores them: the form's values and its window strategy.
- * @typedef {Omit<SettingsValues, "system_prompt"> & { system_prompt?: string | null, window?: { type: WindowStrategy["type"], turns?: number, maxPromptTokens?: number } }} StoredSettings
+ * Settings as a conversation, a saved session or a preset stores them: the server's stored settings
+ * (its sampling rules; other keys pass through), and Chat's window strategy.
+ * @typedef {import("zod").infer<typeof import("../../src/server/routes/conversations.js").conversationSettingsSchema>} ServerStoredSettings
+ * @typedef {ServerStoredSettings & { window?: { type: WindowStrategy["type"], turns?: number, maxPromptTokens?: number } }} StoredSettings
  */
-/** @typedef {{ label: string, min?: number, max?: number, above?: number, integer?: boolean }} NumberRule */
 
 let formCount = 0;
 
 /**
- * What the server accepts for each number field (its shared sampling rules), checked before a request
- * is sent or the settings are saved: `above` is an exclusive minimum.
- * @type {Record<string, NumberRule>}
+ * The number fields: the form's id suffix, the request field whose server-side bounds apply, the label.
+ * @type {{ name: string, field: keyof SamplingOptions, label: string, attributes: import("./dom.js").Attributes }[]}
  */
-const numberRules = {
-  temperature: { label: "Temperature", min: 0, max: 2 },
-  "top-p": { label: "Top-p", above: 0, max: 1 },
-  "top-k": { label: "Top-k", min: 0, integer: true },
-  "max-tokens": { label: "Max tokens", min: 1, integer: true },
-  seed: { label: "Seed", min: 0, max: 0xffffffff, integer: true },
-  "window-size": { label: "Conversation window size", min: 1, integer: true },
-};
+const numberFields = [
+  { name: "temperature", field: "temperature", label: "Temperature", attributes: { step: 0.1, value: 0.7 } },
+  { name: "top-p", field: "top_p", label: "Top-p", attributes: { step: 0.05, value: 0.95 } },
+  { name: "top-k", field: "top_k", label: "Top-k", attributes: { step: 1, value: 40 } },
+  { name: "max-tokens", field: "max_tokens", label: "Max tokens", attributes: { step: 1, value: 256 } },
+  { name: "seed", field: "seed", label: "Seed", attributes: { step: 1, placeholder: "random" } },
+];
 
 /**
- * Why `input` breaks `rule`, or null when it is empty or fine.
- * @param {HTMLInputElement | HTMLTextAreaElement} input
- * @param {NumberRule} rule
+ * The window size is the playground's own (it picks which messages are sent), not a request field.
+ * @type {NumberRule}
  */
-function numberProblem(input, rule) {
-  if (input.validity.badInput) return `${rule.label} must be a number`;
-  if (input.value.trim() === "") return null;
-  const value = Number(input.value);
-  if (!Number.isFinite(value)) return `${rule.label} must be a number`;
-  if (rule.integer && !Number.isInteger(value)) return `${rule.label} must be a whole number`;
-  if (rule.above !== undefined && !(value > rule.above)) return `${rule.label} must be greater than ${rule.above}`;
-  if (rule.min !== undefined && value < rule.min) return `${rule.label} must be at least ${rule.min}`;
-  if (rule.max !== undefined && value > rule.max) return `${rule.label} must be at most ${rule.max}`;
-  return null;
-}
-
-/** @param {string} id @param {string} label @param {import("./dom.js").Attributes} attributes */
-const numberField = (id, label, attributes) =>
-  h("label", { for: id }, label, h("input", { id, type: "number", inputmode: "decimal", ...attributes }));
+const windowSizeRule = { label: "Conversation window size", min: 1, integer: true };
 
 /**
  * @param {{ window?: boolean, promptFormat?: boolean, systemPrompt?: boolean }} options
- * @returns {{ element: HTMLDetailsElement, values(): SettingsValues, validate(): string | null, load(settings?: StoredSettings): void, windowStrategy(): WindowStrategy }}
+ * @returns {{ element: HTMLDetailsElement, values(): SettingsValues, validate(): string | null, load(settings?: StoredSettings, options?: { replace?: boolean }): void, windowStrategy(): WindowStrategy, watchModels(models: () => string[]): void, refreshFormats(): Promise<void> }}
  */
 export function createSettingsForm(options = {}) {
   const prefix = `settings-${++formCount}`;
@@ -71,31 +61,45 @@ export function createSettingsForm(options = {}) {
     h("option", { value: "last-turns" }, "last N turns"),
     h("option", { value: "token-budget" }, "token budget"),
   );
-  const windowSize = h("input", { id: id("window-size"), type: "number", min: 1, value: 4, "aria-label": "turns or tokens for the window strategy" });
+  const windowSize = h("input", { id: id("window-size"), type: "number", min: 1, value: 4, "aria-label": "turns or tokens for the window strategy", "aria-describedby": id("window-size-error") });
+  const windowError = h("span", { class: "field-error", id: id("window-size-error") });
+  const format = options.promptFormat === false ? null : h("select", { id: id("format"), "aria-describedby": id("format-reason") }, h("option", { value: "" }, "auto"));
+  const formatReason = h("span", { class: "format-reason", id: id("format-reason") });
+
+  /**
+   * The rule of each number field; bounds arrive from the server (until then only "is it a number").
+   * @type {Map<string, NumberRule>}
+   */
+  const rules = new Map([...numberFields.map((spec) => /** @type {const} */ ([spec.name, { label: spec.label }])), ["window-size", windowSizeRule]]);
+
+  /** @param {(typeof numberFields)[number]} spec */
+  const numberField = (spec) =>
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: id(spec.name) }, spec.label),
+      h("input", { id: id(spec.name), type: "number", inputmode: "decimal", "aria-describedby": id(`${spec.name}-error`), ...spec.attributes }),
+      h("span", { class: "field-error", id: id(`${spec.name}-error`) }),
+    );
 
   const element = h(
     "details",
     { class: "settings" },
     h("summary", {}, "Settings"),
+    createPresetsBar({ idPrefix: prefix, read: () => ({ ...values(), window: windowStrategy() }), apply: (settings) => load(settings, { replace: true }), announce }),
     h(
       "div",
       { class: "settings-grid" },
       options.systemPrompt === false ? null : h("label", { for: id("system"), class: "wide" }, "System prompt", system),
-      numberField(id("temperature"), "Temperature", { min: 0, max: 2, step: 0.1, value: 0.7 }),
-      numberField(id("top-p"), "Top-p", { min: 0, max: 1, step: 0.05, value: 0.95 }),
-      numberField(id("top-k"), "Top-k", { min: 0, step: 1, value: 40 }),
-      numberField(id("max-tokens"), "Max tokens", { min: 1, step: 1, value: 256 }),
-      numberField(id("seed"), "Seed", { min: 0, step: 1, placeholder: "random" }),
+      numberFields.map(numberField),
       h("label", { for: id("stop") }, "Stop (one per line)", h("textarea", { id: id("stop"), rows: 1 })),
-      options.promptFormat === false
-        ? null
-        : h("label", { for: id("format") }, "Prompt format", h("input", { id: id("format"), type: "text", placeholder: "auto (model's own)" })),
-      options.window === false ? null : h("label", { for: id("window"), class: "window" }, "Conversation window", h("span", { class: "inline" }, windowType, windowSize)),
+      format ? h("div", { class: "field format-field" }, h("label", { for: id("format") }, "Prompt format"), format, formatReason) : null,
+      options.window === false ? null : h("div", { class: "field window" }, h("label", { for: id("window") }, "Conversation window"), h("span", { class: "inline" }, windowType, windowSize), windowError),
     ),
   );
 
   /**
-   * Every field is an <input> or a <textarea> (both have `value`).
+   * A field of this form by its id suffix: every one is an input, a textarea, a select or a span.
    * @param {string} name
    */
   const field = (name) => /** @type {HTMLInputElement | HTMLTextAreaElement | null} */ (element.querySelector(`#${id(name)}`));
@@ -107,74 +111,182 @@ export function createSettingsForm(options = {}) {
     return Number.isFinite(value) ? value : undefined;
   };
 
+  /**
+   * Marks one field (aria-invalid and its message under it); returns its problem or null.
+   * @param {string} name
+   */
+  const checkField = (name) => {
+    const input = field(name);
+    const rule = rules.get(name);
+    if (!input || !rule) return null;
+    const problem = numberProblem(input.value, input.validity.badInput, rule);
+    if (problem) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
+    const message = element.querySelector(`#${id(`${name}-error`)}`);
+    if (message) message.textContent = problem ?? "";
+    return problem;
+  };
+  for (const name of rules.keys()) field(name)?.addEventListener("input", () => field(name)?.hasAttribute("aria-invalid") && checkField(name));
+
+  samplingLimits().then(
+    ({ fields }) => {
+      for (const spec of numberFields) {
+        const schema = fields[spec.field];
+        rules.set(spec.name, ruleFromSchema(spec.label, schema));
+        const input = element.querySelector(`input#${id(spec.name)}`);
+        if (!(input instanceof HTMLInputElement)) continue;
+        const min = schema?.minimum ?? schema?.exclusiveMinimum;
+        if (min !== undefined) input.min = String(min);
+        if (schema?.maximum !== undefined) input.max = String(schema.maximum);
+      }
+      element.dataset.limits = "loaded";
+    },
+    // Without the bounds the server still refuses a bad value, with its own message.
+    () => (element.dataset.limits = "failed"),
+  );
+
+  /**
+   * The models whose auto format is explained (the view's current pick).
+   * @type {() => string[]}
+   */
+  let watchedModels = () => [];
+  /** @type {import("./settings-catalog.js").PromptFormatsResponse | null} */
+  let catalog = null;
+
+  function paintFormatReason() {
+    if (!format) return;
+    const chosen = format.value;
+    if (chosen) {
+      const listed = catalog?.data.find((entry) => entry.name === chosen);
+      formatReason.textContent = listed ? `${listed.description}${listed.supports_system ? "" : " (no system prompt)"}` : "";
+      element.dataset.autoFormat = "forced";
+      return;
+    }
+    const models = watchedModels();
+    const lines = models.map((model) => {
+      const status = catalog?.models.find((entry) => entry.id === model);
+      if (!status?.auto) return `${model}: decided when the model loads`;
+      return `${model}: ${status.auto.name} — ${status.auto.reason}`;
+    });
+    formatReason.textContent = lines.length ? `auto picks ${lines.join("; ")}` : "auto: each model's own format";
+    element.dataset.autoFormat = models.length > 0 && models.every((model) => catalog?.models.find((entry) => entry.id === model)?.auto) ? "known" : "pending";
+  }
+
+  async function refreshFormats() {
+    if (!format) return;
+    try {
+      catalog = await promptFormats();
+    } catch {
+      // Keep the last list; the next reply or model change asks again.
+      return;
+    }
+    const present = new Set([...format.options].map((option) => option.value));
+    for (const entry of catalog.data) {
+      if (!present.has(entry.name)) format.append(h("option", { value: entry.name, title: entry.description }, entry.name));
+    }
+    paintFormatReason();
+  }
+
+  if (format) {
+    format.addEventListener("change", paintFormatReason);
+    // A reply may have loaded a model: auto's choice is known from then on.
+    document.addEventListener("camelid:reply-ended", () => void refreshFormats());
+    void refreshFormats();
+  }
+
+  /** @returns {SettingsValues} */
+  function values() {
+    const stop = (field("stop")?.value ?? "").split("\n").map((s) => s.replace(/\\n/g, "\n")).filter((s) => s.length > 0);
+    return {
+      system_prompt: system.value.trim() || undefined,
+      temperature: number("temperature"),
+      top_p: number("top-p"),
+      top_k: number("top-k"),
+      max_tokens: number("max-tokens"),
+      seed: number("seed"),
+      stop: stop.length ? stop : undefined,
+      prompt_format: format?.value || undefined,
+    };
+  }
+
+  /** @returns {WindowStrategy} */
+  function windowStrategy() {
+    const size = Math.max(1, Math.floor(Number(windowSize.value) || 1));
+    if (windowType.value === "last-turns") return { type: "last-turns", turns: size };
+    if (windowType.value === "token-budget") return { type: "token-budget", maxPromptTokens: size };
+    return { type: "keep-all" };
+  }
+
+  /**
+   * `replace`: fields the settings do not name are emptied (a preset is the whole form).
+   * @param {StoredSettings} [settings]
+   * @param {{ replace?: boolean }} [options]
+   */
+  function load(settings = {}, { replace = false } = {}) {
+    system.value = settings.system_prompt ?? "";
+    /** @param {string} name @param {unknown} value */
+    const set = (name, value) => {
+      const input = field(name);
+      if (!input) return;
+      if (value !== undefined && value !== null) input.value = String(value);
+      else if (replace) input.value = "";
+    };
+    set("temperature", settings.temperature);
+    set("top-p", settings.top_p);
+    set("top-k", settings.top_k);
+    set("max-tokens", settings.max_tokens);
+    set("seed", settings.seed);
+    // The server also accepts one stop string; the playground saves a list.
+    set("stop", settings.stop ? (Array.isArray(settings.stop) ? settings.stop.join("\n") : settings.stop) : undefined);
+    if (format && (settings.prompt_format !== undefined || replace)) {
+      const name = settings.prompt_format ?? "";
+      // A stored name the registry no longer lists stays visible rather than silently becoming auto.
+      if (name && ![...format.options].some((option) => option.value === name)) format.append(h("option", { value: name }, name));
+      format.value = name;
+      paintFormatReason();
+    }
+    if (settings.window) {
+      windowType.value = settings.window.type;
+      windowSize.value = String(settings.window.turns ?? settings.window.maxPromptTokens ?? 4);
+    }
+    for (const name of rules.keys()) if (field(name)?.hasAttribute("aria-invalid")) checkField(name);
+  }
+
   return {
     element,
     /** OpenAI request fields (snake_case) plus system_prompt. */
-    values() {
-      const stop = (field("stop")?.value ?? "").split("\n").map((s) => s.replace(/\\n/g, "\n")).filter((s) => s.length > 0);
-      const format = field("format")?.value.trim();
-      return {
-        system_prompt: system.value.trim() || undefined,
-        temperature: number("temperature"),
-        top_p: number("top-p"),
-        top_k: number("top-k"),
-        max_tokens: number("max-tokens"),
-        seed: number("seed"),
-        stop: stop.length ? stop : undefined,
-        prompt_format: format || undefined,
-      };
-    },
+    values,
     /**
-     * Checks every number field; marks the first bad one (aria-invalid, focus, the form opened) and
-     * returns what is wrong with it, or null when everything can be sent.
+     * Checks every number field; marks each bad one (aria-invalid and its message), opens the form and
+     * focuses the first, and returns what is wrong with it, or null when everything can be sent.
      */
     validate() {
-      let problem = null;
-      for (const [name, rule] of Object.entries(numberRules)) {
-        const input = field(name);
-        if (!input) continue;
-        const found = numberProblem(input, rule);
-        input.toggleAttribute("aria-invalid", Boolean(found));
-        if (found) input.setAttribute("aria-invalid", "true");
-        if (found && !problem) {
-          problem = found;
+      let first = null;
+      for (const name of rules.keys()) {
+        const problem = checkField(name);
+        if (problem && !first) {
+          first = problem;
           element.open = true;
-          input.focus();
+          field(name)?.focus();
         }
       }
-      return problem;
+      return first;
     },
-    windowStrategy() {
-      const size = Math.max(1, Math.floor(Number(windowSize.value) || 1));
-      if (windowType.value === "last-turns") return { type: "last-turns", turns: size };
-      if (windowType.value === "token-budget") return { type: "token-budget", maxPromptTokens: size };
-      return { type: "keep-all" };
+    windowStrategy,
+    load,
+    /** Explains auto's choice for these models (the view's picker); asks the server again now. */
+    watchModels(models) {
+      watchedModels = models;
+      paintFormatReason();
+      void refreshFormats();
     },
-    load(settings = {}) {
-      system.value = settings.system_prompt ?? "";
-      /** @param {string} name @param {unknown} value */
-      const set = (name, value) => {
-        const input = field(name);
-        if (input && value !== undefined && value !== null) input.value = String(value);
-      };
-      set("temperature", settings.temperature);
-      set("top-p", settings.top_p);
-      set("top-k", settings.top_k);
-      set("max-tokens", settings.max_tokens);
-      set("seed", settings.seed);
-      set("format", settings.prompt_format);
-      if (settings.stop) set("stop", settings.stop.join("\n"));
-      if (settings.window) {
-        windowType.value = settings.window.type;
-        windowSize.value = String(settings.window.turns ?? settings.window.maxPromptTokens ?? 4);
-      }
-    },
+    refreshFormats,
   };
 }
 
 /**
  * Drops undefined fields and the playground-only ones before a request body.
- * @param {SettingsValues} values
+ * @param {SettingsValues | StoredSettings} values the form's, or a saved session's
  * @returns {Record<string, unknown>}
  */
 export function requestFields(values) {

@@ -8,6 +8,11 @@ import { h } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
 
 /** @typedef {import("./api.js").ChatStreamResult} ChatStreamResult */
+/**
+ * What a reply's numbers are drawn from: a streamed result (ChatStreamResult), or an answer a saved
+ * session recorded (its usage and timings kept as plain numbers).
+ * @typedef {{ finishReason?: string | null, usage?: Partial<Record<"prompt_tokens" | "completion_tokens", number | null>> | null, timings?: Partial<Record<"prompt_ms" | "predicted_per_second", number | null>> | null }} ReplyFigures
+ */
 /** @typedef {ReturnType<ReturnType<typeof createTranscript>["addMessage"]>} MessageView */
 
 /** @param {string} label the transcript's accessible name */
@@ -55,7 +60,7 @@ export function createTranscript(label) {
       },
       /**
        * The reply's numbers (llama.cpp's UI): time to first token, tokens/s, token counts, finish reason.
-       * @param {Pick<ChatStreamResult, "finishReason" | "usage" | "timings">} result
+       * @param {ReplyFigures} result
        */
       setNumbers(result) {
         article.querySelector(".reply-numbers")?.remove();
@@ -94,13 +99,13 @@ export function finishLabel(finishReason, completionTokens) {
   return parts.join(" · ");
 }
 
-/** @param {number | undefined} value @param {number} digits */
+/** @param {number | null | undefined} value @param {number} digits */
 const formatted = (value, digits) => (typeof value === "number" && Number.isFinite(value) ? value.toFixed(digits) : null);
 
 /**
  * A reply's numbers as a line of labelled figures, each also a data attribute (for scripts): from the
  * stream's usage and llama-server `timings` (prompt_ms = time to first token, predicted_per_second).
- * @param {Pick<ChatStreamResult, "finishReason" | "usage" | "timings">} result
+ * @param {ReplyFigures} result
  */
 export function replyNumbers({ finishReason, usage, timings }) {
   /** @type {[key: string, label: string, value: string | number | null, unit: string][]} */

@@ -2,20 +2,21 @@ import { InvalidArgumentError } from "../../errors/index.js";
 import type { DecodeBenchmarkResult, Spread } from "../../providers/local/index.js";
 import { numberFlag, parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
+import { localModelFlagHelp, localModelFlagOptions, parseLocalModelFlags } from "../local-model-flags.js";
+
+/** The local-model settings bench takes (the context is sized to the prompt and generation). */
+const BENCH_SETTINGS = ["threads", "batchSize", "flashAttention"] as const;
 
 const help = `usage: camelid bench <model.gguf> [options]
 
 Prefill and decode tokens/s of a local GGUF model through camelid's local provider, over several
 runs (min / median / max). Greedy decoding of a filler-text prompt; the prompt cache is off.
 
-  --runs <n>            measured runs after one warm-up (default 5)
-  --prompt-tokens <n>   prompt length in tokens (default 128)
-  --gen-tokens <n>      tokens to generate per run (default 128)
-  -t, --threads <n>     ggml threads (default: the provider's default, 1)
-  --batch-size <n>      llama.cpp batch size
-  --flash-attention     use flash attention
-  --compare-raw         also measure node-llama-cpp's raw sequence API in the same runs, and the ratio
-  --json                print the result as JSON
+  --runs N                 measured runs after one warm-up (default 5)
+  --prompt-tokens N        prompt length in tokens (default 128)
+  --gen-tokens N           tokens to generate per run (default 128)
+${localModelFlagHelp(BENCH_SETTINGS)}  --compare-raw            also measure node-llama-cpp's raw sequence API in the same runs, and the ratio
+  --json                   print the result as JSON
 `;
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
@@ -23,9 +24,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     runs: { type: "string" },
     "prompt-tokens": { type: "string" },
     "gen-tokens": { type: "string" },
-    threads: { type: "string", short: "t" },
-    "batch-size": { type: "string" },
-    "flash-attention": { type: "boolean" },
+    ...localModelFlagOptions(BENCH_SETTINGS),
     "compare-raw": { type: "boolean" },
     json: { type: "boolean" },
     help: { type: "boolean", short: "h" },
@@ -40,8 +39,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const runs = numberFlag(values.runs, "runs", { min: 1, max: 1000, integer: true });
   const promptTokens = numberFlag(values["prompt-tokens"], "prompt-tokens", { min: 2, max: 1 << 20, integer: true });
   const genTokens = numberFlag(values["gen-tokens"], "gen-tokens", { min: 2, max: 1 << 20, integer: true });
-  const threads = numberFlag(values.threads, "threads", { min: 1, max: 512, integer: true });
-  const batchSize = numberFlag(values["batch-size"], "batch-size", { min: 1, max: 1 << 16, integer: true });
+  const settings = parseLocalModelFlags(values, BENCH_SETTINGS);
 
   const { benchmarkDecode } = await import("../../providers/local/index.js");
   const result = await benchmarkDecode({
@@ -49,9 +47,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     ...(runs !== undefined ? { runs } : {}),
     ...(promptTokens !== undefined ? { promptTokens } : {}),
     ...(genTokens !== undefined ? { genTokens } : {}),
-    ...(threads !== undefined ? { threads } : {}),
-    ...(batchSize !== undefined ? { batchSize } : {}),
-    ...(values["flash-attention"] ? { flashAttention: true } : {}),
+    ...settings,
     compareRaw: Boolean(values["compare-raw"]),
     onProgress: (message) => {
       if (!values.json && io.isTTY) io.stderr(`\r${message}`);

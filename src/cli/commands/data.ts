@@ -25,6 +25,7 @@ import { priceTableSchema, type PriceTable } from "../../datagen/teacher/usage-m
 import type { LanguageModel } from "../../spec/index.js";
 import { numberFlag, parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
+import { localModelFlagOptions, parseLocalModelFlags } from "../local-model-flags.js";
 import { runSubcommand } from "../subcommands.js";
 import { unescapeFlag } from "../model-flags.js";
 
@@ -47,6 +48,9 @@ when run again with the same --out, flags and input files (a changed input is re
 request failed are counted and retried by the next run with the same --out. "camelid data <subcommand> --help" for its options.
 `;
 
+/** The local-model settings a local teacher takes (names, bounds and messages from the settings schema). */
+const TEACHER_SETTINGS = ["contextSize", "threads"] as const;
+
 const teacherFlags = {
   model: { type: "string", short: "m" },
   "base-url": { type: "string" },
@@ -54,8 +58,7 @@ const teacherFlags = {
   "api-key-env": { type: "string" },
   api: { type: "string" },
   flavor: { type: "string" },
-  "ctx-size": { type: "string" },
-  threads: { type: "string" },
+  ...localModelFlagOptions(TEACHER_SETTINGS),
   concurrency: { type: "string" },
   retries: { type: "string" },
   prices: { type: "string" },
@@ -182,10 +185,9 @@ async function createModel(values: Values, io: CliIo, defaultApi: "chat" | "comp
     return createOpenAICompatibleModel({ baseURL, apiKey: io.env[keyVariable], model: remoteModel, api, maxRetries: 0, ...(flavor ? { flavor: flavor as never } : {}) });
   }
   if (!modelPath) throw new InvalidArgumentError(`${prefix}model`, `no teacher: use --${prefix}model <file.gguf> or --${prefix}base-url <url> --${prefix}remote-model <id>`);
-  const contextSize = numberFlag(values[`${prefix}ctx-size`], `${prefix}ctx-size`, { min: 16, integer: true });
-  const threads = numberFlag(values[`${prefix}threads`], `${prefix}threads`, { min: 1, integer: true });
+  const settings = parseLocalModelFlags(values, TEACHER_SETTINGS, prefix);
   const { createLocalModel } = await import("../../providers/local/index.js");
-  return createLocalModel({ modelPath: resolve(io.cwd, modelPath), ...(contextSize ? { contextSize } : {}), ...(threads ? { threads } : {}) });
+  return createLocalModel({ modelPath: resolve(io.cwd, modelPath), ...settings });
 }
 
 function loadPrices(values: Values, io: CliIo, modelId: () => string): PriceTable {

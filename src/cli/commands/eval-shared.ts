@@ -6,7 +6,7 @@ import { svgToPng } from "../../charts/png.js";
 import { InvalidArgumentError } from "../../errors/index.js";
 import type { ChartFile } from "../../eval/report/report-charts.js";
 import { renderMarkdown, renderTerminal, type Report } from "../../eval/report/tables.js";
-import { formatProgress, type ProgressUpdate } from "../../eval/run/progress.js";
+import { formatProgress, type ProgressUpdate } from "../../progress/progress.js";
 import type { LanguageModel } from "../../spec/language-model.js";
 import type { CliIo } from "../io.js";
 import { modelFlagOptions, selectModel } from "../model-flags.js";
@@ -54,7 +54,7 @@ export function selectJudge(values: Record<string, string | boolean | (string | 
   if (!judgeValues.model && !judgeValues["base-url"]) throw new InvalidArgumentError("judge-model", "no judge given: use --judge-model <file.gguf> or --judge-base-url <url> --judge-remote-model <id>");
   // A judge named from the registry lives in the same cache as the answering model unless told otherwise.
   judgeValues["cache-dir"] ??= values["cache-dir"];
-  return selectModel(judgeValues, io);
+  return selectModel(judgeValues, io, "judge-");
 }
 
 export type OutputFormat = "terminal" | "markdown" | "json";

@@ -18,23 +18,19 @@ import { evaluateCrowsPairs, loadCrowsPairsItems, type CrowsPairsResult, type Cr
 import { parseBattleRows, type Battle } from "../../eval/ratings/battles.js";
 import type { RatingInterval } from "../../eval/ratings/bootstrap.js";
 import { buildLeaderboard, type Leaderboard } from "../../eval/ratings/leaderboard.js";
-import { pairwiseReport, singleReport, vicunaReport } from "../../eval/report/build-reports.js";
 import { loadJudgmentFile } from "../../eval/report/load-judgments.js";
-import { questionCategoryMessages, withQuestionCategories } from "../../eval/report/question-categories.js";
-import { battlesFromPairwiseJudgments, summarizePairwiseJudgments } from "../../eval/report/pairwise-results.js";
+import { battlesFromPairwiseJudgments } from "../../eval/report/pairwise-results.js";
 import { CHART_MODEL_LIMIT, ratingsCharts } from "../../eval/report/ratings-charts.js";
-import { pairwiseCharts, singleCharts, vicunaCharts, type ChartFile } from "../../eval/report/report-charts.js";
-import { summarizeSingleJudgments } from "../../eval/report/single-results.js";
 import { formatNumber, formatPercent, renderTerminal, type Report } from "../../eval/report/tables.js";
-import { summarizeVicunaReviews } from "../../eval/report/vicuna-results.js";
 import { groupByJudge } from "../../eval/report/by-judge.js";
-import { pairwiseFromSingle } from "../../eval/report/pairwise-from-single.js";
+import { showReports, type ShownReport } from "../../eval/report/show-reports.js";
 import { numberFlag, parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
 import { runSubcommand } from "../subcommands.js";
 import { safetyCommand, safetyHelp } from "./eval-safety.js";
 import { judgeModelFlagOptions, noPositionals, outputFormat, printReport, progressPrinter, replacer, required, selectJudge, withModel, writeCharts, type OutputFormat } from "./eval-shared.js";
 import { modelFlagOptions, selectModel } from "../model-flags.js";
+import { parseLocalModelFlags } from "../local-model-flags.js";
 
 const help = `usage: camelid eval <answer|judge|show|ratings|perplexity|mc|safety> [options]
 
@@ -300,14 +296,6 @@ async function judgeCommand(argv: string[], io: CliIo): Promise<number> {
   return summary.judgeErrors > 0 ? 1 : 0;
 }
 
-/** One report of `eval show`: one judge's results. */
-interface ShownReport {
-  judge: string | undefined;
-  report: Report;
-  results: unknown;
-  charts: ChartFile[];
-}
-
 async function showCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, {
     judgments: { type: "string" },
@@ -332,45 +320,13 @@ async function showCommand(argv: string[], io: CliIo): Promise<number> {
   if (values.baseline !== undefined && !values["pairwise-from-single"]) throw new InvalidArgumentError("baseline", "--baseline applies with --pairwise-from-single (pairwise files name their baseline themselves)");
   const answers = values.answers ? loadAnswerDirectory(values.answers) : undefined;
   const questions = values.questions ? loadQuestions(values.questions) : undefined;
-  // FastChat's judgment files carry no category: --questions supplies them by question id.
-  let categoryMessages = { notes: [] as string[], warnings: [] as string[] };
-  const categorized = <Row extends { question_id: number | string; category?: string | undefined }>(rows: Row[]): Row[] => {
-    if (!questions || !values.questions) return rows;
-    const result = withQuestionCategories(rows, questions);
-    categoryMessages = questionCategoryMessages(result, values.questions);
-    return result.rows;
-  };
-  const withFormats = (report: Report) => ({
-    ...report,
-    warnings: [...report.warnings, ...categoryMessages.warnings],
-    notes: [...report.notes, ...categoryMessages.notes, ...promptFormatNotes(answers)],
+  const shown = showReports(file, {
+    ...(questions && values.questions ? { questions: { list: questions, path: values.questions } } : {}),
+    ...(answers ? { answers } : {}),
+    ...(values.scores === "text" ? { scoreSource: "text" as const } : {}),
+    ...(values["pairwise-from-single"] ? { pairwiseFromSingle: true } : {}),
+    ...(values.baseline !== undefined ? { baseline: values.baseline } : {}),
   });
-  const shown: ShownReport[] = [];
-  if (file.kind === "single") {
-    for (const { judge, rows } of groupByJudge(categorized(file.rows), (row) => row.judge[0])) {
-      if (values["pairwise-from-single"]) {
-        const results = summarizePairwiseJudgments(pairwiseFromSingle(rows, values.baseline !== undefined ? { baseline: values.baseline } : {}));
-        shown.push({ judge, report: withFormats(pairwiseReport(results)), results, charts: pairwiseCharts(results) });
-      } else {
-        const results = summarizeSingleJudgments(rows);
-        shown.push({ judge, report: withFormats(singleReport(results)), results, charts: singleCharts(results) });
-      }
-    }
-  } else if (file.kind === "pairwise") {
-    for (const { judge, rows } of groupByJudge(categorized(file.rows), (row) => row.judge[0])) {
-      const results = summarizePairwiseJudgments(rows);
-      shown.push({ judge, report: withFormats(pairwiseReport(results)), results, charts: pairwiseCharts(results) });
-    }
-  } else {
-    for (const { judge, rows } of groupByJudge(file.rows, (row) => row.judge?.[0])) {
-      const results = summarizeVicunaReviews(rows, {
-        ...(questions ? { questions } : {}),
-        ...(answers ? { answers } : {}),
-        ...(values.scores === "text" ? { scoreSource: "text" as const } : {}),
-      });
-      shown.push({ judge, report: withFormats(vicunaReport(results)), results, charts: vicunaCharts(results) });
-    }
-  }
   printReports(io, format, shown);
   for (const { judge, charts } of shown) {
     // Several judges: one chart folder each, named after the judge.
@@ -394,15 +350,6 @@ function printReports(io: CliIo, format: OutputFormat, shown: ShownReport[]): vo
   }
   io.stdout(`${shown.length} judges in one file, reported separately (never pooled): ${shown.map((s) => s.judge ?? "unnamed").join(", ")}\n\n`);
   for (const { report, results } of shown) printReport(io, format, report, results);
-}
-
-/** A wrong chat template skews a whole evaluation, so the report says which one each model answered with. */
-function promptFormatNotes(answers: Map<string, Map<string, Answer>> | undefined): string[] {
-  if (!answers) return [];
-  return [...answers].map(([model, byQuestion]) => {
-    const formats = [...new Set([...byQuestion.values()].map((answer) => answer.promptFormat ?? "not recorded"))];
-    return `${model} answered with prompt format: ${formats.join(", ")}`;
-  });
 }
 
 /** Battles from JSONL or a JSON array, or from a pairwise judgment file. */
@@ -552,7 +499,8 @@ async function perplexityCommand(argv: string[], io: CliIo): Promise<number> {
   } catch {
     throw new InvalidArgumentError("text", `file not found: ${textPath}`);
   }
-  const contextSize = numberFlag(values["ctx-size"], "ctx-size", { min: 4, integer: true }) ?? 512;
+  // n_ctx is the model's context too, so it has the shared --ctx-size bounds (llama.cpp refuses under 16).
+  const contextSize = parseLocalModelFlags(values, ["contextSize"]).contextSize ?? 512;
   const maxChunks = numberFlag(values.chunks, "chunks", { min: 1, integer: true });
   // The model needs a context of at least n_ctx tokens.
   const selection = selectModel({ ...(modelValues as Record<string, string>), "ctx-size": String(contextSize) }, io);

@@ -3,7 +3,8 @@ import { InvalidArgumentError } from "../../errors/index.js";
 import type { CallOptions, ChatMessage, StreamPart, Usage, Timings, FinishReason } from "../../spec/index.js";
 import { numberFlag, parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
-import { generationFlagOptions, generationOptions, modelFlagOptions, selectModel, unescapeFlag } from "../model-flags.js";
+import { generationFlagOptions, generationOptions, MODEL_FLAG_SETTINGS, modelFlagOptions, selectModel, unescapeFlag } from "../model-flags.js";
+import { localModelFlagHelp } from "../local-model-flags.js";
 import { formatRenderedPrompt } from "../prompt-display.js";
 
 const help = `usage: camelid generate --model <file.gguf> (--prompt <text> | --user <text>) [options]
@@ -18,9 +19,7 @@ input:
 model:
   -m, --model <file.gguf|NAME>  a GGUF file, or a pulled/created model   --base-url <url> --remote-model <id> [--api chat|completions]
   --api-key-env <VAR>      (default OPENAI_API_KEY)            --format <name>  force a prompt format
-  -c, --ctx-size <n>  -t, --threads <n>  --batch-size <n>  --lora <file.gguf[:scale]> (repeatable)
-  --load-timeout <s>       checking and loading the model file must finish in time (default 600)
-  --cache-dir <dir>        where pulled and created models are recorded (default $CAMELID_HOME, else ~/.cache/camelid)
+${localModelFlagHelp(MODEL_FLAG_SETTINGS.filter((key) => key !== "promptFormat"))}  --cache-dir <dir>        where pulled and created models are recorded (default $CAMELID_HOME, else ~/.cache/camelid)
 sampling:
   -n, --max-tokens <n>  --temperature <t>  --top-p <p>  --top-k <k>  --min-p <p>  --seed <n>
   --repeat-penalty <x>  --repeat-last-n <n>  --frequency-penalty <x>  --presence-penalty <x>

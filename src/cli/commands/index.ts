@@ -10,8 +10,10 @@ registerCommand("eval", "answer, judge, show, ratings, perplexity, multiple choi
 registerCommand("bench", "prefill and decode tokens/s of a local model (min/median/max over runs)", () => import("./bench.js"));
 registerCommand("data", "instruction data: self-instruct, filter, distill, refine, convert, clean, stats, split", () => import("./data.js"));
 registerCommand("train", "LoRA fine-tuning with assistant-only loss → llama.cpp adapter; --export axolotl|trl", () => import("./train.js"));
+registerCommand("convert", "Hugging Face LLaMA folder (safetensors, tokenizer) → GGUF F32/F16/Q8_0/Q4_0, as convert_hf_to_gguf.py; --lora: PEFT adapter → LoRA GGUF", () => import("./convert.js"));
 registerCommand("pull", "download a GGUF from the Hugging Face Hub (hf:owner/repo:quant) or a URL: resumable, verified", () => import("./pull.js"));
 registerCommand("create", "package a model from a Modelfile: base, adapters, format, system prompt, parameters", () => import("./create.js"));
 registerCommand("show", "what a created or pulled model is made of; --modelfile recreates it", () => import("./show.js"));
 registerCommand("list", "pulled and created models in the local cache: name, size, quant, when, path", () => import("./list.js"));
 registerCommand("rm", "remove a pulled model and its files, or a created model", () => import("./rm.js"));
+registerCommand("export-peft", "a camelid/llama.cpp LoRA adapter → PEFT folder (adapter_config.json + safetensors)", () => import("./export-peft.js"));

@@ -5,8 +5,9 @@ import { InvalidArgumentError } from "../../errors/index.js";
 import { resolveServeConfig, type ServeFlags } from "../../server/config.js";
 import { startServer, type ModelFactories } from "../../server/server.js";
 import type { CliIo } from "../io.js";
+import { localModelFlagHelp, localModelFlagOptions, parseLocalModelFlags } from "../local-model-flags.js";
 
-const help = `usage: camelid serve [options]
+const help = () => `usage: camelid serve [options]
 
 Serves local GGUF models and remote OpenAI-compatible upstreams behind one OpenAI-compatible API.
 With no --config, --model or --models-dir, serves the .gguf files in ./models.
@@ -21,14 +22,11 @@ options:
   --models-dir DIR         serve every .gguf file in DIR
   --host HOST              bind address (default 127.0.0.1: loopback only)
   --port N                 port (default 8080; 0 picks a free one)
-  --data-dir DIR           SQLite request log and conversations (default .camelid)
-  --sequences N            parallel sequences per local model (default 4)
-  --context-size N         tokens per sequence
-  --threads N              CPU threads per local model
-  --flash-attention        llama.cpp flash attention (less CPU per batched step; outputs differ by rounding)
+  --data-dir DIR           SQLite request log and conversations (default .camelid); the playground
+                           shows the safety reports in DIR/safety, training runs in DIR/runs (with
+                           "serve this adapter") and llm_judge results in DIR/eval
   --eager                  load every model at startup (default: on first request); a model that
                            fails is reported and marked failed, the others are served
-  --load-timeout SECONDS   checking and loading one model file must finish in time (default 600)
   --api-key-env NAME       require the API key held in environment variable NAME (repeatable)
   --admin-key-env NAME     an admin API key (sees every key's conversations, request log, battles) (repeatable)
   --cors ORIGIN            allow browser requests from ORIGIN, or "*" (repeatable)
@@ -38,7 +36,12 @@ options:
   --max-queue N            waiting requests per model before 429 (default 64)
   --max-body-bytes N       largest request body (default 1048576)
   --log-retention-days N   delete request-log rows older than N days (default 30)
-`;
+
+local models (defaults for every local model; a config file's model entry may set its own):
+${localModelFlagHelp(SERVE_SETTINGS, { contextSize: "(alias --context-size)" })}`;
+
+/** The local-model settings serve takes as flags; names, bounds and messages come from the settings schema. */
+const SERVE_SETTINGS = ["contextSize", "sequences", "threads", "batchSize", "flashAttention", "loadTimeoutSeconds"] as const;
 
 const flagOptions = {
   config: { type: "string" },
@@ -48,12 +51,10 @@ const flagOptions = {
   host: { type: "string" },
   port: { type: "string" },
   "data-dir": { type: "string" },
-  sequences: { type: "string" },
+  ...localModelFlagOptions(SERVE_SETTINGS),
+  /** The old spelling of --ctx-size, kept working. */
   "context-size": { type: "string" },
-  threads: { type: "string" },
-  "flash-attention": { type: "boolean" },
   eager: { type: "boolean" },
-  "load-timeout": { type: "string" },
   lazy: { type: "boolean" },
   "api-key-env": { type: "string", multiple: true },
   "admin-key-env": { type: "string", multiple: true },
@@ -75,6 +76,17 @@ function integerFlag(value: string | undefined, flag: string, min: number, max =
   return number;
 }
 
+/** The local-model flags, with an error about the old spelling naming that spelling. */
+function parseServeModelFlags(values: Record<string, string | boolean | (string | boolean)[] | undefined>) {
+  const alias = values["context-size"];
+  try {
+    return parseLocalModelFlags(alias === undefined ? values : { ...values, "ctx-size": alias }, SERVE_SETTINGS);
+  } catch (error) {
+    if (alias === undefined || !(error instanceof InvalidArgumentError) || error.parameter !== "ctx-size") throw error;
+    throw new InvalidArgumentError("context-size", error.message.replace("--ctx-size", "--context-size"));
+  }
+}
+
 export function parseServeFlags(argv: string[]): ServeFlags & { help: boolean } {
   let parsed;
   try {
@@ -84,6 +96,10 @@ export function parseServeFlags(argv: string[]): ServeFlags & { help: boolean } 
     throw new InvalidArgumentError(/'(-{1,2}[^' ]+)/.exec(message)?.[1] ?? "arguments", message.replace(/\. To specify a positional argument.*$/s, ""));
   }
   const v = parsed.values;
+  if (v["context-size"] !== undefined && v["ctx-size"] !== undefined) {
+    throw new InvalidArgumentError("--context-size", "--context-size is the old spelling of --ctx-size: give one of them");
+  }
+  const localModel = parseServeModelFlags(v);
   if (v.eager && v.lazy) throw new InvalidArgumentError("--eager", "--eager and --lazy contradict each other");
   const retention = v["log-retention-days"];
   if (retention !== undefined && !(Number(retention) > 0)) {
@@ -98,11 +114,7 @@ export function parseServeFlags(argv: string[]): ServeFlags & { help: boolean } 
     host: v.host,
     port: integerFlag(v.port, "port", 0, 65535),
     dataDir: v["data-dir"],
-    sequences: integerFlag(v.sequences, "sequences", 1, 64),
-    contextSize: integerFlag(v["context-size"], "context-size", 16),
-    threads: integerFlag(v.threads, "threads", 1, 512),
-    flashAttention: v["flash-attention"] ? true : undefined,
-    loadTimeoutSeconds: integerFlag(v["load-timeout"], "load-timeout", 1),
+    localModel,
     loading: v.eager ? "eager" : v.lazy ? "lazy" : undefined,
     apiKeyEnvs: v["api-key-env"],
     adminKeyEnvs: v["admin-key-env"],
@@ -120,7 +132,7 @@ export function parseServeFlags(argv: string[]): ServeFlags & { help: boolean } 
  * prompt format is reported when it loads: the same choice `camelid train` makes for it.
  */
 const providerFactories = (log: (line: string) => void): ModelFactories => ({
-  async local(model) {
+  async local(model, onProgress) {
     const { createLocalModel } = await import("../../providers/local/index.js");
     const local = createLocalModel({
       modelPath: model.path,
@@ -128,6 +140,7 @@ const providerFactories = (log: (line: string) => void): ModelFactories => ({
       contextSize: model.contextSize,
       sequences: model.sequences,
       threads: model.threads,
+      batchSize: model.batchSize,
       flashAttention: model.flashAttention,
       lora: model.lora,
       promptFormat: model.promptFormat,
@@ -136,7 +149,7 @@ const providerFactories = (log: (line: string) => void): ModelFactories => ({
     });
     // The provider defers loading to its first call; the registry calls this factory exactly when the
     // model should be resident (at startup when eager, on the first request when lazy).
-    await local.load();
+    await local.load(onProgress);
     const fit = await local.promptFormatFit();
     const { describeFormatMisfit } = await import("../../prompts/index.js");
     const misfit = describeFormatMisfit(fit, model.path);
@@ -173,7 +186,7 @@ function untilSignal(): Promise<NodeJS.Signals> {
 export async function run(argv: string[], io: CliIo, stop: Promise<unknown> = untilSignal()): Promise<number> {
   const flags = parseServeFlags(argv);
   if (flags.help) {
-    io.stdout(help);
+    io.stdout(help());
     return 0;
   }
   const config = resolveServeConfig(flags, io.env, io.cwd);

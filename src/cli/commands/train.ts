@@ -21,7 +21,8 @@ const help = `usage: camelid train --model <base.gguf> --data <file> --out <dir>
 Fine-tunes a LLaMA GGUF with LoRA on the assistant's tokens only and writes <out>/adapter.gguf (llama.cpp's
 format), serve.json (camelid serve --config <out>/serve.json serves the base model with it), metrics.jsonl,
 loss.svg, checkpoint.bin, data-problems.jsonl (samples left out, with file:line), recipe.yaml (the run's
-settings) and run.json.
+settings) and run.json; running.json while it trains and failed.json when it ends with an error (the
+playground's Train tab shows runs in <data dir>/runs/<name> with their state, charts and outputs).
 
 Recipe
   --config FILE, -c FILE    a YAML (or JSON) recipe: every setting flag below is a key, under its flag

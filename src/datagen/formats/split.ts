@@ -1,4 +1,5 @@
-import { seededRandom, shuffle } from "../random.js";
+import { seededRandom } from "../../random/seeded-random.js";
+import { shuffle } from "../random.js";
 
 /**
  * Splits records into named parts by ratio with a seeded shuffle. Records sharing a group key (the

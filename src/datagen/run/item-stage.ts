@@ -4,7 +4,7 @@ import type { LanguageModel } from "../../spec/index.js";
 import { shortHash } from "../../hashing/content-hash.js";
 import { chainHash, chainOf, emptyChain } from "./input-fingerprint.js";
 import { runOrdered } from "./ordered-runner.js";
-import { ProgressReporter } from "./progress.js";
+import { generationProgressReporter } from "./generation-progress.js";
 import { RunStore } from "./run-store.js";
 import type { ProgressOutput } from "./run-options.js";
 import { settleRequest } from "../teacher/failures.js";
@@ -86,7 +86,7 @@ export async function runItemStage<Item, Row>(stage: {
   const itemsChain = checkItemsUnchanged(stage, state);
   state = { ...state, itemsChain };
   const meter = new UsageMeter(stage.prices, state.usage);
-  const reporter = stage.progress ? new ProgressReporter(stage.progress.write, { isTTY: stage.progress.isTTY, intervalMs: stage.progress.intervalMs }) : undefined;
+  const reporter = generationProgressReporter(stage.progress);
   const snapshot = () => ({ label: stage.label, done: state.next - state.failed.length, total: stage.items.length, counts: state.counts, usage: meter.totals });
 
   // Work positions: first the failed items of earlier runs, then the items not reached yet.

@@ -1,7 +1,8 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, truncateSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, truncateSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../../errors/index.js";
+import { writeFileAtomic } from "../../files/atomic-write.js";
 import { shortHash } from "../../hashing/content-hash.js";
 
 /**
@@ -113,15 +114,7 @@ export class RunStore<State> {
   private writeProgress(): void {
     const record = { version: 1, settings: this.settings, inputs: this.inputs, fileBytes: this.fileBytes, state: this.state, updatedAt: new Date().toISOString() };
     const target = join(this.directory, "progress.json");
-    const temporary = `${target}.tmp`;
-    const fd = openSync(temporary, "w");
-    try {
-      writeSync(fd, JSON.stringify(record, null, 1));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temporary, target);
+    writeFileAtomic(target, JSON.stringify(record, null, 1), { temporary: `${target}.tmp` });
   }
 }
 

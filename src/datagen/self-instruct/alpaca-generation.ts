@@ -7,7 +7,7 @@ import type { SeedTask } from "../alpaca/seed-tasks.js";
 import { InstructionFilter, type InstructionFilterOptions, type SimilarityDetails } from "../filter/instruction-filter.js";
 import { randomFor, sampleWithoutReplacement } from "../random.js";
 import { runOrdered } from "../run/ordered-runner.js";
-import { ProgressReporter } from "../run/progress.js";
+import { generationProgressReporter } from "../run/generation-progress.js";
 import { RunStore } from "../run/run-store.js";
 import { completeBatch, type BatchOutcome } from "../teacher/complete-batch.js";
 import { Teacher, type OverflowShrink, type SamplingSettings } from "../teacher/teacher.js";
@@ -74,6 +74,17 @@ export interface RejectedRow {
 }
 
 export type StopReason = "target-reached" | "teacher-output-unparseable" | "max-batches" | "aborted";
+
+/** Why a batch loop (Alpaca's and Self-Instruct's step 1) must not start another batch, if it must not. */
+export function batchStopReason(
+  state: { kept: number; emptyBatchStreak: number; nextBatch: number },
+  settings: { target: number; giveUpAfterEmptyBatches: number; maxBatches: number },
+): StopReason | undefined {
+  if (state.kept >= settings.target) return "target-reached";
+  if (state.emptyBatchStreak >= settings.giveUpAfterEmptyBatches) return "teacher-output-unparseable";
+  if (settings.maxBatches > 0 && state.nextBatch >= settings.maxBatches) return "max-batches";
+  return undefined;
+}
 
 export interface RunSummary {
   method: string;
@@ -170,14 +181,11 @@ export async function runAlpacaGeneration(run: AlpacaGenerationRun): Promise<Run
   for (const row of keptSoFar) filter.addToPool(row.instruction);
 
   let state = store.state;
-  const reporter = run.progress ? new ProgressReporter(run.progress.write, { isTTY: run.progress.isTTY, intervalMs: run.progress.intervalMs }) : undefined;
+  const reporter = generationProgressReporter(run.progress);
   const snapshot = () => ({ label: "self-instruct", done: state.kept, total: settings.target, counts: state.counts, usage: meter.totals });
   let stopReason: StopReason | undefined;
   const continuing = () => {
-    if (stopReason) return false;
-    if (state.kept >= settings.target) stopReason = "target-reached";
-    else if (state.emptyBatchStreak >= settings.giveUpAfterEmptyBatches) stopReason = "teacher-output-unparseable";
-    else if (settings.maxBatches > 0 && state.nextBatch >= settings.maxBatches) stopReason = "max-batches";
+    stopReason ??= batchStopReason(state, settings);
     return !stopReason;
   };
 

@@ -8,14 +8,14 @@ import type { InstructionRules } from "../filter/rules.js";
 import { randomFor, sampleWithoutReplacement, shuffle } from "../random.js";
 import { runItemStage } from "../run/item-stage.js";
 import { runOrdered } from "../run/ordered-runner.js";
-import { ProgressReporter } from "../run/progress.js";
+import { generationProgressReporter } from "../run/generation-progress.js";
 import { RunStore } from "../run/run-store.js";
 import { completeBatch } from "../teacher/complete-batch.js";
 import type { SettledRequest } from "../teacher/failures.js";
 import { Teacher, type OverflowShrink, type TeacherCompletion } from "../teacher/teacher.js";
 import { emptyUsage, UsageMeter, usageTotalsSchema, type UsageTotals } from "../teacher/usage-meter.js";
 import { contentHash } from "../../hashing/content-hash.js";
-import type { RunSummary, StopReason } from "./alpaca-generation.js";
+import { batchStopReason, type RunSummary, type StopReason } from "./alpaca-generation.js";
 import { pythonJsonObject, pythonStrip } from "../../text/python-compat.js";
 import {
   encodeSelfInstructPrompt,
@@ -177,7 +177,7 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<SelfInstruc
   const started = Date.now();
   const templates = run.templates ?? defaultSelfInstructTemplates;
   const counts: Record<string, number> = {};
-  const reporter = run.progress ? new ProgressReporter(run.progress.write, { isTTY: run.progress.isTTY, intervalMs: run.progress.intervalMs }) : undefined;
+  const reporter = generationProgressReporter(run.progress);
   let usage: UsageTotals = emptyUsage();
 
   // Step 1: instruction generation.
@@ -200,10 +200,7 @@ export async function runSelfInstruct(run: SelfInstructRun): Promise<SelfInstruc
   let state = stepOne.state;
   let stopReason: StopReason | undefined;
   const continuing = () => {
-    if (stopReason) return false;
-    if (state.kept >= settings.target) stopReason = "target-reached";
-    else if (state.emptyBatchStreak >= settings.giveUpAfterEmptyBatches) stopReason = "teacher-output-unparseable";
-    else if (settings.maxBatches > 0 && state.nextBatch >= settings.maxBatches) stopReason = "max-batches";
+    stopReason ??= batchStopReason(state, settings);
     return !stopReason;
   };
   const seedInstructions = run.seeds.map((s) => s.instruction);

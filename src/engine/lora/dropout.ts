@@ -1,4 +1,4 @@
-import type { SeededRandom } from "../random.js";
+import type { SeededRandom } from "../../random/seeded-random.js";
 
 /** keep[i] = 1 with probability 1 - p. Drawn from the model's seeded generator so runs reproduce. */
 export function sampleDropoutMask(keep: Uint8Array, size: number, p: number, random: SeededRandom): void {

@@ -1,6 +1,6 @@
 import type { LlamaConfig } from "../config.js";
 import { matrixShape } from "../model/base-weights.js";
-import type { SeededRandom } from "../random.js";
+import type { SeededRandom } from "../../random/seeded-random.js";
 import { OUTPUT_HEAD_TARGET, targetMatrix, type LoraConfig, type LoraTarget } from "./lora-config.js";
 
 // All LoRA parameters in ONE Float32Array (the only trainable parameters), with a gradient buffer of

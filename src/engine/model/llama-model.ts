@@ -7,7 +7,7 @@ import { sampleDropoutMask } from "../lora/dropout.js";
 import type { LoraConfig, LoraTarget } from "../lora/lora-config.js";
 import { loraBackward, loraForward, type LoraBranchActivations, type LoraScratch } from "../lora/lora-linear.js";
 import { allocateLoraWeights, initLoraWeights, type LoraWeights } from "../lora/lora-weights.js";
-import { SeededRandom } from "../random.js";
+import { SeededRandom } from "../../random/seeded-random.js";
 import { allocateActivations, allocateGradientScratch, type Activations, type GradientScratch } from "./activations.js";
 import type { BaseWeights, LayerMatrix } from "./base-weights.js";
 import { frozenWeightsFor, type BackwardOperands, type EncodedFrozenOptions, type FrozenWeights } from "./frozen-weights.js";

@@ -1,5 +1,5 @@
 import type { LlamaConfig } from "../config.js";
-import type { SeededRandom } from "../random.js";
+import type { SeededRandom } from "../../random/seeded-random.js";
 import { layerMatrices, type BaseWeights } from "./base-weights.js";
 
 /**

@@ -7,8 +7,8 @@ import { settleRequest } from "../../datagen/teacher/failures.js";
 import { JsonlAppender, readJsonlIfExists } from "../data/jsonl.js";
 import type { Question } from "../data/questions.js";
 import { ChangedInputs, hashInputs, inputHashesSchema, type InputHashes, type ItemInputs } from "../run/resume-inputs.js";
-import type { ProgressListener } from "../run/progress.js";
-import { createProgressTracker } from "../run/progress.js";
+import type { ProgressListener } from "../../progress/progress.js";
+import { createProgressTracker } from "../../progress/progress.js";
 import { runWithConcurrency } from "../run/worker-pool.js";
 import { temperatureForCategory } from "./temperatures.js";
 

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from "../../errors/index.js";
 import type { LanguageModel, LogLikelihoodResult } from "../../spec/language-model.js";
-import type { ProgressListener } from "../run/progress.js";
-import { createProgressTracker } from "../run/progress.js";
+import type { ProgressListener } from "../../progress/progress.js";
+import { createProgressTracker } from "../../progress/progress.js";
 import { requireCapabilities } from "./require-capability.js";
 
 export interface PerplexityOptions {

@@ -2,7 +2,8 @@
 // prefix), the decode loop, whole-character streaming, stop strings, EOG tokens and limits.
 import type { FinishReason, TokenLogprob, TopLogprob } from "../../spec/index.js";
 import type { LlamaContextSequence, LlamaGrammar, LlamaModel, NodeLlamaCpp, SequenceEvaluateOptions, Token } from "./llama-runtime.js";
-import { logNormalizer, sampleToken, SeededRandom, type LogitEntry } from "./logit-sampler.js";
+import { SeededRandom } from "../../random/seeded-random.js";
+import { logNormalizer, sampleToken, type LogitEntry } from "./logit-sampler.js";
 import { penaltiesActive, type SamplingSettings } from "./sampling.js";
 import { decodeLockstepFor, type DecodeLockstep } from "./decode-lockstep.js";
 import { stateResetGateFor } from "./state-reset-gate.js";

@@ -12,7 +12,7 @@ export {
   type LocalModelOptions,
   type ResolvedLocalModelOptions,
 } from "./options.js";
-export { loadedModelCount } from "./model-cache.js";
+export { loadedModelCount, type LoadProgressListener } from "./model-cache.js";
 export { buildTokenBytesTable, decodeTokenBytes, IncrementalTokenDecoder, type TokenBytesTable, type VocabularyMetadata } from "./token-bytes.js";
 export { StopStringMatcher } from "./stop-matcher.js";
 export { SAMPLING_DEFAULTS } from "./sampling.js";

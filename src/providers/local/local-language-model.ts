@@ -23,7 +23,7 @@ import { runChoice, type ChoiceOutcome } from "./choice-runner.js";
 import { summarizeTimings } from "./timings.js";
 import { getLlamaRuntime, loadNodeLlamaCpp, type LlamaContext, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type NodeLlamaCpp, type Token } from "./llama-runtime.js";
 import { scoreContinuation, scoreTokens } from "./log-likelihood.js";
-import { acquireModel, type ModelHandle } from "./model-cache.js";
+import { acquireModel, type LoadProgressListener, type ModelHandle } from "./model-cache.js";
 import { DEFAULT_FLASH_ATTENTION, DEFAULT_MAX_CONTEXT, DEFAULT_SEQUENCES, DEFAULT_THREADS, type ResolvedLocalModelOptions } from "./options.js";
 import { buildPrompt, fitFormatFor, resolveFormatFor, withBos, type BuiltPrompt, type ModelPromptInfo } from "./prompt-tokens.js";
 import { randomSeed, resolveSampling, validateCallOptions } from "./sampling.js";
@@ -54,16 +54,26 @@ export class LocalLanguageModel implements LanguageModel {
   readonly modelId: string;
   private state?: Promise<LoadedState>;
   private disposed = false;
+  /** Callers of load() waiting for the load in flight who asked to hear its progress. */
+  private readonly progressListeners = new Set<LoadProgressListener>();
 
   constructor(private readonly options: ResolvedLocalModelOptions) {
     this.modelId = options.modelId ?? options.alias ?? basename(options.modelPath).replace(/\.gguf$/i, "");
   }
 
-  /** Loads the model and creates its context (shared model cache; one context per LanguageModel). */
-  load(): Promise<LoadedState> {
+  /**
+   * Loads the model and creates its context (shared model cache; one context per LanguageModel).
+   * `onProgress` hears the fraction of the weights loaded while this load runs.
+   */
+  load(onProgress?: LoadProgressListener): Promise<LoadedState> {
     if (this.disposed) return Promise.reject(new ModelLoadError(this.options.modelPath, `model "${this.modelId}" was disposed`));
     this.state ??= this.createState();
     this.state.catch(() => (this.state = undefined));
+    if (onProgress) {
+      this.progressListeners.add(onProgress);
+      const forget = () => this.progressListeners.delete(onProgress);
+      this.state.then(forget, forget);
+    }
     return this.state;
   }
 
@@ -76,7 +86,10 @@ export class LocalLanguageModel implements LanguageModel {
     }
     const library = await loadNodeLlamaCpp();
     await getLlamaRuntime({ gpu: options.gpu ?? false });
-    const handle = await acquireModel(options.modelPath, options.gpu ?? false, { loadTimeoutMs: options.loadTimeoutMs });
+    const handle = await acquireModel(options.modelPath, options.gpu ?? false, {
+      loadTimeoutMs: options.loadTimeoutMs,
+      onProgress: (fraction) => this.progressListeners.forEach((listener) => listener(fraction)),
+    });
     const { model } = handle;
     try {
       const sequences = options.sequences ?? DEFAULT_SEQUENCES;

@@ -2,27 +2,13 @@
 // logprobs on the model's raw distribution, but node-llama-cpp reports probabilities after its
 // sampler chain (top-k truncation, temperature), so for logprobs we take the raw logits and apply
 // the same chain (penalties → top-k → top-p → min-p → temperature → draw) here.
+import type { SeededRandom } from "../../random/seeded-random.js";
 import type { SamplingSettings } from "./sampling.js";
 
 /** Candidate tokens with their logits; `logits` keeps the raw values for logprobs. */
 export interface LogitEntry {
   token: number;
   logit: number;
-}
-
-/** mulberry32: tiny, fast, and fully determined by the seed. */
-export class SeededRandom {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
 }
 
 /** log(sum(exp(logit))) computed stably; logprob(token) = logit - logNormalizer. */

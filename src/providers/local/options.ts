@@ -1,31 +1,24 @@
 import { availableParallelism } from "node:os";
 import { z } from "zod";
 import { InvalidArgumentError } from "../../errors/index.js";
+import { integerInRange, LOCAL_MODEL_LIMITS, localModelSettingsSchema } from "../../spec/local-model-options.js";
 
 const gpuSchema = z.union([z.literal(false), z.enum(["auto", "cuda", "vulkan", "metal"])]);
 
-export const localModelOptionsSchema = z
-  .object({
+/** The shared local-model settings (bounds and messages as every edge has them), plus what only the provider takes. */
+export const localModelOptionsSchema = localModelSettingsSchema
+  .omit({ loadTimeoutSeconds: true })
+  .extend({
     modelPath: z.string().min(1, "modelPath must name a .gguf file"),
     /** Name callers use for this model; defaults to the file name without ".gguf". */
     modelId: z.string().min(1).optional(),
     /** Synonym of modelId (the name a server config lists the model under). */
     alias: z.string().min(1).optional(),
-    /** Tokens per sequence; defaults to the model's training context, at most DEFAULT_MAX_CONTEXT. */
-    contextSize: z.number().int().min(16).max(1 << 20).optional(),
-    /** Parallel requests one context serves (llama.cpp sequences). */
-    sequences: z.number().int().min(1).max(64).optional(),
-    threads: z.number().int().min(1).max(512).optional(),
-    batchSize: z.number().int().min(1).max(1 << 16).optional(),
-    flashAttention: z.boolean().optional(),
-    lora: z.array(z.object({ path: z.string().min(1), scale: z.number().finite().optional() }).strict()).optional(),
-    /** Prompt format for messages (registry name); otherwise the model's template or the name heuristic. */
-    promptFormat: z.string().min(1).optional(),
     /** A Jinja chat template used instead of the GGUF's tokenizer.chat_template (a created model's TEMPLATE). */
     chatTemplate: z.string().min(1).optional(),
     gpu: gpuSchema.optional(),
     /** Checking and loading the model file must finish within this time (default 600000: ten minutes). */
-    loadTimeoutMs: z.number().int().min(1).optional(),
+    loadTimeoutMs: integerInRange({ min: 1, max: LOCAL_MODEL_LIMITS.loadTimeoutSeconds.max * 1000 }).optional(),
   })
   .strict();
 

@@ -6,7 +6,8 @@ import type { BattleSide, BattleTurn, VotedBattle } from "./arena-store.js";
 
 type Message = { role: "system" | "user" | "assistant"; content: string };
 
-function conversationOf(battle: VotedBattle, side: BattleSide): Message[] {
+/** One side's conversation as OpenAI messages: the system prompt, then every turn with this side's answer. */
+export function conversationOf(battle: { systemPrompt: string | null; turns: readonly BattleTurn[] }, side: BattleSide): Message[] {
   const messages: Message[] = battle.systemPrompt ? [{ role: "system", content: battle.systemPrompt }] : [];
   for (const turn of battle.turns) messages.push({ role: "user", content: turn.userMessage }, { role: "assistant", content: turn.answers[side].text });
   return messages;
@@ -64,7 +65,11 @@ function convMetadataOf(battle: VotedBattle) {
   return { ...side("a"), ...side("b") };
 }
 
-/** FastChat's clean_battle_data shape (model_a, model_b, winner, judge, turn, anony, tstamp, category, conv_metadata, conversations). */
+/**
+ * FastChat's clean_battle_data shape (model_a, model_b, winner, judge, turn, anony, tstamp, category,
+ * conv_metadata, conversations), plus `compared_versions`. The conversations are the answers the vote
+ * compared: a regenerated side's conversation holds the version on screen at the vote.
+ */
 export function toBattleRows(battles: readonly VotedBattle[]) {
   return battles.map((battle) => ({
     battle_id: battle.id,
@@ -79,6 +84,8 @@ export function toBattleRows(battles: readonly VotedBattle[]) {
     conv_metadata: convMetadataOf(battle),
     conversation_a: conversationOf(battle, "a"),
     conversation_b: conversationOf(battle, "b"),
+    // Which of each side's answers the vote compared, per turn (0: the first, n: the n-th regeneration).
+    compared_versions: battle.compared,
   }));
 }
 
@@ -102,6 +109,8 @@ export function toPreferencePairs(battles: readonly VotedBattle[]) {
       chosen_model: battle.models[chosen],
       rejected_model: battle.models[rejected],
       battle_id: battle.id,
+      chosen_version: last.answers[chosen].version,
+      rejected_version: last.answers[rejected].version,
     });
   }
   return pairs;

@@ -6,17 +6,17 @@ import { z } from "zod";
 import { ModelLoadError, toHttpError, type HttpError, type OpenAIErrorBody } from "../../errors/index.js";
 import { clientIdentity, type ServerApp, type ServerContext, type ServerEnv } from "../context.js";
 import type { ModelRegistry } from "../model-registry.js";
-import { ResourceNotFoundError } from "../http-errors.js";
+import { ResourceNotFoundError, serverHttpError } from "../http-errors.js";
 import { integerQuery } from "../routes/query.js";
 import { parseRequestBody, readJsonBody } from "../openai/parse-body.js";
 import { chatCompletionRequestSchema, samplingOptionsSchema } from "../openai/request-schemas.js";
 import { sseResponse } from "../openai/sse-response.js";
 import { chatRequestToCallOptions } from "../openai/to-call-options.js";
-import { arenaHttpError, BattleStateError } from "./arena-errors.js";
-import { toBattleRows, toPreferencePairs, toRatingBattles } from "./arena-exports.js";
+import { BattleStateError } from "./arena-errors.js";
+import { conversationOf, toBattleRows, toPreferencePairs, toRatingBattles } from "./arena-exports.js";
 import { leaderboardChart, leaderboardResponse, parseLeaderboardQuery } from "./arena-leaderboard.js";
 import type { ArenaStore, BattleRecord, BattleSettings, BattleSide } from "./arena-store.js";
-import { assertCanAddTurn, assertCanAnswer, assertCanVote, assertOwner, drawBattleModels, publicBattleView, voteChoices, type PublicBattleView } from "./battle-rules.js";
+import { assertCanAddTurn, assertCanAnswer, assertCanRegenerate, assertCanVote, assertOwner, drawBattleModels, publicBattleSummary, publicBattleView, voteChoices, type PublicBattleView } from "./battle-rules.js";
 
 export interface ArenaOptions {
   store: ArenaStore;
@@ -45,6 +45,7 @@ const createSchema = z.object({
 const turnSchema = z.object({ message: z.string().trim().min(1, "the message must not be empty").max(100_000) });
 const answerSchema = z.object({ turn: z.number().int().min(0).optional() });
 const voteSchema = z.object({ winner: z.enum(["a", "b", "tie", "bothbad"]) });
+const selectSchema = z.object({ turn: z.number().int().min(0).optional(), version: z.number().int().min(0) });
 
 /** One `data:` payload of a battle answer's SSE stream. */
 export type BattleAnswerEvent =
@@ -52,6 +53,12 @@ export type BattleAnswerEvent =
   | { type: "done"; finish_reason: string; completion_tokens: number }
   | { type: "error"; message: string };
 const answerEvent = (event: BattleAnswerEvent): string => JSON.stringify(event);
+
+/** GET /api/arena/battles: the caller's battles, names hidden until the vote. */
+export interface BattleSummaryList {
+  object: "list";
+  data: ReturnType<typeof publicBattleSummary>[];
+}
 
 /** The vote route's answer: the battle, names revealed, and the votes this client has left today. */
 export type VoteResponse = PublicBattleView & { votes_left_today: number };
@@ -96,9 +103,13 @@ function chatRequestFor(battle: BattleRecord, side: BattleSide, turn: number) {
   }), chatCompletionRequestSchema);
 }
 
-/** The request-log id of one side's answer; arenaBattleOfRequest reads the battle back out of it. */
-const arenaRequestId = (battleId: string, turn: number, side: BattleSide) => `arena-${battleId}-${turn}-${side}`;
-const arenaRequestPattern = /^arena-([0-9a-f-]{36})-\d+-[ab]$/;
+/**
+ * The request-log id of one side's answer (a regeneration's carries its version, a retry its
+ * attempt: ids are unique); arenaBattleOfRequest reads the battle back out of it.
+ */
+const arenaRequestId = (battleId: string, turn: number, side: BattleSide, { version, attempt }: { version: number; attempt: number }) =>
+  `arena-${battleId}-${turn}-${side}${version > 0 ? `-r${version}` : ""}${attempt > 1 ? `-try${attempt}` : ""}`;
+const arenaRequestPattern = /^arena-([0-9a-f-]{36})-\d+-[ab](?:-r\d+)?(?:-try\d+)?$/;
 const arenaBattleOfRequest = (requestId: string): string | undefined => arenaRequestPattern.exec(requestId)?.[1];
 
 /**
@@ -152,19 +163,6 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
   const streaming = new Set<string>();
   const isStreaming = (id: string) => (side: BattleSide) => streaming.has(`${id}:${side}`);
 
-  // Arena errors carry their own statuses (409 for battle state); wrap so they never become 500s.
-  const handle =
-    (handler: (c: Context<ServerEnv>) => Promise<Response> | Response) =>
-    async (c: Context<ServerEnv>): Promise<Response> => {
-      try {
-        return await handler(c);
-      } catch (error) {
-        const http = arenaHttpError(error);
-        if (http.status >= 500) throw error;
-        context.metrics.errors.inc({ status: String(http.status) });
-        return c.json(http.body, http.status as 400, http.headers);
-      }
-    };
   const battleOf = (id: string): BattleRecord => {
     const battle = store.get(id);
     if (!battle) throw new ResourceNotFoundError("battle", `battle "${id}" not found`);
@@ -202,9 +200,19 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
     return value;
   };
 
+  /** A request about one side's answer: the owner's battle, the side, the body, and the turn (default: the latest). */
+  async function sideRequest<Body extends { turn?: number }>(c: Context<ServerEnv>, schema: z.ZodType<Body>, options: { emptyAs?: object } = {}) {
+    const battle = battleOf(param(c, "id"));
+    const side = parseSide(param(c, "side"));
+    assertOwner(battle, clientIdentity(c));
+    const body = (await readJsonBody(c.req, schema, options)) as Body;
+    const turn = body.turn ?? battle.turns[battle.turns.length - 1].turn;
+    return { battle, side, body, turn };
+  }
+
   app.post(
     "/api/arena/battles",
-    handle(async (c) => {
+    async (c) => {
       const body = await readJsonBody(c.req, createSchema);
       const served = context.registry.list().map((entry) => entry.id);
       // A model whose last load failed would only hand the voter a broken side: never drawn by default.
@@ -219,21 +227,57 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
         ...(body.category !== undefined ? { category: body.category } : {}),
       });
       return c.json(view(battle), 201);
-    }),
+    },
   );
 
   app.get(
     "/api/arena/battles/:id",
-    handle((c) => {
+    (c) => {
       const battle = battleOf(param(c, "id"));
       if (!isAdmin(c)) assertOwner(battle, clientIdentity(c));
       return c.json(view(battle));
-    }),
+    },
+  );
+
+  // The sessions list: the caller's battles (an admin's: all), anonymous until voted or revealed.
+  app.get(
+    "/api/arena/battles",
+    (c) => {
+      const limit = integerQuery(c.req.query("limit"), "limit", { min: 1, max: 500, fallback: 100 });
+      const offset = integerQuery(c.req.query("offset"), "offset", { min: 0, max: Number.MAX_SAFE_INTEGER, fallback: 0 });
+      const list: BattleSummaryList = { object: "list", data: store.listBattles(isAdmin(c) ? null : clientIdentity(c), limit, offset).map(publicBattleSummary) };
+      return c.json(list);
+    },
+  );
+
+  // Deleting a voted battle takes its vote off the leaderboard too: the user's data stays theirs.
+  app.delete(
+    "/api/arena/battles/:id",
+    (c) => {
+      const battle = battleOf(param(c, "id"));
+      if (!isAdmin(c)) assertOwner(battle, clientIdentity(c));
+      if (isStreaming(battle.id)("a") || isStreaming(battle.id)("b")) throw new BattleStateError("stop the answers that are streaming before deleting the battle");
+      store.deleteBattle(battle.id);
+      return c.json({ id: battle.id, object: "arena.battle", deleted: true });
+    },
+  );
+
+  // One battle as a file: what GET shows (names only once they may be seen) and each side's conversation.
+  app.get(
+    "/api/arena/battles/:id/export",
+    (c) => {
+      const battle = battleOf(param(c, "id"));
+      if (!isAdmin(c)) assertOwner(battle, clientIdentity(c));
+      const source = { systemPrompt: battle.settings.systemPrompt ?? null, turns: battle.turns };
+      const conversations = { a: conversationOf(source, "a"), b: conversationOf(source, "b") };
+      c.header("content-disposition", `attachment; filename="battle-${battle.id}.json"`);
+      return c.json({ format: "camelid-arena-battle", version: 1, ...view(battle), conversations });
+    },
   );
 
   app.post(
     "/api/arena/battles/:id/turns",
-    handle(async (c) => {
+    async (c) => {
       const battle = battleOf(param(c, "id"));
       assertOwner(battle, clientIdentity(c));
       const body = await readJsonBody(c.req, turnSchema);
@@ -241,18 +285,14 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
       assertCanAddTurn(battle);
       store.addTurn(battle.id, body.message);
       return c.json(view(battleOf(battle.id)), 201);
-    }),
+    },
   );
 
   // One side's answer to the latest turn as SSE: {type:"delta",text} … then {type:"done"} or {type:"error"}.
   app.post(
     "/api/arena/battles/:id/answers/:side",
-    handle(async (c) => {
-      const battle = battleOf(param(c, "id"));
-      const side = parseSide(param(c, "side"));
-      assertOwner(battle, clientIdentity(c));
-      const body = await readJsonBody(c.req, answerSchema, { emptyAs: {} });
-      const turn = body.turn ?? battle.turns[battle.turns.length - 1].turn;
+    async (c) => {
+      const { battle, side, turn } = await sideRequest(c, answerSchema, { emptyAs: {} });
       const lock = `${battle.id}:${side}`;
       assertCanAnswer(battle, turn, side, streaming.has(lock));
       streaming.add(lock);
@@ -261,7 +301,7 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
       try {
         const chat = chatRequestFor(battle, side, turn);
         served = await context.service.openStream({
-          id: arenaRequestId(battle.id, turn, side),
+          id: arenaRequestId(battle.id, turn, side, store.startAttempt(battle.id, turn, side)),
           endpoint: "chat.completions",
           entry: context.registry.get(chat.model),
           options: chatRequestToCallOptions(chat),
@@ -273,7 +313,7 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
       } catch (error) {
         streaming.delete(lock);
         store.saveAnswer(battle.id, turn, side, { text: "", status: "failed", finishReason: "error" });
-        const http = arenaHttpError(error);
+        const http = serverHttpError(error);
         if (http.status === 500) context.service.reportInternalError(error, { endpoint: c.req.path, owner: c.get("visibility").owner, client: clientIdentity(c) });
         context.metrics.errors.inc({ status: String(http.status) });
         return c.json(anonymousFailure(http, side), http.status as 400, http.headers);
@@ -313,23 +353,48 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
         settle("done", "abort");
         return cancelled;
       });
-    }),
+    },
+  );
+
+  // FastChat's "Regenerate", per side: the side's answer to the latest turn goes back to pending as a
+  // new version (the earlier ones are kept); the page then streams it through /answers/:side.
+  app.post(
+    "/api/arena/battles/:id/answers/:side/regenerate",
+    async (c) => {
+      const { battle, side, turn } = await sideRequest(c, answerSchema, { emptyAs: {} });
+      assertCanRegenerate(battle, turn, side, streaming.has(`${battle.id}:${side}`));
+      store.startRegeneration(battle.id, turn, side);
+      return c.json(view(battleOf(battle.id)));
+    },
+  );
+
+  // Browsing a side's answers: puts another version of its latest answer on screen (the one a vote compares).
+  app.post(
+    "/api/arena/battles/:id/answers/:side/select",
+    async (c) => {
+      const { battle, side, body, turn } = await sideRequest(c, selectSchema);
+      const shown = assertCanRegenerate(battle, turn, side, streaming.has(`${battle.id}:${side}`));
+      if (!store.selectVersion(battle.id, turn, side, body.version)) {
+        throw new ResourceNotFoundError("answer version", `answer ${side.toUpperCase()} of turn ${turn} has no version ${body.version} (it has ${shown.answers[side].versionCount})`);
+      }
+      return c.json(view(battleOf(battle.id)));
+    },
   );
 
   // Peeking at the names is allowed, but it disqualifies the battle from voting, for good.
   app.post(
     "/api/arena/battles/:id/reveal",
-    handle((c) => {
+    (c) => {
       const battle = battleOf(param(c, "id"));
       assertOwner(battle, clientIdentity(c));
       if (!battle.vote) store.markRevealedBeforeVote(battle.id);
       return c.json(view(battleOf(battle.id)));
-    }),
+    },
   );
 
   app.post(
     "/api/arena/battles/:id/vote",
-    handle(async (c) => {
+    async (c) => {
       const battle = battleOf(param(c, "id"));
       const client = clientIdentity(c);
       const body = await readJsonBody(c.req, voteSchema);
@@ -338,24 +403,24 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
       store.recordVote(battle.id, client, voteChoices[body.winner]);
       const voted: VoteResponse = { ...view(battleOf(battle.id)), votes_left_today: Math.max(0, votesPerDay - store.votesToday(client)) };
       return c.json(voted);
-    }),
+    },
   );
 
   // ?category=<name>|all, ?style_control=1, ?bootstrap=<rounds>: see arena-leaderboard.ts.
   const leaderboardQuery = (c: Context<ServerEnv>) => parseLeaderboardQuery((name) => c.req.query(name), options.bootstrapRounds ?? 200);
   app.get(
     "/api/arena/leaderboard",
-    handle((c) => c.json(leaderboardResponse(toRatingBattles(store.votedBattles()), leaderboardQuery(c)))),
+    (c) => c.json(leaderboardResponse(toRatingBattles(store.votedBattles()), leaderboardQuery(c))),
   );
   app.get(
     "/api/arena/leaderboard/charts/:file",
-    handle((c) => {
+    (c) => {
       const file = param(c, "file");
       const name = file.endsWith(".svg") ? file.slice(0, -4) : file;
       const svg = leaderboardChart(toRatingBattles(store.votedBattles()), leaderboardQuery(c), name);
       if (svg === undefined) throw new ResourceNotFoundError("chart", `no chart "${file}" (charts: rating-intervals.svg, elo-bootstrap-intervals.svg, win-fraction-heatmap.svg, battle-count-heatmap.svg; none before the first vote)`);
       return c.body(svg, 200, { "content-type": "image/svg+xml; charset=utf-8" });
-    }),
+    },
   );
 
   app.get("/api/arena/export/battles.json", (c) => {

@@ -2,7 +2,7 @@
 // and tests can check each rule on its own. The server alone decides; the browser is never trusted.
 import { InvalidArgumentError, PermissionDeniedError, RateLimitError } from "../../errors/index.js";
 import type { BattleWinner } from "../../eval/ratings/index.js";
-import type { BattleRecord, BattleSide, BattleTurn } from "./arena-store.js";
+import type { BattleRecord, BattleSide, BattleSummary, BattleTurn, ShownAnswer } from "./arena-store.js";
 import { BattleStateError } from "./arena-errors.js";
 
 /** What the voter clicks, mapped to FastChat's battle outcome from position A's side. */
@@ -41,6 +41,20 @@ export function assertCanAnswer(battle: BattleRecord, turn: number, side: Battle
   return latest;
 }
 
+/**
+ * A side's latest answer may be sampled again (FastChat's "Regenerate", here per side) while the
+ * battle is open and neither the answer is streaming; the earlier answer is kept as a version.
+ * The same holds for putting another version back on screen.
+ */
+export function assertCanRegenerate(battle: BattleRecord, turn: number, side: BattleSide, streaming: boolean): BattleTurn {
+  if (battle.vote) throw new BattleStateError(`battle "${battle.id}" is closed: it has been voted on`);
+  if (battle.revealedBeforeVote) throw new BattleStateError(`battle "${battle.id}" is closed: its model names were revealed`);
+  const latest = latestTurn(battle);
+  if (turn !== latest.turn) throw new BattleStateError(`only the latest turn (${latest.turn}) can be regenerated, not turn ${turn}`);
+  if (streaming) throw new BattleStateError(`answer ${side.toUpperCase()} of turn ${turn} is still streaming`);
+  return latest;
+}
+
 /** Another user turn only after both answers to the previous one finished, and never after the vote. */
 export function assertCanAddTurn(battle: BattleRecord): void {
   if (battle.vote) throw new BattleStateError(`battle "${battle.id}" is closed: it has been voted on`);
@@ -65,10 +79,35 @@ export function assertCanVote(battle: BattleRecord, client: string, votesToday: 
 
 /** A battle as the browser sees it (GET /api/arena/battles/:id and the other battle routes). */
 export type PublicBattleView = ReturnType<typeof publicBattleView>;
+/** One side's answer as the browser sees it: its text and which of the side's answers to the turn it is. */
+const answerView = (answer: ShownAnswer) => ({
+  text: answer.text,
+  status: answer.status,
+  finish_reason: answer.finishReason,
+  version: answer.version,
+  versions: answer.versionCount,
+});
+
+/** The model names may be shown once they can no longer influence a vote: after it, or after a reveal that forfeited it. */
+const namesVisible = (battle: { revealedBeforeVote: boolean }, voted: boolean) => voted || battle.revealedBeforeVote;
+
+/** A battle in the sessions list: its first message as the title, "anonymous" (null models) until the names may be seen. */
+export function publicBattleSummary(battle: BattleSummary) {
+  return {
+    id: battle.id,
+    object: "arena.battle.summary",
+    title: battle.firstMessage.trim().split("\n")[0].slice(0, 80) || "Battle",
+    turns: battle.turns,
+    voted: battle.winner !== null,
+    revealed_before_vote: battle.revealedBeforeVote,
+    models: namesVisible(battle, battle.winner !== null) ? { a: battle.models.a, b: battle.models.b } : null,
+    created_at: battle.createdAt,
+    updated_at: battle.updatedAt,
+  };
+}
 
 /** What the browser may see: the model names only once they can no longer influence a vote. */
 export function publicBattleView(battle: BattleRecord, streaming: (side: BattleSide) => boolean) {
-  const namesVisible = battle.vote !== null || battle.revealedBeforeVote;
   const votable = battle.vote === null && !battle.revealedBeforeVote && battle.turns.every(turnFinished) && !streaming("a") && !streaming("b");
   return {
     id: battle.id,
@@ -79,14 +118,14 @@ export function publicBattleView(battle: BattleRecord, streaming: (side: BattleS
       turn: turn.turn,
       user_message: turn.userMessage,
       answers: {
-        a: { text: turn.answers.a.text, status: turn.answers.a.status, finish_reason: turn.answers.a.finishReason },
-        b: { text: turn.answers.b.text, status: turn.answers.b.status, finish_reason: turn.answers.b.finishReason },
+        a: answerView(turn.answers.a),
+        b: answerView(turn.answers.b),
       },
     })),
     can_vote: votable,
     revealed_before_vote: battle.revealedBeforeVote,
     category: battle.category,
-    vote: battle.vote ? { winner: battle.vote.winner, created_at: battle.vote.createdAt } : null,
-    models: namesVisible ? { a: battle.models.a, b: battle.models.b } : null,
+    vote: battle.vote ? { winner: battle.vote.winner, created_at: battle.vote.createdAt, compared: battle.vote.compared } : null,
+    models: namesVisible(battle, battle.vote !== null) ? { a: battle.models.a, b: battle.models.b } : null,
   };
 }

@@ -3,14 +3,15 @@ import type { ModelState } from "../model-registry.js";
 
 /**
  * One entry of GET /v1/models. `status` is camelid's addition (as llama-server's router adds one):
- * the playground's pickers show loading and failed models, with the load error, from it.
+ * the playground's pickers show loading models (with the fraction loaded) and failed ones (with the
+ * load error) from it.
  */
 export interface ModelObject {
   id: string;
   object: "model";
   created: number;
   owned_by: string;
-  status: { value: ModelState; error?: string };
+  status: { value: ModelState; error?: string; progress?: number };
 }
 
 export interface ModelList {
@@ -23,8 +24,8 @@ const startedAt = Math.floor(Date.now() / 1000);
 export function registerModelRoutes(app: ServerApp, context: ServerContext): void {
   const describe = (id: string): ModelObject => {
     const entry = context.registry.get(id);
-    const { state, error } = entry.status();
-    return { id: entry.id, object: "model" as const, created: startedAt, owned_by: entry.spec.ownedBy, status: { value: state, ...(error ? { error } : {}) } };
+    const { state, error, progress } = entry.status();
+    return { id: entry.id, object: "model" as const, created: startedAt, owned_by: entry.spec.ownedBy, status: { value: state, ...(error ? { error } : {}), ...(progress !== undefined ? { progress } : {}) } };
   };
   app.get("/v1/models", (c) => {
     const list: ModelList = { object: "list", data: context.registry.list().map((entry) => describe(entry.id)) };

@@ -1,13 +1,11 @@
 // Read-only safety reports for the playground: the report.json files `camelid eval safety --out
 // <data dir>/safety/<name>` writes. Listed by directory name; never written or deleted from here.
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { loadSafetyReport, SAFETY_REPORT_FILE_NAME, type SafetyReportFile } from "../../eval/safety/safety-report.js";
 import type { ServerApp } from "../context.js";
 import { ResourceNotFoundError } from "../http-errors.js";
-
-/** A report's name is its directory's: letters, digits, ".", "_" and "-", never a path. */
-const reportNamePattern = /^(?!\.{1,2}$)[\w.-]{1,128}$/;
+import { dataFolderNamePattern, dataFolderNames } from "./data-folders.js";
 
 /** One entry of GET /api/safety/reports: the report's headline figures, or why it cannot be read. */
 export type SafetyReportSummary =
@@ -24,7 +22,7 @@ export const safetyReportsSubdirectory = "safety";
 
 function readReport(directory: string, name: string): SafetyReportFile {
   const path = join(directory, name, SAFETY_REPORT_FILE_NAME);
-  if (!reportNamePattern.test(name) || !existsSync(path)) throw new ResourceNotFoundError("safety report", `no safety report named "${name}"`);
+  if (!dataFolderNamePattern.test(name) || !existsSync(path)) throw new ResourceNotFoundError("safety report", `no safety report named "${name}"`);
   try {
     return loadSafetyReport(path, "report");
   } catch (error) {
@@ -34,11 +32,7 @@ function readReport(directory: string, name: string): SafetyReportFile {
 }
 
 function reportNames(directory: string): string[] {
-  if (!existsSync(directory)) return [];
-  return readdirSync(directory, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && reportNamePattern.test(entry.name) && existsSync(join(directory, entry.name, SAFETY_REPORT_FILE_NAME)))
-    .map((entry) => entry.name)
-    .sort();
+  return dataFolderNames(directory, [SAFETY_REPORT_FILE_NAME]);
 }
 
 export function registerSafetyReportRoutes(app: ServerApp, directory: string): void {

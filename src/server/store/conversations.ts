@@ -8,6 +8,10 @@ export type MessageStatus = "streaming" | "done" | "interrupted" | "failed";
 
 export interface ConversationMessage {
   id: number;
+  /** The message this one answers or follows; null for a first message. */
+  parentId: number | null;
+  /** Every message with the same parent (this one included), oldest first: the alternatives the user browses. */
+  siblingIds: number[];
   role: ChatRole;
   content: string;
   model: string | null;
@@ -28,7 +32,12 @@ export interface Conversation {
 }
 
 export interface ConversationWithMessages extends Conversation {
+  /** The active branch, first message to `activeLeafId`: what the page shows, exports and replies to. */
   messages: ConversationMessage[];
+  /** The last message of the active branch; null while the conversation is empty. */
+  activeLeafId: number | null;
+  /** Messages in every branch (the active one and those kept beside it). */
+  messageCount: number;
 }
 
 export interface ConversationFields {
@@ -56,6 +65,7 @@ export interface ReplyOutcome {
 
 interface ConversationRow {
   id: string;
+  active_leaf_id: number | null;
   title: string;
   model: string | null;
   system_prompt: string | null;
@@ -66,6 +76,7 @@ interface ConversationRow {
 
 interface MessageRow {
   id: number;
+  parent_id: number | null;
   role: ChatRole;
   content: string;
   model: string | null;
@@ -87,9 +98,11 @@ function toConversation(row: ConversationRow): Conversation {
   };
 }
 
-function toMessage(row: MessageRow): ConversationMessage {
+function toMessage(row: MessageRow, siblingIds: number[]): ConversationMessage {
   return {
     id: row.id,
+    parentId: row.parent_id,
+    siblingIds,
     role: row.role,
     content: row.content,
     model: row.model,
@@ -100,8 +113,37 @@ function toMessage(row: MessageRow): ConversationMessage {
   };
 }
 
+/**
+ * The branch ending at `leafId` (falling back to the newest leaf when that message is gone), first
+ * message first, each with its siblings. `rows` are every message of one conversation, by id.
+ */
+function activeBranch(rows: MessageRow[], leafId: number | null): ConversationMessage[] {
+  if (rows.length === 0) return [];
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  const children = new Map<number | null, number[]>();
+  for (const row of rows) children.set(row.parent_id, [...(children.get(row.parent_id) ?? []), row.id]);
+  const leaf = leafId !== null && byId.has(leafId) ? leafId : newestLeafUnder(rows, null);
+  const path: ConversationMessage[] = [];
+  for (let row = byId.get(leaf ?? -1); row; row = row.parent_id === null ? undefined : byId.get(row.parent_id)) {
+    path.push(toMessage(row, children.get(row.parent_id) ?? [row.id]));
+  }
+  return path.reverse();
+}
+
+/**
+ * The leaf a branch choice lands on: from `start` (null: the roots) down through the newest child at
+ * each step, so switching to an older answer reopens the newest conversation that followed it.
+ */
+function newestLeafUnder(rows: MessageRow[], start: number | null): number | null {
+  const newestChild = new Map<number | null, number>();
+  for (const row of rows) newestChild.set(row.parent_id, Math.max(newestChild.get(row.parent_id) ?? -Infinity, row.id));
+  let at = start;
+  for (let next = newestChild.get(at); next !== undefined; next = newestChild.get(at)) at = next;
+  return at;
+}
+
 /** SQL parameters for `(@all = 1 OR owner = @owner)`: NULL owners never match a key, only "all". */
-const visible = (visibility: Visibility) => ({ all: visibility.seesAll ? 1 : 0, owner: visibility.owner });
+export const visible = (visibility: Visibility) => ({ all: visibility.seesAll ? 1 : 0, owner: visibility.owner });
 
 /** Conversations the playground keeps (CRUD over /api/conversations). */
 export class ConversationStore {
@@ -121,7 +163,7 @@ export class ConversationStore {
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(id, fields.title ?? "New conversation", fields.model ?? null, fields.systemPrompt ?? null, JSON.stringify(fields.settings ?? {}), time, time, owner);
-      for (const message of fields.messages ?? []) this.insertMessage(id, message, time);
+      this.appendChain(id, null, fields.messages ?? [], time);
     })();
     return this.get(id, { owner, seesAll: true })!;
   }
@@ -138,6 +180,11 @@ export class ConversationStore {
     return this.db.prepare(`SELECT * FROM conversations WHERE id = @id AND (@all = 1 OR owner = @owner)`).get({ id, ...visible(visibility) }) as ConversationRow | undefined;
   }
 
+  /** The last message of the active branch (null: none); the caller checks visibility. */
+  activeLeafId(id: string): number | null {
+    return (this.db.prepare(`SELECT active_leaf_id FROM conversations WHERE id = ?`).get(id) as { active_leaf_id: number | null } | undefined)?.active_leaf_id ?? null;
+  }
+
   /** Whether `visibility` may see the conversation, without reading its messages. */
   has(id: string, visibility: Visibility): boolean {
     return this.row(id, visibility) !== undefined;
@@ -147,10 +194,81 @@ export class ConversationStore {
   get(id: string, visibility: Visibility): ConversationWithMessages | undefined {
     const row = this.row(id, visibility);
     if (!row) return undefined;
-    const messages = this.db
-      .prepare(`SELECT id, role, content, model, request_id, status, finish_reason, created_at FROM conversation_messages WHERE conversation_id = ? ORDER BY id`)
-      .all(id) as MessageRow[];
-    return { ...toConversation(row), messages: messages.map(toMessage) };
+    const rows = this.messageRows(id);
+    return { ...toConversation(row), messages: activeBranch(rows, row.active_leaf_id), activeLeafId: row.active_leaf_id, messageCount: rows.length };
+  }
+
+  private messageRows(conversationId: string): MessageRow[] {
+    return this.db
+      .prepare(`SELECT id, parent_id, role, content, model, request_id, status, finish_reason, created_at FROM conversation_messages WHERE conversation_id = ? ORDER BY id`)
+      .all(conversationId) as MessageRow[];
+  }
+
+  /** One message of a conversation `visibility` may see (any branch); undefined when either is missing. */
+  message(conversationId: string, messageId: number, visibility: Visibility): ConversationMessage | undefined {
+    if (!this.has(conversationId, visibility)) return undefined;
+    const row = this.db
+      .prepare(`SELECT id, parent_id, role, content, model, request_id, status, finish_reason, created_at FROM conversation_messages WHERE conversation_id = ? AND id = ?`)
+      .get(conversationId, messageId) as MessageRow | undefined;
+    if (!row) return undefined;
+    const siblings = this.db.prepare(`SELECT id FROM conversation_messages WHERE conversation_id = ? AND parent_id IS ? ORDER BY id`).all(conversationId, row.parent_id) as { id: number }[];
+    return toMessage(row, siblings.map((sibling) => sibling.id));
+  }
+
+  /**
+   * The messages from `messageId` up towards the first one, newest first, read one at a time (a
+   * caller that needs only the last few never reads the whole branch). The conversation's visibility
+   * is the caller's to check.
+   */
+  *ancestors(conversationId: string, messageId: number | null): Generator<Pick<ConversationMessage, "id" | "role" | "content" | "status">, void, undefined> {
+    const read = this.db.prepare(`SELECT id, parent_id, role, content, status FROM conversation_messages WHERE conversation_id = ? AND id = ?`);
+    for (let id = messageId; id !== null; ) {
+      const row = read.get(conversationId, id) as Pick<MessageRow, "id" | "parent_id" | "role" | "content" | "status"> | undefined;
+      if (!row) return;
+      yield { id: row.id, role: row.role, content: row.content, status: row.status };
+      id = row.parent_id;
+    }
+  }
+
+  /** Whether an answer of the conversation (in any branch) is being written right now. */
+  isStreaming(conversationId: string): boolean {
+    return this.db.prepare(`SELECT 1 FROM conversation_messages WHERE conversation_id = ? AND status = 'streaming' LIMIT 1`).get(conversationId) !== undefined;
+  }
+
+  /**
+   * Puts the branch through `messageId` on screen: its newest leaf becomes the active one. Undefined
+   * when the conversation or the message is missing.
+   */
+  selectBranch(conversationId: string, messageId: number, visibility: Visibility): ConversationWithMessages | undefined {
+    if (!this.message(conversationId, messageId, visibility)) return undefined;
+    const leaf = newestLeafUnder(this.messageRows(conversationId), messageId);
+    this.db.prepare(`UPDATE conversations SET active_leaf_id = ?, updated_at = ? WHERE id = ?`).run(leaf, this.now(), conversationId);
+    return this.get(conversationId, visibility);
+  }
+
+  /**
+   * Deletes a message and every message after it in its branches (they answer or follow it). When the
+   * active branch went with them, the newest remaining branch under its parent takes its place.
+   * Undefined when the conversation or the message is missing.
+   */
+  deleteMessage(conversationId: string, messageId: number, visibility: Visibility): ConversationWithMessages | undefined {
+    const message = this.message(conversationId, messageId, visibility);
+    if (!message) return undefined;
+    this.db.transaction(() => {
+      const row = this.row(conversationId, visibility)!;
+      const removed = this.db
+        .prepare(
+          `WITH RECURSIVE doomed(id) AS (SELECT ? UNION ALL SELECT m.id FROM conversation_messages m JOIN doomed d ON m.parent_id = d.id)
+           SELECT id FROM doomed`,
+        )
+        .all(messageId) as { id: number }[];
+      const removedIds = new Set(removed.map((r) => r.id));
+      this.db.prepare(`DELETE FROM conversation_messages WHERE id IN (SELECT value FROM json_each(?))`).run(JSON.stringify([...removedIds]));
+      const activeGone = row.active_leaf_id === null || removedIds.has(row.active_leaf_id);
+      const leaf = activeGone ? newestLeafUnder(this.messageRows(conversationId), message.parentId) : row.active_leaf_id;
+      this.db.prepare(`UPDATE conversations SET active_leaf_id = ?, updated_at = ? WHERE id = ?`).run(leaf, this.now(), conversationId);
+    })();
+    return this.get(conversationId, visibility);
   }
 
   update(id: string, fields: ConversationFields, visibility: Visibility): ConversationWithMessages | undefined {
@@ -178,13 +296,13 @@ export class ConversationStore {
     return this.db.prepare(`DELETE FROM conversations WHERE id = @id AND (@all = 1 OR owner = @owner)`).run({ id, ...visible(visibility) }).changes > 0;
   }
 
-  /** Appends messages in order; returns undefined when the conversation does not exist (for `visibility`). */
+  /** Appends messages in order after the active branch's last message; returns undefined when the conversation does not exist (for `visibility`). */
   appendMessages(id: string, messages: NewMessage[], visibility: Visibility): ConversationWithMessages | undefined {
-    const found = this.db.prepare(`SELECT 1 FROM conversations WHERE id = @id AND (@all = 1 OR owner = @owner)`).get({ id, ...visible(visibility) });
-    if (!found) return undefined;
+    const row = this.row(id, visibility);
+    if (!row) return undefined;
     const time = this.now();
     this.db.transaction(() => {
-      for (const message of messages) this.insertMessage(id, message, time);
+      this.appendChain(id, row.active_leaf_id, messages, time);
       this.db.prepare(`UPDATE conversations SET updated_at = ? WHERE id = ?`).run(time, id);
     })();
     return this.get(id, visibility);
@@ -192,18 +310,22 @@ export class ConversationStore {
 
   /**
    * A reply starts: in one transaction the conversation takes the request's fields, the user's turn
-   * is appended and so is an empty "streaming" answer, whose id is returned for finishReply.
-   * Undefined when the conversation does not exist.
+   * (null when an answer is regenerated) is added under `parentId` (undefined: the active branch's
+   * last message; null: as a first message), the empty "streaming" answer under it, and that answer
+   * becomes the active branch's end. Returns the answer's id for finishReply; undefined when the
+   * conversation does not exist.
    */
-  beginReply(id: string, visibility: Visibility, fields: ConversationFields, user: NewMessage, answer: NewMessage): number | undefined {
+  beginReply(id: string, visibility: Visibility, fields: ConversationFields, user: NewMessage | null, answer: NewMessage, parentId?: number | null): number | undefined {
     // Only the conversation's row is read: a reply must not cost a read of every earlier message.
     const row = this.row(id, visibility);
     if (!row) return undefined;
     const time = this.now();
     return this.db.transaction(() => {
       this.writeFields(toConversation(row), fields);
-      this.insertMessage(id, user, time);
-      return this.insertMessage(id, { ...answer, content: "", status: "streaming" }, time);
+      const answerParent = user ? this.insertMessage(id, user, time, parentId === undefined ? row.active_leaf_id : parentId) : (parentId ?? row.active_leaf_id);
+      const answerId = this.insertMessage(id, { ...answer, content: "", status: "streaming" }, time, answerParent);
+      this.db.prepare(`UPDATE conversations SET active_leaf_id = ? WHERE id = ?`).run(answerId, id);
+      return answerId;
     })();
   }
 
@@ -219,13 +341,20 @@ export class ConversationStore {
     return this.db.prepare(`UPDATE conversation_messages SET status = 'interrupted' WHERE status = 'streaming'`).run().changes;
   }
 
-  private insertMessage(conversationId: string, message: NewMessage, time: number): number {
+  /** Adds `messages` one after another below `parentId`; the last becomes the active branch's end. */
+  private appendChain(conversationId: string, parentId: number | null, messages: NewMessage[], time: number): void {
+    let parent = parentId;
+    for (const message of messages) parent = this.insertMessage(conversationId, message, time, parent);
+    if (messages.length > 0) this.db.prepare(`UPDATE conversations SET active_leaf_id = ? WHERE id = ?`).run(parent, conversationId);
+  }
+
+  private insertMessage(conversationId: string, message: NewMessage, time: number, parentId: number | null): number {
     const result = this.db
       .prepare(
-        `INSERT INTO conversation_messages (conversation_id, role, content, model, request_id, status, finish_reason, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO conversation_messages (conversation_id, parent_id, role, content, model, request_id, status, finish_reason, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(conversationId, message.role, message.content, message.model ?? null, message.requestId ?? null, message.status ?? "done", message.finishReason ?? null, time);
+      .run(conversationId, parentId, message.role, message.content, message.model ?? null, message.requestId ?? null, message.status ?? "done", message.finishReason ?? null, time);
     return Number(result.lastInsertRowid);
   }
 }

@@ -112,4 +112,59 @@ export const migrations: string[] = [
   ALTER TABLE arena_turns ADD COLUMN tokens_a INTEGER; -- NULL: unknown (stopped, failed, older)
   ALTER TABLE arena_turns ADD COLUMN tokens_b INTEGER;
   `,
+  // 6: Arena (side by side) and Collaborate sessions, saved by the playground so a reload or another
+  // visit reopens them. `state` is the kind's JSON document, validated by the routes' schema for it.
+  `
+  CREATE TABLE playground_sessions (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('arena', 'collaborate')),
+    owner TEXT,                        -- API key name; NULL: no keys
+    title TEXT NOT NULL,
+    models TEXT NOT NULL DEFAULT '[]', -- JSON: the models the session involves, for the list
+    state TEXT NOT NULL DEFAULT '{}',  -- JSON: settings, turns or runs and their answers
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX playground_sessions_by_kind ON playground_sessions (kind, owner, updated_at);
+  `,
+  // 7: per-message actions (regenerate, edit, delete). A conversation is a tree: each message points
+  // at the one it answers or follows (NULL: a first message), siblings are alternatives (a
+  // regenerated answer, an edited user turn), and the conversation remembers the leaf of the branch on
+  // screen. Linear conversations become a single branch: each message's parent is the one before it.
+  // A battle keeps every answer a side gave to a turn (version 0 first, then each regeneration);
+  // arena_turns holds the version shown, and a vote records the versions it compared.
+  `
+  ALTER TABLE conversation_messages ADD COLUMN parent_id INTEGER REFERENCES conversation_messages (id) ON DELETE CASCADE;
+  ALTER TABLE conversations ADD COLUMN active_leaf_id INTEGER; -- the branch on screen (and exported); NULL: empty
+  UPDATE conversation_messages SET parent_id = (
+    SELECT MAX(earlier.id) FROM conversation_messages earlier
+    WHERE earlier.conversation_id = conversation_messages.conversation_id AND earlier.id < conversation_messages.id
+  );
+  UPDATE conversations SET active_leaf_id = (SELECT MAX(id) FROM conversation_messages m WHERE m.conversation_id = conversations.id);
+  CREATE INDEX conversation_messages_by_parent ON conversation_messages (parent_id);
+
+  CREATE TABLE arena_answer_versions (
+    battle_id TEXT NOT NULL REFERENCES arena_battles (id) ON DELETE CASCADE,
+    turn INTEGER NOT NULL,
+    side TEXT NOT NULL CHECK (side IN ('a', 'b')),
+    version INTEGER NOT NULL,          -- 0: the first answer; 1, 2, ...: regenerations
+    text TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done', 'failed')),
+    finish_reason TEXT,
+    tokens INTEGER,                    -- completion tokens as reported; NULL: unknown
+    attempts INTEGER NOT NULL DEFAULT 0, -- requests made for it (a failed answer is retried): each gets its own request-log id
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (battle_id, turn, side, version)
+  );
+  INSERT INTO arena_answer_versions (battle_id, turn, side, version, text, status, finish_reason, tokens, created_at)
+    SELECT battle_id, turn, 'a', 0, answer_a, status_a, finish_a, tokens_a, created_at FROM arena_turns;
+  INSERT INTO arena_answer_versions (battle_id, turn, side, version, text, status, finish_reason, tokens, created_at)
+    SELECT battle_id, turn, 'b', 0, answer_b, status_b, finish_b, tokens_b, created_at FROM arena_turns;
+  -- An older answer that reached the request log already used its attempt's id.
+  UPDATE arena_answer_versions SET attempts = 1
+    WHERE EXISTS (SELECT 1 FROM request_log r WHERE r.id = 'arena-' || battle_id || '-' || turn || '-' || side);
+  ALTER TABLE arena_turns ADD COLUMN version_a INTEGER NOT NULL DEFAULT 0; -- the version answer_a holds
+  ALTER TABLE arena_turns ADD COLUMN version_b INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE arena_votes ADD COLUMN compared TEXT; -- JSON [{turn, a, b}]: the versions on screen at the vote; NULL: before versions (all 0)
+  `,
 ];

@@ -10,7 +10,7 @@ import { main } from "../../../src/cli/main.js";
 import { GgufFormatError, ModelLoadError } from "../../../src/errors/index.js";
 import { checkModelHeader } from "../../../src/gguf/model-check.js";
 import { parseGgufBytes } from "../../../src/gguf/reader.js";
-import { createRandom } from "../../../src/gguf/seeded-random.js";
+import { seededRandom } from "../../../src/random/seeded-random.js";
 import { captureIo } from "../../support/capture-io.js";
 import { makeSeed, mutate } from "../../support/gguf-mutations.js";
 import { stories260KPath } from "../../support/shared-data.js";
@@ -40,7 +40,7 @@ function namedRepros(): { name: string; bytes: Uint8Array }[] {
 /** Calls `use` with each of `count` seeded mutants (the bytes are valid only during the call). */
 async function forEachMutant(count: number, seedNumber: number, use: (name: string, bytes: Uint8Array, index: number) => Promise<void> | void): Promise<void> {
   const seed = await makeSeed("stories260K", original);
-  const random = createRandom(seedNumber);
+  const random = seededRandom(seedNumber);
   const work = original.slice();
   for (let i = 0; i < count; i++) {
     const { bytes, operation, restore } = mutate(seed, work, [seed], random);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { AbortError, InvalidArgumentError } from "../../../src/errors/index.js";
-import { logNormalizer, sampleToken, SeededRandom } from "../../../src/providers/local/logit-sampler.js";
+import { logNormalizer, sampleToken } from "../../../src/providers/local/logit-sampler.js";
+import { SeededRandom } from "../../../src/random/seeded-random.js";
 import { defaultThreads, parseLocalModelOptions } from "../../../src/providers/local/options.js";
 import { resolveSampling, validateCallOptions } from "../../../src/providers/local/sampling.js";
 import { SlotPool } from "../../../src/providers/local/sequence-pool.js";

@@ -5,6 +5,7 @@ import { hashApiKey } from "../../../src/server/auth.js";
 import { ModelRegistry, type ModelSpec } from "../../../src/server/model-registry.js";
 import { ConversationStore } from "../../../src/server/store/conversations.js";
 import { openServerDatabase } from "../../../src/server/store/database.js";
+import { PlaygroundSessionStore } from "../../../src/server/store/playground-sessions.js";
 import { scriptedModel } from "../../support/scripted-model.js";
 
 /** Models that each answer "<name> says: <last user message>", so a test can tell them apart. */
@@ -49,6 +50,7 @@ export function createArenaApp(
   const { app } = createServerApp({
     registry: new ModelRegistry(specs),
     conversations: new ConversationStore(db),
+    sessions: new PlaygroundSessionStore(db, () => clock.now),
     arena: { store, votesPerClientPerDay: options.votesPerDay, random: options.random, bootstrapRounds: 50 },
     apiKeys,
   });

@@ -12,6 +12,7 @@ import { listen } from "../../../src/server/listen.js";
 import { ModelRegistry, type ModelSpec } from "../../../src/server/model-registry.js";
 import { ConversationStore } from "../../../src/server/store/conversations.js";
 import { openServerDatabase } from "../../../src/server/store/database.js";
+import { PlaygroundSessionStore } from "../../../src/server/store/playground-sessions.js";
 import { RequestLog } from "../../../src/server/store/request-log.js";
 import { sharedPath, stories260KPath } from "../../support/shared-data.js";
 
@@ -48,6 +49,7 @@ export async function startPlaygroundServer() {
     registry,
     requestLog: new RequestLog(db),
     conversations: new ConversationStore(db),
+    sessions: new PlaygroundSessionStore(db),
     arena: { store: new ArenaStore(db), bootstrapRounds: 50 },
   });
   await registry.loadAll();

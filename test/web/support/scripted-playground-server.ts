@@ -9,10 +9,15 @@ import { listen } from "../../../src/server/listen.js";
 import { ModelRegistry, type ModelSpec } from "../../../src/server/model-registry.js";
 import { ConversationStore } from "../../../src/server/store/conversations.js";
 import { openServerDatabase } from "../../../src/server/store/database.js";
+import { PlaygroundSessionStore } from "../../../src/server/store/playground-sessions.js";
 import { RequestLog } from "../../../src/server/store/request-log.js";
 import { scriptedModel, type ScriptedModelSettings } from "../../support/scripted-model.js";
 
-export type ScriptedServerModel = ScriptedModelSettings & { loadError?: string };
+export type ScriptedServerModel = ScriptedModelSettings & {
+  loadError?: string;
+  /** A load that reports these fractions done, then waits for `until` (the test decides when it ends). */
+  loadProgress?: { fractions: number[]; until: Promise<void> };
+};
 
 export interface ScriptedPlayground {
   url: string;
@@ -24,7 +29,7 @@ export interface ScriptedPlayground {
 
 /** Starts the server on `databasePath` (created if missing); port 0 picks a free one. */
 export async function startScriptedPlayground(options: { directory: string; models: Record<string, ScriptedServerModel>; databasePath?: string; port?: number }): Promise<ScriptedPlayground> {
-  const specs: ModelSpec[] = Object.entries(options.models).map(([id, { loadError, ...settings }]) => {
+  const specs: ModelSpec[] = Object.entries(options.models).map(([id, { loadError, loadProgress, ...settings }]) => {
     const model = scriptedModel({ modelId: id, reply: (o) => `${id} says: ${o.messages?.filter((m) => m.role === "user").at(-1)?.content}`, ...settings });
     return {
       id,
@@ -32,8 +37,12 @@ export async function startScriptedPlayground(options: { directory: string; mode
       ownedBy: "camelid",
       capacity: 2,
       maxQueue: 8,
-      load: async () => {
+      load: async (onProgress) => {
         if (loadError) throw new Error(loadError);
+        if (loadProgress) {
+          for (const fraction of loadProgress.fractions) onProgress?.(fraction);
+          await loadProgress.until;
+        }
         return model;
       },
     };
@@ -42,7 +51,7 @@ export async function startScriptedPlayground(options: { directory: string; mode
   const db = openServerDatabase(options.databasePath ?? join(options.directory, "camelid.sqlite"));
   const conversations = new ConversationStore(db);
   conversations.markInterruptedReplies();
-  const { app } = createServerApp({ registry, requestLog: new RequestLog(db), conversations, arena: { store: new ArenaStore(db), bootstrapRounds: 20 } });
+  const { app } = createServerApp({ registry, requestLog: new RequestLog(db), conversations, sessions: new PlaygroundSessionStore(db), arena: { store: new ArenaStore(db), bootstrapRounds: 20 } });
   const server = await listen(app, { host: "127.0.0.1", port: options.port ?? 0 });
   let closed = false;
   return {

@@ -26,3 +26,11 @@ export interface MergePromptModule {
 export function loadWebModule<T>(name: string): Promise<T> {
   return import(pathToFileURL(`${repoRoot}/web/js/${name}`).href) as Promise<T>;
 }
+export interface SessionsApiModule {
+  createSessionSaver(kind: string, onCreated: (id: string) => void): {
+    current(): string | null;
+    reset(sessionId: string | null): void;
+    save(state: () => object): Promise<void>;
+  };
+  storedNumbers(record: Record<string, unknown> | null | undefined): Record<string, number> | null;
+}

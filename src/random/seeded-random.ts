@@ -1,5 +1,7 @@
-// A small seedable generator (mulberry32): LoRA init and dropout masks must be reproducible from a
-// seed so that a resumed run is bit-identical; Math.random cannot be seeded.
+// The one seeded generator (mulberry32). Everything that must be reproducible from a seed uses it:
+// LoRA init and dropout (a resumed run is bit-identical), datagen prompts, bootstrap intervals,
+// random-weight GGUF models (scripts/golden/*.py reimplement this exact sequence), logprob sampling.
+// Math.random cannot be seeded. Callers that need independent streams mix their own seed first.
 
 export class SeededRandom {
   private state: number;
@@ -29,4 +31,10 @@ export class SeededRandom {
   setState(state: number): void {
     this.state = state >>> 0;
   }
+}
+
+/** The same generator as a plain function returning uniform floats in [0, 1). */
+export function seededRandom(seed: number): () => number {
+  const generator = new SeededRandom(seed);
+  return () => generator.next();
 }
