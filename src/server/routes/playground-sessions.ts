@@ -24,6 +24,9 @@ export const sessionSummaryView = (session: PlaygroundSessionSummary) => ({
 export const sessionView = (session: PlaygroundSession) => ({ ...sessionSummaryView(session), state: session.state });
 export type PlaygroundSessionView = ReturnType<typeof sessionView>;
 export type PlaygroundSessionSummaryView = ReturnType<typeof sessionSummaryView>;
+/** GET /api/sessions/:id/export: the session as a file, with each Arena column's conversation as OpenAI messages. */
+export type PlaygroundSessionExport = PlaygroundSessionView & { format: "camelid-playground-session"; version: 1; conversations?: ReturnType<typeof arenaConversations> };
+
 /** GET /api/sessions?kind=: the sessions of one kind, each without its document. */
 export interface PlaygroundSessionList {
   object: "list";
@@ -80,6 +83,7 @@ export function registerPlaygroundSessionRoutes(app: ServerApp, store: Playgroun
     const session = found(c.req.param("id"), store.get(c.req.param("id"), c.get("visibility")));
     const extra = session.kind === "arena" ? { conversations: arenaConversations(session.state as ArenaState) } : {};
     c.header("content-disposition", `attachment; filename="${fileName(session.kind, session.title)}"`);
-    return c.json({ format: "camelid-playground-session", version: 1, ...sessionView(session), ...extra });
+    const exported: PlaygroundSessionExport = { format: "camelid-playground-session", version: 1, ...sessionView(session), ...extra };
+    return c.json(exported);
   });
 }
