@@ -6,6 +6,7 @@
 // A column's latest answer can be regenerated: the answers that finished are kept as its versions,
 // "‹ 1/2 ›" chooses the one the column's conversation goes on from, and the session saves both.
 import { announce, composer, h, replaceChildren } from "./dom.js";
+import { checkedModels, checkModels } from "./model-picks.js";
 import { createSavedSessions } from "./saved-sessions.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
 import { paintStoredAnswer, streamStoredAnswer } from "./stored-answer.js";
@@ -54,10 +55,7 @@ export function createArenaView({ models }) {
       state = opened;
       if (opened) {
         settings.load(opened.settings);
-        for (const label of picks) {
-          const box = label.querySelector("input");
-          if (box) box.checked = opened.models.includes(label.dataset.modelPick ?? "");
-        }
+        checkModels(picks, opened.models);
       }
       paint();
       setBusy(false);
@@ -65,7 +63,7 @@ export function createArenaView({ models }) {
   });
   const persist = () => sessions.persist(() => state);
 
-  const selected = () => picks.flatMap((label) => label.querySelector("input") ?? []).filter((box) => box.checked).map((box) => box.value);
+  const selected = () => checkedModels(picks);
   settings.watchModels(selected);
   for (const label of picks) label.addEventListener("change", () => settings.watchModels(selected));
 

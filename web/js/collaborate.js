@@ -6,6 +6,7 @@
 // address (#collaborate/<id>); another Run in a reopened session adds to it.
 import { announce, composer, h, replaceChildren } from "./dom.js";
 import { defaultMergePrompt, fillMergePrompt } from "./merge-prompt.js";
+import { checkedModels, checkModels } from "./model-picks.js";
 import { createSavedSessions } from "./saved-sessions.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
 import { paintStoredAnswer, streamStoredAnswer } from "./stored-answer.js";
@@ -35,7 +36,7 @@ export function createCollaborateView({ models }) {
   let state = null;
   /** @type {AbortController | null} */
   let controller = null;
-  const formatModels = () => [...new Set([...picks.flatMap((label) => label.querySelector("input") ?? []).filter((box) => box.checked).map((box) => box.value), aggregator.value])];
+  const formatModels = () => [...new Set([...checkedModels(picks), aggregator.value])];
   settings.watchModels(formatModels);
   for (const picker of [...picks, aggregator]) picker.addEventListener("change", () => settings.watchModels(formatModels));
 
@@ -51,10 +52,7 @@ export function createCollaborateView({ models }) {
       state = opened;
       if (opened) {
         settings.load(opened.settings);
-        for (const label of picks) {
-          const box = label.querySelector("input");
-          if (box) box.checked = opened.models.includes(label.dataset.modelPick ?? "");
-        }
+        checkModels(picks, opened.models);
         if (opened.aggregator && models.includes(opened.aggregator)) aggregator.value = opened.aggregator;
         mergePrompt.value = opened.merge_prompt;
       }
@@ -64,7 +62,7 @@ export function createCollaborateView({ models }) {
   });
   const persist = () => sessions.persist(() => state);
 
-  const chosenModels = () => picks.flatMap((label) => label.querySelector("input") ?? []).filter((box) => box.checked).map((box) => box.value);
+  const chosenModels = () => checkedModels(picks);
 
   /**
    * The form as a session keeps it.
