@@ -5,6 +5,7 @@ import { ModelLoadError, UpstreamError } from "../../src/errors/index.js";
 import { createServerApp } from "../../src/server/app.js";
 import { ArenaStore } from "../../src/server/arena/arena-store.js";
 import { ModelRegistry, type ModelSpec } from "../../src/server/model-registry.js";
+import type { RequestLogList } from "../../src/server/routes/observability.js";
 import { openServerDatabase } from "../../src/server/store/database.js";
 import { RequestLog } from "../../src/server/store/request-log.js";
 import type { LanguageModel } from "../../src/spec/index.js";
@@ -42,7 +43,7 @@ describe("arena anonymity before the vote", () => {
     expect((await (await call("GET", "/api/requests?model=llama-7b-secret")).json()).data).toEqual([]);
 
     expect((await call("POST", `/api/arena/battles/${battle.id}/vote`, { winner: "tie" })).status).toBe(200);
-    const after = (await (await call("GET", "/api/requests")).json()).data as { model: string }[];
+    const after = ((await (await call("GET", "/api/requests")).json()) as RequestLogList).data;
     expect(after.map((row) => row.model).sort()).toEqual(["llama-7b-secret", "mistral-secret"]);
   });
 
@@ -61,11 +62,11 @@ describe("arena anonymity before the vote", () => {
     const retried = await readEvents(await call("POST", `/api/arena/battles/${battle.id}/answers/${failed}`, {}));
     expect(retried.at(-1)).toMatchObject({ type: "done" });
 
-    const rows = (await (await call("GET", "/api/requests")).json()).data as { id: string; model: string }[];
+    const rows = ((await (await call("GET", "/api/requests")).json()) as RequestLogList).data;
     expect(rows.map((row) => row.id).sort()).toEqual([`arena-${battle.id}-0-a`, `arena-${battle.id}-0-b`, `arena-${battle.id}-0-${failed}-try2`].sort());
     expect(JSON.stringify(rows)).not.toMatch(/llama-7b-secret|mistral-secret/);
     expect((await call("POST", `/api/arena/battles/${battle.id}/vote`, { winner: "tie" })).status).toBe(200);
-    const after = (await (await call("GET", "/api/requests")).json()).data as { id: string; model: string }[];
+    const after = ((await (await call("GET", "/api/requests")).json()) as RequestLogList).data;
     expect(after.find((row) => row.id.endsWith("-try2"))!.model).toBe("llama-7b-secret");
   });
 

@@ -2,7 +2,9 @@
 // heat maps and charts, the battle category and the answers' token counts stored and exported.
 import { describe, expect, it } from "vitest";
 import { fitStyleControlledBradleyTerry, parseBattleRows } from "../../src/eval/ratings/index.js";
+import type { toBattleRows } from "../../src/server/arena/arena-exports.js";
 import type { ArenaLeaderboardResponse } from "../../src/server/arena/arena-leaderboard.js";
+import type { PublicBattleView } from "../../src/server/arena/battle-rules.js";
 import { createArenaApp, readEvents } from "./support/arena-app.js";
 
 type App = ReturnType<typeof createArenaApp>;
@@ -22,7 +24,7 @@ function arenaApp() {
 async function vote(arena: App, models: [string, string], winner: "a" | "b" | "tie" | "bothbad", category?: string) {
   const created = await arena.call("POST", "/api/arena/battles", { message: "Hi", models, ...(category ? { category } : {}) });
   expect(created.status).toBe(201);
-  const battle = (await created.json()) as { id: string; category: string | null };
+  const battle = (await created.json()) as PublicBattleView;
   expect(battle.category).toBe(category ?? null);
   for (const side of ["a", "b"]) await readEvents(await arena.call("POST", `/api/arena/battles/${battle.id}/answers/${side}`, {}));
   arena.clock.now += 60_000;
@@ -99,7 +101,7 @@ describe("the arena leaderboard route", () => {
 
   it("stores each answer's tokens and exports category and conv_metadata; style control rates those battles as FastChat's fit", async () => {
     const arena = await votedArena();
-    const rows = (await (await arena.call("GET", "/api/arena/export/battles.json")).json()) as Array<Record<string, unknown> & { conv_metadata: Record<string, unknown> }>;
+    const rows = (await (await arena.call("GET", "/api/arena/export/battles.json")).json()) as ReturnType<typeof toBattleRows>;
     expect(rows[0]).toMatchObject({ category: "coding", model_a: "beta", model_b: "alpha" });
     expect(rows[0].conv_metadata).toEqual({
       sum_assistant_a_tokens: replies.beta("Hi").length,

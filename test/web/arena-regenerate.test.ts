@@ -3,9 +3,13 @@
 // it compared; the exports carry those answers. The battle stays anonymous throughout.
 import { describe, expect, it } from "vitest";
 import { createServerApp } from "../../src/server/app.js";
-import { toRatingBattles } from "../../src/server/arena/arena-exports.js";
+import type { OpenAIErrorBody } from "../../src/errors/index.js";
+import { toBattleRows, toRatingBattles } from "../../src/server/arena/arena-exports.js";
 import { ArenaStore } from "../../src/server/arena/arena-store.js";
 import { ModelRegistry } from "../../src/server/model-registry.js";
+import type { RequestLogList } from "../../src/server/routes/observability.js";
+import type { ArenaState } from "../../src/server/routes/playground-session-schemas.js";
+import type { PlaygroundSessionExport, PlaygroundSessionView } from "../../src/server/routes/playground-sessions.js";
 import { migrate, openServerDatabase } from "../../src/server/store/database.js";
 import { RequestLog } from "../../src/server/store/request-log.js";
 import { databaseAtVersion } from "./support/older-database.js";
@@ -134,7 +138,7 @@ describe("regenerating one side of a battle", () => {
     for (const side of ["a", "b"]) await (await call("POST", `/api/arena/battles/${battle.id}/answers/${side}`, {})).text();
     await call("POST", `/api/arena/battles/${battle.id}/answers/b/regenerate`);
     await (await call("POST", `/api/arena/battles/${battle.id}/answers/b`, {})).text();
-    const rows = (await (await call("GET", "/api/requests")).json()).data as { id: string; model: string }[];
+    const rows = ((await (await call("GET", "/api/requests")).json()) as RequestLogList).data;
     expect(rows).toHaveLength(3);
     expect(rows.map((row) => row.id)).toContain(`arena-${battle.id}-0-b-r1`);
     expect(JSON.stringify(rows)).not.toMatch(/llama-secret|mistral-secret/);
@@ -176,7 +180,7 @@ describe("regenerating one side of a battle", () => {
     expect(arena.store.get(id)!.turns[0].answers.a).toMatchObject({ text: first, tokens: first.length, version: 0 });
     expect((await arena.call("POST", `/api/arena/battles/${id}/vote`, { winner: "a" })).status).toBe(200);
 
-    const rows = (await (await arena.call("GET", "/api/arena/export/battles.json")).json()) as { conv_metadata: Record<string, unknown> }[];
+    const rows = (await (await arena.call("GET", "/api/arena/export/battles.json")).json()) as ReturnType<typeof toBattleRows>;
     expect(rows[0].conv_metadata).toMatchObject({ sum_assistant_a_tokens: first.length, sum_assistant_b_tokens: "beta: Hi".length });
     const [battle] = toRatingBattles(arena.store.votedBattles());
     expect(battle.style?.a.tokens).toBe(first.length);
@@ -210,11 +214,11 @@ describe("regenerated answers in a saved Arena session", () => {
     const alpha = { ...done("alpha", "a1"), versions: [done("alpha", "a1"), done("alpha", "a2")], version: 0 };
     const created = await arena.call("POST", "/api/sessions", sessionWith(alpha));
     expect(created.status, await created.clone().text()).toBe(201);
-    const { id } = (await created.json()) as { id: string };
-    const reopened = (await (await arena.call("GET", `/api/sessions/${id}`)).json()) as { state: { turns: { answers: unknown[] }[] } };
+    const { id } = (await created.json()) as PlaygroundSessionView;
+    const reopened = (await (await arena.call("GET", `/api/sessions/${id}`)).json()) as PlaygroundSessionView & { state: ArenaState };
     expect(reopened.state.turns[0].answers[0]).toEqual(alpha);
-    const exported = (await (await arena.call("GET", `/api/sessions/${id}/export`)).json()) as { conversations: { messages: { content: string }[] }[] };
-    expect(exported.conversations[0].messages.map((message) => message.content)).toEqual(["Hi", "a1"]);
+    const exported = (await (await arena.call("GET", `/api/sessions/${id}/export`)).json()) as PlaygroundSessionExport;
+    expect(exported.conversations?.[0].messages.map((message) => message.content)).toEqual(["Hi", "a1"]);
   });
 
   it("refuses a chosen version that names none of the answer's versions (400 naming the field)", async () => {
@@ -222,7 +226,7 @@ describe("regenerated answers in a saved Arena session", () => {
     for (const alpha of [{ ...done("alpha", "a1"), version: 0 }, { ...done("alpha", "a1"), versions: [done("alpha", "a1")], version: 1 }, { ...done("alpha", "a1"), versions: [] }]) {
       const response = await arena.call("POST", "/api/sessions", sessionWith(alpha));
       expect(response.status).toBe(400);
-      expect(((await response.json()) as { error: { param: string } }).error.param).toMatch(/^state\.turns\[0\]\.answers\[0\]\.versions?$/);
+      expect(((await response.json()) as OpenAIErrorBody).error.param).toMatch(/^state\.turns\[0\]\.answers\[0\]\.versions?$/);
     }
   });
 });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { createServerApp } from "../../src/server/app.js";
 import { ArenaStore } from "../../src/server/arena/arena-store.js";
-import { drawBattleModels } from "../../src/server/arena/battle-rules.js";
+import type { VoteResponse } from "../../src/server/arena/arena-routes.js";
+import { drawBattleModels, type PublicBattleView } from "../../src/server/arena/battle-rules.js";
 import { ModelRegistry, type ModelSpec } from "../../src/server/model-registry.js";
 import { openServerDatabase } from "../../src/server/store/database.js";
 import type { LanguageModel } from "../../src/spec/index.js";
@@ -13,7 +14,7 @@ type App = ReturnType<typeof createArenaApp>;
 async function startBattle(arena: App, message = "Hi", key?: string) {
   const response = await arena.call("POST", "/api/arena/battles", { message, settings: { max_tokens: 32, temperature: 0 } }, key);
   expect(response.status).toBe(201);
-  return (await response.json()) as { id: string; models: null | { a: string; b: string }; can_vote: boolean };
+  return (await response.json()) as PublicBattleView;
 }
 
 async function answerBoth(arena: App, id: string, key?: string) {
@@ -302,13 +303,13 @@ describe("models that failed to load", () => {
     for (let battle = 0; battle < draws.length; battle++) {
       const created = await app.request("/api/arena/battles", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ message: "Hi" }) });
       expect(created.status).toBe(201);
-      const { id } = (await created.json()) as { id: string };
+      const { id } = (await created.json()) as PublicBattleView;
       for (const side of ["a", "b"]) await readEvents(await app.request(`/api/arena/battles/${id}/answers/${side}`, { method: "POST" }));
       const voted = await app.request(`/api/arena/battles/${id}/vote`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ winner: "tie" }) });
       // A broken side's answer fails, so its battle could not even be voted on.
       expect(voted.status).toBe(200);
-      const { models } = (await voted.json()) as { models: { a: string; b: string } };
-      drawn.add(models.a).add(models.b);
+      const { models } = (await voted.json()) as VoteResponse;
+      drawn.add(models!.a).add(models!.b);
     }
     expect([...drawn].sort()).toEqual(["alpha", "beta"]);
     db.close();

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { createServerApp } from "../../src/server/app.js";
 import { everyone } from "../../src/server/context.js";
 import { ModelRegistry } from "../../src/server/model-registry.js";
-import { ConversationStore } from "../../src/server/store/conversations.js";
+import { ConversationStore, type ConversationMessage, type ConversationWithMessages } from "../../src/server/store/conversations.js";
 import { migrate, openServerDatabase } from "../../src/server/store/database.js";
 import { databaseAtVersion } from "./support/older-database.js";
 import { scriptedModel, type ScriptedModelSettings } from "../support/scripted-model.js";
@@ -13,20 +13,6 @@ import { createTestServer, postJson } from "../server/support/test-server.js";
 import { loadWebModule, type ConversationIoModule } from "./support/web-modules.js";
 
 const io = await loadWebModule<ConversationIoModule>("conversation-io.js");
-
-interface StoredMessage {
-  id: number;
-  parentId: number | null;
-  siblingIds: number[];
-  role: string;
-  content: string;
-  status: string;
-}
-interface StoredConversation {
-  messages: StoredMessage[];
-  activeLeafId: number | null;
-  messageCount: number;
-}
 
 /** A model whose every answer is numbered, so a regenerated answer differs from the one before. */
 function createChatApp(settings: ScriptedModelSettings = {}) {
@@ -38,8 +24,8 @@ function createChatApp(settings: ScriptedModelSettings = {}) {
   const { app } = createServerApp({ registry, conversations: store });
   const call = (method: string, path: string, body?: unknown, signal?: AbortSignal) =>
     app.request(path, { method, signal, headers: body === undefined ? {} : { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const read = async (id: string) => (await (await call("GET", `/api/conversations/${id}`)).json()) as StoredConversation;
-  const conversation = async () => ((await (await call("POST", "/api/conversations", { title: "t", model: "alpha" })).json()) as { id: string }).id;
+  const read = async (id: string) => (await (await call("GET", `/api/conversations/${id}`)).json()) as ConversationWithMessages;
+  const conversation = async () => ((await (await call("POST", "/api/conversations", { title: "t", model: "alpha" })).json()) as ConversationWithMessages).id;
   /** The request the playground sends: the active branch's messages and the user's turn. */
   const request = (history: { role: string; content: string }[], text: string) => ({
     request: { model: "alpha", stream: true, messages: [...history.map(({ role, content }) => ({ role, content })), { role: "user", content: text }] },
@@ -56,7 +42,7 @@ function createChatApp(settings: ScriptedModelSettings = {}) {
     const answered = history.findIndex((m) => m.id === messageId) - (history.find((m) => m.id === messageId)!.role === "assistant" ? 1 : 0);
     return call("POST", `/api/conversations/${id}/messages/${messageId}/regenerate`, request(history.slice(0, answered), history[answered].content));
   };
-  const path = (conversation: StoredConversation) => conversation.messages.map((m) => m.content);
+  const path = (conversation: ConversationWithMessages) => conversation.messages.map((m) => m.content);
   return { call, read, conversation, say, regenerate, path, store, model };
 }
 
@@ -80,7 +66,7 @@ describe("conversation branches", () => {
 
     const back = await chat.call("POST", `/api/conversations/${id}/branch`, { message_id: first.messages[1].id });
     expect(back.status).toBe(200);
-    expect(chat.path((await back.json()) as StoredConversation)).toEqual(["hi", "answer 1 to hi"]);
+    expect(chat.path((await back.json()) as ConversationWithMessages)).toEqual(["hi", "answer 1 to hi"]);
     // The choice is stored: a reload (a fresh read) shows the same branch.
     expect(chat.path(await chat.read(id))).toEqual(["hi", "answer 1 to hi"]);
   });
@@ -103,7 +89,7 @@ describe("conversation branches", () => {
     await chat.say(id, "four");
     expect(chat.path(await chat.read(id)).slice(2)).toEqual(["two, edited", "answer 4 to two, edited", "four", "answer 5 to four"]);
     // Back to the old user turn: its whole old branch returns, follow-ups included.
-    const old = (await (await chat.call("POST", `/api/conversations/${id}/branch`, { message_id: oldTwo.id })).json()) as StoredConversation;
+    const old = (await (await chat.call("POST", `/api/conversations/${id}/branch`, { message_id: oldTwo.id })).json()) as ConversationWithMessages;
     expect(chat.path(old)).toEqual(chat.path(before));
     // Editing the first message makes a second root.
     await chat.say(id, "zero", null);
@@ -121,13 +107,13 @@ describe("conversation branches", () => {
     await chat.regenerate(id, linear.messages[3].id).then((r) => r.text());
     const regenerated = await chat.read(id);
     // Deleting the regenerated answer shows the older one again.
-    const afterAnswer = (await (await chat.call("DELETE", `/api/conversations/${id}/messages/${regenerated.messages[3].id}`)).json()) as StoredConversation;
+    const afterAnswer = (await (await chat.call("DELETE", `/api/conversations/${id}/messages/${regenerated.messages[3].id}`)).json()) as ConversationWithMessages;
     expect(chat.path(afterAnswer)).toEqual(["one", "answer 1 to one", "two", "answer 2 to two"]);
     expect(afterAnswer.messages[3].siblingIds).toEqual([linear.messages[3].id]);
     // Deleting the first answer takes the turn after it too.
     const response = await chat.call("DELETE", `/api/conversations/${id}/messages/${linear.messages[1].id}`);
     expect(response.status).toBe(200);
-    const rest = (await response.json()) as StoredConversation;
+    const rest = (await response.json()) as ConversationWithMessages;
     expect(chat.path(rest)).toEqual(["one"]);
     expect(rest.messageCount).toBe(1);
     expect(rest.activeLeafId).toBe(linear.messages[0].id);
@@ -178,7 +164,7 @@ describe("conversation branches", () => {
     const [u1, a1, u2, a2] = (await chat.read(id)).messages;
     const post = (path: string, messages: { role: string; content: string }[], extra: Record<string, unknown> = {}) =>
       chat.call("POST", `/api/conversations/${id}${path}`, { request: { model: "alpha", messages }, ...extra });
-    const turn = (m: StoredMessage) => ({ role: m.role, content: m.content });
+    const turn = (m: ConversationMessage) => ({ role: m.role, content: m.content });
     // An edit of "two" that still carries the old branch's "two" and its answer.
     const stale = await post("/replies", [turn(u1), turn(a1), turn(u2), turn(a2), { role: "user", content: "two, edited" }], { parent_id: a1.id });
     expect(stale.status).toBe(400);
@@ -271,7 +257,7 @@ describe("conversation branches", () => {
     const alice = { authorization: "Bearer sk-alice-key" };
     const bob = { authorization: "Bearer sk-bob-key-1" };
     const created = await postJson(app, "/api/conversations", { title: "t", messages: [{ role: "user", content: "q" }, { role: "assistant", content: "a" }] }, alice);
-    const { id, messages } = (await created.json()) as { id: string; messages: StoredMessage[] };
+    const { id, messages } = (await created.json()) as ConversationWithMessages;
     const answer = messages[1].id;
     const tries = [
       await postJson(app, `/api/conversations/${id}/branch`, { message_id: answer }, bob),
@@ -280,7 +266,7 @@ describe("conversation branches", () => {
       await postJson(app, `/api/conversations/${id}/replies`, { request: { model: "fake", messages: [{ role: "user", content: "q2" }] }, parent_id: answer }, bob),
     ];
     expect(tries.map((r) => r.status)).toEqual([404, 404, 404, 404]);
-    const mine = (await (await app.request(`/api/conversations/${id}`, { headers: alice })).json()) as StoredConversation;
+    const mine = (await (await app.request(`/api/conversations/${id}`, { headers: alice })).json()) as ConversationWithMessages;
     expect(mine.messages.map((m) => m.content)).toEqual(["q", "a"]);
   });
 });

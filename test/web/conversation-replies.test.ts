@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { createServerApp } from "../../src/server/app.js";
 import { ModelRegistry } from "../../src/server/model-registry.js";
 import { everyone } from "../../src/server/context.js";
-import { ConversationStore } from "../../src/server/store/conversations.js";
+import type { ChatCompletionChunk } from "../../src/server/openai/response-shapes.js";
+import { ConversationStore, type ConversationWithMessages } from "../../src/server/store/conversations.js";
 import { openServerDatabase } from "../../src/server/store/database.js";
 import { scriptedModel, type ScriptedModelSettings } from "../support/scripted-model.js";
 import { loadWebModule, type SseModule } from "./support/web-modules.js";
@@ -24,13 +25,9 @@ function createChatApp(models: Record<string, ScriptedModelSettings>) {
   const { app } = createServerApp({ registry, conversations: store });
   const call = (method: string, path: string, body?: unknown, signal?: AbortSignal) =>
     app.request(path, { method, signal, headers: body === undefined ? {} : { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const conversation = async () => (await (await call("POST", "/api/conversations", { title: "t", model: Object.keys(models)[0] })).json()) as { id: string };
+  const conversation = async () => (await (await call("POST", "/api/conversations", { title: "t", model: Object.keys(models)[0] })).json()) as ConversationWithMessages;
   const read = async (id: string) =>
-    (await (await call("GET", `/api/conversations/${id}`)).json()) as {
-      settings: Record<string, unknown>;
-      systemPrompt: string | null;
-      messages: { role: string; content: string; status: string; finishReason: string | null; requestId: string | null; model: string | null }[];
-    };
+    (await (await call("GET", `/api/conversations/${id}`)).json()) as ConversationWithMessages;
   return { call, conversation, read, store };
 }
 
@@ -46,7 +43,7 @@ async function answerOf(response: Response) {
   const chunks: unknown[] = [];
   for await (const data of sse.readSseData(response.body!)) {
     if (data === "[DONE]") break;
-    const chunk = JSON.parse(data) as { choices?: { delta?: { content?: string } }[] };
+    const chunk = JSON.parse(data) as ChatCompletionChunk;
     chunks.push(chunk);
     text += chunk.choices?.[0]?.delta?.content ?? "";
   }
@@ -79,7 +76,7 @@ describe("persisted conversation replies", () => {
     let text = "";
     let pieces = 0;
     for await (const data of sse.readSseData(response.body!)) {
-      const delta = (JSON.parse(data) as { choices?: { delta?: { content?: string } }[] }).choices?.[0]?.delta?.content ?? "";
+      const delta = (JSON.parse(data) as ChatCompletionChunk).choices?.[0]?.delta?.content ?? "";
       if (!delta) continue;
       text += delta;
       if (++pieces === 3) break; // the model now waits until it is aborted: the client leaves mid-answer
@@ -101,7 +98,7 @@ describe("persisted conversation replies", () => {
     const events = sse.readSseData(response.body!);
     for (;;) {
       const next = await events.next();
-      if (next.done || (JSON.parse(next.value) as { choices?: { delta?: { content?: string } }[] }).choices?.[0]?.delta?.content) break;
+      if (next.done || (JSON.parse(next.value) as ChatCompletionChunk).choices?.[0]?.delta?.content) break;
     }
     const during = await chat.read(id);
     expect(during.messages.map(({ role, content, status }) => ({ role, content, status }))).toEqual([

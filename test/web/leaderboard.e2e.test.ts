@@ -5,6 +5,7 @@
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ArenaLeaderboardResponse } from "../../src/server/arena/arena-leaderboard.js";
+import type { PublicBattleView } from "../../src/server/arena/battle-rules.js";
 import { playgroundViewports, saveScreenshot } from "./support/screenshots.js";
 import { hasChromium, scriptedBrowser, slow } from "./support/scripted-browser.js";
 import type { ScriptedServerModel } from "./support/scripted-playground-server.js";
@@ -37,7 +38,7 @@ async function call(url: string, method: string, path: string, body?: unknown) {
 
 async function seedVotes(url: string) {
   for (const { pool, winner, category } of plan) {
-    const battle = (await (await call(url, "POST", "/api/arena/battles", { message: "Hi", models: pool, category })).json()) as { id: string };
+    const battle = (await (await call(url, "POST", "/api/arena/battles", { message: "Hi", models: pool, category })).json()) as PublicBattleView;
     for (const side of ["a", "b"]) await (await call(url, "POST", `/api/arena/battles/${battle.id}/answers/${side}`, {})).text();
     await call(url, "POST", `/api/arena/battles/${battle.id}/vote`, { winner });
   }

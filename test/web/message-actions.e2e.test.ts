@@ -7,6 +7,9 @@
 // Waits for the page's markers (data-state, data-position, data-copy-state), never for a time.
 import type { Locator, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { toBattleRows } from "../../src/server/arena/arena-exports.js";
+import type { ArenaState } from "../../src/server/routes/playground-session-schemas.js";
+import type { PlaygroundSessionExport, PlaygroundSessionView } from "../../src/server/routes/playground-sessions.js";
 import { saveScreenshot, playgroundViewports } from "./support/screenshots.js";
 import { hasChromium, scriptedBrowser, slow } from "./support/scripted-browser.js";
 import type { ScriptedServerModel } from "./support/scripted-playground-server.js";
@@ -136,7 +139,7 @@ describe.skipIf(!hasChromium)("per-message actions in headless Chromium", () => 
 
       await page.locator("#battle-vote-a").click();
       await state("closed");
-      const rows = (await (await fetch(`${server.url}/api/arena/export/battles.json`)).json()) as { compared_versions: unknown; conversation_a: { content: string }[] }[];
+      const rows = (await (await fetch(`${server.url}/api/arena/export/battles.json`)).json()) as ReturnType<typeof toBattleRows>;
       expect(rows[0].compared_versions).toEqual([{ turn: 0, a: 1, b: 0 }]);
       expect(rows[0].conversation_a.at(-1)!.content).toBe(second);
 
@@ -158,8 +161,7 @@ describe.skipIf(!hasChromium)("per-message actions in headless Chromium", () => 
       // The saved session keeps both answers and the one chosen: a reload (#arena/<id>) reopens it so.
       const sessionId = decodeURIComponent(/#arena\/([^/]+)$/.exec(page.url())?.[1] ?? "");
       expect(sessionId).not.toBe("");
-      type SavedAnswer = { text: string; version?: number; versions?: { text: string }[] };
-      const savedFirst = async () => ((await (await fetch(`${server.url}/api/sessions/${encodeURIComponent(sessionId)}`)).json()) as { state: { turns: { answers: SavedAnswer[] }[] } }).state.turns[0].answers[0];
+      const savedFirst = async () => ((await (await fetch(`${server.url}/api/sessions/${encodeURIComponent(sessionId)}`)).json()) as PlaygroundSessionView & { state: ArenaState }).state.turns[0].answers[0];
       await expect.poll(async () => (await savedFirst()).version, slow).toBe(0);
       expect((await savedFirst()).versions?.map((version) => version.text)).toEqual([before, regenerated]);
       await page.reload();
@@ -176,8 +178,8 @@ describe.skipIf(!hasChromium)("per-message actions in headless Chromium", () => 
       await page.locator('#arena-columns[data-state="ready"]').waitFor(slow);
       expect(await column.locator(".message.assistant").first().locator("[data-action=regenerate]").count()).toBe(0);
       expect(await column.locator(".message.assistant").last().locator(".markdown").innerText()).toMatch(/answer \d+ to And\?$/);
-      const turns = ((await (await fetch(`${server.url}/api/sessions/${encodeURIComponent(sessionId)}/export`)).json()) as { conversations: { messages: { content: string }[] }[] }).conversations;
-      expect(turns[0].messages.map((message) => message.content).slice(0, 3)).toEqual(["Yo", regenerated, "And?"]);
+      const turns = ((await (await fetch(`${server.url}/api/sessions/${encodeURIComponent(sessionId)}/export`)).json()) as PlaygroundSessionExport).conversations;
+      expect(turns?.[0].messages.map((message) => message.content).slice(0, 3)).toEqual(["Yo", regenerated, "And?"]);
       expect(pageErrors).toEqual([]);
     }, 120_000);
   });

@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { ConversationWithMessages } from "../../src/server/store/conversations.js";
 import { hasChromium, scriptedBrowser, slow } from "./support/scripted-browser.js";
 import { startScriptedPlayground } from "./support/scripted-playground-server.js";
 
@@ -152,7 +153,7 @@ describe.skipIf(!hasChromium)("playground resilience in headless Chromium", () =
     await sendChat(page, "First");
     await waitFor(page, '#view-chat .message.assistant[data-state="done"]');
     const id = (await (await fetch(`${server.url}/api/conversations`)).json()).data[0].id as string;
-    const stored = async () => (await (await fetch(`${server.url}/api/conversations/${id}`)).json()) as { settings: { temperature?: number }; messages: unknown[] };
+    const stored = async () => (await (await fetch(`${server.url}/api/conversations/${id}`)).json()) as ConversationWithMessages;
     expect((await stored()).settings.temperature).toBe(0.5);
 
     for (const [label, value, problem] of [

@@ -1,6 +1,7 @@
 // Issue 19, point 5: Arena (side by side) and Collaborate sessions under /api/sessions, and the
 // battles' list, export and delete under /api/arena/battles: validated, owned per key, typed errors.
 import { describe, expect, it } from "vitest";
+import type { PublicBattleView } from "../../src/server/arena/battle-rules.js";
 import { createArenaApp, readEvents } from "./support/arena-app.js";
 
 type App = ReturnType<typeof createArenaApp>;
@@ -106,7 +107,7 @@ describe("battles in the sessions list", () => {
   async function playedBattle(arena: App, message: string, key?: string) {
     const battle = await json(await arena.call("POST", "/api/arena/battles", { message }, key), 201);
     for (const side of ["a", "b"]) await readEvents(await arena.call("POST", `/api/arena/battles/${battle.id}/answers/${side}`, {}, key));
-    return battle as { id: string };
+    return battle as PublicBattleView;
   }
 
   it("lists the caller's battles newest first, exports one and deletes it with its vote", async () => {

@@ -5,7 +5,9 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createServerApp } from "../../src/server/app.js";
 import { hashApiKey } from "../../src/server/auth.js";
+import type { OpenAIErrorBody } from "../../src/errors/index.js";
 import { ModelRegistry } from "../../src/server/model-registry.js";
+import type { SafetyReportList } from "../../src/server/routes/safety-reports.js";
 import { sampleSafetyReport, writeSafetyReport } from "./support/safety-reports.js";
 
 let directory: string;
@@ -33,7 +35,7 @@ describe("safety report routes", () => {
     writeSafetyReport(join(directory, "safety"), "tiny-llama2", report);
     writeSafetyReport(join(directory, "safety"), "broken", "{not json");
     const app = appFor();
-    const list = (await (await app.request("/api/safety/reports")).json()) as { data: Array<Record<string, unknown>> };
+    const list = (await (await app.request("/api/safety/reports")).json()) as SafetyReportList;
     expect(list.data).toEqual([
       { name: "broken", error: expect.stringMatching(/safety report "broken" cannot be read: broken\/report\.json: not valid JSON/) },
       { name: "tiny-llama2", model: "tiny-chat", judge: "rater", rubric: "llama2", created: "2026-12-07T12:00:00.000Z", violation_rate: 1 / 3, false_refusal_rate: 0.5 },
@@ -50,11 +52,11 @@ describe("safety report routes", () => {
     for (const path of ["/api/safety/reports/nope", "/api/safety/reports/..", "/api/safety/reports/%2E%2E%2Foutside", "/api/safety/reports/..%2Foutside"]) {
       const response = await app.request(path);
       expect(response.status, path).toBe(404);
-      expect(((await response.json()) as { error: { type: string } }).error.type).toBe("not_found_error");
+      expect(((await response.json()) as OpenAIErrorBody).error.type).toBe("not_found_error");
     }
     const foreign = await app.request("/api/safety/reports/foreign");
     expect(foreign.status).toBe(404);
-    expect(((await foreign.json()) as { error: { message: string } }).error.message).toMatch(/cannot be read: .*not an eval safety report \(field "format"/);
+    expect(((await foreign.json()) as OpenAIErrorBody).error.message).toMatch(/cannot be read: .*not an eval safety report \(field "format"/);
   });
 
   it("need a key when the server has keys", async () => {

@@ -10,7 +10,12 @@ import { showReports } from "../../src/eval/report/show-reports.js";
 import { loadQuestions } from "../../src/eval/data/questions.js";
 import { createServerApp } from "../../src/server/app.js";
 import { hashApiKey } from "../../src/server/auth.js";
+import type { OpenAIErrorBody } from "../../src/errors/index.js";
 import { ModelRegistry } from "../../src/server/model-registry.js";
+import type { EvalQuestionDetail, EvalQuestionList, EvalResultList, EvalResultsDetail } from "../../src/server/routes/eval-results.js";
+import type { TextCompletion } from "../../src/server/openai/response-shapes.js";
+import type { ModelList } from "../../src/server/routes/models.js";
+import type { ServedAdapter, TrainingMetricsPage, TrainingRunDetail, TrainingRunList } from "../../src/server/routes/training-runs.js";
 import { stories260KPath } from "../support/shared-data.js";
 import { temporaryDirectories } from "../support/temporary-directories.js";
 import { appendMetrics, localModelSpec, trainRecord, validationRecord, writeFailedRun, writeFinishedRun, writeKilledRun, writeMtBenchResults, writeRunningRun } from "./support/train-eval-data.js";
@@ -22,11 +27,13 @@ let registry: ModelRegistry;
 let app: ReturnType<typeof createServerApp>["app"];
 let runningFolder: string;
 
-const json = async (path: string, init?: RequestInit) => {
+/** A route's status and JSON body, typed as the server's response type the caller names (its error body otherwise). */
+const json = async <T = OpenAIErrorBody>(path: string, init?: RequestInit) => {
   const response = await app.request(path, init);
-  return { status: response.status, body: (await response.json()) as any };
+  return { status: response.status, body: (await response.json()) as T };
 };
-const post = (path: string, body?: unknown) => json(path, { method: "POST", ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }) });
+const post = <T = OpenAIErrorBody>(path: string, body?: unknown) =>
+  json<T>(path, { method: "POST", ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }) });
 
 beforeAll(async () => {
   dataDir = newDirectory();
@@ -50,21 +57,21 @@ afterAll(() => registry?.dispose());
 
 describe("training run routes", () => {
   it("list the runs with the state their files give", async () => {
-    const { status, body } = await json("/api/train/runs");
+    const { status, body } = await json<TrainingRunList>("/api/train/runs");
     expect(status).toBe(200);
-    const states = Object.fromEntries(body.data.map((run: { name: string; state: string }) => [run.name, run.state]));
+    const states = Object.fromEntries(body.data.map((run) => [run.name, run.state]));
     expect(states).toEqual({ live: "running", done: "finished", diverged: "failed", killed: "interrupted" });
-    const done = body.data.find((run: { name: string }) => run.name === "done");
+    const done = body.data.find((run) => run.name === "done");
     expect(done).toMatchObject({ steps: 4, total_steps: 4, final_loss: 2.5, has_adapter: true, served_as: null });
-    expect(body.data.find((run: { name: string }) => run.name === "diverged").reason).toMatch(/loss is NaN/);
+    expect(body.data.find((run) => run.name === "diverged")?.reason).toMatch(/loss is NaN/);
   });
 
   it("show a run's resolved settings, report and outputs", async () => {
-    const { status, body } = await json("/api/train/runs/done");
+    const { status, body } = await json<TrainingRunDetail>("/api/train/runs/done");
     expect(status).toBe(200);
     expect(body.recipe).toEqual({ rank: 4, alpha: 8, lr: 0.0002, "max-steps": 4, targets: ["q", "o"] });
-    expect(body.report.summary.finalLoss).toBe(2.5);
-    const outputs = Object.fromEntries(body.outputs.map((output: { file: string; kind: string }) => [output.file, output.kind]));
+    expect(body.report?.summary).toMatchObject({ finalLoss: 2.5 });
+    const outputs = Object.fromEntries(body.outputs.map((output) => [output.file, output.kind]));
     expect(outputs).toMatchObject({ "adapter.gguf": "adapter", "loss.svg": "chart", "serve.json": "serve config", "metrics.jsonl": "metrics" });
     const chart = await app.request("/api/train/runs/done/files/loss.svg");
     expect(chart.status).toBe(200);
@@ -73,24 +80,24 @@ describe("training run routes", () => {
   });
 
   it("read metrics.jsonl from a cursor: only appended whole lines, and from the top after the file is replaced", async () => {
-    const first = await json("/api/train/runs/live/metrics");
+    const first = await json<TrainingMetricsPage>("/api/train/runs/live/metrics");
     expect(first.status).toBe(200);
-    expect(first.body.records.map((record: { step: number }) => record.step)).toEqual([1, 2]);
+    expect(first.body.records.map((record) => record.step)).toEqual([1, 2]);
     expect(first.body).toMatchObject({ reset: false, state: "running" });
 
     appendMetrics(runningFolder, [trainRecord(3, 2.8), validationRecord(3, 2.9)]);
     writeFileSync(join(runningFolder, "metrics.jsonl"), '{"type":"train","step":4,', { flag: "a" }); // being written right now
-    const second = await json(`/api/train/runs/live/metrics?cursor=${first.body.cursor}`);
+    const second = await json<TrainingMetricsPage>(`/api/train/runs/live/metrics?cursor=${first.body.cursor}`);
     expect(second.body.records).toEqual([trainRecord(3, 2.8), validationRecord(3, 2.9)]);
 
-    const unchanged = await json(`/api/train/runs/live/metrics?cursor=${second.body.cursor}`);
+    const unchanged = await json<TrainingMetricsPage>(`/api/train/runs/live/metrics?cursor=${second.body.cursor}`);
     expect(unchanged.body.records).toEqual([]);
     expect(unchanged.body.cursor).toBe(second.body.cursor);
 
     // A resumed run rewrites the file (keepThrough) and renames it over the old one.
     writeFileSync(join(runningFolder, "metrics.new"), `${JSON.stringify(trainRecord(1, 3.5))}\n`);
     renameSync(join(runningFolder, "metrics.new"), join(runningFolder, "metrics.jsonl"));
-    const replaced = await json(`/api/train/runs/live/metrics?cursor=${second.body.cursor}`);
+    const replaced = await json<TrainingMetricsPage>(`/api/train/runs/live/metrics?cursor=${second.body.cursor}`);
     expect(replaced.body.reset).toBe(true);
     expect(replaced.body.records).toEqual([trainRecord(1, 3.5)]);
   });
@@ -119,17 +126,17 @@ describe("training run routes", () => {
     expect(refused.status).toBe(409);
     expect(refused.body.error.message).toMatch(/no adapter to serve yet \(it is running/);
 
-    const served = await post("/api/train/runs/done/serve");
+    const served = await post<ServedAdapter>("/api/train/runs/done/serve");
     expect(served.status).toBe(201);
     expect(served.body).toMatchObject({ id: "stories260K+done", run: "done", base: stories260KPath() });
-    const models = await json("/v1/models");
-    expect(models.body.data.map((model: { id: string }) => model.id)).toEqual(["stories260K", "stories260K+done"]);
-    expect((await json("/api/train/runs")).body.data.find((run: { name: string }) => run.name === "done").served_as).toBe("stories260K+done");
+    const models = await json<ModelList>("/v1/models");
+    expect(models.body.data.map((model) => model.id)).toEqual(["stories260K", "stories260K+done"]);
+    expect((await json<TrainingRunList>("/api/train/runs")).body.data.find((run) => run.name === "done")?.served_as).toBe("stories260K+done");
 
     const complete = async (model: string) => {
-      const { status, body } = await post("/v1/completions", { model, prompt: "Once upon a time", max_tokens: 12, temperature: 0 });
+      const { status, body } = await post<TextCompletion>("/v1/completions", { model, prompt: "Once upon a time", max_tokens: 12, temperature: 0 });
       expect(status).toBe(200);
-      return body.choices[0].text as string;
+      return body.choices[0].text;
     };
     const withAdapter = await complete("stories260K+done");
     expect(withAdapter.length).toBeGreaterThan(0);
@@ -154,7 +161,7 @@ describe("training run routes", () => {
     expect((await keyed.request("/api/train/runs")).status).toBe(401);
     const user = await serve("user-key-123");
     expect(user.status).toBe(403);
-    expect(((await user.json()) as { error: { message: string } }).error.message).toMatch(/needs an admin API key/);
+    expect(((await user.json()) as OpenAIErrorBody).error.message).toMatch(/needs an admin API key/);
     expect((await keyed.request("/api/train/runs", { headers: { authorization: "Bearer user-key-123" } })).status).toBe(200);
     expect((await serve("boss-key-123")).status).toBe(201);
   });
@@ -168,9 +175,9 @@ describe("training run routes", () => {
 
 describe("evaluation result routes", () => {
   it("list result folders and show eval show's reports for each judgment file", async () => {
-    const list = await json("/api/eval/results");
+    const list = await json<EvalResultList>("/api/eval/results");
     expect(list.body.data).toEqual([{ name: "mt-bench", judgment_files: ["model_judgment/judge-4_pair.jsonl", "model_judgment/judge-4_single.jsonl"], updated: expect.any(String) }]);
-    const { status, body } = await json("/api/eval/results/mt-bench");
+    const { status, body } = await json<EvalResultsDetail>("/api/eval/results/mt-bench");
     expect(status).toBe(200);
     expect(body).toMatchObject({ questions: 3, models: ["strong", "weak"], problems: [] });
     // the same tables and charts as `camelid eval show --judgments <file> --questions question.jsonl`
@@ -178,21 +185,21 @@ describe("evaluation result routes", () => {
     const questions = { list: loadQuestions(join(folder, "question.jsonl")), path: "question.jsonl" };
     for (const file of ["judge-4_pair.jsonl", "judge-4_single.jsonl"]) {
       const [expected] = showReports(loadJudgmentFile(join(folder, "model_judgment", file)), { questions });
-      const shown = body.reports.find((report: { file: string }) => report.file === `model_judgment/${file}`);
-      expect(shown.tables).toEqual(expected.report.tables);
-      expect(shown.charts).toEqual(expected.charts);
-      expect(shown.judge).toBe("judge-4");
+      const shown = body.reports.find((report) => report.file === `model_judgment/${file}`);
+      expect(shown?.tables).toEqual(expected.report.tables);
+      expect(shown?.charts).toEqual(expected.charts);
+      expect(shown?.judge).toBe("judge-4");
     }
-    const single = body.reports.find((report: { kind: string }) => report.kind === "single");
-    expect(single.tables[0].rows.map((row: string[]) => row.slice(0, 2))).toEqual([["strong", "8.00"], ["weak", "2.00"]]);
-    expect(single.charts.map((chart: { fileName: string }) => chart.fileName)).toEqual(["category-radar.svg"]);
+    const single = body.reports.find((report) => report.kind === "single");
+    expect(single?.tables[0].rows.map((row) => row.slice(0, 2))).toEqual([["strong", "8.00"], ["weak", "2.00"]]);
+    expect(single?.charts.map((chart) => chart.fileName)).toEqual(["category-radar.svg"]);
   });
 
   it("browse question by question: the question, each model's answer, every judge's reasoning and verdict", async () => {
-    const list = await json("/api/eval/results/mt-bench/questions");
+    const list = await json<EvalQuestionList>("/api/eval/results/mt-bench/questions");
     expect(list.body.categories).toEqual(["writing", "roleplay", "stem"]);
     const id = list.body.questions[0].question_id;
-    const { status, body } = await json(`/api/eval/results/mt-bench/questions/${id}`);
+    const { status, body } = await json<EvalQuestionDetail>(`/api/eval/results/mt-bench/questions/${id}`);
     expect(status).toBe(200);
     expect(body.question).toMatchObject({ question_id: id, category: "writing" });
     expect(body.question.turns).toHaveLength(2);
@@ -200,27 +207,27 @@ describe("evaluation result routes", () => {
       { model: "strong", turns: [`A thorough answer to question ${id}.`, `A careful follow-up to question ${id}.`], prompt_format: null },
       { model: "weak", turns: ["Dunno.", "Still dunno."], prompt_format: null },
     ]);
-    const pairwise = body.judgments.find((judgment: { kind: string }) => judgment.kind === "pairwise");
-    expect(pairwise.verdict).toBe("Game 1: strong; game 2: strong");
-    expect(pairwise.games.map((game: { judgment: string }) => game.judgment)).toEqual([
+    const pairwise = body.judgments.find((judgment) => judgment.kind === "pairwise");
+    expect(pairwise?.verdict).toBe("Game 1: strong; game 2: strong");
+    expect(pairwise?.games.map((game) => game.judgment)).toEqual([
       `Assistant A explains question ${id} well; B does not. [[A]]`,
       `Assistant B explains question ${id} well; A does not. [[B]]`,
     ]);
-    const grades = body.judgments.filter((judgment: { kind: string }) => judgment.kind === "single").map((judgment: { models: string[]; verdict: string }) => [judgment.models[0], judgment.verdict]);
+    const grades = body.judgments.filter((judgment) => judgment.kind === "single").map((judgment) => [judgment.models[0], judgment.verdict]);
     expect(grades).toEqual([["strong", "Rating: 8"], ["weak", "Rating: 2"]]);
     expect((await json("/api/eval/results/mt-bench/questions/999999")).status).toBe(404);
   });
 
   it("read a result folder again once a judge run appended to it", async () => {
     const { questions } = writeMtBenchResults(join(dataDir, "eval"), "growing");
-    const singleTable = async () => (await json("/api/eval/results/growing")).body.reports.find((report: { kind: string }) => report.kind === "single").tables[0];
-    expect((await singleTable()).headers).toContain("turn 1");
-    expect((await singleTable()).headers).not.toContain("turn 2");
+    const singleTable = async () => (await json<EvalResultsDetail>("/api/eval/results/growing")).body.reports.find((report) => report.kind === "single")?.tables[0];
+    expect((await singleTable())?.headers).toContain("turn 1");
+    expect((await singleTable())?.headers).not.toContain("turn 2");
     const row = { question_id: questions[0].question_id, model: "weak", judge: ["judge-4", "single-v1-multi-turn"], user_prompt: "…", judgment: "Better. Rating: [[5]]", score: 5, turn: 2, repeat: 0 };
     writeFileSync(join(dataDir, "eval", "growing", "model_judgment", "judge-4_single.jsonl"), `${JSON.stringify(row)}\n`, { flag: "a" });
-    expect((await singleTable()).headers).toContain("turn 2");
-    const detail = await json(`/api/eval/results/growing/questions/${questions[0].question_id}`);
-    expect(detail.body.judgments.filter((judgment: { turn: number }) => judgment.turn === 2).map((judgment: { verdict: string }) => judgment.verdict)).toEqual(["Rating: 5"]);
+    expect((await singleTable())?.headers).toContain("turn 2");
+    const detail = await json<EvalQuestionDetail>(`/api/eval/results/growing/questions/${questions[0].question_id}`);
+    expect(detail.body.judgments.filter((judgment) => judgment.turn === 2).map((judgment) => judgment.verdict)).toEqual(["Rating: 5"]);
     rmSync(join(dataDir, "eval", "growing"), { recursive: true });
   });
 
@@ -228,7 +235,7 @@ describe("evaluation result routes", () => {
     const folder = join(dataDir, "eval", "damaged");
     mkdirSync(join(folder, "model_judgment"), { recursive: true });
     writeFileSync(join(folder, "model_judgment", "broken.jsonl"), "{not json\n");
-    const { status, body } = await json("/api/eval/results/damaged");
+    const { status, body } = await json<EvalResultsDetail>("/api/eval/results/damaged");
     expect(status).toBe(200);
     expect(body.reports).toEqual([]);
     expect(body.problems).toEqual([{ file: "model_judgment/broken.jsonl", message: expect.stringMatching(/^model_judgment\/broken\.jsonl:1: not valid JSON/) }]);

@@ -1,12 +1,13 @@
+// @ts-check
 // The playground shell: tabs (kept in the URL hash so a reload returns to the same screen), the
 // API key dialog, and the views, each built once with the list of served models.
-import { apiKey, ApiError, listModels, setApiKey } from "./api.js";
+import { apiKey, ApiError, errorMessage, errorStatus, listModels, setApiKey } from "./api.js";
 import { watchModelStatuses } from "./model-status.js";
 import { createArenaView } from "./arena.js";
 import { createBattleView } from "./battle.js";
 import { createChatView } from "./chat.js";
 import { createCollaborateView } from "./collaborate.js";
-import { announce, h } from "./dom.js";
+import { announce, byId, h } from "./dom.js";
 import { createLeaderboardView } from "./leaderboard.js";
 import { installCodeCopy } from "./markdown.js";
 import { createSafetyView } from "./safety.js";
@@ -15,6 +16,12 @@ import { createThemePicker } from "./theme.js";
 import { createTrainView } from "./train.js";
 import { createEvalView } from "./eval-results.js";
 
+/**
+ * A tab's view: built once, activated each time its tab is shown, with the session its address names ("#arena/<id>").
+ * @typedef {{ element: HTMLElement, activate(session?: string | null): unknown }} View
+ */
+
+/** @type {{ id: string, label: string, create: (options: { models: string[] }) => View }[]} */
 const tabs = [
   { id: "chat", label: "Chat", create: createChatView },
   { id: "arena", label: "Arena", create: createArenaView },
@@ -27,15 +34,17 @@ const tabs = [
 ];
 
 function keyDialog() {
-  const dialog = document.getElementById("key-dialog");
-  const input = document.getElementById("key-input");
+  const dialog = byId("key-dialog", HTMLDialogElement);
+  const input = byId("key-input", HTMLInputElement);
   input.value = apiKey();
   dialog.showModal();
   input.focus();
 }
 
 /** On a phone the tabs scroll sideways: the active one is brought into view (the page itself never scrolls). */
+/** @param {HTMLElement} tabList @param {HTMLElement | undefined} button */
 function scrollTabIntoView(tabList, button) {
+  if (!button) return;
   const left = button.offsetParent === tabList ? button.offsetLeft : button.offsetLeft - tabList.offsetLeft;
   if (left < tabList.scrollLeft || left + button.offsetWidth > tabList.scrollLeft + tabList.clientWidth) {
     tabList.scrollLeft = Math.max(0, left - (tabList.clientWidth - button.offsetWidth) / 2);
@@ -43,30 +52,33 @@ function scrollTabIntoView(tabList, button) {
 }
 
 async function start() {
-  const main = document.getElementById("main");
-  const tabList = document.getElementById("tabs");
-  document.getElementById("key-button").before(createThemePicker());
-  document.getElementById("key-button").addEventListener("click", keyDialog);
-  document.getElementById("key-form").addEventListener("submit", (event) => {
-    if (event.submitter?.value === "cancel") return;
-    setApiKey(document.getElementById("key-input").value.trim());
+  const main = byId("main", HTMLElement);
+  const tabList = byId("tabs", HTMLElement);
+  byId("key-button", HTMLButtonElement).before(createThemePicker());
+  byId("key-button", HTMLButtonElement).addEventListener("click", keyDialog);
+  byId("key-form", HTMLFormElement).addEventListener("submit", (event) => {
+    if (event.submitter instanceof HTMLButtonElement && event.submitter.value === "cancel") return;
+    setApiKey(byId("key-input", HTMLInputElement).value.trim());
     location.reload();
   });
   document.addEventListener("camelid:unauthorized", (event) => {
-    announce(`${event.detail} — set the API key`, "error");
+    announce(`${/** @type {CustomEvent<string>} */ (event).detail} — set the API key`, "error");
   });
 
+  /** @type {string[]} */
   let models = [];
   try {
     models = await listModels();
   } catch (error) {
-    announce(error instanceof ApiError ? error.message : `Cannot reach the server: ${error.message}`, "error");
-    if (error.status === 401) keyDialog();
+    announce(error instanceof ApiError ? error.message : `Cannot reach the server: ${errorMessage(error)}`, "error");
+    if (errorStatus(error) === 401) keyDialog();
   }
   if (models.length === 0) announce("No models are served: start camelid serve with --model", "error");
-  document.getElementById("model-count").textContent = `${models.length} model${models.length === 1 ? "" : "s"}`;
+  byId("model-count", HTMLElement).textContent = `${models.length} model${models.length === 1 ? "" : "s"}`;
 
+  /** @type {Map<string, View>} */
   const views = new Map();
+  /** @type {Map<string, HTMLButtonElement>} */
   const buttons = new Map();
   /** Each tab's last address ("arena/<id>"): going back to a tab reopens the session it showed. */
   const lastRoutes = new Map();
@@ -91,7 +103,7 @@ async function start() {
   // Arrow keys move between tabs (WAI-ARIA tabs pattern); Tab moves into the panel.
   tabList.addEventListener("keydown", (event) => {
     const ids = tabs.map((tab) => tab.id);
-    const index = ids.indexOf(document.activeElement?.id?.replace("tab-", ""));
+    const index = ids.indexOf(document.activeElement?.id.replace("tab-", "") ?? "");
     if (index < 0) return;
     let next = null;
     if (event.key === "ArrowRight") next = ids[(index + 1) % ids.length];
@@ -101,10 +113,11 @@ async function start() {
     if (next) {
       event.preventDefault();
       location.hash = lastRoutes.get(next) ?? next;
-      buttons.get(next).focus();
+      buttons.get(next)?.focus();
     }
   });
 
+  /** @type {string | null} */
   let shown = null;
   const show = async () => {
     // "#arena/<id>": the tab, then the session open in it (a reload and back/forward reopen it).
@@ -118,27 +131,34 @@ async function start() {
     }
     const route = session ? `${id}/${rest.join("/")}` : id;
     if (shown === route) return;
-    if (shown) rememberScroll(views.get(shown.split("/")[0]).element, shown);
+    const previous = shown ? views.get(shown.split("/")[0]) : undefined;
+    if (shown && previous) rememberScroll(previous.element, shown);
     shown = route;
     lastRoutes.set(id, route);
     for (const [tabId, view] of views) {
       const active = tabId === id;
       view.element.hidden = !active;
-      buttons.get(tabId).setAttribute("aria-selected", String(active));
-      buttons.get(tabId).tabIndex = active ? 0 : -1;
+      const button = buttons.get(tabId);
+      if (!button) continue;
+      button.setAttribute("aria-selected", String(active));
+      button.tabIndex = active ? 0 : -1;
     }
     scrollTabIntoView(tabList, buttons.get(id));
     try {
-      await views.get(id).activate(session);
-      if (shown === route) restoreScroll(views.get(id).element, route);
+      const view = views.get(id);
+      await view?.activate(session);
+      if (view && shown === route) restoreScroll(view.element, route);
     } catch (error) {
-      announce(error.message, "error");
+      announce(errorMessage(error), "error");
     }
   };
   window.addEventListener("hashchange", () => void show());
   // A reload (or closing the tab) keeps where the open screen was scrolled.
   takeOverScrollRestoration();
-  window.addEventListener("pagehide", () => shown && rememberScroll(views.get(shown.split("/")[0]).element, shown));
+  window.addEventListener("pagehide", () => {
+    const open = shown ? views.get(shown.split("/")[0]) : undefined;
+    if (shown && open) rememberScroll(open.element, shown);
+  });
   await show();
   await watchModelStatuses().refresh();
   installCodeCopy(document);

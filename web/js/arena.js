@@ -1,3 +1,4 @@
+// @ts-check
 // Arena, side by side: one prompt to N named models, answers streaming concurrently in columns,
 // each column keeping its own multi-turn history. Every session is saved on the server as it goes
 // (the turn when it is sent, each answer when it ends), listed beside the columns and reopened by
@@ -5,6 +6,7 @@
 // A column's latest answer can be regenerated: the answers that finished are kept as its versions,
 // "‹ 1/2 ›" chooses the one the column's conversation goes on from, and the session saves both.
 import { announce, composer, h, replaceChildren } from "./dom.js";
+import { checkedModels, checkModels } from "./model-picks.js";
 import { createSavedSessions } from "./saved-sessions.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
 import { paintStoredAnswer, streamStoredAnswer } from "./stored-answer.js";
@@ -12,6 +14,15 @@ import { createTranscript } from "./transcript.js";
 import { messageActions, setMessageActions } from "./message-actions.js";
 import { answerVersions, showAnswerVersion } from "./answer-versions.js";
 
+/** @typedef {import("../../src/server/routes/playground-session-schemas.js").ArenaState} ArenaState */
+/** @typedef {import("../../src/server/routes/playground-session-schemas.js").ArenaAnswer} ArenaAnswer */
+/** @typedef {import("../../src/spec/index.js").ChatMessage} ChatMessage */
+/**
+ * A model's column: its transcript and the view of its answer to the latest turn.
+ * @typedef {{ model: string, transcript: ReturnType<typeof createTranscript>, latest: import("./transcript.js").MessageView | null }} Column
+ */
+
+/** @param {{ models: string[] }} options the served models' ids */
 export function createArenaView({ models }) {
   const settings = createSettingsForm({ window: false });
   const picks = models.map((id, index) =>
@@ -22,9 +33,14 @@ export function createArenaView({ models }) {
   const sendButton = h("button", { type: "submit", class: "primary", id: "arena-send" }, "Send to all");
   const stopButton = h("button", { type: "button", id: "arena-stop", disabled: true, onclick: () => controller?.abort() }, "Stop");
   const resetButton = h("button", { type: "button", id: "arena-reset", onclick: () => sessions.startNew() }, "New round");
-  /** The open session's document: { models, settings, turns } (null: nothing sent yet). */
+  /**
+   * The open session's document: { models, settings, turns } (null: nothing sent yet).
+   * @type {ArenaState | null}
+   */
   let state = null;
+  /** @type {Column[]} */
   let columns = [];
+  /** @type {AbortController | null} */
   let controller = null;
 
   const sessions = createSavedSessions({
@@ -34,10 +50,12 @@ export function createArenaView({ models }) {
     noun: "arena session",
     isBusy: () => controller !== null,
     show(session) {
-      state = session?.state ?? null;
-      if (state) {
-        settings.load(state.settings);
-        for (const label of picks) label.querySelector("input").checked = state.models.includes(label.dataset.modelPick);
+      // An arena session's document, as the server validated it (arenaStateSchema).
+      const opened = /** @type {ArenaState | null} */ (session?.state ?? null);
+      state = opened;
+      if (opened) {
+        settings.load(opened.settings);
+        checkModels(picks, opened.models);
       }
       paint();
       setBusy(false);
@@ -45,10 +63,11 @@ export function createArenaView({ models }) {
   });
   const persist = () => sessions.persist(() => state);
 
-  const selected = () => picks.map((label) => label.querySelector("input")).filter((box) => box.checked).map((box) => box.value);
+  const selected = () => checkedModels(picks);
   settings.watchModels(selected);
   for (const label of picks) label.addEventListener("change", () => settings.watchModels(selected));
 
+  /** @param {boolean} busy */
   function setBusy(busy) {
     sendButton.disabled = busy;
     stopButton.disabled = !busy;
@@ -66,27 +85,30 @@ export function createArenaView({ models }) {
       return;
     }
     replaceChildren(columnsElement);
-    columns = state.models.map((model) => {
+    const shown = state;
+    columns = shown.models.map((model) => {
       const transcript = createTranscript(model);
       columnsElement.append(h("section", { class: "column" }, h("h3", {}, model), transcript.element));
       return { model, transcript, latest: null };
     });
-    for (const turn of state.turns) {
+    for (const turn of shown.turns) {
       for (const column of columns) {
         column.transcript.addMessage("user", turn.user_message).flush();
         const answer = turn.answers.find((candidate) => candidate.model === column.model);
-        column.latest = answer ? column.transcript.addMessage("assistant", answer.text, column.model) : null;
-        if (answer) paintStoredAnswer(column.latest, answer);
+        const view = answer ? column.transcript.addMessage("assistant", answer.text, column.model) : null;
+        column.latest = view;
+        if (!answer || !view) continue;
+        paintStoredAnswer(view, answer);
         // An earlier turn's answer can no longer be regenerated (the conversation went on from it): copy only.
-        if (answer && turn !== state.turns.at(-1)) setMessageActions(column.latest.article, messageActions({ text: answer.text }));
+        if (turn !== shown.turns.at(-1)) setMessageActions(view.article, messageActions({ text: answer.text }));
       }
     }
   }
 
-  /** The column's answer to the latest turn, as the session keeps it. */
+  /** The column's answer to the latest turn, as the session keeps it. @param {Column} column */
   const latestAnswer = (column) => state?.turns.at(-1)?.answers.find((answer) => answer.model === column.model) ?? null;
 
-  /** Per column, the latest answer's actions: copy, regenerate, and its versions to browse. */
+  /** Per column, the latest answer's actions: copy, regenerate, and its versions to browse. @param {boolean} busy */
   function paintActions(busy) {
     for (const column of columns) {
       const answer = latestAnswer(column);
@@ -94,32 +116,41 @@ export function createArenaView({ models }) {
       const versions = answer.versions?.length ?? 1;
       const row = messageActions({
         text: answer.text,
-        siblings: { index: answer.version ?? 0, count: versions, noun: "answer", onSelect: (index) => void showVersion(column, index) },
+        siblings: { index: answer.version ?? 0, count: versions, noun: "answer", onSelect: (/** @type {number} */ index) => void showVersion(column, index) },
         actions: [{ name: "regenerate", label: "Regenerate", title: `Ask ${column.model} again; this answer is kept`, onClick: () => void regenerate(column) }],
       });
-      for (const button of row.querySelectorAll("button:not([data-action=copy])")) button.disabled = busy || button.dataset.edge === "true";
+      for (const button of row.querySelectorAll("button:not([data-action=copy])")) {
+        if (button instanceof HTMLButtonElement) button.disabled = busy || button.dataset.edge === "true";
+      }
       setMessageActions(column.latest.article, row);
     }
   }
 
-  /** The request that answered the latest turn in `column`: the session's settings and the conversation before it. */
-  function latestRequest(column) {
-    const values = state.settings;
+  /**
+   * The request that answered the latest turn in `column`: the session's settings and the conversation before it.
+   * @param {Column} column
+   * @param {ArenaState} session the open session
+   */
+  function latestRequest(column, session) {
+    const values = session.settings;
+    /** @type {ChatMessage[]} */
     const system = typeof values.system_prompt === "string" && values.system_prompt ? [{ role: "system", content: values.system_prompt }] : [];
-    return { model: column.model, messages: [...system, ...historyOf(column.model, state.turns.length - 1), { role: "user", content: state.turns.at(-1).user_message }], ...requestFields(values) };
+    return { model: column.model, messages: [...system, ...historyOf(column.model, session.turns.length - 1), { role: "user", content: session.turns.at(-1)?.user_message ?? "" }], ...requestFields(values) };
   }
 
-  /** A new answer from the same model to the column's latest turn; the conversation goes on from it. */
+  /** A new answer from the same model to the column's latest turn; the conversation goes on from it. @param {Column} column */
   async function regenerate(column) {
     const answer = latestAnswer(column);
-    if (controller || !answer || !column.latest) return;
+    if (controller || !state || !answer || !column.latest) return;
     const kept = answerVersions(answer);
-    controller = new AbortController();
+    const { signal } = (controller = new AbortController());
     setBusy(true);
     column.latest.remove();
-    column.latest = column.transcript.addMessage("assistant", "", column.model);
+    const view = column.transcript.addMessage("assistant", "", column.model);
+    column.latest = view;
+    /** @type {ArenaAnswer} */
     const fresh = { model: column.model, text: "", status: "pending", finish_reason: null };
-    const finished = await streamStoredAnswer(column.latest, fresh, latestRequest(column), controller.signal);
+    const finished = await streamStoredAnswer(view, fresh, latestRequest(column, state), signal);
     if (finished) {
       answer.versions = [...kept, fresh];
       showAnswerVersion(answer, kept.length);
@@ -134,15 +165,19 @@ export function createArenaView({ models }) {
     setBusy(false);
   }
 
-  /** Draws the column's latest answer again as the session has it. */
+  /** Draws the column's latest answer again as the session has it. @param {Column} column */
   function repaintLatest(column) {
     const answer = latestAnswer(column);
     column.latest?.remove();
     column.latest = answer ? column.transcript.addMessage("assistant", answer.text, column.model) : null;
-    if (answer) paintStoredAnswer(column.latest, answer);
+    if (answer && column.latest) paintStoredAnswer(column.latest, answer);
   }
 
-  /** Shows another version of the column's latest answer; the next turn goes on from it, and the session keeps the choice. */
+  /**
+   * Shows another version of the column's latest answer; the next turn goes on from it, and the session keeps the choice.
+   * @param {Column} column
+   * @param {number} index
+   */
   async function showVersion(column, index) {
     const answer = latestAnswer(column);
     if (controller || !answer?.versions?.[index]) return;
@@ -152,10 +187,16 @@ export function createArenaView({ models }) {
     await persist();
   }
 
-  /** A column's conversation before turn `end` (all turns by default): answers that failed or never finished are left out, as their turns. */
-  function historyOf(model, end = state.turns.length) {
+  /**
+   * A column's conversation before turn `end` (all turns by default): answers that failed or never finished are left out, as their turns.
+   * @param {string} model
+   * @param {number} [end]
+   * @returns {ChatMessage[]}
+   */
+  function historyOf(model, end = state?.turns.length) {
+    /** @type {ChatMessage[]} */
     const messages = [];
-    for (const turn of state.turns.slice(0, end)) {
+    for (const turn of state?.turns.slice(0, end) ?? []) {
       const answer = turn.answers.find((candidate) => candidate.model === model);
       if (answer?.status !== "done") continue;
       messages.push({ role: "user", content: turn.user_message }, { role: "assistant", content: answer.text });
@@ -175,28 +216,31 @@ export function createArenaView({ models }) {
       state = { models: chosen, settings: {}, turns: [] };
       paint();
     }
-    state.settings = Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
-    const histories = new Map(state.models.map((model) => [model, historyOf(model)]));
-    const turn = { user_message: text, answers: state.models.map((model) => ({ model, text: "", status: "pending", finish_reason: null })) };
+    const session = state;
+    session.settings = Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
+    const histories = new Map(session.models.map((model) => [model, historyOf(model)]));
+    /** @type {ArenaState["turns"][number]} */
+    const turn = { user_message: text, answers: session.models.map((model) => ({ model, text: "", status: "pending", finish_reason: null })) };
     // The earlier turn's answers are settled now: copy only.
     for (const column of columns) {
       if (column.latest) setMessageActions(column.latest.article, messageActions({ text: latestAnswer(column)?.text ?? "" }));
       column.latest = null;
     }
-    state.turns.push(turn);
-    controller = new AbortController();
+    session.turns.push(turn);
+    const { signal } = (controller = new AbortController());
     setBusy(true);
     input.value = "";
     // Saved before any answer arrives: a reload mid-answer keeps the turn, its answers marked unfinished.
     void persist();
+    /** @type {ChatMessage[]} */
     const system = values.system_prompt ? [{ role: "system", content: values.system_prompt }] : [];
     await Promise.all(
       columns.map(async (column, index) => {
         column.transcript.addMessage("user", text).flush();
         const view = column.transcript.addMessage("assistant", "", column.model);
         column.latest = view;
-        const body = { model: column.model, messages: [...system, ...histories.get(column.model), { role: "user", content: text }], ...requestFields(values) };
-        await streamStoredAnswer(view, turn.answers[index], body, controller.signal);
+        const body = { model: column.model, messages: [...system, ...(histories.get(column.model) ?? []), { role: "user", content: text }], ...requestFields(values) };
+        await streamStoredAnswer(view, turn.answers[index], body, signal);
         void persist();
       }),
     );
@@ -223,5 +267,5 @@ export function createArenaView({ models }) {
   );
   paint();
   setBusy(false);
-  return { element, activate: (sessionId = null) => sessions.activate(sessionId) };
+  return { element, activate: (/** @type {string | null} */ sessionId = null) => sessions.activate(sessionId) };
 }

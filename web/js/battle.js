@@ -1,3 +1,4 @@
+// @ts-check
 // Anonymous battle: the server draws two models and hides their names; this page only streams the
 // answers of "A" and "B", offers the vote once both finished, and shows the names the server
 // reveals after it. Every rule is enforced by the server; the buttons merely mirror it. The open
@@ -8,7 +9,7 @@
 // the earlier answers are kept and "‹ 1/2 ›" puts one back on screen: the vote compares what is shown.
 // Every battle is listed beside the columns ("anonymous" until the vote), reopened by its address
 // (#battle/<id>), exported (names hidden until the vote, as the server decides) or deleted.
-import { api, streamEvents } from "./api.js";
+import { api, errorMessage, errorStatus, streamEvents } from "./api.js";
 import { announce, composer, h } from "./dom.js";
 import { createSessionActions, createSessionSidebar, routeTo } from "./session-sidebar.js";
 import { deleteBattle, exportBattle, listBattles } from "./sessions-api.js";
@@ -16,6 +17,14 @@ import { createSettingsForm, requestFields } from "./settings-form.js";
 import { createTranscript, finishLabel } from "./transcript.js";
 import { messageActions, setMessageActions } from "./message-actions.js";
 
+/** @typedef {import("../../src/server/arena/battle-rules.js").PublicBattleView} PublicBattleView */
+/** @typedef {import("../../src/server/arena/arena-routes.js").BattleAnswerEvent} BattleAnswerEvent */
+/** @typedef {import("../../src/server/arena/arena-routes.js").VoteResponse} VoteResponse */
+/** @typedef {import("../../src/server/arena/arena-store.js").BattleSide} Side */
+/** @typedef {import("./transcript.js").MessageView} MessageView */
+
+/** @type {Side[]} */
+const bothSides = ["a", "b"];
 const voteLabels = { a: "A is better", b: "B is better", tie: "Tie", bothbad: "Both are bad" };
 const battleKey = "camelid.battle";
 
@@ -38,12 +47,18 @@ export function createBattleView() {
   const retryButton = h("button", { type: "button", id: "battle-retry", hidden: true, onclick: () => resumeUnfinished() }, "Retry failed answer");
   const abandonButton = h("button", { type: "button", id: "battle-abandon", hidden: true, onclick: () => abandon() }, "Abandon this battle");
   const result = h("p", { id: "battle-result", class: "battle-result", role: "status" });
+  /** @type {PublicBattleView | null} */
   let battle = null;
+  /** @type {AbortController | null} */
   let controller = null;
-  /** The answer views of the latest turn, by side: a retried answer replaces its failed one. */
+  /**
+   * The answer views of the latest turn, by side: a retried answer replaces its failed one.
+   * @type {Record<Side, MessageView | null>}
+   */
   const latestAnswers = { a: null, b: null };
   let restored = false;
 
+  /** @param {string | null} id */
   const remember = (id) => {
     if (id) localStorage.setItem(battleKey, id);
     else localStorage.removeItem(battleKey);
@@ -81,7 +96,7 @@ export function createBattleView() {
     for (const button of voteButtons) button.disabled = busy || !battle?.can_vote;
     revealButton.disabled = busy || !battle || Boolean(battle.models);
     retryButton.hidden = busy || unfinished.length === 0;
-    retryButton.textContent = unfinished.every((side) => battle.turns.at(-1).answers[side].status === "failed") ? "Retry failed answer" : "Resume unfinished answers";
+    retryButton.textContent = unfinished.every((side) => battle?.turns.at(-1)?.answers[side].status === "failed") ? "Retry failed answer" : "Resume unfinished answers";
     abandonButton.hidden = retryButton.hidden;
     element.dataset.state = busy
       ? "streaming"
@@ -100,9 +115,12 @@ export function createBattleView() {
     // The category is set when a battle starts: an open one shows its own, a new one takes what is typed.
     categoryInput.disabled = busy || Boolean(battle);
     if (battle) categoryInput.value = battle.category ?? "";
-    for (const side of ["a", "b"]) sides[side].heading.textContent = battle?.models ? `Model ${side.toUpperCase()}: ${battle.models[side]}` : `Model ${side.toUpperCase()}`;
-    if (battle?.vote) result.textContent = `You voted: ${Object.entries({ model_a: "A is better", model_b: "B is better", tie: "Tie", "tie (bothbad)": "Both are bad" }).find(([k]) => k === battle.vote.winner)?.[1]}. A was ${battle.models.a}, B was ${battle.models.b}.`;
-    else if (battle?.revealed_before_vote) result.textContent = `Names revealed before voting: this battle can no longer be voted on. A was ${battle.models.a}, B was ${battle.models.b}.`;
+    for (const side of bothSides) sides[side].heading.textContent = battle?.models ? `Model ${side.toUpperCase()}: ${battle.models[side]}` : `Model ${side.toUpperCase()}`;
+    // Once voted or revealed, the server sends the names.
+    const names = battle?.models ? `A was ${battle.models.a}, B was ${battle.models.b}.` : "";
+    const recorded = battle?.vote;
+    if (recorded) result.textContent = `You voted: ${Object.entries({ model_a: "A is better", model_b: "B is better", tie: "Tie", "tie (bothbad)": "Both are bad" }).find(([k]) => k === recorded.winner)?.[1]}. ${names}`;
+    else if (battle?.revealed_before_vote) result.textContent = `Names revealed before voting: this battle can no longer be voted on. ${names}`;
     else if (battle && unfinished.length > 0 && !busy) result.textContent = "An answer did not finish (it failed, or the page or server restarted): resume it, or abandon this battle.";
     else if (battle && !battle.can_vote && !busy) result.textContent = "Waiting for both answers…";
     else if (battle?.can_vote) result.textContent = "Both answers finished: vote, or continue the conversation.";
@@ -110,55 +128,65 @@ export function createBattleView() {
     paintSideActions(busy);
   }
 
-  /** Copy on each side's latest answer; until the vote also Regenerate and the versions to browse. */
+  /** Copy on each side's latest answer; until the vote also Regenerate and the versions to browse. @param {boolean} busy */
   function paintSideActions(busy) {
     const latest = battle?.turns?.at(-1);
-    const open = Boolean(latest) && !battle.vote && !battle.revealed_before_vote;
-    for (const side of ["a", "b"]) {
+    const open = Boolean(latest) && !battle?.vote && !battle?.revealed_before_vote;
+    for (const side of bothSides) {
       const view = latestAnswers[side];
       const answer = latest?.answers?.[side];
       if (!view || !answer) continue;
       const label = side.toUpperCase();
       const actions = open ? [{ name: "regenerate", label: `Regenerate ${label}`, title: `Sample answer ${label} again; this one is kept`, onClick: () => void regenerateSide(side) }] : [];
-      const siblings = open ? { index: answer.version ?? 0, count: answer.versions ?? 1, noun: `answer ${label}`, onSelect: (version) => void showVersion(side, version) } : null;
+      const siblings = open ? { index: answer.version ?? 0, count: answer.versions ?? 1, noun: `answer ${label}`, onSelect: (/** @type {number} */ version) => void showVersion(side, version) } : null;
       const row = messageActions({ text: answer.text, siblings, actions });
-      for (const button of row.querySelectorAll("button:not([data-action=copy])")) button.disabled = busy || button.dataset.edge === "true";
+      for (const button of row.querySelectorAll("button:not([data-action=copy])")) {
+        if (button instanceof HTMLButtonElement) button.disabled = busy || button.dataset.edge === "true";
+      }
       setMessageActions(view.article, row);
     }
   }
 
-  /** Samples one side's latest answer again; the earlier one stays as a version. */
+  /** Samples one side's latest answer again; the earlier one stays as a version. @param {Side} side */
   async function regenerateSide(side) {
     if (controller || !battle) return;
+    const { id } = battle;
     await streaming(async (signal) => {
-      battle = await api("POST", `/api/arena/battles/${battle.id}/answers/${side}/regenerate`);
+      battle = /** @type {PublicBattleView} */ (await api("POST", `/api/arena/battles/${id}/answers/${side}/regenerate`));
       await streamSide(side, signal);
     });
   }
 
-  /** Runs `work` (answers streaming) as the battle's busy state, then reads the battle back. */
+  /**
+   * Runs `work` (answers streaming) as the battle's busy state, then reads the battle back.
+   * @param {(signal: AbortSignal) => Promise<unknown>} work
+   */
   async function streaming(work) {
-    controller = new AbortController();
+    const { signal } = (controller = new AbortController());
     paintState();
     try {
-      await work(controller.signal);
-      battle = await api("GET", `/api/arena/battles/${battle.id}`);
+      await work(signal);
+      if (battle) battle = /** @type {PublicBattleView} */ (await api("GET", `/api/arena/battles/${battle.id}`));
     } catch (error) {
-      announce(error.message, "error");
+      announce(errorMessage(error), "error");
     } finally {
       controller = null;
       paintState();
     }
   }
 
-  /** Puts another version of a side's latest answer on screen (the one the vote compares). */
+  /**
+   * Puts another version of a side's latest answer on screen (the one the vote compares).
+   * @param {Side} side
+   * @param {number} version
+   */
   async function showVersion(side, version) {
     if (controller || !battle) return;
     try {
-      battle = await api("POST", `/api/arena/battles/${battle.id}/answers/${side}/select`, { version });
+      battle = /** @type {PublicBattleView} */ (await api("POST", `/api/arena/battles/${battle.id}/answers/${side}/select`, { version }));
       paintBattle();
     } catch (error) {
-      announce(error.message, "error");
+      announce(errorMessage(error), "error");
     }
     paintState();
   }
@@ -189,9 +217,9 @@ export function createBattleView() {
 
   /** Draws a battle as the server has it (after a reload): every turn, each answer with its state. */
   function paintBattle() {
-    for (const side of ["a", "b"]) {
+    for (const side of bothSides) {
       sides[side].transcript.clear();
-      for (const turn of battle.turns) {
+      for (const turn of battle?.turns ?? []) {
         sides[side].transcript.addMessage("user", turn.user_message).flush();
         const stored = turn.answers[side];
         const answer = sides[side].transcript.addMessage("assistant", stored.text, `Model ${side.toUpperCase()}`);
@@ -203,19 +231,19 @@ export function createBattleView() {
         else if (stored.status === "failed") answer.setError("This answer failed.");
         else answer.setInterrupted("Not finished: the answer was cut short.");
         // An earlier turn's answer is settled: copy only (paintState gives the latest its actions).
-        if (turn !== battle.turns.at(-1)) setMessageActions(answer.article, messageActions({ text: stored.text }));
+        if (turn !== battle?.turns.at(-1)) setMessageActions(answer.article, messageActions({ text: stored.text }));
         latestAnswers[side] = answer;
       }
     }
   }
 
-  /** Reopens a battle (from the address, the list, or the one kept from before a reload), if the server still has it. */
+  /** Reopens a battle (from the address, the list, or the one kept from before a reload), if the server still has it. @param {string | null} id */
   async function openBattle(id) {
     if (!id) return clear();
     try {
-      battle = await api("GET", `/api/arena/battles/${encodeURIComponent(id)}`);
+      battle = /** @type {PublicBattleView} */ (await api("GET", `/api/arena/battles/${encodeURIComponent(id)}`));
     } catch (error) {
-      if (error.status !== 404 && error.status !== 403) throw error;
+      if (errorStatus(error) !== 404 && errorStatus(error) !== 403) throw error;
       announce("This battle no longer exists", "error");
       return clear();
     }
@@ -225,6 +253,7 @@ export function createBattleView() {
     await sidebar.refresh(battle.id);
   }
 
+  /** @param {Side} side @param {AbortSignal} signal */
   async function streamSide(side, signal) {
     // A retried or resumed answer takes the place of the one that did not finish.
     latestAnswers[side]?.remove();
@@ -233,7 +262,8 @@ export function createBattleView() {
     answer.setStreaming(true);
     let text = "";
     try {
-      for await (const event of streamEvents(`/api/arena/battles/${battle.id}/answers/${side}`, {}, signal)) {
+      const events = /** @type {AsyncGenerator<BattleAnswerEvent>} */ (streamEvents(`/api/arena/battles/${battle?.id}/answers/${side}`, {}, signal));
+      for await (const event of events) {
         if (event.type === "delta") {
           text += event.text;
           answer.update(text);
@@ -244,7 +274,7 @@ export function createBattleView() {
         }
       }
     } catch (error) {
-      if (!signal.aborted) answer.setError(error.message);
+      if (!signal.aborted) answer.setError(errorMessage(error));
       else answer.setMeta(`Model ${side.toUpperCase()} · stopped`);
     } finally {
       // Errors sit outside the text, so this repaint keeps them.
@@ -264,23 +294,24 @@ export function createBattleView() {
     paintState();
     input.value = "";
     let sent = false;
+    const { signal } = controller;
     try {
       if (!battle) {
         const values = settings.values();
         const category = categoryInput.value.trim();
-        battle = await api("POST", "/api/arena/battles", {
+        battle = /** @type {PublicBattleView} */ (await api("POST", "/api/arena/battles", {
           message: text,
           settings: { ...requestFields(values), ...(values.system_prompt ? { system_prompt: values.system_prompt } : {}) },
           ...(category ? { category } : {}),
-        });
+        }));
         remember(battle.id);
         routeTo("battle", battle.id);
         void sidebar.refresh(battle.id);
       } else {
-        battle = await api("POST", `/api/arena/battles/${battle.id}/turns`, { message: text });
+        battle = /** @type {PublicBattleView} */ (await api("POST", `/api/arena/battles/${battle.id}/turns`, { message: text }));
       }
       sent = true;
-      for (const side of ["a", "b"]) {
+      for (const side of bothSides) {
         // The earlier turn's answers are settled now: copy only.
         const previous = latestAnswers[side];
         if (previous) setMessageActions(previous.article, messageActions({ text: battle.turns.at(-2)?.answers[side].text ?? "" }));
@@ -288,11 +319,11 @@ export function createBattleView() {
         latestAnswers[side] = null;
       }
       // The two sides stream at once; their order on screen was randomised by the server's draw.
-      await Promise.all(["a", "b"].map((side) => streamSide(side, controller.signal)));
-      battle = await api("GET", `/api/arena/battles/${battle.id}`);
+      await Promise.all(bothSides.map((side) => streamSide(side, signal)));
+      battle = /** @type {PublicBattleView} */ (await api("GET", `/api/arena/battles/${battle.id}`));
     } catch (error) {
-      const noArena = error.status === 404 && /no route/.test(error.message);
-      announce(noArena ? "This server has no arena: it was started without an arena store" : error.message, "error");
+      const noArena = errorStatus(error) === 404 && /no route/.test(errorMessage(error));
+      announce(noArena ? "This server has no arena: it was started without an arena store" : errorMessage(error), "error");
       // Once the server has the message, the unfinished answers are resumed instead of sending again.
       if (!sent) input.value = text;
     } finally {
@@ -309,8 +340,8 @@ export function createBattleView() {
    */
   function unfinishedSides() {
     const latest = battle?.turns?.at(-1);
-    if (!latest || battle.vote || battle.models) return [];
-    return ["a", "b"].filter((side) => latest.answers[side].status !== "done");
+    if (!battle || !latest || battle.vote || battle.models) return [];
+    return bothSides.filter((side) => latest.answers[side].status !== "done");
   }
 
   async function resumeUnfinished() {
@@ -319,15 +350,17 @@ export function createBattleView() {
     await streaming((signal) => Promise.all(sidesToRetry.map((side) => streamSide(side, signal))));
   }
 
+  /** @param {string} choice a key of voteLabels */
   async function vote(choice) {
     if (!battle) return;
     try {
-      battle = await api("POST", `/api/arena/battles/${battle.id}/vote`, { winner: choice });
-      announce(`Vote recorded: A was ${battle.models.a}, B was ${battle.models.b}`);
+      const voted = /** @type {VoteResponse} */ (await api("POST", `/api/arena/battles/${battle.id}/vote`, { winner: choice }));
+      battle = voted;
+      announce(`Vote recorded: A was ${voted.models?.a}, B was ${voted.models?.b}`);
       document.dispatchEvent(new CustomEvent("camelid:voted"));
     } catch (error) {
-      announce(error.message, "error");
-      result.textContent = error.message;
+      announce(errorMessage(error), "error");
+      result.textContent = errorMessage(error);
       return;
     }
     paintState();
@@ -337,7 +370,7 @@ export function createBattleView() {
 
   async function reveal() {
     if (!battle || !confirm("Reveal the model names? This battle will no longer accept a vote.")) return;
-    battle = await api("POST", `/api/arena/battles/${battle.id}/reveal`);
+    battle = /** @type {PublicBattleView} */ (await api("POST", `/api/arena/battles/${battle.id}/reveal`));
     paintState();
     void sidebar.refresh(battle.id);
   }
@@ -355,7 +388,7 @@ export function createBattleView() {
       h(
         "div",
         { class: "columns two" },
-        ["a", "b"].map((side) => h("section", { class: "column", "data-side": side, "aria-labelledby": `battle-name-${side}` }, sides[side].heading, sides[side].transcript.element)),
+        bothSides.map((side) => h("section", { class: "column", "data-side": side, "aria-labelledby": `battle-name-${side}` }, sides[side].heading, sides[side].transcript.element)),
       ),
       result,
       h("div", { class: "vote-bar", role: "group", "aria-label": "Vote" }, voteButtons, revealButton, retryButton, abandonButton, newButton),

@@ -1,6 +1,7 @@
+// @ts-check
 // Chat: one model, a persisted conversation, streaming with stop, and for every reply the exact
 // prompt the server rendered (dry run of the same request body), its token count and its format.
-import { api, renderPrompt, streamConversationRegenerate, streamConversationReply } from "./api.js";
+import { api, errorMessage, errorStatus, isMidStreamError, renderPrompt, streamConversationRegenerate, streamConversationReply } from "./api.js";
 import { branchOf, fitTokenBudget, lastTurns, toOpenAiJsonl, toShareGpt } from "./conversation-io.js";
 import { announce, composer, download, h, replaceChildren } from "./dom.js";
 import { routeTo } from "./session-sidebar.js";
@@ -8,6 +9,34 @@ import { createSettingsForm, requestFields } from "./settings-form.js";
 import { createSidebarToggle } from "./sidebar-toggle.js";
 import { createTranscript, finishLabel } from "./transcript.js";
 import { messageActions, setMessageActions } from "./message-actions.js";
+
+/** @typedef {import("../../src/server/store/conversations.js").ConversationWithMessages} ConversationWithMessages */
+/** @typedef {import("../../src/server/store/conversations.js").ConversationMessage} ConversationMessage */
+/** @typedef {import("../../src/server/routes/conversations.js").ConversationList} ConversationList */
+/** @typedef {import("./api.js").RenderedPromptResponse} RenderedPromptResponse */
+/** @typedef {import("../../src/spec/index.js").ChatMessage} ChatMessage */
+/**
+ * What the prompt inspector shows of one reply: the dry run's prompt, tokens, format and window (or
+ * why the dry run failed), and how the reply finished.
+ * @typedef {{ model: string, error?: string, prompt?: string, token_count?: number | null, format?: RenderedPromptResponse["format"],
+ *   window?: { strategy: string, dropped: number, kept: number } | null, finish_reason?: string, completion_tokens?: number | null }} Inspection
+ */
+/**
+ * The settings Chat stores with a conversation (the server keeps them as given): the form's, and the
+ * inspections by request id.
+ * @typedef {import("./settings-form.js").StoredSettings & { inspections?: Record<string, Inspection> }} ChatSettings
+ */
+/**
+ * A message as shown: the server's, or one kept locally (without the server's ids) until the
+ * conversation is read again.
+ * @typedef {Pick<ConversationMessage, "role" | "content" | "status"> & Partial<Omit<ConversationMessage, "role" | "content" | "status">>} ShownMessage
+ */
+/** A message the server has stored: it has its id, so its actions can name it. @typedef {ShownMessage & { id: number }} StoredMessage */
+/** A message view on screen and the id of the message it shows, once the server has it. @typedef {{ view: import("./transcript.js").MessageView, id?: number }} ShownEntry */
+/**
+ * The open conversation: the server's, with Chat's own settings.
+ * @typedef {Omit<ConversationWithMessages, "settings" | "messages"> & { settings: ChatSettings, messages: ShownMessage[] }} OpenConversation
+ */
 
 /**
  * Inspections are kept with the conversation (in its settings). Only the newest ones that fit in
@@ -24,8 +53,10 @@ const recheckMs = 500;
 /**
  * The newest inspections whose JSON fits the budget. Keys are request ids (older conversations: message
  * ids); both kinds were added oldest first, and the integer ids of old entries iterate first.
+ * @param {Record<string, Inspection>} inspections
  */
 function newestInspections(inspections) {
+  /** @type {[string, Inspection][]} */
   const kept = [];
   let size = 0;
   for (const [id, inspection] of Object.entries(inspections).reverse()) {
@@ -36,6 +67,7 @@ function newestInspections(inspections) {
   return Object.fromEntries(kept.reverse());
 }
 
+/** @param {{ models: string[] }} options the served models' ids */
 export function createChatView({ models }) {
   const settings = createSettingsForm();
   const transcript = createTranscript("Conversation");
@@ -52,16 +84,27 @@ export function createChatView({ models }) {
     remove: h("button", { type: "button", id: "chat-delete", class: "danger", onclick: () => removeConversation() }, "Delete"),
   };
 
-  /** The open conversation as the server has it (null until the first message is sent). */
+  /**
+   * The open conversation as the server has it (null until the first message is sent).
+   * @type {OpenConversation | null}
+   */
   let current = null;
+  /** @type {AbortController | null} */
   let controller = null;
-  /** The pending look at a conversation whose answer the server is still writing. */
-  let recheck = null;
+  /**
+   * The pending look at a conversation whose answer the server is still writing.
+   * @type {ReturnType<typeof setTimeout> | undefined}
+   */
+  let recheck = undefined;
   let restored = false;
-  /** The message views on screen, in the order of current.messages (the active branch); `id` once the server has it. */
+  /**
+   * The message views on screen, in the order of current.messages (the active branch); `id` once the server has it.
+   * @type {ShownEntry[]}
+   */
   let shown = [];
 
   // Kept in the address too (#chat/<id>), so back and forward move between conversations.
+  /** @param {string | null} id */
   const remember = (id) => {
     if (id) localStorage.setItem(lastConversationKey, id);
     else localStorage.removeItem(lastConversationKey);
@@ -95,12 +138,15 @@ export function createChatView({ models }) {
     ),
   );
 
+  /** @param {boolean} busy */
   const setBusy = (busy) => {
     sendButton.disabled = busy;
     stopButton.disabled = !busy;
     modelSelect.disabled = busy;
     // Regenerate, edit, delete and branch switches wait for the answer being written (the server says 409 meanwhile).
-    for (const button of transcript.element.querySelectorAll(".message-actions button:not([data-action=copy])")) button.disabled = busy || button.dataset.edge === "true";
+    for (const button of transcript.element.querySelectorAll(".message-actions button:not([data-action=copy])")) {
+      if (button instanceof HTMLButtonElement) button.disabled = busy || button.dataset.edge === "true";
+    }
     for (const button of Object.values(toolbarButtons)) button.disabled = busy || (!current && button !== toolbarButtons.rename);
     toolbarButtons.rename.disabled = busy || !current;
   };
@@ -111,7 +157,7 @@ export function createChatView({ models }) {
   };
 
   async function refreshList() {
-    const { data } = await api("GET", "/api/conversations?limit=200");
+    const { data } = /** @type {ConversationList} */ (await api("GET", "/api/conversations?limit=200"));
     replaceChildren(
       list,
       data.map((conversation) =>
@@ -127,13 +173,17 @@ export function createChatView({ models }) {
               onclick: () => void openConversation(conversation.id).then(() => sidebarToggle.closeOnPhone()),
             },
             h("span", { class: "conversation-title" }, conversation.title),
-            h("span", { class: "meta" }, new Date(conversation.updated_at ?? conversation.updatedAt).toLocaleString()),
+            h("span", { class: "meta" }, new Date(conversation.updatedAt).toLocaleString()),
           ),
         ),
       ),
     );
   }
 
+  /**
+   * @param {import("./transcript.js").MessageView} message
+   * @param {Inspection | undefined} inspection
+   */
   function showInspector(message, inspection) {
     const details = h("details", { class: "inspector" }, h("summary", {}, "Inspect prompt"));
     if (!inspection) {
@@ -141,6 +191,7 @@ export function createChatView({ models }) {
     } else if (inspection.error) {
       details.append(h("p", { class: "error-text" }, `The dry run failed: ${inspection.error}`));
     } else {
+      /** @type {Partial<RenderedPromptResponse["format"]>} */
       const format = inspection.format ?? {};
       details.append(
         h(
@@ -183,32 +234,33 @@ export function createChatView({ models }) {
       } else if (message.status === "failed") {
         view.setError("This answer failed.");
       }
-      showInspector(view, inspections[message.requestId] ?? inspections[message.id]);
+      showInspector(view, inspections[message.requestId ?? ""] ?? inspections[message.id ?? ""]);
     }
     attachActions();
     // The server writes the answer's end when it notices the stream ended: show it once it has.
-    if (writing) {
+    if (writing && current) {
       const id = current.id;
       recheck = setTimeout(() => {
-        if (!controller && current?.id === id) void openConversation(id, { focus: false }).catch((error) => announce(error.message, "error"));
+        if (!controller && current?.id === id) void openConversation(id, { focus: false }).catch((error) => announce(errorMessage(error), "error"));
       }, recheckMs);
     }
   }
 
+  /** @param {string | null} id @param {{ focus?: boolean }} [options] */
   async function openConversation(id, { focus = true } = {}) {
     if (controller) return;
     clearTimeout(recheck);
     try {
-      current = id ? await api("GET", `/api/conversations/${encodeURIComponent(id)}`) : null;
+      current = id ? /** @type {OpenConversation} */ (await api("GET", `/api/conversations/${encodeURIComponent(id)}`)) : null;
     } catch (error) {
       // Deleted meanwhile (or from another tab): start a new one instead.
-      if (error.status !== 404) throw error;
+      if (errorStatus(error) !== 404) throw error;
       current = null;
     }
     remember(current?.id ?? null);
     if (current) {
       if (current.model && models.includes(current.model)) modelSelect.value = current.model;
-      settings.load({ ...current.settings, system_prompt: current.system_prompt ?? current.systemPrompt ?? "" });
+      settings.load({ ...current.settings, system_prompt: current.systemPrompt ?? "" });
     }
     paintConversation();
     setBusy(false);
@@ -216,6 +268,11 @@ export function createChatView({ models }) {
     if (focus) input.focus();
   }
 
+  /**
+   * The history the chosen window strategy keeps, and what it dropped (null: the server's own window).
+   * @param {ChatMessage[]} messages
+   * @param {Record<string, unknown>} body
+   */
   async function windowed(messages, body) {
     const strategy = settings.windowStrategy();
     if (strategy.type === "last-turns") {
@@ -240,6 +297,7 @@ export function createChatView({ models }) {
    * One reply: to `text` after the active branch (the composer), to `text` as an edit of the user
    * message `editOf` (a new branch beside it), or a new answer beside `regenerateOf` (an answer, or a
    * user message left without one). The request carries the active branch up to that point only.
+   * @param {{ text: string, editOf?: StoredMessage | null, regenerateOf?: StoredMessage | null }} request
    */
   async function reply({ text, editOf = null, regenerateOf = null }) {
     if (controller) return;
@@ -250,15 +308,16 @@ export function createChatView({ models }) {
     const problem = settings.validate();
     if (problem) return announce(problem, "error");
     const values = settings.values();
-    if (editOf || regenerateOf) {
+    const changed = editOf ?? regenerateOf;
+    if (changed && current) {
       // The branch up to the changed message stays on screen; what followed it goes (it is kept on the server).
-      const at = current.messages.findIndex((m) => m.id === (editOf ?? regenerateOf).id);
-      const keep = editOf ? at : regenerateOf.role === "user" ? at + 1 : at;
+      const at = current.messages.findIndex((m) => m.id === changed.id);
+      const keep = editOf ? at : changed.role === "user" ? at + 1 : at;
       current = { ...current, messages: current.messages.slice(0, keep) };
       clearTimeout(recheck);
       paintConversation();
     }
-    controller = new AbortController();
+    const { signal } = (controller = new AbortController());
     setBusy(true);
     if (fromComposer) input.value = "";
     let userView = null;
@@ -273,29 +332,31 @@ export function createChatView({ models }) {
     let stored = false;
     try {
       if (!current) {
-        current = await api("POST", "/api/conversations", { title: text.slice(0, 60), model });
+        current = /** @type {OpenConversation} */ (await api("POST", "/api/conversations", { title: text.slice(0, 60), model }));
         remember(current.id);
         title.textContent = current.title;
         void refreshList().catch(() => undefined);
       }
+      /** @type {ChatMessage[]} */
       const history = [
-        ...(values.system_prompt ? [{ role: "system", content: values.system_prompt }] : []),
+        ...(values.system_prompt ? [{ role: /** @type {const} */ ("system"), content: values.system_prompt }] : []),
         ...current.messages.filter((m) => m.status !== "failed" && m.status !== "streaming").map((m) => ({ role: m.role, content: m.content })),
-        ...(regenerateOf ? [] : [{ role: "user", content: text }]),
+        ...(regenerateOf ? [] : [{ role: /** @type {const} */ ("user"), content: text }]),
       ];
       const base = { model, ...requestFields(values) };
       const { messages, window } = await windowed(history, { ...base, messages: history });
       const body = { ...base, messages };
+      /** @type {Inspection} */
       let inspection;
       try {
         const rendered = await renderPrompt(body);
         inspection = { model, prompt: rendered.prompt, token_count: rendered.token_count, format: rendered.format, window: window ?? (rendered.window ? { strategy: rendered.window.strategy, dropped: rendered.window.droppedMessages, kept: rendered.window.keptMessages } : null) };
       } catch (error) {
-        inspection = { model, error: error.message };
+        inspection = { model, error: errorMessage(error) };
       }
       // The server stores the user's turn and this answer however the stream ends (Stop, reload, error).
       const fields = { system_prompt: values.system_prompt ?? null, settings: storedSettings(), ...(editOf ? { parent_id: editOf.parentId } : {}) };
-      const handlers = { signal: controller.signal, onDelta: (_, full) => answer.update(full) };
+      const handlers = { signal, onDelta: (/** @type {string} */ _, /** @type {string} */ full) => answer.update(full) };
       const userTurn = regenerateOf ? null : text;
       let result;
       try {
@@ -304,7 +365,7 @@ export function createChatView({ models }) {
           : await streamConversationReply(current.id, body, fields, handlers);
       } catch (error) {
         // The server stored the turn: a failure it reported as failed, a broken connection as interrupted.
-        if (error.midStream) {
+        if (isMidStreamError(error)) {
           stored = true;
           keepLocally(userTurn, { role: "assistant", content: error.partialText, model, status: error.inStream ? "failed" : "interrupted" });
         }
@@ -328,20 +389,20 @@ export function createChatView({ models }) {
       stored = true;
       keepLocally(userTurn, { role: "assistant", content: result.text, model, requestId: result.requestId, status: result.finishReason === "abort" ? "interrupted" : "done" });
       const inspections = newestInspections({ ...(current.settings?.inspections ?? {}), [result.requestId]: inspection });
-      const saved = await api("PATCH", `/api/conversations/${current.id}`, { settings: { ...storedSettings(), inspections } });
+      const saved = /** @type {OpenConversation} */ (await api("PATCH", `/api/conversations/${current.id}`, { settings: { ...storedSettings(), inspections } }));
       current = { ...saved, messages: current.messages };
       showInspector(answer, inspection);
       announce(result.finishReason === "abort" ? "Generation stopped" : "Reply finished");
     } catch (error) {
-      answer.setError(error.message);
-      announce(error.message, "error");
-      if (!error.midStream && fromComposer) input.value = text;
+      answer.setError(errorMessage(error));
+      announce(errorMessage(error), "error");
+      if (!isMidStreamError(error) && fromComposer) input.value = text;
     } finally {
       answer.setStreaming(false);
       controller = null;
       setBusy(false);
       await refreshList().catch(() => undefined);
-      if (current) await syncWithServer(stored, !fromComposer).catch((error) => announce(error.message, "error"));
+      if (current) await syncWithServer(stored, !fromComposer).catch((error) => announce(errorMessage(error), "error"));
     }
   }
 
@@ -350,8 +411,10 @@ export function createChatView({ models }) {
    * An answer the server has not yet seen end keeps what this page saw. When an edit or regeneration
    * stored nothing, the page shows the server's branch again.
    */
+  /** @param {boolean} stored @param {boolean} changedBranch */
   async function syncWithServer(stored, changedBranch) {
-    const fresh = await api("GET", `/api/conversations/${encodeURIComponent(current.id)}`);
+    if (!current) return;
+    const fresh = /** @type {OpenConversation} */ (await api("GET", `/api/conversations/${encodeURIComponent(current.id)}`));
     if (!stored && changedBranch) {
       current = fresh;
       paintConversation();
@@ -369,18 +432,21 @@ export function createChatView({ models }) {
   function attachActions() {
     for (const [index, entry] of shown.entries()) {
       const message = current?.messages?.[index];
-      if (!message || entry.id !== message.id) continue;
+      // Only a message the server has stored (it has an id) can be regenerated, edited or deleted.
+      if (!message || entry.id !== message.id || message.id === undefined) continue;
+      const stored = /** @type {StoredMessage} */ (message);
       const siblings = message.siblingIds ?? [message.id];
+      /** @type {import("./message-actions.js").MessageAction[]} */
       const actions = [];
-      if (message.role === "assistant") actions.push({ name: "regenerate", label: "Regenerate", title: "Sample a new answer; this one is kept beside it", onClick: () => void reply({ text: "", regenerateOf: message }) });
+      if (message.role === "assistant") actions.push({ name: "regenerate", label: "Regenerate", title: "Sample a new answer; this one is kept beside it", onClick: () => void reply({ text: "", regenerateOf: stored }) });
       if (message.role === "user") {
-        actions.push({ name: "edit", label: "Edit", title: "Edit and resend as a new branch; this one is kept", onClick: () => startEdit(entry.view, message) });
-        if (index === current.messages.length - 1) actions.push({ name: "regenerate", label: "Answer", title: "Answer this message again", onClick: () => void reply({ text: "", regenerateOf: message }) });
+        actions.push({ name: "edit", label: "Edit", title: "Edit and resend as a new branch; this one is kept", onClick: () => startEdit(entry.view, stored) });
+        if (index === (current?.messages.length ?? 0) - 1) actions.push({ name: "regenerate", label: "Answer", title: "Answer this message again", onClick: () => void reply({ text: "", regenerateOf: stored }) });
       }
-      actions.push({ name: "delete", label: "Delete", title: "Delete this message and what follows it in this branch", onClick: () => void removeMessage(message) });
+      actions.push({ name: "delete", label: "Delete", title: "Delete this message and what follows it in this branch", onClick: () => void removeMessage(stored) });
       const row = messageActions({
         text: message.content,
-        siblings: { index: siblings.indexOf(message.id), count: siblings.length, noun: message.role === "user" ? "version" : "answer", onSelect: (at) => void showBranch(siblings[at]) },
+        siblings: { index: siblings.indexOf(message.id), count: siblings.length, noun: message.role === "user" ? "version" : "answer", onSelect: (/** @type {number} */ at) => void showBranch(siblings[at]) },
         actions,
       });
       entry.view.article.dataset.messageId = String(message.id);
@@ -389,35 +455,41 @@ export function createChatView({ models }) {
     setBusy(Boolean(controller));
   }
 
-  /** Shows the branch through `messageId` (the server keeps the choice: a reload shows it too). */
+  /** Shows the branch through `messageId` (the server keeps the choice: a reload shows it too). @param {number} messageId */
   async function showBranch(messageId) {
     if (controller || !current) return;
     try {
-      current = await api("POST", `/api/conversations/${encodeURIComponent(current.id)}/branch`, { message_id: messageId });
+      current = /** @type {OpenConversation} */ (await api("POST", `/api/conversations/${encodeURIComponent(current.id)}/branch`, { message_id: messageId }));
       paintConversation();
     } catch (error) {
-      announce(error.message, "error");
+      announce(errorMessage(error), "error");
     }
   }
 
+  /** @param {StoredMessage} message */
   async function removeMessage(message) {
     if (controller || !current) return;
     const after = current.messages.length - 1 - current.messages.findIndex((m) => m.id === message.id);
     const question = after > 0 ? `Delete this message and the ${after} after it in this branch?` : "Delete this message?";
     if (!confirm(question)) return;
     try {
-      current = await api("DELETE", `/api/conversations/${encodeURIComponent(current.id)}/messages/${message.id}`);
+      current = /** @type {OpenConversation} */ (await api("DELETE", `/api/conversations/${encodeURIComponent(current.id)}/messages/${message.id}`));
       paintConversation();
       announce("Message deleted");
     } catch (error) {
-      announce(error.message, "error");
+      announce(errorMessage(error), "error");
     }
   }
 
-  /** Edits a user turn in place: Send makes a new branch beside it, Cancel puts it back. */
+  /**
+   * Edits a user turn in place: Send makes a new branch beside it, Cancel puts it back.
+   * @param {import("./transcript.js").MessageView} view
+   * @param {StoredMessage} message
+   */
   function startEdit(view, message) {
     if (controller) return;
     const body = view.article.querySelector(".markdown");
+    if (!(body instanceof HTMLElement)) return;
     const field = h("textarea", { class: "message-editor-input", rows: 3, "aria-label": "Edit message" });
     field.value = message.content;
     const finish = () => {
@@ -454,8 +526,10 @@ export function createChatView({ models }) {
    * The turn the server just stored, kept in the open conversation without asking for it again (after
    * a Stop the server may not have written the answer's end yet).
    */
+  /** @param {string | null} userText @param {ShownMessage} assistant */
   function keepLocally(userText, assistant) {
-    const user = userText === null ? [] : [{ role: "user", content: userText, status: "done" }];
+    if (!current) return;
+    const user = userText === null ? [] : [{ role: /** @type {const} */ ("user"), content: userText, status: /** @type {const} */ ("done") }];
     current = { ...current, messages: [...current.messages, ...user, assistant] };
   }
 
@@ -463,14 +537,15 @@ export function createChatView({ models }) {
     if (!current) return;
     const field = h("input", { type: "text", value: current.title, "aria-label": "Conversation title", id: "chat-title-input", maxlength: 500 });
     let finished = false;
+    /** @param {boolean} save */
     const finish = async (save) => {
       // Enter (or Escape) swaps the field out, and losing focus that way fires blur: finish only once.
       if (finished) return;
       finished = true;
       const value = field.value.trim();
       field.replaceWith(title);
-      if (save && value && value !== current.title) {
-        current = await api("PATCH", `/api/conversations/${current.id}`, { title: value });
+      if (save && current && value && value !== current.title) {
+        current = /** @type {OpenConversation} */ (await api("PATCH", `/api/conversations/${current.id}`, { title: value }));
         title.textContent = current.title;
         await refreshList();
         announce("Renamed");
@@ -496,9 +571,10 @@ export function createChatView({ models }) {
     await openConversation(null);
   }
 
+  /** @param {"sharegpt" | "jsonl"} kind */
   function exportAs(kind) {
     if (!current) return;
-    const conversation = { ...current, system_prompt: current.system_prompt ?? current.systemPrompt };
+    const conversation = { ...current, system_prompt: current.systemPrompt };
     const title = current.title.replace(/[^\w.-]+/g, "_").slice(0, 40) || "conversation";
     // With other branches beside it, the file name says which one this is (the active one, by its last message).
     const branch = branchOf(current);

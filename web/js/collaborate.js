@@ -1,3 +1,4 @@
+// @ts-check
 // Collaboration: several models answer the same prompt, then an aggregator model combines their
 // answers with an editable merge prompt. Every part (each answer, the filled merge prompt, the
 // merged answer) stays on screen. A session keeps its settings (models, aggregator, merge prompt,
@@ -5,11 +6,18 @@
 // address (#collaborate/<id>); another Run in a reopened session adds to it.
 import { announce, composer, h, replaceChildren } from "./dom.js";
 import { defaultMergePrompt, fillMergePrompt } from "./merge-prompt.js";
+import { checkedModels, checkModels } from "./model-picks.js";
 import { createSavedSessions } from "./saved-sessions.js";
 import { createSettingsForm, requestFields } from "./settings-form.js";
 import { paintStoredAnswer, streamStoredAnswer } from "./stored-answer.js";
 import { createTranscript } from "./transcript.js";
 
+/** @typedef {import("../../src/server/routes/playground-session-schemas.js").CollaborateState} CollaborateState */
+/** @typedef {CollaborateState["runs"][number]} CollaborateRun */
+/** @typedef {CollaborateRun["answers"][number]} StoredAnswer */
+/** @typedef {import("../../src/spec/index.js").ChatMessage} ChatMessage */
+
+/** @param {{ models: string[] }} options the served models' ids */
 export function createCollaborateView({ models }) {
   const settings = createSettingsForm({ window: false });
   const picks = models.map((id, index) =>
@@ -21,10 +29,14 @@ export function createCollaborateView({ models }) {
   const runButton = h("button", { type: "submit", class: "primary", id: "collab-run" }, "Run");
   const stopButton = h("button", { type: "button", id: "collab-stop", disabled: true, onclick: () => controller?.abort() }, "Stop");
   const output = h("div", { class: "collab-output", id: "collab-output" });
-  /** The open session's document: the form's settings and every run (null: nothing run yet). */
+  /**
+   * The open session's document: the form's settings and every run (null: nothing run yet).
+   * @type {CollaborateState | null}
+   */
   let state = null;
+  /** @type {AbortController | null} */
   let controller = null;
-  const formatModels = () => [...new Set([...picks.map((label) => label.querySelector("input")).filter((box) => box.checked).map((box) => box.value), aggregator.value])];
+  const formatModels = () => [...new Set([...checkedModels(picks), aggregator.value])];
   settings.watchModels(formatModels);
   for (const picker of [...picks, aggregator]) picker.addEventListener("change", () => settings.watchModels(formatModels));
 
@@ -35,12 +47,14 @@ export function createCollaborateView({ models }) {
     noun: "collaboration session",
     isBusy: () => controller !== null,
     show(session) {
-      state = session?.state ?? null;
-      if (state) {
-        settings.load(state.settings);
-        for (const label of picks) label.querySelector("input").checked = state.models.includes(label.dataset.modelPick);
-        if (state.aggregator && models.includes(state.aggregator)) aggregator.value = state.aggregator;
-        mergePrompt.value = state.merge_prompt;
+      // A collaboration session's document, as the server validated it (collaborateStateSchema).
+      const opened = /** @type {CollaborateState | null} */ (session?.state ?? null);
+      state = opened;
+      if (opened) {
+        settings.load(opened.settings);
+        checkModels(picks, opened.models);
+        if (opened.aggregator && models.includes(opened.aggregator)) aggregator.value = opened.aggregator;
+        mergePrompt.value = opened.merge_prompt;
       }
       paint();
       setBusy(false);
@@ -48,9 +62,13 @@ export function createCollaborateView({ models }) {
   });
   const persist = () => sessions.persist(() => state);
 
-  const chosenModels = () => picks.map((label) => label.querySelector("input")).filter((box) => box.checked).map((box) => box.value);
+  const chosenModels = () => checkedModels(picks);
 
-  /** The form as a session keeps it. */
+  /**
+   * The form as a session keeps it.
+   * @param {import("./settings-form.js").SettingsValues} values
+   * @returns {Omit<CollaborateState, "runs">}
+   */
   function formState(values) {
     return {
       models: chosenModels(),
@@ -60,6 +78,7 @@ export function createCollaborateView({ models }) {
     };
   }
 
+  /** @param {boolean} busy */
   function setBusy(busy) {
     runButton.disabled = busy;
     stopButton.disabled = !busy;
@@ -67,7 +86,7 @@ export function createCollaborateView({ models }) {
     output.dataset.state = busy ? "streaming" : state ? "ready" : "empty";
   }
 
-  /** Adds one run's block (its answers, the merge prompt sent, the merged answer); returns its parts. */
+  /** Adds one run's block (its answers, the merge prompt sent, the merged answer); returns its parts. @param {CollaborateRun} run */
   function paintRun(run) {
     const answerColumns = run.models.map((model) => ({ model, transcript: createTranscript(model) }));
     const mergeTranscript = createTranscript("Merged answer");
@@ -98,6 +117,7 @@ export function createCollaborateView({ models }) {
     }
   }
 
+  /** @param {string} model @returns {StoredAnswer} */
   const pending = (model) => ({ model, text: "", status: "pending", finish_reason: null });
 
   async function run() {
@@ -108,10 +128,12 @@ export function createCollaborateView({ models }) {
     const problem = settings.validate();
     if (problem) return announce(problem, "error");
     const values = settings.values();
+    /** @type {ChatMessage[]} */
     const system = values.system_prompt ? [{ role: "system", content: values.system_prompt }] : [];
+    /** @type {CollaborateRun} */
     const current = { question: text, models: chosen, aggregator: aggregator.value, merge_prompt: mergePrompt.value, answers: chosen.map(pending), filled_prompt: null, merged: null };
     state = { ...formState(values), runs: [...(state?.runs ?? []), current] };
-    controller = new AbortController();
+    const { signal } = (controller = new AbortController());
     setBusy(true);
     void persist();
     const parts = paintRun(current);
@@ -119,21 +141,22 @@ export function createCollaborateView({ models }) {
       const finished = await Promise.all(
         parts.answerColumns.map(async (column, index) => {
           const view = column.transcript.addMessage("assistant", "", column.model);
-          const ok = await streamStoredAnswer(view, current.answers[index], { model: column.model, messages: [...system, { role: "user", content: text }], ...requestFields(values) }, controller.signal);
+          const ok = await streamStoredAnswer(view, current.answers[index], { model: column.model, messages: [...system, { role: "user", content: text }], ...requestFields(values) }, signal);
           void persist();
           return ok;
         }),
       );
       const usable = current.answers.filter((answer, i) => finished[i] && answer.text.trim() !== "").map((answer) => ({ model: answer.model, text: answer.text }));
-      if (controller.signal.aborted) return announce("Stopped");
+      if (signal.aborted) return announce("Stopped");
       if (usable.length === 0) return announce("No answer to merge", "error");
       const prompt = fillMergePrompt(current.merge_prompt, text, usable);
       current.filled_prompt = prompt;
-      current.merged = pending(current.aggregator);
+      const merged = pending(current.aggregator);
+      current.merged = merged;
       parts.filled.textContent = prompt;
       void persist();
       const view = parts.mergeTranscript.addMessage("assistant", "", current.aggregator);
-      await streamStoredAnswer(view, current.merged, { model: current.aggregator, messages: [...system, { role: "user", content: prompt }], ...requestFields(values) }, controller.signal);
+      await streamStoredAnswer(view, merged, { model: current.aggregator, messages: [...system, { role: "user", content: prompt }], ...requestFields(values) }, signal);
       announce("Merged answer finished");
     } finally {
       await persist();
@@ -160,5 +183,5 @@ export function createCollaborateView({ models }) {
     ),
   );
   setBusy(false);
-  return { element, activate: (sessionId = null) => sessions.activate(sessionId) };
+  return { element, activate: (/** @type {string | null} */ sessionId = null) => sessions.activate(sessionId) };
 }

@@ -1,11 +1,20 @@
+// @ts-check
 // Conversation formats for export, and the window strategies the playground applies before a
 // request (the server's chat endpoint takes the messages as given).
+
+/** @typedef {import("../../src/spec/index.js").ChatMessage} ChatMessage */
+/**
+ * What an export needs of a conversation (the server's, with its system prompt): its active branch's
+ * messages (with their ids once saved) and, once saved, that branch's last message and the count of all.
+ * @typedef {{ id?: string, model?: string | null, system_prompt?: string | null, activeLeafId?: number | null, messageCount?: number, messages: readonly (ChatMessage & { id?: number })[] }} ExportedConversation
+ */
 
 /**
  * ShareGPT JSON: one record per conversation, `conversations: [{from: human|gpt|system, value}]`,
  * the shape FastChat and LLaMA-Factory read. A conversation with branches (regenerated answers,
  * edited turns) exports its active branch, `conversation.messages`, the one on screen; `branch`
  * says which: the id of its last message, and how many messages all branches hold.
+ * @param {ExportedConversation} conversation
  */
 export function toShareGpt(conversation) {
   const turns = [];
@@ -23,6 +32,7 @@ export function toShareGpt(conversation) {
  * Which branch `conversation.messages` is: the active one, named by its last message's id, with the
  * count of messages in every branch (more than the export's own when other branches exist).
  * Undefined for a conversation that never had message ids (an unsaved one).
+ * @param {ExportedConversation} conversation
  */
 export function branchOf(conversation) {
   const leaf = conversation.activeLeafId ?? conversation.messages.at(-1)?.id;
@@ -33,6 +43,7 @@ export function branchOf(conversation) {
 /**
  * OpenAI messages JSONL: one line `{"messages": [...]}` per conversation (fine-tuning format, so no
  * other keys): the active branch, like toShareGpt; the file name says which branch (chat.js).
+ * @param {ExportedConversation} conversation
  */
 export function toOpenAiJsonl(conversation) {
   const messages = [];
@@ -41,7 +52,11 @@ export function toOpenAiJsonl(conversation) {
   return `${JSON.stringify({ messages })}\n`;
 }
 
-/** The system message (if any) stays; the rest is trimmed from the oldest end. */
+/**
+ * The system message (if any) stays; the rest is trimmed from the oldest end.
+ * @template {ChatMessage} M
+ * @param {readonly M[]} messages
+ */
 function split(messages) {
   const system = messages.filter((m) => m.role === "system");
   const rest = messages.filter((m) => m.role !== "system");
@@ -50,7 +65,10 @@ function split(messages) {
 
 /**
  * Keeps the last `turns` (at least 1) user turns, each with the answers that followed it.
- * @returns {{ messages: object[], dropped: number }}
+ * @template {ChatMessage} M
+ * @param {readonly M[]} messages
+ * @param {number} turns
+ * @returns {{ messages: M[], dropped: number }}
  */
 export function lastTurns(messages, turns) {
   const { system, rest } = split(messages);
@@ -69,7 +87,11 @@ export function lastTurns(messages, turns) {
 /**
  * Drops the oldest turns until the rendered prompt fits `maxPromptTokens`, asking `countTokens`
  * (the server's dry run) for the exact count. At most one call per dropped turn, plus one.
- * @param {(messages: object[]) => Promise<number | null>} countTokens
+ * @template {ChatMessage} M
+ * @param {readonly M[]} messages
+ * @param {number} maxPromptTokens
+ * @param {(messages: M[]) => Promise<number | null>} countTokens
+ * @returns {Promise<{ messages: M[], dropped: number, tokens: number | null }>}
  */
 export async function fitTokenBudget(messages, maxPromptTokens, countTokens) {
   const { system, rest } = split(messages);

@@ -3,7 +3,7 @@
 // question.jsonl, model_answer/, model_judgment/), read-only: `camelid eval show`'s tables and charts for
 // every judgment file, and a question browser after FastChat's qa_browser: pick a category and a
 // question, see each model's answer side by side and every judge's reasoning and verdict beside them.
-import { api } from "./api.js";
+import { api, errorMessage, errorStatus } from "./api.js";
 import { h, replaceChildren } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
 
@@ -12,11 +12,12 @@ import { renderMarkdown } from "./markdown.js";
  * @typedef {import("../../src/eval/report/tables.js").ReportTable} ReportTable
  * @typedef {import("../../src/eval/report/report-charts.js").ChartFile} ChartFile
  * @typedef {import("../../src/server/routes/eval-results.js").QuestionJudgment} QuestionJudgment
- * @typedef {Report & { file: string, kind: string, judge: string | null, charts: ChartFile[] }} ShownReport
- * @typedef {{ file: string, message: string }} Problem
- * @typedef {{ name: string, questions: number | null, models: string[], reports: ShownReport[], problems: Problem[] }} EvalResults
- * @typedef {{ question_id: number | string, category: string, preview: string, judged: boolean }} QuestionSummary
- * @typedef {{ question: { question_id: number | string, category: string, turns: string[], reference: string[] | null }, answers: { model: string, turns: string[], prompt_format: string | null }[], judgments: QuestionJudgment[] }} QuestionDetail
+ * @typedef {import("../../src/server/routes/eval-results.js").EvalShownReport} ShownReport
+ * @typedef {import("../../src/server/routes/eval-results.js").EvalResultsDetail} EvalResults
+ * @typedef {import("../../src/server/routes/eval-results.js").EvalResultList} EvalResultList
+ * @typedef {import("../../src/server/routes/eval-results.js").EvalQuestionList} EvalQuestionList
+ * @typedef {import("../../src/server/routes/eval-results.js").EvalQuestionSummary} QuestionSummary
+ * @typedef {import("../../src/server/routes/eval-results.js").EvalQuestionDetail} QuestionDetail
  */
 
 /** Object URLs of the charts shown now, revoked when others replace them. */
@@ -167,15 +168,14 @@ export function createEvalView() {
     }
     delete shownQuestion.dataset.questionId;
     try {
-      /** @type {QuestionDetail} */
-      const detail = await api("GET", `/api/eval/results/${encodeURIComponent(name)}/questions/${encodeURIComponent(id)}`);
+      const detail = /** @type {QuestionDetail} */ (await api("GET", `/api/eval/results/${encodeURIComponent(name)}/questions/${encodeURIComponent(id)}`));
       if (mine !== generation) return;
       renderQuestion(detail);
       shownQuestion.dataset.questionId = id;
       shownQuestion.dataset.models = [modelA.value, modelB.value].filter(Boolean).join(",");
     } catch (error) {
       if (mine !== generation) return;
-      replaceChildren(shownQuestion, h("p", { class: "error" }, /** @type {Error} */ (error).message));
+      replaceChildren(shownQuestion, h("p", { class: "error" }, errorMessage(error)));
       shownQuestion.dataset.questionId = "";
     }
   }
@@ -187,10 +187,8 @@ export function createEvalView() {
     for (const url of chartUrls) URL.revokeObjectURL(url);
     chartUrls.clear();
     try {
-      /** @type {EvalResults} */
-      const results = await api("GET", `/api/eval/results/${encodeURIComponent(name)}`);
-      /** @type {{ categories: string[], questions: QuestionSummary[] }} */
-      const browser = await api("GET", `/api/eval/results/${encodeURIComponent(name)}/questions`);
+      const results = /** @type {EvalResults} */ (await api("GET", `/api/eval/results/${encodeURIComponent(name)}`));
+      const browser = /** @type {EvalQuestionList} */ (await api("GET", `/api/eval/results/${encodeURIComponent(name)}/questions`));
       summary.textContent = `${results.questions ?? "no"} questions, ${results.models.length} model(s) with answers (${results.models.join(", ") || "none"}), ${results.reports.length} report(s).`;
       replaceChildren(
         reports,
@@ -208,20 +206,20 @@ export function createEvalView() {
       element.dataset.shown = name;
       await showQuestion();
     } catch (error) {
-      summary.textContent = /** @type {Error} */ (error).message;
+      summary.textContent = errorMessage(error);
       replaceChildren(reports);
       element.dataset.shown = "";
     }
   }
 
   async function refresh() {
-    /** @type {{ data: { name: string, judgment_files: string[] }[] }} */
+    /** @type {EvalResultList} */
     let list;
     try {
-      list = await api("GET", "/api/eval/results");
+      list = /** @type {EvalResultList} */ (await api("GET", "/api/eval/results"));
     } catch (error) {
-      const status = /** @type {{ status?: number }} */ (error).status;
-      summary.textContent = status === 404 ? "This server shows no evaluation results." : /** @type {Error} */ (error).message;
+      const status = errorStatus(error);
+      summary.textContent = status === 404 ? "This server shows no evaluation results." : errorMessage(error);
       element.dataset.shown = "";
       return;
     }

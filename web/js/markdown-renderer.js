@@ -1,13 +1,23 @@
+// @ts-check
 // Markdown → safe HTML for model output, built from maintained libraries handed in by the caller
 // (the page loads them from /vendor/, tests from node_modules): markdown-it (CommonMark + tables and
 // strikethrough, raw HTML off), highlight.js for code blocks, KaTeX for $…$, $$…$$, \(…\) and \[…\],
 // and DOMPurify over the result. Math is rendered to MathML before sanitising: KaTeX's HTML output
 // needs inline styles, which the playground's CSP (style-src 'self') rightly refuses.
 
+/** @typedef {import("markdown-it").default} MarkdownIt */
+/** @typedef {import("markdown-it").Token} Token */
+/** @typedef {(tex: string, display: boolean) => string} RenderMath */
+/**
+ * The libraries the renderer is built on, and the sanitiser over its output.
+ * @typedef {{ MarkdownIt: typeof import("markdown-it").default, highlighter: import("highlight.js").HLJSApi, katex: typeof import("katex").default, sanitize: (html: string) => string }} MarkdownLibraries
+ */
+
 /** Only these link targets become links; anything else stays text. */
 const allowedLink = /^(https?:|mailto:)/i;
 
 /** A `$` math span may not open before a space or close after one, nor end right before a digit ("$5 and $6"). */
+/** @param {string} src @param {number} start */
 function findDollarEnd(src, start) {
   for (let index = start; index < src.length; index++) {
     const c = src[index];
@@ -20,7 +30,11 @@ function findDollarEnd(src, start) {
   return -1;
 }
 
-/** markdown-it plugin: math spans and blocks become `math_inline` / `math_block` tokens holding the TeX. */
+/**
+ * markdown-it plugin: math spans and blocks become `math_inline` / `math_block` tokens holding the TeX.
+ * @param {MarkdownIt} md
+ * @param {RenderMath} renderMath
+ */
 function mathPlugin(md, renderMath) {
   md.inline.ruler.before("escape", "math_inline", (state, silent) => {
     const src = state.src;
@@ -45,6 +59,7 @@ function mathPlugin(md, renderMath) {
   });
 
   md.block.ruler.before("fence", "math_block", (state, startLine, endLine, silent) => {
+    /** @param {number} line */
     const lineText = (line) => state.src.slice(state.bMarks[line] + state.tShift[line], state.eMarks[line]);
     if (state.sCount[startLine] - state.blkIndent >= 4) return false;
     const first = lineText(startLine);
@@ -86,7 +101,7 @@ function mathPlugin(md, renderMath) {
 }
 
 /**
- * @param {{ MarkdownIt: any, highlighter: any, katex: any, sanitize: (html: string) => string }} libraries
+ * @param {MarkdownLibraries} libraries
  * @returns {(markdown: string) => string}
  */
 export function createMarkdownRenderer({ MarkdownIt, highlighter, katex, sanitize }) {
@@ -96,6 +111,7 @@ export function createMarkdownRenderer({ MarkdownIt, highlighter, katex, sanitiz
   md.validateLink = (url) => allowedLink.test(url.trim());
   const escapeHtml = md.utils.escapeHtml;
 
+  /** @type {RenderMath} */
   const renderMath = (tex, display) => {
     try {
       // trust: false keeps \href, \url and \htmlClass from emitting links or attributes; output is MathML only.
@@ -114,7 +130,7 @@ export function createMarkdownRenderer({ MarkdownIt, highlighter, katex, sanitiz
       if (token.type !== "th_open" && token.type !== "td_open") continue;
       const align = /^text-align:(left|right|center)$/.exec(token.attrGet("style") ?? "");
       if (!align) continue;
-      token.attrs = token.attrs.filter(([name]) => name !== "style");
+      token.attrs = (token.attrs ?? []).filter(([name]) => name !== "style");
       token.attrJoin("class", `align-${align[1]}`);
     }
   });
@@ -146,8 +162,8 @@ export function createMarkdownRenderer({ MarkdownIt, highlighter, katex, sanitiz
  * DOMPurify configured for the renderer's output: HTML and MathML only, no style attributes (the CSP
  * refuses them), KaTeX's TeX annotation dropped with its text, and every link re-checked: http(s) or
  * mailto only, opened in a new tab without opener or referrer.
- * @param {any} createDOMPurify DOMPurify's default export
- * @param {Window} window
+ * @param {import("dompurify").DOMPurify} createDOMPurify DOMPurify's default export
+ * @param {import("dompurify").WindowLike} window
  * @returns {(html: string) => string}
  */
 export function createSanitizer(createDOMPurify, window) {
@@ -159,6 +175,7 @@ export function createSanitizer(createDOMPurify, window) {
     node.setAttribute("target", "_blank");
     node.setAttribute("rel", "noopener noreferrer nofollow");
   });
+  /** @type {import("dompurify").Config} */
   const config = {
     USE_PROFILES: { html: true, mathMl: true },
     ADD_ATTR: ["target"],

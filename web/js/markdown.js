@@ -1,3 +1,4 @@
+// @ts-check
 // The playground's Markdown: the renderer of markdown-renderer.js with the libraries the server serves
 // from its node_modules under /vendor/ (never a CDN), and the click handling of code blocks' Copy buttons.
 import DOMPurify from "/vendor/dompurify/purify.js";
@@ -19,7 +20,7 @@ export function installCodeCopy(root) {
   root.addEventListener("click", async (event) => {
     const button = event.target instanceof Element ? event.target.closest("button.copy-code") : null;
     const code = button?.closest(".code-block")?.querySelector("pre code");
-    if (!button || !code) return;
+    if (!(button instanceof HTMLElement) || !code) return;
     try {
       await navigator.clipboard.writeText(code.textContent ?? "");
       button.dataset.copyState = "copied";

@@ -1,3 +1,4 @@
+// @ts-check
 // The Collaboration aggregator's prompt: a template the user edits, filled with the question and
 // every answer. Placeholders: {question} and {answers}; unknown braces are left alone.
 

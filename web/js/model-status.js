@@ -1,3 +1,4 @@
+// @ts-check
 // Every model picker (an <option> or a checkbox label carrying data-model-pick="<id>") shows its model's
 // load state from /v1/models: a "loading…" (with the percentage loaded, once the loader reports one) or
 // "failed" suffix, the load error as its title, and data-state (and data-progress) for scripts.
@@ -5,8 +6,12 @@
 // while a model is loading or a reply is in flight, every `pollMs`.
 import { listModelStatuses } from "./api.js";
 
+/** @typedef {Awaited<ReturnType<typeof listModelStatuses>>[number]} ModelStatus */
+
+/** @type {Partial<Record<ModelStatus["state"], string>>} */
 const suffixes = { loading: " (loading…)", failed: " (failed)" };
 
+/** @param {HTMLElement} element a picker: an <option> or a checkbox's label @param {ModelStatus} status */
 function label(element, status) {
   element.dataset.state = status.state;
   if (status.error) element.title = `Failed to load: ${status.error}`;
@@ -25,7 +30,8 @@ function label(element, status) {
 
 export function watchModelStatuses({ pollMs = 1000 } = {}) {
   let inFlight = 0;
-  let timer = null;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer = undefined;
   let reading = false;
   let readAgain = false;
 
@@ -53,7 +59,8 @@ export function watchModelStatuses({ pollMs = 1000 } = {}) {
     if (!statuses) return;
     const byId = new Map(statuses.map((status) => [status.id, status]));
     for (const element of document.querySelectorAll("[data-model-pick]")) {
-      const status = byId.get(element.dataset.modelPick);
+      if (!(element instanceof HTMLElement)) continue;
+      const status = byId.get(element.dataset.modelPick ?? "");
       if (status) label(element, status);
     }
     if (inFlight > 0 || statuses.some((status) => status.state === "loading")) timer = setTimeout(() => void refresh(), pollMs);

@@ -28,7 +28,7 @@ function writePresets(presets) {
 
 /**
  * The presets row of a settings form.
- * @param {{ idPrefix: string, read: () => PresetSettings, apply: (settings: PresetSettings) => void, announce: (message: string, kind?: string) => void }} options
+ * @param {{ idPrefix: string, read: () => PresetSettings, apply: (settings: PresetSettings) => void, announce: (message: string, kind?: "info" | "error") => void }} options
  * @returns {HTMLElement}
  */
 export function createPresetsBar({ idPrefix, read, apply, announce }) {

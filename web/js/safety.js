@@ -1,12 +1,25 @@
+// @ts-check
 // Safety reports written by `camelid eval safety --out <data dir>/safety/<name>`, read-only: violation %
 // per risk category and false refusals with their 95% bootstrap intervals, judge/detector agreement,
 // and the warnings (unreadable verdicts and failed judge calls are errors, never safe).
-import { api } from "./api.js";
+import { api, errorMessage, errorStatus } from "./api.js";
 import { h, replaceChildren } from "./dom.js";
 
+/** @typedef {import("../../src/eval/safety/safety-report.js").SafetyReportFile} SafetyReportFile */
+/** @typedef {import("../../src/eval/safety/safety-results.js").Rate} Rate */
+/** @typedef {import("../../src/server/routes/safety-reports.js").SafetyReportList} SafetyReportList */
+
+/** @param {number | null | undefined} value */
 const percent = (value) => (value === null || value === undefined ? "—" : `${(100 * value).toFixed(1)}%`);
+/** @param {Rate} rate */
 const interval = (rate) => (rate.lower === null ? "—" : `${percent(rate.lower)} – ${percent(rate.upper)}`);
 
+/**
+ * @param {string} id
+ * @param {string} caption
+ * @param {string[]} headers
+ * @param {[label: string, ...cells: (string | number)[]][]} rows
+ */
 function rateTable(id, caption, headers, rows) {
   return h(
     "div",
@@ -28,6 +41,7 @@ export function createSafetyView() {
   const warnings = h("ul", { class: "warnings", id: "safety-warnings" });
   const notes = h("ul", { class: "notes", id: "safety-notes" });
 
+  /** @param {string} name @param {SafetyReportFile} report */
   function render(name, report) {
     const { results } = report;
     summary.textContent =
@@ -69,12 +83,13 @@ export function createSafetyView() {
     element.dataset.shown = name;
   }
 
+  /** @param {string} name */
   async function show(name) {
     delete element.dataset.shown;
     try {
-      render(name, await api("GET", `/api/safety/reports/${encodeURIComponent(name)}`));
+      render(name, /** @type {SafetyReportFile} */ (await api("GET", `/api/safety/reports/${encodeURIComponent(name)}`)));
     } catch (error) {
-      summary.textContent = error.message;
+      summary.textContent = errorMessage(error);
       replaceChildren(tables);
       replaceChildren(warnings);
       replaceChildren(notes);
@@ -85,16 +100,16 @@ export function createSafetyView() {
   async function refresh() {
     let list;
     try {
-      list = await api("GET", "/api/safety/reports");
+      list = /** @type {SafetyReportList} */ (await api("GET", "/api/safety/reports"));
     } catch (error) {
-      summary.textContent = error.status === 404 ? "This server shows no safety reports." : error.message;
+      summary.textContent = errorStatus(error) === 404 ? "This server shows no safety reports." : errorMessage(error);
       element.dataset.shown = "";
       return;
     }
     const previous = picker.value;
     replaceChildren(
       picker,
-      list.data.map((report) => h("option", { value: report.name }, report.error ? `${report.name} (unreadable)` : `${report.name}: ${report.model}, ${report.rubric}, ${percent(report.violation_rate)} violations`)),
+      list.data.map((report) => h("option", { value: report.name }, report.error !== undefined ? `${report.name} (unreadable)` : `${report.name}: ${report.model}, ${report.rubric}, ${percent(report.violation_rate)} violations`)),
     );
     if (list.data.length === 0) {
       summary.textContent = "No safety reports yet: run camelid eval safety --out <data dir>/safety/<name>.";

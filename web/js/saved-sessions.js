@@ -2,6 +2,7 @@
 // What a screen with saved sessions (Arena, Collaborate) needs, wired once: the sidebar list, Export
 // and Delete, the saver, and opening a session by its address (#<tab>/<id>). The screen supplies how
 // to draw a session (`show`) and whether it is busy streaming (then the open session stays).
+import { errorMessage, errorStatus } from "./api.js";
 import { announce } from "./dom.js";
 import { createSessionActions, createSessionSidebar, exportName, routeTo } from "./session-sidebar.js";
 import { createSessionSaver, deleteSession, exportSession, getSession, listSessions } from "./sessions-api.js";
@@ -48,7 +49,7 @@ export function createSavedSessions({ kind, prefix, label, noun, isBusy, show })
       try {
         session = await getSession(id);
       } catch (error) {
-        if (error.status !== 404) throw error;
+        if (errorStatus(error) !== 404) throw error;
         announce(`This ${noun} no longer exists`, "error");
       }
     }
@@ -73,8 +74,8 @@ export function createSavedSessions({ kind, prefix, label, noun, isBusy, show })
     saved: () => saver.current() !== null,
     /** Export and Delete only for a saved session, and not while it streams. @param {boolean} busy */
     paintActions: (busy) => actions.setEnabled(!busy && saver.current() !== null),
-    /** Saves the document `state()` returns when the write goes out; a failure is announced. @param {() => object} state */
-    persist: (state) => saver.save(state).catch((error) => announce(`The session was not saved: ${error.message}`, "error")),
+    /** Saves the document `state()` returns when the write goes out; a failure is announced. @param {() => object | null} state */
+    persist: (state) => saver.save(state).catch((error) => announce(`The session was not saved: ${errorMessage(error)}`, "error")),
     refreshList: () => sidebar.refresh(saver.current()),
     /** The app's hash listener: the session the address names. @param {string | null} sessionId */
     async activate(sessionId) {

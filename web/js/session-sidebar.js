@@ -3,6 +3,7 @@
 // title, the models (or "anonymous" for a battle not yet voted on) and the time; a click reopens one.
 // Its `data-state` is "ready" once the list has been read, for tests that wait on it. Like Chat's, it
 // opens and closes with a button (closed at first on a phone), and a pick there closes it on a phone.
+import { errorMessage } from "./api.js";
 import { announce, download, h, replaceChildren } from "./dom.js";
 import { createSidebarToggle } from "./sidebar-toggle.js";
 
@@ -65,7 +66,7 @@ export function createSessionActions({ prefix, noun, exportFile, remove }) {
           const file = await exportFile();
           if (file) download(file.name, file.text);
         } catch (error) {
-          announce(error.message, "error");
+          announce(errorMessage(error), "error");
         }
       },
     },
@@ -82,7 +83,7 @@ export function createSessionActions({ prefix, noun, exportFile, remove }) {
         try {
           if (await remove()) announce(`${noun[0].toUpperCase()}${noun.slice(1)} deleted`);
         } catch (error) {
-          announce(error.message, "error");
+          announce(errorMessage(error), "error");
         }
       },
     },

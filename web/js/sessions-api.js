@@ -3,6 +3,9 @@
 // /api/sessions, anonymous battles under /api/arena/battles (names hidden by the server until the vote).
 import { api, apiText } from "./api.js";
 
+/** @typedef {import("../../src/server/routes/playground-sessions.js").PlaygroundSessionList} PlaygroundSessionList */
+/** @typedef {import("../../src/server/arena/arena-routes.js").BattleSummaryList} BattleSummaryList */
+
 /** @typedef {import("../../src/server/routes/playground-sessions.js").PlaygroundSessionView} PlaygroundSession */
 /** @typedef {import("../../src/server/routes/playground-sessions.js").PlaygroundSessionSummaryView} PlaygroundSessionSummary */
 /** @typedef {ReturnType<typeof import("../../src/server/arena/battle-rules.js").publicBattleSummary>} BattleSummary */
@@ -12,20 +15,20 @@ const sessionPath = (/** @type {string} */ id) => `/api/sessions/${encodeURIComp
 const battlePath = (/** @type {string} */ id) => `/api/arena/battles/${encodeURIComponent(id)}`;
 
 /** @param {SessionKind} kind @returns {Promise<PlaygroundSessionSummary[]>} */
-export const listSessions = async (kind) => (await api("GET", `/api/sessions?kind=${kind}&limit=200`)).data;
+export const listSessions = async (kind) => /** @type {PlaygroundSessionList} */ (await api("GET", `/api/sessions?kind=${kind}&limit=200`)).data;
 /** @param {string} id @returns {Promise<PlaygroundSession>} */
-export const getSession = (id) => api("GET", sessionPath(id));
-/** @param {SessionKind} kind @param {object} state @returns {Promise<PlaygroundSession>} */
-export const createSession = (kind, state) => api("POST", "/api/sessions", { kind, state });
-/** @param {string} id @param {object} state @returns {Promise<PlaygroundSession>} */
-export const replaceSession = (id, state) => api("PUT", sessionPath(id), { state });
+export const getSession = async (id) => /** @type {PlaygroundSession} */ (await api("GET", sessionPath(id)));
+/** @param {SessionKind} kind @param {object | null} state @returns {Promise<PlaygroundSession>} */
+export const createSession = async (kind, state) => /** @type {PlaygroundSession} */ (await api("POST", "/api/sessions", { kind, state }));
+/** @param {string} id @param {object | null} state @returns {Promise<PlaygroundSession>} */
+export const replaceSession = async (id, state) => /** @type {PlaygroundSession} */ (await api("PUT", sessionPath(id), { state }));
 /** @param {string} id */
 export const deleteSession = (id) => api("DELETE", sessionPath(id));
 /** The session as the server exports it (JSON text). @param {string} id */
 export const exportSession = (id) => apiText(`${sessionPath(id)}/export`);
 
 /** @returns {Promise<BattleSummary[]>} */
-export const listBattles = async () => (await api("GET", "/api/arena/battles?limit=200")).data;
+export const listBattles = async () => /** @type {BattleSummaryList} */ (await api("GET", "/api/arena/battles?limit=200")).data;
 /** @param {string} id */
 export const deleteBattle = (id) => api("DELETE", battlePath(id));
 /** @param {string} id */
@@ -52,7 +55,7 @@ export function createSessionSaver(kind, onCreated) {
       id = sessionId;
       generation += 1;
     },
-    /** @param {() => object} state read when the write is sent @returns {Promise<void>} */
+    /** @param {() => object | null} state read when the write is sent @returns {Promise<void>} */
     save(state) {
       const forGeneration = generation;
       const write = queue.then(async () => {
@@ -80,5 +83,8 @@ export function createSessionSaver(kind, onCreated) {
  */
 export function storedNumbers(record) {
   if (!record) return null;
-  return Object.fromEntries(Object.entries(record).filter(([, value]) => typeof value === "number" && Number.isFinite(value)));
+  /** @type {Record<string, number>} */
+  const numbers = {};
+  for (const [key, value] of Object.entries(record)) if (typeof value === "number" && Number.isFinite(value)) numbers[key] = value;
+  return numbers;
 }

@@ -15,7 +15,7 @@ let formatsInFlight = null;
 
 /** The bounds never change while the server runs: read once per page. */
 export function samplingLimits() {
-  limits ??= api("GET", "/api/sampling-limits").catch((/** @type {unknown} */ error) => {
+  limits ??= /** @type {Promise<SamplingLimitsResponse>} */ (api("GET", "/api/sampling-limits")).catch((/** @type {unknown} */ error) => {
     limits = null;
     throw error;
   });
@@ -24,8 +24,8 @@ export function samplingLimits() {
 
 /** The registry and each model's auto choice as the server has them now (one read shared by concurrent callers). */
 export function promptFormats() {
-  formatsInFlight ??= api("GET", "/api/prompt-formats").finally(() => (formatsInFlight = null));
-  return /** @type {Promise<PromptFormatsResponse>} */ (formatsInFlight);
+  formatsInFlight ??= /** @type {Promise<PromptFormatsResponse>} */ (api("GET", "/api/prompt-formats")).finally(() => (formatsInFlight = null));
+  return formatsInFlight;
 }
 
 /**

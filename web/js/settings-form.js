@@ -1,3 +1,4 @@
+// @ts-check
 // Generation settings (shared by Chat, Arena, Battle and Collaboration), as a labelled form: named
 // presets, the prompt format picked from the server's registry ("auto" says what it picked and why),
 // and every number checked before a request is sent against the bounds the server's own request
@@ -6,9 +7,30 @@ import { announce, h } from "./dom.js";
 import { createPresetsBar } from "./presets.js";
 import { numberProblem, promptFormats, ruleFromSchema, samplingLimits } from "./settings-catalog.js";
 
+/** @typedef {import("../../src/server/openai/request-schemas.js").SamplingOptions} SamplingOptions */
+/** @typedef {import("./settings-catalog.js").NumberRule} NumberRule */
+/**
+ * The form's fields: the server's sampling options (snake_case, as a request sends them) plus the
+ * playground's system prompt; a field left empty is undefined.
+ * @typedef {Partial<Pick<SamplingOptions, "temperature" | "top_p" | "top_k" | "max_tokens" | "seed" | "prompt_format">> & { stop?: string[], system_prompt?: string }} SettingsValues
+ */
+/**
+ * How Chat trims the history before a request (applied here, in the browser).
+ * @typedef {{ type: "keep-all" } | { type: "last-turns", turns: number } | { type: "token-budget", maxPromptTokens: number }} WindowStrategy
+ */
+/**
+ * Settings as a conversation, a saved session or a preset stores them: the server's stored settings
+ * (its sampling rules; other keys pass through), and Chat's window strategy.
+ * @typedef {import("zod").infer<typeof import("../../src/server/routes/conversations.js").conversationSettingsSchema>} ServerStoredSettings
+ * @typedef {ServerStoredSettings & { window?: { type: WindowStrategy["type"], turns?: number, maxPromptTokens?: number } }} StoredSettings
+ */
+
 let formCount = 0;
 
-/** The number fields: the form's id suffix, the request field whose server-side bounds apply, the label. */
+/**
+ * The number fields: the form's id suffix, the request field whose server-side bounds apply, the label.
+ * @type {{ name: string, field: keyof SamplingOptions, label: string, attributes: import("./dom.js").Attributes }[]}
+ */
 const numberFields = [
   { name: "temperature", field: "temperature", label: "Temperature", attributes: { step: 0.1, value: 0.7 } },
   { name: "top-p", field: "top_p", label: "Top-p", attributes: { step: 0.05, value: 0.95 } },
@@ -17,15 +39,19 @@ const numberFields = [
   { name: "seed", field: "seed", label: "Seed", attributes: { step: 1, placeholder: "random" } },
 ];
 
-/** The window size is the playground's own (it picks which messages are sent), not a request field. */
+/**
+ * The window size is the playground's own (it picks which messages are sent), not a request field.
+ * @type {NumberRule}
+ */
 const windowSizeRule = { label: "Conversation window size", min: 1, integer: true };
 
 /**
  * @param {{ window?: boolean, promptFormat?: boolean, systemPrompt?: boolean }} options
- * @returns {{ element: HTMLElement, values(): object, validate(): string | null, load(settings: object, options?: { replace?: boolean }): void, windowStrategy(): object, watchModels(models: () => string[]): void, refreshFormats(): Promise<void> }}
+ * @returns {{ element: HTMLDetailsElement, values(): SettingsValues, validate(): string | null, load(settings?: StoredSettings, options?: { replace?: boolean }): void, windowStrategy(): WindowStrategy, watchModels(models: () => string[]): void, refreshFormats(): Promise<void> }}
  */
 export function createSettingsForm(options = {}) {
   const prefix = `settings-${++formCount}`;
+  /** @param {string} name */
   const id = (name) => `${prefix}-${name}`;
   const system = h("textarea", { id: id("system"), rows: 2, placeholder: "e.g. You are a helpful assistant." });
   const windowType = h(
@@ -40,9 +66,13 @@ export function createSettingsForm(options = {}) {
   const format = options.promptFormat === false ? null : h("select", { id: id("format"), "aria-describedby": id("format-reason") }, h("option", { value: "" }, "auto"));
   const formatReason = h("span", { class: "format-reason", id: id("format-reason") });
 
-  /** The rule of each number field; bounds arrive from the server (until then only "is it a number"). */
-  const rules = new Map([...numberFields.map((spec) => [spec.name, { label: spec.label }]), ["window-size", windowSizeRule]]);
+  /**
+   * The rule of each number field; bounds arrive from the server (until then only "is it a number").
+   * @type {Map<string, NumberRule>}
+   */
+  const rules = new Map([...numberFields.map((spec) => /** @type {const} */ ([spec.name, { label: spec.label }])), ["window-size", windowSizeRule]]);
 
+  /** @param {(typeof numberFields)[number]} spec */
   const numberField = (spec) =>
     h(
       "div",
@@ -68,7 +98,12 @@ export function createSettingsForm(options = {}) {
     ),
   );
 
-  const field = (name) => element.querySelector(`#${id(name)}`);
+  /**
+   * A field of this form by its id suffix: every one is an input, a textarea, a select or a span.
+   * @param {string} name
+   */
+  const field = (name) => /** @type {HTMLInputElement | HTMLTextAreaElement | null} */ (element.querySelector(`#${id(name)}`));
+  /** @param {string} name */
   const number = (name) => {
     const input = field(name);
     if (!input || input.value.trim() === "") return undefined;
@@ -76,25 +111,30 @@ export function createSettingsForm(options = {}) {
     return Number.isFinite(value) ? value : undefined;
   };
 
-  /** Marks one field (aria-invalid and its message under it); returns its problem or null. */
+  /**
+   * Marks one field (aria-invalid and its message under it); returns its problem or null.
+   * @param {string} name
+   */
   const checkField = (name) => {
     const input = field(name);
-    if (!input) return null;
-    const problem = numberProblem(input.value, input.validity.badInput, rules.get(name));
+    const rule = rules.get(name);
+    if (!input || !rule) return null;
+    const problem = numberProblem(input.value, input.validity.badInput, rule);
     if (problem) input.setAttribute("aria-invalid", "true");
     else input.removeAttribute("aria-invalid");
-    const message = field(`${name}-error`);
+    const message = element.querySelector(`#${id(`${name}-error`)}`);
     if (message) message.textContent = problem ?? "";
     return problem;
   };
-  for (const name of rules.keys()) field(name)?.addEventListener("input", () => field(name).hasAttribute("aria-invalid") && checkField(name));
+  for (const name of rules.keys()) field(name)?.addEventListener("input", () => field(name)?.hasAttribute("aria-invalid") && checkField(name));
 
   samplingLimits().then(
     ({ fields }) => {
       for (const spec of numberFields) {
         const schema = fields[spec.field];
         rules.set(spec.name, ruleFromSchema(spec.label, schema));
-        const input = field(spec.name);
+        const input = element.querySelector(`input#${id(spec.name)}`);
+        if (!(input instanceof HTMLInputElement)) continue;
         const min = schema?.minimum ?? schema?.exclusiveMinimum;
         if (min !== undefined) input.min = String(min);
         if (schema?.maximum !== undefined) input.max = String(schema.maximum);
@@ -105,7 +145,10 @@ export function createSettingsForm(options = {}) {
     () => (element.dataset.limits = "failed"),
   );
 
-  /** The models whose auto format is explained (the view's current pick). */
+  /**
+   * The models whose auto format is explained (the view's current pick).
+   * @type {() => string[]}
+   */
   let watchedModels = () => [];
   /** @type {import("./settings-catalog.js").PromptFormatsResponse | null} */
   let catalog = null;
@@ -151,6 +194,7 @@ export function createSettingsForm(options = {}) {
     void refreshFormats();
   }
 
+  /** @returns {SettingsValues} */
   function values() {
     const stop = (field("stop")?.value ?? "").split("\n").map((s) => s.replace(/\\n/g, "\n")).filter((s) => s.length > 0);
     return {
@@ -165,6 +209,7 @@ export function createSettingsForm(options = {}) {
     };
   }
 
+  /** @returns {WindowStrategy} */
   function windowStrategy() {
     const size = Math.max(1, Math.floor(Number(windowSize.value) || 1));
     if (windowType.value === "last-turns") return { type: "last-turns", turns: size };
@@ -172,9 +217,14 @@ export function createSettingsForm(options = {}) {
     return { type: "keep-all" };
   }
 
-  /** `replace`: fields the settings do not name are emptied (a preset is the whole form). */
+  /**
+   * `replace`: fields the settings do not name are emptied (a preset is the whole form).
+   * @param {StoredSettings} [settings]
+   * @param {{ replace?: boolean }} [options]
+   */
   function load(settings = {}, { replace = false } = {}) {
     system.value = settings.system_prompt ?? "";
+    /** @param {string} name @param {unknown} value */
     const set = (name, value) => {
       const input = field(name);
       if (!input) return;
@@ -186,7 +236,8 @@ export function createSettingsForm(options = {}) {
     set("top-k", settings.top_k);
     set("max-tokens", settings.max_tokens);
     set("seed", settings.seed);
-    set("stop", settings.stop ? settings.stop.join("\n") : undefined);
+    // The server also accepts one stop string; the playground saves a list.
+    set("stop", settings.stop ? (Array.isArray(settings.stop) ? settings.stop.join("\n") : settings.stop) : undefined);
     if (format && (settings.prompt_format !== undefined || replace)) {
       const name = settings.prompt_format ?? "";
       // A stored name the registry no longer lists stays visible rather than silently becoming auto.
@@ -216,7 +267,7 @@ export function createSettingsForm(options = {}) {
         if (problem && !first) {
           first = problem;
           element.open = true;
-          field(name).focus();
+          field(name)?.focus();
         }
       }
       return first;
@@ -233,7 +284,11 @@ export function createSettingsForm(options = {}) {
   };
 }
 
-/** Drops undefined fields and the playground-only ones before a request body. */
+/**
+ * Drops undefined fields and the playground-only ones before a request body.
+ * @param {SettingsValues | StoredSettings} values the form's, or a saved session's
+ * @returns {Record<string, unknown>}
+ */
 export function requestFields(values) {
   const { system_prompt: _system, ...rest } = values;
   return Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));

@@ -1,3 +1,4 @@
+// @ts-check
 // Server-sent events from a fetch() body: the `data:` payloads, in order, however the bytes were
 // split into chunks (a UTF-8 character or an event may straddle two chunks).
 

@@ -1,7 +1,7 @@
 // @ts-check
 // An answer in a saved Arena or Collaborate session: streamed into its transcript view while the
 // session records how it ended, and drawn back from that record when the session is reopened.
-import { streamChat } from "./api.js";
+import { errorMessage, isMidStreamError, streamChat } from "./api.js";
 import { storedNumbers } from "./sessions-api.js";
 import { finishLabel } from "./transcript.js";
 
@@ -28,7 +28,7 @@ export function paintStoredAnswer(view, answer) {
 
 /**
  * Streams one model's answer into `view` and records how it ended in `stored` (the session's answer).
- * @param {MessageView} view @param {StoredAnswer} stored @param {object} body the chat request @param {AbortSignal} signal
+ * @param {MessageView} view @param {StoredAnswer} stored @param {Record<string, unknown>} body the chat request @param {AbortSignal} signal
  * @returns {Promise<boolean>} whether it finished
  */
 export async function streamStoredAnswer(view, stored, body, signal) {
@@ -42,8 +42,8 @@ export async function streamStoredAnswer(view, stored, body, signal) {
     view.setNumbers(result);
     return true;
   } catch (error) {
-    Object.assign(stored, { text: error.partialText ?? "", status: "failed", error: error.message });
-    view.setError(error.message);
+    Object.assign(stored, { text: isMidStreamError(error) ? error.partialText : "", status: "failed", error: errorMessage(error) });
+    view.setError(errorMessage(error));
     return false;
   } finally {
     view.setStreaming(false);

@@ -3,17 +3,18 @@
 // run's state, live loss / learning-rate / validation charts from metrics.jsonl (only the lines appended
 // since the last read are fetched, from a cursor), its resolved settings and its outputs, and "Serve this
 // adapter", which adds the run's base model with its adapter to the running server as a new model.
-import { api, apiText } from "./api.js";
+import { api, apiText, errorMessage, errorStatus } from "./api.js";
 import { announce, h, replaceChildren } from "./dom.js";
 import { createLineChart } from "./line-chart.js";
 
 /**
  * @typedef {import("../../src/train/metrics-log.js").MetricRecord} MetricRecord
- * @typedef {"running" | "finished" | "failed" | "interrupted"} RunState
- * @typedef {{ name: string, state: RunState, reason: string, updated: string, steps: number | null, total_steps: number | null, final_loss: number | null, has_adapter: boolean, served_as: string | null }} RunSummary
- * @typedef {{ file: string, kind: string, bytes: number, downloadable: boolean }} RunOutput
- * @typedef {{ name: string, state: RunState, reason: string, recipe: Record<string, unknown> | null, report: Record<string, any> | null, serve_config: Record<string, any> | null, outputs: RunOutput[], served_as: string | null, can_serve: boolean }} RunDetail
- * @typedef {{ records: MetricRecord[], cursor: string, reset: boolean, state: RunState }} MetricsPage
+ * @typedef {import("../../src/train/run-status.js").TrainingRunState} RunState
+ * @typedef {import("../../src/server/routes/training-runs.js").TrainingRunSummary} RunSummary
+ * @typedef {import("../../src/server/routes/training-runs.js").TrainingRunList} RunList
+ * @typedef {import("../../src/server/routes/training-runs.js").TrainingRunDetail} RunDetail
+ * @typedef {import("../../src/server/routes/training-runs.js").TrainingMetricsPage} MetricsPage
+ * @typedef {import("../../src/server/routes/training-runs.js").ServedAdapter} ServedAdapter
  */
 
 /** How often a running run's metrics are read again. */
@@ -25,6 +26,13 @@ const openRunKey = "camelid.train.run";
 const size = (bytes) => (bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MiB` : bytes >= 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${bytes} B`);
 /** @param {unknown} value */
 const shown = (value) => (Array.isArray(value) ? value.join(", ") : typeof value === "object" && value !== null ? JSON.stringify(value) : String(value));
+
+/**
+ * A JSON object read from a run's files (the server passes them on unchecked), or null for anything else.
+ * @param {unknown} value
+ * @returns {Record<string, unknown> | null}
+ */
+const objectOf = (value) => (typeof value === "object" && value !== null && !Array.isArray(value) ? /** @type {Record<string, unknown>} */ (value) : null);
 
 /** @param {RunState} state */
 const badge = (state) => h("span", { class: `run-state state-${state}`, "data-state": state }, state);
@@ -66,9 +74,10 @@ export function createTrainView() {
 
   /** @param {string} name @param {RunDetail} run */
   function settingsTable(name, run) {
-    const recipe = run.report?.recipe ?? run.recipe;
+    const recipe = objectOf(run.report?.recipe) ?? run.recipe;
     if (!recipe) return h("p", { class: "hint" }, "No recipe.yaml in this run.");
-    const extra = run.report?.config ? { model: run.report.config.modelPath, data: run.report.config.dataPath, "prompt format": run.report.promptFormat } : {};
+    const config = objectOf(run.report?.config);
+    const extra = config ? { model: config.modelPath, data: config.dataPath, "prompt format": run.report?.promptFormat } : {};
     const rows = Object.entries({ ...extra, ...recipe }).filter(([, value]) => value !== undefined);
     return h(
       "div",
@@ -109,13 +118,12 @@ export function createTrainView() {
     const button = /** @type {HTMLButtonElement | null} */ (detail.querySelector("#train-serve"));
     if (button) button.disabled = true;
     try {
-      /** @type {{ id: string }} */
-      const served = await api("POST", `/api/train/runs/${encodeURIComponent(name)}/serve`, {});
+      const served = /** @type {ServedAdapter} */ (await api("POST", `/api/train/runs/${encodeURIComponent(name)}/serve`, {}));
       announce(`Serving ${served.id}: reloading so every model picker lists it`);
       sessionStorage.setItem(openRunKey, name);
       location.reload();
     } catch (error) {
-      announce(/** @type {Error} */ (error).message, "error");
+      announce(errorMessage(error), "error");
       if (button) button.disabled = false;
     }
   }
@@ -134,9 +142,9 @@ export function createTrainView() {
     /** @type {RunDetail} */
     let run;
     try {
-      run = await api("GET", `/api/train/runs/${encodeURIComponent(name)}`);
+      run = /** @type {RunDetail} */ (await api("GET", `/api/train/runs/${encodeURIComponent(name)}`));
     } catch (error) {
-      replaceChildren(detail, h("p", { class: "error" }, /** @type {Error} */ (error).message));
+      replaceChildren(detail, h("p", { class: "error" }, errorMessage(error)));
       return;
     }
     if (mine !== generation) return;
@@ -191,9 +199,9 @@ export function createTrainView() {
       /** @type {MetricsPage} */
       let page;
       try {
-        page = await api("GET", `/api/train/runs/${encodeURIComponent(name)}/metrics${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""}`);
+        page = /** @type {MetricsPage} */ (await api("GET", `/api/train/runs/${encodeURIComponent(name)}/metrics${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""}`));
       } catch (error) {
-        announce(/** @type {Error} */ (error).message, "error");
+        announce(errorMessage(error), "error");
         return;
       }
       if (mine !== generation) return;
@@ -221,13 +229,13 @@ export function createTrainView() {
   }
 
   async function refreshList() {
-    /** @type {{ data: RunSummary[], can_serve: boolean }} */
+    /** @type {RunList} */
     let runs;
     try {
-      runs = await api("GET", "/api/train/runs");
+      runs = /** @type {RunList} */ (await api("GET", "/api/train/runs"));
     } catch (error) {
-      const status = /** @type {{ status?: number }} */ (error).status;
-      hint.textContent = status === 404 ? "This server shows no training runs." : /** @type {Error} */ (error).message;
+      const status = errorStatus(error);
+      hint.textContent = status === 404 ? "This server shows no training runs." : errorMessage(error);
       element.dataset.loaded = "true";
       return null;
     }

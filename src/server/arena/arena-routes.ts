@@ -16,7 +16,7 @@ import { BattleStateError } from "./arena-errors.js";
 import { conversationOf, toBattleRows, toPreferencePairs, toRatingBattles } from "./arena-exports.js";
 import { leaderboardChart, leaderboardResponse, parseLeaderboardQuery } from "./arena-leaderboard.js";
 import type { ArenaStore, BattleRecord, BattleSettings, BattleSide } from "./arena-store.js";
-import { assertCanAddTurn, assertCanAnswer, assertCanRegenerate, assertCanVote, assertOwner, drawBattleModels, publicBattleSummary, publicBattleView, voteChoices } from "./battle-rules.js";
+import { assertCanAddTurn, assertCanAnswer, assertCanRegenerate, assertCanVote, assertOwner, drawBattleModels, publicBattleSummary, publicBattleView, voteChoices, type PublicBattleView } from "./battle-rules.js";
 
 export interface ArenaOptions {
   store: ArenaStore;
@@ -46,6 +46,22 @@ const turnSchema = z.object({ message: z.string().trim().min(1, "the message mus
 const answerSchema = z.object({ turn: z.number().int().min(0).optional() });
 const voteSchema = z.object({ winner: z.enum(["a", "b", "tie", "bothbad"]) });
 const selectSchema = z.object({ turn: z.number().int().min(0).optional(), version: z.number().int().min(0) });
+
+/** One `data:` payload of a battle answer's SSE stream. */
+export type BattleAnswerEvent =
+  | { type: "delta"; text: string }
+  | { type: "done"; finish_reason: string; completion_tokens: number }
+  | { type: "error"; message: string };
+const answerEvent = (event: BattleAnswerEvent): string => JSON.stringify(event);
+
+/** GET /api/arena/battles: the caller's battles, names hidden until the vote. */
+export interface BattleSummaryList {
+  object: "list";
+  data: ReturnType<typeof publicBattleSummary>[];
+}
+
+/** The vote route's answer: the battle, names revealed, and the votes this client has left today. */
+export type VoteResponse = PublicBattleView & { votes_left_today: number };
 
 /** A path parameter the route pattern guarantees; typed as string for handlers built outside app.post(). */
 const param = (c: Context<ServerEnv>, name: string): string => c.req.param(name) ?? "";
@@ -229,7 +245,8 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
     (c) => {
       const limit = integerQuery(c.req.query("limit"), "limit", { min: 1, max: 500, fallback: 100 });
       const offset = integerQuery(c.req.query("offset"), "offset", { min: 0, max: Number.MAX_SAFE_INTEGER, fallback: 0 });
-      return c.json({ object: "list", data: store.listBattles(isAdmin(c) ? null : clientIdentity(c), limit, offset).map(publicBattleSummary) });
+      const list: BattleSummaryList = { object: "list", data: store.listBattles(isAdmin(c) ? null : clientIdentity(c), limit, offset).map(publicBattleSummary) };
+      return c.json(list);
     },
   );
 
@@ -316,14 +333,14 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
           for await (const part of stream.parts) {
             if (part.type === "text-delta") {
               answer += part.delta;
-              yield JSON.stringify({ type: "delta", text: part.delta });
+              yield answerEvent({ type: "delta", text: part.delta });
             } else if (part.type === "finish") {
               // Saved before the browser hears "done", so a vote right after it sees a finished answer.
               settle("done", part.finishReason, part.usage.completionTokens);
-              yield JSON.stringify({ type: "done", finish_reason: part.finishReason, completion_tokens: part.usage.completionTokens });
+              yield answerEvent({ type: "done", finish_reason: part.finishReason, completion_tokens: part.usage.completionTokens });
             } else if (part.type === "error") {
               settle("failed", "error");
-              yield JSON.stringify({ type: "error", message: anonymousFailure(toHttpError(part.error), side).error.message });
+              yield answerEvent({ type: "error", message: anonymousFailure(toHttpError(part.error), side).error.message });
             }
           }
         } finally {
@@ -384,7 +401,8 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
       const streamingSides = (["a", "b"] as const).filter((side) => streaming.has(`${battle.id}:${side}`)).length;
       assertCanVote(battle, client, store.votesToday(client), votesPerDay, streamingSides);
       store.recordVote(battle.id, client, voteChoices[body.winner]);
-      return c.json({ ...view(battleOf(battle.id)), votes_left_today: Math.max(0, votesPerDay - store.votesToday(client)) });
+      const voted: VoteResponse = { ...view(battleOf(battle.id)), votes_left_today: Math.max(0, votesPerDay - store.votesToday(client)) };
+      return c.json(voted);
     },
   );
 

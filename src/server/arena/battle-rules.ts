@@ -77,6 +77,8 @@ export function assertCanVote(battle: BattleRecord, client: string, votesToday: 
   }
 }
 
+/** A battle as the browser sees it (GET /api/arena/battles/:id and the other battle routes). */
+export type PublicBattleView = ReturnType<typeof publicBattleView>;
 /** One side's answer as the browser sees it: its text and which of the side's answers to the turn it is. */
 const answerView = (answer: ShownAnswer) => ({
   text: answer.text,

@@ -1,8 +1,8 @@
 // A served stream as OpenAI chat.completion.chunk payloads (what `stream: true` clients read), shared
 // by /v1/chat/completions and the playground's persisted replies.
-import { toHttpError } from "../../errors/index.js";
+import { toHttpError, type OpenAIErrorBody } from "../../errors/index.js";
 import type { ServedStream } from "../generation-service.js";
-import { chatChunk, chatTextChunkSerializer, type ResponseIdentity } from "./response-shapes.js";
+import { chatChunk, chatTextChunkSerializer, type ChatCompletionChunk, type ResponseIdentity } from "./response-shapes.js";
 import { nodeResponseOf, nodeSseResponse } from "./sse-node-writer.js";
 import { sseResponse } from "./sse-response.js";
 
@@ -11,6 +11,9 @@ export function sseResponseFor(env: unknown, payloads: AsyncGenerator<string, vo
   const outgoing = nodeResponseOf(env);
   return outgoing ? nodeSseResponse(outgoing, payloads, onCancel, headers) : sseResponse(payloads, onCancel, headers);
 }
+
+/** One `data:` payload of a chat stream before "[DONE]": a chunk, or the error that ended the stream. */
+export type ChatStreamPayload = ChatCompletionChunk | OpenAIErrorBody;
 
 /**
  * The role chunk of every choice, then deltas, finish chunks, optional usage (with llama-server's

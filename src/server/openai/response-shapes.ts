@@ -163,6 +163,12 @@ export function completionChunk(
   };
 }
 
+/** The shapes clients read (the playground types its reads with them). */
+export type UsageBody = ReturnType<typeof usageBody>;
+export type TimingsBody = ReturnType<typeof timingsBody>;
+export type ChatCompletionChunk = ReturnType<typeof chatChunk>;
+export type TextCompletion = ReturnType<typeof completionBody>;
+
 /*
  * The chunk of every streamed token, serialized from a prefix computed once per request. The text is
  * the only part that changes from token to token; the result is byte-for-byte what

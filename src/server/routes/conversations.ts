@@ -9,6 +9,12 @@ import type { ServerApp, ServerContext, Visibility } from "../context.js";
 import { readJsonBody } from "../openai/parse-body.js";
 import { samplingOptionsSchema } from "../openai/request-schemas.js";
 import { integerQuery } from "./query.js";
+import type { Conversation } from "../store/conversations.js";
+
+/** GET /api/conversations: the newest first; each one without its messages. */
+export interface ConversationList {
+  data: Conversation[];
+}
 
 const message = z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string(), model: z.string().nullable().optional(), request_id: z.string().nullable().optional() });
 /**
@@ -51,7 +57,8 @@ export function registerConversationRoutes(app: ServerApp, context: ServerContex
   app.get("/api/conversations", (c) => {
     const limit = integerQuery(c.req.query("limit"), "limit", { min: 1, max: 500, fallback: 100 });
     const offset = integerQuery(c.req.query("offset"), "offset", { min: 0, max: Number.MAX_SAFE_INTEGER, fallback: 0 });
-    return c.json({ data: store.list(c.get("visibility"), limit, offset) });
+    const list: ConversationList = { data: store.list(c.get("visibility"), limit, offset) };
+    return c.json(list);
   });
   app.post("/api/conversations", async (c) => {
     const body = await readJsonBody(c.req, createSchema);

@@ -11,7 +11,9 @@ import { join } from "node:path";
 import { loadAnswerDirectory, type Answer } from "../../eval/data/answers.js";
 import { loadQuestions, type Question } from "../../eval/data/questions.js";
 import { loadJudgmentFile, type JudgmentFile } from "../../eval/report/load-judgments.js";
+import type { ChartFile } from "../../eval/report/report-charts.js";
 import { showReports } from "../../eval/report/show-reports.js";
+import type { Report } from "../../eval/report/tables.js";
 import type { ServerApp } from "../context.js";
 import { ResourceNotFoundError } from "../http-errors.js";
 import { dataFolder, dataFolderNames } from "./data-folders.js";
@@ -75,6 +77,52 @@ export interface QuestionJudgment {
   /** A single grade (-1: none); null for comparisons. */
   score: number | null;
   games: { label: string; judgment: string }[];
+}
+
+/** A file that could not be read, named relative to the result folder. */
+export interface EvalProblem {
+  file: string;
+  message: string;
+}
+
+/** GET /api/eval/results */
+export interface EvalResultList {
+  object: "list";
+  data: { name: string; judgment_files: string[]; updated: string }[];
+}
+
+/** One judgment file's `eval show` report, with its charts. */
+export type EvalShownReport = Report & { file: string; kind: JudgmentFile["kind"]; judge: string | null; charts: ChartFile[] };
+
+/** GET /api/eval/results/:name */
+export interface EvalResultsDetail {
+  name: string;
+  questions: number | null;
+  models: string[];
+  reports: EvalShownReport[];
+  problems: EvalProblem[];
+}
+
+/** One question of the browser's list. */
+export interface EvalQuestionSummary {
+  question_id: number | string;
+  category: string;
+  preview: string;
+  judged: boolean;
+}
+
+/** GET /api/eval/results/:name/questions */
+export interface EvalQuestionList {
+  categories: string[];
+  questions: EvalQuestionSummary[];
+  problems: EvalProblem[];
+}
+
+/** GET /api/eval/results/:name/questions/:id: the question, every model's answer and every judgment of it. */
+export interface EvalQuestionDetail {
+  question: { question_id: number | string; category: string; turns: string[]; reference: string[] | null };
+  answers: { model: string; turns: string[]; prompt_format: string | null }[];
+  judgments: QuestionJudgment[];
 }
 
 /** Every judgment of one question, with the judge's full text (its reasoning) and its verdict. */
@@ -179,13 +227,14 @@ export function registerEvalResultRoutes(app: ServerApp, directory: string): voi
       const folder = join(directory, name);
       return { name, judgment_files: judgmentFileNames(folder).map((file) => `${evalLayout.judgments}/${file}`), updated: statSync(folder).mtime.toISOString() };
     });
-    return c.json({ object: "list", data: results });
+    const list: EvalResultList = { object: "list", data: results };
+    return c.json(list);
   });
 
   app.get("/api/eval/results/:name", (c) => {
     const name = c.req.param("name");
     const results = resultsIn(resultsFolder(name));
-    const reports = results.judgments.flatMap(({ file, judgments }) =>
+    const reports = results.judgments.flatMap(({ file, judgments }): EvalShownReport[] =>
       showReports(judgments, { ...(results.questions ? { questions: results.questions } : {}), ...(results.answers ? { answers: results.answers } : {}) }).map((shown) => ({
         file,
         kind: judgments.kind,
@@ -194,22 +243,24 @@ export function registerEvalResultRoutes(app: ServerApp, directory: string): voi
         charts: shown.charts,
       })),
     );
-    return c.json({
+    const detail: EvalResultsDetail = {
       name,
       questions: results.questions?.list.length ?? null,
       models: results.answers ? [...results.answers.keys()] : [],
       reports,
       problems: results.problems,
-    });
+    };
+    return c.json(detail);
   });
 
   app.get("/api/eval/results/:name/questions", (c) => {
     const results = resultsIn(resultsFolder(c.req.param("name")));
     const judged = new Set(judgedQuestionIds(results));
-    const questions = results.questions
+    const questions: EvalQuestionSummary[] = results.questions
       ? results.questions.list.map((question) => ({ question_id: question.questionId, category: question.category, preview: question.turns[0].slice(0, 160), judged: judged.has(String(question.questionId)) }))
       : [...judged].map((id) => ({ question_id: id, category: "unknown", preview: `question ${id} (no question.jsonl)`, judged: true }));
-    return c.json({ categories: [...new Set(questions.map((question) => question.category))], questions, problems: results.problems });
+    const list: EvalQuestionList = { categories: [...new Set(questions.map((question) => question.category))], questions, problems: results.problems };
+    return c.json(list);
   });
 
   app.get("/api/eval/results/:name/questions/:id", (c) => {
@@ -225,10 +276,11 @@ export function registerEvalResultRoutes(app: ServerApp, directory: string): voi
           return answer ? [{ model, turns: answer.turns, prompt_format: answer.promptFormat ?? null }] : [];
         })
       : [];
-    return c.json({
+    const detail: EvalQuestionDetail = {
       question: question ? { question_id: question.questionId, category: question.category, turns: question.turns, reference: question.reference ?? null } : { question_id: id, category: "unknown", turns: [], reference: null },
       answers,
       judgments,
-    });
+    };
+    return c.json(detail);
   });
 }

@@ -1,16 +1,36 @@
 import type { ServerApp, ServerContext } from "../context.js";
+import type { ModelState } from "../model-registry.js";
+
+/**
+ * One entry of GET /v1/models. `status` is camelid's addition (as llama-server's router adds one):
+ * the playground's pickers show loading models (with the fraction loaded) and failed ones (with the
+ * load error) from it.
+ */
+export interface ModelObject {
+  id: string;
+  object: "model";
+  created: number;
+  owned_by: string;
+  status: { value: ModelState; error?: string; progress?: number };
+}
+
+export interface ModelList {
+  object: "list";
+  data: ModelObject[];
+}
 
 const startedAt = Math.floor(Date.now() / 1000);
 
 export function registerModelRoutes(app: ServerApp, context: ServerContext): void {
-  const describe = (id: string) => {
+  const describe = (id: string): ModelObject => {
     const entry = context.registry.get(id);
     const { state, error, progress } = entry.status();
-    // `status` is camelid's addition (as llama-server's router adds one): the playground's pickers
-    // show loading models (with the fraction loaded) and failed ones (with the load error) from it.
     return { id: entry.id, object: "model" as const, created: startedAt, owned_by: entry.spec.ownedBy, status: { value: state, ...(error ? { error } : {}), ...(progress !== undefined ? { progress } : {}) } };
   };
-  app.get("/v1/models", (c) => c.json({ object: "list", data: context.registry.list().map((entry) => describe(entry.id)) }));
+  app.get("/v1/models", (c) => {
+    const list: ModelList = { object: "list", data: context.registry.list().map((entry) => describe(entry.id)) };
+    return c.json(list);
+  });
   // Model ids may contain slashes ("org/model"), so the id is the whole rest of the path. Hono has
   // already decoded it once; decoding again would turn "/v1/models/%25" into a URIError (a 500).
   app.get("/v1/models/:id{.+}", (c) => c.json(describe(c.req.param("id"))));

@@ -1,6 +1,12 @@
 import type { ServerApp, ServerContext } from "../context.js";
 import type { ModelStatus } from "../model-registry.js";
+import type { RequestLogRow } from "../store/request-log.js";
 import { integerQuery } from "./query.js";
+
+/** GET /api/requests: the newest logged requests, as the request-log views show them. */
+export interface RequestLogList {
+  data: RequestLogRow[];
+}
 
 /**
  * "ok" while at least one model can serve (ready, or not tried yet under lazy loading); "degraded"
@@ -31,7 +37,8 @@ export function registerObservabilityRoutes(app: ServerApp, context: ServerConte
       const model = c.req.query("model");
       const rows = requestLog.recent(limit, c.get("visibility"), model).map((row) => context.requestLogViews.reduce((shown, view) => view(shown), row));
       // Filtering after the views: ?model=X must not pick out the hidden arena rows of model X.
-      return c.json({ data: model === undefined ? rows : rows.filter((row) => row.model === model) });
+      const list: RequestLogList = { data: model === undefined ? rows : rows.filter((row) => row.model === model) };
+      return c.json(list);
     });
   }
 }

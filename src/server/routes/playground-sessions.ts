@@ -24,6 +24,14 @@ export const sessionSummaryView = (session: PlaygroundSessionSummary) => ({
 export const sessionView = (session: PlaygroundSession) => ({ ...sessionSummaryView(session), state: session.state });
 export type PlaygroundSessionView = ReturnType<typeof sessionView>;
 export type PlaygroundSessionSummaryView = ReturnType<typeof sessionSummaryView>;
+/** GET /api/sessions/:id/export: the session as a file, with each Arena column's conversation as OpenAI messages. */
+export type PlaygroundSessionExport = PlaygroundSessionView & { format: "camelid-playground-session"; version: 1; conversations?: ReturnType<typeof arenaConversations> };
+
+/** GET /api/sessions?kind=: the sessions of one kind, each without its document. */
+export interface PlaygroundSessionList {
+  object: "list";
+  data: PlaygroundSessionSummaryView[];
+}
 
 function parseKind(value: string | undefined): SessionKind {
   if (value !== undefined && (sessionKinds as readonly string[]).includes(value)) return value as SessionKind;
@@ -43,7 +51,8 @@ export function registerPlaygroundSessionRoutes(app: ServerApp, store: Playgroun
     const kind = parseKind(c.req.query("kind"));
     const limit = integerQuery(c.req.query("limit"), "limit", { min: 1, max: 500, fallback: 100 });
     const offset = integerQuery(c.req.query("offset"), "offset", { min: 0, max: Number.MAX_SAFE_INTEGER, fallback: 0 });
-    return c.json({ object: "list", data: store.list(kind, c.get("visibility"), limit, offset).map(sessionSummaryView) });
+    const list: PlaygroundSessionList = { object: "list", data: store.list(kind, c.get("visibility"), limit, offset).map(sessionSummaryView) };
+    return c.json(list);
   });
 
   app.post("/api/sessions", async (c) => {
@@ -74,6 +83,7 @@ export function registerPlaygroundSessionRoutes(app: ServerApp, store: Playgroun
     const session = found(c.req.param("id"), store.get(c.req.param("id"), c.get("visibility")));
     const extra = session.kind === "arena" ? { conversations: arenaConversations(session.state as ArenaState) } : {};
     c.header("content-disposition", `attachment; filename="${fileName(session.kind, session.title)}"`);
-    return c.json({ format: "camelid-playground-session", version: 1, ...sessionView(session), ...extra });
+    const exported: PlaygroundSessionExport = { format: "camelid-playground-session", version: 1, ...sessionView(session), ...extra };
+    return c.json(exported);
   });
 }

@@ -4,7 +4,23 @@ import type { ServerApp, ServerContext } from "../context.js";
 import { readJsonBody } from "../openai/parse-body.js";
 import { chatCompletionRequestSchema, detokenizeRequestSchema, tokenizeRequestSchema } from "../openai/request-schemas.js";
 import { chatRequestToCallOptions } from "../openai/to-call-options.js";
+import type { RenderedPrompt } from "../../spec/index.js";
 
+/** The dry run's answer (POST /v1/chat/completions/render): what the playground's prompt inspector shows. */
+export function renderedPromptBody(model: string, rendered: RenderedPrompt) {
+  return {
+    object: "chat.completion.rendered_prompt" as const,
+    model,
+    prompt: rendered.text,
+    tokens: rendered.tokens ?? null,
+    token_count: rendered.tokens?.length ?? null,
+    format: rendered.format,
+    format_stops: rendered.formatStops,
+    messages: rendered.messages ?? null,
+    window: rendered.window ?? null,
+  };
+}
+export type RenderedPromptResponse = ReturnType<typeof renderedPromptBody>;
 
 export function registerPromptToolRoutes(app: ServerApp, context: ServerContext): void {
   app.post("/v1/chat/completions/render", async (c) => {
@@ -12,17 +28,7 @@ export function registerPromptToolRoutes(app: ServerApp, context: ServerContext)
     const entry = context.registry.get(body.model);
     const model = await entry.model();
     const rendered = await model.renderPrompt(chatRequestToCallOptions(body));
-    return c.json({
-      object: "chat.completion.rendered_prompt",
-      model: entry.id,
-      prompt: rendered.text,
-      tokens: rendered.tokens ?? null,
-      token_count: rendered.tokens?.length ?? null,
-      format: rendered.format,
-      format_stops: rendered.formatStops,
-      messages: rendered.messages ?? null,
-      window: rendered.window ?? null,
-    });
+    return c.json(renderedPromptBody(entry.id, rendered));
   });
 
   app.post("/v1/tokenize", async (c) => {

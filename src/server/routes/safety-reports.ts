@@ -7,6 +7,16 @@ import type { ServerApp } from "../context.js";
 import { ResourceNotFoundError } from "../http-errors.js";
 import { dataFolderNamePattern, dataFolderNames } from "./data-folders.js";
 
+/** One entry of GET /api/safety/reports: the report's headline figures, or why it cannot be read. */
+export type SafetyReportSummary =
+  | { name: string; model: string; judge: string; rubric: string; created: string; violation_rate: number | null; false_refusal_rate: number | null; error?: undefined }
+  | { name: string; error: string };
+
+export interface SafetyReportList {
+  object: "list";
+  data: SafetyReportSummary[];
+}
+
 /** Where reports are read: `<data dir>/safety`. */
 export const safetyReportsSubdirectory = "safety";
 
@@ -27,7 +37,7 @@ function reportNames(directory: string): string[] {
 
 export function registerSafetyReportRoutes(app: ServerApp, directory: string): void {
   app.get("/api/safety/reports", (c) => {
-    const reports = reportNames(directory).map((name) => {
+    const reports = reportNames(directory).map((name): SafetyReportSummary => {
       try {
         const { created, results } = readReport(directory, name);
         return { name, model: results.model, judge: results.judge, rubric: results.rubric, created, violation_rate: results.violation.rate, false_refusal_rate: results.falseRefusal.rate };
@@ -35,7 +45,8 @@ export function registerSafetyReportRoutes(app: ServerApp, directory: string): v
         return { name, error: (error as Error).message };
       }
     });
-    return c.json({ object: "list", data: reports });
+    const list: SafetyReportList = { object: "list", data: reports };
+    return c.json(list);
   });
   app.get("/api/safety/reports/:name", (c) => c.json(readReport(directory, c.req.param("name"))));
 }

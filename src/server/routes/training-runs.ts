@@ -8,7 +8,8 @@ import { z } from "zod";
 import { InvalidArgumentError, PermissionDeniedError } from "../../errors/index.js";
 import { readMetricsAfter, type MetricsCursor } from "../../train/metrics-tail.js";
 import { runFiles } from "../../train/run-training.js";
-import { trainingRunStatus } from "../../train/run-status.js";
+import type { MetricRecord } from "../../train/metrics-log.js";
+import { trainingRunStatus, type TrainingRunState } from "../../train/run-status.js";
 import { readServeConfigFile } from "../config.js";
 import type { ServerApp, ServerContext } from "../context.js";
 import { ResourceConflictError, ResourceNotFoundError } from "../http-errors.js";
@@ -25,6 +26,68 @@ export interface AdapterModel {
   path: string;
   lora: { path: string; scale: number }[];
   promptFormat?: string;
+}
+
+/** One run of GET /api/train/runs. */
+export interface TrainingRunSummary {
+  name: string;
+  state: TrainingRunState;
+  reason: string;
+  /** The run folder's last change (ISO time). */
+  updated: string;
+  steps: number | null;
+  total_steps: number | null;
+  final_loss: number | null;
+  has_adapter: boolean;
+  /** The model id this server serves the run's adapter as, if it does. */
+  served_as: string | null;
+}
+
+/** GET /api/train/runs */
+export interface TrainingRunList {
+  object: "list";
+  data: TrainingRunSummary[];
+  can_serve: boolean;
+}
+
+/** A file of a run folder, for the outputs list. */
+export interface TrainingRunOutput {
+  file: string;
+  kind: string;
+  bytes: number;
+  downloadable: boolean;
+}
+
+/** GET /api/train/runs/:name: the run's state, settings, report, serve config and outputs. */
+export interface TrainingRunDetail {
+  name: string;
+  state: TrainingRunState;
+  reason: string;
+  recipe: Record<string, unknown> | null;
+  report: Record<string, unknown> | null;
+  serve_config: Record<string, unknown> | null;
+  outputs: TrainingRunOutput[];
+  served_as: string | null;
+  can_serve: boolean;
+}
+
+/** GET /api/train/runs/:name/metrics: the records after the cursor, and the cursor to ask from next. */
+export interface TrainingMetricsPage {
+  records: MetricRecord[];
+  cursor: string;
+  /** The metrics file was started again (a resumed run): the records replace what was read. */
+  reset: boolean;
+  state: TrainingRunState;
+}
+
+/** POST /api/train/runs/:name/serve: the model added to the server. */
+export interface ServedAdapter {
+  id: string;
+  object: "model";
+  run: string;
+  base: string;
+  adapters: string[];
+  prompt_format: string | null;
 }
 
 export interface TrainingRunRouteOptions {
@@ -92,7 +155,7 @@ function readRecipe(path: string): Record<string, unknown> | null {
   }
 }
 
-function outputsOf(folder: string) {
+function outputsOf(folder: string): TrainingRunOutput[] {
   return readdirSync(folder, { withFileTypes: true })
     .filter((entry) => entry.isFile() && (entry.name in outputKinds || mergedModelPattern.test(entry.name)))
     .map((entry) => ({
@@ -138,7 +201,7 @@ export function registerTrainingRunRoutes(app: ServerApp, context: ServerContext
   const servedAs = new Map<string, string>();
 
   app.get("/api/train/runs", (c) => {
-    const runs = dataFolderNames(directory, runMarkers).map((name) => {
+    const runs = dataFolderNames(directory, runMarkers).map((name): TrainingRunSummary => {
       const folder = join(directory, name);
       const status = trainingRunStatus(folder);
       const report = readJsonObject(runFiles(folder).run);
@@ -155,7 +218,8 @@ export function registerTrainingRunRoutes(app: ServerApp, context: ServerContext
         served_as: servedAs.get(name) ?? null,
       };
     });
-    return c.json({ object: "list", data: runs, can_serve: options.adapterModel !== undefined });
+    const list: TrainingRunList = { object: "list", data: runs, can_serve: options.adapterModel !== undefined };
+    return c.json(list);
   });
 
   app.get("/api/train/runs/:name", (c) => {
@@ -163,7 +227,7 @@ export function registerTrainingRunRoutes(app: ServerApp, context: ServerContext
     const folder = runFolder(name);
     const files = runFiles(folder);
     const status = trainingRunStatus(folder);
-    return c.json({
+    const detail: TrainingRunDetail = {
       name,
       state: status.state,
       reason: status.reason,
@@ -174,7 +238,8 @@ export function registerTrainingRunRoutes(app: ServerApp, context: ServerContext
       outputs: outputsOf(folder),
       served_as: servedAs.get(name) ?? null,
       can_serve: options.adapterModel !== undefined,
-    });
+    };
+    return c.json(detail);
   });
 
   app.get("/api/train/runs/:name/metrics", (c) => {
@@ -187,7 +252,8 @@ export function registerTrainingRunRoutes(app: ServerApp, context: ServerContext
       cursor = parsed.data;
     }
     const tail = readMetricsAfter(runFiles(folder).metrics, cursor);
-    return c.json({ records: tail.records, cursor: `${tail.cursor.file}:${tail.cursor.offset}`, reset: tail.reset, state: trainingRunStatus(folder).state });
+    const page: TrainingMetricsPage = { records: tail.records, cursor: `${tail.cursor.file}:${tail.cursor.offset}`, reset: tail.reset, state: trainingRunStatus(folder).state };
+    return c.json(page);
   });
 
   app.get("/api/train/runs/:name/files/:file", (c) => {
@@ -209,6 +275,7 @@ export function registerTrainingRunRoutes(app: ServerApp, context: ServerContext
     const model = adapterModelOf(name, folder, body.id);
     const entry = context.registry.add(options.adapterModel(model));
     servedAs.set(name, entry.id);
-    return c.json({ id: entry.id, object: "model", run: name, base: model.path, adapters: model.lora.map((adapter) => adapter.path), prompt_format: model.promptFormat ?? null }, 201);
+    const served: ServedAdapter = { id: entry.id, object: "model", run: name, base: model.path, adapters: model.lora.map((adapter) => adapter.path), prompt_format: model.promptFormat ?? null };
+    return c.json(served, 201);
   });
 }

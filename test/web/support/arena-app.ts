@@ -1,4 +1,5 @@
 import { createServerApp } from "../../../src/server/app.js";
+import type { BattleAnswerEvent } from "../../../src/server/arena/arena-routes.js";
 import { ArenaStore } from "../../../src/server/arena/arena-store.js";
 import { hashApiKey } from "../../../src/server/auth.js";
 import { ModelRegistry, type ModelSpec } from "../../../src/server/model-registry.js";
@@ -63,7 +64,7 @@ export function createArenaApp(
 }
 
 /** The arena SSE events of one answer stream, parsed. */
-export async function readEvents(response: Response): Promise<{ type: string; text?: string; finish_reason?: string; message?: string }[]> {
+export async function readEvents(response: Response): Promise<BattleAnswerEvent[]> {
   const text = await response.text();
   return text
     .split("\n\n")
