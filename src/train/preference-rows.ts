@@ -8,8 +8,9 @@ import type { ChatMessage } from "../spec/messages.js";
 import type { SampleProblem } from "./prepare-data.js";
 
 /**
- * The preference layouts read: LLaMA-Factory's ranking rows (dataset_info `ranking: true`, ShareGPT
- * columns conversations/chosen/rejected with from/value tags, as dpo_en_demo.json), trl's
+ * The preference layouts read: LLaMA-Factory's ranking rows (dataset_info `ranking: true`: ShareGPT
+ * columns conversations/chosen/rejected with from/value tags, as dpo_en_demo.json, or Alpaca columns
+ * instruction/input/chosen/rejected with optional system and history), trl's
  * prompt/chosen/rejected (plain strings, or message lists with an explicit or implicit prompt) and
  * camelid's arena export (/api/arena/export/preferences.jsonl: prompt, chosen, rejected, system, history).
  */
@@ -36,6 +37,13 @@ export interface PreferenceRows {
   problems: SampleProblem[];
 }
 
+/** LLaMA-Factory's Alpaca-style ranking row: its converter joins instruction and input with one "\n". */
+const llamaFactoryAlpacaRow = z
+  .object({ instruction: z.string(), input: z.string().optional(), chosen: z.string(), rejected: z.string(), system: z.string().optional(), history: z.array(z.tuple([z.string(), z.string()])).optional() })
+  .loose();
+/** LLaMA-Factory takes chosen/rejected only from the assistant's side (its default assistant tag is "gpt"). */
+const assistantTags = new Set(["gpt", "assistant"]);
+
 const trlMessage = z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() }).loose();
 const trlSide = z.union([z.string(), z.array(trlMessage).min(1)]);
 const margin = z.number().finite().optional();
@@ -57,7 +65,7 @@ export function detectPreferenceFormat(value: unknown): PreferenceDataFormat | u
   if (!value || typeof value !== "object" || Array.isArray(value)) return undefined;
   const keys = new Set(Object.keys(value));
   if (!keys.has("chosen") || !keys.has("rejected")) return undefined;
-  if (keys.has("conversations")) return "llama-factory";
+  if (keys.has("conversations") || keys.has("instruction")) return "llama-factory";
   if (keys.has("battle_id") || keys.has("chosen_model") || keys.has("history")) return "arena";
   return "trl";
 }
@@ -84,7 +92,18 @@ const asMessages = (list: z.infer<typeof trlMessage>[]): ChatMessage[] => list.m
 function decodeRow(format: PreferenceDataFormat, value: unknown): Omit<PreferencePair, "file" | "line" | "format"> {
   switch (format) {
     case "llama-factory": {
+      if (value && typeof value === "object" && "instruction" in value) {
+        const row = parseWith(llamaFactoryAlpacaRow, value);
+        const prompt: ChatMessage[] = row.system ? [{ role: "system", content: row.system }] : [];
+        for (const [user, assistant] of row.history ?? []) prompt.push({ role: "user", content: user }, { role: "assistant", content: assistant });
+        prompt.push({ role: "user", content: [row.instruction, row.input ?? ""].filter((part) => part !== "").join("\n") });
+        return { prompt, chosen: row.chosen, rejected: row.rejected };
+      }
       const pair = decodePreference(value);
+      for (const side of ["chosen", "rejected"] as const) {
+        const from = (value as Record<string, { from: string }>)[side].from;
+        if (!assistantTags.has(from.toLowerCase())) throw new RowFormatError(`${side}.from: "${from}" is not the assistant's tag (gpt)`);
+      }
       const prompt: ChatMessage[] = pair.system ? [{ role: "system", content: pair.system }] : [];
       for (const turn of pair.turns) {
         if (turn.kind !== undefined) throw new RowFormatError(`a ${turn.kind} turn cannot be trained on (the prompt formats have no tool-call syntax)`);
@@ -120,7 +139,7 @@ function decodeRow(format: PreferenceDataFormat, value: unknown): Omit<Preferenc
 /** A pair that cannot teach a preference: said at the row, before any tokenization. */
 function pairProblem(pair: Omit<PreferencePair, "file" | "line" | "format">): string | undefined {
   const last = pair.prompt.at(-1);
-  if (!last || last.role !== "user") return `the prompt must end with a user turn (it ends with ${last ? `a ${last.role} turn` : "nothing"})`;
+  if (!last || last.role !== "user") return `the prompt must end with a user turn (it ends with ${last ? `${last.role === "assistant" ? "an" : "a"} ${last.role} turn` : "nothing"})`;
   if (pair.chosen.trim() === "") return "the chosen answer is empty";
   if (pair.rejected.trim() === "") return "the rejected answer is empty";
   if (pair.chosen === pair.rejected) return "the chosen and rejected answers are identical";

@@ -109,6 +109,3 @@ export function tokenizePreferencePairs(pairs: readonly PreferencePair[], format
   }
   return { pairs: tokenized, problems, stats: { pairs: pairs.length, used: tokenized.length, truncated } };
 }
-
-/** data-problems.jsonl: one {file, line, message} per left-out sample, as a training run writes it. */
-export const dataProblemsJsonl = (problems: readonly SampleProblem[]): string => problems.map((problem) => `${JSON.stringify(problem)}\n`).join("");

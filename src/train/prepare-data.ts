@@ -47,6 +47,9 @@ export interface SampleProblem {
   message: string;
 }
 
+/** data-problems.jsonl: one {file, line, message} per left-out sample (SFT and preference data alike). */
+export const dataProblemsJsonl = (problems: readonly SampleProblem[]): string => problems.map((problem) => `${JSON.stringify(problem)}\n`).join("");
+
 export interface PreparedData {
   train: TrainingRow[];
   validation: TrainingRow[];

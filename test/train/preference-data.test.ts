@@ -137,7 +137,7 @@ describe("bad preference rows: each a problem with file:line, never a crash", ()
     expect(byLine[4]).toBe("the chosen and rejected answers are identical");
     expect(byLine[5]).toBe("rejected: missing field");
     expect(byLine[6]).toMatch(/^chosen: expected one assistant message, got assistant, assistant/);
-    expect(byLine[7]).toMatch(/the prompt must end with a user turn \(it ends with an? assistant turn\)/);
+    expect(byLine[7]).toMatch(/the prompt must end with a user turn \(it ends with an assistant turn\)/);
     expect(byLine[8]).toMatch(/^not valid JSON/);
     expect(byLine[9]).toMatch(new RegExp(`^invalid UTF-8 at byte ${badAt + 3} \\(line 9\\)`));
   });
@@ -150,6 +150,8 @@ describe("bad preference rows: each a problem with file:line, never a crash", ()
         { conversations: [{ from: "human", value: "Hi" }], chosen: { from: "gpt", value: "Hello." }, rejected: { from: "gpt", value: "Go away." } },
         { conversations: [{ from: "human", value: "Hi" }], chosen: { from: "gpt", value: "Hello." } },
         { conversations: [{ from: "human", value: "Hi" }], chosen: { from: "gpt", value: "" }, rejected: { from: "gpt", value: "x" } },
+        { conversations: [{ from: "human", value: "Hi" }], chosen: { from: "human", value: "Hello." }, rejected: { from: "gpt", value: "x" } },
+        { conversations: [{ from: "human", value: "Hi" }, { from: "gpt", value: "Hello." }], chosen: { from: "gpt", value: "a" }, rejected: { from: "gpt", value: "b" } },
       ]
         .map((row) => JSON.stringify(row))
         .join(",\n")}\n]\n`,
@@ -159,6 +161,21 @@ describe("bad preference rows: each a problem with file:line, never a crash", ()
     expect(read.problems.map(({ line, message }) => [line, message.split(":")[0]])).toEqual([
       [3, "rejected"],
       [4, "the chosen answer is empty"],
+      [5, "chosen.from"],
+      [6, "the prompt must end with a user turn (it ends with an assistant turn)"],
+    ]);
+  });
+
+  it("LLaMA-Factory's Alpaca-style ranking rows: instruction and input joined with one newline, history and system kept", () => {
+    const path = writeRows("lf-alpaca.jsonl", [
+      { instruction: "Translate", input: "chat", chosen: "cat", rejected: "dog" },
+      { instruction: "And now?", input: "", chosen: "Yes.", rejected: "No.", system: "Be brief.", history: [["Hi", "Hello."]] },
+    ]);
+    const read = readPreferencePairs(path);
+    expect(read.format).toBe("llama-factory");
+    expect(read.pairs.map((pair) => pair.prompt)).toEqual([
+      [{ role: "user", content: "Translate\nchat" }],
+      [{ role: "system", content: "Be brief." }, { role: "user", content: "Hi" }, { role: "assistant", content: "Hello." }, { role: "user", content: "And now?" }],
     ]);
   });
 
