@@ -3,12 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NoUsableRowsError } from "../../src/datagen/formats/data-file-errors.js";
-import { GgufReader } from "../../src/gguf/index.js";
 import { vicunaV11Format } from "../../src/prompts/index.js";
 import { toPreferencePairs } from "../../src/server/arena/arena-exports.js";
 import type { BattleTurn, VotedBattle } from "../../src/server/arena/arena-store.js";
 import { dataProblemsJsonl, loadGgufTokenizer, readPreferencePairs, tokenizePreferencePairs, type PreferencePair, type TrainingRow, type TrainingTokenizer } from "../../src/train/index.js";
 import { sharedPath, stories260KPath } from "../support/shared-data.js";
+import { pieceDecoder } from "./support/gguf-pieces.js";
 
 const dir = mkdtempSync(join(tmpdir(), "camelid-preference-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -190,19 +190,12 @@ describe("bad preference rows: each a problem with file:line, never a crash", ()
 
 describe("tokenized pairs with stories260K's tokenizer and the Vicuna v1.1 format", () => {
   let tokenizer: TrainingTokenizer;
-  let pieces: string[];
+  let decode: (ids: ArrayLike<number>) => string;
   beforeAll(async () => {
     tokenizer = await loadGgufTokenizer(stories260KPath());
-    const reader = await GgufReader.open(stories260KPath());
-    const value = reader.metadata.get("tokenizer.ggml.tokens");
-    await reader.close();
-    if (value?.type !== "array" || value.value.elementType !== "string") throw new Error("no token list");
-    pieces = value.value.values;
+    decode = await pieceDecoder(stories260KPath());
   });
   afterAll(() => tokenizer?.dispose());
-  /** SentencePiece pieces back to text, byte-fallback pieces (<0xF0>…) joined into their UTF-8 characters. */
-  const decode = (ids: ArrayLike<number>) =>
-    Buffer.concat(Array.from(ids, (id) => (/^<0x[0-9A-F]{2}>$/.test(pieces[id]) ? Buffer.from([parseInt(pieces[id].slice(3, 5), 16)]) : Buffer.from(pieces[id].replace(/▁/g, " "))))).toString("utf8");
   /** The text of each run of trainable tokens. */
   const trainableRuns = (row: TrainingRow) => {
     const runs: number[][] = [];

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GgufReader } from "../../src/gguf/index.js";
 import { alpacaFormat, getPromptFormat, llama2ChatFormat, renderAlpacaExample, vicunaV11Format } from "../../src/prompts/index.js";
 import type { ChatMessage } from "../../src/spec/messages.js";
 import { labelledSegments, tokenizeSegments } from "../../src/train/segment-tokens.js";
 import { loadGgufTokenizer, type TrainingTokenizer } from "../../src/train/tokenizer.js";
 import { sharedPath, stories260KPath } from "../support/shared-data.js";
 import { charTokenizer } from "./support/char-tokenizer.js";
+import { pieceDecoder } from "./support/gguf-pieces.js";
 
 const identity: ChatMessage[] = [
   { role: "user", content: "Who are you?" },
@@ -106,17 +106,12 @@ describe("loss masks, hand-checked with a one-token-per-character tokenizer", ()
 
 describe("loss masks with stories260K's own SentencePiece tokenizer (through llama.cpp)", () => {
   let tokenizer: TrainingTokenizer;
-  let pieces: string[];
+  let decode: (ids: ArrayLike<number>) => string;
   beforeAll(async () => {
     tokenizer = await loadGgufTokenizer(stories260KPath());
-    const reader = await GgufReader.open(stories260KPath());
-    const value = reader.metadata.get("tokenizer.ggml.tokens");
-    await reader.close();
-    if (value?.type !== "array" || value.value.elementType !== "string") throw new Error("no token list");
-    pieces = value.value.values;
+    decode = await pieceDecoder(stories260KPath());
   });
   afterAll(() => tokenizer?.dispose());
-  const decode = (ids: number[]) => ids.map((id) => pieces[id]).join("").replace(/▁/g, " ");
 
   it.each([
     ["alpaca", alpacaFormat, ["I am Camelid.</s>"]],
