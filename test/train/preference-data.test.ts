@@ -1,14 +1,14 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { NoUsableRowsError } from "../../src/datagen/formats/data-file-errors.js";
 import { vicunaV11Format } from "../../src/prompts/index.js";
 import { toPreferencePairs } from "../../src/server/arena/arena-exports.js";
 import type { BattleTurn, VotedBattle } from "../../src/server/arena/arena-store.js";
-import { dataProblemsJsonl, loadGgufTokenizer, readPreferencePairs, tokenizePreferencePairs, type PreferencePair, type TrainingRow, type TrainingTokenizer } from "../../src/train/index.js";
-import { sharedPath, stories260KPath } from "../support/shared-data.js";
-import { pieceDecoder } from "./support/gguf-pieces.js";
+import { dataProblemsJsonl, readPreferencePairs, tokenizePreferencePairs, type PreferencePair, type TrainingRow } from "../../src/train/index.js";
+import { sharedPath } from "../support/shared-data.js";
+import { useStories260KVocabulary } from "./support/gguf-pieces.js";
 
 const dir = mkdtempSync(join(tmpdir(), "camelid-preference-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -189,13 +189,7 @@ describe("bad preference rows: each a problem with file:line, never a crash", ()
 });
 
 describe("tokenized pairs with stories260K's tokenizer and the Vicuna v1.1 format", () => {
-  let tokenizer: TrainingTokenizer;
-  let decode: (ids: ArrayLike<number>) => string;
-  beforeAll(async () => {
-    tokenizer = await loadGgufTokenizer(stories260KPath());
-    decode = await pieceDecoder(stories260KPath());
-  });
-  afterAll(() => tokenizer?.dispose());
+  const stories = useStories260KVocabulary();
   /** The text of each run of trainable tokens. */
   const trainableRuns = (row: TrainingRow) => {
     const runs: number[][] = [];
@@ -203,10 +197,10 @@ describe("tokenized pairs with stories260K's tokenizer and the Vicuna v1.1 forma
       if (row.trainable[i] && !row.trainable[i - 1]) runs.push([]);
       if (row.trainable[i]) runs.at(-1)!.push(id);
     });
-    return runs.map(decode);
+    return runs.map((ids) => stories.decode(ids));
   };
   /** The pair's side as the whole rendered text tokenizes, BOS in front: what the segment tokens must equal. */
-  const wholeTokens = (pair: PreferencePair, answer: string) => [1, ...tokenizer.tokenizeWhole(vicunaV11Format.render([...pair.prompt, { role: "assistant", content: answer }], { addGenerationPrompt: false }).text)];
+  const wholeTokens = (pair: PreferencePair, answer: string) => [1, ...stories.tokenizer.tokenizeWhole(vicunaV11Format.render([...pair.prompt, { role: "assistant", content: answer }], { addGenerationPrompt: false }).text)];
 
   it("the masks cover exactly each answer and its </s>; both sequences share the prompt's tokens", () => {
     const path = writeRows("masks.jsonl", [
@@ -214,7 +208,7 @@ describe("tokenized pairs with stories260K's tokenizer and the Vicuna v1.1 forma
       { prompt: "Tell me a story.", chosen: "Once upon a time there was a cat.", rejected: "No." },
     ]);
     const { pairs } = readPreferencePairs(path);
-    const prepared = tokenizePreferencePairs(pairs, vicunaV11Format, tokenizer, { maxLength: 512 });
+    const prepared = tokenizePreferencePairs(pairs, vicunaV11Format, stories.tokenizer, { maxLength: 512 });
     expect(prepared.problems).toEqual([]);
     expect(prepared.stats).toEqual({ pairs: 2, used: 2, truncated: 0 });
     for (const { pair, chosen, rejected, promptLength } of prepared.pairs) {
@@ -232,7 +226,7 @@ describe("tokenized pairs with stories260K's tokenizer and the Vicuna v1.1 forma
   it("LLaMA-Factory's demo pairs tokenize with masks on the answers only", () => {
     const { pairs } = readPreferencePairs(sharedPath("data", "llama-factory", "dpo_en_demo.json"));
     const sample = pairs.slice(0, 8);
-    const prepared = tokenizePreferencePairs(sample, vicunaV11Format, tokenizer, { maxLength: 8192 });
+    const prepared = tokenizePreferencePairs(sample, vicunaV11Format, stories.tokenizer, { maxLength: 8192 });
     for (const { pair, chosen, rejected } of prepared.pairs) {
       expect(trainableRuns(chosen)).toEqual([` ${pair.chosen}</s>`]);
       expect(trainableRuns(rejected)).toEqual([` ${pair.rejected}</s>`]);
@@ -247,10 +241,10 @@ describe("tokenized pairs with stories260K's tokenizer and the Vicuna v1.1 forma
       { prompt: "Hi", chosen: "Once upon a time there was a cat who liked to sleep in the sun all day.", rejected: "No." },
     ]);
     const { pairs } = readPreferencePairs(path);
-    const lengths = tokenizePreferencePairs(pairs, vicunaV11Format, tokenizer, { maxLength: 4096 }).pairs.map(({ chosen, rejected }) => Math.max(chosen.tokens.length, rejected.tokens.length));
+    const lengths = tokenizePreferencePairs(pairs, vicunaV11Format, stories.tokenizer, { maxLength: 4096 }).pairs.map(({ chosen, rejected }) => Math.max(chosen.tokens.length, rejected.tokens.length));
     expect(lengths[1]).toBeGreaterThan(lengths[0]);
     const maxLength = lengths[0];
-    const dropped = tokenizePreferencePairs(pairs, vicunaV11Format, tokenizer, { maxLength });
+    const dropped = tokenizePreferencePairs(pairs, vicunaV11Format, stories.tokenizer, { maxLength });
     expect(dropped.pairs.map(({ pair }) => pair.line)).toEqual([1]);
     expect(dropped.problems).toHaveLength(1);
     expect(dropped.problems[0]).toMatchObject({ file: path, line: 2 });
@@ -259,7 +253,7 @@ describe("tokenized pairs with stories260K's tokenizer and the Vicuna v1.1 forma
     writeFileSync(jsonl, dataProblemsJsonl(dropped.problems));
     expect(readFileSync(jsonl, "utf8").trim().split("\n").map((line) => JSON.parse(line))).toEqual(dropped.problems);
 
-    const cut = tokenizePreferencePairs(pairs, vicunaV11Format, tokenizer, { maxLength, truncation: "truncate" });
+    const cut = tokenizePreferencePairs(pairs, vicunaV11Format, stories.tokenizer, { maxLength, truncation: "truncate" });
     expect(cut.problems).toEqual([]);
     expect(cut.stats.truncated).toBe(1);
     const long = cut.pairs[1];
@@ -269,7 +263,7 @@ describe("tokenized pairs with stories260K's tokenizer and the Vicuna v1.1 forma
 
   it("zero usable pairs after tokenization is a NoUsableRowsError", () => {
     const { pairs } = readPreferencePairs(writeRows("all-long.jsonl", [{ prompt: "A question that is long enough", chosen: "An answer.", rejected: "Another." }]));
-    expect(() => tokenizePreferencePairs(pairs, vicunaV11Format, tokenizer, { maxLength: 8 })).toThrow(NoUsableRowsError);
-    expect(() => tokenizePreferencePairs(pairs, vicunaV11Format, tokenizer, { maxLength: 8 })).toThrow(/all-long\.jsonl:1: \d+ tokens is longer than the maximum length 8/);
+    expect(() => tokenizePreferencePairs(pairs, vicunaV11Format, stories.tokenizer, { maxLength: 8 })).toThrow(NoUsableRowsError);
+    expect(() => tokenizePreferencePairs(pairs, vicunaV11Format, stories.tokenizer, { maxLength: 8 })).toThrow(/all-long\.jsonl:1: \d+ tokens is longer than the maximum length 8/);
   });
 });
