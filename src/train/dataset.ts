@@ -4,7 +4,7 @@ import { decodeConversation, RowFormatError } from "../datagen/formats/codecs.js
 import { detectFormat } from "../datagen/formats/dataset-io.js";
 import { NoUsableRowsError } from "../datagen/formats/data-file-errors.js";
 import { readRowsFile } from "../datagen/formats/json-rows.js";
-import type { RowProblem } from "../datagen/formats/records.js";
+import type { RowProblem, Turn } from "../datagen/formats/records.js";
 import type { AlpacaExample } from "../prompts/index.js";
 import type { ChatMessage } from "../spec/messages.js";
 
@@ -29,6 +29,17 @@ export interface TrainingDataset {
   examples: TrainingExample[];
   /** Rows that could not be read, with file:line. */
   problems: RowProblem[];
+}
+
+/** A decoded conversation's system prompt and turns as chat messages; a tool turn is a RowFormatError. */
+export function trainableMessages(system: string | undefined, turns: readonly Turn[]): ChatMessage[] {
+  const messages: ChatMessage[] = system ? [{ role: "system", content: system }] : [];
+  for (const turn of turns) {
+    // The prompt formats have no tool syntax yet: a tool turn rendered as plain text would teach the wrong thing.
+    if (turn.kind !== undefined) throw new RowFormatError(`a ${turn.kind} turn cannot be trained on (the prompt formats have no tool-call syntax)`);
+    messages.push({ role: turn.role, content: turn.content });
+  }
+  return messages;
 }
 
 const alpacaRecord = z.object({ instruction: z.string(), input: z.string().optional(), output: z.string(), history: z.array(z.unknown()).optional(), system: z.string().optional() }).loose();
@@ -57,13 +68,7 @@ export function readTrainingDataset(path: string, options: { format?: TrainingDa
     }
     try {
       const conversation = decodeConversation(format, row.value);
-      const messages: ChatMessage[] = [];
-      if (conversation.system !== undefined && conversation.system !== "") messages.push({ role: "system", content: conversation.system });
-      for (const turn of conversation.turns) {
-        // The prompt formats have no tool syntax yet: a tool turn rendered as plain text would teach the wrong thing.
-        if (turn.kind !== undefined) throw new RowFormatError(`a ${turn.kind} turn cannot be trained on (the prompt formats have no tool-call syntax)`);
-        messages.push({ role: turn.role, content: turn.content });
-      }
+      const messages = trainableMessages(conversation.system, conversation.turns);
       if (!messages.some((message) => message.role === "assistant")) throw new RowFormatError("the conversation has no assistant reply to learn from");
       const example: TrainingExample = { file: path, line: row.line, messages };
       const record = format === "alpaca" ? alpacaRecord.safeParse(row.value) : undefined;

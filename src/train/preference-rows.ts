@@ -5,6 +5,7 @@ import { decodePreference, RowFormatError } from "../datagen/formats/codecs.js";
 import { NoUsableRowsError } from "../datagen/formats/data-file-errors.js";
 import { firstInvalidUtf8, readJsonRows, type RawRow } from "../datagen/formats/json-rows.js";
 import type { ChatMessage } from "../spec/messages.js";
+import { trainableMessages } from "./dataset.js";
 import type { SampleProblem } from "./prepare-data.js";
 
 /**
@@ -104,12 +105,7 @@ function decodeRow(format: PreferenceDataFormat, value: unknown): Omit<Preferenc
         const from = (value as Record<string, { from: string }>)[side].from;
         if (!assistantTags.has(from.toLowerCase())) throw new RowFormatError(`${side}.from: "${from}" is not the assistant's tag (gpt)`);
       }
-      const prompt: ChatMessage[] = pair.system ? [{ role: "system", content: pair.system }] : [];
-      for (const turn of pair.turns) {
-        if (turn.kind !== undefined) throw new RowFormatError(`a ${turn.kind} turn cannot be trained on (the prompt formats have no tool-call syntax)`);
-        prompt.push({ role: turn.role, content: turn.content });
-      }
-      return { prompt, chosen: pair.chosen, rejected: pair.rejected };
+      return { prompt: trainableMessages(pair.system, pair.turns), chosen: pair.chosen, rejected: pair.rejected };
     }
     case "trl": {
       const row = parseWith(trlRow, value);
