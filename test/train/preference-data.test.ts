@@ -6,7 +6,7 @@ import { NoUsableRowsError } from "../../src/datagen/formats/data-file-errors.js
 import { vicunaV11Format } from "../../src/prompts/index.js";
 import { toPreferencePairs } from "../../src/server/arena/arena-exports.js";
 import type { BattleTurn, VotedBattle } from "../../src/server/arena/arena-store.js";
-import { dataProblemsJsonl, readPreferencePairs, tokenizePreferencePairs, type PreferencePair, type TrainingRow } from "../../src/train/index.js";
+import { dataProblemsJsonl, preparePreferenceData, readPreferencePairs, tokenizePreferencePairs, type PreferencePair, type TokenizedPreferencePair, type TrainingRow } from "../../src/train/index.js";
 import { sharedPath } from "../support/shared-data.js";
 import { useStories260KVocabulary } from "./support/gguf-pieces.js";
 
@@ -261,6 +261,31 @@ describe("tokenized pairs with stories260K's tokenizer and the Vicuna v1.1 forma
     const long = cut.pairs[1];
     expect(long.chosen.tokens.length).toBe(maxLength);
     expect(long.chosen.trainable.subarray(long.promptLength).every((flag) => flag === 1)).toBe(true);
+  });
+
+  it("preparePreferenceData: read, tokenize and split in one call; problems of both stages in line order for data-problems.jsonl", () => {
+    const long = "Once upon a time there was a cat who liked to sleep in the sun all day long, every day.";
+    const path = writeRows("mixed.jsonl", [
+      { prompt: "Hi", chosen: "Hello.", rejected: "Go." },
+      { prompt: "Hi", chosen: long, rejected: "No." },
+      { prompt: "Same", chosen: "x", rejected: "x" },
+      { prompt: "Name?", chosen: "Camelid.", rejected: "Bob." },
+      { prompt: "Colour?", chosen: "Blue.", rejected: "Red." },
+      { prompt: "Size?", chosen: "Big.", rejected: "Small." },
+    ]);
+    const options = { maxLength: 140, validationFraction: 0.25, seed: 7 };
+    const prepared = preparePreferenceData(path, vicunaV11Format, stories.tokenizer, options);
+    expect(prepared.format).toBe("trl");
+    expect(prepared.problems.map(({ line, message }) => [line, message.replace(/^\d+ tokens/, "N tokens")])).toEqual([
+      [2, 'N tokens is longer than the maximum length 140 (truncation policy "drop")'],
+      [3, "the chosen and rejected answers are identical"],
+    ]);
+    expect(prepared.stats).toEqual({ rows: 6, used: 4, truncated: 0 });
+    expect(prepared.validation).toHaveLength(1);
+    const lines = (list: TokenizedPreferencePair[]) => list.map(({ pair }) => pair.line);
+    expect([...lines(prepared.train), ...lines(prepared.validation)].sort()).toEqual([1, 4, 5, 6]);
+    expect(lines(preparePreferenceData(path, vicunaV11Format, stories.tokenizer, options).validation)).toEqual(lines(prepared.validation));
+    expect(() => preparePreferenceData(path, vicunaV11Format, stories.tokenizer, { ...options, maxLength: 8 })).toThrow(NoUsableRowsError);
   });
 
   it("zero usable pairs after tokenization is a NoUsableRowsError", () => {
