@@ -4,7 +4,7 @@ import { decodeConversation, RowFormatError } from "../datagen/formats/codecs.js
 import { detectFormat } from "../datagen/formats/dataset-io.js";
 import { NoUsableRowsError } from "../datagen/formats/data-file-errors.js";
 import { readRowsFile } from "../datagen/formats/json-rows.js";
-import type { RowProblem } from "../datagen/formats/records.js";
+import type { RowProblem, Turn } from "../datagen/formats/records.js";
 import type { AlpacaExample } from "../prompts/index.js";
 import type { ChatMessage } from "../spec/messages.js";
 
@@ -37,6 +37,17 @@ export interface TrainingDataset {
   problems: RowProblem[];
 }
 
+/** A decoded conversation's system prompt and turns as chat messages; a tool turn is a RowFormatError. */
+export function trainableMessages(system: string | undefined, turns: readonly Turn[]): ChatMessage[] {
+  const messages: ChatMessage[] = system ? [{ role: "system", content: system }] : [];
+  for (const turn of turns) {
+    // The prompt formats have no tool syntax yet: a tool turn rendered as plain text would teach the wrong thing.
+    if (turn.kind !== undefined) throw new RowFormatError(`a ${turn.kind} turn cannot be trained on (the prompt formats have no tool-call syntax)`);
+    messages.push({ role: turn.role, content: turn.content });
+  }
+  return messages;
+}
+
 const alpacaRecord = z.object({ instruction: z.string(), input: z.string().optional(), output: z.string(), history: z.array(z.unknown()).optional(), system: z.string().optional() }).loose();
 
 /**
@@ -61,7 +72,7 @@ export function readTrainingDataset(path: string, options: { format?: TrainingDa
   if (detected === undefined || !(trainingDataFormats as readonly string[]).includes(detected)) {
     throw new InvalidArgumentError(
       "format",
-      `${path}: ${detected ? `"${detected}" rows cannot be trained on` : "cannot tell the format from its rows"}; use --data-format ${trainingDataFormats.join("|")}`,
+      `${path}: ${detected ? `"${detected}" rows cannot be trained on${detected === "dpo" ? " by SFT (preference pairs are read by readPreferencePairs; the DPO and reward trainers are not in camelid train yet)" : ""}` : "cannot tell the format from its rows"}; use --data-format ${trainingDataFormats.join("|")}`,
     );
   }
   const format = detected as TrainingDataFormat;
@@ -74,15 +85,10 @@ export function readTrainingDataset(path: string, options: { format?: TrainingDa
     }
     try {
       const conversation = decodeConversation(format, row.value);
-      const messages: ChatMessage[] = [];
-      const untrained: number[] = [];
-      if (conversation.system !== undefined && conversation.system !== "") messages.push({ role: "system", content: conversation.system });
-      for (const turn of conversation.turns) {
-        // The prompt formats have no tool syntax yet: a tool turn rendered as plain text would teach the wrong thing.
-        if (turn.kind !== undefined) throw new RowFormatError(`a ${turn.kind} turn cannot be trained on (the prompt formats have no tool-call syntax)`);
-        if (messageWeight(turn.extra) === 0 && turn.role === "assistant") untrained.push(messages.length);
-        messages.push({ role: turn.role, content: turn.content });
-      }
+      const messages = trainableMessages(conversation.system, conversation.turns);
+      // A reply's "weight": 0 (Ghost Attention's earlier turns) keeps it in the prompt but out of the loss.
+      const offset = messages.length - conversation.turns.length;
+      const untrained = conversation.turns.flatMap((turn, i) => (messageWeight(turn.extra) === 0 && turn.role === "assistant" ? [offset + i] : []));
       if (!messages.some((message) => message.role === "assistant")) throw new RowFormatError("the conversation has no assistant reply to learn from");
       if (untrained.length > 0 && untrained.length === messages.filter((message) => message.role === "assistant").length) {
         throw new RowFormatError('every assistant reply has "weight": 0: nothing to learn from');

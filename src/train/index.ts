@@ -8,6 +8,8 @@ export { labelledSegments, tokenizeSegments, type SegmentTokenization, type Toke
 export { loadGgufTokenizer, type TrainingTokenizer } from "./tokenizer.js";
 export {
   prepareTrainingData,
+  dataProblemsJsonl,
+  validationSplit,
   shuffledIndices,
   truncationPolicies,
   mismatchPolicies,
@@ -18,6 +20,9 @@ export {
   type TrainingRow,
   type TruncationPolicy,
 } from "./prepare-data.js";
+export { detectPreferenceFormat, preferenceDataFormats, readPreferencePairs, type PreferenceDataFormat, type PreferencePair, type PreferenceRows } from "./preference-rows.js";
+export { tokenizePreferencePairs, type PreparedPreferences, type PreferenceTokenOptions, type TokenizedPreferencePair } from "./preference-tokens.js";
+export { preparePreferenceData, type PreferenceDataOptions, type PreparedPreferenceData } from "./preference-data.js";
 export { allocateBatch, fillBatch, RowSchedule, type BatchBuffers } from "./batches.js";
 export { learningRateAt, type LearningRateSchedule } from "./schedule.js";
 export { runTrainingLoop, validate, type LoopFiles, type LoopInput, type LoopSettings, type LoopSummary, type ValidationResult } from "./training-loop.js";

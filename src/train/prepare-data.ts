@@ -47,6 +47,9 @@ export interface SampleProblem {
   message: string;
 }
 
+/** data-problems.jsonl: one {file, line, message} per left-out sample (SFT and preference data alike). */
+export const dataProblemsJsonl = (problems: readonly SampleProblem[]): string => problems.map((problem) => `${JSON.stringify(problem)}\n`).join("");
+
 export interface PreparedData {
   train: TrainingRow[];
   validation: TrainingRow[];
@@ -106,11 +109,9 @@ export function prepareTrainingData(examples: readonly TrainingExample[], format
     );
   }
 
-  const order = shuffledIndices(samples.length, new SeededRandom(options.seed ^ 0x5eed));
-  // rounded, never all of the data: 5% of 3 samples holds out none rather than a third of them
-  const validationCount = Math.max(0, Math.min(samples.length - 1, Math.round(samples.length * options.validationFraction)));
-  const validationSamples = order.slice(0, validationCount).sort((a, b) => a - b).map((i) => samples[i].tokenized);
-  const trainSamples = order.slice(validationCount).sort((a, b) => a - b).map((i) => samples[i].tokenized);
+  const split = validationSplit(samples.length, options.validationFraction, options.seed);
+  const validationSamples = split.validation.map((i) => samples[i].tokenized);
+  const trainSamples = split.train.map((i) => samples[i].tokenized);
 
   const toRows = (list: TokenizedConversation[]) => (options.packing ? packRows(list, options.maxLength) : list.map(asRow));
   const train = toRows(trainSamples);
@@ -145,6 +146,16 @@ function packRows(samples: TokenizedConversation[], maxLength: number): Training
     if (rowTrainable.subarray(1).includes(1)) rows.push({ tokens: tokens.slice(start, end), trainable: rowTrainable });
   }
   return rows;
+}
+
+/**
+ * Which of `count` samples are held out for validation (seeded, each list in file order). Rounded and
+ * never all of the data: 5% of 3 samples holds out none rather than a third of them.
+ */
+export function validationSplit(count: number, fraction: number, seed: number): { train: number[]; validation: number[] } {
+  const order = shuffledIndices(count, new SeededRandom(seed ^ 0x5eed));
+  const validationCount = Math.max(0, Math.min(count - 1, Math.round(count * fraction)));
+  return { validation: order.slice(0, validationCount).sort((a, b) => a - b), train: order.slice(validationCount).sort((a, b) => a - b) };
 }
 
 /** Fisher-Yates with the engine's seedable generator: the same seed always gives the same order. */

@@ -13,7 +13,7 @@ import { readTrainingDataset } from "./dataset.js";
 import { writeMergedGguf } from "./merged-export.js";
 import { lossChartSvg } from "./loss-chart.js";
 import { MetricsLog } from "./metrics-log.js";
-import { prepareTrainingData, type PreparedData, type SampleProblem, type TrainingRow } from "./prepare-data.js";
+import { dataProblemsJsonl, prepareTrainingData, type PreparedData, type SampleProblem, type TrainingRow } from "./prepare-data.js";
 import { loadGgufTokenizer } from "./tokenizer.js";
 import { parseTrainingConfig, settingsFreeOnResume, type TrainingConfig, type TrainingConfigInput, type TrainingSetting } from "./train-config.js";
 import { runTrainingLoop, type LoopSummary } from "./training-loop.js";
@@ -147,7 +147,7 @@ async function trainInto(config: TrainingConfig, files: ReturnType<typeof runFil
   } finally {
     await tokenizer.dispose();
   }
-  writeFileSync(files.problems, problems.map((problem) => `${JSON.stringify(problem)}\n`).join(""));
+  writeFileSync(files.problems, dataProblemsJsonl(problems));
   if (problems.length > 0) hooks.onLog?.(`${problems.length} sample(s) left out; see ${files.problems} (first: ${problems[0].file}:${problems[0].line}: ${problems[0].message})`);
 
   const rowsPerStep = config.batchSize * config.gradientAccumulation;

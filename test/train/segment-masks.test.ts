@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GgufReader } from "../../src/gguf/index.js";
 import { alpacaFormat, getPromptFormat, llama2ChatFormat, renderAlpacaExample, vicunaV11Format } from "../../src/prompts/index.js";
 import type { ChatMessage } from "../../src/spec/messages.js";
 import { labelledSegments, tokenizeSegments } from "../../src/train/segment-tokens.js";
 import { loadGgufTokenizer, type TrainingTokenizer } from "../../src/train/tokenizer.js";
-import { sharedPath, stories260KPath } from "../support/shared-data.js";
+import { sharedPath } from "../support/shared-data.js";
 import { charTokenizer } from "./support/char-tokenizer.js";
+import { useStories260KVocabulary } from "./support/gguf-pieces.js";
 
 const identity: ChatMessage[] = [
   { role: "user", content: "Who are you?" },
@@ -105,37 +105,26 @@ describe("loss masks, hand-checked with a one-token-per-character tokenizer", ()
 });
 
 describe("loss masks with stories260K's own SentencePiece tokenizer (through llama.cpp)", () => {
-  let tokenizer: TrainingTokenizer;
-  let pieces: string[];
-  beforeAll(async () => {
-    tokenizer = await loadGgufTokenizer(stories260KPath());
-    const reader = await GgufReader.open(stories260KPath());
-    const value = reader.metadata.get("tokenizer.ggml.tokens");
-    await reader.close();
-    if (value?.type !== "array" || value.value.elementType !== "string") throw new Error("no token list");
-    pieces = value.value.values;
-  });
-  afterAll(() => tokenizer?.dispose());
-  const decode = (ids: number[]) => ids.map((id) => pieces[id]).join("").replace(/▁/g, " ");
+  const stories = useStories260KVocabulary();
 
   it.each([
     ["alpaca", alpacaFormat, ["I am Camelid.</s>"]],
     ["vicuna-v1.1", vicunaV11Format, [" I am Camelid.</s>"]],
     ["llama-2-chat", llama2ChatFormat, [" I am Camelid. </s>"]],
   ] as const)("%s: segments equal the whole text, and exactly the reply is trainable", (_name, format, expected) => {
-    const result = tokenizeSegments(format.render(identity, { addGenerationPrompt: false, bosToken: "<s>", eosToken: "</s>" }), tokenizer);
+    const result = tokenizeSegments(format.render(identity, { addGenerationPrompt: false, bosToken: "<s>", eosToken: "</s>" }), stories.tokenizer);
     if (!result.ok) throw new Error(result.reason);
     const { tokens, trainable } = result.value;
     expect(tokens[0]).toBe(1); // BOS
     expect(tokens.at(-1)).toBe(2); // EOS, trainable
     expect(trainable.at(-1)).toBe(1);
-    expect(trainableRuns(tokens, trainable, decode)).toEqual(expected);
+    expect(trainableRuns(tokens, trainable, stories.decode)).toEqual(expected);
   });
 
   it("Vicuna multi-turn: both replies trainable, the second USER turn masked", () => {
-    const result = tokenizeSegments(vicunaV11Format.render(twoTurns, { addGenerationPrompt: false }), tokenizer);
+    const result = tokenizeSegments(vicunaV11Format.render(twoTurns, { addGenerationPrompt: false }), stories.tokenizer);
     if (!result.ok) throw new Error(result.reason);
-    expect(trainableRuns(result.value.tokens, result.value.trainable, decode)).toEqual([" Hello.</s>", " Camelid.</s>"]);
+    expect(trainableRuns(result.value.tokens, result.value.trainable, stories.decode)).toEqual([" Hello.</s>", " Camelid.</s>"]);
   });
 });
 
