@@ -11,7 +11,7 @@ export type RecipeTarget = (typeof recipeTargets)[number];
 
 /** PEFT's module names for LLaMA's projections. */
 // PEFT adapts lm_head as a LoRA target too (a Linear layer), as camelid's lm_head target does.
-const peftModules: Record<TrainableTarget, string> = { q: "q_proj", k: "k_proj", v: "v_proj", o: "o_proj", gate: "gate_proj", up: "up_proj", down: "down_proj", lm_head: "lm_head" };
+export const peftModules: Record<TrainableTarget, string> = { q: "q_proj", k: "k_proj", v: "v_proj", o: "o_proj", gate: "gate_proj", up: "up_proj", down: "down_proj", lm_head: "lm_head" };
 
 export type RecipeSettings = Pick<
   TrainingConfig,
@@ -45,12 +45,40 @@ export function recipeDatasetJsonl(examples: readonly TrainingExample[]): string
 
 const hasUntrainedReplies = (examples: readonly TrainingExample[]) => examples.some((example) => (example.untrained?.length ?? 0) > 0);
 
-function chatTemplateFor(promptFormat: string): string {
+export function chatTemplateFor(promptFormat: string): string {
   const template = recipeChatTemplates[promptFormat];
   if (!template) {
     throw new UnsupportedFeatureError(`no recipe chat template for prompt format "${promptFormat}"; choose one of ${Object.keys(recipeChatTemplates).join(", ")} with --prompt-format`);
   }
   return template;
+}
+
+/** The LoRA, optimizer and schedule keys every axolotl recipe shares: camelid's settings one to one. */
+export function axolotlTrainingLines(settings: RecipeSettings): string[] {
+  const q = (value: string) => JSON.stringify(value);
+  return [
+    "adapter: lora",
+    `lora_r: ${settings.rank}`,
+    `lora_alpha: ${settings.alpha}`,
+    `lora_dropout: ${settings.dropout}`,
+    `lora_target_modules: [${settings.targets.map((t) => q(peftModules[t])).join(", ")}]`,
+    `num_epochs: ${settings.epochs}`,
+    `micro_batch_size: ${settings.batchSize}`,
+    `gradient_accumulation_steps: ${settings.gradientAccumulation}`,
+    "optimizer: adamw_torch",
+    `learning_rate: ${settings.learningRate}`,
+    `adam_beta1: ${settings.beta1}`,
+    `adam_beta2: ${settings.beta2}`,
+    `adam_epsilon: ${settings.eps}`,
+    `weight_decay: ${settings.weightDecay}`,
+    "lr_scheduler: cosine",
+    `warmup_ratio: ${settings.warmupRatio}`,
+    `max_grad_norm: ${settings.clipNorm}`,
+    `eval_steps: ${settings.evalEvery || 50}`,
+    `save_steps: ${settings.checkpointEvery}`,
+    `seed: ${settings.seed}`,
+    "bf16: auto",
+  ];
 }
 
 /** axolotl YAML. JSON strings are valid YAML double-quoted scalars, so every string goes through JSON.stringify. */
@@ -77,37 +105,55 @@ export function axolotlRecipe(settings: RecipeSettings, datasetFile: string, opt
     `val_set_size: ${settings.validationFraction}`,
     `sequence_len: ${settings.maxLength}`,
     `sample_packing: ${settings.packing}`,
-    "adapter: lora",
-    `lora_r: ${settings.rank}`,
-    `lora_alpha: ${settings.alpha}`,
-    `lora_dropout: ${settings.dropout}`,
-    `lora_target_modules: [${settings.targets.map((t) => q(peftModules[t])).join(", ")}]`,
-    `num_epochs: ${settings.epochs}`,
-    `micro_batch_size: ${settings.batchSize}`,
-    `gradient_accumulation_steps: ${settings.gradientAccumulation}`,
-    "optimizer: adamw_torch",
-    `learning_rate: ${settings.learningRate}`,
-    `adam_beta1: ${settings.beta1}`,
-    `adam_beta2: ${settings.beta2}`,
-    `adam_epsilon: ${settings.eps}`,
-    `weight_decay: ${settings.weightDecay}`,
-    "lr_scheduler: cosine",
-    `warmup_ratio: ${settings.warmupRatio}`,
-    `max_grad_norm: ${settings.clipNorm}`,
-    `eval_steps: ${settings.evalEvery || 50}`,
-    `save_steps: ${settings.checkpointEvery}`,
-    `seed: ${settings.seed}`,
-    "bf16: auto",
+    ...axolotlTrainingLines(settings),
     "output_dir: ./lora-out",
     "",
   ];
   return lines.join("\n");
 }
 
+/** The TrainingArguments keys every TRL config shares (indented, one per line): camelid's settings one to one. */
+export function trlTrainingArguments(settings: RecipeSettings): string {
+  const evalSteps = settings.evalEvery || 50;
+  return `    num_train_epochs=${settings.epochs},
+    per_device_train_batch_size=${settings.batchSize},
+    gradient_accumulation_steps=${settings.gradientAccumulation},
+    learning_rate=${settings.learningRate},
+    adam_beta1=${settings.beta1},
+    adam_beta2=${settings.beta2},
+    adam_epsilon=${settings.eps},
+    weight_decay=${settings.weightDecay},
+    lr_scheduler_type="cosine",
+    warmup_ratio=${settings.warmupRatio},
+    max_grad_norm=${settings.clipNorm},
+    eval_strategy=${settings.validationFraction > 0 ? `"steps", eval_steps=${evalSteps}` : `"no"`},
+    save_steps=${settings.checkpointEvery},
+    logging_steps=1,
+    seed=${settings.seed},`;
+}
+
+/** Loads the JSONL and holds out --val-fraction of it, seeded by --seed. */
+export function trlLoadDataset(settings: RecipeSettings, datasetFile: string): string {
+  return `dataset = load_dataset("json", data_files=${JSON.stringify(datasetFile)}, split="train")
+${settings.validationFraction > 0 ? `split = dataset.train_test_split(test_size=${settings.validationFraction}, seed=${settings.seed})
+train_dataset, eval_dataset = split["train"], split["test"]` : "train_dataset, eval_dataset = dataset, None"}`;
+}
+
+/** PEFT's LoraConfig from camelid's LoRA flags. */
+export function trlLoraConfig(settings: RecipeSettings, taskType: "CAUSAL_LM" | "SEQ_CLS"): string {
+  const q = (value: string) => JSON.stringify(value);
+  return `peft_config = LoraConfig(
+    r=${settings.rank},
+    lora_alpha=${settings.alpha},
+    lora_dropout=${settings.dropout},
+    target_modules=[${settings.targets.map((t) => q(peftModules[t])).join(", ")}],
+    task_type="${taskType}",
+)`;
+}
+
 /** A TRL SFTTrainer script with PEFT LoRA and assistant-only loss (the template's generation markers). */
 export function trlRecipe(settings: RecipeSettings, datasetFile: string): string {
   const q = (value: string) => JSON.stringify(value); // JSON string escapes are valid Python string escapes
-  const evalSteps = settings.evalEvery || 50;
   return `# written by camelid train --export trl: the same LoRA SFT as camelid train, for GPUs
 # run: python train_trl.py   (pip install trl peft datasets transformers)
 # then: python llama.cpp/convert_lora_to_gguf.py lora-out --base <base model dir>  → a GGUF adapter for camelid serve
@@ -122,38 +168,16 @@ CHAT_TEMPLATE = ${q(chatTemplateFor(settings.promptFormat))}
 
 tokenizer = AutoTokenizer.from_pretrained(BASE_MODEL)
 tokenizer.chat_template = CHAT_TEMPLATE
-dataset = load_dataset("json", data_files=${q(datasetFile)}, split="train")
-${settings.validationFraction > 0 ? `split = dataset.train_test_split(test_size=${settings.validationFraction}, seed=${settings.seed})
-train_dataset, eval_dataset = split["train"], split["test"]` : "train_dataset, eval_dataset = dataset, None"}
+${trlLoadDataset(settings, datasetFile)}
 
 config = SFTConfig(
     output_dir="lora-out",
-    num_train_epochs=${settings.epochs},
-    per_device_train_batch_size=${settings.batchSize},
-    gradient_accumulation_steps=${settings.gradientAccumulation},
-    learning_rate=${settings.learningRate},
-    adam_beta1=${settings.beta1},
-    adam_beta2=${settings.beta2},
-    adam_epsilon=${settings.eps},
-    weight_decay=${settings.weightDecay},
-    lr_scheduler_type="cosine",
-    warmup_ratio=${settings.warmupRatio},
-    max_grad_norm=${settings.clipNorm},
+${trlTrainingArguments(settings)}
     max_length=${settings.maxLength},
     packing=${settings.packing ? "True" : "False"},
     assistant_only_loss=True,
-    eval_strategy=${settings.validationFraction > 0 ? `"steps", eval_steps=${evalSteps}` : `"no"`},
-    save_steps=${settings.checkpointEvery},
-    logging_steps=1,
-    seed=${settings.seed},
 )
-peft_config = LoraConfig(
-    r=${settings.rank},
-    lora_alpha=${settings.alpha},
-    lora_dropout=${settings.dropout},
-    target_modules=[${settings.targets.map((t) => q(peftModules[t])).join(", ")}],
-    task_type="CAUSAL_LM",
-)
+${trlLoraConfig(settings, "CAUSAL_LM")}
 trainer = SFTTrainer(
     model=BASE_MODEL,
     args=config,
