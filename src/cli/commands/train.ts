@@ -1,12 +1,14 @@
 import { basename, resolve } from "node:path";
 import type { EngineMemory } from "../../engine/index.js";
-import { InvalidArgumentError } from "../../errors/index.js";
+import { InvalidArgumentError, UnsupportedFeatureError } from "../../errors/index.js";
 import { GgufReader, metadataString } from "../../gguf/index.js";
 import { defaultCacheDir } from "../../hub/cache-layout.js";
 import { resolvePromptFormat } from "../../prompts/index.js";
 import { checkCreatedName, registerTrainedModel } from "../../registry/index.js";
 import { readTrainingDataset, trainingDataFormats } from "../../train/dataset.js";
-import { recipeTargets, writeRecipe, type RecipeTarget } from "../../train/export-recipes.js";
+import { checkDpoSettings, defaultDpoSettings, dpoLossTypes, trainMethods, writePreferenceRecipe, type DpoLossType, type DpoSettings, type PreferenceMethod, type TrainMethod } from "../../train/export-preference-recipes.js";
+import { recipeTargets, writeRecipe, type RecipeFiles, type RecipeSettings, type RecipeTarget } from "../../train/export-recipes.js";
+import { readPreferencePairs } from "../../train/preference-rows.js";
 import { flagLayer, readRecipeFile, resolveSettingsLayers, trainingFlagOptions, validateSettings, type MergedSettings, type SettingsLayer } from "../../train/recipe.js";
 import { TrainingInterruptedError } from "../../train/errors.js";
 import { runFiles, runTraining } from "../../train/run-training.js";
@@ -17,6 +19,7 @@ const help = `usage: camelid train --model <base.gguf> --data <file> --out <dir>
        camelid train --config <recipe.yaml> [options]
        camelid train --resume --out <dir>
        camelid train --export axolotl|trl --data <file> --out <dir> --base-model <hf-id> [options]
+       camelid train --method dpo|reward --export axolotl|trl --data <pairs> --out <dir> --base-model <hf-id>
 
 Fine-tunes a LLaMA GGUF with LoRA on the assistant's tokens only and writes <out>/adapter.gguf (llama.cpp's
 format), serve.json (camelid serve --config <out>/serve.json serves the base model with it), metrics.jsonl,
@@ -79,6 +82,14 @@ Run
                             NAME in the cache ($CAMELID_HOME): camelid serve --model NAME
   --export axolotl|trl      write <out>/train.jsonl and a ready recipe instead of training
   --base-model ID           the Hugging Face model the recipe starts from (with --export)
+  --method sft|dpo|reward   what the exported recipe trains (sft); dpo and reward read preference pairs
+                            (LLaMA-Factory ranking, trl prompt/chosen/rejected or the arena's export) and
+                            write trl's DPOTrainer/RewardTrainer script or axolotl's rl: dpo /
+                            reward_model: true YAML with the pairs in its layout; with --export only (in-process
+                            preference training is not available yet)
+  --beta B (0.1)  --dpo-loss sigmoid|ipo (sigmoid)  --label-smoothing P (0)
+                            DPO's settings, trl's DPOConfig beta/loss_type/label_smoothing (axolotl:
+                            rl_beta, dpo_loss_type, dpo_label_smoothing); with --method dpo only
   --json                    print the result as JSON
 `;
 
@@ -90,6 +101,10 @@ const flags = {
   register: { type: "string" },
   export: { type: "string" },
   "base-model": { type: "string" },
+  method: { type: "string" },
+  beta: { type: "string" },
+  "dpo-loss": { type: "string" },
+  "label-smoothing": { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -114,7 +129,12 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const settings = resolveSettingsLayers(layers, (outDir) => runFiles(outDir).recipe);
 
   const exportTarget = oneOf<RecipeTarget>(values.export, recipeTargets, "export");
-  if (exportTarget) return exportRecipe(exportTarget, settings, values["base-model"], io, values.json ?? false);
+  const method = oneOf<TrainMethod>(values.method, trainMethods, "method") ?? "sft";
+  const dpo = dpoFlags(values, method);
+  if (exportTarget) return exportRecipe(exportTarget, method, dpo, settings, values["base-model"], io, values.json ?? false);
+  if (method !== "sft") {
+    throw new UnsupportedFeatureError(`--method ${method}: in-process preference training is not available yet; write a GPU recipe with --export trl|axolotl`);
+  }
 
   const config = validateSettings(settings);
   // A bad name is refused before the run, not after it.
@@ -237,7 +257,25 @@ function memoryLine(memory: EngineMemory, peakRssBytes: number): string {
   return `memory: engine buffers ${mebibytes(memory.total)} (${parts.join(", ")}); peak RSS ${mebibytes(peakRssBytes)}`;
 }
 
-async function exportRecipe(target: RecipeTarget, settings: MergedSettings, baseModel: string | undefined, io: CliIo, json: boolean): Promise<number> {
+function numberFlag(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (value.trim() === "" || !Number.isFinite(parsed)) throw new InvalidArgumentError(flag, `--${flag} must be a number, got "${value}"`);
+  return parsed;
+}
+
+/** --beta, --dpo-loss and --label-smoothing: DPO's own settings, refused with any other method. */
+function dpoFlags(values: { beta?: string; "dpo-loss"?: string; "label-smoothing"?: string }, method: TrainMethod): DpoSettings {
+  const given = (["beta", "dpo-loss", "label-smoothing"] as const).filter((flag) => values[flag] !== undefined);
+  if (method !== "dpo" && given.length > 0) throw new InvalidArgumentError(given[0], `--${given[0]} is a DPO setting: it needs --method dpo`);
+  return checkDpoSettings({
+    beta: numberFlag(values.beta, "beta") ?? defaultDpoSettings.beta,
+    lossType: oneOf<DpoLossType>(values["dpo-loss"], dpoLossTypes, "dpo-loss") ?? defaultDpoSettings.lossType,
+    labelSmoothing: numberFlag(values["label-smoothing"], "label-smoothing") ?? defaultDpoSettings.labelSmoothing,
+  });
+}
+
+async function exportRecipe(target: RecipeTarget, method: TrainMethod, dpo: DpoSettings, settings: MergedSettings, baseModel: string | undefined, io: CliIo, json: boolean): Promise<number> {
   if (!baseModel) throw new InvalidArgumentError("base-model", `--export ${target} needs --base-model <hf model id or directory> for the recipe to start from`);
   const input = settings.input;
   let promptFormat = input.promptFormat as string | undefined;
@@ -256,13 +294,28 @@ async function exportRecipe(target: RecipeTarget, settings: MergedSettings, base
     }
   }
   const config = validateSettings(settings, { modelPath: "(recipe)", ...input, promptFormat });
+  const recipeSettings: RecipeSettings & { outDir: string } = { ...config, baseModel, promptFormat };
+  if (method !== "sft") return exportPreferenceRecipe(target, method, dpo, config.dataPath, recipeSettings, io, json);
   const dataset = readTrainingDataset(config.dataPath, config.dataFormat ? { format: config.dataFormat } : {});
   if (dataset.examples.length === 0) throw new InvalidArgumentError("data", `${config.dataPath}: no usable rows`);
-  const files = writeRecipe(target, config.outDir, dataset.examples, { ...config, baseModel, promptFormat });
+  const files = writeRecipe(target, config.outDir, dataset.examples, recipeSettings);
   if (json) io.stdout(`${JSON.stringify({ ...files, examples: dataset.examples.length, problems: dataset.problems }, null, 2)}\n`);
   else {
     for (const problem of dataset.problems.slice(0, 5)) io.stderr(`skipped ${problem.file}:${problem.line}: ${problem.message}\n`);
     io.stdout(`wrote ${dataset.examples.length} conversations to ${files.dataset} and the ${target} recipe ${files.recipe}\nrun: ${files.command}\n`);
+  }
+  return 0;
+}
+
+/** The preference pairs (any layout readPreferencePairs reads) as a DPO or reward-model recipe. */
+function exportPreferenceRecipe(target: RecipeTarget, method: PreferenceMethod, dpo: DpoSettings, dataPath: string, settings: RecipeSettings & { outDir: string }, io: CliIo, json: boolean): number {
+  const read = readPreferencePairs(dataPath);
+  const files: RecipeFiles = writePreferenceRecipe(target, method, settings.outDir, read.pairs, settings, dpo);
+  if (json) io.stdout(`${JSON.stringify({ ...files, method, format: read.format, pairs: read.pairs.length, problems: read.problems, ...(method === "dpo" ? { dpo } : {}) }, null, 2)}\n`);
+  else {
+    for (const problem of read.problems.slice(0, 5)) io.stderr(`skipped ${problem.file}:${problem.line}: ${problem.message}\n`);
+    const how = method === "dpo" ? ` (beta ${dpo.beta}, loss ${dpo.lossType}, label smoothing ${dpo.labelSmoothing})` : "";
+    io.stdout(`wrote ${read.pairs.length} preference pairs (${read.format} layout) to ${files.dataset} and the ${target} ${method} recipe${how} ${files.recipe}\nrun: ${files.command}\n`);
   }
   return 0;
 }
