@@ -146,7 +146,7 @@ export function axolotlRewardRecipe(settings: RecipeSettings, datasetFile: strin
 function trlPreamble(method: PreferenceMethod, settings: RecipeSettings, imports: string): string {
   return `# written by camelid train --method ${method} --export trl: ${method === "dpo" ? "LoRA DPO" : "a LoRA reward model"} on camelid's preference pairs, for GPUs
 # run: python train_trl.py   (pip install trl peft datasets transformers)
-from datasets import load_dataset
+${method === "dpo" ? "# then: python llama.cpp/convert_lora_to_gguf.py lora-out --base <base model dir>  → a GGUF adapter for camelid serve\n" : ""}from datasets import load_dataset
 from peft import LoraConfig
 ${imports}
 
@@ -163,8 +163,7 @@ if tokenizer.pad_token is None:
 
 /** trl's DPOTrainer with PEFT LoRA: the reference model is the base with the adapter switched off. */
 export function trlDpoRecipe(settings: RecipeSettings, dpo: DpoSettings, datasetFile: string): string {
-  return `${trlPreamble("dpo", settings, "from transformers import AutoTokenizer\nfrom trl import DPOConfig, DPOTrainer")}# then: python llama.cpp/convert_lora_to_gguf.py lora-out --base <base model dir>  → a GGUF adapter for camelid serve
-${trlLoadDataset(settings, datasetFile)}
+  return `${trlPreamble("dpo", settings, "from transformers import AutoTokenizer\nfrom trl import DPOConfig, DPOTrainer")}${trlLoadDataset(settings, datasetFile)}
 
 config = DPOConfig(
     output_dir="lora-out",
