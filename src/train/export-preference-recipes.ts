@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { InvalidArgumentError, UnsupportedFeatureError } from "../errors/index.js";
-import { axolotlTrainingLines, chatTemplateFor, trlLoadDataset, trlLoraConfig, trlTrainingArguments, type RecipeFiles, type RecipeSettings, type RecipeTarget } from "./export-recipes.js";
+import { axolotlTrainingLines, chatTemplateFor, trlLoadDataset, trlLoraConfig, trlTrainAndSave, trlTrainingArguments, type RecipeFiles, type RecipeSettings, type RecipeTarget } from "./export-recipes.js";
 import type { PreferencePair } from "./preference-rows.js";
 import { withoutGenerationMarkers } from "./recipe-templates.js";
 
@@ -174,16 +174,7 @@ ${trlTrainingArguments(settings)}
     max_length=${settings.maxLength},
 )
 ${trlLoraConfig(settings, "CAUSAL_LM")}
-trainer = DPOTrainer(
-    model=BASE_MODEL,
-    args=config,
-    train_dataset=train_dataset,
-    eval_dataset=eval_dataset,
-    processing_class=tokenizer,
-    peft_config=peft_config,
-)
-trainer.train()
-trainer.save_model("lora-out")
+${trlTrainAndSave("DPOTrainer", "BASE_MODEL", "lora-out")}
 `;
 }
 
@@ -199,16 +190,7 @@ ${trlTrainingArguments(settings)}
     max_length=${settings.maxLength},
 )
 ${trlLoraConfig(settings, "SEQ_CLS")}
-trainer = RewardTrainer(
-    model=model,
-    args=config,
-    train_dataset=train_dataset,
-    eval_dataset=eval_dataset,
-    processing_class=tokenizer,
-    peft_config=peft_config,
-)
-trainer.train()
-trainer.save_model("reward-out")
+${trlTrainAndSave("RewardTrainer", "model", "reward-out")}
 `;
 }
 

@@ -139,6 +139,20 @@ ${settings.validationFraction > 0 ? `split = dataset.train_test_split(test_size=
 train_dataset, eval_dataset = split["train"], split["test"]` : "train_dataset, eval_dataset = dataset, None"}`;
 }
 
+/** The trainer over the split, the tokenizer and the LoRA config, trained and saved to outDir. */
+export function trlTrainAndSave(trainer: "SFTTrainer" | "DPOTrainer" | "RewardTrainer", model: string, outDir: string): string {
+  return `trainer = ${trainer}(
+    model=${model},
+    args=config,
+    train_dataset=train_dataset,
+    eval_dataset=eval_dataset,
+    processing_class=tokenizer,
+    peft_config=peft_config,
+)
+trainer.train()
+trainer.save_model(${JSON.stringify(outDir)})`;
+}
+
 /** PEFT's LoraConfig from camelid's LoRA flags. */
 export function trlLoraConfig(settings: RecipeSettings, taskType: "CAUSAL_LM" | "SEQ_CLS"): string {
   const q = (value: string) => JSON.stringify(value);
@@ -178,16 +192,7 @@ ${trlTrainingArguments(settings)}
     assistant_only_loss=True,
 )
 ${trlLoraConfig(settings, "CAUSAL_LM")}
-trainer = SFTTrainer(
-    model=BASE_MODEL,
-    args=config,
-    train_dataset=train_dataset,
-    eval_dataset=eval_dataset,
-    processing_class=tokenizer,
-    peft_config=peft_config,
-)
-trainer.train()
-trainer.save_model("lora-out")
+${trlTrainAndSave("SFTTrainer", "BASE_MODEL", "lora-out")}
 `;
 }
 
