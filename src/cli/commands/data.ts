@@ -530,10 +530,7 @@ async function distill(argv: string[], io: CliIo): Promise<number> {
     "answer-templates": { type: "string" },
   }, false);
   const contextDistillation = contextDistillationFromFlags(values, io);
-  const { prompts: allPrompts, problems } = promptsFromFile(resolve(io.cwd, requireString(values, "prompts")));
-  for (const problem of problems.slice(0, 20)) io.stderr(`skipped ${problem}\n`);
-  const limit = numberFlag(values.limit, "limit", { min: 1, integer: true });
-  const prompts = limit ? allPrompts.slice(0, limit) : allPrompts;
+  const { prompts } = readPrompts(values, io);
   const out = resolve(io.cwd, requireString(values, "out"));
   // Distillation sends conversations: the chat API lets any server (camelid serve, vLLM, OpenAI) apply the model's template.
   const teacher = await createModel(values, io, "chat");
@@ -641,10 +638,7 @@ async function bestOfN(argv: string[], io: CliIo): Promise<number> {
     "judge-temperature": { type: "string" },
   }, false);
   const judgePrompt = singleJudgePrompt(values, io);
-  const { prompts: allPrompts, problems } = promptsFromFile(resolve(io.cwd, requireString(values, "prompts")));
-  for (const problem of problems.slice(0, 20)) io.stderr(`skipped ${problem}\n`);
-  const limit = numberFlag(values.limit, "limit", { min: 1, integer: true });
-  const prompts = limit ? allPrompts.slice(0, limit) : allPrompts;
+  const { prompts, problems } = readPrompts(values, io);
   const out = resolve(io.cwd, requireString(values, "out"));
   const settings = {
     ...defaultBestOfNSettings,
@@ -685,6 +679,14 @@ async function bestOfN(argv: string[], io: CliIo): Promise<number> {
     await teacher.dispose?.();
     await judge?.dispose?.();
   }
+}
+
+/** --prompts FILE (rows without a prompt reported on stderr), cut to --limit. */
+function readPrompts(values: Values, io: CliIo) {
+  const { prompts, problems } = promptsFromFile(resolve(io.cwd, requireString(values, "prompts")));
+  for (const problem of problems.slice(0, 20)) io.stderr(`skipped ${problem}\n`);
+  const limit = numberFlag(values.limit, "limit", { min: 1, integer: true });
+  return { prompts: limit ? prompts.slice(0, limit) : prompts, problems };
 }
 
 /** --judge-prompts FILE and --judge-prompt NAME (single-v1): a single-answer prompt that asks for "[[rating]]". */
