@@ -6,6 +6,7 @@ import { bestAndWorst, defaultBestOfNSettings, runBestOfN, type BestOfNSettings 
 import { JudgeScorer } from "../../src/datagen/best-of-n/judge-scorer.js";
 import type { DistillPrompt } from "../../src/datagen/distill/distill.js";
 import { loadJudgePrompts } from "../../src/eval/data/judge-prompts.js";
+import { UpstreamError } from "../../src/errors/index.js";
 import type { CallOptions, LanguageModel } from "../../src/spec/index.js";
 import { readPreferencePairs } from "../../src/train/preference-rows.js";
 import { captureIo } from "../support/capture-io.js";
@@ -102,6 +103,24 @@ describe("camelid data best-of-n (rejection sampling, LLaMA-2 §3.2.3)", () => {
     const samples = readJsonl(join(output, "samples.jsonl"));
     expect(samples[2].candidates.map((c: { excluded: string }) => c.excluded)).toEqual(["unscored", "unscored", "unscored", "unscored"]);
     expect(samples[2].candidates[0].reason).toMatch(/no "\[\[rating\]\]"/);
+  });
+
+  it("a judge call that fails after its retries fails the prompt (errors.jsonl); the next run retries it", async () => {
+    const base = ratingJudge({ 10: 3, 11: 8, 12: 6, 13: 2 });
+    let failing = true;
+    const flaky: LanguageModel = { ...base, async doGenerate(options) {
+      if (failing && lastUser(options).includes("answer to question 1 with seed 12")) throw new UpstreamError("judge overloaded", 503);
+      return base.doGenerate(options);
+    } };
+    const output = temporaryDirectory();
+    const scorer = new JudgeScorer(flaky, singleV1, { call: { retries: 0 } });
+    const first = await runBestOfN({ model: seedTeacher(), scorer, prompts: prompts(2), settings: settings(), outputDirectory: output, concurrency: 1 });
+    expect(first).toMatchObject({ failed: 1, counts: { done: 1, "request-failed": 1 } });
+    expect(readJsonl(join(output, "errors.jsonl"))).toEqual([{ index: 1, error: expect.stringMatching(/judge overloaded/) }]);
+    failing = false;
+    const second = await runBestOfN({ model: seedTeacher(), scorer, prompts: prompts(2), settings: settings(), outputDirectory: output, concurrency: 1 });
+    expect(second).toMatchObject({ failed: 0, retried: 1, counts: { done: 2 } });
+    expect(readJsonl(join(output, "best.jsonl")).map((row) => row.id)).toEqual(["p0", "p1"]);
   });
 
   it("an aborted run resumes to byte-identical files; a changed prompt or judge prompt is refused", async () => {

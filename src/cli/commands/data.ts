@@ -155,7 +155,8 @@ Context distillation (LLaMA-2 §4.2.4): answers made with a safety preprompt, st
   ("[[rating]]", read as llm_judge reads it). best.jsonl holds the best answer per prompt (ShareGPT rows,
   for camelid train); samples.jsonl every answer with its score or why it has none. A tie goes to the
   answer sampled first. An empty answer, one cut by --max-tokens, or one the judge gave no rating are
-  counted and take no part; a prompt with no scored answer is counted and kept nowhere.
+  counted and take no part; a prompt with no scored answer is counted and kept nowhere. A teacher or judge
+  call that fails after --retries fails its prompt (errors.jsonl); the next run with the same --out retries it.
   -n, --num-samples <k> (4)   answers per prompt
   --temperature <t> (1.0)     LLaMA-2 samples at higher temperatures for diversity
   --seed <n> (0)  --max-tokens <n> (1024)  --limit <n>  --concurrency <n> (2 prompts; their K answers in parallel)

@@ -1,3 +1,4 @@
+import { UpstreamError } from "../../errors/index.js";
 import { contentHash } from "../../hashing/content-hash.js";
 import type { LanguageModel } from "../../spec/index.js";
 import type { JudgePrompt } from "../../eval/data/judge-prompts.js";
@@ -8,8 +9,9 @@ import type { AnswerScore, AnswerScorer } from "./answer-scorer.js";
 
 /**
  * An LLM judge as a scorer: FastChat's single-answer grading (the prompt's "[[rating]]", read by
- * llm_judge's rules), one call per answer at the judge's temperature 0. A judge call that failed after
- * its retries ($ERROR$) or a judgment without a rating is no score.
+ * llm_judge's rules), one call per answer at the judge's temperature 0. A judgment without a rating is
+ * no score; a judge call that failed after its retries ($ERROR$) is a failed request, so the prompt is
+ * counted as failed and retried by the next run instead of losing the answer for good.
  */
 export class JudgeScorer implements AnswerScorer {
   readonly name: string;
@@ -29,6 +31,7 @@ export class JudgeScorer implements AnswerScorer {
     const result = await callJudge(this.judge, messages, { ...this.options.call, ...(signal ? { abortSignal: signal } : {}) });
     const parsed = parseSingleRating(result.text, this.options.verdictRules);
     if (parsed.kind === "score") return { kind: "score", score: parsed.score };
-    return { kind: "unscored", reason: result.error ? `${parsed.reason}: ${result.error}` : parsed.reason };
+    if (parsed.kind === "error") throw new UpstreamError(`the judge ${this.judge.modelId} failed after ${result.attempts} attempts: ${result.error ?? "no reply"}`);
+    return { kind: "unscored", reason: parsed.reason };
   }
 }
