@@ -10,6 +10,10 @@ import { contentHash, shortHash } from "../../hashing/content-hash.js";
 import type { ItemStageSummary } from "../../datagen/run/item-stage.js";
 import { defaultRefineSettings, runRefine } from "../../datagen/distill/refine.js";
 import { defaultGattSettings, gattDialogues, runGatt } from "../../datagen/gatt/ghost-attention.js";
+import { answerTotals, bestFile, defaultBestOfNSettings, pairsFile, runBestOfN, samplesFile } from "../../datagen/best-of-n/best-of-n.js";
+import { JudgeScorer } from "../../datagen/best-of-n/judge-scorer.js";
+import { loadJudgePrompts } from "../../eval/data/judge-prompts.js";
+import { LLM_JUDGE_MAX_TOKENS } from "../../eval/judge/run-judge.js";
 import { InstructionFilter } from "../../datagen/filter/instruction-filter.js";
 import { alpacaRules, type InstructionRules } from "../../datagen/filter/rules.js";
 import { cleanConversations, dedupModes, fastChatBlockedWords, fastChatMessageOverhead, supportedScripts, type DedupMode, type TokenCounter } from "../../datagen/formats/clean.js";
@@ -36,15 +40,16 @@ const help = `usage: camelid data <subcommand> [options]
   filter         run Alpaca's filters (length, blacklist, prefix, punctuation, ROUGE-L) on an existing file
   distill        ask a teacher for answers to prompts; --turns K adds follow-ups from a simulated user
   gatt           Ghost Attention data (LLaMA-2 §3.3): answers sampled with an instruction on every user turn
+  best-of-n      rejection sampling (LLaMA-2 §3.2.3): K answers per prompt, scored by an LLM judge, the best kept
   refine         fix generated texts with MiniGPT-4's fixing prompt, keeping both versions
   convert        between alpaca, sharegpt, openai, dolly and dpo files (JSON or JSONL)
   clean          FastChat-style cleaning: HTML→Markdown, roles, empties, duplicates, token-budget splits
   stats          counts, token length distributions and a histogram
   split          seeded train/validation/test split
 
-Teacher (self-instruct, distill, gatt, refine): --model <file.gguf> [--ctx-size N --threads N]
+Teacher (self-instruct, distill, gatt, best-of-n, refine): --model <file.gguf> [--ctx-size N --threads N]
   or --base-url <url> --remote-model <id> [--api completions|chat] [--api-key-env VAR] [--flavor F]
-  (--api defaults to completions for self-instruct's raw prompts, chat for distill, gatt and refine)
+  (--api defaults to completions for self-instruct's raw prompts, chat for distill, gatt, best-of-n and refine)
 Long runs show progress with an ETA, write append-only JSONL with atomic progress records, and resume
 when run again with the same --out, flags and input files (a changed input is refused). Items whose
 request failed are counted and retried by the next run with the same --out. "camelid data <subcommand> --help" for its options.
@@ -143,6 +148,26 @@ Context distillation (LLaMA-2 §4.2.4): answers made with a safety preprompt, st
   A dialogue whose answer is cut by --max-tokens ends there and goes to truncated.jsonl. Failed
   dialogues go to errors.jsonl, are counted, and the next run with the same --out retries them.
 `,
+  "best-of-n": `usage: camelid data best-of-n --prompts <file> --out <dir> <teacher> <judge> --judge-prompts <file> [options]
+  Rejection sampling (LLaMA-2 §3.2.3). --prompts: as distill reads them (prompt|instruction|question|text,
+  MT-bench turns[0], a first user message). Each prompt gets K answers from the teacher, answer k sampled
+  with seed --seed + k; each answer is graded by an LLM judge with FastChat's single-answer prompt
+  ("[[rating]]", read as llm_judge reads it). best.jsonl holds the best answer per prompt (ShareGPT rows,
+  for camelid train); samples.jsonl every answer with its score or why it has none. A tie goes to the
+  answer sampled first. An empty answer, one cut by --max-tokens, or one the judge gave no rating are
+  counted and take no part; a prompt with no scored answer is counted and kept nowhere. A teacher or judge
+  call that fails after --retries fails its prompt (errors.jsonl); the next run with the same --out retries it.
+  -n, --num-samples <k> (4)   answers per prompt
+  --temperature <t> (1.0)     LLaMA-2 samples at higher temperatures for diversity
+  --seed <n> (0)  --max-tokens <n> (1024)  --limit <n>  --concurrency <n> (2 prompts; their K answers in parallel)
+  --pairs                     also write pairs.jsonl: best as chosen, worst as rejected (trl prompt/chosen/
+                              rejected, for camelid train --method dpo); a prompt with fewer than 2 scored
+                              answers (or best = worst) is counted "no-pair" and has none
+ Judge: --judge-model <file.gguf> or --judge-base-url <url> --judge-remote-model <id> [--judge-api chat|completions]
+  [--judge-api-key-env VAR] [--judge-flavor F]; --judge-prompts <judge_prompts.jsonl> (FastChat's)
+  --judge-prompt <name> (single-v1)  --judge-max-tokens <n> (2048)  --judge-temperature <t> (0), as llm_judge
+  The judge, its prompt and the prompts are part of the run's input: a resume with other ones is refused.
+`,
   refine: `usage: camelid data refine --in <file> --out <dir> <teacher> [--fix-prompt <text> | --fix-prompt-file <file>] [--roles assistant,user]
 `,
   convert: `usage: camelid data convert --in <file> --out <file> --to ${datasetFormats.join("|")} [--from <format>] [--strict]
@@ -173,7 +198,7 @@ Context distillation (LLaMA-2 §4.2.4): answers made with a safety preprompt, st
 };
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  return runSubcommand("data", argv, io, { help, helps, handlers: { "self-instruct": selfInstruct, filter, distill, gatt, refine, convert, clean, stats, split } });
+  return runSubcommand("data", argv, io, { help, helps, handlers: { "self-instruct": selfInstruct, filter, distill, gatt, "best-of-n": bestOfN, refine, convert, clean, stats, split } });
 }
 
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
@@ -506,10 +531,7 @@ async function distill(argv: string[], io: CliIo): Promise<number> {
     "answer-templates": { type: "string" },
   }, false);
   const contextDistillation = contextDistillationFromFlags(values, io);
-  const { prompts: allPrompts, problems } = promptsFromFile(resolve(io.cwd, requireString(values, "prompts")));
-  for (const problem of problems.slice(0, 20)) io.stderr(`skipped ${problem}\n`);
-  const limit = numberFlag(values.limit, "limit", { min: 1, integer: true });
-  const prompts = limit ? allPrompts.slice(0, limit) : allPrompts;
+  const { prompts } = readPrompts(values, io);
   const out = resolve(io.cwd, requireString(values, "out"));
   // Distillation sends conversations: the chat API lets any server (camelid serve, vLLM, OpenAI) apply the model's template.
   const teacher = await createModel(values, io, "chat");
@@ -592,6 +614,90 @@ async function gatt(argv: string[], io: CliIo): Promise<number> {
   } finally {
     await teacher.dispose?.();
   }
+}
+
+async function bestOfN(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandArgs(argv, {
+    ...teacherFlags,
+    prompts: { type: "string" },
+    out: { type: "string", short: "o" },
+    "num-samples": { type: "string", short: "n" },
+    seed: { type: "string" },
+    "max-tokens": { type: "string" },
+    temperature: { type: "string" },
+    limit: { type: "string" },
+    pairs: { type: "boolean" },
+    "judge-model": { type: "string" },
+    "judge-base-url": { type: "string" },
+    "judge-remote-model": { type: "string" },
+    "judge-api": { type: "string" },
+    "judge-api-key-env": { type: "string" },
+    "judge-flavor": { type: "string" },
+    "judge-prompts": { type: "string" },
+    "judge-prompt": { type: "string" },
+    "judge-max-tokens": { type: "string" },
+    "judge-temperature": { type: "string" },
+  }, false);
+  const judgePrompt = singleJudgePrompt(values, io);
+  const { prompts, problems } = readPrompts(values, io);
+  const out = resolve(io.cwd, requireString(values, "out"));
+  const settings = {
+    ...defaultBestOfNSettings,
+    n: numberFlag(values["num-samples"], "num-samples", { min: 1, max: 1000, integer: true }) ?? defaultBestOfNSettings.n,
+    seed: numberFlag(values.seed, "seed", { integer: true }) ?? defaultBestOfNSettings.seed,
+    sampling: {
+      maxTokens: numberFlag(values["max-tokens"], "max-tokens", { min: 1, integer: true }) ?? defaultBestOfNSettings.sampling.maxTokens,
+      temperature: numberFlag(values.temperature, "temperature", { min: 0, max: 2 }) ?? defaultBestOfNSettings.sampling.temperature,
+    },
+    pairs: Boolean(values.pairs),
+  };
+  const options = runOptions(values, io);
+  const teacher = await createModel(values, io, "chat");
+  let judge: LanguageModel | undefined;
+  try {
+    judge = await createModel(values, io, "chat", "judge-");
+    const scorer = new JudgeScorer(judge, judgePrompt, {
+      call: {
+        maxTokens: numberFlag(values["judge-max-tokens"], "judge-max-tokens", { min: 1, integer: true }) ?? LLM_JUDGE_MAX_TOKENS,
+        temperature: numberFlag(values["judge-temperature"], "judge-temperature", { min: 0, max: 2 }) ?? 0,
+        retries: options.retry.maxRetries,
+      },
+    });
+    const summary = await interruptible((signal) => runBestOfN({ signal, model: teacher, scorer, prompts, settings, outputDirectory: out, prices: loadPrices(values, io, () => teacher.modelId), ...options }));
+    const answers = answerTotals(out);
+    writeFileSync(join(out, "summary.json"), JSON.stringify({ ...summary, answers }, null, 2));
+    const kept = (summary.counts.done ?? 0) + (summary.counts["no-pair"] ?? 0);
+    const excluded = (["empty", "truncated", "unscored"] as const).filter((reason) => answers[reason] > 0).map((reason) => `${answers[reason]} ${reason}`);
+    const message =
+      `kept the best of ${settings.n} answers for ${kept} of ${summary.total} prompts in ${join(out, bestFile)} (all answers in ${samplesFile}); ` +
+      `${answers.scored} of ${answers.sampled} answers scored by ${scorer.name}${excluded.length ? ` (${excluded.join(", ")} left out)` : ""}` +
+      `${summary.counts.unscored ? `; ${summary.counts.unscored} prompts with no scored answer` : ""}` +
+      `${settings.pairs ? `; ${summary.counts.done ?? 0} pairs in ${join(out, pairsFile)}${summary.counts["no-pair"] ? `, ${summary.counts["no-pair"]} prompts with fewer than 2 distinct scored answers have none` : ""}` : ""}` +
+      failedNote(summary);
+    reportSummary({ message, ...summary, ...{ answers, temperature: settings.sampling.temperature, skipped: problems.length } }, values, io);
+    return summary.failed > 0 || kept === 0 ? 1 : 0;
+  } finally {
+    await teacher.dispose?.();
+    await judge?.dispose?.();
+  }
+}
+
+/** --prompts FILE (rows without a prompt reported on stderr), cut to --limit. */
+function readPrompts(values: Values, io: CliIo) {
+  const { prompts, problems } = promptsFromFile(resolve(io.cwd, requireString(values, "prompts")));
+  for (const problem of problems.slice(0, 20)) io.stderr(`skipped ${problem}\n`);
+  const limit = numberFlag(values.limit, "limit", { min: 1, integer: true });
+  return { prompts: limit ? prompts.slice(0, limit) : prompts, problems };
+}
+
+/** --judge-prompts FILE and --judge-prompt NAME (single-v1): a single-answer prompt that asks for "[[rating]]". */
+function singleJudgePrompt(values: Values, io: CliIo) {
+  const prompts = loadJudgePrompts(resolve(io.cwd, requireString(values, "judge-prompts")));
+  const name = (values["judge-prompt"] as string | undefined) ?? "single-v1";
+  const prompt = prompts.get(name);
+  if (!prompt) throw new InvalidArgumentError("judge-prompt", `judge prompt "${name}" is not in --judge-prompts (have: ${[...prompts.keys()].join(", ")})`);
+  if (prompt.type !== "single" || prompt.outputFormat !== "[[rating]]") throw new InvalidArgumentError("judge-prompt", `judge prompt "${name}" is ${prompt.type} with output_format "${prompt.outputFormat}"; best-of-n needs a single-answer "[[rating]]" prompt`);
+  return prompt;
 }
 
 /** --instruction TEXT or --instructions FILE (one per line, blank lines ignored): exactly one of them. */

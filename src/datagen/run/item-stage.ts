@@ -48,6 +48,8 @@ export interface ItemOutcome<Row> {
   outcome: string;
   /** Another of the stage's files to append the rows to instead (one of `extraFiles`). */
   file?: string;
+  /** Rows for further files of the stage (`extraFiles`), committed in the same atomic step as `rows`. */
+  also?: Record<string, Row[]>;
 }
 
 /**
@@ -122,7 +124,7 @@ export async function runItemStage<Item, Row>(stage: {
         failed,
       };
       if ("error" in result) store.commit({ "errors.jsonl": [{ index, error: result.error }] }, state);
-      else store.commit({ [result.file ?? stage.outputFile]: result.rows }, state);
+      else store.commit({ ...result.also, [result.file ?? stage.outputFile]: result.rows }, state);
       reporter?.update(snapshot());
     },
   });
