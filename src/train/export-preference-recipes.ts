@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { InvalidArgumentError, UnsupportedFeatureError } from "../errors/index.js";
 import { axolotlTrainingLines, chatTemplateFor, trlLoadDataset, trlLoraConfig, trlTrainAndSave, trlTrainingArguments, type RecipeFiles, type RecipeSettings, type RecipeTarget } from "./export-recipes.js";
-import type { PreferencePair } from "./preference-rows.js";
+import type { PreferenceExample } from "./preference-rows.js";
 import { withoutGenerationMarkers } from "./recipe-templates.js";
 
 /** What `camelid train --method` trains; dpo and reward are exported as GPU recipes only, for now. */
@@ -35,22 +35,22 @@ export function checkDpoSettings(settings: DpoSettings): DpoSettings {
 }
 
 const assistant = (content: string) => ({ role: "assistant", content });
-const withMargin = (pair: PreferencePair) => (pair.margin !== undefined ? { margin: pair.margin } : {});
+const withMargin = (pair: PreferenceExample) => (pair.margin !== undefined ? { margin: pair.margin } : {});
 
 /** trl's conversational preference rows with an explicit prompt (what DPOTrainer recommends). */
-export function trlDpoJsonl(pairs: readonly PreferencePair[]): string {
+export function trlDpoJsonl(pairs: readonly PreferenceExample[]): string {
   return pairs.map((pair) => `${JSON.stringify({ prompt: pair.prompt, chosen: [assistant(pair.chosen)], rejected: [assistant(pair.rejected)] })}\n`).join("");
 }
 
 /** trl's conversational preference rows with the prompt implicit (RewardTrainer's layout), and `margin` when the pair has one. */
-export function trlRewardJsonl(pairs: readonly PreferencePair[]): string {
+export function trlRewardJsonl(pairs: readonly PreferenceExample[]): string {
   return pairs
     .map((pair) => `${JSON.stringify({ chosen: [...pair.prompt, assistant(pair.chosen)], rejected: [...pair.prompt, assistant(pair.rejected)], ...withMargin(pair) })}\n`)
     .join("");
 }
 
 /** axolotl's chat_template.default DPO rows: the prompt's messages, then one assistant message each side. */
-export function axolotlDpoJsonl(pairs: readonly PreferencePair[]): string {
+export function axolotlDpoJsonl(pairs: readonly PreferenceExample[]): string {
   return pairs.map((pair) => `${JSON.stringify({ messages: pair.prompt, chosen: assistant(pair.chosen), rejected: assistant(pair.rejected) })}\n`).join("");
 }
 
@@ -58,7 +58,7 @@ export function axolotlDpoJsonl(pairs: readonly PreferencePair[]): string {
  * axolotl's bradley_terry.chat_template rows: system (always present: the strategy reads the column),
  * one user input, chosen and rejected. It has neither history nor margin: such pairs are refused, not cut.
  */
-export function axolotlRewardJsonl(pairs: readonly PreferencePair[]): string {
+export function axolotlRewardJsonl(pairs: readonly PreferenceExample[]): string {
   return pairs
     .map((pair) => {
       const hasSystem = pair.prompt[0]?.role === "system";
@@ -199,7 +199,7 @@ export function writePreferenceRecipe(
   target: RecipeTarget,
   method: PreferenceMethod,
   outDir: string,
-  pairs: readonly PreferencePair[],
+  pairs: readonly PreferenceExample[],
   settings: RecipeSettings,
   dpo: DpoSettings = defaultDpoSettings,
 ): RecipeFiles {

@@ -20,7 +20,7 @@ export {
   type TrainingRow,
   type TruncationPolicy,
 } from "./prepare-data.js";
-export { detectPreferenceFormat, preferenceDataFormats, readPreferencePairs, type PreferenceDataFormat, type PreferencePair, type PreferenceRows } from "./preference-rows.js";
+export { detectPreferenceFormat, preferenceDataFormats, readPreferencePairs, type PreferenceDataFormat, type PreferenceExample, type PreferenceRows } from "./preference-rows.js";
 export { tokenizePreferencePairs, type PreparedPreferences, type PreferenceTokenOptions, type TokenizedPreferencePair } from "./preference-tokens.js";
 export { preparePreferenceData, type PreferenceDataOptions, type PreparedPreferenceData } from "./preference-data.js";
 export { allocateBatch, fillBatch, RowSchedule, type BatchBuffers } from "./batches.js";

@@ -19,7 +19,7 @@ export const preferenceDataFormats = ["llama-factory", "trl", "arena"] as const;
 export type PreferenceDataFormat = (typeof preferenceDataFormats)[number];
 
 /** One preference pair, whatever file layout it came from, with where it came from. */
-export interface PreferencePair {
+export interface PreferenceExample {
   file: string;
   line: number;
   format: PreferenceDataFormat;
@@ -33,7 +33,7 @@ export interface PreferencePair {
 
 export interface PreferenceRows {
   format: PreferenceDataFormat;
-  pairs: PreferencePair[];
+  pairs: PreferenceExample[];
   /** Rows left out (not JSON, invalid UTF-8, a missing field, an empty or identical answer), with file:line. */
   problems: SampleProblem[];
 }
@@ -90,7 +90,7 @@ function answerText(side: z.infer<typeof trlSide>, name: string): string {
 
 const asMessages = (list: z.infer<typeof trlMessage>[]): ChatMessage[] => list.map((message) => ({ role: message.role, content: message.content }));
 
-function decodeRow(format: PreferenceDataFormat, value: unknown): Omit<PreferencePair, "file" | "line" | "format"> {
+function decodeRow(format: PreferenceDataFormat, value: unknown): Omit<PreferenceExample, "file" | "line" | "format"> {
   switch (format) {
     case "llama-factory": {
       if (value && typeof value === "object" && "instruction" in value) {
@@ -133,7 +133,7 @@ function decodeRow(format: PreferenceDataFormat, value: unknown): Omit<Preferenc
 }
 
 /** A pair that cannot teach a preference: said at the row, before any tokenization. */
-function pairProblem(pair: Omit<PreferencePair, "file" | "line" | "format">): string | undefined {
+function pairProblem(pair: Omit<PreferenceExample, "file" | "line" | "format">): string | undefined {
   const last = pair.prompt.at(-1);
   if (!last || last.role !== "user") return `the prompt must end with a user turn (it ends with ${last ? `${last.role === "assistant" ? "an" : "a"} ${last.role} turn` : "nothing"})`;
   if (pair.chosen.trim() === "") return "the chosen answer is empty";
@@ -189,7 +189,7 @@ export function readPreferencePairs(path: string, options: { format?: Preference
   if (format === undefined) {
     throw new NoUsableRowsError("data", path, `no row has chosen and rejected answers (preference layouts: ${preferenceDataFormats.join(", ")})`);
   }
-  const pairs: PreferencePair[] = [];
+  const pairs: PreferenceExample[] = [];
   const problems: SampleProblem[] = [];
   for (const row of rows) {
     const problem = (message: string) => problems.push({ file: path, line: row.line, message });

@@ -2,7 +2,7 @@ import { InvalidArgumentError } from "../errors/index.js";
 import type { PromptFormat, RenderedFormat } from "../prompts/index.js";
 import { NoUsableRowsError } from "../datagen/formats/data-file-errors.js";
 import { truncationPolicies, type MismatchPolicy, type SampleProblem, type TrainingRow, type TruncationPolicy } from "./prepare-data.js";
-import { noPairsDetail, type PreferencePair } from "./preference-rows.js";
+import { noPairsDetail, type PreferenceExample } from "./preference-rows.js";
 import { renderTrainingExample } from "./render-example.js";
 import { tokenizeSegments } from "./segment-tokens.js";
 import type { TrainingTokenizer } from "./tokenizer.js";
@@ -21,7 +21,7 @@ export interface PreferenceTokenOptions {
  * (positions 0..promptLength-1), each marked trainable on its answer (and end-of-turn) only.
  */
 export interface TokenizedPreferencePair {
-  pair: PreferencePair;
+  pair: PreferenceExample;
   promptLength: number;
   chosen: TrainingRow;
   rejected: TrainingRow;
@@ -51,7 +51,7 @@ function onlyLastAnswerTrainable(rendered: RenderedFormat): RenderedFormat {
  * sequences start with the same prompt tokens. Problems are reported per pair, never thrown; no usable
  * pair at all is a NoUsableRowsError.
  */
-export function tokenizePreferencePairs(pairs: readonly PreferencePair[], format: PromptFormat, tokenizer: TrainingTokenizer, options: PreferenceTokenOptions): PreparedPreferences {
+export function tokenizePreferencePairs(pairs: readonly PreferenceExample[], format: PromptFormat, tokenizer: TrainingTokenizer, options: PreferenceTokenOptions): PreparedPreferences {
   if (!Number.isInteger(options.maxLength) || options.maxLength < 2) throw new InvalidArgumentError("maxLength", `max length must be an integer of at least 2, got ${options.maxLength}`);
   const truncation = options.truncation ?? "drop";
   if (!truncationPolicies.includes(truncation)) throw new InvalidArgumentError("truncation", `truncation must be ${truncationPolicies.join(" or ")}, got "${truncation}"`);

@@ -6,7 +6,7 @@ import { NoUsableRowsError } from "../../src/datagen/formats/data-file-errors.js
 import { vicunaV11Format } from "../../src/prompts/index.js";
 import { toPreferencePairs } from "../../src/server/arena/arena-exports.js";
 import type { BattleTurn, VotedBattle } from "../../src/server/arena/arena-store.js";
-import { dataProblemsJsonl, preparePreferenceData, readPreferencePairs, tokenizePreferencePairs, type PreferencePair, type TokenizedPreferencePair, type TrainingRow } from "../../src/train/index.js";
+import { dataProblemsJsonl, preparePreferenceData, readPreferencePairs, tokenizePreferencePairs, type PreferenceExample, type TokenizedPreferencePair, type TrainingRow } from "../../src/train/index.js";
 import { sharedPath } from "../support/shared-data.js";
 import { useStories260KVocabulary } from "./support/gguf-pieces.js";
 
@@ -35,7 +35,7 @@ function battle(id: string, winner: VotedBattle["winner"], turns: [string, strin
   };
 }
 
-describe("preference rows in each layout, read into one PreferencePair", () => {
+describe("preference rows in each layout, read into one PreferenceExample", () => {
   it("LLaMA-Factory's dpo_en_demo.json: 300 pairs, multi-turn prompts end with the user's turn", () => {
     const path = sharedPath("data", "llama-factory", "dpo_en_demo.json");
     const read = readPreferencePairs(path);
@@ -73,7 +73,7 @@ describe("preference rows in each layout, read into one PreferencePair", () => {
     const read = readPreferencePairs(path);
     expect(read.format).toBe("trl");
     expect(read.problems).toEqual([]);
-    const strip = ({ prompt, chosen, rejected, margin, line }: PreferencePair) => ({ line, prompt, chosen, rejected, margin });
+    const strip = ({ prompt, chosen, rejected, margin, line }: PreferenceExample) => ({ line, prompt, chosen, rejected, margin });
     expect(read.pairs.map(strip)).toEqual([
       { line: 1, prompt: [{ role: "user", content: "The sky is" }], chosen: " blue.", rejected: " green.", margin: 2 },
       { line: 2, prompt: [{ role: "system", content: "Be brief." }, { role: "user", content: "Colour of the sky?" }], chosen: "Blue.", rejected: "Green.", margin: undefined },
@@ -200,7 +200,7 @@ describe("tokenized pairs with stories260K's tokenizer and the Vicuna v1.1 forma
     return runs.map((ids) => stories.decode(ids));
   };
   /** The pair's side as the whole rendered text tokenizes, BOS in front: what the segment tokens must equal. */
-  const wholeTokens = (pair: PreferencePair, answer: string) => [1, ...stories.tokenizer.tokenizeWhole(vicunaV11Format.render([...pair.prompt, { role: "assistant", content: answer }], { addGenerationPrompt: false }).text)];
+  const wholeTokens = (pair: PreferenceExample, answer: string) => [1, ...stories.tokenizer.tokenizeWhole(vicunaV11Format.render([...pair.prompt, { role: "assistant", content: answer }], { addGenerationPrompt: false }).text)];
 
   it("the masks cover exactly each answer and its </s>; both sequences share the prompt's tokens", () => {
     const path = writeRows("masks.jsonl", [
