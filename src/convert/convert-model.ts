@@ -6,7 +6,7 @@ import { resolve } from "node:path";
 import { replaceFileAtomic } from "../files/atomic-write.js";
 import { tensorByteLength, writeGguf, type GgmlTypeName, type GgufTensorInput, type GgufValue } from "../gguf/index.js";
 import { isFloatDtype, SafetensorsCheckpoint, type SafetensorsDtype } from "../safetensors/index.js";
-import { CheckpointError } from "./errors.js";
+import { HfCheckpointError } from "./errors.js";
 import { readGenerationConfig, readLlamaConfig, type LlamaHparams } from "./hf-config.js";
 import { permuteRopeRows, planLlamaTensors, type OutputType } from "./llama-tensors.js";
 import { llamaModelMetadata } from "./model-metadata.js";
@@ -61,7 +61,7 @@ export async function convertHfModel(options: ConvertHfModelOptions): Promise<Co
   try {
     for (const tensor of source.tensors) {
       if (!isFloatDtype(tensor.dtype)) {
-        throw new CheckpointError("unsupported_dtype", tensor.name, `tensor ${tensor.name} is ${tensor.dtype}; camelid convert reads F32, F16 and BF16 weights`);
+        throw new HfCheckpointError("unsupported_dtype", tensor.name, `tensor ${tensor.name} is ${tensor.dtype}; camelid convert reads F32, F16 and BF16 weights`);
       }
     }
     const planned = planLlamaTensors(source.tensors, hparams, options.outputType);

@@ -11,7 +11,7 @@ export type CheckpointProblem =
   | "unsupported_dtype";
 
 /** A Hugging Face checkpoint folder cannot be converted; `path` names the file or tensor, `problem` the kind. */
-export class CheckpointError extends CamelidError {
+export class HfCheckpointError extends CamelidError {
   readonly code = "checkpoint";
   constructor(
     readonly problem: CheckpointProblem,

@@ -4,7 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { CheckpointError } from "./errors.js";
+import { HfCheckpointError } from "./errors.js";
 
 /** Architectures convert_hf_to_gguf.py converts with its LlamaModel class (the ones that are plain LLaMA). */
 export const LLAMA_ARCHITECTURES = ["LlamaForCausalLM", "LLaMAForCausalLM", "LlamaModel", "MistralForCausalLM"] as const;
@@ -67,7 +67,7 @@ export interface LlamaHparams {
 
 export const CONFIG_FILE = "config.json";
 
-async function readJson(path: string, missing: () => CheckpointError): Promise<unknown> {
+async function readJson(path: string, missing: () => HfCheckpointError): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -78,43 +78,43 @@ async function readJson(path: string, missing: () => CheckpointError): Promise<u
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new CheckpointError("invalid_config", path, `${path} is not valid JSON (${(error as Error).message})`, { cause: error });
+    throw new HfCheckpointError("invalid_config", path, `${path} is not valid JSON (${(error as Error).message})`, { cause: error });
   }
 }
 
-/** Reads and checks config.json; throws a CheckpointError naming the file and the field. */
+/** Reads and checks config.json; throws a HfCheckpointError naming the file and the field. */
 export async function readLlamaConfig(folder: string): Promise<LlamaHparams> {
   const path = join(folder, CONFIG_FILE);
-  const json = await readJson(path, () => new CheckpointError("missing_config", path, `${folder} has no config.json: is it a Hugging Face model folder?`));
+  const json = await readJson(path, () => new HfCheckpointError("missing_config", path, `${folder} has no config.json: is it a Hugging Face model folder?`));
   const result = configSchema.safeParse(json);
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw new CheckpointError("invalid_config", path, `${path}: ${issue.path.join(".") || "config"}: ${issue.message}`);
+    throw new HfCheckpointError("invalid_config", path, `${path}: ${issue.path.join(".") || "config"}: ${issue.message}`);
   }
   const config = result.data;
   const architecture = config.architectures[0];
   if (!(LLAMA_ARCHITECTURES as readonly string[]).includes(architecture)) {
-    throw new CheckpointError(
+    throw new HfCheckpointError(
       "unsupported_architecture",
       path,
       `${path}: architecture ${architecture} is not supported; camelid convert handles ${LLAMA_ARCHITECTURES.join(", ")}`,
     );
   }
   if (config.text_config !== undefined) {
-    throw new CheckpointError("unsupported_architecture", path, `${path}: a text_config (multimodal checkpoint) is not supported`);
+    throw new HfCheckpointError("unsupported_architecture", path, `${path}: a text_config (multimodal checkpoint) is not supported`);
   }
   const ropeSource = config.rope_parameters ?? config.rope_scaling ?? {};
   const rope = ropeParametersSchema.safeParse(ropeSource);
   if (!rope.success) {
     const issue = rope.error.issues[0];
-    throw new CheckpointError("invalid_config", path, `${path}: rope_scaling.${issue.path.join(".")}: ${issue.message}`);
+    throw new HfCheckpointError("invalid_config", path, `${path}: rope_scaling.${issue.path.join(".")}: ${issue.message}`);
   }
   const heads = config.num_attention_heads;
   const headDim = config.head_dim ?? config.hidden_size / heads;
-  if (!Number.isInteger(headDim)) throw new CheckpointError("invalid_config", path, `${path}: hidden_size ${config.hidden_size} is not divisible by num_attention_heads ${heads}`);
+  if (!Number.isInteger(headDim)) throw new HfCheckpointError("invalid_config", path, `${path}: hidden_size ${config.hidden_size} is not divisible by num_attention_heads ${heads}`);
   const kvHeads = config.num_key_value_heads ?? heads;
-  if (heads % kvHeads !== 0) throw new CheckpointError("invalid_config", path, `${path}: num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`);
-  if (headDim % 2 !== 0) throw new CheckpointError("invalid_config", path, `${path}: the head dimension ${headDim} must be even for RoPE`);
+  if (heads % kvHeads !== 0) throw new HfCheckpointError("invalid_config", path, `${path}: num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`);
+  if (headDim % 2 !== 0) throw new HfCheckpointError("invalid_config", path, `${path}: the head dimension ${headDim} must be even for RoPE`);
   return {
     architecture,
     hiddenSize: config.hidden_size,
@@ -135,11 +135,11 @@ export async function readLlamaConfig(folder: string): Promise<LlamaHparams> {
 /** generation_config.json, if any (its sampling defaults become general.sampling.*). */
 export async function readGenerationConfig(folder: string): Promise<Record<string, unknown> | undefined> {
   const path = join(folder, "generation_config.json");
-  const json = await readJson(path, () => new CheckpointError("missing_config", path, "")).catch((error: unknown) => {
-    if (error instanceof CheckpointError && error.problem === "missing_config") return undefined;
+  const json = await readJson(path, () => new HfCheckpointError("missing_config", path, "")).catch((error: unknown) => {
+    if (error instanceof HfCheckpointError && error.problem === "missing_config") return undefined;
     throw error;
   });
   if (json === undefined) return undefined;
-  if (typeof json !== "object" || json === null || Array.isArray(json)) throw new CheckpointError("invalid_config", path, `${path} is not a JSON object`);
+  if (typeof json !== "object" || json === null || Array.isArray(json)) throw new HfCheckpointError("invalid_config", path, `${path} is not a JSON object`);
   return json as Record<string, unknown>;
 }

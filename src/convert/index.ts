@@ -1,6 +1,6 @@
 // camelid/convert: Hugging Face LLaMA checkpoints → GGUF, as llama.cpp's convert_hf_to_gguf.py writes them.
 export { convertHfModel, type ConvertedTensor, type ConvertHfModelOptions, type ConvertHfModelResult, type TensorSource, type VocabularyConverter } from "./convert-model.js";
-export { CheckpointError, type CheckpointProblem } from "./errors.js";
+export { HfCheckpointError, type CheckpointProblem } from "./errors.js";
 export { LLAMA_ARCHITECTURES, readLlamaConfig, type LlamaHparams } from "./hf-config.js";
 export { OUTPUT_TYPES, tensorType, type OutputType } from "./llama-tensors.js";
 export { randomHfLlamaConfig, randomHfLlamaTensors, writeRandomHfLlama, type RandomHfLlamaOptions } from "./random-hf-llama.js";

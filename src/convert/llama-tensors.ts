@@ -3,7 +3,7 @@
 // the ggml type each gets for an output type (ModelBase.prepare_tensors).
 import { permuteQkRows } from "./lora/qk-permutation.js";
 import type { GgmlTypeName } from "../gguf/index.js";
-import { CheckpointError } from "./errors.js";
+import { HfCheckpointError } from "./errors.js";
 import type { LlamaHparams } from "./hf-config.js";
 
 export const OUTPUT_TYPES = ["f32", "f16", "q8_0", "q4_0"] as const;
@@ -107,7 +107,7 @@ export function tensorType(name: string, shape: readonly number[], outputType: O
   return type;
 }
 
-/** Plans every checkpoint tensor; throws a CheckpointError naming the first that cannot be converted. */
+/** Plans every checkpoint tensor; throws a HfCheckpointError naming the first that cannot be converted. */
 export function planLlamaTensors(
   tensors: readonly { name: string; shape: number[] }[],
   hparams: LlamaHparams,
@@ -119,10 +119,10 @@ export function planLlamaTensors(
     // convert_hf_to_gguf.py: a bare LlamaModel's tensors lack the "model." prefix
     const hfName = hparams.architecture === "LlamaModel" && !tensor.name.startsWith("model.") ? `model.${tensor.name}` : tensor.name;
     const name = ggufTensorName(hfName, hparams.layers);
-    if (!name) throw new CheckpointError("unmapped_tensor", tensor.name, `cannot map tensor ${tensor.name} to a llama.cpp LLaMA tensor`);
+    if (!name) throw new HfCheckpointError("unmapped_tensor", tensor.name, `cannot map tensor ${tensor.name} to a llama.cpp LLaMA tensor`);
     const shape = expectedShape(name, hparams);
     if (!shape || shape.length !== tensor.shape.length || shape.some((dim, i) => dim !== tensor.shape[i])) {
-      throw new CheckpointError(
+      throw new HfCheckpointError(
         "shape_mismatch",
         tensor.name,
         `tensor ${tensor.name} has shape [${tensor.shape.join(", ")}] but config.json implies [${shape?.join(", ") ?? "?"}]`,
@@ -137,7 +137,7 @@ export function planLlamaTensors(
     for (const kind of Object.values(LAYER_TENSORS)) required.push(`blk.${layer}.${kind}.weight`);
   }
   for (const name of required) {
-    if (!names.has(name)) throw new CheckpointError("missing_tensor", name, `the checkpoint has no tensor for ${name} (config.json says ${hparams.layers} layers)`);
+    if (!names.has(name)) throw new HfCheckpointError("missing_tensor", name, `the checkpoint has no tensor for ${name} (config.json says ${hparams.layers} layers)`);
   }
   return planned;
 }

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { convertHfModel } from "../../src/convert/convert-model.js";
-import { CheckpointError, type CheckpointProblem } from "../../src/convert/errors.js";
+import { HfCheckpointError, type CheckpointProblem } from "../../src/convert/errors.js";
 import { permuteRopeRows, tensorType } from "../../src/convert/llama-tensors.js";
 import { writeRandomHfLlama, type RandomHfLlamaOptions } from "../../src/convert/random-hf-llama.js";
 import { GgufReader } from "../../src/gguf/index.js";
@@ -39,8 +39,8 @@ async function conversionError(folder: string): Promise<Error> {
 }
 
 function expectCheckpointError(error: Error, problem: CheckpointProblem, message: RegExp): void {
-  expect(error).toBeInstanceOf(CheckpointError);
-  expect((error as CheckpointError).problem).toBe(problem);
+  expect(error).toBeInstanceOf(HfCheckpointError);
+  expect((error as HfCheckpointError).problem).toBe(problem);
   expect(error.message).toMatch(message);
 }
 
