@@ -8,17 +8,17 @@
 // the model on that shape, with the attention calls timed inside them (a 15M step takes 3-20 s here).
 //   npx tsx bench/engine-attention.ts [--shape 260K|15M|all] [--repetitions 7] [--js] [--steps 0]
 import { llamaConfig, type LlamaConfig } from "../src/engine/config.js";
-import type { AttentionShape } from "../src/engine/kernels/attention.js";
+import type { AttentionShape } from "../src/engine/kernels/reference/attention.js";
 import { fastKernels, type KernelSet } from "../src/engine/kernels/kernel-set.js";
 import { parseLoraConfig } from "../src/engine/lora/lora-config.js";
 import { allocateBaseWeights } from "../src/engine/model/base-weights.js";
 import { LlamaModel } from "../src/engine/model/llama-model.js";
 import { randomizeBaseWeights } from "../src/engine/model/random-init.js";
-import { attentionBackwardFast, attentionForwardFast } from "../src/engine/kernels/attention-fast.js";
-import { ParallelAttention } from "../src/engine/kernels/parallel-attention.js";
-import { simdAttentionApplies, SimdAttentionThread } from "../src/engine/kernels/wasm/attention-simd.js";
-import { ResidentAttention } from "../src/engine/kernels/wasm/attention-resident.js";
-import { SharedArena } from "../src/engine/kernels/wasm/resident-memory.js";
+import { attentionBackwardFast, attentionForwardFast } from "../src/engine/kernels/fast/attention-fast.js";
+import { ParallelAttention } from "../src/engine/kernels/fast/parallel-attention.js";
+import { simdAttentionApplies, SimdAttentionThread } from "../src/engine/kernels/fast/attention-simd.js";
+import { ResidentAttention } from "../src/engine/kernels/fast/attention-resident.js";
+import { SharedArena } from "../src/engine/kernels/fast/resident-memory.js";
 import { SeededRandom } from "../src/random/seeded-random.js";
 import { argument, median, timed } from "./measure.js";
 

@@ -4,8 +4,8 @@
 // activations there). One thread: CPU time (robust on a busy shared machine); two: wall time.
 //   npx tsx bench/engine-matmul.ts [--seconds 0.5] [--no-torch]
 import { spawnSync } from "node:child_process";
-import { SimdMatmul } from "../src/engine/kernels/wasm/matmul-simd.js";
-import { ParallelSimdMatmul } from "../src/engine/kernels/wasm/parallel-matmul.js";
+import { SimdMatmul } from "../src/engine/kernels/fast/matmul-simd.js";
+import { ParallelSimdMatmul } from "../src/engine/kernels/fast/parallel-matmul.js";
 import { argument, pythonWithTorch } from "./measure.js";
 
 const seconds = Number(argument("seconds", "0.5"));

@@ -12,11 +12,11 @@
 // About 20 s for the default 15M shape.
 //   npx tsx bench/engine-pointwise.ts [--shape 260K|15M|all] [--repetitions 5] [--rows 2048]
 import { referenceKernels, type KernelSet } from "../src/engine/kernels/kernel-set.js";
-import { ropeTables } from "../src/engine/kernels/rope.js";
-import { SharedArena } from "../src/engine/kernels/wasm/resident-memory.js";
-import { ParallelPointwise } from "../src/engine/kernels/wasm/parallel-pointwise.js";
-import { PointwiseSimd } from "../src/engine/kernels/wasm/pointwise-runner.js";
-import { buildPointwiseModule, type PointwiseExports } from "../src/engine/kernels/wasm/pointwise-simd.js";
+import { ropeTables } from "../src/engine/kernels/reference/rope.js";
+import { SharedArena } from "../src/engine/kernels/fast/resident-memory.js";
+import { ParallelPointwise } from "../src/engine/kernels/fast/parallel-pointwise.js";
+import { PointwiseSimd } from "../src/engine/kernels/fast/pointwise-runner.js";
+import { buildPointwiseModule, type PointwiseExports } from "../src/engine/kernels/fast/pointwise-simd.js";
 import { SeededRandom } from "../src/random/seeded-random.js";
 import { argument, median, sharedRandom, timed } from "./measure.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { engineThreads, fastKernels, referenceKernels } from "../../src/engine/kernels/kernel-set.js";
-import { ResidentAttention } from "../../src/engine/kernels/wasm/attention-resident.js";
+import { ResidentAttention } from "../../src/engine/kernels/fast/attention-resident.js";
 import { parseLoraConfig } from "../../src/engine/lora/lora-config.js";
 import { relativeError } from "./gradient-check.js";
 import { tinyBatch, tinyConfig, tinyModel } from "./tiny-model.js";

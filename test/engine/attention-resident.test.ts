@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { attentionBackward, attentionForward, type AttentionShape } from "../../src/engine/kernels/attention.js";
-import { fastAttentionBackward, fastAttentionForward, useResidentMemory } from "../../src/engine/kernels/fast-attention-bindings.js";
-import { ParallelAttention } from "../../src/engine/kernels/parallel-attention.js";
-import { ResidentAttention } from "../../src/engine/kernels/wasm/attention-resident.js";
-import { SharedArena } from "../../src/engine/kernels/wasm/resident-memory.js";
-import { threadsAvailable } from "../../src/engine/kernels/wasm/parallel-matmul.js";
+import { attentionBackward, attentionForward, type AttentionShape } from "../../src/engine/kernels/reference/attention.js";
+import { fastAttentionBackward, fastAttentionForward, useResidentMemory } from "../../src/engine/kernels/fast/fast-attention-bindings.js";
+import { ParallelAttention } from "../../src/engine/kernels/fast/parallel-attention.js";
+import { ResidentAttention } from "../../src/engine/kernels/fast/attention-resident.js";
+import { SharedArena } from "../../src/engine/kernels/fast/resident-memory.js";
+import { threadsAvailable } from "../../src/engine/kernels/fast/parallel-matmul.js";
 import { SeededRandom } from "../../src/random/seeded-random.js";
 import { relativeError } from "./gradient-check.js";
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { attentionBackward, attentionForward, type AttentionShape } from "../../src/engine/kernels/attention.js";
+import { attentionBackward, attentionForward, type AttentionShape } from "../../src/engine/kernels/reference/attention.js";
 import { fastKernels } from "../../src/engine/kernels/kernel-set.js";
-import { attentionLayout, buildAttentionModule } from "../../src/engine/kernels/wasm/attention-simd-kernel.js";
-import { simdAttentionApplies, SimdAttentionThread } from "../../src/engine/kernels/wasm/attention-simd.js";
-import { simdBackwardUnits, simdForwardUnits, type AttentionUnitKernel } from "../../src/engine/kernels/wasm/attention-units.js";
-import { relaxedSimdAvailable } from "../../src/engine/kernels/wasm/relaxed-simd.js";
+import { attentionLayout, buildAttentionModule } from "../../src/engine/kernels/fast/attention-simd-kernel.js";
+import { simdAttentionApplies, SimdAttentionThread } from "../../src/engine/kernels/fast/attention-simd.js";
+import { simdBackwardUnits, simdForwardUnits, type AttentionUnitKernel } from "../../src/engine/kernels/fast/attention-units.js";
+import { relaxedSimdAvailable } from "../../src/engine/kernels/fast/relaxed-simd.js";
 import { SeededRandom } from "../../src/random/seeded-random.js";
 import { relativeError } from "./gradient-check.js";
 

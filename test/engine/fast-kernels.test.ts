@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { attentionBackward, attentionForward } from "../../src/engine/kernels/attention.js";
-import { attentionBackwardFast, attentionForwardFast } from "../../src/engine/kernels/attention-fast.js";
-import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from "../../src/engine/kernels/matmul.js";
-import { matmulBackwardInputFast, matmulBackwardWeightFast, matmulForwardFast } from "../../src/engine/kernels/matmul-fast.js";
+import { attentionBackward, attentionForward } from "../../src/engine/kernels/reference/attention.js";
+import { attentionBackwardFast, attentionForwardFast } from "../../src/engine/kernels/fast/attention-fast.js";
+import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from "../../src/engine/kernels/reference/matmul.js";
+import { matmulBackwardInputFast, matmulBackwardWeightFast, matmulForwardFast } from "../../src/engine/kernels/fast/matmul-fast.js";
 import { fastJsKernels, fastKernels, referenceKernels } from "../../src/engine/kernels/kernel-set.js";
-import { SimdMatmul, simdAvailable } from "../../src/engine/kernels/wasm/matmul-simd.js";
+import { SimdMatmul, simdAvailable } from "../../src/engine/kernels/fast/matmul-simd.js";
 import { SeededRandom } from "../../src/random/seeded-random.js";
 import { relativeError } from "./gradient-check.js";
 
@@ -107,7 +107,7 @@ describe("WebAssembly SIMD", () => {
     expect(simdAvailable()).toBe(true);
   });
   it.each([false, true])("the two-thread kernel equals the reference (edges, chunked reductions, accumulate; helper runs every unit: %s)", async (helperRunsEveryUnit) => {
-    const { ParallelSimdMatmul, threadsAvailable } = await import("../../src/engine/kernels/wasm/parallel-matmul.js");
+    const { ParallelSimdMatmul, threadsAvailable } = await import("../../src/engine/kernels/fast/parallel-matmul.js");
     expect(threadsAvailable()).toBe(true);
     const parallel = new ParallelSimdMatmul({ helperRunsEveryUnit });
     try {
@@ -148,7 +148,7 @@ describe("WebAssembly SIMD", () => {
 
 describe("table exp", () => {
   it("matches Math.exp on (-88, 0] to 1e-10 relative and keeps NaN", async () => {
-    const { expNonPositive } = await import("../../src/engine/kernels/fast-exp.js");
+    const { expNonPositive } = await import("../../src/engine/kernels/fast/fast-exp.js");
     const random = new SeededRandom(12);
     let worst = 0;
     for (let i = 0; i < 20000; i++) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { UnsupportedFeatureError } from "../../src/errors/index.js";
-import { matmulBackwardInput, matmulForward } from "../../src/engine/kernels/matmul.js";
-import { SimdMatmul, TILE_ROWS } from "../../src/engine/kernels/wasm/matmul-simd.js";
+import { matmulBackwardInput, matmulForward } from "../../src/engine/kernels/reference/matmul.js";
+import { SimdMatmul, TILE_ROWS } from "../../src/engine/kernels/fast/matmul-simd.js";
 import { SeededRandom } from "../../src/random/seeded-random.js";
 import { relativeError } from "./gradient-check.js";
 
@@ -33,7 +33,7 @@ describe("register-tiled SIMD matmul with packed weight panels", () => {
   });
 
   it("kernels specialised per input row stride, and the general kernel past the first 25 strides, equal the reference on two threads", async () => {
-    const { ParallelSimdMatmul } = await import("../../src/engine/kernels/wasm/parallel-matmul.js");
+    const { ParallelSimdMatmul } = await import("../../src/engine/kernels/fast/parallel-matmul.js");
     const kernel = new ParallelSimdMatmul({ helperRunsEveryUnit: true });
     try {
       const random = new SeededRandom(8);
@@ -54,7 +54,7 @@ describe("register-tiled SIMD matmul with packed weight panels", () => {
   });
 
   it("a large frozen weight (shared out by panels between the threads) equals the reference, helper or both threads", async () => {
-    const { ParallelSimdMatmul } = await import("../../src/engine/kernels/wasm/parallel-matmul.js");
+    const { ParallelSimdMatmul } = await import("../../src/engine/kernels/fast/parallel-matmul.js");
     const random = new SeededRandom(9);
     // 288 x 4096 packed is 4.5 MiB, past the 4 MiB at which units become stretches of panels: 512
     // panels in 47 units of 11, where 192 rows would have made 48 units of one 4-row block
@@ -132,7 +132,7 @@ describe("register-tiled SIMD matmul with packed weight panels", () => {
   });
 
   it("uses operands that live in its memory in place, with the same results", async () => {
-    const { ParallelSimdMatmul } = await import("../../src/engine/kernels/wasm/parallel-matmul.js");
+    const { ParallelSimdMatmul } = await import("../../src/engine/kernels/fast/parallel-matmul.js");
     const kernel = new ParallelSimdMatmul();
     try {
       const random = new SeededRandom(6);
@@ -176,7 +176,7 @@ describe("register-tiled SIMD matmul with packed weight panels", () => {
   });
 
   it("reads a changing [K, OC] weight of whole panels unpacked: in place when resident, else copied whole", async () => {
-    const { ParallelSimdMatmul } = await import("../../src/engine/kernels/wasm/parallel-matmul.js");
+    const { ParallelSimdMatmul } = await import("../../src/engine/kernels/fast/parallel-matmul.js");
     const kernel = new ParallelSimdMatmul();
     try {
       const random = new SeededRandom(7);

@@ -1,12 +1,12 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "../../src/errors/index.js";
 import { fastKernels, referenceKernels } from "../../src/engine/kernels/kernel-set.js";
-import { rmsnormBackward, rmsnormForward } from "../../src/engine/kernels/rmsnorm.js";
-import { ropeBackward, ropeForward, ropeTables } from "../../src/engine/kernels/rope.js";
-import { swigluBackward } from "../../src/engine/kernels/swiglu.js";
-import { ParallelPointwise } from "../../src/engine/kernels/wasm/parallel-pointwise.js";
-import type { ResidentMemory } from "../../src/engine/kernels/wasm/resident-memory.js";
-import { PointwiseSimd } from "../../src/engine/kernels/wasm/pointwise-runner.js";
+import { rmsnormBackward, rmsnormForward } from "../../src/engine/kernels/reference/rmsnorm.js";
+import { ropeBackward, ropeForward, ropeTables } from "../../src/engine/kernels/reference/rope.js";
+import { swigluBackward } from "../../src/engine/kernels/reference/swiglu.js";
+import { ParallelPointwise } from "../../src/engine/kernels/fast/parallel-pointwise.js";
+import type { ResidentMemory } from "../../src/engine/kernels/fast/resident-memory.js";
+import { PointwiseSimd } from "../../src/engine/kernels/fast/pointwise-runner.js";
 import { SeededRandom } from "../../src/random/seeded-random.js";
 import { firstDifference, numericGradient, relativeError } from "./gradient-check.js";
 

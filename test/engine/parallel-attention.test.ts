@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { attentionBackward, attentionForward, type AttentionShape } from "../../src/engine/kernels/attention.js";
+import { attentionBackward, attentionForward, type AttentionShape } from "../../src/engine/kernels/reference/attention.js";
 import { fastKernels } from "../../src/engine/kernels/kernel-set.js";
-import { ParallelAttention } from "../../src/engine/kernels/parallel-attention.js";
-import { simdAttentionApplies } from "../../src/engine/kernels/wasm/attention-simd.js";
+import { ParallelAttention } from "../../src/engine/kernels/fast/parallel-attention.js";
+import { simdAttentionApplies } from "../../src/engine/kernels/fast/attention-simd.js";
 import { SeededRandom } from "../../src/random/seeded-random.js";
 import { relativeError } from "./gradient-check.js";
 

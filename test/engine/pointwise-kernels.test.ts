@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "../../src/errors/index.js";
-import { crossEntropyBackward, crossEntropyForward } from "../../src/engine/kernels/cross-entropy.js";
+import { crossEntropyBackward, crossEntropyForward } from "../../src/engine/kernels/reference/cross-entropy.js";
 import { fastKernels, referenceKernels } from "../../src/engine/kernels/kernel-set.js";
-import { swigluBackward, swigluForward } from "../../src/engine/kernels/swiglu.js";
-import { PointwiseSimd } from "../../src/engine/kernels/wasm/pointwise-runner.js";
-import { buildPointwiseModule, pointwiseSimdAvailable } from "../../src/engine/kernels/wasm/pointwise-simd.js";
+import { swigluBackward, swigluForward } from "../../src/engine/kernels/reference/swiglu.js";
+import { PointwiseSimd } from "../../src/engine/kernels/fast/pointwise-runner.js";
+import { buildPointwiseModule, pointwiseSimdAvailable } from "../../src/engine/kernels/fast/pointwise-simd.js";
 import { SeededRandom } from "../../src/random/seeded-random.js";
 import { relativeError } from "./gradient-check.js";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { useResidentMemory } from "../../src/engine/kernels/fast-pointwise-bindings.js";
+import { useResidentMemory } from "../../src/engine/kernels/fast/fast-pointwise-bindings.js";
 import { engineThreads, fastKernels, referenceKernels } from "../../src/engine/kernels/kernel-set.js";
-import { PointwiseSimd } from "../../src/engine/kernels/wasm/pointwise-runner.js";
+import { PointwiseSimd } from "../../src/engine/kernels/fast/pointwise-runner.js";
 import { parseLoraConfig } from "../../src/engine/lora/lora-config.js";
 import { relativeError } from "./gradient-check.js";
 import { tinyBatch, tinyConfig, tinyModel } from "./tiny-model.js";

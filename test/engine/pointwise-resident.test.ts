@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { ropeTables } from "../../src/engine/kernels/rope.js";
-import { SharedArena } from "../../src/engine/kernels/wasm/resident-memory.js";
-import { ParallelPointwise } from "../../src/engine/kernels/wasm/parallel-pointwise.js";
-import { PointwiseSimd, rowsPerUnit } from "../../src/engine/kernels/wasm/pointwise-runner.js";
+import { ropeTables } from "../../src/engine/kernels/reference/rope.js";
+import { SharedArena } from "../../src/engine/kernels/fast/resident-memory.js";
+import { ParallelPointwise } from "../../src/engine/kernels/fast/parallel-pointwise.js";
+import { PointwiseSimd, rowsPerUnit } from "../../src/engine/kernels/fast/pointwise-runner.js";
 import { SeededRandom } from "../../src/random/seeded-random.js";
 import { firstDifference } from "./gradient-check.js";
 

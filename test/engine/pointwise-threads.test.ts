@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { crossEntropyForward } from "../../src/engine/kernels/cross-entropy.js";
-import { ParallelPointwise } from "../../src/engine/kernels/wasm/parallel-pointwise.js";
-import { PointwiseSimd, rowsPerUnit } from "../../src/engine/kernels/wasm/pointwise-runner.js";
+import { crossEntropyForward } from "../../src/engine/kernels/reference/cross-entropy.js";
+import { ParallelPointwise } from "../../src/engine/kernels/fast/parallel-pointwise.js";
+import { PointwiseSimd, rowsPerUnit } from "../../src/engine/kernels/fast/pointwise-runner.js";
 import { SeededRandom } from "../../src/random/seeded-random.js";
 import { firstDifference } from "./gradient-check.js";
 

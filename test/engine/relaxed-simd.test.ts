@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { matmulForward } from "../../src/engine/kernels/matmul.js";
-import { SimdMatmul } from "../../src/engine/kernels/wasm/matmul-simd.js";
-import { relaxedSimdAvailable } from "../../src/engine/kernels/wasm/relaxed-simd.js";
+import { matmulForward } from "../../src/engine/kernels/reference/matmul.js";
+import { SimdMatmul } from "../../src/engine/kernels/fast/matmul-simd.js";
+import { relaxedSimdAvailable } from "../../src/engine/kernels/fast/relaxed-simd.js";
 import { SeededRandom } from "../../src/random/seeded-random.js";
 import { relativeError } from "./gradient-check.js";
 

@@ -1,17 +1,17 @@
-import { attentionBackward, attentionForward, type AttentionShape } from "./attention.js";
-import { attentionBackwardFast, attentionForwardFast } from "./attention-fast.js";
-import { crossEntropyBackward, crossEntropyForward } from "./cross-entropy.js";
-import { fastAttentionBackward, fastAttentionForward } from "./fast-attention-bindings.js";
-import { fastCrossEntropyBackward, fastCrossEntropyForward, fastCrossEntropyForwardBackward, fastSwigluBackward, fastSwigluBackwardOverwrite, fastSwigluForward } from "./fast-pointwise-bindings.js";
-import { fastRmsnormBackward, fastRmsnormForward, fastRopeBackward, fastRopeForward } from "./fast-pointwise-bindings.js";
-import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from "./matmul.js";
-import { matmulBackwardInputFast, matmulBackwardWeightFast, matmulForwardFast } from "./matmul-fast.js";
-import { simdAllocateResident, simdKeptWeightBytes, simdBackwardInput, simdBackwardInputFrozen, simdBackwardWeight, simdForward } from "./simd-matmul-bindings.js";
-import { rmsnormBackward, rmsnormForward } from "./rmsnorm.js";
-import { ropeBackward, ropeForward } from "./rope.js";
-import { swigluBackward, swigluForward } from "./swiglu.js";
+import { attentionBackward, attentionForward, type AttentionShape } from "./reference/attention.js";
+import { attentionBackwardFast, attentionForwardFast } from "./fast/attention-fast.js";
+import { crossEntropyBackward, crossEntropyForward } from "./reference/cross-entropy.js";
+import { fastAttentionBackward, fastAttentionForward } from "./fast/fast-attention-bindings.js";
+import { fastCrossEntropyBackward, fastCrossEntropyForward, fastCrossEntropyForwardBackward, fastSwigluBackward, fastSwigluBackwardOverwrite, fastSwigluForward } from "./fast/fast-pointwise-bindings.js";
+import { fastRmsnormBackward, fastRmsnormForward, fastRopeBackward, fastRopeForward } from "./fast/fast-pointwise-bindings.js";
+import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from "./reference/matmul.js";
+import { matmulBackwardInputFast, matmulBackwardWeightFast, matmulForwardFast } from "./fast/matmul-fast.js";
+import { simdAllocateResident, simdKeptWeightBytes, simdBackwardInput, simdBackwardInputFrozen, simdBackwardWeight, simdForward } from "./fast/simd-matmul-bindings.js";
+import { rmsnormBackward, rmsnormForward } from "./reference/rmsnorm.js";
+import { ropeBackward, ropeForward } from "./reference/rope.js";
+import { swigluBackward, swigluForward } from "./reference/swiglu.js";
 
-export { engineThreads } from "./engine-threads.js";
+export { engineThreads } from "./fast/engine-threads.js";
 
 /**
  * The kernels whose speed matters, behind one interface so the model runs on the reference (oracle)
@@ -36,9 +36,9 @@ export interface KernelSet {
   matmulBackwardWeight(dweight: Float32Array, dout: Float32Array, inp: Float32Array, N: number, C: number, OC: number): void;
   attentionForward(out: Float32Array, att: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, shape: AttentionShape): void;
   attentionBackward(dq: Float32Array, dk: Float32Array, dv: Float32Array, scratch: Float32Array, dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, att: Float32Array, shape: AttentionShape): void;
-  /** Same contract as crossEntropyForward in ./cross-entropy.ts (probs may alias logits). */
+  /** Same contract as crossEntropyForward in ./reference/cross-entropy.ts (probs may alias logits). */
   crossEntropyForward(losses: Float32Array, probs: Float32Array, logits: Float32Array, targets: Int32Array, mask: Uint8Array, N: number, V: number): number;
-  /** Same contract as crossEntropyBackward in ./cross-entropy.ts (dlogits may alias probs). */
+  /** Same contract as crossEntropyBackward in ./reference/cross-entropy.ts (dlogits may alias probs). */
   crossEntropyBackward(dlogits: Float32Array, probs: Float32Array, targets: Int32Array, mask: Uint8Array, N: number, V: number): void;
   /**
    * crossEntropyForward then crossEntropyBackward in one pass: returns the masked mean loss and writes
@@ -52,22 +52,22 @@ export interface KernelSet {
   allocateResident?(floats: number): Float32Array | null;
   /** Optional: bytes of prepared copies of frozen weights the set keeps (0, or no method, when none). */
   keptWeightBytes?(): number;
-  /** Same contract as swigluForward in ./swiglu.ts. */
+  /** Same contract as swigluForward in ./reference/swiglu.ts. */
   swigluForward(out: Float32Array, gate: Float32Array, up: Float32Array, size: number): void;
-  /** Same contract as swigluBackward in ./swiglu.ts. */
+  /** Same contract as swigluBackward in ./reference/swiglu.ts. */
   swigluBackward(dgate: Float32Array, dup: Float32Array, dout: Float32Array, gate: Float32Array, up: Float32Array, size: number): void;
   /**
    * swigluBackward into gradients it writes instead of adding to (the caller need not zero them first):
    * the same values as swigluBackward on zeroed dgate and dup.
    */
   swigluBackwardOverwrite(dgate: Float32Array, dup: Float32Array, dout: Float32Array, gate: Float32Array, up: Float32Array, size: number): void;
-  /** Same contract as rmsnormForward in ./rmsnorm.ts. */
+  /** Same contract as rmsnormForward in ./reference/rmsnorm.ts. */
   rmsnormForward(out: Float32Array, rstd: Float32Array, inp: Float32Array, weight: Float32Array, N: number, C: number, eps: number): void;
-  /** Same contract as rmsnormBackward in ./rmsnorm.ts. */
+  /** Same contract as rmsnormBackward in ./reference/rmsnorm.ts. */
   rmsnormBackward(dinp: Float32Array, dweight: Float32Array | null, dout: Float32Array, inp: Float32Array, weight: Float32Array, rstd: Float32Array, N: number, C: number): void;
-  /** Same contract as ropeForward in ./rope.ts. */
+  /** Same contract as ropeForward in ./reference/rope.ts. */
   ropeForward(out: Float32Array, inp: Float32Array, cos: Float32Array, sin: Float32Array, B: number, T: number, nHeads: number, headSize: number, nRot: number): void;
-  /** Same contract as ropeBackward in ./rope.ts. */
+  /** Same contract as ropeBackward in ./reference/rope.ts. */
   ropeBackward(dinp: Float32Array, dout: Float32Array, cos: Float32Array, sin: Float32Array, B: number, T: number, nHeads: number, headSize: number, nRot: number): void;
 }
 

@@ -1,5 +1,5 @@
 import type { KernelSet } from "../kernels/kernel-set.js";
-import { transposeInto } from "../kernels/matmul.js";
+import { transposeInto } from "../kernels/reference/matmul.js";
 import { dropoutBackward, dropoutForward } from "./dropout.js";
 import type { LoraPair } from "./lora-weights.js";
 

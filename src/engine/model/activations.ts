@@ -73,7 +73,7 @@ export interface GradientScratch {
 
 /**
  * Zeroed floats in a SharedArrayBuffer where the runtime has one, so the attention helper thread works
- * on the activations in place (see ../kernels/parallel-attention.ts); a plain array otherwise.
+ * on the activations in place (see ../kernels/fast/parallel-attention.ts); a plain array otherwise.
  */
 function sharedFloats(count: number): Float32Array {
   return typeof SharedArrayBuffer === "function" ? new Float32Array(new SharedArrayBuffer(count * 4)) : new Float32Array(count);

@@ -1,5 +1,5 @@
 import type { LlamaConfig } from "../config.js";
-import { embeddingForward } from "../kernels/embedding.js";
+import { embeddingForward } from "../kernels/reference/embedding.js";
 import { layerMatrices, matrixShape, type BaseWeights, type LayerMatrix } from "./base-weights.js";
 import { dequantizeRows, gatherRows, type QuantizedMatrix } from "./quantized-matrix.js";
 import { quantizedWeightBytes, type QuantizedBaseWeights } from "./quantized-weights.js";

@@ -1,8 +1,8 @@
 import { InvalidArgumentError } from "../../errors/index.js";
 import { headSizeOf, kvDimOf, type LlamaConfig } from "../config.js";
-import type { AttentionShape } from "../kernels/attention.js";
+import type { AttentionShape } from "../kernels/reference/attention.js";
 import { fastKernels, type KernelSet } from "../kernels/kernel-set.js";
-import { ropeTables } from "../kernels/rope.js";
+import { ropeTables } from "../kernels/reference/rope.js";
 import { sampleDropoutMask } from "../lora/dropout.js";
 import type { LoraConfig, LoraTarget } from "../lora/lora-config.js";
 import { loraBackward, loraForward, type LoraBranchActivations, type LoraScratch } from "../lora/lora-linear.js";

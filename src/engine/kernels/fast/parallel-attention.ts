@@ -1,18 +1,18 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import { FAILED, helperLoopSource, IDLE, JOB, QUIT, RUNNING } from "./helper-loop.js";
 import { PostedBuffers } from "./posted-buffers.js";
-import type { AttentionShape } from "./attention.js";
+import type { AttentionShape } from "../reference/attention.js";
 import { attentionBackwardSource, attentionForwardSource, attentionKernelsFor } from "./attention-codegen.js";
-import { CamelidError } from "../../errors/index.js";
+import { CamelidError } from "../../../errors/index.js";
 import { expTable } from "./fast-exp.js";
-import { attentionModuleKey, compiledAttention, SimdAttentionThread } from "./wasm/attention-simd.js";
-import { residentUnits, simdBackwardUnits, simdForwardUnits } from "./wasm/attention-units.js";
-import type { ResidentAttention, ResidentKernels } from "./wasm/attention-resident.js";
+import { attentionModuleKey, compiledAttention, SimdAttentionThread } from "./attention-simd.js";
+import { residentUnits, simdBackwardUnits, simdForwardUnits } from "./attention-units.js";
+import type { ResidentAttention, ResidentKernels } from "./attention-resident.js";
 
 // Attention on two threads: this thread and one helper worker share out the units of a call, taken one
-// at a time from a shared counter. Where the WebAssembly SIMD kernels apply (./wasm/attention-simd.ts)
+// at a time from a shared counter. Where the WebAssembly SIMD kernels apply (./attention-simd.ts)
 // a unit is a batch element (or a key/value head range of one when B < 4) and each thread runs the
-// compiled module (posted to the helper) in its own memory (./wasm/attention-units.ts); otherwise a
+// compiled module (posted to the helper) in its own memory (./attention-units.ts); otherwise a
 // unit is a (batch, key/value head) pair run by the JS kernels generated for the head size
 // (./attention-codegen.ts, whose source text the helper compiles). Either way a unit owns its rows of
 // out/att/dq and of dk/dv, so units never write the same memory.
@@ -20,10 +20,10 @@ import type { ResidentAttention, ResidentKernels } from "./wasm/attention-reside
 // scratch that way), so nothing is copied between the threads: a buffer is posted to the helper once,
 // and a job names arrays as (buffer id, byte offset, length). A control word in its own SharedArrayBuffer
 // (0 idle, 1 job, 2 quit, 3 failed, 4 running) hands jobs over with Atomics, as in
-// ./wasm/parallel-pointwise.ts: the helper claims a job (job -> running) before touching it, so when this
+// ./parallel-pointwise.ts: the helper claims a job (job -> running) before touching it, so when this
 // thread has run every unit before the helper woke (a busy machine can keep it asleep for a time
 // slice), it withdraws the job (job -> idle) instead of waiting for the helper to wake.
-// When every operand lives in one shared WebAssembly memory (./wasm/attention-resident.ts) a job names
+// When every operand lives in one shared WebAssembly memory (./attention-resident.ts) a job names
 // byte addresses in it instead, and each thread runs in-place kernels compiled for its own scratch.
 
 const FORWARD = 1, BACKWARD = 2, SIMD_FORWARD = 3, SIMD_BACKWARD = 4, RESIDENT_FORWARD = 5, RESIDENT_BACKWARD = 6;

@@ -1,13 +1,13 @@
-import { crossEntropyBackward, crossEntropyForward } from "./cross-entropy.js";
+import { crossEntropyBackward, crossEntropyForward } from "../reference/cross-entropy.js";
 import { engineThreads } from "./engine-threads.js";
-import { rmsnormBackward, rmsnormForward } from "./rmsnorm.js";
-import { ropeBackward, ropeForward } from "./rope.js";
-import type { KernelSet } from "./kernel-set.js";
-import { swigluBackward, swigluForward } from "./swiglu.js";
-import { ParallelPointwise } from "./wasm/parallel-pointwise.js";
-import type { ResidentMemory } from "./wasm/resident-memory.js";
-import { PointwiseSimd } from "./wasm/pointwise-runner.js";
-import { pointwiseSimdAvailable } from "./wasm/pointwise-simd.js";
+import { rmsnormBackward, rmsnormForward } from "../reference/rmsnorm.js";
+import { ropeBackward, ropeForward } from "../reference/rope.js";
+import type { KernelSet } from "../kernel-set.js";
+import { swigluBackward, swigluForward } from "../reference/swiglu.js";
+import { ParallelPointwise } from "./parallel-pointwise.js";
+import type { ResidentMemory } from "./resident-memory.js";
+import { PointwiseSimd } from "./pointwise-runner.js";
+import { pointwiseSimdAvailable } from "./pointwise-simd.js";
 
 // The fast set's element-wise kernels (softmax cross-entropy over the vocabulary, SwiGLU, RMSNorm, RoPE): WebAssembly
 // SIMD with a vectorised exp, on two threads when the operands are in shared memory; the JS reference

@@ -1,4 +1,4 @@
-import type { AttentionShape } from "../attention.js";
+import type { AttentionShape } from "../reference/attention.js";
 import { attentionLayout, buildAttentionModule, type AttentionLayout } from "./attention-simd-kernel.js";
 import { simdBackwardUnits, simdForwardUnits, type AttentionUnitKernel } from "./attention-units.js";
 import { simdAvailable } from "./matmul-simd.js";
@@ -60,7 +60,7 @@ export class SimdAttentionThread {
   /** The unit counter when this thread runs alone. */
   private readonly counter = new Int32Array(1);
 
-  /** Same contract as attentionForward in ../attention.ts; false (nothing done) where the SIMD path does not apply. */
+  /** Same contract as attentionForward in ../reference/attention.ts; false (nothing done) where the SIMD path does not apply. */
   forward(out: Float32Array, att: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, shape: AttentionShape, counter: Int32Array = this.counter, counterAt = 0): boolean {
     const instance = this.instanceFor(shape);
     if (!instance) return false;
@@ -69,7 +69,7 @@ export class SimdAttentionThread {
     return true;
   }
 
-  /** Same contract as attentionBackward in ../attention.ts (no scratch needed); false where the SIMD path does not apply. */
+  /** Same contract as attentionBackward in ../reference/attention.ts (no scratch needed); false where the SIMD path does not apply. */
   backward(dq: Float32Array, dk: Float32Array, dv: Float32Array, dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, att: Float32Array, shape: AttentionShape, counter: Int32Array = this.counter, counterAt = 0): boolean {
     const instance = this.instanceFor(shape);
     if (!instance) return false;

@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import { threadsAvailable } from "./wasm/parallel-matmul.js";
+import { threadsAvailable } from "./parallel-matmul.js";
 
 /** Two threads unless CAMELID_ENGINE_THREADS=1, the machine has one core, or shared memory is missing. */
 export function engineThreads(): number {

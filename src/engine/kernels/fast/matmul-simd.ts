@@ -280,7 +280,7 @@ export class SimdMatmul {
   packedBudget = 1 << 30;
 
   /**
-   * Same contract as matmulForward in ../matmul.ts. With `frozen` the caller promises `weight` never
+   * Same contract as matmulForward in ../reference/matmul.ts. With `frozen` the caller promises `weight` never
    * changes: its packed panels are kept and reused by later calls.
    */
   forward(out: Float32Array, inp: Float32Array, weight: Float32Array, N: number, C: number, OC: number, accumulate = false, frozen = false): void {

@@ -1,11 +1,11 @@
-import type { AttentionShape } from "./attention.js";
+import type { AttentionShape } from "../reference/attention.js";
 import { attentionBackwardFast, attentionForwardFast } from "./attention-fast.js";
 import { engineThreads } from "./engine-threads.js";
-import type { KernelSet } from "./kernel-set.js";
+import type { KernelSet } from "../kernel-set.js";
 import { ParallelAttention } from "./parallel-attention.js";
-import { SimdAttentionThread } from "./wasm/attention-simd.js";
-import { ResidentAttention } from "./wasm/attention-resident.js";
-import type { ResidentMemory } from "./wasm/resident-memory.js";
+import { SimdAttentionThread } from "./attention-simd.js";
+import { ResidentAttention } from "./attention-resident.js";
+import type { ResidentMemory } from "./resident-memory.js";
 
 // The fast set's attention: on two threads when it pays, one thread otherwise; WebAssembly SIMD kernels
 // where they apply (head size a multiple of 4), the generated JS kernels otherwise.
@@ -13,7 +13,7 @@ import type { ResidentMemory } from "./wasm/resident-memory.js";
 // reference for benchmarks).
 // When a shared memory is registered (useResidentMemory: the SIMD matmul's, where the model keeps its
 // activations and gradient scratch) and every operand of a call lives in it, the kernels run there in
-// place, nothing copied (./wasm/attention-resident.ts).
+// place, nothing copied (./attention-resident.ts).
 
 const simdAllowed = process.env.CAMELID_ENGINE_ATTENTION !== "js";
 

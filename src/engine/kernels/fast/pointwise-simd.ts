@@ -13,7 +13,7 @@ import { floatType, moduleWithFunctions, moreOp, op, valueType } from "./wasm-by
 // source, because V8 copies shared memory word by word only when both ends are 8-byte aligned alike
 // (byte by byte, five times slower, otherwise).
 //   swigluForward(out, gate, up, bytes) / swigluBackward(dgate, dup, dout, gate, up, bytes): the
-//     formulas of ../swiglu.ts (bytes a multiple of 16); swigluBackwardOverwrite writes the gradients
+//     formulas of ../reference/swiglu.ts (bytes a multiple of 16); swigluBackwardOverwrite writes the gradients
 //     instead of adding to them.
 //   rmsnormForward, rmsnormBackward, ropeForward, ropeBackward: see ./pointwise-norm-rope.ts.
 // Every loop runs at least once: bytes must be positive.

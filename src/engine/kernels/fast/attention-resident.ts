@@ -1,4 +1,4 @@
-import type { AttentionShape } from "../attention.js";
+import type { AttentionShape } from "../reference/attention.js";
 import { buildAttentionModule, residentLayout, residentScratchFloats, type AttentionLayout } from "./attention-simd-kernel.js";
 import { residentUnits, type AttentionUnitKernel } from "./attention-units.js";
 import { simdAvailable } from "./matmul-simd.js";
@@ -60,7 +60,7 @@ export class ResidentAttention {
     return kernels;
   }
 
-  /** Same contract as attentionForward in ../attention.ts on addresses from `addresses`; false (nothing done) when the kernels cannot be had. */
+  /** Same contract as attentionForward in ../reference/attention.ts on addresses from `addresses`; false (nothing done) when the kernels cannot be had. */
   forward(at: number[], shape: AttentionShape, counter: Int32Array = this.counter, counterAt = 0): boolean {
     const kernel = this.instanceFor(shape);
     if (!kernel) return false;
@@ -70,7 +70,7 @@ export class ResidentAttention {
     return true;
   }
 
-  /** Same contract as attentionBackward in ../attention.ts (no scratch needed) on addresses of dq, dk, dv, dout, q, k, v, att. */
+  /** Same contract as attentionBackward in ../reference/attention.ts (no scratch needed) on addresses of dq, dk, dv, dout, q, k, v, att. */
   backward(at: number[], shape: AttentionShape, counter: Int32Array = this.counter, counterAt = 0): boolean {
     const kernel = this.instanceFor(shape);
     if (!kernel) return false;

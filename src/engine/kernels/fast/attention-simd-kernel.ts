@@ -1,4 +1,4 @@
-import type { AttentionShape } from "../attention.js";
+import type { AttentionShape } from "../reference/attention.js";
 import { relaxedSimdAvailable } from "./relaxed-simd.js";
 import { FunctionWriter, moduleWithFunctions, wasm, type WasmFunction } from "./attention-wasm-ops.js";
 

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from "../../../errors/index.js";
-import { rmsnormBackward, rmsnormForward } from "../rmsnorm.js";
-import { ropeBackward, ropeForward } from "../rope.js";
+import { rmsnormBackward, rmsnormForward } from "../reference/rmsnorm.js";
+import { ropeBackward, ropeForward } from "../reference/rope.js";
 import { createPointwiseWorkspace, runPointwiseUnit, STATS_BYTES, SWIGLU_CHUNK, UNIT_KIND, type PointwiseWorkspace } from "./pointwise-blocks.js";
 import { ResidentPointwise } from "./pointwise-resident.js";
 import type { ResidentMemory } from "./resident-memory.js";
@@ -40,7 +40,7 @@ export class PointwiseSimd {
     this.workspace = createPointwiseWorkspace(this.module);
   }
 
-  /** Same contract as crossEntropyForward in ../cross-entropy.ts. */
+  /** Same contract as crossEntropyForward in ../reference/cross-entropy.ts. */
   crossEntropyForward(losses: Float32Array, probs: Float32Array, logits: Float32Array, targets: Int32Array, mask: Uint8Array, N: number, V: number): number {
     checkShape("crossEntropyForward", { logits, probs }, N * V, { losses, targets, mask }, N, N, V);
     checkTargets(targets, mask, N, V);
@@ -99,7 +99,7 @@ export class PointwiseSimd {
     return mean;
   }
 
-  /** Same contract as crossEntropyBackward in ../cross-entropy.ts. */
+  /** Same contract as crossEntropyBackward in ../reference/cross-entropy.ts. */
   crossEntropyBackward(dlogits: Float32Array, probs: Float32Array, targets: Int32Array, mask: Uint8Array, N: number, V: number): void {
     checkShape("crossEntropyBackward", { dlogits, probs }, N * V, { targets, mask }, N, N, V);
     checkTargets(targets, mask, N, V);
@@ -120,7 +120,7 @@ export class PointwiseSimd {
     for (let n = 0; n < N; n++) if (mask[n]) dlogits[n * V + targets[n]] -= weight;
   }
 
-  /** Same contract as swigluForward in ../swiglu.ts. */
+  /** Same contract as swigluForward in ../reference/swiglu.ts. */
   swigluForward(out: Float32Array, gate: Float32Array, up: Float32Array, size: number): void {
     checkShape("swigluForward", { out, gate, up }, size, {}, 0, 0, 1);
     const at = this.residentElements([out, gate, up], size);
@@ -128,7 +128,7 @@ export class PointwiseSimd {
     this.run(UNIT_KIND.swigluForward, [out, gate, up], [size, SWIGLU_CHUNK], 0, Math.ceil(size / SWIGLU_CHUNK), size);
   }
 
-  /** Same contract as swigluBackward in ../swiglu.ts. */
+  /** Same contract as swigluBackward in ../reference/swiglu.ts. */
   swigluBackward(dgate: Float32Array, dup: Float32Array, dout: Float32Array, gate: Float32Array, up: Float32Array, size: number): void {
     this.swigluBackwardKind(UNIT_KIND.swigluBackward, RESIDENT_KIND.swigluBackward, dgate, dup, dout, gate, up, size);
   }
@@ -151,7 +151,7 @@ export class PointwiseSimd {
   }
 
   /**
-   * Same contract as rmsnormForward in ../rmsnorm.ts (out may even alias inp here). Rows whose length
+   * Same contract as rmsnormForward in ../reference/rmsnorm.ts (out may even alias inp here). Rows whose length
    * is not a multiple of 4 floats run the reference kernel.
    */
   rmsnormForward(out: Float32Array, rstd: Float32Array, inp: Float32Array, weight: Float32Array, N: number, C: number, eps: number): void {
@@ -166,7 +166,7 @@ export class PointwiseSimd {
   }
 
   /**
-   * Same contract as rmsnormBackward in ../rmsnorm.ts. A weight gradient (a trained norm, which LoRA
+   * Same contract as rmsnormBackward in ../reference/rmsnorm.ts. A weight gradient (a trained norm, which LoRA
    * never has) or rows whose length is not a multiple of 4 floats run the reference kernel.
    */
   rmsnormBackward(dinp: Float32Array, dweight: Float32Array | null, dout: Float32Array, inp: Float32Array, weight: Float32Array, rstd: Float32Array, N: number, C: number): void {
@@ -180,12 +180,12 @@ export class PointwiseSimd {
     this.run(UNIT_KIND.rmsnormBackward, [dinp, dout, inp, this.shareable(weight, C), rstd], [N, C, rows], 0, Math.ceil(N / rows), 4 * N * C);
   }
 
-  /** Same contract as ropeForward in ../rope.ts; a rotated width (nRot) not a multiple of 4 runs the reference kernel. */
+  /** Same contract as ropeForward in ../reference/rope.ts; a rotated width (nRot) not a multiple of 4 runs the reference kernel. */
   ropeForward(out: Float32Array, inp: Float32Array, cos: Float32Array, sin: Float32Array, B: number, T: number, nHeads: number, headSize: number, nRot: number): void {
     this.rope(UNIT_KIND.ropeForward, out, inp, cos, sin, B, T, nHeads, headSize, nRot);
   }
 
-  /** Same contract as ropeBackward in ../rope.ts (dinp may alias dout). */
+  /** Same contract as ropeBackward in ../reference/rope.ts (dinp may alias dout). */
   ropeBackward(dinp: Float32Array, dout: Float32Array, cos: Float32Array, sin: Float32Array, B: number, T: number, nHeads: number, headSize: number, nRot: number): void {
     this.rope(UNIT_KIND.ropeBackward, dinp, dout, cos, sin, B, T, nHeads, headSize, nRot);
   }

@@ -1,5 +1,5 @@
 // Fast matmuls in plain JS: 4x4 register blocks so each loaded value feeds four multiply-adds.
-// Same shapes and semantics as ./matmul.ts (the oracle); test/engine checks they agree.
+// Same shapes and semantics as ../reference/matmul.ts (the oracle); test/engine checks they agree.
 
 /** out[N, OC] = inp[N, C] @ weight[OC, C]^T, or out += … when accumulate. */
 export function matmulForwardFast(

@@ -1,4 +1,4 @@
-import { expNonPositive } from "./fast-exp.js";
+import { expNonPositive } from "../fast/fast-exp.js";
 
 // Softmax cross-entropy with a loss mask; the loss is the mean over unmasked positions.
 // Shapes: logits/probs [N, V], targets [N], mask [N] (1 = counts toward the loss), losses [N].

@@ -1,8 +1,8 @@
-import type { AttentionShape } from "./attention.js";
+import type { AttentionShape } from "../reference/attention.js";
 import { attentionKernelsFor } from "./attention-codegen.js";
 import { expTable } from "./fast-exp.js";
 
-// The same causal GQA attention as ./attention.ts on this thread, with the kernels generated for the
+// The same causal GQA attention as ../reference/attention.ts on this thread, with the kernels generated for the
 // head size (./attention-codegen.ts). Checked against the reference in test/engine.
 
 export function attentionForwardFast(out: Float32Array, att: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, shape: AttentionShape): void {

@@ -1,4 +1,4 @@
-// Attention kernels generated for one head size: the causal GQA attention of ./attention.ts over a
+// Attention kernels generated for one head size: the causal GQA attention of ../reference/attention.ts over a
 // range of (batch, key/value head) units (so two threads can split a call), with every loop over the head
 // dimension unrolled and the query (forward) or output gradient (backward) held in locals, which V8
 // keeps in registers: at the 8-wide heads of stories260K the loop bookkeeping cost more than the

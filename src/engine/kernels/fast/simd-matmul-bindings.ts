@@ -1,11 +1,11 @@
-import { transposeInto } from "./matmul.js";
+import { transposeInto } from "../reference/matmul.js";
 import { matmulBackwardInputFast, matmulBackwardWeightFast, matmulForwardFast } from "./matmul-fast.js";
 import { engineThreads } from "./engine-threads.js";
 import { useResidentMemory as useResidentMemoryForAttention } from "./fast-attention-bindings.js";
 import { useResidentMemory as useResidentMemoryForPointwise } from "./fast-pointwise-bindings.js";
-import type { KernelSet } from "./kernel-set.js";
-import { SimdMatmul, simdAvailable } from "./wasm/matmul-simd.js";
-import { ParallelSimdMatmul } from "./wasm/parallel-matmul.js";
+import type { KernelSet } from "../kernel-set.js";
+import { SimdMatmul, simdAvailable } from "./matmul-simd.js";
+import { ParallelSimdMatmul } from "./parallel-matmul.js";
 
 // The fast set's matmuls: WebAssembly SIMD (on two threads when available), JS fallback.
 
