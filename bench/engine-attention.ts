@@ -9,7 +9,7 @@
 //   npx tsx bench/engine-attention.ts [--shape 260K|15M|all] [--repetitions 7] [--js] [--steps 0]
 import { llamaConfig, type LlamaConfig } from "../src/engine/config.js";
 import type { AttentionShape } from "../src/engine/kernels/reference/attention.js";
-import { fastKernels, type KernelSet } from "../src/engine/kernels/kernel-set.js";
+import { createFastKernels, type KernelSet } from "../src/engine/kernels/kernel-set.js";
 import { parseLoraConfig } from "../src/engine/lora/lora-config.js";
 import { allocateBaseWeights } from "../src/engine/model/base-weights.js";
 import { LlamaModel } from "../src/engine/model/llama-model.js";
@@ -18,7 +18,7 @@ import { attentionBackwardFast, attentionForwardFast } from "../src/engine/kerne
 import { ParallelAttention } from "../src/engine/kernels/fast/parallel-attention.js";
 import { simdAttentionApplies, SimdAttentionThread } from "../src/engine/kernels/fast/attention-simd.js";
 import { ResidentAttention } from "../src/engine/kernels/fast/attention-resident.js";
-import { SharedArena } from "../src/engine/kernels/fast/resident-memory.js";
+import { KernelWorkspace } from "../src/engine/kernels/fast/workspace.js";
 import { SeededRandom } from "../src/random/seeded-random.js";
 import { argument, median, timed } from "./measure.js";
 
@@ -39,7 +39,8 @@ const withJs = process.argv.includes("--js");
 const simdThreads = new ParallelAttention();
 const jsThreads = new ParallelAttention({ simd: false });
 const oneThread = new SimdAttentionThread();
-const arena = new SharedArena();
+const fastKernels = createFastKernels();
+const arena = new KernelWorkspace({ shared: true });
 const resident = new ResidentAttention(arena);
 
 for (const [name, shape] of Object.entries(shapes)) {

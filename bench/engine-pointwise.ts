@@ -13,7 +13,7 @@
 //   npx tsx bench/engine-pointwise.ts [--shape 260K|15M|all] [--repetitions 5] [--rows 2048]
 import { referenceKernels, type KernelSet } from "../src/engine/kernels/kernel-set.js";
 import { ropeTables } from "../src/engine/kernels/reference/rope.js";
-import { SharedArena } from "../src/engine/kernels/fast/resident-memory.js";
+import { KernelWorkspace } from "../src/engine/kernels/fast/workspace.js";
 import { ParallelPointwise } from "../src/engine/kernels/fast/parallel-pointwise.js";
 import { PointwiseSimd } from "../src/engine/kernels/fast/pointwise-runner.js";
 import { buildPointwiseModule, type PointwiseExports } from "../src/engine/kernels/fast/pointwise-simd.js";
@@ -48,7 +48,7 @@ const variants: Record<string, Kernels> = {
   "SIMD, 2 threads": bound(twoThreads),
 };
 // the in-place kernels, on logits in a shared memory registered with them (the SIMD matmul's, in training)
-const arena = new SharedArena(16384);
+const arena = new KernelWorkspace({ shared: true, maxPages: 16384 });
 const inPlaceOne = new PointwiseSimd(), inPlaceTwo = new ParallelPointwise();
 inPlaceOne.useResidentMemory(arena);
 inPlaceTwo.useResidentMemory(arena);

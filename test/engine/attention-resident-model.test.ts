@@ -1,9 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { engineThreads, fastKernels, referenceKernels } from "../../src/engine/kernels/kernel-set.js";
+import { engineThreads, createFastKernels, referenceKernels } from "../../src/engine/kernels/kernel-set.js";
 import { ResidentAttention } from "../../src/engine/kernels/fast/attention-resident.js";
 import { parseLoraConfig } from "../../src/engine/lora/lora-config.js";
 import { relativeError } from "./gradient-check.js";
 import { tinyBatch, tinyConfig, tinyModel } from "./tiny-model.js";
+
+/** This file's own fast kernel set (a set owns its workspace and threads; the process keeps none). */
+const fastKernels = createFastKernels();
 
 // The fast set as the model uses it: with two threads the SIMD matmul's shared memory holds the
 // activations and gradient scratch and is registered with the attention, which must then run in place

@@ -1,16 +1,16 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { attentionBackward, attentionForward, type AttentionShape } from "../../src/engine/kernels/reference/attention.js";
-import { fastAttentionBackward, fastAttentionForward, useResidentMemory } from "../../src/engine/kernels/fast/fast-attention-bindings.js";
+import { createFastKernels } from "../../src/engine/kernels/kernel-set.js";
 import { ParallelAttention } from "../../src/engine/kernels/fast/parallel-attention.js";
 import { ResidentAttention } from "../../src/engine/kernels/fast/attention-resident.js";
-import { SharedArena } from "../../src/engine/kernels/fast/resident-memory.js";
+import { KernelWorkspace } from "../../src/engine/kernels/fast/workspace.js";
 import { threadsAvailable } from "../../src/engine/kernels/fast/parallel-matmul.js";
 import { SeededRandom } from "../../src/random/seeded-random.js";
 import { relativeError } from "./gradient-check.js";
 
 // The in-place SIMD attention (operands living in a shared WebAssembly memory, no copies) against the
 // reference: on this thread, on two threads (the helper's own scratch and kernels, also alone), and
-// behind the fast kernel set once a memory is registered, which must keep copying where the in-place
+// behind a fast kernel set on operands in its workspace, which must keep copying where the in-place
 // path does not apply (T not a multiple of 8, an operand outside the memory). Operands sit at odd
 // float offsets in the memory, gradients start non-zero (the kernels add onto them), and att carries
 // NaN above the diagonal into the backward (only t2 <= t may be read).
@@ -18,7 +18,7 @@ import { relativeError } from "./gradient-check.js";
 const randomF32 = (size: number, random: SeededRandom) => Float32Array.from({ length: size }, () => random.uniform(-1, 1));
 
 /** A view of `values` inside the arena, one float past a 16-byte boundary. */
-function placed(arena: SharedArena, values: Float32Array): Float32Array {
+function placed(arena: KernelWorkspace, values: Float32Array): Float32Array {
   const view = arena.allocate(values.length + 1)!.subarray(1);
   view.set(values);
   return view;
@@ -35,7 +35,7 @@ type Run = {
   backward(dq: Float32Array, dk: Float32Array, dv: Float32Array, dout: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array, att: Float32Array): void;
 };
 
-function expectEqualToReference(shape: AttentionShape, arena: SharedArena, run: Run, seed: number, place = (values: Float32Array) => placed(arena, values)): void {
+function expectEqualToReference(shape: AttentionShape, arena: KernelWorkspace, run: Run, seed: number, place = (values: Float32Array) => placed(arena, values)): void {
   const { B, T, NH, NKV, HS } = shape;
   const random = new SeededRandom(seed);
   const q = randomF32(B * T * NH * HS, random), k = randomF32(B * T * NKV * HS, random), v = randomF32(k.length, random), dout = randomF32(q.length, random);
@@ -64,14 +64,15 @@ const shapes: AttentionShape[] = [
 ];
 
 const canRun = threadsAvailable();
-const arena = canRun ? new SharedArena() : null;
+const fastKernels = canRun ? createFastKernels() : null;
+const arena = fastKernels?.workspace ?? null;
 
 describe.runIf(canRun)("in-place SIMD attention", () => {
   const resident = new ResidentAttention(arena!);
   const parallel = new ParallelAttention();
   const helperAlone = new ParallelAttention({ helperRunsEveryUnit: true });
   afterAll(async () => {
-    useResidentMemory(null);
+    fastKernels?.dispose();
     await Promise.all([parallel.close(), helperAlone.close()]);
   });
   const addresses = (arrays: Float32Array[]) => {
@@ -110,11 +111,10 @@ describe.runIf(canRun)("in-place SIMD attention", () => {
     }
   });
 
-  it("is what the fast kernel set runs once the memory is registered, and it keeps copying where that does not apply", () => {
-    useResidentMemory(arena);
+  it("is what the fast kernel set runs on operands in its workspace, and it keeps copying where that does not apply", () => {
     const fast: (shape: AttentionShape) => Run = (shape) => ({
-      forward: (out, att, q, k, v) => fastAttentionForward(out, att, q, k, v, shape),
-      backward: (dq, dk, dv, dout, q, k, v, att) => fastAttentionBackward(dq, dk, dv, new Float32Array(shape.T), dout, q, k, v, att, shape),
+      forward: (out, att, q, k, v) => fastKernels!.attentionForward(out, att, q, k, v, shape),
+      backward: (dq, dk, dv, dout, q, k, v, att) => fastKernels!.attentionBackward(dq, dk, dv, new Float32Array(shape.T), dout, q, k, v, att, shape),
     });
     const shape = { B: 4, T: 32, NH: 4, NKV: 2, HS: 8 };
     const before = ResidentAttention.callsInPlace;

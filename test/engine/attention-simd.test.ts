@@ -1,12 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { attentionBackward, attentionForward, type AttentionShape } from "../../src/engine/kernels/reference/attention.js";
-import { fastKernels } from "../../src/engine/kernels/kernel-set.js";
+import { createFastKernels } from "../../src/engine/kernels/kernel-set.js";
 import { attentionLayout, buildAttentionModule } from "../../src/engine/kernels/fast/attention-simd-kernel.js";
 import { simdAttentionApplies, SimdAttentionThread } from "../../src/engine/kernels/fast/attention-simd.js";
 import { simdBackwardUnits, simdForwardUnits, type AttentionUnitKernel } from "../../src/engine/kernels/fast/attention-units.js";
 import { relaxedSimdAvailable } from "../../src/engine/kernels/fast/relaxed-simd.js";
 import { SeededRandom } from "../../src/random/seeded-random.js";
 import { relativeError } from "./gradient-check.js";
+
+/** This file's own fast kernel set (a set owns its workspace and threads; the process keeps none). */
+const fastKernels = createFastKernels();
 
 // The WebAssembly SIMD attention (one thread) against the reference kernels: forward out and att,
 // backward dq/dk/dv accumulated onto non-zero gradients, for plain and grouped-query heads, sequence

@@ -1,11 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { fastKernels, referenceKernels, type KernelSet } from "../../src/engine/kernels/kernel-set.js";
+import { createFastKernels, referenceKernels, type KernelSet } from "../../src/engine/kernels/kernel-set.js";
 import { allocateBaseWeights } from "../../src/engine/model/base-weights.js";
 import { LlamaModel } from "../../src/engine/model/llama-model.js";
 import { randomizeBaseWeights } from "../../src/engine/model/random-init.js";
 import { parseLoraConfig, type LoraConfig } from "../../src/engine/lora/lora-config.js";
 import { SeededRandom } from "../../src/random/seeded-random.js";
 import { tinyBatch, tinyConfig } from "./tiny-model.js";
+
+/** This file's own fast kernel set (a set owns its workspace and threads; the process keeps none). */
+const fastKernels = createFastKernels();
 
 // Activation checkpointing keeps each layer's input only and recomputes a layer's activations during
 // backward. The recomputation runs the same kernels on the same inputs and replays the dropout draws,

@@ -3,10 +3,13 @@ import { attentionBackward, attentionForward } from "../../src/engine/kernels/re
 import { attentionBackwardFast, attentionForwardFast } from "../../src/engine/kernels/fast/attention-fast.js";
 import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from "../../src/engine/kernels/reference/matmul.js";
 import { matmulBackwardInputFast, matmulBackwardWeightFast, matmulForwardFast } from "../../src/engine/kernels/fast/matmul-fast.js";
-import { fastJsKernels, fastKernels, referenceKernels } from "../../src/engine/kernels/kernel-set.js";
+import { fastJsKernels, createFastKernels, referenceKernels } from "../../src/engine/kernels/kernel-set.js";
 import { SimdMatmul, simdAvailable } from "../../src/engine/kernels/fast/matmul-simd.js";
 import { SeededRandom } from "../../src/random/seeded-random.js";
 import { relativeError } from "./gradient-check.js";
+
+/** This file's own fast kernel set (a set owns its workspace and threads; the process keeps none). */
+const fastKernels = createFastKernels();
 
 const randomF32 = (size: number, random: SeededRandom) => Float32Array.from({ length: size }, () => random.uniform(-1, 1));
 

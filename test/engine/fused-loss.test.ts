@@ -1,8 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { fastKernels, referenceKernels } from "../../src/engine/kernels/kernel-set.js";
+import { createFastKernels, referenceKernels } from "../../src/engine/kernels/kernel-set.js";
 import { parseLoraConfig } from "../../src/engine/lora/lora-config.js";
 import { relativeError } from "./gradient-check.js";
 import { tinyBatch, tinyConfig, tinyModel } from "./tiny-model.js";
+
+/** This file's own fast kernel set (a set owns its workspace and threads; the process keeps none). */
+const fastKernels = createFastKernels();
 
 // While training, the model takes the loss and its gradient from one fused pass over the logits;
 // out of training (validation) it computes the loss alone and backward derives the gradient.

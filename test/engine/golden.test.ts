@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { parseLlamaConfig } from "../../src/engine/config.js";
-import { fastKernels, referenceKernels, type KernelSet } from "../../src/engine/kernels/kernel-set.js";
+import { createFastKernels, referenceKernels, type KernelSet } from "../../src/engine/kernels/kernel-set.js";
 import { LlamaModel } from "../../src/engine/model/llama-model.js";
 import { loadBaseWeights, loadLoraWeights, loraTensorName } from "../../src/engine/model/load-weights.js";
 import { parseLoraConfig } from "../../src/engine/lora/lora-config.js";
@@ -11,6 +11,9 @@ import { AdamW } from "../../src/engine/optim/adamw.js";
 import { clipGradientNorm } from "../../src/engine/optim/clip.js";
 import { repoRoot } from "../support/shared-data.js";
 import { relativeError } from "./gradient-check.js";
+
+/** This file's own fast kernel set (a set owns its workspace and threads; the process keeps none). */
+const fastKernels = createFastKernels();
 
 // llm.c test_gpt2.c, for our LoRA engine: PyTorch (float64, HF-style RoPE on HF-layout weights,
 // exported with llama.cpp's Q/K permutation) computed logits, loss, every LoRA gradient and 10 AdamW

@@ -3,12 +3,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { dequantize, quantize, writeRandomLlamaGguf } from "../../src/gguf/index.js";
-import { fastKernels, type KernelSet } from "../../src/engine/kernels/kernel-set.js";
+import { createFastKernels, type KernelSet } from "../../src/engine/kernels/kernel-set.js";
 import { LlamaModel } from "../../src/engine/model/llama-model.js";
 import { loadLlamaGguf, type WeightStorage } from "../../src/engine/model/gguf-model.js";
 import { llamaCppFirstAttentionInput, roundAsX86Q8_0 } from "../support/ggml-cpu-arithmetic.js";
 import { llamaCppLogits, maxRelativeError } from "../support/llama-cpp-logits.js";
 import { sharedPath, stories260KPath } from "../support/shared-data.js";
+
+/** This file's own fast kernel set (a set owns its workspace and threads; the process keeps none). */
+const fastKernels = createFastKernels();
 
 // Our forward pass against llama.cpp's (through node-llama-cpp) on the same GGUF: every position's
 // full logit vector. Error measure: max over positions of max_v |ours - llama.cpp| / max_v |llama.cpp|.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fastKernels, referenceKernels } from "../../src/engine/kernels/kernel-set.js";
+import { createFastKernels, referenceKernels } from "../../src/engine/kernels/kernel-set.js";
 import { allocateBaseWeights } from "../../src/engine/model/base-weights.js";
 import { LlamaModel } from "../../src/engine/model/llama-model.js";
 import { parseLoraConfig } from "../../src/engine/lora/lora-config.js";
@@ -8,6 +8,9 @@ import { clipGradientNorm } from "../../src/engine/optim/clip.js";
 import { InvalidArgumentError } from "../../src/errors/index.js";
 import { numericGradient, relativeError } from "./gradient-check.js";
 import { tinyBatch, tinyConfig, tinyModel } from "./tiny-model.js";
+
+/** This file's own fast kernel set (a set owns its workspace and threads; the process keeps none). */
+const fastKernels = createFastKernels();
 
 const allTargets = parseLoraConfig({ rank: 2, alpha: 4, dropout: 0, targets: ["q", "k", "v", "o", "gate", "up", "down"] });
 const B = 2, T = 5;

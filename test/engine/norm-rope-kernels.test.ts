@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "../../src/errors/index.js";
-import { fastKernels, referenceKernels } from "../../src/engine/kernels/kernel-set.js";
+import { createFastKernels, referenceKernels } from "../../src/engine/kernels/kernel-set.js";
 import { rmsnormBackward, rmsnormForward } from "../../src/engine/kernels/reference/rmsnorm.js";
 import { ropeBackward, ropeForward, ropeTables } from "../../src/engine/kernels/reference/rope.js";
 import { swigluBackward } from "../../src/engine/kernels/reference/swiglu.js";
@@ -9,6 +9,9 @@ import type { ResidentMemory } from "../../src/engine/kernels/fast/resident-memo
 import { PointwiseSimd } from "../../src/engine/kernels/fast/pointwise-runner.js";
 import { SeededRandom } from "../../src/random/seeded-random.js";
 import { firstDifference, numericGradient, relativeError } from "./gradient-check.js";
+
+/** This file's own fast kernel set (a set owns its workspace and threads; the process keeps none). */
+const fastKernels = createFastKernels();
 
 // The SIMD RMSNorm and RoPE (and the overwriting SwiGLU backward) against the reference (oracle)
 // kernels: several units of rows or positions, widths that are and are not multiples of 4 (the

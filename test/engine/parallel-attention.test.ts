@@ -1,10 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { attentionBackward, attentionForward, type AttentionShape } from "../../src/engine/kernels/reference/attention.js";
-import { fastKernels } from "../../src/engine/kernels/kernel-set.js";
+import { createFastKernels } from "../../src/engine/kernels/kernel-set.js";
 import { ParallelAttention } from "../../src/engine/kernels/fast/parallel-attention.js";
 import { simdAttentionApplies } from "../../src/engine/kernels/fast/attention-simd.js";
 import { SeededRandom } from "../../src/random/seeded-random.js";
 import { relativeError } from "./gradient-check.js";
+
+/** This file's own fast kernel set (a set owns its workspace and threads; the process keeps none). */
+const fastKernels = createFastKernels();
 
 // The two-thread attention must equal the reference as the one-thread fast kernels do, on both of its
 // paths (WebAssembly SIMD, units = batch elements; generated JS, units = batch x key/value head),

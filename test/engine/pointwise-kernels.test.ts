@@ -1,12 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "../../src/errors/index.js";
 import { crossEntropyBackward, crossEntropyForward } from "../../src/engine/kernels/reference/cross-entropy.js";
-import { fastKernels, referenceKernels } from "../../src/engine/kernels/kernel-set.js";
+import { createFastKernels, referenceKernels } from "../../src/engine/kernels/kernel-set.js";
 import { swigluBackward, swigluForward } from "../../src/engine/kernels/reference/swiglu.js";
 import { PointwiseSimd } from "../../src/engine/kernels/fast/pointwise-runner.js";
 import { buildPointwiseModule, pointwiseSimdAvailable } from "../../src/engine/kernels/fast/pointwise-simd.js";
 import { SeededRandom } from "../../src/random/seeded-random.js";
 import { relativeError } from "./gradient-check.js";
+
+/** This file's own fast kernel set (a set owns its workspace and threads; the process keeps none). */
+const fastKernels = createFastKernels();
 
 // The SIMD cross-entropy and SwiGLU against the reference (oracle) kernels, with and without fused
 // multiply-adds: vocabularies that are and are not multiples of the 16-float block, masked rows,

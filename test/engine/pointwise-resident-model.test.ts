@@ -1,23 +1,25 @@
 import { describe, expect, it } from "vitest";
-import { useResidentMemory } from "../../src/engine/kernels/fast/fast-pointwise-bindings.js";
-import { engineThreads, fastKernels, referenceKernels } from "../../src/engine/kernels/kernel-set.js";
+import { engineThreads, createFastKernels, referenceKernels, type KernelSet } from "../../src/engine/kernels/kernel-set.js";
 import { PointwiseSimd } from "../../src/engine/kernels/fast/pointwise-runner.js";
 import { parseLoraConfig } from "../../src/engine/lora/lora-config.js";
 import { relativeError } from "./gradient-check.js";
 import { tinyBatch, tinyConfig, tinyModel } from "./tiny-model.js";
 
-// The fast set as the model uses it: with two threads the SIMD matmul's shared memory holds the
-// activations, gradient scratch and logits and is registered with the element-wise kernels, so the
+/** This file's own fast kernel set (a set owns its workspace and threads; the process keeps none). */
+const fastKernels = createFastKernels();
+
+// The fast set as the model uses it: with two threads the set's shared workspace holds the
+// activations, gradient scratch and logits, where the set's element-wise kernels work, so the
 // cross-entropy, every RMSNorm, RoPE and SwiGLU must run in place, forward and backward, and give the
 // loss and LoRA gradients of the copying kernels bit for bit (and the reference's within rounding).
-// (Its own file: the registration is per process, and this test withdraws it.)
+// (The copying run uses a second set, created with inPlace: false.)
 
 describe("the fast kernel set's cross-entropy, RMSNorm, RoPE and SwiGLU in a whole model", () => {
   it("run in place on the resident activations (two threads) and equal the copying kernels bit for bit", () => {
     const config = tinyConfig({ vocabSize: 64, dim: 32, nHeads: 4, nKvHeads: 2 }); // rows of 64 floats: whole blocks
     const lora = parseLoraConfig({ rank: 2, alpha: 4, dropout: 0, targets: ["q", "k", "v", "o"] });
     const B = 3, T = 16, batch = tinyBatch(B, T, config.vocabSize);
-    const step = (kernels: typeof fastKernels) => {
+    const step = (kernels: KernelSet) => {
       const model = tinyModel(config, kernels, lora);
       model.zeroGradients();
       const loss = model.forward(batch, B, T);
@@ -31,8 +33,8 @@ describe("the fast kernel set's cross-entropy, RMSNorm, RoPE and SwiGLU in a who
     // no input gradient to pass on, the embeddings being frozen), RoPE of q and k both ways, the loss,
     // SwiGLU both ways
     if (engineThreads() === 2) expect(PointwiseSimd.callsInPlace - before).toBe(2 * (2 * L + 1) - 1 + 4 * L + 1 + 2 * L);
-    useResidentMemory(null);
-    const copying = step(fastKernels);
+    // a set that hands out no workspace buffers: the activations live outside, so every kernel copies
+    const copying = step(createFastKernels({ inPlace: false }));
     const reference = step(referenceKernels);
     expect(inPlace.loss).toBe(copying.loss);
     expect(inPlace.grads.findIndex((g, i) => !Object.is(g, copying.grads[i]))).toBe(-1);

@@ -1,12 +1,12 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { ropeTables } from "../../src/engine/kernels/reference/rope.js";
-import { SharedArena } from "../../src/engine/kernels/fast/resident-memory.js";
+import { KernelWorkspace } from "../../src/engine/kernels/fast/workspace.js";
 import { ParallelPointwise } from "../../src/engine/kernels/fast/parallel-pointwise.js";
 import { PointwiseSimd, rowsPerUnit } from "../../src/engine/kernels/fast/pointwise-runner.js";
 import { SeededRandom } from "../../src/random/seeded-random.js";
 import { firstDifference } from "./gradient-check.js";
 
-// The element-wise kernels in place on operands in a registered shared memory (a SharedArena standing
+// The element-wise kernels in place on operands in a registered shared memory (a KernelWorkspace standing
 // in for the SIMD matmul's): the cross-entropy (fused, forward only, backward only), RMSNorm and RoPE
 // must equal the copying kernels bit for bit (same SIMD functions on the same data), on one thread and
 // on two (units shared, or all on the helper, so its own instance on the memory runs every unit);
@@ -19,7 +19,7 @@ const sharedCopy = (values: ArrayLike<number>, front = 0) => {
   return view;
 };
 
-const arena = new SharedArena(4096);
+const arena = new KernelWorkspace({ shared: true, maxPages: 4096 });
 /** A copy of values in the arena, `front` floats past a 16-byte boundary (the other 8-byte parity when odd). */
 const inArena = (values: ArrayLike<number>, front = 0) => {
   const view = arena.allocate(values.length + front)!.subarray(front);

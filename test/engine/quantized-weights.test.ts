@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { llamaConfig, type LlamaConfig } from "../../src/engine/config.js";
-import { fastKernels, referenceKernels, type KernelSet } from "../../src/engine/kernels/kernel-set.js";
+import { createFastKernels, referenceKernels, type KernelSet } from "../../src/engine/kernels/kernel-set.js";
 import { allocateBaseWeights, type BaseWeights } from "../../src/engine/model/base-weights.js";
 import { loadLlamaGguf } from "../../src/engine/model/gguf-model.js";
 import { LlamaModel, type LlamaModelOptions } from "../../src/engine/model/llama-model.js";
@@ -17,6 +17,9 @@ import { InvalidArgumentError, UnsupportedFeatureError } from "../../src/errors/
 import { dequantize, quantize, readGgufHeader, writeRandomLlamaGguf } from "../../src/gguf/index.js";
 import { sharedPath } from "../support/shared-data.js";
 import { tinyBatch } from "./tiny-model.js";
+
+/** This file's own fast kernel set (a set owns its workspace and threads; the process keeps none). */
+const fastKernels = createFastKernels();
 
 // Base weights kept in their GGUF encoding and decoded one matrix at a time must compute exactly what
 // the same bytes decoded on load compute: the decoders write gguf's dequantize() values, and the

@@ -1,22 +1,21 @@
 import { attentionBackward, attentionForward, type AttentionShape } from "./reference/attention.js";
 import { attentionBackwardFast, attentionForwardFast } from "./fast/attention-fast.js";
 import { crossEntropyBackward, crossEntropyForward } from "./reference/cross-entropy.js";
-import { fastAttentionBackward, fastAttentionForward } from "./fast/fast-attention-bindings.js";
-import { fastCrossEntropyBackward, fastCrossEntropyForward, fastCrossEntropyForwardBackward, fastSwigluBackward, fastSwigluBackwardOverwrite, fastSwigluForward } from "./fast/fast-pointwise-bindings.js";
-import { fastRmsnormBackward, fastRmsnormForward, fastRopeBackward, fastRopeForward } from "./fast/fast-pointwise-bindings.js";
 import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from "./reference/matmul.js";
 import { matmulBackwardInputFast, matmulBackwardWeightFast, matmulForwardFast } from "./fast/matmul-fast.js";
-import { simdAllocateResident, simdKeptWeightBytes, simdBackwardInput, simdBackwardInputFrozen, simdBackwardWeight, simdForward } from "./fast/simd-matmul-bindings.js";
 import { rmsnormBackward, rmsnormForward } from "./reference/rmsnorm.js";
 import { ropeBackward, ropeForward } from "./reference/rope.js";
 import { swigluBackward, swigluForward } from "./reference/swiglu.js";
 
 export { engineThreads } from "./fast/engine-threads.js";
+export { createFastKernels, FastKernels, KernelSetDisposedError, type FastKernelOptions } from "./fast/fast-kernels.js";
+export { KernelWorkspace } from "./fast/workspace.js";
 
 /**
  * The kernels whose speed matters, behind one interface so the model runs on the reference (oracle)
- * set or the fast set unchanged; the tests run both and compare. Each fast family lives in its own
- * bindings module (simd-matmul-, fast-attention-, fast-pointwise-bindings.ts).
+ * set or a fast set unchanged; the tests run both and compare. referenceKernels is the oracle; a fast
+ * set is an object with state of its own (createFastKernels in ./fast/fast-kernels.ts: its workspace,
+ * its packed weights, its helper threads), which its owner disposes.
  */
 export interface KernelSet {
   name: string;
@@ -46,12 +45,19 @@ export interface KernelSet {
    */
   crossEntropyForwardBackward(losses: Float32Array, dlogits: Float32Array, logits: Float32Array, targets: Int32Array, mask: Uint8Array, N: number, V: number): number;
   /**
-   * Optional: a zeroed buffer the matmuls use in place, for a large activation such as the logits
-   * (null, or no method, when the set has none; the caller then allocates its own).
+   * Optional: a zeroed buffer in the set's workspace, which its kernels use in place (activations,
+   * gradient scratch, the logits); null, or no method, when the set has none (the caller then
+   * allocates its own). Give it back with freeResident.
    */
   allocateResident?(floats: number): Float32Array | null;
-  /** Optional: bytes of prepared copies of frozen weights the set keeps (0, or no method, when none). */
+  /** Optional: gives a buffer from allocateResident back (arrays from elsewhere are ignored). */
+  freeResident?(array: Float32Array): void;
+  /** Optional: bytes of prepared copies of frozen weights this set keeps (0, or no method, when none). */
   keptWeightBytes?(): number;
+  /** Optional: gives back the prepared copies of frozen weights that view `buffer` (their model is done). */
+  releaseWeights?(buffer: ArrayBufferLike): void;
+  /** Optional: releases what the set holds (workspace, helper threads); the set is unusable afterwards. */
+  dispose?(): void;
   /** Same contract as swigluForward in ./reference/swiglu.ts. */
   swigluForward(out: Float32Array, gate: Float32Array, up: Float32Array, size: number): void;
   /** Same contract as swigluBackward in ./reference/swiglu.ts. */
@@ -115,30 +121,4 @@ export const fastJsKernels: KernelSet = {
   matmulBackwardWeight: matmulBackwardWeightFast,
   attentionForward: attentionForwardFast,
   attentionBackward: attentionBackwardFast,
-};
-
-/**
- * The default: WebAssembly SIMD matmuls (JS fallback), LoRA gradients on them too, attention on two
- * threads; the element-wise kernels (cross-entropy, SwiGLU, RMSNorm, RoPE) in SIMD, on two threads.
- */
-export const fastKernels: KernelSet = {
-  name: "fast",
-  matmulForward: simdForward,
-  matmulBackwardInputFrozen: simdBackwardInputFrozen,
-  matmulBackwardWeight: simdBackwardWeight,
-  matmulBackwardInput: simdBackwardInput,
-  attentionForward: fastAttentionForward,
-  attentionBackward: fastAttentionBackward,
-  crossEntropyForward: fastCrossEntropyForward,
-  crossEntropyBackward: fastCrossEntropyBackward,
-  crossEntropyForwardBackward: fastCrossEntropyForwardBackward,
-  swigluForward: fastSwigluForward,
-  swigluBackward: fastSwigluBackward,
-  swigluBackwardOverwrite: fastSwigluBackwardOverwrite,
-  rmsnormForward: fastRmsnormForward,
-  rmsnormBackward: fastRmsnormBackward,
-  ropeForward: fastRopeForward,
-  ropeBackward: fastRopeBackward,
-  allocateResident: simdAllocateResident,
-  keptWeightBytes: simdKeptWeightBytes,
 };

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from "../../errors/index.js";
 import { headSizeOf, kvDimOf, type LlamaConfig } from "../config.js";
 import type { AttentionShape } from "../kernels/reference/attention.js";
-import { fastKernels, type KernelSet } from "../kernels/kernel-set.js";
+import { createFastKernels, type KernelSet } from "../kernels/kernel-set.js";
 import { ropeTables } from "../kernels/reference/rope.js";
 import { sampleDropoutMask } from "../lora/dropout.js";
 import type { LoraConfig, LoraTarget } from "../lora/lora-config.js";
@@ -14,7 +14,11 @@ import { frozenWeightsFor, type BackwardOperands, type EncodedFrozenOptions, typ
 import type { QuantizedBaseWeights } from "./quantized-weights.js";
 
 export interface LlamaModelOptions {
-  /** Defaults to the fast kernels; tests pass referenceKernels to run the oracle. */
+  /**
+   * The kernels it runs on, and allocates its activations from. Default: a fast set of its own
+   * (createFastKernels); a set passed here may be shared by several models (and its packed frozen
+   * weights). Tests pass referenceKernels to run the oracle.
+   */
   kernels?: KernelSet;
   /** Adds trainable LoRA branches (A random, B = 0) to the frozen base weights. */
   lora?: LoraConfig;
@@ -37,8 +41,9 @@ export interface EngineMemory {
   /** Scratch that encoded weights are decoded into (0 for float32 weights). */
   dequantScratch: number;
   /**
-   * Prepared copies of float32 frozen weights kept by the kernels (the SIMD matmul's packed panels;
-   * 0 for encoded weights). The kernels are per process, so this counts every float32 model of it.
+   * Prepared copies of float32 frozen weights kept by this model's kernel set (the SIMD matmul's
+   * packed panels; 0 for encoded weights). A set of its own holds this model's weights only; a set
+   * shared by several models counts the weights of all of them.
    */
   kernelWeights: number;
   lora: number;
@@ -97,7 +102,7 @@ export class LlamaModel {
     readonly weights: BaseWeights | QuantizedBaseWeights,
     options: LlamaModelOptions = {},
   ) {
-    this.kernels = options.kernels ?? fastKernels;
+    this.kernels = options.kernels ?? createFastKernels();
     this.frozen = frozenWeightsFor(config, weights, options.encoded);
     this.checkpointActivations = options.checkpointActivations ?? false;
     this.layerRandomStates = new Array<number>(config.nLayers).fill(0);

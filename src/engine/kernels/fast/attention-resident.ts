@@ -2,7 +2,7 @@ import type { AttentionShape } from "../reference/attention.js";
 import { buildAttentionModule, residentLayout, residentScratchFloats, type AttentionLayout } from "./attention-simd-kernel.js";
 import { residentUnits, type AttentionUnitKernel } from "./attention-units.js";
 import { simdAvailable } from "./matmul-simd.js";
-import type { ResidentMemory } from "./resident-memory.js";
+import { addressesIn, type ResidentMemory } from "./resident-memory.js";
 
 // The SIMD attention in place: when every operand already lives in one shared WebAssembly memory (the
 // SIMD matmul's, where the model keeps its activations and gradient scratch when they fit), the same
@@ -29,6 +29,8 @@ export class ResidentAttention {
   private readonly compiled = new Map<string, ResidentKernels | null>();
   private readonly instances = new Map<string, AttentionUnitKernel>();
   private shapes = new Set<string>();
+  /** Scratch regions allocated in the memory, one per shape. */
+  private scratch: Float32Array[] = [];
   /** The unit counter when this thread runs alone. */
   private readonly counter = new Int32Array(1);
 
@@ -45,8 +47,16 @@ export class ResidentAttention {
 
   /** The byte addresses of the arrays, or null when any of them lives outside the memory. */
   addresses(arrays: Float32Array[]): number[] | null {
-    const at = arrays.map((array) => this.resident.addressOf(array));
-    return at.every((address) => address >= 0) ? at : null;
+    return addressesIn(this.resident, arrays);
+  }
+
+  /** Gives the scratch regions back to the memory (the kernels compiled for them are dropped). */
+  dispose(): void {
+    for (const region of this.scratch) this.resident.free?.(region);
+    this.scratch = [];
+    this.compiled.clear();
+    this.instances.clear();
+    this.shapes.clear();
   }
 
   /** The kernels of a thread slot (0 this thread, 1 the helper) for the shape, compiled once; null where they cannot be had. */
@@ -85,6 +95,7 @@ export class ResidentAttention {
     if (!this.shapes.has(shapeKey) && this.shapes.size >= MAX_SHAPES) return null;
     const scratch = this.resident.allocate(residentScratchFloats(shape));
     if (!scratch) return null;
+    this.scratch.push(scratch);
     this.shapes.add(shapeKey);
     const layout = residentLayout(shape, this.resident.addressOf(scratch) / 4);
     if (!layout) return null;

@@ -1,98 +1,104 @@
 import { crossEntropyBackward, crossEntropyForward } from "../reference/cross-entropy.js";
-import { engineThreads } from "./engine-threads.js";
 import { rmsnormBackward, rmsnormForward } from "../reference/rmsnorm.js";
 import { ropeBackward, ropeForward } from "../reference/rope.js";
-import type { KernelSet } from "../kernel-set.js";
 import { swigluBackward, swigluForward } from "../reference/swiglu.js";
 import { ParallelPointwise } from "./parallel-pointwise.js";
-import type { ResidentMemory } from "./resident-memory.js";
 import { PointwiseSimd } from "./pointwise-runner.js";
 import { pointwiseSimdAvailable } from "./pointwise-simd.js";
+import type { KernelWorkspace } from "./workspace.js";
 
-// The fast set's element-wise kernels (softmax cross-entropy over the vocabulary, SwiGLU, RMSNorm, RoPE): WebAssembly
-// SIMD with a vectorised exp, on two threads when the operands are in shared memory; the JS reference
-// kernels where WebAssembly SIMD is missing.
+// A fast set's element-wise kernels (softmax cross-entropy over the vocabulary, SwiGLU, RMSNorm, RoPE):
+// WebAssembly SIMD with a vectorised exp, in place on operands in the set's workspace, on two threads
+// when the set has them; the JS reference kernels where WebAssembly SIMD is missing.
 
-let pointwise: PointwiseSimd | null | undefined;
-/** One instance per process, created on first use (CAMELID_ENGINE_THREADS=1 keeps it on one thread). */
-function pointwiseSimd(): PointwiseSimd | null {
-  if (pointwise === undefined) pointwise = !pointwiseSimdAvailable() ? null : engineThreads() === 2 ? new ParallelPointwise() : new PointwiseSimd();
-  return pointwise;
+export class FastPointwise {
+  private instance: PointwiseSimd | null | undefined;
+
+  constructor(
+    private readonly workspace: KernelWorkspace | null,
+    private readonly threads: 1 | 2,
+  ) {}
+
+  /** The SIMD kernels, created on first use and given the workspace to run in place in; null without WebAssembly SIMD. */
+  private get kernels(): PointwiseSimd | null {
+    if (this.instance === undefined) {
+      this.instance = !pointwiseSimdAvailable() ? null : this.threads === 2 ? new ParallelPointwise() : new PointwiseSimd();
+      this.instance?.useResidentMemory(this.workspace);
+    }
+    return this.instance;
+  }
+
+  crossEntropyForward(losses: Float32Array, probs: Float32Array, logits: Float32Array, targets: Int32Array, mask: Uint8Array, N: number, V: number): number {
+    const kernels = this.kernels;
+    return kernels ? kernels.crossEntropyForward(losses, probs, logits, targets, mask, N, V) : crossEntropyForward(losses, probs, logits, targets, mask, N, V);
+  }
+
+  crossEntropyBackward(dlogits: Float32Array, probs: Float32Array, targets: Int32Array, mask: Uint8Array, N: number, V: number): void {
+    const kernels = this.kernels;
+    if (kernels) kernels.crossEntropyBackward(dlogits, probs, targets, mask, N, V);
+    else crossEntropyBackward(dlogits, probs, targets, mask, N, V);
+  }
+
+  /**
+   * crossEntropyForward then crossEntropyBackward as one pass (writes the loss gradient, never the
+   * probabilities): half the memory traffic over the [N, V] logits. What a training step calls
+   * instead of the two.
+   */
+  crossEntropyForwardBackward(losses: Float32Array, dlogits: Float32Array, logits: Float32Array, targets: Int32Array, mask: Uint8Array, N: number, V: number): number {
+    const kernels = this.kernels;
+    if (kernels) return kernels.crossEntropyForwardBackward(losses, dlogits, logits, targets, mask, N, V);
+    const loss = crossEntropyForward(losses, dlogits, logits, targets, mask, N, V);
+    crossEntropyBackward(dlogits, dlogits, targets, mask, N, V);
+    return loss;
+  }
+
+  swigluForward(out: Float32Array, gate: Float32Array, up: Float32Array, size: number): void {
+    const kernels = this.kernels;
+    if (kernels) kernels.swigluForward(out, gate, up, size);
+    else swigluForward(out, gate, up, size);
+  }
+
+  swigluBackward(dgate: Float32Array, dup: Float32Array, dout: Float32Array, gate: Float32Array, up: Float32Array, size: number): void {
+    const kernels = this.kernels;
+    if (kernels) kernels.swigluBackward(dgate, dup, dout, gate, up, size);
+    else swigluBackward(dgate, dup, dout, gate, up, size);
+  }
+
+  swigluBackwardOverwrite(dgate: Float32Array, dup: Float32Array, dout: Float32Array, gate: Float32Array, up: Float32Array, size: number): void {
+    const kernels = this.kernels;
+    if (kernels) return kernels.swigluBackwardOverwrite(dgate, dup, dout, gate, up, size);
+    dgate.fill(0, 0, size);
+    dup.fill(0, 0, size);
+    swigluBackward(dgate, dup, dout, gate, up, size);
+  }
+
+  rmsnormForward(out: Float32Array, rstd: Float32Array, inp: Float32Array, weight: Float32Array, N: number, C: number, eps: number): void {
+    const kernels = this.kernels;
+    if (kernels) kernels.rmsnormForward(out, rstd, inp, weight, N, C, eps);
+    else rmsnormForward(out, rstd, inp, weight, N, C, eps);
+  }
+
+  rmsnormBackward(dinp: Float32Array, dweight: Float32Array | null, dout: Float32Array, inp: Float32Array, weight: Float32Array, rstd: Float32Array, N: number, C: number): void {
+    const kernels = this.kernels;
+    if (kernels) kernels.rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C);
+    else rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C);
+  }
+
+  ropeForward(out: Float32Array, inp: Float32Array, cos: Float32Array, sin: Float32Array, B: number, T: number, nHeads: number, headSize: number, nRot: number): void {
+    const kernels = this.kernels;
+    if (kernels) kernels.ropeForward(out, inp, cos, sin, B, T, nHeads, headSize, nRot);
+    else ropeForward(out, inp, cos, sin, B, T, nHeads, headSize, nRot);
+  }
+
+  ropeBackward(dinp: Float32Array, dout: Float32Array, cos: Float32Array, sin: Float32Array, B: number, T: number, nHeads: number, headSize: number, nRot: number): void {
+    const kernels = this.kernels;
+    if (kernels) kernels.ropeBackward(dinp, dout, cos, sin, B, T, nHeads, headSize, nRot);
+    else ropeBackward(dinp, dout, cos, sin, B, T, nHeads, headSize, nRot);
+  }
+
+  /** Gives the in-place scratch back and stops the helper thread. */
+  dispose(): void {
+    this.instance?.dispose();
+    this.instance = null;
+  }
 }
-
-/**
- * Registers the shared memory (the SIMD matmul's, where the model keeps its activations, gradient
- * scratch and logits) in which the cross-entropy, SwiGLU, RMSNorm and RoPE run in place, on both threads, when
- * all their operands live there; null: none.
- */
-export function useResidentMemory(memory: ResidentMemory | null): void {
-  pointwiseSimd()?.useResidentMemory(memory);
-}
-
-export const fastCrossEntropyForward: KernelSet["crossEntropyForward"] = (losses, probs, logits, targets, mask, N, V) => {
-  const kernels = pointwiseSimd();
-  return kernels ? kernels.crossEntropyForward(losses, probs, logits, targets, mask, N, V) : crossEntropyForward(losses, probs, logits, targets, mask, N, V);
-};
-
-export const fastCrossEntropyBackward: KernelSet["crossEntropyBackward"] = (dlogits, probs, targets, mask, N, V) => {
-  const kernels = pointwiseSimd();
-  if (kernels) kernels.crossEntropyBackward(dlogits, probs, targets, mask, N, V);
-  else crossEntropyBackward(dlogits, probs, targets, mask, N, V);
-};
-
-export const fastSwigluForward: KernelSet["swigluForward"] = (out, gate, up, size) => {
-  const kernels = pointwiseSimd();
-  if (kernels) kernels.swigluForward(out, gate, up, size);
-  else swigluForward(out, gate, up, size);
-};
-
-export const fastSwigluBackward: KernelSet["swigluBackward"] = (dgate, dup, dout, gate, up, size) => {
-  const kernels = pointwiseSimd();
-  if (kernels) kernels.swigluBackward(dgate, dup, dout, gate, up, size);
-  else swigluBackward(dgate, dup, dout, gate, up, size);
-};
-
-/**
- * crossEntropyForward then crossEntropyBackward as one pass (writes the loss gradient, never the
- * probabilities): half the memory traffic over the [N, V] logits. The fast set's
- * crossEntropyForwardBackward, which a training step calls instead of the two.
- */
-export function fastCrossEntropyForwardBackward(losses: Float32Array, dlogits: Float32Array, logits: Float32Array, targets: Int32Array, mask: Uint8Array, N: number, V: number): number {
-  const kernels = pointwiseSimd();
-  if (kernels) return kernels.crossEntropyForwardBackward(losses, dlogits, logits, targets, mask, N, V);
-  const loss = crossEntropyForward(losses, dlogits, logits, targets, mask, N, V);
-  crossEntropyBackward(dlogits, dlogits, targets, mask, N, V);
-  return loss;
-}
-
-export const fastSwigluBackwardOverwrite: KernelSet["swigluBackwardOverwrite"] = (dgate, dup, dout, gate, up, size) => {
-  const kernels = pointwiseSimd();
-  if (kernels) return kernels.swigluBackwardOverwrite(dgate, dup, dout, gate, up, size);
-  dgate.fill(0, 0, size);
-  dup.fill(0, 0, size);
-  swigluBackward(dgate, dup, dout, gate, up, size);
-};
-
-export const fastRmsnormForward: KernelSet["rmsnormForward"] = (out, rstd, inp, weight, N, C, eps) => {
-  const kernels = pointwiseSimd();
-  if (kernels) kernels.rmsnormForward(out, rstd, inp, weight, N, C, eps);
-  else rmsnormForward(out, rstd, inp, weight, N, C, eps);
-};
-
-export const fastRmsnormBackward: KernelSet["rmsnormBackward"] = (dinp, dweight, dout, inp, weight, rstd, N, C) => {
-  const kernels = pointwiseSimd();
-  if (kernels) kernels.rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C);
-  else rmsnormBackward(dinp, dweight, dout, inp, weight, rstd, N, C);
-};
-
-export const fastRopeForward: KernelSet["ropeForward"] = (out, inp, cos, sin, B, T, nHeads, headSize, nRot) => {
-  const kernels = pointwiseSimd();
-  if (kernels) kernels.ropeForward(out, inp, cos, sin, B, T, nHeads, headSize, nRot);
-  else ropeForward(out, inp, cos, sin, B, T, nHeads, headSize, nRot);
-};
-
-export const fastRopeBackward: KernelSet["ropeBackward"] = (dinp, dout, cos, sin, B, T, nHeads, headSize, nRot) => {
-  const kernels = pointwiseSimd();
-  if (kernels) kernels.ropeBackward(dinp, dout, cos, sin, B, T, nHeads, headSize, nRot);
-  else ropeBackward(dinp, dout, cos, sin, B, T, nHeads, headSize, nRot);
-};

@@ -1,4 +1,5 @@
 import { UnsupportedFeatureError } from "../../../errors/index.js";
+import { KernelWorkspace } from "./workspace.js";
 import { relaxedSimdAvailable } from "./relaxed-simd.js";
 import { moduleWithOneFunction, moreOp, op, unsignedLeb, valueType } from "./wasm-bytes.js";
 
@@ -130,7 +131,6 @@ export type KernelFunction = (
   out: number, x: number, w: number, rowBlocks: number, panels: number, rowBytes: number, outRowBytes: number, panelBytes: number, steps: number, accumulate: number, wStepBytes: number,
 ) => void;
 
-const PAGE = 65536;
 const align16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
 
 /**
@@ -186,7 +186,8 @@ export interface MatmulKernelOptions {
 const MAX_SPECIALISED = 24;
 
 export class SimdMatmul {
-  readonly memory: WebAssembly.Memory;
+  /** Where the operands, panels and scratch live: the kernel set's workspace, or a private one of its own. */
+  readonly workspace: KernelWorkspace;
   protected readonly rows: number;
   protected readonly panelWidth: number;
   private readonly fused: boolean;
@@ -197,16 +198,21 @@ export class SimdMatmul {
   protected readonly kernelModules = new Map<number, WebAssembly.Module>();
   private heap: Float32Array;
 
-  /** A private memory; ParallelSimdMatmul passes a shared one with its maximum size. */
-  constructor(options: MatmulKernelOptions = {}, shared?: { memory: WebAssembly.Memory; maxPages: number }) {
+  /** Runs in `workspace` (a kernel set's); without one, in a private memory of its own. */
+  constructor(options: MatmulKernelOptions = {}, workspace?: KernelWorkspace) {
     this.fused = options.fused ?? fusedMultiplyAdd;
     this.rows = options.rows ?? TILE_ROWS;
     this.vectors = options.vectors ?? TILE_VECTORS;
     this.panelWidth = 4 * this.vectors;
-    this.sharedMaxPages = shared?.maxPages;
-    this.memory = shared?.memory ?? new WebAssembly.Memory({ initial: 16 });
-    this.heap = new Float32Array(this.memory.buffer);
-    this.ownBuffers.add(this.memory.buffer);
+    this.workspace = workspace ?? new KernelWorkspace({ shared: false });
+    this.sharedMaxPages = this.workspace.shared ? this.workspace.maxPages : undefined;
+    this.maxBytes = this.workspace.maxBytes;
+    this.heap = this.workspace.heap();
+  }
+
+  /** The WebAssembly memory the kernels run in (the workspace's). */
+  get memory(): WebAssembly.Memory {
+    return this.workspace.memory;
   }
 
   /** The kernel for an id (0: general; else the row stride in bytes it is specialised for), compiled on first use. */
@@ -226,47 +232,81 @@ export class SimdMatmul {
     return this.kernels.has(rowBytes) || this.kernels.size <= MAX_SPECIALISED ? rowBytes : 0;
   }
 
-  /** Largest operand size in bytes this instance can hold (a shared memory has a fixed maximum). */
-  protected maxBytes = Infinity;
+  /** Largest operand size in bytes this instance may use (the workspace's maximum; tests make it small). */
+  protected maxBytes: number;
   /**
-   * Packed panels of frozen weights, kept between calls below the per-call scratch. Keyed by the
-   * memory a weight views (buffer, offset, length), not the view object: callers may hand over a fresh
-   * subarray of the same weight on every call.
+   * Packed panels of frozen weights, kept between calls. Keyed by the memory a weight views (buffer,
+   * offset, length), not the view object: callers may hand over a fresh subarray of the same weight on
+   * every call. Each is a block of the workspace, given back on dispose.
    */
   private readonly packed = new WeakMap<ArrayBufferLike, Map<string, number>>();
-  private packedEnd = 0;
+  /** Panel blocks: address -> bytes. */
+  private readonly panelBlocks = new Map<number, number>();
+  private panelBytes = 0;
+  /** The per-call scratch block (operands copied in, results), kept and grown as calls need. */
+  private scratchAt = -1;
+  private scratchBytes = 0;
+  /** Resident buffers handed out (allocateResident) and not yet freed: address -> bytes. */
+  private readonly residentBlocks = new Map<number, number>();
+  private residentBytes = 0;
   /** Bytes of kernel memory kept between calls: frozen-weight panels and resident buffers. */
   get packedBytes(): number {
-    return this.packedEnd;
+    return this.panelBytes + this.residentBytes;
   }
   /** Bytes of kept frozen-weight panels alone. */
   get keptWeightBytes(): number {
-    return this.packedEnd - this.residentBytes;
+    return this.panelBytes;
   }
-  /** Every ArrayBuffer object this memory has handed out (a new one after each growth). */
-  private readonly ownBuffers = new WeakSet<ArrayBufferLike>();
-  private residentBytes = 0;
   /** Resident buffers are handed out while they fit in this many bytes in all; later requests get null. */
   residentBudget = 768 * 2 ** 20;
 
   /**
    * A zeroed buffer of `floats` floats inside the kernel memory, for a large activation that goes in
    * and out of matmuls (the logits): operands that already live here are used in place instead of
-   * being copied in and out (262 MB each way for a 2048 x 32000 head). The region is never given
-   * back (the budget bounds it); null when the budget is spent or the memory is not shared, since only
-   * a SharedArrayBuffer survives the memory's growth.
+   * being copied in and out (262 MB each way for a 2048 x 32000 head). Given back by freeResident; null
+   * when the budget is spent or the memory is not shared, since only a SharedArrayBuffer survives the
+   * memory's growth.
    */
   allocateResident(floats: number): Float32Array | null {
     const bytes = align16(floats * 4);
-    if (!(this.memory.buffer instanceof SharedArrayBuffer)) return null;
-    if (this.residentBytes + bytes > this.residentBudget || this.packedEnd + bytes > this.maxBytes / 2) return null;
-    const at = this.packedEnd;
-    this.reserve(at + bytes);
-    this.packedEnd += bytes;
+    if (!this.workspace.shared) return null;
+    if (this.residentBytes + bytes > this.residentBudget || this.packedBytes + bytes > this.maxBytes / 2) return null;
+    const view = this.workspace.allocate(floats);
+    if (!view) return null;
+    this.residentBlocks.set(view.byteOffset, bytes);
     this.residentBytes += bytes;
-    const view = new Float32Array(this.memory.buffer, at, floats);
-    view.fill(0);
     return view;
+  }
+
+  /** Gives a buffer from allocateResident back to the workspace (other arrays are ignored). */
+  freeResident(array: Float32Array): void {
+    const at = this.workspace.addressOf(array), bytes = this.residentBlocks.get(at);
+    if (bytes === undefined) return;
+    this.workspace.release(at);
+    this.residentBlocks.delete(at);
+    this.residentBytes -= bytes;
+  }
+
+  /** Gives back the panels kept for frozen weights that view `buffer` (their owner is done with them). */
+  releasePanels(buffer: ArrayBufferLike): void {
+    const views = this.packed.get(buffer);
+    if (!views) return;
+    for (const at of views.values()) {
+      this.workspace.release(at);
+      this.panelBytes -= this.panelBlocks.get(at) ?? 0;
+      this.panelBlocks.delete(at);
+    }
+    this.packed.delete(buffer);
+  }
+
+  /** Gives every block this matmul holds (panels, scratch, resident buffers) back to the workspace. */
+  dispose(): void {
+    for (const at of [...this.panelBlocks.keys(), ...this.residentBlocks.keys()]) this.workspace.release(at);
+    if (this.scratchAt >= 0) this.workspace.release(this.scratchAt);
+    this.panelBlocks.clear();
+    this.residentBlocks.clear();
+    this.panelBytes = this.residentBytes = this.scratchBytes = 0;
+    this.scratchAt = -1;
   }
 
   /** Which operands the last call used in place (tests); weightInPlace: a changing weight read unpacked. */
@@ -274,7 +314,7 @@ export class SimdMatmul {
 
   /** The kernel-memory address of an array that lives in this memory, else -1. */
   addressOf(array: Float32Array): number {
-    return this.ownBuffers.has(array.buffer) ? array.byteOffset : -1;
+    return this.workspace.addressOf(array);
   }
   /** Frozen weights are packed once while their panels fit in this many bytes; later ones per call. */
   packedBudget = 1 << 30;
@@ -302,15 +342,7 @@ export class SimdMatmul {
     const Npad = rowBlocks * rows, OCpad = panels * width;
     const wBytes = panels * K * width * 4;
     let wAt = frozen ? this.packedAt(weight, K, transposed) : -1;
-    if (wAt < 0 && frozen && this.packedEnd + wBytes <= Math.min(this.packedBudget, this.maxBytes / 2)) {
-      wAt = this.packedEnd;
-      this.reserve(wAt + wBytes);
-      packPanels(this.heap, wAt / 4, weight, K, OC, width, panels, transposed);
-      this.packedEnd += wBytes;
-      const views = this.packed.get(weight.buffer) ?? new Map<string, number>();
-      views.set(packKey(weight, K, transposed), wAt);
-      this.packed.set(weight.buffer, views);
-    }
+    if (wAt < 0 && frozen && this.packedBytes + wBytes <= Math.min(this.packedBudget, this.maxBytes / 2)) wAt = this.keepPanels(weight, K, OC, transposed, wBytes);
     // a changing weight stored [K, OC] (transposed) whose rows are whole panels needs no packing: the
     // kernel reads its panels in place, one row of the weight per reduction step (a LoRA weight
     // gradient's activation operand, 2048 x 288, was re-packed by a strided gather on every call)
@@ -323,18 +355,9 @@ export class SimdMatmul {
     const xResident = this.addressOf(x), outResident = this.addressOf(out);
     const xInPlace = xResident >= 0 && xResident + Npad * K * 4 <= this.memory.buffer.byteLength;
     const outInPlace = outResident >= 0 && OCpad === OC && out.length >= Npad * OC && outResident !== xResident;
-    const scratchAt = this.packedEnd;
     const xBytes = xInPlace ? 0 : align16(Npad * K * 4), outBytes = outInPlace ? 0 : Npad * OCpad * 4, packBytes = wAt < 0 ? wBytes : 0;
-    const need = scratchAt + xBytes + outBytes + packBytes;
-    if (need > this.maxBytes) {
-      const mib = (bytes: number) => `${Math.ceil(bytes / 2 ** 20)} MiB`;
-      throw new UnsupportedFeatureError(
-        `a ${N}x${K} by ${K}x${OC} matmul needs ${mib(need - scratchAt)} of kernel memory and ${mib(this.maxBytes - scratchAt)} is left ` +
-          `(${mib(this.maxBytes)} in all, ${mib(scratchAt)} held by packed weights and resident buffers): use a smaller batch or sequence length`,
-      );
-    }
-    this.reserve(need);
-    const heap = this.heap;
+    const scratchAt = this.scratchFor(xBytes + outBytes + packBytes, `a ${N}x${K} by ${K}x${OC} matmul`);
+    const heap = this.currentHeap();
     const xAt = xInPlace ? xResident : scratchAt, outAt = outInPlace ? outResident : scratchAt + xBytes;
     if (wAt < 0) {
       wAt = scratchAt + xBytes + outBytes;
@@ -361,6 +384,20 @@ export class SimdMatmul {
     else for (let n = 0; n < N; n++) out.set(heap.subarray(o + n * OCpad, o + n * OCpad + OC), n * OC);
   }
 
+  /** Packs a frozen weight's panels into a block of their own and remembers where; -1 when the workspace has no room. */
+  private keepPanels(weight: Float32Array, K: number, OC: number, transposed: boolean, wBytes: number): number {
+    const wAt = this.workspace.reserve(wBytes);
+    if (wAt < 0) return -1;
+    const width = this.panelWidth, panels = Math.ceil(OC / width);
+    packPanels(this.currentHeap(), wAt / 4, weight, K, OC, width, panels, transposed);
+    this.panelBlocks.set(wAt, wBytes);
+    this.panelBytes += wBytes;
+    const views = this.packed.get(weight.buffer) ?? new Map<string, number>();
+    views.set(packKey(weight, K, transposed), wAt);
+    this.packed.set(weight.buffer, views);
+    return wAt;
+  }
+
   private packedAt(weight: Float32Array, K: number, transposed: boolean): number {
     return this.packed.get(weight.buffer)?.get(packKey(weight, K, transposed)) ?? -1;
   }
@@ -370,12 +407,33 @@ export class SimdMatmul {
     runBlocks(this.kernelFor(layout.kernelId), layout, 0, rowBlocks, 0, panels, this.rows, this.panelWidth * 4);
   }
 
-  private reserve(bytes: number): void {
-    const have = this.memory.buffer.byteLength;
-    if (bytes <= have) return;
-    this.memory.grow(Math.ceil((bytes - have) / PAGE));
-    this.heap = new Float32Array(this.memory.buffer);
-    this.ownBuffers.add(this.memory.buffer);
+  /**
+   * The address of a scratch block of at least `bytes` (this call's copies), growing the kept one when
+   * it is too small; a typed error naming the call when the workspace has no room for it.
+   */
+  private scratchFor(bytes: number, call: string): number {
+    if (bytes <= this.scratchBytes) return this.scratchAt;
+    if (this.scratchAt >= 0) this.workspace.release(this.scratchAt);
+    this.scratchAt = -1;
+    this.scratchBytes = 0;
+    const held = this.workspace.usedBytes;
+    const at = held + bytes > this.maxBytes ? -1 : this.workspace.reserve(bytes);
+    if (at < 0) {
+      const mib = (size: number) => `${Math.ceil(size / 2 ** 20)} MiB`;
+      throw new UnsupportedFeatureError(
+        `${call} needs ${mib(bytes)} of kernel memory and ${mib(this.maxBytes - held)} is left ` +
+          `(${mib(this.maxBytes)} in all, ${mib(held)} held by packed weights and resident buffers): use a smaller batch or sequence length`,
+      );
+    }
+    this.scratchAt = at;
+    this.scratchBytes = bytes;
+    return at;
+  }
+
+  /** A view over the whole memory as it is now (the memory may have grown since the last call). */
+  private currentHeap(): Float32Array {
+    if (this.heap.buffer !== this.memory.buffer) this.heap = this.workspace.heap();
+    return this.heap;
   }
 }
 

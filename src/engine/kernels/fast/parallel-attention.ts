@@ -219,6 +219,14 @@ export class ParallelAttention {
     await this.worker.terminate();
   }
 
+  /** Stops the helper thread at once (without waiting for it to exit). */
+  dispose(): void {
+    Atomics.store(this.control, 0, QUIT);
+    Atomics.notify(this.control, 0);
+    this.port.close();
+    void this.worker.terminate();
+  }
+
   /** True when this call runs on the SIMD kernels; the helper then has their module. */
   private postSimdModule(shape: AttentionShape): boolean {
     if (this.options.simd === false) return false;

@@ -1,6 +1,7 @@
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { FAILED, helperLoopSource, IDLE, JOB, QUIT, RUNNING } from "./helper-loop.js";
 import type { ResidentMemory } from "./resident-memory.js";
+import { KernelWorkspace } from "./workspace.js";
 import { buildMatmulKernel, runBlocks, SimdMatmul, type KernelFunction, type MatmulKernelOptions, type MatmulLayout } from "./matmul-simd.js";
 
 // The SIMD matmul on two threads: one shared WebAssembly memory, one helper worker running the same
@@ -63,8 +64,8 @@ ${helperLoopSource(`    Atomics.add(word, ${HELPER_UNITS}, runUnits(kernelFor(wo
 `;
 
 /**
- * A ResidentMemory (./resident-memory.ts) too: the model's activations live in its shared memory, so
- * the attention, RMSNorm and RoPE kernels register it and run on those arrays in place.
+ * A ResidentMemory (./resident-memory.ts) too: the model's activations live in its shared workspace, so
+ * the attention, RMSNorm and RoPE kernels run on those arrays in place.
  */
 export class ParallelSimdMatmul extends SimdMatmul implements ResidentMemory {
   private readonly control = new Int32Array(new SharedArrayBuffer(4 * WORDS));
@@ -77,28 +78,35 @@ export class ParallelSimdMatmul extends SimdMatmul implements ResidentMemory {
   private readonly modulePort: MessagePort;
   private readonly sentToHelper = new Set<number>();
 
-  constructor(options: MatmulKernelOptions & { helperRunsEveryUnit?: boolean } = {}) {
-    const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES, shared: true });
-    super(options, { memory, maxPages: MAX_PAGES });
-    this.maxBytes = MAX_PAGES * 65536;
+  /** Runs in a kernel set's shared workspace; without one, in a shared workspace of its own (tests, benchmarks). */
+  constructor(options: MatmulKernelOptions & { helperRunsEveryUnit?: boolean } = {}, workspace?: KernelWorkspace) {
+    const own = workspace ?? new KernelWorkspace({ shared: true, maxPages: MAX_PAGES });
+    if (!own.shared) throw new TypeError("the two-thread matmul needs a shared workspace");
+    super(options, own);
     this.helperRunsEveryUnit = options.helperRunsEveryUnit ?? false;
     const { port1, port2 } = new MessageChannel();
     this.modulePort = port1;
     this.modulePort.unref();
     this.worker = new Worker(helperSource, {
       eval: true,
-      workerData: { memory, control: this.control.buffer, port: port2, runBlocksSource: runBlocks.toString(), runUnitsSource: runUnits.toString() },
+      workerData: { memory: own.memory, control: this.control.buffer, port: port2, runBlocksSource: runBlocks.toString(), runUnitsSource: runUnits.toString() },
       transferList: [port2],
     });
     this.worker.unref(); // never keeps the process alive
   }
 
   /** Its memory's fixed maximum in pages (modules that share the memory declare the same). */
-  readonly maxPages = MAX_PAGES;
+  get maxPages(): number {
+    return this.workspace.maxPages;
+  }
 
   /** allocateResident under the name the in-place attention and pointwise kernels know (ResidentMemory). */
   allocate(floats: number): Float32Array | null {
     return this.allocateResident(floats);
+  }
+
+  free(array: Float32Array): void {
+    this.freeResident(array);
   }
 
   /** Units the helper thread has run since construction (tests check it really takes part). */
@@ -141,6 +149,14 @@ export class ParallelSimdMatmul extends SimdMatmul implements ResidentMemory {
       Atomics.store(word, 0, IDLE);
       throw new Error("the matmul helper thread failed");
     }
+  }
+
+  /** Gives its blocks back and stops the helper thread at once (without waiting for it to exit). */
+  override dispose(): void {
+    super.dispose();
+    Atomics.store(this.control, 0, QUIT);
+    Atomics.notify(this.control, 0);
+    void this.worker.terminate();
   }
 
   /** Stops the helper thread (tests; a process exit stops it anyway). */

@@ -132,6 +132,15 @@ export class ParallelPointwise extends PointwiseSimd {
     await this.worker.terminate();
   }
 
+  /** Stops the helper thread at once (without waiting for it to exit) and gives the in-place scratch back. */
+  override dispose(): void {
+    super.dispose();
+    Atomics.store(this.control, 0, QUIT);
+    Atomics.notify(this.control, 0);
+    this.port.close();
+    void this.worker.terminate();
+  }
+
   /** Registers the memory on this thread, then hands the helper the module compiled for it and the memory (null: none). */
   override useResidentMemory(memory: ResidentMemory | null): void {
     super.useResidentMemory(memory);

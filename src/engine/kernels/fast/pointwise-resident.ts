@@ -1,6 +1,6 @@
 import type { ResidentWorkspace } from "./pointwise-resident-units.js";
 import { buildPointwiseModule, type PointwiseExports } from "./pointwise-simd.js";
-import type { ResidentMemory } from "./resident-memory.js";
+import { addressesIn, type ResidentMemory } from "./resident-memory.js";
 
 // The element-wise kernels in place: when their operands already live in one shared WebAssembly
 // memory (the SIMD matmul's, where the model keeps its activations, gradient scratch and logits when
@@ -25,7 +25,7 @@ export class ResidentPointwise {
   readonly workspace: ResidentWorkspace;
   /** Where norm weights are copied, allocated on first use; null until then or when there was no room. */
   private weightRegion: Float32Array | null = null;
-  private rows: (ResidentRows & { capacity: number }) | null = null;
+  private rows: (ResidentRows & { capacity: number; region: Float32Array }) | null = null;
 
   constructor(readonly resident: ResidentMemory) {
     this.module = new WebAssembly.Module(buildPointwiseModule(undefined, resident.maxPages));
@@ -35,15 +35,25 @@ export class ResidentPointwise {
 
   /** The byte addresses of the arrays, or null when any of them lives outside the memory. */
   addresses(arrays: Float32Array[]): number[] | null {
-    const at = arrays.map((array) => this.resident.addressOf(array));
-    return at.every((address) => address >= 0) ? at : null;
+    return addressesIn(this.resident, arrays);
+  }
+
+  /** Gives the weight and row regions back to the memory. */
+  dispose(): void {
+    if (this.weightRegion) this.resident.free?.(this.weightRegion);
+    if (this.rows) this.resident.free?.(this.rows.region);
+    this.weightRegion = null;
+    this.rows = null;
   }
 
   /** The weight's address in the memory: its own, or that of a copy in the weight region (-1: no room). */
   weightAddress(weight: Float32Array, C: number): number {
     const own = this.resident.addressOf(weight);
     if (own >= 0) return own;
-    if (!this.weightRegion || this.weightRegion.length < C) this.weightRegion = this.resident.allocate(Math.max(C, 1024));
+    if (!this.weightRegion || this.weightRegion.length < C) {
+      if (this.weightRegion) this.resident.free?.(this.weightRegion);
+      this.weightRegion = this.resident.allocate(Math.max(C, 1024));
+    }
     if (!this.weightRegion) return -1;
     this.weightRegion.set(weight.subarray(0, C));
     return this.resident.addressOf(this.weightRegion);
@@ -54,10 +64,12 @@ export class ResidentPointwise {
     if (!this.rows || this.rows.capacity < N) {
       // room for a few more rows than asked, so a batch a little larger later does not allocate again
       const capacity = Math.max(N, 2048);
+      if (this.rows) this.resident.free?.(this.rows.region);
+      this.rows = null;
       const region = this.resident.allocate(4 * capacity + Math.ceil(capacity / 4));
       if (!region) return null;
       const statsAt = this.resident.addressOf(region), maskAt = statsAt + 16 * capacity;
-      this.rows = { statsAt, maskAt, capacity, stats: new Float64Array(region.buffer, region.byteOffset, 2 * capacity), mask: new Uint8Array(region.buffer, region.byteOffset + 16 * capacity, capacity) };
+      this.rows = { region, statsAt, maskAt, capacity, stats: new Float64Array(region.buffer, region.byteOffset, 2 * capacity), mask: new Uint8Array(region.buffer, region.byteOffset + 16 * capacity, capacity) };
     }
     this.rows.mask.set(mask.subarray(0, N));
     return this.rows;

@@ -223,6 +223,12 @@ export class PointwiseSimd {
   }
   protected resident: ResidentPointwise | null = null;
 
+  /** Gives the in-place scratch back to the registered memory; a subclass stops its helper thread too. */
+  dispose(): void {
+    this.resident?.dispose();
+    this.resident = null;
+  }
+
   /** Calls this process ran in place (tests and benchmarks check the in-place path is taken). */
   static callsInPlace = 0;
 
