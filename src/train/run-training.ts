@@ -155,64 +155,69 @@ async function trainInto(config: TrainingConfig, files: ReturnType<typeof runFil
   const warmupSteps = config.warmupSteps ?? Math.round(config.warmupRatio * totalSteps);
   const lora = parseLoraConfig({ rank: config.rank, alpha: config.alpha, dropout: config.dropout, ...splitTargets(config.targets) });
   const model = new LlamaModel(modelConfig, weights, { lora, seed: config.seed, checkpointActivations: config.checkpointActivations, ...(hooks.kernels ? { kernels: hooks.kernels } : {}) });
-  const optimizer = new AdamW(model.lora!.params, model.lora!.grads, { learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay });
-  hooks.onLog?.(
-    `prompt format ${format.name} (${formatReason}); ${prepared.stats.used}/${prepared.stats.examples} samples → ${prepared.train.length} train rows, ${prepared.validation.length} validation rows of ≤${prepared.sequenceLength} positions; ${totalSteps} steps`,
-  );
+  // the model owns its kernel set (workspace, helper threads): given back however the run ends
+  try {
+    const optimizer = new AdamW(model.lora!.params, model.lora!.grads, { learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay });
+    hooks.onLog?.(
+      `prompt format ${format.name} (${formatReason}); ${prepared.stats.used}/${prepared.stats.examples} samples → ${prepared.train.length} train rows, ${prepared.validation.length} validation rows of ≤${prepared.sequenceLength} positions; ${totalSteps} steps`,
+    );
 
-  const summary = await runTrainingLoop({
-    model,
-    optimizer,
-    train: prepared.train,
-    validation: prepared.validation,
-    settings: {
-      batchSize: config.batchSize,
-      sequenceLength: prepared.sequenceLength,
-      gradientAccumulation: config.gradientAccumulation,
+    const summary = await runTrainingLoop({
+      model,
+      optimizer,
+      train: prepared.train,
+      validation: prepared.validation,
+      settings: {
+        batchSize: config.batchSize,
+        sequenceLength: prepared.sequenceLength,
+        gradientAccumulation: config.gradientAccumulation,
+        totalSteps,
+        schedule: { peak: config.learningRate, warmupSteps, totalSteps, minRatio: config.minLearningRateRatio },
+        clipNorm: config.clipNorm,
+        evalEvery: config.evalEvery,
+        checkpointEvery: config.checkpointEvery,
+        seed: config.seed,
+      },
+      files: { checkpointPath: files.checkpoint, metrics: new MetricsLog(files.metrics), chartPath: files.chart },
+      fingerprint: fingerprintOf(config, format.name, prepared),
+      resume: config.resume,
+      ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+      ...(hooks.onLog ? { onLog: hooks.onLog } : {}),
+      ...(hooks.stopSignal ? { stopSignal: hooks.stopSignal } : {}),
+    });
+    if (summary.stopped && summary.steps === 0) throw new TrainingInterruptedError("training was interrupted before its first step; nothing was written");
+
+    // The loop keeps loss.svg current at every checkpoint; at the end both charts are drawn from the full log.
+    const finalChart = lossChartSvg(new MetricsLog(files.metrics).read());
+    // Every file is written atomically: a second Ctrl-C (which exits at once) never leaves a torn one.
+    writeFileAtomic(files.chart, finalChart);
+    writeFileAtomic(files.chartPng, [await svgToPng(finalChart, { width: 1200 })]);
+    const name = `${metadataString(metadata, "general.name") ?? basename(config.modelPath, ".gguf")} LoRA`;
+    await writeLoraAdapterGguf(files.adapter, model.lora!, modelConfig, { name, architecture: metadataString(metadata, "general.architecture") ?? "llama" });
+    // a ready `camelid serve --config` file: the base model with the adapter, in the format it learned
+    const servedId = `${basename(config.modelPath, ".gguf")}-lora`;
+    writeFileAtomic(files.serveConfig, `${JSON.stringify({ models: [{ id: servedId, path: config.modelPath, lora: [{ path: files.adapter }], promptFormat: format.name }] }, null, 2)}\n`);
+    let merged: string | undefined;
+    if (config.mergedType) {
+      merged = join(config.outDir, `merged-${config.mergedType.toLowerCase()}.gguf`);
+      await writeMergedGguf(config.modelPath, merged, model.lora!, config.mergedType);
+    }
+    const result: TrainingRunResult = {
+      config,
+      promptFormat: format.name,
       totalSteps,
-      schedule: { peak: config.learningRate, warmupSteps, totalSteps, minRatio: config.minLearningRateRatio },
-      clipNorm: config.clipNorm,
-      evalEvery: config.evalEvery,
-      checkpointEvery: config.checkpointEvery,
-      seed: config.seed,
-    },
-    files: { checkpointPath: files.checkpoint, metrics: new MetricsLog(files.metrics), chartPath: files.chart },
-    fingerprint: fingerprintOf(config, format.name, prepared),
-    resume: config.resume,
-    ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
-    ...(hooks.onLog ? { onLog: hooks.onLog } : {}),
-    ...(hooks.stopSignal ? { stopSignal: hooks.stopSignal } : {}),
-  });
-  if (summary.stopped && summary.steps === 0) throw new TrainingInterruptedError("training was interrupted before its first step; nothing was written");
-
-  // The loop keeps loss.svg current at every checkpoint; at the end both charts are drawn from the full log.
-  const finalChart = lossChartSvg(new MetricsLog(files.metrics).read());
-  // Every file is written atomically: a second Ctrl-C (which exits at once) never leaves a torn one.
-  writeFileAtomic(files.chart, finalChart);
-  writeFileAtomic(files.chartPng, [await svgToPng(finalChart, { width: 1200 })]);
-  const name = `${metadataString(metadata, "general.name") ?? basename(config.modelPath, ".gguf")} LoRA`;
-  await writeLoraAdapterGguf(files.adapter, model.lora!, modelConfig, { name, architecture: metadataString(metadata, "general.architecture") ?? "llama" });
-  // a ready `camelid serve --config` file: the base model with the adapter, in the format it learned
-  const servedId = `${basename(config.modelPath, ".gguf")}-lora`;
-  writeFileAtomic(files.serveConfig, `${JSON.stringify({ models: [{ id: servedId, path: config.modelPath, lora: [{ path: files.adapter }], promptFormat: format.name }] }, null, 2)}\n`);
-  let merged: string | undefined;
-  if (config.mergedType) {
-    merged = join(config.outDir, `merged-${config.mergedType.toLowerCase()}.gguf`);
-    await writeMergedGguf(config.modelPath, merged, model.lora!, config.mergedType);
+      sequenceLength: prepared.sequenceLength,
+      summary,
+      dataStats: { ...prepared.stats, trainRows: prepared.train.length, validationRows: prepared.validation.length },
+      problems,
+      files: { ...files, ...(merged ? { merged } : {}) },
+    };
+    const { problems: _, ...report } = result;
+    writeFileAtomic(files.run, `${JSON.stringify({ ...report, recipe: recipeOf(config), problemCount: problems.length }, null, 2)}\n`);
+    return result;
+  } finally {
+    model.dispose();
   }
-  const result: TrainingRunResult = {
-    config,
-    promptFormat: format.name,
-    totalSteps,
-    sequenceLength: prepared.sequenceLength,
-    summary,
-    dataStats: { ...prepared.stats, trainRows: prepared.train.length, validationRows: prepared.validation.length },
-    problems,
-    files: { ...files, ...(merged ? { merged } : {}) },
-  };
-  const { problems: _, ...report } = result;
-  writeFileAtomic(files.run, `${JSON.stringify({ ...report, recipe: recipeOf(config), problemCount: problems.length }, null, 2)}\n`);
-  return result;
 }
 
 /**

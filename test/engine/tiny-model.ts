@@ -10,7 +10,7 @@ import { SeededRandom } from "../../src/random/seeded-random.js";
 export const tinyConfig = (overrides: Partial<LlamaConfig> = {}) =>
   llamaConfig({ vocabSize: 11, dim: 16, hiddenDim: 24, nLayers: 2, nHeads: 4, nKvHeads: 2, normEps: 1e-5, ...overrides });
 
-export function tinyModel(config: LlamaConfig, kernels: KernelSet, lora?: LoraConfig, seed = 42): LlamaModel {
+export function tinyModel(config: LlamaConfig, kernels: KernelSet | undefined, lora?: LoraConfig, seed = 42): LlamaModel {
   const weights = allocateBaseWeights(config);
   randomizeBaseWeights(config, weights, new SeededRandom(seed), 0.3);
   const model = new LlamaModel(config, weights, { kernels, lora, seed });

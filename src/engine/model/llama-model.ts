@@ -16,8 +16,8 @@ import type { QuantizedBaseWeights } from "./quantized-weights.js";
 export interface LlamaModelOptions {
   /**
    * The kernels it runs on, and allocates its activations from. Default: a fast set of its own
-   * (createFastKernels); a set passed here may be shared by several models (and its packed frozen
-   * weights). Tests pass referenceKernels to run the oracle.
+   * (createFastKernels), which dispose() disposes too; a set passed here stays the caller's (several
+   * models may share one, and its packed frozen weights). Tests pass referenceKernels to run the oracle.
    */
   kernels?: KernelSet;
   /** Adds trainable LoRA branches (A random, B = 0) to the frozen base weights. */
@@ -82,6 +82,9 @@ function forEachRun(rows: Int32Array, M: number, visit: (first: number, row: num
  */
 export class LlamaModel {
   readonly kernels: KernelSet;
+  /** True when the kernel set is the model's own (created for it), so dispose() disposes it. */
+  private readonly ownsKernels: boolean;
+  private disposed = false;
   readonly lora: LoraWeights | null;
   readonly random: SeededRandom;
   /** Dropout is applied only while training. */
@@ -102,6 +105,7 @@ export class LlamaModel {
     readonly weights: BaseWeights | QuantizedBaseWeights,
     options: LlamaModelOptions = {},
   ) {
+    this.ownsKernels = !options.kernels;
     this.kernels = options.kernels ?? createFastKernels();
     this.frozen = frozenWeightsFor(config, weights, options.encoded);
     this.checkpointActivations = options.checkpointActivations ?? false;
@@ -382,8 +386,37 @@ export class LlamaModel {
     return this.training && this.lora ? this.lora.config.dropout : 0;
   }
 
+  /**
+   * Gives the activations, gradient scratch and logits back to the kernel set's workspace, and
+   * disposes the kernel set when the model created it (else gives back the panels the set packed
+   * from this model's weights). The model cannot run afterwards.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.releaseBuffers();
+    this.disposed = true;
+    if (this.ownsKernels) this.kernels.dispose?.();
+    // a shared set keeps serving its other models; the panels it packed from these weights go
+    else if (this.weights.storage === "dequantized") this.kernels.releaseWeights?.(this.weights.buffer.buffer);
+  }
+
+  /** Frees the activations and gradient scratch that live in the kernel set's workspace. */
+  private releaseBuffers(): void {
+    const free = (array: Float32Array) => this.kernels.freeResident?.(array);
+    if (this.acts) {
+      free(this.acts.floats);
+      if (this.acts.logits.buffer !== this.acts.floats.buffer) free(this.acts.logits);
+    }
+    if (this.scratch) free(this.scratch.floats);
+    this.acts = null;
+    this.scratch = null;
+    this.batch = null;
+  }
+
   private ensureActivations(B: number, T: number): Activations {
+    if (this.disposed) throw new InvalidArgumentError("model", "this model was disposed; create a new one");
     if (!this.acts || this.acts.B !== B || this.acts.T !== T) {
+      this.releaseBuffers();
       this.acts = allocateActivations(this.config, this.lora?.config ?? null, B, T, this.checkpointActivations, this.kernels.allocateResident?.bind(this.kernels));
       this.scratch = null;
       const { ropeDim, ropeTheta, ropeFreqScale } = this.config;
