@@ -1,6 +1,6 @@
 import type { AttentionShape } from "../reference/attention.js";
 import { relaxedSimdAvailable } from "./relaxed-simd.js";
-import { FunctionWriter, moduleWithFunctions, wasm, type WasmFunction } from "./attention-wasm-ops.js";
+import { FunctionBuilder, i32Params, moduleWithFunctions, op, type FunctionDefinition } from "./wasm-emitter.js";
 
 // Causal GQA attention for one batch element (all its heads) as WebAssembly SIMD, generated for one
 // (HS, T, NH, NKV) so every row stride and region offset is a constant in the code. The driver in
@@ -111,30 +111,30 @@ function dimensionGroups(HS: number): [first: number, vectors: number][] {
   return groups;
 }
 
-const get = wasm.localGet, c32 = wasm.i32Const;
+const get = op.localGet, c32 = op.i32Const;
 
 /** Emitters for the pieces; pointer arguments are i32 locals holding byte addresses. */
-class KernelWriter extends FunctionWriter {
-  constructor(private readonly layout: AttentionLayout, private readonly fused: boolean, params = 0) {
-    super(64, 64, params);
+class KernelWriter extends FunctionBuilder {
+  constructor(name: string, private readonly layout: AttentionLayout, private readonly fused: boolean, params = 0) {
+    super(name, i32Params(params), [], { i32: 64, v128: 64 });
   }
 
   /** acc = a * b + acc. */
   madd(a: number, b: number, acc: number): void {
-    if (this.fused) this.set(acc, get(a), get(b), get(acc), wasm.f32x4RelaxedMadd);
-    else this.set(acc, get(acc), get(a), get(b), wasm.f32x4Mul, wasm.f32x4Add);
+    if (this.fused) this.assign(acc, get(a), get(b), get(acc), op.f32x4RelaxedMadd);
+    else this.assign(acc, get(acc), get(a), get(b), op.f32x4Mul, op.f32x4Add);
   }
 
   /** A local holding a constant byte address. */
   address(floatOffset: number): number {
     const local = this.i32();
-    this.set(local, c32(floatOffset * 4));
+    this.assign(local, c32(floatOffset * 4));
     return local;
   }
 
   /** local = base + index * stride (bytes). */
   offsetBy(local: number, base: number, index: number, strideBytes: number): void {
-    this.set(local, get(index), c32(strideBytes), wasm.i32Mul, get(base), wasm.i32Add);
+    this.assign(local, get(index), c32(strideBytes), op.i32Mul, get(base), op.i32Add);
   }
 
   /** The block's accumulators, allocated once per product and zeroed for each dimension group. */
@@ -142,7 +142,7 @@ class KernelWriter extends FunctionWriter {
     const all = Array.from({ length: ROWS * VECTORS }, () => this.v128());
     return (count) => {
       const acc = all.slice(0, count);
-      for (const a of acc) this.set(a, wasm.f32x4Const(0));
+      for (const a of acc) this.assign(a, op.f32x4Const(0));
       return acc;
     };
   }
@@ -154,8 +154,8 @@ class KernelWriter extends FunctionWriter {
     this.forRange(t, c32(0), c32(Tp), 1, () => {
       this.offsetBy(row, src, t, srcStride);
       // dst = panel + ((t >> 3) * HS * 8 + (t & 7)) * 4
-      this.set(dst, get(t), c32(3), wasm.i32ShrU, c32(HS * 32), wasm.i32Mul, get(t), c32(7), wasm.i32And, c32(4), wasm.i32Mul, wasm.i32Add, c32(panel * 4), wasm.i32Add);
-      for (let i = 0; i < HS; i++) this.emit(get(dst), get(row), wasm.f32Load(i * 4), wasm.f32Store(i * 32));
+      this.assign(dst, get(t), c32(3), op.i32ShrU, c32(HS * 32), op.i32Mul, get(t), c32(7), op.i32And, c32(4), op.i32Mul, op.i32Add, c32(panel * 4), op.i32Add);
+      for (let i = 0; i < HS; i++) this.emit(get(dst), get(row), op.f32Load(i * 4), op.f32Store(i * 32));
     });
   }
 
@@ -165,8 +165,8 @@ class KernelWriter extends FunctionWriter {
     const t = this.i32(), row = this.i32(), to = this.i32();
     this.forRange(t, c32(0), c32(Tp), 1, () => {
       this.offsetBy(row, src, t, srcStride);
-      this.set(to, get(t), c32(HS * 4), wasm.i32Mul, c32(dst * 4), wasm.i32Add);
-      for (let i = 0; i < HS; i += 4) this.emit(get(to), get(row), wasm.v128Load(i * 4), wasm.v128Store(i * 4));
+      this.assign(to, get(t), c32(HS * 4), op.i32Mul, c32(dst * 4), op.i32Add);
+      for (let i = 0; i < HS; i += 4) this.emit(get(to), get(row), op.v128Load(i * 4), op.v128Store(i * 4));
     });
   }
 
@@ -180,31 +180,31 @@ class KernelWriter extends FunctionWriter {
     this.forRange(t0, c32(0), c32(Tp), ROWS, () => {
       this.offsetBy(xRow, x, t0, xStride);
       this.offsetBy(dRow, dst, t0, Tp * 4);
-      this.forRange(c, c32(0), [...get(t0), ...c32(ROWS), ...wasm.i32Add], 8, () => {
-        this.set(pPtr, get(c), c32(HS * 4), wasm.i32Mul, c32(panel * 4), wasm.i32Add);
-        this.set(dPtr, get(c), c32(4), wasm.i32Mul, get(dRow), wasm.i32Add);
-        for (const a of acc) this.set(a, wasm.f32x4Const(0));
+      this.forRange(c, c32(0), [...get(t0), ...c32(ROWS), ...op.i32Add], 8, () => {
+        this.assign(pPtr, get(c), c32(HS * 4), op.i32Mul, c32(panel * 4), op.i32Add);
+        this.assign(dPtr, get(c), c32(4), op.i32Mul, get(dRow), op.i32Add);
+        for (const a of acc) this.assign(a, op.f32x4Const(0));
         // a loop over the head dimension, chunk at a time: V8 compiles a fully unrolled 48-wide body
         // about 2.5x slower (it schedules the loads far ahead and spills); a single chunk (HS = 8) goes
         // without the loop (7-17% faster at the 260K shape)
-        this.set(xPtr, get(xRow));
+        this.assign(xPtr, get(xRow));
         const overHeadDimension = (body: () => void) => (HS === chunk ? body() : this.forRange(i0, c32(0), c32(HS), chunk, body));
         overHeadDimension(() => {
           for (let i = 0; i < chunk; i++) {
             // four X values of each row in one load, then broadcast lane by lane (see rowsTimes)
-            if (i % 4 === 0) for (let r = 0; r < ROWS; r++) this.set(xRows[r], get(xPtr), wasm.v128Load(r * xStride + i * 4));
-            this.set(k[0], get(pPtr), wasm.v128Load(i * 32));
-            this.set(k[1], get(pPtr), wasm.v128Load(i * 32 + 16));
+            if (i % 4 === 0) for (let r = 0; r < ROWS; r++) this.assign(xRows[r], get(xPtr), op.v128Load(r * xStride + i * 4));
+            this.assign(k[0], get(pPtr), op.v128Load(i * 32));
+            this.assign(k[1], get(pPtr), op.v128Load(i * 32 + 16));
             for (let r = 0; r < ROWS; r++) {
-              this.set(s, get(xRows[r]), get(xRows[r]), wasm.f32x4BroadcastLane(i % 4));
+              this.assign(s, get(xRows[r]), get(xRows[r]), op.f32x4BroadcastLane(i % 4));
               this.madd(s, k[0], acc[r * 2]);
               this.madd(s, k[1], acc[r * 2 + 1]);
             }
           }
-          this.set(pPtr, get(pPtr), c32(chunk * 32), wasm.i32Add);
-          this.set(xPtr, get(xPtr), c32(chunk * 4), wasm.i32Add);
+          this.assign(pPtr, get(pPtr), c32(chunk * 32), op.i32Add);
+          this.assign(xPtr, get(xPtr), c32(chunk * 4), op.i32Add);
         });
-        for (let r = 0; r < ROWS; r++) for (let j = 0; j < 2; j++) this.emit(get(dPtr), get(acc[r * 2 + j]), wasm.v128Store(r * Tp * 4 + j * 16));
+        for (let r = 0; r < ROWS; r++) for (let j = 0; j < 2; j++) this.emit(get(dPtr), get(acc[r * 2 + j]), op.v128Store(r * Tp * 4 + j * 16));
       });
     });
   }
@@ -216,29 +216,29 @@ class KernelWriter extends FunctionWriter {
     const s = this.v128(), yv = [this.v128(), this.v128()], zeroed = this.accumulators(), aRows = [this.v128(), this.v128(), this.v128(), this.v128()];
     this.forRange(t0, c32(0), c32(Tp), ROWS, () => {
       this.offsetBy(aRow, a, t0, Tp * 4);
-      this.set(aEnd, get(t0), c32(ROWS), wasm.i32Add, c32(4), wasm.i32Mul, get(aRow), wasm.i32Add);
+      this.assign(aEnd, get(t0), c32(ROWS), op.i32Add, c32(4), op.i32Mul, get(aRow), op.i32Add);
       this.offsetBy(dBase, dst, t0, dstStride);
       for (const [first, vectors] of dimensionGroups(HS)) {
         const acc = zeroed(ROWS * vectors);
-        this.set(yPtr, get(y), c32(first * 4), wasm.i32Add);
+        this.assign(yPtr, get(y), c32(first * 4), op.i32Add);
         this.forRange(aPtr, get(aRow), get(aEnd), 16, () => {
           // A[t0 + r, t2 .. t2 + 3] in one load per row, broadcast lane by lane: 4 loads + 16 shuffles
           // instead of 16 splat loads, which left the load ports the bottleneck (A/B: 1.02-1.12x)
-          for (let r = 0; r < ROWS; r++) this.set(aRows[r], get(aPtr), wasm.v128Load(r * Tp * 4));
+          for (let r = 0; r < ROWS; r++) this.assign(aRows[r], get(aPtr), op.v128Load(r * Tp * 4));
           for (let u = 0; u < 4; u++) {
-            for (let j = 0; j < vectors; j++) this.set(yv[j], get(yPtr), wasm.v128Load(u * yStride + j * 16));
+            for (let j = 0; j < vectors; j++) this.assign(yv[j], get(yPtr), op.v128Load(u * yStride + j * 16));
             for (let r = 0; r < ROWS; r++) {
-              this.set(s, get(aRows[r]), get(aRows[r]), wasm.f32x4BroadcastLane(u));
+              this.assign(s, get(aRows[r]), get(aRows[r]), op.f32x4BroadcastLane(u));
               for (let j = 0; j < vectors; j++) this.madd(s, yv[j], acc[r * vectors + j]);
             }
           }
-          this.set(yPtr, get(yPtr), c32(4 * yStride), wasm.i32Add);
+          this.assign(yPtr, get(yPtr), c32(4 * yStride), op.i32Add);
         });
         for (let r = 0; r < ROWS; r++) {
           for (let j = 0; j < vectors; j++) {
             const offset = r * dstStride + (first + j * 4) * 4;
-            if (accumulate) this.emit(get(dBase), get(dBase), wasm.v128Load(offset), get(acc[r * vectors + j]), wasm.f32x4Add, wasm.v128Store(offset));
-            else this.emit(get(dBase), get(acc[r * vectors + j]), wasm.v128Store(offset));
+            if (accumulate) this.emit(get(dBase), get(dBase), op.v128Load(offset), get(acc[r * vectors + j]), op.f32x4Add, op.v128Store(offset));
+            else this.emit(get(dBase), get(acc[r * vectors + j]), op.v128Store(offset));
           }
         }
       }
@@ -252,27 +252,27 @@ class KernelWriter extends FunctionWriter {
     const s = this.v128(), yv = [this.v128(), this.v128()], zeroed = this.accumulators(), aRow = this.v128();
     this.forRange(s0, c32(0), c32(Tp), ROWS, () => {
       // a starts at A[s0, s0] and walks down the column block to row Tp - 1
-      this.set(aEnd, get(s0), c32(4), wasm.i32Mul, get(a), wasm.i32Add, c32(Tp * Tp * 4), wasm.i32Add);
+      this.assign(aEnd, get(s0), c32(4), op.i32Mul, get(a), op.i32Add, c32(Tp * Tp * 4), op.i32Add);
       this.offsetBy(dBase, dst, s0, dstStride);
       for (const [first, vectors] of dimensionGroups(HS)) {
         const acc = zeroed(ROWS * vectors);
-        this.set(yPtr, get(s0), c32(yStride), wasm.i32Mul, get(y), wasm.i32Add, c32(first * 4), wasm.i32Add);
-        this.forRange(aPtr, [...get(s0), ...c32((Tp + 1) * 4), ...wasm.i32Mul, ...get(a), ...wasm.i32Add], get(aEnd), 4 * Tp * 4, () => {
+        this.assign(yPtr, get(s0), c32(yStride), op.i32Mul, get(y), op.i32Add, c32(first * 4), op.i32Add);
+        this.forRange(aPtr, [...get(s0), ...c32((Tp + 1) * 4), ...op.i32Mul, ...get(a), ...op.i32Add], get(aEnd), 4 * Tp * 4, () => {
           for (let u = 0; u < 4; u++) {
-            for (let j = 0; j < vectors; j++) this.set(yv[j], get(yPtr), wasm.v128Load(u * yStride + j * 16));
+            for (let j = 0; j < vectors; j++) this.assign(yv[j], get(yPtr), op.v128Load(u * yStride + j * 16));
             // A[t + u, s0 .. s0 + 3] in one load, broadcast lane by lane (A/B: 1.10-1.17x)
-            this.set(aRow, get(aPtr), wasm.v128Load(u * Tp * 4));
+            this.assign(aRow, get(aPtr), op.v128Load(u * Tp * 4));
             for (let r = 0; r < ROWS; r++) {
-              this.set(s, get(aRow), get(aRow), wasm.f32x4BroadcastLane(r));
+              this.assign(s, get(aRow), get(aRow), op.f32x4BroadcastLane(r));
               for (let j = 0; j < vectors; j++) this.madd(s, yv[j], acc[r * vectors + j]);
             }
           }
-          this.set(yPtr, get(yPtr), c32(4 * yStride), wasm.i32Add);
+          this.assign(yPtr, get(yPtr), c32(4 * yStride), op.i32Add);
         });
         for (let r = 0; r < ROWS; r++) {
           for (let j = 0; j < vectors; j++) {
             const offset = r * dstStride + (first + j * 4) * 4;
-            this.emit(get(dBase), get(dBase), wasm.v128Load(offset), get(acc[r * vectors + j]), wasm.f32x4Add, wasm.v128Store(offset));
+            this.emit(get(dBase), get(dBase), op.v128Load(offset), get(acc[r * vectors + j]), op.f32x4Add, op.v128Store(offset));
           }
         }
       }
@@ -281,19 +281,19 @@ class KernelWriter extends FunctionWriter {
 
   /** n = t + 1 valid entries in row t (0 for padding rows) and the byte length of the 4-aligned prefix covering them. */
   private validLength(t: number, n: number, n4Bytes: number): void {
-    this.set(n, get(t), c32(1), wasm.i32Add, c32(0), get(t), c32(this.layout.T), wasm.i32LtS, wasm.select);
-    this.set(n4Bytes, get(n), c32(3), wasm.i32Add, c32(-4), wasm.i32And, c32(4), wasm.i32Mul);
+    this.assign(n, get(t), c32(1), op.i32Add, c32(0), get(t), c32(this.layout.T), op.i32LtS, op.select);
+    this.assign(n4Bytes, get(n), c32(3), op.i32Add, c32(-4), op.i32And, c32(4), op.i32Mul);
   }
 
   /** Pushes the four lanes of a vector combined with a scalar op (f32.add, f32.max). */
   private horizontal(vector: number, combine: number[]): void {
-    this.emit(get(vector), wasm.f32x4ExtractLane(0), get(vector), wasm.f32x4ExtractLane(1), combine);
-    this.emit(get(vector), wasm.f32x4ExtractLane(2), combine, get(vector), wasm.f32x4ExtractLane(3), combine);
+    this.emit(get(vector), op.f32x4ExtractLane(0), get(vector), op.f32x4ExtractLane(1), combine);
+    this.emit(get(vector), op.f32x4ExtractLane(2), combine, get(vector), op.f32x4ExtractLane(3), combine);
   }
 
   /** for (j = start; j < end; j += 4) store f32 value at row + j (the up to 3 lanes past the diagonal). */
   private scalarFill(row: number, j: number, start: number[], end: number[], value: number): void {
-    this.forRange(j, start, end, 4, () => this.emit(get(row), get(j), wasm.i32Add, wasm.f32Const(value), wasm.f32Store(0)));
+    this.forRange(j, start, end, 4, () => this.emit(get(row), get(j), op.i32Add, op.f32Const(value), op.f32Store(0)));
   }
 
   /**
@@ -305,36 +305,36 @@ class KernelWriter extends FunctionWriter {
     const t = this.i32(), row = this.i32(), n = this.i32(), n4Bytes = this.i32(), j = this.i32(), at = this.i32();
     const max = this.v128(), sum = this.v128(), x = this.v128(), e = this.v128(), inv = this.v128(), scaleV = this.v128();
     const exp = this.expConstants();
-    this.set(scaleV, wasm.f32x4Const(scale));
-    const nBytes = [...get(n), ...c32(4), ...wasm.i32Mul];
+    this.assign(scaleV, op.f32x4Const(scale));
+    const nBytes = [...get(n), ...c32(4), ...op.i32Mul];
     this.forRange(t, c32(0), c32(Tp), 1, () => {
       this.offsetBy(row, p, t, Tp * 4);
       this.validLength(t, n, n4Bytes);
       // scores past the diagonal inside the last vector must not win the maximum
       this.scalarFill(row, j, nBytes, get(n4Bytes), -Infinity);
-      this.set(max, wasm.f32x4Const(-Infinity));
-      this.forRange(j, c32(0), get(n4Bytes), 16, () => this.set(max, get(max), get(row), get(j), wasm.i32Add, wasm.v128Load(0), wasm.f32x4Pmax));
-      this.horizontal(max, wasm.f32Max);
-      this.set(max, wasm.f32x4Splat);
-      this.set(sum, wasm.f32x4Const(0));
+      this.assign(max, op.f32x4Const(-Infinity));
+      this.forRange(j, c32(0), get(n4Bytes), 16, () => this.assign(max, get(max), get(row), get(j), op.i32Add, op.v128Load(0), op.f32x4Pmax));
+      this.horizontal(max, op.f32Max);
+      this.assign(max, op.f32x4Splat);
+      this.assign(sum, op.f32x4Const(0));
       this.forRange(j, c32(0), get(n4Bytes), 16, () => {
-        this.set(at, get(row), get(j), wasm.i32Add);
-        this.set(x, get(at), wasm.v128Load(0), get(max), wasm.f32x4Sub, get(scaleV), wasm.f32x4Mul);
+        this.assign(at, get(row), get(j), op.i32Add);
+        this.assign(x, get(at), op.v128Load(0), get(max), op.f32x4Sub, get(scaleV), op.f32x4Mul);
         this.exp(x, e, exp);
-        this.emit(get(at), get(e), wasm.v128Store(0));
-        this.set(sum, get(sum), get(e), wasm.f32x4Add);
+        this.emit(get(at), get(e), op.v128Store(0));
+        this.assign(sum, get(sum), get(e), op.f32x4Add);
       });
       // the masked lanes came out as ~1e-38 (exp is clamped at -87): below the rounding of sum >= 1, but stored as exact zeros
       this.scalarFill(row, j, nBytes, get(n4Bytes), 0);
-      this.emit(wasm.f32Const(1));
-      this.horizontal(sum, wasm.f32Add);
-      this.set(inv, wasm.f32Div, wasm.f32x4Splat);
+      this.emit(op.f32Const(1));
+      this.horizontal(sum, op.f32Add);
+      this.assign(inv, op.f32Div, op.f32x4Splat);
       this.forRange(j, c32(0), get(n4Bytes), 16, () => {
-        this.set(at, get(row), get(j), wasm.i32Add);
-        this.emit(get(at), get(at), wasm.v128Load(0), get(inv), wasm.f32x4Mul, wasm.v128Store(0));
+        this.assign(at, get(row), get(j), op.i32Add);
+        this.emit(get(at), get(at), op.v128Load(0), get(inv), op.f32x4Mul, op.v128Store(0));
       });
-      const rowEnd = this.layout.zeroRowEnds ? c32(Tp * 4) : [...get(t), ...c32(this.layout.T), ...wasm.i32GeS, ...c32(Tp * 4), ...wasm.i32Mul];
-      this.forRange(j, get(n4Bytes), rowEnd, 16, () => this.emit(get(row), get(j), wasm.i32Add, wasm.f32x4Const(0), wasm.v128Store(0)));
+      const rowEnd = this.layout.zeroRowEnds ? c32(Tp * 4) : [...get(t), ...c32(this.layout.T), ...op.i32GeS, ...c32(Tp * 4), ...op.i32Mul];
+      this.forRange(j, get(n4Bytes), rowEnd, 16, () => this.emit(get(row), get(j), op.i32Add, op.f32x4Const(0), op.v128Store(0)));
     });
   }
 
@@ -347,28 +347,28 @@ class KernelWriter extends FunctionWriter {
     const { T, Tp } = this.layout;
     const t = this.i32(), pRow = this.i32(), dRow = this.i32(), n = this.i32(), n4Bytes = this.i32(), j = this.i32(), zeroEnd = this.i32();
     const weighted = this.v128(), scaleV = this.v128(), pv = this.v128();
-    this.set(scaleV, wasm.f32x4Const(scale));
+    this.assign(scaleV, op.f32x4Const(scale));
     this.forRange(t, c32(0), c32(Tp), 1, () => {
       this.offsetBy(pRow, p, t, Tp * 4);
       this.offsetBy(dRow, d, t, Tp * 4);
       this.validLength(t, n, n4Bytes);
-      this.scalarFill(pRow, j, [...get(n), ...c32(4), ...wasm.i32Mul], get(n4Bytes), 0);
-      this.set(weighted, wasm.f32x4Const(0));
+      this.scalarFill(pRow, j, [...get(n), ...c32(4), ...op.i32Mul], get(n4Bytes), 0);
+      this.assign(weighted, op.f32x4Const(0));
       this.forRange(j, c32(0), get(n4Bytes), 16, () => {
-        this.set(pv, get(pRow), get(j), wasm.i32Add, wasm.v128Load(0));
-        this.set(weighted, get(weighted), get(pv), get(dRow), get(j), wasm.i32Add, wasm.v128Load(0), wasm.f32x4Mul, wasm.f32x4Add);
+        this.assign(pv, get(pRow), get(j), op.i32Add, op.v128Load(0));
+        this.assign(weighted, get(weighted), get(pv), get(dRow), get(j), op.i32Add, op.v128Load(0), op.f32x4Mul, op.f32x4Add);
       });
-      this.horizontal(weighted, wasm.f32Add);
-      this.set(weighted, wasm.f32x4Splat);
+      this.horizontal(weighted, op.f32Add);
+      this.assign(weighted, op.f32x4Splat);
       this.forRange(j, c32(0), get(n4Bytes), 16, () => {
-        this.emit(get(dRow), get(j), wasm.i32Add);
-        this.emit(get(dRow), get(j), wasm.i32Add, wasm.v128Load(0), get(weighted), wasm.f32x4Sub);
-        this.emit(get(pRow), get(j), wasm.i32Add, wasm.v128Load(0), wasm.f32x4Mul, get(scaleV), wasm.f32x4Mul, wasm.v128Store(0));
+        this.emit(get(dRow), get(j), op.i32Add);
+        this.emit(get(dRow), get(j), op.i32Add, op.v128Load(0), get(weighted), op.f32x4Sub);
+        this.emit(get(pRow), get(j), op.i32Add, op.v128Load(0), op.f32x4Mul, get(scaleV), op.f32x4Mul, op.v128Store(0));
       });
-      this.set(zeroEnd, get(n4Bytes), c32(Tp * 4), get(t), c32(T), wasm.i32LtS, wasm.select);
+      this.assign(zeroEnd, get(n4Bytes), c32(Tp * 4), get(t), c32(T), op.i32LtS, op.select);
       this.forRange(j, get(n4Bytes), get(zeroEnd), 16, () => {
-        this.emit(get(pRow), get(j), wasm.i32Add, wasm.f32x4Const(0), wasm.v128Store(0));
-        this.emit(get(dRow), get(j), wasm.i32Add, wasm.f32x4Const(0), wasm.v128Store(0));
+        this.emit(get(pRow), get(j), op.i32Add, op.f32x4Const(0), op.v128Store(0));
+        this.emit(get(dRow), get(j), op.i32Add, op.f32x4Const(0), op.v128Store(0));
       });
     });
   }
@@ -376,10 +376,10 @@ class KernelWriter extends FunctionWriter {
   private expConstants() {
     const constant = (bytes: number[]) => {
       const local = this.v128();
-      this.set(local, bytes);
+      this.assign(local, bytes);
       return local;
     };
-    const f32 = (value: number) => constant(wasm.f32x4Const(value));
+    const f32 = (value: number) => constant(op.f32x4Const(value));
     return {
       low: f32(-87),
       log2e: f32(Math.LOG2E),
@@ -390,7 +390,7 @@ class KernelWriter extends FunctionWriter {
       negLn2Low: f32(2.12194440e-4),
       poly: [1.987569150e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1].map(f32),
       one: f32(1),
-      oneBits: constant(wasm.i32x4Const(0x3f800000)),
+      oneBits: constant(op.i32x4Const(0x3f800000)),
       work: [this.v128(), this.v128(), this.v128(), this.v128()],
     };
   }
@@ -403,26 +403,26 @@ class KernelWriter extends FunctionWriter {
    */
   private exp(x: number, out: number, k: ReturnType<KernelWriter["expConstants"]>): void {
     const [rounded, n, r, z] = k.work;
-    this.set(x, get(x), get(k.low), wasm.f32x4Pmax);
-    if (this.fused) this.set(rounded, get(x), get(k.log2e), get(k.roundingMagic), wasm.f32x4RelaxedMadd);
-    else this.set(rounded, get(x), get(k.log2e), wasm.f32x4Mul, get(k.roundingMagic), wasm.f32x4Add);
-    this.set(n, get(rounded), get(k.roundingMagic), wasm.f32x4Sub);
+    this.assign(x, get(x), get(k.low), op.f32x4Pmax);
+    if (this.fused) this.assign(rounded, get(x), get(k.log2e), get(k.roundingMagic), op.f32x4RelaxedMadd);
+    else this.assign(rounded, get(x), get(k.log2e), op.f32x4Mul, get(k.roundingMagic), op.f32x4Add);
+    this.assign(n, get(rounded), get(k.roundingMagic), op.f32x4Sub);
     if (this.fused) {
-      this.set(r, get(n), get(k.negLn2High), get(x), wasm.f32x4RelaxedMadd);
-      this.set(r, get(n), get(k.negLn2Low), get(r), wasm.f32x4RelaxedMadd);
+      this.assign(r, get(n), get(k.negLn2High), get(x), op.f32x4RelaxedMadd);
+      this.assign(r, get(n), get(k.negLn2Low), get(r), op.f32x4RelaxedMadd);
     } else {
-      this.set(r, get(x), get(n), get(k.ln2High), wasm.f32x4Mul, wasm.f32x4Sub);
-      this.set(r, get(r), get(n), get(k.ln2Low), wasm.f32x4Mul, wasm.f32x4Sub);
+      this.assign(r, get(x), get(n), get(k.ln2High), op.f32x4Mul, op.f32x4Sub);
+      this.assign(r, get(r), get(n), get(k.ln2Low), op.f32x4Mul, op.f32x4Sub);
     }
-    this.set(out, get(k.poly[0]));
+    this.assign(out, get(k.poly[0]));
     for (const c of k.poly.slice(1)) {
-      if (this.fused) this.set(out, get(out), get(r), get(c), wasm.f32x4RelaxedMadd);
-      else this.set(out, get(out), get(r), wasm.f32x4Mul, get(c), wasm.f32x4Add);
+      if (this.fused) this.assign(out, get(out), get(r), get(c), op.f32x4RelaxedMadd);
+      else this.assign(out, get(out), get(r), op.f32x4Mul, get(c), op.f32x4Add);
     }
-    this.set(z, get(r), get(r), wasm.f32x4Mul);
+    this.assign(z, get(r), get(r), op.f32x4Mul);
     this.madd(out, z, r); // out * r^2 + r, into r
-    this.set(out, get(r), get(k.one), wasm.f32x4Add);
-    this.set(out, get(out), get(rounded), c32(23), wasm.i32x4Shl, get(k.oneBits), wasm.i32x4Add, wasm.f32x4Mul);
+    this.assign(out, get(r), get(k.one), op.f32x4Add);
+    this.assign(out, get(out), get(rounded), c32(23), op.i32x4Shl, get(k.oneBits), op.i32x4Add, op.f32x4Mul);
   }
 }
 
@@ -438,10 +438,10 @@ function forEachHead(w: KernelWriter, layout: AttentionLayout, perKvHead: (kvOff
   const group = NH / NKV;
   const kvh = w.i32(), h = w.i32(), kvOffset = w.i32(), headOffset = w.i32();
   w.forRange(kvh, get(KV_FIRST), get(KV_END), 1, () => {
-    w.set(kvOffset, get(kvh), c32(HS * 4), wasm.i32Mul);
+    w.assign(kvOffset, get(kvh), c32(HS * 4), op.i32Mul);
     perKvHead(kvOffset);
-    w.forRange(h, [...get(kvh), ...c32(group), ...wasm.i32Mul], [...get(kvh), ...c32(group), ...wasm.i32Mul, ...c32(group), ...wasm.i32Add], 1, () => {
-      w.set(headOffset, get(h), c32(HS * 4), wasm.i32Mul);
+    w.forRange(h, [...get(kvh), ...c32(group), ...op.i32Mul], [...get(kvh), ...c32(group), ...op.i32Mul, ...c32(group), ...op.i32Add], 1, () => {
+      w.assign(headOffset, get(h), c32(HS * 4), op.i32Mul);
       perHead(kvOffset, headOffset, h);
     });
   });
@@ -460,17 +460,17 @@ export function buildAttentionModule(layout: AttentionLayout, fused = relaxedSim
   const scale = 1 / Math.sqrt(HS);
   const C4 = NH * HS * 4, KVC4 = NKV * HS * 4;
 
-  const forward = new KernelWriter(layout, fused, 2 + FORWARD_PARAMS.length);
+  const forward = new KernelWriter("forwardUnit", layout, fused, 2 + FORWARD_PARAMS.length);
   {
     const [qBase, kBase, vBase, outBase, attBase] = FORWARD_PARAMS.map((name) => paramOf(FORWARD_PARAMS, name));
     const kSrc = forward.i32(), vSrc = forward.i32(), qHead = forward.i32(), outHead = forward.i32(), p = forward.i32();
     forEachHead(forward, layout, (kvOffset) => {
-      forward.set(kSrc, get(kBase), get(kvOffset), wasm.i32Add);
-      forward.set(vSrc, get(vBase), get(kvOffset), wasm.i32Add);
+      forward.assign(kSrc, get(kBase), get(kvOffset), op.i32Add);
+      forward.assign(vSrc, get(vBase), get(kvOffset), op.i32Add);
       forward.panelize(kSrc, KVC4);
     }, (_kvOffset, headOffset, head) => {
-      forward.set(qHead, get(qBase), get(headOffset), wasm.i32Add);
-      forward.set(outHead, get(outBase), get(headOffset), wasm.i32Add);
+      forward.assign(qHead, get(qBase), get(headOffset), op.i32Add);
+      forward.assign(outHead, get(outBase), get(headOffset), op.i32Add);
       forward.offsetBy(p, attBase, head, Tp * Tp * 4);
       forward.scores(p, qHead, C4);
       forward.softmaxRows(p, scale);
@@ -478,22 +478,22 @@ export function buildAttentionModule(layout: AttentionLayout, fused = relaxedSim
     });
   }
 
-  const backward = new KernelWriter(layout, fused, 2 + BACKWARD_PARAMS.length);
+  const backward = new KernelWriter("backwardUnit", layout, fused, 2 + BACKWARD_PARAMS.length);
   {
     const [qBase, doutBase, dqBase, kBase, vBase, dkBase, dvBase, attBase] = BACKWARD_PARAMS.map((name) => paramOf(BACKWARD_PARAMS, name));
     const scores = backward.address(layout.scores), doutRows = backward.address(layout.doutRows), qRows = backward.address(layout.qRows);
     const kSrc = backward.i32(), vSrc = backward.i32(), dk = backward.i32(), dv = backward.i32();
     const qHead = backward.i32(), doutHead = backward.i32(), dqHead = backward.i32(), p = backward.i32();
     forEachHead(backward, layout, (kvOffset) => {
-      backward.set(kSrc, get(kBase), get(kvOffset), wasm.i32Add);
-      backward.set(vSrc, get(vBase), get(kvOffset), wasm.i32Add);
-      backward.set(dk, get(dkBase), get(kvOffset), wasm.i32Add);
-      backward.set(dv, get(dvBase), get(kvOffset), wasm.i32Add);
+      backward.assign(kSrc, get(kBase), get(kvOffset), op.i32Add);
+      backward.assign(vSrc, get(vBase), get(kvOffset), op.i32Add);
+      backward.assign(dk, get(dkBase), get(kvOffset), op.i32Add);
+      backward.assign(dv, get(dvBase), get(kvOffset), op.i32Add);
       backward.panelize(vSrc, KVC4);
     }, (_kvOffset, headOffset, head) => {
-      backward.set(qHead, get(qBase), get(headOffset), wasm.i32Add);
-      backward.set(doutHead, get(doutBase), get(headOffset), wasm.i32Add);
-      backward.set(dqHead, get(dqBase), get(headOffset), wasm.i32Add);
+      backward.assign(qHead, get(qBase), get(headOffset), op.i32Add);
+      backward.assign(doutHead, get(doutBase), get(headOffset), op.i32Add);
+      backward.assign(dqHead, get(dqBase), get(headOffset), op.i32Add);
       backward.offsetBy(p, attBase, head, Tp * Tp * 4);
       backward.scores(scores, doutHead, C4);
       backward.softmaxBackwardRows(p, scores, scale);
@@ -506,9 +506,6 @@ export function buildAttentionModule(layout: AttentionLayout, fused = relaxedSim
     });
   }
 
-  const functions: WasmFunction[] = [
-    { name: "forwardUnit", params: forward.params, locals: forward.locals(), code: forward.code },
-    { name: "backwardUnit", params: backward.params, locals: backward.locals(), code: backward.code },
-  ];
-  return moduleWithFunctions(functions, layout.pages, sharedMaxPages);
+  const functions: FunctionDefinition[] = [forward.definition(), backward.definition()];
+  return moduleWithFunctions(functions, sharedMaxPages, layout.pages);
 }

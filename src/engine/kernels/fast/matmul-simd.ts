@@ -1,7 +1,7 @@
 import { UnsupportedFeatureError } from "../../../errors/index.js";
 import { KernelWorkspace } from "./workspace.js";
 import { relaxedSimdAvailable } from "./relaxed-simd.js";
-import { moduleWithOneFunction, moreOp, op, unsignedLeb, valueType } from "./wasm-bytes.js";
+import { i32Params, moduleWithFunctions, op, valueType } from "./wasm-emitter.js";
 
 // out[N, OC] = inp[N, C] @ weight[OC, C]^T with WebAssembly SIMD, as a BLAS-style register-tiled
 // kernel: a tile of ROWS rows x (4 * VECTORS) output channels lives in ROWS * VECTORS f32x4
@@ -28,12 +28,6 @@ export const TILE_VECTORS = 2;
 // parameters (W_STEP: bytes from one reduction step of a panel to the next; 4 * width when packed)
 const OUT = 0, X = 1, W = 2, ROW_BLOCKS = 3, PANELS = 4, ROW_BYTES = 5, OUT_ROW_BYTES = 6, PANEL_BYTES = 7, STEPS = 8, ACCUMULATE = 9, W_STEP = 10;
 const PARAMS = 11;
-
-// encoders beyond ./wasm-bytes.ts's `op` and `moreOp`
-const extra = {
-  ifVoid: [0x04, 0x40],
-  v128Load32SplatAt: (offset: number) => [0xfd, 0x09, 2, ...unsignedLeb(offset)],
-};
 
 /** Fused multiply-adds (relaxed SIMD) when this runtime has them: half the instructions of mul + add. */
 const fusedMultiplyAdd = relaxedSimdAvailable();
@@ -62,10 +56,10 @@ export function buildMatmulKernel(sharedMaxPages?: number, fused = fusedMultiply
   const code: number[] = [];
   const emit = (...parts: number[][]) => parts.forEach((p) => code.push(...p));
   /** Row r's input value at the current step. */
-  const rowValue = (r: number) => (specialised ? [...get(XR[0]), ...extra.v128Load32SplatAt(r * rowBytes)] : [...get(XR[r]), ...extra.v128Load32SplatAt(0)]);
+  const rowValue = (r: number) => (specialised ? [...get(XR[0]), ...op.v128Load32Splat(r * rowBytes)] : [...get(XR[r]), ...op.v128Load32Splat(0)]);
   /** One reduction step at the current pointers. */
   const step = () => {
-    for (let v = 0; v < vectors; v++) emit(get(WP), moreOp.v128LoadAt(v * 16), set(WV[v]));
+    for (let v = 0; v < vectors; v++) emit(get(WP), op.v128Load(v * 16), set(WV[v]));
     for (let r = 0; r < rows; r++) {
       emit(rowValue(r), set(S));
       for (let v = 0; v < vectors; v++) {
@@ -81,7 +75,7 @@ export function buildMatmulKernel(sharedMaxPages?: number, fused = fusedMultiply
   /** do body while the first row's pointer is short of XEND (the stretch's end), skipped when STEPS is 0. */
   const stepLoop = (body: () => void) => {
     emit(get(XR[0]), get(STEPS), op.i32Const(4), op.i32Mul, op.i32Add, set(XEND));
-    emit(moreOp.block, get(STEPS), moreOp.i32Eqz, op.brIf(0), op.loop);
+    emit(op.block, get(STEPS), op.i32Eqz, op.brIf(0), op.loop);
     body();
     emit(get(XR[0]), get(XEND), op.i32LtU, op.brIf(0), op.end, op.end);
   };
@@ -101,14 +95,14 @@ export function buildMatmulKernel(sharedMaxPages?: number, fused = fusedMultiply
       });
       // the tile: += what is there when accumulating, then store; XEND (free now) walks down the tile's rows
       emit(get(OPTR), set(XEND));
-      emit(get(ACCUMULATE), extra.ifVoid);
+      emit(get(ACCUMULATE), op.if);
       for (let r = 0; r < rows; r++) {
-        for (let v = 0; v < vectors; v++) emit(get(acc(r, v)), get(XEND), moreOp.v128LoadAt(v * 16), op.f32x4Add, set(acc(r, v)));
+        for (let v = 0; v < vectors; v++) emit(get(acc(r, v)), get(XEND), op.v128Load(v * 16), op.f32x4Add, set(acc(r, v)));
         emit(get(XEND), get(OUT_ROW_BYTES), op.i32Add, set(XEND));
       }
       emit(op.end, get(OPTR), set(XEND));
       for (let r = 0; r < rows; r++) {
-        for (let v = 0; v < vectors; v++) emit(get(XEND), get(acc(r, v)), moreOp.v128StoreAt(v * 16));
+        for (let v = 0; v < vectors; v++) emit(get(XEND), get(acc(r, v)), op.v128Store(v * 16));
         emit(get(XEND), get(OUT_ROW_BYTES), op.i32Add, set(XEND));
       }
       // next panel: the weight pointer restarts at the panel's start, the tile moves right
@@ -124,7 +118,7 @@ export function buildMatmulKernel(sharedMaxPages?: number, fused = fusedMultiply
     emit(get(RB), get(ROW_BLOCKS), op.i32LtU, op.brIf(0));
   }
   emit(op.end);
-  return moduleWithOneFunction("matmul", PARAMS, [[i32Locals, valueType.i32], [v128Locals, valueType.v128]], code, sharedMaxPages);
+  return moduleWithFunctions([{ name: "matmul", params: i32Params(PARAMS), results: [], locals: [[i32Locals, valueType.i32], [v128Locals, valueType.v128]], code }], sharedMaxPages);
 }
 
 export type KernelFunction = (

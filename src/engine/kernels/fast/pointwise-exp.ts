@@ -1,5 +1,4 @@
-import type { WasmFunctionBuilder } from "./simd-function.js";
-import { moreOp, op, valueType } from "./wasm-bytes.js";
+import { op, valueType, type FunctionBuilder } from "./wasm-emitter.js";
 
 // e^x on four float32 lanes, emitted inline into a kernel:
 //   k = round(x * log2(e)), r = x - k * ln2 (ln2 in two parts, so r is exact to float32),
@@ -42,21 +41,21 @@ export interface ExpConstants {
 }
 
 /** Declares the constants (emitting their initialisation at the current point: the function's start). */
-export function declareExpConstants(f: WasmFunctionBuilder): ExpConstants {
+export function declareExpConstants(f: FunctionBuilder): ExpConstants {
   const constant = (bytes: number[]) => {
     const local = f.local(valueType.v128);
     f.emit(bytes, f.set(local));
     return local;
   };
   return {
-    lowest: constant(moreOp.f32x4Const(EXP_LOWEST)),
-    highest: constant(moreOp.f32x4Const(EXP_HIGHEST)),
-    log2e: constant(moreOp.f32x4Const(LOG2E)),
-    shifter: constant(moreOp.f32x4Const(SHIFTER)),
-    ln2High: constant(moreOp.f32x4Const(LN2_HIGH)),
-    ln2Low: constant(moreOp.f32x4Const(LN2_LOW)),
-    polynomial: POLYNOMIAL.map((c) => constant(moreOp.f32x4Const(c))),
-    one: constant(moreOp.f32x4Const(1)),
+    lowest: constant(op.f32x4Const(EXP_LOWEST)),
+    highest: constant(op.f32x4Const(EXP_HIGHEST)),
+    log2e: constant(op.f32x4Const(LOG2E)),
+    shifter: constant(op.f32x4Const(SHIFTER)),
+    ln2High: constant(op.f32x4Const(LN2_HIGH)),
+    ln2Low: constant(op.f32x4Const(LN2_LOW)),
+    polynomial: POLYNOMIAL.map((c) => constant(op.f32x4Const(c))),
+    one: constant(op.f32x4Const(1)),
     t: f.local(valueType.v128),
     k: f.local(valueType.v128),
     r: f.local(valueType.v128),
@@ -71,7 +70,7 @@ export function multiplyAdd(fused: boolean, a: number[], b: number[], c: number[
 
 /** c - a * b on the stack. */
 export function negativeMultiplyAdd(fused: boolean, a: number[], b: number[], c: number[]): number[] {
-  return fused ? [...a, ...b, ...c, ...moreOp.f32x4RelaxedNmadd] : [...c, ...a, ...b, ...op.f32x4Mul, ...moreOp.f32x4Sub];
+  return fused ? [...a, ...b, ...c, ...op.f32x4RelaxedNmadd] : [...c, ...a, ...b, ...op.f32x4Mul, ...op.f32x4Sub];
 }
 
 export interface ExpOptions {
@@ -81,19 +80,19 @@ export interface ExpOptions {
 }
 
 /** Emits code that leaves e^(local x) on the stack. */
-export function emitExp(f: WasmFunctionBuilder, c: ExpConstants, x: number, options: ExpOptions): void {
+export function emitExp(f: FunctionBuilder, c: ExpConstants, x: number, options: ExpOptions): void {
   const get = (i: number) => f.get(i), set = (i: number) => f.set(i);
   const fused = options.fused;
   // r holds the clamped argument until the reduction overwrites it
-  f.emit(get(x), get(c.lowest), moreOp.f32x4Pmax);
-  if (options.clampHigh) f.emit(get(c.highest), moreOp.f32x4Pmin);
+  f.emit(get(x), get(c.lowest), op.f32x4Pmax);
+  if (options.clampHigh) f.emit(get(c.highest), op.f32x4Pmin);
   f.emit(set(c.r));
   f.emit(multiplyAdd(fused, get(c.r), get(c.log2e), get(c.shifter)), set(c.t));
-  f.emit(get(c.t), get(c.shifter), moreOp.f32x4Sub, set(c.k));
+  f.emit(get(c.t), get(c.shifter), op.f32x4Sub, set(c.k));
   f.emit(negativeMultiplyAdd(fused, get(c.k), get(c.ln2High), get(c.r)), set(c.r));
   f.emit(negativeMultiplyAdd(fused, get(c.k), get(c.ln2Low), get(c.r)), set(c.r));
   f.emit(get(c.polynomial[0]), set(c.p));
   for (const coefficient of c.polynomial.slice(1)) f.emit(multiplyAdd(fused, get(c.p), get(c.r), get(coefficient)), set(c.p));
   // 2^k: k + 127 sits in the low bits of t; shifted into the exponent field
-  f.emit(get(c.p), get(c.t), op.i32Const(23), moreOp.i32x4Shl, op.f32x4Mul);
+  f.emit(get(c.p), get(c.t), op.i32Const(23), op.i32x4Shl, op.f32x4Mul);
 }

@@ -1,8 +1,7 @@
 import { declareExpConstants, emitExp, multiplyAdd } from "./pointwise-exp.js";
 import { normRopeFunctions, type NormRopeExports } from "./pointwise-norm-rope.js";
 import { relaxedSimdAvailable } from "./relaxed-simd.js";
-import { WasmFunctionBuilder } from "./simd-function.js";
-import { floatType, moduleWithFunctions, moreOp, op, valueType } from "./wasm-bytes.js";
+import { FunctionBuilder, moduleWithFunctions, op, valueType } from "./wasm-emitter.js";
 
 // The element-wise kernels of the fast set in WebAssembly SIMD, four floats a lane group:
 //   softmax(base, bytes, stats, scale): the row at base (bytes a multiple of 64, padded with -Infinity)
@@ -20,13 +19,13 @@ import { floatType, moduleWithFunctions, moreOp, op, valueType } from "./wasm-by
 // The sum of a softmax row is folded into f64 every 16 floats, so it is as accurate as the JS
 // kernel's double sum (a 32000-term float32 sum would lose ~1e-5 relative).
 
-const i32 = valueType.i32, v128 = valueType.v128, f32 = floatType.f32, f64 = floatType.f64;
+const i32 = valueType.i32, v128 = valueType.v128, f32 = valueType.f32, f64 = valueType.f64;
 
 /** Fused multiply-adds (relaxed SIMD) when this runtime has them. */
 const fusedMultiplyAdd = relaxedSimdAvailable();
 
-function buildSoftmax(fused: boolean): WasmFunctionBuilder {
-  const f = new WasmFunctionBuilder("softmax", [i32, i32, i32, f64]);
+function buildSoftmax(fused: boolean): FunctionBuilder {
+  const f = new FunctionBuilder("softmax", [i32, i32, i32, f64]);
   const BASE = 0, BYTES = 1, STATS = 2, SCALE = 3;
   const get = (i: number) => f.get(i), set = (i: number) => f.set(i);
   const pointer = f.local(i32), end = f.local(i32);
@@ -38,106 +37,106 @@ function buildSoftmax(fused: boolean): WasmFunctionBuilder {
   f.emit(get(BASE), set(pointer), get(BASE), get(BYTES), op.i32Add, set(end));
 
   // pass 1: the row maximum, four independent lane groups so the max latency overlaps
-  for (const m of maxima) f.emit(moreOp.f32x4Const(-Infinity), set(m));
+  for (const m of maxima) f.emit(op.f32x4Const(-Infinity), set(m));
   f.emit(op.loop);
-  maxima.forEach((m, j) => f.emit(get(m), get(pointer), moreOp.v128LoadAt(16 * j), moreOp.f32x4Pmax, set(m)));
-  f.emit(get(pointer), op.i32Const(64), op.i32Add, moreOp.localTee(pointer), get(end), op.i32LtU, op.brIf(0), op.end);
-  f.emit(get(maxima[0]), get(maxima[1]), moreOp.f32x4Pmax, get(maxima[2]), moreOp.f32x4Pmax, get(maxima[3]), moreOp.f32x4Pmax, set(x));
-  f.emit(get(x), op.f32x4ExtractLane(0), get(x), op.f32x4ExtractLane(1), moreOp.f32Max);
-  f.emit(get(x), op.f32x4ExtractLane(2), moreOp.f32Max, get(x), op.f32x4ExtractLane(3), moreOp.f32Max, set(rowMax));
-  f.emit(get(rowMax), moreOp.f32x4Splat, set(maxSplat));
+  maxima.forEach((m, j) => f.emit(get(m), get(pointer), op.v128Load(16 * j), op.f32x4Pmax, set(m)));
+  f.emit(get(pointer), op.i32Const(64), op.i32Add, op.localTee(pointer), get(end), op.i32LtU, op.brIf(0), op.end);
+  f.emit(get(maxima[0]), get(maxima[1]), op.f32x4Pmax, get(maxima[2]), op.f32x4Pmax, get(maxima[3]), op.f32x4Pmax, set(x));
+  f.emit(get(x), op.f32x4ExtractLane(0), get(x), op.f32x4ExtractLane(1), op.f32Max);
+  f.emit(get(x), op.f32x4ExtractLane(2), op.f32Max, get(x), op.f32x4ExtractLane(3), op.f32Max, set(rowMax));
+  f.emit(get(rowMax), op.f32x4Splat, set(maxSplat));
 
   // pass 2: e^(x - max) in place, summed
-  f.emit(moreOp.v128Const(new Array<number>(16).fill(0)), moreOp.localTee(sumLow), set(sumHigh));
+  f.emit(op.v128Const(new Array<number>(16).fill(0)), op.localTee(sumLow), set(sumHigh));
   f.emit(get(BASE), set(pointer));
   f.emit(op.loop);
   for (let j = 0; j < 4; j++) {
-    f.emit(get(pointer), moreOp.v128LoadAt(16 * j), get(maxSplat), moreOp.f32x4Sub, set(x));
+    f.emit(get(pointer), op.v128Load(16 * j), get(maxSplat), op.f32x4Sub, set(x));
     f.emit(get(pointer));
     emitExp(f, constants, x, { clampHigh: false, fused });
-    f.emit(moreOp.localTee(x), moreOp.v128StoreAt(16 * j));
+    f.emit(op.localTee(x), op.v128Store(16 * j));
     if (j === 0) f.emit(get(x), set(partial));
     else f.emit(get(partial), get(x), op.f32x4Add, set(partial));
   }
   // fold the four-vector partial sum into two f64x2 accumulators
-  f.emit(get(sumLow), get(partial), moreOp.f64x2PromoteLowF32x4, moreOp.f64x2Add, set(sumLow));
+  f.emit(get(sumLow), get(partial), op.f64x2PromoteLowF32x4, op.f64x2Add, set(sumLow));
   const highToLow = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
-  f.emit(get(sumHigh), get(partial), get(partial), moreOp.i8x16Shuffle(highToLow), moreOp.f64x2PromoteLowF32x4, moreOp.f64x2Add, set(sumHigh));
-  f.emit(get(pointer), op.i32Const(64), op.i32Add, moreOp.localTee(pointer), get(end), op.i32LtU, op.brIf(0), op.end);
-  f.emit(get(sumLow), get(sumHigh), moreOp.f64x2Add, set(sumLow));
-  f.emit(get(sumLow), moreOp.f64x2ExtractLane(0), get(sumLow), moreOp.f64x2ExtractLane(1), moreOp.f64Add, set(sum));
+  f.emit(get(sumHigh), get(partial), get(partial), op.i8x16Shuffle(highToLow), op.f64x2PromoteLowF32x4, op.f64x2Add, set(sumHigh));
+  f.emit(get(pointer), op.i32Const(64), op.i32Add, op.localTee(pointer), get(end), op.i32LtU, op.brIf(0), op.end);
+  f.emit(get(sumLow), get(sumHigh), op.f64x2Add, set(sumLow));
+  f.emit(get(sumLow), op.f64x2ExtractLane(0), get(sumLow), op.f64x2ExtractLane(1), op.f64Add, set(sum));
 
   // stats = (max, sum)
-  f.emit(get(STATS), get(rowMax), moreOp.f64PromoteF32, moreOp.f64Store(0));
-  f.emit(get(STATS), get(sum), moreOp.f64Store(8));
+  f.emit(get(STATS), get(rowMax), op.f64PromoteF32, op.f64Store(0));
+  f.emit(get(STATS), get(sum), op.f64Store(8));
 
   // pass 3: multiply by scale / sum
-  f.emit(get(SCALE), get(sum), moreOp.f64Div, moreOp.f32DemoteF64, moreOp.f32x4Splat, set(maxSplat));
+  f.emit(get(SCALE), get(sum), op.f64Div, op.f32DemoteF64, op.f32x4Splat, set(maxSplat));
   f.emit(get(BASE), set(pointer));
   f.emit(op.loop);
-  for (let j = 0; j < 4; j++) f.emit(get(pointer), get(pointer), moreOp.v128LoadAt(16 * j), get(maxSplat), op.f32x4Mul, moreOp.v128StoreAt(16 * j));
-  f.emit(get(pointer), op.i32Const(64), op.i32Add, moreOp.localTee(pointer), get(end), op.i32LtU, op.brIf(0), op.end);
+  for (let j = 0; j < 4; j++) f.emit(get(pointer), get(pointer), op.v128Load(16 * j), get(maxSplat), op.f32x4Mul, op.v128Store(16 * j));
+  f.emit(get(pointer), op.i32Const(64), op.i32Add, op.localTee(pointer), get(end), op.i32LtU, op.brIf(0), op.end);
   return f;
 }
 
-function buildScale(): WasmFunctionBuilder {
-  const f = new WasmFunctionBuilder("scale", [i32, i32, f32]);
+function buildScale(): FunctionBuilder {
+  const f = new FunctionBuilder("scale", [i32, i32, f32]);
   const BASE = 0, BYTES = 1, FACTOR = 2;
   const pointer = f.local(i32), end = f.local(i32), factor = f.local(v128);
-  f.emit(f.get(FACTOR), moreOp.f32x4Splat, f.set(factor));
+  f.emit(f.get(FACTOR), op.f32x4Splat, f.set(factor));
   f.emit(f.get(BASE), f.set(pointer), f.get(BASE), f.get(BYTES), op.i32Add, f.set(end));
   f.emit(op.loop);
-  for (let j = 0; j < 4; j++) f.emit(f.get(pointer), f.get(pointer), moreOp.v128LoadAt(16 * j), f.get(factor), op.f32x4Mul, moreOp.v128StoreAt(16 * j));
-  f.emit(f.get(pointer), op.i32Const(64), op.i32Add, moreOp.localTee(pointer), f.get(end), op.i32LtU, op.brIf(0), op.end);
+  for (let j = 0; j < 4; j++) f.emit(f.get(pointer), f.get(pointer), op.v128Load(16 * j), f.get(factor), op.f32x4Mul, op.v128Store(16 * j));
+  f.emit(f.get(pointer), op.i32Const(64), op.i32Add, op.localTee(pointer), f.get(end), op.i32LtU, op.brIf(0), op.end);
   return f;
 }
 
 /** Leaves nothing on the stack; sets `sigmoid` to 1 / (1 + e^-gate) for the gate vector in `gate`. */
-function emitSigmoid(f: WasmFunctionBuilder, constants: ReturnType<typeof declareExpConstants>, gate: number, minusGate: number, sigmoid: number, fused: boolean): void {
-  f.emit(moreOp.v128Const(new Array<number>(16).fill(0)), f.get(gate), moreOp.f32x4Sub, f.set(minusGate));
+function emitSigmoid(f: FunctionBuilder, constants: ReturnType<typeof declareExpConstants>, gate: number, minusGate: number, sigmoid: number, fused: boolean): void {
+  f.emit(op.v128Const(new Array<number>(16).fill(0)), f.get(gate), op.f32x4Sub, f.set(minusGate));
   f.emit(f.get(constants.one), f.get(constants.one));
   emitExp(f, constants, minusGate, { clampHigh: true, fused });
-  f.emit(op.f32x4Add, moreOp.f32x4Div, f.set(sigmoid));
+  f.emit(op.f32x4Add, op.f32x4Div, f.set(sigmoid));
 }
 
-function buildSwigluForward(fused: boolean): WasmFunctionBuilder {
-  const f = new WasmFunctionBuilder("swigluForward", [i32, i32, i32, i32]);
+function buildSwigluForward(fused: boolean): FunctionBuilder {
+  const f = new FunctionBuilder("swigluForward", [i32, i32, i32, i32]);
   const OUT = 0, GATE = 1, UP = 2, BYTES = 3;
   const offset = f.local(i32), gate = f.local(v128), minusGate = f.local(v128), sigmoid = f.local(v128);
   const constants = declareExpConstants(f);
   f.emit(op.i32Const(0), f.set(offset), op.loop);
-  f.emit(f.get(GATE), f.get(offset), op.i32Add, op.v128Load, f.set(gate));
+  f.emit(f.get(GATE), f.get(offset), op.i32Add, op.v128Load(0), f.set(gate));
   emitSigmoid(f, constants, gate, minusGate, sigmoid, fused);
   // out = gate * sigmoid * up
   f.emit(f.get(OUT), f.get(offset), op.i32Add);
-  f.emit(f.get(gate), f.get(sigmoid), op.f32x4Mul, f.get(UP), f.get(offset), op.i32Add, op.v128Load, op.f32x4Mul, op.v128Store);
-  f.emit(f.get(offset), op.i32Const(16), op.i32Add, moreOp.localTee(offset), f.get(BYTES), op.i32LtU, op.brIf(0), op.end);
+  f.emit(f.get(gate), f.get(sigmoid), op.f32x4Mul, f.get(UP), f.get(offset), op.i32Add, op.v128Load(0), op.f32x4Mul, op.v128Store(0));
+  f.emit(f.get(offset), op.i32Const(16), op.i32Add, op.localTee(offset), f.get(BYTES), op.i32LtU, op.brIf(0), op.end);
   return f;
 }
 
 /** overwrite: writes dgate and dup as if they held zeros (the same sums: 0 + x), never reading them. */
-function buildSwigluBackward(fused: boolean, overwrite = false): WasmFunctionBuilder {
-  const f = new WasmFunctionBuilder(overwrite ? "swigluBackwardOverwrite" : "swigluBackward", [i32, i32, i32, i32, i32, i32]);
+function buildSwigluBackward(fused: boolean, overwrite = false): FunctionBuilder {
+  const f = new FunctionBuilder(overwrite ? "swigluBackwardOverwrite" : "swigluBackward", [i32, i32, i32, i32, i32, i32]);
   const DGATE = 0, DUP = 1, DOUT = 2, GATE = 3, UP = 4, BYTES = 5;
   const offset = f.local(i32), gate = f.local(v128), minusGate = f.local(v128), sigmoid = f.local(v128), dout = f.local(v128), address = f.local(i32);
   const constants = declareExpConstants(f);
   const at = (base: number) => [...f.get(base), ...f.get(offset), ...op.i32Add];
   f.emit(op.i32Const(0), f.set(offset), op.loop);
-  f.emit(at(GATE), op.v128Load, f.set(gate), at(DOUT), op.v128Load, f.set(dout));
+  f.emit(at(GATE), op.v128Load(0), f.set(gate), at(DOUT), op.v128Load(0), f.set(dout));
   emitSigmoid(f, constants, gate, minusGate, sigmoid, fused);
   // dgate += (dout * up) * (sigmoid * (1 + gate * (1 - sigmoid)))
-  f.emit(at(DGATE), moreOp.localTee(address));
+  f.emit(at(DGATE), op.localTee(address));
   const derivative = [
     ...f.get(sigmoid),
-    ...multiplyAdd(fused, f.get(gate), [...f.get(constants.one), ...f.get(sigmoid), ...moreOp.f32x4Sub], f.get(constants.one)),
+    ...multiplyAdd(fused, f.get(gate), [...f.get(constants.one), ...f.get(sigmoid), ...op.f32x4Sub], f.get(constants.one)),
     ...op.f32x4Mul,
   ];
-  const previous = () => (overwrite ? moreOp.v128Const(new Array<number>(16).fill(0)) : [...f.get(address), ...op.v128Load]);
-  f.emit(multiplyAdd(fused, [...f.get(dout), ...at(UP), ...op.v128Load, ...op.f32x4Mul], derivative, previous()), op.v128Store);
+  const previous = () => (overwrite ? op.v128Const(new Array<number>(16).fill(0)) : [...f.get(address), ...op.v128Load(0)]);
+  f.emit(multiplyAdd(fused, [...f.get(dout), ...at(UP), ...op.v128Load(0), ...op.f32x4Mul], derivative, previous()), op.v128Store(0));
   // dup += dout * (gate * sigmoid)
-  f.emit(at(DUP), moreOp.localTee(address));
-  f.emit(multiplyAdd(fused, f.get(dout), [...f.get(gate), ...f.get(sigmoid), ...op.f32x4Mul], previous()), op.v128Store);
-  f.emit(f.get(offset), op.i32Const(16), op.i32Add, moreOp.localTee(offset), f.get(BYTES), op.i32LtU, op.brIf(0), op.end);
+  f.emit(at(DUP), op.localTee(address));
+  f.emit(multiplyAdd(fused, f.get(dout), [...f.get(gate), ...f.get(sigmoid), ...op.f32x4Mul], previous()), op.v128Store(0));
+  f.emit(f.get(offset), op.i32Const(16), op.i32Add, op.localTee(offset), f.get(BYTES), op.i32LtU, op.brIf(0), op.end);
   return f;
 }
 

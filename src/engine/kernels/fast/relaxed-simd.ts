@@ -1,5 +1,5 @@
 import { setFlagsFromString } from "node:v8";
-import { moduleWithOneFunction, op, valueType } from "./wasm-bytes.js";
+import { i32Params, moduleWithFunctions, op, valueType } from "./wasm-emitter.js";
 
 // Relaxed SIMD (f32x4.relaxed_madd: one fused multiply-add where the CPU has FMA) is standard
 // WebAssembly and on by default from V8 11.4 (Node 22); Node 20's V8 11.3 has it behind
@@ -18,10 +18,10 @@ function probe(): boolean {
   // memory[48..64) = memory[0..16) * memory[16..32) + memory[32..48)
   const code = [
     ...op.i32Const(48),
-    ...op.i32Const(0), ...op.v128Load, ...op.i32Const(16), ...op.v128Load, ...op.i32Const(32), ...op.v128Load,
-    ...op.f32x4RelaxedMadd, ...op.v128Store,
+    ...op.i32Const(0), ...op.v128Load(0), ...op.i32Const(16), ...op.v128Load(0), ...op.i32Const(32), ...op.v128Load(0),
+    ...op.f32x4RelaxedMadd, ...op.v128Store(0),
   ];
-  const bytes = moduleWithOneFunction("madd", 1, [[1, valueType.i32]], code);
+  const bytes = moduleWithFunctions([{ name: "madd", params: i32Params(1), results: [], locals: [[1, valueType.i32]], code }]);
   try {
     if (!WebAssembly.validate(bytes)) setFlagsFromString("--experimental-wasm-relaxed-simd");
     if (!WebAssembly.validate(bytes)) return false;
