@@ -1,3 +1,5 @@
+import type { Worker } from "node:worker_threads";
+
 // The hand-over protocol the kernels' helper threads share: a control word (word 0 of an Int32Array
 // over a SharedArrayBuffer) that this thread sets to JOB and the helper claims (JOB -> RUNNING)
 // before touching anything, so that this thread may withdraw a job (JOB -> IDLE) the helper never
@@ -26,4 +28,30 @@ ${onError}
   Atomics.notify(word, 0);
 }
 `;
+}
+
+/**
+ * Stops a helper thread: QUIT, then terminate (without waiting for it to exit). A stopped helper no
+ * longer holds the kernel memories it was given, so they can be collected.
+ */
+export function stopHelper(worker: Worker, control: Int32Array): void {
+  Atomics.store(control, 0, QUIT);
+  Atomics.notify(control, 0);
+  void worker.terminate();
+}
+
+// A safety net, not the way to stop a helper (dispose is): a kernel object dropped without dispose()
+// would otherwise leave its helper asleep for the life of the process, holding the object's memories
+// (and the address space a WebAssembly memory reserves). Stops it once its owner is collected.
+const helpersOfCollected = new FinalizationRegistry<{ worker: Worker; control: Int32Array }>(({ worker, control }) => stopHelper(worker, control));
+
+/** Stops the helper when `owner` is garbage-collected without having stopped it (see stopHelperOf). */
+export function stopHelperWhenCollected(owner: object, worker: Worker, control: Int32Array): void {
+  helpersOfCollected.register(owner, { worker, control }, owner);
+}
+
+/** Stops `owner`'s helper now (its dispose). */
+export function stopHelperOf(owner: object, worker: Worker, control: Int32Array): void {
+  helpersOfCollected.unregister(owner);
+  stopHelper(worker, control);
 }

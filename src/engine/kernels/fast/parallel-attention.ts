@@ -1,5 +1,5 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
-import { FAILED, helperLoopSource, IDLE, JOB, QUIT, RUNNING } from "./helper-loop.js";
+import { FAILED, helperLoopSource, IDLE, JOB, RUNNING, stopHelperOf, stopHelperWhenCollected } from "./helper-loop.js";
 import { PostedBuffers } from "./posted-buffers.js";
 import type { AttentionShape } from "../reference/attention.js";
 import { attentionBackwardSource, attentionForwardSource, attentionKernelsFor } from "./attention-codegen.js";
@@ -154,6 +154,7 @@ export class ParallelAttention {
     });
     this.worker.unref(); // never keeps the process alive
     this.port.unref();
+    stopHelperWhenCollected(this, this.worker, this.control);
   }
 
   /** True when every array is a view of a SharedArrayBuffer (else the caller runs one thread). */
@@ -213,18 +214,16 @@ export class ParallelAttention {
 
   /** Stops the helper thread (tests; a process exit stops it anyway). */
   async close(): Promise<void> {
-    Atomics.store(this.control, 0, QUIT);
-    Atomics.notify(this.control, 0);
     this.port.close();
+    stopHelperOf(this, this.worker, this.control);
     await this.worker.terminate();
   }
 
+
   /** Stops the helper thread at once (without waiting for it to exit). */
   dispose(): void {
-    Atomics.store(this.control, 0, QUIT);
-    Atomics.notify(this.control, 0);
     this.port.close();
-    void this.worker.terminate();
+    stopHelperOf(this, this.worker, this.control);
   }
 
   /** True when this call runs on the SIMD kernels; the helper then has their module. */

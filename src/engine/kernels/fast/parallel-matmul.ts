@@ -1,5 +1,5 @@
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
-import { FAILED, helperLoopSource, IDLE, JOB, QUIT, RUNNING } from "./helper-loop.js";
+import { FAILED, helperLoopSource, IDLE, JOB, RUNNING, stopHelperOf, stopHelperWhenCollected } from "./helper-loop.js";
 import type { ResidentMemory } from "./resident-memory.js";
 import { KernelWorkspace } from "./workspace.js";
 import { buildMatmulKernel, runBlocks, SimdMatmul, type KernelFunction, type MatmulKernelOptions, type MatmulLayout } from "./matmul-simd.js";
@@ -93,6 +93,7 @@ export class ParallelSimdMatmul extends SimdMatmul implements ResidentMemory {
       transferList: [port2],
     });
     this.worker.unref(); // never keeps the process alive
+    stopHelperWhenCollected(this, this.worker, this.control);
   }
 
   /** Its memory's fixed maximum in pages (modules that share the memory declare the same). */
@@ -154,15 +155,12 @@ export class ParallelSimdMatmul extends SimdMatmul implements ResidentMemory {
   /** Gives its blocks back and stops the helper thread at once (without waiting for it to exit). */
   override dispose(): void {
     super.dispose();
-    Atomics.store(this.control, 0, QUIT);
-    Atomics.notify(this.control, 0);
-    void this.worker.terminate();
+    stopHelperOf(this, this.worker, this.control);
   }
 
   /** Stops the helper thread (tests; a process exit stops it anyway). */
   async close(): Promise<void> {
-    Atomics.store(this.control, 0, QUIT);
-    Atomics.notify(this.control, 0);
+    stopHelperOf(this, this.worker, this.control);
     await this.worker.terminate();
   }
 }

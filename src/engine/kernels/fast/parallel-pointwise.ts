@@ -1,5 +1,5 @@
 import { receiveMessageOnPort, MessageChannel, Worker, type MessagePort } from "node:worker_threads";
-import { FAILED, helperLoopSource, IDLE, JOB, QUIT, RUNNING } from "./helper-loop.js";
+import { FAILED, helperLoopSource, IDLE, JOB, RUNNING, stopHelperOf, stopHelperWhenCollected } from "./helper-loop.js";
 import { PostedBuffers } from "./posted-buffers.js";
 import { createPointwiseWorkspace, reserveWorkspace, rmsnormBackwardBlock, rmsnormForwardBlock, ropeBlock, runPointwiseUnit, scaleBlock, softmaxBlock, swigluBackwardBlock, swigluForwardBlock } from "./pointwise-blocks.js";
 import { CamelidError } from "../../../errors/index.js";
@@ -110,9 +110,13 @@ export class ParallelPointwise extends PointwiseSimd {
     });
     this.worker.unref(); // never keeps the process alive
     this.port.unref();
+    stopHelperWhenCollected(this, this.worker, this.control);
     // a helper that dies (it failed to start) leaves the jobs to this thread rather than crashing the process
+    // (through a WeakRef: the worker must not keep this object alive, see stopHelperWhenCollected)
+    const self = new WeakRef(this);
     this.worker.on("error", (error) => {
-      this.helperFailure = error;
+      const owner = self.deref();
+      if (owner) owner.helperFailure = error;
     });
   }
 
@@ -126,19 +130,17 @@ export class ParallelPointwise extends PointwiseSimd {
 
   /** Stops the helper thread (tests; a process exit stops it anyway). */
   async close(): Promise<void> {
-    Atomics.store(this.control, 0, QUIT);
-    Atomics.notify(this.control, 0);
     this.port.close();
+    stopHelperOf(this, this.worker, this.control);
     await this.worker.terminate();
   }
+
 
   /** Stops the helper thread at once (without waiting for it to exit) and gives the in-place scratch back. */
   override dispose(): void {
     super.dispose();
-    Atomics.store(this.control, 0, QUIT);
-    Atomics.notify(this.control, 0);
     this.port.close();
-    void this.worker.terminate();
+    stopHelperOf(this, this.worker, this.control);
   }
 
   /** Registers the memory on this thread, then hands the helper the module compiled for it and the memory (null: none). */
