@@ -2,6 +2,16 @@ import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
 import { writeFileAtomic } from "../files/atomic-write.js";
 
+/** DPO's figures per step and per validation run, named as trl's DPOTrainer logs them (absent for SFT). */
+const preferenceMetrics = {
+  "rewards/chosen": z.number().optional(),
+  "rewards/rejected": z.number().optional(),
+  "rewards/accuracies": z.number().optional(),
+  "rewards/margins": z.number().optional(),
+  "logps/chosen": z.number().optional(),
+  "logps/rejected": z.number().optional(),
+};
+
 export const metricRecordSchema = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("train"),
@@ -16,8 +26,17 @@ export const metricRecordSchema = z.discriminatedUnion("type", [
     engineBytes: z.number().optional(),
     /** The process's peak resident set size so far (process.resourceUsage().maxRSS). */
     peakRssBytes: z.number().optional(),
+    ...preferenceMetrics,
   }),
-  z.object({ type: z.literal("validation"), step: z.number().int(), loss: z.number(), perplexity: z.number(), tokens: z.number() }),
+  z.object({
+    type: z.literal("validation"),
+    step: z.number().int(),
+    loss: z.number(),
+    /** SFT's; a preference objective has none. */
+    perplexity: z.number().optional(),
+    tokens: z.number(),
+    ...preferenceMetrics,
+  }),
 ]);
 export type MetricRecord = z.infer<typeof metricRecordSchema>;
 

@@ -10,12 +10,14 @@ import { writeLoraAdapterGguf } from "./adapter-export.js";
 import { writeFileAtomic } from "../files/atomic-write.js";
 import { CheckpointError, TrainingInterruptedError } from "./errors.js";
 import { readTrainingDataset } from "./dataset.js";
+import { dpoObjective, pairSequenceLength } from "./dpo-objective.js";
+import { preparePreferenceData, type PreparedPreferenceData } from "./preference-data.js";
 import { writeMergedGguf } from "./merged-export.js";
 import { lossChartSvg } from "./loss-chart.js";
 import { MetricsLog } from "./metrics-log.js";
 import { dataProblemsJsonl, prepareTrainingData, type PreparedData, type SampleProblem, type TrainingRow } from "./prepare-data.js";
 import { loadGgufTokenizer } from "./tokenizer.js";
-import { parseTrainingConfig, settingsFreeOnResume, type TrainingConfig, type TrainingConfigInput, type TrainingSetting } from "./train-config.js";
+import { dpoSettingsOf, parseTrainingConfig, settingsFreeOnResume, type TrainingConfig, type TrainingConfigInput, type TrainingSetting } from "./train-config.js";
 import { runTrainingLoop, type LoopSummary } from "./training-loop.js";
 import { checkResumedSettings, recipeOf, recipeYaml } from "./recipe.js";
 import { markRunEnded, markRunStarted } from "./run-status.js";
@@ -110,10 +112,15 @@ async function trainInto(config: TrainingConfig, files: ReturnType<typeof runFil
     throw new InvalidArgumentError("max-length", `max length ${config.maxLength} exceeds the model's context of ${modelConfig.contextLength} tokens`);
   }
 
+  const dpo = dpoSettingsOf(config);
+  if (dpo && (config.dataFormat !== undefined || config.packing)) {
+    throw new InvalidArgumentError(config.packing ? "packing" : "data-format", `--method dpo reads preference pairs (their layout is detected) and trains each sequence on its own: --${config.packing ? "packing" : "data-format"} does not apply`);
+  }
   const tokenizer = await loadGgufTokenizer(config.modelPath);
   let prepared: PreparedData;
   let format: PromptFormat;
   let formatReason = "";
+  let pairs: PreparedPreferenceData | undefined;
   const problems: SampleProblem[] = [];
   try {
     if (tokenizer.vocabSize !== modelConfig.vocabSize) {
@@ -133,38 +140,57 @@ async function trainInto(config: TrainingConfig, files: ReturnType<typeof runFil
     );
     format = resolved.format;
     formatReason = resolved.choice.reason;
-    const dataset = readTrainingDataset(config.dataPath, config.dataFormat ? { format: config.dataFormat } : {});
-    problems.push(...dataset.problems);
-    prepared = prepareTrainingData(dataset.examples, format, tokenizer, {
-      maxLength: config.maxLength,
-      truncation: config.truncation,
-      onMismatch: config.onMismatch,
-      packing: config.packing,
-      validationFraction: config.validationFraction,
-      seed: config.seed,
-    });
-    problems.push(...prepared.problems);
+    if (dpo) {
+      pairs = preparePreferenceData(config.dataPath, format, tokenizer, {
+        maxLength: config.maxLength,
+        truncation: config.truncation,
+        onMismatch: config.onMismatch,
+        validationFraction: config.validationFraction,
+        seed: config.seed,
+      });
+      problems.push(...pairs.problems);
+      prepared = pairsAsPreparedData(pairs);
+    } else {
+      const dataset = readTrainingDataset(config.dataPath, config.dataFormat ? { format: config.dataFormat } : {});
+      problems.push(...dataset.problems);
+      prepared = prepareTrainingData(dataset.examples, format, tokenizer, {
+        maxLength: config.maxLength,
+        truncation: config.truncation,
+        onMismatch: config.onMismatch,
+        packing: config.packing,
+        validationFraction: config.validationFraction,
+        seed: config.seed,
+      });
+      problems.push(...prepared.problems);
+    }
   } finally {
     await tokenizer.dispose();
   }
   writeFileSync(files.problems, dataProblemsJsonl(problems));
   if (problems.length > 0) hooks.onLog?.(`${problems.length} sample(s) left out; see ${files.problems} (first: ${problems[0].file}:${problems[0].line}: ${problems[0].message})`);
 
+  // a DPO batch holds batchSize pairs (2× as many sequences)
   const rowsPerStep = config.batchSize * config.gradientAccumulation;
-  const totalSteps = config.maxSteps ?? Math.max(1, Math.ceil((config.epochs * prepared.train.length) / rowsPerStep));
+  const totalSteps = config.maxSteps ?? Math.max(1, Math.ceil((config.epochs * (pairs ? pairs.train.length : prepared.train.length)) / rowsPerStep));
   const warmupSteps = config.warmupSteps ?? Math.round(config.warmupRatio * totalSteps);
-  const lora = parseLoraConfig({ rank: config.rank, alpha: config.alpha, dropout: config.dropout, ...splitTargets(config.targets) });
+  // trl's DPOTrainer disables dropout in the model (DPOConfig.disable_dropout, on by default): the
+  // policy's log-probs then compare with the reference's on the same footing
+  const dropout = dpo ? 0 : config.dropout;
+  const lora = parseLoraConfig({ rank: config.rank, alpha: config.alpha, dropout, ...splitTargets(config.targets) });
   const model = new LlamaModel(modelConfig, weights, { lora, seed: config.seed, checkpointActivations: config.checkpointActivations, ...(hooks.kernels ? { kernels: hooks.kernels } : {}) });
   const optimizer = new AdamW(model.lora!.params, model.lora!.grads, { learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay });
   hooks.onLog?.(
-    `prompt format ${format.name} (${formatReason}); ${prepared.stats.used}/${prepared.stats.examples} samples → ${prepared.train.length} train rows, ${prepared.validation.length} validation rows of ≤${prepared.sequenceLength} positions; ${totalSteps} steps`,
+    pairs && dpo
+      ? `prompt format ${format.name} (${formatReason}); DPO (loss ${dpo.lossType}, beta ${dpo.beta}, label smoothing ${dpo.labelSmoothing}, LoRA dropout off as in trl) on ${pairs.stats.used}/${pairs.stats.rows} pairs (${pairs.format} layout) → ${pairs.train.length} train, ${pairs.validation.length} validation pairs of ≤${prepared.sequenceLength} positions; ${totalSteps} steps`
+      : `prompt format ${format.name} (${formatReason}); ${prepared.stats.used}/${prepared.stats.examples} samples → ${prepared.train.length} train rows, ${prepared.validation.length} validation rows of ≤${prepared.sequenceLength} positions; ${totalSteps} steps`,
   );
 
   const summary = await runTrainingLoop({
     model,
     optimizer,
-    train: prepared.train,
-    validation: prepared.validation,
+    ...(pairs && dpo
+      ? { objective: dpoObjective(model, pairs.train, pairs.validation, { pairsPerBatch: config.batchSize, sequenceLength: prepared.sequenceLength, dpo }) }
+      : { train: prepared.train, validation: prepared.validation }),
     settings: {
       batchSize: config.batchSize,
       sequenceLength: prepared.sequenceLength,
@@ -213,6 +239,27 @@ async function trainInto(config: TrainingConfig, files: ReturnType<typeof runFil
   const { problems: _, ...report } = result;
   writeFileAtomic(files.run, `${JSON.stringify({ ...report, recipe: recipeOf(config), problemCount: problems.length }, null, 2)}\n`);
   return result;
+}
+
+/**
+ * Preference pairs in PreparedData's shape, for what a run does the same with both: the step count
+ * (one pair is one item of a batch), the fingerprint (each pair's chosen then rejected row), the stats.
+ */
+function pairsAsPreparedData(pairs: PreparedPreferenceData): PreparedData {
+  const rowsOf = (list: PreparedPreferenceData["train"]) => list.flatMap((pair) => [pair.chosen, pair.rejected]);
+  const train = rowsOf(pairs.train);
+  let trainTokens = 0, trainableTokens = 0;
+  for (const row of train) {
+    trainTokens += row.tokens.length;
+    for (let i = 1; i < row.trainable.length; i++) trainableTokens += row.trainable[i];
+  }
+  return {
+    train,
+    validation: rowsOf(pairs.validation),
+    sequenceLength: pairSequenceLength([...pairs.train, ...pairs.validation]),
+    problems: pairs.problems,
+    stats: { examples: pairs.stats.rows, used: pairs.stats.used, truncated: pairs.stats.truncated, trainTokens, trainableTokens },
+  };
 }
 
 /**

@@ -11,7 +11,9 @@ import { recipeTargets, writeRecipe, type RecipeFiles, type RecipeSettings, type
 import { readPreferencePairs } from "../../train/preference-rows.js";
 import { flagLayer, readRecipeFile, resolveSettingsLayers, trainingFlagOptions, validateSettings, type MergedSettings, type SettingsLayer } from "../../train/recipe.js";
 import { TrainingInterruptedError } from "../../train/errors.js";
+import { dpoSettingsOf } from "../../train/train-config.js";
 import { runFiles, runTraining } from "../../train/run-training.js";
+import { validationLine } from "../../train/training-loop.js";
 import { parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
 
@@ -82,14 +84,17 @@ Run
                             NAME in the cache ($CAMELID_HOME): camelid serve --model NAME
   --export axolotl|trl      write <out>/train.jsonl and a ready recipe instead of training
   --base-model ID           the Hugging Face model the recipe starts from (with --export)
-  --method sft|dpo|reward   what the exported recipe trains (sft); dpo and reward read preference pairs
-                            (LLaMA-Factory ranking, trl prompt/chosen/rejected or the arena's export) and
+  --method sft|dpo|reward   what is trained (sft); dpo and reward read preference pairs (LLaMA-Factory
+                            ranking, trl prompt/chosen/rejected or the arena's export). dpo trains here as
+                            trl's DPOTrainer does: --batch-size pairs per batch, the reference is the base
+                            model (the adapter disabled), LoRA dropout off (trl's disable_dropout), trl's
+                            rewards/… and logps/… per step in metrics.jsonl; with --export, dpo and reward
                             write trl's DPOTrainer/RewardTrainer script or axolotl's rl: dpo /
-                            reward_model: true YAML with the pairs in its layout; with --export only (in-process
-                            preference training is not available yet)
+                            reward_model: true YAML with the pairs in its layout (reward: --export only)
   --beta B (0.1)  --dpo-loss sigmoid|ipo (sigmoid)  --label-smoothing P (0)
                             DPO's settings, trl's DPOConfig beta/loss_type/label_smoothing (axolotl:
-                            rl_beta, dpo_loss_type, dpo_label_smoothing); with --method dpo only
+                            rl_beta, dpo_loss_type, dpo_label_smoothing); with --method dpo only; ipo
+                            compares log-probs averaged over each answer's tokens, as trl does
   --json                    print the result as JSON
 `;
 
@@ -101,10 +106,6 @@ const flags = {
   register: { type: "string" },
   export: { type: "string" },
   "base-model": { type: "string" },
-  method: { type: "string" },
-  beta: { type: "string" },
-  "dpo-loss": { type: "string" },
-  "label-smoothing": { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -129,14 +130,19 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const settings = resolveSettingsLayers(layers, (outDir) => runFiles(outDir).recipe);
 
   const exportTarget = oneOf<RecipeTarget>(values.export, recipeTargets, "export");
-  const method = oneOf<TrainMethod>(values.method, trainMethods, "method") ?? "sft";
-  const dpo = dpoFlags(values, method);
-  if (exportTarget) return exportRecipe(exportTarget, method, dpo, settings, values["base-model"], io, values.json ?? false);
-  if (method !== "sft") {
-    throw new UnsupportedFeatureError(`--method ${method}: in-process preference training is not available yet; write a GPU recipe with --export trl|axolotl`);
+  if (exportTarget) {
+    // the training flags are text (trainingFlagOptions): string values, booleans for switches
+    const text = values as Record<string, string | undefined>;
+    const method = oneOf<TrainMethod>(text.method, trainMethods, "method") ?? "sft";
+    return exportRecipe(exportTarget, method, dpoFlags(text, method), settings, values["base-model"], io, values.json ?? false);
   }
 
   const config = validateSettings(settings);
+  // checked before the model loads (a resumed run takes them from its saved recipe)
+  dpoSettingsOf(config);
+  if (config.method === "reward") {
+    throw new UnsupportedFeatureError("--method reward: in-process reward-model training is not available yet; write a GPU recipe with --export trl|axolotl");
+  }
   // A bad name is refused before the run, not after it.
   if (values.register !== undefined) checkCreatedName(values.register);
   let lastDraw = 0;
@@ -187,7 +193,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       [
         `trained ${result.summary.steps - result.summary.startStep} step(s) of ${result.totalSteps} at ${Math.round(result.summary.tokensPerSecond)} tokens/s; final loss ${result.summary.finalLoss.toFixed(4)}`,
         memoryLine(result.summary.engineMemory, result.summary.peakRssBytes),
-        ...(validation ? [`validation loss ${validation.loss.toFixed(4)}, perplexity ${validation.perplexity.toFixed(3)}`] : []),
+        ...(validation ? [validationLine(validation)] : []),
         `adapter: ${result.files.adapter}`,
         ...(result.files.merged ? [`merged model: ${result.files.merged}`] : []),
         `metrics: ${result.files.metrics}  chart: ${result.files.chart}`,
