@@ -2,6 +2,9 @@ import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
 import { writeFileAtomic } from "../files/atomic-write.js";
 
+/** A reward model's step (--method reward): share of pairs with r_chosen > r_rejected, and the mean r_chosen − r_rejected. */
+const pairMetrics = { accuracy: z.number().optional(), margin: z.number().optional() };
+
 export const metricRecordSchema = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("train"),
@@ -16,8 +19,10 @@ export const metricRecordSchema = z.discriminatedUnion("type", [
     engineBytes: z.number().optional(),
     /** The process's peak resident set size so far (process.resourceUsage().maxRSS). */
     peakRssBytes: z.number().optional(),
+    ...pairMetrics,
   }),
-  z.object({ type: z.literal("validation"), step: z.number().int(), loss: z.number(), perplexity: z.number(), tokens: z.number() }),
+  /** perplexity for SFT; a reward model's validation has pair accuracy and margin instead (tokens = pairs). */
+  z.object({ type: z.literal("validation"), step: z.number().int(), loss: z.number(), perplexity: z.number().optional(), tokens: z.number(), ...pairMetrics }),
 ]);
 export type MetricRecord = z.infer<typeof metricRecordSchema>;
 
