@@ -11,6 +11,8 @@ const preferenceMetrics = {
   "logps/chosen": z.number().optional(),
   "logps/rejected": z.number().optional(),
 };
+/** A reward model's step (--method reward): share of pairs with r_chosen > r_rejected, and the mean r_chosen − r_rejected. */
+const pairMetrics = { accuracy: z.number().optional(), margin: z.number().optional() };
 
 export const metricRecordSchema = z.discriminatedUnion("type", [
   z.object({
@@ -27,15 +29,17 @@ export const metricRecordSchema = z.discriminatedUnion("type", [
     /** The process's peak resident set size so far (process.resourceUsage().maxRSS). */
     peakRssBytes: z.number().optional(),
     ...preferenceMetrics,
+    ...pairMetrics,
   }),
   z.object({
     type: z.literal("validation"),
     step: z.number().int(),
     loss: z.number(),
-    /** SFT's; a preference objective has none. */
+    /** SFT's; a preference objective has none (a reward model reports pair accuracy and margin, tokens = pairs). */
     perplexity: z.number().optional(),
     tokens: z.number(),
     ...preferenceMetrics,
+    ...pairMetrics,
   }),
 ]);
 export type MetricRecord = z.infer<typeof metricRecordSchema>;

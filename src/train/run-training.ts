@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { AdamW, LlamaModel, loadLlamaGguf, parseLoraConfig, splitTargets, type KernelSet } from "../engine/index.js";
+import { AdamW, LlamaModel, loadLlamaGguf, parseLoraConfig, splitTargets, type KernelSet, type LlamaConfig } from "../engine/index.js";
 import { svgToPng } from "../charts/png.js";
 import { InvalidArgumentError } from "../errors/index.js";
-import { checkModelFile, metadataString } from "../gguf/index.js";
+import { checkModelFile, metadataString, type GgufMetadata } from "../gguf/index.js";
 import { requireFittingPromptFormat, type PromptFormat } from "../prompts/index.js";
 import { writeLoraAdapterGguf } from "./adapter-export.js";
 import { writeFileAtomic } from "../files/atomic-write.js";
@@ -16,7 +16,7 @@ import { writeMergedGguf } from "./merged-export.js";
 import { lossChartSvg } from "./loss-chart.js";
 import { MetricsLog } from "./metrics-log.js";
 import { dataProblemsJsonl, prepareTrainingData, type PreparedData, type SampleProblem, type TrainingRow } from "./prepare-data.js";
-import { loadGgufTokenizer } from "./tokenizer.js";
+import { loadGgufTokenizer, type TrainingTokenizer } from "./tokenizer.js";
 import { dpoSettingsOf, parseTrainingConfig, settingsFreeOnResume, type TrainingConfig, type TrainingConfigInput, type TrainingSetting } from "./train-config.js";
 import { runTrainingLoop, type LoopSummary } from "./training-loop.js";
 import { checkResumedSettings, recipeOf, recipeYaml } from "./recipe.js";
@@ -54,6 +54,8 @@ export function runFiles(outDir: string) {
     run: join(outDir, "run.json"),
     serveConfig: join(outDir, "serve.json"),
     recipe: join(outDir, "recipe.yaml"),
+    /** The reward model of `--method reward` (reward/reward-gguf.ts), written instead of adapter.gguf. */
+    reward: join(outDir, "reward.gguf"),
   };
 }
 
@@ -63,6 +65,15 @@ export function runFiles(outDir: string) {
  */
 export async function runTraining(input: TrainingConfigInput, hooks: TrainingRunHooks = {}): Promise<TrainingRunResult> {
   const config = parseTrainingConfig(input);
+  return runInRunDirectory(config, (files) => trainInto(config, files, hooks));
+}
+
+/**
+ * The run folder's life around `train` (SFT's or another method's): refuses to resume without a
+ * checkpoint or to overwrite a run by accident, saves recipe.yaml, keeps running.json/failed.json, and
+ * removes a folder it created when the run failed before its first checkpoint.
+ */
+export async function runInRunDirectory<Result>(config: TrainingConfig, train: (files: ReturnType<typeof runFiles>) => Promise<Result>): Promise<Result> {
   const files = runFiles(config.outDir);
   // fail before the slow part (tokenizer, data) when there is nothing to resume from
   if (config.resume && !existsSync(files.checkpoint)) throw new CheckpointError(files.checkpoint, `no checkpoint at ${files.checkpoint} to resume from`);
@@ -85,7 +96,7 @@ export async function runTraining(input: TrainingConfigInput, hooks: TrainingRun
   // running.json / failed.json let a viewer (the playground's Train tab) tell a live run from a dead one.
   markRunStarted(config.outDir, new Date());
   try {
-    const result = await trainInto(config, files, hooks);
+    const result = await train(files);
     markRunEnded(config.outDir);
     return result;
   } catch (error) {
@@ -102,7 +113,7 @@ export function existingRunFiles(outDir: string): string[] {
   if (!existsSync(outDir)) return [];
   const files = runFiles(outDir);
   const merged = readdirSync(outDir).filter((name) => /^merged-.*\.gguf$/.test(name)).map((name) => join(outDir, name));
-  return [files.checkpoint, files.adapter, files.run, files.metrics, ...merged].filter((path) => existsSync(path));
+  return [files.checkpoint, files.adapter, files.reward, files.run, files.metrics, ...merged].filter((path) => existsSync(path));
 }
 
 async function trainInto(config: TrainingConfig, files: ReturnType<typeof runFiles>, hooks: TrainingRunHooks): Promise<TrainingRunResult> {
@@ -123,23 +134,7 @@ async function trainInto(config: TrainingConfig, files: ReturnType<typeof runFil
   let pairs: PreparedPreferenceData | undefined;
   const problems: SampleProblem[] = [];
   try {
-    if (tokenizer.vocabSize !== modelConfig.vocabSize) {
-      throw new InvalidArgumentError("model", `${config.modelPath}: the tokenizer has ${tokenizer.vocabSize} tokens but the embedding ${modelConfig.vocabSize}`);
-    }
-    const resolved = requireFittingPromptFormat(
-      {
-        ...(config.promptFormat !== undefined ? { explicit: config.promptFormat } : {}),
-        chatTemplate: metadataString(metadata, "tokenizer.chat_template"),
-        modelName: metadataString(metadata, "general.name") ?? basename(config.modelPath),
-        architecture: metadataString(metadata, "general.architecture"),
-        ...(tokenizer.bosToken !== undefined ? { bosToken: tokenizer.bosToken } : {}),
-        ...(tokenizer.eosToken !== undefined ? { eosToken: tokenizer.eosToken } : {}),
-    },
-      (text) => tokenizer.tokenizeSpecial(text).length,
-      config.modelPath,
-    );
-    format = resolved.format;
-    formatReason = resolved.choice.reason;
+    ({ format, reason: formatReason } = runPromptFormat(config, metadata, modelConfig, tokenizer));
     if (dpo) {
       pairs = preparePreferenceData(config.dataPath, format, tokenizer, {
         maxLength: config.maxLength,
@@ -260,6 +255,30 @@ function pairsAsPreparedData(pairs: PreparedPreferenceData): PreparedData {
     problems: pairs.problems,
     stats: { examples: pairs.stats.rows, used: pairs.stats.used, truncated: pairs.stats.truncated, trainTokens, trainableTokens },
   };
+}
+
+/**
+ * The prompt format a run renders its samples with (--prompt-format, else the model's template, name
+ * or the fallback), refused when it does not fit the model's tokenizer; also checks that the tokenizer
+ * and the embedding agree on the vocabulary.
+ */
+export function runPromptFormat(config: Pick<TrainingConfig, "modelPath" | "promptFormat">, metadata: GgufMetadata, modelConfig: LlamaConfig, tokenizer: TrainingTokenizer): { format: PromptFormat; reason: string } {
+  if (tokenizer.vocabSize !== modelConfig.vocabSize) {
+    throw new InvalidArgumentError("model", `${config.modelPath}: the tokenizer has ${tokenizer.vocabSize} tokens but the embedding ${modelConfig.vocabSize}`);
+  }
+  const resolved = requireFittingPromptFormat(
+    {
+      ...(config.promptFormat !== undefined ? { explicit: config.promptFormat } : {}),
+      chatTemplate: metadataString(metadata, "tokenizer.chat_template"),
+      modelName: metadataString(metadata, "general.name") ?? basename(config.modelPath),
+      architecture: metadataString(metadata, "general.architecture"),
+      ...(tokenizer.bosToken !== undefined ? { bosToken: tokenizer.bosToken } : {}),
+      ...(tokenizer.eosToken !== undefined ? { eosToken: tokenizer.eosToken } : {}),
+    },
+    (text) => tokenizer.tokenizeSpecial(text).length,
+    config.modelPath,
+  );
+  return { format: resolved.format, reason: resolved.choice.reason };
 }
 
 /**

@@ -12,8 +12,9 @@ import { readPreferencePairs } from "../../train/preference-rows.js";
 import { flagLayer, readRecipeFile, resolveSettingsLayers, trainingFlagOptions, validateSettings, type MergedSettings, type SettingsLayer } from "../../train/recipe.js";
 import { TrainingInterruptedError } from "../../train/errors.js";
 import { dpoSettingsOf } from "../../train/train-config.js";
-import { runFiles, runTraining } from "../../train/run-training.js";
+import { runFiles, runTraining, type TrainingRunHooks } from "../../train/run-training.js";
 import { validationLine } from "../../train/training-loop.js";
+import { checkRewardSettings, runRewardTraining, type RewardRunResult } from "../../train/reward/run-reward-training.js";
 import { parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
 
@@ -141,41 +142,18 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   // checked before the model loads (a resumed run takes them from its saved recipe)
   dpoSettingsOf(config);
   if (config.method === "reward") {
-    throw new UnsupportedFeatureError("--method reward: in-process reward-model training is not available yet; write a GPU recipe with --export trl|axolotl");
+    if (values.register !== undefined) throw new InvalidArgumentError("register", "--register records a servable model; a reward model (--method reward) is not one: score with camelid eval reward");
+    checkRewardSettings(config);
+    const trained = await withTrainingHooks(io, (hooks) => runRewardTraining(config, hooks));
+    if (typeof trained === "number") return trained;
+    printRewardResult(trained.result, io, values.json ?? false);
+    return interruptedExit(trained.signal, trained.result.summary, trained.result.totalSteps, "checkpoint, reward.gguf and charts", argv, io) ?? 0;
   }
   // A bad name is refused before the run, not after it.
   if (values.register !== undefined) checkCreatedName(values.register);
-  let lastDraw = 0;
-  let pending = "";
-  const stop = stopOnSignals(io);
-  let result: Awaited<ReturnType<typeof runTraining>>;
-  try {
-    result = await runTraining(config, {
-      stopSignal: stop.signal,
-      onLog: (line) => io.stderr(`${io.isTTY && pending ? "\r\x1b[K" : ""}${line}\n`),
-      onProgress: (line) => {
-        // redraw in place on a terminal; in a log, one line every few seconds is enough
-        const now = Date.now();
-        pending = line;
-        if (io.isTTY) {
-          if (now - lastDraw > 100) io.stderr(`\r${line}\x1b[K`);
-        } else if (now - lastDraw > 5000) io.stderr(`${line}\n`);
-        else return;
-        lastDraw = now;
-      },
-    });
-  } catch (error) {
-    // a signal before the first step: nothing was written, but the exit status still says why it ended
-    const signal = stop.received();
-    if (signal && error instanceof TrainingInterruptedError) {
-      io.stderr(`camelid train: ${error.message}\n`);
-      return signalExitCode(signal);
-    }
-    throw error;
-  } finally {
-    stop.dispose();
-  }
-  if (pending) io.stderr(io.isTTY ? `\r${pending}\x1b[K\n` : `${pending}\n`);
+  const trained = await withTrainingHooks(io, (hooks) => runTraining(config, hooks));
+  if (typeof trained === "number") return trained;
+  const { result, signal } = trained;
   const registered =
     values.register === undefined || result.summary.stopped
       ? undefined
@@ -204,16 +182,79 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       ].join("\n"),
     );
   }
-  const signal = stop.received();
-  if (signal && result.summary.stopped) {
-    const resumeArgs = [...argv.filter((arg) => arg !== "--overwrite" && arg !== "--resume"), "--resume"];
-    io.stderr(
-      `interrupted by ${signal} at step ${result.summary.steps} of ${result.totalSteps}: checkpoint, adapter, serve.json and charts are written\n` +
-        `resume with: camelid train ${resumeArgs.map(shellQuote).join(" ")}\n`,
-    );
-    return signalExitCode(signal);
+  return interruptedExit(signal, result.summary, result.totalSteps, "checkpoint, adapter, serve.json and charts", argv, io) ?? 0;
+}
+
+/**
+ * Runs a training with the CLI's hooks: progress redrawn in place (a line every few seconds in a log),
+ * log lines, and Ctrl-C/SIGTERM as a stop signal. Returns the exit status when a signal ended the run
+ * before its first step, else the run's result.
+ */
+async function withTrainingHooks<Result>(io: CliIo, train: (hooks: TrainingRunHooks) => Promise<Result>): Promise<{ result: Result; signal: NodeJS.Signals | undefined } | number> {
+  let lastDraw = 0;
+  let pending = "";
+  const stop = stopOnSignals(io);
+  let result: Result;
+  try {
+    result = await train({
+      stopSignal: stop.signal,
+      onLog: (line) => io.stderr(`${io.isTTY && pending ? "\r\x1b[K" : ""}${line}\n`),
+      onProgress: (line) => {
+        // redraw in place on a terminal; in a log, one line every few seconds is enough
+        const now = Date.now();
+        pending = line;
+        if (io.isTTY) {
+          if (now - lastDraw > 100) io.stderr(`\r${line}\x1b[K`);
+        } else if (now - lastDraw > 5000) io.stderr(`${line}\n`);
+        else return;
+        lastDraw = now;
+      },
+    });
+  } catch (error) {
+    // a signal before the first step: nothing was written, but the exit status still says why it ended
+    const signal = stop.received();
+    if (signal && error instanceof TrainingInterruptedError) {
+      io.stderr(`camelid train: ${error.message}\n`);
+      return signalExitCode(signal);
+    }
+    throw error;
+  } finally {
+    stop.dispose();
   }
-  return 0;
+  if (pending) io.stderr(io.isTTY ? `\r${pending}\x1b[K\n` : `${pending}\n`);
+  return { result, signal: stop.received() };
+}
+
+/** After a run a signal stopped: says what was written and how to resume; returns 130/143. */
+function interruptedExit(signal: NodeJS.Signals | undefined, summary: { stopped: boolean; steps: number }, totalSteps: number, written: string, argv: string[], io: CliIo): number | undefined {
+  if (!signal || !summary.stopped) return undefined;
+  const resumeArgs = [...argv.filter((arg) => arg !== "--overwrite" && arg !== "--resume"), "--resume"];
+  io.stderr(
+    `interrupted by ${signal} at step ${summary.steps} of ${totalSteps}: ${written} are written\n` +
+      `resume with: camelid train ${resumeArgs.map(shellQuote).join(" ")}\n`,
+  );
+  return signalExitCode(signal);
+}
+
+function printRewardResult(result: RewardRunResult, io: CliIo, json: boolean): void {
+  if (json) {
+    io.stdout(`${JSON.stringify({ method: "reward", summary: result.summary, promptFormat: result.promptFormat, totalSteps: result.totalSteps, data: result.dataStats, problems: result.problems.length, files: result.files }, null, 2)}\n`);
+    return;
+  }
+  const { summary } = result;
+  const validation = summary.validation;
+  io.stdout(
+    [
+      `trained a reward model ${summary.steps - summary.startStep} step(s) of ${result.totalSteps} at ${Math.round(summary.tokensPerSecond)} tokens/s; final loss ${summary.finalLoss.toFixed(4)}, pair accuracy ${summary.finalAccuracy.toFixed(3)}`,
+      memoryLine(summary.engineMemory, summary.peakRssBytes),
+      ...(validation ? [`validation (${validation.pairs} pairs): loss ${validation.loss.toFixed(4)}, pair accuracy ${validation.accuracy.toFixed(3)}, mean margin ${validation.margin.toFixed(4)}`] : []),
+      `reward model: ${result.files.reward}`,
+      `metrics: ${result.files.metrics}  chart: ${result.files.chart}`,
+      ...(result.problems.length ? [`${result.problems.length} pair(s) left out: ${result.files.problems}`] : []),
+      `score answers: camelid eval reward --model ${result.config.modelPath} --reward ${result.files.reward} --data <file>`,
+      "",
+    ].join("\n"),
+  );
 }
 
 const signalNumbers: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 2, SIGTERM: 15 };

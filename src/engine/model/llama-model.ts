@@ -89,10 +89,11 @@ export class LlamaModel {
   private acts: Activations | null = null;
   private scratch: GradientScratch | null = null;
   /**
-   * Set by a forward pass with targets: how many positions went through the output head, and whether
-   * the logits buffer already holds the mean loss's gradient (else it holds the probabilities).
+   * Set by a forward pass with targets (or forwardHidden): how many positions went through the output
+   * head, whether the logits buffer already holds the mean loss's gradient (else the probabilities),
+   * whether the adapter ran, and whether it was a hidden-state pass (no vocabulary head).
    */
-  private batch: { headCount: number; dropout: number; lossGradientReady: boolean; adapter: boolean } | null = null;
+  private batch: { headCount: number; dropout: number; lossGradientReady: boolean; adapter: boolean; hidden: boolean } | null = null;
   private allOnes = new Uint8Array(0);
   /** Per head row loss weights of backwardFromSequenceLogProbs (grown as needed). */
   private tokenWeights = new Float32Array(0);
@@ -174,13 +175,7 @@ export class LlamaModel {
     const acts = this.ensureActivations(B, T);
     const N = B * T, C = config.dim;
     const dropout = this.activeDropout();
-
-    this.frozen.embed(acts.residual[0], batch.tokens, N);
-    for (let l = 0; l < config.nLayers; l++) {
-      this.layerRandomStates[l] = this.random.getState();
-      this.layerForward(l, acts, dropout);
-    }
-    kernels.rmsnormForward(acts.finalNormOut, acts.finalRstd, acts.residual[config.nLayers], this.frozen.finalNorm, N, C, config.normEps);
+    this.bodyForward(acts, batch.tokens, dropout);
     if (!batch.targets) {
       this.headForward(acts.logits, acts.finalNormOut, N);
       this.headLoraForward(acts.logits, acts.finalNormOut, N);
@@ -202,9 +197,59 @@ export class LlamaModel {
     this.headForward(acts.logits, headInput, M);
     this.headLoraForward(acts.logits, headInput, M);
     const lossGradientReady = fuseLossGradient;
-    this.batch = { headCount: M, dropout, lossGradientReady, adapter: this.adapterEnabled };
+    this.batch = { headCount: M, dropout, lossGradientReady, adapter: this.adapterEnabled, hidden: false };
     const crossEntropy = lossGradientReady ? kernels.crossEntropyForwardBackward : kernels.crossEntropyForward;
     return crossEntropy(acts.losses, acts.logits, acts.logits, acts.headTargets, this.onesMask(M), M, config.vocabSize);
+  }
+
+  /**
+   * The body without the vocabulary head: the final-norm hidden states (Hugging Face's
+   * last_hidden_state) at `positions`, flat indices b*T + t in increasing order, compacted to [M, dim]
+   * in that order. This is what a sequence-level head reads (a reward model's score on the last token).
+   * The view is valid until the next forward pass; backwardHidden() continues from a gradient on it.
+   */
+  forwardHidden(tokens: Int32Array, B: number, T: number, positions: Int32Array): Float32Array {
+    this.validateBatch({ tokens }, B, T);
+    const N = B * T, C = this.config.dim, M = positions.length;
+    if (M < 1) throw new InvalidArgumentError("positions", "forwardHidden needs at least one position");
+    for (let m = 0; m < M; m++) {
+      if (!Number.isInteger(positions[m]) || positions[m] < 0 || positions[m] >= N) throw new InvalidArgumentError(`positions[${m}]`, `positions[${m}] = ${positions[m]} is outside [0, B*T = ${N})`);
+      if (m > 0 && positions[m] <= positions[m - 1]) throw new InvalidArgumentError(`positions[${m}]`, "positions must be strictly increasing");
+    }
+    const acts = this.ensureActivations(B, T);
+    const dropout = this.activeDropout();
+    this.bodyForward(acts, tokens, dropout);
+    acts.headRows.set(positions);
+    forEachRun(acts.headRows, M, (first, row, count) => acts.headInput.set(acts.finalNormOut.subarray(row * C, (row + count) * C), first * C));
+    this.batch = { headCount: M, dropout, lossGradientReady: false, adapter: this.adapterEnabled, hidden: true };
+    return acts.headInput.subarray(0, M * C);
+  }
+
+  /**
+   * Accumulates dLoss/dLoRA from dLoss/d(hidden) [M, dim] at the positions of the last forwardHidden()
+   * (the other positions' hidden states get zero gradient).
+   */
+  backwardHidden(dHidden: Float32Array): void {
+    const acts = this.acts;
+    if (!acts || !this.batch?.hidden) throw new InvalidArgumentError("backwardHidden", "backwardHidden() needs a forwardHidden() pass first");
+    const N = acts.B * acts.T, C = this.config.dim, M = this.batch.headCount;
+    if (dHidden.length !== M * C) throw new InvalidArgumentError("dHidden", `dHidden has ${dHidden.length} entries, expected positions * dim = ${M * C}`);
+    const scratch = this.ensureScratch(acts.B, acts.T);
+    scratch.normOut.fill(0, 0, N * C);
+    forEachRun(acts.headRows, M, (first, row, count) => scratch.normOut.set(dHidden.subarray(first * C, (first + count) * C), row * C));
+    this.backwardBody(acts, scratch);
+  }
+
+  /** Embedding, every decoder layer and the final norm: tokens -> acts.finalNormOut [N, C]. */
+  private bodyForward(acts: Activations, tokens: Int32Array, dropout: number): void {
+    const { config } = this;
+    const N = acts.B * acts.T;
+    this.frozen.embed(acts.residual[0], tokens, N);
+    for (let l = 0; l < config.nLayers; l++) {
+      this.layerRandomStates[l] = this.random.getState();
+      this.layerForward(l, acts, dropout);
+    }
+    this.kernels.rmsnormForward(acts.finalNormOut, acts.finalRstd, acts.residual[config.nLayers], this.frozen.finalNorm, N, config.dim, config.normEps);
   }
 
   /** One decoder layer: residual[l] -> residual[l + 1], keeping what backward needs in acts.layers[l]. */
@@ -324,20 +369,15 @@ export class LlamaModel {
   /** Accumulates dLoss/dLoRA of the last forward pass (which must have had targets). */
   backward(): void {
     const acts = this.acts;
-    if (!acts || !this.batch) throw new InvalidArgumentError("backward", "backward() needs a forward pass with targets first");
+    if (!acts || !this.batch || this.batch.hidden) throw new InvalidArgumentError("backward", "backward() needs a forward pass with targets first");
     // the adapter's gradients need the adapter's activations: a reference (adapter-off) pass has none
     if (!this.batch.adapter || !this.adapterEnabled) throw new InvalidArgumentError("backward", "backward() follows a forward pass with the adapter disabled: there is nothing to train");
     const scratch = this.ensureScratch(acts.B, acts.T);
-    const { config, kernels, frozen } = this;
-    const { B, T } = acts;
-    const N = B * T, C = config.dim, H = config.hiddenDim, KVC = kvDimOf(config), HS = headSizeOf(config);
-    const shape: AttentionShape = { B, T, NH: config.nHeads, NKV: config.nKvHeads, HS };
-    const V = config.vocabSize;
-
+    const { config, kernels } = this;
+    const N = acts.B * acts.T, C = config.dim, V = config.vocabSize;
     const M = this.batch.headCount;
     if (!this.batch.lossGradientReady) kernels.crossEntropyBackward(acts.logits, acts.logits, acts.headTargets, this.onesMask(M), M, V);
 
-    const dResidual = scratch.residual;
     const dNorm = scratch.normOut;
     // the head's input gradient goes straight to the norm output's when every position went through
     // the head; else compacted, then scattered back to the positions (masked ones get zero)
@@ -350,6 +390,20 @@ export class LlamaModel {
       dNorm.fill(0, 0, N * C);
       forEachRun(acts.headRows, M, (first, row, count) => dNorm.set(scratch.headInput.subarray(first * C, (first + count) * C), row * C));
     }
+    this.backwardBody(acts, scratch);
+  }
+
+  /**
+   * From dL/d(final norm output) in scratch.normOut down through every layer, accumulating the LoRA
+   * gradients; then the pass is spent (a second backward asks for a new forward).
+   */
+  private backwardBody(acts: Activations, scratch: GradientScratch): void {
+    const { config, kernels, frozen } = this;
+    const { B, T } = acts;
+    const N = B * T, C = config.dim, H = config.hiddenDim, KVC = kvDimOf(config), HS = headSizeOf(config);
+    const shape: AttentionShape = { B, T, NH: config.nHeads, NKV: config.nKvHeads, HS };
+    const dResidual = scratch.residual;
+    const dNorm = scratch.normOut;
     dResidual.fill(0, 0, N * C);
     kernels.rmsnormBackward(dResidual, null, dNorm, acts.residual[config.nLayers], frozen.finalNorm, acts.finalRstd, N, C);
 
