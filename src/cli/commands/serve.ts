@@ -168,6 +168,25 @@ const providerFactories = (log: (line: string) => void): ModelFactories => ({
       timeoutMs: model.timeoutMs,
     });
   },
+  async replicaSet(set) {
+    const { createOpenAICompatibleModel } = await import("../../providers/openai/index.js");
+    const { createReplicaSetModel } = await import("../../providers/replica-set/index.js");
+    const replicas = set.replicas.map((replica) => {
+      // No retries inside a replica: a failure moves the request to the next replica at once.
+      const model = createOpenAICompatibleModel({
+        baseURL: replica.baseURL,
+        apiKey: replica.apiKey,
+        model: replica.upstreamId,
+        api: set.api,
+        flavor: replica.flavor,
+        timeoutMs: set.timeoutMs,
+        maxRetries: 0,
+      });
+      // The health check: GET /v1/models answers and still lists the model.
+      return { name: replica.name, model, probe: async () => void (await model.describe!()) };
+    });
+    return createReplicaSetModel({ modelId: set.id, replicas, healthCheck: set.healthCheck });
+  },
 });
 
 /**
