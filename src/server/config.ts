@@ -78,7 +78,7 @@ const replicaSetSchema = z.strictObject({
       timeoutMs: positiveInt.default(2000),
     })
     .default({ intervalMs: 5000, timeoutMs: 2000 }),
-  replicas: z.array(replicaSchema).min(1),
+  replicas: z.array(replicaSchema).min(1, "a replica set needs at least one replica"),
 });
 
 const apiKeySchema = z
