@@ -22,15 +22,8 @@ export interface ReplicaLease {
   finish(outcome: "served" | "failed" | "failed-over", error?: unknown): void;
 }
 
-interface ReplicaState {
+interface ReplicaState extends Omit<ReplicaStatus, "name" | "lastError"> {
   replica: Replica;
-  healthy: boolean;
-  inFlight: number;
-  requests: number;
-  failures: number;
-  failovers: number;
-  latencySecondsSum: number;
-  latencyCount: number;
   lastError?: string;
   /** Bumped by each request failure: a probe that started before it cannot clear it. */
   failureEpoch: number;
@@ -136,16 +129,10 @@ export class ReplicaPool {
 
   /** Every replica's health, load and counters, in configuration order. */
   status(): ReplicaStatus[] {
-    return this.states.map((state) => ({
-      name: state.replica.name,
-      healthy: state.healthy,
-      inFlight: state.inFlight,
-      requests: state.requests,
-      failures: state.failures,
-      failovers: state.failovers,
-      latencySecondsSum: state.latencySecondsSum,
-      latencyCount: state.latencyCount,
-      ...(state.lastError !== undefined && !state.healthy ? { lastError: state.lastError } : {}),
+    return this.states.map(({ replica, lastError, failureEpoch: _epoch, ...counters }) => ({
+      name: replica.name,
+      ...counters,
+      ...(lastError !== undefined && !counters.healthy ? { lastError } : {}),
     }));
   }
 }

@@ -101,51 +101,7 @@ export function createReplicaSetModel(settings: ReplicaSetSettings): ReplicaSetM
     }
   }
 
-  const everyReplicaHas = <K extends keyof LanguageModel>(key: K) => settings.replicas.every((replica) => replica.model[key] !== undefined);
-
-  const model: ReplicaSetModel = {
-    specificationVersion: "camelid-v1",
-    provider: REPLICA_SET_PROVIDER,
-    modelId: settings.modelId,
-    pool,
-    checkHealth,
-
-    doGenerate(options) {
-      return route(
-        "generation",
-        async (replica, lease) => {
-          const result = await replica.model.doGenerate(options);
-          lease.finish("served");
-          return { ...result, servedBy: replica.name };
-        },
-        options.abortSignal,
-      );
-    },
-
-    doStream(options) {
-      return route("stream", (replica, lease) => openReplicaStream(replica, lease, options), options.abortSignal);
-    },
-
-    renderPrompt(options) {
-      return route(
-        "prompt rendering",
-        async (replica, lease) => {
-          const rendered = await replica.model.renderPrompt(options);
-          lease.finish("served");
-          return rendered;
-        },
-        options.abortSignal,
-      );
-    },
-
-    replicas: () => pool.status(),
-
-    async dispose() {
-      clearInterval(timer);
-      await Promise.allSettled(settings.replicas.map((replica) => replica.model.dispose?.()));
-    },
-  };
-  // Optional capabilities only where every replica has them: any replica may get the call.
+  /** A call that holds its replica until it returns (everything but a stream, which holds it to its end). */
   const served = <T>(what: string, call: (replica: Replica) => Promise<T>, abortSignal?: AbortSignal) =>
     route(
       what,
@@ -156,6 +112,35 @@ export function createReplicaSetModel(settings: ReplicaSetSettings): ReplicaSetM
       },
       abortSignal,
     );
+  const everyReplicaHas = <K extends keyof LanguageModel>(key: K) => settings.replicas.every((replica) => replica.model[key] !== undefined);
+
+  const model: ReplicaSetModel = {
+    specificationVersion: "camelid-v1",
+    provider: REPLICA_SET_PROVIDER,
+    modelId: settings.modelId,
+    pool,
+    checkHealth,
+
+    doGenerate(options) {
+      return served("generation", async (replica) => ({ ...(await replica.model.doGenerate(options)), servedBy: replica.name }), options.abortSignal);
+    },
+
+    doStream(options) {
+      return route("stream", (replica, lease) => openReplicaStream(replica, lease, options), options.abortSignal);
+    },
+
+    renderPrompt(options) {
+      return served("prompt rendering", (replica) => replica.model.renderPrompt(options), options.abortSignal);
+    },
+
+    replicas: () => pool.status(),
+
+    async dispose() {
+      clearInterval(timer);
+      await Promise.allSettled(settings.replicas.map((replica) => replica.model.dispose?.()));
+    },
+  };
+  // Optional capabilities only where every replica has them: any replica may get the call.
   if (everyReplicaHas("tokenize")) model.tokenize = (text, options) => served("tokenization", (replica) => replica.model.tokenize!(text, options));
   if (everyReplicaHas("detokenize")) model.detokenize = (tokens) => served("detokenization", (replica) => replica.model.detokenize!(tokens));
   if (everyReplicaHas("logLikelihood")) {
