@@ -177,6 +177,12 @@ describe("a model alias over three upstream processes", () => {
     expect(await metric("camelid_replica_in_flight", survivors[0])).toBe(0);
     expect(await metric("camelid_replica_request_duration_seconds_count", survivors[0])).toBeGreaterThan(0);
 
+    // /health names the replica that is down and why.
+    const health = (await (await fetch(`${gateway.url}/health`)).json()) as { models: { id: string; replicas: { name: string; healthy: boolean; lastError?: string }[] }[] };
+    const down = health.models.find((model) => model.id === "tiny")!.replicas.find((replica) => replica.name === victim)!;
+    expect(down.healthy).toBe(false);
+    expect(down.lastError).toBeTruthy();
+
     // While the victim is down, requests still succeed on the others (it is skipped, not tried).
     const whileDown = await ask("plain while down");
     expect(whileDown.status).toBe(200);
