@@ -60,8 +60,10 @@ const replicaSchema = z.strictObject({
   apiKeyEnv: z.string().min(1).optional(),
   /** Default: the set's flavor. */
   flavor: flavorSchema.optional(),
-  /** Requests sent to it at once. */
+  /** Requests sent to it at once (the set's queue admits the sum). */
   concurrency: positiveInt.max(1024).default(16),
+  /** Relative speed, as FastChat's worker `--speed`: routing compares in-flight requests / speed. */
+  speed: z.number().positive().default(1),
 });
 
 /** One model alias served by several upstreams: least-loaded routing, health checks, failover. */
@@ -161,6 +163,7 @@ export interface ReplicaConfig {
   apiKey?: string;
   flavor?: RemoteModelConfig["flavor"];
   concurrency: number;
+  speed: number;
 }
 
 export interface ReplicaSetConfig {
@@ -359,6 +362,7 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
       ...(replica.apiKeyEnv ? { apiKey: envValue(env, replica.apiKeyEnv, `"replicaSets[${setIndex}].replicas[${index}].apiKeyEnv"`) } : {}),
       flavor: replica.flavor ?? set.flavor,
       concurrency: replica.concurrency,
+      speed: replica.speed,
     }));
     const names = new Set<string>();
     for (const [index, { name }] of replicas.entries()) {

@@ -54,6 +54,13 @@ describe("ReplicaPool routing", () => {
     expect(pool.acquire(new Set(["a", "b", "c"]))).toBeUndefined();
   });
 
+  it("compares in-flight / speed, as FastChat's shortest-queue dispatch", () => {
+    const pool = new ReplicaPool([replica("slow"), { ...replica("fast"), speed: 2 }]);
+    const none = new Set<string>();
+    // slow: 0/1, fast: 0/2 -> slow (first in turn); then fast 0 < slow 1; then fast 1/2 < slow 1; then a tie at 1 -> round robin.
+    expect([1, 2, 3, 4].map(() => pool.acquire(none)!.replica.name)).toEqual(["slow", "fast", "fast", "slow"]);
+  });
+
   it("skips a replica that failed a request until a probe started after the failure passes", async () => {
     const probes = manualProbe();
     const pool = new ReplicaPool([replica("a", undefined, probes.probe), replica("b")]);

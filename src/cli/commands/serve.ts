@@ -186,7 +186,7 @@ const providerFactories = (log: (line: string) => void): ModelFactories => ({
       // The health check: GET /v1/models answers and still lists the model, on a connection whose own
       // timeout is the probe's, so a hung upstream does not pile up unanswered probes.
       const prober = connect(set.healthCheck.timeoutMs);
-      return { name: replica.name, model: connect(set.timeoutMs), probe: async () => void (await prober.describe!()) };
+      return { name: replica.name, speed: replica.speed, model: connect(set.timeoutMs), probe: async () => void (await prober.describe!()) };
     });
     return createReplicaSetModel({ modelId: set.id, replicas, healthCheck: set.healthCheck });
   },

@@ -7,6 +7,8 @@ export interface Replica {
   /** Names it in metrics and the request log; unique within the set. */
   name: string;
   model: LanguageModel;
+  /** Relative speed, as a FastChat worker's `--speed` (default 1): the load compared is in-flight / speed. */
+  speed?: number;
   /** Resolves when the upstream answers its health check; rejects (with the reason) otherwise. */
   probe(signal: AbortSignal): Promise<void>;
 }
@@ -29,6 +31,8 @@ interface ReplicaState extends Omit<ReplicaStatus, "name" | "lastError"> {
   failureEpoch: number;
 }
 
+const load = (state: ReplicaState) => state.inFlight / (state.replica.speed ?? 1);
+
 function untilAborted(signal: AbortSignal): Promise<never> {
   return new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }));
 }
@@ -36,10 +40,11 @@ function untilAborted(signal: AbortSignal): Promise<never> {
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
- * Routing rule (FastChat's controller dispatches to the worker with the shortest queue; ours is the
- * same with in-flight requests as the queue): among healthy replicas not yet tried for this request,
- * the one with the fewest requests in flight; among equals, the first one after the replica chosen
- * last, in configuration order (round robin), so idle replicas share requests evenly.
+ * Routing rule, FastChat's controller's "shortest_queue" dispatch (argmin of queue_length / speed) with
+ * our own count of requests in flight as the queue: among healthy replicas not yet tried for this
+ * request, the one with the least in-flight / speed; among equals, the first one after the replica
+ * chosen last, in configuration order (round robin; FastChat's argmin takes the first), so idle
+ * replicas share requests evenly.
  */
 export class ReplicaPool {
   private readonly states: ReplicaState[];
@@ -76,7 +81,7 @@ export class ReplicaPool {
       const index = (this.lastChosen + step) % count;
       const state = this.states[index];
       if (!state.healthy || tried.has(state.replica.name)) continue;
-      if (!best || state.inFlight < best.state.inFlight) best = { state, index };
+      if (!best || load(state) < load(best.state)) best = { state, index };
     }
     if (!best) return undefined;
     this.lastChosen = best.index;
