@@ -69,10 +69,6 @@ export class ReplicaPool {
     }));
   }
 
-  get replicas(): Replica[] {
-    return this.states.map((state) => state.replica);
-  }
-
   /** The least-loaded healthy replica not in `tried`, holding one in-flight slot; undefined when none is left. */
   acquire(tried: ReadonlySet<string>): ReplicaLease | undefined {
     const count = this.states.length;

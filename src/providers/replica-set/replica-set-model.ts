@@ -70,7 +70,9 @@ export function createReplicaSetModel(settings: ReplicaSetSettings): ReplicaSetM
   }
   const pool = new ReplicaPool(settings.replicas, settings.now);
   const { intervalMs, timeoutMs } = settings.healthCheck;
-  const checkHealth = () => pool.probeAll(timeoutMs);
+  // One round at a time: a round slower than the interval is not joined by another.
+  let round: Promise<void> | undefined;
+  const checkHealth = () => (round ??= pool.probeAll(timeoutMs).finally(() => (round = undefined)));
   void checkHealth();
   const timer = setInterval(() => void checkHealth(), intervalMs);
   // Health checks never keep a finished process alive.
