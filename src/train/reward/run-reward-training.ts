@@ -54,7 +54,9 @@ export const rewardPairOf = (pair: TokenizedPreferencePair): RewardPair => ({ ch
  * −log σ(r_chosen − r_rejected − margin). Writes <out>/reward.gguf and the run's usual files.
  */
 export async function runRewardTraining(input: TrainingConfigInput, hooks: TrainingRunHooks = {}): Promise<RewardRunResult> {
-  const config = parseTrainingConfig(input);
+  if (input.method !== undefined && input.method !== "reward") throw new InvalidArgumentError("method", `runRewardTraining trains --method reward, not ${input.method}`);
+  // the saved recipe says which method it was, so that a resume from the command line matches it
+  const config = parseTrainingConfig({ ...input, method: "reward" });
   checkRewardSettings(config);
   return runInRunDirectory(config, (files) => trainReward(config, files, hooks));
 }
