@@ -2,7 +2,10 @@
 // providers; the server itself receives LanguageModels through ModelFactories.
 import { parseArgs } from "node:util";
 import { InvalidArgumentError } from "../../errors/index.js";
-import { resolveServeConfig, type ServeFlags } from "../../server/config.js";
+import { join } from "node:path";
+import { defaultCacheDir } from "../../hub/cache-layout.js";
+import { resolveServeConfig, type LocalModelConfig, type ServeFlags } from "../../server/config.js";
+import type { LanguageModel } from "../../spec/index.js";
 import { startServer, type ModelFactories } from "../../server/server.js";
 import type { CliIo } from "../io.js";
 import { localModelFlagHelp, localModelFlagOptions, parseLocalModelFlags } from "../local-model-flags.js";
@@ -41,7 +44,7 @@ local models (defaults for every local model; a config file's model entry may se
 ${localModelFlagHelp(SERVE_SETTINGS, { contextSize: "(alias --context-size)" })}`;
 
 /** The local-model settings serve takes as flags; names, bounds and messages come from the settings schema. */
-const SERVE_SETTINGS = ["contextSize", "sequences", "threads", "batchSize", "flashAttention", "loadTimeoutSeconds"] as const;
+const SERVE_SETTINGS = ["contextSize", "sequences", "threads", "batchSize", "flashAttention", "loadTimeoutSeconds", "engine", "llamaServerBin", "keepAliveSeconds"] as const;
 
 const flagOptions = {
   config: { type: "string" },
@@ -131,8 +134,9 @@ export function parseServeFlags(argv: string[]): ServeFlags & { help: boolean } 
  * Providers load lazily: a server with only remote models never loads llama.cpp. A local model's
  * prompt format is reported when it loads: the same choice `camelid train` makes for it.
  */
-const providerFactories = (log: (line: string) => void): ModelFactories => ({
+const providerFactories = (log: (line: string) => void, places: { dataDir: string; cacheDir: string }): ModelFactories => ({
   async local(model, onProgress) {
+    if (model.engine === "llama-server") return llamaServerModel(model, log, places);
     const { createLocalModel } = await import("../../providers/local/index.js");
     const local = createLocalModel({
       modelPath: model.path,
@@ -171,6 +175,39 @@ const providerFactories = (log: (line: string) => void): ModelFactories => ({
 });
 
 /**
+ * A local model run by a supervised llama-server process (--engine llama-server). The first load starts the
+ * process (a missing executable or a bad file fails here, with how to fix it); its output goes to
+ * DATA_DIR/engines/<model>.log.
+ */
+async function llamaServerModel(model: LocalModelConfig, log: (line: string) => void, places: { dataDir: string; cacheDir: string }): Promise<LanguageModel> {
+  const { createLlamaServerModel } = await import("../../providers/llama-server/index.js");
+  const engine = createLlamaServerModel({
+    modelPath: model.path,
+    modelId: model.id,
+    contextSize: model.contextSize,
+    sequences: model.sequences,
+    threads: model.threads,
+    batchSize: model.batchSize,
+    flashAttention: model.flashAttention,
+    lora: model.lora,
+    promptFormat: model.promptFormat,
+    chatTemplate: model.chatTemplate,
+    loadTimeoutMs: model.loadTimeoutMs,
+    llamaServerBin: model.llamaServerBin,
+    keepAliveSeconds: model.keepAliveSeconds,
+    logDir: join(places.dataDir, "engines"),
+    cacheDir: places.cacheDir,
+  });
+  await engine.load();
+  const fit = await engine.promptFormatFit();
+  const { describeFormatMisfit } = await import("../../prompts/index.js");
+  const misfit = describeFormatMisfit(fit, model.path);
+  log(`model "${model.id}": llama-server engine (log: ${engine.logPath}); prompt format ${fit.choice.name} for chat (${fit.choice.reason})${misfit ? `; warning: ${misfit}` : ""}`);
+  const { withPackagedDefaults } = await import("../../registry/packaged-model.js");
+  return withPackagedDefaults(engine, { system: model.system, sampling: model.sampling ?? {} });
+}
+
+/**
  * Resolves when SIGINT/SIGTERM arrives. The listeners stay installed: `signal-exit` (pulled in by
  * node-llama-cpp's dependencies) re-raises a signal when it finds itself the only listener left,
  * which would kill the process before the graceful shutdown (closing the database) could run.
@@ -191,7 +228,7 @@ export async function run(argv: string[], io: CliIo, stop: Promise<unknown> = un
   }
   const config = resolveServeConfig(flags, io.env, io.cwd);
   const log = (line: string) => io.stderr(`camelid serve: ${line}\n`);
-  const server = await startServer(config, providerFactories(log), log);
+  const server = await startServer(config, providerFactories(log, { dataDir: config.dataDir, cacheDir: defaultCacheDir(io.env, flags.cacheDir) }), log);
   const ids = server.registry.list().map((entry) => `${entry.id} (${entry.spec.kind})`);
   io.stdout(`camelid serve: listening on ${server.url}\n`);
   log(`models: ${ids.join(", ")}; loading ${config.loading}; data in ${config.dataDir}${config.apiKeys.length ? `; ${config.apiKeys.length} API key(s)` : ""}`);
