@@ -86,5 +86,5 @@ export const LOCAL_MODEL_FLAGS = {
   promptFormat: { flag: "format", value: "NAME", help: "force a prompt format" },
   engine: { flag: "engine", value: "NAME", help: "node-llama-cpp (default: in process) or llama-server (llama.cpp's own server, one supervised process per model)" },
   llamaServerBin: { flag: "llama-server-bin", value: "PATH", help: "the llama-server executable for --engine llama-server (default: the one `camelid engine build` made)" },
-  keepAliveSeconds: { flag: "keep-alive", value: "SECONDS", help: "--engine llama-server: end a model's process after SECONDS idle (default 300; -1 never; 0 after each request)" },
+  keepAliveSeconds: { flag: "keep-alive", value: "SECONDS", help: "--engine llama-server: end a model's process after SECONDS idle (default 300; --keep-alive=-1 never; 0 after each request)" },
 } as const satisfies Record<LocalModelSettingKey, { flag: string; short?: string; value: string; help: string }>;

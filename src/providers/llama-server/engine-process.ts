@@ -101,6 +101,7 @@ export class EngineProcess {
       const engine = EngineProcess.spawn(options, port);
       try {
         await engine.waitUntilReady(options);
+        options.log.note(`llama-server pid ${(await engine.serverPid()) ?? "?"} ready on ${engine.baseURL}`);
         return engine;
       } catch (error) {
         await engine.stop();
