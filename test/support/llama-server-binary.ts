@@ -1,6 +1,6 @@
 // The real llama-server the llama-server engine's tests run against: CAMELID_TEST_LLAMA_SERVER_BIN, else the
 // one `camelid engine build` cached for node-llama-cpp's llama.cpp (CI builds it in .ci/run). Without one
-// the tests skip with a message, except in CI (CI=true), where a missing binary is a failure.
+// the tests skip with a message, except in CI (CI set), where a missing binary is a failure.
 import { accessSync, constants } from "node:fs";
 import { describe, it } from "vitest";
 import { defaultCacheDir } from "../../src/hub/cache-layout.js";
@@ -31,7 +31,7 @@ export function describeWithLlamaServer(name: string, body: (binary: string) => 
     describe(name, () => body(binary));
     return;
   }
-  if (process.env.CI === "true") {
+  if (process.env.CI) {
     describe(name, () => {
       it("has a llama-server to test against (CI builds one with `camelid engine build`)", () => {
         throw new Error(`no llama-server found in CI: ${WHERE}`);
