@@ -5,6 +5,8 @@ import { InvalidArgumentError } from "../../errors/index.js";
 import { join } from "node:path";
 import { defaultCacheDir } from "../../hub/cache-layout.js";
 import { resolveServeConfig, type LocalModelConfig, type ServeFlags } from "../../server/config.js";
+import type { PromptFormatFit } from "../../prompts/index.js";
+import type { LoadProgressListener } from "../../server/model-registry.js";
 import type { LanguageModel } from "../../spec/index.js";
 import { startServer, type ModelFactories } from "../../server/server.js";
 import type { CliIo } from "../io.js";
@@ -136,30 +138,15 @@ export function parseServeFlags(argv: string[]): ServeFlags & { help: boolean } 
  */
 const providerFactories = (log: (line: string) => void, places: { dataDir: string; cacheDir: string }): ModelFactories => ({
   async local(model, onProgress) {
-    if (model.engine === "llama-server") return llamaServerModel(model, log, places);
-    const { createLocalModel } = await import("../../providers/local/index.js");
-    const local = createLocalModel({
-      modelPath: model.path,
-      modelId: model.id,
-      contextSize: model.contextSize,
-      sequences: model.sequences,
-      threads: model.threads,
-      batchSize: model.batchSize,
-      flashAttention: model.flashAttention,
-      lora: model.lora,
-      promptFormat: model.promptFormat,
-      chatTemplate: model.chatTemplate,
-      loadTimeoutMs: model.loadTimeoutMs,
-    });
     // The provider defers loading to its first call; the registry calls this factory exactly when the
     // model should be resident (at startup when eager, on the first request when lazy).
-    await local.load(onProgress);
-    const fit = await local.promptFormatFit();
+    const { engine, note } = model.engine === "llama-server" ? await llamaServerEngine(model, places) : await inProcessEngine(model, onProgress);
+    const fit = await engine.promptFormatFit();
     const { describeFormatMisfit } = await import("../../prompts/index.js");
     const misfit = describeFormatMisfit(fit, model.path);
-    log(`model "${model.id}": prompt format ${fit.choice.name} for chat (${fit.choice.reason})${misfit ? `; warning: ${misfit}` : ""}`);
+    log(`model "${model.id}": ${note}prompt format ${fit.choice.name} for chat (${fit.choice.reason})${misfit ? `; warning: ${misfit}` : ""}`);
     const { withPackagedDefaults } = await import("../../registry/packaged-model.js");
-    return withPackagedDefaults(local, { system: model.system, sampling: model.sampling ?? {} });
+    return withPackagedDefaults(engine, { system: model.system, sampling: model.sampling ?? {} });
   },
   async remote(model) {
     const { createOpenAICompatibleModel } = await import("../../providers/openai/index.js");
@@ -174,37 +161,46 @@ const providerFactories = (log: (line: string) => void, places: { dataDir: strin
   },
 });
 
+/** The settings both engines take, from a model's config. */
+const engineSettings = (model: LocalModelConfig) => ({
+  modelPath: model.path,
+  modelId: model.id,
+  contextSize: model.contextSize,
+  sequences: model.sequences,
+  threads: model.threads,
+  batchSize: model.batchSize,
+  flashAttention: model.flashAttention,
+  lora: model.lora,
+  promptFormat: model.promptFormat,
+  chatTemplate: model.chatTemplate,
+  loadTimeoutMs: model.loadTimeoutMs,
+});
+
+type LoadedEngine = { engine: LanguageModel & { promptFormatFit(): Promise<PromptFormatFit> }; note: string };
+
+async function inProcessEngine(model: LocalModelConfig, onProgress: LoadProgressListener | undefined): Promise<LoadedEngine> {
+  const { createLocalModel } = await import("../../providers/local/index.js");
+  const local = createLocalModel(engineSettings(model));
+  await local.load(onProgress);
+  return { engine: local, note: "" };
+}
+
 /**
  * A local model run by a supervised llama-server process (--engine llama-server). The first load starts the
  * process (a missing executable or a bad file fails here, with how to fix it); its output goes to
  * DATA_DIR/engines/<model>.log.
  */
-async function llamaServerModel(model: LocalModelConfig, log: (line: string) => void, places: { dataDir: string; cacheDir: string }): Promise<LanguageModel> {
+async function llamaServerEngine(model: LocalModelConfig, places: { dataDir: string; cacheDir: string }): Promise<LoadedEngine> {
   const { createLlamaServerModel } = await import("../../providers/llama-server/index.js");
   const engine = createLlamaServerModel({
-    modelPath: model.path,
-    modelId: model.id,
-    contextSize: model.contextSize,
-    sequences: model.sequences,
-    threads: model.threads,
-    batchSize: model.batchSize,
-    flashAttention: model.flashAttention,
-    lora: model.lora,
-    promptFormat: model.promptFormat,
-    chatTemplate: model.chatTemplate,
-    loadTimeoutMs: model.loadTimeoutMs,
+    ...engineSettings(model),
     llamaServerBin: model.llamaServerBin,
     keepAliveSeconds: model.keepAliveSeconds,
     logDir: join(places.dataDir, "engines"),
     cacheDir: places.cacheDir,
   });
   await engine.load();
-  const fit = await engine.promptFormatFit();
-  const { describeFormatMisfit } = await import("../../prompts/index.js");
-  const misfit = describeFormatMisfit(fit, model.path);
-  log(`model "${model.id}": llama-server engine (log: ${engine.logPath}); prompt format ${fit.choice.name} for chat (${fit.choice.reason})${misfit ? `; warning: ${misfit}` : ""}`);
-  const { withPackagedDefaults } = await import("../../registry/packaged-model.js");
-  return withPackagedDefaults(engine, { system: model.system, sampling: model.sampling ?? {} });
+  return { engine, note: `llama-server engine (log: ${engine.logPath}); ` };
 }
 
 /**

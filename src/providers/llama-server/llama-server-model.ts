@@ -20,20 +20,17 @@ import {
 import type {
   CallOptions,
   CallWarning,
-  Choice,
-  FinishReason,
   GenerateResult,
   LanguageModel,
   ModelDescription,
   RenderedPrompt,
-  StreamPart,
   StreamResult,
   TokenLogprob,
 } from "../../spec/index.js";
 import { DEFAULT_KEEP_ALIVE_SECONDS } from "../../spec/local-model-options.js";
 import type { ChoiceOutcome } from "../local/choice-runner.js";
 import { randomSeed, resolveSampling, validateCallOptions } from "../local/sampling.js";
-import { summarizeTimings } from "../local/timings.js";
+import { checkTokenIds, choiceStream, generateFromStream } from "../shared/choice-stream.js";
 import { collectWarnings, localProviderOptions } from "../local/warnings.js";
 import { ServerSentEventParser } from "../openai/sse-parser.js";
 import { errorFromResponse, extractErrorDetails, statusOfStreamError } from "../openai/error-mapping.js";
@@ -290,30 +287,7 @@ export class LlamaServerLanguageModel implements LanguageModel {
   }
 
   async doGenerate(options: CallOptions): Promise<GenerateResult> {
-    const { stream, warnings, prompt } = await this.doStream(options);
-    const n = options.n ?? 1;
-    const choices: Choice[] = Array.from({ length: n }, (_, index) => ({ index, text: "", finishReason: "stop", completionTokens: 0 }));
-    const wantLogprobs = options.logprobs === true || options.topLogprobs !== undefined;
-    let finish: Extract<StreamPart, { type: "finish" }> | undefined;
-    for await (const part of stream as unknown as AsyncIterable<StreamPart>) {
-      if (part.type === "text-delta") {
-        const choice = choices[part.choiceIndex];
-        choice.text += part.delta;
-        if (wantLogprobs && part.logprobs) (choice.logprobs ??= []).push(...part.logprobs);
-      } else if (part.type === "choice-finish") {
-        const choice = choices[part.choiceIndex];
-        choice.finishReason = part.finishReason;
-        choice.completionTokens = part.completionTokens;
-        if (part.stopReason !== undefined) choice.stopReason = part.stopReason;
-      } else if (part.type === "finish") {
-        finish = part;
-      } else if (part.type === "error") {
-        throw part.error;
-      }
-    }
-    if (!finish) throw new Error("the stream ended without a finish part");
-    if (wantLogprobs) for (const choice of choices) choice.logprobs ??= [];
-    return { modelId: this.modelId, choices, usage: finish.usage, timings: finish.timings, warnings, ...(prompt ? { prompt } : {}) };
+    return generateFromStream(this.modelId, options, await this.doStream(options));
   }
 
   async doStream(options: CallOptions): Promise<StreamResult> {
@@ -386,63 +360,17 @@ export class LlamaServerLanguageModel implements LanguageModel {
       };
     };
 
-    // Our own controller: cancelling the stream (a consumer's `break`) stops generation too.
-    const abort = new AbortController();
-    const onCallerAbort = () => abort.abort();
-    options.abortSignal?.addEventListener("abort", onCallerAbort, { once: true });
-    if (options.abortSignal?.aborted) abort.abort();
-    const calledAt = performance.now();
     const baseURL = lease.process.baseURL;
-    const finalLease = lease;
     const eosString = state.facts.eosString;
-
-    let open = true;
-    const stream = new ReadableStream<StreamPart>({
-      start: (controller) => {
-        const emit = (part: StreamPart) => {
-          if (open) controller.enqueue(part);
-        };
-        emit({ type: "stream-start", warnings, prompt: built.rendered });
-        const runOne = (choiceIndex: number) =>
-          this.runChoice(baseURL, requestFor(choiceIndex), abort.signal, topLogprobs, eosString, (delta, logprobs) =>
-            emit({ type: "text-delta", choiceIndex, delta, ...(logprobs ? { logprobs } : {}) }),
-          ).then((outcome) => {
-            emit({
-              type: "choice-finish",
-              choiceIndex,
-              finishReason: outcome.finishReason,
-              ...(outcome.stopReason !== undefined ? { stopReason: outcome.stopReason } : {}),
-              completionTokens: outcome.completionTokens,
-            });
-            return outcome;
-          });
-        void Promise.allSettled(Array.from({ length: n }, (_, index) => runOne(index))).then((settled) => {
-          finalLease.release();
-          options.abortSignal?.removeEventListener("abort", onCallerAbort);
-          const failure = settled.find((result) => result.status === "rejected");
-          const outcomes = settled.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
-          if (failure) {
-            settled.forEach((result, index) => {
-              if (result.status === "rejected") emit({ type: "choice-finish", choiceIndex: index, finishReason: "error", completionTokens: 0 });
-            });
-            emit({ type: "error", error: failure.reason instanceof Error ? failure.reason : new Error(String(failure.reason)) });
-          }
-          const finishReason: FinishReason = failure ? "error" : abort.signal.aborted ? "abort" : (outcomes[0]?.finishReason ?? "stop");
-          const completionTokens = outcomes.reduce((sum, outcome) => sum + outcome.completionTokens, 0);
-          emit({
-            type: "finish",
-            finishReason,
-            usage: { promptTokens: promptTokens.length, completionTokens, totalTokens: promptTokens.length + completionTokens },
-            timings: summarizeTimings(calledAt, outcomes),
-          });
-          if (open) controller.close();
-          open = false;
-        });
-      },
-      cancel: () => {
-        open = false;
-        abort.abort();
-      },
+    const stream = choiceStream({
+      n,
+      warnings,
+      prompt: built.rendered,
+      promptTokenCount: promptTokens.length,
+      abortSignal: options.abortSignal,
+      runChoice: (choiceIndex, signal, onText) => this.runChoice(baseURL, requestFor(choiceIndex), signal, topLogprobs, eosString, onText),
+      // The lease is held until every choice has ended: the idle clock must not stop a process mid-answer.
+      onSettled: () => lease.release(),
     });
     return { stream, warnings, prompt: built.rendered };
   }
@@ -582,15 +510,6 @@ export class LlamaServerLanguageModel implements LanguageModel {
     await this.state?.catch(() => undefined);
     await this.supervisor?.close();
   }
-}
-
-function checkTokenIds(tokens: unknown, vocabularySize: number, parameter: string): void {
-  if (!Array.isArray(tokens)) throw new InvalidArgumentError(parameter, `${parameter} must be an array of token ids`);
-  tokens.forEach((token, index) => {
-    if (!Number.isInteger(token) || token < 0 || token >= vocabularySize) {
-      throw new InvalidArgumentError(`${parameter}[${index}]`, `${parameter}[${index}] = ${String(token)} is not a token id (vocabulary size ${vocabularySize})`);
-    }
-  });
 }
 
 export type { SupervisedProcess };

@@ -8,19 +8,12 @@ import { EngineLog } from "../../../src/providers/llama-server/engine-log.js";
 import { EngineProcess } from "../../../src/providers/llama-server/engine-process.js";
 import { writeFakeLlamaServer } from "../../support/fake-llama-server.js";
 import { repoRoot } from "../../support/shared-data.js";
+import { isProcessAlive } from "../../support/processes.js";
 import { temporaryDirectories } from "../../support/temporary-directories.js";
 import { waitFor, waitUntil } from "../../support/wait-for.js";
 
 const newDirectory = temporaryDirectories("camelid-engine-process-");
 
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe("EngineProcess (a fake llama-server: process behaviour only)", () => {
   it("starts through the watchdog on a loopback port, waits for /health 200, logs, and stops with nothing left", async () => {
@@ -32,9 +25,9 @@ describe("EngineProcess (a fake llama-server: process behaviour only)", () => {
     const serverPid = (await engine.serverPid())!;
     expect(serverPid).toBeGreaterThan(0);
     expect(serverPid).not.toBe(engine.watchdogPid);
-    expect(isAlive(serverPid)).toBe(true);
+    expect(isProcessAlive(serverPid)).toBe(true);
     await engine.stop();
-    expect(isAlive(serverPid)).toBe(false);
+    expect(isProcessAlive(serverPid)).toBe(false);
     const text = readFileSync(log.path, "utf8");
     expect(text).toContain("fake llama-server listening on 127.0.0.1");
     expect(text).toContain("camelid: ");
@@ -67,8 +60,8 @@ describe("EngineProcess (a fake llama-server: process behaviour only)", () => {
     parent.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     const line = await waitFor(() => /pids (\d+) (\d+)/.exec(output), (match) => match !== null, { what: "the parent to report the pids" });
     const [serverPid, watchdogPid] = [Number(line![1]), Number(line![2])];
-    expect(isAlive(serverPid)).toBe(true);
+    expect(isProcessAlive(serverPid)).toBe(true);
     parent.kill("SIGKILL");
-    await waitUntil(() => !isAlive(serverPid) && !isAlive(watchdogPid), { what: "llama-server and its watchdog to exit after the parent's SIGKILL" });
+    await waitUntil(() => !isProcessAlive(serverPid) && !isProcessAlive(watchdogPid), { what: "llama-server and its watchdog to exit after the parent's SIGKILL" });
   });
 });

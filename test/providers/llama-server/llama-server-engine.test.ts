@@ -11,19 +11,12 @@ import { freePort } from "../../../src/providers/llama-server/free-port.js";
 import { describeWithLlamaServer } from "../../support/llama-server-binary.js";
 import { serveInProcess, type ServeInProcess } from "../../support/serve-in-process.js";
 import { repoRoot, stories260KPath } from "../../support/shared-data.js";
+import { isProcessAlive } from "../../support/processes.js";
 import { temporaryDirectories } from "../../support/temporary-directories.js";
 import { waitFor, waitUntil } from "../../support/wait-for.js";
 
 const newDirectory = temporaryDirectories("camelid-llama-server-engine-");
 
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const messages = [{ role: "user" as const, content: "Tell me a story about a cat." }];
 
@@ -163,7 +156,7 @@ describeWithLlamaServer("llama-server engine supervision (real llama-server)", (
       const first = await model.doGenerate({ prompt: "Once", maxTokens: 8, temperature: 0 });
       const pid = (await model.enginePid())!;
       process.kill(pid, "SIGKILL");
-      await waitUntil(() => !isAlive(pid), { what: "the killed llama-server to be gone" });
+      await waitUntil(() => !isProcessAlive(pid), { what: "the killed llama-server to be gone" });
       // The next request does not wait for camelid to notice: it finds the process dead and starts a new one.
       const second = await model.doGenerate({ prompt: "Once", maxTokens: 8, temperature: 0 });
       expect(second.choices[0].text).toBe(first.choices[0].text);
@@ -207,9 +200,9 @@ describeWithLlamaServer("llama-server engine supervision (real llama-server)", (
         { what: "camelid serve to start llama-server", timeoutMs: 180_000, show: () => output },
       );
       const pid = Number(match![1]);
-      expect(isAlive(pid)).toBe(true);
+      expect(isProcessAlive(pid)).toBe(true);
       serve.kill("SIGKILL");
-      await waitUntil(() => !isAlive(pid), { what: `llama-server (pid ${pid}) to exit after camelid was killed with SIGKILL` });
+      await waitUntil(() => !isProcessAlive(pid), { what: `llama-server (pid ${pid}) to exit after camelid was killed with SIGKILL` });
     } finally {
       serve.kill("SIGKILL");
     }
