@@ -58,6 +58,33 @@ describe("llama-server engine: what is checked before any process starts", () =>
     // The in-process engine refuses llama-server's settings rather than ignoring them.
     expect(() => createLocalModel({ modelPath: "m.gguf", keepAliveSeconds: 5 } as never)).toThrow(/keepAliveSeconds/);
   });
+
+  it("serve's config: engine and keep-alive per model or as defaults; llamaServerBin relative to the config file, the flag to the working directory", async () => {
+    const { resolveServeConfig } = await import("../../../src/server/config.js");
+    const folder = newDirectory();
+    writeFileSync(
+      join(folder, "camelid.json"),
+      JSON.stringify({
+        defaults: { engine: "llama-server", llamaServerBin: "bin/llama-server", keepAliveSeconds: 60 },
+        models: [
+          { id: "a", path: stories260KPath() },
+          { id: "b", path: stories260KPath(), engine: "node-llama-cpp" },
+          { id: "c", path: stories260KPath(), llamaServerBin: "/opt/llama/llama-server", keepAliveSeconds: -1 },
+        ],
+      }),
+    );
+    const config = resolveServeConfig({ config: "camelid.json" }, {}, folder);
+    expect(config.localModels.map(({ id, engine, llamaServerBin, keepAliveSeconds }) => ({ id, engine, llamaServerBin, keepAliveSeconds }))).toEqual([
+      { id: "a", engine: "llama-server", llamaServerBin: join(folder, "bin/llama-server"), keepAliveSeconds: 60 },
+      { id: "b", engine: "node-llama-cpp", llamaServerBin: join(folder, "bin/llama-server"), keepAliveSeconds: 60 },
+      { id: "c", engine: "llama-server", llamaServerBin: "/opt/llama/llama-server", keepAliveSeconds: -1 },
+    ]);
+    const flagged = resolveServeConfig({ models: [stories260KPath()], localModel: { engine: "llama-server", llamaServerBin: "build/llama-server" } }, {}, folder);
+    expect(flagged.localModels[0]).toMatchObject({ engine: "llama-server", llamaServerBin: join(folder, "build/llama-server") });
+    expect(() => resolveServeConfig({ config: "bad.json" }, {}, (writeFileSync(join(folder, "bad.json"), JSON.stringify({ defaults: { engine: "ollama" } })), folder))).toThrow(
+      /"defaults\.engine": must be one of node-llama-cpp, llama-server/,
+    );
+  });
 });
 
 describeWithLlamaServer("llama-server engine (real llama-server, stories260K)", (binary) => {
