@@ -15,6 +15,22 @@ import { waitFor, waitUntil } from "../../support/wait-for.js";
 const newDirectory = temporaryDirectories("camelid-engine-process-");
 
 
+describe("EngineLog", () => {
+  it("keeps the file under its cap by moving it to .1, and remembers the last lines (split chunks included)", () => {
+    const folder = newDirectory();
+    const log = new EngineLog(join(folder, "deep", "m.log"), 100, 3);
+    log.write("first line\nsecond ");
+    log.write("line\n");
+    expect(log.tail()).toBe("first line\nsecond line");
+    log.write("x".repeat(90) + "\n");
+    expect(readFileSync(join(folder, "deep", "m.log.1"), "utf8")).toBe("first line\nsecond line\n");
+    expect(readFileSync(log.path, "utf8")).toBe("x".repeat(90) + "\n");
+    log.note("restarted");
+    expect(log.tail(1)).toMatch(/^camelid: \d{4}-.* restarted$/);
+    expect(log.tail().split("\n")).toHaveLength(3);
+  });
+});
+
 describe("EngineProcess (a fake llama-server: process behaviour only)", () => {
   it("starts through the watchdog on a loopback port, waits for /health 200, logs, and stops with nothing left", async () => {
     const folder = newDirectory();
