@@ -119,6 +119,10 @@ export class EngineProcess {
     const child = spawn(watchdog.command, [...watchdog.args, options.binary, ...args], { stdio: ["pipe", "pipe", "pipe"], detached: true });
     // The pipe is the parent-death signal; an EPIPE on it (the watchdog already gone) is not an error here.
     child.stdin?.on("error", () => undefined);
+    // An engine never keeps camelid running on its own: a command that ends without disposing its model
+    // exits, its end of the pipe closes, and the watchdog ends llama-server.
+    child.unref();
+    for (const pipe of [child.stdin, child.stdout, child.stderr]) (pipe as unknown as { unref?: () => void } | null)?.unref?.();
     const engine = new EngineProcess(child, port, options.log);
     void engine.exited.then(({ code, signal }) => options.log.note(`llama-server on port ${port} exited (${signal ? `signal ${signal}` : `code ${code}`})`));
     return engine;

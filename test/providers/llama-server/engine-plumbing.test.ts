@@ -72,3 +72,19 @@ describe("llama-server engine plumbing (a fake llama-server with a character tok
     expect(isProcessAlive(pid!)).toBe(false);
   });
 });
+
+describe("camelid generate --engine llama-server (fake llama-server)", () => {
+  it("generates through a llama-server process that ends with the command", async () => {
+    const { main } = await import("../../../src/cli/main.js");
+    const { captureIo } = await import("../../support/capture-io.js");
+    const folder = newDirectory();
+    const { io, stdout, stderr } = captureIo("", { CAMELID_HOME: folder });
+    const code = await main(["generate", "--model", stories260KPath(), "--engine", "llama-server", "--llama-server-bin", writeFakeLlamaServer(folder), "--max-tokens", "3", "--temperature", "0", "--prompt", "hello"], io);
+    expect(stderr()).not.toMatch(/error/i);
+    expect(code).toBe(0);
+    expect(stdout()).toContain("llo");
+    const log = readFileSync(join(folder, "engines", "logs", "stories260K.log"), "utf8");
+    const pid = Number(/llama-server pid (\d+) ready/.exec(log)![1]);
+    expect(isProcessAlive(pid)).toBe(false);
+  });
+});
