@@ -32,12 +32,18 @@ export interface EngineSupervisorOptions {
   backoff?: { initialMs: number; maxMs: number };
   /** A process that ran at least this long before crashing starts the backoff over. */
   stableMs?: number;
+  /**
+   * While a process runs, its /health is probed every intervalMs; after failuresBeforeRestart failures in a
+   * row (a hung server: alive but not answering) it is ended like a crashed one and started again on demand.
+   */
+  healthCheck?: { intervalMs: number; failuresBeforeRestart: number };
   note?: (line: string) => void;
   sleep?: Sleep;
   now?: () => number;
 }
 
 export const DEFAULT_RESTART_BACKOFF = { initialMs: 500, maxMs: 30_000 };
+export const DEFAULT_HEALTH_CHECK = { intervalMs: 10_000, failuresBeforeRestart: 3 };
 
 export class EngineSupervisor {
   private current: SupervisedProcess | undefined;
@@ -143,7 +149,30 @@ export class EngineSupervisor {
     this.current = process;
     const startedAt = this.now;
     void process.exited.then((exit) => this.onExit(process, exit, startedAt));
+    this.watchHealth(process);
     return process;
+  }
+
+  /** Probes `process`'s /health until it exits; a run of failures ends it (its exit then counts as a crash). */
+  private watchHealth(process: SupervisedProcess): void {
+    const { intervalMs, failuresBeforeRestart } = this.options.healthCheck ?? DEFAULT_HEALTH_CHECK;
+    let failures = 0;
+    const probe = async () => {
+      if (this.current !== process || process.hasExited) return;
+      failures = (await process.healthy()) ? 0 : failures + 1;
+      if (this.current !== process || process.hasExited) return;
+      if (failures >= failuresBeforeRestart) {
+        this.options.note?.(`llama-server did not answer /health ${failures} times in a row; ending it`);
+        await process.stop();
+        return;
+      }
+      schedule();
+    };
+    const schedule = () => {
+      const timer = setTimeout(() => void probe(), intervalMs);
+      timer.unref();
+    };
+    schedule();
   }
 
   private onExit(process: SupervisedProcess, exit: EngineExit, startedAt: number): void {

@@ -8,6 +8,7 @@ class FakeProcess implements SupervisedProcess {
   readonly baseURL: string;
   hasExited = false;
   stops = 0;
+  answersHealth = true;
   readonly exited: Promise<EngineExit>;
   private exit!: (exit: EngineExit) => void;
 
@@ -22,7 +23,7 @@ class FakeProcess implements SupervisedProcess {
   }
 
   async healthy() {
-    return !this.hasExited;
+    return !this.hasExited && this.answersHealth;
   }
 
   async serverPid() {
@@ -54,6 +55,7 @@ function supervisorWith(options: { keepAliveMs: number; failStarts?: unknown[] }
     },
     keepAliveMs: options.keepAliveMs,
     backoff: { initialMs: 500, maxMs: 4_000 },
+    healthCheck: { intervalMs: 10_000, failuresBeforeRestart: 3 },
     stableMs: 60_000,
     sleep: async (ms) => {
       sleeps.push(ms);
@@ -172,5 +174,26 @@ describe("EngineSupervisor", () => {
     expect(supervisor.state()).toBe("closed");
     await expect(supervisor.acquire()).rejects.toThrow(/shut down/);
     expect(supervisor.stats().crashes).toBe(0);
+  });
+
+  it("ends a process that stops answering /health three times in a row (a hang counts as a crash), and not one that answers", async () => {
+    vi.useFakeTimers();
+    const { supervisor, processes } = supervisorWith({ keepAliveMs: -1 });
+    (await supervisor.acquire()).release();
+    await vi.advanceTimersByTimeAsync(100_000);
+    expect(processes[0].stops).toBe(0);
+    processes[0].answersHealth = false;
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(processes[0].stops).toBe(0);
+    processes[0].answersHealth = true; // one good answer starts the count over
+    await vi.advanceTimersByTimeAsync(10_000);
+    processes[0].answersHealth = false;
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(processes[0].stops).toBe(0);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(processes[0].stops).toBe(1);
+    expect(supervisor.stats()).toMatchObject({ state: "stopped", crashes: 1 });
+    (await supervisor.acquire()).release();
+    expect(processes).toHaveLength(2);
   });
 });
