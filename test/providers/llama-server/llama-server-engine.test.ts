@@ -92,9 +92,12 @@ describeWithLlamaServer("llama-server engine (real llama-server, stories260K)", 
   let dataDir: string;
   let direct: ChildProcess;
   let directURL: string;
+  /** The in-process engine on the same file: the reference for tokenization. */
+  let local: ReturnType<typeof createLocalModel>;
 
   beforeAll(async () => {
     dataDir = newDirectory();
+    local = createLocalModel({ modelPath: stories260KPath(), sequences: 1 });
     served = await serveInProcess(["--model", stories260KPath(), "--engine", "llama-server", "--llama-server-bin", binary, "--port", "0", "--data-dir", dataDir, "--sequences", "2", "--keep-alive=-1"]);
     // llama-server on its own, started by hand as a user would: the reference answers come from it.
     const port = await freePort();
@@ -106,6 +109,7 @@ describeWithLlamaServer("llama-server engine (real llama-server, stories260K)", 
   afterAll(async () => {
     direct?.kill("SIGKILL");
     await served?.stop();
+    await local?.dispose();
   });
 
   it("greedy chat through camelid equals llama-server's own /completion for the same token ids, byte for byte; the tokens equal the in-process engine's", async () => {
@@ -115,9 +119,7 @@ describeWithLlamaServer("llama-server engine (real llama-server, stories260K)", 
     expect(text.length).toBeGreaterThan(0);
     // The exact prompt camelid rendered and tokenized, as the inspector shows it.
     const rendered = await postJson(`${served.url}/v1/chat/completions/render`, { model: "stories260K", messages });
-    const local = createLocalModel({ modelPath: stories260KPath(), sequences: 1 });
     const localPrompt = await local.renderPrompt({ messages });
-    await local.dispose();
     const tokens = rendered.json.tokens as number[];
     expect(tokens).toEqual(localPrompt.tokens);
     expect(rendered.json.prompt).toBe(localPrompt.text);
@@ -152,9 +154,7 @@ describeWithLlamaServer("llama-server engine (real llama-server, stories260K)", 
     const settings = { temperature: 0.9, top_k: 20, top_p: 0.9, min_p: 0.02, repeat_penalty: 1.1, seed: 1234 };
     const reply = await postJson(`${served.url}/v1/completions`, { model: "stories260K", prompt: "Once upon a time", max_tokens: 40, ...settings });
     expect(reply.status).toBe(200);
-    const local = createLocalModel({ modelPath: stories260KPath(), sequences: 1 });
     const tokens = (await local.renderPrompt({ prompt: "Once upon a time" })).tokens!;
-    await local.dispose();
     const reference = await postJson(`${directURL}/completion`, { prompt: tokens, n_predict: 40, cache_prompt: false, ...settings });
     expect(reply.json.choices[0].text).toBe(reference.json.content);
     const word = (reference.json.content as string).split(" ").filter((piece) => piece.length > 3)[2];
