@@ -168,3 +168,19 @@ export class TokenizerFileError extends CamelidError {
     super(`${file}: ${detail}`, options);
   }
 }
+
+/**
+ * The llama-server engine has no usable executable (none given, none built, not executable, or one that
+ * fails to run), or `camelid engine build` could not make one; `binary` names the path (or the build step),
+ * and the message says how to get one.
+ */
+export class EngineBinaryError extends CamelidError {
+  readonly code = "engine_binary";
+  constructor(
+    readonly binary: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -5,6 +5,7 @@ import {
   ConfigError,
   ConnectionError,
   ContextLengthExceededError,
+  EngineBinaryError,
   GgufFormatError,
   InvalidArgumentError,
   ModelLoadError,
@@ -93,7 +94,7 @@ export function toHttpError(error: unknown): HttpError {
       body: body("unavailable_error", error.message, "model", error.code),
       headers: { "retry-after": String(Math.max(1, Math.ceil(error.retryAfterSeconds))) },
     };
-  if (error instanceof ModelLoadError || error instanceof GgufFormatError)
+  if (error instanceof ModelLoadError || error instanceof GgufFormatError || error instanceof EngineBinaryError)
     return { status: 503, body: body("unavailable_error", error.message, "model", error.code), headers: {} };
   if (error instanceof ConfigError)
     return { status: 500, body: body("server_error", error.message), headers: {} };

@@ -291,13 +291,22 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
   const fromFile = (path: string) => (isAbsolute(path) ? path : resolve(fileBase, path));
 
   // Flags beat the file's defaults; a model's own keys beat both.
-  const { loadTimeoutSeconds, ...settingDefaults } = { ...file.defaults, ...definedOnly(flags.localModel ?? {}) };
+  // The llama-server executable's path is relative to where it was written: the file or the working directory.
+  const binFromFile = (bin: string | undefined) => (bin === undefined ? {} : { llamaServerBin: fromFile(bin) });
+  const binFromFlags = flags.localModel?.llamaServerBin === undefined ? {} : { llamaServerBin: resolve(cwd, flags.localModel.llamaServerBin) };
+  const { loadTimeoutSeconds, ...settingDefaults } = {
+    ...file.defaults,
+    ...binFromFile(file.defaults.llamaServerBin),
+    ...definedOnly(flags.localModel ?? {}),
+    ...binFromFlags,
+  };
   const maxQueue = flags.maxQueue ?? file.maxQueue;
   const loadTimeout = (seconds: number | undefined) => (seconds === undefined ? {} : { loadTimeoutMs: seconds * 1000 });
 
   const localModels: LocalModelConfig[] = file.models.map(({ id, path, lora, maxQueue: modelMaxQueue, loadTimeoutSeconds: modelLoadTimeout, ...settings }) => ({
     ...settingDefaults,
     ...definedOnly(settings),
+    ...binFromFile(settings.llamaServerBin),
     id,
     path: fromFile(path),
     lora: lora.map((adapter) => ({ path: fromFile(adapter.path), scale: adapter.scale })),
