@@ -1,10 +1,10 @@
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { AdamW, clipGradientNormOf, fastKernels, LlamaModel, loadLlamaGguf, loadLoraWeights, parseLoraConfig, referenceKernels, type KernelSet } from "../../src/engine/index.js";
 import { REWARD_HEAD_TENSOR } from "../../src/train/reward/reward-gguf.js";
 import { RewardModel, type RewardPair } from "../../src/train/reward/reward-model.js";
+import { readGoldenFiles, goldenTensorIndex } from "../support/golden-files.js";
 import { repoRoot, stories260KPath } from "../support/shared-data.js";
 import { relativeError } from "../engine/gradient-check.js";
 
@@ -23,15 +23,11 @@ const goldenSchema = z.object({
   expectedTrajectory: z.array(z.number()),
   expectedGradNorms: z.array(z.number()),
   expectedFinalLoss: z.number(),
-  tensors: z.array(z.object({ name: z.string(), shape: z.array(z.number()), offset: z.number(), length: z.number() })),
+  tensors: goldenTensorIndex,
 });
 
 function loadGolden() {
-  const meta = goldenSchema.parse(JSON.parse(readFileSync(join(goldenDir, "reward-golden.json"), "utf8")));
-  const bytes = readFileSync(join(goldenDir, "reward-golden.f32"));
-  const floats = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  const tensors = new Map(meta.tensors.map((t) => [t.name, floats.subarray(t.offset, t.offset + t.length)]));
-  return { meta, tensor: (name: string) => tensors.get(name) };
+  return readGoldenFiles(join(goldenDir, "reward-golden"), goldenSchema);
 }
 
 async function goldenReward(kernels: KernelSet) {
