@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import type { EngineMemory } from "../../engine/index.js";
 import { InvalidArgumentError, UnsupportedFeatureError } from "../../errors/index.js";
@@ -144,10 +143,6 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   }
 
   const config = validateSettings(settings);
-  // a finished reward run has reward.gguf: resuming it as SFT would only fail later on its pair rows
-  if (config.resume && values.method === undefined && existsSync(runFiles(config.outDir).reward)) {
-    throw new InvalidArgumentError("method", `${config.outDir} holds a reward model run (reward.gguf): resume it with --method reward`);
-  }
   if (method === "reward") {
     if (values.register !== undefined) throw new InvalidArgumentError("register", "--register records a servable model; a reward model (--method reward) is not one: score with camelid eval reward");
     checkRewardSettings(config);
