@@ -83,16 +83,11 @@ Run
                             NAME in the cache ($CAMELID_HOME): camelid serve --model NAME
   --export axolotl|trl      write <out>/train.jsonl and a ready recipe instead of training
   --base-model ID           the Hugging Face model the recipe starts from (with --export)
-  --method sft|dpo|reward   what is trained (sft); dpo and reward read preference pairs (LLaMA-Factory
-                            ranking, trl prompt/chosen/rejected with an optional margin, or the arena's
-                            export). With --export: trl's DPOTrainer/RewardTrainer script or axolotl's
-                            rl: dpo / reward_model: true YAML with the pairs in its layout. --method reward
-                            without --export trains a reward model here (LLaMA-2 §3.2.2): LoRA + a scalar
-                            head on the last token, loss -log sigmoid(r_chosen - r_rejected - margin), the
-                            row's margin or 0; --batch-size counts pairs; writes <out>/reward.gguf (LoRA
-                            tensors + reward_head.weight, camelid.reward.* keys) instead of adapter.gguf;
-                            metrics.jsonl adds accuracy and margin; camelid eval reward scores with it.
-                            dpo is --export only (in-process DPO is not available yet)
+  --method sft|dpo|reward   what the exported recipe trains (sft); dpo and reward read preference pairs
+                            (LLaMA-Factory ranking, trl prompt/chosen/rejected or the arena's export) and
+                            write trl's DPOTrainer/RewardTrainer script or axolotl's rl: dpo /
+                            reward_model: true YAML with the pairs in its layout; with --export only (in-process
+                            preference training is not available yet)
   --beta B (0.1)  --dpo-loss sigmoid|ipo (sigmoid)  --label-smoothing P (0)
                             DPO's settings, trl's DPOConfig beta/loss_type/label_smoothing (axolotl:
                             rl_beta, dpo_loss_type, dpo_label_smoothing); with --method dpo only
