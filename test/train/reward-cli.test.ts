@@ -104,12 +104,11 @@ describe("camelid train --method reward", () => {
     const stopped = join(dir, "stopped");
     const controller = new AbortController();
     let steps = 0;
-    const interrupted = await runRewardTraining(
-      { modelPath: stories260KPath(), dataPath: pairsPath, outDir: stopped, promptFormat: "llama-2-chat", maxSteps: 6, batchSize: 4, learningRate: 1e-3, validationFraction: 0.2, maxLength: 96, seed: 3, evalEvery: 0 },
-      { stopSignal: controller.signal, onProgress: () => void (++steps === 3 && controller.abort()) },
-    );
+    const settings = { modelPath: stories260KPath(), dataPath: pairsPath, outDir: stopped, promptFormat: "llama-2-chat", maxSteps: 6, batchSize: 4, learningRate: 1e-3, validationFraction: 0.2, maxLength: 96, seed: 3, evalEvery: 0 };
+    const interrupted = await runRewardTraining(settings, { stopSignal: controller.signal, onProgress: () => void (++steps === 3 && controller.abort()) });
     expect(interrupted.summary).toMatchObject({ stopped: true, steps: 3 });
-    expect(await train(flags(stopped, 6, ["--resume"]), captureIo().io)).toBe(0);
+    const resumed = await runRewardTraining({ ...settings, resume: true });
+    expect(resumed.summary).toMatchObject({ startStep: 3, steps: 6, stopped: false });
     expect(readFileSync(join(stopped, "reward.gguf")).equals(readFileSync(join(whole, "reward.gguf")))).toBe(true);
   }, 240_000);
 
