@@ -3,7 +3,8 @@ import { fastKernels, referenceKernels, type KernelSet } from "../../src/engine/
 import { parseLoraConfig } from "../../src/engine/lora/lora-config.js";
 import { InvalidArgumentError } from "../../src/errors/index.js";
 import { SeededRandom } from "../../src/random/seeded-random.js";
-import { numericGradient, relativeError } from "./gradient-check.js";
+import { firstDifference, numericGradient, relativeError } from "./gradient-check.js";
+import { LlamaModel } from "../../src/engine/model/llama-model.js";
 import { tinyBatch, tinyConfig, tinyModel } from "./tiny-model.js";
 
 // forwardHidden/backwardHidden: the body without the vocabulary head, for sequence-level heads (the
@@ -64,6 +65,22 @@ describe("LlamaModel.forwardHidden / backwardHidden", () => {
     const fast = gradientsOf(fastKernels);
     expect(relativeError(fast.hidden, reference.hidden)).toBeLessThan(1e-5);
     expect(relativeError(fast.grads, reference.grads)).toBeLessThan(1e-4);
+  });
+
+  it("with activation checkpointing (and dropout) the gradients are bit-identical", () => {
+    const config = tinyConfig();
+    const withDropout = parseLoraConfig({ rank: 2, alpha: 4, dropout: 0.1, targets: ["q", "v", "gate"] });
+    const run = (checkpointActivations: boolean) => {
+      const model = tinyModel(config, referenceKernels, withDropout);
+      const again = new LlamaModel(config, model.weights, { kernels: referenceKernels, lora: withDropout, seed: 42, checkpointActivations });
+      again.lora!.params.set(model.lora!.params);
+      const { tokens } = tinyBatch(B, T, config.vocabSize);
+      again.zeroGradients();
+      again.forwardHidden(tokens, B, T, positions);
+      again.backwardHidden(probe(positions.length * config.dim));
+      return again.lora!.grads.slice();
+    };
+    expect(firstDifference(run(true), run(false))).toBe(-1);
   });
 
   it("refuses positions out of range or out of order, and a backward of the other kind", () => {

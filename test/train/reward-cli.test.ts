@@ -1,7 +1,7 @@
 // `camelid train --method reward` and `camelid eval reward` as a user runs them, on stories260K: the
 // reward model learns a recognisable preference, every bad pair is reported with file:line, a run with
 // no usable pair fails, a resumed run equals an uninterrupted one, and eval reward scores answers/pairs.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -104,12 +104,11 @@ describe("camelid train --method reward", () => {
     const stopped = join(dir, "stopped");
     const controller = new AbortController();
     let steps = 0;
-    const interrupted = await runRewardTraining(
-      { modelPath: stories260KPath(), dataPath: pairsPath, outDir: stopped, promptFormat: "llama-2-chat", maxSteps: 6, batchSize: 4, learningRate: 1e-3, validationFraction: 0.2, maxLength: 96, seed: 3, evalEvery: 0 },
-      { stopSignal: controller.signal, onProgress: () => void (++steps === 3 && controller.abort()) },
-    );
+    const settings = { modelPath: stories260KPath(), dataPath: pairsPath, outDir: stopped, promptFormat: "llama-2-chat", maxSteps: 6, batchSize: 4, learningRate: 1e-3, validationFraction: 0.2, maxLength: 96, seed: 3, evalEvery: 0 };
+    const interrupted = await runRewardTraining(settings, { stopSignal: controller.signal, onProgress: () => void (++steps === 3 && controller.abort()) });
     expect(interrupted.summary).toMatchObject({ stopped: true, steps: 3 });
-    expect(await train(flags(stopped, 6, ["--resume"]), captureIo().io)).toBe(0);
+    const resumed = await runRewardTraining({ ...settings, resume: true });
+    expect(resumed.summary).toMatchObject({ startStep: 3, steps: 6, stopped: false });
     expect(readFileSync(join(stopped, "reward.gguf")).equals(readFileSync(join(whole, "reward.gguf")))).toBe(true);
   }, 240_000);
 
@@ -121,6 +120,11 @@ describe("camelid train --method reward", () => {
     expect(error).toBeInstanceOf(NoUsableRowsError);
     expect((error as Error).message).toContain(`${empty}:1: the chosen and rejected answers are identical`);
     expect(existsSync(outDir)).toBe(false);
+    // the out-dir rules are SFT's: a folder holding a run is not overwritten by accident
+    const used = join(dir, "used");
+    mkdirSync(used);
+    writeFileSync(join(used, "reward.gguf"), "earlier run");
+    await expect(train(flags(used, 2), captureIo().io)).rejects.toThrow(/already holds a training run \(reward.gguf\): continue it with --resume, replace it with --overwrite/);
     for (const [extra, message] of [
       [["--packing"], /--packing does not apply to --method reward/],
       [["--targets", "q,lm_head"], /never runs the vocabulary head/],

@@ -22,12 +22,14 @@ const dir = mkdtempSync(join(tmpdir(), "camelid-reward-model-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("pairwise reward loss", () => {
-  it("is mean −log σ(r_c − r_r − m), with its gradient, accuracy (a tie is wrong) and mean margin", () => {
+  it("is mean −log σ(r_c − r_r − m), with its gradient, accuracy (ties left out, as trl's) and mean margin", () => {
     const chosen = [1.5, -0.2, 0.3], rejected = [0.5, 0.4, 0.3], margins = [0, 1, 0.5];
     const result = pairwiseRewardLoss(chosen, rejected, margins);
     const expected = (Math.log1p(Math.exp(-(1.0 - 0))) + Math.log1p(Math.exp(-(-0.6 - 1))) + Math.log1p(Math.exp(-(0 - 0.5)))) / 3;
     expect(result.loss).toBeCloseTo(expected, 12);
-    expect(result.accuracy).toBeCloseTo(1 / 3, 12);
+    // pair 3 ties: trl's compute_accuracy leaves it out, so 1 right of 2
+    expect(result).toMatchObject({ accuracy: 0.5, correct: 1, ties: 1 });
+    expect(pairwiseRewardLoss([1, 1], [1, 1], [0, 0]).accuracy).toBe(0);
     expect(result.margin).toBeCloseTo((1.0 - 0.6 + 0) / 3, 12);
     const h = 1e-6;
     for (let p = 0; p < 3; p++) {

@@ -17,7 +17,7 @@ export const rewardHelp = `usage: camelid eval reward --model <base.gguf> --rewa
   --data <file>     JSON array or JSONL of answer rows {prompt, answer, system?, id?} (prompt: a string or a
                     message list ending with a user turn), or preference pairs in any layout train --method
                     reward reads (LLaMA-Factory ranking, trl, arena export): both answers are scored and the
-                    pair accuracy (share with r_chosen > r_rejected) reported
+                    pair accuracy (share with r_chosen > r_rejected, ties left out as trl does) reported
   --out <dir>       scores.jsonl (one row per scored row, with its line), summary.json and data-problems.jsonl
                     (rows left out, with file:line); no scorable row at all exits non-zero
   --batch-size N    sequences per forward pass (8)

@@ -8,6 +8,7 @@ import { lossChartSvg } from "../loss-chart.js";
 import { progressLine } from "../progress.js";
 import { learningRateAt } from "../schedule.js";
 import { peakRssBytes, type LoopFiles, type LoopSettings } from "../training-loop.js";
+import { pairAccuracy } from "./pairwise-loss.js";
 import type { RewardModel, RewardPair } from "./reward-model.js";
 
 export interface RewardLoopInput {
@@ -119,7 +120,7 @@ export async function runRewardLoop(input: RewardLoopInput): Promise<RewardLoopS
     }
     reward.model.training = true;
     reward.zeroGradients();
-    let lossSum = 0, accuracySum = 0, marginSum = 0, stepTokens = 0;
+    let lossSum = 0, correct = 0, ties = 0, marginSum = 0, stepTokens = 0;
     for (let micro = 0; micro < accumulation; micro++) {
       const first = (step * accumulation + micro) * B;
       const pairs = Array.from({ length: B }, (_, b) => train[schedule.rowAt(first + b)]);
@@ -127,7 +128,8 @@ export async function runRewardLoop(input: RewardLoopInput): Promise<RewardLoopS
       const result = reward.pairs(pairs, T, { backward: true, gradientScale: 1 / accumulation });
       if (!Number.isFinite(result.loss)) throw new TrainingDivergedError(step + 1, "loss", result.loss, "lower the learning rate or check the data");
       lossSum += result.loss;
-      accuracySum += result.accuracy;
+      correct += result.correct;
+      ties += result.ties;
       marginSum += result.margin;
     }
     const gradientNorm = clipGradientNormOf([lora.grads, reward.headGrad], settings.clipNorm);
@@ -139,7 +141,7 @@ export async function runRewardLoop(input: RewardLoopInput): Promise<RewardLoopS
     tokensSeen += stepTokens;
     tokensThisRun += stepTokens;
     lastLoss = lossSum / accumulation;
-    lastAccuracy = accuracySum / accumulation;
+    lastAccuracy = pairAccuracy(correct, B * accumulation, ties);
     const margin = marginSum / accumulation;
     const elapsedSeconds = (performance.now() - started) / 1000;
     const tokensPerSecond = tokensThisRun / Math.max(elapsedSeconds, 1e-9);
@@ -175,18 +177,19 @@ export async function runRewardLoop(input: RewardLoopInput): Promise<RewardLoopS
 export function validatePairs(reward: RewardModel, pairs: readonly RewardPair[], B: number, T: number): PairValidation {
   const wasTraining = reward.model.training;
   reward.model.training = false;
-  let loss = 0, accuracy = 0, margin = 0;
+  let loss = 0, correct = 0, ties = 0, margin = 0;
   try {
     for (let first = 0; first < pairs.length; first += B) {
       const part = pairs.slice(first, first + B);
       const result = reward.pairs(part, T, { backward: false, batchPairs: B });
       loss += result.loss * part.length;
-      accuracy += result.accuracy * part.length;
+      correct += result.correct;
+      ties += result.ties;
       margin += result.margin * part.length;
     }
   } finally {
     reward.model.training = wasTraining;
   }
   const n = pairs.length;
-  return { loss: loss / n, accuracy: accuracy / n, margin: margin / n, pairs: n };
+  return { loss: loss / n, accuracy: pairAccuracy(correct, n, ties), margin: margin / n, pairs: n };
 }

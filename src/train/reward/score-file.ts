@@ -5,6 +5,7 @@ import type { ChatMessage } from "../../spec/messages.js";
 import type { SampleProblem } from "../prepare-data.js";
 import { detectPreferenceFormat, readPreferencePairs } from "../preference-rows.js";
 import type { LoadedRewardModel } from "./load-reward-model.js";
+import { pairAccuracy } from "./pairwise-loss.js";
 
 /**
  * `camelid eval reward`'s input: answer rows {prompt, answer} (prompt a string or a message list ending
@@ -107,6 +108,6 @@ function scorePairs(path: string, reward: LoadedRewardModel): RewardFileScores {
     kind: "pairs",
     rows,
     problems,
-    summary: { rows: read.pairs.length + read.problems.length, scored: rows.length, accuracy: rows.filter((row) => row.correct).length / rows.length, meanMargin: rows.reduce((sum, row) => sum + row.margin, 0) / rows.length },
+    summary: { rows: read.pairs.length + read.problems.length, scored: rows.length, accuracy: pairAccuracy(rows.filter((row) => row.correct).length, rows.length, rows.filter((row) => row.margin === 0).length), meanMargin: rows.reduce((sum, row) => sum + row.margin, 0) / rows.length },
   };
 }
