@@ -57,3 +57,17 @@ export function pythonWithNewestTorch(): { python: string; torch: string } | nul
   });
   return found[0] ?? null;
 }
+
+/**
+ * `rounds` rounds of `seconds / rounds` each, ours then PyTorch's (when running), so a busy spell on the
+ * shared machine slows both alike; closes the PyTorch child.
+ */
+export async function alternateRounds<Ours, Theirs>(rounds: number, seconds: number, measureOurs: (seconds: number) => Ours, torch: TorchRounds<Theirs> | null): Promise<{ ours: Ours[]; theirs: Theirs[] }> {
+  const ours: Ours[] = [], theirs: Theirs[] = [];
+  for (let round = 0; round < rounds; round++) {
+    ours.push(measureOurs(seconds / rounds));
+    if (torch) theirs.push(await torch.measure(seconds / rounds));
+  }
+  torch?.close();
+  return { ours, theirs };
+}

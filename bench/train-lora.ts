@@ -15,7 +15,7 @@ import { AdamW } from "../src/engine/optim/adamw.js";
 import { clipGradientNorm } from "../src/engine/optim/clip.js";
 import { SeededRandom } from "../src/random/seeded-random.js";
 import { argument, median, pythonWithTorch } from "./measure.js";
-import { startTorchRounds, type TorchRounds } from "./torch-rounds.js";
+import { alternateRounds, startTorchRounds, type TorchRounds } from "./torch-rounds.js";
 
 const shapes: Record<string, LlamaConfig> = {
   "260K": llamaConfig({ vocabSize: 512, dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4 }),
@@ -108,13 +108,7 @@ for (const [name, config] of Object.entries(shapes)) {
   if (selected !== "all" && selected !== name) continue;
   const engine = engineRun(config);
   const torch = withTorch ? await torchRun(name, config) : null;
-  // alternating rounds: a busy spell on this shared machine then slows both sides alike
-  const ours: Measurement[] = [], theirs: Measurement[] = [];
-  for (let round = 0; round < roundCount; round++) {
-    ours.push(engine.measure(seconds / roundCount));
-    if (torch) theirs.push(await torch.measure(seconds / roundCount));
-  }
-  torch?.close();
+  const { ours, theirs } = await alternateRounds(roundCount, seconds, (s) => engine.measure(s), torch);
   const total = pooled(ours);
   const perStep = (ms: number) => (ms / engine.totalSteps()).toFixed(0);
   console.log(
