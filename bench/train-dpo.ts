@@ -121,7 +121,7 @@ for (const [name, config] of Object.entries(shapes)) {
   );
   const m = engine.memory();
   console.log(
-    `  camelid memory: engine buffers ${mb(m.total)} (base weights ${mb(m.baseWeights)}, activations ${mb(m.activations)}, gradient scratch ${mb(m.gradientScratch)}, LoRA ${mb(m.lora)}); ` +
+    `  camelid memory: engine buffers ${mb(m.total)} (base weights ${mb(m.baseWeights)}, packed for the kernels ${mb(m.kernelWeights)}, activations ${mb(m.activations)}, gradient scratch ${mb(m.gradientScratch)}, LoRA ${mb(m.lora)}); ` +
       `process peak RSS so far ${mb(process.resourceUsage().maxRSS * 1024)}`,
   );
   if (torch && theirs.length === ours.length) {
