@@ -89,7 +89,7 @@ describe("the preference loop: arena votes -> export -> preference training -> s
     expect(split.heldOut.trim().split("\n")).toHaveLength(heldOutNouns.length);
     expect(split.train.trim().split("\n")).toHaveLength(storyNouns.length - heldOutNouns.length);
     expect(split.train).not.toContain(heldOutPrompts[0]);
-  });
+  }, 120_000);
 
   it("trains DPO on the exported pairs: the held-out implicit reward goes from 50% (all ties) to >= 80%", async () => {
     const measure = (adapterPath?: string) => implicitRewardAccuracy({ modelPath: stories260KPath(), adapterPath, lora, pairsPath: files.heldOut, promptFormat, beta, maxLength: 128 });
@@ -103,7 +103,7 @@ describe("the preference loop: arena votes -> export -> preference training -> s
     // the trainer's own per-step metric agrees on the training pairs by the end
     const metrics = readFileSync(join(dpoRun, "metrics.jsonl"), "utf8").trim().split("\n").map((line) => JSON.parse(line) as Record<string, number | string>);
     expect(metrics.filter((row) => row.type === "train").at(-1)?.["rewards/accuracies"]).toBe(1);
-  });
+  }, 120_000);
 
   it("serves the adapter: its greedy answers open stories more often than the base model's, and it wins the arena against the base", async () => {
     const { models } = JSON.parse(readFileSync(join(dpoRun, "serve.json"), "utf8")) as { models: { id: string; path: string; promptFormat: string }[] };
@@ -126,7 +126,7 @@ describe("the preference loop: arena votes -> export -> preference training -> s
     } finally {
       expect(await server.stop()).toBe(0);
     }
-  });
+  }, 120_000);
 
   it("trains a reward model on the same pairs: held-out pair accuracy >= 80% (camelid eval reward)", async () => {
     const rewardRun = join(dir, "reward");
@@ -138,5 +138,5 @@ describe("the preference loop: arena votes -> export -> preference training -> s
     // learned, not the fresh head's luck: the held-out margin is many times the first step's
     const first = JSON.parse(readFileSync(join(rewardRun, "metrics.jsonl"), "utf8").split("\n")[0]) as { margin: number };
     expect(summary.meanMargin).toBeGreaterThan(5 * Math.abs(first.margin));
-  });
+  }, 120_000);
 });
