@@ -120,6 +120,21 @@ export class TimeoutError extends CamelidError {
   }
 }
 
+/**
+ * A replicated model has no healthy upstream left to try: all are down (or failed this request).
+ * 503 with retry-after: the health checks bring replicas back.
+ */
+export class NoReplicaAvailableError extends CamelidError {
+  readonly code = "no_replica_available";
+  constructor(
+    message: string,
+    readonly retryAfterSeconds = 1,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** The caller's AbortSignal fired. */
 export class AbortError extends CamelidError {
   readonly code = "aborted";

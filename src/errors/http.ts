@@ -9,6 +9,7 @@ import {
   InvalidArgumentError,
   ModelLoadError,
   ModelNotFoundError,
+  NoReplicaAvailableError,
   PermissionDeniedError,
   PromptFormatError,
   QueueFullError,
@@ -86,6 +87,12 @@ export function toHttpError(error: unknown): HttpError {
     return { status: 504, body: body("timeout_error", error.message, null, "timeout"), headers: {} };
   if (error instanceof AbortError)
     return { status: 499, body: body("request_aborted", error.message), headers: {} };
+  if (error instanceof NoReplicaAvailableError)
+    return {
+      status: 503,
+      body: body("unavailable_error", error.message, "model", error.code),
+      headers: { "retry-after": String(Math.max(1, Math.ceil(error.retryAfterSeconds))) },
+    };
   if (error instanceof ModelLoadError || error instanceof GgufFormatError)
     return { status: 503, body: body("unavailable_error", error.message, "model", error.code), headers: {} };
   if (error instanceof ConfigError)

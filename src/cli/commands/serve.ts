@@ -168,6 +168,28 @@ const providerFactories = (log: (line: string) => void): ModelFactories => ({
       timeoutMs: model.timeoutMs,
     });
   },
+  async replicaSet(set) {
+    const { createOpenAICompatibleModel } = await import("../../providers/openai/index.js");
+    const { createReplicaSetModel } = await import("../../providers/replica-set/index.js");
+    const replicas = set.replicas.map((replica) => {
+      // No retries inside a replica: a failure moves the request to the next replica at once.
+      const connect = (timeoutMs: number | undefined) =>
+        createOpenAICompatibleModel({
+          baseURL: replica.baseURL,
+          apiKey: replica.apiKey,
+          model: replica.upstreamId,
+          api: set.api,
+          flavor: replica.flavor,
+          timeoutMs,
+          maxRetries: 0,
+        });
+      // The health check: GET /v1/models answers and still lists the model, on a connection whose own
+      // timeout is the probe's, so a hung upstream does not pile up unanswered probes.
+      const prober = connect(set.healthCheck.timeoutMs);
+      return { name: replica.name, speed: replica.speed, model: connect(set.timeoutMs), probe: async () => void (await prober.describe!()) };
+    });
+    return createReplicaSetModel({ modelId: set.id, replicas, healthCheck: set.healthCheck });
+  },
 });
 
 /**
