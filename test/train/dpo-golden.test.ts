@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -13,6 +12,7 @@ import { dpoLossTypes } from "../../src/train/export-preference-recipes.js";
 import { dpoMicroBatch } from "../../src/train/dpo-objective.js";
 import { dpoMetricNames } from "../../src/train/dpo-loss.js";
 import { relativeError } from "../engine/gradient-check.js";
+import { goldenOptimizerSchema, goldenTensorIndexSchema, readGolden } from "../support/golden-tensors.js";
 import { repoRoot, stories260KPath } from "../support/shared-data.js";
 
 // trl's DPOTrainer formulas (get_batch_logps, ipo's length normalisation, dpo_loss with label smoothing,
@@ -32,21 +32,17 @@ const variantSchema = z.object({
 });
 const goldenSchema = z.object({
   lora: z.unknown(),
-  optimizer: z.object({ learningRate: z.number(), beta1: z.number(), beta2: z.number(), eps: z.number(), weightDecay: z.number(), maxGradNorm: z.number(), steps: z.number().int() }),
+  optimizer: goldenOptimizerSchema,
   pairs: z.number().int(),
   T: z.number().int(),
   tokens: z.array(z.number().int()),
   targets: z.array(z.number().int()),
   lossMask: z.array(z.number().int()),
   variants: z.array(variantSchema),
-  tensors: z.array(z.object({ name: z.string(), offset: z.number(), length: z.number() })),
+  tensors: goldenTensorIndexSchema,
 });
 
-const meta = goldenSchema.parse(JSON.parse(readFileSync(join(goldenDir, "dpo-golden.json"), "utf8")));
-const bytes = readFileSync(join(goldenDir, "dpo-golden.f32"));
-const floats = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-const tensors = new Map(meta.tensors.map((t) => [t.name, floats.subarray(t.offset, t.offset + t.length)]));
-const tensor = (name: string) => tensors.get(name);
+const { meta, tensor } = readGolden(join(goldenDir, "dpo-golden.json"), join(goldenDir, "dpo-golden.f32"), goldenSchema);
 
 async function goldenModel(kernels: KernelSet) {
   const { config, weights } = await loadLlamaGguf(stories260KPath());
