@@ -6,9 +6,7 @@ import { fastKernels, referenceKernels, type KernelSet } from "../../src/engine/
 import { LlamaModel } from "../../src/engine/model/llama-model.js";
 import { loadBaseWeights, loadLoraWeights, loraTensorName } from "../../src/engine/model/load-weights.js";
 import { parseLoraConfig } from "../../src/engine/lora/lora-config.js";
-import { AdamW } from "../../src/engine/optim/adamw.js";
-import { clipGradientNorm } from "../../src/engine/optim/clip.js";
-import { goldenOptimizerSchema, goldenTensorIndexSchema, readGolden } from "../support/golden-tensors.js";
+import { goldenBatchFields, goldenOptimizerSchema, goldenTensorIndexSchema, readGolden, replayTrajectory } from "../support/golden-tensors.js";
 import { repoRoot } from "../support/shared-data.js";
 import { relativeError } from "./gradient-check.js";
 
@@ -22,10 +20,7 @@ const goldenSchema = z.object({
   lora: z.unknown(),
   optimizer: goldenOptimizerSchema,
   B: z.number().int(),
-  T: z.number().int(),
-  tokens: z.array(z.number().int()),
-  targets: z.array(z.number().int()),
-  lossMask: z.array(z.number().int()),
+  ...goldenBatchFields,
   expectedLoss: z.number(),
   expectedTrajectory: z.array(z.number()),
   expectedGradNorms: z.array(z.number()),
@@ -70,16 +65,11 @@ describe.each([referenceKernels, fastKernels])("golden test against PyTorch ($na
   it("a 10-step AdamW + clipping loss trajectory matches", () => {
     const { meta, model, batch } = goldenModel(kernels);
     const { optimizer: o } = meta;
-    const lora = model.lora!;
-    const adamw = new AdamW(lora.params, lora.grads, { learningRate: o.learningRate, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay });
-    const losses: number[] = [], norms: number[] = [];
-    for (let step = 0; step < o.steps; step++) {
-      model.zeroGradients();
-      losses.push(model.forward(batch, meta.B, meta.T));
+    const { losses, norms } = replayTrajectory(model.lora!, o, () => {
+      const loss = model.forward(batch, meta.B, meta.T);
       model.backward();
-      norms.push(clipGradientNorm(lora.grads, o.maxGradNorm));
-      adamw.update();
-    }
+      return loss;
+    });
     for (let i = 0; i < o.steps; i++) {
       expect(Math.abs(losses[i] - meta.expectedTrajectory[i])).toBeLessThan(1e-4);
       expect(Math.abs(norms[i] - meta.expectedGradNorms[i]) / meta.expectedGradNorms[i]).toBeLessThan(1e-4);
