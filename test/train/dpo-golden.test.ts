@@ -39,9 +39,9 @@ const goldenSchema = z.object({
 
 const { meta, tensor } = readGolden(join(goldenDir, "dpo-golden.json"), join(goldenDir, "dpo-golden.f32"), goldenSchema);
 
-async function goldenModel(kernels: KernelSet) {
+async function goldenModel(kernels: KernelSet, checkpointActivations = false) {
   const { config, weights } = await loadLlamaGguf(stories260KPath());
-  const model = new LlamaModel(config, weights, { kernels, lora: parseLoraConfig(meta.lora) });
+  const model = new LlamaModel(config, weights, { kernels, lora: parseLoraConfig(meta.lora), checkpointActivations });
   loadLoraWeights(model.lora!, tensor, "dpo-golden");
   const B = 2 * meta.pairs, T = meta.T;
   const batch = { B, T, tokens: Int32Array.from(meta.tokens), targets: Int32Array.from(meta.targets), lossMask: Uint8Array.from(meta.lossMask) };
@@ -72,6 +72,17 @@ describe.each([referenceKernels, fastKernels])("DPO golden test against PyTorch 
       }
     });
     expect(checked).toBe(model.config.nLayers * 7 * 2);
+  });
+
+  it("with activation checkpointing (layers recomputed in backward, adapter on): the same gradients bit for bit", async () => {
+    const settings = settingsOf(meta.variants[0]);
+    const [plain, checkpointed] = [await goldenModel(kernels), await goldenModel(kernels, true)];
+    const losses = [plain, checkpointed].map(({ model, batch }) => {
+      model.zeroGradients();
+      return dpoMicroBatch(model, batch, meta.pairs, settings).loss;
+    });
+    expect(losses[1]).toBe(losses[0]);
+    expect(checkpointed.model.lora!.grads).toEqual(plain.model.lora!.grads);
   });
 
   it.each(meta.variants.map((variant) => [variant.name, variant] as const))("%s: a 10-step AdamW + clipping trajectory matches", async (_, variant) => {
