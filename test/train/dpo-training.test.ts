@@ -44,6 +44,10 @@ describe("camelid train --method dpo (in process)", () => {
     expect(code, stderr()).toBe(0);
     for (const file of ["adapter.gguf", "serve.json", "checkpoint.bin", "loss.svg", "run.json"]) expect(existsSync(join(outDir, file)), file).toBe(true);
     expect(readFileSync(join(outDir, "recipe.yaml"), "utf8")).toMatch(/^method: dpo$/m);
+    // the loss chart, then the reward accuracy and the chosen/rejected/margin rewards, one line each over the 3 steps
+    const chart = readFileSync(join(outDir, "loss.svg"), "utf8");
+    expect(chart).toContain("DPO reward accuracy");
+    expect(chart.match(/<polyline[^>]*points="[^"]+"/g)?.map((line) => line.split(" ").length - 4)).toEqual([3, 3, 3, 3, 3]);
 
     const train = new MetricsLog(join(outDir, "metrics.jsonl")).read().filter((record) => record.type === "train");
     expect(train.map((record) => record.step)).toEqual([1, 2, 3]);
