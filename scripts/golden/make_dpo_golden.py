@@ -14,7 +14,8 @@ what trl's DPOTrainer computes:
                      sigmoid: -logsigmoid(beta h)(1 - eps) - logsigmoid(-beta h) eps
                      ipo:     (h - 1/(2 beta))^2
                      loss = losses.mean(); rewards = beta (policy - reference) log-probs
-  metrics            rewards/chosen, rewards/rejected, rewards/accuracies, rewards/margins, logps/chosen, logps/rejected
+  metrics            rewards/chosen, rewards/rejected, rewards/accuracies, rewards/margins, logps/chosen, logps/rejected,
+                     logits/chosen, logits/rejected (the policy's logits averaged over the answer positions)
 
 then every LoRA gradient, and the losses and gradient norms of 10 AdamW steps with clipping.
 
@@ -167,7 +168,8 @@ def dpo(lora, variant):
     average = variant["lossType"] == "ipo"
     with torch.no_grad():
         ref = batch_logps(forward(lora, adapter=False), average)
-    pol = batch_logps(forward(lora, adapter=True), average)
+    logits = forward(lora, adapter=True)
+    pol = batch_logps(logits, average)
     pc, pr, rc, rr = pol[:P], pol[P:], ref[:P], ref[P:]
     beta, eps = variant["beta"], variant["labelSmoothing"]
     h = (pc - pr) - (rc - rr)
@@ -184,6 +186,9 @@ def dpo(lora, variant):
         "rewards/margins": (chosen_rewards - rejected_rewards).mean().item(),
         "logps/chosen": pc.detach().mean().item(),
         "logps/rejected": pr.detach().mean().item(),
+        # trl: logits[:n][loss_mask[:n]].mean() over the answer positions (and the vocabulary) of each side
+        "logits/chosen": logits[:P][mask[:P].bool()].detach().mean().item(),
+        "logits/rejected": logits[P:][mask[P:].bool()].detach().mean().item(),
     }
     return losses.mean(), metrics
 

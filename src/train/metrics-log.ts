@@ -10,6 +10,8 @@ const preferenceMetrics = {
   "rewards/margins": z.number().optional(),
   "logps/chosen": z.number().optional(),
   "logps/rejected": z.number().optional(),
+  "logits/chosen": z.number().optional(),
+  "logits/rejected": z.number().optional(),
 };
 
 export const metricRecordSchema = z.discriminatedUnion("type", [
