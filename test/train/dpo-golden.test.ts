@@ -10,7 +10,8 @@ import { dpoLossTypes } from "../../src/train/export-preference-recipes.js";
 import { dpoMicroBatch } from "../../src/train/dpo-objective.js";
 import { dpoMetricNames } from "../../src/train/dpo-loss.js";
 import { relativeError } from "../engine/gradient-check.js";
-import { goldenBatchFields, goldenOptimizerSchema, goldenTensorIndexSchema, readGolden, replayTrajectory } from "../support/golden-tensors.js";
+import { readGoldenFiles, goldenTensorIndex } from "../support/golden-files.js";
+import { goldenBatchFields, goldenOptimizerSchema, replayTrajectory } from "../support/golden-trajectory.js";
 import { repoRoot, stories260KPath } from "../support/shared-data.js";
 
 // trl's DPOTrainer formulas (get_batch_logps, ipo's length normalisation, dpo_loss with label smoothing,
@@ -34,10 +35,10 @@ const goldenSchema = z.object({
   pairs: z.number().int(),
   ...goldenBatchFields,
   variants: z.array(variantSchema),
-  tensors: goldenTensorIndexSchema,
+  tensors: goldenTensorIndex,
 });
 
-const { meta, tensor } = readGolden(join(goldenDir, "dpo-golden.json"), join(goldenDir, "dpo-golden.f32"), goldenSchema);
+const { meta, tensor } = readGoldenFiles(join(goldenDir, "dpo-golden"), goldenSchema);
 
 async function goldenModel(kernels: KernelSet, checkpointActivations = false) {
   const { config, weights } = await loadLlamaGguf(stories260KPath());

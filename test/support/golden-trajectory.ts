@@ -1,11 +1,10 @@
-import { readFileSync } from "node:fs";
 import { z } from "zod";
 import type { LoraWeights } from "../../src/engine/lora/lora-weights.js";
 import { AdamW } from "../../src/engine/optim/adamw.js";
 import { clipGradientNorm } from "../../src/engine/optim/clip.js";
 
-// The golden files scripts/golden/make_*_golden.py write: a JSON of metadata and expected figures, and a
-// float32 blob of named tensors the JSON indexes by offset and length.
+// What PyTorch goldens share beyond their files (golden-files.ts reads those): the optimizer settings of a
+// recorded trajectory, a batch's fields, and the trajectory replayed on camelid's engine.
 
 /** The AdamW + clipping settings a golden trajectory was trained with (torch.optim.AdamW, clip_grad_norm_). */
 export const goldenOptimizerSchema = z.object({ learningRate: z.number(), beta1: z.number(), beta2: z.number(), eps: z.number(), weightDecay: z.number(), maxGradNorm: z.number(), steps: z.number().int() });
@@ -17,17 +16,6 @@ export const goldenBatchFields = {
   targets: z.array(z.number().int()),
   lossMask: z.array(z.number().int()),
 };
-
-export const goldenTensorIndexSchema = z.array(z.object({ name: z.string(), offset: z.number(), length: z.number() }));
-
-/** The golden JSON parsed with `schema`, and its tensors by name (views into the float32 file). */
-export function readGolden<T extends { tensors: z.infer<typeof goldenTensorIndexSchema> }>(jsonPath: string, floatsPath: string, schema: z.ZodType<T>) {
-  const meta = schema.parse(JSON.parse(readFileSync(jsonPath, "utf8")));
-  const bytes = readFileSync(floatsPath);
-  const floats = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  const tensors = new Map(meta.tensors.map((t) => [t.name, floats.subarray(t.offset, t.offset + t.length)]));
-  return { meta, tensor: (name: string) => tensors.get(name) };
-}
 
 /**
  * A golden trajectory replayed: per step, zeroed gradients, `lossAndBackward` (the loss before the update,
