@@ -88,10 +88,9 @@ Run
                             ranking, trl prompt/chosen/rejected or the arena's export). dpo trains here as
                             trl's DPOTrainer does: --batch-size pairs per batch, the reference is the base
                             model (the adapter disabled), LoRA dropout off (trl's disable_dropout), trl's
-                            rewards/…, logps/… and logits/… per step in metrics.jsonl; with --export,
-                            dpo and reward write trl's DPOTrainer/RewardTrainer script or axolotl's
-                            rl: dpo / reward_model: true YAML with the pairs in its layout (reward:
-                            --export only)
+                            rewards/… and logps/… per step in metrics.jsonl; with --export, dpo and reward
+                            write trl's DPOTrainer/RewardTrainer script or axolotl's rl: dpo /
+                            reward_model: true YAML with the pairs in its layout (reward: --export only)
   --beta B (0.1)  --dpo-loss sigmoid|ipo (sigmoid)  --label-smoothing P (0)
                             DPO's settings, trl's DPOConfig beta/loss_type/label_smoothing (axolotl:
                             rl_beta, dpo_loss_type, dpo_label_smoothing); with --method dpo only; ipo

@@ -210,18 +210,6 @@ export class LlamaModel {
     return crossEntropy(acts.losses, acts.logits, acts.logits, acts.headTargets, this.onesMask(M), M, config.vocabSize);
   }
 
-  /** logitSums[b] = the sum of the logits of sequence b's head rows (read before the loss pass overwrites them). */
-  private sumLogits(logitSums: Float64Array, B: number, T: number, M: number): void {
-    const { logits, headRows } = this.acts!;
-    const V = this.config.vocabSize;
-    logitSums.fill(0, 0, B);
-    for (let m = 0; m < M; m++) {
-      let sum = 0;
-      for (let v = m * V; v < (m + 1) * V; v++) sum += logits[v];
-      logitSums[Math.floor(headRows[m] / T)] += sum;
-    }
-  }
-
   /** One decoder layer: residual[l] -> residual[l + 1], keeping what backward needs in acts.layers[l]. */
   private layerForward(l: number, acts: Activations, dropout: number): void {
     const { config, kernels } = this;
@@ -453,6 +441,18 @@ export class LlamaModel {
   private ensureScratch(B: number, T: number): GradientScratch {
     this.scratch ??= allocateGradientScratch(this.config, this.lora?.config ?? null, B, T, this.kernels.allocateResident?.bind(this.kernels));
     return this.scratch;
+  }
+
+  /** logitSums[b] = the sum of the logits of sequence b's head rows (read before the loss pass overwrites them). */
+  private sumLogits(logitSums: Float64Array, B: number, T: number, M: number): void {
+    const { logits, headRows } = this.acts!;
+    const V = this.config.vocabSize;
+    logitSums.fill(0, 0, B);
+    for (let m = 0; m < M; m++) {
+      let sum = 0;
+      for (let v = m * V; v < (m + 1) * V; v++) sum += logits[v];
+      logitSums[Math.floor(headRows[m] / T)] += sum;
+    }
   }
 
   private onesMask(N: number): Uint8Array {
