@@ -13,6 +13,9 @@ export interface PairLogProbs {
   referenceRejected: Float64Array;
   chosenTokens: Float64Array;
   rejectedTokens: Float64Array;
+  /** The policy's mean logit over the chosen (rejected) answers' positions and the vocabulary, batch-wide (trl's logits/chosen). */
+  chosenMeanLogit: number;
+  rejectedMeanLogit: number;
 }
 
 /** trl's per-step DPO metrics (DPOTrainer.get_batch_loss_metrics), means over the batch's pairs. */
@@ -23,8 +26,10 @@ export interface DpoMetrics {
   "rewards/margins": number;
   "logps/chosen": number;
   "logps/rejected": number;
+  "logits/chosen": number;
+  "logits/rejected": number;
 }
-export const dpoMetricNames = ["rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins", "logps/chosen", "logps/rejected"] as const satisfies readonly (keyof DpoMetrics)[];
+export const dpoMetricNames = ["rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins", "logps/chosen", "logps/rejected", "logits/chosen", "logits/rejected"] as const satisfies readonly (keyof DpoMetrics)[];
 
 export interface DpoLossResult {
   /** The mean loss over the pairs (trl: losses.mean()). */
@@ -48,7 +53,8 @@ const sigmoid = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / 
  *   sigmoid: −log σ(β·h)·(1 − ε) − log σ(−β·h)·ε
  *   ipo:     (h − 1/(2β))², where every log-prob is the mean over its sequence's answer tokens
  *            (concatenated_forward divides by size_completion for ipo), the sum for sigmoid.
- * rewards are β·(policy − reference) log-probs of each side (after that normalisation), as trl logs them.
+ * rewards are β·(policy − reference) log-probs of each side (after that normalisation), as trl logs them;
+ * logits/chosen and logits/rejected are passed through from the forward pass.
  */
 export function dpoLoss(logps: PairLogProbs, settings: DpoSettings): DpoLossResult {
   const pairs = logps.policyChosen.length;
@@ -97,6 +103,8 @@ export function dpoLoss(logps: PairLogProbs, settings: DpoSettings): DpoLossResu
       "rewards/margins": sums.margin / pairs,
       "logps/chosen": sums.chosenLogp / pairs,
       "logps/rejected": sums.rejectedLogp / pairs,
+      "logits/chosen": logps.chosenMeanLogit,
+      "logits/rejected": logps.rejectedMeanLogit,
     },
   };
 }

@@ -29,11 +29,11 @@ export function fillPairBatch(batch: BatchBuffers, pairs: readonly (TokenizedPre
 /**
  * The log-probabilities of the first `pairs` pairs of a filled pair batch: the reference's first, with
  * the adapter disabled and no gradient (trl's null_ref_context: the base model is the reference, no
- * second copy of it), then the policy's, whose probabilities backward reuses.
+ * second copy of it), then the policy's, whose probabilities backward reuses (and whose mean logits trl logs).
  */
 export function pairLogProbs(model: LlamaModel, batch: BatchBuffers, pairs: number): PairLogProbs {
   const rows = batch.B, P = rows / 2, T = batch.T;
-  const reference = new Float64Array(rows), policy = new Float64Array(rows), tokens = new Float64Array(rows);
+  const reference = new Float64Array(rows), policy = new Float64Array(rows), tokens = new Float64Array(rows), logitSums = new Float64Array(rows);
   for (let n = 0; n < rows * T; n++) tokens[Math.floor(n / T)] += batch.lossMask[n];
   model.adapterEnabled = false;
   try {
@@ -41,8 +41,16 @@ export function pairLogProbs(model: LlamaModel, batch: BatchBuffers, pairs: numb
   } finally {
     model.adapterEnabled = true;
   }
-  model.sequenceLogProbs(batch, rows, T, policy);
+  model.sequenceLogProbs(batch, rows, T, policy, logitSums);
+  // trl: logits[:n][loss_mask[:n]].mean(), over every answer position of the side and the whole vocabulary
+  const meanLogit = (first: number) => {
+    let sum = 0, count = 0;
+    for (let b = first; b < first + pairs; b++) [sum, count] = [sum + logitSums[b], count + tokens[b]];
+    return count === 0 ? 0 : sum / (count * model.config.vocabSize);
+  };
   return {
+    chosenMeanLogit: meanLogit(0),
+    rejectedMeanLogit: meanLogit(P),
     policyChosen: policy.slice(0, pairs),
     policyRejected: policy.slice(P, P + pairs),
     referenceChosen: reference.slice(0, pairs),

@@ -10,6 +10,8 @@ const preferenceMetrics = {
   "rewards/margins": z.number().optional(),
   "logps/chosen": z.number().optional(),
   "logps/rejected": z.number().optional(),
+  "logits/chosen": z.number().optional(),
+  "logits/rejected": z.number().optional(),
 };
 /** A reward model's step (--method reward): share of pairs with r_chosen > r_rejected, and the mean r_chosen − r_rejected. */
 const pairMetrics = { accuracy: z.number().optional(), margin: z.number().optional() };

@@ -82,6 +82,7 @@ describe("metrics, chart and progress", () => {
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg.match(/<polyline[^>]*points="([^"]+)"/)?.[1].split(" ")).toHaveLength(4);
     expect(svg).toContain("validation loss 1.2000 at step 4");
+    expect(svg).not.toContain("DPO"); // the preference panels only for a log with trl's rewards
     expect(lossChartSvg([])).toContain("no finite loss");
     expect(niceTicks(0.5, 4)).toEqual([1, 2, 3, 4]);
     expect(niceTicks(0, 0.9)).toEqual([0, 0.2, 0.4, 0.6, 0.8]);

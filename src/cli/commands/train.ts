@@ -6,7 +6,7 @@ import { defaultCacheDir } from "../../hub/cache-layout.js";
 import { resolvePromptFormat } from "../../prompts/index.js";
 import { checkCreatedName, registerTrainedModel } from "../../registry/index.js";
 import { readTrainingDataset, trainingDataFormats } from "../../train/dataset.js";
-import { checkDpoSettings, defaultDpoSettings, dpoLossTypes, trainMethods, writePreferenceRecipe, type DpoLossType, type DpoSettings, type PreferenceMethod, type TrainMethod } from "../../train/export-preference-recipes.js";
+import { defaultDpoSettings, dpoLossTypes, trainMethods, writePreferenceRecipe, type DpoLossType, type DpoSettings, type PreferenceMethod, type TrainMethod } from "../../train/export-preference-recipes.js";
 import { recipeTargets, writeRecipe, type RecipeFiles, type RecipeSettings, type RecipeTarget } from "../../train/export-recipes.js";
 import { readPreferencePairs } from "../../train/preference-rows.js";
 import { flagLayer, readRecipeFile, resolveSettingsLayers, trainingFlagOptions, validateSettings, type MergedSettings, type SettingsLayer } from "../../train/recipe.js";
@@ -314,15 +314,11 @@ function numberFlag(value: string | undefined, flag: string): number | undefined
   return parsed;
 }
 
-/** --beta, --dpo-loss and --label-smoothing: DPO's own settings, refused with any other method. */
+/** --beta, --dpo-loss and --label-smoothing of an export: DPO's own settings (defaults for another method, which refuses them). */
 function dpoFlags(values: { beta?: string; "dpo-loss"?: string; "label-smoothing"?: string }, method: TrainMethod): DpoSettings {
-  const given = (["beta", "dpo-loss", "label-smoothing"] as const).filter((flag) => values[flag] !== undefined);
-  if (method !== "dpo" && given.length > 0) throw new InvalidArgumentError(given[0], `--${given[0]} is a DPO setting: it needs --method dpo`);
-  return checkDpoSettings({
-    beta: numberFlag(values.beta, "beta") ?? defaultDpoSettings.beta,
-    lossType: oneOf<DpoLossType>(values["dpo-loss"], dpoLossTypes, "dpo-loss") ?? defaultDpoSettings.lossType,
-    labelSmoothing: numberFlag(values["label-smoothing"], "label-smoothing") ?? defaultDpoSettings.labelSmoothing,
-  });
+  const beta = numberFlag(values.beta, "beta"), dpoLoss = oneOf<DpoLossType>(values["dpo-loss"], dpoLossTypes, "dpo-loss");
+  const labelSmoothing = numberFlag(values["label-smoothing"], "label-smoothing");
+  return dpoSettingsOf({ method, beta, dpoLoss, labelSmoothing }) ?? defaultDpoSettings;
 }
 
 async function exportRecipe(target: RecipeTarget, method: TrainMethod, dpo: DpoSettings, settings: MergedSettings, baseModel: string | undefined, io: CliIo, json: boolean): Promise<number> {

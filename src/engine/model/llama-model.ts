@@ -142,11 +142,13 @@ export class LlamaModel {
    * its unmasked positions into out[b] (trl's get_batch_logps). The probabilities are kept, so that
    * backwardFromSequenceLogProbs can follow with any loss of these sums; with the adapter disabled
    * (adapterEnabled false) it gives the reference model's sums and is not meant to be back-propagated.
+   * With logitSums, also each sequence's sum of every logit over its unmasked positions (trl logs their mean).
    */
-  sequenceLogProbs(batch: Batch, B: number, T: number, out: Float64Array): void {
+  sequenceLogProbs(batch: Batch, B: number, T: number, out: Float64Array, logitSums?: Float64Array): void {
     if (!batch.targets) throw new InvalidArgumentError("targets", "sequenceLogProbs needs targets");
     if (out.length < B) throw new InvalidArgumentError("out", `out has ${out.length} entries, expected at least B = ${B}`);
-    this.run(batch, B, T, false);
+    if (logitSums && logitSums.length < B) throw new InvalidArgumentError("logitSums", `logitSums has ${logitSums.length} entries, expected at least B = ${B}`);
+    this.run(batch, B, T, false, logitSums);
     const acts = this.acts!;
     out.fill(0, 0, B);
     for (let m = 0; m < this.batch!.headCount; m++) out[Math.floor(acts.headRows[m] / T)] -= acts.losses[m];
@@ -169,7 +171,7 @@ export class LlamaModel {
   }
 
   /** forward() with the loss gradient fused into the loss pass or not (then backward() derives it, or another loss's). */
-  private run(batch: Batch, B: number, T: number, fuseLossGradient: boolean): number {
+  private run(batch: Batch, B: number, T: number, fuseLossGradient: boolean, logitSums?: Float64Array): number {
     this.validateBatch(batch, B, T);
     const { config, kernels } = this;
     const acts = this.ensureActivations(B, T);
@@ -196,6 +198,7 @@ export class LlamaModel {
     if (M < N) forEachRun(acts.headRows, M, (first, row, count) => headInput.set(acts.finalNormOut.subarray(row * C, (row + count) * C), first * C));
     this.headForward(acts.logits, headInput, M);
     this.headLoraForward(acts.logits, headInput, M);
+    if (logitSums) this.sumLogits(logitSums, B, T, M);
     const lossGradientReady = fuseLossGradient;
     this.batch = { headCount: M, dropout, lossGradientReady, adapter: this.adapterEnabled, hidden: false };
     const crossEntropy = lossGradientReady ? kernels.crossEntropyForwardBackward : kernels.crossEntropyForward;
@@ -492,6 +495,18 @@ export class LlamaModel {
   private ensureScratch(B: number, T: number): GradientScratch {
     this.scratch ??= allocateGradientScratch(this.config, this.lora?.config ?? null, B, T, this.kernels.allocateResident?.bind(this.kernels));
     return this.scratch;
+  }
+
+  /** logitSums[b] = the sum of the logits of sequence b's head rows (read before the loss pass overwrites them). */
+  private sumLogits(logitSums: Float64Array, B: number, T: number, M: number): void {
+    const { logits, headRows } = this.acts!;
+    const V = this.config.vocabSize;
+    logitSums.fill(0, 0, B);
+    for (let m = 0; m < M; m++) {
+      let sum = 0;
+      for (let v = m * V; v < (m + 1) * V; v++) sum += logits[v];
+      logitSums[Math.floor(headRows[m] / T)] += sum;
+    }
   }
 
   private onesMask(N: number): Uint8Array {
