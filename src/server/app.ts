@@ -12,7 +12,7 @@ import { ServerMetrics } from "./metrics.js";
 import type { ModelRegistry } from "./model-registry.js";
 import { registerChatCompletionRoutes } from "./routes/chat-completions.js";
 import { registerCompletionRoutes } from "./routes/completions.js";
-import { registerConversationReplyRoutes } from "./routes/conversation-replies.js";
+import { conversationReplyPaths, registerConversationReplyRoutes } from "./routes/conversation-replies.js";
 import { registerConversationRoutes } from "./routes/conversations.js";
 import { registerModelRoutes } from "./routes/models.js";
 import { registerPlaygroundSessionRoutes } from "./routes/playground-sessions.js";
@@ -149,8 +149,8 @@ export function createServerApp(options: ServerAppOptions): ServerAppHandle {
     await next();
   });
   // A retry storm against a saturated server is refused before its body is read and parsed, so
-  // parsing never competes with generation for the CPU.
-  for (const path of ["/v1/chat/completions", "/v1/completions"]) {
+  // parsing never competes with generation for the CPU; the playground's chat replies likewise.
+  for (const path of ["/v1/chat/completions", "/v1/completions", ...Object.values(conversationReplyPaths)]) {
     app.post(path, async (_c, next) => {
       registry.assertCanQueue();
       await next();

@@ -29,8 +29,11 @@ export interface ServerContext {
   metrics: ServerMetrics;
   requestLog?: RequestLog;
   conversations?: ConversationStore;
-  /** Rewrites of request-log rows before /api/requests shows them (the arena hides its models). */
-  requestLogViews: ((row: RequestLogRow) => RequestLogRow)[];
+  /**
+   * Rewrites of request-log rows before /api/requests shows them (the arena hides its models). Each
+   * takes the whole page, so it reads what it needs for all rows at once, not once per row.
+   */
+  requestLogViews: ((rows: RequestLogRow[]) => RequestLogRow[])[];
 }
 
 /**

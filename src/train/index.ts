@@ -31,7 +31,8 @@ export { allocatePairBatch, dpoMicroBatch, dpoObjective, fillPairBatch, pairLogP
 export { loadCheckpoint, saveCheckpoint, type CheckpointState } from "./checkpoint.js";
 export { MetricsLog, metricRecordSchema, type MetricRecord } from "./metrics-log.js";
 export { lossChartSvg, niceTicks } from "./loss-chart.js";
-export { progressLine, formatDuration, type ProgressState } from "./progress.js";
+export { progressLine, type ProgressState } from "./progress.js";
+export { formatDuration } from "../progress/progress.js";
 export { writeFileAtomic } from "../files/atomic-write.js";
 export { adapterMetadata, adapterTensors, checkAdapter, writeLoraAdapterGguf, type AdapterExportInfo } from "./adapter-export.js";
 export { mergePairInto, mergedTensorType, mergedTypes, writeMergedGguf, type MergedType } from "./merged-export.js";

@@ -5,7 +5,7 @@ import { api, errorMessage, errorStatus, isMidStreamError, renderPrompt, streamC
 import { branchOf, fitTokenBudget, lastTurns, toOpenAiJsonl, toShareGpt } from "./conversation-io.js";
 import { announce, composer, download, h, replaceChildren } from "./dom.js";
 import { routeTo } from "./session-sidebar.js";
-import { createSettingsForm, requestFields } from "./settings-form.js";
+import { requestFields } from "./settings-form.js";
 import { createSidebarToggle } from "./sidebar-toggle.js";
 import { createTranscript, finishLabel } from "./transcript.js";
 import { messageActions, setMessageActions } from "./message-actions.js";
@@ -67,9 +67,9 @@ function newestInspections(inspections) {
   return Object.fromEntries(kept.reverse());
 }
 
-/** @param {{ models: string[] }} options the served models' ids */
-export function createChatView({ models }) {
-  const settings = createSettingsForm();
+/** @param {{ models: string[], settingsForms: import("./settings-form.js").SettingsForms }} options the served models' ids and the page's settings forms */
+export function createChatView({ models, settingsForms }) {
+  const settings = settingsForms.create();
   const transcript = createTranscript("Conversation");
   const modelSelect = h("select", { id: "chat-model" }, models.map((id) => h("option", { value: id, "data-model-pick": id }, id)));
   const title = h("h2", { id: "chat-title", class: "title" }, "New conversation");

@@ -66,6 +66,9 @@ function persistingParts(parts: AsyncGenerator<StreamPart, void, undefined>, set
   })();
 }
 
+/** The playground's generating routes (a chat reply, a regenerated answer): admitted like /v1/chat/completions. */
+export const conversationReplyPaths = { reply: "/api/conversations/:id/replies", regenerate: "/api/conversations/:id/messages/:messageId/regenerate" } as const;
+
 /**
  * The model sees only the branch the reply goes on: the request's messages (system messages aside,
  * which the playground adds from its settings) must be the last messages of the stored branch ending
@@ -159,7 +162,7 @@ export function registerConversationReplyRoutes(app: ServerApp, context: ServerC
     return userTurn(chat.messages);
   };
 
-  app.post("/api/conversations/:id/replies", async (c) => {
+  app.post(conversationReplyPaths.reply, async (c) => {
     const id = c.req.param("id");
     const body = await readJsonBody(c.req, replySchema);
     const visibility = c.get("visibility");
@@ -179,7 +182,7 @@ export function registerConversationReplyRoutes(app: ServerApp, context: ServerC
 
   // A new answer beside an old one: to the user message `messageId` answers (or to `messageId` itself
   // when it is a user message whose answer was deleted). The request's last message is that user turn.
-  app.post("/api/conversations/:id/messages/:messageId/regenerate", async (c) => {
+  app.post(conversationReplyPaths.regenerate, async (c) => {
     const id = c.req.param("id");
     const messageId = messageIdParam(c.req.param("messageId"));
     const body = await readJsonBody(c.req, regenerateSchema);
