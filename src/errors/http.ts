@@ -6,7 +6,9 @@ import {
   ConnectionError,
   ContextLengthExceededError,
   GgufFormatError,
+  ImageInputError,
   InvalidArgumentError,
+  ModelCapabilityError,
   ModelLoadError,
   ModelNotFoundError,
   PermissionDeniedError,
@@ -43,6 +45,10 @@ export function toHttpError(error: unknown): HttpError {
   });
   if (error instanceof InvalidArgumentError)
     return { status: 400, body: body("invalid_request_error", error.message, error.parameter, "invalid_value"), headers: {} };
+  if (error instanceof ImageInputError)
+    return { status: 400, body: body("invalid_request_error", error.message, error.parameter, `image_${error.reason}`), headers: {} };
+  if (error instanceof ModelCapabilityError)
+    return { status: 400, body: body("invalid_request_error", error.message, "model", error.code), headers: {} };
   if (error instanceof ContextLengthExceededError)
     return {
       status: 400,

@@ -10,6 +10,7 @@ import type { PackagedSampling } from "../registry/modelfile.js";
 import { resolveModelName } from "../registry/resolve.js";
 import { hashApiKey, type ApiKeyRecord } from "./auth.js";
 import { formatParameterPath } from "./openai/parse-body.js";
+import { imageOptionsSchema, type ImageOptions } from "./images/image-intake.js";
 
 const positiveInt = z.number().int().min(1);
 /** Four parallel requests per local model, the provider's own default (DEFAULT_SEQUENCES there). */
@@ -31,7 +32,12 @@ const localDefaultsSchema = localModelSettingsSchema.omit({ lora: true, promptFo
 
 const remoteModelSchema = z.union([
   z.string().min(1),
-  z.strictObject({ id: z.string().min(1), upstreamId: z.string().min(1).optional() }),
+  z.strictObject({
+    id: z.string().min(1),
+    upstreamId: z.string().min(1).optional(),
+    /** This model takes images (overrides the upstream's `vision`). */
+    vision: z.boolean().optional(),
+  }),
 ]);
 
 const remoteSchema = z.strictObject({
@@ -44,6 +50,8 @@ const remoteSchema = z.strictObject({
   concurrency: positiveInt.max(1024).default(16),
   maxQueue: z.number().int().min(0).optional(),
   timeoutMs: positiveInt.optional(),
+  /** The upstream's models take images (OpenAI image_url parts are forwarded as sent); a model entry may say otherwise. */
+  vision: z.boolean().default(false),
   models: z.array(remoteModelSchema).min(1),
 });
 
@@ -80,6 +88,8 @@ export const serveConfigFileSchema = z.strictObject({
   allowedHosts: z.array(z.string().min(1)).default([]),
   /** A client must send its whole request (headers and body) within this time, else 408. */
   requestBodyTimeoutMs: positiveInt.default(30_000),
+  /** Images in chat requests: size limit, count, whether http(s) URLs are fetched. */
+  images: imageOptionsSchema.default(imageOptionsSchema.parse({})),
   requestLog: z
     .strictObject({
       enabled: z.boolean().default(true),
@@ -116,6 +126,8 @@ export interface RemoteModelConfig {
   timeoutMs?: number;
   concurrency: number;
   maxQueue: number;
+  /** Takes images (config `vision`). */
+  vision?: boolean;
 }
 
 /** Everything `serve` needs, with paths absolute and secrets resolved (keys hashed). */
@@ -134,6 +146,8 @@ export interface ServeConfig {
   corsOrigins: string[];
   allowedHosts: string[];
   requestBodyTimeoutMs: number;
+  /** Absent: the defaults (data: URIs only, 8 MiB per image). */
+  images?: ImageOptions;
   requestLog: { enabled: boolean; retentionDays: number | null; maxRows?: number };
 }
 
@@ -161,6 +175,10 @@ export interface ServeFlags {
   maxQueue?: number;
   maxBodyBytes?: number;
   logRetentionDays?: number;
+  /** --allow-image-urls: fetch http(s) image URLs. */
+  allowImageUrls?: boolean;
+  /** --max-image-bytes N */
+  maxImageBytes?: number;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -291,6 +309,7 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
         timeoutMs: remote.timeoutMs,
         concurrency: remote.concurrency,
         maxQueue: remote.maxQueue ?? maxQueue,
+        vision: (typeof model === "string" ? undefined : model.vision) ?? remote.vision,
       };
     });
   });
@@ -342,6 +361,7 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
     corsOrigins: flags.corsOrigins ?? file.cors.origins,
     allowedHosts: flags.allowedHosts ?? file.allowedHosts,
     requestBodyTimeoutMs: flags.requestBodyTimeoutMs ?? file.requestBodyTimeoutMs,
+    images: { ...file.images, ...definedOnly({ allowUrls: flags.allowImageUrls, maxBytes: flags.maxImageBytes }) },
     requestLog: {
       enabled: file.requestLog.enabled,
       retentionDays: flags.logRetentionDays ?? file.requestLog.retentionDays,
