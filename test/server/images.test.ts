@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseServeFlags } from "../../src/cli/commands/serve.js";
 import { createOpenAICompatibleModel } from "../../src/providers/openai/index.js";
 import { createServerApp } from "../../src/server/app.js";
 import { parseServeConfig, resolveServeConfig } from "../../src/server/config.js";
@@ -204,5 +205,7 @@ describe("images in chat requests", () => {
       rmSync(configDir, { recursive: true, force: true });
     }
     expect(() => parseServeConfig({ images: { maxBytes: 0 } })).toThrow(/images\.maxBytes/);
+    expect(parseServeFlags(["--allow-image-urls", "--max-image-bytes", "1024"])).toMatchObject({ allowImageUrls: true, maxImageBytes: 1024 });
+    expect(() => parseServeFlags(["--max-image-bytes", "0"])).toThrow(/--max-image-bytes/);
   });
 });
