@@ -4,26 +4,23 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeGguf, formatGgufDescription } from "../../src/gguf/describe.js";
 import { readGgufHeader } from "../../src/gguf/reader.js";
-import { writeRandomLlamaGguf } from "../../src/gguf/random-llama.js";
 import { writeRandomProjectorGguf } from "../../src/gguf/random-projector.js";
+import { createOpenAICompatibleModel } from "../../src/providers/openai/index.js";
+import { createServerApp } from "../../src/server/app.js";
+import { ImageIntake } from "../../src/server/images/image-intake.js";
+import { ImageStore } from "../../src/server/images/image-store.js";
+import { ModelRegistry } from "../../src/server/model-registry.js";
+import { postJson } from "../server/support/test-server.js";
 import { hasLlamaServer, startLlamaServer, type LlamaServerProcess } from "../support/llama-server-process.js";
-import { makePng } from "../support/png.js";
-import { sharedPath } from "../support/shared-data.js";
+import { gradientPng, writeVisionPair } from "../support/vision-pair.js";
 import { temporaryDirectories } from "../support/temporary-directories.js";
 
 const newDirectory = temporaryDirectories("camelid-mmproj-");
-/** A 12×12 gradient (stb_image decodes it; clip resizes it to the projector's 32×32). */
-const png = makePng(12, 12, (x, y) => [x * 20, y * 20, 128]);
-
-async function writePair(directory: string) {
-  const llm = await writeRandomLlamaGguf({ path: `${directory}/llm.gguf`, vocabFrom: sharedPath("models/stories260K.gguf"), dim: 64, layers: 2, heads: 4, kvHeads: 4, hiddenDim: 128, seed: 7 });
-  const projector = await writeRandomProjectorGguf({ path: `${directory}/mmproj.gguf`, textDim: 64, seed: 3 });
-  return { llm, projector };
-}
+const png = gradientPng;
 
 describe("random vision projector GGUF", () => {
   it("is written in clip's layout and inspect says it gives a model vision", async () => {
-    const { projector } = await writePair(newDirectory());
+    const { projector } = await writeVisionPair(newDirectory());
     expect(projector.tokensPerImage).toBe(16);
     const header = await readGgufHeader(projector.path);
     expect(header.metadata.get("clip.projector_type")).toEqual({ type: "string", value: "mlp" });
@@ -39,7 +36,7 @@ describe("random vision projector GGUF", () => {
   describe.skipIf(!hasLlamaServer)("with the real llama-server", () => {
     let server: LlamaServerProcess;
     beforeAll(async () => {
-      const { llm, projector } = await writePair(newDirectory());
+      const { llm, projector } = await writeVisionPair(newDirectory());
       server = await startLlamaServer(["-m", llm.path, "--mmproj", projector.path, "--ctx-size", "256", "--no-warmup"]);
     }, 120_000);
     afterAll(() => server?.stop());
@@ -62,6 +59,39 @@ describe("random vision projector GGUF", () => {
       expect(first.tokens_evaluated).toBeGreaterThan(16);
       expect(first.content.length).toBeGreaterThan(0);
       expect((await ask()).content).toBe(first.content);
+    }, 120_000);
+
+    it("through camelid serve (llama-server as a vision upstream) answers byte for byte what llama-server answers directly", async () => {
+      const registry = new ModelRegistry([
+        {
+          id: "llava-tiny",
+          kind: "remote",
+          ownedBy: "llama-server",
+          capacity: 1,
+          maxQueue: 4,
+          capabilities: ["vision"],
+          load: async () => createOpenAICompatibleModel({ baseURL: `${server.url}/v1`, model: "llm", api: "chat", flavor: "llama-server", maxRetries: 0 }),
+        },
+      ]);
+      const { app } = createServerApp({ registry, images: new ImageIntake(new ImageStore(`${newDirectory()}/images`)) });
+      const body = (model: string) => ({
+        model,
+        max_tokens: 12,
+        temperature: 0,
+        messages: [{ role: "user", content: [{ type: "text", text: "What is in the picture?" }, { type: "image_url", image_url: { url: `data:image/png;base64,${png.toString("base64")}` } }] }],
+      });
+      const direct = (await (await fetch(`${server.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body("llm")) })).json()) as {
+        choices: { message: { content: string } }[];
+        usage: { prompt_tokens: number };
+      };
+      const response = await postJson(app, "/v1/chat/completions", body("llava-tiny"));
+      expect(response.status, server.log()).toBe(200);
+      const viaCamelid = (await response.json()) as typeof direct;
+      expect(direct.choices[0].message.content.length).toBeGreaterThan(0);
+      expect(viaCamelid.choices[0].message.content).toBe(direct.choices[0].message.content);
+      // The image's 16 tokens are in the prompt both ways.
+      expect(viaCamelid.usage.prompt_tokens).toBe(direct.usage.prompt_tokens);
+      expect(direct.usage.prompt_tokens).toBeGreaterThan(16);
     }, 120_000);
   });
 });
