@@ -310,11 +310,18 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
 
   // Flags beat the file's defaults; a model's own keys beat both.
   // The llama-server executable's path is relative to where it was written: the file or the working directory.
-  const binFromFile = (bin: string | undefined) => (bin === undefined ? {} : { llamaServerBin: fromFile(bin) });
-  const binFromFlags = flags.localModel?.llamaServerBin === undefined ? {} : { llamaServerBin: resolve(cwd, flags.localModel.llamaServerBin) };
+  // So is a projector's (--mmproj).
+  const binFromFile = (settings: { llamaServerBin?: string; mmproj?: string }) => ({
+    ...(settings.llamaServerBin === undefined ? {} : { llamaServerBin: fromFile(settings.llamaServerBin) }),
+    ...(settings.mmproj === undefined ? {} : { mmproj: fromFile(settings.mmproj) }),
+  });
+  const binFromFlags = {
+    ...(flags.localModel?.llamaServerBin === undefined ? {} : { llamaServerBin: resolve(cwd, flags.localModel.llamaServerBin) }),
+    ...(flags.localModel?.mmproj === undefined ? {} : { mmproj: resolve(cwd, flags.localModel.mmproj) }),
+  };
   const { loadTimeoutSeconds, ...settingDefaults } = {
     ...file.defaults,
-    ...binFromFile(file.defaults.llamaServerBin),
+    ...binFromFile(file.defaults),
     ...definedOnly(flags.localModel ?? {}),
     ...binFromFlags,
   };
@@ -324,7 +331,7 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
   const localModels: LocalModelConfig[] = file.models.map(({ id, path, lora, maxQueue: modelMaxQueue, loadTimeoutSeconds: modelLoadTimeout, ...settings }) => ({
     ...settingDefaults,
     ...definedOnly(settings),
-    ...binFromFile(settings.llamaServerBin),
+    ...binFromFile(settings),
     id,
     path: fromFile(path),
     lora: lora.map((adapter) => ({ path: fromFile(adapter.path), scale: adapter.scale })),
@@ -419,6 +426,11 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
     if (!existsSync(model.path)) throw new ConfigError(`model "${model.id}": file ${model.path} does not exist`);
     for (const adapter of model.lora) {
       if (!existsSync(adapter.path)) throw new ConfigError(`model "${model.id}": LoRA adapter ${adapter.path} does not exist`);
+    }
+    if (model.mmproj !== undefined) {
+      // node-llama-cpp has no multimodal API: a projector is only used by llama.cpp's own server.
+      if (model.engine !== "llama-server") throw new ConfigError(`model "${model.id}": a projector (mmproj) needs the llama-server engine (--engine llama-server); the in-process engine takes text only`);
+      if (!existsSync(model.mmproj)) throw new ConfigError(`model "${model.id}": projector ${model.mmproj} does not exist`);
     }
   }
   const ids = new Set<string>();

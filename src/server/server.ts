@@ -43,6 +43,8 @@ export function modelSpecs(config: ServeConfig, factories: ModelFactories): Mode
       ownedBy: "camelid",
       capacity: model.sequences,
       maxQueue: model.maxQueue,
+      // A projector (checked in config to go with the llama-server engine) lets the model see.
+      ...(model.mmproj !== undefined ? { capabilities: ["vision" as const] } : {}),
       load: async (onProgress) => factories.local(model, onProgress),
     })),
     ...config.remoteModels.map<ModelSpec>((model) => ({

@@ -11,7 +11,8 @@ import { ImageIntake } from "../../src/server/images/image-intake.js";
 import { ImageStore } from "../../src/server/images/image-store.js";
 import { ModelRegistry } from "../../src/server/model-registry.js";
 import { postJson } from "../server/support/test-server.js";
-import { hasLlamaServer, startLlamaServer, type LlamaServerProcess } from "../support/llama-server-process.js";
+import { describeWithLlamaServer } from "../support/llama-server-binary.js";
+import { startLlamaServer, type LlamaServerProcess } from "../support/llama-server-process.js";
 import { gradientPng, writeVisionPair } from "../support/vision-pair.js";
 import { temporaryDirectories } from "../support/temporary-directories.js";
 
@@ -33,11 +34,11 @@ describe("random vision projector GGUF", () => {
     await expect(writeRandomProjectorGguf({ path: "/tmp/x.gguf", textDim: 64, visionDim: 32, ffnDim: 32 })).rejects.toThrow(/ffnDim/);
   });
 
-  describe.skipIf(!hasLlamaServer)("with the real llama-server", () => {
+  describeWithLlamaServer("with the real llama-server", (binary) => {
     let server: LlamaServerProcess;
     beforeAll(async () => {
       const { llm, projector } = await writeVisionPair(newDirectory());
-      server = await startLlamaServer(["-m", llm.path, "--mmproj", projector.path, "--ctx-size", "256", "--no-warmup"]);
+      server = await startLlamaServer(binary, ["-m", llm.path, "--mmproj", projector.path, "--ctx-size", "256", "--no-warmup"]);
     }, 120_000);
     afterAll(() => server?.stop());
 

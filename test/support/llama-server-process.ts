@@ -1,20 +1,8 @@
-// The shared llama.cpp build's `llama-server` started for one test: a free loopback port, ready once
-// /health answers 200, stopped (and its process group with it) when the test ends.
+// A llama-server (`binary`: see llama-server-binary.ts) started directly, as the reference camelid's
+// answers are compared with: a free loopback port, ready once /health answers 200, stopped with its
+// process group.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
-import { createServer } from "node:net";
-
-/** Where the lead builds llama.cpp's tools (same version as node-llama-cpp's); CAMELID_LLAMA_SERVER overrides. */
-export const llamaServerBinary = process.env.CAMELID_LLAMA_SERVER ?? "/work/llama-build/bin/llama-server";
-export const hasLlamaServer = existsSync(llamaServerBinary);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort } from "../../src/providers/llama-server/free-port.js";
 
 export interface LlamaServerProcess {
   url: string;
@@ -24,9 +12,9 @@ export interface LlamaServerProcess {
 }
 
 /** Starts llama-server with `args` (model, --mmproj, …) and resolves once it serves, or rejects with its log when it exits first. */
-export async function startLlamaServer(args: string[]): Promise<LlamaServerProcess> {
+export async function startLlamaServer(binary: string, args: string[]): Promise<LlamaServerProcess> {
   const port = await freePort();
-  const child: ChildProcess = spawn(llamaServerBinary, ["--host", "127.0.0.1", "--port", String(port), "--threads", "1", ...args], { stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child: ChildProcess = spawn(binary, ["--host", "127.0.0.1", "--port", String(port), "--threads", "1", ...args], { stdio: ["ignore", "pipe", "pipe"], detached: true });
   let output = "";
   child.stdout?.on("data", (chunk) => (output += chunk));
   child.stderr?.on("data", (chunk) => (output += chunk));

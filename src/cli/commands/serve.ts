@@ -50,7 +50,7 @@ local models (defaults for every local model; a config file's model entry may se
 ${localModelFlagHelp(SERVE_SETTINGS, { contextSize: "(alias --context-size)" })}`;
 
 /** The local-model settings serve takes as flags; names, bounds and messages come from the settings schema. */
-const SERVE_SETTINGS = ["contextSize", "sequences", "threads", "batchSize", "flashAttention", "loadTimeoutSeconds", "engine", "llamaServerBin", "keepAliveSeconds"] as const;
+const SERVE_SETTINGS = ["contextSize", "sequences", "threads", "batchSize", "flashAttention", "loadTimeoutSeconds", "engine", "llamaServerBin", "keepAliveSeconds", "mmproj"] as const;
 
 const flagOptions = {
   config: { type: "string" },
@@ -226,6 +226,7 @@ async function llamaServerEngine(model: LocalModelConfig, places: { dataDir: str
     ...engineSettings(model),
     llamaServerBin: model.llamaServerBin,
     keepAliveSeconds: model.keepAliveSeconds,
+    ...(model.mmproj ? { mmproj: model.mmproj } : {}),
     logDir: join(places.dataDir, "engines"),
     cacheDir: places.cacheDir,
   });
