@@ -205,6 +205,23 @@ describe("images in chat requests", () => {
       rmSync(configDir, { recursive: true, force: true });
     }
     expect(() => parseServeConfig({ images: { maxBytes: 0 } })).toThrow(/images\.maxBytes/);
+
+    // A local model sees with a projector, which only the llama-server engine can use.
+    const modelDir = mkdtempSync(join(tmpdir(), "camelid-images-mmproj-"));
+    try {
+      const fs = await import("node:fs");
+      fs.writeFileSync(join(modelDir, "m.gguf"), "");
+      fs.writeFileSync(join(modelDir, "mmproj.gguf"), "");
+      const factories = { local: () => new FakeModel(), remote: () => new FakeModel() };
+      const seeing = resolveServeConfig(parseServeFlags(["--model", "m.gguf", "--engine", "llama-server", "--mmproj", "mmproj.gguf"]), {}, modelDir);
+      expect(seeing.localModels[0].mmproj).toBe(join(modelDir, "mmproj.gguf"));
+      expect(modelSpecs(seeing, factories)[0].capabilities).toEqual(["vision"]);
+      expect(modelSpecs(resolveServeConfig(parseServeFlags(["--model", "m.gguf"]), {}, modelDir), factories)[0].capabilities).toBeUndefined();
+      expect(() => resolveServeConfig(parseServeFlags(["--model", "m.gguf", "--mmproj", "mmproj.gguf"]), {}, modelDir)).toThrow(/needs the llama-server engine/);
+      expect(() => resolveServeConfig(parseServeFlags(["--model", "m.gguf", "--engine", "llama-server", "--mmproj", "gone.gguf"]), {}, modelDir)).toThrow(/projector .*gone\.gguf does not exist/);
+    } finally {
+      rmSync(modelDir, { recursive: true, force: true });
+    }
     expect(parseServeFlags(["--allow-image-urls", "--max-image-bytes", "1024"])).toMatchObject({ allowImageUrls: true, maxImageBytes: 1024 });
     expect(() => parseServeFlags(["--max-image-bytes", "0"])).toThrow(/--max-image-bytes/);
   });
