@@ -190,15 +190,14 @@ export class EngineBinaryError extends CamelidError {
  * JPEG, GIF or WebP, over the size limit, an http(s) URL while URLs are off, a fetch that failed);
  * `parameter` names the content part (`messages[0].content[1].image_url.url`).
  */
-export class ImageInputError extends CamelidError {
-  readonly code = "invalid_image";
+export class ImageInputError extends InvalidArgumentError {
   constructor(
-    readonly parameter: string,
+    parameter: string,
     readonly reason: "bad_base64" | "unsupported_type" | "too_large" | "url_not_allowed" | "fetch_failed",
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(parameter, message, options);
   }
 }
 
