@@ -9,7 +9,7 @@ type FlagOption = { type: "string" | "boolean"; short?: string; multiple?: boole
 const BOOLEAN_SETTINGS: ReadonlySet<LocalModelSettingKey> = new Set(["flashAttention"]);
 const REPEATABLE_SETTINGS: ReadonlySet<LocalModelSettingKey> = new Set(["lora"]);
 /** Settings whose value is text (a name or a path), not a number. */
-const TEXT_SETTINGS: ReadonlySet<LocalModelSettingKey> = new Set(["promptFormat", "engine", "llamaServerBin"]);
+const TEXT_SETTINGS: ReadonlySet<LocalModelSettingKey> = new Set(["promptFormat", "engine", "llamaServerBin", "mmproj"]);
 
 /** The parseArgs options of some settings' flags, typed so that parseArgs types their values. */
 export type LocalModelFlagOptions<K extends LocalModelSettingKey, P extends string = ""> = {

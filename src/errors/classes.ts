@@ -184,3 +184,31 @@ export class EngineBinaryError extends CamelidError {
     super(message, options);
   }
 }
+
+/**
+ * An image in a chat request cannot be used: `reason` says why (bad base64, a type other than PNG,
+ * JPEG, GIF or WebP, over the size limit, an http(s) URL while URLs are off, a fetch that failed);
+ * `parameter` names the content part (`messages[0].content[1].image_url.url`).
+ */
+export class ImageInputError extends InvalidArgumentError {
+  constructor(
+    parameter: string,
+    readonly reason: "bad_base64" | "unsupported_type" | "too_large" | "url_not_allowed" | "fetch_failed",
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(parameter, message, options);
+  }
+}
+
+/** The request needs something the model cannot do (images for a text-only model); `capability` names it. */
+export class ModelCapabilityError extends CamelidError {
+  readonly code = "model_capability_missing";
+  constructor(
+    readonly modelId: string,
+    readonly capability: "vision",
+    message = `model "${modelId}" cannot take images: it lacks the "${capability}" capability`,
+  ) {
+    super(message);
+  }
+}

@@ -7,7 +7,9 @@ import {
   ContextLengthExceededError,
   EngineBinaryError,
   GgufFormatError,
+  ImageInputError,
   InvalidArgumentError,
+  ModelCapabilityError,
   ModelLoadError,
   ModelNotFoundError,
   NoReplicaAvailableError,
@@ -43,8 +45,13 @@ export function toHttpError(error: unknown): HttpError {
   const body = (type: string, message: string, param: string | null = null, code: string | null = null) => ({
     error: { message, type, param, code },
   });
+  // Before InvalidArgumentError, which it is: its code says what is wrong with the image.
+  if (error instanceof ImageInputError)
+    return { status: 400, body: body("invalid_request_error", error.message, error.parameter, `image_${error.reason}`), headers: {} };
   if (error instanceof InvalidArgumentError)
     return { status: 400, body: body("invalid_request_error", error.message, error.parameter, "invalid_value"), headers: {} };
+  if (error instanceof ModelCapabilityError)
+    return { status: 400, body: body("invalid_request_error", error.message, "model", error.code), headers: {} };
   if (error instanceof ContextLengthExceededError)
     return {
       status: 400,

@@ -10,6 +10,7 @@ import type { PackagedSampling } from "../registry/modelfile.js";
 import { resolveModelName } from "../registry/resolve.js";
 import { hashApiKey, type ApiKeyRecord } from "./auth.js";
 import { formatParameterPath } from "./openai/parse-body.js";
+import { imageOptionsSchema, type ImageOptions } from "./images/image-intake.js";
 
 const positiveInt = z.number().int().min(1);
 /** Four parallel requests per local model, the provider's own default (DEFAULT_SEQUENCES there). */
@@ -33,7 +34,12 @@ const flavorSchema = z.enum(["openai", "vllm", "llama-server", "ollama"]);
 
 const remoteModelSchema = z.union([
   z.string().min(1),
-  z.strictObject({ id: z.string().min(1), upstreamId: z.string().min(1).optional() }),
+  z.strictObject({
+    id: z.string().min(1),
+    upstreamId: z.string().min(1).optional(),
+    /** This model takes images (overrides the upstream's `vision`). */
+    vision: z.boolean().optional(),
+  }),
 ]);
 
 const remoteSchema = z.strictObject({
@@ -46,6 +52,8 @@ const remoteSchema = z.strictObject({
   concurrency: positiveInt.max(1024).default(16),
   maxQueue: z.number().int().min(0).optional(),
   timeoutMs: positiveInt.optional(),
+  /** The upstream's models take images (OpenAI image_url parts are forwarded as sent); a model entry may say otherwise. */
+  vision: z.boolean().default(false),
   models: z.array(remoteModelSchema).min(1),
 });
 
@@ -117,6 +125,8 @@ export const serveConfigFileSchema = z.strictObject({
   allowedHosts: z.array(z.string().min(1)).default([]),
   /** A client must send its whole request (headers and body) within this time, else 408. */
   requestBodyTimeoutMs: positiveInt.default(30_000),
+  /** Images in chat requests: size limit, count, whether http(s) URLs are fetched. */
+  images: imageOptionsSchema.default(imageOptionsSchema.parse({})),
   requestLog: z
     .strictObject({
       enabled: z.boolean().default(true),
@@ -153,6 +163,8 @@ export interface RemoteModelConfig {
   timeoutMs?: number;
   concurrency: number;
   maxQueue: number;
+  /** Takes images (config `vision`). */
+  vision?: boolean;
 }
 
 /** One upstream of a replica set, resolved (its key read from the environment). */
@@ -193,6 +205,8 @@ export interface ServeConfig {
   corsOrigins: string[];
   allowedHosts: string[];
   requestBodyTimeoutMs: number;
+  /** Absent: the defaults (data: URIs only, 8 MiB per image). */
+  images?: ImageOptions;
   requestLog: { enabled: boolean; retentionDays: number | null; maxRows?: number };
 }
 
@@ -220,6 +234,10 @@ export interface ServeFlags {
   maxQueue?: number;
   maxBodyBytes?: number;
   logRetentionDays?: number;
+  /** --allow-image-urls: fetch http(s) image URLs. */
+  allowImageUrls?: boolean;
+  /** --max-image-bytes N */
+  maxImageBytes?: number;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -292,11 +310,18 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
 
   // Flags beat the file's defaults; a model's own keys beat both.
   // The llama-server executable's path is relative to where it was written: the file or the working directory.
-  const binFromFile = (bin: string | undefined) => (bin === undefined ? {} : { llamaServerBin: fromFile(bin) });
-  const binFromFlags = flags.localModel?.llamaServerBin === undefined ? {} : { llamaServerBin: resolve(cwd, flags.localModel.llamaServerBin) };
+  // So is a projector's (--mmproj).
+  const binFromFile = (settings: { llamaServerBin?: string; mmproj?: string }) => ({
+    ...(settings.llamaServerBin === undefined ? {} : { llamaServerBin: fromFile(settings.llamaServerBin) }),
+    ...(settings.mmproj === undefined ? {} : { mmproj: fromFile(settings.mmproj) }),
+  });
+  const binFromFlags = {
+    ...(flags.localModel?.llamaServerBin === undefined ? {} : { llamaServerBin: resolve(cwd, flags.localModel.llamaServerBin) }),
+    ...(flags.localModel?.mmproj === undefined ? {} : { mmproj: resolve(cwd, flags.localModel.mmproj) }),
+  };
   const { loadTimeoutSeconds, ...settingDefaults } = {
     ...file.defaults,
-    ...binFromFile(file.defaults.llamaServerBin),
+    ...binFromFile(file.defaults),
     ...definedOnly(flags.localModel ?? {}),
     ...binFromFlags,
   };
@@ -306,7 +331,7 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
   const localModels: LocalModelConfig[] = file.models.map(({ id, path, lora, maxQueue: modelMaxQueue, loadTimeoutSeconds: modelLoadTimeout, ...settings }) => ({
     ...settingDefaults,
     ...definedOnly(settings),
-    ...binFromFile(settings.llamaServerBin),
+    ...binFromFile(settings),
     id,
     path: fromFile(path),
     lora: lora.map((adapter) => ({ path: fromFile(adapter.path), scale: adapter.scale })),
@@ -359,6 +384,7 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
         timeoutMs: remote.timeoutMs,
         concurrency: remote.concurrency,
         maxQueue: remote.maxQueue ?? maxQueue,
+        vision: (typeof model === "string" ? undefined : model.vision) ?? remote.vision,
       };
     });
   });
@@ -401,6 +427,11 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
     for (const adapter of model.lora) {
       if (!existsSync(adapter.path)) throw new ConfigError(`model "${model.id}": LoRA adapter ${adapter.path} does not exist`);
     }
+    if (model.mmproj !== undefined) {
+      // node-llama-cpp has no multimodal API: a projector is only used by llama.cpp's own server.
+      if (model.engine !== "llama-server") throw new ConfigError(`model "${model.id}": a projector (mmproj) needs the llama-server engine (--engine llama-server); the in-process engine takes text only`);
+      if (!existsSync(model.mmproj)) throw new ConfigError(`model "${model.id}": projector ${model.mmproj} does not exist`);
+    }
   }
   const ids = new Set<string>();
   for (const { id } of [...localModels, ...remoteModels, ...replicaSets]) {
@@ -436,6 +467,7 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
     corsOrigins: flags.corsOrigins ?? file.cors.origins,
     allowedHosts: flags.allowedHosts ?? file.allowedHosts,
     requestBodyTimeoutMs: flags.requestBodyTimeoutMs ?? file.requestBodyTimeoutMs,
+    images: { ...file.images, ...definedOnly({ allowUrls: flags.allowImageUrls, maxBytes: flags.maxImageBytes }) },
     requestLog: {
       enabled: file.requestLog.enabled,
       retentionDays: flags.logRetentionDays ?? file.requestLog.retentionDays,

@@ -13,11 +13,15 @@ export interface ModelSpec {
   /** Concurrent requests: a local model's sequences, a remote upstream's allowed parallelism. */
   capacity: number;
   maxQueue: number;
+  /** What the model can do besides text: "vision" takes images (a remote with `vision: true`, a local engine with a projector). */
+  capabilities?: readonly ModelCapability[];
   /** Loaded when the server starts even under lazy loading (a replica set: cheap, and its health checks must run). */
   loadAtStart?: boolean;
   /** Loads the model; a loader that can tell how far it got calls `onProgress` with a fraction in (0, 1]. */
   load(onProgress?: LoadProgressListener): Promise<LanguageModel>;
 }
+
+export type ModelCapability = "vision";
 
 /** Called with how much of a load is done, a fraction in (0, 1]. */
 export type LoadProgressListener = (fraction: number) => void;

@@ -12,6 +12,8 @@ import { ConversationStore } from "./store/conversations.js";
 import { PlaygroundSessionStore } from "./store/playground-sessions.js";
 import { openServerDatabase, type ServerDatabase } from "./store/database.js";
 import { RequestLog } from "./store/request-log.js";
+import { ImageIntake } from "./images/image-intake.js";
+import { ImageStore, imagesSubdirectory } from "./images/image-store.js";
 import { safetyReportsSubdirectory } from "./routes/safety-reports.js";
 import { evalResultsSubdirectory } from "./routes/eval-results.js";
 import { trainingRunsSubdirectory, type AdapterModel } from "./routes/training-runs.js";
@@ -41,6 +43,8 @@ export function modelSpecs(config: ServeConfig, factories: ModelFactories): Mode
       ownedBy: "camelid",
       capacity: model.sequences,
       maxQueue: model.maxQueue,
+      // A projector (checked in config to go with the llama-server engine) lets the model see.
+      ...(model.mmproj !== undefined ? { capabilities: ["vision" as const] } : {}),
       load: async (onProgress) => factories.local(model, onProgress),
     })),
     ...config.remoteModels.map<ModelSpec>((model) => ({
@@ -49,6 +53,7 @@ export function modelSpecs(config: ServeConfig, factories: ModelFactories): Mode
       ownedBy: model.upstream,
       capacity: model.concurrency,
       maxQueue: model.maxQueue,
+      ...(model.vision ? { capabilities: ["vision" as const] } : {}),
       load: async () => factories.remote(model),
     })),
     ...(config.replicaSets ?? []).map<ModelSpec>((set) => ({
@@ -94,6 +99,7 @@ export async function startServer(config: ServeConfig, factories: ModelFactories
       registry,
       requestLog,
       conversations,
+      images: new ImageIntake(new ImageStore(join(config.dataDir, imagesSubdirectory)), config.images),
       sessions: new PlaygroundSessionStore(database),
       arena: { store: new ArenaStore(database) },
       safetyReportsDirectory: join(config.dataDir, safetyReportsSubdirectory),

@@ -69,6 +69,8 @@ export const localModelSettingsSchema = z.strictObject({
   llamaServerBin: z.string().min(1, "must name the llama-server executable").optional(),
   /** llama-server engine: end a model's process after this many idle seconds (-1: never; 0: after each request). */
   keepAliveSeconds: integerInRange(LOCAL_MODEL_LIMITS.keepAliveSeconds).optional(),
+  /** llama-server engine: a multimodal projector GGUF (llama.cpp's mtmd, --mmproj); the model then takes images. */
+  mmproj: z.string().min(1, "must name a projector .gguf file").optional(),
 });
 
 export type LocalModelSettings = z.output<typeof localModelSettingsSchema>;
@@ -87,4 +89,5 @@ export const LOCAL_MODEL_FLAGS = {
   engine: { flag: "engine", value: "NAME", help: "node-llama-cpp (default: in process) or llama-server (llama.cpp's own server, one supervised process per model)" },
   llamaServerBin: { flag: "llama-server-bin", value: "PATH", help: "the llama-server executable for --engine llama-server (default: the one `camelid engine build` made)" },
   keepAliveSeconds: { flag: "keep-alive", value: "SECONDS", help: "--engine llama-server: end a model's process after SECONDS idle (default 300; --keep-alive=-1 never; 0 after each request)" },
+  mmproj: { flag: "mmproj", value: "FILE", help: "--engine llama-server: a multimodal projector .gguf (llama.cpp mtmd): the model takes images" },
 } as const satisfies Record<LocalModelSettingKey, { flag: string; short?: string; value: string; help: string }>;

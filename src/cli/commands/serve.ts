@@ -41,12 +41,16 @@ options:
   --max-queue N            waiting requests per model before 429 (default 64)
   --max-body-bytes N       largest request body (default 1048576)
   --log-retention-days N   delete request-log rows older than N days (default 30)
+  --max-image-bytes N      largest image in a chat request, decoded (default 8388608); images
+                           arrive inside the body, so raise --max-body-bytes with it
+  --allow-image-urls       fetch http(s) image URLs in chat requests (default: data: URIs only;
+                           the server then makes requests to hosts the client names)
 
 local models (defaults for every local model; a config file's model entry may set its own):
 ${localModelFlagHelp(SERVE_SETTINGS, { contextSize: "(alias --context-size)" })}`;
 
 /** The local-model settings serve takes as flags; names, bounds and messages come from the settings schema. */
-const SERVE_SETTINGS = ["contextSize", "sequences", "threads", "batchSize", "flashAttention", "loadTimeoutSeconds", "engine", "llamaServerBin", "keepAliveSeconds"] as const;
+const SERVE_SETTINGS = ["contextSize", "sequences", "threads", "batchSize", "flashAttention", "loadTimeoutSeconds", "engine", "llamaServerBin", "keepAliveSeconds", "mmproj"] as const;
 
 const flagOptions = {
   config: { type: "string" },
@@ -69,6 +73,8 @@ const flagOptions = {
   "max-queue": { type: "string" },
   "max-body-bytes": { type: "string" },
   "log-retention-days": { type: "string" },
+  "max-image-bytes": { type: "string" },
+  "allow-image-urls": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -129,6 +135,8 @@ export function parseServeFlags(argv: string[]): ServeFlags & { help: boolean } 
     maxQueue: integerFlag(v["max-queue"], "max-queue", 0),
     maxBodyBytes: integerFlag(v["max-body-bytes"], "max-body-bytes", 1),
     logRetentionDays: retention === undefined ? undefined : Number(retention),
+    allowImageUrls: v["allow-image-urls"],
+    maxImageBytes: integerFlag(v["max-image-bytes"], "max-image-bytes", 1, 256 * 1024 * 1024),
   };
 }
 
@@ -218,6 +226,7 @@ async function llamaServerEngine(model: LocalModelConfig, places: { dataDir: str
     ...engineSettings(model),
     llamaServerBin: model.llamaServerBin,
     keepAliveSeconds: model.keepAliveSeconds,
+    ...(model.mmproj ? { mmproj: model.mmproj } : {}),
     logDir: join(places.dataDir, "engines"),
     cacheDir: places.cacheDir,
   });

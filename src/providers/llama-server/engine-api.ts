@@ -2,6 +2,7 @@
 // (slot context), /tokenize and /detokenize (llama.cpp's own tokenizer, so the prompt camelid renders is
 // tokenized exactly as the in-process engine would), and /completion with token ids, streamed.
 import { z } from "zod";
+import type { MultimodalPrompt } from "../shared/multimodal-prompt.js";
 import { UpstreamError } from "../../errors/index.js";
 import { defaultRetryPolicy } from "../../retry/retry-policy.js";
 import { openResponse, readJsonBody, type OpenResponse, type TransportSettings } from "../openai/http-transport.js";
@@ -68,7 +69,8 @@ export type CompletionChunk = z.infer<typeof completionChunkSchema>;
 
 /** /completion's request body: token ids as the prompt, and llama.cpp's sampling fields one for one. */
 export interface CompletionRequest {
-  prompt: number[];
+  /** Token ids; with images, the rendered text and the images (llama.cpp's mtmd tokenizes both). */
+  prompt: number[] | MultimodalPrompt;
   n_predict: number;
   stream: true;
   temperature: number;

@@ -1,5 +1,6 @@
 // One running llama-server, started through the watchdog (watchdog.ts) on a free loopback port, and
 // ready once its /health answers 200 (it answers 503 while the model loads).
+import { MEDIA_MARKER } from "../../spec/messages.js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { ModelLoadError } from "../../errors/index.js";
 import { sleep as defaultSleep, type Sleep } from "../../retry/sleep.js";
@@ -116,7 +117,10 @@ export class EngineProcess {
     const args = [...options.args, "--host", ENGINE_HOST, "--port", String(port)];
     options.log.note(`starting ${options.binary} ${args.map((arg) => (/\s/.test(arg) ? JSON.stringify(arg) : arg)).join(" ")}`);
     // Its own process group: a terminal's Ctrl-C reaches camelid alone, which then ends its engines in order.
-    const child = spawn(watchdog.command, [...watchdog.args, options.binary, ...args], { stdio: ["pipe", "pipe", "pipe"], detached: true });
+    // The media marker pinned to llama.cpp's default (it is random per process otherwise), so the prompts
+    // camelid renders with MEDIA_MARKER mean the same to every process of the model.
+    const env = { ...process.env, LLAMA_MEDIA_MARKER: MEDIA_MARKER };
+    const child = spawn(watchdog.command, [...watchdog.args, options.binary, ...args], { stdio: ["pipe", "pipe", "pipe"], detached: true, env });
     // The pipe is the parent-death signal; an EPIPE on it (the watchdog already gone) is not an error here.
     child.stdin?.on("error", () => undefined);
     // An engine never keeps camelid running on its own: a command that ends without disposing its model

@@ -2,8 +2,10 @@
 // gateway: it renders and tokenizes the exact prompt (through the server's tokenizer, llama.cpp's own),
 // sends the token ids to /completion with the sampling settings one for one, and streams the answer as
 // its own stream parts, so the logged prompt is exactly what the model saw.
+import { MEDIA_MARKER } from "../../spec/messages.js";
+import { imagesOf, multimodalPrompt } from "../shared/multimodal-prompt.js";
 import { basename, join } from "node:path";
-import { ConnectionError, ContextLengthExceededError, InvalidArgumentError, ModelLoadError, ModelNotFoundError, isCamelidError } from "../../errors/index.js";
+import { ConnectionError, ContextLengthExceededError, InvalidArgumentError, ModelCapabilityError, ModelLoadError, ModelNotFoundError, isCamelidError } from "../../errors/index.js";
 import { checkModelFile, checkTensorFile, metadataBoolean, metadataNumber, metadataString, type GgufHeader } from "../../gguf/index.js";
 import {
   buildTokenizedPrompt,
@@ -207,6 +209,7 @@ export class LlamaServerLanguageModel implements LanguageModel {
     if (options.threads !== undefined) args.push("--threads", String(options.threads));
     if (options.batchSize !== undefined) args.push("--batch-size", String(options.batchSize));
     for (const adapter of options.lora ?? []) args.push("--lora-scaled", `${adapter.path}:${adapter.scale ?? 1}`);
+    if (options.mmproj !== undefined) args.push("--mmproj", options.mmproj);
     return args;
   }
 
@@ -328,6 +331,16 @@ export class LlamaServerLanguageModel implements LanguageModel {
       lease.release();
       throw new ContextLengthExceededError(promptTokens.length, contextSize);
     }
+    // Images go as the rendered text with its media markers and the images' bytes: llama-server's mtmd
+    // tokenizes them itself (token ids cannot carry an image). It adds BOS (add_special), so a BOS the
+    // format rendered as text is left out.
+    const images = imagesOf(built.rendered.messages ?? []);
+    if (images.length > 0 && this.options.mmproj === undefined) {
+      lease.release();
+      throw new ModelCapabilityError(this.modelId, "vision");
+    }
+    const wirePrompt =
+      images.length > 0 ? multimodalPrompt(built.rendered.text, images, MEDIA_MARKER, state.engine.addBos ? state.facts.bosString : undefined) : promptTokens;
     const wantLogprobs = options.logprobs === true || options.topLogprobs !== undefined;
     const topLogprobs = wantLogprobs ? (options.topLogprobs ?? 0) : undefined;
     const room = contextSize - promptTokens.length;
@@ -340,7 +353,7 @@ export class LlamaServerLanguageModel implements LanguageModel {
     const requestFor = (choiceIndex: number): CompletionRequest => {
       const sampling = resolveSampling(options, choiceIndex, baseSeed);
       return {
-        prompt: promptTokens,
+        prompt: wirePrompt,
         n_predict: maxTokens,
         stream: true,
         temperature: sampling.temperature,
