@@ -2,7 +2,8 @@
 // at each quarter otherwise (logs stay short).
 import { formatBytes } from "../gguf/describe.js";
 import type { DownloadProgress } from "../hub/index.js";
-import { formatDuration, progressBar } from "../train/progress.js";
+import { progressBar } from "../train/progress.js";
+import { formatDuration } from "../progress/progress.js";
 
 export class DownloadProgressView {
   private startedAt: number | undefined;
@@ -49,7 +50,7 @@ export class DownloadProgressView {
     if (progress.total === undefined) return `${this.label} ${size}${Number.isFinite(rate) ? ` ${formatBytes(Math.round(rate), { exact: false })}/s` : ""}`;
     const fraction = progress.total > 0 ? Math.min(1, progress.downloaded / progress.total) : 1;
     const bar = progressBar(fraction);
-    const eta = progress.downloaded >= progress.total ? formatDuration(0) : rate > 0 ? formatDuration((progress.total - progress.downloaded) / rate) : "?";
+    const eta = progress.downloaded >= progress.total ? formatDuration(0) : rate > 0 ? formatDuration((1000 * (progress.total - progress.downloaded)) / rate) : "?";
     const speed = Number.isFinite(rate) ? `${formatBytes(Math.round(rate), { exact: false })}/s` : "-";
     return `${this.label} [${bar}] ${Math.floor(fraction * 100)}% ${size} / ${formatBytes(progress.total, { exact: false })} ${speed} ETA ${eta}`;
   }

@@ -120,6 +120,21 @@ export class TimeoutError extends CamelidError {
   }
 }
 
+/**
+ * A replicated model has no healthy upstream left to try: all are down (or failed this request).
+ * 503 with retry-after: the health checks bring replicas back.
+ */
+export class NoReplicaAvailableError extends CamelidError {
+  readonly code = "no_replica_available";
+  constructor(
+    message: string,
+    readonly retryAfterSeconds = 1,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** The caller's AbortSignal fired. */
 export class AbortError extends CamelidError {
   readonly code = "aborted";
@@ -151,5 +166,49 @@ export class TokenizerFileError extends CamelidError {
     options?: { cause?: unknown },
   ) {
     super(`${file}: ${detail}`, options);
+  }
+}
+
+/**
+ * The llama-server engine has no usable executable (none given, none built, not executable, or one that
+ * fails to run), or `camelid engine build` could not make one; `binary` names the path (or the build step),
+ * and the message says how to get one.
+ */
+export class EngineBinaryError extends CamelidError {
+  readonly code = "engine_binary";
+  constructor(
+    readonly binary: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * An image in a chat request cannot be used: `reason` says why (bad base64, a type other than PNG,
+ * JPEG, GIF or WebP, over the size limit, an http(s) URL while URLs are off, a fetch that failed);
+ * `parameter` names the content part (`messages[0].content[1].image_url.url`).
+ */
+export class ImageInputError extends InvalidArgumentError {
+  constructor(
+    parameter: string,
+    readonly reason: "bad_base64" | "unsupported_type" | "too_large" | "url_not_allowed" | "fetch_failed",
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(parameter, message, options);
+  }
+}
+
+/** The request needs something the model cannot do (images for a text-only model); `capability` names it. */
+export class ModelCapabilityError extends CamelidError {
+  readonly code = "model_capability_missing";
+  constructor(
+    readonly modelId: string,
+    readonly capability: "vision",
+    message = `model "${modelId}" cannot take images: it lacks the "${capability}" capability`,
+  ) {
+    super(message);
   }
 }

@@ -5,10 +5,14 @@ import {
   ConfigError,
   ConnectionError,
   ContextLengthExceededError,
+  EngineBinaryError,
   GgufFormatError,
+  ImageInputError,
   InvalidArgumentError,
+  ModelCapabilityError,
   ModelLoadError,
   ModelNotFoundError,
+  NoReplicaAvailableError,
   PermissionDeniedError,
   PromptFormatError,
   QueueFullError,
@@ -41,8 +45,13 @@ export function toHttpError(error: unknown): HttpError {
   const body = (type: string, message: string, param: string | null = null, code: string | null = null) => ({
     error: { message, type, param, code },
   });
+  // Before InvalidArgumentError, which it is: its code says what is wrong with the image.
+  if (error instanceof ImageInputError)
+    return { status: 400, body: body("invalid_request_error", error.message, error.parameter, `image_${error.reason}`), headers: {} };
   if (error instanceof InvalidArgumentError)
     return { status: 400, body: body("invalid_request_error", error.message, error.parameter, "invalid_value"), headers: {} };
+  if (error instanceof ModelCapabilityError)
+    return { status: 400, body: body("invalid_request_error", error.message, "model", error.code), headers: {} };
   if (error instanceof ContextLengthExceededError)
     return {
       status: 400,
@@ -86,7 +95,13 @@ export function toHttpError(error: unknown): HttpError {
     return { status: 504, body: body("timeout_error", error.message, null, "timeout"), headers: {} };
   if (error instanceof AbortError)
     return { status: 499, body: body("request_aborted", error.message), headers: {} };
-  if (error instanceof ModelLoadError || error instanceof GgufFormatError)
+  if (error instanceof NoReplicaAvailableError)
+    return {
+      status: 503,
+      body: body("unavailable_error", error.message, "model", error.code),
+      headers: { "retry-after": String(Math.max(1, Math.ceil(error.retryAfterSeconds))) },
+    };
+  if (error instanceof ModelLoadError || error instanceof GgufFormatError || error instanceof EngineBinaryError)
     return { status: 503, body: body("unavailable_error", error.message, "model", error.code), headers: {} };
   if (error instanceof ConfigError)
     return { status: 500, body: body("server_error", error.message), headers: {} };

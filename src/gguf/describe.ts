@@ -49,6 +49,19 @@ export interface GgufDescription {
     addEos: boolean | null;
   };
   chatTemplate: string | null;
+  /**
+   * A multimodal projector (llama.cpp's mtmd, `--mmproj`): what it gives the model it is paired with.
+   * null for a language model (text only on its own).
+   */
+  projector: {
+    /** "vision" when it encodes images (clip.has_vision_encoder). */
+    capabilities: "vision"[];
+    type: string | null;
+    imageSize: number | null;
+    patchSize: number | null;
+    /** The embedding size it projects to: the paired language model's embedding length. */
+    projectionDim: number | null;
+  } | null;
 }
 
 const SPECIAL_TOKEN_KEYS = {
@@ -136,6 +149,19 @@ export function describeGgufHeader(header: GgufHeader, file: string | null = nul
       addEos: metadataBoolean(metadata, "tokenizer.ggml.add_eos_token") ?? null,
     },
     chatTemplate: metadataString(metadata, "tokenizer.chat_template") ?? null,
+    projector: architecture === "clip" ? describeProjector(metadata) : null,
+  };
+}
+
+/** The clip.* keys llama.cpp's mtmd reads (tools/mtmd/clip-impl.h). */
+function describeProjector(metadata: GgufMetadata): NonNullable<GgufDescription["projector"]> {
+  const number = (key: string) => metadataNumberOrFirst(metadata, key) ?? null;
+  return {
+    capabilities: metadataBoolean(metadata, "clip.has_vision_encoder") ? ["vision"] : [],
+    type: metadataString(metadata, "clip.projector_type") ?? metadataString(metadata, "clip.vision.projector_type") ?? null,
+    imageSize: number("clip.vision.image_size"),
+    patchSize: number("clip.vision.patch_size"),
+    projectionDim: number("clip.vision.projection_dim"),
   };
 }
 
@@ -199,6 +225,14 @@ export function formatGgufDescription(description: GgufDescription): string {
   else {
     row("chat template", `${d.chatTemplate.length} characters:`);
     lines.push(...d.chatTemplate.split("\n").map((line) => `  ${line}`));
+  }
+  const p = d.projector;
+  if (p) {
+    const tokens = p.imageSize && p.patchSize ? `, ${(p.imageSize / p.patchSize) ** 2} tokens per image` : "";
+    row("projector", `${show(p.type)}: ${p.capabilities.length > 0 ? `accepts ${p.capabilities.join(", ")}` : "no vision encoder"}; images ${show(p.imageSize)} px in ${show(p.patchSize)} px patches${tokens}`);
+    row("pairs with", `a model of embedding length ${show(p.projectionDim)} (serve it with --mmproj)`);
+  } else {
+    row("capabilities", "text only (images need a --mmproj projector)");
   }
   return `${lines.join("\n")}\n`;
 }

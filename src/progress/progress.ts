@@ -34,9 +34,9 @@ export function createProgressTracker(stage: string, total: number, skipped: num
   };
 }
 
-/** "45s", "3m20s", "2h05m". */
+/** "45s", "3m20s", "2h05m"; "?" for a duration that is not known (NaN, infinite, negative). */
 export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms)) return "?";
+  if (!Number.isFinite(ms) || ms < 0) return "?";
   const seconds = Math.round(ms / 1000);
   if (seconds < 60) return `${seconds}s`;
   const minutes = Math.floor(seconds / 60);

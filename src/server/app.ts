@@ -12,9 +12,10 @@ import { ServerMetrics } from "./metrics.js";
 import type { ModelRegistry } from "./model-registry.js";
 import { registerChatCompletionRoutes } from "./routes/chat-completions.js";
 import { registerCompletionRoutes } from "./routes/completions.js";
-import { registerConversationReplyRoutes } from "./routes/conversation-replies.js";
+import { conversationReplyPaths, registerConversationReplyRoutes } from "./routes/conversation-replies.js";
 import { registerConversationRoutes } from "./routes/conversations.js";
 import { registerModelRoutes } from "./routes/models.js";
+import { registerImageRoutes } from "./routes/images.js";
 import { registerPlaygroundSessionRoutes } from "./routes/playground-sessions.js";
 import { registerObservabilityRoutes } from "./routes/observability.js";
 import { registerPlaygroundSettingsRoutes } from "./routes/playground-settings.js";
@@ -22,6 +23,7 @@ import { registerPromptToolRoutes } from "./routes/prompt-tools.js";
 import { registerSafetyReportRoutes } from "./routes/safety-reports.js";
 import { registerEvalResultRoutes } from "./routes/eval-results.js";
 import { registerTrainingRunRoutes, type TrainingRunRouteOptions } from "./routes/training-runs.js";
+import type { ImageIntake } from "./images/image-intake.js";
 import type { ConversationStore } from "./store/conversations.js";
 import type { PlaygroundSessionStore } from "./store/playground-sessions.js";
 import type { RequestLog } from "./store/request-log.js";
@@ -30,6 +32,8 @@ export interface ServerAppOptions {
   registry: ModelRegistry;
   requestLog?: RequestLog;
   conversations?: ConversationStore;
+  /** Reads and stores chat requests' images (absent: requests with images are refused); `<data dir>/images` in serve. */
+  images?: ImageIntake;
   /** The playground's saved Arena and Collaborate sessions under /api/sessions (absent: no such routes). */
   sessions?: PlaygroundSessionStore;
   /** Anonymous battles, votes and the leaderboard under /api/arena (absent: no arena routes). */
@@ -80,6 +84,7 @@ export function createServerApp(options: ServerAppOptions): ServerAppHandle {
       queueDepth: statuses.map((s) => ({ labels: { model: s.id }, value: s.queued })),
       activeSequences: statuses.map((s) => ({ labels: { model: s.id }, value: s.active })),
       capacity: statuses.map((s) => ({ labels: { model: s.id }, value: s.capacity })),
+      replicas: statuses.flatMap((s) => (s.replicas ? [{ model: s.id, replicas: s.replicas }] : [])),
     };
   });
   const log = options.log ?? ((line: string) => console.error(`camelid serve: ${line}`));
@@ -89,6 +94,7 @@ export function createServerApp(options: ServerAppOptions): ServerAppHandle {
     service: new GenerationService(metrics, options.requestLog, log),
     requestLog: options.requestLog,
     conversations: options.conversations,
+    ...(options.images ? { images: options.images } : {}),
     requestLogViews: [],
   };
   const verifier = new ApiKeyVerifier(options.apiKeys ?? []);
@@ -148,8 +154,8 @@ export function createServerApp(options: ServerAppOptions): ServerAppHandle {
     await next();
   });
   // A retry storm against a saturated server is refused before its body is read and parsed, so
-  // parsing never competes with generation for the CPU.
-  for (const path of ["/v1/chat/completions", "/v1/completions"]) {
+  // parsing never competes with generation for the CPU; the playground's chat replies likewise.
+  for (const path of ["/v1/chat/completions", "/v1/completions", ...Object.values(conversationReplyPaths)]) {
     app.post(path, async (_c, next) => {
       registry.assertCanQueue();
       await next();
@@ -167,6 +173,7 @@ export function createServerApp(options: ServerAppOptions): ServerAppHandle {
 
   registerObservabilityRoutes(app, context);
   registerModelRoutes(app, context);
+  registerImageRoutes(app, context);
   registerChatCompletionRoutes(app, context);
   registerCompletionRoutes(app, context);
   registerPromptToolRoutes(app, context);

@@ -10,6 +10,7 @@ import type { PackagedSampling } from "../registry/modelfile.js";
 import { resolveModelName } from "../registry/resolve.js";
 import { hashApiKey, type ApiKeyRecord } from "./auth.js";
 import { formatParameterPath } from "./openai/parse-body.js";
+import { imageOptionsSchema, type ImageOptions } from "./images/image-intake.js";
 
 const positiveInt = z.number().int().min(1);
 /** Four parallel requests per local model, the provider's own default (DEFAULT_SEQUENCES there). */
@@ -29,9 +30,16 @@ const localDefaultsSchema = localModelSettingsSchema.omit({ lora: true, promptFo
   sequences: localModelSettingsSchema.shape.sequences.unwrap().default(DEFAULT_SEQUENCES),
 });
 
+const flavorSchema = z.enum(["openai", "vllm", "llama-server", "ollama"]);
+
 const remoteModelSchema = z.union([
   z.string().min(1),
-  z.strictObject({ id: z.string().min(1), upstreamId: z.string().min(1).optional() }),
+  z.strictObject({
+    id: z.string().min(1),
+    upstreamId: z.string().min(1).optional(),
+    /** This model takes images (overrides the upstream's `vision`). */
+    vision: z.boolean().optional(),
+  }),
 ]);
 
 const remoteSchema = z.strictObject({
@@ -40,11 +48,47 @@ const remoteSchema = z.strictObject({
   /** Name of the environment variable holding the upstream's key; the key itself never sits in config. */
   apiKeyEnv: z.string().min(1).optional(),
   api: z.enum(["chat", "completions"]).default("chat"),
-  flavor: z.enum(["openai", "vllm", "llama-server", "ollama"]).optional(),
+  flavor: flavorSchema.optional(),
   concurrency: positiveInt.max(1024).default(16),
   maxQueue: z.number().int().min(0).optional(),
   timeoutMs: positiveInt.optional(),
+  /** The upstream's models take images (OpenAI image_url parts are forwarded as sent); a model entry may say otherwise. */
+  vision: z.boolean().default(false),
   models: z.array(remoteModelSchema).min(1),
+});
+
+/** One upstream of a replica set: any OpenAI-compatible server (another `camelid serve`, vLLM, llama-server). */
+const replicaSchema = z.strictObject({
+  /** Its base URL, up to and including /v1. */
+  url: z.url({ protocol: /^https?$/ }),
+  /** Names it in metrics and the request log; default its URL. */
+  name: z.string().min(1).optional(),
+  /** The name it serves the model under; default the set's id. */
+  model: z.string().min(1).optional(),
+  apiKeyEnv: z.string().min(1).optional(),
+  /** Default: the set's flavor. */
+  flavor: flavorSchema.optional(),
+  /** Requests sent to it at once (the set's queue admits the sum). */
+  concurrency: positiveInt.max(1024).default(16),
+  /** Relative speed, as FastChat's worker `--speed`: routing compares in-flight requests / speed. */
+  speed: z.number().positive().default(1),
+});
+
+/** One model alias served by several upstreams: least-loaded routing, health checks, failover. */
+const replicaSetSchema = z.strictObject({
+  id: z.string().min(1),
+  api: z.enum(["chat", "completions"]).default("chat"),
+  flavor: flavorSchema.optional(),
+  maxQueue: z.number().int().min(0).optional(),
+  timeoutMs: positiveInt.optional(),
+  healthCheck: z
+    .strictObject({
+      /** GET /v1/models on every replica this often; an unhealthy replica gets requests again after a good one. */
+      intervalMs: positiveInt.default(5000),
+      timeoutMs: positiveInt.default(2000),
+    })
+    .default({ intervalMs: 5000, timeoutMs: 2000 }),
+  replicas: z.array(replicaSchema).min(1, "a replica set needs at least one replica"),
 });
 
 const apiKeySchema = z
@@ -71,6 +115,7 @@ export const serveConfigFileSchema = z.strictObject({
   defaults: localDefaultsSchema.default({ sequences: DEFAULT_SEQUENCES }),
   models: z.array(localModelSchema).default([]),
   remotes: z.array(remoteSchema).default([]),
+  replicaSets: z.array(replicaSetSchema).default([]),
   apiKeys: z.array(apiKeySchema).default([]),
   maxBodyBytes: positiveInt.default(1024 * 1024),
   maxQueue: z.number().int().min(0).default(64),
@@ -80,6 +125,8 @@ export const serveConfigFileSchema = z.strictObject({
   allowedHosts: z.array(z.string().min(1)).default([]),
   /** A client must send its whole request (headers and body) within this time, else 408. */
   requestBodyTimeoutMs: positiveInt.default(30_000),
+  /** Images in chat requests: size limit, count, whether http(s) URLs are fetched. */
+  images: imageOptionsSchema.default(imageOptionsSchema.parse({})),
   requestLog: z
     .strictObject({
       enabled: z.boolean().default(true),
@@ -116,6 +163,28 @@ export interface RemoteModelConfig {
   timeoutMs?: number;
   concurrency: number;
   maxQueue: number;
+  /** Takes images (config `vision`). */
+  vision?: boolean;
+}
+
+/** One upstream of a replica set, resolved (its key read from the environment). */
+export interface ReplicaConfig {
+  name: string;
+  baseURL: string;
+  upstreamId: string;
+  apiKey?: string;
+  flavor?: RemoteModelConfig["flavor"];
+  concurrency: number;
+  speed: number;
+}
+
+export interface ReplicaSetConfig {
+  id: string;
+  api: "chat" | "completions";
+  timeoutMs?: number;
+  maxQueue: number;
+  healthCheck: { intervalMs: number; timeoutMs: number };
+  replicas: ReplicaConfig[];
 }
 
 /** Everything `serve` needs, with paths absolute and secrets resolved (keys hashed). */
@@ -128,12 +197,16 @@ export interface ServeConfig {
   /** What a local model added while serving (a training run's adapter) gets: the flags' and file's defaults. */
   localDefaults: Omit<LocalModelConfig, "id" | "path" | "lora">;
   remoteModels: RemoteModelConfig[];
+  /** Absent: none (configs built in code before replica sets existed). */
+  replicaSets?: ReplicaSetConfig[];
   apiKeys: ApiKeyRecord[];
   maxBodyBytes: number;
   retryAfterSeconds: number;
   corsOrigins: string[];
   allowedHosts: string[];
   requestBodyTimeoutMs: number;
+  /** Absent: the defaults (data: URIs only, 8 MiB per image). */
+  images?: ImageOptions;
   requestLog: { enabled: boolean; retentionDays: number | null; maxRows?: number };
 }
 
@@ -161,6 +234,10 @@ export interface ServeFlags {
   maxQueue?: number;
   maxBodyBytes?: number;
   logRetentionDays?: number;
+  /** --allow-image-urls: fetch http(s) image URLs. */
+  allowImageUrls?: boolean;
+  /** --max-image-bytes N */
+  maxImageBytes?: number;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -232,13 +309,29 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
   const fromFile = (path: string) => (isAbsolute(path) ? path : resolve(fileBase, path));
 
   // Flags beat the file's defaults; a model's own keys beat both.
-  const { loadTimeoutSeconds, ...settingDefaults } = { ...file.defaults, ...definedOnly(flags.localModel ?? {}) };
+  // The llama-server executable's path is relative to where it was written: the file or the working directory.
+  // So is a projector's (--mmproj).
+  const binFromFile = (settings: { llamaServerBin?: string; mmproj?: string }) => ({
+    ...(settings.llamaServerBin === undefined ? {} : { llamaServerBin: fromFile(settings.llamaServerBin) }),
+    ...(settings.mmproj === undefined ? {} : { mmproj: fromFile(settings.mmproj) }),
+  });
+  const binFromFlags = {
+    ...(flags.localModel?.llamaServerBin === undefined ? {} : { llamaServerBin: resolve(cwd, flags.localModel.llamaServerBin) }),
+    ...(flags.localModel?.mmproj === undefined ? {} : { mmproj: resolve(cwd, flags.localModel.mmproj) }),
+  };
+  const { loadTimeoutSeconds, ...settingDefaults } = {
+    ...file.defaults,
+    ...binFromFile(file.defaults),
+    ...definedOnly(flags.localModel ?? {}),
+    ...binFromFlags,
+  };
   const maxQueue = flags.maxQueue ?? file.maxQueue;
   const loadTimeout = (seconds: number | undefined) => (seconds === undefined ? {} : { loadTimeoutMs: seconds * 1000 });
 
   const localModels: LocalModelConfig[] = file.models.map(({ id, path, lora, maxQueue: modelMaxQueue, loadTimeoutSeconds: modelLoadTimeout, ...settings }) => ({
     ...settingDefaults,
     ...definedOnly(settings),
+    ...binFromFile(settings),
     id,
     path: fromFile(path),
     lora: lora.map((adapter) => ({ path: fromFile(adapter.path), scale: adapter.scale })),
@@ -291,11 +384,37 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
         timeoutMs: remote.timeoutMs,
         concurrency: remote.concurrency,
         maxQueue: remote.maxQueue ?? maxQueue,
+        vision: (typeof model === "string" ? undefined : model.vision) ?? remote.vision,
       };
     });
   });
 
-  if (localModels.length === 0 && remoteModels.length === 0) {
+  const replicaSets: ReplicaSetConfig[] = file.replicaSets.map((set, setIndex) => {
+    const replicas = set.replicas.map((replica, index) => ({
+      name: replica.name ?? replica.url,
+      baseURL: replica.url,
+      upstreamId: replica.model ?? set.id,
+      ...(replica.apiKeyEnv ? { apiKey: envValue(env, replica.apiKeyEnv, `"replicaSets[${setIndex}].replicas[${index}].apiKeyEnv"`) } : {}),
+      flavor: replica.flavor ?? set.flavor,
+      concurrency: replica.concurrency,
+      speed: replica.speed,
+    }));
+    const names = new Set<string>();
+    for (const [index, { name }] of replicas.entries()) {
+      if (names.has(name)) throw new ConfigError(`"replicaSets[${setIndex}].replicas[${index}]": two replicas of "${set.id}" are named "${name}"; give each a "name"`);
+      names.add(name);
+    }
+    return {
+      id: set.id,
+      api: set.api,
+      ...(set.timeoutMs !== undefined ? { timeoutMs: set.timeoutMs } : {}),
+      maxQueue: set.maxQueue ?? maxQueue,
+      healthCheck: set.healthCheck,
+      replicas,
+    };
+  });
+
+  if (localModels.length === 0 && remoteModels.length === 0 && replicaSets.length === 0) {
     const fallback = resolve(cwd, "models");
     if (!existsSync(fallback)) {
       throw new ConfigError('no models to serve: pass --model PATH, --models-dir DIR or --config FILE (or put .gguf files in ./models)');
@@ -308,9 +427,14 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
     for (const adapter of model.lora) {
       if (!existsSync(adapter.path)) throw new ConfigError(`model "${model.id}": LoRA adapter ${adapter.path} does not exist`);
     }
+    if (model.mmproj !== undefined) {
+      // node-llama-cpp has no multimodal API: a projector is only used by llama.cpp's own server.
+      if (model.engine !== "llama-server") throw new ConfigError(`model "${model.id}": a projector (mmproj) needs the llama-server engine (--engine llama-server); the in-process engine takes text only`);
+      if (!existsSync(model.mmproj)) throw new ConfigError(`model "${model.id}": projector ${model.mmproj} does not exist`);
+    }
   }
   const ids = new Set<string>();
-  for (const { id } of [...localModels, ...remoteModels]) {
+  for (const { id } of [...localModels, ...remoteModels, ...replicaSets]) {
     if (ids.has(id)) throw new ConfigError(`two models are named "${id}": give one an alias ("id" in config, alias=path on --model)`);
     ids.add(id);
   }
@@ -336,12 +460,14 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
     localModels,
     localDefaults,
     remoteModels,
+    replicaSets,
     apiKeys,
     maxBodyBytes: flags.maxBodyBytes ?? file.maxBodyBytes,
     retryAfterSeconds: file.retryAfterSeconds,
     corsOrigins: flags.corsOrigins ?? file.cors.origins,
     allowedHosts: flags.allowedHosts ?? file.allowedHosts,
     requestBodyTimeoutMs: flags.requestBodyTimeoutMs ?? file.requestBodyTimeoutMs,
+    images: { ...file.images, ...definedOnly({ allowUrls: flags.allowImageUrls, maxBytes: flags.maxImageBytes }) },
     requestLog: {
       enabled: file.requestLog.enabled,
       retentionDays: flags.logRetentionDays ?? file.requestLog.retentionDays,

@@ -1,5 +1,6 @@
 import type { Context, Hono } from "hono";
 import type { GenerationService } from "./generation-service.js";
+import type { ImageIntake } from "./images/image-intake.js";
 import type { ServerMetrics } from "./metrics.js";
 import type { ModelRegistry } from "./model-registry.js";
 import type { ConversationStore } from "./store/conversations.js";
@@ -29,8 +30,13 @@ export interface ServerContext {
   metrics: ServerMetrics;
   requestLog?: RequestLog;
   conversations?: ConversationStore;
-  /** Rewrites of request-log rows before /api/requests shows them (the arena hides its models). */
-  requestLogViews: ((row: RequestLogRow) => RequestLogRow)[];
+  /** Reads and stores chat requests' images (absent: requests with images are refused). */
+  images?: ImageIntake;
+  /**
+   * Rewrites of request-log rows before /api/requests shows them (the arena hides its models). Each
+   * takes the whole page, so it reads what it needs for all rows at once, not once per row.
+   */
+  requestLogViews: ((rows: RequestLogRow[]) => RequestLogRow[])[];
 }
 
 /**

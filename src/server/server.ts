@@ -3,7 +3,8 @@
 import { join } from "node:path";
 import type { LanguageModel } from "../spec/index.js";
 import { createServerApp, type ServerAppHandle } from "./app.js";
-import { isLoopbackHost, type LocalModelConfig, type RemoteModelConfig, type ServeConfig } from "./config.js";
+import { ModelLoadError } from "../errors/index.js";
+import { isLoopbackHost, type LocalModelConfig, type RemoteModelConfig, type ReplicaSetConfig, type ServeConfig } from "./config.js";
 import { listen, nodePeerAddress } from "./listen.js";
 import { ModelRegistry, type LoadProgressListener, type ModelSpec } from "./model-registry.js";
 import { ArenaStore } from "./arena/arena-store.js";
@@ -11,6 +12,8 @@ import { ConversationStore } from "./store/conversations.js";
 import { PlaygroundSessionStore } from "./store/playground-sessions.js";
 import { openServerDatabase, type ServerDatabase } from "./store/database.js";
 import { RequestLog } from "./store/request-log.js";
+import { ImageIntake } from "./images/image-intake.js";
+import { ImageStore, imagesSubdirectory } from "./images/image-store.js";
 import { safetyReportsSubdirectory } from "./routes/safety-reports.js";
 import { evalResultsSubdirectory } from "./routes/eval-results.js";
 import { trainingRunsSubdirectory, type AdapterModel } from "./routes/training-runs.js";
@@ -19,6 +22,8 @@ export interface ModelFactories {
   /** `onProgress` receives the fraction of the weights loaded (node-llama-cpp's onLoadProgress). */
   local(config: LocalModelConfig, onProgress?: LoadProgressListener): LanguageModel | Promise<LanguageModel>;
   remote(config: RemoteModelConfig): LanguageModel | Promise<LanguageModel>;
+  /** One alias over several upstreams (routing, health checks, failover); needed only when the config has replica sets. */
+  replicaSet?(config: ReplicaSetConfig): LanguageModel | Promise<LanguageModel>;
 }
 
 export interface RunningServer extends ServerAppHandle {
@@ -38,6 +43,8 @@ export function modelSpecs(config: ServeConfig, factories: ModelFactories): Mode
       ownedBy: "camelid",
       capacity: model.sequences,
       maxQueue: model.maxQueue,
+      // A projector (checked in config to go with the llama-server engine) lets the model see.
+      ...(model.mmproj !== undefined ? { capabilities: ["vision" as const] } : {}),
       load: async (onProgress) => factories.local(model, onProgress),
     })),
     ...config.remoteModels.map<ModelSpec>((model) => ({
@@ -46,7 +53,21 @@ export function modelSpecs(config: ServeConfig, factories: ModelFactories): Mode
       ownedBy: model.upstream,
       capacity: model.concurrency,
       maxQueue: model.maxQueue,
+      ...(model.vision ? { capabilities: ["vision" as const] } : {}),
       load: async () => factories.remote(model),
+    })),
+    ...(config.replicaSets ?? []).map<ModelSpec>((set) => ({
+      id: set.id,
+      kind: "remote",
+      ownedBy: set.replicas.map((replica) => replica.name).join(", "),
+      capacity: set.replicas.reduce((sum, replica) => sum + replica.concurrency, 0),
+      maxQueue: set.maxQueue,
+      // Created at startup: its health checks must know which replicas are up before the first request.
+      loadAtStart: true,
+      load: async () => {
+        if (!factories.replicaSet) throw new ModelLoadError(set.id, `model "${set.id}": this server was built without replica-set support`);
+        return factories.replicaSet(set);
+      },
     })),
   ];
 }
@@ -78,6 +99,7 @@ export async function startServer(config: ServeConfig, factories: ModelFactories
       registry,
       requestLog,
       conversations,
+      images: new ImageIntake(new ImageStore(join(config.dataDir, imagesSubdirectory)), config.images),
       sessions: new PlaygroundSessionStore(database),
       arena: { store: new ArenaStore(database) },
       safetyReportsDirectory: join(config.dataDir, safetyReportsSubdirectory),
@@ -90,6 +112,8 @@ export async function startServer(config: ServeConfig, factories: ModelFactories
       peerAddress: nodePeerAddress,
       log,
     });
+    // Replica sets start their health checks now whatever the loading mode (creating one loads nothing).
+    for (const entry of registry.list()) if (entry.spec.loadAtStart) await entry.model().catch(() => undefined);
     if (config.loading === "eager") {
       const started = performance.now();
       const failures = await registry.loadAll();

@@ -1,6 +1,6 @@
 import type { MetricRecord } from "./metrics-log.js";
 
-const WIDTH = 720, HEIGHT = 400;
+const WIDTH = 720, PANEL_HEIGHT = 400;
 const MARGIN = { left: 64, right: 24, top: 36, bottom: 48 };
 
 const escapeXml = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -17,50 +17,117 @@ export function niceTicks(low: number, high: number, count = 5): number[] {
   return ticks;
 }
 
-/**
- * The loss curve as a standalone SVG: training loss per step (line), validation loss (dots), axes
- * with round ticks. Non-finite values are left out so that a diverged run still draws what came before.
- */
-export function lossChartSvg(records: readonly MetricRecord[], title = "Training loss"): string {
-  const train = records.filter((r) => r.type === "train" && Number.isFinite(r.loss));
-  const validation = records.filter((r) => r.type === "validation" && Number.isFinite(r.loss));
-  const all = [...train, ...validation];
-  const plotWidth = WIDTH - MARGIN.left - MARGIN.right, plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`,
-    `<text x="${WIDTH / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(title)}</text>`,
-  ];
+interface Point {
+  step: number;
+  value: number;
+}
+
+/** One series of a panel: a line (training steps) or dots with a tooltip each (validation runs). */
+interface Series {
+  label: string;
+  color: string;
+  points: Point[];
+  dots: boolean;
+}
+
+/** One chart with its title and y axis, drawn `top` pixels down the SVG; non-finite values are left out. */
+function panel(parts: string[], top: number, title: string, yLabel: string, series: Series[], empty: string): void {
+  const plotWidth = WIDTH - MARGIN.left - MARGIN.right, plotHeight = PANEL_HEIGHT - MARGIN.top - MARGIN.bottom;
+  const shown = series.map((s) => ({ ...s, points: s.points.filter((p) => Number.isFinite(p.value)) }));
+  const all = shown.flatMap((s) => s.points);
+  parts.push(`<text x="${WIDTH / 2}" y="${top + 22}" text-anchor="middle" font-size="15">${escapeXml(title)}</text>`);
   if (all.length === 0) {
-    parts.push(`<text x="${WIDTH / 2}" y="${HEIGHT / 2}" text-anchor="middle">no finite loss recorded yet</text>`, "</svg>");
-    return parts.join("\n");
+    parts.push(`<text x="${WIDTH / 2}" y="${top + PANEL_HEIGHT / 2}" text-anchor="middle">${escapeXml(empty)}</text>`);
+    return;
   }
-  const steps = all.map((r) => r.step), losses = all.map((r) => r.loss);
+  const steps = all.map((p) => p.step), values = all.map((p) => p.value);
   const minStep = Math.min(...steps), maxStep = Math.max(...steps, minStep + 1);
-  let minLoss = Math.min(...losses), maxLoss = Math.max(...losses);
-  if (maxLoss - minLoss < 1e-6) [minLoss, maxLoss] = [minLoss - 0.5, maxLoss + 0.5];
+  let minValue = Math.min(...values), maxValue = Math.max(...values);
+  if (maxValue - minValue < 1e-6) [minValue, maxValue] = [minValue - 0.5, maxValue + 0.5];
   const x = (step: number) => MARGIN.left + ((step - minStep) / (maxStep - minStep)) * plotWidth;
-  const y = (loss: number) => MARGIN.top + (1 - (loss - minLoss) / (maxLoss - minLoss)) * plotHeight;
-  const bottom = MARGIN.top + plotHeight;
+  const y = (value: number) => top + MARGIN.top + (1 - (value - minValue) / (maxValue - minValue)) * plotHeight;
+  const plotTop = top + MARGIN.top, bottom = plotTop + plotHeight;
   parts.push(`<line x1="${MARGIN.left}" y1="${bottom}" x2="${MARGIN.left + plotWidth}" y2="${bottom}" stroke="#333"/>`);
-  parts.push(`<line x1="${MARGIN.left}" y1="${MARGIN.top}" x2="${MARGIN.left}" y2="${bottom}" stroke="#333"/>`);
-  for (const tick of niceTicks(minLoss, maxLoss)) {
+  parts.push(`<line x1="${MARGIN.left}" y1="${plotTop}" x2="${MARGIN.left}" y2="${bottom}" stroke="#333"/>`);
+  for (const tick of niceTicks(minValue, maxValue)) {
     parts.push(`<line x1="${MARGIN.left}" y1="${fixed(y(tick))}" x2="${MARGIN.left + plotWidth}" y2="${fixed(y(tick))}" stroke="#e5e5e5"/>`);
     parts.push(`<text x="${MARGIN.left - 6}" y="${fixed(y(tick) + 4)}" text-anchor="end">${tick}</text>`);
   }
   for (const tick of niceTicks(minStep, maxStep).filter(Number.isInteger)) {
     parts.push(`<text x="${fixed(x(tick))}" y="${bottom + 18}" text-anchor="middle">${tick}</text>`);
   }
-  parts.push(`<text x="${MARGIN.left + plotWidth / 2}" y="${HEIGHT - 10}" text-anchor="middle">optimizer step</text>`);
-  parts.push(`<text x="16" y="${MARGIN.top + plotHeight / 2}" text-anchor="middle" transform="rotate(-90 16 ${MARGIN.top + plotHeight / 2})">loss</text>`);
-  if (train.length > 0) {
-    const points = train.map((r) => `${fixed(x(r.step))},${fixed(y(r.loss))}`).join(" ");
-    parts.push(`<polyline fill="none" stroke="#0072B2" stroke-width="1.5" points="${points}"/>`);
-  }
-  for (const r of validation) parts.push(`<circle cx="${fixed(x(r.step))}" cy="${fixed(y(r.loss))}" r="3.5" fill="#D55E00"><title>validation loss ${r.loss.toFixed(4)} at step ${r.step}</title></circle>`);
+  parts.push(`<text x="${MARGIN.left + plotWidth / 2}" y="${top + PANEL_HEIGHT - 10}" text-anchor="middle">optimizer step</text>`);
+  const middle = plotTop + plotHeight / 2;
+  parts.push(`<text x="16" y="${middle}" text-anchor="middle" transform="rotate(-90 16 ${middle})">${escapeXml(yLabel)}</text>`);
   const legendX = MARGIN.left + plotWidth - 150;
-  parts.push(`<line x1="${legendX}" y1="${MARGIN.top + 8}" x2="${legendX + 20}" y2="${MARGIN.top + 8}" stroke="#0072B2" stroke-width="2"/><text x="${legendX + 26}" y="${MARGIN.top + 12}">train loss</text>`);
-  parts.push(`<circle cx="${legendX + 10}" cy="${MARGIN.top + 26}" r="3.5" fill="#D55E00"/><text x="${legendX + 26}" y="${MARGIN.top + 30}">validation loss</text>`);
+  shown.forEach((s, index) => {
+    const legendY = plotTop + 8 + index * 18;
+    if (s.dots) {
+      for (const p of s.points) parts.push(`<circle cx="${fixed(x(p.step))}" cy="${fixed(y(p.value))}" r="3.5" fill="${s.color}"><title>${escapeXml(s.label)} ${p.value.toFixed(4)} at step ${p.step}</title></circle>`);
+      parts.push(`<circle cx="${legendX + 10}" cy="${legendY}" r="3.5" fill="${s.color}"/><text x="${legendX + 26}" y="${legendY + 4}">${escapeXml(s.label)}</text>`);
+    } else {
+      if (s.points.length > 0) parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="1.5" points="${s.points.map((p) => `${fixed(x(p.step))},${fixed(y(p.value))}`).join(" ")}"/>`);
+      parts.push(`<line x1="${legendX}" y1="${legendY}" x2="${legendX + 20}" y2="${legendY}" stroke="${s.color}" stroke-width="2"/><text x="${legendX + 26}" y="${legendY + 4}">${escapeXml(s.label)}</text>`);
+    }
+  });
+}
+
+const colors = { blue: "#0072B2", vermillion: "#D55E00", green: "#009E73", purple: "#CC79A7" };
+
+/** A figure of the records of one type, as chart points (records without it are left out). */
+function pointsOf(records: readonly MetricRecord[], type: MetricRecord["type"], figure: (record: MetricRecord) => number | undefined): Point[] {
+  return records.filter((r) => r.type === type && figure(r) !== undefined).map((r) => ({ step: r.step, value: figure(r)! }));
+}
+
+/**
+ * The loss curve as a standalone SVG: training loss per step (line), validation loss (dots), axes
+ * with round ticks. A DPO run's log (trl's rewards/… per step) adds two panels below: the reward
+ * accuracy, and the chosen and rejected rewards with their margin. Non-finite values are left out so
+ * that a diverged run still draws what came before.
+ */
+export function lossChartSvg(records: readonly MetricRecord[], title = "Training loss"): string {
+  const preference = records.some((r) => r["rewards/accuracies"] !== undefined);
+  const height = PANEL_HEIGHT * (preference ? 3 : 1);
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
+  ];
+  panel(
+    parts,
+    0,
+    title,
+    "loss",
+    [
+      { label: "train loss", color: colors.blue, points: pointsOf(records, "train", (r) => r.loss), dots: false },
+      { label: "validation loss", color: colors.vermillion, points: pointsOf(records, "validation", (r) => r.loss), dots: true },
+    ],
+    "no finite loss recorded yet",
+  );
+  if (preference) {
+    panel(
+      parts,
+      PANEL_HEIGHT,
+      "DPO reward accuracy",
+      "rewards/accuracies",
+      [
+        { label: "train", color: colors.blue, points: pointsOf(records, "train", (r) => r["rewards/accuracies"]), dots: false },
+        { label: "validation", color: colors.vermillion, points: pointsOf(records, "validation", (r) => r["rewards/accuracies"]), dots: true },
+      ],
+      "no reward accuracy recorded yet",
+    );
+    panel(
+      parts,
+      2 * PANEL_HEIGHT,
+      "DPO rewards",
+      "reward",
+      [
+        { label: "chosen", color: colors.green, points: pointsOf(records, "train", (r) => r["rewards/chosen"]), dots: false },
+        { label: "rejected", color: colors.purple, points: pointsOf(records, "train", (r) => r["rewards/rejected"]), dots: false },
+        { label: "margin", color: colors.blue, points: pointsOf(records, "train", (r) => r["rewards/margins"]), dots: false },
+      ],
+      "no rewards recorded yet",
+    );
+  }
   parts.push("</svg>");
   return parts.join("\n");
 }

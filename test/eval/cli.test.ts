@@ -269,7 +269,9 @@ describe("a scripted judge behind a loopback OpenAI-compatible server", () => {
     expect(shown.stdout).toContain("| alpaca-13b shown first | 2 | 15.0 | 15.0 | 100.0% | 1 | 0 | 1 | 0 |");
     // Q1 agrees in both orders; Q2's judge always prefers Assistant 1.
     expect(shown.stdout).toContain("| position consistency (both orders agree) | 50.0% | 2 pairs |");
-    expect(shown.stdout).toContain("| first-position win rate (50% = no bias) | 75.0% | decisive reviews |");
+    // The same diagnostics writer as pairwise mode: each measure says how many cases it is over.
+    expect(shown.stdout).toContain("| first-position win rate (50% = no bias) | 75.0% | 4 decisive games |");
+    expect(shown.stdout).toMatch(/\| longer answer wins \| [^|]+ \| \d+ decisive pairs \|/);
     expect(shown.stdout).toMatch(/4 reviews without scores \(their 2 questions are excluded\): 3 forward, 3 swapped, 4 forward, 4 swapped/);
 
     // Resume: nothing left to do except the $ERROR$ row, which is tried again.

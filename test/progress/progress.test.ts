@@ -7,6 +7,7 @@ describe("shared progress", () => {
     expect(formatDuration(119_600)).toBe("2m00s");
     expect(formatDuration(7_500_000)).toBe("2h05m");
     expect(formatDuration(Number.POSITIVE_INFINITY)).toBe("?");
+    expect(formatDuration(-1)).toBe("?");
   });
 
   it("estimates the time left from this session's items only", () => {

@@ -2,6 +2,7 @@
 // before the body is read, and a deadline for receiving a request so half-sent bodies cannot pile up.
 import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { everyone } from "../../src/server/context.js";
 import { listen, type ListeningServer } from "../../src/server/listen.js";
 import type { CallOptions } from "../../src/spec/index.js";
 import { scriptedModel } from "../support/scripted-model.js";
@@ -72,28 +73,33 @@ describe("fair queueing", () => {
 });
 
 describe("admission before the body", () => {
-  it("a full server answers 429 without reading the body (even a malformed one)", async () => {
-    const { model, open } = gatedModel();
-    const { app, registry } = createTestServer({ models: { m: model }, capacity: 1, maxQueue: 0 });
-    const blocker = postJson(app, "/v1/chat/completions", ask("blocker"));
-    await until(() => registry.get("m").scheduler.stats().active === 1);
-    let pulled = false;
-    const body = new ReadableStream({
-      pull(controller) {
-        pulled = true;
-        controller.enqueue(new TextEncoder().encode("{not json"));
-        controller.close();
-      },
-    }, { highWaterMark: 0 });
-    const refused = await app.request("/v1/chat/completions", { method: "POST", headers: { "content-type": "application/json" }, body, duplex: "half" } as RequestInit);
-    expect(refused.status).toBe(429);
-    expect(refused.headers.get("retry-after")).toBe("1");
-    expect((await refused.json()).error).toMatchObject({ type: "rate_limit_error", code: "queue_full" });
-    expect(pulled).toBe(false);
-    open();
-    expect((await blocker).status).toBe(200);
-    expect((await postJson(app, "/v1/chat/completions", ask("after"))).status).toBe(200);
-  });
+  // Every route that generates: the OpenAI ones and the playground's chat reply and regenerate.
+  it.each(["/v1/chat/completions", "/v1/completions", "/api/conversations/c1/replies", "/api/conversations/c1/messages/2/regenerate"])(
+    "a full server answers 429 on %s without reading the body (even a malformed one)",
+    async (path) => {
+      const { model, open } = gatedModel();
+      const { app, registry, conversations } = createTestServer({ models: { m: model }, capacity: 1, maxQueue: 0 });
+      const blocker = postJson(app, "/v1/chat/completions", ask("blocker"));
+      await until(() => registry.get("m").scheduler.stats().active === 1);
+      expect(conversations.has("c1", everyone)).toBe(false); // the refusal comes before the route looks anything up
+      let pulled = false;
+      const body = new ReadableStream({
+        pull(controller) {
+          pulled = true;
+          controller.enqueue(new TextEncoder().encode("{not json"));
+          controller.close();
+        },
+      }, { highWaterMark: 0 });
+      const refused = await app.request(path, { method: "POST", headers: { "content-type": "application/json" }, body, duplex: "half" } as RequestInit);
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get("retry-after")).toBe("1");
+      expect((await refused.json()).error).toMatchObject({ type: "rate_limit_error", code: "queue_full" });
+      expect(pulled).toBe(false);
+      open();
+      expect((await blocker).status).toBe(200);
+      expect((await postJson(app, "/v1/chat/completions", ask("after"))).status).toBe(200);
+    },
+  );
 });
 
 describe("request body deadline", () => {

@@ -6,7 +6,8 @@ import { loadCheckpoint, saveCheckpoint } from "../../src/train/checkpoint.js";
 import { CheckpointError } from "../../src/train/errors.js";
 import { lossChartSvg, niceTicks } from "../../src/train/loss-chart.js";
 import { MetricsLog } from "../../src/train/metrics-log.js";
-import { formatDuration, progressLine } from "../../src/train/progress.js";
+import { progressLine } from "../../src/train/progress.js";
+import { formatDuration } from "../../src/train/index.js";
 import { learningRateAt } from "../../src/train/schedule.js";
 
 const dir = mkdtempSync(join(tmpdir(), "camelid-train-parts-"));
@@ -82,6 +83,7 @@ describe("metrics, chart and progress", () => {
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg.match(/<polyline[^>]*points="([^"]+)"/)?.[1].split(" ")).toHaveLength(4);
     expect(svg).toContain("validation loss 1.2000 at step 4");
+    expect(svg).not.toContain("DPO"); // the preference panels only for a log with trl's rewards
     expect(lossChartSvg([])).toContain("no finite loss");
     expect(niceTicks(0.5, 4)).toEqual([1, 2, 3, 4]);
     expect(niceTicks(0, 0.9)).toEqual([0, 0.2, 0.4, 0.6, 0.8]);
@@ -89,8 +91,9 @@ describe("metrics, chart and progress", () => {
 
   it("progress line shows step, bar, loss, tokens/s and an ETA from this run's pace", () => {
     const line = progressLine({ step: 25, totalSteps: 100, loss: 1.23456, tokensPerSecond: 4321.4, elapsedSeconds: 10, stepsThisRun: 20 });
-    expect(line).toBe("step 25/100 [=====>                  ] loss 1.2346 | 4321 tok/s | ETA 0:38");
-    expect(formatDuration(3725)).toBe("1:02:05");
+    expect(line).toBe("step 25/100 [=====>                  ] loss 1.2346 | 4321 tok/s | ETA 38s");
+    // camelid/train exports the one duration formatter (milliseconds), the one eval and datagen use.
+    expect(formatDuration(3_725_000)).toBe("1h02m");
     expect(formatDuration(Number.NaN)).toBe("?");
   });
 });

@@ -4,15 +4,13 @@
 // DevTools protocol (page.evaluate), which CSP does not govern, where a <script> tag would be refused.
 // Each screen is checked with content on it (answers with code, math and tables, an arena round, a
 // battle, a collaboration), and a screenshot of each is saved when CAMELID_SCREENSHOTS_DIR is set.
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { axeViolations as violations } from "./support/axe-check.js";
 import { hasChromium, scriptedBrowser, slow } from "./support/scripted-browser.js";
 import { playgroundViewports, saveScreenshot } from "./support/screenshots.js";
 import type { ScriptedServerModel } from "./support/scripted-playground-server.js";
 
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const browser = scriptedBrowser("camelid-web-axe-");
 
 const lastUserMessage = (options: { messages?: { role: string; content: unknown }[] }) => String(options.messages?.filter((message) => message.role === "user").at(-1)?.content ?? "");
@@ -21,22 +19,6 @@ const models: Record<string, ScriptedServerModel> = {
   alpha: { reply: (options) => `${richAnswer}\n\n${lastUserMessage(options)}` },
   beta: { reply: (options) => `Beta answers: ${lastUserMessage(options)}` },
 };
-
-interface AxeViolation {
-  id: string;
-  impact: string;
-  help: string;
-  nodes: { target: string[]; failureSummary: string }[];
-}
-
-async function violations(page: Page): Promise<string[]> {
-  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(axeSource);
-  const found = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: AxeViolation[] }> } }).axe;
-    return (await axe.run(document, { resultTypes: ["violations"] })).violations;
-  });
-  return found.flatMap((violation) => violation.nodes.map((node) => `${violation.id} (${violation.impact}): ${violation.help} at ${node.target.join(" ")} — ${node.failureSummary}`));
-}
 
 async function show(page: Page, screen: string) {
   await page.locator(`#tab-${screen}`).click();

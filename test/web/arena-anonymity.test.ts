@@ -1,6 +1,6 @@
 // Issue 14, point 8: before the vote nothing the voter can read names a battle's models: not the
 // request log, not a failing side's error (which could carry a file path or an upstream URL).
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ModelLoadError, UpstreamError } from "../../src/errors/index.js";
 import { createServerApp } from "../../src/server/app.js";
 import { ArenaStore } from "../../src/server/arena/arena-store.js";
@@ -23,10 +23,11 @@ function arena(models: Record<string, Partial<ModelSpec> & { model?: LanguageMod
     load: spec.load ?? (async () => spec.model ?? scriptedModel({ modelId: id, reply: () => "an answer" })),
   }));
   const db = openServerDatabase(":memory:");
-  const { app } = createServerApp({ registry: new ModelRegistry(specs), requestLog: new RequestLog(db), arena: { store: new ArenaStore(db), random: () => 0 } });
+  const store = new ArenaStore(db);
+  const { app } = createServerApp({ registry: new ModelRegistry(specs), requestLog: new RequestLog(db), arena: { store, random: () => 0 } });
   const call = (method: string, path: string, body?: unknown) =>
     app.request(path, { method, headers: body === undefined ? {} : { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
-  return { call };
+  return { call, store };
 }
 
 describe("arena anonymity before the vote", () => {
@@ -45,6 +46,28 @@ describe("arena anonymity before the vote", () => {
     expect((await call("POST", `/api/arena/battles/${battle.id}/vote`, { winner: "tie" })).status).toBe(200);
     const after = ((await (await call("GET", "/api/requests")).json()) as RequestLogList).data;
     expect(after.map((row) => row.model).sort()).toEqual(["llama-7b-secret", "mistral-secret"]);
+  });
+
+  it("a page of rows from several battles reads their battles in one store query, each row hidden or shown by its own battle", async () => {
+    const { call, store } = arena({ "llama-7b-secret": {}, "mistral-secret": {} });
+    const battles: { id: string }[] = [];
+    for (const message of ["one", "two", "three"]) {
+      const battle = await (await call("POST", "/api/arena/battles", { message })).json();
+      for (const side of ["a", "b"]) await (await call("POST", `/api/arena/battles/${battle.id}/answers/${side}`, {})).text();
+      battles.push(battle);
+    }
+    expect((await call("POST", `/api/arena/battles/${battles[1].id}/vote`, { winner: "a" })).status).toBe(200);
+
+    const revealedBattles = vi.spyOn(store, "revealedBattles");
+    const get = vi.spyOn(store, "get");
+    const rows = ((await (await call("GET", "/api/requests")).json()) as RequestLogList).data;
+    expect(revealedBattles).toHaveBeenCalledTimes(1);
+    expect(get).not.toHaveBeenCalled();
+    expect(rows).toHaveLength(6);
+    const shown = (battle: { id: string }) => rows.filter((row) => row.id.startsWith(`arena-${battle.id}-`)).map((row) => row.model).sort();
+    expect(shown(battles[0])).toEqual(["(hidden until the vote)", "(hidden until the vote)"]);
+    expect(shown(battles[1])).toEqual(["llama-7b-secret", "mistral-secret"]);
+    expect(shown(battles[2])).toEqual(["(hidden until the vote)", "(hidden until the vote)"]);
   });
 
   it("a retried side gets its own request-log row, as anonymous as the first", async () => {

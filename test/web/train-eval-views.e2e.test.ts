@@ -14,7 +14,7 @@ import { stories260KPath } from "../support/shared-data.js";
 import { temporaryDirectories } from "../support/temporary-directories.js";
 import { chromiumPath, hasChromium, slow } from "./support/scripted-browser.js";
 import { playgroundViewports, saveScreenshot } from "./support/screenshots.js";
-import { appendMetrics, localModelSpec, trainRecord, validationRecord, writeFailedRun, writeFinishedRun, writeMtBenchResults, writeRunningRun } from "./support/train-eval-data.js";
+import { appendMetrics, dpoTrainRecord, localModelSpec, trainRecord, validationRecord, writeFailedRun, writeFinishedRun, writeMtBenchResults, writeRunningRun } from "./support/train-eval-data.js";
 
 const newDirectory = temporaryDirectories("camelid-train-eval-web-");
 
@@ -32,6 +32,7 @@ describe.skipIf(!hasChromium)("the Train and Eval tabs in headless Chromium", ()
     const dataDir = newDirectory();
     liveFolder = writeRunningRun(join(dataDir, "runs"), "live", [trainRecord(1, 3.5), trainRecord(2, 3.1)]);
     await writeFinishedRun(join(dataDir, "runs"), "done");
+    writeRunningRun(join(dataDir, "runs"), "dpo", [dpoTrainRecord(1, 0, 0), dpoTrainRecord(2, 0.1, 0.5), dpoTrainRecord(3, 0.3, 0.75), { type: "validation", step: 3, loss: 0.6, tokens: 40, "rewards/accuracies": 1 }]);
     writeFailedRun(join(dataDir, "runs"), "diverged");
     writeMtBenchResults(join(dataDir, "eval"), "mt-bench");
     registry = new ModelRegistry([localModelSpec("stories260K", stories260KPath())]);
@@ -108,6 +109,19 @@ describe.skipIf(!hasChromium)("the Train and Eval tabs in headless Chromium", ()
         expect(await page.locator('#train-settings tr[data-setting="rank"] td').innerText()).toBe("4");
         expect(await fitsWidth(page)).toBe(true);
         await saveScreenshot(page, "train-running");
+        expect(pageErrors).toEqual([]);
+      }, 90_000);
+
+      it("charts a DPO run's rewards and reward accuracy from trl's metrics in metrics.jsonl", async () => {
+        const { page, pageErrors } = await tab("train");
+        await page.locator('#train-runs li[data-run="dpo"] button').click();
+        await page.waitForSelector('#view-train[data-run="dpo"] #train-run-state[data-state="running"]', slow);
+        await expect.poll(() => pointsOf(page, "train-rewards-chart"), slow).toBe(9); // chosen, rejected, margin × 3 steps
+        expect(await pointsOf(page, "train-accuracy-chart")).toBe(4);
+        expect(await page.locator('#train-accuracy-chart polyline[data-series="validation"]').getAttribute("data-count")).toBe("1");
+        expect(await page.locator("#train-rewards-chart").getAttribute("aria-label")).toMatch(/margin 0\.3 at step 3/);
+        expect(await pointsOf(page, "train-loss-chart")).toBe(4);
+        expect(await fitsWidth(page)).toBe(true);
         expect(pageErrors).toEqual([]);
       }, 90_000);
 

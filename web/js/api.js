@@ -93,6 +93,13 @@ export async function apiText(path) {
   return response.text();
 }
 
+/** Binary body (a stored image), with the key when one is set. @param {string} path */
+export async function apiBlob(path) {
+  const response = await fetch(path, { headers: headers() });
+  if (!response.ok) throw await failure(response);
+  return response.blob();
+}
+
 /**
  * POST that answers with SSE; yields each event's parsed JSON ("[DONE]" ends it), typed by the caller.
  * @param {string} path

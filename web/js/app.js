@@ -11,6 +11,8 @@ import { announce, byId, h } from "./dom.js";
 import { createLeaderboardView } from "./leaderboard.js";
 import { installCodeCopy } from "./markdown.js";
 import { createSafetyView } from "./safety.js";
+import { createSettingsCatalog } from "./settings-catalog.js";
+import { createSettingsForms } from "./settings-form.js";
 import { rememberScroll, restoreScroll, takeOverScrollRestoration } from "./scroll-memory.js";
 import { createThemePicker } from "./theme.js";
 import { createTrainView } from "./train.js";
@@ -21,7 +23,7 @@ import { createEvalView } from "./eval-results.js";
  * @typedef {{ element: HTMLElement, activate(session?: string | null): unknown }} View
  */
 
-/** @type {{ id: string, label: string, create: (options: { models: string[] }) => View }[]} */
+/** @type {{ id: string, label: string, create: (options: { models: string[], settingsForms: import("./settings-form.js").SettingsForms }) => View }[]} */
 const tabs = [
   { id: "chat", label: "Chat", create: createChatView },
   { id: "arena", label: "Arena", create: createArenaView },
@@ -76,6 +78,8 @@ async function start() {
   if (models.length === 0) announce("No models are served: start camelid serve with --model", "error");
   byId("model-count", HTMLElement).textContent = `${models.length} model${models.length === 1 ? "" : "s"}`;
 
+  // One catalog (the server's sampling bounds and prompt formats) for every tab's settings form.
+  const settingsForms = createSettingsForms(createSettingsCatalog());
   /** @type {Map<string, View>} */
   const views = new Map();
   /** @type {Map<string, HTMLButtonElement>} */
@@ -83,7 +87,7 @@ async function start() {
   /** Each tab's last address ("arena/<id>"): going back to a tab reopens the session it showed. */
   const lastRoutes = new Map();
   for (const tab of tabs) {
-    const view = tab.create({ models });
+    const view = tab.create({ models, settingsForms });
     view.element.hidden = true;
     view.element.setAttribute("role", "tabpanel");
     view.element.setAttribute("tabindex", "-1");

@@ -8,7 +8,7 @@
 import { announce, composer, h, replaceChildren } from "./dom.js";
 import { checkedModels, checkModels } from "./model-picks.js";
 import { createSavedSessions } from "./saved-sessions.js";
-import { createSettingsForm, requestFields } from "./settings-form.js";
+import { requestFields } from "./settings-form.js";
 import { paintStoredAnswer, streamStoredAnswer } from "./stored-answer.js";
 import { createTranscript } from "./transcript.js";
 import { messageActions, setMessageActions } from "./message-actions.js";
@@ -22,9 +22,9 @@ import { answerVersions, showAnswerVersion } from "./answer-versions.js";
  * @typedef {{ model: string, transcript: ReturnType<typeof createTranscript>, latest: import("./transcript.js").MessageView | null }} Column
  */
 
-/** @param {{ models: string[] }} options the served models' ids */
-export function createArenaView({ models }) {
-  const settings = createSettingsForm({ window: false });
+/** @param {{ models: string[], settingsForms: import("./settings-form.js").SettingsForms }} options the served models' ids and the page's settings forms */
+export function createArenaView({ models, settingsForms }) {
+  const settings = settingsForms.create({ window: false });
   const picks = models.map((id, index) =>
     h("label", { class: "check", "data-model-pick": id }, h("input", { type: "checkbox", value: id, checked: index < 2, name: "arena-model" }), id),
   );

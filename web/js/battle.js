@@ -13,7 +13,7 @@ import { api, errorMessage, errorStatus, streamEvents } from "./api.js";
 import { announce, composer, h } from "./dom.js";
 import { createSessionActions, createSessionSidebar, routeTo } from "./session-sidebar.js";
 import { deleteBattle, exportBattle, listBattles } from "./sessions-api.js";
-import { createSettingsForm, requestFields } from "./settings-form.js";
+import { requestFields } from "./settings-form.js";
 import { createTranscript, finishLabel } from "./transcript.js";
 import { messageActions, setMessageActions } from "./message-actions.js";
 
@@ -28,8 +28,9 @@ const bothSides = ["a", "b"];
 const voteLabels = { a: "A is better", b: "B is better", tie: "Tie", bothbad: "Both are bad" };
 const battleKey = "camelid.battle";
 
-export function createBattleView() {
-  const settings = createSettingsForm({ window: false, promptFormat: false });
+/** @param {{ settingsForms: import("./settings-form.js").SettingsForms }} options the page's settings forms */
+export function createBattleView({ settingsForms }) {
+  const settings = settingsForms.create({ window: false, promptFormat: false });
   const sides = {
     a: { transcript: createTranscript("Model A"), heading: h("h3", { id: "battle-name-a" }, "Model A") },
     b: { transcript: createTranscript("Model B"), heading: h("h3", { id: "battle-name-b" }, "Model B") },

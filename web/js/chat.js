@@ -5,10 +5,11 @@ import { api, errorMessage, errorStatus, isMidStreamError, renderPrompt, streamC
 import { branchOf, fitTokenBudget, lastTurns, toOpenAiJsonl, toShareGpt } from "./conversation-io.js";
 import { announce, composer, download, h, replaceChildren } from "./dom.js";
 import { routeTo } from "./session-sidebar.js";
-import { createSettingsForm, requestFields } from "./settings-form.js";
+import { requestFields } from "./settings-form.js";
 import { createSidebarToggle } from "./sidebar-toggle.js";
 import { createTranscript, finishLabel } from "./transcript.js";
 import { messageActions, setMessageActions } from "./message-actions.js";
+import { createImageAttachments, messageContent, showThumbnails } from "./image-attachments.js";
 
 /** @typedef {import("../../src/server/store/conversations.js").ConversationWithMessages} ConversationWithMessages */
 /** @typedef {import("../../src/server/store/conversations.js").ConversationMessage} ConversationMessage */
@@ -51,6 +52,15 @@ const lastConversationKey = "camelid.lastConversation";
 const recheckMs = 500;
 
 /**
+ * The exact prompt with each media marker (llama.cpp's "<__media__>", or a server's own
+ * "<__media_…__>") marked: where an image's tokens go.
+ * @param {string} prompt
+ */
+function promptWithMediaMarkers(prompt) {
+  return prompt.split(/(<__media(?:_[A-Za-z0-9]+)?__>)/).map((piece, index) => (index % 2 === 1 ? h("mark", { class: "media-marker", title: "The image's tokens go here" }, piece) : piece));
+}
+
+/**
  * The newest inspections whose JSON fits the budget. Keys are request ids (older conversations: message
  * ids); both kinds were added oldest first, and the integer ids of old entries iterate first.
  * @param {Record<string, Inspection>} inspections
@@ -67,9 +77,9 @@ function newestInspections(inspections) {
   return Object.fromEntries(kept.reverse());
 }
 
-/** @param {{ models: string[] }} options the served models' ids */
-export function createChatView({ models }) {
-  const settings = createSettingsForm();
+/** @param {{ models: string[], settingsForms: import("./settings-form.js").SettingsForms }} options the served models' ids and the page's settings forms */
+export function createChatView({ models, settingsForms }) {
+  const settings = settingsForms.create();
   const transcript = createTranscript("Conversation");
   const modelSelect = h("select", { id: "chat-model" }, models.map((id) => h("option", { value: id, "data-model-pick": id }, id)));
   const title = h("h2", { id: "chat-title", class: "title" }, "New conversation");
@@ -112,8 +122,11 @@ export function createChatView({ models }) {
     if (!element.hidden) routeTo("chat", id);
   };
 
+  const attachments = createImageAttachments({ onError: (message) => announce(message, "error") });
   // Escape is handled for the whole view (below), not only inside the composer
-  const form = composer({ input, buttons: [sendButton, stopButton], onSend: () => void send() });
+  const form = composer({ input, buttons: [attachments.button, attachments.picker, sendButton, stopButton], onSend: () => void send() });
+  form.prepend(attachments.tray);
+  attachments.watch(form);
   const sidebar = h(
     "aside",
     { class: "sidebar", id: "chat-sidebar", "aria-label": "Conversations" },
@@ -209,7 +222,7 @@ export function createChatView({ models }) {
           h("dd", {}, finishLabel(inspection.finish_reason, inspection.completion_tokens) || "—"),
         ),
         h("p", { class: "inspector-label" }, "Exact prompt sent to the model:"),
-        h("pre", { class: "exact-prompt", tabindex: 0 }, inspection.prompt),
+        h("pre", { class: "exact-prompt", tabindex: 0 }, promptWithMediaMarkers(inspection.prompt ?? "")),
       );
     }
     message.article.append(details);
@@ -224,6 +237,7 @@ export function createChatView({ models }) {
     for (const message of current?.messages ?? []) {
       const view = transcript.addMessage(message.role, message.content, message.role === "assistant" ? (message.model ?? "") : "");
       view.flush();
+      showThumbnails(view.article, message.images);
       shown.push({ view, id: message.id });
       if (message.role !== "assistant") continue;
       if (message.status === "streaming") {
@@ -289,7 +303,7 @@ export function createChatView({ models }) {
   /** The composer's message, after the active branch's end. */
   async function send() {
     const text = input.value.trim();
-    if (!text || controller) return;
+    if ((!text && !attachments.count()) || controller) return;
     await reply({ text });
   }
 
@@ -320,10 +334,14 @@ export function createChatView({ models }) {
     const { signal } = (controller = new AbortController());
     setBusy(true);
     if (fromComposer) input.value = "";
+    // The composer's images go with its message; an edited turn keeps the images it had.
+    const attached = fromComposer ? attachments.take() : [];
+    const userImages = fromComposer ? attached.map((attachment) => attachment.reference) : (editOf?.images ?? []);
     let userView = null;
     if (!regenerateOf) {
       userView = transcript.addMessage("user", text);
       userView.flush();
+      showThumbnails(userView.article, userImages);
       shown.push({ view: userView });
     }
     const answer = transcript.addMessage("assistant", "", model);
@@ -332,17 +350,17 @@ export function createChatView({ models }) {
     let stored = false;
     try {
       if (!current) {
-        current = /** @type {OpenConversation} */ (await api("POST", "/api/conversations", { title: text.slice(0, 60), model }));
+        current = /** @type {OpenConversation} */ (await api("POST", "/api/conversations", { title: text.slice(0, 60) || "Image", model }));
         remember(current.id);
         title.textContent = current.title;
         void refreshList().catch(() => undefined);
       }
-      /** @type {ChatMessage[]} */
-      const history = [
+      // A message with images goes as content parts (its images as data: URIs); the type is the text-only one the window helpers take.
+      const history = /** @type {ChatMessage[]} */ ([
         ...(values.system_prompt ? [{ role: /** @type {const} */ ("system"), content: values.system_prompt }] : []),
-        ...current.messages.filter((m) => m.status !== "failed" && m.status !== "streaming").map((m) => ({ role: m.role, content: m.content })),
-        ...(regenerateOf ? [] : [{ role: /** @type {const} */ ("user"), content: text }]),
-      ];
+        ...(await Promise.all(current.messages.filter((m) => m.status !== "failed" && m.status !== "streaming").map(async (m) => ({ role: m.role, content: await messageContent(m.content, m.images) })))),
+        ...(regenerateOf ? [] : [{ role: /** @type {const} */ ("user"), content: await messageContent(text, userImages) }]),
+      ]);
       const base = { model, ...requestFields(values) };
       const { messages, window } = await windowed(history, { ...base, messages: history });
       const body = { ...base, messages };
@@ -367,7 +385,7 @@ export function createChatView({ models }) {
         // The server stored the turn: a failure it reported as failed, a broken connection as interrupted.
         if (isMidStreamError(error)) {
           stored = true;
-          keepLocally(userTurn, { role: "assistant", content: error.partialText, model, status: error.inStream ? "failed" : "interrupted" });
+          keepLocally(userTurn, userImages, { role: "assistant", content: error.partialText, model, status: error.inStream ? "failed" : "interrupted" });
         }
         throw error;
       }
@@ -383,11 +401,12 @@ export function createChatView({ models }) {
         answer.remove();
         shown.splice(shown.length - (userView ? 2 : 1));
         if (fromComposer) input.value = text;
+        attachments.restore(attached);
         announce("Generation stopped");
         return;
       }
       stored = true;
-      keepLocally(userTurn, { role: "assistant", content: result.text, model, requestId: result.requestId, status: result.finishReason === "abort" ? "interrupted" : "done" });
+      keepLocally(userTurn, userImages, { role: "assistant", content: result.text, model, requestId: result.requestId, status: result.finishReason === "abort" ? "interrupted" : "done" });
       const inspections = newestInspections({ ...(current.settings?.inspections ?? {}), [result.requestId]: inspection });
       const saved = /** @type {OpenConversation} */ (await api("PATCH", `/api/conversations/${current.id}`, { settings: { ...storedSettings(), inspections } }));
       current = { ...saved, messages: current.messages };
@@ -396,7 +415,10 @@ export function createChatView({ models }) {
     } catch (error) {
       answer.setError(errorMessage(error));
       announce(errorMessage(error), "error");
-      if (!isMidStreamError(error) && fromComposer) input.value = text;
+      if (!isMidStreamError(error) && fromComposer) {
+        input.value = text;
+        if (!stored) attachments.restore(attached);
+      }
     } finally {
       answer.setStreaming(false);
       controller = null;
@@ -526,10 +548,10 @@ export function createChatView({ models }) {
    * The turn the server just stored, kept in the open conversation without asking for it again (after
    * a Stop the server may not have written the answer's end yet).
    */
-  /** @param {string | null} userText @param {ShownMessage} assistant */
-  function keepLocally(userText, assistant) {
+  /** @param {string | null} userText @param {ShownMessage["images"]} images @param {ShownMessage} assistant */
+  function keepLocally(userText, images, assistant) {
     if (!current) return;
-    const user = userText === null ? [] : [{ role: /** @type {const} */ ("user"), content: userText, status: /** @type {const} */ ("done") }];
+    const user = userText === null ? [] : [{ role: /** @type {const} */ ("user"), content: userText, images, status: /** @type {const} */ ("done") }];
     current = { ...current, messages: [...current.messages, ...user, assistant] };
   }
 

@@ -8,7 +8,7 @@ import { announce, composer, h, replaceChildren } from "./dom.js";
 import { defaultMergePrompt, fillMergePrompt } from "./merge-prompt.js";
 import { checkedModels, checkModels } from "./model-picks.js";
 import { createSavedSessions } from "./saved-sessions.js";
-import { createSettingsForm, requestFields } from "./settings-form.js";
+import { requestFields } from "./settings-form.js";
 import { paintStoredAnswer, streamStoredAnswer } from "./stored-answer.js";
 import { createTranscript } from "./transcript.js";
 
@@ -17,9 +17,9 @@ import { createTranscript } from "./transcript.js";
 /** @typedef {CollaborateRun["answers"][number]} StoredAnswer */
 /** @typedef {import("../../src/spec/index.js").ChatMessage} ChatMessage */
 
-/** @param {{ models: string[] }} options the served models' ids */
-export function createCollaborateView({ models }) {
-  const settings = createSettingsForm({ window: false });
+/** @param {{ models: string[], settingsForms: import("./settings-form.js").SettingsForms }} options the served models' ids and the page's settings forms */
+export function createCollaborateView({ models, settingsForms }) {
+  const settings = settingsForms.create({ window: false });
   const picks = models.map((id, index) =>
     h("label", { class: "check", "data-model-pick": id }, h("input", { type: "checkbox", value: id, checked: index < 2, name: "collab-model" }), id),
   );

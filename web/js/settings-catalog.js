@@ -8,24 +8,36 @@ import { api } from "./api.js";
 /** @typedef {import("../../src/server/routes/playground-settings.js").SamplingFieldSchema} SamplingFieldSchema */
 /** @typedef {import("../../src/server/routes/playground-settings.js").PromptFormatsResponse} PromptFormatsResponse */
 
-/** @type {Promise<SamplingLimitsResponse> | null} */
-let limits = null;
-/** @type {Promise<PromptFormatsResponse> | null} */
-let formatsInFlight = null;
+/**
+ * The settings catalog: one per page, made by the app and handed to every settings form, so the bounds
+ * are read once for all forms and concurrent format reads share one request.
+ * @typedef {{ samplingLimits(): Promise<SamplingLimitsResponse>, promptFormats(): Promise<PromptFormatsResponse> }} SettingsCatalog
+ */
 
-/** The bounds never change while the server runs: read once per page. */
-export function samplingLimits() {
-  limits ??= /** @type {Promise<SamplingLimitsResponse>} */ (api("GET", "/api/sampling-limits")).catch((/** @type {unknown} */ error) => {
-    limits = null;
-    throw error;
-  });
-  return limits;
-}
-
-/** The registry and each model's auto choice as the server has them now (one read shared by concurrent callers). */
-export function promptFormats() {
-  formatsInFlight ??= /** @type {Promise<PromptFormatsResponse>} */ (api("GET", "/api/prompt-formats")).finally(() => (formatsInFlight = null));
-  return formatsInFlight;
+/**
+ * @param {(path: string) => Promise<unknown>} [read] a GET on the server's API (tests pass their own)
+ * @returns {SettingsCatalog}
+ */
+export function createSettingsCatalog(read = (path) => api("GET", path)) {
+  /** @type {Promise<SamplingLimitsResponse> | null} */
+  let limits = null;
+  /** @type {Promise<PromptFormatsResponse> | null} */
+  let formatsInFlight = null;
+  return {
+    /** The bounds never change while the server runs: read once per page (again after a failed read). */
+    samplingLimits() {
+      limits ??= /** @type {Promise<SamplingLimitsResponse>} */ (read("/api/sampling-limits")).catch((/** @type {unknown} */ error) => {
+        limits = null;
+        throw error;
+      });
+      return limits;
+    },
+    /** The registry and each model's auto choice as the server has them now (one read shared by concurrent callers). */
+    promptFormats() {
+      formatsInFlight ??= /** @type {Promise<PromptFormatsResponse>} */ (read("/api/prompt-formats")).finally(() => (formatsInFlight = null));
+      return formatsInFlight;
+    },
+  };
 }
 
 /**

@@ -5,7 +5,7 @@
 // schema sets (GET /api/sampling-limits), each bad field marked with aria-invalid and its message.
 import { announce, h } from "./dom.js";
 import { createPresetsBar } from "./presets.js";
-import { numberProblem, promptFormats, ruleFromSchema, samplingLimits } from "./settings-catalog.js";
+import { numberProblem, ruleFromSchema } from "./settings-catalog.js";
 
 /** @typedef {import("../../src/server/openai/request-schemas.js").SamplingOptions} SamplingOptions */
 /** @typedef {import("./settings-catalog.js").NumberRule} NumberRule */
@@ -25,8 +25,6 @@ import { numberProblem, promptFormats, ruleFromSchema, samplingLimits } from "./
  * @typedef {ServerStoredSettings & { window?: { type: WindowStrategy["type"], turns?: number, maxPromptTokens?: number } }} StoredSettings
  */
 
-let formCount = 0;
-
 /**
  * The number fields: the form's id suffix, the request field whose server-side bounds apply, the label.
  * @type {{ name: string, field: keyof SamplingOptions, label: string, attributes: import("./dom.js").Attributes }[]}
@@ -45,12 +43,32 @@ const numberFields = [
  */
 const windowSizeRule = { label: "Conversation window size", min: 1, integer: true };
 
+/** @typedef {{ window?: boolean, promptFormat?: boolean, systemPrompt?: boolean }} SettingsFormOptions */
 /**
- * @param {{ window?: boolean, promptFormat?: boolean, systemPrompt?: boolean }} options
- * @returns {{ element: HTMLDetailsElement, values(): SettingsValues, validate(): string | null, load(settings?: StoredSettings, options?: { replace?: boolean }): void, windowStrategy(): WindowStrategy, watchModels(models: () => string[]): void, refreshFormats(): Promise<void> }}
+ * @typedef {{ element: HTMLDetailsElement, values(): SettingsValues, validate(): string | null, load(settings?: StoredSettings, options?: { replace?: boolean }): void, windowStrategy(): WindowStrategy, watchModels(models: () => string[]): void, refreshFormats(): Promise<void> }} SettingsForm
  */
-export function createSettingsForm(options = {}) {
-  const prefix = `settings-${++formCount}`;
+/**
+ * The page's settings forms: they share one catalog (the server's bounds and formats), and each gets
+ * its own id prefix from this object's count.
+ * @typedef {{ create(options?: SettingsFormOptions): SettingsForm }} SettingsForms
+ */
+
+/**
+ * @param {import("./settings-catalog.js").SettingsCatalog} catalog
+ * @returns {SettingsForms}
+ */
+export function createSettingsForms(catalog) {
+  let formCount = 0;
+  return { create: (options = {}) => createSettingsForm(catalog, `settings-${++formCount}`, options) };
+}
+
+/**
+ * @param {import("./settings-catalog.js").SettingsCatalog} catalog
+ * @param {string} prefix the form's ids' prefix, unique on the page
+ * @param {SettingsFormOptions} options
+ * @returns {SettingsForm}
+ */
+function createSettingsForm(catalog, prefix, options) {
   /** @param {string} name */
   const id = (name) => `${prefix}-${name}`;
   const system = h("textarea", { id: id("system"), rows: 2, placeholder: "e.g. You are a helpful assistant." });
@@ -128,7 +146,7 @@ export function createSettingsForm(options = {}) {
   };
   for (const name of rules.keys()) field(name)?.addEventListener("input", () => field(name)?.hasAttribute("aria-invalid") && checkField(name));
 
-  samplingLimits().then(
+  catalog.samplingLimits().then(
     ({ fields }) => {
       for (const spec of numberFields) {
         const schema = fields[spec.field];
@@ -151,37 +169,37 @@ export function createSettingsForm(options = {}) {
    */
   let watchedModels = () => [];
   /** @type {import("./settings-catalog.js").PromptFormatsResponse | null} */
-  let catalog = null;
+  let formats = null;
 
   function paintFormatReason() {
     if (!format) return;
     const chosen = format.value;
     if (chosen) {
-      const listed = catalog?.data.find((entry) => entry.name === chosen);
+      const listed = formats?.data.find((entry) => entry.name === chosen);
       formatReason.textContent = listed ? `${listed.description}${listed.supports_system ? "" : " (no system prompt)"}` : "";
       element.dataset.autoFormat = "forced";
       return;
     }
     const models = watchedModels();
     const lines = models.map((model) => {
-      const status = catalog?.models.find((entry) => entry.id === model);
+      const status = formats?.models.find((entry) => entry.id === model);
       if (!status?.auto) return `${model}: decided when the model loads`;
       return `${model}: ${status.auto.name} — ${status.auto.reason}`;
     });
     formatReason.textContent = lines.length ? `auto picks ${lines.join("; ")}` : "auto: each model's own format";
-    element.dataset.autoFormat = models.length > 0 && models.every((model) => catalog?.models.find((entry) => entry.id === model)?.auto) ? "known" : "pending";
+    element.dataset.autoFormat = models.length > 0 && models.every((model) => formats?.models.find((entry) => entry.id === model)?.auto) ? "known" : "pending";
   }
 
   async function refreshFormats() {
     if (!format) return;
     try {
-      catalog = await promptFormats();
+      formats = await catalog.promptFormats();
     } catch {
       // Keep the last list; the next reply or model change asks again.
       return;
     }
     const present = new Set([...format.options].map((option) => option.value));
-    for (const entry of catalog.data) {
+    for (const entry of formats.data) {
       if (!present.has(entry.name)) format.append(h("option", { value: entry.name, title: entry.description }, entry.name));
     }
     paintFormatReason();

@@ -50,6 +50,28 @@ export function createTrainView() {
 
   const lossChart = () => createLineChart({ id: "train-loss-chart", title: "Loss", xLabel: "step", series: [{ name: "train", label: "training loss" }, { name: "validation", label: "validation loss" }] });
   const rateChart = () => createLineChart({ id: "train-lr-chart", title: "Learning rate", xLabel: "step", series: [{ name: "lr", label: "learning rate" }] });
+  // a DPO run's per-step metrics, named as trl logs them (shown once the run's log has them)
+  const rewardsChart = () =>
+    createLineChart({
+      id: "train-rewards-chart",
+      title: "DPO rewards",
+      xLabel: "step",
+      series: [
+        { name: "rewards/chosen", label: "chosen" },
+        { name: "rewards/rejected", label: "rejected" },
+        { name: "rewards/margins", label: "margin" },
+      ],
+    });
+  const accuracyChart = () =>
+    createLineChart({
+      id: "train-accuracy-chart",
+      title: "DPO reward accuracy",
+      xLabel: "step",
+      series: [
+        { name: "train", label: "training" },
+        { name: "validation", label: "validation" },
+      ],
+    });
 
   /** @param {RunSummary[]} runs */
   function renderList(runs) {
@@ -150,6 +172,9 @@ export function createTrainView() {
     if (mine !== generation) return;
     const loss = lossChart();
     const rate = rateChart();
+    const rewards = rewardsChart();
+    const accuracy = accuracyChart();
+    const charts = h("div", { class: "run-charts" }, loss.element, rate.element);
     const lossSvg = h("div", { class: "run-chart-file" });
     const servable = run.outputs.some((output) => output.file === "adapter.gguf") && run.serve_config !== null;
     const serveButton = h(
@@ -162,7 +187,7 @@ export function createTrainView() {
       detail,
       h("h3", { id: "train-run-title" }, name),
       stateLine,
-      h("div", { class: "run-charts" }, loss.element, rate.element),
+      charts,
       h(
         "div",
         { class: "toolbar" },
@@ -208,6 +233,8 @@ export function createTrainView() {
       if (page.reset) {
         loss.clear();
         rate.clear();
+        rewards.clear();
+        accuracy.clear();
       }
       cursor = page.cursor;
       const train = page.records.filter((record) => record.type === "train");
@@ -216,6 +243,19 @@ export function createTrainView() {
       rate.add("lr", train.map((record) => ({ x: record.step, y: /** @type {{ learningRate: number }} */ (record).learningRate })));
       loss.draw();
       rate.draw();
+      const preference = page.records.filter((record) => record["rewards/accuracies"] !== undefined);
+      if (preference.length > 0) {
+        if (!rewards.element.isConnected) charts.append(rewards.element, accuracy.element);
+        const dpoTrain = preference.filter((record) => record.type === "train");
+        for (const name of /** @type {const} */ (["rewards/chosen", "rewards/rejected", "rewards/margins"])) {
+          rewards.add(name, dpoTrain.map((record) => ({ x: record.step, y: record[name] ?? Number.NaN })));
+        }
+        for (const type of /** @type {const} */ (["train", "validation"])) {
+          accuracy.add(type, preference.filter((record) => record.type === type).map((record) => ({ x: record.step, y: record["rewards/accuracies"] ?? Number.NaN })));
+        }
+        rewards.draw();
+        accuracy.draw();
+      }
       if (page.state !== run.state) {
         // The run ended (or started again): its outputs and settings changed with it.
         void open(name);

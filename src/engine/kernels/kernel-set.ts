@@ -1,6 +1,6 @@
 import { attentionBackward, attentionForward, type AttentionShape } from "./reference/attention.js";
 import { attentionBackwardFast, attentionForwardFast } from "./fast/attention-fast.js";
-import { crossEntropyBackward, crossEntropyForward } from "./reference/cross-entropy.js";
+import { crossEntropyBackward, crossEntropyBackwardWeighted, crossEntropyForward } from "./reference/cross-entropy.js";
 import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from "./reference/matmul.js";
 import { matmulBackwardInputFast, matmulBackwardWeightFast, matmulForwardFast } from "./fast/matmul-fast.js";
 import { rmsnormBackward, rmsnormForward } from "./reference/rmsnorm.js";
@@ -44,6 +44,8 @@ export interface KernelSet {
    * dlogits (which may alias logits) without keeping the probabilities.
    */
   crossEntropyForwardBackward(losses: Float32Array, dlogits: Float32Array, logits: Float32Array, targets: Int32Array, mask: Uint8Array, N: number, V: number): number;
+  /** Same contract as crossEntropyBackwardWeighted in ./reference/cross-entropy.ts: per-row loss weights instead of a mean. */
+  crossEntropyBackwardWeighted(dlogits: Float32Array, probs: Float32Array, targets: Int32Array, weights: Float32Array, N: number, V: number): void;
   /**
    * Optional: a zeroed buffer in the set's workspace, which its kernels use in place (activations,
    * gradient scratch, the logits); null, or no method, when the set has none (the caller then
@@ -90,6 +92,7 @@ export const referenceKernels: KernelSet = {
   attentionBackward,
   crossEntropyForward,
   crossEntropyBackward,
+  crossEntropyBackwardWeighted,
   crossEntropyForwardBackward: (losses, dlogits, logits, targets, mask, N, V) => {
     const loss = crossEntropyForward(losses, dlogits, logits, targets, mask, N, V);
     crossEntropyBackward(dlogits, dlogits, targets, mask, N, V);

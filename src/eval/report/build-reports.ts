@@ -5,6 +5,25 @@ import type { Report, ReportTable } from "./tables.js";
 import { formatNumber, formatPercent } from "./tables.js";
 import type { VicunaResults, VicunaTotals } from "./vicuna-results.js";
 
+/** One judge-bias measure: its rate and the count it is over (absent when the file cannot tell). */
+interface DiagnosticMeasure {
+  rate: number | null;
+  over: number;
+}
+
+/**
+ * The "Judge diagnostics" table of every pairwise-style report (llm_judge pairwise, Vicuna reviews):
+ * the same measures under the same labels, each row only where that report can measure it.
+ */
+export function judgeDiagnosticsTable(measures: { positionConsistency?: DiagnosticMeasure; firstPosition?: DiagnosticMeasure; longerAnswer?: DiagnosticMeasure }): ReportTable | undefined {
+  const rows: string[][] = [];
+  const { positionConsistency, firstPosition, longerAnswer } = measures;
+  if (positionConsistency) rows.push(["position consistency (both orders agree)", formatPercent(positionConsistency.rate), `${positionConsistency.over} pairs`]);
+  if (firstPosition) rows.push(["first-position win rate (50% = no bias)", formatPercent(firstPosition.rate), `${firstPosition.over} decisive games`]);
+  if (longerAnswer) rows.push(["longer answer wins", formatPercent(longerAnswer.rate), `${longerAnswer.over} decisive pairs`]);
+  return rows.length ? { title: "Judge diagnostics", headers: ["measure", "value", "over"], rows, numeric: [false, true, true] } : undefined;
+}
+
 const numericAfterFirst = (columns: number) => Array.from({ length: columns }, (_, i) => i > 0);
 
 /** A judge none of whose outputs could be read has produced no evaluation; say so first. */
@@ -85,16 +104,13 @@ export function pairwiseReport(results: PairwiseResults): Report {
     },
   ];
   if (!results.derivedFromSingle) {
-    tables.push({
-      title: "Judge diagnostics",
-      headers: ["measure", "value", "over"],
-      rows: [
-        ["position consistency (both orders agree)", formatPercent(d.positionConsistency), `${d.pairsWithBothVerdicts} pairs`],
-        ["first-position win rate (50% = no bias)", formatPercent(d.firstPositionWinRate), `${d.decisiveGames} decisive games`],
-        ["longer answer wins", formatPercent(d.longerAnswerWinRate), `${d.decisivePairsWithLengths} decisive pairs`],
-      ],
-      numeric: [false, true, true],
-    });
+    tables.push(
+      judgeDiagnosticsTable({
+        positionConsistency: { rate: d.positionConsistency, over: d.pairsWithBothVerdicts },
+        firstPosition: { rate: d.firstPositionWinRate, over: d.decisiveGames },
+        longerAnswer: { rate: d.longerAnswerWinRate, over: d.decisivePairsWithLengths },
+      })!,
+    );
   }
   return {
     title: `Pairwise comparison${results.judges.length ? ` (judge: ${results.judges.join(", ")})` : ""}`,
@@ -144,13 +160,14 @@ export function vicunaReport(results: VicunaResults): Report {
       numeric: numericAfterFirst(headers.length),
     },
   ];
-  const diagnostics: string[][] = [];
-  if (results.positionDiagnostics) {
-    diagnostics.push(["position consistency (both orders agree)", formatPercent(results.positionDiagnostics.positionConsistency), `${results.positionDiagnostics.pairs} pairs`]);
-    diagnostics.push(["first-position win rate (50% = no bias)", formatPercent(results.positionDiagnostics.firstPositionWinRate), "decisive reviews"]);
-  }
-  if (results.longerAnswer) diagnostics.push(["longer answer wins", formatPercent(results.longerAnswer.longerAnswerWinRate), `${results.longerAnswer.decisive} decisive questions`]);
-  if (diagnostics.length) tables.push({ title: "Judge diagnostics", headers: ["measure", "value", "over"], rows: diagnostics, numeric: [false, true, true] });
+  const position = results.positionDiagnostics;
+  const diagnostics = judgeDiagnosticsTable({
+    ...(position
+      ? { positionConsistency: { rate: position.positionConsistency, over: position.pairs }, firstPosition: { rate: position.firstPositionWinRate, over: position.decisiveGames } }
+      : {}),
+    ...(results.longerAnswer ? { longerAnswer: { rate: results.longerAnswer.longerAnswerWinRate, over: results.longerAnswer.decisive } } : {}),
+  });
+  if (diagnostics) tables.push(diagnostics);
   const methods = Object.entries(results.scoreMethods).map(([method, count]) => `${count} ${method}`).join(", ") || "none";
   const notes = [
     results.scoreSource === "stored"

@@ -63,7 +63,7 @@ export interface VicunaResults {
   /** Rows whose stored `score` and text disagree (whichever --scores says is used). */
   scoreDisagreements: ScoreDisagreement[];
   /** When the reviews were also run in the swapped order. */
-  positionDiagnostics?: { pairs: number; consistent: number; positionConsistency: number | null; firstPositionWinRate: number | null };
+  positionDiagnostics?: { pairs: number; consistent: number; positionConsistency: number | null; decisiveGames: number; firstPositionWinRate: number | null };
   /** Decisive questions whose answers differ in length, and how often the longer answer won. */
   longerAnswer?: { decisive: number; longerWins: number; longerAnswerWinRate: number | null };
 }
@@ -227,6 +227,7 @@ export function summarizeVicunaReviews(allRows: readonly VicunaReviewRow[], cont
             pairs: swappedPairs,
             consistent,
             positionConsistency: swappedPairs ? consistent / swappedPairs : null,
+            decisiveGames,
             firstPositionWinRate: decisiveGames ? firstPositionWins / decisiveGames : null,
           },
         }

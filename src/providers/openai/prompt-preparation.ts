@@ -1,4 +1,4 @@
-import { InvalidArgumentError, PromptFormatError } from "../../errors/index.js";
+import { InvalidArgumentError, PromptFormatError, UnsupportedFeatureError } from "../../errors/index.js";
 import { chatMessagesSchema, type PromptFormat } from "../../prompts/index.js";
 import type { CallOptions } from "../../spec/call-options.js";
 import type { ChatMessage } from "../../spec/messages.js";
@@ -50,7 +50,11 @@ export function preparePrompt(settings: ResolvedSettings, options: CallOptions, 
     const where = issue ? `messages${issue.path.map((part) => (typeof part === "number" ? `[${part}]` : `.${String(part)}`)).join("")}` : "messages";
     throw new InvalidArgumentError(where, issue ? `${where}: ${issue.message}` : "messages must not be empty");
   }
-  const messages = parsed.data;
+  // The schema keeps role and content; a message's images ride along untouched.
+  const messages: ChatMessage[] = parsed.data.map((message, index) => {
+    const parts = options.messages?.[index]?.parts;
+    return parts ? { ...message, parts } : message;
+  });
 
   if (settings.api === "chat") {
     return {
@@ -65,6 +69,9 @@ export function preparePrompt(settings: ResolvedSettings, options: CallOptions, 
     };
   }
 
+  if (messages.some((message) => message.parts?.some((part) => part.type === "image"))) {
+    throw new UnsupportedFeatureError(`images need api "chat" (the ${settings.flavor} server at ${settings.baseURL} is configured with api "completions", which takes text only)`);
+  }
   const chosen = options.promptFormat ?? settings.promptFormat;
   if (chosen === undefined) {
     throw new PromptFormatError(

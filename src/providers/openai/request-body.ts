@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { InvalidArgumentError } from "../../errors/index.js";
 import type { CallOptions } from "../../spec/call-options.js";
 import type { ChatMessage } from "../../spec/messages.js";
@@ -38,7 +39,7 @@ export function buildRequestBody(input: BodyInput): { body: RequestBody; warning
     warnings.push({ type: "unsupported-setting", setting, message: `${setting} ignored: ${why}` });
 
   const body: RequestBody = { model: input.model };
-  if (api === "chat") body.messages = input.messages;
+  if (api === "chat") body.messages = input.messages?.map(wireMessage);
   else body.prompt = input.prompt;
 
   if (options.maxTokens !== undefined) {
@@ -152,6 +153,29 @@ function addSamplingExtras(
     if (field) body[field] = value;
     else unsupported(setting, `the ${flavor} OpenAI-compatible API has no such parameter`);
   }
+}
+
+/**
+ * A message as OpenAI's chat API takes it: text as a string, or (with images) the content parts in
+ * order. An image goes as the data: URI the client sent; a fetched http(s) image as a data: URI of
+ * the bytes that were checked and logged, so the upstream sees exactly the logged image.
+ */
+function wireMessage(message: ChatMessage): { role: string; content: unknown } {
+  if (!message.parts) return { role: message.role, content: message.content };
+  return {
+    role: message.role,
+    content: message.parts.map((part) =>
+      part.type === "text"
+        ? { type: "text", text: part.text }
+        : {
+            type: "image_url",
+            image_url: {
+              url: /^data:/i.test(part.image.url) ? part.image.url : `data:${part.image.mimeType};base64,${Buffer.from(part.image.bytes).toString("base64")}`,
+              ...(part.image.detail ? { detail: part.image.detail } : {}),
+            },
+          },
+    ),
+  };
 }
 
 function setIfDefined(body: RequestBody, field: string, value: unknown): void {

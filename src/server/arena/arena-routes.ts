@@ -6,6 +6,7 @@ import { z } from "zod";
 import { ModelLoadError, toHttpError, type HttpError, type OpenAIErrorBody } from "../../errors/index.js";
 import { clientIdentity, type ServerApp, type ServerContext, type ServerEnv } from "../context.js";
 import type { ModelRegistry } from "../model-registry.js";
+import type { RequestLogRow } from "../store/request-log.js";
 import { ResourceNotFoundError, serverHttpError } from "../http-errors.js";
 import { integerQuery } from "../routes/query.js";
 import { parseRequestBody, readJsonBody } from "../openai/parse-body.js";
@@ -112,6 +113,22 @@ const arenaRequestId = (battleId: string, turn: number, side: BattleSide, { vers
 const arenaRequestPattern = /^arena-([0-9a-f-]{36})-\d+-[ab](?:-r\d+)?(?:-try\d+)?$/;
 const arenaBattleOfRequest = (requestId: string): string | undefined => arenaRequestPattern.exec(requestId)?.[1];
 
+/** An arena row as the request log shows it before the vote: nothing that tells the model. */
+function hiddenArenaRow(row: RequestLogRow): RequestLogRow {
+  const { model: _model, ...parameters } = JSON.parse(row.parameters) as Record<string, unknown>;
+  return {
+    ...row,
+    model: "(hidden until the vote)",
+    parameters: JSON.stringify(parameters),
+    prompt: null,
+    prompt_tokens: null,
+    completion_tokens: null,
+    error: row.error === null ? null : "(hidden until the vote)",
+    // The upstream's name or URL could tell the model too.
+    replica: row.replica === null ? null : "(hidden until the vote)",
+  };
+}
+
 /**
  * A side's failure as the voter may see it: the status and error code, never the message, which can
  * name the model (its file path, its upstream URL or id) while the battle is still anonymous.
@@ -179,21 +196,14 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
 
   // Before the vote nothing may tell the models apart: the request log shows arena rows without the
   // model, its rendered prompt (the template names the family) or token counts (the tokenizer does).
-  context.requestLogViews.push((row) => {
-    const battleId = arenaBattleOfRequest(row.id);
-    if (battleId === undefined) return row;
-    const battle = store.get(battleId);
-    if (battle && (battle.vote || battle.revealedBeforeVote)) return row;
-    const { model: _model, ...parameters } = JSON.parse(row.parameters) as Record<string, unknown>;
-    return {
-      ...row,
-      model: "(hidden until the vote)",
-      parameters: JSON.stringify(parameters),
-      prompt: null,
-      prompt_tokens: null,
-      completion_tokens: null,
-      error: row.error === null ? null : "(hidden until the vote)",
-    };
+  context.requestLogViews.push((rows) => {
+    const battleIds = rows.map((row) => arenaBattleOfRequest(row.id)).filter((id) => id !== undefined);
+    // One query for the page's battles (not one battle read per row).
+    const revealed = battleIds.length > 0 ? store.revealedBattles(battleIds) : new Set<string>();
+    return rows.map((row) => {
+      const battleId = arenaBattleOfRequest(row.id);
+      return battleId === undefined || revealed.has(battleId) ? row : hiddenArenaRow(row);
+    });
   });
   const parseSide = (value: string): BattleSide => {
     if (value !== "a" && value !== "b") throw new ResourceNotFoundError("battle side", `no side "${value}": a battle has sides "a" and "b"`);

@@ -198,6 +198,17 @@ export class ArenaStore {
     };
   }
 
+  /** Which of these battles show their models: voted, or revealed before a vote. One query for them all. */
+  revealedBattles(ids: readonly string[]): Set<string> {
+    const rows = this.db
+      .prepare(
+        `SELECT b.id FROM arena_battles b WHERE b.id IN (SELECT value FROM json_each(?))
+           AND (b.revealed_before_vote = 1 OR EXISTS (SELECT 1 FROM arena_votes v WHERE v.battle_id = b.id))`,
+      )
+      .all(JSON.stringify([...new Set(ids)])) as { id: string }[];
+    return new Set(rows.map((row) => row.id));
+  }
+
   addTurn(battleId: string, userMessage: string): void {
     const time = this.now();
     this.db.transaction(() => {

@@ -52,9 +52,21 @@ const samplingFields = {
 
 const textPart = z.object({ type: z.literal("text"), text: z.string() });
 
+/** OpenAI's image part: a data: URI, or an http(s) URL the server fetches when it allows URLs. */
+export const imageUrlPartSchema = z.object({
+  type: z.literal("image_url"),
+  image_url: z.object({
+    url: z.string().min(1),
+    detail: z.enum(["auto", "low", "high"]).optional(),
+  }),
+});
+export type ImageUrlPart = z.infer<typeof imageUrlPartSchema>;
+
+const contentPart = z.discriminatedUnion("type", [textPart, imageUrlPartSchema]);
+
 const chatMessage = z.object({
   role: z.enum(["system", "developer", "user", "assistant"]),
-  content: z.union([z.string(), z.array(textPart).min(1)]).nullable(),
+  content: z.union([z.string(), z.array(contentPart).min(1)]).nullable(),
   name: z.string().optional(),
 });
 

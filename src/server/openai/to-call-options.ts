@@ -1,7 +1,15 @@
 // OpenAI request bodies → our CallOptions: the only place the HTTP field names meet the spec's.
 import { InvalidArgumentError, UnsupportedFeatureError } from "../../errors/index.js";
-import type { CallOptions, ChatMessage, ResponseFormat } from "../../spec/index.js";
-import type { ChatCompletionRequest, CompletionRequest } from "./request-schemas.js";
+import type { CallOptions, ChatImage, ChatMessage, ChatMessagePart, ResponseFormat } from "../../spec/index.js";
+import { MEDIA_MARKER } from "../../spec/messages.js";
+import type { ChatCompletionRequest, CompletionRequest, ImageUrlPart } from "./request-schemas.js";
+
+/** The checked image of an `image_url` part (see server/images/chat-images.ts). */
+export type ImageOfPart = (part: ImageUrlPart) => ChatImage;
+
+const noImages: ImageOfPart = () => {
+  throw new UnsupportedFeatureError("images are not supported on this endpoint");
+};
 
 type SharedFields = Pick<
   ChatCompletionRequest,
@@ -53,15 +61,26 @@ function messageText(message: ChatCompletionRequest["messages"][number], index: 
     throw new InvalidArgumentError(`messages[${index}].content`, `'messages[${index}].content' must be a string for role ${message.role}`);
   }
   if (typeof message.content === "string") return message.content;
-  return message.content.map((part) => part.text).join("");
+  // Each image's place in the text is llama.cpp's media marker, so a rendered prompt shows where its tokens go.
+  return message.content.map((part) => (part.type === "text" ? part.text : MEDIA_MARKER)).join("");
 }
 
-export function chatRequestToCallOptions(body: ChatCompletionRequest): CallOptions {
-  const messages: ChatMessage[] = body.messages.map((message, index) => ({
-    // "developer" is OpenAI's newer name for the system role.
-    role: message.role === "developer" ? "system" : message.role,
-    content: messageText(message, index),
-  }));
+/** The message's text and images in order, when it has images. */
+function messageParts(message: ChatCompletionRequest["messages"][number], imageOf: ImageOfPart): ChatMessagePart[] | undefined {
+  if (!Array.isArray(message.content) || !message.content.some((part) => part.type === "image_url")) return undefined;
+  return message.content.map((part) => (part.type === "text" ? { type: "text", text: part.text } : { type: "image", image: imageOf(part) }));
+}
+
+export function chatRequestToCallOptions(body: ChatCompletionRequest, imageOf: ImageOfPart = noImages): CallOptions {
+  const messages: ChatMessage[] = body.messages.map((message, index) => {
+    const parts = messageParts(message, imageOf);
+    return {
+      // "developer" is OpenAI's newer name for the system role.
+      role: message.role === "developer" ? "system" : message.role,
+      content: messageText(message, index),
+      ...(parts ? { parts } : {}),
+    };
+  });
   const topLogprobs = body.top_logprobs ?? undefined;
   if (topLogprobs !== undefined && topLogprobs > 0 && !body.logprobs) {
     throw new InvalidArgumentError("top_logprobs", "'top_logprobs' requires 'logprobs' to be true");

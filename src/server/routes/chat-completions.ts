@@ -4,14 +4,14 @@ import { chatCompletionRequestSchema } from "../openai/request-schemas.js";
 import { chatStreamEvents, sseResponseFor } from "../openai/chat-stream-events.js";
 import { chatCompletionBody, newResponseIdentity } from "../openai/response-shapes.js";
 import { warningsHeader } from "../openai/warnings-header.js";
-import { chatRequestToCallOptions } from "../openai/to-call-options.js";
+import { prepareChatCall } from "../images/chat-images.js";
 import { loggedParameters } from "./logged-parameters.js";
 
 export function registerChatCompletionRoutes(app: ServerApp, context: ServerContext): void {
   app.post("/v1/chat/completions", async (c) => {
     const body = await readJsonBody(c.req, chatCompletionRequestSchema);
     const entry = context.registry.get(body.model);
-    const options = chatRequestToCallOptions(body);
+    const { options, loggedMessages } = await prepareChatCall(entry, body, context.images);
     const identity = newResponseIdentity("chatcmpl", body.model);
     const request = {
       id: identity.id,
@@ -21,7 +21,7 @@ export function registerChatCompletionRoutes(app: ServerApp, context: ServerCont
       client: clientIdentity(c),
       owner: c.get("visibility").owner,
       signal: c.req.raw.signal,
-      logged: { messages: body.messages, parameters: loggedParameters(body) },
+      logged: { messages: loggedMessages, parameters: loggedParameters(body) },
     };
 
     if (!body.stream) {

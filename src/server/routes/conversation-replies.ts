@@ -16,7 +16,8 @@ import { chatStreamEvents, sseResponseFor } from "../openai/chat-stream-events.j
 import { readJsonBody } from "../openai/parse-body.js";
 import { chatCompletionRequestSchema } from "../openai/request-schemas.js";
 import { newResponseIdentity } from "../openai/response-shapes.js";
-import { chatRequestToCallOptions } from "../openai/to-call-options.js";
+import { prepareChatCall, type PreparedChat } from "../images/chat-images.js";
+import type { ImageReference } from "../images/image-store.js";
 import { warningsHeader } from "../openai/warnings-header.js";
 import type { ConversationMessage, ConversationStore, ReplyOutcome } from "../store/conversations.js";
 import { conversationSettingsSchema, messageIdParam } from "./conversations.js";
@@ -37,13 +38,24 @@ const replySchema = z.object({
 const regenerateSchema = replySchema.omit({ parent_id: true });
 type ReplyBody = z.infer<typeof regenerateSchema>;
 
-/** The user's turn: the request's last message, which must be a user message with text. */
-function userTurn(messages: z.infer<typeof chatCompletionRequestSchema>["messages"]): string {
+type RequestMessage = z.infer<typeof chatCompletionRequestSchema>["messages"][number];
+
+/** A request message's text as the store keeps it: its text parts joined (its images are kept apart, by reference). */
+function storedText(message: RequestMessage): string | null {
+  if (typeof message.content === "string" || message.content === null) return message.content;
+  return message.content.flatMap((part) => (part.type === "text" ? [part.text] : [])).join("");
+}
+
+const sameImages = (a: readonly ImageReference[], b: readonly ImageReference[]) => a.length === b.length && a.every((image, index) => image.sha256 === b[index].sha256);
+
+/** The user's turn: the request's last message, which must be a user message with text (and maybe images). */
+function userTurn(messages: RequestMessage[]): string {
   const last = messages[messages.length - 1];
-  if (last.role !== "user" || typeof last.content !== "string") {
-    throw new InvalidArgumentError(`request.messages[${messages.length - 1}]`, "the last message of a conversation reply must be the user's turn, as text");
+  const text = storedText(last);
+  if (last.role !== "user" || text === null) {
+    throw new InvalidArgumentError(`request.messages[${messages.length - 1}]`, "the last message of a conversation reply must be the user's turn, as text (and images)");
   }
-  return last.content;
+  return text;
 }
 
 /**
@@ -66,6 +78,9 @@ function persistingParts(parts: AsyncGenerator<StreamPart, void, undefined>, set
   })();
 }
 
+/** The playground's generating routes (a chat reply, a regenerated answer): admitted like /v1/chat/completions. */
+export const conversationReplyPaths = { reply: "/api/conversations/:id/replies", regenerate: "/api/conversations/:id/messages/:messageId/regenerate" } as const;
+
 /**
  * The model sees only the branch the reply goes on: the request's messages (system messages aside,
  * which the playground adds from its settings) must be the last messages of the stored branch ending
@@ -73,7 +88,7 @@ function persistingParts(parts: AsyncGenerator<StreamPart, void, undefined>, set
  * still being written are not part of a prompt; an interrupted one may be missing (the page may have
  * seen it still streaming) or hold another length of its text.
  */
-function assertRequestFollowsBranch(store: ConversationStore, conversationId: string, endId: number | null, messages: ReplyBody["request"]["messages"], sentCount: number): void {
+function assertRequestFollowsBranch(store: ConversationStore, conversationId: string, endId: number | null, messages: ReplyBody["request"]["messages"], sentCount: number, imagesByMessage: ImageReference[][]): void {
   const sent = messages.slice(0, sentCount).map((message, index) => ({ message, index })).filter(({ message }) => message.role !== "system");
   const stored = store.ancestors(conversationId, endId);
   for (let at = sent.length - 1; at >= 0; at--) {
@@ -82,7 +97,8 @@ function assertRequestFollowsBranch(store: ConversationStore, conversationId: st
     const skipped = (m: { role: string; status: string }) => m.role === "system" || m.status === "failed" || m.status === "streaming" || (m.status === "interrupted" && m.role !== message.role);
     while (!next.done && skipped(next.value)) next = stored.next();
     // A cut-short answer's text on the page may end earlier or later than the stored one (the server keeps writing until it notices the Stop).
-    const sameText = !next.done && (next.value.status === "interrupted" || next.value.content === message.content);
+    const sameText =
+      !next.done && (next.value.status === "interrupted" || (next.value.content === storedText(message) && sameImages(next.value.images, imagesByMessage[index] ?? [])));
     if (next.done || next.value.role !== message.role || !sameText) {
       throw new InvalidArgumentError(
         `request.messages[${index}]`,
@@ -107,11 +123,11 @@ export function registerConversationReplyRoutes(app: ServerApp, context: ServerC
    * Streams the model's answer to `body.request` and stores it: `user` (null when regenerating) and
    * the answer go under `parentId` (undefined: the active branch's end).
    */
-  async function streamReply(c: ServerRequestContext, id: string, body: ReplyBody, user: string | null, parentId: number | null | undefined): Promise<Response> {
+  async function streamReply(c: ServerRequestContext, id: string, body: ReplyBody, prepared: PreparedChat, user: string | null, parentId: number | null | undefined): Promise<Response> {
     const visibility = c.get("visibility");
     const chat = body.request;
     const entry = context.registry.get(chat.model);
-    const options = chatRequestToCallOptions(chat);
+    const { options, loggedMessages } = prepared;
     const identity = newResponseIdentity("chatcmpl", chat.model);
     // Setup errors (a bad prompt format, a model that fails to load) answer with their status and save nothing.
     const served = await context.service.openStream({
@@ -122,14 +138,14 @@ export function registerConversationReplyRoutes(app: ServerApp, context: ServerC
       client: clientIdentity(c),
       owner: visibility.owner,
       signal: c.req.raw.signal,
-      logged: { messages: chat.messages, parameters: loggedParameters(chat) },
+      logged: { messages: loggedMessages, parameters: loggedParameters(chat) },
     });
 
     const answerId = store!.beginReply(
       id,
       visibility,
       { model: chat.model, systemPrompt: body.system_prompt, settings: body.settings },
-      user === null ? null : { role: "user", content: user },
+      user === null ? null : { role: "user", content: user, images: prepared.imagesByMessage[chat.messages.length - 1] },
       { role: "assistant", content: "", model: chat.model, requestId: identity.id },
       parentId,
     );
@@ -159,7 +175,7 @@ export function registerConversationReplyRoutes(app: ServerApp, context: ServerC
     return userTurn(chat.messages);
   };
 
-  app.post("/api/conversations/:id/replies", async (c) => {
+  app.post(conversationReplyPaths.reply, async (c) => {
     const id = c.req.param("id");
     const body = await readJsonBody(c.req, replySchema);
     const visibility = c.get("visibility");
@@ -173,13 +189,14 @@ export function registerConversationReplyRoutes(app: ServerApp, context: ServerC
     // A new branch (an edit) while an answer is being written would leave that answer off screen.
     if (body.parent_id !== undefined) assertIdle(id);
     const parent = body.parent_id !== undefined ? body.parent_id : store.activeLeafId(id);
-    assertRequestFollowsBranch(store, id, parent, body.request.messages, body.request.messages.length - 1);
-    return streamReply(c, id, body, user, body.parent_id);
+    const prepared = await prepareChatCall(context.registry.get(body.request.model), body.request, context.images, "request.");
+    assertRequestFollowsBranch(store, id, parent, body.request.messages, body.request.messages.length - 1, prepared.imagesByMessage);
+    return streamReply(c, id, body, prepared, user, body.parent_id);
   });
 
   // A new answer beside an old one: to the user message `messageId` answers (or to `messageId` itself
   // when it is a user message whose answer was deleted). The request's last message is that user turn.
-  app.post("/api/conversations/:id/messages/:messageId/regenerate", async (c) => {
+  app.post(conversationReplyPaths.regenerate, async (c) => {
     const id = c.req.param("id");
     const messageId = messageIdParam(c.req.param("messageId"));
     const body = await readJsonBody(c.req, regenerateSchema);
@@ -190,11 +207,12 @@ export function registerConversationReplyRoutes(app: ServerApp, context: ServerC
     if (!message) throw messageNotFound(id, messageId);
     const answered: ConversationMessage | undefined = message.role === "user" ? message : message.parentId === null ? undefined : store.message(id, message.parentId, visibility);
     if (answered?.role !== "user") throw new InvalidArgumentError("messageId", `message ${messageId} answers no user message: only an answer (or a user message) can be regenerated`);
-    if (answered.content !== user) {
+    const prepared = await prepareChatCall(context.registry.get(body.request.model), body.request, context.images, "request.");
+    if (answered.content !== user || !sameImages(answered.images, prepared.imagesByMessage[body.request.messages.length - 1])) {
       throw new InvalidArgumentError(`request.messages[${body.request.messages.length - 1}]`, `the request's last message must be the user turn being answered again (message ${answered.id})`);
     }
     assertIdle(id);
-    assertRequestFollowsBranch(store, id, answered.id, body.request.messages, body.request.messages.length);
-    return streamReply(c, id, body, null, answered.id);
+    assertRequestFollowsBranch(store, id, answered.id, body.request.messages, body.request.messages.length, prepared.imagesByMessage);
+    return streamReply(c, id, body, prepared, null, answered.id);
   });
 }

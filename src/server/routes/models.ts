@@ -1,5 +1,5 @@
 import type { ServerApp, ServerContext } from "../context.js";
-import type { ModelState } from "../model-registry.js";
+import type { ModelCapability, ModelState } from "../model-registry.js";
 
 /**
  * One entry of GET /v1/models. `status` is camelid's addition (as llama-server's router adds one):
@@ -11,6 +11,8 @@ export interface ModelObject {
   object: "model";
   created: number;
   owned_by: string;
+  /** camelid's addition, like Ollama's: what the model takes besides text ("vision": images); empty for a text-only model. */
+  capabilities: ModelCapability[];
   status: { value: ModelState; error?: string; progress?: number };
 }
 
@@ -25,7 +27,7 @@ export function registerModelRoutes(app: ServerApp, context: ServerContext): voi
   const describe = (id: string): ModelObject => {
     const entry = context.registry.get(id);
     const { state, error, progress } = entry.status();
-    return { id: entry.id, object: "model" as const, created: startedAt, owned_by: entry.spec.ownedBy, status: { value: state, ...(error ? { error } : {}), ...(progress !== undefined ? { progress } : {}) } };
+    return { id: entry.id, object: "model" as const, created: startedAt, owned_by: entry.spec.ownedBy, capabilities: [...(entry.spec.capabilities ?? [])], status: { value: state, ...(error ? { error } : {}), ...(progress !== undefined ? { progress } : {}) } };
   };
   app.get("/v1/models", (c) => {
     const list: ModelList = { object: "list", data: context.registry.list().map((entry) => describe(entry.id)) };

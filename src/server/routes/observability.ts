@@ -35,7 +35,7 @@ export function registerObservabilityRoutes(app: ServerApp, context: ServerConte
     app.get("/api/requests", (c) => {
       const limit = integerQuery(c.req.query("limit"), "limit", { min: 1, max: 1000, fallback: 50 });
       const model = c.req.query("model");
-      const rows = requestLog.recent(limit, c.get("visibility"), model).map((row) => context.requestLogViews.reduce((shown, view) => view(shown), row));
+      const rows = context.requestLogViews.reduce((shown, view) => view(shown), requestLog.recent(limit, c.get("visibility"), model));
       // Filtering after the views: ?model=X must not pick out the hidden arena rows of model X.
       const list: RequestLogList = { data: model === undefined ? rows : rows.filter((row) => row.model === model) };
       return c.json(list);

@@ -3,7 +3,7 @@ import { UnsupportedFeatureError } from "../../errors/index.js";
 import type { ServerApp, ServerContext } from "../context.js";
 import { readJsonBody } from "../openai/parse-body.js";
 import { chatCompletionRequestSchema, detokenizeRequestSchema, tokenizeRequestSchema } from "../openai/request-schemas.js";
-import { chatRequestToCallOptions } from "../openai/to-call-options.js";
+import { prepareChatCall } from "../images/chat-images.js";
 import type { RenderedPrompt } from "../../spec/index.js";
 
 /** The dry run's answer (POST /v1/chat/completions/render): what the playground's prompt inspector shows. */
@@ -26,8 +26,9 @@ export function registerPromptToolRoutes(app: ServerApp, context: ServerContext)
   app.post("/v1/chat/completions/render", async (c) => {
     const body = await readJsonBody(c.req, chatCompletionRequestSchema);
     const entry = context.registry.get(body.model);
+    const { options } = await prepareChatCall(entry, body, context.images);
     const model = await entry.model();
-    const rendered = await model.renderPrompt(chatRequestToCallOptions(body));
+    const rendered = await model.renderPrompt(options);
     return c.json(renderedPromptBody(entry.id, rendered));
   });
 

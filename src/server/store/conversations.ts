@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { ChatRole } from "../../spec/index.js";
 import type { Visibility } from "../context.js";
+import type { ImageReference } from "../images/image-store.js";
 import type { ServerDatabase } from "./database.js";
 
 /** "streaming" while the server writes the answer; "interrupted" when it was cut short. */
@@ -14,6 +15,8 @@ export interface ConversationMessage {
   siblingIds: number[];
   role: ChatRole;
   content: string;
+  /** A user turn's images (references to the image store), in order; empty for text only. */
+  images: ImageReference[];
   model: string | null;
   requestId: string | null;
   status: MessageStatus;
@@ -50,6 +53,7 @@ export interface ConversationFields {
 export interface NewMessage {
   role: ChatRole;
   content: string;
+  images?: ImageReference[];
   model?: string | null;
   requestId?: string | null;
   status?: MessageStatus;
@@ -79,6 +83,7 @@ interface MessageRow {
   parent_id: number | null;
   role: ChatRole;
   content: string;
+  images: string | null;
   model: string | null;
   request_id: string | null;
   status: MessageStatus;
@@ -105,6 +110,7 @@ function toMessage(row: MessageRow, siblingIds: number[]): ConversationMessage {
     siblingIds,
     role: row.role,
     content: row.content,
+    images: row.images ? (JSON.parse(row.images) as ImageReference[]) : [],
     model: row.model,
     requestId: row.request_id,
     status: row.status,
@@ -200,7 +206,7 @@ export class ConversationStore {
 
   private messageRows(conversationId: string): MessageRow[] {
     return this.db
-      .prepare(`SELECT id, parent_id, role, content, model, request_id, status, finish_reason, created_at FROM conversation_messages WHERE conversation_id = ? ORDER BY id`)
+      .prepare(`SELECT id, parent_id, role, content, images, model, request_id, status, finish_reason, created_at FROM conversation_messages WHERE conversation_id = ? ORDER BY id`)
       .all(conversationId) as MessageRow[];
   }
 
@@ -208,7 +214,7 @@ export class ConversationStore {
   message(conversationId: string, messageId: number, visibility: Visibility): ConversationMessage | undefined {
     if (!this.has(conversationId, visibility)) return undefined;
     const row = this.db
-      .prepare(`SELECT id, parent_id, role, content, model, request_id, status, finish_reason, created_at FROM conversation_messages WHERE conversation_id = ? AND id = ?`)
+      .prepare(`SELECT id, parent_id, role, content, images, model, request_id, status, finish_reason, created_at FROM conversation_messages WHERE conversation_id = ? AND id = ?`)
       .get(conversationId, messageId) as MessageRow | undefined;
     if (!row) return undefined;
     const siblings = this.db.prepare(`SELECT id FROM conversation_messages WHERE conversation_id = ? AND parent_id IS ? ORDER BY id`).all(conversationId, row.parent_id) as { id: number }[];
@@ -220,12 +226,12 @@ export class ConversationStore {
    * caller that needs only the last few never reads the whole branch). The conversation's visibility
    * is the caller's to check.
    */
-  *ancestors(conversationId: string, messageId: number | null): Generator<Pick<ConversationMessage, "id" | "role" | "content" | "status">, void, undefined> {
-    const read = this.db.prepare(`SELECT id, parent_id, role, content, status FROM conversation_messages WHERE conversation_id = ? AND id = ?`);
+  *ancestors(conversationId: string, messageId: number | null): Generator<Pick<ConversationMessage, "id" | "role" | "content" | "images" | "status">, void, undefined> {
+    const read = this.db.prepare(`SELECT id, parent_id, role, content, images, status FROM conversation_messages WHERE conversation_id = ? AND id = ?`);
     for (let id = messageId; id !== null; ) {
-      const row = read.get(conversationId, id) as Pick<MessageRow, "id" | "parent_id" | "role" | "content" | "status"> | undefined;
+      const row = read.get(conversationId, id) as Pick<MessageRow, "id" | "parent_id" | "role" | "content" | "images" | "status"> | undefined;
       if (!row) return;
-      yield { id: row.id, role: row.role, content: row.content, status: row.status };
+      yield { id: row.id, role: row.role, content: row.content, images: row.images ? (JSON.parse(row.images) as ImageReference[]) : [], status: row.status };
       id = row.parent_id;
     }
   }
@@ -351,10 +357,10 @@ export class ConversationStore {
   private insertMessage(conversationId: string, message: NewMessage, time: number, parentId: number | null): number {
     const result = this.db
       .prepare(
-        `INSERT INTO conversation_messages (conversation_id, parent_id, role, content, model, request_id, status, finish_reason, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO conversation_messages (conversation_id, parent_id, role, content, images, model, request_id, status, finish_reason, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(conversationId, parentId, message.role, message.content, message.model ?? null, message.requestId ?? null, message.status ?? "done", message.finishReason ?? null, time);
+      .run(conversationId, parentId, message.role, message.content, message.images?.length ? JSON.stringify(message.images) : null, message.model ?? null, message.requestId ?? null, message.status ?? "done", message.finishReason ?? null, time);
     return Number(result.lastInsertRowid);
   }
 }

@@ -11,12 +11,16 @@ import { ConversationStore } from "../../../src/server/store/conversations.js";
 import { openServerDatabase } from "../../../src/server/store/database.js";
 import { PlaygroundSessionStore } from "../../../src/server/store/playground-sessions.js";
 import { RequestLog } from "../../../src/server/store/request-log.js";
+import { ImageIntake } from "../../../src/server/images/image-intake.js";
+import { ImageStore } from "../../../src/server/images/image-store.js";
 import { scriptedModel, type ScriptedModelSettings } from "../../support/scripted-model.js";
 
 export type ScriptedServerModel = ScriptedModelSettings & {
   loadError?: string;
   /** A load that reports these fractions done, then waits for `until` (the test decides when it ends). */
   loadProgress?: { fractions: number[]; until: Promise<void> };
+  /** The model takes images (the "vision" capability). */
+  vision?: boolean;
 };
 
 export interface ScriptedPlayground {
@@ -29,7 +33,7 @@ export interface ScriptedPlayground {
 
 /** Starts the server on `databasePath` (created if missing); port 0 picks a free one. */
 export async function startScriptedPlayground(options: { directory: string; models: Record<string, ScriptedServerModel>; databasePath?: string; port?: number }): Promise<ScriptedPlayground> {
-  const specs: ModelSpec[] = Object.entries(options.models).map(([id, { loadError, loadProgress, ...settings }]) => {
+  const specs: ModelSpec[] = Object.entries(options.models).map(([id, { loadError, loadProgress, vision, ...settings }]) => {
     const model = scriptedModel({ modelId: id, reply: (o) => `${id} says: ${o.messages?.filter((m) => m.role === "user").at(-1)?.content}`, ...settings });
     return {
       id,
@@ -37,6 +41,7 @@ export async function startScriptedPlayground(options: { directory: string; mode
       ownedBy: "camelid",
       capacity: 2,
       maxQueue: 8,
+      ...(vision ? { capabilities: ["vision" as const] } : {}),
       load: async (onProgress) => {
         if (loadError) throw new Error(loadError);
         if (loadProgress) {
@@ -51,7 +56,7 @@ export async function startScriptedPlayground(options: { directory: string; mode
   const db = openServerDatabase(options.databasePath ?? join(options.directory, "camelid.sqlite"));
   const conversations = new ConversationStore(db);
   conversations.markInterruptedReplies();
-  const { app } = createServerApp({ registry, requestLog: new RequestLog(db), conversations, sessions: new PlaygroundSessionStore(db), arena: { store: new ArenaStore(db), bootstrapRounds: 20 } });
+  const { app } = createServerApp({ registry, requestLog: new RequestLog(db), conversations, sessions: new PlaygroundSessionStore(db), arena: { store: new ArenaStore(db), bootstrapRounds: 20 }, images: new ImageIntake(new ImageStore(join(options.directory, "images"))) });
   const server = await listen(app, { host: "127.0.0.1", port: options.port ?? 0 });
   let closed = false;
   return {

@@ -37,6 +37,16 @@ export const trainRecord = (step: number, loss: number): MetricRecord => ({
   tokensPerSecond: 500,
   elapsedSeconds: step * 0.1,
 });
+/** A DPO step as `camelid train --method dpo` logs it: trl's rewards and log-probs beside the loss. */
+export const dpoTrainRecord = (step: number, margin: number, accuracy: number): MetricRecord => ({
+  ...trainRecord(step, Math.log(2) - margin / 2),
+  "rewards/chosen": margin / 2,
+  "rewards/rejected": -margin / 2,
+  "rewards/accuracies": accuracy,
+  "rewards/margins": margin,
+  "logps/chosen": -40 + step,
+  "logps/rejected": -40 - step,
+});
 export const validationRecord = (step: number, loss: number): MetricRecord => ({ type: "validation", step, loss, perplexity: Math.exp(loss), tokens: 32 });
 
 const lines = (records: readonly MetricRecord[]) => records.map((record) => `${JSON.stringify(record)}\n`).join("");

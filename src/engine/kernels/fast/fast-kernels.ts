@@ -58,6 +58,7 @@ export class FastKernels implements KernelSet {
   crossEntropyForward: KernelSet["crossEntropyForward"] = (...args) => (this.check(), this.pointwise.crossEntropyForward(...args));
   crossEntropyBackward: KernelSet["crossEntropyBackward"] = (...args) => (this.check(), this.pointwise.crossEntropyBackward(...args));
   crossEntropyForwardBackward: KernelSet["crossEntropyForwardBackward"] = (...args) => (this.check(), this.pointwise.crossEntropyForwardBackward(...args));
+  crossEntropyBackwardWeighted: KernelSet["crossEntropyBackwardWeighted"] = (...args) => (this.check(), this.pointwise.crossEntropyBackwardWeighted(...args));
   swigluForward: KernelSet["swigluForward"] = (...args) => (this.check(), this.pointwise.swigluForward(...args));
   swigluBackward: KernelSet["swigluBackward"] = (...args) => (this.check(), this.pointwise.swigluBackward(...args));
   swigluBackwardOverwrite: KernelSet["swigluBackwardOverwrite"] = (...args) => (this.check(), this.pointwise.swigluBackwardOverwrite(...args));

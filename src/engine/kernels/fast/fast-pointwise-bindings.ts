@@ -40,6 +40,18 @@ export class FastPointwise {
   }
 
   /**
+   * crossEntropyBackwardWeighted on the SIMD backward: with every row counted it gives (probs - onehot) / N,
+   * then each row is scaled to its own weight.
+   */
+  crossEntropyBackwardWeighted(dlogits: Float32Array, probs: Float32Array, targets: Int32Array, weights: Float32Array, N: number, V: number): void {
+    this.crossEntropyBackward(dlogits, probs, targets, new Uint8Array(N).fill(1), N, V);
+    for (let n = 0; n < N; n++) {
+      const row = n * V, scale = weights[n] * N;
+      for (let v = 0; v < V; v++) dlogits[row + v] *= scale;
+    }
+  }
+
+  /**
    * crossEntropyForward then crossEntropyBackward as one pass (writes the loss gradient, never the
    * probabilities): half the memory traffic over the [N, V] logits. What a training step calls
    * instead of the two.

@@ -1,0 +1,59 @@
+// Where a chat request's image URLs become checked, stored images: data: URIs decoded, http(s) URLs
+// fetched when allowed, each image stored once by hash. One per server; its limits come from config.
+import { z } from "zod";
+import { ImageInputError } from "../../errors/index.js";
+import type { ChatImage } from "../../spec/messages.js";
+import { decodeDataUri } from "./image-bytes.js";
+import { fetchImage } from "./image-fetch.js";
+import type { ImageReference, ImageStore } from "./image-store.js";
+
+/** `images` in the serve config (and the flags that set it): what the server accepts. */
+export const imageOptionsSchema = z.strictObject({
+  /** Largest image, decoded; bigger ones answer 400 image_too_large. */
+  maxBytes: z.number().int().min(1).max(256 * 1024 * 1024).default(8 * 1024 * 1024),
+  /** Images per request. */
+  maxPerRequest: z.number().int().min(1).max(256).default(16),
+  /** Fetch http(s) image URLs (off: only data: URIs; on, the server makes requests the client chooses). */
+  allowUrls: z.boolean().default(false),
+  /** Deadline for one image's whole download. */
+  fetchTimeoutMs: z.number().int().min(1).max(600_000).default(10_000),
+});
+export type ImageOptions = z.output<typeof imageOptionsSchema>;
+export const defaultImageOptions: ImageOptions = imageOptionsSchema.parse({});
+
+export interface ReadImage {
+  image: ChatImage;
+  reference: ImageReference;
+}
+
+export class ImageIntake {
+  constructor(
+    readonly store: ImageStore,
+    readonly options: ImageOptions = defaultImageOptions,
+    private readonly fetchImpl: typeof fetch = fetch,
+  ) {}
+
+  /** Reads one `image_url` part; `parameter` names it in errors. */
+  async read(url: string, detail: ChatImage["detail"], parameter: string): Promise<ReadImage> {
+    const { bytes, mimeType } = await this.bytesOf(url, parameter);
+    const reference = this.store.put(bytes, mimeType);
+    return { image: { sha256: reference.sha256, mimeType, bytes, url, ...(detail ? { detail } : {}) }, reference };
+  }
+
+  private async bytesOf(url: string, parameter: string) {
+    if (/^data:/i.test(url)) return decodeDataUri(url, parameter, this.options.maxBytes);
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) {
+      throw new ImageInputError(parameter, "unsupported_type", `${parameter}: an image URL is a data: URI or an http(s) URL`);
+    }
+    if (!this.options.allowUrls) {
+      throw new ImageInputError(parameter, "url_not_allowed", `${parameter}: this server takes images as data: URIs only; http(s) image URLs are off (serve with --allow-image-urls to fetch them)`);
+    }
+    return fetchImage(parsed, parameter, { maxBytes: this.options.maxBytes, timeoutMs: this.options.fetchTimeoutMs }, this.fetchImpl);
+  }
+}
