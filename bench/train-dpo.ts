@@ -80,6 +80,8 @@ function engineRun(config: LlamaConfig, P: number) {
     phases,
     totalSteps: () => steps,
     memory: () => model.memoryBytes(),
+    /** Gives the model's workspace and helper threads back before the next shape's model. */
+    dispose: () => model.dispose(),
     measure(seconds: number): Measurement {
       const start = performance.now(), cpuStart = process.cpuUsage(), first = steps;
       while (steps === first || (performance.now() - start < seconds * 1000 && steps - first < 1000)) step();
@@ -134,4 +136,5 @@ for (const [name, config] of Object.entries(shapes)) {
         `${(reference.cpuMsPerStep / total.cpuMsPerStep).toFixed(2)}x (CPU time; per round median ${median(cpu).toFixed(2)}, ${range(cpu)})`,
     );
   } else console.log("  PyTorch not available in this run (python3 with torch: pip install torch)");
+  engine.dispose();
 }

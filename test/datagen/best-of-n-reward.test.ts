@@ -33,6 +33,7 @@ beforeAll(async () => {
   for (let i = 0; i < model.lora!.params.length; i++) model.lora!.params[i] += random.uniform(-0.1, 0.1);
   rewardPath = join(temporaryDirectory(), "reward.gguf");
   await writeRewardGguf(rewardPath, model.lora!, initialRewardHead(config.dim, 5).map((w) => w * 20), config, { name: "test reward", architecture: "llama", promptFormat: "llama-2-chat" });
+  model.dispose();
   reward = await LoadedRewardModel.open(stories260KPath(), rewardPath);
 });
 afterAll(async () => reward?.dispose());

@@ -131,7 +131,9 @@ describe("reward.gguf", () => {
 
   it("refuses a plain LoRA adapter and a head of another width, by name", async () => {
     const { config, weights } = await loadLlamaGguf(stories260KPath());
-    const lora = new LlamaModel(config, weights, { lora: parseLoraConfig({ rank: 2, alpha: 4, dropout: 0, targets: ["q"] }) }).lora!;
+    const model = new LlamaModel(config, weights, { lora: parseLoraConfig({ rank: 2, alpha: 4, dropout: 0, targets: ["q"] }) });
+    const lora = model.lora!;
+    model.dispose(); // only its LoRA weights are used (they outlive the model's buffers)
     lora.params.fill(0.01);
     const plain = join(dir, "adapter.gguf"), rewardPath = join(dir, "small-reward.gguf");
     await writeLoraAdapterGguf(plain, lora, config, { name: "x", architecture: "llama" });

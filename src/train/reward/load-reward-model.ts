@@ -20,7 +20,8 @@ export interface RewardModelOptions {
 /**
  * A trained reward model ready to score answers: the base GGUF, the reward GGUF's LoRA and head, the
  * base's tokenizer and the prompt format the reward model was trained with (prompt + answer are
- * rendered and tokenized exactly as training rendered its pairs). dispose() frees the tokenizer.
+ * rendered and tokenized exactly as training rendered its pairs). dispose() frees the tokenizer and the
+ * model (its activations and its kernel set's workspace and helper threads).
  */
 export class LoadedRewardModel {
   private constructor(
@@ -38,14 +39,16 @@ export class LoadedRewardModel {
     const { config, weights } = await loadLlamaGguf(basePath);
     const adapter = await readRewardGguf(rewardPath, config);
     const tokenizer = await loadGgufTokenizer(basePath);
+    let model: LlamaModel | undefined;
     try {
       const { format } = runPromptFormat({ modelPath: basePath, promptFormat: adapter.promptFormat }, metadata, config, tokenizer);
-      const model = new LlamaModel(config, weights, { lora: adapter.lora.config, ...(options.kernels ? { kernels: options.kernels } : {}) });
+      model = new LlamaModel(config, weights, { lora: adapter.lora.config, ...(options.kernels ? { kernels: options.kernels } : {}) });
       model.lora!.params.set(adapter.lora.params);
       model.training = false;
       const fingerprint = createHash("sha256").update(readFileSync(rewardPath)).update(String(statSync(basePath).size)).digest("hex");
       return new LoadedRewardModel(new RewardModel(model, adapter.head), format, tokenizer, config, fingerprint, options.batchSize ?? 8);
     } catch (error) {
+      model?.dispose();
       await tokenizer.dispose();
       throw error;
     }
@@ -68,6 +71,7 @@ export class LoadedRewardModel {
   }
 
   async dispose(): Promise<void> {
+    this.reward.model.dispose();
     await this.tokenizer.dispose();
   }
 }

@@ -93,59 +93,64 @@ async function trainReward(config: TrainingConfig, files: ReturnType<typeof runF
   const warmupSteps = config.warmupSteps ?? Math.round(config.warmupRatio * totalSteps);
   const lora = parseLoraConfig({ rank: config.rank, alpha: config.alpha, dropout: config.dropout, ...splitTargets(config.targets) });
   const model = new LlamaModel(modelConfig, weights, { lora, seed: config.seed, checkpointActivations: config.checkpointActivations, ...(hooks.kernels ? { kernels: hooks.kernels } : {}) });
-  const reward = new RewardModel(model, initialRewardHead(modelConfig.dim, config.seed));
-  const adamW = { learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay };
-  const optimizers = { lora: new AdamW(model.lora!.params, model.lora!.grads, adamW), head: new AdamW(reward.head, reward.headGrad, adamW) };
-  const withMargin = train.filter((pair) => pair.margin !== 0).length;
-  hooks.onLog?.(
-    `reward model; prompt format ${format.name} (${formatReason}); ${prepared.stats.used}/${prepared.stats.rows} pairs (${prepared.format} layout) → ${train.length} train, ${validation.length} validation pairs of ≤${sequenceLength} tokens` +
-      `${withMargin > 0 ? `, ${withMargin} with a margin` : ""}; ${totalSteps} steps`,
-  );
+  // the model owns its kernel set (workspace, helper threads): given back however the run ends
+  try {
+    const reward = new RewardModel(model, initialRewardHead(modelConfig.dim, config.seed));
+    const adamW = { learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay };
+    const optimizers = { lora: new AdamW(model.lora!.params, model.lora!.grads, adamW), head: new AdamW(reward.head, reward.headGrad, adamW) };
+    const withMargin = train.filter((pair) => pair.margin !== 0).length;
+    hooks.onLog?.(
+      `reward model; prompt format ${format.name} (${formatReason}); ${prepared.stats.used}/${prepared.stats.rows} pairs (${prepared.format} layout) → ${train.length} train, ${validation.length} validation pairs of ≤${sequenceLength} tokens` +
+        `${withMargin > 0 ? `, ${withMargin} with a margin` : ""}; ${totalSteps} steps`,
+    );
 
-  const summary = await runRewardLoop({
-    reward,
-    optimizers,
-    train,
-    validation,
-    settings: {
-      batchSize: config.batchSize,
-      sequenceLength,
-      gradientAccumulation: config.gradientAccumulation,
+    const summary = await runRewardLoop({
+      reward,
+      optimizers,
+      train,
+      validation,
+      settings: {
+        batchSize: config.batchSize,
+        sequenceLength,
+        gradientAccumulation: config.gradientAccumulation,
+        totalSteps,
+        schedule: { peak: config.learningRate, warmupSteps, totalSteps, minRatio: config.minLearningRateRatio },
+        clipNorm: config.clipNorm,
+        evalEvery: config.evalEvery,
+        checkpointEvery: config.checkpointEvery,
+        seed: config.seed,
+      },
+      files: { checkpointPath: files.checkpoint, metrics: new MetricsLog(files.metrics), chartPath: files.chart },
+      fingerprint: fingerprintOf(config, format.name, train, validation),
+      resume: config.resume,
+      ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+      ...(hooks.onLog ? { onLog: hooks.onLog } : {}),
+      ...(hooks.stopSignal ? { stopSignal: hooks.stopSignal } : {}),
+    });
+    if (summary.stopped && summary.steps === 0) throw new TrainingInterruptedError("training was interrupted before its first step; nothing was written");
+
+    const finalChart = lossChartSvg(new MetricsLog(files.metrics).read());
+    writeFileAtomic(files.chart, finalChart);
+    writeFileAtomic(files.chartPng, [await svgToPng(finalChart, { width: 1200 })]);
+    const name = `${metadataString(metadata, "general.name") ?? basename(config.modelPath, ".gguf")} reward model`;
+    await writeRewardGguf(files.reward, model.lora!, reward.head, modelConfig, { name, architecture: metadataString(metadata, "general.architecture") ?? "llama", promptFormat: format.name });
+    const result: RewardRunResult = {
+      config,
+      method: "reward",
+      promptFormat: format.name,
       totalSteps,
-      schedule: { peak: config.learningRate, warmupSteps, totalSteps, minRatio: config.minLearningRateRatio },
-      clipNorm: config.clipNorm,
-      evalEvery: config.evalEvery,
-      checkpointEvery: config.checkpointEvery,
-      seed: config.seed,
-    },
-    files: { checkpointPath: files.checkpoint, metrics: new MetricsLog(files.metrics), chartPath: files.chart },
-    fingerprint: fingerprintOf(config, format.name, train, validation),
-    resume: config.resume,
-    ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
-    ...(hooks.onLog ? { onLog: hooks.onLog } : {}),
-    ...(hooks.stopSignal ? { stopSignal: hooks.stopSignal } : {}),
-  });
-  if (summary.stopped && summary.steps === 0) throw new TrainingInterruptedError("training was interrupted before its first step; nothing was written");
-
-  const finalChart = lossChartSvg(new MetricsLog(files.metrics).read());
-  writeFileAtomic(files.chart, finalChart);
-  writeFileAtomic(files.chartPng, [await svgToPng(finalChart, { width: 1200 })]);
-  const name = `${metadataString(metadata, "general.name") ?? basename(config.modelPath, ".gguf")} reward model`;
-  await writeRewardGguf(files.reward, model.lora!, reward.head, modelConfig, { name, architecture: metadataString(metadata, "general.architecture") ?? "llama", promptFormat: format.name });
-  const result: RewardRunResult = {
-    config,
-    method: "reward",
-    promptFormat: format.name,
-    totalSteps,
-    sequenceLength,
-    summary,
-    dataStats: { ...prepared.stats, format: prepared.format, trainPairs: train.length, validationPairs: validation.length },
-    problems,
-    files: { reward: files.reward, metrics: files.metrics, chart: files.chart, chartPng: files.chartPng, checkpoint: files.checkpoint, problems: files.problems, run: files.run, recipe: files.recipe },
-  };
-  const { problems: _, ...report } = result;
-  writeFileAtomic(files.run, `${JSON.stringify({ ...report, recipe: recipeOf(config), problemCount: problems.length }, null, 2)}\n`);
-  return result;
+      sequenceLength,
+      summary,
+      dataStats: { ...prepared.stats, format: prepared.format, trainPairs: train.length, validationPairs: validation.length },
+      problems,
+      files: { reward: files.reward, metrics: files.metrics, chart: files.chart, chartPng: files.chartPng, checkpoint: files.checkpoint, problems: files.problems, run: files.run, recipe: files.recipe },
+    };
+    const { problems: _, ...report } = result;
+    writeFileAtomic(files.run, `${JSON.stringify({ ...report, recipe: recipeOf(config), problemCount: problems.length }, null, 2)}\n`);
+    return result;
+  } finally {
+    model.dispose();
+  }
 }
 
 /** As SFT's run fingerprint, for pairs: settings, "reward", prompt format, model size, every pair's tokens and margin. */

@@ -33,21 +33,25 @@ export interface ImplicitRewardResult {
 export async function implicitRewardAccuracy(options: ImplicitRewardOptions): Promise<ImplicitRewardResult> {
   const { config, weights } = await loadLlamaGguf(options.modelPath);
   const model = new LlamaModel(config, weights, { lora: parseLoraConfig({ dropout: 0, ...options.lora }), seed: 1 });
-  if (options.adapterPath) await loadLoraGguf(model.lora!, options.adapterPath);
-  model.training = false;
-  const tokenizer = await loadGgufTokenizer(options.modelPath);
-  let pairs;
   try {
-    pairs = preparePreferenceData(options.pairsPath, getPromptFormat(options.promptFormat), tokenizer, { maxLength: options.maxLength, validationFraction: 0, seed: 1 }).train;
+    if (options.adapterPath) await loadLoraGguf(model.lora!, options.adapterPath);
+    model.training = false;
+    const tokenizer = await loadGgufTokenizer(options.modelPath);
+    let pairs;
+    try {
+      pairs = preparePreferenceData(options.pairsPath, getPromptFormat(options.promptFormat), tokenizer, { maxLength: options.maxLength, validationFraction: 0, seed: 1 }).train;
+    } finally {
+      await tokenizer.dispose();
+    }
+    // all the pairs in one batch: chosen rows, then rejected rows
+    const batch = allocatePairBatch(pairs.length, pairSequenceLength(pairs));
+    fillPairBatch(batch, pairs);
+    const logps = pairLogProbs(model, batch, pairs.length);
+    const margins = pairs.map((_, i) => options.beta * (logps.policyChosen[i] - logps.referenceChosen[i] - (logps.policyRejected[i] - logps.referenceRejected[i])));
+    const ties = margins.filter((margin) => margin === 0).length;
+    const right = margins.filter((margin) => margin > 0).length;
+    return { pairs: margins.length, accuracy: (right + ties / 2) / margins.length, ties, margins };
   } finally {
-    await tokenizer.dispose();
+    model.dispose();
   }
-  // all the pairs in one batch: chosen rows, then rejected rows
-  const batch = allocatePairBatch(pairs.length, pairSequenceLength(pairs));
-  fillPairBatch(batch, pairs);
-  const logps = pairLogProbs(model, batch, pairs.length);
-  const margins = pairs.map((_, i) => options.beta * (logps.policyChosen[i] - logps.referenceChosen[i] - (logps.policyRejected[i] - logps.referenceRejected[i])));
-  const ties = margins.filter((margin) => margin === 0).length;
-  const right = margins.filter((margin) => margin > 0).length;
-  return { pairs: margins.length, accuracy: (right + ties / 2) / margins.length, ties, margins };
 }
