@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { run as evalRun } from "../../src/cli/commands/eval.js";
 import { run as train } from "../../src/cli/commands/train.js";
+import { createFastKernels } from "../../src/engine/kernels/kernel-set.js";
 import { NoUsableRowsError } from "../../src/datagen/formats/data-file-errors.js";
 import { InvalidArgumentError } from "../../src/errors/index.js";
 import { MetricsLog } from "../../src/train/metrics-log.js";
@@ -105,10 +106,19 @@ describe("camelid train --method reward", () => {
     const controller = new AbortController();
     let steps = 0;
     const settings = { modelPath: stories260KPath(), dataPath: pairsPath, outDir: stopped, promptFormat: "llama-2-chat", maxSteps: 6, batchSize: 4, learningRate: 1e-3, validationFraction: 0.2, maxLength: 96, seed: 3, evalEvery: 0 };
-    const interrupted = await runRewardTraining(settings, { stopSignal: controller.signal, onProgress: () => void (++steps === 3 && controller.abort()) });
-    expect(interrupted.summary).toMatchObject({ stopped: true, steps: 3 });
-    const resumed = await runRewardTraining({ ...settings, resume: true });
-    expect(resumed.summary).toMatchObject({ startStep: 3, steps: 6, stopped: false });
+    // both halves run on one lent kernel set: each run gives its model's buffers back to it when done,
+    // so the second leaves the set holding what the first did (its own scratch), not a model more
+    const kernels = createFastKernels();
+    try {
+      const interrupted = await runRewardTraining(settings, { kernels, stopSignal: controller.signal, onProgress: () => void (++steps === 3 && controller.abort()) });
+      expect(interrupted.summary).toMatchObject({ stopped: true, steps: 3 });
+      const heldAfterOne = kernels.workspace?.usedBytes;
+      const resumed = await runRewardTraining({ ...settings, resume: true }, { kernels });
+      expect(resumed.summary).toMatchObject({ startStep: 3, steps: 6, stopped: false });
+      expect(kernels.workspace?.usedBytes).toBe(heldAfterOne);
+    } finally {
+      kernels.dispose();
+    }
     expect(readFileSync(join(stopped, "reward.gguf")).equals(readFileSync(join(whole, "reward.gguf")))).toBe(true);
   }, 240_000);
 

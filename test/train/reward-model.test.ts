@@ -127,6 +127,8 @@ describe("reward.gguf", () => {
     } finally {
       await loaded.dispose();
     }
+    // dispose gives the model back too (camelid eval reward and best-of-n's scorer call it when done)
+    expect(() => loaded.scoreTokens([Int32Array.of(1, 2, 3)])).toThrow(/disposed/);
   });
 
   it("refuses a plain LoRA adapter and a head of another width, by name", async () => {
