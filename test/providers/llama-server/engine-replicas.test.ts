@@ -103,7 +103,7 @@ describeWithLlamaServer("replica sets of llama-server engines (real llama-server
     dataDir = newDirectory();
     writeConfig(dataDir);
     served = await serveInProcess(["--config", join(dataDir, "camelid.json"), "--port", "0", "--data-dir", dataDir]);
-  }, 120_000);
+  }, 180_000);
 
   function writeConfig(folder: string) {
     writeFileSync(
@@ -144,7 +144,7 @@ describeWithLlamaServer("replica sets of llama-server engines (real llama-server
       expect(reply.json.choices[0].message.content).toBe(reference);
       expect(metric(await metrics(), "camelid_replica_requests_total", `model="stories",replica="${replica}"`)).toBe(1);
     }
-  });
+   }, 180_000);
 
   it("a request on an engine whose llama-server is killed under it fails over to the other engine and succeeds; the per-replica metrics show it", async () => {
     const reference = (await chat(served.url, "direct")).json.choices[0].message.content as string;
@@ -164,7 +164,7 @@ describeWithLlamaServer("replica sets of llama-server engines (real llama-server
     expect(metric(page, "camelid_replica_healthy", 'model="stories",replica="a"')).toBe(0);
     expect(metric(page, "camelid_replica_requests_total", 'model="stories",replica="b"')).toBe(2);
     expect(metric(page, "camelid_replica_failures_total", 'model="stories",replica="b"')).toBe(0);
-  }, 120_000);
+  }, 180_000);
 
   it("/v1/models shows an engine model's process: ready while it runs, crashed-backing-off after a crash, stopped when idle", async () => {
     expect(await processOf("idle")).toEqual({ value: "unloaded" });
@@ -178,7 +178,7 @@ describeWithLlamaServer("replica sets of llama-server engines (real llama-server
     expect((await chat(served.url, "idle")).status).toBe(200);
     await waitFor(() => processOf("idle"), (status) => status.process === "stopped", { what: "the idle engine to stop" });
     expect(await processOf("idle")).toEqual({ value: "ready", process: "stopped" });
-  }, 120_000);
+  }, 180_000);
 });
 
 describeWithLlamaServer("an engine replica's health check (real llama-server)", (binary) => {
@@ -203,5 +203,5 @@ describeWithLlamaServer("an engine replica's health check (real llama-server)", 
     } finally {
       await set.dispose!();
     }
-  }, 120_000);
+  }, 180_000);
 });
