@@ -144,7 +144,7 @@ describeWithLlamaServer("replica sets of llama-server engines (real llama-server
       expect(reply.json.choices[0].message.content).toBe(reference);
       expect(metric(await metrics(), "camelid_replica_requests_total", `model="stories",replica="${replica}"`)).toBe(1);
     }
-   }, 180_000);
+  }, 180_000);
 
   it("a request on an engine whose llama-server is killed under it fails over to the other engine and succeeds; the per-replica metrics show it", async () => {
     const reference = (await chat(served.url, "direct")).json.choices[0].message.content as string;
