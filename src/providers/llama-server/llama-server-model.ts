@@ -41,7 +41,7 @@ import { completionChunkSchema, detokenizeTokens, engineTransport, openCompletio
 import { resolveLlamaServerBinary } from "./engine-binary.js";
 import { EngineLog } from "./engine-log.js";
 import { EngineProcess } from "./engine-process.js";
-import { EngineSupervisor, type EngineLease, type SupervisedProcess } from "./engine-supervisor.js";
+import { EngineSupervisor, type EngineLease, type EngineProcessState, type SupervisedProcess } from "./engine-supervisor.js";
 import type { ResolvedLlamaServerModelOptions } from "./options.js";
 
 export const LLAMA_SERVER_PROVIDER = "llama-server";
@@ -136,6 +136,29 @@ export class LlamaServerLanguageModel implements LanguageModel {
   /** The supervisor's counters (state, starts, crashes); undefined before the first load. */
   engineStats() {
     return this.supervisor?.stats();
+  }
+
+  /** The process's state for /v1/models ("stopped" before the first call). */
+  processState(): EngineProcessState {
+    return this.supervisor?.processState() ?? "stopped";
+  }
+
+  /**
+   * A replica set's health check. A stopped (idle) or starting engine is healthy: it serves on demand. A
+   * running one must answer /health. A crashed one is unhealthy, and the check starts it again in the
+   * background (after the supervisor's backoff), so the replica rejoins its set once the process runs.
+   */
+  async checkEngine(): Promise<void> {
+    const state = this.processState();
+    if (state === "stopped" || state === "starting") return;
+    if (state === "crashed-backing-off") {
+      void this.supervisor!.acquire().then(
+        (lease) => lease.release(),
+        () => undefined, // the supervisor logged why; the next check tries again
+      );
+      throw new ModelLoadError(this.options.modelPath, `model "${this.modelId}": llama-server crashed; it is starting again (log: ${this.logPath})`);
+    }
+    if (!(await this.supervisor!.healthy())) throw new ModelLoadError(this.options.modelPath, `model "${this.modelId}": llama-server does not answer /health (log: ${this.logPath})`);
   }
 
   /** The running llama-server's pid, if one runs. */
@@ -239,7 +262,7 @@ export class LlamaServerLanguageModel implements LanguageModel {
       try {
         return await use(lease, state);
       } catch (error) {
-        if (attempt === 1 && error instanceof ConnectionError && !(await lease.process.healthy())) {
+        if (attempt === 1 && this.options.retryAfterCrash !== false && error instanceof ConnectionError && !(await lease.process.healthy())) {
           await supervisor.discard(lease.process);
           continue;
         }
@@ -315,7 +338,7 @@ export class LlamaServerLanguageModel implements LanguageModel {
         ({ prompt: built, found: warnings } = await prepare(lease.process.baseURL));
       } catch (error) {
         // Killed a moment ago and not yet seen to exit: replace the process once.
-        if (!(error instanceof ConnectionError) || (await lease.process.healthy())) throw error;
+        if (this.options.retryAfterCrash === false || !(error instanceof ConnectionError) || (await lease.process.healthy())) throw error;
         await supervisor.discard(lease.process);
         lease.release();
         lease = await supervisor.acquire();
