@@ -4,17 +4,17 @@
  * the threads ggml creates per token:
  *
  *   npx tsx bench/threads-probe.ts --model random-24m --threads 2 --tokens 64
- *   strace -f -qq -e trace=clone,clone3 -o /tmp/clones npx tsx bench/threads-probe.ts --threads 2 --tokens 64 --marker
+ *   strace -f -qq -e trace=clone,clone3,access,faccessat,faccessat2 -o /tmp/clones node --import tsx bench/threads-probe.ts --threads 2 --tokens 64 --marker
  *
- * With `--marker` the decode is bracketed by two writes to fd 99 ("decode-start"/"decode-end"), failing
- * EBADF, so the clone() calls between them in the strace log are the decode's own. bench/engine-parity.ts
+ * With `--marker` the decode is bracketed by access() calls on two paths that do not exist
+ * (/camelid-probe/decode-start, /camelid-probe/decode-end; add `-e trace=clone,clone3,access,faccessat,faccessat2`),
+ * so the clone() calls between them in the strace log are the decode's own. bench/engine-parity.ts
  * runs this both ways and prints clones per token; the README's performance section explains the figures.
  */
-import { writeSync } from "node:fs";
+import { accessSync, readdirSync } from "node:fs";
 import { argument } from "./measure.js";
 import { benchModelPath } from "./bench-models.js";
 import { getLlamaRuntime } from "../src/providers/local/llama-runtime.js";
-import { readdirSync } from "node:fs";
 
 const threads = Number(argument("threads", "1"));
 const tokens = Number(argument("tokens", "64"));
@@ -24,9 +24,9 @@ const marker = process.argv.includes("--marker");
 function mark(text: string): void {
   if (!marker) return;
   try {
-    writeSync(99, text);
+    accessSync(`/camelid-probe/${text}`);
   } catch {
-    // EBADF is the point: the write shows in strace's log and costs nothing else.
+    // ENOENT is the point: the call shows in strace's log and costs nothing else.
   }
 }
 
@@ -34,14 +34,17 @@ const llama = await getLlamaRuntime();
 const model = await llama.loadModel({ modelPath: await benchModelPath(modelName), gpuLayers: 0 });
 const context = await model.createContext({ contextSize: 256, sequences: 1, threads, flashAttention: false });
 const prompt = model.tokenize("Once upon a time");
-// Warm-up: the first decode allocates the compute buffers.
+// Warm-up, one token (evaluate() generates until told to stop): the first decode allocates the compute buffers.
 const warm = context.getSequence();
-for await (const token of warm.evaluate(prompt, { temperature: 0, yieldEogToken: true })) void token;
+for await (const token of warm.evaluate(prompt, { temperature: 0, yieldEogToken: true })) {
+  void token;
+  break;
+}
 await warm.dispose();
 
 const sequence = context.getSequence();
 let peakThreads = 0;
-const sampler = setInterval(() => (peakThreads = Math.max(peakThreads, readdirSync("/proc/self/task").length)), 1);
+const sampler = setInterval(() => (peakThreads = Math.max(peakThreads, readdirSync("/proc/self/task").length)), 2);
 const before = process.resourceUsage();
 const startedAt = performance.now();
 mark("decode-start");
