@@ -13,7 +13,8 @@ export interface CpuFacts {
   quotaCpus?: number;
 }
 
-export type LocalEngineKind = "in-process" | "llama-server";
+/** The engines of `--engine` (src/spec/local-model-options.ts once it names them): the default depends on which. */
+export type LocalEngineKind = "node-llama-cpp" | "llama-server";
 
 /**
  * Cores the math may use: the logical CPUs, no more than the physical cores (ggml's matrix kernels
@@ -31,7 +32,7 @@ export function usableCores(facts: CpuFacts): number {
 /**
  * The default thread count.
  *
- * in-process: the usable cores but one, at most 8. node-llama-cpp's prebuilt binaries are built
+ * node-llama-cpp: the usable cores but one, at most 8. node-llama-cpp's prebuilt binaries are built
  * without OpenMP and attach no ggml threadpool, so every decode step creates its worker threads
  * afresh and joins them, and ggml's own barrier spins without ever yielding: when the OS preempts one
  * worker (the event loop, the HTTP client, anything else on the machine), the others burn their time
@@ -44,7 +45,7 @@ export function usableCores(facts: CpuFacts): number {
  */
 export function chooseThreads(engine: LocalEngineKind, facts: CpuFacts): number {
   const cores = usableCores(facts);
-  return engine === "in-process" ? Math.max(1, Math.min(8, cores - 1)) : cores;
+  return engine === "node-llama-cpp" ? Math.max(1, Math.min(8, cores - 1)) : cores;
 }
 
 /** Reads a text file, or undefined when it is missing or unreadable (no cgroup, no /proc). */

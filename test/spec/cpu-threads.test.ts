@@ -7,7 +7,7 @@ const cpuinfo = (pairs: [number, number][]) =>
 
 describe("default threads from the measured cores", () => {
   it("leaves one core free for the in-process engine, up to 8, and gives llama-server every usable core", () => {
-    expect([1, 2, 4, 16, 64].map((logical) => chooseThreads("in-process", { logical }))).toEqual([1, 1, 3, 8, 8]);
+    expect([1, 2, 4, 16, 64].map((logical) => chooseThreads("node-llama-cpp", { logical }))).toEqual([1, 1, 3, 8, 8]);
     expect([1, 2, 4, 16, 64].map((logical) => chooseThreads("llama-server", { logical }))).toEqual([1, 2, 4, 16, 64]);
   });
 
@@ -15,7 +15,7 @@ describe("default threads from the measured cores", () => {
     expect(usableCores({ logical: 16, physical: 8 })).toBe(8);
     expect(usableCores({ logical: 64, quotaCpus: 2.5 })).toBe(2);
     expect(usableCores({ logical: 64, physical: 32, quotaCpus: 0.5 })).toBe(1);
-    expect(chooseThreads("in-process", { logical: 64, physical: 32, quotaCpus: 4 })).toBe(3);
+    expect(chooseThreads("node-llama-cpp", { logical: 64, physical: 32, quotaCpus: 4 })).toBe(3);
     expect(chooseThreads("llama-server", { logical: 16, physical: 8 })).toBe(8);
   });
 

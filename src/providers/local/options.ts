@@ -29,7 +29,7 @@ export type ResolvedLocalModelOptions = z.output<typeof localModelOptionsSchema>
  * Threads used when the options name none, on this machine: the measured usable cores (affinity,
  * physical cores, cgroup quota) but one, at most 8. Why one spare core: src/spec/cpu-threads.ts.
  */
-export const DEFAULT_THREADS = defaultThreadsFor("in-process");
+export const DEFAULT_THREADS = defaultThreadsFor("node-llama-cpp");
 
 /*
  * Flash attention off: on CPU its kernel measured slower per decoded token on small models
