@@ -173,13 +173,14 @@ const ratio = (value: number | undefined, reference: number | undefined, goal?: 
 const rate = (value: number | undefined) => (value === undefined ? "n/a" : value.toFixed(1));
 
 async function main(): Promise<void> {
-  for (const [label, path] of [["llama-server", llamaServerBin], ["llama-bench", llamaBenchBin]]) {
-    if (!existsSync(path)) throw new Error(`${label} not found at ${path}: build llama.cpp (see the README's "Performance") and pass --llama-bin-dir DIR or LLAMA_BIN_DIR`);
-  }
   const facts = readCpuFacts();
   say(`# engine parity: models ${models.join(", ")}; threads ${threadCounts.join(",")}; streams ${streamCounts.join(",")}; ${tokens} tokens per stream; ${repeats} repeat(s), median`);
   say(`# ${cpus().length} logical CPUs (${cpus()[0]?.model ?? "?"}), usable cores ${usableCores(facts)} (${JSON.stringify(facts)}); load average ${load()}`);
   say(`# llama.cpp binaries: ${binDir}`);
+  const haveServer = existsSync(llamaServerBin), haveBench = existsSync(llamaBenchBin);
+  for (const [label, path, found] of [["llama-server", llamaServerBin, haveServer], ["llama-bench", llamaBenchBin, haveBench]] as const) {
+    if (!found) say(`# ${label} not found at ${path}: its column is left out (build llama.cpp, see the README's "Performance", and pass --llama-bin-dir DIR or LLAMA_BIN_DIR)`);
+  }
 
   if (probe) {
     say(`\n## node-llama-cpp thread probe (random-24m, strace -f clone/clone3 between decode markers); load average ${load()}`);
@@ -196,9 +197,10 @@ async function main(): Promise<void> {
         const servers: Server[] = [];
         const missing: string[] = [];
         try {
-          servers.push(await startDirect(modelPath, threads));
+          if (haveServer) servers.push(await startDirect(modelPath, threads));
           servers.push(await startCamelid("in-process", modelPath, threads, join(dataRoot, `${modelName}-${threads}-in`), []));
           try {
+            if (!haveServer) throw new Error("no llama-server binary");
             servers.push(await startCamelid("llama-server engine", modelPath, threads, join(dataRoot, `${modelName}-${threads}-ls`), ["--engine", "llama-server", "--llama-server-bin", llamaServerBin]));
           } catch (error) {
             missing.push(`llama-server engine not measured: ${(error as Error).message.split("\n")[0].slice(0, 200)}`);
@@ -207,7 +209,7 @@ async function main(): Promise<void> {
           const samples = new Map<string, number[]>();
           const add = (key: string, value: number) => samples.set(key, [...(samples.get(key) ?? []), value]);
           for (let repeat = 0; repeat < repeats; repeat++) {
-            add("llama-bench", llamaBenchDecode(modelPath, threads));
+            if (haveBench) add("llama-bench", llamaBenchDecode(modelPath, threads));
             for (const streams of streamCounts) {
               // Rotated start so that no variant always runs first after a pause.
               for (let index = 0; index < servers.length; index++) {
