@@ -9,7 +9,11 @@
  *
  *   npx tsx bench/engine-parity.ts --quick                      # random-24m, 1 and 8 streams, 1 repeat
  *   npx tsx bench/engine-parity.ts [--models random-24m,random-110m-q8_0] [--threads 1,2] [--streams 1,8,32]
- *                                  [--tokens 128] [--repeats 3] [--llama-bin-dir DIR] [--no-probe]
+ *                                  [--tokens 128] [--repeats 3] [--llama-bin-dir DIR] [--no-probe] [--in-process-threads N]
+ *
+ * Threads default to 1 everywhere: node-llama-cpp with 2 threads decodes ~1 token/s on a busy 2-core
+ * machine (the probe below says why), which would take this run hours. `--threads 1,2 --in-process-threads 1`
+ * compares llama.cpp at 1 and 2 threads with the in-process engine at its best count.
  *
  * The llama.cpp binaries come from --llama-bin-dir, else $LLAMA_BIN_DIR, else ../llama-build/bin beside
  * this checkout (`--llama-server PATH` / `--llama-bench PATH` name them one by one). Build them from the
@@ -39,7 +43,7 @@ const repoRoot = resolve(import.meta.dirname, "..");
 const quick = process.argv.includes("--quick");
 const list = (name: string, fallback: string) => argument(name, fallback).split(",").filter(Boolean);
 const models = list("models", quick ? "random-24m" : "random-24m,random-110m-q8_0");
-const threadCounts = list("threads", quick ? "1" : "1,2").map(Number);
+const threadCounts = list("threads", "1").map(Number);
 const streamCounts = list("streams", quick ? "1,8" : "1,8,32").map(Number);
 const tokens = Number(argument("tokens", quick ? "48" : "128"));
 const repeats = Number(argument("repeats", quick ? "1" : "3"));
@@ -47,6 +51,8 @@ const binDir = argument("llama-bin-dir", process.env.LLAMA_BIN_DIR ?? resolve(re
 const llamaServerBin = argument("llama-server", join(binDir, "llama-server"));
 const llamaBenchBin = argument("llama-bench", join(binDir, "llama-bench"));
 const probe = !process.argv.includes("--no-probe");
+/** The in-process engine's threads when they should differ from the others' (its best count, where theirs is another). */
+const inProcessThreads = process.argv.includes("--in-process-threads") ? Number(argument("in-process-threads", "1")) : undefined;
 const prompt = "Once upon a time";
 const maxStreams = Math.max(...streamCounts);
 const contextPerSequence = Math.max(128, tokens + 32);
@@ -140,8 +146,8 @@ async function streamsRate(server: Server, streams: number, seedBase: number): P
 }
 
 /** llama-bench's decode tokens/s (tg test, no prompt), one repetition after its own warm-up. */
-function llamaBenchDecode(modelPath: string, threads: number): number {
-  const result = spawnSync(llamaBenchBin, ["-m", modelPath, "-t", String(threads), "-p", "0", "-n", String(tokens), "-r", "1", "-o", "json"], { encoding: "utf8", maxBuffer: 1 << 24 });
+function llamaBenchDecode(modelPath: string, threads: number, env: NodeJS.ProcessEnv = process.env): number {
+  const result = spawnSync(llamaBenchBin, ["-m", modelPath, "-t", String(threads), "-p", "0", "-n", String(tokens), "-r", "1", "-o", "json"], { encoding: "utf8", maxBuffer: 1 << 24, env });
   if (result.status !== 0) throw new Error(`llama-bench failed (${result.status}): ${result.stderr.slice(-600)}`);
   const rows = JSON.parse(result.stdout) as { n_gen: number; avg_ts: number }[];
   const row = rows.find((entry) => entry.n_gen > 0);
@@ -186,6 +192,14 @@ async function main(): Promise<void> {
     say(`\n## node-llama-cpp thread probe (random-24m, strace -f clone/clone3 between decode markers); load average ${load()}`);
     if (spawnSync("strace", ["-V"]).status !== 0) say("strace not installed: probe skipped");
     else for (const threads of [1, 2]) say(threadProbe("random-24m", threads));
+    if (haveBench) {
+      // The control: llama.cpp built with OpenMP, whose barrier sleeps after a short spin, and the same
+      // build told to spin forever at barriers as ggml's own (non-OpenMP) barrier does.
+      const probePath = await benchModelPath("random-24m");
+      const one = llamaBenchDecode(probePath, 1), two = llamaBenchDecode(probePath, 2);
+      const spinning = llamaBenchDecode(probePath, 2, { ...process.env, OMP_WAIT_POLICY: "active" });
+      say(`llama-bench decode (OpenMP build): 1 thread ${one.toFixed(1)} tok/s, 2 threads ${two.toFixed(1)} (${(two / one).toFixed(2)}x), 2 threads with OMP_WAIT_POLICY=active (barriers spin, never sleep) ${spinning.toFixed(1)} (${(spinning / one).toFixed(2)}x); load average ${load()}`);
+    }
   }
 
   const dataRoot = mkdtempSync(join(tmpdir(), "camelid-parity-"));
@@ -193,12 +207,12 @@ async function main(): Promise<void> {
     for (const modelName of models) {
       const modelPath = await benchModelPath(modelName);
       for (const threads of threadCounts) {
-        say(`\n## ${modelName}, ${threads} thread(s); load average ${load()}`);
+        say(`\n## ${modelName}, ${threads} thread(s)${inProcessThreads !== undefined ? ` (in-process engine: ${inProcessThreads})` : ""}; load average ${load()}`);
         const servers: Server[] = [];
         const missing: string[] = [];
         try {
           if (haveServer) servers.push(await startDirect(modelPath, threads));
-          servers.push(await startCamelid("in-process", modelPath, threads, join(dataRoot, `${modelName}-${threads}-in`), []));
+          servers.push(await startCamelid("in-process", modelPath, inProcessThreads ?? threads, join(dataRoot, `${modelName}-${threads}-in`), []));
           try {
             if (!haveServer) throw new Error("no llama-server binary");
             servers.push(await startCamelid("llama-server engine", modelPath, threads, join(dataRoot, `${modelName}-${threads}-ls`), ["--engine", "llama-server", "--llama-server-bin", llamaServerBin]));
