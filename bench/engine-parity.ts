@@ -10,6 +10,7 @@
  *   npx tsx bench/engine-parity.ts --quick                      # random-24m, 1 and 8 streams, 1 repeat
  *   npx tsx bench/engine-parity.ts [--models random-24m,random-110m-q8_0] [--threads 1,2] [--streams 1,8,32]
  *                                  [--tokens 128] [--repeats 3] [--llama-bin-dir DIR] [--no-probe] [--in-process-threads N]
+ *                                  [--engine-checkout DIR]
  *
  * Threads default to 1 everywhere: node-llama-cpp with 2 threads decodes ~1 token/s on a busy 2-core
  * machine (the probe below says why), which would take this run hours. `--threads 1,2 --in-process-threads 1`
@@ -51,6 +52,8 @@ const binDir = argument("llama-bin-dir", process.env.LLAMA_BIN_DIR ?? resolve(re
 const llamaServerBin = argument("llama-server", join(binDir, "llama-server"));
 const llamaBenchBin = argument("llama-bench", join(binDir, "llama-bench"));
 const probe = !process.argv.includes("--no-probe");
+/** The camelid checkout whose `serve --engine llama-server` is measured (this one unless told; e.g. a branch not yet merged). */
+const engineCheckout = resolve(argument("engine-checkout", repoRoot));
 /** The in-process engine's threads when they should differ from the others' (its best count, where theirs is another). */
 const inProcessThreads = process.argv.includes("--in-process-threads") ? Number(argument("in-process-threads", "1")) : undefined;
 const prompt = "Once upon a time";
@@ -79,8 +82,8 @@ function freePort(): Promise<number> {
 }
 
 /** Starts a server process and waits until GET /health answers 200 (llama-server answers 503 while loading). */
-async function startServer(name: string, command: string, args: string[], url: string | ((log: string) => string | undefined)): Promise<Server> {
-  const child = spawn(command, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+async function startServer(name: string, command: string, args: string[], url: string | ((log: string) => string | undefined), cwd = repoRoot): Promise<Server> {
+  const child = spawn(command, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
   const log: string[] = [];
   const collect = (data: Buffer) => {
     log.push(String(data));
@@ -122,9 +125,9 @@ async function startDirect(modelPath: string, threads: number): Promise<Server> 
   return startServer("llama-server", llamaServerBin, args, `http://127.0.0.1:${port}`);
 }
 
-async function startCamelid(name: string, modelPath: string, threads: number, dataDir: string, extra: string[]): Promise<Server> {
+async function startCamelid(name: string, modelPath: string, threads: number, dataDir: string, extra: string[], checkout = repoRoot): Promise<Server> {
   const args = ["bin/camelid.js", "serve", "--model", `bench=${modelPath}`, "--sequences", String(maxStreams), "--ctx-size", String(contextPerSequence), "--threads", String(threads), "--port", "0", "--data-dir", dataDir, "--eager", ...extra];
-  return startServer(name, process.execPath, args, (log) => /listening on (\S+)/.exec(log)?.[1]);
+  return startServer(name, process.execPath, args, (log) => /listening on (\S+)/.exec(log)?.[1], checkout);
 }
 
 /** S concurrent completions; aggregate completion tokens per second of wall time. */
@@ -215,7 +218,7 @@ async function main(): Promise<void> {
           servers.push(await startCamelid("in-process", modelPath, inProcessThreads ?? threads, join(dataRoot, `${modelName}-${threads}-in`), []));
           try {
             if (!haveServer) throw new Error("no llama-server binary");
-            servers.push(await startCamelid("llama-server engine", modelPath, threads, join(dataRoot, `${modelName}-${threads}-ls`), ["--engine", "llama-server", "--llama-server-bin", llamaServerBin]));
+            servers.push(await startCamelid("llama-server engine", modelPath, threads, join(dataRoot, `${modelName}-${threads}-ls`), ["--engine", "llama-server", "--llama-server-bin", llamaServerBin], engineCheckout));
           } catch (error) {
             missing.push(`llama-server engine not measured: ${(error as Error).message.split("\n")[0].slice(0, 200)}`);
           }
