@@ -4,10 +4,7 @@
 // rounds (PyTorch stays loaded in a child process between its rounds), so a busy spell on the shared
 // machine slows both alike; the ratio is over all rounds, with the per-round median and range.
 //   npx tsx bench/train-lora.ts [--shape 260K|15M|all] [--seconds 40 (per side)] [--rounds 4] [--no-torch]
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { llamaConfig, type LlamaConfig } from "../src/engine/config.js";
 import { allocateBaseWeights } from "../src/engine/model/base-weights.js";
@@ -18,6 +15,7 @@ import { AdamW } from "../src/engine/optim/adamw.js";
 import { clipGradientNorm } from "../src/engine/optim/clip.js";
 import { SeededRandom } from "../src/random/seeded-random.js";
 import { argument, median, pythonWithTorch } from "./measure.js";
+import { alternateRounds, startTorchRounds, type TorchRounds } from "./torch-rounds.js";
 
 const shapes: Record<string, LlamaConfig> = {
   "260K": llamaConfig({ vocabSize: 512, dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4 }),
@@ -86,38 +84,11 @@ function engineRun(config: LlamaConfig): EngineRun {
 }
 
 /** PyTorch in a child process that measures a round whenever asked, so the two alternate. */
-interface TorchRun {
-  measure(seconds: number): Promise<Measurement>;
-  close(): void;
-}
-
-async function torchRun(shape: string, config: LlamaConfig): Promise<TorchRun | null> {
+async function torchRun(shape: string, config: LlamaConfig): Promise<TorchRounds<Measurement> | null> {
   const python = pythonWithTorch();
   if (!python) return null;
   const script = join(dirname(fileURLToPath(import.meta.url)), "train-lora-pytorch.py");
-  if (!existsSync(script)) return null;
-  const child = spawn(python, [script, "--json", JSON.stringify({ ...config, B, T, rank: 8, alpha: 16, rounds: true, shape })], { stdio: ["pipe", "pipe", "pipe"] });
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const next = async (): Promise<Record<string, unknown>> => {
-    const line = await lines.next();
-    if (line.done) throw new Error(`PyTorch stopped: ${stderr.trim().split("\n").slice(-3).join(" | ")}`);
-    return JSON.parse(line.value) as Record<string, unknown>;
-  };
-  try {
-    await next(); // {"ready": true} after its warm-up step
-  } catch (error) {
-    console.error(`PyTorch run failed: ${(error as Error).message}`);
-    return null;
-  }
-  return {
-    async measure(seconds) {
-      child.stdin.write(`measure ${seconds}\n`);
-      return (await next()) as unknown as Measurement;
-    },
-    close: () => child.stdin.end(),
-  };
+  return startTorchRounds<Measurement>(python, script, { ...config, B, T, rank: 8, alpha: 16, rounds: true, shape });
 }
 
 const range = (values: number[]) => `${Math.min(...values).toFixed(2)}-${Math.max(...values).toFixed(2)}`;
@@ -137,13 +108,7 @@ for (const [name, config] of Object.entries(shapes)) {
   if (selected !== "all" && selected !== name) continue;
   const engine = engineRun(config);
   const torch = withTorch ? await torchRun(name, config) : null;
-  // alternating rounds: a busy spell on this shared machine then slows both sides alike
-  const ours: Measurement[] = [], theirs: Measurement[] = [];
-  for (let round = 0; round < roundCount; round++) {
-    ours.push(engine.measure(seconds / roundCount));
-    if (torch) theirs.push(await torch.measure(seconds / roundCount));
-  }
-  torch?.close();
+  const { ours, theirs } = await alternateRounds(roundCount, seconds, (s) => engine.measure(s), torch);
   const total = pooled(ours);
   const perStep = (ms: number) => (ms / engine.totalSteps()).toFixed(0);
   console.log(

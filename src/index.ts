@@ -4,4 +4,5 @@ export type * from "./spec/index.js";
 export * from "./errors/index.js";
 export { createLocalModel, type LocalModelOptions } from "./providers/local/index.js";
 export { createOpenAICompatibleModel, type OpenAICompatibleSettings } from "./providers/openai/index.js";
+export { createReplicaSetModel, type Replica, type ReplicaSetSettings } from "./providers/replica-set/index.js";
 export { resolvePromptFormat, getPromptFormat, promptFormatNames } from "./prompts/index.js";

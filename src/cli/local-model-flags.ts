@@ -8,6 +8,8 @@ type FlagOption = { type: "string" | "boolean"; short?: string; multiple?: boole
 
 const BOOLEAN_SETTINGS: ReadonlySet<LocalModelSettingKey> = new Set(["flashAttention"]);
 const REPEATABLE_SETTINGS: ReadonlySet<LocalModelSettingKey> = new Set(["lora"]);
+/** Settings whose value is text (a name or a path), not a number. */
+const TEXT_SETTINGS: ReadonlySet<LocalModelSettingKey> = new Set(["promptFormat", "engine", "llamaServerBin"]);
 
 /** The parseArgs options of some settings' flags, typed so that parseArgs types their values. */
 export type LocalModelFlagOptions<K extends LocalModelSettingKey, P extends string = ""> = {
@@ -64,7 +66,7 @@ export function parseLocalModelFlags(values: FlagValues, keys: readonly LocalMod
       if (value !== true) throw new InvalidArgumentError(flag, `--${flag} takes no value`);
       raw[key] = true;
     } else if (key === "lora") raw[key] = texts.map(parseLoraFlag);
-    else if (key === "promptFormat") raw[key] = texts[0];
+    else if (TEXT_SETTINGS.has(key)) raw[key] = texts[0];
     else if (typeof value !== "string") throw new InvalidArgumentError(flag, `--${flag} needs a value`);
     else raw[key] = flagNumber(value);
   }

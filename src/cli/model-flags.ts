@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { InvalidArgumentError } from "../errors/index.js";
 import type { CallOptions, LanguageModel, WindowStrategy } from "../spec/index.js";
 import { numberFlag } from "./args.js";
@@ -7,7 +8,7 @@ import { defaultCacheDir } from "../hub/cache-layout.js";
 import { resolveModelName, type ModelPackage } from "../registry/resolve.js";
 
 /** The local-model settings the model flags carry. */
-export const MODEL_FLAG_SETTINGS = ["contextSize", "threads", "batchSize", "flashAttention", "loadTimeoutSeconds", "lora", "promptFormat"] as const;
+export const MODEL_FLAG_SETTINGS = ["contextSize", "threads", "batchSize", "flashAttention", "loadTimeoutSeconds", "lora", "promptFormat", "engine", "llamaServerBin"] as const;
 
 /** Flags that pick a model: a local GGUF (`--model`) or a remote OpenAI-compatible server (`--base-url`). */
 export const modelFlagOptions = {
@@ -82,7 +83,7 @@ export function selectModel(values: FlagValues, io: { env: NodeJS.ProcessEnv; cw
     };
   }
   if (!modelPath) throw new InvalidArgumentError("model", "no model given: use --model <file.gguf> (or --base-url with --remote-model)");
-  const { loadTimeoutSeconds, lora: flagAdapters, ...settings } = parseLocalModelFlags(values, MODEL_FLAG_SETTINGS, "", flagPrefix);
+  const { loadTimeoutSeconds, lora: flagAdapters, engine, llamaServerBin, ...settings } = parseLocalModelFlags(values, MODEL_FLAG_SETTINGS, "", flagPrefix);
   // A created model's context size, adapters and format are defaults under the flags (its adapters come first).
   const contextSize = settings.contextSize ?? packaged?.contextSize;
   const lora = [...(packaged?.lora ?? []), ...(flagAdapters ?? [])];
@@ -90,8 +91,7 @@ export function selectModel(values: FlagValues, io: { env: NodeJS.ProcessEnv; cw
   return {
     describe: modelPath,
     async create() {
-      const { createLocalModel } = await import("../providers/local/index.js");
-      const local = createLocalModel({
+      const options = {
         modelPath,
         ...settings,
         ...(contextSize ? { contextSize } : {}),
@@ -99,7 +99,17 @@ export function selectModel(values: FlagValues, io: { env: NodeJS.ProcessEnv; cw
         ...(format ? { promptFormat: format } : {}),
         ...(packaged?.chatTemplate ? { chatTemplate: packaged.chatTemplate } : {}),
         ...(loadTimeoutSeconds ? { loadTimeoutMs: loadTimeoutSeconds * 1000 } : {}),
-      });
+      };
+      let local: LanguageModel;
+      if (engine === "llama-server") {
+        // One process for this command's run; it ends with the command (dispose, or the watchdog on exit).
+        const { createLlamaServerModel } = await import("../providers/llama-server/index.js");
+        const cacheDir = defaultCacheDir(env, values["cache-dir"] as string | undefined);
+        local = createLlamaServerModel({ ...options, cacheDir, logDir: join(cacheDir, "engines", "logs"), keepAliveSeconds: -1, ...(llamaServerBin ? { llamaServerBin: resolve(io.cwd, llamaServerBin) } : {}) });
+      } else {
+        const { createLocalModel } = await import("../providers/local/index.js");
+        local = createLocalModel(options);
+      }
       return packaged ? withDefaultsOf(packaged, local) : local;
     },
   };

@@ -120,6 +120,21 @@ export class TimeoutError extends CamelidError {
   }
 }
 
+/**
+ * A replicated model has no healthy upstream left to try: all are down (or failed this request).
+ * 503 with retry-after: the health checks bring replicas back.
+ */
+export class NoReplicaAvailableError extends CamelidError {
+  readonly code = "no_replica_available";
+  constructor(
+    message: string,
+    readonly retryAfterSeconds = 1,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** The caller's AbortSignal fired. */
 export class AbortError extends CamelidError {
   readonly code = "aborted";
@@ -151,5 +166,21 @@ export class TokenizerFileError extends CamelidError {
     options?: { cause?: unknown },
   ) {
     super(`${file}: ${detail}`, options);
+  }
+}
+
+/**
+ * The llama-server engine has no usable executable (none given, none built, not executable, or one that
+ * fails to run), or `camelid engine build` could not make one; `binary` names the path (or the build step),
+ * and the message says how to get one.
+ */
+export class EngineBinaryError extends CamelidError {
+  readonly code = "engine_binary";
+  constructor(
+    readonly binary: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
   }
 }

@@ -5,10 +5,12 @@ import {
   ConfigError,
   ConnectionError,
   ContextLengthExceededError,
+  EngineBinaryError,
   GgufFormatError,
   InvalidArgumentError,
   ModelLoadError,
   ModelNotFoundError,
+  NoReplicaAvailableError,
   PermissionDeniedError,
   PromptFormatError,
   QueueFullError,
@@ -86,7 +88,13 @@ export function toHttpError(error: unknown): HttpError {
     return { status: 504, body: body("timeout_error", error.message, null, "timeout"), headers: {} };
   if (error instanceof AbortError)
     return { status: 499, body: body("request_aborted", error.message), headers: {} };
-  if (error instanceof ModelLoadError || error instanceof GgufFormatError)
+  if (error instanceof NoReplicaAvailableError)
+    return {
+      status: 503,
+      body: body("unavailable_error", error.message, "model", error.code),
+      headers: { "retry-after": String(Math.max(1, Math.ceil(error.retryAfterSeconds))) },
+    };
+  if (error instanceof ModelLoadError || error instanceof GgufFormatError || error instanceof EngineBinaryError)
     return { status: 503, body: body("unavailable_error", error.message, "model", error.code), headers: {} };
   if (error instanceof ConfigError)
     return { status: 500, body: body("server_error", error.message), headers: {} };

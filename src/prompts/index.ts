@@ -34,3 +34,15 @@ export {
   type PromptFormatRanking,
 } from "./detect.js";
 export { chatMessageSchema, chatMessagesSchema, parseConversation, type ParsedConversation, type ConversationTurn } from "./conversation.js";
+export {
+  buildTokenizedPrompt,
+  fitModelPromptFormat,
+  prependBos,
+  promptFormatRequestFor,
+  resolveModelPromptFormat,
+  segmentRuns,
+  tokenizeRuns,
+  type PromptModelInfo,
+  type PromptTokenizer,
+  type TokenizedPrompt,
+} from "./tokenized-prompt.js";

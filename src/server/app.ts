@@ -80,6 +80,7 @@ export function createServerApp(options: ServerAppOptions): ServerAppHandle {
       queueDepth: statuses.map((s) => ({ labels: { model: s.id }, value: s.queued })),
       activeSequences: statuses.map((s) => ({ labels: { model: s.id }, value: s.active })),
       capacity: statuses.map((s) => ({ labels: { model: s.id }, value: s.capacity })),
+      replicas: statuses.flatMap((s) => (s.replicas ? [{ model: s.id, replicas: s.replicas }] : [])),
     };
   });
   const log = options.log ?? ((line: string) => console.error(`camelid serve: ${line}`));

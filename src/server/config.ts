@@ -29,6 +29,8 @@ const localDefaultsSchema = localModelSettingsSchema.omit({ lora: true, promptFo
   sequences: localModelSettingsSchema.shape.sequences.unwrap().default(DEFAULT_SEQUENCES),
 });
 
+const flavorSchema = z.enum(["openai", "vllm", "llama-server", "ollama"]);
+
 const remoteModelSchema = z.union([
   z.string().min(1),
   z.strictObject({ id: z.string().min(1), upstreamId: z.string().min(1).optional() }),
@@ -40,11 +42,45 @@ const remoteSchema = z.strictObject({
   /** Name of the environment variable holding the upstream's key; the key itself never sits in config. */
   apiKeyEnv: z.string().min(1).optional(),
   api: z.enum(["chat", "completions"]).default("chat"),
-  flavor: z.enum(["openai", "vllm", "llama-server", "ollama"]).optional(),
+  flavor: flavorSchema.optional(),
   concurrency: positiveInt.max(1024).default(16),
   maxQueue: z.number().int().min(0).optional(),
   timeoutMs: positiveInt.optional(),
   models: z.array(remoteModelSchema).min(1),
+});
+
+/** One upstream of a replica set: any OpenAI-compatible server (another `camelid serve`, vLLM, llama-server). */
+const replicaSchema = z.strictObject({
+  /** Its base URL, up to and including /v1. */
+  url: z.url({ protocol: /^https?$/ }),
+  /** Names it in metrics and the request log; default its URL. */
+  name: z.string().min(1).optional(),
+  /** The name it serves the model under; default the set's id. */
+  model: z.string().min(1).optional(),
+  apiKeyEnv: z.string().min(1).optional(),
+  /** Default: the set's flavor. */
+  flavor: flavorSchema.optional(),
+  /** Requests sent to it at once (the set's queue admits the sum). */
+  concurrency: positiveInt.max(1024).default(16),
+  /** Relative speed, as FastChat's worker `--speed`: routing compares in-flight requests / speed. */
+  speed: z.number().positive().default(1),
+});
+
+/** One model alias served by several upstreams: least-loaded routing, health checks, failover. */
+const replicaSetSchema = z.strictObject({
+  id: z.string().min(1),
+  api: z.enum(["chat", "completions"]).default("chat"),
+  flavor: flavorSchema.optional(),
+  maxQueue: z.number().int().min(0).optional(),
+  timeoutMs: positiveInt.optional(),
+  healthCheck: z
+    .strictObject({
+      /** GET /v1/models on every replica this often; an unhealthy replica gets requests again after a good one. */
+      intervalMs: positiveInt.default(5000),
+      timeoutMs: positiveInt.default(2000),
+    })
+    .default({ intervalMs: 5000, timeoutMs: 2000 }),
+  replicas: z.array(replicaSchema).min(1, "a replica set needs at least one replica"),
 });
 
 const apiKeySchema = z
@@ -71,6 +107,7 @@ export const serveConfigFileSchema = z.strictObject({
   defaults: localDefaultsSchema.default({ sequences: DEFAULT_SEQUENCES }),
   models: z.array(localModelSchema).default([]),
   remotes: z.array(remoteSchema).default([]),
+  replicaSets: z.array(replicaSetSchema).default([]),
   apiKeys: z.array(apiKeySchema).default([]),
   maxBodyBytes: positiveInt.default(1024 * 1024),
   maxQueue: z.number().int().min(0).default(64),
@@ -118,6 +155,26 @@ export interface RemoteModelConfig {
   maxQueue: number;
 }
 
+/** One upstream of a replica set, resolved (its key read from the environment). */
+export interface ReplicaConfig {
+  name: string;
+  baseURL: string;
+  upstreamId: string;
+  apiKey?: string;
+  flavor?: RemoteModelConfig["flavor"];
+  concurrency: number;
+  speed: number;
+}
+
+export interface ReplicaSetConfig {
+  id: string;
+  api: "chat" | "completions";
+  timeoutMs?: number;
+  maxQueue: number;
+  healthCheck: { intervalMs: number; timeoutMs: number };
+  replicas: ReplicaConfig[];
+}
+
 /** Everything `serve` needs, with paths absolute and secrets resolved (keys hashed). */
 export interface ServeConfig {
   host: string;
@@ -128,6 +185,8 @@ export interface ServeConfig {
   /** What a local model added while serving (a training run's adapter) gets: the flags' and file's defaults. */
   localDefaults: Omit<LocalModelConfig, "id" | "path" | "lora">;
   remoteModels: RemoteModelConfig[];
+  /** Absent: none (configs built in code before replica sets existed). */
+  replicaSets?: ReplicaSetConfig[];
   apiKeys: ApiKeyRecord[];
   maxBodyBytes: number;
   retryAfterSeconds: number;
@@ -232,13 +291,22 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
   const fromFile = (path: string) => (isAbsolute(path) ? path : resolve(fileBase, path));
 
   // Flags beat the file's defaults; a model's own keys beat both.
-  const { loadTimeoutSeconds, ...settingDefaults } = { ...file.defaults, ...definedOnly(flags.localModel ?? {}) };
+  // The llama-server executable's path is relative to where it was written: the file or the working directory.
+  const binFromFile = (bin: string | undefined) => (bin === undefined ? {} : { llamaServerBin: fromFile(bin) });
+  const binFromFlags = flags.localModel?.llamaServerBin === undefined ? {} : { llamaServerBin: resolve(cwd, flags.localModel.llamaServerBin) };
+  const { loadTimeoutSeconds, ...settingDefaults } = {
+    ...file.defaults,
+    ...binFromFile(file.defaults.llamaServerBin),
+    ...definedOnly(flags.localModel ?? {}),
+    ...binFromFlags,
+  };
   const maxQueue = flags.maxQueue ?? file.maxQueue;
   const loadTimeout = (seconds: number | undefined) => (seconds === undefined ? {} : { loadTimeoutMs: seconds * 1000 });
 
   const localModels: LocalModelConfig[] = file.models.map(({ id, path, lora, maxQueue: modelMaxQueue, loadTimeoutSeconds: modelLoadTimeout, ...settings }) => ({
     ...settingDefaults,
     ...definedOnly(settings),
+    ...binFromFile(settings.llamaServerBin),
     id,
     path: fromFile(path),
     lora: lora.map((adapter) => ({ path: fromFile(adapter.path), scale: adapter.scale })),
@@ -295,7 +363,32 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
     });
   });
 
-  if (localModels.length === 0 && remoteModels.length === 0) {
+  const replicaSets: ReplicaSetConfig[] = file.replicaSets.map((set, setIndex) => {
+    const replicas = set.replicas.map((replica, index) => ({
+      name: replica.name ?? replica.url,
+      baseURL: replica.url,
+      upstreamId: replica.model ?? set.id,
+      ...(replica.apiKeyEnv ? { apiKey: envValue(env, replica.apiKeyEnv, `"replicaSets[${setIndex}].replicas[${index}].apiKeyEnv"`) } : {}),
+      flavor: replica.flavor ?? set.flavor,
+      concurrency: replica.concurrency,
+      speed: replica.speed,
+    }));
+    const names = new Set<string>();
+    for (const [index, { name }] of replicas.entries()) {
+      if (names.has(name)) throw new ConfigError(`"replicaSets[${setIndex}].replicas[${index}]": two replicas of "${set.id}" are named "${name}"; give each a "name"`);
+      names.add(name);
+    }
+    return {
+      id: set.id,
+      api: set.api,
+      ...(set.timeoutMs !== undefined ? { timeoutMs: set.timeoutMs } : {}),
+      maxQueue: set.maxQueue ?? maxQueue,
+      healthCheck: set.healthCheck,
+      replicas,
+    };
+  });
+
+  if (localModels.length === 0 && remoteModels.length === 0 && replicaSets.length === 0) {
     const fallback = resolve(cwd, "models");
     if (!existsSync(fallback)) {
       throw new ConfigError('no models to serve: pass --model PATH, --models-dir DIR or --config FILE (or put .gguf files in ./models)');
@@ -310,7 +403,7 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
     }
   }
   const ids = new Set<string>();
-  for (const { id } of [...localModels, ...remoteModels]) {
+  for (const { id } of [...localModels, ...remoteModels, ...replicaSets]) {
     if (ids.has(id)) throw new ConfigError(`two models are named "${id}": give one an alias ("id" in config, alias=path on --model)`);
     ids.add(id);
   }
@@ -336,6 +429,7 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
     localModels,
     localDefaults,
     remoteModels,
+    replicaSets,
     apiKeys,
     maxBodyBytes: flags.maxBodyBytes ?? file.maxBodyBytes,
     retryAfterSeconds: file.retryAfterSeconds,

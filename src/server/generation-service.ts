@@ -98,6 +98,7 @@ export class GenerationService {
         timeToFirstTokenMs: result.timings.timeToFirstTokenMs,
         totalMs: elapsedMs,
         tokensPerSecond: result.timings.tokensPerSecond,
+        ...(result.servedBy !== undefined ? { replica: result.servedBy } : {}),
       });
       this.countSuccess(request, result.usage.promptTokens, result.usage.completionTokens, result.timings.timeToFirstTokenMs, result.timings.tokensPerSecond, elapsedMs);
       return result;
@@ -149,7 +150,7 @@ export class GenerationService {
       admitted.lease.release();
       throw error;
     }
-    return this.followStream(request, admitted, reader, first, prompt, warnings);
+    return this.followStream(request, admitted, reader, first, prompt, warnings, result.servedBy);
   }
 
   private followStream(
@@ -159,7 +160,9 @@ export class GenerationService {
     first: StreamPart,
     prompt: RenderedPrompt | undefined,
     warnings: CallWarning[],
+    servedBy: string | undefined,
   ): ServedStream {
+    const replica = servedBy !== undefined ? { replica: servedBy } : {};
     const texts: string[] = [];
     const finishReasons: string[] = [];
     const promptText = prompt?.text ?? request.options.prompt;
@@ -198,6 +201,7 @@ export class GenerationService {
         timeToFirstTokenMs: firstTokenMs,
         totalMs: performance.now() - admitted.startedAt,
         error: "client disconnected",
+        ...replica,
       });
       this.metrics.requests.inc({ model: request.entry.id, endpoint: request.endpoint, status: "499" });
       release();
@@ -233,6 +237,7 @@ export class GenerationService {
               timeToFirstTokenMs: firstTokenMs ?? finish.timings.timeToFirstTokenMs,
               totalMs,
               tokensPerSecond: finish.timings.tokensPerSecond,
+              ...replica,
             });
             service.countSuccess(request, finish.usage.promptTokens, finish.usage.completionTokens, firstTokenMs, finish.timings.tokensPerSecond, totalMs);
             release();
@@ -241,7 +246,7 @@ export class GenerationService {
           }
           if (part.type === "error") {
             settled = true;
-            service.recordFailure(request, part.error, admitted.startedAt, promptText);
+            service.recordFailure(request, part.error, admitted.startedAt, promptText, servedBy);
             await reader.cancel().catch(() => undefined);
             release();
             yield part;
@@ -253,7 +258,7 @@ export class GenerationService {
         }
         settled = true;
         const error = new UpstreamError("the model's stream ended without a finish");
-        service.recordFailure(request, error, admitted.startedAt, promptText);
+        service.recordFailure(request, error, admitted.startedAt, promptText, servedBy);
         release();
         yield { type: "error", error };
       } finally {
@@ -315,7 +320,7 @@ export class GenerationService {
     }
   }
 
-  private recordFailure(request: GenerationRequest, error: unknown, startedAt: number, prompt?: string): void {
+  private recordFailure(request: GenerationRequest, error: unknown, startedAt: number, prompt?: string, replica?: string): void {
     const aborted = request.signal.aborted || error instanceof AbortError;
     const status = aborted ? 499 : toHttpError(error).status;
     const internal = status === 500;
@@ -326,6 +331,7 @@ export class GenerationService {
       prompt,
       totalMs: performance.now() - startedAt,
       error: error instanceof Error ? (internal ? (error.stack ?? error.message) : error.message) : String(error),
+      ...(replica !== undefined ? { replica } : {}),
     });
     this.metrics.requests.inc({ model: request.entry.id, endpoint: request.endpoint, status: String(status) });
   }

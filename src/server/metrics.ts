@@ -1,4 +1,6 @@
 // A minimal Prometheus registry: counters, histograms, and gauges read at scrape time.
+import type { ReplicaStatus } from "../spec/index.js";
+
 type Labels = Record<string, string>;
 
 function labelKey(labels: Labels): string {
@@ -74,6 +76,41 @@ export interface GaugeSample {
   value: number;
 }
 
+/** What scrape time reads from the models: queues, sequences and each replicated model's upstreams. */
+export interface ScrapedState {
+  queueDepth: GaugeSample[];
+  activeSequences: GaugeSample[];
+  capacity: GaugeSample[];
+  replicas?: { model: string; replicas: ReplicaStatus[] }[];
+}
+
+/** A metric whose values are read at scrape time (counters kept by their owner, gauges). */
+function renderSampled(name: string, type: "counter" | "gauge", help: string, samples: GaugeSample[]): string {
+  return [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples.map((s) => `${name}${braces(labelKey(s.labels))} ${formatValue(s.value)}`)].join("\n");
+}
+
+/** Per-replica series of every replicated model, labelled {model, replica}. */
+function renderReplicas(sets: { model: string; replicas: ReplicaStatus[] }[]): string[] {
+  const rows = sets.flatMap(({ model, replicas }) => replicas.map((replica) => ({ labels: { model, replica: replica.name }, replica })));
+  const samples = (value: (replica: ReplicaStatus) => number) => rows.map((row) => ({ labels: row.labels, value: value(row.replica) }));
+  const latencyName = "camelid_replica_request_duration_seconds";
+  return [
+    renderSampled("camelid_replica_requests_total", "counter", "Requests sent to each replica of a replicated model (a failed-over request counts on each replica tried).", samples((r) => r.requests)),
+    renderSampled("camelid_replica_failures_total", "counter", "Requests a replica failed (connection, 5xx, timeout, broken stream); it is then unhealthy until its next good health check.", samples((r) => r.failures)),
+    renderSampled("camelid_replica_failovers_total", "counter", "Requests moved from a replica to another after it failed them before any output.", samples((r) => r.failovers)),
+    renderSampled("camelid_replica_in_flight", "gauge", "Requests a replica is serving now (the router picks the fewest).", samples((r) => r.inFlight)),
+    renderSampled("camelid_replica_healthy", "gauge", "1 when the replica passed its last health check and has not failed a request since, else 0.", samples((r) => (r.healthy ? 1 : 0))),
+    [
+      `# HELP ${latencyName} Time each replica took per request, from routing to its end.`,
+      `# TYPE ${latencyName} summary`,
+      ...rows.flatMap((row) => [
+        `${latencyName}_sum${braces(labelKey(row.labels))} ${formatValue(row.replica.latencySecondsSum)}`,
+        `${latencyName}_count${braces(labelKey(row.labels))} ${formatValue(row.replica.latencyCount)}`,
+      ]),
+    ].join("\n"),
+  ];
+}
+
 /** What the server counts; gauges (queue depth, busy sequences) come from a callback at scrape time. */
 export class ServerMetrics {
   readonly requests = new Counter("camelid_requests_total", "HTTP requests by model, endpoint and status code.");
@@ -98,7 +135,7 @@ export class ServerMetrics {
     [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
   );
 
-  constructor(private readonly gauges: () => { queueDepth: GaugeSample[]; activeSequences: GaugeSample[]; capacity: GaugeSample[] } = () => ({
+  constructor(private readonly gauges: () => ScrapedState = () => ({
     queueDepth: [],
     activeSequences: [],
     capacity: [],
@@ -106,8 +143,7 @@ export class ServerMetrics {
 
   render(): string {
     const gauges = this.gauges();
-    const gauge = (name: string, help: string, samples: GaugeSample[]) =>
-      [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, ...samples.map((s) => `${name}${braces(labelKey(s.labels))} ${formatValue(s.value)}`)].join("\n");
+    const gauge = (name: string, help: string, samples: GaugeSample[]) => renderSampled(name, "gauge", help, samples);
     return (
       [
         this.requests.render(),
@@ -122,6 +158,7 @@ export class ServerMetrics {
         gauge("camelid_queue_depth", "Requests waiting for a sequence.", gauges.queueDepth),
         gauge("camelid_active_sequences", "Sequences decoding right now.", gauges.activeSequences),
         gauge("camelid_sequence_capacity", "Sequences a model decodes together.", gauges.capacity),
+        ...(gauges.replicas?.length ? renderReplicas(gauges.replicas) : []),
       ].join("\n") + "\n"
     );
   }

@@ -1,5 +1,5 @@
 import { GgufFormatError, ModelLoadError, ModelNotFoundError, QueueFullError } from "../errors/index.js";
-import type { LanguageModel } from "../spec/index.js";
+import type { LanguageModel, ReplicaStatus } from "../spec/index.js";
 import { ResourceConflictError } from "./http-errors.js";
 import { RequestScheduler, type SchedulerStats } from "./scheduling/scheduler.js";
 
@@ -13,6 +13,8 @@ export interface ModelSpec {
   /** Concurrent requests: a local model's sequences, a remote upstream's allowed parallelism. */
   capacity: number;
   maxQueue: number;
+  /** Loaded when the server starts even under lazy loading (a replica set: cheap, and its health checks must run). */
+  loadAtStart?: boolean;
   /** Loads the model; a loader that can tell how far it got calls `onProgress` with a fraction in (0, 1]. */
   load(onProgress?: LoadProgressListener): Promise<LanguageModel>;
 }
@@ -29,6 +31,8 @@ export interface ModelStatus extends SchedulerStats {
   error?: string;
   /** While loading: the fraction done, when the loader reports one. */
   progress?: number;
+  /** A replicated model's upstreams: health, load and counters. */
+  replicas?: ReplicaStatus[];
 }
 
 /** One served model: its loader (single-flight, retried after a failure) and its scheduler. */
@@ -58,6 +62,7 @@ export class ModelEntry {
       state: this.state,
       ...(this.lastError ? { error: this.lastError } : {}),
       ...(this.state === "loading" && this.loadProgress !== undefined ? { progress: this.loadProgress } : {}),
+      ...(this.loaded?.replicas ? { replicas: this.loaded.replicas() } : {}),
       ...this.scheduler.stats(),
     };
   }

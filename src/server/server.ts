@@ -3,7 +3,8 @@
 import { join } from "node:path";
 import type { LanguageModel } from "../spec/index.js";
 import { createServerApp, type ServerAppHandle } from "./app.js";
-import { isLoopbackHost, type LocalModelConfig, type RemoteModelConfig, type ServeConfig } from "./config.js";
+import { ModelLoadError } from "../errors/index.js";
+import { isLoopbackHost, type LocalModelConfig, type RemoteModelConfig, type ReplicaSetConfig, type ServeConfig } from "./config.js";
 import { listen, nodePeerAddress } from "./listen.js";
 import { ModelRegistry, type LoadProgressListener, type ModelSpec } from "./model-registry.js";
 import { ArenaStore } from "./arena/arena-store.js";
@@ -19,6 +20,8 @@ export interface ModelFactories {
   /** `onProgress` receives the fraction of the weights loaded (node-llama-cpp's onLoadProgress). */
   local(config: LocalModelConfig, onProgress?: LoadProgressListener): LanguageModel | Promise<LanguageModel>;
   remote(config: RemoteModelConfig): LanguageModel | Promise<LanguageModel>;
+  /** One alias over several upstreams (routing, health checks, failover); needed only when the config has replica sets. */
+  replicaSet?(config: ReplicaSetConfig): LanguageModel | Promise<LanguageModel>;
 }
 
 export interface RunningServer extends ServerAppHandle {
@@ -47,6 +50,19 @@ export function modelSpecs(config: ServeConfig, factories: ModelFactories): Mode
       capacity: model.concurrency,
       maxQueue: model.maxQueue,
       load: async () => factories.remote(model),
+    })),
+    ...(config.replicaSets ?? []).map<ModelSpec>((set) => ({
+      id: set.id,
+      kind: "remote",
+      ownedBy: set.replicas.map((replica) => replica.name).join(", "),
+      capacity: set.replicas.reduce((sum, replica) => sum + replica.concurrency, 0),
+      maxQueue: set.maxQueue,
+      // Created at startup: its health checks must know which replicas are up before the first request.
+      loadAtStart: true,
+      load: async () => {
+        if (!factories.replicaSet) throw new ModelLoadError(set.id, `model "${set.id}": this server was built without replica-set support`);
+        return factories.replicaSet(set);
+      },
     })),
   ];
 }
@@ -90,6 +106,8 @@ export async function startServer(config: ServeConfig, factories: ModelFactories
       peerAddress: nodePeerAddress,
       log,
     });
+    // Replica sets start their health checks now whatever the loading mode (creating one loads nothing).
+    for (const entry of registry.list()) if (entry.spec.loadAtStart) await entry.model().catch(() => undefined);
     if (config.loading === "eager") {
       const started = performance.now();
       const failures = await registry.loadAll();

@@ -29,6 +29,26 @@ export interface LogLikelihoodResult {
   isGreedy: boolean;
 }
 
+/** One upstream of a replicated model, as the health checks and the router see it now. */
+export interface ReplicaStatus {
+  /** Names it in metrics and the request log (its URL unless configured). */
+  name: string;
+  healthy: boolean;
+  /** Requests sent to it and not finished yet. */
+  inFlight: number;
+  /** Requests it was given (a failed-over request counts once on each replica tried). */
+  requests: number;
+  /** Requests it failed (the reason it was marked unhealthy), in-stream errors included. */
+  failures: number;
+  /** Requests moved from it to another replica after it failed them before any output. */
+  failovers: number;
+  /** Sum and count of the durations of its finished requests, in seconds. */
+  latencySecondsSum: number;
+  latencyCount: number;
+  /** Why it is unhealthy, while it is. */
+  lastError?: string;
+}
+
 export interface ModelDescription {
   modelId: string;
   provider: string;
@@ -60,5 +80,7 @@ export interface LanguageModel {
   /** Token-exact scoring (no re-tokenization), where the backend evaluates token ids. */
   logLikelihoodTokens?(requests: TokenLogLikelihoodRequest[], options?: { abortSignal?: AbortSignal }): Promise<LogLikelihoodResult[]>;
   describe?(): Promise<ModelDescription>;
+  /** A model that routes over several upstreams reports each one (health, load, counters). */
+  replicas?(): ReplicaStatus[];
   dispose?(): Promise<void>;
 }

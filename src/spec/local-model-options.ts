@@ -18,7 +18,16 @@ export const LOCAL_MODEL_LIMITS = {
   batchSize: { min: 1, max: 1 << 16 },
   loadTimeoutSeconds: { min: 1, max: 86_400 },
   loraScale: { min: -10, max: 10 },
+  /** -1 keeps a model's engine process forever (Ollama's keep_alive -1); at most a year. */
+  keepAliveSeconds: { min: -1, max: 31_536_000 },
 } as const;
+
+/** Which program runs a local model: llama.cpp in this process (node-llama-cpp) or llama.cpp's own server, supervised. */
+export const LOCAL_ENGINES = ["node-llama-cpp", "llama-server"] as const;
+export type LocalEngine = (typeof LOCAL_ENGINES)[number];
+export const DEFAULT_LOCAL_ENGINE: LocalEngine = "node-llama-cpp";
+/** Ollama's default keep-alive: an idle llama-server process is ended after five minutes. */
+export const DEFAULT_KEEP_ALIVE_SECONDS = 300;
 
 type Range = { readonly min: number; readonly max: number };
 
@@ -54,6 +63,12 @@ export const localModelSettingsSchema = z.strictObject({
   lora: z.array(loraAdapterSchema).optional(),
   /** Prompt format for messages (registry name); otherwise the model's template or the name heuristic. */
   promptFormat: z.string().min(1, "must name a prompt format").optional(),
+  /** node-llama-cpp (default, in process) or a supervised llama-server process per model. */
+  engine: z.enum(LOCAL_ENGINES, { error: `must be one of ${LOCAL_ENGINES.join(", ")}` }).optional(),
+  /** The llama-server executable (the user's own build); otherwise the one `camelid engine build` cached. */
+  llamaServerBin: z.string().min(1, "must name the llama-server executable").optional(),
+  /** llama-server engine: end a model's process after this many idle seconds (-1: never; 0: after each request). */
+  keepAliveSeconds: integerInRange(LOCAL_MODEL_LIMITS.keepAliveSeconds).optional(),
 });
 
 export type LocalModelSettings = z.output<typeof localModelSettingsSchema>;
@@ -69,4 +84,7 @@ export const LOCAL_MODEL_FLAGS = {
   loadTimeoutSeconds: { flag: "load-timeout", value: "SECONDS", help: "checking and loading one model file must finish in time (default 600)" },
   lora: { flag: "lora", value: "FILE[:SCALE]", help: "a LoRA adapter .gguf, scale -10 to 10 (default 1) (repeatable)" },
   promptFormat: { flag: "format", value: "NAME", help: "force a prompt format" },
+  engine: { flag: "engine", value: "NAME", help: "node-llama-cpp (default: in process) or llama-server (llama.cpp's own server, one supervised process per model)" },
+  llamaServerBin: { flag: "llama-server-bin", value: "PATH", help: "the llama-server executable for --engine llama-server (default: the one `camelid engine build` made)" },
+  keepAliveSeconds: { flag: "keep-alive", value: "SECONDS", help: "--engine llama-server: end a model's process after SECONDS idle (default 300; --keep-alive=-1 never; 0 after each request)" },
 } as const satisfies Record<LocalModelSettingKey, { flag: string; short?: string; value: string; help: string }>;

@@ -59,4 +59,6 @@ export interface GenerateResult {
   warnings: CallWarning[];
   /** The exact prompt sent (always present for local models; remote chat gives the messages only). */
   prompt?: RenderedPrompt;
+  /** Which replica answered, when the model routes over several upstreams. */
+  servedBy?: string;
 }

@@ -19,4 +19,6 @@ export interface StreamResult {
   stream: ReadableStream<StreamPart>;
   warnings: CallWarning[];
   prompt?: RenderedPrompt;
+  /** Which replica streams it, when the model routes over several upstreams. */
+  servedBy?: string;
 }

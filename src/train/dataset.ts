@@ -72,7 +72,7 @@ export function readTrainingDataset(path: string, options: { format?: TrainingDa
   if (detected === undefined || !(trainingDataFormats as readonly string[]).includes(detected)) {
     throw new InvalidArgumentError(
       "format",
-      `${path}: ${detected ? `"${detected}" rows cannot be trained on${detected === "dpo" ? " by SFT (preference pairs: camelid train --method dpo|reward --export trl|axolotl writes a GPU recipe for them)" : ""}` : "cannot tell the format from its rows"}; use --data-format ${trainingDataFormats.join("|")}`,
+      `${path}: ${detected ? `"${detected}" rows cannot be trained on${detected === "dpo" ? " by SFT (preference pairs: camelid train --method reward trains a reward model on them, and --method dpo|reward --export trl|axolotl writes a GPU recipe)" : ""}` : "cannot tell the format from its rows"}; use --data-format ${trainingDataFormats.join("|")}`,
     );
   }
   const format = detected as TrainingDataFormat;

@@ -2,6 +2,18 @@ import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
 import { writeFileAtomic } from "../files/atomic-write.js";
 
+/** DPO's figures per step and per validation run, named as trl's DPOTrainer logs them (absent for SFT). */
+const preferenceMetrics = {
+  "rewards/chosen": z.number().optional(),
+  "rewards/rejected": z.number().optional(),
+  "rewards/accuracies": z.number().optional(),
+  "rewards/margins": z.number().optional(),
+  "logps/chosen": z.number().optional(),
+  "logps/rejected": z.number().optional(),
+};
+/** A reward model's step (--method reward): share of pairs with r_chosen > r_rejected, and the mean r_chosen − r_rejected. */
+const pairMetrics = { accuracy: z.number().optional(), margin: z.number().optional() };
+
 export const metricRecordSchema = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("train"),
@@ -16,8 +28,19 @@ export const metricRecordSchema = z.discriminatedUnion("type", [
     engineBytes: z.number().optional(),
     /** The process's peak resident set size so far (process.resourceUsage().maxRSS). */
     peakRssBytes: z.number().optional(),
+    ...preferenceMetrics,
+    ...pairMetrics,
   }),
-  z.object({ type: z.literal("validation"), step: z.number().int(), loss: z.number(), perplexity: z.number(), tokens: z.number() }),
+  z.object({
+    type: z.literal("validation"),
+    step: z.number().int(),
+    loss: z.number(),
+    /** SFT's; a preference objective has none (a reward model reports pair accuracy and margin, tokens = pairs). */
+    perplexity: z.number().optional(),
+    tokens: z.number(),
+    ...preferenceMetrics,
+    ...pairMetrics,
+  }),
 ]);
 export type MetricRecord = z.infer<typeof metricRecordSchema>;
 

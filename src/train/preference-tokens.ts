@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from "../errors/index.js";
 import type { PromptFormat, RenderedFormat } from "../prompts/index.js";
+import type { ChatMessage } from "../spec/messages.js";
 import { NoUsableRowsError } from "../datagen/formats/data-file-errors.js";
 import { truncationPolicies, type MismatchPolicy, type SampleProblem, type TrainingRow, type TruncationPolicy } from "./prepare-data.js";
 import { noPairsDetail, type PreferenceExample } from "./preference-rows.js";
@@ -46,6 +47,32 @@ function onlyLastAnswerTrainable(rendered: RenderedFormat): RenderedFormat {
 }
 
 /**
+ * The prompt + one answer rendered in the model's prompt format and tokenized as SFT tokenizes a
+ * sample, only the answer trainable: the row, or none with why (`note` also says when the
+ * segment-by-segment tokens were used under --on-mismatch segments).
+ */
+export function tokenizeAnswer(
+  where: { file: string; line: number; prompt: readonly ChatMessage[] },
+  answer: string,
+  format: PromptFormat,
+  tokenizer: TrainingTokenizer,
+  onMismatch: MismatchPolicy = "skip",
+): { row?: TrainingRow; note?: string } {
+  let rendered: RenderedFormat;
+  try {
+    rendered = renderTrainingExample({ file: where.file, line: where.line, messages: [...where.prompt, { role: "assistant", content: answer }] }, format, tokenizer);
+  } catch (error) {
+    return { note: `cannot render with prompt format "${format.name}": ${(error as Error).message}` };
+  }
+  const result = tokenizeSegments(onlyLastAnswerTrainable(rendered), tokenizer);
+  if (result.ok) return { row: { tokens: Int32Array.from(result.value.tokens), trainable: result.value.trainable } };
+  if (onMismatch === "segments" && result.segmentTokens) {
+    return { row: { tokens: Int32Array.from(result.segmentTokens.tokens), trainable: result.segmentTokens.trainable }, note: `${result.reason}; trained on the segment-by-segment tokens (--on-mismatch segments)` };
+  }
+  return { note: result.reason };
+}
+
+/**
  * Renders and tokenizes both sides of every pair as SFT renders and tokenizes a sample (the model's
  * prompt format, segment-by-segment tokens checked against the whole text's), then checks that both
  * sequences start with the same prompt tokens. Problems are reported per pair, never thrown; no usable
@@ -62,22 +89,10 @@ export function tokenizePreferencePairs(pairs: readonly PreferenceExample[], for
     const problem = (message: string) => problems.push({ file: pair.file, line: pair.line, message });
     const sides: TrainingRow[] = [];
     for (const [name, answer] of [["chosen", pair.chosen], ["rejected", pair.rejected]] as const) {
-      let rendered: RenderedFormat;
-      try {
-        rendered = renderTrainingExample({ file: pair.file, line: pair.line, messages: [...pair.prompt, { role: "assistant", content: answer }] }, format, tokenizer);
-      } catch (error) {
-        problem(`${name}: cannot render with prompt format "${format.name}": ${(error as Error).message}`);
-        break;
-      }
-      const result = tokenizeSegments(onlyLastAnswerTrainable(rendered), tokenizer);
-      if (result.ok) sides.push({ tokens: Int32Array.from(result.value.tokens), trainable: result.value.trainable });
-      else if (options.onMismatch === "segments" && result.segmentTokens) {
-        problem(`${name}: ${result.reason}; trained on the segment-by-segment tokens (--on-mismatch segments)`);
-        sides.push({ tokens: Int32Array.from(result.segmentTokens.tokens), trainable: result.segmentTokens.trainable });
-      } else {
-        problem(`${name}: ${result.reason}`);
-        break;
-      }
+      const result = tokenizeAnswer(pair, answer, format, tokenizer, options.onMismatch);
+      if (result.note) problem(`${name}: ${result.note}`);
+      if (!result.row) break;
+      sides.push(result.row);
     }
     if (sides.length !== 2) continue;
     let [chosen, rejected] = sides;

@@ -21,12 +21,21 @@ export interface ProgressState {
   /** Seconds spent on the steps of this process (a resumed run measures from its own start). */
   elapsedSeconds: number;
   stepsThisRun: number;
+  /** An objective's own figures, shown after the loss (DPO: rewards/accuracies, rewards/margins). */
+  metrics?: Record<string, number>;
 }
+
+/** The per-step figures short enough for the progress line, with their labels. */
+const progressMetrics: Record<string, string> = { "rewards/accuracies": "acc", "rewards/margins": "margin" };
 
 /** One progress line: a bar, the loss, tokens/s and an ETA from this run's pace. */
 export function progressLine(state: ProgressState, width = 24): string {
   const bar = progressBar(Math.min(1, state.step / state.totalSteps), width);
   const perStep = state.stepsThisRun > 0 ? state.elapsedSeconds / state.stepsThisRun : Number.NaN;
   const eta = formatDuration(perStep * (state.totalSteps - state.step));
-  return `step ${state.step}/${state.totalSteps} [${bar}] loss ${state.loss.toFixed(4)} | ${Math.round(state.tokensPerSecond)} tok/s | ETA ${eta}`;
+  const extra = Object.entries(progressMetrics)
+    .filter(([name]) => state.metrics?.[name] !== undefined)
+    .map(([name, label]) => ` ${label} ${state.metrics![name].toFixed(3)}`)
+    .join("");
+  return `step ${state.step}/${state.totalSteps} [${bar}] loss ${state.loss.toFixed(4)}${extra} | ${Math.round(state.tokensPerSecond)} tok/s | ETA ${eta}`;
 }

@@ -1,21 +1,23 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { AdamW, LlamaModel, loadLlamaGguf, parseLoraConfig, splitTargets, type KernelSet } from "../engine/index.js";
+import { AdamW, LlamaModel, loadLlamaGguf, parseLoraConfig, splitTargets, type KernelSet, type LlamaConfig } from "../engine/index.js";
 import { svgToPng } from "../charts/png.js";
 import { InvalidArgumentError } from "../errors/index.js";
-import { checkModelFile, metadataString } from "../gguf/index.js";
+import { checkModelFile, metadataString, type GgufMetadata } from "../gguf/index.js";
 import { requireFittingPromptFormat, type PromptFormat } from "../prompts/index.js";
 import { writeLoraAdapterGguf } from "./adapter-export.js";
 import { writeFileAtomic } from "../files/atomic-write.js";
 import { CheckpointError, TrainingInterruptedError } from "./errors.js";
 import { readTrainingDataset } from "./dataset.js";
+import { dpoObjective, pairSequenceLength } from "./dpo-objective.js";
+import { preparePreferenceData, type PreparedPreferenceData } from "./preference-data.js";
 import { writeMergedGguf } from "./merged-export.js";
 import { lossChartSvg } from "./loss-chart.js";
 import { MetricsLog } from "./metrics-log.js";
 import { dataProblemsJsonl, prepareTrainingData, type PreparedData, type SampleProblem, type TrainingRow } from "./prepare-data.js";
-import { loadGgufTokenizer } from "./tokenizer.js";
-import { parseTrainingConfig, settingsFreeOnResume, type TrainingConfig, type TrainingConfigInput, type TrainingSetting } from "./train-config.js";
+import { loadGgufTokenizer, type TrainingTokenizer } from "./tokenizer.js";
+import { dpoSettingsOf, parseTrainingConfig, settingsFreeOnResume, type TrainingConfig, type TrainingConfigInput, type TrainingSetting } from "./train-config.js";
 import { runTrainingLoop, type LoopSummary } from "./training-loop.js";
 import { checkResumedSettings, recipeOf, recipeYaml } from "./recipe.js";
 import { markRunEnded, markRunStarted } from "./run-status.js";
@@ -52,6 +54,8 @@ export function runFiles(outDir: string) {
     run: join(outDir, "run.json"),
     serveConfig: join(outDir, "serve.json"),
     recipe: join(outDir, "recipe.yaml"),
+    /** The reward model of `--method reward` (reward/reward-gguf.ts), written instead of adapter.gguf. */
+    reward: join(outDir, "reward.gguf"),
   };
 }
 
@@ -61,6 +65,15 @@ export function runFiles(outDir: string) {
  */
 export async function runTraining(input: TrainingConfigInput, hooks: TrainingRunHooks = {}): Promise<TrainingRunResult> {
   const config = parseTrainingConfig(input);
+  return runInRunDirectory(config, (files) => trainInto(config, files, hooks));
+}
+
+/**
+ * The run folder's life around `train` (SFT's or another method's): refuses to resume without a
+ * checkpoint or to overwrite a run by accident, saves recipe.yaml, keeps running.json/failed.json, and
+ * removes a folder it created when the run failed before its first checkpoint.
+ */
+export async function runInRunDirectory<Result>(config: TrainingConfig, train: (files: ReturnType<typeof runFiles>) => Promise<Result>): Promise<Result> {
   const files = runFiles(config.outDir);
   // fail before the slow part (tokenizer, data) when there is nothing to resume from
   if (config.resume && !existsSync(files.checkpoint)) throw new CheckpointError(files.checkpoint, `no checkpoint at ${files.checkpoint} to resume from`);
@@ -83,7 +96,7 @@ export async function runTraining(input: TrainingConfigInput, hooks: TrainingRun
   // running.json / failed.json let a viewer (the playground's Train tab) tell a live run from a dead one.
   markRunStarted(config.outDir, new Date());
   try {
-    const result = await trainInto(config, files, hooks);
+    const result = await train(files);
     markRunEnded(config.outDir);
     return result;
   } catch (error) {
@@ -100,7 +113,7 @@ export function existingRunFiles(outDir: string): string[] {
   if (!existsSync(outDir)) return [];
   const files = runFiles(outDir);
   const merged = readdirSync(outDir).filter((name) => /^merged-.*\.gguf$/.test(name)).map((name) => join(outDir, name));
-  return [files.checkpoint, files.adapter, files.run, files.metrics, ...merged].filter((path) => existsSync(path));
+  return [files.checkpoint, files.adapter, files.reward, files.run, files.metrics, ...merged].filter((path) => existsSync(path));
 }
 
 async function trainInto(config: TrainingConfig, files: ReturnType<typeof runFiles>, hooks: TrainingRunHooks): Promise<TrainingRunResult> {
@@ -110,61 +123,69 @@ async function trainInto(config: TrainingConfig, files: ReturnType<typeof runFil
     throw new InvalidArgumentError("max-length", `max length ${config.maxLength} exceeds the model's context of ${modelConfig.contextLength} tokens`);
   }
 
+  const dpo = dpoSettingsOf(config);
+  if (dpo && (config.dataFormat !== undefined || config.packing)) {
+    throw new InvalidArgumentError(config.packing ? "packing" : "data-format", `--method dpo reads preference pairs (their layout is detected) and trains each sequence on its own: --${config.packing ? "packing" : "data-format"} does not apply`);
+  }
   const tokenizer = await loadGgufTokenizer(config.modelPath);
   let prepared: PreparedData;
   let format: PromptFormat;
   let formatReason = "";
+  let pairs: PreparedPreferenceData | undefined;
   const problems: SampleProblem[] = [];
   try {
-    if (tokenizer.vocabSize !== modelConfig.vocabSize) {
-      throw new InvalidArgumentError("model", `${config.modelPath}: the tokenizer has ${tokenizer.vocabSize} tokens but the embedding ${modelConfig.vocabSize}`);
+    ({ format, reason: formatReason } = runPromptFormat(config, metadata, modelConfig, tokenizer));
+    if (dpo) {
+      pairs = preparePreferenceData(config.dataPath, format, tokenizer, {
+        maxLength: config.maxLength,
+        truncation: config.truncation,
+        onMismatch: config.onMismatch,
+        validationFraction: config.validationFraction,
+        seed: config.seed,
+      });
+      problems.push(...pairs.problems);
+      prepared = pairsAsPreparedData(pairs);
+    } else {
+      const dataset = readTrainingDataset(config.dataPath, config.dataFormat ? { format: config.dataFormat } : {});
+      problems.push(...dataset.problems);
+      prepared = prepareTrainingData(dataset.examples, format, tokenizer, {
+        maxLength: config.maxLength,
+        truncation: config.truncation,
+        onMismatch: config.onMismatch,
+        packing: config.packing,
+        validationFraction: config.validationFraction,
+        seed: config.seed,
+      });
+      problems.push(...prepared.problems);
     }
-    const resolved = requireFittingPromptFormat(
-      {
-        ...(config.promptFormat !== undefined ? { explicit: config.promptFormat } : {}),
-        chatTemplate: metadataString(metadata, "tokenizer.chat_template"),
-        modelName: metadataString(metadata, "general.name") ?? basename(config.modelPath),
-        architecture: metadataString(metadata, "general.architecture"),
-        ...(tokenizer.bosToken !== undefined ? { bosToken: tokenizer.bosToken } : {}),
-        ...(tokenizer.eosToken !== undefined ? { eosToken: tokenizer.eosToken } : {}),
-    },
-      (text) => tokenizer.tokenizeSpecial(text).length,
-      config.modelPath,
-    );
-    format = resolved.format;
-    formatReason = resolved.choice.reason;
-    const dataset = readTrainingDataset(config.dataPath, config.dataFormat ? { format: config.dataFormat } : {});
-    problems.push(...dataset.problems);
-    prepared = prepareTrainingData(dataset.examples, format, tokenizer, {
-      maxLength: config.maxLength,
-      truncation: config.truncation,
-      onMismatch: config.onMismatch,
-      packing: config.packing,
-      validationFraction: config.validationFraction,
-      seed: config.seed,
-    });
-    problems.push(...prepared.problems);
   } finally {
     await tokenizer.dispose();
   }
   writeFileSync(files.problems, dataProblemsJsonl(problems));
   if (problems.length > 0) hooks.onLog?.(`${problems.length} sample(s) left out; see ${files.problems} (first: ${problems[0].file}:${problems[0].line}: ${problems[0].message})`);
 
+  // a DPO batch holds batchSize pairs (2× as many sequences)
   const rowsPerStep = config.batchSize * config.gradientAccumulation;
-  const totalSteps = config.maxSteps ?? Math.max(1, Math.ceil((config.epochs * prepared.train.length) / rowsPerStep));
+  const totalSteps = config.maxSteps ?? Math.max(1, Math.ceil((config.epochs * (pairs ? pairs.train.length : prepared.train.length)) / rowsPerStep));
   const warmupSteps = config.warmupSteps ?? Math.round(config.warmupRatio * totalSteps);
-  const lora = parseLoraConfig({ rank: config.rank, alpha: config.alpha, dropout: config.dropout, ...splitTargets(config.targets) });
+  // trl's DPOTrainer disables dropout in the model (DPOConfig.disable_dropout, on by default): the
+  // policy's log-probs then compare with the reference's on the same footing
+  const dropout = dpo ? 0 : config.dropout;
+  const lora = parseLoraConfig({ rank: config.rank, alpha: config.alpha, dropout, ...splitTargets(config.targets) });
   const model = new LlamaModel(modelConfig, weights, { lora, seed: config.seed, checkpointActivations: config.checkpointActivations, ...(hooks.kernels ? { kernels: hooks.kernels } : {}) });
   const optimizer = new AdamW(model.lora!.params, model.lora!.grads, { learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay });
   hooks.onLog?.(
-    `prompt format ${format.name} (${formatReason}); ${prepared.stats.used}/${prepared.stats.examples} samples → ${prepared.train.length} train rows, ${prepared.validation.length} validation rows of ≤${prepared.sequenceLength} positions; ${totalSteps} steps`,
+    pairs && dpo
+      ? `prompt format ${format.name} (${formatReason}); DPO (loss ${dpo.lossType}, beta ${dpo.beta}, label smoothing ${dpo.labelSmoothing}, LoRA dropout off as in trl) on ${pairs.stats.used}/${pairs.stats.rows} pairs (${pairs.format} layout) → ${pairs.train.length} train, ${pairs.validation.length} validation pairs of ≤${prepared.sequenceLength} positions; ${totalSteps} steps`
+      : `prompt format ${format.name} (${formatReason}); ${prepared.stats.used}/${prepared.stats.examples} samples → ${prepared.train.length} train rows, ${prepared.validation.length} validation rows of ≤${prepared.sequenceLength} positions; ${totalSteps} steps`,
   );
 
   const summary = await runTrainingLoop({
     model,
     optimizer,
-    train: prepared.train,
-    validation: prepared.validation,
+    ...(pairs && dpo
+      ? { objective: dpoObjective(model, pairs.train, pairs.validation, { pairsPerBatch: config.batchSize, sequenceLength: prepared.sequenceLength, dpo }) }
+      : { train: prepared.train, validation: prepared.validation }),
     settings: {
       batchSize: config.batchSize,
       sequenceLength: prepared.sequenceLength,
@@ -213,6 +234,51 @@ async function trainInto(config: TrainingConfig, files: ReturnType<typeof runFil
   const { problems: _, ...report } = result;
   writeFileAtomic(files.run, `${JSON.stringify({ ...report, recipe: recipeOf(config), problemCount: problems.length }, null, 2)}\n`);
   return result;
+}
+
+/**
+ * Preference pairs in PreparedData's shape, for what a run does the same with both: the step count
+ * (one pair is one item of a batch), the fingerprint (each pair's chosen then rejected row), the stats.
+ */
+function pairsAsPreparedData(pairs: PreparedPreferenceData): PreparedData {
+  const rowsOf = (list: PreparedPreferenceData["train"]) => list.flatMap((pair) => [pair.chosen, pair.rejected]);
+  const train = rowsOf(pairs.train);
+  let trainTokens = 0, trainableTokens = 0;
+  for (const row of train) {
+    trainTokens += row.tokens.length;
+    for (let i = 1; i < row.trainable.length; i++) trainableTokens += row.trainable[i];
+  }
+  return {
+    train,
+    validation: rowsOf(pairs.validation),
+    sequenceLength: pairSequenceLength([...pairs.train, ...pairs.validation]),
+    problems: pairs.problems,
+    stats: { examples: pairs.stats.rows, used: pairs.stats.used, truncated: pairs.stats.truncated, trainTokens, trainableTokens },
+  };
+}
+
+/**
+ * The prompt format a run renders its samples with (--prompt-format, else the model's template, name
+ * or the fallback), refused when it does not fit the model's tokenizer; also checks that the tokenizer
+ * and the embedding agree on the vocabulary.
+ */
+export function runPromptFormat(config: Pick<TrainingConfig, "modelPath" | "promptFormat">, metadata: GgufMetadata, modelConfig: LlamaConfig, tokenizer: TrainingTokenizer): { format: PromptFormat; reason: string } {
+  if (tokenizer.vocabSize !== modelConfig.vocabSize) {
+    throw new InvalidArgumentError("model", `${config.modelPath}: the tokenizer has ${tokenizer.vocabSize} tokens but the embedding ${modelConfig.vocabSize}`);
+  }
+  const resolved = requireFittingPromptFormat(
+    {
+      ...(config.promptFormat !== undefined ? { explicit: config.promptFormat } : {}),
+      chatTemplate: metadataString(metadata, "tokenizer.chat_template"),
+      modelName: metadataString(metadata, "general.name") ?? basename(config.modelPath),
+      architecture: metadataString(metadata, "general.architecture"),
+      ...(tokenizer.bosToken !== undefined ? { bosToken: tokenizer.bosToken } : {}),
+      ...(tokenizer.eosToken !== undefined ? { eosToken: tokenizer.eosToken } : {}),
+    },
+    (text) => tokenizer.tokenizeSpecial(text).length,
+    config.modelPath,
+  );
+  return { format: resolved.format, reason: resolved.choice.reason };
 }
 
 /**

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { adamWDefaults, trainableTargets } from "../engine/index.js";
 import { InvalidArgumentError } from "../errors/index.js";
 import { trainingDataFormats } from "./dataset.js";
+import { checkDpoSettings, defaultDpoSettings, dpoLossTypes, trainMethods, type DpoSettings } from "./export-preference-recipes.js";
 import { mergedTypes } from "./merged-export.js";
 import { mismatchPolicies, truncationPolicies } from "./prepare-data.js";
 
@@ -58,6 +59,12 @@ export const trainingConfigSchema = z
     checkpointActivations: z.boolean().default(false),
     /** Keep the base weights in the file's encoding and decode one matrix at a time (memory ~ file size). */
     keepQuantized: z.boolean().default(false),
+    /** What is trained: sft when absent (a recipe of an SFT run does not name it). */
+    method: z.enum(trainMethods).optional(),
+    /** DPO's settings (trl's DPOConfig beta, loss_type, label_smoothing); with method dpo only, trl's defaults when absent. */
+    beta: z.number().positive().optional(),
+    dpoLoss: z.enum(dpoLossTypes).optional(),
+    labelSmoothing: z.number().min(0).lt(0.5).optional(),
   })
   .strict();
 
@@ -103,6 +110,10 @@ export const trainingFlags = {
   "checkpoint-every": "checkpointEvery",
   "checkpoint-activations": "checkpointActivations",
   "keep-quantized": "keepQuantized",
+  method: "method",
+  beta: "beta",
+  "dpo-loss": "dpoLoss",
+  "label-smoothing": "labelSmoothing",
   merged: "mergedType",
   resume: "resume",
   overwrite: "overwrite",
@@ -128,4 +139,23 @@ export function parseTrainingConfig(input: unknown): TrainingConfig {
     throw new InvalidArgumentError(key, `invalid training setting ${key}: ${issue.message}`);
   }
   return parsed.data;
+}
+
+const dpoSettingFlags = { beta: "beta", dpoLoss: "dpo-loss", labelSmoothing: "label-smoothing" } as const;
+
+/**
+ * A DPO run's beta, loss and label smoothing (trl's defaults where not given), checked together; null for
+ * another method, which refuses them (they would silently do nothing).
+ */
+export function dpoSettingsOf(config: Pick<TrainingConfig, "method" | "beta" | "dpoLoss" | "labelSmoothing">): DpoSettings | null {
+  if (config.method !== "dpo") {
+    const given = (Object.keys(dpoSettingFlags) as (keyof typeof dpoSettingFlags)[]).find((key) => config[key] !== undefined);
+    if (given) throw new InvalidArgumentError(dpoSettingFlags[given], `--${dpoSettingFlags[given]} is a DPO setting: it needs --method dpo`);
+    return null;
+  }
+  return checkDpoSettings({
+    beta: config.beta ?? defaultDpoSettings.beta,
+    lossType: config.dpoLoss ?? defaultDpoSettings.lossType,
+    labelSmoothing: config.labelSmoothing ?? defaultDpoSettings.labelSmoothing,
+  });
 }

@@ -29,11 +29,42 @@ export interface LoopFiles {
   chartPath: string;
 }
 
+/** What one micro-batch of a training objective gave. */
+export interface MicroBatchResult {
+  /** The micro-batch's mean loss, whose gradient was accumulated. */
+  loss: number;
+  /** How much the loss weighs in the step's logged mean (SFT: its counted tokens; DPO: its pairs). */
+  weight: number;
+  /** Positions read (tokens/s). */
+  tokens: number;
+  /** Extra per-step metrics (DPO's rewards/…, logps/…), averaged over the step's micro-batches by weight. */
+  metrics?: Record<string, number>;
+}
+
+/** A validation run's figures: the loss, and what the objective adds (SFT: perplexity; DPO: rewards/…). */
+export type ValidationFigures = { loss: number; tokens: number } & Record<string, number>;
+
+/**
+ * What the loop trains: SFT's next-token loss on rows, or a preference loss on pairs. The loop owns the
+ * schedule, accumulation, clipping, optimizer, checkpoints, metrics and stopping; an objective only
+ * turns the items the schedule picks into accumulated LoRA gradients.
+ */
+export interface TrainingObjective {
+  /** How many training items (rows, pairs) the row schedule permutes. */
+  trainCount: number;
+  /** Forward and backward on these training items (indices), accumulating the gradient of their mean loss. */
+  microBatch(items: readonly number[]): MicroBatchResult;
+  /** null without validation data; dropout is off while it runs. */
+  validate(): ValidationFigures | null;
+}
+
 export interface LoopInput {
   model: LlamaModel;
   optimizer: AdamW;
-  train: readonly TrainingRow[];
-  validation: readonly TrainingRow[];
+  /** SFT rows, or any other objective (the rows are then left out). */
+  train?: readonly TrainingRow[];
+  validation?: readonly TrainingRow[];
+  objective?: TrainingObjective;
   settings: LoopSettings;
   files: LoopFiles;
   /** Identifies data + configuration; a checkpoint from another fingerprint is refused. */
@@ -62,7 +93,7 @@ export interface LoopSummary {
   /** True when stopSignal ended the run before totalSteps. */
   stopped: boolean;
   finalLoss: number;
-  validation: ValidationResult | null;
+  validation: ValidationFigures | null;
   tokensPerSecond: number;
   elapsedSeconds: number;
   /** The process's peak resident set size (process.resourceUsage().maxRSS: weights, activations, optimizer, runtime). */
@@ -83,13 +114,13 @@ export function peakRssBytes(): number {
  * checkpoint or a function of the step number, so `resume` continues bit-identically.
  */
 export async function runTrainingLoop(input: LoopInput): Promise<LoopSummary> {
-  const { model, optimizer, train, validation, settings, files } = input;
+  const { model, optimizer, settings, files } = input;
   const lora = model.lora;
   if (!lora) throw new InvalidArgumentError("model", "the model has no LoRA weights to train");
-  if (train.length === 0) throw new InvalidArgumentError("data", "no training rows");
-  const { batchSize: B, sequenceLength: T, gradientAccumulation: accumulation, totalSteps } = settings;
-  const batch = allocateBatch(B, T);
-  const schedule = new RowSchedule(train.length, settings.seed);
+  const objective = input.objective ?? sftObjective(model, input.train ?? [], input.validation ?? [], settings);
+  if (objective.trainCount === 0) throw new InvalidArgumentError("data", "no training rows");
+  const { batchSize: B, gradientAccumulation: accumulation, totalSteps } = settings;
+  const schedule = new RowSchedule(objective.trainCount, settings.seed);
 
   let step = 0;
   let tokensSeen = 0;
@@ -115,7 +146,7 @@ export async function runTrainingLoop(input: LoopInput): Promise<LoopSummary> {
   const startStep = step;
   const started = performance.now();
   let tokensThisRun = 0;
-  let lastValidation: ValidationResult | null = null;
+  let lastValidation: ValidationFigures | null = null;
 
   const checkpoint = () => {
     saveCheckpoint(files.checkpointPath, { step, adamStep: optimizer.step, randomState: model.random.getState(), fingerprint: input.fingerprint, tokensSeen, params: lora.params, m: optimizer.m, v: optimizer.v });
@@ -135,17 +166,17 @@ export async function runTrainingLoop(input: LoopInput): Promise<LoopSummary> {
     model.training = true;
     model.zeroGradients();
     let weightedLoss = 0, counted = 0, stepTokens = 0;
+    const weightedMetrics: Record<string, number> = {};
     for (let micro = 0; micro < accumulation; micro++) {
       const first = (step * accumulation + micro) * B;
-      const rows = Array.from({ length: B }, (_, b) => train[schedule.rowAt(first + b)]);
-      const count = fillBatch(batch, rows);
-      for (const row of rows) stepTokens += Math.min(T, row.tokens.length - 1);
-      const loss = model.forward(batch, B, T);
-      if (!Number.isFinite(loss)) throw new TrainingDivergedError(step + 1, "loss", loss, "lower the learning rate or check the data");
-      model.backward();
-      weightedLoss += loss * count;
-      counted += count;
+      const result = objective.microBatch(Array.from({ length: B }, (_, b) => schedule.rowAt(first + b)));
+      if (!Number.isFinite(result.loss)) throw new TrainingDivergedError(step + 1, "loss", result.loss, "lower the learning rate or check the data");
+      stepTokens += result.tokens;
+      weightedLoss += result.loss * result.weight;
+      counted += result.weight;
+      for (const [name, value] of Object.entries(result.metrics ?? {})) weightedMetrics[name] = (weightedMetrics[name] ?? 0) + value * result.weight;
     }
+    const stepMetrics = Object.fromEntries(Object.entries(weightedMetrics).map(([name, value]) => [name, value / counted]));
     if (accumulation > 1) for (let i = 0; i < lora.grads.length; i++) lora.grads[i] /= accumulation;
     const gradientNorm = clipGradientNorm(lora.grads, settings.clipNorm);
     if (!Number.isFinite(gradientNorm)) throw new TrainingDivergedError(step + 1, "gradient norm", gradientNorm, "lower the learning rate; the adapter was not updated with it");
@@ -157,15 +188,18 @@ export async function runTrainingLoop(input: LoopInput): Promise<LoopSummary> {
     lastLoss = weightedLoss / counted;
     const elapsedSeconds = (performance.now() - started) / 1000;
     const tokensPerSecond = tokensThisRun / Math.max(elapsedSeconds, 1e-9);
-    files.metrics.append({ type: "train", step, loss: lastLoss, learningRate, gradientNorm, tokens: tokensSeen, tokensPerSecond, elapsedSeconds, engineBytes: model.memoryBytes().total, peakRssBytes: peakRssBytes() });
-    input.onProgress?.(progressLine({ step, totalSteps, loss: lastLoss, tokensPerSecond, elapsedSeconds, stepsThisRun: step - startStep }));
+    files.metrics.append({ type: "train", step, loss: lastLoss, learningRate, gradientNorm, tokens: tokensSeen, tokensPerSecond, elapsedSeconds, engineBytes: model.memoryBytes().total, peakRssBytes: peakRssBytes(), ...stepMetrics });
+    input.onProgress?.(progressLine({ step, totalSteps, loss: lastLoss, tokensPerSecond, elapsedSeconds, stepsThisRun: step - startStep, metrics: stepMetrics }));
 
     const last = step === totalSteps;
-    if (validation.length > 0 && ((settings.evalEvery > 0 && step % settings.evalEvery === 0) || last)) {
-      lastValidation = validate(model, validation, batch);
-      files.metrics.append({ type: "validation", step, ...lastValidation });
-      input.onLog?.(`step ${step}: validation loss ${lastValidation.loss.toFixed(4)}, perplexity ${lastValidation.perplexity.toFixed(3)}`);
-      if (!Number.isFinite(lastValidation.loss)) throw new TrainingDivergedError(step, "validation loss", lastValidation.loss, "lower the learning rate");
+    if ((settings.evalEvery > 0 && step % settings.evalEvery === 0) || last) {
+      const figures = objective.validate();
+      if (figures) {
+        lastValidation = figures;
+        files.metrics.append({ type: "validation", step, ...figures });
+        input.onLog?.(`step ${step}: ${validationLine(figures)}`);
+        if (!Number.isFinite(figures.loss)) throw new TrainingDivergedError(step, "validation loss", figures.loss, "lower the learning rate");
+      }
     }
     if (step % settings.checkpointEvery === 0 || last) checkpoint();
     // Let signal handlers (and anything else waiting) run between steps.
@@ -173,6 +207,31 @@ export async function runTrainingLoop(input: LoopInput): Promise<LoopSummary> {
   }
   const elapsedSeconds = (performance.now() - started) / 1000;
   return { startStep, steps: step, stopped, finalLoss: lastLoss, validation: lastValidation, tokensPerSecond: tokensThisRun / Math.max(elapsedSeconds, 1e-9), elapsedSeconds, peakRssBytes: peakRssBytes(), engineMemory: model.memoryBytes() };
+}
+
+/** "validation loss 1.2345, perplexity 3.456" (and an objective's own figures, the same way). */
+export function validationLine(figures: ValidationFigures): string {
+  const others = Object.entries(figures).filter(([name]) => name !== "loss" && name !== "tokens");
+  return [`validation loss ${figures.loss.toFixed(4)}`, ...others.map(([name, value]) => `${name} ${value.toFixed(3)}`)].join(", ");
+}
+
+/** SFT: the masked next-token loss on rows, B at a time; validation reports loss and perplexity. */
+export function sftObjective(model: LlamaModel, train: readonly TrainingRow[], validation: readonly TrainingRow[], settings: Pick<LoopSettings, "batchSize" | "sequenceLength">): TrainingObjective {
+  const { batchSize: B, sequenceLength: T } = settings;
+  const batch = allocateBatch(B, T);
+  return {
+    trainCount: train.length,
+    microBatch(items) {
+      const rows = items.map((i) => train[i]);
+      const weight = fillBatch(batch, rows);
+      let tokens = 0;
+      for (const row of rows) tokens += Math.min(T, row.tokens.length - 1);
+      const loss = model.forward(batch, B, T);
+      if (Number.isFinite(loss)) model.backward();
+      return { loss, weight, tokens };
+    },
+    validate: () => (validation.length > 0 ? { ...validate(model, validation, batch) } : null),
+  };
 }
 
 /** Token-weighted mean loss over the validation rows, dropout off; perplexity = exp(loss). */

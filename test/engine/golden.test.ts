@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -9,6 +8,7 @@ import { loadBaseWeights, loadLoraWeights, loraTensorName } from "../../src/engi
 import { parseLoraConfig } from "../../src/engine/lora/lora-config.js";
 import { AdamW } from "../../src/engine/optim/adamw.js";
 import { clipGradientNorm } from "../../src/engine/optim/clip.js";
+import { readGoldenFiles, goldenTensorIndex } from "../support/golden-files.js";
 import { repoRoot } from "../support/shared-data.js";
 import { relativeError } from "./gradient-check.js";
 
@@ -29,15 +29,11 @@ const goldenSchema = z.object({
   expectedLoss: z.number(),
   expectedTrajectory: z.array(z.number()),
   expectedGradNorms: z.array(z.number()),
-  tensors: z.array(z.object({ name: z.string(), shape: z.array(z.number()), offset: z.number(), length: z.number() })),
+  tensors: goldenTensorIndex,
 });
 
 function loadGolden() {
-  const meta = goldenSchema.parse(JSON.parse(readFileSync(join(goldenDir, "lora-golden.json"), "utf8")));
-  const bytes = readFileSync(join(goldenDir, "lora-golden.f32"));
-  const floats = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  const tensors = new Map(meta.tensors.map((t) => [t.name, floats.subarray(t.offset, t.offset + t.length)]));
-  return { meta, tensor: (name: string) => tensors.get(name) };
+  return readGoldenFiles(join(goldenDir, "lora-golden"), goldenSchema);
 }
 
 function goldenModel(kernels: KernelSet) {

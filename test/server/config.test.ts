@@ -56,6 +56,49 @@ describe("serve config", () => {
     expect(config.dataDir).toBe(join(dir, ".camelid"));
   });
 
+  it("replica sets: one alias over several upstreams, with defaults, keys from the environment and checked names", () => {
+    const dir = workspace({
+      "camelid.json": JSON.stringify({
+        maxQueue: 7,
+        replicaSets: [
+          {
+            id: "llama",
+            flavor: "vllm",
+            healthCheck: { intervalMs: 1000 },
+            replicas: [
+              { url: "http://10.0.0.1:8000/v1", apiKeyEnv: "VLLM_KEY" },
+              { url: "http://10.0.0.2:8080/v1", name: "camelid-2", model: "stories", flavor: "openai", concurrency: 4, speed: 2 },
+            ],
+          },
+        ],
+      }),
+    });
+    const config = resolveServeConfig({ config: "camelid.json" }, { VLLM_KEY: "sk-vllm" }, dir);
+    expect(config.replicaSets).toEqual([
+      {
+        id: "llama",
+        api: "chat",
+        maxQueue: 7,
+        healthCheck: { intervalMs: 1000, timeoutMs: 2000 },
+        replicas: [
+          { name: "http://10.0.0.1:8000/v1", baseURL: "http://10.0.0.1:8000/v1", upstreamId: "llama", apiKey: "sk-vllm", flavor: "vllm", concurrency: 16, speed: 1 },
+          { name: "camelid-2", baseURL: "http://10.0.0.2:8080/v1", upstreamId: "stories", flavor: "openai", concurrency: 4, speed: 2 },
+        ],
+      },
+    ]);
+    const sets = (replicaSets: unknown) => () => resolveServeConfig({ config: "c.json" }, {}, workspace({ "c.json": JSON.stringify({ replicaSets }) }));
+    expect(sets([{ id: "x", replicas: [] }])).toThrow(/"replicaSets\[0\]\.replicas": a replica set needs at least one replica/);
+    expect(sets([{ id: "x", replicas: [{ url: "ftp://a/v1" }] }])).toThrow(/"replicaSets\[0\]\.replicas\[0\]\.url"/);
+    expect(sets([{ id: "x", replicas: [{ url: "http://a/v1", weight: 2 }] }])).toThrow(/unknown key "weight" in replicaSets\[0\]\.replicas\[0\]/);
+    expect(sets([{ id: "x", replicas: [{ url: "http://a/v1", speed: 0 }] }])).toThrow(/"replicaSets\[0\]\.replicas\[0\]\.speed"/);
+    expect(sets([{ id: "x", healthCheck: { intervalMs: 0 }, replicas: [{ url: "http://a/v1" }] }])).toThrow(/"replicaSets\[0\]\.healthCheck\.intervalMs"/);
+    expect(sets([{ id: "x", replicas: [{ url: "http://a/v1" }, { url: "http://a/v1" }] }])).toThrow(/two replicas of "x" are named "http:\/\/a\/v1"; give each a "name"/);
+    expect(sets([{ id: "x", replicas: [{ url: "http://a/v1", apiKeyEnv: "MISSING" }] }])).toThrow(/"replicaSets\[0\]\.replicas\[0\]\.apiKeyEnv": environment variable MISSING is not set/);
+    expect(() =>
+      resolveServeConfig({ config: "c.json" }, {}, workspace({ "c.json": JSON.stringify({ remotes: [{ name: "u", baseURL: "http://b/v1", models: ["x"] }], replicaSets: [{ id: "x", replicas: [{ url: "http://a/v1" }] }] }) })),
+    ).toThrow(/two models are named "x"/);
+  });
+
   it("flash attention: a per-model key, a default, and the --flash-attention flag", () => {
     const dir = workspace({
       "a.gguf": "",

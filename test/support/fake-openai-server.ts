@@ -71,7 +71,8 @@ export interface FakeOpenAIServer {
   close(): Promise<void>;
 }
 
-export async function startFakeOpenAIServer(): Promise<FakeOpenAIServer> {
+/** `port`: a fixed loopback port (a test that restarts an upstream where its clients expect it); default any free one. */
+export async function startFakeOpenAIServer(options: { port?: number } = {}): Promise<FakeOpenAIServer> {
   const queue: ScriptedReply[] = [];
   const routes = new Map<string, ScriptedReply | ReplyHandler>();
   const requests: RecordedRequest[] = [];
@@ -160,7 +161,10 @@ export async function startFakeOpenAIServer(): Promise<FakeOpenAIServer> {
     }
   }
 
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, "127.0.0.1", resolve);
+  });
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
 

@@ -160,9 +160,6 @@ describe("camelid train --method dpo|reward --export", () => {
     const sftAsDpo = await attempt(["--method", "dpo", "--export", "trl", "--data", sftPath]);
     expect(sftAsDpo).toBeInstanceOf(NoUsableRowsError);
     expect(sftAsDpo?.message).toMatch(/no row has chosen and rejected answers/);
-    const inProcess = await attempt(["--method", "dpo", "--data", pairsPath, "--model", "m.gguf"]);
-    expect(inProcess).toBeInstanceOf(UnsupportedFeatureError);
-    expect(inProcess?.message).toMatch(/in-process preference training is not available yet/);
     expect((await attempt(["--method", "reward", "--export", "axolotl", "--data", pairsPath]))?.message).toMatch(/pairs.jsonl:1: axolotl's bradley_terry.chat_template takes one user turn/);
     const withMargin = join(dir, "margin.jsonl");
     writeFileSync(withMargin, JSON.stringify({ prompt: "q", chosen: "a", rejected: "b", margin: 1 }));

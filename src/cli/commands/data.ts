@@ -11,7 +11,10 @@ import type { ItemStageSummary } from "../../datagen/run/item-stage.js";
 import { defaultRefineSettings, runRefine } from "../../datagen/distill/refine.js";
 import { defaultGattSettings, gattDialogues, runGatt } from "../../datagen/gatt/ghost-attention.js";
 import { answerTotals, bestFile, defaultBestOfNSettings, pairsFile, runBestOfN, samplesFile } from "../../datagen/best-of-n/best-of-n.js";
+import type { AnswerScorer } from "../../datagen/best-of-n/answer-scorer.js";
 import { JudgeScorer } from "../../datagen/best-of-n/judge-scorer.js";
+import { RewardModelScorer } from "../../datagen/best-of-n/reward-scorer.js";
+import { LoadedRewardModel } from "../../train/reward/load-reward-model.js";
 import { loadJudgePrompts } from "../../eval/data/judge-prompts.js";
 import { LLM_JUDGE_MAX_TOKENS } from "../../eval/judge/run-judge.js";
 import { InstructionFilter } from "../../datagen/filter/instruction-filter.js";
@@ -40,7 +43,7 @@ const help = `usage: camelid data <subcommand> [options]
   filter         run Alpaca's filters (length, blacklist, prefix, punctuation, ROUGE-L) on an existing file
   distill        ask a teacher for answers to prompts; --turns K adds follow-ups from a simulated user
   gatt           Ghost Attention data (LLaMA-2 §3.3): answers sampled with an instruction on every user turn
-  best-of-n      rejection sampling (LLaMA-2 §3.2.3): K answers per prompt, scored by an LLM judge, the best kept
+  best-of-n      rejection sampling (LLaMA-2 §3.2.3): K answers per prompt, scored by an LLM judge or a reward model, the best kept
   refine         fix generated texts with MiniGPT-4's fixing prompt, keeping both versions
   convert        between alpaca, sharegpt, openai, dolly and dpo files (JSON or JSONL)
   clean          FastChat-style cleaning: HTML→Markdown, roles, empties, duplicates, token-budget splits
@@ -148,7 +151,7 @@ Context distillation (LLaMA-2 §4.2.4): answers made with a safety preprompt, st
   A dialogue whose answer is cut by --max-tokens ends there and goes to truncated.jsonl. Failed
   dialogues go to errors.jsonl, are counted, and the next run with the same --out retries them.
 `,
-  "best-of-n": `usage: camelid data best-of-n --prompts <file> --out <dir> <teacher> <judge> --judge-prompts <file> [options]
+  "best-of-n": `usage: camelid data best-of-n --prompts <file> --out <dir> <teacher> (<judge> --judge-prompts <file> | --reward-model <reward.gguf> --reward-base <base.gguf>) [options]
   Rejection sampling (LLaMA-2 §3.2.3). --prompts: as distill reads them (prompt|instruction|question|text,
   MT-bench turns[0], a first user message). Each prompt gets K answers from the teacher, answer k sampled
   with seed --seed + k; each answer is graded by an LLM judge with FastChat's single-answer prompt
@@ -167,6 +170,11 @@ Context distillation (LLaMA-2 §4.2.4): answers made with a safety preprompt, st
   [--judge-api-key-env VAR] [--judge-flavor F]; --judge-prompts <judge_prompts.jsonl> (FastChat's)
   --judge-prompt <name> (single-v1)  --judge-max-tokens <n> (2048)  --judge-temperature <t> (0), as llm_judge
   The judge, its prompt and the prompts are part of the run's input: a resume with other ones is refused.
+ Reward model instead of a judge: --reward-model <reward.gguf> --reward-base <base.gguf> (camelid train
+  --method reward's model and the base it was trained on): each answer is rendered after the prompt in the
+  reward model's prompt format and scored on its last token, as LLaMA-2 §3.2.3 scores its samples; an answer
+  it cannot tokenize (or longer than the context) is unscored. No --judge-* flag goes with it. The reward
+  file is part of the run's input: a resume with another one is refused.
 `,
   refine: `usage: camelid data refine --in <file> --out <dir> <teacher> [--fix-prompt <text> | --fix-prompt-file <file>] [--roles assistant,user]
 `,
@@ -637,8 +645,15 @@ async function bestOfN(argv: string[], io: CliIo): Promise<number> {
     "judge-prompt": { type: "string" },
     "judge-max-tokens": { type: "string" },
     "judge-temperature": { type: "string" },
+    "reward-model": { type: "string" },
+    "reward-base": { type: "string" },
   }, false);
-  const judgePrompt = singleJudgePrompt(values, io);
+  const byReward = values["reward-model"] !== undefined;
+  if (byReward && values["reward-base"] === undefined) throw new InvalidArgumentError("reward-base", "--reward-model needs --reward-base <base.gguf>, the model it was trained on");
+  if (!byReward && values["reward-base"] !== undefined) throw new InvalidArgumentError("reward-base", "--reward-base goes with --reward-model");
+  const judgeFlag = Object.keys(values).find((key) => key.startsWith("judge-") && values[key as keyof typeof values] !== undefined);
+  if (byReward && judgeFlag) throw new InvalidArgumentError(judgeFlag, `--${judgeFlag}: answers are scored by --reward-model or by an LLM judge, not both`);
+  const judgePrompt = byReward ? undefined : singleJudgePrompt(values, io);
   const { prompts, problems } = readPrompts(values, io);
   const out = resolve(io.cwd, requireString(values, "out"));
   const settings = {
@@ -654,15 +669,23 @@ async function bestOfN(argv: string[], io: CliIo): Promise<number> {
   const options = runOptions(values, io);
   const teacher = await createModel(values, io, "chat");
   let judge: LanguageModel | undefined;
+  let reward: LoadedRewardModel | undefined;
   try {
-    judge = await createModel(values, io, "chat", "judge-");
-    const scorer = new JudgeScorer(judge, judgePrompt, {
-      call: {
-        maxTokens: numberFlag(values["judge-max-tokens"], "judge-max-tokens", { min: 1, integer: true }) ?? LLM_JUDGE_MAX_TOKENS,
-        temperature: numberFlag(values["judge-temperature"], "judge-temperature", { min: 0, max: 2 }) ?? 0,
-        retries: options.retry.maxRetries,
-      },
-    });
+    let scorer: AnswerScorer;
+    if (judgePrompt) {
+      judge = await createModel(values, io, "chat", "judge-");
+      scorer = new JudgeScorer(judge, judgePrompt, {
+        call: {
+          maxTokens: numberFlag(values["judge-max-tokens"], "judge-max-tokens", { min: 1, integer: true }) ?? LLM_JUDGE_MAX_TOKENS,
+          temperature: numberFlag(values["judge-temperature"], "judge-temperature", { min: 0, max: 2 }) ?? 0,
+          retries: options.retry.maxRetries,
+        },
+      });
+    } else {
+      const rewardPath = resolve(io.cwd, values["reward-model"] as string);
+      reward = await LoadedRewardModel.open(resolve(io.cwd, values["reward-base"] as string), rewardPath);
+      scorer = new RewardModelScorer(reward, rewardPath);
+    }
     const summary = await interruptible((signal) => runBestOfN({ signal, model: teacher, scorer, prompts, settings, outputDirectory: out, prices: loadPrices(values, io, () => teacher.modelId), ...options }));
     const answers = answerTotals(out);
     writeFileSync(join(out, "summary.json"), JSON.stringify({ ...summary, answers }, null, 2));
@@ -679,6 +702,7 @@ async function bestOfN(argv: string[], io: CliIo): Promise<number> {
   } finally {
     await teacher.dispose?.();
     await judge?.dispose?.();
+    await reward?.dispose();
   }
 }
 

@@ -28,11 +28,12 @@ import { numberFlag, parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
 import { runSubcommand } from "../subcommands.js";
 import { safetyCommand, safetyHelp } from "./eval-safety.js";
+import { rewardCommand, rewardHelp } from "./eval-reward.js";
 import { judgeModelFlagOptions, noPositionals, outputFormat, printReport, progressPrinter, replacer, required, selectJudge, withModel, writeCharts, type OutputFormat } from "./eval-shared.js";
 import { modelFlagOptions, selectModel } from "../model-flags.js";
 import { parseLocalModelFlags } from "../local-model-flags.js";
 
-const help = `usage: camelid eval <answer|judge|show|ratings|perplexity|mc|safety> [options]
+const help = `usage: camelid eval <answer|judge|show|ratings|perplexity|mc|safety|reward> [options]
 
   answer      generate answers to a question set (MT-bench two-turn or Vicuna-80 JSONL)
   judge       grade answers with a judge model: single, pairwise (both orders) or Vicuna review (one order)
@@ -43,6 +44,8 @@ const help = `usage: camelid eval <answer|judge|show|ratings|perplexity|mc|safet
               JSONL), TruthfulQA MC1/MC2, CrowS-Pairs bias
   safety      answer a safety prompt set and rate the answers with a judge: violation % per risk category,
               false refusals, judge/refusal-detector agreement (LLaMA-2 §4.4)
+  reward      score answers, or both sides of preference pairs (pair accuracy), with a reward model from
+              camelid train --method reward
 
 Every stage writes JSONL and resumes where a killed run stopped; failed items are retried by the next run
 with the same --out, and a resume against changed inputs (questions, answers, references, judge prompts) is
@@ -51,6 +54,7 @@ refused. "camelid eval <sub> --help" for options.
 
 const helps: Record<string, string> = {
   safety: safetyHelp,
+  reward: rewardHelp,
   answer: `usage: camelid eval answer --questions <file.jsonl> --out <answers.jsonl> (--model <file.gguf> | --base-url <url> --remote-model <id>)
   --model-name <name>   name recorded in the rows (default: the model id)
   --max-tokens <n>      new tokens per turn (default 1024, as MT-bench)
@@ -145,7 +149,7 @@ judge model: --judge-model <file.gguf> | --judge-base-url <url> --judge-remote-m
 };
 
 export async function run(argv: string[], io: CliIo): Promise<number> {
-  return runSubcommand("eval", argv, io, { help, helps, handlers: { answer: answerCommand, judge: judgeCommand, show: showCommand, ratings: ratingsCommand, perplexity: perplexityCommand, mc: multipleChoiceCommand, safety: safetyCommand } });
+  return runSubcommand("eval", argv, io, { help, helps, handlers: { answer: answerCommand, judge: judgeCommand, show: showCommand, ratings: ratingsCommand, perplexity: perplexityCommand, mc: multipleChoiceCommand, safety: safetyCommand, reward: rewardCommand } });
 }
 
 async function answerCommand(argv: string[], io: CliIo): Promise<number> {

@@ -17,3 +17,4 @@ registerCommand("show", "what a created or pulled model is made of; --modelfile 
 registerCommand("list", "pulled and created models in the local cache: name, size, quant, when, path", () => import("./list.js"));
 registerCommand("rm", "remove a pulled model and its files, or a created model", () => import("./rm.js"));
 registerCommand("export-peft", "a camelid/llama.cpp LoRA adapter → PEFT folder (adapter_config.json + safetensors)", () => import("./export-peft.js"));
+registerCommand("engine", "the llama-server engine's executable: build it from node-llama-cpp's llama.cpp, or print its path", () => import("./engine.js"));

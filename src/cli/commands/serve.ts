@@ -2,7 +2,12 @@
 // providers; the server itself receives LanguageModels through ModelFactories.
 import { parseArgs } from "node:util";
 import { InvalidArgumentError } from "../../errors/index.js";
-import { resolveServeConfig, type ServeFlags } from "../../server/config.js";
+import { join } from "node:path";
+import { defaultCacheDir } from "../../hub/cache-layout.js";
+import { resolveServeConfig, type LocalModelConfig, type ServeFlags } from "../../server/config.js";
+import type { PromptFormatFit } from "../../prompts/index.js";
+import type { LoadProgressListener } from "../../server/model-registry.js";
+import type { LanguageModel } from "../../spec/index.js";
 import { startServer, type ModelFactories } from "../../server/server.js";
 import type { CliIo } from "../io.js";
 import { localModelFlagHelp, localModelFlagOptions, parseLocalModelFlags } from "../local-model-flags.js";
@@ -41,7 +46,7 @@ local models (defaults for every local model; a config file's model entry may se
 ${localModelFlagHelp(SERVE_SETTINGS, { contextSize: "(alias --context-size)" })}`;
 
 /** The local-model settings serve takes as flags; names, bounds and messages come from the settings schema. */
-const SERVE_SETTINGS = ["contextSize", "sequences", "threads", "batchSize", "flashAttention", "loadTimeoutSeconds"] as const;
+const SERVE_SETTINGS = ["contextSize", "sequences", "threads", "batchSize", "flashAttention", "loadTimeoutSeconds", "engine", "llamaServerBin", "keepAliveSeconds"] as const;
 
 const flagOptions = {
   config: { type: "string" },
@@ -131,31 +136,17 @@ export function parseServeFlags(argv: string[]): ServeFlags & { help: boolean } 
  * Providers load lazily: a server with only remote models never loads llama.cpp. A local model's
  * prompt format is reported when it loads: the same choice `camelid train` makes for it.
  */
-const providerFactories = (log: (line: string) => void): ModelFactories => ({
+const providerFactories = (log: (line: string) => void, places: { dataDir: string; cacheDir: string }): ModelFactories => ({
   async local(model, onProgress) {
-    const { createLocalModel } = await import("../../providers/local/index.js");
-    const local = createLocalModel({
-      modelPath: model.path,
-      modelId: model.id,
-      contextSize: model.contextSize,
-      sequences: model.sequences,
-      threads: model.threads,
-      batchSize: model.batchSize,
-      flashAttention: model.flashAttention,
-      lora: model.lora,
-      promptFormat: model.promptFormat,
-      chatTemplate: model.chatTemplate,
-      loadTimeoutMs: model.loadTimeoutMs,
-    });
     // The provider defers loading to its first call; the registry calls this factory exactly when the
     // model should be resident (at startup when eager, on the first request when lazy).
-    await local.load(onProgress);
-    const fit = await local.promptFormatFit();
+    const { engine, note } = model.engine === "llama-server" ? await llamaServerEngine(model, places) : await inProcessEngine(model, onProgress);
+    const fit = await engine.promptFormatFit();
     const { describeFormatMisfit } = await import("../../prompts/index.js");
     const misfit = describeFormatMisfit(fit, model.path);
-    log(`model "${model.id}": prompt format ${fit.choice.name} for chat (${fit.choice.reason})${misfit ? `; warning: ${misfit}` : ""}`);
+    log(`model "${model.id}": ${note}prompt format ${fit.choice.name} for chat (${fit.choice.reason})${misfit ? `; warning: ${misfit}` : ""}`);
     const { withPackagedDefaults } = await import("../../registry/packaged-model.js");
-    return withPackagedDefaults(local, { system: model.system, sampling: model.sampling ?? {} });
+    return withPackagedDefaults(engine, { system: model.system, sampling: model.sampling ?? {} });
   },
   async remote(model) {
     const { createOpenAICompatibleModel } = await import("../../providers/openai/index.js");
@@ -168,7 +159,71 @@ const providerFactories = (log: (line: string) => void): ModelFactories => ({
       timeoutMs: model.timeoutMs,
     });
   },
+  async replicaSet(set) {
+    const { createOpenAICompatibleModel } = await import("../../providers/openai/index.js");
+    const { createReplicaSetModel } = await import("../../providers/replica-set/index.js");
+    const replicas = set.replicas.map((replica) => {
+      // No retries inside a replica: a failure moves the request to the next replica at once.
+      const connect = (timeoutMs: number | undefined) =>
+        createOpenAICompatibleModel({
+          baseURL: replica.baseURL,
+          apiKey: replica.apiKey,
+          model: replica.upstreamId,
+          api: set.api,
+          flavor: replica.flavor,
+          timeoutMs,
+          maxRetries: 0,
+        });
+      // The health check: GET /v1/models answers and still lists the model, on a connection whose own
+      // timeout is the probe's, so a hung upstream does not pile up unanswered probes.
+      const prober = connect(set.healthCheck.timeoutMs);
+      return { name: replica.name, speed: replica.speed, model: connect(set.timeoutMs), probe: async () => void (await prober.describe!()) };
+    });
+    return createReplicaSetModel({ modelId: set.id, replicas, healthCheck: set.healthCheck });
+  },
 });
+
+/** The settings both engines take, from a model's config. */
+const engineSettings = (model: LocalModelConfig) => ({
+  modelPath: model.path,
+  modelId: model.id,
+  contextSize: model.contextSize,
+  sequences: model.sequences,
+  threads: model.threads,
+  batchSize: model.batchSize,
+  flashAttention: model.flashAttention,
+  lora: model.lora,
+  promptFormat: model.promptFormat,
+  chatTemplate: model.chatTemplate,
+  loadTimeoutMs: model.loadTimeoutMs,
+});
+
+type LoadedEngine = { engine: LanguageModel & { promptFormatFit(): Promise<PromptFormatFit> }; note: string };
+
+async function inProcessEngine(model: LocalModelConfig, onProgress: LoadProgressListener | undefined): Promise<LoadedEngine> {
+  const { createLocalModel } = await import("../../providers/local/index.js");
+  const local = createLocalModel(engineSettings(model));
+  await local.load(onProgress);
+  return { engine: local, note: "" };
+}
+
+/**
+ * A local model run by a supervised llama-server process (--engine llama-server). The first load starts the
+ * process (a missing executable or a bad file fails here, with how to fix it); its output goes to
+ * DATA_DIR/engines/<model>.log.
+ */
+async function llamaServerEngine(model: LocalModelConfig, places: { dataDir: string; cacheDir: string }): Promise<LoadedEngine> {
+  const { createLlamaServerModel } = await import("../../providers/llama-server/index.js");
+  const engine = createLlamaServerModel({
+    ...engineSettings(model),
+    llamaServerBin: model.llamaServerBin,
+    keepAliveSeconds: model.keepAliveSeconds,
+    logDir: join(places.dataDir, "engines"),
+    cacheDir: places.cacheDir,
+  });
+  await engine.load();
+  return { engine, note: `llama-server engine (log: ${engine.logPath}); ` };
+}
 
 /**
  * Resolves when SIGINT/SIGTERM arrives. The listeners stay installed: `signal-exit` (pulled in by
@@ -191,7 +246,7 @@ export async function run(argv: string[], io: CliIo, stop: Promise<unknown> = un
   }
   const config = resolveServeConfig(flags, io.env, io.cwd);
   const log = (line: string) => io.stderr(`camelid serve: ${line}\n`);
-  const server = await startServer(config, providerFactories(log), log);
+  const server = await startServer(config, providerFactories(log, { dataDir: config.dataDir, cacheDir: defaultCacheDir(io.env, flags.cacheDir) }), log);
   const ids = server.registry.list().map((entry) => `${entry.id} (${entry.spec.kind})`);
   io.stdout(`camelid serve: listening on ${server.url}\n`);
   log(`models: ${ids.join(", ")}; loading ${config.loading}; data in ${config.dataDir}${config.apiKeys.length ? `; ${config.apiKeys.length} API key(s)` : ""}`);

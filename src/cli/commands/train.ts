@@ -11,7 +11,10 @@ import { recipeTargets, writeRecipe, type RecipeFiles, type RecipeSettings, type
 import { readPreferencePairs } from "../../train/preference-rows.js";
 import { flagLayer, readRecipeFile, resolveSettingsLayers, trainingFlagOptions, validateSettings, type MergedSettings, type SettingsLayer } from "../../train/recipe.js";
 import { TrainingInterruptedError } from "../../train/errors.js";
-import { runFiles, runTraining } from "../../train/run-training.js";
+import { dpoSettingsOf } from "../../train/train-config.js";
+import { runFiles, runTraining, type TrainingRunHooks } from "../../train/run-training.js";
+import { validationLine } from "../../train/training-loop.js";
+import { checkRewardSettings, runRewardTraining, type RewardRunResult } from "../../train/reward/run-reward-training.js";
 import { parseCommandArgs } from "../args.js";
 import type { CliIo } from "../io.js";
 
@@ -82,14 +85,20 @@ Run
                             NAME in the cache ($CAMELID_HOME): camelid serve --model NAME
   --export axolotl|trl      write <out>/train.jsonl and a ready recipe instead of training
   --base-model ID           the Hugging Face model the recipe starts from (with --export)
-  --method sft|dpo|reward   what the exported recipe trains (sft); dpo and reward read preference pairs
-                            (LLaMA-Factory ranking, trl prompt/chosen/rejected or the arena's export) and
-                            write trl's DPOTrainer/RewardTrainer script or axolotl's rl: dpo /
-                            reward_model: true YAML with the pairs in its layout; with --export only (in-process
-                            preference training is not available yet)
+  --method sft|dpo|reward   what is trained (sft); dpo and reward read preference pairs (LLaMA-Factory
+                            ranking, trl prompt/chosen/rejected or the arena's export). dpo trains here as
+                            trl's DPOTrainer does: --batch-size pairs per batch, the reference is the base
+                            model (the adapter disabled), LoRA dropout off (trl's disable_dropout), trl's
+                            rewards/… and logps/… per step in metrics.jsonl; reward trains here a reward
+                            model (LLaMA-2 §3.2.2: LoRA + a last-token scalar head, loss
+                            −log σ(r_c − r_r − margin)), written to <out>/reward.gguf; camelid eval reward
+                            scores with it; with --export, dpo and reward write trl's
+                            DPOTrainer/RewardTrainer script or axolotl's rl: dpo / reward_model: true YAML
+                            with the pairs in its layout
   --beta B (0.1)  --dpo-loss sigmoid|ipo (sigmoid)  --label-smoothing P (0)
                             DPO's settings, trl's DPOConfig beta/loss_type/label_smoothing (axolotl:
-                            rl_beta, dpo_loss_type, dpo_label_smoothing); with --method dpo only
+                            rl_beta, dpo_loss_type, dpo_label_smoothing); with --method dpo only; ipo
+                            compares log-probs averaged over each answer's tokens, as trl does
   --json                    print the result as JSON
 `;
 
@@ -101,10 +110,6 @@ const flags = {
   register: { type: "string" },
   export: { type: "string" },
   "base-model": { type: "string" },
-  method: { type: "string" },
-  beta: { type: "string" },
-  "dpo-loss": { type: "string" },
-  "label-smoothing": { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -129,22 +134,72 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
   const settings = resolveSettingsLayers(layers, (outDir) => runFiles(outDir).recipe);
 
   const exportTarget = oneOf<RecipeTarget>(values.export, recipeTargets, "export");
-  const method = oneOf<TrainMethod>(values.method, trainMethods, "method") ?? "sft";
-  const dpo = dpoFlags(values, method);
-  if (exportTarget) return exportRecipe(exportTarget, method, dpo, settings, values["base-model"], io, values.json ?? false);
-  if (method !== "sft") {
-    throw new UnsupportedFeatureError(`--method ${method}: in-process preference training is not available yet; write a GPU recipe with --export trl|axolotl`);
+  if (exportTarget) {
+    // the training flags are text (trainingFlagOptions): string values, booleans for switches
+    const text = values as Record<string, string | undefined>;
+    const method = oneOf<TrainMethod>(text.method, trainMethods, "method") ?? "sft";
+    return exportRecipe(exportTarget, method, dpoFlags(text, method), settings, values["base-model"], io, values.json ?? false);
   }
 
   const config = validateSettings(settings);
+  // checked before the model loads (a resumed run takes them from its saved recipe)
+  dpoSettingsOf(config);
+  if (config.method === "reward") {
+    if (values.register !== undefined) throw new InvalidArgumentError("register", "--register records a servable model; a reward model (--method reward) is not one: score with camelid eval reward");
+    checkRewardSettings(config);
+    const trained = await withTrainingHooks(io, (hooks) => runRewardTraining(config, hooks));
+    if (typeof trained === "number") return trained;
+    printRewardResult(trained.result, io, values.json ?? false);
+    return interruptedExit(trained.signal, trained.result.summary, trained.result.totalSteps, "checkpoint, reward.gguf and charts", argv, io) ?? 0;
+  }
   // A bad name is refused before the run, not after it.
   if (values.register !== undefined) checkCreatedName(values.register);
+  const trained = await withTrainingHooks(io, (hooks) => runTraining(config, hooks));
+  if (typeof trained === "number") return trained;
+  const { result, signal } = trained;
+  const registered =
+    values.register === undefined || result.summary.stopped
+      ? undefined
+      : await registerTrainedModel(values.register, {
+          basePath: config.modelPath,
+          adapterPath: result.files.adapter,
+          promptFormat: result.promptFormat,
+          cacheDir: defaultCacheDir(io.env),
+        });
+  if (values.json) {
+    io.stdout(`${JSON.stringify({ summary: result.summary, promptFormat: result.promptFormat, totalSteps: result.totalSteps, data: result.dataStats, problems: result.problems.length, files: result.files, ...(registered ? { registered: registered.name } : {}) }, null, 2)}\n`);
+  } else {
+    const validation = result.summary.validation;
+    io.stdout(
+      [
+        `trained ${result.summary.steps - result.summary.startStep} step(s) of ${result.totalSteps} at ${Math.round(result.summary.tokensPerSecond)} tokens/s; final loss ${result.summary.finalLoss.toFixed(4)}`,
+        memoryLine(result.summary.engineMemory, result.summary.peakRssBytes),
+        ...(validation ? [validationLine(validation)] : []),
+        `adapter: ${result.files.adapter}`,
+        ...(result.files.merged ? [`merged model: ${result.files.merged}`] : []),
+        `metrics: ${result.files.metrics}  chart: ${result.files.chart}`,
+        ...(result.problems.length ? [`${result.problems.length} sample(s) left out: ${result.files.problems}`] : []),
+        `serve it: ${registered ? `camelid serve --model ${registered.name} (registered)` : `camelid serve --config ${result.files.serveConfig}`}`,
+        `chat with it: camelid chat --model ${config.modelPath} --lora ${result.files.adapter} --format ${result.promptFormat}`,
+        "",
+      ].join("\n"),
+    );
+  }
+  return interruptedExit(signal, result.summary, result.totalSteps, "checkpoint, adapter, serve.json and charts", argv, io) ?? 0;
+}
+
+/**
+ * Runs a training with the CLI's hooks: progress redrawn in place (a line every few seconds in a log),
+ * log lines, and Ctrl-C/SIGTERM as a stop signal. Returns the exit status when a signal ended the run
+ * before its first step, else the run's result.
+ */
+async function withTrainingHooks<Result>(io: CliIo, train: (hooks: TrainingRunHooks) => Promise<Result>): Promise<{ result: Result; signal: NodeJS.Signals | undefined } | number> {
   let lastDraw = 0;
   let pending = "";
   const stop = stopOnSignals(io);
-  let result: Awaited<ReturnType<typeof runTraining>>;
+  let result: Result;
   try {
-    result = await runTraining(config, {
+    result = await train({
       stopSignal: stop.signal,
       onLog: (line) => io.stderr(`${io.isTTY && pending ? "\r\x1b[K" : ""}${line}\n`),
       onProgress: (line) => {
@@ -170,44 +225,39 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     stop.dispose();
   }
   if (pending) io.stderr(io.isTTY ? `\r${pending}\x1b[K\n` : `${pending}\n`);
-  const registered =
-    values.register === undefined || result.summary.stopped
-      ? undefined
-      : await registerTrainedModel(values.register, {
-          basePath: config.modelPath,
-          adapterPath: result.files.adapter,
-          promptFormat: result.promptFormat,
-          cacheDir: defaultCacheDir(io.env),
-        });
-  if (values.json) {
-    io.stdout(`${JSON.stringify({ summary: result.summary, promptFormat: result.promptFormat, totalSteps: result.totalSteps, data: result.dataStats, problems: result.problems.length, files: result.files, ...(registered ? { registered: registered.name } : {}) }, null, 2)}\n`);
-  } else {
-    const validation = result.summary.validation;
-    io.stdout(
-      [
-        `trained ${result.summary.steps - result.summary.startStep} step(s) of ${result.totalSteps} at ${Math.round(result.summary.tokensPerSecond)} tokens/s; final loss ${result.summary.finalLoss.toFixed(4)}`,
-        memoryLine(result.summary.engineMemory, result.summary.peakRssBytes),
-        ...(validation ? [`validation loss ${validation.loss.toFixed(4)}, perplexity ${validation.perplexity.toFixed(3)}`] : []),
-        `adapter: ${result.files.adapter}`,
-        ...(result.files.merged ? [`merged model: ${result.files.merged}`] : []),
-        `metrics: ${result.files.metrics}  chart: ${result.files.chart}`,
-        ...(result.problems.length ? [`${result.problems.length} sample(s) left out: ${result.files.problems}`] : []),
-        `serve it: ${registered ? `camelid serve --model ${registered.name} (registered)` : `camelid serve --config ${result.files.serveConfig}`}`,
-        `chat with it: camelid chat --model ${config.modelPath} --lora ${result.files.adapter} --format ${result.promptFormat}`,
-        "",
-      ].join("\n"),
-    );
+  return { result, signal: stop.received() };
+}
+
+/** After a run a signal stopped: says what was written and how to resume; returns 130/143. */
+function interruptedExit(signal: NodeJS.Signals | undefined, summary: { stopped: boolean; steps: number }, totalSteps: number, written: string, argv: string[], io: CliIo): number | undefined {
+  if (!signal || !summary.stopped) return undefined;
+  const resumeArgs = [...argv.filter((arg) => arg !== "--overwrite" && arg !== "--resume"), "--resume"];
+  io.stderr(
+    `interrupted by ${signal} at step ${summary.steps} of ${totalSteps}: ${written} are written\n` +
+      `resume with: camelid train ${resumeArgs.map(shellQuote).join(" ")}\n`,
+  );
+  return signalExitCode(signal);
+}
+
+function printRewardResult(result: RewardRunResult, io: CliIo, json: boolean): void {
+  if (json) {
+    io.stdout(`${JSON.stringify({ method: "reward", summary: result.summary, promptFormat: result.promptFormat, totalSteps: result.totalSteps, data: result.dataStats, problems: result.problems.length, files: result.files }, null, 2)}\n`);
+    return;
   }
-  const signal = stop.received();
-  if (signal && result.summary.stopped) {
-    const resumeArgs = [...argv.filter((arg) => arg !== "--overwrite" && arg !== "--resume"), "--resume"];
-    io.stderr(
-      `interrupted by ${signal} at step ${result.summary.steps} of ${result.totalSteps}: checkpoint, adapter, serve.json and charts are written\n` +
-        `resume with: camelid train ${resumeArgs.map(shellQuote).join(" ")}\n`,
-    );
-    return signalExitCode(signal);
-  }
-  return 0;
+  const { summary } = result;
+  const validation = summary.validation;
+  io.stdout(
+    [
+      `trained a reward model ${summary.steps - summary.startStep} step(s) of ${result.totalSteps} at ${Math.round(summary.tokensPerSecond)} tokens/s; final loss ${summary.finalLoss.toFixed(4)}, pair accuracy ${summary.finalAccuracy.toFixed(3)}`,
+      memoryLine(summary.engineMemory, summary.peakRssBytes),
+      ...(validation ? [`validation (${validation.pairs} pairs): loss ${validation.loss.toFixed(4)}, pair accuracy ${validation.accuracy.toFixed(3)}, mean margin ${validation.margin.toFixed(4)}`] : []),
+      `reward model: ${result.files.reward}`,
+      `metrics: ${result.files.metrics}  chart: ${result.files.chart}`,
+      ...(result.problems.length ? [`${result.problems.length} pair(s) left out: ${result.files.problems}`] : []),
+      `score answers: camelid eval reward --model ${result.config.modelPath} --reward ${result.files.reward} --data <file>`,
+      "",
+    ].join("\n"),
+  );
 }
 
 const signalNumbers: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 2, SIGTERM: 15 };

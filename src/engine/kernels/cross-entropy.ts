@@ -75,3 +75,15 @@ export function crossEntropyBackward(
     dlogits[row + targets[n]] -= weight;
   }
 }
+
+/**
+ * dlogits = (probs - onehot(target)) * weights[n] on every row: the gradient of sum_n weights[n] * loss[n]
+ * (per-token loss weights, such as DPO's dL/dlogp of each token's sequence, negated). dlogits may alias probs.
+ */
+export function crossEntropyBackwardWeighted(dlogits: Float32Array, probs: Float32Array, targets: Int32Array, weights: Float32Array, N: number, V: number): void {
+  for (let n = 0; n < N; n++) {
+    const row = n * V, weight = weights[n];
+    for (let v = 0; v < V; v++) dlogits[row + v] = probs[row + v] * weight;
+    dlogits[row + targets[n]] -= weight;
+  }
+}

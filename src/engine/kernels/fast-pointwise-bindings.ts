@@ -40,6 +40,18 @@ export const fastCrossEntropyBackward: KernelSet["crossEntropyBackward"] = (dlog
   else crossEntropyBackward(dlogits, probs, targets, mask, N, V);
 };
 
+/**
+ * crossEntropyBackwardWeighted on the SIMD backward: with every row counted it gives (probs - onehot) / N,
+ * then each row is scaled to its own weight.
+ */
+export const fastCrossEntropyBackwardWeighted: KernelSet["crossEntropyBackwardWeighted"] = (dlogits, probs, targets, weights, N, V) => {
+  fastCrossEntropyBackward(dlogits, probs, targets, new Uint8Array(N).fill(1), N, V);
+  for (let n = 0; n < N; n++) {
+    const row = n * V, scale = weights[n] * N;
+    for (let v = 0; v < V; v++) dlogits[row + v] *= scale;
+  }
+};
+
 export const fastSwigluForward: KernelSet["swigluForward"] = (out, gate, up, size) => {
   const kernels = pointwiseSimd();
   if (kernels) kernels.swigluForward(out, gate, up, size);

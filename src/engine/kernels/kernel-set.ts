@@ -1,8 +1,8 @@
 import { attentionBackward, attentionForward, type AttentionShape } from "./attention.js";
 import { attentionBackwardFast, attentionForwardFast } from "./attention-fast.js";
-import { crossEntropyBackward, crossEntropyForward } from "./cross-entropy.js";
+import { crossEntropyBackward, crossEntropyBackwardWeighted, crossEntropyForward } from "./cross-entropy.js";
 import { fastAttentionBackward, fastAttentionForward } from "./fast-attention-bindings.js";
-import { fastCrossEntropyBackward, fastCrossEntropyForward, fastCrossEntropyForwardBackward, fastSwigluBackward, fastSwigluBackwardOverwrite, fastSwigluForward } from "./fast-pointwise-bindings.js";
+import { fastCrossEntropyBackward, fastCrossEntropyBackwardWeighted, fastCrossEntropyForward, fastCrossEntropyForwardBackward, fastSwigluBackward, fastSwigluBackwardOverwrite, fastSwigluForward } from "./fast-pointwise-bindings.js";
 import { fastRmsnormBackward, fastRmsnormForward, fastRopeBackward, fastRopeForward } from "./fast-pointwise-bindings.js";
 import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from "./matmul.js";
 import { matmulBackwardInputFast, matmulBackwardWeightFast, matmulForwardFast } from "./matmul-fast.js";
@@ -45,6 +45,8 @@ export interface KernelSet {
    * dlogits (which may alias logits) without keeping the probabilities.
    */
   crossEntropyForwardBackward(losses: Float32Array, dlogits: Float32Array, logits: Float32Array, targets: Int32Array, mask: Uint8Array, N: number, V: number): number;
+  /** Same contract as crossEntropyBackwardWeighted in ./cross-entropy.ts: per-row loss weights instead of a mean. */
+  crossEntropyBackwardWeighted(dlogits: Float32Array, probs: Float32Array, targets: Int32Array, weights: Float32Array, N: number, V: number): void;
   /**
    * Optional: a zeroed buffer the matmuls use in place, for a large activation such as the logits
    * (null, or no method, when the set has none; the caller then allocates its own).
@@ -84,6 +86,7 @@ export const referenceKernels: KernelSet = {
   attentionBackward,
   crossEntropyForward,
   crossEntropyBackward,
+  crossEntropyBackwardWeighted,
   crossEntropyForwardBackward: (losses, dlogits, logits, targets, mask, N, V) => {
     const loss = crossEntropyForward(losses, dlogits, logits, targets, mask, N, V);
     crossEntropyBackward(dlogits, dlogits, targets, mask, N, V);
@@ -132,6 +135,7 @@ export const fastKernels: KernelSet = {
   crossEntropyForward: fastCrossEntropyForward,
   crossEntropyBackward: fastCrossEntropyBackward,
   crossEntropyForwardBackward: fastCrossEntropyForwardBackward,
+  crossEntropyBackwardWeighted: fastCrossEntropyBackwardWeighted,
   swigluForward: fastSwigluForward,
   swigluBackward: fastSwigluBackward,
   swigluBackwardOverwrite: fastSwigluBackwardOverwrite,

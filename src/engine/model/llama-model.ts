@@ -81,11 +81,22 @@ export class LlamaModel {
   readonly random: SeededRandom;
   /** Dropout is applied only while training. */
   training = true;
+  /**
+   * With false, every forward pass runs the frozen base model alone, as if the LoRA adapter were not
+   * there (peft's disable_adapter()): DPO's reference policy without a second copy of the weights.
+   */
+  adapterEnabled = true;
   private acts: Activations | null = null;
   private scratch: GradientScratch | null = null;
-  /** Set by a forward pass with targets: how many positions went through the output head. */
-  private batch: { headCount: number; dropout: number; lossGradientReady: boolean } | null = null;
+  /**
+   * Set by a forward pass with targets (or forwardHidden): how many positions went through the output
+   * head, whether the logits buffer already holds the mean loss's gradient (else the probabilities),
+   * whether the adapter ran, and whether it was a hidden-state pass (no vocabulary head).
+   */
+  private batch: { headCount: number; dropout: number; lossGradientReady: boolean; adapter: boolean; hidden: boolean } | null = null;
   private allOnes = new Uint8Array(0);
+  /** Per head row loss weights of backwardFromSequenceLogProbs (grown as needed). */
+  private tokenWeights = new Float32Array(0);
   private headLora: { acts: LoraBranchActivations; scratch: LoraScratch } | null = null;
   private readonly frozen: FrozenWeights;
   readonly checkpointActivations: boolean;
@@ -121,18 +132,50 @@ export class LlamaModel {
 
   /** Runs the model; with targets returns the mean cross-entropy over unmasked positions, else NaN. */
   forward(batch: Batch, B: number, T: number): number {
+    // while training, backward follows: the loss and its gradient come out of one pass over the
+    // [M, vocab] logits (the largest buffer), which then hold dlogits instead of probabilities
+    return this.run(batch, B, T, this.training);
+  }
+
+  /**
+   * A forward pass with targets that writes, for each of the B sequences, the sum of log p(target) over
+   * its unmasked positions into out[b] (trl's get_batch_logps). The probabilities are kept, so that
+   * backwardFromSequenceLogProbs can follow with any loss of these sums; with the adapter disabled
+   * (adapterEnabled false) it gives the reference model's sums and is not meant to be back-propagated.
+   */
+  sequenceLogProbs(batch: Batch, B: number, T: number, out: Float64Array): void {
+    if (!batch.targets) throw new InvalidArgumentError("targets", "sequenceLogProbs needs targets");
+    if (out.length < B) throw new InvalidArgumentError("out", `out has ${out.length} entries, expected at least B = ${B}`);
+    this.run(batch, B, T, false);
+    const acts = this.acts!;
+    out.fill(0, 0, B);
+    for (let m = 0; m < this.batch!.headCount; m++) out[Math.floor(acts.headRows[m] / T)] -= acts.losses[m];
+  }
+
+  /**
+   * Accumulates dLoss/dLoRA after sequenceLogProbs, for a loss of the sequences' log-prob sums whose
+   * gradient dLoss/d(sum b) is dLogProbs[b]: every unmasked token of sequence b weighs -dLogProbs[b] in
+   * the cross-entropy's backward (the log-prob is minus the token's loss).
+   */
+  backwardFromSequenceLogProbs(dLogProbs: Float64Array): void {
+    const acts = this.acts;
+    if (!acts || !this.batch || this.batch.lossGradientReady) throw new InvalidArgumentError("backward", "backwardFromSequenceLogProbs() needs sequenceLogProbs() first");
+    const M = this.batch.headCount, T = acts.T;
+    if (this.tokenWeights.length < M) this.tokenWeights = new Float32Array(M);
+    for (let m = 0; m < M; m++) this.tokenWeights[m] = -dLogProbs[Math.floor(acts.headRows[m] / T)];
+    this.kernels.crossEntropyBackwardWeighted(acts.logits, acts.logits, acts.headTargets, this.tokenWeights, M, this.config.vocabSize);
+    this.batch.lossGradientReady = true;
+    this.backward();
+  }
+
+  /** forward() with the loss gradient fused into the loss pass or not (then backward() derives it, or another loss's). */
+  private run(batch: Batch, B: number, T: number, fuseLossGradient: boolean): number {
     this.validateBatch(batch, B, T);
     const { config, kernels } = this;
     const acts = this.ensureActivations(B, T);
     const N = B * T, C = config.dim;
     const dropout = this.activeDropout();
-
-    this.frozen.embed(acts.residual[0], batch.tokens, N);
-    for (let l = 0; l < config.nLayers; l++) {
-      this.layerRandomStates[l] = this.random.getState();
-      this.layerForward(l, acts, dropout);
-    }
-    kernels.rmsnormForward(acts.finalNormOut, acts.finalRstd, acts.residual[config.nLayers], this.frozen.finalNorm, N, C, config.normEps);
+    this.bodyForward(acts, batch.tokens, dropout);
     if (!batch.targets) {
       this.headForward(acts.logits, acts.finalNormOut, N);
       this.headLoraForward(acts.logits, acts.finalNormOut, N);
@@ -153,12 +196,60 @@ export class LlamaModel {
     if (M < N) forEachRun(acts.headRows, M, (first, row, count) => headInput.set(acts.finalNormOut.subarray(row * C, (row + count) * C), first * C));
     this.headForward(acts.logits, headInput, M);
     this.headLoraForward(acts.logits, headInput, M);
-    // while training, backward follows: the loss and its gradient come out of one pass over the
-    // [M, vocab] logits (the largest buffer), which then hold dlogits instead of probabilities
-    const lossGradientReady = this.training;
-    this.batch = { headCount: M, dropout, lossGradientReady };
+    const lossGradientReady = fuseLossGradient;
+    this.batch = { headCount: M, dropout, lossGradientReady, adapter: this.adapterEnabled, hidden: false };
     const crossEntropy = lossGradientReady ? kernels.crossEntropyForwardBackward : kernels.crossEntropyForward;
     return crossEntropy(acts.losses, acts.logits, acts.logits, acts.headTargets, this.onesMask(M), M, config.vocabSize);
+  }
+
+  /**
+   * The body without the vocabulary head: the final-norm hidden states (Hugging Face's
+   * last_hidden_state) at `positions`, flat indices b*T + t in increasing order, compacted to [M, dim]
+   * in that order. This is what a sequence-level head reads (a reward model's score on the last token).
+   * The view is valid until the next forward pass; backwardHidden() continues from a gradient on it.
+   */
+  forwardHidden(tokens: Int32Array, B: number, T: number, positions: Int32Array): Float32Array {
+    this.validateBatch({ tokens }, B, T);
+    const N = B * T, C = this.config.dim, M = positions.length;
+    if (M < 1) throw new InvalidArgumentError("positions", "forwardHidden needs at least one position");
+    for (let m = 0; m < M; m++) {
+      if (!Number.isInteger(positions[m]) || positions[m] < 0 || positions[m] >= N) throw new InvalidArgumentError(`positions[${m}]`, `positions[${m}] = ${positions[m]} is outside [0, B*T = ${N})`);
+      if (m > 0 && positions[m] <= positions[m - 1]) throw new InvalidArgumentError(`positions[${m}]`, "positions must be strictly increasing");
+    }
+    const acts = this.ensureActivations(B, T);
+    const dropout = this.activeDropout();
+    this.bodyForward(acts, tokens, dropout);
+    acts.headRows.set(positions);
+    forEachRun(acts.headRows, M, (first, row, count) => acts.headInput.set(acts.finalNormOut.subarray(row * C, (row + count) * C), first * C));
+    this.batch = { headCount: M, dropout, lossGradientReady: false, adapter: this.adapterEnabled, hidden: true };
+    return acts.headInput.subarray(0, M * C);
+  }
+
+  /**
+   * Accumulates dLoss/dLoRA from dLoss/d(hidden) [M, dim] at the positions of the last forwardHidden()
+   * (the other positions' hidden states get zero gradient).
+   */
+  backwardHidden(dHidden: Float32Array): void {
+    const acts = this.acts;
+    if (!acts || !this.batch?.hidden) throw new InvalidArgumentError("backwardHidden", "backwardHidden() needs a forwardHidden() pass first");
+    const N = acts.B * acts.T, C = this.config.dim, M = this.batch.headCount;
+    if (dHidden.length !== M * C) throw new InvalidArgumentError("dHidden", `dHidden has ${dHidden.length} entries, expected positions * dim = ${M * C}`);
+    const scratch = this.ensureScratch(acts.B, acts.T);
+    scratch.normOut.fill(0, 0, N * C);
+    forEachRun(acts.headRows, M, (first, row, count) => scratch.normOut.set(dHidden.subarray(first * C, (first + count) * C), row * C));
+    this.backwardBody(acts, scratch);
+  }
+
+  /** Embedding, every decoder layer and the final norm: tokens -> acts.finalNormOut [N, C]. */
+  private bodyForward(acts: Activations, tokens: Int32Array, dropout: number): void {
+    const { config } = this;
+    const N = acts.B * acts.T;
+    this.frozen.embed(acts.residual[0], tokens, N);
+    for (let l = 0; l < config.nLayers; l++) {
+      this.layerRandomStates[l] = this.random.getState();
+      this.layerForward(l, acts, dropout);
+    }
+    this.kernels.rmsnormForward(acts.finalNormOut, acts.finalRstd, acts.residual[config.nLayers], this.frozen.finalNorm, N, config.dim, config.normEps);
   }
 
   /** One decoder layer: residual[l] -> residual[l + 1], keeping what backward needs in acts.layers[l]. */
@@ -206,7 +297,7 @@ export class LlamaModel {
   /** logits[M, V] += the output head's LoRA branch (no dropout on it), when the head is adapted. */
   private headLoraForward(logits: Float32Array, input: Float32Array, M: number): void {
     const pair = this.lora?.head;
-    if (!pair || !this.lora) return;
+    if (!pair || !this.lora || !this.adapterEnabled) return;
     loraForward(this.kernels, logits, input, pair, this.headBranch(M).acts, M, this.lora.config.rank, this.lora.scale, 0);
   }
 
@@ -278,18 +369,15 @@ export class LlamaModel {
   /** Accumulates dLoss/dLoRA of the last forward pass (which must have had targets). */
   backward(): void {
     const acts = this.acts;
-    if (!acts || !this.batch) throw new InvalidArgumentError("backward", "backward() needs a forward pass with targets first");
+    if (!acts || !this.batch || this.batch.hidden) throw new InvalidArgumentError("backward", "backward() needs a forward pass with targets first");
+    // the adapter's gradients need the adapter's activations: a reference (adapter-off) pass has none
+    if (!this.batch.adapter || !this.adapterEnabled) throw new InvalidArgumentError("backward", "backward() follows a forward pass with the adapter disabled: there is nothing to train");
     const scratch = this.ensureScratch(acts.B, acts.T);
-    const { config, kernels, frozen } = this;
-    const { B, T } = acts;
-    const N = B * T, C = config.dim, H = config.hiddenDim, KVC = kvDimOf(config), HS = headSizeOf(config);
-    const shape: AttentionShape = { B, T, NH: config.nHeads, NKV: config.nKvHeads, HS };
-    const V = config.vocabSize;
-
+    const { config, kernels } = this;
+    const N = acts.B * acts.T, C = config.dim, V = config.vocabSize;
     const M = this.batch.headCount;
     if (!this.batch.lossGradientReady) kernels.crossEntropyBackward(acts.logits, acts.logits, acts.headTargets, this.onesMask(M), M, V);
 
-    const dResidual = scratch.residual;
     const dNorm = scratch.normOut;
     // the head's input gradient goes straight to the norm output's when every position went through
     // the head; else compacted, then scattered back to the positions (masked ones get zero)
@@ -302,6 +390,20 @@ export class LlamaModel {
       dNorm.fill(0, 0, N * C);
       forEachRun(acts.headRows, M, (first, row, count) => dNorm.set(scratch.headInput.subarray(first * C, (first + count) * C), row * C));
     }
+    this.backwardBody(acts, scratch);
+  }
+
+  /**
+   * From dL/d(final norm output) in scratch.normOut down through every layer, accumulating the LoRA
+   * gradients; then the pass is spent (a second backward asks for a new forward).
+   */
+  private backwardBody(acts: Activations, scratch: GradientScratch): void {
+    const { config, kernels, frozen } = this;
+    const { B, T } = acts;
+    const N = B * T, C = config.dim, H = config.hiddenDim, KVC = kvDimOf(config), HS = headSizeOf(config);
+    const shape: AttentionShape = { B, T, NH: config.nHeads, NKV: config.nKvHeads, HS };
+    const dResidual = scratch.residual;
+    const dNorm = scratch.normOut;
     dResidual.fill(0, 0, N * C);
     kernels.rmsnormBackward(dResidual, null, dNorm, acts.residual[config.nLayers], frozen.finalNorm, acts.finalRstd, N, C);
 
@@ -353,7 +455,7 @@ export class LlamaModel {
   private linear(l: number, target: LoraTarget, y: Float32Array, x: Float32Array, N: number, C: number, OC: number, dropout: number, accumulate = false): void {
     this.kernels.matmulForward(y, x, this.frozen.matrix(l, loraInputs[target]), N, C, OC, accumulate, this.frozen.stable);
     const pair = this.lora?.layers[l].get(target);
-    if (!pair || !this.lora) return;
+    if (!pair || !this.lora || !this.adapterEnabled) return;
     const branch = this.acts!.layers[l].lora.get(target)!;
     const { rank } = this.lora.config;
     if (branch.keep && dropout > 0) sampleDropoutMask(branch.keep, N * C, dropout, this.random);
@@ -374,7 +476,7 @@ export class LlamaModel {
 
   /** LoRA dropout applies only in training mode (inverted dropout: nothing to rescale at eval). */
   private activeDropout(): number {
-    return this.training && this.lora ? this.lora.config.dropout : 0;
+    return this.training && this.lora && this.adapterEnabled ? this.lora.config.dropout : 0;
   }
 
   private ensureActivations(B: number, T: number): Activations {

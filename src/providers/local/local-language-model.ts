@@ -3,9 +3,6 @@ import { basename } from "node:path";
 import { AbortError, ContextLengthExceededError, InvalidArgumentError, ModelLoadError, ModelNotFoundError } from "../../errors/index.js";
 import type {
   CallOptions,
-  CallWarning,
-  Choice,
-  FinishReason,
   GenerateResult,
   LanguageModel,
   LogLikelihoodRequest,
@@ -13,14 +10,12 @@ import type {
   LogLikelihoodResult,
   ModelDescription,
   RenderedPrompt,
-  StreamPart,
   StreamResult,
-  TokenLogprob,
 } from "../../spec/index.js";
 import { checkTensorFile } from "../../gguf/index.js";
 import { describeFormatMisfit, type PromptFormatFit } from "../../prompts/index.js";
-import { runChoice, type ChoiceOutcome } from "./choice-runner.js";
-import { summarizeTimings } from "./timings.js";
+import { runChoice } from "./choice-runner.js";
+import { checkTokenIds, choiceStream, generateFromStream } from "../shared/choice-stream.js";
 import { getLlamaRuntime, loadNodeLlamaCpp, type LlamaContext, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type NodeLlamaCpp, type Token } from "./llama-runtime.js";
 import { scoreContinuation, scoreTokens } from "./log-likelihood.js";
 import { acquireModel, type LoadProgressListener, type ModelHandle } from "./model-cache.js";
@@ -164,33 +159,7 @@ export class LocalLanguageModel implements LanguageModel {
   }
 
   async doGenerate(options: CallOptions): Promise<GenerateResult> {
-    const { stream, warnings, prompt } = await this.doStream(options);
-    const n = options.n ?? 1;
-    const choices: Choice[] = Array.from({ length: n }, (_, index) => ({ index, text: "", finishReason: "stop", completionTokens: 0 }));
-    const wantLogprobs = options.logprobs === true || options.topLogprobs !== undefined;
-    const reader = stream.getReader();
-    let finish: Extract<StreamPart, { type: "finish" }> | undefined;
-    for (;;) {
-      const { done, value: part } = await reader.read();
-      if (done) break;
-      if (part.type === "text-delta") {
-        const choice = choices[part.choiceIndex];
-        choice.text += part.delta;
-        if (wantLogprobs && part.logprobs) (choice.logprobs ??= []).push(...part.logprobs);
-      } else if (part.type === "choice-finish") {
-        const choice = choices[part.choiceIndex];
-        choice.finishReason = part.finishReason;
-        choice.completionTokens = part.completionTokens;
-        if (part.stopReason !== undefined) choice.stopReason = part.stopReason;
-      } else if (part.type === "finish") {
-        finish = part;
-      } else if (part.type === "error") {
-        throw part.error;
-      }
-    }
-    if (!finish) throw new Error("the stream ended without a finish part");
-    if (wantLogprobs) for (const choice of choices) choice.logprobs ??= [];
-    return { modelId: this.modelId, choices, usage: finish.usage, timings: finish.timings, warnings, ...(prompt ? { prompt } : {}) };
+    return generateFromStream(this.modelId, options, await this.doStream(options));
   }
 
   async doStream(options: CallOptions): Promise<StreamResult> {
@@ -225,94 +194,44 @@ export class LocalLanguageModel implements LanguageModel {
     const baseSeed = options.seed ?? randomSeed();
     const reusePrefix = localProviderOptions(options).cachePrompt !== false;
 
-    // Our own controller: cancelling the stream (a consumer's `break`) stops generation too.
-    const abort = new AbortController();
-    const onCallerAbort = () => abort.abort();
-    options.abortSignal?.addEventListener("abort", onCallerAbort, { once: true });
-    if (options.abortSignal?.aborted) abort.abort();
-    const calledAt = performance.now();
-
-    let open = true;
-    const stream = new ReadableStream<StreamPart>({
-      start: (controller) => {
-        const emit = (part: StreamPart) => {
-          if (open) controller.enqueue(part);
-        };
-        emit({ type: "stream-start", warnings, prompt: built.rendered });
-        const runOne = async (choiceIndex: number): Promise<ChoiceOutcome> => {
-          let sequence: LlamaContextSequence;
-          try {
-            sequence = await state.slots.acquire(abort.signal);
-          } catch {
-            const now = performance.now();
-            return { finishReason: "abort", completionTokens: 0, evaluatedPromptTokens: 0, startedAt: now, endedAt: now };
-          }
-          try {
-            return await runChoice({
-              library: state.library,
-              model: state.model,
-              sequence,
-              tokenTable: state.tokenTable,
-              slotIndex: state.slots.indexOf(sequence),
-              promptTokens,
-              maxTokens,
-              sampling: resolveSampling(options, choiceIndex, baseSeed),
-              stops,
-              ...(grammar ? { grammar } : {}),
-              ...(topLogprobs !== undefined ? { topLogprobs } : {}),
-              reusePrefix,
-              signal: abort.signal,
-              onText: (delta: string, logprobs: TokenLogprob[] | undefined) =>
-                emit({ type: "text-delta", choiceIndex, delta, ...(logprobs ? { logprobs } : {}) }),
-            });
-          } catch (error) {
-            // A failed sequence may hold a half-evaluated state: clear it before reuse.
-            await sequence.clearHistory().catch(() => undefined);
-            throw error;
-          } finally {
-            state.slots.release(sequence);
-          }
-        };
-        const finishChoice = (choiceIndex: number, outcome: ChoiceOutcome) => {
-          emit({
-            type: "choice-finish",
-            choiceIndex,
-            finishReason: outcome.finishReason,
-            ...(outcome.stopReason !== undefined ? { stopReason: outcome.stopReason } : {}),
-            completionTokens: outcome.completionTokens,
+    const stream = choiceStream({
+      n,
+      warnings,
+      prompt: built.rendered,
+      promptTokenCount: promptTokens.length,
+      abortSignal: options.abortSignal,
+      runChoice: async (choiceIndex, signal, onText) => {
+        let sequence: LlamaContextSequence;
+        try {
+          sequence = await state.slots.acquire(signal);
+        } catch {
+          const now = performance.now();
+          return { finishReason: "abort", completionTokens: 0, evaluatedPromptTokens: 0, startedAt: now, endedAt: now };
+        }
+        try {
+          return await runChoice({
+            library: state.library,
+            model: state.model,
+            sequence,
+            tokenTable: state.tokenTable,
+            slotIndex: state.slots.indexOf(sequence),
+            promptTokens,
+            maxTokens,
+            sampling: resolveSampling(options, choiceIndex, baseSeed),
+            stops,
+            ...(grammar ? { grammar } : {}),
+            ...(topLogprobs !== undefined ? { topLogprobs } : {}),
+            reusePrefix,
+            signal,
+            onText,
           });
-          return outcome;
-        };
-        void Promise.allSettled(Array.from({ length: n }, (_, index) => runOne(index).then((outcome) => finishChoice(index, outcome))))
-          .then((settled) => {
-            options.abortSignal?.removeEventListener("abort", onCallerAbort);
-            const failure = settled.find((result) => result.status === "rejected");
-            const outcomes = settled.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
-            if (failure) {
-              settled.forEach((result, index) => {
-                if (result.status === "rejected") emit({ type: "choice-finish", choiceIndex: index, finishReason: "error", completionTokens: 0 });
-              });
-              emit({ type: "error", error: failure.reason instanceof Error ? failure.reason : new Error(String(failure.reason)) });
-            }
-            const finishReason: FinishReason = failure
-              ? "error"
-              : abort.signal.aborted
-                ? "abort"
-                : (outcomes[0]?.finishReason ?? "stop");
-            const completionTokens = outcomes.reduce((sum, outcome) => sum + outcome.completionTokens, 0);
-            emit({
-              type: "finish",
-              finishReason,
-              usage: { promptTokens: promptTokens.length, completionTokens, totalTokens: promptTokens.length + completionTokens },
-              timings: summarizeTimings(calledAt, outcomes),
-            });
-            if (open) controller.close();
-            open = false;
-          });
-      },
-      cancel: () => {
-        open = false;
-        abort.abort();
+        } catch (error) {
+          // A failed sequence may hold a half-evaluated state: clear it before reuse.
+          await sequence.clearHistory().catch(() => undefined);
+          throw error;
+        } finally {
+          state.slots.release(sequence);
+        }
       },
     });
     return { stream, warnings, prompt: built.rendered };
@@ -432,15 +351,6 @@ export class LocalLanguageModel implements LanguageModel {
     await state.context.dispose();
     await state.handle.release();
   }
-}
-
-function checkTokenIds(tokens: unknown, vocabularySize: number, parameter: string): void {
-  if (!Array.isArray(tokens)) throw new InvalidArgumentError(parameter, `${parameter} must be an array of token ids`);
-  tokens.forEach((token, index) => {
-    if (!Number.isInteger(token) || token < 0 || token >= vocabularySize) {
-      throw new InvalidArgumentError(`${parameter}[${index}]`, `${parameter}[${index}] = ${String(token)} is not a token id (vocabulary size ${vocabularySize})`);
-    }
-  });
 }
 
 export type { BuiltPrompt };

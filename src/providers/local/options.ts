@@ -5,9 +5,13 @@ import { integerInRange, LOCAL_MODEL_LIMITS, localModelSettingsSchema } from "..
 
 const gpuSchema = z.union([z.literal(false), z.enum(["auto", "cuda", "vulkan", "metal"])]);
 
-/** The shared local-model settings (bounds and messages as every edge has them), plus what only the provider takes. */
+/**
+ * The shared local-model settings (bounds and messages as every edge has them), plus what only the provider
+ * takes. The engine choice and llama-server's own settings are not this provider's: naming them here is an
+ * error, never a silent in-process run of a model meant for llama-server.
+ */
 export const localModelOptionsSchema = localModelSettingsSchema
-  .omit({ loadTimeoutSeconds: true })
+  .omit({ loadTimeoutSeconds: true, engine: true, llamaServerBin: true, keepAliveSeconds: true })
   .extend({
     modelPath: z.string().min(1, "modelPath must name a .gguf file"),
     /** Name callers use for this model; defaults to the file name without ".gguf". */

@@ -193,6 +193,8 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
       prompt_tokens: null,
       completion_tokens: null,
       error: row.error === null ? null : "(hidden until the vote)",
+      // The upstream's name or URL could tell the model too.
+      replica: row.replica === null ? null : "(hidden until the vote)",
     };
   });
   const parseSide = (value: string): BattleSide => {

@@ -99,6 +99,7 @@ export interface TrainingRunRouteOptions {
 /** The files a run may hold, by kind, for the outputs list (metrics and checkpoints are the run's own). */
 const outputKinds: Record<string, string> = {
   "adapter.gguf": "adapter",
+  "reward.gguf": "reward model",
   "serve.json": "serve config",
   "loss.svg": "chart",
   "loss.png": "chart",

@@ -167,4 +167,6 @@ export const migrations: string[] = [
   ALTER TABLE arena_turns ADD COLUMN version_b INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE arena_votes ADD COLUMN compared TEXT; -- JSON [{turn, a, b}]: the versions on screen at the vote; NULL: before versions (all 0)
   `,
+  // 8: the replica (upstream) that answered a replicated model's request (NULL: not replicated, or none answered).
+  `ALTER TABLE request_log ADD COLUMN replica TEXT;`,
 ];

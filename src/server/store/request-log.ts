@@ -25,6 +25,8 @@ export interface RequestOutcome {
   totalMs?: number;
   tokensPerSecond?: number;
   error?: string;
+  /** The upstream that answered, for a replicated model. */
+  replica?: string;
 }
 
 export interface RequestLogRow {
@@ -49,6 +51,8 @@ export interface RequestLogRow {
   total_ms: number | null;
   tokens_per_second: number | null;
   error: string | null;
+  /** The upstream that answered, for a replicated model; null otherwise. */
+  replica: string | null;
 }
 
 export interface RetentionPolicy {
@@ -79,7 +83,7 @@ export class RequestLog {
       `UPDATE request_log SET completed_at = @completed_at, status = @status, http_status = @http_status,
          prompt = @prompt, output = @output, finish_reasons = @finish_reasons, prompt_tokens = @prompt_tokens,
          completion_tokens = @completion_tokens, time_to_first_token_ms = @time_to_first_token_ms,
-         total_ms = @total_ms, tokens_per_second = @tokens_per_second, error = @error
+         total_ms = @total_ms, tokens_per_second = @tokens_per_second, error = @error, replica = @replica
        WHERE id = @id`,
     );
   }
@@ -113,6 +117,7 @@ export class RequestLog {
       total_ms: outcome.totalMs ?? null,
       tokens_per_second: outcome.tokensPerSecond ?? null,
       error: outcome.error ?? null,
+      replica: outcome.replica ?? null,
     });
   }
 

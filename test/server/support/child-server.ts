@@ -12,7 +12,12 @@ export interface ChildServer {
 
 /** Spawns `serve` with tsx and resolves with its URL once it prints "listening on"; bounded by timeoutMs. */
 export function spawnServe(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<ChildServer> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "test/server/support/serve-child.ts"), ...args], {
+  return spawnListening("test/server/support/serve-child.ts", args, options);
+}
+
+/** Spawns a TypeScript server script (path from the repo root) with tsx; resolves once it prints "listening on URL". */
+export function spawnListening(script: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<ChildServer> {
+  const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, script), ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -31,7 +36,7 @@ export function spawnServe(args: string[], options: { env?: NodeJS.ProcessEnv; t
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`serve did not start within ${options.timeoutMs ?? 30_000} ms; stderr:\n${stderr}`));
+      reject(new Error(`${script} did not start within ${options.timeoutMs ?? 30_000} ms; stderr:\n${stderr}`));
     }, options.timeoutMs ?? 30_000);
     child.stdout!.on("data", (data) => {
       stdout += String(data);
@@ -43,7 +48,7 @@ export function spawnServe(args: string[], options: { env?: NodeJS.ProcessEnv; t
     });
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`serve exited with ${code} before listening; stderr:\n${stderr}`));
+      reject(new Error(`${script} exited with ${code} before listening; stderr:\n${stderr}`));
     });
   });
 }

@@ -1,0 +1,515 @@
+// A local GGUF model run by llama.cpp's own server, one supervised process per model. camelid stays the
+// gateway: it renders and tokenizes the exact prompt (through the server's tokenizer, llama.cpp's own),
+// sends the token ids to /completion with the sampling settings one for one, and streams the answer as
+// its own stream parts, so the logged prompt is exactly what the model saw.
+import { basename, join } from "node:path";
+import { ConnectionError, ContextLengthExceededError, InvalidArgumentError, ModelLoadError, ModelNotFoundError, isCamelidError } from "../../errors/index.js";
+import { checkModelFile, checkTensorFile, metadataBoolean, metadataNumber, metadataString, type GgufHeader } from "../../gguf/index.js";
+import {
+  buildTokenizedPrompt,
+  describeFormatMisfit,
+  fitPromptFormat,
+  promptFormatRequestFor,
+  promptFormats,
+  resolveModelPromptFormat,
+  resolvePromptFormat,
+  specialTextsOf,
+  type PromptFormatFit,
+  type PromptModelInfo,
+} from "../../prompts/index.js";
+import type {
+  CallOptions,
+  CallWarning,
+  GenerateResult,
+  LanguageModel,
+  ModelDescription,
+  RenderedPrompt,
+  StreamResult,
+  TokenLogprob,
+} from "../../spec/index.js";
+import { DEFAULT_KEEP_ALIVE_SECONDS } from "../../spec/local-model-options.js";
+import type { ChoiceOutcome } from "../local/choice-runner.js";
+import { randomSeed, resolveSampling, validateCallOptions } from "../local/sampling.js";
+import { checkTokenIds, choiceStream, generateFromStream } from "../shared/choice-stream.js";
+import { collectWarnings, localProviderOptions } from "../local/warnings.js";
+import { ServerSentEventParser } from "../openai/sse-parser.js";
+import { errorFromResponse, extractErrorDetails, statusOfStreamError } from "../openai/error-mapping.js";
+import { parseJsonOrUndefined, type TransportSettings } from "../openai/http-transport.js";
+import { completionChunkSchema, detokenizeTokens, engineTransport, openCompletion, readProps, tokenizeText, type CompletionChunk, type CompletionRequest } from "./engine-api.js";
+import { resolveLlamaServerBinary } from "./engine-binary.js";
+import { EngineLog } from "./engine-log.js";
+import { EngineProcess } from "./engine-process.js";
+import { EngineSupervisor, type EngineLease, type SupervisedProcess } from "./engine-supervisor.js";
+import type { ResolvedLlamaServerModelOptions } from "./options.js";
+
+export const LLAMA_SERVER_PROVIDER = "llama-server";
+
+/** The in-process engine's defaults, so the two engines differ in the program only (see providers/local/options.ts). */
+const DEFAULT_SEQUENCES = 4;
+const DEFAULT_MAX_CONTEXT = 2048;
+const DEFAULT_LOAD_TIMEOUT_MS = 600_000;
+/** A streamed /completion may be silent this long (a long prompt's prefill on a CPU) before it counts as hung. */
+const COMPLETION_SILENCE_MS = 600_000;
+/** tokenizer.ggml.token_type of a control token (BOS, EOS, <|im_end|>): not text, dropped by detokenize. */
+const CONTROL_TOKEN_TYPE = 3;
+
+/** What the GGUF says, read once with camelid's own reader (which also refuses a corrupt file before llama.cpp sees it). */
+interface ModelFacts {
+  modelName: string;
+  architecture?: string;
+  chatTemplate?: string;
+  trainContextSize?: number;
+  vocabularySize: number;
+  bos: number | null;
+  bosString?: string;
+  eos: number | null;
+  eosString?: string;
+  /** tokenizer.ggml.add_bos_token when the file says; otherwise llama-server is asked. */
+  addBos?: boolean;
+  controlTokens: Set<number>;
+}
+
+/** Known once the first process has run: what the server reports and what its tokenizer does. */
+interface EngineFacts {
+  contextSize: number;
+  addBos: boolean;
+}
+
+interface LoadedState {
+  facts: ModelFacts;
+  engine: EngineFacts;
+  formatFits: Map<string, PromptFormatFit>;
+  specialCounts: Map<string, number>;
+}
+
+function readFacts(header: GgufHeader, fallbackName: string): ModelFacts {
+  const { metadata } = header;
+  const architecture = metadataString(metadata, "general.architecture");
+  const tokens = metadata.get("tokenizer.ggml.tokens");
+  const vocabulary = tokens?.type === "array" ? (tokens.value.values as string[]) : [];
+  const types = metadata.get("tokenizer.ggml.token_type");
+  const tokenTypes = types?.type === "array" ? Array.from(types.value.values as ArrayLike<number>, Number) : [];
+  const tokenId = (key: string) => {
+    const id = metadataNumber(metadata, key);
+    return id !== undefined && id >= 0 && id < vocabulary.length ? id : null;
+  };
+  const bos = tokenId("tokenizer.ggml.bos_token_id");
+  const eos = tokenId("tokenizer.ggml.eos_token_id");
+  return {
+    modelName: metadataString(metadata, "general.name") ?? fallbackName,
+    architecture,
+    chatTemplate: metadataString(metadata, "tokenizer.chat_template"),
+    trainContextSize: architecture ? metadataNumber(metadata, `${architecture}.context_length`) : undefined,
+    vocabularySize: vocabulary.length,
+    bos,
+    bosString: bos === null ? undefined : vocabulary[bos],
+    eos,
+    eosString: eos === null ? undefined : vocabulary[eos],
+    addBos: metadataBoolean(metadata, "tokenizer.ggml.add_bos_token"),
+    controlTokens: new Set(tokenTypes.flatMap((type, id) => (type === CONTROL_TOKEN_TYPE ? [id] : []))),
+  };
+}
+
+export class LlamaServerLanguageModel implements LanguageModel {
+  readonly specificationVersion = "camelid-v1" as const;
+  readonly provider = LLAMA_SERVER_PROVIDER;
+  readonly modelId: string;
+  private state?: Promise<LoadedState>;
+  private supervisor?: EngineSupervisor;
+  private disposed = false;
+  /** The process's log; created with the supervisor. */
+  private engineLog?: EngineLog;
+  private readonly transport: TransportSettings;
+
+  constructor(private readonly options: ResolvedLlamaServerModelOptions) {
+    this.modelId = options.modelId ?? basename(options.modelPath).replace(/\.gguf$/i, "");
+    this.transport = engineTransport(this.modelId, COMPLETION_SILENCE_MS);
+  }
+
+  /** Where this model's llama-server output goes. */
+  get logPath(): string {
+    return join(this.options.logDir, `${this.modelId.replace(/[^A-Za-z0-9._-]/g, "_")}.log`);
+  }
+
+  /** The supervisor's counters (state, starts, crashes); undefined before the first load. */
+  engineStats() {
+    return this.supervisor?.stats();
+  }
+
+  /** The running llama-server's pid, if one runs. */
+  async enginePid(): Promise<number | undefined> {
+    if (this.supervisor?.state() !== "running") return undefined;
+    const lease = await this.supervisor.acquire();
+    try {
+      return await lease.process.serverPid();
+    } finally {
+      lease.release();
+    }
+  }
+
+  /**
+   * Checks the model file (camelid's GGUF reader first: a corrupt file is a ModelLoadError naming it, never a
+   * hang inside llama.cpp), finds the executable, and starts llama-server once to learn its context size.
+   */
+  load(): Promise<LoadedState> {
+    if (this.disposed) return Promise.reject(new ModelLoadError(this.options.modelPath, `model "${this.modelId}" was disposed`));
+    this.state ??= this.createState();
+    this.state.catch(() => (this.state = undefined));
+    return this.state;
+  }
+
+  private async createState(): Promise<LoadedState> {
+    const { options } = this;
+    const header = await checkModelFile(options.modelPath);
+    for (const [index, adapter] of (options.lora ?? []).entries()) {
+      await checkTensorFile(adapter.path).catch((error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new ModelNotFoundError(adapter.path, `lora[${index}]: LoRA adapter file not found: ${adapter.path}`);
+        throw error;
+      });
+    }
+    const facts = readFacts(header, this.modelId);
+    const binary = resolveLlamaServerBinary({ explicitBin: options.llamaServerBin, cacheDir: options.cacheDir });
+    const contextSize = options.contextSize ?? Math.min(facts.trainContextSize || DEFAULT_MAX_CONTEXT, DEFAULT_MAX_CONTEXT);
+    const args = this.serverArguments(contextSize);
+    const log = (this.engineLog ??= new EngineLog(this.logPath));
+    const keepAliveSeconds = options.keepAliveSeconds ?? DEFAULT_KEEP_ALIVE_SECONDS;
+    this.supervisor ??= new EngineSupervisor({
+      start: () => EngineProcess.start({ binary, args, log, modelPath: options.modelPath, readyTimeoutMs: options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS }),
+      keepAliveMs: keepAliveSeconds < 0 ? -1 : keepAliveSeconds * 1000,
+      note: (line) => log.note(line),
+    });
+    const lease = await this.supervisor.acquire();
+    try {
+      const baseURL = lease.process.baseURL;
+      const props = await readProps(this.transport, baseURL);
+      // Whether llama.cpp puts BOS in front: ask its tokenizer rather than guess from the vocabulary type.
+      const addBos = facts.addBos ?? (facts.bos !== null && (await tokenizeText(this.transport, baseURL, "", { addSpecial: true, parseSpecial: false }))[0] === facts.bos);
+      return { facts, engine: { contextSize: props.slotContextSize, addBos }, formatFits: new Map(), specialCounts: new Map() };
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** llama-server's flags for this model's settings; --host and --port are the process's own. */
+  private serverArguments(contextSize: number): string[] {
+    const { options } = this;
+    const sequences = options.sequences ?? DEFAULT_SEQUENCES;
+    const args = [
+      "--model", options.modelPath,
+      "--alias", this.modelId,
+      // One slot per sequence with its own contextSize tokens, as node-llama-cpp reserves them.
+      "--parallel", String(sequences),
+      "--ctx-size", String(contextSize * sequences),
+      "--no-kv-unified",
+      "--flash-attn", options.flashAttention ? "on" : "off",
+      "--no-webui",
+    ];
+    if (options.threads !== undefined) args.push("--threads", String(options.threads));
+    if (options.batchSize !== undefined) args.push("--batch-size", String(options.batchSize));
+    for (const adapter of options.lora ?? []) args.push("--lora-scaled", `${adapter.path}:${adapter.scale ?? 1}`);
+    return args;
+  }
+
+  private promptInfo(state: LoadedState, baseURL: string): PromptModelInfo {
+    const { facts } = state;
+    return {
+      tokenizer: {
+        tokenize: (text, special) => tokenizeText(this.transport, baseURL, text, { addSpecial: false, parseSpecial: special }),
+        bos: facts.bos,
+        bosString: facts.bosString,
+        eosString: facts.eosString,
+        addBos: state.engine.addBos,
+      },
+      modelName: facts.modelName,
+      architecture: facts.architecture,
+      chatTemplate: this.options.chatTemplate ?? facts.chatTemplate,
+      defaultPromptFormat: this.options.promptFormat,
+    };
+  }
+
+  /** A running process for one call; a process found dead before its exit was seen is replaced once. */
+  private async withEngine<T>(use: (lease: EngineLease, state: LoadedState) => Promise<T>): Promise<T> {
+    const state = await this.load();
+    const supervisor = this.supervisor!;
+    for (let attempt = 1; ; attempt++) {
+      const lease = await supervisor.acquire();
+      try {
+        return await use(lease, state);
+      } catch (error) {
+        if (attempt === 1 && error instanceof ConnectionError && !(await lease.process.healthy())) {
+          await supervisor.discard(lease.process);
+          continue;
+        }
+        throw error;
+      } finally {
+        lease.release();
+      }
+    }
+  }
+
+  /** The prompt format chat calls get by default and whether the vocabulary can write it (the same choice `train` makes). */
+  async promptFormatFit(explicit?: string): Promise<PromptFormatFit> {
+    return this.withEngine((lease, state) => this.fitFor(state, lease.process.baseURL, explicit));
+  }
+
+  /**
+   * prompts/fit counts tokens synchronously; here the tokenizer is across HTTP, so the special texts of the
+   * chosen format and of every registry format are counted first (once each), then looked up.
+   */
+  private async fitFor(state: LoadedState, baseURL: string, explicit: string | undefined): Promise<PromptFormatFit> {
+    const key = explicit ?? "";
+    const known = state.formatFits.get(key);
+    if (known) return known;
+    const info = this.promptInfo(state, baseURL);
+    const request = promptFormatRequestFor(info, explicit);
+    const markup = { bosToken: info.tokenizer.bosString, eosToken: info.tokenizer.eosString };
+    const formats = [resolvePromptFormat(request).format, ...promptFormats];
+    const texts = new Set(
+      formats.flatMap((format) => {
+        try {
+          return specialTextsOf(format, markup);
+        } catch {
+          return [];
+        }
+      }),
+    );
+    for (const text of texts) {
+      if (!state.specialCounts.has(text)) state.specialCounts.set(text, (await tokenizeText(this.transport, baseURL, text, { addSpecial: false, parseSpecial: true })).length);
+    }
+    const fit = fitPromptFormat(request, (text) => state.specialCounts.get(text) ?? 0);
+    state.formatFits.set(key, fit);
+    return fit;
+  }
+
+  async renderPrompt(options: CallOptions): Promise<RenderedPrompt> {
+    validateCallOptions(options);
+    return this.withEngine(async (lease, state) => (await buildTokenizedPrompt(this.promptInfo(state, lease.process.baseURL), options, state.engine.contextSize)).rendered);
+  }
+
+  async doGenerate(options: CallOptions): Promise<GenerateResult> {
+    return generateFromStream(this.modelId, options, await this.doStream(options));
+  }
+
+  async doStream(options: CallOptions): Promise<StreamResult> {
+    validateCallOptions(options);
+    const state = await this.load();
+    const supervisor = this.supervisor!;
+    // The lease is held until the stream ends: the idle clock must not stop a process mid-answer.
+    let lease = await supervisor.acquire();
+    let built;
+    let warnings: CallWarning[];
+    try {
+      const prepare = async (baseURL: string) => {
+        const prompt = await buildTokenizedPrompt(this.promptInfo(state, baseURL), options, state.engine.contextSize);
+        const found = collectWarnings(options);
+        if (options.messages !== undefined) {
+          const misfit = describeFormatMisfit(await this.fitFor(state, baseURL, options.promptFormat), this.options.modelPath);
+          if (misfit) found.push({ type: "other", setting: "promptFormat", message: `${misfit}; its special texts were tokenized as plain text` });
+        }
+        return { prompt, found };
+      };
+      try {
+        ({ prompt: built, found: warnings } = await prepare(lease.process.baseURL));
+      } catch (error) {
+        // Killed a moment ago and not yet seen to exit: replace the process once.
+        if (!(error instanceof ConnectionError) || (await lease.process.healthy())) throw error;
+        await supervisor.discard(lease.process);
+        lease.release();
+        lease = await supervisor.acquire();
+        ({ prompt: built, found: warnings } = await prepare(lease.process.baseURL));
+      }
+    } catch (error) {
+      lease.release();
+      throw error;
+    }
+    const contextSize = state.engine.contextSize;
+    const promptTokens = built.tokens;
+    if (promptTokens.length >= contextSize) {
+      lease.release();
+      throw new ContextLengthExceededError(promptTokens.length, contextSize);
+    }
+    const wantLogprobs = options.logprobs === true || options.topLogprobs !== undefined;
+    const topLogprobs = wantLogprobs ? (options.topLogprobs ?? 0) : undefined;
+    const room = contextSize - promptTokens.length;
+    const maxTokens = Math.min(options.maxTokens ?? room, room);
+    const stops = [...(options.stop ?? []), ...built.rendered.formatStops];
+    const n = options.n ?? 1;
+    const baseSeed = options.seed ?? randomSeed();
+    const cachePrompt = localProviderOptions(options).cachePrompt !== false;
+    const jsonSchema = options.responseFormat?.type === "json" ? (options.responseFormat.schema ?? { type: "object" }) : undefined;
+    const requestFor = (choiceIndex: number): CompletionRequest => {
+      const sampling = resolveSampling(options, choiceIndex, baseSeed);
+      return {
+        prompt: promptTokens,
+        n_predict: maxTokens,
+        stream: true,
+        temperature: sampling.temperature,
+        top_k: sampling.topK,
+        top_p: sampling.topP,
+        min_p: sampling.minP,
+        repeat_penalty: sampling.repeatPenalty,
+        repeat_last_n: sampling.repeatLastN,
+        frequency_penalty: sampling.frequencyPenalty,
+        presence_penalty: sampling.presencePenalty,
+        seed: sampling.seed,
+        stop: stops,
+        cache_prompt: cachePrompt,
+        // llama-server sends no probabilities for n_probs 0: ask for one and keep the chosen token's.
+        ...(topLogprobs !== undefined ? { n_probs: Math.max(1, topLogprobs) } : {}),
+        ...(jsonSchema ? { json_schema: jsonSchema } : {}),
+      };
+    };
+
+    const baseURL = lease.process.baseURL;
+    const eosString = state.facts.eosString;
+    const stream = choiceStream({
+      n,
+      warnings,
+      prompt: built.rendered,
+      promptTokenCount: promptTokens.length,
+      abortSignal: options.abortSignal,
+      runChoice: (choiceIndex, signal, onText) => this.runChoice(baseURL, requestFor(choiceIndex), signal, topLogprobs, eosString, onText),
+      // The lease is held until every choice has ended: the idle clock must not stop a process mid-answer.
+      onSettled: () => lease.release(),
+    });
+    return { stream, warnings, prompt: built.rendered };
+  }
+
+  /** One choice: one streamed /completion, its events turned into text deltas and an outcome. */
+  private async runChoice(
+    baseURL: string,
+    body: CompletionRequest,
+    signal: AbortSignal,
+    topLogprobs: number | undefined,
+    eosString: string | undefined,
+    onText: (delta: string, logprobs: TokenLogprob[] | undefined) => void,
+  ): Promise<ChoiceOutcome> {
+    const startedAt = performance.now();
+    const outcome: ChoiceOutcome = { finishReason: "stop", completionTokens: 0, evaluatedPromptTokens: 0, startedAt, endedAt: startedAt };
+    const url = `${baseURL}/completion`;
+    let open;
+    try {
+      open = await openCompletion(this.transport, baseURL, body, signal);
+    } catch (error) {
+      if (signal.aborted) return { ...outcome, finishReason: "abort", endedAt: performance.now() };
+      throw error;
+    }
+    const reader = open.response.body?.getReader();
+    if (!reader) throw new ConnectionError(`${url} answered without a body`);
+    const parser = new ServerSentEventParser();
+    const handle = (data: string, event: string): boolean => {
+      const payload = parseJsonOrUndefined(data);
+      const errorBody = event === "error" && extractErrorDetails(payload) === undefined ? { error: payload } : payload;
+      if (event === "error" || extractErrorDetails(errorBody)) {
+        throw errorFromResponse({ status: statusOfStreamError(extractErrorDetails(errorBody)), body: errorBody, bodyText: data, url, modelId: this.modelId });
+      }
+      const parsed = completionChunkSchema.safeParse(payload);
+      if (!parsed.success) throw new ConnectionError(`${url} streamed an unexpected event: ${data.slice(0, 200)}`);
+      return this.applyChunk(parsed.data, outcome, topLogprobs, eosString, onText);
+    };
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        const events = done ? parser.finish().events : parser.push(value);
+        for (const event of events) {
+          if (handle(event.data, event.event)) {
+            outcome.endedAt = performance.now();
+            return outcome;
+          }
+        }
+        if (done) throw new ConnectionError(`the stream from ${url} ended before its last event (did llama-server crash? log: ${this.logPath})`);
+      }
+    } catch (error) {
+      if (signal.aborted) return { ...outcome, finishReason: "abort", endedAt: performance.now() };
+      throw isCamelidError(error) ? error : open.lifetime.errorFor(error, `reading the stream from ${url}`);
+    } finally {
+      open.lifetime.dispose();
+      reader.cancel().catch(() => undefined);
+    }
+  }
+
+  /** Applies one /completion event; true when it was the last one. */
+  private applyChunk(
+    chunk: CompletionChunk,
+    outcome: ChoiceOutcome,
+    topLogprobs: number | undefined,
+    eosString: string | undefined,
+    onText: (delta: string, logprobs: TokenLogprob[] | undefined) => void,
+  ): boolean {
+    const logprobs =
+      topLogprobs === undefined
+        ? undefined
+        : chunk.completion_probabilities?.map(
+            (entry): TokenLogprob => ({
+              token: entry.token,
+              logprob: entry.logprob,
+              ...(entry.bytes ? { bytes: entry.bytes } : {}),
+              tokenId: entry.id,
+              ...(topLogprobs > 0
+                ? { topLogprobs: (entry.top_logprobs ?? []).slice(0, topLogprobs).map((alternative) => ({ token: alternative.token, logprob: alternative.logprob, ...(alternative.bytes ? { bytes: alternative.bytes } : {}) })) }
+                : {}),
+            }),
+          );
+    if (chunk.content !== "" || (logprobs && logprobs.length > 0)) {
+      outcome.firstTokenAt ??= performance.now();
+      onText(chunk.content, logprobs && logprobs.length > 0 ? logprobs : undefined);
+    }
+    if (chunk.tokens_predicted !== undefined) outcome.completionTokens = chunk.tokens_predicted;
+    if (!chunk.stop) return false;
+    outcome.evaluatedPromptTokens = chunk.timings?.prompt_n ?? chunk.tokens_evaluated ?? 0;
+    if (chunk.stop_type === "limit") outcome.finishReason = "length";
+    else if (chunk.stop_type === "word") {
+      outcome.finishReason = "stop";
+      if (chunk.stopping_word) outcome.stopReason = chunk.stopping_word;
+    } else if (chunk.stop_type === "eos") {
+      outcome.finishReason = "stop";
+      if (eosString !== undefined) outcome.stopReason = eosString;
+    }
+    return true;
+  }
+
+  async tokenize(text: string, options: { addBos?: boolean; parseSpecial?: boolean } = {}): Promise<number[]> {
+    if (typeof text !== "string") throw new InvalidArgumentError("text", "text to tokenize must be a string");
+    return this.withEngine(async (lease, state) => {
+      const tokens = text === "" ? [] : await tokenizeText(this.transport, lease.process.baseURL, text, { addSpecial: false, parseSpecial: options.parseSpecial ?? false });
+      const addBos = options.addBos ?? state.engine.addBos;
+      return addBos && state.facts.bos !== null && tokens[0] !== state.facts.bos ? [state.facts.bos, ...tokens] : tokens;
+    });
+  }
+
+  async detokenize(tokens: number[]): Promise<string> {
+    return this.withEngine(async (lease, state) => {
+      checkTokenIds(tokens, state.facts.vocabularySize, "tokens");
+      const visible = tokens.filter((token) => !state.facts.controlTokens.has(token));
+      return detokenizeTokens(this.transport, lease.process.baseURL, visible);
+    });
+  }
+
+  async describe(): Promise<ModelDescription> {
+    return this.withEngine(async (lease, state) => {
+      const resolved = (() => {
+        try {
+          return resolveModelPromptFormat(this.promptInfo(state, lease.process.baseURL), undefined).choice;
+        } catch {
+          return undefined;
+        }
+      })();
+      return {
+        modelId: this.modelId,
+        provider: LLAMA_SERVER_PROVIDER,
+        contextSize: state.engine.contextSize,
+        ...(resolved ? { promptFormat: { name: resolved.name, source: resolved.source, reason: resolved.reason } } : {}),
+      };
+    });
+  }
+
+  /** Ends the process; the model cannot be used afterwards. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.state?.catch(() => undefined);
+    await this.supervisor?.close();
+  }
+}
+
+export type { SupervisedProcess };

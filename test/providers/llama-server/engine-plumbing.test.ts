@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import { createLlamaServerModel } from "../../../src/providers/llama-server/index.js";
+import type { StreamPart } from "../../../src/spec/index.js";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { writeFakeLlamaServer } from "../../support/fake-llama-server.js";
+import { isProcessAlive } from "../../support/processes.js";
+import { serveInProcess } from "../../support/serve-in-process.js";
+import { stories260KPath } from "../../support/shared-data.js";
+import { temporaryDirectories } from "../../support/temporary-directories.js";
+
+const newDirectory = temporaryDirectories("camelid-engine-plumbing-");
+
+describe("llama-server engine plumbing (a fake llama-server with a character tokenizer)", () => {
+  it("renders and tokenizes through the server, streams /completion's events as parts, runs n choices, maps logprobs and limits", async () => {
+    const folder = newDirectory();
+    const model = createLlamaServerModel({ modelPath: stories260KPath(), llamaServerBin: writeFakeLlamaServer(folder), logDir: folder, cacheDir: folder, keepAliveSeconds: -1 });
+    try {
+      const rendered = await model.renderPrompt({ prompt: "hello" });
+      expect(rendered.tokens).toEqual([1, ..."hello"].map((c) => (typeof c === "number" ? c : c.charCodeAt(0))));
+      const result = await model.doGenerate({ prompt: "hello", maxTokens: 3, n: 2, seed: 7, topLogprobs: 1 });
+      expect(result.choices.map((choice) => [choice.text, choice.finishReason, choice.completionTokens])).toEqual([
+        ["llo", "length", 3],
+        ["llo", "length", 3],
+      ]);
+      expect(result.choices[0].logprobs?.[0]).toEqual({ token: "l", logprob: -0.5, bytes: [108], tokenId: 108, topLogprobs: [{ token: "x", logprob: -1, bytes: [120] }] });
+      expect(result.usage).toEqual({ promptTokens: 6, completionTokens: 6, totalTokens: 12 });
+      const { stream } = await model.doStream({ prompt: "abc", maxTokens: 2 });
+      const parts: StreamPart[] = [];
+      for await (const part of stream as unknown as AsyncIterable<StreamPart>) parts.push(part);
+      expect(parts.map((part) => part.type)).toEqual(["stream-start", "text-delta", "text-delta", "choice-finish", "finish"]);
+      // The context (64 per slot) bounds a prompt.
+      await expect(model.doGenerate({ prompt: "x".repeat(80) })).rejects.toThrow(/the prompt has 81 tokens but the context holds 64/);
+      expect(await model.tokenize("hi")).toEqual([1, 104, 105]);
+      expect(await model.detokenize([104, 105])).toBe("hi");
+      expect(model.engineStats()).toMatchObject({ state: "running", starts: 1, crashes: 0, activeRequests: 0 });
+    } finally {
+      await model.dispose();
+    }
+    expect(model.engineStats()?.state).toBe("closed");
+  });
+
+  it("serve --engine llama-server answers chat completions, streamed or not, through the supervised process, which ends with the server", async () => {
+    const folder = newDirectory();
+    const served = await serveInProcess(["--model", stories260KPath(), "--engine", "llama-server", "--llama-server-bin", writeFakeLlamaServer(folder), "--port", "0", "--data-dir", folder]);
+    let pid: number;
+    try {
+      const body = { model: "stories260K", messages: [{ role: "user", content: "Hi" }], max_tokens: 4 };
+      const reply = await fetch(`${served.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      expect(reply.status).toBe(200);
+      const json = (await reply.json()) as { choices: { message: { content: string }; finish_reason: string }[] };
+      expect(json.choices[0].message.content).toHaveLength(4);
+      expect(json.choices[0].finish_reason).toBe("length");
+      const streamed = await fetch(`${served.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...body, stream: true }) });
+      const text = await streamed.text();
+      expect(text).toContain("data: [DONE]");
+      const deltas = text
+        .split("\n\n")
+        .map((event) => event.replace(/^data: /, "").trim())
+        .filter((data) => data.startsWith("{"))
+        .map((data) => (JSON.parse(data) as { choices: { delta?: { content?: string } }[] }).choices[0]?.delta?.content ?? "")
+        .join("");
+      expect(deltas).toBe(json.choices[0].message.content);
+      const log = join(folder, "engines", "stories260K.log");
+      expect(existsSync(log)).toBe(true);
+      pid = Number(/llama-server pid (\d+) ready/.exec(readFileSync(log, "utf8"))![1]);
+      expect(isProcessAlive(pid)).toBe(true);
+      expect(served.log()).toMatch(/model "stories260K": llama-server engine \(log: .*stories260K\.log\)/);
+    } finally {
+      await served.stop();
+    }
+    expect(isProcessAlive(pid!)).toBe(false);
+  });
+});
+
+describe("camelid generate --engine llama-server (fake llama-server)", () => {
+  it("generates through a llama-server process that ends with the command", async () => {
+    const { main } = await import("../../../src/cli/main.js");
+    const { captureIo } = await import("../../support/capture-io.js");
+    const folder = newDirectory();
+    const { io, stdout, stderr } = captureIo("", { CAMELID_HOME: folder });
+    const code = await main(["generate", "--model", stories260KPath(), "--engine", "llama-server", "--llama-server-bin", writeFakeLlamaServer(folder), "--max-tokens", "3", "--temperature", "0", "--prompt", "hello"], io);
+    expect(stderr()).not.toMatch(/error/i);
+    expect(code).toBe(0);
+    expect(stdout()).toContain("llo");
+    const log = readFileSync(join(folder, "engines", "logs", "stories260K.log"), "utf8");
+    const pid = Number(/llama-server pid (\d+) ready/.exec(log)![1]);
+    expect(isProcessAlive(pid)).toBe(false);
+  });
+});
