@@ -93,6 +93,7 @@ async function startServer(name: string, command: string, args: string[], url: s
   child.stderr!.on("data", collect);
   let exited: string | undefined;
   child.once("exit", (code, signal) => (exited = `exited with ${code ?? signal}`));
+  child.once("error", (error) => (exited = `could not start: ${error.message}`));
   const deadline = Date.now() + 300_000;
   while (Date.now() < deadline) {
     if (exited) throw new Error(`${name} ${exited}: ${log.join("").slice(-600)}`);

@@ -3,6 +3,7 @@
 // facts so that it can be tested with any machine's; reading the facts is the one impure step.
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import type { LocalEngine } from "./local-model-options.js";
 
 export interface CpuFacts {
   /** Logical CPUs this process may run on (os.availableParallelism(): the affinity mask). */
@@ -13,8 +14,8 @@ export interface CpuFacts {
   quotaCpus?: number;
 }
 
-/** The engines of `--engine` (src/spec/local-model-options.ts once it names them): the default depends on which. */
-export type LocalEngineKind = "node-llama-cpp" | "llama-server";
+/** The engines of `--engine`: the default depends on which. */
+export type LocalEngineKind = LocalEngine;
 
 /**
  * Cores the math may use: the logical CPUs, no more than the physical cores (ggml's matrix kernels
