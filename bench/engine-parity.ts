@@ -84,6 +84,8 @@ function freePort(): Promise<number> {
 /** Starts a server process and waits until GET /health answers 200 (llama-server answers 503 while loading). */
 async function startServer(name: string, command: string, args: string[], url: string | ((log: string) => string | undefined), cwd = repoRoot): Promise<Server> {
   const child = spawn(command, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+  // A run that dies on an error leaves no server behind.
+  process.once("exit", () => child.kill("SIGKILL"));
   const log: string[] = [];
   const collect = (data: Buffer) => {
     log.push(String(data));
