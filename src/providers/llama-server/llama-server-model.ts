@@ -29,6 +29,7 @@ import type {
   StreamResult,
   TokenLogprob,
 } from "../../spec/index.js";
+import { defaultThreadsFor } from "../../spec/cpu-threads.js";
 import { DEFAULT_KEEP_ALIVE_SECONDS } from "../../spec/local-model-options.js";
 import type { ChoiceOutcome } from "../local/choice-runner.js";
 import { randomSeed, resolveSampling, validateCallOptions } from "../local/sampling.js";
@@ -229,7 +230,8 @@ export class LlamaServerLanguageModel implements LanguageModel {
       "--flash-attn", options.flashAttention ? "on" : "off",
       "--no-webui",
     ];
-    if (options.threads !== undefined) args.push("--threads", String(options.threads));
+    // Always named, so that both engines take their default from one place (src/spec/cpu-threads.ts).
+    args.push("--threads", String(options.threads ?? defaultThreadsFor("llama-server")));
     if (options.batchSize !== undefined) args.push("--batch-size", String(options.batchSize));
     for (const adapter of options.lora ?? []) args.push("--lora-scaled", `${adapter.path}:${adapter.scale ?? 1}`);
     if (options.mmproj !== undefined) args.push("--mmproj", options.mmproj);
