@@ -38,6 +38,7 @@ export function withPackagedDefaults(model: LanguageModel, defaults: PackagedDef
     ...(model.logLikelihood ? { logLikelihood: model.logLikelihood.bind(model) } : {}),
     ...(model.logLikelihoodTokens ? { logLikelihoodTokens: model.logLikelihoodTokens.bind(model) } : {}),
     ...(model.describe ? { describe: model.describe.bind(model) } : {}),
+    ...(model.processState ? { processState: model.processState.bind(model) } : {}),
     ...(model.dispose ? { dispose: model.dispose.bind(model) } : {}),
   };
 }

@@ -57,22 +57,46 @@ const remoteSchema = z.strictObject({
   models: z.array(remoteModelSchema).min(1),
 });
 
-/** One upstream of a replica set: any OpenAI-compatible server (another `camelid serve`, vLLM, llama-server). */
-const replicaSchema = z.strictObject({
-  /** Its base URL, up to and including /v1. */
-  url: z.url({ protocol: /^https?$/ }),
-  /** Names it in metrics and the request log; default its URL. */
-  name: z.string().min(1).optional(),
-  /** The name it serves the model under; default the set's id. */
-  model: z.string().min(1).optional(),
-  apiKeyEnv: z.string().min(1).optional(),
-  /** Default: the set's flavor. */
-  flavor: flavorSchema.optional(),
-  /** Requests sent to it at once (the set's queue admits the sum). */
-  concurrency: positiveInt.max(1024).default(16),
-  /** Relative speed, as FastChat's worker `--speed`: routing compares in-flight requests / speed. */
-  speed: z.number().positive().default(1),
-});
+/** Keys only an OpenAI-compatible ("url") replica takes; every local-model setting is only a "path" replica's. */
+const URL_REPLICA_KEYS = ["model", "apiKeyEnv", "flavor"] as const;
+const ENGINE_REPLICA_KEYS = Object.keys(localModelSettingsSchema.shape) as (keyof LocalModelSettings)[];
+
+/**
+ * One upstream of a replica set: any OpenAI-compatible server (another `camelid serve`, vLLM, llama-server)
+ * by "url", or a .gguf file by "path", run by a supervised llama-server engine of this server (the same
+ * local-model settings, bounds and messages as a model entry).
+ */
+const replicaSchema = localModelSettingsSchema
+  .extend({
+    /** Its base URL, up to and including /v1. */
+    url: z.url({ protocol: /^https?$/ }).optional(),
+    /** A .gguf file run by a llama-server engine. */
+    path: z.string().min(1).optional(),
+    /** Names it in metrics and the request log; default its URL, or "engine-N" (its place in the list) for a path. */
+    name: z.string().min(1).optional(),
+    /** The name it serves the model under; default the set's id. */
+    model: z.string().min(1).optional(),
+    apiKeyEnv: z.string().min(1).optional(),
+    /** Default: the set's flavor. */
+    flavor: flavorSchema.optional(),
+    /** Requests sent to it at once (the set's queue admits the sum); default 16, an engine's its sequences. */
+    concurrency: positiveInt.max(1024).optional(),
+    /** Relative speed, as FastChat's worker `--speed`: routing compares in-flight requests / speed. */
+    speed: z.number().positive().default(1),
+  })
+  .superRefine((replica, context) => {
+    if ((replica.url === undefined) === (replica.path === undefined)) {
+      context.addIssue({ code: "custom", message: 'give exactly one of "url" (an OpenAI-compatible server) or "path" (a .gguf file run by a llama-server engine)' });
+      return;
+    }
+    const misplaced = replica.url !== undefined ? ENGINE_REPLICA_KEYS.filter((key) => replica[key] !== undefined) : URL_REPLICA_KEYS.filter((key) => replica[key] !== undefined);
+    for (const key of misplaced) {
+      context.addIssue({ code: "custom", path: [key], message: replica.url !== undefined ? 'is a setting of a "path" (engine) replica, not of a "url" one' : 'is a setting of a "url" replica, not of a "path" (engine) one' });
+    }
+    if (replica.path !== undefined && replica.engine === "node-llama-cpp") {
+      context.addIssue({ code: "custom", path: ["engine"], message: 'a replica runs in its own process: "llama-server" is the only engine a replica can have' });
+    }
+  });
 
 /** One model alias served by several upstreams: least-loaded routing, health checks, failover. */
 const replicaSetSchema = z.strictObject({
@@ -167,13 +191,26 @@ export interface RemoteModelConfig {
   vision?: boolean;
 }
 
-/** One upstream of a replica set, resolved (its key read from the environment). */
-export interface ReplicaConfig {
+/** One upstream of a replica set, resolved: an OpenAI-compatible server (its key read from the environment) or a llama-server engine. */
+export type ReplicaConfig = UrlReplicaConfig | EngineReplicaConfig;
+
+export interface UrlReplicaConfig {
+  kind: "url";
   name: string;
   baseURL: string;
   upstreamId: string;
   apiKey?: string;
   flavor?: RemoteModelConfig["flavor"];
+  concurrency: number;
+  speed: number;
+}
+
+/** A replica run by this server: a supervised llama-server process over `model.path`. */
+export interface EngineReplicaConfig {
+  kind: "engine";
+  name: string;
+  /** Its settings resolved as a model entry's (defaults and flags beneath); `id` names its log file. */
+  model: LocalModelConfig;
   concurrency: number;
   speed: number;
 }
@@ -328,7 +365,8 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
   const maxQueue = flags.maxQueue ?? file.maxQueue;
   const loadTimeout = (seconds: number | undefined) => (seconds === undefined ? {} : { loadTimeoutMs: seconds * 1000 });
 
-  const localModels: LocalModelConfig[] = file.models.map(({ id, path, lora, maxQueue: modelMaxQueue, loadTimeoutSeconds: modelLoadTimeout, ...settings }) => ({
+  /** A model entry's (or an engine replica's) own settings over the defaults. */
+  const localModelFrom = ({ id, path, lora, maxQueue: modelMaxQueue, loadTimeoutSeconds: modelLoadTimeout, ...settings }: Omit<LocalModelSettings, "lora"> & { id: string; path: string; lora: { path: string; scale: number }[]; maxQueue?: number }): LocalModelConfig => ({
     ...settingDefaults,
     ...definedOnly(settings),
     ...binFromFile(settings),
@@ -337,7 +375,8 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
     lora: lora.map((adapter) => ({ path: fromFile(adapter.path), scale: adapter.scale })),
     maxQueue: modelMaxQueue ?? maxQueue,
     ...loadTimeout(modelLoadTimeout ?? loadTimeoutSeconds),
-  }));
+  });
+  const localModels: LocalModelConfig[] = file.models.map(localModelFrom);
   const localDefaults = { ...settingDefaults, maxQueue, ...loadTimeout(loadTimeoutSeconds) };
   const contextSize = settingDefaults.contextSize;
   const fromDefaults = (id: string, path: string): LocalModelConfig => ({ id, path, ...localDefaults, lora: [] });
@@ -390,15 +429,24 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
   });
 
   const replicaSets: ReplicaSetConfig[] = file.replicaSets.map((set, setIndex) => {
-    const replicas = set.replicas.map((replica, index) => ({
-      name: replica.name ?? replica.url,
-      baseURL: replica.url,
-      upstreamId: replica.model ?? set.id,
-      ...(replica.apiKeyEnv ? { apiKey: envValue(env, replica.apiKeyEnv, `"replicaSets[${setIndex}].replicas[${index}].apiKeyEnv"`) } : {}),
-      flavor: replica.flavor ?? set.flavor,
-      concurrency: replica.concurrency,
-      speed: replica.speed,
-    }));
+    const replicas = set.replicas.map((replica, index): ReplicaConfig => {
+      const { url, path, name, model, apiKeyEnv, flavor, concurrency, speed, lora, ...settings } = replica;
+      if (path !== undefined) {
+        const engineName = name ?? `engine-${index + 1}`;
+        const local = localModelFrom({ ...settings, engine: "llama-server", id: `${set.id}.${engineName}`, path, lora: lora ?? [] });
+        return { kind: "engine", name: engineName, model: local, concurrency: concurrency ?? local.sequences, speed };
+      }
+      return {
+        kind: "url",
+        name: name ?? url!,
+        baseURL: url!,
+        upstreamId: model ?? set.id,
+        ...(apiKeyEnv ? { apiKey: envValue(env, apiKeyEnv, `"replicaSets[${setIndex}].replicas[${index}].apiKeyEnv"`) } : {}),
+        flavor: flavor ?? set.flavor,
+        concurrency: concurrency ?? 16,
+        speed,
+      };
+    });
     const names = new Set<string>();
     for (const [index, { name }] of replicas.entries()) {
       if (names.has(name)) throw new ConfigError(`"replicaSets[${setIndex}].replicas[${index}]": two replicas of "${set.id}" are named "${name}"; give each a "name"`);
@@ -422,7 +470,8 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv, cw
     for (const path of discoverGgufFiles(fallback, "./models")) localModels.push(fromDefaults(modelIdFromPath(path), path));
     if (localModels.length === 0) throw new ConfigError(`no models to serve: ${fallback} has no .gguf files`);
   }
-  for (const model of localModels) {
+  const engineReplicas = replicaSets.flatMap((set) => set.replicas.flatMap((replica) => (replica.kind === "engine" ? [replica.model] : [])));
+  for (const model of [...localModels, ...engineReplicas]) {
     if (!existsSync(model.path)) throw new ConfigError(`model "${model.id}": file ${model.path} does not exist`);
     for (const adapter of model.lora) {
       if (!existsSync(adapter.path)) throw new ConfigError(`model "${model.id}": LoRA adapter ${adapter.path} does not exist`);

@@ -1,5 +1,5 @@
 import { GgufFormatError, ModelLoadError, ModelNotFoundError, QueueFullError } from "../errors/index.js";
-import type { LanguageModel, ReplicaStatus } from "../spec/index.js";
+import type { EngineProcessState, LanguageModel, ReplicaStatus } from "../spec/index.js";
 import { ResourceConflictError } from "./http-errors.js";
 import { RequestScheduler, type SchedulerStats } from "./scheduling/scheduler.js";
 
@@ -37,6 +37,8 @@ export interface ModelStatus extends SchedulerStats {
   progress?: number;
   /** A replicated model's upstreams: health, load and counters. */
   replicas?: ReplicaStatus[];
+  /** A loaded model run by a supervised process (the llama-server engine): that process's state. */
+  process?: EngineProcessState;
 }
 
 /** One served model: its loader (single-flight, retried after a failure) and its scheduler. */
@@ -67,6 +69,7 @@ export class ModelEntry {
       ...(this.lastError ? { error: this.lastError } : {}),
       ...(this.state === "loading" && this.loadProgress !== undefined ? { progress: this.loadProgress } : {}),
       ...(this.loaded?.replicas ? { replicas: this.loaded.replicas() } : {}),
+      ...(this.loaded?.processState ? { process: this.loaded.processState() } : {}),
       ...this.scheduler.stats(),
     };
   }

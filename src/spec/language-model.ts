@@ -49,6 +49,13 @@ export interface ReplicaStatus {
   lastError?: string;
 }
 
+/**
+ * A local model's engine process, where one runs it (the llama-server engine): "stopped" (never started, or
+ * ended idle: starts on the next request), "starting", "ready", "crashed-backing-off" (its last run or start
+ * failed: it starts again on demand, after the restart backoff).
+ */
+export type EngineProcessState = "stopped" | "starting" | "ready" | "crashed-backing-off";
+
 export interface ModelDescription {
   modelId: string;
   provider: string;
@@ -82,5 +89,7 @@ export interface LanguageModel {
   describe?(): Promise<ModelDescription>;
   /** A model that routes over several upstreams reports each one (health, load, counters). */
   replicas?(): ReplicaStatus[];
+  /** A model run by a supervised process reports the process's state. */
+  processState?(): EngineProcessState;
   dispose?(): Promise<void>;
 }

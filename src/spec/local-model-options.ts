@@ -52,7 +52,7 @@ export const localModelSettingsSchema = z.strictObject({
   contextSize: integerInRange(LOCAL_MODEL_LIMITS.contextSize).optional(),
   /** Parallel sequences = requests decoded together. */
   sequences: integerInRange(LOCAL_MODEL_LIMITS.sequences).optional(),
-  /** ggml threads; when absent, chosen from the measured cores (all but one, at most 8). */
+  /** ggml threads; when absent, chosen from the measured cores per engine (src/spec/cpu-threads.ts). */
   threads: integerInRange(LOCAL_MODEL_LIMITS.threads).optional(),
   /** llama.cpp's logical batch (tokens per decode step). */
   batchSize: integerInRange(LOCAL_MODEL_LIMITS.batchSize).optional(),
@@ -80,7 +80,7 @@ export type LocalModelSettingKey = keyof LocalModelSettings;
 export const LOCAL_MODEL_FLAGS = {
   contextSize: { flag: "ctx-size", short: "c", value: "N", help: "tokens per sequence (default: the model's training context, at most 2048)" },
   sequences: { flag: "sequences", value: "N", help: "parallel sequences per model (default 4)" },
-  threads: { flag: "threads", short: "t", value: "N", help: "CPU threads (default: the measured cores but one, at most 8)" },
+  threads: { flag: "threads", short: "t", value: "N", help: "CPU threads (default: from the usable cores: physical, within the CPU quota; node-llama-cpp all but one, at most 8; llama-server all)" },
   batchSize: { flag: "batch-size", value: "N", help: "llama.cpp batch size (tokens per decode step)" },
   flashAttention: { flag: "flash-attention", value: "", help: "llama.cpp flash attention (less CPU per batched step; outputs differ by rounding)" },
   loadTimeoutSeconds: { flag: "load-timeout", value: "SECONDS", help: "checking and loading one model file must finish in time (default 600)" },

@@ -81,8 +81,8 @@ describe("serve config", () => {
         maxQueue: 7,
         healthCheck: { intervalMs: 1000, timeoutMs: 2000 },
         replicas: [
-          { name: "http://10.0.0.1:8000/v1", baseURL: "http://10.0.0.1:8000/v1", upstreamId: "llama", apiKey: "sk-vllm", flavor: "vllm", concurrency: 16, speed: 1 },
-          { name: "camelid-2", baseURL: "http://10.0.0.2:8080/v1", upstreamId: "stories", flavor: "openai", concurrency: 4, speed: 2 },
+          { kind: "url", name: "http://10.0.0.1:8000/v1", baseURL: "http://10.0.0.1:8000/v1", upstreamId: "llama", apiKey: "sk-vllm", flavor: "vllm", concurrency: 16, speed: 1 },
+          { kind: "url", name: "camelid-2", baseURL: "http://10.0.0.2:8080/v1", upstreamId: "stories", flavor: "openai", concurrency: 4, speed: 2 },
         ],
       },
     ]);

@@ -1,13 +1,16 @@
 // A stand-in for llama-server's process behaviour (flags, /health, logs, signals) and the shape of its API
 // (/props, a character tokenizer, a streamed /completion that echoes the prompt), for tests of the supervision
 // and the engine's plumbing that must not need a real model: written as an executable script on demand.
-import { chmodSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const SCRIPT = `#!/usr/bin/env node
 // fake llama-server: --port P; /health 503 for the first probes (loading), then 200.
 import { createServer } from "node:http";
+import { writeFileSync } from "node:fs";
 const args = process.argv.slice(2);
+// The flags it was started with, for tests of how the engine maps a model's settings.
+writeFileSync(new URL("./fake-llama-server.args.json", import.meta.url), JSON.stringify(args));
 const port = Number(args[args.indexOf("--port") + 1]);
 const host = args[args.indexOf("--host") + 1];
 if (args.includes("--fail-at-start")) { console.error("fake: cannot load the model"); process.exit(1); }
@@ -45,6 +48,11 @@ const server = createServer((request, response) => {
 server.listen(port, host, () => console.error("fake llama-server listening on " + host + ":" + port));
 process.on("SIGTERM", () => { console.error("fake: SIGTERM, shutting down"); process.exit(0); });
 `;
+
+/** The flags the fake written into `folder` was last started with. */
+export function fakeLlamaServerArguments(folder: string): string[] {
+  return JSON.parse(readFileSync(join(folder, "fake-llama-server.args.json"), "utf8")) as string[];
+}
 
 /** Writes the fake into `folder` and returns its path (executable). */
 export function writeFakeLlamaServer(folder: string): string {

@@ -28,7 +28,8 @@ const WHERE = `set ${LLAMA_SERVER_BIN_ENV}=/path/to/llama-server or run \`cameli
 export function describeWithLlamaServer(name: string, body: (binary: string) => void): void {
   const binary = testLlamaServerBinary();
   if (binary) {
-    describe(name, () => body(binary));
+    // each test may be the first request of a lazily started llama-server (seconds on a loaded 2-core machine)
+    describe(name, { timeout: 240_000 }, () => body(binary));
     return;
   }
   if (process.env.CI) {

@@ -41,7 +41,7 @@ describe("kill and resume", () => {
     const child = spawnCli(["train", ...flags(outDir)]);
     const metrics = new MetricsLog(join(outDir, "metrics.jsonl"));
     const stepsLogged = () => metrics.read().filter((r) => r.type === "train").length;
-    await waitFor(() => stepsLogged() >= 7 || child.process.exitCode !== null, 60_000, "the child to pass step 7");
+    await waitFor(() => stepsLogged() >= 7 || child.process.exitCode !== null, 180_000, "the child to pass step 7");
     child.process.kill("SIGKILL");
     const { signal } = await child.exited;
     expect(signal, `the child finished before it could be killed: ${child.output().stderr}`).toBe("SIGKILL");

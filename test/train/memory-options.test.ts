@@ -63,12 +63,12 @@ describe("train memory options", () => {
     expect(lean.peakRssBytes).toBeGreaterThan(0);
     const run = JSON.parse(readFileSync(join(dir, "lean", "run.json"), "utf8")) as { config: { keepQuantized: boolean; checkpointActivations: boolean } };
     expect(run.config).toMatchObject({ keepQuantized: true, checkpointActivations: true });
-  }, 60_000);
+  }, 240_000);
 
   it("the text summary names the decode scratch", async () => {
     const io = captureIo();
     const args = flags(join(dir, "text")).filter((flag) => flag !== "--json");
     expect(await run([...args, "--keep-quantized"], io.io)).toBe(0);
     expect(io.stdout()).toMatch(/memory: engine buffers \d+\.\d MiB \(base weights \d+\.\d MiB, decode scratch \d+\.\d MiB, activations \d+\.\d MiB, gradient scratch \d+\.\d MiB, LoRA \d+\.\d MiB\); peak RSS \d+\.\d MiB/);
-  }, 60_000);
+  }, 240_000);
 });

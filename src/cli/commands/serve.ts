@@ -8,6 +8,7 @@ import { resolveServeConfig, type LocalModelConfig, type ServeFlags } from "../.
 import type { PromptFormatFit } from "../../prompts/index.js";
 import type { LoadProgressListener } from "../../server/model-registry.js";
 import type { LanguageModel } from "../../spec/index.js";
+import type { Replica } from "../../providers/replica-set/index.js";
 import { startServer, type ModelFactories } from "../../server/server.js";
 import type { CliIo } from "../io.js";
 import { localModelFlagHelp, localModelFlagOptions, parseLocalModelFlags } from "../local-model-flags.js";
@@ -170,23 +171,31 @@ const providerFactories = (log: (line: string) => void, places: { dataDir: strin
   async replicaSet(set) {
     const { createOpenAICompatibleModel } = await import("../../providers/openai/index.js");
     const { createReplicaSetModel } = await import("../../providers/replica-set/index.js");
-    const replicas = set.replicas.map((replica) => {
-      // No retries inside a replica: a failure moves the request to the next replica at once.
-      const connect = (timeoutMs: number | undefined) =>
-        createOpenAICompatibleModel({
-          baseURL: replica.baseURL,
-          apiKey: replica.apiKey,
-          model: replica.upstreamId,
-          api: set.api,
-          flavor: replica.flavor,
-          timeoutMs,
-          maxRetries: 0,
-        });
-      // The health check: GET /v1/models answers and still lists the model, on a connection whose own
-      // timeout is the probe's, so a hung upstream does not pile up unanswered probes.
-      const prober = connect(set.healthCheck.timeoutMs);
-      return { name: replica.name, speed: replica.speed, model: connect(set.timeoutMs), probe: async () => void (await prober.describe!()) };
-    });
+    const replicas = await Promise.all(
+      set.replicas.map(async (replica): Promise<Replica> => {
+        if (replica.kind === "engine") {
+          // Created, not started: the process starts with the first request routed to it (and ends idle).
+          const engine = await createLlamaServerEngine(replica.model, places, { retryAfterCrash: false });
+          log(`model "${set.id}": replica "${replica.name}" is a llama-server engine over ${replica.model.path} (log: ${engine.logPath})`);
+          return { name: replica.name, speed: replica.speed, model: engine, probe: () => engine.checkEngine() };
+        }
+        // No retries inside a replica: a failure moves the request to the next replica at once.
+        const connect = (timeoutMs: number | undefined) =>
+          createOpenAICompatibleModel({
+            baseURL: replica.baseURL,
+            apiKey: replica.apiKey,
+            model: replica.upstreamId,
+            api: set.api,
+            flavor: replica.flavor,
+            timeoutMs,
+            maxRetries: 0,
+          });
+        // The health check: GET /v1/models answers and still lists the model, on a connection whose own
+        // timeout is the probe's, so a hung upstream does not pile up unanswered probes.
+        const prober = connect(set.healthCheck.timeoutMs);
+        return { name: replica.name, speed: replica.speed, model: connect(set.timeoutMs), probe: async () => void (await prober.describe!()) };
+      }),
+    );
     return createReplicaSetModel({ modelId: set.id, replicas, healthCheck: set.healthCheck });
   },
 });
@@ -221,17 +230,23 @@ async function inProcessEngine(model: LocalModelConfig, onProgress: LoadProgress
  * DATA_DIR/engines/<model>.log.
  */
 async function llamaServerEngine(model: LocalModelConfig, places: { dataDir: string; cacheDir: string }): Promise<LoadedEngine> {
+  const engine = await createLlamaServerEngine(model, places);
+  await engine.load();
+  return { engine, note: `llama-server engine (log: ${engine.logPath}); ` };
+}
+
+/** A llama-server engine for `model`'s settings, not started yet; its output goes to DATA_DIR/engines/<model>.log. */
+async function createLlamaServerEngine(model: LocalModelConfig, places: { dataDir: string; cacheDir: string }, extra: { retryAfterCrash?: boolean } = {}) {
   const { createLlamaServerModel } = await import("../../providers/llama-server/index.js");
-  const engine = createLlamaServerModel({
+  return createLlamaServerModel({
     ...engineSettings(model),
     llamaServerBin: model.llamaServerBin,
     keepAliveSeconds: model.keepAliveSeconds,
     ...(model.mmproj ? { mmproj: model.mmproj } : {}),
     logDir: join(places.dataDir, "engines"),
     cacheDir: places.cacheDir,
+    ...extra,
   });
-  await engine.load();
-  return { engine, note: `llama-server engine (log: ${engine.logPath}); ` };
 }
 
 /**

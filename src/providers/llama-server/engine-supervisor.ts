@@ -4,7 +4,10 @@
 // spin the CPU restarting.
 import { EngineBinaryError, ModelLoadError } from "../../errors/index.js";
 import { sleep as defaultSleep, type Sleep } from "../../retry/sleep.js";
+import type { EngineProcessState } from "../../spec/language-model.js";
 import type { EngineExit } from "./engine-process.js";
+
+export type { EngineProcessState };
 
 /** What the supervisor needs of a running engine (EngineProcess; a fake in unit tests). */
 export interface SupervisedProcess {
@@ -23,6 +26,7 @@ export interface EngineLease {
 }
 
 export type EngineState = "stopped" | "starting" | "running" | "stopping" | "closed";
+
 
 export interface EngineSupervisorOptions {
   start: () => Promise<SupervisedProcess>;
@@ -58,6 +62,8 @@ export class EngineSupervisor {
   private readonly endedOnPurpose = new WeakSet<SupervisedProcess>();
   private startCount = 0;
   private crashCount = 0;
+  /** The last process crashed (or the last start failed) and no start has succeeded since. */
+  private crashedSinceStart = false;
 
   constructor(private readonly options: EngineSupervisorOptions) {}
 
@@ -75,6 +81,20 @@ export class EngineSupervisor {
     if (this.stopping) return "stopping";
     if (this.starting) return "starting";
     return this.current && !this.current.hasExited ? "running" : "stopped";
+  }
+
+  /** The process's state for status pages; a crash shows until a start succeeds. */
+  processState(): EngineProcessState {
+    const state = this.state();
+    if (state === "starting") return "starting";
+    if (state === "running") return "ready";
+    return this.crashedSinceStart ? "crashed-backing-off" : "stopped";
+  }
+
+  /** Whether the running process answers /health (false when none runs); takes no lease, so it never delays the idle stop. */
+  async healthy(): Promise<boolean> {
+    const process = this.current;
+    return process !== undefined && !process.hasExited && (await process.healthy());
   }
 
   /** A running process for one request, started (or restarted) if need be; release the lease when done with it. */
@@ -137,10 +157,14 @@ export class EngineSupervisor {
       process = await this.options.start();
     } catch (error) {
       // A missing executable is not a crash: nothing to back off from, the user must act.
-      if (!(error instanceof EngineBinaryError)) this.recordFailure();
+      if (!(error instanceof EngineBinaryError)) {
+        this.recordFailure();
+        this.crashedSinceStart = true;
+      }
       throw error;
     }
     this.startCount++;
+    this.crashedSinceStart = false;
     if (this.closed) {
       this.endedOnPurpose.add(process);
       await process.stop();
@@ -179,6 +203,7 @@ export class EngineSupervisor {
     if (this.current === process) this.current = undefined;
     if (this.endedOnPurpose.has(process)) return;
     this.crashCount++;
+    this.crashedSinceStart = true;
     if (this.now - startedAt >= (this.options.stableMs ?? 60_000)) this.consecutiveFailures = 0;
     this.recordFailure();
     this.options.note?.(

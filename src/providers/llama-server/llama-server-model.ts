@@ -29,6 +29,7 @@ import type {
   StreamResult,
   TokenLogprob,
 } from "../../spec/index.js";
+import { defaultThreadsFor } from "../../spec/cpu-threads.js";
 import { DEFAULT_KEEP_ALIVE_SECONDS } from "../../spec/local-model-options.js";
 import type { ChoiceOutcome } from "../local/choice-runner.js";
 import { randomSeed, resolveSampling, validateCallOptions } from "../local/sampling.js";
@@ -41,7 +42,7 @@ import { completionChunkSchema, detokenizeTokens, engineTransport, openCompletio
 import { resolveLlamaServerBinary } from "./engine-binary.js";
 import { EngineLog } from "./engine-log.js";
 import { EngineProcess } from "./engine-process.js";
-import { EngineSupervisor, type EngineLease, type SupervisedProcess } from "./engine-supervisor.js";
+import { EngineSupervisor, type EngineLease, type EngineProcessState, type SupervisedProcess } from "./engine-supervisor.js";
 import type { ResolvedLlamaServerModelOptions } from "./options.js";
 
 export const LLAMA_SERVER_PROVIDER = "llama-server";
@@ -138,6 +139,29 @@ export class LlamaServerLanguageModel implements LanguageModel {
     return this.supervisor?.stats();
   }
 
+  /** The process's state for /v1/models ("stopped" before the first call). */
+  processState(): EngineProcessState {
+    return this.supervisor?.processState() ?? "stopped";
+  }
+
+  /**
+   * A replica set's health check. A stopped (idle) or starting engine is healthy: it serves on demand. A
+   * running one must answer /health. A crashed one is unhealthy, and the check starts it again in the
+   * background (after the supervisor's backoff), so the replica rejoins its set once the process runs.
+   */
+  async checkEngine(): Promise<void> {
+    const state = this.processState();
+    if (state === "stopped" || state === "starting") return;
+    if (state === "crashed-backing-off") {
+      void this.supervisor!.acquire().then(
+        (lease) => lease.release(),
+        () => undefined, // the supervisor logged why; the next check tries again
+      );
+      throw new ModelLoadError(this.options.modelPath, `model "${this.modelId}": llama-server crashed; it is starting again (log: ${this.logPath})`);
+    }
+    if (!(await this.supervisor!.healthy())) throw new ModelLoadError(this.options.modelPath, `model "${this.modelId}": llama-server does not answer /health (log: ${this.logPath})`);
+  }
+
   /** The running llama-server's pid, if one runs. */
   async enginePid(): Promise<number | undefined> {
     if (this.supervisor?.state() !== "running") return undefined;
@@ -206,7 +230,8 @@ export class LlamaServerLanguageModel implements LanguageModel {
       "--flash-attn", options.flashAttention ? "on" : "off",
       "--no-webui",
     ];
-    if (options.threads !== undefined) args.push("--threads", String(options.threads));
+    // Always named, so that both engines take their default from one place (src/spec/cpu-threads.ts).
+    args.push("--threads", String(options.threads ?? defaultThreadsFor("llama-server")));
     if (options.batchSize !== undefined) args.push("--batch-size", String(options.batchSize));
     for (const adapter of options.lora ?? []) args.push("--lora-scaled", `${adapter.path}:${adapter.scale ?? 1}`);
     if (options.mmproj !== undefined) args.push("--mmproj", options.mmproj);
@@ -239,7 +264,7 @@ export class LlamaServerLanguageModel implements LanguageModel {
       try {
         return await use(lease, state);
       } catch (error) {
-        if (attempt === 1 && error instanceof ConnectionError && !(await lease.process.healthy())) {
+        if (attempt === 1 && this.options.retryAfterCrash !== false && error instanceof ConnectionError && !(await lease.process.healthy())) {
           await supervisor.discard(lease.process);
           continue;
         }
@@ -315,7 +340,7 @@ export class LlamaServerLanguageModel implements LanguageModel {
         ({ prompt: built, found: warnings } = await prepare(lease.process.baseURL));
       } catch (error) {
         // Killed a moment ago and not yet seen to exit: replace the process once.
-        if (!(error instanceof ConnectionError) || (await lease.process.healthy())) throw error;
+        if (this.options.retryAfterCrash === false || !(error instanceof ConnectionError) || (await lease.process.healthy())) throw error;
         await supervisor.discard(lease.process);
         lease.release();
         lease = await supervisor.acquire();

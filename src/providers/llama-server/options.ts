@@ -13,6 +13,11 @@ export const llamaServerModelOptionsSchema = localModelSettingsSchema
     chatTemplate: z.string().min(1).optional(),
     /** Starting llama-server (loading the model) must finish within this time (default 600000: ten minutes). */
     loadTimeoutMs: integerInRange({ min: 1, max: LOCAL_MODEL_LIMITS.loadTimeoutSeconds.max * 1000 }).optional(),
+    /**
+     * A call that finds its process dead before any answer starts it again and retries once (default true).
+     * A replica set turns this off: another replica answers at once, without waiting for the restart.
+     */
+    retryAfterCrash: z.boolean().optional(),
     /** The folder of the per-model log files (`<logDir>/<model id>.log`). */
     logDir: z.string().min(1, "logDir must name a folder"),
     /** camelid's cache folder, where `camelid engine build` leaves llama-server. */

@@ -5,7 +5,6 @@ export {
   localModelOptionsSchema,
   parseLocalModelOptions,
   DEFAULT_THREADS,
-  defaultThreads,
   DEFAULT_FLASH_ATTENTION,
   DEFAULT_SEQUENCES,
   DEFAULT_MAX_CONTEXT,

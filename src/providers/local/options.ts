@@ -1,6 +1,6 @@
-import { availableParallelism } from "node:os";
 import { z } from "zod";
 import { InvalidArgumentError } from "../../errors/index.js";
+import { defaultThreadsFor } from "../../spec/cpu-threads.js";
 import { integerInRange, LOCAL_MODEL_LIMITS, localModelSettingsSchema } from "../../spec/local-model-options.js";
 
 const gpuSchema = z.union([z.literal(false), z.enum(["auto", "cuda", "vulkan", "metal"])]);
@@ -30,20 +30,10 @@ export type LocalModelOptions = z.input<typeof localModelOptionsSchema>;
 export type ResolvedLocalModelOptions = z.output<typeof localModelOptionsSchema>;
 
 /**
- * ggml threads: all cores but one, at most 8. Measured on a 2-core machine shared with other work
- * (bench/local-decode.ts --sweep, node-llama-cpp raw API, same run): 1 thread decoded stories260K
- * at 1272 tokens/s and a 24M F32 model at 15-39, 2 threads at 2 and 1 tokens/s. The cause:
- * node-llama-cpp attaches no persistent ggml threadpool, so with threads > 1 ggml starts a fresh
- * worker thread for every decode (strace: 50 extra clone() calls for 50 tokens with 2 threads,
- * none with 1), and its workers spin at barriers, so one that waits for a core stalls every op.
- * The spare core keeps Node's event loop and the OS responsive.
+ * Threads used when the options name none, on this machine: the measured usable cores (affinity,
+ * physical cores, cgroup quota) but one, at most 8. Why one spare core: src/spec/cpu-threads.ts.
  */
-export function defaultThreads(cores = availableParallelism()): number {
-  return Math.max(1, Math.min(8, cores - 1));
-}
-
-/** Threads used when the options name none, on this machine. */
-export const DEFAULT_THREADS = defaultThreads();
+export const DEFAULT_THREADS = defaultThreadsFor("node-llama-cpp");
 
 /*
  * Flash attention off: on CPU its kernel measured slower per decoded token on small models

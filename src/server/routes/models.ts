@@ -1,10 +1,12 @@
 import type { ServerApp, ServerContext } from "../context.js";
+import type { EngineProcessState } from "../../spec/index.js";
 import type { ModelCapability, ModelState } from "../model-registry.js";
 
 /**
  * One entry of GET /v1/models. `status` is camelid's addition (as llama-server's router adds one):
  * the playground's pickers show loading models (with the fraction loaded) and failed ones (with the
- * load error) from it.
+ * load error) from it. A model run by a llama-server engine adds its process's state (`process`):
+ * "ready" means the model is served, not that its process runs (an idle one is stopped and starts on demand).
  */
 export interface ModelObject {
   id: string;
@@ -13,7 +15,7 @@ export interface ModelObject {
   owned_by: string;
   /** camelid's addition, like Ollama's: what the model takes besides text ("vision": images); empty for a text-only model. */
   capabilities: ModelCapability[];
-  status: { value: ModelState; error?: string; progress?: number };
+  status: { value: ModelState; error?: string; progress?: number; process?: EngineProcessState };
 }
 
 export interface ModelList {
@@ -26,8 +28,9 @@ const startedAt = Math.floor(Date.now() / 1000);
 export function registerModelRoutes(app: ServerApp, context: ServerContext): void {
   const describe = (id: string): ModelObject => {
     const entry = context.registry.get(id);
-    const { state, error, progress } = entry.status();
-    return { id: entry.id, object: "model" as const, created: startedAt, owned_by: entry.spec.ownedBy, capabilities: [...(entry.spec.capabilities ?? [])], status: { value: state, ...(error ? { error } : {}), ...(progress !== undefined ? { progress } : {}) } };
+    const { state, error, progress, process } = entry.status();
+    const status = { value: state, ...(error ? { error } : {}), ...(progress !== undefined ? { progress } : {}), ...(process ? { process } : {}) };
+    return { id: entry.id, object: "model" as const, created: startedAt, owned_by: entry.spec.ownedBy, capabilities: [...(entry.spec.capabilities ?? [])], status };
   };
   app.get("/v1/models", (c) => {
     const list: ModelList = { object: "list", data: context.registry.list().map((entry) => describe(entry.id)) };

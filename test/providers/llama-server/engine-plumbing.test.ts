@@ -3,7 +3,8 @@ import { createLlamaServerModel } from "../../../src/providers/llama-server/inde
 import type { StreamPart } from "../../../src/spec/index.js";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { writeFakeLlamaServer } from "../../support/fake-llama-server.js";
+import { fakeLlamaServerArguments, writeFakeLlamaServer } from "../../support/fake-llama-server.js";
+import { defaultThreadsFor } from "../../../src/spec/cpu-threads.js";
 import { isProcessAlive } from "../../support/processes.js";
 import { serveInProcess } from "../../support/serve-in-process.js";
 import { stories260KPath } from "../../support/shared-data.js";
@@ -38,6 +39,22 @@ describe("llama-server engine plumbing (a fake llama-server with a character tok
       await model.dispose();
     }
     expect(model.engineStats()?.state).toBe("closed");
+  });
+
+  it("names llama-server's threads: the model's, else the default chosen for this engine from the measured cores", async () => {
+    const threadsOf = async (threads?: number) => {
+      const folder = newDirectory();
+      const model = createLlamaServerModel({ modelPath: stories260KPath(), llamaServerBin: writeFakeLlamaServer(folder), logDir: folder, cacheDir: folder, keepAliveSeconds: -1, ...(threads ? { threads } : {}) });
+      try {
+        await model.tokenize("hi");
+        const args = fakeLlamaServerArguments(folder);
+        return args.includes("--threads") ? args[args.indexOf("--threads") + 1] : undefined;
+      } finally {
+        await model.dispose();
+      }
+    };
+    expect(await threadsOf(3)).toBe("3");
+    expect(await threadsOf()).toBe(String(defaultThreadsFor("llama-server")));
   });
 
   it("serve --engine llama-server answers chat completions, streamed or not, through the supervised process, which ends with the server", async () => {

@@ -196,4 +196,30 @@ describe("EngineSupervisor", () => {
     (await supervisor.acquire()).release();
     expect(processes).toHaveLength(2);
   });
+
+  it("reports the process state for /v1/models: stopped, starting, ready, crashed-backing-off until a start succeeds, stopped again when idle", async () => {
+    vi.useFakeTimers();
+    const { supervisor, processes } = supervisorWith({ keepAliveMs: 0, failStarts: [new ModelLoadError("m.gguf", "exited before it was ready")] });
+    expect(supervisor.processState()).toBe("stopped");
+    const failing = supervisor.acquire();
+    expect(supervisor.processState()).toBe("starting");
+    await expect(failing).rejects.toThrow(/exited before it was ready/);
+    expect(supervisor.processState()).toBe("crashed-backing-off");
+    const lease = await supervisor.acquire();
+    expect(supervisor.processState()).toBe("ready");
+    expect(await supervisor.healthy()).toBe(true);
+    processes[0].crash();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(supervisor.processState()).toBe("crashed-backing-off");
+    expect(await supervisor.healthy()).toBe(false);
+    lease.release();
+    (await supervisor.acquire()).release();
+    await vi.advanceTimersByTimeAsync(0);
+    // keep-alive 0: ended on purpose once the request was done, which is no crash.
+    expect(processes[1].stops).toBe(1);
+    expect(supervisor.processState()).toBe("stopped");
+    const binary = supervisorWith({ keepAliveMs: -1, failStarts: [new EngineBinaryError("/nope", "no llama-server")] });
+    await expect(binary.supervisor.acquire()).rejects.toThrow(EngineBinaryError);
+    expect(binary.supervisor.processState()).toBe("stopped");
+  });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { AbortError, InvalidArgumentError } from "../../../src/errors/index.js";
 import { logNormalizer, sampleToken } from "../../../src/providers/local/logit-sampler.js";
 import { SeededRandom } from "../../../src/random/seeded-random.js";
-import { defaultThreads, parseLocalModelOptions } from "../../../src/providers/local/options.js";
+import { parseLocalModelOptions } from "../../../src/providers/local/options.js";
 import { resolveSampling, validateCallOptions } from "../../../src/providers/local/sampling.js";
 import { SlotPool } from "../../../src/providers/local/sequence-pool.js";
 import { StopStringMatcher } from "../../../src/providers/local/stop-matcher.js";
@@ -112,10 +112,6 @@ describe("sampling", () => {
     const draw = (seed: number) => Array.from({ length: 50 }, ((random) => () => sampleToken(entries, hot, [], random))(new SeededRandom(seed)));
     expect(draw(7)).toEqual(draw(7));
     expect(new Set(draw(7)).size).toBeGreaterThan(1);
-  });
-
-  it("leaves one core free for Node and the OS, up to 8 ggml threads", () => {
-    expect([1, 2, 4, 16, 64].map((cores) => defaultThreads(cores))).toEqual([1, 1, 3, 8, 8]);
   });
 
   it("gives choice i the seed base+i", () => {
