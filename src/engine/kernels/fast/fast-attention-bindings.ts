@@ -1,4 +1,5 @@
 import type { AttentionShape } from "../reference/attention.js";
+import type { KernelHelper } from "./kernel-helper.js";
 import { attentionBackwardFast, attentionForwardFast } from "./attention-fast.js";
 import { ParallelAttention } from "./parallel-attention.js";
 import { SimdAttentionThread } from "./attention-simd.js";
@@ -22,7 +23,8 @@ export class FastAttention {
 
   constructor(
     workspace: KernelWorkspace | null,
-    private readonly threads: 1 | 2,
+    /** The set's one helper thread; null: the set runs on one thread. */
+    private readonly helper: KernelHelper | null,
   ) {
     this.resident = workspace && this.simd ? new ResidentAttention(workspace) : null;
   }
@@ -54,8 +56,8 @@ export class FastAttention {
    */
   private parallelFor(shape: AttentionShape, arrays: Float32Array[]): ParallelAttention | null {
     const { B, T, NKV, NH, HS } = shape;
-    if (this.threads < 2 || B * NKV < 2 || B * NH * T * T * HS < 1 << 16 || !ParallelAttention.canShare(...arrays)) return null;
-    this.threadsInstance ??= new ParallelAttention({ simd: this.simd });
+    if (!this.helper || B * NKV < 2 || B * NH * T * T * HS < 1 << 16 || !ParallelAttention.canShare(...arrays)) return null;
+    this.threadsInstance ??= new ParallelAttention({ simd: this.simd }, this.helper);
     return this.threadsInstance;
   }
 

@@ -4,12 +4,13 @@ import { engineThreads } from "./engine-threads.js";
 import { FastAttention } from "./fast-attention-bindings.js";
 import { FastMatmuls } from "./fast-matmul-bindings.js";
 import { FastPointwise } from "./fast-pointwise-bindings.js";
+import { KernelHelper } from "./kernel-helper.js";
 import { threadsAvailable } from "./parallel-matmul.js";
 import { KernelWorkspace } from "./workspace.js";
 
 // The fast kernel set as an object: its own WebAssembly workspace (where the model's activations,
 // gradient scratch and logits live, beside the packed panels of frozen weights it keeps), its own
-// helper threads, its own budgets. Nothing is registered anywhere: two sets in one process (two models,
+// helper thread (one, for every kernel family), its own budgets. Nothing is registered anywhere: two sets in one process (two models,
 // or a set on one thread beside one on two) share nothing, and dispose() gives everything back.
 
 export interface FastKernelOptions {
@@ -37,6 +38,8 @@ export class FastKernels implements KernelSet {
   private readonly matmuls: FastMatmuls;
   private readonly attention: FastAttention;
   private readonly pointwise: FastPointwise;
+  /** The one helper thread every family's jobs run on (started on the first job); null on one thread. */
+  private readonly helper: KernelHelper | null;
   private disposed = false;
 
   constructor(options: FastKernelOptions = {}) {
@@ -44,9 +47,10 @@ export class FastKernels implements KernelSet {
     this.threads = options.threads === 1 || !shared ? 1 : options.threads === 2 ? 2 : (engineThreads() as 1 | 2);
     this.inPlace = options.inPlace ?? true;
     this.workspace = shared ? new KernelWorkspace({ shared: true }) : null;
-    this.matmuls = new FastMatmuls(this.workspace, this.threads);
-    this.attention = new FastAttention(this.workspace, this.threads);
-    this.pointwise = new FastPointwise(this.workspace, this.threads);
+    this.helper = this.threads === 2 ? new KernelHelper() : null;
+    this.matmuls = new FastMatmuls(this.workspace, this.helper);
+    this.attention = new FastAttention(this.workspace, this.helper);
+    this.pointwise = new FastPointwise(this.workspace, this.helper);
   }
 
   matmulForward: KernelSet["matmulForward"] = (...args) => (this.check(), this.matmuls.forward(...args));
@@ -89,13 +93,20 @@ export class FastKernels implements KernelSet {
     if (!this.disposed) this.matmuls.releasePanels(buffer);
   };
 
-  /** Stops the helper threads and gives the workspace's blocks back; the set cannot be used afterwards. */
+  /** Helper threads this set has started: at most one, whatever kernels it ran (0 before its first two-thread job, or on one thread). */
+  helperThreads = (): number => this.helper?.workersStarted ?? 0;
+
+  /** Whether the set's helper thread is stopped (true once disposed). */
+  helperStopped = (): boolean => this.helper?.isStopped ?? true;
+
+  /** Stops the helper thread and gives the workspace's blocks back; the set cannot be used afterwards. */
   dispose = (): void => {
     if (this.disposed) return;
     this.disposed = true;
     this.matmuls.dispose();
     this.attention.dispose();
     this.pointwise.dispose();
+    this.helper?.dispose();
   };
 
   private check(): void {
@@ -103,7 +114,7 @@ export class FastKernels implements KernelSet {
   }
 }
 
-/** A fast kernel set of its own for a caller (a model), with its own workspace and helper threads. */
+/** A fast kernel set of its own for a caller (a model), with its own workspace and one helper thread. */
 export function createFastKernels(options: FastKernelOptions = {}): FastKernels {
   return new FastKernels(options);
 }

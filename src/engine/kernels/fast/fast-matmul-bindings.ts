@@ -1,4 +1,5 @@
 import { transposeInto } from "../reference/matmul.js";
+import type { KernelHelper } from "./kernel-helper.js";
 import { matmulBackwardInputFast, matmulBackwardWeightFast, matmulForwardFast } from "./matmul-fast.js";
 import { SimdMatmul, simdAvailable } from "./matmul-simd.js";
 import { ParallelSimdMatmul } from "./parallel-matmul.js";
@@ -20,14 +21,15 @@ export class FastMatmuls {
 
   constructor(
     private readonly workspace: KernelWorkspace | null,
-    private readonly threads: 1 | 2,
+    /** The set's one helper thread; null: the set runs on one thread. */
+    private readonly helper: KernelHelper | null,
   ) {}
 
   /** The SIMD kernel on the workspace, created on first use; null where WebAssembly SIMD is missing. */
   private get kernel(): SimdMatmul | null {
     if (this.kernelInstance === undefined) {
       if (!simdAvailable()) this.kernelInstance = null;
-      else if (this.threads === 2 && this.workspace) this.kernelInstance = new ParallelSimdMatmul({}, this.workspace);
+      else if (this.helper && this.workspace) this.kernelInstance = new ParallelSimdMatmul({}, this.workspace, this.helper);
       else this.kernelInstance = new SimdMatmul({}, this.workspace ?? undefined);
     }
     return this.kernelInstance;

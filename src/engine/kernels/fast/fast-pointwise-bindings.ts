@@ -1,4 +1,5 @@
 import { crossEntropyBackward, crossEntropyForward } from "../reference/cross-entropy.js";
+import type { KernelHelper } from "./kernel-helper.js";
 import { rmsnormBackward, rmsnormForward } from "../reference/rmsnorm.js";
 import { ropeBackward, ropeForward } from "../reference/rope.js";
 import { swigluBackward, swigluForward } from "../reference/swiglu.js";
@@ -16,13 +17,14 @@ export class FastPointwise {
 
   constructor(
     private readonly workspace: KernelWorkspace | null,
-    private readonly threads: 1 | 2,
+    /** The set's one helper thread; null: the set runs on one thread. */
+    private readonly helper: KernelHelper | null,
   ) {}
 
   /** The SIMD kernels, created on first use and given the workspace to run in place in; null without WebAssembly SIMD. */
   private get kernels(): PointwiseSimd | null {
     if (this.instance === undefined) {
-      this.instance = !pointwiseSimdAvailable() ? null : this.threads === 2 ? new ParallelPointwise() : new PointwiseSimd();
+      this.instance = !pointwiseSimdAvailable() ? null : this.helper ? new ParallelPointwise({}, this.helper) : new PointwiseSimd();
       this.instance?.useResidentMemory(this.workspace);
     }
     return this.instance;

@@ -1,6 +1,6 @@
 import type { Worker } from "node:worker_threads";
 
-// The hand-over protocol the kernels' helper threads share: a control word (word 0 of an Int32Array
+// The hand-over protocol of a kernel set's helper thread (./kernel-helper.ts): a control word (word 0 of an Int32Array
 // over a SharedArrayBuffer) that this thread sets to JOB and the helper claims (JOB -> RUNNING)
 // before touching anything, so that this thread may withdraw a job (JOB -> IDLE) the helper never
 // woke for instead of waiting on it. The helper reports IDLE when done, FAILED when the job threw.
