@@ -202,17 +202,11 @@ async function trainInto(config: TrainingConfig, files: ReturnType<typeof runFil
       files: { checkpointPath: files.checkpoint, metrics: new MetricsLog(files.metrics), chartPath: files.chart },
       fingerprint: fingerprintOf(config, format.name, prepared),
       resume: config.resume,
-      ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
-      ...(hooks.onLog ? { onLog: hooks.onLog } : {}),
-      ...(hooks.stopSignal ? { stopSignal: hooks.stopSignal } : {}),
+      ...loopHooks(hooks),
     });
     if (summary.stopped && summary.steps === 0) throw new TrainingInterruptedError("training was interrupted before its first step; nothing was written");
 
-    // The loop keeps loss.svg current at every checkpoint; at the end both charts are drawn from the full log.
-    const finalChart = lossChartSvg(new MetricsLog(files.metrics).read());
-    // Every file is written atomically: a second Ctrl-C (which exits at once) never leaves a torn one.
-    writeFileAtomic(files.chart, finalChart);
-    writeFileAtomic(files.chartPng, [await svgToPng(finalChart, { width: 1200 })]);
+    await writeFinalCharts(files);
     const name = `${metadataString(metadata, "general.name") ?? basename(config.modelPath, ".gguf")} LoRA`;
     await writeLoraAdapterGguf(files.adapter, model.lora!, modelConfig, { name, architecture: metadataString(metadata, "general.architecture") ?? "llama" });
     // a ready `camelid serve --config` file: the base model with the adapter, in the format it learned
@@ -305,4 +299,23 @@ function fingerprintOf(config: TrainingConfig, formatName: string, data: Prepare
   hash.update("validation");
   addRows(data.validation);
   return hash.digest("hex");
+}
+
+/** The run hooks the training loop takes (absent ones left out, as exactOptionalPropertyTypes wants). */
+export function loopHooks(hooks: TrainingRunHooks): Pick<TrainingRunHooks, "onProgress" | "onLog" | "stopSignal"> {
+  return {
+    ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+    ...(hooks.onLog ? { onLog: hooks.onLog } : {}),
+    ...(hooks.stopSignal ? { stopSignal: hooks.stopSignal } : {}),
+  };
+}
+
+/**
+ * loss.svg and loss.png drawn from the whole metrics log at the end of a run (the loop keeps loss.svg
+ * current at every checkpoint). Written atomically: a second Ctrl-C (which exits at once) never leaves a torn one.
+ */
+export async function writeFinalCharts(files: Pick<ReturnType<typeof runFiles>, "metrics" | "chart" | "chartPng">): Promise<void> {
+  const finalChart = lossChartSvg(new MetricsLog(files.metrics).read());
+  writeFileAtomic(files.chart, finalChart);
+  writeFileAtomic(files.chartPng, [await svgToPng(finalChart, { width: 1200 })]);
 }

@@ -2,18 +2,16 @@ import { createHash } from "node:crypto";
 import { statSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
 import { AdamW, LlamaModel, loadLlamaGguf, parseLoraConfig, splitTargets } from "../../engine/index.js";
-import { svgToPng } from "../../charts/png.js";
 import { InvalidArgumentError } from "../../errors/index.js";
 import { writeFileAtomic } from "../../files/atomic-write.js";
 import { checkModelFile, metadataString } from "../../gguf/index.js";
 import { TrainingInterruptedError } from "../errors.js";
-import { lossChartSvg } from "../loss-chart.js";
 import { MetricsLog } from "../metrics-log.js";
 import { dataProblemsJsonl, type SampleProblem } from "../prepare-data.js";
 import { preparePreferenceData, type PreparedPreferenceData } from "../preference-data.js";
 import type { TokenizedPreferencePair } from "../preference-tokens.js";
 import { recipeOf } from "../recipe.js";
-import { runFiles, runInRunDirectory, runPromptFormat, type TrainingRunHooks } from "../run-training.js";
+import { loopHooks, runFiles, runInRunDirectory, runPromptFormat, writeFinalCharts, type TrainingRunHooks } from "../run-training.js";
 import { loadGgufTokenizer } from "../tokenizer.js";
 import { parseTrainingConfig, settingsFreeOnResume, type TrainingConfig, type TrainingConfigInput, type TrainingSetting } from "../train-config.js";
 import { initialRewardHead } from "./reward-head.js";
@@ -123,15 +121,11 @@ async function trainReward(config: TrainingConfig, files: ReturnType<typeof runF
       files: { checkpointPath: files.checkpoint, metrics: new MetricsLog(files.metrics), chartPath: files.chart },
       fingerprint: fingerprintOf(config, format.name, train, validation),
       resume: config.resume,
-      ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
-      ...(hooks.onLog ? { onLog: hooks.onLog } : {}),
-      ...(hooks.stopSignal ? { stopSignal: hooks.stopSignal } : {}),
+      ...loopHooks(hooks),
     });
     if (summary.stopped && summary.steps === 0) throw new TrainingInterruptedError("training was interrupted before its first step; nothing was written");
 
-    const finalChart = lossChartSvg(new MetricsLog(files.metrics).read());
-    writeFileAtomic(files.chart, finalChart);
-    writeFileAtomic(files.chartPng, [await svgToPng(finalChart, { width: 1200 })]);
+    await writeFinalCharts(files);
     const name = `${metadataString(metadata, "general.name") ?? basename(config.modelPath, ".gguf")} reward model`;
     await writeRewardGguf(files.reward, model.lora!, reward.head, modelConfig, { name, architecture: metadataString(metadata, "general.architecture") ?? "llama", promptFormat: format.name });
     const result: RewardRunResult = {
