@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { registerArenaRoutes, type ArenaOptions } from "./arena/arena-routes.js";
+import { arenaAnswerPaths, registerArenaRoutes, type ArenaOptions } from "./arena/arena-routes.js";
 import { loadPlaygroundAssets } from "./arena/playground-assets.js";
 import { ApiKeyVerifier, presentedKey, type ApiKeyRecord, type VerifiedKey } from "./auth.js";
 import { BrowserGuard } from "./browser-guard.js";
@@ -154,8 +154,8 @@ export function createServerApp(options: ServerAppOptions): ServerAppHandle {
     await next();
   });
   // A retry storm against a saturated server is refused before its body is read and parsed, so
-  // parsing never competes with generation for the CPU; the playground's chat replies likewise.
-  for (const path of ["/v1/chat/completions", "/v1/completions", ...Object.values(conversationReplyPaths)]) {
+  // parsing never competes with generation for the CPU; the playground's chat replies and arena answers likewise.
+  for (const path of ["/v1/chat/completions", "/v1/completions", ...Object.values(conversationReplyPaths), ...Object.values(arenaAnswerPaths)]) {
     app.post(path, async (_c, next) => {
       registry.assertCanQueue();
       await next();

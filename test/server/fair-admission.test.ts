@@ -73,8 +73,8 @@ describe("fair queueing", () => {
 });
 
 describe("admission before the body", () => {
-  // Every route that generates: the OpenAI ones and the playground's chat reply and regenerate.
-  it.each(["/v1/chat/completions", "/v1/completions", "/api/conversations/c1/replies", "/api/conversations/c1/messages/2/regenerate"])(
+  // Every route that generates: the OpenAI ones, the playground's chat reply and regenerate, an arena side's answer and its regeneration.
+  it.each(["/v1/chat/completions", "/v1/completions", "/api/conversations/c1/replies", "/api/conversations/c1/messages/2/regenerate", "/api/arena/battles/b1/answers/a", "/api/arena/battles/b1/answers/b/regenerate"])(
     "a full server answers 429 on %s without reading the body (even a malformed one)",
     async (path) => {
       const { model, open } = gatedModel();

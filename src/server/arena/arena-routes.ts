@@ -64,6 +64,9 @@ export interface BattleSummaryList {
 /** The vote route's answer: the battle, names revealed, and the votes this client has left today. */
 export type VoteResponse = PublicBattleView & { votes_left_today: number };
 
+/** The arena routes that generate (one side's answer, a regenerated answer): refused early when every queue is full. */
+export const arenaAnswerPaths = { answer: "/api/arena/battles/:id/answers/:side", regenerate: "/api/arena/battles/:id/answers/:side/regenerate" } as const;
+
 /** A path parameter the route pattern guarantees; typed as string for handlers built outside app.post(). */
 const param = (c: Context<ServerEnv>, name: string): string => c.req.param(name) ?? "";
 
@@ -300,7 +303,7 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
 
   // One side's answer to the latest turn as SSE: {type:"delta",text} … then {type:"done"} or {type:"error"}.
   app.post(
-    "/api/arena/battles/:id/answers/:side",
+    arenaAnswerPaths.answer,
     async (c) => {
       const { battle, side, turn } = await sideRequest(c, answerSchema, { emptyAs: {} });
       const lock = `${battle.id}:${side}`;
@@ -369,7 +372,7 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
   // FastChat's "Regenerate", per side: the side's answer to the latest turn goes back to pending as a
   // new version (the earlier ones are kept); the page then streams it through /answers/:side.
   app.post(
-    "/api/arena/battles/:id/answers/:side/regenerate",
+    arenaAnswerPaths.regenerate,
     async (c) => {
       const { battle, side, turn } = await sideRequest(c, answerSchema, { emptyAs: {} });
       assertCanRegenerate(battle, turn, side, streaming.has(`${battle.id}:${side}`));
