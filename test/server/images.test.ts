@@ -43,6 +43,8 @@ describe("images in chat requests", () => {
   const conversations = new ConversationStore(db);
   let app: ReturnType<typeof createServerApp>["app"];
   let urlApp: ReturnType<typeof createServerApp>["app"];
+  /** Fetches with a short timeout, for the URL that never answers (the others get a bound that only stops a hang). */
+  let hangApp: ReturnType<typeof createServerApp>["app"];
 
   beforeAll(async () => {
     upstream = await startFakeOpenAIServer();
@@ -52,6 +54,7 @@ describe("images in chat requests", () => {
       if (request.url === "/cat.png") response.writeHead(200, { "content-type": "image/png" }).end(pngBytes);
       else if (request.url === "/page.html") response.writeHead(200, { "content-type": "text/html" }).end("<p>no</p>");
       else if (request.url === "/big.png") response.writeHead(200, { "content-type": "image/png" }).end(Buffer.concat([pngBytes, Buffer.alloc(5000)]));
+      else if (request.url === "/missing.png") response.writeHead(404).end();
       // /hang: headers never come.
     });
     await new Promise<void>((resolve) => imageHost.listen(0, "127.0.0.1", resolve));
@@ -71,7 +74,8 @@ describe("images in chat requests", () => {
       ]);
     const store = new ImageStore(join(dir, "images"));
     app = createServerApp({ registry: registry(), requestLog, conversations, images: new ImageIntake(store, { maxBytes: 1000, maxPerRequest: 2, allowUrls: false, fetchTimeoutMs: 5000 }) }).app;
-    urlApp = createServerApp({ registry: registry(), images: new ImageIntake(store, { maxBytes: 1000, maxPerRequest: 4, allowUrls: true, fetchTimeoutMs: 300 }) }).app;
+    urlApp = createServerApp({ registry: registry(), images: new ImageIntake(store, { maxBytes: 1000, maxPerRequest: 4, allowUrls: true, fetchTimeoutMs: 60_000 }) }).app;
+    hangApp = createServerApp({ registry: registry(), images: new ImageIntake(store, { maxBytes: 1000, maxPerRequest: 4, allowUrls: true, fetchTimeoutMs: 300 }) }).app;
   });
   afterAll(async () => {
     await upstream?.close();
@@ -134,7 +138,7 @@ describe("images in chat requests", () => {
     expect((await errorOf(await postJson(urlApp, "/v1/chat/completions", withImage("seeing", `${imageHostUrl}/page.html`)))).code).toBe("image_unsupported_type");
     expect((await errorOf(await postJson(urlApp, "/v1/chat/completions", withImage("seeing", `${imageHostUrl}/big.png`)))).code).toBe("image_too_large");
     expect((await errorOf(await postJson(urlApp, "/v1/chat/completions", withImage("seeing", `${imageHostUrl}/missing.png`)))).code).toBe("image_fetch_failed");
-    const hung = await errorOf(await postJson(urlApp, "/v1/chat/completions", withImage("seeing", `${imageHostUrl}/hang`)));
+    const hung = await errorOf(await postJson(hangApp, "/v1/chat/completions", withImage("seeing", `${imageHostUrl}/hang`)));
     expect(hung).toMatchObject({ code: "image_fetch_failed" });
     expect(hung.message).toContain("300 ms");
   });
