@@ -18,7 +18,7 @@ import { MetricsLog } from "./metrics-log.js";
 import { dataProblemsJsonl, prepareTrainingData, type PreparedData, type SampleProblem, type TrainingRow } from "./prepare-data.js";
 import { loadGgufTokenizer, type TrainingTokenizer } from "./tokenizer.js";
 import { dpoSettingsOf, parseTrainingConfig, settingsFreeOnResume, type TrainingConfig, type TrainingConfigInput, type TrainingSetting } from "./train-config.js";
-import { runTrainingLoop, type LoopSummary } from "./training-loop.js";
+import { runTrainingLoop, type LoopFiles, type LoopSettings, type LoopSummary } from "./training-loop.js";
 import { checkResumedSettings, recipeOf, recipeYaml } from "./recipe.js";
 import { markRunEnded, markRunStarted } from "./run-status.js";
 
@@ -167,7 +167,6 @@ async function trainInto(config: TrainingConfig, files: ReturnType<typeof runFil
   // a DPO batch holds batchSize pairs (2× as many sequences)
   const rowsPerStep = config.batchSize * config.gradientAccumulation;
   const totalSteps = config.maxSteps ?? Math.max(1, Math.ceil((config.epochs * (pairs ? pairs.train.length : prepared.train.length)) / rowsPerStep));
-  const warmupSteps = config.warmupSteps ?? Math.round(config.warmupRatio * totalSteps);
   // trl's DPOTrainer disables dropout in the model (DPOConfig.disable_dropout, on by default): the
   // policy's log-probs then compare with the reference's on the same footing
   const dropout = dpo ? 0 : config.dropout;
@@ -188,18 +187,8 @@ async function trainInto(config: TrainingConfig, files: ReturnType<typeof runFil
       ...(pairs && dpo
         ? { objective: dpoObjective(model, pairs.train, pairs.validation, { pairsPerBatch: config.batchSize, sequenceLength: prepared.sequenceLength, dpo }) }
         : { train: prepared.train, validation: prepared.validation }),
-      settings: {
-        batchSize: config.batchSize,
-        sequenceLength: prepared.sequenceLength,
-        gradientAccumulation: config.gradientAccumulation,
-        totalSteps,
-        schedule: { peak: config.learningRate, warmupSteps, totalSteps, minRatio: config.minLearningRateRatio },
-        clipNorm: config.clipNorm,
-        evalEvery: config.evalEvery,
-        checkpointEvery: config.checkpointEvery,
-        seed: config.seed,
-      },
-      files: { checkpointPath: files.checkpoint, metrics: new MetricsLog(files.metrics), chartPath: files.chart },
+      settings: loopSettings(config, prepared.sequenceLength, totalSteps),
+      files: loopFiles(files),
       fingerprint: fingerprintOf(config, format.name, prepared),
       resume: config.resume,
       ...loopHooks(hooks),
@@ -318,4 +307,25 @@ export async function writeFinalCharts(files: Pick<ReturnType<typeof runFiles>, 
   const finalChart = lossChartSvg(new MetricsLog(files.metrics).read());
   writeFileAtomic(files.chart, finalChart);
   writeFileAtomic(files.chartPng, [await svgToPng(finalChart, { width: 1200 })]);
+}
+
+/** The training loop's settings from a run's config (SFT, DPO and reward runs alike); batchSize counts rows or pairs. */
+export function loopSettings(config: TrainingConfig, sequenceLength: number, totalSteps: number): LoopSettings {
+  const warmupSteps = config.warmupSteps ?? Math.round(config.warmupRatio * totalSteps);
+  return {
+    batchSize: config.batchSize,
+    sequenceLength,
+    gradientAccumulation: config.gradientAccumulation,
+    totalSteps,
+    schedule: { peak: config.learningRate, warmupSteps, totalSteps, minRatio: config.minLearningRateRatio },
+    clipNorm: config.clipNorm,
+    evalEvery: config.evalEvery,
+    checkpointEvery: config.checkpointEvery,
+    seed: config.seed,
+  };
+}
+
+/** Where the training loop keeps its checkpoint, metrics and chart in a run folder. */
+export function loopFiles(files: Pick<ReturnType<typeof runFiles>, "checkpoint" | "metrics" | "chart">): LoopFiles {
+  return { checkpointPath: files.checkpoint, metrics: new MetricsLog(files.metrics), chartPath: files.chart };
 }

@@ -6,12 +6,11 @@ import { InvalidArgumentError } from "../../errors/index.js";
 import { writeFileAtomic } from "../../files/atomic-write.js";
 import { checkModelFile, metadataString } from "../../gguf/index.js";
 import { TrainingInterruptedError } from "../errors.js";
-import { MetricsLog } from "../metrics-log.js";
 import { dataProblemsJsonl, type SampleProblem } from "../prepare-data.js";
 import { preparePreferenceData, type PreparedPreferenceData } from "../preference-data.js";
 import type { TokenizedPreferencePair } from "../preference-tokens.js";
 import { recipeOf } from "../recipe.js";
-import { loopHooks, runFiles, runInRunDirectory, runPromptFormat, writeFinalCharts, type TrainingRunHooks } from "../run-training.js";
+import { loopFiles, loopHooks, loopSettings, runFiles, runInRunDirectory, runPromptFormat, writeFinalCharts, type TrainingRunHooks } from "../run-training.js";
 import { loadGgufTokenizer } from "../tokenizer.js";
 import { parseTrainingConfig, settingsFreeOnResume, type TrainingConfig, type TrainingConfigInput, type TrainingSetting } from "../train-config.js";
 import { initialRewardHead } from "./reward-head.js";
@@ -88,7 +87,6 @@ async function trainReward(config: TrainingConfig, files: ReturnType<typeof runF
   const sequenceLength = Math.max(...[...train, ...validation].map((pair) => Math.max(pair.chosen.length, pair.rejected.length)));
   const pairsPerStep = config.batchSize * config.gradientAccumulation;
   const totalSteps = config.maxSteps ?? Math.max(1, Math.ceil((config.epochs * train.length) / pairsPerStep));
-  const warmupSteps = config.warmupSteps ?? Math.round(config.warmupRatio * totalSteps);
   const lora = parseLoraConfig({ rank: config.rank, alpha: config.alpha, dropout: config.dropout, ...splitTargets(config.targets) });
   const model = new LlamaModel(modelConfig, weights, { lora, seed: config.seed, checkpointActivations: config.checkpointActivations, ...(hooks.kernels ? { kernels: hooks.kernels } : {}) });
   // the model owns its kernel set (workspace, helper threads): given back however the run ends
@@ -107,18 +105,8 @@ async function trainReward(config: TrainingConfig, files: ReturnType<typeof runF
       optimizers,
       train,
       validation,
-      settings: {
-        batchSize: config.batchSize,
-        sequenceLength,
-        gradientAccumulation: config.gradientAccumulation,
-        totalSteps,
-        schedule: { peak: config.learningRate, warmupSteps, totalSteps, minRatio: config.minLearningRateRatio },
-        clipNorm: config.clipNorm,
-        evalEvery: config.evalEvery,
-        checkpointEvery: config.checkpointEvery,
-        seed: config.seed,
-      },
-      files: { checkpointPath: files.checkpoint, metrics: new MetricsLog(files.metrics), chartPath: files.chart },
+      settings: loopSettings(config, sequenceLength, totalSteps),
+      files: loopFiles(files),
       fingerprint: fingerprintOf(config, format.name, train, validation),
       resume: config.resume,
       ...loopHooks(hooks),
