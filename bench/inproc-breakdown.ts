@@ -143,7 +143,8 @@ async function main(): Promise<void> {
   const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
   const context = await model.createContext({ contextSize: 512, sequences: 1, threads, flashAttention: false });
   const variants = readFileSync("/proc/self/maps", "utf8").match(/libggml-cpu[^/\s]*\.so/g) ?? [];
-  say(`node-llama-cpp ggml CPU backend loaded: ${[...new Set(variants)].join(", ") || "none found"}`);
+  // "localBuild" after `npx --no node-llama-cpp source download --gpu false` (README, "Performance"), else "prebuilt".
+  say(`node-llama-cpp binary: ${llama.buildType}; ggml CPU backend loaded: ${[...new Set(variants)].join(", ") || "none found"}`);
   const camelid = createLocalModel({ modelPath, threads, sequences: streams > 1 ? slots : 1, contextSize: 512 });
   const camelidState = await camelid.load();
   if (streams > 1) return await manyStreams(context.model, camelid, camelidState.context);
