@@ -13,9 +13,9 @@ import { loadCheckpoint } from "../../src/train/checkpoint.js";
 import { CheckpointError } from "../../src/train/errors.js";
 import { MetricsLog } from "../../src/train/metrics-log.js";
 import { initialRewardHead } from "../../src/train/reward/reward-head.js";
-import { runRewardLoop } from "../../src/train/reward/reward-loop.js";
+import { rewardObjective, rewardSummary } from "../../src/train/reward/reward-objective.js";
 import { RewardModel, type RewardPair } from "../../src/train/reward/reward-model.js";
-import type { LoopSettings } from "../../src/train/training-loop.js";
+import { runTrainingLoop, type LoopSettings } from "../../src/train/training-loop.js";
 import { tinyConfig, tinyModel } from "../engine/tiny-model.js";
 
 const dir = mkdtempSync(join(tmpdir(), "camelid-reward-loop-"));
@@ -51,17 +51,15 @@ async function trainReward(options: { outDir?: string; resume?: boolean; stopAtS
   const model = tinyModel(config, referenceKernels, parseLoraConfig({ rank: 2, alpha: 4, dropout: 0.1, targets: ["q", "v", "down"] }), 23);
   const reward = new RewardModel(model, initialRewardHead(config.dim, 9));
   const adamW = { learningRate: 3e-2, weightDecay: 0.01 };
-  const optimizers = { lora: new AdamW(model.lora!.params, model.lora!.grads, adamW), head: new AdamW(reward.head, reward.headGrad, adamW) };
   const outDir = options.outDir ?? join(dir, `run${runs++}`);
   mkdirSync(outDir, { recursive: true });
   const metrics = new MetricsLog(join(outDir, "metrics.jsonl"));
   const progress: string[] = [], log: string[] = [];
   const stop = new AbortController();
-  const summary = await runRewardLoop({
-    reward,
-    optimizers,
-    train,
-    validation,
+  const summary = await runTrainingLoop({
+    model,
+    optimizer: new AdamW(model.lora!.params, model.lora!.grads, adamW),
+    objective: rewardObjective(reward, train, validation, { pairsPerBatch: settings.batchSize, sequenceLength: settings.sequenceLength, adamW }),
     settings,
     files: { checkpointPath: join(outDir, "checkpoint.bin"), metrics, chartPath: join(outDir, "loss.svg") },
     fingerprint: options.fingerprint ?? "reward-fp",
@@ -75,7 +73,7 @@ async function trainReward(options: { outDir?: string; resume?: boolean; stopAtS
       if (step === options.stopAtStep) stop.abort();
     },
   });
-  return { reward, summary, metrics, outDir, progress, log, optimizers };
+  return { reward, summary: rewardSummary(summary, metrics), metrics, outDir, progress, log };
 }
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
