@@ -207,7 +207,7 @@ export async function runTrainingLoop(input: LoopInput): Promise<LoopSummary> {
       results.push(result);
     }
     const stepMetrics = (objective.stepMetrics ?? weightedMeanMetrics)(results);
-    if (accumulation > 1 && !objective.scalesGradients) for (let i = 0; i < lora.grads.length; i++) lora.grads[i] /= accumulation;
+    if (accumulation > 1 && !objective.scalesGradients) for (const { grads } of optimizers) for (let i = 0; i < grads.length; i++) grads[i] /= accumulation;
     const gradientNorm = clipGradientNormOf(optimizers.map((o) => o.grads), settings.clipNorm);
     if (!Number.isFinite(gradientNorm)) throw new TrainingDivergedError(step + 1, "gradient norm", gradientNorm, "lower the learning rate; the adapter was not updated with it");
     const learningRate = learningRateAt(step, settings.schedule);
