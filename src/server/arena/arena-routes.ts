@@ -67,6 +67,9 @@ export type VoteResponse = PublicBattleView & { votes_left_today: number };
 /** The arena routes that generate (one side's answer, a regenerated answer): refused early when every queue is full. */
 export const arenaAnswerPaths = { answer: "/api/arena/battles/:id/answers/:side", regenerate: "/api/arena/battles/:id/answers/:side/regenerate" } as const;
 
+/** The arena routes whose bodies may carry images (a battle's first message, a later turn). */
+export const arenaImagePaths = ["/api/arena/battles", "/api/arena/battles/:id/turns"] as const;
+
 /** A path parameter the route pattern guarantees; typed as string for handlers built outside app.post(). */
 const param = (c: Context<ServerEnv>, name: string): string => c.req.param(name) ?? "";
 
