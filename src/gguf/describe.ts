@@ -6,6 +6,7 @@ import {
   metadataNumberOrFirst,
   metadataString,
 } from "./metadata-values.js";
+import { describeImageTokens, projectorImageTokens, type ProjectorImageTokens } from "./projector-image-tokens.js";
 import { readGgufHeader, type GgufReadOptions } from "./reader.js";
 import type { GgufHeader, GgufMetadata } from "./types.js";
 
@@ -61,6 +62,8 @@ export interface GgufDescription {
     patchSize: number | null;
     /** The embedding size it projects to: the paired language model's embedding length. */
     projectionDim: number | null;
+    /** Tokens each image takes in the context, as llama.cpp's mtmd counts them (unknown where it depends on the picture). */
+    imageTokens: ProjectorImageTokens;
   } | null;
 }
 
@@ -149,12 +152,13 @@ export function describeGgufHeader(header: GgufHeader, file: string | null = nul
       addEos: metadataBoolean(metadata, "tokenizer.ggml.add_eos_token") ?? null,
     },
     chatTemplate: metadataString(metadata, "tokenizer.chat_template") ?? null,
-    projector: architecture === "clip" ? describeProjector(metadata) : null,
+    projector: architecture === "clip" ? describeProjector(header) : null,
   };
 }
 
 /** The clip.* keys llama.cpp's mtmd reads (tools/mtmd/clip-impl.h). */
-function describeProjector(metadata: GgufMetadata): NonNullable<GgufDescription["projector"]> {
+function describeProjector(header: GgufHeader): NonNullable<GgufDescription["projector"]> {
+  const { metadata } = header;
   const number = (key: string) => metadataNumberOrFirst(metadata, key) ?? null;
   return {
     capabilities: metadataBoolean(metadata, "clip.has_vision_encoder") ? ["vision"] : [],
@@ -162,6 +166,7 @@ function describeProjector(metadata: GgufMetadata): NonNullable<GgufDescription[
     imageSize: number("clip.vision.image_size"),
     patchSize: number("clip.vision.patch_size"),
     projectionDim: number("clip.vision.projection_dim"),
+    imageTokens: projectorImageTokens(header),
   };
 }
 
@@ -228,7 +233,7 @@ export function formatGgufDescription(description: GgufDescription): string {
   }
   const p = d.projector;
   if (p) {
-    const tokens = p.imageSize && p.patchSize ? `, ${(p.imageSize / p.patchSize) ** 2} tokens per image` : "";
+    const tokens = `, ${describeImageTokens(p.imageTokens)}`;
     row("projector", `${show(p.type)}: ${p.capabilities.length > 0 ? `accepts ${p.capabilities.join(", ")}` : "no vision encoder"}; images ${show(p.imageSize)} px in ${show(p.patchSize)} px patches${tokens}`);
     row("pairs with", `a model of embedding length ${show(p.projectionDim)} (serve it with --mmproj)`);
   } else {

@@ -36,6 +36,7 @@ export {
   type RandomLlamaTensorShape,
 } from "./random-llama.js";
 export { seededUniformValues } from "./seeded-random.js";
+export { describeImageTokens, projectorImageTokens, type ProjectorImageTokens } from "./projector-image-tokens.js";
 export {
   GGML_TYPE_LAYOUT,
   GGUF_DEFAULT_ALIGNMENT,

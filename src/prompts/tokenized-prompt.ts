@@ -3,10 +3,12 @@
 // /tokenize (the same llama.cpp code). Both render, window and tokenize here, so the prompt logged for a
 // call is the one the model saw, engine for engine.
 import { InvalidArgumentError } from "../errors/index.js";
+import type { ProjectorImageTokens } from "../gguf/projector-image-tokens.js";
 import type { CallOptions, ChatMessage, RenderedPrompt } from "../spec/index.js";
 import { fitPromptFormat, type PromptFormatFit, type SpecialTokenCounter } from "./fit.js";
 import { resolvePromptFormat, type PromptFormatRequest, type ResolvedPromptFormat } from "./select.js";
 import type { PromptSegment } from "./types.js";
+import { imagesOf, tokenizeWithImages } from "./media-tokens.js";
 import { applyWindowStrategy } from "./window.js";
 
 /** A model's tokenizer as the prompt builder needs it. */
@@ -30,11 +32,15 @@ export interface PromptModelInfo {
   chatTemplate?: string;
   /** The prompt format named in the model options (a call's promptFormat wins over it). */
   defaultPromptFormat?: string;
+  /** What one image becomes, for a model that sees (llama-server with --mmproj): prompts with images are counted as mtmd evaluates them. */
+  imageTokens?: ProjectorImageTokens;
 }
 
 export interface TokenizedPrompt {
   rendered: RenderedPrompt;
   tokens: number[];
+  /** Positions the prompt takes in the context: tokens.length, plus the images' embeddings (those of known size). */
+  count: number;
 }
 
 /**
@@ -97,6 +103,7 @@ export async function buildTokenizedPrompt(info: PromptModelInfo, options: CallO
     const tokens = prependBos(raw, tokenizer.bos, options.addBos ?? tokenizer.addBos);
     return {
       tokens,
+      count: tokens.length,
       rendered: {
         text: options.prompt,
         tokens,
@@ -111,20 +118,24 @@ export async function buildTokenizedPrompt(info: PromptModelInfo, options: CallO
   const renderOptions = { addGenerationPrompt: true, bosToken: tokenizer.bosString, eosToken: tokenizer.eosString };
   const render = async (kept: ChatMessage[]) => {
     const rendered = format.render(kept, renderOptions);
+    const images = info.imageTokens ? imagesOf(kept) : [];
+    if (info.imageTokens && images.length > 0) return { rendered, ...(await tokenizeWithImages(tokenizer, rendered.text, images, info.imageTokens)) };
     const tokens = prependBos(await tokenizeRuns(tokenizer, rendered.segments), tokenizer.bos, !rendered.startsWithBos && tokenizer.addBos);
-    return { rendered, tokens };
+    return { rendered, tokens, count: tokens.length, images: undefined };
   };
   const window = await applyWindowStrategy(messages, options.windowStrategy ?? { type: "keep-all" }, {
-    countTokens: async (kept) => (await render(kept)).tokens.length,
+    countTokens: async (kept) => (await render(kept)).count,
     // At least one token of room for the reply.
     maxPromptTokens: Math.max(1, contextSize - 1),
   });
-  const { rendered, tokens } = await render(window.messages);
+  const { rendered, tokens, count, images } = await render(window.messages);
   return {
     tokens,
+    count,
     rendered: {
       text: rendered.text,
       tokens,
+      ...(images ? { images, tokenCount: images.some((image) => image.tokens === null) ? null : count } : {}),
       format: choice,
       formatStops: rendered.stops,
       messages: window.messages,

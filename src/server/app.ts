@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { arenaAnswerPaths, registerArenaRoutes, type ArenaOptions } from "./arena/arena-routes.js";
+import { arenaAnswerPaths, arenaImagePaths, registerArenaRoutes, type ArenaOptions } from "./arena/arena-routes.js";
 import { loadPlaygroundAssets } from "./arena/playground-assets.js";
 import { ApiKeyVerifier, presentedKey, type ApiKeyRecord, type VerifiedKey } from "./auth.js";
 import { BrowserGuard } from "./browser-guard.js";
@@ -23,7 +23,7 @@ import { registerPromptToolRoutes } from "./routes/prompt-tools.js";
 import { registerSafetyReportRoutes } from "./routes/safety-reports.js";
 import { registerEvalResultRoutes } from "./routes/eval-results.js";
 import { registerTrainingRunRoutes, type TrainingRunRouteOptions } from "./routes/training-runs.js";
-import type { ImageIntake } from "./images/image-intake.js";
+import { imageBodyLimit, type ImageIntake } from "./images/image-intake.js";
 import type { ConversationStore } from "./store/conversations.js";
 import type { PlaygroundSessionStore } from "./store/playground-sessions.js";
 import type { RequestLog } from "./store/request-log.js";
@@ -46,7 +46,7 @@ export interface ServerAppOptions {
   trainingRuns?: TrainingRunRouteOptions;
   /** Evaluation results in FastChat's llm_judge layout shown read-only under /api/eval (absent: no eval routes); `<data dir>/eval` in serve. */
   evalResultsDirectory?: string;
-  /** Largest accepted request body (default 1 MiB). */
+  /** Largest accepted request body (default 1 MiB); routes that carry images take more (see imageBodyLimit). */
   bodyLimitBytes?: number;
   /** Origins allowed by CORS ("*" for any); absent or empty: no CORS headers. */
   corsOrigins?: string[];
@@ -161,15 +161,25 @@ export function createServerApp(options: ServerAppOptions): ServerAppHandle {
       await next();
     });
   }
-  app.use(
-    "*",
+  const limiter = (maxSize: number) =>
     bodyLimit({
-      maxSize: limit,
+      maxSize,
       onError: () => {
-        throw new RequestTooLargeError(limit);
+        throw new RequestTooLargeError(maxSize);
       },
-    }),
-  );
+    });
+  // Routes whose bodies carry images follow the image limits, so an image within them is never "too
+  // large" for the body; every other route keeps the ordinary limit.
+  const imageLimit = options.images ? Math.max(limit, imageBodyLimit(options.images.options, limit)) : limit;
+  const imageRoutes = [
+    "/v1/chat/completions",
+    "/v1/chat/completions/render",
+    ...Object.values(conversationReplyPaths),
+    ...(options.arena ? arenaImagePaths : []),
+  ].map((pattern) => new RegExp(`^${pattern.replace(/:[A-Za-z]+/g, "[^/]+")}$`));
+  const ordinaryLimiter = limiter(limit);
+  const imageLimiter = limiter(imageLimit);
+  app.use("*", (c, next) => (imageRoutes.some((route) => route.test(c.req.path)) ? imageLimiter : ordinaryLimiter)(c, next));
 
   registerObservabilityRoutes(app, context);
   registerModelRoutes(app, context);

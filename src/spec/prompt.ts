@@ -29,11 +29,25 @@ export interface WindowReport {
   keptMessages: number;
 }
 
+/** Where one image's embeddings sit in an evaluated prompt. */
+export interface ImageTokenSpan {
+  sha256: string;
+  /** Position of its first embedding in the evaluated sequence (text tokens and earlier images counted). */
+  start: number;
+  /** Embeddings it takes; null where the projector's count depends on the picture (see `reason`). */
+  tokens: number | null;
+  reason?: string;
+}
+
 /** The exact text (and tokens, where the backend can tokenize) sent to the model. */
 export interface RenderedPrompt {
   text: string;
-  /** Token ids exactly as evaluated, BOS included when the backend adds one. */
+  /** Token ids exactly as evaluated, BOS included when the backend adds one (a prompt with images: its text tokens; `images` says where the images go). */
   tokens?: number[];
+  /** Each image's span, for a backend that evaluates images (llama-server with --mmproj). */
+  images?: ImageTokenSpan[];
+  /** Positions the prompt takes, images included, when that differs from tokens.length; null: an image's count is unknown. */
+  tokenCount?: number | null;
   format: PromptFormatChoice;
   /** Stop strings contributed by the format (merged with the caller's). */
   formatStops: string[];

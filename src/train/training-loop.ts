@@ -1,5 +1,5 @@
 import { writeFileSync } from "node:fs";
-import { clipGradientNorm, type AdamW, type EngineMemory, type LlamaModel } from "../engine/index.js";
+import { clipGradientNormOf, type AdamW, type EngineMemory, type LlamaModel } from "../engine/index.js";
 import { InvalidArgumentError } from "../errors/index.js";
 import { allocateBatch, fillBatch, RowSchedule, type BatchBuffers } from "./batches.js";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.js";
@@ -7,7 +7,7 @@ import { CheckpointError, TrainingDivergedError } from "./errors.js";
 import { lossChartSvg } from "./loss-chart.js";
 import type { MetricsLog } from "./metrics-log.js";
 import type { TrainingRow } from "./prepare-data.js";
-import { progressLine } from "./progress.js";
+import { progressLine, type ProgressState } from "./progress.js";
 import { learningRateAt, type LearningRateSchedule } from "./schedule.js";
 
 export interface LoopSettings {
@@ -45,17 +45,37 @@ export interface MicroBatchResult {
 export type ValidationFigures = { loss: number; tokens: number } & Record<string, number>;
 
 /**
- * What the loop trains: SFT's next-token loss on rows, or a preference loss on pairs. The loop owns the
- * schedule, accumulation, clipping, optimizer, checkpoints, metrics and stopping; an objective only
- * turns the items the schedule picks into accumulated LoRA gradients.
+ * What the loop trains: SFT's next-token loss on rows, DPO's preference loss on pairs, or a reward
+ * model's ranking loss on pairs. The loop owns the schedule, accumulation, clipping, optimizers,
+ * checkpoints, metrics and stopping; an objective only turns the items the schedule picks into
+ * accumulated gradients (LoRA's, and those of parameters it owns, such as a reward head).
  */
 export interface TrainingObjective {
   /** How many training items (rows, pairs) the row schedule permutes. */
   trainCount: number;
-  /** Forward and backward on these training items (indices), accumulating the gradient of their mean loss. */
-  microBatch(items: readonly number[]): MicroBatchResult;
+  /**
+   * Forward and backward on these training items (indices), accumulating the gradient of their mean
+   * loss; an objective that `scalesGradients` multiplies that gradient by `gradientScale` (1 / micro-batches).
+   */
+  microBatch(items: readonly number[], gradientScale: number): MicroBatchResult;
   /** null without validation data; dropout is off while it runs. */
   validate(): ValidationFigures | null;
+  /**
+   * What the objective trains beside the LoRA weights (a reward model's head), each with its AdamW: the
+   * loop zeroes, clips (one global norm with the LoRA's), steps and checkpoints them (after the LoRA's).
+   */
+  ownOptimizers?: readonly AdamW[];
+  /**
+   * True when microBatch scales its own gradient (the reward model, in its backward pass, as HF's
+   * Trainer scales the loss); otherwise the loop divides the accumulated gradients by the micro-batch count.
+   */
+  scalesGradients?: boolean;
+  /** The step's figures from its micro-batches (default: their metrics averaged by weight). */
+  stepMetrics?(results: readonly MicroBatchResult[]): Record<string, number>;
+  /** The progress line of a step (default: progressLine). */
+  progressLine?(state: ProgressState): string;
+  /** How a validation run is logged (default: validationLine). */
+  validationLine?(figures: ValidationFigures): string;
 }
 
 export interface LoopInput {
@@ -121,19 +141,27 @@ export async function runTrainingLoop(input: LoopInput): Promise<LoopSummary> {
   if (objective.trainCount === 0) throw new InvalidArgumentError("data", "no training rows");
   const { batchSize: B, gradientAccumulation: accumulation, totalSteps } = settings;
   const schedule = new RowSchedule(objective.trainCount, settings.seed);
+  // the LoRA's optimizer first: the checkpoint holds its parameters and moments, then the objective's own
+  const optimizers = [optimizer, ...(objective.ownOptimizers ?? [])];
+  const trainedCount = optimizers.reduce((count, o) => count + o.params.length, 0);
 
   let step = 0;
   let tokensSeen = 0;
   if (input.resume) {
     const checkpoint = loadCheckpoint(files.checkpointPath);
     if (checkpoint.fingerprint !== input.fingerprint) {
-      throw new CheckpointError(files.checkpointPath, `${files.checkpointPath} belongs to a run with other data or settings; resume with the same flags, or start over without --resume`);
+      throw new CheckpointError(files.checkpointPath, `${files.checkpointPath} belongs to a run with other data or settings (or another --method); resume with the same flags, or start over without --resume`);
     }
-    if (checkpoint.params.length !== lora.params.length) throw new CheckpointError(files.checkpointPath, `${files.checkpointPath} holds ${checkpoint.params.length} parameters, this run has ${lora.params.length}`);
-    lora.params.set(checkpoint.params);
-    optimizer.m.set(checkpoint.m);
-    optimizer.v.set(checkpoint.v);
-    optimizer.step = checkpoint.adamStep;
+    if (checkpoint.params.length !== trainedCount) throw new CheckpointError(files.checkpointPath, `${files.checkpointPath} holds ${checkpoint.params.length} parameters, this run has ${trainedCount}`);
+    let offset = 0;
+    for (const o of optimizers) {
+      const part = (values: Float32Array) => values.subarray(offset, offset + o.params.length);
+      o.params.set(part(checkpoint.params));
+      o.m.set(part(checkpoint.m));
+      o.v.set(part(checkpoint.v));
+      o.step = checkpoint.adamStep;
+      offset += o.params.length;
+    }
     model.random.setState(checkpoint.randomState);
     step = checkpoint.step;
     tokensSeen = checkpoint.tokensSeen;
@@ -149,7 +177,8 @@ export async function runTrainingLoop(input: LoopInput): Promise<LoopSummary> {
   let lastValidation: ValidationFigures | null = null;
 
   const checkpoint = () => {
-    saveCheckpoint(files.checkpointPath, { step, adamStep: optimizer.step, randomState: model.random.getState(), fingerprint: input.fingerprint, tokensSeen, params: lora.params, m: optimizer.m, v: optimizer.v });
+    const all = (part: (o: AdamW) => Float32Array) => joined(optimizers.map(part));
+    saveCheckpoint(files.checkpointPath, { step, adamStep: optimizer.step, randomState: model.random.getState(), fingerprint: input.fingerprint, tokensSeen, params: all((o) => o.params), m: all((o) => o.m), v: all((o) => o.v) });
     writeFileSync(files.chartPath, lossChartSvg(files.metrics.read()));
   };
 
@@ -165,23 +194,24 @@ export async function runTrainingLoop(input: LoopInput): Promise<LoopSummary> {
     }
     model.training = true;
     model.zeroGradients();
+    for (const o of objective.ownOptimizers ?? []) o.grads.fill(0);
     let weightedLoss = 0, counted = 0, stepTokens = 0;
-    const weightedMetrics: Record<string, number> = {};
+    const results: MicroBatchResult[] = [];
     for (let micro = 0; micro < accumulation; micro++) {
       const first = (step * accumulation + micro) * B;
-      const result = objective.microBatch(Array.from({ length: B }, (_, b) => schedule.rowAt(first + b)));
+      const result = objective.microBatch(Array.from({ length: B }, (_, b) => schedule.rowAt(first + b)), 1 / accumulation);
       if (!Number.isFinite(result.loss)) throw new TrainingDivergedError(step + 1, "loss", result.loss, "lower the learning rate or check the data");
       stepTokens += result.tokens;
       weightedLoss += result.loss * result.weight;
       counted += result.weight;
-      for (const [name, value] of Object.entries(result.metrics ?? {})) weightedMetrics[name] = (weightedMetrics[name] ?? 0) + value * result.weight;
+      results.push(result);
     }
-    const stepMetrics = Object.fromEntries(Object.entries(weightedMetrics).map(([name, value]) => [name, value / counted]));
-    if (accumulation > 1) for (let i = 0; i < lora.grads.length; i++) lora.grads[i] /= accumulation;
-    const gradientNorm = clipGradientNorm(lora.grads, settings.clipNorm);
+    const stepMetrics = (objective.stepMetrics ?? weightedMeanMetrics)(results);
+    if (accumulation > 1 && !objective.scalesGradients) for (const { grads } of optimizers) for (let i = 0; i < grads.length; i++) grads[i] /= accumulation;
+    const gradientNorm = clipGradientNormOf(optimizers.map((o) => o.grads), settings.clipNorm);
     if (!Number.isFinite(gradientNorm)) throw new TrainingDivergedError(step + 1, "gradient norm", gradientNorm, "lower the learning rate; the adapter was not updated with it");
     const learningRate = learningRateAt(step, settings.schedule);
-    optimizer.update(learningRate);
+    for (const o of optimizers) o.update(learningRate);
     step++;
     tokensSeen += stepTokens;
     tokensThisRun += stepTokens;
@@ -189,7 +219,7 @@ export async function runTrainingLoop(input: LoopInput): Promise<LoopSummary> {
     const elapsedSeconds = (performance.now() - started) / 1000;
     const tokensPerSecond = tokensThisRun / Math.max(elapsedSeconds, 1e-9);
     files.metrics.append({ type: "train", step, loss: lastLoss, learningRate, gradientNorm, tokens: tokensSeen, tokensPerSecond, elapsedSeconds, engineBytes: model.memoryBytes().total, peakRssBytes: peakRssBytes(), ...stepMetrics });
-    input.onProgress?.(progressLine({ step, totalSteps, loss: lastLoss, tokensPerSecond, elapsedSeconds, stepsThisRun: step - startStep, metrics: stepMetrics }));
+    input.onProgress?.((objective.progressLine ?? progressLine)({ step, totalSteps, loss: lastLoss, tokensPerSecond, elapsedSeconds, stepsThisRun: step - startStep, metrics: stepMetrics }));
 
     const last = step === totalSteps;
     if ((settings.evalEvery > 0 && step % settings.evalEvery === 0) || last) {
@@ -197,7 +227,7 @@ export async function runTrainingLoop(input: LoopInput): Promise<LoopSummary> {
       if (figures) {
         lastValidation = figures;
         files.metrics.append({ type: "validation", step, ...figures });
-        input.onLog?.(`step ${step}: ${validationLine(figures)}`);
+        input.onLog?.(`step ${step}: ${(objective.validationLine ?? validationLine)(figures)}`);
         if (!Number.isFinite(figures.loss)) throw new TrainingDivergedError(step, "validation loss", figures.loss, "lower the learning rate");
       }
     }
@@ -207,6 +237,29 @@ export async function runTrainingLoop(input: LoopInput): Promise<LoopSummary> {
   }
   const elapsedSeconds = (performance.now() - started) / 1000;
   return { startStep, steps: step, stopped, finalLoss: lastLoss, validation: lastValidation, tokensPerSecond: tokensThisRun / Math.max(elapsedSeconds, 1e-9), elapsedSeconds, peakRssBytes: peakRssBytes(), engineMemory: model.memoryBytes() };
+}
+
+/** A step's metrics: each micro-batch's, averaged by its weight (DPO's rewards/…: by its pairs). */
+function weightedMeanMetrics(results: readonly MicroBatchResult[]): Record<string, number> {
+  const sums: Record<string, number> = {};
+  let counted = 0;
+  for (const result of results) {
+    counted += result.weight;
+    for (const [name, value] of Object.entries(result.metrics ?? {})) sums[name] = (sums[name] ?? 0) + value * result.weight;
+  }
+  return Object.fromEntries(Object.entries(sums).map(([name, value]) => [name, value / counted]));
+}
+
+/** The buffers end to end (one buffer as it is). */
+function joined(buffers: readonly Float32Array[]): Float32Array {
+  if (buffers.length === 1) return buffers[0];
+  const out = new Float32Array(buffers.reduce((length, buffer) => length + buffer.length, 0));
+  let offset = 0;
+  for (const buffer of buffers) {
+    out.set(buffer, offset);
+    offset += buffer.length;
+  }
+  return out;
 }
 
 /** "validation loss 1.2345, perplexity 3.456" (and an objective's own figures, the same way). */

@@ -29,8 +29,9 @@ describe("random vision projector GGUF", () => {
     expect(names).toEqual(expect.arrayContaining(["v.patch_embd.weight", "v.position_embd.weight", "v.blk.1.attn_out.weight", "mm.0.weight", "mm.2.weight"]));
     expect(header.tensors.find((tensor) => tensor.name === "mm.2.weight")?.dims).toEqual([64, 64]);
     const description = await describeGguf(projector.path);
-    expect(description.projector).toEqual({ capabilities: ["vision"], type: "mlp", imageSize: 32, patchSize: 8, projectionDim: 64 });
+    expect(description.projector).toEqual({ capabilities: ["vision"], type: "mlp", imageSize: 32, patchSize: 8, projectionDim: 64, imageTokens: { known: true, projectorType: "mlp", imageTokens: 16, begin: "", end: "" } });
     expect(formatGgufDescription(description)).toContain("accepts vision");
+    expect(formatGgufDescription(description)).toContain("16 tokens per image");
     await expect(writeRandomProjectorGguf({ path: "/tmp/x.gguf", textDim: 64, visionDim: 32, ffnDim: 32 })).rejects.toThrow(/ffnDim/);
   });
 

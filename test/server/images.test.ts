@@ -10,7 +10,7 @@ import { parseServeFlags } from "../../src/cli/commands/serve.js";
 import { createOpenAICompatibleModel } from "../../src/providers/openai/index.js";
 import { createServerApp } from "../../src/server/app.js";
 import { parseServeConfig, resolveServeConfig } from "../../src/server/config.js";
-import { ImageIntake } from "../../src/server/images/image-intake.js";
+import { ImageIntake, imageBodyLimit } from "../../src/server/images/image-intake.js";
 import { ImageStore, sha256Hex } from "../../src/server/images/image-store.js";
 import { ModelRegistry } from "../../src/server/model-registry.js";
 import { modelSpecs } from "../../src/server/server.js";
@@ -179,6 +179,33 @@ describe("images in chat requests", () => {
     const second = await postJson(app, `/api/conversations/${conversation.id}/replies`, next(pngUri));
     expect(second.status).toBe(200);
     await readSse(second);
+  });
+
+  it("lets the body of a route that carries images follow the image limits; other routes keep theirs, and 413 names the limit", async () => {
+    const images = { maxBytes: 64 * 1024, maxPerRequest: 2, allowUrls: false, fetchTimeoutMs: 5000 };
+    const registry = new ModelRegistry([
+      { id: "seeing", kind: "remote", ownedBy: "upstream", capacity: 4, maxQueue: 4, capabilities: ["vision"], load: async () => createOpenAICompatibleModel({ baseURL: upstream.baseURL, model: "vision-upstream", api: "chat", maxRetries: 0 }) },
+    ]);
+    const small = createServerApp({ registry, bodyLimitBytes: 4096, images: new ImageIntake(new ImageStore(join(dir, "images")), images) }).app;
+    const imageOf = (bytes: number) => `data:image/png;base64,${Buffer.concat([pngBytes, Buffer.alloc(bytes - pngBytes.length, 7)]).toString("base64")}`;
+    const limit = imageBodyLimit(images, 4096);
+    expect(limit).toBeGreaterThan(2 * Math.ceil((64 * 1024) / 3) * 4);
+
+    // Two images at the size limit: far over the 4 KiB body limit, accepted.
+    upstream.enqueue(jsonReply(chatCompletionBody({ content: "Two.", usage: usage(9, 2) })));
+    const two = { ...withImage("seeing", imageOf(64 * 1024)), messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: imageOf(64 * 1024) } }, { type: "image_url", image_url: { url: imageOf(64 * 1024 - 1) } }] }] };
+    const accepted = await postJson(small, "/v1/chat/completions", two);
+    expect(accepted.status).toBe(200);
+    // An image over the size limit is that image's error, not the body's.
+    expect((await errorOf(await postJson(small, "/v1/chat/completions", withImage("seeing", imageOf(64 * 1024 + 1))))).code).toBe("image_too_large");
+    // Past the image route's own limit: 413 naming it.
+    const tooBig = await errorOf(await postJson(small, "/v1/chat/completions", { model: "seeing", messages: [{ role: "user", content: "x".repeat(limit + 1) }] }));
+    expect(tooBig).toMatchObject({ status: 413, code: "request_too_large" });
+    expect(tooBig.message).toContain(`${limit} bytes`);
+    // A route that carries no images keeps the ordinary limit.
+    const other = await errorOf(await postJson(small, "/v1/completions", { model: "seeing", prompt: "x".repeat(8192) }));
+    expect(other).toMatchObject({ status: 413, code: "request_too_large" });
+    expect(other.message).toContain("4096 bytes");
   });
 
   it("says which models take images in /v1/models, from the remote's vision flag in the config", async () => {

@@ -1,5 +1,6 @@
 import { UpstreamError } from "../../src/errors/index.js";
 import type { CallOptions, GenerateResult, LanguageModel, RenderedPrompt, StreamPart, StreamResult, Timings } from "../../src/spec/index.js";
+import { MEDIA_MARKER } from "../../src/spec/messages.js";
 
 export interface ScriptedModelSettings {
   modelId?: string;
@@ -13,6 +14,8 @@ export interface ScriptedModelSettings {
   piecesAreTokens?: boolean;
   /** The timings the finish part reports. */
   timings?: Timings;
+  /** Tokens each image takes (as a projector would say): rendered prompts with images report their spans. */
+  imageTokens?: number;
 }
 
 /** Resolves when `signal` aborts (at once if it already has). */
@@ -34,9 +37,20 @@ export function scriptedModel(settings: ScriptedModelSettings = {}) {
     const text = options.prompt ?? (options.messages ?? []).map((m) => `${m.role}: ${m.content}`).join("\n") + "\nassistant:";
     const known = ["scripted", "chatml", "vicuna-v1.1"];
     if (options.promptFormat && !known.includes(options.promptFormat)) throw new Error(`unknown prompt format "${options.promptFormat}"`);
+    const tokens = [...text].map((c) => c.codePointAt(0)!);
+    // One token per character; each marker's characters stand for the image, which takes imageTokens positions.
+    const images = (options.messages ?? []).flatMap((m) => m.parts ?? []).flatMap((part) => (part.type === "image" ? [part.image] : []));
+    const spans =
+      settings.imageTokens === undefined || images.length === 0
+        ? undefined
+        : text.split(MEDIA_MARKER).slice(0, -1).map((_, index, pieces) => {
+            const before = pieces.slice(0, index + 1).reduce((sum, piece) => sum + [...piece].length, 0);
+            return { sha256: images[index].sha256, start: before + index * settings.imageTokens!, tokens: settings.imageTokens! };
+          });
     return {
       text,
-      tokens: [...text].map((c) => c.codePointAt(0)!),
+      tokens,
+      ...(spans ? { images: spans, tokenCount: tokens.length - spans.length * [...MEDIA_MARKER].length + spans.length * settings.imageTokens! } : {}),
       format: options.prompt !== undefined
         ? { name: "raw", source: "raw", reason: "raw prompt" }
         : { name: options.promptFormat ?? "scripted", source: options.promptFormat ? "explicit" : "heuristic", reason: "test double" },

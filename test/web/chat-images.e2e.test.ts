@@ -47,7 +47,7 @@ describe.skipIf(!hasChromium)("images in Chat, in headless Chromium", () => {
   describe.each(playgroundViewports)("at $name size ($width×$height)", (viewport) => {
     it("attaches, pastes and drops images, shows them, marks their tokens, keeps them over a reload, and refuses a text-only model", async () => {
       const { page, pageErrors } = await browser.open(
-        { eye: { vision: true, reply: (options) => `I see ${imagesSeen(options)} image(s)` }, blind: {} },
+        { eye: { vision: true, imageTokens: 16, reply: (options) => `I see ${imagesSeen(options)} image(s)` }, blind: {} },
         "chat",
         viewport,
       );
@@ -73,6 +73,9 @@ describe.skipIf(!hasChromium)("images in Chat, in headless Chromium", () => {
       const inspector = page.locator("#view-chat .message.assistant .inspector").first();
       await inspector.locator("summary").click();
       expect(await inspector.locator("mark.media-marker").count()).toBe(3);
+      // ... and each image's real span, as the server counted it (16 tokens each, not the marker's text).
+      expect(await inspector.locator("mark.media-marker").evaluateAll((marks) => marks.map((mark) => mark.getAttribute("data-image-tokens")))).toEqual(["16", "16", "16"]);
+      expect(await inspector.locator(".image-token-spans").innerText()).toMatch(/^image 1: 16 tokens, positions \d+–\d+; image 2: 16 tokens/);
       await saveScreenshot(page, "chat-images");
       expect(await axeViolations(page)).toEqual([]);
 

@@ -2,6 +2,7 @@
 // playground viewports, against the real app on loopback with stories260K served locally, training runs
 // and an MT-bench result folder in its data dir. Waits for the markers the views set (data-points,
 // data-run, data-shown, data-question-id), never for time.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -23,6 +24,7 @@ let server: Awaited<ReturnType<typeof listen>>;
 let registry: ModelRegistry;
 let database: ReturnType<typeof openServerDatabase>;
 let liveFolder: string;
+let doneFolder: string;
 let nextStep = 3;
 
 const pointsOf = (page: Page, chart: string) => page.locator(`#${chart}`).getAttribute("data-points").then(Number);
@@ -31,7 +33,7 @@ describe.skipIf(!hasChromium)("the Train and Eval tabs in headless Chromium", ()
   beforeAll(async () => {
     const dataDir = newDirectory();
     liveFolder = writeRunningRun(join(dataDir, "runs"), "live", [trainRecord(1, 3.5), trainRecord(2, 3.1)]);
-    await writeFinishedRun(join(dataDir, "runs"), "done");
+    doneFolder = await writeFinishedRun(join(dataDir, "runs"), "done");
     writeRunningRun(join(dataDir, "runs"), "dpo", [dpoTrainRecord(1, 0, 0), dpoTrainRecord(2, 0.1, 0.5), dpoTrainRecord(3, 0.3, 0.75), { type: "validation", step: 3, loss: 0.6, tokens: 40, "rewards/accuracies": 1 }]);
     writeFailedRun(join(dataDir, "runs"), "diverged");
     writeMtBenchResults(join(dataDir, "eval"), "mt-bench");
@@ -103,7 +105,7 @@ describe.skipIf(!hasChromium)("the Train and Eval tabs in headless Chromium", ()
         nextStep += 2;
         await expect.poll(() => pointsOf(page, "train-loss-chart"), slow).toBe(before + 3);
         await expect.poll(() => pointsOf(page, "train-lr-chart"), slow).toBe(lrBefore + 2);
-        expect(await page.locator('#train-loss-chart polyline[data-series="validation"]').getAttribute("data-count")).toBe(String((before + 3) - (lrBefore + 2)));
+        expect(await page.locator('#train-loss-chart g[data-series="validation"]').getAttribute("data-count")).toBe(String((before + 3) - (lrBefore + 2)));
         expect(await page.locator("#train-loss-chart").getAttribute("aria-label")).toMatch(new RegExp(`training loss 2\\.7 at step ${last}`));
         expect(await page.locator("#train-serve").isDisabled()).toBe(true);
         expect(await page.locator('#train-settings tr[data-setting="rank"] td').innerText()).toBe("4");
@@ -118,7 +120,7 @@ describe.skipIf(!hasChromium)("the Train and Eval tabs in headless Chromium", ()
         await page.waitForSelector('#view-train[data-run="dpo"] #train-run-state[data-state="running"]', slow);
         await expect.poll(() => pointsOf(page, "train-rewards-chart"), slow).toBe(9); // chosen, rejected, margin × 3 steps
         expect(await pointsOf(page, "train-accuracy-chart")).toBe(4);
-        expect(await page.locator('#train-accuracy-chart polyline[data-series="validation"]').getAttribute("data-count")).toBe("1");
+        expect(await page.locator('#train-accuracy-chart g[data-series="validation"]').getAttribute("data-count")).toBe("1");
         expect(await page.locator("#train-rewards-chart").getAttribute("aria-label")).toMatch(/margin 0\.3 at step 3/);
         expect(await pointsOf(page, "train-loss-chart")).toBe(4);
         expect(await fitsWidth(page)).toBe(true);
@@ -133,6 +135,15 @@ describe.skipIf(!hasChromium)("the Train and Eval tabs in headless Chromium", ()
         expect(await page.locator('#train-settings tr[data-setting="targets"] td').innerText()).toBe("q, o");
         await page.locator('img[alt^="Loss chart of done"]').waitFor(slow);
         await expect.poll(() => pointsOf(page, "train-loss-chart"), slow).toBe(6);
+        // one renderer: the live chart is the loss chart of the run's loss.svg (written by lossChartSvg in Node), node for node
+        const sameChart = await page.evaluate((fileText) => {
+          const file = new DOMParser().parseFromString(fileText, "image/svg+xml").getElementById("train-loss-chart");
+          const live = document.getElementById("train-loss-chart");
+          const markup = (element: Element | null) => (element ? new XMLSerializer().serializeToString(element) : "missing");
+          return { equal: live !== null && file !== null && live.isEqualNode(file), live: markup(live), file: markup(file) };
+        }, readFileSync(join(doneFolder, "loss.svg"), "utf8"));
+        expect(sameChart.live).toBe(sameChart.file);
+        expect(sameChart.equal).toBe(true);
 
         if ((await page.locator("#train-served").getAttribute("data-served")) === "") {
           await page.locator("#train-serve").click(); // the page reloads so every picker is built with the new model

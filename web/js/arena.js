@@ -13,6 +13,7 @@ import { paintStoredAnswer, streamStoredAnswer } from "./stored-answer.js";
 import { createTranscript } from "./transcript.js";
 import { messageActions, setMessageActions } from "./message-actions.js";
 import { answerVersions, showAnswerVersion } from "./answer-versions.js";
+import { createImageAttachments, messageContent, showThumbnails } from "./image-attachments.js";
 
 /** @typedef {import("../../src/server/routes/playground-session-schemas.js").ArenaState} ArenaState */
 /** @typedef {import("../../src/server/routes/playground-session-schemas.js").ArenaAnswer} ArenaAnswer */
@@ -42,6 +43,8 @@ export function createArenaView({ models, settingsForms }) {
   let columns = [];
   /** @type {AbortController | null} */
   let controller = null;
+  // Images go with a prompt to every column; a model that cannot see answers 400 naming the capability in its column.
+  const attachments = createImageAttachments({ prefix: "arena", onError: (message) => announce(message, "error") });
 
   const sessions = createSavedSessions({
     kind: "arena",
@@ -93,7 +96,9 @@ export function createArenaView({ models, settingsForms }) {
     });
     for (const turn of shown.turns) {
       for (const column of columns) {
-        column.transcript.addMessage("user", turn.user_message).flush();
+        const asked = column.transcript.addMessage("user", turn.user_message);
+        asked.flush();
+        showThumbnails(asked.article, turn.images);
         const answer = turn.answers.find((candidate) => candidate.model === column.model);
         const view = answer ? column.transcript.addMessage("assistant", answer.text, column.model) : null;
         column.latest = view;
@@ -131,11 +136,13 @@ export function createArenaView({ models, settingsForms }) {
    * @param {Column} column
    * @param {ArenaState} session the open session
    */
-  function latestRequest(column, session) {
+  async function latestRequest(column, session) {
     const values = session.settings;
     /** @type {ChatMessage[]} */
     const system = typeof values.system_prompt === "string" && values.system_prompt ? [{ role: "system", content: values.system_prompt }] : [];
-    return { model: column.model, messages: [...system, ...historyOf(column.model, session.turns.length - 1), { role: "user", content: session.turns.at(-1)?.user_message ?? "" }], ...requestFields(values) };
+    const latest = session.turns.at(-1);
+    const asked = { role: "user", content: await messageContent(latest?.user_message ?? "", latest?.images) };
+    return { model: column.model, messages: [...system, ...(await historyOf(column.model, session.turns.length - 1)), asked], ...requestFields(values) };
   }
 
   /** A new answer from the same model to the column's latest turn; the conversation goes on from it. @param {Column} column */
@@ -150,7 +157,7 @@ export function createArenaView({ models, settingsForms }) {
     column.latest = view;
     /** @type {ArenaAnswer} */
     const fresh = { model: column.model, text: "", status: "pending", finish_reason: null };
-    const finished = await streamStoredAnswer(view, fresh, latestRequest(column, state), signal);
+    const finished = await streamStoredAnswer(view, fresh, await latestRequest(column, state), signal);
     if (finished) {
       answer.versions = [...kept, fresh];
       showAnswerVersion(answer, kept.length);
@@ -188,18 +195,17 @@ export function createArenaView({ models, settingsForms }) {
   }
 
   /**
-   * A column's conversation before turn `end` (all turns by default): answers that failed or never finished are left out, as their turns.
+   * A column's conversation before turn `end` (all turns by default), each turn's images with it: answers that
+   * failed or never finished are left out, as their turns.
    * @param {string} model
    * @param {number} [end]
-   * @returns {ChatMessage[]}
    */
-  function historyOf(model, end = state?.turns.length) {
-    /** @type {ChatMessage[]} */
+  async function historyOf(model, end = state?.turns.length) {
     const messages = [];
     for (const turn of state?.turns.slice(0, end) ?? []) {
       const answer = turn.answers.find((candidate) => candidate.model === model);
       if (answer?.status !== "done") continue;
-      messages.push({ role: "user", content: turn.user_message }, { role: "assistant", content: answer.text });
+      messages.push({ role: "user", content: await messageContent(turn.user_message, turn.images) }, { role: "assistant", content: answer.text });
     }
     return messages;
   }
@@ -212,22 +218,35 @@ export function createArenaView({ models, settingsForms }) {
     const problem = settings.validate();
     if (problem) return announce(problem, "error");
     const values = settings.values();
+    // Taken at once: reading the earlier turns' images below awaits, and a second Enter must not send again.
+    controller = new AbortController();
+    const { signal } = controller;
     if (!state) {
       state = { models: chosen, settings: {}, turns: [] };
       paint();
     }
     const session = state;
     session.settings = Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined));
-    const histories = new Map(session.models.map((model) => [model, historyOf(model)]));
+    const attached = attachments.take();
+    const images = attached.map((attachment) => attachment.reference);
+    let histories, content;
+    try {
+      histories = new Map(await Promise.all(session.models.map(async (model) => /** @type {const} */ ([model, await historyOf(model)]))));
+      content = await messageContent(text, images);
+    } catch (error) {
+      // An earlier turn's image the server no longer has: nothing was sent.
+      controller = null;
+      attachments.restore(attached);
+      return announce(error instanceof Error ? error.message : String(error), "error");
+    }
     /** @type {ArenaState["turns"][number]} */
-    const turn = { user_message: text, answers: session.models.map((model) => ({ model, text: "", status: "pending", finish_reason: null })) };
+    const turn = { user_message: text, ...(images.length > 0 ? { images } : {}), answers: session.models.map((model) => ({ model, text: "", status: "pending", finish_reason: null })) };
     // The earlier turn's answers are settled now: copy only.
     for (const column of columns) {
       if (column.latest) setMessageActions(column.latest.article, messageActions({ text: latestAnswer(column)?.text ?? "" }));
       column.latest = null;
     }
     session.turns.push(turn);
-    const { signal } = (controller = new AbortController());
     setBusy(true);
     input.value = "";
     // Saved before any answer arrives: a reload mid-answer keeps the turn, its answers marked unfinished.
@@ -236,10 +255,12 @@ export function createArenaView({ models, settingsForms }) {
     const system = values.system_prompt ? [{ role: "system", content: values.system_prompt }] : [];
     await Promise.all(
       columns.map(async (column, index) => {
-        column.transcript.addMessage("user", text).flush();
+        const asked = column.transcript.addMessage("user", text);
+        asked.flush();
+        showThumbnails(asked.article, images);
         const view = column.transcript.addMessage("assistant", "", column.model);
         column.latest = view;
-        const body = { model: column.model, messages: [...system, ...(histories.get(column.model) ?? []), { role: "user", content: text }], ...requestFields(values) };
+        const body = { model: column.model, messages: [...system, ...(histories.get(column.model) ?? []), { role: "user", content }], ...requestFields(values) };
         await streamStoredAnswer(view, turn.answers[index], body, signal);
         void persist();
       }),
@@ -262,9 +283,16 @@ export function createArenaView({ models, settingsForms }) {
       h("fieldset", { class: "model-picks" }, h("legend", {}, "Models (a new session takes the models picked here)"), picks),
       settings.element,
       columnsElement,
-      composer({ input, buttons: [sendButton, stopButton, resetButton], onSend: () => void send(), onEscape: () => controller?.abort() }),
+      arenaComposer(),
     ),
   );
+  /** The composer with its image tray: attach, paste or drop images onto it. */
+  function arenaComposer() {
+    const form = composer({ input, buttons: [attachments.button, attachments.picker, sendButton, stopButton, resetButton], onSend: () => void send(), onEscape: () => controller?.abort() });
+    form.prepend(attachments.tray);
+    attachments.watch(form);
+    return form;
+  }
   paint();
   setBusy(false);
   return { element, activate: (/** @type {string | null} */ sessionId = null) => sessions.activate(sessionId) };

@@ -16,6 +16,7 @@ import { deleteBattle, exportBattle, listBattles } from "./sessions-api.js";
 import { requestFields } from "./settings-form.js";
 import { createTranscript, finishLabel } from "./transcript.js";
 import { messageActions, setMessageActions } from "./message-actions.js";
+import { createImageAttachments, showThumbnails } from "./image-attachments.js";
 
 /** @typedef {import("../../src/server/arena/battle-rules.js").PublicBattleView} PublicBattleView */
 /** @typedef {import("../../src/server/arena/arena-routes.js").BattleAnswerEvent} BattleAnswerEvent */
@@ -48,6 +49,8 @@ export function createBattleView({ settingsForms }) {
   const retryButton = h("button", { type: "button", id: "battle-retry", hidden: true, onclick: () => resumeUnfinished() }, "Retry failed answer");
   const abandonButton = h("button", { type: "button", id: "battle-abandon", hidden: true, onclick: () => abandon() }, "Abandon this battle");
   const result = h("p", { id: "battle-result", class: "battle-result", role: "status" });
+  // Images go with a message to both sides; the server draws (or keeps) only models that can see.
+  const attachments = createImageAttachments({ prefix: "battle", onError: (message) => announce(message, "error") });
   /** @type {PublicBattleView | null} */
   let battle = null;
   /** @type {AbortController | null} */
@@ -221,7 +224,9 @@ export function createBattleView({ settingsForms }) {
     for (const side of bothSides) {
       sides[side].transcript.clear();
       for (const turn of battle?.turns ?? []) {
-        sides[side].transcript.addMessage("user", turn.user_message).flush();
+        const asked = sides[side].transcript.addMessage("user", turn.user_message);
+        asked.flush();
+        showThumbnails(asked.article, turn.images);
         const stored = turn.answers[side];
         const answer = sides[side].transcript.addMessage("assistant", stored.text, `Model ${side.toUpperCase()}`);
         answer.flush();
@@ -295,6 +300,8 @@ export function createBattleView({ settingsForms }) {
     paintState();
     input.value = "";
     let sent = false;
+    const attached = attachments.take();
+    const images = attached.map((attachment) => ({ type: "image_url", image_url: { url: attachment.url } }));
     const { signal } = controller;
     try {
       if (!battle) {
@@ -302,6 +309,7 @@ export function createBattleView({ settingsForms }) {
         const category = categoryInput.value.trim();
         battle = /** @type {PublicBattleView} */ (await api("POST", "/api/arena/battles", {
           message: text,
+          ...(images.length > 0 ? { images } : {}),
           settings: { ...requestFields(values), ...(values.system_prompt ? { system_prompt: values.system_prompt } : {}) },
           ...(category ? { category } : {}),
         }));
@@ -309,14 +317,16 @@ export function createBattleView({ settingsForms }) {
         routeTo("battle", battle.id);
         void sidebar.refresh(battle.id);
       } else {
-        battle = /** @type {PublicBattleView} */ (await api("POST", `/api/arena/battles/${battle.id}/turns`, { message: text }));
+        battle = /** @type {PublicBattleView} */ (await api("POST", `/api/arena/battles/${battle.id}/turns`, { message: text, ...(images.length > 0 ? { images } : {}) }));
       }
       sent = true;
       for (const side of bothSides) {
         // The earlier turn's answers are settled now: copy only.
         const previous = latestAnswers[side];
         if (previous) setMessageActions(previous.article, messageActions({ text: battle.turns.at(-2)?.answers[side].text ?? "" }));
-        sides[side].transcript.addMessage("user", text).flush();
+        const asked = sides[side].transcript.addMessage("user", text);
+        asked.flush();
+        showThumbnails(asked.article, battle.turns.at(-1)?.images);
         latestAnswers[side] = null;
       }
       // The two sides stream at once; their order on screen was randomised by the server's draw.
@@ -326,7 +336,10 @@ export function createBattleView({ settingsForms }) {
       const noArena = errorStatus(error) === 404 && /no route/.test(errorMessage(error));
       announce(noArena ? "This server has no arena: it was started without an arena store" : errorMessage(error), "error");
       // Once the server has the message, the unfinished answers are resumed instead of sending again.
-      if (!sent) input.value = text;
+      if (!sent) {
+        input.value = text;
+        attachments.restore(attached);
+      }
     } finally {
       controller = null;
       paintState();
@@ -393,10 +406,17 @@ export function createBattleView({ settingsForms }) {
       ),
       result,
       h("div", { class: "vote-bar", role: "group", "aria-label": "Vote" }, voteButtons, revealButton, retryButton, abandonButton, newButton),
-      composer({ input, buttons: [sendButton, stopButton], onSend: () => void send(), onEscape: () => controller?.abort() }),
+      battleComposer(),
     ),
   );
   paintState();
+  /** The composer with its image tray: attach, paste or drop images onto it. */
+  function battleComposer() {
+    const form = composer({ input, buttons: [attachments.button, attachments.picker, sendButton, stopButton], onSend: () => void send(), onEscape: () => controller?.abort() });
+    form.prepend(attachments.tray);
+    attachments.watch(form);
+    return form;
+  }
   return {
     element,
     async activate(sessionId = null) {

@@ -19,7 +19,7 @@ import { createImageAttachments, messageContent, showThumbnails } from "./image-
 /**
  * What the prompt inspector shows of one reply: the dry run's prompt, tokens, format and window (or
  * why the dry run failed), and how the reply finished.
- * @typedef {{ model: string, error?: string, prompt?: string, token_count?: number | null, format?: RenderedPromptResponse["format"],
+ * @typedef {{ model: string, error?: string, prompt?: string, token_count?: number | null, images?: RenderedPromptResponse["images"], format?: RenderedPromptResponse["format"],
  *   window?: { strategy: string, dropped: number, kept: number } | null, finish_reason?: string, completion_tokens?: number | null }} Inspection
  */
 /**
@@ -53,11 +53,22 @@ const recheckMs = 500;
 
 /**
  * The exact prompt with each media marker (llama.cpp's "<__media__>", or a server's own
- * "<__media_…__>") marked: where an image's tokens go.
- * @param {string} prompt
+ * "<__media_…__>") marked: where an image's tokens go, and how many (the server's count, from the projector).
+ * @param {string} prompt @param {RenderedPromptResponse["images"] | undefined} images
  */
-function promptWithMediaMarkers(prompt) {
-  return prompt.split(/(<__media(?:_[A-Za-z0-9]+)?__>)/).map((piece, index) => (index % 2 === 1 ? h("mark", { class: "media-marker", title: "The image's tokens go here" }, piece) : piece));
+function promptWithMediaMarkers(prompt, images) {
+  return prompt.split(/(<__media(?:_[A-Za-z0-9]+)?__>)/).map((piece, index) => {
+    if (index % 2 === 0) return piece;
+    const span = images?.[(index - 1) / 2];
+    const title = span ? imageSpanLabel(span, (index - 1) / 2) : "The image's tokens go here";
+    return h("mark", { class: "media-marker", title, ...(span && span.tokens !== null ? { "data-image-tokens": span.tokens, "data-image-start": span.start } : {}) }, piece);
+  });
+}
+
+/** @param {NonNullable<RenderedPromptResponse["images"]>[number]} span @param {number} index */
+function imageSpanLabel(span, index) {
+  if (span.tokens === null) return `image ${index + 1}: unknown number of tokens from position ${span.start} (${span.reason ?? "the projector's count depends on the picture"})`;
+  return `image ${index + 1}: ${span.tokens} tokens, positions ${span.start}–${span.start + span.tokens - 1}`;
 }
 
 /**
@@ -215,14 +226,15 @@ export function createChatView({ models, settingsForms }) {
           h("dt", {}, "Prompt format"),
           h("dd", { class: "prompt-format" }, `${format.name ?? "?"} (${format.source ?? "?"})${format.reason ? ` — ${format.reason}` : ""}`),
           h("dt", {}, "Prompt tokens"),
-          h("dd", { class: "token-count" }, inspection.token_count ?? "not reported by this backend"),
+          h("dd", { class: "token-count" }, inspection.token_count ?? (inspection.images?.length ? "unknown (an image's count depends on the picture)" : "not reported by this backend")),
+          ...(inspection.images?.length ? [h("dt", {}, "Image tokens"), h("dd", { class: "image-token-spans" }, inspection.images.map(imageSpanLabel).join("; "))] : []),
           h("dt", {}, "Window"),
           h("dd", {}, inspection.window ? `${inspection.window.strategy}: ${inspection.window.dropped} message(s) dropped, ${inspection.window.kept} kept` : "keep-all"),
           h("dt", {}, "Finish"),
           h("dd", {}, finishLabel(inspection.finish_reason, inspection.completion_tokens) || "—"),
         ),
         h("p", { class: "inspector-label" }, "Exact prompt sent to the model:"),
-        h("pre", { class: "exact-prompt", tabindex: 0 }, promptWithMediaMarkers(inspection.prompt ?? "")),
+        h("pre", { class: "exact-prompt", tabindex: 0 }, promptWithMediaMarkers(inspection.prompt ?? "", inspection.images)),
       );
     }
     message.article.append(details);
@@ -368,7 +380,7 @@ export function createChatView({ models, settingsForms }) {
       let inspection;
       try {
         const rendered = await renderPrompt(body);
-        inspection = { model, prompt: rendered.prompt, token_count: rendered.token_count, format: rendered.format, window: window ?? (rendered.window ? { strategy: rendered.window.strategy, dropped: rendered.window.droppedMessages, kept: rendered.window.keptMessages } : null) };
+        inspection = { model, prompt: rendered.prompt, token_count: rendered.token_count, ...(rendered.images ? { images: rendered.images } : {}), format: rendered.format, window: window ?? (rendered.window ? { strategy: rendered.window.strategy, dropped: rendered.window.droppedMessages, kept: rendered.window.keptMessages } : null) };
       } catch (error) {
         inspection = { model, error: errorMessage(error) };
       }

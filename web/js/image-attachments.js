@@ -77,15 +77,16 @@ export function showThumbnails(article, images) {
 
 /**
  * The composer's attachments: a button with a file picker, paste and drop (on the element `watch` is
- * given), and a tray of thumbnails with a remove button each.
- * @param {{ onError: (message: string) => void }} options
+ * given), and a tray of thumbnails with a remove button each. `prefix` names the elements' ids
+ * ("chat": #chat-attach, #chat-image-file, #chat-attachments).
+ * @param {{ onError: (message: string) => void, prefix?: string }} options
  */
-export function createImageAttachments({ onError }) {
+export function createImageAttachments({ onError, prefix = "chat" }) {
   /** @type {Attachment[]} */
   let pending = [];
-  const tray = h("div", { class: "attachment-tray", id: "chat-attachments", "aria-label": "Images to send", hidden: true });
-  const picker = h("input", { type: "file", accept: acceptedTypes.join(","), multiple: true, id: "chat-image-file", hidden: true, "aria-label": "Image files" });
-  const button = h("button", { type: "button", id: "chat-attach", title: "Attach images (or paste or drop them here)", onclick: () => picker.click() }, "Attach image");
+  const tray = h("div", { class: "attachment-tray", id: `${prefix}-attachments`, "aria-label": "Images to send", hidden: true });
+  const picker = h("input", { type: "file", accept: acceptedTypes.join(","), multiple: true, id: `${prefix}-image-file`, hidden: true, "aria-label": "Image files" });
+  const button = h("button", { type: "button", id: `${prefix}-attach`, title: "Attach images (or paste or drop them here)", onclick: () => picker.click() }, "Attach image");
 
   const paint = () => {
     tray.hidden = pending.length === 0;

@@ -1,11 +1,12 @@
 // @ts-check
 // Training runs in the server's data dir (`camelid train --out <data dir>/runs/<name>`), read-only: each
-// run's state, live loss / learning-rate / validation charts from metrics.jsonl (only the lines appended
-// since the last read are fetched, from a cursor), its resolved settings and its outputs, and "Serve this
+// run's state, live charts from metrics.jsonl (those of training-charts.js; only the lines appended since
+// the last read are fetched, from a cursor), its resolved settings and its outputs, and "Serve this
 // adapter", which adds the run's base model with its adapter to the running server as a new model.
 import { api, apiText, errorMessage, errorStatus } from "./api.js";
 import { announce, h, replaceChildren } from "./dom.js";
 import { createLineChart } from "./line-chart.js";
+import { chartApplies, seriesPoints, trainingCharts } from "./training-charts.js";
 
 /**
  * @typedef {import("../../src/train/metrics-log.js").MetricRecord} MetricRecord
@@ -47,31 +48,6 @@ export function createTrainView() {
   let timer = null;
   /** Bumped whenever another run opens, so a late answer about the previous run is dropped. */
   let generation = 0;
-
-  const lossChart = () => createLineChart({ id: "train-loss-chart", title: "Loss", xLabel: "step", series: [{ name: "train", label: "training loss" }, { name: "validation", label: "validation loss" }] });
-  const rateChart = () => createLineChart({ id: "train-lr-chart", title: "Learning rate", xLabel: "step", series: [{ name: "lr", label: "learning rate" }] });
-  // a DPO run's per-step metrics, named as trl logs them (shown once the run's log has them)
-  const rewardsChart = () =>
-    createLineChart({
-      id: "train-rewards-chart",
-      title: "DPO rewards",
-      xLabel: "step",
-      series: [
-        { name: "rewards/chosen", label: "chosen" },
-        { name: "rewards/rejected", label: "rejected" },
-        { name: "rewards/margins", label: "margin" },
-      ],
-    });
-  const accuracyChart = () =>
-    createLineChart({
-      id: "train-accuracy-chart",
-      title: "DPO reward accuracy",
-      xLabel: "step",
-      series: [
-        { name: "train", label: "training" },
-        { name: "validation", label: "validation" },
-      ],
-    });
 
   /** @param {RunSummary[]} runs */
   function renderList(runs) {
@@ -170,11 +146,22 @@ export function createTrainView() {
       return;
     }
     if (mine !== generation) return;
-    const loss = lossChart();
-    const rate = rateChart();
-    const rewards = rewardsChart();
-    const accuracy = accuracyChart();
-    const charts = h("div", { class: "run-charts" }, loss.element, rate.element);
+    const charts = trainingCharts.map((definition) => ({ definition, chart: createLineChart(definition) }));
+    const chartBox = h("div", { class: "run-charts" }, charts.filter(({ definition }) => definition.onlyWith === undefined).map(({ chart }) => chart.element));
+    /**
+     * Each chart gains its points among the records; one that only some runs have (DPO's) is shown once they come.
+     * @param {MetricRecord[]} records
+     */
+    const chartRecords = (records) => {
+      for (const { definition, chart } of charts) {
+        if (!chartBox.contains(chart.element)) {
+          if (!chartApplies(definition, records)) continue;
+          chartBox.append(chart.element);
+        }
+        for (const series of definition.series) chart.add(series.name, seriesPoints(series, records));
+        chart.draw();
+      }
+    };
     const lossSvg = h("div", { class: "run-chart-file" });
     const servable = run.outputs.some((output) => output.file === "adapter.gguf") && run.serve_config !== null;
     const serveButton = h(
@@ -187,7 +174,7 @@ export function createTrainView() {
       detail,
       h("h3", { id: "train-run-title" }, name),
       stateLine,
-      charts,
+      chartBox,
       h(
         "div",
         { class: "toolbar" },
@@ -230,32 +217,9 @@ export function createTrainView() {
         return;
       }
       if (mine !== generation) return;
-      if (page.reset) {
-        loss.clear();
-        rate.clear();
-        rewards.clear();
-        accuracy.clear();
-      }
+      if (page.reset) for (const { chart } of charts) chart.clear();
       cursor = page.cursor;
-      const train = page.records.filter((record) => record.type === "train");
-      loss.add("train", train.map((record) => ({ x: record.step, y: record.loss })));
-      loss.add("validation", page.records.filter((record) => record.type === "validation").map((record) => ({ x: record.step, y: record.loss })));
-      rate.add("lr", train.map((record) => ({ x: record.step, y: /** @type {{ learningRate: number }} */ (record).learningRate })));
-      loss.draw();
-      rate.draw();
-      const preference = page.records.filter((record) => record["rewards/accuracies"] !== undefined);
-      if (preference.length > 0) {
-        if (!rewards.element.isConnected) charts.append(rewards.element, accuracy.element);
-        const dpoTrain = preference.filter((record) => record.type === "train");
-        for (const name of /** @type {const} */ (["rewards/chosen", "rewards/rejected", "rewards/margins"])) {
-          rewards.add(name, dpoTrain.map((record) => ({ x: record.step, y: record[name] ?? Number.NaN })));
-        }
-        for (const type of /** @type {const} */ (["train", "validation"])) {
-          accuracy.add(type, preference.filter((record) => record.type === type).map((record) => ({ x: record.step, y: record["rewards/accuracies"] ?? Number.NaN })));
-        }
-        rewards.draw();
-        accuracy.draw();
-      }
+      chartRecords(page.records);
       if (page.state !== run.state) {
         // The run ended (or started again): its outputs and settings changed with it.
         void open(name);

@@ -40,10 +40,12 @@ options:
                            (DNS rebinding protection; "*" for any) (repeatable)
   --body-timeout-ms N      408 for a client that has not sent its whole request after N ms (default 30000)
   --max-queue N            waiting requests per model before 429 (default 64)
-  --max-body-bytes N       largest request body (default 1048576)
+  --max-body-bytes N       largest request body (default 1048576); routes that carry images
+                           (chat, its dry run, conversation replies, arena turns) take this plus
+                           the images' own room (max image bytes × images per request × 4/3)
   --log-retention-days N   delete request-log rows older than N days (default 30)
-  --max-image-bytes N      largest image in a chat request, decoded (default 8388608); images
-                           arrive inside the body, so raise --max-body-bytes with it
+  --max-image-bytes N      largest image in a chat request, decoded (default 8388608); the body
+                           limit of the routes that carry images follows it
   --allow-image-urls       fetch http(s) image URLs in chat requests (default: data: URIs only;
                            the server then makes requests to hosts the client names)
 

@@ -6,7 +6,7 @@ import { MEDIA_MARKER } from "../../spec/messages.js";
 import { imagesOf, multimodalPrompt } from "../shared/multimodal-prompt.js";
 import { basename, join } from "node:path";
 import { ConnectionError, ContextLengthExceededError, InvalidArgumentError, ModelCapabilityError, ModelLoadError, ModelNotFoundError, isCamelidError } from "../../errors/index.js";
-import { checkModelFile, checkTensorFile, metadataBoolean, metadataNumber, metadataString, type GgufHeader } from "../../gguf/index.js";
+import { checkModelFile, checkTensorFile, metadataBoolean, metadataNumber, metadataString, projectorImageTokens, type GgufHeader, type ProjectorImageTokens } from "../../gguf/index.js";
 import {
   buildTokenizedPrompt,
   describeFormatMisfit,
@@ -83,6 +83,8 @@ interface LoadedState {
   engine: EngineFacts;
   formatFits: Map<string, PromptFormatFit>;
   specialCounts: Map<string, number>;
+  /** What one image becomes, read from the --mmproj projector (undefined: no projector). */
+  imageTokens?: ProjectorImageTokens;
 }
 
 function readFacts(header: GgufHeader, fallbackName: string): ModelFacts {
@@ -194,6 +196,7 @@ export class LlamaServerLanguageModel implements LanguageModel {
       });
     }
     const facts = readFacts(header, this.modelId);
+    const imageTokens = options.mmproj === undefined ? undefined : projectorImageTokens(await checkTensorFile(options.mmproj));
     const binary = resolveLlamaServerBinary({ explicitBin: options.llamaServerBin, cacheDir: options.cacheDir });
     const contextSize = options.contextSize ?? Math.min(facts.trainContextSize || DEFAULT_MAX_CONTEXT, DEFAULT_MAX_CONTEXT);
     const args = this.serverArguments(contextSize);
@@ -210,7 +213,7 @@ export class LlamaServerLanguageModel implements LanguageModel {
       const props = await readProps(this.transport, baseURL);
       // Whether llama.cpp puts BOS in front: ask its tokenizer rather than guess from the vocabulary type.
       const addBos = facts.addBos ?? (facts.bos !== null && (await tokenizeText(this.transport, baseURL, "", { addSpecial: true, parseSpecial: false }))[0] === facts.bos);
-      return { facts, engine: { contextSize: props.slotContextSize, addBos }, formatFits: new Map(), specialCounts: new Map() };
+      return { facts, engine: { contextSize: props.slotContextSize, addBos }, formatFits: new Map(), specialCounts: new Map(), imageTokens };
     } finally {
       lease.release();
     }
@@ -252,6 +255,7 @@ export class LlamaServerLanguageModel implements LanguageModel {
       architecture: facts.architecture,
       chatTemplate: this.options.chatTemplate ?? facts.chatTemplate,
       defaultPromptFormat: this.options.promptFormat,
+      imageTokens: state.imageTokens,
     };
   }
 
@@ -352,9 +356,10 @@ export class LlamaServerLanguageModel implements LanguageModel {
     }
     const contextSize = state.engine.contextSize;
     const promptTokens = built.tokens;
-    if (promptTokens.length >= contextSize) {
+    // built.count: the images' embeddings included (mtmd's count), not their markers' text.
+    if (built.count >= contextSize) {
       lease.release();
-      throw new ContextLengthExceededError(promptTokens.length, contextSize);
+      throw new ContextLengthExceededError(built.count, contextSize);
     }
     // Images go as the rendered text with its media markers and the images' bytes: llama-server's mtmd
     // tokenizes them itself (token ids cannot carry an image). It adds BOS (add_special), so a BOS the
@@ -368,7 +373,7 @@ export class LlamaServerLanguageModel implements LanguageModel {
       images.length > 0 ? multimodalPrompt(built.rendered.text, images, MEDIA_MARKER, state.engine.addBos ? state.facts.bosString : undefined) : promptTokens;
     const wantLogprobs = options.logprobs === true || options.topLogprobs !== undefined;
     const topLogprobs = wantLogprobs ? (options.topLogprobs ?? 0) : undefined;
-    const room = contextSize - promptTokens.length;
+    const room = contextSize - built.count;
     const maxTokens = Math.min(options.maxTokens ?? room, room);
     const stops = [...(options.stop ?? []), ...built.rendered.formatStops];
     const n = options.n ?? 1;
@@ -404,7 +409,8 @@ export class LlamaServerLanguageModel implements LanguageModel {
       n,
       warnings,
       prompt: built.rendered,
-      promptTokenCount: promptTokens.length,
+      // An image of unknown size: the prompt's size as llama-server reports it evaluated.
+      promptTokenCount: built.rendered.tokenCount === null ? undefined : built.count,
       abortSignal: options.abortSignal,
       runChoice: (choiceIndex, signal, onText) => this.runChoice(baseURL, requestFor(choiceIndex), signal, topLogprobs, eosString, onText),
       // The lease is held until every choice has ended: the idle clock must not stop a process mid-answer.
@@ -495,6 +501,7 @@ export class LlamaServerLanguageModel implements LanguageModel {
     if (chunk.tokens_predicted !== undefined) outcome.completionTokens = chunk.tokens_predicted;
     if (!chunk.stop) return false;
     outcome.evaluatedPromptTokens = chunk.timings?.prompt_n ?? chunk.tokens_evaluated ?? 0;
+    outcome.reportedPromptTokens = chunk.tokens_evaluated;
     if (chunk.stop_type === "limit") outcome.finishReason = "length";
     else if (chunk.stop_type === "word") {
       outcome.finishReason = "stop";

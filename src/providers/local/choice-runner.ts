@@ -37,6 +37,8 @@ export interface ChoiceOutcome {
   completionTokens: number;
   /** Prompt tokens actually evaluated (the rest came from the sequence's cache). */
   evaluatedPromptTokens: number;
+  /** The whole prompt's size as the engine reported it (llama-server's tokens_evaluated), when it reports one. */
+  reportedPromptTokens?: number;
   startedAt: number;
   firstTokenAt?: number;
   endedAt: number;

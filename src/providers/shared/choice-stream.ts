@@ -10,7 +10,8 @@ export interface ChoiceStreamOptions {
   n: number;
   warnings: CallWarning[];
   prompt: RenderedPrompt;
-  promptTokenCount: number;
+  /** undefined: the engine's own report of the prompt's size is taken (see ChoiceOutcome.reportedPromptTokens). */
+  promptTokenCount: number | undefined;
   /** The caller's signal; cancelling the stream (a consumer's `break`) aborts too. */
   abortSignal?: AbortSignal;
   /** Runs choice `choiceIndex` to its end, streaming its text through `onText`; resolves "abort" when `signal` fires. */
@@ -63,7 +64,7 @@ export function choiceStream(options: ChoiceStreamOptions): ReadableStream<Strea
         }
         const finishReason: FinishReason = failure ? "error" : abort.signal.aborted ? "abort" : (outcomes[0]?.finishReason ?? "stop");
         const completionTokens = outcomes.reduce((sum, outcome) => sum + outcome.completionTokens, 0);
-        const promptTokens = options.promptTokenCount;
+        const promptTokens = options.promptTokenCount ?? outcomes.find((outcome) => outcome.reportedPromptTokens !== undefined)?.reportedPromptTokens ?? 0;
         emit({
           type: "finish",
           finishReason,

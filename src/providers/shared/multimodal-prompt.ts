@@ -13,10 +13,7 @@ export interface MultimodalPrompt {
   multimodal_data: string[];
 }
 
-/** The images of the messages a prompt was rendered from, in order. */
-export function imagesOf(messages: readonly ChatMessage[]): ChatImage[] {
-  return messages.flatMap((message) => (message.parts ?? []).flatMap((part) => (part.type === "image" ? [part.image] : [])));
-}
+export { imagesOf } from "../../prompts/media-tokens.js";
 
 export const hasImages = (messages: readonly ChatMessage[] | undefined) => (messages ?? []).some((message) => message.parts?.some((part) => part.type === "image"));
 

@@ -3,16 +3,17 @@
 import { getRandomValues } from "node:crypto";
 import type { Context } from "hono";
 import { z } from "zod";
-import { ModelLoadError, toHttpError, type HttpError, type OpenAIErrorBody } from "../../errors/index.js";
+import { InvalidArgumentError, ModelCapabilityError, ModelLoadError, UnsupportedFeatureError, toHttpError, type HttpError, type OpenAIErrorBody } from "../../errors/index.js";
+import { prepareChatCall } from "../images/chat-images.js";
+import type { ImageReference } from "../images/image-store.js";
 import { clientIdentity, type ServerApp, type ServerContext, type ServerEnv } from "../context.js";
 import type { ModelRegistry } from "../model-registry.js";
 import type { RequestLogRow } from "../store/request-log.js";
 import { ResourceNotFoundError, serverHttpError } from "../http-errors.js";
 import { integerQuery } from "../routes/query.js";
 import { parseRequestBody, readJsonBody } from "../openai/parse-body.js";
-import { chatCompletionRequestSchema, samplingOptionsSchema } from "../openai/request-schemas.js";
+import { chatCompletionRequestSchema, imageUrlPartSchema, samplingOptionsSchema, type ImageUrlPart } from "../openai/request-schemas.js";
 import { sseResponse } from "../openai/sse-response.js";
-import { chatRequestToCallOptions } from "../openai/to-call-options.js";
 import { BattleStateError } from "./arena-errors.js";
 import { conversationOf, toBattleRows, toPreferencePairs, toRatingBattles } from "./arena-exports.js";
 import { leaderboardChart, leaderboardResponse, parseLeaderboardQuery } from "./arena-leaderboard.js";
@@ -35,15 +36,18 @@ const settingsSchema = samplingOptionsSchema
   .partial()
   .extend({ system_prompt: z.string().max(100_000).optional() })
   .strict();
+/** A message's images, as chat takes them (OpenAI image_url parts); the server's image limits apply. */
+const imagesSchema = z.array(imageUrlPartSchema).max(256).optional();
 const createSchema = z.object({
   message: z.string().trim().min(1, "the first message must not be empty").max(100_000),
+  images: imagesSchema,
   settings: settingsSchema.optional(),
   /** Restrict the draw to these models (default: every served model). */
   models: z.array(z.string().min(1)).min(2).max(100).optional(),
   /** What the battle is about ("coding", "writing"…): the leaderboard can be shown per category. */
   category: z.string().trim().min(1).max(64).optional(),
 });
-const turnSchema = z.object({ message: z.string().trim().min(1, "the message must not be empty").max(100_000) });
+const turnSchema = z.object({ message: z.string().trim().min(1, "the message must not be empty").max(100_000), images: imagesSchema });
 const answerSchema = z.object({ turn: z.number().int().min(0).optional() });
 const voteSchema = z.object({ winner: z.enum(["a", "b", "tie", "bothbad"]) });
 const selectSchema = z.object({ turn: z.number().int().min(0).optional(), version: z.number().int().min(0) });
@@ -67,6 +71,9 @@ export type VoteResponse = PublicBattleView & { votes_left_today: number };
 /** The arena routes that generate (one side's answer, a regenerated answer): refused early when every queue is full. */
 export const arenaAnswerPaths = { answer: "/api/arena/battles/:id/answers/:side", regenerate: "/api/arena/battles/:id/answers/:side/regenerate" } as const;
 
+/** The arena routes whose bodies may carry images (a battle's first message, a later turn). */
+export const arenaImagePaths = ["/api/arena/battles", "/api/arena/battles/:id/turns"] as const;
+
 /** A path parameter the route pattern guarantees; typed as string for handlers built outside app.post(). */
 const param = (c: Context<ServerEnv>, name: string): string => c.req.param(name) ?? "";
 
@@ -83,12 +90,20 @@ const toSettings = (raw: z.infer<typeof settingsSchema> = {}): BattleSettings =>
     }).filter(([, value]) => value !== undefined),
   ) as BattleSettings;
 
-/** The chat request one side sends: its own earlier answers, the shared user turns, shared settings. */
-function chatRequestFor(battle: BattleRecord, side: BattleSide, turn: number) {
-  const messages: { role: "system" | "user" | "assistant"; content: string }[] = [];
+/**
+ * The chat request one side sends: its own earlier answers, the shared user turns (their images first,
+ * as data: URIs of the stored bytes, then the text, as the playground's chat sends them), shared settings.
+ */
+function chatRequestFor(battle: BattleRecord, side: BattleSide, turn: number, imageUrl: (image: ImageReference) => string) {
+  type Content = string | ({ type: "text"; text: string } | ImageUrlPart)[];
+  const messages: { role: "system" | "user" | "assistant"; content: Content }[] = [];
   if (battle.settings.systemPrompt) messages.push({ role: "system", content: battle.settings.systemPrompt });
   for (const past of battle.turns) {
-    messages.push({ role: "user", content: past.userMessage });
+    const images = past.images ?? [];
+    messages.push({
+      role: "user",
+      content: images.length === 0 ? past.userMessage : [...images.map((image): ImageUrlPart => ({ type: "image_url", image_url: { url: imageUrl(image) } })), { type: "text", text: past.userMessage }],
+    });
     if (past.turn === turn) break;
     messages.push({ role: "assistant", content: past.answers[side].text });
   }
@@ -208,6 +223,23 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
       return battleId === undefined || revealed.has(battleId) ? row : hiddenArenaRow(row);
     });
   });
+  const canSee = (id: string) => context.registry.get(id).spec.capabilities?.includes("vision") === true;
+  /** A message's images read through chat's intake (checked, stored once by hash): what the turn keeps. */
+  const readImages = async (parts: ImageUrlPart[] | undefined): Promise<ImageReference[]> => {
+    if (!parts || parts.length === 0) return [];
+    const intake = context.images;
+    if (!intake) throw new UnsupportedFeatureError("this server keeps no images (it has no data directory)");
+    if (parts.length > intake.options.maxPerRequest) throw new InvalidArgumentError("images", `the message has ${parts.length} images; this server takes at most ${intake.options.maxPerRequest} per message`);
+    const read = [];
+    for (const [index, part] of parts.entries()) read.push((await intake.read(part.image_url.url, part.image_url.detail, `images[${index}].image_url.url`)).reference);
+    return read;
+  };
+  /** A stored image as the data: URI a side's chat request carries. */
+  const storedImageUrl = (image: ImageReference): string => {
+    const stored = context.images?.store.get(image.sha256);
+    if (!stored) throw new ResourceNotFoundError("image", `image ${image.sha256} of this battle is no longer stored`);
+    return `data:${stored.mimeType};base64,${Buffer.from(stored.bytes).toString("base64")}`;
+  };
   const parseSide = (value: string): BattleSide => {
     if (value !== "a" && value !== "b") throw new ResourceNotFoundError("battle side", `no side "${value}": a battle has sides "a" and "b"`);
     return value;
@@ -229,14 +261,26 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
       const body = await readJsonBody(c.req, createSchema);
       const served = context.registry.list().map((entry) => entry.id);
       // A model whose last load failed would only hand the voter a broken side: never drawn by default.
-      const pool = body.models ?? served.filter((id) => context.registry.get(id).status().state !== "failed");
+      let pool = body.models ?? served.filter((id) => context.registry.get(id).status().state !== "failed");
       for (const id of pool) context.registry.get(id); // unknown names: 404 naming the model
+      if (body.images && body.images.length > 0) {
+        // A message with images: only models that can see are drawn; a named one that cannot is refused as chat refuses it.
+        const blind = body.models?.find((id) => !canSee(id));
+        if (blind) throw new ModelCapabilityError(blind, "vision");
+        pool = pool.filter(canSee);
+        const seeing = [...new Set(pool)];
+        if (seeing.length < 2) {
+          throw new InvalidArgumentError("images", `a battle with images needs two models that can see (the "vision" capability); ${seeing.length === 0 ? "none is" : `only "${seeing[0]}" is`} served`);
+        }
+      }
+      const images = await readImages(body.images);
       const models = await drawLoadableModels(context.registry, pool, random);
       const battle = store.createBattle({
         client: clientIdentity(c),
         models,
         settings: toSettings(body.settings),
         firstMessage: body.message,
+        ...(images.length > 0 ? { images } : {}),
         ...(body.category !== undefined ? { category: body.category } : {}),
       });
       return c.json(view(battle), 201);
@@ -296,7 +340,14 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
       const body = await readJsonBody(c.req, turnSchema);
       if (streaming.has(`${battle.id}:a`) || streaming.has(`${battle.id}:b`)) throw new BattleStateError("both answers must finish before the next message");
       assertCanAddTurn(battle);
-      store.addTurn(battle.id, body.message);
+      if (body.images && body.images.length > 0) {
+        for (const side of ["a", "b"] as const) {
+          // Named by its position only: the battle is still anonymous.
+          const message = `model ${side.toUpperCase()} of this battle cannot take images (it lacks the "vision" capability); start a new battle with the images to draw two models that can see`;
+          if (!canSee(battle.models[side])) throw new ModelCapabilityError(battle.models[side], "vision", message);
+        }
+      }
+      store.addTurn(battle.id, body.message, await readImages(body.images));
       return c.json(view(battleOf(battle.id)), 201);
     },
   );
@@ -312,16 +363,19 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
 
       let served;
       try {
-        const chat = chatRequestFor(battle, side, turn);
+        const chat = chatRequestFor(battle, side, turn, storedImageUrl);
+        const entry = context.registry.get(chat.model);
+        // Chat's own image path: the capability check, the images read back, logged by reference.
+        const prepared = await prepareChatCall(entry, chat, context.images);
         served = await context.service.openStream({
           id: arenaRequestId(battle.id, turn, side, store.startAttempt(battle.id, turn, side)),
           endpoint: "chat.completions",
-          entry: context.registry.get(chat.model),
-          options: chatRequestToCallOptions(chat),
+          entry,
+          options: prepared.options,
           client: clientIdentity(c),
           owner: c.get("visibility").owner,
           signal: c.req.raw.signal,
-          logged: { messages: chat.messages, parameters: { ...battle.settings, model: chat.model, arena_battle: battle.id } },
+          logged: { messages: prepared.loggedMessages, parameters: { ...battle.settings, model: chat.model, arena_battle: battle.id } },
         });
       } catch (error) {
         streaming.delete(lock);

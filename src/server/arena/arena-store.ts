@@ -4,6 +4,7 @@
 // arena_answer_versions; arena_turns holds the version on screen, the one a vote compares.
 import { randomUUID } from "node:crypto";
 import type { BattleWinner } from "../../eval/ratings/index.js";
+import type { ImageReference } from "../images/image-store.js";
 import type { ServerDatabase } from "../store/database.js";
 
 export type BattleSide = "a" | "b";
@@ -35,6 +36,8 @@ export interface ComparedVersions {
 export interface BattleTurn {
   turn: number;
   userMessage: string;
+  /** The images that came with the user's message, by reference (absent or empty: none). */
+  images?: ImageReference[];
   answers: Record<BattleSide, ShownAnswer>;
   createdAt: number;
 }
@@ -113,6 +116,7 @@ interface BattleRow {
 interface TurnRow {
   turn: number;
   user_message: string;
+  images: string | null;
   answer_a: string;
   status_a: AnswerStatus;
   finish_a: string | null;
@@ -139,6 +143,7 @@ interface VoteRow {
 const toTurn = (row: TurnRow): BattleTurn => ({
   turn: row.turn,
   userMessage: row.user_message,
+  ...(row.images === null ? {} : { images: JSON.parse(row.images) as ImageReference[] }),
   answers: {
     a: { text: row.answer_a, status: row.status_a, finishReason: row.finish_a, tokens: row.tokens_a, version: row.version_a, versionCount: row.versions_a },
     b: { text: row.answer_b, status: row.status_b, finishReason: row.finish_b, tokens: row.tokens_b, version: row.version_b, versionCount: row.versions_b },
@@ -167,14 +172,14 @@ export class ArenaStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  createBattle(fields: { client: string; models: Record<BattleSide, string>; settings: BattleSettings; firstMessage: string; category?: string }): BattleRecord {
+  createBattle(fields: { client: string; models: Record<BattleSide, string>; settings: BattleSettings; firstMessage: string; images?: ImageReference[]; category?: string }): BattleRecord {
     const id = randomUUID();
     const time = this.now();
     this.db.transaction(() => {
       this.db
         .prepare(`INSERT INTO arena_battles (id, client, model_a, model_b, settings, category, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(id, fields.client, fields.models.a, fields.models.b, JSON.stringify(fields.settings), fields.category ?? null, time, time);
-      this.insertTurn(id, 0, fields.firstMessage, time);
+      this.insertTurn(id, 0, fields.firstMessage, time, fields.images);
     })();
     return this.get(id)!;
   }
@@ -209,18 +214,20 @@ export class ArenaStore {
     return new Set(rows.map((row) => row.id));
   }
 
-  addTurn(battleId: string, userMessage: string): void {
+  addTurn(battleId: string, userMessage: string, images?: ImageReference[]): void {
     const time = this.now();
     this.db.transaction(() => {
       const next = (this.db.prepare(`SELECT COALESCE(MAX(turn) + 1, 0) AS next FROM arena_turns WHERE battle_id = ?`).get(battleId) as { next: number }).next;
-      this.insertTurn(battleId, next, userMessage, time);
+      this.insertTurn(battleId, next, userMessage, time, images);
       this.touch(battleId, time);
     })();
   }
 
   /** A turn with version 0 of both answers, pending. */
-  private insertTurn(battleId: string, turn: number, userMessage: string, time: number): void {
-    this.db.prepare(`INSERT INTO arena_turns (battle_id, turn, user_message, created_at) VALUES (?, ?, ?, ?)`).run(battleId, turn, userMessage, time);
+  private insertTurn(battleId: string, turn: number, userMessage: string, time: number, images: ImageReference[] = []): void {
+    this.db
+      .prepare(`INSERT INTO arena_turns (battle_id, turn, user_message, images, created_at) VALUES (?, ?, ?, ?, ?)`)
+      .run(battleId, turn, userMessage, images.length > 0 ? JSON.stringify(images) : null, time);
     const version = this.db.prepare(`INSERT INTO arena_answer_versions (battle_id, turn, side, version, created_at) VALUES (?, ?, ?, 0, ?)`);
     for (const side of ["a", "b"] as const) version.run(battleId, turn, side, time);
   }

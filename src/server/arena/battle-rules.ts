@@ -117,6 +117,8 @@ export function publicBattleView(battle: BattleRecord, streaming: (side: BattleS
     turns: battle.turns.map((turn) => ({
       turn: turn.turn,
       user_message: turn.userMessage,
+      /** The message's images, by hash (GET /api/images/<sha256> serves them). */
+      images: turn.images ?? [],
       answers: {
         a: answerView(turn.answers.a),
         b: answerView(turn.answers.b),

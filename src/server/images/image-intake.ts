@@ -21,6 +21,19 @@ export const imageOptionsSchema = z.strictObject({
 export type ImageOptions = z.output<typeof imageOptionsSchema>;
 export const defaultImageOptions: ImageOptions = imageOptionsSchema.parse({});
 
+/** A data: URI's header ("data:image/jpeg;base64,") and the JSON around one image part, generously. */
+const IMAGE_PART_OVERHEAD_BYTES = 256;
+
+/**
+ * The body a request carrying images may have: every image at the size limit, base64-encoded (4/3),
+ * with its part's JSON, plus `textBytes` (the server's ordinary body limit) for everything else. A
+ * request within the image limits is then never refused as too large before its images are checked.
+ */
+export function imageBodyLimit(options: ImageOptions, textBytes: number): number {
+  const perImage = Math.ceil(options.maxBytes / 3) * 4 + IMAGE_PART_OVERHEAD_BYTES;
+  return textBytes + options.maxPerRequest * perImage;
+}
+
 export interface ReadImage {
   image: ChatImage;
   reference: ImageReference;

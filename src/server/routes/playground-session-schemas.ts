@@ -3,6 +3,8 @@
 import { z } from "zod";
 import type { SessionKind } from "../store/playground-sessions.js";
 import { conversationSettingsSchema } from "./conversations.js";
+import { supportedImageTypes } from "../images/image-bytes.js";
+import type { ImageMimeType } from "../../spec/messages.js";
 
 const text = z.string().max(1_000_000);
 const modelName = z.string().min(1).max(500);
@@ -36,12 +38,21 @@ const arenaAnswerSchema = answerSchema
     path: ["version"],
   });
 
+/** An image a turn carried, by reference (the bytes are stored once by hash; GET /api/images/<sha256> serves them). */
+const imageReferenceSchema = z
+  .object({
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, "a lowercase hex SHA-256"),
+    mime_type: z.enum(supportedImageTypes as [ImageMimeType, ...ImageMimeType[]]),
+    size: z.number().int().min(0),
+  })
+  .strict();
+
 export const arenaStateSchema = z
   .object({
     /** The columns: one conversation per model, all fed the same user turns. */
     models: z.array(modelName).min(1).max(16),
     settings: conversationSettingsSchema,
-    turns: z.array(z.object({ user_message: text, answers: z.array(arenaAnswerSchema).max(16) }).strict()).max(1000),
+    turns: z.array(z.object({ user_message: text, images: z.array(imageReferenceSchema).max(256).optional(), answers: z.array(arenaAnswerSchema).max(16) }).strict()).max(1000),
   })
   .strict();
 

@@ -13,7 +13,10 @@ export function renderedPromptBody(model: string, rendered: RenderedPrompt) {
     model,
     prompt: rendered.text,
     tokens: rendered.tokens ?? null,
-    token_count: rendered.tokens?.length ?? null,
+    // With images: their embeddings counted (null where a projector's count depends on the picture).
+    token_count: rendered.tokenCount !== undefined ? rendered.tokenCount : (rendered.tokens?.length ?? null),
+    /** Where each image's tokens go (null: no images, or a backend that does not evaluate them itself). */
+    images: rendered.images ?? null,
     format: rendered.format,
     format_stops: rendered.formatStops,
     messages: rendered.messages ?? null,

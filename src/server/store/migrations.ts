@@ -174,4 +174,6 @@ export const migrations: string[] = [
   `
   ALTER TABLE conversation_messages ADD COLUMN images TEXT; -- JSON [{sha256, mime_type, size}]; NULL: none
   `,
+  // An arena turn's images, by reference like a conversation's: both sides get them, the page shows them.
+  `ALTER TABLE arena_turns ADD COLUMN images TEXT; -- JSON [{sha256, mime_type, size}]; NULL: none`,
 ];

@@ -10,11 +10,12 @@ import { dataProblemsJsonl, type SampleProblem } from "../prepare-data.js";
 import { preparePreferenceData, type PreparedPreferenceData } from "../preference-data.js";
 import type { TokenizedPreferencePair } from "../preference-tokens.js";
 import { recipeOf } from "../recipe.js";
+import { runTrainingLoop } from "../training-loop.js";
 import { loopFiles, loopHooks, loopSettings, runFiles, runInRunDirectory, runPromptFormat, writeFinalCharts, type TrainingRunHooks } from "../run-training.js";
 import { loadGgufTokenizer } from "../tokenizer.js";
 import { parseTrainingConfig, settingsFreeOnResume, type TrainingConfig, type TrainingConfigInput, type TrainingSetting } from "../train-config.js";
 import { initialRewardHead } from "./reward-head.js";
-import { runRewardLoop, type RewardLoopSummary } from "./reward-loop.js";
+import { rewardObjective, rewardSummary, type RewardLoopSummary } from "./reward-objective.js";
 import { RewardModel, type RewardPair } from "./reward-model.js";
 import { writeRewardGguf } from "./reward-gguf.js";
 
@@ -93,24 +94,26 @@ async function trainReward(config: TrainingConfig, files: ReturnType<typeof runF
   try {
     const reward = new RewardModel(model, initialRewardHead(modelConfig.dim, config.seed));
     const adamW = { learningRate: config.learningRate, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay };
-    const optimizers = { lora: new AdamW(model.lora!.params, model.lora!.grads, adamW), head: new AdamW(reward.head, reward.headGrad, adamW) };
     const withMargin = train.filter((pair) => pair.margin !== 0).length;
     hooks.onLog?.(
       `reward model; prompt format ${format.name} (${formatReason}); ${prepared.stats.used}/${prepared.stats.rows} pairs (${prepared.format} layout) → ${train.length} train, ${validation.length} validation pairs of ≤${sequenceLength} tokens` +
         `${withMargin > 0 ? `, ${withMargin} with a margin` : ""}; ${totalSteps} steps`,
     );
 
-    const summary = await runRewardLoop({
-      reward,
-      optimizers,
-      train,
-      validation,
-      settings: loopSettings(config, sequenceLength, totalSteps),
-      files: loopFiles(files),
-      fingerprint: fingerprintOf(config, format.name, train, validation),
-      resume: config.resume,
-      ...loopHooks(hooks),
-    });
+    const loop = loopFiles(files);
+    const summary = rewardSummary(
+      await runTrainingLoop({
+        model,
+        optimizer: new AdamW(model.lora!.params, model.lora!.grads, adamW),
+        objective: rewardObjective(reward, train, validation, { pairsPerBatch: config.batchSize, sequenceLength, adamW }),
+        settings: loopSettings(config, sequenceLength, totalSteps),
+        files: loop,
+        fingerprint: fingerprintOf(config, format.name, train, validation),
+        resume: config.resume,
+        ...loopHooks(hooks),
+      }),
+      loop.metrics,
+    );
     if (summary.stopped && summary.steps === 0) throw new TrainingInterruptedError("training was interrupted before its first step; nothing was written");
 
     await writeFinalCharts(files);

@@ -65,6 +65,50 @@ describeWithLlamaServer("llama-server engine with a projector (--mmproj)", (bina
     expect(answer).toBe(expected.content);
   }, 120_000);
 
+  it("counts each image as the projector's tokens: usage equals what llama-server evaluated, and the inspector's span", async () => {
+    const image = { type: "image_url", image_url: { url: `data:image/png;base64,${gradientPng.toString("base64")}` } };
+    const chat = { model: "tiny-vision", max_tokens: 4, ...sampling, messages: [{ role: "user", content: [{ type: "text", text: "One: " }, image, { type: "text", text: " two: " }, image, { type: "text", text: " Which?" }] }] };
+    const rendered = (await (await postJson(app, "/v1/chat/completions/render", chat)).json()) as { prompt: string; tokens: number[]; token_count: number; images: { start: number; tokens: number }[] };
+    // The random projector: 32 px images in 8 px patches, an mlp projector → 16 tokens each.
+    expect(rendered.images.map((span) => span.tokens)).toEqual([16, 16]);
+    expect(rendered.token_count).toBe(rendered.tokens.length + 32);
+    expect(rendered.images[1].start).toBeGreaterThan(rendered.images[0].start + 16);
+
+    const response = await postJson(app, "/v1/chat/completions", chat);
+    expect(response.status).toBe(200);
+    const usage = ((await response.json()) as { usage: { prompt_tokens: number } }).usage;
+
+    // llama-server itself, same prompt and images, says how many positions it evaluated.
+    const props = (await (await fetch(`${direct.url}/props`)).json()) as { media_marker: string };
+    const text = rendered.prompt.replace(/^<s>/, "").split(MEDIA_MARKER).join(props.media_marker);
+    const reference = await fetch(`${direct.url}/completion`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ prompt: { prompt_string: text, multimodal_data: [gradientPng.toString("base64"), gradientPng.toString("base64")] }, n_predict: 1, cache_prompt: false }),
+    });
+    expect(reference.status, direct.log()).toBe(200);
+    const evaluated = (await reference.json()) as { tokens_evaluated: number; timings: { prompt_n: number } };
+    expect(evaluated.timings.prompt_n).toBe(evaluated.tokens_evaluated);
+    expect(usage.prompt_tokens).toBe(evaluated.tokens_evaluated);
+    expect(rendered.token_count).toBe(evaluated.tokens_evaluated);
+  }, 120_000);
+
+  it("refuses a prompt whose text fits but whose images do not, before llama-server sees it", async () => {
+    // 16 images × 16 tokens fill the 256-token context; their markers' text alone would fit.
+    const image = { type: "image_url", image_url: { url: `data:image/png;base64,${gradientPng.toString("base64")}` } };
+    const chat = { model: "tiny-vision", max_tokens: 4, messages: [{ role: "user", content: [...Array.from({ length: 16 }, () => image), { type: "text", text: "Count them." }] }] };
+    const textOnly = (await engine.tokenize(`USER: ${MEDIA_MARKER.repeat(16)}Count them. ASSISTANT:`)).length;
+    expect(textOnly).toBeLessThan(256);
+    const response = await postJson(app, "/v1/chat/completions", chat);
+    const body = (await response.json()) as { error: { code: string; message: string } };
+    expect(response.status, body.error.message).toBe(400);
+    expect(body.error.code).toBe("context_length_exceeded");
+    // camelid's own count (text tokens and 256 image tokens), not llama-server's refusal after the fact.
+    const counted = /^the conversation is (\d+) prompt tokens but at most 255 fit/.exec(body.error.message);
+    expect(counted, body.error.message).not.toBeNull();
+    expect(Number(counted![1])).toBeGreaterThan(256);
+  }, 120_000);
+
   it("a text-only local model (no projector) answers 400 naming the vision capability", async () => {
     const registry = new ModelRegistry([{ id: "tiny-text", kind: "local", ownedBy: "camelid", capacity: 1, maxQueue: 4, load: async () => engine }]);
     const textOnly = createServerApp({ registry, images: new ImageIntake(new ImageStore(`${newDirectory()}/images`)) }).app;

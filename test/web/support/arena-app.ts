@@ -3,7 +3,10 @@ import type { BattleAnswerEvent } from "../../../src/server/arena/arena-routes.j
 import { ArenaStore } from "../../../src/server/arena/arena-store.js";
 import { hashApiKey } from "../../../src/server/auth.js";
 import { ModelRegistry, type ModelSpec } from "../../../src/server/model-registry.js";
+import { ImageIntake, type ImageOptions } from "../../../src/server/images/image-intake.js";
+import { ImageStore } from "../../../src/server/images/image-store.js";
 import { ConversationStore } from "../../../src/server/store/conversations.js";
+import { RequestLog } from "../../../src/server/store/request-log.js";
 import { openServerDatabase } from "../../../src/server/store/database.js";
 import { PlaygroundSessionStore } from "../../../src/server/store/playground-sessions.js";
 import { scriptedModel } from "../../support/scripted-model.js";
@@ -20,6 +23,12 @@ export function createArenaApp(
     failingLoads?: string[];
     /** Each model's answer to the last user message (default "<id> says: <message>"). */
     reply?: (id: string, message: string) => string;
+    /** Models that can see (the "vision" capability). */
+    vision?: string[];
+    /** Where the server keeps images (absent: it takes none); with it, a request log records the calls. */
+    imagesDirectory?: string;
+    imageOptions?: ImageOptions;
+    bodyLimitBytes?: number;
   } = {},
 ) {
   const ids = options.models ?? ["alpha", "beta"];
@@ -34,6 +43,7 @@ export function createArenaApp(
     ownedBy: "camelid",
     capacity: 4,
     maxQueue: 16,
+    ...(options.vision?.includes(id) ? { capabilities: ["vision" as const] } : {}),
     load: async () => {
       loads[id] = (loads[id] ?? 0) + 1;
       if (options.failingLoads?.includes(id)) throw new Error(`${id}.gguf is corrupt`);
@@ -47,7 +57,10 @@ export function createArenaApp(
     ...Object.entries(options.keys ?? {}).map(([name, key]) => ({ name, sha256: hashApiKey(key), revoked: false })),
     ...Object.entries(options.adminKeys ?? {}).map(([name, key]) => ({ name, sha256: hashApiKey(key), revoked: false, admin: true })),
   ];
+  const requestLog = options.imagesDirectory ? new RequestLog(db) : undefined;
   const { app } = createServerApp({
+    ...(options.imagesDirectory ? { images: new ImageIntake(new ImageStore(options.imagesDirectory), options.imageOptions), requestLog } : {}),
+    ...(options.bodyLimitBytes ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
     registry: new ModelRegistry(specs),
     conversations: new ConversationStore(db),
     sessions: new PlaygroundSessionStore(db, () => clock.now),
@@ -60,7 +73,7 @@ export function createArenaApp(
       headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...(key ? { authorization: `Bearer ${key}` } : {}) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-  return { app, store, clock, models, call, loads };
+  return { app, store, clock, models, call, loads, db, requestLog };
 }
 
 /** The arena SSE events of one answer stream, parsed. */
