@@ -1,7 +1,8 @@
 // A local GGUF model run by llama.cpp's own server, one supervised process per model. camelid stays the
 // gateway: it renders and tokenizes the exact prompt (through the server's tokenizer, llama.cpp's own),
-// sends the token ids to /completion with the sampling settings one for one, and streams the answer as
-// its own stream parts, so the logged prompt is exactly what the model saw.
+// sends the token ids to /completion with the sampling settings one for one, and turns the answer (streamed,
+// or whole when the caller collects it) into its own stream parts, so the logged prompt is exactly what the
+// model saw.
 import { MEDIA_MARKER } from "../../spec/messages.js";
 import { imagesOf, multimodalPrompt } from "../shared/multimodal-prompt.js";
 import { basename, join } from "node:path";
@@ -314,11 +315,28 @@ export class LlamaServerLanguageModel implements LanguageModel {
     return this.withEngine(async (lease, state) => (await buildTokenizedPrompt(this.promptInfo(state, lease.process.baseURL), options, state.engine.contextSize)).rendered);
   }
 
+  /**
+   * The whole answer: the same call as doStream, but llama-server is asked for each choice's answer in one
+   * piece (see `delivery`), then the parts are collected as for any stream.
+   */
   async doGenerate(options: CallOptions): Promise<GenerateResult> {
-    return generateFromStream(this.modelId, options, await this.doStream(options));
+    return generateFromStream(this.modelId, options, await this.openCall(options, "whole"));
   }
 
-  async doStream(options: CallOptions): Promise<StreamResult> {
+  doStream(options: CallOptions): Promise<StreamResult> {
+    return this.openCall(options, "stream");
+  }
+
+  /**
+   * One call as a stream of parts. `delivery` says what the consumer does with it: "stream" reads the
+   * deltas as they come, so each choice is a streamed /completion; "whole" collects the answer, so each
+   * choice is one non-streamed /completion, which spares llama-server's decoding loop one event per token
+   * (JSON built and sent to its HTTP thread) and camelid one event to parse. The text and the finish are
+   * the same; the one difference in llama-server's answers is that a non-streamed answer stopped by a stop
+   * string leaves out that string's tokens' probabilities, so a call that wants logprobs and has stop
+   * strings streams either way.
+   */
+  private async openCall(options: CallOptions, delivery: "stream" | "whole"): Promise<StreamResult> {
     validateCallOptions(options);
     const state = await this.load();
     const supervisor = this.supervisor!;
@@ -371,6 +389,7 @@ export class LlamaServerLanguageModel implements LanguageModel {
     const room = contextSize - promptTokens.length;
     const maxTokens = Math.min(options.maxTokens ?? room, room);
     const stops = [...(options.stop ?? []), ...built.rendered.formatStops];
+    const streamed = delivery === "stream" || (topLogprobs !== undefined && stops.length > 0);
     const n = options.n ?? 1;
     const baseSeed = options.seed ?? randomSeed();
     const cachePrompt = localProviderOptions(options).cachePrompt !== false;
@@ -380,7 +399,7 @@ export class LlamaServerLanguageModel implements LanguageModel {
       return {
         prompt: wirePrompt,
         n_predict: maxTokens,
-        stream: true,
+        stream: streamed,
         temperature: sampling.temperature,
         top_k: sampling.topK,
         top_p: sampling.topP,
@@ -413,7 +432,7 @@ export class LlamaServerLanguageModel implements LanguageModel {
     return { stream, warnings, prompt: built.rendered };
   }
 
-  /** One choice: one streamed /completion, its events turned into text deltas and an outcome. */
+  /** One choice: one /completion, streamed or whole (`body.stream`), turned into text deltas and an outcome. */
   private async runChoice(
     baseURL: string,
     body: CompletionRequest,
@@ -432,25 +451,45 @@ export class LlamaServerLanguageModel implements LanguageModel {
       if (signal.aborted) return { ...outcome, finishReason: "abort", endedAt: performance.now() };
       throw error;
     }
-    const reader = open.response.body?.getReader();
-    if (!reader) throw new ConnectionError(`${url} answered without a body`);
-    const parser = new ServerSentEventParser();
-    const handle = (data: string, event: string): boolean => {
+    /** One event (or the whole answer) as a chunk; llama-server's error events become camelid's errors. */
+    const chunkOf = (data: string, event: string): CompletionChunk => {
       const payload = parseJsonOrUndefined(data);
       const errorBody = event === "error" && extractErrorDetails(payload) === undefined ? { error: payload } : payload;
       if (event === "error" || extractErrorDetails(errorBody)) {
         throw errorFromResponse({ status: statusOfStreamError(extractErrorDetails(errorBody)), body: errorBody, bodyText: data, url, modelId: this.modelId });
       }
       const parsed = completionChunkSchema.safeParse(payload);
-      if (!parsed.success) throw new ConnectionError(`${url} streamed an unexpected event: ${data.slice(0, 200)}`);
-      return this.applyChunk(parsed.data, outcome, topLogprobs, eosString, onText);
+      if (!parsed.success) throw new ConnectionError(`${url} ${body.stream ? "streamed an unexpected event" : "answered an unexpected body"}: ${data.slice(0, 200)}`);
+      return parsed.data;
     };
+    if (!body.stream) {
+      let text: string;
+      try {
+        text = await open.response.text();
+      } catch (error) {
+        if (signal.aborted) return { ...outcome, finishReason: "abort", endedAt: performance.now() };
+        throw open.lifetime.errorFor(error, `reading the answer from ${url} (did llama-server crash? log: ${this.logPath})`);
+      } finally {
+        open.lifetime.dispose();
+      }
+      const chunk = chunkOf(text, "");
+      if (!chunk.stop) throw new ConnectionError(`${url} answered before its generation stopped: ${text.slice(0, 200)}`);
+      this.applyChunk(chunk, outcome, topLogprobs, eosString, onText);
+      outcome.endedAt = performance.now();
+      // The first token came predicted_ms before the last, by llama-server's clock (time to first token).
+      const decodeMs = chunk.timings?.predicted_ms;
+      if (outcome.firstTokenAt !== undefined && decodeMs !== undefined) outcome.firstTokenAt = Math.max(startedAt, outcome.endedAt - decodeMs);
+      return outcome;
+    }
+    const reader = open.response.body?.getReader();
+    if (!reader) throw new ConnectionError(`${url} answered without a body`);
+    const parser = new ServerSentEventParser();
     try {
       for (;;) {
         const { done, value } = await reader.read();
         const events = done ? parser.finish().events : parser.push(value);
         for (const event of events) {
-          if (handle(event.data, event.event)) {
+          if (this.applyChunk(chunkOf(event.data, event.event), outcome, topLogprobs, eosString, onText)) {
             outcome.endedAt = performance.now();
             return outcome;
           }
@@ -466,7 +505,7 @@ export class LlamaServerLanguageModel implements LanguageModel {
     }
   }
 
-  /** Applies one /completion event; true when it was the last one. */
+  /** Applies one /completion event (or a whole answer); true when it was the last one. */
   private applyChunk(
     chunk: CompletionChunk,
     outcome: ChoiceOutcome,

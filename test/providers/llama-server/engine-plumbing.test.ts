@@ -3,7 +3,8 @@ import { createLlamaServerModel } from "../../../src/providers/llama-server/inde
 import type { StreamPart } from "../../../src/spec/index.js";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fakeLlamaServerArguments, writeFakeLlamaServer } from "../../support/fake-llama-server.js";
+import { fakeLlamaServerArguments, fakeLlamaServerCompletions, writeFakeLlamaServer } from "../../support/fake-llama-server.js";
+import { generateFromStream } from "../../../src/providers/shared/choice-stream.js";
 import { defaultThreadsFor } from "../../../src/spec/cpu-threads.js";
 import { isProcessAlive } from "../../support/processes.js";
 import { serveInProcess } from "../../support/serve-in-process.js";
@@ -39,6 +40,30 @@ describe("llama-server engine plumbing (a fake llama-server with a character tok
       await model.dispose();
     }
     expect(model.engineStats()?.state).toBe("closed");
+  });
+
+  it("a collected answer is one non-streamed /completion per choice, with the same result as the streamed call; logprobs with stop strings still stream", async () => {
+    const folder = newDirectory();
+    const model = createLlamaServerModel({ modelPath: stories260KPath(), llamaServerBin: writeFakeLlamaServer(folder), logDir: folder, cacheDir: folder, keepAliveSeconds: -1 });
+    try {
+      const call = { prompt: "hello", maxTokens: 3, n: 2, seed: 7, topLogprobs: 1 };
+      const whole = await model.doGenerate(call);
+      expect(fakeLlamaServerCompletions(folder)).toEqual([{ stream: false }, { stream: false }]);
+      const streamed = await generateFromStream(model.modelId, call, await model.doStream(call));
+      expect(fakeLlamaServerCompletions(folder).slice(2)).toEqual([{ stream: true }, { stream: true }]);
+      expect(whole.choices).toEqual(streamed.choices);
+      expect(whole.choices[0].logprobs).toHaveLength(3);
+      expect(whole.usage).toEqual(streamed.usage);
+      expect(whole.prompt).toEqual(streamed.prompt);
+      // The first token's time comes from llama-server's decode time, so a whole answer still has one.
+      expect(whole.timings.timeToFirstTokenMs).toBeLessThanOrEqual(whole.timings.totalMs);
+      // A non-streamed answer stopped by a stop string drops that string's probabilities: such calls stream.
+      await model.doGenerate({ ...call, n: 1, stop: ["zz"] });
+      await model.doGenerate({ prompt: "hello", maxTokens: 3, stop: ["zz"] });
+      expect(fakeLlamaServerCompletions(folder).slice(4)).toEqual([{ stream: true }, { stream: false }]);
+    } finally {
+      await model.dispose();
+    }
   });
 
   it("names llama-server's threads: the model's, else the default chosen for this engine from the measured cores", async () => {
