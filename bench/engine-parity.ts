@@ -10,7 +10,7 @@
  *   npx tsx bench/engine-parity.ts --quick                      # random-24m, 1 and 8 streams, 1 repeat
  *   npx tsx bench/engine-parity.ts [--models random-24m,random-110m-q8_0] [--threads 1,2] [--streams 1,8,32]
  *                                  [--tokens 128] [--repeats 3] [--llama-bin-dir DIR] [--no-probe] [--in-process-threads N]
- *                                  [--engine-checkout DIR]
+ *                                  [--engine-checkout DIR] [--stream] [--no-in-process]
  *
  * Threads default to 1 everywhere: node-llama-cpp with 2 threads decodes ~1 token/s on a busy 2-core
  * machine (the probe below says why), which would take this run hours. `--threads 1,2 --in-process-threads 1`
@@ -22,7 +22,8 @@
  *
  * All servers take the same requests from this process (non-streamed /v1/completions, max_tokens
  * tokens, temperature 0.8, one seed per stream), S at once; a figure is completion tokens / wall
- * time, the median over repeats. Variants run interleaved within each repeat so that drift in the
+ * time, the median over repeats. `--stream` sends them streamed (stream: true, usage in the last
+ * event) to every server instead; `--no-in-process` leaves the in-process engine out. Variants run interleaved within each repeat so that drift in the
  * machine's load hits them alike; the load average is printed with every section.
  *
  * Goals (issue 16): llama-server engine ≥ 0.95x direct llama-server at 8 and 32 streams; in-process
@@ -56,6 +57,8 @@ const probe = !process.argv.includes("--no-probe");
 const engineCheckout = resolve(argument("engine-checkout", repoRoot));
 /** The in-process engine's threads when they should differ from the others' (its best count, where theirs is another). */
 const inProcessThreads = process.argv.includes("--in-process-threads") ? Number(argument("in-process-threads", "1")) : undefined;
+const streamed = process.argv.includes("--stream");
+const inProcess = !process.argv.includes("--no-in-process");
 const prompt = "Once upon a time";
 const maxStreams = Math.max(...streamCounts);
 const contextPerSequence = Math.max(128, tokens + 32);
@@ -141,10 +144,13 @@ async function streamsRate(server: Server, streams: number, seedBase: number): P
       const response = await fetch(`${server.url}/v1/completions`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ model: "bench", prompt, max_tokens: tokens, temperature: 0.8, seed: seedBase + index }),
+        body: JSON.stringify({ model: "bench", prompt, max_tokens: tokens, temperature: 0.8, seed: seedBase + index, ...(streamed ? { stream: true, stream_options: { include_usage: true } } : {}) }),
       });
-      const body = (await response.json()) as { usage?: { completion_tokens?: number }; error?: unknown };
-      if (!response.ok || !body.usage?.completion_tokens) throw new Error(`${server.name}: HTTP ${response.status} ${JSON.stringify(body).slice(0, 300)}`);
+      const text = await response.text();
+      // Streamed: the usage comes in the last event that has one.
+      const events = streamed ? text.split("\n").filter((line) => line.startsWith("data: {")).map((line) => line.slice(6)) : [text];
+      const body = JSON.parse(events.findLast((event) => event.includes('"usage"')) ?? events.at(-1) ?? "{}") as { usage?: { completion_tokens?: number }; error?: unknown };
+      if (!response.ok || !body.usage?.completion_tokens) throw new Error(`${server.name}: HTTP ${response.status} ${text.slice(0, 300)}`);
       return body.usage.completion_tokens;
     }),
   );
@@ -186,7 +192,7 @@ const rate = (value: number | undefined) => (value === undefined ? "n/a" : value
 
 async function main(): Promise<void> {
   const facts = readCpuFacts();
-  say(`# engine parity: models ${models.join(", ")}; threads ${threadCounts.join(",")}; streams ${streamCounts.join(",")}; ${tokens} tokens per stream; ${repeats} repeat(s), median`);
+  say(`# engine parity: models ${models.join(", ")}; threads ${threadCounts.join(",")}; streams ${streamCounts.join(",")}; ${tokens} tokens per stream; ${streamed ? "streamed" : "non-streamed"} requests; ${repeats} repeat(s), median`);
   say(`# ${cpus().length} logical CPUs (${cpus()[0]?.model ?? "?"}), usable cores ${usableCores(facts)} (${JSON.stringify(facts)}); load average ${load()}`);
   say(`# llama.cpp binaries: ${binDir}`);
   const haveServer = existsSync(llamaServerBin), haveBench = existsSync(llamaBenchBin);
@@ -219,7 +225,7 @@ async function main(): Promise<void> {
         const missing: string[] = [];
         try {
           if (haveServer) servers.push(await startDirect(modelPath, threads));
-          servers.push(await startCamelid("in-process", modelPath, inProcessThreads ?? threads, join(dataRoot, `${modelName}-${threads}-in`), []));
+          if (inProcess) servers.push(await startCamelid("in-process", modelPath, inProcessThreads ?? threads, join(dataRoot, `${modelName}-${threads}-in`), []));
           try {
             if (!haveServer) throw new Error("no llama-server binary");
             servers.push(await startCamelid("llama-server engine", modelPath, threads, join(dataRoot, `${modelName}-${threads}-ls`), ["--engine", "llama-server", "--llama-server-bin", llamaServerBin], engineCheckout));
