@@ -29,6 +29,7 @@ const server = createServer((request, response) => {
     const send = (value) => { response.writeHead(200, { "content-type": "application/json" }); response.end(JSON.stringify(value)); };
     if (request.url === "/props") return send({ default_generation_settings: { n_ctx: 64 }, total_slots: 1 });
     // One token per character (its code), BOS = 1 when add_special: enough to carry prompts through.
+    if (request.url === "/tokenize") appendFileSync(new URL("./fake-llama-server.tokenize.jsonl", import.meta.url), JSON.stringify({ content: json.content, special: json.parse_special }) + "\\n");
     if (request.url === "/tokenize") return send({ tokens: [...(json.add_special ? [1] : []), ...[...json.content].map((c) => c.charCodeAt(0))] });
     if (request.url === "/detokenize") return send({ content: String.fromCharCode(...json.tokens) });
     if (request.url === "/completion") {
@@ -60,11 +61,20 @@ export function fakeLlamaServerArguments(folder: string): string[] {
   return JSON.parse(readFileSync(join(folder, "fake-llama-server.args.json"), "utf8")) as string[];
 }
 
+function readLines<T>(folder: string, name: string): T[] {
+  const path = join(folder, name);
+  if (!existsSync(path)) return [];
+  return readFileSync(path, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as T);
+}
+
 /** Whether each /completion the fake in `folder` answered was asked to stream, in order. */
 export function fakeLlamaServerCompletions(folder: string): { stream: boolean | undefined }[] {
-  const path = join(folder, "fake-llama-server.completions.jsonl");
-  if (!existsSync(path)) return [];
-  return readFileSync(path, "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line) as { stream: boolean | undefined });
+  return readLines(folder, "fake-llama-server.completions.jsonl");
+}
+
+/** Each text the fake in `folder` was asked to /tokenize, in order, with its parse_special flag. */
+export function fakeLlamaServerTokenizeCalls(folder: string): { content: string; special: boolean }[] {
+  return readLines(folder, "fake-llama-server.tokenize.jsonl");
 }
 
 /** Writes the fake into `folder` and returns its path (executable). */

@@ -45,6 +45,7 @@ import { EngineLog } from "./engine-log.js";
 import { EngineProcess } from "./engine-process.js";
 import { EngineSupervisor, type EngineLease, type EngineProcessState, type SupervisedProcess } from "./engine-supervisor.js";
 import type { ResolvedLlamaServerModelOptions } from "./options.js";
+import { TokenizeCache } from "./tokenize-cache.js";
 
 export const LLAMA_SERVER_PROVIDER = "llama-server";
 
@@ -84,6 +85,8 @@ interface LoadedState {
   engine: EngineFacts;
   formatFits: Map<string, PromptFormatFit>;
   specialCounts: Map<string, number>;
+  /** Prompt texts already tokenized: a repeated one needs no /tokenize round trip. */
+  tokenizeCache: TokenizeCache;
 }
 
 function readFacts(header: GgufHeader, fallbackName: string): ModelFacts {
@@ -211,7 +214,7 @@ export class LlamaServerLanguageModel implements LanguageModel {
       const props = await readProps(this.transport, baseURL);
       // Whether llama.cpp puts BOS in front: ask its tokenizer rather than guess from the vocabulary type.
       const addBos = facts.addBos ?? (facts.bos !== null && (await tokenizeText(this.transport, baseURL, "", { addSpecial: true, parseSpecial: false }))[0] === facts.bos);
-      return { facts, engine: { contextSize: props.slotContextSize, addBos }, formatFits: new Map(), specialCounts: new Map() };
+      return { facts, engine: { contextSize: props.slotContextSize, addBos }, formatFits: new Map(), specialCounts: new Map(), tokenizeCache: new TokenizeCache() };
     } finally {
       lease.release();
     }
@@ -243,7 +246,7 @@ export class LlamaServerLanguageModel implements LanguageModel {
     const { facts } = state;
     return {
       tokenizer: {
-        tokenize: (text, special) => tokenizeText(this.transport, baseURL, text, { addSpecial: false, parseSpecial: special }),
+        tokenize: (text, special) => state.tokenizeCache.tokenize(text, special, () => tokenizeText(this.transport, baseURL, text, { addSpecial: false, parseSpecial: special })),
         bos: facts.bos,
         bosString: facts.bosString,
         eosString: facts.eosString,

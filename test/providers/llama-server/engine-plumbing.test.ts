@@ -3,7 +3,7 @@ import { createLlamaServerModel } from "../../../src/providers/llama-server/inde
 import type { StreamPart } from "../../../src/spec/index.js";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fakeLlamaServerArguments, fakeLlamaServerCompletions, writeFakeLlamaServer } from "../../support/fake-llama-server.js";
+import { fakeLlamaServerArguments, fakeLlamaServerCompletions, fakeLlamaServerTokenizeCalls, writeFakeLlamaServer } from "../../support/fake-llama-server.js";
 import { generateFromStream } from "../../../src/providers/shared/choice-stream.js";
 import { defaultThreadsFor } from "../../../src/spec/cpu-threads.js";
 import { isProcessAlive } from "../../support/processes.js";
@@ -61,6 +61,33 @@ describe("llama-server engine plumbing (a fake llama-server with a character tok
       await model.doGenerate({ ...call, n: 1, stop: ["zz"] });
       await model.doGenerate({ prompt: "hello", maxTokens: 3, stop: ["zz"] });
       expect(fakeLlamaServerCompletions(folder).slice(4)).toEqual([{ stream: true }, { stream: false }]);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it("a text already tokenized for this model is not sent to /tokenize again: repeated prompts, chat markup, the window's second render", async () => {
+    const folder = newDirectory();
+    const model = createLlamaServerModel({ modelPath: stories260KPath(), llamaServerBin: writeFakeLlamaServer(folder), logDir: folder, cacheDir: folder, keepAliveSeconds: -1 });
+    try {
+      const first = await model.renderPrompt({ prompt: "hello" });
+      const asked = fakeLlamaServerTokenizeCalls(folder).length;
+      // Asked at once and again later: one round trip in all, the same ids every time.
+      const [again, generated] = await Promise.all([Promise.all([model.renderPrompt({ prompt: "hello" }), model.renderPrompt({ prompt: "hello" })]), model.doGenerate({ prompt: "hello", maxTokens: 1 })]);
+      expect(again.map((rendered) => rendered.tokens)).toEqual([first.tokens, first.tokens]);
+      expect(generated.prompt?.tokens).toEqual(first.tokens);
+      expect(fakeLlamaServerTokenizeCalls(folder).length).toBe(asked);
+      // The same flag only: "hello" as message content is tokenized without special parsing, once.
+      const chat = { messages: [{ role: "user" as const, content: "hello" }], promptFormat: "chatml" };
+      const before = fakeLlamaServerTokenizeCalls(folder).length;
+      const rendered = await model.renderPrompt(chat);
+      const texts = fakeLlamaServerTokenizeCalls(folder).slice(before);
+      expect(texts.filter((call) => call.content.includes("hello"))).toEqual([{ content: "user\nhello", special: false }]);
+      expect(new Set(texts.map((call) => `${call.special}:${call.content}`)).size).toBe(texts.length);
+      expect((await model.renderPrompt(chat)).tokens).toEqual(rendered.tokens);
+      expect(fakeLlamaServerTokenizeCalls(folder).length).toBe(before + texts.length);
+      // The ids are the tokenizer's own: the same as one uncached /tokenize of the whole text.
+      expect(rendered.tokens).toEqual(await model.tokenize(rendered.text, { parseSpecial: true }));
     } finally {
       await model.dispose();
     }
