@@ -34,6 +34,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -136,17 +137,34 @@ async function startCamelid(name: string, modelPath: string, threads: number, da
   return startServer(name, process.execPath, args, (log) => /listening on (\S+)/.exec(log)?.[1], checkout);
 }
 
+/**
+ * One POST through node:http with a keep-alive agent. Not fetch: Node's fetch (undici) against llama-server's
+ * HTTP thread pool (cpp-httplib) now and then leaves a few of S simultaneous requests waiting ~1-3 s before
+ * llama-server takes them (its pool spawns no thread for a job queued while another thread counts as idle,
+ * and kept-alive connections hold their threads), which made the direct reference swing 2-3x between repeats.
+ */
+const agent = new HttpAgent({ keepAlive: true });
+function postText(url: string, body: unknown): Promise<{ ok: boolean; status: number; text: string }> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolvePost, reject) => {
+    const request = httpRequest(url, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("end", () => resolvePost({ ok: (response.statusCode ?? 0) < 300, status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+      response.on("error", reject);
+    });
+    request.on("error", reject);
+    request.end(payload);
+  });
+}
+
 /** S concurrent completions; aggregate completion tokens per second of wall time. */
 async function streamsRate(server: Server, streams: number, seedBase: number): Promise<number> {
   const started = performance.now();
   const counts = await Promise.all(
     Array.from({ length: streams }, async (_, index) => {
-      const response = await fetch(`${server.url}/v1/completions`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ model: "bench", prompt, max_tokens: tokens, temperature: 0.8, seed: seedBase + index, ...(streamed ? { stream: true, stream_options: { include_usage: true } } : {}) }),
-      });
-      const text = await response.text();
+      const response = await postText(`${server.url}/v1/completions`, { model: "bench", prompt, max_tokens: tokens, temperature: 0.8, seed: seedBase + index, ...(streamed ? { stream: true, stream_options: { include_usage: true } } : {}) });
+      const text = response.text;
       // Streamed: the usage comes in the last event that has one.
       const events = streamed ? text.split("\n").filter((line) => line.startsWith("data: {")).map((line) => line.slice(6)) : [text];
       const body = JSON.parse(events.findLast((event) => event.includes('"usage"')) ?? events.at(-1) ?? "{}") as { usage?: { completion_tokens?: number }; error?: unknown };
