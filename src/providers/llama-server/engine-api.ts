@@ -6,10 +6,11 @@ import type { MultimodalPrompt } from "../shared/multimodal-prompt.js";
 import { UpstreamError } from "../../errors/index.js";
 import { defaultRetryPolicy } from "../../retry/retry-policy.js";
 import { openResponse, readJsonBody, type OpenResponse, type TransportSettings } from "../openai/http-transport.js";
+import { loopbackFetch } from "./loopback-fetch.js";
 
-/** Nothing is retried at this level: the engine decides what a failed call means (a crash, a bad request). */
+/** Nothing is retried at this level: the engine decides what a failed call means (a crash, a bad request). Loopback HTTP: see loopback-fetch.ts. */
 export function engineTransport(modelId: string, timeoutMs: number): TransportSettings {
-  return { fetch: (input, init) => fetch(input, init), headers: {}, timeoutMs, retry: { ...defaultRetryPolicy, maxRetries: 0 }, modelId };
+  return { fetch: loopbackFetch, headers: {}, timeoutMs, retry: { ...defaultRetryPolicy, maxRetries: 0 }, modelId };
 }
 
 const propsSchema = z.object({

@@ -117,6 +117,12 @@ function readFacts(header: GgufHeader, fallbackName: string): ModelFacts {
   };
 }
 
+/** A connection llama-server refused: nothing was sent, so the request may go to a new process. */
+function connectionRefused(error: unknown): boolean {
+  const cause = error instanceof ConnectionError ? (error.cause as { cause?: { code?: unknown } } | undefined)?.cause : undefined;
+  return cause?.code === "ECONNREFUSED";
+}
+
 export class LlamaServerLanguageModel implements LanguageModel {
   readonly specificationVersion = "camelid-v1" as const;
   readonly provider = LLAMA_SERVER_PROVIDER;
@@ -420,17 +426,32 @@ export class LlamaServerLanguageModel implements LanguageModel {
       };
     };
 
-    const baseURL = lease.process.baseURL;
     const eosString = state.facts.eosString;
+    // A prompt whose texts were all tokenized before reached no process yet: one killed a moment ago (not yet
+    // seen to exit) refuses the /completion's connection instead, and is replaced once, for every choice.
+    let held = lease;
+    let replacement: Promise<string> | undefined;
+    const replaceDeadProcess = async (error: unknown): Promise<string | undefined> => {
+      if (replacement) return replacement;
+      if (this.options.retryAfterCrash === false || !connectionRefused(error) || (await held.process.healthy())) return undefined;
+      replacement ??= (async () => {
+        await supervisor.discard(held.process);
+        const next = await supervisor.acquire();
+        held.release();
+        held = next;
+        return next.process.baseURL;
+      })();
+      return replacement;
+    };
     const stream = choiceStream({
       n,
       warnings,
       prompt: built.rendered,
       promptTokenCount: promptTokens.length,
       abortSignal: options.abortSignal,
-      runChoice: (choiceIndex, signal, onText) => this.runChoice(baseURL, requestFor(choiceIndex), signal, topLogprobs, eosString, onText),
+      runChoice: (choiceIndex, signal, onText) => this.runChoice(held.process.baseURL, requestFor(choiceIndex), signal, topLogprobs, eosString, onText, replaceDeadProcess),
       // The lease is held until every choice has ended: the idle clock must not stop a process mid-answer.
-      onSettled: () => lease.release(),
+      onSettled: () => held.release(),
     });
     return { stream, warnings, prompt: built.rendered };
   }
@@ -443,13 +464,19 @@ export class LlamaServerLanguageModel implements LanguageModel {
     topLogprobs: number | undefined,
     eosString: string | undefined,
     onText: (delta: string, logprobs: TokenLogprob[] | undefined) => void,
+    replaceDeadProcess: (error: unknown) => Promise<string | undefined>,
   ): Promise<ChoiceOutcome> {
     const startedAt = performance.now();
     const outcome: ChoiceOutcome = { finishReason: "stop", completionTokens: 0, evaluatedPromptTokens: 0, startedAt, endedAt: startedAt };
-    const url = `${baseURL}/completion`;
+    let url = `${baseURL}/completion`;
     let open;
     try {
-      open = await openCompletion(this.transport, baseURL, body, signal);
+      open = await openCompletion(this.transport, baseURL, body, signal).catch(async (error: unknown) => {
+        const replaced = signal.aborted ? undefined : await replaceDeadProcess(error);
+        if (replaced === undefined) throw error;
+        url = `${replaced}/completion`;
+        return openCompletion(this.transport, replaced, body, signal);
+      });
     } catch (error) {
       if (signal.aborted) return { ...outcome, finishReason: "abort", endedAt: performance.now() };
       throw error;

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createLlamaServerModel } from "../../../src/providers/llama-server/index.js";
 import type { StreamPart } from "../../../src/spec/index.js";
 import { existsSync, readFileSync } from "node:fs";
@@ -89,6 +89,24 @@ describe("llama-server engine plumbing (a fake llama-server with a character tok
       // The ids are the tokenizer's own: the same as one uncached /tokenize of the whole text.
       expect(rendered.tokens).toEqual(await model.tokenize(rendered.text, { parseSpecial: true }));
     } finally {
+      await model.dispose();
+    }
+  });
+
+  it("talks to llama-server through node:http, not Node's fetch (which stops waiting for headers after 300 s: a long non-streamed answer)", async () => {
+    const folder = newDirectory();
+    const model = createLlamaServerModel({ modelPath: stories260KPath(), llamaServerBin: writeFakeLlamaServer(folder), logDir: folder, cacheDir: folder, keepAliveSeconds: -1 });
+    try {
+      await model.tokenize("warm");
+      vi.stubGlobal("fetch", () => Promise.reject(new Error("the engine must not use the global fetch")));
+      const result = await model.doGenerate({ prompt: "hello", maxTokens: 3 });
+      expect(result.choices[0].text).toBe("llo");
+      const { stream } = await model.doStream({ prompt: "abc", maxTokens: 2 });
+      const parts: StreamPart[] = [];
+      for await (const part of stream as unknown as AsyncIterable<StreamPart>) parts.push(part);
+      expect(parts.filter((part) => part.type === "text-delta")).toHaveLength(2);
+    } finally {
+      vi.unstubAllGlobals();
       await model.dispose();
     }
   });
