@@ -13,6 +13,17 @@ import { temporaryDirectories } from "../../support/temporary-directories.js";
 
 const newDirectory = temporaryDirectories("camelid-engine-plumbing-");
 
+/** A llama-server engine model on the fake, disposed after `use`. */
+async function withFakeEngine(use: (model: ReturnType<typeof createLlamaServerModel>, folder: string) => Promise<void>): Promise<void> {
+  const folder = newDirectory();
+  const model = createLlamaServerModel({ modelPath: stories260KPath(), llamaServerBin: writeFakeLlamaServer(folder), logDir: folder, cacheDir: folder, keepAliveSeconds: -1 });
+  try {
+    await use(model, folder);
+  } finally {
+    await model.dispose();
+  }
+}
+
 describe("llama-server engine plumbing (a fake llama-server with a character tokenizer)", () => {
   it("renders and tokenizes through the server, streams /completion's events as parts, runs n choices, maps logprobs and limits", async () => {
     const folder = newDirectory();
@@ -43,9 +54,7 @@ describe("llama-server engine plumbing (a fake llama-server with a character tok
   });
 
   it("a collected answer is one non-streamed /completion per choice, with the same result as the streamed call; logprobs with stop strings still stream", async () => {
-    const folder = newDirectory();
-    const model = createLlamaServerModel({ modelPath: stories260KPath(), llamaServerBin: writeFakeLlamaServer(folder), logDir: folder, cacheDir: folder, keepAliveSeconds: -1 });
-    try {
+    await withFakeEngine(async (model, folder) => {
       const call = { prompt: "hello", maxTokens: 3, n: 2, seed: 7, topLogprobs: 1 };
       const whole = await model.doGenerate(call);
       expect(fakeLlamaServerCompletions(folder)).toEqual([{ stream: false }, { stream: false }]);
@@ -61,15 +70,11 @@ describe("llama-server engine plumbing (a fake llama-server with a character tok
       await model.doGenerate({ ...call, n: 1, stop: ["zz"] });
       await model.doGenerate({ prompt: "hello", maxTokens: 3, stop: ["zz"] });
       expect(fakeLlamaServerCompletions(folder).slice(4)).toEqual([{ stream: true }, { stream: false }]);
-    } finally {
-      await model.dispose();
-    }
+    });
   });
 
   it("a text already tokenized for this model is not sent to /tokenize again: repeated prompts, chat markup, the window's second render", async () => {
-    const folder = newDirectory();
-    const model = createLlamaServerModel({ modelPath: stories260KPath(), llamaServerBin: writeFakeLlamaServer(folder), logDir: folder, cacheDir: folder, keepAliveSeconds: -1 });
-    try {
+    await withFakeEngine(async (model, folder) => {
       const first = await model.renderPrompt({ prompt: "hello" });
       const asked = fakeLlamaServerTokenizeCalls(folder).length;
       // Asked at once and again later: one round trip in all, the same ids every time.
@@ -88,27 +93,24 @@ describe("llama-server engine plumbing (a fake llama-server with a character tok
       expect(fakeLlamaServerTokenizeCalls(folder).length).toBe(before + texts.length);
       // The ids are the tokenizer's own: the same as one uncached /tokenize of the whole text.
       expect(rendered.tokens).toEqual(await model.tokenize(rendered.text, { parseSpecial: true }));
-    } finally {
-      await model.dispose();
-    }
+    });
   });
 
   it("talks to llama-server through node:http, not Node's fetch (which stops waiting for headers after 300 s: a long non-streamed answer)", async () => {
-    const folder = newDirectory();
-    const model = createLlamaServerModel({ modelPath: stories260KPath(), llamaServerBin: writeFakeLlamaServer(folder), logDir: folder, cacheDir: folder, keepAliveSeconds: -1 });
-    try {
-      await model.tokenize("warm");
-      vi.stubGlobal("fetch", () => Promise.reject(new Error("the engine must not use the global fetch")));
-      const result = await model.doGenerate({ prompt: "hello", maxTokens: 3 });
-      expect(result.choices[0].text).toBe("llo");
-      const { stream } = await model.doStream({ prompt: "abc", maxTokens: 2 });
-      const parts: StreamPart[] = [];
-      for await (const part of stream as unknown as AsyncIterable<StreamPart>) parts.push(part);
-      expect(parts.filter((part) => part.type === "text-delta")).toHaveLength(2);
-    } finally {
-      vi.unstubAllGlobals();
-      await model.dispose();
-    }
+    await withFakeEngine(async (model) => {
+      try {
+        await model.tokenize("warm");
+        vi.stubGlobal("fetch", () => Promise.reject(new Error("the engine must not use the global fetch")));
+        const result = await model.doGenerate({ prompt: "hello", maxTokens: 3 });
+        expect(result.choices[0].text).toBe("llo");
+        const { stream } = await model.doStream({ prompt: "abc", maxTokens: 2 });
+        const parts: StreamPart[] = [];
+        for await (const part of stream as unknown as AsyncIterable<StreamPart>) parts.push(part);
+        expect(parts.filter((part) => part.type === "text-delta")).toHaveLength(2);
+      } finally {
+        vi.unstubAllGlobals();
+      }
+    });
   });
 
   it("names llama-server's threads: the model's, else the default chosen for this engine from the measured cores", async () => {
