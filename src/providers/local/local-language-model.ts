@@ -23,6 +23,7 @@ import { DEFAULT_FLASH_ATTENTION, DEFAULT_MAX_CONTEXT, DEFAULT_SEQUENCES, DEFAUL
 import { buildPrompt, fitFormatFor, resolveFormatFor, withBos, type BuiltPrompt, type ModelPromptInfo } from "./prompt-tokens.js";
 import { randomSeed, resolveSampling, validateCallOptions } from "./sampling.js";
 import { SlotPool } from "./sequence-pool.js";
+import { dispatchAfterQueuedDecodes } from "./batch-dispatch.js";
 import { buildTokenBytesTable, decodeTokenBytes, type TokenBytesTable } from "./token-bytes.js";
 import { checkJsonSchema, grammarStops } from "./json-schema-support.js";
 import { collectWarnings, localProviderOptions } from "./warnings.js";
@@ -100,6 +101,7 @@ export class LocalLanguageModel implements LanguageModel {
           : {}),
         // A fixed size: "length" when it fills, never a silent context shift.
         failedCreationRemedy: false,
+        batching: { dispatchSchedule: dispatchAfterQueuedDecodes },
       });
       const slots = Array.from({ length: sequences }, () => context.getSequence());
       const metadata = model.fileInfo.metadata as unknown as {
