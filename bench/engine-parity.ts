@@ -4,13 +4,13 @@
  *   in-process     `camelid serve` (node-llama-cpp's prebuilt llama.cpp), as a child process
  *   llama-server   `camelid serve --engine llama-server` (camelid in front of a supervised llama-server),
  *                  measured when this build of camelid has the engine, else reported as missing
- *   direct         llama.cpp's `llama-server`, as the user would start it (`-t T -np S -c S×ctx`)
+ *   direct         llama.cpp's `llama-server` (`-t T -np S -c S×ctx --no-kv-unified --flash-attn off`: camelid's settings)
  *   llama-bench    llama.cpp's `llama-bench -n N -p 0 -t T`: single-sequence decode, no HTTP
  *
  *   npx tsx bench/engine-parity.ts --quick                      # random-24m, 1 and 8 streams, 1 repeat
  *   npx tsx bench/engine-parity.ts [--models random-24m,random-110m-q8_0] [--threads 1,2] [--streams 1,8,32]
  *                                  [--tokens 128] [--repeats 3] [--llama-bin-dir DIR] [--no-probe] [--in-process-threads N]
- *                                  [--engine-checkout DIR]
+ *                                  [--engine-checkout DIR] [--stream] [--no-in-process] [--flash-attention]
  *
  * Threads default to 1 everywhere: node-llama-cpp with 2 threads decodes ~1 token/s on a busy 2-core
  * machine (the probe below says why), which would take this run hours. `--threads 1,2 --in-process-threads 1`
@@ -22,7 +22,9 @@
  *
  * All servers take the same requests from this process (non-streamed /v1/completions, max_tokens
  * tokens, temperature 0.8, one seed per stream), S at once; a figure is completion tokens / wall
- * time, the median over repeats. Variants run interleaved within each repeat so that drift in the
+ * time, the median over repeats. `--stream` sends them streamed (stream: true, usage in the last
+ * event) to every server instead; `--no-in-process` leaves the in-process engine out. Every server runs
+ * with camelid's attention settings (per-sequence KV cells, flash attention off unless --flash-attention). Variants run interleaved within each repeat so that drift in the
  * machine's load hits them alike; the load average is printed with every section.
  *
  * Goals (issue 16): llama-server engine ≥ 0.95x direct llama-server at 8 and 32 streams; in-process
@@ -33,6 +35,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { Agent as HttpAgent, request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -56,6 +59,10 @@ const probe = !process.argv.includes("--no-probe");
 const engineCheckout = resolve(argument("engine-checkout", repoRoot));
 /** The in-process engine's threads when they should differ from the others' (its best count, where theirs is another). */
 const inProcessThreads = process.argv.includes("--in-process-threads") ? Number(argument("in-process-threads", "1")) : undefined;
+const streamed = process.argv.includes("--stream");
+const inProcess = !process.argv.includes("--no-in-process");
+/** Flash attention on everywhere (camelid's --flash-attention, llama-server's --flash-attn on); off by default, as in camelid. */
+const flashAttention = process.argv.includes("--flash-attention");
 const prompt = "Once upon a time";
 const maxStreams = Math.max(...streamCounts);
 const contextPerSequence = Math.max(128, tokens + 32);
@@ -124,13 +131,40 @@ function stopServer(server: Server): Promise<void> {
 
 async function startDirect(modelPath: string, threads: number): Promise<Server> {
   const port = await freePort();
-  const args = ["-m", modelPath, "-t", String(threads), "-tb", String(threads), "-np", String(maxStreams), "-c", String(maxStreams * contextPerSequence), "--host", "127.0.0.1", "--port", String(port), "--no-webui"];
+  // The attention settings camelid's engines use (per-sequence KV cells; flash attention only when asked):
+  // llama-server's own default, flash attention "auto", turns it on for CPU, which alone made direct 1.3x faster
+  // than the same llama-server under camelid at 32 streams (random-24m).
+  const attention = ["--no-kv-unified", "--flash-attn", flashAttention ? "on" : "off"];
+  const args = ["-m", modelPath, "-t", String(threads), "-tb", String(threads), "-np", String(maxStreams), "-c", String(maxStreams * contextPerSequence), ...attention, "--host", "127.0.0.1", "--port", String(port), "--no-webui"];
   return startServer("llama-server", llamaServerBin, args, `http://127.0.0.1:${port}`);
 }
 
 async function startCamelid(name: string, modelPath: string, threads: number, dataDir: string, extra: string[], checkout = repoRoot): Promise<Server> {
-  const args = ["bin/camelid.js", "serve", "--model", `bench=${modelPath}`, "--sequences", String(maxStreams), "--ctx-size", String(contextPerSequence), "--threads", String(threads), "--port", "0", "--data-dir", dataDir, "--eager", ...extra];
+  const args = ["bin/camelid.js", "serve", "--model", `bench=${modelPath}`, "--sequences", String(maxStreams), "--ctx-size", String(contextPerSequence), "--threads", String(threads), "--port", "0", "--data-dir", dataDir, "--eager", ...(flashAttention ? ["--flash-attention"] : []), ...extra];
   return startServer(name, process.execPath, args, (log) => /listening on (\S+)/.exec(log)?.[1], checkout);
+}
+
+/**
+ * One POST through node:http. Not fetch: Node's fetch (undici) against llama-server's
+ * HTTP thread pool (cpp-httplib) now and then leaves a few of S simultaneous requests waiting ~1-3 s before
+ * llama-server takes them (its pool spawns no thread for a job queued while another thread counts as idle,
+ * and kept-alive connections hold their threads), which made the direct reference swing 2-3x between repeats.
+ */
+// A connection per request: llama-server closes a streamed response's connection, which a keep-alive agent
+// would reuse a moment later ("socket hang up").
+const agent = new HttpAgent({ keepAlive: false });
+function postText(url: string, body: unknown): Promise<{ ok: boolean; status: number; text: string }> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolvePost, reject) => {
+    const request = httpRequest(url, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("end", () => resolvePost({ ok: (response.statusCode ?? 0) < 300, status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+      response.on("error", reject);
+    });
+    request.on("error", reject);
+    request.end(payload);
+  });
 }
 
 /** S concurrent completions; aggregate completion tokens per second of wall time. */
@@ -138,13 +172,12 @@ async function streamsRate(server: Server, streams: number, seedBase: number): P
   const started = performance.now();
   const counts = await Promise.all(
     Array.from({ length: streams }, async (_, index) => {
-      const response = await fetch(`${server.url}/v1/completions`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ model: "bench", prompt, max_tokens: tokens, temperature: 0.8, seed: seedBase + index }),
-      });
-      const body = (await response.json()) as { usage?: { completion_tokens?: number }; error?: unknown };
-      if (!response.ok || !body.usage?.completion_tokens) throw new Error(`${server.name}: HTTP ${response.status} ${JSON.stringify(body).slice(0, 300)}`);
+      const response = await postText(`${server.url}/v1/completions`, { model: "bench", prompt, max_tokens: tokens, temperature: 0.8, seed: seedBase + index, ...(streamed ? { stream: true, stream_options: { include_usage: true } } : {}) });
+      const text = response.text;
+      // Streamed: the usage comes in the last event that has one.
+      const events = streamed ? text.split("\n").filter((line) => line.startsWith("data: {")).map((line) => line.slice(6)) : [text];
+      const body = JSON.parse(events.findLast((event) => event.includes('"usage"')) ?? events.at(-1) ?? "{}") as { usage?: { completion_tokens?: number }; error?: unknown };
+      if (!response.ok || !body.usage?.completion_tokens) throw new Error(`${server.name}: HTTP ${response.status} ${text.slice(0, 300)}`);
       return body.usage.completion_tokens;
     }),
   );
@@ -186,7 +219,7 @@ const rate = (value: number | undefined) => (value === undefined ? "n/a" : value
 
 async function main(): Promise<void> {
   const facts = readCpuFacts();
-  say(`# engine parity: models ${models.join(", ")}; threads ${threadCounts.join(",")}; streams ${streamCounts.join(",")}; ${tokens} tokens per stream; ${repeats} repeat(s), median`);
+  say(`# engine parity: models ${models.join(", ")}; threads ${threadCounts.join(",")}; streams ${streamCounts.join(",")}; ${tokens} tokens per stream; ${streamed ? "streamed" : "non-streamed"} requests; flash attention ${flashAttention ? "on" : "off"}; ${repeats} repeat(s), median`);
   say(`# ${cpus().length} logical CPUs (${cpus()[0]?.model ?? "?"}), usable cores ${usableCores(facts)} (${JSON.stringify(facts)}); load average ${load()}`);
   say(`# llama.cpp binaries: ${binDir}`);
   const haveServer = existsSync(llamaServerBin), haveBench = existsSync(llamaBenchBin);
@@ -219,7 +252,7 @@ async function main(): Promise<void> {
         const missing: string[] = [];
         try {
           if (haveServer) servers.push(await startDirect(modelPath, threads));
-          servers.push(await startCamelid("in-process", modelPath, inProcessThreads ?? threads, join(dataRoot, `${modelName}-${threads}-in`), []));
+          if (inProcess) servers.push(await startCamelid("in-process", modelPath, inProcessThreads ?? threads, join(dataRoot, `${modelName}-${threads}-in`), []));
           try {
             if (!haveServer) throw new Error("no llama-server binary");
             servers.push(await startCamelid("llama-server engine", modelPath, threads, join(dataRoot, `${modelName}-${threads}-ls`), ["--engine", "llama-server", "--llama-server-bin", llamaServerBin], engineCheckout));

@@ -60,10 +60,10 @@ export function segmentRuns(segments: readonly PromptSegment[]): { text: string;
   return runs.filter((run) => run.text !== "");
 }
 
+/** The runs are tokenized side by side: through llama-server each one is an HTTP round trip. */
 export async function tokenizeRuns(tokenizer: PromptTokenizer, segments: readonly PromptSegment[]): Promise<number[]> {
-  const tokens: number[] = [];
-  for (const run of segmentRuns(segments)) tokens.push(...(await tokenizer.tokenize(run.text, run.special)));
-  return tokens;
+  const pieces = await Promise.all(segmentRuns(segments).map((run) => tokenizer.tokenize(run.text, run.special)));
+  return pieces.flat();
 }
 
 /** `tokens` with BOS in front when wanted and not already there. */

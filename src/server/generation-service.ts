@@ -52,7 +52,9 @@ export class GenerationService {
     private readonly requestLog?: RequestLog,
     /** Operational warnings and internal errors (with stacks). */
     private readonly log: (line: string) => void = () => undefined,
-  ) {}
+  ) {
+    requestLog?.reportLostStartsTo((error) => this.onLogError(error));
+  }
 
   /**
    * An error that became a 500 (a bug: input errors are 4xx): its stack goes to the log sink and to
@@ -87,7 +89,7 @@ export class GenerationService {
       const result = await admitted.model.doGenerate({ ...request.options, abortSignal: admitted.controller.signal });
       const elapsedMs = performance.now() - admitted.startedAt;
       const aborted = request.signal.aborted || result.choices.some((choice) => choice.finishReason === "abort");
-      this.finishLog(request, {
+      await this.finishLogSoon(request, {
         status: aborted ? "aborted" : "completed",
         httpStatus: aborted ? 499 : 200,
         prompt: result.prompt?.text ?? request.options.prompt,
@@ -226,7 +228,7 @@ export class GenerationService {
             settled = true;
             const totalMs = performance.now() - admitted.startedAt;
             // Logged before the client sees the finish: "completed" on the client means on disk here.
-            service.finishLog(request, {
+            await service.finishLogSoon(request, {
               status: finish.finishReason === "abort" ? "aborted" : "completed",
               httpStatus: 200,
               prompt: promptText,
@@ -316,6 +318,15 @@ export class GenerationService {
       this.requestLog?.complete(request.id, outcome);
     } catch (error) {
       // A full or broken disk must not take serving down with it (nor leak the request's sequences).
+      this.onLogError(error);
+    }
+  }
+
+  /** finishLog, committed together with the other rows finishing in the same tick (see RequestLog.completeSoon). */
+  private async finishLogSoon(request: GenerationRequest, outcome: RequestOutcome): Promise<void> {
+    try {
+      await this.requestLog?.completeSoon(request.id, outcome);
+    } catch (error) {
       this.onLogError(error);
     }
   }

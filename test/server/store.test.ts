@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -49,6 +49,47 @@ describe("SQLite store", () => {
     expect(log.get("old")).toBeUndefined();
     expect(log.prune({ maxRows: 2 })).toBe(2);
     expect(log.recent(10, everyone).map((row) => row.id)).toEqual(["running", "c"]);
+  });
+});
+
+describe("request log commits", () => {
+  it("rows started or finished in the same tick share one commit (one fsync), and a finish resolves only once on disk", async () => {
+    const path = join(tempDir(), "camelid.sqlite");
+    const log = new RequestLog(openServerDatabase(path));
+    const reader = openServerDatabase(path);
+    const walBytes = () => statSync(`${path}-wal`).size;
+    const nextTick = () => new Promise((resolve) => setImmediate(resolve));
+    const start = (id: string) => log.start({ id, endpoint: "completions", model: "m", client: "c", owner: null, stream: false, parameters: {} });
+    start("warm-up");
+    await nextTick();
+    const before = walBytes();
+    start("one");
+    await nextTick();
+    const oneCommit = walBytes() - before;
+    expect(oneCommit).toBeGreaterThan(0);
+    const ids = Array.from({ length: 8 }, (_, index) => `burst-${index}`);
+    for (const id of ids) start(id);
+    await nextTick();
+    // Eight separate commits would append (at least) eight times the frames of one.
+    expect(walBytes() - before - oneCommit).toBeLessThan(2 * oneCommit);
+    expect(reader.prepare("SELECT count(*) AS n FROM request_log WHERE status = 'running'").get()).toEqual({ n: 10 });
+    const beforeOne = walBytes();
+    await log.completeSoon("one", { status: "completed", httpStatus: 200 });
+    const oneFinish = walBytes() - beforeOne;
+    const beforeFinishes = walBytes();
+    const finished = ids.map((id) => log.completeSoon(id, { status: "completed", httpStatus: 200 }));
+    expect(reader.prepare("SELECT count(*) AS n FROM request_log WHERE status = 'completed'").get()).toEqual({ n: 1 });
+    await Promise.all(finished);
+    // Read by another connection: on disk when the promise resolved.
+    expect(reader.prepare("SELECT count(*) AS n FROM request_log WHERE status = 'completed'").get()).toEqual({ n: 9 });
+    expect(walBytes() - beforeFinishes).toBeLessThan(2 * oneFinish);
+    // A row started a moment ago is there for readers of the log, and for a finish in its own commit.
+    start("late");
+    expect(log.get("late")?.status).toBe("running");
+    start("later");
+    log.complete("later", { status: "error", httpStatus: 500 });
+    expect(reader.prepare("SELECT status FROM request_log WHERE id = 'later'").get()).toEqual({ status: "error" });
+    reader.close();
   });
 });
 

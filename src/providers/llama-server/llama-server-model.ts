@@ -1,7 +1,8 @@
 // A local GGUF model run by llama.cpp's own server, one supervised process per model. camelid stays the
 // gateway: it renders and tokenizes the exact prompt (through the server's tokenizer, llama.cpp's own),
-// sends the token ids to /completion with the sampling settings one for one, and streams the answer as
-// its own stream parts, so the logged prompt is exactly what the model saw.
+// sends the token ids to /completion with the sampling settings one for one, and turns the answer (streamed,
+// or whole when the caller collects it) into its own stream parts, so the logged prompt is exactly what the
+// model saw.
 import { MEDIA_MARKER } from "../../spec/messages.js";
 import { imagesOf, multimodalPrompt } from "../shared/multimodal-prompt.js";
 import { basename, join } from "node:path";
@@ -44,6 +45,7 @@ import { EngineLog } from "./engine-log.js";
 import { EngineProcess } from "./engine-process.js";
 import { EngineSupervisor, type EngineLease, type EngineProcessState, type SupervisedProcess } from "./engine-supervisor.js";
 import type { ResolvedLlamaServerModelOptions } from "./options.js";
+import { TokenizeCache } from "./tokenize-cache.js";
 
 export const LLAMA_SERVER_PROVIDER = "llama-server";
 
@@ -85,6 +87,8 @@ interface LoadedState {
   specialCounts: Map<string, number>;
   /** What one image becomes, read from the --mmproj projector (undefined: no projector). */
   imageTokens?: ProjectorImageTokens;
+  /** Prompt texts already tokenized: a repeated one needs no /tokenize round trip. */
+  tokenizeCache: TokenizeCache;
 }
 
 function readFacts(header: GgufHeader, fallbackName: string): ModelFacts {
@@ -113,6 +117,12 @@ function readFacts(header: GgufHeader, fallbackName: string): ModelFacts {
     addBos: metadataBoolean(metadata, "tokenizer.ggml.add_bos_token"),
     controlTokens: new Set(tokenTypes.flatMap((type, id) => (type === CONTROL_TOKEN_TYPE ? [id] : []))),
   };
+}
+
+/** A connection llama-server refused: nothing was sent, so the request may go to a new process. */
+function connectionRefused(error: unknown): boolean {
+  const cause = error instanceof ConnectionError ? (error.cause as { cause?: { code?: unknown } } | undefined)?.cause : undefined;
+  return cause?.code === "ECONNREFUSED";
 }
 
 export class LlamaServerLanguageModel implements LanguageModel {
@@ -213,7 +223,7 @@ export class LlamaServerLanguageModel implements LanguageModel {
       const props = await readProps(this.transport, baseURL);
       // Whether llama.cpp puts BOS in front: ask its tokenizer rather than guess from the vocabulary type.
       const addBos = facts.addBos ?? (facts.bos !== null && (await tokenizeText(this.transport, baseURL, "", { addSpecial: true, parseSpecial: false }))[0] === facts.bos);
-      return { facts, engine: { contextSize: props.slotContextSize, addBos }, formatFits: new Map(), specialCounts: new Map(), imageTokens };
+      return { facts, engine: { contextSize: props.slotContextSize, addBos }, formatFits: new Map(), specialCounts: new Map(), imageTokens, tokenizeCache: new TokenizeCache() };
     } finally {
       lease.release();
     }
@@ -245,7 +255,7 @@ export class LlamaServerLanguageModel implements LanguageModel {
     const { facts } = state;
     return {
       tokenizer: {
-        tokenize: (text, special) => tokenizeText(this.transport, baseURL, text, { addSpecial: false, parseSpecial: special }),
+        tokenize: (text, special) => state.tokenizeCache.tokenize(text, special, () => tokenizeText(this.transport, baseURL, text, { addSpecial: false, parseSpecial: special })),
         bos: facts.bos,
         bosString: facts.bosString,
         eosString: facts.eosString,
@@ -318,11 +328,28 @@ export class LlamaServerLanguageModel implements LanguageModel {
     return this.withEngine(async (lease, state) => (await buildTokenizedPrompt(this.promptInfo(state, lease.process.baseURL), options, state.engine.contextSize)).rendered);
   }
 
+  /**
+   * The whole answer: the same call as doStream, but llama-server is asked for each choice's answer in one
+   * piece (see `delivery`), then the parts are collected as for any stream.
+   */
   async doGenerate(options: CallOptions): Promise<GenerateResult> {
-    return generateFromStream(this.modelId, options, await this.doStream(options));
+    return generateFromStream(this.modelId, options, await this.openCall(options, "whole"));
   }
 
-  async doStream(options: CallOptions): Promise<StreamResult> {
+  doStream(options: CallOptions): Promise<StreamResult> {
+    return this.openCall(options, "stream");
+  }
+
+  /**
+   * One call as a stream of parts. `delivery` says what the consumer does with it: "stream" reads the
+   * deltas as they come, so each choice is a streamed /completion; "whole" collects the answer, so each
+   * choice is one non-streamed /completion, which spares llama-server's decoding loop one event per token
+   * (JSON built and sent to its HTTP thread) and camelid one event to parse. The text and the finish are
+   * the same; the one difference in llama-server's answers is that a non-streamed answer stopped by a stop
+   * string leaves out that string's tokens' probabilities, so a call that wants logprobs and has stop
+   * strings streams either way.
+   */
+  private async openCall(options: CallOptions, delivery: "stream" | "whole"): Promise<StreamResult> {
     validateCallOptions(options);
     const state = await this.load();
     const supervisor = this.supervisor!;
@@ -376,6 +403,7 @@ export class LlamaServerLanguageModel implements LanguageModel {
     const room = contextSize - built.count;
     const maxTokens = Math.min(options.maxTokens ?? room, room);
     const stops = [...(options.stop ?? []), ...built.rendered.formatStops];
+    const streamed = delivery === "stream" || (topLogprobs !== undefined && stops.length > 0);
     const n = options.n ?? 1;
     const baseSeed = options.seed ?? randomSeed();
     const cachePrompt = localProviderOptions(options).cachePrompt !== false;
@@ -385,7 +413,7 @@ export class LlamaServerLanguageModel implements LanguageModel {
       return {
         prompt: wirePrompt,
         n_predict: maxTokens,
-        stream: true,
+        stream: streamed,
         temperature: sampling.temperature,
         top_k: sampling.topK,
         top_p: sampling.topP,
@@ -403,8 +431,23 @@ export class LlamaServerLanguageModel implements LanguageModel {
       };
     };
 
-    const baseURL = lease.process.baseURL;
     const eosString = state.facts.eosString;
+    // A prompt whose texts were all tokenized before reached no process yet: one killed a moment ago (not yet
+    // seen to exit) refuses the /completion's connection instead, and is replaced once, for every choice.
+    let held = lease;
+    let replacement: Promise<string> | undefined;
+    const replaceDeadProcess = async (error: unknown): Promise<string | undefined> => {
+      if (replacement) return replacement;
+      if (this.options.retryAfterCrash === false || !connectionRefused(error) || (await held.process.healthy())) return undefined;
+      replacement ??= (async () => {
+        await supervisor.discard(held.process);
+        const next = await supervisor.acquire();
+        held.release();
+        held = next;
+        return next.process.baseURL;
+      })();
+      return replacement;
+    };
     const stream = choiceStream({
       n,
       warnings,
@@ -412,14 +455,14 @@ export class LlamaServerLanguageModel implements LanguageModel {
       // An image of unknown size: the prompt's size as llama-server reports it evaluated.
       promptTokenCount: built.rendered.tokenCount === null ? undefined : built.count,
       abortSignal: options.abortSignal,
-      runChoice: (choiceIndex, signal, onText) => this.runChoice(baseURL, requestFor(choiceIndex), signal, topLogprobs, eosString, onText),
+      runChoice: (choiceIndex, signal, onText) => this.runChoice(held.process.baseURL, requestFor(choiceIndex), signal, topLogprobs, eosString, onText, replaceDeadProcess),
       // The lease is held until every choice has ended: the idle clock must not stop a process mid-answer.
-      onSettled: () => lease.release(),
+      onSettled: () => held.release(),
     });
     return { stream, warnings, prompt: built.rendered };
   }
 
-  /** One choice: one streamed /completion, its events turned into text deltas and an outcome. */
+  /** One choice: one /completion, streamed or whole (`body.stream`), turned into text deltas and an outcome. */
   private async runChoice(
     baseURL: string,
     body: CompletionRequest,
@@ -427,36 +470,62 @@ export class LlamaServerLanguageModel implements LanguageModel {
     topLogprobs: number | undefined,
     eosString: string | undefined,
     onText: (delta: string, logprobs: TokenLogprob[] | undefined) => void,
+    replaceDeadProcess: (error: unknown) => Promise<string | undefined>,
   ): Promise<ChoiceOutcome> {
     const startedAt = performance.now();
     const outcome: ChoiceOutcome = { finishReason: "stop", completionTokens: 0, evaluatedPromptTokens: 0, startedAt, endedAt: startedAt };
-    const url = `${baseURL}/completion`;
+    let url = `${baseURL}/completion`;
     let open;
     try {
-      open = await openCompletion(this.transport, baseURL, body, signal);
+      open = await openCompletion(this.transport, baseURL, body, signal).catch(async (error: unknown) => {
+        const replaced = signal.aborted ? undefined : await replaceDeadProcess(error);
+        if (replaced === undefined) throw error;
+        url = `${replaced}/completion`;
+        return openCompletion(this.transport, replaced, body, signal);
+      });
     } catch (error) {
       if (signal.aborted) return { ...outcome, finishReason: "abort", endedAt: performance.now() };
       throw error;
     }
-    const reader = open.response.body?.getReader();
-    if (!reader) throw new ConnectionError(`${url} answered without a body`);
-    const parser = new ServerSentEventParser();
-    const handle = (data: string, event: string): boolean => {
+    /** One event (or the whole answer) as a chunk; llama-server's error events become camelid's errors. */
+    const chunkOf = (data: string, event: string): CompletionChunk => {
       const payload = parseJsonOrUndefined(data);
       const errorBody = event === "error" && extractErrorDetails(payload) === undefined ? { error: payload } : payload;
       if (event === "error" || extractErrorDetails(errorBody)) {
         throw errorFromResponse({ status: statusOfStreamError(extractErrorDetails(errorBody)), body: errorBody, bodyText: data, url, modelId: this.modelId });
       }
       const parsed = completionChunkSchema.safeParse(payload);
-      if (!parsed.success) throw new ConnectionError(`${url} streamed an unexpected event: ${data.slice(0, 200)}`);
-      return this.applyChunk(parsed.data, outcome, topLogprobs, eosString, onText);
+      if (!parsed.success) throw new ConnectionError(`${url} ${body.stream ? "streamed an unexpected event" : "answered an unexpected body"}: ${data.slice(0, 200)}`);
+      return parsed.data;
     };
+    if (!body.stream) {
+      let text: string;
+      try {
+        text = await open.response.text();
+      } catch (error) {
+        if (signal.aborted) return { ...outcome, finishReason: "abort", endedAt: performance.now() };
+        throw open.lifetime.errorFor(error, `reading the answer from ${url} (did llama-server crash? log: ${this.logPath})`);
+      } finally {
+        open.lifetime.dispose();
+      }
+      const chunk = chunkOf(text, "");
+      if (!chunk.stop) throw new ConnectionError(`${url} answered before its generation stopped: ${text.slice(0, 200)}`);
+      this.applyChunk(chunk, outcome, topLogprobs, eosString, onText);
+      outcome.endedAt = performance.now();
+      // The first token came predicted_ms before the last, by llama-server's clock (time to first token).
+      const decodeMs = chunk.timings?.predicted_ms;
+      if (outcome.firstTokenAt !== undefined && decodeMs !== undefined) outcome.firstTokenAt = Math.max(startedAt, outcome.endedAt - decodeMs);
+      return outcome;
+    }
+    const reader = open.response.body?.getReader();
+    if (!reader) throw new ConnectionError(`${url} answered without a body`);
+    const parser = new ServerSentEventParser();
     try {
       for (;;) {
         const { done, value } = await reader.read();
         const events = done ? parser.finish().events : parser.push(value);
         for (const event of events) {
-          if (handle(event.data, event.event)) {
+          if (this.applyChunk(chunkOf(event.data, event.event), outcome, topLogprobs, eosString, onText)) {
             outcome.endedAt = performance.now();
             return outcome;
           }
@@ -472,7 +541,7 @@ export class LlamaServerLanguageModel implements LanguageModel {
     }
   }
 
-  /** Applies one /completion event; true when it was the last one. */
+  /** Applies one /completion event (or a whole answer); true when it was the last one. */
   private applyChunk(
     chunk: CompletionChunk,
     outcome: ChoiceOutcome,

@@ -70,6 +70,11 @@ export interface RetentionPolicy {
 export class RequestLog {
   private readonly insert;
   private readonly finish;
+  private readonly pendingStarts: Record<string, unknown>[] = [];
+  private readonly pendingFinishes: { row: Record<string, unknown>; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private flushScheduled = false;
+  /** Where a failed write of "running" rows is reported: nobody waits on those. */
+  private onStartsLost: (error: unknown) => void = () => undefined;
 
   constructor(
     private readonly db: ServerDatabase,
@@ -88,8 +93,13 @@ export class RequestLog {
     );
   }
 
+  /**
+   * The "running" row, written with whatever else is pending one tick later, in one transaction: with
+   * synchronous=FULL each commit is an fsync (milliseconds on a busy disk, blocking the event loop), so
+   * S requests arriving together cost one commit instead of S. Reads and finishes write pending rows first.
+   */
   start(request: RequestStart): void {
-    this.insert.run({
+    this.pendingStarts.push({
       id: request.id,
       created_at: this.now(),
       endpoint: request.endpoint,
@@ -100,10 +110,65 @@ export class RequestLog {
       messages: request.messages === undefined ? null : JSON.stringify(request.messages),
       parameters: JSON.stringify(request.parameters),
     });
+    this.scheduleFlush();
   }
 
+  /** Finishes a row now, in its own commit. */
   complete(id: string, outcome: RequestOutcome): void {
-    this.finish.run({
+    this.flush();
+    this.finish.run(this.finishRow(id, outcome));
+  }
+
+  /**
+   * Finishes a row together with the others finishing in the same tick, in one commit; resolves once it is
+   * on disk (so "completed" on the client still means on disk here), rejects when the write failed.
+   */
+  completeSoon(id: string, outcome: RequestOutcome): Promise<void> {
+    const row = this.finishRow(id, outcome);
+    return new Promise((resolve, reject) => {
+      this.pendingFinishes.push({ row, resolve, reject });
+      this.scheduleFlush();
+    });
+  }
+
+  /** Who hears of "running" rows that could not be written (the generation service, which counts and logs it). */
+  reportLostStartsTo(listener: (error: unknown) => void): void {
+    this.onStartsLost = listener;
+  }
+
+  /** Writes every pending row now, in one transaction. */
+  flush(): void {
+    this.flushScheduled = false;
+    const starts = this.pendingStarts.length;
+    const finishes = this.pendingFinishes.splice(0);
+    if (starts === 0 && finishes.length === 0) return;
+    try {
+      this.db.transaction(() => {
+        this.writePendingStarts();
+        for (const finish of finishes) this.finish.run(finish.row);
+      })();
+    } catch (error) {
+      if (starts > 0) this.onStartsLost(error);
+      for (const finish of finishes) finish.reject(error);
+      return;
+    }
+    for (const finish of finishes) finish.resolve();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      if (this.flushScheduled) this.flush();
+    });
+  }
+
+  private writePendingStarts(): void {
+    for (const row of this.pendingStarts.splice(0)) this.insert.run(row);
+  }
+
+  private finishRow(id: string, outcome: RequestOutcome): Record<string, unknown> {
+    return {
       id,
       completed_at: this.now(),
       status: outcome.status,
@@ -118,7 +183,7 @@ export class RequestLog {
       tokens_per_second: outcome.tokensPerSecond ?? null,
       error: outcome.error ?? null,
       replica: outcome.replica ?? null,
-    });
+    };
   }
 
   /** A request that failed with an internal error outside generation: one finished row with the stack. */
@@ -131,16 +196,19 @@ export class RequestLog {
 
   /** Marks rows left "running" by a previous process as "interrupted"; returns how many. */
   markInterrupted(): number {
+    this.flush();
     return this.db.prepare(`UPDATE request_log SET status = 'interrupted' WHERE status = 'running'`).run().changes;
   }
 
   get(id: string): RequestLogRow | undefined {
+    this.flush();
     return this.db.prepare(`SELECT * FROM request_log WHERE id = ?`).get(id) as RequestLogRow | undefined;
   }
 
   /** The newest rows `visibility` may see (its own key's, or all for an admin key / no keys). */
   recent(limit: number, visibility: Visibility, model?: string): RequestLogRow[] {
     const bounded = Math.max(1, Math.min(1000, Math.floor(limit)));
+    this.flush();
     return this.db
       .prepare(
         `SELECT * FROM request_log WHERE (@all = 1 OR owner = @owner) AND (@model IS NULL OR model = @model)
@@ -150,11 +218,13 @@ export class RequestLog {
   }
 
   count(): number {
+    this.flush();
     return (this.db.prepare(`SELECT count(*) AS n FROM request_log`).get() as { n: number }).n;
   }
 
   /** Applies the retention policy; returns the number of rows deleted. */
   prune(policy: RetentionPolicy): number {
+    this.flush();
     let deleted = 0;
     if (policy.maxAgeDays !== undefined) {
       const cutoff = this.now() - policy.maxAgeDays * 86_400_000;

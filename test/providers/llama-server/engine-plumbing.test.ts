@@ -1,9 +1,10 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createLlamaServerModel } from "../../../src/providers/llama-server/index.js";
 import type { StreamPart } from "../../../src/spec/index.js";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fakeLlamaServerArguments, writeFakeLlamaServer } from "../../support/fake-llama-server.js";
+import { fakeLlamaServerArguments, fakeLlamaServerCompletions, fakeLlamaServerTokenizeCalls, writeFakeLlamaServer } from "../../support/fake-llama-server.js";
+import { generateFromStream } from "../../../src/providers/shared/choice-stream.js";
 import { defaultThreadsFor } from "../../../src/spec/cpu-threads.js";
 import { isProcessAlive } from "../../support/processes.js";
 import { serveInProcess } from "../../support/serve-in-process.js";
@@ -11,6 +12,17 @@ import { stories260KPath } from "../../support/shared-data.js";
 import { temporaryDirectories } from "../../support/temporary-directories.js";
 
 const newDirectory = temporaryDirectories("camelid-engine-plumbing-");
+
+/** A llama-server engine model on the fake, disposed after `use`. */
+async function withFakeEngine(use: (model: ReturnType<typeof createLlamaServerModel>, folder: string) => Promise<void>): Promise<void> {
+  const folder = newDirectory();
+  const model = createLlamaServerModel({ modelPath: stories260KPath(), llamaServerBin: writeFakeLlamaServer(folder), logDir: folder, cacheDir: folder, keepAliveSeconds: -1 });
+  try {
+    await use(model, folder);
+  } finally {
+    await model.dispose();
+  }
+}
 
 describe("llama-server engine plumbing (a fake llama-server with a character tokenizer)", () => {
   it("renders and tokenizes through the server, streams /completion's events as parts, runs n choices, maps logprobs and limits", async () => {
@@ -39,6 +51,66 @@ describe("llama-server engine plumbing (a fake llama-server with a character tok
       await model.dispose();
     }
     expect(model.engineStats()?.state).toBe("closed");
+  });
+
+  it("a collected answer is one non-streamed /completion per choice, with the same result as the streamed call; logprobs with stop strings still stream", async () => {
+    await withFakeEngine(async (model, folder) => {
+      const call = { prompt: "hello", maxTokens: 3, n: 2, seed: 7, topLogprobs: 1 };
+      const whole = await model.doGenerate(call);
+      expect(fakeLlamaServerCompletions(folder)).toEqual([{ stream: false }, { stream: false }]);
+      const streamed = await generateFromStream(model.modelId, call, await model.doStream(call));
+      expect(fakeLlamaServerCompletions(folder).slice(2)).toEqual([{ stream: true }, { stream: true }]);
+      expect(whole.choices).toEqual(streamed.choices);
+      expect(whole.choices[0].logprobs).toHaveLength(3);
+      expect(whole.usage).toEqual(streamed.usage);
+      expect(whole.prompt).toEqual(streamed.prompt);
+      // The first token's time comes from llama-server's decode time, so a whole answer still has one.
+      expect(whole.timings.timeToFirstTokenMs).toBeLessThanOrEqual(whole.timings.totalMs);
+      // A non-streamed answer stopped by a stop string drops that string's probabilities: such calls stream.
+      await model.doGenerate({ ...call, n: 1, stop: ["zz"] });
+      await model.doGenerate({ prompt: "hello", maxTokens: 3, stop: ["zz"] });
+      expect(fakeLlamaServerCompletions(folder).slice(4)).toEqual([{ stream: true }, { stream: false }]);
+    });
+  });
+
+  it("a text already tokenized for this model is not sent to /tokenize again: repeated prompts, chat markup, the window's second render", async () => {
+    await withFakeEngine(async (model, folder) => {
+      const first = await model.renderPrompt({ prompt: "hello" });
+      const asked = fakeLlamaServerTokenizeCalls(folder).length;
+      // Asked at once and again later: one round trip in all, the same ids every time.
+      const [again, generated] = await Promise.all([Promise.all([model.renderPrompt({ prompt: "hello" }), model.renderPrompt({ prompt: "hello" })]), model.doGenerate({ prompt: "hello", maxTokens: 1 })]);
+      expect(again.map((rendered) => rendered.tokens)).toEqual([first.tokens, first.tokens]);
+      expect(generated.prompt?.tokens).toEqual(first.tokens);
+      expect(fakeLlamaServerTokenizeCalls(folder).length).toBe(asked);
+      // The same flag only: "hello" as message content is tokenized without special parsing, once.
+      const chat = { messages: [{ role: "user" as const, content: "hello" }], promptFormat: "chatml" };
+      const before = fakeLlamaServerTokenizeCalls(folder).length;
+      const rendered = await model.renderPrompt(chat);
+      const texts = fakeLlamaServerTokenizeCalls(folder).slice(before);
+      expect(texts.filter((call) => call.content.includes("hello"))).toEqual([{ content: "user\nhello", special: false }]);
+      expect(new Set(texts.map((call) => `${call.special}:${call.content}`)).size).toBe(texts.length);
+      expect((await model.renderPrompt(chat)).tokens).toEqual(rendered.tokens);
+      expect(fakeLlamaServerTokenizeCalls(folder).length).toBe(before + texts.length);
+      // The ids are the tokenizer's own: the same as one uncached /tokenize of the whole text.
+      expect(rendered.tokens).toEqual(await model.tokenize(rendered.text, { parseSpecial: true }));
+    });
+  });
+
+  it("talks to llama-server through node:http, not Node's fetch (which stops waiting for headers after 300 s: a long non-streamed answer)", async () => {
+    await withFakeEngine(async (model) => {
+      try {
+        await model.tokenize("warm");
+        vi.stubGlobal("fetch", () => Promise.reject(new Error("the engine must not use the global fetch")));
+        const result = await model.doGenerate({ prompt: "hello", maxTokens: 3 });
+        expect(result.choices[0].text).toBe("llo");
+        const { stream } = await model.doStream({ prompt: "abc", maxTokens: 2 });
+        const parts: StreamPart[] = [];
+        for await (const part of stream as unknown as AsyncIterable<StreamPart>) parts.push(part);
+        expect(parts.filter((part) => part.type === "text-delta")).toHaveLength(2);
+      } finally {
+        vi.unstubAllGlobals();
+      }
+    });
   });
 
   it("names llama-server's threads: the model's, else the default chosen for this engine from the measured cores", async () => {

@@ -163,6 +163,30 @@ describeWithLlamaServer("llama-server engine (real llama-server, stories260K)", 
     expect(stopped.json.choices[0].text).toBe((reference.json.content as string).slice(0, (reference.json.content as string).indexOf(word)));
   });
 
+  it("a non-streamed request (one whole /completion) answers exactly what the streamed one does for the same seed: text, logprobs, finish, usage", async () => {
+    const body = { model: "stories260K", prompt: "Once upon a time", max_tokens: 24, temperature: 0.8, seed: 77, logprobs: 2 };
+    const whole = await postJson(`${served.url}/v1/completions`, body);
+    expect(whole.status).toBe(200);
+    const response = await fetch(`${served.url}/v1/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ ...body, stream: true, stream_options: { include_usage: true } }),
+    });
+    const events = (await response.text())
+      .split("\n\n")
+      .map((event) => event.replace(/^data: /, "").trim())
+      .filter((data) => data !== "" && data !== "[DONE]")
+      .map((data) => JSON.parse(data) as Record<string, any>);
+    const choices = events.flatMap((event) => (event.choices?.[0] ? [event.choices[0]] : []));
+    expect(choices.map((choice) => choice.text ?? "").join("")).toBe(whole.json.choices[0].text);
+    const streamedTokens = choices.flatMap((choice) => choice.logprobs?.tokens ?? []);
+    const streamedLogprobs = choices.flatMap((choice) => choice.logprobs?.token_logprobs ?? []);
+    expect(streamedTokens).toEqual(whole.json.choices[0].logprobs.tokens);
+    expect(streamedLogprobs).toEqual(whole.json.choices[0].logprobs.token_logprobs);
+    expect(choices.find((choice) => choice.finish_reason)?.finish_reason).toBe(whole.json.choices[0].finish_reason);
+    expect(events.at(-1)?.usage).toEqual(whole.json.usage);
+  });
+
   it("logs llama-server's output per model in the data dir", () => {
     const log = join(dataDir, "engines", "stories260K.log");
     expect(existsSync(log)).toBe(true);
