@@ -39,6 +39,7 @@ export function withPackagedDefaults(model: LanguageModel, defaults: PackagedDef
     ...(model.logLikelihoodTokens ? { logLikelihoodTokens: model.logLikelihoodTokens.bind(model) } : {}),
     ...(model.describe ? { describe: model.describe.bind(model) } : {}),
     ...(model.processState ? { processState: model.processState.bind(model) } : {}),
+    ...(model.engineInfo ? { engineInfo: model.engineInfo.bind(model) } : {}),
     ...(model.dispose ? { dispose: model.dispose.bind(model) } : {}),
   };
 }

@@ -1,5 +1,5 @@
 import { GgufFormatError, ModelLoadError, ModelNotFoundError, QueueFullError } from "../errors/index.js";
-import type { EngineProcessState, LanguageModel, ReplicaStatus } from "../spec/index.js";
+import type { EngineBinaryInfo, EngineProcessState, LanguageModel, ReplicaStatus } from "../spec/index.js";
 import { ResourceConflictError } from "./http-errors.js";
 import { RequestScheduler, type SchedulerStats } from "./scheduling/scheduler.js";
 
@@ -39,6 +39,8 @@ export interface ModelStatus extends SchedulerStats {
   replicas?: ReplicaStatus[];
   /** A loaded model run by a supervised process (the llama-server engine): that process's state. */
   process?: EngineProcessState;
+  /** A loaded in-process model: which node-llama-cpp binary it runs ("prebuilt" / "localBuild") and its threads. */
+  engine?: EngineBinaryInfo;
 }
 
 /** One served model: its loader (single-flight, retried after a failure) and its scheduler. */
@@ -70,6 +72,7 @@ export class ModelEntry {
       ...(this.state === "loading" && this.loadProgress !== undefined ? { progress: this.loadProgress } : {}),
       ...(this.loaded?.replicas ? { replicas: this.loaded.replicas() } : {}),
       ...(this.loaded?.processState ? { process: this.loaded.processState() } : {}),
+      ...(this.loaded?.engineInfo?.() ? { engine: this.loaded.engineInfo()! } : {}),
       ...this.scheduler.stats(),
     };
   }

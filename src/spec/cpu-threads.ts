@@ -18,6 +18,12 @@ export interface CpuFacts {
 export type LocalEngineKind = LocalEngine;
 
 /**
+ * Which native binary node-llama-cpp loaded (its `llama.buildType`): the prebuilt one shipped in the npm
+ * package, or a local source build (`camelid engine build --in-process`). The two want different thread counts.
+ */
+export type NodeLlamaCppBuild = "prebuilt" | "localBuild";
+
+/**
  * Cores the math may use: the logical CPUs, no more than the physical cores (ggml's matrix kernels
  * gain nothing from a second hyperthread, which is why llama.cpp's own default counts physical
  * cores), and no more than a container's CPU quota (past it the kernel throttles the whole cgroup,
@@ -43,10 +49,14 @@ export function usableCores(facts: CpuFacts): number {
  * llama-server: the usable cores, llama.cpp's own default (cpu_get_num_math: physical cores). Its build
  * uses OpenMP, whose thread team persists between steps and whose barrier sleeps after a short spin,
  * so a preempted worker costs little and every core helps; the gateway process is mostly idle I/O.
+ *
+ * node-llama-cpp over a local source build (`build: "localBuild"`): the usable cores, as llama-server.
+ * node-llama-cpp's source build compiles llama.cpp natively with OpenMP, so the reason for the spare
+ * core is gone: on 2 cores two threads measured 1.59x one thread (README, "Performance").
  */
-export function chooseThreads(engine: LocalEngineKind, facts: CpuFacts): number {
+export function chooseThreads(engine: LocalEngineKind, facts: CpuFacts, build: NodeLlamaCppBuild = "prebuilt"): number {
   const cores = usableCores(facts);
-  return engine === "node-llama-cpp" ? Math.max(1, Math.min(8, cores - 1)) : cores;
+  return engine === "node-llama-cpp" && build === "prebuilt" ? Math.max(1, Math.min(8, cores - 1)) : cores;
 }
 
 /** Reads a text file, or undefined when it is missing or unreadable (no cgroup, no /proc). */
@@ -91,7 +101,7 @@ export function readCpuFacts(read: ReadText = readTextFile, logical: number = av
   return { logical, ...(physical !== undefined ? { physical } : {}), ...(quotaCpus !== undefined ? { quotaCpus } : {}) };
 }
 
-/** The default threads for an engine on this machine. */
-export function defaultThreadsFor(engine: LocalEngineKind, facts: CpuFacts = readCpuFacts()): number {
-  return chooseThreads(engine, facts);
+/** The default threads for an engine on this machine (for node-llama-cpp: over the binary it loaded). */
+export function defaultThreadsFor(engine: LocalEngineKind, facts: CpuFacts = readCpuFacts(), build: NodeLlamaCppBuild = "prebuilt"): number {
+  return chooseThreads(engine, facts, build);
 }

@@ -56,6 +56,16 @@ export interface ReplicaStatus {
  */
 export type EngineProcessState = "stopped" | "starting" | "ready" | "crashed-backing-off";
 
+/**
+ * Which native binary an in-process engine runs and with how many threads: node-llama-cpp's `llama.buildType`
+ * ("prebuilt": the binary shipped in the npm package; "localBuild": `camelid engine build --in-process`).
+ */
+export interface EngineBinaryInfo {
+  engine: "node-llama-cpp";
+  binary: string;
+  threads: number;
+}
+
 export interface ModelDescription {
   modelId: string;
   provider: string;
@@ -91,5 +101,7 @@ export interface LanguageModel {
   replicas?(): ReplicaStatus[];
   /** A model run by a supervised process reports the process's state. */
   processState?(): EngineProcessState;
+  /** An in-process engine reports its binary and threads once loaded (undefined before). */
+  engineInfo?(): EngineBinaryInfo | undefined;
   dispose?(): Promise<void>;
 }

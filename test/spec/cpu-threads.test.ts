@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chooseThreads, parseCpuQuota, parsePhysicalCores, readCpuFacts, usableCores, type ReadText } from "../../src/spec/cpu-threads.js";
+import { chooseThreads, defaultThreadsFor, parseCpuQuota, parsePhysicalCores, readCpuFacts, usableCores, type ReadText } from "../../src/spec/cpu-threads.js";
 
 const files = (entries: Record<string, string>): ReadText => (path) => entries[path];
 const cpuinfo = (pairs: [number, number][]) =>
@@ -9,6 +9,16 @@ describe("default threads from the measured cores", () => {
   it("leaves one core free for the in-process engine, up to 8, and gives llama-server every usable core", () => {
     expect([1, 2, 4, 16, 64].map((logical) => chooseThreads("node-llama-cpp", { logical }))).toEqual([1, 1, 3, 8, 8]);
     expect([1, 2, 4, 16, 64].map((logical) => chooseThreads("llama-server", { logical }))).toEqual([1, 2, 4, 16, 64]);
+  });
+
+  it("gives node-llama-cpp every usable core over a local (OpenMP) source build, and keeps the spare core for the prebuilt binary", () => {
+    expect([1, 2, 4, 16, 64].map((logical) => chooseThreads("node-llama-cpp", { logical }, "localBuild"))).toEqual([1, 2, 4, 16, 64]);
+    expect([1, 2, 4, 16, 64].map((logical) => chooseThreads("node-llama-cpp", { logical }, "prebuilt"))).toEqual([1, 1, 3, 8, 8]);
+    expect(chooseThreads("node-llama-cpp", { logical: 64, physical: 32, quotaCpus: 4 }, "localBuild")).toBe(4);
+    expect(defaultThreadsFor("node-llama-cpp", { logical: 2 }, "localBuild")).toBe(2);
+    expect(defaultThreadsFor("node-llama-cpp", { logical: 2 })).toBe(1);
+    // llama-server's rule does not depend on node-llama-cpp's binary.
+    expect(chooseThreads("llama-server", { logical: 2 }, "prebuilt")).toBe(2);
   });
 
   it("counts physical cores under SMT and a container's CPU quota, never below one", () => {

@@ -66,7 +66,7 @@ export function formatBenchResult(result: DecodeBenchmarkResult): string {
   let out =
     `model: ${result.modelPath}\n` +
     `prompt ${result.promptTokens} tokens, generate ${result.genTokens}, ${result.runs} runs; ` +
-    `threads ${settings.threads}, flash attention ${settings.flashAttention ? "on" : "off"}, context ${settings.contextSize}` +
+    `node-llama-cpp binary ${settings.binary}, threads ${settings.threads}, flash attention ${settings.flashAttention ? "on" : "off"}, context ${settings.contextSize}` +
     `${settings.batchSize ? `, batch ${settings.batchSize}` : ""}\n\n` +
     `${"tokens/s".padEnd(26)}${"min".padStart(9)}${"median".padStart(9)}${"max".padStart(9)}\n` +
     row("prefill (camelid)", result.provider.prefill) +

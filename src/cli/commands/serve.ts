@@ -223,7 +223,9 @@ async function inProcessEngine(model: LocalModelConfig, onProgress: LoadProgress
   const { createLocalModel } = await import("../../providers/local/index.js");
   const local = createLocalModel(engineSettings(model));
   await local.load(onProgress);
-  return { engine: local, note: "" };
+  const info = local.engineInfo();
+  const binary = info?.binary === "localBuild" ? "local source build" : `${info?.binary ?? "unknown"} binary`;
+  return { engine: local, note: info ? `in-process engine (node-llama-cpp ${binary}, ${info.threads} thread${info.threads === 1 ? "" : "s"}); ` : "" };
 }
 
 /**

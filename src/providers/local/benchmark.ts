@@ -4,8 +4,8 @@
 import { InvalidArgumentError } from "../../errors/index.js";
 import { acquireModel } from "./model-cache.js";
 import { createLocalModelFromOptions } from "./factory.js";
-import { DEFAULT_FLASH_ATTENTION, DEFAULT_THREADS } from "./options.js";
-import type { LlamaContextOptions, Token } from "./llama-runtime.js";
+import { DEFAULT_FLASH_ATTENTION, defaultThreadsForBuild } from "./options.js";
+import { getLlamaRuntime, type LlamaContextOptions, type Token } from "./llama-runtime.js";
 
 export interface DecodeBenchmarkOptions {
   modelPath: string;
@@ -49,7 +49,14 @@ export interface DecodeBenchmarkResult {
   promptTokens: number;
   genTokens: number;
   runs: number;
-  settings: { threads: number; flashAttention: boolean; batchSize?: number; contextSize: number };
+  settings: {
+    threads: number;
+    flashAttention: boolean;
+    batchSize?: number;
+    contextSize: number;
+    /** node-llama-cpp's binary (`llama.buildType`): "prebuilt" (the npm package's) or "localBuild" (`camelid engine build --in-process`). */
+    binary: string;
+  };
   provider: ThroughputSummary;
   raw?: ThroughputSummary;
   /**
@@ -85,7 +92,9 @@ export async function benchmarkDecode(options: DecodeBenchmarkOptions): Promise<
   for (const [name, value, min] of [["runs", runs, 1], ["promptTokens", promptTokenTarget, 2], ["genTokens", genTokens, 2]] as const) {
     if (!Number.isInteger(value) || value < min) throw new InvalidArgumentError(name, `${name} must be an integer >= ${min}, got ${value}`);
   }
-  const threads = options.threads ?? DEFAULT_THREADS;
+  // The default threads depend on which binary node-llama-cpp loads (src/spec/cpu-threads.ts).
+  const { buildType: binary } = await getLlamaRuntime({ gpu: false });
+  const threads = options.threads ?? defaultThreadsForBuild(binary);
   const flashAttention = options.flashAttention ?? DEFAULT_FLASH_ATTENTION;
   const contextSize = Math.max(256, promptTokenTarget + genTokens + 16);
   const model = createLocalModelFromOptions({
@@ -178,7 +187,7 @@ export async function benchmarkDecode(options: DecodeBenchmarkOptions): Promise<
       promptTokens: promptTokens.length,
       genTokens,
       runs,
-      settings: { threads, flashAttention, contextSize, ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}) },
+      settings: { threads, flashAttention, contextSize, binary, ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}) },
       provider,
       ...(raw
         ? {

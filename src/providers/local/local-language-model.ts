@@ -3,6 +3,7 @@ import { basename } from "node:path";
 import { AbortError, ContextLengthExceededError, InvalidArgumentError, ModelLoadError, ModelNotFoundError } from "../../errors/index.js";
 import type {
   CallOptions,
+  EngineBinaryInfo,
   GenerateResult,
   LanguageModel,
   LogLikelihoodRequest,
@@ -19,7 +20,7 @@ import { checkTokenIds, choiceStream, generateFromStream } from "../shared/choic
 import { getLlamaRuntime, loadNodeLlamaCpp, type LlamaContext, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type NodeLlamaCpp, type Token } from "./llama-runtime.js";
 import { scoreContinuation, scoreTokens } from "./log-likelihood.js";
 import { acquireModel, type LoadProgressListener, type ModelHandle } from "./model-cache.js";
-import { DEFAULT_FLASH_ATTENTION, DEFAULT_MAX_CONTEXT, DEFAULT_SEQUENCES, DEFAULT_THREADS, type ResolvedLocalModelOptions } from "./options.js";
+import { DEFAULT_FLASH_ATTENTION, DEFAULT_MAX_CONTEXT, DEFAULT_SEQUENCES, defaultThreadsForBuild, type ResolvedLocalModelOptions } from "./options.js";
 import { buildPrompt, fitFormatFor, resolveFormatFor, withBos, type BuiltPrompt, type ModelPromptInfo } from "./prompt-tokens.js";
 import { randomSeed, resolveSampling, validateCallOptions } from "./sampling.js";
 import { SlotPool } from "./sequence-pool.js";
@@ -52,9 +53,15 @@ export class LocalLanguageModel implements LanguageModel {
   private disposed = false;
   /** Callers of load() waiting for the load in flight who asked to hear its progress. */
   private readonly progressListeners = new Set<LoadProgressListener>();
+  /** The binary node-llama-cpp loaded and the threads this context got; known once loaded. */
+  private binary: EngineBinaryInfo | undefined;
 
   constructor(private readonly options: ResolvedLocalModelOptions) {
     this.modelId = options.modelId ?? options.alias ?? basename(options.modelPath).replace(/\.gguf$/i, "");
+  }
+
+  engineInfo(): EngineBinaryInfo | undefined {
+    return this.binary;
   }
 
   /**
@@ -81,7 +88,9 @@ export class LocalLanguageModel implements LanguageModel {
       await checkTensorFile(adapter.path);
     }
     const library = await loadNodeLlamaCpp();
-    await getLlamaRuntime({ gpu: options.gpu ?? false });
+    const llama = await getLlamaRuntime({ gpu: options.gpu ?? false });
+    // The default threads depend on which binary node-llama-cpp loaded (src/spec/cpu-threads.ts).
+    const threads = options.threads ?? defaultThreadsForBuild(llama.buildType);
     const handle = await acquireModel(options.modelPath, options.gpu ?? false, {
       loadTimeoutMs: options.loadTimeoutMs,
       onProgress: (fraction) => this.progressListeners.forEach((listener) => listener(fraction)),
@@ -93,7 +102,7 @@ export class LocalLanguageModel implements LanguageModel {
       const context = await model.createContext({
         contextSize,
         sequences,
-        threads: options.threads ?? DEFAULT_THREADS,
+        threads,
         flashAttention: options.flashAttention ?? DEFAULT_FLASH_ATTENTION,
         ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
         ...(options.lora?.length
@@ -104,6 +113,7 @@ export class LocalLanguageModel implements LanguageModel {
         batching: { dispatchSchedule: dispatchAfterQueuedDecodes },
       });
       const slots = Array.from({ length: sequences }, () => context.getSequence());
+      this.binary = { engine: "node-llama-cpp", binary: llama.buildType, threads };
       const metadata = model.fileInfo.metadata as unknown as {
         general?: { name?: string; architecture?: string };
         tokenizer?: { chat_template?: string; ggml?: { model?: string; tokens?: string[]; token_type?: number[] } };

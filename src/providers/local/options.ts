@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { InvalidArgumentError } from "../../errors/index.js";
-import { defaultThreadsFor } from "../../spec/cpu-threads.js";
+import { defaultThreadsFor, readCpuFacts, type NodeLlamaCppBuild } from "../../spec/cpu-threads.js";
 import { integerInRange, LOCAL_MODEL_LIMITS, localModelSettingsSchema } from "../../spec/local-model-options.js";
 
 const gpuSchema = z.union([z.literal(false), z.enum(["auto", "cuda", "vulkan", "metal"])]);
@@ -30,10 +30,16 @@ export type LocalModelOptions = z.input<typeof localModelOptionsSchema>;
 export type ResolvedLocalModelOptions = z.output<typeof localModelOptionsSchema>;
 
 /**
- * Threads used when the options name none, on this machine: the measured usable cores (affinity,
- * physical cores, cgroup quota) but one, at most 8. Why one spare core: src/spec/cpu-threads.ts.
+ * Threads used when the options name none, on this machine, with node-llama-cpp's prebuilt binary: the
+ * measured usable cores (affinity, physical cores, cgroup quota) but one, at most 8. Why one spare core:
+ * src/spec/cpu-threads.ts.
  */
 export const DEFAULT_THREADS = defaultThreadsFor("node-llama-cpp");
+
+/** The default threads over the binary node-llama-cpp loaded (`llama.buildType`): a local source build takes every usable core. */
+export function defaultThreadsForBuild(build: string): number {
+  return build === "localBuild" ? defaultThreadsFor("node-llama-cpp", readCpuFacts(), "localBuild" satisfies NodeLlamaCppBuild) : DEFAULT_THREADS;
+}
 
 /*
  * Flash attention off: on CPU its kernel measured slower per decoded token on small models

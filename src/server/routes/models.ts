@@ -1,5 +1,5 @@
 import type { ServerApp, ServerContext } from "../context.js";
-import type { EngineProcessState } from "../../spec/index.js";
+import type { EngineBinaryInfo, EngineProcessState } from "../../spec/index.js";
 import type { ModelCapability, ModelState } from "../model-registry.js";
 
 /**
@@ -7,6 +7,7 @@ import type { ModelCapability, ModelState } from "../model-registry.js";
  * the playground's pickers show loading models (with the fraction loaded) and failed ones (with the
  * load error) from it. A model run by a llama-server engine adds its process's state (`process`):
  * "ready" means the model is served, not that its process runs (an idle one is stopped and starts on demand).
+ * A loaded in-process model adds `engine`: which node-llama-cpp binary it runs ("prebuilt" / "localBuild") and its threads.
  */
 export interface ModelObject {
   id: string;
@@ -15,7 +16,7 @@ export interface ModelObject {
   owned_by: string;
   /** camelid's addition, like Ollama's: what the model takes besides text ("vision": images); empty for a text-only model. */
   capabilities: ModelCapability[];
-  status: { value: ModelState; error?: string; progress?: number; process?: EngineProcessState };
+  status: { value: ModelState; error?: string; progress?: number; process?: EngineProcessState; engine?: EngineBinaryInfo };
 }
 
 export interface ModelList {
@@ -28,8 +29,14 @@ const startedAt = Math.floor(Date.now() / 1000);
 export function registerModelRoutes(app: ServerApp, context: ServerContext): void {
   const describe = (id: string): ModelObject => {
     const entry = context.registry.get(id);
-    const { state, error, progress, process } = entry.status();
-    const status = { value: state, ...(error ? { error } : {}), ...(progress !== undefined ? { progress } : {}), ...(process ? { process } : {}) };
+    const { state, error, progress, process, engine } = entry.status();
+    const status = {
+      value: state,
+      ...(error ? { error } : {}),
+      ...(progress !== undefined ? { progress } : {}),
+      ...(process ? { process } : {}),
+      ...(engine ? { engine } : {}),
+    };
     return { id: entry.id, object: "model" as const, created: startedAt, owned_by: entry.spec.ownedBy, capabilities: [...(entry.spec.capabilities ?? [])], status };
   };
   app.get("/v1/models", (c) => {
