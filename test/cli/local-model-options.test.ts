@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseServeFlags, run as serve } from "../../src/cli/commands/serve.js";
+import { inProcessEngineNote, parseServeFlags, run as serve } from "../../src/cli/commands/serve.js";
 import { main } from "../../src/cli/main.js";
 import { createLocalModel } from "../../src/providers/local/index.js";
 import { resolveServeConfig } from "../../src/server/config.js";
@@ -49,6 +49,14 @@ describe("local-model options, defined once", () => {
       provider = (error as Error).message;
     }
     expect(new Set([generate, serveFlags, configFile, provider].map(complaint))).toEqual(new Set([expected]));
+  });
+
+  it("serve's model line names the node-llama-cpp binary an in-process model runs and its threads", () => {
+    expect(inProcessEngineNote({ engine: "node-llama-cpp", binary: "prebuilt", threads: 1 })).toBe("in-process engine (node-llama-cpp prebuilt binary, 1 thread); ");
+    expect(inProcessEngineNote({ engine: "node-llama-cpp", binary: "localBuild", threads: 2 })).toBe(
+      "in-process engine (node-llama-cpp local source build (camelid engine build --in-process), 2 threads); ",
+    );
+    expect(inProcessEngineNote(undefined)).toBe("");
   });
 
   it("serve takes --ctx-size, keeps --context-size as an alias and shows --ctx-size in its help", async () => {

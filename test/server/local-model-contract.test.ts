@@ -4,6 +4,8 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLocalModel } from "../../src/providers/local/index.js";
+import { getLlamaRuntime } from "../../src/providers/local/llama-runtime.js";
+import { defaultThreadsForBuild } from "../../src/providers/local/options.js";
 import { createServerApp } from "../../src/server/app.js";
 import { listen, type ListeningServer } from "../../src/server/listen.js";
 import { ModelRegistry } from "../../src/server/model-registry.js";
@@ -54,6 +56,16 @@ describe("openai client on stories260K", () => {
     let streamed = "";
     for await (const chunk of stream) streamed += chunk.choices[0]?.text ?? "";
     expect(streamed).toBe(completion.choices[0].text);
+  });
+
+  it("/v1/models says which node-llama-cpp binary the loaded model runs and its default threads", async () => {
+    await client.completions.create({ model: "stories260K", prompt: "Once upon a time", max_tokens: 1, temperature: 0 });
+    const { buildType } = await getLlamaRuntime({ gpu: false });
+    const expected = { engine: "node-llama-cpp", binary: buildType, threads: defaultThreadsForBuild(buildType) };
+    const listed = (await (await fetch(`${server.url}/v1/models/stories260K`)).json()) as { status: { value: string; engine?: unknown } };
+    expect(listed.status).toMatchObject({ value: "ready", engine: expected });
+    expect(["prebuilt", "localBuild"]).toContain(buildType);
+    expect(registry.get("stories260K").status().engine).toEqual(expected);
   });
 
   it("n > 1 with logprobs: each choice has one logprob per token, the top alternative is the greedy one", async () => {

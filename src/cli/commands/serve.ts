@@ -7,7 +7,7 @@ import { defaultCacheDir } from "../../hub/cache-layout.js";
 import { resolveServeConfig, type LocalModelConfig, type ServeFlags } from "../../server/config.js";
 import type { PromptFormatFit } from "../../prompts/index.js";
 import type { LoadProgressListener } from "../../server/model-registry.js";
-import type { LanguageModel } from "../../spec/index.js";
+import type { EngineBinaryInfo, LanguageModel } from "../../spec/index.js";
 import type { Replica } from "../../providers/replica-set/index.js";
 import { startServer, type ModelFactories } from "../../server/server.js";
 import type { CliIo } from "../io.js";
@@ -219,13 +219,18 @@ const engineSettings = (model: LocalModelConfig) => ({
 
 type LoadedEngine = { engine: LanguageModel & { promptFormatFit(): Promise<PromptFormatFit> }; note: string };
 
+/** The startup line's word on an in-process model: which node-llama-cpp binary runs it, with how many threads. */
+export function inProcessEngineNote(info: EngineBinaryInfo | undefined): string {
+  if (!info) return "";
+  const binary = info.binary === "localBuild" ? "local source build (camelid engine build --in-process)" : `${info.binary} binary`;
+  return `in-process engine (node-llama-cpp ${binary}, ${info.threads} thread${info.threads === 1 ? "" : "s"}); `;
+}
+
 async function inProcessEngine(model: LocalModelConfig, onProgress: LoadProgressListener | undefined): Promise<LoadedEngine> {
   const { createLocalModel } = await import("../../providers/local/index.js");
   const local = createLocalModel(engineSettings(model));
   await local.load(onProgress);
-  const info = local.engineInfo();
-  const binary = info?.binary === "localBuild" ? "local source build" : `${info?.binary ?? "unknown"} binary`;
-  return { engine: local, note: info ? `in-process engine (node-llama-cpp ${binary}, ${info.threads} thread${info.threads === 1 ? "" : "s"}); ` : "" };
+  return { engine: local, note: inProcessEngineNote(local.engineInfo()) };
 }
 
 /**

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { run } from "../../../src/cli/commands/bench.js";
 import type { CliIo } from "../../../src/cli/io.js";
 import { InvalidArgumentError } from "../../../src/errors/index.js";
-import { DEFAULT_THREADS } from "../../../src/providers/local/index.js";
+import { getLlamaRuntime } from "../../../src/providers/local/llama-runtime.js";
+import { defaultThreadsForBuild } from "../../../src/providers/local/options.js";
 import { stories260KPath } from "../../support/shared-data.js";
 
 function captureIo(): CliIo & { out: string; err: string } {
@@ -25,7 +26,8 @@ describe("camelid bench", () => {
     const code = await run([stories260KPath(), "--runs", "3", "--prompt-tokens", "16", "--gen-tokens", "12", "--compare-raw", "--json"], io);
     expect(code).toBe(0);
     const result = JSON.parse(io.out);
-    expect(result).toMatchObject({ runs: 3, genTokens: 12, settings: { threads: DEFAULT_THREADS, flashAttention: false } });
+    const { buildType } = await getLlamaRuntime({ gpu: false });
+    expect(result).toMatchObject({ runs: 3, genTokens: 12, settings: { threads: defaultThreadsForBuild(buildType), flashAttention: false, binary: buildType } });
     expect(result.promptTokens).toBeGreaterThanOrEqual(15);
     expect(result.provider.samples).toHaveLength(3);
     for (const summary of [result.provider, result.raw]) {
@@ -45,6 +47,7 @@ describe("camelid bench", () => {
     expect(await run([stories260KPath(), "--runs", "2", "--prompt-tokens", "8", "--gen-tokens", "8"], io)).toBe(0);
     expect(io.out).toMatch(/prefill \(camelid\)\s+[\d.]+\s+[\d.]+\s+[\d.]+/);
     expect(io.out).toMatch(/decode  \(camelid\)\s+[\d.]+\s+[\d.]+\s+[\d.]+/);
+    expect(io.out).toMatch(/node-llama-cpp binary (prebuilt|localBuild), threads \d+/);
   });
 
   it("names the bad flag or missing model", async () => {
