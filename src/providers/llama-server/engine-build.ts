@@ -60,7 +60,7 @@ async function hasNinja(env: NodeJS.ProcessEnv): Promise<boolean> {
   });
 }
 
-interface RunOptions {
+export interface RunOptions {
   step: BuildStep;
   command: string;
   args: string[];
@@ -75,8 +75,11 @@ const INSTALL_HINT: Record<string, string> = {
   cmake: "install cmake (3.14 or newer) and a C++17 compiler",
 };
 
+/** Runs one tool to its end and gives its output; injectable so that a build's commands can be tested without building. */
+export type ToolRunner = (options: RunOptions) => Promise<string>;
+
 /** Runs one tool, teeing its output to the build log; a failure is an EngineBinaryError naming the step and quoting the tool's last lines. */
-function runTool({ step, command, args, cwd, env, log, onLine }: RunOptions): Promise<string> {
+export function runTool({ step, command, args, cwd, env, log, onLine }: RunOptions): Promise<string> {
   return new Promise((resolveRun, reject) => {
     log.write(`$ ${command} ${args.join(" ")}\n`);
     const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
