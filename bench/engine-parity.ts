@@ -252,7 +252,13 @@ async function main(): Promise<void> {
         const missing: string[] = [];
         try {
           if (haveServer) servers.push(await startDirect(modelPath, threads));
-          if (inProcess) servers.push(await startCamelid("in-process", modelPath, inProcessThreads ?? threads, join(dataRoot, `${modelName}-${threads}-in`), []));
+          if (inProcess) {
+            const server = await startCamelid("in-process", modelPath, inProcessThreads ?? threads, join(dataRoot, `${modelName}-${threads}-in`), []);
+            servers.push(server);
+            // Which node-llama-cpp binary ran ("prebuilt" or "localBuild" after `camelid engine build --in-process`): the figures differ.
+            const listed = (await (await fetch(`${server.url}/v1/models/bench`)).json()) as { status?: { engine?: { binary?: string; threads?: number } } };
+            say(`in-process engine: node-llama-cpp ${listed.status?.engine?.binary ?? "binary unknown"}, ${listed.status?.engine?.threads ?? "?"} thread(s)`);
+          }
           try {
             if (!haveServer) throw new Error("no llama-server binary");
             servers.push(await startCamelid("llama-server engine", modelPath, threads, join(dataRoot, `${modelName}-${threads}-ls`), ["--engine", "llama-server", "--llama-server-bin", llamaServerBin], engineCheckout));
