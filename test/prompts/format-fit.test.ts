@@ -53,8 +53,9 @@ describe("train and serve on stories260K", () => {
 
     const server = await serveInProcess(["--model", `story=${stories260KPath()}`, "--eager", "--port", "0", "--data-dir", join(dir, "serve"), "--context-size", "64", "--sequences", "1"]);
     try {
-      const line = server.log().split("\n").find((text) => text.includes('model "story": prompt format'));
-      expect(line).toBeDefined();
+      // The model's startup line: the engine's note (which binary, threads), then its prompt format.
+      const line = server.log().split("\n").find((text) => text.includes('model "story": ') && text.includes("prompt format"));
+      expect(line, server.log()).toBeDefined();
       expect(line).toContain("prompt format chatml for chat");
       // the same sentence train printed: one selection, one explanation
       expect(line).toContain(`warning: ${trainMessage}`);
