@@ -315,9 +315,9 @@ export class LlamaServerLanguageModel implements LanguageModel {
         }
       }),
     );
-    for (const text of texts) {
-      if (!state.specialCounts.has(text)) state.specialCounts.set(text, (await tokenizeText(this.transport, baseURL, text, { addSpecial: false, parseSpecial: true })).length);
-    }
+    // Through the model's tokenize cache (the prompts use the same texts), side by side.
+    const uncounted = [...texts].filter((text) => !state.specialCounts.has(text));
+    await Promise.all(uncounted.map(async (text) => state.specialCounts.set(text, (await info.tokenizer.tokenize(text, true)).length)));
     const fit = fitPromptFormat(request, (text) => state.specialCounts.get(text) ?? 0);
     state.formatFits.set(key, fit);
     return fit;
