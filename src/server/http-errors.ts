@@ -2,7 +2,7 @@ import { CamelidError, toHttpError, type HttpError } from "../errors/index.js";
 
 /** A resource other than a model is missing (a route, a conversation); 404 like OpenAI's. */
 export class ResourceNotFoundError extends CamelidError {
-  readonly code = "not_found";
+  readonly code: string = "not_found";
   constructor(
     readonly resource: string,
     message: string,

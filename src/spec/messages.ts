@@ -15,8 +15,11 @@ export interface ChatImage {
   sha256: string;
   mimeType: ImageMimeType;
   bytes: Uint8Array;
-  /** The URL as the client sent it (a data: URI, or the http(s) URL that was fetched). */
-  url: string;
+  /**
+   * The URL as the client sent it (a data: URI, or the http(s) URL that was fetched); absent for an
+   * image the server took from its own store by hash (an arena side's turn), whose bytes are all there is.
+   */
+  url?: string;
   /** OpenAI's `detail` hint, passed on to upstreams that take it. */
   detail?: "auto" | "low" | "high";
 }

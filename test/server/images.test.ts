@@ -116,6 +116,8 @@ describe("images in chat requests", () => {
       [`data:image/png;base64,${Buffer.concat([pngBytes, Buffer.alloc(2000)]).toString("base64")}`, "image_too_large"],
       ["ftp://example.com/cat.png", "image_unsupported_type"],
       ["https://example.com/cat.png", "image_url_not_allowed"],
+      // The stored-image form the server's own arena requests use is not a client's URL.
+      [`/api/images/${pngHash}`, "image_unsupported_type"],
     ];
     for (const [url, code] of cases) {
       const error = await errorOf(await postJson(app, "/v1/chat/completions", withImage("seeing", url)));

@@ -6,8 +6,13 @@
 import { Buffer } from "node:buffer";
 import { describe, expect, it } from "vitest";
 import type { PublicBattleView } from "../../src/server/arena/battle-rules.js";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { buildRequestBody } from "../../src/providers/openai/request-body.js";
 import { imageBodyLimit } from "../../src/server/images/image-intake.js";
-import { sha256Hex } from "../../src/server/images/image-store.js";
+import { ImageStore, sha256Hex } from "../../src/server/images/image-store.js";
+import type { CallOptions } from "../../src/spec/index.js";
+import type { ImageMimeType } from "../../src/spec/messages.js";
 import { everyone } from "../../src/server/context.js";
 import { temporaryDirectories } from "../support/temporary-directories.js";
 import { createArenaApp, readEvents } from "./support/arena-app.js";
@@ -17,6 +22,16 @@ const pngBase64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+
 const pngBytes = Buffer.from(pngBase64, "base64");
 const image = { type: "image_url", image_url: { url: `data:image/png;base64,${pngBase64}` } };
 const models = ["alpha", "beta", "gamma", "delta"];
+/** An image store that counts its writes: each image should be stored once per battle, not once per answer. */
+class CountingImageStore extends ImageStore {
+  puts = 0;
+  override put(bytes: Uint8Array, mimeType: ImageMimeType) {
+    this.puts++;
+    return super.put(bytes, mimeType);
+  }
+}
+/** What a remote upstream is sent for these call options: the OpenAI request body. */
+const wireBody = (options: CallOptions) => buildRequestBody({ model: "m", api: "chat", flavor: "openai", options, stream: true, messages: options.messages }).body;
 const imagesSeen = (options: { messages?: { parts?: { type: string }[] }[] }) => (options.messages ?? []).flatMap((message) => message.parts ?? []).filter((part) => part.type === "image").length;
 
 describe("images in anonymous battles", () => {
@@ -103,5 +118,61 @@ describe("images in anonymous battles", () => {
     // Routes that carry no images keep the ordinary limit.
     const vote = await arena.call("POST", "/api/arena/battles/x/vote", { winner: "a", padding: "x".repeat(4096) });
     expect(vote.status).toBe(413);
+  });
+
+  it("answers each side from the stored images: no second decode or store per answer, the same prompt, usage and log row as a data: URI", async () => {
+    const imageStore = new CountingImageStore(newDirectory());
+    const arena = createArenaApp({ models: ["alpha", "beta"], vision: ["alpha", "beta"], imagesDirectory: imageStore.directory, imageStore, imageTokens: 5, reply: (id) => `${id} sees it` });
+    const battle = (await (await arena.call("POST", "/api/arena/battles", { message: "What is it?", images: [image] })).json()) as PublicBattleView;
+    expect(imageStore.puts).toBe(1);
+    for (const side of ["a", "b"]) expect((await readEvents(await arena.call("POST", `/api/arena/battles/${battle.id}/answers/${side}`, {}))).at(-1)).toMatchObject({ type: "done" });
+    // One write per image per battle: answering both sides wrote nothing again.
+    expect(imageStore.puts).toBe(1);
+    await arena.call("POST", `/api/arena/battles/${battle.id}/turns`, { message: "And now?", images: [image] });
+    expect(imageStore.puts).toBe(2);
+    await readEvents(await arena.call("POST", `/api/arena/battles/${battle.id}/answers/a`, {}));
+    expect(imageStore.puts).toBe(2);
+
+    // The same conversation sent to the same model through /v1/chat/completions with data: URIs.
+    const modelA = arena.store.get(battle.id)!.models.a;
+    const arenaCall = arena.models[modelA].calls.at(-1)!;
+    const answerA = arena.store.get(battle.id)!.turns[0].answers.a.text;
+    const chat = await arena.call("POST", "/v1/chat/completions", {
+      model: modelA,
+      stream: true,
+      messages: [
+        { role: "user", content: [image, { type: "text", text: "What is it?" }] },
+        { role: "assistant", content: answerA },
+        { role: "user", content: [image, { type: "text", text: "And now?" }] },
+      ],
+    });
+    expect(chat.status).toBe(200);
+    await chat.text();
+    const chatCall = arena.models[modelA].calls.at(-1)!;
+    expect(chatCall).not.toBe(arenaCall);
+    // What the model sees: the same messages, image bytes and hashes (only the client's URL is absent), the same wire body.
+    const withoutUrls = (options: CallOptions) => JSON.stringify(options.messages, (key, value: unknown) => (key === "url" ? undefined : value instanceof Uint8Array ? Buffer.from(value).toString("hex") : value));
+    expect(withoutUrls(arenaCall)).toBe(withoutUrls(chatCall));
+    expect(JSON.stringify(wireBody(arenaCall))).toBe(JSON.stringify(wireBody(chatCall)));
+    // What the request log records: the same rendered prompt, usage and messages.
+    const rows = arena.requestLog!.recent(10, everyone);
+    const arenaRow = rows.find((row) => row.id.startsWith(`arena-${battle.id}-1-a`))!;
+    const chatRow = rows.find((row) => !row.id.startsWith("arena-"))!;
+    for (const field of ["prompt", "prompt_tokens", "completion_tokens", "messages"] as const) expect(arenaRow[field], field).toEqual(chatRow[field]);
+    expect(arenaRow.prompt).toContain("<__media__>");
+    expect(arenaRow.prompt_tokens).toBeGreaterThan(0);
+  });
+
+  it("answers 404 image_not_stored, not a 500, when a turn's image is no longer stored", async () => {
+    const directory = newDirectory();
+    const arena = createArenaApp({ models: ["alpha", "beta"], vision: ["alpha", "beta"], imagesDirectory: directory });
+    const battle = (await (await arena.call("POST", "/api/arena/battles", { message: "What is it?", images: [image] })).json()) as PublicBattleView;
+    rmSync(join(directory, `${sha256Hex(pngBytes)}.png`));
+    const response = await arena.call("POST", `/api/arena/battles/${battle.id}/answers/a`, {});
+    expect(response.status).toBe(404);
+    const error = ((await response.json()) as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe("image_not_stored");
+    expect(error.message).toMatch(/^answer A failed \(404 image_not_stored\)/);
+    expect(arena.store.get(battle.id)!.turns[0].answers.a.status).toBe("failed");
   });
 });

@@ -157,8 +157,9 @@ function addSamplingExtras(
 
 /**
  * A message as OpenAI's chat API takes it: text as a string, or (with images) the content parts in
- * order. An image goes as the data: URI the client sent; a fetched http(s) image as a data: URI of
- * the bytes that were checked and logged, so the upstream sees exactly the logged image.
+ * order. An image goes as the data: URI the client sent; a fetched http(s) image (or one taken from the
+ * store by hash) as a data: URI of the bytes that were checked and logged, so the upstream sees exactly
+ * the logged image.
  */
 function wireMessage(message: ChatMessage): { role: string; content: unknown } {
   if (!message.parts) return { role: message.role, content: message.content };
@@ -170,7 +171,7 @@ function wireMessage(message: ChatMessage): { role: string; content: unknown } {
         : {
             type: "image_url",
             image_url: {
-              url: /^data:/i.test(part.image.url) ? part.image.url : `data:${part.image.mimeType};base64,${Buffer.from(part.image.bytes).toString("base64")}`,
+              url: part.image.url !== undefined && /^data:/i.test(part.image.url) ? part.image.url : `data:${part.image.mimeType};base64,${Buffer.from(part.image.bytes).toString("base64")}`,
               ...(part.image.detail ? { detail: part.image.detail } : {}),
             },
           },

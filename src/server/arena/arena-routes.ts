@@ -5,6 +5,7 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { InvalidArgumentError, ModelCapabilityError, ModelLoadError, UnsupportedFeatureError, toHttpError, type HttpError, type OpenAIErrorBody } from "../../errors/index.js";
 import { prepareChatCall } from "../images/chat-images.js";
+import { storedImagePath } from "../images/image-intake.js";
 import type { ImageReference } from "../images/image-store.js";
 import { clientIdentity, type ServerApp, type ServerContext, type ServerEnv } from "../context.js";
 import type { ModelRegistry } from "../model-registry.js";
@@ -92,9 +93,11 @@ const toSettings = (raw: z.infer<typeof settingsSchema> = {}): BattleSettings =>
 
 /**
  * The chat request one side sends: its own earlier answers, the shared user turns (their images first,
- * as data: URIs of the stored bytes, then the text, as the playground's chat sends them), shared settings.
+ * named by their place in the image store, then the text, as the playground's chat sends them), shared
+ * settings. prepareChatCall takes the stored images as they are (`storedImages`): read, checked and
+ * stored once when the turn was sent, not again for every answer.
  */
-function chatRequestFor(battle: BattleRecord, side: BattleSide, turn: number, imageUrl: (image: ImageReference) => string) {
+function chatRequestFor(battle: BattleRecord, side: BattleSide, turn: number) {
   type Content = string | ({ type: "text"; text: string } | ImageUrlPart)[];
   const messages: { role: "system" | "user" | "assistant"; content: Content }[] = [];
   if (battle.settings.systemPrompt) messages.push({ role: "system", content: battle.settings.systemPrompt });
@@ -102,7 +105,7 @@ function chatRequestFor(battle: BattleRecord, side: BattleSide, turn: number, im
     const images = past.images ?? [];
     messages.push({
       role: "user",
-      content: images.length === 0 ? past.userMessage : [...images.map((image): ImageUrlPart => ({ type: "image_url", image_url: { url: imageUrl(image) } })), { type: "text", text: past.userMessage }],
+      content: images.length === 0 ? past.userMessage : [...images.map((image): ImageUrlPart => ({ type: "image_url", image_url: { url: storedImagePath(image.sha256) } })), { type: "text", text: past.userMessage }],
     });
     if (past.turn === turn) break;
     messages.push({ role: "assistant", content: past.answers[side].text });
@@ -234,12 +237,6 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
     for (const [index, part] of parts.entries()) read.push((await intake.read(part.image_url.url, part.image_url.detail, `images[${index}].image_url.url`)).reference);
     return read;
   };
-  /** A stored image as the data: URI a side's chat request carries. */
-  const storedImageUrl = (image: ImageReference): string => {
-    const stored = context.images?.store.get(image.sha256);
-    if (!stored) throw new ResourceNotFoundError("image", `image ${image.sha256} of this battle is no longer stored`);
-    return `data:${stored.mimeType};base64,${Buffer.from(stored.bytes).toString("base64")}`;
-  };
   const parseSide = (value: string): BattleSide => {
     if (value !== "a" && value !== "b") throw new ResourceNotFoundError("battle side", `no side "${value}": a battle has sides "a" and "b"`);
     return value;
@@ -363,10 +360,10 @@ export function registerArenaRoutes(app: ServerApp, context: ServerContext, opti
 
       let served;
       try {
-        const chat = chatRequestFor(battle, side, turn, storedImageUrl);
+        const chat = chatRequestFor(battle, side, turn);
         const entry = context.registry.get(chat.model);
-        // Chat's own image path: the capability check, the images read back, logged by reference.
-        const prepared = await prepareChatCall(entry, chat, context.images);
+        // Chat's own image path: the capability check, the stored images taken by hash, logged by reference.
+        const prepared = await prepareChatCall(entry, chat, context.images, "", { storedImages: true });
         served = await context.service.openStream({
           id: arenaRequestId(battle.id, turn, side, store.startAttempt(battle.id, turn, side)),
           endpoint: "chat.completions",

@@ -35,9 +35,17 @@ export function hasImages(messages: readonly RequestMessage[]): boolean {
 
 /**
  * The call options for a chat request, its images read and stored. `where` prefixes parameter names
- * in errors ("request." inside a conversation reply).
+ * in errors ("request." inside a conversation reply). `storedImages`: the request was built by the
+ * server itself and names images it already stored by their storedImagePath (an arena side's turns),
+ * taken from the store as they are instead of being decoded, hashed and stored once per answer.
  */
-export async function prepareChatCall(entry: ModelEntry, body: ChatCompletionRequest, intake: ImageIntake | undefined, where = ""): Promise<PreparedChat> {
+export async function prepareChatCall(
+  entry: ModelEntry,
+  body: ChatCompletionRequest,
+  intake: ImageIntake | undefined,
+  where = "",
+  { storedImages = false }: { storedImages?: boolean } = {},
+): Promise<PreparedChat> {
   if (!hasImages(body.messages)) {
     return { options: chatRequestToCallOptions(body), loggedMessages: body.messages, imagesByMessage: body.messages.map(() => []) };
   }
@@ -56,7 +64,7 @@ export async function prepareChatCall(entry: ModelEntry, body: ChatCompletionReq
         // A local vision model would take the literal marker for an image that is not there.
         throw new InvalidArgumentError(`${parameter}.text`, `${parameter}.text contains "${MEDIA_MARKER}", the marker that stands for an image; it cannot appear in the text of a request with images`);
       }
-      if (part.type === "image_url") images.set(part, await intake.read(part.image_url.url, part.image_url.detail, `${parameter}.image_url.url`));
+      if (part.type === "image_url") images.set(part, await intake.read(part.image_url.url, part.image_url.detail, `${parameter}.image_url.url`, { stored: storedImages }));
     }
   }
   const read = (part: ImageUrlPart) => images.get(part)!;

@@ -3,7 +3,8 @@
 import { z } from "zod";
 import { ImageInputError } from "../../errors/index.js";
 import type { ChatImage } from "../../spec/messages.js";
-import { decodeDataUri } from "./image-bytes.js";
+import { ResourceNotFoundError } from "../http-errors.js";
+import { decodeDataUri, tooLarge } from "./image-bytes.js";
 import { fetchImage } from "./image-fetch.js";
 import type { ImageReference, ImageStore } from "./image-store.js";
 
@@ -39,6 +40,25 @@ export interface ReadImage {
   reference: ImageReference;
 }
 
+/** A request names a stored image (by hash) that the store no longer holds: 404 image_not_stored. */
+export class ImageNotStoredError extends ResourceNotFoundError {
+  override readonly code = "image_not_stored";
+  constructor(
+    readonly parameter: string,
+    readonly sha256: string,
+  ) {
+    super("image", `${parameter}: image ${sha256} is no longer stored on this server`);
+  }
+}
+
+/**
+ * How a request the server builds itself (an arena side's turn) names an image it already stored: the
+ * path GET /api/images/:sha256 serves it at. Read only where the caller allows it (`stored: true`), so a
+ * client's own image URLs stay data: URIs or fetched http(s) URLs.
+ */
+export const storedImagePath = (sha256: string): string => `/api/images/${sha256}`;
+const storedImagePattern = /^\/api\/images\/([0-9a-f]{64})$/;
+
 export class ImageIntake {
   constructor(
     readonly store: ImageStore,
@@ -46,11 +66,32 @@ export class ImageIntake {
     private readonly fetchImpl: typeof fetch = fetch,
   ) {}
 
-  /** Reads one `image_url` part; `parameter` names it in errors. */
-  async read(url: string, detail: ChatImage["detail"], parameter: string): Promise<ReadImage> {
+  /**
+   * Reads one `image_url` part; `parameter` names it in errors. With `stored`, a storedImagePath URL is
+   * taken from the store as it is (readStored); any other URL is read as a client's.
+   */
+  async read(url: string, detail: ChatImage["detail"], parameter: string, { stored = false }: { stored?: boolean } = {}): Promise<ReadImage> {
+    const storedHash = stored ? storedImagePattern.exec(url)?.[1] : undefined;
+    if (storedHash !== undefined) return this.readStored(storedHash, detail, parameter);
     const { bytes, mimeType } = await this.bytesOf(url, parameter);
     const reference = this.store.put(bytes, mimeType);
     return { image: { sha256: reference.sha256, mimeType, bytes, url, ...(detail ? { detail } : {}) }, reference };
+  }
+
+  /**
+   * An image the store already holds, by hash: the same image and reference read() gave when it was
+   * stored (its type was checked from its bytes then, and the file is named by their hash), without
+   * decoding, checking, hashing or storing it again. The size limit still applies: it may have shrunk
+   * since. A hash the store no longer holds is ImageNotStoredError (404), never a 500.
+   */
+  readStored(sha256: string, detail: ChatImage["detail"], parameter: string): ReadImage {
+    const stored = this.store.get(sha256);
+    if (!stored) throw new ImageNotStoredError(parameter, sha256);
+    if (stored.bytes.length > this.options.maxBytes) throw tooLarge(parameter, stored.bytes.length, this.options.maxBytes);
+    return {
+      image: { sha256, mimeType: stored.mimeType, bytes: stored.bytes, ...(detail ? { detail } : {}) },
+      reference: { sha256, mime_type: stored.mimeType, size: stored.bytes.length },
+    };
   }
 
   private async bytesOf(url: string, parameter: string) {

@@ -28,13 +28,17 @@ export function createArenaApp(
     /** Where the server keeps images (absent: it takes none); with it, a request log records the calls. */
     imagesDirectory?: string;
     imageOptions?: ImageOptions;
+    /** The image store (default: one over imagesDirectory); tests inject one that counts its writes. */
+    imageStore?: ImageStore;
+    /** Tokens each image takes in the scripted models' rendered prompts (as a projector would say). */
+    imageTokens?: number;
     bodyLimitBytes?: number;
   } = {},
 ) {
   const ids = options.models ?? ["alpha", "beta"];
   const reply = options.reply ?? ((id: string, message: string) => `${id} says: ${message}`);
   const models = Object.fromEntries(
-    ids.map((id) => [id, scriptedModel({ modelId: id, delayMs: options.delayMs, reply: (o) => reply(id, String(o.messages?.filter((m) => m.role === "user").at(-1)?.content)) })]),
+    ids.map((id) => [id, scriptedModel({ modelId: id, delayMs: options.delayMs, imageTokens: options.imageTokens, reply: (o) => reply(id, String(o.messages?.filter((m) => m.role === "user").at(-1)?.content)) })]),
   );
   const loads: Record<string, number> = {};
   const specs: ModelSpec[] = ids.map((id) => ({
@@ -59,7 +63,7 @@ export function createArenaApp(
   ];
   const requestLog = options.imagesDirectory ? new RequestLog(db) : undefined;
   const { app } = createServerApp({
-    ...(options.imagesDirectory ? { images: new ImageIntake(new ImageStore(options.imagesDirectory), options.imageOptions), requestLog } : {}),
+    ...(options.imagesDirectory ? { images: new ImageIntake(options.imageStore ?? new ImageStore(options.imagesDirectory), options.imageOptions), requestLog } : {}),
     ...(options.bodyLimitBytes ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
     registry: new ModelRegistry(specs),
     conversations: new ConversationStore(db),
