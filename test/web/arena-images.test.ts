@@ -175,4 +175,51 @@ describe("images in anonymous battles", () => {
     expect(error.message).toMatch(/^answer A failed \(404 image_not_stored\)/);
     expect(arena.store.get(battle.id)!.turns[0].answers.a.status).toBe("failed");
   });
+
+  it("exports each turn's images (hash, type, size; never the bytes) on its user message, in every arena export", async () => {
+    const arena = createArenaApp({ models: ["alpha", "beta"], vision: ["alpha", "beta"], imagesDirectory: newDirectory(), reply: (id) => `${id} sees it` });
+    const answerBoth = async (id: string) => {
+      for (const side of ["a", "b"]) await readEvents(await arena.call("POST", `/api/arena/battles/${id}/answers/${side}`, {}));
+    };
+    const battle = (await (await arena.call("POST", "/api/arena/battles", { message: "What is it?", images: [image, image], settings: { system_prompt: "Be brief." } })).json()) as PublicBattleView;
+    await answerBoth(battle.id);
+    await arena.call("POST", `/api/arena/battles/${battle.id}/turns`, { message: "And the colour?" });
+    await answerBoth(battle.id);
+    expect((await arena.call("POST", `/api/arena/battles/${battle.id}/vote`, { winner: "a" })).status).toBe(200);
+    // A text-only battle beside it keeps its rows as they were: no images field anywhere.
+    const plain = (await (await arena.call("POST", "/api/arena/battles", { message: "Hi" })).json()) as PublicBattleView;
+    await answerBoth(plain.id);
+    expect((await arena.call("POST", `/api/arena/battles/${plain.id}/vote`, { winner: "b" })).status).toBe(200);
+
+    const reference = { sha256: sha256Hex(pngBytes), mime_type: "image/png", size: pngBytes.length };
+    const expectedConversation = (side: "a" | "b") => {
+      const answers = arena.store.get(battle.id)!.turns.map((turn) => turn.answers[side].text);
+      return [
+        { role: "system", content: "Be brief." },
+        { role: "user", content: "What is it?", images: [reference, reference] },
+        { role: "assistant", content: answers[0] },
+        { role: "user", content: "And the colour?" },
+        { role: "assistant", content: answers[1] },
+      ];
+    };
+    const rowsText = await (await arena.call("GET", "/api/arena/export/battles.json")).text();
+    expect(rowsText).not.toContain(pngBase64.slice(0, 40));
+    const rows = JSON.parse(rowsText) as { battle_id: string; conversation_a: unknown; conversation_b: unknown }[];
+    const row = rows.find((entry) => entry.battle_id === battle.id)!;
+    expect(row.conversation_a).toEqual(expectedConversation("a"));
+    expect(row.conversation_b).toEqual(expectedConversation("b"));
+    expect(JSON.stringify(rows.find((entry) => entry.battle_id === plain.id))).not.toContain("images");
+
+    const single = (await (await arena.call("GET", `/api/arena/battles/${battle.id}/export`)).json()) as { conversations: Record<"a" | "b", unknown> };
+    expect(single.conversations.a).toEqual(expectedConversation("a"));
+    expect(single.conversations.b).toEqual(expectedConversation("b"));
+
+    const pairs = (await (await arena.call("GET", "/api/arena/export/preferences.jsonl")).text()).trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+    const pair = pairs.find((entry) => entry.battle_id === battle.id)!;
+    expect(pair).toMatchObject({ prompt: "And the colour?", prompt_images: [], history_images: [[reference, reference]] });
+    expect((pair.history as unknown[]).length).toBe(1);
+    const plainPair = pairs.find((entry) => entry.battle_id === plain.id)!;
+    expect(plainPair).not.toHaveProperty("prompt_images");
+    expect(plainPair).not.toHaveProperty("history_images");
+  });
 });

@@ -2,14 +2,23 @@
 // preference pairs (prompt, chosen, rejected) for DPO-style training.
 import type { Battle, StyleCounts } from "../../eval/ratings/index.js";
 import { countMarkdownElements, styleOfAnswers } from "../../eval/ratings/index.js";
+import type { ImageReference } from "../images/image-store.js";
 import type { BattleSide, BattleTurn, VotedBattle } from "./arena-store.js";
 
-type Message = { role: "system" | "user" | "assistant"; content: string };
+/**
+ * An exported message. `images` (camelid's extension: FastChat's exports have no image field, their
+ * content is the text alone) is on a user message that came with images: their references in the order
+ * sent ({sha256, mime_type, size}; GET /api/images/<sha256> serves the bytes), never the bytes.
+ */
+type Message = { role: "system" | "user" | "assistant"; content: string; images?: ImageReference[] };
 
-/** One side's conversation as OpenAI messages: the system prompt, then every turn with this side's answer. */
+/** A turn's images when it has any (absent otherwise, so a text-only export is unchanged). */
+const imagesOf = (turn: BattleTurn): { images?: ImageReference[] } => (turn.images && turn.images.length > 0 ? { images: turn.images } : {});
+
+/** One side's conversation as OpenAI messages: the system prompt, then every turn (with its images) and this side's answer. */
 export function conversationOf(battle: { systemPrompt: string | null; turns: readonly BattleTurn[] }, side: BattleSide): Message[] {
   const messages: Message[] = battle.systemPrompt ? [{ role: "system", content: battle.systemPrompt }] : [];
-  for (const turn of battle.turns) messages.push({ role: "user", content: turn.userMessage }, { role: "assistant", content: turn.answers[side].text });
+  for (const turn of battle.turns) messages.push({ role: "user", content: turn.userMessage, ...imagesOf(turn) }, { role: "assistant", content: turn.answers[side].text });
   return messages;
 }
 
@@ -92,6 +101,8 @@ export function toBattleRows(battles: readonly VotedBattle[]) {
 /**
  * One pair per decisive vote (ties say nothing about preference): the last user message is the
  * prompt, the winner's last answer is chosen; earlier turns go in `history` as the winner saw them.
+ * A battle with images adds `prompt_images` (the last turn's) and `history_images` (one list per
+ * `history` entry, in its order): references, never bytes.
  */
 export function toPreferencePairs(battles: readonly VotedBattle[]) {
   const pairs = [];
@@ -111,6 +122,9 @@ export function toPreferencePairs(battles: readonly VotedBattle[]) {
       battle_id: battle.id,
       chosen_version: last.answers[chosen].version,
       rejected_version: last.answers[rejected].version,
+      ...(battle.turns.some((turn) => (turn.images ?? []).length > 0)
+        ? { prompt_images: last.images ?? [], history_images: battle.turns.slice(0, -1).map((turn) => turn.images ?? []) }
+        : {}),
     });
   }
   return pairs;
