@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -11,6 +11,8 @@ import { describeGguf, describeGgufHeader } from "../../src/gguf/describe.js";
 import { parseGgufBytes } from "../../src/gguf/reader.js";
 import type { GgufValue } from "../../src/gguf/types.js";
 import { serializeGguf } from "../../src/gguf/writer.js";
+import { inProcessEngineDefaults, installedNodeLlamaCppBuild, loadNodeLlamaCpp } from "../../src/providers/local/llama-runtime.js";
+import { defaultThreadsForBuild } from "../../src/providers/local/options.js";
 import { sharedPath, stories260KPath } from "../support/shared-data.js";
 
 const workDir = mkdtempSync(join(tmpdir(), "camelid-inspect-"));
@@ -189,5 +191,52 @@ describe("camelid inspect", () => {
     expect(await main(["inspect", bad], io)).toBe(1);
     expect(io.out).toBe("");
     expect(io.err).toBe(`camelid inspect: ${bad}: invalid GGUF at byte 8: unexpected end of file while reading the tensor count: needs 8 bytes, 1 left\n`);
+  });
+});
+
+describe("inspect names the in-process engine's binary", () => {
+  /** A node-llama-cpp package folder whose local build for linux-x64 has the given files. */
+  function packageWithLocalBuild(files: string[]): string {
+    const folder = mkdtempSync(join(workDir, "node-llama-cpp-"));
+    const build = join(folder, "llama", "localBuilds", "linux-x64");
+    mkdirSync(join(build, "Release"), { recursive: true });
+    for (const file of files) writeFileSync(join(build, file), "");
+    return folder;
+  }
+  const complete = [join("Release", "llama-addon.node"), join("Release", "_nlcBuildMetadata.json"), "buildDone.status"];
+
+  it("says which binary and default threads a model would get, read from node-llama-cpp's files (nothing loaded)", async () => {
+    const io = capturedIo();
+    expect(await run([stories260KPath()], io)).toBe(0);
+    const build = installedNodeLlamaCppBuild();
+    const threads = defaultThreadsForBuild(build);
+    const binary = build === "localBuild" ? "local source build (camelid engine build --in-process)" : "prebuilt binary";
+    expect(io.out).toContain(`\nengine             in process: node-llama-cpp ${binary}, ${threads} thread${threads === 1 ? "" : "s"} by default\n`);
+    const json = capturedIo();
+    expect(await run(["--json", stories260KPath()], json)).toBe(0);
+    expect(JSON.parse(json.out).engine).toEqual({ engine: "node-llama-cpp", binary: build, threads });
+  });
+
+  it("finds a complete local build (camelid engine build --in-process) the way node-llama-cpp does", async () => {
+    const built = packageWithLocalBuild(complete);
+    expect(installedNodeLlamaCppBuild(built, "linux", "x64")).toBe("localBuild");
+    // Another platform or architecture has its own folder; a build cut short (no buildDone.status) is not loaded.
+    expect(installedNodeLlamaCppBuild(built, "linux", "arm64")).toBe("prebuilt");
+    expect(installedNodeLlamaCppBuild(built, "darwin", "x64")).toBe("prebuilt");
+    expect(installedNodeLlamaCppBuild(packageWithLocalBuild(complete.slice(0, 2)), "linux", "x64")).toBe("prebuilt");
+    expect(installedNodeLlamaCppBuild(join(workDir, "no-such-package"), "linux", "x64")).toBe("prebuilt");
+
+    const io = capturedIo();
+    const local = { engine: "node-llama-cpp" as const, binary: "localBuild", threads: defaultThreadsForBuild("localBuild") };
+    expect(await run([await richModel()], io, () => local)).toBe(0);
+    expect(io.out).toContain(`engine             in process: node-llama-cpp local source build (camelid engine build --in-process), ${local.threads} thread`);
+    if (process.platform === "linux" && process.arch === "x64") expect(inProcessEngineDefaults(built)).toEqual(local);
+  });
+
+  it("agrees with node-llama-cpp's own choice on this machine", async () => {
+    const { getLlama } = await loadNodeLlamaCpp();
+    // dryRun: node-llama-cpp picks and disposes its binary without initialising llama.cpp.
+    const llama = await getLlama({ build: "never", gpu: false, progressLogs: false, dryRun: true });
+    expect(installedNodeLlamaCppBuild()).toBe(llama.buildType);
   });
 });

@@ -8,6 +8,7 @@ import { resolveServeConfig, type LocalModelConfig, type ServeFlags } from "../.
 import type { PromptFormatFit } from "../../prompts/index.js";
 import type { LoadProgressListener } from "../../server/model-registry.js";
 import type { EngineBinaryInfo, LanguageModel } from "../../spec/index.js";
+import { describeEngineBinary } from "../../providers/local/llama-runtime.js";
 import type { Replica } from "../../providers/replica-set/index.js";
 import { startServer, type ModelFactories } from "../../server/server.js";
 import type { CliIo } from "../io.js";
@@ -221,9 +222,7 @@ type LoadedEngine = { engine: LanguageModel & { promptFormatFit(): Promise<Promp
 
 /** The startup line's word on an in-process model: which node-llama-cpp binary runs it, with how many threads. */
 export function inProcessEngineNote(info: EngineBinaryInfo | undefined): string {
-  if (!info) return "";
-  const binary = info.binary === "localBuild" ? "local source build (camelid engine build --in-process)" : `${info.binary} binary`;
-  return `in-process engine (node-llama-cpp ${binary}, ${info.threads} thread${info.threads === 1 ? "" : "s"}); `;
+  return info ? `in-process engine (${describeEngineBinary(info)}); ` : "";
 }
 
 async function inProcessEngine(model: LocalModelConfig, onProgress: LoadProgressListener | undefined): Promise<LoadedEngine> {

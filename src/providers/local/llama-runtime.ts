@@ -1,7 +1,13 @@
 // The single place that imports node-llama-cpp. It is loaded lazily so that commands which never
 // touch a local model (inspect, formats, remote chat) start fast and work without the native addon.
 // Other modules of the local provider import the library's types from here, never from the package.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import type { Llama } from "node-llama-cpp";
+import type { NodeLlamaCppBuild } from "../../spec/cpu-threads.js";
+import type { EngineBinaryInfo } from "../../spec/language-model.js";
+import { nodeLlamaCppFolder } from "../llama-server/engine-binary.js";
+import { defaultThreadsForBuild } from "./options.js";
 
 export type NodeLlamaCpp = typeof import("node-llama-cpp");
 export type {
@@ -82,4 +88,40 @@ export function getLlamaRuntime(options: RuntimeOptions = {}): Promise<Llama> {
     }),
   );
   return llamaPromise;
+}
+
+/** node-llama-cpp's name for the platform in its build folders (its getPlatform()). */
+function nodeLlamaCppPlatform(platform: NodeJS.Platform): string {
+  if (platform === "win32" || platform === "cygwin") return "win";
+  if (platform === "android") return "linux";
+  if (platform === "darwin") return "mac";
+  return platform;
+}
+
+/**
+ * The binary getLlamaRuntime() would load, read from the files node-llama-cpp itself checks first,
+ * without importing it or loading anything (`camelid inspect` stays fast): its complete local build for
+ * this platform and architecture, the one `camelid engine build --in-process` leaves
+ * (llama/localBuilds/<platform>-<arch>/ holding Release/llama-addon.node, Release/_nlcBuildMetadata.json
+ * and buildDone.status; a build cut short lacks the last), else the prebuilt binary of its npm package.
+ * This is the CPU runtime, camelid's default: under CAMELID_GPU=auto node-llama-cpp tries GPU binaries
+ * first, and a local build that fails node-llama-cpp's load-time test falls back to the prebuilt one,
+ * which only loading it can tell.
+ */
+export function installedNodeLlamaCppBuild(packageFolder = nodeLlamaCppFolder(), platform = process.platform, arch: string = process.arch): NodeLlamaCppBuild {
+  const folder = join(packageFolder, "llama", "localBuilds", `${nodeLlamaCppPlatform(platform)}-${arch}`);
+  const complete = [join("Release", "llama-addon.node"), join("Release", "_nlcBuildMetadata.json"), "buildDone.status"].every((file) => existsSync(join(folder, file)));
+  return complete ? "localBuild" : "prebuilt";
+}
+
+/** The in-process engine a model would run on, before any load: the binary above and its default threads. */
+export function inProcessEngineDefaults(packageFolder?: string): EngineBinaryInfo {
+  const binary = installedNodeLlamaCppBuild(packageFolder);
+  return { engine: "node-llama-cpp", binary, threads: defaultThreadsForBuild(binary) };
+}
+
+/** How serve's model line and inspect name the in-process engine's binary and threads. */
+export function describeEngineBinary(info: EngineBinaryInfo): string {
+  const binary = info.binary === "localBuild" ? "local source build (camelid engine build --in-process)" : `${info.binary} binary`;
+  return `node-llama-cpp ${binary}, ${info.threads} thread${info.threads === 1 ? "" : "s"}`;
 }
