@@ -1,7 +1,7 @@
 // The request log's commits reach the disk off the event loop (commit-durability.ts): a finish still resolves
 // only once its row is synced, the connection's own setting (FULL) is kept for every other store, and syncs
 // asked for while one runs share one more.
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -122,13 +122,32 @@ describe("request log durability off the event loop", () => {
     memory.close();
   });
 
-  it("the real sync runs against the file SQLite wrote", async () => {
+  it("the real sync runs against the file SQLite wrote, opened once for every sync and let go of at close", async () => {
     const path = databasePath();
     const db = openServerDatabase(path);
     const log = new RequestLog(db);
-    start(log, "a");
-    await log.completeSoon("a", { status: "completed", httpStatus: 200 });
-    expect(log.get("a")?.status).toBe("completed");
+    // Descriptors of this process open on the -wal file (Linux's /proc; elsewhere only the outcome is checked).
+    const procFds = "/proc/self/fd";
+    const walDescriptors = () =>
+      readdirSync(procFds).filter((fd) => {
+        try {
+          return readlinkSync(`${procFds}/${fd}`) === `${path}-wal`;
+        } catch {
+          return false;
+        }
+      }).length;
+    const sqliteOwn = existsSync(procFds) ? walDescriptors() : 0;
+    for (const id of ["a", "b", "c"]) {
+      start(log, id);
+      await log.completeSoon(id, { status: "completed", httpStatus: 200 });
+    }
+    expect(log.get("c")?.status).toBe("completed");
+    if (existsSync(procFds)) expect(walDescriptors()).toBe(sqliteOwn + 1);
+    start(log, "d");
+    const last = log.completeSoon("d", { status: "completed", httpStatus: 200 });
+    await log.close();
+    await last;
+    if (existsSync(procFds)) expect(walDescriptors()).toBe(sqliteOwn);
     db.close();
   });
 });

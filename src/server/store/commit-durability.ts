@@ -5,7 +5,7 @@
 // (the frames are written to the -wal file, no fsync; WAL mode stays consistent at NORMAL, only durability waits),
 // then fdatasync that file on libuv's thread pool. Every frame committed before the sync started is on disk when
 // it resolves, so a finished row's promise still resolves only once the row is on disk.
-import { open } from "node:fs/promises";
+import { close, fdatasync, open } from "node:fs";
 import type { ServerDatabase } from "./database.js";
 
 export interface CommitDurability {
@@ -13,19 +13,36 @@ export interface CommitDurability {
   commit(write: () => void): void;
   /** Resolves once every commit made before the call is on disk; rejects when the disk refused. */
   persisted(): Promise<void>;
+  /** Waits for the syncs under way and lets go of the file they use (the database closes next). */
+  close(): Promise<void>;
 }
 
 /** Flushes one file's data to disk (fdatasync), off the event loop. */
 export type SyncFile = (path: string) => Promise<void>;
 
-const fdatasyncFile: SyncFile = async (path) => {
-  const handle = await open(path, "r+");
-  try {
-    await handle.datasync();
-  } finally {
-    await handle.close();
+/** One file kept open for its syncs: an open and a close per sync were two more trips through libuv's thread pool. */
+class KeptOpenFile {
+  private fd?: Promise<number>;
+
+  readonly sync: SyncFile = async (path) => {
+    // A plain descriptor, not a FileHandle: a log that is never closed (tests) leaves no warning at garbage collection.
+    this.fd ??= new Promise((resolve, reject) => open(path, "r+", (error, fd) => (error ? reject(error) : resolve(fd))));
+    let fd: number;
+    try {
+      fd = await this.fd;
+    } catch (error) {
+      this.fd = undefined;
+      throw error;
+    }
+    await new Promise<void>((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
+  };
+
+  async close(): Promise<void> {
+    const fd = await this.fd?.catch(() => undefined);
+    this.fd = undefined;
+    if (fd !== undefined) await new Promise<void>((resolve) => close(fd, () => resolve()));
   }
-};
+}
 
 /** The connection's own setting does the work, inside the call (an in-memory or non-WAL database). */
 class InlineDurability implements CommitDurability {
@@ -38,6 +55,8 @@ class InlineDurability implements CommitDurability {
   persisted(): Promise<void> {
     return Promise.resolve();
   }
+
+  async close(): Promise<void> {}
 }
 
 /** Commits at synchronous=NORMAL and syncs the -wal file in the background (see the top of this file). */
@@ -48,11 +67,14 @@ export class WalDurability implements CommitDurability {
   /** The sync running now, and the one that will start after it for commits made meanwhile. */
   private running?: Promise<void>;
   private next?: Promise<void>;
+  private readonly file = new KeptOpenFile();
+  private readonly syncFile: SyncFile;
 
   constructor(
     private readonly db: ServerDatabase,
-    private readonly syncFile: SyncFile = fdatasyncFile,
+    syncFile?: SyncFile,
   ) {
+    this.syncFile = syncFile ?? this.file.sync;
     // Other stores on this connection keep its own setting (FULL): only these commits skip the inline fsync.
     this.level = Number(db.pragma("synchronous", { simple: true }));
     this.walPath = `${db.name}-wal`;
@@ -85,6 +107,11 @@ export class WalDurability implements CommitDurability {
     });
     this.next = next;
     return next;
+  }
+
+  async close(): Promise<void> {
+    await (this.next ?? this.running)?.catch(() => undefined);
+    await this.file.close();
   }
 
   private start(): Promise<void> {

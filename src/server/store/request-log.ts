@@ -134,6 +134,12 @@ export class RequestLog {
     });
   }
 
+  /** Writes what is pending and waits until it is on disk; the database may be closed after. */
+  async close(): Promise<void> {
+    this.flush();
+    await this.durability.close();
+  }
+
   /** Who hears of "running" rows that could not be written (the generation service, which counts and logs it). */
   reportLostStartsTo(listener: (error: unknown) => void): void {
     this.onStartsLost = listener;
