@@ -1,23 +1,16 @@
 // The request log's commits reach the disk off the event loop (commit-durability.ts): a finish still resolves
 // only once its row is synced, the connection's own setting (FULL) is kept for every other store, and syncs
 // asked for while one runs share one more.
-import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { commitDurability, WalDurability, type CommitDurability } from "../../src/server/store/commit-durability.js";
 import { openServerDatabase } from "../../src/server/store/database.js";
 import { RequestLog } from "../../src/server/store/request-log.js";
+import { temporaryDirectories } from "../support/temporary-directories.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-const databasePath = () => {
-  const dir = mkdtempSync(join(tmpdir(), "camelid-durability-"));
-  dirs.push(dir);
-  return join(dir, "camelid.sqlite");
-};
+const newDirectory = temporaryDirectories("camelid-durability-");
+const databasePath = () => join(newDirectory(), "camelid.sqlite");
 
 /** A sync the test completes by hand, counting the files asked for. */
 function heldSyncs() {
