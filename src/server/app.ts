@@ -1,13 +1,13 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { arenaAnswerPaths, arenaImagePaths, registerArenaRoutes, type ArenaOptions } from "./arena/arena-routes.js";
 import { loadPlaygroundAssets } from "./arena/playground-assets.js";
 import { ApiKeyVerifier, presentedKey, type ApiKeyRecord, type VerifiedKey } from "./auth.js";
+import { bodyLimit } from "./body-limit.js";
 import { BrowserGuard } from "./browser-guard.js";
 import { clientIdentity, everyone, type ServerContext, type ServerEnv } from "./context.js";
 import { GenerationService } from "./generation-service.js";
-import { RequestTooLargeError, ResourceNotFoundError, serverHttpError } from "./http-errors.js";
+import { ResourceNotFoundError, serverHttpError } from "./http-errors.js";
 import { ServerMetrics } from "./metrics.js";
 import type { ModelRegistry } from "./model-registry.js";
 import { registerChatCompletionRoutes } from "./routes/chat-completions.js";
@@ -161,13 +161,6 @@ export function createServerApp(options: ServerAppOptions): ServerAppHandle {
       await next();
     });
   }
-  const limiter = (maxSize: number) =>
-    bodyLimit({
-      maxSize,
-      onError: () => {
-        throw new RequestTooLargeError(maxSize);
-      },
-    });
   // Routes whose bodies carry images follow the image limits, so an image within them is never "too
   // large" for the body; every other route keeps the ordinary limit.
   const imageLimit = options.images ? Math.max(limit, imageBodyLimit(options.images.options, limit)) : limit;
@@ -177,8 +170,8 @@ export function createServerApp(options: ServerAppOptions): ServerAppHandle {
     ...Object.values(conversationReplyPaths),
     ...(options.arena ? arenaImagePaths : []),
   ].map((pattern) => new RegExp(`^${pattern.replace(/:[A-Za-z]+/g, "[^/]+")}$`));
-  const ordinaryLimiter = limiter(limit);
-  const imageLimiter = limiter(imageLimit);
+  const ordinaryLimiter = bodyLimit(limit);
+  const imageLimiter = bodyLimit(imageLimit);
   app.use("*", (c, next) => (imageRoutes.some((route) => route.test(c.req.path)) ? imageLimiter : ordinaryLimiter)(c, next));
 
   registerObservabilityRoutes(app, context);

@@ -140,6 +140,7 @@ export async function startServer(config: ServeConfig, factories: ModelFactories
         clearInterval(pruneTimer);
         await server.close();
         await registry.dispose();
+        await requestLog?.close();
         database.close();
       },
     };

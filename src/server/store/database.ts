@@ -8,7 +8,8 @@ export type ServerDatabase = Database.Database;
 /**
  * Opens (creating) the server's SQLite file. WAL lets readers (the playground, /api) run beside
  * the writer; synchronous=FULL fsyncs the WAL at every commit, so a row whose commit returned is on
- * disk before the client is told the request finished: it survives kill -9 and power loss.
+ * disk before the client is told the request finished: it survives kill -9 and power loss. The request
+ * log gets the same guarantee with its fsync off the event loop (commit-durability.ts).
  */
 export function openServerDatabase(path: string): ServerDatabase {
   if (path !== ":memory:") createPrivateFile(path);

@@ -1,4 +1,5 @@
 import type { Visibility } from "../context.js";
+import { commitDurability, type CommitDurability } from "./commit-durability.js";
 import type { ServerDatabase } from "./database.js";
 
 export interface RequestStart {
@@ -79,6 +80,8 @@ export class RequestLog {
   constructor(
     private readonly db: ServerDatabase,
     private readonly now: () => number = Date.now,
+    /** How a commit reaches the disk: in WAL mode without an fsync on the event loop (see commit-durability.ts). */
+    private readonly durability: CommitDurability = commitDurability(db),
   ) {
     this.insert = db.prepare(
       `INSERT INTO request_log (id, created_at, endpoint, model, client, owner, stream, status, messages, parameters)
@@ -94,9 +97,9 @@ export class RequestLog {
   }
 
   /**
-   * The "running" row, written with whatever else is pending one tick later, in one transaction: with
-   * synchronous=FULL each commit is an fsync (milliseconds on a busy disk, blocking the event loop), so
-   * S requests arriving together cost one commit instead of S. Reads and finishes write pending rows first.
+   * The "running" row, written with whatever else is pending one tick later, in one transaction, so S
+   * requests arriving together cost one commit instead of S; its sync to disk runs off the event loop
+   * (commit-durability.ts), nobody waits for it. Reads and finishes write pending rows first.
    */
   start(request: RequestStart): void {
     this.pendingStarts.push({
@@ -121,7 +124,7 @@ export class RequestLog {
 
   /**
    * Finishes a row together with the others finishing in the same tick, in one commit; resolves once it is
-   * on disk (so "completed" on the client still means on disk here), rejects when the write failed.
+   * on disk (so "completed" on the client still means on disk here), rejects when the write or its sync failed.
    */
   completeSoon(id: string, outcome: RequestOutcome): Promise<void> {
     const row = this.finishRow(id, outcome);
@@ -131,28 +134,42 @@ export class RequestLog {
     });
   }
 
+  /** Writes what is pending and waits until it is on disk; the database may be closed after. */
+  async close(): Promise<void> {
+    this.flush();
+    await this.durability.close();
+  }
+
   /** Who hears of "running" rows that could not be written (the generation service, which counts and logs it). */
   reportLostStartsTo(listener: (error: unknown) => void): void {
     this.onStartsLost = listener;
   }
 
-  /** Writes every pending row now, in one transaction. */
+  /** Writes every pending row now, in one transaction; its finishes settle once the commit is on disk. */
   flush(): void {
     this.flushScheduled = false;
     const starts = this.pendingStarts.length;
     const finishes = this.pendingFinishes.splice(0);
     if (starts === 0 && finishes.length === 0) return;
     try {
-      this.db.transaction(() => {
+      this.durability.commit(() => {
         this.writePendingStarts();
         for (const finish of finishes) this.finish.run(finish.row);
-      })();
+      });
     } catch (error) {
       if (starts > 0) this.onStartsLost(error);
       for (const finish of finishes) finish.reject(error);
       return;
     }
-    for (const finish of finishes) finish.resolve();
+    this.durability.persisted().then(
+      () => {
+        for (const finish of finishes) finish.resolve();
+      },
+      (error: unknown) => {
+        if (starts > 0) this.onStartsLost(error);
+        for (const finish of finishes) finish.reject(error);
+      },
+    );
   }
 
   private scheduleFlush(): void {
