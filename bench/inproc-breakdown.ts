@@ -16,7 +16,7 @@
  * ggml CPU backend variant node-llama-cpp loaded (libggml-cpu-<variant>.so from /proc/self/maps).
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { benchModelPath } from "./bench-models.js";
@@ -85,17 +85,67 @@ async function rawBatchDecode(context: LlamaContext, count: number): Promise<num
   return rate;
 }
 
-/** Counts llama_decode calls and the sequences each carried. */
-function observeBatches(context: LlamaContext): { decodes: number; sequences: number; histogram: Map<number, number> } {
-  const stats = { decodes: 0, sequences: 0, histogram: new Map<number, number>() };
+/**
+ * Counts llama_decode calls and the sequences each carried, and splits each step's wall time into three
+ * spans on the main thread's clock: the decode (the native promise, a libuv worker), from its end to the
+ * end of the step's last sampling job (libuv workers, the main thread handing results over), and from
+ * there to the next decode's start (JavaScript only: node-llama-cpp's evaluate loop and camelid's).
+ */
+interface BatchStats {
+  decodes: number;
+  sequences: number;
+  histogram: Map<number, number>;
+  decodeMs: number;
+  samplingMs: number;
+  javascriptMs: number;
+  samplingJobs: number;
+}
+
+function observeBatches(context: LlamaContext): BatchStats {
+  const stats: BatchStats = { decodes: 0, sequences: 0, histogram: new Map(), decodeMs: 0, samplingMs: 0, javascriptMs: 0, samplingJobs: 0 };
+  let decodeEnded: number | undefined, lastSampleEnded: number | undefined;
+  const closeStep = (nextDecodeAt: number) => {
+    if (decodeEnded === undefined) return;
+    const sampled = lastSampleEnded !== undefined && lastSampleEnded > decodeEnded ? lastSampleEnded : decodeEnded;
+    stats.samplingMs += sampled - decodeEnded;
+    // A gap of seconds is the pause between two repeats, not a step.
+    if (nextDecodeAt - sampled < 1000) stats.javascriptMs += nextDecodeAt - sampled;
+  };
   watchNativeBatches(context, {
     onDecode: (sequenceIds) => {
       stats.decodes++;
       stats.sequences += sequenceIds.length;
       stats.histogram.set(sequenceIds.length, (stats.histogram.get(sequenceIds.length) ?? 0) + 1);
+      closeStep(performance.now());
+      decodeEnded = undefined;
+    },
+    onDecodeTime: (ms) => {
+      stats.decodeMs += ms;
+      decodeEnded = performance.now();
+    },
+    onSampleTime: () => {
+      stats.samplingJobs++;
+      lastSampleEnded = performance.now();
     },
   });
   return stats;
+}
+
+/** CPU milliseconds per thread name of this process (each thread's /proc/self/task/TID/stat; Linux only, else empty). */
+function threadCpu(): Map<string, number> {
+  const byName = new Map<string, number>();
+  try {
+    for (const tid of readdirSync("/proc/self/task")) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+      const name = tid === String(process.pid) ? "main" : stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+      byName.set(name, (byName.get(name) ?? 0) + ms);
+    }
+  } catch {
+    // not Linux: no per-thread figures
+  }
+  return byName;
 }
 
 async function camelidStreams(model: ReturnType<typeof createLocalModel>, count: number, seed: number): Promise<number> {
@@ -175,17 +225,34 @@ async function manyStreams(model: LlamaContext["model"], camelid: ReturnType<typ
   await rawBatchDecode(context, streams); // warm-up
   const batches = observeBatches(camelidContext);
   await camelidStreams(camelid, streams, 999); // warm-up
-  batches.decodes = batches.sequences = 0;
+  batches.decodes = batches.sequences = batches.samplingJobs = 0;
+  batches.decodeMs = batches.samplingMs = batches.javascriptMs = 0;
   batches.histogram.clear();
+  let camelidMs = 0, camelidTokens = 0;
+  const cpuBefore = new Map<string, number>();
   const samples = new Map<string, number[]>();
   const add = (key: string, value: number) => samples.set(key, [...(samples.get(key) ?? []), value]);
   for (let repeat = 0; repeat < repeats; repeat++) {
     add(`raw ${streams}-sequence batches`, await rawBatchDecode(context, streams));
-    add(`camelid ${streams} streams`, await camelidStreams(camelid, streams, repeat));
+    for (const [name, ms] of threadCpu()) cpuBefore.set(name, (cpuBefore.get(name) ?? 0) - ms);
+    const started = performance.now();
+    const rate = await camelidStreams(camelid, streams, repeat);
+    camelidMs += performance.now() - started;
+    camelidTokens += (rate * (performance.now() - started)) / 1000;
+    for (const [name, ms] of threadCpu()) cpuBefore.set(name, (cpuBefore.get(name) ?? 0) + ms);
+    add(`camelid ${streams} streams`, rate);
   }
   for (const [key, values] of samples) say(`${key.padEnd(28)} ${median(values).toFixed(1).padStart(7)} tok/s  (${values.map((v) => v.toFixed(0)).join(" ")})`);
   const histogram = [...batches.histogram].sort((a, b) => b[0] - a[0]).map(([size, count]) => `${size}:${count}`).join(" ");
   say(`camelid: ${batches.decodes} llama_decode calls, ${(batches.sequences / Math.max(1, batches.decodes)).toFixed(2)} sequences per decode on average (sequences:decodes ${histogram})`);
+  const perStep = (ms: number) => (ms / Math.max(1, batches.decodes)).toFixed(3);
+  say(
+    `camelid per step (${batches.decodes} steps, ${perStep(camelidMs)} ms wall): decode ${perStep(batches.decodeMs)} ms, ` +
+      `sampling (${(batches.samplingJobs / Math.max(1, batches.decodes)).toFixed(2)} jobs) ${perStep(batches.samplingMs)} ms, ` +
+      `JavaScript to the next decode ${perStep(batches.javascriptMs)} ms`,
+  );
+  const cpu = [...cpuBefore].filter(([, ms]) => ms > 0).sort((a, b) => b[1] - a[1]);
+  say(`camelid CPU per token by thread: ${cpu.map(([name, ms]) => `${name} ${(ms / Math.max(1, camelidTokens)).toFixed(3)} ms`).join(", ")}`);
   say(`load average at the end ${load()}`);
   await context.dispose();
   await camelid.dispose();
