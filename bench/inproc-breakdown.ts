@@ -99,10 +99,12 @@ interface BatchStats {
   samplingMs: number;
   javascriptMs: number;
   samplingJobs: number;
+  /** Sum of each sampling job's own time (call to resolution); the jobs of a step overlap on libuv's pool. */
+  samplingJobMs: number;
 }
 
 function observeBatches(context: LlamaContext): BatchStats {
-  const stats: BatchStats = { decodes: 0, sequences: 0, histogram: new Map(), decodeMs: 0, samplingMs: 0, javascriptMs: 0, samplingJobs: 0 };
+  const stats: BatchStats = { decodes: 0, sequences: 0, histogram: new Map(), decodeMs: 0, samplingMs: 0, javascriptMs: 0, samplingJobs: 0, samplingJobMs: 0 };
   let decodeEnded: number | undefined, lastSampleEnded: number | undefined;
   const closeStep = (nextDecodeAt: number) => {
     if (decodeEnded === undefined) return;
@@ -123,8 +125,9 @@ function observeBatches(context: LlamaContext): BatchStats {
       stats.decodeMs += ms;
       decodeEnded = performance.now();
     },
-    onSampleTime: () => {
+    onSampleTime: (ms) => {
       stats.samplingJobs++;
+      stats.samplingJobMs += ms;
       lastSampleEnded = performance.now();
     },
   });
@@ -225,7 +228,7 @@ async function manyStreams(model: LlamaContext["model"], camelid: ReturnType<typ
   await rawBatchDecode(context, streams); // warm-up
   const batches = observeBatches(camelidContext);
   await camelidStreams(camelid, streams, 999); // warm-up
-  batches.decodes = batches.sequences = batches.samplingJobs = 0;
+  batches.decodes = batches.sequences = batches.samplingJobs = batches.samplingJobMs = 0;
   batches.decodeMs = batches.samplingMs = batches.javascriptMs = 0;
   batches.histogram.clear();
   let camelidMs = 0, camelidTokens = 0;
@@ -248,7 +251,7 @@ async function manyStreams(model: LlamaContext["model"], camelid: ReturnType<typ
   const perStep = (ms: number) => (ms / Math.max(1, batches.decodes)).toFixed(3);
   say(
     `camelid per step (${batches.decodes} steps, ${perStep(camelidMs)} ms wall): decode ${perStep(batches.decodeMs)} ms, ` +
-      `sampling (${(batches.samplingJobs / Math.max(1, batches.decodes)).toFixed(2)} jobs) ${perStep(batches.samplingMs)} ms, ` +
+      `sampling (${(batches.samplingJobs / Math.max(1, batches.decodes)).toFixed(2)} jobs, ${(batches.samplingJobMs / Math.max(1, batches.samplingJobs)).toFixed(3)} ms each) ${perStep(batches.samplingMs)} ms, ` +
       `JavaScript to the next decode ${perStep(batches.javascriptMs)} ms`,
   );
   const cpu = [...cpuBefore].filter(([, ms]) => ms > 0).sort((a, b) => b[1] - a[1]);
