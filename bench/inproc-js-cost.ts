@@ -12,9 +12,9 @@
  *                        non-streamed request, without HTTP): decode loop, lockstep, detokenizer, stop
  *                        strings, the choice stream
  *
- *   flock /work/bench.lock npx tsx bench/inproc-js-cost.ts [--model random-24m] [--streams 8] [--tokens 256] [--repeats 5] [--stop]
+ *   flock /work/bench.lock npx tsx bench/inproc-js-cost.ts [--model random-24m] [--streams 8] [--tokens 256] [--repeats 5] [--stop] [--only camelid]
  *
- * `--stop` gives every camelid call a stop string (never matched), so the stop matcher runs. Variants run
+ * `--only NAME` runs the variants whose name starts with NAME (for `node --cpu-prof`). `--stop` gives every camelid call a stop string (never matched), so the stop matcher runs. Variants run
  * interleaved; a figure is the median of the repeats. Tokens come from a fixed cycle of ordinary ids, so no
  * call ends early.
  */
@@ -94,11 +94,14 @@ async function main(): Promise<void> {
     return results.reduce((sum, result) => sum + result.usage.completionTokens, 0);
   };
 
-  const variants: [string, () => Promise<number>][] = [
-    ["evaluate", rawLoop(false)],
-    ["evaluateWithMetadata", rawLoop(true)],
-    [`camelid doGenerate${withStop ? " (stop string)" : ""}`, camelidLoop],
-  ];
+  const only = argument("only", "");
+  const variants = (
+    [
+      ["evaluate", rawLoop(false)],
+      ["evaluateWithMetadata", rawLoop(true)],
+      [`camelid doGenerate${withStop ? " (stop string)" : ""}`, camelidLoop],
+    ] as [string, () => Promise<number>][]
+  ).filter(([name]) => !only || name.startsWith(only));
   for (const [, run] of variants) await run(); // warm-up: JIT
   const samples = new Map<string, number[]>();
   for (let repeat = 0; repeat < repeats; repeat++) {
