@@ -10,7 +10,7 @@
  *   camelid         the provider's doStream with the same settings (engine API, no HTTP): camelid's
  *                   per-token JS (byte detokenizer, stop strings, streaming, lockstep) on top
  *
- *   LLAMA_BIN_DIR=/work/llama-build/bin flock /work/bench.lock npx tsx bench/inproc-breakdown.ts [--model random-24m] [--tokens 128] [--repeats 5] [--threads 1]
+ *   LLAMA_BIN_DIR=/work/llama-build/bin flock /work/bench.lock npx tsx bench/inproc-breakdown.ts [--model random-24m] [--tokens 128] [--repeats 5] [--threads 1] [--streams 8] [--sequences 32] [--context-size 512]
  *
  * Variants run interleaved within each repeat; a figure is the median of the repeats. It also prints which
  * ggml CPU backend variant node-llama-cpp loaded (libggml-cpu-<variant>.so from /proc/self/maps).
@@ -34,6 +34,8 @@ const threads = Number(argument("threads", "1"));
 const streams = Number(argument("streams", "1"));
 /** camelid's sequences (slots) for --streams: engine-parity serves with as many as its largest stream count (32). */
 const slots = Number(argument("sequences", String(Math.max(streams, 32))));
+/** Cells per sequence (engine-parity serves with max(128, tokens + 32), as its direct llama-server). */
+const contextSize = Number(argument("context-size", "512"));
 const binDir = argument("llama-bin-dir", process.env.LLAMA_BIN_DIR ?? resolve(import.meta.dirname, "../../llama-build/bin"));
 const load = () => loadavg().map((value) => value.toFixed(1)).join(" ");
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -194,11 +196,11 @@ async function main(): Promise<void> {
   say(`# in-process breakdown: ${modelName}, ${threads} thread(s), ${tokens} tokens, ${repeats} repeats (median); load average ${load()}`);
   const llama = await getLlamaRuntime();
   const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
-  const context = await model.createContext({ contextSize: 512, sequences: 1, threads, flashAttention: false });
+  const context = await model.createContext({ contextSize, sequences: 1, threads, flashAttention: false });
   const variants = readFileSync("/proc/self/maps", "utf8").match(/libggml-cpu[^/\s]*\.so/g) ?? [];
   // "localBuild" after `npx --no node-llama-cpp source download --gpu false` (README, "Performance"), else "prebuilt".
   say(`node-llama-cpp binary: ${llama.buildType}; ggml CPU backend loaded: ${[...new Set(variants)].join(", ") || "none found"}`);
-  const camelid = createLocalModel({ modelPath, threads, sequences: streams > 1 ? slots : 1, contextSize: 512 });
+  const camelid = createLocalModel({ modelPath, threads, sequences: streams > 1 ? slots : 1, contextSize });
   const camelidState = await camelid.load();
   if (streams > 1) return await manyStreams(context.model, camelid, camelidState.context);
   const prompt = model.tokenize("Once upon a time");
@@ -224,7 +226,7 @@ async function main(): Promise<void> {
 }
 
 async function manyStreams(model: LlamaContext["model"], camelid: ReturnType<typeof createLocalModel>, camelidContext: LlamaContext): Promise<void> {
-  const context = await model.createContext({ contextSize: 512, sequences: streams, threads, flashAttention: false });
+  const context = await model.createContext({ contextSize, sequences: streams, threads, flashAttention: false });
   await rawBatchDecode(context, streams); // warm-up
   const batches = observeBatches(camelidContext);
   await camelidStreams(camelid, streams, 999); // warm-up
