@@ -10,7 +10,7 @@
  *   camelid         the provider's doStream with the same settings (engine API, no HTTP): camelid's
  *                   per-token JS (byte detokenizer, stop strings, streaming, lockstep) on top
  *
- *   LLAMA_BIN_DIR=/work/llama-build/bin flock /work/bench.lock npx tsx bench/inproc-breakdown.ts [--model random-24m] [--tokens 128] [--repeats 5] [--threads 1] [--streams 8] [--sequences 32] [--context-size 512]
+ *   LLAMA_BIN_DIR=/work/llama-build/bin flock /work/bench.lock npx tsx bench/inproc-breakdown.ts [--model random-24m] [--tokens 128] [--repeats 5] [--threads 1] [--streams 8] [--sequences 32] [--context-size 512] [--split]
  *
  * Variants run interleaved within each repeat; a figure is the median of the repeats. It also prints which
  * ggml CPU backend variant node-llama-cpp loaded (libggml-cpu-<variant>.so from /proc/self/maps).
@@ -32,6 +32,8 @@ const repeats = Number(argument("repeats", "5"));
 const threads = Number(argument("threads", "1"));
 /** With --streams S (> 1): S sequences decoded together (raw: one S-token batch per step) and S concurrent camelid streams. */
 const streams = Number(argument("streams", "1"));
+/** The S-stream path (raw S-sequence batches, camelid's per-step split) also for one stream. */
+const splitSteps = process.argv.includes("--split");
 /** camelid's sequences (slots) for --streams: engine-parity serves with as many as its largest stream count (32). */
 const slots = Number(argument("sequences", String(Math.max(streams, 32))));
 /** Cells per sequence (engine-parity serves with max(128, tokens + 32), as its direct llama-server). */
@@ -202,7 +204,7 @@ async function main(): Promise<void> {
   say(`node-llama-cpp binary: ${llama.buildType}; ggml CPU backend loaded: ${[...new Set(variants)].join(", ") || "none found"}`);
   const camelid = createLocalModel({ modelPath, threads, sequences: streams > 1 ? slots : 1, contextSize });
   const camelidState = await camelid.load();
-  if (streams > 1) return await manyStreams(context.model, camelid, camelidState.context);
+  if (streams > 1 || splitSteps) return await manyStreams(context.model, camelid, camelidState.context);
   const prompt = model.tokenize("Once upon a time");
   await rawDecode(context); // warm-up: compute buffers
   const samples = new Map<string, number[]>();
