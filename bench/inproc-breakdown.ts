@@ -105,17 +105,21 @@ interface BatchStats {
   samplingJobs: number;
   /** Sum of each sampling job's own time (call to resolution); the jobs of a step overlap on libuv's pool. */
   samplingJobMs: number;
+  /** Ends the current run of steps: the time until the next decode (another variant's turn) is no step's. */
+  endRun(): void;
 }
 
 function observeBatches(context: LlamaContext): BatchStats {
-  const stats: BatchStats = { decodes: 0, sequences: 0, histogram: new Map(), decodeMs: 0, samplingMs: 0, javascriptMs: 0, samplingJobs: 0, samplingJobMs: 0 };
   let decodeEnded: number | undefined, lastSampleEnded: number | undefined;
+  const stats: BatchStats = {
+    decodes: 0, sequences: 0, histogram: new Map(), decodeMs: 0, samplingMs: 0, javascriptMs: 0, samplingJobs: 0, samplingJobMs: 0,
+    endRun: () => (decodeEnded = undefined),
+  };
   const closeStep = (nextDecodeAt: number) => {
     if (decodeEnded === undefined) return;
     const sampled = lastSampleEnded !== undefined && lastSampleEnded > decodeEnded ? lastSampleEnded : decodeEnded;
     stats.samplingMs += sampled - decodeEnded;
-    // A gap of seconds is the pause between two repeats, not a step.
-    if (nextDecodeAt - sampled < 1000) stats.javascriptMs += nextDecodeAt - sampled;
+    stats.javascriptMs += nextDecodeAt - sampled;
   };
   watchNativeBatches(context, {
     onDecode: (sequenceIds) => {
@@ -232,6 +236,7 @@ async function manyStreams(model: LlamaContext["model"], camelid: ReturnType<typ
   await rawBatchDecode(context, streams); // warm-up
   const batches = observeBatches(camelidContext);
   await camelidStreams(camelid, streams, 999); // warm-up
+  batches.endRun();
   batches.decodes = batches.sequences = batches.samplingJobs = batches.samplingJobMs = 0;
   batches.decodeMs = batches.samplingMs = batches.javascriptMs = 0;
   batches.histogram.clear();
@@ -244,6 +249,7 @@ async function manyStreams(model: LlamaContext["model"], camelid: ReturnType<typ
     for (const [name, ms] of threadCpu()) cpuBefore.set(name, (cpuBefore.get(name) ?? 0) - ms);
     const started = performance.now();
     const rate = await camelidStreams(camelid, streams, repeat);
+    batches.endRun();
     camelidMs += performance.now() - started;
     camelidTokens += (rate * (performance.now() - started)) / 1000;
     for (const [name, ms] of threadCpu()) cpuBefore.set(name, (cpuBefore.get(name) ?? 0) + ms);
