@@ -83,7 +83,7 @@ const flagOptions = {
   "log-retention-days": { type: "string" },
   "max-image-bytes": { type: "string" },
   "allow-image-urls": { type: "boolean" },
-  /** Read by bin/camelid.js before anything starts libuv's pool (bin/uv-threadpool.js); validated and reported here. */
+  /** Acted on by bin/camelid.js, which runs camelid again with UV_THREADPOOL_SIZE set (bin/uv-threadpool.js); validated and reported here. */
   "uv-threadpool-size": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -160,7 +160,7 @@ export function describeUvThreadpool(requested: number | undefined, env: NodeJS.
   if (env.UV_THREADPOOL_SIZE !== String(requested)) {
     throw new InvalidArgumentError(
       "uv-threadpool-size",
-      `--uv-threadpool-size only takes effect on camelid's own command line (bin/camelid.js sets UV_THREADPOOL_SIZE before libuv starts its pool); set UV_THREADPOOL_SIZE=${requested} in the environment instead`,
+      `--uv-threadpool-size only takes effect on camelid's own command line (bin/camelid.js runs camelid again with UV_THREADPOOL_SIZE set before libuv starts its pool); set UV_THREADPOOL_SIZE=${requested} in the environment instead`,
     );
   }
   return `libuv thread pool: ${requested} thread(s) (--uv-threadpool-size), where node-llama-cpp decodes and samples`;
