@@ -51,8 +51,11 @@ options:
   --uv-threadpool-size N   threads in Node's libuv pool (1-1024; default libuv's 4, or $UV_THREADPOOL_SIZE),
                            where node-llama-cpp decodes and samples. 1 keeps every decode on one thread:
                            with a source build (OpenMP) each pool thread brings its own OpenMP team, and
-                           moving between them cost ~10% at 8 streams here (README, "Performance"); but
-                           then a model load or a long prompt also holds file reads and DNS lookups
+                           moving between them cost 20-40% of the in-process tok/s here (README,
+                           "Performance"); but then a model load or a long prompt also holds the
+                           server's file reads and DNS lookups. camelid runs again in a child process
+                           that starts with UV_THREADPOOL_SIZE=N (libuv fixes the size before camelid's
+                           code runs)
 
 local models (defaults for every local model; a config file's model entry may set its own):
 ${localModelFlagHelp(SERVE_SETTINGS, { contextSize: "(alias --context-size)" })}`;
