@@ -12,6 +12,10 @@
  *
  *   LLAMA_BIN_DIR=/work/llama-build/bin flock /work/bench.lock npx tsx bench/inproc-breakdown.ts [--model random-24m] [--tokens 128] [--repeats 5] [--threads 1] [--streams 8] [--sequences 32] [--context-size 512] [--split]
  *
+ * With --streams S (or --split for one stream) it also splits each of camelid's steps into the decode, the sampling
+ * jobs and the JavaScript to the next decode, and prints each thread's CPU per token. `UV_THREADPOOL_SIZE=1` in the
+ * environment keeps node-llama-cpp's decodes on one libuv thread (camelid serve's --uv-threadpool-size 1).
+ *
  * Variants run interleaved within each repeat; a figure is the median of the repeats. It also prints which
  * ggml CPU backend variant node-llama-cpp loaded (libggml-cpu-<variant>.so from /proc/self/maps).
  */
