@@ -11,6 +11,7 @@
  *   npx tsx bench/engine-parity.ts [--models random-24m,random-110m-q8_0] [--threads 1,2] [--streams 1,8,32]
  *                                  [--tokens 128] [--repeats 3] [--llama-bin-dir DIR] [--no-probe] [--in-process-threads N]
  *                                  [--engine-checkout DIR] [--stream] [--no-in-process] [--flash-attention]
+ *                                  [--in-process-uv-threadpool-size N]
  *
  * Threads default to 1 everywhere: node-llama-cpp with 2 threads decodes ~1 token/s on a busy 2-core
  * machine (the probe below says why), which would take this run hours. `--threads 1,2 --in-process-threads 1`
@@ -61,6 +62,8 @@ const engineCheckout = resolve(argument("engine-checkout", repoRoot));
 const inProcessThreads = process.argv.includes("--in-process-threads") ? Number(argument("in-process-threads", "1")) : undefined;
 const streamed = process.argv.includes("--stream");
 const inProcess = !process.argv.includes("--no-in-process");
+/** `camelid serve --uv-threadpool-size N` for the in-process engine (1: every decode on one libuv thread, one OpenMP team). */
+const inProcessPool = process.argv.includes("--in-process-uv-threadpool-size") ? argument("in-process-uv-threadpool-size", "1") : undefined;
 /** Flash attention on everywhere (camelid's --flash-attention, llama-server's --flash-attn on); off by default, as in camelid. */
 const flashAttention = process.argv.includes("--flash-attention");
 const prompt = "Once upon a time";
@@ -253,11 +256,12 @@ async function main(): Promise<void> {
         try {
           if (haveServer) servers.push(await startDirect(modelPath, threads));
           if (inProcess) {
-            const server = await startCamelid("in-process", modelPath, inProcessThreads ?? threads, join(dataRoot, `${modelName}-${threads}-in`), []);
+            const poolFlags = inProcessPool === undefined ? [] : ["--uv-threadpool-size", inProcessPool];
+            const server = await startCamelid("in-process", modelPath, inProcessThreads ?? threads, join(dataRoot, `${modelName}-${threads}-in`), poolFlags);
             servers.push(server);
             // Which node-llama-cpp binary ran ("prebuilt" or "localBuild" after `camelid engine build --in-process`): the figures differ.
             const listed = (await (await fetch(`${server.url}/v1/models/bench`)).json()) as { status?: { engine?: { binary?: string; threads?: number } } };
-            say(`in-process engine: node-llama-cpp ${listed.status?.engine?.binary ?? "binary unknown"}, ${listed.status?.engine?.threads ?? "?"} thread(s)`);
+            say(`in-process engine: node-llama-cpp ${listed.status?.engine?.binary ?? "binary unknown"}, ${listed.status?.engine?.threads ?? "?"} thread(s)${inProcessPool === undefined ? "" : `, libuv pool ${inProcessPool} thread(s)`}`);
           }
           try {
             if (!haveServer) throw new Error("no llama-server binary");

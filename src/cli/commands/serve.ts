@@ -49,6 +49,14 @@ options:
                            limit of the routes that carry images follows it
   --allow-image-urls       fetch http(s) image URLs in chat requests (default: data: URIs only;
                            the server then makes requests to hosts the client names)
+  --uv-threadpool-size N   threads in Node's libuv pool (1-1024; default libuv's 4, or $UV_THREADPOOL_SIZE),
+                           where node-llama-cpp decodes and samples. 1 keeps every decode on one thread:
+                           with a source build (OpenMP) each pool thread brings its own OpenMP team, and
+                           moving between them cost 20-40% of the in-process tok/s here (README,
+                           "Performance"); but then a model load or a long prompt also holds the
+                           server's file reads and DNS lookups. camelid runs again in a child process
+                           that starts with UV_THREADPOOL_SIZE=N (libuv fixes the size before camelid's
+                           code runs)
 
 local models (defaults for every local model; a config file's model entry may set its own):
 ${localModelFlagHelp(SERVE_SETTINGS, { contextSize: "(alias --context-size)" })}`;
@@ -79,6 +87,8 @@ const flagOptions = {
   "log-retention-days": { type: "string" },
   "max-image-bytes": { type: "string" },
   "allow-image-urls": { type: "boolean" },
+  /** Acted on by bin/camelid.js, which runs camelid again with UV_THREADPOOL_SIZE set (bin/uv-threadpool.js); validated and reported here. */
+  "uv-threadpool-size": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -102,7 +112,7 @@ function parseServeModelFlags(values: Record<string, string | boolean | (string 
   }
 }
 
-export function parseServeFlags(argv: string[]): ServeFlags & { help: boolean } {
+export function parseServeFlags(argv: string[]): ServeFlags & { help: boolean; uvThreadpoolSize?: number } {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: flagOptions, allowPositionals: false, strict: true });
@@ -141,7 +151,23 @@ export function parseServeFlags(argv: string[]): ServeFlags & { help: boolean } 
     logRetentionDays: retention === undefined ? undefined : Number(retention),
     allowImageUrls: v["allow-image-urls"],
     maxImageBytes: integerFlag(v["max-image-bytes"], "max-image-bytes", 1, 256 * 1024 * 1024),
+    uvThreadpoolSize: integerFlag(v["uv-threadpool-size"], "uv-threadpool-size", 1, 1024),
   };
+}
+
+/**
+ * The libuv pool size this process runs with, as a startup line; an error when --uv-threadpool-size was given
+ * but did not reach the environment before the pool started (serve run as a library, not through bin/camelid.js).
+ */
+export function describeUvThreadpool(requested: number | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  if (requested === undefined) return undefined;
+  if (env.UV_THREADPOOL_SIZE !== String(requested)) {
+    throw new InvalidArgumentError(
+      "uv-threadpool-size",
+      `--uv-threadpool-size only takes effect on camelid's own command line (bin/camelid.js runs camelid again with UV_THREADPOOL_SIZE set before libuv starts its pool); set UV_THREADPOOL_SIZE=${requested} in the environment instead`,
+    );
+  }
+  return `libuv thread pool: ${requested} thread(s) (--uv-threadpool-size), where node-llama-cpp decodes and samples`;
 }
 
 /**
@@ -276,8 +302,10 @@ export async function run(argv: string[], io: CliIo, stop: Promise<unknown> = un
     io.stdout(help());
     return 0;
   }
+  const pool = describeUvThreadpool(flags.uvThreadpoolSize, process.env);
   const config = resolveServeConfig(flags, io.env, io.cwd);
   const log = (line: string) => io.stderr(`camelid serve: ${line}\n`);
+  if (pool) log(pool);
   const server = await startServer(config, providerFactories(log, { dataDir: config.dataDir, cacheDir: defaultCacheDir(io.env, flags.cacheDir) }), log);
   const ids = server.registry.list().map((entry) => `${entry.id} (${entry.spec.kind})`);
   io.stdout(`camelid serve: listening on ${server.url}\n`);
