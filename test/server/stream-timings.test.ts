@@ -28,6 +28,22 @@ describe("stream timings and model states", () => {
     });
   });
 
+  it("puts the same timings on whole answers and on a completions stream's usage chunk, as llama-server does", async () => {
+    const timings = { timeToFirstTokenMs: 40, totalMs: 240, tokensPerSecond: 20 };
+    const { app } = createTestServer({ models: { counted: scriptedModel({ reply: () => "abcdefghijkl", piecesAreTokens: true, timings }) } });
+    // The provider's own timings of each call, in llama-server's field names, counted as usage counts.
+    const expected = (usage: { prompt_tokens: number; completion_tokens: number }) => ({ prompt_n: usage.prompt_tokens, prompt_ms: expect.any(Number), predicted_n: usage.completion_tokens, predicted_ms: expect.any(Number), predicted_per_second: expect.any(Number) });
+    const wholeChat = await (await postJson(app, "/v1/chat/completions", chat({ stream: false, max_tokens: 3 }))).json();
+    expect(wholeChat.usage.prompt_tokens).toBe("user: Hi\nassistant:".length);
+    expect(wholeChat.timings).toMatchObject(expected(wholeChat.usage));
+    const completion = { model: "counted", prompt: "Once", max_tokens: 3 };
+    const wholeCompletion = await (await postJson(app, "/v1/completions", completion)).json();
+    expect(wholeCompletion.timings).toMatchObject(expected(wholeCompletion.usage));
+    const events = await readSse(await postJson(app, "/v1/completions", { ...completion, stream: true, stream_options: { include_usage: true } }));
+    const last = JSON.parse(events.at(-2)!);
+    expect(last.timings).toMatchObject({ ...expected(last.usage), prompt_ms: 40, predicted_per_second: 20 });
+  });
+
   it("sends no timings without include_usage (the stream stays OpenAI's)", async () => {
     const { app } = createTestServer({ models: { counted: scriptedModel() } });
     const events = await readSse(await postJson(app, "/v1/chat/completions", chat()));

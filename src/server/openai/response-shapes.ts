@@ -77,7 +77,8 @@ export function completionLogprobs(logprobs: TokenLogprob[] | undefined, startOf
   };
 }
 
-export function chatCompletionBody(identity: ResponseIdentity, choices: Choice[], usage: Usage) {
+/** A whole answer carries llama-server's `timings` beside usage too, as llama-server's own whole answers do. */
+export function chatCompletionBody(identity: ResponseIdentity, choices: Choice[], usage: Usage, timings?: Timings) {
   return {
     id: identity.id,
     object: "chat.completion" as const,
@@ -91,10 +92,11 @@ export function chatCompletionBody(identity: ResponseIdentity, choices: Choice[]
       finish_reason: openAIFinishReason(choice.finishReason),
     })),
     usage: usageBody(usage),
+    ...(timings ? { timings: timingsBody(usage, timings) } : {}),
   };
 }
 
-export function completionBody(identity: ResponseIdentity, choices: Choice[], usage: Usage) {
+export function completionBody(identity: ResponseIdentity, choices: Choice[], usage: Usage, timings?: Timings) {
   return {
     id: identity.id,
     object: "text_completion" as const,
@@ -108,6 +110,7 @@ export function completionBody(identity: ResponseIdentity, choices: Choice[], us
       finish_reason: openAIFinishReason(choice.finishReason),
     })),
     usage: usageBody(usage),
+    ...(timings ? { timings: timingsBody(usage, timings) } : {}),
   };
 }
 
@@ -142,6 +145,7 @@ export function completionChunk(
   identity: ResponseIdentity,
   choice: { index: number; text: string; logprobs?: TokenLogprob[]; textOffset?: number; finishReason?: FinishReason } | null,
   usage?: Usage,
+  timings?: Timings,
 ) {
   return {
     id: identity.id,
@@ -160,6 +164,7 @@ export function completionChunk(
         ]
       : [],
     ...(usage ? { usage: usageBody(usage) } : {}),
+    ...(usage && timings ? { timings: timingsBody(usage, timings) } : {}),
   };
 }
 

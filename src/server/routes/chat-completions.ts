@@ -26,7 +26,7 @@ export function registerChatCompletionRoutes(app: ServerApp, context: ServerCont
 
     if (!body.stream) {
       const result = await context.service.generate(request);
-      return c.json(chatCompletionBody(identity, result.choices, result.usage), 200, { "x-request-id": identity.id, ...warningsHeader(result.warnings) });
+      return c.json(chatCompletionBody(identity, result.choices, result.usage, result.timings), 200, { "x-request-id": identity.id, ...warningsHeader(result.warnings) });
     }
 
     const served = await context.service.openStream(request);

@@ -28,7 +28,7 @@ export function registerCompletionRoutes(app: ServerApp, context: ServerContext)
 
     if (!body.stream) {
       const result = await context.service.generate(request);
-      return c.json(completionBody(identity, result.choices, result.usage), 200, { "x-request-id": identity.id, ...warningsHeader(result.warnings) });
+      return c.json(completionBody(identity, result.choices, result.usage, result.timings), 200, { "x-request-id": identity.id, ...warningsHeader(result.warnings) });
     }
 
     const served = await context.service.openStream(request);
@@ -48,7 +48,7 @@ export function registerCompletionRoutes(app: ServerApp, context: ServerContext)
         } else if (part.type === "choice-finish") {
           yield JSON.stringify(completionChunk(identity, { index: part.choiceIndex, text: "", finishReason: part.finishReason }));
         } else if (part.type === "finish") {
-          if (includeUsage) yield JSON.stringify(completionChunk(identity, null, part.usage));
+          if (includeUsage) yield JSON.stringify(completionChunk(identity, null, part.usage, part.timings));
           yield "[DONE]";
         } else if (part.type === "error") {
           yield JSON.stringify(toHttpError(part.error).body);
