@@ -170,21 +170,29 @@ function postText(url: string, body: unknown): Promise<{ ok: boolean; status: nu
   });
 }
 
-/** S concurrent completions; aggregate completion tokens per second of wall time. */
-async function streamsRate(server: Server, streams: number, seedBase: number): Promise<number> {
+/**
+ * S concurrent completions: aggregate completion tokens per second of wall time, and the decode phase's own rate
+ * as each server reports it (`timings.predicted_per_second`, llama-server's field, which camelid's answers carry
+ * too; averaged over the streams). The wall rate includes the prompt, sampling and HTTP; the decode rate is what
+ * compares with llama-bench's decode (which has none of those).
+ */
+async function streamsRate(server: Server, streams: number, seedBase: number): Promise<{ wall: number; decode?: number }> {
   const started = performance.now();
-  const counts = await Promise.all(
+  const answers = await Promise.all(
     Array.from({ length: streams }, async (_, index) => {
       const response = await postText(`${server.url}/v1/completions`, { model: "bench", prompt, max_tokens: tokens, temperature: 0.8, seed: seedBase + index, ...(streamed ? { stream: true, stream_options: { include_usage: true } } : {}) });
       const text = response.text;
       // Streamed: the usage comes in the last event that has one.
       const events = streamed ? text.split("\n").filter((line) => line.startsWith("data: {")).map((line) => line.slice(6)) : [text];
-      const body = JSON.parse(events.findLast((event) => event.includes('"usage"')) ?? events.at(-1) ?? "{}") as { usage?: { completion_tokens?: number }; error?: unknown };
+      const body = JSON.parse(events.findLast((event) => event.includes('"usage"')) ?? events.at(-1) ?? "{}") as { usage?: { completion_tokens?: number }; timings?: { predicted_per_second?: number }; error?: unknown };
       if (!response.ok || !body.usage?.completion_tokens) throw new Error(`${server.name}: HTTP ${response.status} ${text.slice(0, 300)}`);
-      return body.usage.completion_tokens;
+      const reported = events.map((event) => (JSON.parse(event) as { timings?: { predicted_per_second?: number } }).timings?.predicted_per_second).findLast((value) => typeof value === "number" && value > 0);
+      return { tokens: body.usage.completion_tokens, decode: reported };
     }),
   );
-  return counts.reduce((sum, count) => sum + count, 0) / ((performance.now() - started) / 1000);
+  const wall = answers.reduce((sum, answer) => sum + answer.tokens, 0) / ((performance.now() - started) / 1000);
+  const decodes = answers.flatMap((answer) => (answer.decode === undefined ? [] : [answer.decode]));
+  return { wall, ...(decodes.length === answers.length ? { decode: decodes.reduce((sum, value) => sum + value, 0) / decodes.length } : {}) };
 }
 
 /** llama-bench's decode tokens/s (tg test, no prompt), one repetition after its own warm-up. */
@@ -278,7 +286,9 @@ async function main(): Promise<void> {
               // Rotated start so that no variant always runs first after a pause.
               for (let index = 0; index < servers.length; index++) {
                 const server = servers[(index + repeat) % servers.length];
-                add(`${server.name}@${streams}`, await streamsRate(server, streams, repeat * 1000 + streams));
+                const measured = await streamsRate(server, streams, repeat * 1000 + streams);
+                add(`${server.name}@${streams}`, measured.wall);
+                if (measured.decode !== undefined) add(`${server.name}@${streams}:decode`, measured.decode);
               }
             }
           }
@@ -293,6 +303,13 @@ async function main(): Promise<void> {
             );
           }
           say(`in-process 1 stream vs llama-bench decode: ${ratio(get("in-process@1"), bench, 0.9)}; direct llama-server 1 stream vs llama-bench: ${ratio(get("llama-server@1"), bench)}`);
+          if (streamCounts.includes(1)) {
+            // The decode phase alone, as each server times it: no prompt, no HTTP, the same phase llama-bench's tg measures.
+            const decodeOf = (name: string) => get(`${name}@1:decode`);
+            say(
+              `decode phase at 1 stream (each server's own timings.predicted_per_second) vs llama-bench decode: in-process ${rate(decodeOf("in-process"))} tok/s (${ratio(decodeOf("in-process"), bench, 0.9)}); direct llama-server ${rate(decodeOf("llama-server"))} (${ratio(decodeOf("llama-server"), bench)}); llama-server engine ${rate(decodeOf("llama-server engine"))} (${ratio(decodeOf("llama-server engine"), bench)})`,
+            );
+          }
           for (const line of missing) say(line);
         } finally {
           for (const server of servers) await stopServer(server);
