@@ -5,6 +5,7 @@
 // cannot see answers the 400 naming the capability in its column.
 import { Buffer } from "node:buffer";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
 import type { CallOptions } from "../../src/spec/index.js";
 import { axeViolations } from "./support/axe-check.js";
 import { playgroundViewports, saveScreenshot } from "./support/screenshots.js";
@@ -13,6 +14,14 @@ import { hasChromium, scriptedBrowser, slow } from "./support/scripted-browser.j
 const browser = scriptedBrowser("camelid-web-battle-images-");
 const red = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==";
 const imagesSeen = (options: CallOptions) => (options.messages ?? []).flatMap((message) => message.parts ?? []).filter((part) => part.type === "image").length;
+
+/** Attaches red.png in a view (`battle` or `arena`, its ids' prefix), waits for its chip, and sends a message with it. */
+async function attachAndSend(page: Page, view: "battle" | "arena", message: string): Promise<void> {
+  await page.locator(`#${view}-image-file`).setInputFiles({ name: "red.png", mimeType: "image/png", buffer: Buffer.from(red, "base64") });
+  await page.locator(`#${view}-attachments[data-count="1"]`).waitFor(slow);
+  await page.locator(`#${view}-input`).fill(message);
+  await page.locator(`#${view}-input`).press("Enter");
+}
 
 describe.skipIf(!hasChromium)("images in the anonymous battle, in headless Chromium", () => {
   beforeAll(() => browser.launch(), 60_000);
@@ -24,10 +33,7 @@ describe.skipIf(!hasChromium)("images in the anonymous battle, in headless Chrom
       const seeing = { vision: true, reply: (options: CallOptions) => `I see ${imagesSeen(options)} image(s)` };
       const { page, pageErrors } = await browser.open({ eye: seeing, lens: seeing, blind: { reply: () => "blind answered" } }, "battle", viewport);
       await page.locator("#battle-new").click();
-      await page.locator("#battle-image-file").setInputFiles({ name: "red.png", mimeType: "image/png", buffer: Buffer.from(red, "base64") });
-      await page.locator('#battle-attachments[data-count="1"]').waitFor(slow);
-      await page.locator("#battle-input").fill("What is this?");
-      await page.locator("#battle-input").press("Enter");
+      await attachAndSend(page, "battle", "What is this?");
       await page.locator('#view-battle[data-state="votable"]').waitFor(slow);
       const answers = page.locator("#view-battle .message.assistant .markdown");
       expect(await answers.allInnerTexts()).toEqual(["I see 1 image(s)", "I see 1 image(s)"]);
@@ -47,10 +53,7 @@ describe.skipIf(!hasChromium)("images in the anonymous battle, in headless Chrom
     it("sends an attached image to every column side by side; a model that cannot see answers 400 naming the capability", async () => {
       const seeing = { vision: true, reply: (options: CallOptions) => `I see ${imagesSeen(options)} image(s)` };
       const { page, pageErrors } = await browser.open({ eye: seeing, blind: { reply: () => "blind answered" } }, "arena", viewport);
-      await page.locator("#arena-image-file").setInputFiles({ name: "red.png", mimeType: "image/png", buffer: Buffer.from(red, "base64") });
-      await page.locator('#arena-attachments[data-count="1"]').waitFor(slow);
-      await page.locator("#arena-input").fill("What is this?");
-      await page.locator("#arena-input").press("Enter");
+      await attachAndSend(page, "arena", "What is this?");
       await page.locator('#arena-columns[data-state="ready"]').waitFor(slow);
       const columns = page.locator("#arena-columns .column");
       await expect.poll(() => columns.nth(0).locator('.message.assistant[data-state="done"] .markdown').allInnerTexts(), slow).toEqual(["I see 1 image(s)"]);
